@@ -1,0 +1,121 @@
+import { z } from "zod";
+
+/** Git ref names: a safe subset of `git check-ref-format` (no shell metacharacters at all). */
+export const gitRefName = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9._+\/-]+$/, "may contain only letters, digits and . _ + / -")
+  .refine((s) => !s.startsWith("-") && !s.startsWith("/") && !s.endsWith("/") && !s.endsWith(".") && !s.endsWith(".lock"), "is not a valid git ref name")
+  .refine((s) => !s.includes("..") && !s.includes("//") && !s.includes("/."), "is not a valid git ref name");
+
+export const commandsTask = z.strictObject({
+  commands: z.array(z.string().min(1).max(20_000)).min(1).max(100),
+});
+
+export const task = commandsTask;
+
+export const createRunRequest = z.strictObject({
+  repo: z.string().min(1).max(2048),
+  branch: gitRefName.default("main"),
+  task,
+  forks: z.number().int().min(1).max(100).default(1),
+  maxConcurrent: z.number().int().min(1).max(50).default(5),
+  timeoutSeconds: z.number().int().min(10).max(86_400).default(7200),
+  template: z.string().min(1).max(200).regex(/^[A-Za-z0-9._:\/-]+$/).default("base"),
+  check: z.string().min(1).max(20_000).optional(),
+  budgetUsd: z.number().positive().max(100_000).optional(),
+  branchPrefix: gitRefName.optional(),
+  metadata: z.record(z.string().min(1).max(64), z.string().max(512)).refine((m) => Object.keys(m).length <= 32, "at most 32 keys").optional(),
+});
+
+export type CreateRunRequest = z.infer<typeof createRunRequest>;
+export type Task = z.infer<typeof task>;
+
+export const runStatus = z.enum(["running", "paused", "completed", "cancelled", "failed", "budget_exceeded"]);
+export type RunStatus = z.infer<typeof runStatus>;
+export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ["completed", "cancelled", "failed", "budget_exceeded"];
+
+export const forkStatus = z.enum(["queued", "running", "succeeded", "failed", "cancelled", "timed_out", "budget_exceeded"]);
+export type ForkStatus = z.infer<typeof forkStatus>;
+export const TERMINAL_FORK_STATUSES: readonly ForkStatus[] = ["succeeded", "failed", "cancelled", "timed_out", "budget_exceeded"];
+
+export const listRunsQuery = z.strictObject({
+  status: runStatus.optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(200).optional(),
+});
+
+export const forkNumberParam = z.coerce.number().int().min(1).max(100);
+
+export interface StepView {
+  name: string;
+  status: "running" | "succeeded" | "failed";
+  attempts: number;
+  durationMs: number | null;
+}
+
+export interface CommandResult {
+  command: string;
+  exitCode: number;
+  stdoutTail: string;
+  stderrTail: string;
+  durationMs: number;
+}
+
+export interface CheckResult {
+  command: string;
+  exitCode: number;
+  passed: boolean;
+}
+
+export interface DiffStats {
+  files: number;
+  insertions: number;
+  deletions: number;
+}
+
+export interface CostView {
+  sandbox: number;
+  llm: number;
+  total: number;
+}
+
+export interface ForkView {
+  n: number;
+  status: ForkStatus;
+  branch: string;
+  sandboxId: string | null;
+  attempts: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+  steps: StepView[];
+  commands: CommandResult[];
+  check?: CheckResult;
+  diff?: DiffStats;
+  costUsd: CostView;
+  error?: { code: string; message: string };
+}
+
+export interface RunView {
+  id: string;
+  status: RunStatus;
+  request: CreateRunRequest;
+  createdAt: string;
+  updatedAt: string;
+  forks: ForkView[];
+  totals: { succeeded: number; failed: number; cancelled: number; running: number; queued: number; costUsd: CostView };
+}
+
+export interface RunSummary {
+  id: string;
+  status: RunStatus;
+  repo: string;
+  branch: string;
+  forks: number;
+  succeeded: number;
+  failed: number;
+  costUsd: number;
+  createdAt: string;
+  updatedAt: string;
+}

@@ -1,0 +1,19 @@
+import type { z } from "zod";
+import { InvalidInputError } from "../errors";
+
+/** Parses input with a zod schema; the first issue becomes a 400 naming the field at fault. */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown, where: "body" | "query" | "path" = "body"): z.infer<S> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const field = issue ? fieldOf(issue, where) : where;
+  const issues = parsed.error.issues.slice(0, 10).map((i) => ({ field: fieldOf(i, where), message: i.message }));
+  throw new InvalidInputError(`${field}: ${issue?.message ?? "invalid"}`, { field, issues });
+}
+
+/** The dotted path of the field an issue is about (an unknown key names that key). */
+function fieldOf(issue: z.core.$ZodIssue, where: string): string {
+  const path = issue.path.map(String);
+  if (issue.code === "unrecognized_keys" && issue.keys[0]) path.push(issue.keys[0]);
+  return path.length > 0 ? path.join(".") : where;
+}

@@ -1,0 +1,51 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { AppEnv } from "./app-env";
+import { loadConfig } from "./env";
+import { ForkyardError, PayloadTooLargeError } from "./errors";
+import { bearerAuth } from "./middleware/auth";
+import { errorFields, log, setLogLevel } from "./observability/log";
+import { health } from "./routes/health";
+import { operations } from "./routes/operations";
+import { runs } from "./routes/runs";
+
+/** The HTTP API: request ids, errors as `{ error: { code, message, details } }`, auth on /v1. */
+export function createApp(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.use("*", async (c, next) => {
+    const requestId = c.req.header("cf-ray") ?? crypto.randomUUID();
+    c.set("requestId", requestId);
+    setLogLevel(loadConfig(c.env).LOG_LEVEL);
+    await next();
+    c.header("X-Request-Id", requestId);
+  });
+
+  app.route("/", health);
+
+  app.use("/v1/*", bearerAuth());
+  app.use("/v1/*", async (c, next) =>
+    bodyLimit({
+      maxSize: loadConfig(c.env).MAX_BODY_BYTES,
+      onError: () => {
+        throw new PayloadTooLargeError(loadConfig(c.env).MAX_BODY_BYTES);
+      },
+    })(c, next),
+  );
+  app.route("/v1/runs", runs);
+  app.route("/v1", operations);
+
+  app.notFound((c) => c.json({ error: { code: "not_found", message: `No route for ${c.req.method} ${new URL(c.req.url).pathname}.` } }, 404));
+
+  app.onError((err, c) => {
+    if (err instanceof ForkyardError) {
+      if (err.status >= 500) log("error", "request.failed", { requestId: c.get("requestId"), path: c.req.path, errorCode: err.code, errorMessage: err.message });
+      if (err.code === "rate_limited" && err.details?.retryAfterSeconds !== undefined) c.header("Retry-After", String(err.details.retryAfterSeconds));
+      return c.json({ error: err.toJSON() }, err.status as 400);
+    }
+    log("error", "request.crashed", { requestId: c.get("requestId"), path: c.req.path, ...errorFields(err) });
+    return c.json({ error: { code: "internal_error", message: "Internal error.", details: { requestId: c.get("requestId") } } }, 500);
+  });
+
+  return app;
+}

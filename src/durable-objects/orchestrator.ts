@@ -1,0 +1,395 @@
+import { DurableObject } from "cloudflare:workers";
+import type { CommandResult, CreateRunRequest, ForkStatus, RunStatus, RunView } from "../api/runs";
+import { TERMINAL_FORK_STATUSES, TERMINAL_RUN_STATUSES } from "../api/runs";
+import type { Env } from "../env";
+import { loadConfig } from "../env";
+import { asResult, BudgetExceededError, ConflictError, ForkCancelledError, NotFoundError, type Result } from "../errors";
+import { errorFields, log } from "../observability/log";
+import type { ForkOutcome } from "../runs/fork-outcome";
+import { forkInstanceId, forkLeaseKey } from "../runs/ids";
+import { upsertRunSummary } from "../runs/run-index";
+import { RunStore, type ForkRow } from "../runs/run-store";
+import type { ForkParams } from "../workflows/fork-params";
+import { POOL_NAME } from "./pool";
+
+export interface CreateRunInput {
+  id: string;
+  request: CreateRunRequest;
+  requestHash: string;
+  idempotencyKey: string | null;
+  branches: string[];
+}
+
+export interface StepReport {
+  attempt: number;
+  ok: boolean;
+  durationMs: number;
+  error?: { code: string; message: string };
+}
+
+/** The event type the reconciler sends to wake an instance a runtime restart left idle; no step waits on it. */
+export const WAKE_EVENT = "forkyard-wake";
+/** A launched instance that the engine does not know after this long is launched again. */
+const LOST_INSTANCE_GRACE_MS = 30_000;
+
+const isTerminalFork = (status: ForkStatus) => TERMINAL_FORK_STATUSES.includes(status);
+const isTerminalRun = (status: RunStatus) => TERMINAL_RUN_STATUSES.includes(status);
+
+/**
+ * Orchestrator Durable Object, one per run (named by the run id). It launches fork Workflow
+ * instances while fewer than maxConcurrent run and the run is neither paused nor over budget,
+ * takes the forks' step callbacks (RPC made inside their steps), and keeps an alarm while the run
+ * is active that reconciles with the instances' real status.
+ */
+export class Orchestrator extends DurableObject<Env> {
+  readonly #store: RunStore;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#store = new RunStore(ctx.storage.sql);
+  }
+
+  // ---- API-facing methods -------------------------------------------------------------------
+
+  /** Creates the run, or returns it when it exists (same Idempotency-Key, same request). */
+  create(input: CreateRunInput): Promise<Result<{ view: RunView; created: boolean }>> {
+    return asResult(async () => {
+      const existing = this.#store.run();
+      if (existing) {
+        if (existing.requestHash !== input.requestHash) {
+          throw new ConflictError("idempotency_key_reused", "This Idempotency-Key was already used with a different request body.", { runId: existing.id });
+        }
+        return { view: this.#view(), created: false };
+      }
+      const now = new Date().toISOString();
+      this.#store.insertRun(
+        { id: input.id, request: input.request, requestHash: input.requestHash, idempotencyKey: input.idempotencyKey, status: "running", createdAt: now, updatedAt: now },
+        input.branches,
+      );
+      this.#event("run.created", null, { forks: input.request.forks });
+      log("info", "run.created", { runId: input.id, forks: input.request.forks, maxConcurrent: input.request.maxConcurrent });
+      await this.#launch();
+      await this.#syncIndex();
+      await this.#armAlarm();
+      return { view: this.#view(), created: true };
+    });
+  }
+
+  view(): RunView | null {
+    return this.#store.view();
+  }
+
+  pause(): Promise<Result<RunView>> {
+    return asResult(async () => {
+      const status = this.#requireRun().status;
+      if (status === "paused") return this.#view();
+      if (status !== "running") throw new ConflictError("run_not_running", `The run is ${status}; only a running run can be paused.`);
+      await this.#setStatus("paused");
+      return this.#view();
+    });
+  }
+
+  resume(): Promise<Result<RunView>> {
+    return asResult(async () => {
+      const status = this.#requireRun().status;
+      if (status === "running") return this.#view();
+      if (status !== "paused") throw new ConflictError("run_not_paused", `The run is ${status}; only a paused run can be resumed.`);
+      await this.#setStatus("running");
+      await this.#launch();
+      await this.#maybeFinishRun();
+      await this.#armAlarm();
+      return this.#view();
+    });
+  }
+
+  cancel(): Promise<Result<RunView>> {
+    return asResult(async () => {
+      const status = this.#requireRun().status;
+      if (status === "cancelled") return this.#view();
+      if (isTerminalRun(status)) throw new ConflictError("run_finished", `The run already ended (${status}).`);
+      await this.#setStatus("cancelled");
+      const now = new Date().toISOString();
+      for (const fork of this.#store.forksWithStatus("queued")) {
+        if (this.#store.finishFork(fork.n, "cancelled", now, { code: "cancelled", message: "The run was cancelled." })) this.#event("fork.finished", fork.n, { status: "cancelled" });
+      }
+      await Promise.all(this.#store.forksWithStatus("running").map((fork) => this.#cancelRunningFork(fork, "The run was cancelled.")));
+      // Leases of forks that ended between our reads are released too: nothing of the run stays up.
+      await this.env.POOL.getByName(POOL_NAME).releaseRun(this.#requireRun().id);
+      await this.#syncIndex();
+      return this.#view();
+    });
+  }
+
+  cancelFork(n: number): Promise<Result<RunView>> {
+    return asResult(async () => {
+      const run = this.#requireRun();
+      const fork = this.#store.fork(n);
+      if (!fork) throw new NotFoundError("fork", `${run.id}/${n}`);
+      if (isTerminalFork(fork.status)) throw new ConflictError("fork_finished", `Fork ${n} already ended (${fork.status}).`);
+      if (fork.status === "queued") {
+        this.#store.finishFork(n, "cancelled", new Date().toISOString(), { code: "cancelled", message: "The fork was cancelled." });
+        this.#event("fork.finished", n, { status: "cancelled" });
+      } else {
+        await this.#cancelRunningFork(fork, "The fork was cancelled.");
+      }
+      await this.#afterForkChange();
+      return this.#view();
+    });
+  }
+
+  // ---- Fork callbacks (called from inside Workflow steps; each may arrive more than once) ------
+
+  /** The budget step: may this fork start? Returns the fork's stable start time. */
+  forkBegin(n: number, instanceId: string): Promise<Result<{ startedAt: number }>> {
+    return asResult(async () => {
+      const run = this.#requireRun();
+      const fork = this.#store.fork(n);
+      if (!fork || fork.status === "cancelled" || run.status === "cancelled") throw new ForkCancelledError();
+      const budget = run.request.budgetUsd;
+      if (budget !== undefined && this.#store.spentUsd() >= budget) {
+        throw new BudgetExceededError(`The run's budget of $${budget} is spent.`, { budgetUsd: budget });
+      }
+      const now = new Date();
+      this.#store.markStarted(n, now.toISOString());
+      this.#store.heartbeat(n, now.getTime());
+      this.#event("fork.started", n, { instanceId });
+      const startedAt = this.#store.fork(n)?.started_at ?? now.toISOString();
+      return { startedAt: Date.parse(startedAt) };
+    });
+  }
+
+  /** Records a step attempt; `proceed` is false once the fork or its run was cancelled. */
+  stepStarted(n: number, name: string, attempt: number): { proceed: boolean } {
+    const run = this.#store.run();
+    const fork = this.#store.fork(n);
+    if (!run || !fork) return { proceed: false };
+    this.#store.heartbeat(n, Date.now());
+    this.#store.stepStarted(n, name, attempt);
+    this.#event("step.started", n, { step: name, attempt });
+    return { proceed: fork.status !== "cancelled" && run.status !== "cancelled" };
+  }
+
+  stepFinished(n: number, name: string, report: StepReport): void {
+    this.#store.heartbeat(n, Date.now());
+    this.#store.stepFinished(n, name, report.attempt, report.ok, report.durationMs);
+    this.#event("step.finished", n, { step: name, ...report });
+  }
+
+  recordSandbox(n: number, sandboxId: string): void {
+    this.#store.setSandbox(n, sandboxId);
+  }
+
+  recordCommand(n: number, index: number, result: CommandResult): void {
+    this.#store.saveCommand(n, index, result);
+    this.#event("command.finished", n, { index, exitCode: result.exitCode, durationMs: result.durationMs });
+  }
+
+  /** The report step: the fork's final outcome. */
+  forkFinished(outcome: ForkOutcome): Promise<Result<void>> {
+    return asResult(async () => {
+      this.#applyOutcome(outcome);
+      await this.#afterForkChange();
+    });
+  }
+
+  // ---- Reconciliation -------------------------------------------------------------------------
+
+  override async alarm(): Promise<void> {
+    const run = this.#store.run();
+    if (!run) return;
+    const config = loadConfig(this.env);
+    const now = Date.now();
+    for (const fork of this.#store.forksWithStatus("running")) {
+      try {
+        await this.#reconcileFork(fork, now, config.STALE_FORK_SECONDS * 1000);
+      } catch (err) {
+        log("warn", "orchestrator.reconcile_failed", { runId: run.id, fork: fork.n, ...errorFields(err) });
+      }
+    }
+    await this.#afterForkChange();
+    await this.#armAlarm();
+  }
+
+  async #reconcileFork(fork: ForkRow, now: number, staleMs: number): Promise<void> {
+    if (!fork.instance_id) return;
+    let status: InstanceStatus;
+    let instance: WorkflowInstance;
+    try {
+      instance = await this.env.FORK_WORKFLOW.get(fork.instance_id);
+      status = await instance.status();
+    } catch (err) {
+      if (String(err).includes("not_found") && now - (fork.launched_at ?? now) > LOST_INSTANCE_GRACE_MS) {
+        log("warn", "orchestrator.instance_lost", { runId: this.#requireRun().id, fork: fork.n, instanceId: fork.instance_id });
+        this.#store.requeue(fork.n);
+      }
+      return;
+    }
+    switch (status.status) {
+      case "complete":
+        if (isForkOutcome(status.output)) this.#applyOutcome(status.output);
+        return;
+      case "errored":
+      case "terminated": {
+        const message = status.error?.message ?? `The fork's workflow instance ${status.status}.`;
+        if (this.#store.finishFork(fork.n, "failed", new Date(now).toISOString(), { code: "workflow_failed", message })) {
+          this.#event("fork.finished", fork.n, { status: "failed", error: message });
+        }
+        await this.#releaseLease(fork.n);
+        return;
+      }
+      default:
+        if (now - (fork.heartbeat_at ?? 0) > staleMs) {
+          // A restarted local runtime leaves instances idle until something calls into them.
+          this.#store.heartbeat(fork.n, now);
+          await instance.sendEvent({ type: WAKE_EVENT, payload: {} });
+          log("info", "orchestrator.fork_woken", { runId: this.#requireRun().id, fork: fork.n, instanceId: fork.instance_id });
+        }
+    }
+  }
+
+  // ---- Internals ------------------------------------------------------------------------------
+
+  #applyOutcome(outcome: ForkOutcome): void {
+    const now = new Date().toISOString();
+    this.#store.saveOutcome(outcome);
+    this.#store.addCost(`fork:${outcome.n}:sandbox`, outcome.n, "sandbox", outcome.costUsd.sandbox, now);
+    if (this.#store.finishFork(outcome.n, outcome.status, now, outcome.error)) {
+      this.#event("fork.finished", outcome.n, { status: outcome.status, costUsd: outcome.costUsd });
+      log("info", "fork.finished", { runId: this.#requireRun().id, fork: outcome.n, status: outcome.status, sandboxId: outcome.sandboxId, errorCode: outcome.error?.code });
+    }
+  }
+
+  async #cancelRunningFork(fork: ForkRow, message: string): Promise<void> {
+    const runId = this.#requireRun().id;
+    if (this.#store.finishFork(fork.n, "cancelled", new Date().toISOString(), { code: "cancelled", message })) {
+      this.#event("fork.finished", fork.n, { status: "cancelled" });
+    }
+    await this.#releaseLease(fork.n);
+    if (fork.instance_id) {
+      try {
+        await (await this.env.FORK_WORKFLOW.get(fork.instance_id)).terminate();
+      } catch (err) {
+        log("info", "orchestrator.terminate_skipped", { runId, fork: fork.n, ...errorFields(err) });
+      }
+    }
+  }
+
+  async #releaseLease(n: number): Promise<void> {
+    const runId = this.#requireRun().id;
+    const result = await this.env.POOL.getByName(POOL_NAME).release(forkLeaseKey(runId, n));
+    if (!result.ok) log("warn", "orchestrator.release_failed", { runId, fork: n, errorCode: result.error.code, errorMessage: result.error.message });
+  }
+
+  async #afterForkChange(): Promise<void> {
+    await this.#launch();
+    await this.#maybeFinishRun();
+    await this.#syncIndex();
+  }
+
+  /** Launches queued forks while fewer than maxConcurrent run and the run is running. */
+  async #launch(): Promise<void> {
+    const run = this.#requireRun();
+    if (run.status !== "running") return;
+    const budget = run.request.budgetUsd;
+    if (budget !== undefined && this.#store.spentUsd() >= budget) return;
+    const free = run.request.maxConcurrent - this.#store.countForks("running");
+    if (free <= 0) return;
+    const queued = this.#store.forksWithStatus("queued", Math.min(free, 100));
+    if (queued.length === 0) return;
+
+    const now = Date.now();
+    const instances = queued.map((fork) => {
+      const id = forkInstanceId(run.id, fork.n, fork.launches + 1);
+      this.#store.markLaunched(fork.n, id, now);
+      return { id, params: this.#forkParams(fork) };
+    });
+    try {
+      const result = await this.env.FORK_WORKFLOW.createBatch({ instances });
+      for (const error of result.errors) {
+        if (/already.?exists/i.test(error.message)) continue;
+        const fork = queued[error.index];
+        if (fork) this.#store.requeue(fork.n);
+        log("warn", "orchestrator.launch_failed", { runId: run.id, fork: fork?.n, errorMessage: error.message });
+      }
+    } catch (err) {
+      for (const fork of queued) this.#store.requeue(fork.n);
+      log("warn", "orchestrator.launch_failed", { runId: run.id, ...errorFields(err) });
+      return;
+    }
+    for (const { id } of instances) log("info", "fork.launched", { runId: run.id, instanceId: id });
+  }
+
+  #forkParams(fork: ForkRow): ForkParams {
+    const { id, request } = this.#requireRun();
+    const params: ForkParams = {
+      runId: id,
+      n: fork.n,
+      forks: request.forks,
+      repo: request.repo,
+      baseBranch: request.branch,
+      workBranch: fork.branch,
+      task: request.task,
+      timeoutSeconds: request.timeoutSeconds,
+      template: request.template,
+      leaseKey: forkLeaseKey(id, fork.n),
+    };
+    if (request.check) params.check = request.check;
+    return params;
+  }
+
+  async #maybeFinishRun(): Promise<void> {
+    const run = this.#requireRun();
+    if (isTerminalRun(run.status) || this.#store.countUnfinished() > 0) return;
+    const status: RunStatus = this.#store.countForks("succeeded") > 0 ? "completed" : "failed";
+    await this.#setStatus(status);
+  }
+
+  async #setStatus(status: RunStatus): Promise<void> {
+    const run = this.#requireRun();
+    if (run.status === status) return;
+    this.#store.setRunStatus(status, new Date().toISOString());
+    this.#event(isTerminalRun(status) ? "run.finished" : "run.status", null, { status });
+    log("info", "run.status", { runId: run.id, status });
+    await this.#syncIndex();
+  }
+
+  async #armAlarm(): Promise<void> {
+    const run = this.#store.run();
+    if (!run) return;
+    const active = !isTerminalRun(run.status) || this.#store.countForks("running") > 0;
+    if (!active) return;
+    const interval = loadConfig(this.env).RECONCILE_INTERVAL_SECONDS * 1000;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > Date.now() + interval) await this.ctx.storage.setAlarm(Date.now() + interval);
+  }
+
+  async #syncIndex(): Promise<void> {
+    const run = this.#requireRun();
+    this.#store.touchRun(new Date().toISOString());
+    try {
+      await upsertRunSummary(this.env.DB, this.#view(), run.requestHash, run.idempotencyKey);
+    } catch (err) {
+      log("error", "orchestrator.index_failed", { runId: run.id, ...errorFields(err) });
+    }
+  }
+
+  #event(type: string, fork: number | null, data: Record<string, unknown>): void {
+    this.#store.appendEvent(type, fork, data, new Date().toISOString());
+  }
+
+  #requireRun() {
+    const run = this.#store.run();
+    if (!run) throw new NotFoundError("run", "(uninitialised orchestrator)");
+    return run;
+  }
+
+  #view(): RunView {
+    const view = this.#store.view();
+    if (!view) throw new NotFoundError("run", "(uninitialised orchestrator)");
+    return view;
+  }
+}
+
+function isForkOutcome(value: unknown): value is ForkOutcome {
+  return typeof value === "object" && value !== null && "n" in value && "status" in value && "costUsd" in value;
+}

@@ -1,0 +1,290 @@
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../env";
+import { loadConfig } from "../env";
+import { asResult, ConflictError, RateLimitedError, type Result } from "../errors";
+import { errorFields, log } from "../observability/log";
+import { sandboxConnection } from "../sandbox/connection";
+import { sandboxMetadata, SANDBOX_TAG } from "../sandbox/metadata";
+import { SandboxProvider } from "../sandbox/provider";
+import { TERMINAL_RUN_STATUSES } from "../api/runs";
+
+/** The one Pool object of a deployment. */
+export const POOL_NAME = "global";
+
+export interface LeaseRequest {
+  /** Holder identity; one lease (and one sandbox) per key, whatever the number of attempts. */
+  key: string;
+  runId: string;
+  fork: number;
+  template: string;
+  timeoutSeconds: number;
+}
+
+export type AcquireOutcome =
+  | { status: "acquired"; sandboxId: string; acquiredAt: number; adopted: boolean }
+  | { status: "wait"; retryAfterMs: number; reason: "capacity" | "rate" | "provider_rate_limit" };
+
+export interface ReleaseOutcome {
+  sandboxId: string | null;
+  aliveSeconds: number;
+  killed: boolean;
+}
+
+export interface ReapedSandbox {
+  sandboxId: string;
+  runId: string | null;
+  reason: "no_lease" | "run_finished" | "max_age";
+}
+
+export interface PoolStatus {
+  maxLiveSandboxes: number;
+  createRatePerSecond: number;
+  live: number;
+  creating: number;
+  leases: { key: string; runId: string; fork: number; sandboxId: string | null; state: LeaseState; acquiredAt: string | null }[];
+}
+
+type LeaseState = "creating" | "active" | "released";
+
+interface LeaseRow extends Record<string, SqlStorageValue> {
+  key: string;
+  run_id: string;
+  fork: number;
+  sandbox_id: string | null;
+  state: LeaseState;
+  created_at: number;
+  acquired_at: number | null;
+  released_at: number | null;
+}
+
+/** Longest a caller is kept waiting inside one acquire call for its creation-rate slot. */
+const MAX_INLINE_RATE_WAIT_MS = 1500;
+/** A lease stuck in `creating` this long without a sandbox is given up (its capacity freed). */
+const STALE_CREATING_MS = 15 * 60_000;
+
+/**
+ * Pool Durable Object: the only creator of sandboxes. It keeps the lease table
+ * (sandbox -> holder), enforces the live-sandbox cap and the creation rate, honours the provider's
+ * 429s, and makes acquisition idempotent: a holder whose earlier attempt lost the provider's answer
+ * finds that sandbox by its metadata instead of creating a second one. Warm sandboxes per template
+ * slot in here later (acquire hands out a warm one before creating).
+ */
+export class Pool extends DurableObject<Env> {
+  readonly #inflight = new Map<string, Promise<Result<AcquireOutcome>>>();
+  #nextCreateSlot = 0;
+  #blockedUntil = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS leases (
+      key TEXT PRIMARY KEY,
+      run_id TEXT NOT NULL,
+      fork INTEGER NOT NULL,
+      sandbox_id TEXT,
+      state TEXT NOT NULL CHECK (state IN ('creating','active','released')),
+      created_at INTEGER NOT NULL,
+      acquired_at INTEGER,
+      released_at INTEGER
+    );
+    CREATE INDEX IF NOT EXISTS leases_state ON leases (state);
+    CREATE INDEX IF NOT EXISTS leases_run ON leases (run_id);`);
+  }
+
+  #config() {
+    return loadConfig(this.env);
+  }
+
+  #provider(): SandboxProvider {
+    return new SandboxProvider(sandboxConnection(this.#config()));
+  }
+
+  #lease(key: string): LeaseRow | undefined {
+    return this.ctx.storage.sql.exec<LeaseRow>("SELECT * FROM leases WHERE key = ?", key).toArray()[0];
+  }
+
+  #liveCount(): number {
+    return this.ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM leases WHERE state IN ('creating','active')").one().n;
+  }
+
+  /** Acquire a sandbox for a holder, or be told how long to wait for capacity. Idempotent per key. */
+  acquire(request: LeaseRequest): Promise<Result<AcquireOutcome>> {
+    const running = this.#inflight.get(request.key);
+    if (running) return running;
+    const attempt = asResult(() => this.#acquire(request)).finally(() => this.#inflight.delete(request.key));
+    this.#inflight.set(request.key, attempt);
+    return attempt;
+  }
+
+  async #acquire(request: LeaseRequest): Promise<AcquireOutcome> {
+    const existing = this.#lease(request.key);
+    if (existing?.state === "active" && existing.sandbox_id) {
+      return { status: "acquired", sandboxId: existing.sandbox_id, acquiredAt: existing.acquired_at ?? existing.created_at, adopted: true };
+    }
+    if (existing?.state === "released") throw new ConflictError("lease_released", `The sandbox lease ${request.key} was already released.`);
+
+    const provider = this.#provider();
+    if (existing) {
+      // An earlier attempt reserved capacity and may have created the sandbox before losing the answer.
+      const found = await provider.find({ [SANDBOX_TAG.lease]: request.key });
+      const sandbox = found[0];
+      if (sandbox) return this.#activate(request.key, sandbox.sandboxId, true);
+    } else {
+      const wait = this.#admissionWait();
+      if (wait) return wait;
+      const now = Date.now();
+      this.ctx.storage.sql.exec(
+        "INSERT INTO leases (key, run_id, fork, state, created_at) VALUES (?, ?, ?, 'creating', ?)",
+        request.key,
+        request.runId,
+        request.fork,
+        now,
+      );
+    }
+
+    const rateWait = this.#takeCreateSlot();
+    if (rateWait > MAX_INLINE_RATE_WAIT_MS) return { status: "wait", retryAfterMs: rateWait, reason: "rate" };
+    if (rateWait > 0) await scheduler.wait(rateWait);
+
+    try {
+      const created = await provider.create({
+        template: request.template,
+        timeoutSeconds: request.timeoutSeconds,
+        metadata: sandboxMetadata(request),
+      });
+      return await this.#activate(request.key, created.sandboxId, false);
+    } catch (err) {
+      if (err instanceof RateLimitedError) {
+        this.#blockedUntil = Date.now() + err.retryAfterSeconds * 1000;
+        return { status: "wait", retryAfterMs: err.retryAfterSeconds * 1000, reason: "provider_rate_limit" };
+      }
+      if (err instanceof Error && "retryable" in err && err.retryable === false) {
+        // A permanent failure (e.g. bad credentials): free the reserved capacity.
+        this.ctx.storage.sql.exec("DELETE FROM leases WHERE key = ? AND state = 'creating'", request.key);
+      }
+      throw err;
+    }
+  }
+
+  /** Null when a new lease may be admitted now; otherwise how long to wait. */
+  #admissionWait(): AcquireOutcome | null {
+    const now = Date.now();
+    if (this.#blockedUntil > now) return { status: "wait", retryAfterMs: this.#blockedUntil - now, reason: "provider_rate_limit" };
+    if (this.#liveCount() >= this.#config().MAX_LIVE_SANDBOXES) return { status: "wait", retryAfterMs: 2000, reason: "capacity" };
+    return null;
+  }
+
+  /** Reserves the next creation slot under the rate limit; returns how long until it opens. */
+  #takeCreateSlot(): number {
+    const now = Date.now();
+    const interval = 1000 / this.#config().SANDBOX_CREATE_RATE_PER_SECOND;
+    const slot = Math.max(now, this.#nextCreateSlot);
+    const wait = slot - now;
+    if (wait <= MAX_INLINE_RATE_WAIT_MS) this.#nextCreateSlot = slot + interval;
+    return wait;
+  }
+
+  async #activate(key: string, sandboxId: string, adopted: boolean): Promise<AcquireOutcome> {
+    const lease = this.#lease(key);
+    if (!lease || lease.state === "released") {
+      // Released while we were creating (the fork was cancelled): the new sandbox must not live on.
+      await this.#provider().kill(sandboxId).catch((err) => log("warn", "pool.kill_failed", { sandboxId, ...errorFields(err) }));
+      throw new ConflictError("lease_released", `The sandbox lease ${key} was released while its sandbox was being created.`);
+    }
+    const now = Date.now();
+    this.ctx.storage.sql.exec("UPDATE leases SET sandbox_id = ?, state = 'active', acquired_at = ? WHERE key = ?", sandboxId, now, key);
+    log("info", "pool.sandbox_acquired", { leaseKey: key, runId: lease.run_id, fork: lease.fork, sandboxId, adopted });
+    return { status: "acquired", sandboxId, acquiredAt: now, adopted };
+  }
+
+  /** Releases a holder's lease and kills its sandbox. Idempotent; unknown keys are a no-op. */
+  release(key: string): Promise<Result<ReleaseOutcome>> {
+    return asResult(() => this.#release(key));
+  }
+
+  async #release(key: string): Promise<ReleaseOutcome> {
+    const lease = this.#lease(key);
+    if (!lease) return { sandboxId: null, aliveSeconds: 0, killed: false };
+    const aliveSeconds = lease.acquired_at ? Math.max(0, ((lease.released_at ?? Date.now()) - lease.acquired_at) / 1000) : 0;
+    if (lease.state === "released") return { sandboxId: lease.sandbox_id, aliveSeconds, killed: false };
+    let killed = false;
+    if (lease.sandbox_id) killed = await this.#provider().kill(lease.sandbox_id);
+    this.ctx.storage.sql.exec("UPDATE leases SET state = 'released', released_at = ? WHERE key = ? AND state != 'released'", Date.now(), key);
+    log("info", "pool.sandbox_released", { leaseKey: key, runId: lease.run_id, fork: lease.fork, sandboxId: lease.sandbox_id, killed, aliveSeconds });
+    return { sandboxId: lease.sandbox_id, aliveSeconds, killed };
+  }
+
+  /** Releases every lease of a run (cancellation): nothing of it is left running. */
+  async releaseRun(runId: string): Promise<Result<number>> {
+    return asResult(async () => {
+      const keys = this.ctx.storage.sql.exec<{ key: string }>("SELECT key FROM leases WHERE run_id = ? AND state != 'released'", runId).toArray();
+      await Promise.all(keys.map(({ key }) => this.#release(key)));
+      return keys.length;
+    });
+  }
+
+  /** Kills Forkyard-tagged sandboxes with no live lease, of finished runs, or older than the max age. */
+  reap(): Promise<Result<ReapedSandbox[]>> {
+    return asResult(() => this.#reap());
+  }
+
+  async #reap(): Promise<ReapedSandbox[]> {
+    const config = this.#config();
+    const provider = this.#provider();
+    const now = Date.now();
+    this.ctx.storage.sql.exec("UPDATE leases SET state = 'released', released_at = ? WHERE state = 'creating' AND created_at < ?", now, now - STALE_CREATING_MS);
+
+    const sandboxes = await provider.listTagged();
+    const runIds = [...new Set(sandboxes.map((s) => s.metadata[SANDBOX_TAG.run]).filter((id): id is string => !!id))];
+    const finished = await this.#finishedRuns(runIds);
+    const reaped: ReapedSandbox[] = [];
+    for (const sandbox of sandboxes) {
+      const runId = sandbox.metadata[SANDBOX_TAG.run] ?? null;
+      const leaseKey = sandbox.metadata[SANDBOX_TAG.lease];
+      const lease = leaseKey ? this.#lease(leaseKey) : undefined;
+      const liveLease = lease && lease.state !== "released" && (lease.sandbox_id === null || lease.sandbox_id === sandbox.sandboxId);
+      let reason: ReapedSandbox["reason"] | null = null;
+      if (!liveLease) reason = "no_lease";
+      else if (runId && finished.has(runId)) reason = "run_finished";
+      else if (now - sandbox.startedAt.getTime() > config.REAPER_MAX_AGE_SECONDS * 1000) reason = "max_age";
+      if (!reason) continue;
+      await provider.kill(sandbox.sandboxId);
+      if (leaseKey && liveLease) this.ctx.storage.sql.exec("UPDATE leases SET state = 'released', released_at = ? WHERE key = ?", now, leaseKey);
+      reaped.push({ sandboxId: sandbox.sandboxId, runId, reason });
+      log("info", "reaper.killed", { sandboxId: sandbox.sandboxId, runId, reason });
+    }
+    return reaped;
+  }
+
+  async #finishedRuns(runIds: string[]): Promise<Set<string>> {
+    const finished = new Set<string>();
+    for (let i = 0; i < runIds.length; i += 50) {
+      const batch = runIds.slice(i, i + 50);
+      const placeholders = batch.map(() => "?").join(",");
+      const statuses = TERMINAL_RUN_STATUSES.map(() => "?").join(",");
+      const rows = await this.env.DB.prepare(`SELECT id FROM runs WHERE id IN (${placeholders}) AND status IN (${statuses})`)
+        .bind(...batch, ...TERMINAL_RUN_STATUSES)
+        .all<{ id: string }>();
+      for (const row of rows.results) finished.add(row.id);
+    }
+    return finished;
+  }
+
+  status(): PoolStatus {
+    const config = this.#config();
+    const rows = this.ctx.storage.sql.exec<LeaseRow>("SELECT * FROM leases WHERE state != 'released' ORDER BY created_at").toArray();
+    return {
+      maxLiveSandboxes: config.MAX_LIVE_SANDBOXES,
+      createRatePerSecond: config.SANDBOX_CREATE_RATE_PER_SECOND,
+      live: rows.filter((r) => r.state === "active").length,
+      creating: rows.filter((r) => r.state === "creating").length,
+      leases: rows.map((r) => ({
+        key: r.key,
+        runId: r.run_id,
+        fork: r.fork,
+        sandboxId: r.sandbox_id,
+        state: r.state,
+        acquiredAt: r.acquired_at ? new Date(r.acquired_at).toISOString() : null,
+      })),
+    };
+  }
+}

@@ -1,0 +1,108 @@
+import { z } from "zod";
+import { ConfigError } from "./errors";
+import type { Orchestrator } from "./durable-objects/orchestrator";
+import type { Pool } from "./durable-objects/pool";
+import type { ForkParams } from "./workflows/fork-params";
+
+/** Bindings, vars and secrets of the Worker (wrangler.toml + secrets). */
+export interface Env {
+  ORCHESTRATOR: DurableObjectNamespace<Orchestrator>;
+  POOL: DurableObjectNamespace<Pool>;
+  FORK_WORKFLOW: Workflow<ForkParams>;
+  DB: D1Database;
+
+  SANDBOX_BACKEND?: string;
+  E2B_API_KEY?: string;
+  E2B_API_URL?: string;
+  E2B_SANDBOX_URL?: string;
+  E2B_DOMAIN?: string;
+  FORKYARD_API_TOKENS?: string;
+  ALLOW_LOCAL_REPOS?: string;
+  MAX_LIVE_SANDBOXES?: string;
+  SANDBOX_CREATE_RATE_PER_SECOND?: string;
+  SANDBOX_VCPU?: string;
+  SANDBOX_MEMORY_GIB?: string;
+  PRICE_VCPU_SECOND?: string;
+  PRICE_GIB_SECOND?: string;
+  REAPER_MAX_AGE_SECONDS?: string;
+  RECONCILE_INTERVAL_SECONDS?: string;
+  STALE_FORK_SECONDS?: string;
+  RETRY_POLICIES?: string;
+  MAX_BODY_BYTES?: string;
+  LOG_LEVEL?: string;
+}
+
+const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const positive = z.coerce.number().positive();
+const nonNegative = z.coerce.number().nonnegative();
+const optionalUrl = z.url({ protocol: /^https?$/ }).optional();
+
+const retryOverride = z.object({
+  limit: z.number().int().min(0).max(20).optional(),
+  delayMs: z.number().int().min(0).max(3_600_000).optional(),
+  backoff: z.enum(["constant", "linear", "exponential"]).optional(),
+});
+
+/** Every configuration value the Worker reads, with its default. The README table mirrors this. */
+const configSchema = z.object({
+  SANDBOX_BACKEND: z.enum(["e2b", "local"]).default("e2b"),
+  E2B_API_KEY: z.string().min(1).optional(),
+  E2B_API_URL: optionalUrl,
+  E2B_SANDBOX_URL: optionalUrl,
+  E2B_DOMAIN: z.string().min(1).optional(),
+  FORKYARD_API_TOKENS: z.string().optional(),
+  ALLOW_LOCAL_REPOS: bool.default(false),
+  MAX_LIVE_SANDBOXES: int(1, 10_000).default(20),
+  SANDBOX_CREATE_RATE_PER_SECOND: positive.default(5),
+  SANDBOX_VCPU: positive.default(2),
+  SANDBOX_MEMORY_GIB: positive.default(0.5),
+  PRICE_VCPU_SECOND: nonNegative.default(0.000014),
+  PRICE_GIB_SECOND: nonNegative.default(0.0000045),
+  REAPER_MAX_AGE_SECONDS: int(60, 31 * 24 * 3600).default(25 * 3600),
+  RECONCILE_INTERVAL_SECONDS: positive.default(10),
+  STALE_FORK_SECONDS: positive.default(60),
+  RETRY_POLICIES: z
+    .string()
+    .transform((s, ctx) => {
+      try {
+        return JSON.parse(s) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: "must be JSON" });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.record(z.string(), retryOverride))
+    .default({}),
+  MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+});
+
+export type Config = z.infer<typeof configSchema> & { apiTokens: string[] };
+export type RetryOverrides = Config["RETRY_POLICIES"];
+
+const cache = new WeakMap<object, Config>();
+
+/** Parses the Worker's configuration once per env object; a bad value is a ConfigError naming it. */
+export function loadConfig(env: Env): Config {
+  const cached = cache.get(env);
+  if (cached) return cached;
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const value = (env as unknown as Record<string, unknown>)[key];
+    if (value !== undefined && value !== "") raw[key] = value;
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = String(issue?.path[0] ?? "config");
+    throw new ConfigError(`Configuration value ${field} is invalid: ${issue?.message ?? "bad value"}`, { field });
+  }
+  const apiTokens = (parsed.data.FORKYARD_API_TOKENS ?? "")
+    .split(",")
+    .map((t) => t.trim())
+    .filter((t) => t.length > 0);
+  const config: Config = { ...parsed.data, apiTokens };
+  cache.set(env, config);
+  return config;
+}

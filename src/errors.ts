@@ -1,0 +1,181 @@
+/**
+ * The one error hierarchy of Forkyard. Every error carries a stable `code`, the HTTP status it maps
+ * to, and whether retrying the same operation can succeed. The API maps these to
+ * `{ error: { code, message, details } }` in one place (app.ts); Workflow steps turn non-retryable
+ * ones into `NonRetryableError` (workflows/step-runner.ts).
+ */
+export type ErrorDetailValue = string | number | boolean | null | string[] | { field: string; message: string }[];
+export type ErrorDetails = { [key: string]: ErrorDetailValue };
+
+export class ForkyardError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly retryable: boolean;
+  readonly details: ErrorDetails | undefined;
+
+  constructor(code: string, message: string, opts: { status: number; retryable?: boolean; details?: ErrorDetails; cause?: unknown }) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.status = opts.status;
+    this.retryable = opts.retryable ?? false;
+    this.details = opts.details;
+  }
+
+  toJSON(): { code: string; message: string; details?: ErrorDetails } {
+    return this.details === undefined ? { code: this.code, message: this.message } : { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** 400: a request field is invalid. `details.field` names the field at fault. */
+export class InvalidInputError extends ForkyardError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("invalid_input", message, { status: 400, details });
+  }
+}
+
+export class UnauthorizedError extends ForkyardError {
+  constructor(message = "A valid bearer token is required (Authorization: Bearer <token>).") {
+    super("unauthorized", message, { status: 401 });
+  }
+}
+
+export class NotFoundError extends ForkyardError {
+  constructor(what: string, id: string) {
+    super("not_found", `${what} "${id}" does not exist.`, { status: 404, details: { [what]: id } });
+  }
+}
+
+export class ConflictError extends ForkyardError {
+  constructor(code: string, message: string, details?: ErrorDetails) {
+    super(code, message, { status: 409, details });
+  }
+}
+
+export class PayloadTooLargeError extends ForkyardError {
+  constructor(limitBytes: number) {
+    super("payload_too_large", `Request body exceeds ${limitBytes} bytes.`, { status: 413, details: { limitBytes } });
+  }
+}
+
+export class RateLimitedError extends ForkyardError {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds: number) {
+    super("rate_limited", message, { status: 429, retryable: true, details: { retryAfterSeconds } });
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** The sandbox provider rejected our credentials: never retried. */
+export class SandboxAuthError extends ForkyardError {
+  constructor(message: string) {
+    super("sandbox_auth_failed", message, { status: 502 });
+  }
+}
+
+/** A transient sandbox-provider failure (5xx, 429, dropped connection): retried. */
+export class SandboxUnavailableError extends ForkyardError {
+  constructor(message: string, cause?: unknown) {
+    super("sandbox_unavailable", message, { status: 503, retryable: true, cause });
+  }
+}
+
+/** The fork's sandbox no longer exists (killed, expired, reaped). */
+export class SandboxGoneError extends ForkyardError {
+  constructor(sandboxId: string) {
+    super("sandbox_gone", `Sandbox ${sandboxId} no longer exists.`, { status: 410, details: { sandboxId } });
+  }
+}
+
+/** A sandbox operation failed for a reason retrying will not fix. */
+export class SandboxOperationError extends ForkyardError {
+  constructor(message: string, details?: ErrorDetails) {
+    super("sandbox_error", message, { status: 502, details });
+  }
+}
+
+export class CommandFailedError extends ForkyardError {
+  constructor(command: string, exitCode: number) {
+    super("command_failed", `Command exited with code ${exitCode}: ${command}`, { status: 422, details: { exitCode } });
+  }
+}
+
+export class CloneFailedError extends ForkyardError {
+  constructor(message: string) {
+    super("clone_failed", message, { status: 422 });
+  }
+}
+
+export class ForkTimeoutError extends ForkyardError {
+  constructor(timeoutSeconds: number) {
+    super("fork_timeout", `The fork exceeded its timeout of ${timeoutSeconds} s.`, { status: 408, details: { timeoutSeconds } });
+  }
+}
+
+export class ForkCancelledError extends ForkyardError {
+  constructor() {
+    super("cancelled", "The fork was cancelled.", { status: 409 });
+  }
+}
+
+export class BudgetExceededError extends ForkyardError {
+  constructor(message: string, details?: ErrorDetails) {
+    super("budget_exceeded", message, { status: 402, details });
+  }
+}
+
+export class ConfigError extends ForkyardError {
+  constructor(message: string, details?: ErrorDetails) {
+    super("config_invalid", message, { status: 500, details });
+  }
+}
+
+/** Errors that cross a Workflow step boundary travel as messages: "<code>: <message>". */
+export function encodeStepError(err: ForkyardError): string {
+  return `${err.code}: ${err.message}`;
+}
+
+const STEP_ERROR_PATTERN = /^(?:NonRetryableError: )?([a-z_]+): ([\s\S]*)$/;
+
+/** Recovers `{ code, message }` from an error thrown out of a Workflow step. */
+export function decodeStepError(err: unknown): { code: string; message: string } {
+  if (err instanceof ForkyardError) return { code: err.code, message: err.message };
+  const message = err instanceof Error ? err.message : String(err);
+  const match = STEP_ERROR_PATTERN.exec(message);
+  if (match?.[1] && match[2] !== undefined) return { code: match[1], message: match[2] };
+  return { code: "internal_error", message };
+}
+
+/** A ForkyardError as plain data, for crossing RPC boundaries (Durable Objects, Workflow steps). */
+export interface WireError {
+  code: string;
+  message: string;
+  status: number;
+  retryable: boolean;
+  details?: ErrorDetails;
+}
+
+export type Result<T> = { ok: true; value: T } | { ok: false; error: WireError };
+
+export function toWireError(err: unknown): WireError {
+  const e = err instanceof ForkyardError ? err : new ForkyardError("internal_error", err instanceof Error ? err.message : String(err), { status: 500 });
+  return { code: e.code, message: e.message, status: e.status, retryable: e.retryable, ...(e.details ? { details: e.details } : {}) };
+}
+
+export function fromWireError(wire: WireError): ForkyardError {
+  return new ForkyardError(wire.code, wire.message, { status: wire.status, retryable: wire.retryable, details: wire.details });
+}
+
+/** Runs `fn`, returning its value or its error as data (DO RPC methods return these). */
+export async function asResult<T>(fn: () => Promise<T>): Promise<Result<T>> {
+  try {
+    return { ok: true, value: await fn() };
+  } catch (err) {
+    return { ok: false, error: toWireError(err) };
+  }
+}
+
+export function unwrap<T>(result: Result<T>): T {
+  if (result.ok) return result.value;
+  throw fromWireError(result.error);
+}

@@ -1,0 +1,17 @@
+import { createApp } from "./app";
+import type { Env } from "./env";
+import { errorFields, log } from "./observability/log";
+import { runReaper } from "./reaper";
+
+export { Orchestrator } from "./durable-objects/orchestrator";
+export { Pool } from "./durable-objects/pool";
+export { ForkWorkflow } from "./workflows/fork-workflow";
+
+const app = createApp();
+
+export default {
+  fetch: app.fetch,
+  async scheduled(_controller, env, ctx) {
+    ctx.waitUntil(runReaper(env).catch((err) => log("error", "reaper.failed", errorFields(err))));
+  },
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,11 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../app-env";
+import { POOL_NAME } from "../durable-objects/pool";
+import { runReaper } from "../reaper";
+
+/** Fleet operations: the sandbox pool's state and the orphan reaper. */
+export const operations = new Hono<AppEnv>();
+
+operations.get("/pool", async (c) => c.json(await c.env.POOL.getByName(POOL_NAME).status()));
+
+operations.post("/reaper/run", async (c) => c.json(await runReaper(c.env)));

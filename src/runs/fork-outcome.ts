@@ -1,0 +1,29 @@
+import type { CheckResult, CommandResult, DiffStats, ForkStatus } from "../api/runs";
+
+/** What a fork Workflow returns and reports to its Orchestrator: plain JSON, bounded in size. */
+export interface ForkOutcome {
+  n: number;
+  status: ForkStatus;
+  sandboxId: string | null;
+  branch: string;
+  commands: CommandResult[];
+  check?: CheckResult;
+  diff?: DiffStats;
+  sandboxSeconds: number;
+  costUsd: { sandbox: number; llm: number };
+  error?: { code: string; message: string };
+}
+
+/** The fork status an error code ends a fork with. */
+export function statusForErrorCode(code: string): ForkStatus {
+  switch (code) {
+    case "cancelled":
+      return "cancelled";
+    case "fork_timeout":
+      return "timed_out";
+    case "budget_exceeded":
+      return "budget_exceeded";
+    default:
+      return "failed";
+  }
+}

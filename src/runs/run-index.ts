@@ -1,0 +1,89 @@
+import type { RunStatus, RunSummary, RunView } from "../api/runs";
+import { InvalidInputError } from "../errors";
+
+/** The D1 cross-run index behind GET /v1/runs; each Orchestrator keeps its own row current. */
+export async function upsertRunSummary(db: D1Database, view: RunView, requestHash: string, idempotencyKey: string | null): Promise<void> {
+  await db
+    .prepare(
+      `INSERT INTO runs (id, status, repo, branch, forks, succeeded, failed, cost_usd, idempotency_key, request_hash, created_at, updated_at)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+       ON CONFLICT (id) DO UPDATE SET status = ?2, succeeded = ?6, failed = ?7, cost_usd = ?8, updated_at = ?12`,
+    )
+    .bind(
+      view.id,
+      view.status,
+      view.request.repo,
+      view.request.branch,
+      view.request.forks,
+      view.totals.succeeded,
+      view.totals.failed,
+      view.totals.costUsd.total,
+      idempotencyKey,
+      requestHash,
+      view.createdAt,
+      view.updatedAt,
+    )
+    .run();
+}
+
+interface RunRow {
+  id: string;
+  status: RunStatus;
+  repo: string;
+  branch: string;
+  forks: number;
+  succeeded: number;
+  failed: number;
+  cost_usd: number;
+  created_at: string;
+  updated_at: string;
+}
+
+function encodeCursor(row: RunRow): string {
+  return btoa(JSON.stringify([row.created_at, row.id])).replace(/=+$/, "");
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const value = JSON.parse(atob(cursor)) as unknown;
+    if (Array.isArray(value) && value.length === 2 && typeof value[0] === "string" && typeof value[1] === "string") return [value[0], value[1]];
+  } catch {
+    // fall through
+  }
+  throw new InvalidInputError("cursor is not a cursor returned by this API.", { field: "cursor" });
+}
+
+/** Newest first, keyset-paginated. */
+export async function listRuns(db: D1Database, query: { status?: RunStatus; limit: number; cursor?: string }): Promise<{ runs: RunSummary[]; nextCursor: string | null }> {
+  const where: string[] = [];
+  const binds: unknown[] = [];
+  if (query.status) {
+    where.push("status = ?");
+    binds.push(query.status);
+  }
+  if (query.cursor) {
+    const [createdAt, id] = decodeCursor(query.cursor);
+    where.push("(created_at < ? OR (created_at = ? AND id < ?))");
+    binds.push(createdAt, createdAt, id);
+  }
+  const sql = `SELECT id, status, repo, branch, forks, succeeded, failed, cost_usd, created_at, updated_at FROM runs
+    ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, id DESC LIMIT ?`;
+  const rows = (await db.prepare(sql).bind(...binds, query.limit + 1).all<RunRow>()).results;
+  const page = rows.slice(0, query.limit);
+  const last = page[page.length - 1];
+  return {
+    runs: page.map((r) => ({
+      id: r.id,
+      status: r.status,
+      repo: r.repo,
+      branch: r.branch,
+      forks: r.forks,
+      succeeded: r.succeeded,
+      failed: r.failed,
+      costUsd: r.cost_usd,
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+    })),
+    nextCursor: rows.length > query.limit && last ? encodeCursor(last) : null,
+  };
+}

@@ -1,0 +1,315 @@
+import type { CommandResult, CreateRunRequest, ForkStatus, ForkView, RunStatus, RunView, StepView } from "../api/runs";
+import { TERMINAL_FORK_STATUSES } from "../api/runs";
+import { roundUsd } from "./costs";
+import type { ForkOutcome } from "./fork-outcome";
+
+/**
+ * The SQLite state of one run inside its Orchestrator: the run row, its forks, their steps and
+ * command results, an append-only event log and a cost ledger whose keys make re-recorded costs
+ * count once. All writes are guarded so that late or repeated callbacks are harmless.
+ */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS run (
+  id TEXT PRIMARY KEY,
+  request TEXT NOT NULL,
+  request_hash TEXT NOT NULL,
+  idempotency_key TEXT,
+  status TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS forks (
+  n INTEGER PRIMARY KEY,
+  status TEXT NOT NULL,
+  branch TEXT NOT NULL,
+  instance_id TEXT,
+  launches INTEGER NOT NULL DEFAULT 0,
+  launched_at INTEGER,
+  heartbeat_at INTEGER,
+  sandbox_id TEXT,
+  started_at TEXT,
+  finished_at TEXT,
+  outcome TEXT,
+  error TEXT
+);
+CREATE INDEX IF NOT EXISTS forks_status ON forks (status);
+CREATE TABLE IF NOT EXISTS steps (
+  fork INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  duration_ms INTEGER,
+  PRIMARY KEY (fork, name)
+);
+CREATE TABLE IF NOT EXISTS commands (
+  fork INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  result TEXT NOT NULL,
+  PRIMARY KEY (fork, idx)
+);
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  type TEXT NOT NULL,
+  fork INTEGER,
+  data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ledger (
+  key TEXT PRIMARY KEY,
+  fork INTEGER NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('sandbox','llm')),
+  usd REAL NOT NULL,
+  at TEXT NOT NULL
+);`;
+
+interface RunRow extends Record<string, SqlStorageValue> {
+  id: string;
+  request: string;
+  request_hash: string;
+  idempotency_key: string | null;
+  status: RunStatus;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ForkRow extends Record<string, SqlStorageValue> {
+  n: number;
+  status: ForkStatus;
+  branch: string;
+  instance_id: string | null;
+  launches: number;
+  launched_at: number | null;
+  heartbeat_at: number | null;
+  sandbox_id: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  outcome: string | null;
+  error: string | null;
+}
+
+export interface RunRecord {
+  id: string;
+  request: CreateRunRequest;
+  requestHash: string;
+  idempotencyKey: string | null;
+  status: RunStatus;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const TERMINAL_SQL = TERMINAL_FORK_STATUSES.map((s) => `'${s}'`).join(",");
+
+export class RunStore {
+  readonly #sql: SqlStorage;
+
+  constructor(sql: SqlStorage) {
+    this.#sql = sql;
+    sql.exec(SCHEMA);
+  }
+
+  run(): RunRecord | null {
+    const row = this.#sql.exec<RunRow>("SELECT * FROM run LIMIT 1").toArray()[0];
+    if (!row) return null;
+    return {
+      id: row.id,
+      request: JSON.parse(row.request) as CreateRunRequest,
+      requestHash: row.request_hash,
+      idempotencyKey: row.idempotency_key,
+      status: row.status,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    };
+  }
+
+  insertRun(record: RunRecord, branches: string[]): void {
+    this.#sql.exec(
+      "INSERT INTO run (id, request, request_hash, idempotency_key, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      record.id,
+      JSON.stringify(record.request),
+      record.requestHash,
+      record.idempotencyKey,
+      record.status,
+      record.createdAt,
+      record.updatedAt,
+    );
+    branches.forEach((branch, i) => this.#sql.exec("INSERT INTO forks (n, status, branch) VALUES (?, 'queued', ?)", i + 1, branch));
+  }
+
+  setRunStatus(status: RunStatus, now: string): void {
+    this.#sql.exec("UPDATE run SET status = ?, updated_at = ?", status, now);
+  }
+
+  touchRun(now: string): void {
+    this.#sql.exec("UPDATE run SET updated_at = ?", now);
+  }
+
+  fork(n: number): ForkRow | undefined {
+    return this.#sql.exec<ForkRow>("SELECT * FROM forks WHERE n = ?", n).toArray()[0];
+  }
+
+  forksWithStatus(status: ForkStatus, limit = 1000): ForkRow[] {
+    return this.#sql.exec<ForkRow>("SELECT * FROM forks WHERE status = ? ORDER BY n LIMIT ?", status, limit).toArray();
+  }
+
+  countForks(status: ForkStatus): number {
+    return this.#sql.exec<{ c: number }>("SELECT COUNT(*) AS c FROM forks WHERE status = ?", status).one().c;
+  }
+
+  countUnfinished(): number {
+    return this.#sql.exec<{ c: number }>(`SELECT COUNT(*) AS c FROM forks WHERE status NOT IN (${TERMINAL_SQL})`).one().c;
+  }
+
+  markLaunched(n: number, instanceId: string, now: number): void {
+    this.#sql.exec(
+      "UPDATE forks SET status = 'running', instance_id = ?, launches = launches + 1, launched_at = ?, heartbeat_at = ? WHERE n = ? AND status = 'queued'",
+      instanceId,
+      now,
+      now,
+      n,
+    );
+  }
+
+  /** Puts a launched fork back in the queue (its instance could not be created or vanished). */
+  requeue(n: number): void {
+    this.#sql.exec("UPDATE forks SET status = 'queued' WHERE n = ? AND status = 'running'", n);
+  }
+
+  heartbeat(n: number, now: number): void {
+    this.#sql.exec("UPDATE forks SET heartbeat_at = ? WHERE n = ?", now, n);
+  }
+
+  markStarted(n: number, now: string): void {
+    this.#sql.exec("UPDATE forks SET started_at = COALESCE(started_at, ?) WHERE n = ?", now, n);
+  }
+
+  setSandbox(n: number, sandboxId: string): void {
+    this.#sql.exec("UPDATE forks SET sandbox_id = ? WHERE n = ?", sandboxId, n);
+  }
+
+  /** Ends a fork unless it already ended; returns whether this call ended it. */
+  finishFork(n: number, status: ForkStatus, now: string, error?: { code: string; message: string }): boolean {
+    const cursor = this.#sql.exec(
+      `UPDATE forks SET status = ?, finished_at = ?, error = ? WHERE n = ? AND status NOT IN (${TERMINAL_SQL})`,
+      status,
+      now,
+      error ? JSON.stringify(error) : null,
+      n,
+    );
+    return cursor.rowsWritten > 0;
+  }
+
+  /** Keeps a fork's final outcome (results, diff, check); the status is decided by finishFork. */
+  saveOutcome(outcome: ForkOutcome): void {
+    this.#sql.exec("UPDATE forks SET outcome = ?, sandbox_id = COALESCE(?, sandbox_id) WHERE n = ?", JSON.stringify(outcome), outcome.sandboxId, outcome.n);
+  }
+
+  stepStarted(fork: number, name: string, attempt: number): void {
+    this.#sql.exec(
+      `INSERT INTO steps (fork, name, seq, status, attempts) VALUES (?, ?, (SELECT COUNT(*) FROM steps WHERE fork = ?), 'running', ?)
+       ON CONFLICT (fork, name) DO UPDATE SET status = 'running', attempts = MAX(attempts, excluded.attempts)`,
+      fork,
+      name,
+      fork,
+      attempt,
+    );
+  }
+
+  stepFinished(fork: number, name: string, attempt: number, ok: boolean, durationMs: number): void {
+    this.#sql.exec(
+      "UPDATE steps SET status = ?, attempts = MAX(attempts, ?), duration_ms = ? WHERE fork = ? AND name = ?",
+      ok ? "succeeded" : "failed",
+      attempt,
+      durationMs,
+      fork,
+      name,
+    );
+  }
+
+  saveCommand(fork: number, index: number, result: CommandResult): void {
+    this.#sql.exec("INSERT OR REPLACE INTO commands (fork, idx, result) VALUES (?, ?, ?)", fork, index, JSON.stringify(result));
+  }
+
+  /** Records a cost once per key; a repeated key (re-run step) changes nothing. */
+  addCost(key: string, fork: number, kind: "sandbox" | "llm", usd: number, now: string): void {
+    this.#sql.exec("INSERT OR IGNORE INTO ledger (key, fork, kind, usd, at) VALUES (?, ?, ?, ?, ?)", key, fork, kind, usd, now);
+  }
+
+  spentUsd(): number {
+    return this.#sql.exec<{ s: number | null }>("SELECT SUM(usd) AS s FROM ledger").one().s ?? 0;
+  }
+
+  appendEvent(type: string, fork: number | null, data: Record<string, unknown>, now: string): void {
+    this.#sql.exec("INSERT INTO events (at, type, fork, data) VALUES (?, ?, ?, ?)", now, type, fork, JSON.stringify(data));
+  }
+
+  view(): RunView | null {
+    const run = this.run();
+    if (!run) return null;
+    const steps = new Map<number, StepView[]>();
+    for (const row of this.#sql.exec<{ fork: number; name: string; status: StepView["status"]; attempts: number; duration_ms: number | null }>(
+      "SELECT fork, name, status, attempts, duration_ms FROM steps ORDER BY fork, seq",
+    )) {
+      const list = steps.get(row.fork) ?? [];
+      list.push({ name: row.name, status: row.status, attempts: row.attempts, durationMs: row.duration_ms });
+      steps.set(row.fork, list);
+    }
+    const commands = new Map<number, CommandResult[]>();
+    for (const row of this.#sql.exec<{ fork: number; result: string }>("SELECT fork, result FROM commands ORDER BY fork, idx")) {
+      const list = commands.get(row.fork) ?? [];
+      list.push(JSON.parse(row.result) as CommandResult);
+      commands.set(row.fork, list);
+    }
+    const costs = new Map<number, { sandbox: number; llm: number }>();
+    for (const row of this.#sql.exec<{ fork: number; kind: "sandbox" | "llm"; usd: number }>("SELECT fork, kind, SUM(usd) AS usd FROM ledger GROUP BY fork, kind")) {
+      const cost = costs.get(row.fork) ?? { sandbox: 0, llm: 0 };
+      cost[row.kind] = row.usd;
+      costs.set(row.fork, cost);
+    }
+
+    const forks: ForkView[] = this.#sql
+      .exec<ForkRow>("SELECT * FROM forks ORDER BY n")
+      .toArray()
+      .map((row) => {
+        const outcome = row.outcome ? (JSON.parse(row.outcome) as ForkOutcome) : null;
+        const cost = costs.get(row.n) ?? { sandbox: 0, llm: 0 };
+        const view: ForkView = {
+          n: row.n,
+          status: row.status,
+          branch: row.branch,
+          sandboxId: row.sandbox_id,
+          attempts: row.launches,
+          startedAt: row.started_at,
+          finishedAt: row.finished_at,
+          steps: steps.get(row.n) ?? [],
+          commands: commands.get(row.n) ?? outcome?.commands ?? [],
+          costUsd: { sandbox: roundUsd(cost.sandbox), llm: roundUsd(cost.llm), total: roundUsd(cost.sandbox + cost.llm) },
+        };
+        if (outcome?.check) view.check = outcome.check;
+        if (outcome?.diff) view.diff = outcome.diff;
+        const error = row.error ? (JSON.parse(row.error) as { code: string; message: string }) : outcome?.error;
+        if (error) view.error = error;
+        return view;
+      });
+
+    const count = (status: ForkStatus) => forks.filter((f) => f.status === status).length;
+    const sandbox = roundUsd(forks.reduce((sum, f) => sum + f.costUsd.sandbox, 0));
+    const llm = roundUsd(forks.reduce((sum, f) => sum + f.costUsd.llm, 0));
+    return {
+      id: run.id,
+      status: run.status,
+      request: run.request,
+      createdAt: run.createdAt,
+      updatedAt: run.updatedAt,
+      forks,
+      totals: {
+        succeeded: count("succeeded"),
+        failed: count("failed") + count("timed_out"),
+        cancelled: count("cancelled"),
+        running: count("running"),
+        queued: count("queued"),
+        costUsd: { sandbox, llm, total: roundUsd(sandbox + llm) },
+      },
+    };
+  }
+}

@@ -1,0 +1,18 @@
+import type { ConnectionOpts } from "e2b";
+import type { Config } from "../env";
+import { SandboxAuthError } from "../errors";
+
+/** e2b SDK connection options for the configured backend (E2B itself, or the local sandbox server). */
+export function sandboxConnection(config: Config): ConnectionOpts {
+  if (!config.E2B_API_KEY) throw new SandboxAuthError("E2B_API_KEY is not configured.");
+  const opts: ConnectionOpts = { apiKey: config.E2B_API_KEY, requestTimeoutMs: 30_000, retries: 0 };
+  if (config.E2B_API_URL) opts.apiUrl = config.E2B_API_URL;
+  if (config.E2B_SANDBOX_URL) opts.sandboxUrl = config.E2B_SANDBOX_URL;
+  if (config.E2B_DOMAIN) opts.domain = config.E2B_DOMAIN;
+  return opts;
+}
+
+/** Where the Worker's sandbox API points, safe to show (no key). */
+export function sandboxEndpoint(config: Config): string {
+  return config.E2B_API_URL ?? `https://api.${config.E2B_DOMAIN ?? "e2b.app"}`;
+}

@@ -1,0 +1,51 @@
+/**
+ * Git operations inside a sandbox. Repo URLs, branch names and messages travel as environment
+ * variables and are only ever expanded inside double quotes, so no user value is parsed as shell.
+ */
+import type { DiffStats } from "../api/runs";
+
+/** Where each fork's clone lives inside its sandbox. */
+export const REPO_DIR = "/home/user/repo";
+
+export const CLONE_SCRIPT = [
+  "set -eu",
+  'rm -rf "$FORKYARD_DIR"',
+  'git clone --quiet --single-branch --branch "$FORKYARD_BASE_BRANCH" -- "$FORKYARD_REPO" "$FORKYARD_DIR"',
+  'cd "$FORKYARD_DIR"',
+  'git checkout --quiet -b "$FORKYARD_WORK_BRANCH"',
+  "git config user.name Forkyard",
+  "git config user.email forkyard@users.noreply.github.com",
+  "git rev-parse HEAD",
+].join("\n");
+
+/** Commits the fork's work on its branch (once) and prints numstat against the base commit. */
+export const COLLECT_SCRIPT = [
+  "set -eu",
+  'cd "$FORKYARD_DIR"',
+  "git add -A",
+  'if ! git diff --cached --quiet; then git commit --quiet --no-verify -m "$FORKYARD_MESSAGE"; fi',
+  'git diff --numstat "$FORKYARD_BASE_SHA" HEAD',
+].join("\n");
+
+export function cloneEnv(input: { repo: string; baseBranch: string; workBranch: string }): Record<string, string> {
+  return { FORKYARD_REPO: input.repo, FORKYARD_BASE_BRANCH: input.baseBranch, FORKYARD_WORK_BRANCH: input.workBranch, FORKYARD_DIR: REPO_DIR };
+}
+
+export function collectEnv(input: { baseSha: string; message: string }): Record<string, string> {
+  return { FORKYARD_DIR: REPO_DIR, FORKYARD_BASE_SHA: input.baseSha, FORKYARD_MESSAGE: input.message };
+}
+
+/** Parses `git diff --numstat` (binary files count as changed with no line counts). */
+export function parseNumstat(output: string): DiffStats {
+  const stats: DiffStats = { files: 0, insertions: 0, deletions: 0 };
+  for (const line of output.split("\n")) {
+    const match = /^(\d+|-)\t(\d+|-)\t/.exec(line);
+    if (!match) continue;
+    stats.files += 1;
+    if (match[1] !== "-") stats.insertions += Number(match[1]);
+    if (match[2] !== "-") stats.deletions += Number(match[2]);
+  }
+  return stats;
+}
+
+export const GIT_SHA = /^[0-9a-f]{40,64}$/;

@@ -1,0 +1,51 @@
+import { Sandbox, type ConnectionOpts, type SandboxInfo } from "e2b";
+import { classifySandboxError } from "./errors";
+import { SANDBOX_APP_VALUE, SANDBOX_TAG } from "./metadata";
+
+export interface CreatedSandbox {
+  sandboxId: string;
+}
+
+/** Control-plane operations on sandboxes (create, find, list, kill) over the official e2b SDK. */
+export class SandboxProvider {
+  readonly #opts: ConnectionOpts;
+
+  constructor(opts: ConnectionOpts) {
+    this.#opts = opts;
+  }
+
+  async create(input: { template: string; timeoutSeconds: number; metadata: Record<string, string> }): Promise<CreatedSandbox> {
+    try {
+      const sandbox = await Sandbox.create(input.template, { ...this.#opts, timeoutMs: input.timeoutSeconds * 1000, metadata: input.metadata });
+      return { sandboxId: sandbox.sandboxId };
+    } catch (err) {
+      throw classifySandboxError(err, "create sandbox");
+    }
+  }
+
+  /** Sandboxes whose metadata contains every given pair (running or paused). */
+  async find(metadata: Record<string, string>, limit = 100): Promise<SandboxInfo[]> {
+    const found: SandboxInfo[] = [];
+    try {
+      const paginator = Sandbox.list({ ...this.#opts, query: { metadata }, limit: Math.min(limit, 100) });
+      while (paginator.hasNext && found.length < limit) found.push(...(await paginator.nextItems()));
+    } catch (err) {
+      throw classifySandboxError(err, "list sandboxes");
+    }
+    return found;
+  }
+
+  /** Every sandbox Forkyard created in this account. */
+  listTagged(limit = 10_000): Promise<SandboxInfo[]> {
+    return this.find({ [SANDBOX_TAG.app]: SANDBOX_APP_VALUE }, limit);
+  }
+
+  /** Kills a sandbox; false when it did not exist (already gone counts as done). */
+  async kill(sandboxId: string): Promise<boolean> {
+    try {
+      return await Sandbox.kill(sandboxId, this.#opts);
+    } catch (err) {
+      throw classifySandboxError(err, "kill sandbox");
+    }
+  }
+}

@@ -1,0 +1,142 @@
+import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloudflare:workers";
+import type { CommandResult } from "../api/runs";
+import type { Env } from "../env";
+import { loadConfig } from "../env";
+import { CloneFailedError, CommandFailedError, decodeStepError, SandboxOperationError, unwrap } from "../errors";
+import { POOL_NAME } from "../durable-objects/pool";
+import { sandboxConnection } from "../sandbox/connection";
+import { CLONE_SCRIPT, cloneEnv, COLLECT_SCRIPT, collectEnv, GIT_SHA, parseNumstat, REPO_DIR } from "../sandbox/git";
+import { SandboxSession } from "../sandbox/session";
+import { sandboxCostUsd } from "../runs/costs";
+import { statusForErrorCode, type ForkOutcome } from "../runs/fork-outcome";
+import type { ForkParams } from "./fork-params";
+import { stepConfig } from "./retry-policies";
+import { StepRunner } from "./step-runner";
+import { commandStep, STEP } from "./steps";
+
+const HEALTH_TIMEOUT_MS = 30_000;
+const CONTROL_STEP_TIMEOUT_MS = 2 * 60_000;
+/** A sandbox outlives its fork's deadline by this much, so E2B itself kills what we might leak. */
+const SANDBOX_TTL_MARGIN_SECONDS = 600;
+const MAX_CAPACITY_WAIT_MS = 30_000;
+
+/**
+ * One fork: budget -> acquire-sandbox -> health-check -> clone -> the task -> check -> collect,
+ * then release-sandbox and report whatever happened. Every step is checkpointed; every step body
+ * is safe to run again.
+ */
+export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
+  override async run(event: Readonly<WorkflowEvent<ForkParams>>, step: WorkflowStep): Promise<ForkOutcome> {
+    const p = event.payload;
+    const config = loadConfig(this.env);
+    const retries = config.RETRY_POLICIES;
+    const orchestrator = this.env.ORCHESTRATOR.getByName(p.runId);
+    const pool = this.env.POOL.getByName(POOL_NAME);
+    const steps = new StepRunner(step, { runId: p.runId, n: p.n, orchestrator });
+    const forkTimeoutMs = p.timeoutSeconds * 1000;
+    const connection = () => sandboxConnection(config);
+
+    const outcome: ForkOutcome = {
+      n: p.n,
+      status: "running",
+      sandboxId: null,
+      branch: p.workBranch,
+      commands: [],
+      sandboxSeconds: 0,
+      costUsd: { sandbox: 0, llm: 0 },
+    };
+
+    try {
+      const begun = await steps.run(STEP.budget, stepConfig("budget", retries, CONTROL_STEP_TIMEOUT_MS), async () =>
+        unwrap(await orchestrator.forkBegin(p.n, event.instanceId)),
+      );
+      steps.setDeadline(begun.startedAt + forkTimeoutMs, p.timeoutSeconds);
+
+      for (let wait = 0; ; wait++) {
+        const acquired = await steps.run(STEP.acquireSandbox, stepConfig("acquire", retries, CONTROL_STEP_TIMEOUT_MS), async () => {
+          const result = unwrap(
+            await pool.acquire({
+              key: p.leaseKey,
+              runId: p.runId,
+              fork: p.n,
+              template: p.template,
+              timeoutSeconds: p.timeoutSeconds + SANDBOX_TTL_MARGIN_SECONDS,
+            }),
+          );
+          if (result.status === "acquired") await orchestrator.recordSandbox(p.n, result.sandboxId);
+          return result;
+        });
+        if (acquired.status === "acquired") {
+          outcome.sandboxId = acquired.sandboxId;
+          break;
+        }
+        await step.sleep(`${STEP.waitForCapacity}-${wait + 1}`, Math.min(Math.max(acquired.retryAfterMs, 250), MAX_CAPACITY_WAIT_MS));
+      }
+      const sandboxId = outcome.sandboxId;
+
+      await steps.run(STEP.healthCheck, stepConfig("health", retries, HEALTH_TIMEOUT_MS * 2), async () => {
+        const session = await SandboxSession.open(connection(), sandboxId);
+        const probe = await session.exec("echo ok", { timeoutMs: HEALTH_TIMEOUT_MS });
+        if (probe.exitCode !== 0 || probe.stdoutTail.trim() !== "ok") throw new SandboxOperationError(`Health check failed: ${probe.stderrTail || probe.stdoutTail}`);
+        return { ok: true };
+      });
+
+      const clone = await steps.run(STEP.clone, stepConfig("clone", retries, forkTimeoutMs), async ({ remainingMs }) => {
+        const session = await SandboxSession.open(connection(), sandboxId);
+        const result = await session.exec(CLONE_SCRIPT, { timeoutMs: remainingMs, envs: cloneEnv({ repo: p.repo, baseBranch: p.baseBranch, workBranch: p.workBranch }) });
+        const baseSha = result.stdoutTail.trim().split("\n").pop() ?? "";
+        if (result.exitCode !== 0 || !GIT_SHA.test(baseSha)) throw new CloneFailedError(`Cloning ${p.repo} (${p.baseBranch}) failed: ${result.stderrTail.trim() || `exit ${result.exitCode}`}`);
+        return { baseSha };
+      });
+
+      // What a command may want to know about its fork (e.g. to pick a test shard).
+      const taskEnv = { FORKYARD_RUN_ID: p.runId, FORKYARD_FORK: String(p.n), FORKYARD_FORKS: String(p.forks), FORKYARD_BRANCH: p.workBranch };
+      for (const [index, command] of p.task.commands.entries()) {
+        const result = await steps.run(commandStep(index), stepConfig("command", retries, forkTimeoutMs), async ({ remainingMs }) => {
+          const session = await SandboxSession.open(connection(), sandboxId);
+          const exec = await session.exec(command, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: taskEnv });
+          const commandResult: CommandResult = { command, ...exec };
+          await orchestrator.recordCommand(p.n, index, commandResult);
+          return commandResult;
+        });
+        outcome.commands.push(result);
+        if (result.exitCode !== 0) throw new CommandFailedError(command, result.exitCode);
+      }
+
+      if (p.check) {
+        const checkCommand = p.check;
+        outcome.check = await steps.run(STEP.check, stepConfig("check", retries, forkTimeoutMs), async ({ remainingMs }) => {
+          const session = await SandboxSession.open(connection(), sandboxId);
+          const exec = await session.exec(checkCommand, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: taskEnv });
+          return { command: checkCommand, exitCode: exec.exitCode, passed: exec.exitCode === 0 };
+        });
+      }
+
+      outcome.diff = await steps.run(STEP.collect, stepConfig("collect", retries, CONTROL_STEP_TIMEOUT_MS), async () => {
+        const session = await SandboxSession.open(connection(), sandboxId);
+        const message = `forkyard: run ${p.runId} fork ${p.n}`;
+        const exec = await session.exec(COLLECT_SCRIPT, { timeoutMs: 60_000, envs: collectEnv({ baseSha: clone.baseSha, message }), tailChars: 1_000_000 });
+        if (exec.exitCode !== 0) throw new SandboxOperationError(`Collecting the diff failed: ${exec.stderrTail.trim()}`);
+        return parseNumstat(exec.stdoutTail);
+      });
+      outcome.status = "succeeded";
+    } catch (err) {
+      const error = decodeStepError(err);
+      outcome.status = statusForErrorCode(error.code);
+      outcome.error = error;
+    } finally {
+      const released = await steps.run(
+        STEP.releaseSandbox,
+        stepConfig("cleanup", retries, CONTROL_STEP_TIMEOUT_MS),
+        async () => unwrap(await pool.release(p.leaseKey)),
+        { gated: false },
+      );
+      outcome.sandboxSeconds = released.aliveSeconds;
+      outcome.costUsd.sandbox = sandboxCostUsd(config, released.aliveSeconds);
+      await steps.run(STEP.report, stepConfig("report", retries, CONTROL_STEP_TIMEOUT_MS), async () => unwrap(await orchestrator.forkFinished(outcome)), {
+        gated: false,
+      });
+    }
+    return outcome;
+  }
+}

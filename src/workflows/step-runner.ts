@@ -1,0 +1,73 @@
+import { NonRetryableError } from "cloudflare:workflows";
+import type { WorkflowStep, WorkflowStepConfig } from "cloudflare:workers";
+import { encodeStepError, ForkCancelledError, ForkTimeoutError, ForkyardError, toWireError } from "../errors";
+import { log } from "../observability/log";
+import type { Orchestrator } from "../durable-objects/orchestrator";
+
+export interface StepRunnerContext {
+  runId: string;
+  n: number;
+  orchestrator: DurableObjectStub<Orchestrator>;
+}
+
+export interface StepBodyContext {
+  attempt: number;
+  /** Milliseconds left before the fork's deadline (Infinity before the deadline is known). */
+  remainingMs: number;
+}
+
+/**
+ * Runs fork steps as checkpointed Workflow steps with Forkyard's conventions: each attempt is
+ * reported to the Orchestrator (which may refuse it: cancelled run or fork), the fork deadline is
+ * enforced inside the step, and errors cross the step boundary as "<code>: <message>" — wrapped in
+ * NonRetryableError when retrying cannot help.
+ */
+export class StepRunner {
+  readonly #step: WorkflowStep;
+  readonly #ctx: StepRunnerContext;
+  #deadline = Number.POSITIVE_INFINITY;
+  #timeoutSeconds = 0;
+
+  constructor(step: WorkflowStep, ctx: StepRunnerContext) {
+    this.#step = step;
+    this.#ctx = ctx;
+  }
+
+  setDeadline(deadline: number, timeoutSeconds: number): void {
+    this.#deadline = deadline;
+    this.#timeoutSeconds = timeoutSeconds;
+  }
+
+  run<T extends Rpc.Serializable<T>>(
+    name: string,
+    config: WorkflowStepConfig,
+    body: (ctx: StepBodyContext) => Promise<T>,
+    options: { gated: boolean } = { gated: true },
+  ): Promise<T> {
+    const { runId, n, orchestrator } = this.#ctx;
+    return this.#step.do(name, config, async (stepCtx) => {
+      const attempt = stepCtx.attempt;
+      const started = Date.now();
+      try {
+        const gate = await orchestrator.stepStarted(n, name, attempt);
+        if (options.gated) {
+          if (!gate.proceed) throw new ForkCancelledError();
+          if (Date.now() >= this.#deadline) throw new ForkTimeoutError(this.#timeoutSeconds);
+        }
+        const value = await body({ attempt, remainingMs: this.#deadline - Date.now() });
+        const durationMs = Date.now() - started;
+        await orchestrator.stepFinished(n, name, { attempt, ok: true, durationMs });
+        log("info", "step.finished", { runId, fork: n, step: name, attempt, durationMs });
+        return value;
+      } catch (err) {
+        const wire = toWireError(err);
+        const durationMs = Date.now() - started;
+        log("warn", "step.failed", { runId, fork: n, step: name, attempt, durationMs, errorCode: wire.code, errorMessage: wire.message });
+        await orchestrator.stepFinished(n, name, { attempt, ok: false, durationMs, error: { code: wire.code, message: wire.message } }).catch(() => undefined);
+        const encoded = encodeStepError(err instanceof ForkyardError ? err : new ForkyardError(wire.code, wire.message, { status: wire.status, retryable: true }));
+        if (err instanceof ForkyardError && !err.retryable) throw new NonRetryableError(encoded);
+        throw new Error(encoded);
+      }
+    });
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * Fork Workflow step names: the checkpoint keys of every fork, shown in the Cloudflare dashboard
+ * and shared with the Orchestrator, the API and the tests.
+ */
+export const STEP = {
+  budget: "budget",
+  acquireSandbox: "acquire-sandbox",
+  waitForCapacity: "wait-for-capacity",
+  healthCheck: "health-check",
+  clone: "clone",
+  check: "check",
+  collect: "collect",
+  releaseSandbox: "release-sandbox",
+  report: "report",
+} as const;
+
+export type StepName = (typeof STEP)[keyof typeof STEP];
+
+/** One step per command of a commands task: `command-1`, `command-2`, ... */
+export function commandStep(index: number): string {
+  return `command-${index + 1}`;
+}
+
+/** Steps that run whatever happened before them (cleanup and reporting). */
+export const UNGATED_STEPS: readonly string[] = [STEP.releaseSandbox, STEP.report];

@@ -1,0 +1,26 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestProject } from "vitest/node";
+import { startSandboxServer } from "../local-sandbox/server.ts";
+import { TEST_E2B_API_KEY } from "./support/constants.ts";
+import { createTestRepo } from "./support/test-repo.ts";
+
+/** Starts the local E2B-compatible sandbox server and a test git repo for the workerd tests. */
+export default async function setup(project: TestProject) {
+  const root = mkdtempSync(join(tmpdir(), "forkyard-test-"));
+  const server = await startSandboxServer({ port: 0, host: "127.0.0.1", apiKey: TEST_E2B_API_KEY, dataDir: join(root, "sandboxes") });
+  project.provide("sandboxUrl", server.url);
+  project.provide("repoPath", createTestRepo(join(root, "repo")));
+  return async () => {
+    await server.close();
+    rmSync(root, { recursive: true, force: true });
+  };
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    sandboxUrl: string;
+    repoPath: string;
+  }
+}

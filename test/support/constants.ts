@@ -1,0 +1,15 @@
+/** Values shared by the test setup and the tests. */
+export const TEST_API_TOKEN = "test-token";
+export const TEST_E2B_API_KEY = "e2b_0123456789abcdef0123456789abcdef";
+
+/** Fast retries so fault-injection tests take seconds, not minutes (production uses SPEC defaults). */
+export const TEST_RETRY_POLICIES = {
+  acquire: { delayMs: 200 },
+  clone: { delayMs: 200 },
+  command: { delayMs: 200 },
+  check: { delayMs: 200 },
+  collect: { delayMs: 200 },
+  cleanup: { delayMs: 200 },
+  report: { delayMs: 200 },
+  budget: { delayMs: 200 },
+};

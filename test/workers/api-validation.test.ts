@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import { api, testEnv } from "./helpers";
+
+interface ErrorBody {
+  error: { code: string; message: string; details?: { field?: string } };
+}
+
+async function postRun(body: unknown, init: { raw?: string } = {}): Promise<{ status: number; body: ErrorBody }> {
+  const res = init.raw !== undefined ? await api("/v1/runs", { method: "POST", body: init.raw, headers: { "Content-Type": "application/json" } }) : await api("/v1/runs", { method: "POST", json: body });
+  return { status: res.status, body: (await res.json()) as ErrorBody };
+}
+
+const valid = () => ({ repo: testEnv.TEST_REPO, task: { commands: ["true"] } });
+
+describe("request validation", () => {
+  it.each([
+    ["a missing repo", { task: { commands: ["true"] } }, "repo"],
+    ["forks out of range", { ...valid(), forks: 0 }, "forks"],
+    ["too many forks", { ...valid(), forks: 101 }, "forks"],
+    ["maxConcurrent out of range", { ...valid(), maxConcurrent: 51 }, "maxConcurrent"],
+    ["an empty command list", { ...valid(), task: { commands: [] } }, "task.commands"],
+    ["a missing task", { repo: "https://github.com/a/b" }, "task"],
+    ["a branch with shell syntax", { ...valid(), branch: "main; rm -rf /" }, "branch"],
+    ["a branch prefix starting with a dash", { ...valid(), branchPrefix: "--upload-pack=x" }, "branchPrefix"],
+    ["a non-https repo", { ...valid(), repo: "http://example.com/r.git" }, "repo"],
+    ["credentials in the repo URL", { ...valid(), repo: "https://user:secret@example.com/r.git" }, "repo"],
+    ["a negative budget", { ...valid(), budgetUsd: -1 }, "budgetUsd"],
+    ["an unknown field", { ...valid(), surprise: true }, "surprise"],
+    ["a non-string metadata value", { ...valid(), metadata: { team: 5 } }, "metadata.team"],
+  ])("rejects %s with 400 naming the field", async (_what, body, field) => {
+    const res = await postRun(body);
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe("invalid_input");
+    expect(res.body.error.details?.field).toBe(field);
+    expect(res.body.error.message).not.toContain("secret");
+  });
+
+  it("rejects a body that is not JSON", async () => {
+    const res = await postRun(undefined, { raw: "{not json" });
+    expect(res.status).toBe(400);
+    expect(res.body.error.details?.field).toBe("body");
+  });
+
+  it("answers 413 for an oversized body", async () => {
+    const res = await postRun(undefined, { raw: JSON.stringify({ ...valid(), metadata: { big: "x".repeat(2 * 1024 * 1024) } }) });
+    expect(res.status).toBe(413);
+    expect(res.body.error.code).toBe("payload_too_large");
+  });
+
+  it("validates list queries", async () => {
+    const res = await api("/v1/runs?limit=1000");
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as ErrorBody).error.details?.field).toBe("limit");
+    const bad = await api("/v1/runs?cursor=garbage");
+    expect(bad.status).toBe(400);
+  });
+});
+
+describe("authentication", () => {
+  it("requires a bearer token from FORKYARD_API_TOKENS on /v1", async () => {
+    expect((await api("/v1/runs", { token: null })).status).toBe(401);
+    const wrong = await api("/v1/runs", { token: "nope" });
+    expect(wrong.status).toBe(401);
+    expect(((await wrong.json()) as ErrorBody).error.code).toBe("unauthorized");
+    expect((await api("/v1/runs", { token: "second-token" })).status).toBe(200);
+  });
+
+  it("serves /healthz without a token and reports the sandbox backend it reaches", async () => {
+    const res = await api("/healthz", { token: null });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { ok: boolean; sandbox: { backend: string; reachable: boolean; endpoint: string } };
+    expect(body).toMatchObject({ ok: true, sandbox: { backend: "local", reachable: true, endpoint: testEnv.E2B_API_URL } });
+    expect(JSON.stringify(body)).not.toContain("e2b_");
+  });
+});

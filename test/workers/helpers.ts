@@ -1,0 +1,82 @@
+import { env, exports } from "cloudflare:workers";
+import type { RunView } from "../../src/api/runs";
+import { TEST_API_TOKEN, TEST_E2B_API_KEY } from "../support/constants";
+
+export const testEnv = env as unknown as { TEST_REPO: string; E2B_API_URL: string } & Record<string, unknown>;
+
+const worker = (exports as unknown as { default: { fetch(req: Request): Promise<Response> } }).default;
+
+/** Calls the Worker's HTTP API in-process, authenticated by default. */
+export async function api(path: string, init: RequestInit & { token?: string | null; json?: unknown } = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (init.token !== null) headers.set("Authorization", `Bearer ${init.token ?? TEST_API_TOKEN}`);
+  let body = init.body;
+  if (init.json !== undefined) {
+    headers.set("Content-Type", "application/json");
+    body = JSON.stringify(init.json);
+  }
+  return worker.fetch(new Request(`http://forkyard.test${path}`, { ...init, headers, body }));
+}
+
+export async function createRun(request: Record<string, unknown>, headers: Record<string, string> = {}): Promise<{ id: string; status: string }> {
+  const res = await api("/v1/runs", { method: "POST", json: { repo: testEnv.TEST_REPO, ...request }, headers });
+  if (res.status !== 202) throw new Error(`POST /v1/runs: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { id: string; status: string };
+}
+
+export async function getRun(id: string): Promise<RunView> {
+  const res = await api(`/v1/runs/${id}`);
+  if (res.status !== 200) throw new Error(`GET /v1/runs/${id}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as RunView;
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, intervalMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export async function waitForRunStatus(id: string, statuses: string[], timeoutMs = 60_000): Promise<RunView> {
+  let last: RunView | undefined;
+  try {
+    return await waitFor(
+      `run ${id} to reach ${statuses.join("|")}`,
+      async () => {
+        last = await getRun(id);
+        return statuses.includes(last.status) ? last : undefined;
+      },
+      timeoutMs,
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last view: ${JSON.stringify(last, null, 1)?.slice(0, 4000)}`);
+  }
+}
+
+/** The local sandbox server's admin API (counters, faults, latency). */
+export const sandboxAdmin = {
+  async request(path: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    headers.set("X-API-Key", TEST_E2B_API_KEY);
+    headers.set("Content-Type", "application/json");
+    return fetch(`${testEnv.E2B_API_URL}${path}`, { ...init, headers });
+  },
+  async stats(): Promise<{ created: number; killed: number; live: number; peakLive: number; calls: Record<string, number> }> {
+    return (await (await this.request("/admin/stats")).json()) as never;
+  },
+  async reset(): Promise<void> {
+    await this.request("/admin/reset", { method: "POST" });
+  },
+  async faults(faults: unknown[]): Promise<void> {
+    const res = await this.request("/admin/faults", { method: "PUT", body: JSON.stringify({ faults }) });
+    if (!res.ok) throw new Error(`set faults: ${res.status} ${await res.text()}`);
+  },
+  async latency(latency: Record<string, number>): Promise<void> {
+    await this.request("/admin/latency", { method: "PUT", body: JSON.stringify(latency) });
+  },
+};
+
+export const e2bOptions = () => ({ apiKey: TEST_E2B_API_KEY, apiUrl: testEnv.E2B_API_URL, sandboxUrl: testEnv.E2B_API_URL });

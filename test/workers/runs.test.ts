@@ -1,0 +1,111 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { STEP } from "../../src/workflows/steps";
+import { createRun, getRun, sandboxAdmin, waitFor, waitForRunStatus, api } from "./helpers";
+
+beforeEach(async () => {
+  await sandboxAdmin.reset();
+});
+
+describe("a run of commands", () => {
+  it("runs 3 forks to completion with per-fork outputs, branches, checks and diff stats", async () => {
+    const run = await createRun({
+      forks: 3,
+      maxConcurrent: 3,
+      task: { commands: ['echo "fork $FORKYARD_FORK of $FORKYARD_FORKS" > fork.txt', "cat fork.txt", "git rev-parse --abbrev-ref HEAD"] },
+      check: "test -s fork.txt && grep -q fork README.md",
+    });
+    expect(run.status).toBe("running");
+    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    expect(view.status).toBe("completed");
+    expect(view.totals).toMatchObject({ succeeded: 3, failed: 0, running: 0, queued: 0 });
+    for (const fork of view.forks) {
+      expect(fork.status).toBe("succeeded");
+      expect(fork.branch).toBe(`forkyard/${run.id}/${fork.n}`);
+      expect(fork.commands).toHaveLength(3);
+      expect(fork.commands[1]?.stdoutTail).toBe(`fork ${fork.n} of 3\n`);
+      expect(fork.commands[2]?.stdoutTail.trim()).toBe(fork.branch);
+      expect(fork.check).toEqual({ command: "test -s fork.txt && grep -q fork README.md", exitCode: 0, passed: true });
+      expect(fork.diff).toEqual({ files: 1, insertions: 1, deletions: 0 });
+      expect(fork.sandboxId).toMatch(/.+/);
+      expect(fork.costUsd.sandbox).toBeGreaterThan(0);
+      expect(fork.steps.map((s) => s.name)).toEqual([
+        STEP.budget,
+        STEP.acquireSandbox,
+        STEP.healthCheck,
+        STEP.clone,
+        "command-1",
+        "command-2",
+        "command-3",
+        STEP.check,
+        STEP.collect,
+        STEP.releaseSandbox,
+        STEP.report,
+      ]);
+      expect(fork.steps.every((s) => s.status === "succeeded")).toBe(true);
+    }
+    expect(view.totals.costUsd.total).toBeCloseTo(view.forks.reduce((sum, f) => sum + f.costUsd.total, 0), 8);
+    const stats = await sandboxAdmin.stats();
+    expect(stats.created).toBe(3);
+    expect(stats.live).toBe(0);
+  });
+
+  it("stops at a failing command, fails the fork with its exit code, and still releases the sandbox", async () => {
+    const run = await createRun({ task: { commands: ["echo before", "echo broken >&2; exit 3", "echo never"] } });
+    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    expect(view.status).toBe("failed");
+    const fork = view.forks[0]!;
+    expect(fork.status).toBe("failed");
+    expect(fork.error?.code).toBe("command_failed");
+    expect(fork.commands.map((c) => c.exitCode)).toEqual([0, 3]);
+    expect(fork.commands[1]?.stderrTail).toBe("broken\n");
+    expect(fork.steps.find((s) => s.name === STEP.releaseSandbox)?.status).toBe("succeeded");
+    expect((await sandboxAdmin.stats()).live).toBe(0);
+  });
+
+  it("never runs more than maxConcurrent forks at once", async () => {
+    const run = await createRun({ forks: 6, maxConcurrent: 2, task: { commands: ["sleep 0.5"] } });
+    const view = await waitForRunStatus(run.id, ["completed", "failed"], 90_000);
+    expect(view.totals.succeeded).toBe(6);
+    const stats = await sandboxAdmin.stats();
+    expect(stats.created).toBe(6);
+    expect(stats.peakLive).toBeLessThanOrEqual(2);
+    expect(stats.live).toBe(0);
+  });
+
+  it("lists runs newest first from the D1 index, filtered by status and paginated", async () => {
+    const a = await createRun({ task: { commands: ["true"] } });
+    const b = await createRun({ task: { commands: ["true"] } });
+    await waitForRunStatus(a.id, ["completed"]);
+    await waitForRunStatus(b.id, ["completed"]);
+    const first = (await (await api("/v1/runs?limit=1&status=completed")).json()) as { runs: { id: string; status: string }[]; nextCursor: string };
+    expect(first.runs).toHaveLength(1);
+    expect(first.runs[0]?.status).toBe("completed");
+    expect(first.nextCursor).toBeTruthy();
+    const second = (await (await api(`/v1/runs?limit=1&status=completed&cursor=${first.nextCursor}`)).json()) as { runs: { id: string }[] };
+    expect(second.runs).toHaveLength(1);
+    expect(second.runs[0]?.id).not.toBe(first.runs[0]?.id);
+    expect([a.id, b.id]).toContain(first.runs[0]?.id);
+  });
+
+  it("returns the same run for the same Idempotency-Key and refuses a different body under it", async () => {
+    const body = { task: { commands: ["true"] } };
+    const first = await createRun(body, { "Idempotency-Key": "key-123" });
+    const again = await api("/v1/runs", { method: "POST", json: { repo: (await getRun(first.id)).request.repo, ...body }, headers: { "Idempotency-Key": "key-123" } });
+    expect(again.status).toBe(202);
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(((await again.json()) as { id: string }).id).toBe(first.id);
+    const conflicting = await api("/v1/runs", { method: "POST", json: { repo: "/nowhere", task: { commands: ["false"] } }, headers: { "Idempotency-Key": "key-123" } });
+    expect(conflicting.status).toBe(409);
+    expect(((await conflicting.json()) as { error: { code: string } }).error.code).toBe("idempotency_key_reused");
+    await waitForRunStatus(first.id, ["completed"]);
+    expect((await sandboxAdmin.stats()).created).toBe(1);
+  });
+
+  it("fails a fork whose repo cannot be cloned with a clear error", async () => {
+    const run = await createRun({ repo: "/does/not/exist", task: { commands: ["true"] } });
+    const view = await waitForRunStatus(run.id, ["failed"]);
+    expect(view.forks[0]?.error?.code).toBe("clone_failed");
+    expect(view.forks[0]?.error?.message).toContain("/does/not/exist");
+    await waitFor("sandboxes released", async () => (await sandboxAdmin.stats()).live === 0);
+  });
+});

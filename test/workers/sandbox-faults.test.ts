@@ -1,0 +1,50 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { STEP } from "../../src/workflows/steps";
+import { createRun, sandboxAdmin, waitForRunStatus } from "./helpers";
+
+beforeEach(async () => {
+  await sandboxAdmin.reset();
+});
+afterEach(async () => {
+  await sandboxAdmin.faults([]);
+});
+
+describe("sandbox provider faults", () => {
+  it("retries injected create failures and still succeeds with no extra sandboxes", async () => {
+    await sandboxAdmin.faults([{ op: "create", status: 503, firstK: 2 }]);
+    const run = await createRun({ task: { commands: ["echo ok"] } });
+    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    expect(view.status).toBe("completed");
+    expect(view.forks[0]?.steps.find((s) => s.name === STEP.acquireSandbox)?.attempts).toBe(3);
+    const stats = await sandboxAdmin.stats();
+    expect(stats.calls.create).toBe(3);
+    expect(stats.created).toBe(1);
+    expect(stats.live).toBe(0);
+  });
+
+  it("adopts a sandbox whose create response was lost instead of creating a second one", async () => {
+    await sandboxAdmin.faults([{ op: "create", drop: true, after: true, firstK: 1 }]);
+    const run = await createRun({ task: { commands: ["echo ok"] } });
+    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    expect(view.status).toBe("completed");
+    expect(view.forks[0]?.steps.find((s) => s.name === STEP.acquireSandbox)?.attempts).toBe(2);
+    const stats = await sandboxAdmin.stats();
+    expect(stats.calls.create).toBe(1);
+    expect(stats.created).toBe(1);
+    expect(stats.live).toBe(0);
+  });
+
+  it("fails the fork at once, without retries, when the sandbox API rejects the key", async () => {
+    await sandboxAdmin.faults([{ op: "create", status: 401 }]);
+    const run = await createRun({ forks: 2, task: { commands: ["echo ok"] } });
+    const view = await waitForRunStatus(run.id, ["failed"]);
+    for (const fork of view.forks) {
+      expect(fork.status).toBe("failed");
+      expect(fork.error?.code).toBe("sandbox_auth_failed");
+      expect(fork.error?.message).toMatch(/rejected the API key/);
+      expect(fork.error?.message).not.toContain("e2b_");
+      expect(fork.steps.find((s) => s.name === STEP.acquireSandbox)?.attempts).toBe(1);
+    }
+    expect((await sandboxAdmin.stats()).created).toBe(0);
+  });
+});

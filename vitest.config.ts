@@ -1,0 +1,58 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+import { TEST_API_TOKEN, TEST_E2B_API_KEY, TEST_RETRY_POLICIES } from "./test/support/constants";
+
+/**
+ * Two projects: `workers` runs the Worker in workerd (vitest-plugin) against a real local sandbox
+ * server started by globalSetup; `node` runs the Node-side parts (local sandbox server, CLI, scripts).
+ */
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "node",
+          include: ["test/node/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest(async ({ inject }) => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                SANDBOX_BACKEND: "local",
+                E2B_API_KEY: TEST_E2B_API_KEY,
+                E2B_API_URL: inject<string>("sandboxUrl"),
+                E2B_SANDBOX_URL: inject<string>("sandboxUrl"),
+                FORKYARD_API_TOKENS: `${TEST_API_TOKEN},second-token`,
+                ALLOW_LOCAL_REPOS: "true",
+                MAX_LIVE_SANDBOXES: "50",
+                SANDBOX_CREATE_RATE_PER_SECOND: "50",
+                RECONCILE_INTERVAL_SECONDS: "1",
+                STALE_FORK_SECONDS: "20",
+                RETRY_POLICIES: JSON.stringify(TEST_RETRY_POLICIES),
+                LOG_LEVEL: "warn",
+                TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+                TEST_REPO: inject<string>("repoPath"),
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/workers/**/*.test.ts"],
+          globalSetup: ["./test/global-setup.ts"],
+          setupFiles: ["./test/workers/setup.ts"],
+          // Files share one sandbox server whose counters the tests read: run them one at a time.
+          fileParallelism: false,
+          testTimeout: 90_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});

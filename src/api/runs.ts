@@ -13,7 +13,16 @@ export const commandsTask = z.strictObject({
   commands: z.array(z.string().min(1).max(20_000)).min(1).max(100),
 });
 
-export const task = commandsTask;
+export const agentTask = z.strictObject({
+  prompt: z.string().min(1).max(100_000),
+  /** A full model id or a short name (`sonnet`, `opus`, `haiku`); resolved at POST time. */
+  model: z.string().min(1).max(100).optional(),
+  maxTurns: z.number().int().min(1).max(500).optional(),
+});
+
+export const task = z.union([commandsTask, agentTask]);
+export type CommandsTask = z.infer<typeof commandsTask>;
+export type AgentTask = z.infer<typeof agentTask>;
 
 export const createRunRequest = z.strictObject({
   repo: z.string().min(1).max(2048),

@@ -34,6 +34,7 @@ runs.post("/", async (c) => {
   const config = loadConfig(c.env);
   const request = parseInput(createRunRequest, await readJson(c.req.raw));
   request.repo = validateRepo(request.repo, config.ALLOW_LOCAL_REPOS);
+  if ("prompt" in request.task) throw new InvalidInputError("task.prompt: agent tasks are not enabled in this build.", { field: "task.prompt" });
 
   const idempotencyKey = c.req.header("Idempotency-Key") ?? null;
   if (idempotencyKey !== null && (idempotencyKey.length === 0 || idempotencyKey.length > 255)) {

@@ -91,7 +91,8 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
 
       // What a command may want to know about its fork (e.g. to pick a test shard).
       const taskEnv = { FORKYARD_RUN_ID: p.runId, FORKYARD_FORK: String(p.n), FORKYARD_FORKS: String(p.forks), FORKYARD_BRANCH: p.workBranch };
-      for (const [index, command] of p.task.commands.entries()) {
+      const commands = "commands" in p.task ? p.task.commands : [];
+      for (const [index, command] of commands.entries()) {
         const result = await steps.run(commandStep(index), stepConfig("command", retries, forkTimeoutMs), async ({ remainingMs }) => {
           const session = await SandboxSession.open(connection(), sandboxId);
           const exec = await session.exec(command, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: taskEnv });

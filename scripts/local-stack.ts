@@ -1,0 +1,141 @@
+/**
+ * Starting the local stack from Node: the local sandbox server and the Worker under
+ * `wrangler dev`, each in its own process group so that it can be stopped (or kill -9'd) whole.
+ * Used by `npm start`, `npm run chaos` and `npm run bench`.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+export const ROOT = resolve(import.meta.dirname, "..");
+/** Accepted by the local sandbox server by default; E2B's SDK checks keys look like `e2b_<hex>`. */
+export const LOCAL_E2B_API_KEY = "e2b_00000000000000000000000000000000000000ff";
+/** The API token `npm start` accepts when FORKYARD_API_TOKENS is not set. */
+export const LOCAL_API_TOKEN = "forkyard-local-token";
+
+const bin = (name: string) => join(ROOT, "node_modules", ".bin", name);
+
+export interface StackProcess {
+  url: string;
+  child: ChildProcess;
+  /** SIGTERM to the whole process group, then wait for exit. */
+  stop(): Promise<void>;
+  /** SIGKILL to the whole process group (a crash). */
+  kill9(): Promise<void>;
+}
+
+function groupHandle(url: string, child: ChildProcess): StackProcess {
+  const exited = new Promise<void>((r) => (child.exitCode !== null ? r() : child.once("exit", () => r())));
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      if (child.pid) process.kill(-child.pid, signal);
+    } catch {
+      // already gone
+    }
+  };
+  return {
+    url,
+    child,
+    async stop() {
+      signalGroup("SIGTERM");
+      const timer = setTimeout(() => signalGroup("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+    async kill9() {
+      signalGroup("SIGKILL");
+      await exited;
+    },
+  };
+}
+
+export async function waitForHttp(url: string, timeoutMs: number, child?: ChildProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child && child.exitCode !== null) throw new Error(`process exited (${child.exitCode}) before ${url} answered`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (res.status < 500) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export async function startSandboxServer(opts: { port: number; dataDir: string; apiKey: string; env?: NodeJS.ProcessEnv; quiet?: boolean }): Promise<StackProcess> {
+  const child = spawn(bin("node"), [join(ROOT, "local-sandbox", "main.ts")], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ["ignore", opts.quiet ? "ignore" : "inherit", "inherit"],
+    env: { ...process.env, ...opts.env, SANDBOX_PORT: String(opts.port), SANDBOX_DATA_DIR: opts.dataDir, E2B_API_KEY: opts.apiKey },
+  });
+  const url = `http://127.0.0.1:${opts.port}`;
+  await waitForHttp(`${url}/health`, 15_000, child);
+  return groupHandle(url, child);
+}
+
+/** Applies D1 migrations to the local state, then runs the Worker with `wrangler dev`. */
+export async function startWorker(opts: { port: number; stateDir: string; vars: Record<string, string>; quiet?: boolean }): Promise<StackProcess> {
+  mkdirSync(opts.stateDir, { recursive: true });
+  // Vars and secrets go through a private env file, never on a command line.
+  const envFile = join(opts.stateDir, "forkyard.env");
+  writeFileSync(envFile, Object.entries(opts.vars).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join("\n") + "\n", { mode: 0o600 });
+  chmodSync(envFile, 0o600);
+  const migrate = spawnSync(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", opts.stateDir], {
+    cwd: ROOT,
+    stdio: opts.quiet ? "ignore" : "inherit",
+    env: { ...process.env, CI: "1" },
+  });
+  if (migrate.status !== 0) throw new Error("applying D1 migrations failed");
+  const child = spawn(
+    bin("wrangler"),
+    ["dev", "--ip", "127.0.0.1", "--port", String(opts.port), "--persist-to", opts.stateDir, "--env-file", envFile, "--show-interactive-dev-session=false"],
+    { cwd: ROOT, detached: true, stdio: ["ignore", opts.quiet ? "ignore" : "inherit", opts.quiet ? "ignore" : "inherit"], env: { ...process.env, CI: "1" } },
+  );
+  const url = `http://127.0.0.1:${opts.port}`;
+  await waitForHttp(`${url}/healthz`, 90_000, child);
+  return groupHandle(url, child);
+}
+
+/** Worker configuration for running against the local sandbox server (or real E2B). */
+export function workerVars(opts: { backend: "local" | "e2b"; sandboxUrl?: string; env: NodeJS.ProcessEnv }): Record<string, string> {
+  const env = opts.env;
+  const vars: Record<string, string> = {
+    SANDBOX_BACKEND: opts.backend,
+    FORKYARD_API_TOKENS: env.FORKYARD_API_TOKENS ?? LOCAL_API_TOKEN,
+    ALLOW_LOCAL_REPOS: env.ALLOW_LOCAL_REPOS ?? (opts.backend === "local" ? "true" : "false"),
+  };
+  if (opts.backend === "local" && opts.sandboxUrl) {
+    vars.E2B_API_KEY = env.LOCAL_SANDBOX_API_KEY ?? LOCAL_E2B_API_KEY;
+    vars.E2B_API_URL = opts.sandboxUrl;
+    vars.E2B_SANDBOX_URL = opts.sandboxUrl;
+  } else {
+    if (!env.E2B_API_KEY) throw new Error("SANDBOX_BACKEND=e2b needs E2B_API_KEY in the environment");
+    vars.E2B_API_KEY = env.E2B_API_KEY;
+    for (const key of ["E2B_API_URL", "E2B_SANDBOX_URL", "E2B_DOMAIN"]) if (env[key]) vars[key] = env[key]!;
+  }
+  // Every other configuration value set in the environment is passed through.
+  for (const key of PASSTHROUGH) if (env[key] !== undefined && vars[key] === undefined) vars[key] = env[key]!;
+  return vars;
+}
+
+const PASSTHROUGH = [
+  "ANTHROPIC_API_KEY",
+  "ANTHROPIC_BASE_URL",
+  "GITHUB_TOKEN",
+  "GITHUB_WEBHOOK_SECRET",
+  "MAX_LIVE_SANDBOXES",
+  "SANDBOX_CREATE_RATE_PER_SECOND",
+  "SANDBOX_VCPU",
+  "SANDBOX_MEMORY_GIB",
+  "PRICE_VCPU_SECOND",
+  "PRICE_GIB_SECOND",
+  "REAPER_MAX_AGE_SECONDS",
+  "RECONCILE_INTERVAL_SECONDS",
+  "STALE_FORK_SECONDS",
+  "RETRY_POLICIES",
+  "MAX_BODY_BYTES",
+  "LOG_LEVEL",
+];

@@ -1,0 +1,43 @@
+/**
+ * `npm start`: the local sandbox server plus the Worker under `wrangler dev`, state kept on disk
+ * (STATE_DIR, default .wrangler/state) so that a restart continues where it stopped.
+ * SANDBOX_BACKEND=e2b runs the same Worker against the real E2B (needs E2B_API_KEY).
+ */
+import { join, resolve } from "node:path";
+import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, ROOT, startSandboxServer, startWorker, workerVars, type StackProcess } from "./local-stack.ts";
+
+const env = process.env;
+const backend = env.SANDBOX_BACKEND === "e2b" ? "e2b" : "local";
+const port = Number(env.PORT ?? 8787);
+const sandboxPort = Number(env.SANDBOX_PORT ?? 3049);
+const stateDir = resolve(ROOT, env.STATE_DIR ?? join(".wrangler", "state"));
+
+const processes: StackProcess[] = [];
+let stopping = false;
+async function shutdown(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    for (const p of processes.reverse()) await p.stop();
+  }
+  process.exit(code);
+}
+process.on("SIGINT", () => void shutdown(0));
+process.on("SIGTERM", () => void shutdown(0));
+
+try {
+  let sandboxUrl: string | undefined;
+  if (backend === "local") {
+    const sandbox = await startSandboxServer({ port: sandboxPort, dataDir: join(stateDir, "sandboxes"), apiKey: env.LOCAL_SANDBOX_API_KEY ?? LOCAL_E2B_API_KEY });
+    processes.push(sandbox);
+    sandboxUrl = sandbox.url;
+  }
+  const worker = await startWorker({ port, stateDir, vars: workerVars({ backend, sandboxUrl, env }) });
+  processes.push(worker);
+  for (const p of processes) p.child.once("exit", () => void shutdown(1));
+  const token = env.FORKYARD_API_TOKENS ? "(one of FORKYARD_API_TOKENS)" : LOCAL_API_TOKEN;
+  console.log(`\nForkyard is running at ${worker.url} (sandbox backend: ${backend}${sandboxUrl ? ` at ${sandboxUrl}` : ""}; state in ${stateDir}).`);
+  console.log(`API token: ${token}   e.g. curl -H "Authorization: Bearer ${token}" ${worker.url}/v1/runs\n`);
+} catch (err) {
+  console.error(`npm start failed: ${err instanceof Error ? err.message : String(err)}`);
+  await shutdown(1);
+}

@@ -1,0 +1,49 @@
+// Environment -> server options (used by main.ts; tests pass options directly).
+import { validateFaults, validateLatency } from "./faults.ts";
+import type { IsolationMode } from "./isolation.ts";
+import { DEFAULT_API_KEY, DEFAULT_PORT, type SandboxServerOptions } from "./server.ts";
+
+function parseJsonEnv(name: string, raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch (err) {
+    throw new Error(`${name} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function intEnv(name: string, raw: string | undefined, min: number): number | undefined {
+  if (raw === undefined || raw.trim() === "") return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min} (got ${JSON.stringify(raw)})`);
+  return n;
+}
+
+export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxServerOptions {
+  const opts: SandboxServerOptions = {
+    port: intEnv("SANDBOX_PORT", env.SANDBOX_PORT, 0) ?? DEFAULT_PORT,
+    host: env.SANDBOX_HOST || "127.0.0.1",
+    apiKey: env.E2B_API_KEY || DEFAULT_API_KEY,
+    dataDir: env.SANDBOX_DATA_DIR || ".sandbox-data",
+  };
+  const maxLive = intEnv("SANDBOX_MAX_LIVE", env.SANDBOX_MAX_LIVE, 0);
+  if (maxLive !== undefined) opts.maxLive = maxLive;
+  if (env.SANDBOX_LATENCY) {
+    try {
+      opts.latency = validateLatency(parseJsonEnv("SANDBOX_LATENCY", env.SANDBOX_LATENCY));
+    } catch (err) {
+      throw new Error(`SANDBOX_LATENCY: ${(err as Error).message}`);
+    }
+  }
+  if (env.SANDBOX_FAULTS) {
+    try {
+      opts.faults = validateFaults(parseJsonEnv("SANDBOX_FAULTS", env.SANDBOX_FAULTS));
+    } catch (err) {
+      throw new Error(`SANDBOX_FAULTS: ${(err as Error).message}`);
+    }
+  }
+  const iso = env.SANDBOX_ISOLATION || "auto";
+  if (iso !== "auto" && iso !== "bwrap" && iso !== "none") throw new Error("SANDBOX_ISOLATION must be auto, bwrap or none");
+  opts.isolation = iso as IsolationMode;
+  if (env.SANDBOX_EXPOSE_PATHS) opts.exposePaths = env.SANDBOX_EXPOSE_PATHS.split(":").filter(Boolean);
+  return opts;
+}

@@ -1,0 +1,34 @@
+// Shared state handed to every router, and the route type the server dispatches on.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { FaultInjector } from "./faults.ts";
+import type { Reply } from "./http-util.ts";
+import type { Sandbox, SandboxStore } from "./sandbox-store.ts";
+import type { Stats } from "./stats.ts";
+
+export interface ServerContext {
+  store: SandboxStore;
+  stats: Stats;
+  faults: FaultInjector;
+  apiKey: string;
+  log: (msg: string) => void;
+}
+
+export interface RequestInfo {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  /** Path parameters (e.g. the sandbox id). */
+  params: Record<string, string>;
+  /** The target sandbox for envd requests. */
+  sandbox?: Sandbox;
+}
+
+/** How an injected error is shaped on the wire for this route. */
+export type ErrorFlavor = "api" | "connect" | "connect-stream" | "files";
+
+export interface Route {
+  /** Operation name (latency, faults, counters). Undefined = not instrumented (e.g. admin). */
+  op?: string;
+  flavor: ErrorFlavor;
+  handle(ctx: ServerContext, info: RequestInfo): Promise<Reply>;
+}

@@ -1,0 +1,202 @@
+// envd's REST endpoints: GET/POST /files, GET /health, GET /envs, GET /metrics.
+// Uploads accept multipart/form-data (part "file"; without ?path= each part's filename is its
+// destination) and raw application/octet-stream (optionally Content-Encoding: gzip). Parents are
+// created; existing files are overwritten. Files are opened with O_NOFOLLOW and the opened
+// descriptor's real path is checked to lie inside the sandbox directory, so a symlink swapped in
+// by a sandbox process between path resolution and open cannot redirect host-side I/O.
+import { constants, readlinkSync, realpathSync } from "node:fs";
+import { mkdir, open, type FileHandle } from "node:fs/promises";
+import { dirname, posix } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { createGunzip } from "node:zlib";
+import type { Readable } from "node:stream";
+import { ApiError, RpcError, httpStatusForRpc, rpcErrorFromFs } from "./errors.ts";
+import { empty, header, json, readBody, type Reply } from "./http-util.ts";
+import type { RequestInfo, Route, ServerContext } from "./context.ts";
+import { boundaryOf, parseMultipart } from "./multipart.ts";
+import { normalizeVirtual, resolveSandboxPath, type ResolvedPath } from "./paths.ts";
+import type { Sandbox } from "./sandbox-store.ts";
+
+const MAX_MULTIPART_BYTES = 1024 * 1024 * 1024;
+
+/** Converts path/fs errors into the /files error shape {code: <http status>, message}. */
+function filesError(err: unknown, virtual: string): ApiError {
+  if (err instanceof ApiError) return err;
+  const rpc = err instanceof RpcError ? err : rpcErrorFromFs(err, virtual);
+  return new ApiError(httpStatusForRpc(rpc), rpc.message);
+}
+
+function resolveFile(sb: Sandbox, path: string): ResolvedPath {
+  try {
+    return resolveSandboxPath(sb, path, true);
+  } catch (err) {
+    throw filesError(err, path);
+  }
+}
+
+/** Opens a host file and verifies (via /proc/self/fd) that it really lies inside the sandbox. */
+async function openContained(sb: Sandbox, host: string, flags: number): Promise<FileHandle> {
+  const fh = await open(host, flags | constants.O_NOFOLLOW, 0o644);
+  try {
+    const real = readlinkSync(`/proc/self/fd/${fh.fd}`);
+    const root = realpathSync(sb.dir);
+    if (real !== root && !real.startsWith(root + "/")) {
+      throw new RpcError("permission_denied", "path escapes the sandbox");
+    }
+  } catch (err) {
+    await fh.close().catch(() => {});
+    if (err instanceof RpcError) throw err;
+    // /proc unavailable: fall back to the path-level checks already done
+    return open(host, flags | constants.O_NOFOLLOW, 0o644);
+  }
+  return fh;
+}
+
+async function readFile(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
+  const sb = info.sandbox as Sandbox;
+  const path = info.url.searchParams.get("path");
+  if (!path) throw new ApiError(400, "path is required");
+  const r = resolveFile(sb, path);
+  let fh: FileHandle;
+  try {
+    fh = await openContained(sb, r.host, constants.O_RDONLY);
+  } catch (err) {
+    throw filesError(err, r.virtual);
+  }
+  let size: number;
+  try {
+    const st = await fh.stat();
+    if (st.isDirectory()) throw new ApiError(400, `path '${r.virtual}' is a directory`);
+    if (!st.isFile()) throw new ApiError(400, `path '${r.virtual}' is not a regular file`);
+    size = st.size;
+  } catch (err) {
+    await fh.close().catch(() => {});
+    throw filesError(err, r.virtual);
+  }
+  const name = posix.basename(r.virtual);
+  return {
+    kind: "stream",
+    start(_req, res) {
+      res.writeHead(200, {
+        "Content-Type": "application/octet-stream",
+        "Content-Length": String(size),
+        "Content-Disposition": `inline; filename="${encodeURIComponent(name)}"`,
+      });
+      if (size === 0) {
+        res.end();
+        fh.close().catch(() => {});
+        return;
+      }
+      const stream = fh.createReadStream({ autoClose: true });
+      pipeline(stream, res).catch(() => {
+        res.destroy();
+      });
+    },
+    discard() {
+      fh.close().catch(() => {});
+    },
+  };
+}
+
+interface Written {
+  path: string;
+  name: string;
+  type: "file";
+}
+
+async function writeOne(sb: Sandbox, dest: string, source: Readable | Buffer): Promise<Written> {
+  const virtualRequested = normalizeVirtual(dest);
+  const r = resolveFile(sb, dest);
+  try {
+    await mkdir(dirname(r.host), { recursive: true });
+    const fh = await openContained(sb, r.host, constants.O_WRONLY | constants.O_CREAT);
+    try {
+      await fh.truncate(0);
+      if (Buffer.isBuffer(source)) {
+        await fh.writeFile(source);
+      } else {
+        for await (const chunk of source) await fh.write(chunk as Buffer);
+      }
+    } finally {
+      await fh.close().catch(() => {});
+    }
+  } catch (err) {
+    throw filesError(err, r.virtual);
+  }
+  return { path: virtualRequested, name: posix.basename(virtualRequested), type: "file" };
+}
+
+async function writeFiles(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
+  const sb = info.sandbox as Sandbox;
+  const path = info.url.searchParams.get("path") || undefined;
+  const contentType = header(info.req, "content-type") ?? "";
+  if (contentType.toLowerCase().startsWith("multipart/form-data")) {
+    const boundary = boundaryOf(contentType);
+    if (!boundary) throw new ApiError(400, "multipart boundary missing");
+    const body = await readBody(info.req, MAX_MULTIPART_BYTES);
+    const parts = parseMultipart(body, boundary).filter((p) => p.name === "file");
+    if (parts.length === 0) throw new ApiError(400, "no file part in the multipart body");
+    const out: Written[] = [];
+    for (const part of parts) {
+      const dest = path ?? part.filename;
+      if (!dest) throw new ApiError(400, "path is required (query parameter or part filename)");
+      out.push(await writeOne(sb, dest, part.data));
+    }
+    return json(200, out);
+  }
+  // Raw body (application/octet-stream).
+  if (!path) {
+    info.req.resume();
+    throw new ApiError(400, "path is required for application/octet-stream uploads");
+  }
+  const encoding = (header(info.req, "content-encoding") ?? "").toLowerCase();
+  let source: Readable = info.req;
+  if (encoding === "gzip") {
+    const gunzip = createGunzip();
+    // pipeline propagates a client abort into the gunzip stream (the writer then fails, not hangs)
+    pipeline(info.req, gunzip).catch(() => {});
+    source = gunzip;
+  }
+  else if (encoding && encoding !== "identity") {
+    info.req.resume();
+    throw new ApiError(400, `unsupported Content-Encoding: ${encoding}`);
+  }
+  return json(200, [await writeOne(sb, path, source)]);
+}
+
+async function health(): Promise<Reply> {
+  return empty(204);
+}
+
+async function envs(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
+  return json(200, { ...(info.sandbox as Sandbox).record.envVars });
+}
+
+async function metrics(): Promise<Reply> {
+  const memTotal = 512 * 1024 * 1024;
+  return json(200, {
+    ts: Math.floor(Date.now() / 1000),
+    cpu_count: 2,
+    cpu_used_pct: 0,
+    mem_total: memTotal,
+    mem_used: 0,
+    mem_cache: 0,
+    mem_total_mib: 512,
+    mem_used_mib: 0,
+    disk_used: 0,
+    disk_total: 10 * 1024 * 1024 * 1024,
+  });
+}
+
+export function matchFilesRoute(method: string, pathname: string): Route | undefined {
+  if (pathname === "/files") {
+    if (method === "GET") return { op: "files.read", flavor: "files", handle: readFile };
+    if (method === "POST") return { op: "files.write", flavor: "files", handle: writeFiles };
+    return undefined;
+  }
+  if (method !== "GET") return undefined;
+  if (pathname === "/health") return { op: "envd.health", flavor: "files", handle: health };
+  if (pathname === "/envs") return { op: "envd.envs", flavor: "files", handle: envs };
+  if (pathname === "/metrics") return { op: "envd.metrics", flavor: "files", handle: metrics };
+  return undefined;
+}

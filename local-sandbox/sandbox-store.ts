@@ -1,0 +1,515 @@
+// The sandbox table: lifecycle (create, pause, resume, timeouts, fork, kill), the on-disk layout
+// and persistence.
+//
+// Layout:  <dataDir>/sandboxes.json        the table (rewritten atomically after every change)
+//          <dataDir>/<sandboxID>/home      mounted at /home/user
+//          <dataDir>/<sandboxID>/tmp       mounted at /tmp
+// Restart semantics: the table is reloaded; sandboxes keep their state (running ones stay running
+// but have no processes, like an envd restart) and their endAt, so the sweeper expires them on
+// schedule. Paused sandboxes stay paused.
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { rm, rename, writeFile, cp } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { randomBytes, randomInt } from "node:crypto";
+import { join } from "node:path";
+import { ApiError, RpcError, maxLiveMessage, sandboxNotFoundMessage } from "./errors.ts";
+import { buildLaunch, type Isolation } from "./isolation.ts";
+import { HOME, normalizeVirtual, mapVirtual, resolveSandboxPath } from "./paths.ts";
+import { ProcessTable, type ProcessConfig, type SandboxProcess } from "./processes.ts";
+import type { Stats } from "./stats.ts";
+import type { ConnectStream } from "./connect-protocol.ts";
+
+export const ENVD_VERSION = "0.6.13";
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+export type SandboxState = "running" | "paused";
+
+/** Persisted fields of a sandbox. Times are epoch ms. */
+export interface SandboxRecord {
+  sandboxID: string;
+  templateID: string;
+  alias: string;
+  envdAccessToken: string;
+  metadata: Record<string, string>;
+  envVars: Record<string, string>;
+  state: SandboxState;
+  createdAt: number;
+  startedAt: number;
+  endAt: number;
+  autoPause: boolean;
+  autoResume: boolean;
+}
+
+export class Sandbox {
+  readonly record: SandboxRecord;
+  readonly dir: string;
+  readonly home: string;
+  readonly tmp: string;
+  readonly processes = new ProcessTable();
+  /** Open envd streams; dropped (connection reset) when the sandbox stops running. */
+  readonly streams = new Set<ConnectStream>();
+
+  constructor(record: SandboxRecord, dataDir: string) {
+    this.record = record;
+    this.dir = join(dataDir, record.sandboxID);
+    this.home = join(this.dir, "home");
+    this.tmp = join(this.dir, "tmp");
+  }
+
+  get id(): string {
+    return this.record.sandboxID;
+  }
+
+  get running(): boolean {
+    return this.record.state === "running";
+  }
+
+  /** Stops everything running inside: processes are SIGKILLed, envd streams are cut. */
+  stopAll(): void {
+    this.processes.killAll();
+    for (const s of [...this.streams]) s.destroy();
+    this.streams.clear();
+  }
+}
+
+export interface CreateInput {
+  templateID: string;
+  timeoutSec: number;
+  metadata: Record<string, string>;
+  envVars: Record<string, string>;
+  autoPause: boolean;
+  autoResume: boolean;
+}
+
+export interface StoreOptions {
+  dataDir: string;
+  maxLive: number;
+  isolation: Isolation;
+  exposePaths: string[];
+  stats: Stats;
+  persist: boolean;
+  log: (msg: string) => void;
+}
+
+export interface StartProcessInput {
+  config: ProcessConfig;
+  stdin: boolean;
+  tag?: string;
+}
+
+export type ForkResult = { sandbox: Sandbox } | { error: ApiError };
+
+const ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+function newSandboxId(): string {
+  let id = "i";
+  for (let i = 0; i < 19; i++) id += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
+  return id;
+}
+
+/** Copies a directory tree preserving modes, symlinks and timestamps (cp -a, else fs.cp). */
+async function copyTree(src: string, dst: string): Promise<void> {
+  const ok = await new Promise<boolean>((resolve) => {
+    const child = spawn("cp", ["-a", "--reflink=auto", src, dst], { stdio: ["ignore", "ignore", "pipe"] });
+    child.on("error", () => resolve(false));
+    child.on("close", (code) => resolve(code === 0));
+  });
+  if (ok) return;
+  await rm(dst, { recursive: true, force: true });
+  await cp(src, dst, {
+    recursive: true,
+    verbatimSymlinks: true,
+    preserveTimestamps: true,
+    filter: (source) => {
+      try {
+        const st = lstatSync(source, { throwIfNoEntry: false });
+        return !st || st.isFile() || st.isDirectory() || st.isSymbolicLink();
+      } catch {
+        return false;
+      }
+    },
+  });
+}
+
+export class SandboxStore {
+  private readonly sandboxes = new Map<string, Sandbox>();
+  private readonly opts: StoreOptions;
+  private readonly tablePath: string;
+  private reserved = 0;
+  private persistTimer: NodeJS.Timeout | undefined;
+  private persistChain: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(opts: StoreOptions) {
+    this.opts = opts;
+    this.tablePath = join(opts.dataDir, "sandboxes.json");
+    mkdirSync(opts.dataDir, { recursive: true });
+    this.load();
+    this.cleanTrash();
+  }
+
+  get dataDir(): string {
+    return this.opts.dataDir;
+  }
+
+  get isolation(): Isolation {
+    return this.opts.isolation;
+  }
+
+  get maxLive(): number {
+    return this.opts.maxLive;
+  }
+
+  set maxLive(n: number) {
+    this.opts.maxLive = n;
+  }
+
+  // ---- queries -------------------------------------------------------------------------------
+
+  get(id: string): Sandbox | undefined {
+    return this.sandboxes.get(id);
+  }
+
+  /** Throws the E2B 404 when the sandbox does not exist. */
+  require(id: string): Sandbox {
+    const sb = this.sandboxes.get(id);
+    if (!sb) throw new ApiError(404, sandboxNotFoundMessage(id));
+    return sb;
+  }
+
+  /** Like require(), but a paused sandbox is also "not found" (operations on running ones). */
+  requireRunning(id: string): Sandbox {
+    const sb = this.require(id);
+    if (!sb.running) throw new ApiError(404, sandboxNotFoundMessage(id));
+    return sb;
+  }
+
+  all(): Sandbox[] {
+    return [...this.sandboxes.values()];
+  }
+
+  liveCount(): number {
+    let n = 0;
+    for (const sb of this.sandboxes.values()) if (sb.running) n++;
+    return n;
+  }
+
+  pausedCount(): number {
+    return this.sandboxes.size - this.liveCount();
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------------
+
+  private checkCapacity(extra = 1): void {
+    if (this.liveCount() + this.reserved + extra > this.opts.maxLive) {
+      throw new ApiError(429, maxLiveMessage(this.opts.maxLive));
+    }
+  }
+
+  private afterLiveChange(): void {
+    this.opts.stats.observeLive(this.liveCount());
+    this.schedulePersist();
+  }
+
+  create(input: CreateInput): Sandbox {
+    this.checkCapacity();
+    const now = Date.now();
+    let id = newSandboxId();
+    while (this.sandboxes.has(id) || existsSync(join(this.opts.dataDir, id))) id = newSandboxId();
+    const record: SandboxRecord = {
+      sandboxID: id,
+      templateID: input.templateID,
+      alias: input.templateID,
+      envdAccessToken: randomBytes(20).toString("hex"),
+      metadata: { ...input.metadata },
+      envVars: { ...input.envVars },
+      state: "running",
+      createdAt: now,
+      startedAt: now,
+      endAt: now + input.timeoutSec * 1000,
+      autoPause: input.autoPause,
+      autoResume: input.autoResume,
+    };
+    const sb = new Sandbox(record, this.opts.dataDir);
+    mkdirSync(sb.home, { recursive: true });
+    mkdirSync(sb.tmp, { recursive: true, mode: 0o1777 });
+    this.sandboxes.set(id, sb);
+    this.opts.stats.created++;
+    this.afterLiveChange();
+    return sb;
+  }
+
+  /** Kills a sandbox (running or paused) and deletes its files. False when unknown. */
+  kill(id: string): boolean {
+    const sb = this.sandboxes.get(id);
+    if (!sb) return false;
+    sb.stopAll();
+    this.sandboxes.delete(id);
+    this.opts.stats.killed++;
+    this.afterLiveChange();
+    this.removeDir(sb.dir);
+    return true;
+  }
+
+  /** Renames the directory out of the way synchronously, then deletes it in the background. */
+  private removeDir(dir: string): void {
+    const trash = join(this.opts.dataDir, `.trash-${randomBytes(6).toString("hex")}`);
+    let target = dir;
+    try {
+      renameSync(dir, trash);
+      target = trash;
+    } catch {
+      // fall back to deleting in place
+    }
+    rm(target, { recursive: true, force: true, maxRetries: 3 }).catch((err: unknown) => {
+      this.opts.log(`failed to delete ${target}: ${(err as Error).message}`);
+    });
+  }
+
+  private cleanTrash(): void {
+    try {
+      for (const name of readdirSync(this.opts.dataDir)) {
+        if (name.startsWith(".trash-")) this.removeDir(join(this.opts.dataDir, name));
+      }
+    } catch {
+      // ignore
+    }
+  }
+
+  /** Pauses a running sandbox: processes are killed, files kept. 409 when already paused. */
+  pause(id: string): void {
+    const sb = this.require(id);
+    if (!sb.running) throw new ApiError(409, `Error pausing sandbox - sandbox '${id}' is already paused`);
+    sb.stopAll();
+    sb.record.state = "paused";
+    this.opts.stats.paused++;
+    this.afterLiveChange();
+  }
+
+  /**
+   * Connect semantics: a running sandbox gets its TTL extended (never shortened); a paused one is
+   * resumed with endAt = now + timeout. Returns whether it was resumed.
+   */
+  connect(id: string, timeoutSec: number): { sandbox: Sandbox; resumed: boolean } {
+    const sb = this.require(id);
+    const now = Date.now();
+    if (sb.running) {
+      sb.record.endAt = Math.max(sb.record.endAt, now + timeoutSec * 1000);
+      this.schedulePersist();
+      return { sandbox: sb, resumed: false };
+    }
+    this.checkCapacity();
+    sb.record.state = "running";
+    sb.record.startedAt = now;
+    sb.record.endAt = now + timeoutSec * 1000;
+    this.opts.stats.resumed++;
+    this.afterLiveChange();
+    return { sandbox: sb, resumed: true };
+  }
+
+  /** Deprecated resume: 409 when the sandbox is already running. */
+  resume(id: string, timeoutSec: number, autoPause?: boolean): Sandbox {
+    const sb = this.require(id);
+    if (sb.running) throw new ApiError(409, `Sandbox ${id} is already running`);
+    if (autoPause !== undefined) sb.record.autoPause = autoPause;
+    return this.connect(id, timeoutSec).sandbox;
+  }
+
+  setTimeout(id: string, timeoutSec: number): void {
+    const sb = this.requireRunning(id);
+    sb.record.endAt = Date.now() + timeoutSec * 1000;
+    this.schedulePersist();
+  }
+
+  refresh(id: string, durationSec: number): void {
+    const sb = this.requireRunning(id);
+    sb.record.endAt = Math.max(sb.record.endAt, Date.now() + durationSec * 1000);
+    this.schedulePersist();
+  }
+
+  /** Copies a running sandbox's files into `count` new running sandboxes (no processes). */
+  async fork(id: string, count: number, timeoutSec: number): Promise<ForkResult[]> {
+    const src = this.require(id);
+    if (!src.running) throw new ApiError(409, `Sandbox '${id}' is paused and cannot be forked; resume it first`);
+    const jobs = Array.from({ length: count }, async (): Promise<ForkResult> => {
+      try {
+        this.checkCapacity();
+      } catch (err) {
+        return { error: err as ApiError };
+      }
+      this.reserved++;
+      let newId = newSandboxId();
+      while (this.sandboxes.has(newId) || existsSync(join(this.opts.dataDir, newId))) newId = newSandboxId();
+      const now = Date.now();
+      const record: SandboxRecord = {
+        ...src.record,
+        sandboxID: newId,
+        envdAccessToken: randomBytes(20).toString("hex"),
+        metadata: { ...src.record.metadata },
+        envVars: { ...src.record.envVars },
+        state: "running",
+        createdAt: now,
+        startedAt: now,
+        endAt: now + timeoutSec * 1000,
+      };
+      const sb = new Sandbox(record, this.opts.dataDir);
+      try {
+        await copyTree(src.dir, sb.dir);
+        mkdirSync(sb.home, { recursive: true });
+        mkdirSync(sb.tmp, { recursive: true, mode: 0o1777 });
+      } catch (err) {
+        this.reserved--;
+        await rm(sb.dir, { recursive: true, force: true }).catch(() => {});
+        return { error: new ApiError(500, `Error forking sandbox: ${(err as Error).message}`) };
+      }
+      this.reserved--;
+      if (this.closed) return { error: new ApiError(503, "Server is shutting down") };
+      this.sandboxes.set(newId, sb);
+      this.opts.stats.created++;
+      this.opts.stats.forked++;
+      this.afterLiveChange();
+      return { sandbox: sb };
+    });
+    return Promise.all(jobs);
+  }
+
+  /** Applies timeouts: expired running sandboxes are paused (autoPause) or killed. */
+  sweep(now = Date.now()): void {
+    for (const sb of [...this.sandboxes.values()]) {
+      if (!sb.running || sb.record.endAt > now) continue;
+      this.expire(sb.id);
+    }
+  }
+
+  /** Runs the timeout action for one sandbox right now. */
+  expire(id: string): void {
+    const sb = this.require(id);
+    this.opts.stats.expired++;
+    if (sb.record.autoPause) {
+      if (sb.running) this.pause(id);
+    } else {
+      this.kill(id);
+    }
+  }
+
+  // ---- processes -----------------------------------------------------------------------------
+
+  /** Environment of a sandbox process: minimal and host-independent, plus sandbox/process envs. */
+  private processEnv(sb: Sandbox, envs: Record<string, string>): Record<string, string> {
+    const bwrap = this.opts.isolation.kind === "bwrap";
+    return {
+      PATH: DEFAULT_PATH,
+      HOME: bwrap ? HOME : sb.home,
+      TMPDIR: bwrap ? "/tmp" : sb.tmp,
+      USER: "user",
+      LOGNAME: "user",
+      SHELL: "/bin/bash",
+      LANG: "C.UTF-8",
+      E2B_SANDBOX: "true",
+      E2B_SANDBOX_ID: sb.id,
+      E2B_TEMPLATE_ID: sb.record.templateID,
+      ...sb.record.envVars,
+      ...envs,
+    };
+  }
+
+  startProcess(sb: Sandbox, input: StartProcessInput): SandboxProcess {
+    const virtualCwd = normalizeVirtual(input.config.cwd ?? HOME);
+    let hostCwd: string | undefined;
+    if (mapVirtual(sb, virtualCwd) !== undefined) {
+      const resolved = resolveSandboxPath(sb, virtualCwd);
+      let isDir = false;
+      try {
+        isDir = statSync(resolved.host).isDirectory();
+      } catch {
+        isDir = false;
+      }
+      if (!isDir) throw new RpcError("invalid_argument", `failed to start process: chdir ${virtualCwd}: no such file or directory`);
+      hostCwd = resolved.host;
+    } else if (this.opts.isolation.kind !== "bwrap") {
+      throw new RpcError("invalid_argument", `cwd ${virtualCwd} is outside /home/user and /tmp (no isolation available)`);
+    }
+    const launch = buildLaunch(this.opts.isolation, {
+      cmd: input.config.cmd,
+      args: input.config.args,
+      virtualCwd,
+      hostCwd,
+      home: sb.home,
+      tmp: sb.tmp,
+      dataDir: this.opts.dataDir,
+      exposePaths: this.opts.exposePaths,
+    });
+    try {
+      return sb.processes.add(
+        { file: launch.file, args: launch.args, cwd: launch.cwd, env: this.processEnv(sb, input.config.envs), stdin: input.stdin },
+        input.config,
+        input.tag,
+      );
+    } catch (err) {
+      throw new RpcError("invalid_argument", (err as Error).message);
+    }
+  }
+
+  // ---- persistence ---------------------------------------------------------------------------
+
+  private load(): void {
+    if (!this.opts.persist || !existsSync(this.tablePath)) return;
+    try {
+      const parsed = JSON.parse(readFileSync(this.tablePath, "utf8")) as { sandboxes?: SandboxRecord[] };
+      for (const record of parsed.sandboxes ?? []) {
+        const sb = new Sandbox(record, this.opts.dataDir);
+        if (!existsSync(sb.home)) continue;
+        mkdirSync(sb.tmp, { recursive: true, mode: 0o1777 });
+        this.sandboxes.set(record.sandboxID, sb);
+      }
+      this.opts.stats.observeLive(this.liveCount());
+      if (this.sandboxes.size > 0) this.opts.log(`restored ${this.sandboxes.size} sandbox(es) from ${this.tablePath}`);
+    } catch (err) {
+      this.opts.log(`could not read ${this.tablePath}: ${(err as Error).message}`);
+    }
+  }
+
+  private serialize(): string {
+    return JSON.stringify({ version: 1, sandboxes: this.all().map((sb) => sb.record) }, null, 1);
+  }
+
+  private schedulePersist(): void {
+    if (!this.opts.persist || this.closed || this.persistTimer) return;
+    this.persistTimer = setTimeout(() => {
+      this.persistTimer = undefined;
+      const data = this.serialize();
+      const tmp = `${this.tablePath}.${process.pid}.tmp`;
+      this.persistChain = this.persistChain
+        .then(() => writeFile(tmp, data))
+        .then(() => rename(tmp, this.tablePath))
+        .catch((err: unknown) => this.opts.log(`failed to persist sandbox table: ${(err as Error).message}`));
+    }, 25);
+  }
+
+  /** Kills all processes and writes the table synchronously. Sandboxes stay on disk. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.persistTimer) clearTimeout(this.persistTimer);
+    this.persistTimer = undefined;
+    for (const sb of this.sandboxes.values()) sb.stopAll();
+    await this.persistChain;
+    if (this.opts.persist) {
+      try {
+        writeFileSync(this.tablePath, this.serialize());
+      } catch (err) {
+        this.opts.log(`failed to persist sandbox table: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** Deletes everything (used by tests that want a clean slate). */
+  wipe(): void {
+    for (const sb of this.all()) {
+      sb.stopAll();
+      this.sandboxes.delete(sb.id);
+      rmSync(sb.dir, { recursive: true, force: true });
+    }
+    this.afterLiveChange();
+  }
+}

@@ -1,0 +1,220 @@
+// The local E2B-compatible server: one HTTP port serves both the control plane and envd.
+// Routing: a request with an `E2b-Sandbox-Id` header is an envd request (the SDK adds it to every
+// envd call when E2B_SANDBOX_URL is set), everything else is control plane / admin. So
+// E2B_API_URL == E2B_SANDBOX_URL == http://HOST:PORT.
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { resolve } from "node:path";
+import { matchAdmin, resetAll } from "./admin.ts";
+import type { RequestInfo, Route, ServerContext } from "./context.ts";
+import { matchControlPlane } from "./control-plane.ts";
+import { dispatch, errorReply } from "./dispatch.ts";
+import { gateEnvd, matchEnvd } from "./envd.ts";
+import { INVALID_API_KEY_MESSAGE, RpcError } from "./errors.ts";
+import { FaultInjector, type FaultSpec, type LatencyMap } from "./faults.ts";
+import { header, json, writeReply } from "./http-util.ts";
+import { NOT_ISOLATED_WARNING, detectIsolation, type IsolationKind, type IsolationMode } from "./isolation.ts";
+import { SandboxStore } from "./sandbox-store.ts";
+import { Stats, type StatsSnapshot } from "./stats.ts";
+
+export const DEFAULT_API_KEY = "e2b_00000000000000000000000000000000000000ff";
+export const DEFAULT_PORT = 3049;
+
+export interface SandboxServerOptions {
+  /** Port to listen on; 0 picks a free one. Default 3049. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** The accepted X-API-Key. Default e2b_00000000000000000000000000000000000000ff. */
+  apiKey?: string;
+  /** Where sandboxes live. Default ./.sandbox-data */
+  dataDir?: string;
+  /** Max running sandboxes (create/resume/fork beyond it -> 429). Default unlimited. */
+  maxLive?: number;
+  /** Initial latency map, e.g. {"create": 150}. */
+  latency?: LatencyMap;
+  /** Initial faults. */
+  faults?: FaultSpec[];
+  /** auto (default): bwrap when it works, else none with a warning. */
+  isolation?: IsolationMode;
+  /** Host paths bound read-only at the same path inside bwrap sandboxes (e.g. repos under /tmp). */
+  exposePaths?: string[];
+  /** How often timeouts are checked. Default 250 ms. */
+  sweepIntervalMs?: number;
+  /** Persist the sandbox table to <dataDir>/sandboxes.json. Default true. */
+  persist?: boolean;
+  /** Log sink. Default: stderr with a prefix. */
+  log?: (msg: string) => void;
+}
+
+export interface SandboxServer {
+  /** Base URL for both E2B_API_URL and E2B_SANDBOX_URL. */
+  url: string;
+  port: number;
+  host: string;
+  apiKey: string;
+  dataDir: string;
+  isolation: IsolationKind;
+  store: SandboxStore;
+  stats: Stats;
+  faults: FaultInjector;
+  /** Same as GET /admin/stats. */
+  getStats(): StatsSnapshot;
+  /** Resets counters only (peakLive = current live). */
+  resetStats(): void;
+  /** Same as POST /admin/reset: counters, faults and latency. */
+  reset(): void;
+  setFaults(faults: FaultSpec[]): void;
+  addFault(fault: FaultSpec): void;
+  clearFaults(): void;
+  setLatency(latency: LatencyMap): void;
+  /** Stops listening, kills every sandbox process, persists the table. Sandboxes stay on disk. */
+  close(): Promise<void>;
+}
+
+let warnedNotIsolated = false;
+
+function defaultLog(msg: string): void {
+  process.stderr.write(`[local-sandbox] ${msg}\n`);
+}
+
+async function route(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://local-sandbox");
+  const method = req.method ?? "GET";
+  const params: Record<string, string> = {};
+  const sandboxId = header(req, "e2b-sandbox-id");
+
+  if (sandboxId !== undefined) {
+    const gate = gateEnvd(ctx, req, sandboxId, url.pathname);
+    if ("reply" in gate) {
+      req.resume();
+      writeReply(req, res, gate.reply);
+      return;
+    }
+    const envdRoute = matchEnvd(method, url.pathname);
+    if (!envdRoute) {
+      req.resume();
+      const rpc = /^\/[a-z]+\.[A-Za-z]+\//.test(url.pathname);
+      writeReply(req, res, rpc
+        ? json(404, { code: "unimplemented", message: `${url.pathname} is not implemented` })
+        : json(404, { code: 404, message: `${method} ${url.pathname} not found` }));
+      return;
+    }
+    await dispatch(ctx, envdRoute, { req, res, url, params, sandbox: gate.sandbox });
+    return;
+  }
+
+  if (url.pathname === "/health" && method === "GET") {
+    req.resume();
+    writeReply(req, res, { kind: "raw", status: 200, body: "Health check successful", headers: { "Content-Type": "text/plain" } });
+    return;
+  }
+  if (header(req, "x-api-key") !== ctx.apiKey) {
+    req.resume();
+    writeReply(req, res, json(401, { code: 401, message: INVALID_API_KEY_MESSAGE }));
+    return;
+  }
+  let matched: Route | "method-not-allowed" | undefined;
+  if (url.pathname.startsWith("/admin/")) matched = matchAdmin(method, url.pathname, params);
+  else matched = matchControlPlane(method, url.pathname, params);
+  if (matched === undefined || matched === "method-not-allowed") {
+    req.resume();
+    const status = matched === undefined ? 404 : 405;
+    writeReply(req, res, json(status, { code: status, message: `${method} ${url.pathname} ${status === 404 ? "not found" : "not allowed"}` }));
+    return;
+  }
+  const info: RequestInfo = { req, res, url, params };
+  await dispatch(ctx, matched, info);
+}
+
+export async function startSandboxServer(options: SandboxServerOptions = {}): Promise<SandboxServer> {
+  const log = options.log ?? defaultLog;
+  const isolation = detectIsolation(options.isolation ?? "auto");
+  if (isolation.kind === "none" && !warnedNotIsolated) {
+    warnedNotIsolated = true;
+    log(`${NOT_ISOLATED_WARNING}(reason: ${isolation.reason ?? "unknown"})`);
+  }
+  const stats = new Stats();
+  const faults = new FaultInjector(options.faults ?? [], options.latency ?? {});
+  const dataDir = resolve(options.dataDir ?? ".sandbox-data");
+  const store = new SandboxStore({
+    dataDir,
+    maxLive: options.maxLive ?? Number.POSITIVE_INFINITY,
+    isolation,
+    exposePaths: (options.exposePaths ?? []).map((p) => resolve(p)),
+    stats,
+    persist: options.persist ?? true,
+    log,
+  });
+  const apiKey = options.apiKey ?? DEFAULT_API_KEY;
+  const ctx: ServerContext = { store, stats, faults, apiKey, log };
+
+  const server = createServer((req, res) => {
+    req.on("error", () => {});
+    res.on("error", () => {});
+    route(ctx, req, res).catch((err: unknown) => {
+      // Last resort: never let a request crash the process.
+      log(`request failed: ${(err as Error)?.stack ?? String(err)}`);
+      try {
+        writeReply(req, res, errorReply(new RpcError("internal", String(err)), "api", log));
+      } catch {
+        res.destroy();
+      }
+    });
+  });
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+  server.keepAliveTimeout = 65_000;
+  server.on("clientError", (_err, socket) => socket.destroy());
+
+  const host = options.host ?? "127.0.0.1";
+  await new Promise<void>((resolveListen, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? DEFAULT_PORT, host, () => {
+      server.off("error", reject);
+      resolveListen();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  const sweeper = setInterval(() => {
+    try {
+      store.sweep();
+    } catch (err) {
+      log(`sweep failed: ${(err as Error).message}`);
+    }
+  }, options.sweepIntervalMs ?? 250);
+  sweeper.unref();
+
+  let closing: Promise<void> | undefined;
+  const urlHost = host.includes(":") ? `[${host}]` : host;
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+    host,
+    apiKey,
+    dataDir,
+    isolation: isolation.kind,
+    store,
+    stats,
+    faults,
+    getStats: () => stats.snapshot(store.liveCount(), store.pausedCount()),
+    resetStats: () => stats.reset(store.liveCount()),
+    reset: () => resetAll(ctx),
+    setFaults: (f) => faults.setFaults(f),
+    addFault: (f) => faults.addFault(f),
+    clearFaults: () => faults.clearFaults(),
+    setLatency: (l) => faults.setLatency(l),
+    close() {
+      closing ??= (async () => {
+        clearInterval(sweeper);
+        await store.close();
+        await new Promise<void>((done) => {
+          server.close(() => done());
+          server.closeAllConnections();
+        });
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,75 @@
+// Counters exposed at GET /admin/stats (and on the server handle). `calls` counts every
+// authenticated request per operation name, including the ones a fault was injected into.
+
+export interface StatsSnapshot {
+  created: number;
+  killed: number;
+  expired: number;
+  paused: number;
+  resumed: number;
+  forked: number;
+  live: number;
+  peakLive: number;
+  pausedNow: number;
+  calls: Record<string, number>;
+  faultsInjected: number;
+  faultsByOp: Record<string, number>;
+}
+
+export class Stats {
+  created = 0;
+  /** Sandboxes removed: DELETE plus timeouts without autoPause. */
+  killed = 0;
+  /** Sandboxes whose timeout fired (killed or auto-paused). */
+  expired = 0;
+  paused = 0;
+  resumed = 0;
+  forked = 0;
+  peakLive = 0;
+  faultsInjected = 0;
+  calls: Record<string, number> = {};
+  faultsByOp: Record<string, number> = {};
+
+  call(op: string): void {
+    this.calls[op] = (this.calls[op] ?? 0) + 1;
+  }
+
+  fault(op: string): void {
+    this.faultsInjected++;
+    this.faultsByOp[op] = (this.faultsByOp[op] ?? 0) + 1;
+  }
+
+  observeLive(live: number): void {
+    if (live > this.peakLive) this.peakLive = live;
+  }
+
+  reset(live: number): void {
+    this.created = 0;
+    this.killed = 0;
+    this.expired = 0;
+    this.paused = 0;
+    this.resumed = 0;
+    this.forked = 0;
+    this.faultsInjected = 0;
+    this.calls = {};
+    this.faultsByOp = {};
+    this.peakLive = live;
+  }
+
+  snapshot(live: number, pausedNow: number): StatsSnapshot {
+    return {
+      created: this.created,
+      killed: this.killed,
+      expired: this.expired,
+      paused: this.paused,
+      resumed: this.resumed,
+      forked: this.forked,
+      live,
+      peakLive: Math.max(this.peakLive, live),
+      pausedNow: pausedNow,
+      calls: { ...this.calls },
+      faultsInjected: this.faultsInjected,
+      faultsByOp: { ...this.faultsByOp },
+    };
+  }
+}

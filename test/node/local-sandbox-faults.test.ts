@@ -1,0 +1,186 @@
+// Fault injection, latency injection, counters, the live-sandbox cap and the admin API.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { RateLimitError, Sandbox, ServiceBusyError } from "e2b";
+import { startTestSandboxServer, type TestSandboxServer } from "../../local-sandbox/testing.ts";
+import { optionsFromEnv } from "../../local-sandbox/config.ts";
+
+let t: TestSandboxServer;
+
+beforeAll(async () => {
+  t = await startTestSandboxServer();
+});
+
+afterAll(async () => {
+  await t?.stop();
+});
+
+beforeEach(() => {
+  t.server.reset();
+});
+
+async function countByMetadata(metadata: Record<string, string>): Promise<number> {
+  const p = Sandbox.list({ ...t.sdk, query: { metadata } });
+  let n = 0;
+  while (p.hasNext) n += (await p.nextItems()).length;
+  return n;
+}
+
+describe("faults", () => {
+  it("fails the first K creates with 503, then succeeds; counters reflect it", async () => {
+    t.server.setFaults([{ op: "create", status: 503, firstK: 2 }]);
+    await expect(Sandbox.create("base", t.sdk)).rejects.toBeInstanceOf(ServiceBusyError);
+    await expect(Sandbox.create("base", t.sdk)).rejects.toBeInstanceOf(ServiceBusyError);
+    const sbx = await Sandbox.create("base", t.sdk);
+    const stats = t.server.getStats();
+    expect(stats.calls.create).toBe(3);
+    expect(stats.faultsInjected).toBe(2);
+    expect(stats.created).toBe(1);
+    await sbx.kill();
+    expect(t.server.getStats().killed).toBe(1);
+  });
+
+  it("after:true + drop creates the sandbox but loses the response", async () => {
+    t.server.setFaults([{ op: "create", drop: true, after: true, firstK: 1 }]);
+    const metadata = { lost: "response-1" };
+    await expect(Sandbox.create("base", { ...t.sdk, metadata })).rejects.toThrow();
+    // the sandbox exists: a retry can find it by metadata instead of creating a second one
+    expect(await countByMetadata(metadata)).toBe(1);
+    const stats = t.server.getStats();
+    expect(stats.created).toBe(1);
+    expect(stats.faultsInjected).toBe(1);
+    expect(stats.calls.list).toBe(1);
+  });
+
+  it("429 carries Retry-After: the SDK retries by itself; with retries: 0 it raises RateLimitError", async () => {
+    t.server.setFaults([{ op: "create", status: 429, firstK: 1 }]);
+    const started = Date.now();
+    const sbx = await Sandbox.create("base", t.sdk);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(t.server.getStats().calls.create).toBe(2);
+    await sbx.kill();
+
+    t.server.setFaults([{ op: "create", status: 429, firstK: 1 }]);
+    await expect(Sandbox.create("base", { ...t.sdk, retries: 0 })).rejects.toBeInstanceOf(RateLimitError);
+    const raw = await t.api("/v2/sandboxes", { method: "POST", body: "{}" });
+    expect(raw.status).toBe(400); // fault used up; the bad body is rejected normally
+  });
+
+  it("injects faults into envd operations", async () => {
+    const sbx = await Sandbox.create("base", t.sdk);
+    t.server.setFaults([
+      { op: "process.start", status: 503, firstK: 1 },
+      { op: "files.read", drop: true, firstK: 1 },
+    ]);
+    await expect(sbx.commands.run("echo hi")).rejects.toThrow();
+    expect((await sbx.commands.run("echo hi")).stdout).toBe("hi\n");
+    await sbx.files.write("/home/user/f.txt", "x");
+    await expect(sbx.files.read("/home/user/f.txt")).rejects.toThrow();
+    expect(await sbx.files.read("/home/user/f.txt")).toBe("x");
+    const stats = t.server.getStats();
+    expect(stats.faultsByOp).toEqual({ "process.start": 1, "files.read": 1 });
+    expect(stats.calls["process.start"]).toBe(2);
+    await sbx.kill();
+  });
+
+  it("rate 1 always fires, rate 0 never", async () => {
+    t.server.setFaults([{ op: "get", status: 500, rate: 0 }]);
+    const sbx = await Sandbox.create("base", t.sdk);
+    await sbx.getInfo();
+    t.server.setFaults([{ op: "get", status: 500, rate: 1 }]);
+    await expect(sbx.getInfo()).rejects.toThrow(/500/);
+    await expect(sbx.getInfo()).rejects.toThrow(/500/);
+    t.server.clearFaults();
+    await sbx.kill();
+  });
+});
+
+describe("latency", () => {
+  it("delays create by at least the injected latency", async () => {
+    t.server.setLatency({ create: 300 });
+    const started = Date.now();
+    const sbx = await Sandbox.create("base", t.sdk);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+    t.server.setLatency({});
+    await sbx.kill();
+  });
+});
+
+describe("admin API", () => {
+  it("requires the API key and manages faults, latency, stats and reset over HTTP", async () => {
+    expect((await fetch(`${t.server.url}/admin/stats`)).status).toBe(401);
+    const put = await t.api("/admin/faults", { method: "PUT", body: JSON.stringify({ faults: [{ op: "list", status: 500, firstK: 1 }] }) });
+    expect(put.status).toBe(200);
+    expect((await t.api("/v2/sandboxes")).status).toBe(500);
+    expect((await t.api("/v2/sandboxes")).status).toBe(200);
+    const faults = (await (await t.api("/admin/faults")).json()) as { faults: Array<{ seen: number; fired: number }> };
+    expect(faults.faults[0]).toMatchObject({ op: "list", seen: 2, fired: 1 });
+    expect((await t.api("/admin/faults", { method: "PUT", body: JSON.stringify({ faults: [{ op: "x" }] }) })).status).toBe(400);
+
+    expect((await t.api("/admin/latency", { method: "PUT", body: JSON.stringify({ list: 120 }) })).status).toBe(200);
+    const started = Date.now();
+    await t.api("/v2/sandboxes");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(120);
+
+    const stats = (await (await t.api("/admin/stats")).json()) as { calls: Record<string, number>; faultsInjected: number };
+    expect(stats.calls.list).toBe(3);
+    expect(stats.faultsInjected).toBe(1);
+    const reset = (await (await t.api("/admin/reset", { method: "POST" })).json()) as { calls: Record<string, number> };
+    expect(reset.calls).toEqual({});
+    expect(await (await t.api("/admin/latency")).json()).toEqual({});
+    expect((await t.api("/admin/faults", { method: "DELETE" })).status).toBe(204);
+  });
+
+  it("tracks live and peakLive", async () => {
+    const a = await Sandbox.create("base", t.sdk);
+    const b = await Sandbox.create("base", t.sdk);
+    await a.kill();
+    const s = t.server.getStats();
+    expect(s.live).toBe(t.server.store.liveCount());
+    expect(s.peakLive).toBeGreaterThanOrEqual(s.live + 1);
+    await b.kill();
+  });
+});
+
+describe("live sandbox cap", () => {
+  it("answers 429 beyond SANDBOX_MAX_LIVE; paused sandboxes do not count", async () => {
+    const capped = await startTestSandboxServer({ maxLive: 2 });
+    try {
+      const a = await Sandbox.create("base", capped.sdk);
+      await Sandbox.create("base", capped.sdk);
+      const err = await Sandbox.create("base", capped.sdk).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RateLimitError);
+      expect(String((err as Error).message)).toContain("maximum number of concurrent E2B sandboxes");
+      await a.pause();
+      const c = await Sandbox.create("base", capped.sdk);
+      await expect(Sandbox.connect(a.sandboxId, capped.sdk)).rejects.toBeInstanceOf(RateLimitError);
+      await c.kill();
+      expect((await Sandbox.connect(a.sandboxId, capped.sdk)).sandboxId).toBe(a.sandboxId);
+    } finally {
+      await capped.stop();
+    }
+  });
+});
+
+describe("configuration from the environment", () => {
+  it("parses SANDBOX_* variables", () => {
+    const opts = optionsFromEnv({
+      SANDBOX_PORT: "0",
+      SANDBOX_MAX_LIVE: "5",
+      SANDBOX_LATENCY: '{"create":150,"list":[1,5]}',
+      SANDBOX_FAULTS: '[{"op":"create","status":503,"firstK":2}]',
+      SANDBOX_ISOLATION: "none",
+      SANDBOX_EXPOSE_PATHS: "/a:/b",
+    });
+    expect(opts).toMatchObject({
+      port: 0,
+      maxLive: 5,
+      latency: { create: 150, list: [1, 5] },
+      faults: [{ op: "create", status: 503, firstK: 2 }],
+      isolation: "none",
+      exposePaths: ["/a", "/b"],
+      apiKey: "e2b_00000000000000000000000000000000000000ff",
+    });
+    expect(() => optionsFromEnv({ SANDBOX_FAULTS: '[{"op":"create"}]' })).toThrow(/status or drop/);
+    expect(() => optionsFromEnv({ SANDBOX_LATENCY: "nope" })).toThrow(/JSON/);
+  });
+});

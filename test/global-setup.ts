@@ -1,6 +1,5 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
 import type { TestProject } from "vitest/node";
 import { startSandboxServer } from "../local-sandbox/server.ts";
 import { TEST_E2B_API_KEY } from "./support/constants.ts";
@@ -8,7 +7,10 @@ import { createTestRepo } from "./support/test-repo.ts";
 
 /** Starts the local E2B-compatible sandbox server and a test git repo for the workerd tests. */
 export default async function setup(project: TestProject) {
-  const root = mkdtempSync(join(tmpdir(), "forkyard-test-"));
+  // Not under /tmp: isolated sandboxes get a private /tmp, so they could not clone from there.
+  const base = resolve(import.meta.dirname, "..", ".test-data");
+  mkdirSync(base, { recursive: true });
+  const root = mkdtempSync(join(base, "run-"));
   const server = await startSandboxServer({ port: 0, host: "127.0.0.1", apiKey: TEST_E2B_API_KEY, dataDir: join(root, "sandboxes") });
   project.provide("sandboxUrl", server.url);
   project.provide("repoPath", createTestRepo(join(root, "repo")));

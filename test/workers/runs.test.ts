@@ -12,7 +12,7 @@ describe("a run of commands", () => {
       forks: 3,
       maxConcurrent: 3,
       task: { commands: ['echo "fork $FORKYARD_FORK of $FORKYARD_FORKS" > fork.txt', "cat fork.txt", "git rev-parse --abbrev-ref HEAD"] },
-      check: "test -s fork.txt && grep -q fork README.md",
+      check: "test -s fork.txt && grep -q Forkyard README.md",
     });
     expect(run.status).toBe("running");
     const view = await waitForRunStatus(run.id, ["completed", "failed"]);
@@ -24,7 +24,7 @@ describe("a run of commands", () => {
       expect(fork.commands).toHaveLength(3);
       expect(fork.commands[1]?.stdoutTail).toBe(`fork ${fork.n} of 3\n`);
       expect(fork.commands[2]?.stdoutTail.trim()).toBe(fork.branch);
-      expect(fork.check).toEqual({ command: "test -s fork.txt && grep -q fork README.md", exitCode: 0, passed: true });
+      expect(fork.check).toEqual({ command: "test -s fork.txt && grep -q Forkyard README.md", exitCode: 0, passed: true });
       expect(fork.diff).toEqual({ files: 1, insertions: 1, deletions: 0 });
       expect(fork.sandboxId).toMatch(/.+/);
       expect(fork.costUsd.sandbox).toBeGreaterThan(0);

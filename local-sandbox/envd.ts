@@ -34,6 +34,14 @@ export function gateEnvd(
   pathname: string,
 ): { sandbox: Sandbox } | { reply: Reply } {
   const sandbox = ctx.store.get(sandboxId);
+  if (sandbox && !sandbox.running && sandbox.record.autoResume) {
+    // lifecycle.autoResume: traffic to a paused sandbox resumes it (with its original timeout).
+    try {
+      ctx.store.connect(sandboxId, sandbox.record.timeoutSec ?? 300);
+    } catch {
+      return { reply: proxyNotFound(sandboxId) };
+    }
+  }
   if (!sandbox || !sandbox.running) return { reply: proxyNotFound(sandboxId) };
   const portRaw = header(req, "e2b-sandbox-port");
   if (portRaw !== undefined && Number(portRaw) !== ENVD_PORT) {

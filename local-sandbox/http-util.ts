@@ -57,9 +57,12 @@ export function writeReply(req: IncomingMessage, res: ServerResponse, reply: Rep
 /** Reads the whole request body (bounded). */
 export function readBody(req: IncomingMessage, limit = 1024 * 1024): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    if (req.readableEnded) return resolve(Buffer.alloc(0));
+    if (req.destroyed) return reject(new Error("request closed before its body was read"));
     const chunks: Buffer[] = [];
     let size = 0;
     let failed = false;
+    let ended = false;
     req.on("data", (chunk: Buffer) => {
       if (failed) return;
       size += chunk.length;
@@ -72,7 +75,14 @@ export function readBody(req: IncomingMessage, limit = 1024 * 1024): Promise<Buf
       chunks.push(chunk);
     });
     req.on("end", () => {
+      ended = true;
       if (!failed) resolve(Buffer.concat(chunks));
+    });
+    req.on("close", () => {
+      if (!ended && !failed) {
+        failed = true;
+        reject(new Error("request closed before its body was read"));
+      }
     });
     req.on("error", (err) => {
       if (!failed) {

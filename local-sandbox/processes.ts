@@ -116,6 +116,21 @@ export class SandboxProcess {
     return this.end === undefined;
   }
 
+  /** Resolves when the process has finished (or after `timeoutMs`). */
+  waitForEnd(timeoutMs: number): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      timer.unref();
+      this.listeners.add((ev) => {
+        if (ev.type === "end") {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+  }
+
   subscribe(fn: (ev: OutputEvent) => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
@@ -205,6 +220,11 @@ export class ProcessTable {
   /** SIGKILLs every running process group. */
   killAll(): void {
     for (const p of this.running()) p.signal("SIGKILL");
+  }
+
+  /** Waits (bounded) until no process is running any more. */
+  async waitIdle(timeoutMs: number): Promise<void> {
+    await Promise.all(this.running().map((p) => p.waitForEnd(timeoutMs)));
   }
 
   private prune(): void {

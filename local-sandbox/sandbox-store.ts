@@ -38,6 +38,8 @@ export interface SandboxRecord {
   endAt: number;
   autoPause: boolean;
   autoResume: boolean;
+  /** TTL requested at creation (seconds); reused when traffic auto-resumes a paused sandbox. */
+  timeoutSec?: number;
 }
 
 export class Sandbox {
@@ -229,6 +231,7 @@ export class SandboxStore {
       endAt: now + input.timeoutSec * 1000,
       autoPause: input.autoPause,
       autoResume: input.autoResume,
+      timeoutSec: input.timeoutSec,
     };
     const sb = new Sandbox(record, this.opts.dataDir);
     mkdirSync(sb.home, { recursive: true });
@@ -351,6 +354,7 @@ export class SandboxStore {
         createdAt: now,
         startedAt: now,
         endAt: now + timeoutSec * 1000,
+        timeoutSec,
       };
       const sb = new Sandbox(record, this.opts.dataDir);
       try {
@@ -493,6 +497,7 @@ export class SandboxStore {
     if (this.persistTimer) clearTimeout(this.persistTimer);
     this.persistTimer = undefined;
     for (const sb of this.sandboxes.values()) sb.stopAll();
+    await Promise.all([...this.sandboxes.values()].map((sb) => sb.processes.waitIdle(3000)));
     await this.persistChain;
     if (this.opts.persist) {
       try {

@@ -1,0 +1,53 @@
+/** Minimal HTTP client of the Forkyard API and the local sandbox server's admin API, for scripts. */
+import type { RunView } from "../src/api/runs.ts";
+
+export interface SandboxStats {
+  created: number;
+  killed: number;
+  live: number;
+  peakLive: number;
+  calls: Record<string, number>;
+}
+
+export function forkyardClient(baseUrl: string, token: string) {
+  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return JSON.parse(text) as T;
+  };
+  return {
+    createRun: (request: Record<string, unknown>) => call<{ id: string }>("POST", "/v1/runs", request),
+    getRun: (id: string) => call<RunView>("GET", `/v1/runs/${id}`),
+  };
+}
+
+export function sandboxAdminClient(baseUrl: string, apiKey: string) {
+  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`${baseUrl}${path}`, { method, headers: { "X-API-Key": apiKey, "Content-Type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+    const text = await res.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  };
+  return {
+    stats: () => call<SandboxStats>("GET", "/admin/stats"),
+    reset: () => call<void>("POST", "/admin/reset"),
+    latency: (latency: Record<string, number>) => call<void>("PUT", "/admin/latency", latency),
+  };
+}
+
+export const TERMINAL = new Set(["completed", "failed", "cancelled", "budget_exceeded"]);
+
+export async function waitForTerminal(client: ReturnType<typeof forkyardClient>, id: string, timeoutMs: number, pollMs = 250): Promise<RunView> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const view = await client.getRun(id).catch(() => undefined);
+    if (view && TERMINAL.has(view.status)) return view;
+    if (Date.now() > deadline) throw new Error(`run ${id} did not finish within ${timeoutMs} ms (last: ${view?.status ?? "unreachable"})`);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}

@@ -28,6 +28,8 @@ export default defineConfig({
                 E2B_API_KEY: TEST_E2B_API_KEY,
                 E2B_API_URL: inject<string>("sandboxUrl"),
                 E2B_SANDBOX_URL: inject<string>("sandboxUrl"),
+                ANTHROPIC_BASE_URL: inject<string>("anthropicUrl"),
+                ANTHROPIC_API_KEY: TEST_ANTHROPIC_API_KEY,
                 FORKYARD_API_TOKENS: `${TEST_API_TOKEN},second-token`,
                 ALLOW_LOCAL_REPOS: "true",
                 MAX_LIVE_SANDBOXES: "50",

@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { TestProject } from "vitest/node";
 import { startSandboxServer } from "../local-sandbox/server.ts";
-import { TEST_E2B_API_KEY } from "./support/constants.ts";
+import { startScriptedAnthropic } from "./support/anthropic-server.ts";
+import { TEST_ANTHROPIC_API_KEY, TEST_E2B_API_KEY } from "./support/constants.ts";
 import { createTestRepo } from "./support/test-repo.ts";
 
 /** Starts the local E2B-compatible sandbox server and a test git repo for the workerd tests. */
@@ -14,7 +15,10 @@ export default async function setup(project: TestProject) {
   const server = await startSandboxServer({ port: 0, host: "127.0.0.1", apiKey: TEST_E2B_API_KEY, dataDir: join(root, "sandboxes") });
   project.provide("sandboxUrl", server.url);
   project.provide("repoPath", createTestRepo(join(root, "repo")));
+  const anthropic = await startScriptedAnthropic({ apiKey: TEST_ANTHROPIC_API_KEY });
+  project.provide("anthropicUrl", anthropic.url);
   return async () => {
+    await anthropic.close();
     await server.close();
     rmSync(root, { recursive: true, force: true });
   };
@@ -24,5 +28,6 @@ declare module "vitest" {
   export interface ProvidedContext {
     sandboxUrl: string;
     repoPath: string;
+    anthropicUrl: string;
   }
 }

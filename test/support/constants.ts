@@ -1,6 +1,8 @@
 /** Values shared by the test setup and the tests. */
 export const TEST_API_TOKEN = "test-token";
 export const TEST_E2B_API_KEY = "e2b_0123456789abcdef0123456789abcdef";
+/** The key the scripted Anthropic server expects (test/support/anthropic-server.ts). */
+export const TEST_ANTHROPIC_API_KEY = "sk-ant-test-0000";
 
 /** Fast retries so fault-injection tests take seconds, not minutes (production uses SPEC defaults). */
 export const TEST_RETRY_POLICIES = {

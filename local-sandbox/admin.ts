@@ -11,6 +11,7 @@
 //   GET    /admin/sandboxes             the sandbox table with host dirs and running processes
 //   POST   /admin/sandboxes/{id}/expire run the sandbox's timeout action now
 //   GET    /admin/config                isolation, data dir, max live
+//   GET    /admin/calls?op=create       recent calls (op, arrival epoch ms), oldest first
 import { ApiError } from "./errors.ts";
 import { empty, json, readJsonObject, type Reply } from "./http-util.ts";
 import type { RequestInfo, Route, ServerContext } from "./context.ts";
@@ -30,6 +31,10 @@ type Handler = (ctx: ServerContext, info: RequestInfo) => Promise<Reply>;
 
 const handlers: Record<string, Handler> = {
   "GET /admin/stats": async (ctx) => statsReply(ctx),
+  "GET /admin/calls": async (ctx, info) => {
+    const op = info.url.searchParams.get("op");
+    return json(200, op ? ctx.stats.recent.filter((c) => c.op === op) : ctx.stats.recent);
+  },
   "POST /admin/reset": async (ctx, info) => {
     info.req.resume();
     resetAll(ctx);

@@ -16,6 +16,8 @@ export interface StatsSnapshot {
   faultsByOp: Record<string, number>;
 }
 
+const RECENT_CALLS = 10_000;
+
 export class Stats {
   created = 0;
   /** Sandboxes removed: DELETE plus timeouts without autoPause. */
@@ -29,9 +31,13 @@ export class Stats {
   faultsInjected = 0;
   calls: Record<string, number> = {};
   faultsByOp: Record<string, number> = {};
+  /** The most recent calls with their arrival time (epoch ms), oldest first; benchmarks read it. */
+  recent: { op: string; at: number }[] = [];
 
   call(op: string): void {
     this.calls[op] = (this.calls[op] ?? 0) + 1;
+    this.recent.push({ op, at: Date.now() });
+    if (this.recent.length > RECENT_CALLS) this.recent.splice(0, this.recent.length - RECENT_CALLS);
   }
 
   fault(op: string): void {
@@ -53,6 +59,7 @@ export class Stats {
     this.faultsInjected = 0;
     this.calls = {};
     this.faultsByOp = {};
+    this.recent = [];
     this.peakLive = live;
   }
 

@@ -2,7 +2,7 @@
  * Git operations inside a sandbox. Repo URLs, branch names and messages travel as environment
  * variables and are only ever expanded inside double quotes, so no user value is parsed as shell.
  */
-import type { DiffStats } from "../api/runs";
+import type { DiffStats } from "../api/runs.ts";
 
 /** Where each fork's clone lives inside its sandbox. */
 export const REPO_DIR = "/home/user/repo";

@@ -1,0 +1,97 @@
+/**
+ * `npm run bench`: measured figures, printed as tables.
+ *  1. Makespan of N forks (one short command each, default N=100, maxConcurrent=20) with 150 ms
+ *     injected sandbox-create latency: Forkyard under `wrangler dev` versus the ideal
+ *     ceil(N/C)·T_fork and versus an in-memory promise pool doing the same sandbox calls.
+ *  2. Latency from POST /v1/runs to the first sandbox request (p50, p95).
+ * Environment: BENCH_FORKS, BENCH_CONCURRENCY, BENCH_CREATE_LATENCY_MS, BENCH_LATENCY_SAMPLES.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { RunView } from "../src/api/runs.ts";
+import { forkyardClient, sandboxAdminClient, waitForTerminal } from "../scripts/api-client.ts";
+import { freePort } from "../scripts/free-port.ts";
+import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, ROOT, startSandboxServer, startWorker, workerVars, type StackProcess } from "../scripts/local-stack.ts";
+import { createTestRepo } from "../test/support/test-repo.ts";
+import { runBaseline } from "./baseline-pool.ts";
+import { median, percentile, printTable } from "./stats.ts";
+
+const N = Number(process.env.BENCH_FORKS ?? 100);
+const C = Number(process.env.BENCH_CONCURRENCY ?? 20);
+const CREATE_LATENCY_MS = Number(process.env.BENCH_CREATE_LATENCY_MS ?? 150);
+const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 20);
+const COMMAND = "echo done > result.txt";
+
+const forkDurations = (view: RunView) => view.forks.filter((f) => f.startedAt && f.finishedAt).map((f) => Date.parse(f.finishedAt!) - Date.parse(f.startedAt!));
+const seconds = (ms: number) => (ms / 1000).toFixed(2);
+
+const root = mkdtempSync(join(ROOT, ".test-data", "bench-"));
+const processes: StackProcess[] = [];
+try {
+  const sandbox = await startSandboxServer({ port: await freePort(), dataDir: join(root, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, quiet: true });
+  processes.push(sandbox);
+  const vars = {
+    ...workerVars({ backend: "local", sandboxUrl: sandbox.url, env: {} }),
+    MAX_LIVE_SANDBOXES: String(Math.max(100, C * 2)),
+    SANDBOX_CREATE_RATE_PER_SECOND: "1000",
+    LOG_LEVEL: "warn",
+  };
+  const worker = await startWorker({ port: await freePort(), stateDir: join(root, "state"), vars, quiet: true });
+  processes.push(worker);
+  const api = forkyardClient(worker.url, LOCAL_API_TOKEN);
+  const admin = sandboxAdminClient(sandbox.url, LOCAL_E2B_API_KEY);
+  const repo = createTestRepo(join(root, "repo"));
+  const connection = { apiKey: LOCAL_E2B_API_KEY, apiUrl: sandbox.url, sandboxUrl: sandbox.url };
+
+  // Warm-up (first requests compile the Worker's modules), then T_fork: single-fork runs in isolation.
+  await admin.latency({ create: CREATE_LATENCY_MS });
+  const single: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const run = await api.createRun({ repo, task: { commands: [COMMAND] } });
+    const view = await waitForTerminal(api, run.id, 60_000, 20);
+    if (i > 0) single.push(...forkDurations(view));
+  }
+  const tFork = median(single);
+
+  await admin.reset();
+  await admin.latency({ create: CREATE_LATENCY_MS });
+  const started = Date.now();
+  const run = await api.createRun({ repo, forks: N, maxConcurrent: C, task: { commands: [COMMAND] } });
+  const view = await waitForTerminal(api, run.id, 30 * 60_000, 50);
+  const forkyardMs = Math.max(...view.forks.map((f) => Date.parse(f.finishedAt ?? "0"))) - started;
+  const stats = await admin.stats();
+
+  const baseline = await runBaseline({ forks: N, concurrency: C, repo, command: COMMAND, connection });
+  const baselineSingle = await runBaseline({ forks: 3, concurrency: 1, repo, command: COMMAND, connection });
+  const ideal = Math.ceil(N / C) * tFork;
+
+  printTable(
+    `Makespan: N=${N} forks, maxConcurrent=${C}, ${CREATE_LATENCY_MS} ms injected create latency, command: ${COMMAND}`,
+    ["scenario", "makespan s", "vs ideal", "T_fork median s", "forks ok", "peak live"],
+    [
+      ["ideal ceil(N/C)·T_fork (Forkyard T_fork)", seconds(ideal), "1.00x", seconds(tFork), "-", "-"],
+      ["Forkyard (wrangler dev, durable)", seconds(forkyardMs), `${(forkyardMs / ideal).toFixed(2)}x`, seconds(median(forkDurations(view))), `${view.totals.succeeded}/${N}`, stats.peakLive],
+      ["in-memory promise pool (same calls)", seconds(baseline.makespanMs), `${(baseline.makespanMs / ideal).toFixed(2)}x`, seconds(median(baseline.forkMs)), `${baseline.forkMs.length}/${N}`, "-"],
+      ["in-memory pool ideal ceil(N/C)·T_fork", seconds(Math.ceil(N / C) * median(baselineSingle.forkMs)), "-", seconds(median(baselineSingle.forkMs)), "-", "-"],
+    ],
+  );
+
+  // POST -> first sandbox request, no injected latency.
+  await admin.latency({});
+  const latencies: number[] = [];
+  for (let i = 0; i < LATENCY_SAMPLES; i++) {
+    await admin.reset();
+    const t0 = Date.now();
+    const r = await api.createRun({ repo, task: { commands: ["true"] } });
+    await waitForTerminal(api, r.id, 60_000, 20);
+    const calls = await admin.calls("create");
+    const first = calls[0];
+    if (first) latencies.push(first.at - t0);
+  }
+  printTable(`POST /v1/runs -> first sandbox create request (${latencies.length} runs of 1 fork)`, ["p50 ms", "p95 ms", "min ms", "max ms"], [
+    [percentile(latencies, 50), percentile(latencies, 95), Math.min(...latencies), Math.max(...latencies)],
+  ]);
+} finally {
+  for (const p of processes.reverse()) await p.stop();
+  rmSync(root, { recursive: true, force: true });
+}

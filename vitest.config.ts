@@ -1,6 +1,6 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { TEST_API_TOKEN, TEST_E2B_API_KEY, TEST_RETRY_POLICIES } from "./test/support/constants.ts";
+import { TEST_ANTHROPIC_API_KEY, TEST_API_TOKEN, TEST_E2B_API_KEY, TEST_RETRY_POLICIES } from "./test/support/constants.ts";
 
 /**
  * Two projects: `workers` runs the Worker in workerd (vitest-plugin) against a real local sandbox

@@ -1,0 +1,136 @@
+import type { CreateRunBody, CreatedRun, ReaperResult, RunPage, RunStatus, RunView } from "./types.ts";
+
+/** An error answer of the API (`{error:{code,message,details}}`), or the API being unreachable (status 0). */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(status: number, code: string, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+
+  /** Worth retrying while watching a run: the Worker restarting, a dropped connection, 429. */
+  get transient(): boolean {
+    return this.status === 0 || this.status === 429 || this.status >= 500;
+  }
+}
+
+export interface ClientOptions {
+  url: string;
+  token: string;
+  fetch?: typeof fetch;
+  /** Per-request timeout (not applied to event streams). */
+  timeoutMs?: number;
+}
+
+/** A typed client of the Forkyard HTTP API (v1). */
+export class ForkyardClient {
+  readonly baseUrl: string;
+  readonly #token: string;
+  readonly #fetch: typeof fetch;
+  readonly #timeoutMs: number;
+
+  constructor(opts: ClientOptions) {
+    this.baseUrl = opts.url.replace(/\/+$/, "");
+    this.#token = opts.token;
+    this.#fetch = opts.fetch ?? globalThis.fetch;
+    this.#timeoutMs = opts.timeoutMs ?? 30_000;
+  }
+
+  createRun(body: CreateRunBody, opts: { idempotencyKey?: string } = {}): Promise<CreatedRun> {
+    const headers: Record<string, string> = opts.idempotencyKey ? { "Idempotency-Key": opts.idempotencyKey } : {};
+    return this.#json("POST", "/v1/runs", { body, headers });
+  }
+
+  getRun(id: string, signal?: AbortSignal): Promise<RunView> {
+    return this.#json("GET", `/v1/runs/${enc(id)}`, { signal });
+  }
+
+  listRuns(query: { status?: RunStatus | string; limit?: number; cursor?: string } = {}): Promise<RunPage> {
+    const params = new URLSearchParams();
+    if (query.status) params.set("status", query.status);
+    if (query.limit !== undefined) params.set("limit", String(query.limit));
+    if (query.cursor) params.set("cursor", query.cursor);
+    const qs = params.toString();
+    return this.#json("GET", `/v1/runs${qs ? `?${qs}` : ""}`);
+  }
+
+  control(id: string, action: "pause" | "resume" | "cancel"): Promise<RunView> {
+    return this.#json("POST", `/v1/runs/${enc(id)}/${action}`);
+  }
+
+  cancelFork(id: string, n: number): Promise<RunView> {
+    return this.#json("POST", `/v1/runs/${enc(id)}/forks/${n}/cancel`);
+  }
+
+  runReaper(): Promise<ReaperResult> {
+    return this.#json("POST", "/v1/reaper/run");
+  }
+
+  /** Opens the run's Server-Sent Events stream; null when the API does not offer one. */
+  async openEvents(id: string, signal: AbortSignal): Promise<ReadableStream<Uint8Array> | null> {
+    // The stream may stay open for as long as the run: only its answer is timed out.
+    const ctl = new AbortController();
+    const abort = () => ctl.abort();
+    signal.addEventListener("abort", abort, { once: true });
+    const timer = setTimeout(abort, 5000);
+    let res: Response;
+    try {
+      res = await this.#fetch(`${this.baseUrl}/v1/runs/${enc(id)}/events`, { headers: { ...this.#auth(), Accept: "text/event-stream" }, signal: ctl.signal });
+    } catch {
+      return null;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (res.status === 200 && res.body && (res.headers.get("content-type") ?? "").includes("text/event-stream")) return res.body;
+    await res.body?.cancel().catch(() => {});
+    return null;
+  }
+
+  #auth(): Record<string, string> {
+    return { Authorization: `Bearer ${this.#token}` };
+  }
+
+  async #json<T>(method: string, path: string, opts: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<T> {
+    const headers: Record<string, string> = { ...this.#auth(), Accept: "application/json", ...opts.headers };
+    if (opts.body !== undefined) headers["Content-Type"] = "application/json";
+    let res: Response;
+    try {
+      res = await this.#fetch(this.baseUrl + path, {
+        method,
+        headers,
+        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        signal: opts.signal ? AbortSignal.any([opts.signal, AbortSignal.timeout(this.#timeoutMs)]) : AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (err) {
+      if (opts.signal?.aborted) throw err;
+      const inner = err instanceof Error ? (err.cause as { code?: string; message?: string } | undefined) : undefined;
+      const cause = inner?.code ?? inner?.message ?? (err instanceof Error ? err.message : String(err));
+      throw new ApiError(0, "unreachable", `cannot reach ${this.baseUrl}: ${cause}`);
+    }
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (res.ok) {
+      if (parsed === undefined) throw new ApiError(res.status, "bad_response", `${method} ${path}: expected JSON, got ${JSON.stringify(text.slice(0, 80))}`);
+      return parsed as T;
+    }
+    const error = (parsed as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
+    if (error && typeof error.code === "string") {
+      const details = typeof error.details === "object" && error.details !== null ? (error.details as Record<string, unknown>) : undefined;
+      throw new ApiError(res.status, error.code, typeof error.message === "string" ? error.message : res.statusText, details);
+    }
+    throw new ApiError(res.status, `http_${res.status}`, `${method} ${path}: ${res.statusText || "request failed"}`);
+  }
+}
+
+const enc = encodeURIComponent;

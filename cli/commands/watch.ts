@@ -1,0 +1,44 @@
+import type { Context } from "../context.ts";
+import { followRun } from "../follow.ts";
+import { formatApiError } from "../output.ts";
+import { EXIT, runExitCode } from "../outcome.ts";
+import { createLiveView } from "../render/live.ts";
+import type { RunView } from "../types.ts";
+import { isTerminalRun } from "../types.ts";
+
+/**
+ * Watches a run until it ends: a live table (or --json: nothing until the final RunView), then
+ * the summary. Returns the run's exit code, or 130 on Ctrl-C (the run keeps going).
+ */
+export async function watchRun(ctx: Context, id: string): Promise<number> {
+  const { out } = ctx;
+  const abort = new AbortController();
+  const stopListening = ctx.io.onInterrupt(() => abort.abort());
+  const live = out.json ? null : createLiveView(out.stdout, out.c);
+  let last: RunView | undefined;
+  let warned = false;
+  try {
+    const views = followRun(ctx.client, id, {
+      signal: abort.signal,
+      onTransientError: (err) => {
+        if (!warned) out.warn(`${formatApiError(err)}; retrying`);
+        warned = true;
+      },
+    });
+    for await (const view of views) {
+      last = view;
+      if (!isTerminalRun(view)) live?.update(view, Date.now());
+    }
+  } finally {
+    stopListening();
+  }
+  if (!last || !isTerminalRun(last)) return interrupted(ctx, id);
+  if (out.json) out.data(last);
+  else live?.end(last, Date.now());
+  return runExitCode(last);
+}
+
+export function interrupted(ctx: Context, id: string): number {
+  ctx.out.note(`\nStopped watching; run ${id} keeps running. Watch it again: forkyard status ${id} --watch · cancel it: forkyard cancel ${id}`);
+  return EXIT.interrupted;
+}

@@ -1,0 +1,138 @@
+/** The `forkyard` command-line program: a client of the Forkyard HTTP API. */
+import { Command, Option } from "commander";
+import { cleanupCommand } from "./commands/cleanup.ts";
+import { controlCommand } from "./commands/control.ts";
+import { forkCommand, type ForkOptions } from "./commands/fork.ts";
+import { listCommand } from "./commands/list.ts";
+import { logsCommand } from "./commands/logs.ts";
+import { statusCommand } from "./commands/status.ts";
+import { DEFAULT_URL } from "./config.ts";
+import { createContext, type Context } from "./context.ts";
+import { reportError } from "./errors.ts";
+import { processIo, type Io } from "./io.ts";
+import { EXIT } from "./outcome.ts";
+import { collectKeyValue, parseNumber, parsePositiveInt } from "./options.ts";
+import { Output } from "./output.ts";
+import { TERMINAL_RUN_STATUSES } from "./types.ts";
+
+const RUN_STATUSES = ["running", "paused", ...TERMINAL_RUN_STATUSES];
+
+const EXIT_CODES_HELP = `
+Environment:
+  FORKYARD_URL    API base URL (default ${DEFAULT_URL}, what \`npm start\` serves)
+  FORKYARD_TOKEN  API bearer token (default: the local stack's token)
+
+Exit codes:
+  0 run completed and every fork succeeded (or the command succeeded)
+  1 some forks failed, or the run failed / exceeded its budget
+  2 usage or API error
+  3 run cancelled
+  130 interrupted (Ctrl-C) while waiting; the run keeps going`;
+
+/** Builds the program; each action stores its exit code in `result`. */
+export function createProgram(io: Io, result: { code: number }): Command {
+  const program = new Command("forkyard");
+  program
+    .description("Run N forks of a task on a git repository, each in its own sandbox, through the Forkyard API.")
+    .option("--url <url>", "API base URL (env FORKYARD_URL)")
+    .option("--token <token>", "API bearer token (env FORKYARD_TOKEN)")
+    .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) })
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .addHelpText("after", EXIT_CODES_HELP);
+
+  /** Wraps a command body: builds its context from the global and local flags, records its exit code. */
+  const action =
+    <A extends unknown[]>(run: (ctx: Context, ...args: A) => Promise<number>) =>
+    async (...args: unknown[]) => {
+      const command = args[args.length - 1] as Command;
+      const flags = command.optsWithGlobals<{ url?: string; token?: string; json?: boolean }>();
+      result.code = await run(createContext(io, flags), ...(args.slice(0, -1) as A));
+    };
+  const json = () => new Option("--json", "print machine-readable JSON only");
+
+  program
+    .command("fork")
+    .description("start a run of N forks of a task on a repository, and wait for it")
+    .argument("<repo>", "https git URL, or a local path (local stack)")
+    .option("-p, --prompt <text>", "agent task: the prompt")
+    .option("--command <cmd...>", "commands task: one or more shell commands, run in order")
+    .option("-b, --branch <branch>", "base branch", "main")
+    .option("-f, --forks <n>", "number of forks (1-100)", parseNumber, 1)
+    .option("-m, --model <model>", "agent model (with --prompt)")
+    .option("--max-turns <n>", "agent turn limit (with --prompt)", parseNumber)
+    .option("--max-concurrent <n>", "forks running at once (1-50)", parseNumber, 5)
+    .option("-t, --timeout <seconds>", "timeout per fork, in seconds", parseNumber)
+    .option("--budget <usd>", "budget of the whole run, in USD", parseNumber)
+    .option("--check <cmd>", "command run after the task; its exit code is the fork's check")
+    .option("--template <name>", "sandbox template")
+    .option("--branch-prefix <prefix>", "prefix of the forks' work branches")
+    .option("--metadata <key=value...>", "metadata of the run", collectKeyValue)
+    .option("--idempotency-key <key>", "same key, same run: retrying the command does not start a second run")
+    .option("--wait", "wait for the run to end, showing live progress (default)")
+    .option("--no-wait", "print the run id and return at once")
+    .addOption(json())
+    .action(action((ctx, repo: string, opts: ForkOptions) => forkCommand(ctx, repo, opts)));
+
+  program
+    .command("status")
+    .description("show a run and each of its forks")
+    .argument("<run>", "run id")
+    .option("-w, --watch", "redraw until the run ends")
+    .addOption(json())
+    .action(action((ctx, id: string, opts: { watch?: boolean }) => statusCommand(ctx, id, opts)));
+
+  program
+    .command("list")
+    .description("list runs, newest first")
+    .addOption(new Option("--status <status>", "only runs with this status").choices(RUN_STATUSES))
+    .option("--limit <n>", "runs per page (1-100)", parseNumber)
+    .option("--cursor <cursor>", "the next page, as printed by the previous one")
+    .addOption(json())
+    .action(action((ctx, opts: { status?: string; limit?: number; cursor?: string }) => listCommand(ctx, opts)));
+
+  for (const verb of ["pause", "resume"] as const) {
+    program
+      .command(verb)
+      .description(verb === "pause" ? "stop launching forks (running ones finish)" : "launch forks again")
+      .argument("<run>", "run id")
+      .addOption(json())
+      .action(action((ctx, id: string) => controlCommand(ctx, verb, id)));
+  }
+
+  program
+    .command("cancel")
+    .description("cancel a run (its sandboxes are released), or one fork of it")
+    .argument("<run>", "run id")
+    .option("--fork <n>", "cancel only fork n", parsePositiveInt)
+    .addOption(json())
+    .action(action((ctx, id: string, opts: { fork?: number }) => controlCommand(ctx, "cancel", id, opts)));
+
+  program
+    .command("cleanup")
+    .description("kill orphaned sandboxes now (the reaper) and list them")
+    .addOption(json())
+    .action(action((ctx) => cleanupCommand(ctx)));
+
+  program
+    .command("logs")
+    .description("each fork's steps and command outputs")
+    .argument("<run>", "run id")
+    .option("--fork <n>", "only fork n", parsePositiveInt)
+    .option("-f, --follow", "keep printing new lines until the run ends")
+    .addOption(json())
+    .action(action((ctx, id: string, opts: { fork?: number; follow?: boolean }) => logsCommand(ctx, id, opts)));
+
+  return program;
+}
+
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  const result = { code: EXIT.ok as number };
+  const program = createProgram(io, result);
+  try {
+    await program.parseAsync(argv);
+    return result.code;
+  } catch (err) {
+    return reportError(err, new Output(io, false));
+  }
+}

@@ -1,0 +1,100 @@
+import type { Colors } from "../output.ts";
+import type { ForkStatus, ForkView, RunStatus, RunView, StepView } from "../types.ts";
+import { isTerminalFork } from "../types.ts";
+import { ellipsis } from "./text.ts";
+
+/** 850ms, 4.2s, 3m05s, 1h02m */
+export function formatDuration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms) || ms < 0) return "-";
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(Math.floor(s % 60)).padStart(2, "0")}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
+}
+
+/** Sandbox costs are fractions of a cent: more decimals for small amounts. */
+export function formatUsd(usd: number | null | undefined): string {
+  if (usd === null || usd === undefined || !Number.isFinite(usd)) return "-";
+  if (usd === 0) return "$0";
+  return `$${usd.toFixed(usd < 0.01 ? 5 : usd < 1 ? 4 : 2)}`;
+}
+
+/** How long a fork has run: start to finish, or to now while it runs. */
+export function forkElapsedMs(fork: Pick<ForkView, "startedAt" | "finishedAt">, now: number): number | null {
+  if (!fork.startedAt) return null;
+  const end = fork.finishedAt ? Date.parse(fork.finishedAt) : now;
+  return end - Date.parse(fork.startedAt);
+}
+
+/** Run wall time: creation to last update once ended, to now while going. */
+export function runElapsedMs(view: Pick<RunView, "createdAt" | "updatedAt">, ended: boolean, now: number): number {
+  return (ended ? Date.parse(view.updatedAt) : now) - Date.parse(view.createdAt);
+}
+
+/** Steps every fork ends with, whatever happened: not where a fork "was". */
+const BOOKKEEPING_STEPS = ["release-sandbox", "report"];
+
+/**
+ * The step worth showing: the running one; for an ended fork the step where it stopped (none when
+ * it succeeded); else the last one.
+ */
+export function currentStep(fork: ForkView): StepView | undefined {
+  const running = fork.steps.findLast((s) => s.status === "running");
+  if (running) return running;
+  if (fork.status === "succeeded") return undefined;
+  if (isTerminalFork(fork)) return fork.steps.find((s) => s.status === "failed") ?? fork.steps.findLast((s) => !BOOKKEEPING_STEPS.includes(s.name));
+  return fork.steps[fork.steps.length - 1];
+}
+
+export function commandIndex(stepName: string): number | null {
+  const m = /^command-(\d+)$/.exec(stepName);
+  return m ? Number(m[1]) - 1 : null;
+}
+
+/** A step's name; a command step also shows its command. */
+export function stepLabel(step: StepView | undefined, commands: readonly string[] | undefined, max = 32): string {
+  if (!step) return "-";
+  const i = commandIndex(step.name);
+  const command = i !== null ? commands?.[i] : undefined;
+  return ellipsis(command ? `${step.name}: ${command}` : step.name, max);
+}
+
+export function taskCommands(view: RunView): readonly string[] | undefined {
+  return "commands" in view.request.task ? view.request.task.commands : undefined;
+}
+
+export function formatDiff(fork: ForkView): string {
+  if (!fork.diff) return "-";
+  const { files, insertions, deletions } = fork.diff;
+  return files === 0 ? "none" : `${files} file${files === 1 ? "" : "s"} +${insertions} -${deletions}`;
+}
+
+export function formatCheck(fork: ForkView, c: Colors): string {
+  if (!fork.check) return "-";
+  return fork.check.passed ? c.green("pass") : c.red(`fail (${fork.check.exitCode})`);
+}
+
+export function formatError(fork: ForkView, max = 60): string {
+  return fork.error ? ellipsis(`${fork.error.code}: ${fork.error.message}`.replace(/\s+/g, " "), max) : "";
+}
+
+export function colorStatus(status: ForkStatus | RunStatus, c: Colors): string {
+  switch (status) {
+    case "succeeded":
+    case "completed":
+      return c.green(status);
+    case "failed":
+    case "timed_out":
+    case "budget_exceeded":
+      return c.red(status);
+    case "cancelled":
+    case "paused":
+      return c.yellow(status);
+    case "running":
+      return c.cyan(status);
+    default:
+      return c.dim(status);
+  }
+}

@@ -1,0 +1,116 @@
+import type { Colors } from "../output.ts";
+import type { RunSummary, RunView } from "../types.ts";
+import { isTerminalRun } from "../types.ts";
+import {
+  colorStatus,
+  currentStep,
+  forkElapsedMs,
+  formatCheck,
+  formatDiff,
+  formatDuration,
+  formatError,
+  formatUsd,
+  runElapsedMs,
+  stepLabel,
+  taskCommands,
+} from "./format.ts";
+import { renderTable } from "./table.ts";
+import { ellipsis } from "./text.ts";
+
+/** `run r_x · running · 1 succeeded · 1 running · 0 queued · $0.0001 · 3.2s` */
+export function runHeadline(view: RunView, c: Colors, now: number): string {
+  const t = view.totals;
+  const parts = [
+    `${c.bold("run")} ${view.id}`,
+    colorStatus(view.status, c),
+    `${t.succeeded}/${view.forks.length} succeeded`,
+    ...(t.failed ? [c.red(`${t.failed} failed`)] : []),
+    ...(t.cancelled ? [c.yellow(`${t.cancelled} cancelled`)] : []),
+    ...(t.running ? [`${t.running} running`] : []),
+    ...(t.queued ? [`${t.queued} queued`] : []),
+    formatUsd(t.costUsd.total),
+    formatDuration(runElapsedMs(view, isTerminalRun(view), now)),
+  ];
+  return parts.join(c.dim(" · "));
+}
+
+/** The full per-fork table of `forkyard status`. */
+export function forkTable(view: RunView, c: Colors, now: number, maxWidth?: number): string[] {
+  const commands = taskCommands(view);
+  return renderTable(
+    [
+      { header: "FORK", align: "right" },
+      { header: "STATUS" },
+      { header: "STEP" },
+      { header: "ATTEMPTS", align: "right" },
+      { header: "ELAPSED", align: "right" },
+      { header: "DIFF" },
+      { header: "CHECK" },
+      { header: "COST", align: "right" },
+      { header: "ERROR" },
+    ],
+    view.forks.map((f) => [
+      String(f.n),
+      colorStatus(f.status, c),
+      stepLabel(currentStep(f), commands),
+      String(f.attempts),
+      formatDuration(forkElapsedMs(f, now)),
+      formatDiff(f),
+      formatCheck(f, c),
+      formatUsd(f.costUsd.total),
+      f.error ? c.red(formatError(f)) : "",
+    ]),
+    c,
+    maxWidth,
+  );
+}
+
+/** The compact table the live view redraws: status, step, elapsed, cost. */
+export function liveForkTable(view: RunView, c: Colors, now: number, maxWidth?: number): string[] {
+  const commands = taskCommands(view);
+  return renderTable(
+    [{ header: "FORK", align: "right" }, { header: "STATUS" }, { header: "STEP" }, { header: "ELAPSED", align: "right" }, { header: "COST", align: "right" }],
+    view.forks.map((f) => [String(f.n), colorStatus(f.status, c), stepLabel(currentStep(f), commands, 40), formatDuration(forkElapsedMs(f, now)), formatUsd(f.costUsd.total)]),
+    c,
+    maxWidth,
+  );
+}
+
+/** Lines under the table once a run has ended: the headline and each unsuccessful fork's error. */
+export function runSummary(view: RunView, c: Colors, now: number): string[] {
+  const lines = [runHeadline(view, c, now)];
+  for (const f of view.forks) {
+    if (f.status === "succeeded") continue;
+    const why = f.error ? `${f.error.code}: ${f.error.message}` : f.status;
+    lines.push(`  fork ${f.n} ${colorStatus(f.status, c)}: ${ellipsis(why.replace(/\s+/g, " "), 200)}`);
+  }
+  return lines;
+}
+
+export function runListTable(runs: readonly RunSummary[], c: Colors): string[] {
+  return renderTable(
+    [
+      { header: "ID" },
+      { header: "STATUS" },
+      { header: "REPO" },
+      { header: "BRANCH" },
+      { header: "FORKS", align: "right" },
+      { header: "OK", align: "right" },
+      { header: "FAILED", align: "right" },
+      { header: "COST", align: "right" },
+      { header: "CREATED" },
+    ],
+    runs.map((r) => [
+      r.id,
+      colorStatus(r.status, c),
+      ellipsis(r.repo, 48),
+      r.branch,
+      String(r.forks),
+      String(r.succeeded),
+      r.failed ? c.red(String(r.failed)) : "0",
+      formatUsd(r.costUsd),
+      r.createdAt.replace("T", " ").replace(/\.\d+Z$/, "Z"),
+    ]),
+    c,
+  );
+}

@@ -1,0 +1,34 @@
+/** API types, taken from the Worker's own schema module (type-only: nothing of src/ runs here). */
+import type { z } from "zod";
+import type { createRunRequest, ForkStatus, ForkView, RunStatus, RunSummary, RunView } from "../src/api/runs.ts";
+
+export type { CommandResult, ForkStatus, ForkView, RunStatus, RunSummary, RunView, StepView } from "../src/api/runs.ts";
+
+/** The body of POST /v1/runs as sent (defaults filled in by the server). */
+export type CreateRunBody = z.input<typeof createRunRequest>;
+
+/** 202 answer of POST /v1/runs. */
+export interface CreatedRun {
+  id: string;
+  status: RunStatus;
+  forks: number;
+  createdAt: string;
+  links: Record<string, string>;
+}
+
+export interface RunPage {
+  runs: RunSummary[];
+  nextCursor: string | null;
+}
+
+export interface ReaperResult {
+  killed: { sandboxId: string; runId: string | null; reason: string }[];
+  count: number;
+}
+
+// Mirrors TERMINAL_*_STATUSES of src/api/runs.ts; `satisfies` keeps them in step with the types.
+export const TERMINAL_RUN_STATUSES = ["completed", "cancelled", "failed", "budget_exceeded"] as const satisfies readonly RunStatus[];
+export const TERMINAL_FORK_STATUSES = ["succeeded", "failed", "cancelled", "timed_out", "budget_exceeded"] as const satisfies readonly ForkStatus[];
+
+export const isTerminalRun = (view: Pick<RunView, "status">): boolean => (TERMINAL_RUN_STATUSES as readonly string[]).includes(view.status);
+export const isTerminalFork = (fork: Pick<ForkView, "status">): boolean => (TERMINAL_FORK_STATUSES as readonly string[]).includes(fork.status);

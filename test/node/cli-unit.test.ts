@@ -1,0 +1,325 @@
+/** Unit tests of the `forkyard` CLI's pure parts, run in-process against a fake fetch. */
+import { describe, expect, it } from "vitest";
+import { buildCreateRunBody, resolveRepo } from "../../cli/commands/fork.ts";
+import { ForkyardClient } from "../../cli/client.ts";
+import { followRun } from "../../cli/follow.ts";
+import type { Io } from "../../cli/io.ts";
+import { main } from "../../cli/main.ts";
+import { EXIT, runExitCode } from "../../cli/outcome.ts";
+import { colorsFor } from "../../cli/output.ts";
+import { formatDuration, formatUsd } from "../../cli/render/format.ts";
+import { createLiveView } from "../../cli/render/live.ts";
+import { LogTracker } from "../../cli/render/logs.ts";
+import { stripAnsi, truncateVisible } from "../../cli/render/text.ts";
+import type { ForkView, RunView } from "../../cli/types.ts";
+import { LOCAL_API_TOKEN } from "../../scripts/local-stack.ts";
+
+// ---- fixtures ------------------------------------------------------------------------------
+
+function fork(n: number, patch: Partial<ForkView> = {}): ForkView {
+  return {
+    n,
+    status: "queued",
+    branch: `forkyard/r1/${n}`,
+    sandboxId: null,
+    attempts: 0,
+    startedAt: null,
+    finishedAt: null,
+    steps: [],
+    commands: [],
+    costUsd: { sandbox: 0, llm: 0, total: 0 },
+    ...patch,
+  };
+}
+
+function run(status: RunView["status"], forks: ForkView[]): RunView {
+  const count = (s: string) => forks.filter((f) => f.status === s).length;
+  return {
+    id: "r1",
+    status,
+    request: { repo: "/repo", branch: "main", task: { commands: ["echo hi", "false"] }, forks: forks.length, maxConcurrent: 5, timeoutSeconds: 7200, template: "base" },
+    createdAt: "2026-01-01T00:00:00.000Z",
+    updatedAt: "2026-01-01T00:00:05.000Z",
+    forks,
+    totals: { succeeded: count("succeeded"), failed: count("failed"), cancelled: count("cancelled"), running: count("running"), queued: count("queued"), costUsd: { sandbox: 0.0001, llm: 0, total: 0.0001 } },
+  };
+}
+
+const started = { startedAt: "2026-01-01T00:00:00.000Z" };
+const succeeded = fork(1, { ...started, status: "succeeded", finishedAt: "2026-01-01T00:00:02.000Z", commands: [{ command: "echo hi", exitCode: 0, stdoutTail: "hi\n", stderrTail: "", durationMs: 12 }] });
+
+interface Recorded {
+  method: string;
+  url: string;
+  headers: Headers;
+  body: unknown;
+}
+
+/** An in-memory Io whose fetch answers with `route` and records each request. */
+function fakeIo(route: (req: Recorded) => Response | Promise<Response>, opts: { tty?: boolean; env?: Record<string, string> } = {}) {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const requests: Recorded[] = [];
+  let interrupt: (() => void) | null = null;
+  const io: Io = {
+    stdout: { write: (s: string) => stdout.push(s), isTTY: opts.tty, columns: 120, rows: 40 },
+    stderr: { write: (s: string) => stderr.push(s) },
+    env: opts.env ?? {},
+    cwd: "/home/dev/project",
+    fetch: (async (input: string | URL | Request, init?: RequestInit) => {
+      const req = { method: init?.method ?? "GET", url: String(input), headers: new Headers(init?.headers), body: init?.body ? JSON.parse(String(init.body)) : undefined };
+      requests.push(req);
+      return route(req);
+    }) as typeof fetch,
+    onInterrupt(handler) {
+      interrupt = handler;
+      return () => (interrupt = null);
+    },
+  };
+  return { io, requests, out: () => stdout.join(""), err: () => stderr.join(""), interrupt: () => interrupt?.() };
+}
+
+const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+const argv = (...args: string[]) => ["node", "forkyard", ...args];
+
+// ---- argument -> request ---------------------------------------------------------------------
+
+describe("fork: arguments to POST /v1/runs", () => {
+  it("maps every option into the body and headers", async () => {
+    const fake = fakeIo(() => json({ id: "r1", status: "running", forks: 3, createdAt: "x", links: {} }, 202), { env: { FORKYARD_URL: "http://api.test/" } });
+    const code = await main(
+      argv("fork", "./repo", "--command", "npm ci", "npm test", "-f", "3", "-b", "dev", "--max-concurrent", "2", "-t", "60", "--budget", "1.5", "--check", "npm run lint",
+        "--branch-prefix", "try", "--template", "node", "--metadata", "a=1", "b=x=y", "--idempotency-key", "k1", "--no-wait", "--json"),
+      fake.io,
+    );
+    expect(code).toBe(EXIT.ok);
+    const [req] = fake.requests;
+    expect(req?.method).toBe("POST");
+    expect(req?.url).toBe("http://api.test/v1/runs");
+    expect(req?.headers.get("authorization")).toBe(`Bearer ${LOCAL_API_TOKEN}`);
+    expect(req?.headers.get("idempotency-key")).toBe("k1");
+    expect(req?.body).toEqual({
+      repo: "/home/dev/project/repo",
+      task: { commands: ["npm ci", "npm test"] },
+      branch: "dev",
+      forks: 3,
+      maxConcurrent: 2,
+      timeoutSeconds: 60,
+      budgetUsd: 1.5,
+      check: "npm run lint",
+      template: "node",
+      branchPrefix: "try",
+      metadata: { a: "1", b: "x=y" },
+    });
+    expect(JSON.parse(fake.out())).toMatchObject({ id: "r1" });
+  });
+
+  it("builds an agent task from --prompt and --model; flags override the environment", async () => {
+    const fake = fakeIo(() => json({ id: "r2", status: "running", forks: 1, createdAt: "x", links: {} }, 202), { env: { FORKYARD_URL: "http://env.test", FORKYARD_TOKEN: "env-token" } });
+    await main(argv("--url", "http://flag.test", "fork", "https://github.com/o/r.git", "-p", "fix the bug", "-m", "sonnet", "--token", "flag-token", "--no-wait"), fake.io);
+    expect(fake.requests[0]?.url).toBe("http://flag.test/v1/runs");
+    expect(fake.requests[0]?.headers.get("authorization")).toBe("Bearer flag-token");
+    expect(fake.requests[0]?.body).toMatchObject({ repo: "https://github.com/o/r.git", task: { prompt: "fix the bug", model: "sonnet" }, forks: 1, branch: "main", maxConcurrent: 5 });
+    expect(fake.out()).toContain("run r2 started");
+  });
+
+  it.each([
+    [["fork", "."], "give the task"],
+    [["fork", ".", "-p", "x", "--command", "y"], "not both"],
+    [["fork", ".", "--command", "y", "-m", "opus"], "--model"],
+    [["fork", ".", "--command", "y", "-f", "abc"], "not a number"],
+    [["fork", ".", "--command", "y", "--metadata", "novalue"], "key=value"],
+    [["status"], "missing required argument"],
+    [["frobnicate"], "unknown command"],
+  ])("usage error %j exits 2 without calling the API", async (args, message) => {
+    const fake = fakeIo(() => json({}));
+    expect(await main(argv(...args), fake.io)).toBe(EXIT.usage);
+    expect(fake.err()).toContain(message);
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it("resolves local paths, keeps URLs", () => {
+    expect(resolveRepo("../x", "/a/b")).toBe("/a/x");
+    expect(resolveRepo("/abs/repo", "/a")).toBe("/abs/repo");
+    expect(resolveRepo("https://github.com/o/r", "/a")).toBe("https://github.com/o/r");
+    expect(resolveRepo("git@github.com:o/r.git", "/a")).toBe("git@github.com:o/r.git");
+    expect(buildCreateRunBody("r", { command: ["a"] }, "/w")).toEqual({ repo: "/w/r", task: { commands: ["a"] } });
+  });
+});
+
+// ---- API errors --------------------------------------------------------------------------------
+
+describe("API errors", () => {
+  it("prints code, message and field; exits 2; never prints the token", async () => {
+    const fake = fakeIo(() => json({ error: { code: "invalid_input", message: "forks: Too small", details: { field: "forks" } } }, 400), { env: { FORKYARD_TOKEN: "s3cret-token" } });
+    expect(await main(argv("fork", ".", "--command", "x", "-f", "0"), fake.io)).toBe(EXIT.usage);
+    expect(fake.err()).toBe("error: invalid_input: forks: Too small (field: forks)\n");
+    expect(fake.out() + fake.err()).not.toContain("s3cret-token");
+  });
+
+  it("reports an unreachable API", async () => {
+    const fake = fakeIo(() => {
+      throw new TypeError("fetch failed", { cause: { code: "ECONNREFUSED" } });
+    });
+    expect(await main(argv("list"), fake.io)).toBe(EXIT.usage);
+    expect(fake.err()).toContain("error: unreachable: cannot reach http://127.0.0.1:8787: ECONNREFUSED");
+  });
+});
+
+// ---- outcome -----------------------------------------------------------------------------------
+
+describe("exit codes", () => {
+  it("reflect the run's outcome", () => {
+    expect(runExitCode(run("completed", [succeeded]))).toBe(0);
+    expect(runExitCode(run("completed", [succeeded, fork(2, { status: "failed" })]))).toBe(1);
+    expect(runExitCode(run("failed", [fork(1, { status: "failed" })]))).toBe(1);
+    expect(runExitCode(run("budget_exceeded", [succeeded]))).toBe(1);
+    expect(runExitCode(run("cancelled", [fork(1, { status: "cancelled" })]))).toBe(3);
+    expect(runExitCode(run("running", [fork(1)]))).toBe(0);
+  });
+
+  it("status exits with the run's outcome", async () => {
+    const fake = fakeIo(() => json(run("cancelled", [fork(1, { status: "cancelled" })])));
+    expect(await main(argv("status", "r1"), fake.io)).toBe(EXIT.cancelled);
+    expect(fake.out()).toContain("cancelled");
+  });
+});
+
+// ---- rendering ---------------------------------------------------------------------------------
+
+describe("rendering", () => {
+  it("formats durations and costs", () => {
+    expect(formatDuration(850)).toBe("850ms");
+    expect(formatDuration(4200)).toBe("4.2s");
+    expect(formatDuration(185_000)).toBe("3m05s");
+    expect(formatDuration(3_720_000)).toBe("1h02m");
+    expect(formatDuration(null)).toBe("-");
+    expect(formatUsd(0)).toBe("$0");
+    expect(formatUsd(0.000123)).toBe("$0.00012");
+    expect(formatUsd(0.5)).toBe("$0.5000");
+    expect(formatUsd(12.345)).toBe("$12.35");
+  });
+
+  it("truncates colored text by visible width", () => {
+    const c = colorsFor({ write: () => true }, { FORCE_COLOR: "1" });
+    const cut = truncateVisible(c.red("abcdefghij"), 5);
+    expect(stripAnsi(cut)).toBe("abcd…");
+    expect(cut.endsWith("\x1b[0m")).toBe(true);
+    expect(truncateVisible("short", 10)).toBe("short");
+  });
+
+  it("plain live view prints one line per change, then the table and summary", () => {
+    const lines: string[] = [];
+    const view = createLiveView({ write: (s: string) => lines.push(s), isTTY: false }, colorsFor({ write: () => true }, {}));
+    const step = (name: string, status: "running" | "succeeded" = "running") => ({ name, status, attempts: 1, durationMs: null });
+    const a = run("running", [fork(1, { ...started, status: "running", steps: [step("clone")] }), fork(2)]);
+    view.update(a, Date.parse("2026-01-01T00:00:01Z"));
+    view.update(a, Date.parse("2026-01-01T00:00:02Z")); // nothing changed: nothing printed
+    expect(lines.join("")).toBe("run r1: running\nfork 1: running clone 1.0s $0\nfork 2: queued\n");
+    lines.length = 0;
+    view.update(run("running", [fork(1, { ...started, status: "running", steps: [step("clone", "succeeded"), step("command-1")] }), fork(2)]), Date.parse("2026-01-01T00:00:03Z"));
+    expect(lines.join("")).toBe("fork 1: running command-1: echo hi 3.0s $0\n");
+    lines.length = 0;
+    view.end(run("completed", [succeeded, fork(2, { ...started, status: "failed", error: { code: "command_failed", message: "Command exited with code 1: false" } })]), Date.now());
+    const text = lines.join("");
+    expect(text).toContain("fork 1: succeeded 2.0s");
+    expect(text).toMatch(/FORK\s+STATUS\s+STEP\s+ATTEMPTS/);
+    expect(text).toContain("run r1 · completed · 1/2 succeeded · 1 failed");
+    expect(text).toContain("fork 2 failed: command_failed: Command exited with code 1: false");
+  });
+
+  it("TTY live view redraws in place", () => {
+    const writes: string[] = [];
+    const view = createLiveView({ write: (s: string) => writes.push(s), isTTY: true, columns: 80, rows: 24 }, colorsFor({ write: () => true }, {}));
+    const r = run("running", [fork(1, { ...started, status: "running" }), fork(2)]);
+    view.update(r, Date.now());
+    view.update(r, Date.now());
+    expect(writes[0]?.startsWith("\x1b[J")).toBe(true);
+    expect(writes[1]?.startsWith("\x1b[4F\x1b[J")).toBe(true); // up over headline + header + 2 forks
+  });
+
+  it("log tracker yields only new lines, commands with their output", () => {
+    const tracker = new LogTracker();
+    const step = (name: string, status: "running" | "succeeded" | "failed") => ({ name, status, attempts: 1, durationMs: status === "running" ? null : 100 });
+    const first = tracker.next(run("running", [fork(1, { ...started, status: "running", steps: [step("clone", "succeeded"), step("command-1", "running")] })]));
+    expect(first.map((e) => e.text)).toEqual(["running", "✓ clone (100ms)", "$ echo hi"]);
+    const second = tracker.next(
+      run("completed", [
+        fork(1, {
+          ...started,
+          status: "failed",
+          steps: [step("clone", "succeeded"), step("command-1", "succeeded"), step("command-2", "succeeded")],
+          commands: [
+            { command: "echo hi", exitCode: 0, stdoutTail: "hi\n", stderrTail: "", durationMs: 5 },
+            { command: "false", exitCode: 1, stdoutTail: "", stderrTail: "boom\n", durationMs: 5 },
+          ],
+          error: { code: "command_failed", message: "exit 1" },
+        }),
+      ]),
+    );
+    expect(second.map((e) => `${e.kind}:${e.text}`)).toEqual([
+      "stdout:hi",
+      "exit:exit 0 (5ms)",
+      "command:$ false",
+      "stderr:boom",
+      "exit:exit 1 (5ms)",
+      "error:error: command_failed: exit 1",
+      "status:failed",
+    ]);
+    expect(tracker.next(run("completed", [fork(1, { status: "failed" })]))).toEqual([]);
+  });
+});
+
+// ---- following a run -----------------------------------------------------------------------------
+
+describe("following a run", () => {
+  it("re-reads the run on each Server-Sent Event when the API streams them", async () => {
+    let gets = 0;
+    let push: ((s: string) => void) | undefined;
+    const fake = fakeIo((req) => {
+      if (req.url.endsWith("/events")) {
+        const stream = new ReadableStream<Uint8Array>({ start: (ctl) => void (push = (s) => ctl.enqueue(new TextEncoder().encode(s))) });
+        return new Response(stream, { headers: { "content-type": "text/event-stream" } });
+      }
+      gets++;
+      return json(run(gets >= 3 ? "completed" : "running", [gets >= 3 ? succeeded : fork(1)]));
+    });
+    const client = new ForkyardClient({ url: "http://api.test", token: "t", fetch: fake.io.fetch });
+    const statuses: string[] = [];
+    const t0 = Date.now();
+    for await (const view of followRun(client, "r1", { signal: new AbortController().signal, useEvents: true, intervalMs: 60_000 })) {
+      statuses.push(view.status);
+      setTimeout(() => push?.(": keep-alive\n\nevent: step.finished\ndata: {}\n\n"), 10);
+    }
+    expect(statuses).toEqual(["running", "running", "completed"]);
+    expect(Date.now() - t0).toBeLessThan(5000); // woken by events, not the 60 s poll
+  });
+
+  it("retries transient errors, then goes on", async () => {
+    let gets = 0;
+    const fake = fakeIo(() => (++gets === 1 ? json({ error: { code: "internal_error", message: "x" } }, 503) : json(run("completed", [succeeded]))));
+    const client = new ForkyardClient({ url: "http://api.test", token: "t", fetch: fake.io.fetch });
+    const seen: number[] = [];
+    const views = [];
+    for await (const view of followRun(client, "r1", { signal: new AbortController().signal, onTransientError: (e) => seen.push(e.status) })) views.push(view);
+    expect(seen).toEqual([503]);
+    expect(views).toHaveLength(1);
+  });
+
+  it("Ctrl-C stops waiting with 130 and says how to cancel", async () => {
+    const fake = fakeIo(() => json(run("running", [fork(1, { ...started, status: "running" })])));
+    const done = main(argv("status", "r1", "--watch"), fake.io);
+    await new Promise((r) => setTimeout(r, 50));
+    fake.interrupt();
+    expect(await done).toBe(EXIT.interrupted);
+    expect(fake.err()).toContain("forkyard cancel r1");
+  });
+
+  it("--wait --json prints only the final RunView", async () => {
+    let gets = 0;
+    const fake = fakeIo((req) => (req.method === "POST" ? json({ id: "r1", status: "running", forks: 1, createdAt: "x", links: {} }, 202) : json(++gets < 2 ? run("running", [fork(1)]) : run("completed", [succeeded]))));
+    const code = await main(argv("fork", ".", "--command", "echo hi", "--json"), fake.io);
+    expect(code).toBe(EXIT.ok);
+    expect(JSON.parse(fake.out())).toMatchObject({ id: "r1", status: "completed" });
+  });
+});

@@ -1,0 +1,192 @@
+/**
+ * The `forkyard` CLI against the real Worker: the local sandbox server and `wrangler dev` are
+ * started once, and the CLI runs as a child process, exactly as a user runs it. The tests of this
+ * file run in order (vitest's default) and share the stack.
+ */
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LOCAL_E2B_API_KEY, ROOT, startSandboxServer, startWorker, workerVars, type StackProcess } from "../../scripts/local-stack.ts";
+import { createTestRepo } from "../support/test-repo.ts";
+
+const TOKEN = "cli-test-token";
+const CLI = join(ROOT, "cli", "forkyard.mjs");
+
+let sandbox: StackProcess | undefined;
+let worker: StackProcess | undefined;
+let tmp: string;
+let repoRoot: string;
+let repo: string;
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const server = createServer();
+    server.once("error", rej);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (address && typeof address === "object" ? res(address.port) : rej(new Error("no port"))));
+    });
+  });
+}
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `forkyard <args>`; `onStdout` sees output as it arrives. */
+function cli(args: string[], opts: { token?: string; onStdout?: (text: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<CliResult> {
+  const env: NodeJS.ProcessEnv = { ...process.env, FORKYARD_URL: worker!.url, FORKYARD_TOKEN: opts.token ?? TOKEN };
+  delete env.FORCE_COLOR;
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => {
+    stdout += d.toString();
+    opts.onStdout?.(stdout, child);
+  });
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  return new Promise((res) => child.on("close", (code) => res({ code, stdout, stderr })));
+}
+
+const parse = <T = Record<string, unknown>>(r: CliResult): T => {
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`not JSON (exit ${r.code}): ${r.stdout}\n${r.stderr}`);
+  }
+};
+
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), "forkyard-cli-"));
+  // Not under /tmp: isolated sandboxes get a private /tmp, so they could not clone from there.
+  const base = resolve(ROOT, ".test-data");
+  mkdirSync(base, { recursive: true });
+  repoRoot = mkdtempSync(join(base, "cli-"));
+  repo = createTestRepo(join(repoRoot, "repo"));
+  const [sandboxPort, workerPort] = [await freePort(), await freePort()];
+  sandbox = await startSandboxServer({ port: sandboxPort, dataDir: join(tmp, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, quiet: true });
+  worker = await startWorker({
+    port: workerPort,
+    stateDir: join(tmp, "state"),
+    vars: { ...workerVars({ backend: "local", sandboxUrl: sandbox.url, env: { FORKYARD_API_TOKENS: TOKEN } }), RECONCILE_INTERVAL_SECONDS: "1" },
+    quiet: true,
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await worker?.stop();
+  await sandbox?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+  rmSync(repoRoot, { recursive: true, force: true });
+}, 30_000);
+
+describe("forkyard CLI against the local stack", () => {
+  let firstRun = "";
+
+  it("fork --json waits for the run and prints the completed RunView (exit 0)", async () => {
+    const r = await cli(["fork", repo, "--command", "echo hi", "-f", "2", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const view = parse<{ id: string; status: string; forks: { status: string }[] }>(r);
+    expect(view.status).toBe("completed");
+    expect(view.forks.map((f) => f.status)).toEqual(["succeeded", "succeeded"]);
+    firstRun = view.id;
+  });
+
+  it("piped, fork prints plain progress lines and a summary", async () => {
+    const r = await cli(["fork", repo, "--command", "echo plain", "-f", "2"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain("\x1b[");
+    expect(r.stdout).toMatch(/^run \w+: 2 forks of .*@main$/m);
+    expect(r.stdout).toMatch(/^fork 1: running/m);
+    expect(r.stdout).toMatch(/^fork 2: succeeded/m);
+    expect(r.stdout).toMatch(/FORK\s+STATUS\s+STEP\s+ATTEMPTS\s+ELAPSED\s+DIFF\s+CHECK\s+COST\s+ERROR/);
+    expect(r.stdout).toMatch(/^run \w+ · completed · 2\/2 succeeded · \$/m);
+  });
+
+  it("a failing command exits 1", async () => {
+    const r = await cli(["fork", repo, "--command", "echo out; exit 3", "--json"]);
+    expect(r.code, r.stderr).toBe(1);
+    const view = parse<{ status: string; forks: { status: string; error?: { code: string } }[] }>(r);
+    expect(view.status).toBe("failed");
+    expect(view.forks[0]?.error?.code).toBe("command_failed");
+  });
+
+  it("status, logs and list show the first run", async () => {
+    const status = await cli(["status", firstRun]);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toContain(`run ${firstRun} · completed`);
+    expect(status.stdout).toMatch(/^\s+1\s+succeeded/m);
+
+    const logs = await cli(["logs", firstRun, "--fork", "2"]);
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toMatch(/\$ echo hi\n\s+hi\n\s+exit 0/);
+    expect(logs.stdout).not.toContain("fork 1 ");
+
+    const follow = await cli(["logs", firstRun, "--follow"]);
+    expect(follow.code, follow.stderr).toBe(0);
+    expect(follow.stdout).toContain("fork 1 │ hi");
+    expect(follow.stdout).toContain(`run ${firstRun}: completed`);
+
+    const list = await cli(["list", "--json", "--limit", "10"]);
+    expect(list.code, list.stderr).toBe(0);
+    const page = parse<{ runs: { id: string; status: string }[] }>(list);
+    expect(page.runs.find((run) => run.id === firstRun)?.status).toBe("completed");
+  });
+
+  it("Ctrl-C stops waiting (130); --no-wait returns at once; cancel ends the run (status exits 3)", async () => {
+    const watched = await cli(["fork", repo, "--command", "sleep 30"], {
+      onStdout: (text, child) => {
+        if (/fork 1: running command-1/.test(text)) child.kill("SIGINT");
+      },
+    });
+    expect(watched.code).toBe(130);
+    const id = /^run (\w+):/m.exec(watched.stdout)?.[1];
+    expect(watched.stderr).toContain(`forkyard cancel ${id}`);
+
+    const t0 = Date.now();
+    const started = await cli(["fork", repo, "--command", "sleep 30", "-f", "2", "--no-wait", "--json"]);
+    expect(started.code, started.stderr).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    const other = parse<{ id: string; status: string }>(started);
+    expect(other.status).toBe("running");
+
+    const forkCancel = await cli(["cancel", other.id, "--fork", "2", "--json"]);
+    expect(forkCancel.code, forkCancel.stderr).toBe(0);
+    expect(parse<{ forks: { status: string }[] }>(forkCancel).forks[1]?.status).toBe("cancelled");
+
+    for (const runId of [id!, other.id]) {
+      const cancel = await cli(["cancel", runId]);
+      expect(cancel.code, cancel.stderr).toBe(0);
+      const status = await cli(["status", runId, "--json"]);
+      expect(status.code).toBe(3);
+      expect(parse(status).status).toBe("cancelled");
+    }
+  });
+
+  it("cleanup --json reports what the reaper killed", async () => {
+    const r = await cli(["cleanup", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const result = parse<{ count: number; killed: unknown[] }>(r);
+    expect(result.killed).toHaveLength(result.count);
+  });
+
+  it("bad input exits 2 naming the API's field; a wrong token exits 2 with unauthorized", async () => {
+    const bad = await cli(["fork", repo, "--command", "echo", "-f", "0"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^error: invalid_input: .*\(field: forks\)$/m);
+
+    const unauthorized = await cli(["list"], { token: "wrong-token" });
+    expect(unauthorized.code).toBe(2);
+    expect(unauthorized.stderr).toContain("error: unauthorized:");
+    expect(unauthorized.stdout + unauthorized.stderr).not.toContain("wrong-token");
+
+    const missing = await cli(["status", "rdoesnotexist000000000"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("error: not_found:");
+  });
+});

@@ -1,0 +1,527 @@
+import { env } from "cloudflare:workers";
+import { Sandbox } from "e2b";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { MessageParam } from "@anthropic-ai/sdk/resources/messages";
+import { buildMessages, finalSummary, type AgentTurn, type JsonObject, type ModelTurn, type ToolTurn } from "../../src/agent/conversation";
+import { ModelAuthError, ModelRequestError, ModelUnavailableError } from "../../src/agent/errors";
+import { DEFAULT_MAX_TURNS, runAgent, TRUNCATED_TOOL_CALL, type AgentDeps, type ModelRequest } from "../../src/agent/loop";
+import { MemoryHost } from "../../src/agent/memory-host";
+import { callModel } from "../../src/agent/model-client";
+import { MODEL_ALIASES, resolveModel } from "../../src/agent/models";
+import { DEFAULT_MODEL_PRICES, expectedCallCostUsd, parseModelPrices, priceFor, usageCostUsd } from "../../src/agent/pricing";
+import { buildSystemPrompt, buildTools } from "../../src/agent/prompt";
+import { modelStepName, toolStepName } from "../../src/agent/step-names";
+import { executeTool, MAX_TOOL_OUTPUT_CHARS } from "../../src/agent/tools";
+import { BudgetExceededError, ConfigError, ForkyardError, InvalidInputError, SandboxGoneError } from "../../src/errors";
+import { REPO_DIR } from "../../src/sandbox/git";
+import { SandboxSession } from "../../src/sandbox/session";
+import type { RecordedCall, ScriptedReply } from "../support/anthropic-server";
+import { e2bOptions } from "./helpers";
+
+const anthropic = env as unknown as { ANTHROPIC_BASE_URL: string; ANTHROPIC_API_KEY: string };
+
+// Step results cross the Workflow step boundary: they must be serializable.
+type Serializable<T> = T extends Rpc.Serializable<T> ? true : false;
+const stepResultsSerialize: [Serializable<ModelTurn>, Serializable<ToolTurn>] = [true, true];
+void stepResultsSerialize;
+
+const usage = (input: number, output: number, cacheRead = 0, cacheWrite = 0) => ({ input, output, cacheRead, cacheWrite });
+
+function turnWith(content: ModelTurn["content"], stopReason: ModelTurn["stopReason"] = content.some((b) => b.type === "tool_use") ? "tool_use" : "end_turn"): ModelTurn {
+  return { stopReason, content, usage: usage(100, 20, 50, 10), model: "claude-sonnet-5-5" };
+}
+
+describe("resolveModel", () => {
+  it("maps short names to the newest model ids and defaults to sonnet", () => {
+    expect(resolveModel()).toBe("claude-sonnet-5-5");
+    expect(resolveModel("sonnet")).toBe(MODEL_ALIASES.sonnet);
+    expect(resolveModel("opus")).toBe("claude-opus-5-5");
+    expect(resolveModel("haiku")).toBe("claude-haiku-5-5");
+    expect(resolveModel(" Haiku ")).toBe("claude-haiku-5-5");
+  });
+
+  it("accepts full ids, known or not", () => {
+    expect(resolveModel("claude-opus-5-5")).toBe("claude-opus-5-5");
+    expect(resolveModel("claude-sonnet-4-5-20250929")).toBe("claude-sonnet-4-5-20250929");
+    expect(resolveModel("claude-opus-6")).toBe("claude-opus-6");
+  });
+
+  it("rejects anything else as invalid input on task.model", () => {
+    for (const bad of ["gpt-5", "sonet", "claude-", "claude-Opus 5", ""]) {
+      const err = (() => {
+        try {
+          resolveModel(bad);
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(err, bad).toBeInstanceOf(InvalidInputError);
+      expect((err as InvalidInputError).details).toEqual({ field: "task.model" });
+      expect((err as InvalidInputError).status).toBe(400);
+    }
+  });
+});
+
+describe("pricing", () => {
+  it("prices every kind of token at the model's list price", () => {
+    // 1000 x $2 + 500 x $10 + 2000 x $0.10 + 400 x $2.50 = $8,200 per million calls.
+    expect(usageCostUsd("claude-sonnet-5-5", usage(1000, 500, 2000, 400))).toBe(0.0082);
+    expect(usageCostUsd("claude-opus-5-5", usage(1_000_000, 0))).toBe(4);
+    expect(usageCostUsd("claude-opus-5-5", usage(0, 1_000_000, 1_000_000, 1_000_000))).toBe(25.2);
+    expect(usageCostUsd("claude-haiku-5-5", usage(10_000, 1_000))).toBe(0.0015);
+  });
+
+  it("bills a long Haiku 5.5 prompt at its dearer tier, counting cache tokens in the prompt", () => {
+    expect(usageCostUsd("claude-haiku-5-5", usage(100_000, 1_000))).toBe(0.0105);
+    expect(usageCostUsd("claude-haiku-5-5", usage(60_000, 1_000, 40_001))).toBe(0.03450005);
+  });
+
+  it("prices dated ids like their model and unknown models at their family's dearest", () => {
+    expect(priceFor("claude-sonnet-4-5-20250929")).toBe(DEFAULT_MODEL_PRICES["claude-sonnet-4-5"]);
+    expect(priceFor("claude-opus-6").output).toBe(25);
+    expect(priceFor("claude-unknown-1").output).toBe(50);
+  });
+
+  it("estimates a call from above: prompt at the cache-write rate, all of max_tokens as output", () => {
+    expect(expectedCallCostUsd("claude-sonnet-5-5", { inputTokensEstimate: 10_000, maxTokens: 16_000 })).toBe(0.185);
+  });
+
+  it("merges a MODEL_PRICES override and refuses a bad one naming MODEL_PRICES", () => {
+    const table = parseModelPrices('{"claude-sonnet-5-5":{"cacheRead":0.2},"claude-opus-6":{"input":4,"output":20,"cacheRead":0.2,"cacheWrite":5},"claude-haiku-5-5":{"longPrompt":null}}');
+    expect(table["claude-sonnet-5-5"]).toEqual({ input: 2, output: 10, cacheRead: 0.2, cacheWrite: 2.5 });
+    expect(table["claude-opus-6"]).toEqual({ input: 4, output: 20, cacheRead: 0.2, cacheWrite: 5 });
+    expect(table["claude-haiku-5-5"]?.longPrompt).toBeUndefined();
+    expect(usageCostUsd("claude-sonnet-5-5", usage(0, 0, 1_000_000), table)).toBe(0.2);
+    expect(parseModelPrices(undefined)).toBe(DEFAULT_MODEL_PRICES);
+    for (const bad of ["{", '{"claude-new":{"input":1}}', '{"gpt":{"input":1}}', '{"claude-sonnet-5-5":{"input":-1}}', '{"claude-sonnet-5-5":{"inptu":1}}']) {
+      const err = (() => {
+        try {
+          parseModelPrices(bad);
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(err, bad).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).details).toEqual({ field: "MODEL_PRICES" });
+      expect((err as ConfigError).message).toContain("MODEL_PRICES");
+    }
+  });
+});
+
+describe("buildMessages", () => {
+  const turns: AgentTurn[] = [
+    {
+      model: turnWith([
+        { type: "thinking", thinking: "", signature: "sig1" },
+        { type: "text", text: "" },
+        { type: "text", text: "Let me look." },
+        { type: "tool_use", id: "toolu_a", name: "bash", inputJson: '{"command":"ls"}' },
+        { type: "tool_use", id: "toolu_b", name: "bash", inputJson: '{"command":"cat x"}' },
+      ]),
+      tools: [
+        { toolUseId: "toolu_a", content: "x\n[exit code: 0]", isError: false },
+        { toolUseId: "toolu_b", content: "", isError: true },
+      ],
+    },
+    { model: turnWith([{ type: "text", text: "Done: listed files." }]), tools: [] },
+  ];
+
+  it("alternates the prompt, assistant turns and tool results, keeping thinking and dropping empty text", () => {
+    const messages = buildMessages("Fix the bug", turns);
+    expect(messages).toEqual([
+      { role: "user", content: [{ type: "text", text: "Fix the bug" }] },
+      {
+        role: "assistant",
+        content: [
+          { type: "thinking", thinking: "", signature: "sig1" },
+          { type: "text", text: "Let me look." },
+          { type: "tool_use", id: "toolu_a", name: "bash", input: { command: "ls" } },
+          { type: "tool_use", id: "toolu_b", name: "bash", input: { command: "cat x" } },
+        ],
+      },
+      {
+        role: "user",
+        content: [
+          { type: "tool_result", tool_use_id: "toolu_a", content: "x\n[exit code: 0]" },
+          { type: "tool_result", tool_use_id: "toolu_b", content: "(no output)", is_error: true, cache_control: { type: "ephemeral" } },
+        ],
+      },
+      { role: "assistant", content: [{ type: "text", text: "Done: listed files." }] },
+    ]);
+  });
+
+  it("is deterministic and does not mutate the turns", () => {
+    const before = JSON.stringify(turns);
+    expect(JSON.stringify(buildMessages("p", turns))).toBe(JSON.stringify(buildMessages("p", structuredClone(turns))));
+    expect(JSON.stringify(turns)).toBe(before);
+  });
+
+  it("puts the one conversation cache breakpoint on the prompt when there is no tool result yet", () => {
+    expect(buildMessages("p", [])).toEqual([{ role: "user", content: [{ type: "text", text: "p", cache_control: { type: "ephemeral" } }] }]);
+  });
+
+  it("summarises with the last assistant text", () => {
+    expect(finalSummary(turns)).toBe("Done: listed files.");
+    expect(finalSummary([turns[0] as AgentTurn, { model: turnWith([]), tools: [] }])).toBe("Let me look.");
+    expect(finalSummary([])).toBe("");
+  });
+});
+
+describe("prompt", () => {
+  it("caches tools and the shared system prefix, keeps fork context last, and hides URL credentials", () => {
+    const system = buildSystemPrompt({ repo: "https://x-token:secret@github.com/o/r.git", baseBranch: "main", workBranch: "forkyard/r1/2", fork: 2, forks: 3 });
+    expect(system).toHaveLength(2);
+    expect(system[0]?.cache_control).toEqual({ type: "ephemeral" });
+    expect(system[0]?.text).toContain(REPO_DIR);
+    expect(system[0]?.text).toContain("https://github.com/o/r.git");
+    expect(JSON.stringify(system)).not.toContain("secret");
+    expect(system[1]?.text).toContain("fork 2 of 3");
+    expect(system[1]?.text).toContain("forkyard/r1/2");
+    const tools = buildTools();
+    expect(tools).toEqual([
+      { type: "bash_20250124", name: "bash" },
+      { type: "text_editor_20250728", name: "str_replace_based_edit_tool", cache_control: { type: "ephemeral" } },
+    ]);
+  });
+});
+
+/** Fake model and tools that count their calls and record the requests. */
+function fakeDeps(script: (turn: number, request: ModelRequest) => ModelTurn, tool: (name: string) => { content: string; isError: boolean } = () => ({ content: "ok", isError: false })) {
+  const requests: ModelRequest[] = [];
+  const counts = { model: 0, tool: 0, before: 0 };
+  const deps: AgentDeps = {
+    async callModel(request) {
+      counts.model++;
+      requests.push(structuredClone(request));
+      return script(requests.length, request);
+    },
+    async executeTool(call) {
+      counts.tool++;
+      return tool(call.name);
+    },
+    async beforeModelCall() {
+      counts.before++;
+    },
+  };
+  return { deps, requests, counts };
+}
+
+const bashCall = (id: string) => ({ type: "tool_use" as const, id, name: "bash", inputJson: JSON.stringify({ command: `echo ${id}` }) });
+const agentInput = { prompt: "Do it", model: "claude-sonnet-5-5", system: [{ type: "text" as const, text: "sys" }], tools: buildTools() };
+
+describe("runAgent", () => {
+  it("runs model and tool steps until end_turn and totals tokens and cost", async () => {
+    const { deps, counts } = fakeDeps((turn) => (turn < 3 ? turnWith([bashCall(`t${turn}a`), bashCall(`t${turn}b`)]) : turnWith([{ type: "text", text: "All done." }])));
+    const host = new MemoryHost();
+    const result = await runAgent(host, deps, agentInput);
+    expect(result).toEqual({
+      stopReason: "end_turn",
+      turns: 3,
+      toolCalls: 4,
+      tokens: usage(300, 60, 150, 30),
+      summary: "All done.",
+      llmCostUsd: 3 * usageCostUsd("claude-sonnet-5-5", usage(100, 20, 50, 10)),
+    });
+    expect(counts).toEqual({ model: 3, tool: 4, before: 3 });
+    expect(host.stepNames).toEqual(["model-1", "tool-1-1", "tool-1-2", "model-2", "tool-2-1", "tool-2-2", "model-3"]);
+    expect([modelStepName(7), toolStepName(7, 0)]).toEqual(["model-7", "tool-7-1"]);
+  });
+
+  it("stops at maxTurns (default 40), still running the last turn's tools", async () => {
+    const { deps, counts } = fakeDeps((turn) => turnWith([{ type: "text", text: `turn ${turn}` }, bashCall(`t${turn}`)]));
+    const result = await runAgent(new MemoryHost(), deps, { ...agentInput, maxTurns: 3 });
+    expect(result.stopReason).toBe("max_turns");
+    expect(result.summary).toBe("turn 3");
+    expect(counts).toEqual({ model: 3, tool: 3, before: 3 });
+    expect(DEFAULT_MAX_TURNS).toBe(40);
+    const unbounded = fakeDeps((turn) => turnWith([bashCall(`t${turn}`)]));
+    expect((await runAgent(new MemoryHost(), unbounded.deps, agentInput)).turns).toBe(40);
+  });
+
+  it("feeds tool errors back to the model as is_error tool results", async () => {
+    const { deps, requests } = fakeDeps(
+      (turn) => (turn === 1 ? turnWith([bashCall("t1")]) : turnWith([{ type: "text", text: "gave up" }])),
+      () => ({ content: "No such file", isError: true }),
+    );
+    await runAgent(new MemoryHost(), deps, agentInput);
+    const last = requests[1]?.messages.at(-1) as MessageParam;
+    expect(last).toEqual({ role: "user", content: [{ type: "tool_result", tool_use_id: "t1", content: "No such file", is_error: true, cache_control: { type: "ephemeral" } }] });
+  });
+
+  it("does not run a tool call cut off by max_tokens, and tells the model why", async () => {
+    const { deps, requests, counts } = fakeDeps((turn) => (turn === 1 ? turnWith([bashCall("ok"), bashCall("cut")], "max_tokens") : turnWith([{ type: "text", text: "fine" }])));
+    const result = await runAgent(new MemoryHost(), deps, agentInput);
+    expect(counts.tool).toBe(1);
+    expect(result.toolCalls).toBe(1);
+    expect(requests[1]?.messages.at(-1)?.content).toEqual([
+      { type: "tool_result", tool_use_id: "ok", content: "ok" },
+      { type: "tool_result", tool_use_id: "cut", content: TRUNCATED_TOOL_CALL, is_error: true, cache_control: { type: "ephemeral" } },
+    ]);
+  });
+
+  it("lets beforeModelCall stop the agent inside the model step, with an estimate to budget against", async () => {
+    const seen: number[] = [];
+    const { deps, counts } = fakeDeps((turn) => turnWith([bashCall(`t${turn}`)]));
+    deps.beforeModelCall = async (turn, expectedUsd) => {
+      seen.push(expectedUsd);
+      if (turn === 3) throw new BudgetExceededError("Run budget spent.");
+    };
+    await expect(runAgent(new MemoryHost(), deps, agentInput)).rejects.toBeInstanceOf(BudgetExceededError);
+    expect(counts.model).toBe(2);
+    expect(seen).toHaveLength(3);
+    expect(seen.every((usd) => usd > 0.16)).toBe(true); // 16,000 output tokens alone cost $0.16 on Sonnet 5.5
+    expect(seen[2]).toBeGreaterThan(seen[0] as number);
+  });
+
+  it("replays a crash at every step without paying for a model call or a tool call twice", async () => {
+    const script = (turn: number) => (turn <= 3 ? turnWith([{ type: "text", text: `step ${turn}` }, bashCall(`t${turn}a`), bashCall(`t${turn}b`)]) : turnWith([{ type: "text", text: "finished" }]));
+    const original = fakeDeps(script, (name) => ({ content: `ran ${name}`, isError: false }));
+    const full = new MemoryHost();
+    const expected = await runAgent(full, original.deps, agentInput);
+    const steps = full.stepNames;
+    expect(steps).toHaveLength(4 + 6);
+
+    for (let done = 0; done <= steps.length; done++) {
+      const cached = steps.slice(0, done);
+      const modelsDone = cached.filter((s) => s.startsWith("model-")).length;
+      const replay = fakeDeps((turn) => script(turn + modelsDone), (name) => ({ content: `ran ${name}`, isError: false }));
+      const host = MemoryHost.replayOf(full, done);
+      const result = await runAgent(host, replay.deps, agentInput);
+      expect(result, `crash after ${done} steps`).toEqual(expected);
+      expect(replay.counts.model).toBe(4 - modelsDone);
+      expect(replay.counts.tool).toBe(6 - (done - modelsDone));
+      expect(replay.counts.before).toBe(4 - modelsDone);
+      expect(host.executed).toEqual(steps.slice(done));
+      // The replayed conversation is byte-identical to the original's (same prompt-cache prefix).
+      expect(replay.requests).toEqual(original.requests.slice(modelsDone));
+    }
+  });
+});
+
+describe("executeTool in a real sandbox (local sandbox server)", () => {
+  let sandbox: Sandbox;
+  let session: SandboxSession;
+  const run = (name: string, input: JsonObject, remainingMs = 60_000) => executeTool(session, { name, input }, { remainingMs });
+  const edit = (input: JsonObject) => run("str_replace_based_edit_tool", input);
+
+  beforeAll(async () => {
+    sandbox = await Sandbox.create("base", { ...e2bOptions(), metadata: { purpose: "agent-units" }, timeoutMs: 120_000 });
+    await sandbox.commands.run(`mkdir -p ${REPO_DIR}`);
+    session = await SandboxSession.open(e2bOptions(), sandbox.sandboxId);
+  });
+  afterAll(async () => {
+    await Sandbox.kill(sandbox.sandboxId, e2bOptions()).catch(() => false);
+  });
+
+  it("creates, views (whole, ranged, directory) and edits files relative to the repository", async () => {
+    expect(await edit({ command: "create", path: "src/app.txt", file_text: "alpha\nbeta\ngamma\nbeta\n" })).toEqual({ content: `File created successfully at: ${REPO_DIR}/src/app.txt`, isError: false });
+    expect(await sandbox.files.read(`${REPO_DIR}/src/app.txt`)).toBe("alpha\nbeta\ngamma\nbeta\n");
+    await edit({ command: "create", path: `${REPO_DIR}/.hidden/x`, file_text: "h" });
+
+    const view = await edit({ command: "view", path: "src/app.txt" });
+    expect(view.isError).toBe(false);
+    expect(view.content).toBe(`Here's the result of running \`cat -n\` on ${REPO_DIR}/src/app.txt:\n     1\talpha\n     2\tbeta\n     3\tgamma\n     4\tbeta\n`);
+    expect((await edit({ command: "view", path: "src/app.txt", view_range: [2, 3] })).content).toContain("     2\tbeta\n     3\tgamma\n");
+    expect((await edit({ command: "view", path: "src/app.txt", view_range: [3, -1] })).content).toContain("     3\tgamma\n     4\tbeta\n");
+    expect(await edit({ command: "view", path: "src/app.txt", view_range: [9, 10] })).toMatchObject({ isError: true });
+
+    const dir = await edit({ command: "view", path: "." });
+    expect(dir.isError).toBe(false);
+    expect(dir.content).toContain(`${REPO_DIR}/src/\n`);
+    expect(dir.content).toContain(`${REPO_DIR}/src/app.txt`);
+    expect(dir.content).not.toContain(".hidden");
+  });
+
+  it("replaces exactly one occurrence, and explains a missing or repeated old_str without editing", async () => {
+    await edit({ command: "create", path: "r.txt", file_text: "one\ntwo\nthree\ntwo\n" });
+    const repeated = await edit({ command: "str_replace", path: "r.txt", old_str: "two", new_str: "2" });
+    expect(repeated.isError).toBe(true);
+    expect(repeated.content).toContain("occurs 2 times");
+    expect(repeated.content).toContain("lines 2, 4");
+    const missing = await edit({ command: "str_replace", path: "r.txt", old_str: "four", new_str: "4" });
+    expect(missing).toMatchObject({ isError: true });
+    expect(missing.content).toContain("did not appear verbatim");
+    expect(await sandbox.files.read(`${REPO_DIR}/r.txt`)).toBe("one\ntwo\nthree\ntwo\n");
+
+    const ok = await edit({ command: "str_replace", path: "r.txt", old_str: "three\ntwo", new_str: "3\n2" });
+    expect(ok.isError).toBe(false);
+    expect(ok.content).toContain("has been edited");
+    expect(await sandbox.files.read(`${REPO_DIR}/r.txt`)).toBe("one\ntwo\n3\n2\n");
+  });
+
+  it("inserts after a line (0 = top, n = end) and rejects a line out of range", async () => {
+    await edit({ command: "create", path: "i.txt", file_text: "a\nb\n" });
+    expect((await edit({ command: "insert", path: "i.txt", insert_line: 0, insert_text: "top" })).isError).toBe(false);
+    expect((await edit({ command: "insert", path: "i.txt", insert_line: 3, new_str: "end\nmore" })).isError).toBe(false);
+    expect(await sandbox.files.read(`${REPO_DIR}/i.txt`)).toBe("top\na\nb\nend\nmore\n");
+    const bad = await edit({ command: "insert", path: "i.txt", insert_line: 99, insert_text: "x" });
+    expect(bad.isError).toBe(true);
+    expect(bad.content).toContain("insert_line");
+  });
+
+  it("reports tool errors as results: missing file, bad input, unknown command or tool", async () => {
+    const missing = await edit({ command: "view", path: "nope.txt" });
+    expect(missing.isError).toBe(true);
+    expect(missing.content).toMatch(/no such file/i);
+    expect(await edit({ command: "str_replace", path: "nope.txt", old_str: "a", new_str: "b" })).toMatchObject({ isError: true });
+    expect(await edit({ command: "create", path: "x.txt" })).toEqual({ content: "Parameter `file_text` is required.", isError: true });
+    expect(await edit({ command: "undo_edit", path: "x.txt" })).toMatchObject({ isError: true });
+    expect(await run("python", { code: "1" })).toMatchObject({ isError: true });
+    expect(await run("bash", { command: 42 })).toMatchObject({ isError: true });
+  });
+
+  it("runs bash in the repository with merged output and the exit code", async () => {
+    const ok = await run("bash", { command: "pwd; echo out; echo err >&2" });
+    expect(ok).toEqual({ content: `${REPO_DIR}\nout\nerr\n[exit code: 0]`, isError: false });
+    expect(await run("bash", { command: "cat src/app.txt | wc -l; exit 3" })).toEqual({ content: "4\n[exit code: 3]", isError: false });
+    expect(await run("bash", { restart: true })).toMatchObject({ isError: false });
+    const env = await executeTool(session, { name: "bash", input: { command: 'echo "${FORKYARD_COMMAND:-unset} $FORKYARD_FORK"' } }, { remainingMs: 60_000, envs: { FORKYARD_FORK: "2" } });
+    expect(env).toEqual({ content: "unset 2\n[exit code: 0]", isError: false });
+  });
+
+  it("bounds large output, keeping head and tail", async () => {
+    const big = await run("bash", { command: "echo START; seq 1 20000; echo END" });
+    expect(big.content.length).toBeLessThanOrEqual(MAX_TOOL_OUTPUT_CHARS);
+    expect(big.content.startsWith("START\n1\n2\n")).toBe(true);
+    expect(big.content).toContain("bytes truncated");
+    expect(big.content.endsWith("20000\nEND\n[exit code: 0]")).toBe(true);
+  });
+
+  it("stops a command at the fork's remaining time", async () => {
+    const started = Date.now();
+    const slow = await run("bash", { command: "sleep 20" }, 1_500);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(slow.content).toContain("timed out after 1 s");
+  });
+
+  it("throws (for the step to retry or fail) when the sandbox itself is gone", async () => {
+    const doomed = await Sandbox.create("base", { ...e2bOptions(), metadata: { purpose: "agent-units" }, timeoutMs: 60_000 });
+    const doomedSession = await SandboxSession.open(e2bOptions(), doomed.sandboxId);
+    await doomed.kill();
+    const probes: Array<{ name: string; input: JsonObject }> = [
+      { name: "bash", input: { command: "echo hi" } },
+      { name: "str_replace_based_edit_tool", input: { command: "view", path: "a.txt" } },
+    ];
+    for (const call of probes) {
+      const err = await executeTool(doomedSession, call, { remainingMs: 60_000 }).then(
+        (r) => r,
+        (e: unknown) => e,
+      );
+      expect(err, call.name).toBeInstanceOf(ForkyardError);
+      expect([SandboxGoneError.name, "SandboxUnavailableError"]).toContain((err as ForkyardError).name);
+    }
+  });
+});
+
+describe("callModel against the scripted Messages API", () => {
+  const admin = async (path: string, body?: unknown) => {
+    const res = await fetch(`${anthropic.ANTHROPIC_BASE_URL}${path}`, body === undefined ? { method: path === "/__calls" ? "GET" : "POST" } : { method: "POST", body: JSON.stringify(body) });
+    if (!res.ok) throw new Error(`${path}: ${res.status}`);
+    return res.json();
+  };
+  const script = (turns: ScriptedReply[]) => admin("/__script", { turns });
+  const calls = async () => (await admin("/__calls")) as RecordedCall[];
+  const config = () => ({ apiKey: anthropic.ANTHROPIC_API_KEY, baseURL: anthropic.ANTHROPIC_BASE_URL });
+  const request: ModelRequest = { model: "claude-sonnet-5-5", system: [{ type: "text", text: "sys" }], tools: buildTools(), messages: buildMessages("hello", []), maxTokens: 1000 };
+
+  beforeEach(async () => {
+    await admin("/__reset");
+  });
+
+  it("maps the response to a ModelTurn: content, stop reason, model and usage with cache tokens", async () => {
+    await script([
+      {
+        content: [
+          { type: "thinking", thinking: "hmm", signature: "sig-1" },
+          { type: "text", text: "Running ls." },
+          { type: "tool_use", id: "toolu_01X", name: "bash", input: { command: "ls", nested: [1, { a: null }] } },
+        ],
+        usage: { input_tokens: 12, output_tokens: 34, cache_read_input_tokens: 5600, cache_creation_input_tokens: 780 },
+      },
+    ]);
+    const turn = await callModel(config(), request);
+    expect(turn).toEqual({
+      stopReason: "tool_use",
+      content: [
+        { type: "thinking", thinking: "hmm", signature: "sig-1" },
+        { type: "text", text: "Running ls." },
+        { type: "tool_use", id: "toolu_01X", name: "bash", inputJson: '{"command":"ls","nested":[1,{"a":null}]}' },
+      ],
+      usage: { input: 12, output: 34, cacheRead: 5600, cacheWrite: 780 },
+      model: "claude-sonnet-5-5",
+    });
+    const [call] = await calls();
+    expect(call?.apiKeyMatched).toBe(true);
+    expect(call?.body).toMatchObject({ model: "claude-sonnet-5-5", max_tokens: 1000, tools: buildTools(), system: [{ type: "text", text: "sys" }] });
+    expect(JSON.stringify(await calls())).not.toContain(anthropic.ANTHROPIC_API_KEY);
+  });
+
+  it("fails a rejected key at once (model_auth_failed, not retryable) without leaking the key", async () => {
+    const err = await callModel({ ...config(), apiKey: "sk-ant-wrong-key-1234" }, request).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelAuthError);
+    expect((err as ModelAuthError).code).toBe("model_auth_failed");
+    expect((err as ModelAuthError).retryable).toBe(false);
+    expect(JSON.stringify({ message: (err as Error).message, details: (err as ModelAuthError).details })).not.toContain("sk-ant-wrong-key-1234");
+    expect((await calls()).map((c) => c.apiKeyMatched)).toEqual([false]);
+  });
+
+  it("classifies overload, rate limits and 5xx as retryable model_unavailable, one HTTP call each", async () => {
+    await admin("/__faults", { errors: [{ kind: "overloaded", count: 1 }, { kind: "rate_limit", count: 1, retryAfterSeconds: 9 }, { kind: "server_error", count: 1 }] });
+    const overloaded = await callModel(config(), request).catch((e: unknown) => e);
+    expect(overloaded).toBeInstanceOf(ModelUnavailableError);
+    expect((overloaded as ModelUnavailableError).code).toBe("model_unavailable");
+    expect((overloaded as ModelUnavailableError).retryable).toBe(true);
+    expect((overloaded as ModelUnavailableError).details).toMatchObject({ status: 529, type: "overloaded_error" });
+    const limited = await callModel(config(), request).catch((e: unknown) => e);
+    expect((limited as ModelUnavailableError).retryAfterSeconds).toBe(9);
+    const internal = await callModel(config(), request).catch((e: unknown) => e);
+    expect(internal).toBeInstanceOf(ModelUnavailableError);
+    expect((await calls()).map((c) => c.status)).toEqual([529, 429, 500]);
+  });
+
+  it("classifies a malformed request as non-retryable, and an unreachable API as retryable", async () => {
+    const orphan: ModelRequest = { ...request, messages: [...request.messages, { role: "assistant", content: [{ type: "tool_use", id: "t", name: "bash", input: {} }] }, { role: "user", content: "no result" }] };
+    const bad = await callModel(config(), orphan).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(ModelRequestError);
+    expect((bad as ModelRequestError).retryable).toBe(false);
+    const down = await callModel({ ...config(), baseURL: "http://127.0.0.1:9" }, request).catch((e: unknown) => e);
+    expect(down).toBeInstanceOf(ModelUnavailableError);
+  });
+
+  it("runs the whole loop: scripted model, real tools in a sandbox, every request accepted by the API's rules", async () => {
+    const sandbox = await Sandbox.create("base", { ...e2bOptions(), metadata: { purpose: "agent-units" }, timeoutMs: 120_000 });
+    try {
+      await sandbox.commands.run(`mkdir -p ${REPO_DIR}`);
+      const session = await SandboxSession.open(e2bOptions(), sandbox.sandboxId);
+      await script([
+        { content: [{ type: "text", text: "Creating the file." }, { type: "tool_use", id: "toolu_c", name: "str_replace_based_edit_tool", input: { command: "create", path: "hello.txt", file_text: "hello\n" } }] },
+        { content: [{ type: "tool_use", id: "toolu_r", name: "bash", input: { command: "cat hello.txt && exit 1" } }, { type: "tool_use", id: "toolu_v", name: "str_replace_based_edit_tool", input: { command: "view", path: "missing.txt" } }] },
+        { content: [{ type: "text", text: "Created hello.txt." }], echoToolResults: true },
+      ]);
+      const host = new MemoryHost();
+      const result = await runAgent(
+        host,
+        { callModel: (req) => callModel(config(), req), executeTool: (call) => executeTool(session, call, { remainingMs: 60_000 }) },
+        { ...agentInput, system: buildSystemPrompt({ repo: "https://github.com/o/r.git", baseBranch: "main", workBranch: "forkyard/r/1", fork: 1, forks: 1 }), maxTokens: 1000 },
+      );
+      expect(result.stopReason).toBe("end_turn");
+      expect(result.turns).toBe(3);
+      expect(result.toolCalls).toBe(3);
+      expect(result.summary).toContain("Created hello.txt.");
+      expect(result.summary).toContain('"tool_use_id":"toolu_v"');
+      expect(result.summary).toContain('"is_error":true');
+      expect(result.llmCostUsd).toBeGreaterThan(0);
+      expect(await sandbox.files.read(`${REPO_DIR}/hello.txt`)).toBe("hello\n");
+      const recorded = await calls();
+      expect(recorded.map((c) => c.status)).toEqual([200, 200, 200]);
+      const lastBody = recorded[2]?.body as { messages: MessageParam[] };
+      expect(lastBody.messages).toHaveLength(5);
+      expect(lastBody.messages[4]?.content).toEqual([
+        { type: "tool_result", tool_use_id: "toolu_r", content: "hello\n[exit code: 1]" },
+        expect.objectContaining({ type: "tool_result", tool_use_id: "toolu_v", is_error: true, cache_control: { type: "ephemeral" } }),
+      ]);
+    } finally {
+      await sandbox.kill();
+    }
+  });
+});

@@ -8,9 +8,11 @@ import { errorFields, log } from "../observability/log";
 import type { ForkOutcome } from "../runs/fork-outcome";
 import { forkInstanceId, forkLeaseKey } from "../runs/ids";
 import { upsertRunSummary } from "../runs/run-index";
+import { EventHub } from "../runs/event-hub";
 import { RunStore, type ForkRow } from "../runs/run-store";
 import type { ForkParams } from "../workflows/fork-params";
 import { POOL_NAME } from "./pool";
+import { tail } from "../sandbox/tail";
 
 export interface CreateRunInput {
   id: string;
@@ -29,6 +31,8 @@ export interface StepReport {
 
 /** The event type the reconciler sends to wake an instance a runtime restart left idle; no step waits on it. */
 export const WAKE_EVENT = "forkyard-wake";
+/** Output tails carried by live events (the run view keeps the full 4 KiB tails). */
+const EVENT_TAIL_CHARS = 1024;
 /** A launched instance that the engine does not know after this long is launched again. */
 const LOST_INSTANCE_GRACE_MS = 30_000;
 
@@ -43,6 +47,7 @@ const isTerminalRun = (status: RunStatus) => TERMINAL_RUN_STATUSES.includes(stat
  */
 export class Orchestrator extends DurableObject<Env> {
   readonly #store: RunStore;
+  readonly #events = new EventHub();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -181,7 +186,14 @@ export class Orchestrator extends DurableObject<Env> {
 
   recordCommand(n: number, index: number, result: CommandResult): void {
     this.#store.saveCommand(n, index, result);
-    this.#event("command.finished", n, { index, exitCode: result.exitCode, durationMs: result.durationMs });
+    this.#event("command.finished", n, {
+      index,
+      command: result.command,
+      exitCode: result.exitCode,
+      durationMs: result.durationMs,
+      stdoutTail: tail(result.stdoutTail, EVENT_TAIL_CHARS),
+      stderrTail: tail(result.stderrTail, EVENT_TAIL_CHARS),
+    });
   }
 
   /** The report step: the fork's final outcome. */
@@ -252,10 +264,17 @@ export class Orchestrator extends DurableObject<Env> {
   #applyOutcome(outcome: ForkOutcome): void {
     const now = new Date().toISOString();
     this.#store.saveOutcome(outcome);
-    this.#store.addCost(`fork:${outcome.n}:sandbox`, outcome.n, "sandbox", outcome.costUsd.sandbox, now);
+    this.#addCost(`fork:${outcome.n}:sandbox`, outcome.n, "sandbox", outcome.costUsd.sandbox);
     if (this.#store.finishFork(outcome.n, outcome.status, now, outcome.error)) {
       this.#event("fork.finished", outcome.n, { status: outcome.status, costUsd: outcome.costUsd });
       log("info", "fork.finished", { runId: this.#requireRun().id, fork: outcome.n, status: outcome.status, sandboxId: outcome.sandboxId, errorCode: outcome.error?.code });
+    }
+  }
+
+  /** Records a cost once per key (a re-run step cannot count twice) and announces it. */
+  #addCost(key: string, n: number, kind: "sandbox" | "llm", usd: number): void {
+    if (this.#store.addCost(key, n, kind, usd, new Date().toISOString())) {
+      this.#event("cost.recorded", n, { kind, usd, spentUsd: this.#store.spentUsd() });
     }
   }
 
@@ -374,7 +393,20 @@ export class Orchestrator extends DurableObject<Env> {
   }
 
   #event(type: string, fork: number | null, data: Record<string, unknown>): void {
-    this.#store.appendEvent(type, fork, data, new Date().toISOString());
+    this.#events.publish(this.#store.appendEvent(type, fork, data, new Date().toISOString()));
+    if (type === "run.finished") this.#events.closeAll();
+  }
+
+  /** GET /events: the run's event log from after Last-Event-ID, then live events until the run ends. */
+  override async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    if (request.method !== "GET" || url.pathname !== "/events") return new Response("not found", { status: 404 });
+    const run = this.#store.run();
+    if (!run) return new Response("not found", { status: 404 });
+    const after = Number(request.headers.get("Last-Event-ID") ?? url.searchParams.get("after") ?? 0);
+    const live = !isTerminalRun(run.status) || this.#store.countForks("running") > 0;
+    const stream = this.#events.open(this.#store.eventsAfter(Number.isFinite(after) ? after : 0), live);
+    return new Response(stream, { headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no" } });
   }
 
   #requireRun() {

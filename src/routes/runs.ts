@@ -78,3 +78,13 @@ runs.post("/:id/forks/:n/cancel", async (c) => {
   if (!(await stub.view())) throw new NotFoundError("run", id);
   return c.json(unwrap(await stub.cancelFork(n)));
 });
+
+runs.get("/:id/events", async (c) => {
+  const id = c.req.param("id");
+  const stub = orchestrator(c.env, id);
+  if (!(await stub.view())) throw new NotFoundError("run", id);
+  const headers = new Headers();
+  const lastEventId = c.req.header("Last-Event-ID") ?? c.req.query("after");
+  if (lastEventId) headers.set("Last-Event-ID", lastEventId);
+  return stub.fetch(new Request("https://orchestrator/events", { headers }));
+});

@@ -1,6 +1,7 @@
 import type { CommandResult, CreateRunRequest, ForkStatus, ForkView, RunStatus, RunView, StepView } from "../api/runs";
 import { TERMINAL_FORK_STATUSES } from "../api/runs";
 import { roundUsd } from "./costs";
+import type { RunEvent } from "./event-hub";
 import type { ForkOutcome } from "./fork-outcome";
 
 /**
@@ -231,16 +232,29 @@ export class RunStore {
   }
 
   /** Records a cost once per key; a repeated key (re-run step) changes nothing. */
-  addCost(key: string, fork: number, kind: "sandbox" | "llm", usd: number, now: string): void {
-    this.#sql.exec("INSERT OR IGNORE INTO ledger (key, fork, kind, usd, at) VALUES (?, ?, ?, ?, ?)", key, fork, kind, usd, now);
+  addCost(key: string, fork: number, kind: "sandbox" | "llm", usd: number, now: string): boolean {
+    return this.#sql.exec("INSERT OR IGNORE INTO ledger (key, fork, kind, usd, at) VALUES (?, ?, ?, ?, ?)", key, fork, kind, usd, now).rowsWritten > 0;
   }
 
   spentUsd(): number {
     return this.#sql.exec<{ s: number | null }>("SELECT SUM(usd) AS s FROM ledger").one().s ?? 0;
   }
 
-  appendEvent(type: string, fork: number | null, data: Record<string, unknown>, now: string): void {
-    this.#sql.exec("INSERT INTO events (at, type, fork, data) VALUES (?, ?, ?, ?)", now, type, fork, JSON.stringify(data));
+  appendEvent(type: string, fork: number | null, data: Record<string, unknown>, now: string): RunEvent {
+    const { seq } = this.#sql.exec<{ seq: number }>("INSERT INTO events (at, type, fork, data) VALUES (?, ?, ?, ?) RETURNING seq", now, type, fork, JSON.stringify(data)).one();
+    return { seq, at: now, type, fork, data };
+  }
+
+  /** Events after `seq`, oldest first. */
+  *eventsAfter(seq: number): Generator<RunEvent> {
+    for (let last = seq; ; ) {
+      const page = this.#sql
+        .exec<{ seq: number; at: string; type: string; fork: number | null; data: string }>("SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT 500", last)
+        .toArray();
+      for (const row of page) yield { seq: row.seq, at: row.at, type: row.type, fork: row.fork, data: JSON.parse(row.data) as Record<string, unknown> };
+      if (page.length < 500) return;
+      last = page[page.length - 1]!.seq;
+    }
   }
 
   view(): RunView | null {

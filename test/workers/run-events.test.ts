@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { api, createRun, waitForRunStatus } from "./helpers";
+
+interface StreamedEvent {
+  id: number;
+  type: string;
+  data: { seq: number; type: string; fork: number | null; step?: string; stdoutTail?: string; status?: string };
+}
+
+/** Reads a whole SSE response (it ends when the run ends). */
+async function readEvents(res: Response): Promise<StreamedEvent[]> {
+  const text = await res.text();
+  return text
+    .split("\n\n")
+    .filter((block) => block.includes("data: "))
+    .map((block) => {
+      const field = (name: string) => block.split("\n").find((l) => l.startsWith(`${name}: `))?.slice(name.length + 2) ?? "";
+      return { id: Number(field("id")), type: field("event"), data: JSON.parse(field("data")) as StreamedEvent["data"] };
+    });
+}
+
+describe("GET /v1/runs/:id/events", () => {
+  it("streams the run's events live as SSE and ends when the run ends", async () => {
+    const run = await createRun({ forks: 2, task: { commands: ["echo hello-$FORKYARD_FORK"] } });
+    const res = await api(`/v1/runs/${run.id}/events`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Content-Type")).toBe("text/event-stream");
+    const events = await readEvents(res);
+    const types = events.map((e) => e.type);
+    expect(types[0]).toBe("run.created");
+    expect(types.at(-1)).toBe("run.finished");
+    expect(events.at(-1)?.data.status).toBe("completed");
+    expect(types.filter((t) => t === "fork.started")).toHaveLength(2);
+    expect(types.filter((t) => t === "fork.finished")).toHaveLength(2);
+    expect(types.filter((t) => t === "cost.recorded")).toHaveLength(2);
+    expect(events.filter((e) => e.type === "step.finished").map((e) => e.data.step)).toContain("acquire-sandbox");
+    const outputs = events.filter((e) => e.type === "command.finished").map((e) => e.data.stdoutTail);
+    expect(outputs.sort()).toEqual(["hello-1\n", "hello-2\n"]);
+    const ids = events.map((e) => e.id);
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it("resumes after Last-Event-ID from the event log", async () => {
+    const run = await createRun({ task: { commands: ["true"] } });
+    await waitForRunStatus(run.id, ["completed"]);
+    const all = await readEvents(await api(`/v1/runs/${run.id}/events`));
+    const middle = all[Math.floor(all.length / 2)]!;
+    const rest = await readEvents(await api(`/v1/runs/${run.id}/events`, { headers: { "Last-Event-ID": String(middle.id) } }));
+    expect(rest.map((e) => e.id)).toEqual(all.filter((e) => e.id > middle.id).map((e) => e.id));
+    expect((await api("/v1/runs/rnosuchrun00000000000/events")).status).toBe(404);
+  });
+});

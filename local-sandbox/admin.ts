@@ -80,6 +80,7 @@ const handlers: Record<string, Handler> = {
     json(200, {
       isolation: ctx.store.isolation.kind,
       isolationReason: ctx.store.isolation.reason ?? null,
+      sharedNamespace: ctx.store.isolation.shared !== undefined,
       dataDir: ctx.store.dataDir,
       maxLive: Number.isFinite(ctx.store.maxLive) ? ctx.store.maxLive : null,
     }),

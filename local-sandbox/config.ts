@@ -44,6 +44,11 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxSer
   const iso = env.SANDBOX_ISOLATION || "auto";
   if (iso !== "auto" && iso !== "bwrap" && iso !== "none") throw new Error("SANDBOX_ISOLATION must be auto, bwrap or none");
   opts.isolation = iso as IsolationMode;
+  if (env.SANDBOX_SHARED_NAMESPACE) {
+    const v = env.SANDBOX_SHARED_NAMESPACE.toLowerCase();
+    if (!["0", "1", "true", "false"].includes(v)) throw new Error("SANDBOX_SHARED_NAMESPACE must be 0/1/true/false");
+    opts.sharedNamespace = v === "1" || v === "true";
+  }
   if (env.SANDBOX_EXPOSE_PATHS) opts.exposePaths = env.SANDBOX_EXPOSE_PATHS.split(":").filter(Boolean);
   return opts;
 }

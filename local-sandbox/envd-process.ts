@@ -170,7 +170,7 @@ async function start(ctx: ServerContext, info: RequestInfo): Promise<Reply> {
   const config: ProcessConfig = { cmd: p.cmd, args, envs, ...(typeof p.cwd === "string" && p.cwd ? { cwd: p.cwd } : {}) };
   const tag = typeof msg.tag === "string" && msg.tag !== "" ? msg.tag : undefined;
   const deadlineMs = timeoutHeader(info.req);
-  const proc = ctx.store.startProcess(sb, { config, stdin: msg.stdin === true, ...(tag ? { tag } : {}) });
+  const proc = await ctx.store.startProcess(sb, { config, stdin: msg.stdin === true, ...(tag ? { tag } : {}) });
   const relay = new EventRelay(sb, proc);
   if (deadlineMs > 0) {
     // The process deadline is independent of the request: it fires even if the client is gone.

@@ -13,7 +13,7 @@ import { spawn } from "node:child_process";
 import { randomBytes, randomInt } from "node:crypto";
 import { join } from "node:path";
 import { ApiError, RpcError, maxLiveMessage, sandboxNotFoundMessage } from "./errors.ts";
-import { buildLaunch, type Isolation } from "./isolation.ts";
+import { NamespaceHolder, buildLaunch, type Isolation, type MountInput } from "./isolation.ts";
 import { HOME, normalizeVirtual, mapVirtual, resolveSandboxPath } from "./paths.ts";
 import { ProcessTable, type ProcessConfig, type SandboxProcess } from "./processes.ts";
 import type { Stats } from "./stats.ts";
@@ -50,6 +50,8 @@ export class Sandbox {
   readonly processes = new ProcessTable();
   /** Open envd streams; dropped (connection reset) when the sandbox stops running. */
   readonly streams = new Set<ConnectStream>();
+  /** Keeps the sandbox's namespaces alive in shared-namespace bwrap mode (started lazily). */
+  holder: NamespaceHolder | undefined;
 
   constructor(record: SandboxRecord, dataDir: string) {
     this.record = record;
@@ -69,6 +71,8 @@ export class Sandbox {
   /** Stops everything running inside: processes are SIGKILLed, envd streams are cut. */
   stopAll(): void {
     this.processes.killAll();
+    this.holder?.stop();
+    this.holder = undefined;
     for (const s of [...this.streams]) s.destroy();
     this.streams.clear();
   }
@@ -417,7 +421,21 @@ export class SandboxStore {
     };
   }
 
-  startProcess(sb: Sandbox, input: StartProcessInput): SandboxProcess {
+  private mounts(sb: Sandbox): MountInput {
+    return { home: sb.home, tmp: sb.tmp, dataDir: this.opts.dataDir, exposePaths: this.opts.exposePaths };
+  }
+
+  /** Host pid of the sandbox namespace's init (shared-namespace mode), starting it if needed. */
+  private async namespaceInit(sb: Sandbox): Promise<number> {
+    if (!sb.holder?.alive) sb.holder = new NamespaceHolder(this.opts.isolation, this.mounts(sb), () => {});
+    try {
+      return await sb.holder.ready;
+    } catch (err) {
+      throw new RpcError("unavailable", `sandbox namespace is not available: ${(err as Error).message}`);
+    }
+  }
+
+  async startProcess(sb: Sandbox, input: StartProcessInput): Promise<SandboxProcess> {
     const virtualCwd = normalizeVirtual(input.config.cwd ?? HOME);
     let hostCwd: string | undefined;
     if (mapVirtual(sb, virtualCwd) !== undefined) {
@@ -433,15 +451,18 @@ export class SandboxStore {
     } else if (this.opts.isolation.kind !== "bwrap") {
       throw new RpcError("invalid_argument", `cwd ${virtualCwd} is outside /home/user and /tmp (no isolation available)`);
     }
+    let initPid: number | undefined;
+    if (this.opts.isolation.shared) {
+      initPid = await this.namespaceInit(sb);
+      if (!sb.running || this.sandboxes.get(sb.id) !== sb) throw new RpcError("unavailable", "sandbox is not running");
+    }
     const launch = buildLaunch(this.opts.isolation, {
       cmd: input.config.cmd,
       args: input.config.args,
       virtualCwd,
-      hostCwd,
-      home: sb.home,
-      tmp: sb.tmp,
-      dataDir: this.opts.dataDir,
-      exposePaths: this.opts.exposePaths,
+      ...(hostCwd !== undefined ? { hostCwd } : {}),
+      ...(initPid !== undefined ? { initPid } : {}),
+      ...this.mounts(sb),
     });
     try {
       return sb.processes.add(

@@ -13,7 +13,7 @@ import { gateEnvd, matchEnvd } from "./envd.ts";
 import { INVALID_API_KEY_MESSAGE, RpcError } from "./errors.ts";
 import { FaultInjector, type FaultSpec, type LatencyMap } from "./faults.ts";
 import { header, json, writeReply } from "./http-util.ts";
-import { NOT_ISOLATED_WARNING, detectIsolation, type IsolationKind, type IsolationMode } from "./isolation.ts";
+import { NOT_ISOLATED_WARNING, detectIsolation, probeSharedNamespace, type IsolationKind, type IsolationMode } from "./isolation.ts";
 import { SandboxStore } from "./sandbox-store.ts";
 import { Stats, type StatsSnapshot } from "./stats.ts";
 
@@ -37,6 +37,11 @@ export interface SandboxServerOptions {
   faults?: FaultSpec[];
   /** auto (default): bwrap when it works, else none with a warning. */
   isolation?: IsolationMode;
+  /**
+   * bwrap only: run all commands of a sandbox in one long-lived namespace (needs root, nsenter and
+   * setpriv; default true when those work). false = one bwrap per command.
+   */
+  sharedNamespace?: boolean;
   /** Host paths bound read-only at the same path inside bwrap sandboxes (e.g. repos under /tmp). */
   exposePaths?: string[];
   /** How often timeouts are checked. Default 250 ms. */
@@ -55,6 +60,8 @@ export interface SandboxServer {
   apiKey: string;
   dataDir: string;
   isolation: IsolationKind;
+  /** bwrap with one long-lived namespace per sandbox (see isolation.ts). */
+  sharedNamespace: boolean;
   store: SandboxStore;
   stats: Stats;
   faults: FaultInjector;
@@ -129,7 +136,8 @@ async function route(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
 
 export async function startSandboxServer(options: SandboxServerOptions = {}): Promise<SandboxServer> {
   const log = options.log ?? defaultLog;
-  const isolation = detectIsolation(options.isolation ?? "auto");
+  const detected = detectIsolation(options.isolation ?? "auto");
+  const isolation = options.sharedNamespace === false ? detected : await probeSharedNamespace(detected);
   if (isolation.kind === "none" && !warnedNotIsolated) {
     warnedNotIsolated = true;
     log(`${NOT_ISOLATED_WARNING}(reason: ${isolation.reason ?? "unknown"})`);
@@ -195,6 +203,7 @@ export async function startSandboxServer(options: SandboxServerOptions = {}): Pr
     apiKey,
     dataDir,
     isolation: isolation.kind,
+    sharedNamespace: isolation.shared !== undefined,
     store,
     stats,
     faults,

@@ -92,19 +92,66 @@ describe.skipIf(!hasBwrap)("bwrap isolation", () => {
     await b.kill();
   });
 
-  it("kills the whole process tree, including setsid'd children", async () => {
+  it("kills the command's process group; nothing survives the sandbox (not even setsid'd children)", async () => {
     const sbx = await Sandbox.create("base", t.sdk);
     const marker = 900 + Math.floor(Math.random() * 90);
     const handle = await sbx.commands.run(`sleep ${marker}.1 & setsid sleep ${marker}.2 & sleep ${marker}.3; wait`, { background: true });
-    await new Promise((r) => setTimeout(r, 300));
-    const before = execFileSync("ps", ["-eo", "args"], { encoding: "utf8" });
-    expect(before).toContain(`sleep ${marker}.2`);
+    const hostPs = () => execFileSync("ps", ["-eo", "args"], { encoding: "utf8" });
+    // wait until every sleep runs (the setsid one has exec'd, i.e. already left the group)
+    const running = () => [1, 2, 3].every((n) => new RegExp(`^sleep ${marker}\\.${n}$`, "m").test(hostPs()));
+    for (let i = 0; i < 50 && !running(); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(running()).toBe(true);
     await handle.kill();
     await handle.wait().catch(() => {});
     await new Promise((r) => setTimeout(r, 300));
-    const after = execFileSync("ps", ["-eo", "args"], { encoding: "utf8" });
-    expect(after).not.toContain(`sleep ${marker}.`);
+    const after = hostPs();
+    expect(after).not.toContain(`sleep ${marker}.1`);
+    expect(after).not.toContain(`sleep ${marker}.3`);
+    // A setsid'd child left the command's group: like in a VM it lives on in a shared sandbox
+    // namespace (and dies with a per-process namespace); killing the sandbox always ends it.
+    expect(after.includes(`sleep ${marker}.2`)).toBe(t.server.sharedNamespace);
     await sbx.kill();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(hostPs()).not.toContain(`sleep ${marker}.`);
+  });
+});
+
+describe.skipIf(!hasBwrap)("one namespace per sandbox (bwrap as root with nsenter/setpriv)", () => {
+  it("keeps `cmd &` jobs alive across commands, shows them to later commands, and stops them on pause", async (ctx) => {
+    if (!t.server.sharedNamespace) ctx.skip();
+    const sbx = await Sandbox.create("base", t.sdk);
+    const marker = `${800 + Math.floor(Math.random() * 99)}.7`;
+    await sbx.commands.run(`nohup sleep ${marker} >/dev/null 2>&1 &`);
+    const ps = await sbx.commands.run("ps -eo args");
+    expect(ps.stdout).toContain(`sleep ${marker}`);
+    const other = await Sandbox.create("base", t.sdk);
+    expect((await other.commands.run("ps -eo args")).stdout).not.toContain(`sleep ${marker}`);
+    await sbx.pause();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(execFileSync("ps", ["-eo", "args"], { encoding: "utf8" })).not.toContain(`sleep ${marker}`);
+    const resumed = await Sandbox.connect(sbx.sandboxId, t.sdk);
+    expect((await resumed.commands.run("echo back")).stdout).toBe("back\n");
+    await resumed.kill();
+    await other.kill();
+  });
+});
+
+describe.skipIf(!hasBwrap)("one bwrap per command (sharedNamespace: false)", () => {
+  it("still isolates, and background jobs end with their command", async () => {
+    const per = await startTestSandboxServer({ sharedNamespace: false });
+    try {
+      expect(per.server.sharedNamespace).toBe(false);
+      const sbx = await Sandbox.create("base", per.sdk);
+      expect(await exitCodeOf(sbx, "touch /etc/forkyard-per-process")).not.toBe(0);
+      expect((await sbx.commands.run("echo ok > /tmp/t && cat /tmp/t && pwd")).stdout).toBe("ok\n/home/user\n");
+      const marker = `${600 + Math.floor(Math.random() * 99)}.3`;
+      await sbx.commands.run(`sleep ${marker} >/dev/null 2>&1 &`);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(execFileSync("ps", ["-eo", "args"], { encoding: "utf8" })).not.toContain(`sleep ${marker}`);
+      await sbx.kill();
+    } finally {
+      await per.stop();
+    }
   });
 });
 

@@ -83,7 +83,7 @@ describe("timeouts, pause/resume, fork, kill", () => {
     await sbx.setTimeout(1000);
     const info = await sbx.getInfo();
     expect(info.endAt.getTime() - Date.now()).toBeLessThanOrEqual(1000);
-    await new Promise((r) => setTimeout(r, 1600));
+    await new Promise((r) => setTimeout(r, 2000));
     expect(await listAll({ query: { metadata: { suite: "ttl" } } })).toEqual([]);
     await expect(sbx.getInfo()).rejects.toBeInstanceOf(SandboxNotFoundError);
     expect(await sbx.isRunning()).toBe(false);

@@ -4,6 +4,7 @@ import type { RunView } from "../types.ts";
 import { isTerminalFork } from "../types.ts";
 import { colorStatus, currentStep, forkElapsedMs, formatDuration, formatUsd, stepLabel, taskCommands } from "./format.ts";
 import { forkTable, liveForkTable, runHeadline, runSummary } from "./run-view.ts";
+import { truncateVisible } from "./text.ts";
 
 /** Shows a run while it is watched: redrawn in place on a terminal, one line per change otherwise. */
 export interface LiveView {
@@ -30,7 +31,8 @@ class TtyLiveView implements LiveView {
 
   update(view: RunView, now: number): void {
     const width = Math.max(20, (this.#stream.columns || 100) - 1);
-    const lines = fitRows([runHeadline(view, this.#c, now), ...liveForkTable(view, this.#c, now, width)], this.#stream.rows, this.#c);
+    // Lines never wrap: a wrapped line would throw off the count of lines to move up over.
+    const lines = fitRows([truncateVisible(runHeadline(view, this.#c, now), width), ...liveForkTable(view, this.#c, now, width)], this.#stream.rows, this.#c);
     this.#redraw(lines);
   }
 

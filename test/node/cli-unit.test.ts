@@ -123,6 +123,12 @@ describe("fork: arguments to POST /v1/runs", () => {
     expect(fake.out()).toContain("run r2 started");
   });
 
+  it("accepts repeated --command and --metadata", async () => {
+    const fake = fakeIo(() => json({ id: "r3", status: "running", forks: 1, createdAt: "x", links: {} }, 202));
+    await main(argv("fork", "/r", "--command", "a", "--metadata", "k=1", "--command", "b c", "--metadata", "j=2", "--no-wait"), fake.io);
+    expect(fake.requests[0]?.body).toMatchObject({ task: { commands: ["a", "b c"] }, metadata: { k: "1", j: "2" } });
+  });
+
   it.each([
     [["fork", "."], "give the task"],
     [["fork", ".", "-p", "x", "--command", "y"], "not both"],

@@ -117,22 +117,24 @@ describe("forkyard CLI against the local stack", () => {
   });
 
   it("status, logs and list show the first run", async () => {
-    const status = await cli(["status", firstRun]);
+    const [status, logs, follow, list] = await Promise.all([
+      cli(["status", firstRun]),
+      cli(["logs", firstRun, "--fork", "2"]),
+      cli(["logs", firstRun, "--follow"]),
+      cli(["list", "--json", "--limit", "10"]),
+    ]);
     expect(status.code, status.stderr).toBe(0);
     expect(status.stdout).toContain(`run ${firstRun} · completed`);
     expect(status.stdout).toMatch(/^\s+1\s+succeeded/m);
 
-    const logs = await cli(["logs", firstRun, "--fork", "2"]);
     expect(logs.code, logs.stderr).toBe(0);
     expect(logs.stdout).toMatch(/\$ echo hi\n\s+hi\n\s+exit 0/);
     expect(logs.stdout).not.toContain("fork 1 ");
 
-    const follow = await cli(["logs", firstRun, "--follow"]);
     expect(follow.code, follow.stderr).toBe(0);
     expect(follow.stdout).toContain("fork 1 │ hi");
     expect(follow.stdout).toContain(`run ${firstRun}: completed`);
 
-    const list = await cli(["list", "--json", "--limit", "10"]);
     expect(list.code, list.stderr).toBe(0);
     const page = parse<{ runs: { id: string; status: string }[] }>(list);
     expect(page.runs.find((run) => run.id === firstRun)?.status).toBe("completed");
@@ -159,13 +161,15 @@ describe("forkyard CLI against the local stack", () => {
     expect(forkCancel.code, forkCancel.stderr).toBe(0);
     expect(parse<{ forks: { status: string }[] }>(forkCancel).forks[1]?.status).toBe("cancelled");
 
-    for (const runId of [id!, other.id]) {
-      const cancel = await cli(["cancel", runId]);
-      expect(cancel.code, cancel.stderr).toBe(0);
-      const status = await cli(["status", runId, "--json"]);
-      expect(status.code).toBe(3);
-      expect(parse(status).status).toBe("cancelled");
-    }
+    await Promise.all(
+      [id!, other.id].map(async (runId) => {
+        const cancel = await cli(["cancel", runId]);
+        expect(cancel.code, cancel.stderr).toBe(0);
+        const status = await cli(["status", runId, "--json"]);
+        expect(status.code).toBe(3);
+        expect(parse(status).status).toBe("cancelled");
+      }),
+    );
   });
 
   it("cleanup --json reports what the reaper killed", async () => {
@@ -176,16 +180,18 @@ describe("forkyard CLI against the local stack", () => {
   });
 
   it("bad input exits 2 naming the API's field; a wrong token exits 2 with unauthorized", async () => {
-    const bad = await cli(["fork", repo, "--command", "echo", "-f", "0"]);
+    const [bad, unauthorized, missing] = await Promise.all([
+      cli(["fork", repo, "--command", "echo", "-f", "0"]),
+      cli(["list"], { token: "wrong-token" }),
+      cli(["status", "rdoesnotexist000000000"]),
+    ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^error: invalid_input: .*\(field: forks\)$/m);
 
-    const unauthorized = await cli(["list"], { token: "wrong-token" });
     expect(unauthorized.code).toBe(2);
     expect(unauthorized.stderr).toContain("error: unauthorized:");
     expect(unauthorized.stdout + unauthorized.stderr).not.toContain("wrong-token");
 
-    const missing = await cli(["status", "rdoesnotexist000000000"]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("error: not_found:");
   });

@@ -7,11 +7,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ConnectStream, readStreamRequest, readUnaryRequest } from "./connect-protocol.ts";
 import { RpcError } from "./errors.ts";
-import { header, json, type Reply } from "./http-util.ts";
+import { header, isStringMap, json, type Reply } from "./http-util.ts";
 import type { RequestInfo, Route, ServerContext } from "./context.ts";
 import { signalFromRequest, type OutputEvent, type ProcessConfig, type SandboxProcess } from "./processes.ts";
 import type { Sandbox } from "./sandbox-store.ts";
-import { isStringMap } from "./http-util.ts";
 
 type Msg = Record<string, unknown>;
 

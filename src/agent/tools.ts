@@ -41,7 +41,6 @@ export interface ToolOutput {
 /** A problem with the call itself, reported to the model. */
 class ToolInputError extends Error {}
 
-/** Runs one tool call of the model in the sandbox. */
 export interface ToolOptions {
   /** Milliseconds left before the fork's deadline: bounds a bash command (with MAX_COMMAND_MS). */
   remainingMs: number;
@@ -49,6 +48,7 @@ export interface ToolOptions {
   envs?: Record<string, string>;
 }
 
+/** Runs one tool call of the model in the sandbox. */
 export async function executeTool(session: SandboxSession, call: ToolCall, opts: ToolOptions): Promise<ToolOutput> {
   try {
     const input = asObject(call.input);

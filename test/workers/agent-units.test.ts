@@ -366,6 +366,8 @@ describe("executeTool in a real sandbox (local sandbox server)", () => {
     expect(await edit({ command: "str_replace", path: "nope.txt", old_str: "a", new_str: "b" })).toMatchObject({ isError: true });
     expect(await edit({ command: "create", path: "x.txt" })).toEqual({ content: "Parameter `file_text` is required.", isError: true });
     expect(await edit({ command: "undo_edit", path: "x.txt" })).toMatchObject({ isError: true });
+    expect(await edit({ command: "create", path: "/etc/forkyard-denied.txt", file_text: "x" })).toMatchObject({ isError: true });
+    expect(await edit({ command: "view", path: "/etc/forkyard-nowhere" })).toMatchObject({ isError: true });
     expect(await run("python", { code: "1" })).toMatchObject({ isError: true });
     expect(await run("bash", { command: 42 })).toMatchObject({ isError: true });
   });

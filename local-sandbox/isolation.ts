@@ -5,7 +5,8 @@
 //   --dev /dev --proc /proc    minimal /dev; a procfs for the sandbox's PID namespace
 //   --tmpfs /home --tmpfs /root [--tmpfs <dataDir>]   hide users' homes and the other sandboxes
 //   --bind <home> /home/user --bind <tmp> /tmp        the sandbox's own writable areas
-//   [--ro-bind-try P P ...]    extra host paths exposed read-only (e.g. test repos under /tmp)
+//   [--ro-bind-try P P ...]    extra host paths exposed read-only (e.g. test repos under /tmp);
+//                              also the data dir's parent when that is a directory under /tmp
 //   --unshare-pid --die-with-parent --cap-drop ALL
 //
 // Two ways of running commands in it:
@@ -24,7 +25,7 @@
 // write anywhere the server can. A loud warning is logged once.
 import { accessSync, constants, mkdirSync, rmSync } from "node:fs";
 import { spawn, spawnSync } from "node:child_process";
-import { delimiter, join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { tmpdir } from "node:os";
 
 export type IsolationMode = "auto" | "bwrap" | "none";
@@ -122,6 +123,10 @@ export function bwrapSandboxArgs(iso: Isolation, m: MountInput): string[] {
   // Hide the other sandboxes (unless the data dir is already hidden by /home, /root or /tmp).
   if (!["/home", "/root", "/tmp"].some((p) => isUnder(m.dataDir, p))) args.push("--tmpfs", m.dataDir);
   args.push("--bind", m.home, "/home/user", "--bind", m.tmp, "/tmp");
+  // A data dir inside a throw-away directory under /tmp (tests: /tmp/x/sandboxes next to /tmp/x/repo)
+  // gets that directory exposed read-only, so its siblings can be cloned; the data dir stays hidden.
+  const parent = dirname(m.dataDir);
+  if (parent !== "/tmp" && isUnder(parent, "/tmp")) args.push("--ro-bind-try", parent, parent, "--tmpfs", m.dataDir);
   for (const p of m.exposePaths) args.push("--ro-bind-try", p, p);
   args.push("--unshare-pid", "--die-with-parent", "--cap-drop", "ALL", ...iso.extraFlags);
   return args;

@@ -121,6 +121,9 @@ describe("admin API", () => {
     await t.api("/v2/sandboxes");
     expect(Date.now() - started).toBeGreaterThanOrEqual(120);
 
+    const calls = (await (await t.api("/admin/calls?op=list")).json()) as Array<{ op: string; at: number }>;
+    expect(calls.map((c) => c.op)).toEqual(["list", "list", "list"]);
+    expect(calls[0]!.at).toBeLessThanOrEqual(calls[2]!.at);
     const stats = (await (await t.api("/admin/stats")).json()) as { calls: Record<string, number>; faultsInjected: number };
     expect(stats.calls.list).toBe(3);
     expect(stats.faultsInjected).toBe(1);

@@ -175,6 +175,26 @@ describe.skipIf(!hasBwrap)("git inside a sandbox", () => {
   });
 });
 
+describe.skipIf(!hasBwrap)("data dir inside a throw-away /tmp directory", () => {
+  it("exposes the data dir's siblings read-only (a test repo next to sandboxes/) but not the data dir", async () => {
+    const root = mkdtempSync(join(tmpdir(), "local-sandbox-root-"));
+    const repo = makeHostRepo(join(root, "repo"));
+    const s = await startTestSandboxServer({ dataDir: join(root, "sandboxes") });
+    try {
+      const a = await Sandbox.create("base", s.sdk);
+      const b = await Sandbox.create("base", s.sdk);
+      const clone = await a.commands.run(`git clone -q ${repo} r && cat r/README.md`);
+      expect(clone.stdout).toBe("hello from the host repo\n");
+      expect((await a.commands.run(`ls -A ${root}/sandboxes | wc -l`)).stdout.trim()).toBe("0");
+      expect(await exitCodeOf(a, `test -e ${root}/sandboxes/${b.sandboxId}`)).toBe(1);
+      expect(await exitCodeOf(a, `touch ${root}/repo/x`)).not.toBe(0);
+    } finally {
+      await s.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("without isolation (fallback)", () => {
   it("runs commands as plain processes in the host directory and warns", async () => {
     const logs: string[] = [];

@@ -1,6 +1,6 @@
 import { ApiError, type ForkyardClient } from "./client.ts";
 import type { RunView } from "./types.ts";
-import { isTerminalRun } from "./types.ts";
+import { isSettledRun } from "./types.ts";
 
 export interface FollowOptions {
   /** Ends the follow early (Ctrl-C). */
@@ -42,7 +42,7 @@ export async function* followRun(client: ForkyardClient, id: string, opts: Follo
       const view = await getWithRetry(client, id, opts);
       if (!view) return;
       yield view;
-      if (isTerminalRun(view)) return;
+      if (isSettledRun(view)) return;
       await wake.after(streaming ? Math.max(interval, 5000) : interval);
     }
   } finally {

@@ -13,9 +13,7 @@ import { processIo, type Io } from "./io.ts";
 import { EXIT } from "./outcome.ts";
 import { collectKeyValue, parseNumber, parsePositiveInt } from "./options.ts";
 import { Output } from "./output.ts";
-import { TERMINAL_RUN_STATUSES } from "./types.ts";
-
-const RUN_STATUSES = ["running", "paused", ...TERMINAL_RUN_STATUSES];
+import { RUN_STATUSES } from "./types.ts";
 
 const EXIT_CODES_HELP = `
 Environment:

@@ -26,9 +26,15 @@ export interface ReaperResult {
   count: number;
 }
 
-// Mirrors TERMINAL_*_STATUSES of src/api/runs.ts; `satisfies` keeps them in step with the types.
-export const TERMINAL_RUN_STATUSES = ["completed", "cancelled", "failed", "budget_exceeded"] as const satisfies readonly RunStatus[];
+export const RUN_STATUSES = ["running", "paused", "completed", "cancelled", "failed", "budget_exceeded"] as const satisfies readonly RunStatus[];
+
+/**
+ * Where watching a run stops: the statuses it never leaves, and `budget_exceeded`, which waits
+ * for someone to raise the budget (a waiting `fork` must not hang a script on it).
+ */
+export const SETTLED_RUN_STATUSES = ["completed", "cancelled", "failed", "budget_exceeded"] as const satisfies readonly RunStatus[];
+// Mirrors TERMINAL_FORK_STATUSES of src/api/runs.ts; `satisfies` keeps it in step with the type.
 export const TERMINAL_FORK_STATUSES = ["succeeded", "failed", "cancelled", "timed_out", "budget_exceeded"] as const satisfies readonly ForkStatus[];
 
-export const isTerminalRun = (view: Pick<RunView, "status">): boolean => (TERMINAL_RUN_STATUSES as readonly string[]).includes(view.status);
+export const isSettledRun = (view: Pick<RunView, "status">): boolean => (SETTLED_RUN_STATUSES as readonly string[]).includes(view.status);
 export const isTerminalFork = (fork: Pick<ForkView, "status">): boolean => (TERMINAL_FORK_STATUSES as readonly string[]).includes(fork.status);

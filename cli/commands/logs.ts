@@ -6,7 +6,7 @@ import { EXIT, runExitCode } from "../outcome.ts";
 import { colorStatus, forkElapsedMs, formatDuration } from "../render/format.ts";
 import { colorEntry, LogTracker, type LogEntry } from "../render/logs.ts";
 import type { RunView } from "../types.ts";
-import { isTerminalRun } from "../types.ts";
+import { isSettledRun } from "../types.ts";
 import { interrupted } from "./watch.ts";
 
 /**
@@ -49,7 +49,7 @@ export async function logsCommand(ctx: Context, id: string, opts: { fork?: numbe
   } finally {
     stopListening();
   }
-  if (!last || !isTerminalRun(last)) return interrupted(ctx, id);
+  if (!last || !isSettledRun(last)) return interrupted(ctx, id);
   out.line(`run ${last.id}: ${colorStatus(last.status, out.c)}`);
   return runExitCode(last);
 }

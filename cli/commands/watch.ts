@@ -4,7 +4,7 @@ import { formatApiError } from "../output.ts";
 import { EXIT, runExitCode } from "../outcome.ts";
 import { createLiveView } from "../render/live.ts";
 import type { RunView } from "../types.ts";
-import { isTerminalRun } from "../types.ts";
+import { isSettledRun } from "../types.ts";
 
 /**
  * Watches a run until it ends: a live table (or --json: nothing until the final RunView), then
@@ -27,12 +27,12 @@ export async function watchRun(ctx: Context, id: string): Promise<number> {
     });
     for await (const view of views) {
       last = view;
-      if (!isTerminalRun(view)) live?.update(view, Date.now());
+      if (!isSettledRun(view)) live?.update(view, Date.now());
     }
   } finally {
     stopListening();
   }
-  if (!last || !isTerminalRun(last)) return interrupted(ctx, id);
+  if (!last || !isSettledRun(last)) return interrupted(ctx, id);
   if (out.json) out.data(last);
   else live?.end(last, Date.now());
   return runExitCode(last);

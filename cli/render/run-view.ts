@@ -1,6 +1,6 @@
 import type { Colors } from "../output.ts";
 import type { RunSummary, RunView } from "../types.ts";
-import { isTerminalRun } from "../types.ts";
+import { isSettledRun } from "../types.ts";
 import {
   colorStatus,
   currentStep,
@@ -20,16 +20,18 @@ import { ellipsis } from "./text.ts";
 /** `run r_x · running · 1 succeeded · 1 running · 0 queued · $0.0001 · 3.2s` */
 export function runHeadline(view: RunView, c: Colors, now: number): string {
   const t = view.totals;
+  const overBudget = view.forks.filter((f) => f.status === "budget_exceeded").length;
   const parts = [
     `${c.bold("run")} ${view.id}`,
     colorStatus(view.status, c),
     `${t.succeeded}/${view.forks.length} succeeded`,
     ...(t.failed ? [c.red(`${t.failed} failed`)] : []),
     ...(t.cancelled ? [c.yellow(`${t.cancelled} cancelled`)] : []),
+    ...(overBudget ? [c.red(`${overBudget} over budget`)] : []),
     ...(t.running ? [`${t.running} running`] : []),
     ...(t.queued ? [`${t.queued} queued`] : []),
     formatUsd(t.costUsd.total),
-    formatDuration(runElapsedMs(view, isTerminalRun(view), now)),
+    formatDuration(runElapsedMs(view, isSettledRun(view), now)),
   ];
   return parts.join(c.dim(" · "));
 }
@@ -79,6 +81,10 @@ export function liveForkTable(view: RunView, c: Colors, now: number, maxWidth?: 
 /** Lines under the table once a run has ended: the headline and each unsuccessful fork's error. */
 export function runSummary(view: RunView, c: Colors, now: number): string[] {
   const lines = [runHeadline(view, c, now)];
+  const budget = view.request.budgetUsd;
+  if (view.status === "budget_exceeded") {
+    lines.push(c.red(`  over budget: spent ${formatUsd(view.totals.costUsd.total)}${budget !== undefined ? ` of ${formatUsd(budget)}` : ""}; raising the budget resumes the run`));
+  }
   for (const f of view.forks) {
     if (f.status === "succeeded") continue;
     const why = f.error ? `${f.error.code}: ${f.error.message}` : f.status;

@@ -41,7 +41,15 @@ function run(status: RunView["status"], forks: ForkView[]): RunView {
     createdAt: "2026-01-01T00:00:00.000Z",
     updatedAt: "2026-01-01T00:00:05.000Z",
     forks,
-    totals: { succeeded: count("succeeded"), failed: count("failed"), cancelled: count("cancelled"), running: count("running"), queued: count("queued"), costUsd: { sandbox: 0.0001, llm: 0, total: 0.0001 } },
+    totals: {
+      succeeded: count("succeeded"),
+      failed: count("failed"),
+      cancelled: count("cancelled"),
+      budgetExceeded: count("budget_exceeded"),
+      running: count("running"),
+      queued: count("queued"),
+      costUsd: { sandbox: 0.0001, llm: 0, total: 0.0001 },
+    } as RunView["totals"],
   };
 }
 
@@ -319,6 +327,15 @@ describe("following a run", () => {
     fake.interrupt();
     expect(await done).toBe(EXIT.interrupted);
     expect(fake.err()).toContain("forkyard cancel r1");
+  });
+
+  it("stops watching an over-budget run (exit 1): it waits on a person, not on time", async () => {
+    const over = run("budget_exceeded", [succeeded, fork(2, { status: "budget_exceeded" })]);
+    over.request.budgetUsd = 0.00005;
+    const fake = fakeIo(() => json(over));
+    expect(await main(argv("status", "r1", "--watch"), fake.io)).toBe(EXIT.failed);
+    expect(fake.out()).toContain("1 over budget");
+    expect(fake.out()).toContain("over budget: spent $0.00010 of $0.00005; raising the budget resumes the run");
   });
 
   it("--wait --json prints only the final RunView", async () => {

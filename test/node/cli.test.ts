@@ -140,6 +140,14 @@ describe("forkyard CLI against the local stack", () => {
     expect(page.runs.find((run) => run.id === firstRun)?.status).toBe("completed");
   });
 
+  it("logs --follow prints a live run's output as it comes, until the run ends", async () => {
+    const started = parse<{ id: string }>(await cli(["fork", repo, "--command", "sleep 1", "echo followed", "--no-wait", "--json"]));
+    const follow = await cli(["logs", started.id, "--follow", "--fork", "1"]);
+    expect(follow.code, follow.stderr).toBe(0);
+    expect(follow.stdout).toMatch(/\$ sleep 1\n(.*\n)*\$ echo followed\nfollowed\nexit 0/);
+    expect(follow.stdout).toContain(`run ${started.id}: completed`);
+  });
+
   it("Ctrl-C stops waiting (130); --no-wait returns at once; cancel ends the run (status exits 3)", async () => {
     const watched = await cli(["fork", repo, "--command", "sleep 30"], {
       onStdout: (text, child) => {

@@ -83,7 +83,10 @@ describe("timeouts, pause/resume, fork, kill", () => {
     await sbx.setTimeout(1000);
     const info = await sbx.getInfo();
     expect(info.endAt.getTime() - Date.now()).toBeLessThanOrEqual(1000);
-    await new Promise((r) => setTimeout(r, 2000));
+    // the sweeper runs every 250 ms: poll instead of sleeping a fixed time
+    for (let i = 0; i < 50 && (await listAll({ query: { metadata: { suite: "ttl" } } })).length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     expect(await listAll({ query: { metadata: { suite: "ttl" } } })).toEqual([]);
     await expect(sbx.getInfo()).rejects.toBeInstanceOf(SandboxNotFoundError);
     expect(await sbx.isRunning()).toBe(false);

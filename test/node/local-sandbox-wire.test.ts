@@ -164,7 +164,7 @@ describe("timeouts with autoPause", () => {
   it("pauses instead of killing when lifecycle.onTimeout is pause; files survive", async () => {
     const sbx = await Sandbox.create("base", { ...t.sdk, timeoutMs: 1000, lifecycle: { onTimeout: "pause" } });
     await sbx.files.write("/home/user/a.txt", "A");
-    await new Promise((r) => setTimeout(r, 2000));
+    for (let i = 0; i < 50 && (await sbx.getInfo()).state === "running"; i++) await new Promise((r) => setTimeout(r, 100));
     const info = await sbx.getInfo();
     expect(info.state).toBe("paused");
     expect(info.lifecycle?.onTimeout).toBe("pause");

@@ -428,10 +428,16 @@ export class SandboxStore {
   /** Host pid of the sandbox namespace's init (shared-namespace mode), starting it if needed. */
   private async namespaceInit(sb: Sandbox): Promise<number> {
     if (!sb.holder?.alive) sb.holder = new NamespaceHolder(this.opts.isolation, this.mounts(sb), () => {});
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("namespace holder did not start within 15 s")), 15_000);
+    });
     try {
-      return await sb.holder.ready;
+      return await Promise.race([sb.holder.ready, timeout]);
     } catch (err) {
       throw new RpcError("unavailable", `sandbox namespace is not available: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -30,6 +30,11 @@ export interface Env {
   RETRY_POLICIES?: string;
   MAX_BODY_BYTES?: string;
   LOG_LEVEL?: string;
+  ANTHROPIC_API_KEY?: string;
+  ANTHROPIC_BASE_URL?: string;
+  MODEL_PRICES?: string;
+  AGENT_MAX_TURNS?: string;
+  BUDGET_WAIT_SECONDS?: string;
 }
 
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
@@ -76,6 +81,11 @@ const configSchema = z.object({
     .default({}),
   MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  ANTHROPIC_API_KEY: z.string().min(1).optional(),
+  ANTHROPIC_BASE_URL: optionalUrl,
+  MODEL_PRICES: z.string().optional(),
+  AGENT_MAX_TURNS: int(1, 500).default(40),
+  BUDGET_WAIT_SECONDS: int(0, 30 * 24 * 3600).default(24 * 3600),
 });
 
 export type Config = z.infer<typeof configSchema> & { apiTokens: string[] };

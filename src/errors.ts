@@ -124,6 +124,13 @@ export class BudgetExceededError extends ForkyardError {
   }
 }
 
+/** Agent tasks need a model API key the deployment does not have. */
+export class AgentUnavailableError extends ForkyardError {
+  constructor() {
+    super("agent_unavailable", "Agent tasks are not available: this deployment has no ANTHROPIC_API_KEY.", { status: 503 });
+  }
+}
+
 export class ConfigError extends ForkyardError {
   constructor(message: string, details?: ErrorDetails) {
     super("config_invalid", message, { status: 500, details });

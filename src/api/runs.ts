@@ -43,11 +43,14 @@ export type Task = z.infer<typeof task>;
 
 export const runStatus = z.enum(["running", "paused", "completed", "cancelled", "failed", "budget_exceeded"]);
 export type RunStatus = z.infer<typeof runStatus>;
-export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ["completed", "cancelled", "failed", "budget_exceeded"];
+/** Statuses a run never leaves. `budget_exceeded` is not one: raising the budget resumes the run. */
+export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ["completed", "cancelled", "failed"];
 
 export const forkStatus = z.enum(["queued", "running", "succeeded", "failed", "cancelled", "timed_out", "budget_exceeded"]);
 export type ForkStatus = z.infer<typeof forkStatus>;
 export const TERMINAL_FORK_STATUSES: readonly ForkStatus[] = ["succeeded", "failed", "cancelled", "timed_out", "budget_exceeded"];
+
+export const raiseBudgetRequest = z.strictObject({ budgetUsd: z.number().positive().max(100_000) });
 
 export const listRunsQuery = z.strictObject({
   status: runStatus.optional(),
@@ -84,6 +87,23 @@ export interface DiffStats {
   deletions: number;
 }
 
+export interface TokenCounts {
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheWrite: number;
+}
+
+/** What an agent fork did. */
+export interface AgentView {
+  model: string;
+  stopReason: string;
+  turns: number;
+  toolCalls: number;
+  tokens: TokenCounts;
+  summary: string;
+}
+
 export interface CostView {
   sandbox: number;
   llm: number;
@@ -102,6 +122,7 @@ export interface ForkView {
   commands: CommandResult[];
   check?: CheckResult;
   diff?: DiffStats;
+  agent?: AgentView;
   costUsd: CostView;
   error?: { code: string; message: string };
 }
@@ -113,7 +134,7 @@ export interface RunView {
   createdAt: string;
   updatedAt: string;
   forks: ForkView[];
-  totals: { succeeded: number; failed: number; cancelled: number; running: number; queued: number; costUsd: CostView };
+  totals: { succeeded: number; failed: number; cancelled: number; budgetExceeded: number; running: number; queued: number; costUsd: CostView };
 }
 
 export interface RunSummary {

@@ -1,15 +1,15 @@
 import { DurableObject } from "cloudflare:workers";
-import type { CommandResult, CreateRunRequest, ForkStatus, RunStatus, RunView } from "../api/runs";
+import type { CommandResult, CreateRunRequest, RunStatus, RunView } from "../api/runs";
 import { TERMINAL_FORK_STATUSES, TERMINAL_RUN_STATUSES } from "../api/runs";
 import type { Env } from "../env";
 import { loadConfig } from "../env";
-import { asResult, BudgetExceededError, ConflictError, ForkCancelledError, NotFoundError, type Result } from "../errors";
+import { asResult, BudgetExceededError, ConflictError, ForkCancelledError, InvalidInputError, NotFoundError, toWireError, type Result } from "../errors";
 import { errorFields, log } from "../observability/log";
 import type { ForkOutcome } from "../runs/fork-outcome";
 import { forkInstanceId, forkLeaseKey } from "../runs/ids";
 import { upsertRunSummary } from "../runs/run-index";
 import { EventHub } from "../runs/event-hub";
-import { RunStore, type ForkRow } from "../runs/run-store";
+import { RunStore, type ForkRow, type StoredForkStatus } from "../runs/run-store";
 import type { ForkParams } from "../workflows/fork-params";
 import { POOL_NAME } from "./pool";
 import { tail } from "../sandbox/tail";
@@ -29,6 +29,8 @@ export interface StepReport {
   error?: { code: string; message: string };
 }
 
+/** The event a fork waiting for budget waits on. */
+export const BUDGET_RAISED_EVENT = "budget-raised";
 /** The event type the reconciler sends to wake an instance a runtime restart left idle; no step waits on it. */
 export const WAKE_EVENT = "forkyard-wake";
 /** Output tails carried by live events (the run view keeps the full 4 KiB tails). */
@@ -36,7 +38,7 @@ const EVENT_TAIL_CHARS = 1024;
 /** A launched instance that the engine does not know after this long is launched again. */
 const LOST_INSTANCE_GRACE_MS = 30_000;
 
-const isTerminalFork = (status: ForkStatus) => TERMINAL_FORK_STATUSES.includes(status);
+const isTerminalFork = (status: StoredForkStatus) => (TERMINAL_FORK_STATUSES as readonly string[]).includes(status);
 const isTerminalRun = (status: RunStatus) => TERMINAL_RUN_STATUSES.includes(status);
 
 /**
@@ -48,6 +50,8 @@ const isTerminalRun = (status: RunStatus) => TERMINAL_RUN_STATUSES.includes(stat
 export class Orchestrator extends DurableObject<Env> {
   readonly #store: RunStore;
   readonly #events = new EventHub();
+  /** Expected costs of model calls in flight, by ledger key (memory only: a lost one just frees up). */
+  readonly #reservations = new Map<string, number>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -117,7 +121,8 @@ export class Orchestrator extends DurableObject<Env> {
       for (const fork of this.#store.forksWithStatus("queued")) {
         if (this.#store.finishFork(fork.n, "cancelled", now, { code: "cancelled", message: "The run was cancelled." })) this.#event("fork.finished", fork.n, { status: "cancelled" });
       }
-      await Promise.all(this.#store.forksWithStatus("running").map((fork) => this.#cancelRunningFork(fork, "The run was cancelled.")));
+      const active = [...this.#store.forksWithStatus("running"), ...this.#store.forksWithStatus("budget_wait")];
+      await Promise.all(active.map((fork) => this.#cancelRunningFork(fork, "The run was cancelled.")));
       // Leases of forks that ended between our reads are released too: nothing of the run stays up.
       await this.env.POOL.getByName(POOL_NAME).releaseRun(this.#requireRun().id);
       await this.#syncIndex();
@@ -196,6 +201,80 @@ export class Orchestrator extends DurableObject<Env> {
     });
   }
 
+  /**
+   * Before each model call: does its expected cost fit the budget? Calls in flight hold a
+   * reservation, so concurrent forks cannot all spend the last dollar. Throws BudgetExceededError.
+   */
+  reserveModelCall(n: number, key: string, expectedUsd: number): Result<void> {
+    try {
+      const run = this.#requireRun();
+      const budget = run.request.budgetUsd;
+      if (budget === undefined) return { ok: true, value: undefined };
+      this.#reservations.delete(key);
+      const reserved = [...this.#reservations.values()].reduce((sum, usd) => sum + usd, 0);
+      const spent = this.#store.spentUsd();
+      if (spent + reserved + expectedUsd > budget) {
+        throw new BudgetExceededError(`The next model call (about $${expectedUsd.toFixed(4)}) does not fit the run's budget of $${budget} ($${spent.toFixed(4)} spent).`, {
+          budgetUsd: budget,
+          spentUsd: spent,
+          fork: n,
+        });
+      }
+      this.#reservations.set(key, expectedUsd);
+      return { ok: true, value: undefined };
+    } catch (err) {
+      return { ok: false, error: toWireError(err) };
+    }
+  }
+
+  /** A model call's real cost, once per key (fork, step, attempt); it settles the reservation. */
+  recordModelCost(n: number, key: string, usd: number): void {
+    this.#reservations.delete(key);
+    this.#addCost(key, n, "llm", usd);
+    this.#store.heartbeat(n, Date.now());
+  }
+
+  /** A fork stopped for budget: its sandbox is paused and it waits for the budget to be raised. */
+  async forkAwaitingBudget(n: number): Promise<void> {
+    if (this.#store.transition(n, "running", "budget_wait")) {
+      this.#event("fork.budget_exceeded", n, { spentUsd: this.#store.spentUsd() });
+      const run = this.#requireRun();
+      if (run.status === "running") await this.#setStatus("budget_exceeded");
+      await this.#syncIndex();
+    }
+  }
+
+  /** A fork that waited for budget continues. */
+  forkContinues(n: number): void {
+    if (this.#store.transition(n, "budget_wait", "running")) this.#event("fork.resumed", n, {});
+  }
+
+  /** Raises the run's budget; forks stopped for budget continue where they stopped. */
+  raiseBudget(budgetUsd: number): Promise<Result<RunView>> {
+    return asResult(async () => {
+      const run = this.#requireRun();
+      if (isTerminalRun(run.status)) throw new ConflictError("run_finished", `The run already ended (${run.status}).`);
+      const current = run.request.budgetUsd;
+      if (current !== undefined && budgetUsd <= current) {
+        throw new InvalidInputError(`budgetUsd: must be more than the current budget of $${current}.`, { field: "budgetUsd" });
+      }
+      this.#store.setBudget(budgetUsd, new Date().toISOString());
+      this.#event("run.budget", null, { budgetUsd });
+      if (run.status === "budget_exceeded") await this.#setStatus("running");
+      for (const fork of this.#store.forksWithStatus("budget_wait")) {
+        if (!fork.instance_id) continue;
+        try {
+          await (await this.env.FORK_WORKFLOW.get(fork.instance_id)).sendEvent({ type: BUDGET_RAISED_EVENT, payload: { budgetUsd } });
+        } catch (err) {
+          log("warn", "orchestrator.budget_event_failed", { runId: run.id, fork: fork.n, ...errorFields(err) });
+        }
+      }
+      await this.#afterForkChange();
+      await this.#armAlarm();
+      return this.#view();
+    });
+  }
+
   /** The report step: the fork's final outcome. */
   forkFinished(outcome: ForkOutcome): Promise<Result<void>> {
     return asResult(async () => {
@@ -211,7 +290,7 @@ export class Orchestrator extends DurableObject<Env> {
     if (!run) return;
     const config = loadConfig(this.env);
     const now = Date.now();
-    for (const fork of this.#store.forksWithStatus("running")) {
+    for (const fork of [...this.#store.forksWithStatus("running"), ...this.#store.forksWithStatus("budget_wait")]) {
       try {
         await this.#reconcileFork(fork, now, config.STALE_FORK_SECONDS * 1000);
       } catch (err) {
@@ -250,7 +329,7 @@ export class Orchestrator extends DurableObject<Env> {
         return;
       }
       default:
-        if (now - (fork.heartbeat_at ?? 0) > staleMs) {
+        if (fork.status === "running" && now - (fork.heartbeat_at ?? 0) > staleMs) {
           // A restarted local runtime leaves instances idle until something calls into them.
           this.#store.heartbeat(fork.n, now);
           await instance.sendEvent({ type: WAKE_EVENT, payload: {} });
@@ -310,7 +389,10 @@ export class Orchestrator extends DurableObject<Env> {
     const run = this.#requireRun();
     if (run.status !== "running") return;
     const budget = run.request.budgetUsd;
-    if (budget !== undefined && this.#store.spentUsd() >= budget) return;
+    if (budget !== undefined && this.#store.spentUsd() >= budget) {
+      if (this.#store.countForks("queued") > 0) await this.#setStatus("budget_exceeded");
+      return;
+    }
     const free = run.request.maxConcurrent - this.#store.countForks("running");
     if (free <= 0) return;
     const queued = this.#store.forksWithStatus("queued", Math.min(free, 100));
@@ -359,6 +441,7 @@ export class Orchestrator extends DurableObject<Env> {
   async #maybeFinishRun(): Promise<void> {
     const run = this.#requireRun();
     if (isTerminalRun(run.status) || this.#store.countUnfinished() > 0) return;
+    if (run.status === "budget_exceeded") return;
     const status: RunStatus = this.#store.countForks("succeeded") > 0 ? "completed" : "failed";
     await this.#setStatus(status);
   }
@@ -375,8 +458,7 @@ export class Orchestrator extends DurableObject<Env> {
   async #armAlarm(): Promise<void> {
     const run = this.#store.run();
     if (!run) return;
-    const active = !isTerminalRun(run.status) || this.#store.countForks("running") > 0;
-    if (!active) return;
+    if (this.#store.countUnfinished() === 0) return;
     const interval = loadConfig(this.env).RECONCILE_INTERVAL_SECONDS * 1000;
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > Date.now() + interval) await this.ctx.storage.setAlarm(Date.now() + interval);
@@ -404,7 +486,7 @@ export class Orchestrator extends DurableObject<Env> {
     const run = this.#store.run();
     if (!run) return new Response("not found", { status: 404 });
     const after = Number(request.headers.get("Last-Event-ID") ?? url.searchParams.get("after") ?? 0);
-    const live = !isTerminalRun(run.status) || this.#store.countForks("running") > 0;
+    const live = this.#store.countUnfinished() > 0;
     const stream = this.#events.open(this.#store.eventsAfter(Number.isFinite(after) ? after : 0), live);
     return new Response(stream, { headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no" } });
   }

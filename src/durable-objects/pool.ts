@@ -44,7 +44,7 @@ export interface PoolStatus {
   leases: { key: string; runId: string; fork: number; sandboxId: string | null; state: LeaseState; acquiredAt: string | null }[];
 }
 
-type LeaseState = "creating" | "active" | "released";
+type LeaseState = "creating" | "active" | "paused" | "released";
 
 interface LeaseRow extends Record<string, SqlStorageValue> {
   key: string;
@@ -55,6 +55,8 @@ interface LeaseRow extends Record<string, SqlStorageValue> {
   created_at: number;
   acquired_at: number | null;
   released_at: number | null;
+  paused_at: number | null;
+  paused_ms: number;
 }
 
 /** Longest a caller is kept waiting inside one acquire call for its creation-rate slot. */
@@ -81,10 +83,12 @@ export class Pool extends DurableObject<Env> {
       run_id TEXT NOT NULL,
       fork INTEGER NOT NULL,
       sandbox_id TEXT,
-      state TEXT NOT NULL CHECK (state IN ('creating','active','released')),
+      state TEXT NOT NULL CHECK (state IN ('creating','active','paused','released')),
       created_at INTEGER NOT NULL,
       acquired_at INTEGER,
-      released_at INTEGER
+      released_at INTEGER,
+      paused_at INTEGER,
+      paused_ms INTEGER NOT NULL DEFAULT 0
     );
     CREATE INDEX IF NOT EXISTS leases_state ON leases (state);
     CREATE INDEX IF NOT EXISTS leases_run ON leases (run_id);`);
@@ -121,6 +125,7 @@ export class Pool extends DurableObject<Env> {
       return { status: "acquired", sandboxId: existing.sandbox_id, acquiredAt: existing.acquired_at ?? existing.created_at, adopted: true };
     }
     if (existing?.state === "released") throw new ConflictError("lease_released", `The sandbox lease ${request.key} was already released.`);
+    if (existing?.state === "paused") throw new ConflictError("lease_paused", `The sandbox of lease ${request.key} is paused; resume it first.`);
 
     const provider = this.#provider();
     if (existing) {
@@ -204,13 +209,62 @@ export class Pool extends DurableObject<Env> {
   async #release(key: string): Promise<ReleaseOutcome> {
     const lease = this.#lease(key);
     if (!lease) return { sandboxId: null, aliveSeconds: 0, killed: false };
-    const aliveSeconds = lease.acquired_at ? Math.max(0, ((lease.released_at ?? Date.now()) - lease.acquired_at) / 1000) : 0;
+    const aliveSeconds = billableSeconds(lease, Date.now());
     if (lease.state === "released") return { sandboxId: lease.sandbox_id, aliveSeconds, killed: false };
     let killed = false;
     if (lease.sandbox_id) killed = await this.#provider().kill(lease.sandbox_id);
-    this.ctx.storage.sql.exec("UPDATE leases SET state = 'released', released_at = ? WHERE key = ? AND state != 'released'", Date.now(), key);
+    const now = Date.now();
+    this.ctx.storage.sql.exec(
+      "UPDATE leases SET state = 'released', released_at = ?, paused_ms = paused_ms + (CASE WHEN paused_at IS NULL THEN 0 ELSE ? - paused_at END), paused_at = NULL WHERE key = ? AND state != 'released'",
+      now,
+      now,
+      key,
+    );
     log("info", "pool.sandbox_released", { leaseKey: key, runId: lease.run_id, fork: lease.fork, sandboxId: lease.sandbox_id, killed, aliveSeconds });
     return { sandboxId: lease.sandbox_id, aliveSeconds, killed };
+  }
+
+  /**
+   * Pauses a holder's sandbox (no compute, files kept) — a fork waiting for more budget. Paused
+   * time is not billed and a paused sandbox does not count against the live cap. Idempotent.
+   */
+  suspend(key: string): Promise<Result<{ sandboxId: string }>> {
+    return asResult(async () => {
+      const lease = this.#requireLease(key);
+      if (lease.state === "active") {
+        await this.#provider().pause(lease.sandbox_id!);
+        this.ctx.storage.sql.exec("UPDATE leases SET state = 'paused', paused_at = ? WHERE key = ? AND state = 'active'", Date.now(), key);
+        log("info", "pool.sandbox_paused", { leaseKey: key, runId: lease.run_id, fork: lease.fork, sandboxId: lease.sandbox_id });
+      }
+      return { sandboxId: lease.sandbox_id! };
+    });
+  }
+
+  /** Resumes a suspended holder's sandbox. Idempotent. */
+  resume(key: string): Promise<Result<{ sandboxId: string }>> {
+    return asResult(async () => {
+      const lease = this.#requireLease(key);
+      if (lease.state === "paused") {
+        await this.#provider().resume(lease.sandbox_id!);
+        const now = Date.now();
+        this.ctx.storage.sql.exec(
+          "UPDATE leases SET state = 'active', paused_ms = paused_ms + (? - COALESCE(paused_at, ?)), paused_at = NULL WHERE key = ? AND state = 'paused'",
+          now,
+          now,
+          key,
+        );
+        log("info", "pool.sandbox_resumed", { leaseKey: key, runId: lease.run_id, fork: lease.fork, sandboxId: lease.sandbox_id });
+      }
+      return { sandboxId: lease.sandbox_id! };
+    });
+  }
+
+  #requireLease(key: string): LeaseRow {
+    const lease = this.#lease(key);
+    if (!lease || !lease.sandbox_id || lease.state === "released" || lease.state === "creating") {
+      throw new ConflictError("lease_not_active", `No sandbox is held under lease ${key}.`);
+    }
+    return lease;
   }
 
   /** Releases every lease of a run (cancellation): nothing of it is left running. */
@@ -287,4 +341,12 @@ export class Pool extends DurableObject<Env> {
       })),
     };
   }
+}
+
+/** Seconds a lease's sandbox ran (billed by E2B): from acquisition to release, minus paused time. */
+function billableSeconds(lease: LeaseRow, now: number): number {
+  if (!lease.acquired_at) return 0;
+  const end = lease.released_at ?? now;
+  const paused = lease.paused_ms + (lease.paused_at !== null && lease.released_at === null ? now - lease.paused_at : 0);
+  return Math.max(0, (end - lease.acquired_at - paused) / 1000);
 }

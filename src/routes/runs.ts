@@ -1,10 +1,11 @@
 import { Hono } from "hono";
-import { createRunRequest, forkNumberParam, listRunsQuery, type RunView } from "../api/runs";
+import { createRunRequest, forkNumberParam, listRunsQuery, raiseBudgetRequest, type RunView } from "../api/runs";
+import { resolveModel } from "../agent/models";
 import { validateRepo } from "../api/repo";
 import { parseInput } from "../api/validation";
 import type { AppEnv } from "../app-env";
 import { loadConfig } from "../env";
-import { InvalidInputError, NotFoundError, unwrap } from "../errors";
+import { AgentUnavailableError, InvalidInputError, NotFoundError, unwrap } from "../errors";
 import { newRunId, RUN_ID_PATTERN, runIdForIdempotencyKey, sha256Hex, workBranch } from "../runs/ids";
 import { listRuns } from "../runs/run-index";
 
@@ -34,7 +35,10 @@ runs.post("/", async (c) => {
   const config = loadConfig(c.env);
   const request = parseInput(createRunRequest, await readJson(c.req.raw));
   request.repo = validateRepo(request.repo, config.ALLOW_LOCAL_REPOS);
-  if ("prompt" in request.task) throw new InvalidInputError("task.prompt: agent tasks are not enabled in this build.", { field: "task.prompt" });
+  if ("prompt" in request.task) {
+    request.task.model = resolveModel(request.task.model);
+    if (!config.ANTHROPIC_API_KEY) throw new AgentUnavailableError();
+  }
 
   const idempotencyKey = c.req.header("Idempotency-Key") ?? null;
   if (idempotencyKey !== null && (idempotencyKey.length === 0 || idempotencyKey.length > 255)) {
@@ -70,6 +74,14 @@ for (const action of ["pause", "resume", "cancel"] as const) {
     return c.json(unwrap(await stub[action]()));
   });
 }
+
+runs.post("/:id/budget", async (c) => {
+  const id = c.req.param("id");
+  const { budgetUsd } = parseInput(raiseBudgetRequest, await readJson(c.req.raw));
+  const stub = orchestrator(c.env, id);
+  if (!(await stub.view())) throw new NotFoundError("run", id);
+  return c.json(unwrap(await stub.raiseBudget(budgetUsd)));
+});
 
 runs.post("/:id/forks/:n/cancel", async (c) => {
   const id = c.req.param("id");

@@ -1,4 +1,4 @@
-import type { CheckResult, CommandResult, DiffStats, ForkStatus } from "../api/runs";
+import type { AgentView, CheckResult, CommandResult, DiffStats, ForkStatus } from "../api/runs";
 
 /** What a fork Workflow returns and reports to its Orchestrator: plain JSON, bounded in size. */
 export interface ForkOutcome {
@@ -9,6 +9,7 @@ export interface ForkOutcome {
   commands: CommandResult[];
   check?: CheckResult;
   diff?: DiffStats;
+  agent?: AgentView;
   sandboxSeconds: number;
   costUsd: { sandbox: number; llm: number };
   error?: { code: string; message: string };

@@ -74,9 +74,15 @@ interface RunRow extends Record<string, SqlStorageValue> {
   updated_at: string;
 }
 
+/**
+ * A fork's stored status: the API's statuses plus `budget_wait` — stopped for budget with its
+ * sandbox paused, continuing if the budget is raised (shown as `budget_exceeded`).
+ */
+export type StoredForkStatus = ForkStatus | "budget_wait";
+
 export interface ForkRow extends Record<string, SqlStorageValue> {
   n: number;
-  status: ForkStatus;
+  status: StoredForkStatus;
   branch: string;
   instance_id: string | null;
   launches: number;
@@ -137,6 +143,17 @@ export class RunStore {
     branches.forEach((branch, i) => this.#sql.exec("INSERT INTO forks (n, status, branch) VALUES (?, 'queued', ?)", i + 1, branch));
   }
 
+  setBudget(budgetUsd: number, now: string): void {
+    const run = this.run();
+    if (!run) return;
+    this.#sql.exec("UPDATE run SET request = ?, updated_at = ?", JSON.stringify({ ...run.request, budgetUsd }), now);
+  }
+
+  /** Moves a fork between two non-terminal statuses; returns whether it was in `from`. */
+  transition(n: number, from: StoredForkStatus, to: StoredForkStatus): boolean {
+    return this.#sql.exec("UPDATE forks SET status = ? WHERE n = ? AND status = ?", to, n, from).rowsWritten > 0;
+  }
+
   setRunStatus(status: RunStatus, now: string): void {
     this.#sql.exec("UPDATE run SET status = ?, updated_at = ?", status, now);
   }
@@ -149,11 +166,11 @@ export class RunStore {
     return this.#sql.exec<ForkRow>("SELECT * FROM forks WHERE n = ?", n).toArray()[0];
   }
 
-  forksWithStatus(status: ForkStatus, limit = 1000): ForkRow[] {
+  forksWithStatus(status: StoredForkStatus, limit = 1000): ForkRow[] {
     return this.#sql.exec<ForkRow>("SELECT * FROM forks WHERE status = ? ORDER BY n LIMIT ?", status, limit).toArray();
   }
 
-  countForks(status: ForkStatus): number {
+  countForks(status: StoredForkStatus): number {
     return this.#sql.exec<{ c: number }>("SELECT COUNT(*) AS c FROM forks WHERE status = ?", status).one().c;
   }
 
@@ -289,7 +306,7 @@ export class RunStore {
         const cost = costs.get(row.n) ?? { sandbox: 0, llm: 0 };
         const view: ForkView = {
           n: row.n,
-          status: row.status,
+          status: row.status === "budget_wait" ? "budget_exceeded" : row.status,
           branch: row.branch,
           sandboxId: row.sandbox_id,
           attempts: row.launches,
@@ -301,6 +318,7 @@ export class RunStore {
         };
         if (outcome?.check) view.check = outcome.check;
         if (outcome?.diff) view.diff = outcome.diff;
+        if (outcome?.agent) view.agent = outcome.agent;
         const error = row.error ? (JSON.parse(row.error) as { code: string; message: string }) : outcome?.error;
         if (error) view.error = error;
         return view;
@@ -318,6 +336,7 @@ export class RunStore {
       forks,
       totals: {
         succeeded: count("succeeded"),
+        budgetExceeded: count("budget_exceeded"),
         failed: count("failed") + count("timed_out"),
         cancelled: count("cancelled"),
         running: count("running"),

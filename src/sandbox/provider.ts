@@ -40,6 +40,26 @@ export class SandboxProvider {
     return this.find({ [SANDBOX_TAG.app]: SANDBOX_APP_VALUE }, limit);
   }
 
+  /** Pauses a running sandbox (files and processes' disk state kept, no compute). Already paused is fine. */
+  async pause(sandboxId: string): Promise<void> {
+    try {
+      await Sandbox.pause(sandboxId, this.#opts);
+    } catch (err) {
+      const classified = classifySandboxError(err, "pause sandbox");
+      if (classified.details?.status === 409 || /already paused/i.test(classified.message)) return;
+      throw classified;
+    }
+  }
+
+  /** Resumes a paused sandbox (connect resumes it); a running one is left as it is. */
+  async resume(sandboxId: string): Promise<void> {
+    try {
+      await Sandbox.connect(sandboxId, this.#opts);
+    } catch (err) {
+      throw classifySandboxError(err, "resume sandbox");
+    }
+  }
+
   /** Kills a sandbox; false when it did not exist (already gone counts as done). */
   async kill(sandboxId: string): Promise<boolean> {
     try {

@@ -1,9 +1,9 @@
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloudflare:workers";
-import type { CommandResult } from "../api/runs";
 import type { Env } from "../env";
 import { loadConfig } from "../env";
-import { CloneFailedError, CommandFailedError, decodeStepError, SandboxOperationError, unwrap } from "../errors";
-import { POOL_NAME } from "../durable-objects/pool";
+import { CloneFailedError, decodeStepError, SandboxOperationError, unwrap } from "../errors";
+import { POOL_NAME, type Pool } from "../durable-objects/pool";
+import type { Orchestrator } from "../durable-objects/orchestrator";
 import { sandboxConnection } from "../sandbox/connection";
 import { CLONE_SCRIPT, cloneEnv, COLLECT_SCRIPT, collectEnv, GIT_SHA, parseNumstat, REPO_DIR } from "../sandbox/git";
 import { SandboxSession } from "../sandbox/session";
@@ -12,7 +12,11 @@ import { statusForErrorCode, type ForkOutcome } from "../runs/fork-outcome";
 import type { ForkParams } from "./fork-params";
 import { stepConfig } from "./retry-policies";
 import { StepRunner } from "./step-runner";
-import { commandStep, STEP } from "./steps";
+import { STEP } from "./steps";
+import { runAgentTask } from "./agent-task";
+import { runCommandsTask } from "./commands-task";
+import type { ForkContext } from "./fork-context";
+import { resolveModel } from "../agent/models";
 
 const HEALTH_TIMEOUT_MS = 30_000;
 const CONTROL_STEP_TIMEOUT_MS = 2 * 60_000;
@@ -21,7 +25,8 @@ const SANDBOX_TTL_MARGIN_SECONDS = 600;
 const MAX_CAPACITY_WAIT_MS = 30_000;
 
 /**
- * One fork: budget -> acquire-sandbox -> health-check -> clone -> the task -> check -> collect,
+ * One fork: budget -> acquire-sandbox -> health-check -> clone -> the task (commands, or the agent's
+ * model and tool steps) -> check -> collect,
  * then release-sandbox and report whatever happened. Every step is checkpointed; every step body
  * is safe to run again.
  */
@@ -36,6 +41,7 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
     const forkTimeoutMs = p.timeoutSeconds * 1000;
     const connection = () => sandboxConnection(config);
 
+    let interrupted = false;
     const outcome: ForkOutcome = {
       n: p.n,
       status: "running",
@@ -89,26 +95,25 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
         return { baseSha };
       });
 
-      // What a command may want to know about its fork (e.g. to pick a test shard).
-      const taskEnv = { FORKYARD_RUN_ID: p.runId, FORKYARD_FORK: String(p.n), FORKYARD_FORKS: String(p.forks), FORKYARD_BRANCH: p.workBranch };
-      const commands = "commands" in p.task ? p.task.commands : [];
-      for (const [index, command] of commands.entries()) {
-        const result = await steps.run(commandStep(index), stepConfig("command", retries, forkTimeoutMs), async ({ remainingMs }) => {
-          const session = await SandboxSession.open(connection(), sandboxId);
-          const exec = await session.exec(command, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: taskEnv });
-          const commandResult: CommandResult = { command, ...exec };
-          await orchestrator.recordCommand(p.n, index, commandResult);
-          return commandResult;
-        });
-        outcome.commands.push(result);
-        if (result.exitCode !== 0) throw new CommandFailedError(command, result.exitCode);
-      }
+      const ctx: ForkContext = {
+        params: p,
+        config,
+        step,
+        steps,
+        orchestrator,
+        pool,
+        sandboxId,
+        connection,
+        taskEnv: { FORKYARD_RUN_ID: p.runId, FORKYARD_FORK: String(p.n), FORKYARD_FORKS: String(p.forks), FORKYARD_BRANCH: p.workBranch },
+      };
+      if ("commands" in p.task) await runCommandsTask(ctx, p.task.commands, outcome.commands);
+      else outcome.agent = await runAgentTask(ctx, { ...p.task, model: p.task.model ?? resolveModel() });
 
       if (p.check) {
         const checkCommand = p.check;
         outcome.check = await steps.run(STEP.check, stepConfig("check", retries, forkTimeoutMs), async ({ remainingMs }) => {
           const session = await SandboxSession.open(connection(), sandboxId);
-          const exec = await session.exec(checkCommand, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: taskEnv });
+          const exec = await session.exec(checkCommand, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: ctx.taskEnv });
           return { command: checkCommand, exitCode: exec.exitCode, passed: exec.exitCode === 0 };
         });
       }
@@ -122,10 +127,32 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
       });
       outcome.status = "succeeded";
     } catch (err) {
+      // The engine stopping this run (pause, terminate, eviction) is no outcome of the fork: it
+      // replays later from its checkpoints, so its sandbox must stay.
+      if (isEngineInterruption(err)) {
+        interrupted = true;
+        throw err;
+      }
       const error = decodeStepError(err);
       outcome.status = statusForErrorCode(error.code);
       outcome.error = error;
     } finally {
+      if (!interrupted) await this.#finish(steps, pool, orchestrator, p, outcome);
+    }
+    return outcome;
+  }
+
+  /** release-sandbox then report: whatever happened before, in a `finally`. */
+  async #finish(
+    steps: StepRunner,
+    pool: DurableObjectStub<Pool>,
+    orchestrator: DurableObjectStub<Orchestrator>,
+    p: ForkParams,
+    outcome: ForkOutcome,
+  ): Promise<void> {
+    const config = loadConfig(this.env);
+    const retries = config.RETRY_POLICIES;
+    {
       const released = await steps.run(
         STEP.releaseSandbox,
         stepConfig("cleanup", retries, CONTROL_STEP_TIMEOUT_MS),
@@ -138,6 +165,11 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
         gated: false,
       });
     }
-    return outcome;
   }
+}
+
+/** Errors the Workflows engine raises into run() when it stops the instance itself. */
+function isEngineInterruption(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : String(err);
+  return /Aborting engine|engine (?:was )?(?:shut ?down|died)|instance (?:was )?(?:paused|terminated)/i.test(message);
 }

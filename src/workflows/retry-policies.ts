@@ -8,15 +8,17 @@ export interface RetryPolicy {
   backoff: "constant" | "linear" | "exponential";
 }
 
-export type PolicyName = "budget" | "acquire" | "health" | "clone" | "command" | "check" | "collect" | "cleanup" | "report";
+export type PolicyName = "budget" | "acquire" | "health" | "clone" | "command" | "model" | "tool" | "check" | "collect" | "cleanup" | "report";
 
-/** SPEC defaults: create sandbox 3 attempts 5 s x2; cleanup 3 attempts 2 s x2; health check 1 attempt. */
+/** SPEC defaults: create sandbox 3 attempts 5 s x2; model call 2 attempts 10 s x2; cleanup 3 attempts 2 s x2; health check 1 attempt. */
 const DEFAULTS: Record<PolicyName, RetryPolicy> = {
   budget: { limit: 3, delayMs: 1000, backoff: "exponential" },
   acquire: { limit: 2, delayMs: 5000, backoff: "exponential" },
   health: { limit: 0, delayMs: 1000, backoff: "constant" },
   clone: { limit: 2, delayMs: 2000, backoff: "exponential" },
   command: { limit: 1, delayMs: 2000, backoff: "exponential" },
+  model: { limit: 1, delayMs: 10_000, backoff: "exponential" },
+  tool: { limit: 1, delayMs: 2000, backoff: "exponential" },
   check: { limit: 1, delayMs: 2000, backoff: "exponential" },
   collect: { limit: 2, delayMs: 2000, backoff: "exponential" },
   cleanup: { limit: 2, delayMs: 2000, backoff: "exponential" },

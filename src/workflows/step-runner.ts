@@ -38,6 +38,15 @@ export class StepRunner {
     this.#timeoutSeconds = timeoutSeconds;
   }
 
+  /** Time spent waiting for budget does not count against the fork's timeout. */
+  extendDeadline(ms: number): void {
+    this.#deadline += Math.max(0, ms);
+  }
+
+  remainingMs(): number {
+    return this.#deadline - Date.now();
+  }
+
   run<T extends Rpc.Serializable<T>>(
     name: string,
     config: WorkflowStepConfig,

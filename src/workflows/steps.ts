@@ -21,5 +21,16 @@ export function commandStep(index: number): string {
   return `command-${index + 1}`;
 }
 
+export { modelStepName, toolStepName } from "../agent/step-names";
+
+/** A fork out of budget pauses its sandbox (`budget-wait-<turn>-<k>`) and, once raised, resumes it. */
+export function budgetWaitStep(turn: number, wait: number): string {
+  return `budget-wait-${turn}-${wait}`;
+}
+
+export function budgetResumeStep(turn: number, wait: number): string {
+  return `budget-resume-${turn}-${wait}`;
+}
+
 /** Steps that run whatever happened before them (cleanup and reporting). */
 export const UNGATED_STEPS: readonly string[] = [STEP.releaseSandbox, STEP.report];

@@ -14,4 +14,6 @@ export const TEST_RETRY_POLICIES = {
   cleanup: { delayMs: 200 },
   report: { delayMs: 200 },
   budget: { delayMs: 200 },
+  model: { delayMs: 200 },
+  tool: { delayMs: 200 },
 };

@@ -1,0 +1,91 @@
+import type { AgentTask, AgentView } from "../api/runs";
+import { callModel } from "../agent/model-client";
+import { parseModelPrices, usageCostUsd } from "../agent/pricing";
+import { buildSystemPrompt, buildTools } from "../agent/prompt";
+import { runAgent, type AgentHost } from "../agent/loop";
+import { executeTool } from "../agent/tools";
+import { BUDGET_RAISED_EVENT } from "../durable-objects/orchestrator";
+import { BudgetExceededError, decodeStepError, unwrap } from "../errors";
+import { SandboxSession } from "../sandbox/session";
+import type { ForkContext } from "./fork-context";
+import { stepConfig } from "./retry-policies";
+import { budgetResumeStep, budgetWaitStep, modelStepName, toolStepName } from "./steps";
+
+const MODEL_STEP_TIMEOUT_MS = 15 * 60_000;
+const TOOL_STEP_TIMEOUT_MS = 15 * 60_000;
+
+/**
+ * An agent task: the model/tool loop runs here, in the Workflow, each model call and each tool
+ * call its own checkpointed step; the model key never enters the sandbox. Before every model call
+ * the Orchestrator is asked whether its expected cost fits the budget; when it does not, the fork
+ * pauses its sandbox and waits for the budget to be raised, then continues from that very call.
+ */
+export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: string }): Promise<AgentView> {
+  const { params: p, config, steps, orchestrator } = ctx;
+  const retries = config.RETRY_POLICIES;
+  const prices = parseModelPrices(config.MODEL_PRICES);
+  let ledgerKey = "";
+
+  const host: AgentHost = {
+    async modelStep(turn, call) {
+      for (let wait = 1; ; wait++) {
+        try {
+          return await steps.run(modelStepName(turn), stepConfig("model", retries, MODEL_STEP_TIMEOUT_MS), async ({ attempt }) => {
+            // One ledger entry per attempt: a re-run step really calls (and pays for) the model again.
+            ledgerKey = `fork:${p.n}:${modelStepName(turn)}:${attempt}`;
+            const result = await call();
+            await orchestrator.recordModelCost(p.n, ledgerKey, usageCostUsd(result.model || task.model, result.usage, prices));
+            return result;
+          });
+        } catch (err) {
+          if (decodeStepError(err).code !== "budget_exceeded") throw err;
+          await waitForBudget(ctx, turn, wait);
+        }
+      }
+    },
+    toolStep: (turn, index, call) => steps.run(toolStepName(turn, index), stepConfig("tool", retries, TOOL_STEP_TIMEOUT_MS), () => call()),
+  };
+
+  const result = await runAgent(
+    host,
+    {
+      callModel: (request) => callModel({ apiKey: config.ANTHROPIC_API_KEY ?? "", baseURL: config.ANTHROPIC_BASE_URL }, request),
+      executeTool: async (call) => {
+        const session = await SandboxSession.open(ctx.connection(), ctx.sandboxId);
+        return executeTool(session, call, { remainingMs: steps.remainingMs(), envs: ctx.taskEnv });
+      },
+      beforeModelCall: async (_turn, expectedUsd) => unwrap(await orchestrator.reserveModelCall(p.n, ledgerKey, expectedUsd)),
+    },
+    {
+      prompt: task.prompt,
+      model: task.model,
+      system: buildSystemPrompt({ repo: p.repo, baseBranch: p.baseBranch, workBranch: p.workBranch, fork: p.n, forks: p.forks }),
+      tools: buildTools(),
+      maxTurns: task.maxTurns ?? config.AGENT_MAX_TURNS,
+      prices,
+    },
+  );
+  return { model: task.model, stopReason: result.stopReason, turns: result.turns, toolCalls: result.toolCalls, tokens: result.tokens, summary: result.summary };
+}
+
+/** Pauses the sandbox, waits (durably) for a raised budget, resumes the sandbox. */
+async function waitForBudget(ctx: ForkContext, turn: number, wait: number): Promise<void> {
+  const { params: p, config, step, steps, orchestrator, pool } = ctx;
+  const cleanup = stepConfig("cleanup", config.RETRY_POLICIES, 2 * 60_000);
+  const paused = await steps.run(budgetWaitStep(turn, wait), cleanup, async () => {
+    unwrap(await pool.suspend(p.leaseKey));
+    await orchestrator.forkAwaitingBudget(p.n);
+    return { at: Date.now() };
+  });
+  try {
+    await step.waitForEvent(`${BUDGET_RAISED_EVENT}-${turn}-${wait}`, { type: BUDGET_RAISED_EVENT, timeout: config.BUDGET_WAIT_SECONDS * 1000 });
+  } catch {
+    throw new BudgetExceededError(`The run's budget was spent and not raised within ${config.BUDGET_WAIT_SECONDS} s.`);
+  }
+  const resumed = await steps.run(budgetResumeStep(turn, wait), cleanup, async () => {
+    unwrap(await pool.resume(p.leaseKey));
+    orchestrator.forkContinues(p.n);
+    return { at: Date.now() };
+  });
+  steps.extendDeadline(resumed.at - paused.at);
+}

@@ -1,0 +1,23 @@
+import type { CommandResult } from "../api/runs";
+import { CommandFailedError } from "../errors";
+import { REPO_DIR } from "../sandbox/git";
+import { SandboxSession } from "../sandbox/session";
+import type { ForkContext } from "./fork-context";
+import { stepConfig } from "./retry-policies";
+import { commandStep } from "./steps";
+
+/** A commands task: one step per command, in the clone; the first non-zero exit ends the fork. */
+export async function runCommandsTask(ctx: ForkContext, commands: string[], results: CommandResult[]): Promise<void> {
+  const { params, config, steps, orchestrator } = ctx;
+  for (const [index, command] of commands.entries()) {
+    const result = await steps.run(commandStep(index), stepConfig("command", config.RETRY_POLICIES, params.timeoutSeconds * 1000), async ({ remainingMs }) => {
+      const session = await SandboxSession.open(ctx.connection(), ctx.sandboxId);
+      const exec = await session.exec(command, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: ctx.taskEnv });
+      const commandResult: CommandResult = { command, ...exec };
+      await orchestrator.recordCommand(params.n, index, commandResult);
+      return commandResult;
+    });
+    results.push(result);
+    if (result.exitCode !== 0) throw new CommandFailedError(command, result.exitCode);
+  }
+}

@@ -6,6 +6,7 @@ import { ForkyardError, PayloadTooLargeError } from "./errors";
 import { bearerAuth } from "./middleware/auth";
 import { errorFields, log, setLogLevel } from "./observability/log";
 import { health } from "./routes/health";
+import { metrics } from "./routes/metrics";
 import { operations } from "./routes/operations";
 import { runs } from "./routes/runs";
 
@@ -22,6 +23,7 @@ export function createApp(): Hono<AppEnv> {
   });
 
   app.route("/", health);
+  app.route("/", metrics);
 
   app.use("/v1/*", bearerAuth());
   app.use("/v1/*", async (c, next) =>

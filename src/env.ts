@@ -35,6 +35,7 @@ export interface Env {
   MODEL_PRICES?: string;
   AGENT_MAX_TURNS?: string;
   BUDGET_WAIT_SECONDS?: string;
+  METRICS_TOKEN?: string;
 }
 
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
@@ -86,6 +87,7 @@ const configSchema = z.object({
   MODEL_PRICES: z.string().optional(),
   AGENT_MAX_TURNS: int(1, 500).default(40),
   BUDGET_WAIT_SECONDS: int(0, 30 * 24 * 3600).default(24 * 3600),
+  METRICS_TOKEN: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof configSchema> & { apiTokens: string[] };

@@ -41,12 +41,14 @@ export const createRunRequest = z.strictObject({
 export type CreateRunRequest = z.infer<typeof createRunRequest>;
 export type Task = z.infer<typeof task>;
 
-export const runStatus = z.enum(["running", "paused", "completed", "cancelled", "failed", "budget_exceeded"]);
+export const RUN_STATUSES = ["running", "paused", "completed", "cancelled", "failed", "budget_exceeded"] as const;
+export const runStatus = z.enum(RUN_STATUSES);
 export type RunStatus = z.infer<typeof runStatus>;
 /** Statuses a run never leaves. `budget_exceeded` is not one: raising the budget resumes the run. */
 export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ["completed", "cancelled", "failed"];
 
-export const forkStatus = z.enum(["queued", "running", "succeeded", "failed", "cancelled", "timed_out", "budget_exceeded"]);
+export const FORK_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled", "timed_out", "budget_exceeded"] as const;
+export const forkStatus = z.enum(FORK_STATUSES);
 export type ForkStatus = z.infer<typeof forkStatus>;
 export const TERMINAL_FORK_STATUSES: readonly ForkStatus[] = ["succeeded", "failed", "cancelled", "timed_out", "budget_exceeded"];
 

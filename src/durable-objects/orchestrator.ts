@@ -7,7 +7,7 @@ import { asResult, BudgetExceededError, ConflictError, ForkCancelledError, Inval
 import { errorFields, log } from "../observability/log";
 import type { ForkOutcome } from "../runs/fork-outcome";
 import { forkInstanceId, forkLeaseKey } from "../runs/ids";
-import { upsertRunSummary } from "../runs/run-index";
+import { exportForkResults, upsertRunSummary } from "../runs/run-index";
 import { EventHub } from "../runs/event-hub";
 import { RunStore, type ForkRow, type StoredForkStatus } from "../runs/run-store";
 import type { ForkParams } from "../workflows/fork-params";
@@ -469,6 +469,9 @@ export class Orchestrator extends DurableObject<Env> {
     this.#store.touchRun(new Date().toISOString());
     try {
       await upsertRunSummary(this.env.DB, this.#view(), run.requestHash, run.idempotencyKey);
+      const ended = this.#store.unexportedForks();
+      await exportForkResults(this.env.DB, run.id, ended);
+      this.#store.markExported(ended.map((f) => f.n));
     } catch (err) {
       log("error", "orchestrator.index_failed", { runId: run.id, ...errorFields(err) });
     }

@@ -41,6 +41,8 @@ export interface PoolStatus {
   createRatePerSecond: number;
   live: number;
   creating: number;
+  paused: number;
+  reapedTotal: number;
   leases: { key: string; runId: string; fork: number; sandboxId: string | null; state: LeaseState; acquiredAt: string | null }[];
 }
 
@@ -91,6 +93,7 @@ export class Pool extends DurableObject<Env> {
       paused_ms INTEGER NOT NULL DEFAULT 0
     );
     CREATE INDEX IF NOT EXISTS leases_state ON leases (state);
+    CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
     CREATE INDEX IF NOT EXISTS leases_run ON leases (run_id);`);
   }
 
@@ -304,6 +307,7 @@ export class Pool extends DurableObject<Env> {
       await provider.kill(sandbox.sandboxId);
       if (leaseKey && liveLease) this.ctx.storage.sql.exec("UPDATE leases SET state = 'released', released_at = ? WHERE key = ?", now, leaseKey);
       reaped.push({ sandboxId: sandbox.sandboxId, runId, reason });
+      this.ctx.storage.sql.exec("INSERT INTO counters (name, value) VALUES ('reaped', 1) ON CONFLICT (name) DO UPDATE SET value = value + 1");
       log("info", "reaper.killed", { sandboxId: sandbox.sandboxId, runId, reason });
     }
     return reaped;
@@ -331,6 +335,8 @@ export class Pool extends DurableObject<Env> {
       createRatePerSecond: config.SANDBOX_CREATE_RATE_PER_SECOND,
       live: rows.filter((r) => r.state === "active").length,
       creating: rows.filter((r) => r.state === "creating").length,
+      paused: rows.filter((r) => r.state === "paused").length,
+      reapedTotal: this.ctx.storage.sql.exec<{ value: number }>("SELECT value FROM counters WHERE name = 'reaped'").toArray()[0]?.value ?? 0,
       leases: rows.map((r) => ({
         key: r.key,
         runId: r.run_id,

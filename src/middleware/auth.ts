@@ -10,7 +10,7 @@ async function digest(value: string): Promise<ArrayBuffer> {
 }
 
 /** Compares in constant time (over fixed-length digests, so lengths leak nothing either). */
-async function tokenMatches(candidate: string, tokens: string[]): Promise<boolean> {
+export async function tokenMatches(candidate: string, tokens: string[]): Promise<boolean> {
   const given = await digest(candidate);
   let matched = false;
   for (const token of tokens) {

@@ -1,13 +1,14 @@
 import type { RunStatus, RunSummary, RunView } from "../api/runs";
 import { InvalidInputError } from "../errors";
+import type { ForkExport } from "./run-store";
 
 /** The D1 cross-run index behind GET /v1/runs; each Orchestrator keeps its own row current. */
 export async function upsertRunSummary(db: D1Database, view: RunView, requestHash: string, idempotencyKey: string | null): Promise<void> {
   await db
     .prepare(
-      `INSERT INTO runs (id, status, repo, branch, forks, succeeded, failed, cost_usd, idempotency_key, request_hash, created_at, updated_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-       ON CONFLICT (id) DO UPDATE SET status = ?2, succeeded = ?6, failed = ?7, cost_usd = ?8, updated_at = ?12`,
+      `INSERT INTO runs (id, status, repo, branch, forks, succeeded, failed, cost_usd, idempotency_key, request_hash, created_at, updated_at, running, queued)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+       ON CONFLICT (id) DO UPDATE SET status = ?2, succeeded = ?6, failed = ?7, cost_usd = ?8, updated_at = ?12, running = ?13, queued = ?14`,
     )
     .bind(
       view.id,
@@ -22,8 +23,27 @@ export async function upsertRunSummary(db: D1Database, view: RunView, requestHas
       requestHash,
       view.createdAt,
       view.updatedAt,
+      view.totals.running,
+      view.totals.queued,
     )
     .run();
+}
+
+/** Writes ended forks and their steps to the metrics tables; repeating it changes nothing. */
+export async function exportForkResults(db: D1Database, runId: string, forks: ForkExport[]): Promise<void> {
+  if (forks.length === 0) return;
+  const statements: D1PreparedStatement[] = [];
+  for (const f of forks) {
+    statements.push(
+      db
+        .prepare("INSERT OR IGNORE INTO fork_results (run_id, n, status, duration_ms, sandbox_usd, llm_usd, model, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(runId, f.n, f.status, f.durationMs, f.sandboxUsd, f.llmUsd, f.model, f.finishedAt),
+    );
+    for (const step of f.steps) {
+      statements.push(db.prepare("INSERT OR REPLACE INTO fork_steps (run_id, n, step, attempts, status) VALUES (?, ?, ?, ?, ?)").bind(runId, f.n, step.name, step.attempts, step.status));
+    }
+  }
+  await db.batch(statements);
 }
 
 interface RunRow {

@@ -105,6 +105,24 @@ export interface RunRecord {
   updatedAt: string;
 }
 
+export interface ForkExport {
+  n: number;
+  status: ForkStatus;
+  durationMs: number | null;
+  sandboxUsd: number;
+  llmUsd: number;
+  model: string;
+  finishedAt: string;
+  steps: { name: string; attempts: number; status: string }[];
+}
+
+/** Adds a column to a table created by an older version of this schema (SQLite has no IF NOT EXISTS for it). */
+function addColumnOnce(sql: SqlStorage, table: string, definition: string): void {
+  const column = definition.split(" ")[0]!;
+  const exists = sql.exec<{ name: string }>(`PRAGMA table_info(${table})`).toArray().some((c) => c.name === column);
+  if (!exists) sql.exec(`ALTER TABLE ${table} ADD COLUMN ${definition}`);
+}
+
 const TERMINAL_SQL = TERMINAL_FORK_STATUSES.map((s) => `'${s}'`).join(",");
 
 export class RunStore {
@@ -113,6 +131,33 @@ export class RunStore {
   constructor(sql: SqlStorage) {
     this.#sql = sql;
     sql.exec(SCHEMA);
+    addColumnOnce(sql, "forks", "exported INTEGER NOT NULL DEFAULT 0");
+  }
+
+  /** Ended forks not yet written to the D1 metrics tables, with what /metrics needs of them. */
+  unexportedForks(): ForkExport[] {
+    const rows = this.#sql.exec<ForkRow>(`SELECT * FROM forks WHERE exported = 0 AND status IN (${TERMINAL_SQL}) ORDER BY n`).toArray();
+    return rows.map((row) => {
+      const costs = this.#sql.exec<{ kind: "sandbox" | "llm"; usd: number }>("SELECT kind, SUM(usd) AS usd FROM ledger WHERE fork = ? GROUP BY kind", row.n).toArray();
+      const outcome = row.outcome ? (JSON.parse(row.outcome) as ForkOutcome) : null;
+      return {
+        n: row.n,
+        status: row.status as ForkStatus,
+        durationMs: row.started_at && row.finished_at ? Date.parse(row.finished_at) - Date.parse(row.started_at) : null,
+        sandboxUsd: costs.find((c) => c.kind === "sandbox")?.usd ?? 0,
+        llmUsd: costs.find((c) => c.kind === "llm")?.usd ?? 0,
+        model: outcome?.agent?.model ?? "",
+        finishedAt: row.finished_at ?? new Date().toISOString(),
+        steps: this.#sql
+          .exec<{ name: string; attempts: number; status: string }>("SELECT name, attempts, status FROM steps WHERE fork = ?", row.n)
+          .toArray()
+          .map((st) => ({ name: st.name, attempts: st.attempts, status: st.status })),
+      };
+    });
+  }
+
+  markExported(forks: number[]): void {
+    for (const n of forks) this.#sql.exec("UPDATE forks SET exported = 1 WHERE n = ?", n);
   }
 
   run(): RunRecord | null {

@@ -4,7 +4,10 @@
  *     injected sandbox-create latency: Forkyard under `wrangler dev` versus the ideal
  *     ceil(N/C)·T_fork and versus an in-memory promise pool doing the same sandbox calls.
  *  2. Latency from POST /v1/runs to the first sandbox request (p50, p95).
- * Environment: BENCH_FORKS, BENCH_CONCURRENCY, BENCH_CREATE_LATENCY_MS, BENCH_LATENCY_SAMPLES.
+ *  3. The durable agent loop versus the same scripted agent in a plain in-memory loop
+ *     (50 turns, 100 ms model latency).
+ * Environment: BENCH_FORKS, BENCH_CONCURRENCY, BENCH_CREATE_LATENCY_MS, BENCH_LATENCY_SAMPLES,
+ * BENCH_AGENT_TURNS, BENCH_MODEL_LATENCY_MS, BENCH_ONLY (makespan | latency | agent).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -13,6 +16,8 @@ import { forkyardClient, sandboxAdminClient, waitForTerminal } from "../scripts/
 import { freePort } from "../scripts/free-port.ts";
 import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, ROOT, startSandboxServer, startWorker, workerVars, type StackProcess } from "../scripts/local-stack.ts";
 import { createTestRepo } from "../test/support/test-repo.ts";
+import { startScriptedAnthropic } from "../test/support/anthropic-server.ts";
+import { agentScript, durableAgentLoop, inMemoryAgentLoop } from "./agent-loop.ts";
 import { runBaseline } from "./baseline-pool.ts";
 import { median, percentile, printTable } from "./stats.ts";
 
@@ -20,14 +25,21 @@ const N = Number(process.env.BENCH_FORKS ?? 100);
 const C = Number(process.env.BENCH_CONCURRENCY ?? 20);
 const CREATE_LATENCY_MS = Number(process.env.BENCH_CREATE_LATENCY_MS ?? 150);
 const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 20);
+const AGENT_TURNS = Number(process.env.BENCH_AGENT_TURNS ?? 50);
+const MODEL_LATENCY_MS = Number(process.env.BENCH_MODEL_LATENCY_MS ?? 100);
+const ONLY = process.env.BENCH_ONLY;
 const COMMAND = "echo done > result.txt";
+const ANTHROPIC_KEY = "sk-ant-bench-0000";
 
 const forkDurations = (view: RunView) => view.forks.filter((f) => f.startedAt && f.finishedAt).map((f) => Date.parse(f.finishedAt!) - Date.parse(f.startedAt!));
 const seconds = (ms: number) => (ms / 1000).toFixed(2);
 
 const root = mkdtempSync(join(ROOT, ".test-data", "bench-"));
 const processes: StackProcess[] = [];
+const closers: (() => Promise<void>)[] = [];
 try {
+  const anthropic = await startScriptedAnthropic({ apiKey: ANTHROPIC_KEY });
+  closers.push(() => anthropic.close());
   const sandbox = await startSandboxServer({ port: await freePort(), dataDir: join(root, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, quiet: true });
   processes.push(sandbox);
   const vars = {
@@ -35,6 +47,8 @@ try {
     MAX_LIVE_SANDBOXES: String(Math.max(100, C * 2)),
     SANDBOX_CREATE_RATE_PER_SECOND: "1000",
     LOG_LEVEL: "warn",
+    ANTHROPIC_API_KEY: ANTHROPIC_KEY,
+    ANTHROPIC_BASE_URL: anthropic.url,
   };
   const worker = await startWorker({ port: await freePort(), stateDir: join(root, "state"), vars, quiet: true });
   processes.push(worker);
@@ -43,6 +57,27 @@ try {
   const repo = createTestRepo(join(root, "repo"));
   const connection = { apiKey: LOCAL_E2B_API_KEY, apiUrl: sandbox.url, sandboxUrl: sandbox.url };
 
+  if (!ONLY || ONLY === "makespan") await makespan();
+  if (!ONLY || ONLY === "latency") await postToFirstSandbox();
+  if (!ONLY || ONLY === "agent") await agentOverhead();
+
+  async function agentOverhead(): Promise<void> {
+    await admin.reset();
+    anthropic.setFaults({ latencyMs: MODEL_LATENCY_MS });
+    anthropic.setScript(agentScript(AGENT_TURNS));
+    const durable = await durableAgentLoop(api, worker.url, LOCAL_API_TOKEN, repo, AGENT_TURNS);
+    anthropic.reset();
+    anthropic.setFaults({ latencyMs: MODEL_LATENCY_MS });
+    anthropic.setScript(agentScript(AGENT_TURNS));
+    const memoryMs = await inMemoryAgentLoop({ anthropic, apiKey: ANTHROPIC_KEY, sandbox: connection, turns: AGENT_TURNS });
+    printTable(`Agent loop: ${AGENT_TURNS} turns (${AGENT_TURNS - 1} bash tool calls), ${MODEL_LATENCY_MS} ms model latency`, ["loop", "time s", "per turn ms", "model calls"], [
+      ["Forkyard (a Workflow step per model and tool call)", seconds(durable.loopMs), (durable.loopMs / AGENT_TURNS).toFixed(0), durable.modelCalls],
+      ["in-memory loop (same calls, no checkpoints)", seconds(memoryMs), (memoryMs / AGENT_TURNS).toFixed(0), AGENT_TURNS],
+      ["ratio durable / in-memory", `${(durable.loopMs / memoryMs).toFixed(2)}x`, "", ""],
+    ]);
+  }
+
+  async function makespan(): Promise<void> {
   // Warm-up (first requests compile the Worker's modules), then T_fork: single-fork runs in isolation.
   await admin.latency({ create: CREATE_LATENCY_MS });
   const single: number[] = [];
@@ -76,6 +111,9 @@ try {
     ],
   );
 
+  }
+
+  async function postToFirstSandbox(): Promise<void> {
   // POST -> first sandbox request, no injected latency.
   await admin.latency({});
   const latencies: number[] = [];
@@ -91,7 +129,9 @@ try {
   printTable(`POST /v1/runs -> first sandbox create request (${latencies.length} runs of 1 fork)`, ["p50 ms", "p95 ms", "min ms", "max ms"], [
     [percentile(latencies, 50), percentile(latencies, 95), Math.min(...latencies), Math.max(...latencies)],
   ]);
+  }
 } finally {
   for (const p of processes.reverse()) await p.stop();
+  for (const close of closers) await close();
   rmSync(root, { recursive: true, force: true });
 }

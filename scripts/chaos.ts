@@ -1,26 +1,51 @@
 /**
- * `npm run chaos`: proves a run survives a crash of the Worker runtime. Starts the local stack,
- * posts a 10-fork run of slow commands, kill -9s every wrangler/workerd process mid-run, restarts
- * the Worker on the same persisted state, and checks that every fork completes, that exactly one
- * sandbox was created per fork (re-run acquire steps found theirs), and that none is left alive.
+ * `npm run chaos`: proves runs survive a crash of the Worker runtime. Starts the local stack (and
+ * a scripted model server), posts a 10-fork run of slow commands and a 3-fork agent run, kill -9s
+ * every wrangler/workerd process mid-run, restarts the Worker on the same persisted state, and
+ * checks that every fork completes, that exactly one sandbox was created per fork (re-run acquire
+ * steps found theirs), that none is left alive, and that no completed model call was made again
+ * (the model server's call log holds one call per scripted turn, plus only the model steps that
+ * were in flight at the kill).
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { startScriptedAnthropic, type MessagesRequest, type ScriptedReply } from "../test/support/anthropic-server.ts";
 import { createTestRepo } from "../test/support/test-repo.ts";
 import { forkyardClient, sandboxAdminClient, waitForTerminal } from "./api-client.ts";
 import { freePort } from "./free-port.ts";
 import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, ROOT, startSandboxServer, startWorker, workerVars, type StackProcess } from "./local-stack.ts";
 
 const FORKS = 10;
+const AGENT_FORKS = 3;
+const AGENT_TURNS = 4;
+const MODEL_KEY = "sk-ant-chaos-0000";
+/** Each agent turn runs a slow tool call, so the kill lands mid-agent. */
+const agentTurn: ScriptedReply = {
+  content: [{ type: "tool_use", name: "bash", input: { command: "sleep 1 && echo turn >> agent.log" } }],
+  usage: { input_tokens: 400, output_tokens: 40, cache_creation_input_tokens: 0, cache_read_input_tokens: 1500 },
+};
+const agentSummary: ScriptedReply = { content: [{ type: "text", text: "Appended to agent.log." }] };
 const root = mkdtempSync(join(ROOT, ".test-data", "chaos-"));
 mkdirSync(root, { recursive: true });
 const stateDir = join(root, "state");
 const processes: StackProcess[] = [];
+const closers: (() => Promise<void>)[] = [];
 
 async function main(): Promise<boolean> {
+  const anthropic = await startScriptedAnthropic({ apiKey: MODEL_KEY });
+  closers.push(() => anthropic.close());
+  // Every fork's conversation gets the same turns, whatever order the forks' calls arrive in.
+  const reply = (request: MessagesRequest) => (request.messages.filter((m) => m.role === "assistant").length + 1 < AGENT_TURNS ? agentTurn : agentSummary);
+  anthropic.setScript(Array.from({ length: 4 * AGENT_FORKS * AGENT_TURNS }, () => reply));
   const sandbox = await startSandboxServer({ port: await freePort(), dataDir: join(root, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, quiet: true });
   processes.push(sandbox);
-  const vars = { ...workerVars({ backend: "local", sandboxUrl: sandbox.url, env: {} }), RECONCILE_INTERVAL_SECONDS: "2", STALE_FORK_SECONDS: "4" };
+  const vars = {
+    ...workerVars({ backend: "local", sandboxUrl: sandbox.url, env: {} }),
+    RECONCILE_INTERVAL_SECONDS: "2",
+    STALE_FORK_SECONDS: "4",
+    ANTHROPIC_API_KEY: MODEL_KEY,
+    ANTHROPIC_BASE_URL: anthropic.url,
+  };
   const workerPort = await freePort();
   let worker = await startWorker({ port: workerPort, stateDir, vars, quiet: true });
   processes.push(worker);
@@ -36,13 +61,17 @@ async function main(): Promise<boolean> {
     task: { commands: ["sleep 2", 'echo "fork $FORKYARD_FORK" > out.txt', "sleep 2"] },
     check: "test -s out.txt",
   });
+  const agentRun = await api.createRun({ repo, forks: AGENT_FORKS, maxConcurrent: AGENT_FORKS, task: { prompt: "Append to agent.log", maxTurns: AGENT_TURNS + 1 } });
 
   // Crash while forks are in the middle of their steps.
   const started = Date.now();
   for (;;) {
     const view = await api.getRun(run.id);
-    if (view.forks.filter((f) => f.steps.some((s) => s.name.startsWith("command-"))).length >= 3) break;
-    if (Date.now() - started > 60_000) throw new Error("forks never reached their commands");
+    const agents = await api.getRun(agentRun.id);
+    const commandsUnderway = view.forks.filter((f) => f.steps.some((s) => s.name.startsWith("command-"))).length >= 3;
+    const agentsUnderway = agents.forks.every((f) => f.steps.some((s) => s.name.startsWith("tool-")));
+    if (commandsUnderway && agentsUnderway) break;
+    if (Date.now() - started > 60_000) throw new Error("forks never reached their commands and tool calls");
     await new Promise((r) => setTimeout(r, 100));
   }
   const killedAt = Date.now() - started;
@@ -54,6 +83,7 @@ async function main(): Promise<boolean> {
   worker = await startWorker({ port: workerPort, stateDir, vars, quiet: true });
   processes.push(worker);
   const view = await waitForTerminal(api, run.id, 180_000);
+  const agentView = await waitForTerminal(api, agentRun.id, 180_000);
   const recoveredMs = Date.now() - restartedAt;
   // Release is the last step before report; give the final kills a moment to land.
   let stats = await admin.stats();
@@ -63,14 +93,31 @@ async function main(): Promise<boolean> {
   }
 
   const completed = view.forks.filter((f) => f.status === "succeeded").length;
-  const reruns = view.forks.reduce((sum, f) => sum + f.steps.filter((s) => s.attempts > 1).length, 0);
-  const ok = view.status === "completed" && completed === FORKS && stats.created === FORKS && stats.live === 0;
+  const agentsCompleted = agentView.forks.filter((f) => f.status === "succeeded" && f.agent?.turns === AGENT_TURNS).length;
+  const reruns = [...view.forks, ...agentView.forks].reduce((sum, f) => sum + f.steps.filter((s) => s.attempts > 1).length, 0);
+  const modelCalls = anthropic.calls().filter((c) => c.path === "/v1/messages").length;
+  const modelReruns = agentView.forks.reduce((sum, f) => sum + f.steps.filter((s) => s.name.startsWith("model-")).reduce((n, s) => n + s.attempts - 1, 0), 0);
+  const wantSandboxes = FORKS + AGENT_FORKS;
+  const wantModelCalls = AGENT_FORKS * AGENT_TURNS + modelReruns;
+  const ok =
+    view.status === "completed" &&
+    completed === FORKS &&
+    agentView.status === "completed" &&
+    agentsCompleted === AGENT_FORKS &&
+    stats.created === wantSandboxes &&
+    stats.live === 0 &&
+    modelCalls === wantModelCalls;
   console.log(
-    `chaos: ${ok ? "PASS" : "FAIL"} — forks completed ${completed}/${FORKS}, sandboxes created ${stats.created} (want ${FORKS}), ` +
-      `live at end ${stats.live} (want 0), steps re-run after the crash ${reruns}, killed at +${(killedAt / 1000).toFixed(1)} s, ` +
-      `finished ${(recoveredMs / 1000).toFixed(1)} s after restart, run ${view.status}`,
+    `chaos: ${ok ? "PASS" : "FAIL"} — forks completed ${completed}/${FORKS}, agent forks completed ${agentsCompleted}/${AGENT_FORKS}, ` +
+      `sandboxes created ${stats.created} (want ${wantSandboxes}), live at end ${stats.live} (want 0), ` +
+      `model calls ${modelCalls} (want ${AGENT_FORKS * AGENT_TURNS} + ${modelReruns} in flight at the kill), steps re-run after the crash ${reruns}, ` +
+      `killed at +${(killedAt / 1000).toFixed(1)} s, finished ${(recoveredMs / 1000).toFixed(1)} s after restart`,
   );
-  if (!ok) for (const f of view.forks) if (f.status !== "succeeded") console.log(`  fork ${f.n}: ${f.status} ${f.error ? `${f.error.code}: ${f.error.message}` : ""}`);
+  if (!ok) {
+    for (const f of [...view.forks, ...agentView.forks]) {
+      if (f.status !== "succeeded" || (f.agent && f.agent.turns !== AGENT_TURNS)) console.log(`  fork ${f.n}: ${f.status} turns=${f.agent?.turns ?? "-"} ${f.error ? `${f.error.code}: ${f.error.message}` : ""}`);
+    }
+  }
   return ok;
 }
 
@@ -81,6 +128,7 @@ try {
   console.log(`chaos: FAIL — ${err instanceof Error ? err.message : String(err)}`);
 } finally {
   for (const p of processes.reverse()) await p.stop();
+  for (const close of closers) await close();
   rmSync(root, { recursive: true, force: true });
 }
 process.exit(ok ? 0 : 1);

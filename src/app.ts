@@ -5,6 +5,7 @@ import { loadConfig } from "./env";
 import { ForkyardError, PayloadTooLargeError } from "./errors";
 import { bearerAuth } from "./middleware/auth";
 import { errorFields, log, setLogLevel } from "./observability/log";
+import { docs } from "./routes/docs";
 import { health } from "./routes/health";
 import { metrics } from "./routes/metrics";
 import { operations } from "./routes/operations";
@@ -23,6 +24,7 @@ export function createApp(): Hono<AppEnv> {
   });
 
   app.route("/", health);
+  app.route("/", docs);
   app.route("/", metrics);
 
   app.use("/v1/*", bearerAuth());

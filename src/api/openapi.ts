@@ -1,0 +1,445 @@
+/**
+ * The OpenAPI 3.1 document of the HTTP API, generated from the same zod schemas the routes parse
+ * requests with (runs.ts) and from the response schemas (responses.ts). Served at /openapi.json
+ * and rendered at /docs (routes/docs.ts); test/node/openapi.test.ts validates it against the
+ * OpenAPI 3.1 schema and test/workers/openapi.test.ts checks it against the routes the app has.
+ *
+ * It depends on zod only (imports carry `.ts` so Node can import it as is).
+ */
+import { z } from "zod";
+import { RUN_ID_PATTERN } from "../runs/ids.ts";
+import * as res from "./responses.ts";
+import { agentTask, commandsTask, createRunRequest, forkNumberParam, forkStatus, gitRefName, listRunsQuery, raiseBudgetRequest, runStatus } from "./runs.ts";
+
+export const API_VERSION = "1.0.0";
+
+type Json = Record<string, unknown>;
+type Method = "get" | "post" | "put" | "patch" | "delete";
+
+export interface OpenApiDocument {
+  openapi: "3.1.0";
+  info: Json;
+  jsonSchemaDialect: string;
+  servers: Json[];
+  security: Json[];
+  tags: { name: string; description: string }[];
+  paths: Record<string, Partial<Record<Method, Json>>>;
+  components: { schemas: Record<string, Json>; responses: Record<string, Json>; parameters: Record<string, Json>; securitySchemes: Record<string, Json> };
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+/** Bodies of POST /v1/runs shown in the document and prefilled by /docs; each must parse (tested). */
+export const CREATE_RUN_EXAMPLES = {
+  commands: {
+    summary: "A test matrix: 4 forks of plain commands",
+    value: {
+      repo: "https://github.com/acme/app.git",
+      branch: "main",
+      task: { commands: ["npm ci", "npm test -- --shard=$FORKYARD_FORK/$FORKYARD_FORKS"] },
+      forks: 4,
+      maxConcurrent: 2,
+      timeoutSeconds: 7200,
+      check: "npm test",
+      budgetUsd: 5,
+      metadata: { ticket: "ENG-42" },
+    },
+  },
+  agent: {
+    summary: "An agent task: 3 attempts at a prompt",
+    value: {
+      repo: "https://github.com/acme/app.git",
+      task: { prompt: "Fix the flaky test in test/api.test.ts and explain the cause.", model: "sonnet", maxTurns: 40 },
+      forks: 3,
+      check: "npm test",
+      budgetUsd: 10,
+    },
+  },
+} as const;
+
+export const RAISE_BUDGET_EXAMPLE = { budgetUsd: 20 } as const;
+
+/** What gitRefName's refinements (not expressible in JSON Schema) require besides its pattern. */
+const GIT_REF_RULES = "a git ref name: not starting with - or /, not ending with /, . or .lock, without .. // or /.";
+
+/** Copies `.describe()` text (zod's global registry) into the JSON Schema of a registry conversion. */
+function withDescriptions(ctx: { zodSchema: z.core.$ZodType; jsonSchema: z.core.JSONSchema.BaseSchema }): void {
+  const description = ctx.zodSchema === gitRefName ? GIT_REF_RULES : z.globalRegistry.get(ctx.zodSchema)?.description;
+  if (description && ctx.jsonSchema.description === undefined) ctx.jsonSchema.description = description;
+}
+
+/**
+ * Output-mode conversion marks every object `additionalProperties: false`, true only of strict
+ * objects (whose catchall is `never`): responses may gain fields, so plain objects stay open.
+ */
+function openPlainObjects(ctx: { zodSchema: z.core.$ZodType; jsonSchema: z.core.JSONSchema.BaseSchema }): void {
+  const def = ctx.zodSchema._zod.def;
+  if (def.type === "object" && (def as z.core.$ZodObjectDef).catchall === undefined && ctx.jsonSchema.additionalProperties === false) {
+    delete ctx.jsonSchema.additionalProperties;
+  }
+}
+
+/** `z.number().int()` emits the safe-integer range as bounds: noise in a document. */
+function dropSafeIntegerBounds(ctx: { jsonSchema: z.core.JSONSchema.BaseSchema }): void {
+  if (ctx.jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete ctx.jsonSchema.minimum;
+  if (ctx.jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete ctx.jsonSchema.maximum;
+}
+
+function convert(entries: [string, z.core.$ZodType][], io: "input" | "output"): Record<string, Json> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of entries) registry.add(schema, { id });
+  const { schemas } = z.toJSONSchema(registry, {
+    target: "draft-2020-12",
+    io,
+    unrepresentable: "throw",
+    uri: (id) => `#/components/schemas/${id}`,
+    override: (ctx) => {
+      withDescriptions(ctx);
+      dropSafeIntegerBounds(ctx);
+      if (io === "output") openPlainObjects(ctx);
+    },
+  });
+  const out: Record<string, Json> = {};
+  for (const [id, schema] of Object.entries(schemas)) {
+    const { $schema: _dialect, $id: _id, ...rest } = schema as Json;
+    out[id] = rest;
+  }
+  return out;
+}
+
+function componentSchemas(): Record<string, Json> {
+  const shared: [string, z.core.$ZodType][] = [
+    ["RunStatus", runStatus],
+    ["ForkStatus", forkStatus],
+    ["CommandsTask", commandsTask],
+    ["AgentTask", agentTask],
+  ];
+  const requests = convert(
+    [...shared, ["CreateRunRequest", createRunRequest], ["RaiseBudgetRequest", raiseBudgetRequest], ["ListRunsQuery", listRunsQuery]],
+    "input",
+  );
+  const responses = convert(
+    [
+      ...shared,
+      ["RunRequest", res.runView.shape.request],
+      ["RunView", res.runView],
+      ["RunTotals", res.runTotals],
+      ["ForkView", res.forkView],
+      ["StepView", res.stepView],
+      ["CommandResult", res.commandResult],
+      ["CheckResult", res.checkResult],
+      ["DiffStats", res.diffStats],
+      ["AgentView", res.agentView],
+      ["PushedBranch", res.pushedBranch],
+      ["TokenCounts", res.tokenCounts],
+      ["CostView", res.costView],
+      ["ForkError", res.forkError],
+      ["RunSummary", res.runSummary],
+      ["RunPage", res.runPage],
+      ["CreatedRun", res.createdRun],
+      ["RunLinks", res.runLinks],
+      ["Error", res.errorBody],
+      ["PoolStatus", res.poolStatus],
+      ["ReaperReport", res.reaperReport],
+      ["ReapedSandbox", res.reapedSandbox],
+      ["Health", res.health],
+      ["RunEvent", res.runEventData],
+    ],
+    "output",
+  );
+  for (const [id] of shared) {
+    if (JSON.stringify(requests[id]) !== JSON.stringify(responses[id])) throw new Error(`openapi: schema ${id} differs between requests and responses`);
+  }
+  // The run's stored request is the parsed body: every default is filled in (metadata keys: the refine below).
+  const schemas = { ...requests, ...responses };
+  for (const name of ["CreateRunRequest", "RunRequest"]) {
+    const metadata = (schemas[name]?.properties as Record<string, Json> | undefined)?.metadata;
+    if (metadata) metadata.maxProperties = 32;
+  }
+  return schemas;
+}
+
+const errorResponse = (description: string, example: { code: string; message: string; details?: Json }, headers?: Json): Json => ({
+  description,
+  ...(headers ? { headers } : {}),
+  content: { "application/json": { schema: ref("Error"), example: { error: example } } },
+});
+
+const RESPONSES: Record<string, Json> = {
+  BadRequest: errorResponse("Invalid input: `details.field` names the field at fault (dotted, e.g. `task.commands`).", {
+    code: "invalid_input",
+    message: "forks: Too big: expected number to be <=100",
+    details: { field: "forks", issues: [{ field: "forks", message: "Too big: expected number to be <=100" }] },
+  }),
+  Unauthorized: errorResponse("Missing or wrong bearer token.", { code: "unauthorized", message: "A valid bearer token is required (Authorization: Bearer <token>)." }),
+  NotFound: errorResponse("No such run (or fork).", { code: "not_found", message: 'run "rabc…" does not exist.', details: { run: "rabc…" } }),
+  Conflict: errorResponse("The run or fork is not in a state that allows this: run_not_running, run_not_paused, run_finished, fork_finished, idempotency_key_reused.", {
+    code: "run_finished",
+    message: "The run already ended (completed).",
+  }),
+  PayloadTooLarge: errorResponse("The body is larger than MAX_BODY_BYTES.", { code: "payload_too_large", message: "Request body exceeds 1048576 bytes.", details: { limitBytes: 1048576 } }),
+  RateLimited: errorResponse(
+    "Too many requests; retry after the delay in Retry-After.",
+    { code: "rate_limited", message: "Too many requests.", details: { retryAfterSeconds: 1 } },
+    { "Retry-After": { description: "seconds to wait", schema: { type: "integer" } } },
+  ),
+  InternalError: errorResponse("Unexpected failure (`details.requestId` to quote), or `config_invalid`.", {
+    code: "internal_error",
+    message: "Internal error.",
+    details: { requestId: "8e6c…" },
+  }),
+  AgentUnavailable: errorResponse("Agent tasks need a model API key this deployment does not have.", {
+    code: "agent_unavailable",
+    message: "Agent tasks are not available: this deployment has no ANTHROPIC_API_KEY.",
+  }),
+};
+
+type ErrorName = "BadRequest" | "Unauthorized" | "NotFound" | "Conflict" | "PayloadTooLarge" | "RateLimited" | "InternalError" | "AgentUnavailable";
+const ERROR_STATUS: Record<ErrorName, string> = {
+  BadRequest: "400",
+  Unauthorized: "401",
+  NotFound: "404",
+  Conflict: "409",
+  PayloadTooLarge: "413",
+  RateLimited: "429",
+  InternalError: "500",
+  AgentUnavailable: "503",
+};
+
+function errors(names: ErrorName[]): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  for (const name of [...names, "InternalError" as const]) out[ERROR_STATUS[name]] = { $ref: `#/components/responses/${name}` };
+  return out;
+}
+
+const json = (schema: Json, description: string, extra: Json = {}): Json => ({ description, ...extra, content: { "application/json": { schema } } });
+
+const runIdParam = { $ref: "#/components/parameters/RunId" };
+
+function runAction(action: "pause" | "resume" | "cancel", summary: string, description: string): Json {
+  return {
+    tags: ["runs"],
+    operationId: `${action}Run`,
+    summary,
+    description,
+    parameters: [runIdParam],
+    responses: { "200": json(ref("RunView"), "The run after the change."), ...errors(["Unauthorized", "NotFound", "Conflict"]) },
+  };
+}
+
+function buildDocument(): OpenApiDocument {
+  const schemas = componentSchemas();
+  const listQuery = schemas.ListRunsQuery as { properties: Record<string, Json> };
+  delete schemas.ListRunsQuery;
+  const queryDescriptions: Record<string, string> = {
+    status: "only runs with this status",
+    limit: "runs per page",
+    cursor: "`nextCursor` of the previous page",
+  };
+  const listParameters = Object.entries(listQuery.properties).map(([name, schema]) => ({
+    name,
+    in: "query",
+    required: false,
+    description: queryDescriptions[name],
+    schema,
+  }));
+  const forkNumberSchema = z.toJSONSchema(forkNumberParam, { target: "draft-2020-12", io: "input" }) as Json;
+  delete forkNumberSchema.$schema;
+
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Forkyard",
+      version: API_VERSION,
+      summary: "Run N forks of a task on a git repository, each in its own sandbox, as durable Workflows.",
+      description:
+        "JSON over HTTPS. Every `/v1` route needs `Authorization: Bearer <token>`. Errors are `{ \"error\": { \"code\", \"message\", \"details\" } }` " +
+        "with the HTTP status that fits; every response carries `X-Request-Id`. Bodies are limited to `MAX_BODY_BYTES` (1 MiB by default).",
+    },
+    jsonSchemaDialect: "https://spec.openapis.org/oas/3.1/dialect/base",
+    servers: [{ url: "/", description: "this deployment" }],
+    security: [{ bearer: [] }],
+    tags: [
+      { name: "runs", description: "Start, read and control runs and their forks." },
+      { name: "events", description: "Live progress as Server-Sent Events." },
+      { name: "operations", description: "The sandbox pool and the orphan reaper." },
+      { name: "meta", description: "Health, metrics and this document." },
+    ],
+    paths: {
+      "/v1/runs": {
+        post: {
+          tags: ["runs"],
+          operationId: "createRun",
+          summary: "Start a run",
+          description:
+            "Starts a run of `forks` attempts of the task. With an `Idempotency-Key` the same key always returns the same run " +
+            "(202 with `Idempotent-Replayed: true`); reusing a key with a different body is a 409.",
+          parameters: [
+            {
+              name: "Idempotency-Key",
+              in: "header",
+              required: false,
+              description: "the same key always names the same run",
+              schema: { type: "string", minLength: 1, maxLength: 255 },
+            },
+          ],
+          requestBody: {
+            required: true,
+            content: { "application/json": { schema: ref("CreateRunRequest"), examples: CREATE_RUN_EXAMPLES } },
+          },
+          responses: {
+            "202": json(ref("CreatedRun"), "The run was created (or, with a known Idempotency-Key, found).", {
+              headers: { "Idempotent-Replayed": { description: "`true` when an earlier request with this Idempotency-Key created the run", schema: { type: "string", enum: ["true"] } } },
+            }),
+            ...errors(["BadRequest", "Unauthorized", "Conflict", "PayloadTooLarge", "AgentUnavailable"]),
+          },
+        },
+        get: {
+          tags: ["runs"],
+          operationId: "listRuns",
+          summary: "List runs, newest first",
+          parameters: listParameters,
+          responses: { "200": json(ref("RunPage"), "A page of runs."), ...errors(["BadRequest", "Unauthorized"]) },
+        },
+      },
+      "/v1/runs/{id}": {
+        get: {
+          tags: ["runs"],
+          operationId: "getRun",
+          summary: "A run with every fork and its totals",
+          parameters: [runIdParam],
+          responses: { "200": json(ref("RunView"), "The run."), ...errors(["Unauthorized", "NotFound"]) },
+        },
+      },
+      "/v1/runs/{id}/pause": { post: runAction("pause", "Pause a run", "No new fork starts; running forks finish. 409 unless the run is running (pausing a paused run is a no-op).") },
+      "/v1/runs/{id}/resume": { post: runAction("resume", "Resume a paused run", "Launching forks continues. 409 unless the run is paused.") },
+      "/v1/runs/{id}/cancel": {
+        post: runAction("cancel", "Cancel a run", "Queued forks are cancelled; running forks are cancelled and their sandboxes killed at once. 409 when the run already ended."),
+      },
+      "/v1/runs/{id}/budget": {
+        post: {
+          tags: ["runs"],
+          operationId: "raiseBudget",
+          summary: "Raise a run's budget",
+          description: "Sets a higher budget (400 unless more than the current one); forks stopped for budget continue where they stopped. 409 when the run already ended.",
+          parameters: [runIdParam],
+          requestBody: { required: true, content: { "application/json": { schema: ref("RaiseBudgetRequest"), example: RAISE_BUDGET_EXAMPLE } } },
+          responses: { "200": json(ref("RunView"), "The run with its new budget."), ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict", "PayloadTooLarge"]) },
+        },
+      },
+      "/v1/runs/{id}/forks/{n}/cancel": {
+        post: {
+          tags: ["runs"],
+          operationId: "cancelFork",
+          summary: "Cancel one fork",
+          description: "Cancels fork n and releases its sandbox (409 if it already ended, 404 if the run has no fork n).",
+          parameters: [runIdParam, { name: "n", in: "path", required: true, description: "fork number (1..N)", schema: forkNumberSchema }],
+          responses: { "200": json(ref("RunView"), "The run after the change."), ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict"]) },
+        },
+      },
+      "/v1/runs/{id}/events": {
+        get: {
+          tags: ["events"],
+          operationId: "runEvents",
+          summary: "Live progress (Server-Sent Events)",
+          description:
+            "The run's event log, then live events until the run ends (the stream closes after `run.finished`). Each event has `id` (its `seq`), " +
+            "`event` (its type) and `data`, a JSON `RunEvent`. Reconnect with `Last-Event-ID` (or `?after=`) to continue after the last event seen.",
+          parameters: [
+            runIdParam,
+            { name: "Last-Event-ID", in: "header", required: false, description: "replay events after this seq", schema: { type: "string", pattern: "^[0-9]+$" } },
+            { name: "after", in: "query", required: false, description: "same as Last-Event-ID (for clients that cannot set headers)", schema: { type: "string", pattern: "^[0-9]+$" } },
+          ],
+          responses: {
+            "200": {
+              description: "`text/event-stream`; every `data:` line is a JSON RunEvent.",
+              content: {
+                "text/event-stream": {
+                  schema: { type: "string", description: "Server-Sent Events; data: RunEvent (#/components/schemas/RunEvent)" },
+                  example: 'id: 3\nevent: fork.started\ndata: {"seq":3,"at":"2026-11-23T15:08:03.101Z","type":"fork.started","fork":1,"instanceId":"r3k7…-1"}\n\n',
+                },
+              },
+            },
+            ...errors(["Unauthorized", "NotFound"]),
+          },
+        },
+      },
+      "/v1/pool": {
+        get: {
+          tags: ["operations"],
+          operationId: "getPool",
+          summary: "The sandbox pool: cap, creation rate, live sandboxes and leases",
+          responses: { "200": json(ref("PoolStatus"), "The pool's state."), ...errors(["Unauthorized"]) },
+        },
+      },
+      "/v1/reaper/run": {
+        post: {
+          tags: ["operations"],
+          operationId: "runReaper",
+          summary: "Kill orphaned sandboxes now",
+          description: "The reaper the cron trigger runs: kills Forkyard sandboxes with no lease, of finished runs, or older than REAPER_MAX_AGE_SECONDS.",
+          responses: { "200": json(ref("ReaperReport"), "What was killed."), ...errors(["Unauthorized"]) },
+        },
+      },
+      "/healthz": {
+        get: {
+          tags: ["meta"],
+          operationId: "health",
+          summary: "The Worker is up, and which sandbox backend it reaches",
+          security: [],
+          responses: { "200": json(ref("Health"), "Health.") },
+        },
+      },
+      "/metrics": {
+        get: {
+          tags: ["meta"],
+          operationId: "metrics",
+          summary: "Prometheus metrics",
+          description: "Prometheus text exposition (runs, forks, fork durations, step attempts, costs, sandboxes). Behind a bearer METRICS_TOKEN when the deployment sets one, public otherwise.",
+          security: [{}, { metricsToken: [] }],
+          responses: {
+            "200": { description: "Prometheus text format 0.0.4.", content: { "text/plain": { schema: { type: "string" }, example: 'forkyard_runs_total{status="completed"} 12\n' } } },
+            ...errors(["Unauthorized"]),
+          },
+        },
+      },
+      "/openapi.json": {
+        get: {
+          tags: ["meta"],
+          operationId: "openapi",
+          summary: "This document",
+          security: [],
+          responses: { "200": { description: "The OpenAPI 3.1 document.", content: { "application/json": { schema: { type: "object" } } } } },
+        },
+      },
+      "/docs": {
+        get: {
+          tags: ["meta"],
+          operationId: "docs",
+          summary: "Interactive API reference (this document, rendered)",
+          security: [],
+          responses: { "200": { description: "An HTML page.", content: { "text/html": { schema: { type: "string" } } } } },
+        },
+      },
+    },
+    components: {
+      schemas,
+      responses: RESPONSES,
+      parameters: {
+        RunId: { name: "id", in: "path", required: true, description: "run id", schema: { type: "string", pattern: RUN_ID_PATTERN.source } },
+      },
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer", description: "One of the tokens in FORKYARD_API_TOKENS." },
+        metricsToken: { type: "http", scheme: "bearer", description: "METRICS_TOKEN (only when the deployment sets one)." },
+      },
+    },
+  };
+}
+
+let cached: OpenApiDocument | undefined;
+
+/** The document (built once per isolate). */
+export function openApiDocument(): OpenApiDocument {
+  cached ??= buildDocument();
+  return cached;
+}

@@ -1,0 +1,213 @@
+/**
+ * zod schemas of the API's responses. They describe what the routes answer (the OpenAPI document
+ * is generated from them, src/api/openapi.ts); the TypeScript interfaces the code uses (RunView,
+ * ForkView, … in runs.ts, PoolStatus in durable-objects/pool.ts) are checked against them in
+ * test/workers/openapi.test.ts, so neither can change without the other.
+ *
+ * Imports carry their `.ts` extension: the Node-side OpenAPI test imports this module too.
+ */
+import { z } from "zod";
+import { createRunRequest, forkStatus, runStatus } from "./runs.ts";
+
+const isoDateTime = z.string().describe("ISO 8601 date-time (UTC)");
+
+export const stepView = z.object({
+  name: z.string().describe("step name: budget, acquire-sandbox, health-check, clone, command-n / agent steps, check, collect, release-sandbox, report"),
+  status: z.enum(["running", "succeeded", "failed"]),
+  attempts: z.number().int().describe("tries of this step, counting retries and re-runs after a crash"),
+  durationMs: z.number().nullable(),
+});
+
+export const commandResult = z.object({
+  command: z.string(),
+  exitCode: z.number().int(),
+  stdoutTail: z.string().describe("last 4 KiB of stdout (`[…truncated]` marks a cut)"),
+  stderrTail: z.string().describe("last 4 KiB of stderr"),
+  durationMs: z.number(),
+});
+
+export const checkResult = z.object({
+  command: z.string(),
+  exitCode: z.number().int(),
+  passed: z.boolean(),
+});
+
+export const diffStats = z.object({
+  files: z.number().int(),
+  insertions: z.number().int(),
+  deletions: z.number().int(),
+});
+
+export const tokenCounts = z.object({
+  input: z.number().int(),
+  output: z.number().int(),
+  cacheRead: z.number().int(),
+  cacheWrite: z.number().int(),
+});
+
+export const agentView = z
+  .object({
+    model: z.string(),
+    stopReason: z.string(),
+    turns: z.number().int(),
+    toolCalls: z.number().int(),
+    tokens: tokenCounts,
+    summary: z.string().describe("the agent's final message"),
+  })
+  .describe("What an agent fork did (agent tasks only).");
+
+export const costView = z.object({
+  sandbox: z.number().describe("USD"),
+  llm: z.number().describe("USD"),
+  total: z.number().describe("USD"),
+});
+
+export const forkError = z.object({
+  code: z.string().describe("command_failed, clone_failed, sandbox_auth_failed, sandbox_unavailable, sandbox_gone, sandbox_error, fork_timeout, cancelled, budget_exceeded, workflow_failed, …"),
+  message: z.string(),
+});
+
+export const pushedBranch = z.object({
+  branch: z.string(),
+  sha: z.string(),
+});
+
+export const forkView = z.object({
+  n: z.number().int().min(1),
+  status: forkStatus,
+  branch: z.string(),
+  sandboxId: z.string().nullable(),
+  attempts: z.number().int().describe("Workflow launches of this fork (more than 1 only if an instance was lost)"),
+  startedAt: isoDateTime.nullable(),
+  finishedAt: isoDateTime.nullable(),
+  steps: z.array(stepView),
+  commands: z.array(commandResult),
+  check: checkResult.optional(),
+  diff: diffStats.optional(),
+  agent: agentView.optional(),
+  pushed: pushedBranch.optional().describe("the branch this fork pushed (runs with `push`), and its commit"),
+  costUsd: costView,
+  error: forkError.optional(),
+});
+
+export const runTotals = z.object({
+  succeeded: z.number().int(),
+  failed: z.number().int(),
+  cancelled: z.number().int(),
+  budgetExceeded: z.number().int(),
+  running: z.number().int(),
+  queued: z.number().int(),
+  costUsd: costView,
+});
+
+export const runView = z.object({
+  id: z.string(),
+  status: runStatus,
+  request: createRunRequest.describe("the normalised request (defaults filled in, model resolved)"),
+  createdAt: isoDateTime,
+  updatedAt: isoDateTime,
+  forks: z.array(forkView),
+  totals: runTotals,
+});
+
+export const runSummary = z.object({
+  id: z.string(),
+  status: runStatus,
+  repo: z.string(),
+  branch: z.string(),
+  forks: z.number().int(),
+  succeeded: z.number().int(),
+  failed: z.number().int(),
+  costUsd: z.number(),
+  createdAt: isoDateTime,
+  updatedAt: isoDateTime,
+});
+
+export const runPage = z.object({
+  runs: z.array(runSummary),
+  nextCursor: z.string().nullable().describe("pass as `cursor` to get the next page; null on the last page"),
+});
+
+export const runLinks = z.object({
+  self: z.string(),
+  events: z.string(),
+  pause: z.string(),
+  resume: z.string(),
+  cancel: z.string(),
+});
+
+export const createdRun = z.object({
+  id: z.string(),
+  status: runStatus,
+  forks: z.number().int(),
+  createdAt: isoDateTime,
+  links: runLinks,
+});
+
+export const errorBody = z.object({
+  error: z.object({
+    code: z.string().describe("stable machine-readable code: invalid_input, unauthorized, not_found, run_not_running, …"),
+    message: z.string(),
+    details: z.record(z.string(), z.unknown()).optional().describe("invalid_input: `field` (dotted path of the field at fault) and `issues`; rate_limited: `retryAfterSeconds`; internal_error: `requestId`"),
+  }),
+});
+
+export const leaseState = z.enum(["creating", "active", "paused", "released"]);
+
+export const poolStatus = z.object({
+  maxLiveSandboxes: z.number().int(),
+  createRatePerSecond: z.number(),
+  live: z.number().int(),
+  creating: z.number().int(),
+  paused: z.number().int().describe("sandboxes paused by forks waiting for budget"),
+  reapedTotal: z.number().int().describe("orphaned sandboxes the reaper has killed"),
+  leases: z.array(
+    z.object({
+      key: z.string(),
+      runId: z.string(),
+      fork: z.number().int(),
+      sandboxId: z.string().nullable(),
+      state: leaseState,
+      acquiredAt: isoDateTime.nullable(),
+    }),
+  ),
+});
+
+export const reapedSandbox = z.object({
+  sandboxId: z.string(),
+  runId: z.string().nullable(),
+  reason: z.enum(["no_lease", "run_finished", "max_age"]),
+});
+
+export const reaperReport = z.object({
+  count: z.number().int(),
+  killed: z.array(reapedSandbox),
+});
+
+export const health = z.object({
+  ok: z.literal(true),
+  sandbox: z.object({
+    backend: z.enum(["e2b", "local"]),
+    endpoint: z.string(),
+    reachable: z.boolean(),
+    latencyMs: z.number(),
+    detail: z.string().optional().describe("why the sandbox endpoint is not reachable"),
+  }),
+});
+
+/** One Server-Sent Event's `data` (JSON): the common fields, then the event's own fields. */
+export const runEventData = z.looseObject({
+  seq: z.number().int().describe("also the SSE `id`; reconnect with Last-Event-ID to continue after it"),
+  at: isoDateTime,
+  type: z
+    .string()
+    .describe(
+      "also the SSE `event`: run.created, run.status, run.finished, run.budget, fork.started, fork.finished, fork.budget_exceeded, fork.resumed, step.started, step.finished, command.finished, cost.recorded, …",
+    ),
+  fork: z.number().int().nullable().describe("the fork the event is about (null for run events)"),
+});
+
+export type RunViewShape = z.infer<typeof runView>;
+export type ForkViewShape = z.infer<typeof forkView>;
+export type AgentViewShape = z.infer<typeof agentView>;
+export type RunSummaryShape = z.infer<typeof runSummary>;

@@ -5,6 +5,7 @@ import { loadConfig } from "./env";
 import { ForkyardError, PayloadTooLargeError } from "./errors";
 import { bearerAuth } from "./middleware/auth";
 import { errorFields, log, setLogLevel } from "./observability/log";
+import { dashboard } from "./routes/dashboard";
 import { docs } from "./routes/docs";
 import { health } from "./routes/health";
 import { metrics } from "./routes/metrics";
@@ -24,6 +25,7 @@ export function createApp(): Hono<AppEnv> {
   });
 
   app.route("/", health);
+  app.route("/", dashboard);
   app.route("/", docs);
   app.route("/", metrics);
 

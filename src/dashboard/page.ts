@@ -1,0 +1,53 @@
+/**
+ * The dashboard's HTML document (GET /). A static shell: everything in it is constant, the run
+ * data is rendered by /dashboard/app.js with DOM APIs (text nodes, never HTML strings).
+ */
+export interface PageAssets {
+  scriptHref: string;
+  styleHref: string;
+}
+
+const ATTR_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+const attr = (value: string) => value.replace(/[&<>"']/g, (ch) => ATTR_ESCAPES[ch]!);
+
+export function renderDashboardPage(assets: PageAssets): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<meta name="referrer" content="no-referrer">
+<title>Forkyard</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="${attr(assets.styleHref)}">
+<script src="${attr(assets.scriptHref)}" defer></script>
+</head>
+<body>
+<a class="skip" href="#main" id="skip-link">Skip to content</a>
+<header class="topbar">
+  <div class="topbar-inner">
+    <a class="brand" href="#/">
+      <svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true" focusable="false">
+        <circle cx="6" cy="5" r="2.2"></circle><circle cx="18" cy="5" r="2.2"></circle><circle cx="12" cy="19" r="2.2"></circle>
+        <path d="M6 7.2v1.8a3 3 0 0 0 3 3h6a3 3 0 0 0 3-3V7.2M12 12v4.8"></path>
+      </svg>
+      <span>Forkyard</span>
+    </a>
+    <nav class="nav" aria-label="Main">
+      <a href="#/" data-nav="runs">Runs</a>
+      <a href="#/new" data-nav="new">New run</a>
+    </nav>
+    <div class="auth" id="auth"></div>
+  </div>
+</header>
+<main id="main" tabindex="-1">
+  <noscript><p>The Forkyard dashboard needs JavaScript. The API is described at /openapi.json and in docs/api.md.</p></noscript>
+  <p class="loading">Loading…</p>
+</main>
+<div class="sr-only" id="announcer" aria-live="polite" aria-atomic="true"></div>
+<div class="toasts" id="toasts" role="status" aria-live="polite"></div>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,230 @@
+/**
+ * The dashboard (GET /) in a real browser against the real local stack: Debian's chromium driven
+ * by playwright-core, the local sandbox server and the Worker under `wrangler dev`. It enters the
+ * token, starts a run from the page's form, watches it complete live (no reload), cancels a fork
+ * and a second run from their buttons, filters the runs list, and saves screenshots under
+ * test-output/. Skipped when /usr/bin/chromium is missing (`apt-get install chromium`; .ci/run does).
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { join, resolve } from "node:path";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, ROOT, startSandboxServer, startWorker, workerVars, type StackProcess } from "../../scripts/local-stack.ts";
+import { createTestRepo } from "../support/test-repo.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const hasChromium = existsSync(CHROMIUM);
+const OUTPUT = join(ROOT, "test-output");
+
+let sandbox: StackProcess | undefined;
+let worker: StackProcess | undefined;
+let context: BrowserContext | undefined;
+let page: Page;
+let base: string;
+let repo: string;
+const pageErrors: string[] = [];
+const requestUrls: string[] = [];
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const server = createServer();
+    server.once("error", rej);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (address && typeof address === "object" ? res(address.port) : rej(new Error("no port"))));
+    });
+  });
+}
+
+async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
+  const res = await fetch(`${worker!.url}${path}`, {
+    ...init,
+    headers: { Authorization: `Bearer ${LOCAL_API_TOKEN}`, "Content-Type": "application/json", ...init.headers },
+  });
+  if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+/** Starts a run from the page's form and returns its id (from the URL the page navigates to). */
+async function startRunFromForm(opts: { forks: number; commands: string[] }): Promise<string> {
+  await page.getByRole("link", { name: "New run", exact: true }).first().click();
+  await page.getByRole("heading", { name: "Start a run" }).waitFor();
+  await page.getByLabel("Repository").fill(repo);
+  await page.getByLabel("Forks", { exact: true }).fill(String(opts.forks));
+  await page.getByLabel("Max concurrent").fill(String(opts.forks));
+  await page.getByLabel("Commands", { exact: true }).fill(opts.commands.join("\n"));
+  await page.getByRole("button", { name: "Start run" }).click();
+  await page.waitForURL(/#\/runs\/[a-z0-9]+$/, { timeout: 15_000 });
+  return decodeURIComponent(new URL(page.url()).hash.split("/").at(-1)!);
+}
+
+const forkStatuses = () =>
+  page.$$eval("article.fork", (els) => els.map((el) => `${(el as HTMLElement).dataset.fork}:${(el as HTMLElement).dataset.status}`));
+
+beforeAll(async () => {
+  if (!hasChromium) return;
+  // Not under /tmp: isolated sandboxes get a private /tmp, so they could not clone from there.
+  const testData = resolve(ROOT, ".test-data");
+  mkdirSync(testData, { recursive: true });
+  mkdirSync(OUTPUT, { recursive: true });
+  base = mkdtempSync(join(testData, "dashboard-"));
+  repo = createTestRepo(join(base, "repo"));
+  const [sandboxPort, workerPort] = [await freePort(), await freePort()];
+  const started = Date.now();
+  [sandbox, context] = await Promise.all([
+    startSandboxServer({ port: sandboxPort, dataDir: join(base, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, quiet: true }),
+    chromium.launchPersistentContext(join(base, "chromium-profile"), {
+      executablePath: CHROMIUM,
+      args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      viewport: { width: 1280, height: 900 },
+    }),
+  ]);
+  worker = await startWorker({
+    port: workerPort,
+    stateDir: join(base, "state"),
+    vars: { ...workerVars({ backend: "local", sandboxUrl: sandbox.url, env: {} }), RECONCILE_INTERVAL_SECONDS: "1", LOG_LEVEL: "warn" },
+    quiet: true,
+  });
+  console.log(`dashboard test: stack up in ${Date.now() - started} ms`);
+  page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(20_000);
+  page.on("pageerror", (err) => pageErrors.push(err.message));
+  page.on("console", (msg) => {
+    if (msg.type() === "error" && !/Failed to load resource/.test(msg.text())) pageErrors.push(msg.text());
+  });
+  page.on("request", (req) => requestUrls.push(req.url()));
+  page.on("dialog", (dialog) => void dialog.accept());
+}, 120_000);
+
+afterAll(async () => {
+  await context?.close();
+  await worker?.stop();
+  await sandbox?.stop();
+  if (base) rmSync(base, { recursive: true, force: true });
+}, 30_000);
+
+if (!hasChromium) console.warn(`dashboard browser test skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
+const suiteName = hasChromium
+  ? "dashboard in chromium against the local stack"
+  : `dashboard in chromium — SKIPPED: ${CHROMIUM} is missing (apt-get install chromium)`;
+
+describe.skipIf(!hasChromium)(suiteName, () => {
+  let firstRun = "";
+
+  it("serves the page and its assets publicly, with a strict CSP and cache headers", async () => {
+    const res = await fetch(`${worker!.url}/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Content-Type")).toMatch(/^text\/html/);
+    const csp = res.headers.get("Content-Security-Policy") ?? "";
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("connect-src 'self'");
+    expect(csp).not.toContain("unsafe");
+    const html = await res.text();
+    const script = /src="(\/dashboard\/app\.js\?v=[0-9a-f]+)"/.exec(html)?.[1];
+    const style = /href="(\/dashboard\/app\.css\?v=[0-9a-f]+)"/.exec(html)?.[1];
+    expect(script && style).toBeTruthy();
+    const js = await fetch(`${worker!.url}${script}`);
+    expect(js.headers.get("Content-Type")).toMatch(/^text\/javascript/);
+    expect(js.headers.get("Cache-Control")).toContain("immutable");
+    const etag = js.headers.get("ETag")!;
+    expect((await fetch(`${worker!.url}/dashboard/app.js`, { headers: { "If-None-Match": etag } })).status).toBe(304);
+    expect((await fetch(`${worker!.url}${style}`)).headers.get("Content-Type")).toMatch(/^text\/css/);
+  });
+
+  it("asks for the token, keeps it in localStorage, and lists runs", async () => {
+    await page.goto(`${worker!.url}/`);
+    await page.getByRole("heading", { name: "Connect to Forkyard" }).waitFor();
+    await page.getByLabel("API token").fill("wrong-token");
+    await page.getByRole("button", { name: "Save token" }).click();
+    await page.getByText("The API rejected the token").waitFor();
+    await page.getByLabel("API token").fill(LOCAL_API_TOKEN);
+    await page.getByRole("button", { name: "Save token" }).click();
+    await page.getByRole("heading", { name: "Runs" }).waitFor();
+    await page.getByText("No runs yet.").waitFor();
+    expect(await page.evaluate(() => localStorage.getItem("forkyard.token"))).toBe(LOCAL_API_TOKEN);
+  });
+
+  it("starts a run from the form and shows its forks complete live, without a reload", async () => {
+    await page.evaluate(() => ((window as unknown as { __noReload: boolean }).__noReload = true));
+    const started = Date.now();
+    firstRun = await startRunFromForm({ forks: 3, commands: ["sleep 1 && echo fork $FORKYARD_FORK", "echo done-$FORKYARD_FORK >&2"] });
+    await page.locator("#run-status").waitFor();
+    // While it runs, the page shows it live; then every fork succeeds and the run completes.
+    await page.locator('#run-status[data-run-status="completed"]').waitFor({ timeout: 45_000 });
+    await page.waitForFunction(() => document.querySelectorAll('article.fork[data-status="succeeded"]').length === 3, null, { timeout: 10_000 });
+    console.log(`dashboard test: run of 3 forks completed on the page ${Date.now() - started} ms after the form was opened`);
+    expect(await forkStatuses()).toEqual(["1:succeeded", "2:succeeded", "3:succeeded"]);
+    expect(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload)).toBe(true);
+
+    // The event stream fed the page: the event log shows each fork finishing and the run ending.
+    const log = page.locator("details.events li");
+    expect(await log.filter({ hasText: "Finished: succeeded" }).count()).toBe(3);
+    expect(await log.filter({ hasText: "Run finished: completed" }).count()).toBe(1);
+    expect(requestUrls.some((u) => u.endsWith(`/v1/runs/${firstRun}/events`))).toBe(true);
+
+    // A step timeline, step chips with durations, output tails, totals.
+    const fork2 = page.locator('article.fork[data-fork="2"]');
+    expect(await fork2.locator(".timeline .seg").count()).toBeGreaterThanOrEqual(8);
+    expect(await fork2.locator(".steps li", { hasText: "clone" }).count()).toBe(1);
+    await fork2.locator("pre.tail", { hasText: "fork 2" }).waitFor();
+    await fork2.locator("pre.tail.stderr", { hasText: "done-2" }).waitFor();
+    await page.locator(".stat", { hasText: "Succeeded" }).locator(".value", { hasText: "3" }).waitFor();
+    await page.locator(".stat", { hasText: "Cost" }).locator(".value", { hasText: "$" }).waitFor();
+    await page.locator(".live", { hasText: "Finished" }).waitFor();
+    // No action buttons on a finished run.
+    expect(await page.getByRole("button", { name: "Cancel run" }).count()).toBe(0);
+
+    await page.locator(".toast").first().waitFor({ state: "detached", timeout: 10_000 }); // a clean screenshot
+    await page.screenshot({ path: join(OUTPUT, "dashboard-run.png"), fullPage: true });
+  });
+
+  it("cancels a fork and then a second, long run from their buttons", async () => {
+    const second = await startRunFromForm({ forks: 2, commands: ["sleep 120"] });
+    expect(second).not.toBe(firstRun);
+    await page.waitForFunction(() => document.querySelectorAll('article.fork[data-status="running"] .steps li').length > 0, null, { timeout: 30_000 });
+    await page.locator("article.fork .facts", { hasText: "Current step" }).first().waitFor();
+    await page.locator(".live", { hasText: "Live" }).waitFor();
+    await page.screenshot({ path: join(OUTPUT, "dashboard-running.png") });
+    await page.locator('article.fork[data-fork="1"]').getByRole("button", { name: "Cancel fork 1" }).click();
+    await page.locator('article.fork[data-fork="1"][data-status="cancelled"]').waitFor();
+    await page.getByRole("button", { name: "Cancel run" }).click();
+    await page.locator('#run-status[data-run-status="cancelled"]').waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('article.fork[data-status="cancelled"]').length === 2);
+    const view = await api<{ status: string; forks: { status: string }[] }>(`/v1/runs/${second}`);
+    expect(view.status).toBe("cancelled");
+    expect(view.forks.map((f) => f.status)).toEqual(["cancelled", "cancelled"]);
+  });
+
+  it("lists both runs, filters by status, and works at a narrow width", async () => {
+    await page.getByRole("link", { name: "Runs", exact: true }).first().click();
+    await page.locator(`tr[data-run="${firstRun}"]`).waitFor();
+    expect(await page.locator("tbody tr").count()).toBe(2);
+    await page.getByLabel("Filter by status").selectOption("cancelled");
+    await page.waitForFunction(() => location.hash === "#/?status=cancelled");
+    await page.waitForFunction(() => document.querySelectorAll("tbody tr").length === 1);
+    expect(await page.locator(`tr[data-run="${firstRun}"]`).count()).toBe(0);
+    await page.getByLabel("Filter by status").selectOption("");
+    await page.locator(`tr[data-run="${firstRun}"]`).waitFor();
+    await page.screenshot({ path: join(OUTPUT, "dashboard-runs.png") });
+
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${worker!.url}/#/runs/${firstRun}`);
+    await page.reload(); // a fresh load: the token comes back from localStorage
+    await page.locator('#run-status[data-run-status="completed"]').waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: join(OUTPUT, "dashboard-run-narrow.png"), fullPage: true });
+    await page.emulateMedia({ colorScheme: "dark" });
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.waitForTimeout(300); // timeline labels are re-fitted shortly after a resize
+    await page.screenshot({ path: join(OUTPUT, "dashboard-run-dark.png") });
+  });
+
+  it("never put the token in a URL, and the page raised no errors (CSP included)", () => {
+    expect(requestUrls.length).toBeGreaterThan(0);
+    expect(requestUrls.filter((u) => u.includes(LOCAL_API_TOKEN))).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+});

@@ -68,6 +68,11 @@ export class ForkyardClient {
     return this.#json("POST", `/v1/runs/${enc(id)}/forks/${n}/cancel`);
   }
 
+  /** Sets a higher budget for the run; forks stopped for budget continue. */
+  raiseBudget(id: string, budgetUsd: number): Promise<RunView> {
+    return this.#json("POST", `/v1/runs/${enc(id)}/budget`, { body: { budgetUsd } });
+  }
+
   runReaper(): Promise<ReaperResult> {
     return this.#json("POST", "/v1/reaper/run");
   }

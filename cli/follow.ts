@@ -9,6 +9,8 @@ export interface FollowOptions {
   intervalMs?: number;
   /** Use GET /v1/runs/:id/events when the API offers it, as a cue to re-read the run. */
   useEvents?: boolean;
+  /** The least time between two reads of the run, however many events arrive (default 250 ms). */
+  minIntervalMs?: number;
   /** How long transient API errors (5xx, unreachable) are retried before giving up. */
   retryForMs?: number;
   onTransientError?: (err: ApiError) => void;
@@ -22,6 +24,7 @@ export interface FollowOptions {
  */
 export async function* followRun(client: ForkyardClient, id: string, opts: FollowOptions): AsyncGenerator<RunView> {
   const interval = opts.intervalMs ?? 1000;
+  const minGap = Math.min(interval, opts.minIntervalMs ?? 250);
   const wake = new Wake(opts.signal);
   const streamAbort = new AbortController();
   const stopStream = () => streamAbort.abort();
@@ -39,11 +42,15 @@ export async function* followRun(client: ForkyardClient, id: string, opts: Follo
   }
   try {
     while (!opts.signal.aborted) {
+      const readAt = Date.now();
       const view = await getWithRetry(client, id, opts);
       if (!view) return;
       yield view;
       if (isSettledRun(view)) return;
       await wake.after(streaming ? Math.max(interval, 5000) : interval);
+      // A burst of events (every step of every fork) makes one re-read, not one each.
+      const gap = minGap - (Date.now() - readAt);
+      if (gap > 0 && !(await sleep(gap, opts.signal))) return;
     }
   } finally {
     opts.signal.removeEventListener("abort", stopStream);

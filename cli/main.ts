@@ -1,5 +1,6 @@
 /** The `forkyard` command-line program: a client of the Forkyard HTTP API. */
 import { Command, Option } from "commander";
+import { budgetCommand } from "./commands/budget.ts";
 import { cleanupCommand } from "./commands/cleanup.ts";
 import { controlCommand } from "./commands/control.ts";
 import { forkCommand, type ForkOptions } from "./commands/fork.ts";
@@ -105,6 +106,14 @@ export function createProgram(io: Io, result: { code: number }): Command {
     .option("--fork <n>", "cancel only fork n", parsePositiveInt)
     .addOption(json())
     .action(action((ctx, id: string, opts: { fork?: number }) => controlCommand(ctx, "cancel", id, opts)));
+
+  program
+    .command("budget")
+    .description("raise a run's budget; forks stopped for budget continue")
+    .argument("<run>", "run id")
+    .argument("<usd>", "the run's new budget, in USD (more than the current one)", parseNumber)
+    .addOption(json())
+    .action(action((ctx, id: string, usd: number) => budgetCommand(ctx, id, usd)));
 
   program
     .command("cleanup")

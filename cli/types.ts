@@ -1,30 +1,19 @@
-/** API types, taken from the Worker's own schema module (type-only: nothing of src/ runs here). */
+/** API types, taken from the Worker's own schema modules (type-only: nothing of src/ runs here). */
 import type { z } from "zod";
-import type { createRunRequest, ForkStatus, ForkView, RunStatus, RunSummary, RunView } from "../src/api/runs.ts";
+import type { createdRun, reaperReport, runPage } from "../src/api/responses.ts";
+import type { createRunRequest, ForkStatus, ForkView, RunStatus, RunView } from "../src/api/runs.ts";
 
-export type { CommandResult, ForkStatus, ForkView, RunStatus, RunSummary, RunView, StepView } from "../src/api/runs.ts";
+export type { AgentView, CommandResult, ForkStatus, ForkView, RunStatus, RunSummary, RunView, StepView, TokenCounts } from "../src/api/runs.ts";
 
 /** The body of POST /v1/runs as sent (defaults filled in by the server). */
 export type CreateRunBody = z.input<typeof createRunRequest>;
 
 /** 202 answer of POST /v1/runs. */
-export interface CreatedRun {
-  id: string;
-  status: RunStatus;
-  forks: number;
-  createdAt: string;
-  links: Record<string, string>;
-}
+export type CreatedRun = z.infer<typeof createdRun>;
 
-export interface RunPage {
-  runs: RunSummary[];
-  nextCursor: string | null;
-}
+export type RunPage = z.infer<typeof runPage>;
 
-export interface ReaperResult {
-  killed: { sandboxId: string; runId: string | null; reason: string }[];
-  count: number;
-}
+export type ReaperResult = z.infer<typeof reaperReport>;
 
 export const RUN_STATUSES = ["running", "paused", "completed", "cancelled", "failed", "budget_exceeded"] as const satisfies readonly RunStatus[];
 

@@ -8,7 +8,8 @@ import { isSettledRun } from "../types.ts";
 
 /**
  * Watches a run until it ends: a live table (or --json: nothing until the final RunView), then
- * the summary. Returns the run's exit code, or 130 on Ctrl-C (the run keeps going).
+ * the summary. Follows the run's event stream (re-reading the run at each event), or polls every
+ * second when the API offers no stream. Returns the run's exit code, or 130 on Ctrl-C (the run keeps going).
  */
 export async function watchRun(ctx: Context, id: string): Promise<number> {
   const { out } = ctx;
@@ -20,6 +21,7 @@ export async function watchRun(ctx: Context, id: string): Promise<number> {
   try {
     const views = followRun(ctx.client, id, {
       signal: abort.signal,
+      useEvents: true,
       onTransientError: (err) => {
         if (!warned) out.warn(`${formatApiError(err)}; retrying`);
         warned = true;

@@ -1,5 +1,5 @@
 import type { Colors } from "../output.ts";
-import type { ForkStatus, ForkView, RunStatus, RunView, StepView } from "../types.ts";
+import type { ForkStatus, ForkView, RunStatus, RunView, StepView, TokenCounts } from "../types.ts";
 import { isTerminalFork } from "../types.ts";
 import { ellipsis } from "./text.ts";
 
@@ -64,6 +64,54 @@ export function stepLabel(step: StepView | undefined, commands: readonly string[
 export function taskCommands(view: RunView): readonly string[] | undefined {
   return "commands" in view.request.task ? view.request.task.commands : undefined;
 }
+
+/** 950, 12.3k, 184k, 4.1M */
+export function formatCount(n: number): string {
+  if (!Number.isFinite(n)) return "-";
+  if (n < 1000) return String(Math.round(n));
+  if (n < 100_000) return `${(n / 1000).toFixed(1).replace(/\.0$/, "")}k`;
+  if (n < 1_000_000) return `${Math.round(n / 1000)}k`;
+  return `${(n / 1_000_000).toFixed(1).replace(/\.0$/, "")}M`;
+}
+
+/** `1.9k in / 150 out (cache 4.2k read, 2.2k written)` */
+export function formatTokens(t: TokenCounts): string {
+  const cache = t.cacheRead || t.cacheWrite ? ` (cache ${formatCount(t.cacheRead)} read, ${formatCount(t.cacheWrite)} written)` : "";
+  return `${formatCount(t.input)} in / ${formatCount(t.output)} out${cache}`;
+}
+
+export const isAgentRun = (view: Pick<RunView, "request">): boolean => "prompt" in view.request.task;
+
+/** Turns and tool calls of an agent fork: its result once it ended, else counted from its steps so far (a running call counts). */
+export function agentProgress(fork: ForkView): { turns: number; toolCalls: number; final: boolean } | undefined {
+  if (fork.agent) return { turns: fork.agent.turns, toolCalls: fork.agent.toolCalls, final: true };
+  // A failed step is a call that did not happen (refused for budget, or given up on).
+  const turns = fork.steps.filter((s) => /^model-\d+$/.test(s.name) && s.status !== "failed").length;
+  const toolCalls = fork.steps.filter((s) => /^tool-\d+-\d+$/.test(s.name) && s.status !== "failed").length;
+  return turns > 0 ? { turns, toolCalls, final: false } : undefined;
+}
+
+/**
+ * What an agent fork did, on one plain line: `claude-sonnet-4-5 · 3 turns · 2 tool calls ·
+ * tokens 1.9k in / 150 out · model $0.0123` (`· stopped: max_turns` when it did not end on its
+ * own); while it runs, the turns and tool calls so far. Undefined for a fork with no agent yet.
+ */
+export function agentStats(fork: ForkView, model?: string): string | undefined {
+  const progress = agentProgress(fork);
+  if (!progress) return undefined;
+  const a = fork.agent;
+  const parts = [
+    ...(a?.model || model ? [a?.model || model!] : []),
+    plural(progress.turns, "turn"),
+    plural(progress.toolCalls, "tool call") + (progress.final ? "" : " so far"),
+    ...(a ? [`tokens ${formatTokens(a.tokens)}`] : []),
+    ...(fork.costUsd.llm > 0 ? [`model ${formatUsd(fork.costUsd.llm)}`] : []),
+    ...(a && a.stopReason !== "end_turn" ? [`stopped: ${a.stopReason}`] : []),
+  ];
+  return parts.join(" · ");
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 export function formatDiff(fork: ForkView): string {
   if (!fork.diff) return "-";

@@ -1,12 +1,12 @@
 import type { Colors } from "../output.ts";
 import type { ForkView, RunView } from "../types.ts";
 import { isTerminalFork } from "../types.ts";
-import { colorStatus, commandIndex, formatDuration, taskCommands } from "./format.ts";
+import { agentStats, colorStatus, commandIndex, formatDuration, taskCommands } from "./format.ts";
 
 /** One line of a fork's log, as printed (`text`) and as emitted by `logs --json` (NDJSON). */
 export interface LogEntry {
   fork: number;
-  kind: "status" | "step" | "command" | "stdout" | "stderr" | "exit" | "check" | "diff" | "error";
+  kind: "status" | "step" | "command" | "stdout" | "stderr" | "exit" | "check" | "diff" | "agent" | "summary" | "error";
   text: string;
 }
 
@@ -17,12 +17,14 @@ interface ForkSeen {
   commandDone: Set<number>;
   check: boolean;
   diff: boolean;
+  agent: boolean;
   error: boolean;
 }
 
 /**
  * Turns successive snapshots of a run into the log lines that are new in each: step transitions,
- * each command with its output and exit code, the check, the diff, the error and status changes.
+ * each command with its output and exit code, the check, the diff, an agent's stats and summary,
+ * the error and status changes.
  * The first snapshot yields everything so far, so `logs` and `logs --follow` share one path.
  */
 export class LogTracker {
@@ -40,7 +42,7 @@ export class LogTracker {
       if (this.#only !== undefined && fork.n !== this.#only) continue;
       let seen = this.#forks.get(fork.n);
       if (!seen) {
-        seen = { status: "queued", steps: new Map(), commandStarted: new Set(), commandDone: new Set(), check: false, diff: false, error: false };
+        seen = { status: "queued", steps: new Map(), commandStarted: new Set(), commandDone: new Set(), check: false, diff: false, agent: false, error: false };
         this.#forks.set(fork.n, seen);
       }
       out.push(...forkEntries(fork, seen, commands));
@@ -108,6 +110,12 @@ function forkEntries(fork: ForkView, seen: ForkSeen, commands: readonly string[]
     seen.diff = true;
     out.push({ fork: n, kind: "diff", text: `diff: ${plural(fork.diff.files, "file")} +${fork.diff.insertions} -${fork.diff.deletions}` });
   }
+  if (fork.agent && !seen.agent) {
+    // What the agent did, then its closing words (the agent's own summary), once it has ended.
+    seen.agent = true;
+    out.push({ fork: n, kind: "agent", text: `agent: ${agentStats(fork)}` });
+    for (const line of lines(fork.agent.summary.trim())) out.push({ fork: n, kind: "summary", text: line });
+  }
   if (fork.error && !seen.error) {
     seen.error = true;
     out.push({ fork: n, kind: "error", text: `error: ${fork.error.code}: ${fork.error.message}` });
@@ -135,6 +143,8 @@ export function colorEntry(entry: LogEntry, c: Colors): string {
       return entry.text.startsWith("✗") || /^exit [1-9]/.test(entry.text) ? c.red(entry.text) : c.dim(entry.text);
     case "error":
       return c.red(entry.text);
+    case "agent":
+      return c.bold(entry.text);
     case "status":
       return colorStatus(entry.text as ForkView["status"], c);
     default:

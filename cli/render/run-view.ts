@@ -2,6 +2,7 @@ import type { Colors } from "../output.ts";
 import type { RunSummary, RunView } from "../types.ts";
 import { isSettledRun } from "../types.ts";
 import {
+  agentStats,
   colorStatus,
   currentStep,
   forkElapsedMs,
@@ -10,6 +11,7 @@ import {
   formatDuration,
   formatError,
   formatUsd,
+  isAgentRun,
   runElapsedMs,
   stepLabel,
   taskCommands,
@@ -89,6 +91,35 @@ export function runSummary(view: RunView, c: Colors, now: number): string[] {
     if (f.status === "succeeded") continue;
     const why = f.error ? `${f.error.code}: ${f.error.message}` : f.status;
     lines.push(`  fork ${f.n} ${colorStatus(f.status, c)}: ${ellipsis(why.replace(/\s+/g, " "), 200)}`);
+  }
+  const agents = agentDetails(view, c, { compact: true });
+  if (agents.length) lines.push(c.bold("agents:"), ...agents);
+  return lines;
+}
+
+/** The model an agent run asked for (resolved by the API), if any. */
+export function requestedModel(view: RunView): string | undefined {
+  return "prompt" in view.request.task ? view.request.task.model : undefined;
+}
+
+/**
+ * What each agent fork did: model, turns, tool calls, tokens, model cost, and the agent's summary
+ * (in full, indented, for `status`; cut to one line with `compact`, for the end of a watch).
+ */
+export function agentDetails(view: RunView, c: Colors, opts: { compact?: boolean } = {}): string[] {
+  if (!isAgentRun(view)) return [];
+  const model = requestedModel(view);
+  const lines: string[] = [];
+  for (const f of view.forks) {
+    const stats = agentStats(f, model);
+    if (!stats) continue;
+    const label = `fork ${f.n}`;
+    lines.push(`  ${c.bold(label)}  ${stats}`);
+    const summary = f.agent?.summary.trim();
+    if (!summary) continue;
+    const indent = " ".repeat(label.length + 4);
+    if (opts.compact) lines.push(`${indent}${c.dim(ellipsis(summary.replace(/\s+/g, " "), 160))}`);
+    else for (const line of summary.replace(/\r\n?/g, "\n").split("\n")) lines.push(line ? `${indent}${line}` : "");
   }
   return lines;
 }

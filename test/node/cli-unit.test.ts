@@ -7,7 +7,7 @@ import type { Io } from "../../cli/io.ts";
 import { main } from "../../cli/main.ts";
 import { EXIT, runExitCode } from "../../cli/outcome.ts";
 import { colorsFor } from "../../cli/output.ts";
-import { formatDuration, formatUsd } from "../../cli/render/format.ts";
+import { agentStats, formatCount, formatDuration, formatTokens, formatUsd } from "../../cli/render/format.ts";
 import { createLiveView } from "../../cli/render/live.ts";
 import { LogTracker } from "../../cli/render/logs.ts";
 import { stripAnsi, truncateVisible } from "../../cli/render/text.ts";
@@ -54,6 +54,31 @@ function run(status: RunView["status"], forks: ForkView[]): RunView {
 }
 
 const started = { startedAt: "2026-01-01T00:00:00.000Z" };
+
+/** An agent run: fork 1 ended (with its agent result), fork 2 still running its third turn. */
+function agentRun(status: RunView["status"] = "running"): RunView {
+  const step = (name: string, st: "running" | "succeeded" = "succeeded") => ({ name, status: st, attempts: 1, durationMs: st === "running" ? null : 100 });
+  const view = run(status, [
+    fork(1, {
+      ...started,
+      status: "succeeded",
+      finishedAt: "2026-01-01T00:00:09.000Z",
+      steps: [step("clone"), step("model-1"), step("tool-1-1"), step("model-2")],
+      agent: {
+        model: "claude-sonnet-4-5",
+        stopReason: "end_turn",
+        turns: 2,
+        toolCalls: 1,
+        tokens: { input: 1900, output: 150, cacheRead: 4150, cacheWrite: 2200 },
+        summary: "Created hello.txt.\nChecked it with cat.",
+      },
+      costUsd: { sandbox: 0.0001, llm: 0.0123, total: 0.0124 },
+    }),
+    fork(2, { ...started, status: status === "running" ? "running" : "failed", steps: [step("model-1"), step("tool-1-1"), step("tool-1-2"), step("model-2"), step("model-3", "running")] }),
+  ]);
+  view.request = { ...view.request, task: { prompt: "Add hello.txt", model: "claude-sonnet-4-5", maxTurns: 12 } };
+  return view;
+}
 const succeeded = fork(1, { ...started, status: "succeeded", finishedAt: "2026-01-01T00:00:02.000Z", commands: [{ command: "echo hi", exitCode: 0, stdoutTail: "hi\n", stderrTail: "", durationMs: 12 }] });
 
 interface Recorded {
@@ -344,5 +369,126 @@ describe("following a run", () => {
     const code = await main(argv("fork", ".", "--command", "echo hi", "--json"), fake.io);
     expect(code).toBe(EXIT.ok);
     expect(JSON.parse(fake.out())).toMatchObject({ id: "r1", status: "completed" });
+  });
+});
+
+// ---- agent forks, budget, event streams -----------------------------------------------------------
+
+describe("agent forks", () => {
+  it("formats counts, tokens and an agent's stats (so far, while it runs)", () => {
+    expect(formatCount(950)).toBe("950");
+    expect(formatCount(1900)).toBe("1.9k");
+    expect(formatCount(12_000)).toBe("12k");
+    expect(formatCount(184_400)).toBe("184k");
+    expect(formatCount(4_120_000)).toBe("4.1M");
+    expect(formatTokens({ input: 1900, output: 150, cacheRead: 0, cacheWrite: 0 })).toBe("1.9k in / 150 out");
+    const [done, going] = agentRun().forks;
+    expect(agentStats(done!)).toBe("claude-sonnet-4-5 · 2 turns · 1 tool call · tokens 1.9k in / 150 out (cache 4.2k read, 2.2k written) · model $0.0123");
+    expect(agentStats(going!, "claude-sonnet-4-5")).toBe("claude-sonnet-4-5 · 3 turns · 2 tool calls so far");
+    expect(agentStats(fork(3, { status: "running", steps: [{ name: "clone", status: "running", attempts: 1, durationMs: null }] }))).toBeUndefined();
+    const capped = { ...done!, agent: { ...done!.agent!, stopReason: "max_turns" } };
+    expect(agentStats(capped)).toContain("· stopped: max_turns");
+  });
+
+  it("status shows each agent fork's model, turns, tool calls, tokens and summary", async () => {
+    const fake = fakeIo(() => json(agentRun()));
+    expect(await main(argv("status", "r1"), fake.io)).toBe(EXIT.ok);
+    const text = fake.out();
+    expect(text).toContain("prompt: Add hello.txt · model claude-sonnet-4-5 · max 12 turns");
+    expect(text).toMatch(/^agents$/m);
+    expect(text).toContain("  fork 1  claude-sonnet-4-5 · 2 turns · 1 tool call · tokens 1.9k in / 150 out (cache 4.2k read, 2.2k written) · model $0.0123\n");
+    expect(text).toContain("          Created hello.txt.\n          Checked it with cat.\n");
+    expect(text).toContain("  fork 2  claude-sonnet-4-5 · 3 turns · 2 tool calls so far\n");
+  });
+
+  it("a commands run has no agents section", async () => {
+    const fake = fakeIo(() => json(run("completed", [succeeded])));
+    await main(argv("status", "r1"), fake.io);
+    expect(fake.out()).not.toContain("agents");
+  });
+
+  it("the summary at the end of a watch has each agent's stats and summary on one line", async () => {
+    const fake = fakeIo(() => json(agentRun("completed")));
+    expect(await main(argv("status", "r1", "--watch"), fake.io)).toBe(EXIT.failed);
+    const text = fake.out();
+    expect(text).toMatch(/^agents:$/m);
+    expect(text).toContain("  fork 1  claude-sonnet-4-5 · 2 turns · 1 tool call · tokens 1.9k in / 150 out");
+    expect(text).toContain("          Created hello.txt. Checked it with cat.\n");
+  });
+
+  it("logs print an agent's stats and summary when its fork ends", () => {
+    const entries = new LogTracker(1).next(agentRun());
+    expect(entries.filter((e) => e.kind === "agent" || e.kind === "summary").map((e) => `${e.kind}:${e.text}`)).toEqual([
+      "agent:agent: claude-sonnet-4-5 · 2 turns · 1 tool call · tokens 1.9k in / 150 out (cache 4.2k read, 2.2k written) · model $0.0123",
+      "summary:Created hello.txt.",
+      "summary:Checked it with cat.",
+    ]);
+  });
+});
+
+describe("budget", () => {
+  it("POSTs the new budget and prints what it did", async () => {
+    const raised = run("running", [succeeded, fork(2, { ...started, status: "budget_exceeded" })]);
+    raised.request.budgetUsd = 20;
+    const fake = fakeIo(() => json(raised));
+    expect(await main(argv("budget", "r1", "20"), fake.io)).toBe(EXIT.ok);
+    expect(fake.requests).toHaveLength(1);
+    expect(fake.requests[0]).toMatchObject({ method: "POST", url: "http://127.0.0.1:8787/v1/runs/r1/budget", body: { budgetUsd: 20 } });
+    expect(fake.out()).toContain("run r1: budget $20.00, spent $0.00010 · 1 fork waiting for budget continue · running");
+    expect(fake.out()).toContain("forkyard status r1 --watch");
+  });
+
+  it("--json prints the run; the API's refusal exits 2 naming the field", async () => {
+    const fake = fakeIo(() => json(run("running", [fork(1)])));
+    await main(argv("budget", "r1", "2.5", "--json"), fake.io);
+    expect(JSON.parse(fake.out())).toMatchObject({ id: "r1", status: "running" });
+
+    const refused = fakeIo(() => json({ error: { code: "invalid_input", message: "budgetUsd: must be more than the current budget of $5.", details: { field: "budgetUsd" } } }, 400));
+    expect(await main(argv("budget", "r1", "1"), refused.io)).toBe(EXIT.usage);
+    expect(refused.err()).toBe("error: invalid_input: budgetUsd: must be more than the current budget of $5. (field: budgetUsd)\n");
+  });
+
+  it.each([[["budget", "r1"]], [["budget", "r1", "lots"]]])("usage error %j", async (args) => {
+    const fake = fakeIo(() => json({}));
+    expect(await main(argv(...args), fake.io)).toBe(EXIT.usage);
+    expect(fake.requests).toHaveLength(0);
+  });
+});
+
+describe("watching over the event stream", () => {
+  it("status --watch follows GET /events and re-reads the run at each event, not every second", async () => {
+    let gets = 0;
+    let push: ((s: string) => void) | undefined;
+    const fake = fakeIo((req) => {
+      if (req.url.endsWith("/v1/runs/r1/events")) {
+        const stream = new ReadableStream<Uint8Array>({ start: (ctl) => void (push = (s) => ctl.enqueue(new TextEncoder().encode(s))) });
+        return new Response(stream, { headers: { "content-type": "text/event-stream" } });
+      }
+      gets++;
+      return json(gets >= 2 ? run("completed", [succeeded]) : run("running", [fork(1, { ...started, status: "running" })]));
+    });
+    setTimeout(() => push?.("id: 7\nevent: fork.finished\ndata: {}\n\n"), 1500);
+    const t0 = Date.now();
+    expect(await main(argv("status", "r1", "--watch"), fake.io)).toBe(EXIT.ok);
+    const elapsed = Date.now() - t0;
+    expect(fake.requests.map((r) => new URL(r.url).pathname)).toEqual(["/v1/runs/r1/events", "/v1/runs/r1", "/v1/runs/r1"]);
+    expect(fake.requests[0]?.headers.get("accept")).toBe("text/event-stream");
+    // No poll at 1 s: the second read came with the event at 1.5 s.
+    expect(elapsed).toBeGreaterThanOrEqual(1400);
+    expect(elapsed).toBeLessThan(4000);
+    expect(fake.out()).toContain("run r1 · completed");
+  });
+
+  it("fork --wait falls back to polling when the API has no event stream", async () => {
+    let gets = 0;
+    const fake = fakeIo((req) => {
+      if (req.method === "POST") return json({ id: "r1", status: "running", forks: 1, createdAt: "x", links: {} }, 202);
+      if (req.url.endsWith("/events")) return json({ error: { code: "not_found", message: "No route for GET /v1/runs/r1/events." } }, 404);
+      return json(++gets < 3 ? run("running", [fork(1)]) : run("completed", [succeeded]));
+    });
+    expect(await main(argv("fork", ".", "--command", "echo hi"), fake.io)).toBe(EXIT.ok);
+    expect(gets).toBe(3);
+    expect(fake.requests.filter((r) => r.url.endsWith("/events"))).toHaveLength(1);
+    expect(fake.out()).toContain("run r1 · completed");
   });
 });

@@ -10,12 +10,15 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOCAL_E2B_API_KEY, ROOT, startSandboxServer, startWorker, workerVars, type StackProcess } from "../../scripts/local-stack.ts";
+import { startScriptedAnthropic, type ScriptedAnthropic, type ScriptedReply } from "../support/anthropic-server.ts";
+import { TEST_ANTHROPIC_API_KEY } from "../support/constants.ts";
 import { createTestRepo } from "../support/test-repo.ts";
 
 const TOKEN = "cli-test-token";
 const CLI = join(ROOT, "cli", "forkyard.mjs");
 
 let sandbox: StackProcess | undefined;
+let anthropic: ScriptedAnthropic | undefined;
 let worker: StackProcess | undefined;
 let tmp: string;
 let repoRoot: string;
@@ -70,10 +73,12 @@ beforeAll(async () => {
   repo = createTestRepo(join(repoRoot, "repo"));
   const [sandboxPort, workerPort] = [await freePort(), await freePort()];
   sandbox = await startSandboxServer({ port: sandboxPort, dataDir: join(tmp, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, quiet: true });
+  anthropic = await startScriptedAnthropic({ apiKey: TEST_ANTHROPIC_API_KEY });
+  const env = { FORKYARD_API_TOKENS: TOKEN, ANTHROPIC_API_KEY: TEST_ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL: anthropic.url };
   worker = await startWorker({
     port: workerPort,
     stateDir: join(tmp, "state"),
-    vars: { ...workerVars({ backend: "local", sandboxUrl: sandbox.url, env: { FORKYARD_API_TOKENS: TOKEN } }), RECONCILE_INTERVAL_SECONDS: "1" },
+    vars: { ...workerVars({ backend: "local", sandboxUrl: sandbox.url, env }), RECONCILE_INTERVAL_SECONDS: "1" },
     quiet: true,
   });
 }, 120_000);
@@ -81,6 +86,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.stop();
   await sandbox?.stop();
+  await anthropic?.close();
   rmSync(tmp, { recursive: true, force: true });
   rmSync(repoRoot, { recursive: true, force: true });
 }, 30_000);
@@ -178,6 +184,55 @@ describe("forkyard CLI against the local stack", () => {
         expect(parse(status).status).toBe("cancelled");
       }),
     );
+  });
+
+  it("an agent run over budget stops the wait (exit 1); `budget` raises it; status shows what the agent did", async () => {
+    // The first model call costs about $0.24 of the $0.3 budget, so the second one does not fit.
+    const expensive: ScriptedReply = {
+      content: [
+        { type: "text", text: "I'll add the file." },
+        { type: "tool_use", name: "str_replace_based_edit_tool", input: { command: "create", path: "hello.txt", file_text: "hello from the agent\n" } },
+      ],
+      usage: { input_tokens: 80_000, output_tokens: 100, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+    };
+    const summary: ScriptedReply = {
+      content: [{ type: "text", text: "Created hello.txt with a greeting." }],
+      usage: { input_tokens: 400, output_tokens: 30, cache_creation_input_tokens: 0, cache_read_input_tokens: 2000 },
+    };
+    anthropic!.setScript([expensive, summary]);
+
+    const stopped = await cli(["fork", repo, "-p", "Add hello.txt", "-m", "sonnet", "--max-turns", "5", "--budget", "0.3"]);
+    expect(stopped.code, stopped.stderr).toBe(1);
+    expect(stopped.stdout).toMatch(/over budget: spent \$0\.\d+ of \$0\.3000; raising the budget resumes the run/);
+    expect(stopped.stdout).toMatch(/agents:\n\s+fork 1\s+claude-\S+ · 1 turn · 1 tool call so far · model \$0\.\d+\n/);
+    const id = /^run (\w+):/m.exec(stopped.stdout)?.[1];
+    expect(id).toBeTruthy();
+
+    // Raise only once the fork waits for budget (its sandbox paused).
+    for (let i = 0; ; i++) {
+      const view = parse<{ forks: { steps: { name: string; status: string }[] }[] }>(await cli(["status", id!, "--json"]));
+      if (view.forks[0]?.steps.some((s) => s.name === "budget-wait-2-1" && s.status === "succeeded")) break;
+      if (i > 60) throw new Error("the fork never waited for budget");
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const [refused, raised] = [await cli(["budget", id!, "0.2"]), await cli(["budget", id!, "5"])];
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^error: invalid_input: .*\(field: budgetUsd\)$/m);
+    expect(raised.code, raised.stderr).toBe(0);
+    expect(raised.stdout).toMatch(new RegExp(`^run ${id}: budget \\$5\\.00, spent \\$0\\.\\d+ · 1 fork waiting for budget continue · running$`, "m"));
+
+    const watched = await cli(["status", id!, "--watch"]);
+    expect(watched.code, watched.stderr).toBe(0);
+    expect(watched.stdout).toMatch(/agents:\n\s+fork 1\s+claude-\S+ · 2 turns · 1 tool call · tokens 80.4k in \/ 130 out \(cache 2k read, 0 written\) · model \$0\.\d+\n/);
+    expect(watched.stdout).toContain("Created hello.txt with a greeting.");
+
+    const [status, logs] = await Promise.all([cli(["status", id!]), cli(["logs", id!])]);
+    expect(status.stdout).toContain("prompt: Add hello.txt · model claude-");
+    expect(status.stdout).toContain("max 5 turns");
+    expect(status.stdout).toMatch(/^agents$/m);
+    expect(status.stdout).toMatch(/^\s+Created hello.txt with a greeting.$/m);
+    expect(logs.stdout).toMatch(/agent: claude-\S+ · 2 turns · 1 tool call · tokens/);
+    expect(logs.stdout).toMatch(/^\s+Created hello.txt with a greeting.$/m);
   });
 
   it("cleanup --json reports what the reaper killed", async () => {

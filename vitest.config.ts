@@ -1,6 +1,6 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { TEST_ANTHROPIC_API_KEY, TEST_API_TOKEN, TEST_E2B_API_KEY, TEST_RETRY_POLICIES } from "./test/support/constants.ts";
+import { TEST_ANTHROPIC_API_KEY, TEST_API_TOKEN, TEST_E2B_API_KEY, TEST_GITHUB_TOKEN, TEST_GITHUB_WEBHOOK_SECRET, TEST_RETRY_POLICIES } from "./test/support/constants.ts";
 
 /**
  * Two projects: `workers` runs the Worker in workerd (vitest-plugin) against a real local sandbox
@@ -40,6 +40,10 @@ export default defineConfig({
                 LOG_LEVEL: "warn",
                 TEST_MIGRATIONS: await readD1Migrations("./migrations"),
                 TEST_REPO: inject<string>("repoPath"),
+                GITHUB_API_URL: `${inject<string>("githubUrl")}/api/v3`,
+                GITHUB_TOKEN: TEST_GITHUB_TOKEN,
+                GITHUB_WEBHOOK_SECRET: TEST_GITHUB_WEBHOOK_SECRET,
+                TEST_GITHUB_URL: inject<string>("githubUrl"),
               },
             },
           })),

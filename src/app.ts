@@ -11,6 +11,7 @@ import { health } from "./routes/health";
 import { metrics } from "./routes/metrics";
 import { operations } from "./routes/operations";
 import { runs } from "./routes/runs";
+import { webhooks } from "./routes/webhooks";
 
 /** The HTTP API: request ids, errors as `{ error: { code, message, details } }`, auth on /v1. */
 export function createApp(): Hono<AppEnv> {
@@ -29,6 +30,8 @@ export function createApp(): Hono<AppEnv> {
   app.route("/", docs);
   app.route("/", metrics);
 
+  // Webhooks authenticate each delivery by its signature, not by a bearer token.
+  app.route("/v1/webhooks", webhooks);
   app.use("/v1/*", bearerAuth());
   app.use("/v1/*", async (c, next) =>
     bodyLimit({

@@ -3,12 +3,14 @@ import { ConfigError } from "./errors";
 import type { Orchestrator } from "./durable-objects/orchestrator";
 import type { Pool } from "./durable-objects/pool";
 import type { ForkParams } from "./workflows/fork-params";
+import type { GitHubReportParams } from "./workflows/github-report-workflow";
 
 /** Bindings, vars and secrets of the Worker (wrangler.toml + secrets). */
 export interface Env {
   ORCHESTRATOR: DurableObjectNamespace<Orchestrator>;
   POOL: DurableObjectNamespace<Pool>;
   FORK_WORKFLOW: Workflow<ForkParams>;
+  GITHUB_REPORT_WORKFLOW: Workflow<GitHubReportParams>;
   DB: D1Database;
 
   SANDBOX_BACKEND?: string;
@@ -36,6 +38,11 @@ export interface Env {
   AGENT_MAX_TURNS?: string;
   BUDGET_WAIT_SECONDS?: string;
   METRICS_TOKEN?: string;
+  GITHUB_TOKEN?: string;
+  GITHUB_WEBHOOK_SECRET?: string;
+  GITHUB_API_URL?: string;
+  GITHUB_TRIGGERS?: string;
+  GITHUB_TRIGGER_LABEL?: string;
 }
 
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
@@ -88,6 +95,15 @@ const configSchema = z.object({
   AGENT_MAX_TURNS: int(1, 500).default(40),
   BUDGET_WAIT_SECONDS: int(0, 30 * 24 * 3600).default(24 * 3600),
   METRICS_TOKEN: z.string().min(1).optional(),
+  GITHUB_TOKEN: z.string().min(1).optional(),
+  GITHUB_WEBHOOK_SECRET: z.string().min(1).optional(),
+  GITHUB_API_URL: optionalUrl,
+  GITHUB_TRIGGERS: z
+    .string()
+    .transform((s) => s.split(",").map((t) => t.trim().toLowerCase()).filter((t) => t !== "" && t !== "none"))
+    .pipe(z.array(z.enum(["label", "comment"])))
+    .default(["label", "comment"]),
+  GITHUB_TRIGGER_LABEL: z.string().trim().min(1).max(50).default("forkyard"),
 });
 
 export type Config = z.infer<typeof configSchema> & { apiTokens: string[] };

@@ -6,6 +6,7 @@ import { runReaper } from "./reaper";
 export { Orchestrator } from "./durable-objects/orchestrator";
 export { Pool } from "./durable-objects/pool";
 export { ForkWorkflow } from "./workflows/fork-workflow";
+export { GitHubReportWorkflow } from "./workflows/github-report-workflow";
 
 const app = createApp();
 

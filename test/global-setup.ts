@@ -3,7 +3,8 @@ import { join, resolve } from "node:path";
 import type { TestProject } from "vitest/node";
 import { startSandboxServer } from "../local-sandbox/server.ts";
 import { startScriptedAnthropic } from "./support/anthropic-server.ts";
-import { TEST_ANTHROPIC_API_KEY, TEST_E2B_API_KEY } from "./support/constants.ts";
+import { TEST_ANTHROPIC_API_KEY, TEST_E2B_API_KEY, TEST_GITHUB_TOKEN } from "./support/constants.ts";
+import { startTestGitHub } from "./support/github-server.ts";
 import { createTestRepo } from "./support/test-repo.ts";
 
 /** Starts the local E2B-compatible sandbox server and a test git repo for the workerd tests. */
@@ -14,11 +15,15 @@ export default async function setup(project: TestProject) {
   const root = mkdtempSync(join(base, "run-"));
   const server = await startSandboxServer({ port: 0, host: "127.0.0.1", apiKey: TEST_E2B_API_KEY, dataDir: join(root, "sandboxes") });
   project.provide("sandboxUrl", server.url);
-  project.provide("repoPath", createTestRepo(join(root, "repo")));
+  const repoPath = createTestRepo(join(root, "repo"));
+  project.provide("repoPath", repoPath);
+  const github = await startTestGitHub(join(root, "github"), repoPath, TEST_GITHUB_TOKEN);
+  project.provide("githubUrl", github.url);
   const anthropic = await startScriptedAnthropic({ apiKey: TEST_ANTHROPIC_API_KEY });
   project.provide("anthropicUrl", anthropic.url);
   return async () => {
     await anthropic.close();
+    await github.close();
     await server.close();
     rmSync(root, { recursive: true, force: true });
   };
@@ -29,5 +34,6 @@ declare module "vitest" {
     sandboxUrl: string;
     repoPath: string;
     anthropicUrl: string;
+    githubUrl: string;
   }
 }

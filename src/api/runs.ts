@@ -24,6 +24,19 @@ export const task = z.union([commandsTask, agentTask]);
 export type CommandsTask = z.infer<typeof commandsTask>;
 export type AgentTask = z.infer<typeof agentTask>;
 
+/** Where a GitHub-triggered run reports: pull requests for its pushed branches and a comment on the issue. */
+export const githubTarget = z.strictObject({
+  owner: z.string().min(1).max(100).regex(/^[A-Za-z0-9._-]+$/),
+  repo: z.string().min(1).max(100).regex(/^[A-Za-z0-9._-]+$/),
+  issueNumber: z.number().int().positive(),
+  installationId: z.number().int().positive().optional(),
+  /** Open a pull request for every pushed fork, only for the best one, or none. */
+  pullRequests: z.enum(["none", "each", "best"]).default("best"),
+  /** Comment a summary table on the issue when the run ends. */
+  comment: z.boolean().default(true),
+});
+export type GitHubTarget = z.infer<typeof githubTarget>;
+
 export const createRunRequest = z.strictObject({
   repo: z.string().min(1).max(2048),
   branch: gitRefName.default("main"),
@@ -36,6 +49,9 @@ export const createRunRequest = z.strictObject({
   budgetUsd: z.number().positive().max(100_000).optional(),
   branchPrefix: gitRefName.optional(),
   metadata: z.record(z.string().min(1).max(64), z.string().max(512)).refine((m) => Object.keys(m).length <= 32, "at most 32 keys").optional(),
+  /** Push each successful fork's branch to the repo (needs GITHUB_TOKEN; GitHub repos only). */
+  push: z.boolean().optional(),
+  github: githubTarget.optional(),
 });
 
 export type CreateRunRequest = z.infer<typeof createRunRequest>;
@@ -106,6 +122,11 @@ export interface AgentView {
   summary: string;
 }
 
+export interface PushedBranch {
+  branch: string;
+  sha: string;
+}
+
 export interface CostView {
   sandbox: number;
   llm: number;
@@ -125,6 +146,8 @@ export interface ForkView {
   check?: CheckResult;
   diff?: DiffStats;
   agent?: AgentView;
+  /** The branch this fork pushed (runs with `push`), and its commit. */
+  pushed?: PushedBranch;
   costUsd: CostView;
   error?: { code: string; message: string };
 }

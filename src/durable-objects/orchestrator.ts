@@ -11,6 +11,7 @@ import { exportForkResults, upsertRunSummary } from "../runs/run-index";
 import { EventHub } from "../runs/event-hub";
 import { RunStore, type ForkRow, type StoredForkStatus } from "../runs/run-store";
 import type { ForkParams } from "../workflows/fork-params";
+import { launchGitHubReport } from "../workflows/github-report-workflow";
 import { POOL_NAME } from "./pool";
 import { tail } from "../sandbox/tail";
 
@@ -435,13 +436,18 @@ export class Orchestrator extends DurableObject<Env> {
       leaseKey: forkLeaseKey(id, fork.n),
     };
     if (request.check) params.check = request.check;
+    if (request.push) params.push = true;
     return params;
   }
 
   async #maybeFinishRun(): Promise<void> {
     const run = this.#requireRun();
     if (isTerminalRun(run.status) || this.#store.countUnfinished() > 0) return;
-    if (run.status === "budget_exceeded") return;
+    if (run.status === "budget_exceeded") {
+      // Every fork ended but the run waits for a budget raise: a GitHub run reports now.
+      if (run.request.github) await launchGitHubReport(this.env, run.id);
+      return;
+    }
     const status: RunStatus = this.#store.countForks("succeeded") > 0 ? "completed" : "failed";
     await this.#setStatus(status);
   }
@@ -453,6 +459,7 @@ export class Orchestrator extends DurableObject<Env> {
     this.#event(isTerminalRun(status) ? "run.finished" : "run.status", null, { status });
     log("info", "run.status", { runId: run.id, status });
     await this.#syncIndex();
+    if (isTerminalRun(status) && run.request.github) await launchGitHubReport(this.env, run.id);
   }
 
   async #armAlarm(): Promise<void> {

@@ -1,20 +1,13 @@
 import { Hono } from "hono";
-import { createRunRequest, forkNumberParam, listRunsQuery, raiseBudgetRequest, type RunView } from "../api/runs";
-import { resolveModel } from "../agent/models";
-import { validateRepo } from "../api/repo";
+import { forkNumberParam, listRunsQuery, raiseBudgetRequest, type RunView } from "../api/runs";
 import { parseInput } from "../api/validation";
 import type { AppEnv } from "../app-env";
-import { loadConfig } from "../env";
-import { AgentUnavailableError, InvalidInputError, NotFoundError, unwrap } from "../errors";
-import { newRunId, RUN_ID_PATTERN, runIdForIdempotencyKey, sha256Hex, workBranch } from "../runs/ids";
+import { InvalidInputError, NotFoundError, unwrap } from "../errors";
+import { createRun, runLinks } from "../runs/create-run";
+import { RUN_ID_PATTERN } from "../runs/ids";
 import { listRuns } from "../runs/run-index";
 
 export const runs = new Hono<AppEnv>();
-
-function runLinks(id: string) {
-  const self = `/v1/runs/${id}`;
-  return { self, events: `${self}/events`, pause: `${self}/pause`, resume: `${self}/resume`, cancel: `${self}/cancel` };
-}
 
 function orchestrator(env: AppEnv["Bindings"], id: string) {
   if (!RUN_ID_PATTERN.test(id)) throw new NotFoundError("run", id);
@@ -32,23 +25,8 @@ async function readJson(req: Request): Promise<unknown> {
 }
 
 runs.post("/", async (c) => {
-  const config = loadConfig(c.env);
-  const request = parseInput(createRunRequest, await readJson(c.req.raw));
-  request.repo = validateRepo(request.repo, config.ALLOW_LOCAL_REPOS);
-  if ("prompt" in request.task) {
-    request.task.model = resolveModel(request.task.model);
-    if (!config.ANTHROPIC_API_KEY) throw new AgentUnavailableError();
-  }
-
-  const idempotencyKey = c.req.header("Idempotency-Key") ?? null;
-  if (idempotencyKey !== null && (idempotencyKey.length === 0 || idempotencyKey.length > 255)) {
-    throw new InvalidInputError("Idempotency-Key: must be 1 to 255 characters.", { field: "Idempotency-Key" });
-  }
-  const id = idempotencyKey ? await runIdForIdempotencyKey(idempotencyKey) : newRunId();
-  const branches = Array.from({ length: request.forks }, (_, i) => workBranch(id, i + 1, request.branchPrefix));
-  const { view, created } = unwrap(
-    await c.env.ORCHESTRATOR.getByName(id).create({ id, request, requestHash: await sha256Hex(JSON.stringify(request)), idempotencyKey, branches }),
-  );
+  const body = await readJson(c.req.raw);
+  const { view, created } = await createRun(c.env, body, { idempotencyKey: c.req.header("Idempotency-Key") ?? null });
   if (!created) c.header("Idempotent-Replayed", "true");
   return c.json({ id: view.id, status: view.status, forks: view.request.forks, createdAt: view.createdAt, links: runLinks(view.id) }, 202);
 });

@@ -1,4 +1,4 @@
-import type { AgentView, CheckResult, CommandResult, DiffStats, ForkStatus } from "../api/runs";
+import type { AgentView, CheckResult, CommandResult, DiffStats, ForkStatus, PushedBranch } from "../api/runs";
 
 /** What a fork Workflow returns and reports to its Orchestrator: plain JSON, bounded in size. */
 export interface ForkOutcome {
@@ -10,6 +10,7 @@ export interface ForkOutcome {
   check?: CheckResult;
   diff?: DiffStats;
   agent?: AgentView;
+  pushed?: PushedBranch;
   sandboxSeconds: number;
   costUsd: { sandbox: number; llm: number };
   error?: { code: string; message: string };

@@ -364,6 +364,7 @@ export class RunStore {
         if (outcome?.check) view.check = outcome.check;
         if (outcome?.diff) view.diff = outcome.diff;
         if (outcome?.agent) view.agent = outcome.agent;
+        if (outcome?.pushed) view.pushed = outcome.pushed;
         const error = row.error ? (JSON.parse(row.error) as { code: string; message: string }) : outcome?.error;
         if (error) view.error = error;
         return view;

@@ -12,5 +12,7 @@ export interface ForkParams {
   timeoutSeconds: number;
   template: string;
   check?: string;
+  /** Push the work branch after `collect` (runs with `push: true`). */
+  push?: boolean;
   leaseKey: string;
 }

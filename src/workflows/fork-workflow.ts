@@ -17,6 +17,7 @@ import { runAgentTask } from "./agent-task";
 import { runCommandsTask } from "./commands-task";
 import type { ForkContext } from "./fork-context";
 import { resolveModel } from "../agent/models";
+import { runPushStep } from "./push-step";
 
 const HEALTH_TIMEOUT_MS = 30_000;
 const CONTROL_STEP_TIMEOUT_MS = 2 * 60_000;
@@ -125,6 +126,7 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
         if (exec.exitCode !== 0) throw new SandboxOperationError(`Collecting the diff failed: ${exec.stderrTail.trim()}`);
         return parseNumstat(exec.stdoutTail);
       });
+      if (p.push && outcome.diff.files > 0) outcome.pushed = await runPushStep({ steps, config, connection, sandboxId, params: p });
       outcome.status = "succeeded";
     } catch (err) {
       // The engine stopping this run (pause, terminate, eviction) is no outcome of the fork: it

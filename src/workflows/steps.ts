@@ -10,6 +10,7 @@ export const STEP = {
   clone: "clone",
   check: "check",
   collect: "collect",
+  push: "push",
   releaseSandbox: "release-sandbox",
   report: "report",
 } as const;

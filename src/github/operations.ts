@@ -1,0 +1,63 @@
+/**
+ * The GitHub REST calls Forkyard makes, each safe to repeat: a pull request is looked up by its
+ * head branch before one is created, and the summary comment is found by its hidden marker and
+ * updated instead of posted again.
+ */
+import type { GitHubClient } from "./client";
+
+export interface RepoRef {
+  owner: string;
+  repo: string;
+}
+
+const COMMENT_PAGES = 30;
+
+/** Finds the pull request from `head` (any state), or opens one. */
+export async function ensurePullRequest(
+  client: GitHubClient,
+  input: RepoRef & { head: string; base: string; title: string; body: string },
+): Promise<{ number: number; url: string; created: boolean }> {
+  const find = async () => {
+    const { data } = await client.rest.pulls.list({ owner: input.owner, repo: input.repo, head: `${input.owner}:${input.head}`, state: "all", per_page: 10 });
+    const pr = data.find((p) => p.head.ref === input.head) ?? data[0];
+    return pr ? { number: pr.number, url: pr.html_url, created: false } : null;
+  };
+  const existing = await find();
+  if (existing) return existing;
+  try {
+    const { data } = await client.rest.pulls.create({ owner: input.owner, repo: input.repo, head: input.head, base: input.base, title: input.title, body: input.body, maintainer_can_modify: true });
+    return { number: data.number, url: data.html_url, created: true };
+  } catch (err) {
+    // A create whose response was lost, then retried: GitHub says it exists (422).
+    if ((err as { status?: number }).status === 422) {
+      const again = await find();
+      if (again) return again;
+    }
+    throw err;
+  }
+}
+
+/** Updates the issue comment carrying `marker`, or posts one. */
+export async function upsertIssueComment(
+  client: GitHubClient,
+  input: RepoRef & { issueNumber: number; marker: string; body: string },
+): Promise<{ id: number; url: string; created: boolean }> {
+  for (let page = 1; page <= COMMENT_PAGES; page++) {
+    const { data } = await client.rest.issues.listComments({ owner: input.owner, repo: input.repo, issue_number: input.issueNumber, per_page: 100, page });
+    const mine = data.find((c) => c.body?.includes(input.marker));
+    if (mine) {
+      await client.rest.issues.updateComment({ owner: input.owner, repo: input.repo, comment_id: mine.id, body: input.body });
+      return { id: Number(mine.id), url: mine.html_url, created: false };
+    }
+    if (data.length < 100) break;
+  }
+  const { data } = await client.rest.issues.createComment({ owner: input.owner, repo: input.repo, issue_number: input.issueNumber, body: input.body });
+  return { id: Number(data.id), url: data.html_url, created: true };
+}
+
+/** A pull request's head branch, and whether it lives in the same repository (not a fork). */
+export async function pullRequestHead(client: GitHubClient, input: RepoRef & { number: number }): Promise<{ ref: string; sameRepo: boolean }> {
+  const { data } = await client.rest.pulls.get({ owner: input.owner, repo: input.repo, pull_number: input.number });
+  const baseName = data.base.repo.full_name.toLowerCase();
+  return { ref: data.head.ref, sameRepo: data.head.repo?.full_name.toLowerCase() === baseName };
+}

@@ -1,0 +1,244 @@
+/**
+ * What a GitHub run reports when it ends: which forks get a pull request (ranking), the pull
+ * requests' text, and the summary comment on the issue. Pure functions over a small snapshot of
+ * the run, so the report Workflow's steps stay deterministic and their results small.
+ */
+import type { ForkStatus, GitHubTarget, RunStatus, RunView } from "../api/runs";
+
+export interface ReportFork {
+  n: number;
+  status: ForkStatus;
+  branch: string;
+  pushed?: { branch: string; sha: string };
+  check?: { passed: boolean; exitCode: number };
+  diff?: { files: number; insertions: number; deletions: number };
+  costUsd: number;
+  error?: { code: string; message: string };
+  summary?: string;
+}
+
+export interface ReportSnapshot {
+  runId: string;
+  status: RunStatus;
+  baseBranch: string;
+  title: string;
+  checkCommand?: string;
+  github: GitHubTarget;
+  forks: ReportFork[];
+  totals: { succeeded: number; failed: number; cancelled: number; budgetExceeded: number; costUsd: number };
+}
+
+export interface OpenedPullRequest {
+  n: number;
+  number: number;
+  url: string;
+}
+
+export type PullRequestResult = OpenedPullRequest | { n: number; error: string };
+
+const SUMMARY_CHARS = 600;
+const ERROR_CHARS = 160;
+const TITLE_CHARS = 80;
+/** GitHub refuses comments over 65,536 characters. */
+const MAX_COMMENT_CHARS = 60_000;
+
+/** The hidden marker that identifies a run's summary comment (found again to update it). */
+export function commentMarker(runId: string): string {
+  return `<!-- forkyard:run:${runId} -->`;
+}
+
+/** Any Forkyard summary comment (never a trigger). */
+export const MARKER_PREFIX = "<!-- forkyard:";
+
+function firstLine(text: string): string {
+  return (text.split("\n").find((line) => line.trim() !== "") ?? "").trim();
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** The small part of a run view the report needs. */
+export function reportSnapshot(view: RunView): ReportSnapshot {
+  const github = view.request.github;
+  if (!github) throw new Error(`Run ${view.id} has no github target.`);
+  const task = view.request.task;
+  const title = "prompt" in task ? clip(firstLine(task.prompt), TITLE_CHARS) : clip(firstLine(task.commands.join("; ")), TITLE_CHARS);
+  const snapshot: ReportSnapshot = {
+    runId: view.id,
+    status: view.status,
+    baseBranch: view.request.branch,
+    title,
+    github,
+    forks: view.forks.map((f) => {
+      const fork: ReportFork = { n: f.n, status: f.status, branch: f.branch, costUsd: f.costUsd.total };
+      if (f.pushed) fork.pushed = f.pushed;
+      if (f.check) fork.check = { passed: f.check.passed, exitCode: f.check.exitCode };
+      if (f.diff) fork.diff = { files: f.diff.files, insertions: f.diff.insertions, deletions: f.diff.deletions };
+      if (f.error) fork.error = { code: f.error.code, message: clip(f.error.message, 500) };
+      if (f.agent?.summary) fork.summary = clip(f.agent.summary, SUMMARY_CHARS);
+      return fork;
+    }),
+    totals: {
+      succeeded: view.totals.succeeded,
+      failed: view.totals.failed,
+      cancelled: view.totals.cancelled,
+      budgetExceeded: view.totals.budgetExceeded,
+      costUsd: view.totals.costUsd.total,
+    },
+  };
+  if (view.request.check) snapshot.checkCommand = view.request.check;
+  return snapshot;
+}
+
+function diffSize(fork: ReportFork): number {
+  return fork.diff ? fork.diff.files + fork.diff.insertions + fork.diff.deletions : Number.POSITIVE_INFINITY;
+}
+
+function checkRank(fork: ReportFork): number {
+  if (!fork.check) return 1;
+  return fork.check.passed ? 2 : 0;
+}
+
+/**
+ * Pushed forks, best first: a passed check before no check before a failed one, then the smaller
+ * diff (files + insertions + deletions), then the lower fork number.
+ */
+export function rankForks(forks: ReportFork[]): ReportFork[] {
+  return forks
+    .filter((f) => f.status === "succeeded" && f.pushed)
+    .sort((a, b) => checkRank(b) - checkRank(a) || diffSize(a) - diffSize(b) || a.n - b.n);
+}
+
+/** The forks that get a pull request, by the run's policy. */
+export function pullRequestPlan(snapshot: ReportSnapshot): ReportFork[] {
+  const ranked = rankForks(snapshot.forks);
+  switch (snapshot.github.pullRequests) {
+    case "none":
+      return [];
+    case "each":
+      return [...ranked].sort((a, b) => a.n - b.n);
+    default:
+      return ranked.slice(0, 1);
+  }
+}
+
+function escapeCell(text: string): string {
+  return text.replace(/\s+/g, " ").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\|/g, "\\|").trim();
+}
+
+/** Quotes untrusted multi-line text (so none of its lines can start a `/fork` command). */
+function quote(text: string): string {
+  return text
+    .split("\n")
+    .map((line) => `> ${line.replace(/</g, "&lt;")}`)
+    .join("\n");
+}
+
+export function formatUsd(usd: number): string {
+  if (usd === 0) return "$0";
+  return usd >= 1 ? `$${usd.toFixed(2)}` : `$${usd.toFixed(4)}`;
+}
+
+function diffCell(fork: ReportFork): string {
+  if (!fork.diff) return "—";
+  if (fork.diff.files === 0) return "no changes";
+  return `${fork.diff.files} file${fork.diff.files === 1 ? "" : "s"} +${fork.diff.insertions} −${fork.diff.deletions}`;
+}
+
+function checkCell(fork: ReportFork): string {
+  if (!fork.check) return "—";
+  return fork.check.passed ? "✅ passed" : `❌ failed (exit ${fork.check.exitCode})`;
+}
+
+const STATUS_ICONS: Record<ForkStatus, string> = {
+  queued: "⏳",
+  running: "⏳",
+  succeeded: "✅",
+  failed: "❌",
+  cancelled: "⏹️",
+  timed_out: "⏱️",
+  budget_exceeded: "💸",
+};
+
+function statusCell(fork: ReportFork): string {
+  const base = `${STATUS_ICONS[fork.status]} ${fork.status.replace("_", " ")}`;
+  if (!fork.error || fork.status === "succeeded") return base;
+  return `${base}: \`${fork.error.code}\` ${escapeCell(clip(fork.error.message, ERROR_CHARS))}`;
+}
+
+function branchUrl(webOrigin: string, github: GitHubTarget, branch: string): string {
+  return `${webOrigin}/${github.owner}/${github.repo}/tree/${branch.split("/").map(encodeURIComponent).join("/")}`;
+}
+
+/** A pull request's title and body for one fork. */
+export function renderPullRequest(snapshot: ReportSnapshot, fork: ReportFork, best: boolean): { title: string; body: string } {
+  const issue = `#${snapshot.github.issueNumber}`;
+  const title = `Forkyard ${issue}: ${snapshot.title || `fork ${fork.n}`}${snapshot.github.pullRequests === "each" ? ` (fork ${fork.n})` : ""}`;
+  const lines = [
+    `Fork **${fork.n}** of ${snapshot.forks.length} of Forkyard run \`${snapshot.runId}\`, for ${issue}${best && snapshot.forks.length > 1 ? " (the best fork: " + bestReason(fork) + ")" : ""}.`,
+    "",
+    `- Check: ${snapshot.checkCommand ? `${checkCell(fork)} (\`${snapshot.checkCommand.replace(/`/g, "'")}\`)` : "—"}`,
+    `- Diff: ${diffCell(fork)}`,
+    `- Cost: ${formatUsd(fork.costUsd)}`,
+    `- Commit: ${fork.pushed?.sha ?? "—"}`,
+  ];
+  if (fork.summary) lines.push("", "<details><summary>Agent summary</summary>", "", quote(fork.summary), "", "</details>");
+  lines.push("", `Refs ${issue}`, "", commentMarker(snapshot.runId).replace("run:", `run-pr:`));
+  return { title: clip(title, 250), body: lines.join("\n") };
+}
+
+function bestReason(fork: ReportFork): string {
+  const check = fork.check ? (fork.check.passed ? "check passed" : "check failed") : "no check";
+  return `${check}, ${diffCell(fork)}`;
+}
+
+/** The issue comment: a table of every fork, with the pull requests opened. */
+export function renderSummary(snapshot: ReportSnapshot, prs: PullRequestResult[], webOrigin: string): string {
+  const ranked = rankForks(snapshot.forks);
+  const best = snapshot.github.pullRequests === "each" ? undefined : ranked[0];
+  const byFork = new Map(prs.map((pr) => [pr.n, pr]));
+  const t = snapshot.totals;
+  const counts = [`${t.succeeded} succeeded`, t.failed ? `${t.failed} failed` : "", t.cancelled ? `${t.cancelled} cancelled` : "", t.budgetExceeded ? `${t.budgetExceeded} over budget` : ""]
+    .filter(Boolean)
+    .join(", ");
+  const lines = [
+    commentMarker(snapshot.runId),
+    `### Forkyard run \`${snapshot.runId}\`: ${snapshot.status.replace("_", " ")}`,
+    "",
+    `${snapshot.forks.length} fork${snapshot.forks.length === 1 ? "" : "s"} on \`${snapshot.baseBranch}\` (${counts}) · total cost ${formatUsd(t.costUsd)}${snapshot.checkCommand ? ` · check \`${snapshot.checkCommand.replace(/`/g, "'").replace(/\s+/g, " ")}\`` : ""}`,
+    "",
+    "| Fork | Status | Check | Diff | Cost | Branch / PR |",
+    "|---:|---|---|---|---:|---|",
+  ];
+  for (const fork of snapshot.forks) {
+    const pr = byFork.get(fork.n);
+    const links: string[] = [];
+    if (fork.pushed) links.push(`[\`${fork.pushed.branch}\`](${branchUrl(webOrigin, snapshot.github, fork.pushed.branch)})`);
+    if (pr && "number" in pr) links.push(`[#${pr.number}](${pr.url})`);
+    if (pr && "error" in pr) links.push(`PR failed: ${escapeCell(clip(pr.error, ERROR_CHARS))}`);
+    if (!fork.pushed && fork.status === "succeeded") links.push(fork.diff?.files === 0 ? "nothing to push" : "not pushed");
+    const star = best?.n === fork.n ? " ⭐" : "";
+    lines.push(`| ${fork.n}${star} | ${statusCell(fork)} | ${checkCell(fork)} | ${diffCell(fork)} | ${formatUsd(fork.costUsd)} | ${links.join(" · ") || "—"} |`);
+  }
+  if (best) {
+    const pr = byFork.get(best.n);
+    lines.push("", `⭐ Best: fork ${best.n} (${bestReason(best)})${pr && "number" in pr ? ` → #${pr.number}` : ""}.`);
+  }
+  const summaries = snapshot.forks.filter((f) => f.summary);
+  if (summaries.length > 0) {
+    lines.push("", "<details><summary>Agent summaries</summary>", "");
+    let length = lines.join("\n").length;
+    for (const [i, fork] of summaries.entries()) {
+      const entry = [`**Fork ${fork.n}**`, "", quote(fork.summary ?? ""), ""];
+      length += entry.join("\n").length;
+      if (length > MAX_COMMENT_CHARS) {
+        lines.push(`(${summaries.length - i} more omitted)`, "");
+        break;
+      }
+      lines.push(...entry);
+    }
+    lines.push("</details>");
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,49 @@
+export const REDACTED = "[REDACTED]";
+
+/** Shortest piece of a secret cut by a truncated output that is still scrubbed. */
+const MIN_PARTIAL = 6;
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** The printable forms of a secret: itself, URL-encoded, and as `x-access-token:<secret>` Basic credentials. */
+function formsOf(secret: string): string[] {
+  const forms = new Set([secret, encodeURIComponent(secret)]);
+  try {
+    const basic = btoa(`x-access-token:${secret}`);
+    forms.add(basic).add(basic.replace(/=+$/, ""));
+  } catch {
+    // not Latin-1: no HTTP client prints it base64-encoded either
+  }
+  return [...forms].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Removes a secret from text before it is stored, logged or returned: every printable form of it,
+ * and the piece of one that a truncated output tail starts or ends with. Secrets shorter than 8
+ * characters are not scrubbed (they would match everywhere).
+ */
+export function scrubSecret(text: string, secret: string | undefined): string {
+  if (!secret || secret.length < 8) return text;
+  let out = text;
+  for (const form of formsOf(secret)) {
+    out = out.replace(new RegExp(escapeRegExp(form), "g"), REDACTED);
+    // A tail cut inside the secret starts with its end; a cut head ends with its start.
+    for (let k = form.length - 1; k >= MIN_PARTIAL; k--) {
+      const suffix = form.slice(form.length - k);
+      const at = out.indexOf(suffix);
+      if (at !== -1 && at <= 32 && /^(?:\[…truncated\]\s*)?$/.test(out.slice(0, at).replace(/^\s+/, ""))) {
+        out = `${out.slice(0, at)}${REDACTED}${out.slice(at + k)}`;
+        break;
+      }
+    }
+    for (let k = form.length - 1; k >= MIN_PARTIAL; k--) {
+      if (out.endsWith(form.slice(0, k))) {
+        out = `${out.slice(0, out.length - k)}${REDACTED}`;
+        break;
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,146 @@
+/**
+ * Which GitHub events start a run, and the run request each one makes. Pure: the webhook route
+ * verifies, parses and then asks this; the only outside call (a pull request's head branch) is
+ * passed in.
+ */
+import type { IssueCommentCreatedEvent, IssuesLabeledEvent, PingEvent, Repository, User } from "@octokit/webhooks-types";
+import type { Config } from "../env";
+import { parseForkCommand, type ForkCommand } from "./fork-command";
+import { MARKER_PREFIX } from "./report";
+
+/** Comment authors who may run `/fork` (those with write access show up as one of these). */
+export const WRITE_ASSOCIATIONS: readonly string[] = ["OWNER", "MEMBER", "COLLABORATOR"];
+
+export type TriggerKind = "label" | "comment";
+
+export type TriggerDecision =
+  | { kind: "ping"; zen: string | null; hookId: number | null }
+  | { kind: "ignored"; reason: string }
+  | { kind: "run"; trigger: TriggerKind; request: Record<string, unknown>; ignoredFlags: { flag: string; reason: string }[]; notes: string[] };
+
+export interface TriggerInput {
+  event: string;
+  deliveryId: string;
+  payload: unknown;
+  config: Pick<Config, "GITHUB_TRIGGERS" | "GITHUB_TRIGGER_LABEL">;
+  /** Looks up a same-repo pull request's head branch (for `/fork` on a pull request). */
+  pullRequestHead?: (owner: string, repo: string, number: number) => Promise<{ ref: string; sameRepo: boolean }>;
+}
+
+function ignored(reason: string): TriggerDecision {
+  return { kind: "ignored", reason };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function issuePrompt(issue: { title: string; body?: string | null }): string {
+  return [issue.title.trim(), (issue.body ?? "").trim()].filter((part) => part !== "").join("\n\n");
+}
+
+function baseRequest(repository: Repository, issueNumber: number, installationId: number | undefined, metadata: Record<string, string>) {
+  const github: Record<string, unknown> = { owner: repository.owner.login, repo: repository.name, issueNumber };
+  if (installationId !== undefined) github.installationId = installationId;
+  return {
+    repo: repository.clone_url,
+    branch: repository.default_branch,
+    push: true,
+    github,
+    metadata: Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, v.slice(0, 512)])),
+  };
+}
+
+function isBot(user: User | null | undefined): boolean {
+  return user?.type === "Bot" || /\[bot\]$/.test(user?.login ?? "");
+}
+
+/** Decides what a verified, parsed GitHub delivery does. */
+export async function decideTrigger(input: TriggerInput): Promise<TriggerDecision> {
+  const { event, payload, config } = input;
+  if (event === "ping") {
+    const ping = payload as Partial<PingEvent>;
+    return { kind: "ping", zen: typeof ping.zen === "string" ? ping.zen : null, hookId: typeof ping.hook_id === "number" ? ping.hook_id : null };
+  }
+  if (!isRecord(payload)) return ignored("The payload is not a JSON object.");
+  const action = typeof payload.action === "string" ? payload.action : "";
+  const what = action ? `${event}.${action}` : event;
+
+  if (event === "issues") {
+    if (action !== "labeled") return ignored(`${what} is not a trigger (only issues.labeled and issue_comment.created are).`);
+    if (!config.GITHUB_TRIGGERS.includes("label")) return ignored("Label triggers are disabled (GITHUB_TRIGGERS).");
+    const labeled = payload as unknown as IssuesLabeledEvent;
+    const label = labeled.label?.name ?? "";
+    if (label.toLowerCase() !== config.GITHUB_TRIGGER_LABEL.toLowerCase()) return ignored(`Label "${label}" is not the trigger label "${config.GITHUB_TRIGGER_LABEL}".`);
+    if (labeled.issue.state === "closed") return ignored(`Issue #${labeled.issue.number} is closed.`);
+    if (isBot(labeled.sender)) return ignored(`The label was added by a bot (${labeled.sender.login}).`);
+    const request = {
+      ...baseRequest(labeled.repository, labeled.issue.number, labeled.installation?.id, {
+        source: "github",
+        githubEvent: what,
+        githubDelivery: input.deliveryId,
+        githubSender: labeled.sender.login,
+        githubIssueUrl: labeled.issue.html_url,
+      }),
+      task: { prompt: issuePrompt(labeled.issue) },
+      forks: 1,
+    };
+    return { kind: "run", trigger: "label", request, ignoredFlags: [], notes: [] };
+  }
+
+  if (event === "issue_comment") {
+    if (action !== "created") return ignored(`${what} is not a trigger (only new comments are).`);
+    if (!config.GITHUB_TRIGGERS.includes("comment")) return ignored("Comment triggers are disabled (GITHUB_TRIGGERS).");
+    const created = payload as unknown as IssueCommentCreatedEvent;
+    const body = created.comment.body ?? "";
+    if (body.includes(MARKER_PREFIX)) return ignored("This is a Forkyard report comment.");
+    if (isBot(created.comment.user)) return ignored(`Comments from bots (${created.comment.user.login}) are ignored.`);
+    const parsed = parseForkCommand(body);
+    if (parsed.kind === "none") return ignored("The comment has no /fork command at the start of a line.");
+    const association = created.comment.author_association;
+    if (!WRITE_ASSOCIATIONS.includes(association)) {
+      return ignored(`${created.comment.user.login} is ${association}: only repository owners, members and collaborators (write access) may run /fork.`);
+    }
+    if (parsed.kind === "error") return ignored(`The /fork command is invalid: ${parsed.reason}.`);
+    const command: ForkCommand = parsed.command;
+    const notes: string[] = [];
+    const request: Record<string, unknown> = {
+      ...baseRequest(created.repository, created.issue.number, created.installation?.id, {
+        source: "github",
+        githubEvent: what,
+        githubDelivery: input.deliveryId,
+        githubSender: created.comment.user.login,
+        githubCommentUrl: created.comment.html_url,
+      }),
+      task: {
+        prompt: command.prompt || issuePrompt(created.issue),
+        ...(command.model ? { model: command.model } : {}),
+        ...(command.maxTurns ? { maxTurns: command.maxTurns } : {}),
+      },
+      forks: command.forks,
+    };
+    if (!command.prompt) notes.push("No prompt after /fork: the issue's title and body are the prompt.");
+    if (command.maxConcurrent !== undefined) request.maxConcurrent = command.maxConcurrent;
+    if (command.budgetUsd !== undefined) request.budgetUsd = command.budgetUsd;
+    if (command.check !== undefined) request.check = command.check;
+    if (command.timeoutSeconds !== undefined) request.timeoutSeconds = command.timeoutSeconds;
+    if (command.pullRequests !== undefined) (request.github as Record<string, unknown>).pullRequests = command.pullRequests;
+
+    if (created.issue.pull_request && input.pullRequestHead) {
+      try {
+        const head = await input.pullRequestHead(created.repository.owner.login, created.repository.name, created.issue.number);
+        if (head.sameRepo) {
+          request.branch = head.ref;
+          notes.push(`Forked from the pull request's head branch ${head.ref}.`);
+        } else {
+          notes.push(`The pull request comes from another repository: forked from ${created.repository.default_branch} instead.`);
+        }
+      } catch {
+        notes.push(`The pull request's head branch could not be read: forked from ${created.repository.default_branch}.`);
+      }
+    }
+    return { kind: "run", trigger: "comment", request, ignoredFlags: command.ignored, notes };
+  }
+
+  return ignored(`${what} events are not triggers (subscribe to Issues and Issue comments).`);
+}

@@ -1,0 +1,105 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../app-env";
+import { loadConfig } from "../env";
+import { ForkyardError, InvalidInputError, PayloadTooLargeError } from "../errors";
+import { GitHubUnavailableError, githubClient } from "../github/client";
+import { pullRequestHead } from "../github/operations";
+import { decideTrigger } from "../github/triggers";
+import { verifyGitHubSignature } from "../github/verify";
+import { log } from "../observability/log";
+import { createRun, runLinks } from "../runs/create-run";
+import { runIdForIdempotencyKey } from "../runs/ids";
+
+/** GitHub webhooks (no bearer token: each delivery is authenticated by its HMAC signature). */
+export const webhooks = new Hono<AppEnv>();
+
+/** 401 for a delivery whose X-Hub-Signature-256 is missing or wrong. */
+export class InvalidSignatureError extends ForkyardError {
+  constructor() {
+    super("invalid_signature", "X-Hub-Signature-256 is missing or does not match the body (HMAC-SHA256 with the webhook secret).", { status: 401 });
+  }
+}
+
+const DELIVERY_ID = /^[A-Za-z0-9._:-]{1,200}$/;
+
+/** The delivery's run key: a redelivery (same X-GitHub-Delivery) names the same run. */
+export function deliveryKey(deliveryId: string): string {
+  return `github-delivery:${deliveryId}`;
+}
+
+async function readBody(req: Request, limit: number): Promise<string> {
+  const length = Number(req.headers.get("Content-Length") ?? "0");
+  if (length > limit) throw new PayloadTooLargeError(limit);
+  const bytes = await req.arrayBuffer();
+  if (bytes.byteLength > limit) throw new PayloadTooLargeError(limit);
+  return new TextDecoder().decode(bytes);
+}
+
+function parsePayload(raw: string, contentType: string): unknown {
+  let json = raw;
+  if (contentType.toLowerCase().startsWith("application/x-www-form-urlencoded")) {
+    const form = new URLSearchParams(raw).get("payload");
+    if (form === null) throw new InvalidInputError("body: a form-encoded delivery needs a payload field.", { field: "body" });
+    json = form;
+  }
+  try {
+    return JSON.parse(json) as unknown;
+  } catch {
+    throw new InvalidInputError("body: not valid JSON.", { field: "body" });
+  }
+}
+
+webhooks.post("/github", async (c) => {
+  const config = loadConfig(c.env);
+  const secret = config.GITHUB_WEBHOOK_SECRET;
+  if (!secret) throw new GitHubUnavailableError("GitHub webhooks are not configured: this deployment has no GITHUB_WEBHOOK_SECRET.");
+
+  // The signature is checked over the raw bytes before anything of the body is looked at.
+  const raw = await readBody(c.req.raw, config.MAX_BODY_BYTES);
+  if (!(await verifyGitHubSignature(secret, raw, c.req.header("X-Hub-Signature-256")))) {
+    log("warn", "github.webhook_rejected", { requestId: c.get("requestId"), githubEvent: c.req.header("X-GitHub-Event") ?? null });
+    throw new InvalidSignatureError();
+  }
+
+  const event = c.req.header("X-GitHub-Event") ?? "";
+  const deliveryId = c.req.header("X-GitHub-Delivery") ?? "";
+  if (!/^[a-z_]{1,64}$/.test(event)) throw new InvalidInputError("X-GitHub-Event: missing or invalid.", { field: "X-GitHub-Event" });
+  if (!DELIVERY_ID.test(deliveryId)) throw new InvalidInputError("X-GitHub-Delivery: missing or invalid.", { field: "X-GitHub-Delivery" });
+  const payload = parsePayload(raw, c.req.header("Content-Type") ?? "application/json");
+
+  const decision = await decideTrigger({
+    event,
+    deliveryId,
+    payload,
+    config,
+    pullRequestHead: config.GITHUB_TOKEN ? (owner, repo, number) => pullRequestHead(githubClient(config), { owner, repo, number }) : undefined,
+  });
+  if (decision.kind === "ping") return c.json({ ok: true, event: "ping", zen: decision.zen, hookId: decision.hookId }, 200);
+  if (decision.kind === "ignored") {
+    log("info", "github.webhook_ignored", { githubEvent: event, deliveryId, reason: decision.reason });
+    return c.json({ ignored: true, reason: decision.reason, event, deliveryId }, 202);
+  }
+
+  const extra = {
+    trigger: decision.trigger,
+    deliveryId,
+    ...(decision.ignoredFlags.length > 0 ? { ignoredFlags: decision.ignoredFlags } : {}),
+    ...(decision.notes.length > 0 ? { notes: decision.notes } : {}),
+  };
+  try {
+    const { view, created } = await createRun(c.env, decision.request, { idempotencyKey: deliveryKey(deliveryId) });
+    log("info", "github.webhook_run", { githubEvent: event, deliveryId, runId: view.id, duplicate: !created, trigger: decision.trigger });
+    return c.json({ id: view.id, status: view.status, forks: view.request.forks, duplicate: !created, ...extra, links: runLinks(view.id) }, 202);
+  } catch (err) {
+    // A redelivery whose request came out different (the config or a pull request's head changed
+    // in between) is still the same delivery: it names the run the first one created.
+    if (err instanceof ForkyardError && err.code === "idempotency_key_reused") {
+      const id = await runIdForIdempotencyKey(deliveryKey(deliveryId));
+      return c.json({ id, duplicate: true, ...extra, links: runLinks(id) }, 202);
+    }
+    // A request the event cannot make (an invalid flag value, a repo this deployment refuses) is
+    // the sender's problem, not a failed delivery: answered 202 with the reason.
+    if (err instanceof ForkyardError && err.code === "invalid_input") return c.json({ ignored: true, reason: err.message, event, ...extra }, 202);
+    throw err;
+  }
+});

@@ -1,0 +1,52 @@
+import { createRunRequest, type RunView } from "../api/runs";
+import { resolveModel } from "../agent/models";
+import { validateRepo } from "../api/repo";
+import { parseInput } from "../api/validation";
+import type { Env } from "../env";
+import { loadConfig } from "../env";
+import { AgentUnavailableError, InvalidInputError, unwrap } from "../errors";
+import { validateGitHubTarget } from "../github/targets";
+import { newRunId, runIdForIdempotencyKey, sha256Hex, workBranch } from "./ids";
+
+export interface CreateRunOptions {
+  /** The same key always names the same run (POST /v1/runs: the Idempotency-Key header; webhooks: the delivery id). */
+  idempotencyKey: string | null;
+}
+
+export interface CreateRunResult {
+  view: RunView;
+  /** False when the run already existed (same key, same request). */
+  created: boolean;
+}
+
+/** The links of a run's resource and its actions. */
+export function runLinks(id: string) {
+  const self = `/v1/runs/${id}`;
+  return { self, events: `${self}/events`, pause: `${self}/pause`, resume: `${self}/resume`, cancel: `${self}/cancel` };
+}
+
+/**
+ * Validates a run request and asks the run's Orchestrator to create it (durably, idempotently:
+ * a known key with the same request returns the existing run). Shared by POST /v1/runs and the
+ * GitHub webhook.
+ */
+export async function createRun(env: Env, body: unknown, options: CreateRunOptions): Promise<CreateRunResult> {
+  const config = loadConfig(env);
+  const request = parseInput(createRunRequest, body);
+  request.repo = validateRepo(request.repo, config.ALLOW_LOCAL_REPOS);
+  if ("prompt" in request.task) {
+    request.task.model = resolveModel(request.task.model);
+    if (!config.ANTHROPIC_API_KEY) throw new AgentUnavailableError();
+  }
+  validateGitHubTarget(request, config);
+
+  const { idempotencyKey } = options;
+  if (idempotencyKey !== null && (idempotencyKey.length === 0 || idempotencyKey.length > 255)) {
+    throw new InvalidInputError("Idempotency-Key: must be 1 to 255 characters.", { field: "Idempotency-Key" });
+  }
+  const id = idempotencyKey ? await runIdForIdempotencyKey(idempotencyKey) : newRunId();
+  const branches = Array.from({ length: request.forks }, (_, i) => workBranch(id, i + 1, request.branchPrefix));
+  return unwrap(
+    await env.ORCHESTRATOR.getByName(id).create({ id, request, requestHash: await sha256Hex(JSON.stringify(request)), idempotencyKey, branches }),
+  );
+}

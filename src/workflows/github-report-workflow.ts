@@ -1,0 +1,119 @@
+import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloudflare:workers";
+import { NonRetryableError } from "cloudflare:workflows";
+import type { Env } from "../env";
+import { loadConfig } from "../env";
+import { DEFAULT_GITHUB_API_URL, githubClient, githubError, githubWebOrigin } from "../github/client";
+import { ensurePullRequest, upsertIssueComment } from "../github/operations";
+import { commentMarker, pullRequestPlan, renderPullRequest, renderSummary, reportSnapshot, type PullRequestResult, type ReportSnapshot } from "../github/report";
+import { scrubSecret } from "../github/scrub";
+import { errorFields, log } from "../observability/log";
+import { stepConfig } from "./retry-policies";
+
+export interface GitHubReportParams {
+  runId: string;
+}
+
+export interface GitHubReportOutput {
+  pullRequests: PullRequestResult[];
+  comment: { id: number; url: string; created: boolean } | null;
+}
+
+/** Step names of the report Workflow. */
+export const REPORT_STEP = {
+  load: "load-run",
+  pullRequest: (n: number) => `pull-request-${n}`,
+  comment: "comment",
+} as const;
+
+/** How long `load-run` waits for forks still ending (a cancelled run's last forks), in attempts. */
+const LOAD_ATTEMPTS_WAITING = 5;
+const GITHUB_STEP_TIMEOUT_MS = 60_000;
+
+/** The Workflow instance id of a run's report: one per run, so launching it twice is harmless. */
+export function reportInstanceId(runId: string): string {
+  return `${runId}-github`;
+}
+
+/**
+ * Reports a GitHub run that ended: opens pull requests for its pushed forks (each, or the best
+ * one), then comments a summary table on the issue. Every GitHub call is its own step and safe
+ * to repeat: pull requests are looked up by head branch before one is created, the comment is
+ * found by its hidden marker and updated.
+ */
+export class GitHubReportWorkflow extends WorkflowEntrypoint<Env, GitHubReportParams> {
+  override async run(event: Readonly<WorkflowEvent<GitHubReportParams>>, step: WorkflowStep): Promise<GitHubReportOutput> {
+    const { runId } = event.payload;
+    const config = loadConfig(this.env);
+    const token = config.GITHUB_TOKEN;
+    const retries = config.RETRY_POLICIES;
+    const githubStep = stepConfig("report", retries, GITHUB_STEP_TIMEOUT_MS);
+    /** Runs a GitHub call; errors leave the step with the token scrubbed, non-retryable ones marked so. */
+    const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+      try {
+        return await fn();
+      } catch (err) {
+        const error = githubError(err, what, token);
+        log("warn", "github.call_failed", { runId, what, errorCode: error.code, errorMessage: error.message });
+        if (!error.retryable) throw new NonRetryableError(error.message);
+        throw new Error(error.message);
+      }
+    };
+
+    const snapshot: ReportSnapshot = await step.do(REPORT_STEP.load, { retries: { limit: LOAD_ATTEMPTS_WAITING + 2, delay: 1000, backoff: "constant" }, timeout: 30_000 }, async (ctx) => {
+      const view = await this.env.ORCHESTRATOR.getByName(runId).view();
+      if (!view) throw new NonRetryableError(`Run ${runId} does not exist.`);
+      if (!view.request.github) throw new NonRetryableError(`Run ${runId} has no github target.`);
+      const unfinished = view.forks.filter((f) => f.status === "queued" || f.status === "running").length;
+      if (unfinished > 0 && ctx.attempt <= LOAD_ATTEMPTS_WAITING) throw new Error(`${unfinished} forks of run ${runId} are still ending.`);
+      return reportSnapshot(view);
+    });
+
+    const client = () => githubClient(config);
+    const { owner, repo, issueNumber } = snapshot.github;
+    const plan = pullRequestPlan(snapshot);
+    const pullRequests: PullRequestResult[] = [];
+    for (const [i, fork] of plan.entries()) {
+      const branch = fork.pushed?.branch ?? fork.branch;
+      try {
+        const pr = await step.do(REPORT_STEP.pullRequest(fork.n), githubStep, async () => {
+          const text = renderPullRequest(snapshot, fork, i === 0 && snapshot.github.pullRequests === "best");
+          const result = await call(`opening a pull request for ${branch}`, () =>
+            ensurePullRequest(client(), { owner, repo, head: branch, base: snapshot.baseBranch, title: text.title, body: text.body }),
+          );
+          log("info", "github.pull_request", { runId, fork: fork.n, number: result.number, created: result.created });
+          return { n: fork.n, number: result.number, url: result.url };
+        });
+        pullRequests.push(pr);
+      } catch (err) {
+        // The comment still reports the fork (and says the pull request failed).
+        pullRequests.push({ n: fork.n, error: scrubSecret(err instanceof Error ? err.message : String(err), token) });
+      }
+    }
+
+    let comment: GitHubReportOutput["comment"] = null;
+    if (snapshot.github.comment) {
+      const webOrigin = githubWebOrigin(config.GITHUB_API_URL ?? DEFAULT_GITHUB_API_URL);
+      comment = await step.do(REPORT_STEP.comment, githubStep, async () => {
+        const body = renderSummary(snapshot, pullRequests, webOrigin);
+        const result = await call(`commenting on #${issueNumber}`, () => upsertIssueComment(client(), { owner, repo, issueNumber, marker: commentMarker(runId), body }));
+        log("info", "github.comment", { runId, issue: issueNumber, created: result.created });
+        return result;
+      });
+    }
+    return { pullRequests, comment };
+  }
+}
+
+/**
+ * Starts a run's report (from the Orchestrator, when a GitHub run ends). The fixed instance id
+ * makes a second launch a no-op ("already exists").
+ */
+export async function launchGitHubReport(env: Env, runId: string): Promise<void> {
+  try {
+    await env.GITHUB_REPORT_WORKFLOW.create({ id: reportInstanceId(runId), params: { runId } });
+    log("info", "github.report_launched", { runId });
+  } catch (err) {
+    if (/already.?exists/i.test(err instanceof Error ? err.message : String(err))) return;
+    log("error", "github.report_launch_failed", { runId, ...errorFields(err) });
+  }
+}

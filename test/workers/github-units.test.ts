@@ -1,0 +1,185 @@
+import { describe, expect, it } from "vitest";
+import { githubWebOrigin } from "../../src/github/client";
+import { parseForkCommand, type ForkCommand } from "../../src/github/fork-command";
+import { commentMarker, pullRequestPlan, rankForks, renderSummary, type ReportFork, type ReportSnapshot } from "../../src/github/report";
+import { REDACTED, scrubSecret } from "../../src/github/scrub";
+import { pushTarget } from "../../src/github/targets";
+import { verifyGitHubSignature } from "../../src/github/verify";
+import type { Config } from "../../src/env";
+
+function command(body: string): ForkCommand {
+  const parsed = parseForkCommand(body);
+  if (parsed.kind !== "command") throw new Error(`expected a command, got ${JSON.stringify(parsed)}`);
+  return parsed.command;
+}
+
+function refusal(body: string): string {
+  const parsed = parseForkCommand(body);
+  if (parsed.kind !== "error") throw new Error(`expected an error, got ${JSON.stringify(parsed)}`);
+  return parsed.reason;
+}
+
+describe("/fork comment parsing", () => {
+  it("reads N and the prompt", () => {
+    expect(command("/fork 3 fix the bug")).toEqual({ forks: 3, prompt: "fix the bug", ignored: [] });
+  });
+
+  it("defaults N to 1, and an empty prompt stays empty (the issue is the prompt)", () => {
+    expect(command("/fork fix")).toMatchObject({ forks: 1, prompt: "fix" });
+    expect(command("/fork")).toMatchObject({ forks: 1, prompt: "" });
+    expect(command("/fork 4")).toMatchObject({ forks: 4, prompt: "" });
+  });
+
+  it("refuses N outside 1-100 with a reason, never clamps", () => {
+    expect(refusal("/fork 0 x")).toMatch(/from 1 to 100 \(got "0"\)/);
+    expect(refusal("/fork 101 x")).toMatch(/from 1 to 100 \(got "101"\)/);
+    expect(refusal("/fork -2 x")).toMatch(/from 1 to 100/);
+    expect(refusal("/fork 2.5 x")).toMatch(/whole number/);
+    expect(command("/fork 100 x").forks).toBe(100);
+  });
+
+  it("parses flags anywhere, with quoted values (double, single, smart, backtick)", () => {
+    expect(command('/fork 3 --model opus --budget 5 --max-concurrent 3 --check "npm test -- --runInBand" fix the flaky test')).toEqual({
+      forks: 3,
+      prompt: "fix the flaky test",
+      model: "opus",
+      budgetUsd: 5,
+      maxConcurrent: 3,
+      check: "npm test -- --runInBand",
+      ignored: [],
+    });
+    expect(command("/fork 2 fix it --check 'make test' --budget=$2.50").check).toBe("make test");
+    expect(command("/fork 2 fix it --budget=$2.50").budgetUsd).toBe(2.5);
+    expect(command("/fork --check \u201cnpm run lint\u201d 2 tidy up")).toMatchObject({ check: "npm run lint", prompt: "tidy up", forks: 2 });
+    expect(command("/fork 2 --check `go test ./...` speed it up").check).toBe("go test ./...");
+    expect(command('/fork --check "say \\"hi\\"" x').check).toBe('say "hi"');
+    expect(command("/fork 2 --timeout 30m --max-turns 12 --prs each x")).toMatchObject({ timeoutSeconds: 1800, maxTurns: 12, pullRequests: "each" });
+  });
+
+  it("ignores unknown flags with a reason, and `--` ends the flags", () => {
+    const parsed = command("/fork 2 --frobnicate --model sonnet make it fast");
+    expect(parsed).toMatchObject({ forks: 2, model: "sonnet", prompt: "make it fast" });
+    expect(parsed.ignored).toEqual([{ flag: "--frobnicate", reason: expect.stringMatching(/^unknown flag/) }]);
+    expect(command("/fork 2 -- remove the --verbose flag").prompt).toBe("remove the --verbose flag");
+  });
+
+  it("refuses bad values of known flags rather than running without them", () => {
+    expect(refusal("/fork 2 --budget lots x")).toMatch(/--budget must be a number/);
+    expect(refusal("/fork 2 --max-concurrent 0 x")).toMatch(/--max-concurrent/);
+    expect(refusal("/fork 2 x --model")).toMatch(/--model needs a value/);
+    expect(refusal('/fork 2 --check "npm test x')).toMatch(/unterminated quote/);
+    expect(refusal("/fork 2 --prs all x")).toMatch(/none, each or best/);
+  });
+
+  it("keeps apostrophes and quotes of the prompt literally", () => {
+    expect(command("/fork 2 don't break the 'main' build").prompt).toBe("don't break the 'main' build");
+    expect(command('/fork 2 "fix the login bug"').prompt).toBe("fix the login bug");
+  });
+
+  it("needs /fork at the start of a line, outside code blocks and quotes", () => {
+    expect(parseForkCommand("please /fork 3 x").kind).toBe("none");
+    expect(parseForkCommand("> /fork 3 x").kind).toBe("none");
+    expect(parseForkCommand("```\n/fork 3 x\n```").kind).toBe("none");
+    expect(parseForkCommand("/forkyard 3 x").kind).toBe("none");
+    expect(parseForkCommand("/forks 3 x").kind).toBe("none");
+    expect(command("Thanks!\n  /fork 2 try again\r\nwith more context\n\nand a second paragraph")).toMatchObject({
+      forks: 2,
+      prompt: "try again\n\nwith more context\n\nand a second paragraph",
+    });
+  });
+});
+
+describe("webhook signature (X-Hub-Signature-256)", () => {
+  async function sign(secret: string, body: string): Promise<string> {
+    const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(body)));
+    return `sha256=${[...mac].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+  }
+
+  it("accepts the right HMAC and nothing else", async () => {
+    const body = '{"zen":"Keep it logically awesome."}';
+    const good = await sign("s3cret", body);
+    expect(await verifyGitHubSignature("s3cret", body, good)).toBe(true);
+    expect(await verifyGitHubSignature("s3cret", body, good.toUpperCase().replace("SHA256", "sha256"))).toBe(true);
+    expect(await verifyGitHubSignature("other", body, good)).toBe(false);
+    expect(await verifyGitHubSignature("s3cret", `${body} `, good)).toBe(false);
+    expect(await verifyGitHubSignature("s3cret", body, undefined)).toBe(false);
+    expect(await verifyGitHubSignature("s3cret", body, "sha256=zz")).toBe(false);
+    expect(await verifyGitHubSignature("s3cret", body, good.replace("sha256=", "sha1="))).toBe(false);
+    expect(await verifyGitHubSignature("s3cret", "", await sign("s3cret", "x"))).toBe(false);
+  });
+});
+
+describe("token scrubbing", () => {
+  const token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
+  it("removes the token, its URL-encoded and Basic forms, and pieces cut by a truncated tail", () => {
+    expect(scrubSecret(`remote: saw ${token} twice ${token}`, token)).toBe(`remote: saw ${REDACTED} twice ${REDACTED}`);
+    const basic = btoa(`x-access-token:${token}`);
+    expect(scrubSecret(`Authorization: Basic ${basic}`, token)).toBe(`Authorization: Basic ${REDACTED}`);
+    expect(scrubSecret(`[…truncated]\n${token.slice(10)} rest`, token)).toBe(`[…truncated]\n${REDACTED} rest`);
+    expect(scrubSecret(`start ${token.slice(0, 20)}`, token)).toBe(`start ${REDACTED}`);
+    expect(scrubSecret("nothing here", token)).toBe("nothing here");
+  });
+});
+
+describe("push targets", () => {
+  const config = (api?: string) => ({ GITHUB_API_URL: api }) as unknown as Config;
+  it("offers the token only to the GitHub host of GITHUB_API_URL", () => {
+    expect(githubWebOrigin("https://api.github.com")).toBe("https://github.com");
+    expect(githubWebOrigin("https://ghe.example.com/api/v3")).toBe("https://ghe.example.com");
+    expect(pushTarget("https://github.com/acme/app.git", config())).toEqual({ url: "https://github.com/acme/app.git", credentialUrl: "https://github.com" });
+    expect(() => pushTarget("https://gitlab.com/acme/app.git", config())).toThrow(/only repositories on https:\/\/github.com/);
+    expect(() => pushTarget("https://github.com.evil.example/acme/app.git", config())).toThrow(/only repositories/);
+    expect(pushTarget("/srv/repos/app", config())).toEqual({ url: "/srv/repos/app" });
+  });
+});
+
+describe("pull request ranking and the summary comment", () => {
+  const fork = (n: number, extra: Partial<ReportFork>): ReportFork => ({
+    n,
+    status: "succeeded",
+    branch: `forkyard/r1/${n}`,
+    pushed: { branch: `forkyard/r1/${n}`, sha: "a".repeat(40) },
+    costUsd: 0.01 * n,
+    ...extra,
+  });
+  const forks = [
+    fork(1, { check: { passed: false, exitCode: 1 }, diff: { files: 1, insertions: 1, deletions: 0 } }),
+    fork(2, { check: { passed: true, exitCode: 0 }, diff: { files: 2, insertions: 10, deletions: 3 } }),
+    fork(3, { check: { passed: true, exitCode: 0 }, diff: { files: 1, insertions: 4, deletions: 1 } }),
+    fork(4, { status: "failed", pushed: undefined, error: { code: "command_failed", message: "Command exited with code 2: make | tee log" } }),
+    fork(5, { pushed: undefined, diff: { files: 0, insertions: 0, deletions: 0 }, check: { passed: true, exitCode: 0 } }),
+  ];
+  const snapshot = (pullRequests: "none" | "each" | "best"): ReportSnapshot => ({
+    runId: "rabc",
+    status: "completed",
+    baseBranch: "main",
+    title: "Fix it",
+    checkCommand: "npm test",
+    github: { owner: "octo", repo: "hello", issueNumber: 7, pullRequests, comment: true },
+    forks,
+    totals: { succeeded: 4, failed: 1, cancelled: 0, budgetExceeded: 0, costUsd: 0.15 },
+  });
+
+  it("ranks pushed forks: passed check first, then the smaller diff", () => {
+    expect(rankForks(forks).map((f) => f.n)).toEqual([3, 2, 1]);
+    expect(pullRequestPlan(snapshot("best")).map((f) => f.n)).toEqual([3]);
+    expect(pullRequestPlan(snapshot("each")).map((f) => f.n)).toEqual([1, 2, 3]);
+    expect(pullRequestPlan(snapshot("none"))).toEqual([]);
+  });
+
+  it("renders one table row per fork with the marker, links and escaped errors", () => {
+    const body = renderSummary(snapshot("best"), [{ n: 3, number: 12, url: "https://github.com/octo/hello/pull/12" }], "https://github.com");
+    expect(body.startsWith(commentMarker("rabc"))).toBe(true);
+    const rows = body.split("\n").filter((l) => /^\| \d/.test(l));
+    expect(rows).toHaveLength(5);
+    expect(rows[2]).toContain("| 3 ⭐ |");
+    expect(rows[2]).toContain("[#12](https://github.com/octo/hello/pull/12)");
+    expect(rows[2]).toContain("[`forkyard/r1/3`](https://github.com/octo/hello/tree/forkyard/r1/3)");
+    expect(rows[0]).toContain("❌ failed (exit 1)");
+    expect(rows[3]).toContain("`command_failed` Command exited with code 2: make \\| tee log");
+    expect(rows[4]).toContain("nothing to push");
+    expect(body).toContain("⭐ Best: fork 3 (check passed, 1 file +4 −1) → #12.");
+    expect(body.split("\n").some((line) => /^\s{0,3}\/fork/.test(line))).toBe(false);
+  });
+});

@@ -1,0 +1,223 @@
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import { MODEL_ALIASES } from "../../src/agent/models";
+import { createApp } from "../../src/app";
+import type { Env } from "../../src/env";
+import { runIdForIdempotencyKey } from "../../src/runs/ids";
+import { TEST_GITHUB_TOKEN, TEST_GITHUB_WEBHOOK_SECRET } from "../support/constants";
+import { api, getRun } from "./helpers";
+import { deliver, example, github, hmac, onTestRepo, settle } from "./github-helpers";
+
+interface Accepted {
+  id: string;
+  status: string;
+  forks: number;
+  duplicate: boolean;
+  trigger: string;
+  deliveryId: string;
+  ignoredFlags?: { flag: string; reason: string }[];
+  notes?: string[];
+}
+
+function labeled(issueNumber: number, title = "Crash on empty input", body = "Calling parse('') throws.\n\nIt should return null.") {
+  const payload = onTestRepo(example("issues", "labeled"));
+  payload.label.name = "forkyard";
+  Object.assign(payload.issue, { number: issueNumber, title, body, state: "open" });
+  return payload;
+}
+
+function comment(issueNumber: number, body: string, association = "OWNER") {
+  const payload = onTestRepo(example("issue_comment", "created"));
+  Object.assign(payload.comment, { body, author_association: association });
+  Object.assign(payload.issue, { number: issueNumber, title: "Flaky test", body: "The login test fails one run in ten." });
+  return payload;
+}
+
+async function accepted(res: Response): Promise<Accepted> {
+  const text = await res.text();
+  expect(res.status, text).toBe(202);
+  return JSON.parse(text) as Accepted;
+}
+
+async function ignoredReason(res: Response): Promise<string> {
+  const text = await res.text();
+  expect(res.status, text).toBe(202);
+  const body = JSON.parse(text) as { ignored?: boolean; reason?: string; id?: string };
+  expect(body.ignored, text).toBe(true);
+  expect(body.id).toBeUndefined();
+  return body.reason ?? "";
+}
+
+beforeEach(async () => {
+  await github.reset();
+});
+
+describe("POST /v1/webhooks/github: authentication", () => {
+  it("answers a signed ping (a real GitHub payload) without a bearer token", async () => {
+    const ping = example("ping");
+    const res = await deliver("ping", ping);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ ok: true, event: "ping", zen: ping.zen, hookId: ping.hook_id });
+  });
+
+  it("refuses a missing, forged or malformed signature with 401 invalid_signature, before reading the payload", async () => {
+    const payload = labeled(900);
+    const delivery = crypto.randomUUID();
+    const cases: { signature: string | null; secret?: string }[] = [
+      { signature: null },
+      { signature: undefined as unknown as null, secret: "not-the-secret" },
+      { signature: await hmac(TEST_GITHUB_WEBHOOK_SECRET, "{}") },
+      { signature: "sha256=nothex" },
+      { signature: (await hmac(TEST_GITHUB_WEBHOOK_SECRET, JSON.stringify(payload))).replace("sha256=", "sha1=") },
+    ];
+    for (const c of cases) {
+      const res = await deliver("issues", payload, { delivery, signature: c.signature, ...(c.secret ? { secret: c.secret } : {}) });
+      expect(res.status).toBe(401);
+      const body = (await res.json()) as { error: { code: string } };
+      expect(body.error.code).toBe("invalid_signature");
+    }
+    // Not even malformed JSON is looked at without a valid signature.
+    const garbage = await deliver("issues", null, { rawBody: "{not json", signature: "sha256=" + "0".repeat(64) });
+    expect(garbage.status).toBe(401);
+    // None of the refused deliveries created the run: the same delivery, signed, creates it now.
+    const run = await accepted(await deliver("issues", payload, { delivery }));
+    expect(run.duplicate).toBe(false);
+    await settle(run.id);
+  });
+
+  it("keeps bearer auth on the rest of /v1", async () => {
+    expect((await api("/v1/runs", { token: null })).status).toBe(401);
+    expect((await api("/v1/webhooks/other", { method: "POST", token: null })).status).toBe(404);
+  });
+
+  it("answers 503 when no webhook secret is configured", async () => {
+    const app = createApp();
+    const unconfigured = { ...(env as unknown as Env), GITHUB_WEBHOOK_SECRET: undefined };
+    const res = await app.fetch(new Request("http://forkyard.test/v1/webhooks/github", { method: "POST", body: "{}", headers: { "X-GitHub-Event": "ping" } }), unconfigured);
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("github_unavailable");
+  });
+
+  it("rejects malformed JSON with a valid signature (400) and a missing delivery id", async () => {
+    const bad = await deliver("issues", null, { rawBody: '{"action":"labeled",' });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { code: string; details: { field: string } } }).error).toMatchObject({ code: "invalid_input", details: { field: "body" } });
+    const noDelivery = await api("/v1/webhooks/github", {
+      method: "POST",
+      token: null,
+      body: "{}",
+      headers: { "X-GitHub-Event": "ping", "X-Hub-Signature-256": await hmac(TEST_GITHUB_WEBHOOK_SECRET, "{}") },
+    });
+    expect(noDelivery.status).toBe(400);
+  });
+
+  it("accepts GitHub's form-encoded deliveries (payload=...)", async () => {
+    const ping = example("ping");
+    const rawBody = new URLSearchParams({ payload: JSON.stringify(ping) }).toString();
+    const res = await deliver("ping", null, { rawBody, contentType: "application/x-www-form-urlencoded" });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { zen: string }).zen).toBe(ping.zen);
+  });
+});
+
+describe("POST /v1/webhooks/github: triggers", () => {
+  it("ignores other events and actions with a reason", async () => {
+    expect(await ignoredReason(await deliver("star", { action: "created", repository: {} }))).toMatch(/star.created events are not triggers/);
+    expect(await ignoredReason(await deliver("issues", onTestRepo(example("issues", "opened"))))).toMatch(/issues.opened is not a trigger/);
+    expect(await ignoredReason(await deliver("issues", onTestRepo(example("issues", "labeled"))))).toMatch(/Label "bug" is not the trigger label "forkyard"/);
+    expect(await ignoredReason(await deliver("issue_comment", onTestRepo(example("issue_comment", "edited"))))).toMatch(/issue_comment.edited is not a trigger/);
+    expect(await ignoredReason(await deliver("issue_comment", comment(901, "Looks good to me!")))).toMatch(/no \/fork command/);
+  });
+
+  it("ignores /fork from authors without write access, and invalid commands, with the reason", async () => {
+    for (const association of ["NONE", "CONTRIBUTOR", "FIRST_TIME_CONTRIBUTOR"]) {
+      const reason = await ignoredReason(await deliver("issue_comment", comment(902, "/fork 3 fix it", association)));
+      expect(reason).toContain(`is ${association}: only repository owners, members and collaborators`);
+    }
+    expect(await ignoredReason(await deliver("issue_comment", comment(902, "/fork 0 fix it")))).toMatch(/invalid: N .* from 1 to 100 \(got "0"\)/);
+    expect(await ignoredReason(await deliver("issue_comment", comment(902, "/fork 101 fix it")))).toMatch(/from 1 to 100 \(got "101"\)/);
+    expect(await ignoredReason(await deliver("issue_comment", comment(902, "please /fork 3 fix it")))).toMatch(/no \/fork command/);
+    expect(await ignoredReason(await deliver("issue_comment", comment(902, "<!-- forkyard:run:rabc -->\n/fork 2 x")))).toMatch(/Forkyard report comment/);
+  });
+
+  it("a labelled issue starts an agent run: prompt = title + body, push, github target", async () => {
+    const payload = labeled(903, "Crash on empty input", "Calling parse('') throws.");
+    payload.installation = { id: 4242, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ==" };
+    const run = await accepted(await deliver("issues", payload));
+    expect(run).toMatchObject({ forks: 1, duplicate: false, trigger: "label" });
+    const view = await getRun(run.id);
+    expect(view.request).toMatchObject({
+      repo: payload.repository.clone_url,
+      branch: "main",
+      forks: 1,
+      push: true,
+      task: { prompt: "Crash on empty input\n\nCalling parse('') throws.", model: MODEL_ALIASES.sonnet },
+      github: { owner: "octo", repo: "hello", issueNumber: 903, installationId: 4242, pullRequests: "best", comment: true },
+      metadata: { source: "github", githubEvent: "issues.labeled", githubDelivery: run.deliveryId },
+    });
+    await settle(run.id);
+  });
+
+  it("/fork N with flags starts a run with them; unknown flags are reported", async () => {
+    const run = await accepted(
+      await deliver("issue_comment", comment(904, 'On it.\n/fork 3 --model opus --budget 5 --max-concurrent 2 --check "npm test" --frobnicate make login robust')),
+    );
+    expect(run).toMatchObject({ forks: 3, trigger: "comment", ignoredFlags: [{ flag: "--frobnicate", reason: expect.stringMatching(/^unknown flag/) }] });
+    const view = await getRun(run.id);
+    expect(view.request).toMatchObject({
+      forks: 3,
+      maxConcurrent: 2,
+      budgetUsd: 5,
+      check: "npm test",
+      push: true,
+      task: { prompt: "make login robust", model: MODEL_ALIASES.opus },
+      github: { owner: "octo", repo: "hello", issueNumber: 904 },
+    });
+    await settle(run.id);
+  });
+
+  it("/fork without a prompt uses the issue; on a pull request it forks from the PR's head branch", async () => {
+    const pr = await github.seedPull({ head: "feature/login", base: "main" });
+    const payload = comment(pr.number, "/fork 2");
+    payload.issue.pull_request = { url: `x/pulls/${pr.number}`, html_url: pr.html_url, diff_url: "", patch_url: "" };
+    const run = await accepted(await deliver("issue_comment", payload));
+    expect(run.notes).toEqual(["No prompt after /fork: the issue's title and body are the prompt.", "Forked from the pull request's head branch feature/login."]);
+    const view = await getRun(run.id);
+    expect(view.request).toMatchObject({ branch: "feature/login", forks: 2, task: { prompt: "Flaky test\n\nThe login test fails one run in ten." } });
+    const lookups = (await github.calls()).filter((c) => c.kind === "api" && c.path === `/api/v3/repos/octo/hello/pulls/${pr.number}`);
+    expect(lookups).toHaveLength(1);
+    expect(lookups[0]!.authMatched).toBe(true);
+    await settle(run.id);
+  });
+});
+
+describe("POST /v1/webhooks/github: exactly once", () => {
+  it("a redelivered X-GitHub-Delivery names the same run (duplicate: true); only one run exists", async () => {
+    const payload = labeled(905);
+    const delivery = crypto.randomUUID();
+    const first = await accepted(await deliver("issues", payload, { delivery }));
+    expect(first.duplicate).toBe(false);
+    expect(first.id).toBe(await runIdForIdempotencyKey(`github-delivery:${delivery}`));
+    const again = await Promise.all([deliver("issues", payload, { delivery }), deliver("issues", payload, { delivery })]);
+    for (const res of again) expect(await accepted(res)).toMatchObject({ id: first.id, duplicate: true });
+    // Even a redelivery whose request comes out different (here: the issue was edited) is that same run.
+    payload.issue.title = "Edited title";
+    expect(await accepted(await deliver("issues", payload, { delivery }))).toMatchObject({ id: first.id, duplicate: true });
+    expect((await getRun(first.id)).request.task).toMatchObject({ prompt: expect.stringMatching(/^Crash on empty input/) });
+
+    const listed = (await (await api("/v1/runs?limit=100")).json()) as { runs: { id: string }[] };
+    expect(listed.runs.filter((r) => r.id === first.id)).toHaveLength(1);
+    // A new delivery of the same event is a new run.
+    const other = await accepted(await deliver("issues", labeled(905)));
+    expect(other.id).not.toBe(first.id);
+    await settle(first.id);
+    await settle(other.id);
+  });
+
+  it("never returns or stores the GitHub token", async () => {
+    const run = await accepted(await deliver("issue_comment", comment(906, "/fork 1 x")));
+    const view = await api(`/v1/runs/${run.id}`);
+    expect(await view.text()).not.toContain(TEST_GITHUB_TOKEN);
+    await settle(run.id);
+  });
+});

@@ -144,6 +144,9 @@ function componentSchemas(): Record<string, Json> {
       ["ReapedSandbox", res.reapedSandbox],
       ["Health", res.health],
       ["RunEvent", res.runEventData],
+      ["WebhookRun", res.webhookRun],
+      ["WebhookIgnored", res.webhookIgnored],
+      ["WebhookPing", res.webhookPing],
     ],
     "output",
   );
@@ -192,9 +195,13 @@ const RESPONSES: Record<string, Json> = {
     code: "agent_unavailable",
     message: "Agent tasks are not available: this deployment has no ANTHROPIC_API_KEY.",
   }),
+  GitHubUnavailable: errorResponse("GitHub webhooks are not configured (no GITHUB_WEBHOOK_SECRET), or GitHub could not be reached.", {
+    code: "github_unavailable",
+    message: "GitHub webhooks are not configured: this deployment has no GITHUB_WEBHOOK_SECRET.",
+  }),
 };
 
-type ErrorName = "BadRequest" | "Unauthorized" | "NotFound" | "Conflict" | "PayloadTooLarge" | "RateLimited" | "InternalError" | "AgentUnavailable";
+type ErrorName = "BadRequest" | "Unauthorized" | "NotFound" | "Conflict" | "PayloadTooLarge" | "RateLimited" | "InternalError" | "AgentUnavailable" | "GitHubUnavailable";
 const ERROR_STATUS: Record<ErrorName, string> = {
   BadRequest: "400",
   Unauthorized: "401",
@@ -204,6 +211,7 @@ const ERROR_STATUS: Record<ErrorName, string> = {
   RateLimited: "429",
   InternalError: "500",
   AgentUnavailable: "503",
+  GitHubUnavailable: "503",
 };
 
 function errors(names: ErrorName[]): Record<string, Json> {
@@ -263,6 +271,7 @@ function buildDocument(): OpenApiDocument {
       { name: "runs", description: "Start, read and control runs and their forks." },
       { name: "events", description: "Live progress as Server-Sent Events." },
       { name: "operations", description: "The sandbox pool and the orphan reaper." },
+      { name: "github", description: "Runs started by GitHub webhooks (HMAC-signed, no bearer token)." },
       { name: "meta", description: "Health, metrics and this document." },
     ],
     paths: {
@@ -361,6 +370,35 @@ function buildDocument(): OpenApiDocument {
               },
             },
             ...errors(["Unauthorized", "NotFound"]),
+          },
+        },
+      },
+      "/v1/webhooks/github": {
+        post: {
+          tags: ["github"],
+          operationId: "githubWebhook",
+          summary: "GitHub webhook deliveries",
+          description:
+            "Starts runs from GitHub events (an issue labelled, a `/fork N <prompt>` comment, …). No bearer token: each delivery is authenticated by its " +
+            "`X-Hub-Signature-256` (HMAC-SHA256 of the raw body with GITHUB_WEBHOOK_SECRET), checked before anything else (401 `invalid_signature`). " +
+            "A redelivery (same `X-GitHub-Delivery`) names the same run. Deliveries that start nothing are answered 202 with the reason.",
+          security: [],
+          parameters: [
+            { name: "X-Hub-Signature-256", in: "header", required: true, description: "`sha256=<hex HMAC-SHA256 of the body>`", schema: { type: "string" } },
+            { name: "X-GitHub-Event", in: "header", required: true, description: "the event: `issues`, `issue_comment`, `ping`, …", schema: { type: "string", pattern: "^[a-z_]{1,64}$" } },
+            { name: "X-GitHub-Delivery", in: "header", required: true, description: "the delivery's id", schema: { type: "string", pattern: "^[A-Za-z0-9._:-]{1,200}$" } },
+          ],
+          requestBody: {
+            required: true,
+            content: {
+              "application/json": { schema: { type: "object", description: "the event's payload, as GitHub sends it" } },
+              "application/x-www-form-urlencoded": { schema: { type: "object", properties: { payload: { type: "string", description: "the payload as JSON" } }, required: ["payload"] } },
+            },
+          },
+          responses: {
+            "200": json(ref("WebhookPing"), "A `ping` event (sent when the webhook is created)."),
+            "202": json({ anyOf: [ref("WebhookRun"), ref("WebhookIgnored")] }, "The delivery started a run (or found the one a first delivery started), or was ignored, with the reason."),
+            ...errors(["BadRequest", "Unauthorized", "PayloadTooLarge", "GitHubUnavailable"]),
           },
         },
       },

@@ -195,6 +195,35 @@ export const health = z.object({
   }),
 });
 
+/** 202 answer of a GitHub delivery that started (or, redelivered, found) a run. */
+export const webhookRun = z.object({
+  id: z.string(),
+  status: runStatus.optional().describe("absent when a redelivery names a run created by the first delivery"),
+  forks: z.number().int().optional(),
+  duplicate: z.boolean().describe("true when this delivery was seen before (same X-GitHub-Delivery): no second run"),
+  trigger: z.string().describe("what triggered the run: a label, a `/fork` comment, …"),
+  deliveryId: z.string(),
+  ignoredFlags: z.array(z.object({ flag: z.string(), reason: z.string() })).optional().describe("flags of a `/fork` comment that were not applied, each with why"),
+  notes: z.array(z.string()).optional(),
+  links: runLinks,
+});
+
+/** 202 answer of a delivery that does not start a run (another event, no trigger, a request the event cannot make). */
+export const webhookIgnored = z.object({
+  ignored: z.literal(true),
+  reason: z.string(),
+  event: z.string(),
+  deliveryId: z.string().optional(),
+});
+
+/** 200 answer of GitHub's `ping` event (sent when the webhook is created). */
+export const webhookPing = z.object({
+  ok: z.literal(true),
+  event: z.literal("ping"),
+  zen: z.string().optional(),
+  hookId: z.number().int().optional(),
+});
+
 /** One Server-Sent Event's `data` (JSON): the common fields, then the event's own fields. */
 export const runEventData = z.looseObject({
   seq: z.number().int().describe("also the SSE `id`; reconnect with Last-Event-ID to continue after it"),

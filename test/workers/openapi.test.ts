@@ -14,10 +14,10 @@ import { createApp } from "../../src/app";
 import type { PoolStatus, ReapedSandbox } from "../../src/durable-objects/pool";
 import type { runReaper } from "../../src/reaper";
 import type { listRuns } from "../../src/runs/run-index";
-import { api, createRun, testEnv, waitForRunStatus } from "./helpers";
+import { api, testEnv, waitForRunStatus } from "./helpers";
 
-/** True when each type is assignable to the other. */
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/** True when each type is assignable to the other and both have the same keys (an optional field added to one only is caught too). */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? ([keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false) : false) : false;
 
 // Type-level: the response schemas (the document) and the interfaces (the code) cannot drift apart.
 const typesAgree: [

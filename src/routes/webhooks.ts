@@ -74,7 +74,9 @@ webhooks.post("/github", async (c) => {
     config,
     pullRequestHead: config.GITHUB_TOKEN ? (owner, repo, number) => pullRequestHead(githubClient(config), { owner, repo, number }) : undefined,
   });
-  if (decision.kind === "ping") return c.json({ ok: true, event: "ping", zen: decision.zen, hookId: decision.hookId }, 200);
+  if (decision.kind === "ping") {
+    return c.json({ ok: true, event: "ping", ...(decision.zen !== null ? { zen: decision.zen } : {}), ...(decision.hookId !== null ? { hookId: decision.hookId } : {}) }, 200);
+  }
   if (decision.kind === "ignored") {
     log("info", "github.webhook_ignored", { githubEvent: event, deliveryId, reason: decision.reason });
     return c.json({ ignored: true, reason: decision.reason, event, deliveryId }, 202);

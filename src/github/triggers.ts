@@ -39,7 +39,7 @@ function issuePrompt(issue: { title: string; body?: string | null }): string {
   return [issue.title.trim(), (issue.body ?? "").trim()].filter((part) => part !== "").join("\n\n");
 }
 
-function baseRequest(repository: Repository, issueNumber: number, installationId: number | undefined, metadata: Record<string, string>) {
+function baseRequest(repository: Repository, issueNumber: number, installationId: number | undefined, metadata: Record<string, string | undefined>) {
   const github: Record<string, unknown> = { owner: repository.owner.login, repo: repository.name, issueNumber };
   if (installationId !== undefined) github.installationId = installationId;
   return {
@@ -47,12 +47,29 @@ function baseRequest(repository: Repository, issueNumber: number, installationId
     branch: repository.default_branch,
     push: true,
     github,
-    metadata: Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, v.slice(0, 512)])),
+    metadata: Object.fromEntries(Object.entries(metadata).flatMap(([k, v]) => (typeof v === "string" && v !== "" ? [[k, v.slice(0, 512)]] : []))),
   };
 }
 
 function isBot(user: User | null | undefined): boolean {
   return user?.type === "Bot" || /\[bot\]$/.test(user?.login ?? "");
+}
+
+/** The fields a triggering payload must have (GitHub always sends them; a signed odd payload is ignored, not a 500). */
+function hasIssueAndRepository(payload: Record<string, unknown>): boolean {
+  const repository = payload.repository;
+  const issue = payload.issue;
+  return (
+    isRecord(repository) &&
+    isRecord(repository.owner) &&
+    typeof repository.owner.login === "string" &&
+    typeof repository.name === "string" &&
+    typeof repository.clone_url === "string" &&
+    typeof repository.default_branch === "string" &&
+    isRecord(issue) &&
+    typeof issue.number === "number" &&
+    typeof issue.title === "string"
+  );
 }
 
 /** Decides what a verified, parsed GitHub delivery does. */
@@ -65,6 +82,9 @@ export async function decideTrigger(input: TriggerInput): Promise<TriggerDecisio
   if (!isRecord(payload)) return ignored("The payload is not a JSON object.");
   const action = typeof payload.action === "string" ? payload.action : "";
   const what = action ? `${event}.${action}` : event;
+  if ((event === "issues" || event === "issue_comment") && !hasIssueAndRepository(payload)) {
+    return ignored(`The ${what} payload lacks its repository (owner, name, clone_url, default_branch) or issue (number, title).`);
+  }
 
   if (event === "issues") {
     if (action !== "labeled") return ignored(`${what} is not a trigger (only issues.labeled and issue_comment.created are).`);
@@ -73,13 +93,13 @@ export async function decideTrigger(input: TriggerInput): Promise<TriggerDecisio
     const label = labeled.label?.name ?? "";
     if (label.toLowerCase() !== config.GITHUB_TRIGGER_LABEL.toLowerCase()) return ignored(`Label "${label}" is not the trigger label "${config.GITHUB_TRIGGER_LABEL}".`);
     if (labeled.issue.state === "closed") return ignored(`Issue #${labeled.issue.number} is closed.`);
-    if (isBot(labeled.sender)) return ignored(`The label was added by a bot (${labeled.sender.login}).`);
+    if (isBot(labeled.sender)) return ignored(`The label was added by a bot (${labeled.sender?.login}).`);
     const request = {
       ...baseRequest(labeled.repository, labeled.issue.number, labeled.installation?.id, {
         source: "github",
         githubEvent: what,
         githubDelivery: input.deliveryId,
-        githubSender: labeled.sender.login,
+        githubSender: labeled.sender?.login,
         githubIssueUrl: labeled.issue.html_url,
       }),
       task: { prompt: issuePrompt(labeled.issue) },
@@ -92,14 +112,15 @@ export async function decideTrigger(input: TriggerInput): Promise<TriggerDecisio
     if (action !== "created") return ignored(`${what} is not a trigger (only new comments are).`);
     if (!config.GITHUB_TRIGGERS.includes("comment")) return ignored("Comment triggers are disabled (GITHUB_TRIGGERS).");
     const created = payload as unknown as IssueCommentCreatedEvent;
-    const body = created.comment.body ?? "";
+    if (!isRecord(created.comment)) return ignored("The issue_comment payload has no comment.");
+    const body = typeof created.comment.body === "string" ? created.comment.body : "";
     if (body.includes(MARKER_PREFIX)) return ignored("This is a Forkyard report comment.");
-    if (isBot(created.comment.user)) return ignored(`Comments from bots (${created.comment.user.login}) are ignored.`);
+    if (isBot(created.comment.user)) return ignored(`Comments from bots (${created.comment.user?.login}) are ignored.`);
     const parsed = parseForkCommand(body);
     if (parsed.kind === "none") return ignored("The comment has no /fork command at the start of a line.");
     const association = created.comment.author_association;
     if (!WRITE_ASSOCIATIONS.includes(association)) {
-      return ignored(`${created.comment.user.login} is ${association}: only repository owners, members and collaborators (write access) may run /fork.`);
+      return ignored(`${created.comment.user?.login ?? "The author"} is ${association}: only repository owners, members and collaborators (write access) may run /fork.`);
     }
     if (parsed.kind === "error") return ignored(`The /fork command is invalid: ${parsed.reason}.`);
     const command: ForkCommand = parsed.command;
@@ -109,7 +130,7 @@ export async function decideTrigger(input: TriggerInput): Promise<TriggerDecisio
         source: "github",
         githubEvent: what,
         githubDelivery: input.deliveryId,
-        githubSender: created.comment.user.login,
+        githubSender: created.comment.user?.login,
         githubCommentUrl: created.comment.html_url,
       }),
       task: {

@@ -5,7 +5,8 @@ import { commentMarker, pullRequestPlan, rankForks, renderSummary, type ReportFo
 import { REDACTED, scrubSecret } from "../../src/github/scrub";
 import { pushTarget } from "../../src/github/targets";
 import { verifyGitHubSignature } from "../../src/github/verify";
-import type { Config } from "../../src/env";
+import { loadConfig, type Config, type Env } from "../../src/env";
+import { decideTrigger } from "../../src/github/triggers";
 
 function command(body: string): ForkCommand {
   const parsed = parseForkCommand(body);
@@ -86,6 +87,32 @@ describe("/fork comment parsing", () => {
       forks: 2,
       prompt: "try again\n\nwith more context\n\nand a second paragraph",
     });
+  });
+});
+
+describe("trigger configuration", () => {
+  const config = (vars: Record<string, string>) => loadConfig({ ...vars } as unknown as Env);
+  it("parses GITHUB_TRIGGERS and GITHUB_TRIGGER_LABEL, refusing unknown triggers", () => {
+    expect(config({}).GITHUB_TRIGGERS).toEqual(["label", "comment"]);
+    expect(config({}).GITHUB_TRIGGER_LABEL).toBe("forkyard");
+    expect(config({ GITHUB_TRIGGERS: " Comment " }).GITHUB_TRIGGERS).toEqual(["comment"]);
+    expect(config({ GITHUB_TRIGGERS: "none" }).GITHUB_TRIGGERS).toEqual([]);
+    expect(() => config({ GITHUB_TRIGGERS: "label,push" })).toThrow(/GITHUB_TRIGGERS/);
+    expect(() => config({ GITHUB_API_URL: "ftp://x" })).toThrow(/GITHUB_API_URL/);
+  });
+
+  it("disabled triggers and other labels are ignored with the reason", async () => {
+    const payload = { action: "labeled", label: { name: "AI-Fix" }, issue: { number: 1, state: "open", title: "t", body: "b" }, sender: { login: "u", type: "User" }, repository: { name: "app", owner: { login: "acme" }, clone_url: "https://github.com/acme/app.git", default_branch: "trunk" } };
+    const decide = (triggers: ("label" | "comment")[], label: string) => decideTrigger({ event: "issues", deliveryId: "d", payload, config: { GITHUB_TRIGGERS: triggers, GITHUB_TRIGGER_LABEL: label } });
+    expect(await decide(["comment"], "ai-fix")).toEqual({ kind: "ignored", reason: "Label triggers are disabled (GITHUB_TRIGGERS)." });
+    expect((await decide(["label"], "forkyard")).kind).toBe("ignored");
+    expect(await decide(["label"], "ai-fix")).toMatchObject({
+      kind: "run",
+      trigger: "label",
+      request: { repo: "https://github.com/acme/app.git", branch: "trunk", task: { prompt: "t\n\nb" }, forks: 1, push: true, github: { owner: "acme", repo: "app", issueNumber: 1 } },
+    });
+    const bare = await decideTrigger({ event: "issues", deliveryId: "d", payload: { action: "labeled", label: { name: "x" } }, config: { GITHUB_TRIGGERS: ["label"], GITHUB_TRIGGER_LABEL: "x" } });
+    expect(bare).toMatchObject({ kind: "ignored", reason: expect.stringMatching(/lacks its repository/) });
   });
 });
 

@@ -6,7 +6,7 @@ import type { Env } from "../../src/env";
 import { runIdForIdempotencyKey } from "../../src/runs/ids";
 import { TEST_GITHUB_TOKEN, TEST_GITHUB_WEBHOOK_SECRET } from "../support/constants";
 import { api, getRun } from "./helpers";
-import { deliver, example, github, hmac, onTestRepo, settle } from "./github-helpers";
+import { deliver, example, github, hmac, onTestRepo, settle, waitForReport } from "./github-helpers";
 
 interface Accepted {
   id: string;
@@ -156,6 +156,10 @@ describe("POST /v1/webhooks/github: triggers", () => {
       metadata: { source: "github", githubEvent: "issues.labeled", githubDelivery: run.deliveryId },
     });
     await settle(run.id);
+    // A cancelled GitHub run reports too.
+    const report = await waitForReport(run.id, 903);
+    expect(report.body).toContain(`### Forkyard run \`${run.id}\`: cancelled`);
+    expect(report.body).toMatch(/\| 1 \| ⏹️ cancelled/);
   });
 
   it("/fork N with flags starts a run with them; unknown flags are reported", async () => {

@@ -82,13 +82,12 @@ export async function decideTrigger(input: TriggerInput): Promise<TriggerDecisio
   if (!isRecord(payload)) return ignored("The payload is not a JSON object.");
   const action = typeof payload.action === "string" ? payload.action : "";
   const what = action ? `${event}.${action}` : event;
-  if ((event === "issues" || event === "issue_comment") && !hasIssueAndRepository(payload)) {
-    return ignored(`The ${what} payload lacks its repository (owner, name, clone_url, default_branch) or issue (number, title).`);
-  }
+  const malformed = () => ignored(`The ${what} payload lacks its repository (owner, name, clone_url, default_branch) or issue (number, title).`);
 
   if (event === "issues") {
     if (action !== "labeled") return ignored(`${what} is not a trigger (only issues.labeled and issue_comment.created are).`);
     if (!config.GITHUB_TRIGGERS.includes("label")) return ignored("Label triggers are disabled (GITHUB_TRIGGERS).");
+    if (!hasIssueAndRepository(payload)) return malformed();
     const labeled = payload as unknown as IssuesLabeledEvent;
     const label = labeled.label?.name ?? "";
     if (label.toLowerCase() !== config.GITHUB_TRIGGER_LABEL.toLowerCase()) return ignored(`Label "${label}" is not the trigger label "${config.GITHUB_TRIGGER_LABEL}".`);
@@ -111,6 +110,7 @@ export async function decideTrigger(input: TriggerInput): Promise<TriggerDecisio
   if (event === "issue_comment") {
     if (action !== "created") return ignored(`${what} is not a trigger (only new comments are).`);
     if (!config.GITHUB_TRIGGERS.includes("comment")) return ignored("Comment triggers are disabled (GITHUB_TRIGGERS).");
+    if (!hasIssueAndRepository(payload)) return malformed();
     const created = payload as unknown as IssueCommentCreatedEvent;
     if (!isRecord(created.comment)) return ignored("The issue_comment payload has no comment.");
     const body = typeof created.comment.body === "string" ? created.comment.body : "";

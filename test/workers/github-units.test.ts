@@ -113,6 +113,8 @@ describe("trigger configuration", () => {
     });
     const bare = await decideTrigger({ event: "issues", deliveryId: "d", payload: { action: "labeled", label: { name: "x" } }, config: { GITHUB_TRIGGERS: ["label"], GITHUB_TRIGGER_LABEL: "x" } });
     expect(bare).toMatchObject({ kind: "ignored", reason: expect.stringMatching(/lacks its repository/) });
+    const opened = await decideTrigger({ event: "issues", deliveryId: "d", payload: { action: "opened" }, config: { GITHUB_TRIGGERS: ["label"], GITHUB_TRIGGER_LABEL: "x" } });
+    expect(opened).toMatchObject({ kind: "ignored", reason: expect.stringMatching(/issues.opened is not a trigger/) });
   });
 });
 

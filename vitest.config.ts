@@ -40,6 +40,7 @@ export default defineConfig({
                 LOG_LEVEL: "warn",
                 TEST_MIGRATIONS: await readD1Migrations("./migrations"),
                 TEST_REPO: inject<string>("repoPath"),
+                CLAUDE_CODE_COMMAND: inject<string>("claudeCodeCommand"),
                 GITHUB_API_URL: `${inject<string>("githubUrl")}/api/v3`,
                 GITHUB_TOKEN: TEST_GITHUB_TOKEN,
                 GITHUB_WEBHOOK_SECRET: TEST_GITHUB_WEBHOOK_SECRET,

@@ -38,6 +38,7 @@ export interface Env {
   AGENT_MAX_TURNS?: string;
   BUDGET_WAIT_SECONDS?: string;
   METRICS_TOKEN?: string;
+  CLAUDE_CODE_COMMAND?: string;
   GITHUB_TOKEN?: string;
   GITHUB_WEBHOOK_SECRET?: string;
   GITHUB_API_URL?: string;
@@ -95,6 +96,7 @@ const configSchema = z.object({
   AGENT_MAX_TURNS: int(1, 500).default(40),
   BUDGET_WAIT_SECONDS: int(0, 30 * 24 * 3600).default(24 * 3600),
   METRICS_TOKEN: z.string().min(1).optional(),
+  CLAUDE_CODE_COMMAND: z.string().min(1).max(500).default("claude"),
   GITHUB_TOKEN: z.string().min(1).optional(),
   GITHUB_WEBHOOK_SECRET: z.string().min(1).optional(),
   GITHUB_API_URL: optionalUrl,

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { TestProject } from "vitest/node";
 import { startSandboxServer } from "../local-sandbox/server.ts";
@@ -17,6 +17,11 @@ export default async function setup(project: TestProject) {
   project.provide("sandboxUrl", server.url);
   const repoPath = createTestRepo(join(root, "repo"));
   project.provide("repoPath", repoPath);
+  // Beside the repo, where sandboxes can see it (the stand-in for the Claude Code CLI).
+  const fakeClaude = join(root, "fake-claude.sh");
+  copyFileSync(resolve(import.meta.dirname, "support", "fake-claude.sh"), fakeClaude);
+  chmodSync(fakeClaude, 0o755);
+  project.provide("claudeCodeCommand", fakeClaude);
   const github = await startTestGitHub(join(root, "github"), repoPath, TEST_GITHUB_TOKEN);
   project.provide("githubUrl", github.url);
   const anthropic = await startScriptedAnthropic({ apiKey: TEST_ANTHROPIC_API_KEY });
@@ -34,6 +39,7 @@ declare module "vitest" {
     sandboxUrl: string;
     repoPath: string;
     anthropicUrl: string;
+    claudeCodeCommand: string;
     githubUrl: string;
   }
 }

@@ -9,6 +9,14 @@ export const gitRefName = z
   .refine((s) => !s.startsWith("-") && !s.startsWith("/") && !s.endsWith("/") && !s.endsWith(".") && !s.endsWith(".lock"), "is not a valid git ref name")
   .refine((s) => !s.includes("..") && !s.includes("//") && !s.includes("/."), "is not a valid git ref name");
 
+/** A work-branch prefix: fork n's branch is `<prefix><n>`, so it may end in `/` or `-`. */
+export const branchPrefix = z
+  .string()
+  .min(1)
+  .max(190)
+  .regex(/^[A-Za-z0-9._+\/-]+$/, "may contain only letters, digits and . _ + / -")
+  .refine((s) => !s.startsWith("-") && !s.startsWith("/") && !s.includes("..") && !s.includes("//") && !s.includes("/.") && !s.includes(".lock/"), "is not a valid git ref prefix");
+
 export const commandsTask = z.strictObject({
   commands: z.array(z.string().min(1).max(20_000)).min(1).max(100),
 });
@@ -18,6 +26,8 @@ export const agentTask = z.strictObject({
   /** A full model id or a short name (`sonnet`, `opus`, `haiku`); resolved at POST time. */
   model: z.string().min(1).max(100).optional(),
   maxTurns: z.number().int().min(1).max(500).optional(),
+  /** `api` (default): Forkyard's durable loop, a checkpoint per model and tool call. `claude-code`: the Claude Code CLI in the sandbox, one checkpoint. */
+  runtime: z.enum(["api", "claude-code"]).optional(),
 });
 
 export const task = z.union([commandsTask, agentTask]);
@@ -47,7 +57,7 @@ export const createRunRequest = z.strictObject({
   template: z.string().min(1).max(200).regex(/^[A-Za-z0-9._:\/-]+$/).default("base"),
   check: z.string().min(1).max(20_000).optional(),
   budgetUsd: z.number().positive().max(100_000).optional(),
-  branchPrefix: gitRefName.optional(),
+  branchPrefix: branchPrefix.optional(),
   metadata: z.record(z.string().min(1).max(64), z.string().max(512)).refine((m) => Object.keys(m).length <= 32, "at most 32 keys").optional(),
   /** Push each successful fork's branch to the repo (needs GITHUB_TOKEN; GitHub repos only). */
   push: z.boolean().optional(),

@@ -14,6 +14,7 @@ import { stepConfig } from "./retry-policies";
 import { StepRunner } from "./step-runner";
 import { STEP } from "./steps";
 import { runAgentTask } from "./agent-task";
+import { runClaudeCodeTask } from "./claude-code-task";
 import { runCommandsTask } from "./commands-task";
 import type { ForkContext } from "./fork-context";
 import { resolveModel } from "../agent/models";
@@ -108,6 +109,7 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
         taskEnv: { FORKYARD_RUN_ID: p.runId, FORKYARD_FORK: String(p.n), FORKYARD_FORKS: String(p.forks), FORKYARD_BRANCH: p.workBranch },
       };
       if ("commands" in p.task) await runCommandsTask(ctx, p.task.commands, outcome.commands);
+      else if (p.task.runtime === "claude-code") outcome.agent = await runClaudeCodeTask(ctx, { ...p.task, model: p.task.model ?? resolveModel() });
       else outcome.agent = await runAgentTask(ctx, { ...p.task, model: p.task.model ?? resolveModel() });
 
       if (p.check) {

@@ -11,6 +11,7 @@ export const STEP = {
   check: "check",
   collect: "collect",
   push: "push",
+  claudeCode: "claude-code",
   releaseSandbox: "release-sandbox",
   report: "report",
 } as const;

@@ -6,6 +6,7 @@ import { loadConfig } from "../env";
 import { asResult, BudgetExceededError, ConflictError, ForkCancelledError, InvalidInputError, NotFoundError, toWireError, type Result } from "../errors";
 import { errorFields, log } from "../observability/log";
 import type { ForkOutcome } from "../runs/fork-outcome";
+import { sandboxCostUsd } from "../runs/costs";
 import { forkInstanceId, forkLeaseKey } from "../runs/ids";
 import { exportForkResults, upsertRunSummary } from "../runs/run-index";
 import { EventHub } from "../runs/event-hub";
@@ -344,7 +345,7 @@ export class Orchestrator extends DurableObject<Env> {
   #applyOutcome(outcome: ForkOutcome): void {
     const now = new Date().toISOString();
     this.#store.saveOutcome(outcome);
-    this.#addCost(`fork:${outcome.n}:sandbox`, outcome.n, "sandbox", outcome.costUsd.sandbox);
+    this.#addCost(sandboxCostKey(outcome.n), outcome.n, "sandbox", outcome.costUsd.sandbox);
     if (this.#store.finishFork(outcome.n, outcome.status, now, outcome.error)) {
       this.#event("fork.finished", outcome.n, { status: outcome.status, costUsd: outcome.costUsd });
       log("info", "fork.finished", { runId: this.#requireRun().id, fork: outcome.n, status: outcome.status, sandboxId: outcome.sandboxId, errorCode: outcome.error?.code });
@@ -376,7 +377,12 @@ export class Orchestrator extends DurableObject<Env> {
   async #releaseLease(n: number): Promise<void> {
     const runId = this.#requireRun().id;
     const result = await this.env.POOL.getByName(POOL_NAME).release(forkLeaseKey(runId, n));
-    if (!result.ok) log("warn", "orchestrator.release_failed", { runId, fork: n, errorCode: result.error.code, errorMessage: result.error.message });
+    if (!result.ok) {
+      log("warn", "orchestrator.release_failed", { runId, fork: n, errorCode: result.error.code, errorMessage: result.error.message });
+      return;
+    }
+    // A fork stopped from here (cancelled, or its instance failed) never reports its sandbox time.
+    this.#addCost(sandboxCostKey(n), n, "sandbox", sandboxCostUsd(loadConfig(this.env), result.value.aliveSeconds));
   }
 
   async #afterForkChange(): Promise<void> {
@@ -512,6 +518,11 @@ export class Orchestrator extends DurableObject<Env> {
     if (!view) throw new NotFoundError("run", "(uninitialised orchestrator)");
     return view;
   }
+}
+
+/** One sandbox cost per fork, whichever of the fork or the Orchestrator releases it first. */
+function sandboxCostKey(n: number): string {
+  return `fork:${n}:sandbox`;
 }
 
 function isForkOutcome(value: unknown): value is ForkOutcome {

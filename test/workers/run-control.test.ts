@@ -55,6 +55,11 @@ describe("pause, resume and cancel", () => {
     const later = await getRun(run.id);
     expect(later.status).toBe("cancelled");
     expect(later.totals.cancelled).toBe(4);
+    // Their instances never report, so the Orchestrator books the sandbox time it stopped.
+    const started = later.forks.filter((f) => f.sandboxId);
+    expect(started).toHaveLength(2);
+    for (const fork of started) expect(fork.costUsd.sandbox).toBeGreaterThan(0);
+    expect(later.totals.costUsd.total).toBeGreaterThan(0);
     const stats = await sandboxAdmin.stats();
     expect(stats.live).toBe(0);
     expect(stats.created).toBe(2);

@@ -101,6 +101,13 @@ describe("a run of commands", () => {
     expect((await sandboxAdmin.stats()).created).toBe(1);
   });
 
+  it("names work branches with the branch prefix", async () => {
+    const run = await createRun({ forks: 2, branchPrefix: "try/", task: { commands: ["git rev-parse --abbrev-ref HEAD"] } });
+    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    expect(view.forks.map((f) => f.branch)).toEqual(["try/1", "try/2"]);
+    expect(view.forks.map((f) => f.commands[0]?.stdoutTail.trim())).toEqual(["try/1", "try/2"]);
+  });
+
   it("fails a fork whose repo cannot be cloned with a clear error", async () => {
     const run = await createRun({ repo: "/does/not/exist", task: { commands: ["true"] } });
     const view = await waitForRunStatus(run.id, ["failed"]);

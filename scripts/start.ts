@@ -13,16 +13,22 @@ const sandboxPort = Number(env.SANDBOX_PORT ?? 3049);
 const stateDir = resolve(ROOT, env.STATE_DIR ?? join(".wrangler", "state"));
 
 const processes: StackProcess[] = [];
-let stopping = false;
-async function shutdown(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
-    for (const p of processes.reverse()) await p.stop();
-  }
-  process.exit(code);
+let stopping: Promise<never> | undefined;
+/** Stops every process of the stack (once, however many signals and exits ask), then exits. */
+function shutdown(code: number): Promise<never> {
+  stopping ??= (async () => {
+    for (const p of [...processes].reverse()) await p.stop();
+    process.exit(code);
+  })();
+  return stopping;
 }
-process.on("SIGINT", () => void shutdown(0));
-process.on("SIGTERM", () => void shutdown(0));
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void shutdown(0));
+// The stack's processes run in their own process groups; if whatever started us goes away (npm's
+// shell killed, terminal closed), take them down with us.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) void shutdown(0);
+}, 1000).unref();
 
 try {
   let sandboxUrl: string | undefined;

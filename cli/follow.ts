@@ -1,4 +1,5 @@
 import { ApiError, type ForkyardClient } from "./client.ts";
+import { formatApiError } from "./output.ts";
 import type { RunView } from "./types.ts";
 import { isSettledRun } from "./types.ts";
 
@@ -141,5 +142,21 @@ export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
       resolve(true);
     }, ms);
     signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * followRun for a command: follows the event stream, stops on Ctrl-C (`signal`), and warns once
+ * (not on every retry) when the API is unreachable for a while.
+ */
+export function followForCommand(client: ForkyardClient, id: string, signal: AbortSignal, warn: (message: string) => void): AsyncGenerator<RunView> {
+  let warned = false;
+  return followRun(client, id, {
+    signal,
+    useEvents: true,
+    onTransientError: (err) => {
+      if (!warned) warn(`${formatApiError(err)}; retrying`);
+      warned = true;
+    },
   });
 }

@@ -1,7 +1,6 @@
 import type { Context } from "../context.ts";
 import { UsageError } from "../errors.ts";
-import { followRun } from "../follow.ts";
-import { formatApiError } from "../output.ts";
+import { followForCommand } from "../follow.ts";
 import { EXIT, runExitCode } from "../outcome.ts";
 import { colorStatus, forkElapsedMs, formatDuration } from "../render/format.ts";
 import { colorEntry, LogTracker, type LogEntry } from "../render/logs.ts";
@@ -28,16 +27,8 @@ export async function logsCommand(ctx: Context, id: string, opts: { fork?: numbe
   const abort = new AbortController();
   const stopListening = ctx.io.onInterrupt(() => abort.abort());
   let last: RunView | undefined;
-  let warned = false;
   try {
-    const views = followRun(ctx.client, id, {
-      signal: abort.signal,
-      useEvents: true,
-      onTransientError: (err) => {
-        if (!warned) out.warn(`${formatApiError(err)}; retrying`);
-        warned = true;
-      },
-    });
+    const views = followForCommand(ctx.client, id, abort.signal, (message) => out.warn(message));
     for await (const view of views) {
       if (!last) requireFork(view, opts.fork);
       last = view;

@@ -1,6 +1,5 @@
 import type { Context } from "../context.ts";
-import { followRun } from "../follow.ts";
-import { formatApiError } from "../output.ts";
+import { followForCommand } from "../follow.ts";
 import { EXIT, runExitCode } from "../outcome.ts";
 import { createLiveView } from "../render/live.ts";
 import type { RunView } from "../types.ts";
@@ -17,16 +16,8 @@ export async function watchRun(ctx: Context, id: string): Promise<number> {
   const stopListening = ctx.io.onInterrupt(() => abort.abort());
   const live = out.json ? null : createLiveView(out.stdout, out.c);
   let last: RunView | undefined;
-  let warned = false;
   try {
-    const views = followRun(ctx.client, id, {
-      signal: abort.signal,
-      useEvents: true,
-      onTransientError: (err) => {
-        if (!warned) out.warn(`${formatApiError(err)}; retrying`);
-        warned = true;
-      },
-    });
+    const views = followForCommand(ctx.client, id, abort.signal, (message) => out.warn(message));
     for await (const view of views) {
       last = view;
       if (!isSettledRun(view)) live?.update(view, Date.now());

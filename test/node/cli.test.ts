@@ -5,7 +5,6 @@
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,6 +12,7 @@ import { LOCAL_E2B_API_KEY, ROOT, startSandboxServer, startWorker, workerVars, t
 import { startScriptedAnthropic, type ScriptedAnthropic, type ScriptedReply } from "../support/anthropic-server.ts";
 import { TEST_ANTHROPIC_API_KEY } from "../support/constants.ts";
 import { createTestRepo } from "../support/test-repo.ts";
+import { freePort } from "../../scripts/free-port.ts";
 
 const TOKEN = "cli-test-token";
 const CLI = join(ROOT, "cli", "forkyard.mjs");
@@ -24,16 +24,6 @@ let tmp: string;
 let repoRoot: string;
 let repo: string;
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const server = createServer();
-    server.once("error", rej);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (address && typeof address === "object" ? res(address.port) : rej(new Error("no port"))));
-    });
-  });
-}
 
 interface CliResult {
   code: number | null;

@@ -6,12 +6,12 @@
  * test-output/. Skipped when /usr/bin/chromium is missing (`apt-get install chromium`; .ci/run does).
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, ROOT, startSandboxServer, startWorker, workerVars, type StackProcess } from "../../scripts/local-stack.ts";
 import { createTestRepo } from "../support/test-repo.ts";
+import { freePort } from "../../scripts/free-port.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = existsSync(CHROMIUM);
@@ -26,16 +26,6 @@ let repo: string;
 const pageErrors: string[] = [];
 const requestUrls: string[] = [];
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const server = createServer();
-    server.once("error", rej);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (address && typeof address === "object" ? res(address.port) : rej(new Error("no port"))));
-    });
-  });
-}
 
 async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
   const res = await fetch(`${worker!.url}${path}`, {

@@ -40,7 +40,7 @@ const closers: (() => Promise<void>)[] = [];
 try {
   const anthropic = await startScriptedAnthropic({ apiKey: ANTHROPIC_KEY });
   closers.push(() => anthropic.close());
-  const sandbox = await startSandboxServer({ port: await freePort(), dataDir: join(root, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, quiet: true });
+  const sandbox = await startSandboxServer({ port: await freePort(), dataDir: join(root, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, exposePaths: [root], quiet: true });
   processes.push(sandbox);
   const vars = {
     ...workerVars({ backend: "local", sandboxUrl: sandbox.url, env: {} }),

@@ -128,6 +128,8 @@ export function bwrapSandboxArgs(iso: Isolation, m: MountInput): string[] {
   const parent = dirname(m.dataDir);
   if (parent !== "/tmp" && isUnder(parent, "/tmp")) args.push("--ro-bind-try", parent, parent, "--tmpfs", m.dataDir);
   for (const p of m.exposePaths) args.push("--ro-bind-try", p, p);
+  // An exposed folder holding the data dir must not expose the other sandboxes.
+  if (m.exposePaths.some((p) => isUnder(m.dataDir, p))) args.push("--tmpfs", m.dataDir);
   args.push("--unshare-pid", "--die-with-parent", "--cap-drop", "ALL", ...iso.extraFlags);
   return args;
 }

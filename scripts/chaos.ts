@@ -37,7 +37,7 @@ async function main(): Promise<boolean> {
   // Every fork's conversation gets the same turns, whatever order the forks' calls arrive in.
   const reply = (request: MessagesRequest) => (request.messages.filter((m) => m.role === "assistant").length + 1 < AGENT_TURNS ? agentTurn : agentSummary);
   anthropic.setScript(Array.from({ length: 4 * AGENT_FORKS * AGENT_TURNS }, () => reply));
-  const sandbox = await startSandboxServer({ port: await freePort(), dataDir: join(root, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, quiet: true });
+  const sandbox = await startSandboxServer({ port: await freePort(), dataDir: join(root, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, exposePaths: [root], quiet: true });
   processes.push(sandbox);
   const vars = {
     ...workerVars({ backend: "local", sandboxUrl: sandbox.url, env: {} }),

@@ -64,12 +64,21 @@ export async function waitForHttp(url: string, timeoutMs: number, child?: ChildP
   }
 }
 
-export async function startSandboxServer(opts: { port: number; dataDir: string; apiKey: string; env?: NodeJS.ProcessEnv; quiet?: boolean }): Promise<StackProcess> {
+export async function startSandboxServer(opts: {
+  port: number;
+  dataDir: string;
+  apiKey: string;
+  /** Host folders sandboxes may read (local repos); /home, /root and /tmp are hidden otherwise. */
+  exposePaths?: string[];
+  env?: NodeJS.ProcessEnv;
+  quiet?: boolean;
+}): Promise<StackProcess> {
+  const expose = [...(process.env.SANDBOX_EXPOSE_PATHS ?? "").split(":"), ...(opts.exposePaths ?? [])].filter(Boolean).join(":");
   const child = spawn(bin("node"), [join(ROOT, "local-sandbox", "main.ts")], {
     cwd: ROOT,
     detached: true,
     stdio: ["ignore", opts.quiet ? "ignore" : "inherit", "inherit"],
-    env: { ...process.env, ...opts.env, SANDBOX_PORT: String(opts.port), SANDBOX_DATA_DIR: opts.dataDir, E2B_API_KEY: opts.apiKey },
+    env: { ...process.env, ...opts.env, SANDBOX_PORT: String(opts.port), SANDBOX_DATA_DIR: opts.dataDir, E2B_API_KEY: opts.apiKey, SANDBOX_EXPOSE_PATHS: expose },
   });
   const url = `http://127.0.0.1:${opts.port}`;
   await waitForHttp(`${url}/health`, 15_000, child);

@@ -13,7 +13,8 @@ export default async function setup(project: TestProject) {
   const base = resolve(import.meta.dirname, "..", ".test-data");
   mkdirSync(base, { recursive: true });
   const root = mkdtempSync(join(base, "run-"));
-  const server = await startSandboxServer({ port: 0, host: "127.0.0.1", apiKey: TEST_E2B_API_KEY, dataDir: join(root, "sandboxes") });
+  // Exposed read-only to sandboxes (forks clone the test repo from it) wherever the checkout lives.
+  const server = await startSandboxServer({ port: 0, host: "127.0.0.1", apiKey: TEST_E2B_API_KEY, dataDir: join(root, "sandboxes"), exposePaths: [root] });
   project.provide("sandboxUrl", server.url);
   const repoPath = createTestRepo(join(root, "repo"));
   project.provide("repoPath", repoPath);

@@ -63,7 +63,7 @@ beforeAll(async () => {
   const [sandboxPort, workerPort] = [await freePort(), await freePort()];
   const started = Date.now();
   [sandbox, context] = await Promise.all([
-    startSandboxServer({ port: sandboxPort, dataDir: join(base, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, quiet: true }),
+    startSandboxServer({ port: sandboxPort, dataDir: join(base, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, exposePaths: [base], quiet: true }),
     chromium.launchPersistentContext(join(base, "chromium-profile"), {
       executablePath: CHROMIUM,
       args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],

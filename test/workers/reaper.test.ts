@@ -1,7 +1,8 @@
 import { Sandbox } from "e2b";
 import { describe, expect, it } from "vitest";
 import { SANDBOX_TAG } from "../../src/sandbox/metadata";
-import { api, e2bOptions } from "./helpers";
+import { exports } from "cloudflare:workers";
+import { api, e2bOptions, waitFor } from "./helpers";
 
 describe("the reaper", () => {
   it("kills a planted Forkyard-tagged orphan and leaves other sandboxes alone", async () => {
@@ -17,5 +18,14 @@ describe("the reaper", () => {
     await expect(Sandbox.connect(orphan.sandboxId, e2bOptions())).rejects.toThrow();
     expect((await Sandbox.getInfo(bystander.sandboxId, e2bOptions())).sandboxId).toBe(bystander.sandboxId);
     await bystander.kill();
+  });
+
+  it("runs on the cron trigger", async () => {
+    const orphan = await Sandbox.create("base", { ...e2bOptions(), metadata: { [SANDBOX_TAG.app]: "1", [SANDBOX_TAG.lease]: "rcron-1" } });
+    const worker = (exports as unknown as { default: { scheduled(event: { cron: string; scheduledTime: number }): Promise<{ outcome: string }> } }).default;
+    const result = await worker.scheduled({ cron: "*/5 * * * *", scheduledTime: Date.now() });
+    expect(result.outcome).toBe("ok");
+    await waitFor("the orphan to be killed", async () => (await Sandbox.list({ ...e2bOptions(), query: { metadata: { [SANDBOX_TAG.lease]: "rcron-1" } } }).nextItems()).length === 0);
+    await expect(Sandbox.connect(orphan.sandboxId, e2bOptions())).rejects.toThrow();
   });
 });

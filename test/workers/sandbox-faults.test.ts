@@ -34,6 +34,18 @@ describe("sandbox provider faults", () => {
     expect(stats.live).toBe(0);
   });
 
+  it("waits durably for capacity on a 429 from the sandbox API instead of failing", async () => {
+    await sandboxAdmin.faults([{ op: "create", status: 429, firstK: 2 }]);
+    const run = await createRun({ forks: 2, maxConcurrent: 2, task: { commands: ["echo ok"] } });
+    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    expect(view.status).toBe("completed");
+    expect(view.forks.every((f) => f.status === "succeeded")).toBe(true);
+    const stats = await sandboxAdmin.stats();
+    expect(stats.calls.create).toBe(4);
+    expect(stats.created).toBe(2);
+    expect(stats.live).toBe(0);
+  });
+
   it("fails the fork at once, without retries, when the sandbox API rejects the key", async () => {
     await sandboxAdmin.faults([{ op: "create", status: 401 }]);
     const run = await createRun({ forks: 2, task: { commands: ["echo ok"] } });

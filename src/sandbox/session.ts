@@ -1,9 +1,11 @@
-import { CommandExitError, Sandbox, type ConnectionOpts } from "e2b";
+import { CommandExitError, Sandbox, TimeoutError, type ConnectionOpts } from "e2b";
 import { SandboxGoneError } from "../errors";
 import { classifySandboxError, isNotFound } from "./errors";
 import { TailBuffer } from "./tail";
 
 export const OUTPUT_TAIL_CHARS = 4096;
+/** The exit code reported for a command stopped at its deadline (as coreutils `timeout` does). */
+export const DEADLINE_EXIT_CODE = 124;
 
 export interface ExecResult {
   exitCode: number;
@@ -59,11 +61,16 @@ export class SandboxSession {
       });
       exitCode = result.exitCode;
     } catch (err) {
-      if (!(err instanceof CommandExitError)) {
+      if (err instanceof CommandExitError) {
+        exitCode = err.exitCode;
+      } else if (err instanceof TimeoutError && options.timeoutMs > 0 && Date.now() - started >= options.timeoutMs) {
+        // envd killed the process at its deadline (Connect-Timeout-Ms): a result, like coreutils `timeout`.
+        exitCode = DEADLINE_EXIT_CODE;
+        stderr.push(`\n[killed: deadline of ${options.timeoutMs} ms exceeded]\n`);
+      } else {
         if (isNotFound(err)) throw new SandboxGoneError(this.id);
         throw classifySandboxError(err, "run command");
       }
-      exitCode = err.exitCode;
     }
     return { exitCode, stdoutTail: stdout.toString(), stderrTail: stderr.toString(), durationMs: Date.now() - started };
   }

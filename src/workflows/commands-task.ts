@@ -1,5 +1,5 @@
 import type { CommandResult } from "../api/runs";
-import { CommandFailedError } from "../errors";
+import { CommandFailedError, ForkTimeoutError } from "../errors";
 import { REPO_DIR } from "../sandbox/git";
 import { SandboxSession } from "../sandbox/session";
 import type { ForkContext } from "./fork-context";
@@ -15,6 +15,8 @@ export async function runCommandsTask(ctx: ForkContext, commands: string[], resu
       const exec = await session.exec(command, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: ctx.taskEnv });
       const commandResult: CommandResult = { command, ...exec };
       await orchestrator.recordCommand(params.n, index, commandResult);
+      // The fork's deadline is the command's deadline: a command it stopped timed the fork out.
+      if (exec.exitCode !== 0 && steps.remainingMs() <= 0) throw new ForkTimeoutError(params.timeoutSeconds);
       return commandResult;
     });
     results.push(result);

@@ -101,6 +101,19 @@ describe("a run of commands", () => {
     expect((await sandboxAdmin.stats()).created).toBe(1);
   });
 
+  it("times a fork out when a command runs past the fork's timeout, and releases its sandbox", async () => {
+    const run = await createRun({ timeoutSeconds: 10, task: { commands: ["echo started", "sleep 60", "echo never"] } });
+    const view = await waitForRunStatus(run.id, ["completed", "failed"], 60_000);
+    const fork = view.forks[0]!;
+    expect(fork.status).toBe("timed_out");
+    expect(fork.error?.code).toBe("fork_timeout");
+    expect(fork.commands.map((c) => c.command)).toEqual(["echo started", "sleep 60"]);
+    expect(fork.commands[1]?.durationMs).toBeLessThan(30_000);
+    expect(fork.commands[1]?.exitCode).toBe(124);
+    expect(fork.commands[1]?.stderrTail).toContain("deadline");
+    await waitFor("the sandbox to be released", async () => (await sandboxAdmin.stats()).live === 0);
+  });
+
   it("names work branches with the branch prefix", async () => {
     const run = await createRun({ forks: 2, branchPrefix: "try/", task: { commands: ["git rev-parse --abbrev-ref HEAD"] } });
     const view = await waitForRunStatus(run.id, ["completed", "failed"]);

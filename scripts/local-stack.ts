@@ -113,7 +113,7 @@ export function workerVars(opts: { backend: "local" | "e2b"; sandboxUrl?: string
   const env = opts.env;
   const vars: Record<string, string> = {
     SANDBOX_BACKEND: opts.backend,
-    FORKYARD_API_TOKENS: env.FORKYARD_API_TOKENS ?? LOCAL_API_TOKEN,
+    FORKYARD_API_TOKENS: env.FORKYARD_API_TOKENS || LOCAL_API_TOKEN,
     ALLOW_LOCAL_REPOS: env.ALLOW_LOCAL_REPOS ?? (opts.backend === "local" ? "true" : "false"),
   };
   if (opts.backend === "local" && opts.sandboxUrl) {

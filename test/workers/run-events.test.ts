@@ -51,3 +51,17 @@ describe("GET /v1/runs/:id/events", () => {
     expect((await api("/v1/runs/rnosuchrun00000000000/events")).status).toBe(404);
   });
 });
+
+describe("many watchers", () => {
+  it("never hold up a run, even when they do not read", async () => {
+    const run = await createRun({ forks: 2, task: { commands: ["echo one", "echo two"] } });
+    const stalled = await Promise.all(Array.from({ length: 25 }, () => api(`/v1/runs/${run.id}/events`)));
+    expect(stalled.every((res) => res.status === 200)).toBe(true);
+    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    expect(view.status).toBe("completed");
+    // A watcher that starts reading late still gets everything, ending with run.finished.
+    const late = await readEvents(stalled[0]!);
+    expect(late.at(-1)?.type).toBe("run.finished");
+    await Promise.all(stalled.slice(1).map((res) => res.body?.cancel()));
+  });
+});

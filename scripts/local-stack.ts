@@ -14,6 +14,8 @@ export const LOCAL_E2B_API_KEY = "e2b_00000000000000000000000000000000000000ff";
 export const LOCAL_API_TOKEN = "forkyard-local-token";
 
 const bin = (name: string) => join(ROOT, "node_modules", ".bin", name);
+/** wrangler run by the pinned Node (its shim would pick whatever `node` is first on PATH). */
+const wrangler = (...args: string[]) => [bin("node"), [join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js"), ...args]] as const;
 
 export interface StackProcess {
   url: string;
@@ -92,15 +94,14 @@ export async function startWorker(opts: { port: number; stateDir: string; vars: 
   const envFile = join(opts.stateDir, "forkyard.env");
   writeFileSync(envFile, Object.entries(opts.vars).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join("\n") + "\n", { mode: 0o600 });
   chmodSync(envFile, 0o600);
-  const migrate = spawnSync(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", opts.stateDir], {
+  const migrate = spawnSync(...wrangler("d1", "migrations", "apply", "DB", "--local", "--persist-to", opts.stateDir), {
     cwd: ROOT,
     stdio: opts.quiet ? "ignore" : "inherit",
     env: { ...process.env, CI: "1" },
   });
   if (migrate.status !== 0) throw new Error("applying D1 migrations failed");
   const child = spawn(
-    bin("wrangler"),
-    ["dev", "--ip", "127.0.0.1", "--port", String(opts.port), "--persist-to", opts.stateDir, "--env-file", envFile, "--show-interactive-dev-session=false"],
+    ...wrangler("dev", "--ip", "127.0.0.1", "--port", String(opts.port), "--persist-to", opts.stateDir, "--env-file", envFile, "--show-interactive-dev-session=false"),
     { cwd: ROOT, detached: true, stdio: ["ignore", opts.quiet ? "ignore" : "inherit", opts.quiet ? "ignore" : "inherit"], env: { ...process.env, CI: "1" } },
   );
   const url = `http://127.0.0.1:${opts.port}`;

@@ -74,6 +74,7 @@ export async function startSandboxServer(opts: {
   exposePaths?: string[];
   env?: NodeJS.ProcessEnv;
   quiet?: boolean;
+  onSpawn?: (p: StackProcess) => void;
 }): Promise<StackProcess> {
   const expose = [...(process.env.SANDBOX_EXPOSE_PATHS ?? "").split(":"), ...(opts.exposePaths ?? [])].filter(Boolean).join(":");
   const child = spawn(bin("node"), [join(ROOT, "local-sandbox", "main.ts")], {
@@ -82,13 +83,32 @@ export async function startSandboxServer(opts: {
     stdio: ["ignore", opts.quiet ? "ignore" : "inherit", "inherit"],
     env: { ...process.env, ...opts.env, SANDBOX_PORT: String(opts.port), SANDBOX_DATA_DIR: opts.dataDir, E2B_API_KEY: opts.apiKey, SANDBOX_EXPOSE_PATHS: expose },
   });
-  const url = `http://127.0.0.1:${opts.port}`;
-  await waitForHttp(`${url}/health`, 15_000, child);
-  return groupHandle(url, child);
+  return started(groupHandle(`http://127.0.0.1:${opts.port}`, child), "/health", 15_000, opts.onSpawn);
+}
+
+/**
+ * Waits until a spawned process answers; a process that never does is stopped. `onSpawn` sees the
+ * process before it is ready, so a shutdown during start-up can stop it too.
+ */
+async function started(handle: StackProcess, path: string, timeoutMs: number, onSpawn?: (p: StackProcess) => void): Promise<StackProcess> {
+  onSpawn?.(handle);
+  try {
+    await waitForHttp(`${handle.url}${path}`, timeoutMs, handle.child);
+    return handle;
+  } catch (err) {
+    await handle.stop();
+    throw err;
+  }
 }
 
 /** Applies D1 migrations to the local state, then runs the Worker with `wrangler dev`. */
-export async function startWorker(opts: { port: number; stateDir: string; vars: Record<string, string>; quiet?: boolean }): Promise<StackProcess> {
+export async function startWorker(opts: {
+  port: number;
+  stateDir: string;
+  vars: Record<string, string>;
+  quiet?: boolean;
+  onSpawn?: (p: StackProcess) => void;
+}): Promise<StackProcess> {
   mkdirSync(opts.stateDir, { recursive: true });
   // Vars and secrets go through a private env file, never on a command line.
   const envFile = join(opts.stateDir, "forkyard.env");
@@ -104,9 +124,7 @@ export async function startWorker(opts: { port: number; stateDir: string; vars: 
     ...wrangler("dev", "--ip", "127.0.0.1", "--port", String(opts.port), "--persist-to", opts.stateDir, "--env-file", envFile, "--show-interactive-dev-session=false"),
     { cwd: ROOT, detached: true, stdio: ["ignore", opts.quiet ? "ignore" : "inherit", opts.quiet ? "ignore" : "inherit"], env: { ...process.env, CI: "1" } },
   );
-  const url = `http://127.0.0.1:${opts.port}`;
-  await waitForHttp(`${url}/healthz`, 90_000, child);
-  return groupHandle(url, child);
+  return started(groupHandle(`http://127.0.0.1:${opts.port}`, child), "/healthz", 90_000, opts.onSpawn);
 }
 
 /** Worker configuration for running against the local sandbox server (or real E2B). */

@@ -13,6 +13,8 @@ const sandboxPort = Number(env.SANDBOX_PORT ?? 3049);
 const stateDir = resolve(ROOT, env.STATE_DIR ?? join(".wrangler", "state"));
 
 const processes: StackProcess[] = [];
+/** Every process is tracked from its spawn, so a signal during start-up stops it too. */
+const track = (p: StackProcess) => void processes.push(p);
 let stopping: Promise<never> | undefined;
 /** Stops every process of the stack (once, however many signals and exits ask), then exits. */
 function shutdown(code: number): Promise<never> {
@@ -33,12 +35,10 @@ setInterval(() => {
 try {
   let sandboxUrl: string | undefined;
   if (backend === "local") {
-    const sandbox = await startSandboxServer({ port: sandboxPort, dataDir: join(stateDir, "sandboxes"), apiKey: env.LOCAL_SANDBOX_API_KEY ?? LOCAL_E2B_API_KEY });
-    processes.push(sandbox);
+    const sandbox = await startSandboxServer({ port: sandboxPort, dataDir: join(stateDir, "sandboxes"), apiKey: env.LOCAL_SANDBOX_API_KEY ?? LOCAL_E2B_API_KEY, onSpawn: track });
     sandboxUrl = sandbox.url;
   }
-  const worker = await startWorker({ port, stateDir, vars: workerVars({ backend, sandboxUrl, env }) });
-  processes.push(worker);
+  const worker = await startWorker({ port, stateDir, vars: workerVars({ backend, sandboxUrl, env }), onSpawn: track });
   for (const p of processes) p.child.once("exit", () => void shutdown(1));
   const token = env.FORKYARD_API_TOKENS ? "(one of FORKYARD_API_TOKENS)" : LOCAL_API_TOKEN;
   console.log(`\nForkyard is running at ${worker.url} (sandbox backend: ${backend}${sandboxUrl ? ` at ${sandboxUrl}` : ""}; state in ${stateDir}).`);

@@ -216,13 +216,7 @@ export class Pool extends DurableObject<Env> {
     if (lease.state === "released") return { sandboxId: lease.sandbox_id, aliveSeconds, killed: false };
     let killed = false;
     if (lease.sandbox_id) killed = await this.#provider().kill(lease.sandbox_id);
-    const now = Date.now();
-    this.ctx.storage.sql.exec(
-      "UPDATE leases SET state = 'released', released_at = ?, paused_ms = paused_ms + (CASE WHEN paused_at IS NULL THEN 0 ELSE ? - paused_at END), paused_at = NULL WHERE key = ? AND state != 'released'",
-      now,
-      now,
-      key,
-    );
+    this.#leave(key, "released");
     log("info", "pool.sandbox_released", { leaseKey: key, runId: lease.run_id, fork: lease.fork, sandboxId: lease.sandbox_id, killed, aliveSeconds });
     return { sandboxId: lease.sandbox_id, aliveSeconds, killed };
   }
@@ -249,17 +243,27 @@ export class Pool extends DurableObject<Env> {
       const lease = this.#requireLease(key);
       if (lease.state === "paused") {
         await this.#provider().resume(lease.sandbox_id!);
-        const now = Date.now();
-        this.ctx.storage.sql.exec(
-          "UPDATE leases SET state = 'active', paused_ms = paused_ms + (? - COALESCE(paused_at, ?)), paused_at = NULL WHERE key = ? AND state = 'paused'",
-          now,
-          now,
-          key,
-        );
+        this.#leave(key, "active");
         log("info", "pool.sandbox_resumed", { leaseKey: key, runId: lease.run_id, fork: lease.fork, sandboxId: lease.sandbox_id });
       }
       return { sandboxId: lease.sandbox_id! };
     });
+  }
+
+  /** Moves a lease out of its state (to active after a pause, or released), closing any paused period. */
+  #leave(key: string, to: "active" | "released"): void {
+    const now = Date.now();
+    this.ctx.storage.sql.exec(
+      `UPDATE leases SET state = ?, released_at = CASE WHEN ? = 'released' THEN ? ELSE released_at END,
+         paused_ms = paused_ms + (CASE WHEN paused_at IS NULL THEN 0 ELSE ? - paused_at END), paused_at = NULL
+       WHERE key = ? AND state != 'released' AND (? = 'released' OR state = 'paused')`,
+      to,
+      to,
+      now,
+      now,
+      key,
+      to,
+    );
   }
 
   #requireLease(key: string): LeaseRow {

@@ -13,6 +13,7 @@ import { startScriptedAnthropic, type ScriptedAnthropic, type ScriptedReply } fr
 import { TEST_ANTHROPIC_API_KEY } from "../support/constants.ts";
 import { createTestRepo } from "../support/test-repo.ts";
 import { freePort } from "../../scripts/free-port.ts";
+import { editTurn } from "../support/agent-turns.ts";
 
 const TOKEN = "cli-test-token";
 const CLI = join(ROOT, "cli", "forkyard.mjs");
@@ -178,13 +179,7 @@ describe("forkyard CLI against the local stack", () => {
 
   it("an agent run over budget stops the wait (exit 1); `budget` raises it; status shows what the agent did", async () => {
     // The first model call costs about $0.24 of the $0.3 budget, so the second one does not fit.
-    const expensive: ScriptedReply = {
-      content: [
-        { type: "text", text: "I'll add the file." },
-        { type: "tool_use", name: "str_replace_based_edit_tool", input: { command: "create", path: "hello.txt", file_text: "hello from the agent\n" } },
-      ],
-      usage: { input_tokens: 80_000, output_tokens: 100, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
-    };
+    const expensive = editTurn({ input_tokens: 80_000, output_tokens: 100, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 });
     const summary: ScriptedReply = {
       content: [{ type: "text", text: "Created hello.txt with a greeting." }],
       usage: { input_tokens: 400, output_tokens: 30, cache_creation_input_tokens: 0, cache_read_input_tokens: 2000 },

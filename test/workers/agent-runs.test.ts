@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_MODEL_PRICES } from "../../src/agent/pricing";
 import { MODEL_ALIASES } from "../../src/agent/models";
+import { editTurn } from "../support/agent-turns";
 import type { RecordedCall, ScriptedReply } from "../support/anthropic-server";
 import { api, createRun, getRun, sandboxAdmin, waitFor, waitForRunStatus } from "./helpers";
 
@@ -22,13 +23,7 @@ function cost(usage: { input_tokens: number; output_tokens: number; cache_creati
   return (usage.input_tokens * p.input + usage.output_tokens * p.output + usage.cache_creation_input_tokens * p.cacheWrite + usage.cache_read_input_tokens * p.cacheRead) / 1e6;
 }
 
-const EDIT_TURN: ScriptedReply = {
-  content: [
-    { type: "text", text: "I'll add the file." },
-    { type: "tool_use", name: "str_replace_based_edit_tool", input: { command: "create", path: "hello.txt", file_text: "hello from the agent\n" } },
-  ],
-  usage: { input_tokens: 1200, output_tokens: 80, cache_creation_input_tokens: 2000, cache_read_input_tokens: 0 },
-};
+const EDIT_TURN = editTurn({ input_tokens: 1200, output_tokens: 80, cache_creation_input_tokens: 2000, cache_read_input_tokens: 0 });
 const BASH_TURN: ScriptedReply = {
   content: [{ type: "tool_use", name: "bash", input: { command: "cat hello.txt && echo fork=$FORKYARD_FORK && sleep 1" } }],
   usage: { input_tokens: 300, output_tokens: 40, cache_creation_input_tokens: 150, cache_read_input_tokens: 2000 },

@@ -52,6 +52,8 @@ describe("npm start", () => {
     const first = await npmStart(ports);
     const health = (await (await fetch(`http://127.0.0.1:${ports.port}/healthz`)).json()) as { sandbox: { backend: string; reachable: boolean; endpoint: string } };
     expect(health.sandbox).toMatchObject({ backend: "local", reachable: true, endpoint: `http://127.0.0.1:${ports.sandboxPort}` });
+    // The banner follows start.ts's own readiness check, which may finish after ours.
+    for (let i = 0; i < 50 && !first.output().includes("Forkyard is running"); i++) await new Promise((r) => setTimeout(r, 100));
     expect(first.output()).toContain(`Forkyard is running at http://127.0.0.1:${ports.port}`);
 
     const created = await fetch(`http://127.0.0.1:${ports.port}/v1/runs`, {

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import type { RunView } from "../src/api/runs.ts";
 import { forkyardClient, sandboxAdminClient, waitForTerminal } from "../scripts/api-client.ts";
 import { freePort } from "../scripts/free-port.ts";
-import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, ROOT, startSandboxServer, startWorker, workerVars, type StackProcess } from "../scripts/local-stack.ts";
+import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, ROOT, scratchDir, startSandboxServer, startWorker, workerVars, type StackProcess } from "../scripts/local-stack.ts";
 import { createTestRepo } from "../test/support/test-repo.ts";
 import { startScriptedAnthropic } from "../test/support/anthropic-server.ts";
 import { agentScript, durableAgentLoop, inMemoryAgentLoop } from "./agent-loop.ts";
@@ -34,7 +34,7 @@ const ANTHROPIC_KEY = "sk-ant-bench-0000";
 const forkDurations = (view: RunView) => view.forks.filter((f) => f.startedAt && f.finishedAt).map((f) => Date.parse(f.finishedAt!) - Date.parse(f.startedAt!));
 const seconds = (ms: number) => (ms / 1000).toFixed(2);
 
-const root = mkdtempSync(join(ROOT, ".test-data", "bench-"));
+const root = scratchDir("bench");
 const processes: StackProcess[] = [];
 const closers: (() => Promise<void>)[] = [];
 try {
@@ -53,7 +53,7 @@ try {
   const worker = await startWorker({ port: await freePort(), stateDir: join(root, "state"), vars, quiet: true });
   processes.push(worker);
   const api = forkyardClient(worker.url, LOCAL_API_TOKEN);
-  const admin = sandboxAdminClient(sandbox.url, LOCAL_E2B_API_KEY);
+  const admin = sandboxAdminClient(sandbox.url, sandbox.adminKey);
   const repo = createTestRepo(join(root, "repo"));
   const connection = { apiKey: LOCAL_E2B_API_KEY, apiUrl: sandbox.url, sandboxUrl: sandbox.url };
 

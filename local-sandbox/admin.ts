@@ -1,4 +1,4 @@
-// Admin endpoints (require X-API-Key like the control plane; never instrumented):
+// Admin endpoints (require X-Admin-Key, a key of their own: never the E2B key; never instrumented):
 //   GET    /admin/stats                 counters (see stats.ts)
 //   POST   /admin/reset                 reset counters (peakLive = current live), faults and latency
 //   GET    /admin/faults                active faults with their seen/fired counts

@@ -1,6 +1,6 @@
 // Environment -> server options (used by main.ts; tests pass options directly).
 import { validateFaults, validateLatency } from "./faults.ts";
-import type { IsolationMode } from "./isolation.ts";
+import { ISOLATION_MODES, type IsolationMode } from "./isolation.ts";
 import { DEFAULT_API_KEY, DEFAULT_PORT, type SandboxServerOptions } from "./server.ts";
 
 function parseJsonEnv(name: string, raw: string): unknown {
@@ -42,7 +42,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxSer
     }
   }
   const iso = env.SANDBOX_ISOLATION || "auto";
-  if (iso !== "auto" && iso !== "bwrap" && iso !== "none") throw new Error("SANDBOX_ISOLATION must be auto, bwrap or none");
+  if (!ISOLATION_MODES.includes(iso as IsolationMode)) throw new Error(`SANDBOX_ISOLATION must be one of ${ISOLATION_MODES.join(", ")}`);
   opts.isolation = iso as IsolationMode;
   if (env.SANDBOX_SHARED_NAMESPACE) {
     const v = env.SANDBOX_SHARED_NAMESPACE.toLowerCase();
@@ -50,5 +50,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxSer
     opts.sharedNamespace = v === "1" || v === "true";
   }
   if (env.SANDBOX_EXPOSE_PATHS) opts.exposePaths = env.SANDBOX_EXPOSE_PATHS.split(":").filter(Boolean);
+  if (env.SANDBOX_HIDE_PATHS) opts.hidePaths = env.SANDBOX_HIDE_PATHS.split(":").filter(Boolean);
+  if (env.SANDBOX_ADMIN_KEY) opts.adminKey = env.SANDBOX_ADMIN_KEY;
   return opts;
 }

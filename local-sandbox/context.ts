@@ -10,6 +10,8 @@ export interface ServerContext {
   stats: Stats;
   faults: FaultInjector;
   apiKey: string;
+  /** Key of the /admin API, distinct from the E2B key. */
+  adminKey: string;
   log: (msg: string) => void;
 }
 

@@ -1,50 +1,54 @@
-// How sandbox processes are launched.
+// How sandbox processes are confined. Every isolated sandbox sees the same view (isolation/view.ts:
+// system directories read-only, its own /home/user and /tmp, exposed paths, nothing else of the
+// host) in its own mount and PID namespaces, built by one of two backends:
+//   bwrap    bubblewrap, when installed and working (isolation/bwrap.ts)
+//   unshare  util-linux's unshare + mount + pivot_root, as root (isolation/unshare.ts)
+//   none     plain child processes in the host directories: only when asked for
+//            (SANDBOX_ISOLATION=none), never as a fallback.
+// `auto` picks bwrap, else unshare, else refuses to start, saying what to install.
 //
-// bwrap (bubblewrap), when available and working. The sandbox's view of the filesystem:
-//   --ro-bind / /              whole host read-only
-//   --dev /dev --proc /proc    minimal /dev; a procfs for the sandbox's PID namespace
-//   --tmpfs /home --tmpfs /root [--tmpfs <dataDir>]   hide users' homes and the other sandboxes
-//   --bind <home> /home/user --bind <tmp> /tmp        the sandbox's own writable areas
-//   [--ro-bind-try P P ...]    extra host paths exposed read-only (e.g. test repos under /tmp);
-//                              also the data dir's parent when that is a directory under /tmp
-//   --unshare-pid --die-with-parent --cap-drop ALL
-//
-// Two ways of running commands in it:
-//  - shared namespace (root with nsenter + setpriv; preferred): one long-lived bwrap "holder"
-//    per running sandbox (`sleep infinity` under bwrap's PID-1 init) owns the sandbox's mount and
-//    PID namespaces; every command is `nsenter -t <init> -m -p -r -w -- setpriv <drop all caps,
-//    no_new_privs> -- sh -c 'cd "$0" && exec "$@"' <cwd> cmd args`. Like a real VM: processes of
-//    different commands see each other, and `cmd &` jobs outlive the command that started them
-//    (they are reparented to the namespace's init). Killing the holder tears everything down.
-//  - per process (fallback): each command is its own `bwrap ... -- cmd args` with its own PID
-//    namespace, which dies with the command (background jobs do not survive it).
-// In both, the server spawns commands `detached` (own process group, no controlling terminal)
-// and signals the whole group (kill(-pid)), so SendSignal/deadlines reach the command's tree.
-//
-// none: plain child process with cwd mapped to the host directory. NOT isolated: commands can
-// write anywhere the server can. A loud warning is logged once.
-import { accessSync, constants, mkdirSync, rmSync } from "node:fs";
+// Two ways of running commands:
+//  - shared namespace (root with nsenter + setpriv; always for unshare): one long-lived "holder"
+//    per running sandbox owns its namespaces; every command is `nsenter -t <init> -m -p -r -w --
+//    setpriv <drop all caps, no_new_privs> -- sh -c 'cd "$0" && exec "$@"' <cwd> cmd args`. Like a
+//    VM: processes of different commands see each other, and `cmd &` jobs outlive the command that
+//    started them. Killing the holder tears everything down; so does the server dying.
+//  - per process (bwrap without root): each command is its own `bwrap ... -- cmd args` with its
+//    own PID namespace, which dies with the command (background jobs do not survive it).
+// The server spawns commands `detached` (own process group, no controlling terminal) and signals
+// the whole group (kill(-pid)), so SendSignal/deadlines reach the command's tree.
+import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { spawn, spawnSync } from "node:child_process";
-import { delimiter, dirname, join } from "node:path";
+import { delimiter, join } from "node:path";
 import { tmpdir } from "node:os";
+import { BWRAP_NAMESPACE_ARGS, bwrapViewArgs } from "./isolation/bwrap.ts";
+import { unshareHolderArgs, unshareHolderScript } from "./isolation/unshare.ts";
+import { sandboxView, type MountInput } from "./isolation/view.ts";
 
-export type IsolationMode = "auto" | "bwrap" | "none";
-export type IsolationKind = "bwrap" | "none";
+export type { MountInput } from "./isolation/view.ts";
+
+export type IsolationMode = "auto" | "bwrap" | "unshare" | "none";
+export type IsolationKind = "bwrap" | "unshare" | "none";
+export const ISOLATION_MODES: IsolationMode[] = ["auto", "bwrap", "unshare", "none"];
 
 export interface Isolation {
   kind: IsolationKind;
-  /** bwrap binary path when kind === "bwrap". */
+  /** bwrap binary (kind bwrap). */
   bwrapPath?: string;
-  /** Extra flags the smoke test found necessary (e.g. --unshare-user when not root). */
+  /** unshare binary and the empty host directory each holder mounts its root on (kind unshare). */
+  unshare?: { unsharePath: string; rootfs: string };
+  /** Extra bwrap flags the probe found necessary (--unshare-user when not root). */
   extraFlags: string[];
   /** Set when commands run inside one shared namespace per sandbox (see above). */
   shared?: { nsenterPath: string; setprivPath: string };
-  /** Why bwrap is not used (kind === "none"). */
+  /** setpriv, to tie unconfined processes to the server's life (kind none). */
+  setprivPath?: string;
+  /** Why this kind (e.g. why bwrap is not used). */
   reason?: string;
 }
 
 export function findOnPath(binary: string, pathEnv = process.env.PATH ?? ""): string | undefined {
-  for (const dir of pathEnv.split(delimiter)) {
+  for (const dir of [...pathEnv.split(delimiter), "/usr/sbin", "/sbin", "/usr/bin", "/bin"]) {
     if (!dir) continue;
     const candidate = join(dir, binary);
     try {
@@ -57,91 +61,37 @@ export function findOnPath(binary: string, pathEnv = process.env.PATH ?? ""): st
   return undefined;
 }
 
-const CACHE = new Map<string, Isolation>();
-
-/** Detects (once per mode) whether bwrap works here, by running a tiny sandboxed shell. */
-export function detectIsolation(mode: IsolationMode = "auto"): Isolation {
-  const cached = CACHE.get(mode);
-  if (cached) return cached;
-  const result = detect(mode);
-  CACHE.set(mode, result);
-  return result;
-}
-
-function detect(mode: IsolationMode): Isolation {
-  if (mode === "none") return { kind: "none", extraFlags: [], reason: "SANDBOX_ISOLATION=none" };
-  const bwrapPath = findOnPath("bwrap");
-  if (!bwrapPath) {
-    if (mode === "bwrap") throw new Error("SANDBOX_ISOLATION=bwrap but `bwrap` is not on PATH (apt-get install bubblewrap)");
-    return { kind: "none", extraFlags: [], reason: "bwrap not found on PATH" };
-  }
-  const probeHome = join(tmpdir(), `local-sandbox-probe-${process.pid}`);
-  mkdirSync(probeHome, { recursive: true });
-  const attempts: string[][] = [[], ["--unshare-user"]];
-  let lastError = "";
-  try {
-    for (const extra of attempts) {
-      const r = spawnSync(
-        bwrapPath,
-        [
-          "--ro-bind", "/", "/",
-          "--dev", "/dev",
-          "--proc", "/proc",
-          "--tmpfs", "/home",
-          "--bind", probeHome, "/home/user",
-          "--unshare-pid", "--die-with-parent", "--cap-drop", "ALL",
-          ...extra,
-          "--chdir", "/home/user",
-          "--", "/bin/sh", "-c", "touch /home/user/.probe && ! touch /.local-sandbox-probe 2>/dev/null",
-        ],
-        { encoding: "utf8", timeout: 10_000 },
-      );
-      if (r.status === 0) return { kind: "bwrap", bwrapPath, extraFlags: extra };
-      lastError = (r.stderr || r.error?.message || `exit ${r.status}`).trim();
-    }
-  } finally {
-    rmSync(probeHome, { recursive: true, force: true });
-  }
-  if (mode === "bwrap") throw new Error(`SANDBOX_ISOLATION=bwrap but bwrap does not work here: ${lastError}`);
-  return { kind: "none", extraFlags: [], reason: `bwrap does not work here: ${lastError}` };
-}
-
-export interface MountInput {
-  home: string;
-  tmp: string;
-  dataDir: string;
-  exposePaths: string[];
-}
-
-function isUnder(path: string, root: string): boolean {
-  return path === root || path.startsWith(root.endsWith("/") ? root : root + "/");
-}
+const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+const isRoot = () => process.getuid?.() === 0;
 
 /** bwrap arguments building the sandbox's filesystem view and namespaces (no command). */
 export function bwrapSandboxArgs(iso: Isolation, m: MountInput): string[] {
-  const args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/home", "--tmpfs", "/root"];
-  // Hide the other sandboxes (unless the data dir is already hidden by /home, /root or /tmp).
-  if (!["/home", "/root", "/tmp"].some((p) => isUnder(m.dataDir, p))) args.push("--tmpfs", m.dataDir);
-  args.push("--bind", m.home, "/home/user", "--bind", m.tmp, "/tmp");
-  // A data dir inside a throw-away directory under /tmp (tests: /tmp/x/sandboxes next to /tmp/x/repo)
-  // gets that directory exposed read-only, so its siblings can be cloned; the data dir stays hidden.
-  const parent = dirname(m.dataDir);
-  if (parent !== "/tmp" && isUnder(parent, "/tmp")) args.push("--ro-bind-try", parent, parent, "--tmpfs", m.dataDir);
-  for (const p of m.exposePaths) args.push("--ro-bind-try", p, p);
-  // An exposed folder holding the data dir must not expose the other sandboxes.
-  if (m.exposePaths.some((p) => isUnder(m.dataDir, p))) args.push("--tmpfs", m.dataDir);
-  args.push("--unshare-pid", "--die-with-parent", "--cap-drop", "ALL", ...iso.extraFlags);
-  return args;
+  return [...bwrapViewArgs(sandboxView(m)), ...BWRAP_NAMESPACE_ARGS, ...iso.extraFlags];
 }
 
-/** Arguments of a namespace holder: bwrap keeping the namespaces alive, reporting its init pid on fd 3. */
-export function holderArgs(iso: Isolation, m: MountInput): string[] {
-  // "--json-status-fd" reports the init's pid as soon as it is cloned, before the namespace is set
-  // up; the "ready" line on stdout proves setup finished (the command only runs afterwards).
-  return [
-    ...bwrapSandboxArgs(iso, m), "--json-status-fd", "3", "--chdir", "/home/user",
-    "--", "/bin/sh", "-c", "echo ready; exec sleep infinity",
-  ];
+/** How a holder is started and how it reports its namespace's init pid. */
+interface HolderSpec {
+  file: string;
+  args: string[];
+  /** "fd3": bwrap's --json-status-fd; "stdout": a "pid N" line (unshare). */
+  pidFrom: "fd3" | "stdout";
+}
+
+function holderSpec(iso: Isolation, m: MountInput): HolderSpec {
+  if (iso.kind === "unshare" && iso.unshare && iso.shared) {
+    const script = unshareHolderScript(sandboxView(m), iso.unshare.rootfs);
+    return { file: iso.shared.setprivPath, args: unshareHolderArgs(iso.unshare.unsharePath, script), pidFrom: "stdout" };
+  }
+  if (iso.kind === "bwrap" && iso.bwrapPath) {
+    // "--json-status-fd" reports the init's pid as soon as it is cloned, before the namespace is
+    // set up; the "ready" line on stdout proves setup finished.
+    return {
+      file: iso.bwrapPath,
+      args: [...bwrapSandboxArgs(iso, m), "--json-status-fd", "3", "--chdir", "/home/user", "--", "/bin/sh", "-c", "echo ready; exec sleep infinity"],
+      pidFrom: "fd3",
+    };
+  }
+  throw new Error(`isolation ${iso.kind} has no namespace holder`);
 }
 
 export interface LaunchSpec {
@@ -154,7 +104,7 @@ export interface LaunchSpec {
 export interface LaunchInput extends MountInput {
   cmd: string;
   args: string[];
-  /** Sandbox-visible cwd (bwrap) ... */
+  /** Sandbox-visible cwd ... */
   virtualCwd: string;
   /** ... and its host equivalent, when it lies in /home/user or /tmp. */
   hostCwd?: string;
@@ -163,8 +113,10 @@ export interface LaunchInput extends MountInput {
 }
 
 export function buildLaunch(iso: Isolation, input: LaunchInput): LaunchSpec {
-  if (iso.kind === "none" || !iso.bwrapPath) {
+  if (iso.kind === "none") {
     if (!input.hostCwd) throw new Error(`cwd ${input.virtualCwd} is not inside /home/user or /tmp`);
+    // Unconfined, but still gone when the server goes.
+    if (iso.setprivPath) return { file: iso.setprivPath, args: ["--pdeathsig", "KILL", "--", input.cmd, ...input.args], cwd: input.hostCwd };
     return { file: input.cmd, args: input.args, cwd: input.hostCwd };
   }
   if (iso.shared && input.initPid !== undefined) {
@@ -178,16 +130,19 @@ export function buildLaunch(iso: Isolation, input: LaunchInput): LaunchSpec {
       cwd: "/",
     };
   }
-  return {
-    file: iso.bwrapPath,
-    args: [...bwrapSandboxArgs(iso, input), "--chdir", input.virtualCwd, "--", input.cmd, ...input.args],
-    cwd: "/",
-  };
+  if (iso.kind === "bwrap" && iso.bwrapPath) {
+    return {
+      file: iso.bwrapPath,
+      args: [...bwrapSandboxArgs(iso, input), "--chdir", input.virtualCwd, "--", input.cmd, ...input.args],
+      cwd: "/",
+    };
+  }
+  throw new Error("the sandbox's namespace is not running");
 }
 
 /**
- * Starts a namespace holder for a sandbox. Resolves with the host pid of the namespace's init
- * once bwrap reports it; `stop()` kills the holder (and so everything in the namespace).
+ * A sandbox's namespace holder. Resolves `ready` with the host pid of the namespace's init once
+ * the view is built; `stop()` kills the holder (and so everything in the namespace).
  */
 export class NamespaceHolder {
   readonly ready: Promise<number>;
@@ -195,11 +150,12 @@ export class NamespaceHolder {
   private exited = false;
 
   constructor(iso: Isolation, m: MountInput, onExit: () => void) {
-    const child = spawn(iso.bwrapPath as string, holderArgs(iso, m), {
+    const spec = holderSpec(iso, m);
+    const child = spawn(spec.file, spec.args, {
       cwd: "/",
       detached: true,
       stdio: ["ignore", "pipe", "pipe", "pipe"],
-      env: { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" },
+      env: { PATH: SYSTEM_PATH },
     });
     this.pid = child.pid;
     let stderr = "";
@@ -217,19 +173,21 @@ export class NamespaceHolder {
       child.stdio[3]?.on("data", (d: Buffer) => {
         status += d.toString();
         const m = /"child-pid":\s*(\d+)/.exec(status);
-        if (m) initPid = Number(m[1]);
+        if (m && spec.pidFrom === "fd3") initPid = Number(m[1]);
         check();
       });
       child.stdio[1]?.on("data", (d: Buffer) => {
         out += d.toString();
-        if (out.includes("ready")) setUp = true;
+        const m = /^pid (\d+)$/m.exec(out);
+        if (m && spec.pidFrom === "stdout") initPid = Number(m[1]);
+        if (/^ready$/m.test(out)) setUp = true;
         check();
       });
       child.stdio[3]?.on("error", () => {});
       child.on("error", (err) => reject(err));
       child.on("exit", (code, signal) => {
         this.exited = true;
-        reject(new Error(`namespace holder exited (${signal ?? code}): ${stderr.trim()}`));
+        reject(new Error(`namespace holder exited (${signal ?? code}): ${stderr.trim().slice(-500)}`));
         onExit();
       });
     });
@@ -250,57 +208,129 @@ export class NamespaceHolder {
   }
 }
 
-/**
- * Checks that shared-namespace mode works here (root, nsenter and setpriv present, entering a
- * holder's namespaces succeeds). Returns the isolation with `shared` set, or unchanged.
- */
-export async function probeSharedNamespace(iso: Isolation): Promise<Isolation> {
-  if (iso.kind !== "bwrap" || iso.extraFlags.length > 0 || process.getuid?.() !== 0) return iso;
-  const nsenterPath = findOnPath("nsenter");
-  const setprivPath = findOnPath("setpriv");
-  if (!nsenterPath || !setprivPath) return iso;
-  const cached = CACHE.get("shared-probe");
-  if (cached) return cached;
-  const base = join(tmpdir(), `local-sandbox-nsprobe-${process.pid}`);
-  const home = join(base, "home");
-  const tmp = join(base, "tmp");
-  mkdirSync(home, { recursive: true });
-  mkdirSync(tmp, { recursive: true });
-  const candidate: Isolation = { ...iso, shared: { nsenterPath, setprivPath } };
-  const holder = new NamespaceHolder(iso, { home, tmp, dataDir: base, exposePaths: [] }, () => {});
-  let result = iso;
+// ---- detection ----------------------------------------------------------------------------------
+
+/** What a probe sandbox must show: home writable; root, /etc read-only; no capabilities; own PIDs. */
+const PROBE_SCRIPT =
+  "touch /home/user/.probe && ! touch /.probe 2>/dev/null && ! touch /etc/.probe 2>/dev/null && " +
+  "grep -q '^CapEff:[[:space:]]*0*$' /proc/self/status && test \"$(ls /proc | grep -c '^[0-9]')\" -lt 20";
+
+function probeDirs(): { base: string; m: MountInput } {
+  const base = mkdtempSync(join(tmpdir(), "local-sandbox-probe-"));
+  const m: MountInput = { home: join(base, "home"), tmp: join(base, "tmp"), dataDir: join(base, "data"), exposePaths: [] };
+  for (const dir of [m.home, m.tmp, m.dataDir]) mkdirSync(dir, { recursive: true });
+  return { base, m };
+}
+
+/** Starts a holder with a probe view, runs the probe inside; returns an error message or undefined. */
+async function probeHolder(iso: Isolation, m: MountInput): Promise<string | undefined> {
+  let holder: NamespaceHolder | undefined;
   try {
+    holder = new NamespaceHolder(iso, m, () => {});
     const initPid = await Promise.race([
       holder.ready,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error("holder timeout")), 5000).unref()),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error("holder did not start within 10 s")), 10_000).unref()),
     ]);
-    const launch = buildLaunch(candidate, {
-      cmd: "/bin/sh",
-      args: ["-c", "touch /home/user/.probe && ! touch /.local-sandbox-probe 2>/dev/null && test \"$(cat /proc/self/status | grep CapEff)\" = \"$(printf 'CapEff:\\t0000000000000000')\""],
-      virtualCwd: "/home/user",
-      home,
-      tmp,
-      dataDir: base,
-      exposePaths: [],
-      initPid,
-    });
-    const r = spawnSync(launch.file, launch.args, { cwd: launch.cwd, timeout: 10_000 });
-    if (r.status === 0) result = candidate;
-  } catch {
-    result = iso;
+    const launch = buildLaunch(iso, { ...m, cmd: "/bin/sh", args: ["-c", PROBE_SCRIPT], virtualCwd: "/home/user", initPid });
+    const r = spawnSync(launch.file, launch.args, { cwd: launch.cwd, timeout: 10_000, encoding: "utf8", env: { PATH: SYSTEM_PATH } });
+    return r.status === 0 ? undefined : `probe command failed (${r.status ?? r.signal}): ${(r.stderr ?? "").trim().slice(-300)}`;
+  } catch (err) {
+    return (err as Error).message;
   } finally {
-    holder.stop();
+    holder?.stop();
+  }
+}
+
+function sharedTools(): Isolation["shared"] {
+  const nsenterPath = findOnPath("nsenter");
+  const setprivPath = findOnPath("setpriv");
+  return nsenterPath && setprivPath ? { nsenterPath, setprivPath } : undefined;
+}
+
+/** bwrap: a working per-process sandbox, upgraded to a shared namespace when root allows it. */
+async function tryBwrap(sharedNamespace: boolean): Promise<Isolation | string> {
+  const bwrapPath = findOnPath("bwrap");
+  if (!bwrapPath) return "bwrap is not installed";
+  const { base, m } = probeDirs();
+  try {
+    let lastError = "";
+    for (const extraFlags of [[], ["--unshare-user"]]) {
+      const iso: Isolation = { kind: "bwrap", bwrapPath, extraFlags };
+      const launch = buildLaunch(iso, { ...m, cmd: "/bin/sh", args: ["-c", PROBE_SCRIPT], virtualCwd: "/home/user" });
+      const r = spawnSync(launch.file, launch.args, { encoding: "utf8", timeout: 10_000, env: { PATH: SYSTEM_PATH } });
+      if (r.status !== 0) {
+        lastError = (r.stderr || r.error?.message || `exit ${r.status}`).trim();
+        continue;
+      }
+      const shared = sharedTools();
+      if (!sharedNamespace || extraFlags.length > 0 || !isRoot() || !shared) return iso;
+      const candidate = { ...iso, shared };
+      return (await probeHolder(candidate, m)) === undefined ? candidate : iso;
+    }
+    return `bwrap does not work here: ${lastError}`;
+  } finally {
     rmSync(base, { recursive: true, force: true });
   }
-  CACHE.set("shared-probe", result);
-  return result;
+}
+
+/** unshare: root with util-linux (unshare, nsenter, setpriv, mount, pivot_root). */
+async function tryUnshare(rootfs: string): Promise<Isolation | string> {
+  if (!isRoot()) return "unshare isolation needs root";
+  const unsharePath = findOnPath("unshare");
+  const shared = sharedTools();
+  const missing = [["unshare", unsharePath], ["nsenter", shared], ["setpriv", shared], ["mount", findOnPath("mount")], ["pivot_root", findOnPath("pivot_root")]]
+    .filter(([, found]) => !found)
+    .map(([name]) => name);
+  if (missing.length > 0 || !unsharePath || !shared) return `util-linux tools missing: ${missing.join(", ")}`;
+  mkdirSync(rootfs, { recursive: true });
+  const iso: Isolation = { kind: "unshare", unshare: { unsharePath, rootfs }, shared, extraFlags: [] };
+  const { base, m } = probeDirs();
+  try {
+    const error = await probeHolder(iso, m);
+    return error === undefined ? iso : `unshare does not work here: ${error}`;
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+}
+
+export interface IsolationOptions {
+  /** bwrap: one namespace per sandbox when root allows (default true). */
+  sharedNamespace?: boolean;
+  /** An empty directory the unshare backend mounts each sandbox's root on. */
+  rootfs: string;
+}
+
+/**
+ * Picks and checks the isolation backend. `auto`: bwrap, else unshare; with neither working it
+ * throws (unconfined sandboxes only with mode `none`).
+ */
+export async function resolveIsolation(mode: IsolationMode, opts: IsolationOptions): Promise<Isolation> {
+  if (mode === "none") {
+    const setprivPath = findOnPath("setpriv");
+    return { kind: "none", extraFlags: [], reason: "SANDBOX_ISOLATION=none", ...(setprivPath ? { setprivPath } : {}) };
+  }
+  const failures: string[] = [];
+  if (mode === "auto" || mode === "bwrap") {
+    const bwrap = await tryBwrap(opts.sharedNamespace ?? true);
+    if (typeof bwrap !== "string") return bwrap;
+    failures.push(bwrap);
+  }
+  if (mode === "auto" || mode === "unshare") {
+    const unshare = await tryUnshare(opts.rootfs);
+    if (typeof unshare !== "string") return unshare;
+    failures.push(unshare);
+  }
+  throw new Error(
+    `SANDBOX_ISOLATION=${mode}: no way to isolate sandboxes here (${failures.join("; ")}). ` +
+      "Install bubblewrap (apt-get install bubblewrap), or run as root with util-linux (unshare, nsenter, setpriv), " +
+      "or set SANDBOX_ISOLATION=none to run sandbox commands unconfined on this host.",
+  );
 }
 
 export const NOT_ISOLATED_WARNING =
   "\n" +
   "############################################################################\n" +
-  "#  WARNING: local-sandbox is running WITHOUT isolation (no working bwrap).  #\n" +
+  "#  WARNING: SANDBOX_ISOLATION=none: sandboxes are NOT isolated.             #\n" +
   "#  Sandbox commands run as plain child processes of this server and can    #\n" +
-  "#  read and write anything this user can. Install bubblewrap              #\n" +
-  "#  (apt-get install bubblewrap) to confine them.                           #\n" +
+  "#  read and write anything this user can.                                  #\n" +
   "############################################################################\n";

@@ -50,7 +50,7 @@ export class Sandbox {
   readonly processes = new ProcessTable();
   /** Open envd streams; dropped (connection reset) when the sandbox stops running. */
   readonly streams = new Set<ConnectStream>();
-  /** Keeps the sandbox's namespaces alive in shared-namespace bwrap mode (started lazily). */
+  /** Keeps the sandbox's namespaces alive in shared-namespace mode (started lazily). */
   holder: NamespaceHolder | undefined;
 
   constructor(record: SandboxRecord, dataDir: string) {
@@ -92,6 +92,7 @@ export interface StoreOptions {
   maxLive: number;
   isolation: Isolation;
   exposePaths: string[];
+  hidePaths: string[];
   stats: Stats;
   persist: boolean;
   log: (msg: string) => void;
@@ -404,11 +405,11 @@ export class SandboxStore {
 
   /** Environment of a sandbox process: minimal and host-independent, plus sandbox/process envs. */
   private processEnv(sb: Sandbox, envs: Record<string, string>): Record<string, string> {
-    const bwrap = this.opts.isolation.kind === "bwrap";
+    const isolated = this.opts.isolation.kind !== "none";
     return {
       PATH: DEFAULT_PATH,
-      HOME: bwrap ? HOME : sb.home,
-      TMPDIR: bwrap ? "/tmp" : sb.tmp,
+      HOME: isolated ? HOME : sb.home,
+      TMPDIR: isolated ? "/tmp" : sb.tmp,
       USER: "user",
       LOGNAME: "user",
       SHELL: "/bin/bash",
@@ -422,7 +423,7 @@ export class SandboxStore {
   }
 
   private mounts(sb: Sandbox): MountInput {
-    return { home: sb.home, tmp: sb.tmp, dataDir: this.opts.dataDir, exposePaths: this.opts.exposePaths };
+    return { home: sb.home, tmp: sb.tmp, dataDir: this.opts.dataDir, exposePaths: this.opts.exposePaths, hidePaths: this.opts.hidePaths };
   }
 
   /** Host pid of the sandbox namespace's init (shared-namespace mode), starting it if needed. */
@@ -454,7 +455,7 @@ export class SandboxStore {
       }
       if (!isDir) throw new RpcError("invalid_argument", `failed to start process: chdir ${virtualCwd}: no such file or directory`);
       hostCwd = resolved.host;
-    } else if (this.opts.isolation.kind !== "bwrap") {
+    } else if (this.opts.isolation.kind === "none") {
       throw new RpcError("invalid_argument", `cwd ${virtualCwd} is outside /home/user and /tmp (no isolation available)`);
     }
     let initPid: number | undefined;

@@ -4,7 +4,8 @@
 // E2B_API_URL == E2B_SANDBOX_URL == http://HOST:PORT.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { resolve } from "node:path";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { join, resolve } from "node:path";
 import { matchAdmin, resetAll } from "./admin.ts";
 import type { RequestInfo, Route, ServerContext } from "./context.ts";
 import { matchControlPlane } from "./control-plane.ts";
@@ -13,7 +14,7 @@ import { gateEnvd, matchEnvd } from "./envd.ts";
 import { INVALID_API_KEY_MESSAGE, RpcError } from "./errors.ts";
 import { FaultInjector, type FaultSpec, type LatencyMap } from "./faults.ts";
 import { header, json, writeReply } from "./http-util.ts";
-import { NOT_ISOLATED_WARNING, detectIsolation, probeSharedNamespace, type IsolationKind, type IsolationMode } from "./isolation.ts";
+import { NOT_ISOLATED_WARNING, resolveIsolation, type IsolationKind, type IsolationMode } from "./isolation.ts";
 import { SandboxStore } from "./sandbox-store.ts";
 import { Stats, type StatsSnapshot } from "./stats.ts";
 
@@ -35,15 +36,22 @@ export interface SandboxServerOptions {
   latency?: LatencyMap;
   /** Initial faults. */
   faults?: FaultSpec[];
-  /** auto (default): bwrap when it works, else none with a warning. */
+  /**
+   * auto (default): bwrap when it works, else unshare (root + util-linux), else the server refuses
+   * to start. none: unconfined processes, only when asked for.
+   */
   isolation?: IsolationMode;
   /**
    * bwrap only: run all commands of a sandbox in one long-lived namespace (needs root, nsenter and
    * setpriv; default true when those work). false = one bwrap per command.
    */
   sharedNamespace?: boolean;
-  /** Host paths bound read-only at the same path inside bwrap sandboxes (e.g. repos under /tmp). */
+  /** Host paths sandboxes see read-only at the same path (local repos). */
   exposePaths?: string[];
+  /** Host paths sandboxes never see, even inside an exposed folder (the data dir always). */
+  hidePaths?: string[];
+  /** Key of the /admin API (X-Admin-Key). Default: a random one (see `adminKey` on the server). */
+  adminKey?: string;
   /** How often timeouts are checked. Default 250 ms. */
   sweepIntervalMs?: number;
   /** Persist the sandbox table to <dataDir>/sandboxes.json. Default true. */
@@ -58,9 +66,11 @@ export interface SandboxServer {
   port: number;
   host: string;
   apiKey: string;
+  /** Key of the /admin API (X-Admin-Key header). */
+  adminKey: string;
   dataDir: string;
   isolation: IsolationKind;
-  /** bwrap with one long-lived namespace per sandbox (see isolation.ts). */
+  /** One long-lived namespace per sandbox (unshare always; bwrap as root). See isolation.ts. */
   sharedNamespace: boolean;
   store: SandboxStore;
   stats: Stats;
@@ -80,6 +90,13 @@ export interface SandboxServer {
 }
 
 let warnedNotIsolated = false;
+
+/** Constant-time key comparison. */
+function sameKey(given: string | undefined, expected: string): boolean {
+  const a = createHash("sha256").update(given ?? "").digest();
+  const b = createHash("sha256").update(expected).digest();
+  return given !== undefined && timingSafeEqual(a, b);
+}
 
 function defaultLog(msg: string): void {
   process.stderr.write(`[local-sandbox] ${msg}\n`);
@@ -116,14 +133,14 @@ async function route(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
     writeReply(req, res, { kind: "raw", status: 200, body: "Health check successful", headers: { "Content-Type": "text/plain" } });
     return;
   }
-  if (header(req, "x-api-key") !== ctx.apiKey) {
+  const admin = url.pathname.startsWith("/admin/");
+  // The admin API has a key of its own: the E2B key (which the Worker holds) cannot reach it.
+  if (admin ? !sameKey(header(req, "x-admin-key"), ctx.adminKey) : !sameKey(header(req, "x-api-key"), ctx.apiKey)) {
     req.resume();
-    writeReply(req, res, json(401, { code: 401, message: INVALID_API_KEY_MESSAGE }));
+    writeReply(req, res, json(401, { code: 401, message: admin ? "Invalid admin key (X-Admin-Key)" : INVALID_API_KEY_MESSAGE }));
     return;
   }
-  let matched: Route | "method-not-allowed" | undefined;
-  if (url.pathname.startsWith("/admin/")) matched = matchAdmin(method, url.pathname, params);
-  else matched = matchControlPlane(method, url.pathname, params);
+  const matched = admin ? matchAdmin(method, url.pathname, params) : matchControlPlane(method, url.pathname, params);
   if (matched === undefined || matched === "method-not-allowed") {
     req.resume();
     const status = matched === undefined ? 404 : 405;
@@ -136,26 +153,31 @@ async function route(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
 
 export async function startSandboxServer(options: SandboxServerOptions = {}): Promise<SandboxServer> {
   const log = options.log ?? defaultLog;
-  const detected = detectIsolation(options.isolation ?? "auto");
-  const isolation = options.sharedNamespace === false ? detected : await probeSharedNamespace(detected);
+  const dataDir = resolve(options.dataDir ?? ".sandbox-data");
+  const isolation = await resolveIsolation(options.isolation ?? "auto", {
+    rootfs: join(dataDir, ".rootfs"),
+    ...(options.sharedNamespace !== undefined ? { sharedNamespace: options.sharedNamespace } : {}),
+  });
   if (isolation.kind === "none" && !warnedNotIsolated) {
     warnedNotIsolated = true;
-    log(`${NOT_ISOLATED_WARNING}(reason: ${isolation.reason ?? "unknown"})`);
+    log(NOT_ISOLATED_WARNING);
   }
   const stats = new Stats();
   const faults = new FaultInjector(options.faults ?? [], options.latency ?? {});
-  const dataDir = resolve(options.dataDir ?? ".sandbox-data");
   const store = new SandboxStore({
     dataDir,
     maxLive: options.maxLive ?? Number.POSITIVE_INFINITY,
     isolation,
     exposePaths: (options.exposePaths ?? []).map((p) => resolve(p)),
+    hidePaths: (options.hidePaths ?? []).map((p) => resolve(p)),
     stats,
     persist: options.persist ?? true,
     log,
   });
   const apiKey = options.apiKey ?? DEFAULT_API_KEY;
-  const ctx: ServerContext = { store, stats, faults, apiKey, log };
+  const adminKey = options.adminKey ?? randomBytes(24).toString("hex");
+  if (adminKey === apiKey) throw new Error("the admin key must differ from the E2B API key");
+  const ctx: ServerContext = { store, stats, faults, apiKey, adminKey, log };
 
   const server = createServer((req, res) => {
     req.on("error", () => {});
@@ -201,6 +223,7 @@ export async function startSandboxServer(options: SandboxServerOptions = {}): Pr
     port,
     host,
     apiKey,
+    adminKey,
     dataDir,
     isolation: isolation.kind,
     sharedNamespace: isolation.shared !== undefined,

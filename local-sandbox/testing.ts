@@ -9,7 +9,7 @@ export interface TestSandboxServer {
   server: SandboxServer;
   /** Connection options for the e2b SDK: {apiKey, apiUrl, sandboxUrl}. */
   sdk: { apiKey: string; apiUrl: string; sandboxUrl: string };
-  /** fetch against the server with the API key set. */
+  /** fetch against the server with the API key set (and the admin key for /admin paths). */
   api(path: string, init?: RequestInit): Promise<Response>;
   /** Closes the server and deletes its data directory. */
   stop(): Promise<void>;
@@ -24,6 +24,7 @@ export async function startTestSandboxServer(options: SandboxServerOptions = {})
     api(path, init = {}) {
       const headers = new Headers(init.headers);
       headers.set("X-API-Key", server.apiKey);
+      if (path.startsWith("/admin/")) headers.set("X-Admin-Key", server.adminKey);
       if (init.body !== undefined && !headers.has("content-type")) headers.set("Content-Type", "application/json");
       return fetch(`${server.url}${path}`, { ...init, headers });
     },

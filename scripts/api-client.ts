@@ -26,9 +26,9 @@ export function forkyardClient(baseUrl: string, token: string) {
   };
 }
 
-export function sandboxAdminClient(baseUrl: string, apiKey: string) {
+export function sandboxAdminClient(baseUrl: string, adminKey: string) {
   const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`${baseUrl}${path}`, { method, headers: { "X-API-Key": apiKey, "Content-Type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(`${baseUrl}${path}`, { method, headers: { "X-Admin-Key": adminKey, "Content-Type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
     const text = await res.text();
     return (text ? JSON.parse(text) : undefined) as T;

@@ -13,7 +13,7 @@ import { startScriptedAnthropic, type MessagesRequest, type ScriptedReply } from
 import { createTestRepo } from "../test/support/test-repo.ts";
 import { forkyardClient, sandboxAdminClient, waitForTerminal } from "./api-client.ts";
 import { freePort } from "./free-port.ts";
-import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, ROOT, startSandboxServer, startWorker, workerVars, type StackProcess } from "./local-stack.ts";
+import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, ROOT, scratchDir, startSandboxServer, startWorker, workerVars, type StackProcess } from "./local-stack.ts";
 
 const FORKS = 10;
 const AGENT_FORKS = 3;
@@ -25,7 +25,7 @@ const agentTurn: ScriptedReply = {
   usage: { input_tokens: 400, output_tokens: 40, cache_creation_input_tokens: 0, cache_read_input_tokens: 1500 },
 };
 const agentSummary: ScriptedReply = { content: [{ type: "text", text: "Appended to agent.log." }] };
-const root = mkdtempSync(join(ROOT, ".test-data", "chaos-"));
+const root = scratchDir("chaos");
 mkdirSync(root, { recursive: true });
 const stateDir = join(root, "state");
 const processes: StackProcess[] = [];
@@ -50,7 +50,7 @@ async function main(): Promise<boolean> {
   let worker = await startWorker({ port: workerPort, stateDir, vars, quiet: true });
   processes.push(worker);
 
-  const admin = sandboxAdminClient(sandbox.url, LOCAL_E2B_API_KEY);
+  const admin = sandboxAdminClient(sandbox.url, sandbox.adminKey);
   const api = forkyardClient(worker.url, LOCAL_API_TOKEN);
   await admin.reset();
   const repo = createTestRepo(join(root, "repo"));

@@ -1,10 +1,12 @@
 /**
  * Starting the local stack from Node: the local sandbox server and the Worker under
  * `wrangler dev`, each in its own process group so that it can be stopped (or kill -9'd) whole.
- * Used by `npm start`, `npm run chaos` and `npm run bench`.
+ * Every group is also registered with the orphan guard (orphan-guard.ts), which stops it when
+ * its starter dies in any way, SIGKILL included. Used by `npm start`, chaos, bench and tests.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dirname, "..");
@@ -26,27 +28,74 @@ export interface StackProcess {
   kill9(): Promise<void>;
 }
 
+/** A new throw-away folder under the checkout's .test-data (created as needed; git-ignored). */
+export function scratchDir(prefix: string): string {
+  const base = join(ROOT, ".test-data");
+  mkdirSync(base, { recursive: true });
+  return mkdtempSync(join(base, `${prefix}-`));
+}
+
+let guard: ChildProcess | undefined;
+
+/** Tells the orphan guard (started on first use) about a process group, or that it is gone. */
+function guardGroup(change: "+" | "-", pgid: number): void {
+  if (!guard) {
+    guard = spawn(bin("node"), [join(ROOT, "scripts", "orphan-guard.ts")], { detached: true, stdio: ["pipe", "ignore", "inherit"] });
+    guard.unref();
+    (guard.stdin as unknown as { unref(): void }).unref();
+    guard.stdin?.on("error", () => {});
+  }
+  guard.stdin?.write(`${change}${pgid}\n`);
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves once no process of the group is left (the leader's exit is not enough). */
+async function groupGone(pgid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (groupAlive(pgid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
 function groupHandle(url: string, child: ChildProcess): StackProcess {
-  const exited = new Promise<void>((r) => (child.exitCode !== null ? r() : child.once("exit", () => r())));
+  const pgid = child.pid;
+  if (pgid) guardGroup("+", pgid);
+  const exited = new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once("exit", () => r())));
   const signalGroup = (signal: NodeJS.Signals) => {
     try {
-      if (child.pid) process.kill(-child.pid, signal);
+      if (pgid) process.kill(-pgid, signal);
     } catch {
       // already gone
     }
+  };
+  const ended = async (graceMs: number) => {
+    if (pgid && !(await groupGone(pgid, graceMs))) {
+      signalGroup("SIGKILL");
+      await groupGone(pgid, 5000);
+    }
+    await exited;
+    if (pgid) guardGroup("-", pgid);
   };
   return {
     url,
     child,
     async stop() {
       signalGroup("SIGTERM");
-      const timer = setTimeout(() => signalGroup("SIGKILL"), 5000);
-      await exited;
-      clearTimeout(timer);
+      await ended(5000);
     },
     async kill9() {
       signalGroup("SIGKILL");
-      await exited;
+      await ended(0);
     },
   };
 }
@@ -66,24 +115,42 @@ export async function waitForHttp(url: string, timeoutMs: number, child?: ChildP
   }
 }
 
+export interface SandboxServerProcess extends StackProcess {
+  /** Key of the server's /admin API (never the E2B key). */
+  adminKey: string;
+}
+
 export async function startSandboxServer(opts: {
   port: number;
   dataDir: string;
   apiKey: string;
-  /** Host folders sandboxes may read (local repos); /home, /root and /tmp are hidden otherwise. */
+  /** Host folders sandboxes may read (local repos); nothing else of the host but system folders. */
   exposePaths?: string[];
+  /** Host paths sandboxes never see, even inside an exposed folder (the checkout and state always). */
+  hidePaths?: string[];
   env?: NodeJS.ProcessEnv;
   quiet?: boolean;
   onSpawn?: (p: StackProcess) => void;
-}): Promise<StackProcess> {
-  const expose = [...(process.env.SANDBOX_EXPOSE_PATHS ?? "").split(":"), ...(opts.exposePaths ?? [])].filter(Boolean).join(":");
+}): Promise<SandboxServerProcess> {
+  const env = { ...process.env, ...opts.env };
+  const list = (...parts: (string | undefined)[]) => parts.flatMap((p) => (p ?? "").split(":")).filter(Boolean).join(":");
+  const adminKey = env.SANDBOX_ADMIN_KEY || randomBytes(24).toString("hex");
   const child = spawn(bin("node"), [join(ROOT, "local-sandbox", "main.ts")], {
     cwd: ROOT,
     detached: true,
     stdio: ["ignore", opts.quiet ? "ignore" : "inherit", "inherit"],
-    env: { ...process.env, ...opts.env, SANDBOX_PORT: String(opts.port), SANDBOX_DATA_DIR: opts.dataDir, E2B_API_KEY: opts.apiKey, SANDBOX_EXPOSE_PATHS: expose },
+    env: {
+      ...env,
+      SANDBOX_PORT: String(opts.port),
+      SANDBOX_DATA_DIR: opts.dataDir,
+      E2B_API_KEY: opts.apiKey,
+      SANDBOX_ADMIN_KEY: adminKey,
+      SANDBOX_EXPOSE_PATHS: list(env.SANDBOX_EXPOSE_PATHS, ...(opts.exposePaths ?? [])),
+      SANDBOX_HIDE_PATHS: list(env.SANDBOX_HIDE_PATHS, ROOT, ...(opts.hidePaths ?? [])),
+    },
   });
-  return started(groupHandle(`http://127.0.0.1:${opts.port}`, child), "/health", 15_000, opts.onSpawn);
+  const handle = await started(groupHandle(`http://127.0.0.1:${opts.port}`, child), "/health", 15_000, opts.onSpawn);
+  return { ...handle, adminKey };
 }
 
 /**

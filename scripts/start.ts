@@ -35,7 +35,7 @@ setInterval(() => {
 try {
   let sandboxUrl: string | undefined;
   if (backend === "local") {
-    const sandbox = await startSandboxServer({ port: sandboxPort, dataDir: join(stateDir, "sandboxes"), apiKey: env.LOCAL_SANDBOX_API_KEY ?? LOCAL_E2B_API_KEY, onSpawn: track });
+    const sandbox = await startSandboxServer({ port: sandboxPort, dataDir: join(stateDir, "sandboxes"), apiKey: env.LOCAL_SANDBOX_API_KEY ?? LOCAL_E2B_API_KEY, hidePaths: [stateDir], onSpawn: track });
     sandboxUrl = sandbox.url;
   }
   const worker = await startWorker({ port, stateDir, vars: workerVars({ backend, sandboxUrl, env }), onSpawn: track });

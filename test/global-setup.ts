@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import type { TestProject } from "vitest/node";
 import { startSandboxServer } from "../local-sandbox/server.ts";
 import { startScriptedAnthropic } from "./support/anthropic-server.ts";
-import { TEST_ANTHROPIC_API_KEY, TEST_E2B_API_KEY, TEST_GITHUB_TOKEN } from "./support/constants.ts";
+import { TEST_ANTHROPIC_API_KEY, TEST_E2B_API_KEY, TEST_SANDBOX_ADMIN_KEY, TEST_GITHUB_TOKEN } from "./support/constants.ts";
 import { startTestGitHub } from "./support/github-server.ts";
 import { createTestRepo } from "./support/test-repo.ts";
 
@@ -14,7 +14,7 @@ export default async function setup(project: TestProject) {
   mkdirSync(base, { recursive: true });
   const root = mkdtempSync(join(base, "run-"));
   // Exposed read-only to sandboxes (forks clone the test repo from it) wherever the checkout lives.
-  const server = await startSandboxServer({ port: 0, host: "127.0.0.1", apiKey: TEST_E2B_API_KEY, dataDir: join(root, "sandboxes"), exposePaths: [root] });
+  const server = await startSandboxServer({ port: 0, host: "127.0.0.1", apiKey: TEST_E2B_API_KEY, adminKey: TEST_SANDBOX_ADMIN_KEY, dataDir: join(root, "sandboxes"), exposePaths: [root] });
   project.provide("sandboxUrl", server.url);
   const repoPath = createTestRepo(join(root, "repo"));
   project.provide("repoPath", repoPath);

@@ -106,8 +106,9 @@ describe("latency", () => {
 });
 
 describe("admin API", () => {
-  it("requires the API key and manages faults, latency, stats and reset over HTTP", async () => {
+  it("requires the admin key and manages faults, latency, stats and reset over HTTP", async () => {
     expect((await fetch(`${t.server.url}/admin/stats`)).status).toBe(401);
+    expect((await fetch(`${t.server.url}/admin/stats`, { headers: { "X-API-Key": t.server.apiKey } })).status).toBe(401);
     const put = await t.api("/admin/faults", { method: "PUT", body: JSON.stringify({ faults: [{ op: "list", status: 500, firstK: 1 }] }) });
     expect(put.status).toBe(200);
     expect((await t.api("/v2/sandboxes")).status).toBe(500);

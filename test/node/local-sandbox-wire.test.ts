@@ -191,7 +191,7 @@ describe("CLI entry point", () => {
         });
         child.on("exit", (code) => reject(new Error(`exited ${code}`)));
       });
-      expect(line).toMatch(/^local-sandbox listening on http:\/\/127\.0\.0\.1:\d+ \(isolation: (bwrap|none)\)$/);
+      expect(line).toMatch(/^local-sandbox listening on http:\/\/127\.0\.0\.1:\d+ \(isolation: (bwrap|unshare)\)$/);
       const url = line.split(" ")[3] as string;
       const opts = { apiKey: "e2b_00000000000000000000000000000000000000ff", apiUrl: url, sandboxUrl: url };
       const sbx = await Sandbox.create("base", opts);

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../scripts/free-port.ts";
@@ -33,6 +34,47 @@ async function npmStart(ports: { port: number; sandboxPort: number }): Promise<{
 }
 
 const auth = { Authorization: `Bearer ${LOCAL_API_TOKEN}` };
+
+/** Every live descendant of a process (from /proc's parent links). */
+function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // comm may hold spaces and parentheses: the fields after its closing ")" are fixed.
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const found: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    for (const child of children.get(queue.shift()!) ?? []) {
+      found.push(child);
+      queue.push(child);
+    }
+  }
+  return found;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
+  } catch {
+    return false;
+  }
+};
+
+const listening = (port: number) =>
+  new Promise<boolean>((done) => {
+    const socket = connect({ port, host: "127.0.0.1" });
+    socket.once("connect", () => (socket.destroy(), done(true)));
+    socket.once("error", () => done(false));
+  });
 
 beforeAll(() => {
   const base = resolve(ROOT, ".test-data");
@@ -81,6 +123,39 @@ describe("npm start", () => {
       expect(list.runs.map((r) => r.id)).toContain(id);
     } finally {
       await second.stop();
+    }
+  });
+
+  it("leaves nothing behind when killed with SIGKILL: wrangler, workerd, the sandbox server and sandboxes are gone within 5 s", { timeout: 180_000 }, async () => {
+    const ports = { port: await freePort(), sandboxPort: await freePort() };
+    const stack = await npmStart(ports);
+    const created = await fetch(`http://127.0.0.1:${ports.port}/v1/runs`, {
+      method: "POST",
+      headers: { ...auth, "Content-Type": "application/json" },
+      body: JSON.stringify({ repo, task: { commands: ["sleep 120"] } }),
+    });
+    const { id } = (await created.json()) as { id: string };
+    // Wait until the fork's command runs in its sandbox.
+    for (let i = 0; i < 300; i++) {
+      const view = (await (await fetch(`http://127.0.0.1:${ports.port}/v1/runs/${id}`, { headers: auth })).json()) as { forks: { steps: { name: string }[] }[] };
+      if (view.forks[0]?.steps.some((s) => s.name.startsWith("command-"))) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const tree = descendants(stack.child.pid!);
+    const names = tree.map((pid) => readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ")).join("\n");
+    expect(names).toMatch(/wrangler/);
+    expect(names).toMatch(/workerd/);
+    expect(names).toMatch(/local-sandbox/);
+    expect(names).toMatch(/sleep 120/);
+
+    const killedAt = Date.now();
+    stack.child.kill("SIGKILL");
+    for (;;) {
+      const left = tree.filter(alive);
+      const ports_ = await Promise.all([listening(ports.port), listening(ports.sandboxPort)]);
+      if (left.length === 0 && !ports_.some(Boolean)) break;
+      if (Date.now() - killedAt > 5000) throw new Error(`5 s after SIGKILL: processes left ${left.join(",")}, ports listening ${ports_}`);
+      await new Promise((r) => setTimeout(r, 100));
     }
   });
 });

@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import type { RunView } from "../../src/api/runs";
-import { TEST_API_TOKEN, TEST_E2B_API_KEY } from "../support/constants";
+import { TEST_API_TOKEN, TEST_E2B_API_KEY, TEST_SANDBOX_ADMIN_KEY } from "../support/constants";
 
 export const testEnv = env as unknown as { TEST_REPO: string; E2B_API_URL: string } & Record<string, unknown>;
 
@@ -60,7 +60,7 @@ export async function waitForRunStatus(id: string, statuses: string[], timeoutMs
 export const sandboxAdmin = {
   async request(path: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
-    headers.set("X-API-Key", TEST_E2B_API_KEY);
+    headers.set("X-Admin-Key", TEST_SANDBOX_ADMIN_KEY);
     headers.set("Content-Type", "application/json");
     return fetch(`${testEnv.E2B_API_URL}${path}`, { ...init, headers });
   },

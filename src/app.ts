@@ -47,13 +47,17 @@ export function createApp(): Hono<AppEnv> {
   app.notFound((c) => c.json({ error: { code: "not_found", message: `No route for ${c.req.method} ${new URL(c.req.url).pathname}.` } }, 404));
 
   app.onError((err, c) => {
-    if (err instanceof ForkyardError) {
-      if (err.status >= 500) log("error", "request.failed", { requestId: c.get("requestId"), path: c.req.path, errorCode: err.code, errorMessage: err.message });
-      if (err.code === "rate_limited" && err.details?.retryAfterSeconds !== undefined) c.header("Retry-After", String(err.details.retryAfterSeconds));
-      return c.json({ error: err.toJSON() }, err.status as 400);
+    const requestId = c.get("requestId");
+    // An internal error's text (a crash, an unexpected exception crossing an RPC) is for the logs,
+    // never for the client: the client gets the request id to quote.
+    const internal = !(err instanceof ForkyardError) || err.code === "internal_error";
+    if (internal) {
+      log("error", "request.crashed", { requestId, path: c.req.path, ...errorFields(err) });
+      return c.json({ error: { code: "internal_error", message: "Internal error.", details: { requestId } } }, 500);
     }
-    log("error", "request.crashed", { requestId: c.get("requestId"), path: c.req.path, ...errorFields(err) });
-    return c.json({ error: { code: "internal_error", message: "Internal error.", details: { requestId: c.get("requestId") } } }, 500);
+    if (err.status >= 500) log("error", "request.failed", { requestId, path: c.req.path, errorCode: err.code, errorMessage: err.message });
+    if (err.code === "rate_limited" && err.details?.retryAfterSeconds !== undefined) c.header("Retry-After", String(err.details.retryAfterSeconds));
+    return c.json({ error: err.toJSON() }, err.status as 400);
   });
 
   return app;

@@ -22,17 +22,41 @@ export class InvalidSignatureError extends ForkyardError {
 
 const DELIVERY_ID = /^[A-Za-z0-9._:-]{1,200}$/;
 
-/** The delivery's run key: a redelivery (same X-GitHub-Delivery) names the same run. */
-export function deliveryKey(deliveryId: string): string {
-  return `github-delivery:${deliveryId}`;
+/**
+ * The delivery's run key: the signed body's SHA-256. A redelivery (GitHub resends the same bytes)
+ * and a replay of a captured body under new X-GitHub-Delivery values (the delivery id is not
+ * signed) both name the run the first delivery created; distinct events always differ in body.
+ */
+export async function deliveryKey(raw: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", raw));
+  return `github-body:${[...digest].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
-async function readBody(req: Request, limit: number): Promise<string> {
+/** Reads the body, refusing it as soon as it passes `limit` bytes (whatever Content-Length says). */
+async function readBody(req: Request, limit: number): Promise<Uint8Array> {
   const length = Number(req.headers.get("Content-Length") ?? "0");
   if (length > limit) throw new PayloadTooLargeError(limit);
-  const bytes = await req.arrayBuffer();
-  if (bytes.byteLength > limit) throw new PayloadTooLargeError(limit);
-  return new TextDecoder().decode(bytes);
+  const body = new Uint8Array(Math.min(Number.isFinite(length) && length > 0 ? length : 64 * 1024, limit));
+  let buffer = body;
+  let size = 0;
+  const reader = req.body?.getReader();
+  if (!reader) return new Uint8Array(0);
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (size + value.byteLength > limit) {
+      await reader.cancel();
+      throw new PayloadTooLargeError(limit);
+    }
+    if (size + value.byteLength > buffer.byteLength) {
+      const grown = new Uint8Array(Math.min(limit, Math.max(buffer.byteLength * 2, size + value.byteLength)));
+      grown.set(buffer.subarray(0, size));
+      buffer = grown;
+    }
+    buffer.set(value, size);
+    size += value.byteLength;
+  }
+  return buffer.subarray(0, size);
 }
 
 function parsePayload(raw: string, contentType: string): unknown {
@@ -55,7 +79,8 @@ webhooks.post("/github", async (c) => {
   if (!secret) throw new GitHubUnavailableError("GitHub webhooks are not configured: this deployment has no GITHUB_WEBHOOK_SECRET.");
 
   // The signature is checked over the raw bytes before anything of the body is looked at.
-  const raw = await readBody(c.req.raw, config.MAX_BODY_BYTES);
+  const bytes = await readBody(c.req.raw, config.MAX_BODY_BYTES);
+  const raw = new TextDecoder().decode(bytes);
   if (!(await verifyGitHubSignature(secret, raw, c.req.header("X-Hub-Signature-256")))) {
     log("warn", "github.webhook_rejected", { requestId: c.get("requestId"), githubEvent: c.req.header("X-GitHub-Event") ?? null });
     throw new InvalidSignatureError();
@@ -82,6 +107,7 @@ webhooks.post("/github", async (c) => {
     return c.json({ ignored: true, reason: decision.reason, event, deliveryId }, 202);
   }
 
+  const runKey = await deliveryKey(bytes);
   const extra = {
     trigger: decision.trigger,
     deliveryId,
@@ -89,14 +115,14 @@ webhooks.post("/github", async (c) => {
     ...(decision.notes.length > 0 ? { notes: decision.notes } : {}),
   };
   try {
-    const { view, created } = await createRun(c.env, decision.request, { idempotencyKey: deliveryKey(deliveryId) });
+    const { view, created } = await createRun(c.env, decision.request, { idempotencyKey: runKey });
     log("info", "github.webhook_run", { githubEvent: event, deliveryId, runId: view.id, duplicate: !created, trigger: decision.trigger });
     return c.json({ id: view.id, status: view.status, forks: view.request.forks, duplicate: !created, ...extra, links: runLinks(view.id) }, 202);
   } catch (err) {
     // A redelivery whose request came out different (the config or a pull request's head changed
     // in between) is still the same delivery: it names the run the first one created.
     if (err instanceof ForkyardError && err.code === "idempotency_key_reused") {
-      const id = await runIdForIdempotencyKey(deliveryKey(deliveryId));
+      const id = await runIdForIdempotencyKey(runKey);
       return c.json({ id, duplicate: true, ...extra, links: runLinks(id) }, 202);
     }
     // A request the event cannot make (an invalid flag value, a repo this deployment refuses) is

@@ -24,6 +24,8 @@ const HEALTH_TIMEOUT_MS = 30_000;
 const CONTROL_STEP_TIMEOUT_MS = 2 * 60_000;
 /** A sandbox outlives its fork's deadline by this much, so E2B itself kills what we might leak. */
 const SANDBOX_TTL_MARGIN_SECONDS = 600;
+/** E2B's longest sandbox lifetime (Pro; a create asking for more is refused). */
+const MAX_SANDBOX_TTL_SECONDS = 86_400;
 const MAX_CAPACITY_WAIT_MS = 30_000;
 
 /**
@@ -68,7 +70,8 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
               runId: p.runId,
               fork: p.n,
               template: p.template,
-              timeoutSeconds: p.timeoutSeconds + SANDBOX_TTL_MARGIN_SECONDS,
+              // The fork's deadline plus time to collect and clean up, within E2B's cap.
+              timeoutSeconds: Math.min(p.timeoutSeconds + SANDBOX_TTL_MARGIN_SECONDS, MAX_SANDBOX_TTL_SECONDS),
             }),
           );
           if (result.status === "acquired") await orchestrator.recordSandbox(p.n, result.sandboxId);

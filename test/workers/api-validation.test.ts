@@ -73,3 +73,27 @@ describe("authentication", () => {
     expect(JSON.stringify(body)).not.toContain("e2b_");
   });
 });
+
+describe("internal errors", () => {
+  it("never echo the exception's text to the client, only a request id (the text goes to the log)", async () => {
+    const { createApp } = await import("../../src/app");
+    const { ForkyardError } = await import("../../src/errors");
+    const app = createApp();
+    app.get("/crash", () => {
+      throw new TypeError("Cannot read properties of undefined (reading 'ghp_secretish')");
+    });
+    // What an unexpected exception inside a Durable Object becomes once it crosses the RPC boundary.
+    app.get("/crash-rpc", () => {
+      throw new ForkyardError("internal_error", "D1_ERROR: no such table: runs_secret_detail", { status: 500 });
+    });
+    for (const path of ["/crash", "/crash-rpc"]) {
+      const res = await app.request(path, {}, testEnv);
+      expect(res.status).toBe(500);
+      const body = (await res.json()) as { error: { code: string; message: string; details: { requestId: string } } };
+      expect(body.error.code).toBe("internal_error");
+      expect(body.error.message).toBe("Internal error.");
+      expect(JSON.stringify(body)).not.toMatch(/secret/);
+      expect(body.error.details.requestId).toBe(res.headers.get("X-Request-Id"));
+    }
+  });
+});

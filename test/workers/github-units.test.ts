@@ -156,10 +156,10 @@ describe("push targets", () => {
   it("offers the token only to the GitHub host of GITHUB_API_URL", () => {
     expect(githubWebOrigin("https://api.github.com")).toBe("https://github.com");
     expect(githubWebOrigin("https://ghe.example.com/api/v3")).toBe("https://ghe.example.com");
-    expect(pushTarget("https://github.com/acme/app.git", config())).toEqual({ url: "https://github.com/acme/app.git", credentialUrl: "https://github.com" });
+    expect(pushTarget("https://github.com/acme/app.git", config())).toEqual({ owner: "acme", repo: "app" });
     expect(() => pushTarget("https://gitlab.com/acme/app.git", config())).toThrow(/only repositories on https:\/\/github.com/);
     expect(() => pushTarget("https://github.com.evil.example/acme/app.git", config())).toThrow(/only repositories/);
-    expect(pushTarget("/srv/repos/app", config())).toEqual({ url: "/srv/repos/app" });
+    expect(() => pushTarget("/srv/repos/app", config())).toThrow(/a local path cannot/);
   });
 });
 

@@ -44,6 +44,9 @@ export interface Env {
   GITHUB_API_URL?: string;
   GITHUB_TRIGGERS?: string;
   GITHUB_TRIGGER_LABEL?: string;
+  GITHUB_MAX_FORKS?: string;
+  GITHUB_MAX_BUDGET_USD?: string;
+  GITHUB_COMMENT_CHECK?: string;
 }
 
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
@@ -106,6 +109,11 @@ const configSchema = z.object({
     .pipe(z.array(z.enum(["label", "comment"])))
     .default(["label", "comment"]),
   GITHUB_TRIGGER_LABEL: z.string().trim().min(1).max(50).default("forkyard"),
+  /** Caps of GitHub-triggered runs: forks, and the budget (also the budget of runs that ask for none). */
+  GITHUB_MAX_FORKS: int(1, 100).default(5),
+  GITHUB_MAX_BUDGET_USD: positive.default(10),
+  /** Whether `/fork --check "<command>"` is honoured (a comment author's shell command). */
+  GITHUB_COMMENT_CHECK: bool.default(false),
 });
 
 export type Config = z.infer<typeof configSchema> & { apiTokens: string[] };

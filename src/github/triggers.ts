@@ -1,15 +1,14 @@
 /**
  * Which GitHub events start a run, and the run request each one makes. Pure: the webhook route
- * verifies, parses and then asks this; the only outside call (a pull request's head branch) is
- * passed in.
+ * verifies, parses and then asks this; the outside calls (the actor's permission, a pull
+ * request's head branch) are passed in. Only people with write access start runs, within the
+ * deployment's caps (GITHUB_MAX_FORKS, GITHUB_MAX_BUDGET_USD, GITHUB_COMMENT_CHECK).
  */
 import type { IssueCommentCreatedEvent, IssuesLabeledEvent, PingEvent, Repository, User } from "@octokit/webhooks-types";
 import type { Config } from "../env";
 import { parseForkCommand, type ForkCommand } from "./fork-command";
+import { canWrite } from "./permissions";
 import { MARKER_PREFIX } from "./report";
-
-/** Comment authors who may run `/fork` (those with write access show up as one of these). */
-export const WRITE_ASSOCIATIONS: readonly string[] = ["OWNER", "MEMBER", "COLLABORATOR"];
 
 export type TriggerKind = "label" | "comment";
 
@@ -22,7 +21,9 @@ export interface TriggerInput {
   event: string;
   deliveryId: string;
   payload: unknown;
-  config: Pick<Config, "GITHUB_TRIGGERS" | "GITHUB_TRIGGER_LABEL">;
+  config: Pick<Config, "GITHUB_TRIGGERS" | "GITHUB_TRIGGER_LABEL" | "GITHUB_MAX_FORKS" | "GITHUB_MAX_BUDGET_USD" | "GITHUB_COMMENT_CHECK">;
+  /** The login's role on the repository (admin, maintain, write, triage, read, none); absent without a token. */
+  roleOf?: (owner: string, repo: string, login: string) => Promise<string>;
   /** Looks up a same-repo pull request's head branch (for `/fork` on a pull request). */
   pullRequestHead?: (owner: string, repo: string, number: number) => Promise<{ ref: string; sameRepo: boolean }>;
 }
@@ -49,6 +50,15 @@ function baseRequest(repository: Repository, issueNumber: number, installationId
     github,
     metadata: Object.fromEntries(Object.entries(metadata).flatMap(([k, v]) => (typeof v === "string" && v !== "" ? [[k, v.slice(0, 512)]] : []))),
   };
+}
+
+/** Why `login` may not start a run on the repository, or null when they may (write access or above). */
+async function refusal(input: TriggerInput, repository: Repository, login: string | undefined, what: string): Promise<string | null> {
+  if (!login) return `The ${what} has no sender.`;
+  if (!input.roleOf) return `The permission of ${login} cannot be checked: this deployment has no GITHUB_TOKEN.`;
+  const role = await input.roleOf(repository.owner.login, repository.name, login);
+  if (canWrite(role)) return null;
+  return `${login} has ${role} access to ${repository.owner.login}/${repository.name}: only people with write access can start runs.`;
 }
 
 function isBot(user: User | null | undefined): boolean {
@@ -93,6 +103,8 @@ export async function decideTrigger(input: TriggerInput): Promise<TriggerDecisio
     if (label.toLowerCase() !== config.GITHUB_TRIGGER_LABEL.toLowerCase()) return ignored(`Label "${label}" is not the trigger label "${config.GITHUB_TRIGGER_LABEL}".`);
     if (labeled.issue.state === "closed") return ignored(`Issue #${labeled.issue.number} is closed.`);
     if (isBot(labeled.sender)) return ignored(`The label was added by a bot (${labeled.sender?.login}).`);
+    const refused = await refusal(input, labeled.repository, labeled.sender?.login, "label");
+    if (refused) return ignored(refused);
     const request = {
       ...baseRequest(labeled.repository, labeled.issue.number, labeled.installation?.id, {
         source: "github",
@@ -103,6 +115,7 @@ export async function decideTrigger(input: TriggerInput): Promise<TriggerDecisio
       }),
       task: { prompt: issuePrompt(labeled.issue) },
       forks: 1,
+      budgetUsd: config.GITHUB_MAX_BUDGET_USD,
     };
     return { kind: "run", trigger: "label", request, ignoredFlags: [], notes: [] };
   }
@@ -118,12 +131,15 @@ export async function decideTrigger(input: TriggerInput): Promise<TriggerDecisio
     if (isBot(created.comment.user)) return ignored(`Comments from bots (${created.comment.user?.login}) are ignored.`);
     const parsed = parseForkCommand(body);
     if (parsed.kind === "none") return ignored("The comment has no /fork command at the start of a line.");
-    const association = created.comment.author_association;
-    if (!WRITE_ASSOCIATIONS.includes(association)) {
-      return ignored(`${created.comment.user?.login ?? "The author"} is ${association}: only repository owners, members and collaborators (write access) may run /fork.`);
-    }
+    const refused = await refusal(input, created.repository, created.comment.user?.login, "comment");
+    if (refused) return ignored(refused);
     if (parsed.kind === "error") return ignored(`The /fork command is invalid: ${parsed.reason}.`);
     const command: ForkCommand = parsed.command;
+    if (command.forks > config.GITHUB_MAX_FORKS) return ignored(`/fork ${command.forks}: runs from GitHub have at most ${config.GITHUB_MAX_FORKS} forks here (GITHUB_MAX_FORKS).`);
+    if (command.budgetUsd !== undefined && command.budgetUsd > config.GITHUB_MAX_BUDGET_USD) {
+      return ignored(`--budget ${command.budgetUsd}: runs from GitHub have a budget of at most $${config.GITHUB_MAX_BUDGET_USD} here (GITHUB_MAX_BUDGET_USD).`);
+    }
+    const ignoredFlags = [...command.ignored];
     const notes: string[] = [];
     const request: Record<string, unknown> = {
       ...baseRequest(created.repository, created.issue.number, created.installation?.id, {
@@ -142,8 +158,10 @@ export async function decideTrigger(input: TriggerInput): Promise<TriggerDecisio
     };
     if (!command.prompt) notes.push("No prompt after /fork: the issue's title and body are the prompt.");
     if (command.maxConcurrent !== undefined) request.maxConcurrent = command.maxConcurrent;
-    if (command.budgetUsd !== undefined) request.budgetUsd = command.budgetUsd;
-    if (command.check !== undefined) request.check = command.check;
+    request.budgetUsd = command.budgetUsd ?? config.GITHUB_MAX_BUDGET_USD;
+    if (command.budgetUsd === undefined) notes.push(`No --budget: the run's budget is this deployment's cap, $${config.GITHUB_MAX_BUDGET_USD}.`);
+    if (command.check !== undefined && config.GITHUB_COMMENT_CHECK) request.check = command.check;
+    else if (command.check !== undefined) ignoredFlags.push({ flag: "--check", reason: "checks from comments are disabled on this deployment (GITHUB_COMMENT_CHECK)" });
     if (command.timeoutSeconds !== undefined) request.timeoutSeconds = command.timeoutSeconds;
     if (command.pullRequests !== undefined) (request.github as Record<string, unknown>).pullRequests = command.pullRequests;
 
@@ -160,7 +178,7 @@ export async function decideTrigger(input: TriggerInput): Promise<TriggerDecisio
         notes.push(`The pull request's head branch could not be read: forked from ${created.repository.default_branch}.`);
       }
     }
-    return { kind: "run", trigger: "comment", request, ignoredFlags: command.ignored, notes };
+    return { kind: "run", trigger: "comment", request, ignoredFlags, notes };
   }
 
   return ignored(`${what} events are not triggers (subscribe to Issues and Issue comments).`);

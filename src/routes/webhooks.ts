@@ -2,7 +2,8 @@ import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { loadConfig } from "../env";
 import { ForkyardError, InvalidInputError, PayloadTooLargeError } from "../errors";
-import { GitHubUnavailableError, githubClient } from "../github/client";
+import { GitHubUnavailableError, githubClient, githubError } from "../github/client";
+import { repositoryRole } from "../github/permissions";
 import { pullRequestHead } from "../github/operations";
 import { decideTrigger } from "../github/triggers";
 import { verifyGitHubSignature } from "../github/verify";
@@ -92,12 +93,14 @@ webhooks.post("/github", async (c) => {
   if (!DELIVERY_ID.test(deliveryId)) throw new InvalidInputError("X-GitHub-Delivery: missing or invalid.", { field: "X-GitHub-Delivery" });
   const payload = parsePayload(raw, c.req.header("Content-Type") ?? "application/json");
 
+  const gh = config.GITHUB_TOKEN ? githubClient(config) : undefined;
   const decision = await decideTrigger({
     event,
     deliveryId,
     payload,
     config,
-    pullRequestHead: config.GITHUB_TOKEN ? (owner, repo, number) => pullRequestHead(githubClient(config), { owner, repo, number }) : undefined,
+    roleOf: gh ? (owner, repo, login) => repositoryRole(gh, { owner, repo, login }).catch((err: unknown) => Promise.reject(githubError(err, "permission check", config.GITHUB_TOKEN))) : undefined,
+    pullRequestHead: gh ? (owner, repo, number) => pullRequestHead(gh, { owner, repo, number }) : undefined,
   });
   if (decision.kind === "ping") {
     return c.json({ ok: true, event: "ping", ...(decision.zen !== null ? { zen: decision.zen } : {}), ...(decision.hookId !== null ? { hookId: decision.hookId } : {}) }, 200);

@@ -15,6 +15,8 @@
  *
  * Every request is recorded (method, path, query, JSON body, status) with whether its credentials
  * matched the expected token — the token itself is never stored. Workerd tests drive it over
+ * Collaborator permissions (`GET /repos/{o}/{r}/collaborators/{login}/permission`) come from
+ * `roles` (seeded with POST /__seed/role; reset by /__reset).
  * HTTP: GET /__calls, POST /__reset, GET /__state, POST /__seed/pull, GET /__git/refs, GET /__git/show,
  * and POST/GET/DELETE /__loot (a text drop box for what attack tests' sandbox code can read).
  */
@@ -69,6 +71,8 @@ export interface GitHubServerOptions {
   gitRoot: string;
   /** Repos whose pre-receive hook sees the pushed password in FORKYARD_TEST_PUSHED_PASSWORD (scrubbing tests). */
   echoCredentialsFor?: string[];
+  /** Roles (`admin maintain write triage read none`) as `owner/repo/login` (repo may be `*`); default read, the owner admin. */
+  roles?: Record<string, string>;
   host?: string;
   port?: number;
 }
@@ -128,6 +132,10 @@ export async function startGitHubServer(options: GitHubServerOptions): Promise<G
   let nextId = 5_000_000;
   let url = "";
   const loot: string[] = [];
+  /** Roles on repositories, `owner/repo/login` (lowercase) -> role; anyone else has read access. */
+  let roles = new Map(Object.entries(options.roles ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+  const roleOf = (owner: string, repo: string, login: string): string =>
+    login.toLowerCase() === owner.toLowerCase() ? "admin" : (roles.get(`${owner}/${repo}/${login}`.toLowerCase()) ?? roles.get(`${owner}/*/${login}`.toLowerCase()) ?? "read");
 
   const credentialsMatch = (header: string | undefined): boolean | null => {
     if (!header) return null;
@@ -182,6 +190,13 @@ export async function startGitHubServer(options: GitHubServerOptions): Promise<G
 
   function api(method: string, path: string, query: URLSearchParams, body: Record<string, unknown>, token: string): { status: number; body: unknown } {
     let m: RegExpExecArray | null;
+    if ((m = /^\/repos\/([^/]+)\/([^/]+)\/collaborators\/([^/]+)\/permission$/.exec(path)) && method === "GET") {
+      const [owner, repo, login] = [decodePath(m[1]!), decodePath(m[2]!), decodePath(m[3]!)];
+      if (!existsSync(repoDir(owner, repo))) throw new HttpError(404, { message: "Not Found", documentation_url: "https://docs.github.com/rest" });
+      const role = roleOf(owner, repo, login);
+      const permission = role === "maintain" ? "write" : role === "triage" ? "read" : role;
+      return { status: 200, body: { permission, role_name: role, user: { login, type: "User" } } };
+    }
     if ((m = /^\/repos\/([^/]+)\/([^/]+)\/pulls$/.exec(path))) {
       const [, owner, repo] = m as unknown as [string, string, string];
       if (method === "GET") {
@@ -623,9 +638,15 @@ export async function startGitHubServer(options: GitHubServerOptions): Promise<G
       calls.length = 0;
       pulls = [];
       comments = [];
+      roles = new Map(Object.entries(options.roles ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
       return send(res, 200, { ok: true });
     }
     if (path === "/__state") return send(res, 200, { pulls: pulls.map(pullJson), comments: comments.map(commentJson) });
+    if (path === "/__seed/role" && req.method === "POST") {
+      const body = JSON.parse((await readBody(req)).toString() || "{}") as { owner: string; repo: string; login: string; role: string };
+      roles.set(`${body.owner}/${body.repo}/${body.login}`.toLowerCase(), body.role);
+      return send(res, 200, { ok: true });
+    }
     if (path === "/__seed/pull" && req.method === "POST") {
       const body = JSON.parse((await readBody(req)).toString() || "{}") as { owner: string; repo: string; head: string; base: string; headRepo?: string };
       const pr: PullRequest = { id: nextId++, number: nextPr++, owner: body.owner, repo: body.repo, head: body.head, base: body.base, title: "seeded", body: "", state: "open", headRepo: body.headRepo ?? `${body.owner}/${body.repo}` };
@@ -733,5 +754,6 @@ export async function startTestGitHub(gitRoot: string, source: string, token: st
   const rejecting = createBareRepo(gitRoot, "octo", "rejecting", source);
   writeFileSync(join(rejecting, "hooks", "pre-receive"), '#!/bin/sh\necho "push rejected by policy (credential seen: $FORKYARD_TEST_PUSHED_PASSWORD)" >&2\nexit 1\n');
   chmodSync(join(rejecting, "hooks", "pre-receive"), 0o755);
-  return startGitHubServer({ token, gitRoot, echoCredentialsFor: ["octo/rejecting"] });
+  // Codertocat sends the @octokit/webhooks-examples payloads the tests deliver.
+  return startGitHubServer({ token, gitRoot, echoCredentialsFor: ["octo/rejecting"], roles: { "octo/*/Codertocat": "write" } });
 }

@@ -71,6 +71,10 @@ export const github = {
     const res = await this.request(`/__git/show?owner=octo&repo=${repo}&ref=${encodeURIComponent(ref)}&path=${encodeURIComponent(path)}`);
     return res.ok ? ((await res.json()) as { text: string }).text : null;
   },
+  /** Gives `login` a role on octo/<repo> (the server's /__reset restores the defaults: Codertocat writes). */
+  async seedRole(login: string, role: string, repo = "hello"): Promise<void> {
+    await this.request("/__seed/role", { method: "POST", body: JSON.stringify({ owner: "octo", repo, login, role }) });
+  },
   async seedPull(input: { head: string; base: string; headRepo?: string }): Promise<PullJson> {
     const res = await this.request("/__seed/pull", { method: "POST", body: JSON.stringify({ owner: "octo", repo: "hello", ...input }) });
     return (await res.json()) as PullJson;

@@ -103,18 +103,25 @@ describe("trigger configuration", () => {
 
   it("disabled triggers and other labels are ignored with the reason", async () => {
     const payload = { action: "labeled", label: { name: "AI-Fix" }, issue: { number: 1, state: "open", title: "t", body: "b" }, sender: { login: "u", type: "User" }, repository: { name: "app", owner: { login: "acme" }, clone_url: "https://github.com/acme/app.git", default_branch: "trunk" } };
-    const decide = (triggers: ("label" | "comment")[], label: string) => decideTrigger({ event: "issues", deliveryId: "d", payload, config: { GITHUB_TRIGGERS: triggers, GITHUB_TRIGGER_LABEL: label } });
+    const caps = { GITHUB_MAX_FORKS: 5, GITHUB_MAX_BUDGET_USD: 10, GITHUB_COMMENT_CHECK: false };
+    const roleOf = async () => "write";
+    const decide = (triggers: ("label" | "comment")[], label: string) =>
+      decideTrigger({ event: "issues", deliveryId: "d", payload, roleOf, config: { GITHUB_TRIGGERS: triggers, GITHUB_TRIGGER_LABEL: label, ...caps } });
     expect(await decide(["comment"], "ai-fix")).toEqual({ kind: "ignored", reason: "Label triggers are disabled (GITHUB_TRIGGERS)." });
     expect((await decide(["label"], "forkyard")).kind).toBe("ignored");
     expect(await decide(["label"], "ai-fix")).toMatchObject({
       kind: "run",
       trigger: "label",
-      request: { repo: "https://github.com/acme/app.git", branch: "trunk", task: { prompt: "t\n\nb" }, forks: 1, push: true, github: { owner: "acme", repo: "app", issueNumber: 1 } },
+      request: { repo: "https://github.com/acme/app.git", branch: "trunk", task: { prompt: "t\n\nb" }, forks: 1, budgetUsd: 10, push: true, github: { owner: "acme", repo: "app", issueNumber: 1 } },
     });
-    const bare = await decideTrigger({ event: "issues", deliveryId: "d", payload: { action: "labeled", label: { name: "x" } }, config: { GITHUB_TRIGGERS: ["label"], GITHUB_TRIGGER_LABEL: "x" } });
+    const config = { GITHUB_TRIGGERS: ["label" as const], GITHUB_TRIGGER_LABEL: "x", ...caps };
+    const bare = await decideTrigger({ event: "issues", deliveryId: "d", payload: { action: "labeled", label: { name: "x" } }, config });
     expect(bare).toMatchObject({ kind: "ignored", reason: expect.stringMatching(/lacks its repository/) });
-    const opened = await decideTrigger({ event: "issues", deliveryId: "d", payload: { action: "opened" }, config: { GITHUB_TRIGGERS: ["label"], GITHUB_TRIGGER_LABEL: "x" } });
+    const opened = await decideTrigger({ event: "issues", deliveryId: "d", payload: { action: "opened" }, config });
     expect(opened).toMatchObject({ kind: "ignored", reason: expect.stringMatching(/issues.opened is not a trigger/) });
+    // Without a token, nobody's permission can be checked: nothing starts.
+    const unchecked = await decideTrigger({ event: "issues", deliveryId: "d", payload, config: { ...config, GITHUB_TRIGGER_LABEL: "ai-fix" } });
+    expect(unchecked).toMatchObject({ kind: "ignored", reason: expect.stringMatching(/cannot be checked/) });
   });
 });
 

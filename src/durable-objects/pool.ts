@@ -28,12 +28,26 @@ export interface ReleaseOutcome {
   sandboxId: string | null;
   aliveSeconds: number;
   killed: boolean;
+  /** The kill failed: the Pool retries it (its alarm and the reaper) until the sandbox is gone. */
+  killPending?: boolean;
 }
 
 export interface ReapedSandbox {
   sandboxId: string;
   runId: string | null;
   reason: "no_lease" | "run_finished" | "max_age";
+}
+
+/** A lease the reaper settled: its sandbox was gone (capacity freed) or a failed kill now succeeded. */
+export interface FreedLease {
+  key: string;
+  sandboxId: string | null;
+  reason: "sandbox_gone" | "kill_retried";
+}
+
+export interface ReapReport {
+  killed: ReapedSandbox[];
+  freed: FreedLease[];
 }
 
 export interface PoolStatus {
@@ -59,12 +73,18 @@ interface LeaseRow extends Record<string, SqlStorageValue> {
   released_at: number | null;
   paused_at: number | null;
   paused_ms: number;
+  /** 1 when the lease was released but killing its sandbox failed: retried, and still counted live. */
+  kill_pending: number;
 }
 
 /** Longest a caller is kept waiting inside one acquire call for its creation-rate slot. */
 const MAX_INLINE_RATE_WAIT_MS = 1500;
 /** A lease stuck in `creating` this long without a sandbox is given up (its capacity freed). */
 const STALE_CREATING_MS = 15 * 60_000;
+/** A lease whose sandbox the provider no longer lists is freed if it was acquired this long before the listing. */
+const GONE_GRACE_MS = 10_000;
+/** How soon the Pool's alarm retries kills that failed. */
+const KILL_RETRY_MS = 30_000;
 
 /**
  * Pool Durable Object: the only creator of sandboxes. It keeps the lease table
@@ -95,6 +115,8 @@ export class Pool extends DurableObject<Env> {
     CREATE INDEX IF NOT EXISTS leases_state ON leases (state);
     CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
     CREATE INDEX IF NOT EXISTS leases_run ON leases (run_id);`);
+    const columns = ctx.storage.sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('leases')").toArray();
+    if (!columns.some((c) => c.name === "kill_pending")) ctx.storage.sql.exec("ALTER TABLE leases ADD COLUMN kill_pending INTEGER NOT NULL DEFAULT 0");
   }
 
   #config() {
@@ -109,8 +131,9 @@ export class Pool extends DurableObject<Env> {
     return this.ctx.storage.sql.exec<LeaseRow>("SELECT * FROM leases WHERE key = ?", key).toArray()[0];
   }
 
+  /** Sandboxes that count against the cap: being created, running, or released with their kill still pending. */
   #liveCount(): number {
-    return this.ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM leases WHERE state IN ('creating','active')").one().n;
+    return this.ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM leases WHERE state IN ('creating','active') OR kill_pending = 1").one().n;
   }
 
   /** Acquire a sandbox for a holder, or be told how long to wait for capacity. Idempotent per key. */
@@ -215,10 +238,53 @@ export class Pool extends DurableObject<Env> {
     const aliveSeconds = billableSeconds(lease, Date.now());
     if (lease.state === "released") return { sandboxId: lease.sandbox_id, aliveSeconds, killed: false };
     let killed = false;
-    if (lease.sandbox_id) killed = await this.#provider().kill(lease.sandbox_id);
+    let killPending = false;
+    if (lease.sandbox_id) {
+      try {
+        killed = await this.#provider().kill(lease.sandbox_id);
+      } catch (err) {
+        // The holder is done either way; the Pool owns the kill from here (alarm, reaper), and the
+        // sandbox keeps counting against the cap until it is gone.
+        killPending = true;
+        log("error", "pool.kill_failed", { leaseKey: key, runId: lease.run_id, fork: lease.fork, sandboxId: lease.sandbox_id, ...errorFields(err) });
+      }
+    }
     this.#leave(key, "released");
-    log("info", "pool.sandbox_released", { leaseKey: key, runId: lease.run_id, fork: lease.fork, sandboxId: lease.sandbox_id, killed, aliveSeconds });
-    return { sandboxId: lease.sandbox_id, aliveSeconds, killed };
+    if (killPending) {
+      this.ctx.storage.sql.exec("UPDATE leases SET kill_pending = 1 WHERE key = ?", key);
+      await this.#armKillRetry();
+    }
+    log("info", "pool.sandbox_released", { leaseKey: key, runId: lease.run_id, fork: lease.fork, sandboxId: lease.sandbox_id, killed, killPending, aliveSeconds });
+    return { sandboxId: lease.sandbox_id, aliveSeconds, killed, ...(killPending ? { killPending } : {}) };
+  }
+
+  async #armKillRetry(): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null) await this.ctx.storage.setAlarm(Date.now() + KILL_RETRY_MS);
+  }
+
+  /** Retries kills that failed at release; a sandbox that no longer exists counts as killed. */
+  async #retryKills(): Promise<FreedLease[]> {
+    const pending = this.ctx.storage.sql.exec<LeaseRow>("SELECT * FROM leases WHERE kill_pending = 1").toArray();
+    const freed: FreedLease[] = [];
+    for (const lease of pending) {
+      try {
+        if (lease.sandbox_id) await this.#provider().kill(lease.sandbox_id);
+        this.ctx.storage.sql.exec("UPDATE leases SET kill_pending = 0 WHERE key = ?", lease.key);
+        freed.push({ key: lease.key, sandboxId: lease.sandbox_id, reason: "kill_retried" });
+        log("info", "pool.kill_retried", { leaseKey: lease.key, sandboxId: lease.sandbox_id });
+      } catch (err) {
+        log("warn", "pool.kill_failed", { leaseKey: lease.key, sandboxId: lease.sandbox_id, ...errorFields(err) });
+      }
+    }
+    return freed;
+  }
+
+  /** The Pool's alarm: retries failed kills until none is left. */
+  override async alarm(): Promise<void> {
+    await this.#retryKills();
+    const left = this.ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM leases WHERE kill_pending = 1").one().n;
+    if (left > 0) await this.ctx.storage.setAlarm(Date.now() + KILL_RETRY_MS);
   }
 
   /**
@@ -283,18 +349,34 @@ export class Pool extends DurableObject<Env> {
     });
   }
 
-  /** Kills Forkyard-tagged sandboxes with no live lease, of finished runs, or older than the max age. */
-  reap(): Promise<Result<ReapedSandbox[]>> {
+  /**
+   * Kills Forkyard-tagged sandboxes with no live lease, of finished runs, or older than the max
+   * age; retries failed kills; frees leases whose sandbox no longer exists (expired, killed
+   * elsewhere), so no capacity is lost for good.
+   */
+  reap(): Promise<Result<ReapReport>> {
     return asResult(() => this.#reap());
   }
 
-  async #reap(): Promise<ReapedSandbox[]> {
+  async #reap(): Promise<ReapReport> {
     const config = this.#config();
     const provider = this.#provider();
     const now = Date.now();
     this.ctx.storage.sql.exec("UPDATE leases SET state = 'released', released_at = ? WHERE state = 'creating' AND created_at < ?", now, now - STALE_CREATING_MS);
+    const freed = await this.#retryKills();
 
     const sandboxes = await provider.listTagged();
+    const listed = new Set(sandboxes.map((s) => s.sandboxId));
+    // Only leases acquired well before the listing began: a sandbox created meanwhile is not "gone".
+    const gone = this.ctx.storage.sql
+      .exec<LeaseRow>("SELECT * FROM leases WHERE state IN ('active','paused') AND sandbox_id IS NOT NULL AND acquired_at < ?", now - GONE_GRACE_MS)
+      .toArray()
+      .filter((lease) => !listed.has(lease.sandbox_id!));
+    for (const lease of gone) {
+      this.#leave(lease.key, "released");
+      freed.push({ key: lease.key, sandboxId: lease.sandbox_id, reason: "sandbox_gone" });
+      log("warn", "reaper.lease_freed", { leaseKey: lease.key, runId: lease.run_id, fork: lease.fork, sandboxId: lease.sandbox_id, reason: "sandbox_gone" });
+    }
     const runIds = [...new Set(sandboxes.map((s) => s.metadata[SANDBOX_TAG.run]).filter((id): id is string => !!id))];
     const finished = await this.#finishedRuns(runIds);
     const reaped: ReapedSandbox[] = [];
@@ -308,13 +390,19 @@ export class Pool extends DurableObject<Env> {
       else if (runId && finished.has(runId)) reason = "run_finished";
       else if (now - sandbox.startedAt.getTime() > config.REAPER_MAX_AGE_SECONDS * 1000) reason = "max_age";
       if (!reason) continue;
-      await provider.kill(sandbox.sandboxId);
+      try {
+        await provider.kill(sandbox.sandboxId);
+      } catch (err) {
+        // Tried again at the next run (and by the alarm for released leases).
+        log("warn", "reaper.kill_failed", { sandboxId: sandbox.sandboxId, runId, reason, ...errorFields(err) });
+        continue;
+      }
       if (leaseKey && liveLease) this.ctx.storage.sql.exec("UPDATE leases SET state = 'released', released_at = ? WHERE key = ?", now, leaseKey);
       reaped.push({ sandboxId: sandbox.sandboxId, runId, reason });
       this.ctx.storage.sql.exec("INSERT INTO counters (name, value) VALUES ('reaped', 1) ON CONFLICT (name) DO UPDATE SET value = value + 1");
       log("info", "reaper.killed", { sandboxId: sandbox.sandboxId, runId, reason });
     }
-    return reaped;
+    return { killed: reaped, freed };
   }
 
   async #finishedRuns(runIds: string[]): Promise<Set<string>> {

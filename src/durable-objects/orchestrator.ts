@@ -62,7 +62,12 @@ export class Orchestrator extends DurableObject<Env> {
 
   // ---- API-facing methods -------------------------------------------------------------------
 
-  /** Creates the run, or returns it when it exists (same Idempotency-Key, same request). */
+  /**
+   * Creates the run, or returns it when it exists (same Idempotency-Key, same request). Crash-safe:
+   * the run row and its alarm are written together before anything else, so a crash at any later
+   * point leaves a run the alarm drives; a replay of the request also drives it again at once
+   * (launching is idempotent: instance ids are fixed per fork and launch).
+   */
   create(input: CreateRunInput): Promise<Result<{ view: RunView; created: boolean }>> {
     return asResult(async () => {
       const existing = this.#store.run();
@@ -70,6 +75,7 @@ export class Orchestrator extends DurableObject<Env> {
         if (existing.requestHash !== input.requestHash) {
           throw new ConflictError("idempotency_key_reused", "This Idempotency-Key was already used with a different request body.", { runId: existing.id });
         }
+        if (!isTerminalRun(existing.status)) await this.#drive();
         return { view: this.#view(), created: false };
       }
       const now = new Date().toISOString();
@@ -78,12 +84,36 @@ export class Orchestrator extends DurableObject<Env> {
         input.branches,
       );
       this.#event("run.created", null, { forks: input.request.forks });
+      await this.#armAlarm();
       log("info", "run.created", { runId: input.id, forks: input.request.forks, maxConcurrent: input.request.maxConcurrent });
       await this.#launch();
       await this.#syncIndex();
-      await this.#armAlarm();
       return { view: this.#view(), created: true };
     });
+  }
+
+  /** Makes sure an unfinished run is driven: alarm armed, launched forks' instances exist, queued ones launched. */
+  async #drive(): Promise<void> {
+    await this.#armAlarm();
+    await this.#relaunchLaunched();
+    await this.#afterForkChange();
+  }
+
+  /**
+   * Re-creates the instances of launched forks under the ids they were given (a crash may have come
+   * between recording a launch and creating its instance); existing instances are left alone.
+   */
+  async #relaunchLaunched(): Promise<void> {
+    const launched = this.#store.forksWithStatus("running").filter((fork) => fork.instance_id);
+    if (launched.length === 0) return;
+    const instances = launched.map((fork) => ({ id: fork.instance_id!, params: this.#forkParams(fork) }));
+    try {
+      const result = await this.env.FORK_WORKFLOW.createBatch({ instances });
+      const created = instances.length - result.errors.length;
+      if (created > 0) log("info", "orchestrator.instances_recreated", { runId: this.#requireRun().id, count: created });
+    } catch (err) {
+      log("warn", "orchestrator.relaunch_failed", { runId: this.#requireRun().id, ...errorFields(err) });
+    }
   }
 
   view(): RunView | null {

@@ -5,6 +5,7 @@ import { parseInput } from "../api/validation";
 import type { Env } from "../env";
 import { loadConfig } from "../env";
 import { AgentUnavailableError, InvalidInputError, unwrap } from "../errors";
+import type { CreateRunInput } from "../durable-objects/orchestrator";
 import { validateGitHubTarget } from "../github/targets";
 import { newRunId, runIdForIdempotencyKey, sha256Hex, workBranch } from "./ids";
 
@@ -26,11 +27,10 @@ export function runLinks(id: string) {
 }
 
 /**
- * Validates a run request and asks the run's Orchestrator to create it (durably, idempotently:
- * a known key with the same request returns the existing run). Shared by POST /v1/runs and the
- * GitHub webhook.
+ * Validates a run request and fixes everything about it that does not depend on time: the run id
+ * (from the idempotency key when there is one), the normalised request and its hash, the branches.
  */
-export async function createRun(env: Env, body: unknown, options: CreateRunOptions): Promise<CreateRunResult> {
+export async function prepareRun(env: Env, body: unknown, options: CreateRunOptions): Promise<CreateRunInput> {
   const config = loadConfig(env);
   const request = parseInput(createRunRequest, body);
   request.repo = validateRepo(request.repo, config.ALLOW_LOCAL_REPOS);
@@ -46,7 +46,15 @@ export async function createRun(env: Env, body: unknown, options: CreateRunOptio
   }
   const id = idempotencyKey ? await runIdForIdempotencyKey(idempotencyKey) : newRunId();
   const branches = Array.from({ length: request.forks }, (_, i) => workBranch(id, i + 1, request.branchPrefix));
-  return unwrap(
-    await env.ORCHESTRATOR.getByName(id).create({ id, request, requestHash: await sha256Hex(JSON.stringify(request)), idempotencyKey, branches }),
-  );
+  return { id, request, requestHash: await sha256Hex(JSON.stringify(request)), idempotencyKey, branches };
+}
+
+/**
+ * Asks the run's Orchestrator to create the run (durably, idempotently: a known key with the same
+ * request returns the existing run, and makes sure it is being driven). Shared by POST /v1/runs
+ * and the GitHub webhook.
+ */
+export async function createRun(env: Env, body: unknown, options: CreateRunOptions): Promise<CreateRunResult> {
+  const input = await prepareRun(env, body, options);
+  return unwrap(await env.ORCHESTRATOR.getByName(input.id).create(input));
 }

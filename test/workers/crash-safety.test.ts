@@ -1,0 +1,47 @@
+// Run creation survives a crash at any point: the state a crash leaves behind is planted inside
+// the run's Orchestrator (its real SQLite), then the client retries with the same Idempotency-Key.
+import { env, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { Orchestrator } from "../../src/durable-objects/orchestrator";
+import type { Env } from "../../src/env";
+import { forkInstanceId } from "../../src/runs/ids";
+import { prepareRun } from "../../src/runs/create-run";
+import { RunStore } from "../../src/runs/run-store";
+import { api, testEnv, waitForRunStatus } from "./helpers";
+
+const workerEnv = env as unknown as Env;
+
+describe("run creation is crash-safe", () => {
+  it("a run left by a crash after its row was written (no alarm, no instances) is driven by a retry with the same Idempotency-Key", async () => {
+    const key = `crash-${crypto.randomUUID()}`;
+    const body = { repo: testEnv.TEST_REPO, forks: 3, maxConcurrent: 3, task: { commands: ["echo survived"] } };
+    const input = await prepareRun(workerEnv, body, { idempotencyKey: key });
+    const stub = workerEnv.ORCHESTRATOR.getByName(input.id) as unknown as DurableObjectStub<Orchestrator>;
+    await runInDurableObject(stub, async (_instance: Orchestrator, state) => {
+      const store = new RunStore(state.storage.sql);
+      const now = new Date().toISOString();
+      store.insertRun({ id: input.id, request: input.request, requestHash: input.requestHash, idempotencyKey: key, status: "running", createdAt: now, updatedAt: now }, input.branches);
+      // Fork 2's launch was recorded, but the crash came before its instance was created.
+      store.markLaunched(2, forkInstanceId(input.id, 2, 1), Date.now());
+      expect(await state.storage.getAlarm()).toBeNull();
+    });
+
+    const retried = await api("/v1/runs", { method: "POST", json: body, headers: { "Idempotency-Key": key } });
+    expect(retried.status).toBe(202);
+    expect(retried.headers.get("Idempotent-Replayed")).toBe("true");
+    // Driven at once: well within the 30 s after which a lost instance would be relaunched anyway.
+    const view = await waitForRunStatus(input.id, ["completed", "failed"], 20_000);
+    expect(view.status).toBe("completed");
+    expect(view.forks.map((f) => f.commands[0]?.stdoutTail)).toEqual(["survived\n", "survived\n", "survived\n"]);
+  });
+
+  it("arms the run's alarm in the same write as its row, so a crash right after creation still leaves a driven run", async () => {
+    const res = await api("/v1/runs", { method: "POST", json: { repo: testEnv.TEST_REPO, task: { commands: ["sleep 1"] } } });
+    const { id } = (await res.json()) as { id: string };
+    const stub = workerEnv.ORCHESTRATOR.getByName(id) as unknown as DurableObjectStub<Orchestrator>;
+    await runInDurableObject(stub, async (_instance: Orchestrator, state) => {
+      expect(await state.storage.getAlarm()).not.toBeNull();
+    });
+    await waitForRunStatus(id, ["completed"]);
+  });
+});

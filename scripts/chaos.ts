@@ -1,11 +1,12 @@
 /**
  * `npm run chaos`: proves runs survive a crash of the Worker runtime. Starts the local stack (and
- * a scripted model server), posts a 10-fork run of slow commands and a 3-fork agent run, kill -9s
- * every wrangler/workerd process mid-run, restarts the Worker on the same persisted state, and
- * checks that every fork completes, that exactly one sandbox was created per fork (re-run acquire
- * steps found theirs), that none is left alive, and that no completed model call was made again
- * (the model server's call log holds one call per scripted turn, plus only the model steps that
- * were in flight at the kill).
+ * a scripted model server), posts a 20-fork run of slow commands and a 3-fork agent run, kill -9s
+ * every wrangler/workerd process mid-run, restarts the Worker on the same persisted state (with
+ * the default reconcile settings), and checks that every fork completes, that exactly one sandbox
+ * was created per fork (re-run acquire steps found theirs), that none is left alive, that no
+ * completed model call was made again (the model server's call log holds one call per scripted
+ * turn, plus only the model steps that were in flight at the kill), and that the runs finish
+ * within the work left at the kill plus 10 s of the restarted runtime being up.
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -15,7 +16,11 @@ import { forkyardClient, sandboxAdminClient, waitForTerminal } from "./api-clien
 import { freePort } from "./free-port.ts";
 import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, ROOT, scratchDir, startSandboxServer, startWorker, workerVars, type StackProcess } from "./local-stack.ts";
 
-const FORKS = 10;
+const FORKS = 20;
+/** A whole fork's work (clone, three commands, check, collect) at most: a bound on what is left at the kill. */
+const FORK_WORK_SECONDS = 8;
+/** After a restart, the runs must finish within the work left plus this (the runtime's start not counted). */
+const RECOVERY_SLACK_SECONDS = 10;
 const AGENT_FORKS = 3;
 const AGENT_TURNS = 4;
 const MODEL_KEY = "sk-ant-chaos-0000";
@@ -41,8 +46,6 @@ async function main(): Promise<boolean> {
   processes.push(sandbox);
   const vars = {
     ...workerVars({ backend: "local", sandboxUrl: sandbox.url, env: {} }),
-    RECONCILE_INTERVAL_SECONDS: "2",
-    STALE_FORK_SECONDS: "4",
     ANTHROPIC_API_KEY: MODEL_KEY,
     ANTHROPIC_BASE_URL: anthropic.url,
   };
@@ -82,9 +85,11 @@ async function main(): Promise<boolean> {
   const restartedAt = Date.now();
   worker = await startWorker({ port: workerPort, stateDir, vars, quiet: true });
   processes.push(worker);
+  const upAt = Date.now();
   const view = await waitForTerminal(api, run.id, 180_000);
   const agentView = await waitForTerminal(api, agentRun.id, 180_000);
   const recoveredMs = Date.now() - restartedAt;
+  const afterUpMs = Date.now() - upAt;
   // Release is the last step before report; give the final kills a moment to land.
   let stats = await admin.stats();
   for (let i = 0; i < 20 && stats.live > 0; i++) {
@@ -106,12 +111,14 @@ async function main(): Promise<boolean> {
     agentsCompleted === AGENT_FORKS &&
     stats.created === wantSandboxes &&
     stats.live === 0 &&
-    modelCalls === wantModelCalls;
+    modelCalls === wantModelCalls &&
+    afterUpMs <= (FORK_WORK_SECONDS + RECOVERY_SLACK_SECONDS) * 1000;
   console.log(
     `chaos: ${ok ? "PASS" : "FAIL"} — forks completed ${completed}/${FORKS}, agent forks completed ${agentsCompleted}/${AGENT_FORKS}, ` +
       `sandboxes created ${stats.created} (want ${wantSandboxes}), live at end ${stats.live} (want 0), ` +
       `model calls ${modelCalls} (want ${AGENT_FORKS * AGENT_TURNS} + ${modelReruns} in flight at the kill), steps re-run after the crash ${reruns}, ` +
-      `killed at +${(killedAt / 1000).toFixed(1)} s, finished ${(recoveredMs / 1000).toFixed(1)} s after restart`,
+      `killed at +${(killedAt / 1000).toFixed(1)} s, finished ${(recoveredMs / 1000).toFixed(1)} s after restart ` +
+      `(${(afterUpMs / 1000).toFixed(1)} s after the runtime was up; want ≤ ${FORK_WORK_SECONDS} s of work left + ${RECOVERY_SLACK_SECONDS} s, default reconcile settings)`,
   );
   if (!ok) {
     for (const f of [...view.forks, ...agentView.forks]) {

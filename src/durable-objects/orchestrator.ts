@@ -39,6 +39,10 @@ export const WAKE_EVENT = "forkyard-wake";
 const EVENT_TAIL_CHARS = 1024;
 /** A launched instance that the engine does not know after this long is launched again. */
 const LOST_INSTANCE_GRACE_MS = 30_000;
+/** Alarm cadence while a run is active: how soon a runtime restart is noticed (reconciling is rarer). */
+const RESTART_CHECK_MS = 2_000;
+/** Wake events sent at once. */
+const WAKE_CONCURRENCY = 25;
 
 const isTerminalFork = (status: StoredForkStatus) => (TERMINAL_FORK_STATUSES as readonly string[]).includes(status);
 const isTerminalRun = (status: RunStatus) => TERMINAL_RUN_STATUSES.includes(status);
@@ -54,6 +58,12 @@ export class Orchestrator extends DurableObject<Env> {
   readonly #events = new EventHub();
   /** Expected costs of model calls in flight, by ledger key (memory only: a lost one just frees up). */
   readonly #reservations = new Map<string, number>();
+  /**
+   * Memory only, so false in a new object: an alarm finding a new object with forks underway may
+   * follow a runtime restart, which leaves Workflow instances idle; it wakes them all at once.
+   */
+  #awake = false;
+  #nextReconcileAt = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -78,6 +88,7 @@ export class Orchestrator extends DurableObject<Env> {
         if (!isTerminalRun(existing.status)) await this.#drive();
         return { view: this.#view(), created: false };
       }
+      this.#awake = true;
       const now = new Date().toISOString();
       this.#store.insertRun(
         { id: input.id, request: input.request, requestHash: input.requestHash, idempotencyKey: input.idempotencyKey, status: "running", createdAt: now, updatedAt: now },
@@ -322,15 +333,40 @@ export class Orchestrator extends DurableObject<Env> {
     if (!run) return;
     const config = loadConfig(this.env);
     const now = Date.now();
-    for (const fork of [...this.#store.forksWithStatus("running"), ...this.#store.forksWithStatus("budget_wait")]) {
-      try {
-        await this.#reconcileFork(fork, now, config.STALE_FORK_SECONDS * 1000);
-      } catch (err) {
-        log("warn", "orchestrator.reconcile_failed", { runId: run.id, fork: fork.n, ...errorFields(err) });
-      }
+    if (!this.#awake) {
+      this.#awake = true;
+      await this.#wakeRunningForks();
     }
-    await this.#afterForkChange();
+    if (now >= this.#nextReconcileAt) {
+      this.#nextReconcileAt = now + config.RECONCILE_INTERVAL_SECONDS * 1000;
+      for (const fork of [...this.#store.forksWithStatus("running"), ...this.#store.forksWithStatus("budget_wait")]) {
+        try {
+          await this.#reconcileFork(fork, now, config.STALE_FORK_SECONDS * 1000);
+        } catch (err) {
+          log("warn", "orchestrator.reconcile_failed", { runId: run.id, fork: fork.n, ...errorFields(err) });
+        }
+      }
+      await this.#afterForkChange();
+    }
     await this.#armAlarm();
+  }
+
+  /** Sends every running fork's instance an event no step waits for: an idle instance resumes. */
+  async #wakeRunningForks(): Promise<void> {
+    const forks = this.#store.forksWithStatus("running").filter((fork) => fork.instance_id);
+    if (forks.length === 0) return;
+    log("info", "orchestrator.waking_forks", { runId: this.#requireRun().id, forks: forks.length });
+    for (let i = 0; i < forks.length; i += WAKE_CONCURRENCY) {
+      await Promise.all(
+        forks.slice(i, i + WAKE_CONCURRENCY).map(async (fork) => {
+          try {
+            await (await this.env.FORK_WORKFLOW.get(fork.instance_id!)).sendEvent({ type: WAKE_EVENT, payload: {} });
+          } catch (err) {
+            log("info", "orchestrator.wake_skipped", { runId: this.#requireRun().id, fork: fork.n, ...errorFields(err) });
+          }
+        }),
+      );
+    }
   }
 
   async #reconcileFork(fork: ForkRow, now: number, staleMs: number): Promise<void> {
@@ -502,7 +538,7 @@ export class Orchestrator extends DurableObject<Env> {
     const run = this.#store.run();
     if (!run) return;
     if (this.#store.countUnfinished() === 0) return;
-    const interval = loadConfig(this.env).RECONCILE_INTERVAL_SECONDS * 1000;
+    const interval = Math.min(loadConfig(this.env).RECONCILE_INTERVAL_SECONDS * 1000, RESTART_CHECK_MS);
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > Date.now() + interval) await this.ctx.storage.setAlarm(Date.now() + interval);
   }

@@ -211,15 +211,24 @@ export class Orchestrator extends DurableObject<Env> {
     });
   }
 
-  /** Records a step attempt; `proceed` is false once the fork or its run was cancelled. */
-  stepStarted(n: number, name: string, attempt: number): { proceed: boolean } {
+  /**
+   * Records a step attempt and books the fork's sandbox time so far. `proceed` is false once the
+   * fork or its run was cancelled; `budgetSpent` once the run's budget is (sandbox time included).
+   */
+  stepStarted(n: number, name: string, attempt: number): { proceed: boolean; budgetSpent: boolean } {
     const run = this.#store.run();
     const fork = this.#store.fork(n);
-    if (!run || !fork) return { proceed: false };
-    this.#store.heartbeat(n, Date.now());
+    if (!run || !fork) return { proceed: false, budgetSpent: false };
+    const now = Date.now();
+    this.#store.heartbeat(n, now);
     this.#store.stepStarted(n, name, attempt);
+    if (!isTerminalFork(fork.status)) {
+      const usd = sandboxCostUsd(loadConfig(this.env), this.#store.sandboxSeconds(fork, now));
+      if (usd > 0) this.#store.accrueCost(sandboxCostKey(n), n, "sandbox", usd, new Date(now).toISOString());
+    }
     this.#event("step.started", n, { step: name, attempt });
-    return { proceed: fork.status !== "cancelled" && run.status !== "cancelled" };
+    const budget = run.request.budgetUsd;
+    return { proceed: fork.status !== "cancelled" && run.status !== "cancelled", budgetSpent: budget !== undefined && this.#store.spentUsd() >= budget };
   }
 
   stepFinished(n: number, name: string, report: StepReport): void {
@@ -229,7 +238,7 @@ export class Orchestrator extends DurableObject<Env> {
   }
 
   recordSandbox(n: number, sandboxId: string): void {
-    this.#store.setSandbox(n, sandboxId);
+    this.#store.setSandbox(n, sandboxId, Date.now());
   }
 
   recordCommand(n: number, index: number, result: CommandResult): void {
@@ -270,6 +279,11 @@ export class Orchestrator extends DurableObject<Env> {
     }
   }
 
+  /** A model call that failed (or never happened) gives its reservation back. */
+  releaseReservation(key: string): void {
+    this.#reservations.delete(key);
+  }
+
   /** A model call's real cost, once per key (fork, step, attempt); it settles the reservation. */
   recordModelCost(n: number, key: string, usd: number): void {
     this.#reservations.delete(key);
@@ -280,6 +294,7 @@ export class Orchestrator extends DurableObject<Env> {
   /** A fork stopped for budget: its sandbox is paused and it waits for the budget to be raised. */
   async forkAwaitingBudget(n: number): Promise<void> {
     if (this.#store.transition(n, "running", "budget_wait")) {
+      this.#store.markPaused(n, Date.now());
       this.#event("fork.budget_exceeded", n, { spentUsd: this.#store.spentUsd() });
       const run = this.#requireRun();
       if (run.status === "running") await this.#setStatus("budget_exceeded");
@@ -289,7 +304,10 @@ export class Orchestrator extends DurableObject<Env> {
 
   /** A fork that waited for budget continues. */
   forkContinues(n: number): void {
-    if (this.#store.transition(n, "budget_wait", "running")) this.#event("fork.resumed", n, {});
+    if (this.#store.transition(n, "budget_wait", "running")) {
+      this.#store.markUnpaused(n, Date.now());
+      this.#event("fork.resumed", n, {});
+    }
   }
 
   /** Raises the run's budget; forks stopped for budget continue where they stopped. */

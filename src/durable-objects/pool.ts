@@ -6,6 +6,7 @@ import { errorFields, log } from "../observability/log";
 import { sandboxConnection } from "../sandbox/connection";
 import { sandboxMetadata, SANDBOX_TAG } from "../sandbox/metadata";
 import { SandboxProvider } from "../sandbox/provider";
+import { addColumnOnce } from "./sql";
 import { TERMINAL_RUN_STATUSES } from "../api/runs";
 
 /** The one Pool object of a deployment. */
@@ -115,8 +116,7 @@ export class Pool extends DurableObject<Env> {
     CREATE INDEX IF NOT EXISTS leases_state ON leases (state);
     CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
     CREATE INDEX IF NOT EXISTS leases_run ON leases (run_id);`);
-    const columns = ctx.storage.sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('leases')").toArray();
-    if (!columns.some((c) => c.name === "kill_pending")) ctx.storage.sql.exec("ALTER TABLE leases ADD COLUMN kill_pending INTEGER NOT NULL DEFAULT 0");
+    addColumnOnce(ctx.storage.sql, "leases", "kill_pending INTEGER NOT NULL DEFAULT 0");
   }
 
   #config() {

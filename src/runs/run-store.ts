@@ -3,6 +3,7 @@ import { TERMINAL_FORK_STATUSES } from "../api/runs";
 import { roundUsd } from "./costs";
 import type { RunEvent } from "./event-hub";
 import type { ForkOutcome } from "./fork-outcome";
+import { addColumnOnce } from "../durable-objects/sql";
 
 /**
  * The SQLite state of one run inside its Orchestrator: the run row, its forks, their steps and
@@ -89,6 +90,9 @@ export interface ForkRow extends Record<string, SqlStorageValue> {
   launched_at: number | null;
   heartbeat_at: number | null;
   sandbox_id: string | null;
+  sandbox_at: number | null;
+  paused_at: number | null;
+  paused_ms: number;
   started_at: string | null;
   finished_at: string | null;
   outcome: string | null;
@@ -116,13 +120,6 @@ export interface ForkExport {
   steps: { name: string; attempts: number; status: string }[];
 }
 
-/** Adds a column to a table created by an older version of this schema (SQLite has no IF NOT EXISTS for it). */
-function addColumnOnce(sql: SqlStorage, table: string, definition: string): void {
-  const column = definition.split(" ")[0]!;
-  const exists = sql.exec<{ name: string }>(`PRAGMA table_info(${table})`).toArray().some((c) => c.name === column);
-  if (!exists) sql.exec(`ALTER TABLE ${table} ADD COLUMN ${definition}`);
-}
-
 const TERMINAL_SQL = TERMINAL_FORK_STATUSES.map((s) => `'${s}'`).join(",");
 
 export class RunStore {
@@ -132,6 +129,12 @@ export class RunStore {
     this.#sql = sql;
     sql.exec(SCHEMA);
     addColumnOnce(sql, "forks", "exported INTEGER NOT NULL DEFAULT 0");
+    // Sandbox time as it accrues: since the sandbox was acquired, less time paused for budget.
+    addColumnOnce(sql, "forks", "sandbox_at INTEGER");
+    addColumnOnce(sql, "forks", "paused_at INTEGER");
+    addColumnOnce(sql, "forks", "paused_ms INTEGER NOT NULL DEFAULT 0");
+    // A settled entry is final; an unsettled one (sandbox time so far) only grows until settled.
+    addColumnOnce(sql, "ledger", "settled INTEGER NOT NULL DEFAULT 1");
   }
 
   /** Ended forks not yet written to the D1 metrics tables, with what /metrics needs of them. */
@@ -246,8 +249,24 @@ export class RunStore {
     this.#sql.exec("UPDATE forks SET started_at = COALESCE(started_at, ?) WHERE n = ?", now, n);
   }
 
-  setSandbox(n: number, sandboxId: string): void {
-    this.#sql.exec("UPDATE forks SET sandbox_id = ? WHERE n = ?", sandboxId, n);
+  setSandbox(n: number, sandboxId: string, now: number): void {
+    this.#sql.exec("UPDATE forks SET sandbox_id = ?, sandbox_at = COALESCE(sandbox_at, ?) WHERE n = ?", sandboxId, now, n);
+  }
+
+  /** The fork's sandbox is paused (waiting for budget) from now: that time is not billed. */
+  markPaused(n: number, now: number): void {
+    this.#sql.exec("UPDATE forks SET paused_at = COALESCE(paused_at, ?) WHERE n = ?", now, n);
+  }
+
+  markUnpaused(n: number, now: number): void {
+    this.#sql.exec("UPDATE forks SET paused_ms = paused_ms + (? - paused_at), paused_at = NULL WHERE n = ? AND paused_at IS NOT NULL", now, n);
+  }
+
+  /** Seconds the fork's sandbox has run so far (0 before it has one). */
+  sandboxSeconds(fork: ForkRow, now: number): number {
+    if (fork.sandbox_at === null) return 0;
+    const paused = (fork.paused_ms as number) + (fork.paused_at !== null ? now - (fork.paused_at as number) : 0);
+    return Math.max(0, (now - (fork.sandbox_at as number) - paused) / 1000);
   }
 
   /** Ends a fork unless it already ended; returns whether this call ended it. */
@@ -294,8 +313,30 @@ export class RunStore {
   }
 
   /** Records a cost once per key; a repeated key (re-run step) changes nothing. */
+  /** Books a final cost under `key`, once: a repeated or later booking changes nothing; it replaces an accrual. */
   addCost(key: string, fork: number, kind: "sandbox" | "llm", usd: number, now: string): boolean {
-    return this.#sql.exec("INSERT OR IGNORE INTO ledger (key, fork, kind, usd, at) VALUES (?, ?, ?, ?, ?)", key, fork, kind, usd, now).rowsWritten > 0;
+    return (
+      this.#sql.exec(
+        "INSERT INTO ledger (key, fork, kind, usd, at, settled) VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (key) DO UPDATE SET usd = excluded.usd, at = excluded.at, settled = 1 WHERE settled = 0",
+        key,
+        fork,
+        kind,
+        usd,
+        now,
+      ).rowsWritten > 0
+    );
+  }
+
+  /** A cost so far under `key` (e.g. sandbox time): it only grows, until addCost settles it. */
+  accrueCost(key: string, fork: number, kind: "sandbox" | "llm", usd: number, now: string): void {
+    this.#sql.exec(
+      "INSERT INTO ledger (key, fork, kind, usd, at, settled) VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT (key) DO UPDATE SET usd = excluded.usd, at = excluded.at WHERE settled = 0 AND excluded.usd > usd",
+      key,
+      fork,
+      kind,
+      usd,
+      now,
+    );
   }
 
   spentUsd(): number {

@@ -33,7 +33,14 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
           return await steps.run(modelStepName(turn), stepConfig("model", retries, MODEL_STEP_TIMEOUT_MS), async ({ attempt }) => {
             // One ledger entry per attempt: a re-run step really calls (and pays for) the model again.
             ledgerKey = `fork:${p.n}:${modelStepName(turn)}:${attempt}`;
-            const result = await call();
+            let result: Awaited<ReturnType<typeof call>>;
+            try {
+              result = await call();
+            } catch (err) {
+              // This attempt's reservation must not outlive it (the next attempt reserves anew).
+              await orchestrator.releaseReservation(ledgerKey);
+              throw err;
+            }
             await orchestrator.recordModelCost(p.n, ledgerKey, usageCostUsd(result.model || task.model, result.usage, prices));
             return result;
           });
@@ -43,7 +50,8 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
         }
       }
     },
-    toolStep: (turn, index, call) => steps.run(toolStepName(turn, index), stepConfig("tool", retries, TOOL_STEP_TIMEOUT_MS), () => call()),
+    // The agent's budget is enforced (and waited out) at its model steps; a tool call in between runs.
+    toolStep: (turn, index, call) => steps.run(toolStepName(turn, index), stepConfig("tool", retries, TOOL_STEP_TIMEOUT_MS), () => call(), { gated: true, budget: false }),
   };
 
   const result = await runAgent(
@@ -72,20 +80,30 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
 async function waitForBudget(ctx: ForkContext, turn: number, wait: number): Promise<void> {
   const { params: p, config, step, steps, orchestrator, pool } = ctx;
   const cleanup = stepConfig("cleanup", config.RETRY_POLICIES, 2 * 60_000);
-  const paused = await steps.run(budgetWaitStep(turn, wait), cleanup, async () => {
-    unwrap(await pool.suspend(p.leaseKey));
-    await orchestrator.forkAwaitingBudget(p.n);
-    return { at: Date.now() };
-  });
+  const paused = await steps.run(
+    budgetWaitStep(turn, wait),
+    cleanup,
+    async () => {
+      unwrap(await pool.suspend(p.leaseKey));
+      await orchestrator.forkAwaitingBudget(p.n);
+      return { at: Date.now() };
+    },
+    { gated: true, budget: false },
+  );
   try {
     await step.waitForEvent(`${BUDGET_RAISED_EVENT}-${turn}-${wait}`, { type: BUDGET_RAISED_EVENT, timeout: config.BUDGET_WAIT_SECONDS * 1000 });
   } catch {
     throw new BudgetExceededError(`The run's budget was spent and not raised within ${config.BUDGET_WAIT_SECONDS} s.`);
   }
-  const resumed = await steps.run(budgetResumeStep(turn, wait), cleanup, async () => {
-    unwrap(await pool.resume(p.leaseKey));
-    orchestrator.forkContinues(p.n);
-    return { at: Date.now() };
-  });
+  const resumed = await steps.run(
+    budgetResumeStep(turn, wait),
+    cleanup,
+    async () => {
+      unwrap(await pool.resume(p.leaseKey));
+      orchestrator.forkContinues(p.n);
+      return { at: Date.now() };
+    },
+    { gated: true, budget: false },
+  );
   steps.extendDeadline(resumed.at - paused.at);
 }

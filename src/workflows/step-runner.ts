@@ -1,6 +1,6 @@
 import { NonRetryableError } from "cloudflare:workflows";
 import type { WorkflowStep, WorkflowStepConfig } from "cloudflare:workers";
-import { encodeStepError, ForkCancelledError, ForkTimeoutError, ForkyardError, toWireError } from "../errors";
+import { BudgetExceededError, encodeStepError, ForkCancelledError, ForkTimeoutError, ForkyardError, toWireError } from "../errors";
 import { log } from "../observability/log";
 import type { Orchestrator } from "../durable-objects/orchestrator";
 
@@ -51,7 +51,8 @@ export class StepRunner {
     name: string,
     config: WorkflowStepConfig,
     body: (ctx: StepBodyContext) => Promise<T>,
-    options: { gated: boolean } = { gated: true },
+    /** gated: refused once the fork is cancelled or timed out; budget: also once the budget is spent. */
+    options: { gated: boolean; budget?: boolean } = { gated: true },
   ): Promise<T> {
     const { runId, n, orchestrator } = this.#ctx;
     return this.#step.do(name, config, async (stepCtx) => {
@@ -61,6 +62,7 @@ export class StepRunner {
         const gate = await orchestrator.stepStarted(n, name, attempt);
         if (options.gated) {
           if (!gate.proceed) throw new ForkCancelledError();
+          if (gate.budgetSpent && options.budget !== false) throw new BudgetExceededError("The run's budget is spent (model calls and sandbox time).");
           if (Date.now() >= this.#deadline) throw new ForkTimeoutError(this.#timeoutSeconds);
         }
         const value = await body({ attempt, remainingMs: this.#deadline - Date.now() });

@@ -151,3 +151,37 @@ describe("agent forks", () => {
     expect(((await res.json()) as { error: { details: { field: string } } }).error.details.field).toBe("task.model");
   });
 });
+
+describe("budgets that hold", () => {
+  it("a model call that fails gives its reservation back: a retry is not stopped by the budget it left behind", async () => {
+    // Calibrate: the first call's expected cost, as the budget stop reports it.
+    await setScript([SUMMARY_TURN]);
+    const probe = await createRun({ task: { prompt: "Say hi" }, budgetUsd: 0.001 });
+    const probed = await waitFor("the probe to stop for budget", async () => {
+      const f = (await getRun(probe.id)).forks[0]!;
+      return f.steps.find((s) => s.name === "model-1" && s.status === "failed") ? f : undefined;
+    });
+    expect(probed.steps.find((s) => s.name === "model-1")?.attempts).toBe(1);
+    // The run still waits for budget, so its event stream stays open: read until the stop's message.
+    const reader = (await api(`/v1/runs/${probe.id}/events`)).body!.pipeThrough(new TextDecoderStream()).getReader();
+    let events = "";
+    while (!/about \$[0-9.]+/.test(events)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      events += value;
+    }
+    await reader.cancel();
+    const expected = Number(/about \$([0-9.]+)/.exec(events)?.[1]);
+    expect(expected).toBeGreaterThan(0);
+    await api(`/v1/runs/${probe.id}/cancel`, { method: "POST" });
+
+    // Room for one call's reservation, not two: the failed attempt's must be given back.
+    await scripted("/__reset");
+    await setScript([SUMMARY_TURN]);
+    await scripted("/__faults", { errors: [{ kind: "server_error", count: 1 }] });
+    const run = await createRun({ task: { prompt: "Say hi" }, budgetUsd: Number((expected * 1.5).toFixed(6)) });
+    const view = await waitForRunStatus(run.id, ["completed", "failed", "budget_exceeded"]);
+    expect(view.status).toBe("completed");
+    expect(view.forks[0]?.steps.find((s) => s.name === "model-1")?.attempts).toBe(2);
+  });
+});

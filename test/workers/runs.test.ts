@@ -136,3 +136,17 @@ describe("a run of commands", () => {
     await waitFor("sandboxes released", async () => (await sandboxAdmin.stats()).live === 0);
   });
 });
+
+describe("sandbox time counts against the budget as it accrues", () => {
+  it("a commands fork stops at the next step once its sandbox time has spent the budget", async () => {
+    // 2 vCPU and 0.5 GiB cost about $0.00003 a second: two seconds of sleep spend $0.00001.
+    const run = await createRun({ budgetUsd: 0.00001, task: { commands: ["sleep 2", "echo after", "echo never"] } });
+    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    const fork = view.forks[0]!;
+    expect(fork.status).toBe("budget_exceeded");
+    expect(fork.error?.code).toBe("budget_exceeded");
+    expect(fork.commands.map((c) => c.command)).toEqual(["sleep 2"]);
+    expect(fork.costUsd.sandbox).toBeGreaterThan(0.00001);
+    await waitFor("the sandbox to be released", async () => (await sandboxAdmin.stats()).live === 0);
+  });
+});

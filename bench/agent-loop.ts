@@ -42,7 +42,7 @@ export async function inMemoryAgentLoop(opts: { anthropic: ScriptedAnthropic; ap
   const sandbox = await Sandbox.create("base", { ...opts.sandbox, timeoutMs: 600_000 });
   try {
     await sandbox.commands.run("mkdir -p /home/user/repo");
-    const session = await SandboxSession.open(opts.sandbox, sandbox.sandboxId);
+    const session = await SandboxSession.open({ connection: opts.sandbox, secrets: [] }, sandbox.sandboxId);
     const started = Date.now();
     await runAgent(
       new MemoryHost(),

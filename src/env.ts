@@ -119,6 +119,12 @@ const configSchema = z.object({
 export type Config = z.infer<typeof configSchema> & { apiTokens: string[] };
 export type RetryOverrides = Config["RETRY_POLICIES"];
 
+/** Every secret the deployment holds: scrubbed from whatever leaves a sandbox, never let out in a file. */
+export function configuredSecrets(config: Config): string[] {
+  const secrets = [config.E2B_API_KEY, config.ANTHROPIC_API_KEY, config.GITHUB_TOKEN, config.GITHUB_WEBHOOK_SECRET, config.METRICS_TOKEN, ...config.apiTokens];
+  return [...new Set(secrets.filter((s): s is string => typeof s === "string" && s.length >= 8))];
+}
+
 const cache = new WeakMap<object, Config>();
 
 /** Parses the Worker's configuration once per env object; a bad value is a ConfigError naming it. */

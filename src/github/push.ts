@@ -16,10 +16,12 @@
  *      are forced; others must fast-forward).
  *
  * What the sandbox can still influence is only the content of the fork's own commit, as it always
- * could. A file larger than MAX_PUSH_FILE_BYTES is refused with a clear error.
+ * could. A file larger than MAX_PUSH_FILE_BYTES, or holding one of the deployment's secrets (a
+ * claude-code session has the model key), is refused with a clear error.
  */
 import { Buffer } from "node:buffer";
 import { REPO_DIR } from "../sandbox/git";
+import { containsSecret } from "../observability/scrub";
 import type { GitHubClient } from "./client";
 
 /** Where the export step writes inside the sandbox. */
@@ -96,6 +98,8 @@ export interface PushCommitInput {
   date: string;
   /** Move the branch even when the new commit does not descend from it. */
   force: boolean;
+  /** The deployment's secrets: a file holding one is never pushed. */
+  secrets: readonly string[];
 }
 
 /** A push the remote refused or a file too large: not worth retrying. */
@@ -114,6 +118,10 @@ export async function pushCommit(gh: GitHubClient, input: PushCommitInput): Prom
   }
   const upload = async (sha: string) => {
     const bytes = await input.readExported(`${EXPORT_DIR}/blobs/${sha}`);
+    if (containsSecret(bytes, input.secrets)) {
+      const path = input.changes.find((c) => c.sha === sha)?.path ?? sha;
+      throw new PushRefusedError(`${path} contains one of this deployment's secrets: the fork's changes are not pushed.`);
+    }
     const created = await gh.rest.git.createBlob({ owner, repo, content: Buffer.from(bytes).toString("base64"), encoding: "base64" });
     if (created.data.sha !== sha) throw new Error(`GitHub stored blob ${created.data.sha} for ${sha}: the exported file does not match its object.`);
   };

@@ -1,5 +1,5 @@
 import type { ConnectionOpts } from "e2b";
-import type { Config } from "../env";
+import { configuredSecrets, type Config } from "../env";
 import { SandboxAuthError } from "../errors";
 
 /** e2b SDK connection options for the configured backend (E2B itself, or the local sandbox server). */
@@ -15,4 +15,14 @@ export function sandboxConnection(config: Config): ConnectionOpts {
 /** Where the Worker's sandbox API points, safe to show (no key). */
 export function sandboxEndpoint(config: Config): string {
   return config.E2B_API_URL ?? `https://api.${config.E2B_DOMAIN ?? "e2b.app"}`;
+}
+
+/** Everything a step needs to reach a sandbox: the connection, and the secrets its output is scrubbed of. */
+export interface SandboxAccess {
+  connection: ConnectionOpts;
+  secrets: readonly string[];
+}
+
+export function sandboxAccess(config: Config): SandboxAccess {
+  return { connection: sandboxConnection(config), secrets: configuredSecrets(config) };
 }

@@ -1,5 +1,7 @@
-import { CommandExitError, Sandbox, TimeoutError, type ConnectionOpts } from "e2b";
+import { CommandExitError, Sandbox, TimeoutError } from "e2b";
 import { SandboxGoneError } from "../errors";
+import { scrubSecrets } from "../observability/scrub";
+import type { SandboxAccess } from "./connection";
 import { classifySandboxError, isNotFound } from "./errors";
 import { TailBuffer } from "./tail";
 
@@ -9,9 +11,12 @@ export const DEADLINE_EXIT_CODE = 124;
 
 export interface ExecResult {
   exitCode: number;
+  /** Output tails, with every configured secret removed. */
   stdoutTail: string;
   stderrTail: string;
   durationMs: number;
+  /** The caller stopped the command (see ExecOptions.onStdout). */
+  stopped?: boolean;
 }
 
 export interface ExecOptions {
@@ -21,19 +26,27 @@ export interface ExecOptions {
   /** Values passed by environment, never interpolated into the command line. */
   envs?: Record<string, string>;
   tailChars?: number;
+  /** Sees stdout as it arrives; calling `stop` kills the command. */
+  onStdout?: (chunk: string, stop: () => void) => void;
 }
 
-/** An open connection to one sandbox's envd: run commands and touch files. */
+/**
+ * An open connection to one sandbox's envd: run commands and touch files. Whatever output it
+ * hands back has the deployment's secrets scrubbed out: a sandbox may have been given one (the
+ * claude-code runtime's model key) or found one, and output leaves it for logs, views and GitHub.
+ */
 export class SandboxSession {
   readonly sandbox: Sandbox;
+  readonly #secrets: readonly string[];
 
-  private constructor(sandbox: Sandbox) {
+  private constructor(sandbox: Sandbox, secrets: readonly string[]) {
     this.sandbox = sandbox;
+    this.#secrets = secrets;
   }
 
-  static async open(opts: ConnectionOpts, sandboxId: string): Promise<SandboxSession> {
+  static async open(access: SandboxAccess, sandboxId: string): Promise<SandboxSession> {
     try {
-      return new SandboxSession(await Sandbox.connect(sandboxId, opts));
+      return new SandboxSession(await Sandbox.connect(sandboxId, access.connection), access.secrets);
     } catch (err) {
       if (isNotFound(err)) throw new SandboxGoneError(sandboxId);
       throw classifySandboxError(err, "connect sandbox");
@@ -60,15 +73,24 @@ export class SandboxSession {
     const stderr = new TailBuffer(limit);
     const started = Date.now();
     let exitCode: number;
+    let stopped = false;
     try {
-      const result = await this.sandbox.commands.run(command, {
+      const handle = await this.sandbox.commands.run(command, {
+        background: true,
         cwd: options.cwd,
         envs: options.envs,
         timeoutMs: options.timeoutMs,
-        onStdout: (data) => stdout.push(data),
+        onStdout: (data) => {
+          stdout.push(data);
+          options.onStdout?.(data, () => {
+            if (stopped) return;
+            stopped = true;
+            handle.kill().catch(() => undefined);
+          });
+        },
         onStderr: (data) => stderr.push(data),
       });
-      exitCode = result.exitCode;
+      exitCode = (await handle.wait()).exitCode;
     } catch (err) {
       if (err instanceof CommandExitError) {
         exitCode = err.exitCode;
@@ -81,6 +103,12 @@ export class SandboxSession {
         throw classifySandboxError(err, "run command");
       }
     }
-    return { exitCode, stdoutTail: stdout.toString(), stderrTail: stderr.toString(), durationMs: Date.now() - started };
+    return {
+      exitCode,
+      stdoutTail: scrubSecrets(stdout.toString(), this.#secrets),
+      stderrTail: scrubSecrets(stderr.toString(), this.#secrets),
+      durationMs: Date.now() - started,
+      ...(stopped ? { stopped } : {}),
+    };
   }
 }

@@ -59,7 +59,7 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
     {
       callModel: (request) => callModel({ apiKey: config.ANTHROPIC_API_KEY ?? "", baseURL: config.ANTHROPIC_BASE_URL }, request),
       executeTool: async (call) => {
-        const session = await SandboxSession.open(ctx.connection(), ctx.sandboxId);
+        const session = await SandboxSession.open(ctx.access(), ctx.sandboxId);
         return executeTool(session, call, { remainingMs: steps.remainingMs(), envs: ctx.taskEnv });
       },
       beforeModelCall: async (_turn, expectedUsd) => unwrap(await orchestrator.reserveModelCall(p.n, ledgerKey, expectedUsd)),

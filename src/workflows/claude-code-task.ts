@@ -1,7 +1,7 @@
 import type { AgentTask, AgentView } from "../api/runs";
-import { CLAUDE_CODE_SCRIPT, parseClaudeCodeStream } from "../agent/claude-code";
-import { expectedCallCostUsd, parseModelPrices, usageCostUsd } from "../agent/pricing";
-import { ForkyardError, unwrap } from "../errors";
+import { CLAUDE_CODE_SCRIPT, parseClaudeCodeStream, StreamCostMeter } from "../agent/claude-code";
+import { expectedCallCostUsd, parseModelPrices } from "../agent/pricing";
+import { BudgetExceededError, ForkyardError, fromWireError, type Result } from "../errors";
 import { REPO_DIR } from "../sandbox/git";
 import { SandboxSession } from "../sandbox/session";
 import type { ForkContext } from "./fork-context";
@@ -10,20 +10,30 @@ import { STEP } from "./steps";
 
 /** Output kept from the CLI: enough for its final `result` line. */
 const STREAM_TAIL_CHARS = 256 * 1024;
+/** A session reporting more than this is not believed (an overflowed or forged number). */
+const MAX_SESSION_COST_USD = 10_000;
 
 /**
  * The `claude-code` runtime: one step runs the Claude Code CLI in the sandbox (a coarse
- * checkpoint: a crash re-runs the whole CLI session). The budget is asked for one model call up
- * front; the session's cost is recorded when it ends.
+ * checkpoint: a crash re-runs the whole CLI session). Its stream-json is read as it arrives: every
+ * assistant message's usage is priced and the session's reservation grows with it, so the CLI is
+ * stopped as soon as it would spend past the run's budget. At the end the CLI's reported cost is
+ * booked — unless it is missing, negative or absurd, which fails the fork (the cost priced from
+ * the stream is booked instead: never a credit). Its output, summary included, is scrubbed of
+ * the model key like every sandbox output.
  */
 export async function runClaudeCodeTask(ctx: ForkContext, task: AgentTask & { model: string }): Promise<AgentView> {
   const { params: p, config, steps, orchestrator } = ctx;
   const prices = parseModelPrices(config.MODEL_PRICES);
   const maxTurns = task.maxTurns ?? config.AGENT_MAX_TURNS;
-  const result = await steps.run(STEP.claudeCode, stepConfig("model", config.RETRY_POLICIES, p.timeoutSeconds * 1000), async ({ attempt, remainingMs }) => {
+  const nextCallUsd = expectedCallCostUsd(task.model, { inputTokensEstimate: 20_000, maxTokens: 16_000 }, prices);
+  return steps.run(STEP.claudeCode, stepConfig("model", config.RETRY_POLICIES, p.timeoutSeconds * 1000), async ({ attempt, remainingMs }) => {
     const ledgerKey = `fork:${p.n}:${STEP.claudeCode}:${attempt}`;
-    unwrap(await orchestrator.reserveModelCall(p.n, ledgerKey, expectedCallCostUsd(task.model, { inputTokensEstimate: 20_000, maxTokens: 16_000 }, prices)));
-    const session = await SandboxSession.open(ctx.connection(), ctx.sandboxId);
+    const reserve = async (usd: number): Promise<Result<void>> => orchestrator.reserveModelCall(p.n, ledgerKey, usd);
+    const first = await reserve(nextCallUsd);
+    if (!first.ok) throw fromWireError(first.error);
+
+    const session = await SandboxSession.open(ctx.access(), ctx.sandboxId);
     const envs: Record<string, string> = {
       ...ctx.taskEnv,
       FORKYARD_CLAUDE: config.CLAUDE_CODE_COMMAND,
@@ -33,16 +43,52 @@ export async function runClaudeCodeTask(ctx: ForkContext, task: AgentTask & { mo
       ANTHROPIC_API_KEY: config.ANTHROPIC_API_KEY ?? "",
     };
     if (config.ANTHROPIC_BASE_URL) envs.ANTHROPIC_BASE_URL = config.ANTHROPIC_BASE_URL;
-    const exec = await session.exec(CLAUDE_CODE_SCRIPT, { cwd: REPO_DIR, timeoutMs: remainingMs, envs, tailChars: STREAM_TAIL_CHARS });
+
+    // The session's spend so far, priced from the stream; each step up re-reserves (spent + next call).
+    const meter = new StreamCostMeter(task.model, prices);
+    let checks: Promise<void> = Promise.resolve();
+    const stopped: { by: ForkyardError | null } = { by: null };
+    const exec = await session.exec(CLAUDE_CODE_SCRIPT, {
+      cwd: REPO_DIR,
+      timeoutMs: remainingMs,
+      envs,
+      tailChars: STREAM_TAIL_CHARS,
+      onStdout: (chunk, stop) => {
+        if (!meter.push(chunk)) return;
+        const usd = meter.usd + nextCallUsd;
+        checks = checks.then(async () => {
+          if (stopped.by) return;
+          const fits = await reserve(usd);
+          if (!fits.ok) {
+            stopped.by = fromWireError(fits.error);
+            stop();
+          }
+        });
+      },
+    });
+    await checks;
+    const spentUsd = meter.usd;
     const parsed = parseClaudeCodeStream(exec.stdoutTail, task.model);
+    if (stopped.by || exec.stopped) {
+      await orchestrator.recordModelCost(p.n, ledgerKey, spentUsd);
+      throw new BudgetExceededError(`Claude Code was stopped after spending about $${spentUsd.toFixed(4)}: the run's budget does not allow more.`);
+    }
     if (!parsed) {
+      await orchestrator.recordModelCost(p.n, ledgerKey, spentUsd);
       const detail = (exec.stderrTail || exec.stdoutTail).trim().slice(-500);
       throw new ForkyardError("claude_code_failed", `Claude Code exited with code ${exec.exitCode} without a result: ${detail}`, { status: 502 });
     }
     const { isError, reportedCostUsd, ...view } = parsed;
-    await orchestrator.recordModelCost(p.n, ledgerKey, reportedCostUsd ?? usageCostUsd(task.model, view.tokens, prices));
+    const reported = reportedCostUsd;
+    if (reported === null || !Number.isFinite(reported) || reported < 0 || reported > MAX_SESSION_COST_USD) {
+      await orchestrator.recordModelCost(p.n, ledgerKey, spentUsd);
+      throw new ForkyardError("claude_code_failed", `Claude Code reported ${reported === null ? "no" : "an invalid"} cost (${String(reported)}); the cost priced from its stream ($${spentUsd.toFixed(4)}) was booked.`, {
+        status: 502,
+        retryable: false,
+      });
+    }
+    await orchestrator.recordModelCost(p.n, ledgerKey, reported);
     if (isError) throw new ForkyardError("claude_code_failed", `Claude Code ended with ${view.stopReason}: ${view.summary.slice(0, 500)}`, { status: 502 });
     return view;
   });
-  return result;
 }

@@ -11,7 +11,7 @@ export async function runCommandsTask(ctx: ForkContext, commands: string[], resu
   const { params, config, steps, orchestrator } = ctx;
   for (const [index, command] of commands.entries()) {
     const result = await steps.run(commandStep(index), stepConfig("command", config.RETRY_POLICIES, params.timeoutSeconds * 1000), async ({ remainingMs }) => {
-      const session = await SandboxSession.open(ctx.connection(), ctx.sandboxId);
+      const session = await SandboxSession.open(ctx.access(), ctx.sandboxId);
       const exec = await session.exec(command, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: ctx.taskEnv });
       const commandResult: CommandResult = { command, ...exec };
       await orchestrator.recordCommand(params.n, index, commandResult);

@@ -1,5 +1,5 @@
 import type { WorkflowStep } from "cloudflare:workers";
-import type { ConnectionOpts } from "e2b";
+import type { SandboxAccess } from "../sandbox/connection";
 import type { Orchestrator } from "../durable-objects/orchestrator";
 import type { Pool } from "../durable-objects/pool";
 import type { Config } from "../env";
@@ -15,7 +15,7 @@ export interface ForkContext {
   orchestrator: DurableObjectStub<Orchestrator>;
   pool: DurableObjectStub<Pool>;
   sandboxId: string;
-  connection(): ConnectionOpts;
+  access(): SandboxAccess;
   /** What a command may want to know about its fork (e.g. to pick a test shard). */
   taskEnv: Record<string, string>;
 }

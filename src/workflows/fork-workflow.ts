@@ -4,7 +4,7 @@ import { loadConfig } from "../env";
 import { CloneFailedError, decodeStepError, SandboxOperationError, unwrap } from "../errors";
 import { POOL_NAME, type Pool } from "../durable-objects/pool";
 import type { Orchestrator } from "../durable-objects/orchestrator";
-import { sandboxConnection } from "../sandbox/connection";
+import { sandboxAccess } from "../sandbox/connection";
 import { CLONE_SCRIPT, cloneEnv, COLLECT_SCRIPT, collectEnv, GIT_SHA, parseNumstat, REPO_DIR } from "../sandbox/git";
 import { SandboxSession } from "../sandbox/session";
 import { sandboxCostUsd } from "../runs/costs";
@@ -43,7 +43,7 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
     const pool = this.env.POOL.getByName(POOL_NAME);
     const steps = new StepRunner(step, { runId: p.runId, n: p.n, orchestrator });
     const forkTimeoutMs = p.timeoutSeconds * 1000;
-    const connection = () => sandboxConnection(config);
+    const access = () => sandboxAccess(config);
 
     let interrupted = false;
     const outcome: ForkOutcome = {
@@ -86,14 +86,14 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
       const sandboxId = outcome.sandboxId;
 
       await steps.run(STEP.healthCheck, stepConfig("health", retries, HEALTH_TIMEOUT_MS * 2), async () => {
-        const session = await SandboxSession.open(connection(), sandboxId);
+        const session = await SandboxSession.open(access(), sandboxId);
         const probe = await session.exec("echo ok", { timeoutMs: HEALTH_TIMEOUT_MS });
         if (probe.exitCode !== 0 || probe.stdoutTail.trim() !== "ok") throw new SandboxOperationError(`Health check failed: ${probe.stderrTail || probe.stdoutTail}`);
         return { ok: true };
       });
 
       const clone = await steps.run(STEP.clone, stepConfig("clone", retries, forkTimeoutMs), async ({ remainingMs }) => {
-        const session = await SandboxSession.open(connection(), sandboxId);
+        const session = await SandboxSession.open(access(), sandboxId);
         const result = await session.exec(CLONE_SCRIPT, { timeoutMs: remainingMs, envs: cloneEnv({ repo: p.repo, baseBranch: p.baseBranch, workBranch: p.workBranch }) });
         const baseSha = result.stdoutTail.trim().split("\n").pop() ?? "";
         if (result.exitCode !== 0 || !GIT_SHA.test(baseSha)) throw new CloneFailedError(`Cloning ${p.repo} (${p.baseBranch}) failed: ${result.stderrTail.trim() || `exit ${result.exitCode}`}`);
@@ -108,7 +108,7 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
         orchestrator,
         pool,
         sandboxId,
-        connection,
+        access,
         taskEnv: { FORKYARD_RUN_ID: p.runId, FORKYARD_FORK: String(p.n), FORKYARD_FORKS: String(p.forks), FORKYARD_BRANCH: p.workBranch },
       };
       if ("commands" in p.task) await runCommandsTask(ctx, p.task.commands, outcome.commands);
@@ -118,20 +118,20 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
       if (p.check) {
         const checkCommand = p.check;
         outcome.check = await steps.run(STEP.check, stepConfig("check", retries, forkTimeoutMs), async ({ remainingMs }) => {
-          const session = await SandboxSession.open(connection(), sandboxId);
+          const session = await SandboxSession.open(access(), sandboxId);
           const exec = await session.exec(checkCommand, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: ctx.taskEnv });
           return { command: checkCommand, exitCode: exec.exitCode, passed: exec.exitCode === 0 };
         });
       }
 
       outcome.diff = await steps.run(STEP.collect, stepConfig("collect", retries, CONTROL_STEP_TIMEOUT_MS), async () => {
-        const session = await SandboxSession.open(connection(), sandboxId);
+        const session = await SandboxSession.open(access(), sandboxId);
         const message = `forkyard: run ${p.runId} fork ${p.n}`;
         const exec = await session.exec(COLLECT_SCRIPT, { timeoutMs: 60_000, envs: collectEnv({ baseSha: clone.baseSha, message }), tailChars: 1_000_000 });
         if (exec.exitCode !== 0) throw new SandboxOperationError(`Collecting the diff failed: ${exec.stderrTail.trim()}`);
         return parseNumstat(exec.stdoutTail);
       });
-      if (p.push && outcome.diff.files > 0) outcome.pushed = await runPushStep({ steps, config, connection, sandboxId, params: p, baseSha: clone.baseSha });
+      if (p.push && outcome.diff.files > 0) outcome.pushed = await runPushStep({ steps, config, access, sandboxId, params: p, baseSha: clone.baseSha });
       outcome.status = "succeeded";
     } catch (err) {
       // The engine stopping this run (pause, terminate, eviction) is no outcome of the fork: it

@@ -5,7 +5,7 @@ import { loadConfig } from "../env";
 import { DEFAULT_GITHUB_API_URL, githubClient, githubError, githubWebOrigin } from "../github/client";
 import { ensurePullRequest, upsertIssueComment } from "../github/operations";
 import { commentMarker, pullRequestPlan, renderPullRequest, renderSummary, reportSnapshot, type PullRequestResult, type ReportSnapshot } from "../github/report";
-import { scrubSecret } from "../github/scrub";
+import { scrubSecret } from "../observability/scrub";
 import { errorFields, log } from "../observability/log";
 import { stepConfig } from "./retry-policies";
 

@@ -1,10 +1,10 @@
-import type { ConnectionOpts } from "e2b";
+import type { SandboxAccess } from "../sandbox/connection";
 import type { PushedBranch } from "../api/runs";
-import type { Config } from "../env";
+import { configuredSecrets, type Config } from "../env";
 import { ForkyardError } from "../errors";
 import { githubClient, githubError } from "../github/client";
 import { EXPORT_DIR, EXPORT_SCRIPT, exportEnv, parseRawDiff, parseSizes, pushCommit, PushRefusedError } from "../github/push";
-import { scrubSecret } from "../github/scrub";
+import { scrubSecret } from "../observability/scrub";
 import { pushTarget } from "../github/targets";
 import { SandboxSession } from "../sandbox/session";
 import { tail } from "../sandbox/tail";
@@ -27,7 +27,7 @@ export class PushFailedError extends ForkyardError {
 export interface PushStepInput {
   steps: StepRunner;
   config: Config;
-  connection(): ConnectionOpts;
+  access(): SandboxAccess;
   sandboxId: string;
   params: ForkParams;
   /** The commit the fork was cloned at. */
@@ -44,7 +44,7 @@ export function runPushStep(input: PushStepInput): Promise<PushedBranch> {
   return steps.run(STEP.push, stepConfig("collect", config.RETRY_POLICIES, PUSH_TIMEOUT_MS), async () => {
     const gh = githubClient(config);
     const target = pushTarget(p.repo, config);
-    const session = await SandboxSession.open(input.connection(), sandboxId);
+    const session = await SandboxSession.open(input.access(), sandboxId);
     const exported = await session.exec(EXPORT_SCRIPT, { timeoutMs: EXPORT_TIMEOUT_MS, envs: exportEnv(input.baseSha) });
     const date = exported.stdoutTail.trim().split("\n").pop()?.trim() ?? "";
     if (exported.exitCode !== 0 || Number.isNaN(Date.parse(date))) {
@@ -64,6 +64,7 @@ export function runPushStep(input: PushStepInput): Promise<PushedBranch> {
         message: `forkyard: run ${p.runId} fork ${p.n}`,
         date,
         force: p.workBranch.startsWith(`forkyard/${p.runId}/`),
+        secrets: configuredSecrets(config),
       });
       return { branch: p.workBranch, sha };
     } catch (err) {

@@ -19,6 +19,30 @@ if [ -z "${ANTHROPIC_API_KEY:-}" ]; then
 fi
 [ "$format" = "stream-json" ] || { echo "unexpected format $format" >&2; exit 2; }
 echo "{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"s-1\",\"model\":\"$model\",\"cwd\":\"$(pwd)\"}"
+# Misbehaviours the tests ask for in the prompt:
+case "$prompt" in
+  *leak-key*)
+    # Prints the model key it was given, as a careless (or hostile) session could.
+    echo "{\"type\":\"assistant\",\"message\":{\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":\"my key is $ANTHROPIC_API_KEY\"}],\"usage\":{\"input_tokens\":10,\"output_tokens\":5}},\"session_id\":\"s-1\"}"
+    echo "key: $ANTHROPIC_API_KEY" >&2
+    echo "{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":false,\"num_turns\":1,\"result\":\"Done. The key was $ANTHROPIC_API_KEY\",\"session_id\":\"s-1\",\"total_cost_usd\":0.001,\"usage\":{\"input_tokens\":10,\"output_tokens\":5}}"
+    exit 0 ;;
+  *spend*)
+    # A long, expensive session: 40 turns of 100k input tokens, one every 0.25 s.
+    for i in $(seq 40); do
+      echo '{"type":"assistant","message":{"role":"assistant","content":[{"type":"text","text":"thinking"}],"usage":{"input_tokens":100000,"output_tokens":10}},"session_id":"s-1"}'
+      sleep 0.25
+    done
+    echo finished > finished.txt
+    echo '{"type":"result","subtype":"success","is_error":false,"num_turns":40,"result":"Spent.","session_id":"s-1","total_cost_usd":12,"usage":{"input_tokens":4000000,"output_tokens":400}}'
+    exit 0 ;;
+  *cost=*)
+    cost="${prompt#*cost=}"
+    echo '{"type":"assistant","message":{"role":"assistant","content":[{"type":"text","text":"ok"}],"usage":{"input_tokens":1000,"output_tokens":10}},"session_id":"s-1"}'
+    if [ "$cost" = missing ]; then field=""; else field=",\"total_cost_usd\":$cost"; fi
+    echo "{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":false,\"num_turns\":1,\"result\":\"ok\",\"session_id\":\"s-1\"$field,\"usage\":{\"input_tokens\":1000,\"output_tokens\":10}}"
+    exit 0 ;;
+esac
 echo '{"type":"assistant","message":{"role":"assistant","content":[{"type":"text","text":"Writing the file."},{"type":"tool_use","id":"toolu_1","name":"Write","input":{"file_path":"cc.txt"}}],"usage":{"input_tokens":1000,"output_tokens":50,"cache_read_input_tokens":0,"cache_creation_input_tokens":3000}},"session_id":"s-1"}'
 printf '%s\n' "$prompt" > cc.txt
 echo '{"type":"user","message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"ok"}]},"session_id":"s-1"}'

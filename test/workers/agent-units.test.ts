@@ -307,7 +307,7 @@ describe("executeTool in a real sandbox (local sandbox server)", () => {
   beforeAll(async () => {
     sandbox = await Sandbox.create("base", { ...e2bOptions(), metadata: { purpose: "agent-units" }, timeoutMs: 120_000 });
     await sandbox.commands.run(`mkdir -p ${REPO_DIR}`);
-    session = await SandboxSession.open(e2bOptions(), sandbox.sandboxId);
+    session = await SandboxSession.open({ connection: e2bOptions(), secrets: [] }, sandbox.sandboxId);
   });
   afterAll(async () => {
     await Sandbox.kill(sandbox.sandboxId, e2bOptions()).catch(() => false);
@@ -398,7 +398,7 @@ describe("executeTool in a real sandbox (local sandbox server)", () => {
 
   it("throws (for the step to retry or fail) when the sandbox itself is gone", async () => {
     const doomed = await Sandbox.create("base", { ...e2bOptions(), metadata: { purpose: "agent-units" }, timeoutMs: 60_000 });
-    const doomedSession = await SandboxSession.open(e2bOptions(), doomed.sandboxId);
+    const doomedSession = await SandboxSession.open({ connection: e2bOptions(), secrets: [] }, doomed.sandboxId);
     await doomed.kill();
     const probes: Array<{ name: string; input: JsonObject }> = [
       { name: "bash", input: { command: "echo hi" } },
@@ -494,7 +494,7 @@ describe("callModel against the scripted Messages API", () => {
     const sandbox = await Sandbox.create("base", { ...e2bOptions(), metadata: { purpose: "agent-units" }, timeoutMs: 120_000 });
     try {
       await sandbox.commands.run(`mkdir -p ${REPO_DIR}`);
-      const session = await SandboxSession.open(e2bOptions(), sandbox.sandboxId);
+      const session = await SandboxSession.open({ connection: e2bOptions(), secrets: [] }, sandbox.sandboxId);
       await script([
         { content: [{ type: "text", text: "Creating the file." }, { type: "tool_use", id: "toolu_c", name: "str_replace_based_edit_tool", input: { command: "create", path: "hello.txt", file_text: "hello\n" } }] },
         { content: [{ type: "tool_use", id: "toolu_r", name: "bash", input: { command: "cat hello.txt && exit 1" } }, { type: "tool_use", id: "toolu_v", name: "str_replace_based_edit_tool", input: { command: "view", path: "missing.txt" } }] },

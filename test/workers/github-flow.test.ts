@@ -188,6 +188,15 @@ KIT`,
     expect(((await pushed.json()) as { tree: { sha: string } }).tree.sha).toBe(forkTree);
   });
 
+  it("never pushes a file holding one of the deployment's secrets (here an API token)", async () => {
+    const run = await createRun({ repo: repoUrl(), task: { commands: ["echo 'token=second-token' > leaked.env"] }, push: true });
+    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    const fork = view.forks[0]!;
+    expect(fork.error?.code).toBe("push_failed");
+    expect(fork.error?.message).toBe(`Pushing forkyard/${run.id}/1 failed: leaked.env contains one of this deployment's secrets: the fork's changes are not pushed.`);
+    expect((await github.refs())[`refs/heads/forkyard/${run.id}/1`]).toBeUndefined();
+  });
+
   it("refuses a file too large for the API with a clear, final push_failed", async () => {
     const run = await createRun({ repo: repoUrl(), task: { commands: ["head -c 22000000 /dev/zero > huge.dat"] }, push: true });
     const view = await waitForRunStatus(run.id, ["completed", "failed"]);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { githubWebOrigin } from "../../src/github/client";
 import { parseForkCommand, type ForkCommand } from "../../src/github/fork-command";
 import { commentMarker, pullRequestPlan, rankForks, renderSummary, type ReportFork, type ReportSnapshot } from "../../src/github/report";
-import { REDACTED, scrubSecret } from "../../src/github/scrub";
+import { REDACTED, scrubSecret } from "../../src/observability/scrub";
 import { pushTarget } from "../../src/github/targets";
 import { verifyGitHubSignature } from "../../src/github/verify";
 import { loadConfig, type Config, type Env } from "../../src/env";

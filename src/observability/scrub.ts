@@ -1,3 +1,5 @@
+import { Buffer } from "node:buffer";
+
 export const REDACTED = "[REDACTED]";
 
 /** Shortest piece of a secret cut by a truncated output that is still scrubbed. */
@@ -46,4 +48,17 @@ export function scrubSecret(text: string, secret: string | undefined): string {
     }
   }
   return out;
+}
+
+/** Removes every one of `secrets` (see scrubSecret). */
+export function scrubSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) if (out.length > 0) out = scrubSecret(out, secret);
+  return out;
+}
+
+/** Whether `bytes` hold one of `secrets` verbatim (e.g. a file about to leave a sandbox). */
+export function containsSecret(bytes: Uint8Array, secrets: readonly string[]): boolean {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return secrets.some((secret) => secret.length >= 8 && buffer.includes(secret));
 }

@@ -160,6 +160,7 @@ export const poolStatus = z.object({
   live: z.number().int(),
   creating: z.number().int(),
   paused: z.number().int().describe("sandboxes paused by forks waiting for budget"),
+  waiting: z.number().int().describe("forks waiting for capacity, served first come first served across runs"),
   reapedTotal: z.number().int().describe("orphaned sandboxes the reaper has killed"),
   leases: z.array(
     z.object({

@@ -19,11 +19,16 @@ export interface LeaseRequest {
   fork: number;
   template: string;
   timeoutSeconds: number;
+  /** The holder's Workflow instance: told (CAPACITY_EVENT) when its turn for capacity comes. */
+  instanceId?: string;
 }
+
+/** The event a fork waiting for capacity waits on; the Pool sends it in arrival order across runs. */
+export const CAPACITY_EVENT = "capacity";
 
 export type AcquireOutcome =
   | { status: "acquired"; sandboxId: string; acquiredAt: number; adopted: boolean }
-  | { status: "wait"; retryAfterMs: number; reason: "capacity" | "rate" | "provider_rate_limit" };
+  | { status: "wait"; retryAfterMs: number; reason: "capacity" | "rate" | "provider_rate_limit"; position?: number };
 
 export interface ReleaseOutcome {
   sandboxId: string | null;
@@ -57,6 +62,8 @@ export interface PoolStatus {
   live: number;
   creating: number;
   paused: number;
+  /** Holders waiting for capacity, in arrival order. */
+  waiting: number;
   reapedTotal: number;
   leases: { key: string; runId: string; fork: number; sandboxId: string | null; state: LeaseState; acquiredAt: string | null }[];
 }
@@ -86,6 +93,8 @@ const STALE_CREATING_MS = 15 * 60_000;
 const GONE_GRACE_MS = 10_000;
 /** How soon the Pool's alarm retries kills that failed. */
 const KILL_RETRY_MS = 30_000;
+/** A waiter told of its turn that has not come for it within this is told again (the event may be lost). */
+const RENOTIFY_MS = 15_000;
 
 /**
  * Pool Durable Object: the only creator of sandboxes. It keeps the lease table
@@ -117,6 +126,15 @@ export class Pool extends DurableObject<Env> {
     CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
     CREATE INDEX IF NOT EXISTS leases_run ON leases (run_id);`);
     addColumnOnce(ctx.storage.sql, "leases", "kill_pending INTEGER NOT NULL DEFAULT 0");
+    // Holders waiting for capacity, first come first served across runs (seq = arrival order).
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS waiters (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      key TEXT NOT NULL UNIQUE,
+      run_id TEXT NOT NULL,
+      instance_id TEXT,
+      enqueued_at INTEGER NOT NULL,
+      notified_at INTEGER
+    )`);
   }
 
   #config() {
@@ -160,7 +178,7 @@ export class Pool extends DurableObject<Env> {
       const sandbox = found[0];
       if (sandbox) return this.#activate(request.key, sandbox.sandboxId, true);
     } else {
-      const wait = this.#admissionWait();
+      const wait = this.#admissionWait(request);
       if (wait) return wait;
       const now = Date.now();
       this.ctx.storage.sql.exec(
@@ -191,17 +209,73 @@ export class Pool extends DurableObject<Env> {
       if (err instanceof Error && "retryable" in err && err.retryable === false) {
         // A permanent failure (e.g. bad credentials): free the reserved capacity.
         this.ctx.storage.sql.exec("DELETE FROM leases WHERE key = ? AND state = 'creating'", request.key);
+        this.#capacityFreed();
       }
       throw err;
     }
   }
 
-  /** Null when a new lease may be admitted now; otherwise how long to wait. */
-  #admissionWait(): AcquireOutcome | null {
+  /**
+   * Null when a new lease may be admitted now; otherwise how long to wait. Capacity goes first
+   * come, first served: a holder is admitted only when there is room for everyone queued ahead of
+   * it too; otherwise it joins (or keeps) its place in the queue and is told when its turn comes.
+   */
+  #admissionWait(request: LeaseRequest): AcquireOutcome | null {
     const now = Date.now();
     if (this.#blockedUntil > now) return { status: "wait", retryAfterMs: this.#blockedUntil - now, reason: "provider_rate_limit" };
-    if (this.#liveCount() >= this.#config().MAX_LIVE_SANDBOXES) return { status: "wait", retryAfterMs: 2000, reason: "capacity" };
-    return null;
+    const sql = this.ctx.storage.sql;
+    const mine = sql.exec<{ seq: number }>("SELECT seq FROM waiters WHERE key = ?", request.key).toArray()[0];
+    const ahead = mine
+      ? sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM waiters WHERE seq < ?", mine.seq).one().n
+      : sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM waiters").one().n;
+    const free = this.#config().MAX_LIVE_SANDBOXES - this.#liveCount();
+    if (ahead < free) {
+      if (mine) sql.exec("DELETE FROM waiters WHERE key = ?", request.key);
+      return null;
+    }
+    if (!mine) {
+      sql.exec("INSERT INTO waiters (key, run_id, instance_id, enqueued_at) VALUES (?, ?, ?, ?)", request.key, request.runId, request.instanceId ?? null, now);
+    } else if (request.instanceId) {
+      // Asked again: its earlier notice (if any) was used; a new one is due when its turn comes.
+      sql.exec("UPDATE waiters SET notified_at = NULL, instance_id = ? WHERE key = ?", request.instanceId, request.key);
+    }
+    // Renotifying is the alarm's job while anyone waits.
+    this.ctx.waitUntil(this.#armAlarmWithin(RENOTIFY_MS));
+    return { status: "wait", retryAfterMs: RENOTIFY_MS, reason: "capacity", position: ahead + 1 };
+  }
+
+  /** Tells the waiters whose turn has come (as many as there is free capacity), first in first. */
+  async #notifyWaiters(): Promise<void> {
+    const free = this.#config().MAX_LIVE_SANDBOXES - this.#liveCount();
+    if (free <= 0) return;
+    const now = Date.now();
+    const due = this.ctx.storage.sql
+      .exec<{ key: string; instance_id: string | null; notified_at: number | null }>("SELECT key, instance_id, notified_at FROM waiters ORDER BY seq LIMIT ?", free)
+      .toArray()
+      .filter((w) => w.instance_id && (w.notified_at === null || now - w.notified_at >= RENOTIFY_MS));
+    for (const w of due) this.ctx.storage.sql.exec("UPDATE waiters SET notified_at = ? WHERE key = ?", now, w.key);
+    await Promise.all(
+      due.map(async (w) => {
+        try {
+          await (await this.env.FORK_WORKFLOW.get(w.instance_id!)).sendEvent({ type: CAPACITY_EVENT, payload: {} });
+        } catch (err) {
+          // An instance that is gone (terminated, cancelled) gives up its place.
+          log("info", "pool.waiter_dropped", { leaseKey: w.key, ...errorFields(err) });
+          this.ctx.storage.sql.exec("DELETE FROM waiters WHERE key = ?", w.key);
+        }
+      }),
+    );
+    if (due.length > 0) log("info", "pool.waiters_notified", { count: due.length });
+  }
+
+  /** Capacity may have freed: the next waiters are told, without holding up the caller. */
+  #capacityFreed(): void {
+    this.ctx.waitUntil(this.#notifyWaiters().catch((err) => log("warn", "pool.notify_failed", errorFields(err))));
+  }
+
+  async #armAlarmWithin(ms: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > Date.now() + ms) await this.ctx.storage.setAlarm(Date.now() + ms);
   }
 
   /** Reserves the next creation slot under the rate limit; returns how long until it opens. */
@@ -250,6 +324,8 @@ export class Pool extends DurableObject<Env> {
       }
     }
     this.#leave(key, "released");
+    this.ctx.storage.sql.exec("DELETE FROM waiters WHERE key = ?", key);
+    this.#capacityFreed();
     if (killPending) {
       this.ctx.storage.sql.exec("UPDATE leases SET kill_pending = 1 WHERE key = ?", key);
       await this.#armKillRetry();
@@ -259,8 +335,7 @@ export class Pool extends DurableObject<Env> {
   }
 
   async #armKillRetry(): Promise<void> {
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null) await this.ctx.storage.setAlarm(Date.now() + KILL_RETRY_MS);
+    await this.#armAlarmWithin(KILL_RETRY_MS);
   }
 
   /** Retries kills that failed at release; a sandbox that no longer exists counts as killed. */
@@ -280,11 +355,14 @@ export class Pool extends DurableObject<Env> {
     return freed;
   }
 
-  /** The Pool's alarm: retries failed kills until none is left. */
+  /** The Pool's alarm: retries failed kills and tells waiters again, while there are any. */
   override async alarm(): Promise<void> {
-    await this.#retryKills();
-    const left = this.ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM leases WHERE kill_pending = 1").one().n;
-    if (left > 0) await this.ctx.storage.setAlarm(Date.now() + KILL_RETRY_MS);
+    const freed = await this.#retryKills();
+    await this.#notifyWaiters();
+    const sql = this.ctx.storage.sql;
+    if (freed.length > 0) log("info", "pool.alarm", { killsRetried: freed.length });
+    if (sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM waiters").one().n > 0) await this.ctx.storage.setAlarm(Date.now() + RENOTIFY_MS);
+    else if (sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM leases WHERE kill_pending = 1").one().n > 0) await this.ctx.storage.setAlarm(Date.now() + KILL_RETRY_MS);
   }
 
   /**
@@ -297,6 +375,7 @@ export class Pool extends DurableObject<Env> {
       if (lease.state === "active") {
         await this.#provider().pause(lease.sandbox_id!);
         this.ctx.storage.sql.exec("UPDATE leases SET state = 'paused', paused_at = ? WHERE key = ? AND state = 'active'", Date.now(), key);
+        this.#capacityFreed();
         log("info", "pool.sandbox_paused", { leaseKey: key, runId: lease.run_id, fork: lease.fork, sandboxId: lease.sandbox_id });
       }
       return { sandboxId: lease.sandbox_id! };
@@ -343,6 +422,7 @@ export class Pool extends DurableObject<Env> {
   /** Releases every lease of a run (cancellation): nothing of it is left running. */
   async releaseRun(runId: string): Promise<Result<number>> {
     return asResult(async () => {
+      this.ctx.storage.sql.exec("DELETE FROM waiters WHERE run_id = ?", runId);
       const keys = this.ctx.storage.sql.exec<{ key: string }>("SELECT key FROM leases WHERE run_id = ? AND state != 'released'", runId).toArray();
       await Promise.all(keys.map(({ key }) => this.#release(key)));
       return keys.length;
@@ -402,6 +482,7 @@ export class Pool extends DurableObject<Env> {
       this.ctx.storage.sql.exec("INSERT INTO counters (name, value) VALUES ('reaped', 1) ON CONFLICT (name) DO UPDATE SET value = value + 1");
       log("info", "reaper.killed", { sandboxId: sandbox.sandboxId, runId, reason });
     }
+    if (freed.length > 0 || reaped.length > 0) this.#capacityFreed();
     return { killed: reaped, freed };
   }
 
@@ -428,6 +509,7 @@ export class Pool extends DurableObject<Env> {
       live: rows.filter((r) => r.state === "active").length,
       creating: rows.filter((r) => r.state === "creating").length,
       paused: rows.filter((r) => r.state === "paused").length,
+      waiting: this.ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM waiters").one().n,
       reapedTotal: this.ctx.storage.sql.exec<{ value: number }>("SELECT value FROM counters WHERE name = 'reaped'").toArray()[0]?.value ?? 0,
       leases: rows.map((r) => ({
         key: r.key,

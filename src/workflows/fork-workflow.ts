@@ -2,7 +2,7 @@ import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloud
 import type { Env } from "../env";
 import { loadConfig } from "../env";
 import { CloneFailedError, decodeStepError, SandboxOperationError, unwrap } from "../errors";
-import { POOL_NAME, type Pool } from "../durable-objects/pool";
+import { CAPACITY_EVENT, POOL_NAME, type Pool } from "../durable-objects/pool";
 import type { Orchestrator } from "../durable-objects/orchestrator";
 import { sandboxAccess } from "../sandbox/connection";
 import { CLONE_SCRIPT, cloneEnv, COLLECT_SCRIPT, collectEnv, GIT_SHA, parseNumstat, REPO_DIR } from "../sandbox/git";
@@ -27,6 +27,8 @@ const SANDBOX_TTL_MARGIN_SECONDS = 600;
 /** E2B's longest sandbox lifetime (Pro; a create asking for more is refused). */
 const MAX_SANDBOX_TTL_SECONDS = 86_400;
 const MAX_CAPACITY_WAIT_MS = 30_000;
+/** A waiter asks again after this without a notice (a safety net: the Pool renotifies lost notices). */
+const CAPACITY_WAIT_TIMEOUT_MS = 6 * 3600_000;
 
 /**
  * One fork: budget -> acquire-sandbox -> health-check -> clone -> the task (commands, or the agent's
@@ -57,11 +59,10 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
     };
 
     try {
-      const begun = await steps.run(STEP.budget, stepConfig("budget", retries, CONTROL_STEP_TIMEOUT_MS), async () =>
-        unwrap(await orchestrator.forkBegin(p.n, event.instanceId)),
-      );
-      steps.setDeadline(begun.startedAt + forkTimeoutMs, p.timeoutSeconds);
+      await steps.run(STEP.budget, stepConfig("budget", retries, CONTROL_STEP_TIMEOUT_MS), async () => unwrap(await orchestrator.forkBegin(p.n, event.instanceId)));
 
+      // Waiting for capacity costs two steps per turn offered, however long the wait: the Pool
+      // tells waiters in arrival order (CAPACITY_EVENT) and tells them again if a notice is lost.
       for (let wait = 0; ; wait++) {
         const acquired = await steps.run(STEP.acquireSandbox, stepConfig("acquire", retries, CONTROL_STEP_TIMEOUT_MS), async () => {
           const result = unwrap(
@@ -72,6 +73,7 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
               template: p.template,
               // The fork's deadline plus time to collect and clean up, within E2B's cap.
               timeoutSeconds: Math.min(p.timeoutSeconds + SANDBOX_TTL_MARGIN_SECONDS, MAX_SANDBOX_TTL_SECONDS),
+              instanceId: event.instanceId,
             }),
           );
           if (result.status === "acquired") await orchestrator.recordSandbox(p.n, result.sandboxId);
@@ -79,9 +81,16 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
         });
         if (acquired.status === "acquired") {
           outcome.sandboxId = acquired.sandboxId;
+          // The fork's time runs from its sandbox, not from its place in the queue.
+          steps.setDeadline(acquired.acquiredAt + forkTimeoutMs, p.timeoutSeconds);
           break;
         }
-        await step.sleep(`${STEP.waitForCapacity}-${wait + 1}`, Math.min(Math.max(acquired.retryAfterMs, 250), MAX_CAPACITY_WAIT_MS));
+        const name = `${STEP.waitForCapacity}-${wait + 1}`;
+        if (acquired.reason === "capacity") {
+          await step.waitForEvent(name, { type: CAPACITY_EVENT, timeout: CAPACITY_WAIT_TIMEOUT_MS }).catch(() => undefined);
+        } else {
+          await step.sleep(name, Math.min(Math.max(acquired.retryAfterMs, 250), MAX_CAPACITY_WAIT_MS));
+        }
       }
       const sandboxId = outcome.sandboxId;
 

@@ -5,6 +5,7 @@ import { asResult, ConflictError, RateLimitedError, type Result } from "../error
 import { errorFields, log } from "../observability/log";
 import { sandboxConnection } from "../sandbox/connection";
 import { sandboxMetadata, SANDBOX_TAG } from "../sandbox/metadata";
+import type { SandboxHandle } from "../sandbox/handle";
 import { SandboxProvider } from "../sandbox/provider";
 import { addColumnOnce } from "./sql";
 import { TERMINAL_RUN_STATUSES } from "../api/runs";
@@ -27,7 +28,7 @@ export interface LeaseRequest {
 export const CAPACITY_EVENT = "capacity";
 
 export type AcquireOutcome =
-  | { status: "acquired"; sandboxId: string; acquiredAt: number; adopted: boolean }
+  | { status: "acquired"; sandboxId: string; acquiredAt: number; adopted: boolean; handle: SandboxHandle }
   | { status: "wait"; retryAfterMs: number; reason: "capacity" | "rate" | "provider_rate_limit"; position?: number };
 
 export interface ReleaseOutcome {
@@ -83,6 +84,8 @@ interface LeaseRow extends Record<string, SqlStorageValue> {
   paused_ms: number;
   /** 1 when the lease was released but killing its sandbox failed: retried, and still counted live. */
   kill_pending: number;
+  /** The sandbox's SandboxHandle (JSON), so a holder asking again needs no control-plane call. */
+  handle: string | null;
 }
 
 /** Longest a caller is kept waiting inside one acquire call for its creation-rate slot. */
@@ -126,6 +129,7 @@ export class Pool extends DurableObject<Env> {
     CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
     CREATE INDEX IF NOT EXISTS leases_run ON leases (run_id);`);
     addColumnOnce(ctx.storage.sql, "leases", "kill_pending INTEGER NOT NULL DEFAULT 0");
+    addColumnOnce(ctx.storage.sql, "leases", "handle TEXT");
     // Holders waiting for capacity, first come first served across runs (seq = arrival order).
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS waiters (
       seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -166,7 +170,8 @@ export class Pool extends DurableObject<Env> {
   async #acquire(request: LeaseRequest): Promise<AcquireOutcome> {
     const existing = this.#lease(request.key);
     if (existing?.state === "active" && existing.sandbox_id) {
-      return { status: "acquired", sandboxId: existing.sandbox_id, acquiredAt: existing.acquired_at ?? existing.created_at, adopted: true };
+      const handle = existing.handle ? (JSON.parse(existing.handle) as SandboxHandle) : await this.#provider().handle(existing.sandbox_id);
+      return { status: "acquired", sandboxId: existing.sandbox_id, acquiredAt: existing.acquired_at ?? existing.created_at, adopted: true, handle };
     }
     if (existing?.state === "released") throw new ConflictError("lease_released", `The sandbox lease ${request.key} was already released.`);
     if (existing?.state === "paused") throw new ConflictError("lease_paused", `The sandbox of lease ${request.key} is paused; resume it first.`);
@@ -176,7 +181,7 @@ export class Pool extends DurableObject<Env> {
       // An earlier attempt reserved capacity and may have created the sandbox before losing the answer.
       const found = await provider.find({ [SANDBOX_TAG.lease]: request.key });
       const sandbox = found[0];
-      if (sandbox) return this.#activate(request.key, sandbox.sandboxId, true);
+      if (sandbox) return this.#activate(request.key, await provider.handle(sandbox.sandboxId), true);
     } else {
       const wait = this.#admissionWait(request);
       if (wait) return wait;
@@ -200,7 +205,7 @@ export class Pool extends DurableObject<Env> {
         timeoutSeconds: request.timeoutSeconds,
         metadata: sandboxMetadata(request),
       });
-      return await this.#activate(request.key, created.sandboxId, false);
+      return await this.#activate(request.key, created.handle, false);
     } catch (err) {
       if (err instanceof RateLimitedError) {
         this.#blockedUntil = Date.now() + err.retryAfterSeconds * 1000;
@@ -288,7 +293,8 @@ export class Pool extends DurableObject<Env> {
     return wait;
   }
 
-  async #activate(key: string, sandboxId: string, adopted: boolean): Promise<AcquireOutcome> {
+  async #activate(key: string, handle: SandboxHandle, adopted: boolean): Promise<AcquireOutcome> {
+    const sandboxId = handle.sandboxId;
     const lease = this.#lease(key);
     if (!lease || lease.state === "released") {
       // Released while we were creating (the fork was cancelled): the new sandbox must not live on.
@@ -296,9 +302,9 @@ export class Pool extends DurableObject<Env> {
       throw new ConflictError("lease_released", `The sandbox lease ${key} was released while its sandbox was being created.`);
     }
     const now = Date.now();
-    this.ctx.storage.sql.exec("UPDATE leases SET sandbox_id = ?, state = 'active', acquired_at = ? WHERE key = ?", sandboxId, now, key);
+    this.ctx.storage.sql.exec("UPDATE leases SET sandbox_id = ?, state = 'active', acquired_at = ?, handle = ? WHERE key = ?", sandboxId, now, JSON.stringify(handle), key);
     log("info", "pool.sandbox_acquired", { leaseKey: key, runId: lease.run_id, fork: lease.fork, sandboxId, adopted });
-    return { status: "acquired", sandboxId, acquiredAt: now, adopted };
+    return { status: "acquired", sandboxId, acquiredAt: now, adopted, handle };
   }
 
   /** Releases a holder's lease and kills its sandbox. Idempotent; unknown keys are a no-op. */

@@ -1,9 +1,11 @@
 import { Sandbox, type ConnectionOpts, type SandboxInfo } from "e2b";
 import { classifySandboxError } from "./errors";
+import { handleOf, type SandboxHandle } from "./handle";
 import { SANDBOX_APP_VALUE, SANDBOX_TAG } from "./metadata";
 
 export interface CreatedSandbox {
   sandboxId: string;
+  handle: SandboxHandle;
 }
 
 /** Control-plane operations on sandboxes (create, find, list, kill) over the official e2b SDK. */
@@ -17,7 +19,7 @@ export class SandboxProvider {
   async create(input: { template: string; timeoutSeconds: number; metadata: Record<string, string> }): Promise<CreatedSandbox> {
     try {
       const sandbox = await Sandbox.create(input.template, { ...this.#opts, timeoutMs: input.timeoutSeconds * 1000, metadata: input.metadata });
-      return { sandboxId: sandbox.sandboxId };
+      return { sandboxId: sandbox.sandboxId, handle: handleOf(sandbox) };
     } catch (err) {
       throw classifySandboxError(err, "create sandbox");
     }
@@ -33,6 +35,15 @@ export class SandboxProvider {
       throw classifySandboxError(err, "list sandboxes");
     }
     return found;
+  }
+
+  /** A handle for a sandbox found rather than created (one connect). */
+  async handle(sandboxId: string): Promise<SandboxHandle> {
+    try {
+      return handleOf(await Sandbox.connect(sandboxId, this.#opts));
+    } catch (err) {
+      throw classifySandboxError(err, "connect sandbox");
+    }
   }
 
   /** Every sandbox Forkyard created in this account. */

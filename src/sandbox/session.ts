@@ -2,6 +2,7 @@ import { CommandExitError, Sandbox, TimeoutError } from "e2b";
 import { SandboxGoneError } from "../errors";
 import { scrubSecrets } from "../observability/scrub";
 import type { SandboxAccess } from "./connection";
+import { sandboxFromHandle, type SandboxHandle } from "./handle";
 import { classifySandboxError, isNotFound } from "./errors";
 import { TailBuffer } from "./tail";
 
@@ -44,6 +45,12 @@ export class SandboxSession {
     this.#secrets = secrets;
   }
 
+  /** A session on a sandbox from its handle: no control-plane call. */
+  static forHandle(access: SandboxAccess, handle: SandboxHandle): SandboxSession {
+    return new SandboxSession(sandboxFromHandle(access.connection, handle), access.secrets);
+  }
+
+  /** A session on a sandbox known only by id: asks the control plane (Sandbox.connect). */
   static async open(access: SandboxAccess, sandboxId: string): Promise<SandboxSession> {
     try {
       return new SandboxSession(await Sandbox.connect(sandboxId, access.connection), access.secrets);

@@ -6,7 +6,6 @@ import { runAgent, type AgentHost } from "../agent/loop";
 import { executeTool } from "../agent/tools";
 import { BUDGET_RAISED_EVENT } from "../durable-objects/orchestrator";
 import { BudgetExceededError, decodeStepError, unwrap } from "../errors";
-import { SandboxSession } from "../sandbox/session";
 import type { ForkContext } from "./fork-context";
 import { stepConfig } from "./retry-policies";
 import { budgetResumeStep, budgetWaitStep, modelStepName, toolStepName } from "./steps";
@@ -59,7 +58,7 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
     {
       callModel: (request) => callModel({ apiKey: config.ANTHROPIC_API_KEY ?? "", baseURL: config.ANTHROPIC_BASE_URL }, request),
       executeTool: async (call) => {
-        const session = await SandboxSession.open(ctx.access(), ctx.sandboxId);
+        const session = await ctx.session();
         return executeTool(session, call, { remainingMs: steps.remainingMs(), envs: ctx.taskEnv });
       },
       beforeModelCall: async (_turn, expectedUsd) => unwrap(await orchestrator.reserveModelCall(p.n, ledgerKey, expectedUsd)),

@@ -3,7 +3,6 @@ import { CLAUDE_CODE_SCRIPT, parseClaudeCodeStream, StreamCostMeter } from "../a
 import { expectedCallCostUsd, parseModelPrices } from "../agent/pricing";
 import { BudgetExceededError, ForkyardError, fromWireError, type Result } from "../errors";
 import { REPO_DIR } from "../sandbox/git";
-import { SandboxSession } from "../sandbox/session";
 import type { ForkContext } from "./fork-context";
 import { stepConfig } from "./retry-policies";
 import { STEP } from "./steps";
@@ -33,7 +32,7 @@ export async function runClaudeCodeTask(ctx: ForkContext, task: AgentTask & { mo
     const first = await reserve(nextCallUsd);
     if (!first.ok) throw fromWireError(first.error);
 
-    const session = await SandboxSession.open(ctx.access(), ctx.sandboxId);
+    const session = await ctx.session();
     const envs: Record<string, string> = {
       ...ctx.taskEnv,
       FORKYARD_CLAUDE: config.CLAUDE_CODE_COMMAND,

@@ -1,7 +1,6 @@
 import type { CommandResult } from "../api/runs";
 import { CommandFailedError, ForkTimeoutError } from "../errors";
 import { REPO_DIR } from "../sandbox/git";
-import { SandboxSession } from "../sandbox/session";
 import type { ForkContext } from "./fork-context";
 import { stepConfig } from "./retry-policies";
 import { commandStep } from "./steps";
@@ -11,7 +10,7 @@ export async function runCommandsTask(ctx: ForkContext, commands: string[], resu
   const { params, config, steps, orchestrator } = ctx;
   for (const [index, command] of commands.entries()) {
     const result = await steps.run(commandStep(index), stepConfig("command", config.RETRY_POLICIES, params.timeoutSeconds * 1000), async ({ remainingMs }) => {
-      const session = await SandboxSession.open(ctx.access(), ctx.sandboxId);
+      const session = await ctx.session();
       const exec = await session.exec(command, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: ctx.taskEnv });
       const commandResult: CommandResult = { command, ...exec };
       await orchestrator.recordCommand(params.n, index, commandResult);

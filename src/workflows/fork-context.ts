@@ -1,5 +1,5 @@
 import type { WorkflowStep } from "cloudflare:workers";
-import type { SandboxAccess } from "../sandbox/connection";
+import type { SandboxSession } from "../sandbox/session";
 import type { Orchestrator } from "../durable-objects/orchestrator";
 import type { Pool } from "../durable-objects/pool";
 import type { Config } from "../env";
@@ -15,7 +15,8 @@ export interface ForkContext {
   orchestrator: DurableObjectStub<Orchestrator>;
   pool: DurableObjectStub<Pool>;
   sandboxId: string;
-  access(): SandboxAccess;
+  /** A client of the fork's sandbox, built from the handle the acquire step returned (no control-plane call). */
+  session(): Promise<SandboxSession>;
   /** What a command may want to know about its fork (e.g. to pick a test shard). */
   taskEnv: Record<string, string>;
 }

@@ -5,6 +5,7 @@ import { CloneFailedError, decodeStepError, SandboxOperationError, unwrap } from
 import { CAPACITY_EVENT, POOL_NAME, type Pool } from "../durable-objects/pool";
 import type { Orchestrator } from "../durable-objects/orchestrator";
 import { sandboxAccess } from "../sandbox/connection";
+import type { SandboxHandle } from "../sandbox/handle";
 import { CLONE_SCRIPT, cloneEnv, COLLECT_SCRIPT, collectEnv, GIT_SHA, parseNumstat, REPO_DIR } from "../sandbox/git";
 import { SandboxSession } from "../sandbox/session";
 import { sandboxCostUsd } from "../runs/costs";
@@ -63,6 +64,7 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
 
       // Waiting for capacity costs two steps per turn offered, however long the wait: the Pool
       // tells waiters in arrival order (CAPACITY_EVENT) and tells them again if a notice is lost.
+      let handle: SandboxHandle | undefined;
       for (let wait = 0; ; wait++) {
         const acquired = await steps.run(STEP.acquireSandbox, stepConfig("acquire", retries, CONTROL_STEP_TIMEOUT_MS), async () => {
           const result = unwrap(
@@ -81,6 +83,8 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
         });
         if (acquired.status === "acquired") {
           outcome.sandboxId = acquired.sandboxId;
+          // Older checkpoints carry no handle: their steps connect through the control plane.
+          handle = acquired.handle;
           // The fork's time runs from its sandbox, not from its place in the queue.
           steps.setDeadline(acquired.acquiredAt + forkTimeoutMs, p.timeoutSeconds);
           break;
@@ -93,16 +97,17 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
         }
       }
       const sandboxId = outcome.sandboxId;
+      const openSession = () => (handle ? Promise.resolve(SandboxSession.forHandle(access(), handle)) : SandboxSession.open(access(), sandboxId));
 
       await steps.run(STEP.healthCheck, stepConfig("health", retries, HEALTH_TIMEOUT_MS * 2), async () => {
-        const session = await SandboxSession.open(access(), sandboxId);
+        const session = await openSession();
         const probe = await session.exec("echo ok", { timeoutMs: HEALTH_TIMEOUT_MS });
         if (probe.exitCode !== 0 || probe.stdoutTail.trim() !== "ok") throw new SandboxOperationError(`Health check failed: ${probe.stderrTail || probe.stdoutTail}`);
         return { ok: true };
       });
 
       const clone = await steps.run(STEP.clone, stepConfig("clone", retries, forkTimeoutMs), async ({ remainingMs }) => {
-        const session = await SandboxSession.open(access(), sandboxId);
+        const session = await openSession();
         const result = await session.exec(CLONE_SCRIPT, { timeoutMs: remainingMs, envs: cloneEnv({ repo: p.repo, baseBranch: p.baseBranch, workBranch: p.workBranch }) });
         const baseSha = result.stdoutTail.trim().split("\n").pop() ?? "";
         if (result.exitCode !== 0 || !GIT_SHA.test(baseSha)) throw new CloneFailedError(`Cloning ${p.repo} (${p.baseBranch}) failed: ${result.stderrTail.trim() || `exit ${result.exitCode}`}`);
@@ -117,7 +122,7 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
         orchestrator,
         pool,
         sandboxId,
-        access,
+        session: openSession,
         taskEnv: { FORKYARD_RUN_ID: p.runId, FORKYARD_FORK: String(p.n), FORKYARD_FORKS: String(p.forks), FORKYARD_BRANCH: p.workBranch },
       };
       if ("commands" in p.task) await runCommandsTask(ctx, p.task.commands, outcome.commands);
@@ -127,20 +132,20 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
       if (p.check) {
         const checkCommand = p.check;
         outcome.check = await steps.run(STEP.check, stepConfig("check", retries, forkTimeoutMs), async ({ remainingMs }) => {
-          const session = await SandboxSession.open(access(), sandboxId);
+          const session = await openSession();
           const exec = await session.exec(checkCommand, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: ctx.taskEnv });
           return { command: checkCommand, exitCode: exec.exitCode, passed: exec.exitCode === 0 };
         });
       }
 
       outcome.diff = await steps.run(STEP.collect, stepConfig("collect", retries, CONTROL_STEP_TIMEOUT_MS), async () => {
-        const session = await SandboxSession.open(access(), sandboxId);
+        const session = await openSession();
         const message = `forkyard: run ${p.runId} fork ${p.n}`;
         const exec = await session.exec(COLLECT_SCRIPT, { timeoutMs: 60_000, envs: collectEnv({ baseSha: clone.baseSha, message }), tailChars: 1_000_000 });
         if (exec.exitCode !== 0) throw new SandboxOperationError(`Collecting the diff failed: ${exec.stderrTail.trim()}`);
         return parseNumstat(exec.stdoutTail);
       });
-      if (p.push && outcome.diff.files > 0) outcome.pushed = await runPushStep({ steps, config, access, sandboxId, params: p, baseSha: clone.baseSha });
+      if (p.push && outcome.diff.files > 0) outcome.pushed = await runPushStep({ steps, config, session: openSession, params: p, baseSha: clone.baseSha });
       outcome.status = "succeeded";
     } catch (err) {
       // The engine stopping this run (pause, terminate, eviction) is no outcome of the fork: it

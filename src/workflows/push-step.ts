@@ -1,4 +1,3 @@
-import type { SandboxAccess } from "../sandbox/connection";
 import type { PushedBranch } from "../api/runs";
 import { configuredSecrets, type Config } from "../env";
 import { ForkyardError } from "../errors";
@@ -6,7 +5,7 @@ import { githubClient, githubError } from "../github/client";
 import { EXPORT_DIR, EXPORT_SCRIPT, exportEnv, parseRawDiff, parseSizes, pushCommit, PushRefusedError } from "../github/push";
 import { scrubSecret } from "../observability/scrub";
 import { pushTarget } from "../github/targets";
-import { SandboxSession } from "../sandbox/session";
+import type { SandboxSession } from "../sandbox/session";
 import { tail } from "../sandbox/tail";
 import type { ForkParams } from "./fork-params";
 import { stepConfig } from "./retry-policies";
@@ -27,8 +26,7 @@ export class PushFailedError extends ForkyardError {
 export interface PushStepInput {
   steps: StepRunner;
   config: Config;
-  access(): SandboxAccess;
-  sandboxId: string;
+  session(): Promise<SandboxSession>;
   params: ForkParams;
   /** The commit the fork was cloned at. */
   baseSha: string;
@@ -40,11 +38,11 @@ export interface PushStepInput {
  * Re-running it builds the same commit and finds the branch already there.
  */
 export function runPushStep(input: PushStepInput): Promise<PushedBranch> {
-  const { steps, config, params: p, sandboxId } = input;
+  const { steps, config, params: p } = input;
   return steps.run(STEP.push, stepConfig("collect", config.RETRY_POLICIES, PUSH_TIMEOUT_MS), async () => {
     const gh = githubClient(config);
     const target = pushTarget(p.repo, config);
-    const session = await SandboxSession.open(input.access(), sandboxId);
+    const session = await input.session();
     const exported = await session.exec(EXPORT_SCRIPT, { timeoutMs: EXPORT_TIMEOUT_MS, envs: exportEnv(input.baseSha) });
     const date = exported.stdoutTail.trim().split("\n").pop()?.trim() ?? "";
     if (exported.exitCode !== 0 || Number.isNaN(Date.parse(date))) {

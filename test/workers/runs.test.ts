@@ -62,6 +62,16 @@ describe("a run of commands", () => {
     expect((await sandboxAdmin.stats()).live).toBe(0);
   });
 
+  it("talks to the control plane twice per fork: one create, one kill (steps reach envd from the acquire step's handle)", async () => {
+    await sandboxAdmin.reset();
+    const run = await createRun({ forks: 3, maxConcurrent: 3, task: { commands: ["echo a", "echo b"] }, check: "true" });
+    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    expect(view.status).toBe("completed");
+    await waitFor("the sandboxes to be released", async () => (await sandboxAdmin.stats()).live === 0);
+    const calls = (await sandboxAdmin.stats()).calls;
+    expect({ create: calls.create, kill: calls.kill, connect: calls.connect ?? 0, get: calls.get ?? 0 }).toEqual({ create: 3, kill: 3, connect: 0, get: 0 });
+  });
+
   it("never runs more than maxConcurrent forks at once", async () => {
     const run = await createRun({ forks: 6, maxConcurrent: 2, task: { commands: ["sleep 0.5"] } });
     const view = await waitForRunStatus(run.id, ["completed", "failed"], 90_000);

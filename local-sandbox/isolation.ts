@@ -17,7 +17,7 @@
 //    own PID namespace, which dies with the command (background jobs do not survive it).
 // The server spawns commands `detached` (own process group, no controlling terminal) and signals
 // the whole group (kill(-pid)), so SendSignal/deadlines reach the command's tree.
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { spawn, spawnSync } from "node:child_process";
 import { delimiter, join } from "node:path";
 import { tmpdir } from "node:os";
@@ -79,7 +79,7 @@ interface HolderSpec {
 
 function holderSpec(iso: Isolation, m: MountInput): HolderSpec {
   if (iso.kind === "unshare" && iso.unshare && iso.shared) {
-    const script = unshareHolderScript(sandboxView(m), iso.unshare.rootfs);
+    const script = unshareHolderScript(sandboxView(m), iso.unshare.rootfs, (path) => statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? true);
     return { file: iso.shared.setprivPath, args: unshareHolderArgs(iso.unshare.unsharePath, script), pidFrom: "stdout" };
   }
   if (iso.kind === "bwrap" && iso.bwrapPath) {

@@ -7,59 +7,99 @@
 // the view on a tmpfs, pivots into it (the host's mounts are detached, not just hidden), makes
 // the root read-only, prints "ready" and becomes a reaping init. Killing the holder, or the
 // server dying, ends the PID namespace and with it every process of the sandbox.
+//
+// Every command of the script is a process to start, and a sandbox's first command waits for
+// them all, so the script batches: one `mkdir -p` for every directory that no mount hides, one
+// `ln -s -t` for links named like their target, one `mount --bind -o ro,...` per read-only bind.
+import { posix } from "node:path";
 import type { MountOp } from "./view.ts";
-import { DEVICES } from "./view.ts";
+import { DEVICES, isUnder } from "./view.ts";
 
 /** Single-quotes a value for sh. */
 export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-const HELPERS = [
-  // ro SRC DST: a read-only bind of a directory or a file.
-  `ro() { if [ -d "$1" ]; then mkdir -p "$R$2"; else mkdir -p "$(dirname "$R$2")"; touch "$R$2"; fi; mount --bind "$1" "$R$2"; mount -o remount,bind,ro,nosuid,nodev "$R$2"; }`,
-  `link() { mkdir -p "$(dirname "$R$2")"; ln -s "$1" "$R$2"; }`,
-  `hide() { mkdir -p "$R$1"; mount -t tmpfs -o mode=0755,nosuid,nodev hidden "$R$1"; }`,
-];
+const q = shellQuote;
+const at = (dst: string) => `"$R"${q(dst)}`;
 
-function opLines(m: MountOp): string[] {
-  const q = shellQuote;
+/** Mounts of an op: the paths it puts a new filesystem on (nothing made before under them survives). */
+function mountPoint(m: MountOp): string | null {
+  return m.op === "dir" || m.op === "symlink" ? null : m.dst;
+}
+
+/** The directory an op needs before it runs (its mount point, or a link's parent). */
+function neededDir(m: MountOp, isDir: (path: string) => boolean): string | null {
+  if (m.op === "symlink") return posix.dirname(m.dst);
+  if (m.op === "ro-bind" && !isDir(m.src)) return posix.dirname(m.dst);
+  return m.dst;
+}
+
+function devLines(dst: string): string[] {
+  const d = at(dst);
+  return [
+    `mount -t tmpfs -o mode=0755,nosuid dev ${d}`,
+    `mkdir ${d}/shm ${d}/pts && touch ${DEVICES.map((n) => `${d}/${n}`).join(" ")}`,
+    ...DEVICES.map((n) => `mount --bind /dev/${n} ${d}/${n}`),
+    `ln -s /proc/self/fd/0 ${d}/stdin; ln -s /proc/self/fd/1 ${d}/stdout; ln -s /proc/self/fd/2 ${d}/stderr`,
+    `mount -t tmpfs -o mode=1777,nosuid,nodev shm ${d}/shm`,
+    `if mount -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts ${d}/pts 2>/dev/null; then ln -s -t ${d} /proc/self/fd pts/ptmx; else ln -s -t ${d} /proc/self/fd; fi`,
+  ];
+}
+
+function opLines(m: MountOp, isDir: (path: string) => boolean): string[] {
   switch (m.op) {
-    case "ro-bind":
-      return [m.optional ? `if [ -e ${q(m.src)} ]; then ro ${q(m.src)} ${q(m.dst)}; fi` : `ro ${q(m.src)} ${q(m.dst)}`];
-    case "bind":
-      return [`mkdir -p "$R"${q(m.dst)}`, `mount --bind ${q(m.src)} "$R"${q(m.dst)}`];
-    case "symlink":
-      return [`link ${q(m.target)} ${q(m.dst)}`];
-    case "tmpfs":
-      return [`hide ${q(m.dst)}`];
-    case "dir":
-      return [`mkdir -p "$R"${q(m.dst)}`];
-    case "proc":
-      return [`mkdir -p "$R"${q(m.dst)}`, `mount -t proc -o nosuid,nodev,noexec proc "$R"${q(m.dst)}`];
-    case "dev": {
-      const d = `"$R"${q(m.dst)}`;
-      return [
-        `mkdir -p ${d}`,
-        `mount -t tmpfs -o mode=0755,nosuid dev ${d}`,
-        `for n in ${DEVICES.join(" ")}; do touch ${d}/$n; mount --bind /dev/$n ${d}/$n; done`,
-        `ln -s /proc/self/fd ${d}/fd; ln -s /proc/self/fd/0 ${d}/stdin; ln -s /proc/self/fd/1 ${d}/stdout; ln -s /proc/self/fd/2 ${d}/stderr`,
-        `mkdir ${d}/shm; mount -t tmpfs -o mode=1777,nosuid,nodev shm ${d}/shm`,
-        `mkdir ${d}/pts; if mount -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts ${d}/pts 2>/dev/null; then ln -s pts/ptmx ${d}/ptmx; fi`,
-      ];
+    case "ro-bind": {
+      const point = isDir(m.src) ? `mkdir -p ${at(m.dst)}` : `mkdir -p ${at(posix.dirname(m.dst))}; touch ${at(m.dst)}`;
+      const bind = `mount --bind -o ro,nosuid,nodev ${q(m.src)} ${at(m.dst)}`;
+      // Optional (an exposed path): nothing at all when the host has no such path, as with bwrap.
+      return m.optional ? [`if [ -e ${q(m.src)} ]; then ${point}; ${bind}; fi`] : [bind];
     }
+    case "bind":
+      return [`mount --bind ${q(m.src)} ${at(m.dst)}`];
+    case "symlink":
+      return [`ln -s ${q(m.target)} ${at(m.dst)}`];
+    case "tmpfs":
+      return [`mount -t tmpfs -o mode=0755,nosuid,nodev hidden ${at(m.dst)}`];
+    case "dir":
+      return [];
+    case "proc":
+      return [`mount -t proc -o nosuid,nodev,noexec proc ${at(m.dst)}`];
+    case "dev":
+      return devLines(m.dst);
   }
 }
 
 /** The holder's script: builds the view under `rootfs` (an empty host directory), then idles as init. */
-export function unshareHolderScript(ops: MountOp[], rootfs: string): string {
+export function unshareHolderScript(ops: MountOp[], rootfs: string, isDir: (path: string) => boolean): string {
+  // Directories made up front are those no earlier mount covers; the rest are made in order.
+  const early: string[] = [];
+  const earlyLinks: string[] = [];
+  const steps: string[] = [];
+  const mounted: string[] = [];
+  for (const m of ops) {
+    const dir = m.op === "ro-bind" && m.optional ? null : neededDir(m, isDir);
+    const covered = dir !== null && mounted.some((p) => isUnder(dir, p));
+    if (m.op === "symlink" && !covered && posix.dirname(m.dst) === "/" && posix.basename(m.target) === posix.basename(m.dst)) {
+      earlyLinks.push(m.target);
+    } else {
+      if (dir !== null && dir !== "/") {
+        if (covered) steps.push(`mkdir -p ${at(dir)}`);
+        else early.push(dir);
+      }
+      steps.push(...opLines(m, isDir));
+    }
+    const point = mountPoint(m);
+    if (point) mounted.push(point);
+  }
   return [
     "set -eu",
     `echo "pid $(cut -d' ' -f4 /proc/self/stat)"`,
-    `R=${shellQuote(rootfs)}`,
+    `R=${q(rootfs)}`,
     `mount -t tmpfs -o mode=0755 sandbox-root "$R"`,
-    ...HELPERS,
-    ...ops.flatMap(opLines),
+    ...(early.length > 0 ? [`mkdir -p ${[...new Set(early)].map(at).join(" ")}`] : []),
+    ...(earlyLinks.length > 0 ? [`ln -s -t "$R" ${earlyLinks.map(q).join(" ")}`] : []),
+    ...steps,
     `cd "$R"; mkdir .oldroot; pivot_root . .oldroot; cd /; umount -l /.oldroot; rmdir /.oldroot`,
     "mount -o remount,bind,ro /",
     "echo ready",

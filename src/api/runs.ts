@@ -169,7 +169,17 @@ export interface RunView {
   createdAt: string;
   updatedAt: string;
   forks: ForkView[];
-  totals: { succeeded: number; failed: number; cancelled: number; budgetExceeded: number; running: number; queued: number; costUsd: CostView };
+  totals: RunTotals;
+}
+
+export interface RunTotals {
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+  budgetExceeded: number;
+  running: number;
+  queued: number;
+  costUsd: CostView;
 }
 
 export interface RunSummary {

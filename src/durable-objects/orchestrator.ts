@@ -565,7 +565,8 @@ export class Orchestrator extends DurableObject<Env> {
     const run = this.#requireRun();
     this.#store.touchRun(new Date().toISOString());
     try {
-      await upsertRunSummary(this.env.DB, this.#view(), run.requestHash, run.idempotencyKey);
+      const touched = this.#requireRun();
+      await upsertRunSummary(this.env.DB, { ...touched, totals: this.#store.totals() }, run.requestHash, run.idempotencyKey);
       const ended = this.#store.unexportedForks();
       await exportForkResults(this.env.DB, run.id, ended);
       this.#store.markExported(ended.map((f) => f.n));

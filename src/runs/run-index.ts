@@ -3,7 +3,10 @@ import { InvalidInputError } from "../errors";
 import type { ForkExport } from "./run-store";
 
 /** The D1 cross-run index behind GET /v1/runs; each Orchestrator keeps its own row current. */
-export async function upsertRunSummary(db: D1Database, view: RunView, requestHash: string, idempotencyKey: string | null): Promise<void> {
+/** What the index keeps of a run: no fork, so keeping it current costs the same at any size. */
+export type IndexedRun = Pick<RunView, "id" | "status" | "request" | "createdAt" | "updatedAt" | "totals">;
+
+export async function upsertRunSummary(db: D1Database, view: IndexedRun, requestHash: string, idempotencyKey: string | null): Promise<void> {
   await db
     .prepare(
       `INSERT INTO runs (id, status, repo, branch, forks, succeeded, failed, cost_usd, idempotency_key, request_hash, created_at, updated_at, running, queued)

@@ -1,4 +1,4 @@
-import type { CommandResult, CreateRunRequest, ForkStatus, ForkView, RunStatus, RunView, StepView } from "../api/runs";
+import type { CommandResult, CreateRunRequest, ForkStatus, ForkView, RunStatus, RunTotals, RunView, StepView } from "../api/runs";
 import { TERMINAL_FORK_STATUSES } from "../api/runs";
 import { roundUsd } from "./costs";
 import type { RunEvent } from "./event-hub";
@@ -411,25 +411,29 @@ export class RunStore {
         return view;
       });
 
-    const count = (status: ForkStatus) => forks.filter((f) => f.status === status).length;
-    const sandbox = roundUsd(forks.reduce((sum, f) => sum + f.costUsd.sandbox, 0));
-    const llm = roundUsd(forks.reduce((sum, f) => sum + f.costUsd.llm, 0));
+    return { id: run.id, status: run.status, request: run.request, createdAt: run.createdAt, updatedAt: run.updatedAt, forks, totals: this.totals() };
+  }
+
+  /** Fork counts by status and costs by kind, from aggregates: no fork is read. */
+  totals(): RunTotals {
+    const byStatus = new Map<string, number>();
+    for (const row of this.#sql.exec<{ status: StoredForkStatus; n: number }>("SELECT status, COUNT(*) AS n FROM forks GROUP BY status")) {
+      const status = row.status === "budget_wait" ? "budget_exceeded" : row.status;
+      byStatus.set(status, (byStatus.get(status) ?? 0) + row.n);
+    }
+    const count = (status: ForkStatus) => byStatus.get(status) ?? 0;
+    const costs = { sandbox: 0, llm: 0 };
+    for (const row of this.#sql.exec<{ kind: "sandbox" | "llm"; usd: number }>("SELECT kind, SUM(usd) AS usd FROM ledger GROUP BY kind")) costs[row.kind] = row.usd;
+    const sandbox = roundUsd(costs.sandbox);
+    const llm = roundUsd(costs.llm);
     return {
-      id: run.id,
-      status: run.status,
-      request: run.request,
-      createdAt: run.createdAt,
-      updatedAt: run.updatedAt,
-      forks,
-      totals: {
-        succeeded: count("succeeded"),
-        budgetExceeded: count("budget_exceeded"),
-        failed: count("failed") + count("timed_out"),
-        cancelled: count("cancelled"),
-        running: count("running"),
-        queued: count("queued"),
-        costUsd: { sandbox, llm, total: roundUsd(sandbox + llm) },
-      },
+      succeeded: count("succeeded"),
+      budgetExceeded: count("budget_exceeded"),
+      failed: count("failed") + count("timed_out"),
+      cancelled: count("cancelled"),
+      running: count("running"),
+      queued: count("queued"),
+      costUsd: { sandbox, llm, total: roundUsd(sandbox + llm) },
     };
   }
 }

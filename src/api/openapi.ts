@@ -354,7 +354,8 @@ function buildDocument(): OpenApiDocument {
           summary: "Live progress (Server-Sent Events)",
           description:
             "The run's event log, then live events until the run ends (the stream closes after `run.finished`). Each event has `id` (its `seq`), " +
-            "`event` (its type) and `data`, a JSON `RunEvent`. Reconnect with `Last-Event-ID` (or `?after=`) to continue after the last event seen.",
+            "`event` (its type) and `data`, a JSON `RunEvent`. Reconnect with `Last-Event-ID` (or `?after=`) to continue after the last event seen. " +
+            "A run takes at most 100 watchers at once (429 beyond).",
           parameters: [
             runIdParam,
             { name: "Last-Event-ID", in: "header", required: false, description: "replay events after this seq", schema: { type: "string", pattern: "^[0-9]+$" } },
@@ -370,7 +371,7 @@ function buildDocument(): OpenApiDocument {
                 },
               },
             },
-            ...errors(["Unauthorized", "NotFound"]),
+            ...errors(["Unauthorized", "NotFound", "RateLimited"]),
           },
         },
       },

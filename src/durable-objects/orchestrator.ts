@@ -9,12 +9,11 @@ import type { ForkOutcome } from "../runs/fork-outcome";
 import { sandboxCostUsd } from "../runs/costs";
 import { forkInstanceId, forkLeaseKey } from "../runs/ids";
 import { exportForkResults, upsertRunSummary } from "../runs/run-index";
-import { EventHub } from "../runs/event-hub";
+import { EventHub, MAX_WATCHERS } from "../runs/event-hub";
 import { RunStore, type ForkRow, type StoredForkStatus } from "../runs/run-store";
 import type { ForkParams } from "../workflows/fork-params";
 import { launchGitHubReport } from "../workflows/github-report-workflow";
 import { POOL_NAME } from "./pool";
-import { tail } from "../sandbox/tail";
 
 export interface CreateRunInput {
   id: string;
@@ -35,8 +34,6 @@ export interface StepReport {
 export const BUDGET_RAISED_EVENT = "budget-raised";
 /** The event type the reconciler sends to wake an instance a runtime restart left idle; no step waits on it. */
 export const WAKE_EVENT = "forkyard-wake";
-/** Output tails carried by live events (the run view keeps the full 4 KiB tails). */
-const EVENT_TAIL_CHARS = 1024;
 /** A launched instance that the engine does not know after this long is launched again. */
 const LOST_INSTANCE_GRACE_MS = 30_000;
 /** Alarm cadence while a run is active: how soon a runtime restart is noticed (reconciling is rarer). */
@@ -129,6 +126,11 @@ export class Orchestrator extends DurableObject<Env> {
 
   view(): RunView | null {
     return this.#store.view();
+  }
+
+  /** Whether this object holds a run (a cheap check for routes that do not need its view). */
+  exists(): boolean {
+    return this.#store.run() !== null;
   }
 
   pause(): Promise<Result<RunView>> {
@@ -243,14 +245,8 @@ export class Orchestrator extends DurableObject<Env> {
 
   recordCommand(n: number, index: number, result: CommandResult): void {
     this.#store.saveCommand(n, index, result);
-    this.#event("command.finished", n, {
-      index,
-      command: result.command,
-      exitCode: result.exitCode,
-      durationMs: result.durationMs,
-      stdoutTail: tail(result.stdoutTail, EVENT_TAIL_CHARS),
-      stderrTail: tail(result.stderrTail, EVENT_TAIL_CHARS),
-    });
+    // The output itself is stored once, with the fork (GET /v1/runs/:id), not in the event log.
+    this.#event("command.finished", n, { index, command: result.command, exitCode: result.exitCode, durationMs: result.durationMs });
   }
 
   /**
@@ -588,6 +584,12 @@ export class Orchestrator extends DurableObject<Env> {
     if (!run) return new Response("not found", { status: 404 });
     const after = Number(request.headers.get("Last-Event-ID") ?? url.searchParams.get("after") ?? 0);
     const live = this.#store.countUnfinished() > 0;
+    if (live && this.#events.full) {
+      return Response.json(
+        { error: { code: "rate_limited", message: `This run already has ${MAX_WATCHERS} event watchers; try again later.`, details: { retryAfterSeconds: 5 } } },
+        { status: 429, headers: { "Retry-After": "5" } },
+      );
+    }
     const stream = this.#events.open(this.#store.eventsAfter(Number.isFinite(after) ? after : 0), live);
     return new Response(stream, { headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no" } });
   }

@@ -48,7 +48,7 @@ for (const action of ["pause", "resume", "cancel"] as const) {
   runs.post(`/:id/${action}`, async (c) => {
     const id = c.req.param("id");
     const stub = orchestrator(c.env, id);
-    if (!(await stub.view())) throw new NotFoundError("run", id);
+    if (!(await stub.exists())) throw new NotFoundError("run", id);
     return c.json(unwrap(await stub[action]()));
   });
 }
@@ -57,7 +57,7 @@ runs.post("/:id/budget", async (c) => {
   const id = c.req.param("id");
   const { budgetUsd } = parseInput(raiseBudgetRequest, await readJson(c.req.raw));
   const stub = orchestrator(c.env, id);
-  if (!(await stub.view())) throw new NotFoundError("run", id);
+  if (!(await stub.exists())) throw new NotFoundError("run", id);
   return c.json(unwrap(await stub.raiseBudget(budgetUsd)));
 });
 
@@ -65,14 +65,14 @@ runs.post("/:id/forks/:n/cancel", async (c) => {
   const id = c.req.param("id");
   const n = parseInput(forkNumberParam, c.req.param("n"), "path");
   const stub = orchestrator(c.env, id);
-  if (!(await stub.view())) throw new NotFoundError("run", id);
+  if (!(await stub.exists())) throw new NotFoundError("run", id);
   return c.json(unwrap(await stub.cancelFork(n)));
 });
 
 runs.get("/:id/events", async (c) => {
   const id = c.req.param("id");
   const stub = orchestrator(c.env, id);
-  if (!(await stub.view())) throw new NotFoundError("run", id);
+  if (!(await stub.exists())) throw new NotFoundError("run", id);
   const headers = new Headers();
   const lastEventId = c.req.header("Last-Event-ID") ?? c.req.query("after");
   if (lastEventId) headers.set("Last-Event-ID", lastEventId);

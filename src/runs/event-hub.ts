@@ -1,8 +1,10 @@
 /**
  * Live run events as Server-Sent Events. The Orchestrator appends every event to its SQLite log
- * and hands it to the hub, which writes it to each watcher without waiting: a watcher that falls
- * too far behind is dropped (it reconnects with Last-Event-ID and replays from the log), so any
- * number of slow watchers cannot hold up the run.
+ * and hands it to the hub. A new watcher first gets the log it asked for, read a page at a time
+ * and written only as fast as it reads (backpressure), then live events. Live events are written
+ * without waiting: a watcher that falls too far behind is dropped (it reconnects with
+ * Last-Event-ID and replays from the log), so slow watchers never hold up the run, and a run has
+ * at most MAX_WATCHERS of them.
  */
 export interface RunEvent {
   seq: number;
@@ -13,60 +15,114 @@ export interface RunEvent {
 }
 
 const encoder = new TextEncoder();
-/** Chunks a watcher may have queued before it is dropped. */
+/** Chunks a live watcher may have queued before it is dropped. */
 const MAX_BACKLOG = 5000;
+/** Live events held for a watcher still replaying the log before it is dropped. */
+const MAX_HELD = 5000;
 const KEEPALIVE_MS = 15_000;
+/** Watchers of one run at once; more are refused (429). */
+export const MAX_WATCHERS = 100;
 
 export function formatSse(event: RunEvent): Uint8Array {
   const payload = JSON.stringify({ seq: event.seq, at: event.at, type: event.type, fork: event.fork, ...event.data });
   return encoder.encode(`id: ${event.seq}\nevent: ${event.type}\ndata: ${payload}\n\n`);
 }
 
+interface Watcher {
+  writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** Live events that arrived while the log was being replayed (null once live). */
+  held: RunEvent[] | null;
+}
+
 export class EventHub {
-  readonly #watchers = new Set<WritableStreamDefaultWriter<Uint8Array>>();
+  readonly #watchers = new Set<Watcher>();
   #keepalive: ReturnType<typeof setInterval> | undefined;
 
   get size(): number {
     return this.#watchers.size;
   }
 
-  /** Opens a stream that first carries `backlog`, then live events (unless `live` is false). */
+  get full(): boolean {
+    return this.#watchers.size >= MAX_WATCHERS;
+  }
+
+  /**
+   * Opens a stream that carries the log from `backlog` (pages read on demand), then live events
+   * (unless `live` is false).
+   */
   open(backlog: Iterable<RunEvent>, live: boolean): ReadableStream<Uint8Array> {
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>(undefined, new CountQueuingStrategy({ highWaterMark: 64 }));
     const writer = writable.getWriter();
-    void writer.write(encoder.encode(": forkyard run events\nretry: 2000\n\n")).catch(() => undefined);
-    for (const event of backlog) void writer.write(formatSse(event)).catch(() => undefined);
-    if (!live) {
-      void writer.close().catch(() => undefined);
-      return readable;
+    const watcher: Watcher = { writer, held: [] };
+    if (live) {
+      this.#watchers.add(watcher);
+      void writer.closed.catch(() => undefined).finally(() => this.#watchers.delete(watcher));
+      this.#keepalive ??= setInterval(() => this.#send(encoder.encode(": keepalive\n\n")), KEEPALIVE_MS);
     }
-    this.#watchers.add(writer);
-    void writer.closed.catch(() => undefined).finally(() => this.#watchers.delete(writer));
-    this.#keepalive ??= setInterval(() => this.#send(encoder.encode(": keepalive\n\n")), KEEPALIVE_MS);
+    void this.#replay(watcher, backlog, live).catch(() => {
+      this.#watchers.delete(watcher);
+      void writer.abort("replay failed").catch(() => undefined);
+    });
     return readable;
   }
 
+  async #replay(watcher: Watcher, backlog: Iterable<RunEvent>, live: boolean): Promise<void> {
+    const { writer } = watcher;
+    await writer.write(encoder.encode(": forkyard run events\nretry: 2000\n\n"));
+    let last = 0;
+    for (const event of backlog) {
+      await writer.ready;
+      void writer.write(formatSse(event)).catch(() => undefined);
+      last = event.seq;
+    }
+    if (!live || !this.#watchers.has(watcher)) {
+      // Not live, or the run ended (closeAll) while the log was replayed: the log had it all.
+      this.#watchers.delete(watcher);
+      await writer.close();
+      return;
+    }
+    // Caught up with the log: what arrived meanwhile follows, once each, in order.
+    const held = watcher.held ?? [];
+    watcher.held = null;
+    for (const event of held) if (event.seq > last) void writer.write(formatSse(event)).catch(() => undefined);
+  }
+
   publish(event: RunEvent): void {
-    if (this.#watchers.size > 0) this.#send(formatSse(event));
+    if (this.#watchers.size === 0) return;
+    for (const watcher of this.#watchers) {
+      if (!watcher.held) continue;
+      watcher.held.push(event);
+      if (watcher.held.length > MAX_HELD) this.#drop(watcher, "watcher too slow; reconnect with Last-Event-ID");
+    }
+    this.#send(formatSse(event));
   }
 
   /** Ends every stream (the run ended). */
   closeAll(): void {
-    for (const writer of this.#watchers) void writer.close().catch(() => undefined);
+    for (const watcher of this.#watchers) {
+      // A watcher still replaying closes when its replay ends (its log already holds the end).
+      if (!watcher.held) void watcher.writer.close().catch(() => undefined);
+    }
     this.#watchers.clear();
     this.#stopKeepalive();
   }
 
   #send(chunk: Uint8Array): void {
-    for (const writer of this.#watchers) {
+    for (const watcher of this.#watchers) {
+      if (watcher.held) continue;
+      const { writer } = watcher;
       if ((writer.desiredSize ?? 0) < -MAX_BACKLOG) {
-        this.#watchers.delete(writer);
-        void writer.abort("watcher too slow; reconnect with Last-Event-ID").catch(() => undefined);
+        this.#drop(watcher, "watcher too slow; reconnect with Last-Event-ID");
         continue;
       }
-      void writer.write(chunk).catch(() => this.#watchers.delete(writer));
+      void writer.write(chunk).catch(() => this.#watchers.delete(watcher));
     }
     if (this.#watchers.size === 0) this.#stopKeepalive();
+  }
+
+  #drop(watcher: Watcher, reason: string): void {
+    this.#watchers.delete(watcher);
+    void watcher.writer.abort(reason).catch(() => undefined);
   }
 
   #stopKeepalive(): void {

@@ -282,8 +282,11 @@ export class RunStore {
   }
 
   /** Keeps a fork's final outcome (results, diff, check); the status is decided by finishFork. */
+  /** A fork's final outcome. Its command results live in `commands` only (stored once). */
   saveOutcome(outcome: ForkOutcome): void {
-    this.#sql.exec("UPDATE forks SET outcome = ?, sandbox_id = COALESCE(?, sandbox_id) WHERE n = ?", JSON.stringify(outcome), outcome.sandboxId, outcome.n);
+    const { commands, ...rest } = outcome;
+    commands.forEach((result, index) => this.#sql.exec("INSERT OR IGNORE INTO commands (fork, idx, result) VALUES (?, ?, ?)", outcome.n, index, JSON.stringify(result)));
+    this.#sql.exec("UPDATE forks SET outcome = ?, sandbox_id = COALESCE(?, sandbox_id) WHERE n = ?", JSON.stringify(rest), outcome.sandboxId, outcome.n);
   }
 
   stepStarted(fork: number, name: string, attempt: number): void {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { api, createRun, waitForRunStatus } from "./helpers";
+import { api, createRun, waitFor, waitForRunStatus } from "./helpers";
 
 interface StreamedEvent {
   id: number;
   type: string;
-  data: { seq: number; type: string; fork: number | null; step?: string; stdoutTail?: string; status?: string };
+  data: { seq: number; type: string; fork: number | null; step?: string; stdoutTail?: string; status?: string; index?: number; exitCode?: number };
 }
 
 /** Reads a whole SSE response (it ends when the run ends). */
@@ -34,8 +34,13 @@ describe("GET /v1/runs/:id/events", () => {
     expect(types.filter((t) => t === "fork.finished")).toHaveLength(2);
     expect(types.filter((t) => t === "cost.recorded")).toHaveLength(2);
     expect(events.filter((e) => e.type === "step.finished").map((e) => e.data.step)).toContain("acquire-sandbox");
-    const outputs = events.filter((e) => e.type === "command.finished").map((e) => e.data.stdoutTail);
-    expect(outputs.sort()).toEqual(["hello-1\n", "hello-2\n"]);
+    // Output is stored once, with the fork: the event says which command ended and how.
+    const finished = events.filter((e) => e.type === "command.finished").map((e) => e.data);
+    expect(finished.map((d) => [d.index, d.exitCode])).toEqual([
+      [0, 0],
+      [0, 0],
+    ]);
+    expect(finished.every((d) => d.stdoutTail === undefined)).toBe(true);
     const ids = events.map((e) => e.id);
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
     expect(new Set(ids).size).toBe(ids.length);
@@ -63,5 +68,29 @@ describe("many watchers", () => {
     const late = await readEvents(stalled[0]!);
     expect(late.at(-1)?.type).toBe("run.finished");
     await Promise.all(stalled.slice(1).map((res) => res.body?.cancel()));
+  });
+});
+
+describe("bounded watchers", () => {
+  it("a run takes at most 100 event watchers at once; the next is told to come back (429, Retry-After)", async () => {
+    const run = await createRun({ task: { commands: ["sleep 15"] } });
+    const open: Response[] = [];
+    for (let i = 0; i < 100; i++) {
+      const res = await api(`/v1/runs/${run.id}/events`);
+      expect(res.status).toBe(200);
+      open.push(res);
+    }
+    const refused = await api(`/v1/runs/${run.id}/events`);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("Retry-After")).toBe("5");
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("rate_limited");
+    for (const res of open) await res.body?.cancel();
+    await api(`/v1/runs/${run.id}/cancel`, { method: "POST" });
+    // Gone watchers free their places.
+    await waitFor("a watcher place to free up", async () => {
+      const res = await api(`/v1/runs/${run.id}/events`);
+      await res.body?.cancel();
+      return res.status === 200 ? true : undefined;
+    });
   });
 });

@@ -337,6 +337,16 @@ function buildDocument(): OpenApiDocument {
           responses: { "200": json(ref("RunView"), "The run with its new budget."), ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict", "PayloadTooLarge"]) },
         },
       },
+      "/v1/runs/{id}/forks/{n}": {
+        get: {
+          tags: ["runs"],
+          operationId: "getFork",
+          summary: "One fork, with every command's whole output tails",
+          description: "The run view carries every fork, but a run with many commands shares a fixed output budget among them (tails cut, marked `[…truncated]`); this answers one fork with each command's stored tails (4 KiB each).",
+          parameters: [runIdParam, { name: "n", in: "path", required: true, description: "fork number (1..N)", schema: forkNumberSchema }],
+          responses: { "200": json(ref("ForkView"), "The fork."), ...errors(["BadRequest", "Unauthorized", "NotFound"]) },
+        },
+      },
       "/v1/runs/{id}/forks/{n}/cancel": {
         post: {
           tags: ["runs"],

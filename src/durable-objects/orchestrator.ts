@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { CommandResult, CreateRunRequest, RunStatus, RunView } from "../api/runs";
+import type { CommandResult, CreateRunRequest, ForkView, RunStatus, RunView } from "../api/runs";
 import { TERMINAL_FORK_STATUSES, TERMINAL_RUN_STATUSES } from "../api/runs";
 import type { Env } from "../env";
 import { loadConfig } from "../env";
@@ -126,6 +126,11 @@ export class Orchestrator extends DurableObject<Env> {
 
   view(): RunView | null {
     return this.#store.view();
+  }
+
+  /** One fork with its commands' whole tails. */
+  forkView(n: number): ForkView | null {
+    return this.#store.forkView(n);
   }
 
   /** Whether this object holds a run (a cheap check for routes that do not need its view). */

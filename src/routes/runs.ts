@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { forkNumberParam, listRunsQuery, raiseBudgetRequest, type RunView } from "../api/runs";
+import { forkNumberParam, listRunsQuery, raiseBudgetRequest, type ForkView, type RunView } from "../api/runs";
 import { parseInput } from "../api/validation";
 import type { AppEnv } from "../app-env";
 import { InvalidInputError, NotFoundError, unwrap } from "../errors";
@@ -59,6 +59,16 @@ runs.post("/:id/budget", async (c) => {
   const stub = orchestrator(c.env, id);
   if (!(await stub.exists())) throw new NotFoundError("run", id);
   return c.json(unwrap(await stub.raiseBudget(budgetUsd)));
+});
+
+runs.get("/:id/forks/:n", async (c) => {
+  const id = c.req.param("id");
+  const n = parseInput(forkNumberParam, c.req.param("n"), "path");
+  const stub = orchestrator(c.env, id);
+  if (!(await stub.exists())) throw new NotFoundError("run", id);
+  const fork = await stub.forkView(n);
+  if (!fork) throw new NotFoundError("fork", `${id}/${n}`);
+  return c.json(fork as ForkView);
 });
 
 runs.post("/:id/forks/:n/cancel", async (c) => {

@@ -122,6 +122,14 @@ export interface ForkExport {
 
 const TERMINAL_SQL = TERMINAL_FORK_STATUSES.map((s) => `'${s}'`).join(",");
 
+/** Output a run view carries in all (stdout and stderr tails of every command, in characters). */
+const VIEW_TAIL_CHARS = 2 * 1024 * 1024;
+/** A command's tail as stored (OUTPUT_TAIL_CHARS), and the least a big run's view keeps of one. */
+const FULL_TAIL_CHARS = 4096;
+const MIN_VIEW_TAIL_CHARS = 128;
+/** How a cut tail starts (as TailBuffer marks one). */
+const TRUNCATED_MARK = "[…truncated]\n";
+
 export class RunStore {
   readonly #sql: SqlStorage;
 
@@ -363,32 +371,59 @@ export class RunStore {
     }
   }
 
+  /**
+   * The run with all its forks. Output tails share a fixed budget (VIEW_TAIL_CHARS), cut in SQL,
+   * so the view of a run with thousands of commands stays a few MB; forkView(n) has them whole.
+   */
   view(): RunView | null {
     const run = this.run();
     if (!run) return null;
+    const commands = this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM commands").one().n;
+    const tailChars = commands * 2 * FULL_TAIL_CHARS <= VIEW_TAIL_CHARS ? null : Math.max(MIN_VIEW_TAIL_CHARS, Math.floor(VIEW_TAIL_CHARS / (2 * commands)));
+    const forks = this.#forkViews(null, tailChars);
+    return { id: run.id, status: run.status, request: run.request, createdAt: run.createdAt, updatedAt: run.updatedAt, forks, totals: this.totals() };
+  }
+
+  /** One fork with its commands' whole tails. */
+  forkView(n: number): ForkView | null {
+    return this.#forkViews(n, null)[0] ?? null;
+  }
+
+  /** Fork views (all, or fork `only`), tails cut to `tailChars` each when given. */
+  #forkViews(only: number | null, tailChars: number | null): ForkView[] {
+    const where = only === null ? "" : "WHERE fork = ?";
+    const args = only === null ? [] : [only];
     const steps = new Map<number, StepView[]>();
     for (const row of this.#sql.exec<{ fork: number; name: string; status: StepView["status"]; attempts: number; duration_ms: number | null }>(
-      "SELECT fork, name, status, attempts, duration_ms FROM steps ORDER BY fork, seq",
+      `SELECT fork, name, status, attempts, duration_ms FROM steps ${where} ORDER BY fork, seq`,
+      ...args,
     )) {
       const list = steps.get(row.fork) ?? [];
       list.push({ name: row.name, status: row.status, attempts: row.attempts, durationMs: row.duration_ms });
       steps.set(row.fork, list);
     }
     const commands = new Map<number, CommandResult[]>();
-    for (const row of this.#sql.exec<{ fork: number; result: string }>("SELECT fork, result FROM commands ORDER BY fork, idx")) {
+    const cut = (field: string) =>
+      tailChars === null
+        ? `json_extract(result, '$.${field}')`
+        : `CASE WHEN length(json_extract(result, '$.${field}')) > ${tailChars} THEN '${TRUNCATED_MARK}' || substr(json_extract(result, '$.${field}'), -${tailChars}) ELSE json_extract(result, '$.${field}') END`;
+    for (const row of this.#sql.exec<{ fork: number; meta: string; stdout: string | null; stderr: string | null }>(
+      `SELECT fork, json_remove(result, '$.stdoutTail', '$.stderrTail') AS meta, ${cut("stdoutTail")} AS stdout, ${cut("stderrTail")} AS stderr FROM commands ${where} ORDER BY fork, idx`,
+      ...args,
+    )) {
       const list = commands.get(row.fork) ?? [];
-      list.push(JSON.parse(row.result) as CommandResult);
+      list.push({ ...(JSON.parse(row.meta) as Omit<CommandResult, "stdoutTail" | "stderrTail">), stdoutTail: row.stdout ?? "", stderrTail: row.stderr ?? "" });
       commands.set(row.fork, list);
     }
     const costs = new Map<number, { sandbox: number; llm: number }>();
-    for (const row of this.#sql.exec<{ fork: number; kind: "sandbox" | "llm"; usd: number }>("SELECT fork, kind, SUM(usd) AS usd FROM ledger GROUP BY fork, kind")) {
+    for (const row of this.#sql.exec<{ fork: number; kind: "sandbox" | "llm"; usd: number }>(`SELECT fork, kind, SUM(usd) AS usd FROM ledger ${where} GROUP BY fork, kind`, ...args)) {
       const cost = costs.get(row.fork) ?? { sandbox: 0, llm: 0 };
       cost[row.kind] = row.usd;
       costs.set(row.fork, cost);
     }
 
-    const forks: ForkView[] = this.#sql
-      .exec<ForkRow>("SELECT * FROM forks ORDER BY n")
+    return this.#sql
+      .exec<ForkRow>(`SELECT * FROM forks ${only === null ? "" : "WHERE n = ?"} ORDER BY n`, ...args)
       .toArray()
       .map((row) => {
         const outcome = row.outcome ? (JSON.parse(row.outcome) as ForkOutcome) : null;
@@ -413,8 +448,6 @@ export class RunStore {
         if (error) view.error = error;
         return view;
       });
-
-    return { id: run.id, status: run.status, request: run.request, createdAt: run.createdAt, updatedAt: run.updatedAt, forks, totals: this.totals() };
   }
 
   /** Fork counts by status and costs by kind, from aggregates: no fork is read. */

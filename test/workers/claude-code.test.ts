@@ -64,10 +64,11 @@ describe("the claude-code runtime", () => {
     const fork = view.forks[0]!;
     expect(fork.status).toBe("budget_exceeded");
     expect(fork.error?.message).toMatch(/Claude Code was stopped after spending about \$0\.[0-9]+/);
+    // Stopped at about the budget (a message or two may land before the kill): far from the $12 the
+    // whole session would have cost, and well before its 10 s.
     expect(fork.costUsd.llm).toBeGreaterThan(0.29);
-    expect(fork.costUsd.llm).toBeLessThanOrEqual(1);
-    // Killed early: the whole session would have taken 10 s.
-    expect(fork.steps.find((s) => s.name === "claude-code")!.durationMs!).toBeLessThan(5_000);
+    expect(fork.costUsd.llm).toBeLessThan(2);
+    expect(fork.steps.find((s) => s.name === "claude-code")!.durationMs!).toBeLessThan(8_000);
     await waitFor("the sandbox to be released", async () => (await sandboxAdmin.stats()).live === 0);
   });
 

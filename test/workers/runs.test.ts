@@ -149,14 +149,35 @@ describe("a run of commands", () => {
 
 describe("sandbox time counts against the budget as it accrues", () => {
   it("a commands fork stops at the next step once its sandbox time has spent the budget", async () => {
-    // 2 vCPU and 0.5 GiB cost about $0.00003 a second: two seconds of sleep spend $0.00001.
-    const run = await createRun({ budgetUsd: 0.00001, task: { commands: ["sleep 2", "echo after", "echo never"] } });
+    // 2 vCPU and 0.5 GiB cost about $0.00003 a second: $0.0003 is about 10 s of sandbox time, far
+    // more than getting to the first command takes, and less than that command's 12 s of sleep.
+    const run = await createRun({ budgetUsd: 0.0003, task: { commands: ["sleep 12", "echo after", "echo never"] } });
     const view = await waitForRunStatus(run.id, ["completed", "failed"]);
     const fork = view.forks[0]!;
     expect(fork.status).toBe("budget_exceeded");
     expect(fork.error?.code).toBe("budget_exceeded");
-    expect(fork.commands.map((c) => c.command)).toEqual(["sleep 2"]);
-    expect(fork.costUsd.sandbox).toBeGreaterThan(0.00001);
+    expect(fork.commands.map((c) => c.command)).toEqual(["sleep 12"]);
+    expect(fork.costUsd.sandbox).toBeGreaterThan(0.0003);
     await waitFor("the sandbox to be released", async () => (await sandboxAdmin.stats()).live === 0);
   });
 });
+
+describe("bounded run views", () => {
+  it("shares a fixed output budget among many commands in the run view; GET /forks/:n has a fork's whole tails", async () => {
+    // 300 commands of 4 KiB each: 2.4 MB of stdout, more than the view's 2 MiB budget for tails.
+    const commands = Array.from({ length: 100 }, (_, i) => `head -c 4096 /dev/zero | tr '\\0' '${String.fromCharCode(97 + (i % 26))}'`);
+    const run = await createRun({ forks: 3, maxConcurrent: 3, task: { commands } });
+    const view = await waitForRunStatus(run.id, ["completed", "failed"], 120_000);
+    expect(view.status).toBe("completed");
+    const tails = view.forks.flatMap((f) => f.commands.map((c) => c.stdoutTail));
+    expect(tails).toHaveLength(300);
+    expect(tails.every((t) => t.startsWith("[…truncated]\n") && t.length < 4096)).toBe(true);
+    expect(JSON.stringify(view).length).toBeLessThan(2.5 * 1024 * 1024);
+    const fork = (await (await api(`/v1/runs/${run.id}/forks/2`)).json()) as { n: number; commands: { stdoutTail: string }[] };
+    expect(fork.n).toBe(2);
+    expect(fork.commands).toHaveLength(100);
+    expect(fork.commands[1]!.stdoutTail).toBe("b".repeat(4096));
+    expect((await api(`/v1/runs/${run.id}/forks/4`)).status).toBe(404);
+  });
+});
+

@@ -38,8 +38,8 @@ export const WAKE_EVENT = "forkyard-wake";
 const LOST_INSTANCE_GRACE_MS = 30_000;
 /** Alarm cadence while a run is active: how soon a runtime restart is noticed (reconciling is rarer). */
 const RESTART_CHECK_MS = 2_000;
-/** Wake events sent at once. */
-const WAKE_CONCURRENCY = 25;
+/** Calls to fork instances (wake, terminate) made at once. */
+const INSTANCE_CALLS_AT_ONCE = 25;
 
 const isTerminalFork = (status: StoredForkStatus) => (TERMINAL_FORK_STATUSES as readonly string[]).includes(status);
 const isTerminalRun = (status: RunStatus) => TERMINAL_RUN_STATUSES.includes(status);
@@ -172,9 +172,20 @@ export class Orchestrator extends DurableObject<Env> {
         if (this.#store.finishFork(fork.n, "cancelled", now, { code: "cancelled", message: "The run was cancelled." })) this.#event("fork.finished", fork.n, { status: "cancelled" });
       }
       const active = [...this.#store.forksWithStatus("running"), ...this.#store.forksWithStatus("budget_wait")];
-      await Promise.all(active.map((fork) => this.#cancelRunningFork(fork, "The run was cancelled.")));
-      // Leases of forks that ended between our reads are released too: nothing of the run stays up.
-      await this.env.POOL.getByName(POOL_NAME).releaseRun(this.#requireRun().id);
+      for (const fork of active) {
+        if (this.#store.finishFork(fork.n, "cancelled", now, { code: "cancelled", message: "The run was cancelled." })) this.#event("fork.finished", fork.n, { status: "cancelled" });
+      }
+      // Every sandbox of the run is killed at once, in one call to the Pool; their time is booked
+      // (these forks never report). Their instances stop at their next step (it is refused), and
+      // are terminated in the background.
+      const released = await this.env.POOL.getByName(POOL_NAME).releaseRun(this.#requireRun().id);
+      if (released.ok) {
+        const config = loadConfig(this.env);
+        for (const lease of released.value) this.#addCost(sandboxCostKey(lease.fork), lease.fork, "sandbox", sandboxCostUsd(config, lease.aliveSeconds));
+      } else {
+        log("warn", "orchestrator.release_failed", { runId: this.#requireRun().id, errorCode: released.error.code, errorMessage: released.error.message });
+      }
+      this.ctx.waitUntil(this.#terminateInstances(active));
       await this.#syncIndex();
       return this.#view();
     });
@@ -375,9 +386,9 @@ export class Orchestrator extends DurableObject<Env> {
     const forks = this.#store.forksWithStatus("running").filter((fork) => fork.instance_id);
     if (forks.length === 0) return;
     log("info", "orchestrator.waking_forks", { runId: this.#requireRun().id, forks: forks.length });
-    for (let i = 0; i < forks.length; i += WAKE_CONCURRENCY) {
+    for (let i = 0; i < forks.length; i += INSTANCE_CALLS_AT_ONCE) {
       await Promise.all(
-        forks.slice(i, i + WAKE_CONCURRENCY).map(async (fork) => {
+        forks.slice(i, i + INSTANCE_CALLS_AT_ONCE).map(async (fork) => {
           try {
             await (await this.env.FORK_WORKFLOW.get(fork.instance_id!)).sendEvent({ type: WAKE_EVENT, payload: {} });
           } catch (err) {
@@ -445,17 +456,26 @@ export class Orchestrator extends DurableObject<Env> {
   }
 
   async #cancelRunningFork(fork: ForkRow, message: string): Promise<void> {
-    const runId = this.#requireRun().id;
     if (this.#store.finishFork(fork.n, "cancelled", new Date().toISOString(), { code: "cancelled", message })) {
       this.#event("fork.finished", fork.n, { status: "cancelled" });
     }
     await this.#releaseLease(fork.n);
-    if (fork.instance_id) {
-      try {
-        await (await this.env.FORK_WORKFLOW.get(fork.instance_id)).terminate();
-      } catch (err) {
-        log("info", "orchestrator.terminate_skipped", { runId, fork: fork.n, ...errorFields(err) });
-      }
+    await this.#terminateInstances([fork]);
+  }
+
+  async #terminateInstances(forks: ForkRow[]): Promise<void> {
+    const runId = this.#requireRun().id;
+    for (let i = 0; i < forks.length; i += INSTANCE_CALLS_AT_ONCE) {
+      await Promise.all(
+        forks.slice(i, i + INSTANCE_CALLS_AT_ONCE).map(async (fork) => {
+          if (!fork.instance_id) return;
+          try {
+            await (await this.env.FORK_WORKFLOW.get(fork.instance_id)).terminate();
+          } catch (err) {
+            log("info", "orchestrator.terminate_skipped", { runId, fork: fork.n, ...errorFields(err) });
+          }
+        }),
+      );
     }
   }
 

@@ -425,13 +425,12 @@ export class Pool extends DurableObject<Env> {
     return lease;
   }
 
-  /** Releases every lease of a run (cancellation): nothing of it is left running. */
-  async releaseRun(runId: string): Promise<Result<number>> {
+  /** Releases every lease of a run at once (cancellation): nothing of it is left running. */
+  async releaseRun(runId: string): Promise<Result<{ fork: number; aliveSeconds: number }[]>> {
     return asResult(async () => {
       this.ctx.storage.sql.exec("DELETE FROM waiters WHERE run_id = ?", runId);
-      const keys = this.ctx.storage.sql.exec<{ key: string }>("SELECT key FROM leases WHERE run_id = ? AND state != 'released'", runId).toArray();
-      await Promise.all(keys.map(({ key }) => this.#release(key)));
-      return keys.length;
+      const leases = this.ctx.storage.sql.exec<{ key: string; fork: number }>("SELECT key, fork FROM leases WHERE run_id = ? AND state != 'released'", runId).toArray();
+      return Promise.all(leases.map(async ({ key, fork }) => ({ fork, aliveSeconds: (await this.#release(key)).aliveSeconds })));
     });
   }
 

@@ -20,6 +20,8 @@ const MAX_BACKLOG = 5000;
 /** Live events held for a watcher still replaying the log before it is dropped. */
 const MAX_HELD = 5000;
 const KEEPALIVE_MS = 15_000;
+/** A replayed log is written in chunks of about this size. */
+const REPLAY_CHUNK_BYTES = 64 * 1024;
 /** Watchers of one run at once; more are refused (429). */
 export const MAX_WATCHERS = 100;
 
@@ -69,12 +71,31 @@ export class EventHub {
   async #replay(watcher: Watcher, backlog: Iterable<RunEvent>, live: boolean): Promise<void> {
     const { writer } = watcher;
     await writer.write(encoder.encode(": forkyard run events\nretry: 2000\n\n"));
+    // The log goes out in batches of events, each written once the reader has taken the last.
     let last = 0;
-    for (const event of backlog) {
+    let batch: Uint8Array[] = [];
+    let size = 0;
+    const flush = async () => {
+      if (batch.length === 0) return;
+      const chunk = new Uint8Array(size);
+      let at = 0;
+      for (const part of batch) {
+        chunk.set(part, at);
+        at += part.byteLength;
+      }
+      batch = [];
+      size = 0;
       await writer.ready;
-      void writer.write(formatSse(event)).catch(() => undefined);
+      void writer.write(chunk).catch(() => undefined);
+    };
+    for (const event of backlog) {
+      const bytes = formatSse(event);
+      batch.push(bytes);
+      size += bytes.byteLength;
       last = event.seq;
+      if (size >= REPLAY_CHUNK_BYTES) await flush();
     }
+    await flush();
     if (!live || !this.#watchers.has(watcher)) {
       // Not live, or the run ended (closeAll) while the log was replayed: the log had it all.
       this.#watchers.delete(watcher);

@@ -14,7 +14,7 @@ import { startScriptedAnthropic, type MessagesRequest, type ScriptedReply } from
 import { createTestRepo } from "../test/support/test-repo.ts";
 import { forkyardClient, sandboxAdminClient, waitForTerminal } from "./api-client.ts";
 import { freePort } from "./free-port.ts";
-import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, ROOT, scratchDir, startSandboxServer, startWorker, workerVars, type StackProcess } from "./local-stack.ts";
+import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, ROOT, runCheck, scratchDir, startSandboxServer, startWorker, workerVars, type StackProcess } from "./local-stack.ts";
 
 const FORKS = 20;
 /** A whole fork's work (clone, three commands, check, collect) at most: a bound on what is left at the kill. */
@@ -128,14 +128,8 @@ async function main(): Promise<boolean> {
   return ok;
 }
 
-let ok = false;
-try {
-  ok = await main();
-} catch (err) {
-  console.log(`chaos: FAIL — ${err instanceof Error ? err.message : String(err)}`);
-} finally {
+await runCheck("chaos", main, async () => {
   for (const p of processes.reverse()) await p.stop();
   for (const close of closers) await close();
   rmSync(root, { recursive: true, force: true });
-}
-process.exit(ok ? 0 : 1);
+});

@@ -28,6 +28,22 @@ export interface StackProcess {
   kill9(): Promise<void>;
 }
 
+/**
+ * Runs a check script (chaos, scale): `<name>: FAIL — <why>` when it throws, the cleanup always,
+ * and the exit code says whether `main` passed.
+ */
+export async function runCheck(name: string, main: () => Promise<boolean>, cleanup: () => Promise<void>): Promise<never> {
+  let ok = false;
+  try {
+    ok = await main();
+  } catch (err) {
+    console.log(`${name}: FAIL — ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    await cleanup();
+  }
+  process.exit(ok ? 0 : 1);
+}
+
 /** A new throw-away folder under the checkout's .test-data (created as needed; git-ignored). */
 export function scratchDir(prefix: string): string {
   const base = join(ROOT, ".test-data");

@@ -12,7 +12,7 @@ import type { RunView } from "../src/api/runs.ts";
 import { printTable } from "../bench/stats.ts";
 import { forkyardClient, waitForTerminal } from "./api-client.ts";
 import { freePort } from "./free-port.ts";
-import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, scratchDir, startSandboxServer, startWorker, workerVars, type StackProcess } from "./local-stack.ts";
+import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, runCheck, scratchDir, startSandboxServer, startWorker, workerVars, type StackProcess } from "./local-stack.ts";
 import { createTestRepo } from "../test/support/test-repo.ts";
 import { rmSync } from "node:fs";
 
@@ -127,13 +127,7 @@ async function main(): Promise<boolean> {
   return ok;
 }
 
-let ok = false;
-try {
-  ok = await main();
-} catch (err) {
-  console.log(`scale: FAIL — ${err instanceof Error ? err.message : String(err)}`);
-} finally {
+await runCheck("scale", main, async () => {
   for (const p of processes.reverse()) await p.stop();
   rmSync(root, { recursive: true, force: true });
-}
-process.exit(ok ? 0 : 1);
+});

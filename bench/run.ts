@@ -1,8 +1,10 @@
 /**
  * `npm run bench`: measured figures, printed as tables.
- *  1. Makespan of N forks (one short command each, default N=100, maxConcurrent=20) with 150 ms
- *     injected sandbox-create latency: Forkyard under `wrangler dev` versus the ideal
- *     ceil(N/C)·T_fork and versus an in-memory promise pool doing the same sandbox calls.
+ *  1. Makespan of N forks (default N=100, maxConcurrent=20) in two variants side by side: CPU-heavy
+ *     (150 ms injected create latency, one short command) and CPU-light (500 ms, `sleep 2`, so the
+ *     sandboxes hardly compete with the runtime and the ratio shows orchestration): Forkyard under
+ *     `wrangler dev` versus an in-memory promise pool doing the same sandbox calls, and versus the
+ *     ideal ceil(N/C)·T_fork; then the control-plane calls per fork.
  *  2. Latency from POST /v1/runs to the first sandbox request (p50, p95).
  *  3. The durable agent loop versus the same scripted agent in a plain in-memory loop
  *     (50 turns, 100 ms model latency).
@@ -77,40 +79,58 @@ try {
     ]);
   }
 
-  async function makespan(): Promise<void> {
-  // Warm-up (first requests compile the Worker's modules), then T_fork: single-fork runs in isolation.
-  await admin.latency({ create: CREATE_LATENCY_MS });
-  const single: number[] = [];
-  for (let i = 0; i < 4; i++) {
-    const run = await api.createRun({ repo, task: { commands: [COMMAND] } });
-    const view = await waitForTerminal(api, run.id, 60_000, 20);
-    if (i > 0) single.push(...forkDurations(view));
+  /** One makespan variant: Forkyard and the in-memory pool doing the same sandbox calls. */
+  async function makespanOf(variant: { createLatencyMs: number; command: string }) {
+    // Warm-up (first requests compile the Worker's modules), then T_fork: single-fork runs in isolation.
+    await admin.latency({ create: variant.createLatencyMs });
+    const single: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const run = await api.createRun({ repo, task: { commands: [variant.command] } });
+      const view = await waitForTerminal(api, run.id, 60_000, 20);
+      if (i > 0) single.push(...forkDurations(view));
+    }
+    const tFork = median(single);
+
+    await admin.reset();
+    await admin.latency({ create: variant.createLatencyMs });
+    const started = Date.now();
+    const run = await api.createRun({ repo, forks: N, maxConcurrent: C, task: { commands: [variant.command] } });
+    const view = await waitForTerminal(api, run.id, 30 * 60_000, 50);
+    const forkyardMs = Math.max(...view.forks.map((f) => Date.parse(f.finishedAt ?? "0"))) - started;
+    const stats = await admin.stats();
+    const baseline = await runBaseline({ forks: N, concurrency: C, repo, command: variant.command, connection });
+    return { tFork, view, forkyardMs, stats, baseline, ideal: Math.ceil(N / C) * tFork };
   }
-  const tFork = median(single);
 
-  await admin.reset();
-  await admin.latency({ create: CREATE_LATENCY_MS });
-  const started = Date.now();
-  const run = await api.createRun({ repo, forks: N, maxConcurrent: C, task: { commands: [COMMAND] } });
-  const view = await waitForTerminal(api, run.id, 30 * 60_000, 50);
-  const forkyardMs = Math.max(...view.forks.map((f) => Date.parse(f.finishedAt ?? "0"))) - started;
-  const stats = await admin.stats();
-
-  const baseline = await runBaseline({ forks: N, concurrency: C, repo, command: COMMAND, connection });
-  const baselineSingle = await runBaseline({ forks: 3, concurrency: 1, repo, command: COMMAND, connection });
-  const ideal = Math.ceil(N / C) * tFork;
-
-  printTable(
-    `Makespan: N=${N} forks, maxConcurrent=${C}, ${CREATE_LATENCY_MS} ms injected create latency, command: ${COMMAND}`,
-    ["scenario", "makespan s", "vs ideal", "T_fork median s", "forks ok", "peak live"],
-    [
-      ["ideal ceil(N/C)·T_fork (Forkyard T_fork)", seconds(ideal), "1.00x", seconds(tFork), "-", "-"],
-      ["Forkyard (wrangler dev, durable)", seconds(forkyardMs), `${(forkyardMs / ideal).toFixed(2)}x`, seconds(median(forkDurations(view))), `${view.totals.succeeded}/${N}`, stats.peakLive],
-      ["in-memory promise pool (same calls)", seconds(baseline.makespanMs), `${(baseline.makespanMs / ideal).toFixed(2)}x`, seconds(median(baseline.forkMs)), `${baseline.forkMs.length}/${N}`, "-"],
-      ["in-memory pool ideal ceil(N/C)·T_fork", seconds(Math.ceil(N / C) * median(baselineSingle.forkMs)), "-", seconds(median(baselineSingle.forkMs)), "-", "-"],
-    ],
-  );
-
+  async function makespan(): Promise<void> {
+    const variants = [
+      { name: "CPU-heavy", createLatencyMs: CREATE_LATENCY_MS, command: COMMAND },
+      { name: "CPU-light", createLatencyMs: 500, command: "sleep 2" },
+    ];
+    const rows: (string | number)[][] = [];
+    const calls: (string | number)[][] = [];
+    for (const variant of variants) {
+      const m = await makespanOf(variant);
+      rows.push([
+        `${variant.name} (${variant.createLatencyMs} ms create, ${variant.command})`,
+        seconds(m.forkyardMs),
+        seconds(m.baseline.makespanMs),
+        `${(m.forkyardMs / m.baseline.makespanMs).toFixed(2)}x`,
+        seconds(median(forkDurations(m.view))),
+        seconds(median(m.baseline.forkMs)),
+        `${(m.forkyardMs / m.ideal).toFixed(2)}x`,
+        `${m.view.totals.succeeded}/${N}`,
+        m.stats.peakLive,
+      ]);
+      const per = (op: string) => ((m.stats.calls[op] ?? 0) / N).toFixed(2);
+      calls.push([variant.name, per("create"), per("kill"), per("connect"), per("get"), per("list")]);
+    }
+    printTable(
+      `Makespan: N=${N} forks, maxConcurrent=${C}: Forkyard (wrangler dev, durable) vs an in-memory promise pool doing the same sandbox calls`,
+      ["variant", "Forkyard s", "in-memory s", "ratio", "fork median s", "in-memory fork median s", "Forkyard vs ideal", "forks ok", "peak live"],
+      rows,
+    );
+    printTable("Control-plane calls per fork (Forkyard run, from the sandbox server's counters)", ["variant", "create", "kill", "connect", "get", "list"], calls);
   }
 
   async function postToFirstSandbox(): Promise<void> {

@@ -386,17 +386,7 @@ export class Orchestrator extends DurableObject<Env> {
     const forks = this.#store.forksWithStatus("running").filter((fork) => fork.instance_id);
     if (forks.length === 0) return;
     log("info", "orchestrator.waking_forks", { runId: this.#requireRun().id, forks: forks.length });
-    for (let i = 0; i < forks.length; i += INSTANCE_CALLS_AT_ONCE) {
-      await Promise.all(
-        forks.slice(i, i + INSTANCE_CALLS_AT_ONCE).map(async (fork) => {
-          try {
-            await (await this.env.FORK_WORKFLOW.get(fork.instance_id!)).sendEvent({ type: WAKE_EVENT, payload: {} });
-          } catch (err) {
-            log("info", "orchestrator.wake_skipped", { runId: this.#requireRun().id, fork: fork.n, ...errorFields(err) });
-          }
-        }),
-      );
-    }
+    await this.#eachInstance(forks, "wake", (instance) => instance.sendEvent({ type: WAKE_EVENT, payload: {} }));
   }
 
   async #reconcileFork(fork: ForkRow, now: number, staleMs: number): Promise<void> {
@@ -463,16 +453,21 @@ export class Orchestrator extends DurableObject<Env> {
     await this.#terminateInstances([fork]);
   }
 
-  async #terminateInstances(forks: ForkRow[]): Promise<void> {
+  #terminateInstances(forks: ForkRow[]): Promise<void> {
+    return this.#eachInstance(forks, "terminate", (instance) => instance.terminate());
+  }
+
+  /** Calls each fork's instance, a few at once; one that fails (gone, already ended) is logged and skipped. */
+  async #eachInstance(forks: ForkRow[], what: string, call: (instance: WorkflowInstance) => Promise<unknown>): Promise<void> {
     const runId = this.#requireRun().id;
-    for (let i = 0; i < forks.length; i += INSTANCE_CALLS_AT_ONCE) {
+    const launched = forks.filter((fork) => fork.instance_id);
+    for (let i = 0; i < launched.length; i += INSTANCE_CALLS_AT_ONCE) {
       await Promise.all(
-        forks.slice(i, i + INSTANCE_CALLS_AT_ONCE).map(async (fork) => {
-          if (!fork.instance_id) return;
+        launched.slice(i, i + INSTANCE_CALLS_AT_ONCE).map(async (fork) => {
           try {
-            await (await this.env.FORK_WORKFLOW.get(fork.instance_id)).terminate();
+            await call(await this.env.FORK_WORKFLOW.get(fork.instance_id!));
           } catch (err) {
-            log("info", "orchestrator.terminate_skipped", { runId, fork: fork.n, ...errorFields(err) });
+            log("info", `orchestrator.${what}_skipped`, { runId, fork: fork.n, ...errorFields(err) });
           }
         }),
       );

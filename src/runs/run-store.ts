@@ -323,7 +323,6 @@ export class RunStore {
     this.#sql.exec("INSERT OR REPLACE INTO commands (fork, idx, result) VALUES (?, ?, ?)", fork, index, JSON.stringify(result));
   }
 
-  /** Records a cost once per key; a repeated key (re-run step) changes nothing. */
   /** Books a final cost under `key`, once: a repeated or later booking changes nothing; it replaces an accrual. */
   addCost(key: string, fork: number, kind: "sandbox" | "llm", usd: number, now: string): boolean {
     return (

@@ -35,6 +35,15 @@ async function npmStart(ports: { port: number; sandboxPort: number }): Promise<{
 
 const auth = { Authorization: `Bearer ${LOCAL_API_TOKEN}` };
 
+/** A process's command line, or "" when it has exited meanwhile. */
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
+  } catch {
+    return "";
+  }
+}
+
 /** Every live descendant of a process (from /proc's parent links). */
 function descendants(pid: number): number[] {
   const children = new Map<number, number[]>();
@@ -141,8 +150,14 @@ describe("npm start", () => {
       if (view.forks[0]?.steps.some((s) => s.name.startsWith("command-"))) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    const tree = descendants(stack.child.pid!);
-    const names = tree.map((pid) => readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ")).join("\n");
+    // Short-lived helpers (git, the isolation holder) come and go: poll until the command runs.
+    let tree: number[] = [];
+    let names = "";
+    for (let i = 0; i < 100 && !/sleep 120/.test(names); i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 100));
+      tree = descendants(stack.child.pid!);
+      names = tree.map(commandLine).join("\n");
+    }
     expect(names).toMatch(/wrangler/);
     expect(names).toMatch(/workerd/);
     expect(names).toMatch(/local-sandbox/);

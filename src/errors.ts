@@ -182,6 +182,15 @@ export async function asResult<T>(fn: () => Promise<T>): Promise<Result<T>> {
   }
 }
 
+/** asResult for synchronous work. */
+export function resultOf<T>(fn: () => T): Result<T> {
+  try {
+    return { ok: true, value: fn() };
+  } catch (err) {
+    return { ok: false, error: toWireError(err) };
+  }
+}
+
 export function unwrap<T>(result: Result<T>): T {
   if (result.ok) return result.value;
   throw fromWireError(result.error);

@@ -324,7 +324,7 @@ function buildDocument(): OpenApiDocument {
       "/v1/runs/{id}/pause": { post: runAction("pause", "Pause a run", "No new fork starts; running forks finish. 409 unless the run is running (pausing a paused run is a no-op).") },
       "/v1/runs/{id}/resume": { post: runAction("resume", "Resume a paused run", "Launching forks continues. 409 unless the run is paused.") },
       "/v1/runs/{id}/cancel": {
-        post: runAction("cancel", "Cancel a run", "Queued forks are cancelled; running forks are cancelled and their sandboxes killed at once. 409 when the run already ended."),
+        post: runAction("cancel", "Cancel a run", "Queued and running forks are cancelled at once; their sandboxes are killed right after the answer. 409 when the run already ended."),
       },
       "/v1/runs/{id}/budget": {
         post: {

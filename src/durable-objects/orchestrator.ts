@@ -3,7 +3,7 @@ import type { CommandResult, CreateRunRequest, ForkView, RunStatus, RunView } fr
 import { TERMINAL_FORK_STATUSES, TERMINAL_RUN_STATUSES } from "../api/runs";
 import type { Env } from "../env";
 import { loadConfig } from "../env";
-import { asResult, BudgetExceededError, ConflictError, ForkCancelledError, InvalidInputError, NotFoundError, toWireError, type Result } from "../errors";
+import { asResult, BudgetExceededError, ConflictError, ForkCancelledError, InvalidInputError, NotFoundError, resultOf, type Result } from "../errors";
 import { errorFields, log } from "../observability/log";
 import type { ForkOutcome } from "../runs/fork-outcome";
 import { sandboxCostUsd } from "../runs/costs";
@@ -28,7 +28,12 @@ export interface StepReport {
   ok: boolean;
   durationMs: number;
   error?: { code: string; message: string };
+  /** What the step produced, recorded with its end (one call per step end, not one per finding). */
+  findings?: StepFinding[];
 }
+
+/** Something a step found out that the run keeps: a command's result, the fork's sandbox. */
+export type StepFinding = { kind: "command"; index: number; result: CommandResult } | { kind: "sandbox"; sandboxId: string };
 
 /** The event a fork waiting for budget waits on. */
 export const BUDGET_RAISED_EVENT = "budget-raised";
@@ -38,6 +43,10 @@ export const WAKE_EVENT = "forkyard-wake";
 const LOST_INSTANCE_GRACE_MS = 30_000;
 /** Alarm cadence while a run is active: how soon a runtime restart is noticed (reconciling is rarer). */
 const RESTART_CHECK_MS = 2_000;
+/** When the alarm retries stopping a cancelled run's sandboxes (normally done by then). */
+const STOP_RETRY_MS = 10_000;
+/** The D1 index of a run lags its forks' changes by at most this (its end is written at once). */
+const INDEX_COALESCE_MS = 1_000;
 /** Calls to fork instances (wake, terminate) made at once. */
 const INSTANCE_CALLS_AT_ONCE = 25;
 
@@ -61,6 +70,13 @@ export class Orchestrator extends DurableObject<Env> {
    */
   #awake = false;
   #nextReconcileAt = 0;
+  /**
+   * When each fork last called in (memory only, not a write per callback). A new object knows
+   * none: it counts from its own start or the fork's launch, whichever is later.
+   */
+  readonly #lastHeard = new Map<number, number>();
+  readonly #bornAt = Date.now();
+  #indexTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -129,13 +145,13 @@ export class Orchestrator extends DurableObject<Env> {
   }
 
   /** One fork with its commands' whole tails. */
-  forkView(n: number): ForkView | null {
-    return this.#store.forkView(n);
-  }
-
-  /** Whether this object holds a run (a cheap check for routes that do not need its view). */
-  exists(): boolean {
-    return this.#store.run() !== null;
+  forkView(n: number): Result<ForkView> {
+    return resultOf(() => {
+      const run = this.#requireRun();
+      const fork = this.#store.forkView(n);
+      if (!fork) throw new NotFoundError("fork", `${run.id}/${n}`);
+      return fork;
+    });
   }
 
   pause(): Promise<Result<RunView>> {
@@ -166,29 +182,40 @@ export class Orchestrator extends DurableObject<Env> {
       const status = this.#requireRun().status;
       if (status === "cancelled") return this.#view();
       if (isTerminalRun(status)) throw new ConflictError("run_finished", `The run already ended (${status}).`);
-      await this.#setStatus("cancelled");
+      // Forks end first, then the run: watchers see every fork's end before the run's.
       const now = new Date().toISOString();
-      for (const fork of this.#store.forksWithStatus("queued")) {
-        if (this.#store.finishFork(fork.n, "cancelled", now, { code: "cancelled", message: "The run was cancelled." })) this.#event("fork.finished", fork.n, { status: "cancelled" });
-      }
       const active = [...this.#store.forksWithStatus("running"), ...this.#store.forksWithStatus("budget_wait")];
-      for (const fork of active) {
+      for (const fork of [...this.#store.forksWithStatus("queued"), ...active]) {
         if (this.#store.finishFork(fork.n, "cancelled", now, { code: "cancelled", message: "The run was cancelled." })) this.#event("fork.finished", fork.n, { status: "cancelled" });
       }
-      // Every sandbox of the run is killed at once, in one call to the Pool; their time is booked
-      // (these forks never report). Their instances stop at their next step (it is refused), and
-      // are terminated in the background.
-      const released = await this.env.POOL.getByName(POOL_NAME).releaseRun(this.#requireRun().id);
-      if (released.ok) {
-        const config = loadConfig(this.env);
-        for (const lease of released.value) this.#addCost(sandboxCostKey(lease.fork), lease.fork, "sandbox", sandboxCostUsd(config, lease.aliveSeconds));
-      } else {
-        log("warn", "orchestrator.release_failed", { runId: this.#requireRun().id, errorCode: released.error.code, errorMessage: released.error.message });
-      }
-      this.ctx.waitUntil(this.#terminateInstances(active));
-      await this.#syncIndex();
+      await this.#setStatus("cancelled", { indexNow: false });
+      // The answer does not wait for the sandboxes: their kills, the index and the instances follow
+      // at once in the background; the alarm retries what a lost object left undone.
+      this.#store.setStopPending(true);
+      await this.ctx.storage.setAlarm(Date.now() + STOP_RETRY_MS);
+      this.ctx.waitUntil(this.#stopCancelledRun());
       return this.#view();
     });
+  }
+
+  /**
+   * Kills every sandbox of a cancelled run in one call to the Pool and books their time (these
+   * forks never report); their instances stop at their next step (it is refused) and are terminated.
+   */
+  async #stopCancelledRun(): Promise<void> {
+    const runId = this.#requireRun().id;
+    const released = await this.env.POOL.getByName(POOL_NAME).releaseRun(runId);
+    if (released.ok) {
+      const config = loadConfig(this.env);
+      for (const lease of released.value) this.#addCost(sandboxCostKey(lease.fork), lease.fork, "sandbox", sandboxCostUsd(config, lease.aliveSeconds));
+    } else {
+      log("warn", "orchestrator.release_failed", { runId, errorCode: released.error.code, errorMessage: released.error.message });
+      await this.ctx.storage.setAlarm(Date.now() + STOP_RETRY_MS);
+      return;
+    }
+    await this.#syncIndex();
+    await this.#terminateInstances(this.#store.forksWithStatus("cancelled").filter((fork) => fork.instance_id));
+    this.#store.setStopPending(false);
   }
 
   cancelFork(n: number): Promise<Result<RunView>> {
@@ -222,7 +249,7 @@ export class Orchestrator extends DurableObject<Env> {
       }
       const now = new Date();
       this.#store.markStarted(n, now.toISOString());
-      this.#store.heartbeat(n, now.getTime());
+      this.#lastHeard.set(n, now.getTime());
       this.#event("fork.started", n, { instanceId });
       const startedAt = this.#store.fork(n)?.started_at ?? now.toISOString();
       return { startedAt: Date.parse(startedAt) };
@@ -238,7 +265,7 @@ export class Orchestrator extends DurableObject<Env> {
     const fork = this.#store.fork(n);
     if (!run || !fork) return { proceed: false, budgetSpent: false };
     const now = Date.now();
-    this.#store.heartbeat(n, now);
+    this.#lastHeard.set(n, now);
     this.#store.stepStarted(n, name, attempt);
     if (!isTerminalFork(fork.status)) {
       const usd = sandboxCostUsd(loadConfig(this.env), this.#store.sandboxSeconds(fork, now));
@@ -250,19 +277,21 @@ export class Orchestrator extends DurableObject<Env> {
   }
 
   stepFinished(n: number, name: string, report: StepReport): void {
-    this.#store.heartbeat(n, Date.now());
-    this.#store.stepFinished(n, name, report.attempt, report.ok, report.durationMs);
-    this.#event("step.finished", n, { step: name, ...report });
-  }
-
-  recordSandbox(n: number, sandboxId: string): void {
-    this.#store.setSandbox(n, sandboxId, Date.now());
-  }
-
-  recordCommand(n: number, index: number, result: CommandResult): void {
-    this.#store.saveCommand(n, index, result);
-    // The output itself is stored once, with the fork (GET /v1/runs/:id), not in the event log.
-    this.#event("command.finished", n, { index, command: result.command, exitCode: result.exitCode, durationMs: result.durationMs });
+    const now = Date.now();
+    this.#lastHeard.set(n, now);
+    const { findings = [], ...step } = report;
+    for (const finding of findings) {
+      if (finding.kind === "sandbox") {
+        this.#store.setSandbox(n, finding.sandboxId, now);
+      } else {
+        const { index, result } = finding;
+        this.#store.saveCommand(n, index, result);
+        // The output itself is stored once, with the fork (GET /v1/runs/:id), not in the event log.
+        this.#event("command.finished", n, { index, command: result.command, exitCode: result.exitCode, durationMs: result.durationMs });
+      }
+    }
+    this.#store.stepFinished(n, name, step.attempt, step.ok, step.durationMs);
+    this.#event("step.finished", n, { step: name, ...step });
   }
 
   /**
@@ -270,10 +299,10 @@ export class Orchestrator extends DurableObject<Env> {
    * reservation, so concurrent forks cannot all spend the last dollar. Throws BudgetExceededError.
    */
   reserveModelCall(n: number, key: string, expectedUsd: number): Result<void> {
-    try {
+    return resultOf(() => {
       const run = this.#requireRun();
       const budget = run.request.budgetUsd;
-      if (budget === undefined) return { ok: true, value: undefined };
+      if (budget === undefined) return;
       this.#reservations.delete(key);
       const reserved = [...this.#reservations.values()].reduce((sum, usd) => sum + usd, 0);
       const spent = this.#store.spentUsd();
@@ -285,10 +314,7 @@ export class Orchestrator extends DurableObject<Env> {
         });
       }
       this.#reservations.set(key, expectedUsd);
-      return { ok: true, value: undefined };
-    } catch (err) {
-      return { ok: false, error: toWireError(err) };
-    }
+    });
   }
 
   /** A model call that failed (or never happened) gives its reservation back. */
@@ -300,7 +326,7 @@ export class Orchestrator extends DurableObject<Env> {
   recordModelCost(n: number, key: string, usd: number): void {
     this.#reservations.delete(key);
     this.#addCost(key, n, "llm", usd);
-    this.#store.heartbeat(n, Date.now());
+    this.#lastHeard.set(n, Date.now());
   }
 
   /** A fork stopped for budget: its sandbox is paused and it waits for the budget to be raised. */
@@ -310,7 +336,7 @@ export class Orchestrator extends DurableObject<Env> {
       this.#event("fork.budget_exceeded", n, { spentUsd: this.#store.spentUsd() });
       const run = this.#requireRun();
       if (run.status === "running") await this.#setStatus("budget_exceeded");
-      await this.#syncIndex();
+      this.#indexSoon();
     }
   }
 
@@ -361,6 +387,7 @@ export class Orchestrator extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const run = this.#store.run();
     if (!run) return;
+    if (run.stopPending) await this.#stopCancelledRun();
     const config = loadConfig(this.env);
     const now = Date.now();
     if (!this.#awake) {
@@ -417,9 +444,10 @@ export class Orchestrator extends DurableObject<Env> {
         return;
       }
       default:
-        if (fork.status === "running" && now - (fork.heartbeat_at ?? 0) > staleMs) {
+        const lastHeard = this.#lastHeard.get(fork.n) ?? Math.max(this.#bornAt, fork.launched_at ?? 0);
+        if (fork.status === "running" && now - lastHeard > staleMs) {
           // A restarted local runtime leaves instances idle until something calls into them.
-          this.#store.heartbeat(fork.n, now);
+          this.#lastHeard.set(fork.n, now);
           await instance.sendEvent({ type: WAKE_EVENT, payload: {} });
           log("info", "orchestrator.fork_woken", { runId: this.#requireRun().id, fork: fork.n, instanceId: fork.instance_id });
         }
@@ -488,7 +516,7 @@ export class Orchestrator extends DurableObject<Env> {
   async #afterForkChange(): Promise<void> {
     await this.#launch();
     await this.#maybeFinishRun();
-    await this.#syncIndex();
+    this.#indexSoon();
   }
 
   /** Launches queued forks while fewer than maxConcurrent run and the run is running. */
@@ -558,13 +586,15 @@ export class Orchestrator extends DurableObject<Env> {
     await this.#setStatus(status);
   }
 
-  async #setStatus(status: RunStatus): Promise<void> {
+  /** A run's end is indexed at once (unless the caller does it: `indexNow: false`), other changes soon. */
+  async #setStatus(status: RunStatus, { indexNow = isTerminalRun(status) } = {}): Promise<void> {
     const run = this.#requireRun();
     if (run.status === status) return;
     this.#store.setRunStatus(status, new Date().toISOString());
     this.#event(isTerminalRun(status) ? "run.finished" : "run.status", null, { status });
     log("info", "run.status", { runId: run.id, status });
-    await this.#syncIndex();
+    if (indexNow) await this.#syncIndex();
+    else this.#indexSoon();
     if (isTerminalRun(status) && run.request.github) await launchGitHubReport(this.env, run.id);
   }
 
@@ -577,7 +607,15 @@ export class Orchestrator extends DurableObject<Env> {
     if (current === null || current > Date.now() + interval) await this.ctx.storage.setAlarm(Date.now() + interval);
   }
 
+  /** Coalesces index writes while forks change: at most one per INDEX_COALESCE_MS. */
+  #indexSoon(): void {
+    this.#indexTimer ??= setTimeout(() => void this.#syncIndex(), INDEX_COALESCE_MS);
+  }
+
+  /** Writes the run's summary and its newly ended forks to the D1 index now. */
   async #syncIndex(): Promise<void> {
+    if (this.#indexTimer) clearTimeout(this.#indexTimer);
+    this.#indexTimer = undefined;
     const run = this.#requireRun();
     this.#store.touchRun(new Date().toISOString());
     try {
@@ -616,7 +654,8 @@ export class Orchestrator extends DurableObject<Env> {
 
   #requireRun() {
     const run = this.#store.run();
-    if (!run) throw new NotFoundError("run", "(uninitialised orchestrator)");
+    // Routes answer this with the run id they asked for (routes/runs.ts).
+    if (!run) throw new NotFoundError("run", "");
     return run;
   }
 

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { forkNumberParam, listRunsQuery, raiseBudgetRequest, type ForkView, type RunView } from "../api/runs";
 import { parseInput } from "../api/validation";
 import type { AppEnv } from "../app-env";
-import { InvalidInputError, NotFoundError, unwrap } from "../errors";
+import { InvalidInputError, NotFoundError, unwrap, type Result } from "../errors";
 import { createRun, runLinks } from "../runs/create-run";
 import { RUN_ID_PATTERN } from "../runs/ids";
 import { listRuns } from "../runs/run-index";
@@ -12,6 +12,15 @@ export const runs = new Hono<AppEnv>();
 function orchestrator(env: AppEnv["Bindings"], id: string) {
   if (!RUN_ID_PATTERN.test(id)) throw new NotFoundError("run", id);
   return env.ORCHESTRATOR.getByName(id);
+}
+
+/**
+ * The value of one call to a run's Orchestrator (one trip through its queue, no existence check
+ * first); an Orchestrator that holds no run answers as the API's 404 for `id`.
+ */
+function runResult<T>(id: string, result: Result<T>): T {
+  if (!result.ok && result.error.code === "not_found" && result.error.details?.run !== undefined) throw new NotFoundError("run", id);
+  return unwrap(result);
 }
 
 async function readJson(req: Request): Promise<unknown> {
@@ -47,44 +56,35 @@ runs.get("/:id", async (c) => {
 for (const action of ["pause", "resume", "cancel"] as const) {
   runs.post(`/:id/${action}`, async (c) => {
     const id = c.req.param("id");
-    const stub = orchestrator(c.env, id);
-    if (!(await stub.exists())) throw new NotFoundError("run", id);
-    return c.json(unwrap(await stub[action]()));
+    return c.json(runResult(id, await orchestrator(c.env, id)[action]()));
   });
 }
 
 runs.post("/:id/budget", async (c) => {
   const id = c.req.param("id");
   const { budgetUsd } = parseInput(raiseBudgetRequest, await readJson(c.req.raw));
-  const stub = orchestrator(c.env, id);
-  if (!(await stub.exists())) throw new NotFoundError("run", id);
-  return c.json(unwrap(await stub.raiseBudget(budgetUsd)));
+  return c.json(runResult(id, await orchestrator(c.env, id).raiseBudget(budgetUsd)));
 });
 
 runs.get("/:id/forks/:n", async (c) => {
   const id = c.req.param("id");
   const n = parseInput(forkNumberParam, c.req.param("n"), "path");
-  const stub = orchestrator(c.env, id);
-  if (!(await stub.exists())) throw new NotFoundError("run", id);
-  const fork = await stub.forkView(n);
-  if (!fork) throw new NotFoundError("fork", `${id}/${n}`);
-  return c.json(fork as ForkView);
+  return c.json(runResult(id, await orchestrator(c.env, id).forkView(n)) as ForkView);
 });
 
 runs.post("/:id/forks/:n/cancel", async (c) => {
   const id = c.req.param("id");
   const n = parseInput(forkNumberParam, c.req.param("n"), "path");
-  const stub = orchestrator(c.env, id);
-  if (!(await stub.exists())) throw new NotFoundError("run", id);
-  return c.json(unwrap(await stub.cancelFork(n)));
+  return c.json(runResult(id, await orchestrator(c.env, id).cancelFork(n)));
 });
 
 runs.get("/:id/events", async (c) => {
   const id = c.req.param("id");
-  const stub = orchestrator(c.env, id);
-  if (!(await stub.exists())) throw new NotFoundError("run", id);
   const headers = new Headers();
   const lastEventId = c.req.header("Last-Event-ID") ?? c.req.query("after");
   if (lastEventId) headers.set("Last-Event-ID", lastEventId);
-  return stub.fetch(new Request("https://orchestrator/events", { headers }));
+  const res = await orchestrator(c.env, id).fetch(new Request("https://orchestrator/events", { headers }));
+  // The Orchestrator answers 404 (and nothing else does) when it holds no run.
+  if (res.status === 404) throw new NotFoundError("run", id);
+  return res;
 });

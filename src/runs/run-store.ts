@@ -27,7 +27,6 @@ CREATE TABLE IF NOT EXISTS forks (
   instance_id TEXT,
   launches INTEGER NOT NULL DEFAULT 0,
   launched_at INTEGER,
-  heartbeat_at INTEGER,
   sandbox_id TEXT,
   started_at TEXT,
   finished_at TEXT,
@@ -73,6 +72,7 @@ interface RunRow extends Record<string, SqlStorageValue> {
   status: RunStatus;
   created_at: string;
   updated_at: string;
+  stop_pending: number;
 }
 
 /**
@@ -88,7 +88,6 @@ export interface ForkRow extends Record<string, SqlStorageValue> {
   instance_id: string | null;
   launches: number;
   launched_at: number | null;
-  heartbeat_at: number | null;
   sandbox_id: string | null;
   sandbox_at: number | null;
   paused_at: number | null;
@@ -107,6 +106,8 @@ export interface RunRecord {
   status: RunStatus;
   createdAt: string;
   updatedAt: string;
+  /** Cancelled, with its sandboxes still to be stopped. */
+  stopPending?: boolean;
 }
 
 export interface ForkExport {
@@ -132,6 +133,12 @@ const TRUNCATED_MARK = "[…truncated]\n";
 
 export class RunStore {
   readonly #sql: SqlStorage;
+  /**
+   * The run row and the ledger's sum, cached: this object is the only writer of its storage, and
+   * every fork callback reads both (O(1) per callback instead of a parse and a scan).
+   */
+  #run: RunRecord | null | undefined;
+  #spentUsd: number | undefined;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
@@ -143,6 +150,8 @@ export class RunStore {
     addColumnOnce(sql, "forks", "paused_ms INTEGER NOT NULL DEFAULT 0");
     // A settled entry is final; an unsettled one (sandbox time so far) only grows until settled.
     addColumnOnce(sql, "ledger", "settled INTEGER NOT NULL DEFAULT 1");
+    // A cancelled run whose sandboxes are still to be stopped (done in the background, retried by alarm).
+    addColumnOnce(sql, "run", "stop_pending INTEGER NOT NULL DEFAULT 0");
   }
 
   /** Ended forks not yet written to the D1 metrics tables, with what /metrics needs of them. */
@@ -172,9 +181,10 @@ export class RunStore {
   }
 
   run(): RunRecord | null {
+    if (this.#run !== undefined) return this.#run;
     const row = this.#sql.exec<RunRow>("SELECT * FROM run LIMIT 1").toArray()[0];
     if (!row) return null;
-    return {
+    this.#run = {
       id: row.id,
       request: JSON.parse(row.request) as CreateRunRequest,
       requestHash: row.request_hash,
@@ -182,7 +192,9 @@ export class RunStore {
       status: row.status,
       createdAt: row.created_at,
       updatedAt: row.updated_at,
+      stopPending: row.stop_pending === 1,
     };
+    return this.#run;
   }
 
   insertRun(record: RunRecord, branches: string[]): void {
@@ -197,12 +209,15 @@ export class RunStore {
       record.updatedAt,
     );
     branches.forEach((branch, i) => this.#sql.exec("INSERT INTO forks (n, status, branch) VALUES (?, 'queued', ?)", i + 1, branch));
+    this.#run = undefined;
   }
 
   setBudget(budgetUsd: number, now: string): void {
     const run = this.run();
     if (!run) return;
-    this.#sql.exec("UPDATE run SET request = ?, updated_at = ?", JSON.stringify({ ...run.request, budgetUsd }), now);
+    const request = { ...run.request, budgetUsd };
+    this.#sql.exec("UPDATE run SET request = ?, updated_at = ?", JSON.stringify(request), now);
+    this.#run = { ...run, request, updatedAt: now };
   }
 
   /** Moves a fork between two non-terminal statuses; returns whether it was in `from`. */
@@ -212,10 +227,20 @@ export class RunStore {
 
   setRunStatus(status: RunStatus, now: string): void {
     this.#sql.exec("UPDATE run SET status = ?, updated_at = ?", status, now);
+    const run = this.run();
+    if (run) this.#run = { ...run, status, updatedAt: now };
+  }
+
+  setStopPending(pending: boolean): void {
+    this.#sql.exec("UPDATE run SET stop_pending = ?", pending ? 1 : 0);
+    const run = this.run();
+    if (run) this.#run = { ...run, stopPending: pending };
   }
 
   touchRun(now: string): void {
     this.#sql.exec("UPDATE run SET updated_at = ?", now);
+    const run = this.run();
+    if (run) this.#run = { ...run, updatedAt: now };
   }
 
   fork(n: number): ForkRow | undefined {
@@ -236,9 +261,8 @@ export class RunStore {
 
   markLaunched(n: number, instanceId: string, now: number): void {
     this.#sql.exec(
-      "UPDATE forks SET status = 'running', instance_id = ?, launches = launches + 1, launched_at = ?, heartbeat_at = ? WHERE n = ? AND status = 'queued'",
+      "UPDATE forks SET status = 'running', instance_id = ?, launches = launches + 1, launched_at = ? WHERE n = ? AND status = 'queued'",
       instanceId,
-      now,
       now,
       n,
     );
@@ -247,10 +271,6 @@ export class RunStore {
   /** Puts a launched fork back in the queue (its instance could not be created or vanished). */
   requeue(n: number): void {
     this.#sql.exec("UPDATE forks SET status = 'queued' WHERE n = ? AND status = 'running'", n);
-  }
-
-  heartbeat(n: number, now: number): void {
-    this.#sql.exec("UPDATE forks SET heartbeat_at = ? WHERE n = ?", now, n);
   }
 
   markStarted(n: number, now: string): void {
@@ -325,23 +345,9 @@ export class RunStore {
 
   /** Books a final cost under `key`, once: a repeated or later booking changes nothing; it replaces an accrual. */
   addCost(key: string, fork: number, kind: "sandbox" | "llm", usd: number, now: string): boolean {
-    return (
-      this.#sql.exec(
-        "INSERT INTO ledger (key, fork, kind, usd, at, settled) VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (key) DO UPDATE SET usd = excluded.usd, at = excluded.at, settled = 1 WHERE settled = 0",
-        key,
-        fork,
-        kind,
-        usd,
-        now,
-      ).rowsWritten > 0
-    );
-  }
-
-  /** A cost so far under `key` (e.g. sandbox time): it only grows, until addCost settles it. */
-  accrueCost(key: string, fork: number, kind: "sandbox" | "llm", usd: number, now: string): void {
-    this.#sql.exec(
-      "INSERT INTO ledger (key, fork, kind, usd, at, settled) VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT (key) DO UPDATE SET usd = excluded.usd, at = excluded.at WHERE settled = 0 AND excluded.usd > usd",
+    return this.#ledgerWrite(
       key,
+      "INSERT INTO ledger (key, fork, kind, usd, at, settled) VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (key) DO UPDATE SET usd = excluded.usd, at = excluded.at, settled = 1 WHERE settled = 0",
       fork,
       kind,
       usd,
@@ -349,8 +355,31 @@ export class RunStore {
     );
   }
 
+  /** A cost so far under `key` (e.g. sandbox time): it only grows, until addCost settles it. */
+  accrueCost(key: string, fork: number, kind: "sandbox" | "llm", usd: number, now: string): void {
+    this.#ledgerWrite(
+      key,
+      "INSERT INTO ledger (key, fork, kind, usd, at, settled) VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT (key) DO UPDATE SET usd = excluded.usd, at = excluded.at WHERE settled = 0 AND excluded.usd > usd",
+      fork,
+      kind,
+      usd,
+      now,
+    );
+  }
+
+  /** One upsert of the entry `key`, keeping the cached sum in step; returns whether it changed. */
+  #ledgerWrite(key: string, upsert: string, ...args: SqlStorageValue[]): boolean {
+    const spent = this.spentUsd();
+    const entry = (): number => this.#sql.exec<{ usd: number }>("SELECT usd FROM ledger WHERE key = ?", key).toArray()[0]?.usd ?? 0;
+    const before = entry();
+    const changed = this.#sql.exec(upsert, key, ...args).rowsWritten > 0;
+    if (changed) this.#spentUsd = spent + entry() - before;
+    return changed;
+  }
+
   spentUsd(): number {
-    return this.#sql.exec<{ s: number | null }>("SELECT SUM(usd) AS s FROM ledger").one().s ?? 0;
+    this.#spentUsd ??= this.#sql.exec<{ s: number | null }>("SELECT SUM(usd) AS s FROM ledger").one().s ?? 0;
+    return this.#spentUsd;
   }
 
   appendEvent(type: string, fork: number | null, data: Record<string, unknown>, now: string): RunEvent {

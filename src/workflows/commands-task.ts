@@ -7,13 +7,13 @@ import { commandStep } from "./steps";
 
 /** A commands task: one step per command, in the clone; the first non-zero exit ends the fork. */
 export async function runCommandsTask(ctx: ForkContext, commands: string[], results: CommandResult[]): Promise<void> {
-  const { params, config, steps, orchestrator } = ctx;
+  const { params, config, steps } = ctx;
   for (const [index, command] of commands.entries()) {
-    const result = await steps.run(commandStep(index), stepConfig("command", config.RETRY_POLICIES, params.timeoutSeconds * 1000), async ({ remainingMs }) => {
+    const result = await steps.run(commandStep(index), stepConfig("command", config.RETRY_POLICIES, params.timeoutSeconds * 1000), async ({ remainingMs, report }) => {
       const session = await ctx.session();
       const exec = await session.exec(command, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: ctx.taskEnv });
       const commandResult: CommandResult = { command, ...exec };
-      await orchestrator.recordCommand(params.n, index, commandResult);
+      report({ kind: "command", index, result: commandResult });
       // The fork's deadline is the command's deadline: a command it stopped timed the fork out.
       if (exec.exitCode !== 0 && steps.remainingMs() <= 0) throw new ForkTimeoutError(params.timeoutSeconds);
       return commandResult;

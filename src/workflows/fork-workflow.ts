@@ -66,7 +66,7 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
       // tells waiters in arrival order (CAPACITY_EVENT) and tells them again if a notice is lost.
       let handle: SandboxHandle | undefined;
       for (let wait = 0; ; wait++) {
-        const acquired = await steps.run(STEP.acquireSandbox, stepConfig("acquire", retries, CONTROL_STEP_TIMEOUT_MS), async () => {
+        const acquired = await steps.run(STEP.acquireSandbox, stepConfig("acquire", retries, CONTROL_STEP_TIMEOUT_MS), async ({ report }) => {
           const result = unwrap(
             await pool.acquire({
               key: p.leaseKey,
@@ -78,7 +78,7 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
               instanceId: event.instanceId,
             }),
           );
-          if (result.status === "acquired") await orchestrator.recordSandbox(p.n, result.sandboxId);
+          if (result.status === "acquired") report({ kind: "sandbox", sandboxId: result.sandboxId });
           return result;
         });
         if (acquired.status === "acquired") {

@@ -2,7 +2,7 @@ import { NonRetryableError } from "cloudflare:workflows";
 import type { WorkflowStep, WorkflowStepConfig } from "cloudflare:workers";
 import { BudgetExceededError, encodeStepError, ForkCancelledError, ForkTimeoutError, ForkyardError, toWireError } from "../errors";
 import { log } from "../observability/log";
-import type { Orchestrator } from "../durable-objects/orchestrator";
+import type { Orchestrator, StepFinding } from "../durable-objects/orchestrator";
 
 export interface StepRunnerContext {
   runId: string;
@@ -14,6 +14,8 @@ export interface StepBodyContext {
   attempt: number;
   /** Milliseconds left before the fork's deadline (Infinity before the deadline is known). */
   remainingMs: number;
+  /** Records a finding with the Orchestrator when this attempt ends (in the same call), ok or not. */
+  report(finding: StepFinding): void;
 }
 
 /**
@@ -58,6 +60,7 @@ export class StepRunner {
     return this.#step.do(name, config, async (stepCtx) => {
       const attempt = stepCtx.attempt;
       const started = Date.now();
+      const findings: StepFinding[] = [];
       try {
         const gate = await orchestrator.stepStarted(n, name, attempt);
         if (options.gated) {
@@ -65,16 +68,16 @@ export class StepRunner {
           if (gate.budgetSpent && options.budget !== false) throw new BudgetExceededError("The run's budget is spent (model calls and sandbox time).");
           if (Date.now() >= this.#deadline) throw new ForkTimeoutError(this.#timeoutSeconds);
         }
-        const value = await body({ attempt, remainingMs: this.#deadline - Date.now() });
+        const value = await body({ attempt, remainingMs: this.#deadline - Date.now(), report: (finding) => findings.push(finding) });
         const durationMs = Date.now() - started;
-        await orchestrator.stepFinished(n, name, { attempt, ok: true, durationMs });
+        await orchestrator.stepFinished(n, name, { attempt, ok: true, durationMs, findings });
         log("info", "step.finished", { runId, fork: n, step: name, attempt, durationMs });
         return value;
       } catch (err) {
         const wire = toWireError(err);
         const durationMs = Date.now() - started;
         log("warn", "step.failed", { runId, fork: n, step: name, attempt, durationMs, errorCode: wire.code, errorMessage: wire.message });
-        await orchestrator.stepFinished(n, name, { attempt, ok: false, durationMs, error: { code: wire.code, message: wire.message } }).catch(() => undefined);
+        await orchestrator.stepFinished(n, name, { attempt, ok: false, durationMs, error: { code: wire.code, message: wire.message }, findings }).catch(() => undefined);
         const encoded = encodeStepError(err instanceof ForkyardError ? err : new ForkyardError(wire.code, wire.message, { status: wire.status, retryable: true }));
         if (err instanceof ForkyardError && !err.retryable) throw new NonRetryableError(encoded);
         throw new Error(encoded);

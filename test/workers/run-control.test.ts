@@ -48,7 +48,8 @@ describe("pause, resume and cancel", () => {
     const view = (await cancelled.json()) as { status: string; forks: { status: string }[] };
     expect(view.status).toBe("cancelled");
     expect(view.forks.map((f) => f.status)).toEqual(["cancelled", "cancelled", "cancelled", "cancelled"]);
-    expect((await sandboxAdmin.stats()).live).toBe(0);
+    // The answer does not wait for the kills; they follow at once.
+    await waitFor("the run's sandboxes killed", async () => (await sandboxAdmin.stats()).live === 0, 5000);
 
     // Nothing comes back to life afterwards (no relaunch, no stray sandbox).
     await new Promise((r) => setTimeout(r, 2500));

@@ -8,8 +8,11 @@
  *  2. Latency from POST /v1/runs to the first sandbox request (p50, p95).
  *  3. The durable agent loop versus the same scripted agent in a plain in-memory loop
  *     (50 turns, 100 ms model latency).
+ *  4. The local Workflows engine alone (bench/engine-probe): time per trivial step of a workflow of
+ *     200 steps, so the engine's cost can be told from Forkyard's.
  * Environment: BENCH_FORKS, BENCH_CONCURRENCY, BENCH_CREATE_LATENCY_MS, BENCH_LATENCY_SAMPLES,
- * BENCH_AGENT_TURNS, BENCH_MODEL_LATENCY_MS, BENCH_ONLY (makespan | latency | agent).
+ * BENCH_AGENT_TURNS, BENCH_MODEL_LATENCY_MS, BENCH_ONLY (makespan | latency | agent | engine);
+ * PROFILE=1 also prints where the Worker's CPU went during each variant's Forkyard run.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -22,6 +25,7 @@ import { startScriptedAnthropic } from "../test/support/anthropic-server.ts";
 import { agentScript, durableAgentLoop, inMemoryAgentLoop } from "./agent-loop.ts";
 import { runBaseline } from "./baseline-pool.ts";
 import { median, percentile, printTable } from "./stats.ts";
+import { startCpuProfile } from "../scripts/cpu-profile.ts";
 
 const N = Number(process.env.BENCH_FORKS ?? 100);
 const C = Number(process.env.BENCH_CONCURRENCY ?? 20);
@@ -30,6 +34,7 @@ const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 20);
 const AGENT_TURNS = Number(process.env.BENCH_AGENT_TURNS ?? 50);
 const MODEL_LATENCY_MS = Number(process.env.BENCH_MODEL_LATENCY_MS ?? 100);
 const ONLY = process.env.BENCH_ONLY;
+const ENGINE_STEPS = 200;
 const COMMAND = "echo done > result.txt";
 const ANTHROPIC_KEY = "sk-ant-bench-0000";
 
@@ -52,7 +57,8 @@ try {
     ANTHROPIC_API_KEY: ANTHROPIC_KEY,
     ANTHROPIC_BASE_URL: anthropic.url,
   };
-  const worker = await startWorker({ port: await freePort(), stateDir: join(root, "state"), vars, quiet: true });
+  const inspectorPort = process.env.PROFILE ? await freePort() : undefined;
+  const worker = await startWorker({ port: await freePort(), stateDir: join(root, "state"), vars, quiet: true, inspectorPort });
   processes.push(worker);
   const api = forkyardClient(worker.url, LOCAL_API_TOKEN);
   const admin = sandboxAdminClient(sandbox.url, sandbox.adminKey);
@@ -62,6 +68,29 @@ try {
   if (!ONLY || ONLY === "makespan") await makespan();
   if (!ONLY || ONLY === "latency") await postToFirstSandbox();
   if (!ONLY || ONLY === "agent") await agentOverhead();
+  if (!ONLY || ONLY === "engine") await engineProbe();
+
+  async function engineProbe(): Promise<void> {
+    const probe = await startWorker({ port: await freePort(), stateDir: join(root, "probe-state"), vars: {}, quiet: true, config: join(ROOT, "bench", "engine-probe", "wrangler.toml") });
+    processes.push(probe);
+    const runMs = async (steps: number) => {
+      const res = await fetch(`${probe.url}/run?steps=${steps}`, { method: "POST" });
+      const body = (await res.json()) as { ms?: number; error?: string };
+      if (body.ms === undefined) throw new Error(`engine probe: ${body.error}`);
+      return body.ms;
+    };
+    for (let i = 0; i < 3; i++) await runMs(20);
+    const samples = async (steps: number) => {
+      const ms: number[] = [];
+      for (let i = 0; i < 5; i++) ms.push(await runMs(steps));
+      return ms;
+    };
+    const empty = median(await samples(0));
+    const full = median(await samples(ENGINE_STEPS));
+    printTable(`Local Workflows engine alone: a workflow of ${ENGINE_STEPS} trivial steps (median of 5)`, ["0 steps ms", `${ENGINE_STEPS} steps ms`, "per step ms"], [
+      [empty, full, ((full - empty) / ENGINE_STEPS).toFixed(2)],
+    ]);
+  }
 
   async function agentOverhead(): Promise<void> {
     await admin.reset();
@@ -93,9 +122,14 @@ try {
 
     await admin.reset();
     await admin.latency({ create: variant.createLatencyMs });
+    const profile = inspectorPort ? await startCpuProfile(inspectorPort) : null;
     const started = Date.now();
     const run = await api.createRun({ repo, forks: N, maxConcurrent: C, task: { commands: [variant.command] } });
     const view = await waitForTerminal(api, run.id, 30 * 60_000, 50);
+    if (profile) {
+      const summary = await profile.stop();
+      printTable(`Worker CPU during the Forkyard run (${variant.command}): busy ${summary.busyMs} of ${summary.wallMs} ms`, ["function (self time)", "ms", "%"], summary.top);
+    }
     const forkyardMs = Math.max(...view.forks.map((f) => Date.parse(f.finishedAt ?? "0"))) - started;
     const stats = await admin.stats();
     const baseline = await runBaseline({ forks: N, concurrency: C, repo, command: variant.command, connection });

@@ -190,6 +190,10 @@ export async function startWorker(opts: {
   stateDir: string;
   vars: Record<string, string>;
   quiet?: boolean;
+  /** Opens the Worker's V8 inspector on this port (CPU profiles: scripts/cpu-profile.ts). */
+  inspectorPort?: number;
+  /** Another Worker than Forkyard (a wrangler.toml path; no D1 migrations), e.g. the engine probe. */
+  config?: string;
   onSpawn?: (p: StackProcess) => void;
 }): Promise<StackProcess> {
   mkdirSync(opts.stateDir, { recursive: true });
@@ -197,17 +201,19 @@ export async function startWorker(opts: {
   const envFile = join(opts.stateDir, "forkyard.env");
   writeFileSync(envFile, Object.entries(opts.vars).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join("\n") + "\n", { mode: 0o600 });
   chmodSync(envFile, 0o600);
-  const migrate = spawnSync(...wrangler("d1", "migrations", "apply", "DB", "--local", "--persist-to", opts.stateDir), {
-    cwd: ROOT,
-    stdio: opts.quiet ? "ignore" : "inherit",
-    env: { ...process.env, CI: "1" },
-  });
-  if (migrate.status !== 0) throw new Error("applying D1 migrations failed");
+  if (!opts.config) {
+    const migrate = spawnSync(...wrangler("d1", "migrations", "apply", "DB", "--local", "--persist-to", opts.stateDir), {
+      cwd: ROOT,
+      stdio: opts.quiet ? "ignore" : "inherit",
+      env: { ...process.env, CI: "1" },
+    });
+    if (migrate.status !== 0) throw new Error("applying D1 migrations failed");
+  }
   const child = spawn(
-    ...wrangler("dev", "--ip", "127.0.0.1", "--port", String(opts.port), "--persist-to", opts.stateDir, "--env-file", envFile, "--show-interactive-dev-session=false"),
+    ...wrangler("dev", "--ip", "127.0.0.1", "--port", String(opts.port), "--persist-to", opts.stateDir, "--env-file", envFile, "--show-interactive-dev-session=false", ...(opts.inspectorPort ? ["--inspector-port", String(opts.inspectorPort)] : []), ...(opts.config ? ["-c", opts.config] : [])),
     { cwd: ROOT, detached: true, stdio: ["ignore", opts.quiet ? "ignore" : "inherit", opts.quiet ? "ignore" : "inherit"], env: { ...process.env, CI: "1" } },
   );
-  return started(groupHandle(`http://127.0.0.1:${opts.port}`, child), "/healthz", 90_000, opts.onSpawn);
+  return started(groupHandle(`http://127.0.0.1:${opts.port}`, child), opts.config ? "/" : "/healthz", 90_000, opts.onSpawn);
 }
 
 /** Worker configuration for running against the local sandbox server (or real E2B). */

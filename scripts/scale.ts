@@ -2,15 +2,18 @@
  * `npm run scale`: a run whose state is large — by default 100 forks × 100 commands × 4 KiB of
  * output each — against the local stack. It checks that the run completes and that reading it
  * stays prompt and bounded while it runs and after: GET of the run (size and latency), GET of one
- * fork, a new SSE watcher (its whole log), and cancelling a second run of the same size midway.
+ * fork, a new SSE watcher (its whole log), and cancelling a second run of the same size midway
+ * (the answer, and the time until its last sandbox is killed).
  * Prints a table (and workerd's peak memory); exits non-zero when the run fails or a read is not
- * prompt. Environment: SCALE_FORKS, SCALE_COMMANDS, SCALE_CONCURRENCY.
+ * prompt. Environment: SCALE_FORKS, SCALE_COMMANDS, SCALE_CONCURRENCY; PROFILE=1 prints where the
+ * Worker's CPU went during the first half of the run.
  */
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import type { RunView } from "../src/api/runs.ts";
 import { printTable } from "../bench/stats.ts";
-import { forkyardClient, waitForTerminal } from "./api-client.ts";
+import { startCpuProfile } from "./cpu-profile.ts";
+import { forkyardClient, sandboxAdminClient, waitForTerminal } from "./api-client.ts";
 import { freePort } from "./free-port.ts";
 import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, runCheck, scratchDir, startSandboxServer, startWorker, workerVars, type StackProcess } from "./local-stack.ts";
 import { createTestRepo } from "../test/support/test-repo.ts";
@@ -46,7 +49,8 @@ async function main(): Promise<boolean> {
   const sandbox = await startSandboxServer({ port: await freePort(), dataDir: join(root, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, exposePaths: [root], quiet: true });
   processes.push(sandbox);
   const vars = { ...workerVars({ backend: "local", sandboxUrl: sandbox.url, env: {} }), MAX_LIVE_SANDBOXES: String(CONCURRENCY * 2), SANDBOX_CREATE_RATE_PER_SECOND: "1000", LOG_LEVEL: "warn" };
-  const worker = await startWorker({ port: await freePort(), stateDir: join(root, "state"), vars, quiet: true });
+  const inspectorPort = process.env.PROFILE ? await freePort() : undefined;
+  const worker = await startWorker({ port: await freePort(), stateDir: join(root, "state"), vars, quiet: true, inspectorPort });
   processes.push(worker);
   const api = forkyardClient(worker.url, LOCAL_API_TOKEN);
   const repo = createTestRepo(join(root, "repo"));
@@ -84,6 +88,7 @@ async function main(): Promise<boolean> {
   };
 
   const started = Date.now();
+  const profile = inspectorPort ? await startCpuProfile(inspectorPort) : null;
   const run = await api.createRun(body);
   // Reads while it runs: once about half of its commands are done.
   for (;;) {
@@ -93,6 +98,10 @@ async function main(): Promise<boolean> {
     const view = JSON.parse(value) as RunView;
     const done = view.forks.reduce((n, f) => n + f.commands.length, 0);
     if (done >= (FORKS * COMMANDS) / 2 || ["completed", "failed"].includes(view.status)) {
+      if (profile) {
+        const summary = await profile.stop();
+        printTable(`Worker CPU, first half of the run: busy ${summary.busyMs} of ${summary.wallMs} ms`, ["function (self time)", "ms", "%"], summary.top);
+      }
       record(`GET run, ${done} of ${FORKS * COMMANDS} commands done`, ms, value.length);
       const fork = await getFork(run.id);
       record("GET one fork (whole tails), mid-run", fork.ms, fork.value.length);
@@ -118,6 +127,12 @@ async function main(): Promise<boolean> {
   }
   const cancel = await timed(async () => (await fetch(`${worker.url}/v1/runs/${second.id}/cancel`, { method: "POST", headers: auth })).text());
   record("POST cancel, a fifth done", cancel.ms, cancel.value.length);
+  // The kills follow the answer: time until no sandbox of the run is left, from the cancel.
+  const admin = sandboxAdminClient(sandbox.url, sandbox.adminKey);
+  const killed = await timed(async () => {
+    while ((await admin.stats()).live > 0) await new Promise((r) => setTimeout(r, 50));
+  });
+  record("every sandbox killed, after the cancel began", cancel.ms + killed.ms, 0);
   rssPeak = Math.max(rssPeak, workerdRssMiB(worker));
 
   const ok = final.status === "completed" && final.forks.every((f) => f.status === "succeeded") && slow.length === 0;

@@ -13,7 +13,7 @@ import { executeTool } from "../src/agent/tools.ts";
 import { SandboxSession } from "../src/sandbox/session.ts";
 import type { ScriptedAnthropic, ScriptedReply } from "../test/support/anthropic-server.ts";
 import type { forkyardClient } from "../scripts/api-client.ts";
-import { waitForTerminal } from "../scripts/api-client.ts";
+import { followToEnd } from "../scripts/api-client.ts";
 
 export function agentScript(turns: number): ScriptedReply[] {
   const usage = { input_tokens: 500, output_tokens: 50, cache_creation_input_tokens: 0, cache_read_input_tokens: 2000 };
@@ -24,13 +24,7 @@ export function agentScript(turns: number): ScriptedReply[] {
 /** Durable: a Forkyard agent fork; the loop's time is from model-1 starting to the last model step ending. */
 export async function durableAgentLoop(api: ReturnType<typeof forkyardClient>, baseUrl: string, token: string, repo: string, turns: number): Promise<{ loopMs: number; modelCalls: number }> {
   const run = await api.createRun({ repo, task: { prompt: "Benchmark", maxTurns: turns } });
-  await waitForTerminal(api, run.id, 10 * 60_000, 100);
-  const res = await fetch(`${baseUrl}/v1/runs/${run.id}/events`, { headers: { Authorization: `Bearer ${token}` } });
-  const events = (await res.text())
-    .split("\n\n")
-    .map((block) => block.split("\n").find((l) => l.startsWith("data: ")))
-    .filter((l): l is string => !!l)
-    .map((l) => JSON.parse(l.slice(6)) as { type: string; at: string; step?: string });
+  const { events } = await followToEnd(baseUrl, token, run.id, 10 * 60_000);
   const start = events.find((e) => e.type === "step.started" && e.step === "model-1");
   const end = events.filter((e) => e.type === "step.finished" && e.step?.startsWith("model-")).at(-1);
   if (!start || !end) throw new Error("agent steps not found in the run's events");

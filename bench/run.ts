@@ -17,7 +17,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { RunView } from "../src/api/runs.ts";
-import { forkyardClient, sandboxAdminClient, waitForTerminal } from "../scripts/api-client.ts";
+import { followToEnd, forkyardClient, sandboxAdminClient } from "../scripts/api-client.ts";
 import { freePort } from "../scripts/free-port.ts";
 import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, ROOT, scratchDir, startSandboxServer, startWorker, workerVars, type StackProcess } from "../scripts/local-stack.ts";
 import { createTestRepo } from "../test/support/test-repo.ts";
@@ -25,7 +25,7 @@ import { startScriptedAnthropic } from "../test/support/anthropic-server.ts";
 import { agentScript, durableAgentLoop, inMemoryAgentLoop } from "./agent-loop.ts";
 import { runBaseline } from "./baseline-pool.ts";
 import { median, percentile, printTable } from "./stats.ts";
-import { startCpuProfile } from "../scripts/cpu-profile.ts";
+import { printProfile, startCpuProfile } from "../scripts/cpu-profile.ts";
 
 const N = Number(process.env.BENCH_FORKS ?? 100);
 const C = Number(process.env.BENCH_CONCURRENCY ?? 20);
@@ -115,7 +115,7 @@ try {
     const single: number[] = [];
     for (let i = 0; i < 4; i++) {
       const run = await api.createRun({ repo, task: { commands: [variant.command] } });
-      const view = await waitForTerminal(api, run.id, 60_000, 20);
+      const { view } = await followToEnd(worker.url, LOCAL_API_TOKEN, run.id, 60_000);
       if (i > 0) single.push(...forkDurations(view));
     }
     const tFork = median(single);
@@ -125,10 +125,9 @@ try {
     const profile = inspectorPort ? await startCpuProfile(inspectorPort) : null;
     const started = Date.now();
     const run = await api.createRun({ repo, forks: N, maxConcurrent: C, task: { commands: [variant.command] } });
-    const view = await waitForTerminal(api, run.id, 30 * 60_000, 50);
+    const { view } = await followToEnd(worker.url, LOCAL_API_TOKEN, run.id, 30 * 60_000);
     if (profile) {
-      const summary = await profile.stop();
-      printTable(`Worker CPU during the Forkyard run (${variant.command}): busy ${summary.busyMs} of ${summary.wallMs} ms`, ["function (self time)", "ms", "%"], summary.top);
+      printProfile(`during the Forkyard run (${variant.command})`, await profile.stop());
     }
     const forkyardMs = Math.max(...view.forks.map((f) => Date.parse(f.finishedAt ?? "0"))) - started;
     const stats = await admin.stats();
@@ -175,7 +174,7 @@ try {
     await admin.reset();
     const t0 = Date.now();
     const r = await api.createRun({ repo, task: { commands: ["true"] } });
-    await waitForTerminal(api, r.id, 60_000, 20);
+    await followToEnd(worker.url, LOCAL_API_TOKEN, r.id, 60_000);
     const calls = await admin.calls("create");
     const first = calls[0];
     if (first) latencies.push(first.at - t0);

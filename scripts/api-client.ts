@@ -44,6 +44,30 @@ export function sandboxAdminClient(baseUrl: string, adminKey: string) {
 
 export const TERMINAL = new Set(["completed", "failed", "cancelled", "budget_exceeded"]);
 
+export interface RunEventRecord {
+  type: string;
+  at: string;
+  fork: number | null;
+  step?: string;
+  [key: string]: unknown;
+}
+
+/**
+ * Follows a run's event stream (SSE) until the run ends, then returns its view and every event:
+ * no polling, so a benchmark does not load what it measures.
+ */
+export async function followToEnd(baseUrl: string, token: string, id: string, timeoutMs: number): Promise<{ view: RunView; events: RunEventRecord[] }> {
+  const res = await fetch(`${baseUrl}/v1/runs/${id}/events`, { headers: { Authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(timeoutMs) });
+  if (!res.ok) throw new Error(`GET /v1/runs/${id}/events: ${res.status} ${await res.text()}`);
+  const events = (await res.text())
+    .split("\n\n")
+    .map((block) => block.split("\n").find((line) => line.startsWith("data: ")))
+    .filter((line): line is string => !!line)
+    .map((line) => JSON.parse(line.slice(6)) as RunEventRecord);
+  if (!events.some((e) => e.type === "run.finished")) throw new Error(`run ${id}: its event stream ended before the run did`);
+  return { view: await forkyardClient(baseUrl, token).getRun(id), events };
+}
+
 export async function waitForTerminal(client: ReturnType<typeof forkyardClient>, id: string, timeoutMs: number, pollMs = 250): Promise<RunView> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

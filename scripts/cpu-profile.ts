@@ -3,6 +3,7 @@
  * wrangler's V8 inspector, summarised as self time per function. Used by `npm run bench` and
  * `npm run scale` when PROFILE=1: profile before optimising.
  */
+import { printTable } from "../bench/stats.ts";
 
 interface ProfileNode {
   id: number;
@@ -23,6 +24,8 @@ export interface ProfileSummary {
   busyMs: number;
   /** The functions with the most self time: [name (file:line), ms, % of busy]. */
   top: [string, number, number][];
+  /** The same by inclusive time (the function and what it called). */
+  topInclusive: [string, number, number][];
 }
 
 /** Starts profiling the Worker behind the inspector on `port`; `stop()` returns the summary. */
@@ -36,6 +39,7 @@ export async function startCpuProfile(port: number, sampleIntervalUs = 1000): Pr
     socket.addEventListener("open", () => resolve(), { once: true });
     socket.addEventListener("error", () => reject(new Error(`cannot connect to the inspector at ${url}`)), { once: true });
   });
+  // wrangler's inspector proxy talks to the runtime too, with ids above 1e8: ours stay below.
   let nextId = 1;
   const pending = new Map<number, { resolve: (result: unknown) => void; reject: (err: Error) => void }>();
   socket.addEventListener("message", (event) => {
@@ -43,8 +47,8 @@ export async function startCpuProfile(port: number, sampleIntervalUs = 1000): Pr
     const call = message.id === undefined ? undefined : pending.get(message.id);
     if (!call) return;
     pending.delete(message.id!);
-    if (message.error || message.result === undefined) call.reject(new Error(`inspector: ${message.error?.message ?? "no result"}`));
-    else call.resolve(message.result);
+    if (message.error) call.reject(new Error(`inspector: ${message.error.message}`));
+    else call.resolve(message.result ?? {}); // some commands answer with no result at all
   });
   socket.addEventListener("close", () => {
     for (const call of pending.values()) call.reject(new Error("inspector: connection closed"));
@@ -70,26 +74,48 @@ export async function startCpuProfile(port: number, sampleIntervalUs = 1000): Pr
 
 function summarise(profile: CpuProfile, topN: number): ProfileSummary {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const nameOf = (node: ProfileNode) => {
+    const { functionName, url, lineNumber } = node.callFrame;
+    const file = url.split("/").slice(-2).join("/");
+    return `${functionName || "(anonymous)"} ${file ? `${file}:${lineNumber + 1}` : ""}`.trim();
+  };
   const self = new Map<string, number>();
+  const inclusive = new Map<string, number>();
   let idle = 0;
   let total = 0;
   profile.samples.forEach((id, i) => {
     const us = profile.timeDeltas[i + 1] ?? 0;
     total += us;
-    const frame = byId.get(id)?.callFrame;
-    if (!frame) return;
-    if (frame.functionName === "(idle)") {
+    const node = byId.get(id);
+    if (!node) return;
+    if (node.callFrame.functionName === "(idle)") {
       idle += us;
       return;
     }
-    const file = frame.url.split("/").slice(-2).join("/");
-    const name = `${frame.functionName || "(anonymous)"} ${file ? `${file}:${frame.lineNumber + 1}` : ""}`.trim();
-    self.set(name, (self.get(name) ?? 0) + us);
+    self.set(nameOf(node), (self.get(nameOf(node)) ?? 0) + us);
+    // Inclusive time: once per function on the sample's stack (recursion counted once).
+    const onStack = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const frame = byId.get(at);
+      if (frame && frame.callFrame.functionName !== "(root)") onStack.add(nameOf(frame));
+    }
+    for (const name of onStack) inclusive.set(name, (inclusive.get(name) ?? 0) + us);
   });
   const busy = total - idle;
-  const top = [...self.entries()]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, topN)
-    .map(([name, us]): [string, number, number] => [name, Math.round(us / 100) / 10, busy > 0 ? Math.round((us / busy) * 1000) / 10 : 0]);
-  return { wallMs: Math.round(total / 1000), busyMs: Math.round(busy / 1000), top };
+  const ms = (us: number) => Math.round(us / 100) / 10;
+  const pct = (us: number) => (busy > 0 ? Math.round((us / busy) * 1000) / 10 : 0);
+  const rank = (by: Map<string, number>) =>
+    [...by.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, topN)
+      .map(([name, us]): [string, number, number] => [name, ms(us), pct(us)]);
+  return { wallMs: Math.round(total / 1000), busyMs: Math.round(busy / 1000), top: rank(self), topInclusive: rank(inclusive) };
+}
+
+/** Prints a summary as two tables: by self time, then by inclusive time. */
+export function printProfile(what: string, summary: ProfileSummary): void {
+  printTable(`Worker CPU, ${what}: busy ${summary.busyMs} of ${summary.wallMs} ms`, ["function (self time)", "ms", "%"], summary.top);
+  printTable("… by inclusive time", ["function (with what it called)", "ms", "%"], summary.topInclusive);
 }

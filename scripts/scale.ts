@@ -12,7 +12,7 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import type { RunView } from "../src/api/runs.ts";
 import { printTable } from "../bench/stats.ts";
-import { startCpuProfile } from "./cpu-profile.ts";
+import { printProfile, startCpuProfile } from "./cpu-profile.ts";
 import { forkyardClient, sandboxAdminClient, waitForTerminal } from "./api-client.ts";
 import { freePort } from "./free-port.ts";
 import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, runCheck, scratchDir, startSandboxServer, startWorker, workerVars, type StackProcess } from "./local-stack.ts";
@@ -99,8 +99,7 @@ async function main(): Promise<boolean> {
     const done = view.forks.reduce((n, f) => n + f.commands.length, 0);
     if (done >= (FORKS * COMMANDS) / 2 || ["completed", "failed"].includes(view.status)) {
       if (profile) {
-        const summary = await profile.stop();
-        printTable(`Worker CPU, first half of the run: busy ${summary.busyMs} of ${summary.wallMs} ms`, ["function (self time)", "ms", "%"], summary.top);
+        printProfile("first half of the run", await profile.stop());
       }
       record(`GET run, ${done} of ${FORKS * COMMANDS} commands done`, ms, value.length);
       const fork = await getFork(run.id);

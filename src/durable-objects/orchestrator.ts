@@ -45,6 +45,8 @@ const LOST_INSTANCE_GRACE_MS = 30_000;
 const RESTART_CHECK_MS = 2_000;
 /** When the alarm retries stopping a cancelled run's sandboxes (normally done by then). */
 const STOP_RETRY_MS = 10_000;
+/** Sandbox time is booked at step starts, at most this often per fork (a cent's fraction at most). */
+const SANDBOX_ACCRUAL_MS = 5_000;
 /** The D1 index of a run lags its forks' changes by at most this (its end is written at once). */
 const INDEX_COALESCE_MS = 1_000;
 /** Calls to fork instances (wake, terminate) made at once. */
@@ -76,6 +78,8 @@ export class Orchestrator extends DurableObject<Env> {
    */
   readonly #lastHeard = new Map<number, number>();
   readonly #bornAt = Date.now();
+  /** When each fork's sandbox time was last booked (at most every SANDBOX_ACCRUAL_MS). */
+  readonly #accruedAt = new Map<number, number>();
   #indexTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -267,9 +271,12 @@ export class Orchestrator extends DurableObject<Env> {
     const now = Date.now();
     this.#lastHeard.set(n, now);
     this.#store.stepStarted(n, name, attempt);
-    if (!isTerminalFork(fork.status)) {
+    if (!isTerminalFork(fork.status) && now - (this.#accruedAt.get(n) ?? 0) >= SANDBOX_ACCRUAL_MS) {
       const usd = sandboxCostUsd(loadConfig(this.env), this.#store.sandboxSeconds(fork, now));
-      if (usd > 0) this.#store.accrueCost(sandboxCostKey(n), n, "sandbox", usd, new Date(now).toISOString());
+      if (usd > 0) {
+        this.#store.accrueCost(sandboxCostKey(n), n, "sandbox", usd, new Date(now).toISOString());
+        this.#accruedAt.set(n, now);
+      }
     }
     this.#event("step.started", n, { step: name, attempt });
     const budget = run.request.budgetUsd;

@@ -22,8 +22,20 @@ const MAX_HELD = 5000;
 const KEEPALIVE_MS = 15_000;
 /** A replayed log is written in chunks of about this size. */
 const REPLAY_CHUNK_BYTES = 64 * 1024;
+/** Live events go out together at most this often: one write per watcher per batch, not per event. */
+const LIVE_BATCH_MS = 20;
 /** Watchers of one run at once; more are refused (429). */
 export const MAX_WATCHERS = 100;
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const chunk = new Uint8Array(parts.reduce((size, part) => size + part.byteLength, 0));
+  let at = 0;
+  for (const part of parts) {
+    chunk.set(part, at);
+    at += part.byteLength;
+  }
+  return chunk;
+}
 
 export function formatSse(event: RunEvent): Uint8Array {
   const payload = JSON.stringify({ seq: event.seq, at: event.at, type: event.type, fork: event.fork, ...event.data });
@@ -39,6 +51,9 @@ interface Watcher {
 export class EventHub {
   readonly #watchers = new Set<Watcher>();
   #keepalive: ReturnType<typeof setInterval> | undefined;
+  /** Live events not yet sent (sent every LIVE_BATCH_MS). */
+  #batch: Uint8Array[] = [];
+  #batchTimer: ReturnType<typeof setTimeout> | undefined;
 
   get size(): number {
     return this.#watchers.size;
@@ -77,12 +92,7 @@ export class EventHub {
     let size = 0;
     const flush = async () => {
       if (batch.length === 0) return;
-      const chunk = new Uint8Array(size);
-      let at = 0;
-      for (const part of batch) {
-        chunk.set(part, at);
-        at += part.byteLength;
-      }
+      const chunk = concat(batch);
       batch = [];
       size = 0;
       await writer.ready;
@@ -102,7 +112,9 @@ export class EventHub {
       await writer.close();
       return;
     }
-    // Caught up with the log: what arrived meanwhile follows, once each, in order.
+    // Caught up with the log: what arrived meanwhile follows, once each, in order (the live batch
+    // goes to the others first: it holds events this watcher has in `held`).
+    this.#flushBatch();
     const held = watcher.held ?? [];
     watcher.held = null;
     for (const event of held) if (event.seq > last) void writer.write(formatSse(event)).catch(() => undefined);
@@ -115,11 +127,22 @@ export class EventHub {
       watcher.held.push(event);
       if (watcher.held.length > MAX_HELD) this.#drop(watcher, "watcher too slow; reconnect with Last-Event-ID");
     }
-    this.#send(formatSse(event));
+    this.#batch.push(formatSse(event));
+    this.#batchTimer ??= setTimeout(() => this.#flushBatch(), LIVE_BATCH_MS);
   }
 
-  /** Ends every stream (the run ended). */
+  #flushBatch(): void {
+    if (this.#batchTimer !== undefined) clearTimeout(this.#batchTimer);
+    this.#batchTimer = undefined;
+    if (this.#batch.length === 0) return;
+    const chunk = concat(this.#batch);
+    this.#batch = [];
+    this.#send(chunk);
+  }
+
+  /** Ends every stream (the run ended), after the events not yet sent. */
   closeAll(): void {
+    this.#flushBatch();
     for (const watcher of this.#watchers) {
       // A watcher still replaying closes when its replay ends (its log already holds the end).
       if (!watcher.held) void watcher.writer.close().catch(() => undefined);

@@ -139,6 +139,8 @@ export class RunStore {
    */
   #run: RunRecord | null | undefined;
   #spentUsd: number | undefined;
+  /** The event log's last sequence number (cached like the above). */
+  #lastSeq: number | undefined;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
@@ -368,12 +370,12 @@ export class RunStore {
   }
 
   /** One upsert of the entry `key`, keeping the cached sum in step; returns whether it changed. */
-  #ledgerWrite(key: string, upsert: string, ...args: SqlStorageValue[]): boolean {
+  #ledgerWrite(key: string, upsert: string, fork: number, kind: string, usd: number, now: string): boolean {
     const spent = this.spentUsd();
-    const entry = (): number => this.#sql.exec<{ usd: number }>("SELECT usd FROM ledger WHERE key = ?", key).toArray()[0]?.usd ?? 0;
-    const before = entry();
-    const changed = this.#sql.exec(upsert, key, ...args).rowsWritten > 0;
-    if (changed) this.#spentUsd = spent + entry() - before;
+    const before = this.#sql.exec<{ usd: number }>("SELECT usd FROM ledger WHERE key = ?", key).toArray()[0]?.usd ?? 0;
+    // A write that happens sets the entry to `usd`.
+    const changed = this.#sql.exec(upsert, key, fork, kind, usd, now).rowsWritten > 0;
+    if (changed) this.#spentUsd = spent + usd - before;
     return changed;
   }
 
@@ -383,7 +385,9 @@ export class RunStore {
   }
 
   appendEvent(type: string, fork: number | null, data: Record<string, unknown>, now: string): RunEvent {
-    const { seq } = this.#sql.exec<{ seq: number }>("INSERT INTO events (at, type, fork, data) VALUES (?, ?, ?, ?) RETURNING seq", now, type, fork, JSON.stringify(data)).one();
+    this.#lastSeq ??= this.#sql.exec<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM events").one().seq ?? 0;
+    const seq = ++this.#lastSeq;
+    this.#sql.exec("INSERT INTO events (seq, at, type, fork, data) VALUES (?, ?, ?, ?, ?)", seq, now, type, fork, JSON.stringify(data));
     return { seq, at: now, type, fork, data };
   }
 

@@ -182,7 +182,9 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
       );
       outcome.sandboxSeconds = released.aliveSeconds;
       outcome.costUsd.sandbox = sandboxCostUsd(config, released.aliveSeconds);
-      await steps.run(STEP.report, stepConfig("report", retries, CONTROL_STEP_TIMEOUT_MS), async () => unwrap(await orchestrator.forkFinished(outcome)), {
+      // The command results went to the Orchestrator with each command's step: the report leaves
+      // them out (the instance's output keeps them for the reconciler, should the report be lost).
+      await steps.run(STEP.report, stepConfig("report", retries, CONTROL_STEP_TIMEOUT_MS), async () => unwrap(await orchestrator.forkFinished({ ...outcome, commands: [] })), {
         gated: false,
       });
     }

@@ -403,7 +403,10 @@ export class Orchestrator extends DurableObject<Env> {
     }
     if (now >= this.#nextReconcileAt) {
       this.#nextReconcileAt = now + config.RECONCILE_INTERVAL_SECONDS * 1000;
-      for (const fork of [...this.#store.forksWithStatus("running"), ...this.#store.forksWithStatus("budget_wait")]) {
+      // A fork heard from since the last round is evidently running: only quiet ones are asked.
+      const quietSince = now - config.RECONCILE_INTERVAL_SECONDS * 1000;
+      const quiet = [...this.#store.forksWithStatus("running"), ...this.#store.forksWithStatus("budget_wait")].filter((fork) => this.#lastHeardAt(fork) < quietSince);
+      for (const fork of quiet) {
         try {
           await this.#reconcileFork(fork, now, config.STALE_FORK_SECONDS * 1000);
         } catch (err) {
@@ -451,8 +454,7 @@ export class Orchestrator extends DurableObject<Env> {
         return;
       }
       default:
-        const lastHeard = this.#lastHeard.get(fork.n) ?? Math.max(this.#bornAt, fork.launched_at ?? 0);
-        if (fork.status === "running" && now - lastHeard > staleMs) {
+        if (fork.status === "running" && now - this.#lastHeardAt(fork) > staleMs) {
           // A restarted local runtime leaves instances idle until something calls into them.
           this.#lastHeard.set(fork.n, now);
           await instance.sendEvent({ type: WAKE_EVENT, payload: {} });
@@ -462,6 +464,10 @@ export class Orchestrator extends DurableObject<Env> {
   }
 
   // ---- Internals ------------------------------------------------------------------------------
+
+  #lastHeardAt(fork: ForkRow): number {
+    return this.#lastHeard.get(fork.n) ?? Math.max(this.#bornAt, fork.launched_at ?? 0);
+  }
 
   #applyOutcome(outcome: ForkOutcome): void {
     const now = new Date().toISOString();

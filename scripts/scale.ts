@@ -8,13 +8,13 @@
  * prompt. Environment: SCALE_FORKS, SCALE_COMMANDS, SCALE_CONCURRENCY; PROFILE=1 prints where the
  * Worker's CPU went during the first half of the run.
  */
-import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import type { RunView } from "../src/api/runs.ts";
 import { printTable } from "../bench/stats.ts";
 import { printProfile, startCpuProfile } from "./cpu-profile.ts";
 import { forkyardClient, sandboxAdminClient, waitForTerminal } from "./api-client.ts";
 import { freePort } from "./free-port.ts";
+import { workerdUsage } from "./workerd-usage.ts";
 import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, runCheck, scratchDir, startSandboxServer, startWorker, workerVars, type StackProcess } from "./local-stack.ts";
 import { createTestRepo } from "../test/support/test-repo.ts";
 import { rmSync } from "node:fs";
@@ -28,16 +28,6 @@ const PROMPT_MS = 5_000;
 const root = scratchDir("scale");
 const processes: StackProcess[] = [];
 const auth = { Authorization: `Bearer ${LOCAL_API_TOKEN}` };
-
-/** Resident memory of the Worker runtime (every workerd of the wrangler process group), MiB. */
-function workerdRssMiB(worker: StackProcess): number {
-  try {
-    const out = execFileSync("ps", ["-o", "rss=,comm=", "-g", String(worker.child.pid)], { encoding: "utf8" });
-    return out.split("\n").filter((l) => l.includes("workerd")).reduce((sum, l) => sum + Number(l.trim().split(/\s+/)[0]), 0) / 1024;
-  } catch {
-    return 0;
-  }
-}
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
   const started = performance.now();
@@ -78,7 +68,7 @@ async function main(): Promise<boolean> {
       return { bytes, firstEventMs };
     });
 
-  const rssBefore = workerdRssMiB(worker);
+  const rssBefore = workerdUsage(worker).rssMiB;
   let rssPeak = rssBefore;
   const rows: (string | number)[][] = [];
   const slow: string[] = [];
@@ -93,7 +83,7 @@ async function main(): Promise<boolean> {
   // Reads while it runs: once about half of its commands are done.
   for (;;) {
     await new Promise((r) => setTimeout(r, 3000));
-    rssPeak = Math.max(rssPeak, workerdRssMiB(worker));
+    rssPeak = Math.max(rssPeak, workerdUsage(worker).rssMiB);
     const { ms, value } = await getRun(run.id);
     const view = JSON.parse(value) as RunView;
     const done = view.forks.reduce((n, f) => n + f.commands.length, 0);
@@ -111,7 +101,7 @@ async function main(): Promise<boolean> {
   }
   const final = await waitForTerminal(api, run.id, 3_600_000);
   const runMs = Date.now() - started;
-  rssPeak = Math.max(rssPeak, workerdRssMiB(worker));
+  rssPeak = Math.max(rssPeak, workerdUsage(worker).rssMiB);
   const after = await getRun(run.id);
   record("GET run, ended", after.ms, after.value.length);
   const replay = await watch(run.id, true);
@@ -132,7 +122,7 @@ async function main(): Promise<boolean> {
     while ((await admin.stats()).live > 0) await new Promise((r) => setTimeout(r, 50));
   });
   record("every sandbox killed, after the cancel began", cancel.ms + killed.ms, 0);
-  rssPeak = Math.max(rssPeak, workerdRssMiB(worker));
+  rssPeak = Math.max(rssPeak, workerdUsage(worker).rssMiB);
 
   const ok = final.status === "completed" && final.forks.every((f) => f.status === "succeeded") && slow.length === 0;
   printTable(`Scale: ${FORKS} forks × ${COMMANDS} commands × 4 KiB of output, maxConcurrent ${CONCURRENCY} (run took ${(runMs / 1000).toFixed(0)} s)`, ["read", "ms", "KiB"], rows);

@@ -45,6 +45,8 @@ const LOST_INSTANCE_GRACE_MS = 30_000;
 const RESTART_CHECK_MS = 2_000;
 /** When the alarm retries stopping a cancelled run's sandboxes (normally done by then). */
 const STOP_RETRY_MS = 10_000;
+/** Instances the reconciler asks for their status per round, at most. */
+const RECONCILE_BATCH = 10;
 /** Sandbox time is booked at step starts, at most this often per fork (a cent's fraction at most). */
 const SANDBOX_ACCRUAL_MS = 5_000;
 /** The D1 index of a run lags its forks' changes by at most this (its end is written at once). */
@@ -78,6 +80,8 @@ export class Orchestrator extends DurableObject<Env> {
    */
   readonly #lastHeard = new Map<number, number>();
   readonly #bornAt = Date.now();
+  /** When the reconciler last asked each fork's instance for its status. */
+  readonly #askedAt = new Map<number, number>();
   /** When each fork's sandbox time was last booked (at most every SANDBOX_ACCRUAL_MS). */
   readonly #accruedAt = new Map<number, number>();
   #indexTimer: ReturnType<typeof setTimeout> | undefined;
@@ -403,10 +407,16 @@ export class Orchestrator extends DurableObject<Env> {
     }
     if (now >= this.#nextReconcileAt) {
       this.#nextReconcileAt = now + config.RECONCILE_INTERVAL_SECONDS * 1000;
-      // A fork heard from since the last round is evidently running: only quiet ones are asked.
+      // A fork heard from since the last round is evidently running: only quiet ones are asked, at
+      // most RECONCILE_BATCH a round, the longest unasked first (forks waiting in the Pool's queue
+      // are quiet too, and a round must not cost O(forks)).
       const quietSince = now - config.RECONCILE_INTERVAL_SECONDS * 1000;
-      const quiet = [...this.#store.forksWithStatus("running"), ...this.#store.forksWithStatus("budget_wait")].filter((fork) => this.#lastHeardAt(fork) < quietSince);
+      const quiet = [...this.#store.forksWithStatus("running"), ...this.#store.forksWithStatus("budget_wait")]
+        .filter((fork) => this.#lastHeardAt(fork) < quietSince)
+        .sort((a, b) => (this.#askedAt.get(a.n) ?? 0) - (this.#askedAt.get(b.n) ?? 0))
+        .slice(0, RECONCILE_BATCH);
       for (const fork of quiet) {
+        this.#askedAt.set(fork.n, now);
         try {
           await this.#reconcileFork(fork, now, config.STALE_FORK_SECONDS * 1000);
         } catch (err) {

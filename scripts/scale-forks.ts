@@ -1,0 +1,60 @@
+/**
+ * `npm run scale:forks`: does the cost per fork stay flat as forks grow? Runs 100 forks, then
+ * 1,000 forks (runs of 100 — a run's cap — all at once, sharing the Pool's 50 sandboxes), each fork
+ * a CPU-light `sleep 2`, against one local stack; prints makespan and the Worker runtime's CPU per
+ * fork (all of workerd: engine, SDK, Orchestrators, Pool) at each size, and their ratio. Exits
+ * non-zero when a fork fails. Environment: SCALE_SIZES (default "100,1000"), SCALE_LIVE (50).
+ */
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { printTable } from "../bench/stats.ts";
+import { createTestRepo } from "../test/support/test-repo.ts";
+import { followToEnd, forkyardClient } from "./api-client.ts";
+import { freePort } from "./free-port.ts";
+import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, runCheck, scratchDir, startSandboxServer, startWorker, workerVars, type StackProcess } from "./local-stack.ts";
+import { workerdUsage } from "./workerd-usage.ts";
+
+const SIZES = (process.env.SCALE_SIZES ?? "100,1000").split(",").map(Number);
+const LIVE = Number(process.env.SCALE_LIVE ?? 50);
+const RUN_CAP = 100;
+
+const root = scratchDir("scale-forks");
+const processes: StackProcess[] = [];
+
+async function main(): Promise<boolean> {
+  const sandbox = await startSandboxServer({ port: await freePort(), dataDir: join(root, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, exposePaths: [root], quiet: true });
+  processes.push(sandbox);
+  const vars = { ...workerVars({ backend: "local", sandboxUrl: sandbox.url, env: {} }), MAX_LIVE_SANDBOXES: String(LIVE), SANDBOX_CREATE_RATE_PER_SECOND: "1000", LOG_LEVEL: "warn" };
+  const worker = await startWorker({ port: await freePort(), stateDir: join(root, "state"), vars, quiet: true });
+  processes.push(worker);
+  const api = forkyardClient(worker.url, LOCAL_API_TOKEN);
+  const repo = createTestRepo(join(root, "repo"));
+  const task = { commands: ["sleep 2"] };
+  await followToEnd(worker.url, LOCAL_API_TOKEN, (await api.createRun({ repo, task })).id, 60_000); // warm-up
+
+  const rows: (string | number)[][] = [];
+  const perFork: number[] = [];
+  let ok = true;
+  for (const size of SIZES) {
+    const cpuBefore = workerdUsage(worker).cpuSeconds;
+    const started = Date.now();
+    const counts = Array.from({ length: Math.ceil(size / RUN_CAP) }, (_, i) => Math.min(RUN_CAP, size - i * RUN_CAP));
+    const runs = await Promise.all(counts.map((forks) => api.createRun({ repo, forks, maxConcurrent: LIVE, task })));
+    const views = await Promise.all(runs.map((run) => followToEnd(worker.url, LOCAL_API_TOKEN, run.id, 3_600_000).then((r) => r.view)));
+    const makespanMs = Date.now() - started;
+    const cpuMs = (workerdUsage(worker).cpuSeconds - cpuBefore) * 1000;
+    const succeeded = views.reduce((n, v) => n + v.totals.succeeded, 0);
+    ok &&= succeeded === size;
+    perFork.push(cpuMs / size);
+    rows.push([size, runs.length, (makespanMs / 1000).toFixed(1), ((Math.ceil(size / LIVE) * 2000) / 1000).toFixed(0), `${succeeded}/${size}`, (cpuMs / 1000).toFixed(0), (cpuMs / size).toFixed(0)]);
+  }
+  printTable(`Forks at scale: sleep 2 each, ${LIVE} sandboxes at once (Pool cap), runs of up to ${RUN_CAP} forks`, ["forks", "runs", "makespan s", "sleeps alone s", "succeeded", "workerd CPU s", "CPU per fork ms"], rows);
+  if (perFork.length > 1) console.log(`CPU per fork, ${SIZES.at(-1)} vs ${SIZES[0]} forks: ${(perFork.at(-1)! / perFork[0]!).toFixed(2)}x`);
+  console.log(`scale:forks: ${ok ? "PASS" : "FAIL"}`);
+  return ok;
+}
+
+await runCheck("scale:forks", main, async () => {
+  for (const p of processes.reverse()) await p.stop();
+  rmSync(root, { recursive: true, force: true });
+});

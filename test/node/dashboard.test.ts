@@ -5,7 +5,7 @@
  * and a second run from their buttons, filters the runs list, and saves screenshots under
  * test-output/. Skipped when /usr/bin/chromium is missing (`apt-get install chromium`; .ci/run does).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,7 +14,15 @@ import { createTestRepo } from "../support/test-repo.ts";
 import { freePort } from "../../scripts/free-port.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = existsSync(CHROMIUM);
+/** Present and runnable (a binary masked by a bind of /dev/null counts as missing). */
+const hasChromium = (() => {
+  try {
+    accessSync(CHROMIUM, constants.X_OK);
+    return statSync(CHROMIUM).isFile();
+  } catch {
+    return false;
+  }
+})();
 const OUTPUT = join(ROOT, "test-output");
 
 let sandbox: StackProcess | undefined;
@@ -94,10 +102,10 @@ afterAll(async () => {
   if (base) rmSync(base, { recursive: true, force: true });
 }, 30_000);
 
-if (!hasChromium) console.warn(`dashboard browser test skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
+if (!hasChromium) console.warn(`dashboard browser test skipped: ${CHROMIUM} is missing or not runnable (apt-get install chromium)`);
 const suiteName = hasChromium
   ? "dashboard in chromium against the local stack"
-  : `dashboard in chromium — SKIPPED: ${CHROMIUM} is missing (apt-get install chromium)`;
+  : `dashboard in chromium — SKIPPED: ${CHROMIUM} is missing or not runnable (apt-get install chromium)`;
 
 describe.skipIf(!hasChromium)(suiteName, () => {
   let firstRun = "";

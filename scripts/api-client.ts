@@ -9,6 +9,13 @@ export interface SandboxStats {
   calls: Record<string, number>;
 }
 
+/** The part of GET /v1/pool the scripts read. */
+export interface PoolCounts {
+  live: number;
+  creating: number;
+  waiting: number;
+}
+
 export function forkyardClient(baseUrl: string, token: string) {
   const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const res = await fetch(`${baseUrl}${path}`, {
@@ -23,6 +30,7 @@ export function forkyardClient(baseUrl: string, token: string) {
   return {
     createRun: (request: Record<string, unknown>) => call<{ id: string }>("POST", "/v1/runs", request),
     getRun: (id: string) => call<RunView>("GET", `/v1/runs/${id}`),
+    pool: () => call<PoolCounts>("GET", "/v1/pool"),
   };
 }
 

@@ -211,9 +211,19 @@ export async function startWorker(opts: {
   }
   const child = spawn(
     ...wrangler("dev", "--ip", "127.0.0.1", "--port", String(opts.port), "--persist-to", opts.stateDir, "--env-file", envFile, "--show-interactive-dev-session=false", ...(opts.inspectorPort ? ["--inspector-port", String(opts.inspectorPort)] : []), ...(opts.config ? ["-c", opts.config] : [])),
-    { cwd: ROOT, detached: true, stdio: ["ignore", opts.quiet ? "ignore" : "inherit", opts.quiet ? "ignore" : "inherit"], env: { ...process.env, CI: "1" } },
+    { cwd: ROOT, detached: true, stdio: ["ignore", opts.quiet ? "ignore" : "inherit", opts.quiet ? "ignore" : "inherit"], env: { ...process.env, CI: "1", ...devRuntimeEnv() } },
   );
   return started(groupHandle(`http://127.0.0.1:${opts.port}`, child), opts.config ? "/" : "/healthz", 90_000, opts.onSpawn);
+}
+
+/**
+ * wrangler dev's local trace collector records every invocation (each RPC and workflow step) in its
+ * own SQLite store, on the runtime's only thread: it was most of the runtime's disk writes and a
+ * large share of its time. Off unless asked for (X_LOCAL_OBSERVABILITY=true); Cloudflare's own
+ * observability (wrangler.toml) is unaffected.
+ */
+function devRuntimeEnv(): Record<string, string> {
+  return { X_LOCAL_OBSERVABILITY: process.env.X_LOCAL_OBSERVABILITY ?? "false" };
 }
 
 /** Worker configuration for running against the local sandbox server (or real E2B). */

@@ -3,7 +3,9 @@
  * 1,000 forks (runs of 100 — a run's cap — all at once, sharing the Pool's 50 sandboxes), each fork
  * a CPU-light `sleep 2`, against one local stack; prints makespan and the Worker runtime's CPU per
  * fork (all of workerd: engine, SDK, Orchestrators, Pool) at each size, and their ratio. Exits
- * non-zero when a fork fails. Environment: SCALE_SIZES (default "100,1000"), SCALE_LIVE (50).
+ * non-zero when a fork fails. Every 10 s it prints progress (forks ended, the Pool's live sandboxes and
+ * waiters, workerd's CPU). Environment: SCALE_SIZES (default "100,1000"), SCALE_LIVE (50); PROFILE=1
+ * profiles the Worker for 10 s, 30 s into the largest size.
  */
 import { rmSync } from "node:fs";
 import { join } from "node:path";
@@ -13,6 +15,7 @@ import { followToEnd, forkyardClient } from "./api-client.ts";
 import { freePort } from "./free-port.ts";
 import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, runCheck, scratchDir, startSandboxServer, startWorker, workerVars, type StackProcess } from "./local-stack.ts";
 import { workerdUsage } from "./workerd-usage.ts";
+import { printProfile, startCpuProfile } from "./cpu-profile.ts";
 
 const SIZES = (process.env.SCALE_SIZES ?? "100,1000").split(",").map(Number);
 const LIVE = Number(process.env.SCALE_LIVE ?? 50);
@@ -25,7 +28,8 @@ async function main(): Promise<boolean> {
   const sandbox = await startSandboxServer({ port: await freePort(), dataDir: join(root, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, exposePaths: [root], quiet: true });
   processes.push(sandbox);
   const vars = { ...workerVars({ backend: "local", sandboxUrl: sandbox.url, env: {} }), MAX_LIVE_SANDBOXES: String(LIVE), SANDBOX_CREATE_RATE_PER_SECOND: "1000", LOG_LEVEL: "warn" };
-  const worker = await startWorker({ port: await freePort(), stateDir: join(root, "state"), vars, quiet: true });
+  const inspectorPort = process.env.PROFILE ? await freePort() : undefined;
+  const worker = await startWorker({ port: await freePort(), stateDir: join(root, "state"), vars, quiet: true, inspectorPort });
   processes.push(worker);
   const api = forkyardClient(worker.url, LOCAL_API_TOKEN);
   const repo = createTestRepo(join(root, "repo"));
@@ -40,7 +44,19 @@ async function main(): Promise<boolean> {
     const started = Date.now();
     const counts = Array.from({ length: Math.ceil(size / RUN_CAP) }, (_, i) => Math.min(RUN_CAP, size - i * RUN_CAP));
     const runs = await Promise.all(counts.map((forks) => api.createRun({ repo, forks, maxConcurrent: LIVE, task })));
-    const views = await Promise.all(runs.map((run) => followToEnd(worker.url, LOCAL_API_TOKEN, run.id, 3_600_000).then((r) => r.view)));
+    let ended = 0;
+    const ticker = progress(api, size, started, () => ended);
+    const profiling = inspectorPort && size === SIZES.at(-1) ? profileWindow(inspectorPort, 30_000, 10_000) : null;
+    const views = await Promise.all(
+      runs.map((run) =>
+        followToEnd(worker.url, LOCAL_API_TOKEN, run.id, 3_600_000).then((r) => {
+          ended += r.view.forks.length;
+          return r.view;
+        }),
+      ),
+    );
+    clearInterval(ticker);
+    await profiling;
     const makespanMs = Date.now() - started;
     const cpuMs = (workerdUsage(worker).cpuSeconds - cpuBefore) * 1000;
     const succeeded = views.reduce((n, v) => n + v.totals.succeeded, 0);
@@ -52,6 +68,29 @@ async function main(): Promise<boolean> {
   if (perFork.length > 1) console.log(`CPU per fork, ${SIZES.at(-1)} vs ${SIZES[0]} forks: ${(perFork.at(-1)! / perFork[0]!).toFixed(2)}x`);
   console.log(`scale:forks: ${ok ? "PASS" : "FAIL"}`);
   return ok;
+}
+
+/** Prints a line every 10 s: forks ended (whole runs), the Pool's sandboxes and queue, workerd's CPU. */
+function progress(api: ReturnType<typeof forkyardClient>, size: number, started: number, ended: () => number): NodeJS.Timeout {
+  let last = { at: Date.now(), cpu: workerdUsage(worker()).cpuSeconds };
+  return setInterval(async () => {
+    const pool = await api.pool().catch(() => null);
+    const now = { at: Date.now(), cpu: workerdUsage(worker()).cpuSeconds };
+    const cpuPct = Math.round(((now.cpu - last.cpu) * 100_000) / (now.at - last.at));
+    last = now;
+    console.log(`  ${size} forks, ${Math.round((now.at - started) / 1000)} s: ${ended()} ended; pool ${pool ? `${pool.live} live, ${pool.creating} creating, ${pool.waiting} waiting` : "?"}; workerd ${cpuPct}% CPU`);
+  }, 10_000);
+}
+
+async function profileWindow(port: number, afterMs: number, forMs: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, afterMs));
+  const profile = await startCpuProfile(port);
+  await new Promise((r) => setTimeout(r, forMs));
+  printProfile(`${forMs / 1000} s, ${afterMs / 1000} s into the largest size`, await profile.stop());
+}
+
+function worker(): StackProcess {
+  return processes[1]!;
 }
 
 await runCheck("scale:forks", main, async () => {

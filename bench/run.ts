@@ -17,13 +17,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { RunView } from "../src/api/runs.ts";
-import { followToEnd, forkyardClient, sandboxAdminClient } from "../scripts/api-client.ts";
+import { followToEnd, forkyardClient, sandboxAdminClient, type RunEventRecord } from "../scripts/api-client.ts";
 import { freePort } from "../scripts/free-port.ts";
 import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, ROOT, scratchDir, startSandboxServer, startWorker, workerVars, type StackProcess } from "../scripts/local-stack.ts";
 import { createTestRepo } from "../test/support/test-repo.ts";
 import { startScriptedAnthropic } from "../test/support/anthropic-server.ts";
 import { agentScript, durableAgentLoop, inMemoryAgentLoop } from "./agent-loop.ts";
 import { runBaseline } from "./baseline-pool.ts";
+import { stepTimeline } from "./step-timeline.ts";
 import { median, percentile, printTable } from "./stats.ts";
 import { printProfile, startCpuProfile } from "../scripts/cpu-profile.ts";
 
@@ -90,6 +91,16 @@ try {
     printTable(`Local Workflows engine alone: a workflow of ${ENGINE_STEPS} trivial steps (median of 5)`, ["0 steps ms", `${ENGINE_STEPS} steps ms`, "per step ms"], [
       [empty, full, ((full - empty) / ENGINE_STEPS).toFixed(2)],
     ]);
+    // The runtime's Durable Object costs: an RPC, its commit, a SQLite write.
+    const rpcMs = async (calls: number, writes: number) => {
+      const ms: number[] = [];
+      for (let i = 0; i < 5; i++) ms.push(((await (await fetch(`${probe.url}/rpc?calls=${calls}&writes=${writes}`, { method: "POST" })).json()) as { ms: number }).ms);
+      return median(ms) / calls;
+    };
+    await rpcMs(20, 1);
+    const rows = [];
+    for (const writes of [0, 1, 10]) rows.push([writes, (await rpcMs(ENGINE_STEPS, writes)).toFixed(2)]);
+    printTable(`Local Durable Object alone: ${ENGINE_STEPS} calls one after another, each inserting k rows (median of 5)`, ["rows per call", "ms per call"], rows);
   }
 
   async function agentOverhead(): Promise<void> {
@@ -113,10 +124,12 @@ try {
     // Warm-up (first requests compile the Worker's modules), then T_fork: single-fork runs in isolation.
     await admin.latency({ create: variant.createLatencyMs });
     const single: number[] = [];
+    const singleEvents: RunEventRecord[] = [];
     for (let i = 0; i < 4; i++) {
       const run = await api.createRun({ repo, task: { commands: [variant.command] } });
-      const { view } = await followToEnd(worker.url, LOCAL_API_TOKEN, run.id, 60_000);
+      const { view, events } = await followToEnd(worker.url, LOCAL_API_TOKEN, run.id, 60_000);
       if (i > 0) single.push(...forkDurations(view));
+      if (i > 0) singleEvents.push(...events);
     }
     const tFork = median(single);
 
@@ -125,14 +138,14 @@ try {
     const profile = inspectorPort ? await startCpuProfile(inspectorPort) : null;
     const started = Date.now();
     const run = await api.createRun({ repo, forks: N, maxConcurrent: C, task: { commands: [variant.command] } });
-    const { view } = await followToEnd(worker.url, LOCAL_API_TOKEN, run.id, 30 * 60_000);
+    const { view, events } = await followToEnd(worker.url, LOCAL_API_TOKEN, run.id, 30 * 60_000);
     if (profile) {
       printProfile(`during the Forkyard run (${variant.command})`, await profile.stop());
     }
     const forkyardMs = Math.max(...view.forks.map((f) => Date.parse(f.finishedAt ?? "0"))) - started;
     const stats = await admin.stats();
     const baseline = await runBaseline({ forks: N, concurrency: C, repo, command: variant.command, connection });
-    return { tFork, view, forkyardMs, stats, baseline, ideal: Math.ceil(N / C) * tFork };
+    return { tFork, view, forkyardMs, stats, baseline, ideal: Math.ceil(N / C) * tFork, timeline: { alone: stepTimeline(singleEvents), inRun: stepTimeline(events) } };
   }
 
   async function makespan(): Promise<void> {
@@ -142,8 +155,10 @@ try {
     ];
     const rows: (string | number)[][] = [];
     const calls: (string | number)[][] = [];
+    const timelines: { name: string; alone: (string | number)[][]; inRun: (string | number)[][] }[] = [];
     for (const variant of variants) {
       const m = await makespanOf(variant);
+      timelines.push({ name: variant.name, ...m.timeline });
       rows.push([
         `${variant.name} (${variant.createLatencyMs} ms create, ${variant.command})`,
         seconds(m.forkyardMs),
@@ -164,6 +179,14 @@ try {
       rows,
     );
     printTable("Control-plane calls per fork (Forkyard run, from the sandbox server's counters)", ["variant", "create", "kill", "connect", "get", "list"], calls);
+    for (const t of timelines) {
+      const inRun = new Map(t.inRun.map(([step, ...rest]) => [step, rest]));
+      printTable(
+        `Where a fork's time goes, ${t.name}: median ms before each step starts (engine checkpoint, scheduling, reports) and inside it; a fork alone vs in the ${N}-fork run`,
+        ["step", "before, alone", "inside, alone", `before, ${N} forks`, `inside, ${N} forks`],
+        t.alone.map((row) => [...row, ...(inRun.get(row[0]!) ?? ["", ""])]),
+      );
+    }
   }
 
   async function postToFirstSandbox(): Promise<void> {

@@ -854,6 +854,7 @@ export const dashboardScript = String.raw`
         case "cost.recorded": return "Cost +" + fmtUsd(e.usd) + " (" + e.kind + "), run total " + fmtUsd(e.spentUsd);
         case "fork.budget_exceeded": return "Stopped: budget spent (" + fmtUsd(e.spentUsd) + ")";
         case "fork.resumed": return "Resumed";
+        case "fork.queued": return "Waiting for a sandbox (position " + e.position + " in the queue)";
         case "fork.finished": return "Finished: " + human(e.status) + (e.error ? " — " + e.error : "");
         case "run.status": return "Run is " + human(e.status);
         case "run.budget": return "Budget raised to " + fmtUsd(e.budgetUsd);

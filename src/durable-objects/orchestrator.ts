@@ -32,8 +32,11 @@ export interface StepReport {
   findings?: StepFinding[];
 }
 
-/** Something a step found out that the run keeps: a command's result, the fork's sandbox. */
-export type StepFinding = { kind: "command"; index: number; result: CommandResult } | { kind: "sandbox"; sandboxId: string };
+/** Something a step found out that the run keeps: a command's result, the fork's sandbox, its place in the Pool's queue. */
+export type StepFinding =
+  | { kind: "command"; index: number; result: CommandResult }
+  | { kind: "sandbox"; sandboxId: string }
+  | { kind: "queued"; position: number };
 
 /** The event a fork waiting for budget waits on. */
 export const BUDGET_RAISED_EVENT = "budget-raised";
@@ -47,6 +50,11 @@ const RESTART_CHECK_MS = 2_000;
 const STOP_RETRY_MS = 10_000;
 /** Instances the reconciler asks for their status per round, at most. */
 const RECONCILE_BATCH = 10;
+/**
+ * A fork waiting in the Pool's queue is quiet by design (the Pool tells it when its turn comes, and
+ * again if the notice is lost): the reconciler asks after it this rarely, not every round.
+ */
+const QUEUED_RECHECK_MS = 5 * 60_000;
 /** Sandbox time is booked at step starts, at most this often per fork (a cent's fraction at most). */
 const SANDBOX_ACCRUAL_MS = 5_000;
 /** The D1 index of a run lags its forks' changes by at most this (its end is written at once). */
@@ -84,6 +92,8 @@ export class Orchestrator extends DurableObject<Env> {
   readonly #askedAt = new Map<number, number>();
   /** When each fork's sandbox time was last booked (at most every SANDBOX_ACCRUAL_MS). */
   readonly #accruedAt = new Map<number, number>();
+  /** Forks whose last step left them in the Pool's queue (memory only: a new object asks them as usual). */
+  readonly #queued = new Set<number>();
   #indexTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -274,6 +284,7 @@ export class Orchestrator extends DurableObject<Env> {
     if (!run || !fork) return { proceed: false, budgetSpent: false };
     const now = Date.now();
     this.#lastHeard.set(n, now);
+    this.#queued.delete(n);
     this.#store.stepStarted(n, name, attempt);
     if (!isTerminalFork(fork.status) && now - (this.#accruedAt.get(n) ?? 0) >= SANDBOX_ACCRUAL_MS) {
       const usd = sandboxCostUsd(loadConfig(this.env), this.#store.sandboxSeconds(fork, now));
@@ -294,6 +305,9 @@ export class Orchestrator extends DurableObject<Env> {
     for (const finding of findings) {
       if (finding.kind === "sandbox") {
         this.#store.setSandbox(n, finding.sandboxId, now);
+      } else if (finding.kind === "queued") {
+        this.#queued.add(n);
+        this.#event("fork.queued", n, { position: finding.position });
       } else {
         const { index, result } = finding;
         this.#store.saveCommand(n, index, result);
@@ -412,7 +426,7 @@ export class Orchestrator extends DurableObject<Env> {
       // are quiet too, and a round must not cost O(forks)).
       const quietSince = now - config.RECONCILE_INTERVAL_SECONDS * 1000;
       const quiet = [...this.#store.forksWithStatus("running"), ...this.#store.forksWithStatus("budget_wait")]
-        .filter((fork) => this.#lastHeardAt(fork) < quietSince)
+        .filter((fork) => this.#lastHeardAt(fork) < (this.#queued.has(fork.n) ? now - QUEUED_RECHECK_MS : quietSince))
         .sort((a, b) => (this.#askedAt.get(a.n) ?? 0) - (this.#askedAt.get(b.n) ?? 0))
         .slice(0, RECONCILE_BATCH);
       for (const fork of quiet) {

@@ -130,6 +130,8 @@ export class Pool extends DurableObject<Env> {
     CREATE INDEX IF NOT EXISTS leases_run ON leases (run_id);`);
     addColumnOnce(ctx.storage.sql, "leases", "kill_pending INTEGER NOT NULL DEFAULT 0");
     addColumnOnce(ctx.storage.sql, "leases", "handle TEXT");
+    // With leases_state, the live count (state IN … OR kill_pending = 1) reads live leases only, not every lease ever held.
+    ctx.storage.sql.exec("CREATE INDEX IF NOT EXISTS leases_kill_pending ON leases (kill_pending)");
     // Holders waiting for capacity, first come first served across runs (seq = arrival order).
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS waiters (
       seq INTEGER PRIMARY KEY AUTOINCREMENT,

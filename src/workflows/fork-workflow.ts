@@ -79,6 +79,7 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
             }),
           );
           if (result.status === "acquired") report({ kind: "sandbox", sandboxId: result.sandboxId });
+          else if (result.reason === "capacity") report({ kind: "queued", position: result.position ?? 0 });
           return result;
         });
         if (acquired.status === "acquired") {

@@ -84,17 +84,25 @@ describe("waiting for capacity (MAX_LIVE_SANDBOXES=1)", () => {
 
     // Steps per waiting fork do not grow with the wait (~20 s here): the acquire step ran once when
     // the fork queued and once when its turn came, whatever the time in between.
-    for (const id of runs) {
+    // Each waiting fork was told its place in the queue (fork.queued): behind the forks of earlier runs.
+    for (const [r, id] of runs.entries()) {
       const events = await fetch(`${worker.url}/v1/runs/${id}/events`, { headers: { Authorization: `Bearer ${LOCAL_API_TOKEN}` } }).then((r) => r.text());
       const acquires = new Map<number, number>();
+      const positions = new Map<number, number>();
       for (const block of events.split("\n\n")) {
         const data = /^data: (.*)$/m.exec(block)?.[1];
         if (!data) continue;
-        const event = JSON.parse(data) as { type: string; fork: number | null; step?: string };
+        const event = JSON.parse(data) as { type: string; fork: number | null; step?: string; position?: number };
         if (event.type === "step.started" && event.step === "acquire-sandbox") acquires.set(event.fork!, (acquires.get(event.fork!) ?? 0) + 1);
+        if (event.type === "fork.queued" && !positions.has(event.fork!)) positions.set(event.fork!, event.position!);
       }
       expect([...acquires.values()].every((n) => n <= 3)).toBe(true);
       expect(acquires.size).toBe(FORKS_PER_RUN);
+      expect(positions.size).toBe(FORKS_PER_RUN);
+      for (const position of positions.values()) {
+        expect(position).toBeGreaterThan(r * FORKS_PER_RUN);
+        expect(position).toBeLessThanOrEqual((r + 1) * FORKS_PER_RUN);
+      }
     }
     expect((await get<{ waiting: number }>("/v1/pool")).waiting).toBe(0);
   });

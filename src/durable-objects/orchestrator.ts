@@ -30,6 +30,8 @@ export interface StepReport {
   error?: { code: string; message: string };
   /** What the step produced, recorded with its end (one call per step end, not one per finding). */
   findings?: StepFinding[];
+  /** Set by a step that reported no start of its own (an ungated one): its start is recorded with its end. */
+  startedAt?: number;
 }
 
 /** Something a step found out that the run keeps: a command's result, the fork's sandbox, its place in the Pool's queue. */
@@ -284,8 +286,7 @@ export class Orchestrator extends DurableObject<Env> {
     if (!run || !fork) return { proceed: false, budgetSpent: false };
     const now = Date.now();
     this.#lastHeard.set(n, now);
-    this.#queued.delete(n);
-    this.#store.stepStarted(n, name, attempt);
+    this.#recordStepStart(n, name, attempt, now);
     if (!isTerminalFork(fork.status) && now - (this.#accruedAt.get(n) ?? 0) >= SANDBOX_ACCRUAL_MS) {
       const usd = sandboxCostUsd(loadConfig(this.env), this.#store.sandboxSeconds(fork, now));
       if (usd > 0) {
@@ -293,7 +294,6 @@ export class Orchestrator extends DurableObject<Env> {
         this.#accruedAt.set(n, now);
       }
     }
-    this.#event("step.started", n, { step: name, attempt });
     const budget = run.request.budgetUsd;
     return { proceed: fork.status !== "cancelled" && run.status !== "cancelled", budgetSpent: budget !== undefined && this.#store.spentUsd() >= budget };
   }
@@ -301,7 +301,8 @@ export class Orchestrator extends DurableObject<Env> {
   stepFinished(n: number, name: string, report: StepReport): void {
     const now = Date.now();
     this.#lastHeard.set(n, now);
-    const { findings = [], ...step } = report;
+    const { findings = [], startedAt, ...step } = report;
+    if (startedAt !== undefined) this.#recordStepStart(n, name, step.attempt, startedAt);
     for (const finding of findings) {
       if (finding.kind === "sandbox") {
         this.#store.setSandbox(n, finding.sandboxId, now);
@@ -317,6 +318,12 @@ export class Orchestrator extends DurableObject<Env> {
     }
     this.#store.stepFinished(n, name, step.attempt, step.ok, step.durationMs);
     this.#event("step.finished", n, { step: name, ...step });
+  }
+
+  #recordStepStart(n: number, name: string, attempt: number, at: number): void {
+    this.#queued.delete(n);
+    this.#store.stepStarted(n, name, attempt);
+    this.#event("step.started", n, { step: name, attempt }, at);
   }
 
   /**
@@ -666,8 +673,8 @@ export class Orchestrator extends DurableObject<Env> {
     }
   }
 
-  #event(type: string, fork: number | null, data: Record<string, unknown>): void {
-    this.#events.publish(this.#store.appendEvent(type, fork, data, new Date().toISOString()));
+  #event(type: string, fork: number | null, data: Record<string, unknown>, at = Date.now()): void {
+    this.#events.publish(this.#store.appendEvent(type, fork, data, new Date(at).toISOString()));
     if (type === "run.finished") this.#events.closeAll();
   }
 

@@ -60,7 +60,8 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
     };
 
     try {
-      await steps.run(STEP.budget, stepConfig("budget", retries, CONTROL_STEP_TIMEOUT_MS), async () => unwrap(await orchestrator.forkBegin(p.n, event.instanceId)));
+      // forkBegin itself refuses a cancelled fork or a spent budget: no separate gate.
+      await steps.run(STEP.budget, stepConfig("budget", retries, CONTROL_STEP_TIMEOUT_MS), async () => unwrap(await orchestrator.forkBegin(p.n, event.instanceId)), { gated: false });
 
       // Waiting for capacity costs two steps per turn offered, however long the wait: the Pool
       // tells waiters in arrival order (CAPACITY_EVENT) and tells them again if a notice is lost.

@@ -53,31 +53,37 @@ export class StepRunner {
     name: string,
     config: WorkflowStepConfig,
     body: (ctx: StepBodyContext) => Promise<T>,
-    /** gated: refused once the fork is cancelled or timed out; budget: also once the budget is spent. */
+    /**
+     * gated: asks the Orchestrator before the body (its start report answers) and is refused once
+     * the fork is cancelled or timed out; budget: also once the budget is spent. An ungated step
+     * (cleanup, and steps whose body is itself an Orchestrator call that decides) reports its start
+     * with its end: one call to the Orchestrator, not two.
+     */
     options: { gated: boolean; budget?: boolean } = { gated: true },
   ): Promise<T> {
     const { runId, n, orchestrator } = this.#ctx;
     return this.#step.do(name, config, async (stepCtx) => {
       const attempt = stepCtx.attempt;
       const started = Date.now();
+      const startedAt = options.gated ? undefined : started;
       const findings: StepFinding[] = [];
       try {
-        const gate = await orchestrator.stepStarted(n, name, attempt);
         if (options.gated) {
+          const gate = await orchestrator.stepStarted(n, name, attempt);
           if (!gate.proceed) throw new ForkCancelledError();
           if (gate.budgetSpent && options.budget !== false) throw new BudgetExceededError("The run's budget is spent (model calls and sandbox time).");
           if (Date.now() >= this.#deadline) throw new ForkTimeoutError(this.#timeoutSeconds);
         }
         const value = await body({ attempt, remainingMs: this.#deadline - Date.now(), report: (finding) => findings.push(finding) });
         const durationMs = Date.now() - started;
-        await orchestrator.stepFinished(n, name, { attempt, ok: true, durationMs, findings });
+        await orchestrator.stepFinished(n, name, { attempt, ok: true, durationMs, findings, startedAt });
         log("info", "step.finished", { runId, fork: n, step: name, attempt, durationMs });
         return value;
       } catch (err) {
         const wire = toWireError(err);
         const durationMs = Date.now() - started;
         log("warn", "step.failed", { runId, fork: n, step: name, attempt, durationMs, errorCode: wire.code, errorMessage: wire.message });
-        await orchestrator.stepFinished(n, name, { attempt, ok: false, durationMs, error: { code: wire.code, message: wire.message }, findings }).catch(() => undefined);
+        await orchestrator.stepFinished(n, name, { attempt, ok: false, durationMs, error: { code: wire.code, message: wire.message }, findings, startedAt }).catch(() => undefined);
         const encoded = encodeStepError(err instanceof ForkyardError ? err : new ForkyardError(wire.code, wire.message, { status: wire.status, retryable: true }));
         if (err instanceof ForkyardError && !err.retryable) throw new NonRetryableError(encoded);
         throw new Error(encoded);

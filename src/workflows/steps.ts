@@ -34,5 +34,3 @@ export function budgetResumeStep(turn: number, wait: number): string {
   return `budget-resume-${turn}-${wait}`;
 }
 
-/** Steps that run whatever happened before them (cleanup and reporting). */
-export const UNGATED_STEPS: readonly string[] = [STEP.releaseSandbox, STEP.report];

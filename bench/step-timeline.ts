@@ -13,6 +13,7 @@ export function stepTimeline(events: RunEventRecord[]): (string | number)[][] {
   const last = new Map<number, number>();
   const push = (map: Map<string, number[]>, key: string, value: number) => map.set(key, [...(map.get(key) ?? []), value]);
   for (const event of events) {
+    if (event.type === "run.created") last.clear(); // the events of several runs, one after another
     if (event.fork === null) continue;
     const at = Date.parse(event.at);
     const step = String(event.step ?? "");

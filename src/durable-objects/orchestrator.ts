@@ -30,7 +30,7 @@ export interface StepReport {
   error?: { code: string; message: string };
   /** What the step produced, recorded with its end (one call per step end, not one per finding). */
   findings?: StepFinding[];
-  /** Set by a step that reported no start of its own (an ungated one): its start is recorded with its end. */
+  /** When the attempt started: its start is recorded with its end unless it already is (ungated steps report no start of their own). */
   startedAt?: number;
 }
 
@@ -57,6 +57,11 @@ const RECONCILE_BATCH = 10;
  * again if the notice is lost): the reconciler asks after it this rarely, not every round.
  */
 const QUEUED_RECHECK_MS = 5 * 60_000;
+/**
+ * A gated step's start is written this long after it is reported, in one batch with the others, or
+ * with the step's end if that comes first (most steps are shorter): a commit per step, not two.
+ */
+const START_WRITE_DELAY_MS = 1_000;
 /** Sandbox time is booked at step starts, at most this often per fork (a cent's fraction at most). */
 const SANDBOX_ACCRUAL_MS = 5_000;
 /** The D1 index of a run lags its forks' changes by at most this (its end is written at once). */
@@ -96,6 +101,9 @@ export class Orchestrator extends DurableObject<Env> {
   readonly #accruedAt = new Map<number, number>();
   /** Forks whose last step left them in the Pool's queue (memory only: a new object asks them as usual). */
   readonly #queued = new Set<number>();
+  /** Step starts reported but not yet written (see START_WRITE_DELAY_MS): a fork runs one step at a time. */
+  readonly #unwrittenStarts = new Map<number, { name: string; attempt: number; at: number }>();
+  #startsTimer: ReturnType<typeof setTimeout> | undefined;
   #indexTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -161,6 +169,7 @@ export class Orchestrator extends DurableObject<Env> {
   }
 
   view(): RunView | null {
+    this.#writeStarts();
     return this.#store.view();
   }
 
@@ -168,6 +177,7 @@ export class Orchestrator extends DurableObject<Env> {
   forkView(n: number): Result<ForkView> {
     return resultOf(() => {
       const run = this.#requireRun();
+      this.#writeStarts();
       const fork = this.#store.forkView(n);
       if (!fork) throw new NotFoundError("fork", `${run.id}/${n}`);
       return fork;
@@ -286,7 +296,10 @@ export class Orchestrator extends DurableObject<Env> {
     if (!run || !fork) return { proceed: false, budgetSpent: false };
     const now = Date.now();
     this.#lastHeard.set(n, now);
-    this.#recordStepStart(n, name, attempt, now);
+    this.#queued.delete(n);
+    this.#writeStart(n);
+    this.#unwrittenStarts.set(n, { name, attempt, at: now });
+    this.#startsTimer ??= setTimeout(() => this.#writeStarts(), START_WRITE_DELAY_MS);
     if (!isTerminalFork(fork.status) && now - (this.#accruedAt.get(n) ?? 0) >= SANDBOX_ACCRUAL_MS) {
       const usd = sandboxCostUsd(loadConfig(this.env), this.#store.sandboxSeconds(fork, now));
       if (usd > 0) {
@@ -302,7 +315,9 @@ export class Orchestrator extends DurableObject<Env> {
     const now = Date.now();
     this.#lastHeard.set(n, now);
     const { findings = [], startedAt, ...step } = report;
-    if (startedAt !== undefined) this.#recordStepStart(n, name, step.attempt, startedAt);
+    this.#writeStart(n);
+    // An ungated step's start, or one whose report this object lost (it was restarted meanwhile).
+    if (startedAt !== undefined && !this.#store.stepRunning(n, name, step.attempt)) this.#recordStepStart(n, name, step.attempt, startedAt);
     for (const finding of findings) {
       if (finding.kind === "sandbox") {
         this.#store.setSandbox(n, finding.sandboxId, now);
@@ -318,6 +333,21 @@ export class Orchestrator extends DurableObject<Env> {
     }
     this.#store.stepFinished(n, name, step.attempt, step.ok, step.durationMs);
     this.#event("step.finished", n, { step: name, ...step });
+  }
+
+  /** Writes fork n's reported step start, if it is not written yet. */
+  #writeStart(n: number): void {
+    const start = this.#unwrittenStarts.get(n);
+    if (!start) return;
+    this.#unwrittenStarts.delete(n);
+    this.#recordStepStart(n, start.name, start.attempt, start.at);
+  }
+
+  /** Writes every reported step start (steps still running after START_WRITE_DELAY_MS), in one commit. */
+  #writeStarts(): void {
+    if (this.#startsTimer) clearTimeout(this.#startsTimer);
+    this.#startsTimer = undefined;
+    for (const n of [...this.#unwrittenStarts.keys()]) this.#writeStart(n);
   }
 
   #recordStepStart(n: number, name: string, attempt: number, at: number): void {
@@ -409,6 +439,7 @@ export class Orchestrator extends DurableObject<Env> {
   /** The report step: the fork's final outcome. */
   forkFinished(outcome: ForkOutcome): Promise<Result<void>> {
     return asResult(async () => {
+      this.#writeStart(outcome.n);
       this.#applyOutcome(outcome);
       await this.#afterForkChange();
     });
@@ -704,6 +735,7 @@ export class Orchestrator extends DurableObject<Env> {
   }
 
   #view(): RunView {
+    this.#writeStarts();
     const view = this.#store.view();
     if (!view) throw new NotFoundError("run", "(uninitialised orchestrator)");
     return view;

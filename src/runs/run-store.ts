@@ -330,6 +330,11 @@ export class RunStore {
     );
   }
 
+  /** Is this attempt of the step recorded as running? */
+  stepRunning(fork: number, name: string, attempt: number): boolean {
+    return this.#sql.exec("SELECT 1 FROM steps WHERE fork = ? AND name = ? AND status = 'running' AND attempts >= ?", fork, name, attempt).toArray().length > 0;
+  }
+
   stepFinished(fork: number, name: string, attempt: number, ok: boolean, durationMs: number): void {
     this.#sql.exec(
       "UPDATE steps SET status = ?, attempts = MAX(attempts, ?), duration_ms = ? WHERE fork = ? AND name = ?",

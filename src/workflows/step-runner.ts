@@ -65,7 +65,6 @@ export class StepRunner {
     return this.#step.do(name, config, async (stepCtx) => {
       const attempt = stepCtx.attempt;
       const started = Date.now();
-      const startedAt = options.gated ? undefined : started;
       const findings: StepFinding[] = [];
       try {
         if (options.gated) {
@@ -76,14 +75,14 @@ export class StepRunner {
         }
         const value = await body({ attempt, remainingMs: this.#deadline - Date.now(), report: (finding) => findings.push(finding) });
         const durationMs = Date.now() - started;
-        await orchestrator.stepFinished(n, name, { attempt, ok: true, durationMs, findings, startedAt });
+        await orchestrator.stepFinished(n, name, { attempt, ok: true, durationMs, findings, startedAt: started });
         log("info", "step.finished", { runId, fork: n, step: name, attempt, durationMs });
         return value;
       } catch (err) {
         const wire = toWireError(err);
         const durationMs = Date.now() - started;
         log("warn", "step.failed", { runId, fork: n, step: name, attempt, durationMs, errorCode: wire.code, errorMessage: wire.message });
-        await orchestrator.stepFinished(n, name, { attempt, ok: false, durationMs, error: { code: wire.code, message: wire.message }, findings, startedAt }).catch(() => undefined);
+        await orchestrator.stepFinished(n, name, { attempt, ok: false, durationMs, error: { code: wire.code, message: wire.message }, findings, startedAt: started }).catch(() => undefined);
         const encoded = encodeStepError(err instanceof ForkyardError ? err : new ForkyardError(wire.code, wire.message, { status: wire.status, retryable: true }));
         if (err instanceof ForkyardError && !err.retryable) throw new NonRetryableError(encoded);
         throw new Error(encoded);

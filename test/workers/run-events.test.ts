@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { api, createRun, waitFor, waitForRunStatus } from "./helpers";
+import { api, createRun, getRun, waitFor, waitForRunStatus } from "./helpers";
 
 interface StreamedEvent {
   id: number;
@@ -61,6 +61,24 @@ describe("GET /v1/runs/:id/events", () => {
     const rest = await readEvents(await api(`/v1/runs/${run.id}/events`, { headers: { "Last-Event-ID": String(middle.id) } }));
     expect(rest.map((e) => e.id)).toEqual(all.filter((e) => e.id > middle.id).map((e) => e.id));
     expect((await api("/v1/runs/rnosuchrun00000000000/events")).status).toBe(404);
+  });
+
+  it("shows a long step as running, in the run's view and to a live watcher, while it runs", async () => {
+    const run = await createRun({ task: { commands: ["sleep 4"] } });
+    const reader = (await api(`/v1/runs/${run.id}/events`)).body!.pipeThrough(new TextDecoderStream()).getReader();
+    let streamed = "";
+    while (!streamed.includes('"step":"command-1"')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      streamed += value;
+    }
+    // The start reached the watcher live: the command's end is still seconds away.
+    expect(streamed).toMatch(/"type":"step\.started","fork":1,"step":"command-1"/);
+    expect(streamed).not.toContain('"type":"step.finished","fork":1,"step":"command-1"');
+    const fork = (await getRun(run.id)).forks[0]!;
+    expect(fork.steps.find((s) => s.name === "command-1")?.status).toBe("running");
+    await reader.cancel();
+    expect((await waitForRunStatus(run.id, ["completed", "failed"])).status).toBe("completed");
   });
 });
 

@@ -3,7 +3,7 @@
  * 1,000 forks (runs of 100 — a run's cap — all at once, sharing the Pool's 50 sandboxes), each fork
  * a CPU-light `sleep 2`, against one local stack; prints makespan and the Worker runtime's CPU per
  * fork (all of workerd: engine, SDK, Orchestrators, Pool) at each size, and their ratio. Exits
- * non-zero when a fork fails. Every 10 s it prints progress (forks ended, the Pool's live sandboxes and
+ * non-zero when a fork fails. Every 10 s it prints progress (sandboxes killed, the Pool's live sandboxes and
  * waiters, workerd's CPU). Environment: SCALE_SIZES (default "100,1000"), SCALE_LIVE (50); PROFILE=1
  * profiles the Worker for 10 s, 30 s into the largest size.
  */
@@ -11,7 +11,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { printTable } from "../bench/stats.ts";
 import { createTestRepo } from "../test/support/test-repo.ts";
-import { followToEnd, forkyardClient } from "./api-client.ts";
+import { followToEnd, forkyardClient, sandboxAdminClient } from "./api-client.ts";
 import { freePort } from "./free-port.ts";
 import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, runCheck, scratchDir, startSandboxServer, startWorker, workerVars, type StackProcess } from "./local-stack.ts";
 import { workerdUsage } from "./workerd-usage.ts";
@@ -32,6 +32,7 @@ async function main(): Promise<boolean> {
   const worker = await startWorker({ port: await freePort(), stateDir: join(root, "state"), vars, quiet: true, inspectorPort });
   processes.push(worker);
   const api = forkyardClient(worker.url, LOCAL_API_TOKEN);
+  const admin = sandboxAdminClient(sandbox.url, sandbox.adminKey);
   const repo = createTestRepo(join(root, "repo"));
   const task = { commands: ["sleep 2"] };
   await followToEnd(worker.url, LOCAL_API_TOKEN, (await api.createRun({ repo, task })).id, 60_000); // warm-up
@@ -44,15 +45,12 @@ async function main(): Promise<boolean> {
     const started = Date.now();
     const counts = Array.from({ length: Math.ceil(size / RUN_CAP) }, (_, i) => Math.min(RUN_CAP, size - i * RUN_CAP));
     const runs = await Promise.all(counts.map((forks) => api.createRun({ repo, forks, maxConcurrent: LIVE, task })));
-    let ended = 0;
-    const ticker = progress(api, size, started, () => ended);
+    const killedBefore = (await admin.stats()).killed;
+    const ticker = progress(api, size, started, async () => (await admin.stats()).killed - killedBefore);
     const profiling = inspectorPort && size === SIZES.at(-1) ? profileWindow(inspectorPort, 30_000, 10_000) : null;
     const views = await Promise.all(
       runs.map((run) =>
-        followToEnd(worker.url, LOCAL_API_TOKEN, run.id, 3_600_000).then((r) => {
-          ended += r.view.forks.length;
-          return r.view;
-        }),
+        followToEnd(worker.url, LOCAL_API_TOKEN, run.id, 3_600_000).then((r) => r.view),
       ),
     );
     clearInterval(ticker);
@@ -62,7 +60,7 @@ async function main(): Promise<boolean> {
     const succeeded = views.reduce((n, v) => n + v.totals.succeeded, 0);
     ok &&= succeeded === size;
     perFork.push(cpuMs / size);
-    rows.push([size, runs.length, (makespanMs / 1000).toFixed(1), ((Math.ceil(size / LIVE) * 2000) / 1000).toFixed(0), `${succeeded}/${size}`, (cpuMs / 1000).toFixed(0), (cpuMs / size).toFixed(0)]);
+    rows.push([size, runs.length, (makespanMs / 1000).toFixed(1), ((Math.ceil(size / LIVE) * 2000) / 1000).toFixed(0), `${succeeded}/${size}`, (cpuMs / 1000).toFixed(1), (cpuMs / size).toFixed(0)]);
   }
   printTable(`Forks at scale: sleep 2 each, ${LIVE} sandboxes at once (Pool cap), runs of up to ${RUN_CAP} forks`, ["forks", "runs", "makespan s", "sleeps alone s", "succeeded", "workerd CPU s", "CPU per fork ms"], rows);
   if (perFork.length > 1) console.log(`CPU per fork, ${SIZES.at(-1)} vs ${SIZES[0]} forks: ${(perFork.at(-1)! / perFork[0]!).toFixed(2)}x`);
@@ -70,15 +68,16 @@ async function main(): Promise<boolean> {
   return ok;
 }
 
-/** Prints a line every 10 s: forks ended (whole runs), the Pool's sandboxes and queue, workerd's CPU. */
-function progress(api: ReturnType<typeof forkyardClient>, size: number, started: number, ended: () => number): NodeJS.Timeout {
+/** Prints a line every 10 s: sandboxes killed so far (forks done), the Pool's sandboxes and queue, workerd's CPU. */
+function progress(api: ReturnType<typeof forkyardClient>, size: number, started: number, killed: () => Promise<number>): NodeJS.Timeout {
   let last = { at: Date.now(), cpu: workerdUsage(worker()).cpuSeconds };
   return setInterval(async () => {
     const pool = await api.pool().catch(() => null);
     const now = { at: Date.now(), cpu: workerdUsage(worker()).cpuSeconds };
     const cpuPct = Math.round(((now.cpu - last.cpu) * 100_000) / (now.at - last.at));
     last = now;
-    console.log(`  ${size} forks, ${Math.round((now.at - started) / 1000)} s: ${ended()} ended; pool ${pool ? `${pool.live} live, ${pool.creating} creating, ${pool.waiting} waiting` : "?"}; workerd ${cpuPct}% CPU`);
+    const done = await killed().catch(() => "?");
+    console.log(`  ${size} forks, ${Math.round((now.at - started) / 1000)} s: ${done} sandboxes killed; pool ${pool ? `${pool.live} live, ${pool.creating} creating, ${pool.waiting} waiting` : "?"}; workerd ${cpuPct}% CPU`);
   }, 10_000);
 }
 

@@ -27,6 +27,7 @@ import { runBaseline } from "./baseline-pool.ts";
 import { stepTimeline } from "./step-timeline.ts";
 import { median, percentile, printTable } from "./stats.ts";
 import { printProfile, startCpuProfile } from "../scripts/cpu-profile.ts";
+import { workerdUsage } from "../scripts/workerd-usage.ts";
 
 const N = Number(process.env.BENCH_FORKS ?? 100);
 const C = Number(process.env.BENCH_CONCURRENCY ?? 20);
@@ -90,21 +91,27 @@ try {
       for (let i = 0; i < 5; i++) ms.push(await runMs(steps));
       return ms;
     };
+    const cpu = () => workerdUsage(probe).cpuSeconds * 1000;
+    let cpuBefore = cpu();
     const empty = median(await samples(0));
+    const emptyCpu = (cpu() - cpuBefore) / 5;
+    cpuBefore = cpu();
     const full = median(await samples(ENGINE_STEPS));
-    printTable(`Local Workflows engine alone: a workflow of ${ENGINE_STEPS} trivial steps (median of 5)`, ["0 steps ms", `${ENGINE_STEPS} steps ms`, "per step ms"], [
-      [empty, full, ((full - empty) / ENGINE_STEPS).toFixed(2)],
+    const fullCpu = (cpu() - cpuBefore) / 5;
+    printTable(`Local Workflows engine alone: a workflow of ${ENGINE_STEPS} trivial steps (median of 5; runtime CPU: mean)`, ["0 steps ms", `${ENGINE_STEPS} steps ms`, "per step ms", "runtime CPU per step ms"], [
+      [empty, full, ((full - empty) / ENGINE_STEPS).toFixed(2), ((fullCpu - emptyCpu) / ENGINE_STEPS).toFixed(2)],
     ]);
     // The runtime's Durable Object costs: an RPC, its commit, a SQLite write.
     const rpcMs = async (calls: number, writes: number) => {
       const ms: number[] = [];
+      const before = cpu();
       for (let i = 0; i < 5; i++) ms.push(((await (await fetch(`${probe.url}/rpc?calls=${calls}&writes=${writes}`, { method: "POST" })).json()) as { ms: number }).ms);
-      return median(ms) / calls;
+      return [median(ms) / calls, (cpu() - before) / (5 * calls)];
     };
     await rpcMs(20, 1);
     const rows = [];
-    for (const writes of [0, 1, 10]) rows.push([writes, (await rpcMs(ENGINE_STEPS, writes)).toFixed(2)]);
-    printTable(`Local Durable Object alone: ${ENGINE_STEPS} calls one after another, each inserting k rows (median of 5)`, ["rows per call", "ms per call"], rows);
+    for (const writes of [0, 1, 10]) rows.push([writes, ...(await rpcMs(ENGINE_STEPS, writes)).map((ms) => ms.toFixed(2))]);
+    printTable(`Local Durable Object alone: ${ENGINE_STEPS} calls one after another, each inserting k rows (median of 5; runtime CPU: mean)`, ["rows per call", "ms per call", "runtime CPU per call ms"], rows);
   }
 
   async function agentOverhead(): Promise<void> {

@@ -34,6 +34,13 @@ export interface StepReport {
   startedAt?: number;
 }
 
+/** A successful step attempt, carried by the one Orchestrator call its body makes (forkBegin, forkFinished). */
+export interface StepRecord {
+  name: string;
+  attempt: number;
+  startedAt: number;
+}
+
 /** Something a step found out that the run keeps: a command's result, the fork's sandbox, its place in the Pool's queue. */
 export type StepFinding =
   | { kind: "command"; index: number; result: CommandResult }
@@ -268,7 +275,7 @@ export class Orchestrator extends DurableObject<Env> {
   // ---- Fork callbacks (called from inside Workflow steps; each may arrive more than once) ------
 
   /** The budget step: may this fork start? Returns the fork's stable start time. */
-  forkBegin(n: number, instanceId: string): Promise<Result<{ startedAt: number }>> {
+  forkBegin(n: number, instanceId: string, step?: StepRecord): Promise<Result<{ startedAt: number }>> {
     return asResult(async () => {
       const run = this.#requireRun();
       const fork = this.#store.fork(n);
@@ -281,6 +288,7 @@ export class Orchestrator extends DurableObject<Env> {
       this.#store.markStarted(n, now.toISOString());
       this.#lastHeard.set(n, now.getTime());
       this.#event("fork.started", n, { instanceId });
+      if (step) this.#recordStepEnd(n, step);
       const startedAt = this.#store.fork(n)?.started_at ?? now.toISOString();
       return { startedAt: Date.parse(startedAt) };
     });
@@ -333,6 +341,11 @@ export class Orchestrator extends DurableObject<Env> {
     }
     this.#store.stepFinished(n, name, step.attempt, step.ok, step.durationMs);
     this.#event("step.finished", n, { step: name, ...step });
+  }
+
+  /** A successful step whose body's own call to this object records it (StepBodyContext.record). */
+  #recordStepEnd(n: number, step: StepRecord): void {
+    this.stepFinished(n, step.name, { attempt: step.attempt, ok: true, durationMs: Date.now() - step.startedAt, startedAt: step.startedAt });
   }
 
   /** Writes fork n's reported step start, if it is not written yet. */
@@ -437,9 +450,11 @@ export class Orchestrator extends DurableObject<Env> {
   }
 
   /** The report step: the fork's final outcome. */
-  forkFinished(outcome: ForkOutcome): Promise<Result<void>> {
+  /** A fork's report (its `report` step, recorded here when given). */
+  forkFinished(outcome: ForkOutcome, step?: StepRecord): Promise<Result<void>> {
     return asResult(async () => {
       this.#writeStart(outcome.n);
+      if (step) this.#recordStepEnd(outcome.n, step);
       this.#applyOutcome(outcome);
       await this.#afterForkChange();
     });

@@ -60,8 +60,11 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
     };
 
     try {
-      // forkBegin itself refuses a cancelled fork or a spent budget: no separate gate.
-      await steps.run(STEP.budget, stepConfig("budget", retries, CONTROL_STEP_TIMEOUT_MS), async () => unwrap(await orchestrator.forkBegin(p.n, event.instanceId)), { gated: false });
+      // forkBegin itself refuses a cancelled fork or a spent budget (no separate gate) and records the step.
+      await steps.run(STEP.budget, stepConfig("budget", retries, CONTROL_STEP_TIMEOUT_MS), async ({ record }) => unwrap(await orchestrator.forkBegin(p.n, event.instanceId, record())), {
+        gated: false,
+        recordedByBody: true,
+      });
 
       // Waiting for capacity costs two steps per turn offered, however long the wait: the Pool
       // tells waiters in arrival order (CAPACITY_EVENT) and tells them again if a notice is lost.
@@ -186,8 +189,9 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
       outcome.costUsd.sandbox = sandboxCostUsd(config, released.aliveSeconds);
       // The command results went to the Orchestrator with each command's step: the report leaves
       // them out (the instance's output keeps them for the reconciler, should the report be lost).
-      await steps.run(STEP.report, stepConfig("report", retries, CONTROL_STEP_TIMEOUT_MS), async () => unwrap(await orchestrator.forkFinished({ ...outcome, commands: [] })), {
+      await steps.run(STEP.report, stepConfig("report", retries, CONTROL_STEP_TIMEOUT_MS), async ({ record }) => unwrap(await orchestrator.forkFinished({ ...outcome, commands: [] }, record())), {
         gated: false,
+        recordedByBody: true,
       });
     }
   }

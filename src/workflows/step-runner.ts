@@ -2,7 +2,7 @@ import { NonRetryableError } from "cloudflare:workflows";
 import type { WorkflowStep, WorkflowStepConfig } from "cloudflare:workers";
 import { BudgetExceededError, encodeStepError, ForkCancelledError, ForkTimeoutError, ForkyardError, toWireError } from "../errors";
 import { log } from "../observability/log";
-import type { Orchestrator, StepFinding } from "../durable-objects/orchestrator";
+import type { Orchestrator, StepFinding, StepRecord } from "../durable-objects/orchestrator";
 
 export interface StepRunnerContext {
   runId: string;
@@ -16,7 +16,13 @@ export interface StepBodyContext {
   remainingMs: number;
   /** Records a finding with the Orchestrator when this attempt ends (in the same call), ok or not. */
   report(finding: StepFinding): void;
+  /**
+   * This attempt's record, for a body whose one Orchestrator call records the step itself (with
+   * `recordedByBody`): the step's end then costs no call of its own.
+   */
+  record(): StepRecord;
 }
+
 
 /**
  * Runs fork steps as checkpointed Workflow steps with Forkyard's conventions: each attempt is
@@ -57,9 +63,10 @@ export class StepRunner {
      * gated: asks the Orchestrator before the body (its start report answers) and is refused once
      * the fork is cancelled or timed out; budget: also once the budget is spent. An ungated step
      * (cleanup, and steps whose body is itself an Orchestrator call that decides) reports its start
-     * with its end: one call to the Orchestrator, not two.
+     * with its end: one call to the Orchestrator, not two. recordedByBody: the body's Orchestrator
+     * call records the step (see StepBodyContext.record); only a failure is reported here.
      */
-    options: { gated: boolean; budget?: boolean } = { gated: true },
+    options: { gated: boolean; budget?: boolean; recordedByBody?: boolean } = { gated: true },
   ): Promise<T> {
     const { runId, n, orchestrator } = this.#ctx;
     return this.#step.do(name, config, async (stepCtx) => {
@@ -73,9 +80,14 @@ export class StepRunner {
           if (gate.budgetSpent && options.budget !== false) throw new BudgetExceededError("The run's budget is spent (model calls and sandbox time).");
           if (Date.now() >= this.#deadline) throw new ForkTimeoutError(this.#timeoutSeconds);
         }
-        const value = await body({ attempt, remainingMs: this.#deadline - Date.now(), report: (finding) => findings.push(finding) });
+        const value = await body({
+          attempt,
+          remainingMs: this.#deadline - Date.now(),
+          report: (finding) => findings.push(finding),
+          record: () => ({ name, attempt, startedAt: started }),
+        });
         const durationMs = Date.now() - started;
-        await orchestrator.stepFinished(n, name, { attempt, ok: true, durationMs, findings, startedAt: started });
+        if (!options.recordedByBody) await orchestrator.stepFinished(n, name, { attempt, ok: true, durationMs, findings, startedAt: started });
         log("info", "step.finished", { runId, fork: n, step: name, attempt, durationMs });
         return value;
       } catch (err) {

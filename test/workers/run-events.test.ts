@@ -35,11 +35,11 @@ describe("GET /v1/runs/:id/events", () => {
     expect(types.filter((t) => t === "cost.recorded")).toHaveLength(2);
     expect(events.filter((e) => e.type === "step.finished").map((e) => e.data.step)).toContain("acquire-sandbox");
     // Every step's start is in the log before its end, the ungated ones' (budget, release-sandbox,
-    // report: their start is reported with their end) included.
+    // report: their start is reported with their end) included, and before the run's end.
     const stepKey = (e: (typeof events)[number]) => `${e.data.fork}/${e.data.step}`;
     const startedAt = new Map(events.filter((e) => e.type === "step.started").map((e) => [stepKey(e), e.id]));
     const ends = events.filter((e) => e.type === "step.finished");
-    expect(ends.map((e) => e.data.step)).toEqual(expect.arrayContaining(["budget", "release-sandbox"]));
+    expect(ends.map((e) => e.data.step)).toEqual(expect.arrayContaining(["budget", "release-sandbox", "report"]));
     for (const end of ends) expect(startedAt.get(stepKey(end)) ?? Infinity).toBeLessThan(end.id);
     // Output is stored once, with the fork: the event says which command ended and how.
     const finished = events.filter((e) => e.type === "command.finished").map((e) => e.data);

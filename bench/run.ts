@@ -166,10 +166,10 @@ try {
     ];
     const rows: (string | number)[][] = [];
     const calls: (string | number)[][] = [];
-    const timelines: { name: string; alone: (string | number)[][]; inRun: (string | number)[][] }[] = [];
+    const timelines: { name: string; alone: (string | number)[][]; inRun: (string | number)[][]; inMemory: Record<string, number[]> }[] = [];
     for (const variant of variants) {
       const m = await makespanOf(variant);
-      timelines.push({ name: variant.name, ...m.timeline });
+      timelines.push({ name: variant.name, ...m.timeline, inMemory: m.baseline.phases });
       rows.push([
         `${variant.name} (${variant.createLatencyMs} ms create, ${variant.command})`,
         seconds(m.forkyardMs),
@@ -193,9 +193,12 @@ try {
     for (const t of timelines) {
       const inRun = new Map(t.inRun.map(([step, ...rest]) => [step, rest]));
       printTable(
-        `Where a fork's time goes, ${t.name}: median ms before each step starts (engine checkpoint, scheduling, reports) and inside it; a fork alone vs in the ${N}-fork run`,
-        ["step", "before, alone", "inside, alone", `before, ${N} forks`, `inside, ${N} forks`],
-        t.alone.map((row) => [...row, ...(inRun.get(row[0]!) ?? ["", ""])]),
+        `Where a fork's time goes, ${t.name}: median ms before each step starts (engine checkpoint, scheduling, reports) and inside it; a fork alone vs in the ${N}-fork run, and the in-memory pool's same call in its run`,
+        ["step", "before, alone", "inside, alone", `before, ${N} forks`, `inside, ${N} forks`, "in-memory call"],
+        t.alone.map((row) => {
+          const call = t.inMemory[String(row[0])];
+          return [...row, ...(inRun.get(row[0]!) ?? ["", ""]), call ? median(call) : ""];
+        }),
       );
     }
   }

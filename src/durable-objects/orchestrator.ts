@@ -449,8 +449,7 @@ export class Orchestrator extends DurableObject<Env> {
     });
   }
 
-  /** The report step: the fork's final outcome. */
-  /** A fork's report (its `report` step, recorded here when given). */
+  /** The report step: the fork's final outcome (and the step's own record, when given). */
   forkFinished(outcome: ForkOutcome, step?: StepRecord): Promise<Result<void>> {
     return asResult(async () => {
       this.#writeStart(outcome.n);

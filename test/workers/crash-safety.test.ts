@@ -2,7 +2,7 @@
 // the run's Orchestrator (its real SQLite), then the client retries with the same Idempotency-Key.
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { Orchestrator } from "../../src/durable-objects/orchestrator";
+import { Orchestrator } from "../../src/durable-objects/orchestrator";
 import type { Env } from "../../src/env";
 import { forkInstanceId } from "../../src/runs/ids";
 import { prepareRun } from "../../src/runs/create-run";
@@ -43,5 +43,28 @@ describe("run creation is crash-safe", () => {
       expect(await state.storage.getAlarm()).not.toBeNull();
     });
     await waitForRunStatus(id, ["completed"]);
+  });
+});
+
+describe("step records survive the Orchestrator's restart", () => {
+  it("a step whose start was answered but not yet written (the object restarted meanwhile) is recorded whole by its end", async () => {
+    const input = await prepareRun(workerEnv, { repo: testEnv.TEST_REPO, task: { commands: ["true"] } }, { idempotencyKey: null });
+    const stub = workerEnv.ORCHESTRATOR.getByName(input.id) as unknown as DurableObjectStub<Orchestrator>;
+    await runInDurableObject(stub, async (instance: Orchestrator, state) => {
+      // A planted run (no alarm, no instances): only this test's calls touch it.
+      const store = new RunStore(state.storage.sql);
+      const now = new Date().toISOString();
+      store.insertRun({ id: input.id, request: input.request, requestHash: input.requestHash, idempotencyKey: null, status: "running", createdAt: now, updatedAt: now }, input.branches);
+      const startedAt = Date.now();
+      expect(instance.stepStarted(1, "clone", 1)).toEqual({ proceed: true, budgetSpent: false });
+      // The start is answered, not yet written; then the object is lost. A new one takes the step's end.
+      expect(store.stepRunning(1, "clone", 1)).toBe(false);
+      const restarted = new Orchestrator(state, workerEnv);
+      restarted.stepFinished(1, "clone", { attempt: 1, ok: true, durationMs: 12, startedAt });
+      const events = [...store.eventsAfter(0)].filter((e) => e.data.step === "clone");
+      expect(events.map((e) => e.type)).toEqual(["step.started", "step.finished"]);
+      expect(Date.parse(events[0]!.at)).toBe(startedAt);
+      expect(store.view()?.forks[0]?.steps).toEqual([expect.objectContaining({ name: "clone", status: "succeeded", attempts: 1 })]);
+    });
   });
 });

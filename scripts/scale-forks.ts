@@ -45,8 +45,7 @@ async function main(): Promise<boolean> {
     const started = Date.now();
     const counts = Array.from({ length: Math.ceil(size / RUN_CAP) }, (_, i) => Math.min(RUN_CAP, size - i * RUN_CAP));
     const runs = await Promise.all(counts.map((forks) => api.createRun({ repo, forks, maxConcurrent: LIVE, task })));
-    const killedBefore = (await admin.stats()).killed;
-    const ticker = progress(api, size, started, async () => (await admin.stats()).killed - killedBefore);
+    const ticker = progress({ api, admin, worker }, size, started, (await admin.stats()).killed);
     const profiling = inspectorPort && size === SIZES.at(-1) ? profileWindow(inspectorPort, 30_000, 10_000) : null;
     const views = await Promise.all(
       runs.map((run) =>
@@ -68,15 +67,24 @@ async function main(): Promise<boolean> {
   return ok;
 }
 
-/** Prints a line every 10 s: sandboxes killed so far (forks done), the Pool's sandboxes and queue, workerd's CPU. */
-function progress(api: ReturnType<typeof forkyardClient>, size: number, started: number, killed: () => Promise<number>): NodeJS.Timeout {
-  let last = { at: Date.now(), cpu: workerdUsage(worker()).cpuSeconds };
+interface Stack {
+  api: ReturnType<typeof forkyardClient>;
+  admin: ReturnType<typeof sandboxAdminClient>;
+  worker: StackProcess;
+}
+
+/** Prints a line every 10 s: sandboxes killed since `killedBefore` (forks done), the Pool's sandboxes and queue, workerd's CPU. */
+function progress({ api, admin, worker }: Stack, size: number, started: number, killedBefore: number): NodeJS.Timeout {
+  let last = { at: Date.now(), cpu: workerdUsage(worker).cpuSeconds };
   return setInterval(async () => {
     const pool = await api.pool().catch(() => null);
-    const now = { at: Date.now(), cpu: workerdUsage(worker()).cpuSeconds };
+    const now = { at: Date.now(), cpu: workerdUsage(worker).cpuSeconds };
     const cpuPct = Math.round(((now.cpu - last.cpu) * 100_000) / (now.at - last.at));
     last = now;
-    const done = await killed().catch(() => "?");
+    const done = await admin
+      .stats()
+      .then((stats) => stats.killed - killedBefore)
+      .catch(() => "?");
     console.log(`  ${size} forks, ${Math.round((now.at - started) / 1000)} s: ${done} sandboxes killed; pool ${pool ? `${pool.live} live, ${pool.creating} creating, ${pool.waiting} waiting` : "?"}; workerd ${cpuPct}% CPU`);
   }, 10_000);
 }
@@ -86,10 +94,6 @@ async function profileWindow(port: number, afterMs: number, forMs: number): Prom
   const profile = await startCpuProfile(port);
   await new Promise((r) => setTimeout(r, forMs));
   printProfile(`${forMs / 1000} s, ${afterMs / 1000} s into the largest size`, await profile.stop());
-}
-
-function worker(): StackProcess {
-  return processes[1]!;
 }
 
 await runCheck("scale:forks", main, async () => {

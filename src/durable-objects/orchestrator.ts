@@ -364,7 +364,6 @@ export class Orchestrator extends DurableObject<Env> {
   }
 
   #recordStepStart(n: number, name: string, attempt: number, at: number): void {
-    this.#queued.delete(n);
     this.#store.stepStarted(n, name, attempt);
     this.#event("step.started", n, { step: name, attempt }, at);
   }

@@ -11,7 +11,7 @@ import { forkInstanceId, forkLeaseKey } from "../runs/ids";
 import { exportForkResults, upsertRunSummary } from "../runs/run-index";
 import { EventHub, MAX_WATCHERS } from "../runs/event-hub";
 import { RunStore, type ForkRow, type StoredForkStatus } from "../runs/run-store";
-import type { ForkParams } from "../workflows/fork-params";
+import { forkLeaseRequest, type ForkParams } from "../workflows/fork-params";
 import { launchGitHubReport } from "../workflows/github-report-workflow";
 import { POOL_NAME } from "./pool";
 
@@ -625,10 +625,14 @@ export class Orchestrator extends DurableObject<Env> {
     const instances = queued.map((fork) => {
       const id = forkInstanceId(run.id, fork.n, fork.launches + 1);
       this.#store.markLaunched(fork.n, id, now);
-      return { id, params: this.#forkParams(fork) };
+      return { id, params: this.#forkParams(fork), first: fork.launches === 0 };
     });
+    // The Pool starts the first launch's sandboxes while the engine starts their instances.
+    const prepared = this.env.POOL.getByName(POOL_NAME)
+      .prepare(instances.filter((i) => i.first).map((i) => forkLeaseRequest(i.params, i.id)))
+      .catch((err) => log("warn", "orchestrator.prepare_failed", { runId: run.id, ...errorFields(err) }));
     try {
-      const result = await this.env.FORK_WORKFLOW.createBatch({ instances });
+      const result = await this.env.FORK_WORKFLOW.createBatch({ instances: instances.map(({ id, params }) => ({ id, params })) });
       for (const error of result.errors) {
         if (/already.?exists/i.test(error.message)) continue;
         const fork = queued[error.index];
@@ -641,6 +645,7 @@ export class Orchestrator extends DurableObject<Env> {
       return;
     }
     for (const { id } of instances) log("info", "fork.launched", { runId: run.id, instanceId: id });
+    await prepared;
   }
 
   #forkParams(fork: ForkRow): ForkParams {

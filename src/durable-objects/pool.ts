@@ -160,6 +160,15 @@ export class Pool extends DurableObject<Env> {
     return this.ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM leases WHERE state IN ('creating','active') OR kill_pending = 1").one().n;
   }
 
+  #freeCapacity(): number {
+    return this.#config().MAX_LIVE_SANDBOXES - this.#liveCount();
+  }
+
+  /** A new lease fits now: free capacity and nobody queued for it. */
+  #hasRoomNow(): boolean {
+    return this.ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM waiters").one().n === 0 && this.#freeCapacity() > 0;
+  }
+
   /** Acquire a sandbox for a holder, or be told how long to wait for capacity. Idempotent per key. */
   acquire(request: LeaseRequest): Promise<Result<AcquireOutcome>> {
     const running = this.#inflight.get(request.key);
@@ -187,20 +196,52 @@ export class Pool extends DurableObject<Env> {
     } else {
       const wait = this.#admissionWait(request);
       if (wait) return wait;
-      const now = Date.now();
-      this.ctx.storage.sql.exec(
-        "INSERT INTO leases (key, run_id, fork, state, created_at) VALUES (?, ?, ?, 'creating', ?)",
-        request.key,
-        request.runId,
-        request.fork,
-        now,
-      );
+      this.#insertLease(request);
     }
 
     const rateWait = this.#takeCreateSlot();
     if (rateWait > MAX_INLINE_RATE_WAIT_MS) return { status: "wait", retryAfterMs: rateWait, reason: "rate" };
-    if (rateWait > 0) await scheduler.wait(rateWait);
+    return this.#create(request, rateWait);
+  }
 
+  /**
+   * Starts creating the sandboxes of holders about to ask (a run's newly launched forks), so that a
+   * fork's acquire step finds its sandbox made or being made instead of starting the create after
+   * its instance has started. Only what would be admitted now, in order: within the cap and the
+   * creation rate, never ahead of anyone queued. A request not started is left to its holder's
+   * own acquire, as is one whose create fails. Returns how many creates were started.
+   */
+  prepare(requests: LeaseRequest[]): number {
+    let started = 0;
+    for (const request of requests) {
+      if (this.#inflight.has(request.key) || this.#lease(request.key)) continue;
+      if (this.#blockedUntil > Date.now() || !this.#hasRoomNow()) break;
+      const rateWait = this.#takeCreateSlot();
+      if (rateWait > MAX_INLINE_RATE_WAIT_MS) break;
+      this.#insertLease(request);
+      const attempt = asResult(() => this.#create(request, rateWait)).finally(() => this.#inflight.delete(request.key));
+      this.#inflight.set(request.key, attempt);
+      this.ctx.waitUntil(attempt);
+      started++;
+    }
+    if (started > 0) log("info", "pool.prepared", { runId: requests[0]!.runId, count: started });
+    return started;
+  }
+
+  #insertLease(request: LeaseRequest): void {
+    this.ctx.storage.sql.exec(
+      "INSERT INTO leases (key, run_id, fork, state, created_at) VALUES (?, ?, ?, 'creating', ?)",
+      request.key,
+      request.runId,
+      request.fork,
+      Date.now(),
+    );
+  }
+
+  /** Creates the sandbox of a lease already reserved (state `creating`), after its rate slot. */
+  async #create(request: LeaseRequest, rateWait: number): Promise<AcquireOutcome> {
+    if (rateWait > 0) await scheduler.wait(rateWait);
+    const provider = this.#provider();
     try {
       const created = await provider.create({
         template: request.template,
@@ -235,8 +276,7 @@ export class Pool extends DurableObject<Env> {
     const ahead = mine
       ? sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM waiters WHERE seq < ?", mine.seq).one().n
       : sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM waiters").one().n;
-    const free = this.#config().MAX_LIVE_SANDBOXES - this.#liveCount();
-    if (ahead < free) {
+    if (ahead < this.#freeCapacity()) {
       if (mine) sql.exec("DELETE FROM waiters WHERE key = ?", request.key);
       return null;
     }
@@ -253,7 +293,7 @@ export class Pool extends DurableObject<Env> {
 
   /** Tells the waiters whose turn has come (as many as there is free capacity), first in first. */
   async #notifyWaiters(): Promise<void> {
-    const free = this.#config().MAX_LIVE_SANDBOXES - this.#liveCount();
+    const free = this.#freeCapacity();
     if (free <= 0) return;
     const now = Date.now();
     const due = this.ctx.storage.sql

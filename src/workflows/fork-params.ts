@@ -1,4 +1,5 @@
 import type { Task } from "../api/runs";
+import type { LeaseRequest } from "../durable-objects/pool";
 
 /** What a fork Workflow instance is created with (immutable for the instance's life). */
 export interface ForkParams {
@@ -15,4 +16,22 @@ export interface ForkParams {
   /** Push the work branch after `collect` (runs with `push: true`). */
   push?: boolean;
   leaseKey: string;
+}
+
+/** A sandbox outlives its fork's deadline by this much, so E2B itself kills what we might leak. */
+const SANDBOX_TTL_MARGIN_SECONDS = 600;
+/** E2B's longest sandbox lifetime (Pro; a create asking for more is refused). */
+const MAX_SANDBOX_TTL_SECONDS = 86_400;
+
+/** The Pool lease a fork holds its sandbox by: the same whether the Orchestrator prepares it or the fork asks. */
+export function forkLeaseRequest(p: ForkParams, instanceId: string): LeaseRequest {
+  return {
+    key: p.leaseKey,
+    runId: p.runId,
+    fork: p.n,
+    template: p.template,
+    // The fork's deadline plus time to collect and clean up, within E2B's cap.
+    timeoutSeconds: Math.min(p.timeoutSeconds + SANDBOX_TTL_MARGIN_SECONDS, MAX_SANDBOX_TTL_SECONDS),
+    instanceId,
+  };
 }

@@ -10,7 +10,7 @@ import { CLONE_SCRIPT, cloneEnv, COLLECT_SCRIPT, collectEnv, GIT_SHA, parseNumst
 import { SandboxSession } from "../sandbox/session";
 import { sandboxCostUsd } from "../runs/costs";
 import { statusForErrorCode, type ForkOutcome } from "../runs/fork-outcome";
-import type { ForkParams } from "./fork-params";
+import { forkLeaseRequest, type ForkParams } from "./fork-params";
 import { stepConfig } from "./retry-policies";
 import { StepRunner } from "./step-runner";
 import { STEP } from "./steps";
@@ -23,10 +23,6 @@ import { runPushStep } from "./push-step";
 
 const HEALTH_TIMEOUT_MS = 30_000;
 const CONTROL_STEP_TIMEOUT_MS = 2 * 60_000;
-/** A sandbox outlives its fork's deadline by this much, so E2B itself kills what we might leak. */
-const SANDBOX_TTL_MARGIN_SECONDS = 600;
-/** E2B's longest sandbox lifetime (Pro; a create asking for more is refused). */
-const MAX_SANDBOX_TTL_SECONDS = 86_400;
 const MAX_CAPACITY_WAIT_MS = 30_000;
 /** A waiter asks again after this without a notice (a safety net: the Pool renotifies lost notices). */
 const CAPACITY_WAIT_TIMEOUT_MS = 6 * 3600_000;
@@ -71,17 +67,7 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
       let handle: SandboxHandle | undefined;
       for (let wait = 0; ; wait++) {
         const acquired = await steps.run(STEP.acquireSandbox, stepConfig("acquire", retries, CONTROL_STEP_TIMEOUT_MS), async ({ report }) => {
-          const result = unwrap(
-            await pool.acquire({
-              key: p.leaseKey,
-              runId: p.runId,
-              fork: p.n,
-              template: p.template,
-              // The fork's deadline plus time to collect and clean up, within E2B's cap.
-              timeoutSeconds: Math.min(p.timeoutSeconds + SANDBOX_TTL_MARGIN_SECONDS, MAX_SANDBOX_TTL_SECONDS),
-              instanceId: event.instanceId,
-            }),
-          );
+          const result = unwrap(await pool.acquire(forkLeaseRequest(p, event.instanceId)));
           if (result.status === "acquired") report({ kind: "sandbox", sandboxId: result.sandboxId });
           else if (result.reason === "capacity") report({ kind: "queued", position: result.position ?? 0 });
           return result;

@@ -10,8 +10,10 @@
  *     (50 turns, 100 ms model latency).
  *  4. The local Workflows engine alone (bench/engine-probe): time per trivial step of a workflow of
  *     200 steps, so the engine's cost can be told from Forkyard's.
+ *  5. The warm pool: acquire latency warm vs cold with 500 ms create latency (E2B-like), and the
+ *     hit rate of a 20-fork run with `min: 5` (max 5, and max 20: the target follows cold acquires).
  * Environment: BENCH_FORKS, BENCH_CONCURRENCY, BENCH_CREATE_LATENCY_MS, BENCH_LATENCY_SAMPLES,
- * BENCH_AGENT_TURNS, BENCH_MODEL_LATENCY_MS, BENCH_ONLY (makespan | latency | agent | engine), BENCH_STATE_DIR;
+ * BENCH_AGENT_TURNS, BENCH_MODEL_LATENCY_MS, BENCH_ONLY (makespan | latency | agent | engine | warm), BENCH_STATE_DIR;
  * PROFILE=1 also prints where the Worker's CPU went during each variant's Forkyard run.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -75,6 +77,47 @@ try {
   if (!ONLY || ONLY === "latency") await postToFirstSandbox();
   if (!ONLY || ONLY === "agent") await agentOverhead();
   if (!ONLY || ONLY === "engine") await engineProbe();
+  if (!ONLY || ONLY === "warm") await warmPool();
+
+  async function warmPool(): Promise<void> {
+    const FORKS = 20;
+    await admin.latency({ create: 500 });
+    const rows: (string | number)[][] = [];
+    for (const [name, pool] of [
+      ["no warm pool", {}],
+      ["min 5, max 5", { base: { min: 5, max: 5, idleSeconds: 600 } }],
+      ["min 5, max 20", { base: { min: 5, max: 20, idleSeconds: 600 } }],
+    ] as const) {
+      await api.configurePool(pool);
+      const ready = Date.now() + 60_000;
+      const min = "base" in pool ? pool.base.min : 0;
+      // Settled: at least min ready and nothing being created (the target may have grown past min).
+      const settled = async () => {
+        const warm = (await api.pool()).templates.base?.warm;
+        return (warm?.running ?? 0) >= min && (warm?.creating ?? 0) === 0;
+      };
+      while (!(await settled()) && Date.now() < ready) await new Promise((r) => setTimeout(r, 200));
+      const before = (await api.pool()).templates.base;
+      await admin.reset();
+      await admin.latency({ create: 500 });
+      const t0 = Date.now();
+      const run = await api.createRun({ repo, forks: FORKS, maxConcurrent: FORKS, task: { commands: ["true"] } });
+      const { view } = await followToEnd(worker.url, LOCAL_API_TOKEN, run.id, 120_000);
+      const makespan = Date.now() - t0;
+      const after = (await api.pool()).templates.base!;
+      const hits = after.hits - (before?.hits ?? 0);
+      const misses = after.misses - (before?.misses ?? 0);
+      const creates = (await admin.stats()).calls.create ?? 0;
+      rows.push([name, `${view.totals.succeeded}/${FORKS}`, seconds(makespan), hits, "base" in pool ? `${Math.round((100 * hits) / FORKS)} %` : "", creates, after.acquireMs.warm.p50 ?? "", after.acquireMs.warm.p95 ?? "", after.acquireMs.cold.p50 ?? "", after.acquireMs.cold.p95 ?? ""]);
+    }
+    await api.configurePool({});
+    await admin.latency({});
+    printTable(
+      `Warm pool: ${FORKS} forks at once, 500 ms create latency; acquire ms from the Pool's own samples (cumulative over the rows)`,
+      ["pool", "forks ok", "makespan s", "warm hits", "hit rate", "creates (refills too)", "warm p50", "warm p95", "cold p50", "cold p95"],
+      rows,
+    );
+  }
 
   async function engineProbe(): Promise<void> {
     const probe = await startWorker({ port: await freePort(), stateDir: join(root, "probe-state"), vars: {}, quiet: true, config: join(ROOT, "bench", "engine-probe", "wrangler.toml") });

@@ -1,4 +1,5 @@
 /** Minimal HTTP client of the Forkyard API and the local sandbox server's admin API, for scripts. */
+import type { PoolTemplateStatus } from "../src/api/pool.ts";
 import type { RunView } from "../src/api/runs.ts";
 
 export interface SandboxStats {
@@ -14,6 +15,7 @@ export interface PoolCounts {
   live: number;
   creating: number;
   waiting: number;
+  templates: Record<string, PoolTemplateStatus>;
 }
 
 export function forkyardClient(baseUrl: string, token: string) {
@@ -31,6 +33,7 @@ export function forkyardClient(baseUrl: string, token: string) {
     createRun: (request: Record<string, unknown>) => call<{ id: string }>("POST", "/v1/runs", request),
     getRun: (id: string) => call<RunView>("GET", `/v1/runs/${id}`),
     pool: () => call<PoolCounts>("GET", "/v1/pool"),
+    configurePool: (templates: Record<string, unknown>) => call<{ templates: Record<string, PoolTemplateStatus> }>("PUT", "/v1/pool", { templates }),
   };
 }
 

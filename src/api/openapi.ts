@@ -9,6 +9,7 @@
 import { z } from "zod";
 import { RUN_ID_PATTERN } from "../runs/ids.ts";
 import * as res from "./responses.ts";
+import { poolConfigRequest } from "./pool.ts";
 import { agentTask, commandsTask, createRunRequest, forkNumberParam, forkStatus, gitRefName, listRunsQuery, raiseBudgetRequest, runStatus } from "./runs.ts";
 
 export const API_VERSION = "1.0.0";
@@ -58,6 +59,7 @@ export const CREATE_RUN_EXAMPLES = {
 } as const;
 
 export const RAISE_BUDGET_EXAMPLE = { budgetUsd: 20 } as const;
+export const POOL_CONFIG_EXAMPLE = { templates: { base: { min: 5, max: 10, idleSeconds: 300, mode: "running" } } } as const;
 
 /** What gitRefName's refinements (not expressible in JSON Schema) require besides its pattern. */
 const GIT_REF_RULES = "a git ref name: not starting with - or /, not ending with /, . or .lock, without .. // or /.";
@@ -115,7 +117,7 @@ function componentSchemas(): Record<string, Json> {
     ["AgentTask", agentTask],
   ];
   const requests = convert(
-    [...shared, ["CreateRunRequest", createRunRequest], ["RaiseBudgetRequest", raiseBudgetRequest], ["ListRunsQuery", listRunsQuery]],
+    [...shared, ["CreateRunRequest", createRunRequest], ["RaiseBudgetRequest", raiseBudgetRequest], ["ListRunsQuery", listRunsQuery], ["PoolConfigRequest", poolConfigRequest]],
     "input",
   );
   const responses = convert(
@@ -140,6 +142,7 @@ function componentSchemas(): Record<string, Json> {
       ["RunLinks", res.runLinks],
       ["Error", res.errorBody],
       ["PoolStatus", res.poolStatus],
+      ["PoolTemplateStatus", res.poolTemplateStatus],
       ["ReaperReport", res.reaperReport],
       ["ReapedSandbox", res.reapedSandbox],
       ["FreedLease", res.freedLease],
@@ -418,8 +421,17 @@ function buildDocument(): OpenApiDocument {
         get: {
           tags: ["operations"],
           operationId: "getPool",
-          summary: "The sandbox pool: cap, creation rate, live sandboxes and leases",
+          summary: "The sandbox pool: cap, creation rate, live sandboxes, leases and the warm pool per template",
           responses: { "200": json(ref("PoolStatus"), "The pool's state."), ...errors(["Unauthorized"]) },
+        },
+        put: {
+          tags: ["operations"],
+          operationId: "configurePool",
+          summary: "Configure the warm pool",
+          description:
+            "Replaces the warm-pool configuration: per template, `min` sandboxes kept ready (the target grows by recent cold acquires up to `max`), each recycled after `idleSeconds` unused. `running` warm sandboxes are handed out at once and count against MAX_LIVE_SANDBOXES (their minimums together must fit under it: 400 otherwise); `paused` ones are resumed on hand-out and neither count nor bill. A warm sandbox goes to exactly one fork. The configuration persists; the Pool refills and trims on its alarm.",
+          requestBody: { required: true, content: { "application/json": { schema: ref("PoolConfigRequest"), example: POOL_CONFIG_EXAMPLE } } },
+          responses: { "200": json({ type: "object", properties: { templates: { type: "object", additionalProperties: ref("PoolTemplateStatus") } }, required: ["templates"] }, "The warm pool per template."), ...errors(["BadRequest", "Unauthorized", "PayloadTooLarge"]) },
         },
       },
       "/v1/reaper/run": {

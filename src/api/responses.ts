@@ -7,6 +7,7 @@
  * Imports carry their `.ts` extension: the Node-side OpenAPI test imports this module too.
  */
 import { z } from "zod";
+import { WARM_MODES } from "./pool.ts";
 import { createRunRequest, forkStatus, runStatus } from "./runs.ts";
 
 const isoDateTime = z.string().describe("ISO 8601 date-time (UTC)");
@@ -154,6 +155,21 @@ export const errorBody = z.object({
 
 export const leaseState = z.enum(["creating", "active", "paused", "released"]);
 
+const latencyStats = z.object({ count: z.number().int(), p50: z.number().nullable(), p95: z.number().nullable() });
+
+export const poolTemplateStatus = z.object({
+  min: z.number().int(),
+  max: z.number().int(),
+  idleSeconds: z.number().int(),
+  mode: z.enum(WARM_MODES),
+  warm: z.object({ running: z.number().int(), paused: z.number().int(), creating: z.number().int() }),
+  hits: z.number().int().describe("acquires served by a warm sandbox"),
+  misses: z.number().int().describe("acquires of a configured template that found none and created one"),
+  hitRate: z.number().nullable(),
+  acquireMs: z.object({ warm: latencyStats, cold: latencyStats }).describe("from a fork asking to its sandbox being ready, last 500 each"),
+  overhead: z.object({ sandboxSeconds: z.number(), usd: z.number() }).describe("billed time warm sandboxes ran before a fork took them or they were trimmed"),
+});
+
 export const poolStatus = z.object({
   maxLiveSandboxes: z.number().int(),
   createRatePerSecond: z.number(),
@@ -162,6 +178,7 @@ export const poolStatus = z.object({
   paused: z.number().int().describe("sandboxes paused by forks waiting for budget"),
   waiting: z.number().int().describe("forks waiting for capacity, served first come first served across runs"),
   reapedTotal: z.number().int().describe("orphaned sandboxes the reaper has killed"),
+  templates: z.record(z.string(), poolTemplateStatus).describe("the warm pool per template (PUT /v1/pool)"),
   leases: z.array(
     z.object({
       key: z.string(),

@@ -17,3 +17,14 @@ function fieldOf(issue: z.core.$ZodIssue, where: string): string {
   if (issue.code === "unrecognized_keys" && issue.keys[0]) path.push(issue.keys[0]);
   return path.length > 0 ? path.join(".") : where;
 }
+
+/** A request's JSON body; an empty or malformed one is a 400 naming `body`. */
+export async function readJson(req: Request): Promise<unknown> {
+  const text = await req.text();
+  if (text.trim() === "") throw new InvalidInputError("body: a JSON body is required.", { field: "body" });
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new InvalidInputError("body: not valid JSON.", { field: "body" });
+  }
+}

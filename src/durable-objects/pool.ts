@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { loadConfig } from "../env";
-import { asResult, ConflictError, RateLimitedError, type Result } from "../errors";
+import { asResult, ConflictError, InvalidInputError, RateLimitedError, type Result } from "../errors";
 import { errorFields, log } from "../observability/log";
 import { sandboxConnection } from "../sandbox/connection";
 import { sandboxMetadata, SANDBOX_TAG } from "../sandbox/metadata";
@@ -9,6 +9,9 @@ import type { SandboxHandle } from "../sandbox/handle";
 import { SandboxProvider } from "../sandbox/provider";
 import { addColumnOnce } from "./sql";
 import { TERMINAL_RUN_STATUSES } from "../api/runs";
+import type { PoolTemplateConfig, PoolTemplateStatus } from "../api/pool";
+import { sandboxCostUsd } from "../runs/costs";
+import { WarmStore, type WarmRow } from "./warm-store";
 
 /** The one Pool object of a deployment. */
 export const POOL_NAME = "global";
@@ -66,6 +69,8 @@ export interface PoolStatus {
   /** Holders waiting for capacity, in arrival order. */
   waiting: number;
   reapedTotal: number;
+  /** The warm pool per template: its config, warm sandboxes, hits and misses, acquire latency, overhead. */
+  templates: Record<string, PoolTemplateStatus>;
   leases: { key: string; runId: string; fork: number; sandboxId: string | null; state: LeaseState; acquiredAt: string | null }[];
 }
 
@@ -98,18 +103,27 @@ const GONE_GRACE_MS = 10_000;
 const KILL_RETRY_MS = 30_000;
 /** A waiter told of its turn that has not come for it within this is told again (the event may be lost). */
 const RENOTIFY_MS = 15_000;
+/** How often the alarm looks after the warm pool while it has a config or sandboxes. */
+const WARM_CHECK_MS = 5_000;
+/** A warm sandbox's E2B timeout beyond its idle time: E2B itself kills one the Pool lost track of. */
+const WARM_TTL_MARGIN_SECONDS = 120;
+/** A warm create with no answer for this long is given up (a restarted Pool; the reaper kills what it made). */
+const STALE_WARM_CREATING_MS = 5 * 60_000;
 
 /**
  * Pool Durable Object: the only creator of sandboxes. It keeps the lease table
  * (sandbox -> holder), enforces the live-sandbox cap and the creation rate, honours the provider's
  * 429s, and makes acquisition idempotent: a holder whose earlier attempt lost the provider's answer
- * finds that sandbox by its metadata instead of creating a second one. Warm sandboxes per template
- * slot in here later (acquire hands out a warm one before creating).
+ * finds that sandbox by its metadata instead of creating a second one. It keeps warm sandboxes per
+ * template (WarmStore): acquire hands out a warm one before creating, and the alarm refills and
+ * trims them.
  */
 export class Pool extends DurableObject<Env> {
   readonly #inflight = new Map<string, Promise<Result<AcquireOutcome>>>();
   #nextCreateSlot = 0;
   #blockedUntil = 0;
+  readonly #warm: WarmStore;
+  #maintaining: Promise<void> | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -141,6 +155,8 @@ export class Pool extends DurableObject<Env> {
       enqueued_at INTEGER NOT NULL,
       notified_at INTEGER
     )`);
+    ctx.storage.sql.exec("CREATE INDEX IF NOT EXISTS leases_sandbox ON leases (sandbox_id)");
+    this.#warm = new WarmStore(ctx.storage.sql);
   }
 
   #config() {
@@ -155,9 +171,13 @@ export class Pool extends DurableObject<Env> {
     return this.ctx.storage.sql.exec<LeaseRow>("SELECT * FROM leases WHERE key = ?", key).toArray()[0];
   }
 
+  #leaseOfSandbox(sandboxId: string): LeaseRow | undefined {
+    return this.ctx.storage.sql.exec<LeaseRow>("SELECT * FROM leases WHERE sandbox_id = ? AND state != 'released'", sandboxId).toArray()[0];
+  }
+
   /** Sandboxes that count against the cap: being created, running, or released with their kill still pending. */
   #liveCount(): number {
-    return this.ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM leases WHERE state IN ('creating','active') OR kill_pending = 1").one().n;
+    return this.ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM leases WHERE state IN ('creating','active') OR kill_pending = 1").one().n + this.#warm.liveCount();
   }
 
   #freeCapacity(): number {
@@ -171,11 +191,62 @@ export class Pool extends DurableObject<Env> {
 
   /** Acquire a sandbox for a holder, or be told how long to wait for capacity. Idempotent per key. */
   acquire(request: LeaseRequest): Promise<Result<AcquireOutcome>> {
-    const running = this.#inflight.get(request.key);
-    if (running) return running;
-    const attempt = asResult(() => this.#acquire(request)).finally(() => this.#inflight.delete(request.key));
-    this.#inflight.set(request.key, attempt);
+    return this.#inflight.get(request.key) ?? this.#track(request.key, () => this.#acquire(request));
+  }
+
+  /** Runs one holder's acquisition; a second ask for the same key meanwhile joins it. */
+  #track(key: string, work: () => Promise<AcquireOutcome>): Promise<Result<AcquireOutcome>> {
+    const attempt = asResult(work).finally(() => this.#inflight.delete(key));
+    this.#inflight.set(key, attempt);
+    this.ctx.waitUntil(attempt);
     return attempt;
+  }
+
+  /**
+   * Hands the holder a warm sandbox of its template, if there is one: a running one at once (its
+   * timeout set to the holder's), a paused one resumed (only when there is room for it). Null on
+   * a miss, or when the warm sandbox turned out to be gone (then the holder gets a cold one).
+   */
+  async #fromWarm(request: LeaseRequest): Promise<AcquireOutcome | null> {
+    const started = Date.now();
+    const row = this.#warm.take(request.template, this.#hasRoomNow(), started);
+    if (!row) {
+      this.#warm.miss(request.template);
+      return null;
+    }
+    // The lease takes over the sandbox in the same write that takes it out of the pool.
+    this.ctx.storage.sql.exec(
+      "INSERT INTO leases (key, run_id, fork, sandbox_id, state, created_at, acquired_at, handle) VALUES (?, ?, ?, ?, 'active', ?, ?, ?)",
+      request.key,
+      request.runId,
+      request.fork,
+      row.sandbox_id,
+      started,
+      started,
+      row.handle,
+    );
+    const provider = this.#provider();
+    let handle = JSON.parse(row.handle!) as SandboxHandle;
+    if (row.state === "paused") {
+      try {
+        handle = await provider.resume(row.sandbox_id!, request.timeoutSeconds);
+      } catch (err) {
+        log("warn", "pool.warm_unusable", { template: request.template, sandboxId: row.sandbox_id, ...errorFields(err) });
+        this.ctx.storage.sql.exec("DELETE FROM leases WHERE key = ?", request.key);
+        this.ctx.waitUntil(provider.kill(row.sandbox_id!).catch(() => undefined));
+        return null;
+      }
+    } else {
+      // Handed out with no control-plane call on the way: its timeout (at least WARM_TTL_MARGIN
+      // left) becomes the holder's right after.
+      this.ctx.waitUntil(this.#extend(row.sandbox_id!, request.timeoutSeconds));
+    }
+    const now = Date.now();
+    this.ctx.storage.sql.exec("UPDATE leases SET acquired_at = ?, handle = ? WHERE key = ?", now, JSON.stringify(handle), request.key);
+    this.#warm.recordAcquire(request.template, "warm", now - started, now);
+    log("info", "pool.sandbox_acquired", { leaseKey: request.key, runId: request.runId, fork: request.fork, sandboxId: row.sandbox_id, warm: row.state });
+    this.#maintainSoon();
+    return { status: "acquired", sandboxId: row.sandbox_id!, acquiredAt: now, adopted: false, handle };
   }
 
   async #acquire(request: LeaseRequest): Promise<AcquireOutcome> {
@@ -194,6 +265,8 @@ export class Pool extends DurableObject<Env> {
       const sandbox = found[0];
       if (sandbox) return this.#activate(request.key, await provider.handle(sandbox.sandboxId), true);
     } else {
+      const warm = await this.#fromWarm(request);
+      if (warm) return warm;
       const wait = this.#admissionWait(request);
       if (wait) return wait;
       this.#insertLease(request);
@@ -215,13 +288,17 @@ export class Pool extends DurableObject<Env> {
     let started = 0;
     for (const request of requests) {
       if (this.#inflight.has(request.key) || this.#lease(request.key)) continue;
+      if (this.#warm.hasReady(request.template, this.#hasRoomNow(), Date.now())) {
+        // Handed out at once (the take happens before acquire's first await, so in this order).
+        void this.acquire(request);
+        started++;
+        continue;
+      }
       if (this.#blockedUntil > Date.now() || !this.#hasRoomNow()) break;
       const rateWait = this.#takeCreateSlot();
       if (rateWait > MAX_INLINE_RATE_WAIT_MS) break;
       this.#insertLease(request);
-      const attempt = asResult(() => this.#create(request, rateWait)).finally(() => this.#inflight.delete(request.key));
-      this.#inflight.set(request.key, attempt);
-      this.ctx.waitUntil(attempt);
+      this.#track(request.key, () => this.#create(request, rateWait));
       started++;
     }
     if (started > 0) log("info", "pool.prepared", { runId: requests[0]!.runId, count: started });
@@ -243,12 +320,15 @@ export class Pool extends DurableObject<Env> {
     if (rateWait > 0) await scheduler.wait(rateWait);
     const provider = this.#provider();
     try {
+      const started = Date.now();
       const created = await provider.create({
         template: request.template,
         timeoutSeconds: request.timeoutSeconds,
         metadata: sandboxMetadata(request),
       });
-      return await this.#activate(request.key, created.handle, false);
+      const outcome = await this.#activate(request.key, created.handle, false);
+      this.#warm.recordAcquire(request.template, "cold", Date.now() - started, Date.now());
+      return outcome;
     } catch (err) {
       if (err instanceof RateLimitedError) {
         this.#blockedUntil = Date.now() + err.retryAfterSeconds * 1000;
@@ -403,14 +483,138 @@ export class Pool extends DurableObject<Env> {
     return freed;
   }
 
-  /** The Pool's alarm: retries failed kills and tells waiters again, while there are any. */
+  /** The Pool's alarm: retries failed kills, tells waiters again, and looks after the warm pool. */
   override async alarm(): Promise<void> {
     const freed = await this.#retryKills();
     await this.#notifyWaiters();
+    await this.#maintainWarm();
     const sql = this.ctx.storage.sql;
     if (freed.length > 0) log("info", "pool.alarm", { killsRetried: freed.length });
-    if (sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM waiters").one().n > 0) await this.ctx.storage.setAlarm(Date.now() + RENOTIFY_MS);
-    else if (sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM leases WHERE kill_pending = 1").one().n > 0) await this.ctx.storage.setAlarm(Date.now() + KILL_RETRY_MS);
+    const due = [
+      sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM waiters").one().n > 0 ? RENOTIFY_MS : Infinity,
+      sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM leases WHERE kill_pending = 1").one().n > 0 ? KILL_RETRY_MS : Infinity,
+      this.#warm.active() ? WARM_CHECK_MS : Infinity,
+    ];
+    const next = Math.min(...due);
+    if (next < Infinity) await this.ctx.storage.setAlarm(Date.now() + next);
+  }
+
+  /**
+   * Replaces the warm-pool configuration. Running warm sandboxes count against the live cap, so
+   * their minimums together must leave room under it. The pool refills and trims at once.
+   */
+  configure(templates: Record<string, PoolTemplateConfig>): Promise<Result<Record<string, PoolTemplateStatus>>> {
+    return asResult(async () => {
+      const cap = this.#config().MAX_LIVE_SANDBOXES;
+      const running = Object.entries(templates).filter(([, c]) => c.mode === "running");
+      const total = running.reduce((sum, [, c]) => sum + c.min, 0);
+      if (total > cap) {
+        const field = `templates.${running.find(([, c]) => c.min > 0)?.[0] ?? ""}.min`;
+        throw new InvalidInputError(`${field}: running warm sandboxes (${total} in all) must fit under MAX_LIVE_SANDBOXES (${cap}).`, { field });
+      }
+      this.#warm.configure(templates);
+      log("info", "pool.configured", { templates: Object.keys(templates).length, runningMin: total });
+      await this.#armAlarmWithin(0);
+      this.#maintainSoon();
+      return this.#warm.status(Date.now(), (seconds) => sandboxCostUsd(this.#config(), seconds));
+    });
+  }
+
+  /** Refill or trim soon, without holding up the caller (after a hand-out, a config change). */
+  #maintainSoon(): void {
+    this.ctx.waitUntil(this.#maintainWarm().catch((err) => log("warn", "pool.warm_failed", errorFields(err))));
+  }
+
+  /**
+   * One pass over the warm pool (never two at once): gives up stale creates, kills sandboxes idle
+   * past idleSeconds or above the target, then creates up to each template's target — min, raised
+   * by recent cold acquires up to max — within the cap and the creation rate, and only while no
+   * fork waits for capacity (waiting forks come first; running warm sandboxes make room for them).
+   */
+  #maintainWarm(): Promise<void> {
+    this.#maintaining ??= this.#maintainOnce().finally(() => (this.#maintaining = undefined));
+    return this.#maintaining;
+  }
+
+  async #maintainOnce(): Promise<void> {
+    const now = Date.now();
+    const config = this.#warm.config();
+    const waiting = this.ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM waiters").one().n;
+    const doomed: WarmRow[] = [];
+    let shed = waiting;
+    for (const row of this.#warm.rows()) {
+      const c = config[row.template];
+      if (row.state === "creating") {
+        if (now - row.created_at > STALE_WARM_CREATING_MS) this.#warm.remove(row, now);
+        continue;
+      }
+      const idle = row.ready_at !== null && now - row.ready_at > (c?.idleSeconds ?? 0) * 1000;
+      const shedding = shed > 0 && row.state === "running";
+      if (!c || idle || shedding) {
+        if (shedding) shed--;
+        this.#warm.remove(row, now);
+        doomed.push(row);
+      }
+    }
+    for (const [template, c] of Object.entries(config)) {
+      const rows = this.#warm.rows(template);
+      const target = Math.min(c.max, c.min + this.#warm.coldSince(template, now - c.idleSeconds * 1000));
+      for (const row of rows.filter((r) => r.state !== "creating").slice(target)) {
+        this.#warm.remove(row, now);
+        doomed.push(row);
+      }
+    }
+    const provider = this.#provider();
+    await Promise.all(doomed.map((row) => provider.kill(row.sandbox_id!).catch((err) => log("warn", "pool.kill_failed", { sandboxId: row.sandbox_id, ...errorFields(err) }))));
+    if (doomed.length > 0) {
+      log("info", "pool.warm_trimmed", { count: doomed.length });
+      this.#capacityFreed();
+    }
+    if (waiting > 0 || this.#blockedUntil > now) return;
+
+    const creates: Promise<void>[] = [];
+    for (const [template, c] of Object.entries(config)) {
+      const target = Math.min(c.max, c.min + this.#warm.coldSince(template, now - c.idleSeconds * 1000));
+      for (let have = this.#warm.rows(template).length; have < target; have++) {
+        if (this.#freeCapacity() <= 0) break;
+        const rateWait = this.#takeCreateSlot();
+        if (rateWait > MAX_INLINE_RATE_WAIT_MS) break;
+        const key = `warm-${crypto.randomUUID()}`;
+        this.#warm.insertCreating(key, template, Date.now());
+        creates.push(this.#createWarm(key, template, c, rateWait));
+      }
+    }
+    await Promise.all(creates);
+  }
+
+  async #extend(sandboxId: string, timeoutSeconds: number): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#provider().setTimeout(sandboxId, timeoutSeconds);
+      } catch (err) {
+        log(attempt < 3 ? "warn" : "error", "pool.timeout_failed", { sandboxId, attempt, ...errorFields(err) });
+        if (attempt >= 3) return;
+        await scheduler.wait(1000 * attempt);
+      }
+    }
+  }
+
+  async #createWarm(key: string, template: string, c: PoolTemplateConfig, rateWait: number): Promise<void> {
+    if (rateWait > 0) await scheduler.wait(rateWait);
+    const provider = this.#provider();
+    try {
+      const created = await provider.create({ template, timeoutSeconds: c.idleSeconds + WARM_TTL_MARGIN_SECONDS, metadata: sandboxMetadata({ key, runId: "", fork: 0 }) });
+      if (c.mode === "paused") await provider.pause(created.sandboxId);
+      if (!this.#warm.markReady(key, c.mode, created.sandboxId, created.handle, Date.now())) {
+        // Trimmed or reconfigured meanwhile: not wanted any more.
+        await provider.kill(created.sandboxId).catch(() => undefined);
+      }
+    } catch (err) {
+      const row = this.#warm.row(key);
+      if (row) this.#warm.remove(row, Date.now());
+      if (err instanceof RateLimitedError) this.#blockedUntil = Date.now() + err.retryAfterSeconds * 1000;
+      log("warn", "pool.warm_create_failed", { template, ...errorFields(err) });
+    }
   }
 
   /**
@@ -504,16 +708,28 @@ export class Pool extends DurableObject<Env> {
       freed.push({ key: lease.key, sandboxId: lease.sandbox_id, reason: "sandbox_gone" });
       log("warn", "reaper.lease_freed", { leaseKey: lease.key, runId: lease.run_id, fork: lease.fork, sandboxId: lease.sandbox_id, reason: "sandbox_gone" });
     }
-    const runIds = [...new Set(sandboxes.map((s) => s.metadata[SANDBOX_TAG.run]).filter((id): id is string => !!id))];
-    const finished = await this.#finishedRuns(runIds);
+    // Warm sandboxes the provider no longer lists are dropped from the pool (they are refilled).
+    for (const row of this.#warm.rows()) {
+      if (row.sandbox_id && row.ready_at !== null && row.ready_at < now - GONE_GRACE_MS && !listed.has(row.sandbox_id)) this.#warm.remove(row, now);
+    }
+    const held = sandboxes.map((sandbox) => {
+      const tagKey = sandbox.metadata[SANDBOX_TAG.lease];
+      // A warm sandbox handed to a fork keeps its warm tag: its lease is found by sandbox id.
+      const lease = (tagKey ? this.#lease(tagKey) : undefined) ?? this.#leaseOfSandbox(sandbox.sandboxId);
+      return { sandbox, tagKey, lease, runId: lease?.run_id || sandbox.metadata[SANDBOX_TAG.run] || null };
+    });
+    const finished = await this.#finishedRuns([...new Set(held.map((h) => h.runId).filter((id): id is string => !!id))]);
     const reaped: ReapedSandbox[] = [];
-    for (const sandbox of sandboxes) {
-      const runId = sandbox.metadata[SANDBOX_TAG.run] ?? null;
-      const leaseKey = sandbox.metadata[SANDBOX_TAG.lease];
-      const lease = leaseKey ? this.#lease(leaseKey) : undefined;
+    for (const { sandbox, tagKey, lease, runId } of held) {
+      const leaseKey = lease?.key;
       const liveLease = lease && lease.state !== "released" && (lease.sandbox_id === null || lease.sandbox_id === sandbox.sandboxId);
+      const warm = tagKey ? this.#warm.row(tagKey) : undefined;
       let reason: ReapedSandbox["reason"] | null = null;
-      if (!liveLease) reason = "no_lease";
+      if (warm) {
+        if (now - sandbox.startedAt.getTime() <= config.REAPER_MAX_AGE_SECONDS * 1000) continue;
+        this.#warm.remove(warm, now);
+        reason = "max_age";
+      } else if (!liveLease) reason = "no_lease";
       else if (runId && finished.has(runId)) reason = "run_finished";
       else if (now - sandbox.startedAt.getTime() > config.REAPER_MAX_AGE_SECONDS * 1000) reason = "max_age";
       if (!reason) continue;
@@ -558,6 +774,7 @@ export class Pool extends DurableObject<Env> {
       paused: rows.filter((r) => r.state === "paused").length,
       waiting: this.ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM waiters").one().n,
       reapedTotal: this.ctx.storage.sql.exec<{ value: number }>("SELECT value FROM counters WHERE name = 'reaped'").toArray()[0]?.value ?? 0,
+      templates: this.#warm.status(Date.now(), (seconds) => sandboxCostUsd(config, seconds)),
       leases: rows.map((r) => ({
         key: r.key,
         runId: r.run_id,

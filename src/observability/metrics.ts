@@ -13,7 +13,7 @@ export function stepFamily(name: string): string {
 
 /**
  * The Prometheus exposition, computed on request from durable state: the D1 index (runs, ended
- * forks and their steps, exported once by each run's Orchestrator) and the Pool's lease table.
+ * forks and their steps, exported once by each run's Orchestrator) and the Pool (leases, warm pool).
  */
 export async function renderMetrics(env: Env): Promise<string> {
   const db = env.DB;
@@ -34,6 +34,7 @@ export async function renderMetrics(env: Env): Promise<string> {
     env.POOL.getByName(POOL_NAME).status(),
   ]);
 
+  const warm = Object.entries(pool.templates);
   const runCounts = new Map(runs.results.map((r) => [r.status, r.n]));
   const forkCounts = new Map(forks.results.map((r) => [r.status, r.n]));
   forkCounts.set("running", live?.running ?? 0);
@@ -81,5 +82,18 @@ export async function renderMetrics(env: Env): Promise<string> {
     .family("forkyard_forks_queued", "gauge", "Forks waiting to start.", [{ value: live?.queued ?? 0 }])
     .family("forkyard_forks_running", "gauge", "Forks running now.", [{ value: live?.running ?? 0 }])
     .family("forkyard_reaped_sandboxes_total", "counter", "Orphaned sandboxes killed by the reaper.", [{ value: pool.reapedTotal }])
+    .family(
+      "forkyard_warm_sandboxes",
+      "gauge",
+      "Warm sandboxes ready or being created, by template and state.",
+      warm.flatMap(([template, t]) => (["running", "paused", "creating"] as const).map((state) => ({ labels: { template, state }, value: t.warm[state] }))),
+    )
+    .family("forkyard_warm_acquires_total", "counter", "Acquires of warm-pool templates, by template and result (hit: a warm sandbox; miss: created).", [
+      ...warm.flatMap(([template, t]) => [
+        { labels: { template, result: "hit" }, value: t.hits },
+        { labels: { template, result: "miss" }, value: t.misses },
+      ]),
+    ])
+    .family("forkyard_warm_overhead_usd_total", "counter", "Cost of warm sandboxes' idle time (the pool's own overhead), by template.", warm.map(([template, t]) => ({ labels: { template }, value: t.overhead.usd })))
     .toString();
 }

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { forkNumberParam, listRunsQuery, raiseBudgetRequest, type ForkView, type RunView } from "../api/runs";
-import { parseInput } from "../api/validation";
+import { parseInput, readJson } from "../api/validation";
 import type { AppEnv } from "../app-env";
 import { InvalidInputError, NotFoundError, unwrap, type Result } from "../errors";
 import { createRun, runLinks } from "../runs/create-run";
@@ -21,16 +21,6 @@ function orchestrator(env: AppEnv["Bindings"], id: string) {
 function runResult<T>(id: string, result: Result<T>): T {
   if (!result.ok && result.error.code === "not_found" && result.error.details?.run !== undefined) throw new NotFoundError("run", id);
   return unwrap(result);
-}
-
-async function readJson(req: Request): Promise<unknown> {
-  const text = await req.text();
-  if (text.trim() === "") throw new InvalidInputError("body: a JSON body is required.", { field: "body" });
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new InvalidInputError("body: not valid JSON.", { field: "body" });
-  }
 }
 
 runs.post("/", async (c) => {

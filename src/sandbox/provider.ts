@@ -62,12 +62,21 @@ export class SandboxProvider {
     }
   }
 
-  /** Resumes a paused sandbox (connect resumes it); a running one is left as it is. */
-  async resume(sandboxId: string): Promise<void> {
+  /** Resumes a paused sandbox (connect resumes it), optionally with a new timeout; a running one is left as it is. */
+  async resume(sandboxId: string, timeoutSeconds?: number): Promise<SandboxHandle> {
     try {
-      await Sandbox.connect(sandboxId, this.#opts);
+      return handleOf(await Sandbox.connect(sandboxId, { ...this.#opts, ...(timeoutSeconds ? { timeoutMs: timeoutSeconds * 1000 } : {}) }));
     } catch (err) {
       throw classifySandboxError(err, "resume sandbox");
+    }
+  }
+
+  /** Sets how long from now the sandbox lives (E2B kills it then). */
+  async setTimeout(sandboxId: string, timeoutSeconds: number): Promise<void> {
+    try {
+      await Sandbox.setTimeout(sandboxId, timeoutSeconds * 1000, this.#opts);
+    } catch (err) {
+      throw classifySandboxError(err, "set sandbox timeout");
     }
   }
 

@@ -11,6 +11,7 @@ import { health } from "./routes/health";
 import { metrics } from "./routes/metrics";
 import { operations } from "./routes/operations";
 import { runs } from "./routes/runs";
+import { templates } from "./routes/templates";
 import { webhooks } from "./routes/webhooks";
 
 /** The HTTP API: request ids, errors as `{ error: { code, message, details } }`, auth on /v1. */
@@ -43,6 +44,7 @@ export function createApp(): Hono<AppEnv> {
   );
   app.route("/v1/runs", runs);
   app.route("/v1", operations);
+  app.route("/v1", templates);
 
   app.notFound((c) => c.json({ error: { code: "not_found", message: `No route for ${c.req.method} ${new URL(c.req.url).pathname}.` } }, 404));
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ConfigError } from "./errors";
+import { profileOverrides } from "./sandbox/profiles";
 import type { Orchestrator } from "./durable-objects/orchestrator";
 import type { Pool } from "./durable-objects/pool";
 import type { ForkParams } from "./workflows/fork-params";
@@ -30,6 +31,7 @@ export interface Env {
   RECONCILE_INTERVAL_SECONDS?: string;
   STALE_FORK_SECONDS?: string;
   RETRY_POLICIES?: string;
+  PROFILES?: string;
   MAX_BODY_BYTES?: string;
   LOG_LEVEL?: string;
   ANTHROPIC_API_KEY?: string;
@@ -52,6 +54,15 @@ export interface Env {
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const positive = z.coerce.number().positive();
+/** A variable holding JSON (parsed here; the schema it is piped into checks the shape). */
+const jsonVar = z.string().transform((s, ctx) => {
+  try {
+    return JSON.parse(s) as unknown;
+  } catch {
+    ctx.addIssue({ code: "custom", message: "must be JSON" });
+    return z.NEVER;
+  }
+});
 const nonNegative = z.coerce.number().nonnegative();
 const optionalUrl = z.url({ protocol: /^https?$/ }).optional();
 
@@ -79,18 +90,8 @@ const configSchema = z.object({
   REAPER_MAX_AGE_SECONDS: int(60, 31 * 24 * 3600).default(25 * 3600),
   RECONCILE_INTERVAL_SECONDS: positive.default(10),
   STALE_FORK_SECONDS: positive.default(60),
-  RETRY_POLICIES: z
-    .string()
-    .transform((s, ctx) => {
-      try {
-        return JSON.parse(s) as unknown;
-      } catch {
-        ctx.addIssue({ code: "custom", message: "must be JSON" });
-        return z.NEVER;
-      }
-    })
-    .pipe(z.record(z.string(), retryOverride))
-    .default({}),
+  RETRY_POLICIES: jsonVar.pipe(z.record(z.string(), retryOverride)).default({}),
+  PROFILES: jsonVar.pipe(profileOverrides).default({}),
   MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),

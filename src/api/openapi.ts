@@ -10,6 +10,7 @@ import { z } from "zod";
 import { RUN_ID_PATTERN } from "../runs/ids.ts";
 import * as res from "./responses.ts";
 import { poolConfigRequest } from "./pool.ts";
+import { putTemplateRequest } from "./templates.ts";
 import { agentTask, commandsTask, createRunRequest, forkNumberParam, forkStatus, gitRefName, listRunsQuery, raiseBudgetRequest, runStatus } from "./runs.ts";
 
 export const API_VERSION = "1.0.0";
@@ -117,7 +118,7 @@ function componentSchemas(): Record<string, Json> {
     ["AgentTask", agentTask],
   ];
   const requests = convert(
-    [...shared, ["CreateRunRequest", createRunRequest], ["RaiseBudgetRequest", raiseBudgetRequest], ["ListRunsQuery", listRunsQuery], ["PoolConfigRequest", poolConfigRequest]],
+    [...shared, ["CreateRunRequest", createRunRequest], ["RaiseBudgetRequest", raiseBudgetRequest], ["ListRunsQuery", listRunsQuery], ["PoolConfigRequest", poolConfigRequest], ["PutTemplateRequest", putTemplateRequest]],
     "input",
   );
   const responses = convert(
@@ -142,6 +143,9 @@ function componentSchemas(): Record<string, Json> {
       ["RunLinks", res.runLinks],
       ["Error", res.errorBody],
       ["PoolStatus", res.poolStatus],
+      ["RunSandbox", res.runSandbox],
+      ["Profiles", res.profiles],
+      ["TemplateAlias", res.templateAlias],
       ["PoolTemplateStatus", res.poolTemplateStatus],
       ["ReaperReport", res.reaperReport],
       ["ReapedSandbox", res.reapedSandbox],
@@ -227,6 +231,7 @@ function errors(names: ErrorName[]): Record<string, Json> {
 const json = (schema: Json, description: string, extra: Json = {}): Json => ({ description, ...extra, content: { "application/json": { schema } } });
 
 const runIdParam = { $ref: "#/components/parameters/RunId" };
+const aliasParam = { name: "alias", in: "path", required: true, description: "a template alias", schema: { type: "string", pattern: "^[A-Za-z0-9._:-]+$" } };
 
 function runAction(action: "pause" | "resume" | "cancel", summary: string, description: string): Json {
   return {
@@ -432,6 +437,47 @@ function buildDocument(): OpenApiDocument {
             "Replaces the warm-pool configuration: per template, `min` sandboxes kept ready (the target grows by recent cold acquires up to `max`), each recycled after `idleSeconds` unused. `running` warm sandboxes are handed out at once and count against MAX_LIVE_SANDBOXES (their minimums together must fit under it: 400 otherwise); `paused` ones are resumed on hand-out and neither count nor bill. A warm sandbox goes to exactly one fork. The configuration persists; the Pool refills and trims on its alarm.",
           requestBody: { required: true, content: { "application/json": { schema: ref("PoolConfigRequest"), example: POOL_CONFIG_EXAMPLE } } },
           responses: { "200": json({ type: "object", properties: { templates: { type: "object", additionalProperties: ref("PoolTemplateStatus") } }, required: ["templates"] }, "The warm pool per template."), ...errors(["BadRequest", "Unauthorized", "PayloadTooLarge"]) },
+        },
+      },
+      "/v1/profiles": {
+        get: {
+          tags: ["operations"],
+          operationId: "listProfiles",
+          summary: "Sandbox size profiles",
+          description: "`light`, `medium`, `heavy`, `ml`: each a template, its vCPU and GiB (what its sandbox time is costed at) and a default timeout; the PROFILES variable overrides any field. A run's `profile` takes its template and timeout unless the run sets them.",
+          responses: { "200": json(ref("Profiles"), "Every profile."), ...errors(["Unauthorized"]) },
+        },
+      },
+      "/v1/templates/{alias}": {
+        get: {
+          tags: ["operations"],
+          operationId: "getTemplateAlias",
+          parameters: [aliasParam],
+          summary: "A template alias: its active version and every version",
+          responses: { "200": json(ref("TemplateAlias"), "The alias."), ...errors(["BadRequest", "Unauthorized", "NotFound"]) },
+        },
+        put: {
+          tags: ["operations"],
+          operationId: "putTemplateAlias",
+          parameters: [aliasParam],
+          summary: "Point a template alias at a template id (a new version)",
+          description: "Records a new version and makes it active (201); the id the alias already points at changes nothing (200). A run naming the alias as its `template` resolves it when created and keeps that id for every fork, retry and relaunch.",
+          requestBody: { required: true, content: { "application/json": { schema: ref("PutTemplateRequest"), example: { templateId: "my-env-v2" } } } },
+          responses: {
+            "200": json(ref("TemplateAlias"), "Unchanged: already this id."),
+            "201": json(ref("TemplateAlias"), "A new version, now active."),
+            ...errors(["BadRequest", "Unauthorized", "PayloadTooLarge"]),
+          },
+        },
+      },
+      "/v1/templates/{alias}/rollback": {
+        post: {
+          tags: ["operations"],
+          operationId: "rollbackTemplateAlias",
+          parameters: [aliasParam],
+          summary: "Make the version before the active one active again",
+          description: "409 `no_previous_version` when the active version is the first. Runs already created keep the id they resolved.",
+          responses: { "200": json(ref("TemplateAlias"), "The alias after the rollback."), ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict"]) },
         },
       },
       "/v1/reaper/run": {

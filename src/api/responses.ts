@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { WARM_MODES } from "./pool.ts";
+import { PROFILE_NAMES } from "../sandbox/profiles.ts";
 import { createRunRequest, forkStatus, runStatus } from "./runs.ts";
 
 const isoDateTime = z.string().describe("ISO 8601 date-time (UTC)");
@@ -101,10 +102,30 @@ export const runTotals = z.object({
   costUsd: costView,
 });
 
+export const runSandbox = z
+  .object({
+    profile: z.enum(PROFILE_NAMES).nullable(),
+    templateId: z.string().describe("the template id every fork, retry and relaunch creates from"),
+    alias: z.object({ name: z.string(), version: z.number().int() }).nullable().describe("the alias `template` named and its version when the run was created; null for a template id"),
+    vcpu: z.number(),
+    memoryGib: z.number(),
+  })
+  .describe("the sandbox every fork gets, fixed when the run was created");
+
+const sandboxProfile = z.object({ template: z.string(), vcpu: z.number(), memoryGib: z.number(), timeoutSeconds: z.number().int() });
+export const profiles = z.object({ profiles: z.object(Object.fromEntries(PROFILE_NAMES.map((n) => [n, sandboxProfile])) as Record<(typeof PROFILE_NAMES)[number], typeof sandboxProfile>) });
+
+export const templateAlias = z.object({
+  alias: z.string(),
+  active: z.object({ version: z.number().int(), templateId: z.string() }),
+  versions: z.array(z.object({ version: z.number().int(), templateId: z.string(), createdAt: isoDateTime, active: z.boolean() })).describe("newest first"),
+});
+
 export const runView = z.object({
   id: z.string(),
   status: runStatus,
   request: createRunRequest.describe("the normalised request (defaults filled in, model resolved)"),
+  sandbox: runSandbox,
   createdAt: isoDateTime,
   updatedAt: isoDateTime,
   forks: z.array(forkView),

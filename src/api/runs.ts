@@ -1,4 +1,8 @@
 import { z } from "zod";
+import { PROFILE_NAMES, templateName, type ProfileName } from "../sandbox/profiles.ts";
+
+export const DEFAULT_TEMPLATE = "base";
+export const DEFAULT_TIMEOUT_SECONDS = 7200;
 
 /** Git ref names: a safe subset of `git check-ref-format` (no shell metacharacters at all). */
 export const gitRefName = z
@@ -53,8 +57,11 @@ export const createRunRequest = z.strictObject({
   task,
   forks: z.number().int().min(1).max(100).default(1),
   maxConcurrent: z.number().int().min(1).max(50).default(5),
-  timeoutSeconds: z.number().int().min(10).max(86_400).default(7200),
-  template: z.string().min(1).max(200).regex(/^[A-Za-z0-9._:\/-]+$/).default("base"),
+  timeoutSeconds: z.number().int().min(10).max(86_400).default(DEFAULT_TIMEOUT_SECONDS),
+  /** A size profile: its template, its timeout (unless given here) and its cost rates. */
+  profile: z.enum(PROFILE_NAMES).optional(),
+  /** A template id or alias (resolved when the run is created; the run keeps that id). Default: the profile's, else `base`. */
+  template: templateName.default(DEFAULT_TEMPLATE),
   check: z.string().min(1).max(20_000).optional(),
   budgetUsd: z.number().positive().max(100_000).optional(),
   branchPrefix: branchPrefix.optional(),
@@ -162,10 +169,23 @@ export interface ForkView {
   error?: { code: string; message: string };
 }
 
+/** The sandbox every fork of a run gets, fixed when the run was created. */
+export interface RunSandbox {
+  profile: ProfileName | null;
+  /** The template id every fork, retry and relaunch creates from. */
+  templateId: string;
+  /** The alias `template` named and the version it pointed at then; null for a template id. */
+  alias: { name: string; version: number } | null;
+  /** What its time is costed at. */
+  vcpu: number;
+  memoryGib: number;
+}
+
 export interface RunView {
   id: string;
   status: RunStatus;
   request: CreateRunRequest;
+  sandbox: RunSandbox;
   createdAt: string;
   updatedAt: string;
   forks: ForkView[];

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { CommandResult, CreateRunRequest, ForkView, RunStatus, RunView } from "../api/runs";
+import type { CommandResult, CreateRunRequest, ForkView, RunSandbox, RunStatus, RunView } from "../api/runs";
 import { TERMINAL_FORK_STATUSES, TERMINAL_RUN_STATUSES } from "../api/runs";
 import type { Env } from "../env";
 import { loadConfig } from "../env";
@@ -7,6 +7,7 @@ import { asResult, BudgetExceededError, ConflictError, ForkCancelledError, Inval
 import { errorFields, log } from "../observability/log";
 import type { ForkOutcome } from "../runs/fork-outcome";
 import { sandboxCostUsd } from "../runs/costs";
+import { legacyRunSandbox } from "../runs/run-sandbox";
 import { forkInstanceId, forkLeaseKey } from "../runs/ids";
 import { exportForkResults, upsertRunSummary } from "../runs/run-index";
 import { EventHub, MAX_WATCHERS } from "../runs/event-hub";
@@ -21,6 +22,7 @@ export interface CreateRunInput {
   requestHash: string;
   idempotencyKey: string | null;
   branches: string[];
+  sandbox: RunSandbox;
 }
 
 export interface StepReport {
@@ -115,7 +117,7 @@ export class Orchestrator extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.#store = new RunStore(ctx.storage.sql);
+    this.#store = new RunStore(ctx.storage.sql, (request) => legacyRunSandbox(request, loadConfig(env)));
   }
 
   // ---- API-facing methods -------------------------------------------------------------------
@@ -139,7 +141,7 @@ export class Orchestrator extends DurableObject<Env> {
       this.#awake = true;
       const now = new Date().toISOString();
       this.#store.insertRun(
-        { id: input.id, request: input.request, requestHash: input.requestHash, idempotencyKey: input.idempotencyKey, status: "running", createdAt: now, updatedAt: now },
+        { id: input.id, request: input.request, sandbox: input.sandbox, requestHash: input.requestHash, idempotencyKey: input.idempotencyKey, status: "running", createdAt: now, updatedAt: now },
         input.branches,
       );
       this.#event("run.created", null, { forks: input.request.forks });
@@ -244,7 +246,7 @@ export class Orchestrator extends DurableObject<Env> {
     const released = await this.env.POOL.getByName(POOL_NAME).releaseRun(runId);
     if (released.ok) {
       const config = loadConfig(this.env);
-      for (const lease of released.value) this.#addCost(sandboxCostKey(lease.fork), lease.fork, "sandbox", sandboxCostUsd(config, lease.aliveSeconds));
+      for (const lease of released.value) this.#addCost(sandboxCostKey(lease.fork), lease.fork, "sandbox", sandboxCostUsd(config, lease.aliveSeconds, this.#requireRun().sandbox));
     } else {
       log("warn", "orchestrator.release_failed", { runId, errorCode: released.error.code, errorMessage: released.error.message });
       await this.ctx.storage.setAlarm(Date.now() + STOP_RETRY_MS);
@@ -309,7 +311,7 @@ export class Orchestrator extends DurableObject<Env> {
     this.#unwrittenStarts.set(n, { name, attempt, at: now });
     this.#startsTimer ??= setTimeout(() => this.#writeStarts(), START_WRITE_DELAY_MS);
     if (!isTerminalFork(fork.status) && now - (this.#accruedAt.get(n) ?? 0) >= SANDBOX_ACCRUAL_MS) {
-      const usd = sandboxCostUsd(loadConfig(this.env), this.#store.sandboxSeconds(fork, now));
+      const usd = sandboxCostUsd(loadConfig(this.env), this.#store.sandboxSeconds(fork, now), this.#requireRun().sandbox);
       if (usd > 0) {
         this.#store.accrueCost(sandboxCostKey(n), n, "sandbox", usd, new Date(now).toISOString());
         this.#accruedAt.set(n, now);
@@ -598,7 +600,7 @@ export class Orchestrator extends DurableObject<Env> {
       return;
     }
     // A fork stopped from here (cancelled, or its instance failed) never reports its sandbox time.
-    this.#addCost(sandboxCostKey(n), n, "sandbox", sandboxCostUsd(loadConfig(this.env), result.value.aliveSeconds));
+    this.#addCost(sandboxCostKey(n), n, "sandbox", sandboxCostUsd(loadConfig(this.env), result.value.aliveSeconds, this.#requireRun().sandbox));
   }
 
   async #afterForkChange(): Promise<void> {
@@ -649,7 +651,7 @@ export class Orchestrator extends DurableObject<Env> {
   }
 
   #forkParams(fork: ForkRow): ForkParams {
-    const { id, request } = this.#requireRun();
+    const { id, request, sandbox } = this.#requireRun();
     const params: ForkParams = {
       runId: id,
       n: fork.n,
@@ -659,7 +661,8 @@ export class Orchestrator extends DurableObject<Env> {
       workBranch: fork.branch,
       task: request.task,
       timeoutSeconds: request.timeoutSeconds,
-      template: request.template,
+      template: sandbox.templateId,
+      sandboxRate: { vcpu: sandbox.vcpu, memoryGib: sandbox.memoryGib },
       leaseKey: forkLeaseKey(id, fork.n),
     };
     if (request.check) params.check = request.check;

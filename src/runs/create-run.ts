@@ -8,6 +8,8 @@ import { AgentUnavailableError, InvalidInputError, unwrap } from "../errors";
 import type { CreateRunInput } from "../durable-objects/orchestrator";
 import { validateGitHubTarget } from "../github/targets";
 import { newRunId, runIdForIdempotencyKey, sha256Hex, workBranch } from "./ids";
+import { applyProfile, resolveRunSandbox } from "./run-sandbox";
+import { TemplateAliases } from "../sandbox/template-aliases";
 
 export interface CreateRunOptions {
   /** The same key always names the same run (POST /v1/runs: the Idempotency-Key header; webhooks: the delivery id). */
@@ -33,6 +35,8 @@ export function runLinks(id: string) {
 export async function prepareRun(env: Env, body: unknown, options: CreateRunOptions): Promise<CreateRunInput> {
   const config = loadConfig(env);
   const request = parseInput(createRunRequest, body);
+  const raw = body as Record<string, unknown>;
+  applyProfile(request, { template: raw.template !== undefined, timeoutSeconds: raw.timeoutSeconds !== undefined }, config);
   request.repo = validateRepo(request.repo, config.ALLOW_LOCAL_REPOS);
   if ("prompt" in request.task) {
     request.task.model = resolveModel(request.task.model);
@@ -46,7 +50,10 @@ export async function prepareRun(env: Env, body: unknown, options: CreateRunOpti
   }
   const id = idempotencyKey ? await runIdForIdempotencyKey(idempotencyKey) : newRunId();
   const branches = Array.from({ length: request.forks }, (_, i) => workBranch(id, i + 1, request.branchPrefix));
-  return { id, request, requestHash: await sha256Hex(JSON.stringify(request)), idempotencyKey, branches };
+  const requestHash = await sha256Hex(JSON.stringify(request));
+  // Resolved after the hash: a retry after the alias moved is still the same request (and run).
+  const sandbox = await resolveRunSandbox(request, config, new TemplateAliases(env.DB));
+  return { id, request, sandbox, requestHash, idempotencyKey, branches };
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { CommandResult, CreateRunRequest, ForkStatus, ForkView, RunStatus, RunTotals, RunView, StepView } from "../api/runs";
+import type { CommandResult, CreateRunRequest, ForkStatus, ForkView, RunSandbox, RunStatus, RunTotals, RunView, StepView } from "../api/runs";
 import { TERMINAL_FORK_STATUSES } from "../api/runs";
 import { roundUsd } from "./costs";
 import type { RunEvent } from "./event-hub";
@@ -73,6 +73,7 @@ interface RunRow extends Record<string, SqlStorageValue> {
   created_at: string;
   updated_at: string;
   stop_pending: number;
+  sandbox: string | null;
 }
 
 /**
@@ -106,6 +107,8 @@ export interface RunRecord {
   status: RunStatus;
   createdAt: string;
   updatedAt: string;
+  /** The sandbox its forks get, resolved when it was created. */
+  sandbox: RunSandbox;
   /** Cancelled, with its sandboxes still to be stopped. */
   stopPending?: boolean;
 }
@@ -142,8 +145,12 @@ export class RunStore {
   /** The event log's last sequence number (cached like the above). */
   #lastSeq: number | undefined;
 
-  constructor(sql: SqlStorage) {
+  /** The sandbox of a run stored before runs recorded theirs: its template as given, the global rates. */
+  readonly #legacySandbox: (request: CreateRunRequest) => RunSandbox;
+
+  constructor(sql: SqlStorage, legacySandbox: (request: CreateRunRequest) => RunSandbox) {
     this.#sql = sql;
+    this.#legacySandbox = legacySandbox;
     sql.exec(SCHEMA);
     addColumnOnce(sql, "forks", "exported INTEGER NOT NULL DEFAULT 0");
     // Sandbox time as it accrues: since the sandbox was acquired, less time paused for budget.
@@ -154,6 +161,7 @@ export class RunStore {
     addColumnOnce(sql, "ledger", "settled INTEGER NOT NULL DEFAULT 1");
     // A cancelled run whose sandboxes are still to be stopped (done in the background, retried by alarm).
     addColumnOnce(sql, "run", "stop_pending INTEGER NOT NULL DEFAULT 0");
+    addColumnOnce(sql, "run", "sandbox TEXT");
   }
 
   /** Ended forks not yet written to the D1 metrics tables, with what /metrics needs of them. */
@@ -186,9 +194,11 @@ export class RunStore {
     if (this.#run !== undefined) return this.#run;
     const row = this.#sql.exec<RunRow>("SELECT * FROM run LIMIT 1").toArray()[0];
     if (!row) return null;
+    const request = JSON.parse(row.request) as CreateRunRequest;
     this.#run = {
       id: row.id,
-      request: JSON.parse(row.request) as CreateRunRequest,
+      request,
+      sandbox: row.sandbox ? (JSON.parse(row.sandbox) as RunSandbox) : this.#legacySandbox(request),
       requestHash: row.request_hash,
       idempotencyKey: row.idempotency_key,
       status: row.status,
@@ -201,9 +211,10 @@ export class RunStore {
 
   insertRun(record: RunRecord, branches: string[]): void {
     this.#sql.exec(
-      "INSERT INTO run (id, request, request_hash, idempotency_key, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO run (id, request, sandbox, request_hash, idempotency_key, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       record.id,
       JSON.stringify(record.request),
+      JSON.stringify(record.sandbox),
       record.requestHash,
       record.idempotencyKey,
       record.status,
@@ -418,7 +429,7 @@ export class RunStore {
     const commands = this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM commands").one().n;
     const tailChars = commands * 2 * FULL_TAIL_CHARS <= VIEW_TAIL_CHARS ? null : Math.max(MIN_VIEW_TAIL_CHARS, Math.floor(VIEW_TAIL_CHARS / (2 * commands)));
     const forks = this.#forkViews(null, tailChars);
-    return { id: run.id, status: run.status, request: run.request, createdAt: run.createdAt, updatedAt: run.updatedAt, forks, totals: this.totals() };
+    return { id: run.id, status: run.status, request: run.request, sandbox: run.sandbox, createdAt: run.createdAt, updatedAt: run.updatedAt, forks, totals: this.totals() };
   }
 
   /** One fork with its commands' whole tails. */

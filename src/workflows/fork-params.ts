@@ -1,4 +1,5 @@
 import type { Task } from "../api/runs";
+import type { SandboxRate } from "../runs/costs";
 import type { LeaseRequest } from "../durable-objects/pool";
 
 /** What a fork Workflow instance is created with (immutable for the instance's life). */
@@ -11,7 +12,10 @@ export interface ForkParams {
   workBranch: string;
   task: Task;
   timeoutSeconds: number;
+  /** The template id the fork's sandbox is created from (the run's, resolved when it was created). */
   template: string;
+  /** What its sandbox time is costed at (absent in instances launched before runs carried it: the global rate). */
+  sandboxRate?: SandboxRate;
   check?: string;
   /** Push the work branch after `collect` (runs with `push: true`). */
   push?: boolean;

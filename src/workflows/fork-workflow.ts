@@ -172,7 +172,7 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
         { gated: false },
       );
       outcome.sandboxSeconds = released.aliveSeconds;
-      outcome.costUsd.sandbox = sandboxCostUsd(config, released.aliveSeconds);
+      outcome.costUsd.sandbox = sandboxCostUsd(config, released.aliveSeconds, p.sandboxRate);
       // The command results went to the Orchestrator with each command's step: the report leaves
       // them out (the instance's output keeps them for the reconciler, should the report be lost).
       await steps.run(STEP.report, stepConfig("report", retries, CONTROL_STEP_TIMEOUT_MS), async ({ record }) => unwrap(await orchestrator.forkFinished({ ...outcome, commands: [] }, record())), {

@@ -18,9 +18,9 @@ describe("run creation is crash-safe", () => {
     const input = await prepareRun(workerEnv, body, { idempotencyKey: key });
     const stub = workerEnv.ORCHESTRATOR.getByName(input.id) as unknown as DurableObjectStub<Orchestrator>;
     await runInDurableObject(stub, async (_instance: Orchestrator, state) => {
-      const store = new RunStore(state.storage.sql);
+      const store = new RunStore(state.storage.sql, () => input.sandbox);
       const now = new Date().toISOString();
-      store.insertRun({ id: input.id, request: input.request, requestHash: input.requestHash, idempotencyKey: key, status: "running", createdAt: now, updatedAt: now }, input.branches);
+      store.insertRun({ id: input.id, request: input.request, sandbox: input.sandbox, requestHash: input.requestHash, idempotencyKey: key, status: "running", createdAt: now, updatedAt: now }, input.branches);
       // Fork 2's launch was recorded, but the crash came before its instance was created.
       store.markLaunched(2, forkInstanceId(input.id, 2, 1), Date.now());
       expect(await state.storage.getAlarm()).toBeNull();
@@ -52,9 +52,9 @@ describe("step records survive the Orchestrator's restart", () => {
     const stub = workerEnv.ORCHESTRATOR.getByName(input.id) as unknown as DurableObjectStub<Orchestrator>;
     await runInDurableObject(stub, async (instance: Orchestrator, state) => {
       // A planted run (no alarm, no instances): only this test's calls touch it.
-      const store = new RunStore(state.storage.sql);
+      const store = new RunStore(state.storage.sql, () => input.sandbox);
       const now = new Date().toISOString();
-      store.insertRun({ id: input.id, request: input.request, requestHash: input.requestHash, idempotencyKey: null, status: "running", createdAt: now, updatedAt: now }, input.branches);
+      store.insertRun({ id: input.id, request: input.request, sandbox: input.sandbox, requestHash: input.requestHash, idempotencyKey: null, status: "running", createdAt: now, updatedAt: now }, input.branches);
       const startedAt = Date.now();
       expect(instance.stepStarted(1, "clone", 1)).toEqual({ proceed: true, budgetSpent: false });
       // The start is answered, not yet written; then the object is lost. A new one takes the step's end.

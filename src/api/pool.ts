@@ -24,7 +24,7 @@ export const poolTemplateConfig = z
 
 export type PoolTemplateConfig = z.output<typeof poolTemplateConfig>;
 
-/** PUT /v1/pool: the whole warm-pool configuration (templates not listed have no warm sandboxes). */
+/** PUT /v1/pool: the whole warm-pool configuration, by template id, alias or profile (entries not listed have no warm sandboxes). */
 export const poolConfigRequest = z.strictObject({
   templates: z.record(templateName, poolTemplateConfig),
 });

@@ -12,6 +12,8 @@ import { TERMINAL_RUN_STATUSES } from "../api/runs";
 import type { PoolTemplateConfig, PoolTemplateStatus } from "../api/pool";
 import { sandboxCostUsd } from "../runs/costs";
 import { WarmStore, type WarmRow } from "./warm-store";
+import { PROFILE_NAMES, resolveProfiles, type ProfileName } from "../sandbox/profiles";
+import { TemplateAliases } from "../sandbox/template-aliases";
 
 /** The one Pool object of a deployment. */
 export const POOL_NAME = "global";
@@ -124,6 +126,8 @@ export class Pool extends DurableObject<Env> {
   #blockedUntil = 0;
   readonly #warm: WarmStore;
   #maintaining: Promise<void> | undefined;
+  /** Each warm-pool entry (template id, alias or profile) resolved to a template id at the last pass. */
+  #entryIds = new Map<string, string>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -211,7 +215,7 @@ export class Pool extends DurableObject<Env> {
     const started = Date.now();
     const row = this.#warm.take(request.template, this.#hasRoomNow(), started);
     if (!row) {
-      this.#warm.miss(request.template);
+      this.#warm.miss(this.#entryOf(request.template));
       return null;
     }
     // The lease takes over the sandbox in the same write that takes it out of the pool.
@@ -243,7 +247,7 @@ export class Pool extends DurableObject<Env> {
     }
     const now = Date.now();
     this.ctx.storage.sql.exec("UPDATE leases SET acquired_at = ?, handle = ? WHERE key = ?", now, JSON.stringify(handle), request.key);
-    this.#warm.recordAcquire(request.template, "warm", now - started, now);
+    this.#warm.recordAcquire(row.template, "warm", now - started, now);
     log("info", "pool.sandbox_acquired", { leaseKey: request.key, runId: request.runId, fork: request.fork, sandboxId: row.sandbox_id, warm: row.state });
     this.#maintainSoon();
     return { status: "acquired", sandboxId: row.sandbox_id!, acquiredAt: now, adopted: false, handle };
@@ -327,7 +331,7 @@ export class Pool extends DurableObject<Env> {
         metadata: sandboxMetadata(request),
       });
       const outcome = await this.#activate(request.key, created.handle, false);
-      this.#warm.recordAcquire(request.template, "cold", Date.now() - started, Date.now());
+      this.#warm.recordAcquire(this.#entryOf(request.template), "cold", Date.now() - started, Date.now());
       return outcome;
     } catch (err) {
       if (err instanceof RateLimitedError) {
@@ -536,9 +540,29 @@ export class Pool extends DurableObject<Env> {
     return this.#maintaining;
   }
 
+  /** The warm-pool entry whose sandboxes a holder of this template id takes (the id itself if none). */
+  #entryOf(templateId: string): string {
+    for (const [entry, id] of this.#entryIds) if (id === templateId) return entry;
+    return templateId;
+  }
+
+  /** Entries name a template id, an alias (its active version now) or a profile (its template, maybe an alias). */
+  async #resolveEntries(entries: string[]): Promise<Map<string, string>> {
+    const profiles = resolveProfiles(this.#config().PROFILES);
+    const aliases = new TemplateAliases(this.env.DB);
+    const resolved = await Promise.all(
+      entries.map(async (entry) => {
+        const name = (PROFILE_NAMES as readonly string[]).includes(entry) ? profiles[entry as ProfileName].template : entry;
+        return [entry, (await aliases.resolve(name)).templateId] as const;
+      }),
+    );
+    return new Map(resolved);
+  }
+
   async #maintainOnce(): Promise<void> {
-    const now = Date.now();
     const config = this.#warm.config();
+    this.#entryIds = await this.#resolveEntries(Object.keys(config));
+    const now = Date.now();
     const waiting = this.ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM waiters").one().n;
     const doomed: WarmRow[] = [];
     let shed = waiting;
@@ -550,7 +574,9 @@ export class Pool extends DurableObject<Env> {
       }
       const idle = row.ready_at !== null && now - row.ready_at > (c?.idleSeconds ?? 0) * 1000;
       const shedding = shed > 0 && row.state === "running";
-      if (!c || idle || shedding) {
+      // Its alias moved or its profile changed template: no fork will ask for it any more.
+      const outdated = (row.template_id ?? row.template) !== this.#entryIds.get(row.template);
+      if (!c || idle || shedding || outdated) {
         if (shedding) shed--;
         this.#warm.remove(row, now);
         doomed.push(row);
@@ -580,8 +606,9 @@ export class Pool extends DurableObject<Env> {
         const rateWait = this.#takeCreateSlot();
         if (rateWait > MAX_INLINE_RATE_WAIT_MS) break;
         const key = `warm-${crypto.randomUUID()}`;
-        this.#warm.insertCreating(key, template, Date.now());
-        creates.push(this.#createWarm(key, template, c, rateWait));
+        const templateId = this.#entryIds.get(template) ?? template;
+        this.#warm.insertCreating(key, template, templateId, Date.now());
+        creates.push(this.#createWarm(key, templateId, c, rateWait));
       }
     }
     await Promise.all(creates);
@@ -599,11 +626,11 @@ export class Pool extends DurableObject<Env> {
     }
   }
 
-  async #createWarm(key: string, template: string, c: PoolTemplateConfig, rateWait: number): Promise<void> {
+  async #createWarm(key: string, templateId: string, c: PoolTemplateConfig, rateWait: number): Promise<void> {
     if (rateWait > 0) await scheduler.wait(rateWait);
     const provider = this.#provider();
     try {
-      const created = await provider.create({ template, timeoutSeconds: c.idleSeconds + WARM_TTL_MARGIN_SECONDS, metadata: sandboxMetadata({ key, runId: "", fork: 0 }) });
+      const created = await provider.create({ template: templateId, timeoutSeconds: c.idleSeconds + WARM_TTL_MARGIN_SECONDS, metadata: sandboxMetadata({ key, runId: "", fork: 0 }) });
       if (c.mode === "paused") await provider.pause(created.sandboxId);
       if (!this.#warm.markReady(key, c.mode, created.sandboxId, created.handle, Date.now())) {
         // Trimmed or reconfigured meanwhile: not wanted any more.
@@ -613,7 +640,7 @@ export class Pool extends DurableObject<Env> {
       const row = this.#warm.row(key);
       if (row) this.#warm.remove(row, Date.now());
       if (err instanceof RateLimitedError) this.#blockedUntil = Date.now() + err.retryAfterSeconds * 1000;
-      log("warn", "pool.warm_create_failed", { template, ...errorFields(err) });
+      log("warn", "pool.warm_create_failed", { templateId, ...errorFields(err) });
     }
   }
 

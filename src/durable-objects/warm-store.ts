@@ -1,11 +1,15 @@
 import type { PoolTemplateConfig, PoolTemplateStatus, WarmMode } from "../api/pool";
 import type { SandboxHandle } from "../sandbox/handle";
+import { addColumnOnce } from "./sql";
 
 /** A warm sandbox: created ahead of demand for a template, handed to exactly one fork. */
 export interface WarmRow extends Record<string, SqlStorageValue> {
   /** Its lease tag (`warm-…`), so the reaper and a restarted Pool know it is the pool's own. */
   key: string;
+  /** The pool entry it belongs to: a template, alias or profile name, as configured. */
   template: string;
+  /** The template id it was created from (the entry resolved then). */
+  template_id: string | null;
   sandbox_id: string | null;
   state: "creating" | "running" | "paused";
   created_at: number;
@@ -50,6 +54,7 @@ export class WarmStore {
       seq INTEGER PRIMARY KEY AUTOINCREMENT, template TEXT NOT NULL, kind TEXT NOT NULL,
       ms INTEGER NOT NULL, at INTEGER NOT NULL);
     CREATE INDEX IF NOT EXISTS acquire_samples_by ON acquire_samples (template, kind, seq);`);
+    addColumnOnce(sql, "warm", "template_id TEXT");
   }
 
   configure(templates: Record<string, PoolTemplateConfig>): void {
@@ -83,21 +88,21 @@ export class WarmStore {
     return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM warm WHERE state IN ('creating','running')").one().n;
   }
 
-  /** Whether a ready sandbox of the template can be handed out (a paused one only when allowed to resume). */
-  hasReady(template: string, resumable: boolean, now: number): boolean {
-    return this.#ready(template, resumable, now) !== undefined;
+  /** Whether a ready sandbox made from templateId can be handed out (a paused one only when allowed to resume). */
+  hasReady(templateId: string, resumable: boolean, now: number): boolean {
+    return this.#ready(templateId, resumable, now) !== undefined;
   }
 
   /**
    * Takes the oldest ready sandbox of a template out of the pool (running ones first), booking its
    * idle time and a hit. The caller hands it to one holder; it never comes back.
    */
-  take(template: string, resumable: boolean, now: number): WarmRow | undefined {
-    const row = this.#ready(template, resumable, now);
+  take(templateId: string, resumable: boolean, now: number): WarmRow | undefined {
+    const row = this.#ready(templateId, resumable, now);
     if (!row) return undefined;
     this.#sql.exec("DELETE FROM warm WHERE key = ?", row.key);
     this.#bookIdle(row, now);
-    this.#count(template, "hits");
+    this.#count(row.template, "hits");
     return row;
   }
 
@@ -106,17 +111,15 @@ export class WarmStore {
    * idleSeconds: created with idleSeconds plus a margin to live, it has that margin left at least
    * for the holder to extend its timeout.
    */
-  #ready(template: string, resumable: boolean, now: number): WarmRow | undefined {
-    const idleSeconds = this.templateConfig(template)?.idleSeconds;
-    if (idleSeconds === undefined) return undefined;
+  #ready(templateId: string, resumable: boolean, now: number): WarmRow | undefined {
+    const config = this.config();
     return this.#sql
-      .exec<WarmRow>(
-        "SELECT * FROM warm WHERE template = ? AND ((state = 'running' AND created_at > ?) OR (? AND state = 'paused')) ORDER BY state = 'running' DESC, ready_at LIMIT 1",
-        template,
-        now - idleSeconds * 1000,
-        resumable ? 1 : 0,
-      )
-      .toArray()[0];
+      .exec<WarmRow>("SELECT * FROM warm WHERE template_id = ? AND (state = 'running' OR (? AND state = 'paused')) ORDER BY state = 'running' DESC, ready_at", templateId, resumable ? 1 : 0)
+      .toArray()
+      .find((row) => {
+        const idleSeconds = config[row.template]?.idleSeconds;
+        return idleSeconds !== undefined && (row.state === "paused" || row.created_at > now - idleSeconds * 1000);
+      });
   }
 
   /** A holder of a configured template found nothing warm. */
@@ -124,8 +127,8 @@ export class WarmStore {
     if (this.templateConfig(template)) this.#count(template, "misses");
   }
 
-  insertCreating(key: string, template: string, now: number): void {
-    this.#sql.exec("INSERT INTO warm (key, template, state, created_at) VALUES (?, ?, 'creating', ?)", key, template, now);
+  insertCreating(key: string, template: string, templateId: string, now: number): void {
+    this.#sql.exec("INSERT INTO warm (key, template, template_id, state, created_at) VALUES (?, ?, ?, 'creating', ?)", key, template, templateId, now);
   }
 
   markReady(key: string, state: "running" | "paused", sandboxId: string, handle: SandboxHandle, now: number): boolean {

@@ -47,7 +47,7 @@ describe("the warm pool", () => {
   });
   afterEach(async () => {
     expect((await configure({})).status).toBe(200);
-    await waitFor("the warm sandboxes to be trimmed", async () => ((await warmStatus())?.warm.running ?? 0) + ((await warmStatus())?.warm.paused ?? 0) === 0, 20_000);
+    await waitFor("the warm sandboxes to be trimmed", async () => (await stats()).live + (await stats()).pausedNow === 0, 20_000);
   });
 
   it("keeps min running sandboxes ready; a fork takes one (its timeout extended to the fork's) and the pool refills", async () => {
@@ -116,5 +116,27 @@ describe("the warm pool", () => {
     expect((await waitForRunStatus(run.id, ["completed", "failed"])).status).toBe("completed");
     expect((await getRun(run.id)).forks[0]!.sandboxId).toBe(sandboxId);
     expect((await warmStatus())?.hits).toBe(hits + 1);
+  });
+
+  it("an entry may name an alias (following it when it moves) or a profile; forks of runs resolving to it take from it", async () => {
+    const alias = `warm-${crypto.randomUUID().slice(0, 8)}`;
+    await api(`/v1/templates/${alias}`, { method: "PUT", json: { templateId: "tpl-w1" } });
+    await configure({ [alias]: { min: 1, idleSeconds: 120 }, light: { min: 1, idleSeconds: 120 } });
+    const ready = async (entry: string) => (await warmStatus(entry))?.warm.running === 1;
+    await waitFor("both entries ready", async () => (await ready(alias)) && (await ready("light")), 20_000);
+    const warmTemplates = async () => (await Sandbox.list({ ...e2bOptions(), query: { state: ["running"] } }).nextItems()).map((s) => s.templateId).sort();
+    expect(await warmTemplates()).toEqual(["base", "tpl-w1"]);
+
+    // The alias moves: its warm sandbox is replaced by one of the new version.
+    await api(`/v1/templates/${alias}`, { method: "PUT", json: { templateId: "tpl-w2" } });
+    await waitFor("the alias's warm sandbox to follow it", async () => JSON.stringify(await warmTemplates()) === JSON.stringify(["base", "tpl-w2"]), 20_000);
+
+    const [byAlias, byProfile] = [(await warmStatus(alias))!.hits, (await warmStatus("light"))!.hits];
+    const a = await createRun({ template: alias, task: { commands: ["true"] } });
+    const b = await createRun({ profile: "light", task: { commands: ["true"] } });
+    await waitForRunStatus(a.id, ["completed", "failed"]);
+    await waitForRunStatus(b.id, ["completed", "failed"]);
+    expect([(await warmStatus(alias))!.hits, (await warmStatus("light"))!.hits]).toEqual([byAlias + 1, byProfile + 1]);
+    await configure({});
   });
 });

@@ -10,6 +10,7 @@ import { ForkyardError } from "../errors";
 import { roundUsd } from "../runs/costs";
 import { boundOutput } from "./bound";
 import { buildMessages, finalSummary, toolInput, toolUses, type AgentTurn, type JsonValue, type ModelTurn, type ToolTurn } from "./conversation";
+import type { ToolCall } from "./tools";
 import { addUsage, DEFAULT_MODEL_PRICES, expectedCallCostUsd, usageCostUsd, ZERO_USAGE, type PriceTable, type TokenUsage } from "./pricing";
 
 export const DEFAULT_MAX_TURNS = 40;
@@ -32,13 +33,13 @@ export interface ModelRequest {
 export interface AgentHost {
   /** Runs one model call as a checkpointed step named `modelStepName(turn)`. */
   modelStep(turn: number, call: () => Promise<ModelTurn>): Promise<ModelTurn>;
-  /** Runs one tool call as a checkpointed step named `toolStepName(turn, index)`. */
-  toolStep(turn: number, index: number, call: () => Promise<ToolTurn>): Promise<ToolTurn>;
+  /** Runs one tool call (`use`: what it executes) as a checkpointed step named `toolStepName(turn, index)`. */
+  toolStep(turn: number, index: number, use: ToolCall, call: () => Promise<ToolTurn>): Promise<ToolTurn>;
 }
 
 export interface AgentDeps {
   callModel(request: ModelRequest): Promise<ModelTurn>;
-  executeTool(call: { name: string; input: JsonValue }): Promise<{ content: string; isError: boolean }>;
+  executeTool(call: ToolCall): Promise<{ content: string; isError: boolean }>;
   /**
    * Runs inside the model step, before the call: may throw (BudgetExceededError, cancellation,
    * timeout) to stop the agent. `expectedUsd` is an upper-ish estimate of the call's cost.
@@ -116,7 +117,7 @@ export async function runAgent(host: AgentHost, deps: AgentDeps, input: AgentInp
       const truncated = modelTurn.stopReason === "max_tokens" && index === uses.length - 1;
       const result = truncated
         ? { toolUseId: use.id, content: TRUNCATED_TOOL_CALL, isError: true }
-        : await host.toolStep(turn, index, async () => {
+        : await host.toolStep(turn, index, { name: use.name, input: toolInput(use) }, async () => {
             const output = await deps.executeTool({ name: use.name, input: toolInput(use) });
             return { toolUseId: use.id, content: output.content, isError: output.isError };
           });

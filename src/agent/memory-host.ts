@@ -40,7 +40,7 @@ export class MemoryHost implements AgentHost {
     return structuredClone(value);
   }
 
-  async toolStep(turn: number, index: number, call: () => Promise<ToolTurn>): Promise<ToolTurn> {
+  async toolStep(turn: number, index: number, _use: unknown, call: () => Promise<ToolTurn>): Promise<ToolTurn> {
     const name = toolStepName(turn, index);
     const cached = this.#results.get(name);
     if (cached?.kind === "tool") return structuredClone(cached.value);

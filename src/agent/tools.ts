@@ -8,8 +8,6 @@
 import { posix } from "node:path";
 import { FileNotFoundError, FileType, InvalidArgumentError, NotEnoughSpaceError, SandboxError, SandboxNotFoundError, type EntryInfo } from "e2b";
 import type { ToolBash20250124, ToolTextEditor20250728 } from "@anthropic-ai/sdk/resources/messages";
-import { SandboxGoneError } from "../errors";
-import { classifySandboxError } from "../sandbox/errors";
 import { REPO_DIR } from "../sandbox/git";
 import type { SandboxSession } from "../sandbox/session";
 import { boundOutput, MAX_TOOL_OUTPUT_CHARS } from "./bound";
@@ -59,7 +57,7 @@ export async function executeTool(session: SandboxSession, call: ToolCall, opts:
     return { content: boundOutput(content), isError: false };
   } catch (err) {
     const message = toolErrorMessage(err);
-    if (message === undefined) throw sandboxFailure(session, err);
+    if (message === undefined) throw await session.failure(err, "agent tool");
     return { content: boundOutput(message), isError: true };
   }
 }
@@ -71,11 +69,6 @@ function toolErrorMessage(err: unknown): string | undefined {
   if (err instanceof InvalidArgumentError || err instanceof NotEnoughSpaceError) return err.message;
   if (err instanceof SandboxError && !(err instanceof SandboxNotFoundError) && /permission[ _]denied|^403:/i.test(err.message)) return `Permission denied: ${err.message}`;
   return undefined;
-}
-
-function sandboxFailure(session: SandboxSession, err: unknown): Error {
-  if (err instanceof SandboxNotFoundError) return new SandboxGoneError(session.id);
-  return classifySandboxError(err, "agent tool");
 }
 
 function asObject(input: JsonValue): { [key: string]: JsonValue } {

@@ -80,6 +80,7 @@ export const forkView = z.object({
   branch: z.string(),
   sandboxId: z.string().nullable(),
   attempts: z.number().int().describe("Workflow launches of this fork (more than 1 only if an instance was lost)"),
+  recoveries: z.number().int().describe("sandboxes lost mid-fork and replaced (re-cloned, its commands or tool calls replayed, no model call repeated)"),
   startedAt: isoDateTime.nullable(),
   finishedAt: isoDateTime.nullable(),
   steps: z.array(stepView),

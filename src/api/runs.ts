@@ -156,6 +156,8 @@ export interface ForkView {
   branch: string;
   sandboxId: string | null;
   attempts: number;
+  /** Sandboxes lost mid-fork and replaced: the fork re-cloned and replayed its work in a new one. */
+  recoveries: number;
   startedAt: string | null;
   finishedAt: string | null;
   steps: StepView[];

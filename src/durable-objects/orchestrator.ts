@@ -594,7 +594,7 @@ export class Orchestrator extends DurableObject<Env> {
 
   async #releaseLease(n: number): Promise<void> {
     const runId = this.#requireRun().id;
-    const result = await this.env.POOL.getByName(POOL_NAME).release(forkLeaseKey(runId, n));
+    const result = await this.env.POOL.getByName(POOL_NAME).releaseFork(runId, n);
     if (!result.ok) {
       log("warn", "orchestrator.release_failed", { runId, fork: n, errorCode: result.error.code, errorMessage: result.error.message });
       return;

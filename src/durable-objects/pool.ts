@@ -707,6 +707,16 @@ export class Pool extends DurableObject<Env> {
     });
   }
 
+  /** Releases every lease a fork holds (its sandbox, and a replacement's if it lost one); answers their sandbox time. */
+  async releaseFork(runId: string, fork: number): Promise<Result<{ aliveSeconds: number }>> {
+    return asResult(async () => {
+      // Released ones too: the answer is the fork's whole sandbox time (release is idempotent).
+      const leases = this.ctx.storage.sql.exec<{ key: string }>("SELECT key FROM leases WHERE run_id = ? AND fork = ?", runId, fork).toArray();
+      const released = await Promise.all(leases.map(({ key }) => this.#release(key)));
+      return { aliveSeconds: released.reduce((sum, r) => sum + r.aliveSeconds, 0) };
+    });
+  }
+
   /**
    * Kills Forkyard-tagged sandboxes with no live lease, of finished runs, or older than the max
    * age; retries failed kills; frees leases whose sandbox no longer exists (expired, killed

@@ -12,6 +12,8 @@ export interface ForkOutcome {
   agent?: AgentView;
   pushed?: PushedBranch;
   sandboxSeconds: number;
+  /** Sandboxes lost mid-fork and replaced (the fork re-cloned and replayed its work). */
+  recoveries?: number;
   costUsd: { sandbox: number; llm: number };
   error?: { code: string; message: string };
 }

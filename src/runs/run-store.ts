@@ -124,6 +124,9 @@ export interface ForkExport {
   steps: { name: string; attempts: number; status: string }[];
 }
 
+/** The first step of each replacement of a lost sandbox (steps.ts recoveryStep). */
+const RECOVERY_START = /^recover-\d+-release$/;
+
 const TERMINAL_SQL = TERMINAL_FORK_STATUSES.map((s) => `'${s}'`).join(",");
 
 /** Output a run view carries in all (stdout and stderr tails of every command, in characters). */
@@ -482,6 +485,7 @@ export class RunStore {
           branch: row.branch,
           sandboxId: row.sandbox_id,
           attempts: row.launches,
+          recoveries: (steps.get(row.n) ?? []).filter((s) => RECOVERY_START.test(s.name)).length,
           startedAt: row.started_at,
           finishedAt: row.finished_at,
           steps: steps.get(row.n) ?? [],

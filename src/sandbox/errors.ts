@@ -1,4 +1,4 @@
-import { AuthenticationError, NotFoundError as E2BNotFoundError, RateLimitError, SandboxError, ServiceBusyError, TimeoutError } from "e2b";
+import { AuthenticationError, NotFoundError as E2BNotFoundError, RateLimitError, SandboxError, SandboxNotFoundError, ServiceBusyError, TimeoutError } from "e2b";
 import { ForkyardError, RateLimitedError, SandboxAuthError, SandboxOperationError, SandboxUnavailableError } from "../errors";
 
 /**
@@ -23,5 +23,5 @@ export function classifySandboxError(err: unknown, operation: string): ForkyardE
 }
 
 export function isNotFound(err: unknown): boolean {
-  return err instanceof E2BNotFoundError || (err instanceof SandboxOperationError && err.details?.notFound === true);
+  return err instanceof E2BNotFoundError || err instanceof SandboxNotFoundError || (err instanceof SandboxOperationError && err.details?.notFound === true);
 }

@@ -12,7 +12,8 @@ export const CLONE_SCRIPT = [
   'rm -rf "$FORKYARD_DIR"',
   'git clone --quiet --single-branch --branch "$FORKYARD_BASE_BRANCH" -- "$FORKYARD_REPO" "$FORKYARD_DIR"',
   'cd "$FORKYARD_DIR"',
-  'git checkout --quiet -b "$FORKYARD_WORK_BRANCH"',
+  // A replacement sandbox (the first was lost) starts from the same commit as the first.
+  'git checkout --quiet -b "$FORKYARD_WORK_BRANCH" "${FORKYARD_BASE_SHA:-HEAD}"',
   "git config user.name Forkyard",
   "git config user.email forkyard@users.noreply.github.com",
   "git rev-parse HEAD",
@@ -27,8 +28,10 @@ export const COLLECT_SCRIPT = [
   'git diff --numstat "$FORKYARD_BASE_SHA" HEAD',
 ].join("\n");
 
-export function cloneEnv(input: { repo: string; baseBranch: string; workBranch: string }): Record<string, string> {
-  return { FORKYARD_REPO: input.repo, FORKYARD_BASE_BRANCH: input.baseBranch, FORKYARD_WORK_BRANCH: input.workBranch, FORKYARD_DIR: REPO_DIR };
+export function cloneEnv(input: { repo: string; baseBranch: string; workBranch: string; baseSha?: string }): Record<string, string> {
+  const env: Record<string, string> = { FORKYARD_REPO: input.repo, FORKYARD_BASE_BRANCH: input.baseBranch, FORKYARD_WORK_BRANCH: input.workBranch, FORKYARD_DIR: REPO_DIR };
+  if (input.baseSha) env.FORKYARD_BASE_SHA = input.baseSha;
+  return env;
 }
 
 export function collectEnv(input: { baseSha: string; message: string }): Record<string, string> {

@@ -38,26 +38,43 @@ export interface ExecOptions {
  */
 export class SandboxSession {
   readonly sandbox: Sandbox;
-  readonly #secrets: readonly string[];
+  readonly #access: SandboxAccess;
 
-  private constructor(sandbox: Sandbox, secrets: readonly string[]) {
+  private constructor(sandbox: Sandbox, access: SandboxAccess) {
     this.sandbox = sandbox;
-    this.#secrets = secrets;
+    this.#access = access;
   }
 
   /** A session on a sandbox from its handle: no control-plane call. */
   static forHandle(access: SandboxAccess, handle: SandboxHandle): SandboxSession {
-    return new SandboxSession(sandboxFromHandle(access.connection, handle), access.secrets);
+    return new SandboxSession(sandboxFromHandle(access.connection, handle), access);
   }
 
   /** A session on a sandbox known only by id: asks the control plane (Sandbox.connect). */
   static async open(access: SandboxAccess, sandboxId: string): Promise<SandboxSession> {
     try {
-      return new SandboxSession(await Sandbox.connect(sandboxId, access.connection), access.secrets);
+      return new SandboxSession(await Sandbox.connect(sandboxId, access.connection), access);
     } catch (err) {
       if (isNotFound(err)) throw new SandboxGoneError(sandboxId);
       throw classifySandboxError(err, "connect sandbox");
     }
+  }
+
+  /**
+   * The error to raise for a failed sandbox operation. A dropped stream or an error page from the
+   * sandbox's proxy does not say whether the sandbox still exists: the control plane is asked
+   * (only on this failure path), and a sandbox it no longer has is SandboxGoneError.
+   */
+  async failure(err: unknown, operation: string): Promise<Error> {
+    if (isNotFound(err)) return new SandboxGoneError(this.id);
+    const classified = classifySandboxError(err, operation);
+    if (classified.code === "sandbox_auth_failed") return classified;
+    try {
+      await Sandbox.getInfo(this.id, this.#access.connection);
+    } catch (probe) {
+      if (isNotFound(probe)) return new SandboxGoneError(this.id);
+    }
+    return classified;
   }
 
   get id(): string {
@@ -106,14 +123,13 @@ export class SandboxSession {
         exitCode = DEADLINE_EXIT_CODE;
         stderr.push(`\n[killed: deadline of ${options.timeoutMs} ms exceeded]\n`);
       } else {
-        if (isNotFound(err)) throw new SandboxGoneError(this.id);
-        throw classifySandboxError(err, "run command");
+        throw await this.failure(err, "run command");
       }
     }
     return {
       exitCode,
-      stdoutTail: scrubSecrets(stdout.toString(), this.#secrets),
-      stderrTail: scrubSecrets(stderr.toString(), this.#secrets),
+      stdoutTail: scrubSecrets(stdout.toString(), this.#access.secrets),
+      stderrTail: scrubSecrets(stderr.toString(), this.#access.secrets),
       durationMs: Date.now() - started,
       ...(stopped ? { stopped } : {}),
     };

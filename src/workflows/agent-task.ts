@@ -50,7 +50,12 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
       }
     },
     // The agent's budget is enforced (and waited out) at its model steps; a tool call in between runs.
-    toolStep: (turn, index, call) => steps.run(toolStepName(turn, index), stepConfig("tool", retries, TOOL_STEP_TIMEOUT_MS), () => call(), { gated: true, budget: false }),
+    // Each tool call is journaled: a replacement for a lost sandbox gets it re-executed, no model call.
+    async toolStep(turn, index, use, call) {
+      const result = await ctx.sandbox.step(toolStepName(turn, index), stepConfig("tool", retries, TOOL_STEP_TIMEOUT_MS), () => call(), { gated: true, budget: false });
+      ctx.sandbox.record({ kind: "tool", call: use });
+      return result;
+    },
   };
 
   const result = await runAgent(

@@ -9,7 +9,7 @@ import { commandStep } from "./steps";
 export async function runCommandsTask(ctx: ForkContext, commands: string[], results: CommandResult[]): Promise<void> {
   const { params, config, steps } = ctx;
   for (const [index, command] of commands.entries()) {
-    const result = await steps.run(commandStep(index), stepConfig("command", config.RETRY_POLICIES, params.timeoutSeconds * 1000), async ({ remainingMs, report }) => {
+    const result = await ctx.sandbox.step(commandStep(index), stepConfig("command", config.RETRY_POLICIES, params.timeoutSeconds * 1000), async ({ remainingMs, report }) => {
       const session = await ctx.session();
       const exec = await session.exec(command, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: ctx.taskEnv });
       const commandResult: CommandResult = { command, ...exec };
@@ -20,5 +20,6 @@ export async function runCommandsTask(ctx: ForkContext, commands: string[], resu
     });
     results.push(result);
     if (result.exitCode !== 0) throw new CommandFailedError(command, result.exitCode);
+    ctx.sandbox.record({ kind: "command", command });
   }
 }

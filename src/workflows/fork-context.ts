@@ -5,6 +5,7 @@ import type { Pool } from "../durable-objects/pool";
 import type { Config } from "../env";
 import type { ForkParams } from "./fork-params";
 import type { StepRunner } from "./step-runner";
+import type { ForkSandbox } from "./fork-sandbox";
 
 /** What a fork's task steps work with once its sandbox is ready. */
 export interface ForkContext {
@@ -14,8 +15,9 @@ export interface ForkContext {
   steps: StepRunner;
   orchestrator: DurableObjectStub<Orchestrator>;
   pool: DurableObjectStub<Pool>;
-  sandboxId: string;
-  /** A client of the fork's sandbox, built from the handle the acquire step returned (no control-plane call). */
+  /** The fork's sandbox: steps that use it run through `sandbox.step` (replaced if lost) and record what they changed. */
+  sandbox: ForkSandbox;
+  /** A client of the fork's current sandbox, built from the handle its acquire step returned (no control-plane call). */
   session(): Promise<SandboxSession>;
   /** What a command may want to know about its fork (e.g. to pick a test shard). */
   taskEnv: Record<string, string>;

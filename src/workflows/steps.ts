@@ -25,6 +25,11 @@ export function commandStep(index: number): string {
 
 export { modelStepName, toolStepName } from "../agent/step-names";
 
+/** The k-th replacement of a lost sandbox: `recover-<k>-release`, `-acquire-sandbox`, `-restore`. */
+export function recoveryStep(k: number): string {
+  return `recover-${k}`;
+}
+
 /** A fork out of budget pauses its sandbox (`budget-wait-<turn>-<k>`) and, once raised, resumes it. */
 export function budgetWaitStep(turn: number, wait: number): string {
   return `budget-wait-${turn}-${wait}`;

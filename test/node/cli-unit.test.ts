@@ -23,6 +23,7 @@ function fork(n: number, patch: Partial<ForkView> = {}): ForkView {
     branch: `forkyard/r1/${n}`,
     sandboxId: null,
     attempts: 0,
+    recoveries: 0,
     startedAt: null,
     finishedAt: null,
     steps: [],

@@ -1,0 +1,175 @@
+import type { WorkflowStep, WorkflowStepConfig } from "cloudflare:workers";
+import type { ToolCall } from "../agent/tools";
+import { executeTool } from "../agent/tools";
+import { CAPACITY_EVENT, type Pool } from "../durable-objects/pool";
+import type { Config } from "../env";
+import { CloneFailedError, decodeStepError, SandboxOperationError, unwrap } from "../errors";
+import { log } from "../observability/log";
+import { sandboxAccess } from "../sandbox/connection";
+import { CLONE_SCRIPT, cloneEnv, GIT_SHA, REPO_DIR } from "../sandbox/git";
+import type { SandboxHandle } from "../sandbox/handle";
+import { SandboxSession } from "../sandbox/session";
+import { forkLeaseRequest, type ForkParams } from "./fork-params";
+import { stepConfig } from "./retry-policies";
+import type { StepBodyContext, StepRunner } from "./step-runner";
+import { recoveryStep, STEP } from "./steps";
+
+const HEALTH_TIMEOUT_MS = 30_000;
+const CONTROL_STEP_TIMEOUT_MS = 2 * 60_000;
+const RESTORE_STEP_TIMEOUT_MS = 30 * 60_000;
+const MAX_CAPACITY_WAIT_MS = 30_000;
+/** A waiter asks again after this without a notice (a safety net: the Pool renotifies lost notices). */
+const CAPACITY_WAIT_TIMEOUT_MS = 6 * 3600_000;
+
+/** What a fork did to its workspace, in order: replayed into a new sandbox when the old one is lost. */
+export type JournalEntry = { kind: "command"; command: string } | { kind: "tool"; call: ToolCall };
+
+export interface ForkSandboxDeps {
+  params: ForkParams;
+  config: Config;
+  step: WorkflowStep;
+  steps: StepRunner;
+  pool: DurableObjectStub<Pool>;
+  instanceId: string;
+  taskEnv: Record<string, string>;
+}
+
+/**
+ * A fork's sandbox, replaceable. Steps that use it run through `step()`: when one finds the
+ * sandbox gone (E2B's "sandbox not found", not a cancel), the fork releases that lease, acquires a
+ * new sandbox, clones the same base commit and replays its journal — commands re-run, tool calls
+ * re-executed in order without any model call — then runs the step again (`<name>-r<k>`). A second
+ * loss within the same step fails it with `sandbox_gone`. Every decision here follows from step
+ * results, so a replay of the instance takes the same path.
+ */
+export class ForkSandbox {
+  readonly #d: ForkSandboxDeps;
+  #leaseKey: string;
+  #handle: SandboxHandle | undefined;
+  #sandboxId = "";
+  #baseSha: string | undefined;
+  readonly #journal: JournalEntry[] = [];
+  /** Sandbox seconds of leases released along the way (lost sandboxes). */
+  #releasedSeconds = 0;
+  recoveries = 0;
+
+  constructor(deps: ForkSandboxDeps) {
+    this.#d = deps;
+    this.#leaseKey = deps.params.leaseKey;
+  }
+
+  get sandboxId(): string {
+    return this.#sandboxId;
+  }
+
+  get leaseKey(): string {
+    return this.#leaseKey;
+  }
+
+  get releasedSeconds(): number {
+    return this.#releasedSeconds;
+  }
+
+  /** A client of the current sandbox, from its handle (no control-plane call; older checkpoints connect). */
+  async session(): Promise<SandboxSession> {
+    const access = sandboxAccess(this.#d.config);
+    return this.#handle ? SandboxSession.forHandle(access, this.#handle) : SandboxSession.open(access, this.#sandboxId);
+  }
+
+  /**
+   * Acquires the fork's sandbox (or, in a recovery, its replacement), waiting durably for capacity:
+   * two steps per turn offered however long the wait. Returns when the sandbox was acquired.
+   */
+  async acquire(prefix = ""): Promise<{ acquiredAt: number }> {
+    const { steps, pool, params, config, step, instanceId } = this.#d;
+    const request = { ...forkLeaseRequest(params, instanceId), key: this.#leaseKey };
+    for (let wait = 0; ; wait++) {
+      const acquired = await steps.run(`${prefix}${STEP.acquireSandbox}`, stepConfig("acquire", config.RETRY_POLICIES, CONTROL_STEP_TIMEOUT_MS), async ({ report }) => {
+        const result = unwrap(await pool.acquire(request));
+        if (result.status === "acquired") report({ kind: "sandbox", sandboxId: result.sandboxId });
+        else if (result.reason === "capacity") report({ kind: "queued", position: result.position ?? 0 });
+        return result;
+      });
+      if (acquired.status === "acquired") {
+        this.#sandboxId = acquired.sandboxId;
+        this.#handle = acquired.handle;
+        return { acquiredAt: acquired.acquiredAt };
+      }
+      const name = `${prefix}${STEP.waitForCapacity}-${wait + 1}`;
+      if (acquired.reason === "capacity") await step.waitForEvent(name, { type: CAPACITY_EVENT, timeout: CAPACITY_WAIT_TIMEOUT_MS }).catch(() => undefined);
+      else await step.sleep(name, Math.min(Math.max(acquired.retryAfterMs, 250), MAX_CAPACITY_WAIT_MS));
+    }
+  }
+
+  /** Checks that envd answers and runs a command. */
+  health(): Promise<{ ok: boolean }> {
+    return this.step(STEP.healthCheck, stepConfig("health", this.#d.config.RETRY_POLICIES, HEALTH_TIMEOUT_MS * 2), () => this.#probe());
+  }
+
+  /** Clones the repo onto the work branch; the base commit is kept for a recovery's clone. */
+  async clone(timeoutMs: number): Promise<{ baseSha: string }> {
+    const result = await this.step(STEP.clone, stepConfig("clone", this.#d.config.RETRY_POLICIES, timeoutMs), ({ remainingMs }) => this.#clone(remainingMs));
+    this.#baseSha = result.baseSha;
+    return result;
+  }
+
+  /** Records what changed the workspace (after its step succeeded), for replay into a replacement. */
+  record(entry: JournalEntry): void {
+    this.#journal.push(entry);
+  }
+
+  /** A step that uses the sandbox, run again in a replacement if the sandbox is lost during it. */
+  async step<T extends Rpc.Serializable<T>>(
+    name: string,
+    config: WorkflowStepConfig,
+    body: (ctx: StepBodyContext) => Promise<T>,
+    options?: { gated: boolean; budget?: boolean },
+  ): Promise<T> {
+    try {
+      return await this.#d.steps.run(name, config, body, options);
+    } catch (err) {
+      if (decodeStepError(err).code !== "sandbox_gone") throw err;
+      await this.#recover(name);
+      return this.#d.steps.run(`${name}-r${this.recoveries}`, config, body, options);
+    }
+  }
+
+  /** Releases the lost sandbox's lease, acquires a new sandbox, and restores the workspace in it. */
+  async #recover(during: string): Promise<void> {
+    const { steps, pool, params, config } = this.#d;
+    const k = ++this.recoveries;
+    log("warn", "fork.sandbox_lost", { runId: params.runId, fork: params.n, step: during, sandboxId: this.#sandboxId, recovery: k });
+    const lost = this.#leaseKey;
+    const released = await steps.run(`${recoveryStep(k)}-release`, stepConfig("cleanup", config.RETRY_POLICIES, CONTROL_STEP_TIMEOUT_MS), async () => unwrap(await pool.release(lost)), { gated: true, budget: false });
+    this.#releasedSeconds += released.aliveSeconds;
+    this.#leaseKey = `${params.leaseKey}~${k}`;
+    await this.acquire(`${recoveryStep(k)}-`);
+    const journal = [...this.#journal];
+    await steps.run(`${recoveryStep(k)}-restore`, stepConfig("clone", config.RETRY_POLICIES, RESTORE_STEP_TIMEOUT_MS), async ({ remainingMs }) => {
+      await this.#probe();
+      await this.#clone(remainingMs, this.#baseSha);
+      const session = await this.session();
+      for (const entry of journal) {
+        if (entry.kind === "command") await session.exec(entry.command, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: this.#d.taskEnv });
+        else await executeTool(session, entry.call, { remainingMs, envs: this.#d.taskEnv });
+      }
+      return { replayed: journal.length };
+    });
+  }
+
+  async #probe(): Promise<{ ok: boolean }> {
+    const session = await this.session();
+    const probe = await session.exec("echo ok", { timeoutMs: HEALTH_TIMEOUT_MS });
+    if (probe.exitCode !== 0 || probe.stdoutTail.trim() !== "ok") throw new SandboxOperationError(`Health check failed: ${probe.stderrTail || probe.stdoutTail}`);
+    return { ok: true };
+  }
+
+  async #clone(timeoutMs: number, baseSha?: string): Promise<{ baseSha: string }> {
+    const p = this.#d.params;
+    const session = await this.session();
+    const result = await session.exec(CLONE_SCRIPT, { timeoutMs, envs: cloneEnv({ repo: p.repo, baseBranch: p.baseBranch, workBranch: p.workBranch, baseSha }) });
+    const sha = result.stdoutTail.trim().split("\n").pop() ?? "";
+    if (result.exitCode !== 0 || !GIT_SHA.test(sha)) throw new CloneFailedError(`Cloning ${p.repo} (${p.baseBranch}) failed: ${result.stderrTail.trim() || `exit ${result.exitCode}`}`);
+    return { baseSha: sha };
+  }
+}

@@ -1,0 +1,91 @@
+// A sandbox that vanishes mid-fork (E2B's "sandbox not found") is replaced: the fork acquires a new
+// one, clones the same commit, replays what it had done (commands re-run, tool calls re-executed, no
+// model call), and runs the interrupted step again.
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { ForkView, RunView } from "../../src/api/runs";
+import { editTurn } from "../support/agent-turns";
+import type { RecordedCall, ScriptedReply } from "../support/anthropic-server";
+import { createRun, getRun, sandboxAdmin, waitFor, waitForRunStatus } from "./helpers";
+
+const anthropic = env as unknown as { ANTHROPIC_BASE_URL: string };
+
+async function scripted(path: string, body?: unknown): Promise<unknown> {
+  const res = await fetch(`${anthropic.ANTHROPIC_BASE_URL}${path}`, { method: path === "/__calls" ? "GET" : "POST", body: body === undefined ? undefined : JSON.stringify(body) });
+  if (!res.ok) throw new Error(`${path}: ${res.status}`);
+  return res.json();
+}
+const modelCalls = async () => ((await scripted("/__calls")) as RecordedCall[]).filter((c) => c.path === "/v1/messages");
+
+/** Waits until the fork is inside the given step, then expires its sandbox behind Forkyard's back. */
+async function loseSandboxDuring(runId: string, step: string): Promise<string> {
+  const sandboxId = await waitFor(`step ${step} to run`, async () => {
+    const fork = (await getRun(runId)).forks[0];
+    return fork?.steps.some((s) => s.name === step && s.status === "running") ? fork.sandboxId : undefined;
+  }, 60_000, 100);
+  const res = await sandboxAdmin.request(`/admin/sandboxes/${sandboxId}/expire`, { method: "POST" });
+  if (!res.ok) throw new Error(`expire: ${res.status}`);
+  return sandboxId!;
+}
+
+const stepNames = (fork: ForkView) => fork.steps.map((s) => s.name);
+
+beforeEach(async () => {
+  await scripted("/__reset");
+  await sandboxAdmin.reset();
+});
+
+describe("a lost sandbox", () => {
+  it("a commands fork re-runs its finished commands in a new sandbox and continues: same diff, one recovery", async () => {
+    const run = await createRun({ task: { commands: ["echo one > notes.txt", "sleep 3", "echo two >> notes.txt"] } });
+    const lost = await loseSandboxDuring(run.id, "command-2");
+    const view = await waitForRunStatus(run.id, ["completed", "failed"], 90_000);
+    const fork = view.forks[0]!;
+    expect(fork.status, JSON.stringify(fork.error)).toBe("succeeded");
+    expect(fork.recoveries).toBe(1);
+    expect(fork.sandboxId).not.toBe(lost);
+    expect(fork.diff).toEqual({ files: 1, insertions: 2, deletions: 0 });
+    expect(stepNames(fork)).toEqual(expect.arrayContaining(["recover-1-release", "recover-1-acquire-sandbox", "recover-1-restore", "command-2-r1", "command-3"]));
+    const stats = await sandboxAdmin.stats();
+    expect({ created: stats.created, live: stats.live }).toEqual({ created: 2, live: 0 });
+  });
+
+  it("an agent fork re-executes its tool calls without any model call: same model calls and the same final diff as without the loss", async () => {
+    const turns: ScriptedReply[] = [
+      editTurn({ input_tokens: 100, output_tokens: 10, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 }),
+      { content: [{ type: "tool_use", name: "bash", input: { command: "sleep 3 && cat hello.txt" } }], usage: { input_tokens: 100, output_tokens: 10, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } },
+      { content: [{ type: "text", text: "Done." }], usage: { input_tokens: 100, output_tokens: 5, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } },
+    ];
+    const runAgent = async (lose: boolean): Promise<RunView> => {
+      await scripted("/__reset");
+      await scripted("/__script", { turns });
+      const run = await createRun({ task: { prompt: "Add hello.txt", model: "sonnet" } });
+      if (lose) await loseSandboxDuring(run.id, "tool-2-1");
+      return waitForRunStatus(run.id, ["completed", "failed"], 90_000);
+    };
+    const clean = await runAgent(false);
+    const cleanCalls = (await modelCalls()).length;
+    const recovered = await runAgent(true);
+    const calls = await modelCalls();
+    const fork = recovered.forks[0]!;
+    expect(fork.status, JSON.stringify(fork.error)).toBe("succeeded");
+    expect(fork.recoveries).toBe(1);
+    expect(calls).toHaveLength(cleanCalls);
+    expect(fork.agent?.turns).toBe(clean.forks[0]!.agent?.turns);
+    expect(fork.diff).toEqual(clean.forks[0]!.diff);
+    // The re-run bash call found the replayed edit in the new sandbox.
+    expect(JSON.stringify(calls.at(-1)!.body)).toContain("hello from the agent");
+  });
+
+  it("a second loss within the same step fails the fork with sandbox_gone, leaving nothing running", async () => {
+    const run = await createRun({ task: { commands: ["sleep 3"] } });
+    await loseSandboxDuring(run.id, "command-1");
+    await loseSandboxDuring(run.id, "command-1-r1");
+    const view = await waitForRunStatus(run.id, ["completed", "failed"], 90_000);
+    const fork = view.forks[0]!;
+    expect(fork.status).toBe("failed");
+    expect(fork.error?.code).toBe("sandbox_gone");
+    expect(fork.recoveries).toBe(1);
+    await waitFor("no sandbox left", async () => (await sandboxAdmin.stats()).live === 0);
+  });
+});

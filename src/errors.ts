@@ -94,6 +94,21 @@ export class SandboxOperationError extends ForkyardError {
   }
 }
 
+/**
+ * A command (or an agent's bash call) printed nothing and did not exit for the run's stallSeconds:
+ * it was killed. Its step is retried once (`retryable` on the first attempt only), then the fork fails.
+ */
+export class StalledError extends ForkyardError {
+  constructor(stallSeconds: number, retryable = true) {
+    super("stalled", `No output and no exit for ${stallSeconds} s: the command was killed.`, { status: 422, retryable, details: { stallSeconds } });
+  }
+
+  /** This error as its step's attempt `attempt` should raise it: retried once, then final. */
+  forAttempt(attempt: number): StalledError {
+    return new StalledError(this.details!.stallSeconds as number, attempt < 2);
+  }
+}
+
 export class CommandFailedError extends ForkyardError {
   constructor(command: string, exitCode: number) {
     super("command_failed", `Command exited with code ${exitCode}: ${command}`, { status: 422, details: { exitCode } });

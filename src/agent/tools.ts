@@ -44,6 +44,8 @@ export interface ToolOptions {
   remainingMs: number;
   /** Extra environment for bash commands (e.g. FORKYARD_RUN_ID); passed as variables, never interpolated. */
   envs?: Record<string, string>;
+  /** The stall watchdog for bash commands (see ExecOptions.stallMs). */
+  stallMs?: number;
 }
 
 /** Runs one tool call of the model in the sandbox. */
@@ -121,6 +123,7 @@ async function bash(session: SandboxSession, input: { [key: string]: JsonValue }
     cwd: REPO_DIR,
     timeoutMs: timeoutSeconds * 1000 + COMMAND_GRACE_MS,
     tailChars: MAX_TOOL_OUTPUT_CHARS * 2,
+    stallMs: opts.stallMs,
     envs: {
       ...opts.envs,
       FORKYARD_COMMAND: command,

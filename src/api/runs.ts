@@ -3,6 +3,7 @@ import { PROFILE_NAMES, templateName, type ProfileName } from "../sandbox/profil
 
 export const DEFAULT_TEMPLATE = "base";
 export const DEFAULT_TIMEOUT_SECONDS = 7200;
+export const DEFAULT_STALL_SECONDS = 600;
 
 /** Git ref names: a safe subset of `git check-ref-format` (no shell metacharacters at all). */
 export const gitRefName = z
@@ -63,6 +64,8 @@ export const createRunRequest = z.strictObject({
   /** A template id or alias (resolved when the run is created; the run keeps that id). Default: the profile's, else `base`. */
   template: templateName.default(DEFAULT_TEMPLATE),
   check: z.string().min(1).max(20_000).optional(),
+  /** The stall watchdog: a command or tool call with no output and no exit this long is killed (default DEFAULT_STALL_SECONDS). */
+  stallSeconds: z.number().int().min(1).max(86_400).optional(),
   budgetUsd: z.number().positive().max(100_000).optional(),
   branchPrefix: branchPrefix.optional(),
   metadata: z.record(z.string().min(1).max(64), z.string().max(512)).refine((m) => Object.keys(m).length <= 32, "at most 32 keys").optional(),

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { CommandResult, CreateRunRequest, ForkView, RunSandbox, RunStatus, RunView } from "../api/runs";
-import { TERMINAL_FORK_STATUSES, TERMINAL_RUN_STATUSES } from "../api/runs";
+import { DEFAULT_STALL_SECONDS, TERMINAL_FORK_STATUSES, TERMINAL_RUN_STATUSES } from "../api/runs";
 import type { Env } from "../env";
 import { loadConfig } from "../env";
 import { asResult, BudgetExceededError, ConflictError, ForkCancelledError, InvalidInputError, NotFoundError, resultOf, type Result } from "../errors";
@@ -661,6 +661,7 @@ export class Orchestrator extends DurableObject<Env> {
       workBranch: fork.branch,
       task: request.task,
       timeoutSeconds: request.timeoutSeconds,
+      stallSeconds: request.stallSeconds ?? DEFAULT_STALL_SECONDS,
       template: sandbox.templateId,
       sandboxRate: { vcpu: sandbox.vcpu, memoryGib: sandbox.memoryGib },
       leaseKey: forkLeaseKey(id, fork.n),

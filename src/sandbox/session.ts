@@ -1,5 +1,5 @@
 import { CommandExitError, Sandbox, TimeoutError } from "e2b";
-import { SandboxGoneError } from "../errors";
+import { SandboxGoneError, StalledError } from "../errors";
 import { scrubSecrets } from "../observability/scrub";
 import type { SandboxAccess } from "./connection";
 import { sandboxFromHandle, type SandboxHandle } from "./handle";
@@ -29,6 +29,8 @@ export interface ExecOptions {
   tailChars?: number;
   /** Sees stdout as it arrives; calling `stop` kills the command. */
   onStdout?: (chunk: string, stop: () => void) => void;
+  /** The stall watchdog: no output and no exit for this long kills the command (StalledError). */
+  stallMs?: number;
 }
 
 /**
@@ -68,7 +70,7 @@ export class SandboxSession {
   async failure(err: unknown, operation: string): Promise<Error> {
     if (isNotFound(err)) return new SandboxGoneError(this.id);
     const classified = classifySandboxError(err, operation);
-    if (classified.code === "sandbox_auth_failed") return classified;
+    if (classified.code !== "sandbox_unavailable" && classified.code !== "sandbox_error") return classified;
     try {
       await Sandbox.getInfo(this.id, this.#access.connection);
     } catch (probe) {
@@ -98,6 +100,8 @@ export class SandboxSession {
     const started = Date.now();
     let exitCode: number;
     let stopped = false;
+    let stalled = false;
+    let watchdog: ReturnType<typeof setTimeout> | undefined;
     try {
       const handle = await this.sandbox.commands.run(command, {
         background: true,
@@ -106,17 +110,32 @@ export class SandboxSession {
         timeoutMs: options.timeoutMs,
         onStdout: (data) => {
           stdout.push(data);
+          rearm();
           options.onStdout?.(data, () => {
             if (stopped) return;
             stopped = true;
             handle.kill().catch(() => undefined);
           });
         },
-        onStderr: (data) => stderr.push(data),
+        onStderr: (data) => {
+          stderr.push(data);
+          rearm();
+        },
       });
+      function rearm(): void {
+        if (!options.stallMs) return;
+        clearTimeout(watchdog);
+        watchdog = setTimeout(() => {
+          stalled = true;
+          handle.kill().catch(() => undefined);
+        }, options.stallMs);
+      }
+      rearm();
       exitCode = (await handle.wait()).exitCode;
     } catch (err) {
-      if (err instanceof CommandExitError) {
+      if (stalled) {
+        exitCode = -1;
+      } else if (err instanceof CommandExitError) {
         exitCode = err.exitCode;
       } else if (err instanceof TimeoutError && options.timeoutMs > 0 && Date.now() - started >= options.timeoutMs) {
         // envd killed the process at its deadline (Connect-Timeout-Ms): a result, like coreutils `timeout`.
@@ -125,7 +144,10 @@ export class SandboxSession {
       } else {
         throw await this.failure(err, "run command");
       }
+    } finally {
+      clearTimeout(watchdog);
     }
+    if (stalled) throw new StalledError(Math.round((options.stallMs ?? 0) / 1000));
     return {
       exitCode,
       stdoutTail: scrubSecrets(stdout.toString(), this.#access.secrets),

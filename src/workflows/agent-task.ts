@@ -7,6 +7,7 @@ import { executeTool } from "../agent/tools";
 import { BUDGET_RAISED_EVENT } from "../durable-objects/orchestrator";
 import { BudgetExceededError, decodeStepError, unwrap } from "../errors";
 import type { ForkContext } from "./fork-context";
+import { stallMs } from "./fork-params";
 import { stepConfig } from "./retry-policies";
 import { budgetResumeStep, budgetWaitStep, modelStepName, toolStepName } from "./steps";
 
@@ -64,7 +65,7 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
       callModel: (request) => callModel({ apiKey: config.ANTHROPIC_API_KEY ?? "", baseURL: config.ANTHROPIC_BASE_URL }, request),
       executeTool: async (call) => {
         const session = await ctx.session();
-        return executeTool(session, call, { remainingMs: steps.remainingMs(), envs: ctx.taskEnv });
+        return executeTool(session, call, { remainingMs: steps.remainingMs(), envs: ctx.taskEnv, stallMs: stallMs(p) });
       },
       beforeModelCall: async (_turn, expectedUsd) => unwrap(await orchestrator.reserveModelCall(p.n, ledgerKey, expectedUsd)),
     },

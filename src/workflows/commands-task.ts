@@ -4,6 +4,7 @@ import { REPO_DIR } from "../sandbox/git";
 import type { ForkContext } from "./fork-context";
 import { stepConfig } from "./retry-policies";
 import { commandStep } from "./steps";
+import { stallMs } from "./fork-params";
 
 /** A commands task: one step per command, in the clone; the first non-zero exit ends the fork. */
 export async function runCommandsTask(ctx: ForkContext, commands: string[], results: CommandResult[]): Promise<void> {
@@ -11,7 +12,7 @@ export async function runCommandsTask(ctx: ForkContext, commands: string[], resu
   for (const [index, command] of commands.entries()) {
     const result = await ctx.sandbox.step(commandStep(index), stepConfig("command", config.RETRY_POLICIES, params.timeoutSeconds * 1000), async ({ remainingMs, report }) => {
       const session = await ctx.session();
-      const exec = await session.exec(command, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: ctx.taskEnv });
+      const exec = await session.exec(command, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: ctx.taskEnv, stallMs: stallMs(params) });
       const commandResult: CommandResult = { command, ...exec };
       report({ kind: "command", index, result: commandResult });
       // The fork's deadline is the command's deadline: a command it stopped timed the fork out.

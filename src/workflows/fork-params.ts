@@ -12,6 +12,8 @@ export interface ForkParams {
   workBranch: string;
   task: Task;
   timeoutSeconds: number;
+  /** The stall watchdog's limit (absent in instances launched before runs carried it: none). */
+  stallSeconds?: number;
   /** The template id the fork's sandbox is created from (the run's, resolved when it was created). */
   template: string;
   /** What its sandbox time is costed at (absent in instances launched before runs carried it: the global rate). */
@@ -20,6 +22,11 @@ export interface ForkParams {
   /** Push the work branch after `collect` (runs with `push: true`). */
   push?: boolean;
   leaseKey: string;
+}
+
+/** The stall watchdog's limit for the fork's commands and tool calls (undefined: none). */
+export function stallMs(p: ForkParams): number | undefined {
+  return p.stallSeconds ? p.stallSeconds * 1000 : undefined;
 }
 
 /** A sandbox outlives its fork's deadline by this much, so E2B itself kills what we might leak. */

@@ -7,7 +7,7 @@ import type { Orchestrator } from "../durable-objects/orchestrator";
 import { COLLECT_SCRIPT, collectEnv, parseNumstat, REPO_DIR } from "../sandbox/git";
 import { sandboxCostUsd } from "../runs/costs";
 import { statusForErrorCode, type ForkOutcome } from "../runs/fork-outcome";
-import type { ForkParams } from "./fork-params";
+import { stallMs, type ForkParams } from "./fork-params";
 import { stepConfig } from "./retry-policies";
 import { StepRunner } from "./step-runner";
 import { STEP } from "./steps";
@@ -76,7 +76,7 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
         const checkCommand = p.check;
         outcome.check = await sandbox.step(STEP.check, stepConfig("check", retries, forkTimeoutMs), async ({ remainingMs }) => {
           const session = await sandbox.session();
-          const exec = await session.exec(checkCommand, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: ctx.taskEnv });
+          const exec = await session.exec(checkCommand, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: ctx.taskEnv, stallMs: stallMs(p) });
           return { command: checkCommand, exitCode: exec.exitCode, passed: exec.exitCode === 0 };
         });
       }

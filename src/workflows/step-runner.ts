@@ -1,6 +1,6 @@
 import { NonRetryableError } from "cloudflare:workflows";
 import type { WorkflowStep, WorkflowStepConfig } from "cloudflare:workers";
-import { BudgetExceededError, encodeStepError, ForkCancelledError, ForkTimeoutError, ForkyardError, toWireError } from "../errors";
+import { BudgetExceededError, encodeStepError, ForkCancelledError, ForkTimeoutError, ForkyardError, StalledError, toWireError } from "../errors";
 import { log } from "../observability/log";
 import type { Orchestrator, StepFinding, StepRecord } from "../durable-objects/orchestrator";
 
@@ -90,7 +90,9 @@ export class StepRunner {
         if (!options.recordedByBody) await orchestrator.stepFinished(n, name, { attempt, ok: true, durationMs, findings, startedAt: started });
         log("info", "step.finished", { runId, fork: n, step: name, attempt, durationMs });
         return value;
-      } catch (err) {
+      } catch (caught) {
+        // A stalled command gets one more attempt of its step, whatever the step's retry policy.
+        const err = caught instanceof StalledError ? caught.forAttempt(attempt) : caught;
         const wire = toWireError(err);
         const durationMs = Date.now() - started;
         log("warn", "step.failed", { runId, fork: n, step: name, attempt, durationMs, errorCode: wire.code, errorMessage: wire.message });

@@ -33,6 +33,7 @@ export default defineConfig({
                 FORKYARD_API_TOKENS: `${TEST_API_TOKEN},second-token`,
                 ALLOW_LOCAL_REPOS: "true",
                 MAX_LIVE_SANDBOXES: "50",
+                ARTIFACT_MAX_BYTES: "200000",
                 SANDBOX_CREATE_RATE_PER_SECOND: "50",
                 RECONCILE_INTERVAL_SECONDS: "1",
                 STALE_FORK_SECONDS: "20",

@@ -5,6 +5,7 @@ import { loadConfig } from "./env";
 import { ForkyardError, PayloadTooLargeError } from "./errors";
 import { bearerAuth } from "./middleware/auth";
 import { errorFields, log, setLogLevel } from "./observability/log";
+import { artifacts } from "./routes/artifacts";
 import { dashboard } from "./routes/dashboard";
 import { docs } from "./routes/docs";
 import { health } from "./routes/health";
@@ -43,6 +44,7 @@ export function createApp(): Hono<AppEnv> {
     })(c, next),
   );
   app.route("/v1/runs", runs);
+  app.route("/v1/runs", artifacts);
   app.route("/v1", operations);
   app.route("/v1", templates);
 

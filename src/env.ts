@@ -13,6 +13,7 @@ export interface Env {
   FORK_WORKFLOW: Workflow<ForkParams>;
   GITHUB_REPORT_WORKFLOW: Workflow<GitHubReportParams>;
   DB: D1Database;
+  ARTIFACTS: R2Bucket;
 
   SANDBOX_BACKEND?: string;
   E2B_API_KEY?: string;
@@ -32,6 +33,8 @@ export interface Env {
   STALE_FORK_SECONDS?: string;
   RETRY_POLICIES?: string;
   PROFILES?: string;
+  ARTIFACT_MAX_BYTES?: string;
+  ARTIFACT_RETENTION_DAYS?: string;
   MAX_BODY_BYTES?: string;
   LOG_LEVEL?: string;
   ANTHROPIC_API_KEY?: string;
@@ -92,6 +95,8 @@ const configSchema = z.object({
   STALE_FORK_SECONDS: positive.default(60),
   RETRY_POLICIES: jsonVar.pipe(z.record(z.string(), retryOverride)).default({}),
   PROFILES: jsonVar.pipe(profileOverrides).default({}),
+  ARTIFACT_MAX_BYTES: int(1, 5 * 1024 ** 3).default(50 * 1024 ** 2),
+  ARTIFACT_RETENTION_DAYS: int(1, 3650).default(30),
   MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),

@@ -1,5 +1,6 @@
 import { createApp } from "./app";
-import type { Env } from "./env";
+import { ArtifactStore } from "./artifacts/store";
+import { loadConfig, type Env } from "./env";
 import { errorFields, log } from "./observability/log";
 import { runReaper } from "./reaper";
 
@@ -14,5 +15,7 @@ export default {
   fetch: app.fetch,
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(runReaper(env).catch((err) => log("error", "reaper.failed", errorFields(err))));
+    const retentionMs = loadConfig(env).ARTIFACT_RETENTION_DAYS * 86_400_000;
+    ctx.waitUntil(new ArtifactStore(env.ARTIFACTS).prune(new Date(Date.now() - retentionMs)).catch((err) => log("error", "artifacts.prune_failed", errorFields(err))));
   },
 } satisfies ExportedHandler<Env>;

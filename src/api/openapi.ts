@@ -143,6 +143,7 @@ function componentSchemas(): Record<string, Json> {
       ["RunLinks", res.runLinks],
       ["Error", res.errorBody],
       ["PoolStatus", res.poolStatus],
+      ["ArtifactList", res.artifactList],
       ["RunSandbox", res.runSandbox],
       ["Profiles", res.profiles],
       ["TemplateAlias", res.templateAlias],
@@ -261,6 +262,7 @@ function buildDocument(): OpenApiDocument {
     schema,
   }));
   const forkNumberSchema = z.toJSONSchema(forkNumberParam, { target: "draft-2020-12", io: "input" }) as Json;
+  const forkParam = { name: "n", in: "path", required: true, description: "fork number (1..N)", schema: forkNumberSchema };
   delete forkNumberSchema.$schema;
 
   return {
@@ -363,6 +365,42 @@ function buildDocument(): OpenApiDocument {
           description: "Cancels fork n and releases its sandbox (409 if it already ended, 404 if the run has no fork n).",
           parameters: [runIdParam, { name: "n", in: "path", required: true, description: "fork number (1..N)", schema: forkNumberSchema }],
           responses: { "200": json(ref("RunView"), "The run after the change."), ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict"]) },
+        },
+      },
+      "/v1/runs/{id}/forks/{n}/artifacts": {
+        get: {
+          tags: ["runs"],
+          operationId: "listArtifacts",
+          summary: "A fork's stored files",
+          description: "The files the fork stored from its clone (the run's `artifacts` globs, within ARTIFACT_MAX_BYTES per file and per fork), by path, with their size and sha256, and the files it skipped with the reason.",
+          parameters: [runIdParam, forkParam],
+          responses: { "200": json(ref("ArtifactList"), "The fork's artifacts."), ...errors(["BadRequest", "Unauthorized", "NotFound"]) },
+        },
+      },
+      "/v1/runs/{id}/forks/{n}/artifacts/{path}": {
+        get: {
+          tags: ["runs"],
+          operationId: "getArtifact",
+          summary: "Download one stored file",
+          description: "The file's bytes as they were in the sandbox (`X-Checksum-Sha256` carries their sha256). `path` is the file's path in the clone and may contain `/`.",
+          parameters: [runIdParam, forkParam, { name: "path", in: "path", required: true, description: "the file's path relative to the clone", schema: { type: "string" } }],
+          responses: {
+            "200": { description: "The file.", content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } },
+            ...errors(["BadRequest", "Unauthorized", "NotFound"]),
+          },
+        },
+      },
+      "/v1/runs/{id}/forks/{n}/patch": {
+        get: {
+          tags: ["runs"],
+          operationId: "getPatch",
+          summary: "A fork's patch",
+          description: "`git diff --binary <base> <fork's commit>`: its changes against the commit it started from, binary files as git binary patches. 404 when the fork changed nothing. Apply with `git apply`.",
+          parameters: [runIdParam, forkParam],
+          responses: {
+            "200": { description: "The patch.", content: { "text/x-diff": { schema: { type: "string" } } } },
+            ...errors(["BadRequest", "Unauthorized", "NotFound"]),
+          },
         },
       },
       "/v1/runs/{id}/events": {

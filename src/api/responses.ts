@@ -74,6 +74,19 @@ export const pushedBranch = z.object({
   sha: z.string(),
 });
 
+export const artifactsView = z.object({
+  files: z.number().int(),
+  bytes: z.number().int(),
+  skipped: z.array(z.object({ path: z.string(), reason: z.enum(["file_too_large", "fork_limit_reached", "too_many_files"]) })).describe("the first 100 files not stored"),
+  skippedCount: z.number().int(),
+  patch: z.object({ bytes: z.number().int(), sha256: z.string() }).optional().describe("the fork's patch against its base commit (GET …/patch)"),
+});
+
+export const artifactList = z.object({
+  artifacts: z.array(z.object({ path: z.string(), bytes: z.number().int(), sha256: z.string() })),
+  skipped: artifactsView.shape.skipped,
+});
+
 export const forkView = z.object({
   n: z.number().int().min(1),
   status: forkStatus,
@@ -89,6 +102,7 @@ export const forkView = z.object({
   diff: diffStats.optional(),
   agent: agentView.optional(),
   pushed: pushedBranch.optional().describe("the branch this fork pushed (runs with `push`), and its commit"),
+  artifacts: artifactsView.optional().describe("what the fork stored: files matching the run's `artifacts` globs, and its patch"),
   costUsd: costView,
   error: forkError.optional(),
 });

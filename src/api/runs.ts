@@ -22,6 +22,14 @@ export const branchPrefix = z
   .regex(/^[A-Za-z0-9._+\/-]+$/, "may contain only letters, digits and . _ + / -")
   .refine((s) => !s.startsWith("-") && !s.startsWith("/") && !s.includes("..") && !s.includes("//") && !s.includes("/.") && !s.includes(".lock/"), "is not a valid git ref prefix");
 
+/** A file glob relative to the clone: no absolute path, no `..`, no control characters. */
+export const artifactGlob = z
+  .string()
+  .min(1)
+  .max(300)
+  .regex(/^[^\u0000-\u001f]+$/, "must not contain control characters")
+  .refine((g) => !g.startsWith("/") && !g.split("/").includes(".."), "must be relative to the clone, without ..");
+
 export const commandsTask = z.strictObject({
   commands: z.array(z.string().min(1).max(20_000)).min(1).max(100),
 });
@@ -64,6 +72,8 @@ export const createRunRequest = z.strictObject({
   /** A template id or alias (resolved when the run is created; the run keeps that id). Default: the profile's, else `base`. */
   template: templateName.default(DEFAULT_TEMPLATE),
   check: z.string().min(1).max(20_000).optional(),
+  /** Files to keep from each fork, globs relative to the clone (`**` spans directories), e.g. `dist/**`. */
+  artifacts: z.array(artifactGlob).min(1).max(20).optional(),
   /** The stall watchdog: a command or tool call with no output and no exit this long is killed (default DEFAULT_STALL_SECONDS). */
   stallSeconds: z.number().int().min(1).max(86_400).optional(),
   budgetUsd: z.number().positive().max(100_000).optional(),
@@ -153,6 +163,17 @@ export interface CostView {
   total: number;
 }
 
+/** What a fork stored in the ARTIFACTS bucket (its files by the run's globs, and its patch). */
+export interface ArtifactsView {
+  files: number;
+  bytes: number;
+  /** Files not stored, with why (the first 100; `skippedCount` counts them all). */
+  skipped: { path: string; reason: "file_too_large" | "fork_limit_reached" | "too_many_files" }[];
+  skippedCount: number;
+  /** The fork's patch against its base commit, when it changed anything. */
+  patch?: { bytes: number; sha256: string };
+}
+
 export interface ForkView {
   n: number;
   status: ForkStatus;
@@ -170,6 +191,8 @@ export interface ForkView {
   agent?: AgentView;
   /** The branch this fork pushed (runs with `push`), and its commit. */
   pushed?: PushedBranch;
+  /** What it stored: files matching the run's `artifacts` globs, and its patch. */
+  artifacts?: ArtifactsView;
   costUsd: CostView;
   error?: { code: string; message: string };
 }

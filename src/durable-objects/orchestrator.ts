@@ -668,6 +668,7 @@ export class Orchestrator extends DurableObject<Env> {
     };
     if (request.check) params.check = request.check;
     if (request.push) params.push = true;
+    if (request.artifacts) params.artifacts = request.artifacts;
     return params;
   }
 

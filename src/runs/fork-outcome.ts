@@ -1,4 +1,4 @@
-import type { AgentView, CheckResult, CommandResult, DiffStats, ForkStatus, PushedBranch } from "../api/runs";
+import type { AgentView, ArtifactsView, CheckResult, CommandResult, DiffStats, ForkStatus, PushedBranch } from "../api/runs";
 
 /** What a fork Workflow returns and reports to its Orchestrator: plain JSON, bounded in size. */
 export interface ForkOutcome {
@@ -11,6 +11,7 @@ export interface ForkOutcome {
   diff?: DiffStats;
   agent?: AgentView;
   pushed?: PushedBranch;
+  artifacts?: ArtifactsView;
   sandboxSeconds: number;
   /** Sandboxes lost mid-fork and replaced (the fork re-cloned and replayed its work). */
   recoveries?: number;

@@ -92,6 +92,15 @@ export class SandboxSession {
     }
   }
 
+  /** Streams a file's bytes (for files too big to hold in memory). */
+  async readStream(path: string): Promise<ReadableStream<Uint8Array>> {
+    try {
+      return await this.sandbox.files.read(path, { format: "stream" });
+    } catch (err) {
+      throw await this.failure(err, `read ${path}`);
+    }
+  }
+
   /** Runs a shell command; a non-zero exit is a result, not an error. */
   async exec(command: string, options: ExecOptions): Promise<ExecResult> {
     const limit = options.tailChars ?? OUTPUT_TAIL_CHARS;

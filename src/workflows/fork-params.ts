@@ -19,6 +19,8 @@ export interface ForkParams {
   /** What its sandbox time is costed at (absent in instances launched before runs carried it: the global rate). */
   sandboxRate?: SandboxRate;
   check?: string;
+  /** Globs of files to store from the clone (the run's `artifacts`). */
+  artifacts?: string[];
   /** Push the work branch after `collect` (runs with `push: true`). */
   push?: boolean;
   leaseKey: string;

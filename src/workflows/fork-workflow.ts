@@ -18,12 +18,15 @@ import type { ForkContext } from "./fork-context";
 import { ForkSandbox } from "./fork-sandbox";
 import { resolveModel } from "../agent/models";
 import { runPushStep } from "./push-step";
+import { collectArtifacts } from "../artifacts/collect";
+import { ArtifactStore } from "../artifacts/store";
 
 const CONTROL_STEP_TIMEOUT_MS = 2 * 60_000;
+const ARTIFACTS_STEP_TIMEOUT_MS = 15 * 60_000;
 
 /**
  * One fork: budget -> acquire-sandbox -> health-check -> clone -> the task (commands, or the agent's
- * model and tool steps) -> check -> collect,
+ * model and tool steps) -> check -> collect -> artifacts (files by glob, and the patch) -> push,
  * then release-sandbox and report whatever happened. Every step is checkpointed; every step body
  * is safe to run again. Steps that use the sandbox go through ForkSandbox, which replaces a lost one.
  */
@@ -88,6 +91,21 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
         if (exec.exitCode !== 0) throw new SandboxOperationError(`Collecting the diff failed: ${exec.stderrTail.trim()}`);
         return parseNumstat(exec.stdoutTail);
       });
+      if (outcome.diff.files > 0 || p.artifacts) {
+        const baseSha = clone.baseSha;
+        outcome.artifacts = await sandbox.step(STEP.artifacts, stepConfig("collect", retries, ARTIFACTS_STEP_TIMEOUT_MS), async ({ remainingMs }) =>
+          collectArtifacts({
+            session: await sandbox.session(),
+            store: new ArtifactStore(this.env.ARTIFACTS),
+            runId: p.runId,
+            n: p.n,
+            globs: p.artifacts ?? [],
+            baseSha,
+            maxBytes: config.ARTIFACT_MAX_BYTES,
+            timeoutMs: Math.min(remainingMs, ARTIFACTS_STEP_TIMEOUT_MS),
+          }),
+        );
+      }
       if (p.push && outcome.diff.files > 0) outcome.pushed = await runPushStep({ steps, config, session: () => sandbox.session(), params: p, baseSha: clone.baseSha });
       outcome.status = "succeeded";
     } catch (err) {

@@ -10,6 +10,7 @@ export const STEP = {
   clone: "clone",
   check: "check",
   collect: "collect",
+  artifacts: "artifacts",
   push: "push",
   claudeCode: "claude-code",
   releaseSandbox: "release-sandbox",

@@ -1,0 +1,69 @@
+import { NotFoundError } from "../errors";
+import { log } from "../observability/log";
+
+/** One stored artifact of a fork. */
+export interface ArtifactEntry {
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+/** Where a fork's files and patch live in the ARTIFACTS bucket. */
+export function artifactPrefix(runId: string, n: number): string {
+  return `runs/${runId}/${n}/files/`;
+}
+
+export function patchKey(runId: string, n: number): string {
+  return `runs/${runId}/${n}/patch.diff`;
+}
+
+/** The most objects one cron run deletes (the rest wait for the next run). */
+const PRUNE_BATCH = 5_000;
+
+/** Reads and writes fork artifacts in R2; every object carries its sha256 (R2 checks it on put). */
+export class ArtifactStore {
+  readonly #bucket: R2Bucket;
+
+  constructor(bucket: R2Bucket) {
+    this.#bucket = bucket;
+  }
+
+  async put(key: string, body: ReadableStream<Uint8Array>, bytes: number, sha256: string, contentType = "application/octet-stream"): Promise<void> {
+    await this.#bucket.put(key, body.pipeThrough(new FixedLengthStream(bytes)), { sha256, customMetadata: { sha256 }, httpMetadata: { contentType } });
+  }
+
+  /** A fork's artifacts, by path. */
+  async list(runId: string, n: number): Promise<ArtifactEntry[]> {
+    const prefix = artifactPrefix(runId, n);
+    const entries: ArtifactEntry[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.#bucket.list({ prefix, cursor, include: ["customMetadata"] });
+      for (const o of page.objects) entries.push({ path: o.key.slice(prefix.length), bytes: o.size, sha256: o.customMetadata?.sha256 ?? "" });
+      cursor = page.truncated ? page.cursor : undefined;
+    } while (cursor);
+    return entries.sort((a, b) => a.path.localeCompare(b.path));
+  }
+
+  /** An object's body and metadata; 404 (`what`) when there is none. */
+  async get(key: string, what: string, id: string): Promise<R2ObjectBody> {
+    const object = await this.#bucket.get(key);
+    if (!object) throw new NotFoundError(what, id);
+    return object;
+  }
+
+  /** Deletes objects uploaded before `before` (retention); returns how many. */
+  async prune(before: Date): Promise<number> {
+    let deleted = 0;
+    let cursor: string | undefined;
+    do {
+      const page = await this.#bucket.list({ cursor, limit: 1000 });
+      const old = page.objects.filter((o) => o.uploaded < before).map((o) => o.key);
+      if (old.length > 0) await this.#bucket.delete(old);
+      deleted += old.length;
+      cursor = page.truncated && deleted < PRUNE_BATCH ? page.cursor : undefined;
+    } while (cursor);
+    if (deleted > 0) log("info", "artifacts.pruned", { deleted });
+    return deleted;
+  }
+}

@@ -1,0 +1,81 @@
+// Artifacts and patches: files by glob and each fork's patch go to R2 (ARTIFACTS) before the
+// sandbox is released, and download byte-identical to what was in the sandbox.
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { ArtifactStore } from "../../src/artifacts/store";
+import type { Env } from "../../src/env";
+import { api, createRun, waitForRunStatus } from "./helpers";
+
+const sha256 = async (bytes: ArrayBuffer) => [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
+
+const MAKE_FILES = [
+  "mkdir -p dist/sub coverage",
+  "printf 'console.log(1)\\n' > dist/app.js",
+  "head -c 100000 /dev/urandom > dist/sub/blob.bin",
+  "head -c 250000 /dev/urandom > dist/huge.bin",
+  "echo '<coverage/>' > coverage/report.xml && echo skip > coverage/report.txt",
+  "echo 'a new line' >> README.md",
+  "sha256sum dist/app.js dist/sub/blob.bin coverage/report.xml",
+].join(" && ");
+
+describe("artifacts and patches", () => {
+  it("stores matching files within the caps, lists what it skipped, and serves them byte-identical with the fork's patch", async () => {
+    const run = await createRun({ artifacts: ["dist/**", "coverage/*.xml"], task: { commands: [MAKE_FILES] } });
+    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    const fork = view.forks[0]!;
+    expect(fork.status, JSON.stringify(fork.error)).toBe("succeeded");
+    expect(fork.artifacts).toMatchObject({ files: 3, skippedCount: 1, skipped: [{ path: "dist/huge.bin", reason: "file_too_large" }] });
+    expect(fork.steps.map((s) => s.name)).toContain("artifacts");
+
+    // What sha256sum printed inside the sandbox.
+    const inSandbox = Object.fromEntries(fork.commands[0]!.stdoutTail.trim().split("\n").map((l) => l.split(/\s+/).reverse()));
+    const list = (await (await api(`/v1/runs/${run.id}/forks/1/artifacts`)).json()) as { artifacts: { path: string; bytes: number; sha256: string }[]; skipped: unknown[] };
+    expect(list.artifacts.map((a) => a.path)).toEqual(["coverage/report.xml", "dist/app.js", "dist/sub/blob.bin"]);
+    expect(list.skipped).toEqual([{ path: "dist/huge.bin", reason: "file_too_large" }]);
+    for (const artifact of list.artifacts) {
+      const res = await api(`/v1/runs/${run.id}/forks/1/artifacts/${artifact.path}`);
+      expect(res.status).toBe(200);
+      const bytes = await res.arrayBuffer();
+      expect(bytes.byteLength).toBe(artifact.bytes);
+      expect(await sha256(bytes)).toBe(inSandbox[artifact.path]);
+      expect(artifact.sha256).toBe(inSandbox[artifact.path]);
+      expect(res.headers.get("X-Checksum-Sha256")).toBe(artifact.sha256);
+    }
+
+    const patch = await api(`/v1/runs/${run.id}/forks/1/patch`);
+    expect(patch.status).toBe(200);
+    expect(patch.headers.get("Content-Type")).toContain("text/x-diff");
+    const text = await patch.text();
+    expect(text).toContain("diff --git a/README.md b/README.md");
+    expect(text).toContain("+a new line");
+    expect(text).toContain("GIT binary patch");
+    expect(await sha256(new TextEncoder().encode(text).buffer as ArrayBuffer)).toBe(fork.artifacts!.patch!.sha256);
+  });
+
+  it("a fork without changes has no patch; unknown artifacts and forks are 404s", async () => {
+    const run = await createRun({ task: { commands: ["true"] } });
+    await waitForRunStatus(run.id, ["completed", "failed"]);
+    const patch = await api(`/v1/runs/${run.id}/forks/1/patch`);
+    expect(patch.status).toBe(404);
+    expect(((await patch.json()) as { error: { code: string } }).error.code).toBe("not_found");
+    expect((await api(`/v1/runs/${run.id}/forks/1/artifacts/nope.txt`)).status).toBe(404);
+    expect((await api(`/v1/runs/${run.id}/forks/2/artifacts`)).status).toBe(404);
+    expect(((await (await api(`/v1/runs/${run.id}/forks/1/artifacts`)).json()) as { artifacts: unknown[] }).artifacts).toEqual([]);
+  });
+
+  it.each([["../secrets"], ["/etc/passwd"], ["a\nb"]])("rejects the glob %j naming the field", async (glob) => {
+    const res = await api("/v1/runs", { method: "POST", json: { repo: "/x", artifacts: [glob], task: { commands: ["true"] } } });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { details: { field: string } } }).error.details.field).toBe("artifacts.0");
+  });
+
+  it("retention: pruning deletes objects uploaded before the cut-off", async () => {
+    const bucket = (env as unknown as Env).ARTIFACTS;
+    await bucket.put("runs/rprune/1/files/x.txt", "x");
+    const store = new ArtifactStore(bucket);
+    expect(await store.prune(new Date(Date.now() - 60_000))).toBe(0);
+    expect(await bucket.head("runs/rprune/1/files/x.txt")).not.toBeNull();
+    expect(await store.prune(new Date(Date.now() + 60_000))).toBeGreaterThan(0);
+    expect(await bucket.head("runs/rprune/1/files/x.txt")).toBeNull();
+  });
+});

@@ -1,4 +1,4 @@
-import type { CreateRunBody, CreatedRun, ReaperResult, RunPage, RunStatus, RunView } from "./types.ts";
+import type { ArtifactList, CreateRunBody, CreatedRun, ReaperResult, RunPage, RunStatus, RunView } from "./types.ts";
 
 /** An error answer of the API (`{error:{code,message,details}}`), or the API being unreachable (status 0). */
 export class ApiError extends Error {
@@ -73,6 +73,20 @@ export class ForkyardClient {
     return this.#json("POST", `/v1/runs/${enc(id)}/budget`, { body: { budgetUsd } });
   }
 
+  listArtifacts(id: string, n: number): Promise<ArtifactList> {
+    return this.#json("GET", `/v1/runs/${enc(id)}/forks/${n}/artifacts`);
+  }
+
+  /** One stored file's bytes. */
+  async artifact(id: string, n: number, path: string): Promise<Uint8Array> {
+    return new Uint8Array(await (await this.#raw(`/v1/runs/${enc(id)}/forks/${n}/artifacts/${path.split("/").map(enc).join("/")}`)).arrayBuffer());
+  }
+
+  /** The fork's patch (text/x-diff). */
+  async patch(id: string, n: number): Promise<string> {
+    return (await this.#raw(`/v1/runs/${enc(id)}/forks/${n}/patch`)).text();
+  }
+
   runReaper(): Promise<ReaperResult> {
     return this.#json("POST", "/v1/reaper/run");
   }
@@ -99,6 +113,19 @@ export class ForkyardClient {
 
   #auth(): Record<string, string> {
     return { Authorization: `Bearer ${this.#token}` };
+  }
+
+  /** A GET whose answer is not JSON (a download); errors are read as the API's JSON errors. */
+  async #raw(path: string): Promise<Response> {
+    let res: Response;
+    try {
+      res = await this.#fetch(this.baseUrl + path, { headers: this.#auth(), signal: AbortSignal.timeout(this.#timeoutMs * 10) });
+    } catch (err) {
+      throw new ApiError(0, "unreachable", `cannot reach ${this.baseUrl}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (res.ok) return res;
+    const body = (await res.json().catch(() => undefined)) as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | undefined;
+    throw new ApiError(res.status, body?.error?.code ?? `http_${res.status}`, body?.error?.message ?? `GET ${path}: ${res.statusText}`, body?.error?.details);
   }
 
   async #json<T>(method: string, path: string, opts: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<T> {

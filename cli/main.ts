@@ -1,5 +1,6 @@
 /** The `forkyard` command-line program: a client of the Forkyard HTTP API. */
 import { Command, Option } from "commander";
+import { artifactsCommand, diffCommand } from "./commands/artifacts.ts";
 import { budgetCommand } from "./commands/budget.ts";
 import { cleanupCommand } from "./commands/cleanup.ts";
 import { controlCommand } from "./commands/control.ts";
@@ -64,6 +65,7 @@ export function createProgram(io: Io, result: { code: number }): Command {
     .option("-t, --timeout <seconds>", "timeout per fork, in seconds", parseNumber)
     .option("--budget <usd>", "budget of the whole run, in USD", parseNumber)
     .option("--check <cmd>", "command run after the task; its exit code is the fork's check")
+    .option("--artifact <glob...>", "files to keep from each fork (globs relative to the clone, e.g. 'dist/**')")
     .option("--template <name>", "sandbox template")
     .option("--branch-prefix <prefix>", "prefix of the forks' work branches")
     .option("--metadata <key=value...>", "metadata of the run", collectKeyValue)
@@ -129,6 +131,22 @@ export function createProgram(io: Io, result: { code: number }): Command {
     .option("-f, --follow", "keep printing new lines until the run ends")
     .addOption(json())
     .action(action((ctx, id: string, opts: { fork?: number; follow?: boolean }) => logsCommand(ctx, id, opts)));
+
+  program
+    .command("artifacts")
+    .description("the files a fork stored (the run's artifacts globs); --out downloads them, sha256 checked")
+    .argument("<run>", "run id")
+    .requiredOption("--fork <n>", "fork number", parsePositiveInt)
+    .option("-o, --out <dir>", "download into this directory, keeping paths")
+    .addOption(json())
+    .action(action((ctx, id: string, opts: { fork: number; out?: string }) => artifactsCommand(ctx, id, opts)));
+
+  program
+    .command("diff")
+    .description("a fork's patch against its base commit (colored in a terminal; pipe it to git apply)")
+    .argument("<run>", "run id")
+    .requiredOption("--fork <n>", "fork number", parsePositiveInt)
+    .action(action((ctx, id: string, opts: { fork: number }) => diffCommand(ctx, id, opts)));
 
   return program;
 }

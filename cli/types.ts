@@ -1,6 +1,6 @@
 /** API types, taken from the Worker's own schema modules (type-only: nothing of src/ runs here). */
 import type { z } from "zod";
-import type { createdRun, reaperReport, runPage } from "../src/api/responses.ts";
+import type { artifactList, createdRun, reaperReport, runPage } from "../src/api/responses.ts";
 import type { createRunRequest, ForkStatus, ForkView, RunStatus, RunView } from "../src/api/runs.ts";
 
 export type { AgentView, CommandResult, ForkStatus, ForkView, RunStatus, RunSummary, RunView, StepView, TokenCounts } from "../src/api/runs.ts";
@@ -14,6 +14,8 @@ export type CreatedRun = z.infer<typeof createdRun>;
 export type RunPage = z.infer<typeof runPage>;
 
 export type ReaperResult = z.infer<typeof reaperReport>;
+
+export type ArtifactList = z.infer<typeof artifactList>;
 
 export const RUN_STATUSES = ["running", "paused", "completed", "cancelled", "failed", "budget_exceeded"] as const satisfies readonly RunStatus[];
 

@@ -17,6 +17,7 @@ export interface ForkOptions {
   timeout?: number;
   budget?: number;
   check?: string;
+  artifact?: string[];
   template?: string;
   branchPrefix?: string;
   metadata?: Record<string, string>;
@@ -50,6 +51,7 @@ export function buildCreateRunBody(repo: string, opts: ForkOptions, cwd: string)
   if (opts.timeout !== undefined) body.timeoutSeconds = opts.timeout;
   if (opts.budget !== undefined) body.budgetUsd = opts.budget;
   if (opts.check !== undefined) body.check = opts.check;
+  if (opts.artifact?.length) body.artifacts = opts.artifact;
   if (opts.template !== undefined) body.template = opts.template;
   if (opts.branchPrefix !== undefined) body.branchPrefix = opts.branchPrefix;
   if (opts.metadata !== undefined) body.metadata = opts.metadata;

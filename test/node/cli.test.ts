@@ -4,7 +4,7 @@
  * file run in order (vitest's default) and share the stack.
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -103,6 +103,24 @@ describe("forkyard CLI against the local stack", () => {
     expect(r.stdout).toMatch(/^fork 2: succeeded/m);
     expect(r.stdout).toMatch(/FORK\s+STATUS\s+STEP\s+ATTEMPTS\s+ELAPSED\s+DIFF\s+CHECK\s+COST\s+ERROR/);
     expect(r.stdout).toMatch(/^run \w+ · completed · 2\/2 succeeded · \$/m);
+  });
+
+  it("artifacts lists and downloads a fork's files (sha256 checked); diff prints its patch", async () => {
+    const made = await cli(["fork", repo, "--command", "mkdir -p out && printf 'built\\n' > out/app.txt && echo more >> README.md", "--artifact", "out/**", "--json"]);
+    expect(made.code, made.stderr).toBe(0);
+    const id = parse<{ id: string }>(made).id;
+    const dir = join(tmp, "downloaded");
+    const listed = await cli(["artifacts", id, "--fork", "1", "--out", dir]);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/^out\/app\.txt\s+6\s+[0-9a-f]{16}/m);
+    expect(readFileSync(join(dir, "out", "app.txt"), "utf8")).toBe("built\n");
+    const diff = await cli(["diff", id, "--fork", "1"]);
+    expect(diff.code, diff.stderr).toBe(0);
+    expect(diff.stdout).toContain("diff --git a/README.md b/README.md");
+    expect(diff.stdout).toContain("+more");
+    const none = await cli(["diff", firstRun, "--fork", "1"]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain("not_found");
   });
 
   it("a failing command exits 1", async () => {

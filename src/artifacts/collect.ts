@@ -1,19 +1,18 @@
-import type { ArtifactsView } from "../api/runs";
-import { REPO_DIR } from "../sandbox/git";
-import type { SandboxSession } from "../sandbox/session";
+import type { ArtifactsView, DiffStats } from "../api/runs";
 import { SandboxOperationError } from "../errors";
+import { COLLECT_SCRIPT, collectEnv, parseNumstat, parsePatchLine, PATCH_FILE, REPO_DIR } from "../sandbox/git";
+import type { SandboxSession } from "../sandbox/session";
 import { artifactPrefix, patchKey, type ArtifactStore } from "./store";
 
 /** The most files one fork stores, and skipped entries its result lists. */
 const MAX_FILES = 1000;
 const MAX_SKIPPED_LISTED = 100;
-const PATCH_FILE = "/tmp/forkyard.patch";
+const COLLECT_TIMEOUT_MS = 60_000;
 
 /**
  * Lists the clone's regular files matching the run's globs (bash globstar: `**` spans directories;
- * symlinks are not followed), one `<bytes>\t<sha256>\t<path>` line each, and writes the fork's
- * patch against its base commit (binary changes as git binary patches) when there is one. Globs
- * and paths reach the shell only as variables.
+ * symlinks are not followed), one `<bytes>\t<sha256>\t<path>` line each. Globs and paths reach the
+ * shell only as variables.
  */
 const LIST_SCRIPT = [
   "set -eu",
@@ -29,40 +28,46 @@ const LIST_SCRIPT = [
   '  case "$f" in .git/*) continue ;; esac',
   '  printf "%s\\t%s\\t%s\\n" "$(stat -c %s -- "$f")" "$(sha256sum -- "$f" | cut -d " " -f 1)" "$f"',
   "done",
-  'if [ -n "${FORKYARD_BASE_SHA:-}" ] && ! git diff --quiet "$FORKYARD_BASE_SHA" HEAD; then',
-  `  git diff --binary "$FORKYARD_BASE_SHA" HEAD > ${PATCH_FILE}`,
-  `  printf "PATCH\\t%s\\t%s\\n" "$(stat -c %s ${PATCH_FILE})" "$(sha256sum ${PATCH_FILE} | cut -d " " -f 1)"`,
-  "fi",
 ].join("\n");
 
-export interface CollectArtifactsInput {
+interface ForkStorage {
   session: SandboxSession;
   store: ArtifactStore;
   runId: string;
   n: number;
-  globs: string[];
-  /** The fork's base commit: its patch is `git diff <base> HEAD` after collect committed the work. */
-  baseSha: string;
-  maxBytes: number;
-  timeoutMs: number;
 }
 
 /**
- * Copies the fork's matching files and its patch into the ARTIFACTS bucket, within the per-file
- * and per-fork caps (ARTIFACT_MAX_BYTES); what is skipped is listed with the reason. Safe to run
- * again: the same keys are overwritten with the same bytes.
+ * The collect step's body: commits the fork's work, measures its diff against the base commit and
+ * stores its patch (when it changed anything) in the ARTIFACTS bucket. Safe to run again: the
+ * commit happens once and the same key gets the same bytes.
  */
-export async function collectArtifacts(input: CollectArtifactsInput): Promise<ArtifactsView> {
+export async function collectWork(input: ForkStorage & { baseSha: string; message: string }): Promise<{ diff: DiffStats; patch?: { bytes: number; sha256: string } }> {
+  const exec = await input.session.exec(COLLECT_SCRIPT, { timeoutMs: COLLECT_TIMEOUT_MS, envs: collectEnv({ baseSha: input.baseSha, message: input.message }), tailChars: 1_000_000 });
+  if (exec.exitCode !== 0) throw new SandboxOperationError(`Collecting the diff failed: ${exec.stderrTail.trim()}`);
+  const diff = parseNumstat(exec.stdoutTail);
+  const patch = parsePatchLine(exec.stdoutTail);
+  if (!patch) return { diff };
+  await input.store.put(patchKey(input.runId, input.n), await input.session.readStream(PATCH_FILE), patch.bytes, patch.sha256, "text/x-diff");
+  return { diff, patch };
+}
+
+/**
+ * The artifacts step's body: copies the clone's files matching the run's globs into the ARTIFACTS
+ * bucket, within the per-file and per-fork caps (ARTIFACT_MAX_BYTES); what is skipped is listed
+ * with the reason. Safe to run again: the same keys are overwritten with the same bytes.
+ */
+export async function collectArtifacts(input: ForkStorage & { globs: string[]; maxBytes: number; timeoutMs: number }): Promise<Omit<ArtifactsView, "patch">> {
   const { session, store, runId, n } = input;
   const listed = await session.exec(LIST_SCRIPT, {
     cwd: REPO_DIR,
     timeoutMs: input.timeoutMs,
     tailChars: 4_000_000,
-    envs: { FORKYARD_DIR: REPO_DIR, FORKYARD_ARTIFACTS: input.globs.join("\n"), FORKYARD_BASE_SHA: input.baseSha },
+    envs: { FORKYARD_DIR: REPO_DIR, FORKYARD_ARTIFACTS: input.globs.join("\n") },
   });
   if (listed.exitCode !== 0) throw new SandboxOperationError(`Listing artifacts failed: ${listed.stderrTail.trim()}`);
 
-  const view: ArtifactsView = { files: 0, bytes: 0, skipped: [], skippedCount: 0 };
+  const view: Omit<ArtifactsView, "patch"> = { files: 0, bytes: 0, skipped: [], skippedCount: 0 };
   const skip = (path: string, reason: ArtifactsView["skipped"][number]["reason"]) => {
     view.skippedCount++;
     if (view.skipped.length < MAX_SKIPPED_LISTED) view.skipped.push({ path, reason });
@@ -70,7 +75,6 @@ export async function collectArtifacts(input: CollectArtifactsInput): Promise<Ar
   for (const line of listed.stdoutTail.split("\n")) {
     const [size, sha256, ...rest] = line.split("\t");
     const bytes = Number(size);
-    // The PATCH line (no number first) is read below.
     if (!line || !sha256 || !Number.isFinite(bytes)) continue;
     const path = rest.join("\t");
     if (bytes > input.maxBytes) skip(path, "file_too_large");
@@ -81,12 +85,6 @@ export async function collectArtifacts(input: CollectArtifactsInput): Promise<Ar
       view.files++;
       view.bytes += bytes;
     }
-  }
-  const patch = /^PATCH\t(\d+)\t([0-9a-f]{64})$/m.exec(listed.stdoutTail);
-  if (patch) {
-    const [bytes, sha256] = [Number(patch[1]), patch[2]!];
-    await store.put(patchKey(runId, n), await session.readStream(PATCH_FILE), bytes, sha256, "text/x-diff");
-    view.patch = { bytes, sha256 };
   }
   return view;
 }

@@ -87,6 +87,13 @@ export const dashboardScript = String.raw`
     return "$" + n.toFixed(2);
   }
 
+  function fmtBytes(n) {
+    if (typeof n !== "number" || !isFinite(n)) return "–";
+    if (n < 1024) return n + " B";
+    if (n < 1024 * 1024) return (n / 1024).toFixed(1) + " KiB";
+    return (n / 1024 / 1024).toFixed(1) + " MiB";
+  }
+
   function fmtInt(n) {
     return typeof n === "number" ? n.toLocaleString("en-US") : "–";
   }
@@ -778,6 +785,7 @@ export const dashboardScript = String.raw`
         f.steps.length ? timeline(f) : h("p", { class: "muted" }, f.status === "queued" ? "Waiting to start." : "No steps yet."),
         agentBlock(f),
         commandsBlock(f),
+        filesBlock(f),
         f.error ? h("div", { class: "error-box", role: "note" }, h("code", null, f.error.code), ": ", f.error.message) : null,
       );
     }
@@ -821,6 +829,72 @@ export const dashboardScript = String.raw`
         h("div", { class: "muted" }, "Tokens: " + fmtInt(tokens.input) + " in · " + fmtInt(tokens.output) + " out · " + fmtInt(tokens.cacheRead) + " cache read · " + fmtInt(tokens.cacheWrite) + " cache write"),
         a.summary ? h("p", { class: "summary" }, a.summary) : null,
       ));
+    }
+
+    /**
+     * The fork's stored files and patch, fetched when opened (with the token: no plain links). A
+     * file downloads through a blob URL; the patch shows as a readable diff.
+     */
+    function filesBlock(f) {
+      const a = f.artifacts;
+      if (!a || (a.files === 0 && !a.patch && a.skippedCount === 0)) return null;
+      const base = "/v1/runs/" + encodeURIComponent(id) + "/forks/" + f.n;
+      const body = h("div", { class: "files" }, h("p", { class: "muted" }, "Loading…"));
+      const globs = view.request.artifacts || [];
+      const parts = [];
+      if (globs.length) parts.push(a.files + " file" + (a.files === 1 ? "" : "s") + " (" + fmtBytes(a.bytes) + ")" + (a.skippedCount ? ", " + a.skippedCount + " skipped" : ""));
+      if (a.patch) parts.push("patch " + fmtBytes(a.patch.bytes));
+      const box = keepOpen(h("details", { class: "cmd" }, h("summary", null,
+        h("strong", null, globs.length ? "Files and patch" : "Patch"), h("span", { class: "muted" }, " · " + parts.join(" · "))),
+        body), "files-" + f.n, false);
+      let loaded = false;
+      const load = async () => {
+        if (loaded || !box.open) return;
+        loaded = true;
+        try {
+          const list = globs.length ? await api(base + "/artifacts") : { artifacts: [], skipped: [] };
+          const rows = list.artifacts.map((file) => {
+            const button = h("button", { type: "button", class: "small" }, "Download");
+            button.addEventListener("click", () => download(base + "/artifacts/" + file.path.split("/").map(encodeURIComponent).join("/"), file.path.split("/").pop()));
+            return h("li", null, h("code", null, file.path), h("span", { class: "muted" }, " " + fmtBytes(file.bytes) + " · sha256 " + file.sha256.slice(0, 12) + "… "), button);
+          });
+          const skipped = list.skipped.map((s) => h("li", { class: "muted" }, h("code", null, s.path), " skipped: " + human(s.reason)));
+          body.replaceChildren(
+            rows.length || skipped.length ? h("ul", { class: "file-list" }, rows, skipped) : globs.length ? h("p", { class: "muted" }, "No files matched.") : null,
+            a.patch ? await patchView(base + "/patch") : null,
+          );
+        } catch (err) {
+          loaded = false;
+          body.replaceChildren(h("p", { class: "bad-text" }, err.message || String(err)));
+        }
+      };
+      box.addEventListener("toggle", load);
+      queueMicrotask(load);
+      return h("div", { class: "output" }, box);
+    }
+
+    async function authorizedBlob(path) {
+      const res = await fetch(path, { headers: token ? { Authorization: "Bearer " + token } : {}, cache: "no-store", credentials: "omit" });
+      if (!res.ok) throw new Error("HTTP " + res.status + " for " + path);
+      return res.blob();
+    }
+
+    async function download(path, name) {
+      const url = URL.createObjectURL(await authorizedBlob(path));
+      const link = h("a", { href: url, download: name || "artifact" });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    }
+
+    async function patchView(path) {
+      const text = await (await authorizedBlob(path)).text();
+      const lines = text.split("\n").map((line) => {
+        const kind = line.startsWith("diff --git") ? "file" : line.startsWith("@@") ? "hunk" : line.startsWith("+") && !line.startsWith("+++") ? "add" : line.startsWith("-") && !line.startsWith("---") ? "del" : "ctx";
+        return h("span", { class: "d-" + kind }, line + "\n");
+      });
+      return h("pre", { class: "diff", "aria-label": "Patch" }, lines);
     }
 
     function commandsBlock(f) {

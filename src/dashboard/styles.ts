@@ -271,6 +271,13 @@ details.more > summary { cursor: pointer; color: var(--muted); font-size: .82rem
 details.more[open] > summary { margin-bottom: 6px; }
 
 .output { margin-top: 12px; display: grid; gap: 8px; }
+.files { padding: 8px 12px; }
+.file-list { margin: 0 0 8px; padding-left: 18px; display: grid; gap: 4px; }
+.diff { max-height: 480px; overflow: auto; margin: 0; padding: 8px; border-radius: 6px; background: var(--code-bg, rgba(127,127,127,.08)); white-space: pre; }
+.d-file { font-weight: 700; }
+.d-hunk { color: var(--muted); }
+.d-add { color: var(--t-succeeded); }
+.d-del { color: var(--t-failed); }
 .cmd { border: 1px solid var(--border); border-radius: 8px; overflow: hidden; }
 .cmd > summary {
   cursor: pointer; list-style-position: inside; padding: 6px 10px; background: var(--surface-2);

@@ -19,14 +19,31 @@ export const CLONE_SCRIPT = [
   "git rev-parse HEAD",
 ].join("\n");
 
-/** Commits the fork's work on its branch (once) and prints numstat against the base commit. */
+/** Where COLLECT_SCRIPT writes the fork's patch. */
+export const PATCH_FILE = "/tmp/forkyard.patch";
+
+/**
+ * Commits the fork's work on its branch (once), prints numstat against the base commit and, when
+ * anything changed, writes the patch (binary changes as git binary patches) and prints
+ * `PATCH\t<bytes>\t<sha256>`.
+ */
 export const COLLECT_SCRIPT = [
   "set -eu",
   'cd "$FORKYARD_DIR"',
   "git add -A",
   'if ! git diff --cached --quiet; then git commit --quiet --no-verify -m "$FORKYARD_MESSAGE"; fi',
   'git diff --numstat "$FORKYARD_BASE_SHA" HEAD',
+  'if ! git diff --quiet "$FORKYARD_BASE_SHA" HEAD; then',
+  `  git diff --binary "$FORKYARD_BASE_SHA" HEAD > ${PATCH_FILE}`,
+  `  printf "PATCH\\t%s\\t%s\\n" "$(stat -c %s ${PATCH_FILE})" "$(sha256sum ${PATCH_FILE} | cut -d " " -f 1)"`,
+  "fi",
 ].join("\n");
+
+/** The patch COLLECT_SCRIPT wrote, from its output (none when nothing changed). */
+export function parsePatchLine(output: string): { bytes: number; sha256: string } | undefined {
+  const match = /^PATCH\t(\d+)\t([0-9a-f]{64})$/m.exec(output);
+  return match ? { bytes: Number(match[1]), sha256: match[2]! } : undefined;
+}
 
 export function cloneEnv(input: { repo: string; baseBranch: string; workBranch: string; baseSha?: string }): Record<string, string> {
   const env: Record<string, string> = { FORKYARD_REPO: input.repo, FORKYARD_BASE_BRANCH: input.baseBranch, FORKYARD_WORK_BRANCH: input.workBranch, FORKYARD_DIR: REPO_DIR };

@@ -1,10 +1,10 @@
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloudflare:workers";
 import type { Env } from "../env";
 import { loadConfig } from "../env";
-import { decodeStepError, SandboxOperationError, unwrap } from "../errors";
+import { decodeStepError, unwrap } from "../errors";
 import { POOL_NAME, type Pool } from "../durable-objects/pool";
 import type { Orchestrator } from "../durable-objects/orchestrator";
-import { COLLECT_SCRIPT, collectEnv, parseNumstat, REPO_DIR } from "../sandbox/git";
+import { REPO_DIR } from "../sandbox/git";
 import { sandboxCostUsd } from "../runs/costs";
 import { statusForErrorCode, type ForkOutcome } from "../runs/fork-outcome";
 import { stallMs, type ForkParams } from "./fork-params";
@@ -18,7 +18,8 @@ import type { ForkContext } from "./fork-context";
 import { ForkSandbox } from "./fork-sandbox";
 import { resolveModel } from "../agent/models";
 import { runPushStep } from "./push-step";
-import { collectArtifacts } from "../artifacts/collect";
+import { collectArtifacts, collectWork } from "../artifacts/collect";
+import type { DiffStats } from "../api/runs";
 import { ArtifactStore } from "../artifacts/store";
 
 const CONTROL_STEP_TIMEOUT_MS = 2 * 60_000;
@@ -26,7 +27,7 @@ const ARTIFACTS_STEP_TIMEOUT_MS = 15 * 60_000;
 
 /**
  * One fork: budget -> acquire-sandbox -> health-check -> clone -> the task (commands, or the agent's
- * model and tool steps) -> check -> collect -> artifacts (files by glob, and the patch) -> push,
+ * model and tool steps) -> check -> collect (diff stats, the patch) -> artifacts (files by glob) -> push,
  * then release-sandbox and report whatever happened. Every step is checkpointed; every step body
  * is safe to run again. Steps that use the sandbox go through ForkSandbox, which replaces a lost one.
  */
@@ -84,27 +85,21 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
         });
       }
 
-      outcome.diff = await sandbox.step(STEP.collect, stepConfig("collect", retries, CONTROL_STEP_TIMEOUT_MS), async () => {
-        const session = await sandbox.session();
-        const message = `forkyard: run ${p.runId} fork ${p.n}`;
-        const exec = await session.exec(COLLECT_SCRIPT, { timeoutMs: 60_000, envs: collectEnv({ baseSha: clone.baseSha, message }), tailChars: 1_000_000 });
-        if (exec.exitCode !== 0) throw new SandboxOperationError(`Collecting the diff failed: ${exec.stderrTail.trim()}`);
-        return parseNumstat(exec.stdoutTail);
-      });
-      if (outcome.diff.files > 0 || p.artifacts) {
-        const baseSha = clone.baseSha;
-        outcome.artifacts = await sandbox.step(STEP.artifacts, stepConfig("collect", retries, ARTIFACTS_STEP_TIMEOUT_MS), async ({ remainingMs }) =>
-          collectArtifacts({
-            session: await sandbox.session(),
-            store: new ArtifactStore(this.env.ARTIFACTS),
-            runId: p.runId,
-            n: p.n,
-            globs: p.artifacts ?? [],
-            baseSha,
-            maxBytes: config.ARTIFACT_MAX_BYTES,
-            timeoutMs: Math.min(remainingMs, ARTIFACTS_STEP_TIMEOUT_MS),
-          }),
+      const storage = () => ({ store: new ArtifactStore(this.env.ARTIFACTS), runId: p.runId, n: p.n });
+      const collected = await sandbox.step(STEP.collect, stepConfig("collect", retries, CONTROL_STEP_TIMEOUT_MS), async () =>
+        collectWork({ ...storage(), session: await sandbox.session(), baseSha: clone.baseSha, message: `forkyard: run ${p.runId} fork ${p.n}` }),
+      );
+      // A checkpoint from before collect stored patches holds the bare diff stats.
+      const { diff, patch } = "diff" in collected ? collected : { diff: collected as DiffStats, patch: undefined };
+      outcome.diff = diff;
+      if (p.artifacts) {
+        const globs = p.artifacts;
+        const files = await sandbox.step(STEP.artifacts, stepConfig("collect", retries, ARTIFACTS_STEP_TIMEOUT_MS), async ({ remainingMs }) =>
+          collectArtifacts({ ...storage(), session: await sandbox.session(), globs, maxBytes: config.ARTIFACT_MAX_BYTES, timeoutMs: Math.min(remainingMs, ARTIFACTS_STEP_TIMEOUT_MS) }),
         );
+        outcome.artifacts = { ...files, ...(patch ? { patch } : {}) };
+      } else if (patch) {
+        outcome.artifacts = { files: 0, bytes: 0, skipped: [], skippedCount: 0, patch };
       }
       if (p.push && outcome.diff.files > 0) outcome.pushed = await runPushStep({ steps, config, session: () => sandbox.session(), params: p, baseSha: clone.baseSha });
       outcome.status = "succeeded";

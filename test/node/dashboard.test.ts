@@ -147,7 +147,7 @@ describe.skipIf(!hasChromium)(suiteName, () => {
   it("starts a run from the form and shows its forks complete live, without a reload", async () => {
     await page.evaluate(() => ((window as unknown as { __noReload: boolean }).__noReload = true));
     const started = Date.now();
-    firstRun = await startRunFromForm({ forks: 3, commands: ["sleep 1 && echo fork $FORKYARD_FORK", "echo done-$FORKYARD_FORK >&2"] });
+    firstRun = await startRunFromForm({ forks: 3, commands: ["sleep 1 && echo fork $FORKYARD_FORK && echo changed-$FORKYARD_FORK > fork.txt", "echo done-$FORKYARD_FORK >&2"] });
     await page.locator("#run-status").waitFor();
     // While it runs, the page shows it live; then every fork succeeds and the run completes.
     await page.locator('#run-status[data-run-status="completed"]').waitFor({ timeout: 45_000 });
@@ -168,6 +168,10 @@ describe.skipIf(!hasChromium)(suiteName, () => {
     expect(await fork2.locator(".steps li", { hasText: "clone" }).count()).toBe(1);
     await fork2.locator("pre.tail", { hasText: "fork 2" }).waitFor();
     await fork2.locator("pre.tail.stderr", { hasText: "done-2" }).waitFor();
+    // The fork's patch, fetched with the token when opened, shows as a readable diff.
+    await fork2.locator("summary", { hasText: "Patch" }).click();
+    await fork2.locator("pre.diff .d-file", { hasText: "diff --git a/fork.txt b/fork.txt" }).waitFor();
+    await fork2.locator("pre.diff .d-add", { hasText: "+changed-2" }).waitFor();
     await page.locator(".stat", { hasText: "Succeeded" }).locator(".value", { hasText: "3" }).waitFor();
     await page.locator(".stat", { hasText: "Cost" }).locator(".value", { hasText: "$" }).waitFor();
     await page.locator(".live", { hasText: "Finished" }).waitFor();

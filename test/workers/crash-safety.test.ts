@@ -1,28 +1,17 @@
 // Run creation survives a crash at any point: the state a crash leaves behind is planted inside
 // the run's Orchestrator (its real SQLite), then the client retries with the same Idempotency-Key.
-import { env, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { Orchestrator } from "../../src/durable-objects/orchestrator";
-import type { Env } from "../../src/env";
-import { forkInstanceId } from "../../src/runs/ids";
-import { prepareRun } from "../../src/runs/create-run";
-import { RunStore } from "../../src/runs/run-store";
 import { api, testEnv, waitForRunStatus } from "./helpers";
-
-const workerEnv = env as unknown as Env;
+import { plantRun, workerEnv } from "./planted-run";
 
 describe("run creation is crash-safe", () => {
   it("a run left by a crash after its row was written (no alarm, no instances) is driven by a retry with the same Idempotency-Key", async () => {
     const key = `crash-${crypto.randomUUID()}`;
     const body = { repo: testEnv.TEST_REPO, forks: 3, maxConcurrent: 3, task: { commands: ["echo survived"] } };
-    const input = await prepareRun(workerEnv, body, { idempotencyKey: key });
-    const stub = workerEnv.ORCHESTRATOR.getByName(input.id) as unknown as DurableObjectStub<Orchestrator>;
-    await runInDurableObject(stub, async (_instance: Orchestrator, state) => {
-      const store = new RunStore(state.storage.sql, () => input.sandbox);
-      const now = new Date().toISOString();
-      store.insertRun({ id: input.id, request: input.request, sandbox: input.sandbox, requestHash: input.requestHash, idempotencyKey: key, status: "running", createdAt: now, updatedAt: now }, input.branches);
-      // Fork 2's launch was recorded, but the crash came before its instance was created.
-      store.markLaunched(2, forkInstanceId(input.id, 2, 1), Date.now());
+    // Fork 2's launch was recorded, but the crash came before its instance was created.
+    const { id } = await plantRun(body, { idempotencyKey: key, launched: [2] }, async (_instance, state) => {
       expect(await state.storage.getAlarm()).toBeNull();
     });
 
@@ -30,7 +19,7 @@ describe("run creation is crash-safe", () => {
     expect(retried.status).toBe(202);
     expect(retried.headers.get("Idempotent-Replayed")).toBe("true");
     // Driven at once: well within the 30 s after which a lost instance would be relaunched anyway.
-    const view = await waitForRunStatus(input.id, ["completed", "failed"], 20_000);
+    const view = await waitForRunStatus(id, ["completed", "failed"], 20_000);
     expect(view.status).toBe("completed");
     expect(view.forks.map((f) => f.commands[0]?.stdoutTail)).toEqual(["survived\n", "survived\n", "survived\n"]);
   });
@@ -48,13 +37,8 @@ describe("run creation is crash-safe", () => {
 
 describe("step records survive the Orchestrator's restart", () => {
   it("a step whose start was answered but not yet written (the object restarted meanwhile) is recorded whole by its end", async () => {
-    const input = await prepareRun(workerEnv, { repo: testEnv.TEST_REPO, task: { commands: ["true"] } }, { idempotencyKey: null });
-    const stub = workerEnv.ORCHESTRATOR.getByName(input.id) as unknown as DurableObjectStub<Orchestrator>;
-    await runInDurableObject(stub, async (instance: Orchestrator, state) => {
-      // A planted run (no alarm, no instances): only this test's calls touch it.
-      const store = new RunStore(state.storage.sql, () => input.sandbox);
-      const now = new Date().toISOString();
-      store.insertRun({ id: input.id, request: input.request, sandbox: input.sandbox, requestHash: input.requestHash, idempotencyKey: null, status: "running", createdAt: now, updatedAt: now }, input.branches);
+    // A planted run (no alarm, no instances): only this test's calls touch it.
+    await plantRun({ repo: testEnv.TEST_REPO, task: { commands: ["true"] } }, { idempotencyKey: null }, async (instance, state, store) => {
       const startedAt = Date.now();
       expect(instance.stepStarted(1, "clone", 1)).toEqual({ proceed: true, budgetSpent: false });
       // The start is answered, not yet written; then the object is lost. A new one takes the step's end.

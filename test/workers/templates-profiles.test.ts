@@ -3,15 +3,8 @@ import { Sandbox } from "e2b";
 import { describe, expect, it } from "vitest";
 import type { RunView } from "../../src/api/runs";
 import { DEFAULT_PROFILES } from "../../src/sandbox/profiles";
-import { env, runInDurableObject } from "cloudflare:test";
-import type { Orchestrator } from "../../src/durable-objects/orchestrator";
-import type { Env } from "../../src/env";
-import { forkInstanceId } from "../../src/runs/ids";
-import { prepareRun } from "../../src/runs/create-run";
-import { RunStore } from "../../src/runs/run-store";
 import { api, createRun, e2bOptions, getRun, testEnv, waitFor, waitForRunStatus } from "./helpers";
-
-const workerEnv = env as unknown as Env;
+import { plantRun } from "./planted-run";
 
 async function putAlias(alias: string, templateId: string): Promise<Response> {
   return api(`/v1/templates/${alias}`, { method: "PUT", json: { templateId } });
@@ -78,24 +71,17 @@ describe("template aliases", () => {
     const key = `pin-${crypto.randomUUID()}`;
     const body = { repo: testEnv.TEST_REPO, template: alias, forks: 2, maxConcurrent: 2, task: { commands: ["sleep 3"] } };
     // The run was created (resolving A) and fork 2 launched, then the runtime crashed before its instance existed.
-    const input = await prepareRun(workerEnv, body, { idempotencyKey: key });
-    const stub = workerEnv.ORCHESTRATOR.getByName(input.id) as unknown as DurableObjectStub<Orchestrator>;
-    await runInDurableObject(stub, async (_instance: Orchestrator, state) => {
-      const store = new RunStore(state.storage.sql, () => input.sandbox);
-      const now = new Date().toISOString();
-      store.insertRun({ id: input.id, request: input.request, sandbox: input.sandbox, requestHash: input.requestHash, idempotencyKey: key, status: "running", createdAt: now, updatedAt: now }, input.branches);
-      store.markLaunched(2, forkInstanceId(input.id, 2, 1), Date.now());
-    });
+    const { id } = await plantRun(body, { idempotencyKey: key, launched: [2] });
 
     await putAlias(alias, "tpl-b");
     // The client retries: the run is driven (fork 2 relaunched, fork 1 launched), still on A.
     expect((await api("/v1/runs", { method: "POST", json: body, headers: { "Idempotency-Key": key } })).status).toBe(202);
     const ids = await waitFor("both forks' sandboxes", async () => {
-      const forks = (await getRun(input.id)).forks;
+      const forks = (await getRun(id)).forks;
       return forks.every((f) => f.sandboxId) ? forks.map((f) => f.sandboxId!) : undefined;
     });
     expect(await Promise.all(ids.map(templateOf))).toEqual(["tpl-a", "tpl-a"]);
-    const view = await waitForRunStatus(input.id, ["completed", "failed"]);
+    const view = await waitForRunStatus(id, ["completed", "failed"]);
     expect(view.status).toBe("completed");
     expect(view.sandbox).toMatchObject({ templateId: "tpl-a", alias: { name: alias, version: 1 } });
 

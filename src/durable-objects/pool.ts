@@ -583,9 +583,7 @@ export class Pool extends DurableObject<Env> {
       }
     }
     for (const [template, c] of Object.entries(config)) {
-      const rows = this.#warm.rows(template);
-      const target = Math.min(c.max, c.min + this.#warm.coldSince(template, now - c.idleSeconds * 1000));
-      for (const row of rows.filter((r) => r.state !== "creating").slice(target)) {
+      for (const row of this.#warm.rows(template).filter((r) => r.state !== "creating").slice(this.#warmTarget(template, c, now))) {
         this.#warm.remove(row, now);
         doomed.push(row);
       }
@@ -600,7 +598,7 @@ export class Pool extends DurableObject<Env> {
 
     const creates: Promise<void>[] = [];
     for (const [template, c] of Object.entries(config)) {
-      const target = Math.min(c.max, c.min + this.#warm.coldSince(template, now - c.idleSeconds * 1000));
+      const target = this.#warmTarget(template, c, now);
       for (let have = this.#warm.rows(template).length; have < target; have++) {
         if (this.#freeCapacity() <= 0) break;
         const rateWait = this.#takeCreateSlot();
@@ -612,6 +610,11 @@ export class Pool extends DurableObject<Env> {
       }
     }
     await Promise.all(creates);
+  }
+
+  /** How many warm sandboxes an entry keeps: min, plus its cold acquires in the last idleSeconds, up to max. */
+  #warmTarget(entry: string, c: PoolTemplateConfig, now: number): number {
+    return Math.min(c.max, c.min + this.#warm.coldSince(entry, now - c.idleSeconds * 1000));
   }
 
   async #extend(sandboxId: string, timeoutSeconds: number): Promise<void> {

@@ -45,6 +45,12 @@ export interface AgentTurn {
   tools: ToolTurn[];
 }
 
+/** One prompt and the agent's turns answering it; a session's conversation is a list of them. */
+export interface Exchange {
+  prompt: string;
+  turns: AgentTurn[];
+}
+
 const EPHEMERAL = { type: "ephemeral" } as const;
 /** The API rejects empty text and empty tool results. */
 const EMPTY_RESULT = "(no output)";
@@ -78,22 +84,28 @@ function toolResult(t: ToolTurn): ToolResultBlockParam {
 }
 
 /**
- * The Messages API `messages` for a conversation: the user's prompt, then per turn the assistant
- * message and (if it called tools) a user message with every tool result. The last user message's
- * last block carries a cache breakpoint, so each call reads the previous call's prefix from cache.
+ * The Messages API `messages` for a conversation: per exchange the user's prompt, then per turn the
+ * assistant message and (if it called tools) a user message with every tool result; a prompt that
+ * follows tool results joins their message (roles alternate). The last user message's last block
+ * carries a cache breakpoint, so each call reads the previous call's prefix from cache.
  */
-export function buildMessages(prompt: string, turns: readonly AgentTurn[]): MessageParam[] {
-  const first: TextBlockParam = { type: "text", text: prompt };
-  const messages: MessageParam[] = [{ role: "user", content: [first] }];
-  let lastUserBlock: TextBlockParam | ToolResultBlockParam = first;
-  for (const turn of turns) {
-    messages.push({ role: "assistant", content: assistantContent(turn.model) });
-    if (turn.tools.length === 0) continue;
-    const results = turn.tools.map(toolResult);
-    messages.push({ role: "user", content: results });
-    lastUserBlock = results[results.length - 1] ?? lastUserBlock;
+export function buildMessages(prompt: string, turns: readonly AgentTurn[], history: readonly Exchange[] = []): MessageParam[] {
+  const messages: MessageParam[] = [];
+  let lastUserBlock: TextBlockParam | ToolResultBlockParam | undefined;
+  const pushUser = (blocks: (TextBlockParam | ToolResultBlockParam)[]) => {
+    const last = messages[messages.length - 1];
+    if (last?.role === "user" && Array.isArray(last.content)) last.content.push(...blocks);
+    else messages.push({ role: "user", content: blocks });
+    lastUserBlock = blocks[blocks.length - 1] ?? lastUserBlock;
+  };
+  for (const exchange of [...history, { prompt, turns: [...turns] }]) {
+    pushUser([{ type: "text", text: exchange.prompt }]);
+    for (const turn of exchange.turns) {
+      messages.push({ role: "assistant", content: assistantContent(turn.model) });
+      if (turn.tools.length > 0) pushUser(turn.tools.map(toolResult));
+    }
   }
-  lastUserBlock.cache_control = EPHEMERAL;
+  lastUserBlock!.cache_control = EPHEMERAL;
   return messages;
 }
 

@@ -9,7 +9,8 @@ import type { MessageParam, StopReason, TextBlockParam, ToolUnion } from "@anthr
 import { ForkyardError } from "../errors";
 import { roundUsd } from "../runs/costs";
 import { boundOutput } from "./bound";
-import { buildMessages, finalSummary, toolInput, toolUses, type AgentTurn, type JsonValue, type ModelTurn, type ToolTurn } from "./conversation";
+import { buildMessages, finalSummary, toolInput, toolUses, type AgentTurn, type Exchange, type JsonValue, type ModelTurn, type ToolTurn } from "./conversation";
+import { CHARS_PER_TOKEN, fitToContext } from "./context-window";
 import type { ToolCall } from "./tools";
 import { addUsage, DEFAULT_MODEL_PRICES, expectedCallCostUsd, usageCostUsd, ZERO_USAGE, type PriceTable, type TokenUsage } from "./pricing";
 
@@ -57,6 +58,10 @@ export interface AgentInput {
   maxTurns?: number;
   maxTokens?: number;
   prices?: PriceTable;
+  /** The conversation before this prompt (a session's earlier turns). */
+  history?: Exchange[];
+  /** The model's context window: the conversation is trimmed to fit it (context-window.ts). */
+  contextTokens?: number;
 }
 
 export type AgentStopReason = "max_turns" | Exclude<StopReason, "tool_use">;
@@ -102,7 +107,7 @@ export async function runAgent(host: AgentHost, deps: AgentDeps, input: AgentInp
   });
 
   for (let turn = 1; turn <= maxTurns; turn++) {
-    const request: ModelRequest = { model: input.model, system: input.system, tools: input.tools, messages: buildMessages(input.prompt, turns), maxTokens };
+    const request: ModelRequest = { model: input.model, system: input.system, tools: input.tools, messages: fitMessages(input, turns, maxTokens), maxTokens };
     const expectedUsd = expectedCallCostUsd(input.model, { inputTokensEstimate: estimateInputTokens(request), maxTokens }, prices);
     const modelTurn = await host.modelStep(turn, async () => {
       await deps.beforeModelCall?.(turn, expectedUsd);
@@ -131,8 +136,19 @@ export async function runAgent(host: AgentHost, deps: AgentDeps, input: AgentInp
   return finish("max_turns");
 }
 
+export const DEFAULT_CONTEXT_TOKENS = 200_000;
+
+/** The request's messages, the conversation trimmed to leave room for the system prompt, tools and output. */
+function fitMessages(input: AgentInput, turns: AgentTurn[], maxTokens: number): ReturnType<typeof buildMessages> {
+  const fixedChars = JSON.stringify(input.system).length + JSON.stringify(input.tools).length;
+  const maxChars = ((input.contextTokens ?? DEFAULT_CONTEXT_TOKENS) - maxTokens - TOOL_DEFINITION_TOKENS) * CHARS_PER_TOKEN - fixedChars;
+  const fitted = fitToContext([...(input.history ?? []), { prompt: input.prompt, turns }], maxChars);
+  const current = fitted.pop()!;
+  return buildMessages(current.prompt, current.turns, fitted);
+}
+
 /** A deterministic overestimate of a request's input tokens (about 3 characters per token). */
 export function estimateInputTokens(request: ModelRequest): number {
   const chars = JSON.stringify(request.system).length + JSON.stringify(request.tools).length + JSON.stringify(request.messages).length;
-  return Math.ceil(chars / 3) + TOOL_DEFINITION_TOKENS;
+  return Math.ceil(chars / CHARS_PER_TOKEN) + TOOL_DEFINITION_TOKENS;
 }

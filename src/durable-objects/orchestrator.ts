@@ -10,7 +10,7 @@ import { sandboxCostUsd } from "../runs/costs";
 import { legacyRunSandbox } from "../runs/run-sandbox";
 import { forkInstanceId, forkLeaseKey } from "../runs/ids";
 import { exportForkResults, upsertRunSummary } from "../runs/run-index";
-import { EventHub, MAX_WATCHERS } from "../runs/event-hub";
+import { EventHub, eventsAfterOf, eventStreamResponse } from "../runs/event-hub";
 import { RunStore, type ForkRow, type StoredForkStatus } from "../runs/run-store";
 import { forkLeaseRequest, type ForkParams } from "../workflows/fork-params";
 import { launchGitHubReport } from "../workflows/github-report-workflow";
@@ -738,16 +738,7 @@ export class Orchestrator extends DurableObject<Env> {
     if (request.method !== "GET" || url.pathname !== "/events") return new Response("not found", { status: 404 });
     const run = this.#store.run();
     if (!run) return new Response("not found", { status: 404 });
-    const after = Number(request.headers.get("Last-Event-ID") ?? url.searchParams.get("after") ?? 0);
-    const live = this.#store.countUnfinished() > 0;
-    if (live && this.#events.full) {
-      return Response.json(
-        { error: { code: "rate_limited", message: `This run already has ${MAX_WATCHERS} event watchers; try again later.`, details: { retryAfterSeconds: 5 } } },
-        { status: 429, headers: { "Retry-After": "5" } },
-      );
-    }
-    const stream = this.#events.open(this.#store.eventsAfter(Number.isFinite(after) ? after : 0), live);
-    return new Response(stream, { headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no" } });
+    return eventStreamResponse(this.#events, this.#store.eventsAfter(eventsAfterOf(request)), this.#store.countUnfinished() > 0, "run");
   }
 
   #requireRun() {

@@ -27,7 +27,11 @@ export interface LeaseRequest {
   timeoutSeconds: number;
   /** The holder's Workflow instance: told (CAPACITY_EVENT) when its turn for capacity comes. */
   instanceId?: string;
+  /** A session's sandbox lives as long as the session (no max age); a run's, as long as its fork. */
+  holder?: LeaseHolder;
 }
+
+export type LeaseHolder = "run" | "session";
 
 /** The event a fork waiting for capacity waits on; the Pool sends it in arrival order across runs. */
 export const CAPACITY_EVENT = "capacity";
@@ -93,6 +97,7 @@ interface LeaseRow extends Record<string, SqlStorageValue> {
   kill_pending: number;
   /** The sandbox's SandboxHandle (JSON), so a holder asking again needs no control-plane call. */
   handle: string | null;
+  holder: LeaseHolder;
 }
 
 /** Longest a caller is kept waiting inside one acquire call for its creation-rate slot. */
@@ -148,6 +153,7 @@ export class Pool extends DurableObject<Env> {
     CREATE INDEX IF NOT EXISTS leases_run ON leases (run_id);`);
     addColumnOnce(ctx.storage.sql, "leases", "kill_pending INTEGER NOT NULL DEFAULT 0");
     addColumnOnce(ctx.storage.sql, "leases", "handle TEXT");
+    addColumnOnce(ctx.storage.sql, "leases", "holder TEXT NOT NULL DEFAULT 'run'");
     // With leases_state, the live count (state IN … OR kill_pending = 1) reads live leases only, not every lease ever held.
     ctx.storage.sql.exec("CREATE INDEX IF NOT EXISTS leases_kill_pending ON leases (kill_pending)");
     // Holders waiting for capacity, first come first served across runs (seq = arrival order).
@@ -220,7 +226,7 @@ export class Pool extends DurableObject<Env> {
     }
     // The lease takes over the sandbox in the same write that takes it out of the pool.
     this.ctx.storage.sql.exec(
-      "INSERT INTO leases (key, run_id, fork, sandbox_id, state, created_at, acquired_at, handle) VALUES (?, ?, ?, ?, 'active', ?, ?, ?)",
+      "INSERT INTO leases (key, run_id, fork, sandbox_id, state, created_at, acquired_at, handle, holder) VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?)",
       request.key,
       request.runId,
       request.fork,
@@ -228,6 +234,7 @@ export class Pool extends DurableObject<Env> {
       started,
       started,
       row.handle,
+      request.holder ?? "run",
     );
     const provider = this.#provider();
     let handle = JSON.parse(row.handle!) as SandboxHandle;
@@ -311,11 +318,12 @@ export class Pool extends DurableObject<Env> {
 
   #insertLease(request: LeaseRequest): void {
     this.ctx.storage.sql.exec(
-      "INSERT INTO leases (key, run_id, fork, state, created_at) VALUES (?, ?, ?, 'creating', ?)",
+      "INSERT INTO leases (key, run_id, fork, state, created_at, holder) VALUES (?, ?, ?, 'creating', ?, ?)",
       request.key,
       request.runId,
       request.fork,
       Date.now(),
+      request.holder ?? "run",
     );
   }
 
@@ -664,16 +672,66 @@ export class Pool extends DurableObject<Env> {
     });
   }
 
-  /** Resumes a suspended holder's sandbox. Idempotent. */
-  resume(key: string): Promise<Result<{ sandboxId: string }>> {
+  /**
+   * Resumes a suspended holder's sandbox; with `timeoutSeconds`, E2B keeps it (running) that long
+   * from now, paused or not. Idempotent. Answers the sandbox's handle and whether it was paused.
+   */
+  resume(key: string, timeoutSeconds?: number): Promise<Result<{ sandboxId: string; handle: SandboxHandle; resumed: boolean }>> {
     return asResult(async () => {
       const lease = this.#requireLease(key);
-      if (lease.state === "paused") {
-        await this.#provider().resume(lease.sandbox_id!);
+      const sandboxId = lease.sandbox_id!;
+      const provider = this.#provider();
+      let handle = lease.handle ? (JSON.parse(lease.handle) as SandboxHandle) : undefined;
+      const resumed = lease.state === "paused";
+      if (resumed) {
+        if (!this.#hasRoomNow()) throw new RateLimitedError("No sandbox capacity to resume into; try again shortly.", 5);
+        handle = await provider.resume(sandboxId, timeoutSeconds);
         this.#leave(key, "active");
-        log("info", "pool.sandbox_resumed", { leaseKey: key, runId: lease.run_id, fork: lease.fork, sandboxId: lease.sandbox_id });
+        this.ctx.storage.sql.exec("UPDATE leases SET handle = ? WHERE key = ?", JSON.stringify(handle), key);
+        log("info", "pool.sandbox_resumed", { leaseKey: key, runId: lease.run_id, fork: lease.fork, sandboxId });
+      } else if (timeoutSeconds) {
+        await provider.setTimeout(sandboxId, timeoutSeconds);
       }
-      return { sandboxId: lease.sandbox_id! };
+      return { sandboxId, handle: handle ?? (await provider.handle(sandboxId)), resumed };
+    });
+  }
+
+  /**
+   * Forks a holder's sandbox into new ones (E2B's sandbox fork: a copy of its files and memory),
+   * one lease per child, within the live cap. A paused source is resumed for the fork and paused
+   * again (E2B forks running sandboxes only). Children that exist already (a repeated call) are
+   * answered as they are; sandboxes forked by a call that lost its answer carry the source's tag
+   * and no lease of their own, so the reaper kills them.
+   */
+  forkSandbox(sourceKey: string, children: LeaseRequest[]): Promise<Result<{ key: string; sandboxId: string; handle: SandboxHandle }[]>> {
+    return asResult(async () => {
+      const source = this.#requireLease(sourceKey);
+      const existing = children.map((c) => this.#lease(c.key));
+      const missing = children.filter((_, i) => !existing[i]);
+      if (missing.length > 0) {
+        if (this.#freeCapacity() < missing.length + (source.state === "paused" ? 1 : 0)) {
+          throw new RateLimitedError(`No capacity for ${missing.length} more sandboxes (MAX_LIVE_SANDBOXES); try again when some are released.`, 5);
+        }
+        for (const child of missing) this.#insertLease(child);
+        const provider = this.#provider();
+        const wasPaused = source.state === "paused";
+        try {
+          if (wasPaused) await provider.resume(source.sandbox_id!);
+          const forked = await provider.fork(source.sandbox_id!, missing.length, Math.max(...missing.map((c) => c.timeoutSeconds)));
+          await Promise.all(forked.map((handle, i) => this.#activate(missing[i]!.key, handle, false)));
+        } catch (err) {
+          for (const child of missing) this.ctx.storage.sql.exec("DELETE FROM leases WHERE key = ? AND state = 'creating'", child.key);
+          this.#capacityFreed();
+          throw err;
+        } finally {
+          if (wasPaused) await provider.pause(source.sandbox_id!).catch((err) => log("warn", "pool.repause_failed", { sandboxId: source.sandbox_id, ...errorFields(err) }));
+        }
+      }
+      return children.map((c) => {
+        const lease = this.#lease(c.key);
+        if (!lease?.sandbox_id || lease.state === "released") throw new ConflictError("lease_released", `The sandbox lease ${c.key} was already released.`);
+        return { key: c.key, sandboxId: lease.sandbox_id, handle: JSON.parse(lease.handle!) as SandboxHandle };
+      });
     });
   }
 
@@ -755,7 +813,8 @@ export class Pool extends DurableObject<Env> {
     const held = sandboxes.map((sandbox) => {
       const tagKey = sandbox.metadata[SANDBOX_TAG.lease];
       // A warm sandbox handed to a fork keeps its warm tag: its lease is found by sandbox id.
-      const lease = (tagKey ? this.#lease(tagKey) : undefined) ?? this.#leaseOfSandbox(sandbox.sandboxId);
+      // A forked sandbox carries its source's tag: its own lease is found by sandbox id first.
+      const lease = this.#leaseOfSandbox(sandbox.sandboxId) ?? (tagKey ? this.#lease(tagKey) : undefined);
       return { sandbox, tagKey, lease, runId: lease?.run_id || sandbox.metadata[SANDBOX_TAG.run] || null };
     });
     const finished = await this.#finishedRuns([...new Set(held.map((h) => h.runId).filter((id): id is string => !!id))]);
@@ -771,7 +830,8 @@ export class Pool extends DurableObject<Env> {
         reason = "max_age";
       } else if (!liveLease) reason = "no_lease";
       else if (runId && finished.has(runId)) reason = "run_finished";
-      else if (now - sandbox.startedAt.getTime() > config.REAPER_MAX_AGE_SECONDS * 1000) reason = "max_age";
+      // A session's sandbox lives (mostly paused) as long as the session; deleting it releases the lease.
+      else if (lease.holder !== "session" && now - sandbox.startedAt.getTime() > config.REAPER_MAX_AGE_SECONDS * 1000) reason = "max_age";
       if (!reason) continue;
       try {
         await provider.kill(sandbox.sandboxId);

@@ -174,3 +174,20 @@ export class EventHub {
     this.#keepalive = undefined;
   }
 }
+
+/** The events stream's response: the log from `backlog`, then (if `live`) live events; 429 past MAX_WATCHERS. */
+export function eventStreamResponse(hub: EventHub, backlog: Iterable<RunEvent>, live: boolean, what: "run" | "session"): Response {
+  if (live && hub.full) {
+    return Response.json(
+      { error: { code: "rate_limited", message: `This ${what} already has ${MAX_WATCHERS} event watchers; try again later.`, details: { retryAfterSeconds: 5 } } },
+      { status: 429, headers: { "Retry-After": "5" } },
+    );
+  }
+  return new Response(hub.open(backlog, live), { headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no" } });
+}
+
+/** Where a watcher resumes: Last-Event-ID, else `?after=`, else the start. */
+export function eventsAfterOf(request: Request): number {
+  const after = Number(request.headers.get("Last-Event-ID") ?? new URL(request.url).searchParams.get("after") ?? 0);
+  return Number.isFinite(after) ? after : 0;
+}

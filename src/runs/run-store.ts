@@ -2,6 +2,7 @@ import type { CommandResult, CreateRunRequest, ForkStatus, ForkView, RunSandbox,
 import { TERMINAL_FORK_STATUSES } from "../api/runs";
 import { roundUsd } from "./costs";
 import type { RunEvent } from "./event-hub";
+import { EventLog } from "./event-log";
 import type { ForkOutcome } from "./fork-outcome";
 import { addColumnOnce } from "../durable-objects/sql";
 
@@ -48,13 +49,6 @@ CREATE TABLE IF NOT EXISTS commands (
   idx INTEGER NOT NULL,
   result TEXT NOT NULL,
   PRIMARY KEY (fork, idx)
-);
-CREATE TABLE IF NOT EXISTS events (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  at TEXT NOT NULL,
-  type TEXT NOT NULL,
-  fork INTEGER,
-  data TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS ledger (
   key TEXT PRIMARY KEY,
@@ -146,7 +140,7 @@ export class RunStore {
   #run: RunRecord | null | undefined;
   #spentUsd: number | undefined;
   /** The event log's last sequence number (cached like the above). */
-  #lastSeq: number | undefined;
+  readonly #events: EventLog;
 
   /** The sandbox of a run stored before runs recorded theirs: its template as given, the global rates. */
   readonly #legacySandbox: (request: CreateRunRequest) => RunSandbox;
@@ -155,6 +149,7 @@ export class RunStore {
     this.#sql = sql;
     this.#legacySandbox = legacySandbox;
     sql.exec(SCHEMA);
+    this.#events = new EventLog(sql);
     addColumnOnce(sql, "forks", "exported INTEGER NOT NULL DEFAULT 0");
     // Sandbox time as it accrues: since the sandbox was acquired, less time paused for budget.
     addColumnOnce(sql, "forks", "sandbox_at INTEGER");
@@ -404,22 +399,11 @@ export class RunStore {
   }
 
   appendEvent(type: string, fork: number | null, data: Record<string, unknown>, now: string): RunEvent {
-    this.#lastSeq ??= this.#sql.exec<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM events").one().seq ?? 0;
-    const seq = ++this.#lastSeq;
-    this.#sql.exec("INSERT INTO events (seq, at, type, fork, data) VALUES (?, ?, ?, ?, ?)", seq, now, type, fork, JSON.stringify(data));
-    return { seq, at: now, type, fork, data };
+    return this.#events.append(type, fork, data, now);
   }
 
-  /** Events after `seq`, oldest first. */
-  *eventsAfter(seq: number): Generator<RunEvent> {
-    for (let last = seq; ; ) {
-      const page = this.#sql
-        .exec<{ seq: number; at: string; type: string; fork: number | null; data: string }>("SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT 500", last)
-        .toArray();
-      for (const row of page) yield { seq: row.seq, at: row.at, type: row.type, fork: row.fork, data: JSON.parse(row.data) as Record<string, unknown> };
-      if (page.length < 500) return;
-      last = page[page.length - 1]!.seq;
-    }
+  eventsAfter(seq: number): Generator<RunEvent> {
+    return this.#events.after(seq);
   }
 
   /**

@@ -80,6 +80,25 @@ export class SandboxProvider {
     }
   }
 
+  /**
+   * Forks a running sandbox into `count` new ones (files and memory copied; E2B answers 409 for a
+   * paused source). Fails as a whole if any child failed to start, killing those that did.
+   */
+  async fork(sandboxId: string, count: number, timeoutSeconds: number): Promise<SandboxHandle[]> {
+    let results: Array<Sandbox | Error>;
+    try {
+      results = await Sandbox.fork(sandboxId, { ...this.#opts, count, timeoutMs: timeoutSeconds * 1000 });
+    } catch (err) {
+      throw classifySandboxError(err, "fork sandbox");
+    }
+    const failed = results.find((r): r is Error => r instanceof Error);
+    if (failed) {
+      await Promise.all(results.map((r) => (r instanceof Error ? undefined : this.kill(r.sandboxId).catch(() => undefined))));
+      throw classifySandboxError(failed, "fork sandbox");
+    }
+    return (results as Sandbox[]).map(handleOf);
+  }
+
   /** Kills a sandbox; false when it did not exist (already gone counts as done). */
   async kill(sandboxId: string): Promise<boolean> {
     try {

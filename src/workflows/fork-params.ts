@@ -1,6 +1,6 @@
 import type { Task } from "../api/runs";
 import type { SandboxRate } from "../runs/costs";
-import type { LeaseRequest } from "../durable-objects/pool";
+import type { LeaseHolder, LeaseRequest } from "../durable-objects/pool";
 
 /** What a fork Workflow instance is created with (immutable for the instance's life). */
 export interface ForkParams {
@@ -26,6 +26,11 @@ export interface ForkParams {
   leaseKey: string;
 }
 
+/** What a sandbox holder (a fork, or a session's setup) tells ForkSandbox: its lease and what to clone. */
+export type SandboxHolder = Pick<ForkParams, "runId" | "n" | "leaseKey" | "repo" | "baseBranch" | "workBranch" | "template" | "timeoutSeconds"> & {
+  holder?: LeaseHolder;
+};
+
 /** The stall watchdog's limit for the fork's commands and tool calls (undefined: none). */
 export function stallMs(p: ForkParams): number | undefined {
   return p.stallSeconds ? p.stallSeconds * 1000 : undefined;
@@ -37,8 +42,9 @@ const SANDBOX_TTL_MARGIN_SECONDS = 600;
 const MAX_SANDBOX_TTL_SECONDS = 86_400;
 
 /** The Pool lease a fork holds its sandbox by: the same whether the Orchestrator prepares it or the fork asks. */
-export function forkLeaseRequest(p: ForkParams, instanceId: string): LeaseRequest {
+export function forkLeaseRequest(p: SandboxHolder, instanceId: string): LeaseRequest {
   return {
+    ...(p.holder ? { holder: p.holder } : {}),
     key: p.leaseKey,
     runId: p.runId,
     fork: p.n,

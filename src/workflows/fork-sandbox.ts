@@ -9,7 +9,7 @@ import { sandboxAccess } from "../sandbox/connection";
 import { CLONE_SCRIPT, cloneEnv, GIT_SHA, REPO_DIR } from "../sandbox/git";
 import type { SandboxHandle } from "../sandbox/handle";
 import { SandboxSession } from "../sandbox/session";
-import { forkLeaseRequest, type ForkParams } from "./fork-params";
+import { forkLeaseRequest, type SandboxHolder } from "./fork-params";
 import { stepConfig } from "./retry-policies";
 import type { StepBodyContext, StepRunner } from "./step-runner";
 import { recoveryStep, STEP } from "./steps";
@@ -25,7 +25,7 @@ const CAPACITY_WAIT_TIMEOUT_MS = 6 * 3600_000;
 export type JournalEntry = { kind: "command"; command: string } | { kind: "tool"; call: ToolCall };
 
 export interface ForkSandboxDeps {
-  params: ForkParams;
+  params: SandboxHolder;
   config: Config;
   step: WorkflowStep;
   steps: StepRunner;

@@ -9,7 +9,7 @@ import { sandboxCostUsd } from "../runs/costs";
 import { statusForErrorCode, type ForkOutcome } from "../runs/fork-outcome";
 import { stallMs, type ForkParams } from "./fork-params";
 import { stepConfig } from "./retry-policies";
-import { StepRunner } from "./step-runner";
+import { forkTracker, StepRunner } from "./step-runner";
 import { STEP } from "./steps";
 import { runAgentTask } from "./agent-task";
 import { runClaudeCodeTask } from "./claude-code-task";
@@ -38,7 +38,7 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
     const retries = config.RETRY_POLICIES;
     const orchestrator = this.env.ORCHESTRATOR.getByName(p.runId);
     const pool = this.env.POOL.getByName(POOL_NAME);
-    const steps = new StepRunner(step, { runId: p.runId, n: p.n, orchestrator });
+    const steps = new StepRunner(step, { runId: p.runId, n: p.n, tracker: forkTracker(orchestrator, p.n) });
     const forkTimeoutMs = p.timeoutSeconds * 1000;
 
     let interrupted = false;

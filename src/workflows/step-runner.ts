@@ -2,12 +2,28 @@ import { NonRetryableError } from "cloudflare:workflows";
 import type { WorkflowStep, WorkflowStepConfig } from "cloudflare:workers";
 import { BudgetExceededError, encodeStepError, ForkCancelledError, ForkTimeoutError, ForkyardError, StalledError, toWireError } from "../errors";
 import { log } from "../observability/log";
-import type { Orchestrator, StepFinding, StepRecord } from "../durable-objects/orchestrator";
+import type { Orchestrator, StepFinding, StepRecord, StepReport } from "../durable-objects/orchestrator";
+
+/** Where a durable job's steps are reported: a run's Orchestrator (for one fork) or a Session. */
+export interface StepTracker {
+  /** Asked before a gated step's body: `proceed` false once the job was cancelled. */
+  stepStarted(name: string, attempt: number): Promise<{ proceed: boolean; budgetSpent: boolean }>;
+  stepFinished(name: string, report: StepReport): Promise<void>;
+}
 
 export interface StepRunnerContext {
+  /** What the job's log lines carry: the run (or session) id and the fork (or turn) number. */
   runId: string;
   n: number;
-  orchestrator: DurableObjectStub<Orchestrator>;
+  tracker: StepTracker;
+}
+
+/** A fork's steps, reported to its run's Orchestrator. */
+export function forkTracker(orchestrator: DurableObjectStub<Orchestrator>, n: number): StepTracker {
+  return {
+    stepStarted: async (name, attempt) => orchestrator.stepStarted(n, name, attempt),
+    stepFinished: async (name, report) => orchestrator.stepFinished(n, name, report),
+  };
 }
 
 export interface StepBodyContext {
@@ -26,7 +42,7 @@ export interface StepBodyContext {
 
 /**
  * Runs fork steps as checkpointed Workflow steps with Forkyard's conventions: each attempt is
- * reported to the Orchestrator (which may refuse it: cancelled run or fork), the fork deadline is
+ * reported to its tracker (which may refuse it: cancelled run, fork or turn), the fork deadline is
  * enforced inside the step, and errors cross the step boundary as "<code>: <message>" — wrapped in
  * NonRetryableError when retrying cannot help.
  */
@@ -68,14 +84,14 @@ export class StepRunner {
      */
     options: { gated: boolean; budget?: boolean; recordedByBody?: boolean } = { gated: true },
   ): Promise<T> {
-    const { runId, n, orchestrator } = this.#ctx;
+    const { runId, n, tracker } = this.#ctx;
     return this.#step.do(name, config, async (stepCtx) => {
       const attempt = stepCtx.attempt;
       const started = Date.now();
       const findings: StepFinding[] = [];
       try {
         if (options.gated) {
-          const gate = await orchestrator.stepStarted(n, name, attempt);
+          const gate = await tracker.stepStarted(name, attempt);
           if (!gate.proceed) throw new ForkCancelledError();
           if (gate.budgetSpent && options.budget !== false) throw new BudgetExceededError("The run's budget is spent (model calls and sandbox time).");
           if (Date.now() >= this.#deadline) throw new ForkTimeoutError(this.#timeoutSeconds);
@@ -87,7 +103,7 @@ export class StepRunner {
           record: () => ({ name, attempt, startedAt: started }),
         });
         const durationMs = Date.now() - started;
-        if (!options.recordedByBody) await orchestrator.stepFinished(n, name, { attempt, ok: true, durationMs, findings, startedAt: started });
+        if (!options.recordedByBody) await tracker.stepFinished(name, { attempt, ok: true, durationMs, findings, startedAt: started });
         log("info", "step.finished", { runId, fork: n, step: name, attempt, durationMs });
         return value;
       } catch (caught) {
@@ -96,7 +112,7 @@ export class StepRunner {
         const wire = toWireError(err);
         const durationMs = Date.now() - started;
         log("warn", "step.failed", { runId, fork: n, step: name, attempt, durationMs, errorCode: wire.code, errorMessage: wire.message });
-        await orchestrator.stepFinished(n, name, { attempt, ok: false, durationMs, error: { code: wire.code, message: wire.message }, findings, startedAt: started }).catch(() => undefined);
+        await tracker.stepFinished(name, { attempt, ok: false, durationMs, error: { code: wire.code, message: wire.message }, findings, startedAt: started }).catch(() => undefined);
         const encoded = encodeStepError(err instanceof ForkyardError ? err : new ForkyardError(wire.code, wire.message, { status: wire.status, retryable: true }));
         if (err instanceof ForkyardError && !err.retryable) throw new NonRetryableError(encoded);
         throw new Error(encoded);

@@ -12,6 +12,7 @@ import { health } from "./routes/health";
 import { metrics } from "./routes/metrics";
 import { operations } from "./routes/operations";
 import { runs } from "./routes/runs";
+import { sessions } from "./routes/sessions";
 import { templates } from "./routes/templates";
 import { webhooks } from "./routes/webhooks";
 
@@ -45,6 +46,7 @@ export function createApp(): Hono<AppEnv> {
   );
   app.route("/v1/runs", runs);
   app.route("/v1/runs", artifacts);
+  app.route("/v1/sessions", sessions);
   app.route("/v1", operations);
   app.route("/v1", templates);
 

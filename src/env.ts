@@ -3,6 +3,8 @@ import { ConfigError } from "./errors";
 import { profileOverrides } from "./sandbox/profiles";
 import type { Orchestrator } from "./durable-objects/orchestrator";
 import type { Pool } from "./durable-objects/pool";
+import type { Session } from "./durable-objects/session";
+import type { SessionJob } from "./sessions/session-job";
 import type { ForkParams } from "./workflows/fork-params";
 import type { GitHubReportParams } from "./workflows/github-report-workflow";
 
@@ -10,7 +12,9 @@ import type { GitHubReportParams } from "./workflows/github-report-workflow";
 export interface Env {
   ORCHESTRATOR: DurableObjectNamespace<Orchestrator>;
   POOL: DurableObjectNamespace<Pool>;
+  SESSION: DurableObjectNamespace<Session>;
   FORK_WORKFLOW: Workflow<ForkParams>;
+  SESSION_WORKFLOW: Workflow<SessionJob>;
   GITHUB_REPORT_WORKFLOW: Workflow<GitHubReportParams>;
   DB: D1Database;
   ARTIFACTS: R2Bucket;
@@ -41,6 +45,7 @@ export interface Env {
   ANTHROPIC_BASE_URL?: string;
   MODEL_PRICES?: string;
   AGENT_MAX_TURNS?: string;
+  AGENT_CONTEXT_TOKENS?: string;
   BUDGET_WAIT_SECONDS?: string;
   METRICS_TOKEN?: string;
   CLAUDE_CODE_COMMAND?: string;
@@ -103,6 +108,8 @@ const configSchema = z.object({
   ANTHROPIC_BASE_URL: optionalUrl,
   MODEL_PRICES: z.string().optional(),
   AGENT_MAX_TURNS: int(1, 500).default(40),
+  /** The model's context window: a longer conversation is trimmed to fit (src/agent/context-window.ts). */
+  AGENT_CONTEXT_TOKENS: int(20_000, 2_000_000).default(200_000),
   BUDGET_WAIT_SECONDS: int(0, 30 * 24 * 3600).default(24 * 3600),
   METRICS_TOKEN: z.string().min(1).optional(),
   CLAUDE_CODE_COMMAND: z.string().min(1).max(500).default("claude"),

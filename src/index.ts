@@ -6,8 +6,10 @@ import { runReaper } from "./reaper";
 
 export { Orchestrator } from "./durable-objects/orchestrator";
 export { Pool } from "./durable-objects/pool";
+export { Session } from "./durable-objects/session";
 export { ForkWorkflow } from "./workflows/fork-workflow";
 export { GitHubReportWorkflow } from "./workflows/github-report-workflow";
+export { SessionTurnWorkflow } from "./workflows/session-turn-workflow";
 
 const app = createApp();
 

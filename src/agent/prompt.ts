@@ -60,3 +60,20 @@ export function buildSystemPrompt(ctx: ForkContext): TextBlockParam[] {
 export function buildTools(): ToolUnion[] {
   return [{ ...BASH_TOOL }, { ...TEXT_EDITOR_TOOL, cache_control: EPHEMERAL }];
 }
+
+const SESSION_INSTRUCTIONS = `You are a software engineer working with a person on a git repository, over a conversation that may last days. Each message from them is a new request or a follow-up; earlier messages and your earlier work are above.
+
+Your tools run inside an isolated Linux sandbox that holds a clone of the repository; your changes from earlier turns are still there:
+- bash runs one command per call in a fresh shell that starts in the repository's working directory (cd and exported variables do not carry over to the next call; chain commands with && instead). Stdin is closed, so use non-interactive flags. A command is stopped after ${MAX_COMMAND_MS / 60_000} minutes.
+- str_replace_based_edit_tool views, creates and edits files. Relative paths are relative to the working directory.
+Tool output longer than ${MAX_TOOL_OUTPUT_CHARS / 1024} KiB is cut in the middle; narrow it (grep, head, view_range) when you need the detail. Older tool output may be cleared to keep the conversation within your context window: run the command again if you need it.
+
+Do what each message asks, check your work with the repository's own checks where it matters, and end every turn with a reply to the person (what you did, what you found, what is left), as a final message without tool calls.`;
+
+/** The `system` parameter of a session's turns: the instructions and repository (cached), then the session's own instructions. */
+export function buildSessionSystemPrompt(ctx: { repo: string; baseBranch: string; workBranch: string; system: string | null }): TextBlockParam[] {
+  const repo = `Repository: ${displayRepo(ctx.repo)}\nBase branch: ${ctx.baseBranch}\nWork branch: ${ctx.workBranch} (checked out)\nWorking directory: ${REPO_DIR}`;
+  const blocks: TextBlockParam[] = [{ type: "text", text: `${SESSION_INSTRUCTIONS}\n\n${repo}`, cache_control: EPHEMERAL }];
+  if (ctx.system) blocks.push({ type: "text", text: ctx.system });
+  return blocks;
+}

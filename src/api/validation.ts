@@ -18,9 +18,10 @@ function fieldOf(issue: z.core.$ZodIssue, where: string): string {
   return path.length > 0 ? path.join(".") : where;
 }
 
-/** A request's JSON body; an empty or malformed one is a 400 naming `body`. */
-export async function readJson(req: Request): Promise<unknown> {
+/** A request's JSON body; an empty (unless `optional`: then `{}`) or malformed one is a 400 naming `body`. */
+export async function readJson(req: Request, { optional = false } = {}): Promise<unknown> {
   const text = await req.text();
+  if (text.trim() === "" && optional) return {};
   if (text.trim() === "") throw new InvalidInputError("body: a JSON body is required.", { field: "body" });
   try {
     return JSON.parse(text) as unknown;

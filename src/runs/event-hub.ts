@@ -85,7 +85,7 @@ export class EventHub {
 
   async #replay(watcher: Watcher, backlog: Iterable<RunEvent>, live: boolean): Promise<void> {
     const { writer } = watcher;
-    await writer.write(encoder.encode(": forkyard run events\nretry: 2000\n\n"));
+    await writer.write(encoder.encode(": forkyard events\nretry: 2000\n\n"));
     // The log goes out in batches of events, each written once the reader has taken the last.
     let last = 0;
     let batch: Uint8Array[] = [];

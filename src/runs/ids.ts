@@ -6,9 +6,14 @@ function base32(bytes: Uint8Array, length: number): string {
   return out;
 }
 
+/** `length` random base32 characters. */
+export function randomBase32(length: number): string {
+  return base32(crypto.getRandomValues(new Uint8Array(length)), length);
+}
+
 /** Run ids: `r` + 20 base32 characters; short enough for Workflow instance ids with a fork suffix. */
 export function newRunId(): string {
-  return `r${base32(crypto.getRandomValues(new Uint8Array(20)), 20)}`;
+  return `r${randomBase32(20)}`;
 }
 
 /** The run id an Idempotency-Key maps to: the same key always names the same run. */

@@ -1,5 +1,5 @@
 import type { RunStatus, RunSummary, RunView } from "../api/runs";
-import { InvalidInputError } from "../errors";
+import { encodeCursor, pageFilter } from "../api/cursor";
 import type { ForkExport } from "./run-store";
 
 /** The D1 cross-run index behind GET /v1/runs; each Orchestrator keeps its own row current. */
@@ -62,35 +62,11 @@ interface RunRow {
   updated_at: string;
 }
 
-function encodeCursor(row: RunRow): string {
-  return btoa(JSON.stringify([row.created_at, row.id])).replace(/=+$/, "");
-}
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const value = JSON.parse(atob(cursor)) as unknown;
-    if (Array.isArray(value) && value.length === 2 && typeof value[0] === "string" && typeof value[1] === "string") return [value[0], value[1]];
-  } catch {
-    // fall through
-  }
-  throw new InvalidInputError("cursor is not a cursor returned by this API.", { field: "cursor" });
-}
-
 /** Newest first, keyset-paginated. */
 export async function listRuns(db: D1Database, query: { status?: RunStatus; limit: number; cursor?: string }): Promise<{ runs: RunSummary[]; nextCursor: string | null }> {
-  const where: string[] = [];
-  const binds: unknown[] = [];
-  if (query.status) {
-    where.push("status = ?");
-    binds.push(query.status);
-  }
-  if (query.cursor) {
-    const [createdAt, id] = decodeCursor(query.cursor);
-    where.push("(created_at < ? OR (created_at = ? AND id < ?))");
-    binds.push(createdAt, createdAt, id);
-  }
+  const { where, binds } = pageFilter(query);
   const sql = `SELECT id, status, repo, branch, forks, succeeded, failed, cost_usd, created_at, updated_at FROM runs
-    ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, id DESC LIMIT ?`;
+    ${where} ORDER BY created_at DESC, id DESC LIMIT ?`;
   const rows = (await db.prepare(sql).bind(...binds, query.limit + 1).all<RunRow>()).results;
   const page = rows.slice(0, query.limit);
   const last = page[page.length - 1];
@@ -107,6 +83,6 @@ export async function listRuns(db: D1Database, query: { status?: RunStatus; limi
       createdAt: r.created_at,
       updatedAt: r.updated_at,
     })),
-    nextCursor: rows.length > query.limit && last ? encodeCursor(last) : null,
+    nextCursor: rows.length > query.limit && last ? encodeCursor(last.created_at, last.id) : null,
   };
 }

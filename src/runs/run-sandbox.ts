@@ -15,8 +15,8 @@ export function applyProfile(request: CreateRunRequest, given: { template: boole
   if (!given.timeoutSeconds) request.timeoutSeconds = profile.timeoutSeconds;
 }
 
-/** The sandbox a new run's forks get: its template alias resolved now, its profile's size or the global one. */
-export async function resolveRunSandbox(request: CreateRunRequest, config: Config, aliases: TemplateAliases): Promise<RunSandbox> {
+/** The sandbox a new run's forks (or a new session) get: its template alias resolved now, its profile's size or the global one. */
+export async function resolveRunSandbox(request: Pick<CreateRunRequest, "template" | "profile">, config: Config, aliases: TemplateAliases): Promise<RunSandbox> {
   const { templateId, alias } = await aliases.resolve(request.template);
   const rate = request.profile ? resolveProfiles(config.PROFILES)[request.profile] : globalSandboxRate(config);
   return { profile: request.profile ?? null, templateId, alias, vcpu: rate.vcpu, memoryGib: rate.memoryGib };

@@ -9,7 +9,7 @@ import { sandboxCostUsd } from "../runs/costs";
 import { statusForErrorCode, type ForkOutcome } from "../runs/fork-outcome";
 import { stallMs, type ForkParams } from "./fork-params";
 import { stepConfig } from "./retry-policies";
-import { forkTracker, StepRunner } from "./step-runner";
+import { forkTracker, isEngineInterruption, StepRunner } from "./step-runner";
 import { STEP } from "./steps";
 import { runAgentTask } from "./agent-task";
 import { runClaudeCodeTask } from "./claude-code-task";
@@ -152,10 +152,4 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
       });
     }
   }
-}
-
-/** Errors the Workflows engine raises into run() when it stops the instance itself. */
-function isEngineInterruption(err: unknown): boolean {
-  const message = err instanceof Error ? err.message : String(err);
-  return /Aborting engine|engine (?:was )?(?:shut ?down|died)|instance (?:was )?(?:paused|terminated)/i.test(message);
 }

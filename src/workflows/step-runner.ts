@@ -120,3 +120,12 @@ export class StepRunner {
     });
   }
 }
+
+/**
+ * Errors the Workflows engine raises into run() when it stops the instance itself (pause,
+ * terminate, eviction): no outcome of the job, which replays later from its checkpoints.
+ */
+export function isEngineInterruption(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : String(err);
+  return /Aborting engine|engine (?:was )?(?:shut ?down|died)|instance (?:was )?(?:paused|terminated)/i.test(message);
+}

@@ -19,6 +19,19 @@ export const STEP = {
 
 export type StepName = (typeof STEP)[keyof typeof STEP];
 
+/**
+ * A session's Workflow steps. Setup: acquire-sandbox, health-check, clone (as a fork's), then
+ * setup-finished. A turn: begin (resumes the sandbox), history, the agent's model and tool steps,
+ * then finish.
+ */
+export const SESSION_STEP = {
+  setupInfo: "setup-info",
+  setupFinished: "setup-finished",
+  begin: "begin",
+  history: "history",
+  finish: "finish",
+} as const;
+
 /** One step per command of a commands task: `command-1`, `command-2`, ... */
 export function commandStep(index: number): string {
   return `command-${index + 1}`;

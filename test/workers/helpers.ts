@@ -64,7 +64,7 @@ export const sandboxAdmin = {
     headers.set("Content-Type", "application/json");
     return fetch(`${testEnv.E2B_API_URL}${path}`, { ...init, headers });
   },
-  async stats(): Promise<{ created: number; killed: number; live: number; peakLive: number; calls: Record<string, number> }> {
+  async stats(): Promise<{ created: number; killed: number; live: number; peakLive: number; pausedNow: number; resumed: number; forked: number; calls: Record<string, number> }> {
     return (await (await this.request("/admin/stats")).json()) as never;
   },
   async reset(): Promise<void> {

@@ -1,0 +1,102 @@
+import { Hono } from "hono";
+import { resolveModel } from "../agent/models";
+import { validateRepo } from "../api/repo";
+import { DEFAULT_TEMPLATE } from "../api/runs";
+import { createSessionRequest, forkSessionRequest, listSessionsQuery, patchSessionRequest, sendMessageRequest, sessionLinks, transcriptQuery, type SessionView } from "../api/sessions";
+import { parseInput, readJson } from "../api/validation";
+import type { AppEnv } from "../app-env";
+import { loadConfig } from "../env";
+import { AgentUnavailableError, NotFoundError, unwrap, type Result } from "../errors";
+import { resolveRunSandbox } from "../runs/run-sandbox";
+import { resolveProfiles } from "../sandbox/profiles";
+import { TemplateAliases } from "../sandbox/template-aliases";
+import { newSessionId, SESSION_ID_PATTERN, sessionWorkBranch } from "../sessions/ids";
+import { listSessions } from "../sessions/session-index";
+
+export const sessions = new Hono<AppEnv>();
+
+function sessionObject(env: AppEnv["Bindings"], id: string) {
+  if (!SESSION_ID_PATTERN.test(id)) throw new NotFoundError("session", id);
+  return env.SESSION.getByName(id);
+}
+
+/** A Session object's answer; one that holds no session answers as the API's 404 for `id`. */
+function sessionResult<T>(id: string, result: Result<T>): T {
+  if (!result.ok && result.error.code === "not_found" && result.error.details?.session !== undefined) throw new NotFoundError("session", id);
+  return unwrap(result);
+}
+
+sessions.post("/", async (c) => {
+  const config = loadConfig(c.env);
+  const request = parseInput(createSessionRequest, await readJson(c.req.raw));
+  request.repo = validateRepo(request.repo, config.ALLOW_LOCAL_REPOS);
+  if (!config.ANTHROPIC_API_KEY) throw new AgentUnavailableError();
+  const model = resolveModel(request.model);
+  const template = request.template ?? (request.profile ? resolveProfiles(config.PROFILES)[request.profile].template : DEFAULT_TEMPLATE);
+  const sandbox = await resolveRunSandbox({ template, profile: request.profile }, config, new TemplateAliases(c.env.DB));
+  const id = newSessionId();
+  const view = unwrap(await c.env.SESSION.getByName(id).create({ id, request: { ...request, model }, sandbox, workBranch: sessionWorkBranch(id) }));
+  return c.json({ id: view.id, status: view.status, title: view.title, links: view.links }, 201);
+});
+
+sessions.get("/", async (c) => {
+  const query = parseInput(listSessionsQuery, c.req.query(), "query");
+  return c.json(await listSessions(c.env.DB, query));
+});
+
+sessions.get("/:id", async (c) => {
+  const id = c.req.param("id");
+  const view = await sessionObject(c.env, id).view();
+  if (!view) throw new NotFoundError("session", id);
+  return c.json(view as SessionView);
+});
+
+sessions.patch("/:id", async (c) => {
+  const id = c.req.param("id");
+  const change = parseInput(patchSessionRequest, await readJson(c.req.raw));
+  return c.json(sessionResult(id, await sessionObject(c.env, id).update(change)));
+});
+
+sessions.delete("/:id", async (c) => {
+  const id = c.req.param("id");
+  return c.json(sessionResult(id, await sessionObject(c.env, id).destroy()));
+});
+
+sessions.post("/:id/messages", async (c) => {
+  const id = c.req.param("id");
+  const { prompt, model } = parseInput(sendMessageRequest, await readJson(c.req.raw));
+  const { turn } = sessionResult(id, await sessionObject(c.env, id).send(prompt, model ? resolveModel(model) : undefined));
+  return c.json({ turn, links: sessionLinks(id) }, 202);
+});
+
+for (const action of ["pause", "cancel"] as const) {
+  sessions.post(`/:id/${action}`, async (c) => {
+    const id = c.req.param("id");
+    return c.json(sessionResult(id, await sessionObject(c.env, id)[action]()));
+  });
+}
+
+sessions.post("/:id/fork", async (c) => {
+  const id = c.req.param("id");
+  const { count, title } = parseInput(forkSessionRequest, await readJson(c.req.raw, { optional: true }));
+  const views = sessionResult(id, await sessionObject(c.env, id).fork(count, title));
+  return c.json({ sessions: views }, 201);
+});
+
+sessions.get("/:id/transcript", async (c) => {
+  const id = c.req.param("id");
+  const { after, limit } = parseInput(transcriptQuery, c.req.query(), "query");
+  const entries = sessionResult(id, await sessionObject(c.env, id).transcript(after, limit + 1));
+  const page = entries.slice(0, limit);
+  return c.json({ entries: page, next: entries.length > limit ? page[page.length - 1]!.seq : null });
+});
+
+sessions.get("/:id/events", async (c) => {
+  const id = c.req.param("id");
+  const headers = new Headers();
+  const lastEventId = c.req.header("Last-Event-ID") ?? c.req.query("after");
+  if (lastEventId) headers.set("Last-Event-ID", lastEventId);
+  const res = await sessionObject(c.env, id).fetch(new Request("https://session/events", { headers }));
+  if (res.status === 404) throw new NotFoundError("session", id);
+  return res;
+});

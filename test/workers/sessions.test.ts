@@ -1,0 +1,205 @@
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { SessionView, TranscriptEntry } from "../../src/api/sessions";
+import type { RecordedCall, ScriptedReply } from "../support/anthropic-server";
+import { api, sandboxAdmin, testEnv, waitFor } from "./helpers";
+
+const anthropic = env as unknown as { ANTHROPIC_BASE_URL: string };
+
+async function scripted(path: string, body?: unknown): Promise<unknown> {
+  const res = await fetch(`${anthropic.ANTHROPIC_BASE_URL}${path}`, { method: path === "/__calls" ? "GET" : "POST", body: body === undefined ? undefined : JSON.stringify(body) });
+  if (!res.ok) throw new Error(`${path}: ${res.status}`);
+  return res.json();
+}
+const setScript = (turns: ScriptedReply[]) => scripted("/__script", { turns });
+const modelCalls = async () => ((await scripted("/__calls")) as RecordedCall[]).filter((c) => c.path === "/v1/messages");
+
+const writeFile = (path: string, text: string): ScriptedReply => ({ content: [{ type: "tool_use", name: "str_replace_based_edit_tool", input: { command: "create", path, file_text: `${text}\n` } }] });
+const bash = (command: string): ScriptedReply => ({ content: [{ type: "tool_use", name: "bash", input: { command } }] });
+const say = (text: string): ScriptedReply => ({ content: [{ type: "text", text }] });
+
+async function createSession(body: Record<string, unknown> = {}): Promise<{ id: string; status: string; links: Record<string, string> }> {
+  const res = await api("/v1/sessions", { method: "POST", json: { repo: testEnv.TEST_REPO, ...body } });
+  if (res.status !== 201) throw new Error(`POST /v1/sessions: ${res.status} ${await res.text()}`);
+  return (await res.json()) as never;
+}
+
+async function getSession(id: string): Promise<SessionView> {
+  const res = await api(`/v1/sessions/${id}`);
+  if (res.status !== 200) throw new Error(`GET /v1/sessions/${id}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as SessionView;
+}
+
+async function send(id: string, prompt: string): Promise<number> {
+  const res = await api(`/v1/sessions/${id}/messages`, { method: "POST", json: { prompt } });
+  if (res.status !== 202) throw new Error(`POST messages: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { turn: number }).turn;
+}
+
+async function waitForSession(id: string, what: string, probe: (view: SessionView) => boolean, timeoutMs = 60_000): Promise<SessionView> {
+  let last: SessionView | undefined;
+  try {
+    return await waitFor(what, async () => {
+      last = await getSession(id);
+      return probe(last) ? last : undefined;
+    }, timeoutMs);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last view: ${JSON.stringify(last)?.slice(0, 3000)}`);
+  }
+}
+
+const turnEnded = (n: number) => (v: SessionView) => v.turns.length >= n && v.turns.slice(0, n).every((t) => !["queued", "running"].includes(t.status)) && v.status !== "running";
+
+async function transcript(id: string): Promise<TranscriptEntry[]> {
+  const res = await api(`/v1/sessions/${id}/transcript?limit=500`);
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { entries: TranscriptEntry[] }).entries;
+}
+
+const toolOutputs = (entries: TranscriptEntry[]) => entries.flatMap((e) => (e.role === "tool" ? [e.content] : []));
+/** The text of each user prompt the model was sent in a call, in order. */
+function promptsIn(call: RecordedCall): string[] {
+  const body = call.body as { messages: { role: string; content: { type: string; text?: string }[] }[] };
+  return body.messages.flatMap((m) => (m.role === "user" ? m.content.flatMap((b) => (b.type === "text" && b.text ? [b.text] : [])) : []));
+}
+
+/** The session's event stream from the start, read until `until` has appeared twice (or 5 s). */
+async function readEvents(id: string, until: string): Promise<string> {
+  const reader = (await api(`/v1/sessions/${id}/events?after=0`)).body!.getReader();
+  let text = "";
+  const deadline = Date.now() + 5_000;
+  while (text.split(`event: ${until}\n`).length < 3 && Date.now() < deadline) {
+    const chunk = await Promise.race([reader.read(), new Promise<null>((r) => setTimeout(() => r(null), 500))]);
+    if (chunk?.done) break;
+    if (chunk?.value) text += new TextDecoder().decode(chunk.value);
+  }
+  await reader.cancel();
+  return text;
+}
+
+/** Deleting kills the sandbox; the server drops it from its table right after answering. */
+async function noSandboxesLeft(): Promise<void> {
+  await waitFor("no live or paused sandbox", async () => {
+    const stats = await sandboxAdmin.stats();
+    return stats.live === 0 && stats.pausedNow === 0;
+  }, 5_000);
+}
+
+beforeEach(async () => {
+  await scripted("/__reset");
+  await sandboxAdmin.reset();
+});
+
+describe("sessions", () => {
+  it("idles at zero compute between turns: paused between them, resumed for the next, which sees the earlier work and history", async () => {
+    const session = await createSession({ idleSeconds: 1, title: "notes" });
+    expect(session.status).toBe("setting_up");
+    const ready = await waitForSession(session.id, "setup", (v) => v.status !== "setting_up");
+    expect(ready).toMatchObject({ status: "idle", title: "notes", workBranch: `forkyard/s/${session.id}`, sandbox: { state: "running" } });
+
+    await setScript([writeFile("notes.txt", "written in turn one"), say("I wrote notes.txt.")]);
+    expect(await send(session.id, "Write notes.txt")).toBe(1);
+    const afterOne = await waitForSession(session.id, "turn 1", turnEnded(1));
+    expect(afterOne.turns[0]).toMatchObject({ n: 1, status: "succeeded", stopReason: "end_turn", toolCalls: 1, summary: "I wrote notes.txt." });
+
+    // Idle past idleSeconds: the sandbox is paused, not live, and its time stops costing.
+    const paused = await waitForSession(session.id, "idle pause", (v) => v.status === "paused", 20_000);
+    expect(paused.sandbox.state).toBe("paused");
+    const stats = await sandboxAdmin.stats();
+    expect(stats).toMatchObject({ live: 0, pausedNow: 1 });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await getSession(session.id)).costUsd.sandbox).toBe(paused.costUsd.sandbox);
+
+    await setScript([bash("cat notes.txt"), say("It says: written in turn one.")]);
+    expect(await send(session.id, "What does notes.txt say?")).toBe(2);
+    const afterTwo = await waitForSession(session.id, "turn 2", turnEnded(2));
+    expect(afterTwo.turns[1]).toMatchObject({ n: 2, status: "succeeded", toolCalls: 1 });
+    expect((await sandboxAdmin.stats()).resumed).toBeGreaterThanOrEqual(1);
+    expect(toolOutputs(await transcript(session.id)).some((o) => o.includes("written in turn one"))).toBe(true);
+
+    // The second turn's first model call carries the first turn's conversation.
+    const calls = await modelCalls();
+    expect(calls).toHaveLength(4);
+    expect(promptsIn(calls[2]!)).toEqual(["Write notes.txt", "What does notes.txt say?"]);
+    expect(afterTwo.costUsd.llm).toBeGreaterThan(0);
+    expect(afterTwo.costUsd.total).toBeCloseTo(afterTwo.costUsd.llm + afterTwo.costUsd.sandbox, 8);
+
+    const events = await readEvents(session.id, "turn.finished");
+    for (const type of ["session.created", "session.ready", "turn.queued", "turn.started", "step.finished", "tool.output", "sandbox.paused", "sandbox.resumed", "turn.finished"]) {
+      expect(events).toContain(`event: ${type}\n`);
+    }
+
+    const deleted = await api(`/v1/sessions/${session.id}`, { method: "DELETE" });
+    expect(deleted.status).toBe(200);
+    expect(((await deleted.json()) as SessionView).status).toBe("destroyed");
+    await noSandboxesLeft();
+    expect((await transcript(session.id)).length).toBeGreaterThan(0);
+    const refused = await api(`/v1/sessions/${session.id}/messages`, { method: "POST", json: { prompt: "more" } });
+    expect(refused.status).toBe(409);
+  });
+
+  it("runs messages sent at once in order, one turn each", async () => {
+    const session = await createSession();
+    await setScript([say("one"), say("two"), say("three")]);
+    const turns = [await send(session.id, "first"), await send(session.id, "second"), await send(session.id, "third")];
+    expect(turns).toEqual([1, 2, 3]);
+    const view = await waitForSession(session.id, "three turns", turnEnded(3));
+    expect(view.turns.map((t) => [t.prompt, t.status, t.summary])).toEqual([
+      ["first", "succeeded", "one"],
+      ["second", "succeeded", "two"],
+      ["third", "succeeded", "three"],
+    ]);
+    for (let i = 1; i < 3; i++) expect(Date.parse(view.turns[i]!.startedAt!)).toBeGreaterThanOrEqual(Date.parse(view.turns[i - 1]!.finishedAt!));
+    const calls = await modelCalls();
+    expect(calls.map((c) => promptsIn(c).at(-1))).toEqual(["first", "second", "third"]);
+    await api(`/v1/sessions/${session.id}`, { method: "DELETE" });
+  });
+
+  it("forks into sessions with the parent's history and a copy of its workspace, independent afterwards", async () => {
+    const parent = await createSession({ title: "parent" });
+    await setScript([writeFile("shared.txt", "from the parent"), say("done")]);
+    await send(parent.id, "Write shared.txt");
+    const parentView = await waitForSession(parent.id, "parent turn", turnEnded(1));
+
+    const res = await api(`/v1/sessions/${parent.id}/fork`, { method: "POST", json: { count: 2 } });
+    expect(res.status).toBe(201);
+    const { sessions } = (await res.json()) as { sessions: SessionView[] };
+    expect(sessions).toHaveLength(2);
+    for (const child of sessions) {
+      expect(child).toMatchObject({ status: "idle", parent: { sessionId: parent.id, turn: 1 }, title: "parent (fork)" });
+      expect(child.turns.map((t) => [t.n, t.prompt, t.status, t.summary])).toEqual(parentView.turns.map((t) => [t.n, t.prompt, t.status, t.summary]));
+      expect(child.sandbox.id).not.toBe(parentView.sandbox.id);
+    }
+    const [a, b] = sessions as [SessionView, SessionView];
+    expect((await transcript(a.id)).map((e) => e.role)).toEqual((await transcript(parent.id)).map((e) => e.role));
+
+    await setScript([writeFile("only-a.txt", "a"), say("wrote it")]);
+    await send(a.id, "Write only-a.txt");
+    await waitForSession(a.id, "fork a turn", turnEnded(2));
+    const probe = "cat shared.txt; test -e only-a.txt && echo A-PRESENT || echo A-ABSENT";
+    for (const id of [b.id, parent.id]) {
+      await setScript([bash(probe), say("checked")]);
+      await send(id, "Check the files");
+      const view = await waitForSession(id, "probe turn", turnEnded(2));
+      expect(view.turns[1]!.status).toBe("succeeded");
+      const outputs = toolOutputs(await transcript(id)).join("\n");
+      expect(outputs).toContain("from the parent");
+      expect(outputs).toContain("A-ABSENT");
+    }
+
+    for (const id of [a.id, b.id, parent.id]) expect((await api(`/v1/sessions/${id}`, { method: "DELETE" })).status).toBe(200);
+    await noSandboxesLeft();
+    const listed = await api("/v1/sessions?status=destroyed&limit=100");
+    const ids = ((await listed.json()) as { sessions: { id: string }[] }).sessions.map((s) => s.id);
+    expect(ids).toEqual(expect.arrayContaining([a.id, b.id, parent.id]));
+  });
+
+  it("rejects bad input with the field at fault, and unknown sessions with 404", async () => {
+    const bad = await api("/v1/sessions", { method: "POST", json: { repo: testEnv.TEST_REPO, idleSeconds: 0 } });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { details: { field: string } } }).error.details.field).toBe("idleSeconds");
+    expect((await api("/v1/sessions/saaaaaaaaaaaaaaaaaaaa")).status).toBe(404);
+    expect((await api("/v1/sessions/saaaaaaaaaaaaaaaaaaaa/messages", { method: "POST", json: { prompt: "x" } })).status).toBe(404);
+    expect((await api("/v1/sessions/nope")).status).toBe(404);
+  });
+});

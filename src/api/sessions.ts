@@ -119,15 +119,5 @@ export type TranscriptEntry = { seq: number; turn: number; at: string } & (
   | { role: "tool"; toolUseId: string; name: string; content: string; isError: boolean }
 );
 
-export interface SessionSummary {
-  id: string;
-  title: string;
-  status: SessionStatus;
-  repo: string;
-  branch: string;
-  model: string;
-  turns: number;
-  costUsd: number;
-  createdAt: string;
-  updatedAt: string;
-}
+/** A session as GET /v1/sessions lists it. */
+export type SessionSummary = Pick<SessionView, "id" | "title" | "status" | "repo" | "branch" | "model" | "createdAt" | "updatedAt"> & { turns: number; costUsd: number };

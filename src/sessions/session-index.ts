@@ -13,38 +13,16 @@ export async function upsertSessionSummary(db: D1Database, view: SessionView): P
     .run();
 }
 
-interface SessionRow {
-  id: string;
-  title: string;
-  status: SessionStatus;
-  repo: string;
-  branch: string;
-  model: string;
-  turns: number;
-  cost_usd: number;
-  created_at: string;
-  updated_at: string;
-}
-
 /** Newest first, keyset-paginated. */
 export async function listSessions(db: D1Database, query: { status?: SessionStatus; limit: number; cursor?: string }): Promise<{ sessions: SessionSummary[]; nextCursor: string | null }> {
   const { where, binds } = pageFilter(query);
-  const rows = (await db.prepare(`SELECT * FROM sessions ${where} ORDER BY created_at DESC, id DESC LIMIT ?`).bind(...binds, query.limit + 1).all<SessionRow>()).results;
-  const page = rows.slice(0, query.limit);
-  const last = page[page.length - 1];
-  return {
-    sessions: page.map((r) => ({
-      id: r.id,
-      title: r.title,
-      status: r.status,
-      repo: r.repo,
-      branch: r.branch,
-      model: r.model,
-      turns: r.turns,
-      costUsd: r.cost_usd,
-      createdAt: r.created_at,
-      updatedAt: r.updated_at,
-    })),
-    nextCursor: rows.length > query.limit && last ? encodeCursor(last.created_at, last.id) : null,
-  };
+  const rows = (
+    await db
+      .prepare(`SELECT id, title, status, repo, branch, model, turns, cost_usd AS costUsd, created_at AS createdAt, updated_at AS updatedAt FROM sessions ${where} ORDER BY created_at DESC, id DESC LIMIT ?`)
+      .bind(...binds, query.limit + 1)
+      .all<SessionSummary>()
+  ).results;
+  const sessions = rows.slice(0, query.limit);
+  const last = sessions[sessions.length - 1];
+  return { sessions, nextCursor: rows.length > query.limit && last ? encodeCursor(last.createdAt, last.id) : null };
 }

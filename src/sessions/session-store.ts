@@ -1,4 +1,4 @@
-import type { SessionStatus, SessionView, TranscriptEntry, TurnStatus, TurnView } from "../api/sessions";
+import type { SessionView, TranscriptEntry, TurnStatus, TurnView } from "../api/sessions";
 import type { RunSandbox } from "../api/runs";
 import type { AgentTurn, Exchange, ModelTurn, ToolTurn } from "../agent/conversation";
 import { toolInput, toolUses } from "../agent/conversation";
@@ -7,34 +7,20 @@ import { ZERO_USAGE } from "../agent/pricing";
 import { roundUsd } from "../runs/costs";
 
 /** A session as its Durable Object keeps it (one JSON row: it is small and always read whole). */
-export interface SessionRecord {
-  id: string;
-  title: string;
-  status: SessionStatus;
-  repo: string;
-  branch: string;
-  workBranch: string;
-  model: string;
-  system: string | null;
-  idleSeconds: number;
-  budgetUsd: number | null;
+export type SessionRecord = Pick<SessionView, "id" | "title" | "status" | "repo" | "branch" | "workBranch" | "model" | "system" | "idleSeconds" | "budgetUsd" | "parent" | "error" | "createdAt" | "updatedAt"> & {
   sandbox: RunSandbox;
   leaseKey: string;
   sandboxId: string | null;
-  sandboxState: "running" | "paused" | "gone" | null;
+  sandboxState: SessionView["sandbox"]["state"];
   /** Sandbox milliseconds billed before `runningSince` (paused time excluded). */
   sandboxMs: number;
   runningSince: number | null;
   /** When the session last had nothing to do (its sandbox is paused idleSeconds later). */
   idleSince: number | null;
   baseSha: string | null;
-  parent?: { sessionId: string; turn: number };
-  error?: { code: string; message: string };
   /** The running turn asked to stop at its next step. */
   cancelling?: number;
-  createdAt: string;
-  updatedAt: string;
-}
+};
 
 interface TurnRow extends Record<string, SqlStorageValue> {
   n: number;

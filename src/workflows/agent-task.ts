@@ -1,17 +1,17 @@
 import type { AgentTask, AgentView } from "../api/runs";
 import { callModel } from "../agent/model-client";
-import { parseModelPrices, usageCostUsd } from "../agent/pricing";
+import { parseModelPrices } from "../agent/pricing";
 import { buildSystemPrompt, buildTools } from "../agent/prompt";
 import { runAgent, type AgentHost } from "../agent/loop";
 import { executeTool } from "../agent/tools";
 import { BUDGET_RAISED_EVENT } from "../durable-objects/orchestrator";
-import { BudgetExceededError, decodeStepError, unwrap } from "../errors";
+import { BudgetExceededError, unwrap } from "../errors";
 import type { ForkContext } from "./fork-context";
 import { stallMs } from "./fork-params";
 import { stepConfig } from "./retry-policies";
-import { budgetResumeStep, budgetWaitStep, modelStepName, toolStepName } from "./steps";
+import { ModelSteps } from "./model-step";
+import { budgetResumeStep, budgetWaitStep, toolStepName } from "./steps";
 
-const MODEL_STEP_TIMEOUT_MS = 15 * 60_000;
 const TOOL_STEP_TIMEOUT_MS = 15 * 60_000;
 
 /**
@@ -24,32 +24,19 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
   const { params: p, config, steps, orchestrator } = ctx;
   const retries = config.RETRY_POLICIES;
   const prices = parseModelPrices(config.MODEL_PRICES);
-  let ledgerKey = "";
+  const models = new ModelSteps({
+    steps,
+    retries,
+    keyPrefix: `fork:${p.n}`,
+    model: task.model,
+    prices,
+    record: (_k, key, _result, usd) => orchestrator.recordModelCost(p.n, key, usd),
+    release: (key) => orchestrator.releaseReservation(key),
+    waitForBudget: (k, wait) => waitForBudget(ctx, k, wait),
+  });
 
   const host: AgentHost = {
-    async modelStep(turn, call) {
-      for (let wait = 1; ; wait++) {
-        try {
-          return await steps.run(modelStepName(turn), stepConfig("model", retries, MODEL_STEP_TIMEOUT_MS), async ({ attempt }) => {
-            // One ledger entry per attempt: a re-run step really calls (and pays for) the model again.
-            ledgerKey = `fork:${p.n}:${modelStepName(turn)}:${attempt}`;
-            let result: Awaited<ReturnType<typeof call>>;
-            try {
-              result = await call();
-            } catch (err) {
-              // This attempt's reservation must not outlive it (the next attempt reserves anew).
-              await orchestrator.releaseReservation(ledgerKey);
-              throw err;
-            }
-            await orchestrator.recordModelCost(p.n, ledgerKey, usageCostUsd(result.model || task.model, result.usage, prices));
-            return result;
-          });
-        } catch (err) {
-          if (decodeStepError(err).code !== "budget_exceeded") throw err;
-          await waitForBudget(ctx, turn, wait);
-        }
-      }
-    },
+    modelStep: (k, call) => models.run(k, call),
     // The agent's budget is enforced (and waited out) at its model steps; a tool call in between runs.
     // Each tool call is journaled: a replacement for a lost sandbox gets it re-executed, no model call.
     async toolStep(turn, index, use, call) {
@@ -67,7 +54,7 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
         const session = await ctx.session();
         return executeTool(session, call, { remainingMs: steps.remainingMs(), envs: ctx.taskEnv, stallMs: stallMs(p) });
       },
-      beforeModelCall: async (_turn, expectedUsd) => unwrap(await orchestrator.reserveModelCall(p.n, ledgerKey, expectedUsd)),
+      beforeModelCall: async (_turn, expectedUsd) => unwrap(await orchestrator.reserveModelCall(p.n, models.ledgerKey, expectedUsd)),
     },
     {
       prompt: task.prompt,

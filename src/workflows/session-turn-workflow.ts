@@ -1,7 +1,7 @@
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloudflare:workers";
 import { runAgent, type AgentHost } from "../agent/loop";
 import { callModel } from "../agent/model-client";
-import { parseModelPrices, usageCostUsd } from "../agent/pricing";
+import { parseModelPrices } from "../agent/pricing";
 import { buildSessionSystemPrompt, buildTools } from "../agent/prompt";
 import { executeTool } from "../agent/tools";
 import { DEFAULT_STALL_SECONDS } from "../api/runs";
@@ -18,10 +18,10 @@ import { SETUP_TIMEOUT_SECONDS, TURN_TIMEOUT_SECONDS, type SessionJob, type Setu
 import { ForkSandbox } from "./fork-sandbox";
 import { stepConfig } from "./retry-policies";
 import { isEngineInterruption, StepRunner, type StepTracker } from "./step-runner";
-import { budgetResumeStep, budgetWaitStep, modelStepName, SESSION_STEP, toolStepName } from "./steps";
+import { ModelSteps } from "./model-step";
+import { budgetResumeStep, budgetWaitStep, SESSION_STEP, toolStepName } from "./steps";
 
 const CONTROL_STEP_TIMEOUT_MS = 2 * 60_000;
-const MODEL_STEP_TIMEOUT_MS = 15 * 60_000;
 const TOOL_STEP_TIMEOUT_MS = 15 * 60_000;
 
 /** A session's steps (turn 0: its setup), reported to its Session object. */
@@ -89,36 +89,28 @@ export class SessionTurnWorkflow extends WorkflowEntrypoint<Env, SessionJob> {
       steps.setDeadline(start.startedAt + TURN_TIMEOUT_SECONDS * 1000, TURN_TIMEOUT_SECONDS);
       const history = await steps.run(SESSION_STEP.history, control, async () => unwrap(await session.history(n)), { gated: false });
       let handle: SandboxHandle = start.handle;
-      let ledgerKey = "";
+      const models = new ModelSteps({
+        steps,
+        retries,
+        keyPrefix: `turn:${n}`,
+        model: start.model,
+        prices,
+        record: (k, key, result, usd) => session.recordModelCall(n, k, key, result, usd),
+        release: (key) => session.releaseReservation(key),
+        // Out of budget: the sandbox pauses until the budget is raised (PATCH budgetUsd), then the call is made.
+        async waitForBudget(k, wait) {
+          await steps.run(budgetWaitStep(k, wait), control, async () => unwrap(await session.awaitBudget(n)), { gated: true, budget: false });
+          try {
+            await step.waitForEvent(`${BUDGET_RAISED_EVENT}-${k}-${wait}`, { type: BUDGET_RAISED_EVENT, timeout: config.BUDGET_WAIT_SECONDS * 1000 });
+          } catch {
+            throw new BudgetExceededError(`The session's budget was spent and not raised within ${config.BUDGET_WAIT_SECONDS} s.`);
+          }
+          handle = await steps.run(budgetResumeStep(k, wait), control, async () => unwrap(await session.resumeForTurn(n)), { gated: true, budget: false });
+        },
+      });
 
       const host: AgentHost = {
-        async modelStep(k, call) {
-          for (let wait = 1; ; wait++) {
-            try {
-              return await steps.run(modelStepName(k), stepConfig("model", retries, MODEL_STEP_TIMEOUT_MS), async ({ attempt }) => {
-                ledgerKey = `turn:${n}:${modelStepName(k)}:${attempt}`;
-                try {
-                  const result = await call();
-                  await session.recordModelCall(n, k, ledgerKey, result, usageCostUsd(result.model || start.model, result.usage, prices));
-                  return result;
-                } catch (err) {
-                  await session.releaseReservation(ledgerKey);
-                  throw err;
-                }
-              });
-            } catch (err) {
-              if (decodeStepError(err).code !== "budget_exceeded") throw err;
-              // Out of budget: the sandbox pauses until the budget is raised (PATCH budgetUsd), then the call is made.
-              await steps.run(budgetWaitStep(k, wait), control, async () => unwrap(await session.awaitBudget(n)), { gated: true, budget: false });
-              try {
-                await step.waitForEvent(`${BUDGET_RAISED_EVENT}-${k}-${wait}`, { type: BUDGET_RAISED_EVENT, timeout: config.BUDGET_WAIT_SECONDS * 1000 });
-              } catch {
-                throw new BudgetExceededError(`The session's budget was spent and not raised within ${config.BUDGET_WAIT_SECONDS} s.`);
-              }
-              handle = await steps.run(budgetResumeStep(k, wait), control, async () => unwrap(await session.resumeForTurn(n)), { gated: true, budget: false });
-            }
-          }
-        },
+        modelStep: (k, call) => models.run(k, call),
         async toolStep(k, index, use, call) {
           return steps.run(toolStepName(k, index), stepConfig("tool", retries, TOOL_STEP_TIMEOUT_MS), async () => {
             const result = await call();
@@ -133,7 +125,7 @@ export class SessionTurnWorkflow extends WorkflowEntrypoint<Env, SessionJob> {
         {
           callModel: (request) => callModel({ apiKey: config.ANTHROPIC_API_KEY ?? "", baseURL: config.ANTHROPIC_BASE_URL }, request),
           executeTool: (call) => executeTool(SandboxSession.forHandle(access, handle), call, { remainingMs: steps.remainingMs(), envs: { FORKYARD_SESSION_ID: sessionId, FORKYARD_TURN: String(n) }, stallMs: DEFAULT_STALL_SECONDS * 1000 }),
-          beforeModelCall: async (_k, expectedUsd) => unwrap(await session.reserveModelCall(n, ledgerKey, expectedUsd)),
+          beforeModelCall: async (_k, expectedUsd) => unwrap(await session.reserveModelCall(n, models.ledgerKey, expectedUsd)),
         },
         {
           prompt: start.prompt,

@@ -4,17 +4,13 @@ import { DEFAULT_MODEL_PRICES } from "../../src/agent/pricing";
 import { MODEL_ALIASES } from "../../src/agent/models";
 import { editTurn } from "../support/agent-turns";
 import type { RecordedCall, ScriptedReply } from "../support/anthropic-server";
-import { api, createRun, getRun, sandboxAdmin, waitFor, waitForRunStatus } from "./helpers";
+import { api, createRun, getRun, sandboxAdmin, scriptedModel, waitFor, waitForRunStatus } from "./helpers";
 
 const anthropic = env as unknown as { ANTHROPIC_BASE_URL: string; ANTHROPIC_API_KEY: string; FORK_WORKFLOW: Workflow };
 
-async function scripted(path: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(`${anthropic.ANTHROPIC_BASE_URL}${path}`, { method: path === "/__calls" ? "GET" : "POST", body: body === undefined ? undefined : JSON.stringify(body) });
-  if (!res.ok) throw new Error(`${path}: ${res.status}`);
-  return res.json();
-}
-const setScript = (turns: ScriptedReply[]) => scripted("/__script", { turns });
-const modelCalls = async () => ((await scripted("/__calls")) as RecordedCall[]).filter((c) => c.path === "/v1/messages");
+const scripted = (path: string, body?: unknown) => scriptedModel.request(path, body);
+const setScript = (turns: ScriptedReply[]) => scriptedModel.script(turns);
+const modelCalls = () => scriptedModel.calls();
 
 const SONNET = MODEL_ALIASES.sonnet;
 /** Exact cost of one call at the list price of the default model, USD. */

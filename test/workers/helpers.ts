@@ -1,5 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import type { RunView } from "../../src/api/runs";
+import type { RecordedCall, ScriptTurn } from "../support/anthropic-server";
 import { TEST_API_TOKEN, TEST_E2B_API_KEY, TEST_SANDBOX_ADMIN_KEY } from "../support/constants";
 
 export const testEnv = env as unknown as { TEST_REPO: string; E2B_API_URL: string } & Record<string, unknown>;
@@ -80,3 +81,23 @@ export const sandboxAdmin = {
 };
 
 export const e2bOptions = () => ({ apiKey: TEST_E2B_API_KEY, apiUrl: testEnv.E2B_API_URL, sandboxUrl: testEnv.E2B_API_URL });
+
+/** The scripted Anthropic Messages server: its script of replies and the calls it recorded. */
+export const scriptedModel = {
+  async request(path: string, body?: unknown): Promise<unknown> {
+    const url = (testEnv as unknown as { ANTHROPIC_BASE_URL: string }).ANTHROPIC_BASE_URL;
+    const res = await fetch(`${url}${path}`, { method: path === "/__calls" ? "GET" : "POST", body: body === undefined ? undefined : JSON.stringify(body) });
+    if (!res.ok) throw new Error(`${path}: ${res.status}`);
+    return res.json();
+  },
+  reset(): Promise<unknown> {
+    return this.request("/__reset");
+  },
+  script(turns: ScriptTurn[]): Promise<unknown> {
+    return this.request("/__script", { turns });
+  },
+  /** The Messages API calls made so far, in order. */
+  async calls(): Promise<RecordedCall[]> {
+    return ((await this.request("/__calls")) as RecordedCall[]).filter((c) => c.path === "/v1/messages");
+  },
+};

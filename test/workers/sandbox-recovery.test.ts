@@ -1,21 +1,14 @@
 // A sandbox that vanishes mid-fork (E2B's "sandbox not found") is replaced: the fork acquires a new
 // one, clones the same commit, replays what it had done (commands re-run, tool calls re-executed, no
 // model call), and runs the interrupted step again.
-import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { ForkView, RunView } from "../../src/api/runs";
 import { editTurn } from "../support/agent-turns";
-import type { RecordedCall, ScriptedReply } from "../support/anthropic-server";
-import { createRun, getRun, sandboxAdmin, waitFor, waitForRunStatus } from "./helpers";
+import type { ScriptedReply } from "../support/anthropic-server";
+import { createRun, getRun, sandboxAdmin, scriptedModel, waitFor, waitForRunStatus } from "./helpers";
 
-const anthropic = env as unknown as { ANTHROPIC_BASE_URL: string };
-
-async function scripted(path: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(`${anthropic.ANTHROPIC_BASE_URL}${path}`, { method: path === "/__calls" ? "GET" : "POST", body: body === undefined ? undefined : JSON.stringify(body) });
-  if (!res.ok) throw new Error(`${path}: ${res.status}`);
-  return res.json();
-}
-const modelCalls = async () => ((await scripted("/__calls")) as RecordedCall[]).filter((c) => c.path === "/v1/messages");
+const scripted = (path: string, body?: unknown) => scriptedModel.request(path, body);
+const modelCalls = () => scriptedModel.calls();
 
 /** Waits until the fork is inside the given step, then expires its sandbox behind Forkyard's back. */
 async function loseSandboxDuring(runId: string, step: string): Promise<string> {

@@ -1,18 +1,10 @@
-import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { SessionView, TranscriptEntry } from "../../src/api/sessions";
 import type { RecordedCall, ScriptedReply } from "../support/anthropic-server";
-import { api, sandboxAdmin, testEnv, waitFor } from "./helpers";
+import { api, sandboxAdmin, scriptedModel, testEnv, waitFor } from "./helpers";
 
-const anthropic = env as unknown as { ANTHROPIC_BASE_URL: string };
-
-async function scripted(path: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(`${anthropic.ANTHROPIC_BASE_URL}${path}`, { method: path === "/__calls" ? "GET" : "POST", body: body === undefined ? undefined : JSON.stringify(body) });
-  if (!res.ok) throw new Error(`${path}: ${res.status}`);
-  return res.json();
-}
-const setScript = (turns: ScriptedReply[]) => scripted("/__script", { turns });
-const modelCalls = async () => ((await scripted("/__calls")) as RecordedCall[]).filter((c) => c.path === "/v1/messages");
+const setScript = (turns: ScriptedReply[]) => scriptedModel.script(turns);
+const modelCalls = () => scriptedModel.calls();
 
 const writeFile = (path: string, text: string): ScriptedReply => ({ content: [{ type: "tool_use", name: "str_replace_based_edit_tool", input: { command: "create", path, file_text: `${text}\n` } }] });
 const bash = (command: string): ScriptedReply => ({ content: [{ type: "tool_use", name: "bash", input: { command } }] });
@@ -86,7 +78,7 @@ async function noSandboxesLeft(): Promise<void> {
 }
 
 beforeEach(async () => {
-  await scripted("/__reset");
+  await scriptedModel.reset();
   await sandboxAdmin.reset();
 });
 

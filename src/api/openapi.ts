@@ -8,14 +8,16 @@
  */
 import { z } from "zod";
 import { RUN_ID_PATTERN } from "../runs/ids.ts";
+import { SESSION_ID_PATTERN } from "../sessions/ids.ts";
 import * as res from "./responses.ts";
 import { poolConfigRequest } from "./pool.ts";
 import { putTemplateRequest } from "./templates.ts";
+import { errors, json, ref, type Json } from "./openapi-common.ts";
+import { SESSION_PATHS, SESSION_REQUEST_SCHEMAS, SESSION_RESPONSE_SCHEMAS } from "./openapi-sessions.ts";
 import { agentTask, commandsTask, createRunRequest, forkNumberParam, forkStatus, gitRefName, listRunsQuery, raiseBudgetRequest, runStatus } from "./runs.ts";
 
 export const API_VERSION = "1.0.0";
 
-type Json = Record<string, unknown>;
 type Method = "get" | "post" | "put" | "patch" | "delete";
 
 export interface OpenApiDocument {
@@ -29,7 +31,6 @@ export interface OpenApiDocument {
   components: { schemas: Record<string, Json>; responses: Record<string, Json>; parameters: Record<string, Json>; securitySchemes: Record<string, Json> };
 }
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
 /** Bodies of POST /v1/runs shown in the document and prefilled by /docs; each must parse (tested). */
 export const CREATE_RUN_EXAMPLES = {
@@ -118,7 +119,15 @@ function componentSchemas(): Record<string, Json> {
     ["AgentTask", agentTask],
   ];
   const requests = convert(
-    [...shared, ["CreateRunRequest", createRunRequest], ["RaiseBudgetRequest", raiseBudgetRequest], ["ListRunsQuery", listRunsQuery], ["PoolConfigRequest", poolConfigRequest], ["PutTemplateRequest", putTemplateRequest]],
+    [
+      ...shared,
+      ["CreateRunRequest", createRunRequest],
+      ["RaiseBudgetRequest", raiseBudgetRequest],
+      ["ListRunsQuery", listRunsQuery],
+      ["PoolConfigRequest", poolConfigRequest],
+      ["PutTemplateRequest", putTemplateRequest],
+      ...SESSION_REQUEST_SCHEMAS,
+    ],
     "input",
   );
   const responses = convert(
@@ -156,6 +165,7 @@ function componentSchemas(): Record<string, Json> {
       ["WebhookRun", res.webhookRun],
       ["WebhookIgnored", res.webhookIgnored],
       ["WebhookPing", res.webhookPing],
+      ...SESSION_RESPONSE_SCHEMAS,
     ],
     "output",
   );
@@ -184,8 +194,8 @@ const RESPONSES: Record<string, Json> = {
     details: { field: "forks", issues: [{ field: "forks", message: "Too big: expected number to be <=100" }] },
   }),
   Unauthorized: errorResponse("Missing or wrong bearer token.", { code: "unauthorized", message: "A valid bearer token is required (Authorization: Bearer <token>)." }),
-  NotFound: errorResponse("No such run (or fork).", { code: "not_found", message: 'run "rabc…" does not exist.', details: { run: "rabc…" } }),
-  Conflict: errorResponse("The run or fork is not in a state that allows this: run_not_running, run_not_paused, run_finished, fork_finished, idempotency_key_reused.", {
+  NotFound: errorResponse("No such run (or fork) or session.", { code: "not_found", message: 'run "rabc…" does not exist.', details: { run: "rabc…" } }),
+  Conflict: errorResponse("The run, fork or session is not in a state that allows this: run_not_running, run_not_paused, run_finished, fork_finished, idempotency_key_reused, session_failed, session_destroyed, session_not_forkable, turn_running.", {
     code: "run_finished",
     message: "The run already ended (completed).",
   }),
@@ -209,27 +219,6 @@ const RESPONSES: Record<string, Json> = {
     message: "GitHub webhooks are not configured: this deployment has no GITHUB_WEBHOOK_SECRET.",
   }),
 };
-
-type ErrorName = "BadRequest" | "Unauthorized" | "NotFound" | "Conflict" | "PayloadTooLarge" | "RateLimited" | "InternalError" | "AgentUnavailable" | "GitHubUnavailable";
-const ERROR_STATUS: Record<ErrorName, string> = {
-  BadRequest: "400",
-  Unauthorized: "401",
-  NotFound: "404",
-  Conflict: "409",
-  PayloadTooLarge: "413",
-  RateLimited: "429",
-  InternalError: "500",
-  AgentUnavailable: "503",
-  GitHubUnavailable: "503",
-};
-
-function errors(names: ErrorName[]): Record<string, Json> {
-  const out: Record<string, Json> = {};
-  for (const name of [...names, "InternalError" as const]) out[ERROR_STATUS[name]] = { $ref: `#/components/responses/${name}` };
-  return out;
-}
-
-const json = (schema: Json, description: string, extra: Json = {}): Json => ({ description, ...extra, content: { "application/json": { schema } } });
 
 const runIdParam = { $ref: "#/components/parameters/RunId" };
 const aliasParam = { name: "alias", in: "path", required: true, description: "a template alias", schema: { type: "string", pattern: "^[A-Za-z0-9._:-]+$" } };
@@ -280,6 +269,7 @@ function buildDocument(): OpenApiDocument {
     security: [{ bearer: [] }],
     tags: [
       { name: "runs", description: "Start, read and control runs and their forks." },
+      { name: "sessions", description: "Durable multi-turn agents on a repository: messages, transcript, pause, fork." },
       { name: "events", description: "Live progress as Server-Sent Events." },
       { name: "operations", description: "The sandbox pool and the orphan reaper." },
       { name: "github", description: "Runs started by GitHub webhooks (HMAC-signed, no bearer token)." },
@@ -431,6 +421,7 @@ function buildDocument(): OpenApiDocument {
           },
         },
       },
+      ...SESSION_PATHS,
       "/v1/webhooks/github": {
         post: {
           tags: ["github"],
@@ -573,6 +564,7 @@ function buildDocument(): OpenApiDocument {
       responses: RESPONSES,
       parameters: {
         RunId: { name: "id", in: "path", required: true, description: "run id", schema: { type: "string", pattern: RUN_ID_PATTERN.source } },
+        SessionId: { name: "id", in: "path", required: true, description: "session id", schema: { type: "string", pattern: SESSION_ID_PATTERN.source } },
       },
       securitySchemes: {
         bearer: { type: "http", scheme: "bearer", description: "One of the tokens in FORKYARD_API_TOKENS." },

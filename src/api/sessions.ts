@@ -1,7 +1,9 @@
 import { z } from "zod";
 import { PROFILE_NAMES, templateName } from "../sandbox/profiles.ts";
-import type { RunSandbox } from "./runs.ts";
 import { gitRefName } from "./runs.ts";
+import { sessionLinks as sessionLinksSchema, sessionStatus, sessionSummary, sessionView, transcriptEntry, turnStatus, turnView } from "./session-responses.ts";
+
+export { SESSION_STATUSES, TURN_STATUSES } from "./session-responses.ts";
 
 export const DEFAULT_IDLE_SECONDS = 300;
 
@@ -40,10 +42,6 @@ export const forkSessionRequest = z.strictObject({
   title: z.string().min(1).max(200).optional(),
 });
 
-export const SESSION_STATUSES = ["setting_up", "idle", "running", "paused", "failed", "destroyed"] as const;
-export const sessionStatus = z.enum(SESSION_STATUSES);
-export type SessionStatus = z.infer<typeof sessionStatus>;
-
 export const listSessionsQuery = z.strictObject({
   status: sessionStatus.optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -56,68 +54,15 @@ export const transcriptQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 
-export const TURN_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled", "budget_exceeded"] as const;
-export type TurnStatus = (typeof TURN_STATUSES)[number];
-
-export interface TurnView {
-  n: number;
-  prompt: string;
-  model: string;
-  status: TurnStatus;
-  stopReason: string | null;
-  summary: string | null;
-  toolCalls: number;
-  tokens: { input: number; output: number; cacheRead: number; cacheWrite: number };
-  costUsd: number;
-  error?: { code: string; message: string };
-  startedAt: string | null;
-  finishedAt: string | null;
-}
-
-export interface SessionView {
-  id: string;
-  title: string;
-  status: SessionStatus;
-  repo: string;
-  branch: string;
-  workBranch: string;
-  model: string;
-  system: string | null;
-  idleSeconds: number;
-  sandbox: { id: string | null; state: "running" | "paused" | "gone" | null } & RunSandbox;
-  turns: TurnView[];
-  /** Turns waiting for the running one. */
-  queued: number;
-  costUsd: { sandbox: number; llm: number; total: number };
-  budgetUsd: number | null;
-  parent?: { sessionId: string; turn: number };
-  error?: { code: string; message: string };
-  createdAt: string;
-  updatedAt: string;
-  links: SessionLinks;
-}
-
-export interface SessionLinks {
-  self: string;
-  messages: string;
-  transcript: string;
-  events: string;
-  fork: string;
-  pause: string;
-  cancel: string;
-}
+export type SessionStatus = z.infer<typeof sessionStatus>;
+export type TurnStatus = z.infer<typeof turnStatus>;
+export type TurnView = z.infer<typeof turnView>;
+export type SessionView = z.infer<typeof sessionView>;
+export type SessionLinks = z.infer<typeof sessionLinksSchema>;
+export type TranscriptEntry = z.infer<typeof transcriptEntry>;
+export type SessionSummary = z.infer<typeof sessionSummary>;
 
 export function sessionLinks(id: string): SessionLinks {
   const self = `/v1/sessions/${id}`;
   return { self, messages: `${self}/messages`, transcript: `${self}/transcript`, events: `${self}/events`, fork: `${self}/fork`, pause: `${self}/pause`, cancel: `${self}/cancel` };
 }
-
-/** One entry of a session's transcript, in order. Tool results are bounded as the agent saw them. */
-export type TranscriptEntry = { seq: number; turn: number; at: string } & (
-  | { role: "user"; text: string }
-  | { role: "assistant"; text: string; toolCalls: { id: string; name: string; input: unknown }[] }
-  | { role: "tool"; toolUseId: string; name: string; content: string; isError: boolean }
-);
-
-/** A session as GET /v1/sessions lists it. */
-export type SessionSummary = Pick<SessionView, "id" | "title" | "status" | "repo" | "branch" | "model" | "createdAt" | "updatedAt"> & { turns: number; costUsd: number };

@@ -1,4 +1,4 @@
-import { randomBase32 } from "../runs/ids";
+import { randomBase32 } from "../runs/ids.ts";
 
 /** Session ids: `s` + 20 base32 characters. */
 export function newSessionId(): string {

@@ -34,6 +34,7 @@ const typesAgree: [
 ] = [true, true, true, true, true, true, true, true, true, true];
 
 const UNKNOWN_RUN = `r${"a".repeat(20)}`;
+const UNKNOWN_SESSION = `s${"a".repeat(20)}`;
 const METHODS = ["get", "post", "put", "patch", "delete"] as const;
 
 interface ErrorBody {
@@ -57,6 +58,9 @@ function operations(doc: OpenApiDocument) {
 const PROBE_BODIES: Record<string, unknown> = {
   "post /v1/runs": {},
   "post /v1/runs/{id}/budget": { budgetUsd: 5 },
+  "post /v1/sessions": {},
+  "post /v1/sessions/{id}/messages": { prompt: "hello" },
+  "patch /v1/sessions/{id}": { title: "renamed" },
 };
 
 describe("GET /openapi.json", () => {
@@ -74,7 +78,8 @@ describe("GET /openapi.json", () => {
     expect(ops.length).toBeGreaterThanOrEqual(14);
     for (const { path, method, op } of ops) {
       const where = `${method.toUpperCase()} ${path}`;
-      const url = path.replace("{id}", UNKNOWN_RUN).replace("{n}", "1");
+      const session = path.startsWith("/v1/sessions");
+      const url = path.replace("{id}", session ? UNKNOWN_SESSION : UNKNOWN_RUN).replace("{n}", "1");
       const probeBody = PROBE_BODIES[`${method} ${path}`];
       const response = await api(url, { method: method.toUpperCase(), ...(probeBody !== undefined ? { json: probeBody } : {}) });
       const type = response.headers.get("Content-Type") ?? "";
@@ -84,7 +89,8 @@ describe("GET /openapi.json", () => {
         // Our NotFoundError names the run; the app's 404 for an unknown route says "No route for".
         const body = JSON.parse(text) as ErrorBody;
         expect(body.error.message, where).not.toMatch(/^No route for/);
-        expect(body.error.details?.run, where).toBe(UNKNOWN_RUN);
+        if (session) expect(body.error.details?.session, where).toBe(UNKNOWN_SESSION);
+        else expect(body.error.details?.run, where).toBe(UNKNOWN_RUN);
       }
       if (response.status >= 400) expect(res.errorBody.safeParse(JSON.parse(text)).success, `${where}: error body ${text}`).toBe(true);
       if (response.status === 200 && type.includes("application/json")) {

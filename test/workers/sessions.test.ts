@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { SessionView, TranscriptEntry } from "../../src/api/sessions";
+import { sessionView } from "../../src/api/session-responses";
 import type { RecordedCall, ScriptedReply } from "../support/anthropic-server";
 import { api, sandboxAdmin, scriptedModel, testEnv, waitFor } from "./helpers";
 
@@ -19,7 +20,8 @@ async function createSession(body: Record<string, unknown> = {}): Promise<{ id: 
 async function getSession(id: string): Promise<SessionView> {
   const res = await api(`/v1/sessions/${id}`);
   if (res.status !== 200) throw new Error(`GET /v1/sessions/${id}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as SessionView;
+  // What the API answers is what the OpenAPI document describes.
+  return sessionView.parse(await res.json());
 }
 
 async function send(id: string, prompt: string): Promise<number> {

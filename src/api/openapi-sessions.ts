@@ -1,0 +1,134 @@
+/** The sessions part of the OpenAPI document: its operations and the schemas they use. */
+import type { z } from "zod";
+import { errors, json, ref, type Json } from "./openapi-common.ts";
+import { createSessionRequest, forkSessionRequest, patchSessionRequest, sendMessageRequest } from "./sessions.ts";
+import * as res from "./session-responses.ts";
+
+export const CREATE_SESSION_EXAMPLE = { repo: "https://github.com/acme/app.git", branch: "main", model: "sonnet", title: "Speed up the test suite", idleSeconds: 300, budgetUsd: 20 } as const;
+
+export const SESSION_REQUEST_SCHEMAS: [string, z.core.$ZodType][] = [
+  ["CreateSessionRequest", createSessionRequest],
+  ["SendMessageRequest", sendMessageRequest],
+  ["PatchSessionRequest", patchSessionRequest],
+  ["ForkSessionRequest", forkSessionRequest],
+];
+
+export const SESSION_RESPONSE_SCHEMAS: [string, z.core.$ZodType][] = [
+  ["SessionView", res.sessionView],
+  ["TurnView", res.turnView],
+  ["SessionLinks", res.sessionLinks],
+  ["CreatedSession", res.createdSession],
+  ["MessageAccepted", res.messageAccepted],
+  ["ForkedSessions", res.forkedSessions],
+  ["TranscriptEntry", res.transcriptEntry],
+  ["TranscriptPage", res.transcriptPage],
+  ["SessionSummary", res.sessionSummary],
+  ["SessionPage", res.sessionPage],
+];
+
+const sessionIdParam = { $ref: "#/components/parameters/SessionId" };
+
+function sessionOp(operationId: string, summary: string, description: string, responses: Json, body?: { schema: string; example?: Json }): Json {
+  return {
+    tags: ["sessions"],
+    operationId,
+    summary,
+    description,
+    parameters: [sessionIdParam],
+    ...(body ? { requestBody: { required: true, content: { "application/json": { schema: ref(body.schema), ...(body.example ? { example: body.example } : {}) } } } } : {}),
+    responses,
+  };
+}
+
+const viewResponse = (description: string, extra: ("BadRequest" | "Conflict" | "PayloadTooLarge")[] = []) => ({ "200": json(ref("SessionView"), description), ...errors(["Unauthorized", "NotFound", ...extra]) });
+
+export const SESSION_PATHS: Record<string, Record<string, Json>> = {
+  "/v1/sessions": {
+    post: {
+      tags: ["sessions"],
+      operationId: "createSession",
+      summary: "Start a session",
+      description:
+        "A durable multi-turn agent on a repository. Its setup (a sandbox, a health check, a clone onto `forkyard/s/<id>`) starts at once; " +
+        "messages sent meanwhile are queued. After `idleSeconds` with nothing to do the sandbox is paused (not billed, files kept).",
+      requestBody: { required: true, content: { "application/json": { schema: ref("CreateSessionRequest"), example: CREATE_SESSION_EXAMPLE } } },
+      responses: { "201": json(ref("CreatedSession"), "The session (status `setting_up`)."), ...errors(["BadRequest", "Unauthorized", "PayloadTooLarge", "AgentUnavailable"]) },
+    },
+    get: {
+      tags: ["sessions"],
+      operationId: "listSessions",
+      summary: "List sessions, newest first",
+      parameters: [
+        { name: "status", in: "query", required: false, description: "only sessions with this status", schema: { type: "string", enum: [...res.SESSION_STATUSES] } },
+        { name: "limit", in: "query", required: false, description: "sessions per page (1-100, default 20)", schema: { type: "integer", minimum: 1, maximum: 100 } },
+        { name: "cursor", in: "query", required: false, description: "`nextCursor` of the previous page", schema: { type: "string" } },
+      ],
+      responses: { "200": json(ref("SessionPage"), "A page of sessions."), ...errors(["BadRequest", "Unauthorized"]) },
+    },
+  },
+  "/v1/sessions/{id}": {
+    get: sessionOp("getSession", "A session with its turns and costs", "Its status, sandbox (running, paused or gone), every turn, the queue and the spend.", viewResponse("The session.")),
+    patch: sessionOp("updateSession", "Rename a session or change its budget", "A turn waiting for budget continues once `budgetUsd` covers its next model call.", viewResponse("The session.", ["BadRequest", "PayloadTooLarge"]), {
+      schema: "PatchSessionRequest",
+      example: { title: "Faster tests", budgetUsd: 40 },
+    }),
+    delete: sessionOp("destroySession", "Destroy a session", "Stops the running turn, drops queued ones and kills the sandbox. The transcript stays readable; status `destroyed`.", viewResponse("The destroyed session.")),
+  },
+  "/v1/sessions/{id}/messages": {
+    post: sessionOp(
+      "sendMessage",
+      "Send a message (a turn)",
+      "Queued behind a running turn; turns run in order. `model` switches the model from this turn on. 409 for a failed or destroyed session.",
+      { "202": json(ref("MessageAccepted"), "The turn the message runs as."), ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict", "PayloadTooLarge"]) },
+      { schema: "SendMessageRequest", example: { prompt: "Now add a test for the empty case." } },
+    ),
+  },
+  "/v1/sessions/{id}/transcript": {
+    get: {
+      tags: ["sessions"],
+      operationId: "getTranscript",
+      summary: "The conversation so far",
+      description: "User prompts, the agent's messages with their tool calls, and tool results (bounded as the agent saw them), in order, paginated by `seq`.",
+      parameters: [
+        sessionIdParam,
+        { name: "after", in: "query", required: false, description: "entries after this seq (`next` of the previous page)", schema: { type: "integer", minimum: 0 } },
+        { name: "limit", in: "query", required: false, description: "entries per page (1-500, default 100)", schema: { type: "integer", minimum: 1, maximum: 500 } },
+      ],
+      responses: { "200": json(ref("TranscriptPage"), "A page of the transcript."), ...errors(["BadRequest", "Unauthorized", "NotFound"]) },
+    },
+  },
+  "/v1/sessions/{id}/pause": {
+    post: sessionOp("pauseSession", "Pause the sandbox now", "Instead of waiting for `idleSeconds`. 409 while a turn runs; the next message resumes it.", viewResponse("The session.", ["Conflict"])),
+  },
+  "/v1/sessions/{id}/cancel": {
+    post: sessionOp("cancelTurn", "Stop the running turn", "The turn stops at its next step (status `cancelled`); queued messages stay queued and run next.", viewResponse("The session.")),
+  },
+  "/v1/sessions/{id}/fork": {
+    post: sessionOp(
+      "forkSession",
+      "Fork a session",
+      "New sessions with the history up to the last ended turn and a copy of the workspace (E2B's sandbox fork), independent afterwards. While a turn runs, the copy is of the workspace as it is then.",
+      { "201": json(ref("ForkedSessions"), "The new sessions."), ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict", "RateLimited"]) },
+      { schema: "ForkSessionRequest", example: { count: 2, title: "Try another approach" } },
+    ),
+  },
+  "/v1/sessions/{id}/events": {
+    get: {
+      tags: ["events"],
+      operationId: "sessionEvents",
+      summary: "A session's live events (Server-Sent Events)",
+      description:
+        "session.created, session.ready, session.status, turn.queued, turn.started, step.started, step.finished, tool.output, cost.recorded, turn.finished, " +
+        "sandbox.paused, sandbox.resumed, session.forked, session.destroyed. `fork` in the data is the turn. Reconnect with Last-Event-ID.",
+      parameters: [
+        sessionIdParam,
+        { name: "Last-Event-ID", in: "header", required: false, description: "replay events after this seq", schema: { type: "string", pattern: "^[0-9]+$" } },
+        { name: "after", in: "query", required: false, description: "same as Last-Event-ID", schema: { type: "string", pattern: "^[0-9]+$" } },
+      ],
+      responses: {
+        "200": { description: "The event stream.", content: { "text/event-stream": { schema: { type: "string" } } } },
+        ...errors(["Unauthorized", "NotFound", "RateLimited"]),
+      },
+    },
+  },
+};

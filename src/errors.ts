@@ -128,8 +128,8 @@ export class ForkTimeoutError extends ForkyardError {
 }
 
 export class ForkCancelledError extends ForkyardError {
-  constructor() {
-    super("cancelled", "The fork was cancelled.", { status: 409 });
+  constructor(message = "The fork was cancelled.") {
+    super("cancelled", message, { status: 409 });
   }
 }
 

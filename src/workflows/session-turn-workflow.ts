@@ -42,7 +42,7 @@ export class SessionTurnWorkflow extends WorkflowEntrypoint<Env, SessionJob> {
     const job = event.payload;
     const session = this.env.SESSION.getByName(job.sessionId);
     const n = job.kind === "turn" ? job.n : 0;
-    const steps = new StepRunner(step, { runId: job.sessionId, n, tracker: sessionTracker(session, n) });
+    const steps = new StepRunner(step, { runId: job.sessionId, n, tracker: sessionTracker(session, n), job: { name: "turn", owner: "session" } });
     const control = stepConfig("report", loadConfig(this.env).RETRY_POLICIES, CONTROL_STEP_TIMEOUT_MS);
     if (job.kind === "setup") {
       const outcome = await this.#setup(job.sessionId, event.instanceId, step, steps, session);

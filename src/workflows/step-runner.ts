@@ -16,6 +16,8 @@ export interface StepRunnerContext {
   runId: string;
   n: number;
   tracker: StepTracker;
+  /** What the job is, in its errors: a run's fork (default) or a session's turn. */
+  job?: { name: "fork" | "turn"; owner: "run" | "session" };
 }
 
 /** A fork's steps, reported to its run's Orchestrator. */
@@ -92,8 +94,9 @@ export class StepRunner {
       try {
         if (options.gated) {
           const gate = await tracker.stepStarted(name, attempt);
-          if (!gate.proceed) throw new ForkCancelledError();
-          if (gate.budgetSpent && options.budget !== false) throw new BudgetExceededError("The run's budget is spent (model calls and sandbox time).");
+          const job = this.#ctx.job ?? { name: "fork", owner: "run" };
+          if (!gate.proceed) throw new ForkCancelledError(`The ${job.name} was cancelled.`);
+          if (gate.budgetSpent && options.budget !== false) throw new BudgetExceededError(`The ${job.owner}'s budget is spent (model calls and sandbox time).`);
           if (Date.now() >= this.#deadline) throw new ForkTimeoutError(this.#timeoutSeconds);
         }
         const value = await body({

@@ -188,6 +188,41 @@ describe("sessions", () => {
     expect(ids).toEqual(expect.arrayContaining([a.id, b.id, parent.id]));
   });
 
+  it("cancels the running turn at its next step; the queued message runs next with it in its history", async () => {
+    const session = await createSession();
+    await setScript([bash("sleep 2 && echo slept"), say("never sent"), say("the second reply")]);
+    await send(session.id, "first");
+    await send(session.id, "second");
+    await waitFor("turn 1's tool call", async () => (await transcript(session.id)).some((e) => e.role === "assistant"));
+    const cancelled = await api(`/v1/sessions/${session.id}/cancel`, { method: "POST" });
+    expect(cancelled.status).toBe(200);
+    const view = await waitForSession(session.id, "both turns", turnEnded(2));
+    expect(view.turns.map((t) => t.status)).toEqual(["cancelled", "succeeded"]);
+    expect(view.turns[1]!.summary).toBe("never sent");
+    const calls = await modelCalls();
+    // One call for the cancelled turn (its tool call ran to its end), one for the second turn, which sees it.
+    expect(calls).toHaveLength(2);
+    expect(promptsIn(calls[1]!)).toEqual(["first", "second"]);
+    expect(JSON.stringify((calls[1]!.body as { messages: unknown }).messages)).toContain("slept");
+    await api(`/v1/sessions/${session.id}`, { method: "DELETE" });
+  });
+
+  it("waits out a spent budget with its sandbox paused, and continues the same turn when it is raised", async () => {
+    const session = await createSession({ budgetUsd: 0.000001 });
+    await setScript([say("made it")]);
+    await send(session.id, "go");
+    await waitForSession(session.id, "the budget wait", (v) => v.sandbox.state === "paused" && v.turns[0]?.status === "running");
+    expect(await modelCalls()).toHaveLength(0);
+    expect((await sandboxAdmin.stats()).live).toBe(0);
+    const raised = await api(`/v1/sessions/${session.id}`, { method: "PATCH", json: { budgetUsd: 5 } });
+    expect(raised.status).toBe(200);
+    const view = await waitForSession(session.id, "the turn", turnEnded(1));
+    expect(view.turns[0]).toMatchObject({ status: "succeeded", summary: "made it" });
+    expect(view.budgetUsd).toBe(5);
+    expect(await modelCalls()).toHaveLength(1);
+    await api(`/v1/sessions/${session.id}`, { method: "DELETE" });
+  });
+
   it("rejects bad input with the field at fault, and unknown sessions with 404", async () => {
     const bad = await api("/v1/sessions", { method: "POST", json: { repo: testEnv.TEST_REPO, idleSeconds: 0 } });
     expect(bad.status).toBe(400);

@@ -75,6 +75,8 @@ export interface AgentResult {
   /** The agent's closing words (bounded). */
   summary: string;
   llmCostUsd: number;
+  /** The conversation's turns (what a session continuing this agent starts from). */
+  conversation: AgentTurn[];
 }
 
 /** A replayed step result that does not belong to this conversation (the code changed under a running instance). */
@@ -104,6 +106,7 @@ export async function runAgent(host: AgentHost, deps: AgentDeps, input: AgentInp
     tokens,
     summary: boundOutput(finalSummary(turns), MAX_SUMMARY_CHARS),
     llmCostUsd: roundUsd(costUsd),
+    conversation: turns,
   });
 
   for (let turn = 1; turn <= maxTurns; turn++) {

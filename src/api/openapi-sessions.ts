@@ -112,6 +112,18 @@ export const SESSION_PATHS: Record<string, Record<string, Json>> = {
       { schema: "ForkSessionRequest", example: { count: 2, title: "Try another approach" } },
     ),
   },
+  "/v1/runs/{id}/forks/{n}/session": {
+    post: {
+      tags: ["sessions"],
+      operationId: "sessionFromFork",
+      summary: "Continue a run's fork as a session",
+      description:
+        "A session that takes over fork n's kept sandbox (the run needs `keepSandboxes: true`; kept for KEEP_SANDBOX_SECONDS) and, for an agent fork, " +
+        "its conversation as turn 1. The session starts paused; the first message resumes it. 409 `sandbox_not_kept` when there is no kept sandbox (or it was taken over already), `fork_running` before the fork ends.",
+      parameters: [{ $ref: "#/components/parameters/RunId" }, { name: "n", in: "path", required: true, description: "fork number (1..N)", schema: { type: "integer", minimum: 1, maximum: 100 } }],
+      responses: { "201": json(ref("CreatedSession"), "The new session (status `paused`)."), ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict"]) },
+    },
+  },
   "/v1/sessions/{id}/events": {
     get: {
       tags: ["events"],

@@ -103,6 +103,7 @@ export const forkView = z.object({
   agent: agentView.optional(),
   pushed: pushedBranch.optional().describe("the branch this fork pushed (runs with `push`), and its commit"),
   artifacts: artifactsView.optional().describe("what the fork stored: files matching the run's `artifacts` globs, and its patch"),
+  keptUntil: isoDateTime.optional().describe("runs with keepSandboxes: the fork's sandbox is kept (paused) until then; POST …/forks/{n}/session continues it"),
   costUsd: costView,
   error: forkError.optional(),
 });
@@ -230,7 +231,7 @@ export const poolStatus = z.object({
 export const reapedSandbox = z.object({
   sandboxId: z.string(),
   runId: z.string().nullable(),
-  reason: z.enum(["no_lease", "run_finished", "max_age"]),
+  reason: z.enum(["no_lease", "run_finished", "max_age", "keep_expired"]).describe("keep_expired: a kept sandbox (keepSandboxes) past KEEP_SANDBOX_SECONDS"),
 });
 
 export const freedLease = z.object({

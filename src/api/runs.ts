@@ -81,6 +81,8 @@ export const createRunRequest = z.strictObject({
   metadata: z.record(z.string().min(1).max(64), z.string().max(512)).refine((m) => Object.keys(m).length <= 32, "at most 32 keys").optional(),
   /** Push each successful fork's branch to the repo (needs GITHUB_TOKEN; GitHub repos only). */
   push: z.boolean().optional(),
+  /** Keep each fork's sandbox (paused) when it ends, for KEEP_SANDBOX_SECONDS: POST …/forks/:n/session continues it. */
+  keepSandboxes: z.boolean().optional(),
   github: githubTarget.optional(),
 });
 
@@ -193,6 +195,8 @@ export interface ForkView {
   pushed?: PushedBranch;
   /** What it stored: files matching the run's `artifacts` globs, and its patch. */
   artifacts?: ArtifactsView;
+  /** Its sandbox, kept paused until then (runs with keepSandboxes): a session can continue it. */
+  keptUntil?: string;
   costUsd: CostView;
   error?: { code: string; message: string };
 }

@@ -56,6 +56,7 @@ export const sessionView = z.object({
   costUsd: costView.describe("the session's own spend: sandbox time while running, and model calls"),
   budgetUsd: z.number().nullable(),
   parent: z.object({ sessionId: z.string(), turn: z.number().int() }).optional().describe("the session this one was forked from, and the last turn it shares"),
+  run: z.object({ id: z.string(), fork: z.number().int() }).optional().describe("the run fork this session continues (POST /v1/runs/{id}/forks/{n}/session)"),
   error: forkError.optional(),
   createdAt: isoDateTime,
   updatedAt: isoDateTime,

@@ -17,6 +17,11 @@ export function patchKey(runId: string, n: number): string {
   return `runs/${runId}/${n}/patch.diff`;
 }
 
+/** An agent fork's conversation, kept with its sandbox (keepSandboxes) for a session to continue. */
+export function transcriptKey(runId: string, n: number): string {
+  return `runs/${runId}/${n}/transcript.json`;
+}
+
 /** The most objects one cron run deletes (the rest wait for the next run). */
 const PRUNE_BATCH = 5_000;
 
@@ -30,6 +35,16 @@ export class ArtifactStore {
 
   async put(key: string, body: ReadableStream<Uint8Array>, bytes: number, sha256: string, contentType = "application/octet-stream"): Promise<void> {
     await this.#bucket.put(key, body.pipeThrough(new FixedLengthStream(bytes)), { sha256, customMetadata: { sha256 }, httpMetadata: { contentType } });
+  }
+
+  async putJson(key: string, value: unknown): Promise<void> {
+    await this.#bucket.put(key, JSON.stringify(value), { httpMetadata: { contentType: "application/json" } });
+  }
+
+  /** A JSON object, or null when there is none. */
+  async getJson<T>(key: string): Promise<T | null> {
+    const object = await this.#bucket.get(key);
+    return object ? ((await object.json()) as T) : null;
   }
 
   /** A fork's artifacts, by path. */

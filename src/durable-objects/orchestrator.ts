@@ -193,6 +193,18 @@ export class Orchestrator extends DurableObject<Env> {
     });
   }
 
+  /** An ended fork's kept sandbox (runs with keepSandboxes): its lease, for a session to take over. */
+  keptSandbox(n: number): Result<{ leaseKey: string; until: string } | null> {
+    return resultOf(() => {
+      const run = this.#requireRun();
+      const fork = this.#store.fork(n);
+      if (!fork) throw new NotFoundError("fork", `${run.id}/${n}`);
+      if (!isTerminalFork(fork.status)) throw new ConflictError("fork_running", `Fork ${n} has not ended yet (${fork.status}).`);
+      const outcome = fork.outcome ? (JSON.parse(fork.outcome) as ForkOutcome) : null;
+      return outcome?.kept ?? null;
+    });
+  }
+
   pause(): Promise<Result<RunView>> {
     return asResult(async () => {
       const status = this.#requireRun().status;
@@ -668,6 +680,7 @@ export class Orchestrator extends DurableObject<Env> {
     };
     if (request.check) params.check = request.check;
     if (request.push) params.push = true;
+    if (request.keepSandboxes) params.keepSandbox = true;
     if (request.artifacts) params.artifacts = request.artifacts;
     return params;
   }

@@ -51,7 +51,7 @@ export interface ReleaseOutcome {
 export interface ReapedSandbox {
   sandboxId: string;
   runId: string | null;
-  reason: "no_lease" | "run_finished" | "max_age";
+  reason: "no_lease" | "run_finished" | "max_age" | "keep_expired";
 }
 
 /** A lease the reaper settled: its sandbox was gone (capacity freed) or a failed kill now succeeded. */
@@ -98,6 +98,8 @@ interface LeaseRow extends Record<string, SqlStorageValue> {
   /** The sandbox's SandboxHandle (JSON), so a holder asking again needs no control-plane call. */
   handle: string | null;
   holder: LeaseHolder;
+  /** A finished fork's sandbox kept (paused) until then, for a session to continue it; null otherwise. */
+  kept_until: number | null;
 }
 
 /** Longest a caller is kept waiting inside one acquire call for its creation-rate slot. */
@@ -154,6 +156,7 @@ export class Pool extends DurableObject<Env> {
     addColumnOnce(ctx.storage.sql, "leases", "kill_pending INTEGER NOT NULL DEFAULT 0");
     addColumnOnce(ctx.storage.sql, "leases", "handle TEXT");
     addColumnOnce(ctx.storage.sql, "leases", "holder TEXT NOT NULL DEFAULT 'run'");
+    addColumnOnce(ctx.storage.sql, "leases", "kept_until INTEGER");
     // With leases_state, the live count (state IN … OR kill_pending = 1) reads live leases only, not every lease ever held.
     ctx.storage.sql.exec("CREATE INDEX IF NOT EXISTS leases_kill_pending ON leases (kill_pending)");
     // Holders waiting for capacity, first come first served across runs (seq = arrival order).
@@ -735,6 +738,57 @@ export class Pool extends DurableObject<Env> {
     });
   }
 
+  /**
+   * Keeps a finished fork's sandbox instead of killing it: paused (not billed, not live), for
+   * `seconds`, after which the reaper kills it. Answers the time billed up to now. A sandbox that
+   * cannot be paused is released as usual. Idempotent.
+   */
+  keep(key: string, seconds: number): Promise<Result<ReleaseOutcome & { keptUntil: number | null }>> {
+    return asResult(async () => {
+      const lease = this.#lease(key);
+      if (lease?.kept_until) return { sandboxId: lease.sandbox_id, aliveSeconds: billableSeconds(lease, Date.now()), killed: false, keptUntil: lease.kept_until };
+      if (lease?.state === "active") {
+        try {
+          await this.#provider().pause(lease.sandbox_id!);
+          const now = Date.now();
+          this.ctx.storage.sql.exec("UPDATE leases SET state = 'paused', paused_at = ?, kept_until = ? WHERE key = ? AND state = 'active'", now, now + seconds * 1000, key);
+          this.#capacityFreed();
+          log("info", "pool.sandbox_kept", { leaseKey: key, runId: lease.run_id, fork: lease.fork, sandboxId: lease.sandbox_id, seconds });
+          return { sandboxId: lease.sandbox_id, aliveSeconds: billableSeconds(this.#lease(key)!, now), killed: false, keptUntil: now + seconds * 1000 };
+        } catch (err) {
+          log("warn", "pool.keep_failed", { leaseKey: key, sandboxId: lease.sandbox_id, ...errorFields(err) });
+        }
+      }
+      return { ...(await this.#release(key)), keptUntil: null };
+    });
+  }
+
+  /**
+   * Hands a kept sandbox over to a new holder (a session continuing a fork): its lease takes the
+   * holder's key and identity and is no longer kept. Answers the sandbox, still paused.
+   */
+  adopt(keptKey: string, holder: LeaseRequest): Promise<Result<{ sandboxId: string }>> {
+    return asResult(async () => {
+      const lease = this.#lease(keptKey);
+      if (!lease?.sandbox_id || lease.state !== "paused" || !lease.kept_until || lease.kept_until <= Date.now()) {
+        throw new ConflictError("sandbox_not_kept", "That fork's sandbox was not kept (run with keepSandboxes: true), expired, or was taken over already.");
+      }
+      const now = Date.now();
+      this.ctx.storage.sql.exec(
+        "UPDATE leases SET key = ?, run_id = ?, fork = ?, holder = ?, kept_until = NULL, acquired_at = ?, paused_at = ?, paused_ms = 0 WHERE key = ?",
+        holder.key,
+        holder.runId,
+        holder.fork,
+        holder.holder ?? "run",
+        now,
+        now,
+        keptKey,
+      );
+      log("info", "pool.sandbox_adopted", { from: keptKey, leaseKey: holder.key, sandboxId: lease.sandbox_id });
+      return { sandboxId: lease.sandbox_id };
+    });
+  }
+
   /** Moves a lease out of its state (to active after a pause, or released), closing any paused period. */
   #leave(key: string, to: "active" | "released"): void {
     const now = Date.now();
@@ -829,7 +883,10 @@ export class Pool extends DurableObject<Env> {
         this.#warm.remove(warm, now);
         reason = "max_age";
       } else if (!liveLease) reason = "no_lease";
-      else if (runId && finished.has(runId)) reason = "run_finished";
+      else if (lease.kept_until !== null) {
+        if (lease.kept_until > now) continue;
+        reason = "keep_expired";
+      } else if (runId && finished.has(runId)) reason = "run_finished";
       // A session's sandbox lives (mostly paused) as long as the session; deleting it releases the lease.
       else if (lease.holder !== "session" && now - sandbox.startedAt.getTime() > config.REAPER_MAX_AGE_SECONDS * 1000) reason = "max_age";
       if (!reason) continue;

@@ -6,6 +6,7 @@ import { InvalidInputError, NotFoundError, unwrap, type Result } from "../errors
 import { createRun, runLinks } from "../runs/create-run";
 import { RUN_ID_PATTERN } from "../runs/ids";
 import { listRuns } from "../runs/run-index";
+import { sessionFromFork } from "../sessions/from-run";
 
 export const runs = new Hono<AppEnv>();
 
@@ -66,6 +67,15 @@ runs.post("/:id/forks/:n/cancel", async (c) => {
   const id = c.req.param("id");
   const n = parseInput(forkNumberParam, c.req.param("n"), "path");
   return c.json(runResult(id, await orchestrator(c.env, id).cancelFork(n)));
+});
+
+runs.post("/:id/forks/:n/session", async (c) => {
+  const id = c.req.param("id");
+  const n = parseInput(forkNumberParam, c.req.param("n"), "path");
+  const run = await orchestrator(c.env, id).view();
+  if (!run) throw new NotFoundError("run", id);
+  const view = await sessionFromFork(c.env, run as RunView, n);
+  return c.json({ id: view.id, status: view.status, title: view.title, links: view.links }, 201);
 });
 
 runs.get("/:id/events", async (c) => {

@@ -16,6 +16,8 @@ export interface ForkOutcome {
   /** Sandboxes lost mid-fork and replaced (the fork re-cloned and replayed its work). */
   recoveries?: number;
   costUsd: { sandbox: number; llm: number };
+  /** The sandbox kept (paused) for a session to continue: its lease and until when. */
+  kept?: { leaseKey: string; until: string };
   error?: { code: string; message: string };
 }
 

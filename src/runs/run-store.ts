@@ -481,6 +481,7 @@ export class RunStore {
         if (outcome?.agent) view.agent = outcome.agent;
         if (outcome?.pushed) view.pushed = outcome.pushed;
         if (outcome?.artifacts) view.artifacts = outcome.artifacts;
+        if (outcome?.kept) view.keptUntil = outcome.kept.until;
         const error = row.error ? (JSON.parse(row.error) as { code: string; message: string }) : outcome?.error;
         if (error) view.error = error;
         return view;

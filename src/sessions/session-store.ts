@@ -7,7 +7,7 @@ import { ZERO_USAGE } from "../agent/pricing";
 import { roundUsd } from "../runs/costs";
 
 /** A session as its Durable Object keeps it (one JSON row: it is small and always read whole). */
-export type SessionRecord = Pick<SessionView, "id" | "title" | "status" | "repo" | "branch" | "workBranch" | "model" | "system" | "idleSeconds" | "budgetUsd" | "parent" | "error" | "createdAt" | "updatedAt"> & {
+export type SessionRecord = Pick<SessionView, "id" | "title" | "status" | "repo" | "branch" | "workBranch" | "model" | "system" | "idleSeconds" | "budgetUsd" | "parent" | "run" | "error" | "createdAt" | "updatedAt"> & {
   sandbox: RunSandbox;
   leaseKey: string;
   sandboxId: string | null;
@@ -53,6 +53,39 @@ interface TranscriptRow extends Record<string, SqlStorageValue> {
 export interface SessionHistory {
   turns: TurnRow[];
   transcript: TranscriptRow[];
+}
+
+/** The history of a session that continues an agent fork: its task as turn 1, its conversation as that turn's transcript. */
+export function historyOfExchange(exchange: Exchange, turn: Omit<TurnView, "n" | "prompt" | "error">): SessionHistory {
+  const at = turn.finishedAt ?? turn.startedAt ?? new Date().toISOString();
+  const transcript: TranscriptRow[] = [{ seq: 1, key: promptKey(1), turn: 1, kind: "prompt", data: JSON.stringify({ prompt: exchange.prompt }), at }];
+  exchange.turns.forEach((t, i) => {
+    const k = i + 1;
+    transcript.push({ seq: transcript.length + 1, key: modelKey(1, k), turn: 1, kind: "model", data: JSON.stringify(t.model), at });
+    const uses = toolUses(t.model);
+    t.tools.forEach((result, index) => {
+      const use = uses.find((u) => u.id === result.toolUseId);
+      const record: ToolRecord = { id: result.toolUseId, name: use?.name ?? "", input: use ? toolInput(use) : {}, result };
+      transcript.push({ seq: transcript.length + 1, key: toolKey(1, k, index), turn: 1, kind: "tool", data: JSON.stringify(record), at });
+    });
+  });
+  const row: TurnRow = {
+    n: 1,
+    prompt: exchange.prompt,
+    model: turn.model,
+    status: turn.status,
+    stop_reason: turn.stopReason,
+    summary: turn.summary,
+    tool_calls: turn.toolCalls,
+    tokens: JSON.stringify(turn.tokens),
+    error: null,
+    instance_id: null,
+    cost_usd: turn.costUsd,
+    queued_at: turn.startedAt ?? at,
+    started_at: turn.startedAt,
+    finished_at: turn.finishedAt,
+  };
+  return { turns: [row], transcript };
 }
 
 /** A tool call with its result, as a tool step recorded it. */
@@ -377,6 +410,7 @@ export class SessionStore {
       costUsd: { sandbox: roundUsd(sandboxUsd), llm: roundUsd(llm), total: roundUsd(sandboxUsd + llm) },
       budgetUsd: r.budgetUsd,
       ...(r.parent ? { parent: r.parent } : {}),
+      ...(r.run ? { run: r.run } : {}),
       ...(r.error ? { error: r.error } : {}),
       createdAt: r.createdAt,
       updatedAt: r.updatedAt,

@@ -10,9 +10,12 @@ import type { ForkContext } from "./fork-context";
 import { stallMs } from "./fork-params";
 import { stepConfig } from "./retry-policies";
 import { ModelSteps } from "./model-step";
-import { budgetResumeStep, budgetWaitStep, toolStepName } from "./steps";
+import { budgetResumeStep, budgetWaitStep, STEP, toolStepName } from "./steps";
+import { transcriptKey } from "../artifacts/store";
+import type { Exchange } from "../agent/conversation";
 
 const TOOL_STEP_TIMEOUT_MS = 15 * 60_000;
+const TRANSCRIPT_STEP_TIMEOUT_MS = 2 * 60_000;
 
 /**
  * An agent task: the model/tool loop runs here, in the Workflow, each model call and each tool
@@ -63,8 +66,17 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
       tools: buildTools(),
       maxTurns: task.maxTurns ?? config.AGENT_MAX_TURNS,
       prices,
+      contextTokens: config.AGENT_CONTEXT_TOKENS,
     },
   );
+  if (p.keepSandbox) {
+    // A session continuing this fork (POST …/forks/:n/session) starts from this conversation.
+    const exchange: Exchange = { prompt: task.prompt, turns: result.conversation };
+    await steps.run(STEP.transcript, stepConfig("collect", retries, TRANSCRIPT_STEP_TIMEOUT_MS), async () => {
+      await ctx.store.putJson(transcriptKey(p.runId, p.n), exchange);
+      return { stored: true };
+    }, { gated: false });
+  }
   return { model: task.model, stopReason: result.stopReason, turns: result.turns, toolCalls: result.toolCalls, tokens: result.tokens, summary: result.summary };
 }
 

@@ -3,6 +3,7 @@ import type { SandboxSession } from "../sandbox/session";
 import type { Orchestrator } from "../durable-objects/orchestrator";
 import type { Pool } from "../durable-objects/pool";
 import type { Config } from "../env";
+import type { ArtifactStore } from "../artifacts/store";
 import type { ForkParams } from "./fork-params";
 import type { StepRunner } from "./step-runner";
 import type { ForkSandbox } from "./fork-sandbox";
@@ -19,6 +20,8 @@ export interface ForkContext {
   sandbox: ForkSandbox;
   /** A client of the fork's current sandbox, built from the handle its acquire step returned (no control-plane call). */
   session(): Promise<SandboxSession>;
+  /** The ARTIFACTS bucket (patches, files, a kept agent's transcript). */
+  store: ArtifactStore;
   /** What a command may want to know about its fork (e.g. to pick a test shard). */
   taskEnv: Record<string, string>;
 }

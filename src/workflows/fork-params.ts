@@ -23,6 +23,8 @@ export interface ForkParams {
   artifacts?: string[];
   /** Push the work branch after `collect` (runs with `push: true`). */
   push?: boolean;
+  /** Keep the sandbox (paused) when the fork ends instead of killing it (runs with keepSandboxes). */
+  keepSandbox?: boolean;
   leaseKey: string;
 }
 

@@ -71,7 +71,8 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
       await sandbox.health();
       const clone = await sandbox.clone(forkTimeoutMs);
 
-      const ctx: ForkContext = { params: p, config, step, steps, orchestrator, pool, sandbox, session: () => sandbox.session(), taskEnv };
+      const store = new ArtifactStore(this.env.ARTIFACTS);
+      const ctx: ForkContext = { params: p, config, step, steps, orchestrator, pool, sandbox, session: () => sandbox.session(), store, taskEnv };
       if ("commands" in p.task) await runCommandsTask(ctx, p.task.commands, outcome.commands);
       else if (p.task.runtime === "claude-code") outcome.agent = await runClaudeCodeTask(ctx, { ...p.task, model: p.task.model ?? resolveModel() });
       else outcome.agent = await runAgentTask(ctx, { ...p.task, model: p.task.model ?? resolveModel() });
@@ -85,7 +86,7 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
         });
       }
 
-      const storage = () => ({ store: new ArtifactStore(this.env.ARTIFACTS), runId: p.runId, n: p.n });
+      const storage = () => ({ store, runId: p.runId, n: p.n });
       const collected = await sandbox.step(STEP.collect, stepConfig("collect", retries, CONTROL_STEP_TIMEOUT_MS), async () =>
         collectWork({ ...storage(), session: await sandbox.session(), baseSha: clone.baseSha, message: `forkyard: run ${p.runId} fork ${p.n}` }),
       );
@@ -135,12 +136,16 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
     const config = loadConfig(this.env);
     const retries = config.RETRY_POLICIES;
     {
+      const leaseKey = sandbox?.leaseKey ?? p.leaseKey;
+      // A kept sandbox (keepSandboxes) is paused instead, for a session to continue; a cancelled fork's never is.
+      const keep = p.keepSandbox && outcome.status !== "cancelled" && sandbox?.sandboxId;
       const released = await steps.run(
         STEP.releaseSandbox,
         stepConfig("cleanup", retries, CONTROL_STEP_TIMEOUT_MS),
-        async () => unwrap(await pool.release(sandbox?.leaseKey ?? p.leaseKey)),
+        async () => (keep ? unwrap(await pool.keep(leaseKey, config.KEEP_SANDBOX_SECONDS)) : { ...unwrap(await pool.release(leaseKey)), keptUntil: null }),
         { gated: false },
       );
+      if (released.keptUntil) outcome.kept = { leaseKey, until: new Date(released.keptUntil).toISOString() };
       // With the time of sandboxes lost along the way (their leases were released when replaced).
       outcome.sandboxSeconds = released.aliveSeconds + (sandbox?.releasedSeconds ?? 0);
       outcome.costUsd.sandbox = sandboxCostUsd(config, outcome.sandboxSeconds, p.sandboxRate);

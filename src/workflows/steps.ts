@@ -11,6 +11,7 @@ export const STEP = {
   check: "check",
   collect: "collect",
   artifacts: "artifacts",
+  transcript: "transcript",
   push: "push",
   claudeCode: "claude-code",
   releaseSandbox: "release-sandbox",

@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { SessionView, TranscriptEntry } from "../../src/api/sessions";
 import { sessionView } from "../../src/api/session-responses";
 import type { RecordedCall, ScriptedReply } from "../support/anthropic-server";
-import { api, sandboxAdmin, scriptedModel, testEnv, waitFor } from "./helpers";
+import { api, createRun, sandboxAdmin, scriptedModel, testEnv, waitFor, waitForRunStatus } from "./helpers";
 
 const setScript = (turns: ScriptedReply[]) => scriptedModel.script(turns);
 const modelCalls = () => scriptedModel.calls();
@@ -221,6 +221,41 @@ describe("sessions", () => {
     expect(view.budgetUsd).toBe(5);
     expect(await modelCalls()).toHaveLength(1);
     await api(`/v1/sessions/${session.id}`, { method: "DELETE" });
+  });
+
+  it("continues a run's agent fork as a session: its kept workspace and its conversation", async () => {
+    await setScript([writeFile("fork.txt", "from the fork"), say("fork done")]);
+    const run = await createRun({ task: { prompt: "Write fork.txt" }, keepSandboxes: true });
+    const ended = await waitForRunStatus(run.id, ["completed", "failed"]);
+    expect(ended.forks[0]).toMatchObject({ status: "succeeded", keptUntil: expect.any(String) });
+    expect(await sandboxAdmin.stats()).toMatchObject({ live: 0, pausedNow: 1 });
+
+    const res = await api(`/v1/runs/${run.id}/forks/1/session`, { method: "POST" });
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    const view = await getSession(id);
+    expect(view).toMatchObject({ status: "paused", run: { id: run.id, fork: 1 }, workBranch: ended.forks[0]!.branch, sandbox: { state: "paused" } });
+    expect(view.turns).toEqual([expect.objectContaining({ n: 1, prompt: "Write fork.txt", status: "succeeded", summary: "fork done", toolCalls: 1 })]);
+    expect((await api(`/v1/runs/${run.id}/forks/1/session`, { method: "POST" })).status).toBe(409);
+
+    await setScript([bash("cat fork.txt"), say("saw it")]);
+    await send(id, "What is in fork.txt?");
+    const after = await waitForSession(id, "the session's turn", turnEnded(2));
+    expect(after.turns[1]).toMatchObject({ status: "succeeded", summary: "saw it" });
+    expect(toolOutputs(await transcript(id)).join("\n")).toContain("from the fork");
+    const calls = await modelCalls();
+    expect(promptsIn(calls[2]!)).toEqual(["Write fork.txt", "What is in fork.txt?"]);
+    expect(JSON.stringify((calls[2]!.body as { messages: unknown }).messages)).toContain("fork.txt");
+    await api(`/v1/sessions/${id}`, { method: "DELETE" });
+    await noSandboxesLeft();
+  });
+
+  it("refuses to continue a fork whose sandbox was not kept", async () => {
+    const run = await createRun({ task: { commands: ["true"] } });
+    await waitForRunStatus(run.id, ["completed"]);
+    const res = await api(`/v1/runs/${run.id}/forks/1/session`, { method: "POST" });
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("sandbox_not_kept");
   });
 
   it("rejects bad input with the field at fault, and unknown sessions with 404", async () => {

@@ -1,4 +1,4 @@
-import type { ArtifactList, CreateRunBody, CreatedRun, ReaperResult, RunPage, RunStatus, RunView } from "./types.ts";
+import type { ArtifactList, CreateRunBody, CreatedRun, CreatedSession, CreateSessionBody, ReaperResult, RunPage, RunStatus, RunView, SessionPage, SessionView, TranscriptPage } from "./types.ts";
 
 /** An error answer of the API (`{error:{code,message,details}}`), or the API being unreachable (status 0). */
 export class ApiError extends Error {
@@ -85,6 +85,40 @@ export class ForkyardClient {
   /** The fork's patch (text/x-diff). */
   async patch(id: string, n: number): Promise<string> {
     return (await this.#raw(`/v1/runs/${enc(id)}/forks/${n}/patch`)).text();
+  }
+
+  createSession(body: CreateSessionBody): Promise<CreatedSession> {
+    return this.#json("POST", "/v1/sessions", { body });
+  }
+
+  getSession(id: string): Promise<SessionView> {
+    return this.#json("GET", `/v1/sessions/${enc(id)}`);
+  }
+
+  listSessions(query: { status?: string; limit?: number; cursor?: string } = {}): Promise<SessionPage> {
+    const params = new URLSearchParams(Object.entries(query).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)]])));
+    const qs = params.toString();
+    return this.#json("GET", `/v1/sessions${qs ? `?${qs}` : ""}`);
+  }
+
+  sendMessage(id: string, prompt: string, model?: string): Promise<{ turn: number }> {
+    return this.#json("POST", `/v1/sessions/${enc(id)}/messages`, { body: model ? { prompt, model } : { prompt } });
+  }
+
+  sessionAction(id: string, action: "pause" | "cancel"): Promise<SessionView> {
+    return this.#json("POST", `/v1/sessions/${enc(id)}/${action}`);
+  }
+
+  destroySession(id: string): Promise<SessionView> {
+    return this.#json("DELETE", `/v1/sessions/${enc(id)}`);
+  }
+
+  forkSession(id: string, count: number, title?: string): Promise<{ sessions: SessionView[] }> {
+    return this.#json("POST", `/v1/sessions/${enc(id)}/fork`, { body: title ? { count, title } : { count } });
+  }
+
+  transcript(id: string, after = 0, limit = 500): Promise<TranscriptPage> {
+    return this.#json("GET", `/v1/sessions/${enc(id)}/transcript?after=${after}&limit=${limit}`);
   }
 
   runReaper(): Promise<ReaperResult> {

@@ -2,6 +2,8 @@
 import { Command, Option } from "commander";
 import { artifactsCommand, diffCommand } from "./commands/artifacts.ts";
 import { budgetCommand } from "./commands/budget.ts";
+import { chatCommand } from "./commands/chat.ts";
+import { sessionControlCommand, sessionForkCommand, sessionListCommand, sessionNewCommand, sessionSendCommand, sessionShowCommand } from "./commands/session.ts";
 import { cleanupCommand } from "./commands/cleanup.ts";
 import { controlCommand } from "./commands/control.ts";
 import { forkCommand, type ForkOptions } from "./commands/fork.ts";
@@ -15,7 +17,7 @@ import { processIo, type Io } from "./io.ts";
 import { EXIT } from "./outcome.ts";
 import { collectKeyValue, parseNumber, parsePositiveInt } from "./options.ts";
 import { Output } from "./output.ts";
-import { RUN_STATUSES } from "./types.ts";
+import { RUN_STATUSES, SESSION_STATUSES } from "./types.ts";
 
 const EXIT_CODES_HELP = `
 Environment:
@@ -147,6 +149,68 @@ export function createProgram(io: Io, result: { code: number }): Command {
     .argument("<run>", "run id")
     .requiredOption("--fork <n>", "fork number", parsePositiveInt)
     .action(action((ctx, id: string, opts: { fork: number }) => diffCommand(ctx, id, opts)));
+
+  const session = program.command("session").description("durable multi-turn agents on a repository (see also `chat`)");
+  session
+    .command("new")
+    .description("start a session on a repository (its sandbox is set up at once)")
+    .argument("<repo>", "https git URL, or a local path (local stack)")
+    .option("-m, --model <model>", "the agent's model")
+    .option("--title <title>", "a title")
+    .option("-b, --branch <branch>", "base branch", "main")
+    .option("--idle <seconds>", "pause the sandbox after this long with nothing to do", parseNumber)
+    .option("--budget <usd>", "budget of the whole session, in USD", parseNumber)
+    .addOption(json())
+    .action(action((ctx, repo: string, opts: { model?: string; title?: string; branch?: string; idle?: number; budget?: number }) => sessionNewCommand(ctx, repo, opts)));
+  session
+    .command("send")
+    .description("send a message: a turn, queued behind a running one")
+    .argument("<session>", "session id")
+    .argument("<prompt>", "the message")
+    .option("-f, --follow", "print the turn as it runs, until it ends")
+    .option("-m, --model <model>", "switch the model from this turn on")
+    .addOption(json())
+    .action(action((ctx, id: string, prompt: string, opts: { follow?: boolean; model?: string }) => sessionSendCommand(ctx, id, prompt, opts)));
+  session
+    .command("list")
+    .description("list sessions, newest first")
+    .addOption(new Option("--status <status>", "only sessions with this status").choices(SESSION_STATUSES))
+    .option("--limit <n>", "sessions per page (1-100)", parseNumber)
+    .option("--cursor <cursor>", "the next page, as printed by the previous one")
+    .addOption(json())
+    .action(action((ctx, opts: { status?: string; limit?: number; cursor?: string }) => sessionListCommand(ctx, opts)));
+  session
+    .command("show")
+    .description("a session: status, sandbox, costs and every turn")
+    .argument("<session>", "session id")
+    .addOption(json())
+    .action(action((ctx, id: string) => sessionShowCommand(ctx, id)));
+  session
+    .command("fork")
+    .description("new sessions with this one's history and a copy of its workspace")
+    .argument("<session>", "session id")
+    .option("-n, --count <n>", "how many (1-10)", parsePositiveInt, 1)
+    .option("--title <title>", "their title")
+    .addOption(json())
+    .action(action((ctx, id: string, opts: { count: number; title?: string }) => sessionForkCommand(ctx, id, opts)));
+  for (const [verb, description] of [
+    ["pause", "pause the sandbox now (not billed; the next message resumes it)"],
+    ["cancel", "stop the running turn at its next step (queued messages stay)"],
+    ["rm", "destroy the session: its sandbox is killed, the transcript stays"],
+  ] as const) {
+    session
+      .command(verb)
+      .description(description)
+      .argument("<session>", "session id")
+      .addOption(json())
+      .action(action((ctx, id: string) => sessionControlCommand(ctx, verb, id)));
+  }
+
+  program
+    .command("chat")
+    .description("talk to a session: each line is a message, its turn streams back (Ctrl-D leaves)")
+    .argument("<session>", "session id")
+    .action(action((ctx, id: string) => chatCommand(ctx, id)));
 
   return program;
 }

@@ -2,6 +2,8 @@
 import type { z } from "zod";
 import type { artifactList, createdRun, reaperReport, runPage } from "../src/api/responses.ts";
 import type { createRunRequest, ForkStatus, ForkView, RunStatus, RunView } from "../src/api/runs.ts";
+import type { createdSession, sessionPage, transcriptPage } from "../src/api/session-responses.ts";
+import type { createSessionRequest, SessionStatus } from "../src/api/sessions.ts";
 
 export type { AgentView, CommandResult, ForkStatus, ForkView, RunStatus, RunSummary, RunView, StepView, TokenCounts } from "../src/api/runs.ts";
 
@@ -16,6 +18,13 @@ export type RunPage = z.infer<typeof runPage>;
 export type ReaperResult = z.infer<typeof reaperReport>;
 
 export type ArtifactList = z.infer<typeof artifactList>;
+
+export type { SessionSummary, SessionView, TranscriptEntry, TurnView } from "../src/api/sessions.ts";
+export type CreateSessionBody = z.input<typeof createSessionRequest>;
+export type CreatedSession = z.infer<typeof createdSession>;
+export type SessionPage = z.infer<typeof sessionPage>;
+export type TranscriptPage = z.infer<typeof transcriptPage>;
+export const SESSION_STATUSES = ["setting_up", "idle", "running", "paused", "failed", "destroyed"] as const satisfies readonly SessionStatus[];
 
 export const RUN_STATUSES = ["running", "paused", "completed", "cancelled", "failed", "budget_exceeded"] as const satisfies readonly RunStatus[];
 

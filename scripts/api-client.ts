@@ -1,6 +1,7 @@
 /** Minimal HTTP client of the Forkyard API and the local sandbox server's admin API, for scripts. */
 import type { PoolTemplateStatus } from "../src/api/pool.ts";
 import type { RunView } from "../src/api/runs.ts";
+import type { SessionView, TranscriptEntry } from "../src/api/sessions.ts";
 
 export interface SandboxStats {
   created: number;
@@ -34,6 +35,17 @@ export function forkyardClient(baseUrl: string, token: string) {
     getRun: (id: string) => call<RunView>("GET", `/v1/runs/${id}`),
     pool: () => call<PoolCounts>("GET", "/v1/pool"),
     configurePool: (templates: Record<string, unknown>) => call<{ templates: Record<string, PoolTemplateStatus> }>("PUT", "/v1/pool", { templates }),
+    createSession: (request: Record<string, unknown>) => call<{ id: string }>("POST", "/v1/sessions", request),
+    sendMessage: (id: string, prompt: string) => call<{ turn: number }>("POST", `/v1/sessions/${id}/messages`, { prompt }),
+    getSession: (id: string) => call<SessionView>("GET", `/v1/sessions/${id}`),
+    transcript: (id: string) => call<{ entries: TranscriptEntry[] }>("GET", `/v1/sessions/${id}/transcript?limit=500`),
+    destroySession: (id: string) => call<SessionView>("DELETE", `/v1/sessions/${id}`),
+    /** A destroyed session's whole event log (its stream ends after the log). */
+    sessionEvents: async (id: string): Promise<RunEventRecord[]> => {
+      const res = await fetch(`${baseUrl}/v1/sessions/${id}/events?after=0`, { headers: { Authorization: `Bearer ${token}` } });
+      const text = await res.text();
+      return text.split("\n").filter((l) => l.startsWith("data: ")).map((l) => JSON.parse(l.slice(6)) as RunEventRecord);
+    },
   };
 }
 

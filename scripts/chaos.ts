@@ -6,7 +6,9 @@
  * was created per fork (re-run acquire steps found theirs), that none is left alive, that no
  * completed model call was made again (the model server's call log holds one call per scripted
  * turn, plus only the model steps that were in flight at the kill), and that the runs finish
- * within the work left at the kill plus 10 s of the restarted runtime being up.
+ * within the work left at the kill plus 10 s of the restarted runtime being up. A session's turn
+ * (the same agent loop, in a session's sandbox) is killed mid-turn too: it completes, with no
+ * completed model call made again.
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -41,7 +43,7 @@ async function main(): Promise<boolean> {
   closers.push(() => anthropic.close());
   // Every fork's conversation gets the same turns, whatever order the forks' calls arrive in.
   const reply = (request: MessagesRequest) => (request.messages.filter((m) => m.role === "assistant").length + 1 < AGENT_TURNS ? agentTurn : agentSummary);
-  anthropic.setScript(Array.from({ length: 4 * AGENT_FORKS * AGENT_TURNS }, () => reply));
+  anthropic.setScript(Array.from({ length: 4 * (AGENT_FORKS + 1) * AGENT_TURNS }, () => reply));
   const sandbox = await startSandboxServer({ port: await freePort(), dataDir: join(root, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, exposePaths: [root], quiet: true });
   processes.push(sandbox);
   const vars = {
@@ -65,6 +67,8 @@ async function main(): Promise<boolean> {
     check: "test -s out.txt",
   });
   const agentRun = await api.createRun({ repo, forks: AGENT_FORKS, maxConcurrent: AGENT_FORKS, task: { prompt: "Append to agent.log", maxTurns: AGENT_TURNS + 1 } });
+  const session = await api.createSession({ repo, title: "chaos" });
+  await api.sendMessage(session.id, "Append to agent.log");
 
   // Crash while forks are in the middle of their steps.
   const started = Date.now();
@@ -73,7 +77,8 @@ async function main(): Promise<boolean> {
     const agents = await api.getRun(agentRun.id);
     const commandsUnderway = view.forks.filter((f) => f.steps.some((s) => s.name.startsWith("command-"))).length >= 3;
     const agentsUnderway = agents.forks.every((f) => f.steps.some((s) => s.name.startsWith("tool-")));
-    if (commandsUnderway && agentsUnderway) break;
+    const turnUnderway = (await api.transcript(session.id)).entries.some((e) => e.role === "tool");
+    if (commandsUnderway && agentsUnderway && turnUnderway) break;
     if (Date.now() - started > 60_000) throw new Error("forks never reached their commands and tool calls");
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -88,6 +93,15 @@ async function main(): Promise<boolean> {
   const upAt = Date.now();
   const view = await waitForTerminal(api, run.id, 180_000);
   const agentView = await waitForTerminal(api, agentRun.id, 180_000);
+  let sessionView = await api.getSession(session.id);
+  while (sessionView.turns[0]?.status === "running" && Date.now() - upAt < 180_000) {
+    await new Promise((r) => setTimeout(r, 200));
+    sessionView = await api.getSession(session.id);
+  }
+  const turn = sessionView.turns[0];
+  await api.destroySession(session.id);
+  // Model steps that ran more than once: only one in flight at the kill may have.
+  const turnModelReruns = new Set((await api.sessionEvents(session.id)).filter((e) => e.type === "step.started" && String(e.step).startsWith("model-") && Number(e.attempt) > 1).map((e) => e.step)).size;
   const recoveredMs = Date.now() - restartedAt;
   const afterUpMs = Date.now() - upAt;
   // Release is the last step before report; give the final kills a moment to land.
@@ -102,21 +116,24 @@ async function main(): Promise<boolean> {
   const reruns = [...view.forks, ...agentView.forks].reduce((sum, f) => sum + f.steps.filter((s) => s.attempts > 1).length, 0);
   const modelCalls = anthropic.calls().filter((c) => c.path === "/v1/messages").length;
   const modelReruns = agentView.forks.reduce((sum, f) => sum + f.steps.filter((s) => s.name.startsWith("model-")).reduce((n, s) => n + s.attempts - 1, 0), 0);
-  const wantSandboxes = FORKS + AGENT_FORKS;
-  const wantModelCalls = AGENT_FORKS * AGENT_TURNS + modelReruns;
+  const wantSandboxes = FORKS + AGENT_FORKS + 1;
+  const wantModelCalls = (AGENT_FORKS + 1) * AGENT_TURNS + modelReruns + turnModelReruns;
+  const turnCompleted = turn?.status === "succeeded" && turn.toolCalls === AGENT_TURNS - 1 && turnModelReruns <= 1;
   const ok =
     view.status === "completed" &&
     completed === FORKS &&
     agentView.status === "completed" &&
     agentsCompleted === AGENT_FORKS &&
+    turnCompleted &&
     stats.created === wantSandboxes &&
     stats.live === 0 &&
     modelCalls === wantModelCalls &&
     afterUpMs <= (FORK_WORK_SECONDS + RECOVERY_SLACK_SECONDS) * 1000;
   console.log(
     `chaos: ${ok ? "PASS" : "FAIL"} — forks completed ${completed}/${FORKS}, agent forks completed ${agentsCompleted}/${AGENT_FORKS}, ` +
+      `session turn ${turn?.status ?? "missing"} (${turn?.toolCalls ?? 0} tool calls), ` +
       `sandboxes created ${stats.created} (want ${wantSandboxes}), live at end ${stats.live} (want 0), ` +
-      `model calls ${modelCalls} (want ${AGENT_FORKS * AGENT_TURNS} + ${modelReruns} in flight at the kill), steps re-run after the crash ${reruns}, ` +
+      `model calls ${modelCalls} (want ${(AGENT_FORKS + 1) * AGENT_TURNS} + ${modelReruns + turnModelReruns} in flight at the kill), steps re-run after the crash ${reruns}, ` +
       `killed at +${(killedAt / 1000).toFixed(1)} s, finished ${(recoveredMs / 1000).toFixed(1)} s after restart ` +
       `(${(afterUpMs / 1000).toFixed(1)} s after the runtime was up; want ≤ ${FORK_WORK_SECONDS} s of work left + ${RECOVERY_SLACK_SECONDS} s, default reconcile settings)`,
   );

@@ -56,7 +56,7 @@ export const WAKE_EVENT = "forkyard-wake";
 /** A launched instance that the engine does not know after this long is launched again. */
 const LOST_INSTANCE_GRACE_MS = 30_000;
 /** Alarm cadence while a run is active: how soon a runtime restart is noticed (reconciling is rarer). */
-const RESTART_CHECK_MS = 2_000;
+export const RESTART_CHECK_MS = 2_000;
 /** When the alarm retries stopping a cancelled run's sandboxes (normally done by then). */
 const STOP_RETRY_MS = 10_000;
 /** Instances the reconciler asks for their status per round, at most. */

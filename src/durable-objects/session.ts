@@ -16,7 +16,7 @@ import { upsertSessionSummary } from "../sessions/session-index";
 import { sessionSandboxTtl, type SessionJob, type SetupInfo, type SetupOutcome, type TurnOutcome, type TurnStart } from "../sessions/session-job";
 import { SessionStore, type SessionHistory, type SessionRecord } from "../sessions/session-store";
 import type { StepReport } from "./orchestrator";
-import { BUDGET_RAISED_EVENT, WAKE_EVENT } from "./orchestrator";
+import { BUDGET_RAISED_EVENT, RESTART_CHECK_MS, WAKE_EVENT } from "./orchestrator";
 import { POOL_NAME } from "./pool";
 
 export interface CreateSessionInput {
@@ -53,6 +53,11 @@ export class Session extends DurableObject<Env> {
   /** Pausing, resuming and forking the sandbox, one at a time. */
   #sandboxOps: Promise<unknown> = Promise.resolve();
   #lastHeard = Date.now();
+  /** False until this object's first alarm: a new object may follow a runtime restart, which leaves instances idle. */
+  #awake = false;
+  #nextReconcileAt = 0;
+  /** What the D1 index row was last written with. */
+  #indexed = "";
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -373,7 +378,12 @@ export class Session extends DurableObject<Env> {
     const r = this.#store.record();
     if (!r || r.status === "destroyed" || r.status === "failed") return;
     try {
-      await this.#reconcile();
+      const config = loadConfig(this.env);
+      if (!this.#awake || Date.now() >= this.#nextReconcileAt) {
+        this.#nextReconcileAt = Date.now() + config.RECONCILE_INTERVAL_SECONDS * 1000;
+        await this.#reconcile(!this.#awake);
+        this.#awake = true;
+      }
       const now = Date.now();
       const current = this.#store.record()!;
       if (current.status === "idle" && current.sandboxState === "running" && current.idleSince !== null && now >= current.idleSince + current.idleSeconds * 1000) {
@@ -386,8 +396,8 @@ export class Session extends DurableObject<Env> {
     }
   }
 
-  /** Settles a running turn (or setup) whose instance ended without reporting; wakes an idle one. */
-  async #reconcile(): Promise<void> {
+  /** Settles a running turn (or setup) whose instance ended without reporting; wakes an idle one (at once after a restart). */
+  async #reconcile(restarted: boolean): Promise<void> {
     const r = this.#require();
     const running = this.#store.runningTurn();
     const instanceId = r.status === "setting_up" ? setupInstanceId(r.id) : running?.instance_id;
@@ -408,7 +418,7 @@ export class Session extends DurableObject<Env> {
       const error = { code: "workflow_failed", message: status.error?.message ?? `The workflow instance ${status.status}.` };
       if (running) this.#applyTurnOutcome({ kind: "turn", n: running.n, status: "failed", error });
       else await this.setupFinished({ kind: "setup", ok: false, error });
-    } else if (Date.now() - this.#lastHeard > Math.min(STALE_TURN_MS, loadConfig(this.env).STALE_FORK_SECONDS * 1000)) {
+    } else if (restarted || Date.now() - this.#lastHeard > Math.min(STALE_TURN_MS, loadConfig(this.env).STALE_FORK_SECONDS * 1000)) {
       this.#lastHeard = Date.now();
       await instance.sendEvent({ type: WAKE_EVENT, payload: {} }).catch(() => undefined);
       log("info", "session.turn_woken", { sessionId: r.id, instanceId });
@@ -464,7 +474,14 @@ export class Session extends DurableObject<Env> {
       });
     }
     if (r.status !== before) this.#event("session.status", null, { status: r.status, from: before });
-    await upsertSessionSummary(this.env.DB, this.#view()).catch((err) => log("warn", "session.index_failed", { sessionId: r.id, ...errorFields(err) }));
+    // The index row changes with the status, the title and the turns (not on every alarm).
+    const view = this.#view();
+    const indexed = `${view.status}|${view.title}|${view.turns.map((t) => t.status).join(",")}`;
+    if (indexed !== this.#indexed) {
+      await upsertSessionSummary(this.env.DB, view)
+        .then(() => (this.#indexed = indexed))
+        .catch((err) => log("warn", "session.index_failed", { sessionId: r.id, ...errorFields(err) }));
+    }
     await this.#armAlarm();
   }
 
@@ -472,7 +489,7 @@ export class Session extends DurableObject<Env> {
     const r = this.#require();
     const config = loadConfig(this.env);
     let at: number | null = null;
-    if (r.status === "setting_up" || r.status === "running") at = Date.now() + config.RECONCILE_INTERVAL_SECONDS * 1000;
+    if (r.status === "setting_up" || r.status === "running") at = Date.now() + Math.min(config.RECONCILE_INTERVAL_SECONDS * 1000, RESTART_CHECK_MS);
     else if (r.status === "idle" && r.sandboxState === "running") at = (r.idleSince ?? Date.now()) + r.idleSeconds * 1000;
     if (at === null) return;
     const current = await this.ctx.storage.getAlarm();

@@ -91,7 +91,7 @@ interface Recorded {
 }
 
 /** An in-memory Io whose fetch answers with `route` and records each request. */
-function fakeIo(route: (req: Recorded) => Response | Promise<Response>, opts: { tty?: boolean; env?: Record<string, string> } = {}) {
+function fakeIo(route: (req: Recorded) => Response | Promise<Response>, opts: { tty?: boolean; env?: Record<string, string>; stdin?: string[] } = {}) {
   const stdout: string[] = [];
   const stderr: string[] = [];
   const requests: Recorded[] = [];
@@ -106,6 +106,9 @@ function fakeIo(route: (req: Recorded) => Response | Promise<Response>, opts: { 
       requests.push(req);
       return route(req);
     }) as typeof fetch,
+    readLines: async function* () {
+      yield* opts.stdin ?? [];
+    },
     onInterrupt(handler) {
       interrupt = handler;
       return () => (interrupt = null);

@@ -33,17 +33,18 @@ interface CliResult {
 }
 
 /** Runs `forkyard <args>`; `onStdout` sees output as it arrives. */
-function cli(args: string[], opts: { token?: string; onStdout?: (text: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<CliResult> {
+function cli(args: string[], opts: { token?: string; input?: string; onStdout?: (text: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<CliResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, FORKYARD_URL: worker!.url, FORKYARD_TOKEN: opts.token ?? TOKEN };
   delete env.FORCE_COLOR;
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env, stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+  if (opts.input !== undefined) child.stdin!.end(opts.input);
   let stdout = "";
   let stderr = "";
-  child.stdout.on("data", (d: Buffer) => {
+  child.stdout!.on("data", (d: Buffer) => {
     stdout += d.toString();
     opts.onStdout?.(stdout, child);
   });
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
   return new Promise((res) => child.on("close", (code) => res({ code, stdout, stderr })));
 }
 
@@ -121,6 +122,39 @@ describe("forkyard CLI against the local stack", () => {
     const none = await cli(["diff", firstRun, "--fork", "1"]);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain("not_found");
+  });
+
+  it("session new / send --follow / chat / fork / show / rm: a conversation with a durable agent", async () => {
+    const created = await cli(["session", "new", repo, "--title", "cli session", "--json"]);
+    expect(created.code, created.stderr).toBe(0);
+    const { id } = parse<{ id: string }>(created);
+    anthropic!.setScript([
+      { content: [{ type: "tool_use", name: "str_replace_based_edit_tool", input: { command: "create", path: "notes.txt", file_text: "from the cli\n" } }] },
+      { content: [{ type: "text", text: "Wrote notes.txt for you." }] },
+      { content: [{ type: "tool_use", name: "bash", input: { command: "cat notes.txt" } }] },
+      { content: [{ type: "text", text: "It says: from the cli." }] },
+    ]);
+    const sent = await cli(["session", "send", id, "Write notes.txt", "--follow"]);
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(sent.stdout).toContain("⚙ str_replace_based_edit_tool create notes.txt");
+    expect(sent.stdout).toContain("Wrote notes.txt for you.");
+
+    const chat = await cli(["chat", id], { input: "What is in notes.txt?\n" });
+    expect(chat.code, chat.stderr).toBe(0);
+    expect(chat.stdout).toContain("⚙ bash cat notes.txt");
+    expect(chat.stdout).toContain("→ from the cli");
+    expect(chat.stdout).toContain("It says: from the cli.");
+
+    const shown = await cli(["session", "show", id]);
+    expect(shown.stdout).toMatch(/#1 succeeded/);
+    expect(shown.stdout).toMatch(/#2 succeeded/);
+    const forked = await cli(["session", "fork", id, "-n", "2", "--json"]);
+    expect(forked.code, forked.stderr).toBe(0);
+    const children = parse<{ sessions: { id: string; turns: unknown[] }[] }>(forked).sessions;
+    expect(children.map((s) => s.turns.length)).toEqual([2, 2]);
+    for (const s of [id, ...children.map((c) => c.id)]) expect((await cli(["session", "rm", s, "--json"])).code).toBe(0);
+    const listed = parse<{ sessions: { id: string; status: string }[] }>(await cli(["session", "list", "--status", "destroyed", "--json"]));
+    expect(listed.sessions.map((s) => s.id)).toEqual(expect.arrayContaining([id, ...children.map((c) => c.id)]));
   });
 
   it("a failing command exits 1", async () => {

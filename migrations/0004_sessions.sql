@@ -15,3 +15,15 @@ CREATE TABLE IF NOT EXISTS sessions (
 );
 CREATE INDEX IF NOT EXISTS sessions_created ON sessions (created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS sessions_status_created ON sessions (status, created_at DESC, id DESC);
+
+-- Ended session turns (written once by their Session object), behind the turn metrics.
+CREATE TABLE IF NOT EXISTS session_turns (
+  session_id   TEXT NOT NULL,
+  n            INTEGER NOT NULL,
+  status       TEXT NOT NULL,
+  duration_ms  INTEGER,
+  llm_usd      REAL NOT NULL DEFAULT 0,
+  model        TEXT NOT NULL,
+  finished_at  TEXT NOT NULL,
+  PRIMARY KEY (session_id, n)
+);

@@ -12,7 +12,7 @@ import { EventHub, eventsAfterOf, eventStreamResponse } from "../runs/event-hub"
 import { EventLog } from "../runs/event-log";
 import type { SandboxHandle } from "../sandbox/handle";
 import { newSessionId, sessionLeaseKey, setupInstanceId, turnInstanceId } from "../sessions/ids";
-import { upsertSessionSummary } from "../sessions/session-index";
+import { exportTurns, upsertSessionSummary } from "../sessions/session-index";
 import { sessionSandboxTtl, type SessionJob, type SetupInfo, type SetupOutcome, type TurnOutcome, type TurnStart } from "../sessions/session-job";
 import { SessionStore, type SessionHistory, type SessionRecord } from "../sessions/session-store";
 import type { StepReport } from "./orchestrator";
@@ -478,8 +478,12 @@ export class Session extends DurableObject<Env> {
     const view = this.#view();
     const indexed = `${view.status}|${view.title}|${view.turns.map((t) => t.status).join(",")}`;
     if (indexed !== this.#indexed) {
-      await upsertSessionSummary(this.env.DB, view)
-        .then(() => (this.#indexed = indexed))
+      const ended = this.#store.unexportedTurns();
+      await Promise.all([upsertSessionSummary(this.env.DB, view), exportTurns(this.env.DB, r.id, ended)])
+        .then(() => {
+          this.#indexed = indexed;
+          this.#store.markExported(ended.map((t) => t.n));
+        })
         .catch((err) => log("warn", "session.index_failed", { sessionId: r.id, ...errorFields(err) }));
     }
     await this.#armAlarm();

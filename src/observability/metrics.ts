@@ -1,4 +1,5 @@
 import { FORK_STATUSES, RUN_STATUSES } from "../api/runs";
+import { SESSION_STATUSES, TURN_STATUSES } from "../api/sessions";
 import type { Env } from "../env";
 import { POOL_NAME } from "../durable-objects/pool";
 import { Exposition } from "./prometheus";
@@ -17,22 +18,29 @@ export function stepFamily(name: string): string {
  */
 export async function renderMetrics(env: Env): Promise<string> {
   const db = env.DB;
-  const [runs, live, forks, duration, steps, costs, pool] = await Promise.all([
-    db.prepare("SELECT status, COUNT(*) AS n FROM runs GROUP BY status").all<{ status: string; n: number }>(),
-    db.prepare("SELECT COALESCE(SUM(running), 0) AS running, COALESCE(SUM(queued), 0) AS queued FROM runs").first<{ running: number; queued: number }>(),
-    db.prepare("SELECT status, COUNT(*) AS n FROM fork_results GROUP BY status").all<{ status: string; n: number }>(),
+  const histogramOf = (table: string) =>
     db
       .prepare(
         `SELECT ${DURATION_BUCKETS.map((b, i) => `SUM(CASE WHEN duration_ms <= ${b * 1000} THEN 1 ELSE 0 END) AS b${i}`).join(", ")},
-         COALESCE(SUM(duration_ms), 0) AS sum_ms, COUNT(*) AS n FROM fork_results WHERE duration_ms IS NOT NULL`,
+         COALESCE(SUM(duration_ms), 0) AS sum_ms, COUNT(*) AS n FROM ${table} WHERE duration_ms IS NOT NULL`,
       )
-      .first<Record<string, number | null>>(),
+      .first<Record<string, number | null>>();
+  const [runs, live, forks, duration, steps, costs, pool, sessions, turns, turnDuration] = await Promise.all([
+    db.prepare("SELECT status, COUNT(*) AS n FROM runs GROUP BY status").all<{ status: string; n: number }>(),
+    db.prepare("SELECT COALESCE(SUM(running), 0) AS running, COALESCE(SUM(queued), 0) AS queued FROM runs").first<{ running: number; queued: number }>(),
+    db.prepare("SELECT status, COUNT(*) AS n FROM fork_results GROUP BY status").all<{ status: string; n: number }>(),
+    histogramOf("fork_results"),
     db.prepare("SELECT step, status, SUM(attempts) AS attempts, COUNT(*) AS n FROM fork_steps GROUP BY step, status").all<{ step: string; status: string; attempts: number; n: number }>(),
     db
       .prepare("SELECT model, COALESCE(SUM(sandbox_usd), 0) AS sandbox, COALESCE(SUM(llm_usd), 0) AS llm FROM fork_results GROUP BY model")
       .all<{ model: string; sandbox: number; llm: number }>(),
     env.POOL.getByName(POOL_NAME).status(),
+    db.prepare("SELECT status, COUNT(*) AS n FROM sessions GROUP BY status").all<{ status: string; n: number }>(),
+    db.prepare("SELECT status, COUNT(*) AS n FROM session_turns GROUP BY status").all<{ status: string; n: number }>(),
+    histogramOf("session_turns"),
   ]);
+  const sessionCounts = new Map(sessions.results.map((r) => [r.status, r.n]));
+  const turnCounts = new Map(turns.results.map((r) => [r.status, r.n]));
 
   const warm = Object.entries(pool.templates);
   const runCounts = new Map(runs.results.map((r) => [r.status, r.n]));
@@ -63,6 +71,15 @@ export async function renderMetrics(env: Env): Promise<string> {
       Number(duration?.sum_ms ?? 0) / 1000,
       count,
     )
+    .family("forkyard_sessions", "gauge", "Sessions, by current status.", SESSION_STATUSES.map((status) => ({ labels: { status }, value: sessionCounts.get(status) ?? 0 })))
+    .family("forkyard_session_turns_total", "counter", "Ended session turns, by status.", TURN_STATUSES.filter((s) => s !== "queued" && s !== "running").map((status) => ({ labels: { status }, value: turnCounts.get(status) ?? 0 })))
+    .histogram(
+      "forkyard_session_turn_duration_seconds",
+      "Duration of ended session turns, from their start (sandbox resume included) to their end.",
+      DURATION_BUCKETS.map((le, i) => ({ le, count: Number(turnDuration?.[`b${i}`] ?? 0) })),
+      Number(turnDuration?.sum_ms ?? 0) / 1000,
+      turnDuration?.n ?? 0,
+    )
     .family(
       "forkyard_step_attempts_total",
       "counter",
@@ -77,7 +94,7 @@ export async function renderMetrics(env: Env): Promise<string> {
       ...costs.results.filter((r) => r.model !== "").map((r) => ({ labels: { kind: "llm", model: r.model }, value: r.llm })),
     ])
     .family("forkyard_live_sandboxes", "gauge", "Sandboxes held by forks now (created or being created).", [{ value: pool.live + pool.creating }])
-    .family("forkyard_paused_sandboxes", "gauge", "Sandboxes paused by forks waiting for budget.", [{ value: pool.paused }])
+    .family("forkyard_paused_sandboxes", "gauge", "Sandboxes paused (not billed): idle sessions, forks waiting for budget, kept sandboxes.", [{ value: pool.paused }])
     .family("forkyard_max_live_sandboxes", "gauge", "The live-sandbox cap (MAX_LIVE_SANDBOXES).", [{ value: pool.maxLiveSandboxes }])
     .family("forkyard_forks_queued", "gauge", "Forks waiting to start.", [{ value: live?.queued ?? 0 }])
     .family("forkyard_forks_running", "gauge", "Forks running now.", [{ value: live?.running ?? 0 }])

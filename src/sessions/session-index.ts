@@ -13,6 +13,18 @@ export async function upsertSessionSummary(db: D1Database, view: SessionView): P
     .run();
 }
 
+/** Writes ended turns to the metrics table; repeating it changes nothing. */
+export async function exportTurns(db: D1Database, sessionId: string, turns: { n: number; status: string; model: string; started_at: string | null; finished_at: string | null; cost_usd: number | null }[]): Promise<void> {
+  if (turns.length === 0) return;
+  await db.batch(
+    turns.map((t) =>
+      db
+        .prepare("INSERT OR IGNORE INTO session_turns (session_id, n, status, duration_ms, llm_usd, model, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .bind(sessionId, t.n, t.status, t.started_at && t.finished_at ? Date.parse(t.finished_at) - Date.parse(t.started_at) : null, t.cost_usd ?? 0, t.model, t.finished_at),
+    ),
+  );
+}
+
 /** Newest first, keyset-paginated. */
 export async function listSessions(db: D1Database, query: { status?: SessionStatus; limit: number; cursor?: string }): Promise<{ sessions: SessionSummary[]; nextCursor: string | null }> {
   const { where, binds } = pageFilter(query);

@@ -110,6 +110,7 @@ CREATE TABLE IF NOT EXISTS turns (
   error TEXT,
   instance_id TEXT,
   cost_usd REAL,
+  exported INTEGER NOT NULL DEFAULT 0,
   queued_at TEXT NOT NULL,
   started_at TEXT,
   finished_at TEXT
@@ -211,6 +212,15 @@ export class SessionStore {
       n,
     );
     return true;
+  }
+
+  /** Ended turns not yet written to the D1 metrics table. */
+  unexportedTurns(): TurnRow[] {
+    return this.#sql.exec<TurnRow>("SELECT * FROM turns WHERE exported = 0 AND finished_at IS NOT NULL AND status NOT IN ('queued','running')").toArray();
+  }
+
+  markExported(ns: number[]): void {
+    for (const n of ns) this.#sql.exec("UPDATE turns SET exported = 1 WHERE n = ?", n);
   }
 
   /** Queued turns that will never run (the session failed or was destroyed). */
@@ -318,7 +328,7 @@ export class SessionStore {
   importHistory(history: SessionHistory): void {
     for (const t of history.turns) {
       this.#sql.exec(
-        "INSERT OR IGNORE INTO turns (n, prompt, model, status, stop_reason, summary, tool_calls, tokens, error, cost_usd, queued_at, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR IGNORE INTO turns (n, prompt, model, status, stop_reason, summary, tool_calls, tokens, error, cost_usd, queued_at, started_at, finished_at, exported) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
         t.n,
         t.prompt,
         t.model,

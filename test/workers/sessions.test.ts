@@ -130,6 +130,12 @@ describe("sessions", () => {
     expect((await transcript(session.id)).length).toBeGreaterThan(0);
     const refused = await api(`/v1/sessions/${session.id}/messages`, { method: "POST", json: { prompt: "more" } });
     expect(refused.status).toBe(409);
+
+    const metrics = await (await api("/metrics")).text();
+    const value = (line: string) => Number(new RegExp(`^${line.replace(/[{}"]/g, "\\$&")} (\\d+)`, "m").exec(metrics)?.[1] ?? -1);
+    expect(value('forkyard_sessions{status="destroyed"}')).toBeGreaterThanOrEqual(1);
+    expect(value('forkyard_session_turns_total{status="succeeded"}')).toBeGreaterThanOrEqual(2);
+    expect(value("forkyard_session_turn_duration_seconds_count")).toBeGreaterThanOrEqual(2);
   });
 
   it("runs messages sent at once in order, one turn each", async () => {

@@ -10,6 +10,7 @@
  *
  * Written with String.raw: the text below is served exactly as written (no template escapes).
  */
+import { sessionsScript } from "./sessions-script.ts";
 export const dashboardScript = String.raw`
 (() => {
   "use strict";
@@ -256,6 +257,8 @@ export const dashboardScript = String.raw`
     if (parts.length === 0) { setNav("runs"); return showRuns(params); }
     if (parts[0] === "new" && parts.length === 1) { setNav("new"); return showNewRun(); }
     if (parts[0] === "runs" && parts.length === 2) { setNav("runs"); return showRun(parts[1]); }
+    if (parts[0] === "sessions" && parts.length === 1) { setNav("sessions"); return showSessions(); }
+    if (parts[0] === "sessions" && parts.length === 2) { setNav("sessions"); return showSession(parts[1]); }
     setNav(null);
     document.title = "Not found · Forkyard";
     main.replaceChildren(h("div", { class: "card pad narrow" }, h("h1", null, "Page not found"), h("p", null, h("a", { href: "#/" }, "Back to runs"))));
@@ -1067,6 +1070,7 @@ export const dashboardScript = String.raw`
     };
   }
 
+${sessionsScript}
   // ---------------------------------------------------------------- start
 
   document.getElementById("skip-link").addEventListener("click", (ev) => {

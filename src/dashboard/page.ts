@@ -37,6 +37,7 @@ export function renderDashboardPage(assets: PageAssets): string {
     <nav class="nav" aria-label="Main">
       <a href="#/" data-nav="runs">Runs</a>
       <a href="#/new" data-nav="new">New run</a>
+      <a href="#/sessions" data-nav="sessions">Sessions</a>
     </nav>
     <div class="auth" id="auth"></div>
   </div>

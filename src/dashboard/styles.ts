@@ -335,6 +335,18 @@ pre.tail.stderr { color: var(--danger); }
   .events .who { display: none; }
 }
 
+/* Sessions: the transcript and the send box */
+.transcript { list-style: none; margin: 16px 0; padding: 0; display: grid; gap: 10px; }
+.msg { border-radius: 10px; padding: 10px 14px; overflow-wrap: anywhere; }
+.msg p { margin: 4px 0; white-space: pre-wrap; }
+.msg.user { background: var(--b-running); }
+.msg.assistant { background: var(--card, transparent); border: 1px solid var(--line, rgba(127,127,127,.3)); }
+.msg.tool { padding: 0 14px; }
+.msg.tool pre { max-height: 320px; overflow: auto; }
+.s-idle, .s-setting_up { background: var(--b-running); color: var(--t-running); }
+.s-destroyed { background: var(--b-cancelled); color: var(--t-cancelled); }
+.send textarea { width: 100%; box-sizing: border-box; }
+
 @media (prefers-reduced-motion: reduce) {
   *, *::before, *::after { animation: none !important; transition: none !important; }
 }

@@ -2,7 +2,8 @@
  * The dashboard (GET /) in a real browser against the real local stack: Debian's chromium driven
  * by playwright-core, the local sandbox server and the Worker under `wrangler dev`. It enters the
  * token, starts a run from the page's form, watches it complete live (no reload), cancels a fork
- * and a second run from their buttons, filters the runs list, and saves screenshots under
+ * and a second run from their buttons, filters the runs list, talks to a session (send, read the
+ * reply, fork, destroy), and saves screenshots under
  * test-output/. Skipped when /usr/bin/chromium is missing (`apt-get install chromium`; .ci/run does).
  */
 import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
@@ -11,6 +12,8 @@ import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, ROOT, startSandboxServer, startWorker, workerVars, type StackProcess } from "../../scripts/local-stack.ts";
 import { createTestRepo } from "../support/test-repo.ts";
+import { startScriptedAnthropic, type ScriptedAnthropic } from "../support/anthropic-server.ts";
+import { TEST_ANTHROPIC_API_KEY } from "../support/constants.ts";
 import { freePort } from "../../scripts/free-port.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -27,6 +30,7 @@ const OUTPUT = join(ROOT, "test-output");
 
 let sandbox: StackProcess | undefined;
 let worker: StackProcess | undefined;
+let anthropic: ScriptedAnthropic | undefined;
 let context: BrowserContext | undefined;
 let page: Page;
 let base: string;
@@ -78,10 +82,12 @@ beforeAll(async () => {
       viewport: { width: 1280, height: 900 },
     }),
   ]);
+  anthropic = await startScriptedAnthropic({ apiKey: TEST_ANTHROPIC_API_KEY });
+  const model = { ANTHROPIC_API_KEY: TEST_ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL: anthropic.url };
   worker = await startWorker({
     port: workerPort,
     stateDir: join(base, "state"),
-    vars: { ...workerVars({ backend: "local", sandboxUrl: sandbox.url, env: {} }), RECONCILE_INTERVAL_SECONDS: "1", LOG_LEVEL: "warn" },
+    vars: { ...workerVars({ backend: "local", sandboxUrl: sandbox.url, env: model }), RECONCILE_INTERVAL_SECONDS: "1", LOG_LEVEL: "warn" },
     quiet: true,
   });
   console.log(`dashboard test: stack up in ${Date.now() - started} ms`);
@@ -99,6 +105,7 @@ afterAll(async () => {
   await context?.close();
   await worker?.stop();
   await sandbox?.stop();
+  await anthropic?.close();
   if (base) rmSync(base, { recursive: true, force: true });
 }, 30_000);
 
@@ -222,6 +229,35 @@ describe.skipIf(!hasChromium)(suiteName, () => {
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.waitForTimeout(300); // timeline labels are re-fitted shortly after a resize
     await page.screenshot({ path: join(OUTPUT, "dashboard-run-dark.png") });
+  });
+
+  it("talks to a session: sends a message, shows the reply and its tool call, forks it, destroys both", async () => {
+    anthropic!.setScript([
+      { content: [{ type: "tool_use", name: "bash", input: { command: "echo from-the-sandbox" } }] },
+      { content: [{ type: "text", text: "The sandbox says hello." }] },
+    ]);
+    const { id } = await api<{ id: string }>("/v1/sessions", { method: "POST", body: JSON.stringify({ repo, title: "Dashboard session" }), headers: { "Content-Type": "application/json" } });
+    await page.getByRole("link", { name: "Sessions", exact: true }).click();
+    await page.locator(`tr[data-session="${id}"]`).waitFor();
+    await page.getByRole("link", { name: "Dashboard session" }).click();
+    await page.getByRole("heading", { name: /Dashboard session/ }).waitFor();
+    await page.getByLabel("Message").fill("Say hello from the sandbox");
+    await page.getByRole("button", { name: "Send" }).click();
+    await page.locator(".msg.assistant", { hasText: "The sandbox says hello." }).waitFor({ timeout: 30_000 });
+    await page.locator(".msg.assistant", { hasText: "⚙ bash echo from-the-sandbox" }).waitFor();
+    await page.locator(".msg.tool summary", { hasText: "from-the-sandbox" }).waitFor();
+    await page.screenshot({ path: join(OUTPUT, "dashboard-session.png"), fullPage: true });
+    await page.getByRole("button", { name: "Fork" }).click();
+    await page.waitForFunction((parent) => location.hash.startsWith("#/sessions/") && !location.hash.endsWith(parent), id);
+    await page.locator(".msg.assistant", { hasText: "The sandbox says hello." }).waitFor();
+    const child = decodeURIComponent(new URL(page.url()).hash.split("/").at(-1)!);
+    for (const s of [child, id]) {
+      await page.goto(`${worker!.url}/#/sessions/${s}`);
+      await page.getByRole("button", { name: "Destroy" }).click();
+      await page.locator(".badge.s-destroyed").first().waitFor();
+    }
+    const views = await Promise.all([id, child].map((s) => api<{ status: string }>(`/v1/sessions/${s}`)));
+    expect(views.map((v) => v.status)).toEqual(["destroyed", "destroyed"]);
   });
 
   it("never put the token in a URL, and the page raised no errors (CSP included)", () => {

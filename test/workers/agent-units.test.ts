@@ -2,9 +2,10 @@ import { env } from "cloudflare:workers";
 import { Sandbox } from "e2b";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { MessageParam } from "@anthropic-ai/sdk/resources/messages";
-import { buildMessages, finalSummary, type AgentTurn, type JsonObject, type ModelTurn, type ToolTurn } from "../../src/agent/conversation";
+import { buildMessages, finalSummary, type AgentTurn, type Exchange, type JsonObject, type ModelTurn, type ToolTurn } from "../../src/agent/conversation";
 import { ModelAuthError, ModelRequestError, ModelUnavailableError } from "../../src/agent/errors";
-import { DEFAULT_MAX_TURNS, runAgent, TRUNCATED_TOOL_CALL, type AgentDeps, type ModelRequest } from "../../src/agent/loop";
+import { DEFAULT_MAX_TURNS, estimateInputTokens, runAgent, TRUNCATED_TOOL_CALL, type AgentDeps, type ModelRequest } from "../../src/agent/loop";
+import { CLEARED_TOOL_RESULT, fitToContext } from "../../src/agent/context-window";
 import { MemoryHost } from "../../src/agent/memory-host";
 import { callModel } from "../../src/agent/model-client";
 import { MODEL_ALIASES, resolveModel } from "../../src/agent/models";
@@ -167,6 +168,58 @@ describe("buildMessages", () => {
   });
 });
 
+describe("fitToContext (long sessions)", () => {
+  const exchange = (i: number, outputChars: number): Exchange => ({
+    prompt: `prompt ${i}`,
+    turns: [
+      { model: turnWith([bashCall(`e${i}`)]), tools: [{ toolUseId: `e${i}`, content: `${i}:`.padEnd(outputChars, "x"), isError: false }] },
+      { model: turnWith([{ type: "text", text: `answer ${i}` }]), tools: [] },
+    ],
+  });
+
+  it("leaves a conversation that fits alone", () => {
+    const history = [exchange(1, 100), exchange(2, 100)];
+    expect(fitToContext(history, 1_000_000)).toEqual(history);
+  });
+
+  it("clears tool results oldest first, keeping the newest, until the conversation fits; deterministic, no mutation", () => {
+    const history = Array.from({ length: 10 }, (_, i) => exchange(i + 1, 10_000));
+    const before = JSON.stringify(history);
+    const fitted = fitToContext(history, 60_000);
+    expect(JSON.stringify(history)).toBe(before);
+    expect(JSON.stringify(fitted).length).toBeLessThanOrEqual(60_000);
+    const contents = fitted.flatMap((e) => e.turns.flatMap((t) => t.tools.map((r) => r.content)));
+    const cleared = contents.filter((c) => c === CLEARED_TOOL_RESULT).length;
+    expect(cleared).toBeGreaterThan(0);
+    expect(cleared).toBeLessThanOrEqual(6);
+    expect(contents.slice(0, cleared).every((c) => c === CLEARED_TOOL_RESULT)).toBe(true);
+    expect(contents.slice(cleared).every((c) => c.length === 10_000)).toBe(true);
+    // Every prompt and answer is still there; only outputs went.
+    expect(fitted.map((e) => e.prompt)).toEqual(history.map((e) => e.prompt));
+    expect(JSON.stringify(fitToContext(history, 60_000))).toBe(JSON.stringify(fitted));
+  });
+
+  it("drops the oldest exchanges when clearing outputs is not enough, never the current one", () => {
+    const history = Array.from({ length: 10 }, (_, i) => exchange(i + 1, 5_000));
+    const fitted = fitToContext(history, 22_000);
+    expect(JSON.stringify(fitted).length).toBeLessThanOrEqual(22_000);
+    expect(fitted.at(-1)!.prompt).toBe("prompt 10");
+    expect(fitted.length).toBeLessThan(10);
+  });
+
+  it("keeps every request of a long session's turn within the model's context window", async () => {
+    const history = Array.from({ length: 30 }, (_, i) => exchange(i + 1, 8_000));
+    const { deps, requests } = fakeDeps((turn) => (turn < 4 ? turnWith([bashCall(`n${turn}`)]) : turnWith([{ type: "text", text: "done" }])));
+    const result = await runAgent(new MemoryHost(), deps, { ...agentInput, history, contextTokens: 40_000, maxTokens: 2_000 });
+    expect(result.stopReason).toBe("end_turn");
+    for (const request of requests) {
+      expect(estimateInputTokens(request) + 2_000).toBeLessThanOrEqual(40_000);
+      expect(JSON.stringify(request.messages)).toContain(agentInput.prompt);
+    }
+    expect(JSON.stringify(requests[0]!.messages)).toContain(CLEARED_TOOL_RESULT);
+  });
+});
+
 describe("prompt", () => {
   it("caches tools and the shared system prefix, keeps fork context last, and hides URL credentials", () => {
     const system = buildSystemPrompt({ repo: "https://x-token:secret@github.com/o/r.git", baseBranch: "main", workBranch: "forkyard/r1/2", fork: 2, forks: 3 });
@@ -213,7 +266,8 @@ describe("runAgent", () => {
   it("runs model and tool steps until end_turn and totals tokens and cost", async () => {
     const { deps, counts } = fakeDeps((turn) => (turn < 3 ? turnWith([bashCall(`t${turn}a`), bashCall(`t${turn}b`)]) : turnWith([{ type: "text", text: "All done." }])));
     const host = new MemoryHost();
-    const result = await runAgent(host, deps, agentInput);
+    const { conversation, ...result } = await runAgent(host, deps, agentInput);
+    expect(conversation.map((t) => t.tools.length)).toEqual([2, 2, 0]);
     expect(result).toEqual({
       stopReason: "end_turn",
       turns: 3,

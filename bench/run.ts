@@ -12,8 +12,11 @@
  *     200 steps, so the engine's cost can be told from Forkyard's.
  *  5. The warm pool: acquire latency warm vs cold with 500 ms create latency (E2B-like), and the
  *     hit rate of a 20-fork run with `min: 5` (max 5, and max 20: the target follows cold acquires).
+ *  6. Sessions: a message to a session whose sandbox was paused for idleness -> its first model
+ *     call (p50, p95), against a session whose sandbox is still running; and what the paused
+ *     sandbox costs while idle (sandbox USD and live sandboxes on the sandbox server).
  * Environment: BENCH_FORKS, BENCH_CONCURRENCY, BENCH_CREATE_LATENCY_MS, BENCH_LATENCY_SAMPLES,
- * BENCH_AGENT_TURNS, BENCH_MODEL_LATENCY_MS, BENCH_ONLY (makespan | latency | agent | engine | warm), BENCH_STATE_DIR;
+ * BENCH_AGENT_TURNS, BENCH_MODEL_LATENCY_MS, BENCH_ONLY (makespan | latency | agent | engine | warm | session), BENCH_STATE_DIR;
  * PROFILE=1 also prints where the Worker's CPU went during each variant's Forkyard run.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -78,6 +81,51 @@ try {
   if (!ONLY || ONLY === "agent") await agentOverhead();
   if (!ONLY || ONLY === "engine") await engineProbe();
   if (!ONLY || ONLY === "warm") await warmPool();
+  if (!ONLY || ONLY === "session") await sessionResume();
+
+  async function sessionResume(): Promise<void> {
+    const SAMPLES = Number(process.env.BENCH_SESSION_SAMPLES ?? 10);
+    await admin.latency({});
+    const session = await api.createSession({ repo, idleSeconds: 3600 });
+    const waitFor = async (what: string, probe: (v: Awaited<ReturnType<typeof api.getSession>>) => boolean) => {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const view = await api.getSession(session.id);
+        if (probe(view)) return view;
+        if (Date.now() > deadline) throw new Error(`session: timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    await waitFor("setup", (v) => v.status === "idle");
+    /** POST message -> the model server's first call of that turn (a scripted reply notes when it was asked). */
+    const firstCallMs = async (n: number): Promise<number> => {
+      let calledAt = 0;
+      anthropic.setScript([() => ((calledAt = Date.now()), { content: [{ type: "text", text: "ok" }] })]);
+      const t0 = Date.now();
+      await api.sendMessage(session.id, `message ${n}`);
+      await waitFor(`turn ${n}`, (v) => v.turns[n - 1]?.status === "succeeded");
+      return calledAt - t0;
+    };
+    const running: number[] = [];
+    const resumed: number[] = [];
+    const idleUsd: number[] = [];
+    let n = 0;
+    for (let i = 0; i < SAMPLES; i++) {
+      running.push(await firstCallMs(++n));
+      const paused = await api.pauseSession(session.id);
+      await new Promise((r) => setTimeout(r, 2000));
+      const later = await api.getSession(session.id);
+      idleUsd.push(later.costUsd.sandbox - paused.costUsd.sandbox);
+      if ((await admin.stats()).live !== 0) throw new Error("session: a paused sandbox counted as live");
+      resumed.push(await firstCallMs(++n));
+    }
+    await api.destroySession(session.id);
+    printTable(`Sessions: POST message -> first model call, ms (${SAMPLES} samples each; local sandbox server, no injected latency)`, ["sandbox", "p50", "p95", "max"], [
+      ["running (idle < idleSeconds)", median(running), percentile(running, 95), Math.max(...running)],
+      ["paused (resumed by the turn)", median(resumed), percentile(resumed, 95), Math.max(...resumed)],
+    ]);
+    printTable("Sessions: cost of a paused sandbox over 2 s of idleness", ["sandbox USD (max over samples)", "live sandboxes while paused"], [[Math.max(...idleUsd), 0]]);
+  }
 
   async function warmPool(): Promise<void> {
     const FORKS = 20;

@@ -37,6 +37,7 @@ export function forkyardClient(baseUrl: string, token: string) {
     configurePool: (templates: Record<string, unknown>) => call<{ templates: Record<string, PoolTemplateStatus> }>("PUT", "/v1/pool", { templates }),
     createSession: (request: Record<string, unknown>) => call<{ id: string }>("POST", "/v1/sessions", request),
     sendMessage: (id: string, prompt: string) => call<{ turn: number }>("POST", `/v1/sessions/${id}/messages`, { prompt }),
+    pauseSession: (id: string) => call<SessionView>("POST", `/v1/sessions/${id}/pause`),
     getSession: (id: string) => call<SessionView>("GET", `/v1/sessions/${id}`),
     transcript: (id: string) => call<{ entries: TranscriptEntry[] }>("GET", `/v1/sessions/${id}/transcript?limit=500`),
     destroySession: (id: string) => call<SessionView>("DELETE", `/v1/sessions/${id}`),

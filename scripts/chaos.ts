@@ -32,6 +32,9 @@ const agentTurn: ScriptedReply = {
   usage: { input_tokens: 400, output_tokens: 40, cache_creation_input_tokens: 0, cache_read_input_tokens: 1500 },
 };
 const agentSummary: ScriptedReply = { content: [{ type: "text", text: "Appended to agent.log." }] };
+/** The session's turn has slower tool calls, so that it is still running when the forks are underway. */
+const sessionTurn: ScriptedReply = { ...agentTurn, content: [{ type: "tool_use", name: "bash", input: { command: "sleep 2.5 && echo turn >> agent.log" } }] };
+const isSessionTurn = (request: MessagesRequest) => JSON.stringify(request.system ?? "").includes("working with a person");
 const root = scratchDir("chaos");
 mkdirSync(root, { recursive: true });
 const stateDir = join(root, "state");
@@ -42,7 +45,8 @@ async function main(): Promise<boolean> {
   const anthropic = await startScriptedAnthropic({ apiKey: MODEL_KEY });
   closers.push(() => anthropic.close());
   // Every fork's conversation gets the same turns, whatever order the forks' calls arrive in.
-  const reply = (request: MessagesRequest) => (request.messages.filter((m) => m.role === "assistant").length + 1 < AGENT_TURNS ? agentTurn : agentSummary);
+  const reply = (request: MessagesRequest) =>
+    request.messages.filter((m) => m.role === "assistant").length + 1 < AGENT_TURNS ? (isSessionTurn(request) ? sessionTurn : agentTurn) : agentSummary;
   anthropic.setScript(Array.from({ length: 4 * (AGENT_FORKS + 1) * AGENT_TURNS }, () => reply));
   const sandbox = await startSandboxServer({ port: await freePort(), dataDir: join(root, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, exposePaths: [root], quiet: true });
   processes.push(sandbox);
@@ -77,9 +81,12 @@ async function main(): Promise<boolean> {
     const agents = await api.getRun(agentRun.id);
     const commandsUnderway = view.forks.filter((f) => f.steps.some((s) => s.name.startsWith("command-"))).length >= 3;
     const agentsUnderway = agents.forks.every((f) => f.steps.some((s) => s.name.startsWith("tool-")));
-    const turnUnderway = (await api.transcript(session.id)).entries.some((e) => e.role === "tool");
+    const turnUnderway = (await api.getSession(session.id)).turns[0]?.status === "running" && (await api.transcript(session.id)).entries.some((e) => e.role === "tool");
     if (commandsUnderway && agentsUnderway && turnUnderway) break;
-    if (Date.now() - started > 60_000) throw new Error("forks never reached their commands and tool calls");
+    if (Date.now() - started > 60_000) {
+      const turn = (await api.getSession(session.id)).turns[0];
+      throw new Error(`forks never reached their commands and tool calls (commands ${commandsUnderway}, agents ${agentsUnderway}, session turn ${turn?.status ?? "missing"})`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   const killedAt = Date.now() - started;

@@ -169,6 +169,8 @@ export class Pool extends DurableObject<Env> {
       notified_at INTEGER
     )`);
     ctx.storage.sql.exec("CREATE INDEX IF NOT EXISTS leases_sandbox ON leases (sandbox_id)");
+    // Which Workflow the waiter's instance belongs to (a fork's, or a session's setup).
+    addColumnOnce(ctx.storage.sql, "waiters", "holder TEXT NOT NULL DEFAULT 'run'");
     this.#warm = new WarmStore(ctx.storage.sql);
   }
 
@@ -376,7 +378,7 @@ export class Pool extends DurableObject<Env> {
       return null;
     }
     if (!mine) {
-      sql.exec("INSERT INTO waiters (key, run_id, instance_id, enqueued_at) VALUES (?, ?, ?, ?)", request.key, request.runId, request.instanceId ?? null, now);
+      sql.exec("INSERT INTO waiters (key, run_id, instance_id, enqueued_at, holder) VALUES (?, ?, ?, ?, ?)", request.key, request.runId, request.instanceId ?? null, now, request.holder ?? "run");
     } else if (request.instanceId) {
       // Asked again: its earlier notice (if any) was used; a new one is due when its turn comes.
       sql.exec("UPDATE waiters SET notified_at = NULL, instance_id = ? WHERE key = ?", request.instanceId, request.key);
@@ -392,14 +394,15 @@ export class Pool extends DurableObject<Env> {
     if (free <= 0) return;
     const now = Date.now();
     const due = this.ctx.storage.sql
-      .exec<{ key: string; instance_id: string | null; notified_at: number | null }>("SELECT key, instance_id, notified_at FROM waiters ORDER BY seq LIMIT ?", free)
+      .exec<{ key: string; instance_id: string | null; notified_at: number | null; holder: LeaseHolder }>("SELECT key, instance_id, notified_at, holder FROM waiters ORDER BY seq LIMIT ?", free)
       .toArray()
       .filter((w) => w.instance_id && (w.notified_at === null || now - w.notified_at >= RENOTIFY_MS));
     for (const w of due) this.ctx.storage.sql.exec("UPDATE waiters SET notified_at = ? WHERE key = ?", now, w.key);
     await Promise.all(
       due.map(async (w) => {
         try {
-          await (await this.env.FORK_WORKFLOW.get(w.instance_id!)).sendEvent({ type: CAPACITY_EVENT, payload: {} });
+          const workflow = w.holder === "session" ? this.env.SESSION_WORKFLOW : this.env.FORK_WORKFLOW;
+          await (await workflow.get(w.instance_id!)).sendEvent({ type: CAPACITY_EVENT, payload: {} });
         } catch (err) {
           // An instance that is gone (terminated, cancelled) gives up its place.
           log("info", "pool.waiter_dropped", { leaseKey: w.key, ...errorFields(err) });

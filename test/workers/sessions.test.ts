@@ -272,4 +272,13 @@ describe("sessions", () => {
     expect((await api("/v1/sessions/saaaaaaaaaaaaaaaaaaaa/messages", { method: "POST", json: { prompt: "x" } })).status).toBe(404);
     expect((await api("/v1/sessions/nope")).status).toBe(404);
   });
+
+  it("takes a size profile: its template and its vCPU and memory for the sandbox cost", async () => {
+    const profiles = ((await (await api("/v1/profiles")).json()) as { profiles: Record<string, { template: string; vcpu: number; memoryGib: number }> }).profiles;
+    const session = await createSession({ profile: "heavy" });
+    const view = await getSession(session.id);
+    expect(view.sandbox).toMatchObject({ profile: "heavy", templateId: profiles.heavy!.template, vcpu: profiles.heavy!.vcpu, memoryGib: profiles.heavy!.memoryGib });
+    await waitForSession(session.id, "setup", (v) => v.status !== "setting_up");
+    await api(`/v1/sessions/${session.id}`, { method: "DELETE" });
+  });
 });

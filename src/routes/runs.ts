@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { forwardEvents } from "./event-stream";
 import { forkNumberParam, listRunsQuery, raiseBudgetRequest, type ForkView, type RunView } from "../api/runs";
 import { parseInput, readJson } from "../api/validation";
 import type { AppEnv } from "../app-env";
@@ -78,13 +79,4 @@ runs.post("/:id/forks/:n/session", async (c) => {
   return c.json({ id: view.id, status: view.status, title: view.title, links: view.links }, 201);
 });
 
-runs.get("/:id/events", async (c) => {
-  const id = c.req.param("id");
-  const headers = new Headers();
-  const lastEventId = c.req.header("Last-Event-ID") ?? c.req.query("after");
-  if (lastEventId) headers.set("Last-Event-ID", lastEventId);
-  const res = await orchestrator(c.env, id).fetch(new Request("https://orchestrator/events", { headers }));
-  // The Orchestrator answers 404 (and nothing else does) when it holds no run.
-  if (res.status === 404) throw new NotFoundError("run", id);
-  return res;
-});
+runs.get("/:id/events", (c) => forwardEvents(c, orchestrator(c.env, c.req.param("id")), "run", c.req.param("id")));

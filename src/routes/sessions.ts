@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { forwardEvents } from "./event-stream";
 import { resolveModel } from "../agent/models";
 import { validateRepo } from "../api/repo";
 import { DEFAULT_TEMPLATE } from "../api/runs";
@@ -91,12 +92,4 @@ sessions.get("/:id/transcript", async (c) => {
   return c.json({ entries: page, next: entries.length > limit ? page[page.length - 1]!.seq : null });
 });
 
-sessions.get("/:id/events", async (c) => {
-  const id = c.req.param("id");
-  const headers = new Headers();
-  const lastEventId = c.req.header("Last-Event-ID") ?? c.req.query("after");
-  if (lastEventId) headers.set("Last-Event-ID", lastEventId);
-  const res = await sessionObject(c.env, id).fetch(new Request("https://session/events", { headers }));
-  if (res.status === 404) throw new NotFoundError("session", id);
-  return res;
-});
+sessions.get("/:id/events", (c) => forwardEvents(c, sessionObject(c.env, c.req.param("id")), "session", c.req.param("id")));

@@ -36,7 +36,7 @@ export default defineConfig({
                 ARTIFACT_MAX_BYTES: "200000",
                 SANDBOX_CREATE_RATE_PER_SECOND: "50",
                 RECONCILE_INTERVAL_SECONDS: "1",
-                STALE_FORK_SECONDS: "20",
+                STALE_FORK_SECONDS: "10",
                 RETRY_POLICIES: JSON.stringify(TEST_RETRY_POLICIES),
                 LOG_LEVEL: "warn",
                 TEST_MIGRATIONS: await readD1Migrations("./migrations"),

@@ -293,7 +293,7 @@ export const runEventData = z.looseObject({
   type: z
     .string()
     .describe(
-      "also the SSE `event`: run.created, run.status, run.finished, run.budget, fork.started, fork.finished, fork.budget_exceeded, fork.resumed, fork.queued, step.started, step.finished, command.finished, cost.recorded, …",
+      "also the SSE `event`: run.created, run.status, run.finished, run.budget, fork.started, fork.finished, fork.budget_exceeded, fork.resumed, fork.queued, fork.restarted, step.started, step.finished, command.finished, cost.recorded, …",
     ),
   fork: z.number().int().nullable().describe("the fork the event is about (null for run events)"),
 });

@@ -110,6 +110,8 @@ export class Orchestrator extends DurableObject<Env> {
   readonly #accruedAt = new Map<number, number>();
   /** Forks whose last step left them in the Pool's queue (memory only: a new object asks them as usual). */
   readonly #queued = new Set<number>();
+  /** Forks poked for silence since they were last heard from: still silent next time, they are restarted. */
+  readonly #poked = new Set<number>();
   /** Step starts reported but not yet written (see START_WRITE_DELAY_MS): a fork runs one step at a time. */
   readonly #unwrittenStarts = new Map<number, { name: string; attempt: number; at: number }>();
   #startsTimer: ReturnType<typeof setTimeout> | undefined;
@@ -300,7 +302,7 @@ export class Orchestrator extends DurableObject<Env> {
       }
       const now = new Date();
       this.#store.markStarted(n, now.toISOString());
-      this.#lastHeard.set(n, now.getTime());
+      this.#heard(n, now.getTime());
       this.#event("fork.started", n, { instanceId });
       if (step) this.#recordStepEnd(n, step);
       const startedAt = this.#store.fork(n)?.started_at ?? now.toISOString();
@@ -317,7 +319,7 @@ export class Orchestrator extends DurableObject<Env> {
     const fork = this.#store.fork(n);
     if (!run || !fork) return { proceed: false, budgetSpent: false };
     const now = Date.now();
-    this.#lastHeard.set(n, now);
+    this.#heard(n, now);
     this.#queued.delete(n);
     this.#writeStart(n);
     this.#unwrittenStarts.set(n, { name, attempt, at: now });
@@ -333,9 +335,20 @@ export class Orchestrator extends DurableObject<Env> {
     return { proceed: fork.status !== "cancelled" && run.status !== "cancelled", budgetSpent: budget !== undefined && this.#store.spentUsd() >= budget };
   }
 
+  /** A long step's heartbeat: its instance is alive (memory only, no write). */
+  forkAlive(n: number): void {
+    this.#heard(n, Date.now());
+  }
+
+  /** The fork was heard from (a step report or a heartbeat): it is alive. */
+  #heard(n: number, at: number): void {
+    this.#lastHeard.set(n, at);
+    this.#poked.delete(n);
+  }
+
   stepFinished(n: number, name: string, report: StepReport): void {
     const now = Date.now();
-    this.#lastHeard.set(n, now);
+    this.#heard(n, now);
     const { findings = [], startedAt, ...step } = report;
     this.#writeStart(n);
     // An ungated step's start, or one whose report this object lost (it was restarted meanwhile).
@@ -414,7 +427,7 @@ export class Orchestrator extends DurableObject<Env> {
   recordModelCost(n: number, key: string, usd: number): void {
     this.#reservations.delete(key);
     this.#addCost(key, n, "llm", usd);
-    this.#lastHeard.set(n, Date.now());
+    this.#heard(n, Date.now());
   }
 
   /** A fork stopped for budget: its sandbox is paused and it waits for the budget to be raised. */
@@ -542,13 +555,27 @@ export class Orchestrator extends DurableObject<Env> {
         await this.#releaseLease(fork.n);
         return;
       }
-      default:
-        if (fork.status === "running" && now - this.#lastHeardAt(fork) > staleMs) {
-          // A restarted local runtime leaves instances idle until something calls into them.
-          this.#lastHeard.set(fork.n, now);
-          await instance.sendEvent({ type: WAKE_EVENT, payload: {} });
-          log("info", "orchestrator.fork_woken", { runId: this.#requireRun().id, fork: fork.n, instanceId: fork.instance_id });
+      default: {
+        if (fork.status !== "running" || now - this.#lastHeardAt(fork) <= staleMs) return;
+        const runId = this.#requireRun().id;
+        // A step that runs sends heartbeats, so a silent fork inside a step is stuck. First it is
+        // poked (a restarted local runtime leaves instances idle until something calls into them);
+        // still silent a stale period later, it is restarted from that step (earlier steps' results are kept).
+        const step = this.#store.runningStep(fork.n);
+        this.#lastHeard.set(fork.n, now);
+        if (this.#poked.has(fork.n) && (step || status.status === "paused")) {
+          this.#poked.delete(fork.n);
+          // From the stuck step; from the start if the instance does not know it (every step is safe to run again).
+          const from = step ? await instance.restart({ from: { name: step } }).then(() => step, () => null) : null;
+          if (from === null) await instance.restart();
+          this.#event("fork.restarted", fork.n, { step: from });
+          log("warn", "orchestrator.fork_restarted", { runId, fork: fork.n, instanceId: fork.instance_id, step: from });
+          return;
         }
+        this.#poked.add(fork.n);
+        await instance.sendEvent({ type: WAKE_EVENT, payload: {} });
+        log("info", "orchestrator.fork_woken", { runId, fork: fork.n, instanceId: fork.instance_id });
+      }
     }
   }
 

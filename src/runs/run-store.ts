@@ -340,6 +340,11 @@ export class RunStore {
   }
 
   /** Is this attempt of the step recorded as running? */
+  /** The fork's step that started and has not ended, if any (the latest). */
+  runningStep(fork: number): string | null {
+    return this.#sql.exec<{ name: string }>("SELECT name FROM steps WHERE fork = ? AND status = 'running' ORDER BY seq DESC LIMIT 1", fork).toArray()[0]?.name ?? null;
+  }
+
   stepRunning(fork: number, name: string, attempt: number): boolean {
     return this.#sql.exec("SELECT 1 FROM steps WHERE fork = ? AND name = ? AND status = 'running' AND attempts >= ?", fork, name, attempt).toArray().length > 0;
   }

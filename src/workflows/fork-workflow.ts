@@ -38,7 +38,8 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
     const retries = config.RETRY_POLICIES;
     const orchestrator = this.env.ORCHESTRATOR.getByName(p.runId);
     const pool = this.env.POOL.getByName(POOL_NAME);
-    const steps = new StepRunner(step, { runId: p.runId, n: p.n, tracker: forkTracker(orchestrator, p.n) });
+    // A long step tells the Orchestrator it is alive well within STALE_FORK_SECONDS: silence means a stuck instance.
+    const steps = new StepRunner(step, { runId: p.runId, n: p.n, tracker: forkTracker(orchestrator, p.n), heartbeatMs: (config.STALE_FORK_SECONDS * 1000) / 3 });
     const forkTimeoutMs = p.timeoutSeconds * 1000;
 
     let interrupted = false;

@@ -9,6 +9,8 @@ export interface StepTracker {
   /** Asked before a gated step's body: `proceed` false once the job was cancelled. */
   stepStarted(name: string, attempt: number): Promise<{ proceed: boolean; budgetSpent: boolean }>;
   stepFinished(name: string, report: StepReport): Promise<void>;
+  /** Told every `heartbeatMs` while a step body runs: the instance is alive, however long the step. */
+  heartbeat?(): Promise<void>;
 }
 
 export interface StepRunnerContext {
@@ -18,6 +20,8 @@ export interface StepRunnerContext {
   tracker: StepTracker;
   /** What the job is, in its errors: a run's fork (default) or a session's turn. */
   job?: { name: "fork" | "turn"; owner: "run" | "session" };
+  /** How often a running step tells the tracker it is alive (with `tracker.heartbeat`). */
+  heartbeatMs?: number;
 }
 
 /** A fork's steps, reported to its run's Orchestrator. */
@@ -25,6 +29,7 @@ export function forkTracker(orchestrator: DurableObjectStub<Orchestrator>, n: nu
   return {
     stepStarted: async (name, attempt) => orchestrator.stepStarted(n, name, attempt),
     stepFinished: async (name, report) => orchestrator.stepFinished(n, name, report),
+    heartbeat: async () => orchestrator.forkAlive(n),
   };
 }
 
@@ -99,12 +104,19 @@ export class StepRunner {
           if (gate.budgetSpent && options.budget !== false) throw new BudgetExceededError(`The ${job.owner}'s budget is spent (model calls and sandbox time).`);
           if (Date.now() >= this.#deadline) throw new ForkTimeoutError(this.#timeoutSeconds);
         }
-        const value = await body({
-          attempt,
-          remainingMs: this.#deadline - Date.now(),
-          report: (finding) => findings.push(finding),
-          record: () => ({ name, attempt, startedAt: started }),
-        });
+        const heartbeatMs = this.#ctx.heartbeatMs;
+        const beat = tracker.heartbeat && heartbeatMs ? setInterval(() => void tracker.heartbeat!().catch(() => undefined), heartbeatMs) : undefined;
+        let value: T;
+        try {
+          value = await body({
+            attempt,
+            remainingMs: this.#deadline - Date.now(),
+            report: (finding) => findings.push(finding),
+            record: () => ({ name, attempt, startedAt: started }),
+          });
+        } finally {
+          clearInterval(beat);
+        }
         const durationMs = Date.now() - started;
         if (!options.recordedByBody) await tracker.stepFinished(name, { attempt, ok: true, durationMs, findings, startedAt: started });
         log("info", "step.finished", { runId, fork: n, step: name, attempt, durationMs });

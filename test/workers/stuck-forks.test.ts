@@ -1,0 +1,34 @@
+// A fork whose Workflow instance makes no progress is restarted by its Orchestrator (not just
+// poked), while a fork inside a long, quiet step is left alone: a running step sends heartbeats.
+// STALE_FORK_SECONDS is 10 in tests: silence is noticed after 10 s, a restart follows 10 s later.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { api, createRun, getRun, waitFor, waitForRunStatus } from "./helpers";
+
+/** The event types of an ended run (its stream ends after the log). */
+async function eventTypes(runId: string): Promise<string[]> {
+  const text = await (await api(`/v1/runs/${runId}/events`)).text();
+  return text.split("\n").filter((l) => l.startsWith("event: ")).map((l) => l.slice(7));
+}
+
+const workflows = env as unknown as { FORK_WORKFLOW: Workflow };
+
+describe("stuck forks", () => {
+  it("leaves a long, quiet step alone: its heartbeats keep the fork alive", async () => {
+    const run = await createRun({ task: { commands: ["sleep 25"] } });
+    const view = await waitForRunStatus(run.id, ["completed", "failed"], 90_000);
+    expect(view.forks[0]!.status).toBe("succeeded");
+    expect(view.forks[0]!.steps.find((s) => s.name === "command-1")?.attempts).toBe(1);
+    expect(await eventTypes(run.id)).not.toContain("fork.restarted");
+  }, 120_000);
+
+  it("restarts a fork whose instance stopped making progress, and the fork completes", async () => {
+    const run = await createRun({ task: { commands: ["sleep 2", "echo after > after.txt"] } });
+    await waitFor("the fork's first command", async () => (await getRun(run.id)).forks[0]!.steps.some((s) => s.name === "command-1"));
+    // Stopped behind Forkyard's back: paused, the instance makes no progress and no event moves it.
+    await (await workflows.FORK_WORKFLOW.get(`${run.id}-1`)).pause();
+    const view = await waitForRunStatus(run.id, ["completed", "failed"], 110_000);
+    expect(view.forks[0]!.status).toBe("succeeded");
+    expect((await eventTypes(run.id)).filter((t) => t === "fork.restarted")).toHaveLength(1);
+  }, 120_000);
+});

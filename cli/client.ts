@@ -1,4 +1,4 @@
-import type { ArtifactList, CreateRunBody, CreatedRun, CreatedSession, CreateSessionBody, ReaperResult, RunPage, RunStatus, RunView, SessionPage, SessionView, TranscriptPage } from "./types.ts";
+import type { ArtifactList, CompareView, CreateRunBody, CreatedRun, CreatedSession, CreateSessionBody, ReaperResult, RunPage, RunStatus, RunView, SessionPage, SessionView, TranscriptPage } from "./types.ts";
 
 /** An error answer of the API (`{error:{code,message,details}}`), or the API being unreachable (status 0). */
 export class ApiError extends Error {
@@ -71,6 +71,10 @@ export class ForkyardClient {
   /** Sets a higher budget for the run; forks stopped for budget continue. */
   raiseBudget(id: string, budgetUsd: number): Promise<RunView> {
     return this.#json("POST", `/v1/runs/${enc(id)}/budget`, { body: { budgetUsd } });
+  }
+
+  compare(id: string): Promise<CompareView> {
+    return this.#json("GET", `/v1/runs/${enc(id)}/compare`);
   }
 
   listArtifacts(id: string, n: number): Promise<ArtifactList> {

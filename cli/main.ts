@@ -3,6 +3,7 @@ import { Command, Option } from "commander";
 import { artifactsCommand, diffCommand } from "./commands/artifacts.ts";
 import { budgetCommand } from "./commands/budget.ts";
 import { chatCommand } from "./commands/chat.ts";
+import { compareCommand } from "./commands/compare.ts";
 import { sessionControlCommand, sessionForkCommand, sessionListCommand, sessionNewCommand, sessionSendCommand, sessionShowCommand } from "./commands/session.ts";
 import { cleanupCommand } from "./commands/cleanup.ts";
 import { controlCommand } from "./commands/control.ts";
@@ -72,6 +73,7 @@ export function createProgram(io: Io, result: { code: number }): Command {
     .option("--branch-prefix <prefix>", "prefix of the forks' work branches")
     .option("--metadata <key=value...>", "metadata of the run", collectKeyValue)
     .option("--idempotency-key <key>", "same key, same run: retrying the command does not start a second run")
+    .option("--stop-when-passed", "stop at the first fork whose check passes (cancels the others; needs --check)")
     .option("--wait", "wait for the run to end, showing live progress (default)")
     .option("--no-wait", "print the run id and return at once")
     .addOption(json())
@@ -149,6 +151,13 @@ export function createProgram(io: Io, result: { code: number }): Command {
     .argument("<run>", "run id")
     .requiredOption("--fork <n>", "fork number", parsePositiveInt)
     .action(action((ctx, id: string, opts: { fork: number }) => diffCommand(ctx, id, opts)));
+
+  program
+    .command("compare")
+    .description("the forks side by side, best first (check, score, diff, cost) and the winner")
+    .argument("<run>", "run id")
+    .addOption(json())
+    .action(action((ctx, id: string) => compareCommand(ctx, id)));
 
   const session = program.command("session").description("durable multi-turn agents on a repository (see also `chat`)");
   session

@@ -14,10 +14,14 @@ export const EXIT = {
   interrupted: 130,
 } as const;
 
-/** The exit code a run's state stands for; a run still going (running, paused) is not a failure. */
-export function runExitCode(view: Pick<RunView, "status" | "forks">): number {
+/**
+ * The exit code a run's state stands for; a run still going (running, paused) is not a failure.
+ * A run stopped at its first passing fork (stopWhen) succeeded: the others were cancelled on purpose.
+ */
+export function runExitCode(view: Pick<RunView, "status" | "forks" | "request" | "winner">): number {
   switch (view.status) {
     case "completed":
+      if (view.request.stopWhen && view.winner) return EXIT.ok;
       return view.forks.every((f) => f.status === "succeeded") ? EXIT.ok : EXIT.failed;
     case "cancelled":
       return EXIT.cancelled;

@@ -1,6 +1,6 @@
 /** API types, taken from the Worker's own schema modules (type-only: nothing of src/ runs here). */
 import type { z } from "zod";
-import type { artifactList, createdRun, reaperReport, runPage } from "../src/api/responses.ts";
+import type { artifactList, compareView, createdRun, reaperReport, runPage } from "../src/api/responses.ts";
 import type { createRunRequest, ForkStatus, ForkView, RunStatus, RunView } from "../src/api/runs.ts";
 import type { createdSession, sessionPage, transcriptPage } from "../src/api/session-responses.ts";
 import type { createSessionRequest, SessionStatus } from "../src/api/sessions.ts";
@@ -18,6 +18,8 @@ export type RunPage = z.infer<typeof runPage>;
 export type ReaperResult = z.infer<typeof reaperReport>;
 
 export type ArtifactList = z.infer<typeof artifactList>;
+
+export type CompareView = z.infer<typeof compareView>;
 
 export type { SessionSummary, SessionView, TranscriptEntry, TurnView } from "../src/api/sessions.ts";
 export type CreateSessionBody = z.input<typeof createSessionRequest>;

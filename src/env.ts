@@ -5,6 +5,7 @@ import type { Orchestrator } from "./durable-objects/orchestrator";
 import type { Pool } from "./durable-objects/pool";
 import type { Session } from "./durable-objects/session";
 import type { SessionJob } from "./sessions/session-job";
+import type { JudgeParams } from "./workflows/judge-workflow";
 import type { ForkParams } from "./workflows/fork-params";
 import type { GitHubReportParams } from "./workflows/github-report-workflow";
 
@@ -15,6 +16,7 @@ export interface Env {
   SESSION: DurableObjectNamespace<Session>;
   FORK_WORKFLOW: Workflow<ForkParams>;
   SESSION_WORKFLOW: Workflow<SessionJob>;
+  JUDGE_WORKFLOW: Workflow<JudgeParams>;
   GITHUB_REPORT_WORKFLOW: Workflow<GitHubReportParams>;
   DB: D1Database;
   ARTIFACTS: R2Bucket;

@@ -10,6 +10,7 @@ export { Session } from "./durable-objects/session";
 export { ForkWorkflow } from "./workflows/fork-workflow";
 export { GitHubReportWorkflow } from "./workflows/github-report-workflow";
 export { SessionTurnWorkflow } from "./workflows/session-turn-workflow";
+export { JudgeWorkflow } from "./workflows/judge-workflow";
 
 const app = createApp();
 

@@ -22,6 +22,7 @@ export interface ForkOptions {
   branchPrefix?: string;
   metadata?: Record<string, string>;
   idempotencyKey?: string;
+  stopWhenPassed?: boolean;
   wait?: boolean;
   json?: boolean;
 }
@@ -51,6 +52,7 @@ export function buildCreateRunBody(repo: string, opts: ForkOptions, cwd: string)
   if (opts.timeout !== undefined) body.timeoutSeconds = opts.timeout;
   if (opts.budget !== undefined) body.budgetUsd = opts.budget;
   if (opts.check !== undefined) body.check = opts.check;
+  if (opts.stopWhenPassed) body.stopWhen = "first_check_pass";
   if (opts.artifact?.length) body.artifacts = opts.artifact;
   if (opts.template !== undefined) body.template = opts.template;
   if (opts.branchPrefix !== undefined) body.branchPrefix = opts.branchPrefix;

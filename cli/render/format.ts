@@ -113,13 +113,13 @@ export function agentStats(fork: ForkView, model?: string): string | undefined {
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
-export function formatDiff(fork: ForkView): string {
+export function formatDiff(fork: Pick<ForkView, "diff">): string {
   if (!fork.diff) return "-";
   const { files, insertions, deletions } = fork.diff;
   return files === 0 ? "none" : `${files} file${files === 1 ? "" : "s"} +${insertions} -${deletions}`;
 }
 
-export function formatCheck(fork: ForkView, c: Colors): string {
+export function formatCheck(fork: Pick<ForkView, "check">, c: Colors): string {
   if (!fork.check) return "-";
   return fork.check.passed ? c.green("pass") : c.red(`fail (${fork.check.exitCode})`);
 }

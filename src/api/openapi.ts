@@ -14,7 +14,7 @@ import { poolConfigRequest } from "./pool.ts";
 import { putTemplateRequest } from "./templates.ts";
 import { errors, json, ref, type Json } from "./openapi-common.ts";
 import { SESSION_PATHS, SESSION_REQUEST_SCHEMAS, SESSION_RESPONSE_SCHEMAS } from "./openapi-sessions.ts";
-import { agentTask, commandsTask, createRunRequest, forkNumberParam, forkStatus, gitRefName, listRunsQuery, raiseBudgetRequest, runStatus } from "./runs.ts";
+import { agentTask, commandsTask, createRunRequest, forkNumberParam, forkStatus, gitRefName, judgeRequest, listRunsQuery, raiseBudgetRequest, runStatus } from "./runs.ts";
 
 export const API_VERSION = "1.0.0";
 
@@ -126,6 +126,7 @@ function componentSchemas(): Record<string, Json> {
       ["ListRunsQuery", listRunsQuery],
       ["PoolConfigRequest", poolConfigRequest],
       ["PutTemplateRequest", putTemplateRequest],
+      ["JudgeRequest", judgeRequest],
       ...SESSION_REQUEST_SCHEMAS,
     ],
     "input",
@@ -147,6 +148,9 @@ function componentSchemas(): Record<string, Json> {
       ["CostView", res.costView],
       ["ForkError", res.forkError],
       ["RunSummary", res.runSummary],
+      ["RankEntry", res.rankEntry],
+      ["CompareView", res.compareView],
+      ["CompareFork", res.compareFork],
       ["RunPage", res.runPage],
       ["CreatedRun", res.createdRun],
       ["RunLinks", res.runLinks],
@@ -391,6 +395,33 @@ function buildDocument(): OpenApiDocument {
             "200": { description: "The patch.", content: { "text/x-diff": { schema: { type: "string" } } } },
             ...errors(["BadRequest", "Unauthorized", "NotFound"]),
           },
+        },
+      },
+      "/v1/runs/{id}/judge": {
+        post: {
+          tags: ["runs"],
+          operationId: "judgeRun",
+          summary: "Judge the forks with a model",
+          description:
+            "Starts an LLM judging of an ended run's forks that succeeded: a model reads the task, each fork's check, diff and patch (bounded) and scores it 0-10 with a reason; " +
+            "its calls are checkpointed steps, costed in the run's ledger within its budget. The body is optional (default: the run's `judge`, else the agent's model). " +
+            "When it is done the ranking (GET …/compare, the run view) uses the scores. 409 `run_not_finished`, `nothing_to_judge`.",
+          parameters: [runIdParam],
+          requestBody: { required: false, content: { "application/json": { schema: ref("JudgeRequest"), example: { llm: { model: "sonnet", rubric: "Prefer the smallest change that fixes the bug." } } } } },
+          responses: { "202": json(ref("RunView"), "The run, with `judging.status: running`."), ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict", "AgentUnavailable"]) },
+        },
+      },
+      "/v1/runs/{id}/compare": {
+        get: {
+          tags: ["runs"],
+          operationId: "compareRun",
+          summary: "Every fork side by side, ranked",
+          description:
+            "Per fork: status, check, diff stats, rank (and score), cost and its patch (the first 64 KiB, with a link to the whole). " +
+            "The ranking puts a passed check first, then the judge's score, the smaller diff and the lower cost; `winner` is the fork to take " +
+            "(the first to pass its check with stopWhen: first_check_pass), null until it is known.",
+          parameters: [runIdParam],
+          responses: { "200": json(ref("CompareView"), "The comparison."), ...errors(["Unauthorized", "NotFound"]) },
         },
       },
       "/v1/runs/{id}/events": {

@@ -137,6 +137,13 @@ export const templateAlias = z.object({
   versions: z.array(z.object({ version: z.number().int(), templateId: z.string(), createdAt: isoDateTime, active: z.boolean() })).describe("newest first"),
 });
 
+export const rankEntry = z.object({
+  n: z.number().int(),
+  rank: z.number().int().describe("1 = best"),
+  score: z.number().optional().describe("the LLM judge's score, 0-10 (runs with judge.llm)"),
+  reasons: z.array(z.string()).describe("what the rank rests on: check, score, diff size, cost"),
+});
+
 export const runView = z.object({
   id: z.string(),
   status: runStatus,
@@ -146,6 +153,50 @@ export const runView = z.object({
   updatedAt: isoDateTime,
   forks: z.array(forkView),
   totals: runTotals,
+  ranking: z
+    .array(rankEntry)
+    .optional()
+    .describe("once every fork ended (or a winner stopped the run): the forks that succeeded, best first — a passed check first, then score, smaller diff, lower cost"),
+  winner: z.number().int().nullable().optional().describe("the fork to take: the first to pass its check (stopWhen: first_check_pass), else the best ranked; null when none succeeded"),
+  judging: z
+    .object({
+      status: z.enum(["running", "done", "failed"]),
+      model: z.string(),
+      scores: z.array(z.object({ n: z.number().int(), score: z.number().nullable().describe("0-10; null when the judge's answer could not be read"), reason: z.string() })),
+      error: forkError.optional(),
+    })
+    .optional()
+    .describe("the latest LLM judging (judge.llm, or POST …/judge): its scores feed the ranking"),
+});
+
+export const compareFork = z.object({
+  n: z.number().int(),
+  status: forkStatus,
+  branch: z.string(),
+  rank: z.number().int().nullable().describe("its place in the ranking (null: it did not succeed)"),
+  score: z.number().optional(),
+  check: checkResult.optional(),
+  diff: diffStats.optional(),
+  costUsd: costView,
+  error: forkError.optional(),
+  patch: z
+    .object({
+      bytes: z.number().int(),
+      sha256: z.string(),
+      text: z.string().describe("the patch's first COMPARE_PATCH_BYTES (64 KiB)"),
+      truncated: z.boolean(),
+      href: z.string().describe("the whole patch: GET …/forks/{n}/patch"),
+    })
+    .nullable()
+    .describe("null when the fork changed nothing"),
+});
+
+export const compareView = z.object({
+  runId: z.string(),
+  status: runStatus,
+  winner: z.number().int().nullable().describe("the fork to take, once known (every fork ended, or stopWhen)"),
+  ranking: z.array(rankEntry),
+  forks: z.array(compareFork),
 });
 
 export const runSummary = z.object({

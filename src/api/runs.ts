@@ -44,6 +44,19 @@ export const agentTask = z.strictObject({
 });
 
 export const task = z.union([commandsTask, agentTask]);
+
+/** How forks are judged: with `llm`, a model reads the task, each fork's patch and check and scores it. */
+export const judgeRequest = z.strictObject({
+  llm: z
+    .strictObject({
+      /** A full model id or a short name; default: the run's agent model, else `sonnet`. */
+      model: z.string().min(1).max(100).optional(),
+      /** What matters, in your words (appended to the judge's instructions). */
+      rubric: z.string().min(1).max(20_000).optional(),
+    })
+    .optional(),
+});
+export type JudgeRequest = z.infer<typeof judgeRequest>;
 export type CommandsTask = z.infer<typeof commandsTask>;
 export type AgentTask = z.infer<typeof agentTask>;
 
@@ -83,6 +96,10 @@ export const createRunRequest = z.strictObject({
   push: z.boolean().optional(),
   /** Keep each fork's sandbox (paused) when it ends, for KEEP_SANDBOX_SECONDS: POST …/forks/:n/session continues it. */
   keepSandboxes: z.boolean().optional(),
+  /** Rank the forks when every fork has ended; with `llm`, a model scores each fork that succeeded (0-10). */
+  judge: judgeRequest.optional(),
+  /** `first_check_pass`: the first fork whose check passes wins; the others are cancelled at once (needs `check`). */
+  stopWhen: z.enum(["first_check_pass"]).optional(),
   github: githubTarget.optional(),
 });
 
@@ -222,6 +239,27 @@ export interface RunView {
   updatedAt: string;
   forks: ForkView[];
   totals: RunTotals;
+  /** Once every fork ended (or a winner stopped the run): the forks that succeeded, best first. */
+  ranking?: RankEntry[];
+  /** The fork to take: the first to pass its check (stopWhen), else the best ranked; null when none succeeded. */
+  winner?: number | null;
+  /** The latest LLM judging of the forks (runs with judge.llm, or POST …/judge). */
+  judging?: JudgingView;
+}
+
+export interface JudgingView {
+  status: "running" | "done" | "failed";
+  model: string;
+  /** Per fork that succeeded: the score 0-10 and the judge's reason (when done). */
+  scores: { n: number; score: number | null; reason: string }[];
+  error?: { code: string; message: string };
+}
+
+export interface RankEntry {
+  n: number;
+  rank: number;
+  score?: number;
+  reasons: string[];
 }
 
 export interface RunTotals {

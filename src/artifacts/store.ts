@@ -41,6 +41,12 @@ export class ArtifactStore {
     await this.#bucket.put(key, JSON.stringify(value), { httpMetadata: { contentType: "application/json" } });
   }
 
+  /** The first `bytes` of an object as text (a patch's head), or null when there is none. */
+  async head(key: string, bytes: number): Promise<string | null> {
+    const object = await this.#bucket.get(key, { range: { offset: 0, length: bytes } });
+    return object ? object.text() : null;
+  }
+
   /** A JSON object, or null when there is none. */
   async getJson<T>(key: string): Promise<T | null> {
     const object = await this.#bucket.get(key);

@@ -1,5 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
-import type { CommandResult, CreateRunRequest, ForkView, RunSandbox, RunStatus, RunView } from "../api/runs";
+import type { CommandResult, CreateRunRequest, ForkView, JudgeRequest, RunSandbox, RunStatus, RunView } from "../api/runs";
+import { resolveModel } from "../agent/models";
+import type { JudgeInput, Judgement } from "../runs/judging";
+import { judgeInstanceId } from "../workflows/judge-workflow";
 import { DEFAULT_STALL_SECONDS, TERMINAL_FORK_STATUSES, TERMINAL_RUN_STATUSES } from "../api/runs";
 import type { Env } from "../env";
 import { loadConfig } from "../env";
@@ -450,6 +453,71 @@ export class Orchestrator extends DurableObject<Env> {
   }
 
   /** Raises the run's budget; forks stopped for budget continue where they stopped. */
+  // ---- Judging (src/runs/judging.ts, src/workflows/judge-workflow.ts) --------------------------
+
+  /**
+   * Starts an LLM judging of the forks that succeeded (POST …/judge; judge.llm starts one when the
+   * run ends). A judging already running is made sure of (its instance launched), not doubled.
+   */
+  judge(request?: JudgeRequest): Promise<Result<RunView>> {
+    return asResult(async () => {
+      const run = this.#requireRun();
+      await this.#startJudging(request ?? run.request.judge ?? { llm: {} });
+      return this.#view();
+    });
+  }
+
+  async #startJudging(request: JudgeRequest): Promise<void> {
+    const run = this.#requireRun();
+    if (!isTerminalRun(run.status)) throw new ConflictError("run_not_finished", "Forks are judged once the run has ended.");
+    if (this.#store.countForks("succeeded") === 0) throw new ConflictError("nothing_to_judge", "No fork succeeded: there is nothing to judge.");
+    let judging = run.judging;
+    if (judging?.status !== "running") {
+      const agentModel = "prompt" in run.request.task ? run.request.task.model : undefined;
+      judging = { k: (judging?.k ?? 0) + 1, status: "running", model: resolveModel(request.llm?.model ?? agentModel), ...(request.llm?.rubric ? { rubric: request.llm.rubric } : {}) };
+      this.#store.setJudging(judging);
+      this.#event("run.judging", null, { judging: judging.k, model: judging.model });
+    }
+    try {
+      await this.env.JUDGE_WORKFLOW.create({ id: judgeInstanceId(run.id, judging.k), params: { runId: run.id, k: judging.k } });
+    } catch (err) {
+      if (!/already.?exists/i.test(String(err))) throw err;
+    }
+  }
+
+  /** What judging k reads: the task and, per fork that succeeded, its check, diff and summary. */
+  judgeInput(k: number): Result<JudgeInput> {
+    return resultOf(() => {
+      const run = this.#requireRun();
+      const judging = run.judging;
+      if (!judging || judging.k !== k) throw new ConflictError("judging_superseded", `Judging ${k} is not this run's current one.`);
+      const forks = this.#store
+        .view()!
+        .forks.filter((f) => f.status === "succeeded")
+        .map((f) => ({ n: f.n, ...(f.check ? { check: f.check } : {}), ...(f.diff ? { diff: f.diff } : {}), ...(f.agent?.summary ? { summary: f.agent.summary } : {}) }));
+      return { k, model: judging.model, ...(judging.rubric ? { rubric: judging.rubric } : {}), task: run.request.task, checkCommand: run.request.check ?? null, forks };
+    });
+  }
+
+  /** Judging k's scores: the ranking uses them from now on. */
+  judged(k: number, scores: Judgement[]): Promise<Result<void>> {
+    return asResult(async () => {
+      const judging = this.#requireRun().judging;
+      if (!judging || judging.k !== k || judging.status !== "running") return;
+      this.#store.saveScores(k, scores);
+      this.#store.setJudging({ ...judging, status: "done" });
+      this.#event("run.judged", null, { judging: k, scores: scores.map((s) => ({ n: s.n, score: s.score })) });
+      await this.#syncIndex();
+    });
+  }
+
+  judgeFailed(k: number, error: { code: string; message: string }): void {
+    const judging = this.#requireRun().judging;
+    if (!judging || judging.k !== k || judging.status !== "running") return;
+    this.#store.setJudging({ ...judging, status: "failed", error });
+    this.#event("run.judged", null, { judging: k, error });
+  }
+
   raiseBudget(budgetUsd: number): Promise<Result<RunView>> {
     return asResult(async () => {
       const run = this.#requireRun();
@@ -591,6 +659,10 @@ export class Orchestrator extends DurableObject<Env> {
     this.#addCost(sandboxCostKey(outcome.n), outcome.n, "sandbox", outcome.costUsd.sandbox);
     if (this.#store.finishFork(outcome.n, outcome.status, now, outcome.error)) {
       this.#event("fork.finished", outcome.n, { status: outcome.status, costUsd: outcome.costUsd });
+      const stopWhen = this.#requireRun().request.stopWhen;
+      if (stopWhen === "first_check_pass" && outcome.status === "succeeded" && outcome.check?.passed && this.#store.setWinner(outcome.n)) {
+        this.#event("run.winner", outcome.n, { stopWhen });
+      }
       log("info", "fork.finished", { runId: this.#requireRun().id, fork: outcome.n, status: outcome.status, sandboxId: outcome.sandboxId, errorCode: outcome.error?.code });
     }
   }
@@ -643,9 +715,24 @@ export class Orchestrator extends DurableObject<Env> {
   }
 
   async #afterForkChange(): Promise<void> {
+    await this.#stopLosers();
     await this.#launch();
     await this.#maybeFinishRun();
     this.#indexSoon();
+  }
+
+  /** Once a fork has won (stopWhen: first_check_pass), every other fork is cancelled and its sandbox released. */
+  async #stopLosers(): Promise<void> {
+    const run = this.#requireRun();
+    if (run.winner === undefined) return;
+    const message = `Fork ${run.winner} passed its check first (stopWhen: first_check_pass).`;
+    const now = new Date().toISOString();
+    for (const fork of this.#store.forksWithStatus("queued")) {
+      if (this.#store.finishFork(fork.n, "cancelled", now, { code: "cancelled", message })) this.#event("fork.finished", fork.n, { status: "cancelled" });
+    }
+    for (const status of ["running", "budget_wait"] as const) {
+      for (const fork of this.#store.forksWithStatus(status)) await this.#cancelRunningFork(fork, message);
+    }
   }
 
   /** Launches queued forks while fewer than maxConcurrent run and the run is running. */
@@ -734,6 +821,9 @@ export class Orchestrator extends DurableObject<Env> {
     if (indexNow) await this.#syncIndex();
     else this.#indexSoon();
     if (isTerminalRun(status) && run.request.github) await launchGitHubReport(this.env, run.id);
+    if (status === "completed" && run.request.judge?.llm) {
+      await this.#startJudging(run.request.judge).catch((err) => log("warn", "orchestrator.judging_not_started", { runId: run.id, ...errorFields(err) }));
+    }
   }
 
   async #armAlarm(): Promise<void> {

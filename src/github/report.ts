@@ -3,6 +3,7 @@
  * requests' text, and the summary comment on the issue. Pure functions over a small snapshot of
  * the run, so the report Workflow's steps stay deterministic and their results small.
  */
+import { compareForks } from "../runs/ranking";
 import type { ForkStatus, GitHubTarget, RunStatus, RunView } from "../api/runs";
 
 export interface ReportFork {
@@ -91,23 +92,12 @@ export function reportSnapshot(view: RunView): ReportSnapshot {
   return snapshot;
 }
 
-function diffSize(fork: ReportFork): number {
-  return fork.diff ? fork.diff.files + fork.diff.insertions + fork.diff.deletions : Number.POSITIVE_INFINITY;
-}
-
-function checkRank(fork: ReportFork): number {
-  if (!fork.check) return 1;
-  return fork.check.passed ? 2 : 0;
-}
-
 /**
- * Pushed forks, best first: a passed check before no check before a failed one, then the smaller
- * diff (files + insertions + deletions), then the lower fork number.
+ * Pushed forks, best first (src/runs/ranking.ts): a passed check before no check before a failed
+ * one, then the smaller diff (files + insertions + deletions), then the lower cost and fork number.
  */
 export function rankForks(forks: ReportFork[]): ReportFork[] {
-  return forks
-    .filter((f) => f.status === "succeeded" && f.pushed)
-    .sort((a, b) => checkRank(b) - checkRank(a) || diffSize(a) - diffSize(b) || a.n - b.n);
+  return forks.filter((f) => f.status === "succeeded" && f.pushed).sort((a, b) => compareForks({ ...a, cost: a.costUsd }, { ...b, cost: b.costUsd }));
 }
 
 /** The forks that get a pull request, by the run's policy. */

@@ -1,13 +1,17 @@
 import { Hono } from "hono";
 import { forwardEvents } from "./event-stream";
-import { forkNumberParam, listRunsQuery, raiseBudgetRequest, type ForkView, type RunView } from "../api/runs";
+import { forkNumberParam, judgeRequest, listRunsQuery, raiseBudgetRequest, type ForkView, type RunView } from "../api/runs";
+import { resolveModel } from "../agent/models";
+import { loadConfig } from "../env";
 import { parseInput, readJson } from "../api/validation";
 import type { AppEnv } from "../app-env";
-import { InvalidInputError, NotFoundError, unwrap, type Result } from "../errors";
+import { AgentUnavailableError, InvalidInputError, NotFoundError, unwrap, type Result } from "../errors";
 import { createRun, runLinks } from "../runs/create-run";
 import { RUN_ID_PATTERN } from "../runs/ids";
 import { listRuns } from "../runs/run-index";
 import { sessionFromFork } from "../sessions/from-run";
+import { compareRun } from "../runs/compare";
+import { ArtifactStore } from "../artifacts/store";
 
 export const runs = new Hono<AppEnv>();
 
@@ -68,6 +72,21 @@ runs.post("/:id/forks/:n/cancel", async (c) => {
   const id = c.req.param("id");
   const n = parseInput(forkNumberParam, c.req.param("n"), "path");
   return c.json(runResult(id, await orchestrator(c.env, id).cancelFork(n)));
+});
+
+runs.post("/:id/judge", async (c) => {
+  const id = c.req.param("id");
+  const body = parseInput(judgeRequest, await readJson(c.req.raw, { optional: true }));
+  if (body.llm?.model) body.llm.model = resolveModel(body.llm.model);
+  if (!loadConfig(c.env).ANTHROPIC_API_KEY) throw new AgentUnavailableError();
+  return c.json(runResult(id, await orchestrator(c.env, id).judge(body.llm ? body : undefined)), 202);
+});
+
+runs.get("/:id/compare", async (c) => {
+  const id = c.req.param("id");
+  const view = await orchestrator(c.env, id).view();
+  if (!view) throw new NotFoundError("run", id);
+  return c.json(await compareRun(view as RunView, new ArtifactStore(c.env.ARTIFACTS)));
 });
 
 runs.post("/:id/forks/:n/session", async (c) => {

@@ -43,6 +43,13 @@ export async function prepareRun(env: Env, body: unknown, options: CreateRunOpti
     if (!config.ANTHROPIC_API_KEY) throw new AgentUnavailableError();
   }
   validateGitHubTarget(request, config);
+  if (request.judge?.llm) {
+    if (request.judge.llm.model) request.judge.llm.model = resolveModel(request.judge.llm.model);
+    if (!config.ANTHROPIC_API_KEY) throw new AgentUnavailableError();
+  }
+  if (request.stopWhen === "first_check_pass" && !request.check) {
+    throw new InvalidInputError("stopWhen: first_check_pass needs a check command (check).", { field: "stopWhen" });
+  }
 
   const { idempotencyKey } = options;
   if (idempotencyKey !== null && (idempotencyKey.length === 0 || idempotencyKey.length > 255)) {

@@ -3,6 +3,7 @@ import { TERMINAL_FORK_STATUSES } from "../api/runs";
 import { roundUsd } from "./costs";
 import type { RunEvent } from "./event-hub";
 import { EventLog } from "./event-log";
+import { rankForks } from "./ranking";
 import type { ForkOutcome } from "./fork-outcome";
 import { addColumnOnce } from "../durable-objects/sql";
 
@@ -67,6 +68,8 @@ interface RunRow extends Record<string, SqlStorageValue> {
   created_at: string;
   updated_at: string;
   stop_pending: number;
+  winner: number | null;
+  judging: string | null;
   sandbox: string | null;
 }
 
@@ -105,6 +108,18 @@ export interface RunRecord {
   sandbox: RunSandbox;
   /** Cancelled, with its sandboxes still to be stopped. */
   stopPending?: boolean;
+  /** The fork that stopped the run (stopWhen: first_check_pass). */
+  winner?: number;
+  /** The latest LLM judging: its number (1, 2, … per POST …/judge), status and model. */
+  judging?: JudgingRecord;
+}
+
+export interface JudgingRecord {
+  k: number;
+  status: "running" | "done" | "failed";
+  model: string;
+  rubric?: string;
+  error?: { code: string; message: string };
 }
 
 export interface ForkExport {
@@ -159,6 +174,10 @@ export class RunStore {
     addColumnOnce(sql, "ledger", "settled INTEGER NOT NULL DEFAULT 1");
     // A cancelled run whose sandboxes are still to be stopped (done in the background, retried by alarm).
     addColumnOnce(sql, "run", "stop_pending INTEGER NOT NULL DEFAULT 0");
+    addColumnOnce(sql, "run", "winner INTEGER");
+    // The latest LLM judging ({ k, status, model, error? }); its scores are in `scores`.
+    addColumnOnce(sql, "run", "judging TEXT");
+    sql.exec("CREATE TABLE IF NOT EXISTS scores (judging INTEGER NOT NULL, n INTEGER NOT NULL, score REAL, reason TEXT NOT NULL, PRIMARY KEY (judging, n))");
     addColumnOnce(sql, "run", "sandbox TEXT");
   }
 
@@ -203,6 +222,8 @@ export class RunStore {
       createdAt: row.created_at,
       updatedAt: row.updated_at,
       stopPending: row.stop_pending === 1,
+      ...(row.winner !== null && row.winner !== undefined ? { winner: row.winner } : {}),
+      ...(row.judging ? { judging: JSON.parse(row.judging) as JudgingRecord } : {}),
     };
     return this.#run;
   }
@@ -240,6 +261,29 @@ export class RunStore {
     this.#sql.exec("UPDATE run SET status = ?, updated_at = ?", status, now);
     const run = this.run();
     if (run) this.#run = { ...run, status, updatedAt: now };
+  }
+
+  /** Records the fork that won (the first to pass its check); false when there was one already. */
+  setWinner(n: number): boolean {
+    const run = this.run();
+    if (!run || run.winner !== undefined) return false;
+    this.#sql.exec("UPDATE run SET winner = ? WHERE winner IS NULL", n);
+    this.#run = { ...run, winner: n };
+    return true;
+  }
+
+  setJudging(judging: JudgingRecord): void {
+    this.#sql.exec("UPDATE run SET judging = ?", JSON.stringify(judging));
+    const run = this.run();
+    if (run) this.#run = { ...run, judging };
+  }
+
+  saveScores(k: number, scores: { n: number; score: number | null; reason: string }[]): void {
+    for (const s of scores) this.#sql.exec("INSERT OR REPLACE INTO scores (judging, n, score, reason) VALUES (?, ?, ?, ?)", k, s.n, s.score, s.reason);
+  }
+
+  scores(k: number): { n: number; score: number | null; reason: string }[] {
+    return this.#sql.exec<{ n: number; score: number | null; reason: string }>("SELECT n, score, reason FROM scores WHERE judging = ? ORDER BY n", k).toArray();
   }
 
   setStopPending(pending: boolean): void {
@@ -421,7 +465,15 @@ export class RunStore {
     const commands = this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM commands").one().n;
     const tailChars = commands * 2 * FULL_TAIL_CHARS <= VIEW_TAIL_CHARS ? null : Math.max(MIN_VIEW_TAIL_CHARS, Math.floor(VIEW_TAIL_CHARS / (2 * commands)));
     const forks = this.#forkViews(null, tailChars);
-    return { id: run.id, status: run.status, request: run.request, sandbox: run.sandbox, createdAt: run.createdAt, updatedAt: run.updatedAt, forks, totals: this.totals() };
+    const view: RunView = { id: run.id, status: run.status, request: run.request, sandbox: run.sandbox, createdAt: run.createdAt, updatedAt: run.updatedAt, forks, totals: this.totals() };
+    const scores = run.judging ? this.scores(run.judging.k) : [];
+    if (run.judging) view.judging = { status: run.judging.status, model: run.judging.model, scores, ...(run.judging.error ? { error: run.judging.error } : {}) };
+    if (run.winner !== undefined || forks.every((f) => TERMINAL_FORK_STATUSES.includes(f.status))) {
+      const scored = new Map(scores.flatMap((s) => (s.score === null ? [] : [[s.n, s.score] as const])));
+      view.ranking = rankForks(forks, run.judging?.status === "done" ? scored : new Map());
+      view.winner = run.winner ?? view.ranking[0]?.n ?? null;
+    }
+    return view;
   }
 
   /** One fork with its commands' whole tails. */

@@ -128,12 +128,20 @@ export class StepRunner {
         const durationMs = Date.now() - started;
         log("warn", "step.failed", { runId, fork: n, step: name, attempt, durationMs, errorCode: wire.code, errorMessage: wire.message });
         await tracker.stepFinished(name, { attempt, ok: false, durationMs, error: { code: wire.code, message: wire.message }, findings, startedAt: started }).catch(() => undefined);
-        const encoded = encodeStepError(err instanceof ForkyardError ? err : new ForkyardError(wire.code, wire.message, { status: wire.status, retryable: true }));
-        if (err instanceof ForkyardError && !err.retryable) throw new NonRetryableError(encoded);
-        throw new Error(encoded);
+        throw toStepError(err);
       }
     });
   }
+}
+
+/**
+ * An error as it leaves a step: "<code>: <message>" (decodeStepError reads it back), wrapped in
+ * NonRetryableError when retrying cannot help (budget, cancellation, authentication, …).
+ */
+export function toStepError(err: unknown): Error {
+  const wire = toWireError(err);
+  const encoded = encodeStepError(err instanceof ForkyardError ? err : new ForkyardError(wire.code, wire.message, { status: wire.status, retryable: true }));
+  return err instanceof ForkyardError && !err.retryable ? new NonRetryableError(encoded) : new Error(encoded);
 }
 
 /**

@@ -157,6 +157,20 @@ describe("forkyard CLI against the local stack", () => {
     expect(listed.sessions.map((s) => s.id)).toEqual(expect.arrayContaining([id, ...children.map((c) => c.id)]));
   });
 
+  it("--stop-when-passed stops at the first fork whose check passes (exit 0); compare shows the forks best first and the winner", async () => {
+    const r = await cli(["fork", repo, "--command", 'if [ "$FORKYARD_FORK" = 1 ]; then sleep 60; fi; echo ok > done.txt', "-f", "2", "--check", "test -s done.txt", "--stop-when-passed", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const view = parse<{ id: string; winner: number; forks: { status: string }[] }>(r);
+    expect(view.winner).toBe(2);
+    expect(view.forks.map((f) => f.status)).toEqual(["cancelled", "succeeded"]);
+    const compared = await cli(["compare", view.id]);
+    expect(compared.code, compared.stderr).toBe(0);
+    expect(compared.stdout).toMatch(/RANK\s+FORK\s+STATUS\s+CHECK\s+SCORE\s+DIFF\s+COST\s+BRANCH/);
+    expect(compared.stdout).toMatch(/^1\s+2 ⭐\s+succeeded\s+pass/m);
+    expect(compared.stdout).toMatch(/^-\s+1\s+cancelled/m);
+    expect(compared.stdout).toContain(`winner: fork 2 · forkyard diff ${view.id} --fork 2`);
+  });
+
   it("a failing command exits 1", async () => {
     const r = await cli(["fork", repo, "--command", "echo out; exit 3", "--json"]);
     expect(r.code, r.stderr).toBe(1);

@@ -73,6 +73,10 @@ export class ForkyardClient {
     return this.#json("POST", `/v1/runs/${enc(id)}/budget`, { body: { budgetUsd } });
   }
 
+  judge(id: string, llm: { model?: string; rubric?: string }): Promise<RunView> {
+    return this.#json("POST", `/v1/runs/${enc(id)}/judge`, { body: { llm } });
+  }
+
   compare(id: string): Promise<CompareView> {
     return this.#json("GET", `/v1/runs/${enc(id)}/compare`);
   }

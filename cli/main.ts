@@ -3,7 +3,7 @@ import { Command, Option } from "commander";
 import { artifactsCommand, diffCommand } from "./commands/artifacts.ts";
 import { budgetCommand } from "./commands/budget.ts";
 import { chatCommand } from "./commands/chat.ts";
-import { compareCommand } from "./commands/compare.ts";
+import { compareCommand, judgeCommand } from "./commands/compare.ts";
 import { sessionControlCommand, sessionForkCommand, sessionListCommand, sessionNewCommand, sessionSendCommand, sessionShowCommand } from "./commands/session.ts";
 import { cleanupCommand } from "./commands/cleanup.ts";
 import { controlCommand } from "./commands/control.ts";
@@ -158,6 +158,15 @@ export function createProgram(io: Io, result: { code: number }): Command {
     .argument("<run>", "run id")
     .addOption(json())
     .action(action((ctx, id: string) => compareCommand(ctx, id)));
+
+  program
+    .command("judge")
+    .description("have a model score each fork that succeeded (0-10, with a reason), then compare")
+    .argument("<run>", "run id")
+    .option("-m, --model <model>", "the judge's model (default: the run's)")
+    .option("--rubric <text>", "what matters, in your words")
+    .addOption(json())
+    .action(action((ctx, id: string, opts: { model?: string; rubric?: string }) => judgeCommand(ctx, id, opts)));
 
   const session = program.command("session").description("durable multi-turn agents on a repository (see also `chat`)");
   session

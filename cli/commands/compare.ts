@@ -29,3 +29,20 @@ export async function compareCommand(ctx: Context, id: string): Promise<number> 
   else out.line(c.dim(view.ranking.length === 0 && view.status !== "running" ? "no fork succeeded" : "no winner yet"));
   return EXIT.ok;
 }
+
+const JUDGE_POLL_MS = 500;
+
+/** `judge <run>`: a model scores each fork that succeeded (POST …/judge); waits for it, then prints the comparison. */
+export async function judgeCommand(ctx: Context, id: string, opts: { model?: string; rubric?: string }): Promise<number> {
+  let view = await ctx.client.judge(id, { ...(opts.model ? { model: opts.model } : {}), ...(opts.rubric ? { rubric: opts.rubric } : {}) });
+  while (view.judging?.status === "running") {
+    await new Promise((r) => setTimeout(r, JUDGE_POLL_MS));
+    view = await ctx.client.getRun(id);
+  }
+  if (view.judging?.status === "failed") {
+    ctx.out.error(`judging failed: ${view.judging.error?.code}: ${view.judging.error?.message}`);
+    return EXIT.failed;
+  }
+  if (!ctx.out.json) for (const s of view.judging?.scores ?? []) ctx.out.line(`fork ${s.n}: ${s.score ?? "-"}/10 — ${s.reason}`);
+  return compareCommand(ctx, id);
+}

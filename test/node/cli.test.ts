@@ -169,6 +169,11 @@ describe("forkyard CLI against the local stack", () => {
     expect(compared.stdout).toMatch(/^1\s+2 ⭐\s+succeeded\s+pass/m);
     expect(compared.stdout).toMatch(/^-\s+1\s+cancelled/m);
     expect(compared.stdout).toContain(`winner: fork 2 · forkyard diff ${view.id} --fork 2`);
+    anthropic!.setScript([{ content: [{ type: "text", text: '{"score": 7, "reason": "does the job"}' }] }]);
+    const judged = await cli(["judge", view.id, "--rubric", "small is beautiful"]);
+    expect(judged.code, judged.stderr).toBe(0);
+    expect(judged.stdout).toContain("fork 2: 7/10 — does the job");
+    expect(judged.stdout).toMatch(/^1\s+2 ⭐\s+succeeded\s+pass\s+7\/10/m);
   });
 
   it("a failing command exits 1", async () => {

@@ -6,6 +6,7 @@ import type { Pool } from "./durable-objects/pool";
 import type { Session } from "./durable-objects/session";
 import type { SessionJob } from "./sessions/session-job";
 import type { JudgeParams } from "./workflows/judge-workflow";
+import type { PrepareParams } from "./workflows/prepare-workflow";
 import type { ForkParams } from "./workflows/fork-params";
 import type { GitHubReportParams } from "./workflows/github-report-workflow";
 
@@ -17,6 +18,7 @@ export interface Env {
   FORK_WORKFLOW: Workflow<ForkParams>;
   SESSION_WORKFLOW: Workflow<SessionJob>;
   JUDGE_WORKFLOW: Workflow<JudgeParams>;
+  PREPARE_WORKFLOW: Workflow<PrepareParams>;
   GITHUB_REPORT_WORKFLOW: Workflow<GitHubReportParams>;
   DB: D1Database;
   ARTIFACTS: R2Bucket;

@@ -80,6 +80,13 @@ export class SandboxUnavailableError extends ForkyardError {
   }
 }
 
+/** The sandbox backend cannot fork this sandbox (no fork endpoint, or the sandbox is unknown to it). */
+export class ForkUnsupportedError extends ForkyardError {
+  constructor(sandboxId: string, status: number) {
+    super("fork_unsupported", `The sandbox backend cannot fork sandbox ${sandboxId} (HTTP ${status}).`, { status: 501, details: { sandboxId, status } });
+  }
+}
+
 /** The fork's sandbox no longer exists (killed, expired, reaped). */
 export class SandboxGoneError extends ForkyardError {
   constructor(sandboxId: string) {

@@ -11,6 +11,7 @@ export { ForkWorkflow } from "./workflows/fork-workflow";
 export { GitHubReportWorkflow } from "./workflows/github-report-workflow";
 export { SessionTurnWorkflow } from "./workflows/session-turn-workflow";
 export { JudgeWorkflow } from "./workflows/judge-workflow";
+export { PrepareWorkflow } from "./workflows/prepare-workflow";
 
 const app = createApp();
 

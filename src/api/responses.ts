@@ -167,6 +167,14 @@ export const runView = z.object({
     })
     .optional()
     .describe("the latest LLM judging (judge.llm, or POST …/judge): its scores feed the ranking"),
+  prepared: z
+    .object({
+      status: z.enum(["preparing", "forked", "per_fork", "failed"]),
+      baseSha: z.string().optional(),
+      error: forkError.optional(),
+    })
+    .optional()
+    .describe("runs with prepare: `forked` — prepared once and forked N ways; `per_fork` — the backend cannot fork, each fork prepared itself; `failed` — the prepare failed (so did the forks)"),
 });
 
 export const compareFork = z.object({

@@ -45,6 +45,12 @@ export const agentTask = z.strictObject({
 
 export const task = z.union([commandsTask, agentTask]);
 
+/** Setup run once, in one sandbox, then forked N ways (E2B's sandbox fork): each fork starts in the prepared workspace. */
+export const prepareSpec = z.strictObject({
+  commands: z.array(z.string().min(1).max(20_000)).min(1).max(50),
+  timeoutSeconds: z.number().int().min(10).max(86_400).default(1800),
+});
+
 /** How forks are judged: with `llm`, a model reads the task, each fork's patch and check and scores it. */
 export const judgeRequest = z.strictObject({
   llm: z
@@ -96,6 +102,8 @@ export const createRunRequest = z.strictObject({
   push: z.boolean().optional(),
   /** Keep each fork's sandbox (paused) when it ends, for KEEP_SANDBOX_SECONDS: POST …/forks/:n/session continues it. */
   keepSandboxes: z.boolean().optional(),
+  /** Commands run once (install, build, …) in one sandbox that is then forked N ways; the forks skip the clone. */
+  prepare: prepareSpec.optional(),
   /** Rank the forks when every fork has ended; with `llm`, a model scores each fork that succeeded (0-10). */
   judge: judgeRequest.optional(),
   /** `first_check_pass`: the first fork whose check passes wins; the others are cancelled at once (needs `check`). */
@@ -245,6 +253,15 @@ export interface RunView {
   winner?: number | null;
   /** The latest LLM judging of the forks (runs with judge.llm, or POST …/judge). */
   judging?: JudgingView;
+  /** Runs with `prepare`: preparing, then `forked` (one prepare, its sandbox forked N ways) or `per_fork` (the backend cannot fork: each fork prepares). */
+  prepared?: PreparedView;
+}
+
+export interface PreparedView {
+  status: "preparing" | "forked" | "per_fork" | "failed";
+  /** The commit the prepared workspace was cloned at (every fork starts from it). */
+  baseSha?: string;
+  error?: { code: string; message: string };
 }
 
 export interface JudgingView {

@@ -1,8 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
-import type { CommandResult, CreateRunRequest, ForkView, JudgeRequest, RunSandbox, RunStatus, RunView } from "../api/runs";
+import type { CommandResult, CreateRunRequest, ForkView, JudgeRequest, PreparedView, RunSandbox, RunStatus, RunView } from "../api/runs";
 import { resolveModel } from "../agent/models";
 import type { JudgeInput, Judgement } from "../runs/judging";
 import { judgeInstanceId } from "../workflows/judge-workflow";
+import { prepareInstanceId, prepareLeaseKey, type PrepareInfo } from "../workflows/prepare-workflow";
 import { DEFAULT_STALL_SECONDS, TERMINAL_FORK_STATUSES, TERMINAL_RUN_STATUSES } from "../api/runs";
 import type { Env } from "../env";
 import { loadConfig } from "../env";
@@ -271,6 +272,9 @@ export class Orchestrator extends DurableObject<Env> {
     }
     await this.#syncIndex();
     await this.#terminateInstances(this.#store.forksWithStatus("cancelled").filter((fork) => fork.instance_id));
+    if (this.#requireRun().prepared?.status === "preparing") {
+      await this.env.PREPARE_WORKFLOW.get(prepareInstanceId(runId)).then((i) => i.terminate()).catch(() => undefined);
+    }
     this.#store.setStopPending(false);
   }
 
@@ -453,6 +457,84 @@ export class Orchestrator extends DurableObject<Env> {
   }
 
   /** Raises the run's budget; forks stopped for budget continue where they stopped. */
+  // ---- Prepared forks (src/workflows/prepare-workflow.ts) ---------------------------------------
+
+  /**
+   * Whether the forks of a run with `prepare` may launch: once the prepare Workflow has reported.
+   * Until then it makes sure that Workflow runs; after a failed prepare it fails the queued forks.
+   */
+  async #preparedForLaunch(): Promise<boolean> {
+    const run = this.#requireRun();
+    const prepared = run.prepared;
+    if (prepared?.status === "forked" || prepared?.status === "per_fork") return true;
+    if (prepared?.status === "failed") {
+      const now = new Date().toISOString();
+      for (const fork of this.#store.forksWithStatus("queued")) {
+        if (this.#store.finishFork(fork.n, "failed", now, { code: "prepare_failed", message: `The prepare failed: ${prepared.error?.message ?? "unknown error"}` })) {
+          this.#event("fork.finished", fork.n, { status: "failed" });
+        }
+      }
+      return false;
+    }
+    if (!prepared) {
+      this.#store.setPrepared({ status: "preparing" });
+      this.#event("run.preparing", null, {});
+    }
+    try {
+      await this.env.PREPARE_WORKFLOW.create({ id: prepareInstanceId(run.id), params: { runId: run.id } });
+    } catch (err) {
+      if (!/already.?exists/i.test(String(err))) log("warn", "orchestrator.prepare_launch_failed", { runId: run.id, ...errorFields(err) });
+    }
+    return false;
+  }
+
+  /** What the prepare Workflow needs: the clone, the commands, and each fork's lease (its sandbox is forked under it). */
+  prepareInfo(): Result<PrepareInfo> {
+    return resultOf(() => {
+      const run = this.#requireRun();
+      const prepare = run.request.prepare;
+      if (!prepare) throw new ConflictError("not_prepared", "This run has no prepare.");
+      const forks = this.#store.forksWithStatus("queued", 1000).map((fork) => forkLeaseRequest(this.#forkParams(fork), ""));
+      return {
+        repo: run.request.repo,
+        branch: run.request.branch,
+        templateId: run.sandbox.templateId,
+        commands: prepare.commands,
+        timeoutSeconds: prepare.timeoutSeconds,
+        leaseKey: prepareLeaseKey(run.id),
+        forks,
+      };
+    });
+  }
+
+  /** The prepare Workflow's gate: refused once the run is cancelled (or gone). */
+  prepareStepStarted(name: string, attempt: number): { proceed: boolean; budgetSpent: boolean } {
+    const run = this.#store.run();
+    if (run) this.#event("step.started", 0, { step: name, attempt });
+    return { proceed: !!run && run.status !== "cancelled", budgetSpent: false };
+  }
+
+  prepareStepFinished(name: string, report: StepReport): void {
+    const { attempt, ok, durationMs, error } = report;
+    this.#event("step.finished", 0, { step: name, attempt, ok, durationMs, ...(error ? { error } : {}) });
+  }
+
+  /**
+   * The prepare's outcome: the forks launch (in a forked sandbox each, or preparing themselves), or
+   * fail. The prepared sandbox's time is the run's own cost (fork 0).
+   */
+  prepared(outcome: PreparedView, sandboxSeconds: number): Promise<Result<void>> {
+    return asResult(async () => {
+      const run = this.#requireRun();
+      if (run.prepared?.status !== "preparing") return;
+      this.#addCost(sandboxCostKey(0), 0, "sandbox", sandboxCostUsd(loadConfig(this.env), sandboxSeconds, run.sandbox));
+      this.#store.setPrepared(outcome);
+      this.#event("run.prepared", null, { ...outcome });
+      log("info", "run.prepared", { runId: run.id, status: outcome.status });
+      await this.#afterForkChange();
+    });
+  }
+
   // ---- Judging (src/runs/judging.ts, src/workflows/judge-workflow.ts) --------------------------
 
   /**
@@ -508,14 +590,17 @@ export class Orchestrator extends DurableObject<Env> {
       this.#store.setJudging({ ...judging, status: "done" });
       this.#event("run.judged", null, { judging: k, scores: scores.map((s) => ({ n: s.n, score: s.score })) });
       await this.#syncIndex();
+      if (this.#requireRun().request.github) await launchGitHubReport(this.env, this.#requireRun().id);
     });
   }
 
-  judgeFailed(k: number, error: { code: string; message: string }): void {
-    const judging = this.#requireRun().judging;
+  async judgeFailed(k: number, error: { code: string; message: string }): Promise<void> {
+    const run = this.#requireRun();
+    const judging = run.judging;
     if (!judging || judging.k !== k || judging.status !== "running") return;
     this.#store.setJudging({ ...judging, status: "failed", error });
     this.#event("run.judged", null, { judging: k, error });
+    if (run.request.github) await launchGitHubReport(this.env, run.id);
   }
 
   raiseBudget(budgetUsd: number): Promise<Result<RunView>> {
@@ -739,6 +824,7 @@ export class Orchestrator extends DurableObject<Env> {
   async #launch(): Promise<void> {
     const run = this.#requireRun();
     if (run.status !== "running") return;
+    if (run.request.prepare && !(await this.#preparedForLaunch())) return;
     const budget = run.request.budgetUsd;
     if (budget !== undefined && this.#store.spentUsd() >= budget) {
       if (this.#store.countForks("queued") > 0) await this.#setStatus("budget_exceeded");
@@ -795,6 +881,10 @@ export class Orchestrator extends DurableObject<Env> {
     if (request.check) params.check = request.check;
     if (request.push) params.push = true;
     if (request.keepSandboxes) params.keepSandbox = true;
+    const prepared = this.#requireRun().prepared;
+    if (request.prepare && (prepared?.status === "forked" || prepared?.status === "per_fork")) {
+      params.prepare = { mode: prepared.status, commands: request.prepare.commands, ...(prepared.baseSha ? { baseSha: prepared.baseSha } : {}) };
+    }
     if (request.artifacts) params.artifacts = request.artifacts;
     return params;
   }
@@ -820,10 +910,15 @@ export class Orchestrator extends DurableObject<Env> {
     log("info", "run.status", { runId: run.id, status });
     if (indexNow) await this.#syncIndex();
     else this.#indexSoon();
-    if (isTerminalRun(status) && run.request.github) await launchGitHubReport(this.env, run.id);
+    // A judged run (judge.llm) reports to GitHub once its judging ended: the report ranks with the scores.
+    let judging = false;
     if (status === "completed" && run.request.judge?.llm) {
-      await this.#startJudging(run.request.judge).catch((err) => log("warn", "orchestrator.judging_not_started", { runId: run.id, ...errorFields(err) }));
+      judging = await this.#startJudging(run.request.judge).then(
+        () => true,
+        (err) => (log("warn", "orchestrator.judging_not_started", { runId: run.id, ...errorFields(err) }), false),
+      );
     }
+    if (isTerminalRun(status) && run.request.github && !judging) await launchGitHubReport(this.env, run.id);
   }
 
   async #armAlarm(): Promise<void> {

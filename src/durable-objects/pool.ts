@@ -704,39 +704,54 @@ export class Pool extends DurableObject<Env> {
 
   /**
    * Forks a holder's sandbox into new ones (E2B's sandbox fork: a copy of its files and memory),
-   * one lease per child, within the live cap. A paused source is resumed for the fork and paused
-   * again (E2B forks running sandboxes only). Children that exist already (a repeated call) are
-   * answered as they are; sandboxes forked by a call that lost its answer carry the source's tag
-   * and no lease of their own, so the reaper kills them.
+   * one lease per child, within the live cap and the creation rate. With `partial`, as many as fit
+   * now are forked (the caller asks again for the rest); otherwise all or none (429). A paused
+   * source is resumed for the fork and paused again (E2B forks running sandboxes only). Children
+   * that exist already (a repeated call) are answered as they are; sandboxes forked by a call that
+   * lost its answer carry the source's tag and no lease of their own, so the reaper kills them.
    */
-  forkSandbox(sourceKey: string, children: LeaseRequest[]): Promise<Result<{ key: string; sandboxId: string; handle: SandboxHandle }[]>> {
+  forkSandbox(sourceKey: string, children: LeaseRequest[], opts: { partial?: boolean } = {}): Promise<Result<{ key: string; sandboxId: string; handle: SandboxHandle }[]>> {
     return asResult(async () => {
       const source = this.#requireLease(sourceKey);
-      const existing = children.map((c) => this.#lease(c.key));
-      const missing = children.filter((_, i) => !existing[i]);
-      if (missing.length > 0) {
-        if (this.#freeCapacity() < missing.length + (source.state === "paused" ? 1 : 0)) {
-          throw new RateLimitedError(`No capacity for ${missing.length} more sandboxes (MAX_LIVE_SANDBOXES); try again when some are released.`, 5);
+      // A child whose lease is still `creating` was left by a call that lost its answer: forked again.
+      const missing = children.filter((c) => {
+        const lease = this.#lease(c.key);
+        return !lease || (lease.state === "creating" && !this.#inflight.has(c.key));
+      });
+      const room = this.#freeCapacity() - (source.state === "paused" ? 1 : 0);
+      const batch = opts.partial ? missing.slice(0, Math.max(0, room)) : missing;
+      if (missing.length > 0 && (batch.length === 0 || batch.length > room)) {
+        throw new RateLimitedError(`No capacity for ${missing.length} more sandboxes (MAX_LIVE_SANDBOXES); try again when some are released.`, 5);
+      }
+      if (batch.length > 0) {
+        for (const child of batch) {
+          this.ctx.storage.sql.exec("DELETE FROM leases WHERE key = ? AND state = 'creating'", child.key);
+          this.#insertLease(child);
         }
-        for (const child of missing) this.#insertLease(child);
         const provider = this.#provider();
         const wasPaused = source.state === "paused";
         try {
+          // Each child counts toward the creation rate.
+          const rateWait = Math.max(...batch.map(() => this.#takeCreateSlot()));
+          if (rateWait > 0) await scheduler.wait(rateWait);
           if (wasPaused) await provider.resume(source.sandbox_id!);
-          const forked = await provider.fork(source.sandbox_id!, missing.length, Math.max(...missing.map((c) => c.timeoutSeconds)));
-          await Promise.all(forked.map((handle, i) => this.#activate(missing[i]!.key, handle, false)));
+          const forked = await provider.fork(source.sandbox_id!, batch.length, Math.max(...batch.map((c) => c.timeoutSeconds)));
+          await Promise.all(forked.map((handle, i) => this.#activate(batch[i]!.key, handle, false)));
+          log("info", "pool.sandbox_forked", { leaseKey: sourceKey, sandboxId: source.sandbox_id, count: batch.length });
         } catch (err) {
-          for (const child of missing) this.ctx.storage.sql.exec("DELETE FROM leases WHERE key = ? AND state = 'creating'", child.key);
+          for (const child of batch) this.ctx.storage.sql.exec("DELETE FROM leases WHERE key = ? AND state = 'creating'", child.key);
           this.#capacityFreed();
           throw err;
         } finally {
           if (wasPaused) await provider.pause(source.sandbox_id!).catch((err) => log("warn", "pool.repause_failed", { sandboxId: source.sandbox_id, ...errorFields(err) }));
         }
       }
-      return children.map((c) => {
+      return children.flatMap((c) => {
         const lease = this.#lease(c.key);
+        // Not forked yet (a partial call's rest).
+        if (!lease || lease.state === "creating") return [];
         if (!lease?.sandbox_id || lease.state === "released") throw new ConflictError("lease_released", `The sandbox lease ${c.key} was already released.`);
-        return { key: c.key, sandboxId: lease.sandbox_id, handle: JSON.parse(lease.handle!) as SandboxHandle };
+        return [{ key: c.key, sandboxId: lease.sandbox_id, handle: JSON.parse(lease.handle!) as SandboxHandle }];
       });
     });
   }

@@ -16,6 +16,8 @@ export interface ReportFork {
   costUsd: number;
   error?: { code: string; message: string };
   summary?: string;
+  /** The LLM judge's score, 0-10 (runs with judge.llm). */
+  score?: number;
 }
 
 export interface ReportSnapshot {
@@ -78,6 +80,8 @@ export function reportSnapshot(view: RunView): ReportSnapshot {
       if (f.diff) fork.diff = { files: f.diff.files, insertions: f.diff.insertions, deletions: f.diff.deletions };
       if (f.error) fork.error = { code: f.error.code, message: clip(f.error.message, 500) };
       if (f.agent?.summary) fork.summary = clip(f.agent.summary, SUMMARY_CHARS);
+      const score = view.judging?.status === "done" ? view.judging.scores.find((s) => s.n === f.n)?.score : undefined;
+      if (score !== undefined && score !== null) fork.score = score;
       return fork;
     }),
     totals: {
@@ -180,7 +184,7 @@ export function renderPullRequest(snapshot: ReportSnapshot, fork: ReportFork, be
 
 function bestReason(fork: ReportFork): string {
   const check = fork.check ? (fork.check.passed ? "check passed" : "check failed") : "no check";
-  return `${check}, ${diffCell(fork)}`;
+  return `${check}${fork.score !== undefined ? `, score ${fork.score}/10` : ""}, ${diffCell(fork)}`;
 }
 
 /** The issue comment: a table of every fork, with the pull requests opened. */
@@ -198,9 +202,11 @@ export function renderSummary(snapshot: ReportSnapshot, prs: PullRequestResult[]
     "",
     `${snapshot.forks.length} fork${snapshot.forks.length === 1 ? "" : "s"} on \`${snapshot.baseBranch}\` (${counts}) · total cost ${formatUsd(t.costUsd)}${snapshot.checkCommand ? ` · check \`${snapshot.checkCommand.replace(/`/g, "'").replace(/\s+/g, " ")}\`` : ""}`,
     "",
-    "| Fork | Status | Check | Diff | Cost | Branch / PR |",
-    "|---:|---|---|---|---:|---|",
   ];
+  // The judge's scores get a column when the run was judged (judge.llm).
+  const scored = snapshot.forks.some((f) => f.score !== undefined);
+  lines.push(scored ? "| Fork | Status | Check | Score | Diff | Cost | Branch / PR |" : "| Fork | Status | Check | Diff | Cost | Branch / PR |");
+  lines.push(scored ? "|---:|---|---|---:|---|---:|---|" : "|---:|---|---|---|---:|---|");
   for (const fork of snapshot.forks) {
     const pr = byFork.get(fork.n);
     const links: string[] = [];
@@ -209,7 +215,8 @@ export function renderSummary(snapshot: ReportSnapshot, prs: PullRequestResult[]
     if (pr && "error" in pr) links.push(`PR failed: ${escapeCell(clip(pr.error, ERROR_CHARS))}`);
     if (!fork.pushed && fork.status === "succeeded") links.push(fork.diff?.files === 0 ? "nothing to push" : "not pushed");
     const star = best?.n === fork.n ? " ⭐" : "";
-    lines.push(`| ${fork.n}${star} | ${statusCell(fork)} | ${checkCell(fork)} | ${diffCell(fork)} | ${formatUsd(fork.costUsd)} | ${links.join(" · ") || "—"} |`);
+    const score = scored ? ` ${fork.score === undefined ? "—" : `${fork.score}/10`} |` : "";
+    lines.push(`| ${fork.n}${star} | ${statusCell(fork)} | ${checkCell(fork)} |${score} ${diffCell(fork)} | ${formatUsd(fork.costUsd)} | ${links.join(" · ") || "—"} |`);
   }
   if (best) {
     const pr = byFork.get(best.n);

@@ -1,4 +1,4 @@
-import type { CommandResult, CreateRunRequest, ForkStatus, ForkView, RunSandbox, RunStatus, RunTotals, RunView, StepView } from "../api/runs";
+import type { CommandResult, CreateRunRequest, ForkStatus, ForkView, PreparedView, RunSandbox, RunStatus, RunTotals, RunView, StepView } from "../api/runs";
 import { TERMINAL_FORK_STATUSES } from "../api/runs";
 import { roundUsd } from "./costs";
 import type { RunEvent } from "./event-hub";
@@ -70,6 +70,7 @@ interface RunRow extends Record<string, SqlStorageValue> {
   stop_pending: number;
   winner: number | null;
   judging: string | null;
+  prepared: string | null;
   sandbox: string | null;
 }
 
@@ -112,6 +113,8 @@ export interface RunRecord {
   winner?: number;
   /** The latest LLM judging: its number (1, 2, … per POST …/judge), status and model. */
   judging?: JudgingRecord;
+  /** Runs with `prepare`: where the prepared workspace stands. */
+  prepared?: PreparedView;
 }
 
 export interface JudgingRecord {
@@ -177,6 +180,7 @@ export class RunStore {
     addColumnOnce(sql, "run", "winner INTEGER");
     // The latest LLM judging ({ k, status, model, error? }); its scores are in `scores`.
     addColumnOnce(sql, "run", "judging TEXT");
+    addColumnOnce(sql, "run", "prepared TEXT");
     sql.exec("CREATE TABLE IF NOT EXISTS scores (judging INTEGER NOT NULL, n INTEGER NOT NULL, score REAL, reason TEXT NOT NULL, PRIMARY KEY (judging, n))");
     addColumnOnce(sql, "run", "sandbox TEXT");
   }
@@ -224,6 +228,7 @@ export class RunStore {
       stopPending: row.stop_pending === 1,
       ...(row.winner !== null && row.winner !== undefined ? { winner: row.winner } : {}),
       ...(row.judging ? { judging: JSON.parse(row.judging) as JudgingRecord } : {}),
+      ...(row.prepared ? { prepared: JSON.parse(row.prepared) as PreparedView } : {}),
     };
     return this.#run;
   }
@@ -270,6 +275,12 @@ export class RunStore {
     this.#sql.exec("UPDATE run SET winner = ? WHERE winner IS NULL", n);
     this.#run = { ...run, winner: n };
     return true;
+  }
+
+  setPrepared(prepared: PreparedView): void {
+    this.#sql.exec("UPDATE run SET prepared = ?", JSON.stringify(prepared));
+    const run = this.run();
+    if (run) this.#run = { ...run, prepared };
   }
 
   setJudging(judging: JudgingRecord): void {
@@ -467,6 +478,7 @@ export class RunStore {
     const forks = this.#forkViews(null, tailChars);
     const view: RunView = { id: run.id, status: run.status, request: run.request, sandbox: run.sandbox, createdAt: run.createdAt, updatedAt: run.updatedAt, forks, totals: this.totals() };
     const scores = run.judging ? this.scores(run.judging.k) : [];
+    if (run.prepared) view.prepared = run.prepared;
     if (run.judging) view.judging = { status: run.judging.status, model: run.judging.model, scores, ...(run.judging.error ? { error: run.judging.error } : {}) };
     if (run.winner !== undefined || forks.every((f) => TERMINAL_FORK_STATUSES.includes(f.status))) {
       const scored = new Map(scores.flatMap((s) => (s.score === null ? [] : [[s.n, s.score] as const])));

@@ -19,6 +19,15 @@ export const CLONE_SCRIPT = [
   "git rev-parse HEAD",
 ].join("\n");
 
+/**
+ * After a run's prepare: the untracked files it made (dependencies, build outputs) are excluded
+ * from git, so they are in every fork's workspace but not in its commit or patch.
+ */
+export const EXCLUDE_PREPARED_SCRIPT = "git ls-files --others --exclude-standard >> .git/info/exclude";
+
+/** In a workspace forked from a prepared one: the fork's own work branch at the prepared commit. */
+export const BRANCH_SCRIPT = ['set -eu', 'cd "$FORKYARD_DIR"', 'git checkout --quiet -B "$FORKYARD_WORK_BRANCH"'].join("\n");
+
 /** Where COLLECT_SCRIPT writes the fork's patch. */
 export const PATCH_FILE = "/tmp/forkyard.patch";
 

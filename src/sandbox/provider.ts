@@ -1,5 +1,6 @@
 import { Sandbox, type ConnectionOpts, type SandboxInfo } from "e2b";
 import { classifySandboxError } from "./errors";
+import { ForkUnsupportedError } from "../errors";
 import { handleOf, type SandboxHandle } from "./handle";
 import { SANDBOX_APP_VALUE, SANDBOX_TAG } from "./metadata";
 
@@ -89,6 +90,9 @@ export class SandboxProvider {
     try {
       results = await Sandbox.fork(sandboxId, { ...this.#opts, count, timeoutMs: timeoutSeconds * 1000 });
     } catch (err) {
+      // A backend without sandbox fork (or a sandbox it cannot find to fork) answers 404, 405 or 501.
+      const status = (err as { statusCode?: number }).statusCode ?? Number(/^(\d{3}):/.exec(err instanceof Error ? err.message : "")?.[1]);
+      if (status === 404 || status === 405 || status === 501) throw new ForkUnsupportedError(sandboxId, status);
       throw classifySandboxError(err, "fork sandbox");
     }
     const failed = results.find((r): r is Error => r instanceof Error);

@@ -25,6 +25,11 @@ export interface ForkParams {
   push?: boolean;
   /** Keep the sandbox (paused) when the fork ends instead of killing it (runs with keepSandboxes). */
   keepSandbox?: boolean;
+  /**
+   * Runs with `prepare`: `forked` — the fork's sandbox is a fork of the prepared one (no clone; the
+   * commands are journaled so a replacement sandbox redoes them); `per_fork` — the fork runs them itself.
+   */
+  prepare?: { mode: "forked" | "per_fork"; commands: string[]; baseSha?: string };
   leaseKey: string;
 }
 

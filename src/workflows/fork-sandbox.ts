@@ -3,16 +3,16 @@ import type { ToolCall } from "../agent/tools";
 import { executeTool } from "../agent/tools";
 import { CAPACITY_EVENT, type Pool } from "../durable-objects/pool";
 import type { Config } from "../env";
-import { CloneFailedError, decodeStepError, SandboxOperationError, unwrap } from "../errors";
+import { CloneFailedError, CommandFailedError, decodeStepError, SandboxOperationError, unwrap } from "../errors";
 import { log } from "../observability/log";
 import { sandboxAccess } from "../sandbox/connection";
-import { CLONE_SCRIPT, cloneEnv, GIT_SHA, REPO_DIR } from "../sandbox/git";
+import { BRANCH_SCRIPT, CLONE_SCRIPT, cloneEnv, EXCLUDE_PREPARED_SCRIPT, GIT_SHA, REPO_DIR } from "../sandbox/git";
 import type { SandboxHandle } from "../sandbox/handle";
 import { SandboxSession } from "../sandbox/session";
 import { forkLeaseRequest, type SandboxHolder } from "./fork-params";
 import { stepConfig } from "./retry-policies";
 import type { StepBodyContext, StepRunner } from "./step-runner";
-import { recoveryStep, STEP } from "./steps";
+import { prepareStep, recoveryStep, STEP } from "./steps";
 
 const HEALTH_TIMEOUT_MS = 30_000;
 const CONTROL_STEP_TIMEOUT_MS = 2 * 60_000;
@@ -110,6 +110,43 @@ export class ForkSandbox {
   async clone(timeoutMs: number): Promise<{ baseSha: string }> {
     const result = await this.step(STEP.clone, stepConfig("clone", this.#d.config.RETRY_POLICIES, timeoutMs), ({ remainingMs }) => this.#clone(remainingMs));
     this.#baseSha = result.baseSha;
+    return result;
+  }
+
+  /** Runs a run's prepare commands, a step each (`prepare-<i>`); a non-zero exit fails the step. Journaled. */
+  async prepare(commands: string[], timeoutMs: number): Promise<void> {
+    for (const [i, command] of commands.entries()) {
+      await this.step(prepareStep(i), stepConfig("command", this.#d.config.RETRY_POLICIES, timeoutMs), async ({ remainingMs }) => {
+        const session = await this.session();
+        const exec = await session.exec(command, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: this.#d.taskEnv });
+        if (exec.exitCode !== 0) throw new CommandFailedError(command, exec.exitCode);
+        return { exitCode: exec.exitCode };
+      });
+      this.record({ kind: "command", command });
+    }
+    await this.step(STEP.prepareExclude, stepConfig("command", this.#d.config.RETRY_POLICIES, timeoutMs), async () => {
+      const exec = await (await this.session()).exec(EXCLUDE_PREPARED_SCRIPT, { cwd: REPO_DIR, timeoutMs: CONTROL_STEP_TIMEOUT_MS });
+      if (exec.exitCode !== 0) throw new CommandFailedError(EXCLUDE_PREPARED_SCRIPT, exec.exitCode);
+      return { excluded: true };
+    });
+    this.record({ kind: "command", command: EXCLUDE_PREPARED_SCRIPT });
+  }
+
+  /**
+   * Takes over a workspace forked from a run's prepared sandbox: checks out the fork's own work
+   * branch at the prepared commit (no clone). The prepare commands go into the journal, so a
+   * replacement for a lost sandbox clones that commit and runs them again.
+   */
+  async adoptPrepared(commands: string[], baseSha: string): Promise<{ baseSha: string }> {
+    const p = this.#d.params;
+    const result = await this.step(STEP.branch, stepConfig("clone", this.#d.config.RETRY_POLICIES, CONTROL_STEP_TIMEOUT_MS), async () => {
+      const session = await this.session();
+      const exec = await session.exec(BRANCH_SCRIPT, { timeoutMs: CONTROL_STEP_TIMEOUT_MS, envs: cloneEnv({ repo: p.repo, baseBranch: p.baseBranch, workBranch: p.workBranch }) });
+      if (exec.exitCode !== 0) throw new CloneFailedError(`Checking out ${p.workBranch} in the prepared workspace failed: ${exec.stderrTail.trim() || `exit ${exec.exitCode}`}`);
+      return { baseSha };
+    });
+    this.#baseSha = result.baseSha;
+    for (const command of [...commands, EXCLUDE_PREPARED_SCRIPT]) this.record({ kind: "command", command });
     return result;
   }
 

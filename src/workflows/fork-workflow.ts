@@ -70,7 +70,10 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
       forkSandbox = sandbox;
 
       await sandbox.health();
-      const clone = await sandbox.clone(forkTimeoutMs);
+      // A run with `prepare`: the sandbox is a fork of the prepared one (no clone), or it prepares itself.
+      const prepared = p.prepare;
+      const clone = prepared?.mode === "forked" && prepared.baseSha ? await sandbox.adoptPrepared(prepared.commands, prepared.baseSha) : await sandbox.clone(forkTimeoutMs);
+      if (prepared?.mode === "per_fork") await sandbox.prepare(prepared.commands, forkTimeoutMs);
 
       const store = new ArtifactStore(this.env.ARTIFACTS);
       const ctx: ForkContext = { params: p, config, step, steps, orchestrator, pool, sandbox, session: () => sandbox.session(), store, taskEnv };

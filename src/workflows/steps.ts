@@ -8,6 +8,10 @@ export const STEP = {
   waitForCapacity: "wait-for-capacity",
   healthCheck: "health-check",
   clone: "clone",
+  /** Instead of clone, in a workspace forked from a run's prepared sandbox. */
+  branch: "branch",
+  /** After the prepare commands: their untracked files are kept out of git. */
+  prepareExclude: "prepare-exclude",
   check: "check",
   collect: "collect",
   artifacts: "artifacts",
@@ -32,6 +36,23 @@ export const SESSION_STEP = {
   history: "history",
   finish: "finish",
 } as const;
+
+/**
+ * The prepare Workflow of a run with `prepare` (`<run>-prepare`): prepare-info, acquire-sandbox,
+ * health-check, clone, prepare-1…, fork-sandboxes-<round> (waiting for capacity between rounds),
+ * release-sandbox, prepared.
+ */
+export const PREPARE_STEP = {
+  info: "prepare-info",
+  forkSandboxes: (round: number) => `fork-sandboxes-${round}`,
+  waitForCapacity: (round: number) => `fork-wait-${round}`,
+  done: "prepared",
+} as const;
+
+/** One step per prepare command, in the prepare Workflow or (without sandbox fork) in each fork: `prepare-1`, … */
+export function prepareStep(index: number): string {
+  return `prepare-${index + 1}`;
+}
 
 /** One step per command of a commands task: `command-1`, `command-2`, ... */
 export function commandStep(index: number): string {

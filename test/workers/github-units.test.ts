@@ -218,4 +218,15 @@ describe("pull request ranking and the summary comment", () => {
     expect(body).toContain("⭐ Best: fork 3 (check passed, 1 file +4 −1) → #12.");
     expect(body.split("\n").some((line) => /^\s{0,3}\/fork/.test(line))).toBe(false);
   });
+
+  it("with the judge's scores: a Score column, and the score ranks before the diff size", () => {
+    const scored = { ...snapshot("best"), forks: forks.map((f) => (f.n === 2 ? { ...f, score: 9 } : f.n === 3 ? { ...f, score: 5 } : f)) };
+    expect(rankForks(scored.forks).map((f) => f.n)).toEqual([2, 3, 1]);
+    const body = renderSummary(scored, [], "https://github.com");
+    expect(body).toContain("| Fork | Status | Check | Score | Diff | Cost | Branch / PR |");
+    const rows = body.split("\n").filter((l) => /^\| \d/.test(l));
+    expect(rows[1]).toMatch(/^\| 2 ⭐ \| .* \| 9\/10 \|/);
+    expect(rows[0]).toContain("| — |");
+    expect(body).toContain("⭐ Best: fork 2 (check passed, score 9/10, 2 files +10 −3).");
+  });
 });

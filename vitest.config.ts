@@ -8,6 +8,8 @@ import { TEST_ANTHROPIC_API_KEY, TEST_API_TOKEN, TEST_E2B_API_KEY, TEST_GITHUB_T
  */
 export default defineConfig({
   test: {
+    // Two at a time: a workers file (one at a time, they share the sandbox server's counters) beside a node file.
+    maxWorkers: 2,
     projects: [
       {
         test: {
@@ -36,7 +38,7 @@ export default defineConfig({
                 ARTIFACT_MAX_BYTES: "200000",
                 SANDBOX_CREATE_RATE_PER_SECOND: "50",
                 RECONCILE_INTERVAL_SECONDS: "1",
-                STALE_FORK_SECONDS: "10",
+                STALE_FORK_SECONDS: "6",
                 RETRY_POLICIES: JSON.stringify(TEST_RETRY_POLICIES),
                 LOG_LEVEL: "warn",
                 TEST_MIGRATIONS: await readD1Migrations("./migrations"),

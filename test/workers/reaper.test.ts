@@ -64,7 +64,7 @@ describe("no lease leaks", () => {
   });
 
   it("frees a lease whose sandbox vanished under a running fork (expired, killed elsewhere)", { timeout: 60_000 }, async () => {
-    const run = await createRun({ timeoutSeconds: 60, task: { commands: ["sleep 40"] } });
+    const run = await createRun({ timeoutSeconds: 60, task: { commands: ["sleep 16"] } });
     const sandboxId = await waitFor("the fork's command to run", async () => {
       const v = await getRun(run.id);
       return v.forks[0]?.steps.some((s) => s.name.startsWith("command-")) ? v.forks[0]!.sandboxId : undefined;

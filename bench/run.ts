@@ -12,11 +12,13 @@
  *     200 steps, so the engine's cost can be told from Forkyard's.
  *  5. The warm pool: acquire latency warm vs cold with 500 ms create latency (E2B-like), and the
  *     hit rate of a 20-fork run with `min: 5` (max 5, and max 20: the target follows cold acquires).
+ *  7. Prepared forks: 10 forks after a ~15 s prepare (sleeps plus a few MB of files), prepared once
+ *     and forked against prepared in every fork (the backend's fork refused): makespan and sandbox-seconds.
  *  6. Sessions: a message to a session whose sandbox was paused for idleness -> its first model
  *     call (p50, p95), against a session whose sandbox is still running; and what the paused
  *     sandbox costs while idle (sandbox USD and live sandboxes on the sandbox server).
  * Environment: BENCH_FORKS, BENCH_CONCURRENCY, BENCH_CREATE_LATENCY_MS, BENCH_LATENCY_SAMPLES,
- * BENCH_AGENT_TURNS, BENCH_MODEL_LATENCY_MS, BENCH_ONLY (makespan | latency | agent | engine | warm | session), BENCH_STATE_DIR;
+ * BENCH_AGENT_TURNS, BENCH_MODEL_LATENCY_MS, BENCH_ONLY (makespan | latency | agent | engine | warm | session | prepare), BENCH_STATE_DIR;
  * PROFILE=1 also prints where the Worker's CPU went during each variant's Forkyard run.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -82,6 +84,36 @@ try {
   if (!ONLY || ONLY === "engine") await engineProbe();
   if (!ONLY || ONLY === "warm") await warmPool();
   if (!ONLY || ONLY === "session") await sessionResume();
+  if (!ONLY || ONLY === "prepare") await preparedForks();
+
+  async function preparedForks(): Promise<void> {
+    const FORKS = 10;
+    const prepare = { commands: ["sleep 14", "head -c 4000000 /dev/urandom > deps.bin && sleep 1"] };
+    // The Worker's default E2B prices (PRICE_VCPU_SECOND, PRICE_GIB_SECOND; the bench sets neither).
+    const perSecond = (view: RunView) => view.sandbox.vcpu * 0.000014 + view.sandbox.memoryGib * 0.0000045;
+    const rows: (string | number)[][] = [];
+    const measured: Record<string, number> = {};
+    for (const [name, faults] of [
+      ["prepared once, forked", []],
+      ["prepared in every fork", [{ op: "fork", status: 501 }]],
+    ] as const) {
+      await admin.reset();
+      await admin.latency({});
+      await admin.faults([...faults]);
+      const t0 = Date.now();
+      const run = await api.createRun({ repo, forks: FORKS, maxConcurrent: FORKS, prepare, task: { commands: ["test -s deps.bin"] } });
+      const { view } = await followToEnd(worker.url, LOCAL_API_TOKEN, run.id, 300_000);
+      const makespan = Date.now() - t0;
+      const sandboxSeconds = view.totals.costUsd.sandbox / perSecond(view);
+      measured[name] = sandboxSeconds;
+      const stats = await admin.stats();
+      rows.push([name, view.prepared?.status ?? "-", `${view.totals.succeeded}/${FORKS}`, seconds(makespan), sandboxSeconds.toFixed(1), stats.calls.create ?? 0, stats.calls.fork ?? 0]);
+    }
+    await admin.faults([]);
+    const [forked, perFork] = [measured["prepared once, forked"]!, measured["prepared in every fork"]!];
+    printTable(`Prepared forks: ${FORKS} forks after a ~15 s prepare; sandbox-seconds from the runs' sandbox cost (the prepared sandbox included)`, ["variant", "prepared", "forks ok", "makespan s", "sandbox-s", "creates", "fork calls"], rows);
+    printTable("… forked / per fork", ["sandbox-seconds ratio"], [[(forked / perFork).toFixed(2)]]);
+  }
 
   async function sessionResume(): Promise<void> {
     const SAMPLES = Number(process.env.BENCH_SESSION_SAMPLES ?? 10);

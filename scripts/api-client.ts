@@ -61,6 +61,7 @@ export function sandboxAdminClient(baseUrl: string, adminKey: string) {
     stats: () => call<SandboxStats>("GET", "/admin/stats"),
     reset: () => call<void>("POST", "/admin/reset"),
     latency: (latency: Record<string, number>) => call<void>("PUT", "/admin/latency", latency),
+    faults: (faults: Record<string, unknown>[]) => call<unknown>("PUT", "/admin/faults", { faults }),
     /** Recent calls of an operation, oldest first, with their arrival time (epoch ms). */
     calls: (op: string) => call<{ op: string; at: number }[]>("GET", `/admin/calls?op=${encodeURIComponent(op)}`),
   };

@@ -7,7 +7,7 @@ import { prepareInstanceId, prepareLeaseKey, type PrepareInfo } from "../workflo
 import { DEFAULT_STALL_SECONDS, TERMINAL_FORK_STATUSES, TERMINAL_RUN_STATUSES } from "../api/runs";
 import type { Env } from "../env";
 import { loadConfig } from "../env";
-import { asResult, BudgetExceededError, ConflictError, ForkCancelledError, InvalidInputError, NotFoundError, resultOf, type Result } from "../errors";
+import { asResult, BudgetExceededError, ConflictError, ForkCancelledError, InvalidInputError, NotFoundError, resultOf, unwrap, type Result } from "../errors";
 import { errorFields, log } from "../observability/log";
 import type { ForkOutcome } from "../runs/fork-outcome";
 import { sandboxCostUsd } from "../runs/costs";
@@ -649,9 +649,11 @@ export class Orchestrator extends DurableObject<Env> {
     if (!this.#awake) {
       this.#awake = true;
       await this.#wakeRunningForks();
+      await this.#eachSideInstance((instance) => instance.sendEvent({ type: WAKE_EVENT, payload: {} }).then(() => undefined));
     }
     if (now >= this.#nextReconcileAt) {
       this.#nextReconcileAt = now + config.RECONCILE_INTERVAL_SECONDS * 1000;
+      await this.#eachSideInstance((instance, kind) => this.#reconcileSideInstance(instance, kind));
       // A fork heard from since the last round is evidently running: only quiet ones are asked, at
       // most RECONCILE_BATCH a round, the longest unasked first (forks waiting in the Pool's queue
       // are quiet too, and a round must not cost O(forks)).
@@ -671,6 +673,36 @@ export class Orchestrator extends DurableObject<Env> {
       await this.#afterForkChange();
     }
     await this.#armAlarm();
+  }
+
+  /** Calls the run's prepare instance (while preparing) and judge instance (while judging); one that fails is logged. */
+  async #eachSideInstance(call: (instance: WorkflowInstance, kind: "prepare" | "judge") => Promise<void>): Promise<void> {
+    const run = this.#requireRun();
+    const side: [string, Workflow, "prepare" | "judge"][] = [];
+    if (run.prepared?.status === "preparing") side.push([prepareInstanceId(run.id), this.env.PREPARE_WORKFLOW, "prepare"]);
+    if (run.judging?.status === "running") side.push([judgeInstanceId(run.id, run.judging.k), this.env.JUDGE_WORKFLOW, "judge"]);
+    for (const [id, workflow, kind] of side) {
+      try {
+        await call(await workflow.get(id), kind);
+      } catch (err) {
+        log("info", "orchestrator.side_instance_skipped", { runId: run.id, instanceId: id, ...errorFields(err) });
+      }
+    }
+  }
+
+  /** A prepare or judge instance that ended without its report: its output (or its failure) is applied. */
+  async #reconcileSideInstance(instance: WorkflowInstance, kind: "prepare" | "judge"): Promise<void> {
+    const status = await instance.status();
+    const error = { code: "workflow_failed", message: status.error?.message ?? `The ${kind} workflow instance ${status.status}.` };
+    const ended = status.status === "errored" || status.status === "terminated";
+    if (kind === "prepare") {
+      if (status.status === "complete" && status.output) unwrap(await this.prepared(status.output as PreparedView, 0));
+      else if (ended) unwrap(await this.prepared({ status: "failed", error }, 0));
+      return;
+    }
+    const k = this.#requireRun().judging!.k;
+    if (status.status === "complete" && Array.isArray(status.output) && status.output.length > 0) unwrap(await this.judged(k, status.output as Judgement[]));
+    else if (ended) await this.judgeFailed(k, error);
   }
 
   /** Sends every running fork's instance an event no step waits for: an idle instance resumes. */
@@ -924,7 +956,7 @@ export class Orchestrator extends DurableObject<Env> {
   async #armAlarm(): Promise<void> {
     const run = this.#store.run();
     if (!run) return;
-    if (this.#store.countUnfinished() === 0) return;
+    if (this.#store.countUnfinished() === 0 && run.judging?.status !== "running") return;
     const interval = Math.min(loadConfig(this.env).RECONCILE_INTERVAL_SECONDS * 1000, RESTART_CHECK_MS);
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > Date.now() + interval) await this.ctx.storage.setAlarm(Date.now() + interval);

@@ -1,8 +1,11 @@
 // Judge, rank, stop early: every ended run ranks its forks; stopWhen: first_check_pass cancels
 // the others as soon as one passes its check; GET …/compare puts the forks side by side.
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { compareView } from "../../src/api/responses";
 import { api, createRun, getRun, sandboxAdmin, scriptedModel, testEnv, waitFor, waitForRunStatus } from "./helpers";
+
+const workflows = env as unknown as { JUDGE_WORKFLOW: Workflow };
 
 describe("ranking and stopping early", () => {
   it("ranks the forks that succeeded: a passed check first, then the smaller diff", async () => {
@@ -90,6 +93,20 @@ describe("ranking and stopping early", () => {
     });
     expect(rejudged.ranking?.map((r) => r.n)).toEqual([2, 1]);
     expect(rejudged.winner).toBe(2);
+  });
+
+  it("a judging whose instance dies without reporting is marked failed by the run's alarm", async () => {
+    const run = await createRun({ task: { commands: ["echo x > x.txt"] } });
+    await waitForRunStatus(run.id, ["completed"]);
+    await scriptedModel.reset();
+    await scriptedModel.script([{ content: [{ type: "text", text: '{"score": 5, "reason": "late"}' }], delayMs: 5_000 }]);
+    expect((await api(`/v1/runs/${run.id}/judge`, { method: "POST" })).status).toBe(202);
+    await (await workflows.JUDGE_WORKFLOW.get(`${run.id}-judge-1`)).terminate();
+    const view = await waitFor("the judging to be settled", async () => {
+      const v = await getRun(run.id);
+      return v.judging?.status !== "running" ? v : undefined;
+    }, 20_000);
+    expect(view.judging).toMatchObject({ status: "failed", error: { code: "workflow_failed" } });
   });
 
   it("refuses to judge a run that has not ended", async () => {

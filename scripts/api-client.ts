@@ -8,6 +8,7 @@ export interface SandboxStats {
   killed: number;
   live: number;
   peakLive: number;
+  forked: number;
   calls: Record<string, number>;
 }
 
@@ -41,6 +42,7 @@ export function forkyardClient(baseUrl: string, token: string) {
     getSession: (id: string) => call<SessionView>("GET", `/v1/sessions/${id}`),
     transcript: (id: string) => call<{ entries: TranscriptEntry[] }>("GET", `/v1/sessions/${id}/transcript?limit=500`),
     destroySession: (id: string) => call<SessionView>("DELETE", `/v1/sessions/${id}`),
+    runReaper: () => call<{ killed: unknown[] }>("POST", "/v1/reaper/run"),
     /** A destroyed session's whole event log (its stream ends after the log). */
     sessionEvents: async (id: string): Promise<RunEventRecord[]> => {
       const res = await fetch(`${baseUrl}/v1/sessions/${id}/events?after=0`, { headers: { Authorization: `Bearer ${token}` } });
@@ -98,7 +100,11 @@ export async function waitForTerminal(client: ReturnType<typeof forkyardClient>,
   for (;;) {
     const view = await client.getRun(id).catch(() => undefined);
     if (view && TERMINAL.has(view.status)) return view;
-    if (Date.now() > deadline) throw new Error(`run ${id} did not finish within ${timeoutMs} ms (last: ${view?.status ?? "unreachable"})`);
+    if (Date.now() > deadline) {
+      const forks = view ? view.forks.map((f) => `${f.n}:${f.status}${f.steps.length ? `@${f.steps[f.steps.length - 1]!.name}` : ""}`).join(" ") : "";
+      const prepared = view?.prepared ? ` prepared: ${view.prepared.status}` : "";
+      throw new Error(`run ${id} did not finish within ${timeoutMs} ms (last: ${view?.status ?? "unreachable"}${prepared}; forks ${forks})`);
+    }
     await new Promise((r) => setTimeout(r, pollMs));
   }
 }

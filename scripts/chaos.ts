@@ -24,6 +24,8 @@ const FORK_WORK_SECONDS = 8;
 /** After a restart, the runs must finish within the work left plus this (the runtime's start not counted). */
 const RECOVERY_SLACK_SECONDS = 10;
 const AGENT_FORKS = 3;
+/** A run prepared once and forked N ways (E2B's sandbox fork); the kill may land in its prepare or its forking. */
+const PREPARED_FORKS = 3;
 const AGENT_TURNS = 4;
 const MODEL_KEY = "sk-ant-chaos-0000";
 /** Each agent turn runs a slow tool call, so the kill lands mid-agent. */
@@ -71,6 +73,13 @@ async function main(): Promise<boolean> {
     check: "test -s out.txt",
   });
   const agentRun = await api.createRun({ repo, forks: AGENT_FORKS, maxConcurrent: AGENT_FORKS, task: { prompt: "Append to agent.log", maxTurns: AGENT_TURNS + 1 } });
+  const preparedRun = await api.createRun({
+    repo,
+    forks: PREPARED_FORKS,
+    maxConcurrent: PREPARED_FORKS,
+    prepare: { commands: ["sleep 3", "echo prepared > prepared.txt"] },
+    task: { commands: ["test -s prepared.txt"] },
+  });
   const session = await api.createSession({ repo, title: "chaos" });
   await api.sendMessage(session.id, "Append to agent.log");
 
@@ -111,6 +120,11 @@ async function main(): Promise<boolean> {
   const turnModelReruns = new Set((await api.sessionEvents(session.id)).filter((e) => e.type === "step.started" && String(e.step).startsWith("model-") && Number(e.attempt) > 1).map((e) => e.step)).size;
   const recoveredMs = Date.now() - restartedAt;
   const afterUpMs = Date.now() - upAt;
+  // The prepared run (it may have waited for capacity behind the others): every fork in a forked sandbox.
+  const preparedView = await waitForTerminal(api, preparedRun.id, 180_000);
+  const preparedOk = preparedView.status === "completed" && preparedView.prepared?.status === "forked" && preparedView.forks.every((f) => f.status === "succeeded");
+  // Sandboxes a fork call made before its answer was lost to the kill carry no lease: the reaper (the cron's job) kills them.
+  await api.runReaper();
   // Release is the last step before report; give the final kills a moment to land.
   let stats = await admin.stats();
   for (let i = 0; i < 20 && stats.live > 0; i++) {
@@ -123,7 +137,9 @@ async function main(): Promise<boolean> {
   const reruns = [...view.forks, ...agentView.forks].reduce((sum, f) => sum + f.steps.filter((s) => s.attempts > 1).length, 0);
   const modelCalls = anthropic.calls().filter((c) => c.path === "/v1/messages").length;
   const modelReruns = agentView.forks.reduce((sum, f) => sum + f.steps.filter((s) => s.name.startsWith("model-")).reduce((n, s) => n + s.attempts - 1, 0), 0);
-  const wantSandboxes = FORKS + AGENT_FORKS + 1;
+  // Created (not forked): one per fork, the session's, and the prepared run's one.
+  const wantSandboxes = FORKS + AGENT_FORKS + 1 + 1;
+  const creates = stats.calls.create ?? 0;
   const wantModelCalls = (AGENT_FORKS + 1) * AGENT_TURNS + modelReruns + turnModelReruns;
   const turnCompleted = turn?.status === "succeeded" && turn.toolCalls === AGENT_TURNS - 1 && turnModelReruns <= 1;
   const ok =
@@ -132,14 +148,17 @@ async function main(): Promise<boolean> {
     agentView.status === "completed" &&
     agentsCompleted === AGENT_FORKS &&
     turnCompleted &&
-    stats.created === wantSandboxes &&
+    preparedOk &&
+    stats.forked >= PREPARED_FORKS &&
+    creates === wantSandboxes &&
     stats.live === 0 &&
     modelCalls === wantModelCalls &&
     afterUpMs <= (FORK_WORK_SECONDS + RECOVERY_SLACK_SECONDS) * 1000;
   console.log(
     `chaos: ${ok ? "PASS" : "FAIL"} — forks completed ${completed}/${FORKS}, agent forks completed ${agentsCompleted}/${AGENT_FORKS}, ` +
       `session turn ${turn?.status ?? "missing"} (${turn?.toolCalls ?? 0} tool calls), ` +
-      `sandboxes created ${stats.created} (want ${wantSandboxes}), live at end ${stats.live} (want 0), ` +
+      `prepared run ${preparedView.status} (${preparedView.prepared?.status ?? "-"}, ${preparedView.forks.filter((f) => f.status === "succeeded").length}/${PREPARED_FORKS} forks, ${stats.forked} sandboxes forked), ` +
+      `sandboxes created ${creates} (want ${wantSandboxes}), live at end ${stats.live} (want 0), ` +
       `model calls ${modelCalls} (want ${(AGENT_FORKS + 1) * AGENT_TURNS} + ${modelReruns + turnModelReruns} in flight at the kill), steps re-run after the crash ${reruns}, ` +
       `killed at +${(killedAt / 1000).toFixed(1)} s, finished ${(recoveredMs / 1000).toFixed(1)} s after restart ` +
       `(${(afterUpMs / 1000).toFixed(1)} s after the runtime was up; want ≤ ${FORK_WORK_SECONDS} s of work left + ${RECOVERY_SLACK_SECONDS} s, default reconcile settings)`,

@@ -29,7 +29,11 @@ export interface LeaseRequest {
   instanceId?: string;
   /** A session's sandbox lives as long as the session (no max age); a run's, as long as its fork. */
   holder?: LeaseHolder;
+  /** The Workflow `instanceId` belongs to (default: a fork's, or a session's for a session holder). */
+  workflow?: HolderWorkflow;
 }
+
+export type HolderWorkflow = "fork" | "session" | "prepare";
 
 export type LeaseHolder = "run" | "session";
 
@@ -169,7 +173,7 @@ export class Pool extends DurableObject<Env> {
       notified_at INTEGER
     )`);
     ctx.storage.sql.exec("CREATE INDEX IF NOT EXISTS leases_sandbox ON leases (sandbox_id)");
-    // Which Workflow the waiter's instance belongs to (a fork's, or a session's setup).
+    // Which Workflow the waiter's instance belongs to: `run` (a fork's), `session` (a session's setup) or `prepare`.
     addColumnOnce(ctx.storage.sql, "waiters", "holder TEXT NOT NULL DEFAULT 'run'");
     this.#warm = new WarmStore(ctx.storage.sql);
   }
@@ -378,7 +382,8 @@ export class Pool extends DurableObject<Env> {
       return null;
     }
     if (!mine) {
-      sql.exec("INSERT INTO waiters (key, run_id, instance_id, enqueued_at, holder) VALUES (?, ?, ?, ?, ?)", request.key, request.runId, request.instanceId ?? null, now, request.holder ?? "run");
+      const workflow = request.workflow ?? (request.holder === "session" ? "session" : "run");
+      sql.exec("INSERT INTO waiters (key, run_id, instance_id, enqueued_at, holder) VALUES (?, ?, ?, ?, ?)", request.key, request.runId, request.instanceId ?? null, now, workflow);
     } else if (request.instanceId) {
       // Asked again: its earlier notice (if any) was used; a new one is due when its turn comes.
       sql.exec("UPDATE waiters SET notified_at = NULL, instance_id = ? WHERE key = ?", request.instanceId, request.key);
@@ -394,14 +399,14 @@ export class Pool extends DurableObject<Env> {
     if (free <= 0) return;
     const now = Date.now();
     const due = this.ctx.storage.sql
-      .exec<{ key: string; instance_id: string | null; notified_at: number | null; holder: LeaseHolder }>("SELECT key, instance_id, notified_at, holder FROM waiters ORDER BY seq LIMIT ?", free)
+      .exec<{ key: string; instance_id: string | null; notified_at: number | null; holder: string }>("SELECT key, instance_id, notified_at, holder FROM waiters ORDER BY seq LIMIT ?", free)
       .toArray()
       .filter((w) => w.instance_id && (w.notified_at === null || now - w.notified_at >= RENOTIFY_MS));
     for (const w of due) this.ctx.storage.sql.exec("UPDATE waiters SET notified_at = ? WHERE key = ?", now, w.key);
     await Promise.all(
       due.map(async (w) => {
         try {
-          const workflow = w.holder === "session" ? this.env.SESSION_WORKFLOW : this.env.FORK_WORKFLOW;
+          const workflow = w.holder === "session" ? this.env.SESSION_WORKFLOW : w.holder === "prepare" ? this.env.PREPARE_WORKFLOW : this.env.FORK_WORKFLOW;
           await (await workflow.get(w.instance_id!)).sendEvent({ type: CAPACITY_EVENT, payload: {} });
         } catch (err) {
           // An instance that is gone (terminated, cancelled) gives up its place.

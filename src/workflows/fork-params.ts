@@ -1,6 +1,6 @@
 import type { Task } from "../api/runs";
 import type { SandboxRate } from "../runs/costs";
-import type { LeaseHolder, LeaseRequest } from "../durable-objects/pool";
+import type { HolderWorkflow, LeaseHolder, LeaseRequest } from "../durable-objects/pool";
 
 /** What a fork Workflow instance is created with (immutable for the instance's life). */
 export interface ForkParams {
@@ -36,6 +36,8 @@ export interface ForkParams {
 /** What a sandbox holder (a fork, or a session's setup) tells ForkSandbox: its lease and what to clone. */
 export type SandboxHolder = Pick<ForkParams, "runId" | "n" | "leaseKey" | "repo" | "baseBranch" | "workBranch" | "template" | "timeoutSeconds"> & {
   holder?: LeaseHolder;
+  /** The Workflow the holder runs in (the Pool tells it when capacity frees): a fork's by default. */
+  workflow?: HolderWorkflow;
 };
 
 /** The stall watchdog's limit for the fork's commands and tool calls (undefined: none). */
@@ -52,6 +54,7 @@ const MAX_SANDBOX_TTL_SECONDS = 86_400;
 export function forkLeaseRequest(p: SandboxHolder, instanceId: string): LeaseRequest {
   return {
     ...(p.holder ? { holder: p.holder } : {}),
+    ...(p.workflow ? { workflow: p.workflow } : {}),
     key: p.leaseKey,
     runId: p.runId,
     fork: p.n,

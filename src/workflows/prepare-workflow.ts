@@ -75,7 +75,7 @@ export class PrepareWorkflow extends WorkflowEntrypoint<Env, PrepareParams> {
     try {
       const info = await steps.run(PREPARE_STEP.info, control, async () => unwrap(await orchestrator.prepareInfo()), { gated: false });
       sandbox = new ForkSandbox({
-        params: { runId, n: 0, leaseKey: info.leaseKey, repo: info.repo, baseBranch: info.branch, workBranch: `forkyard/${runId}/prepare`, template: info.templateId, timeoutSeconds: info.timeoutSeconds },
+        params: { runId, n: 0, leaseKey: info.leaseKey, repo: info.repo, baseBranch: info.branch, workBranch: `forkyard/${runId}/prepare`, template: info.templateId, timeoutSeconds: info.timeoutSeconds, workflow: "prepare" },
         config,
         step,
         steps,

@@ -59,7 +59,7 @@ export class SessionTurnWorkflow extends WorkflowEntrypoint<Env, SessionJob> {
     try {
       const info = await steps.run(SESSION_STEP.setupInfo, stepConfig("report", config.RETRY_POLICIES, CONTROL_STEP_TIMEOUT_MS), async () => unwrap(await session.setupInfo()), { gated: false });
       const sandbox = new ForkSandbox({
-        params: { runId: sessionId, n: 0, leaseKey: info.leaseKey, repo: info.repo, baseBranch: info.branch, workBranch: info.workBranch, template: info.templateId, timeoutSeconds: info.timeoutSeconds, holder: "session" },
+        params: { runId: sessionId, n: 0, leaseKey: info.leaseKey, repo: info.repo, baseBranch: info.branch, workBranch: info.workBranch, template: info.templateId, timeoutSeconds: info.timeoutSeconds, holder: "session", workflow: "session" },
         config,
         step,
         steps,

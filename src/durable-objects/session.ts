@@ -242,7 +242,14 @@ export class Session extends DurableObject<Env> {
           };
           delete record.error;
           delete record.cancelling;
-          return unwrap(await this.env.SESSION.getByName(id).createFork({ record, history }));
+          try {
+            return unwrap(await this.env.SESSION.getByName(id).createFork({ record, history }));
+          } catch (err) {
+            // Its sandbox was forked for a session that does not exist: it must not live on (a
+            // session's lease is never reaped for age).
+            await this.#pool().release(record.leaseKey);
+            throw err;
+          }
         }),
       );
       this.#event("session.forked", null, { sessions: ids, turn: upTo });

@@ -36,6 +36,8 @@ export interface AgentHost {
   modelStep(turn: number, call: () => Promise<ModelTurn>): Promise<ModelTurn>;
   /** Runs one tool call (`use`: what it executes) as a checkpointed step named `toolStepName(turn, index)`. */
   toolStep(turn: number, index: number, use: ToolCall, call: () => Promise<ToolTurn>): Promise<ToolTurn>;
+  /** Before each model call: the conversation so far (the fork may be branched there). */
+  beforeTurn?(turn: number, conversation: AgentTurn[]): Promise<void>;
 }
 
 export interface AgentDeps {
@@ -60,6 +62,8 @@ export interface AgentInput {
   prices?: PriceTable;
   /** The conversation before this prompt (a session's earlier turns). */
   history?: Exchange[];
+  /** Turns of this prompt made already (by the fork this one branched from): the loop continues after them. */
+  resume?: AgentTurn[];
   /** The model's context window: the conversation is trimmed to fit it (context-window.ts). */
   contextTokens?: number;
 }
@@ -94,14 +98,15 @@ export async function runAgent(host: AgentHost, deps: AgentDeps, input: AgentInp
   const maxTurns = input.maxTurns ?? DEFAULT_MAX_TURNS;
   const maxTokens = input.maxTokens ?? DEFAULT_MAX_TOKENS;
   const prices = input.prices ?? DEFAULT_MODEL_PRICES;
-  const turns: AgentTurn[] = [];
+  const resumed = input.resume?.length ?? 0;
+  const turns: AgentTurn[] = [...(input.resume ?? [])];
   let tokens = ZERO_USAGE;
   let costUsd = 0;
   let toolCalls = 0;
 
   const finish = (stopReason: AgentStopReason): AgentResult => ({
     stopReason,
-    turns: turns.length,
+    turns: turns.length - resumed,
     toolCalls,
     tokens,
     summary: boundOutput(finalSummary(turns), MAX_SUMMARY_CHARS),
@@ -109,7 +114,8 @@ export async function runAgent(host: AgentHost, deps: AgentDeps, input: AgentInp
     conversation: turns,
   });
 
-  for (let turn = 1; turn <= maxTurns; turn++) {
+  for (let turn = resumed + 1; turn <= resumed + maxTurns; turn++) {
+    await host.beforeTurn?.(turn, turns);
     const request: ModelRequest = { model: input.model, system: input.system, tools: input.tools, messages: fitMessages(input, turns, maxTokens), maxTokens };
     const expectedUsd = expectedCallCostUsd(input.model, { inputTokensEstimate: estimateInputTokens(request), maxTokens }, prices);
     const modelTurn = await host.modelStep(turn, async () => {

@@ -14,7 +14,7 @@ import { poolConfigRequest } from "./pool.ts";
 import { putTemplateRequest } from "./templates.ts";
 import { errors, json, ref, type Json } from "./openapi-common.ts";
 import { SESSION_PATHS, SESSION_REQUEST_SCHEMAS, SESSION_RESPONSE_SCHEMAS } from "./openapi-sessions.ts";
-import { agentTask, commandsTask, createRunRequest, forkNumberParam, forkStatus, gitRefName, judgeRequest, listRunsQuery, raiseBudgetRequest, runStatus } from "./runs.ts";
+import { agentTask, commandsTask, createRunRequest, forkNumberParam, forkStatus, gitRefName, branchRequest, judgeRequest, listRunsQuery, raiseBudgetRequest, runStatus } from "./runs.ts";
 
 export const API_VERSION = "1.0.0";
 
@@ -127,6 +127,7 @@ function componentSchemas(): Record<string, Json> {
       ["PoolConfigRequest", poolConfigRequest],
       ["PutTemplateRequest", putTemplateRequest],
       ["JudgeRequest", judgeRequest],
+      ["BranchRequest", branchRequest],
       ...SESSION_REQUEST_SCHEMAS,
     ],
     "input",
@@ -150,6 +151,7 @@ function componentSchemas(): Record<string, Json> {
       ["RunSummary", res.runSummary],
       ["RankEntry", res.rankEntry],
       ["CompareView", res.compareView],
+      ["BranchResponse", res.branchResponse],
       ["CompareFork", res.compareFork],
       ["RunPage", res.runPage],
       ["CreatedRun", res.createdRun],
@@ -409,6 +411,22 @@ function buildDocument(): OpenApiDocument {
           parameters: [runIdParam],
           requestBody: { required: false, content: { "application/json": { schema: ref("JudgeRequest"), example: { llm: { model: "sonnet", rubric: "Prefer the smallest change that fixes the bug." } } } } },
           responses: { "202": json(ref("RunView"), "The run, with `judging.status: running`."), ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict", "AgentUnavailable"]) },
+        },
+      },
+      "/v1/runs/{id}/forks/{n}/branch": {
+        post: {
+          tags: ["runs"],
+          operationId: "branchFork",
+          summary: "Branch a fork: new forks from its workspace and transcript as they are now",
+          description:
+            "Adds `count` forks to the run (numbered after the last one) that start from fork n's workspace and, for an agent, its conversation so far. " +
+            "A running fork is forked at its next step boundary (before its next model call or command, or when its task ends); the new forks then continue " +
+            "with `prompt` as a new message, or without one continue fork n's task where it stands. Fork n carries on unaffected. An ended fork can be " +
+            "branched while its sandbox is kept (runs with keepSandboxes). Each new fork shows `parent: { n, turn }`. " +
+            "400 `invalid_input` (`prompt` on a commands task; more than 100 forks in the run); 409 `fork_ended` (ended and not kept).",
+          parameters: [runIdParam, forkParam],
+          requestBody: { required: true, content: { "application/json": { schema: ref("BranchRequest"), example: { count: 3, prompt: "Try a different approach: fix it in the parser instead." } } } },
+          responses: { "202": json(ref("BranchResponse"), "The new forks (queued until fork n is forked)."), ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict"]) },
         },
       },
       "/v1/runs/{id}/compare": {

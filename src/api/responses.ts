@@ -104,8 +104,17 @@ export const forkView = z.object({
   pushed: pushedBranch.optional().describe("the branch this fork pushed (runs with `push`), and its commit"),
   artifacts: artifactsView.optional().describe("what the fork stored: files matching the run's `artifacts` globs, and its patch"),
   keptUntil: isoDateTime.optional().describe("runs with keepSandboxes: the fork's sandbox is kept (paused) until then; POST …/forks/{n}/session continues it"),
+  parent: z
+    .object({ n: z.number().int().min(1), turn: z.number().int().min(0).nullable().describe("the parent's model calls (or commands) done when it was forked; null until then") })
+    .optional()
+    .describe("a fork branched from fork `n` (POST …/forks/{n}/branch)"),
   costUsd: costView,
   error: forkError.optional(),
+});
+
+export const branchResponse = z.object({
+  runId: z.string(),
+  forks: z.array(z.number().int().min(1)).describe("the new forks' numbers"),
 });
 
 export const runTotals = z.object({

@@ -135,6 +135,29 @@ export const listRunsQuery = z.strictObject({
 
 export const forkNumberParam = z.coerce.number().int().min(1).max(100);
 
+/** A run holds at most this many forks, branches included. */
+export const MAX_FORKS_PER_RUN = 100;
+
+/** POST /v1/runs/:id/forks/:n/branch: new forks from fork n's workspace (and transcript) as it is now. */
+export const branchRequest = z.strictObject({
+  count: z.number().int().min(1).max(20).default(1),
+  /** What the new forks do next (agent tasks); without it they continue fork n's task. */
+  prompt: z.string().min(1).max(100_000).optional(),
+});
+export type BranchRequest = z.infer<typeof branchRequest>;
+
+export interface BranchResponse {
+  runId: string;
+  /** The new forks' numbers. */
+  forks: number[];
+}
+
+/** Where a branched fork started: fork `n`, after `turn` model calls (or commands); null until it is forked. */
+export interface ForkParent {
+  n: number;
+  turn: number | null;
+}
+
 export interface StepView {
   name: string;
   status: "running" | "succeeded" | "failed";
@@ -222,6 +245,8 @@ export interface ForkView {
   artifacts?: ArtifactsView;
   /** Its sandbox, kept paused until then (runs with keepSandboxes): a session can continue it. */
   keptUntil?: string;
+  /** A fork branched from another (POST …/forks/:n/branch). */
+  parent?: ForkParent;
   costUsd: CostView;
   error?: { code: string; message: string };
 }

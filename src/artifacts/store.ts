@@ -22,6 +22,11 @@ export function transcriptKey(runId: string, n: number): string {
   return `runs/${runId}/${n}/transcript.json`;
 }
 
+/** What a branch of fork n starts from (branch k; 0: the fork's state at its end, when its sandbox is kept). */
+export function branchStateKey(runId: string, n: number, k: number): string {
+  return `runs/${runId}/${n}/branch-${k}.json`;
+}
+
 /** The most objects one cron run deletes (the rest wait for the next run). */
 const PRUNE_BATCH = 5_000;
 

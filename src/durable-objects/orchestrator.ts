@@ -1,10 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
-import type { CommandResult, CreateRunRequest, ForkView, JudgeRequest, PreparedView, RunSandbox, RunStatus, RunView } from "../api/runs";
+import type { BranchRequest, BranchResponse, CommandResult, CreateRunRequest, ForkView, JudgeRequest, PreparedView, RunSandbox, RunStatus, RunView } from "../api/runs";
 import { resolveModel } from "../agent/models";
 import type { JudgeInput, Judgement } from "../runs/judging";
 import { judgeInstanceId } from "../workflows/judge-workflow";
 import { prepareInstanceId, prepareLeaseKey, type PrepareInfo } from "../workflows/prepare-workflow";
-import { DEFAULT_STALL_SECONDS, TERMINAL_FORK_STATUSES, TERMINAL_RUN_STATUSES } from "../api/runs";
+import { DEFAULT_STALL_SECONDS, MAX_FORKS_PER_RUN, TERMINAL_FORK_STATUSES, TERMINAL_RUN_STATUSES } from "../api/runs";
 import type { Env } from "../env";
 import { loadConfig } from "../env";
 import { asResult, BudgetExceededError, ConflictError, ForkCancelledError, InvalidInputError, NotFoundError, resultOf, unwrap, type Result } from "../errors";
@@ -12,11 +12,14 @@ import { errorFields, log } from "../observability/log";
 import type { ForkOutcome } from "../runs/fork-outcome";
 import { sandboxCostUsd } from "../runs/costs";
 import { legacyRunSandbox } from "../runs/run-sandbox";
-import { forkInstanceId, forkLeaseKey } from "../runs/ids";
+import { forkInstanceId, forkLeaseKey, workBranch } from "../runs/ids";
+import { BranchStore, branchSourceOf, type BranchMark, type ClaimedBranch } from "../runs/branch-store";
+import { branchStateKey } from "../artifacts/store";
 import { exportForkResults, upsertRunSummary } from "../runs/run-index";
 import { EventHub, eventsAfterOf, eventStreamResponse } from "../runs/event-hub";
 import { RunStore, type ForkRow, type StoredForkStatus } from "../runs/run-store";
 import { forkLeaseRequest, type ForkParams } from "../workflows/fork-params";
+import type { LeaseRequest } from "./pool";
 import { launchGitHubReport } from "../workflows/github-report-workflow";
 import { POOL_NAME } from "./pool";
 
@@ -93,6 +96,9 @@ const isTerminalRun = (status: RunStatus) => TERMINAL_RUN_STATUSES.includes(stat
  */
 export class Orchestrator extends DurableObject<Env> {
   readonly #store: RunStore;
+  readonly #branches: BranchStore;
+  /** Forks with a branch waiting to be taken: their step reports say so (loaded at start). */
+  readonly #branchWaiting: Set<number>;
   readonly #events = new EventHub();
   /** Expected costs of model calls in flight, by ledger key (memory only: a lost one just frees up). */
   readonly #reservations = new Map<string, number>();
@@ -124,6 +130,8 @@ export class Orchestrator extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#store = new RunStore(ctx.storage.sql, (request) => legacyRunSandbox(request, loadConfig(env)));
+    this.#branches = new BranchStore(ctx.storage.sql);
+    this.#branchWaiting = new Set(this.#branches.waitingParents());
   }
 
   // ---- API-facing methods -------------------------------------------------------------------
@@ -242,7 +250,7 @@ export class Orchestrator extends DurableObject<Env> {
       // Forks end first, then the run: watchers see every fork's end before the run's.
       const now = new Date().toISOString();
       const active = [...this.#store.forksWithStatus("running"), ...this.#store.forksWithStatus("budget_wait")];
-      for (const fork of [...this.#store.forksWithStatus("queued"), ...active]) {
+      for (const fork of [...this.#store.forksWithStatus("queued"), ...this.#store.forksWithStatus("branch_wait"), ...active]) {
         if (this.#store.finishFork(fork.n, "cancelled", now, { code: "cancelled", message: "The run was cancelled." })) this.#event("fork.finished", fork.n, { status: "cancelled" });
       }
       await this.#setStatus("cancelled", { indexNow: false });
@@ -284,7 +292,7 @@ export class Orchestrator extends DurableObject<Env> {
       const fork = this.#store.fork(n);
       if (!fork) throw new NotFoundError("fork", `${run.id}/${n}`);
       if (isTerminalFork(fork.status)) throw new ConflictError("fork_finished", `Fork ${n} already ended (${fork.status}).`);
-      if (fork.status === "queued") {
+      if (fork.status === "queued" || fork.status === "branch_wait") {
         this.#store.finishFork(n, "cancelled", new Date().toISOString(), { code: "cancelled", message: "The fork was cancelled." });
         this.#event("fork.finished", n, { status: "cancelled" });
       } else {
@@ -321,7 +329,7 @@ export class Orchestrator extends DurableObject<Env> {
    * Records a step attempt and books the fork's sandbox time so far. `proceed` is false once the
    * fork or its run was cancelled; `budgetSpent` once the run's budget is (sandbox time included).
    */
-  stepStarted(n: number, name: string, attempt: number): { proceed: boolean; budgetSpent: boolean } {
+  stepStarted(n: number, name: string, attempt: number): { proceed: boolean; budgetSpent: boolean; branch?: boolean } {
     const run = this.#store.run();
     const fork = this.#store.fork(n);
     if (!run || !fork) return { proceed: false, budgetSpent: false };
@@ -339,7 +347,11 @@ export class Orchestrator extends DurableObject<Env> {
       }
     }
     const budget = run.request.budgetUsd;
-    return { proceed: fork.status !== "cancelled" && run.status !== "cancelled", budgetSpent: budget !== undefined && this.#store.spentUsd() >= budget };
+    return {
+      proceed: fork.status !== "cancelled" && run.status !== "cancelled",
+      budgetSpent: budget !== undefined && this.#store.spentUsd() >= budget,
+      ...(this.#branchWaiting.has(n) ? { branch: true } : {}),
+    };
   }
 
   /** A long step's heartbeat: its instance is alive (memory only, no write). */
@@ -353,7 +365,7 @@ export class Orchestrator extends DurableObject<Env> {
     this.#poked.delete(n);
   }
 
-  stepFinished(n: number, name: string, report: StepReport): void {
+  stepFinished(n: number, name: string, report: StepReport): { branch?: boolean } {
     const now = Date.now();
     this.#heard(n, now);
     const { findings = [], startedAt, ...step } = report;
@@ -375,6 +387,7 @@ export class Orchestrator extends DurableObject<Env> {
     }
     this.#store.stepFinished(n, name, step.attempt, step.ok, step.durationMs);
     this.#event("step.finished", n, { step: name, ...step });
+    return this.#branchWaiting.has(n) ? { branch: true } : {};
   }
 
   /** A successful step whose body's own call to this object records it (StepBodyContext.record). */
@@ -457,6 +470,120 @@ export class Orchestrator extends DurableObject<Env> {
   }
 
   /** Raises the run's budget; forks stopped for budget continue where they stopped. */
+  // ---- Branches (POST …/forks/:n/branch; src/workflows/fork-branching.ts) ----------------------
+
+  /**
+   * Adds `count` forks that start from fork n as it is now: a running (or queued) fork is forked
+   * at its next step boundary; an ended one whose sandbox is kept, by each new fork itself. An
+   * ended run runs again for them.
+   */
+  branch(n: number, request: BranchRequest): Promise<Result<BranchResponse>> {
+    return asResult(async () => {
+      const run = this.#requireRun();
+      const fork = this.#store.fork(n);
+      if (!fork) throw new NotFoundError("fork", `${run.id}/${n}`);
+      if (request.prompt !== undefined && !("prompt" in run.request.task)) {
+        throw new InvalidInputError("prompt: a commands task has no prompt; its branches run the rest of its commands.", { field: "prompt" });
+      }
+      const last = this.#branches.lastFork();
+      if (last + request.count > MAX_FORKS_PER_RUN) throw new InvalidInputError(`count: a run holds at most ${MAX_FORKS_PER_RUN} forks (this one has ${last}).`, { field: "count" });
+      if (run.status === "cancelled") throw new ConflictError("run_finished", "The run was cancelled.");
+      let kept: { turn: number; stateKey: string; sourceLeaseKey: string } | undefined;
+      if (isTerminalFork(fork.status)) {
+        const outcome = fork.outcome ? (JSON.parse(fork.outcome) as ForkOutcome) : null;
+        if (!outcome?.kept || Date.parse(outcome.kept.until) <= Date.now()) {
+          throw new ConflictError("fork_ended", `Fork ${n} ended (${fork.status}) and its sandbox is not kept: branch a running fork, or start the run with keepSandboxes: true.`);
+        }
+        kept = { turn: this.#finalTurn(n, outcome), stateKey: branchStateKey(run.id, n, 0), sourceLeaseKey: outcome.kept.leaseKey };
+      }
+      const added = this.#branches.add(n, request.count, request.prompt, (m) => workBranch(run.id, m, run.request.branchPrefix), new Date().toISOString(), kept);
+      this.#event("fork.branch_requested", n, { branch: added.k, forks: added.forks });
+      if (!kept) this.#branchWaiting.add(n);
+      if (isTerminalRun(run.status)) await this.#setStatus("running");
+      await this.#afterForkChange();
+      await this.#armAlarm();
+      return { runId: run.id, forks: added.forks };
+    });
+  }
+
+  /** Fork n at a step boundary takes its waiting branches: their new forks' leases, to fork its sandbox under. */
+  branchClaim(n: number, mark: BranchMark): Result<(ClaimedBranch & { leases: LeaseRequest[] })[]> {
+    return resultOf(() => {
+      const run = this.#requireRun();
+      return this.#branches.claim(n, mark).map((branch) => ({
+        ...branch,
+        leases: branch.forks.flatMap((m) => {
+          const fork = this.#store.fork(m);
+          return fork?.status === "branch_wait" ? [forkLeaseRequest(this.#forkParams(fork), forkInstanceId(run.id, m, 1))] : [];
+        }),
+      }));
+    });
+  }
+
+  /** No room for the branch's sandboxes now: the parent takes it again at its next boundary. */
+  branchDeferred(k: number): void {
+    const branch = this.#branches.get(k);
+    if (!branch) return;
+    this.#branches.defer(k);
+    this.#event("fork.branch_deferred", branch.parent, { branch: k, reason: "capacity" });
+  }
+
+  /** The branch's sandboxes are forked and its state stored: its forks launch. Idempotent. */
+  branchForked(k: number, turn: number, stateKey: string): Promise<Result<void>> {
+    return asResult(async () => {
+      const branch = this.#branches.get(k);
+      const forks = this.#branches.forked(k, turn, stateKey);
+      if (!branch || forks.length === 0) return;
+      this.#branchTaken(branch.parent);
+      this.#event("fork.branched", branch.parent, { branch: k, turn, forks });
+      await this.#afterForkChange();
+    });
+  }
+
+  /** The branch cannot be made (the backend cannot fork, …): its forks fail with that error. */
+  branchFailed(k: number, error: { code: string; message: string }): Promise<Result<void>> {
+    return asResult(async () => {
+      this.#failBranch(k, error);
+      await this.#afterForkChange();
+    });
+  }
+
+  /** An ended fork's position: its model calls, or the commands it ran. */
+  #finalTurn(n: number, outcome: ForkOutcome): number {
+    return outcome.agent?.turns ?? this.#store.commandCount(n);
+  }
+
+  /** A fork whose branches were all taken (or failed) is told of none at its step ends. */
+  #branchTaken(parent: number): void {
+    if (this.#branches.open(parent).length === 0) this.#branchWaiting.delete(parent);
+  }
+
+  #failBranch(k: number, error: { code: string; message: string }): void {
+    const branch = this.#branches.get(k);
+    const now = new Date().toISOString();
+    for (const m of this.#branches.fail(k)) {
+      if (this.#store.finishFork(m, "failed", now, error)) this.#event("fork.finished", m, { status: "failed", error });
+    }
+    if (branch) this.#branchTaken(branch.parent);
+  }
+
+  /**
+   * Branches whose parent ended before taking them: from its kept sandbox (keepSandboxes), or
+   * failed with `branch_not_taken`.
+   */
+  #settleBranchesOfEndedForks(): void {
+    for (const n of [...this.#branchWaiting]) {
+      const fork = this.#store.fork(n);
+      if (fork && !isTerminalFork(fork.status)) continue;
+      this.#branchWaiting.delete(n);
+      const outcome = fork?.outcome ? (JSON.parse(fork.outcome) as ForkOutcome) : null;
+      for (const branch of this.#branches.open(n)) {
+        if (outcome?.kept) this.#branches.fromKept(branch.k, this.#finalTurn(n, outcome), branchStateKey(this.#requireRun().id, n, 0), outcome.kept.leaseKey);
+        else this.#failBranch(branch.k, { code: "branch_not_taken", message: `Fork ${n} ended (${fork?.status}) before reaching a step boundary, and its sandbox was not kept.` });
+      }
+    }
+  }
+
   // ---- Prepared forks (src/workflows/prepare-workflow.ts) ---------------------------------------
 
   /**
@@ -832,6 +959,7 @@ export class Orchestrator extends DurableObject<Env> {
   }
 
   async #afterForkChange(): Promise<void> {
+    this.#settleBranchesOfEndedForks();
     await this.#stopLosers();
     await this.#launch();
     await this.#maybeFinishRun();
@@ -844,7 +972,7 @@ export class Orchestrator extends DurableObject<Env> {
     if (run.winner === undefined) return;
     const message = `Fork ${run.winner} passed its check first (stopWhen: first_check_pass).`;
     const now = new Date().toISOString();
-    for (const fork of this.#store.forksWithStatus("queued")) {
+    for (const fork of [...this.#store.forksWithStatus("queued"), ...this.#store.forksWithStatus("branch_wait")]) {
       if (this.#store.finishFork(fork.n, "cancelled", now, { code: "cancelled", message })) this.#event("fork.finished", fork.n, { status: "cancelled" });
     }
     for (const status of ["running", "budget_wait"] as const) {
@@ -862,9 +990,11 @@ export class Orchestrator extends DurableObject<Env> {
       if (this.#store.countForks("queued") > 0) await this.#setStatus("budget_exceeded");
       return;
     }
-    const free = run.request.maxConcurrent - this.#store.countForks("running");
-    if (free <= 0) return;
-    const queued = this.#store.forksWithStatus("queued", Math.min(free, 100));
+    // Forks branched from a running fork hold their forked sandbox already: they start at once.
+    const branched = this.#branches.forkedAndQueued().flatMap((n) => this.#store.fork(n) ?? []);
+    const free = run.request.maxConcurrent - this.#store.countForks("running") - branched.length;
+    const others = free > 0 ? this.#store.forksWithStatus("queued", Math.min(free + branched.length, 100)).filter((fork) => !branched.some((b) => b.n === fork.n)).slice(0, free) : [];
+    const queued = [...branched, ...others];
     if (queued.length === 0) return;
 
     const now = Date.now();
@@ -875,7 +1005,7 @@ export class Orchestrator extends DurableObject<Env> {
     });
     // The Pool starts the first launch's sandboxes while the engine starts their instances.
     const prepared = this.env.POOL.getByName(POOL_NAME)
-      .prepare(instances.filter((i) => i.first).map((i) => forkLeaseRequest(i.params, i.id)))
+      .prepare(instances.filter((i) => i.first && !i.params.branch).map((i) => forkLeaseRequest(i.params, i.id)))
       .catch((err) => log("warn", "orchestrator.prepare_failed", { runId: run.id, ...errorFields(err) }));
     try {
       const result = await this.env.FORK_WORKFLOW.createBatch({ instances: instances.map(({ id, params }) => ({ id, params })) });
@@ -918,6 +1048,11 @@ export class Orchestrator extends DurableObject<Env> {
       params.prepare = { mode: prepared.status, commands: request.prepare.commands, ...(prepared.baseSha ? { baseSha: prepared.baseSha } : {}) };
     }
     if (request.artifacts) params.artifacts = request.artifacts;
+    const branch = branchSourceOf(fork);
+    if (branch) {
+      params.branch = branch;
+      params.forks = this.#branches.lastFork();
+    }
     return params;
   }
 

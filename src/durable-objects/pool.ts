@@ -18,6 +18,14 @@ import { TemplateAliases } from "../sandbox/template-aliases";
 /** The one Pool object of a deployment. */
 export const POOL_NAME = "global";
 
+/** A sandbox forked for a lease; `forkedNow` false when this call found it forked already. */
+export interface ForkedChild {
+  key: string;
+  sandboxId: string;
+  handle: SandboxHandle;
+  forkedNow: boolean;
+}
+
 export interface LeaseRequest {
   /** Holder identity; one lease (and one sandbox) per key, whatever the number of attempts. */
   key: string;
@@ -715,7 +723,7 @@ export class Pool extends DurableObject<Env> {
    * that exist already (a repeated call) are answered as they are; sandboxes forked by a call that
    * lost its answer carry the source's tag and no lease of their own, so the reaper kills them.
    */
-  forkSandbox(sourceKey: string, children: LeaseRequest[], opts: { partial?: boolean } = {}): Promise<Result<{ key: string; sandboxId: string; handle: SandboxHandle }[]>> {
+  forkSandbox(sourceKey: string, children: LeaseRequest[], opts: { partial?: boolean } = {}): Promise<Result<ForkedChild[]>> {
     return asResult(async () => {
       const source = this.#requireLease(sourceKey);
       // A child whose lease is still `creating` was left by a call that lost its answer: forked again.
@@ -756,7 +764,7 @@ export class Pool extends DurableObject<Env> {
         // Not forked yet (a partial call's rest).
         if (!lease || lease.state === "creating") return [];
         if (!lease?.sandbox_id || lease.state === "released") throw new ConflictError("lease_released", `The sandbox lease ${c.key} was already released.`);
-        return [{ key: c.key, sandboxId: lease.sandbox_id, handle: JSON.parse(lease.handle!) as SandboxHandle }];
+        return [{ key: c.key, sandboxId: lease.sandbox_id, handle: JSON.parse(lease.handle!) as SandboxHandle, forkedNow: batch.includes(c) }];
       });
     });
   }

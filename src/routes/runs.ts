@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { forwardEvents } from "./event-stream";
-import { forkNumberParam, judgeRequest, listRunsQuery, raiseBudgetRequest, type ForkView, type RunView } from "../api/runs";
+import { branchRequest, forkNumberParam, judgeRequest, listRunsQuery, raiseBudgetRequest, type ForkView, type RunView } from "../api/runs";
 import { resolveModel } from "../agent/models";
 import { loadConfig } from "../env";
 import { parseInput, readJson } from "../api/validation";
@@ -72,6 +72,13 @@ runs.post("/:id/forks/:n/cancel", async (c) => {
   const id = c.req.param("id");
   const n = parseInput(forkNumberParam, c.req.param("n"), "path");
   return c.json(runResult(id, await orchestrator(c.env, id).cancelFork(n)));
+});
+
+runs.post("/:id/forks/:n/branch", async (c) => {
+  const id = c.req.param("id");
+  const n = parseInput(forkNumberParam, c.req.param("n"), "path");
+  const body = parseInput(branchRequest, await readJson(c.req.raw));
+  return c.json(runResult(id, await orchestrator(c.env, id).branch(n, body)), 202);
 });
 
 runs.post("/:id/judge", async (c) => {

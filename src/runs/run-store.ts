@@ -6,6 +6,7 @@ import { EventLog } from "./event-log";
 import { rankForks } from "./ranking";
 import type { ForkOutcome } from "./fork-outcome";
 import { addColumnOnce } from "../durable-objects/sql";
+import { parentOf } from "./branch-store";
 
 /**
  * The SQLite state of one run inside its Orchestrator: the run row, its forks, their steps and
@@ -75,10 +76,11 @@ interface RunRow extends Record<string, SqlStorageValue> {
 }
 
 /**
- * A fork's stored status: the API's statuses plus `budget_wait` — stopped for budget with its
- * sandbox paused, continuing if the budget is raised (shown as `budget_exceeded`).
+ * A fork's stored status: the API's plus `budget_wait` (stopped for budget with its sandbox paused,
+ * continuing if the budget is raised; shown as `budget_exceeded`) and `branch_wait` (a branched
+ * fork waiting for its parent to be forked; shown as `queued`).
  */
-export type StoredForkStatus = ForkStatus | "budget_wait";
+export type StoredForkStatus = ForkStatus | "budget_wait" | "branch_wait";
 
 export interface ForkRow extends Record<string, SqlStorageValue> {
   n: number;
@@ -95,6 +97,10 @@ export interface ForkRow extends Record<string, SqlStorageValue> {
   finished_at: string | null;
   outcome: string | null;
   error: string | null;
+  /** A branched fork's parent and where it stood (branch-store.ts). */
+  parent: number | null;
+  parent_turn: number | null;
+  branched_from: string | null;
 }
 
 export interface RunRecord {
@@ -415,6 +421,10 @@ export class RunStore {
     );
   }
 
+  commandCount(fork: number): number {
+    return this.#sql.exec<{ c: number }>("SELECT COUNT(*) AS c FROM commands WHERE fork = ?", fork).one().c;
+  }
+
   saveCommand(fork: number, index: number, result: CommandResult): void {
     this.#sql.exec("INSERT OR REPLACE INTO commands (fork, idx, result) VALUES (?, ?, ?)", fork, index, JSON.stringify(result));
   }
@@ -534,7 +544,7 @@ export class RunStore {
         const cost = costs.get(row.n) ?? { sandbox: 0, llm: 0 };
         const view: ForkView = {
           n: row.n,
-          status: row.status === "budget_wait" ? "budget_exceeded" : row.status,
+          status: apiForkStatus(row.status),
           branch: row.branch,
           sandboxId: row.sandbox_id,
           attempts: row.launches,
@@ -551,6 +561,8 @@ export class RunStore {
         if (outcome?.pushed) view.pushed = outcome.pushed;
         if (outcome?.artifacts) view.artifacts = outcome.artifacts;
         if (outcome?.kept) view.keptUntil = outcome.kept.until;
+        const parent = parentOf(row);
+        if (parent) view.parent = parent;
         const error = row.error ? (JSON.parse(row.error) as { code: string; message: string }) : outcome?.error;
         if (error) view.error = error;
         return view;
@@ -561,7 +573,7 @@ export class RunStore {
   totals(): RunTotals {
     const byStatus = new Map<string, number>();
     for (const row of this.#sql.exec<{ status: StoredForkStatus; n: number }>("SELECT status, COUNT(*) AS n FROM forks GROUP BY status")) {
-      const status = row.status === "budget_wait" ? "budget_exceeded" : row.status;
+      const status = apiForkStatus(row.status);
       byStatus.set(status, (byStatus.get(status) ?? 0) + row.n);
     }
     const count = (status: ForkStatus) => byStatus.get(status) ?? 0;
@@ -579,4 +591,8 @@ export class RunStore {
       costUsd: { sandbox, llm, total: roundUsd(sandbox + llm) },
     };
   }
+}
+
+function apiForkStatus(status: StoredForkStatus): ForkStatus {
+  return status === "budget_wait" ? "budget_exceeded" : status === "branch_wait" ? "queued" : status;
 }

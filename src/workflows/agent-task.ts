@@ -10,9 +10,10 @@ import type { ForkContext } from "./fork-context";
 import { stallMs } from "./fork-params";
 import { stepConfig } from "./retry-policies";
 import { ModelSteps } from "./model-step";
-import { budgetResumeStep, budgetWaitStep, STEP, toolStepName } from "./steps";
+import { budgetResumeStep, budgetWaitStep, modelStepName, STEP, toolStepName } from "./steps";
+import type { BranchState } from "./fork-branching";
 import { transcriptKey } from "../artifacts/store";
-import type { Exchange } from "../agent/conversation";
+import type { AgentTurn, Exchange } from "../agent/conversation";
 
 const TOOL_STEP_TIMEOUT_MS = 15 * 60_000;
 const TRANSCRIPT_STEP_TIMEOUT_MS = 2 * 60_000;
@@ -38,8 +39,14 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
     waitForBudget: (k, wait) => waitForBudget(ctx, k, wait),
   });
 
+  const start = agentStart(task.prompt, ctx.branchState, p.branch?.prompt);
+  const position = (turns: AgentTurn[]) => ({ turn: turns.length, history: start.history, exchange: { prompt: start.prompt, turns } });
   const host: AgentHost = {
     modelStep: (k, call) => models.run(k, call),
+    async beforeTurn(turn, conversation) {
+      ctx.branching.position = position(conversation);
+      await ctx.branching.at(modelStepName(turn));
+    },
     // The agent's budget is enforced (and waited out) at its model steps; a tool call in between runs.
     // Each tool call is journaled: a replacement for a lost sandbox gets it re-executed, no model call.
     async toolStep(turn, index, use, call) {
@@ -60,7 +67,9 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
       beforeModelCall: async (_turn, expectedUsd) => unwrap(await orchestrator.reserveModelCall(p.n, models.ledgerKey, expectedUsd)),
     },
     {
-      prompt: task.prompt,
+      prompt: start.prompt,
+      history: start.history,
+      resume: start.resume,
       model: task.model,
       system: buildSystemPrompt({ repo: p.repo, baseBranch: p.baseBranch, workBranch: p.workBranch, fork: p.n, forks: p.forks }),
       tools: buildTools(),
@@ -69,15 +78,29 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
       contextTokens: config.AGENT_CONTEXT_TOKENS,
     },
   );
+  ctx.branching.position = position(result.conversation);
   if (p.keepSandbox) {
     // A session continuing this fork (POST …/forks/:n/session) starts from this conversation.
-    const exchange: Exchange = { prompt: task.prompt, turns: result.conversation };
+    const exchange: Exchange = { prompt: start.prompt, turns: result.conversation };
     await steps.run(STEP.transcript, stepConfig("collect", retries, TRANSCRIPT_STEP_TIMEOUT_MS), async () => {
       await ctx.store.putJson(transcriptKey(p.runId, p.n), exchange);
       return { stored: true };
     }, { gated: false });
   }
   return { model: task.model, stopReason: result.stopReason, turns: result.turns, toolCalls: result.toolCalls, tokens: result.tokens, summary: result.summary };
+}
+
+/**
+ * Where an agent starts: a branched fork continues its parent's exchange, or — given a prompt, or
+ * when the parent's agent had finished — starts a new one after it; any other fork, the task.
+ */
+export function agentStart(taskPrompt: string, state: BranchState | undefined, branchPrompt: string | undefined): { prompt: string; history: Exchange[]; resume: AgentTurn[] } {
+  if (!state?.exchange) return { prompt: branchPrompt ?? taskPrompt, history: state?.history ?? [], resume: [] };
+  const { exchange, history = [] } = state;
+  const last = exchange.turns[exchange.turns.length - 1];
+  const finished = last !== undefined && last.tools.length === 0;
+  if (branchPrompt !== undefined || finished) return { prompt: branchPrompt ?? taskPrompt, history: [...history, exchange], resume: [] };
+  return { prompt: exchange.prompt, history, resume: exchange.turns };
 }
 
 /** Pauses the sandbox, waits (durably) for a raised budget, resumes the sandbox. */

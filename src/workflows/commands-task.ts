@@ -6,10 +6,17 @@ import { stepConfig } from "./retry-policies";
 import { commandStep } from "./steps";
 import { stallMs } from "./fork-params";
 
-/** A commands task: one step per command, in the clone; the first non-zero exit ends the fork. */
+/**
+ * A commands task: one step per command, in the clone; the first non-zero exit ends the fork. A
+ * branched fork runs the commands its parent had not run yet. Before each command the fork may be branched.
+ */
 export async function runCommandsTask(ctx: ForkContext, commands: string[], results: CommandResult[]): Promise<void> {
   const { params, config, steps } = ctx;
+  const from = ctx.branchState?.turn ?? 0;
   for (const [index, command] of commands.entries()) {
+    if (index < from) continue;
+    ctx.branching.position = { turn: index };
+    await ctx.branching.at(commandStep(index));
     const result = await ctx.sandbox.step(commandStep(index), stepConfig("command", config.RETRY_POLICIES, params.timeoutSeconds * 1000), async ({ remainingMs, report }) => {
       const session = await ctx.session();
       const exec = await session.exec(command, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: ctx.taskEnv, stallMs: stallMs(params) });
@@ -23,4 +30,5 @@ export async function runCommandsTask(ctx: ForkContext, commands: string[], resu
     if (result.exitCode !== 0) throw new CommandFailedError(command, result.exitCode);
     ctx.sandbox.record({ kind: "command", command });
   }
+  ctx.branching.position = { turn: commands.length };
 }

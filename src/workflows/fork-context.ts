@@ -7,6 +7,7 @@ import type { ArtifactStore } from "../artifacts/store";
 import type { ForkParams } from "./fork-params";
 import type { StepRunner } from "./step-runner";
 import type { ForkSandbox } from "./fork-sandbox";
+import type { BranchState, ForkBranching } from "./fork-branching";
 
 /** What a fork's task steps work with once its sandbox is ready. */
 export interface ForkContext {
@@ -24,4 +25,8 @@ export interface ForkContext {
   store: ArtifactStore;
   /** What a command may want to know about its fork (e.g. to pick a test shard). */
   taskEnv: Record<string, string>;
+  /** Branches of this fork, taken at the task's step boundaries (the task tells where it stands). */
+  branching: ForkBranching;
+  /** A branched fork: where its parent stood (the task continues from there). */
+  branchState?: BranchState;
 }

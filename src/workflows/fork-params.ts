@@ -1,6 +1,7 @@
 import type { Task } from "../api/runs";
 import type { SandboxRate } from "../runs/costs";
 import type { HolderWorkflow, LeaseHolder, LeaseRequest } from "../durable-objects/pool";
+import type { BranchSource } from "../runs/branch-store";
 
 /** What a fork Workflow instance is created with (immutable for the instance's life). */
 export interface ForkParams {
@@ -30,6 +31,8 @@ export interface ForkParams {
    * commands are journaled so a replacement sandbox redoes them); `per_fork` — the fork runs them itself.
    */
   prepare?: { mode: "forked" | "per_fork"; commands: string[]; baseSha?: string };
+  /** A fork branched from another: it starts from that fork's workspace (and conversation), no clone. */
+  branch?: BranchSource;
   leaseKey: string;
 }
 

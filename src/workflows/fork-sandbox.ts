@@ -3,7 +3,7 @@ import type { ToolCall } from "../agent/tools";
 import { executeTool } from "../agent/tools";
 import { CAPACITY_EVENT, type Pool } from "../durable-objects/pool";
 import type { Config } from "../env";
-import { CloneFailedError, CommandFailedError, decodeStepError, SandboxOperationError, unwrap } from "../errors";
+import { CloneFailedError, CommandFailedError, decodeStepError, fromWireError, SandboxOperationError, unwrap } from "../errors";
 import { log } from "../observability/log";
 import { sandboxAccess } from "../sandbox/connection";
 import { BRANCH_SCRIPT, CLONE_SCRIPT, cloneEnv, EXCLUDE_PREPARED_SCRIPT, GIT_SHA, REPO_DIR } from "../sandbox/git";
@@ -137,17 +137,63 @@ export class ForkSandbox {
    * branch at the prepared commit (no clone). The prepare commands go into the journal, so a
    * replacement for a lost sandbox clones that commit and runs them again.
    */
-  async adoptPrepared(commands: string[], baseSha: string): Promise<{ baseSha: string }> {
+  adoptPrepared(commands: string[], baseSha: string): Promise<{ baseSha: string }> {
+    const journal: JournalEntry[] = [...commands, EXCLUDE_PREPARED_SCRIPT].map((command) => ({ kind: "command", command }));
+    return this.#adopt("the prepared workspace", baseSha, journal);
+  }
+
+  /**
+   * Takes over a workspace forked from another fork (a branch): checks out this fork's work branch
+   * where the parent stood, its changes kept; the parent's journal comes first in this one's.
+   */
+  adoptBranch(state: { baseSha: string; journal: JournalEntry[] }): Promise<{ baseSha: string }> {
+    return this.#adopt(`fork ${this.#d.params.n}'s branched workspace`, state.baseSha, state.journal);
+  }
+
+  async #adopt(what: string, baseSha: string, journal: JournalEntry[]): Promise<{ baseSha: string }> {
     const p = this.#d.params;
     const result = await this.step(STEP.branch, stepConfig("clone", this.#d.config.RETRY_POLICIES, CONTROL_STEP_TIMEOUT_MS), async () => {
       const session = await this.session();
       const exec = await session.exec(BRANCH_SCRIPT, { timeoutMs: CONTROL_STEP_TIMEOUT_MS, envs: cloneEnv({ repo: p.repo, baseBranch: p.baseBranch, workBranch: p.workBranch }) });
-      if (exec.exitCode !== 0) throw new CloneFailedError(`Checking out ${p.workBranch} in the prepared workspace failed: ${exec.stderrTail.trim() || `exit ${exec.exitCode}`}`);
+      if (exec.exitCode !== 0) throw new CloneFailedError(`Checking out ${p.workBranch} in ${what} failed: ${exec.stderrTail.trim() || `exit ${exec.exitCode}`}`);
       return { baseSha };
     });
     this.#baseSha = result.baseSha;
-    for (const command of [...commands, EXCLUDE_PREPARED_SCRIPT]) this.record({ kind: "command", command });
+    this.#journal.push(...journal);
     return result;
+  }
+
+  /**
+   * Forks another holder's sandbox (a kept one: a branch of an ended fork) under this fork's
+   * lease, waiting while the live cap is full; `acquire` then finds it.
+   */
+  async forkFrom(sourceLeaseKey: string): Promise<void> {
+    const { steps, pool, params, config, step, instanceId } = this.#d;
+    const request = { ...forkLeaseRequest(params, instanceId), key: this.#leaseKey };
+    for (let wait = 1; ; wait++) {
+      const forked = await steps.run(`${STEP.branchSandbox}-${wait}`, stepConfig("acquire", config.RETRY_POLICIES, CONTROL_STEP_TIMEOUT_MS), async () => {
+        const answer = await pool.forkSandbox(sourceLeaseKey, [request]);
+        if (answer.ok) return { forked: true, retryAfterMs: 0 };
+        if (answer.error.code === "rate_limited") return { forked: false, retryAfterMs: Number(answer.error.details?.retryAfterSeconds ?? 2) * 1000 };
+        throw fromWireError(answer.error);
+      });
+      if (forked.forked) return;
+      await step.sleep(`${STEP.branchSandbox}-wait-${wait}`, Math.min(Math.max(forked.retryAfterMs, 250), MAX_CAPACITY_WAIT_MS));
+    }
+  }
+
+  /** Where this fork's work started (its clone's commit). */
+  get baseSha(): string | undefined {
+    return this.#baseSha;
+  }
+
+  /** The journal's first `length` entries (all by default): what a branch taken now starts from. */
+  journal(length = this.#journal.length): JournalEntry[] {
+    return this.#journal.slice(0, length);
+  }
+
+  get journalLength(): number {
+    return this.#journal.length;
   }
 
   /** Records what changed the workspace (after its step succeeded), for replay into a replacement. */

@@ -21,6 +21,8 @@ import { runPushStep } from "./push-step";
 import { collectArtifacts, collectWork } from "../artifacts/collect";
 import type { DiffStats } from "../api/runs";
 import { ArtifactStore } from "../artifacts/store";
+import { ForkBranching, loadBranchState } from "./fork-branching";
+import { errorFields, log } from "../observability/log";
 
 const CONTROL_STEP_TIMEOUT_MS = 2 * 60_000;
 const ARTIFACTS_STEP_TIMEOUT_MS = 15 * 60_000;
@@ -44,6 +46,8 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
 
     let interrupted = false;
     let forkSandbox: ForkSandbox | undefined;
+    let branching: ForkBranching | undefined;
+    const store = new ArtifactStore(this.env.ARTIFACTS);
     const taskEnv = { FORKYARD_RUN_ID: p.runId, FORKYARD_FORK: String(p.n), FORKYARD_FORKS: String(p.forks), FORKYARD_BRANCH: p.workBranch };
     const outcome: ForkOutcome = {
       n: p.n,
@@ -62,7 +66,11 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
         recordedByBody: true,
       });
 
+      // A branched fork starts where its parent stood (stored once, before the fork was launched).
+      const branchState = p.branch ? await loadBranchState(store, p.branch.stateKey) : undefined;
       const sandbox = new ForkSandbox({ params: p, config, step, steps, pool, instanceId: event.instanceId, taskEnv });
+      // A branch of an ended fork forks its kept sandbox; one of a running fork finds its sandbox forked already.
+      if (p.branch?.sourceLeaseKey) await sandbox.forkFrom(p.branch.sourceLeaseKey);
       // The fork's time runs from its sandbox, not from its place in the queue.
       const { acquiredAt } = await sandbox.acquire();
       outcome.sandboxId = sandbox.sandboxId;
@@ -72,14 +80,19 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
       await sandbox.health();
       // A run with `prepare`: the sandbox is a fork of the prepared one (no clone), or it prepares itself.
       const prepared = p.prepare;
-      const clone = prepared?.mode === "forked" && prepared.baseSha ? await sandbox.adoptPrepared(prepared.commands, prepared.baseSha) : await sandbox.clone(forkTimeoutMs);
-      if (prepared?.mode === "per_fork") await sandbox.prepare(prepared.commands, forkTimeoutMs);
+      const clone = branchState
+        ? await sandbox.adoptBranch(branchState)
+        : prepared?.mode === "forked" && prepared.baseSha
+          ? await sandbox.adoptPrepared(prepared.commands, prepared.baseSha)
+          : await sandbox.clone(forkTimeoutMs);
+      if (prepared?.mode === "per_fork" && !branchState) await sandbox.prepare(prepared.commands, forkTimeoutMs);
 
-      const store = new ArtifactStore(this.env.ARTIFACTS);
-      const ctx: ForkContext = { params: p, config, step, steps, orchestrator, pool, sandbox, session: () => sandbox.session(), store, taskEnv };
+      branching = new ForkBranching({ params: p, config, steps, orchestrator, pool, sandbox, store });
+      const ctx: ForkContext = { params: p, config, step, steps, orchestrator, pool, sandbox, session: () => sandbox.session(), store, taskEnv, branching, ...(branchState ? { branchState } : {}) };
       if ("commands" in p.task) await runCommandsTask(ctx, p.task.commands, outcome.commands);
-      else if (p.task.runtime === "claude-code") outcome.agent = await runClaudeCodeTask(ctx, { ...p.task, model: p.task.model ?? resolveModel() });
+      else if (p.task.runtime === "claude-code") outcome.agent = await runClaudeCodeTask(ctx, { ...p.task, prompt: p.branch?.prompt ?? p.task.prompt, model: p.task.model ?? resolveModel() });
       else outcome.agent = await runAgentTask(ctx, { ...p.task, model: p.task.model ?? resolveModel() });
+      await branching.at("end");
 
       if (p.check) {
         const checkCommand = p.check;
@@ -122,7 +135,7 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
       if (!interrupted) {
         outcome.recoveries = forkSandbox?.recoveries ?? 0;
         if (forkSandbox?.sandboxId) outcome.sandboxId = forkSandbox.sandboxId;
-        await this.#finish(steps, pool, orchestrator, p, outcome, forkSandbox);
+        await this.#finish(steps, pool, orchestrator, p, outcome, forkSandbox, branching);
       }
     }
     return outcome;
@@ -136,6 +149,7 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
     p: ForkParams,
     outcome: ForkOutcome,
     sandbox: ForkSandbox | undefined,
+    branching: ForkBranching | undefined,
   ): Promise<void> {
     const config = loadConfig(this.env);
     const retries = config.RETRY_POLICIES;
@@ -143,6 +157,8 @@ export class ForkWorkflow extends WorkflowEntrypoint<Env, ForkParams> {
       const leaseKey = sandbox?.leaseKey ?? p.leaseKey;
       // A kept sandbox (keepSandboxes) is paused instead, for a session to continue; a cancelled fork's never is.
       const keep = p.keepSandbox && outcome.status !== "cancelled" && sandbox?.sandboxId;
+      // What a branch of the kept fork starts from (its workspace's journal, its conversation).
+      if (keep && branching) await branching.storeEndState().catch((err) => log("warn", "fork.branch_state_failed", { runId: p.runId, fork: p.n, ...errorFields(err) }));
       const released = await steps.run(
         STEP.releaseSandbox,
         stepConfig("cleanup", retries, CONTROL_STEP_TIMEOUT_MS),

@@ -4,11 +4,20 @@ import { BudgetExceededError, encodeStepError, ForkCancelledError, ForkTimeoutEr
 import { log } from "../observability/log";
 import type { Orchestrator, StepFinding, StepRecord, StepReport } from "../durable-objects/orchestrator";
 
+/** What a tracker answers a step's start: `proceed` false once the job was cancelled. */
+export interface StepGate {
+  proceed: boolean;
+  budgetSpent: boolean;
+  /** A branch of this fork waits to be taken at its next step boundary (fork-branching.ts). */
+  branch?: boolean;
+}
+
 /** Where a durable job's steps are reported: a run's Orchestrator (for one fork) or a Session. */
 export interface StepTracker {
-  /** Asked before a gated step's body: `proceed` false once the job was cancelled. */
-  stepStarted(name: string, attempt: number): Promise<{ proceed: boolean; budgetSpent: boolean }>;
-  stepFinished(name: string, report: StepReport): Promise<void>;
+  /** Asked before a gated step's body. */
+  stepStarted(name: string, attempt: number): Promise<StepGate>;
+  /** Told at a step's end; may answer that a branch waits. */
+  stepFinished(name: string, report: StepReport): Promise<{ branch?: boolean } | void>;
   /** Told every `heartbeatMs` while a step body runs: the instance is alive, however long the step. */
   heartbeat?(): Promise<void>;
 }
@@ -58,6 +67,8 @@ export class StepRunner {
   readonly #ctx: StepRunnerContext;
   #deadline = Number.POSITIVE_INFINITY;
   #timeoutSeconds = 0;
+  /** Set when the tracker said a branch waits; taken at the next boundary (a replayed step says nothing). */
+  #branchWaiting = false;
 
   constructor(step: WorkflowStep, ctx: StepRunnerContext) {
     this.#step = step;
@@ -76,6 +87,17 @@ export class StepRunner {
 
   remainingMs(): number {
     return this.#deadline - Date.now();
+  }
+
+  /** Whether a live step since the last call was told that a branch of this fork waits. */
+  takeBranchSignal(): boolean {
+    const waiting = this.#branchWaiting;
+    this.#branchWaiting = false;
+    return waiting;
+  }
+
+  #heardOf(answer: { branch?: boolean } | void): void {
+    if (answer?.branch) this.#branchWaiting = true;
   }
 
   run<T extends Rpc.Serializable<T>>(
@@ -99,6 +121,7 @@ export class StepRunner {
       try {
         if (options.gated) {
           const gate = await tracker.stepStarted(name, attempt);
+          this.#heardOf(gate);
           const job = this.#ctx.job ?? { name: "fork", owner: "run" };
           if (!gate.proceed) throw new ForkCancelledError(`The ${job.name} was cancelled.`);
           if (gate.budgetSpent && options.budget !== false) throw new BudgetExceededError(`The ${job.owner}'s budget is spent (model calls and sandbox time).`);
@@ -118,7 +141,7 @@ export class StepRunner {
           clearInterval(beat);
         }
         const durationMs = Date.now() - started;
-        if (!options.recordedByBody) await tracker.stepFinished(name, { attempt, ok: true, durationMs, findings, startedAt: started });
+        if (!options.recordedByBody) this.#heardOf(await tracker.stepFinished(name, { attempt, ok: true, durationMs, findings, startedAt: started }));
         log("info", "step.finished", { runId, fork: n, step: name, attempt, durationMs });
         return value;
       } catch (caught) {

@@ -10,6 +10,10 @@ export const STEP = {
   clone: "clone",
   /** Instead of clone, in a workspace forked from a run's prepared sandbox. */
   branch: "branch",
+  /** A branch of an ended fork forks its kept sandbox first: `branch-sandbox-<k>` (and `-wait-<k>` while the cap is full). */
+  branchSandbox: "branch-sandbox",
+  /** A kept fork's state at its end (workspace journal, conversation), for branches of it. */
+  branchState: "branch-state",
   /** After the prepare commands: their untracked files are kept out of git. */
   prepareExclude: "prepare-exclude",
   check: "check",
@@ -52,6 +56,11 @@ export const PREPARE_STEP = {
 /** One step per prepare command, in the prepare Workflow or (without sandbox fork) in each fork: `prepare-1`, … */
 export function prepareStep(index: number): string {
   return `prepare-${index + 1}`;
+}
+
+/** A fork takes the branches waiting for it at a step boundary: `branch-at-model-3`, `branch-at-command-2`, `branch-at-end`. */
+export function branchStep(boundary: string): string {
+  return `branch-at-${boundary}`;
 }
 
 /** One step per command of a commands task: `command-1`, `command-2`, ... */

@@ -34,6 +34,12 @@ export interface ScriptedReply {
   delayMs?: number;
   /** Appends a text block quoting the request's last tool results (for scripts sent over HTTP). */
   echoToolResults?: boolean;
+  /**
+   * Answers only a request whose messages (as JSON) include / exclude these strings: with
+   * concurrent conversations (branched forks), each reply goes to its own. The first unused turn
+   * that matches answers.
+   */
+  when?: { includes?: string; excludes?: string };
 }
 
 /** A request body as received (loosely typed: the server validates what it relies on). */
@@ -252,16 +258,22 @@ function recordedHeaders(req: IncomingMessage): Record<string, string> {
   return out;
 }
 
+function matches(when: ScriptedReply["when"], request: MessagesRequest): boolean {
+  if (!when) return true;
+  const text = JSON.stringify(request.messages);
+  return (when.includes === undefined || text.includes(when.includes)) && (when.excludes === undefined || !text.includes(when.excludes));
+}
+
 export async function startScriptedAnthropic(options: ScriptedAnthropicOptions = {}): Promise<ScriptedAnthropic> {
   let script: ScriptTurn[] = [];
-  let cursor = 0;
+  let used = new Set<number>();
   let recorded: RecordedCall[] = [];
   let latencyMs = 0;
   let pendingFaults: Array<{ kind: FaultKind; retryAfterSeconds?: number }> = [];
 
   const setScript = (turns: ScriptTurn[]) => {
     script = [...turns];
-    cursor = 0;
+    used = new Set();
   };
   const setFaults = (faults: Faults) => {
     latencyMs = faults.latencyMs ?? 0;
@@ -329,12 +341,13 @@ export async function startScriptedAnthropic(options: ScriptedAnthropicOptions =
       if (presented === undefined) return fail(401, "authentication_error", "x-api-key header is required");
       if (!req.headers["anthropic-version"]) return fail(400, "invalid_request_error", "anthropic-version: header is required");
       const request = validate(call.body);
-      const turn = script[cursor];
+      const next = script.findIndex((t, i) => !used.has(i) && (typeof t === "function" || matches(t.when, request)));
+      const turn = script[next];
       if (turn === undefined) {
         call.scriptExhausted = true;
         return answer(200, renderReply({ content: [{ type: "text", text: "(scripted server: script exhausted)" }], stop_reason: "end_turn" }, request));
       }
-      cursor++;
+      used.add(next);
       const reply = typeof turn === "function" ? turn(request, index) : turn;
       if (reply.delayMs) await sleep(reply.delayMs);
       return answer(200, renderReply(reply, request));

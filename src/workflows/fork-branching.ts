@@ -1,0 +1,134 @@
+import type { Exchange } from "../agent/conversation";
+import { branchStateKey, type ArtifactStore } from "../artifacts/store";
+import type { Orchestrator } from "../durable-objects/orchestrator";
+import type { Pool } from "../durable-objects/pool";
+import type { Config } from "../env";
+import { ConflictError, unwrap } from "../errors";
+import { errorFields, log } from "../observability/log";
+import type { BranchMark } from "../runs/branch-store";
+import type { ForkParams } from "./fork-params";
+import type { ForkSandbox, JournalEntry } from "./fork-sandbox";
+import { stepConfig } from "./retry-policies";
+import { isEngineInterruption, type StepRunner } from "./step-runner";
+import { branchStep, STEP } from "./steps";
+
+const BRANCH_STEP_TIMEOUT_MS = 2 * 60_000;
+
+/** What a branched fork starts from (stored in R2 under branchStateKey): the parent at the branch point. */
+export interface BranchState {
+  parent: number;
+  /** The parent's model calls (agent) or commands done at the branch point. */
+  turn: number;
+  /** The parent's base commit: the branched fork's diff and a replacement sandbox's clone start there. */
+  baseSha: string;
+  /** What the parent did to its workspace, replayed into a replacement should the new fork's sandbox be lost. */
+  journal: JournalEntry[];
+  /** Agent tasks: the exchanges before the current one, and the current one so far. */
+  history?: Exchange[];
+  exchange?: Exchange;
+}
+
+/** A branched fork's starting point; missing only if the run's artifacts were deleted. */
+export async function loadBranchState(store: ArtifactStore, key: string): Promise<BranchState> {
+  const state = await store.getJson<BranchState>(key);
+  if (!state) throw new ConflictError("branch_state_missing", `The state this fork was branched from (${key}) is gone.`);
+  return state;
+}
+
+/** Where the fork's task stands: what a branch taken now starts from. */
+export interface TaskPosition {
+  turn: number;
+  history?: Exchange[];
+  exchange?: Exchange;
+}
+
+export interface ForkBranchingDeps {
+  params: ForkParams;
+  config: Config;
+  steps: StepRunner;
+  orchestrator: DurableObjectStub<Orchestrator>;
+  pool: DurableObjectStub<Pool>;
+  sandbox: ForkSandbox;
+  store: ArtifactStore;
+}
+
+/**
+ * Branches of a running fork (POST …/forks/:n/branch), taken at its step boundaries: before each
+ * model call or command and when its task ends. A step's end tells the fork that a branch waits;
+ * at the next boundary one step (`branch-at-<boundary>`) claims the waiting branches, forks the
+ * sandbox under the new forks' leases, stores where the fork stood (R2) and has the Orchestrator
+ * launch them. The fork itself carries on unaffected, even if branching fails.
+ */
+export class ForkBranching {
+  readonly #d: ForkBranchingDeps;
+  #position: TaskPosition = { turn: 0 };
+
+  constructor(deps: ForkBranchingDeps) {
+    this.#d = deps;
+  }
+
+  /** The task tells where it stands before each boundary. */
+  set position(position: TaskPosition) {
+    this.#position = position;
+  }
+
+  /** A step boundary: takes the waiting branches, if a step since the last boundary was told of any. */
+  async at(boundary: string): Promise<void> {
+    const { steps, orchestrator, pool, sandbox, store, params: p, config } = this.#d;
+    if (!steps.takeBranchSignal()) return;
+    const mark: BranchMark = { tag: boundary, turn: this.#position.turn, journal: sandbox.journalLength };
+    try {
+      await steps.run(
+        branchStep(boundary),
+        stepConfig("cleanup", config.RETRY_POLICIES, BRANCH_STEP_TIMEOUT_MS),
+        async () => {
+          const claimed = unwrap(await orchestrator.branchClaim(p.n, mark));
+          for (const branch of claimed) {
+            const forked = await pool.forkSandbox(sandbox.leaseKey, branch.leases);
+            if (!forked.ok) {
+              // No room under the live cap now: taken again at the next boundary.
+              if (forked.error.code === "rate_limited") await orchestrator.branchDeferred(branch.k);
+              else await orchestrator.branchFailed(branch.k, { code: forked.error.code, message: forked.error.message });
+              continue;
+            }
+            // Forks made by an earlier claim whose step was lost hold that boundary's workspace.
+            const at = branch.previous && !forked.value.some((c) => c.forkedNow) ? branch.previous : mark;
+            const stateKey = branchStateKey(p.runId, p.n, branch.k);
+            await store.putJson(stateKey, this.#state(at));
+            unwrap(await orchestrator.branchForked(branch.k, at.turn, stateKey));
+          }
+          return { branches: claimed.map((b) => b.k) };
+        },
+        { gated: false },
+      );
+    } catch (err) {
+      if (isEngineInterruption(err)) throw err;
+      // Left claimed: taken again at the next boundary, or settled when the fork ends.
+      log("warn", "fork.branch_failed", { runId: p.runId, fork: p.n, boundary, ...errorFields(err) });
+    }
+  }
+
+  /** A kept fork's state at its end, for branches of it once it has ended (branch 0). */
+  async storeEndState(): Promise<void> {
+    const { steps, store, params: p, config, sandbox } = this.#d;
+    const mark: BranchMark = { tag: "end", turn: this.#position.turn, journal: sandbox.journalLength };
+    await steps.run(STEP.branchState, stepConfig("collect", config.RETRY_POLICIES, BRANCH_STEP_TIMEOUT_MS), async () => {
+      await store.putJson(branchStateKey(p.runId, p.n, 0), this.#state(mark));
+      return { stored: true };
+    }, { gated: false });
+  }
+
+  /** Where the fork stood at `mark` (the position now holds at least as much). */
+  #state(mark: BranchMark): BranchState {
+    const { sandbox, params: p } = this.#d;
+    const { history, exchange } = this.#position;
+    return {
+      parent: p.n,
+      turn: mark.turn,
+      baseSha: sandbox.baseSha ?? "",
+      journal: sandbox.journal(mark.journal),
+      ...(history?.length ? { history } : {}),
+      ...(exchange ? { exchange: { prompt: exchange.prompt, turns: exchange.turns.slice(0, mark.turn) } } : {}),
+    };
+  }
+}

@@ -1,0 +1,140 @@
+// Branching a fork: new forks of the same run start from a fork's workspace (and conversation) as
+// it is at its next step boundary, or from its kept sandbox once it has ended; the fork itself
+// carries on unaffected and no model call is made twice.
+import { beforeEach, describe, expect, it } from "vitest";
+import type { ScriptedReply } from "../support/anthropic-server";
+import { api, createRun, getRun, sandboxAdmin, scriptedModel, waitFor, waitForRunStatus } from "./helpers";
+
+const BRANCH_PROMPT = "Now also write b.txt";
+
+beforeEach(async () => {
+  await scriptedModel.reset();
+  await sandboxAdmin.reset();
+});
+
+async function branch(runId: string, n: number, body: Record<string, unknown>): Promise<Response> {
+  return api(`/v1/runs/${runId}/forks/${n}/branch`, { method: "POST", json: body });
+}
+
+/** Waits until fork n's running step is `step` (e.g. a tool call that sleeps). */
+async function waitForRunningStep(runId: string, n: number, step: string): Promise<void> {
+  await waitFor(`fork ${n} running ${step}`, async () => (await getRun(runId)).forks.find((f) => f.n === n)?.steps.some((s) => s.name === step && s.status === "running"), 30_000, 100);
+}
+
+async function noSandboxLeft(): Promise<void> {
+  await waitFor("no live sandbox", async () => (await sandboxAdmin.stats()).live === 0, 15_000);
+}
+
+describe("branching a fork", () => {
+  it("branches a running agent fork: the new fork's first model call carries the parent's transcript, the parent continues, no call repeats", async () => {
+    const script: ScriptedReply[] = [
+      { content: [{ type: "tool_use", name: "bash", input: { command: "echo one > a.txt && sleep 3 && echo wrote-a" } }] },
+      { when: { excludes: BRANCH_PROMPT }, content: [{ type: "text", text: "Parent: done with a.txt." }] },
+      { when: { includes: BRANCH_PROMPT }, content: [{ type: "tool_use", name: "bash", input: { command: "cat a.txt && echo two > b.txt" } }] },
+      { when: { includes: BRANCH_PROMPT }, content: [{ type: "text", text: "Branch: wrote b.txt as well." }] },
+    ];
+    await scriptedModel.script(script);
+    const run = await createRun({ task: { prompt: "Write a.txt" } });
+    await waitForRunningStep(run.id, 1, "tool-1-1");
+
+    const res = await branch(run.id, 1, { count: 1, prompt: BRANCH_PROMPT });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ runId: run.id, forks: [2] });
+    const queued = await getRun(run.id);
+    expect(queued.forks[1]).toMatchObject({ n: 2, status: "queued", parent: { n: 1, turn: null } });
+
+    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    const [parent, child] = view.forks;
+    expect(parent).toMatchObject({ status: "succeeded", diff: { files: 1 } });
+    expect(parent!.agent).toMatchObject({ turns: 2, summary: "Parent: done with a.txt." });
+    expect(parent!.steps.map((s) => s.name)).toContain("branch-at-model-2");
+    // The branch started from fork 1 after its first model call and tool call: a.txt is there, no clone.
+    expect(child).toMatchObject({ n: 2, status: "succeeded", parent: { n: 1, turn: 1 }, diff: { files: 2 } });
+    expect(child!.agent).toMatchObject({ turns: 2, toolCalls: 1, summary: "Branch: wrote b.txt as well." });
+    expect(child!.steps.map((s) => s.name)).toEqual(expect.arrayContaining(["branch", "model-1", "tool-1-1", "model-2"]));
+    expect(child!.steps.map((s) => s.name)).not.toContain("clone");
+
+    // Four scripted replies, four calls: each answered once, none repeated.
+    const calls = await scriptedModel.calls();
+    expect(calls).toHaveLength(4);
+    expect(calls.every((c) => c.status === 200 && !c.scriptExhausted)).toBe(true);
+    const childCalls = calls.filter((c) => JSON.stringify(c.body).includes(BRANCH_PROMPT));
+    expect(childCalls).toHaveLength(2);
+    // Its first call carries the parent's conversation: the task, the parent's tool call and its result, then the new prompt.
+    const first = JSON.stringify((childCalls[0]!.body as { messages: unknown[] }).messages);
+    for (const part of ["Write a.txt", "echo one > a.txt", "wrote-a", BRANCH_PROMPT]) expect(first).toContain(part);
+    expect(first.indexOf("wrote-a")).toBeLessThan(first.indexOf(BRANCH_PROMPT));
+
+    const stats = await sandboxAdmin.stats();
+    expect(stats.calls.create).toBe(1);
+    expect(stats.forked).toBe(1);
+    await noSandboxLeft();
+  });
+
+  it("branches a running commands fork N ways: each new fork runs the rest of the commands in a copy of its workspace", async () => {
+    const run = await createRun({ task: { commands: ["echo one > a.txt", "sleep 3", 'echo "$FORKYARD_FORK" > c.txt && cat a.txt c.txt'] } });
+    await waitForRunningStep(run.id, 1, "command-2");
+    const res = await branch(run.id, 1, { count: 2 });
+    expect(res.status).toBe(202);
+    expect(((await res.json()) as { forks: number[] }).forks).toEqual([2, 3]);
+
+    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    expect(view.forks.map((f) => f.status)).toEqual(["succeeded", "succeeded", "succeeded"]);
+    expect(view.forks[0]!.commands).toHaveLength(3);
+    for (const child of view.forks.slice(1)) {
+      expect(child.parent).toEqual({ n: 1, turn: 2 });
+      // Only the third command ran in the branch; a.txt came from the parent's workspace.
+      expect(child.commands.map((c) => c.command)).toEqual(['echo "$FORKYARD_FORK" > c.txt && cat a.txt c.txt']);
+      expect(child.commands[0]!.stdoutTail).toBe(`one\n${child.n}\n`);
+      expect(child.diff).toEqual({ files: 2, insertions: 2, deletions: 0 });
+    }
+    const stats = await sandboxAdmin.stats();
+    expect(stats.calls.create).toBe(1);
+    expect(stats.calls.fork).toBe(1);
+    expect(stats.forked).toBe(2);
+    await noSandboxLeft();
+  });
+
+  it("branches an ended fork whose sandbox was kept: the run runs again for the new fork", async () => {
+    const run = await createRun({ keepSandboxes: true, task: { commands: ["echo one > a.txt", "echo kept"] } });
+    const ended = await waitForRunStatus(run.id, ["completed", "failed"]);
+    expect(ended.forks[0]!.keptUntil).toBeDefined();
+
+    const res = await branch(run.id, 1, { count: 1 });
+    expect(res.status).toBe(202);
+    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    const child = view.forks[1]!;
+    expect(child).toMatchObject({ n: 2, status: "succeeded", parent: { n: 1, turn: 2 }, diff: { files: 1 } });
+    expect(child.commands).toEqual([]);
+    expect(child.steps.map((s) => s.name)).toEqual(expect.arrayContaining(["branch-sandbox-1", "branch"]));
+    expect((await sandboxAdmin.stats()).forked).toBe(1);
+  });
+
+  it("a fork that ends before its next step boundary, its sandbox not kept, fails its branches (branch_not_taken)", async () => {
+    const run = await createRun({ task: { commands: ["sleep 2; exit 3"] } });
+    await waitForRunningStep(run.id, 1, "command-1");
+    expect((await branch(run.id, 1, { count: 1 })).status).toBe(202);
+    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    expect(view.forks[1]).toMatchObject({ status: "failed", parent: { n: 1, turn: null }, error: { code: "branch_not_taken" } });
+    await noSandboxLeft();
+  });
+
+  it("refuses bad branches with the field at fault", async () => {
+    const run = await createRun({ task: { commands: ["echo hi"] } });
+    await waitForRunStatus(run.id, ["completed"]);
+    const cases: [Record<string, unknown>, number, number, string, string?][] = [
+      [{ count: 0 }, 1, 400, "invalid_input", "count"],
+      [{ count: 21 }, 1, 400, "invalid_input", "count"],
+      [{ count: 1, prompt: "x" }, 1, 400, "invalid_input", "prompt"],
+      [{ count: 1 }, 7, 404, "not_found"],
+      [{ count: 1 }, 1, 409, "fork_ended"],
+    ];
+    for (const [body, n, status, code, field] of cases) {
+      const res = await branch(run.id, n, body);
+      const error = ((await res.json()) as { error: { code: string; details?: { field?: string } } }).error;
+      expect({ status: res.status, code: error.code, field: error.details?.field }).toEqual({ status, code, field });
+    }
+    expect((await branch("rnotarun0000000000000", 1, { count: 1 })).status).toBe(404);
+    expect((await getRun(run.id)).forks).toHaveLength(1);
+  });
+});

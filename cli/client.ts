@@ -1,4 +1,4 @@
-import type { ArtifactList, CompareView, CreateRunBody, CreatedRun, CreatedSession, CreateSessionBody, ReaperResult, RunPage, RunStatus, RunView, SessionPage, SessionView, TranscriptPage } from "./types.ts";
+import type { ArtifactList, BranchResponse, CompareView, CreateRunBody, CreatedRun, CreatedSession, CreateSessionBody, ReaperResult, RunPage, RunStatus, RunView, SessionPage, SessionView, TranscriptPage } from "./types.ts";
 
 /** An error answer of the API (`{error:{code,message,details}}`), or the API being unreachable (status 0). */
 export class ApiError extends Error {
@@ -75,6 +75,11 @@ export class ForkyardClient {
 
   judge(id: string, llm: { model?: string; rubric?: string }): Promise<RunView> {
     return this.#json("POST", `/v1/runs/${enc(id)}/judge`, { body: { llm } });
+  }
+
+  /** New forks from fork n's workspace (and conversation) as it is now. */
+  branch(id: string, n: number, body: { count: number; prompt?: string }): Promise<BranchResponse> {
+    return this.#json("POST", `/v1/runs/${enc(id)}/forks/${n}/branch`, { body });
   }
 
   compare(id: string): Promise<CompareView> {

@@ -4,6 +4,7 @@ import { artifactsCommand, diffCommand } from "./commands/artifacts.ts";
 import { budgetCommand } from "./commands/budget.ts";
 import { chatCommand } from "./commands/chat.ts";
 import { compareCommand, judgeCommand } from "./commands/compare.ts";
+import { branchCommand } from "./commands/branch.ts";
 import { sessionControlCommand, sessionForkCommand, sessionListCommand, sessionNewCommand, sessionSendCommand, sessionShowCommand } from "./commands/session.ts";
 import { cleanupCommand } from "./commands/cleanup.ts";
 import { controlCommand } from "./commands/control.ts";
@@ -158,6 +159,16 @@ export function createProgram(io: Io, result: { code: number }): Command {
     .argument("<run>", "run id")
     .addOption(json())
     .action(action((ctx, id: string) => compareCommand(ctx, id)));
+
+  program
+    .command("branch")
+    .description("new forks from a fork's workspace and conversation as they are now (at its next step boundary)")
+    .argument("<run>", "run id")
+    .requiredOption("--fork <n>", "the fork to branch", parsePositiveInt)
+    .option("-n, --count <count>", "how many new forks (1-20)", parsePositiveInt, 1)
+    .option("-p, --prompt <prompt>", "what the new forks do next (agent tasks); without it they continue the fork's task")
+    .addOption(json())
+    .action(action((ctx, id: string, opts: { fork: number; count: number; prompt?: string }) => branchCommand(ctx, id, opts)));
 
   program
     .command("judge")

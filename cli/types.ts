@@ -5,7 +5,7 @@ import type { createRunRequest, ForkStatus, ForkView, RunStatus, RunView } from 
 import type { createdSession, sessionPage, transcriptPage } from "../src/api/session-responses.ts";
 import type { createSessionRequest, SessionStatus } from "../src/api/sessions.ts";
 
-export type { AgentView, CommandResult, ForkStatus, ForkView, RunStatus, RunSummary, RunView, StepView, TokenCounts } from "../src/api/runs.ts";
+export type { AgentView, BranchResponse, CommandResult, ForkStatus, ForkView, RunStatus, RunSummary, RunView, StepView, TokenCounts } from "../src/api/runs.ts";
 
 /** The body of POST /v1/runs as sent (defaults filled in by the server). */
 export type CreateRunBody = z.input<typeof createRunRequest>;

@@ -34,6 +34,7 @@ export function forkyardClient(baseUrl: string, token: string) {
   return {
     createRun: (request: Record<string, unknown>) => call<{ id: string }>("POST", "/v1/runs", request),
     getRun: (id: string) => call<RunView>("GET", `/v1/runs/${id}`),
+    branch: (id: string, n: number, body: { count: number; prompt?: string }) => call<{ forks: number[] }>("POST", `/v1/runs/${id}/forks/${n}/branch`, body),
     pool: () => call<PoolCounts>("GET", "/v1/pool"),
     configurePool: (templates: Record<string, unknown>) => call<{ templates: Record<string, PoolTemplateStatus> }>("PUT", "/v1/pool", { templates }),
     createSession: (request: Record<string, unknown>) => call<{ id: string }>("POST", "/v1/sessions", request),

@@ -8,7 +8,9 @@
  * turn, plus only the model steps that were in flight at the kill), and that the runs finish
  * within the work left at the kill plus 10 s of the restarted runtime being up. A session's turn
  * (the same agent loop, in a session's sandbox) is killed mid-turn too: it completes, with no
- * completed model call made again.
+ * completed model call made again. So are a prepared run (the kill may land in its prepare or its
+ * forking) and a fork branched while it runs (the kill may land before, in or after its branch
+ * step): they complete, and no forked sandbox is left alive.
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -28,6 +30,8 @@ const AGENT_FORKS = 3;
 const PREPARED_FORKS = 3;
 const AGENT_TURNS = 4;
 const MODEL_KEY = "sk-ant-chaos-0000";
+/** Forks branched from a running fork just before the kill. */
+const BRANCHES = 2;
 /** Each agent turn runs a slow tool call, so the kill lands mid-agent. */
 const agentTurn: ScriptedReply = {
   content: [{ type: "tool_use", name: "bash", input: { command: "sleep 1 && echo turn >> agent.log" } }],
@@ -80,6 +84,9 @@ async function main(): Promise<boolean> {
     prepare: { commands: ["sleep 3", "echo prepared > prepared.txt"] },
     task: { commands: ["test -s prepared.txt"] },
   });
+  // A fork branched while it runs: the kill may land before, during or after its branch step.
+  const branchedRun = await api.createRun({ repo, task: { commands: ["echo one > a.txt", "sleep 6", "cat a.txt"] } });
+  let branched = false;
   const session = await api.createSession({ repo, title: "chaos" });
   await api.sendMessage(session.id, "Append to agent.log");
 
@@ -91,7 +98,11 @@ async function main(): Promise<boolean> {
     const commandsUnderway = view.forks.filter((f) => f.steps.some((s) => s.name.startsWith("command-"))).length >= 3;
     const agentsUnderway = agents.forks.every((f) => f.steps.some((s) => s.name.startsWith("tool-")));
     const turnUnderway = (await api.getSession(session.id)).turns[0]?.status === "running" && (await api.transcript(session.id)).entries.some((e) => e.role === "tool");
-    if (commandsUnderway && agentsUnderway && turnUnderway) break;
+    if (!branched && (await api.getRun(branchedRun.id)).forks[0]!.steps.some((s) => s.name === "command-2")) {
+      await api.branch(branchedRun.id, 1, { count: BRANCHES });
+      branched = true;
+    }
+    if (commandsUnderway && agentsUnderway && turnUnderway && branched) break;
     if (Date.now() - started > 60_000) {
       const turn = (await api.getSession(session.id)).turns[0];
       throw new Error(`forks never reached their commands and tool calls (commands ${commandsUnderway}, agents ${agentsUnderway}, session turn ${turn?.status ?? "missing"})`);
@@ -123,6 +134,13 @@ async function main(): Promise<boolean> {
   // The prepared run (it may have waited for capacity behind the others): every fork in a forked sandbox.
   const preparedView = await waitForTerminal(api, preparedRun.id, 180_000);
   const preparedOk = preparedView.status === "completed" && preparedView.prepared?.status === "forked" && preparedView.forks.every((f) => f.status === "succeeded");
+  // The branched run: the fork and its branches, each branch with the fork's file and only the last command run.
+  const branchedView = await waitForTerminal(api, branchedRun.id, 180_000);
+  const branchesOk =
+    branchedView.status === "completed" &&
+    branchedView.forks.length === 1 + BRANCHES &&
+    branchedView.forks.every((f) => f.status === "succeeded") &&
+    branchedView.forks.slice(1).every((f) => f.parent?.turn === 2 && f.commands.length === 1 && f.commands[0]!.stdoutTail === "one\n");
   // Sandboxes a fork call made before its answer was lost to the kill carry no lease: the reaper (the cron's job) kills them.
   await api.runReaper();
   // Release is the last step before report; give the final kills a moment to land.
@@ -137,8 +155,8 @@ async function main(): Promise<boolean> {
   const reruns = [...view.forks, ...agentView.forks].reduce((sum, f) => sum + f.steps.filter((s) => s.attempts > 1).length, 0);
   const modelCalls = anthropic.calls().filter((c) => c.path === "/v1/messages").length;
   const modelReruns = agentView.forks.reduce((sum, f) => sum + f.steps.filter((s) => s.name.startsWith("model-")).reduce((n, s) => n + s.attempts - 1, 0), 0);
-  // Created (not forked): one per fork, the session's, and the prepared run's one.
-  const wantSandboxes = FORKS + AGENT_FORKS + 1 + 1;
+  // Created (not forked): one per fork, the session's, the prepared run's one and the branched fork's.
+  const wantSandboxes = FORKS + AGENT_FORKS + 1 + 1 + 1;
   const creates = stats.calls.create ?? 0;
   const wantModelCalls = (AGENT_FORKS + 1) * AGENT_TURNS + modelReruns + turnModelReruns;
   const turnCompleted = turn?.status === "succeeded" && turn.toolCalls === AGENT_TURNS - 1 && turnModelReruns <= 1;
@@ -149,7 +167,8 @@ async function main(): Promise<boolean> {
     agentsCompleted === AGENT_FORKS &&
     turnCompleted &&
     preparedOk &&
-    stats.forked >= PREPARED_FORKS &&
+    branchesOk &&
+    stats.forked >= PREPARED_FORKS + BRANCHES &&
     creates === wantSandboxes &&
     stats.live === 0 &&
     modelCalls === wantModelCalls &&
@@ -158,13 +177,14 @@ async function main(): Promise<boolean> {
     `chaos: ${ok ? "PASS" : "FAIL"} — forks completed ${completed}/${FORKS}, agent forks completed ${agentsCompleted}/${AGENT_FORKS}, ` +
       `session turn ${turn?.status ?? "missing"} (${turn?.toolCalls ?? 0} tool calls), ` +
       `prepared run ${preparedView.status} (${preparedView.prepared?.status ?? "-"}, ${preparedView.forks.filter((f) => f.status === "succeeded").length}/${PREPARED_FORKS} forks, ${stats.forked} sandboxes forked), ` +
+      `branched run ${branchedView.status} (${branchedView.forks.filter((f) => f.status === "succeeded").length}/${1 + BRANCHES} forks), ` +
       `sandboxes created ${creates} (want ${wantSandboxes}), live at end ${stats.live} (want 0), ` +
       `model calls ${modelCalls} (want ${(AGENT_FORKS + 1) * AGENT_TURNS} + ${modelReruns + turnModelReruns} in flight at the kill), steps re-run after the crash ${reruns}, ` +
       `killed at +${(killedAt / 1000).toFixed(1)} s, finished ${(recoveredMs / 1000).toFixed(1)} s after restart ` +
       `(${(afterUpMs / 1000).toFixed(1)} s after the runtime was up; want ≤ ${FORK_WORK_SECONDS} s of work left + ${RECOVERY_SLACK_SECONDS} s, default reconcile settings)`,
   );
   if (!ok) {
-    for (const f of [...view.forks, ...agentView.forks]) {
+    for (const f of [...view.forks, ...agentView.forks, ...branchedView.forks]) {
       if (f.status !== "succeeded" || (f.agent && f.agent.turns !== AGENT_TURNS)) console.log(`  fork ${f.n}: ${f.status} turns=${f.agent?.turns ?? "-"} ${f.error ? `${f.error.code}: ${f.error.message}` : ""}`);
     }
   }

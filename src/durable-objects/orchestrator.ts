@@ -295,6 +295,8 @@ export class Orchestrator extends DurableObject<Env> {
       if (fork.status === "queued" || fork.status === "branch_wait") {
         this.#store.finishFork(n, "cancelled", new Date().toISOString(), { code: "cancelled", message: "The fork was cancelled." });
         this.#event("fork.finished", n, { status: "cancelled" });
+        // A branched fork may hold its forked sandbox already.
+        if (fork.parent !== null) await this.#releaseLease(n);
       } else {
         await this.#cancelRunningFork(fork, "The fork was cancelled.");
       }
@@ -561,10 +563,13 @@ export class Orchestrator extends DurableObject<Env> {
   #failBranch(k: number, error: { code: string; message: string }): void {
     const branch = this.#branches.get(k);
     const now = new Date().toISOString();
-    for (const m of this.#branches.fail(k)) {
+    const forks = this.#branches.fail(k);
+    for (const m of forks) {
       if (this.#store.finishFork(m, "failed", now, error)) this.#event("fork.finished", m, { status: "failed", error });
     }
     if (branch) this.#branchTaken(branch.parent);
+    // Sandboxes a lost branch step forked for them (never handed out) go too.
+    if (forks.length > 0) this.ctx.waitUntil(Promise.all(forks.map((m) => this.#releaseLease(m))));
   }
 
   /**

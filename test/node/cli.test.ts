@@ -176,6 +176,27 @@ describe("forkyard CLI against the local stack", () => {
     expect(judged.stdout).toMatch(/^1\s+2 ⭐\s+succeeded\s+pass\s+7\/10/m);
   });
 
+  it("branch forks a running fork: the new forks run the rest of its commands from its workspace", async () => {
+    const started = parse<{ id: string }>(await cli(["fork", repo, "--command", "echo one > a.txt", "sleep 3", "cat a.txt", "--no-wait", "--json"]));
+    const running = async () => {
+      const res = await fetch(`${worker!.url}/v1/runs/${started.id}`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+      const view = (await res.json()) as { forks: { steps: { name: string; status: string }[] }[] };
+      return view.forks[0]!.steps.some((s) => s.name === "command-2" && s.status === "running");
+    };
+    for (let i = 0; i < 100 && !(await running()); i++) await new Promise((r) => setTimeout(r, 100));
+    const branched = await cli(["branch", started.id, "--fork", "1", "-n", "2"]);
+    expect(branched.code, branched.stderr).toBe(0);
+    expect(branched.stdout).toContain("forks 2, 3 branched from fork 1");
+    const status = await cli(["status", started.id, "--watch", "--json"]);
+    const view = parse<{ forks: { n: number; status: string; parent?: { n: number; turn: number }; commands: { stdoutTail: string }[] }[] }>(status);
+    expect(view.forks.map((f) => [f.n, f.status, f.parent?.turn])).toEqual([
+      [1, "succeeded", undefined],
+      [2, "succeeded", 2],
+      [3, "succeeded", 2],
+    ]);
+    expect(view.forks[2]!.commands.map((c) => c.stdoutTail)).toEqual(["one\n"]);
+  });
+
   it("a failing command exits 1", async () => {
     const r = await cli(["fork", repo, "--command", "echo out; exit 3", "--json"]);
     expect(r.code, r.stderr).toBe(1);

@@ -3,7 +3,8 @@
 // carries on unaffected and no model call is made twice.
 import { beforeEach, describe, expect, it } from "vitest";
 import type { ScriptedReply } from "../support/anthropic-server";
-import { api, createRun, getRun, sandboxAdmin, scriptedModel, waitFor, waitForRunStatus } from "./helpers";
+import { Sandbox } from "e2b";
+import { api, createRun, e2bOptions, getRun, sandboxAdmin, scriptedModel, waitFor, waitForRunStatus } from "./helpers";
 
 const BRANCH_PROMPT = "Now also write b.txt";
 
@@ -108,6 +109,9 @@ describe("branching a fork", () => {
     expect(child.commands).toEqual([]);
     expect(child.steps.map((s) => s.name)).toEqual(expect.arrayContaining(["branch-sandbox-1", "branch"]));
     expect((await sandboxAdmin.stats()).forked).toBe(1);
+    // Both forks' sandboxes are kept (paused) until KEEP_SANDBOX_SECONDS: gone now, for the suites that count them.
+    for (const fork of view.forks) await Sandbox.kill(fork.sandboxId!, e2bOptions());
+    await waitFor("no paused sandbox", async () => (await sandboxAdmin.stats()).pausedNow === 0, 15_000);
   });
 
   it("a fork that ends before its next step boundary, its sandbox not kept, fails its branches (branch_not_taken)", async () => {

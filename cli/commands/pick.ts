@@ -11,5 +11,9 @@ export async function pickCommand(ctx: Context, id: string, opts: { fork: number
   const result = await ctx.client.pick(id, opts.fork);
   if (ctx.out.json) ctx.out.data(result);
   else ctx.out.line(result.pullRequest?.url ?? result.fetch);
+  // The command downloads the patch with the token from the environment, never from this output.
+  if (!result.pullRequest && result.fetch.includes("FORKYARD_TOKEN") && !ctx.io.env.FORKYARD_TOKEN) {
+    ctx.out.note("(the command reads your API token from $FORKYARD_TOKEN: export it before running it)");
+  }
   return EXIT.ok;
 }

@@ -4,8 +4,11 @@
  * branch lives nowhere but in its (released) sandbox is rebuilt from its stored patch: the base
  * branch is fetched and the patch applied with `--3way` (so a base branch that moved on since
  * merges, or stops with the conflicts marked) and committed. The command reads the API token
- * from `$FORKYARD_TOKEN`: no secret is ever part of it.
+ * from `$FORKYARD_TOKEN` (and says so when it is unset): no secret is ever part of it.
  */
+
+/** The environment variable the command reads the API token from (the CLI's too). */
+const TOKEN_VARIABLE = "FORKYARD_TOKEN";
 
 /** `value` as one shell word: bare when it is plainly safe, else single-quoted. */
 export function shellWord(value: string): string {
@@ -33,7 +36,7 @@ export function fetchCommand(input: FetchCommandInput): string {
   return [
     `git fetch ${shellWord(repo)} ${shellWord(input.baseBranch)}`,
     `git switch -c ${shellWord(branch)} FETCH_HEAD`,
-    `curl -fsSL -H "Authorization: Bearer $FORKYARD_TOKEN" ${shellWord(input.patchUrl)} | git apply --3way`,
+    `curl -fsSL -H "Authorization: Bearer \${${TOKEN_VARIABLE}:?set ${TOKEN_VARIABLE} to a Forkyard API token}" ${shellWord(input.patchUrl)} | git apply --3way`,
     `git commit -qm ${shellWord(input.message)}`,
   ].join(" && ");
 }

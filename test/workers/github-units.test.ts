@@ -277,7 +277,7 @@ describe("the fetch command of a pick", () => {
     expect(fetchCommand({ ...input, pushed: true })).toBe("git fetch https://github.com/octo/hello.git forkyard/rabc/2:forkyard/rabc/2");
     expect(fetchCommand({ ...input, pushed: false })).toBe(
       "git fetch https://github.com/octo/hello.git main && git switch -c forkyard/rabc/2 FETCH_HEAD && " +
-        'curl -fsSL -H "Authorization: Bearer $FORKYARD_TOKEN" https://fy.example/v1/runs/rabc/forks/2/patch | git apply --3way && ' +
+        'curl -fsSL -H "Authorization: Bearer ${FORKYARD_TOKEN:?set FORKYARD_TOKEN to a Forkyard API token}" https://fy.example/v1/runs/rabc/forks/2/patch | git apply --3way && ' +
         "git commit -qm 'forkyard: run rabc fork 2'",
     );
     expect(shellWord("/srv/my repos/it's")).toBe(`'/srv/my repos/it'\\''s'`);

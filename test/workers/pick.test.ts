@@ -117,7 +117,8 @@ describe("POST /v1/runs/:id/forks/:n/pick", () => {
       branch: `forkyard/${id}/1`,
       fetch:
         `git fetch ${testEnv.TEST_REPO} main && git switch -c forkyard/${id}/1 FETCH_HEAD && ` +
-        `curl -fsSL -H "Authorization: Bearer $FORKYARD_TOKEN" http://forkyard.test/v1/runs/${id}/forks/1/patch | git apply --3way && git commit -qm 'forkyard: run ${id} fork 1'`,
+        `curl -fsSL -H "Authorization: Bearer \${FORKYARD_TOKEN:?set FORKYARD_TOKEN to a Forkyard API token}" http://forkyard.test/v1/runs/${id}/forks/1/patch | git apply --3way && ` +
+        `git commit -qm 'forkyard: run ${id} fork 1'`,
       patch: `http://forkyard.test/v1/runs/${id}/forks/1/patch`,
     });
     const patch = await api(new URL(result.patch!).pathname);

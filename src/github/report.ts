@@ -3,6 +3,7 @@
  * requests' text, and the summary comment on the issue. Pure functions over a small snapshot of
  * the run, so the report Workflow's steps stay deterministic and their results small.
  */
+import type { RunPick } from "../api/pick-responses";
 import { compareForks } from "../runs/ranking";
 import type { ForkStatus, GitHubTarget, RunStatus, RunView } from "../api/runs";
 
@@ -32,6 +33,8 @@ export interface RunSnapshot {
   title: string;
   checkCommand?: string;
   github?: GitHubTarget;
+  /** The latest pick of a fork (src/runs/pick.ts). */
+  picked?: RunPick;
   forks: ReportFork[];
   totals: { succeeded: number; failed: number; cancelled: number; budgetExceeded: number; costUsd: number };
 }
@@ -83,6 +86,7 @@ export function runSnapshot(view: RunView): RunSnapshot {
     baseBranch: view.request.branch,
     title,
     ...(view.request.github ? { github: view.request.github } : {}),
+    ...(view.picked ? { picked: view.picked } : {}),
     forks: view.forks.map((f) => {
       const fork: ReportFork = { n: f.n, status: f.status, branch: f.branch, costUsd: f.costUsd.total };
       if (f.pushed) fork.pushed = f.pushed;
@@ -230,13 +234,17 @@ export function renderSummary(snapshot: ReportSnapshot, prs: PullRequestResult[]
     if (pr && "number" in pr) links.push(`[#${pr.number}](${pr.url})`);
     if (pr && "error" in pr) links.push(`PR failed: ${escapeCell(clip(pr.error, ERROR_CHARS))}`);
     if (!fork.pushed && fork.status === "succeeded") links.push(fork.diff?.files === 0 ? "nothing to push" : "not pushed");
-    const star = best?.n === fork.n ? " ⭐" : "";
+    const star = `${best?.n === fork.n ? " ⭐" : ""}${snapshot.picked?.n === fork.n ? " 👉" : ""}`;
     const score = scored ? ` ${fork.score === undefined ? "—" : `${fork.score}/10`} |` : "";
     lines.push(`| ${fork.n}${star} | ${statusCell(fork)} | ${checkCell(fork)} |${score} ${diffCell(fork)} | ${formatUsd(fork.costUsd)} | ${links.join(" · ") || "—"} |`);
   }
   if (best) {
     const pr = byFork.get(best.n);
     lines.push("", `⭐ Best: fork ${best.n} (${bestReason(best)})${pr && "number" in pr ? ` → #${pr.number}` : ""}.`);
+  }
+  const picked = snapshot.picked;
+  if (picked) {
+    lines.push("", `👉 Picked: fork ${picked.n}${picked.by ? ` by ${picked.by}` : ""}${picked.pullRequest ? ` → [#${picked.pullRequest.number}](${picked.pullRequest.url})` : ""}.`);
   }
   const summaries = snapshot.forks.filter((f) => f.summary);
   if (summaries.length > 0) {

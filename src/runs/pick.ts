@@ -14,16 +14,18 @@
  *   (src/runs/fetch-command.ts), and the link to its patch.
  *
  * The pick is recorded on the run (its view's `picked`, the latest; a `run.picked` event each
- * time). It is a person's choice beside the ranking: `winner` does not change.
+ * time), and an ended run that comments on GitHub is reported again, so its summary shows it. It
+ * is a person's choice beside the ranking: `winner` does not change.
  */
 import type { PickResult, RunPick } from "../api/pick-responses";
-import { TERMINAL_FORK_STATUSES, type ForkView, type RunView } from "../api/runs";
+import { TERMINAL_FORK_STATUSES, TERMINAL_RUN_STATUSES, type ForkView, type RunView } from "../api/runs";
 import { loadConfig, type Config, type Env } from "../env";
 import { ConflictError, NotFoundError, unwrap } from "../errors";
 import { githubClient, githubError } from "../github/client";
 import { ensurePullRequest } from "../github/operations";
 import { renderPullRequest, runSnapshot } from "../github/report";
 import { githubRepository } from "../github/targets";
+import { reportPick } from "../workflows/github-report-workflow";
 import { fetchCommand } from "./fetch-command";
 import { RUN_ID_PATTERN } from "./ids";
 
@@ -79,6 +81,7 @@ export async function pickFork(env: Env, input: PickInput): Promise<PickResult> 
   }
   const picked: RunPick = { n: fork.n, at: new Date().toISOString(), ...(result.pullRequest ? { pullRequest: result.pullRequest } : {}), ...(input.by ? { by: input.by } : {}) };
   unwrap(await stub.recordPick(picked));
+  if (view.request.github?.comment && TERMINAL_RUN_STATUSES.includes(view.status)) await reportPick(env, view.id, picked.at);
   return result;
 }
 

@@ -224,6 +224,15 @@ describe("pull request ranking and the summary comment", () => {
     expect(body.split("\n").some((line) => /^\s{0,3}\/fork/.test(line))).toBe(false);
   });
 
+  it("shows the fork a person picked, with its pull request, beside the best one", () => {
+    const picked = { n: 2, at: "2026-01-01T00:00:00.000Z", pullRequest: { number: 13, url: "https://github.com/octo/hello/pull/13" }, by: "Codertocat" };
+    const body = renderSummary({ ...snapshot("best"), picked }, [], "https://github.com");
+    const rows = body.split("\n").filter((l) => /^\| \d/.test(l));
+    expect(rows[1]).toMatch(/^\| 2 👉 \|/);
+    expect(rows[2]).toMatch(/^\| 3 ⭐ \|/);
+    expect(body).toContain("👉 Picked: fork 2 by Codertocat → [#13](https://github.com/octo/hello/pull/13).");
+  });
+
   it("with the judge's scores: a Score column, and the score ranks before the diff size", () => {
     const scored = { ...snapshot("best"), forks: forks.map((f) => (f.n === 2 ? { ...f, score: 9 } : f.n === 3 ? { ...f, score: 5 } : f)) };
     expect(rankForks(scored.forks).map((f) => f.n)).toEqual([2, 3, 1]);

@@ -7,8 +7,11 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { pickResult, webhookPick, type PickResult, type WebhookPick } from "../../src/api/pick-responses";
 import type { RunView } from "../../src/api/runs";
+import { env } from "cloudflare:workers";
+import type { Env } from "../../src/env";
+import { reportInstanceId } from "../../src/workflows/github-report-workflow";
 import { api, createRun, getRun, testEnv, waitFor, waitForRunStatus } from "./helpers";
-import { deliver, example, github, githubUrl, issueComments, onTestRepo, settle } from "./github-helpers";
+import { deliver, example, github, githubUrl, issueComments, onTestRepo, settle, waitForReport } from "./github-helpers";
 
 const ISSUE = 4711;
 const repoUrl = `${githubUrl}/octo/hello.git`;
@@ -62,14 +65,14 @@ beforeAll(async () => {
   await github.reset();
   const write = 'echo "fork $FORKYARD_FORK" > picked.txt';
   const [g, l, u, s] = await Promise.all([
-    // Fork 1 fails; forks 2 and 3 push their branch. No pull request or comment of the report's own.
+    // Fork 1 fails; forks 2 and 3 push their branch. The report opens no pull request of its own.
     createRun({
       repo: repoUrl,
       forks: 3,
       maxConcurrent: 3,
       task: { commands: ['test "$FORKYARD_FORK" != 1', write] },
       push: true,
-      github: { owner: "octo", repo: "hello", issueNumber: ISSUE, pullRequests: "none", comment: false },
+      github: { owner: "octo", repo: "hello", issueNumber: ISSUE, pullRequests: "none" },
     }),
     createRun({ task: { commands: [write] } }),
     createRun({ repo: repoUrl, task: { commands: [write] } }),
@@ -78,7 +81,13 @@ beforeAll(async () => {
   sleeping = s.id;
   const ended = (run: { id: string }) => waitForRunStatus(run.id, ["completed", "failed"]);
   [onGitHub, local, unpushed] = await Promise.all([ended(g), ended(l), ended(u)]);
+  // The run's own report is done (a pick reports again, for the summary to show it).
+  const report = await (env as unknown as Env).GITHUB_REPORT_WORKFLOW.get(reportInstanceId(g.id));
+  await waitFor("the run's report", async () => (await report.status()).status === "complete");
 }, 90_000);
+
+/** The replies to /pick comments on the issue (not the run's summary comment). */
+const pickReplies = async (issue = ISSUE) => (await issueComments(issue)).filter((c) => c.body.includes("<!-- forkyard:pick:"));
 
 describe("POST /v1/runs/:id/forks/:n/pick", () => {
   it("on GitHub: opens the fork's pull request once; picking it again answers the same one; the run records the pick, its winner unchanged", async () => {
@@ -107,6 +116,9 @@ describe("POST /v1/runs/:id/forks/:n/pick", () => {
     expect(view.winner).toBe(onGitHub.winner);
     const events = await (await api(`/v1/runs/${id}/events`)).text();
     expect(events.match(/event: run\.picked/g)).toHaveLength(2);
+    // The summary comment is reported again with the pick.
+    await waitFor("the summary to show the pick", async () => (await waitForReport(id, ISSUE)).body.includes(`👉 Picked: fork 2 → [#${first.pullRequest!.number}](${first.pullRequest!.url}).`));
+    expect((await waitForReport(id, ISSUE)).body).toMatch(/^\| 2( ⭐)? 👉 \| ✅ succeeded/m);
   });
 
   it("elsewhere (a local repo): answers the command that fetches the fork's work from its patch, and the patch's link", async () => {
@@ -155,7 +167,7 @@ describe("a /pick k comment", () => {
     const pr = answer.picked!.pullRequest!;
     const pulls = (await github.state()).pulls;
     expect(pulls.find((p) => p.number === pr.number)?.head.ref).toBe(`forkyard/${onGitHub.id}/3`);
-    const replies = await issueComments(ISSUE);
+    const replies = await pickReplies();
     expect(replies).toHaveLength(1);
     expect(replies[0]!.body).toContain("<!-- forkyard:pick:5001 -->");
     expect(replies[0]!.body).toContain(`👉 Picked fork **3** of Forkyard run \`${onGitHub.id}\`: pull request [#${pr.number}](${pr.url}).`);
@@ -163,8 +175,9 @@ describe("a /pick k comment", () => {
     expect((await getRun(onGitHub.id)).picked).toEqual({ n: 3, at: expect.any(String), pullRequest: pr, by: payload.comment.user.login });
 
     expect(await answered(payload, delivery)).toMatchObject({ picked: { pullRequest: pr }, reply: answer.reply });
-    expect(await issueComments(ISSUE)).toHaveLength(1);
+    expect(await pickReplies()).toHaveLength(1);
     expect((await github.state()).pulls).toHaveLength(pulls.length);
+    await waitFor("the summary to show who picked", async () => (await waitForReport(onGitHub.id, ISSUE)).body.includes(`👉 Picked: fork 3 by ${payload.comment.user.login} → [#${pr.number}]`));
     // Forkyard's reply is never a command.
     const echo = await deliver("issue_comment", pickComment(replies[0]!.body, 5002));
     expect(((await echo.json()) as { reason: string }).reason).toMatch(/Forkyard report comment/);
@@ -176,7 +189,7 @@ describe("a /pick k comment", () => {
     expect(failed.picked).toBeUndefined();
     const unknown = await answered(pickComment("/pick 9", 5004));
     expect(unknown.error?.code).toBe("not_found");
-    const bodies = (await issueComments(ISSUE)).map((c) => c.body);
+    const bodies = (await pickReplies()).map((c) => c.body);
     expect(bodies).toContain(`<!-- forkyard:pick:5003 -->\n⚠️ Could not pick fork 1 of Forkyard run \`${onGitHub.id}\`: Fork 1 failed (command_failed): only a fork that succeeded can be picked.`);
     expect(bodies).toContain(`<!-- forkyard:pick:5004 -->\n⚠️ Could not pick fork 9 of Forkyard run \`${onGitHub.id}\`: fork "${onGitHub.id}/9" does not exist.`);
 

@@ -10,6 +10,7 @@ import type { RunView } from "../../src/api/runs";
 import { env } from "cloudflare:workers";
 import type { Env } from "../../src/env";
 import { reportInstanceId } from "../../src/workflows/github-report-workflow";
+import { TEST_GITHUB_TOKEN } from "../support/constants";
 import { api, createRun, getRun, testEnv, waitFor, waitForRunStatus } from "./helpers";
 import { deliver, example, github, githubUrl, issueComments, onTestRepo, settle, waitForReport } from "./github-helpers";
 
@@ -204,5 +205,9 @@ describe("a /pick k comment", () => {
     expect(ignored.status).toBe(202);
     expect(((await ignored.json()) as { reason: string }).reason).toBe("reader has read access to octo/hello: only people with write access can pick forks.");
     expect((await getRun(onGitHub.id)).picked?.n).toBe(3);
+
+    // The token appears in no answer, reply, pull request or view.
+    const seen = [JSON.stringify([failed, unknown, elsewhere]), JSON.stringify(await github.state()), await (await api(`/v1/runs/${onGitHub.id}`)).text()];
+    for (const text of seen) expect(text).not.toContain(TEST_GITHUB_TOKEN);
   });
 });

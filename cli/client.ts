@@ -1,4 +1,4 @@
-import type { ArtifactList, BranchResponse, CompareView, CreateRunBody, CreatedRun, CreatedSession, CreateSessionBody, ReaperResult, RunPage, RunStatus, RunView, SessionPage, SessionView, TranscriptPage } from "./types.ts";
+import type { ArtifactList, BranchResponse, CompareView, CreateRunBody, PickResult, CreatedRun, CreatedSession, CreateSessionBody, ReaperResult, RunPage, RunStatus, RunView, SessionPage, SessionView, TranscriptPage } from "./types.ts";
 
 /** An error answer of the API (`{error:{code,message,details}}`), or the API being unreachable (status 0). */
 export class ApiError extends Error {
@@ -84,6 +84,11 @@ export class ForkyardClient {
 
   compare(id: string): Promise<CompareView> {
     return this.#json("GET", `/v1/runs/${enc(id)}/compare`);
+  }
+
+  /** Takes fork n: its pull request (runs on GitHub) and the command that fetches its work. */
+  pick(id: string, n: number): Promise<PickResult> {
+    return this.#json("POST", `/v1/runs/${enc(id)}/forks/${n}/pick`);
   }
 
   listArtifacts(id: string, n: number): Promise<ArtifactList> {

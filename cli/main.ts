@@ -11,6 +11,7 @@ import { controlCommand } from "./commands/control.ts";
 import { forkCommand, type ForkOptions } from "./commands/fork.ts";
 import { listCommand } from "./commands/list.ts";
 import { logsCommand } from "./commands/logs.ts";
+import { pickCommand } from "./commands/pick.ts";
 import { statusCommand } from "./commands/status.ts";
 import { DEFAULT_URL } from "./config.ts";
 import { createContext, type Context } from "./context.ts";
@@ -178,6 +179,14 @@ export function createProgram(io: Io, result: { code: number }): Command {
     .option("--rubric <text>", "what matters, in your words")
     .addOption(json())
     .action(action((ctx, id: string, opts: { model?: string; rubric?: string }) => judgeCommand(ctx, id, opts)));
+
+  program
+    .command("pick")
+    .description("take fork n: prints its pull request's URL (runs on GitHub), else the command that fetches its work into a clone")
+    .argument("<run>", "run id")
+    .requiredOption("--fork <n>", "fork number", parsePositiveInt)
+    .addOption(json())
+    .action(action((ctx, id: string, opts: { fork: number }) => pickCommand(ctx, id, opts)));
 
   const session = program.command("session").description("durable multi-turn agents on a repository (see also `chat`)");
   session

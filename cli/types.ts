@@ -21,6 +21,8 @@ export type ArtifactList = z.infer<typeof artifactList>;
 
 export type CompareView = z.infer<typeof compareView>;
 
+export type { PickResult } from "../src/api/pick-responses.ts";
+
 export type { SessionSummary, SessionView, TranscriptEntry, TurnView } from "../src/api/sessions.ts";
 export type CreateSessionBody = z.input<typeof createSessionRequest>;
 export type CreatedSession = z.infer<typeof createdSession>;

@@ -41,8 +41,8 @@ export class UnauthorizedError extends ForkyardError {
 }
 
 export class NotFoundError extends ForkyardError {
-  constructor(what: string, id: string) {
-    super("not_found", `${what} "${id}" does not exist.`, { status: 404, details: { [what]: id } });
+  constructor(what: string, id: string, extra: ErrorDetails = {}) {
+    super("not_found", `${what} "${id}" does not exist.`, { status: 404, details: { [what]: id, ...extra } });
   }
 }
 

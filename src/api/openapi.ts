@@ -14,6 +14,7 @@ import { poolConfigRequest } from "./pool.ts";
 import { putTemplateRequest } from "./templates.ts";
 import { errors, json, ref, type Json } from "./openapi-common.ts";
 import { SESSION_PATHS, SESSION_REQUEST_SCHEMAS, SESSION_RESPONSE_SCHEMAS } from "./openapi-sessions.ts";
+import { PICK_RESPONSE_SCHEMAS, pickPaths } from "./openapi-pick.ts";
 import { agentTask, commandsTask, createRunRequest, forkNumberParam, forkStatus, gitRefName, branchRequest, judgeRequest, listRunsQuery, raiseBudgetRequest, runStatus } from "./runs.ts";
 
 export const API_VERSION = "1.0.0";
@@ -172,6 +173,7 @@ function componentSchemas(): Record<string, Json> {
       ["WebhookIgnored", res.webhookIgnored],
       ["WebhookPing", res.webhookPing],
       ...SESSION_RESPONSE_SCHEMAS,
+      ...PICK_RESPONSE_SCHEMAS,
     ],
     "output",
   );
@@ -399,6 +401,7 @@ function buildDocument(): OpenApiDocument {
           },
         },
       },
+      ...pickPaths({ runId: runIdParam, fork: forkParam }),
       "/v1/runs/{id}/judge": {
         post: {
           tags: ["runs"],
@@ -477,7 +480,7 @@ function buildDocument(): OpenApiDocument {
           operationId: "githubWebhook",
           summary: "GitHub webhook deliveries",
           description:
-            "Starts runs from GitHub events (an issue labelled, a `/fork N <prompt>` comment, …). No bearer token: each delivery is authenticated by its " +
+            "Starts runs from GitHub events (an issue labelled, a `/fork N <prompt>` comment, …) and answers `/pick k` comments (200, `WebhookPick`). No bearer token: each delivery is authenticated by its " +
             "`X-Hub-Signature-256` (HMAC-SHA256 of the raw body with GITHUB_WEBHOOK_SECRET), checked before anything else (401 `invalid_signature`). " +
             "A redelivery (same `X-GitHub-Delivery`) names the same run. Deliveries that start nothing are answered 202 with the reason.",
           security: [],
@@ -494,7 +497,7 @@ function buildDocument(): OpenApiDocument {
             },
           },
           responses: {
-            "200": json(ref("WebhookPing"), "A `ping` event (sent when the webhook is created)."),
+            "200": json({ anyOf: [ref("WebhookPing"), ref("WebhookPick")] }, "A `ping` event (sent when the webhook is created), or a `/pick k` comment answered (the pick, or why not, and the reply comment)."),
             "202": json({ anyOf: [ref("WebhookRun"), ref("WebhookIgnored")] }, "The delivery started a run (or found the one a first delivery started), or was ignored, with the reason."),
             ...errors(["BadRequest", "Unauthorized", "PayloadTooLarge", "GitHubUnavailable"]),
           },

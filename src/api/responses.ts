@@ -10,6 +10,7 @@ import { z } from "zod";
 import { WARM_MODES } from "./pool.ts";
 import { PROFILE_NAMES } from "../sandbox/profiles.ts";
 import { createRunRequest, forkStatus, runStatus } from "./runs.ts";
+import { runPick } from "./pick-responses.ts";
 
 const isoDateTime = z.string().describe("ISO 8601 date-time (UTC)");
 
@@ -167,6 +168,7 @@ export const runView = z.object({
     .optional()
     .describe("once every fork ended (or a winner stopped the run): the forks that succeeded, best first — a passed check first, then score, smaller diff, lower cost"),
   winner: z.number().int().nullable().optional().describe("the fork to take: the first to pass its check (stopWhen: first_check_pass), else the best ranked; null when none succeeded"),
+  picked: runPick.optional().describe("the latest pick (POST …/forks/{n}/pick, or a `/pick` comment): a person's choice, beside the ranking's `winner`, which it does not change"),
   judging: z
     .object({
       status: z.enum(["running", "done", "failed"]),

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { PROFILE_NAMES, templateName, type ProfileName } from "../sandbox/profiles.ts";
+import type { RunPick } from "./pick-responses.ts";
 
 export const DEFAULT_TEMPLATE = "base";
 export const DEFAULT_TIMEOUT_SECONDS = 7200;
@@ -276,6 +277,8 @@ export interface RunView {
   ranking?: RankEntry[];
   /** The fork to take: the first to pass its check (stopWhen), else the best ranked; null when none succeeded. */
   winner?: number | null;
+  /** The latest pick (POST …/forks/:n/pick, a `/pick` comment): a person's choice, beside `winner`. */
+  picked?: RunPick;
   /** The latest LLM judging of the forks (runs with judge.llm, or POST …/judge). */
   judging?: JudgingView;
   /** Runs with `prepare`: preparing, then `forked` (one prepare, its sandbox forked N ways) or `per_fork` (the backend cannot fork: each fork prepares). */

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import type { RunPick } from "../api/pick-responses";
 import type { BranchRequest, BranchResponse, CommandResult, CreateRunRequest, ForkView, JudgeRequest, PreparedView, RunSandbox, RunStatus, RunView } from "../api/runs";
 import { resolveModel } from "../agent/models";
 import type { JudgeInput, Judgement } from "../runs/judging";
@@ -733,6 +734,19 @@ export class Orchestrator extends DurableObject<Env> {
     this.#store.setJudging({ ...judging, status: "failed", error });
     this.#event("run.judged", null, { judging: k, error });
     if (run.request.github) await launchGitHubReport(this.env, run.id);
+  }
+
+  /**
+   * Records a pick (POST …/forks/:n/pick, a `/pick` comment): src/runs/pick.ts checked the fork
+   * and opened its pull request. The latest pick is the run's `picked`; `winner` stays the ranking's.
+   */
+  recordPick(picked: RunPick): Result<void> {
+    return resultOf(() => {
+      this.#requireRun();
+      this.#store.setPicked(picked);
+      const { n, at: _at, ...rest } = picked;
+      this.#event("run.picked", n, rest);
+    });
   }
 
   raiseBudget(budgetUsd: number): Promise<Result<RunView>> {

@@ -4,7 +4,7 @@
  *   /fork [N] [--flag value ...] <prompt ...>
  *
  * - It must start a line (up to 3 spaces of indentation, like a Markdown paragraph); lines inside
- *   fenced code blocks and quoted lines (`> /fork ...`) never count. The first such line wins.
+ *   fenced code blocks and quoted lines (`> /fork ...`) never count (command-line.ts).
  * - N (1-100) is optional and defaults to 1. Anything number-like outside 1-100 is refused, never
  *   silently clamped.
  * - Flags may appear anywhere on the command line; `--` ends them (`/fork 2 -- fix --verbose`).
@@ -15,6 +15,8 @@
  * - The prompt is the rest of the command line, then any lines after it. An empty prompt means
  *   "the issue itself" (the caller uses the issue's title and body).
  */
+
+import { findCommandLine } from "./command-line";
 
 export type PullRequestPolicy = "none" | "each" | "best";
 
@@ -37,8 +39,6 @@ export type ForkCommandParse = { kind: "none" } | { kind: "error"; reason: strin
 export const MIN_FORKS = 1;
 export const MAX_FORKS = 100;
 
-const COMMAND_LINE = /^[ \t]{0,3}\/fork(?=\s|$)(.*)$/i;
-const FENCE = /^[ \t]{0,3}(```|~~~)/;
 const NUMBER_LIKE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$/;
 const QUOTES: Record<string, string[]> = { '"': ['"'], "'": ["'"], "\u201c": ["\u201d", "\u201c", '"'], "\u2018": ["\u2019", "\u2018", "'"], "`": ["`"] };
 
@@ -216,24 +216,14 @@ function parseCommandLine(rest: string, following: string): ForkCommand {
   return command;
 }
 
-/** Finds and parses the `/fork` command of a comment body. */
+/** Finds and parses the `/fork` command of a comment body (its line: command-line.ts). */
 export function parseForkCommand(body: string): ForkCommandParse {
-  const lines = body.replace(/\r\n?/g, "\n").split("\n");
-  let fenced = false;
-  for (const [index, line] of lines.entries()) {
-    if (FENCE.test(line)) {
-      fenced = !fenced;
-      continue;
-    }
-    if (fenced) continue;
-    const match = COMMAND_LINE.exec(line);
-    if (!match) continue;
-    try {
-      return { kind: "command", command: parseCommandLine(match[1] ?? "", lines.slice(index + 1).join("\n")) };
-    } catch (err) {
-      if (err instanceof CommandError) return { kind: "error", reason: err.message };
-      throw err;
-    }
+  const line = findCommandLine(body, ["fork"]);
+  if (!line) return { kind: "none" };
+  try {
+    return { kind: "command", command: parseCommandLine(line.rest, line.following) };
+  } catch (err) {
+    if (err instanceof CommandError) return { kind: "error", reason: err.message };
+    throw err;
   }
-  return { kind: "none" };
 }

@@ -3,6 +3,7 @@
  * requests' text, and the summary comment on the issue. Pure functions over a small snapshot of
  * the run, so the report Workflow's steps stay deterministic and their results small.
  */
+import type { RunPick } from "../api/pick-responses";
 import { compareForks } from "../runs/ranking";
 import type { ForkStatus, GitHubTarget, RunStatus, RunView } from "../api/runs";
 
@@ -20,13 +21,20 @@ export interface ReportFork {
   score?: number;
 }
 
-export interface ReportSnapshot {
+export interface ReportSnapshot extends RunSnapshot {
+  github: GitHubTarget;
+}
+
+/** What the report knows of any run; a run with a `github` target is a ReportSnapshot. */
+export interface RunSnapshot {
   runId: string;
   status: RunStatus;
   baseBranch: string;
   title: string;
   checkCommand?: string;
-  github: GitHubTarget;
+  github?: GitHubTarget;
+  /** The latest pick of a fork (src/runs/pick.ts). */
+  picked?: RunPick;
   forks: ReportFork[];
   totals: { succeeded: number; failed: number; cancelled: number; budgetExceeded: number; costUsd: number };
 }
@@ -65,14 +73,20 @@ function clip(text: string, max: number): string {
 export function reportSnapshot(view: RunView): ReportSnapshot {
   const github = view.request.github;
   if (!github) throw new Error(`Run ${view.id} has no github target.`);
+  return { ...runSnapshot(view), github };
+}
+
+/** The small part of a run view a pull request's text needs (any run: see reportSnapshot). */
+export function runSnapshot(view: RunView): RunSnapshot {
   const task = view.request.task;
   const title = "prompt" in task ? clip(firstLine(task.prompt), TITLE_CHARS) : clip(firstLine(task.commands.join("; ")), TITLE_CHARS);
-  const snapshot: ReportSnapshot = {
+  const snapshot: RunSnapshot = {
     runId: view.id,
     status: view.status,
     baseBranch: view.request.branch,
     title,
-    github,
+    ...(view.request.github ? { github: view.request.github } : {}),
+    ...(view.picked ? { picked: view.picked } : {}),
     forks: view.forks.map((f) => {
       const fork: ReportFork = { n: f.n, status: f.status, branch: f.branch, costUsd: f.costUsd.total };
       if (f.pushed) fork.pushed = f.pushed;
@@ -165,12 +179,17 @@ function branchUrl(webOrigin: string, github: GitHubTarget, branch: string): str
   return `${webOrigin}/${github.owner}/${github.repo}/tree/${branch.split("/").map(encodeURIComponent).join("/")}`;
 }
 
-/** A pull request's title and body for one fork. */
-export function renderPullRequest(snapshot: ReportSnapshot, fork: ReportFork, best: boolean): { title: string; body: string } {
-  const issue = `#${snapshot.github.issueNumber}`;
-  const title = `Forkyard ${issue}: ${snapshot.title || `fork ${fork.n}`}${snapshot.github.pullRequests === "each" ? ` (fork ${fork.n})` : ""}`;
+/**
+ * A pull request's title and body for one fork: the best one, or one of each, of the report; or
+ * `picked` by a person (src/runs/pick.ts), of any run, which names its fork in the title too.
+ */
+export function renderPullRequest(snapshot: RunSnapshot, fork: ReportFork, best: boolean, picked = false): { title: string; body: string } {
+  const issue = snapshot.github ? `#${snapshot.github.issueNumber}` : null;
+  const namesFork = picked || snapshot.github?.pullRequests === "each";
+  const title = `Forkyard${issue ? ` ${issue}` : ""}: ${snapshot.title || `fork ${fork.n}`}${namesFork ? ` (fork ${fork.n})` : ""}`;
+  const why = [best && snapshot.forks.length > 1 ? `the best fork: ${bestReason(fork)}` : "", picked ? "picked" : ""].filter(Boolean).join("; ");
   const lines = [
-    `Fork **${fork.n}** of ${snapshot.forks.length} of Forkyard run \`${snapshot.runId}\`, for ${issue}${best && snapshot.forks.length > 1 ? " (the best fork: " + bestReason(fork) + ")" : ""}.`,
+    `Fork **${fork.n}** of ${snapshot.forks.length} of Forkyard run \`${snapshot.runId}\`${issue ? `, for ${issue}` : ""}${why ? ` (${why})` : ""}.`,
     "",
     `- Check: ${snapshot.checkCommand ? `${checkCell(fork)} (\`${snapshot.checkCommand.replace(/`/g, "'")}\`)` : "—"}`,
     `- Diff: ${diffCell(fork)}`,
@@ -178,7 +197,8 @@ export function renderPullRequest(snapshot: ReportSnapshot, fork: ReportFork, be
     `- Commit: ${fork.pushed?.sha ?? "—"}`,
   ];
   if (fork.summary) lines.push("", "<details><summary>Agent summary</summary>", "", quote(fork.summary), "", "</details>");
-  lines.push("", `Refs ${issue}`, "", commentMarker(snapshot.runId).replace("run:", `run-pr:`));
+  if (issue) lines.push("", `Refs ${issue}`);
+  lines.push("", commentMarker(snapshot.runId).replace("run:", `run-pr:`));
   return { title: clip(title, 250), body: lines.join("\n") };
 }
 
@@ -214,13 +234,17 @@ export function renderSummary(snapshot: ReportSnapshot, prs: PullRequestResult[]
     if (pr && "number" in pr) links.push(`[#${pr.number}](${pr.url})`);
     if (pr && "error" in pr) links.push(`PR failed: ${escapeCell(clip(pr.error, ERROR_CHARS))}`);
     if (!fork.pushed && fork.status === "succeeded") links.push(fork.diff?.files === 0 ? "nothing to push" : "not pushed");
-    const star = best?.n === fork.n ? " ⭐" : "";
+    const star = `${best?.n === fork.n ? " ⭐" : ""}${snapshot.picked?.n === fork.n ? " 👉" : ""}`;
     const score = scored ? ` ${fork.score === undefined ? "—" : `${fork.score}/10`} |` : "";
     lines.push(`| ${fork.n}${star} | ${statusCell(fork)} | ${checkCell(fork)} |${score} ${diffCell(fork)} | ${formatUsd(fork.costUsd)} | ${links.join(" · ") || "—"} |`);
   }
   if (best) {
     const pr = byFork.get(best.n);
     lines.push("", `⭐ Best: fork ${best.n} (${bestReason(best)})${pr && "number" in pr ? ` → #${pr.number}` : ""}.`);
+  }
+  const picked = snapshot.picked;
+  if (picked) {
+    lines.push("", `👉 Picked: fork ${picked.n}${picked.by ? ` by ${picked.by}` : ""}${picked.pullRequest ? ` → [#${picked.pullRequest.number}](${picked.pullRequest.url})` : ""}.`);
   }
   const summaries = snapshot.forks.filter((f) => f.summary);
   if (summaries.length > 0) {

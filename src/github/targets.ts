@@ -25,6 +25,13 @@ export function repoSlug(repo: string): { owner: string; repo: string } | null {
   return match ? { owner: decodeURIComponent(match[1]!), repo: decodeURIComponent(match[2]!) } : null;
 }
 
+/** The GitHub repository `repo` names on GITHUB_API_URL's host; null for a local path or a repo elsewhere. */
+export function githubRepository(repo: string, config: Config): { owner: string; repo: string } | null {
+  if (repo.startsWith("/")) return null;
+  const origin = githubWebOrigin(config.GITHUB_API_URL ?? DEFAULT_GITHUB_API_URL);
+  return new URL(repo).origin === origin ? repoSlug(repo) : null;
+}
+
 /** Checks `push` and `github` of a run request against the deployment (token, GitHub host, repo). */
 export function validateGitHubTarget(request: CreateRunRequest, config: Config): void {
   if (!request.push && !request.github) return;
@@ -32,7 +39,7 @@ export function validateGitHubTarget(request: CreateRunRequest, config: Config):
   if (request.push) pushTarget(request.repo, config);
   if (request.github && !request.repo.startsWith("/")) {
     const origin = githubWebOrigin(config.GITHUB_API_URL ?? DEFAULT_GITHUB_API_URL);
-    const slug = new URL(request.repo).origin === origin ? repoSlug(request.repo) : null;
+    const slug = githubRepository(request.repo, config);
     if (!slug || slug.owner.toLowerCase() !== request.github.owner.toLowerCase() || slug.repo.toLowerCase() !== request.github.repo.toLowerCase()) {
       throw new InvalidInputError(`github: repo must be ${origin}/${request.github.owner}/${request.github.repo}(.git) for github.owner/repo to apply.`, { field: "github.repo" });
     }

@@ -1,12 +1,15 @@
 /**
- * Which GitHub events start a run, and the run request each one makes. Pure: the webhook route
+ * Which GitHub events start a run, and the run request each one makes (or, for a `/pick k`
+ * comment, the pick it asks for: src/github/pick-reply.ts). Pure: the webhook route
  * verifies, parses and then asks this; the outside calls (the actor's permission, a pull
  * request's head branch) are passed in. Only people with write access start runs, within the
  * deployment's caps (GITHUB_MAX_FORKS, GITHUB_MAX_BUDGET_USD, GITHUB_COMMENT_CHECK).
  */
 import type { IssueCommentCreatedEvent, IssuesLabeledEvent, PingEvent, Repository, User } from "@octokit/webhooks-types";
 import type { Config } from "../env";
+import { findCommandLine } from "./command-line";
 import { parseForkCommand, type ForkCommand } from "./fork-command";
+import { parsePickCommand } from "./pick-command";
 import { canWrite } from "./permissions";
 import { MARKER_PREFIX } from "./report";
 
@@ -15,7 +18,19 @@ export type TriggerKind = "label" | "comment";
 export type TriggerDecision =
   | { kind: "ping"; zen: string | null; hookId: number | null }
   | { kind: "ignored"; reason: string }
-  | { kind: "run"; trigger: TriggerKind; request: Record<string, unknown>; ignoredFlags: { flag: string; reason: string }[]; notes: string[] };
+  | { kind: "run"; trigger: TriggerKind; request: Record<string, unknown>; ignoredFlags: { flag: string; reason: string }[]; notes: string[] }
+  | { kind: "pick"; pick: PickTrigger };
+
+/** A `/pick k` comment by someone with write access: take fork k of the thread's latest run. */
+export interface PickTrigger {
+  owner: string;
+  repo: string;
+  issueNumber: number;
+  fork: number;
+  login: string;
+  /** The `/pick` comment's id: its reply is found again by it (a redelivery updates, never repeats). */
+  commentId: number;
+}
 
 export interface TriggerInput {
   event: string;
@@ -52,13 +67,13 @@ function baseRequest(repository: Repository, issueNumber: number, installationId
   };
 }
 
-/** Why `login` may not start a run on the repository, or null when they may (write access or above). */
-async function refusal(input: TriggerInput, repository: Repository, login: string | undefined, what: string): Promise<string | null> {
+/** Why `login` may not start a run (or `action`) on the repository, or null when they may (write access or above). */
+async function refusal(input: TriggerInput, repository: Repository, login: string | undefined, what: string, action = "start runs"): Promise<string | null> {
   if (!login) return `The ${what} has no sender.`;
   if (!input.roleOf) return `The permission of ${login} cannot be checked: this deployment has no GITHUB_TOKEN.`;
   const role = await input.roleOf(repository.owner.login, repository.name, login);
   if (canWrite(role)) return null;
-  return `${login} has ${role} access to ${repository.owner.login}/${repository.name}: only people with write access can start runs.`;
+  return `${login} has ${role} access to ${repository.owner.login}/${repository.name}: only people with write access can ${action}.`;
 }
 
 function isBot(user: User | null | undefined): boolean {
@@ -129,8 +144,9 @@ export async function decideTrigger(input: TriggerInput): Promise<TriggerDecisio
     const body = typeof created.comment.body === "string" ? created.comment.body : "";
     if (body.includes(MARKER_PREFIX)) return ignored("This is a Forkyard report comment.");
     if (isBot(created.comment.user)) return ignored(`Comments from bots (${created.comment.user?.login}) are ignored.`);
+    if (findCommandLine(body)?.name === "pick") return pickDecision(input, created, body);
     const parsed = parseForkCommand(body);
-    if (parsed.kind === "none") return ignored("The comment has no /fork command at the start of a line.");
+    if (parsed.kind === "none") return ignored("The comment has no /fork command (nor /pick) at the start of a line.");
     const refused = await refusal(input, created.repository, created.comment.user?.login, "comment");
     if (refused) return ignored(refused);
     if (parsed.kind === "error") return ignored(`The /fork command is invalid: ${parsed.reason}.`);
@@ -182,4 +198,15 @@ export async function decideTrigger(input: TriggerInput): Promise<TriggerDecisio
   }
 
   return ignored(`${what} events are not triggers (subscribe to Issues and Issue comments).`);
+}
+
+/** A comment whose first command is `/pick`: the same permission rule as `/fork`. */
+async function pickDecision(input: TriggerInput, created: IssueCommentCreatedEvent, body: string): Promise<TriggerDecision> {
+  const parsed = parsePickCommand(body);
+  const login = created.comment.user?.login;
+  const refused = await refusal(input, created.repository, login, "comment", "pick forks");
+  if (refused) return ignored(refused);
+  if (parsed.kind !== "command") return ignored(`The /pick command is invalid: ${parsed.kind === "error" ? parsed.reason : "no fork number"}.`);
+  const pick = { owner: created.repository.owner.login, repo: created.repository.name, issueNumber: created.issue.number, fork: parsed.fork, login: login!, commentId: created.comment.id };
+  return { kind: "pick", pick };
 }

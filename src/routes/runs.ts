@@ -11,6 +11,7 @@ import { RUN_ID_PATTERN } from "../runs/ids";
 import { listRuns } from "../runs/run-index";
 import { sessionFromFork } from "../sessions/from-run";
 import { compareRun } from "../runs/compare";
+import { pickFork } from "../runs/pick";
 import { ArtifactStore } from "../artifacts/store";
 
 export const runs = new Hono<AppEnv>();
@@ -94,6 +95,11 @@ runs.get("/:id/compare", async (c) => {
   const view = await orchestrator(c.env, id).view();
   if (!view) throw new NotFoundError("run", id);
   return c.json(await compareRun(view as RunView, new ArtifactStore(c.env.ARTIFACTS)));
+});
+
+runs.post("/:id/forks/:n/pick", async (c) => {
+  const n = parseInput(forkNumberParam, c.req.param("n"), "path");
+  return c.json(await pickFork(c.env, { runId: c.req.param("id"), n, apiOrigin: new URL(c.req.url).origin }));
 });
 
 runs.post("/:id/forks/:n/session", async (c) => {

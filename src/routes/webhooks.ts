@@ -5,6 +5,7 @@ import { ForkyardError, InvalidInputError, PayloadTooLargeError } from "../error
 import { GitHubUnavailableError, githubClient, githubError } from "../github/client";
 import { repositoryRole } from "../github/permissions";
 import { pullRequestHead } from "../github/operations";
+import { answerPickCommand } from "../github/pick-reply";
 import { decideTrigger } from "../github/triggers";
 import { verifyGitHubSignature } from "../github/verify";
 import { log } from "../observability/log";
@@ -109,6 +110,7 @@ webhooks.post("/github", async (c) => {
     log("info", "github.webhook_ignored", { githubEvent: event, deliveryId, reason: decision.reason });
     return c.json({ ignored: true, reason: decision.reason, event, deliveryId }, 202);
   }
+  if (decision.kind === "pick") return c.json(await answerPickCommand(c.env, config, decision.pick, { apiOrigin: new URL(c.req.url).origin, event, deliveryId }), 200);
 
   const runKey = await deliveryKey(bytes);
   const extra = {

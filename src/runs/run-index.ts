@@ -9,8 +9,8 @@ export type IndexedRun = Pick<RunView, "id" | "status" | "request" | "createdAt"
 export async function upsertRunSummary(db: D1Database, view: IndexedRun, requestHash: string, idempotencyKey: string | null): Promise<void> {
   await db
     .prepare(
-      `INSERT INTO runs (id, status, repo, branch, forks, succeeded, failed, cost_usd, idempotency_key, request_hash, created_at, updated_at, running, queued)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+      `INSERT INTO runs (id, status, repo, branch, forks, succeeded, failed, cost_usd, idempotency_key, request_hash, created_at, updated_at, running, queued, github_thread)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
        ON CONFLICT (id) DO UPDATE SET status = ?2, succeeded = ?6, failed = ?7, cost_usd = ?8, updated_at = ?12, running = ?13, queued = ?14`,
     )
     .bind(
@@ -28,8 +28,20 @@ export async function upsertRunSummary(db: D1Database, view: IndexedRun, request
       view.updatedAt,
       view.totals.running,
       view.totals.queued,
+      view.request.github ? githubThread(view.request.github) : null,
     )
     .run();
+}
+
+/** A GitHub issue or pull request, as the index keys it: `owner/repo#number`. */
+export function githubThread(thread: { owner: string; repo: string; issueNumber: number }): string {
+  return `${thread.owner}/${thread.repo}`.toLowerCase() + `#${thread.issueNumber}`;
+}
+
+/** The newest run that reports to a GitHub issue or pull request (its `github` target), if any. */
+export async function latestRunOnThread(db: D1Database, thread: { owner: string; repo: string; issueNumber: number }): Promise<string | null> {
+  const row = await db.prepare("SELECT id FROM runs WHERE github_thread = ? ORDER BY created_at DESC, id DESC LIMIT 1").bind(githubThread(thread)).first<{ id: string }>();
+  return row?.id ?? null;
 }
 
 /** Writes ended forks and their steps to the metrics tables; repeating it changes nothing. */

@@ -1,3 +1,4 @@
+import type { RunPick } from "../api/pick-responses";
 import type { CommandResult, CreateRunRequest, ForkStatus, ForkView, PreparedView, RunSandbox, RunStatus, RunTotals, RunView, StepView } from "../api/runs";
 import { TERMINAL_FORK_STATUSES } from "../api/runs";
 import { roundUsd } from "./costs";
@@ -73,6 +74,7 @@ interface RunRow extends Record<string, SqlStorageValue> {
   judging: string | null;
   prepared: string | null;
   sandbox: string | null;
+  picked: string | null;
 }
 
 /**
@@ -121,6 +123,8 @@ export interface RunRecord {
   judging?: JudgingRecord;
   /** Runs with `prepare`: where the prepared workspace stands. */
   prepared?: PreparedView;
+  /** The latest pick of a fork (src/runs/pick.ts). */
+  picked?: RunPick;
 }
 
 export interface JudgingRecord {
@@ -189,6 +193,7 @@ export class RunStore {
     addColumnOnce(sql, "run", "prepared TEXT");
     sql.exec("CREATE TABLE IF NOT EXISTS scores (judging INTEGER NOT NULL, n INTEGER NOT NULL, score REAL, reason TEXT NOT NULL, PRIMARY KEY (judging, n))");
     addColumnOnce(sql, "run", "sandbox TEXT");
+    addColumnOnce(sql, "run", "picked TEXT");
   }
 
   /** Ended forks not yet written to the D1 metrics tables, with what /metrics needs of them. */
@@ -235,6 +240,7 @@ export class RunStore {
       ...(row.winner !== null && row.winner !== undefined ? { winner: row.winner } : {}),
       ...(row.judging ? { judging: JSON.parse(row.judging) as JudgingRecord } : {}),
       ...(row.prepared ? { prepared: JSON.parse(row.prepared) as PreparedView } : {}),
+      ...(row.picked ? { picked: JSON.parse(row.picked) as RunPick } : {}),
     };
     return this.#run;
   }
@@ -287,6 +293,13 @@ export class RunStore {
     this.#sql.exec("UPDATE run SET prepared = ?", JSON.stringify(prepared));
     const run = this.run();
     if (run) this.#run = { ...run, prepared };
+  }
+
+  /** Records the latest pick (it replaces an earlier one; the event log keeps each). */
+  setPicked(picked: RunPick): void {
+    this.#sql.exec("UPDATE run SET picked = ?", JSON.stringify(picked));
+    const run = this.run();
+    if (run) this.#run = { ...run, picked };
   }
 
   setJudging(judging: JudgingRecord): void {
@@ -489,6 +502,7 @@ export class RunStore {
     const view: RunView = { id: run.id, status: run.status, request: run.request, sandbox: run.sandbox, createdAt: run.createdAt, updatedAt: run.updatedAt, forks, totals: this.totals() };
     const scores = run.judging ? this.scores(run.judging.k) : [];
     if (run.prepared) view.prepared = run.prepared;
+    if (run.picked) view.picked = run.picked;
     if (run.judging) view.judging = { status: run.judging.status, model: run.judging.model, scores, ...(run.judging.error ? { error: run.judging.error } : {}) };
     if (run.winner !== undefined || forks.every((f) => TERMINAL_FORK_STATUSES.includes(f.status))) {
       const scored = new Map(scores.flatMap((s) => (s.score === null ? [] : [[s.n, s.score] as const])));

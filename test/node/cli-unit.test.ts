@@ -460,6 +460,34 @@ describe("budget", () => {
   });
 });
 
+describe("pick", () => {
+  const fetchCommand = "git fetch /repo main && git switch -c forkyard/r1/2 FETCH_HEAD && curl … ${FORKYARD_TOKEN:?…} … | git apply --3way && git commit -qm 'x'";
+
+  it("POSTs the pick and prints the pull request's URL on GitHub, else only the fetch command (stdout), with a note when FORKYARD_TOKEN is unset", async () => {
+    const onGitHub = fakeIo(() => json({ n: 2, branch: "forkyard/r1/2", pullRequest: { number: 7, url: "https://github.com/acme/app/pull/7" }, fetch: "git fetch …" }));
+    expect(await main(argv("pick", "r1", "--fork", "2"), onGitHub.io)).toBe(EXIT.ok);
+    expect(onGitHub.requests[0]).toMatchObject({ method: "POST", url: "http://127.0.0.1:8787/v1/runs/r1/forks/2/pick" });
+    expect(onGitHub.out()).toBe("https://github.com/acme/app/pull/7\n");
+
+    const local = fakeIo(() => json({ n: 2, branch: "forkyard/r1/2", fetch: fetchCommand }));
+    await main(argv("pick", "r1", "--fork", "2"), local.io);
+    expect(local.out()).toBe(`${fetchCommand}\n`);
+    expect(local.err()).toContain("$FORKYARD_TOKEN");
+    const withToken = fakeIo(() => json({ n: 2, branch: "forkyard/r1/2", fetch: fetchCommand }), { env: { FORKYARD_TOKEN: "t" } });
+    await main(argv("pick", "r1", "--fork", "2"), withToken.io);
+    expect(withToken.err()).toBe("");
+  });
+
+  it("--fork is required; the API's refusal exits 2 with its code", async () => {
+    const fake = fakeIo(() => json({}));
+    expect(await main(argv("pick", "r1"), fake.io)).toBe(EXIT.usage);
+    expect(fake.requests).toHaveLength(0);
+    const refused = fakeIo(() => json({ error: { code: "fork_not_succeeded", message: "Fork 1 failed (command_failed): only a fork that succeeded can be picked.", details: { field: "n" } } }, 409));
+    expect(await main(argv("pick", "r1", "--fork", "1"), refused.io)).toBe(EXIT.usage);
+    expect(refused.err()).toBe("error: fork_not_succeeded: Fork 1 failed (command_failed): only a fork that succeeded can be picked. (field: n)\n");
+  });
+});
+
 describe("watching over the event stream", () => {
   it("status --watch follows GET /events and re-reads the run at each event, not every second", async () => {
     let gets = 0;

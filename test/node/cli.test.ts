@@ -3,7 +3,7 @@
  * started once, and the CLI runs as a child process, exactly as a user runs it. The tests of this
  * file run in order (vitest's default) and share the stack.
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -85,6 +85,8 @@ afterAll(async () => {
 
 describe("forkyard CLI against the local stack", () => {
   let firstRun = "";
+  /** A run whose fork 1 changed README.md and added out/app.txt. */
+  let changedRun = "";
 
   it("fork --json waits for the run and prints the completed RunView (exit 0)", async () => {
     const r = await cli(["fork", repo, "--command", "echo hi", "-f", "2", "--json"]);
@@ -110,6 +112,7 @@ describe("forkyard CLI against the local stack", () => {
     const made = await cli(["fork", repo, "--command", "mkdir -p out && printf 'built\\n' > out/app.txt && echo more >> README.md", "--artifact", "out/**", "--json"]);
     expect(made.code, made.stderr).toBe(0);
     const id = parse<{ id: string }>(made).id;
+    changedRun = id;
     const dir = join(tmp, "downloaded");
     const listed = await cli(["artifacts", id, "--fork", "1", "--out", dir]);
     expect(listed.code, listed.stderr).toBe(0);
@@ -122,6 +125,29 @@ describe("forkyard CLI against the local stack", () => {
     const none = await cli(["diff", firstRun, "--fork", "1"]);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain("not_found");
+  });
+
+  it("pick prints the command that fetches a fork's work (not on GitHub): run in a clone, it makes the fork's branch with its changes", async () => {
+    const picked = await cli(["pick", changedRun, "--fork", "1"]);
+    expect(picked.code, picked.stderr).toBe(0);
+    const command = picked.stdout.trim();
+    expect(command).toContain(`git fetch ${repo} main && git switch -c forkyard/${changedRun}/1 FETCH_HEAD`);
+    const clone = join(tmp, "pick-clone");
+    execFileSync("git", ["clone", "--quiet", repo, clone]);
+    const identity = { GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@e", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@e" };
+    execFileSync("sh", ["-c", command], { cwd: clone, env: { ...process.env, ...identity, FORKYARD_TOKEN: TOKEN }, stdio: "pipe" });
+    const git = (...args: string[]) => execFileSync("git", args, { cwd: clone, encoding: "utf8" }).trim();
+    expect(git("branch", "--show-current")).toBe(`forkyard/${changedRun}/1`);
+    expect(git("log", "-1", "--format=%s")).toBe(`forkyard: run ${changedRun} fork 1`);
+    expect(git("status", "--porcelain")).toBe("");
+    expect(readFileSync(join(clone, "README.md"), "utf8")).toMatch(/more\n$/);
+    expect(readFileSync(join(clone, "out", "app.txt"), "utf8")).toBe("built\n");
+
+    const json = parse<{ n: number; fetch: string; patch: string; pullRequest?: unknown }>(await cli(["pick", changedRun, "--fork", "1", "--json"]));
+    expect(json).toEqual({ n: 1, branch: `forkyard/${changedRun}/1`, fetch: command, patch: `${worker!.url}/v1/runs/${changedRun}/forks/1/patch` });
+    const nothing = await cli(["pick", firstRun, "--fork", "1"]);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toContain("nothing_to_pick");
   });
 
   it("session new / send --follow / chat / fork / show / rm: a conversation with a durable agent", async () => {

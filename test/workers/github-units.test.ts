@@ -7,6 +7,11 @@ import { pushTarget } from "../../src/github/targets";
 import { verifyGitHubSignature } from "../../src/github/verify";
 import { loadConfig, type Config, type Env } from "../../src/env";
 import { decideTrigger } from "../../src/github/triggers";
+import { findCommandLine } from "../../src/github/command-line";
+import { parsePickCommand } from "../../src/github/pick-command";
+import { renderPickReply } from "../../src/github/pick-reply";
+import { renderPullRequest } from "../../src/github/report";
+import { fetchCommand, shellWord } from "../../src/runs/fetch-command";
 
 function command(body: string): ForkCommand {
   const parsed = parseForkCommand(body);
@@ -219,6 +224,15 @@ describe("pull request ranking and the summary comment", () => {
     expect(body.split("\n").some((line) => /^\s{0,3}\/fork/.test(line))).toBe(false);
   });
 
+  it("shows the fork a person picked, with its pull request, beside the best one", () => {
+    const picked = { n: 2, at: "2026-01-01T00:00:00.000Z", pullRequest: { number: 13, url: "https://github.com/octo/hello/pull/13" }, by: "Codertocat" };
+    const body = renderSummary({ ...snapshot("best"), picked }, [], "https://github.com");
+    const rows = body.split("\n").filter((l) => /^\| \d/.test(l));
+    expect(rows[1]).toMatch(/^\| 2 👉 \|/);
+    expect(rows[2]).toMatch(/^\| 3 ⭐ \|/);
+    expect(body).toContain("👉 Picked: fork 2 by Codertocat → [#13](https://github.com/octo/hello/pull/13).");
+  });
+
   it("with the judge's scores: a Score column, and the score ranks before the diff size", () => {
     const scored = { ...snapshot("best"), forks: forks.map((f) => (f.n === 2 ? { ...f, score: 9 } : f.n === 3 ? { ...f, score: 5 } : f)) };
     expect(rankForks(scored.forks).map((f) => f.n)).toEqual([2, 3, 1]);
@@ -228,5 +242,54 @@ describe("pull request ranking and the summary comment", () => {
     expect(rows[1]).toMatch(/^\| 2 ⭐ \| .* \| 9\/10 \|/);
     expect(rows[0]).toContain("| — |");
     expect(body).toContain("⭐ Best: fork 2 (check passed, score 9/10, 2 files +10 −3).");
+  });
+});
+
+describe("/pick comment parsing, and the reply", () => {
+  it("reads the fork number; the first command line of a comment wins, /fork or /pick", () => {
+    expect(parsePickCommand("/pick 2")).toEqual({ kind: "command", fork: 2 });
+    expect(parsePickCommand("Looks best to me.\n  /PICK #3 the smallest diff")).toEqual({ kind: "command", fork: 3 });
+    expect(parsePickCommand("/pick")).toEqual({ kind: "error", reason: "/pick needs the number of the fork to take, e.g. /pick 2" });
+    for (const bad of ["0", "101", "2.5", "two", "-1"]) expect(parsePickCommand(`/pick ${bad}`), bad).toMatchObject({ kind: "error", reason: expect.stringContaining(`(got "${bad}")`) });
+    for (const none of ["please /pick 2", "> /pick 2", "```\n/pick 2\n```", "/picker 2"]) expect(parsePickCommand(none).kind, none).toBe("none");
+    expect(findCommandLine("/pick 2\n/fork 3 x")?.name).toBe("pick");
+    expect(findCommandLine("```\n/pick 2\n```\n/fork 3 x")).toEqual({ name: "fork", rest: " 3 x", following: "" });
+  });
+
+  it("replies with the pull request and the fetch command, or with why, on one line, under its own marker", () => {
+    const pick = { owner: "octo", repo: "hello", issueNumber: 7, fork: 2, login: "Codertocat", commentId: 99 };
+    const picked = { n: 2, branch: "forkyard/rabc/2", fetch: "git fetch https://github.com/octo/hello.git forkyard/rabc/2:forkyard/rabc/2", pullRequest: { number: 12, url: "https://github.com/octo/hello/pull/12" } };
+    const ok = renderPickReply(pick, { runId: "rabc", picked });
+    expect(ok).toContain("<!-- forkyard:pick:99 -->");
+    expect(ok).toContain("👉 Picked fork **2** of Forkyard run `rabc`: pull request [#12](https://github.com/octo/hello/pull/12).");
+    expect(ok).toContain("```sh\ngit fetch https://github.com/octo/hello.git forkyard/rabc/2:forkyard/rabc/2\n```");
+    const refused = renderPickReply(pick, { runId: "rabc", error: { code: "x", message: "Fork 2 failed\n/fork 9 <b>" } });
+    expect(refused.split("\n")).toEqual(["<!-- forkyard:pick:99 -->", "⚠️ Could not pick fork 2 of Forkyard run `rabc`: Fork 2 failed /fork 9 &lt;b>"]);
+  });
+
+  it("a picked fork's pull request names the fork; a run without an issue gets no issue reference", () => {
+    const fork = { n: 2, status: "succeeded" as const, branch: "forkyard/rabc/2", costUsd: 0.01, diff: { files: 1, insertions: 2, deletions: 0 } };
+    const base = { runId: "rabc", status: "completed" as const, baseBranch: "main", title: "Fix it", forks: [fork], totals: { succeeded: 1, failed: 0, cancelled: 0, budgetExceeded: 0, costUsd: 0.01 } };
+    const plain = renderPullRequest(base, fork, false, true);
+    expect(plain.title).toBe("Forkyard: Fix it (fork 2)");
+    expect(plain.body).toContain("Fork **2** of 1 of Forkyard run `rabc` (picked).");
+    expect(plain.body).not.toContain("Refs");
+    const onIssue = renderPullRequest({ ...base, github: { owner: "octo", repo: "hello", issueNumber: 7, pullRequests: "best", comment: true } }, fork, false, true);
+    expect(onIssue.title).toBe("Forkyard #7: Fix it (fork 2)");
+    expect(onIssue.body).toContain("Refs #7");
+  });
+});
+
+describe("the fetch command of a pick", () => {
+  it("fetches a pushed branch as is; else rebuilds it from the patch (token from the environment); every value one shell word", () => {
+    const input = { repo: "https://github.com/octo/hello.git", branch: "forkyard/rabc/2", baseBranch: "main", patchUrl: "https://fy.example/v1/runs/rabc/forks/2/patch", message: "forkyard: run rabc fork 2" };
+    expect(fetchCommand({ ...input, pushed: true })).toBe("git fetch https://github.com/octo/hello.git forkyard/rabc/2:forkyard/rabc/2");
+    expect(fetchCommand({ ...input, pushed: false })).toBe(
+      "git fetch https://github.com/octo/hello.git main && git switch -c forkyard/rabc/2 FETCH_HEAD && " +
+        'curl -fsSL -H "Authorization: Bearer ${FORKYARD_TOKEN:?set FORKYARD_TOKEN to a Forkyard API token}" https://fy.example/v1/runs/rabc/forks/2/patch | git apply --3way && ' +
+        "git commit -qm 'forkyard: run rabc fork 2'",
+    );
+    expect(shellWord("/srv/my repos/it's")).toBe(`'/srv/my repos/it'\\''s'`);
+    expect(shellWord("$(rm -rf ~)")).toBe("'$(rm -rf ~)'");
   });
 });

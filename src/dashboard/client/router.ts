@@ -1,11 +1,12 @@
 /**
  * Hash routes (bookmarkable, shareable without the token): `#/` (runs, `#/?status=failed`),
- * `#/new`, `#/runs/<id>`, `#/sessions`, `#/sessions/<id>`. Each view
+ * `#/new`, `#/runs/<id>`, `#/runs/<id>/compare`, `#/sessions`, `#/sessions/<id>`. Each view
  * renders into <main> and may return a cleanup (timers, streams) run before the next one.
  */
 import { currentToken, forgetToken } from "./auth.ts";
 import { h } from "./dom.ts";
 import { authSlot, focusHeading, main, notFound } from "./page.ts";
+import { showComparePage } from "./views/compare/compare-page.ts";
 import { showNewRun } from "./views/new-run.ts";
 import { showRunPage } from "./views/run/run-page.ts";
 import { showRuns } from "./views/runs-list.ts";
@@ -51,10 +52,11 @@ function renderAuth(): void {
 
 /** The view for the current hash, with the nav entry it highlights. */
 function pick(parts: string[], params: URLSearchParams): [Nav, () => Cleanup | void] | null {
-  const [first, second] = parts;
+  const [first, second, third] = parts;
   if (parts.length === 0) return ["runs", () => showRuns(params)];
   if (first === "new" && parts.length === 1) return ["new", showNewRun];
   if (first === "runs" && parts.length === 2) return ["runs", () => showRunPage(second!)];
+  if (first === "runs" && parts.length === 3 && third === "compare") return ["runs", () => showComparePage(second!)];
   if (first === "sessions" && parts.length === 1) return ["sessions", showSessions];
   if (first === "sessions" && parts.length === 2) return ["sessions", () => showSession(second!)];
   return null;

@@ -22,11 +22,15 @@ function actionButton(label: string, action: () => Promise<void>, className?: st
   return button;
 }
 
+/** The compare page is there once the forks can be compared: the run ended, or it has a ranking. */
+export const canCompare = (run: RunView): boolean => isFinished(run) || run.ranking !== undefined;
+
 export function runHead(run: RunView, liveEl: HTMLElement, act: Act): HTMLElement[] {
   const req = run.request;
   const task = req.task;
   const path = runPath(run.id);
   const buttons: HTMLElement[] = [];
+  if (canCompare(run)) buttons.push(h("a", { class: "button", href: "#/runs/" + encodeURIComponent(run.id) + "/compare" }, "Compare forks"));
   if (run.status === "running") buttons.push(actionButton("Pause", () => act("Run paused: no new fork starts.", path + "/pause")));
   if (run.status === "paused") buttons.push(actionButton("Resume", () => act("Run resumed.", path + "/resume")));
   if (run.status === "budget_exceeded") buttons.push(budgetForm(path, act));

@@ -6,9 +6,9 @@ import type { CompareFork, CompareView } from "../../api-types.ts";
 import { api, ApiError, download, errorMessage, isAbort, isUnauthorized, runPath } from "../../api.ts";
 import { badge, h } from "../../dom.ts";
 import { fmtBytes } from "../../format.ts";
-import { focusHeading, main, notFound } from "../../page.ts";
+import { focusHeading, main } from "../../page.ts";
 import type { Cleanup } from "../../router.ts";
-import { runCrumbs } from "../run/run-page.ts";
+import { runCrumbs, runNotFound } from "../run/run-page.ts";
 import { branchForm, takeButton } from "./fork-actions.ts";
 import { numberedDiff } from "./numbered-diff.ts";
 import { rankedForks, rankingTable } from "./ranking-table.ts";
@@ -31,7 +31,7 @@ export function showComparePage(id: string): Cleanup {
     } catch (err) {
       if (isAbort(err) || isUnauthorized(err)) return;
       if (err instanceof ApiError && err.status === 404) {
-        main.replaceChildren(notFound("Run not found", h("span", null, "There is no run ", h("code", null, id), "."), { href: "#/", text: "Back to runs" }));
+        main.replaceChildren(runNotFound(id));
         return;
       }
       error.textContent = errorMessage(err);

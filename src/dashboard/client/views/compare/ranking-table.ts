@@ -2,7 +2,7 @@
 import type { CompareFork, CompareView } from "../../api-types.ts";
 import { badge, h } from "../../dom.ts";
 import { fmtUsd } from "../../format.ts";
-import { diffStats } from "../run/fork-card.ts";
+import { checkOutcome, diffStats } from "../run/fork-card.ts";
 
 /** Ranked forks by rank, then the others by number. */
 export function rankedForks(view: CompareView): CompareFork[] {
@@ -29,7 +29,7 @@ export function rankingTable(view: CompareView): HTMLElement {
       h(
         "td",
         { "data-label": "Check" },
-        f.check ? [h("span", { class: f.check.passed ? "ok-text" : "bad-text" }, f.check.passed ? "passed" : "failed"), " (exit " + f.check.exitCode + ")"] : h("span", { class: "muted" }, "–"),
+        f.check ? checkOutcome(f.check) : h("span", { class: "muted" }, "–"),
       ),
       h("td", { "data-label": "Diff" }, f.diff ? diffStats(f.diff) : h("span", { class: "muted" }, "–")),
       h("td", { class: "num", "data-label": "Cost" }, fmtUsd(f.costUsd.total)),

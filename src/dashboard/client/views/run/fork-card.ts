@@ -43,7 +43,7 @@ export function forkCard(f: ForkView, ctx: ForkCardContext): HTMLElement {
   fact("Steps", String(f.steps.length));
   fact("Attempts", String(f.attempts));
   fact("Cost", fmtUsd(cost.total), h("span", { class: "muted" }, " (sandbox " + fmtUsd(cost.sandbox) + " · LLM " + fmtUsd(cost.llm) + ")"));
-  if (f.check) fact("Check", h("span", { class: f.check.passed ? "ok-text" : "bad-text" }, f.check.passed ? "passed" : "failed"), " (exit " + f.check.exitCode + ")");
+  if (f.check) fact("Check", ...checkOutcome(f.check));
   if (f.diff) fact("Diff", ...diffStats(f.diff));
   if (f.sandboxId) fact("Sandbox", h("code", null, f.sandboxId));
 
@@ -71,6 +71,11 @@ export function forkCard(f: ForkView, ctx: ForkCardContext): HTMLElement {
     filesBlock(run, f, ctx.keepOpen),
     f.error ? h("div", { class: "error-box", role: "note" }, h("code", null, f.error.code), ": ", f.error.message) : null,
   );
+}
+
+/** "passed (exit 0)" / "failed (exit n)", colored. */
+export function checkOutcome(check: { passed: boolean; exitCode: number }): Child[] {
+  return [h("span", { class: check.passed ? "ok-text" : "bad-text" }, check.passed ? "passed" : "failed"), " (exit " + check.exitCode + ")"];
 }
 
 /** "<files> files +<insertions> −<deletions>", the counts colored. */

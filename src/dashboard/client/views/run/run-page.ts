@@ -20,6 +20,11 @@ export function runCrumbs(id: string, ...more: (Node | string)[]): HTMLElement {
   return h("nav", { class: "crumbs", "aria-label": "Breadcrumb" }, h("a", { href: "#/" }, "Runs"), " / ", more.length ? h("a", { href: "#/runs/" + encodeURIComponent(id), class: "mono" }, id) : h("span", { class: "mono" }, id), more.length ? [" / ", ...more] : null);
 }
 
+/** What a run's pages show for an id that names no run. */
+export function runNotFound(id: string): HTMLElement {
+  return notFound("Run not found", h("span", null, "There is no run ", h("code", null, id), "."), { href: "#/", text: "Back to runs" });
+}
+
 export function showRunPage(id: string): Cleanup {
   document.title = "Run " + id + " · Forkyard";
   const controller = new AbortController();
@@ -71,7 +76,7 @@ export function showRunPage(id: string): Cleanup {
     } catch (err) {
       if (isAbort(err) || isUnauthorized(err)) return;
       if (err instanceof ApiError && err.status === 404) {
-        main.replaceChildren(notFound("Run not found", h("span", null, "There is no run ", h("code", null, id), "."), { href: "#/", text: "Back to runs" }));
+        main.replaceChildren(runNotFound(id));
         controller.abort();
         return;
       }

@@ -288,6 +288,8 @@ describe.skipIf(!hasChromium)(suiteName, () => {
     const right = page.locator('.split .pane[data-fork="3"]');
     await left.locator(".ndiff-line.d-add", { hasText: "+changed-1" }).waitFor();
     await right.locator(".ndiff-line.d-add", { hasText: "+changed-3" }).waitFor();
+    // Each line with its old and new numbers: fork 3's file is new, its first line is new line 1.
+    expect(await right.locator(".ndiff-line.d-add").first().locator(".ln").allTextContents()).toEqual(["", "1"]);
     expect(await left.textContent()).not.toContain("changed-3");
     expect(await right.textContent()).not.toContain("changed-1");
     const [a, b] = [(await left.boundingBox())!, (await right.boundingBox())!];

@@ -93,3 +93,6 @@ export function randomKey(): string {
 }
 
 export const runPath = (id: string): string => "/v1/runs/" + encodeURIComponent(id);
+
+/** Items per page of the list views. */
+export const PAGE_SIZE = 25;

@@ -5,17 +5,9 @@
 import type { CreateRunBody, CreatedRun } from "../api-types.ts";
 import { api, ApiError, errorMessage, isUnauthorized, randomKey } from "../api.ts";
 import { h } from "../dom.ts";
+import { field, numberInput } from "../form.ts";
 import { focusHeading, main, toast } from "../page.ts";
 import { readStorage, REPO_KEY, writeStorage } from "../storage.ts";
-
-/** A labelled form field with an optional hint. */
-export function field(id: string, label: string, input: HTMLElement, hint?: string): HTMLDivElement {
-  return h("div", { class: "field" }, h("label", { for: id }, label), input, hint ? h("span", { class: "hint", id: id + "-hint" }, hint) : null);
-}
-
-export function numberInput(id: string, value: string, min: number, max: number, extra?: Record<string, string>): HTMLInputElement {
-  return h("input", { id, name: id, type: "number", inputmode: "numeric", min, max, value, ...extra });
-}
 
 export function showNewRun(): void {
   document.title = "New run · Forkyard";

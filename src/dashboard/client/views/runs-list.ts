@@ -1,13 +1,12 @@
 /** `#/`: runs, newest first, filtered by status; "Load more" follows the cursor; the first page refreshes every 5 s. */
 import { RUN_STATUSES } from "../../../api/client-types.ts";
 import type { RunPage, RunSummary } from "../api-types.ts";
-import { api, errorMessage, isAbort, isUnauthorized } from "../api.ts";
+import { api, errorMessage, isAbort, isUnauthorized, PAGE_SIZE } from "../api.ts";
 import { badge, h, human } from "../dom.ts";
 import { fmtUsd, shortRepo } from "../format.ts";
 import { focusHeading, main, timeEl } from "../page.ts";
 import type { Cleanup } from "../router.ts";
 
-export const PAGE_SIZE = 25;
 
 export function showRuns(params: URLSearchParams): Cleanup {
   document.title = "Runs · Forkyard";

@@ -1,11 +1,10 @@
 /** `#/sessions`: sessions, newest first (status, repository, turns, cost), refreshed every 5 s. */
 import type { SessionPage } from "../api-types.ts";
-import { api, errorMessage, isAbort, isUnauthorized } from "../api.ts";
+import { api, errorMessage, isAbort, isUnauthorized, PAGE_SIZE } from "../api.ts";
 import { badge, h } from "../dom.ts";
 import { fmtUsd, shortRepo } from "../format.ts";
 import { focusHeading, main, timeEl } from "../page.ts";
 import type { Cleanup } from "../router.ts";
-import { PAGE_SIZE } from "./runs-list.ts";
 
 export function showSessions(): Cleanup {
   document.title = "Sessions · Forkyard";

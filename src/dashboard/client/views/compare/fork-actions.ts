@@ -6,9 +6,9 @@
 import type { BranchRequest, BranchResponse, PickResponse } from "../../api-types.ts";
 import { api, errorMessage, isUnauthorized, runPath } from "../../api.ts";
 import { h } from "../../dom.ts";
+import { field, numberInput } from "../../form.ts";
 import { plural } from "../../format.ts";
 import { toast } from "../../page.ts";
-import { numberInput } from "../new-run.ts";
 
 const forkPath = (runId: string, n: number) => runPath(runId) + "/forks/" + n;
 
@@ -45,8 +45,8 @@ export function branchForm(runId: string, n: number): HTMLDetailsElement {
         }
       },
     },
-    h("div", { class: "field" }, h("label", { for: count.id }, "New forks (1–20)"), count),
-    h("div", { class: "field" }, h("label", { for: prompt.id }, "Prompt (optional)"), prompt),
+    field(count.id, "New forks (1–20)", count),
+    field(prompt.id, "Prompt (optional)", prompt),
     h("div", null, submit),
   );
   return h("details", { class: "branch-form" }, h("summary", null, "Branch this fork"), form, result);

@@ -1,68 +1,74 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { buildAssets } from "./scripts/build-assets.ts";
 import { TEST_ANTHROPIC_API_KEY, TEST_API_TOKEN, TEST_E2B_API_KEY, TEST_GITHUB_TOKEN, TEST_GITHUB_WEBHOOK_SECRET, TEST_RETRY_POLICIES } from "./test/support/constants.ts";
 
 /**
  * Two projects: `workers` runs the Worker in workerd (vitest-plugin) against a real local sandbox
  * server started by globalSetup; `node` runs the Node-side parts (local sandbox server, CLI, scripts).
+ * The Worker's static assets (dist/assets, wrangler.toml `[assets]`) are built first, so a fresh
+ * clone's `npm test` (or a single `npx vitest run <file>`) needs no other step.
  */
-export default defineConfig({
-  test: {
-    // Two at a time: a workers file (one at a time, they share the sandbox server's counters) beside a node file.
-    maxWorkers: 2,
-    projects: [
-      {
-        test: {
-          name: "node",
-          include: ["test/node/**/*.test.ts"],
-          environment: "node",
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
+export default defineConfig(async () => {
+  await buildAssets();
+  return {
+    test: {
+      // Two at a time: a workers file (one at a time, they share the sandbox server's counters) beside a node file.
+      maxWorkers: 2,
+      projects: [
+        {
+          test: {
+            name: "node",
+            include: ["test/node/**/*.test.ts"],
+            environment: "node",
+            testTimeout: 60_000,
+            hookTimeout: 60_000,
+          },
         },
-      },
-      {
-        plugins: [
-          cloudflareTest(async ({ inject }) => ({
-            wrangler: { configPath: "./wrangler.toml" },
-            miniflare: {
-              bindings: {
-                SANDBOX_BACKEND: "local",
-                E2B_API_KEY: TEST_E2B_API_KEY,
-                E2B_API_URL: inject<string>("sandboxUrl"),
-                E2B_SANDBOX_URL: inject<string>("sandboxUrl"),
-                ANTHROPIC_BASE_URL: inject<string>("anthropicUrl"),
-                ANTHROPIC_API_KEY: TEST_ANTHROPIC_API_KEY,
-                FORKYARD_API_TOKENS: `${TEST_API_TOKEN},second-token`,
-                ALLOW_LOCAL_REPOS: "true",
-                MAX_LIVE_SANDBOXES: "50",
-                ARTIFACT_MAX_BYTES: "200000",
-                SANDBOX_CREATE_RATE_PER_SECOND: "50",
-                RECONCILE_INTERVAL_SECONDS: "1",
-                STALE_FORK_SECONDS: "6",
-                RETRY_POLICIES: JSON.stringify(TEST_RETRY_POLICIES),
-                LOG_LEVEL: "warn",
-                TEST_MIGRATIONS: await readD1Migrations("./migrations"),
-                TEST_REPO: inject<string>("repoPath"),
-                CLAUDE_CODE_COMMAND: inject<string>("claudeCodeCommand"),
-                GITHUB_API_URL: `${inject<string>("githubUrl")}/api/v3`,
-                GITHUB_TOKEN: TEST_GITHUB_TOKEN,
-                GITHUB_WEBHOOK_SECRET: TEST_GITHUB_WEBHOOK_SECRET,
-                TEST_GITHUB_URL: inject<string>("githubUrl"),
+        {
+          plugins: [
+            cloudflareTest(async ({ inject }) => ({
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: {
+                bindings: {
+                  SANDBOX_BACKEND: "local",
+                  E2B_API_KEY: TEST_E2B_API_KEY,
+                  E2B_API_URL: inject<string>("sandboxUrl"),
+                  E2B_SANDBOX_URL: inject<string>("sandboxUrl"),
+                  ANTHROPIC_BASE_URL: inject<string>("anthropicUrl"),
+                  ANTHROPIC_API_KEY: TEST_ANTHROPIC_API_KEY,
+                  FORKYARD_API_TOKENS: `${TEST_API_TOKEN},second-token`,
+                  ALLOW_LOCAL_REPOS: "true",
+                  MAX_LIVE_SANDBOXES: "50",
+                  ARTIFACT_MAX_BYTES: "200000",
+                  SANDBOX_CREATE_RATE_PER_SECOND: "50",
+                  RECONCILE_INTERVAL_SECONDS: "1",
+                  STALE_FORK_SECONDS: "6",
+                  RETRY_POLICIES: JSON.stringify(TEST_RETRY_POLICIES),
+                  LOG_LEVEL: "warn",
+                  TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+                  TEST_REPO: inject<string>("repoPath"),
+                  CLAUDE_CODE_COMMAND: inject<string>("claudeCodeCommand"),
+                  GITHUB_API_URL: `${inject<string>("githubUrl")}/api/v3`,
+                  GITHUB_TOKEN: TEST_GITHUB_TOKEN,
+                  GITHUB_WEBHOOK_SECRET: TEST_GITHUB_WEBHOOK_SECRET,
+                  TEST_GITHUB_URL: inject<string>("githubUrl"),
+                },
               },
-            },
-          })),
-        ],
-        test: {
-          name: "workers",
-          include: ["test/workers/**/*.test.ts"],
-          globalSetup: ["./test/global-setup.ts"],
-          setupFiles: ["./test/workers/setup.ts"],
-          // Files share one sandbox server whose counters the tests read: run them one at a time.
-          fileParallelism: false,
-          testTimeout: 90_000,
-          hookTimeout: 60_000,
+            })),
+          ],
+          test: {
+            name: "workers",
+            include: ["test/workers/**/*.test.ts"],
+            globalSetup: ["./test/global-setup.ts"],
+            setupFiles: ["./test/workers/setup.ts"],
+            // Files share one sandbox server whose counters the tests read: run them one at a time.
+            fileParallelism: false,
+            testTimeout: 90_000,
+            hookTimeout: 60_000,
+          },
         },
-      },
-    ],
-  },
+      ],
+    },
+  };
 });

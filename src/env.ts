@@ -22,6 +22,8 @@ export interface Env {
   GITHUB_REPORT_WORKFLOW: Workflow<GitHubReportParams>;
   DB: D1Database;
   ARTIFACTS: R2Bucket;
+  /** The static assets in dist/assets (dashboard client, /docs), built by scripts/build-assets.ts. */
+  ASSETS: Fetcher;
 
   SANDBOX_BACKEND?: string;
   E2B_API_KEY?: string;

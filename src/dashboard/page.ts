@@ -1,27 +1,19 @@
+import { documentHead } from "../routes/html-page";
+
 /**
  * The dashboard's HTML document (GET /). A static shell: everything in it is constant, the run
- * data is rendered by /dashboard/app.js with DOM APIs (text nodes, never HTML strings).
+ * data is rendered by /dashboard/app.js (built from ./client) with DOM APIs (text nodes, never HTML strings).
  */
 export interface PageAssets {
   scriptHref: string;
   styleHref: string;
 }
 
-const ATTR_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
-const attr = (value: string) => value.replace(/[&<>"']/g, (ch) => ATTR_ESCAPES[ch]!);
-
 export function renderDashboardPage(assets: PageAssets): string {
   return `<!doctype html>
 <html lang="en">
 <head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<meta name="referrer" content="no-referrer">
-<title>Forkyard</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="${attr(assets.styleHref)}">
-<script src="${attr(assets.scriptHref)}" defer></script>
+${documentHead({ title: "Forkyard", styleHref: assets.styleHref, scriptHrefs: [assets.scriptHref] })}
 </head>
 <body>
 <a class="skip" href="#main" id="skip-link">Skip to content</a>

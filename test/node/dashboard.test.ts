@@ -3,7 +3,8 @@
  * by playwright-core, the local sandbox server and the Worker under `wrangler dev`. It enters the
  * token, starts a run from the page's form, watches it complete live (no reload), cancels a fork
  * and a second run from their buttons, filters the runs list, talks to a session (send, read the
- * reply, fork, destroy), and saves screenshots under
+ * reply, fork, destroy), compares the forks of a run (ranking, patches side by side, take, branch),
+ * renders /docs, and saves screenshots under
  * test-output/. Skipped when /usr/bin/chromium is missing (`apt-get install chromium`; .ci/run does).
  */
 import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
@@ -258,6 +259,70 @@ describe.skipIf(!hasChromium)(suiteName, () => {
     }
     const views = await Promise.all([id, child].map((s) => api<{ status: string }>(`/v1/sessions/${s}`)));
     expect(views.map((v) => v.status)).toEqual(["destroyed", "destroyed"]);
+  });
+
+  it("compares the forks of an ended run: ranking with the winner, two patches side by side, take and branch", async () => {
+    await page.emulateMedia({ colorScheme: "light" });
+    // Fork-dependent changes; fork 1 fails the check, so fork 2 (passed, smaller diff than 3) wins.
+    const created = await api<{ id: string }>("/v1/runs", {
+      method: "POST",
+      body: JSON.stringify({ repo, forks: 3, maxConcurrent: 3, task: { commands: ["echo changed-$FORKYARD_FORK > fork.txt && seq 1 $FORKYARD_FORK >> fork.txt"] }, check: 'test "$FORKYARD_FORK" != 1' }),
+    });
+    await page.goto(`${worker!.url}/#/runs/${created.id}`);
+    await page.locator('#run-status[data-run-status="completed"]').waitFor({ timeout: 45_000 });
+    await page.getByRole("link", { name: "Compare forks" }).click();
+    await page.waitForURL(new RegExp(`#/runs/${created.id}/compare$`));
+
+    const rows = page.locator("table.ranking tbody tr");
+    await rows.first().waitFor();
+    expect(await rows.evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.fork))).toEqual(["2", "3", "1"]);
+    const winner = page.locator('table.ranking tr[data-winner="true"]');
+    expect(await winner.getAttribute("data-fork")).toBe("2");
+    await winner.locator(".winner-mark", { hasText: "Winner" }).waitFor();
+    await winner.locator(".reasons li", { hasText: "check passed" }).waitFor();
+    await page.locator('table.ranking tr[data-fork="1"] .reasons li', { hasText: "check failed" }).waitFor();
+
+    await page.getByLabel("Left fork").selectOption("1");
+    await page.getByLabel("Right fork").selectOption("3");
+    const left = page.locator('.split .pane[data-fork="1"]');
+    const right = page.locator('.split .pane[data-fork="3"]');
+    await left.locator(".ndiff-line.d-add", { hasText: "+changed-1" }).waitFor();
+    await right.locator(".ndiff-line.d-add", { hasText: "+changed-3" }).waitFor();
+    // Each line with its old and new numbers: fork 3's file is new, its first line is new line 1.
+    expect(await right.locator(".ndiff-line.d-add").first().locator(".ln").allTextContents()).toEqual(["", "1"]);
+    expect(await left.textContent()).not.toContain("changed-3");
+    expect(await right.textContent()).not.toContain("changed-1");
+    const [a, b] = [(await left.boundingBox())!, (await right.boundingBox())!];
+    expect(a.x + a.width).toBeLessThanOrEqual(b.x); // side by side, left then right
+    expect(Math.abs(a.y - b.y)).toBeLessThan(2);
+    await left.getByRole("link", { name: /Full patch/ }).waitFor();
+
+    // Take fork 1: its PR or its fetch command — or, where the endpoint is not deployed yet, the API's error.
+    await left.getByRole("button", { name: "Take fork 1" }).click();
+    const outcome = left.locator(".picked, .action-result .alert").first();
+    await outcome.waitFor();
+    const text = (await outcome.textContent()) ?? "";
+    if (await outcome.evaluate((el) => el.classList.contains("picked"))) expect(text).toMatch(/git fetch|Pull request/);
+    else expect(text).toMatch(/\S/);
+    // Branch fork 3 into two new forks: the new run's link, or the API's error.
+    await right.getByText("Branch this fork").click();
+    await right.getByLabel("New forks (1–20)").fill("2");
+    await right.getByRole("button", { name: "Start branches" }).click();
+    await right.locator(".branch-form .action-result > *").first().waitFor();
+    console.log(`dashboard test: compare page — pick answered "${text.trim()}"`);
+    await page.evaluate(() => window.scrollTo(0, 0)); // the sticky top bar where it belongs in a full-page shot
+    await page.screenshot({ path: join(OUTPUT, "dashboard-compare.png"), fullPage: true });
+  });
+
+  it("serves /docs: Swagger UI from this origin lists the operations", async () => {
+    const before = requestUrls.length;
+    await page.goto(`${worker!.url}/docs`);
+    await page.locator(".opblock").first().waitFor();
+    expect(await page.locator(".opblock").count()).toBeGreaterThan(20);
+    await page.locator(".opblock-summary-path", { hasText: "/v1/runs/{id}/compare" }).first().waitFor();
+    const origin = new URL(worker!.url).origin;
+    expect(requestUrls.slice(before).filter((u) => !u.startsWith(origin) && !u.startsWith("data:"))).toEqual([]);
+    await page.screenshot({ path: join(OUTPUT, "docs.png") });
   });
 
   it("never put the token in a URL, and the page raised no errors (CSP included)", () => {

@@ -5,11 +5,13 @@
  */
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { Ajv2020 } from "ajv/dist/2020.js";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Script } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { API_VERSION, CREATE_RUN_EXAMPLES, openApiDocument, RAISE_BUDGET_EXAMPLE } from "../../src/api/openapi.ts";
 import { createRunRequest, raiseBudgetRequest } from "../../src/api/runs.ts";
-import { DOCS_PAGE_SCRIPT } from "../../src/routes/docs-page.ts";
+import { ASSETS_DIR, buildAssets } from "../../scripts/build-assets.ts";
 
 const doc = openApiDocument();
 
@@ -139,9 +141,16 @@ describe("GET /openapi.json document", () => {
   });
 });
 
-describe("/docs page script", () => {
-  it("parses as a classic script and cannot end its <script> element early", () => {
-    expect(() => new Script(DOCS_PAGE_SCRIPT)).not.toThrow();
-    expect(DOCS_PAGE_SCRIPT.toLowerCase()).not.toContain("</script");
+// The /docs page itself (served from this origin, strict CSP, versioned assets): test/workers/openapi.test.ts.
+describe("built browser assets", () => {
+  it("builds the dashboard client and the /docs initializer as classic scripts, and Swagger UI beside them", async () => {
+    await buildAssets();
+    const read = (path: string) => readFileSync(join(ASSETS_DIR, path), "utf8");
+    for (const script of ["dashboard/app.js", "docs/swagger-init.js", "docs/swagger-ui-bundle.js"]) expect(() => new Script(read(script)), script).not.toThrow();
+    expect(read("docs/swagger-init.js")).toContain('"/openapi.json"');
+    // No code evaluated from strings (the CSP has no 'unsafe-eval').
+    expect(read("dashboard/app.js")).not.toMatch(/\beval\(|new Function\(/);
+    expect(read("dashboard/app.css")).toContain(".timeline");
+    expect(read("docs/swagger-ui.css")).toContain(".swagger-ui");
   });
 });

@@ -1,0 +1,102 @@
+/**
+ * `#/runs/<id>/compare`: the run's forks ranked (GET /v1/runs/:id/compare), two fork pickers and
+ * the two forks' patches side by side, each with "Branch this fork" and "Take this one".
+ */
+import type { CompareFork, CompareView } from "../../api-types.ts";
+import { api, ApiError, download, errorMessage, isAbort, isUnauthorized, runPath } from "../../api.ts";
+import { badge, h } from "../../dom.ts";
+import { fmtBytes } from "../../format.ts";
+import { focusHeading, main } from "../../page.ts";
+import type { Cleanup } from "../../router.ts";
+import { runCrumbs, runNotFound } from "../run/run-page.ts";
+import { branchForm, takeButton } from "./fork-actions.ts";
+import { numberedDiff } from "./numbered-diff.ts";
+import { rankedForks, rankingTable } from "./ranking-table.ts";
+
+export function showComparePage(id: string): Cleanup {
+  document.title = "Compare · Run " + id + " · Forkyard";
+  const controller = new AbortController();
+  const error = h("p", { class: "alert", role: "alert" });
+  const body = h("div", { class: "stack" }, h("p", { class: "loading" }, "Loading…"));
+  main.replaceChildren(runCrumbs(id, "Compare"), h("div", { class: "page-head" }, h("h1", null, "Compare forks of ", h("span", { class: "mono" }, id))), error, body);
+  focusHeading();
+  /** The two forks shown, kept across refreshes. */
+  let chosen: [number, number] | null = null;
+
+  async function load(): Promise<void> {
+    try {
+      const view = await api<CompareView>(runPath(id) + "/compare", { signal: controller.signal });
+      error.textContent = "";
+      render(view);
+    } catch (err) {
+      if (isAbort(err) || isUnauthorized(err)) return;
+      if (err instanceof ApiError && err.status === 404) {
+        main.replaceChildren(runNotFound(id));
+        return;
+      }
+      error.textContent = errorMessage(err);
+    }
+  }
+
+  function render(view: CompareView): void {
+    const forks = rankedForks(view);
+    if (forks.length === 0) return body.replaceChildren(h("p", { class: "muted" }, "This run has no forks."));
+    chosen ??= [forks[0]!.n, (forks[1] ?? forks[0]!).n];
+    const panes = h("div", { class: "split" });
+    const showPanes = () => panes.replaceChildren(...chosen!.map((n, side) => patchPane(view, forks.find((f) => f.n === n)!, side === 0 ? "Left" : "Right")));
+    const picker = (side: 0 | 1) => {
+      const label = side === 0 ? "Left fork" : "Right fork";
+      const select = h(
+        "select",
+        { id: "compare-" + side, "aria-label": label },
+        forks.map((f) => h("option", { value: String(f.n), selected: f.n === chosen![side] }, "Fork " + f.n + (f.rank === null ? "" : " (rank " + f.rank + ")"))),
+      );
+      select.addEventListener("change", () => {
+        chosen![side] = Number(select.value);
+        showPanes();
+      });
+      return h("div", { class: "field" }, h("label", { for: select.id }, label), select);
+    };
+    showPanes();
+    body.replaceChildren(
+      h("div", { class: "title-row" }, h("span", null, "Run "), badge(view.status), view.winner === null ? h("span", { class: "muted" }, " No winner yet.") : h("span", null, " Winner: fork " + view.winner)),
+      h("h2", null, "Ranking"),
+      rankingTable(view),
+      h("div", { class: "section-head" }, h("h2", null, "Side by side"), h("button", { type: "button", class: "small", onclick: () => void load() }, "Refresh")),
+      h("div", { class: "grid2 pickers" }, picker(0), picker(1)),
+      panes,
+    );
+  }
+
+  void load();
+  return () => controller.abort();
+}
+
+/** One side: the fork's facts, its actions and its patch. */
+function patchPane(view: CompareView, f: CompareFork, side: string): HTMLElement {
+  const patch = f.patch;
+  let content: HTMLElement;
+  if (!patch) content = h("p", { class: "muted" }, "No changes.");
+  else {
+    const full = h("a", { href: patch.href }, "Full patch (" + fmtBytes(patch.bytes) + ")");
+    // The API needs the token, which a plain link cannot carry: download it with the token instead.
+    full.addEventListener("click", (ev) => {
+      ev.preventDefault();
+      void download(patch.href, "run-" + view.runId + "-fork-" + f.n + ".patch");
+    });
+    content = h(
+      "div",
+      null,
+      h("p", { class: "muted" }, patch.truncated ? "The first " + fmtBytes(patch.text.length) + " of " + fmtBytes(patch.bytes) + ". " : "", full),
+      numberedDiff(patch.text, "Patch of fork " + f.n),
+    );
+  }
+  return h(
+    "section",
+    { class: "card pad pane", dataset: { fork: String(f.n) }, "aria-label": side + ": fork " + f.n },
+    h("header", { class: "fork-head" }, h("h3", null, "Fork " + f.n), badge(f.status), view.winner === f.n ? h("span", { class: "winner-mark" }, "★ Winner") : null, h("span", { class: "branch mono", title: f.branch }, f.branch)),
+    f.error ? h("div", { class: "error-box", role: "note" }, h("code", null, f.error.code), ": ", f.error.message) : null,
+    h("div", { class: "actions pane-actions" }, takeButton(view.runId, f.n), branchForm(view.runId, f.n)),
+    content,
+  );
+}

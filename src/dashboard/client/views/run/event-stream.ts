@@ -1,0 +1,66 @@
+/**
+ * Following a run's events (GET /v1/runs/:id/events) for as long as the view is open: each event
+ * goes to `onEvent` once (by seq); when the stream drops before the run ended it reconnects with
+ * Last-Event-ID, backing off from the server's `retry` up to 30 s.
+ */
+import type { RunEvent } from "../../api-types.ts";
+import { runPath } from "../../api.ts";
+import { authHeaders, forgetToken, REJECTED_TOKEN } from "../../auth.ts";
+import { sleep } from "../../page.ts";
+import { readSse } from "./sse.ts";
+
+export type StreamState = "connecting" | "live" | "reconnecting" | "ended" | "off";
+
+export interface EventStreamHandlers {
+  onEvent(event: RunEvent): void;
+  onState(state: StreamState): void;
+  /** Re-reads the run (after the stream drops); resolves once done. */
+  refresh(): Promise<void>;
+  /** Whether the run has ended (as last read). */
+  finished(): boolean;
+}
+
+export async function followRunEvents(id: string, signal: AbortSignal, on: EventStreamHandlers): Promise<void> {
+  let lastEventId: string | null = null;
+  let lastSeq = 0;
+  let retryMs = 2000;
+  let failures = 0;
+  while (!signal.aborted) {
+    let sawEnd = false;
+    try {
+      const headers: Record<string, string> = { Accept: "text/event-stream", ...authHeaders() };
+      if (lastEventId !== null) headers["Last-Event-ID"] = lastEventId;
+      const res = await fetch(runPath(id) + "/events", { headers, signal, cache: "no-store", credentials: "omit" });
+      if (res.status === 401) return forgetToken(REJECTED_TOKEN);
+      if (res.status === 404) return on.onState("off");
+      if (!res.ok || !res.body) throw new Error("HTTP " + res.status);
+      on.onState("live");
+      failures = 0;
+      await readSse(res.body, (frame) => {
+        if (frame.id !== undefined) lastEventId = frame.id;
+        if (frame.retry !== undefined) retryMs = frame.retry;
+        if (frame.data === undefined) return;
+        let event: RunEvent;
+        try {
+          event = JSON.parse(frame.data) as RunEvent;
+        } catch {
+          return;
+        }
+        if (typeof event.seq === "number") {
+          if (event.seq <= lastSeq) return;
+          lastSeq = event.seq;
+        }
+        if (event.type === "run.finished") sawEnd = true;
+        on.onEvent(event);
+      });
+    } catch {
+      if (signal.aborted) return;
+    }
+    if (signal.aborted) return;
+    if (!sawEnd) await on.refresh();
+    if (sawEnd || on.finished()) return on.onState("ended");
+    failures++;
+    on.onState("reconnecting");
+    await sleep(Math.min(retryMs * Math.pow(2, Math.min(failures - 1, 4)), 30000), signal);
+  }
+}

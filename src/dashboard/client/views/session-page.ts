@@ -1,0 +1,139 @@
+/**
+ * `#/sessions/<id>`: a session's transcript (tool calls as `⚙ <tool> <input>` lines, tool results
+ * collapsed to their first line), a send box, and Fork / Pause / Cancel turn / Destroy. Re-read
+ * every 2 s; the transcript is read on from the last entry seen.
+ */
+import type { ForkedSessions, MessageAccepted, SessionView, TranscriptEntry, TranscriptPage } from "../api-types.ts";
+import { api, ApiError, errorMessage, isAbort, isUnauthorized, type ApiOptions } from "../api.ts";
+import { badge, h } from "../dom.ts";
+import { fmtUsd, shortRepo } from "../format.ts";
+import { focusHeading, main, notFound, toast } from "../page.ts";
+import type { Cleanup } from "../router.ts";
+
+export function showSession(id: string): Cleanup {
+  const controller = new AbortController();
+  const path = "/v1/sessions/" + encodeURIComponent(id);
+  const head = h("div", { class: "page-head" });
+  const error = h("p", { class: "alert", role: "alert" });
+  const log = h("ol", { class: "transcript", "aria-live": "polite" });
+  const prompt = h("textarea", { id: "session-prompt", name: "prompt", rows: "3", required: true, placeholder: "Ask for the next change…" });
+  const sendButton = h("button", { type: "submit", class: "primary" }, "Send");
+  const form = h(
+    "form",
+    {
+      class: "card pad send",
+      onsubmit: async (ev) => {
+        ev.preventDefault();
+        const text = prompt.value.trim();
+        if (!text) return;
+        sendButton.disabled = true;
+        try {
+          const r = await api<MessageAccepted>(path + "/messages", { method: "POST", body: { prompt: text } });
+          prompt.value = "";
+          toast("Sent as turn " + r.turn);
+          void refresh();
+        } catch (err) {
+          toast(errorMessage(err), "error");
+        } finally {
+          sendButton.disabled = false;
+        }
+      },
+    },
+    h("label", { for: "session-prompt" }, "Message"),
+    prompt,
+    h("div", { class: "actions" }, sendButton),
+  );
+  let after = 0;
+  main.replaceChildren(h("nav", { class: "crumbs", "aria-label": "Breadcrumb" }, h("a", { href: "#/sessions" }, "Sessions"), " / ", h("span", { class: "mono" }, id)), head, error, log, form);
+
+  async function act(label: string, method: ApiOptions["method"], suffix: string, body?: unknown): Promise<void> {
+    try {
+      const r = await api<ForkedSessions | SessionView | null>(path + suffix, { method, body });
+      toast(label);
+      const child = r && "sessions" in r ? r.sessions[0] : undefined;
+      if (child) location.hash = "#/sessions/" + encodeURIComponent(child.id);
+      else void refresh();
+    } catch (err) {
+      toast(errorMessage(err), "error");
+    }
+  }
+
+  function renderHead(view: SessionView): void {
+    document.title = view.title + " · Forkyard";
+    const ended = view.status === "destroyed" || view.status === "failed";
+    head.replaceChildren(
+      h(
+        "div",
+        null,
+        h("h1", null, view.title, " ", badge(view.status)),
+        h("p", { class: "muted" }, shortRepo(view.repo) + " · " + view.workBranch + " · " + view.model + " · sandbox " + (view.sandbox.state || "-") + " · " + fmtUsd(view.costUsd.total) + (view.queued ? " · " + view.queued + " queued" : "")),
+      ),
+      h(
+        "div",
+        { class: "actions" },
+        h("button", { type: "button", disabled: ended, onclick: () => void act("Forked", "POST", "/fork", { count: 1 }) }, "Fork"),
+        h("button", { type: "button", disabled: ended || view.status === "running" || view.sandbox.state !== "running", onclick: () => void act("Paused", "POST", "/pause") }, "Pause"),
+        h("button", { type: "button", disabled: view.status !== "running", onclick: () => void act("Cancelling the turn", "POST", "/cancel") }, "Cancel turn"),
+        h(
+          "button",
+          {
+            type: "button",
+            class: "danger",
+            disabled: view.status === "destroyed",
+            onclick: () => {
+              if (confirm("Destroy this session? Its sandbox is killed; the transcript stays.")) void act("Destroyed", "DELETE", "");
+            },
+          },
+          "Destroy",
+        ),
+      ),
+    );
+    form.hidden = ended;
+  }
+
+  async function refresh(): Promise<void> {
+    try {
+      renderHead(await api<SessionView>(path, { signal: controller.signal }));
+      for (;;) {
+        const page = await api<TranscriptPage>(path + "/transcript?after=" + after + "&limit=200", { signal: controller.signal });
+        for (const e of page.entries) {
+          log.append(entryEl(e));
+          after = e.seq;
+        }
+        if (page.next === null) break;
+      }
+      error.textContent = "";
+    } catch (err) {
+      if (isAbort(err)) return;
+      if (err instanceof ApiError && err.status === 404) {
+        main.replaceChildren(notFound("Session not found", null, { href: "#/sessions", text: "Back to sessions" }));
+        return;
+      }
+      if (!isUnauthorized(err)) error.textContent = errorMessage(err);
+    }
+  }
+  void refresh().then(focusHeading);
+  const timer = setInterval(() => {
+    if (document.visibilityState === "visible") void refresh();
+  }, 2000);
+  return () => {
+    clearInterval(timer);
+    controller.abort();
+  };
+}
+
+function entryEl(e: TranscriptEntry): HTMLLIElement {
+  if (e.role === "user") return h("li", { class: "msg user" }, h("div", { class: "muted" }, "Turn " + e.turn), h("p", null, e.text));
+  if (e.role === "assistant") {
+    return h("li", { class: "msg assistant" }, e.text ? h("p", null, e.text) : null, e.toolCalls.map((t) => h("div", { class: "mono muted" }, "⚙ " + t.name + " " + toolLabel(t.input))));
+  }
+  const firstLine = (e.content.split("\n")[0] || "(no output)").slice(0, 120);
+  return h("li", { class: "msg tool" }, h("details", null, h("summary", { class: e.isError ? "bad-text" : "muted" }, (e.isError ? "✗ " : "→ ") + firstLine), h("pre", { class: "out" }, e.content)));
+}
+
+function toolLabel(input: unknown): string {
+  const i = input as { command?: unknown; path?: unknown } | null;
+  if (i && typeof i.command === "string" && typeof i.path === "string") return i.command + " " + i.path;
+  if (i && typeof i.command === "string") return i.command;
+  return JSON.stringify(input);
+}

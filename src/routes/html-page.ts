@@ -1,0 +1,45 @@
+/**
+ * The Worker's two HTML pages (the dashboard at /, the API reference at /docs): static shells that
+ * load their script and stylesheet from this origin (src/routes/static-assets.ts), answered with a
+ * strict CSP — no inline script or style, no eval, no other origin, no framing.
+ */
+import type { Context } from "hono";
+import type { AppEnv } from "../app-env";
+import { SECURITY_HEADERS } from "./static-assets";
+
+export const PAGE_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "connect-src 'self'",
+  "img-src 'self' data:",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+const ATTR_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+const attr = (value: string): string => value.replace(/[&<>"']/g, (ch) => ATTR_ESCAPES[ch]!);
+
+/** A page's <head>: its title, its stylesheet and its scripts (deferred, in order). */
+export function documentHead(opts: { title: string; styleHref: string; scriptHrefs: string[] }): string {
+  return `<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<meta name="referrer" content="no-referrer">
+<title>${attr(opts.title)}</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="${attr(opts.styleHref)}">
+${opts.scriptHrefs.map((href) => `<script src="${attr(href)}" defer></script>`).join("\n")}`;
+}
+
+export function htmlPage(c: Context<AppEnv>, html: string): Response {
+  return c.body(html, 200, {
+    ...SECURITY_HEADERS,
+    "Content-Type": "text/html; charset=utf-8",
+    "Content-Security-Policy": PAGE_CSP,
+    "X-Frame-Options": "DENY",
+    // The page is small and names versioned assets: always revalidate it.
+    "Cache-Control": "no-cache",
+  });
+}

@@ -8,6 +8,7 @@ export const PICK_RESPONSE_SCHEMAS: [string, z.core.$ZodType][] = [
   ["RunPick", res.runPick],
   ["PullRequestLink", res.pullRequestLink],
   ["WebhookPick", res.webhookPick],
+  ["WebhookRefork", res.webhookRefork],
 ];
 
 /** The pick operation, with the document's run id and fork number parameters. */

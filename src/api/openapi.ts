@@ -427,7 +427,17 @@ function buildDocument(): OpenApiDocument {
             "with `prompt` as a new message, or without one continue fork n's task where it stands. Fork n carries on unaffected. An ended fork can be " +
             "branched while its sandbox is kept (runs with keepSandboxes). Each new fork shows `parent: { n, turn }`. " +
             "400 `invalid_input` (`prompt` on a commands task; more than 100 forks in the run); 409 `fork_ended` (ended and not kept).",
-          parameters: [runIdParam, forkParam],
+          parameters: [
+            runIdParam,
+            forkParam,
+            {
+              name: "Idempotency-Key",
+              in: "header",
+              required: false,
+              description: "the same key answers the same branch (409 `idempotency_key_reused` for a different request)",
+              schema: { type: "string", minLength: 1, maxLength: 255 },
+            },
+          ],
           requestBody: { required: true, content: { "application/json": { schema: ref("BranchRequest"), example: { count: 3, prompt: "Try a different approach: fix it in the parser instead." } } } },
           responses: { "202": json(ref("BranchResponse"), "The new forks (queued until fork n is forked)."), ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict"]) },
         },
@@ -480,7 +490,7 @@ function buildDocument(): OpenApiDocument {
           operationId: "githubWebhook",
           summary: "GitHub webhook deliveries",
           description:
-            "Starts runs from GitHub events (an issue labelled, a `/fork N <prompt>` comment, …) and answers `/pick k` comments (200, `WebhookPick`). No bearer token: each delivery is authenticated by its " +
+            "Starts runs from GitHub events (an issue labelled, a `/fork N <prompt>` comment, …) and answers `/pick k` and `/refork k [prompt]` comments (200, `WebhookPick`, `WebhookRefork`). No bearer token: each delivery is authenticated by its " +
             "`X-Hub-Signature-256` (HMAC-SHA256 of the raw body with GITHUB_WEBHOOK_SECRET), checked before anything else (401 `invalid_signature`). " +
             "A redelivery (same `X-GitHub-Delivery`) names the same run. Deliveries that start nothing are answered 202 with the reason.",
           security: [],
@@ -497,7 +507,7 @@ function buildDocument(): OpenApiDocument {
             },
           },
           responses: {
-            "200": json({ anyOf: [ref("WebhookPing"), ref("WebhookPick")] }, "A `ping` event (sent when the webhook is created), or a `/pick k` comment answered (the pick, or why not, and the reply comment)."),
+            "200": json({ anyOf: [ref("WebhookPing"), ref("WebhookPick"), ref("WebhookRefork")] }, "A `ping` event (sent when the webhook is created), or a `/pick k` or `/refork k` comment answered (the pick or the new fork, or why not, and the reply comment)."),
             "202": json({ anyOf: [ref("WebhookRun"), ref("WebhookIgnored")] }, "The delivery started a run (or found the one a first delivery started), or was ignored, with the reason."),
             ...errors(["BadRequest", "Unauthorized", "PayloadTooLarge", "GitHubUnavailable"]),
           },

@@ -48,6 +48,19 @@ export const webhookPick = z.object({
   reply: z.object({ id: z.number().int(), url: z.string() }).describe("Forkyard's reply comment on the thread (one per /pick comment, updated on a redelivery)"),
 });
 
+/** 200 answer of the webhook to a `/refork k [prompt]` comment (src/github/refork-reply.ts). */
+export const webhookRefork = z.object({
+  command: z.literal("refork"),
+  event: z.string(),
+  deliveryId: z.string(),
+  fork: z.number().int().describe("the fork the comment asked to branch"),
+  runId: z.string().nullable().describe("the thread's latest run (null: no run on this issue or pull request)"),
+  branched: z.object({ runId: z.string(), forks: z.array(z.number().int()) }).optional().describe("the new fork (as POST …/forks/{n}/branch answers)"),
+  error: z.object({ code: z.string(), message: z.string() }).optional().describe("why no fork was started: not_found, fork_ended, invalid_input, …"),
+  reply: webhookPick.shape.reply,
+});
+
 export type RunPick = z.infer<typeof runPick>;
 export type PickResult = z.infer<typeof pickResult>;
 export type WebhookPick = z.infer<typeof webhookPick>;
+export type WebhookRefork = z.infer<typeof webhookRefork>;

@@ -21,7 +21,7 @@ import { EventHub, eventsAfterOf, eventStreamResponse } from "../runs/event-hub"
 import { RunStore, type ForkRow, type StoredForkStatus } from "../runs/run-store";
 import { forkLeaseRequest, type ForkParams } from "../workflows/fork-params";
 import type { LeaseRequest } from "./pool";
-import { launchGitHubReport } from "../workflows/github-report-workflow";
+import { launchGitHubReport, reportInstanceId } from "../workflows/github-report-workflow";
 import { POOL_NAME } from "./pool";
 
 export interface CreateRunInput {
@@ -480,9 +480,16 @@ export class Orchestrator extends DurableObject<Env> {
    * at its next step boundary; an ended one whose sandbox is kept, by each new fork itself. An
    * ended run runs again for them.
    */
-  branch(n: number, request: BranchRequest): Promise<Result<BranchResponse>> {
+  branch(n: number, request: BranchRequest, idempotencyKey?: string): Promise<Result<BranchResponse>> {
     return asResult(async () => {
       const run = this.#requireRun();
+      const earlier = idempotencyKey ? this.#branches.byKey(idempotencyKey) : undefined;
+      if (earlier) {
+        if (earlier.parent !== n || earlier.count !== request.count || earlier.prompt !== (request.prompt ?? null)) {
+          throw new ConflictError("idempotency_key_reused", "This Idempotency-Key was already used with a different branch request.");
+        }
+        return { runId: run.id, forks: earlier.forks };
+      }
       const fork = this.#store.fork(n);
       if (!fork) throw new NotFoundError("fork", `${run.id}/${n}`);
       if (request.prompt !== undefined && !("prompt" in run.request.task)) {
@@ -499,7 +506,7 @@ export class Orchestrator extends DurableObject<Env> {
         }
         kept = { turn: this.#finalTurn(n, outcome), stateKey: branchStateKey(run.id, n, 0), sourceLeaseKey: outcome.kept.leaseKey };
       }
-      const added = this.#branches.add(n, request.count, request.prompt, (m) => workBranch(run.id, m, run.request.branchPrefix), new Date().toISOString(), kept);
+      const added = this.#branches.add(n, request.count, request.prompt, (m) => workBranch(run.id, m, run.request.branchPrefix), new Date().toISOString(), kept, idempotencyKey);
       this.#event("fork.branch_requested", n, { branch: added.k, forks: added.forks });
       if (!kept) this.#branchWaiting.add(n);
       if (isTerminalRun(run.status)) await this.#setStatus("running");
@@ -723,7 +730,7 @@ export class Orchestrator extends DurableObject<Env> {
       this.#store.setJudging({ ...judging, status: "done" });
       this.#event("run.judged", null, { judging: k, scores: scores.map((s) => ({ n: s.n, score: s.score })) });
       await this.#syncIndex();
-      if (this.#requireRun().request.github) await launchGitHubReport(this.env, this.#requireRun().id);
+      await this.#reportToGitHub();
     });
   }
 
@@ -733,7 +740,7 @@ export class Orchestrator extends DurableObject<Env> {
     if (!judging || judging.k !== k || judging.status !== "running") return;
     this.#store.setJudging({ ...judging, status: "failed", error });
     this.#event("run.judged", null, { judging: k, error });
-    if (run.request.github) await launchGitHubReport(this.env, run.id);
+    await this.#reportToGitHub();
   }
 
   /**
@@ -1080,7 +1087,7 @@ export class Orchestrator extends DurableObject<Env> {
     if (isTerminalRun(run.status) || this.#store.countUnfinished() > 0) return;
     if (run.status === "budget_exceeded") {
       // Every fork ended but the run waits for a budget raise: a GitHub run reports now.
-      if (run.request.github) await launchGitHubReport(this.env, run.id);
+      await this.#reportToGitHub();
       return;
     }
     const status: RunStatus = this.#store.countForks("succeeded") > 0 ? "completed" : "failed";
@@ -1104,7 +1111,18 @@ export class Orchestrator extends DurableObject<Env> {
         (err) => (log("warn", "orchestrator.judging_not_started", { runId: run.id, ...errorFields(err) }), false),
       );
     }
-    if (isTerminalRun(status) && run.request.github && !judging) await launchGitHubReport(this.env, run.id);
+    if (isTerminalRun(status) && !judging) await this.#reportToGitHub();
+  }
+
+  /**
+   * A GitHub run reports when it ends: once, and once more each time it ends again after forks
+   * were branched from it (their own report instance; the summary comment is updated in place).
+   */
+  async #reportToGitHub(): Promise<void> {
+    const run = this.#requireRun();
+    if (!run.request.github) return;
+    const branches = this.#branches.count();
+    await launchGitHubReport(this.env, run.id, branches === 0 ? reportInstanceId(run.id) : `${reportInstanceId(run.id)}-branch-${branches}`);
   }
 
   async #armAlarm(): Promise<void> {

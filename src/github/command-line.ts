@@ -1,12 +1,12 @@
 /**
- * Where a comment's command is, for every comment command (`/fork`, `/pick`): the first line that
+ * Where a comment's command is, for every comment command (`/fork`, `/pick`, `/refork`): the first line that
  * starts with `/<name>` (up to 3 spaces of indentation, like a Markdown paragraph). Lines inside
  * fenced code blocks and quoted lines (`> /fork ...`) never count, and the first command line of
  * the comment wins, whichever command it is.
  */
 
 /** The comment commands Forkyard answers. */
-export const COMMENT_COMMANDS = ["fork", "pick"] as const;
+export const COMMENT_COMMANDS = ["fork", "pick", "refork"] as const;
 export type CommentCommandName = (typeof COMMENT_COMMANDS)[number];
 
 export interface CommandLine {

@@ -11,64 +11,41 @@
  */
 import type { PickResult, WebhookPick } from "../api/pick-responses";
 import type { Config, Env } from "../env";
-import { ForkyardError } from "../errors";
 import { log } from "../observability/log";
 import { pickFork } from "../runs/pick";
-import { latestRunOnThread } from "../runs/run-index";
-import { githubClient, githubError } from "./client";
-import { upsertIssueComment } from "./operations";
-import { MARKER_PREFIX } from "./report";
+import { actOnThreadRun, oneLine, replyOnThread, threadReplyMarker, type ThreadOutcome } from "./thread-reply";
 import type { PickTrigger } from "./triggers";
 
 /** The hidden marker of the reply to one `/pick` comment. */
 export function pickReplyMarker(commentId: number): string {
-  return `${MARKER_PREFIX}pick:${commentId} -->`;
+  return threadReplyMarker("pick", commentId);
 }
 
-type PickOutcome = { runId: string | null; picked?: PickResult; error?: { code: string; message: string } };
-
 /** The reply's text: the pull request (and how to take the work locally), or why nothing was picked. */
-export function renderPickReply(pick: PickTrigger, outcome: PickOutcome): string {
+export function renderPickReply(pick: PickTrigger, outcome: ThreadOutcome<PickResult>): string {
   const lines = [pickReplyMarker(pick.commentId)];
-  const { picked, runId } = outcome;
+  const { done: picked, runId } = outcome;
   if (picked) {
     const pr = picked.pullRequest ? `: pull request [#${picked.pullRequest.number}](${picked.pullRequest.url})` : "";
     lines.push(`👉 Picked fork **${picked.n}** of Forkyard run \`${runId}\`${pr}.`, "", "To take its work locally:", "", "```sh", picked.fetch, "```");
   } else {
-    // Our own messages, kept to one line (no line of them can start a command).
-    const why = (outcome.error?.message ?? "").replace(/\s+/g, " ").replace(/</g, "&lt;");
-    lines.push(`⚠️ Could not pick fork ${pick.fork}${runId ? ` of Forkyard run \`${runId}\`` : ""}: ${why}`);
+    lines.push(`⚠️ Could not pick fork ${pick.fork}${runId ? ` of Forkyard run \`${runId}\`` : ""}: ${oneLine(outcome.error?.message ?? "")}`);
   }
   return lines.join("\n");
 }
 
 export async function answerPickCommand(env: Env, config: Config, pick: PickTrigger, context: { apiOrigin: string; event: string; deliveryId: string }): Promise<WebhookPick> {
-  const { owner, repo, issueNumber } = pick;
-  const runId = await latestRunOnThread(env.DB, { owner, repo, issueNumber });
-  const outcome: PickOutcome = { runId };
-  if (!runId) {
-    outcome.error = { code: "no_run", message: `no Forkyard run reports to ${owner}/${repo}#${issueNumber}: start one with /fork, then /pick a fork of it.` };
-  } else {
-    try {
-      outcome.picked = await pickFork(env, { runId, n: pick.fork, apiOrigin: context.apiOrigin, by: pick.login });
-    } catch (err) {
-      if (!(err instanceof ForkyardError) || err.retryable) throw err;
-      outcome.error = { code: err.code, message: err.message };
-    }
-  }
-  const body = renderPickReply(pick, outcome);
-  const reply = await upsertIssueComment(githubClient(config), { owner, repo, issueNumber, marker: pickReplyMarker(pick.commentId), body }).catch((err: unknown) =>
-    Promise.reject(githubError(err, `replying on #${issueNumber}`, config.GITHUB_TOKEN)),
-  );
-  log("info", "github.pick", { runId, fork: pick.fork, issue: issueNumber, picked: outcome.picked !== undefined, errorCode: outcome.error?.code ?? null });
+  const outcome = await actOnThreadRun(env, "pick", pick, (runId) => pickFork(env, { runId, n: pick.fork, apiOrigin: context.apiOrigin, by: pick.login }));
+  const reply = await replyOnThread(config, "pick", pick, renderPickReply(pick, outcome));
+  log("info", "github.pick", { runId: outcome.runId, fork: pick.fork, issue: pick.issueNumber, picked: outcome.done !== undefined, errorCode: outcome.error?.code ?? null });
   return {
     command: "pick",
     event: context.event,
     deliveryId: context.deliveryId,
     fork: pick.fork,
-    runId,
-    ...(outcome.picked ? { picked: outcome.picked } : {}),
+    runId: outcome.runId,
+    ...(outcome.done ? { picked: outcome.done } : {}),
     ...(outcome.error ? { error: outcome.error } : {}),
-    reply: { id: reply.id, url: reply.url },
+    reply,
   };
 }

@@ -9,7 +9,7 @@ import type { IssueCommentCreatedEvent, IssuesLabeledEvent, PingEvent, Repositor
 import type { Config } from "../env";
 import { findCommandLine } from "./command-line";
 import { parseForkCommand, type ForkCommand } from "./fork-command";
-import { parsePickCommand } from "./pick-command";
+import { parsePickCommand, parseReforkCommand, type ReforkCommandParse } from "./thread-commands";
 import { canWrite } from "./permissions";
 import { MARKER_PREFIX } from "./report";
 
@@ -19,7 +19,8 @@ export type TriggerDecision =
   | { kind: "ping"; zen: string | null; hookId: number | null }
   | { kind: "ignored"; reason: string }
   | { kind: "run"; trigger: TriggerKind; request: Record<string, unknown>; ignoredFlags: { flag: string; reason: string }[]; notes: string[] }
-  | { kind: "pick"; pick: PickTrigger };
+  | { kind: "pick"; pick: PickTrigger }
+  | { kind: "refork"; refork: ReforkTrigger };
 
 /** A `/pick k` comment by someone with write access: take fork k of the thread's latest run. */
 export interface PickTrigger {
@@ -30,6 +31,11 @@ export interface PickTrigger {
   login: string;
   /** The `/pick` comment's id: its reply is found again by it (a redelivery updates, never repeats). */
   commentId: number;
+}
+
+/** A `/refork k [prompt]` comment by someone with write access: branch fork k of the thread's latest run. */
+export interface ReforkTrigger extends PickTrigger {
+  prompt?: string;
 }
 
 export interface TriggerInput {
@@ -144,9 +150,10 @@ export async function decideTrigger(input: TriggerInput): Promise<TriggerDecisio
     const body = typeof created.comment.body === "string" ? created.comment.body : "";
     if (body.includes(MARKER_PREFIX)) return ignored("This is a Forkyard report comment.");
     if (isBot(created.comment.user)) return ignored(`Comments from bots (${created.comment.user?.login}) are ignored.`);
-    if (findCommandLine(body)?.name === "pick") return pickDecision(input, created, body);
+    const first = findCommandLine(body)?.name;
+    if (first === "pick" || first === "refork") return threadCommandDecision(input, created, body, first);
     const parsed = parseForkCommand(body);
-    if (parsed.kind === "none") return ignored("The comment has no /fork command (nor /pick) at the start of a line.");
+    if (parsed.kind === "none") return ignored("The comment has no /fork command (nor /pick, /refork) at the start of a line.");
     const refused = await refusal(input, created.repository, created.comment.user?.login, "comment");
     if (refused) return ignored(refused);
     if (parsed.kind === "error") return ignored(`The /fork command is invalid: ${parsed.reason}.`);
@@ -200,13 +207,15 @@ export async function decideTrigger(input: TriggerInput): Promise<TriggerDecisio
   return ignored(`${what} events are not triggers (subscribe to Issues and Issue comments).`);
 }
 
-/** A comment whose first command is `/pick`: the same permission rule as `/fork`. */
-async function pickDecision(input: TriggerInput, created: IssueCommentCreatedEvent, body: string): Promise<TriggerDecision> {
-  const parsed = parsePickCommand(body);
+/** A comment whose first command is `/pick` or `/refork` (about fork k of the thread's run): the same permission rule as `/fork`. */
+async function threadCommandDecision(input: TriggerInput, created: IssueCommentCreatedEvent, body: string, command: "pick" | "refork"): Promise<TriggerDecision> {
+  const parsed = command === "pick" ? parsePickCommand(body) : parseReforkCommand(body);
   const login = created.comment.user?.login;
-  const refused = await refusal(input, created.repository, login, "comment", "pick forks");
+  const refused = await refusal(input, created.repository, login, "comment", command === "pick" ? "pick forks" : "branch forks");
   if (refused) return ignored(refused);
-  if (parsed.kind !== "command") return ignored(`The /pick command is invalid: ${parsed.kind === "error" ? parsed.reason : "no fork number"}.`);
-  const pick = { owner: created.repository.owner.login, repo: created.repository.name, issueNumber: created.issue.number, fork: parsed.fork, login: login!, commentId: created.comment.id };
-  return { kind: "pick", pick };
+  if (parsed.kind !== "command") return ignored(`The /${command} command is invalid: ${parsed.kind === "error" ? parsed.reason : "no fork number"}.`);
+  const trigger: PickTrigger = { owner: created.repository.owner.login, repo: created.repository.name, issueNumber: created.issue.number, fork: parsed.fork, login: login!, commentId: created.comment.id };
+  if (command === "pick") return { kind: "pick", pick: trigger };
+  const prompt = (parsed as Extract<ReforkCommandParse, { kind: "command" }>).prompt;
+  return { kind: "refork", refork: { ...trigger, ...(prompt ? { prompt } : {}) } };
 }

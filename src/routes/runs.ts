@@ -79,7 +79,9 @@ runs.post("/:id/forks/:n/branch", async (c) => {
   const id = c.req.param("id");
   const n = parseInput(forkNumberParam, c.req.param("n"), "path");
   const body = parseInput(branchRequest, await readJson(c.req.raw));
-  return c.json(runResult(id, await orchestrator(c.env, id).branch(n, body)), 202);
+  const key = c.req.header("Idempotency-Key");
+  if (key !== undefined && (key.length === 0 || key.length > 255)) throw new InvalidInputError("Idempotency-Key: must be 1 to 255 characters.", { field: "Idempotency-Key" });
+  return c.json(runResult(id, await orchestrator(c.env, id).branch(n, body, key)), 202);
 });
 
 runs.post("/:id/judge", async (c) => {

@@ -6,6 +6,7 @@ import { GitHubUnavailableError, githubClient, githubError } from "../github/cli
 import { repositoryRole } from "../github/permissions";
 import { pullRequestHead } from "../github/operations";
 import { answerPickCommand } from "../github/pick-reply";
+import { answerReforkCommand } from "../github/refork-reply";
 import { decideTrigger } from "../github/triggers";
 import { verifyGitHubSignature } from "../github/verify";
 import { log } from "../observability/log";
@@ -111,6 +112,7 @@ webhooks.post("/github", async (c) => {
     return c.json({ ignored: true, reason: decision.reason, event, deliveryId }, 202);
   }
   if (decision.kind === "pick") return c.json(await answerPickCommand(c.env, config, decision.pick, { apiOrigin: new URL(c.req.url).origin, event, deliveryId }), 200);
+  if (decision.kind === "refork") return c.json(await answerReforkCommand(c.env, config, decision.refork, { event, deliveryId }), 200);
 
   const runKey = await deliveryKey(bytes);
   const extra = {

@@ -64,6 +64,8 @@ export class BranchStore {
     addColumnOnce(sql, "forks", "parent INTEGER");
     addColumnOnce(sql, "forks", "parent_turn INTEGER");
     addColumnOnce(sql, "forks", "branched_from TEXT");
+    // An Idempotency-Key (or a /refork comment's id): the same key answers the same branch.
+    addColumnOnce(sql, "branches", "idempotency_key TEXT");
   }
 
   /** The highest fork number so far (new forks are numbered after it). */
@@ -75,11 +77,28 @@ export class BranchStore {
    * Records a branch of fork `parent` and adds its forks, numbered after the last one: waiting
    * for the parent (`branch_wait`) or, with `kept`, queued at once to fork the kept sandbox.
    */
-  add(parent: number, count: number, prompt: string | undefined, workBranch: (n: number) => string, now: string, kept?: { turn: number; stateKey: string; sourceLeaseKey: string }): { k: number; forks: number[] } {
+  add(
+    parent: number,
+    count: number,
+    prompt: string | undefined,
+    workBranch: (n: number) => string,
+    now: string,
+    kept?: { turn: number; stateKey: string; sourceLeaseKey: string },
+    idempotencyKey?: string,
+  ): { k: number; forks: number[] } {
     const first = this.lastFork() + 1;
     const forks = Array.from({ length: count }, (_, i) => first + i);
     const k = (this.#sql.exec<{ k: number | null }>("SELECT MAX(k) AS k FROM branches").one().k ?? 0) + 1;
-    this.#sql.exec("INSERT INTO branches (k, parent, forks, prompt, status, requested_at) VALUES (?, ?, ?, ?, ?, ?)", k, parent, JSON.stringify(forks), prompt ?? null, kept ? "forked" : "pending", now);
+    this.#sql.exec(
+      "INSERT INTO branches (k, parent, forks, prompt, status, requested_at, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      k,
+      parent,
+      JSON.stringify(forks),
+      prompt ?? null,
+      kept ? "forked" : "pending",
+      now,
+      idempotencyKey ?? null,
+    );
     const source = kept ? JSON.stringify(sourceOf({ parent, k, stateKey: kept.stateKey, prompt, sourceLeaseKey: kept.sourceLeaseKey })) : null;
     for (const n of forks) {
       this.#sql.exec(
@@ -93,6 +112,19 @@ export class BranchStore {
       );
     }
     return { k, forks };
+  }
+
+  /** Branches asked so far. */
+  count(): number {
+    return this.#sql.exec<{ k: number | null }>("SELECT MAX(k) AS k FROM branches").one().k ?? 0;
+  }
+
+  /** The branch made under an Idempotency-Key, with what it was asked. */
+  byKey(key: string): { parent: number; count: number; prompt: string | null; forks: number[] } | undefined {
+    const row = this.#rows("SELECT * FROM branches WHERE idempotency_key = ?", key)[0];
+    if (!row) return undefined;
+    const forks = JSON.parse(row.forks) as number[];
+    return { parent: row.parent, count: forks.length, prompt: row.prompt, forks };
   }
 
   get(k: number): { k: number; parent: number } | undefined {

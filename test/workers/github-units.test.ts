@@ -8,7 +8,8 @@ import { verifyGitHubSignature } from "../../src/github/verify";
 import { loadConfig, type Config, type Env } from "../../src/env";
 import { decideTrigger } from "../../src/github/triggers";
 import { findCommandLine } from "../../src/github/command-line";
-import { parsePickCommand } from "../../src/github/pick-command";
+import { parsePickCommand, parseReforkCommand } from "../../src/github/thread-commands";
+import { renderReforkReply } from "../../src/github/refork-reply";
 import { renderPickReply } from "../../src/github/pick-reply";
 import { renderPullRequest } from "../../src/github/report";
 import { fetchCommand, shellWord } from "../../src/runs/fetch-command";
@@ -259,12 +260,26 @@ describe("/pick comment parsing, and the reply", () => {
   it("replies with the pull request and the fetch command, or with why, on one line, under its own marker", () => {
     const pick = { owner: "octo", repo: "hello", issueNumber: 7, fork: 2, login: "Codertocat", commentId: 99 };
     const picked = { n: 2, branch: "forkyard/rabc/2", fetch: "git fetch https://github.com/octo/hello.git forkyard/rabc/2:forkyard/rabc/2", pullRequest: { number: 12, url: "https://github.com/octo/hello/pull/12" } };
-    const ok = renderPickReply(pick, { runId: "rabc", picked });
+    const ok = renderPickReply(pick, { runId: "rabc", done: picked });
     expect(ok).toContain("<!-- forkyard:pick:99 -->");
     expect(ok).toContain("👉 Picked fork **2** of Forkyard run `rabc`: pull request [#12](https://github.com/octo/hello/pull/12).");
     expect(ok).toContain("```sh\ngit fetch https://github.com/octo/hello.git forkyard/rabc/2:forkyard/rabc/2\n```");
     const refused = renderPickReply(pick, { runId: "rabc", error: { code: "x", message: "Fork 2 failed\n/fork 9 <b>" } });
     expect(refused.split("\n")).toEqual(["<!-- forkyard:pick:99 -->", "⚠️ Could not pick fork 2 of Forkyard run `rabc`: Fork 2 failed /fork 9 &lt;b>"]);
+  });
+
+  it("/refork reads the fork number and the prompt (the rest of the line and the lines after it); its reply names the new fork, or why not", () => {
+    expect(parseReforkCommand("/refork 2")).toEqual({ kind: "command", fork: 2 });
+    expect(parseReforkCommand("Hmm.\n/refork #3 use a parser instead\nand keep the tests")).toEqual({ kind: "command", fork: 3, prompt: "use a parser instead\n\nand keep the tests" });
+    expect(parseReforkCommand("/refork")).toEqual({ kind: "error", reason: "/refork needs the number of the fork to branch, e.g. /refork 2" });
+    expect(parseReforkCommand("/refork two please")).toMatchObject({ kind: "error", reason: expect.stringContaining('(got "two")') });
+    expect(findCommandLine("/refork 1 x\n/pick 2")?.name).toBe("refork");
+    const refork = { owner: "octo", repo: "hello", issueNumber: 7, fork: 2, login: "Codertocat", commentId: 98, prompt: "try again" };
+    const ok = renderReforkReply(refork, { runId: "rabc", done: { runId: "rabc", forks: [4] } });
+    expect(ok.split("\n")[0]).toBe("<!-- forkyard:refork:98 -->");
+    expect(ok).toContain("🌿 Fork **4** of Forkyard run `rabc` branches from fork 2 at its next step (its workspace and conversation so far), continuing with your prompt.");
+    const refused = renderReforkReply(refork, { runId: "rabc", error: { code: "fork_ended", message: "Fork 2 ended\n/fork 9" } });
+    expect(refused.split("\n")).toEqual(["<!-- forkyard:refork:98 -->", "⚠️ Could not branch fork 2 of Forkyard run `rabc`: Fork 2 ended /fork 9"]);
   });
 
   it("a picked fork's pull request names the fork; a run without an issue gets no issue reference", () => {

@@ -1,17 +1,19 @@
 /**
  * Picking a fork ("take this one"): POST /v1/runs/:id/forks/:n/pick and the `/pick k` comment,
+ * and branching one from a thread (`/refork k [prompt]`),
  * against the real local sandbox server and the local GitHub fake. The runs are made once, side
  * by side, and the tests of this file share them (in order). Running the fetch command with git
  * is tested where git runs: test/node/cli.test.ts (`forkyard pick`).
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { pickResult, webhookPick, type PickResult, type WebhookPick } from "../../src/api/pick-responses";
+import { pickResult, webhookPick, webhookRefork, type PickResult, type WebhookPick, type WebhookRefork } from "../../src/api/pick-responses";
+import { Sandbox } from "e2b";
 import type { RunView } from "../../src/api/runs";
 import { env } from "cloudflare:workers";
 import type { Env } from "../../src/env";
 import { reportInstanceId } from "../../src/workflows/github-report-workflow";
 import { TEST_GITHUB_TOKEN } from "../support/constants";
-import { api, createRun, getRun, testEnv, waitFor, waitForRunStatus } from "./helpers";
+import { api, createRun, e2bOptions, getRun, testEnv, waitFor, waitForRunStatus } from "./helpers";
 import { deliver, example, github, githubUrl, issueComments, onTestRepo, settle, waitForReport } from "./github-helpers";
 
 const ISSUE = 4711;
@@ -209,5 +211,52 @@ describe("a /pick k comment", () => {
     // The token appears in no answer, reply, pull request or view.
     const seen = [JSON.stringify([failed, unknown, elsewhere]), JSON.stringify(await github.state()), await (await api(`/v1/runs/${onGitHub.id}`)).text()];
     for (const text of seen) expect(text).not.toContain(TEST_GITHUB_TOKEN);
+  });
+});
+
+describe("a /refork k comment", () => {
+  const REFORK_ISSUE = 4712;
+  const reforked = async (body: string, commentId: number, delivery?: string): Promise<WebhookRefork> => {
+    const res = await deliver("issue_comment", pickComment(body, commentId, REFORK_ISSUE), delivery ? { delivery } : {});
+    const text = await res.text();
+    expect(res.status, text).toBe(200);
+    const answer = JSON.parse(text) as WebhookRefork;
+    expect(webhookRefork.parse(answer)).toEqual(answer);
+    return answer;
+  };
+
+  it("branches fork k of the thread's latest run once per comment; the new fork runs and the run reports again with it", async () => {
+    const created = await createRun({
+      repo: repoUrl,
+      keepSandboxes: true,
+      task: { commands: ['echo "fork $FORKYARD_FORK" > reforked.txt'] },
+      push: true,
+      github: { owner: "octo", repo: "hello", issueNumber: REFORK_ISSUE, pullRequests: "none" },
+    });
+    await waitForRunStatus(created.id, ["completed"]);
+    await waitForReport(created.id, REFORK_ISSUE);
+
+    const delivery = crypto.randomUUID();
+    const answer = await reforked("Try that again from where fork 1 ended.\n/refork 1", 5101, delivery);
+    expect(answer).toMatchObject({ command: "refork", fork: 1, runId: created.id, branched: { runId: created.id, forks: [2] } });
+    // A redelivery answers the same fork and updates the same reply.
+    expect(await reforked("Try that again from where fork 1 ended.\n/refork 1", 5101, delivery)).toMatchObject({ branched: { forks: [2] }, reply: answer.reply });
+    const replies = (await issueComments(REFORK_ISSUE)).filter((c) => c.body.includes("<!-- forkyard:refork:5101 -->"));
+    expect(replies).toHaveLength(1);
+    expect(replies[0]!.body).toContain(`🌿 Fork **2** of Forkyard run \`${created.id}\` branches from fork 1`);
+
+    const view = await waitForRunStatus(created.id, ["completed"]);
+    expect(view.forks.map((f) => [f.n, f.status, f.parent?.n])).toEqual([
+      [1, "succeeded", undefined],
+      [2, "succeeded", 1],
+    ]);
+    // The summary comment is reported again, with the new fork's row.
+    await waitFor("the summary to list fork 2", async () => /^\| 2\b/m.test((await waitForReport(created.id, REFORK_ISSUE)).body));
+
+    // A prompt on a commands task is refused, in the reply.
+    const refused = await reforked("/refork 1 do it differently", 5102);
+    expect(refused).toMatchObject({ runId: created.id, error: { code: "invalid_input" } });
+    expect((await getRun(created.id)).forks).toHaveLength(2);
+    for (const fork of view.forks) await Sandbox.kill(fork.sandboxId!, e2bOptions());
   });
 });

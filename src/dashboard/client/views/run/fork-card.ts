@@ -6,7 +6,7 @@
 import type { ForkView, RunView, StepView } from "../../api-types.ts";
 import { runPath } from "../../api.ts";
 import { badge, cls, h, human, type Child } from "../../dom.ts";
-import { fmtInt, fmtMs, fmtUsd } from "../../format.ts";
+import { fmtInt, fmtMs, fmtUsd, plural } from "../../format.ts";
 import { elapsedEl } from "../../page.ts";
 import { filesBlock } from "./fork-files.ts";
 import { isFinished, isForkTerminal } from "./run-status.ts";
@@ -40,6 +40,8 @@ export function forkCard(f: ForkView, ctx: ForkCardContext): HTMLElement {
   const facts: HTMLElement[] = [];
   const fact = (label: string, ...value: Child[]) => facts.push(h("div", null, h("dt", null, label), h("dd", null, value)));
   if (f.status === "running") fact("Current step", current ? h("code", null, current.name) : "between steps", current && current.attempts > 1 ? " (attempt " + current.attempts + ")" : "");
+  if (f.parent) fact("Branched from", h("a", { href: "#fork-" + f.parent.n + "-title" }, "fork " + f.parent.n), f.parent.turn === null ? " (at its next step boundary)" : " after " + plural(f.parent.turn, "commands" in run.request.task ? "command" : "model call"));
+  if (run.picked?.n === f.n) fact("Picked", run.picked.pullRequest ? h("a", { href: run.picked.pullRequest.url, target: "_blank", rel: "noopener noreferrer" }, "#" + run.picked.pullRequest.number) : "yes", run.picked.by ? " by " + run.picked.by : "");
   fact("Steps", String(f.steps.length));
   fact("Attempts", String(f.attempts));
   fact("Cost", fmtUsd(cost.total), h("span", { class: "muted" }, " (sandbox " + fmtUsd(cost.sandbox) + " · LLM " + fmtUsd(cost.llm) + ")"));

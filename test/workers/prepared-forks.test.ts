@@ -19,10 +19,10 @@ async function noSandboxLeft(): Promise<void> {
 
 describe("prepared forks", () => {
   it("prepares once and forks the sandbox N ways: every fork sees the prepared files, skips the clone, and its patch holds only its own change", async () => {
-    const run = await createRun({ forks: 3, maxConcurrent: 3, prepare: PREPARE, task: TASK });
+    const run = await createRun({ forks: 5, maxConcurrent: 5, prepare: PREPARE, task: TASK });
     const view = await waitForRunStatus(run.id, ["completed", "failed"]);
     expect(view.prepared).toMatchObject({ status: "forked", baseSha: expect.stringMatching(/^[0-9a-f]{40}$/) });
-    expect(view.forks.map((f) => f.status)).toEqual(["succeeded", "succeeded", "succeeded"]);
+    expect(view.forks.map((f) => f.status)).toEqual(Array(5).fill("succeeded"));
     const tokens = view.forks.map((f) => /token-\d+/.exec(f.commands[0]!.stdoutTail)?.[0]);
     expect(new Set(tokens).size).toBe(1);
     for (const fork of view.forks) {
@@ -32,10 +32,10 @@ describe("prepared forks", () => {
       expect(fork.diff).toEqual({ files: 1, insertions: 1, deletions: 0 });
     }
     const stats = await sandboxAdmin.stats();
-    // One sandbox created (the prepared one), one fork call of count 3.
+    // One sandbox created (the prepared one), one fork call of count 5.
     expect(stats.calls.create).toBe(1);
     expect(stats.calls.fork).toBe(1);
-    expect(stats.forked).toBe(3);
+    expect(stats.forked).toBe(5);
     await noSandboxLeft();
   });
 

@@ -330,8 +330,8 @@ try {
   // POST -> first sandbox request, no injected latency.
   await admin.latency({});
   const latencies: number[] = [];
-  // The path, from the run's events: POST -> run recorded -> fork instance running (its budget
-  // step) -> acquire step started -> the create request reaches the sandbox server.
+  // The path, from the run's events: POST -> run recorded, then (side by side) the Pool's create
+  // request for the fork's lease, and the fork's instance: its first step, its acquire step.
   const legs: number[][] = [[], [], [], []];
   for (let i = 0; i < LATENCY_SAMPLES; i++) {
     await admin.reset();
@@ -343,13 +343,13 @@ try {
     if (!first) continue;
     latencies.push(first.at - t0);
     const at = (type: string, step?: string) => Date.parse(events.find((e) => e.type === type && (step === undefined || e.step === step))?.at ?? "");
-    const points = [t0, at("run.created"), at("step.started", "budget"), at("step.started", "acquire-sandbox"), first.at];
-    points.slice(1).forEach((point, leg) => legs[leg]!.push(point - points[leg]!));
+    const recorded = at("run.created");
+    [recorded - t0, first.at - recorded, at("step.started", "budget") - recorded, at("step.started", "acquire-sandbox") - recorded].forEach((ms, leg) => legs[leg]!.push(ms));
   }
   printTable(`POST /v1/runs -> first sandbox create request (${latencies.length} runs of 1 fork)`, ["p50 ms", "p95 ms", "min ms", "max ms"], [
     [percentile(latencies, 50), percentile(latencies, 95), Math.min(...latencies), Math.max(...latencies)],
   ]);
-  printTable("… its legs, p50 ms (from the run's events)", ["POST -> run recorded", "-> fork's first step", "-> acquire step", "-> create request"], [legs.map((l) => median(l))]);
+  printTable("… its legs, p50 ms (from the run's events)", ["POST -> run recorded", "run recorded -> create request", "run recorded -> fork's first step", "run recorded -> acquire step"], [legs.map((l) => median(l))]);
   }
 } finally {
   for (const p of processes.reverse()) await p.stop();

@@ -1,21 +1,23 @@
 import { DurableObject } from "cloudflare:workers";
 import type { RunPick } from "../api/pick-responses";
 import type { BranchRequest, BranchResponse, CommandResult, CreateRunRequest, ForkView, JudgeRequest, PreparedView, RunSandbox, RunStatus, RunView } from "../api/runs";
-import { resolveModel } from "../agent/models";
 import type { JudgeInput, Judgement } from "../runs/judging";
 import { judgeInstanceId } from "../workflows/judge-workflow";
-import { prepareInstanceId, prepareLeaseKey, type PrepareInfo } from "../workflows/prepare-workflow";
-import { DEFAULT_STALL_SECONDS, MAX_FORKS_PER_RUN, TERMINAL_FORK_STATUSES, TERMINAL_RUN_STATUSES } from "../api/runs";
+import { prepareInstanceId, type PrepareInfo } from "../workflows/prepare-workflow";
+import { DEFAULT_STALL_SECONDS, TERMINAL_FORK_STATUSES, TERMINAL_RUN_STATUSES } from "../api/runs";
 import type { Env } from "../env";
 import { loadConfig } from "../env";
 import { asResult, BudgetExceededError, ConflictError, ForkCancelledError, InvalidInputError, NotFoundError, resultOf, unwrap, type Result } from "../errors";
 import { errorFields, log } from "../observability/log";
 import type { ForkOutcome } from "../runs/fork-outcome";
-import { sandboxCostUsd } from "../runs/costs";
+import { sandboxCostKey, sandboxCostUsd } from "../runs/costs";
 import { legacyRunSandbox } from "../runs/run-sandbox";
-import { forkInstanceId, forkLeaseKey, workBranch } from "../runs/ids";
-import { BranchStore, branchSourceOf, type BranchMark, type ClaimedBranch } from "../runs/branch-store";
-import { branchStateKey } from "../artifacts/store";
+import { forkInstanceId, forkLeaseKey } from "../runs/ids";
+import { branchSourceOf, type BranchMark, type ClaimedBranch } from "../runs/branch-store";
+import { RunBranching } from "../runs/branching";
+import { RunPreparing } from "../runs/preparing";
+import { RunJudging } from "../runs/run-judging";
+import type { RunContext } from "../runs/run-context";
 import { exportForkResults, upsertRunSummary } from "../runs/run-index";
 import { EventHub, eventsAfterOf, eventStreamResponse } from "../runs/event-hub";
 import { RunStore, type ForkRow, type StoredForkStatus } from "../runs/run-store";
@@ -99,9 +101,9 @@ const isTerminalRun = (status: RunStatus) => TERMINAL_RUN_STATUSES.includes(stat
  */
 export class Orchestrator extends DurableObject<Env> {
   readonly #store: RunStore;
-  readonly #branches: BranchStore;
-  /** Forks with a branch waiting to be taken: their step reports say so (loaded at start). */
-  readonly #branchWaiting: Set<number>;
+  readonly #branching: RunBranching;
+  readonly #preparing: RunPreparing;
+  readonly #judging: RunJudging;
   readonly #events = new EventHub();
   /** Expected costs of model calls in flight, by ledger key (memory only: a lost one just frees up). */
   readonly #reservations = new Map<string, number>();
@@ -133,8 +135,24 @@ export class Orchestrator extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#store = new RunStore(ctx.storage.sql, (request) => legacyRunSandbox(request, loadConfig(env)));
-    this.#branches = new BranchStore(ctx.storage.sql);
-    this.#branchWaiting = new Set(this.#branches.waitingParents());
+    const run: RunContext = {
+      env,
+      store: this.#store,
+      run: () => this.#requireRun(),
+      event: (type, fork, data) => this.#event(type, fork, data),
+      afterForkChange: () => this.#afterForkChange(),
+      setStatus: (status) => this.#setStatus(status),
+      armAlarm: () => this.#armAlarm(),
+      forkParams: (fork) => this.#forkParams(fork),
+      addCost: (key, n, kind, usd) => this.#addCost(key, n, kind, usd),
+      releaseLease: (n) => this.#releaseLease(n),
+      syncIndex: () => this.#syncIndex(),
+      reportToGitHub: () => this.#reportToGitHub(),
+      waitUntil: (promise) => ctx.waitUntil(promise),
+    };
+    this.#branching = new RunBranching(run, ctx.storage.sql);
+    this.#preparing = new RunPreparing(run);
+    this.#judging = new RunJudging(run);
   }
 
   // ---- API-facing methods -------------------------------------------------------------------
@@ -355,7 +373,7 @@ export class Orchestrator extends DurableObject<Env> {
     return {
       proceed: fork.status !== "cancelled" && run.status !== "cancelled",
       budgetSpent: budget !== undefined && this.#store.spentUsd() >= budget,
-      ...(this.#branchWaiting.has(n) ? { branch: true } : {}),
+      ...(this.#branching.waitingFor(n) ? { branch: true } : {}),
     };
   }
 
@@ -392,7 +410,7 @@ export class Orchestrator extends DurableObject<Env> {
     }
     this.#store.stepFinished(n, name, step.attempt, step.ok, step.durationMs);
     this.#event("step.finished", n, { step: name, ...step });
-    return this.#branchWaiting.has(n) ? { branch: true } : {};
+    return this.#branching.waitingFor(n) ? { branch: true } : {};
   }
 
   /** A successful step whose body's own call to this object records it (StepBodyContext.record). */
@@ -475,274 +493,64 @@ export class Orchestrator extends DurableObject<Env> {
   }
 
   /** Raises the run's budget; forks stopped for budget continue where they stopped. */
-  // ---- Branches (POST …/forks/:n/branch; src/workflows/fork-branching.ts) ----------------------
+  // ---- Branches, prepare, judging: src/runs/branching.ts, preparing.ts, run-judging.ts --------
 
-  /**
-   * Adds `count` forks that start from fork n as it is now: a running (or queued) fork is forked
-   * at its next step boundary; an ended one whose sandbox is kept, by each new fork itself. An
-   * ended run runs again for them.
-   */
+  /** New forks from fork n as it is now (POST …/forks/:n/branch, a /refork comment). */
   branch(n: number, request: BranchRequest, idempotencyKey?: string): Promise<Result<BranchResponse>> {
-    return asResult(async () => {
-      const run = this.#requireRun();
-      const earlier = idempotencyKey ? this.#branches.byKey(idempotencyKey) : undefined;
-      if (earlier) {
-        if (earlier.parent !== n || earlier.count !== request.count || earlier.prompt !== (request.prompt ?? null)) {
-          throw new ConflictError("idempotency_key_reused", "This Idempotency-Key was already used with a different branch request.");
-        }
-        return { runId: run.id, forks: earlier.forks };
-      }
-      const fork = this.#store.fork(n);
-      if (!fork) throw new NotFoundError("fork", `${run.id}/${n}`);
-      if (request.prompt !== undefined && !("prompt" in run.request.task)) {
-        throw new InvalidInputError("prompt: a commands task has no prompt; its branches run the rest of its commands.", { field: "prompt" });
-      }
-      const last = this.#branches.lastFork();
-      if (last + request.count > MAX_FORKS_PER_RUN) throw new InvalidInputError(`count: a run holds at most ${MAX_FORKS_PER_RUN} forks (this one has ${last}).`, { field: "count" });
-      if (run.status === "cancelled") throw new ConflictError("run_finished", "The run was cancelled.");
-      let kept: { turn: number; stateKey: string; sourceLeaseKey: string } | undefined;
-      if (isTerminalFork(fork.status)) {
-        const outcome = fork.outcome ? (JSON.parse(fork.outcome) as ForkOutcome) : null;
-        if (!outcome?.kept || Date.parse(outcome.kept.until) <= Date.now()) {
-          throw new ConflictError("fork_ended", `Fork ${n} ended (${fork.status}) and its sandbox is not kept: branch a running fork, or start the run with keepSandboxes: true.`);
-        }
-        kept = { turn: this.#finalTurn(n, outcome), stateKey: branchStateKey(run.id, n, 0), sourceLeaseKey: outcome.kept.leaseKey };
-      }
-      const added = this.#branches.add(n, request.count, request.prompt, (m) => workBranch(run.id, m, run.request.branchPrefix), new Date().toISOString(), kept, idempotencyKey);
-      this.#event("fork.branch_requested", n, { branch: added.k, forks: added.forks });
-      if (!kept) this.#branchWaiting.add(n);
-      if (isTerminalRun(run.status)) await this.#setStatus("running");
-      await this.#afterForkChange();
-      await this.#armAlarm();
-      return { runId: run.id, forks: added.forks };
-    });
+    return asResult(() => this.#branching.request(n, request, idempotencyKey));
   }
 
   /** Fork n at a step boundary takes its waiting branches: their new forks' leases, to fork its sandbox under. */
   branchClaim(n: number, mark: BranchMark): Result<(ClaimedBranch & { leases: LeaseRequest[] })[]> {
-    return resultOf(() => {
-      const run = this.#requireRun();
-      return this.#branches.claim(n, mark).map((branch) => ({
-        ...branch,
-        leases: branch.forks.flatMap((m) => {
-          const fork = this.#store.fork(m);
-          return fork?.status === "branch_wait" ? [forkLeaseRequest(this.#forkParams(fork), forkInstanceId(run.id, m, 1))] : [];
-        }),
-      }));
-    });
+    return resultOf(() => this.#branching.claim(n, mark));
   }
 
-  /** No room for the branch's sandboxes now: the parent takes it again at its next boundary. */
   branchDeferred(k: number): void {
-    const branch = this.#branches.get(k);
-    if (!branch) return;
-    this.#branches.defer(k);
-    this.#event("fork.branch_deferred", branch.parent, { branch: k, reason: "capacity" });
+    this.#branching.deferred(k);
   }
 
-  /** The branch's sandboxes are forked and its state stored: its forks launch. Idempotent. */
   branchForked(k: number, turn: number, stateKey: string): Promise<Result<void>> {
-    return asResult(async () => {
-      const branch = this.#branches.get(k);
-      const forks = this.#branches.forked(k, turn, stateKey);
-      if (!branch || forks.length === 0) return;
-      this.#branchTaken(branch.parent);
-      this.#event("fork.branched", branch.parent, { branch: k, turn, forks });
-      await this.#afterForkChange();
-    });
+    return asResult(() => this.#branching.forked(k, turn, stateKey));
   }
 
-  /** The branch cannot be made (the backend cannot fork, …): its forks fail with that error. */
   branchFailed(k: number, error: { code: string; message: string }): Promise<Result<void>> {
-    return asResult(async () => {
-      this.#failBranch(k, error);
-      await this.#afterForkChange();
-    });
+    return asResult(() => this.#branching.failed(k, error));
   }
 
-  /** An ended fork's position: its model calls, or the commands it ran. */
-  #finalTurn(n: number, outcome: ForkOutcome): number {
-    return outcome.agent?.turns ?? this.#store.commandCount(n);
-  }
-
-  /** A fork whose branches were all taken (or failed) is told of none at its step ends. */
-  #branchTaken(parent: number): void {
-    if (this.#branches.open(parent).length === 0) this.#branchWaiting.delete(parent);
-  }
-
-  #failBranch(k: number, error: { code: string; message: string }): void {
-    const branch = this.#branches.get(k);
-    const now = new Date().toISOString();
-    const forks = this.#branches.fail(k);
-    for (const m of forks) {
-      if (this.#store.finishFork(m, "failed", now, error)) this.#event("fork.finished", m, { status: "failed", error });
-    }
-    if (branch) this.#branchTaken(branch.parent);
-    // Sandboxes a lost branch step forked for them (never handed out) go too.
-    if (forks.length > 0) this.ctx.waitUntil(Promise.all(forks.map((m) => this.#releaseLease(m))));
-  }
-
-  /**
-   * Branches whose parent ended before taking them: from its kept sandbox (keepSandboxes), or
-   * failed with `branch_not_taken`.
-   */
-  #settleBranchesOfEndedForks(): void {
-    for (const n of [...this.#branchWaiting]) {
-      const fork = this.#store.fork(n);
-      if (fork && !isTerminalFork(fork.status)) continue;
-      this.#branchWaiting.delete(n);
-      const outcome = fork?.outcome ? (JSON.parse(fork.outcome) as ForkOutcome) : null;
-      for (const branch of this.#branches.open(n)) {
-        if (outcome?.kept) this.#branches.fromKept(branch.k, this.#finalTurn(n, outcome), branchStateKey(this.#requireRun().id, n, 0), outcome.kept.leaseKey);
-        else this.#failBranch(branch.k, { code: "branch_not_taken", message: `Fork ${n} ended (${fork?.status}) before reaching a step boundary, and its sandbox was not kept.` });
-      }
-    }
-  }
-
-  // ---- Prepared forks (src/workflows/prepare-workflow.ts) ---------------------------------------
-
-  /**
-   * Whether the forks of a run with `prepare` may launch: once the prepare Workflow has reported.
-   * Until then it makes sure that Workflow runs; after a failed prepare it fails the queued forks.
-   */
-  async #preparedForLaunch(): Promise<boolean> {
-    const run = this.#requireRun();
-    const prepared = run.prepared;
-    if (prepared?.status === "forked" || prepared?.status === "per_fork") return true;
-    if (prepared?.status === "failed") {
-      const now = new Date().toISOString();
-      for (const fork of this.#store.forksWithStatus("queued")) {
-        if (this.#store.finishFork(fork.n, "failed", now, { code: "prepare_failed", message: `The prepare failed: ${prepared.error?.message ?? "unknown error"}` })) {
-          this.#event("fork.finished", fork.n, { status: "failed" });
-        }
-      }
-      return false;
-    }
-    if (!prepared) {
-      this.#store.setPrepared({ status: "preparing" });
-      this.#event("run.preparing", null, {});
-    }
-    try {
-      await this.env.PREPARE_WORKFLOW.create({ id: prepareInstanceId(run.id), params: { runId: run.id } });
-    } catch (err) {
-      if (!/already.?exists/i.test(String(err))) log("warn", "orchestrator.prepare_launch_failed", { runId: run.id, ...errorFields(err) });
-    }
-    return false;
-  }
-
-  /** What the prepare Workflow needs: the clone, the commands, and each fork's lease (its sandbox is forked under it). */
   prepareInfo(): Result<PrepareInfo> {
-    return resultOf(() => {
-      const run = this.#requireRun();
-      const prepare = run.request.prepare;
-      if (!prepare) throw new ConflictError("not_prepared", "This run has no prepare.");
-      const forks = this.#store.forksWithStatus("queued", 1000).map((fork) => forkLeaseRequest(this.#forkParams(fork), ""));
-      return {
-        repo: run.request.repo,
-        branch: run.request.branch,
-        templateId: run.sandbox.templateId,
-        commands: prepare.commands,
-        timeoutSeconds: prepare.timeoutSeconds,
-        leaseKey: prepareLeaseKey(run.id),
-        forks,
-      };
-    });
+    return resultOf(() => this.#preparing.info());
   }
 
-  /** The prepare Workflow's gate: refused once the run is cancelled (or gone). */
   prepareStepStarted(name: string, attempt: number): { proceed: boolean; budgetSpent: boolean } {
-    const run = this.#store.run();
-    if (run) this.#event("step.started", 0, { step: name, attempt });
-    return { proceed: !!run && run.status !== "cancelled", budgetSpent: false };
+    return this.#preparing.stepStarted(name, attempt);
   }
 
   prepareStepFinished(name: string, report: StepReport): void {
-    const { attempt, ok, durationMs, error } = report;
-    this.#event("step.finished", 0, { step: name, attempt, ok, durationMs, ...(error ? { error } : {}) });
+    this.#preparing.stepFinished(name, report);
   }
 
-  /**
-   * The prepare's outcome: the forks launch (in a forked sandbox each, or preparing themselves), or
-   * fail. The prepared sandbox's time is the run's own cost (fork 0).
-   */
   prepared(outcome: PreparedView, sandboxSeconds: number): Promise<Result<void>> {
-    return asResult(async () => {
-      const run = this.#requireRun();
-      if (run.prepared?.status !== "preparing") return;
-      this.#addCost(sandboxCostKey(0), 0, "sandbox", sandboxCostUsd(loadConfig(this.env), sandboxSeconds, run.sandbox));
-      this.#store.setPrepared(outcome);
-      this.#event("run.prepared", null, { ...outcome });
-      log("info", "run.prepared", { runId: run.id, status: outcome.status });
-      await this.#afterForkChange();
-    });
+    return asResult(() => this.#preparing.prepared(outcome, sandboxSeconds));
   }
 
-  // ---- Judging (src/runs/judging.ts, src/workflows/judge-workflow.ts) --------------------------
-
-  /**
-   * Starts an LLM judging of the forks that succeeded (POST …/judge; judge.llm starts one when the
-   * run ends). A judging already running is made sure of (its instance launched), not doubled.
-   */
+  /** An LLM judging of the ended run's forks that succeeded (POST …/judge). */
   judge(request?: JudgeRequest): Promise<Result<RunView>> {
     return asResult(async () => {
-      const run = this.#requireRun();
-      await this.#startJudging(request ?? run.request.judge ?? { llm: {} });
+      await this.#judging.start(request ?? this.#requireRun().request.judge ?? { llm: {} });
       return this.#view();
     });
   }
 
-  async #startJudging(request: JudgeRequest): Promise<void> {
-    const run = this.#requireRun();
-    if (!isTerminalRun(run.status)) throw new ConflictError("run_not_finished", "Forks are judged once the run has ended.");
-    if (this.#store.countForks("succeeded") === 0) throw new ConflictError("nothing_to_judge", "No fork succeeded: there is nothing to judge.");
-    let judging = run.judging;
-    if (judging?.status !== "running") {
-      const agentModel = "prompt" in run.request.task ? run.request.task.model : undefined;
-      judging = { k: (judging?.k ?? 0) + 1, status: "running", model: resolveModel(request.llm?.model ?? agentModel), ...(request.llm?.rubric ? { rubric: request.llm.rubric } : {}) };
-      this.#store.setJudging(judging);
-      this.#event("run.judging", null, { judging: judging.k, model: judging.model });
-    }
-    try {
-      await this.env.JUDGE_WORKFLOW.create({ id: judgeInstanceId(run.id, judging.k), params: { runId: run.id, k: judging.k } });
-    } catch (err) {
-      if (!/already.?exists/i.test(String(err))) throw err;
-    }
-  }
-
-  /** What judging k reads: the task and, per fork that succeeded, its check, diff and summary. */
   judgeInput(k: number): Result<JudgeInput> {
-    return resultOf(() => {
-      const run = this.#requireRun();
-      const judging = run.judging;
-      if (!judging || judging.k !== k) throw new ConflictError("judging_superseded", `Judging ${k} is not this run's current one.`);
-      const forks = this.#store
-        .view()!
-        .forks.filter((f) => f.status === "succeeded")
-        .map((f) => ({ n: f.n, ...(f.check ? { check: f.check } : {}), ...(f.diff ? { diff: f.diff } : {}), ...(f.agent?.summary ? { summary: f.agent.summary } : {}) }));
-      return { k, model: judging.model, ...(judging.rubric ? { rubric: judging.rubric } : {}), task: run.request.task, checkCommand: run.request.check ?? null, forks };
-    });
+    return resultOf(() => this.#judging.input(k));
   }
 
-  /** Judging k's scores: the ranking uses them from now on. */
   judged(k: number, scores: Judgement[]): Promise<Result<void>> {
-    return asResult(async () => {
-      const judging = this.#requireRun().judging;
-      if (!judging || judging.k !== k || judging.status !== "running") return;
-      this.#store.saveScores(k, scores);
-      this.#store.setJudging({ ...judging, status: "done" });
-      this.#event("run.judged", null, { judging: k, scores: scores.map((s) => ({ n: s.n, score: s.score })) });
-      await this.#syncIndex();
-      await this.#reportToGitHub();
-    });
+    return asResult(() => this.#judging.judged(k, scores));
   }
 
-  async judgeFailed(k: number, error: { code: string; message: string }): Promise<void> {
-    const run = this.#requireRun();
-    const judging = run.judging;
-    if (!judging || judging.k !== k || judging.status !== "running") return;
-    this.#store.setJudging({ ...judging, status: "failed", error });
-    this.#event("run.judged", null, { judging: k, error });
-    await this.#reportToGitHub();
+  judgeFailed(k: number, error: { code: string; message: string }): Promise<void> {
+    return this.#judging.failed(k, error);
   }
 
   /**
@@ -987,7 +795,7 @@ export class Orchestrator extends DurableObject<Env> {
   }
 
   async #afterForkChange(): Promise<void> {
-    this.#settleBranchesOfEndedForks();
+    this.#branching.settleEndedParents();
     await this.#stopLosers();
     await this.#launch();
     await this.#maybeFinishRun();
@@ -1012,14 +820,14 @@ export class Orchestrator extends DurableObject<Env> {
   async #launch(): Promise<void> {
     const run = this.#requireRun();
     if (run.status !== "running") return;
-    if (run.request.prepare && !(await this.#preparedForLaunch())) return;
+    if (run.request.prepare && !(await this.#preparing.readyToLaunch())) return;
     const budget = run.request.budgetUsd;
     if (budget !== undefined && this.#store.spentUsd() >= budget) {
       if (this.#store.countForks("queued") > 0) await this.#setStatus("budget_exceeded");
       return;
     }
     // Forks branched from a running fork hold their forked sandbox already: they start at once.
-    const branched = this.#branches.forkedAndQueued().flatMap((n) => this.#store.fork(n) ?? []);
+    const branched = this.#branching.readyForks();
     const free = run.request.maxConcurrent - this.#store.countForks("running") - branched.length;
     const others = free > 0 ? this.#store.forksWithStatus("queued", Math.min(free + branched.length, 100)).filter((fork) => !branched.some((b) => b.n === fork.n)).slice(0, free) : [];
     const queued = [...branched, ...others];
@@ -1081,7 +889,7 @@ export class Orchestrator extends DurableObject<Env> {
     const branch = branchSourceOf(fork);
     if (branch) {
       params.branch = branch;
-      params.forks = this.#branches.lastFork();
+      params.forks = this.#branching.lastFork();
     }
     return params;
   }
@@ -1110,7 +918,7 @@ export class Orchestrator extends DurableObject<Env> {
     // A judged run (judge.llm) reports to GitHub once its judging ended: the report ranks with the scores.
     let judging = false;
     if (status === "completed" && run.request.judge?.llm) {
-      judging = await this.#startJudging(run.request.judge).then(
+      judging = await this.#judging.start(run.request.judge).then(
         () => true,
         (err) => (log("warn", "orchestrator.judging_not_started", { runId: run.id, ...errorFields(err) }), false),
       );
@@ -1125,7 +933,7 @@ export class Orchestrator extends DurableObject<Env> {
   async #reportToGitHub(): Promise<void> {
     const run = this.#requireRun();
     if (!run.request.github) return;
-    const branches = this.#branches.count();
+    const branches = this.#branching.count();
     await launchGitHubReport(this.env, run.id, branches === 0 ? reportInstanceId(run.id) : `${reportInstanceId(run.id)}-branch-${branches}`);
   }
 
@@ -1189,10 +997,6 @@ export class Orchestrator extends DurableObject<Env> {
   }
 }
 
-/** One sandbox cost per fork, whichever of the fork or the Orchestrator releases it first. */
-function sandboxCostKey(n: number): string {
-  return `fork:${n}:sandbox`;
-}
 
 function isForkOutcome(value: unknown): value is ForkOutcome {
   return typeof value === "object" && value !== null && "n" in value && "status" in value && "costUsd" in value;

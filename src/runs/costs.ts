@@ -19,3 +19,8 @@ export function globalSandboxRate(config: Config): SandboxRate {
 export function roundUsd(usd: number): number {
   return Math.round(usd * 1e8) / 1e8;
 }
+
+/** One sandbox cost per fork, whichever of the fork or the Orchestrator releases it first. */
+export function sandboxCostKey(n: number): string {
+  return `fork:${n}:sandbox`;
+}

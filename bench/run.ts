@@ -56,7 +56,7 @@ const closers: (() => Promise<void>)[] = [];
 try {
   const anthropic = await startScriptedAnthropic({ apiKey: ANTHROPIC_KEY });
   closers.push(() => anthropic.close());
-  const sandbox = await startSandboxServer({ port: await freePort(), dataDir: join(root, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, exposePaths: [root], quiet: true });
+  const sandbox = await startSandboxServer({ dataDir: join(root, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, exposePaths: [root], quiet: true });
   processes.push(sandbox);
   const vars = {
     ...workerVars({ backend: "local", sandboxUrl: sandbox.url, env: {} }),
@@ -71,7 +71,7 @@ try {
   // commit's fsync, which blocks the local runtime's only thread, costs nothing.
   const stateDir = process.env.BENCH_STATE_DIR ? mkdtempSync(join(process.env.BENCH_STATE_DIR, "forkyard-bench-")) : join(root, "state");
   closers.push(async () => rmSync(stateDir, { recursive: true, force: true }));
-  const worker = await startWorker({ port: await freePort(), stateDir, vars, quiet: true, inspectorPort });
+  const worker = await startWorker({ stateDir, vars, quiet: true, inspectorPort });
   processes.push(worker);
   const api = forkyardClient(worker.url, LOCAL_API_TOKEN);
   const admin = sandboxAdminClient(sandbox.url, sandbox.adminKey);
@@ -200,7 +200,7 @@ try {
   }
 
   async function engineProbe(): Promise<void> {
-    const probe = await startWorker({ port: await freePort(), stateDir: join(root, "probe-state"), vars: {}, quiet: true, config: join(ROOT, "bench", "engine-probe", "wrangler.toml") });
+    const probe = await startWorker({ stateDir: join(root, "probe-state"), vars: {}, quiet: true, config: join(ROOT, "bench", "engine-probe", "wrangler.toml") });
     processes.push(probe);
     const runMs = async (steps: number) => {
       const res = await fetch(`${probe.url}/run?steps=${steps}`, { method: "POST" });

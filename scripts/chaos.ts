@@ -17,7 +17,6 @@ import { join } from "node:path";
 import { startScriptedAnthropic, type MessagesRequest, type ScriptedReply } from "../test/support/anthropic-server.ts";
 import { createTestRepo } from "../test/support/test-repo.ts";
 import { forkyardClient, sandboxAdminClient, waitForTerminal } from "./api-client.ts";
-import { freePort } from "./free-port.ts";
 import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, ROOT, runCheck, scratchDir, startSandboxServer, startWorker, workerVars, type StackProcess } from "./local-stack.ts";
 
 const FORKS = 20;
@@ -54,15 +53,15 @@ async function main(): Promise<boolean> {
   const reply = (request: MessagesRequest) =>
     request.messages.filter((m) => m.role === "assistant").length + 1 < AGENT_TURNS ? (isSessionTurn(request) ? sessionTurn : agentTurn) : agentSummary;
   anthropic.setScript(Array.from({ length: 4 * (AGENT_FORKS + 1) * AGENT_TURNS }, () => reply));
-  const sandbox = await startSandboxServer({ port: await freePort(), dataDir: join(root, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, exposePaths: [root], quiet: true });
+  const sandbox = await startSandboxServer({ dataDir: join(root, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, exposePaths: [root], quiet: true });
   processes.push(sandbox);
   const vars = {
     ...workerVars({ backend: "local", sandboxUrl: sandbox.url, env: {} }),
     ANTHROPIC_API_KEY: MODEL_KEY,
     ANTHROPIC_BASE_URL: anthropic.url,
   };
-  const workerPort = await freePort();
-  let worker = await startWorker({ port: workerPort, stateDir, vars, quiet: true });
+  let worker = await startWorker({ stateDir, vars, quiet: true });
+  const workerPort = Number(new URL(worker.url).port);
   processes.push(worker);
 
   const admin = sandboxAdminClient(sandbox.url, sandbox.adminKey);

@@ -8,6 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { freePort } from "./free-port.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 /** Accepted by the local sandbox server by default; E2B's SDK checks keys look like `e2b_<hex>`. */
@@ -83,6 +84,40 @@ async function groupGone(pgid: number, timeoutMs: number): Promise<boolean> {
   return true;
 }
 
+/**
+ * stdio for a started process: printed through when not quiet, otherwise captured, keeping the
+ * last few KiB so that a process that fails to start can say why.
+ */
+function outputOf(quiet: boolean | undefined): { stdio: ["ignore", "inherit" | "pipe", "inherit" | "pipe"]; capture(child: ChildProcess): () => string } {
+  if (!quiet) return { stdio: ["ignore", "inherit", "inherit"], capture: () => () => "" };
+  return {
+    stdio: ["ignore", "pipe", "pipe"],
+    capture(child) {
+      let tail = "";
+      const keep = (chunk: Buffer) => {
+        tail = (tail + chunk.toString("utf8")).slice(-4096);
+      };
+      child.stdout?.on("data", keep);
+      child.stderr?.on("data", keep);
+      return () => tail.replace(/\x1b\[[0-9;]*m/g, "").trim();
+    },
+  };
+}
+
+/**
+ * Starts a server on `port`, or on a free one picked here when none is asked for; a picked port
+ * another process bound before the server could is picked again.
+ */
+async function onPort(port: number | undefined, launch: (port: number) => Promise<StackProcess>): Promise<StackProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launch(port ?? (await freePort()));
+    } catch (err) {
+      if (port !== undefined || attempt >= 3 || !(err instanceof ExitedBeforeReadyError && err.portTaken)) throw err;
+    }
+  }
+}
+
 function groupHandle(url: string, child: ChildProcess): StackProcess {
   const pgid = child.pid;
   if (pgid) guardGroup("+", pgid);
@@ -116,10 +151,23 @@ function groupHandle(url: string, child: ChildProcess): StackProcess {
   };
 }
 
-export async function waitForHttp(url: string, timeoutMs: number, child?: ChildProcess): Promise<void> {
+/** A started process ended before it answered; `output` is the end of what it printed (when captured). */
+export class ExitedBeforeReadyError extends Error {
+  readonly output: string;
+  constructor(url: string, exitCode: number | null, output = "") {
+    super(`process exited (${exitCode}) before ${url} answered${output ? `; it printed:\n${output}` : ""}`);
+    this.output = output;
+  }
+  /** Another process bound the port between our pick and its bind. */
+  get portTaken(): boolean {
+    return /EADDRINUSE|Address already in use/i.test(this.output);
+  }
+}
+
+export async function waitForHttp(url: string, timeoutMs: number, child?: ChildProcess, output?: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child && child.exitCode !== null) throw new Error(`process exited (${child.exitCode}) before ${url} answered`);
+    if (child && child.exitCode !== null) throw new ExitedBeforeReadyError(url, child.exitCode, output?.());
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
       if (res.status < 500) return;
@@ -137,7 +185,8 @@ export interface SandboxServerProcess extends StackProcess {
 }
 
 export async function startSandboxServer(opts: {
-  port: number;
+  /** Omitted: a free port. */
+  port?: number;
   dataDir: string;
   apiKey: string;
   /** Host folders sandboxes may read (local repos); nothing else of the host but system folders. */
@@ -151,21 +200,24 @@ export async function startSandboxServer(opts: {
   const env = { ...process.env, ...opts.env };
   const list = (...parts: (string | undefined)[]) => parts.flatMap((p) => (p ?? "").split(":")).filter(Boolean).join(":");
   const adminKey = env.SANDBOX_ADMIN_KEY || randomBytes(24).toString("hex");
-  const child = spawn(bin("node"), [join(ROOT, "local-sandbox", "main.ts")], {
-    cwd: ROOT,
-    detached: true,
-    stdio: ["ignore", opts.quiet ? "ignore" : "inherit", "inherit"],
-    env: {
-      ...env,
-      SANDBOX_PORT: String(opts.port),
-      SANDBOX_DATA_DIR: opts.dataDir,
-      E2B_API_KEY: opts.apiKey,
-      SANDBOX_ADMIN_KEY: adminKey,
-      SANDBOX_EXPOSE_PATHS: list(env.SANDBOX_EXPOSE_PATHS, ...(opts.exposePaths ?? [])),
-      SANDBOX_HIDE_PATHS: list(env.SANDBOX_HIDE_PATHS, ROOT, ...(opts.hidePaths ?? [])),
-    },
+  const output = outputOf(opts.quiet);
+  const handle = await onPort(opts.port, (port) => {
+    const child = spawn(bin("node"), [join(ROOT, "local-sandbox", "main.ts")], {
+      cwd: ROOT,
+      detached: true,
+      stdio: output.stdio,
+      env: {
+        ...env,
+        SANDBOX_PORT: String(port),
+        SANDBOX_DATA_DIR: opts.dataDir,
+        E2B_API_KEY: opts.apiKey,
+        SANDBOX_ADMIN_KEY: adminKey,
+        SANDBOX_EXPOSE_PATHS: list(env.SANDBOX_EXPOSE_PATHS, ...(opts.exposePaths ?? [])),
+        SANDBOX_HIDE_PATHS: list(env.SANDBOX_HIDE_PATHS, ROOT, ...(opts.hidePaths ?? [])),
+      },
+    });
+    return started(groupHandle(`http://127.0.0.1:${port}`, child), "/health", 15_000, output.capture(child), opts.onSpawn);
   });
-  const handle = await started(groupHandle(`http://127.0.0.1:${opts.port}`, child), "/health", 15_000, opts.onSpawn);
   return { ...handle, adminKey };
 }
 
@@ -173,10 +225,10 @@ export async function startSandboxServer(opts: {
  * Waits until a spawned process answers; a process that never does is stopped. `onSpawn` sees the
  * process before it is ready, so a shutdown during start-up can stop it too.
  */
-async function started(handle: StackProcess, path: string, timeoutMs: number, onSpawn?: (p: StackProcess) => void): Promise<StackProcess> {
+async function started(handle: StackProcess, path: string, timeoutMs: number, output: () => string, onSpawn?: (p: StackProcess) => void): Promise<StackProcess> {
   onSpawn?.(handle);
   try {
-    await waitForHttp(`${handle.url}${path}`, timeoutMs, handle.child);
+    await waitForHttp(`${handle.url}${path}`, timeoutMs, handle.child, output);
     return handle;
   } catch (err) {
     await handle.stop();
@@ -186,7 +238,8 @@ async function started(handle: StackProcess, path: string, timeoutMs: number, on
 
 /** Applies D1 migrations to the local state, then runs the Worker with `wrangler dev`. */
 export async function startWorker(opts: {
-  port: number;
+  /** Omitted: a free port. */
+  port?: number;
   stateDir: string;
   vars: Record<string, string>;
   quiet?: boolean;
@@ -209,11 +262,14 @@ export async function startWorker(opts: {
     });
     if (migrate.status !== 0) throw new Error("applying D1 migrations failed");
   }
-  const child = spawn(
-    ...wrangler("dev", "--ip", "127.0.0.1", "--port", String(opts.port), "--persist-to", opts.stateDir, "--env-file", envFile, "--show-interactive-dev-session=false", ...(opts.inspectorPort ? ["--inspector-port", String(opts.inspectorPort)] : []), ...(opts.config ? ["-c", opts.config] : [])),
-    { cwd: ROOT, detached: true, stdio: ["ignore", opts.quiet ? "ignore" : "inherit", opts.quiet ? "ignore" : "inherit"], env: { ...process.env, CI: "1", ...devRuntimeEnv() } },
-  );
-  return started(groupHandle(`http://127.0.0.1:${opts.port}`, child), opts.config ? "/" : "/healthz", 90_000, opts.onSpawn);
+  const output = outputOf(opts.quiet);
+  return onPort(opts.port, (port) => {
+    const child = spawn(
+      ...wrangler("dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", opts.stateDir, "--env-file", envFile, "--show-interactive-dev-session=false", ...(opts.inspectorPort ? ["--inspector-port", String(opts.inspectorPort)] : []), ...(opts.config ? ["-c", opts.config] : [])),
+      { cwd: ROOT, detached: true, stdio: output.stdio, env: { ...process.env, CI: "1", ...devRuntimeEnv() } },
+    );
+    return started(groupHandle(`http://127.0.0.1:${port}`, child), opts.config ? "/" : "/healthz", 90_000, output.capture(child), opts.onSpawn);
+  });
 }
 
 /**

@@ -25,11 +25,11 @@ const root = scratchDir("scale-forks");
 const processes: StackProcess[] = [];
 
 async function main(): Promise<boolean> {
-  const sandbox = await startSandboxServer({ port: await freePort(), dataDir: join(root, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, exposePaths: [root], quiet: true });
+  const sandbox = await startSandboxServer({ dataDir: join(root, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, exposePaths: [root], quiet: true });
   processes.push(sandbox);
   const vars = { ...workerVars({ backend: "local", sandboxUrl: sandbox.url, env: {} }), MAX_LIVE_SANDBOXES: String(LIVE), SANDBOX_CREATE_RATE_PER_SECOND: "1000", LOG_LEVEL: "warn" };
   const inspectorPort = process.env.PROFILE ? await freePort() : undefined;
-  const worker = await startWorker({ port: await freePort(), stateDir: join(root, "state"), vars, quiet: true, inspectorPort });
+  const worker = await startWorker({ stateDir: join(root, "state"), vars, quiet: true, inspectorPort });
   processes.push(worker);
   const api = forkyardClient(worker.url, LOCAL_API_TOKEN);
   const admin = sandboxAdminClient(sandbox.url, sandbox.adminKey);

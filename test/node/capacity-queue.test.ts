@@ -6,7 +6,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { forkyardClient, waitForTerminal } from "../../scripts/api-client.ts";
-import { freePort } from "../../scripts/free-port.ts";
 import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, scratchDir, startSandboxServer, startWorker, workerVars, type StackProcess } from "../../scripts/local-stack.ts";
 import { createTestRepo } from "../support/test-repo.ts";
 
@@ -40,9 +39,8 @@ beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), "forkyard-capacity-"));
   repoRoot = scratchDir("capacity");
   repo = createTestRepo(join(repoRoot, "repo"));
-  sandbox = await startSandboxServer({ port: await freePort(), dataDir: join(tmp, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, exposePaths: [repoRoot], quiet: true });
+  sandbox = await startSandboxServer({ dataDir: join(tmp, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, exposePaths: [repoRoot], quiet: true });
   worker = await startWorker({
-    port: await freePort(),
     stateDir: join(tmp, "state"),
     vars: { ...workerVars({ backend: "local", sandboxUrl: sandbox.url, env: {} }), MAX_LIVE_SANDBOXES: "1", SANDBOX_CREATE_RATE_PER_SECOND: "50" },
     quiet: true,

@@ -12,7 +12,6 @@ import { LOCAL_E2B_API_KEY, ROOT, startSandboxServer, startWorker, workerVars, t
 import { startScriptedAnthropic, type ScriptedAnthropic, type ScriptedReply } from "../support/anthropic-server.ts";
 import { TEST_ANTHROPIC_API_KEY } from "../support/constants.ts";
 import { createTestRepo } from "../support/test-repo.ts";
-import { freePort } from "../../scripts/free-port.ts";
 import { editTurn } from "../support/agent-turns.ts";
 
 const TOKEN = "cli-test-token";
@@ -63,12 +62,10 @@ beforeAll(async () => {
   mkdirSync(base, { recursive: true });
   repoRoot = mkdtempSync(join(base, "cli-"));
   repo = createTestRepo(join(repoRoot, "repo"));
-  const [sandboxPort, workerPort] = [await freePort(), await freePort()];
-  sandbox = await startSandboxServer({ port: sandboxPort, dataDir: join(tmp, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, exposePaths: [repoRoot], quiet: true });
+  sandbox = await startSandboxServer({ dataDir: join(tmp, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, exposePaths: [repoRoot], quiet: true });
   anthropic = await startScriptedAnthropic({ apiKey: TEST_ANTHROPIC_API_KEY });
   const env = { FORKYARD_API_TOKENS: TOKEN, ANTHROPIC_API_KEY: TEST_ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL: anthropic.url };
   worker = await startWorker({
-    port: workerPort,
     stateDir: join(tmp, "state"),
     vars: { ...workerVars({ backend: "local", sandboxUrl: sandbox.url, env }), RECONCILE_INTERVAL_SECONDS: "1" },
     quiet: true,

@@ -15,7 +15,6 @@ import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, ROOT, startSandboxServer, startWork
 import { createTestRepo } from "../support/test-repo.ts";
 import { startScriptedAnthropic, type ScriptedAnthropic } from "../support/anthropic-server.ts";
 import { TEST_ANTHROPIC_API_KEY } from "../support/constants.ts";
-import { freePort } from "../../scripts/free-port.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 /** Present and runnable (a binary masked by a bind of /dev/null counts as missing). */
@@ -73,10 +72,9 @@ beforeAll(async () => {
   mkdirSync(OUTPUT, { recursive: true });
   base = mkdtempSync(join(testData, "dashboard-"));
   repo = createTestRepo(join(base, "repo"));
-  const [sandboxPort, workerPort] = [await freePort(), await freePort()];
   const started = Date.now();
   [sandbox, context] = await Promise.all([
-    startSandboxServer({ port: sandboxPort, dataDir: join(base, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, exposePaths: [base], quiet: true }),
+    startSandboxServer({ dataDir: join(base, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, exposePaths: [base], quiet: true }),
     chromium.launchPersistentContext(join(base, "chromium-profile"), {
       executablePath: CHROMIUM,
       args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
@@ -86,7 +84,6 @@ beforeAll(async () => {
   anthropic = await startScriptedAnthropic({ apiKey: TEST_ANTHROPIC_API_KEY });
   const model = { ANTHROPIC_API_KEY: TEST_ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL: anthropic.url };
   worker = await startWorker({
-    port: workerPort,
     stateDir: join(base, "state"),
     vars: { ...workerVars({ backend: "local", sandboxUrl: sandbox.url, env: model }), RECONCILE_INTERVAL_SECONDS: "1", LOG_LEVEL: "warn" },
     quiet: true,

@@ -4,33 +4,50 @@ import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../scripts/free-port.ts";
-import { LOCAL_API_TOKEN, ROOT, waitForHttp } from "../../scripts/local-stack.ts";
+import { ExitedBeforeReadyError, LOCAL_API_TOKEN, ROOT, waitForHttp } from "../../scripts/local-stack.ts";
 import { createTestRepo } from "../support/test-repo.ts";
 
 let root: string;
 let stateDir: string;
 let repo: string;
 
-/** `npm start` exactly as a developer runs it (scripts/start.ts), on free ports and its own state dir. */
-async function npmStart(ports: { port: number; sandboxPort: number }): Promise<{ child: ChildProcess; output: () => string; stop(): Promise<void> }> {
-  let output = "";
-  const child = spawn(join(ROOT, "node_modules", ".bin", "node"), [join(ROOT, "scripts", "start.ts")], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: String(ports.port), SANDBOX_PORT: String(ports.sandboxPort), STATE_DIR: stateDir, SANDBOX_EXPOSE_PATHS: root, FORKYARD_API_TOKENS: "" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child.stdout?.on("data", (d) => (output += String(d)));
-  child.stderr?.on("data", (d) => (output += String(d)));
-  await waitForHttp(`http://127.0.0.1:${ports.port}/healthz`, 90_000, child);
-  return {
-    child,
-    output: () => output,
-    stop: () =>
-      new Promise<void>((done) => {
-        child.once("exit", () => done());
-        child.kill("SIGTERM");
-      }),
-  };
+interface Ports {
+  port: number;
+  sandboxPort: number;
+}
+
+/**
+ * `npm start` exactly as a developer runs it (scripts/start.ts), on the given ports (a restart) or
+ * on free ones, picked again if another process took one first; its own state dir.
+ */
+async function npmStart(fixed?: Ports): Promise<{ ports: Ports; child: ChildProcess; output: () => string; stop(): Promise<void> }> {
+  for (let attempt = 1; ; attempt++) {
+    const ports = fixed ?? { port: await freePort(), sandboxPort: await freePort() };
+    let output = "";
+    const child = spawn(join(ROOT, "node_modules", ".bin", "node"), [join(ROOT, "scripts", "start.ts")], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: String(ports.port), SANDBOX_PORT: String(ports.sandboxPort), STATE_DIR: stateDir, SANDBOX_EXPOSE_PATHS: root, FORKYARD_API_TOKENS: "" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout?.on("data", (d) => (output += String(d)));
+    child.stderr?.on("data", (d) => (output += String(d)));
+    try {
+      await waitForHttp(`http://127.0.0.1:${ports.port}/healthz`, 90_000, child, () => output.slice(-4096));
+    } catch (err) {
+      if (fixed || attempt >= 3 || !(err instanceof ExitedBeforeReadyError && err.portTaken)) throw err;
+      continue;
+    }
+    return {
+      ports,
+      child,
+      output: () => output,
+      stop: () =>
+        new Promise<void>((done) => {
+          child.once("exit", () => done());
+          child.kill("SIGTERM");
+        }),
+    };
+  }
 }
 
 const auth = { Authorization: `Bearer ${LOCAL_API_TOKEN}` };
@@ -99,8 +116,8 @@ afterAll(() => {
 
 describe("npm start", () => {
   it("serves /healthz with the sandbox backend it reaches, and continues where it stopped after a restart", { timeout: 240_000 }, async () => {
-    const ports = { port: await freePort(), sandboxPort: await freePort() };
-    const first = await npmStart(ports);
+    const first = await npmStart();
+    const ports = first.ports;
     const health = (await (await fetch(`http://127.0.0.1:${ports.port}/healthz`)).json()) as { sandbox: { backend: string; reachable: boolean; endpoint: string } };
     expect(health.sandbox).toMatchObject({ backend: "local", reachable: true, endpoint: `http://127.0.0.1:${ports.sandboxPort}` });
     // The banner follows start.ts's own readiness check, which may finish after ours.
@@ -136,8 +153,8 @@ describe("npm start", () => {
   });
 
   it("leaves nothing behind when killed with SIGKILL: wrangler, workerd, the sandbox server and sandboxes are gone within 5 s", { timeout: 180_000 }, async () => {
-    const ports = { port: await freePort(), sandboxPort: await freePort() };
-    const stack = await npmStart(ports);
+    const stack = await npmStart();
+    const ports = stack.ports;
     const created = await fetch(`http://127.0.0.1:${ports.port}/v1/runs`, {
       method: "POST",
       headers: { ...auth, "Content-Type": "application/json" },

@@ -85,6 +85,8 @@ const START_WRITE_DELAY_MS = 1_000;
 const SANDBOX_ACCRUAL_MS = 5_000;
 /** The D1 index of a run lags its forks' changes by at most this (its end is written at once). */
 const INDEX_COALESCE_MS = 1_000;
+/** How long launching waits after the Pool started a launch's sandboxes, for their create requests to leave. */
+const CREATE_HEAD_START_MS = 2;
 /** Calls to fork instances (wake, terminate) made at once. */
 const INSTANCE_CALLS_AT_ONCE = 25;
 
@@ -837,10 +839,13 @@ export class Orchestrator extends DurableObject<Env> {
       this.#store.markLaunched(fork.n, id, now);
       return { id, params: this.#forkParams(fork), first: fork.launches === 0 };
     });
-    // The Pool starts the first launch's sandboxes while the engine starts their instances.
-    const prepared = this.env.POOL.getByName(POOL_NAME)
+    // The Pool starts the first launch's sandboxes while the engine starts their instances. Its
+    // create requests get a moment to leave first: where the Pool, this object and the engine share
+    // a thread (workerd locally), the engine's burst of instance starts would hold them back ~35 ms.
+    await this.env.POOL.getByName(POOL_NAME)
       .prepare(instances.filter((i) => i.first && !i.params.branch).map((i) => forkLeaseRequest(i.params, i.id)))
       .catch((err) => log("warn", "orchestrator.prepare_failed", { runId: run.id, ...errorFields(err) }));
+    await scheduler.wait(CREATE_HEAD_START_MS);
     try {
       const result = await this.env.FORK_WORKFLOW.createBatch({ instances: instances.map(({ id, params }) => ({ id, params })) });
       for (const error of result.errors) {
@@ -855,7 +860,6 @@ export class Orchestrator extends DurableObject<Env> {
       return;
     }
     for (const { id } of instances) log("info", "fork.launched", { runId: run.id, instanceId: id });
-    await prepared;
   }
 
   #forkParams(fork: ForkRow): ForkParams {

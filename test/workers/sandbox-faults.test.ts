@@ -15,7 +15,12 @@ describe("sandbox provider faults", () => {
     const run = await createRun({ task: { commands: ["echo ok"] } });
     const view = await waitForRunStatus(run.id, ["completed", "failed"]);
     expect(view.status).toBe("completed");
-    expect(view.forks[0]?.steps.find((s) => s.name === STEP.acquireSandbox)?.attempts).toBe(3);
+    // The Pool starts the create at launch, and that first create fails. If it has failed by the
+    // time the fork's acquire step asks, the step's attempts make the other two creates (2
+    // attempts); if it is still in flight, the step's first attempt fails with it (3).
+    const attempts = view.forks[0]?.steps.find((s) => s.name === STEP.acquireSandbox)?.attempts;
+    expect(attempts).toBeGreaterThanOrEqual(2);
+    expect(attempts).toBeLessThanOrEqual(3);
     const stats = await sandboxAdmin.stats();
     expect(stats.calls.create).toBe(3);
     expect(stats.created).toBe(1);
@@ -27,7 +32,11 @@ describe("sandbox provider faults", () => {
     const run = await createRun({ task: { commands: ["echo ok"] } });
     const view = await waitForRunStatus(run.id, ["completed", "failed"]);
     expect(view.status).toBe("completed");
-    expect(view.forks[0]?.steps.find((s) => s.name === STEP.acquireSandbox)?.attempts).toBe(2);
+    // The launch's create loses its answer; the acquire step finds the sandbox by its lease tag on
+    // its first attempt (the create had failed before it asked) or its second (it failed with it).
+    const attempts = view.forks[0]?.steps.find((s) => s.name === STEP.acquireSandbox)?.attempts;
+    expect(attempts).toBeGreaterThanOrEqual(1);
+    expect(attempts).toBeLessThanOrEqual(2);
     const stats = await sandboxAdmin.stats();
     expect(stats.calls.create).toBe(1);
     expect(stats.created).toBe(1);

@@ -1,11 +1,16 @@
 /**
- * `npm run scale:forks`: does the cost per fork stay flat as forks grow? Runs 100 forks, then
- * 1,000 forks (runs of 100 — a run's cap — all at once, sharing the Pool's 50 sandboxes), each fork
- * a CPU-light `sleep 2`, against one local stack; prints makespan and the Worker runtime's CPU per
- * fork (all of workerd: engine, SDK, Orchestrators, Pool) at each size, and their ratio. Exits
- * non-zero when a fork fails. Every 10 s it prints progress (sandboxes killed, the Pool's live sandboxes and
- * waiters, workerd's CPU). Environment: SCALE_SIZES (default "100,1000"), SCALE_LIVE (50); PROFILE=1
- * profiles the Worker for 10 s, 30 s into the largest size.
+ * `npm run scale:forks`: does the cost per fork stay flat as forks grow? Each fork a CPU-light
+ * `sleep 2`, 50 sandboxes at once, against one local stack:
+ *  - 100 forks: one run, maxConcurrent 50;
+ *  - 1,000 forks at maxConcurrent 50 in all: a run holds at most 100 forks, so ten runs of 100 at
+ *    once, each with maxConcurrent 5 (the forks beyond 50 wait in their Orchestrators);
+ *  - 1,000 forks queued in the Pool: the same ten runs with maxConcurrent 50 each, so 500 forks
+ *    start and 450 of them wait in the Pool's queue for a sandbox.
+ * Prints makespan and the Worker runtime's CPU per fork (all of workerd: engine, SDK,
+ * Orchestrators, Pool) for each, and each 1,000-fork CPU per fork against the 100-fork one. Exits
+ * non-zero when a fork fails. Every 10 s it prints progress (sandboxes killed, the Pool's live
+ * sandboxes and waiters, workerd's CPU). Environment: SCALE_VARIANTS (default
+ * "100,1000,1000-pool"), SCALE_LIVE (50); PROFILE=1 profiles the Worker for 10 s, 30 s into the last variant.
  */
 import { rmSync } from "node:fs";
 import { join } from "node:path";
@@ -17,7 +22,7 @@ import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, runCheck, scratchDir, startSandboxS
 import { workerdUsage } from "./workerd-usage.ts";
 import { printProfile, startCpuProfile } from "./cpu-profile.ts";
 
-const SIZES = (process.env.SCALE_SIZES ?? "100,1000").split(",").map(Number);
+const VARIANTS = (process.env.SCALE_VARIANTS ?? "100,1000,1000-pool").split(",").map((name) => ({ name, size: Number.parseInt(name, 10), queueInPool: name.endsWith("-pool") }));
 const LIVE = Number(process.env.SCALE_LIVE ?? 50);
 const RUN_CAP = 100;
 
@@ -38,31 +43,44 @@ async function main(): Promise<boolean> {
   await followToEnd(worker.url, LOCAL_API_TOKEN, (await api.createRun({ repo, task })).id, 60_000); // warm-up
 
   const rows: (string | number)[][] = [];
-  const perFork: number[] = [];
+  const perFork = new Map<string, number>();
   let ok = true;
-  for (const size of SIZES) {
+  for (const variant of VARIANTS) {
+    const { size } = variant;
     const cpuBefore = workerdUsage(worker).cpuSeconds;
     const started = Date.now();
     const counts = Array.from({ length: Math.ceil(size / RUN_CAP) }, (_, i) => Math.min(RUN_CAP, size - i * RUN_CAP));
-    const runs = await Promise.all(counts.map((forks) => api.createRun({ repo, forks, maxConcurrent: LIVE, task })));
+    // LIVE forks at once in all (split across the runs), or every run up to LIVE (the rest wait in the Pool).
+    const maxConcurrent = variant.queueInPool ? LIVE : Math.max(1, Math.floor(LIVE / counts.length));
+    const runs = await Promise.all(counts.map((forks) => api.createRun({ repo, forks, maxConcurrent, task })));
     const ticker = progress({ api, admin, worker }, size, started, (await admin.stats()).killed);
-    const profiling = inspectorPort && size === SIZES.at(-1) ? profileWindow(inspectorPort, 30_000, 10_000) : null;
-    const views = await Promise.all(
-      runs.map((run) =>
-        followToEnd(worker.url, LOCAL_API_TOKEN, run.id, 3_600_000).then((r) => r.view),
-      ),
-    );
+    const profiling = inspectorPort && variant === VARIANTS.at(-1) ? profileWindow(inspectorPort, 30_000, 10_000) : null;
+    const views = await Promise.all(runs.map((run) => followToEnd(worker.url, LOCAL_API_TOKEN, run.id, 3_600_000).then((r) => r.view)));
     clearInterval(ticker);
     await profiling;
     const makespanMs = Date.now() - started;
     const cpuMs = (workerdUsage(worker).cpuSeconds - cpuBefore) * 1000;
     const succeeded = views.reduce((n, v) => n + v.totals.succeeded, 0);
     ok &&= succeeded === size;
-    perFork.push(cpuMs / size);
-    rows.push([size, runs.length, (makespanMs / 1000).toFixed(1), ((Math.ceil(size / LIVE) * 2000) / 1000).toFixed(0), `${succeeded}/${size}`, (cpuMs / 1000).toFixed(1), (cpuMs / size).toFixed(0)]);
+    perFork.set(variant.name, cpuMs / size);
+    const base = perFork.get(VARIANTS[0]!.name)!;
+    rows.push([
+      variant.name,
+      size,
+      `${runs.length} x maxConcurrent ${maxConcurrent}`,
+      (makespanMs / 1000).toFixed(1),
+      ((Math.ceil(size / LIVE) * 2000) / 1000).toFixed(0),
+      `${succeeded}/${size}`,
+      (cpuMs / 1000).toFixed(1),
+      (cpuMs / size).toFixed(0),
+      `${(cpuMs / size / base).toFixed(2)}x`,
+    ]);
   }
-  printTable(`Forks at scale: sleep 2 each, ${LIVE} sandboxes at once (Pool cap), runs of up to ${RUN_CAP} forks`, ["forks", "runs", "makespan s", "sleeps alone s", "succeeded", "workerd CPU s", "CPU per fork ms"], rows);
-  if (perFork.length > 1) console.log(`CPU per fork, ${SIZES.at(-1)} vs ${SIZES[0]} forks: ${(perFork.at(-1)! / perFork[0]!).toFixed(2)}x`);
+  printTable(
+    `Forks at scale: sleep 2 each, ${LIVE} sandboxes at once (the Pool's cap), runs of up to ${RUN_CAP} forks`,
+    ["variant", "forks", "runs", "makespan s", "sleeps alone s", "succeeded", "workerd CPU s", "CPU per fork ms", `vs ${VARIANTS[0]!.name}`],
+    rows,
+  );
   console.log(`scale:forks: ${ok ? "PASS" : "FAIL"}`);
   return ok;
 }

@@ -51,6 +51,11 @@ export interface Exchange {
   turns: AgentTurn[];
 }
 
+/** A fork's whole conversation: its own exchange, after those it continued (a branched fork's parent's). */
+export interface ForkTranscript extends Exchange {
+  history?: Exchange[];
+}
+
 const EPHEMERAL = { type: "ephemeral" } as const;
 /** The API rejects empty text and empty tool results. */
 const EMPTY_RESULT = "(no output)";

@@ -17,7 +17,10 @@ export function patchKey(runId: string, n: number): string {
   return `runs/${runId}/${n}/patch.diff`;
 }
 
-/** An agent fork's conversation, kept with its sandbox (keepSandboxes) for a session to continue. */
+/**
+ * An agent fork's conversation (a ForkTranscript), kept with its sandbox (keepSandboxes) for a
+ * session to continue.
+ */
 export function transcriptKey(runId: string, n: number): string {
   return `runs/${runId}/${n}/transcript.json`;
 }

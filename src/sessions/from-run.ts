@@ -1,4 +1,4 @@
-import type { Exchange } from "../agent/conversation";
+import type { ForkTranscript } from "../agent/conversation";
 import { resolveModel } from "../agent/models";
 import { TERMINAL_FORK_STATUSES, type RunView } from "../api/runs";
 import type { SessionView } from "../api/sessions";
@@ -10,12 +10,13 @@ import { ConflictError, NotFoundError, unwrap } from "../errors";
 import { log } from "../observability/log";
 import { newSessionId, sessionLeaseKey } from "./ids";
 import { sessionSandboxTtl } from "./session-job";
-import { historyOfExchange, type SessionHistory, type SessionRecord } from "./session-store";
+import { historyOfExchanges, type SessionHistory, type SessionRecord } from "./session-store";
 
 /**
  * A session continuing fork n of a run (POST /v1/runs/:id/forks/:n/session): it takes over the
  * fork's kept sandbox (runs with keepSandboxes; paused until the first message) and, for an agent
- * fork, starts from its conversation as turn 1. A sandbox is taken over once.
+ * fork, starts from its conversation: one turn per exchange (a branched fork's parent's first).
+ * A sandbox is taken over once.
  */
 export async function sessionFromFork(env: Env, run: RunView, n: number): Promise<SessionView> {
   const fork = run.forks.find((f) => f.n === n);
@@ -32,9 +33,9 @@ export async function sessionFromFork(env: Env, run: RunView, n: number): Promis
     await pool.adopt(kept.leaseKey, { key: sessionLeaseKey(id), runId: id, fork: 0, template: run.sandbox.templateId, timeoutSeconds: sessionSandboxTtl(DEFAULT_IDLE_SECONDS), holder: "session" }),
   );
   try {
-    const exchange = "prompt" in task ? await new ArtifactStore(env.ARTIFACTS).getJson<Exchange>(transcriptKey(run.id, n)) : null;
-    const history: SessionHistory = exchange
-      ? historyOfExchange(exchange, {
+    const transcript = "prompt" in task ? await new ArtifactStore(env.ARTIFACTS).getJson<ForkTranscript>(transcriptKey(run.id, n)) : null;
+    const history: SessionHistory = transcript
+      ? historyOfExchanges([...(transcript.history ?? []), { prompt: transcript.prompt, turns: transcript.turns }], {
           model,
           status: fork.status === "succeeded" ? "succeeded" : "failed",
           stopReason: fork.agent?.stopReason ?? null,

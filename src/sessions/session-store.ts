@@ -55,37 +55,48 @@ export interface SessionHistory {
   transcript: TranscriptRow[];
 }
 
-/** The history of a session that continues an agent fork: its task as turn 1, its conversation as that turn's transcript. */
-export function historyOfExchange(exchange: Exchange, turn: Omit<TurnView, "n" | "prompt" | "error">): SessionHistory {
-  const at = turn.finishedAt ?? turn.startedAt ?? new Date().toISOString();
-  const transcript: TranscriptRow[] = [{ seq: 1, key: promptKey(1), turn: 1, kind: "prompt", data: JSON.stringify({ prompt: exchange.prompt }), at }];
-  exchange.turns.forEach((t, i) => {
-    const k = i + 1;
-    transcript.push({ seq: transcript.length + 1, key: modelKey(1, k), turn: 1, kind: "model", data: JSON.stringify(t.model), at });
-    const uses = toolUses(t.model);
-    t.tools.forEach((result, index) => {
-      const use = uses.find((u) => u.id === result.toolUseId);
-      const record: ToolRecord = { id: result.toolUseId, name: use?.name ?? "", input: use ? toolInput(use) : {}, result };
-      transcript.push({ seq: transcript.length + 1, key: toolKey(1, k, index), turn: 1, kind: "tool", data: JSON.stringify(record), at });
+/**
+ * The history of a session that continues an agent fork: one turn per exchange, in order — a
+ * branched fork's exchanges before its branch first (its parent's, whose cost its parent paid),
+ * then its own, which carries the fork's figures (`last`).
+ */
+export function historyOfExchanges(exchanges: Exchange[], last: Omit<TurnView, "n" | "prompt" | "error">): SessionHistory {
+  const at = last.finishedAt ?? last.startedAt ?? new Date().toISOString();
+  const inherited: Omit<TurnView, "n" | "prompt" | "error"> = { ...last, status: "succeeded", stopReason: null, summary: null, toolCalls: 0, tokens: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }, costUsd: 0 };
+  const history: SessionHistory = { turns: [], transcript: [] };
+  const add = (row: Pick<TranscriptRow, "key" | "turn" | "kind" | "data">) => history.transcript.push({ ...row, seq: history.transcript.length + 1, at });
+  exchanges.forEach((exchange, i) => {
+    const n = i + 1;
+    const turn = i === exchanges.length - 1 ? last : { ...inherited, toolCalls: exchange.turns.reduce((sum, t) => sum + t.tools.length, 0) };
+    add({ key: promptKey(n), turn: n, kind: "prompt", data: JSON.stringify({ prompt: exchange.prompt }) });
+    exchange.turns.forEach((t, j) => {
+      const k = j + 1;
+      add({ key: modelKey(n, k), turn: n, kind: "model", data: JSON.stringify(t.model) });
+      const uses = toolUses(t.model);
+      t.tools.forEach((result, index) => {
+        const use = uses.find((u) => u.id === result.toolUseId);
+        const record: ToolRecord = { id: result.toolUseId, name: use?.name ?? "", input: use ? toolInput(use) : {}, result };
+        add({ key: toolKey(n, k, index), turn: n, kind: "tool", data: JSON.stringify(record) });
+      });
+    });
+    history.turns.push({
+      n,
+      prompt: exchange.prompt,
+      model: turn.model,
+      status: turn.status,
+      stop_reason: turn.stopReason,
+      summary: turn.summary,
+      tool_calls: turn.toolCalls,
+      tokens: JSON.stringify(turn.tokens),
+      error: null,
+      instance_id: null,
+      cost_usd: turn.costUsd,
+      queued_at: turn.startedAt ?? at,
+      started_at: turn.startedAt,
+      finished_at: turn.finishedAt,
     });
   });
-  const row: TurnRow = {
-    n: 1,
-    prompt: exchange.prompt,
-    model: turn.model,
-    status: turn.status,
-    stop_reason: turn.stopReason,
-    summary: turn.summary,
-    tool_calls: turn.toolCalls,
-    tokens: JSON.stringify(turn.tokens),
-    error: null,
-    instance_id: null,
-    cost_usd: turn.costUsd,
-    queued_at: turn.startedAt ?? at,
-    started_at: turn.startedAt,
-    finished_at: turn.finishedAt,
-  };
-  return { turns: [row], transcript };
+  return history;
 }
 
 /** A tool call with its result, as a tool step recorded it. */

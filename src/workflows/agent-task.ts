@@ -13,7 +13,7 @@ import { ModelSteps } from "./model-step";
 import { budgetResumeStep, budgetWaitStep, modelStepName, STEP, toolStepName } from "./steps";
 import type { BranchState } from "./fork-branching";
 import { transcriptKey } from "../artifacts/store";
-import type { AgentTurn, Exchange } from "../agent/conversation";
+import type { AgentTurn, Exchange, ForkTranscript } from "../agent/conversation";
 
 const TOOL_STEP_TIMEOUT_MS = 15 * 60_000;
 const TRANSCRIPT_STEP_TIMEOUT_MS = 2 * 60_000;
@@ -81,9 +81,9 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
   ctx.branching.position = position(result.conversation);
   if (p.keepSandbox) {
     // A session continuing this fork (POST …/forks/:n/session) starts from this conversation.
-    const exchange: Exchange = { prompt: start.prompt, turns: result.conversation };
+    const transcript: ForkTranscript = { prompt: start.prompt, turns: result.conversation, history: start.history };
     await steps.run(STEP.transcript, stepConfig("collect", retries, TRANSCRIPT_STEP_TIMEOUT_MS), async () => {
-      await ctx.store.putJson(transcriptKey(p.runId, p.n), exchange);
+      await ctx.store.putJson(transcriptKey(p.runId, p.n), transcript);
       return { stored: true };
     }, { gated: false });
   }

@@ -72,6 +72,32 @@ describe("branching a fork", () => {
     await noSandboxLeft();
   });
 
+  it("a session continuing a branched agent fork has the whole conversation: its parent's exchange, then its own", async () => {
+    await scriptedModel.script([
+      { content: [{ type: "tool_use", name: "bash", input: { command: "echo one > a.txt && sleep 3" } }] },
+      { when: { excludes: BRANCH_PROMPT }, content: [{ type: "text", text: "Parent: done." }] },
+      { when: { includes: BRANCH_PROMPT }, content: [{ type: "text", text: "Branch: done." }] },
+    ]);
+    const run = await createRun({ keepSandboxes: true, task: { prompt: "Write a.txt" } });
+    await waitForRunningStep(run.id, 1, "tool-1-1");
+    expect((await branch(run.id, 1, { count: 1, prompt: BRANCH_PROMPT })).status).toBe(202);
+    const ended = await waitForRunStatus(run.id, ["completed", "failed"]);
+    expect(ended.forks[1]).toMatchObject({ status: "succeeded", parent: { n: 1, turn: 1 } });
+
+    const res = await api(`/v1/runs/${run.id}/forks/2/session`, { method: "POST" });
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    const session = (await (await api(`/v1/sessions/${id}`)).json()) as { turns: { n: number; prompt: string; summary: string | null; toolCalls: number; costUsd: number }[] };
+    // The parent's exchange up to the branch (its task, one tool call; its cost stays the parent's), then the branch's own.
+    expect(session.turns).toEqual([
+      expect.objectContaining({ n: 1, prompt: "Write a.txt", toolCalls: 1, costUsd: 0 }),
+      expect.objectContaining({ n: 2, prompt: BRANCH_PROMPT, summary: "Branch: done." }),
+    ]);
+    await api(`/v1/sessions/${id}`, { method: "DELETE" });
+    await Sandbox.kill(ended.forks[0]!.sandboxId!, e2bOptions());
+    await waitFor("no paused sandbox", async () => (await sandboxAdmin.stats()).pausedNow === 0, 15_000);
+  });
+
   it("branches a running commands fork N ways: each new fork runs the rest of the commands in a copy of its workspace", async () => {
     const run = await createRun({ task: { commands: ["echo one > a.txt", "sleep 3", 'echo "$FORKYARD_FORK" > c.txt && cat a.txt c.txt'] } });
     await waitForRunningStep(run.id, 1, "command-2");

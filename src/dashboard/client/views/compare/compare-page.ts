@@ -1,6 +1,8 @@
 /**
  * `#/runs/<id>/compare`: the run's forks ranked (GET /v1/runs/:id/compare), two fork pickers and
- * the two forks' patches side by side, each with "Branch this fork" and "Take this one".
+ * the two forks' patches side by side, each with "Branch this fork" and "Take this one". While the
+ * run goes on, the page follows its events and reads the comparison again when a fork ends, a fork
+ * is branched, or the ranking, the winner or the pick changes; the chosen forks stay.
  */
 import type { CompareFork, CompareView } from "../../api-types.ts";
 import { api, ApiError, download, errorMessage, isAbort, isUnauthorized, runPath } from "../../api.ts";
@@ -8,7 +10,9 @@ import { badge, h } from "../../dom.ts";
 import { fmtBytes } from "../../format.ts";
 import { focusHeading, main } from "../../page.ts";
 import type { Cleanup } from "../../router.ts";
+import { followRunEvents } from "../run/event-stream.ts";
 import { runCrumbs, runNotFound } from "../run/run-page.ts";
+import { isFinished } from "../run/run-status.ts";
 import { branchForm, takeButton } from "./fork-actions.ts";
 import { numberedDiff } from "./numbered-diff.ts";
 import { rankedForks, rankingTable } from "./ranking-table.ts";
@@ -22,11 +26,14 @@ export function showComparePage(id: string): Cleanup {
   focusHeading();
   /** The two forks shown, kept across refreshes. */
   let chosen: [number, number] | null = null;
+  let finished = false;
+  let reloadTimer: ReturnType<typeof setTimeout> | undefined;
 
   async function load(): Promise<void> {
     try {
       const view = await api<CompareView>(runPath(id) + "/compare", { signal: controller.signal });
       error.textContent = "";
+      finished = isFinished(view);
       render(view);
     } catch (err) {
       if (isAbort(err) || isUnauthorized(err)) return;
@@ -38,12 +45,24 @@ export function showComparePage(id: string): Cleanup {
     }
   }
 
+  /** The panes shown, with what each showed: a pane whose fork reads the same is kept as it is (with its actions' results). */
+  const panes = h("div", { class: "split" });
+  const shown: { n: number; seen: string; pane: HTMLElement }[] = [];
+
   function render(view: CompareView): void {
     const forks = rankedForks(view);
     if (forks.length === 0) return body.replaceChildren(h("p", { class: "muted" }, "This run has no forks."));
     chosen ??= [forks[0]!.n, (forks[1] ?? forks[0]!).n];
-    const panes = h("div", { class: "split" });
-    const showPanes = () => panes.replaceChildren(...chosen!.map((n, side) => patchPane(view, forks.find((f) => f.n === n)!, side === 0 ? "Left" : "Right")));
+    const showPanes = () => {
+      const next = chosen!.map((n, side) => {
+        const f = forks.find((fork) => fork.n === n)!;
+        const seen = JSON.stringify([f.status, f.patch?.bytes, f.error?.code, view.winner === f.n]);
+        const kept = shown[side];
+        return kept && kept.n === n && kept.seen === seen ? kept : { n, seen, pane: patchPane(view, f, side === 0 ? "Left" : "Right") };
+      });
+      shown.splice(0, shown.length, ...next);
+      panes.replaceChildren(...next.map((s) => s.pane));
+    };
     const picker = (side: 0 | 1) => {
       const label = side === 0 ? "Left fork" : "Right fork";
       const select = h(
@@ -68,9 +87,35 @@ export function showComparePage(id: string): Cleanup {
     );
   }
 
+  /** Reads the comparison again shortly, but not under someone filling in a form (a branch prompt). */
+  function reloadSoon(delayMs: number): void {
+    clearTimeout(reloadTimer);
+    reloadTimer = setTimeout(() => {
+      const active = document.activeElement;
+      if (active instanceof HTMLInputElement || active instanceof HTMLTextAreaElement) {
+        if (body.contains(active)) return reloadSoon(2000);
+      }
+      void load();
+    }, delayMs);
+  }
+
   void load();
-  return () => controller.abort();
+  void followRunEvents(id, controller.signal, {
+    onEvent(event) {
+      if (COMPARE_EVENTS.has(event.type)) reloadSoon(300);
+    },
+    onState() {},
+    refresh: load,
+    finished: () => finished,
+  });
+  return () => {
+    clearTimeout(reloadTimer);
+    controller.abort();
+  };
 }
+
+/** Events after which the comparison reads differently. */
+const COMPARE_EVENTS = new Set(["fork.finished", "fork.branched", "run.status", "run.finished", "run.judged", "run.winner", "run.picked"]);
 
 /** One side: the fork's facts, its actions and its patch. */
 function patchPane(view: CompareView, f: CompareFork, side: string): HTMLElement {

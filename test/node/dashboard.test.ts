@@ -267,8 +267,8 @@ describe.skipIf(!hasChromium)(suiteName, () => {
     });
     await page.goto(`${worker!.url}/#/runs/${created.id}`);
     await page.locator('#run-status[data-run-status="completed"]').waitFor({ timeout: 45_000 });
-    // The run page renders its head again on the run's last events: a click that lands while the
-    // link is being replaced is lost, so it is clicked again until the page goes there.
+    // The run page builds its header again when the ranking arrives, which may be just after the
+    // status: a click that lands while the link is being replaced is lost, so it is clicked again.
     const compareUrl = new RegExp(`#/runs/${created.id}/compare$`);
     for (let attempt = 1; !compareUrl.test(page.url()); attempt++) {
       await page.getByRole("link", { name: "Compare forks" }).click();

@@ -58,7 +58,7 @@ export function showComparePage(id: string): Cleanup {
         const f = forks.find((fork) => fork.n === n)!;
         const seen = JSON.stringify([f.status, f.patch?.bytes, f.error?.code, view.winner === f.n]);
         const kept = shown[side];
-        return kept && kept.n === n && kept.seen === seen ? kept : { n, seen, pane: patchPane(view, f, side === 0 ? "Left" : "Right") };
+        return kept && kept.n === n && kept.seen === seen ? kept : { n, seen, pane: patchPane(view, f, side === 0 ? "Left" : "Right", onBranched) };
       });
       shown.splice(0, shown.length, ...next);
       panes.replaceChildren(...next.map((s) => s.pane));
@@ -99,14 +99,30 @@ export function showComparePage(id: string): Cleanup {
     }, delayMs);
   }
 
-  void load();
-  void followRunEvents(id, controller.signal, {
-    onEvent(event) {
-      if (COMPARE_EVENTS.has(event.type)) reloadSoon(300);
-    },
-    onState() {},
-    refresh: load,
-    finished: () => finished,
+  /** Follows the run's events while it goes on (once at a time). */
+  let following = false;
+  function follow(): void {
+    if (following || controller.signal.aborted) return;
+    following = true;
+    void followRunEvents(id, controller.signal, {
+      onEvent(event) {
+        if (COMPARE_EVENTS.has(event.type)) reloadSoon(300);
+      },
+      onState() {},
+      refresh: load,
+      finished: () => finished,
+    }).finally(() => (following = false));
+  }
+  /** A branch makes the run go on (again, if it had ended). */
+  function onBranched(): void {
+    finished = false;
+    reloadSoon(0);
+    follow();
+  }
+
+  // An ended run's comparison changes only when it is branched.
+  void load().then(() => {
+    if (!finished) follow();
   });
   return () => {
     clearTimeout(reloadTimer);
@@ -118,7 +134,7 @@ export function showComparePage(id: string): Cleanup {
 const COMPARE_EVENTS = new Set(["fork.finished", "fork.branched", "run.status", "run.finished", "run.judged", "run.winner", "run.picked"]);
 
 /** One side: the fork's facts, its actions and its patch. */
-function patchPane(view: CompareView, f: CompareFork, side: string): HTMLElement {
+function patchPane(view: CompareView, f: CompareFork, side: string, onBranched: () => void): HTMLElement {
   const patch = f.patch;
   let content: HTMLElement;
   if (!patch) content = h("p", { class: "muted" }, "No changes.");
@@ -141,7 +157,7 @@ function patchPane(view: CompareView, f: CompareFork, side: string): HTMLElement
     { class: "card pad pane", dataset: { fork: String(f.n) }, "aria-label": side + ": fork " + f.n },
     h("header", { class: "fork-head" }, h("h3", null, "Fork " + f.n), badge(f.status), view.winner === f.n ? h("span", { class: "winner-mark" }, "★ Winner") : null, h("span", { class: "branch mono", title: f.branch }, f.branch)),
     f.error ? h("div", { class: "error-box", role: "note" }, h("code", null, f.error.code), ": ", f.error.message) : null,
-    h("div", { class: "actions pane-actions" }, takeButton(view.runId, f.n), branchForm(view.runId, f.n)),
+    h("div", { class: "actions pane-actions" }, takeButton(view.runId, f.n), branchForm(view.runId, f.n, onBranched)),
     content,
   );
 }

@@ -17,7 +17,8 @@ function showError(slot: HTMLElement, err: unknown): void {
   if (!isUnauthorized(err)) slot.replaceChildren(h("p", { class: "alert", role: "alert" }, errorMessage(err)));
 }
 
-export function branchForm(runId: string, n: number): HTMLDetailsElement {
+/** `onBranched`: the run has new forks (it runs again if it had ended). */
+export function branchForm(runId: string, n: number, onBranched?: () => void): HTMLDetailsElement {
   const id = "branch-" + n;
   const count = numberInput(id + "-count", "1", 1, 20, { required: "" });
   const prompt = h("textarea", { id: id + "-prompt", name: "prompt", rows: 2, placeholder: "Optional: what the new forks should do next" });
@@ -38,6 +39,7 @@ export function branchForm(runId: string, n: number): HTMLDetailsElement {
           const label = plural(r.forks.length, "new fork") + " (" + r.forks.join(", ") + ")";
           result.replaceChildren(h("p", { class: "ok-text", role: "status" }, "Started " + label + " in run ", h("a", { href: "#/runs/" + encodeURIComponent(r.runId), class: "mono" }, r.runId), "."));
           toast("Branched fork " + n + ": " + label + ".");
+          onBranched?.();
         } catch (err) {
           showError(result, err);
         } finally {

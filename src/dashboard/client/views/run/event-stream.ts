@@ -1,7 +1,7 @@
 /**
  * Following a run's events (GET /v1/runs/:id/events) for as long as the view is open: each event
- * goes to `onEvent` once (by seq); when the stream drops before the run ended it reconnects with
- * Last-Event-ID, backing off from the server's `retry` up to 30 s.
+ * goes to `onEvent` once (by seq); when the stream ends, the run is read again, and if it has not
+ * ended it reconnects with Last-Event-ID, backing off from the server's `retry` up to 30 s.
  */
 import type { RunEvent } from "../../api-types.ts";
 import { runPath } from "../../api.ts";
@@ -14,7 +14,7 @@ export type StreamState = "connecting" | "live" | "reconnecting" | "ended" | "of
 export interface EventStreamHandlers {
   onEvent(event: RunEvent): void;
   onState(state: StreamState): void;
-  /** Re-reads the run (after the stream drops); resolves once done. */
+  /** Reads the run again (when the stream ends); resolves once it is read. */
   refresh(): Promise<void>;
   /** Whether the run has ended (as last read). */
   finished(): boolean;
@@ -26,7 +26,6 @@ export async function followRunEvents(id: string, signal: AbortSignal, on: Event
   let retryMs = 2000;
   let failures = 0;
   while (!signal.aborted) {
-    let sawEnd = false;
     try {
       const headers: Record<string, string> = { Accept: "text/event-stream", ...authHeaders() };
       if (lastEventId !== null) headers["Last-Event-ID"] = lastEventId;
@@ -50,15 +49,16 @@ export async function followRunEvents(id: string, signal: AbortSignal, on: Event
           if (event.seq <= lastSeq) return;
           lastSeq = event.seq;
         }
-        if (event.type === "run.finished") sawEnd = true;
         on.onEvent(event);
       });
     } catch {
       if (signal.aborted) return;
     }
     if (signal.aborted) return;
-    if (!sawEnd) await on.refresh();
-    if (sawEnd || on.finished()) return on.onState("ended");
+    // Whether the run ended is read again, not taken from the stream: a run whose fork is branched
+    // after it finished goes on, and its replayed events hold its earlier run.finished.
+    await on.refresh();
+    if (on.finished()) return on.onState("ended");
     failures++;
     on.onState("reconnecting");
     await sleep(Math.min(retryMs * Math.pow(2, Math.min(failures - 1, 4)), 30000), signal);

@@ -31,6 +31,8 @@ export function showRunPage(id: string): Cleanup {
   const signal = controller.signal;
   let view: RunView | null = null;
   let lastStatus: string | null = null;
+  /** What the header last showed (see render). */
+  let lastHead = "";
   let streamState: StreamState = "connecting";
   const forkEls = new Map<number, { key: string; el: HTMLElement }>();
   const keepOpen = openStateKeeper();
@@ -62,12 +64,26 @@ export function showRunPage(id: string): Cleanup {
     }, delay);
   }
 
+  /** Reads the run again, one read at a time (one more follows if asked for meanwhile). */
   async function refresh(): Promise<void> {
     if (inflight) {
       again = true;
       return;
     }
     inflight = true;
+    try {
+      await readRun();
+    } finally {
+      inflight = false;
+      if (again && !signal.aborted) {
+        again = false;
+        scheduleRefresh();
+      }
+    }
+  }
+
+  /** Reads the run and shows it. */
+  async function readRun(): Promise<void> {
     try {
       const next = await api<RunView>(runPath(id), { signal });
       lastRefreshAt = Date.now();
@@ -81,12 +97,6 @@ export function showRunPage(id: string): Cleanup {
         return;
       }
       error.textContent = errorMessage(err);
-    } finally {
-      inflight = false;
-      if (again && !signal.aborted) {
-        again = false;
-        scheduleRefresh();
-      }
     }
   }
 
@@ -119,7 +129,11 @@ export function showRunPage(id: string): Cleanup {
       main.replaceChildren(runCrumbs(id), head, error, stats, forkMap, h("div", { class: "section-head" }, h("h2", null, "Forks"), forkCount), forkList, eventLog);
     }
     setStreamState(streamState);
-    head.replaceChildren(...runHead(next, liveEl, act));
+    // The header is built again only when what it shows changed: a click on one of its buttons, or
+    // a budget being typed into its form, is never lost to a refresh.
+    const headSeen = JSON.stringify([next.status, next.ranking !== undefined, next.request.budgetUsd, isFinished(next) ? next.updatedAt : null]);
+    if (headSeen !== lastHead) head.replaceChildren(...runHead(next, liveEl, act));
+    lastHead = headSeen;
     renderStats(next);
     renderForks(next);
     requestAnimationFrame(fitLabels);
@@ -215,7 +229,8 @@ export function showRunPage(id: string): Cleanup {
       setStreamState(state);
       if (state === "ended") scheduleRefresh(0);
     },
-    refresh,
+    // When the stream ends: whether the run ended is read now, not after a read already under way.
+    refresh: readRun,
     finished,
   });
   const ticker = setInterval(tickClocks, 1000);

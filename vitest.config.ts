@@ -21,6 +21,8 @@ export default defineConfig(async () => {
             name: "node",
             include: ["test/node/**/*.test.ts"],
             environment: "node",
+            // Files share one Node process (no global state of their own; each starts and stops what it uses): ~1.3 s less per file.
+            isolate: false,
             testTimeout: 60_000,
             hookTimeout: 60_000,
           },

@@ -169,8 +169,10 @@ export async function waitForHttp(url: string, timeoutMs: number, child?: ChildP
   for (;;) {
     if (child && child.exitCode !== null) throw new ExitedBeforeReadyError(url, child.exitCode, output?.());
     try {
+      // Only a success counts: a port another process took first may answer too (another
+      // wrangler's inspector answers 403), until the process we started exits over it.
       const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      if (res.status < 500) return;
+      if (res.ok) return;
     } catch {
       // not up yet
     }

@@ -16,13 +16,22 @@ interface Ports {
   sandboxPort: number;
 }
 
+/** Two different free ports: picked one after the other, the second could be the first again. */
+async function twoFreePorts(): Promise<Ports> {
+  const port = await freePort();
+  for (;;) {
+    const sandboxPort = await freePort();
+    if (sandboxPort !== port) return { port, sandboxPort };
+  }
+}
+
 /**
  * `npm start` exactly as a developer runs it (scripts/start.ts), on the given ports (a restart) or
  * on free ones, picked again if another process took one first; its own state dir.
  */
 async function npmStart(fixed?: Ports): Promise<{ ports: Ports; child: ChildProcess; output: () => string; stop(): Promise<void> }> {
   for (let attempt = 1; ; attempt++) {
-    const ports = fixed ?? { port: await freePort(), sandboxPort: await freePort() };
+    const ports = fixed ?? (await twoFreePorts());
     let output = "";
     const child = spawn(join(ROOT, "node_modules", ".bin", "node"), [join(ROOT, "scripts", "start.ts")], {
       cwd: ROOT,

@@ -1,8 +1,8 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { AppEnv } from "./app-env";
-import { loadConfig } from "./env";
-import { ForkyardError, PayloadTooLargeError } from "./errors";
+import type { AppEnv } from "./core/app-env";
+import { loadConfig } from "./core/env";
+import { ForkyardError, PayloadTooLargeError } from "./core/errors";
 import { bearerAuth } from "./middleware/auth";
 import { errorFields, log, setLogLevel } from "./observability/log";
 import { artifacts } from "./routes/artifacts";

@@ -1,12 +1,12 @@
 import { createApp } from "./app";
 import { ArtifactStore } from "./artifacts/store";
-import { loadConfig, type Env } from "./env";
+import { loadConfig, type Env } from "./core/env";
 import { errorFields, log } from "./observability/log";
-import { runReaper } from "./reaper";
+import { runReaper } from "./actions/reaper";
 
-export { Orchestrator } from "./durable-objects/orchestrator";
-export { Pool } from "./durable-objects/pool";
-export { Session } from "./durable-objects/session";
+export { Orchestrator } from "./objects/orchestrator/orchestrator";
+export { Pool } from "./objects/pool/pool";
+export { Session } from "./objects/session/session";
 export { ForkWorkflow } from "./workflows/fork-workflow";
 export { GitHubReportWorkflow } from "./workflows/github-report-workflow";
 export { SessionTurnWorkflow } from "./workflows/session-turn-workflow";

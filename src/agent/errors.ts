@@ -3,7 +3,7 @@
  * only what can succeed on a retry: overload, rate limits, 5xx and dropped connections. A rejected
  * key or a malformed request fails the step at once. Messages never carry the API key.
  */
-import { ForkyardError, type ErrorDetails } from "../errors";
+import { ForkyardError, type ErrorDetails } from "../core/errors";
 
 /** The model provider rejected our credentials (401/403): never retried. */
 export class ModelAuthError extends ForkyardError {

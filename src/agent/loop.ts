@@ -6,8 +6,8 @@
  * and tool results and resumes at the first step that never finished: no model call is paid twice.
  */
 import type { MessageParam, StopReason, TextBlockParam, ToolUnion } from "@anthropic-ai/sdk/resources/messages";
-import { ForkyardError } from "../errors";
-import { roundUsd } from "../runs/costs";
+import { ForkyardError } from "../core/errors";
+import { roundUsd } from "../core/costs";
 import { boundOutput } from "./bound";
 import { buildMessages, finalSummary, toolInput, toolUses, type AgentTurn, type Exchange, type JsonValue, type ModelTurn, type ToolTurn } from "./conversation";
 import { CHARS_PER_TOKEN, fitToContext } from "./context-window";

@@ -6,7 +6,7 @@
  */
 import Anthropic from "@anthropic-ai/sdk";
 import type { ContentBlock, Message } from "@anthropic-ai/sdk/resources/messages";
-import { ForkyardError, type ErrorDetails } from "../errors";
+import { ForkyardError, type ErrorDetails } from "../core/errors";
 import type { AssistantBlock, JsonObject, JsonValue, ModelTurn } from "./conversation";
 import { ModelAuthError, ModelRequestError, ModelUnavailableError } from "./errors";
 import type { ModelRequest } from "./loop";

@@ -3,7 +3,7 @@
  * against the `Model` union of @anthropic-ai/sdk 1.12); any full Claude id is passed through, so
  * a model released after this table still works (and is priced conservatively, see pricing.ts).
  */
-import { InvalidInputError } from "../errors";
+import { InvalidInputError } from "../core/errors";
 
 export const MODEL_ALIASES = {
   sonnet: "claude-sonnet-5-5",

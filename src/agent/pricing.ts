@@ -6,8 +6,8 @@
  * whole table), so an unknown model can overstate a budget but never understate it.
  */
 import { z } from "zod";
-import { ConfigError } from "../errors";
-import { roundUsd } from "../runs/costs";
+import { ConfigError } from "../core/errors";
+import { roundUsd } from "../core/costs";
 
 /** Tokens of one model call, or of many summed. */
 export interface TokenUsage {

@@ -1,4 +1,4 @@
-import { InvalidInputError } from "../errors";
+import { InvalidInputError } from "../core/errors";
 
 /** Keyset pagination over (created_at DESC, id DESC): the cursor is the last row's pair, opaque to clients. */
 export function encodeCursor(createdAt: string, id: string): string {

@@ -7,8 +7,8 @@
  * It depends on zod only (imports carry `.ts` so Node can import it as is).
  */
 import { z } from "zod";
-import { RUN_ID_PATTERN } from "../runs/ids.ts";
-import { SESSION_ID_PATTERN } from "../sessions/ids.ts";
+import { RUN_ID_PATTERN } from "../protocol/run-ids.ts";
+import { SESSION_ID_PATTERN } from "../protocol/session-ids.ts";
 import * as res from "./responses.ts";
 import { poolConfigRequest } from "./pool.ts";
 import { putTemplateRequest } from "./templates.ts";

@@ -1,4 +1,4 @@
-import { InvalidInputError } from "../errors";
+import { InvalidInputError } from "../core/errors";
 
 /**
  * A run's repo is an https git URL without credentials (tokens reach git another way), or — when

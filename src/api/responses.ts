@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import { WARM_MODES } from "./pool.ts";
-import { PROFILE_NAMES } from "../sandbox/profiles.ts";
+import { PROFILE_NAMES } from "../core/sandbox-profiles.ts";
 import { createRunRequest, forkStatus, runStatus } from "./runs.ts";
 import { runPick } from "./pick-responses.ts";
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { PROFILE_NAMES, templateName, type ProfileName } from "../sandbox/profiles.ts";
+import { PROFILE_NAMES, templateName, type ProfileName } from "../core/sandbox-profiles.ts";
 import type { RunPick } from "./pick-responses.ts";
 
 export const DEFAULT_TEMPLATE = "base";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { PROFILE_NAMES, templateName } from "../sandbox/profiles.ts";
+import { PROFILE_NAMES, templateName } from "../core/sandbox-profiles.ts";
 import { gitRefName } from "./runs.ts";
 import { sessionLinks as sessionLinksSchema, sessionStatus, sessionSummary, sessionView, transcriptEntry, turnStatus, turnView } from "./session-responses.ts";
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { templateName } from "../sandbox/profiles.ts";
+import { templateName } from "../core/sandbox-profiles.ts";
 
 /** PUT /v1/templates/:alias: point the alias at a template id (a new version). */
 export const putTemplateRequest = z.strictObject({ templateId: templateName });

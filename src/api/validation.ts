@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { InvalidInputError } from "../errors";
+import { InvalidInputError } from "../core/errors";
 
 /** Parses input with a zod schema; the first issue becomes a 400 naming the field at fault. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown, where: "body" | "query" | "path" = "body"): z.infer<S> {

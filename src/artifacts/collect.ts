@@ -1,5 +1,5 @@
 import type { ArtifactsView, DiffStats } from "../api/runs";
-import { SandboxOperationError } from "../errors";
+import { SandboxOperationError } from "../core/errors";
 import { COLLECT_SCRIPT, collectEnv, parseNumstat, parsePatchLine, PATCH_FILE, REPO_DIR } from "../sandbox/git";
 import type { SandboxSession } from "../sandbox/session";
 import { artifactPrefix, patchKey, type ArtifactStore } from "./store";

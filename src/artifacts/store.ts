@@ -1,4 +1,4 @@
-import { NotFoundError } from "../errors";
+import { NotFoundError } from "../core/errors";
 import { log } from "../observability/log";
 
 /** One stored artifact of a fork. */

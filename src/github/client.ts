@@ -1,7 +1,7 @@
 import { Octokit } from "@octokit/core";
 import { restEndpointMethods } from "@octokit/plugin-rest-endpoint-methods";
-import type { Config } from "../env";
-import { ForkyardError } from "../errors";
+import type { Config } from "../core/env";
+import { ForkyardError } from "../core/errors";
 import { scrubSecret } from "../observability/scrub";
 
 export const DEFAULT_GITHUB_API_URL = "https://api.github.com";

@@ -1,6 +1,6 @@
 import type { CreateRunRequest } from "../api/runs";
-import type { Config } from "../env";
-import { InvalidInputError } from "../errors";
+import type { Config } from "../core/env";
+import { InvalidInputError } from "../core/errors";
 import { DEFAULT_GITHUB_API_URL, GitHubUnavailableError, githubWebOrigin } from "./client";
 
 /**

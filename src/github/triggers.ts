@@ -6,7 +6,7 @@
  * deployment's caps (GITHUB_MAX_FORKS, GITHUB_MAX_BUDGET_USD, GITHUB_COMMENT_CHECK).
  */
 import type { IssueCommentCreatedEvent, IssuesLabeledEvent, PingEvent, Repository, User } from "@octokit/webhooks-types";
-import type { Config } from "../env";
+import type { Config } from "../core/env";
 import { findCommandLine } from "./command-line";
 import { parseForkCommand, type ForkCommand } from "./fork-command";
 import { parsePickCommand, parseReforkCommand, type ReforkCommandParse } from "./thread-commands";

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../app-env";
-import { loadConfig } from "../env";
-import { UnauthorizedError } from "../errors";
+import type { AppEnv } from "../core/app-env";
+import { loadConfig } from "../core/env";
+import { UnauthorizedError } from "../core/errors";
 
 const encoder = new TextEncoder();
 

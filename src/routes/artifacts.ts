@@ -1,9 +1,9 @@
 import { Hono } from "hono";
-import type { AppEnv } from "../app-env";
+import type { AppEnv } from "../core/app-env";
 import { forkNumberParam, type ForkView } from "../api/runs";
 import { parseInput } from "../api/validation";
 import { artifactPrefix, ArtifactStore, patchKey } from "../artifacts/store";
-import { NotFoundError, unwrap } from "../errors";
+import { NotFoundError, unwrap } from "../core/errors";
 
 /** A fork's stored files and patch (mounted under /v1/runs). */
 export const artifacts = new Hono<AppEnv>();

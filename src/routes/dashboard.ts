@@ -1,6 +1,6 @@
 import { Hono } from "hono";
-import type { AppEnv } from "../app-env";
-import { renderDashboardPage } from "../dashboard/page";
+import type { AppEnv } from "../core/app-env";
+import { renderDashboardPage } from "./dashboard-page";
 import { htmlPage } from "./html-page";
 import { assetHref, serveAsset } from "./static-assets";
 

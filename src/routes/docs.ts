@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { openApiDocument } from "../api/openapi";
-import type { AppEnv } from "../app-env";
-import { renderDocsPage } from "../docs/page";
+import type { AppEnv } from "../core/app-env";
+import { renderDocsPage } from "./docs-page";
 import { htmlPage } from "./html-page";
 import { assetHref, serveAsset } from "./static-assets";
 

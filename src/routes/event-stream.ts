@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { NotFoundError } from "../errors";
+import { NotFoundError } from "../core/errors";
 
 /**
  * GET …/events: the Durable Object's own event stream (a run's Orchestrator, a Session), from

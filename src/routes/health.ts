@@ -1,6 +1,6 @@
 import { Hono } from "hono";
-import type { AppEnv } from "../app-env";
-import { loadConfig } from "../env";
+import type { AppEnv } from "../core/app-env";
+import { loadConfig } from "../core/env";
 import { sandboxEndpoint } from "../sandbox/connection";
 
 /** GET /healthz: the Worker is up, and which sandbox backend it reaches. Public, no secrets. */

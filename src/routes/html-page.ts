@@ -4,7 +4,7 @@
  * strict CSP — no inline script or style, no eval, no other origin, no framing.
  */
 import type { Context } from "hono";
-import type { AppEnv } from "../app-env";
+import type { AppEnv } from "../core/app-env";
 import { SECURITY_HEADERS } from "./static-assets";
 
 export const PAGE_CSP = [

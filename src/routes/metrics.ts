@@ -1,9 +1,9 @@
 import { Hono } from "hono";
-import type { AppEnv } from "../app-env";
-import { loadConfig } from "../env";
-import { UnauthorizedError } from "../errors";
+import type { AppEnv } from "../core/app-env";
+import { loadConfig } from "../core/env";
+import { UnauthorizedError } from "../core/errors";
 import { tokenMatches } from "../middleware/auth";
-import { renderMetrics } from "../observability/metrics";
+import { renderMetrics } from "../actions/metrics";
 
 /** GET /metrics: Prometheus text format; behind METRICS_TOKEN (bearer) when it is set. */
 export const metrics = new Hono<AppEnv>();

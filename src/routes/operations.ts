@@ -1,10 +1,10 @@
 import { Hono } from "hono";
-import type { AppEnv } from "../app-env";
-import { POOL_NAME } from "../durable-objects/pool";
-import { runReaper } from "../reaper";
+import type { AppEnv } from "../core/app-env";
+import { runReaper } from "../actions/reaper";
 import { poolConfigRequest } from "../api/pool";
 import { parseInput, readJson } from "../api/validation";
-import { unwrap } from "../errors";
+import { unwrap } from "../core/errors";
+import { POOL_NAME } from "../protocol/events";
 
 /** Fleet operations: the sandbox pool's state and the orphan reaper. */
 export const operations = new Hono<AppEnv>();

@@ -5,14 +5,14 @@ import { validateRepo } from "../api/repo";
 import { DEFAULT_TEMPLATE } from "../api/runs";
 import { createSessionRequest, forkSessionRequest, listSessionsQuery, patchSessionRequest, sendMessageRequest, sessionLinks, transcriptQuery, type SessionView } from "../api/sessions";
 import { parseInput, readJson } from "../api/validation";
-import type { AppEnv } from "../app-env";
-import { loadConfig } from "../env";
-import { AgentUnavailableError, NotFoundError, unwrap, type Result } from "../errors";
+import type { AppEnv } from "../core/app-env";
+import { loadConfig } from "../core/env";
+import { AgentUnavailableError, NotFoundError, unwrap, type Result } from "../core/errors";
 import { resolveRunSandbox } from "../runs/run-sandbox";
-import { resolveProfiles } from "../sandbox/profiles";
+import { resolveProfiles } from "../core/sandbox-profiles";
 import { TemplateAliases } from "../sandbox/template-aliases";
-import { newSessionId, SESSION_ID_PATTERN, sessionWorkBranch } from "../sessions/ids";
-import { listSessions } from "../sessions/session-index";
+import { newSessionId, SESSION_ID_PATTERN, sessionWorkBranch } from "../protocol/session-ids";
+import { listSessions } from "../d1-index/session-index";
 
 export const sessions = new Hono<AppEnv>();
 

@@ -6,7 +6,7 @@
  * (`?v=<hash>`), and a short cache for an unversioned one.
  */
 import type { Context } from "hono";
-import type { AppEnv } from "../app-env";
+import type { AppEnv } from "../core/app-env";
 
 const CONTENT_TYPES: Record<string, string> = {
   js: "text/javascript; charset=utf-8",

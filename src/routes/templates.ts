@@ -1,9 +1,9 @@
 import { Hono } from "hono";
-import type { AppEnv } from "../app-env";
+import type { AppEnv } from "../core/app-env";
 import { putTemplateRequest, templateAliasParam } from "../api/templates";
 import { parseInput, readJson } from "../api/validation";
-import { loadConfig } from "../env";
-import { resolveProfiles } from "../sandbox/profiles";
+import { loadConfig } from "../core/env";
+import { resolveProfiles } from "../core/sandbox-profiles";
 import { TemplateAliases } from "../sandbox/template-aliases";
 
 /** What runs' sandboxes are made from: size profiles and pinned template aliases. */

@@ -1,17 +1,17 @@
 import { Hono } from "hono";
-import type { AppEnv } from "../app-env";
-import { loadConfig } from "../env";
-import { ForkyardError, InvalidInputError, PayloadTooLargeError } from "../errors";
+import type { AppEnv } from "../core/app-env";
+import { loadConfig } from "../core/env";
+import { ForkyardError, InvalidInputError, PayloadTooLargeError } from "../core/errors";
 import { GitHubUnavailableError, githubClient, githubError } from "../github/client";
 import { repositoryRole } from "../github/permissions";
 import { pullRequestHead } from "../github/operations";
-import { answerPickCommand } from "../github/pick-reply";
-import { answerReforkCommand } from "../github/refork-reply";
+import { answerPickCommand } from "../webhooks/pick-reply";
+import { answerReforkCommand } from "../webhooks/refork-reply";
 import { decideTrigger } from "../github/triggers";
 import { verifyGitHubSignature } from "../github/verify";
 import { log } from "../observability/log";
-import { createRun, runLinks } from "../runs/create-run";
-import { runIdForIdempotencyKey } from "../runs/ids";
+import { createRun, runLinks } from "../actions/create-run";
+import { runIdForIdempotencyKey } from "../protocol/run-ids";
 
 /** GitHub webhooks (no bearer token: each delivery is authenticated by its HMAC signature). */
 export const webhooks = new Hono<AppEnv>();

@@ -1,8 +1,8 @@
 import type { CreateRunRequest, RunSandbox } from "../api/runs";
-import type { Config } from "../env";
-import { resolveProfiles } from "../sandbox/profiles";
+import type { Config } from "../core/env";
+import { resolveProfiles } from "../core/sandbox-profiles";
 import type { TemplateAliases } from "../sandbox/template-aliases";
-import { globalSandboxRate } from "./costs";
+import { globalSandboxRate } from "../core/costs";
 
 /**
  * Fills what a run's profile implies and the request left out (its template, its timeout), given

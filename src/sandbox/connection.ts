@@ -1,6 +1,6 @@
 import type { ConnectionOpts } from "e2b";
-import { configuredSecrets, type Config } from "../env";
-import { SandboxAuthError } from "../errors";
+import { configuredSecrets, type Config } from "../core/env";
+import { SandboxAuthError } from "../core/errors";
 
 /** e2b SDK connection options for the configured backend (E2B itself, or the local sandbox server). */
 export function sandboxConnection(config: Config): ConnectionOpts {

@@ -1,5 +1,5 @@
 import { AuthenticationError, NotFoundError as E2BNotFoundError, RateLimitError, SandboxError, SandboxNotFoundError, ServiceBusyError, TimeoutError } from "e2b";
-import { ForkyardError, RateLimitedError, SandboxAuthError, SandboxOperationError, SandboxUnavailableError } from "../errors";
+import { ForkyardError, RateLimitedError, SandboxAuthError, SandboxOperationError, SandboxUnavailableError } from "../core/errors";
 
 /**
  * Maps anything the e2b SDK (or fetch underneath it) throws to Forkyard's hierarchy, deciding

@@ -1,6 +1,6 @@
 import { Sandbox, type ConnectionOpts, type SandboxInfo } from "e2b";
 import { classifySandboxError } from "./errors";
-import { ForkUnsupportedError } from "../errors";
+import { ForkUnsupportedError } from "../core/errors";
 import { handleOf, type SandboxHandle } from "./handle";
 import { SANDBOX_APP_VALUE, SANDBOX_TAG } from "./metadata";
 

@@ -1,5 +1,5 @@
 import { CommandExitError, Sandbox, TimeoutError } from "e2b";
-import { SandboxGoneError, StalledError } from "../errors";
+import { SandboxGoneError, StalledError } from "../core/errors";
 import { scrubSecrets } from "../observability/scrub";
 import type { SandboxAccess } from "./connection";
 import { sandboxFromHandle, type SandboxHandle } from "./handle";

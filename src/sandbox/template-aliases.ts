@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError } from "../errors";
+import { ConflictError, NotFoundError } from "../core/errors";
 
 export interface TemplateVersion {
   version: number;

@@ -1,7 +1,7 @@
 import type { AgentTask, AgentView } from "../api/runs";
 import { CLAUDE_CODE_SCRIPT, parseClaudeCodeStream, StreamCostMeter } from "../agent/claude-code";
 import { expectedCallCostUsd, parseModelPrices } from "../agent/pricing";
-import { BudgetExceededError, ForkyardError, fromWireError, type Result } from "../errors";
+import { BudgetExceededError, ForkyardError, fromWireError, type Result } from "../core/errors";
 import { REPO_DIR } from "../sandbox/git";
 import type { ForkContext } from "./fork-context";
 import { stepConfig } from "./retry-policies";

@@ -1,10 +1,10 @@
 import type { CommandResult } from "../api/runs";
-import { CommandFailedError, ForkTimeoutError } from "../errors";
+import { CommandFailedError, ForkTimeoutError } from "../core/errors";
 import { REPO_DIR } from "../sandbox/git";
 import type { ForkContext } from "./fork-context";
 import { stepConfig } from "./retry-policies";
 import { commandStep } from "./steps";
-import { stallMs } from "./fork-params";
+import { stallMs } from "../protocol/fork-params";
 
 /**
  * A commands task: one step per command, in the clone; the first non-zero exit ends the fork. A

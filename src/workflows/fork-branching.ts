@@ -1,12 +1,12 @@
 import type { Exchange } from "../agent/conversation";
 import { branchStateKey, type ArtifactStore } from "../artifacts/store";
-import type { Orchestrator } from "../durable-objects/orchestrator";
-import type { Pool } from "../durable-objects/pool";
-import type { Config } from "../env";
-import { ConflictError, unwrap } from "../errors";
+import type { Orchestrator } from "../objects/orchestrator/orchestrator";
+import type { Pool } from "../objects/pool/pool";
+import type { Config } from "../core/env";
+import { ConflictError, unwrap } from "../core/errors";
 import { errorFields, log } from "../observability/log";
-import type { BranchMark } from "../runs/branch-store";
-import type { ForkParams } from "./fork-params";
+import type { BranchMark } from "../objects/orchestrator/branch-store";
+import type { ForkParams } from "../protocol/fork-params";
 import type { ForkSandbox, JournalEntry } from "./fork-sandbox";
 import { stepConfig } from "./retry-policies";
 import { isEngineInterruption, type StepRunner } from "./step-runner";

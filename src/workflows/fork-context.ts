@@ -1,10 +1,10 @@
 import type { WorkflowStep } from "cloudflare:workers";
 import type { SandboxSession } from "../sandbox/session";
-import type { Orchestrator } from "../durable-objects/orchestrator";
-import type { Pool } from "../durable-objects/pool";
-import type { Config } from "../env";
+import type { Orchestrator } from "../objects/orchestrator/orchestrator";
+import type { Pool } from "../objects/pool/pool";
+import type { Config } from "../core/env";
 import type { ArtifactStore } from "../artifacts/store";
-import type { ForkParams } from "./fork-params";
+import type { ForkParams } from "../protocol/fork-params";
 import type { StepRunner } from "./step-runner";
 import type { ForkSandbox } from "./fork-sandbox";
 import type { BranchState, ForkBranching } from "./fork-branching";

@@ -1,18 +1,19 @@
 import type { WorkflowStep, WorkflowStepConfig } from "cloudflare:workers";
 import type { ToolCall } from "../agent/tools";
 import { executeTool } from "../agent/tools";
-import { CAPACITY_EVENT, type Pool } from "../durable-objects/pool";
-import type { Config } from "../env";
-import { CloneFailedError, CommandFailedError, decodeStepError, fromWireError, SandboxOperationError, unwrap } from "../errors";
+import type { Pool } from "../objects/pool/pool";
+import type { Config } from "../core/env";
+import { CloneFailedError, CommandFailedError, decodeStepError, fromWireError, SandboxOperationError, unwrap } from "../core/errors";
 import { log } from "../observability/log";
 import { sandboxAccess } from "../sandbox/connection";
 import { BRANCH_SCRIPT, CLONE_SCRIPT, cloneEnv, EXCLUDE_PREPARED_SCRIPT, GIT_SHA, REPO_DIR } from "../sandbox/git";
 import type { SandboxHandle } from "../sandbox/handle";
 import { SandboxSession } from "../sandbox/session";
-import { forkLeaseRequest, type SandboxHolder } from "./fork-params";
+import { forkLeaseRequest, type SandboxHolder } from "../protocol/fork-params";
 import { stepConfig } from "./retry-policies";
 import type { StepBodyContext, StepRunner } from "./step-runner";
 import { prepareStep, recoveryStep, STEP } from "./steps";
+import { CAPACITY_EVENT } from "../protocol/events";
 
 const HEALTH_TIMEOUT_MS = 30_000;
 const CONTROL_STEP_TIMEOUT_MS = 2 * 60_000;

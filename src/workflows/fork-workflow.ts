@@ -1,13 +1,13 @@
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloudflare:workers";
-import type { Env } from "../env";
-import { loadConfig } from "../env";
-import { decodeStepError, unwrap } from "../errors";
-import { POOL_NAME, type Pool } from "../durable-objects/pool";
-import type { Orchestrator } from "../durable-objects/orchestrator";
+import type { Env } from "../core/env";
+import { loadConfig } from "../core/env";
+import { decodeStepError, unwrap } from "../core/errors";
+import type { Pool } from "../objects/pool/pool";
+import type { Orchestrator } from "../objects/orchestrator/orchestrator";
 import { REPO_DIR } from "../sandbox/git";
-import { sandboxCostUsd } from "../runs/costs";
+import { sandboxCostUsd } from "../core/costs";
 import { statusForErrorCode, type ForkOutcome } from "../runs/fork-outcome";
-import { stallMs, type ForkParams } from "./fork-params";
+import { stallMs, type ForkParams } from "../protocol/fork-params";
 import { stepConfig } from "./retry-policies";
 import { forkTracker, isEngineInterruption, StepRunner } from "./step-runner";
 import { STEP } from "./steps";
@@ -23,6 +23,7 @@ import type { DiffStats } from "../api/runs";
 import { ArtifactStore } from "../artifacts/store";
 import { ForkBranching, loadBranchState } from "./fork-branching";
 import { errorFields, log } from "../observability/log";
+import { POOL_NAME } from "../protocol/events";
 
 const CONTROL_STEP_TIMEOUT_MS = 2 * 60_000;
 const ARTIFACTS_STEP_TIMEOUT_MS = 15 * 60_000;

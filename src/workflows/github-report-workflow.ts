@@ -1,12 +1,12 @@
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloudflare:workers";
 import { NonRetryableError } from "cloudflare:workflows";
-import type { Env } from "../env";
-import { loadConfig } from "../env";
+import type { Env } from "../core/env";
+import { loadConfig } from "../core/env";
 import { DEFAULT_GITHUB_API_URL, githubClient, githubError, githubWebOrigin } from "../github/client";
 import { ensurePullRequest, upsertIssueComment } from "../github/operations";
 import { commentMarker, pullRequestPlan, renderPullRequest, renderSummary, reportSnapshot, type PullRequestResult, type ReportSnapshot } from "../github/report";
 import { scrubSecret } from "../observability/scrub";
-import { errorFields, log } from "../observability/log";
+import { log } from "../observability/log";
 import { stepConfig } from "./retry-policies";
 
 export interface GitHubReportParams {
@@ -28,11 +28,6 @@ export const REPORT_STEP = {
 /** How long `load-run` waits for forks still ending (a cancelled run's last forks), in attempts. */
 const LOAD_ATTEMPTS_WAITING = 5;
 const GITHUB_STEP_TIMEOUT_MS = 60_000;
-
-/** The Workflow instance id of a run's report: one per run, so launching it twice is harmless. */
-export function reportInstanceId(runId: string): string {
-  return `${runId}-github`;
-}
 
 /**
  * Reports a GitHub run that ended: opens pull requests for its pushed forks (each, or the best
@@ -102,31 +97,4 @@ export class GitHubReportWorkflow extends WorkflowEntrypoint<Env, GitHubReportPa
     }
     return { pullRequests, comment };
   }
-}
-
-/**
- * Starts a run's report (from the Orchestrator, when a GitHub run ends). The fixed instance id
- * makes a second launch a no-op ("already exists").
- */
-export async function launchGitHubReport(env: Env, runId: string, instanceId = reportInstanceId(runId)): Promise<void> {
-  try {
-    await env.GITHUB_REPORT_WORKFLOW.create({ id: instanceId, params: { runId } });
-    log("info", "github.report_launched", { runId, instanceId });
-  } catch (err) {
-    if (/already.?exists/i.test(err instanceof Error ? err.message : String(err))) return;
-    log("error", "github.report_launch_failed", { runId, ...errorFields(err) });
-  }
-}
-
-/**
- * Reports a run again after a pick (src/runs/pick.ts), so its summary comment shows the pick: a
- * new instance per pick (named by its time), once the run's own report is done — before that,
- * the run's report reads the pick itself, and two reports at once could both post the comment.
- */
-export async function reportPick(env: Env, runId: string, pickedAt: string): Promise<void> {
-  const done = await env.GITHUB_REPORT_WORKFLOW.get(reportInstanceId(runId)).then(
-    async (instance) => (await instance.status()).status === "complete",
-    () => false,
-  );
-  if (done) await launchGitHubReport(env, runId, `${reportInstanceId(runId)}-pick-${Date.parse(pickedAt)}`);
 }

@@ -3,9 +3,9 @@ import { estimateInputTokens } from "../agent/loop";
 import { callModel } from "../agent/model-client";
 import { expectedCallCostUsd, parseModelPrices, usageCostUsd } from "../agent/pricing";
 import { ArtifactStore, patchKey } from "../artifacts/store";
-import type { Env } from "../env";
-import { loadConfig } from "../env";
-import { decodeStepError, unwrap } from "../errors";
+import type { Env } from "../core/env";
+import { loadConfig } from "../core/env";
+import { decodeStepError, unwrap } from "../core/errors";
 import { log } from "../observability/log";
 import { JUDGE_PATCH_BYTES, judgeRequest, readJudgement, type Judgement } from "../runs/judging";
 import { stepConfig } from "./retry-policies";
@@ -23,10 +23,6 @@ export const JUDGE_STEP = {
   report: "judge-report",
   failed: "judge-failed",
 } as const;
-
-export function judgeInstanceId(runId: string, k: number): string {
-  return `${runId}-judge-${k}`;
-}
 
 const CONTROL_STEP_TIMEOUT_MS = 2 * 60_000;
 const MODEL_STEP_TIMEOUT_MS = 5 * 60_000;

@@ -1,7 +1,7 @@
 import type { ModelTurn } from "../agent/conversation";
 import { usageCostUsd, type PriceTable } from "../agent/pricing";
-import type { RetryOverrides } from "../env";
-import { decodeStepError } from "../errors";
+import type { RetryOverrides } from "../core/env";
+import { decodeStepError } from "../core/errors";
 import { stepConfig } from "./retry-policies";
 import type { StepRunner } from "./step-runner";
 import { modelStepName } from "./steps";

@@ -1,15 +1,17 @@
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloudflare:workers";
 import type { PreparedView } from "../api/runs";
-import type { LeaseRequest, Pool } from "../durable-objects/pool";
-import { POOL_NAME } from "../durable-objects/pool";
-import type { Orchestrator, StepReport } from "../durable-objects/orchestrator";
-import type { Env } from "../env";
-import { loadConfig } from "../env";
-import { decodeStepError, fromWireError, unwrap } from "../errors";
+import type { LeaseRequest, Pool } from "../objects/pool/pool";
+import type { Orchestrator } from "../objects/orchestrator/orchestrator";
+import type { Env } from "../core/env";
+import { loadConfig } from "../core/env";
+import { decodeStepError, fromWireError, unwrap } from "../core/errors";
 import { ForkSandbox } from "./fork-sandbox";
 import { stepConfig } from "./retry-policies";
 import { isEngineInterruption, StepRunner, type StepTracker } from "./step-runner";
 import { PREPARE_STEP, STEP } from "./steps";
+import { POOL_NAME } from "../protocol/events";
+import type { StepReport } from "../protocol/step-reports";
+import { prepareLeaseKey } from "../protocol/instance-ids";
 
 export interface PrepareParams {
   runId: string;
@@ -26,14 +28,6 @@ export interface PrepareInfo {
   leaseKey: string;
   /** Each fork's lease: its sandbox is forked from the prepared one under it. */
   forks: LeaseRequest[];
-}
-
-export function prepareInstanceId(runId: string): string {
-  return `${runId}-prepare`;
-}
-
-export function prepareLeaseKey(runId: string): string {
-  return `${runId}-prepare`;
 }
 
 /** One round of forking: the leases forked, or why none were (the cap is full; the backend cannot fork). */

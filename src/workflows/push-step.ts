@@ -1,13 +1,13 @@
 import type { PushedBranch } from "../api/runs";
-import { configuredSecrets, type Config } from "../env";
-import { ForkyardError } from "../errors";
+import { configuredSecrets, type Config } from "../core/env";
+import { ForkyardError } from "../core/errors";
 import { githubClient, githubError } from "../github/client";
 import { EXPORT_DIR, EXPORT_SCRIPT, exportEnv, parseRawDiff, parseSizes, pushCommit, PushRefusedError } from "../github/push";
 import { scrubSecret } from "../observability/scrub";
 import { pushTarget } from "../github/targets";
 import type { SandboxSession } from "../sandbox/session";
 import { tail } from "../sandbox/tail";
-import type { ForkParams } from "./fork-params";
+import type { ForkParams } from "../protocol/fork-params";
 import { stepConfig } from "./retry-policies";
 import type { StepRunner } from "./step-runner";
 import { STEP } from "./steps";

@@ -1,5 +1,5 @@
 import type { WorkflowStepConfig } from "cloudflare:workers";
-import type { RetryOverrides } from "../env";
+import type { RetryOverrides } from "../core/env";
 
 export interface RetryPolicy {
   /** Retries after the first attempt (attempts = limit + 1). */

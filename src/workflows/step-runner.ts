@@ -1,8 +1,9 @@
 import { NonRetryableError } from "cloudflare:workflows";
 import type { WorkflowStep, WorkflowStepConfig } from "cloudflare:workers";
-import { BudgetExceededError, encodeStepError, ForkCancelledError, ForkTimeoutError, ForkyardError, StalledError, toWireError } from "../errors";
+import { BudgetExceededError, encodeStepError, ForkCancelledError, ForkTimeoutError, ForkyardError, StalledError, toWireError } from "../core/errors";
 import { log } from "../observability/log";
-import type { Orchestrator, StepFinding, StepRecord, StepReport } from "../durable-objects/orchestrator";
+import type { Orchestrator } from "../objects/orchestrator/orchestrator";
+import type { StepFinding, StepRecord, StepReport } from "../protocol/step-reports";
 
 /** What a tracker answers a step's start: `proceed` false once the job was cancelled. */
 export interface StepGate {

@@ -13,7 +13,7 @@ import { DEFAULT_MODEL_PRICES, expectedCallCostUsd, parseModelPrices, priceFor, 
 import { buildSystemPrompt, buildTools } from "../../src/agent/prompt";
 import { modelStepName, toolStepName } from "../../src/agent/step-names";
 import { executeTool, MAX_TOOL_OUTPUT_CHARS } from "../../src/agent/tools";
-import { BudgetExceededError, ConfigError, ForkyardError, InvalidInputError, SandboxGoneError } from "../../src/errors";
+import { BudgetExceededError, ConfigError, ForkyardError, InvalidInputError, SandboxGoneError } from "../../src/core/errors";
 import { REPO_DIR } from "../../src/sandbox/git";
 import { SandboxSession } from "../../src/sandbox/session";
 import type { RecordedCall, ScriptedReply } from "../support/anthropic-server";

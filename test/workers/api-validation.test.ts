@@ -77,7 +77,7 @@ describe("authentication", () => {
 describe("internal errors", () => {
   it("never echo the exception's text to the client, only a request id (the text goes to the log)", async () => {
     const { createApp } = await import("../../src/app");
-    const { ForkyardError } = await import("../../src/errors");
+    const { ForkyardError } = await import("../../src/core/errors");
     const app = createApp();
     app.get("/crash", () => {
       throw new TypeError("Cannot read properties of undefined (reading 'ghp_secretish')");

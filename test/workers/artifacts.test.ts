@@ -3,7 +3,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ArtifactStore } from "../../src/artifacts/store";
-import type { Env } from "../../src/env";
+import type { Env } from "../../src/core/env";
 import { api, createRun, waitForRunStatus } from "./helpers";
 
 const sha256 = async (bytes: ArrayBuffer) => [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");

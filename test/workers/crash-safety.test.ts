@@ -2,7 +2,7 @@
 // the run's Orchestrator (its real SQLite), then the client retries with the same Idempotency-Key.
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { Orchestrator } from "../../src/durable-objects/orchestrator";
+import { Orchestrator } from "../../src/objects/orchestrator/orchestrator";
 import { api, testEnv, waitForRunStatus } from "./helpers";
 import { plantRun, workerEnv } from "./planted-run";
 

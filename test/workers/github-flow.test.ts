@@ -1,12 +1,13 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { RunView } from "../../src/api/runs";
-import { launchGitHubReport, reportInstanceId } from "../../src/workflows/github-report-workflow";
-import type { Env } from "../../src/env";
+import type { Env } from "../../src/core/env";
 import type { RecordedCall, ScriptedReply } from "../support/anthropic-server";
 import { TEST_GITHUB_TOKEN } from "../support/constants";
 import { api, createRun, sandboxAdmin, waitFor, waitForRunStatus } from "./helpers";
 import { deliver, example, github, githubUrl, issueComments, onTestRepo, waitForReport } from "./github-helpers";
+import { reportInstanceId } from "../../src/protocol/instance-ids";
+import { launchGitHubReport } from "../../src/protocol/report-launch";
 
 const workerEnv = env as unknown as Env & { ANTHROPIC_BASE_URL: string };
 

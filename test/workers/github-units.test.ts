@@ -5,12 +5,12 @@ import { commentMarker, pullRequestPlan, rankForks, renderSummary, type ReportFo
 import { REDACTED, scrubSecret } from "../../src/observability/scrub";
 import { pushTarget } from "../../src/github/targets";
 import { verifyGitHubSignature } from "../../src/github/verify";
-import { loadConfig, type Config, type Env } from "../../src/env";
+import { loadConfig, type Config, type Env } from "../../src/core/env";
 import { decideTrigger } from "../../src/github/triggers";
 import { findCommandLine } from "../../src/github/command-line";
 import { parsePickCommand, parseReforkCommand } from "../../src/github/thread-commands";
-import { renderReforkReply } from "../../src/github/refork-reply";
-import { renderPickReply } from "../../src/github/pick-reply";
+import { renderReforkReply } from "../../src/webhooks/refork-reply";
+import { renderPickReply } from "../../src/webhooks/pick-reply";
 import { renderPullRequest } from "../../src/github/report";
 import { fetchCommand, shellWord } from "../../src/runs/fetch-command";
 

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { MODEL_ALIASES } from "../../src/agent/models";
 import { createApp } from "../../src/app";
-import type { Env } from "../../src/env";
+import type { Env } from "../../src/core/env";
 import { TEST_GITHUB_TOKEN, TEST_GITHUB_WEBHOOK_SECRET } from "../support/constants";
 import { api, getRun } from "./helpers";
 import { deliver, example, github, hmac, onTestRepo, settle, waitForReport } from "./github-helpers";

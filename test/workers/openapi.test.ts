@@ -11,9 +11,9 @@ import { CREATE_RUN_EXAMPLES, type OpenApiDocument } from "../../src/api/openapi
 import * as res from "../../src/api/responses";
 import { createRunRequest, type AgentView, type CommandResult, type ForkView, type RunSummary, type RunView, type StepView } from "../../src/api/runs";
 import { createApp } from "../../src/app";
-import type { PoolStatus, ReapedSandbox } from "../../src/durable-objects/pool";
-import type { runReaper } from "../../src/reaper";
-import type { listRuns } from "../../src/runs/run-index";
+import type { PoolStatus, ReapedSandbox } from "../../src/objects/pool/pool";
+import type { runReaper } from "../../src/actions/reaper";
+import type { listRuns } from "../../src/d1-index/run-index";
 import { api, testEnv, waitForRunStatus } from "./helpers";
 
 /** True when each type is assignable to the other and both have the same keys (an optional field added to one only is caught too). */

@@ -10,11 +10,11 @@ import { pickResult, webhookPick, webhookRefork, type PickResult, type WebhookPi
 import { Sandbox } from "e2b";
 import type { RunView } from "../../src/api/runs";
 import { env } from "cloudflare:workers";
-import type { Env } from "../../src/env";
-import { reportInstanceId } from "../../src/workflows/github-report-workflow";
+import type { Env } from "../../src/core/env";
 import { TEST_GITHUB_TOKEN } from "../support/constants";
 import { api, createRun, e2bOptions, getRun, testEnv, waitFor, waitForRunStatus } from "./helpers";
 import { deliver, example, github, githubUrl, issueComments, onTestRepo, settle, waitForReport } from "./github-helpers";
+import { reportInstanceId } from "../../src/protocol/instance-ids";
 
 const ISSUE = 4711;
 const repoUrl = `${githubUrl}/octo/hello.git`;

@@ -1,11 +1,11 @@
 // A run planted straight into its Orchestrator's SQLite, as a crash would leave it: its row and
 // forks written, no alarm armed, no instance created (forks in `launched` recorded as launched).
 import { env, runInDurableObject } from "cloudflare:test";
-import type { Orchestrator } from "../../src/durable-objects/orchestrator";
-import type { Env } from "../../src/env";
-import { prepareRun } from "../../src/runs/create-run";
-import { forkInstanceId } from "../../src/runs/ids";
-import { RunStore } from "../../src/runs/run-store";
+import type { Orchestrator } from "../../src/objects/orchestrator/orchestrator";
+import type { Env } from "../../src/core/env";
+import { prepareRun } from "../../src/actions/create-run";
+import { forkInstanceId } from "../../src/protocol/run-ids";
+import { RunStore } from "../../src/objects/orchestrator/run-store";
 
 export const workerEnv = env as unknown as Env;
 

@@ -2,9 +2,10 @@
 // the fork's own acquire then joins that create or finds its result, never making a second one.
 import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { POOL_NAME, type LeaseRequest, type Pool } from "../../src/durable-objects/pool";
-import type { Env } from "../../src/env";
+import { type LeaseRequest, type Pool } from "../../src/objects/pool/pool";
+import type { Env } from "../../src/core/env";
 import { createRun, getRun, api, sandboxAdmin, waitFor } from "./helpers";
+import { POOL_NAME } from "../../src/protocol/events";
 
 const pool = () => (env as unknown as Env).POOL.getByName(POOL_NAME) as unknown as DurableObjectStub<Pool>;
 

@@ -2,7 +2,7 @@
 import { Sandbox } from "e2b";
 import { describe, expect, it } from "vitest";
 import type { RunView } from "../../src/api/runs";
-import { DEFAULT_PROFILES } from "../../src/sandbox/profiles";
+import { DEFAULT_PROFILES } from "../../src/core/sandbox-profiles";
 import { api, createRun, e2bOptions, getRun, testEnv, waitFor, waitForRunStatus } from "./helpers";
 import { plantRun } from "./planted-run";
 

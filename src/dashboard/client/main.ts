@@ -3,8 +3,8 @@
  * DOM APIs and text nodes only. The router picks a view per hash route; a signed-out user gets the
  * token form.
  */
-import { whenSignedOut } from "./auth.ts";
-import { main } from "./page.ts";
+import { whenSignedOut } from "./lib/auth.ts";
+import { main } from "./lib/page.ts";
 import { route } from "./router.ts";
 
 whenSignedOut(route);

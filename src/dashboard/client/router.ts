@@ -3,9 +3,9 @@
  * `#/new`, `#/runs/<id>`, `#/runs/<id>/compare`, `#/sessions`, `#/sessions/<id>`. Each view
  * renders into <main> and may return a cleanup (timers, streams) run before the next one.
  */
-import { currentToken, forgetToken } from "./auth.ts";
-import { h } from "./dom.ts";
-import { authSlot, focusHeading, main, notFound } from "./page.ts";
+import { currentToken, forgetToken } from "./lib/auth.ts";
+import { h } from "./lib/dom.ts";
+import { authSlot, focusHeading, main, notFound } from "./lib/page.ts";
 import { showComparePage } from "./views/compare/compare-page.ts";
 import { showNewRun } from "./views/new-run.ts";
 import { showRunPage } from "./views/run/run-page.ts";

@@ -2,12 +2,12 @@
  * `#/new`: the form that starts a run. Submitted with an Idempotency-Key (a double submit starts one
  * run); a validation error marks the field the API names.
  */
-import type { CreateRunBody, CreatedRun } from "../api-types.ts";
-import { api, ApiError, errorMessage, isUnauthorized, randomKey } from "../api.ts";
-import { h } from "../dom.ts";
-import { field, numberInput } from "../form.ts";
-import { focusHeading, main, toast } from "../page.ts";
-import { readStorage, REPO_KEY, writeStorage } from "../storage.ts";
+import type { CreateRunBody, CreatedRun } from "../lib/api-types.ts";
+import { api, ApiError, errorMessage, isUnauthorized, randomKey } from "../lib/api.ts";
+import { h } from "../lib/dom.ts";
+import { field, numberInput } from "../lib/form.ts";
+import { focusHeading, main, toast } from "../lib/page.ts";
+import { readStorage, REPO_KEY, writeStorage } from "../lib/storage.ts";
 
 export function showNewRun(): void {
   document.title = "New run · Forkyard";

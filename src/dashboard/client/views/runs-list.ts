@@ -1,10 +1,10 @@
 /** `#/`: runs, newest first, filtered by status; "Load more" follows the cursor; the first page refreshes every 5 s. */
 import { RUN_STATUSES } from "../../../api/client-types.ts";
-import type { RunPage, RunSummary } from "../api-types.ts";
-import { api, errorMessage, isAbort, isUnauthorized, PAGE_SIZE } from "../api.ts";
-import { badge, h, human } from "../dom.ts";
-import { fmtUsd, shortRepo } from "../format.ts";
-import { focusHeading, main, timeEl } from "../page.ts";
+import type { RunPage, RunSummary } from "../lib/api-types.ts";
+import { api, errorMessage, isAbort, isUnauthorized, PAGE_SIZE } from "../lib/api.ts";
+import { badge, h, human } from "../lib/dom.ts";
+import { fmtUsd, shortRepo } from "../lib/format.ts";
+import { focusHeading, main, timeEl } from "../lib/page.ts";
 import type { Cleanup } from "../router.ts";
 
 

@@ -3,11 +3,11 @@
  * collapsed to their first line), a send box, and Fork / Pause / Cancel turn / Destroy. Re-read
  * every 2 s; the transcript is read on from the last entry seen.
  */
-import type { ForkedSessions, MessageAccepted, SessionView, TranscriptEntry, TranscriptPage } from "../api-types.ts";
-import { api, ApiError, errorMessage, isAbort, isUnauthorized, type ApiOptions } from "../api.ts";
-import { badge, h } from "../dom.ts";
-import { fmtUsd, shortRepo } from "../format.ts";
-import { focusHeading, main, notFound, toast } from "../page.ts";
+import type { ForkedSessions, MessageAccepted, SessionView, TranscriptEntry, TranscriptPage } from "../lib/api-types.ts";
+import { api, ApiError, errorMessage, isAbort, isUnauthorized, type ApiOptions } from "../lib/api.ts";
+import { badge, h } from "../lib/dom.ts";
+import { fmtUsd, shortRepo } from "../lib/format.ts";
+import { focusHeading, main, notFound, toast } from "../lib/page.ts";
 import type { Cleanup } from "../router.ts";
 
 export function showSession(id: string): Cleanup {

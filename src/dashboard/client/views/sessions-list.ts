@@ -1,9 +1,9 @@
 /** `#/sessions`: sessions, newest first (status, repository, turns, cost), refreshed every 5 s. */
-import type { SessionPage } from "../api-types.ts";
-import { api, errorMessage, isAbort, isUnauthorized, PAGE_SIZE } from "../api.ts";
-import { badge, h } from "../dom.ts";
-import { fmtUsd, shortRepo } from "../format.ts";
-import { focusHeading, main, timeEl } from "../page.ts";
+import type { SessionPage } from "../lib/api-types.ts";
+import { api, errorMessage, isAbort, isUnauthorized, PAGE_SIZE } from "../lib/api.ts";
+import { badge, h } from "../lib/dom.ts";
+import { fmtUsd, shortRepo } from "../lib/format.ts";
+import { focusHeading, main, timeEl } from "../lib/page.ts";
 import type { Cleanup } from "../router.ts";
 
 export function showSessions(): Cleanup {

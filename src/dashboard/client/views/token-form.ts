@@ -1,8 +1,8 @@
 /** The token form shown to a signed-out user: the token is checked with one API call before it is saved. */
-import { api, errorMessage, isUnauthorized } from "../api.ts";
-import { saveToken, takeFlash, useToken } from "../auth.ts";
-import { h } from "../dom.ts";
-import { announce, main } from "../page.ts";
+import { api, errorMessage, isUnauthorized } from "../lib/api.ts";
+import { saveToken, takeFlash, useToken } from "../lib/auth.ts";
+import { h } from "../lib/dom.ts";
+import { announce, main } from "../lib/page.ts";
 
 export function showTokenForm(onSignedIn: () => void): void {
   document.title = "Connect · Forkyard";

@@ -4,11 +4,11 @@
  * run goes on, the page follows its events and reads the comparison again when a fork ends, a fork
  * is branched, or the ranking, the winner or the pick changes; the chosen forks stay.
  */
-import type { CompareFork, CompareView } from "../../api-types.ts";
-import { api, ApiError, download, errorMessage, isAbort, isUnauthorized, runPath } from "../../api.ts";
-import { badge, h } from "../../dom.ts";
-import { fmtBytes } from "../../format.ts";
-import { focusHeading, main } from "../../page.ts";
+import type { CompareFork, CompareView } from "../../lib/api-types.ts";
+import { api, ApiError, download, errorMessage, isAbort, isUnauthorized, runPath } from "../../lib/api.ts";
+import { badge, h } from "../../lib/dom.ts";
+import { fmtBytes } from "../../lib/format.ts";
+import { focusHeading, main } from "../../lib/page.ts";
 import type { Cleanup } from "../../router.ts";
 import { followRunEvents } from "../run/event-stream.ts";
 import { runCrumbs, runNotFound } from "../run/run-page.ts";

@@ -3,12 +3,12 @@
  * workspace, POST …/forks/:n/branch) and "Take this one" (POST …/forks/:n/pick: its pull request,
  * or the git command that fetches its branch). Errors from the API are shown where the action is.
  */
-import type { BranchRequest, BranchResponse, PickResult } from "../../api-types.ts";
-import { api, errorMessage, isUnauthorized, runPath } from "../../api.ts";
-import { h } from "../../dom.ts";
-import { field, numberInput } from "../../form.ts";
-import { plural } from "../../format.ts";
-import { toast } from "../../page.ts";
+import type { BranchRequest, BranchResponse, PickResult } from "../../lib/api-types.ts";
+import { api, errorMessage, isUnauthorized, runPath } from "../../lib/api.ts";
+import { h } from "../../lib/dom.ts";
+import { field, numberInput } from "../../lib/form.ts";
+import { plural } from "../../lib/format.ts";
+import { toast } from "../../lib/page.ts";
 
 const forkPath = (runId: string, n: number) => runPath(runId) + "/forks/" + n;
 

@@ -2,8 +2,8 @@
  * A unified diff shown for reading beside another: one section per file, each line with its old
  * and new line numbers, additions and deletions colored.
  */
-import { h } from "../../dom.ts";
-import { patchLineKind } from "../../patch.ts";
+import { h } from "../../lib/dom.ts";
+import { patchLineKind } from "../../lib/patch.ts";
 
 const HUNK = /^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@/;
 /** Header lines between `diff --git` and the first hunk: shown muted, unnumbered. */

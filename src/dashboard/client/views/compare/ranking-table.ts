@@ -1,7 +1,7 @@
 /** The compare page's ranking: every fork, ranked ones first (best first), the winner marked. */
-import type { CompareFork, CompareView } from "../../api-types.ts";
-import { badge, h } from "../../dom.ts";
-import { fmtUsd } from "../../format.ts";
+import type { CompareFork, CompareView } from "../../lib/api-types.ts";
+import { badge, h } from "../../lib/dom.ts";
+import { fmtUsd } from "../../lib/format.ts";
 import { checkOutcome, diffStats } from "../run/fork-card.ts";
 
 /** Ranked forks by rank, then the others by number. */

@@ -3,10 +3,10 @@
  * goes to `onEvent` once (by seq); when the stream ends, the run is read again, and if it has not
  * ended it reconnects with Last-Event-ID, backing off from the server's `retry` up to 30 s.
  */
-import type { RunEvent } from "../../api-types.ts";
-import { runPath } from "../../api.ts";
-import { authHeaders, forgetToken, REJECTED_TOKEN } from "../../auth.ts";
-import { sleep } from "../../page.ts";
+import type { RunEvent } from "../../lib/api-types.ts";
+import { runPath } from "../../lib/api.ts";
+import { authHeaders, forgetToken, REJECTED_TOKEN } from "../../lib/auth.ts";
+import { sleep } from "../../lib/page.ts";
 import { readSse } from "./sse.ts";
 
 export type StreamState = "connecting" | "live" | "reconnecting" | "ended" | "off";

@@ -3,11 +3,11 @@
  * step timeline (bar widths proportional to durations); agent summary; command output tails; files
  * and patch; error.
  */
-import type { ForkView, RunView, StepView } from "../../api-types.ts";
-import { runPath } from "../../api.ts";
-import { badge, cls, h, human, type Child } from "../../dom.ts";
-import { fmtInt, fmtMs, fmtUsd, plural } from "../../format.ts";
-import { elapsedEl } from "../../page.ts";
+import type { ForkView, RunView, StepView } from "../../lib/api-types.ts";
+import { runPath } from "../../lib/api.ts";
+import { badge, cls, h, human, type Child } from "../../lib/dom.ts";
+import { fmtInt, fmtMs, fmtUsd, plural } from "../../lib/format.ts";
+import { elapsedEl } from "../../lib/page.ts";
 import { filesBlock } from "./fork-files.ts";
 import { isFinished, isForkTerminal } from "./run-status.ts";
 

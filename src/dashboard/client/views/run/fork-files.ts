@@ -2,11 +2,11 @@
  * A fork's stored files and patch, fetched when opened (with the token: no plain links). A file
  * downloads through a blob URL; the patch shows as a readable diff.
  */
-import type { ArtifactList, ForkView, RunView } from "../../api-types.ts";
-import { api, authorizedBlob, download, errorMessage, runPath } from "../../api.ts";
-import { h, human } from "../../dom.ts";
-import { fmtBytes, plural } from "../../format.ts";
-import { patchView } from "../../patch.ts";
+import type { ArtifactList, ForkView, RunView } from "../../lib/api-types.ts";
+import { api, authorizedBlob, download, errorMessage, runPath } from "../../lib/api.ts";
+import { h, human } from "../../lib/dom.ts";
+import { fmtBytes, plural } from "../../lib/format.ts";
+import { patchView } from "../../lib/patch.ts";
 import type { KeepOpen } from "./fork-card.ts";
 
 export function filesBlock(run: RunView, f: ForkView, keepOpen: KeepOpen): HTMLElement | null {

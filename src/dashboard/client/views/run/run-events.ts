@@ -1,7 +1,7 @@
 /** A run's events as lines of its event log, newest first. */
-import type { RunEvent } from "../../api-types.ts";
-import { h, human } from "../../dom.ts";
-import { clock, fmtMs, fmtUsd, plural } from "../../format.ts";
+import type { RunEvent } from "../../lib/api-types.ts";
+import { h, human } from "../../lib/dom.ts";
+import { clock, fmtMs, fmtUsd, plural } from "../../lib/format.ts";
 
 const EVENT_LOG_MAX = 200;
 

@@ -1,9 +1,9 @@
 /** The run page's header: title, status, live indicator, actions, facts, the task and its check. */
-import type { RunView } from "../../api-types.ts";
-import { runPath } from "../../api.ts";
-import { badge, h } from "../../dom.ts";
-import { fmtMs, fmtUsd } from "../../format.ts";
-import { elapsedEl, timeEl } from "../../page.ts";
+import type { RunView } from "../../lib/api-types.ts";
+import { runPath } from "../../lib/api.ts";
+import { badge, h } from "../../lib/dom.ts";
+import { fmtMs, fmtUsd } from "../../lib/format.ts";
+import { elapsedEl, timeEl } from "../../lib/page.ts";
 import { isFinished } from "./run-status.ts";
 
 type Act = (label: string, path: string, body?: unknown) => Promise<void>;

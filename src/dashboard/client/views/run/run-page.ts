@@ -2,11 +2,11 @@
  * `#/runs/<id>`: one run, live. Follows the run's event stream, re-reads the run (debounced) on each
  * event, keeps a slow poll behind the stream, and re-renders only the forks that changed.
  */
-import type { RunView } from "../../api-types.ts";
-import { api, ApiError, errorMessage, isAbort, isUnauthorized, runPath } from "../../api.ts";
-import { cls, h, human, openStateKeeper } from "../../dom.ts";
-import { fmtUsd } from "../../format.ts";
-import { announce, focusHeading, main, notFound, tickClocks, toast } from "../../page.ts";
+import type { RunView } from "../../lib/api-types.ts";
+import { api, ApiError, errorMessage, isAbort, isUnauthorized, runPath } from "../../lib/api.ts";
+import { cls, h, human, openStateKeeper } from "../../lib/dom.ts";
+import { fmtUsd } from "../../lib/format.ts";
+import { announce, focusHeading, main, notFound, tickClocks, toast } from "../../lib/page.ts";
 import type { Cleanup } from "../../router.ts";
 import { followRunEvents, type StreamState } from "./event-stream.ts";
 import { forkCard } from "./fork-card.ts";

@@ -1,0 +1,74 @@
+import { createRunRequest, type RunView } from "../api/runs";
+import { resolveModel } from "../agent/models";
+import { validateRepo } from "../api/repo";
+import { parseInput } from "../api/validation";
+import type { Env } from "../core/env";
+import { loadConfig } from "../core/env";
+import { AgentUnavailableError, InvalidInputError, unwrap } from "../core/errors";
+import type { CreateRunInput } from "../objects/orchestrator/orchestrator";
+import { validateGitHubTarget } from "../github/targets";
+import { newRunId, runIdForIdempotencyKey, sha256Hex, workBranch } from "../protocol/run-ids";
+import { applyProfile, resolveRunSandbox } from "../runs/run-sandbox";
+import { TemplateAliases } from "../sandbox/template-aliases";
+
+export interface CreateRunOptions {
+  /** The same key always names the same run (POST /v1/runs: the Idempotency-Key header; webhooks: the delivery id). */
+  idempotencyKey: string | null;
+}
+
+export interface CreateRunResult {
+  view: RunView;
+  /** False when the run already existed (same key, same request). */
+  created: boolean;
+}
+
+/** The links of a run's resource and its actions. */
+export function runLinks(id: string) {
+  const self = `/v1/runs/${id}`;
+  return { self, events: `${self}/events`, pause: `${self}/pause`, resume: `${self}/resume`, cancel: `${self}/cancel` };
+}
+
+/**
+ * Validates a run request and fixes everything about it that does not depend on time: the run id
+ * (from the idempotency key when there is one), the normalised request and its hash, the branches.
+ */
+export async function prepareRun(env: Env, body: unknown, options: CreateRunOptions): Promise<CreateRunInput> {
+  const config = loadConfig(env);
+  const request = parseInput(createRunRequest, body);
+  const raw = body as Record<string, unknown>;
+  applyProfile(request, { template: raw.template !== undefined, timeoutSeconds: raw.timeoutSeconds !== undefined }, config);
+  request.repo = validateRepo(request.repo, config.ALLOW_LOCAL_REPOS);
+  if ("prompt" in request.task) {
+    request.task.model = resolveModel(request.task.model);
+    if (!config.ANTHROPIC_API_KEY) throw new AgentUnavailableError();
+  }
+  validateGitHubTarget(request, config);
+  if (request.judge?.llm) {
+    if (request.judge.llm.model) request.judge.llm.model = resolveModel(request.judge.llm.model);
+    if (!config.ANTHROPIC_API_KEY) throw new AgentUnavailableError();
+  }
+  if (request.stopWhen === "first_check_pass" && !request.check) {
+    throw new InvalidInputError("stopWhen: first_check_pass needs a check command (check).", { field: "stopWhen" });
+  }
+
+  const { idempotencyKey } = options;
+  if (idempotencyKey !== null && (idempotencyKey.length === 0 || idempotencyKey.length > 255)) {
+    throw new InvalidInputError("Idempotency-Key: must be 1 to 255 characters.", { field: "Idempotency-Key" });
+  }
+  const id = idempotencyKey ? await runIdForIdempotencyKey(idempotencyKey) : newRunId();
+  const branches = Array.from({ length: request.forks }, (_, i) => workBranch(id, i + 1, request.branchPrefix));
+  const requestHash = await sha256Hex(JSON.stringify(request));
+  // Resolved after the hash: a retry after the alias moved is still the same request (and run).
+  const sandbox = await resolveRunSandbox(request, config, new TemplateAliases(env.DB));
+  return { id, request, sandbox, requestHash, idempotencyKey, branches };
+}
+
+/**
+ * Asks the run's Orchestrator to create the run (durably, idempotently: a known key with the same
+ * request returns the existing run, and makes sure it is being driven). Shared by POST /v1/runs
+ * and the GitHub webhook.
+ */
+export async function createRun(env: Env, body: unknown, options: CreateRunOptions): Promise<CreateRunResult> {
+  const input = await prepareRun(env, body, options);
+  return unwrap(await env.ORCHESTRATOR.getByName(input.id).create(input));
+}

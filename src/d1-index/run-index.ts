@@ -1,0 +1,100 @@
+import type { RunStatus, RunSummary, RunView } from "../api/runs";
+import { encodeCursor, pageFilter } from "../api/cursor";
+import type { ForkExport } from "../objects/orchestrator/run-store";
+
+/** The D1 cross-run index behind GET /v1/runs; each Orchestrator keeps its own row current. */
+/** What the index keeps of a run: no fork, so keeping it current costs the same at any size. */
+export type IndexedRun = Pick<RunView, "id" | "status" | "request" | "createdAt" | "updatedAt" | "totals">;
+
+export async function upsertRunSummary(db: D1Database, view: IndexedRun, requestHash: string, idempotencyKey: string | null): Promise<void> {
+  await db
+    .prepare(
+      `INSERT INTO runs (id, status, repo, branch, forks, succeeded, failed, cost_usd, idempotency_key, request_hash, created_at, updated_at, running, queued, github_thread)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+       ON CONFLICT (id) DO UPDATE SET status = ?2, succeeded = ?6, failed = ?7, cost_usd = ?8, updated_at = ?12, running = ?13, queued = ?14`,
+    )
+    .bind(
+      view.id,
+      view.status,
+      view.request.repo,
+      view.request.branch,
+      view.request.forks,
+      view.totals.succeeded,
+      view.totals.failed,
+      view.totals.costUsd.total,
+      idempotencyKey,
+      requestHash,
+      view.createdAt,
+      view.updatedAt,
+      view.totals.running,
+      view.totals.queued,
+      view.request.github ? githubThread(view.request.github) : null,
+    )
+    .run();
+}
+
+/** A GitHub issue or pull request, as the index keys it: `owner/repo#number`. */
+export function githubThread(thread: { owner: string; repo: string; issueNumber: number }): string {
+  return `${thread.owner}/${thread.repo}`.toLowerCase() + `#${thread.issueNumber}`;
+}
+
+/** The newest run that reports to a GitHub issue or pull request (its `github` target), if any. */
+export async function latestRunOnThread(db: D1Database, thread: { owner: string; repo: string; issueNumber: number }): Promise<string | null> {
+  const row = await db.prepare("SELECT id FROM runs WHERE github_thread = ? ORDER BY created_at DESC, id DESC LIMIT 1").bind(githubThread(thread)).first<{ id: string }>();
+  return row?.id ?? null;
+}
+
+/** Writes ended forks and their steps to the metrics tables; repeating it changes nothing. */
+export async function exportForkResults(db: D1Database, runId: string, forks: ForkExport[]): Promise<void> {
+  if (forks.length === 0) return;
+  const statements: D1PreparedStatement[] = [];
+  for (const f of forks) {
+    statements.push(
+      db
+        .prepare("INSERT OR IGNORE INTO fork_results (run_id, n, status, duration_ms, sandbox_usd, llm_usd, model, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(runId, f.n, f.status, f.durationMs, f.sandboxUsd, f.llmUsd, f.model, f.finishedAt),
+    );
+    for (const step of f.steps) {
+      statements.push(db.prepare("INSERT OR REPLACE INTO fork_steps (run_id, n, step, attempts, status) VALUES (?, ?, ?, ?, ?)").bind(runId, f.n, step.name, step.attempts, step.status));
+    }
+  }
+  await db.batch(statements);
+}
+
+interface RunRow {
+  id: string;
+  status: RunStatus;
+  repo: string;
+  branch: string;
+  forks: number;
+  succeeded: number;
+  failed: number;
+  cost_usd: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Newest first, keyset-paginated. */
+export async function listRuns(db: D1Database, query: { status?: RunStatus; limit: number; cursor?: string }): Promise<{ runs: RunSummary[]; nextCursor: string | null }> {
+  const { where, binds } = pageFilter(query);
+  const sql = `SELECT id, status, repo, branch, forks, succeeded, failed, cost_usd, created_at, updated_at FROM runs
+    ${where} ORDER BY created_at DESC, id DESC LIMIT ?`;
+  const rows = (await db.prepare(sql).bind(...binds, query.limit + 1).all<RunRow>()).results;
+  const page = rows.slice(0, query.limit);
+  const last = page[page.length - 1];
+  return {
+    runs: page.map((r) => ({
+      id: r.id,
+      status: r.status,
+      repo: r.repo,
+      branch: r.branch,
+      forks: r.forks,
+      succeeded: r.succeeded,
+      failed: r.failed,
+      costUsd: r.cost_usd,
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+    })),
+    nextCursor: rows.length > query.limit && last ? encodeCursor(last.created_at, last.id) : null,
+  };
+}

@@ -1,0 +1,92 @@
+import type { PreparedView } from "../../api/runs";
+import { loadConfig } from "../../core/env";
+import { ConflictError } from "../../core/errors";
+import { errorFields, log } from "../../observability/log";
+import { forkLeaseRequest } from "../../protocol/fork-params";
+import type { PrepareInfo } from "../../workflows/prepare-workflow";
+import { sandboxCostKey, sandboxCostUsd } from "../../core/costs";
+import type { RunContext } from "./run-context";
+import type { StepReport } from "../../protocol/step-reports";
+import { prepareInstanceId, prepareLeaseKey } from "../../protocol/instance-ids";
+
+
+/**
+ * A run's prepare (runs with `prepare`; the Workflow is src/workflows/prepare-workflow.ts): its
+ * forks launch once it has reported — each in a sandbox forked from the prepared one, or preparing
+ * itself — and fail with `prepare_failed` if it failed.
+ */
+export class RunPreparing {
+  readonly #run: RunContext;
+
+  constructor(run: RunContext) {
+    this.#run = run;
+  }
+
+  /** Whether the forks may launch. Until the prepare has reported it makes sure its Workflow runs. */
+  async readyToLaunch(): Promise<boolean> {
+    const { store } = this.#run;
+    const run = this.#run.run();
+    const prepared = run.prepared;
+    if (prepared?.status === "forked" || prepared?.status === "per_fork") return true;
+    if (prepared?.status === "failed") {
+      const now = new Date().toISOString();
+      for (const fork of store.forksWithStatus("queued")) {
+        if (store.finishFork(fork.n, "failed", now, { code: "prepare_failed", message: `The prepare failed: ${prepared.error?.message ?? "unknown error"}` })) {
+          this.#run.event("fork.finished", fork.n, { status: "failed" });
+        }
+      }
+      return false;
+    }
+    if (!prepared) {
+      store.setPrepared({ status: "preparing" });
+      this.#run.event("run.preparing", null, {});
+    }
+    try {
+      await this.#run.env.PREPARE_WORKFLOW.create({ id: prepareInstanceId(run.id), params: { runId: run.id } });
+    } catch (err) {
+      if (!/already.?exists/i.test(String(err))) log("warn", "orchestrator.prepare_launch_failed", { runId: run.id, ...errorFields(err) });
+    }
+    return false;
+  }
+
+  /** What the prepare Workflow needs: the clone, the commands, and each fork's lease (its sandbox is forked under it). */
+  info(): PrepareInfo {
+    const run = this.#run.run();
+    const prepare = run.request.prepare;
+    if (!prepare) throw new ConflictError("not_prepared", "This run has no prepare.");
+    const forks = this.#run.store.forksWithStatus("queued", 1000).map((fork) => forkLeaseRequest(this.#run.forkParams(fork), ""));
+    return {
+      repo: run.request.repo,
+      branch: run.request.branch,
+      templateId: run.sandbox.templateId,
+      commands: prepare.commands,
+      timeoutSeconds: prepare.timeoutSeconds,
+      leaseKey: prepareLeaseKey(run.id),
+      forks,
+    };
+  }
+
+  /** The prepare Workflow's gate: refused once the run is cancelled (or gone). */
+  stepStarted(name: string, attempt: number): { proceed: boolean; budgetSpent: boolean } {
+    const run = this.#run.store.run();
+    if (run) this.#run.event("step.started", 0, { step: name, attempt });
+    return { proceed: !!run && run.status !== "cancelled", budgetSpent: false };
+  }
+
+  stepFinished(name: string, report: StepReport): void {
+    const { attempt, ok, durationMs, error } = report;
+    this.#run.event("step.finished", 0, { step: name, attempt, ok, durationMs, ...(error ? { error } : {}) });
+  }
+
+  /** The prepare's outcome: the forks launch (in a forked sandbox each, or preparing themselves), or fail. */
+  async prepared(outcome: PreparedView, sandboxSeconds: number): Promise<void> {
+    const run = this.#run.run();
+    if (run.prepared?.status !== "preparing") return;
+    // The prepared sandbox's time is the run's own cost (fork 0).
+    this.#run.addCost(sandboxCostKey(0), 0, "sandbox", sandboxCostUsd(loadConfig(this.#run.env), sandboxSeconds, run.sandbox));
+    this.#run.store.setPrepared(outcome);
+    this.#run.event("run.prepared", null, { ...outcome });
+    log("info", "run.prepared", { runId: run.id, status: outcome.status });
+    await this.#run.afterForkChange();
+  }
+}

@@ -1,0 +1,69 @@
+import type { Task } from "../api/runs";
+import type { SandboxRate } from "../core/costs";
+import type { HolderWorkflow, LeaseHolder, LeaseRequest } from "../objects/pool/pool";
+import type { BranchSource } from "../objects/orchestrator/branch-store";
+
+/** What a fork Workflow instance is created with (immutable for the instance's life). */
+export interface ForkParams {
+  runId: string;
+  n: number;
+  forks: number;
+  repo: string;
+  baseBranch: string;
+  workBranch: string;
+  task: Task;
+  timeoutSeconds: number;
+  /** The stall watchdog's limit (absent in instances launched before runs carried it: none). */
+  stallSeconds?: number;
+  /** The template id the fork's sandbox is created from (the run's, resolved when it was created). */
+  template: string;
+  /** What its sandbox time is costed at (absent in instances launched before runs carried it: the global rate). */
+  sandboxRate?: SandboxRate;
+  check?: string;
+  /** Globs of files to store from the clone (the run's `artifacts`). */
+  artifacts?: string[];
+  /** Push the work branch after `collect` (runs with `push: true`). */
+  push?: boolean;
+  /** Keep the sandbox (paused) when the fork ends instead of killing it (runs with keepSandboxes). */
+  keepSandbox?: boolean;
+  /**
+   * Runs with `prepare`: `forked` — the fork's sandbox is a fork of the prepared one (no clone; the
+   * commands are journaled so a replacement sandbox redoes them); `per_fork` — the fork runs them itself.
+   */
+  prepare?: { mode: "forked" | "per_fork"; commands: string[]; baseSha?: string };
+  /** A fork branched from another: it starts from that fork's workspace (and conversation), no clone. */
+  branch?: BranchSource;
+  leaseKey: string;
+}
+
+/** What a sandbox holder (a fork, or a session's setup) tells ForkSandbox: its lease and what to clone. */
+export type SandboxHolder = Pick<ForkParams, "runId" | "n" | "leaseKey" | "repo" | "baseBranch" | "workBranch" | "template" | "timeoutSeconds"> & {
+  holder?: LeaseHolder;
+  /** The Workflow the holder runs in (the Pool tells it when capacity frees): a fork's by default. */
+  workflow?: HolderWorkflow;
+};
+
+/** The stall watchdog's limit for the fork's commands and tool calls (undefined: none). */
+export function stallMs(p: ForkParams): number | undefined {
+  return p.stallSeconds ? p.stallSeconds * 1000 : undefined;
+}
+
+/** A sandbox outlives its fork's deadline by this much, so E2B itself kills what we might leak. */
+const SANDBOX_TTL_MARGIN_SECONDS = 600;
+/** E2B's longest sandbox lifetime (Pro; a create asking for more is refused). */
+const MAX_SANDBOX_TTL_SECONDS = 86_400;
+
+/** The Pool lease a fork holds its sandbox by: the same whether the Orchestrator prepares it or the fork asks. */
+export function forkLeaseRequest(p: SandboxHolder, instanceId: string): LeaseRequest {
+  return {
+    ...(p.holder ? { holder: p.holder } : {}),
+    ...(p.workflow ? { workflow: p.workflow } : {}),
+    key: p.leaseKey,
+    runId: p.runId,
+    fork: p.n,
+    template: p.template,
+    // The fork's deadline plus time to collect and clean up, within E2B's cap.
+    timeoutSeconds: Math.min(p.timeoutSeconds + SANDBOX_TTL_MARGIN_SECONDS, MAX_SANDBOX_TTL_SECONDS),
+    instanceId,
+  };
+}

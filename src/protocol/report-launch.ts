@@ -1,0 +1,30 @@
+import type { Env } from "../core/env";
+import { errorFields, log } from "../observability/log";
+import { reportInstanceId } from "./instance-ids";
+
+/**
+ * Starts a run's report (from the Orchestrator, when a GitHub run ends). The fixed instance id
+ * makes a second launch a no-op ("already exists").
+ */
+export async function launchGitHubReport(env: Env, runId: string, instanceId = reportInstanceId(runId)): Promise<void> {
+  try {
+    await env.GITHUB_REPORT_WORKFLOW.create({ id: instanceId, params: { runId } });
+    log("info", "github.report_launched", { runId, instanceId });
+  } catch (err) {
+    if (/already.?exists/i.test(err instanceof Error ? err.message : String(err))) return;
+    log("error", "github.report_launch_failed", { runId, ...errorFields(err) });
+  }
+}
+
+/**
+ * Reports a run again after a pick (src/runs/pick.ts), so its summary comment shows the pick: a
+ * new instance per pick (named by its time), once the run's own report is done — before that,
+ * the run's report reads the pick itself, and two reports at once could both post the comment.
+ */
+export async function reportPick(env: Env, runId: string, pickedAt: string): Promise<void> {
+  const done = await env.GITHUB_REPORT_WORKFLOW.get(reportInstanceId(runId)).then(
+    async (instance) => (await instance.status()).status === "complete",
+    () => false,
+  );
+  if (done) await launchGitHubReport(env, runId, `${reportInstanceId(runId)}-pick-${Date.parse(pickedAt)}`);
+}

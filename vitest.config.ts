@@ -19,7 +19,7 @@ export default defineConfig(async () => {
         {
           test: {
             name: "node",
-            include: ["test/node/**/*.test.ts"],
+            include: ["test/node/**/*.test.ts", "test/unit/**/*.test.ts"],
             environment: "node",
             // Files share one Node process (no global state of their own; each starts and stops what it uses): ~1.3 s less per file.
             isolate: false,

@@ -1,5 +1,5 @@
 import type { ForkParent } from "../../api/runs";
-import { addColumnOnce } from "../shared/sql";
+import { addColumnOnce } from "../shared/migrations";
 
 /**
  * The branches of a run (POST …/forks/:n/branch) in its Orchestrator's SQLite: each request adds

@@ -6,8 +6,8 @@ import type { RunEvent } from "../shared/event-hub";
 import { EventLog } from "../shared/event-log";
 import { rankForks } from "../../runs/ranking";
 import type { ForkOutcome } from "../../runs/fork-outcome";
-import { addColumnOnce } from "../shared/sql";
 import { parentOf } from "./branch-store";
+import { addColumnOnce } from "../shared/migrations";
 
 /**
  * The SQLite state of one run inside its Orchestrator: the run row, its forks, their steps and

@@ -7,7 +7,6 @@ import { sandboxConnection } from "../../sandbox/connection";
 import { sandboxMetadata, SANDBOX_TAG } from "../../sandbox/metadata";
 import type { SandboxHandle } from "../../sandbox/handle";
 import { SandboxProvider } from "../../sandbox/provider";
-import { addColumnOnce } from "../shared/sql";
 import { TERMINAL_RUN_STATUSES } from "../../api/runs";
 import type { PoolTemplateConfig, PoolTemplateStatus } from "../../api/pool";
 import { sandboxCostUsd } from "../../core/costs";
@@ -15,6 +14,7 @@ import { WarmStore, type WarmRow } from "./warm-store";
 import { PROFILE_NAMES, resolveProfiles, type ProfileName } from "../../core/sandbox-profiles";
 import { TemplateAliases } from "../../sandbox/template-aliases";
 import { CAPACITY_EVENT } from "../../protocol/events";
+import { addColumnOnce } from "../shared/migrations";
 
 
 /** A sandbox forked for a lease; `forkedNow` false when this call found it forked already. */

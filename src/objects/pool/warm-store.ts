@@ -1,6 +1,6 @@
 import type { PoolTemplateConfig, PoolTemplateStatus, WarmMode } from "../../api/pool";
 import type { SandboxHandle } from "../../sandbox/handle";
-import { addColumnOnce } from "../shared/sql";
+import { addColumnOnce } from "../shared/migrations";
 
 /** A warm sandbox: created ahead of demand for a template, handed to exactly one fork. */
 export interface WarmRow extends Record<string, SqlStorageValue> {

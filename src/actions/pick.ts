@@ -1,6 +1,6 @@
 /**
  * Picking a fork ("take this one"). POST /v1/runs/:id/forks/:n/pick and the GitHub `/pick k`
- * comment (src/github/pick-reply.ts) both come here. A fork that succeeded with changes can be
+ * comment (src/webhooks/pick-reply.ts) both come here. A fork that succeeded with changes can be
  * picked:
  *
  * - On GitHub (a GITHUB_TOKEN, and the run's repo on GITHUB_API_URL's host), its pushed branch

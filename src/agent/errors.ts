@@ -1,5 +1,5 @@
 /**
- * Model-provider errors, in Forkyard's one hierarchy (src/errors.ts). The fork Workflow retries
+ * Model-provider errors, in Forkyard's one hierarchy (src/core/errors.ts). The fork Workflow retries
  * only what can succeed on a retry: overload, rate limits, 5xx and dropped connections. A rejected
  * key or a malformed request fails the step at once. Messages never carry the API key.
  */

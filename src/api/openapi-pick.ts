@@ -1,4 +1,4 @@
-/** The pick part of the OpenAPI document ("take this one", src/runs/pick.ts): its operation and the schemas it uses. */
+/** The pick part of the OpenAPI document ("take this one", src/actions/pick.ts): its operation and the schemas it uses. */
 import type { z } from "zod";
 import { errors, json, ref, type Json } from "./openapi-common.ts";
 import * as res from "./pick-responses.ts";

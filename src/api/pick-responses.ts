@@ -1,6 +1,6 @@
 /**
  * zod schemas of picking a fork ("take this one": POST /v1/runs/:id/forks/:n/pick and the GitHub
- * `/pick k` comment, src/runs/pick.ts); the TypeScript types the code uses are inferred from them,
+ * `/pick k` comment, src/actions/pick.ts); the TypeScript types the code uses are inferred from them,
  * so the OpenAPI document and the code cannot drift.
  *
  * Imports carry their `.ts` extension: the Node-side OpenAPI test imports this module too.
@@ -48,7 +48,7 @@ export const webhookPick = z.object({
   reply: z.object({ id: z.number().int(), url: z.string() }).describe("Forkyard's reply comment on the thread (one per /pick comment, updated on a redelivery)"),
 });
 
-/** 200 answer of the webhook to a `/refork k [prompt]` comment (src/github/refork-reply.ts). */
+/** 200 answer of the webhook to a `/refork k [prompt]` comment (src/webhooks/refork-reply.ts). */
 export const webhookRefork = z.object({
   command: z.literal("refork"),
   event: z.string(),

@@ -33,7 +33,7 @@ export interface RunSnapshot {
   title: string;
   checkCommand?: string;
   github?: GitHubTarget;
-  /** The latest pick of a fork (src/runs/pick.ts). */
+  /** The latest pick of a fork (src/actions/pick.ts). */
   picked?: RunPick;
   forks: ReportFork[];
   totals: { succeeded: number; failed: number; cancelled: number; budgetExceeded: number; costUsd: number };
@@ -181,7 +181,7 @@ function branchUrl(webOrigin: string, github: GitHubTarget, branch: string): str
 
 /**
  * A pull request's title and body for one fork: the best one, or one of each, of the report; or
- * `picked` by a person (src/runs/pick.ts), of any run, which names its fork in the title too.
+ * `picked` by a person (src/actions/pick.ts), of any run, which names its fork in the title too.
  */
 export function renderPullRequest(snapshot: RunSnapshot, fork: ReportFork, best: boolean, picked = false): { title: string; body: string } {
   const issue = snapshot.github ? `#${snapshot.github.issueNumber}` : null;

@@ -1,10 +1,10 @@
 /**
  * The comment commands about fork k of the thread's latest run:
  *
- *   /pick <k> [anything]        take fork k: opens its pull request (src/github/pick-reply.ts);
+ *   /pick <k> [anything]        take fork k: opens its pull request (src/webhooks/pick-reply.ts);
  *                               words after k are a note for the humans and are not read
  *   /refork <k> [prompt ...]    branch fork k: one new fork from its workspace and conversation
- *                               (src/github/refork-reply.ts), continuing with the prompt (the rest
+ *                               (src/webhooks/refork-reply.ts), continuing with the prompt (the rest
  *                               of the line and the lines after it) or, without one, its task
  *
  * Each must start a line like every comment command (command-line.ts). k is a whole number from 1

@@ -1,6 +1,6 @@
 /**
  * Which GitHub events start a run, and the run request each one makes (or, for a `/pick k`
- * comment, the pick it asks for: src/github/pick-reply.ts). Pure: the webhook route
+ * comment, the pick it asks for: src/webhooks/pick-reply.ts). Pure: the webhook route
  * verifies, parses and then asks this; the outside calls (the actor's permission, a pull
  * request's head branch) are passed in. Only people with write access start runs, within the
  * deployment's caps (GITHUB_MAX_FORKS, GITHUB_MAX_BUDGET_USD, GITHUB_COMMENT_CHECK).
@@ -105,7 +105,7 @@ function hasIssueAndRepository(payload: Record<string, unknown>): boolean {
 
 /** Decides what a verified, parsed GitHub delivery does. */
 export async function decideTrigger(input: TriggerInput): Promise<TriggerDecision> {
-  const { event, payload, config } = input;
+  const { event, payload } = input;
   if (event === "ping") {
     const ping = payload as Partial<PingEvent>;
     return { kind: "ping", zen: typeof ping.zen === "string" ? ping.zen : null, hookId: typeof ping.hook_id === "number" ? ping.hook_id : null };
@@ -113,98 +113,110 @@ export async function decideTrigger(input: TriggerInput): Promise<TriggerDecisio
   if (!isRecord(payload)) return ignored("The payload is not a JSON object.");
   const action = typeof payload.action === "string" ? payload.action : "";
   const what = action ? `${event}.${action}` : event;
-  const malformed = () => ignored(`The ${what} payload lacks its repository (owner, name, clone_url, default_branch) or issue (number, title).`);
-
-  if (event === "issues") {
-    if (action !== "labeled") return ignored(`${what} is not a trigger (only issues.labeled and issue_comment.created are).`);
-    if (!config.GITHUB_TRIGGERS.includes("label")) return ignored("Label triggers are disabled (GITHUB_TRIGGERS).");
-    if (!hasIssueAndRepository(payload)) return malformed();
-    const labeled = payload as unknown as IssuesLabeledEvent;
-    const label = labeled.label?.name ?? "";
-    if (label.toLowerCase() !== config.GITHUB_TRIGGER_LABEL.toLowerCase()) return ignored(`Label "${label}" is not the trigger label "${config.GITHUB_TRIGGER_LABEL}".`);
-    if (labeled.issue.state === "closed") return ignored(`Issue #${labeled.issue.number} is closed.`);
-    if (isBot(labeled.sender)) return ignored(`The label was added by a bot (${labeled.sender?.login}).`);
-    const refused = await refusal(input, labeled.repository, labeled.sender?.login, "label");
-    if (refused) return ignored(refused);
-    const request = {
-      ...baseRequest(labeled.repository, labeled.issue.number, labeled.installation?.id, {
-        source: "github",
-        githubEvent: what,
-        githubDelivery: input.deliveryId,
-        githubSender: labeled.sender?.login,
-        githubIssueUrl: labeled.issue.html_url,
-      }),
-      task: { prompt: issuePrompt(labeled.issue) },
-      forks: 1,
-      budgetUsd: config.GITHUB_MAX_BUDGET_USD,
-    };
-    return { kind: "run", trigger: "label", request, ignoredFlags: [], notes: [] };
-  }
-
-  if (event === "issue_comment") {
-    if (action !== "created") return ignored(`${what} is not a trigger (only new comments are).`);
-    if (!config.GITHUB_TRIGGERS.includes("comment")) return ignored("Comment triggers are disabled (GITHUB_TRIGGERS).");
-    if (!hasIssueAndRepository(payload)) return malformed();
-    const created = payload as unknown as IssueCommentCreatedEvent;
-    if (!isRecord(created.comment)) return ignored("The issue_comment payload has no comment.");
-    const body = typeof created.comment.body === "string" ? created.comment.body : "";
-    if (body.includes(MARKER_PREFIX)) return ignored("This is a Forkyard report comment.");
-    if (isBot(created.comment.user)) return ignored(`Comments from bots (${created.comment.user?.login}) are ignored.`);
-    const first = findCommandLine(body)?.name;
-    if (first === "pick" || first === "refork") return threadCommandDecision(input, created, body, first);
-    const parsed = parseForkCommand(body);
-    if (parsed.kind === "none") return ignored("The comment has no /fork command (nor /pick, /refork) at the start of a line.");
-    const refused = await refusal(input, created.repository, created.comment.user?.login, "comment");
-    if (refused) return ignored(refused);
-    if (parsed.kind === "error") return ignored(`The /fork command is invalid: ${parsed.reason}.`);
-    const command: ForkCommand = parsed.command;
-    if (command.forks > config.GITHUB_MAX_FORKS) return ignored(`/fork ${command.forks}: runs from GitHub have at most ${config.GITHUB_MAX_FORKS} forks here (GITHUB_MAX_FORKS).`);
-    if (command.budgetUsd !== undefined && command.budgetUsd > config.GITHUB_MAX_BUDGET_USD) {
-      return ignored(`--budget ${command.budgetUsd}: runs from GitHub have a budget of at most $${config.GITHUB_MAX_BUDGET_USD} here (GITHUB_MAX_BUDGET_USD).`);
-    }
-    const ignoredFlags = [...command.ignored];
-    const notes: string[] = [];
-    const request: Record<string, unknown> = {
-      ...baseRequest(created.repository, created.issue.number, created.installation?.id, {
-        source: "github",
-        githubEvent: what,
-        githubDelivery: input.deliveryId,
-        githubSender: created.comment.user?.login,
-        githubCommentUrl: created.comment.html_url,
-      }),
-      task: {
-        prompt: command.prompt || issuePrompt(created.issue),
-        ...(command.model ? { model: command.model } : {}),
-        ...(command.maxTurns ? { maxTurns: command.maxTurns } : {}),
-      },
-      forks: command.forks,
-    };
-    if (!command.prompt) notes.push("No prompt after /fork: the issue's title and body are the prompt.");
-    if (command.maxConcurrent !== undefined) request.maxConcurrent = command.maxConcurrent;
-    request.budgetUsd = command.budgetUsd ?? config.GITHUB_MAX_BUDGET_USD;
-    if (command.budgetUsd === undefined) notes.push(`No --budget: the run's budget is this deployment's cap, $${config.GITHUB_MAX_BUDGET_USD}.`);
-    if (command.check !== undefined && config.GITHUB_COMMENT_CHECK) request.check = command.check;
-    else if (command.check !== undefined) ignoredFlags.push({ flag: "--check", reason: "checks from comments are disabled on this deployment (GITHUB_COMMENT_CHECK)" });
-    if (command.timeoutSeconds !== undefined) request.timeoutSeconds = command.timeoutSeconds;
-    if (command.pullRequests !== undefined) (request.github as Record<string, unknown>).pullRequests = command.pullRequests;
-
-    if (created.issue.pull_request && input.pullRequestHead) {
-      try {
-        const head = await input.pullRequestHead(created.repository.owner.login, created.repository.name, created.issue.number);
-        if (head.sameRepo) {
-          request.branch = head.ref;
-          notes.push(`Forked from the pull request's head branch ${head.ref}.`);
-        } else {
-          notes.push(`The pull request comes from another repository: forked from ${created.repository.default_branch} instead.`);
-        }
-      } catch {
-        notes.push(`The pull request's head branch could not be read: forked from ${created.repository.default_branch}.`);
-      }
-    }
-    return { kind: "run", trigger: "comment", request, ignoredFlags, notes };
-  }
-
+  if (event === "issues") return labelDecision(input, payload, action, what);
+  if (event === "issue_comment") return commentDecision(input, payload, action, what);
   return ignored(`${what} events are not triggers (subscribe to Issues and Issue comments).`);
+}
+
+const malformed = (what: string) => ignored(`The ${what} payload lacks its repository (owner, name, clone_url, default_branch) or issue (number, title).`);
+
+/** `issues.labeled` with the trigger label: a one-fork run on the issue. */
+async function labelDecision(input: TriggerInput, payload: Record<string, unknown>, action: string, what: string): Promise<TriggerDecision> {
+  const { config } = input;
+  if (action !== "labeled") return ignored(`${what} is not a trigger (only issues.labeled and issue_comment.created are).`);
+  if (!config.GITHUB_TRIGGERS.includes("label")) return ignored("Label triggers are disabled (GITHUB_TRIGGERS).");
+  if (!hasIssueAndRepository(payload)) return malformed(what);
+  const labeled = payload as unknown as IssuesLabeledEvent;
+  const label = labeled.label?.name ?? "";
+  if (label.toLowerCase() !== config.GITHUB_TRIGGER_LABEL.toLowerCase()) return ignored(`Label "${label}" is not the trigger label "${config.GITHUB_TRIGGER_LABEL}".`);
+  if (labeled.issue.state === "closed") return ignored(`Issue #${labeled.issue.number} is closed.`);
+  if (isBot(labeled.sender)) return ignored(`The label was added by a bot (${labeled.sender?.login}).`);
+  const refused = await refusal(input, labeled.repository, labeled.sender?.login, "label");
+  if (refused) return ignored(refused);
+  const request = {
+    ...baseRequest(labeled.repository, labeled.issue.number, labeled.installation?.id, {
+      source: "github",
+      githubEvent: what,
+      githubDelivery: input.deliveryId,
+      githubSender: labeled.sender?.login,
+      githubIssueUrl: labeled.issue.html_url,
+    }),
+    task: { prompt: issuePrompt(labeled.issue) },
+    forks: 1,
+    budgetUsd: config.GITHUB_MAX_BUDGET_USD,
+  };
+  return { kind: "run", trigger: "label", request, ignoredFlags: [], notes: [] };
+}
+
+/** `issue_comment.created`: a `/fork` command starts a run; `/pick` and `/refork` act on the thread's run. */
+async function commentDecision(input: TriggerInput, payload: Record<string, unknown>, action: string, what: string): Promise<TriggerDecision> {
+  const { config } = input;
+  if (action !== "created") return ignored(`${what} is not a trigger (only new comments are).`);
+  if (!config.GITHUB_TRIGGERS.includes("comment")) return ignored("Comment triggers are disabled (GITHUB_TRIGGERS).");
+  if (!hasIssueAndRepository(payload)) return malformed(what);
+  const created = payload as unknown as IssueCommentCreatedEvent;
+  if (!isRecord(created.comment)) return ignored("The issue_comment payload has no comment.");
+  const body = typeof created.comment.body === "string" ? created.comment.body : "";
+  if (body.includes(MARKER_PREFIX)) return ignored("This is a Forkyard report comment.");
+  if (isBot(created.comment.user)) return ignored(`Comments from bots (${created.comment.user?.login}) are ignored.`);
+  const first = findCommandLine(body)?.name;
+  if (first === "pick" || first === "refork") return threadCommandDecision(input, created, body, first);
+  const parsed = parseForkCommand(body);
+  if (parsed.kind === "none") return ignored("The comment has no /fork command (nor /pick, /refork) at the start of a line.");
+  const refused = await refusal(input, created.repository, created.comment.user?.login, "comment");
+  if (refused) return ignored(refused);
+  if (parsed.kind === "error") return ignored(`The /fork command is invalid: ${parsed.reason}.`);
+  const command: ForkCommand = parsed.command;
+  if (command.forks > config.GITHUB_MAX_FORKS) return ignored(`/fork ${command.forks}: runs from GitHub have at most ${config.GITHUB_MAX_FORKS} forks here (GITHUB_MAX_FORKS).`);
+  if (command.budgetUsd !== undefined && command.budgetUsd > config.GITHUB_MAX_BUDGET_USD) {
+    return ignored(`--budget ${command.budgetUsd}: runs from GitHub have a budget of at most $${config.GITHUB_MAX_BUDGET_USD} here (GITHUB_MAX_BUDGET_USD).`);
+  }
+  const { request, ignoredFlags, notes } = forkCommandRequest(input, created, command, what);
+  if (created.issue.pull_request && input.pullRequestHead) notes.push(await forkFromPullRequestHead(input, created, request));
+  return { kind: "run", trigger: "comment", request, ignoredFlags, notes };
+}
+
+/** The run a valid `/fork` comment asks for, with the flags this deployment ignores and notes on the defaults taken. */
+function forkCommandRequest(input: TriggerInput, created: IssueCommentCreatedEvent, command: ForkCommand, what: string) {
+  const { config } = input;
+  const ignoredFlags = [...command.ignored];
+  const notes: string[] = [];
+  const request: Record<string, unknown> = {
+    ...baseRequest(created.repository, created.issue.number, created.installation?.id, {
+      source: "github",
+      githubEvent: what,
+      githubDelivery: input.deliveryId,
+      githubSender: created.comment.user?.login,
+      githubCommentUrl: created.comment.html_url,
+    }),
+    task: {
+      prompt: command.prompt || issuePrompt(created.issue),
+      ...(command.model ? { model: command.model } : {}),
+      ...(command.maxTurns ? { maxTurns: command.maxTurns } : {}),
+    },
+    forks: command.forks,
+  };
+  if (!command.prompt) notes.push("No prompt after /fork: the issue's title and body are the prompt.");
+  if (command.maxConcurrent !== undefined) request.maxConcurrent = command.maxConcurrent;
+  request.budgetUsd = command.budgetUsd ?? config.GITHUB_MAX_BUDGET_USD;
+  if (command.budgetUsd === undefined) notes.push(`No --budget: the run's budget is this deployment's cap, $${config.GITHUB_MAX_BUDGET_USD}.`);
+  if (command.check !== undefined && config.GITHUB_COMMENT_CHECK) request.check = command.check;
+  else if (command.check !== undefined) ignoredFlags.push({ flag: "--check", reason: "checks from comments are disabled on this deployment (GITHUB_COMMENT_CHECK)" });
+  if (command.timeoutSeconds !== undefined) request.timeoutSeconds = command.timeoutSeconds;
+  if (command.pullRequests !== undefined) (request.github as Record<string, unknown>).pullRequests = command.pullRequests;
+  return { request, ignoredFlags, notes };
+}
+
+/** A `/fork` on a pull request forks from its head branch when it is in the same repository; the note says which base was taken. */
+async function forkFromPullRequestHead(input: TriggerInput, created: IssueCommentCreatedEvent, request: Record<string, unknown>): Promise<string> {
+  try {
+    const head = await input.pullRequestHead!(created.repository.owner.login, created.repository.name, created.issue.number);
+    if (!head.sameRepo) return `The pull request comes from another repository: forked from ${created.repository.default_branch} instead.`;
+    request.branch = head.ref;
+    return `Forked from the pull request's head branch ${head.ref}.`;
+  } catch {
+    return `The pull request's head branch could not be read: forked from ${created.repository.default_branch}.`;
+  }
 }
 
 /** A comment whose first command is `/pick` or `/refork` (about fork k of the thread's run): the same permission rule as `/fork`. */

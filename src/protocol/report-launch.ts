@@ -17,7 +17,7 @@ export async function launchGitHubReport(env: Env, runId: string, instanceId = r
 }
 
 /**
- * Reports a run again after a pick (src/runs/pick.ts), so its summary comment shows the pick: a
+ * Reports a run again after a pick (src/actions/pick.ts), so its summary comment shows the pick: a
  * new instance per pick (named by its time), once the run's own report is done — before that,
  * the run's report reads the pick itself, and two reports at once could both post the comment.
  */

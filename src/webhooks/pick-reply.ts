@@ -1,7 +1,7 @@
 /**
  * Answers a `/pick k` comment (triggers.ts decided it, with the same permission rule as `/fork`):
  * picks fork k of the thread's latest run through the same code path as the API
- * (src/runs/pick.ts), then replies on the thread with the pull request, or with why nothing was
+ * (src/actions/pick.ts), then replies on the thread with the pull request, or with why nothing was
  * picked (no run on this thread, an unknown fork, a fork that failed or is still running).
  *
  * It runs within the webhook delivery (a few GitHub calls) and is safe to repeat: the pull

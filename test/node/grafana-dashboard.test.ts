@@ -1,5 +1,5 @@
 /**
- * ops/grafana/forkyard.json against the exporter (src/observability/metrics.ts): every query uses
+ * ops/grafana/forkyard.json against the exporter (src/actions/metrics.ts): every query uses
  * only metrics GET /metrics exports, with labels and label values they really have, through the
  * datasource variable; so neither can change without the other.
  */
@@ -10,7 +10,7 @@ import { forkStatus, runStatus } from "../../src/api/runs.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const dashboard = JSON.parse(readFileSync(join(ROOT, "ops/grafana/forkyard.json"), "utf8")) as Dashboard;
-const exporterSource = readFileSync(join(ROOT, "src/observability/metrics.ts"), "utf8");
+const exporterSource = readFileSync(join(ROOT, "src/actions/metrics.ts"), "utf8");
 
 interface Target {
   refId: string;

@@ -467,7 +467,7 @@ export class Orchestrator extends DurableObject<Env> {
   }
 
   /** Raises the run's budget; forks stopped for budget continue where they stopped. */
-  // ---- Branches, prepare, judging: src/runs/branching.ts, preparing.ts, run-judging.ts --------
+  // ---- Branches, prepare, judging: branching.ts, preparing.ts, run-judging.ts beside it --------
 
   /** New forks from fork n as it is now (POST …/forks/:n/branch, a /refork comment). */
   branch(n: number, request: BranchRequest, idempotencyKey?: string): Promise<Result<BranchResponse>> {
@@ -528,7 +528,7 @@ export class Orchestrator extends DurableObject<Env> {
   }
 
   /**
-   * Records a pick (POST …/forks/:n/pick, a `/pick` comment): src/runs/pick.ts checked the fork
+   * Records a pick (POST …/forks/:n/pick, a `/pick` comment): src/actions/pick.ts checked the fork
    * and opened its pull request. The latest pick is the run's `picked`; `winner` stays the ranking's.
    */
   recordPick(picked: RunPick): Result<void> {

@@ -123,7 +123,7 @@ export interface RunRecord {
   judging?: JudgingRecord;
   /** Runs with `prepare`: where the prepared workspace stands. */
   prepared?: PreparedView;
-  /** The latest pick of a fork (src/runs/pick.ts). */
+  /** The latest pick of a fork (src/actions/pick.ts). */
   picked?: RunPick;
 }
 

@@ -48,14 +48,9 @@ type Sources = Awaited<ReturnType<typeof readSources>>;
 
 const countsOf = (counts: Counts) => new Map(counts.results.map((r) => [r.status, r.n]));
 
-function durationHistogram(out: Exposition, name: string, help: string, histogram: Histogram): Exposition {
-  return out.histogram(
-    name,
-    help,
-    DURATION_BUCKETS.map((le, i) => ({ le, count: Number(histogram?.[`b${i}`] ?? 0) })),
-    Number(histogram?.sum_ms ?? 0) / 1000,
-    Number(histogram?.n ?? 0),
-  );
+/** A duration histogram's buckets, sum (seconds) and count, as Exposition.histogram takes them. */
+function durationSeries(histogram: Histogram): [{ le: number; count: number }[], number, number] {
+  return [DURATION_BUCKETS.map((le, i) => ({ le, count: Number(histogram?.[`b${i}`] ?? 0) })), Number(histogram?.sum_ms ?? 0) / 1000, Number(histogram?.n ?? 0)];
 }
 
 /** Step attempts of ended forks by step family: success and failure per step, retry = attempts beyond the first. */
@@ -85,7 +80,8 @@ function runFamilies(out: Exposition, s: Sources): Exposition {
   out
     .family("forkyard_runs_total", "counter", "Runs, by current status.", RUN_STATUSES.map((status) => ({ labels: { status }, value: runCounts.get(status) ?? 0 })))
     .family("forkyard_forks_total", "counter", "Forks, by status (ended forks plus those queued or running now).", FORK_STATUSES.map((status) => ({ labels: { status }, value: forkCounts.get(status) ?? 0 })));
-  return durationHistogram(out, "forkyard_fork_duration_seconds", "Duration of ended forks, from their first step to their end.", s.duration)
+  return out
+    .histogram("forkyard_fork_duration_seconds", "Duration of ended forks, from their first step to their end.", ...durationSeries(s.duration))
     .family("forkyard_step_attempts_total", "counter", "Step attempts of ended forks: success and failure per step, retry = attempts beyond the first.", stepAttempts(s.steps))
     .family("forkyard_cost_usd_total", "counter", "Cost of ended forks in USD, by kind (and model for llm).", [
       { labels: { kind: "sandbox", model: "" }, value: sandboxUsd },
@@ -101,7 +97,7 @@ function sessionFamilies(out: Exposition, s: Sources): Exposition {
   out
     .family("forkyard_sessions", "gauge", "Sessions, by current status.", SESSION_STATUSES.map((status) => ({ labels: { status }, value: sessionCounts.get(status) ?? 0 })))
     .family("forkyard_session_turns_total", "counter", "Ended session turns, by status.", TURN_STATUSES.filter((st) => st !== "queued" && st !== "running").map((status) => ({ labels: { status }, value: turnCounts.get(status) ?? 0 })));
-  return durationHistogram(out, "forkyard_session_turn_duration_seconds", "Duration of ended session turns, from their start (sandbox resume included) to their end.", s.turnDuration);
+  return out.histogram("forkyard_session_turn_duration_seconds", "Duration of ended session turns, from their start (sandbox resume included) to their end.", ...durationSeries(s.turnDuration));
 }
 
 function poolFamilies(out: Exposition, pool: PoolStatus): Exposition {

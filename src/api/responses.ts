@@ -1,7 +1,7 @@
 /**
  * zod schemas of the API's responses. They describe what the routes answer (the OpenAPI document
- * is generated from them, src/api/openapi.ts); the TypeScript interfaces the code uses (RunView,
- * ForkView, … in runs.ts, PoolStatus in objects/pool/pool.ts) are checked against them in
+ * is generated from them, src/api/openapi.ts); the TypeScript types the code uses (RunView,
+ * ForkView, … in runs.ts) are inferred from them; PoolStatus (objects/pool/pool.ts) is checked against them in
  * test/workers/openapi.test.ts, so neither can change without the other.
  *
  * Imports carry their `.ts` extension: the Node-side OpenAPI test imports this module too.

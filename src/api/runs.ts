@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { agentView, artifactsView, branchResponse, checkResult, commandResult, costView, diffStats, forkView, pushedBranch, rankEntry, runSandbox, runSummary, runTotals, runView, stepView, tokenCounts } from "./responses.ts";
 import { PROFILE_NAMES, templateName, type ProfileName } from "../core/sandbox-profiles.ts";
 import type { RunPick } from "./pick-responses.ts";
 
@@ -147,142 +148,29 @@ export const branchRequest = z.strictObject({
 });
 export type BranchRequest = z.infer<typeof branchRequest>;
 
-export interface BranchResponse {
-  runId: string;
-  /** The new forks' numbers. */
-  forks: number[];
-}
+// The response types the code uses are inferred from the response schemas (./responses.ts), the
+// one description of what the routes answer and of the OpenAPI document: no twin to keep in step.
+export type BranchResponse = z.output<typeof branchResponse>;
+export type StepView = z.output<typeof stepView>;
+export type CommandResult = z.output<typeof commandResult>;
+export type CheckResult = z.output<typeof checkResult>;
+export type DiffStats = z.output<typeof diffStats>;
+export type TokenCounts = z.output<typeof tokenCounts>;
+export type AgentView = z.output<typeof agentView>;
+export type PushedBranch = z.output<typeof pushedBranch>;
+export type CostView = z.output<typeof costView>;
+export type ArtifactsView = z.output<typeof artifactsView>;
+export type ForkView = z.output<typeof forkView>;
+export type RunSandbox = z.output<typeof runSandbox>;
+export type RunView = z.output<typeof runView>;
+export type RankEntry = z.output<typeof rankEntry>;
+export type RunTotals = z.output<typeof runTotals>;
+export type RunSummary = z.output<typeof runSummary>;
 
 /** Where a branched fork started: fork `n`, after `turn` model calls (or commands); null until it is forked. */
 export interface ForkParent {
   n: number;
   turn: number | null;
-}
-
-export interface StepView {
-  name: string;
-  status: "running" | "succeeded" | "failed";
-  attempts: number;
-  durationMs: number | null;
-}
-
-export interface CommandResult {
-  command: string;
-  exitCode: number;
-  stdoutTail: string;
-  stderrTail: string;
-  durationMs: number;
-}
-
-export interface CheckResult {
-  command: string;
-  exitCode: number;
-  passed: boolean;
-}
-
-export interface DiffStats {
-  files: number;
-  insertions: number;
-  deletions: number;
-}
-
-export interface TokenCounts {
-  input: number;
-  output: number;
-  cacheRead: number;
-  cacheWrite: number;
-}
-
-/** What an agent fork did. */
-export interface AgentView {
-  model: string;
-  stopReason: string;
-  turns: number;
-  toolCalls: number;
-  tokens: TokenCounts;
-  summary: string;
-}
-
-export interface PushedBranch {
-  branch: string;
-  sha: string;
-}
-
-export interface CostView {
-  sandbox: number;
-  llm: number;
-  total: number;
-}
-
-/** What a fork stored in the ARTIFACTS bucket (its files by the run's globs, and its patch). */
-export interface ArtifactsView {
-  files: number;
-  bytes: number;
-  /** Files not stored, with why (the first 100; `skippedCount` counts them all). */
-  skipped: { path: string; reason: "file_too_large" | "fork_limit_reached" | "too_many_files" }[];
-  skippedCount: number;
-  /** The fork's patch against its base commit, when it changed anything. */
-  patch?: { bytes: number; sha256: string };
-}
-
-export interface ForkView {
-  n: number;
-  status: ForkStatus;
-  branch: string;
-  sandboxId: string | null;
-  attempts: number;
-  /** Sandboxes lost mid-fork and replaced: the fork re-cloned and replayed its work in a new one. */
-  recoveries: number;
-  startedAt: string | null;
-  finishedAt: string | null;
-  steps: StepView[];
-  commands: CommandResult[];
-  check?: CheckResult;
-  diff?: DiffStats;
-  agent?: AgentView;
-  /** The branch this fork pushed (runs with `push`), and its commit. */
-  pushed?: PushedBranch;
-  /** What it stored: files matching the run's `artifacts` globs, and its patch. */
-  artifacts?: ArtifactsView;
-  /** Its sandbox, kept paused until then (runs with keepSandboxes): a session can continue it. */
-  keptUntil?: string;
-  /** A fork branched from another (POST …/forks/:n/branch). */
-  parent?: ForkParent;
-  costUsd: CostView;
-  error?: { code: string; message: string };
-}
-
-/** The sandbox every fork of a run gets, fixed when the run was created. */
-export interface RunSandbox {
-  profile: ProfileName | null;
-  /** The template id every fork, retry and relaunch creates from. */
-  templateId: string;
-  /** The alias `template` named and the version it pointed at then; null for a template id. */
-  alias: { name: string; version: number } | null;
-  /** What its time is costed at. */
-  vcpu: number;
-  memoryGib: number;
-}
-
-export interface RunView {
-  id: string;
-  status: RunStatus;
-  request: CreateRunRequest;
-  sandbox: RunSandbox;
-  createdAt: string;
-  updatedAt: string;
-  forks: ForkView[];
-  totals: RunTotals;
-  /** Once every fork ended (or a winner stopped the run): the forks that succeeded, best first. */
-  ranking?: RankEntry[];
-  /** The fork to take: the first to pass its check (stopWhen), else the best ranked; null when none succeeded. */
-  winner?: number | null;
-  /** The latest pick (POST …/forks/:n/pick, a `/pick` comment): a person's choice, beside `winner`. */
-  picked?: RunPick;
-  /** The latest LLM judging of the forks (runs with judge.llm, or POST …/judge). */
-  judging?: JudgingView;
-  /** Runs with `prepare`: preparing, then `forked` (one prepare, its sandbox forked N ways) or `per_fork` (the backend cannot fork: each fork prepares). */
-  prepared?: PreparedView;
 }
 
 export interface PreparedView {
@@ -300,32 +188,3 @@ export interface JudgingView {
   error?: { code: string; message: string };
 }
 
-export interface RankEntry {
-  n: number;
-  rank: number;
-  score?: number;
-  reasons: string[];
-}
-
-export interface RunTotals {
-  succeeded: number;
-  failed: number;
-  cancelled: number;
-  budgetExceeded: number;
-  running: number;
-  queued: number;
-  costUsd: CostView;
-}
-
-export interface RunSummary {
-  id: string;
-  status: RunStatus;
-  repo: string;
-  branch: string;
-  forks: number;
-  succeeded: number;
-  failed: number;
-  costUsd: number;
-  createdAt: string;
-  updatedAt: string;
-}

@@ -4,6 +4,7 @@
 import { ApiError } from "./errors.ts";
 import { empty, isStringMap, json, readJsonObject, type Reply } from "./http-util.ts";
 import type { RequestInfo, Route, ServerContext } from "./context.ts";
+import { checkRepo } from "./repo-check.ts";
 import { ENVD_VERSION, type Sandbox } from "./sandbox-store.ts";
 
 const MAX_TIMEOUT_SEC = 24 * 3600;
@@ -346,6 +347,13 @@ const defs: RouteDef[] = [
       c.store.require(i.params.id as string);
       return json(200, { logs: [], logEntries: [] });
     },
+  },
+  {
+    method: "GET",
+    pattern: /^\/forkyard\/repo-check$/,
+    names: [],
+    op: "repoCheck",
+    handler: async (c, i) => json(200, checkRepo(i.url.searchParams.get("path") ?? "", c.store.repoVisibility())),
   },
   {
     method: "PUT",

@@ -18,6 +18,7 @@ import { HOME, normalizeVirtual, mapVirtual, resolveSandboxPath } from "./paths.
 import { ProcessTable, type ProcessConfig, type SandboxProcess } from "./processes.ts";
 import type { Stats } from "./stats.ts";
 import type { ConnectStream } from "./connect-protocol.ts";
+import type { RepoVisibility } from "./repo-check.ts";
 
 export const ENVD_VERSION = "0.6.13";
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -420,6 +421,11 @@ export class SandboxStore {
       ...sb.record.envVars,
       ...envs,
     };
+  }
+
+  /** What a sandbox sees of the host, for the repo check (repo-check.ts). */
+  repoVisibility(): RepoVisibility {
+    return { isolated: this.opts.isolation.kind !== "none", exposePaths: this.opts.exposePaths, hidePaths: this.opts.hidePaths, dataDir: this.opts.dataDir };
   }
 
   private mounts(sb: Sandbox): MountInput {

@@ -18,6 +18,8 @@ export default async function setup(project: TestProject) {
   project.provide("sandboxUrl", server.url);
   const repoPath = createTestRepo(join(root, "repo"));
   project.provide("repoPath", repoPath);
+  // A repository whose default branch is not `main` (Debian's `git init` makes `master`).
+  project.provide("masterRepoPath", createTestRepo(join(root, "repo-master"), "master"));
   // Beside the repo, where sandboxes can see it (the stand-in for the Claude Code CLI).
   const fakeClaude = join(root, "fake-claude.sh");
   copyFileSync(resolve(import.meta.dirname, "support", "fake-claude.sh"), fakeClaude);
@@ -39,6 +41,7 @@ declare module "vitest" {
   export interface ProvidedContext {
     sandboxUrl: string;
     repoPath: string;
+    masterRepoPath: string;
     anthropicUrl: string;
     claudeCodeCommand: string;
     githubUrl: string;

@@ -1,8 +1,9 @@
-import { createRunRequest, type RunView } from "../api/runs";
+import { createRunRequest, type CreateRunRequest, type RunView } from "../api/runs";
+import { FALLBACK_BRANCH, resolveBaseBranch } from "../runs/default-branch";
 import { resolveModel } from "../agent/models";
 import { validateRepo } from "../api/repo";
 import { parseInput } from "../api/validation";
-import type { Env } from "../core/env";
+import type { Config, Env } from "../core/env";
 import { loadConfig } from "../core/env";
 import { AgentUnavailableError, InvalidInputError, unwrap } from "../core/errors";
 import type { CreateRunInput } from "../objects/orchestrator/orchestrator";
@@ -34,10 +35,30 @@ export function runLinks(id: string) {
  */
 export async function prepareRun(env: Env, body: unknown, options: CreateRunOptions): Promise<CreateRunInput> {
   const config = loadConfig(env);
-  const request = parseInput(createRunRequest, body);
+  const { branch: givenBranch, ...parsed } = parseInput(createRunRequest, body);
   const raw = body as Record<string, unknown>;
+  const repo = validateRepo(parsed.repo, config.ALLOW_LOCAL_REPOS);
+  const request: CreateRunRequest = { ...parsed, repo, branch: givenBranch ?? FALLBACK_BRANCH };
   applyProfile(request, { template: raw.template !== undefined, timeoutSeconds: raw.timeoutSeconds !== undefined }, config);
-  request.repo = validateRepo(request.repo, config.ALLOW_LOCAL_REPOS);
+  checkRequest(request, config);
+  // The branch given, else the repository's default one; a local repo no sandbox could clone is refused here.
+  request.branch = await resolveBaseBranch(config, repo, givenBranch);
+
+  const { idempotencyKey } = options;
+  if (idempotencyKey !== null && (idempotencyKey.length === 0 || idempotencyKey.length > 255)) {
+    throw new InvalidInputError("Idempotency-Key: must be 1 to 255 characters.", { field: "Idempotency-Key" });
+  }
+  const id = idempotencyKey ? await runIdForIdempotencyKey(idempotencyKey) : newRunId();
+  const branches = Array.from({ length: request.forks }, (_, i) => workBranch(id, i + 1, request.branchPrefix));
+  // Hashed with the branch as given: a retry after the repository's HEAD moved is still the same request (and run).
+  const requestHash = await sha256Hex(JSON.stringify({ ...request, branch: givenBranch ?? null }));
+  // Resolved after the hash: a retry after the alias moved is still the same request (and run).
+  const sandbox = await resolveRunSandbox(request, config, new TemplateAliases(env.DB));
+  return { id, request, sandbox, requestHash, idempotencyKey, branches };
+}
+
+/** What a run request needs beyond its schema: a model key for agents and judges, a check for stopWhen, a valid GitHub target. */
+function checkRequest(request: CreateRunRequest, config: Config): void {
   if ("prompt" in request.task) {
     request.task.model = resolveModel(request.task.model);
     if (!config.ANTHROPIC_API_KEY) throw new AgentUnavailableError();
@@ -50,17 +71,6 @@ export async function prepareRun(env: Env, body: unknown, options: CreateRunOpti
   if (request.stopWhen === "first_check_pass" && !request.check) {
     throw new InvalidInputError("stopWhen: first_check_pass needs a check command (check).", { field: "stopWhen" });
   }
-
-  const { idempotencyKey } = options;
-  if (idempotencyKey !== null && (idempotencyKey.length === 0 || idempotencyKey.length > 255)) {
-    throw new InvalidInputError("Idempotency-Key: must be 1 to 255 characters.", { field: "Idempotency-Key" });
-  }
-  const id = idempotencyKey ? await runIdForIdempotencyKey(idempotencyKey) : newRunId();
-  const branches = Array.from({ length: request.forks }, (_, i) => workBranch(id, i + 1, request.branchPrefix));
-  const requestHash = await sha256Hex(JSON.stringify(request));
-  // Resolved after the hash: a retry after the alias moved is still the same request (and run).
-  const sandbox = await resolveRunSandbox(request, config, new TemplateAliases(env.DB));
-  return { id, request, sandbox, requestHash, idempotencyKey, branches };
 }
 
 /**

@@ -157,7 +157,7 @@ export const rankEntry = z.object({
 export const runView = z.object({
   id: z.string(),
   status: runStatus,
-  request: createRunRequest.describe("the normalised request (defaults filled in, model resolved)"),
+  request: createRunRequest.extend({ branch: z.string() }).describe("the normalised request (defaults filled in, model and branch resolved)"),
   sandbox: runSandbox,
   createdAt: isoDateTime,
   updatedAt: isoDateTime,

@@ -83,7 +83,8 @@ export type GitHubTarget = z.infer<typeof githubTarget>;
 
 export const createRunRequest = z.strictObject({
   repo: z.string().min(1).max(2048),
-  branch: gitRefName.default("main"),
+  /** The branch to fork from. Default: the repository's default branch (a local repo's HEAD, a remote's symbolic HEAD). */
+  branch: gitRefName.optional(),
   task,
   forks: z.number().int().min(1).max(100).default(1),
   maxConcurrent: z.number().int().min(1).max(50).default(5),
@@ -113,7 +114,8 @@ export const createRunRequest = z.strictObject({
   github: githubTarget.optional(),
 });
 
-export type CreateRunRequest = z.infer<typeof createRunRequest>;
+/** A run's request as stored and shown: validated, defaults filled in, the branch resolved. */
+export type CreateRunRequest = Omit<z.infer<typeof createRunRequest>, "branch"> & { branch: string };
 export type Task = z.infer<typeof task>;
 
 export const RUN_STATUSES = ["running", "paused", "completed", "cancelled", "failed", "budget_exceeded"] as const;

@@ -9,7 +9,8 @@ export const DEFAULT_IDLE_SECONDS = 300;
 
 export const createSessionRequest = z.strictObject({
   repo: z.string().min(1).max(2048),
-  branch: gitRefName.default("main"),
+  /** The branch to start from. Default: the repository's default branch (a local repo's HEAD, a remote's symbolic HEAD). */
+  branch: gitRefName.optional(),
   /** A full model id or a short name (`sonnet`, `opus`, `haiku`); resolved at POST time. */
   model: z.string().min(1).max(100).optional(),
   /** A size profile: its template (unless given here) and its cost rates. */
@@ -23,7 +24,8 @@ export const createSessionRequest = z.strictObject({
   /** Extra instructions appended to the agent's system prompt for every turn. */
   system: z.string().min(1).max(20_000).optional(),
 });
-export type CreateSessionRequest = z.infer<typeof createSessionRequest>;
+/** A session's request as stored: validated, the branch resolved. */
+export type CreateSessionRequest = Omit<z.infer<typeof createSessionRequest>, "branch"> & { branch: string };
 
 export const sendMessageRequest = z.strictObject({
   prompt: z.string().min(1).max(100_000),

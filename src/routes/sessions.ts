@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { forwardEvents } from "./event-stream";
 import { resolveModel } from "../agent/models";
 import { validateRepo } from "../api/repo";
+import { resolveBaseBranch } from "../runs/default-branch";
 import { DEFAULT_TEMPLATE } from "../api/runs";
 import { createSessionRequest, forkSessionRequest, listSessionsQuery, patchSessionRequest, sendMessageRequest, sessionLinks, transcriptQuery, type SessionView } from "../api/sessions";
 import { parseInput, readJson } from "../api/validation";
@@ -29,9 +30,10 @@ function sessionResult<T>(id: string, result: Result<T>): T {
 
 sessions.post("/", async (c) => {
   const config = loadConfig(c.env);
-  const request = parseInput(createSessionRequest, await readJson(c.req.raw));
-  request.repo = validateRepo(request.repo, config.ALLOW_LOCAL_REPOS);
+  const parsed = parseInput(createSessionRequest, await readJson(c.req.raw));
+  const repo = validateRepo(parsed.repo, config.ALLOW_LOCAL_REPOS);
   if (!config.ANTHROPIC_API_KEY) throw new AgentUnavailableError();
+  const request = { ...parsed, repo, branch: await resolveBaseBranch(config, repo, parsed.branch) };
   const model = resolveModel(request.model);
   const template = request.template ?? (request.profile ? resolveProfiles(config.PROFILES)[request.profile].template : DEFAULT_TEMPLATE);
   const sandbox = await resolveRunSandbox({ template, profile: request.profile }, config, new TemplateAliases(c.env.DB));

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { STEP } from "../../src/workflows/steps";
-import { createRun, getRun, sandboxAdmin, waitFor, waitForRunStatus, api } from "./helpers";
+import { createRun, getRun, sandboxAdmin, testEnv, waitFor, waitForRunStatus, api } from "./helpers";
 
 beforeEach(async () => {
   await sandboxAdmin.reset();
@@ -104,7 +104,7 @@ describe("a run of commands", () => {
     expect(again.status).toBe(202);
     expect(again.headers.get("Idempotent-Replayed")).toBe("true");
     expect(((await again.json()) as { id: string }).id).toBe(first.id);
-    const conflicting = await api("/v1/runs", { method: "POST", json: { repo: "/nowhere", task: { commands: ["false"] } }, headers: { "Idempotency-Key": "key-123" } });
+    const conflicting = await api("/v1/runs", { method: "POST", json: { repo: testEnv.TEST_REPO, task: { commands: ["false"] } }, headers: { "Idempotency-Key": "key-123" } });
     expect(conflicting.status).toBe(409);
     expect(((await conflicting.json()) as { error: { code: string } }).error.code).toBe("idempotency_key_reused");
     await waitForRunStatus(first.id, ["completed"]);
@@ -139,10 +139,12 @@ describe("a run of commands", () => {
   });
 
   it("fails a fork whose repo cannot be cloned with a clear error", async () => {
-    const run = await createRun({ repo: "/does/not/exist", task: { commands: ["true"] } });
+    // A remote is not checked at POST (a local path is: repo-check.test.ts); this one has no such repository.
+    const repo = `${testEnv.TEST_GITHUB_URL}/acme/does-not-exist.git`;
+    const run = await createRun({ repo, task: { commands: ["true"] } });
     const view = await waitForRunStatus(run.id, ["failed"]);
     expect(view.forks[0]?.error?.code).toBe("clone_failed");
-    expect(view.forks[0]?.error?.message).toContain("/does/not/exist");
+    expect(view.forks[0]?.error?.message).toContain("does-not-exist");
     await waitFor("sandboxes released", async () => (await sandboxAdmin.stats()).live === 0);
   });
 });

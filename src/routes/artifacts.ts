@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import type { AppEnv } from "../app-env";
 import { forkNumberParam, type ForkView } from "../api/runs";
 import { parseInput } from "../api/validation";
@@ -16,12 +16,12 @@ async function forkOf(env: AppEnv["Bindings"], id: string, rawN: string): Promis
   return unwrap(result);
 }
 
-function objectResponse(object: R2ObjectBody, contentType: string, filename?: string): Response {
+function objectResponse(c: Context<AppEnv>, object: R2ObjectBody, contentType: string, filename?: string): Response {
   const headers = new Headers({ "Content-Type": contentType, "Content-Length": String(object.size), ETag: object.httpEtag });
   const sha256 = object.customMetadata?.sha256;
   if (sha256) headers.set("X-Checksum-Sha256", sha256);
   if (filename) headers.set("Content-Disposition", `attachment; filename="${filename.replace(/["\\\r\n]/g, "_")}"`);
-  return new Response(object.body, { headers });
+  return c.newResponse(object.body, { headers });
 }
 
 artifacts.get("/:id/forks/:n/artifacts", async (c) => {
@@ -36,12 +36,12 @@ artifacts.get("/:id/forks/:n/artifacts/:path{.+}", async (c) => {
   const fork = await forkOf(c.env, id, c.req.param("n"));
   const path = c.req.param("path");
   const object = await new ArtifactStore(c.env.ARTIFACTS).get(`${artifactPrefix(id, fork.n)}${path}`, "artifact", `${id}/${fork.n}/${path}`);
-  return objectResponse(object, "application/octet-stream", path.split("/").pop());
+  return objectResponse(c, object, "application/octet-stream", path.split("/").pop());
 });
 
 artifacts.get("/:id/forks/:n/patch", async (c) => {
   const id = c.req.param("id");
   const fork = await forkOf(c.env, id, c.req.param("n"));
   const object = await new ArtifactStore(c.env.ARTIFACTS).get(patchKey(id, fork.n), "patch", `${id}/${fork.n}`);
-  return objectResponse(object, "text/x-diff; charset=utf-8");
+  return objectResponse(c, object, "text/x-diff; charset=utf-8");
 });

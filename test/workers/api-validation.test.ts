@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { TEST_API_TOKEN } from "../support/constants";
 import { api, testEnv } from "./helpers";
 
 interface ErrorBody {
@@ -62,7 +63,28 @@ describe("authentication", () => {
     const wrong = await api("/v1/runs", { token: "nope" });
     expect(wrong.status).toBe(401);
     expect(((await wrong.json()) as ErrorBody).error.code).toBe("unauthorized");
+    // A header that is not a bearer token is a 401 in the API's envelope too (not hono's plain 400).
+    const basic = await api("/v1/runs", { token: null, headers: { Authorization: "Basic dGVzdDp0ZXN0" } });
+    expect(basic.status).toBe(401);
+    expect(((await basic.json()) as ErrorBody).error.code).toBe("unauthorized");
     expect((await api("/v1/runs", { token: "second-token" })).status).toBe(200);
+  });
+
+  it("puts /metrics behind METRICS_TOKEN when it is set", async () => {
+    const { createApp } = await import("../../src/app");
+    const app = createApp();
+    const env = { ...testEnv, METRICS_TOKEN: "metrics-token-1" };
+    const call = (authorization?: string) => app.request("/metrics", authorization ? { headers: { Authorization: authorization } } : {}, env);
+    for (const refused of [await call(), await call("Bearer wrong-token"), await call(`Bearer ${TEST_API_TOKEN}`)]) {
+      expect(refused.status).toBe(401);
+      expect(((await refused.json()) as ErrorBody).error).toMatchObject({ code: "unauthorized", message: expect.stringContaining("METRICS_TOKEN") });
+    }
+    expect((await call("bearer metrics-token-1")).status).toBe(200);
+  });
+
+  it("answers every response with its own request id, never a client's", async () => {
+    const res = await api("/v1/runs?limit=1000", { headers: { "X-Request-Id": "client-chosen" } });
+    expect(res.headers.get("X-Request-Id")).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it("serves /healthz without a token and reports the sandbox backend it reaches", async () => {

@@ -3,7 +3,7 @@ import type { AppEnv } from "../app-env";
 import { POOL_NAME } from "../durable-objects/pool";
 import { runReaper } from "../reaper";
 import { poolConfigRequest } from "../api/pool";
-import { parseInput, readJson } from "../api/validation";
+import { validJson } from "../api/validation";
 import { unwrap } from "../errors";
 
 /** Fleet operations: the sandbox pool's state and the orphan reaper. */
@@ -11,8 +11,8 @@ export const operations = new Hono<AppEnv>();
 
 operations.get("/pool", async (c) => c.json(await c.env.POOL.getByName(POOL_NAME).status()));
 
-operations.put("/pool", async (c) => {
-  const { templates } = parseInput(poolConfigRequest, await readJson(c.req.raw));
+operations.put("/pool", validJson(poolConfigRequest), async (c) => {
+  const { templates } = c.req.valid("json");
   return c.json({ templates: unwrap(await c.env.POOL.getByName(POOL_NAME).configure(templates)) });
 });
 

@@ -48,6 +48,30 @@ describe("request validation", () => {
     expect(res.body.error.code).toBe("payload_too_large");
   });
 
+  it("reads a body as JSON whatever its Content-Type says, and names `body` when it is missing", async () => {
+    const budget = (body: string, contentType?: string) =>
+      api(`/v1/runs/r${"a".repeat(20)}/budget`, { method: "POST", body, headers: contentType ? { "Content-Type": contentType } : {} });
+    for (const contentType of ["text/plain;charset=UTF-8", undefined]) {
+      const res = await budget(JSON.stringify({ budgetUsd: -1 }), contentType);
+      expect(res.status, contentType).toBe(400);
+      expect(((await res.json()) as ErrorBody).error.details?.field, contentType).toBe("budgetUsd");
+    }
+    const empty = await budget("", "application/json");
+    expect(empty.status).toBe(400);
+    expect(((await empty.json()) as ErrorBody).error).toMatchObject({ message: "body: a JSON body is required.", details: { field: "body" } });
+    // An optional body may be empty, even labelled JSON: the unknown run's 404 comes next.
+    const judge = await api(`/v1/runs/r${"a".repeat(20)}/judge`, { method: "POST", body: "", headers: { "Content-Type": "application/json" } });
+    expect(judge.status).toBe(404);
+  });
+
+  it("names `path` for a bad path parameter", async () => {
+    for (const path of [`/v1/runs/r${"a".repeat(20)}/forks/0`, "/v1/runs/anything/forks/x/patch", "/v1/templates/bad%20alias"]) {
+      const res = await api(path);
+      expect(res.status, path).toBe(400);
+      expect(((await res.json()) as ErrorBody).error.details?.field, path).toBe("path");
+    }
+  });
+
   it("validates list queries", async () => {
     const res = await api("/v1/runs?limit=1000");
     expect(res.status).toBe(400);

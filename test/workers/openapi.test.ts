@@ -200,8 +200,15 @@ describe("response schemas", () => {
     const csp = response.headers.get("Content-Security-Policy") ?? "";
     for (const directive of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"]) expect(csp).toContain(directive);
     expect(csp).not.toContain("unsafe");
-    expect(response.headers.get("X-Frame-Options")).toBe("DENY");
-    expect(response.headers.get("Referrer-Policy")).toBe("no-referrer");
+    // The dashboard page (/) is answered with the same headers.
+    const dashboard = await api("/", { token: null });
+    for (const page of [response, dashboard]) {
+      expect(page.headers.get("X-Frame-Options")).toBe("DENY");
+      expect(page.headers.get("Referrer-Policy")).toBe("no-referrer");
+      expect(page.headers.get("X-Content-Type-Options")).toBe("nosniff");
+    }
+    expect(dashboard.headers.get("Content-Security-Policy")).toBe(csp);
+    await dashboard.body?.cancel();
     const html = await response.text();
     // No external resources: the page must work on a closed network. No inline script either.
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);

@@ -1,9 +1,10 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { requestId } from "hono/request-id";
 import type { AppEnv } from "./core/app-env";
 import { loadConfig } from "./core/env";
 import { ForkyardError, PayloadTooLargeError } from "./core/errors";
-import { bearerAuth } from "./middleware/auth";
+import { bearerTokens } from "./middleware/auth";
 import { errorFields, log, setLogLevel } from "./observability/log";
 import { artifacts } from "./routes/artifacts";
 import { dashboard } from "./routes/dashboard";
@@ -20,12 +21,12 @@ import { webhooks } from "./routes/webhooks";
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
-  app.use("*", async (c, next) => {
-    const requestId = c.req.header("cf-ray") ?? crypto.randomUUID();
-    c.set("requestId", requestId);
+  // The request id is Cloudflare's ray id (or a fresh UUID), on every response as X-Request-Id; a
+  // client's own X-Request-Id is not taken (limitLength 0 refuses every incoming one).
+  app.use(requestId({ limitLength: 0, generator: (c) => c.req.header("cf-ray") ?? crypto.randomUUID() }));
+  app.use(async (c, next) => {
     setLogLevel(loadConfig(c.env).LOG_LEVEL);
     await next();
-    c.header("X-Request-Id", requestId);
   });
 
   app.route("/", health);
@@ -35,7 +36,9 @@ export function createApp(): Hono<AppEnv> {
 
   // Webhooks authenticate each delivery by its signature, not by a bearer token.
   app.route("/v1/webhooks", webhooks);
-  app.use("/v1/*", bearerAuth());
+  const apiAuth = bearerTokens((c) => loadConfig(c.env).apiTokens);
+  // Webhooks (mounted above) are authenticated by their signatures, also on paths they do not serve (404, not 401).
+  app.use("/v1/*", (c, next) => (c.req.path.startsWith("/v1/webhooks/") ? next() : apiAuth(c, next)));
   app.use("/v1/*", async (c, next) =>
     bodyLimit({
       maxSize: loadConfig(c.env).MAX_BODY_BYTES,

@@ -1,4 +1,4 @@
-/** Building blocks of the OpenAPI document shared by its parts (openapi.ts, openapi-sessions.ts). */
+/** Building blocks of the OpenAPI document shared by its parts (openapi.ts, openapi-runs.ts, openapi-sessions.ts, …). */
 export type Json = Record<string, unknown>;
 
 export const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -24,3 +24,42 @@ export function errors(names: ErrorName[]): Record<string, Json> {
 
 export const json = (schema: Json, description: string, extra: Json = {}): Json => ({ description, ...extra, content: { "application/json": { schema } } });
 
+const errorResponse = (description: string, example: { code: string; message: string; details?: Json }, headers?: Json): Json => ({
+  description,
+  ...(headers ? { headers } : {}),
+  content: { "application/json": { schema: ref("Error"), example: { error: example } } },
+});
+
+/** The error responses every operation names (`errors([...])`), each with an example body. */
+export const ERROR_RESPONSES: Record<ErrorName, Json> = {
+  BadRequest: errorResponse("Invalid input: `details.field` names the field at fault (dotted, e.g. `task.commands`).", {
+    code: "invalid_input",
+    message: "forks: Too big: expected number to be <=100",
+    details: { field: "forks", issues: [{ field: "forks", message: "Too big: expected number to be <=100" }] },
+  }),
+  Unauthorized: errorResponse("Missing or wrong bearer token.", { code: "unauthorized", message: "A valid bearer token is required (Authorization: Bearer <token>)." }),
+  NotFound: errorResponse("No such run (or fork) or session.", { code: "not_found", message: 'run "rabc…" does not exist.', details: { run: "rabc…" } }),
+  Conflict: errorResponse("The run, fork or session is not in a state that allows this: run_not_running, run_not_paused, run_finished, fork_finished, idempotency_key_reused, session_failed, session_destroyed, session_not_forkable, turn_running.", {
+    code: "run_finished",
+    message: "The run already ended (completed).",
+  }),
+  PayloadTooLarge: errorResponse("The body is larger than MAX_BODY_BYTES.", { code: "payload_too_large", message: "Request body exceeds 1048576 bytes.", details: { limitBytes: 1048576 } }),
+  RateLimited: errorResponse(
+    "Too many requests; retry after the delay in Retry-After.",
+    { code: "rate_limited", message: "Too many requests.", details: { retryAfterSeconds: 1 } },
+    { "Retry-After": { description: "seconds to wait", schema: { type: "integer" } } },
+  ),
+  InternalError: errorResponse("Unexpected failure (`details.requestId` to quote), or `config_invalid`.", {
+    code: "internal_error",
+    message: "Internal error.",
+    details: { requestId: "8e6c…" },
+  }),
+  AgentUnavailable: errorResponse("Agent tasks need a model API key this deployment does not have.", {
+    code: "agent_unavailable",
+    message: "Agent tasks are not available: this deployment has no ANTHROPIC_API_KEY.",
+  }),
+  GitHubUnavailable: errorResponse("GitHub webhooks are not configured (no GITHUB_WEBHOOK_SECRET), or GitHub could not be reached.", {
+    code: "github_unavailable",
+    message: "GitHub webhooks are not configured: this deployment has no GITHUB_WEBHOOK_SECRET.",
+  }),
+};

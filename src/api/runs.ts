@@ -139,6 +139,9 @@ export const listRunsQuery = z.strictObject({
 
 export const forkNumberParam = z.coerce.number().int().min(1).max(100);
 
+/** The path of a fork's routes, /v1/runs/:id/forks/:n (the id is checked by the run's look-up: 404). */
+export const forkPathParams = z.object({ id: z.string(), n: forkNumberParam });
+
 /** A run holds at most this many forks, branches included. */
 export const MAX_FORKS_PER_RUN = 100;
 

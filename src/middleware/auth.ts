@@ -1,33 +1,19 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import { bearerAuth } from "hono/bearer-auth";
 import type { AppEnv } from "../core/app-env";
-import { loadConfig } from "../core/env";
 import { UnauthorizedError } from "../core/errors";
 
-const encoder = new TextEncoder();
-
-async function digest(value: string): Promise<ArrayBuffer> {
-  return crypto.subtle.digest("SHA-256", encoder.encode(value));
-}
-
-/** Compares in constant time (over fixed-length digests, so lengths leak nothing either). */
-export async function tokenMatches(candidate: string, tokens: string[]): Promise<boolean> {
-  const given = await digest(candidate);
-  let matched = false;
-  for (const token of tokens) {
-    if (crypto.subtle.timingSafeEqual(given, await digest(token))) matched = true;
-  }
-  return matched;
-}
-
-/** Bearer-token auth for /v1 with the tokens of FORKYARD_API_TOKENS (none configured: nobody gets in). */
-export function bearerAuth(): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    // Webhooks (mounted before this middleware) are authenticated by their signatures instead.
-    if (c.req.path.startsWith("/v1/webhooks/")) return next();
-    const header = c.req.header("Authorization") ?? "";
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    const tokens = loadConfig(c.env).apiTokens;
-    if (!match?.[1] || tokens.length === 0 || !(await tokenMatches(match[1], tokens))) throw new UnauthorizedError();
-    await next();
+/**
+ * Bearer-token auth with hono's `bearerAuth` (constant-time comparison over SHA-256 digests) against
+ * the tokens `tokensOf` gives for this request: none at all lets nobody in. Every refusal (no header,
+ * a malformed one, a wrong token) is `error()`, thrown so the app's error handler answers it in the
+ * API's error envelope (401).
+ */
+export function bearerTokens(tokensOf: (c: Context<AppEnv>) => string[], error: () => UnauthorizedError = () => new UnauthorizedError()): MiddlewareHandler<AppEnv> {
+  const refuse = (): never => {
+    throw error();
   };
+  const refusal = { message: refuse };
+  return (c, next) =>
+    bearerAuth<AppEnv>({ token: tokensOf(c), noAuthenticationHeader: refusal, invalidAuthenticationHeader: refusal, invalidToken: refusal })(c, next);
 }

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../core/app-env";
 import { renderDashboardPage } from "./dashboard-page";
+import { assetHeaders, pageHeaders } from "../middleware/secure-headers";
 import { htmlPage } from "./html-page";
 import { assetHref, serveAsset } from "./static-assets";
 
@@ -11,8 +12,8 @@ import { assetHref, serveAsset } from "./static-assets";
  */
 export const dashboard = new Hono<AppEnv>();
 
-dashboard.get("/", async (c) =>
+dashboard.get("/", pageHeaders, async (c) =>
   htmlPage(c, renderDashboardPage({ scriptHref: await assetHref(c, "/dashboard/app.js"), styleHref: await assetHref(c, "/dashboard/app.css") })),
 );
 
-dashboard.get("/dashboard/*", serveAsset);
+dashboard.get("/dashboard/*", assetHeaders, serveAsset);

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { openApiDocument } from "../api/openapi";
 import type { AppEnv } from "../core/app-env";
 import { renderDocsPage } from "./docs-page";
+import { assetHeaders, pageHeaders } from "../middleware/secure-headers";
 import { htmlPage } from "./html-page";
 import { assetHref, serveAsset } from "./static-assets";
 
@@ -16,7 +17,7 @@ docs.get("/openapi.json", (c) => {
   return c.json(openApiDocument());
 });
 
-docs.get("/docs", async (c) =>
+docs.get("/docs", pageHeaders, async (c) =>
   htmlPage(
     c,
     renderDocsPage({
@@ -27,4 +28,4 @@ docs.get("/docs", async (c) =>
   ),
 );
 
-docs.get("/docs/*", serveAsset);
+docs.get("/docs/*", assetHeaders, serveAsset);

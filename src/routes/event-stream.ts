@@ -12,5 +12,6 @@ export async function forwardEvents(c: Context, object: { fetch(request: Request
   if (lastEventId) headers.set("Last-Event-ID", lastEventId);
   const res = await object.fetch(new Request(`https://${what}/events`, { headers }));
   if (res.status === 404) throw new NotFoundError(what, id);
-  return res;
+  // Through the context, so the headers set on it (X-Request-Id) are on the stream too.
+  return c.newResponse(res.body, res);
 }

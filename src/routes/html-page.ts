@@ -1,22 +1,10 @@
 /**
  * The Worker's two HTML pages (the dashboard at /, the API reference at /docs): static shells that
- * load their script and stylesheet from this origin (src/routes/static-assets.ts), answered with a
- * strict CSP — no inline script or style, no eval, no other origin, no framing.
+ * load their script and stylesheet from this origin (src/routes/static-assets.ts); their CSP and
+ * other security headers are src/middleware/secure-headers.ts's `pageHeaders`.
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../core/app-env";
-import { SECURITY_HEADERS } from "./static-assets";
-
-export const PAGE_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "connect-src 'self'",
-  "img-src 'self' data:",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
 
 const ATTR_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 const attr = (value: string): string => value.replace(/[&<>"']/g, (ch) => ATTR_ESCAPES[ch]!);
@@ -35,10 +23,7 @@ ${opts.scriptHrefs.map((href) => `<script src="${attr(href)}" defer></script>`).
 
 export function htmlPage(c: Context<AppEnv>, html: string): Response {
   return c.body(html, 200, {
-    ...SECURITY_HEADERS,
     "Content-Type": "text/html; charset=utf-8",
-    "Content-Security-Policy": PAGE_CSP,
-    "X-Frame-Options": "DENY",
     // The page is small and names versioned assets: always revalidate it.
     "Cache-Control": "no-cache",
   });

@@ -1,9 +1,9 @@
 import { Hono } from "hono";
 import { forwardEvents } from "./event-stream";
-import { branchRequest, forkNumberParam, judgeRequest, listRunsQuery, raiseBudgetRequest, type ForkView, type RunView } from "../api/runs";
+import { branchRequest, forkPathParams, judgeRequest, listRunsQuery, raiseBudgetRequest, type ForkView, type RunView } from "../api/runs";
 import { resolveModel } from "../agent/models";
 import { loadConfig } from "../core/env";
-import { parseInput, readJson } from "../api/validation";
+import { readJson, validJson, validParams, validQuery } from "../api/validation";
 import type { AppEnv } from "../core/app-env";
 import { AgentUnavailableError, InvalidInputError, NotFoundError, unwrap, type Result } from "../core/errors";
 import { createRun, runLinks } from "../actions/create-run";
@@ -37,11 +37,7 @@ runs.post("/", async (c) => {
   return c.json({ id: view.id, status: view.status, forks: view.request.forks, createdAt: view.createdAt, links: runLinks(view.id) }, 202);
 });
 
-runs.get("/", async (c) => {
-  const query = parseInput(listRunsQuery, c.req.query(), "query");
-  const page = await listRuns(c.env.DB, query);
-  return c.json(page);
-});
+runs.get("/", validQuery(listRunsQuery), async (c) => c.json(await listRuns(c.env.DB, c.req.valid("query"))));
 
 runs.get("/:id", async (c) => {
   const id = c.req.param("id");
@@ -57,36 +53,33 @@ for (const action of ["pause", "resume", "cancel"] as const) {
   });
 }
 
-runs.post("/:id/budget", async (c) => {
+runs.post("/:id/budget", validJson(raiseBudgetRequest), async (c) => {
   const id = c.req.param("id");
-  const { budgetUsd } = parseInput(raiseBudgetRequest, await readJson(c.req.raw));
+  const { budgetUsd } = c.req.valid("json");
   return c.json(runResult(id, await orchestrator(c.env, id).raiseBudget(budgetUsd)));
 });
 
-runs.get("/:id/forks/:n", async (c) => {
-  const id = c.req.param("id");
-  const n = parseInput(forkNumberParam, c.req.param("n"), "path");
+runs.get("/:id/forks/:n", validParams(forkPathParams), async (c) => {
+  const { id, n } = c.req.valid("param");
   return c.json(runResult(id, await orchestrator(c.env, id).forkView(n)) as ForkView);
 });
 
-runs.post("/:id/forks/:n/cancel", async (c) => {
-  const id = c.req.param("id");
-  const n = parseInput(forkNumberParam, c.req.param("n"), "path");
+runs.post("/:id/forks/:n/cancel", validParams(forkPathParams), async (c) => {
+  const { id, n } = c.req.valid("param");
   return c.json(runResult(id, await orchestrator(c.env, id).cancelFork(n)));
 });
 
-runs.post("/:id/forks/:n/branch", async (c) => {
-  const id = c.req.param("id");
-  const n = parseInput(forkNumberParam, c.req.param("n"), "path");
-  const body = parseInput(branchRequest, await readJson(c.req.raw));
+runs.post("/:id/forks/:n/branch", validParams(forkPathParams), validJson(branchRequest), async (c) => {
+  const { id, n } = c.req.valid("param");
+  const body = c.req.valid("json");
   const key = c.req.header("Idempotency-Key");
   if (key !== undefined && (key.length === 0 || key.length > 255)) throw new InvalidInputError("Idempotency-Key: must be 1 to 255 characters.", { field: "Idempotency-Key" });
   return c.json(runResult(id, await orchestrator(c.env, id).branch(n, body, key)), 202);
 });
 
-runs.post("/:id/judge", async (c) => {
+runs.post("/:id/judge", validJson(judgeRequest, { optional: true }), async (c) => {
   const id = c.req.param("id");
-  const body = parseInput(judgeRequest, await readJson(c.req.raw, { optional: true }));
+  const body = c.req.valid("json");
   if (body.llm?.model) body.llm.model = resolveModel(body.llm.model);
   if (!loadConfig(c.env).ANTHROPIC_API_KEY) throw new AgentUnavailableError();
   return c.json(runResult(id, await orchestrator(c.env, id).judge(body.llm ? body : undefined)), 202);
@@ -99,14 +92,13 @@ runs.get("/:id/compare", async (c) => {
   return c.json(await compareRun(view as RunView, new ArtifactStore(c.env.ARTIFACTS)));
 });
 
-runs.post("/:id/forks/:n/pick", async (c) => {
-  const n = parseInput(forkNumberParam, c.req.param("n"), "path");
-  return c.json(await pickFork(c.env, { runId: c.req.param("id"), n, apiOrigin: new URL(c.req.url).origin }));
+runs.post("/:id/forks/:n/pick", validParams(forkPathParams), async (c) => {
+  const { id, n } = c.req.valid("param");
+  return c.json(await pickFork(c.env, { runId: id, n, apiOrigin: new URL(c.req.url).origin }));
 });
 
-runs.post("/:id/forks/:n/session", async (c) => {
-  const id = c.req.param("id");
-  const n = parseInput(forkNumberParam, c.req.param("n"), "path");
+runs.post("/:id/forks/:n/session", validParams(forkPathParams), async (c) => {
+  const { id, n } = c.req.valid("param");
   const run = await orchestrator(c.env, id).view();
   if (!run) throw new NotFoundError("run", id);
   const view = await sessionFromFork(c.env, run as RunView, n);

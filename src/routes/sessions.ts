@@ -5,7 +5,7 @@ import { validateRepo } from "../api/repo";
 import { resolveBaseBranch } from "../runs/default-branch";
 import { DEFAULT_TEMPLATE } from "../api/runs";
 import { createSessionRequest, forkSessionRequest, listSessionsQuery, patchSessionRequest, sendMessageRequest, sessionLinks, transcriptQuery, type SessionView } from "../api/sessions";
-import { parseInput, readJson } from "../api/validation";
+import { validJson, validQuery } from "../api/validation";
 import type { AppEnv } from "../core/app-env";
 import { loadConfig } from "../core/env";
 import { AgentUnavailableError, NotFoundError, unwrap, type Result } from "../core/errors";
@@ -28,9 +28,9 @@ function sessionResult<T>(id: string, result: Result<T>): T {
   return unwrap(result);
 }
 
-sessions.post("/", async (c) => {
+sessions.post("/", validJson(createSessionRequest), async (c) => {
   const config = loadConfig(c.env);
-  const parsed = parseInput(createSessionRequest, await readJson(c.req.raw));
+  const parsed = c.req.valid("json");
   const repo = validateRepo(parsed.repo, config.ALLOW_LOCAL_REPOS);
   if (!config.ANTHROPIC_API_KEY) throw new AgentUnavailableError();
   const request = { ...parsed, repo, branch: await resolveBaseBranch(config, repo, parsed.branch) };
@@ -42,10 +42,7 @@ sessions.post("/", async (c) => {
   return c.json({ id: view.id, status: view.status, title: view.title, links: view.links }, 201);
 });
 
-sessions.get("/", async (c) => {
-  const query = parseInput(listSessionsQuery, c.req.query(), "query");
-  return c.json(await listSessions(c.env.DB, query));
-});
+sessions.get("/", validQuery(listSessionsQuery), async (c) => c.json(await listSessions(c.env.DB, c.req.valid("query"))));
 
 sessions.get("/:id", async (c) => {
   const id = c.req.param("id");
@@ -54,10 +51,9 @@ sessions.get("/:id", async (c) => {
   return c.json(view as SessionView);
 });
 
-sessions.patch("/:id", async (c) => {
+sessions.patch("/:id", validJson(patchSessionRequest), async (c) => {
   const id = c.req.param("id");
-  const change = parseInput(patchSessionRequest, await readJson(c.req.raw));
-  return c.json(sessionResult(id, await sessionObject(c.env, id).update(change)));
+  return c.json(sessionResult(id, await sessionObject(c.env, id).update(c.req.valid("json"))));
 });
 
 sessions.delete("/:id", async (c) => {
@@ -65,9 +61,9 @@ sessions.delete("/:id", async (c) => {
   return c.json(sessionResult(id, await sessionObject(c.env, id).destroy()));
 });
 
-sessions.post("/:id/messages", async (c) => {
+sessions.post("/:id/messages", validJson(sendMessageRequest), async (c) => {
   const id = c.req.param("id");
-  const { prompt, model } = parseInput(sendMessageRequest, await readJson(c.req.raw));
+  const { prompt, model } = c.req.valid("json");
   const { turn } = sessionResult(id, await sessionObject(c.env, id).send(prompt, model ? resolveModel(model) : undefined));
   return c.json({ turn, links: sessionLinks(id) }, 202);
 });
@@ -79,16 +75,16 @@ for (const action of ["pause", "cancel"] as const) {
   });
 }
 
-sessions.post("/:id/fork", async (c) => {
+sessions.post("/:id/fork", validJson(forkSessionRequest, { optional: true }), async (c) => {
   const id = c.req.param("id");
-  const { count, title } = parseInput(forkSessionRequest, await readJson(c.req.raw, { optional: true }));
+  const { count, title } = c.req.valid("json");
   const views = sessionResult(id, await sessionObject(c.env, id).fork(count, title));
   return c.json({ sessions: views }, 201);
 });
 
-sessions.get("/:id/transcript", async (c) => {
+sessions.get("/:id/transcript", validQuery(transcriptQuery), async (c) => {
   const id = c.req.param("id");
-  const { after, limit } = parseInput(transcriptQuery, c.req.query(), "query");
+  const { after, limit } = c.req.valid("query");
   const entries = sessionResult(id, await sessionObject(c.env, id).transcript(after, limit + 1));
   const page = entries.slice(0, limit);
   return c.json({ entries: page, next: entries.length > limit ? page[page.length - 1]!.seq : null });

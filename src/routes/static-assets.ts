@@ -1,9 +1,10 @@
 /**
  * Serving the static assets built into dist/assets (scripts/build-assets.ts) through the Worker:
  * wrangler.toml's `[assets]` has `run_worker_first`, so every asset request passes here and gets
- * the same headers as before assets existed — an explicit content type, nosniff, an ETag (the asset
- * store's content hash), `immutable` caching for a URL carrying the current version
- * (`?v=<hash>`), and a short cache for an unversioned one.
+ * the same headers as before assets existed — an explicit content type, an ETag (the asset store's
+ * content hash), `immutable` caching for a URL carrying the current version (`?v=<hash>`), and a
+ * short cache for an unversioned one; nosniff and no referrer come from `assetHeaders`
+ * (src/middleware/secure-headers.ts).
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../core/app-env";
@@ -12,11 +13,6 @@ const CONTENT_TYPES: Record<string, string> = {
   js: "text/javascript; charset=utf-8",
   css: "text/css; charset=utf-8",
   txt: "text/plain; charset=utf-8",
-};
-
-export const SECURITY_HEADERS = {
-  "X-Content-Type-Options": "nosniff",
-  "Referrer-Policy": "no-referrer",
 };
 
 /** The content hash of each asset, as the asset store reports it; fixed for a deployment. */
@@ -57,7 +53,6 @@ export async function serveAsset(c: Context<AppEnv>): Promise<Response> {
   }
   const version = versionOf(res.headers.get("ETag"));
   const headers: Record<string, string> = {
-    ...SECURITY_HEADERS,
     "Content-Type": type!,
     // A URL carrying the current version never changes; an unversioned one is revalidated soon.
     "Cache-Control": version && c.req.query("v") === version ? "public, max-age=31536000, immutable" : "public, max-age=300",
@@ -67,5 +62,5 @@ export async function serveAsset(c: Context<AppEnv>): Promise<Response> {
     await res.body?.cancel();
     return c.body(null, 304, headers);
   }
-  return new Response(res.body, { status: 200, headers });
+  return c.newResponse(res.body, 200, headers);
 }

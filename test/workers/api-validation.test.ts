@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { TEST_API_TOKEN } from "../support/constants";
 import { api, testEnv } from "./helpers";
 
 interface ErrorBody {
@@ -47,6 +48,30 @@ describe("request validation", () => {
     expect(res.body.error.code).toBe("payload_too_large");
   });
 
+  it("reads a body as JSON whatever its Content-Type says, and names `body` when it is missing", async () => {
+    const budget = (body: string, contentType?: string) =>
+      api(`/v1/runs/r${"a".repeat(20)}/budget`, { method: "POST", body, headers: contentType ? { "Content-Type": contentType } : {} });
+    for (const contentType of ["text/plain;charset=UTF-8", undefined]) {
+      const res = await budget(JSON.stringify({ budgetUsd: -1 }), contentType);
+      expect(res.status, contentType).toBe(400);
+      expect(((await res.json()) as ErrorBody).error.details?.field, contentType).toBe("budgetUsd");
+    }
+    const empty = await budget("", "application/json");
+    expect(empty.status).toBe(400);
+    expect(((await empty.json()) as ErrorBody).error).toMatchObject({ message: "body: a JSON body is required.", details: { field: "body" } });
+    // An optional body may be empty, even labelled JSON: the unknown run's 404 comes next.
+    const judge = await api(`/v1/runs/r${"a".repeat(20)}/judge`, { method: "POST", body: "", headers: { "Content-Type": "application/json" } });
+    expect(judge.status).toBe(404);
+  });
+
+  it("names `path` for a bad path parameter", async () => {
+    for (const path of [`/v1/runs/r${"a".repeat(20)}/forks/0`, "/v1/runs/anything/forks/x/patch", "/v1/templates/bad%20alias"]) {
+      const res = await api(path);
+      expect(res.status, path).toBe(400);
+      expect(((await res.json()) as ErrorBody).error.details?.field, path).toBe("path");
+    }
+  });
+
   it("validates list queries", async () => {
     const res = await api("/v1/runs?limit=1000");
     expect(res.status).toBe(400);
@@ -62,7 +87,28 @@ describe("authentication", () => {
     const wrong = await api("/v1/runs", { token: "nope" });
     expect(wrong.status).toBe(401);
     expect(((await wrong.json()) as ErrorBody).error.code).toBe("unauthorized");
+    // A header that is not a bearer token is a 401 in the API's envelope too (not hono's plain 400).
+    const basic = await api("/v1/runs", { token: null, headers: { Authorization: "Basic dGVzdDp0ZXN0" } });
+    expect(basic.status).toBe(401);
+    expect(((await basic.json()) as ErrorBody).error.code).toBe("unauthorized");
     expect((await api("/v1/runs", { token: "second-token" })).status).toBe(200);
+  });
+
+  it("puts /metrics behind METRICS_TOKEN when it is set", async () => {
+    const { createApp } = await import("../../src/app");
+    const app = createApp();
+    const env = { ...testEnv, METRICS_TOKEN: "metrics-token-1" };
+    const call = (authorization?: string) => app.request("/metrics", authorization ? { headers: { Authorization: authorization } } : {}, env);
+    for (const refused of [await call(), await call("Bearer wrong-token"), await call(`Bearer ${TEST_API_TOKEN}`)]) {
+      expect(refused.status).toBe(401);
+      expect(((await refused.json()) as ErrorBody).error).toMatchObject({ code: "unauthorized", message: expect.stringContaining("METRICS_TOKEN") });
+    }
+    expect((await call("bearer metrics-token-1")).status).toBe(200);
+  });
+
+  it("answers every response with its own request id, never a client's", async () => {
+    const res = await api("/v1/runs?limit=1000", { headers: { "X-Request-Id": "client-chosen" } });
+    expect(res.headers.get("X-Request-Id")).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it("serves /healthz without a token and reports the sandbox backend it reaches", async () => {

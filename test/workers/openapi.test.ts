@@ -195,6 +195,15 @@ describe("response schemas", () => {
     const csp = response.headers.get("Content-Security-Policy") ?? "";
     for (const directive of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"]) expect(csp).toContain(directive);
     expect(csp).not.toContain("unsafe");
+    // The dashboard page (/) is answered with the same headers.
+    const dashboard = await api("/", { token: null });
+    for (const page of [response, dashboard]) {
+      expect(page.headers.get("X-Frame-Options")).toBe("DENY");
+      expect(page.headers.get("Referrer-Policy")).toBe("no-referrer");
+      expect(page.headers.get("X-Content-Type-Options")).toBe("nosniff");
+    }
+    expect(dashboard.headers.get("Content-Security-Policy")).toBe(csp);
+    await dashboard.body?.cancel();
     const html = await response.text();
     // No external resources: the page must work on a closed network. No inline script either.
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
@@ -208,6 +217,8 @@ describe("response schemas", () => {
       expect(asset.headers.get("Content-Type"), path).toMatch(types[path.split(".").pop()!]!);
       expect(asset.headers.get("Cache-Control"), path).toContain("immutable");
       expect(asset.headers.get("X-Content-Type-Options"), path).toBe("nosniff");
+      // A response built from the asset store's still carries the request id.
+      expect(asset.headers.get("X-Request-Id"), path).toBeTruthy();
       expect(asset.headers.get("ETag"), path).toBe(`"${version}"`);
       expect((await asset.text()).length, path).toBeGreaterThan(100);
     }

@@ -14,16 +14,39 @@ import { PoolLogic } from "../../../src/objects/pool/logic";
 import type { LeaseRequest, WaiterRow } from "../../../src/objects/pool/types";
 import { sqliteStorage } from "./sqlite-storage";
 
+/**
+ * Time that moves only when told, or when everything else is waiting: a sleep is a timer; once
+ * the pending promise callbacks have run (a setImmediate turn, no wall time read), the earliest
+ * timer fires and the clock jumps to it. Concurrent sleeps overlap as real ones do.
+ */
 export class FakeClock implements PoolClock {
+  readonly #timers: { at: number; resolve: () => void }[] = [];
+  #scheduled = false;
   constructor(public time = 1_000_000) {}
   now(): number {
     return this.time;
   }
-  async sleep(ms: number): Promise<void> {
-    this.time += ms;
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.#timers.push({ at: this.time + ms, resolve });
+      this.#schedule();
+    });
   }
   advance(ms: number): void {
     this.time += ms;
+  }
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#timers.sort((a, b) => a.at - b.at);
+      const next = this.#timers.shift();
+      if (!next) return;
+      this.time = Math.max(this.time, next.at);
+      next.resolve();
+      if (this.#timers.length > 0) this.#schedule();
+    });
   }
 }
 
@@ -38,7 +61,7 @@ type Op = "create" | "kill" | "pause" | "resume" | "fork" | "setTimeout" | "find
 /** An in-memory control plane: sandboxes, the calls made, and faults to throw (each once, in order). */
 export class FakeBackend implements SandboxBackend {
   readonly sandboxes = new Map<string, FakeSandbox>();
-  readonly calls: { op: Op; sandboxId?: string }[] = [];
+  readonly calls: { op: Op; sandboxId?: string; at: number }[] = [];
   readonly #faults: { op: Op; error: Error }[] = [];
   #next = 1;
 
@@ -59,7 +82,7 @@ export class FakeBackend implements SandboxBackend {
   }
 
   #call(op: Op, sandboxId?: string): void {
-    this.calls.push({ op, sandboxId });
+    this.calls.push({ op, sandboxId, at: this.clock.now() });
     const i = this.#faults.findIndex((f) => f.op === op);
     if (i >= 0) throw this.#faults.splice(i, 1)[0]!.error;
   }

@@ -12,7 +12,11 @@ import { POOL_MIGRATIONS } from "../../../src/objects/pool/schema";
 import type { PoolClock, PoolHost, PoolSettings } from "../../../src/objects/pool/core";
 import { PoolLogic } from "../../../src/objects/pool/logic";
 import type { LeaseRequest, WaiterRow } from "../../../src/objects/pool/types";
+import { setLogLevel } from "../../../src/observability/log";
 import { sqliteStorage } from "./sqlite-storage";
+
+// The logic logs every step; only errors are worth seeing in a unit test's output.
+setLogLevel("error");
 
 /**
  * Time that moves only when told, or when everything else is waiting: a sleep is a timer; once

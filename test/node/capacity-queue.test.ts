@@ -1,6 +1,8 @@
 // Waiting for capacity, against the real stack (wrangler dev + the local sandbox server) with
-// room for one sandbox: forks that wait do not burn steps while they wait, and they get their
-// sandboxes first come first served across runs.
+// room for one sandbox, as smoke: forks that wait do not burn steps while they wait, and they get
+// their sandboxes first come first served across runs. The queue's rules (positions, notices,
+// renotify, admission only with room for everyone ahead) are unit-tested in
+// test/unit/pool-acquire.test.ts and pool-decisions.test.ts, so a few forks suffice here.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,8 +11,8 @@ import { forkyardClient, waitForTerminal } from "../../scripts/api-client.ts";
 import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, scratchDir, startSandboxServer, startWorker, workerVars, type StackProcess } from "../../scripts/local-stack.ts";
 import { createTestRepo } from "../support/test-repo.ts";
 
-const WAITING_RUNS = 3;
-const FORKS_PER_RUN = 10;
+const WAITING_RUNS = 2;
+const FORKS_PER_RUN = 4;
 
 let tmp: string;
 let repoRoot: string;
@@ -56,8 +58,8 @@ afterAll(async () => {
 }, 30_000);
 
 describe("waiting for capacity (MAX_LIVE_SANDBOXES=1)", () => {
-  it("30 forks wait behind a long one on a constant number of steps, then start in arrival order across runs", { timeout: 240_000 }, async () => {
-    const long = await api.createRun({ repo, task: { commands: ["sleep 20"] } });
+  it("forks wait behind a long one on a constant number of steps, then start in arrival order across runs", { timeout: 240_000 }, async () => {
+    const long = await api.createRun({ repo, task: { commands: ["sleep 12"] } });
     await until("the long fork to hold the sandbox", async () => ((await api.getRun(long.id)).forks[0]?.steps.some((s) => s.name === "command-1") ? true : undefined));
 
     // Runs arrive one after another: each one's forks all queue before the next run is posted.
@@ -80,7 +82,7 @@ describe("waiting for capacity (MAX_LIVE_SANDBOXES=1)", () => {
       expect(firstOfLater).toBeGreaterThan(lastOfEarlier);
     }
 
-    // Steps per waiting fork do not grow with the wait (~20 s here): the acquire step ran once when
+    // Steps per waiting fork do not grow with the wait (~12 s here): the acquire step ran once when
     // the fork queued and once when its turn came, whatever the time in between.
     // Each waiting fork was told its place in the queue (fork.queued): behind the forks of earlier runs.
     for (const [r, id] of runs.entries()) {

@@ -1,3 +1,7 @@
+// Sandbox provider faults as a fork's workflow meets them (step attempts, durable waits, fork
+// errors). The Pool's side (a transient failure keeps the reservation, a permanent one frees it,
+// a lost answer is adopted by its tag, a 429 holds every create back for its Retry-After) is
+// unit-tested with a fake backend: test/unit/pool-acquire.test.ts.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { STEP } from "../../src/workflows/steps";
 import { createRun, sandboxAdmin, waitForRunStatus } from "./helpers";

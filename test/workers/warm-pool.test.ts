@@ -1,5 +1,8 @@
-// The warm pool: PUT /v1/pool keeps sandboxes ready per template; a fork takes one instead of
-// creating, the Pool refills, recycles idle ones, books their idle time, and the reaper spares them.
+// The warm pool end to end, as smoke: PUT /v1/pool is validated; warm sandboxes are made on the
+// local sandbox server, a fork takes one (its timeout becomes the fork's), the pool refills, the
+// reaper spares them, /metrics shows them; entries naming an alias or a profile resolve through
+// D1 and the profiles. What the pool decides (paused mode, idle recycling and its overhead, targets,
+// shedding, an alias that moves) is unit-tested over a fake backend: test/unit/pool-warm.test.ts.
 import { Sandbox } from "e2b";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { PoolTemplateStatus } from "../../src/api/pool";
@@ -50,7 +53,7 @@ describe("the warm pool", () => {
     await waitFor("the warm sandboxes to be trimmed", async () => (await stats()).live + (await stats()).pausedNow === 0, 20_000);
   });
 
-  it("keeps min running sandboxes ready; a fork takes one (its timeout extended to the fork's) and the pool refills", async () => {
+  it("keeps min running sandboxes ready; a fork takes one (its timeout extended to the fork's), the reaper spares both, the pool refills", async () => {
     const res = await configure({ base: { min: 2, idleSeconds: 120 } });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { templates: Record<string, PoolTemplateStatus> }).templates.base).toMatchObject({ min: 2, max: 2, idleSeconds: 120, mode: "running" });
@@ -62,8 +65,11 @@ describe("the warm pool", () => {
     const sandboxId = await waitFor("the fork's sandbox", async () => (await getRun(run.id)).forks[0]?.sandboxId);
     // Created for 120 s of idling; handed out, it lives for the fork's hour.
     await waitFor("the sandbox's timeout to become the fork's", async () => (await Sandbox.getInfo(sandboxId, e2bOptions())).endAt.getTime() - Date.now() > 1800_000, 5_000);
+    const report = (await (await api("/v1/reaper/run", { method: "POST" })).json()) as { killed: { sandboxId: string }[] };
+    expect(report.killed).toEqual([]);
     const view = await waitForRunStatus(run.id, ["completed", "failed"]);
     expect(view.status).toBe("completed");
+    expect(view.forks[0]!.sandboxId).toBe(sandboxId);
 
     const warm = await waitFor("the pool to refill", async () => {
       const s = await warmStatus();
@@ -73,52 +79,14 @@ describe("the warm pool", () => {
     expect(warm.acquireMs.warm.count).toBeGreaterThan(0);
     // Two warm, one refill: the fork created nothing.
     expect((await stats()).created).toBe(3);
-  });
-
-  it("paused warm sandboxes neither run nor count; a fork's acquire resumes one", async () => {
-    await configure({ base: { min: 1, mode: "paused", idleSeconds: 120 } });
-    await waitFor("a paused warm sandbox", async () => (await warmStatus())?.warm.paused === 1, 20_000);
-    const hits = (await warmStatus())!.hits;
-    const before = await stats();
-    expect({ live: before.live, pausedNow: before.pausedNow }).toEqual({ live: 0, pausedNow: 1 });
-
-    const run = await createRun({ task: { commands: ["echo resumed"] } });
-    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
-    expect(view.status).toBe("completed");
-    expect(view.forks[0]!.commands[0]!.stdoutTail).toBe("resumed\n");
-    expect((await stats()).resumed).toBe(1);
-    expect((await warmStatus())?.hits).toBe(hits + 1);
-  });
-
-  it("recycles a warm sandbox idle past idleSeconds and books its idle time as overhead", async () => {
-    await configure({ base: { min: 1, idleSeconds: 1 } });
-    await waitFor("a warm sandbox", async () => (await warmStatus())?.warm.running === 1, 20_000);
-    await waitFor("the idle one to be replaced", async () => {
-      const s = await stats();
-      return s.created >= 2 && s.killed >= 1;
-    }, 30_000);
-    const status = await warmStatus();
-    expect(status!.overhead.sandboxSeconds).toBeGreaterThan(1);
-    expect(status!.overhead.usd).toBeGreaterThan(0);
+    // The handed-out sandbox's idle time is booked as the pool's overhead, and shown.
+    expect(warm.overhead.usd).toBeGreaterThan(0);
     const metrics = await (await api("/metrics")).text();
     expect(Number(/forkyard_warm_overhead_usd_total\{template="base"\} (\S+)/.exec(metrics)?.[1])).toBeGreaterThan(0);
-    expect(metrics).toContain('forkyard_warm_sandboxes{template="base",state="running"} 1');
+    expect(metrics).toContain('forkyard_warm_sandboxes{template="base",state="running"} 2');
   });
 
-  it("the reaper spares warm sandboxes, and a warm sandbox held by a running fork", async () => {
-    await configure({ base: { min: 2, idleSeconds: 120 } });
-    await waitFor("two warm sandboxes", async () => (await warmStatus())?.warm.running === 2, 20_000);
-    const hits = (await warmStatus())!.hits;
-    const run = await createRun({ task: { commands: ["sleep 3"] } });
-    const sandboxId = await waitFor("the fork's sandbox", async () => (await getRun(run.id)).forks[0]?.sandboxId);
-    const report = (await (await api("/v1/reaper/run", { method: "POST" })).json()) as { killed: { sandboxId: string }[] };
-    expect(report.killed).toEqual([]);
-    expect((await waitForRunStatus(run.id, ["completed", "failed"])).status).toBe("completed");
-    expect((await getRun(run.id)).forks[0]!.sandboxId).toBe(sandboxId);
-    expect((await warmStatus())?.hits).toBe(hits + 1);
-  });
-
-  it("an entry may name an alias (following it when it moves) or a profile; forks of runs resolving to it take from it", async () => {
+  it("an entry may name an alias or a profile (resolved through D1 and the profiles); a run by profile takes from it", async () => {
     const alias = `warm-${crypto.randomUUID().slice(0, 8)}`;
     await api(`/v1/templates/${alias}`, { method: "PUT", json: { templateId: "tpl-w1" } });
     await configure({ [alias]: { min: 1, idleSeconds: 120 }, light: { min: 1, idleSeconds: 120 } });
@@ -127,16 +95,9 @@ describe("the warm pool", () => {
     const warmTemplates = async () => (await Sandbox.list({ ...e2bOptions(), query: { state: ["running"] } }).nextItems()).map((s) => s.templateId).sort();
     expect(await warmTemplates()).toEqual(["base", "tpl-w1"]);
 
-    // The alias moves: its warm sandbox is replaced by one of the new version.
-    await api(`/v1/templates/${alias}`, { method: "PUT", json: { templateId: "tpl-w2" } });
-    await waitFor("the alias's warm sandbox to follow it", async () => JSON.stringify(await warmTemplates()) === JSON.stringify(["base", "tpl-w2"]), 20_000);
-
-    const [byAlias, byProfile] = [(await warmStatus(alias))!.hits, (await warmStatus("light"))!.hits];
-    const a = await createRun({ template: alias, task: { commands: ["true"] } });
-    const b = await createRun({ profile: "light", task: { commands: ["true"] } });
-    await waitForRunStatus(a.id, ["completed", "failed"]);
-    await waitForRunStatus(b.id, ["completed", "failed"]);
-    expect([(await warmStatus(alias))!.hits, (await warmStatus("light"))!.hits]).toEqual([byAlias + 1, byProfile + 1]);
-    await configure({});
+    const byProfile = (await warmStatus("light"))!.hits;
+    const run = await createRun({ profile: "light", task: { commands: ["true"] } });
+    await waitForRunStatus(run.id, ["completed", "failed"]);
+    expect((await warmStatus("light"))!.hits).toBe(byProfile + 1);
   });
 });

@@ -1,6 +1,5 @@
 import type { PoolTemplateConfig, PoolTemplateStatus, WarmMode } from "../../api/pool";
 import type { SandboxHandle } from "../../sandbox/handle";
-import { addColumnOnce } from "../shared/migrations";
 
 /** A warm sandbox: created ahead of demand for a template, handed to exactly one fork. */
 export interface WarmRow extends Record<string, SqlStorageValue> {
@@ -32,29 +31,14 @@ const LATENCY_SAMPLES = 500;
 /**
  * The warm pool's durable state inside the Pool object: the per-template configuration, the warm
  * sandboxes, hit/miss counters, the idle time booked as overhead, and acquire-latency samples.
- * Pure bookkeeping (no provider calls): the Pool decides when to create, hand out and trim.
+ * Pure bookkeeping (no provider calls, no DDL: schema.ts makes its tables): the Pool decides when
+ * to create, hand out and trim.
  */
 export class WarmStore {
   readonly #sql: SqlStorage;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
-    sql.exec(`CREATE TABLE IF NOT EXISTS warm_config (
-      template TEXT PRIMARY KEY, min INTEGER NOT NULL, max INTEGER NOT NULL,
-      idle_seconds INTEGER NOT NULL, mode TEXT NOT NULL CHECK (mode IN ('running','paused')));
-    CREATE TABLE IF NOT EXISTS warm (
-      key TEXT PRIMARY KEY, template TEXT NOT NULL, sandbox_id TEXT,
-      state TEXT NOT NULL CHECK (state IN ('creating','running','paused')),
-      created_at INTEGER NOT NULL, ready_at INTEGER, handle TEXT);
-    CREATE INDEX IF NOT EXISTS warm_template ON warm (template, state);
-    CREATE TABLE IF NOT EXISTS warm_stats (
-      template TEXT PRIMARY KEY, hits INTEGER NOT NULL DEFAULT 0, misses INTEGER NOT NULL DEFAULT 0,
-      idle_ms INTEGER NOT NULL DEFAULT 0);
-    CREATE TABLE IF NOT EXISTS acquire_samples (
-      seq INTEGER PRIMARY KEY AUTOINCREMENT, template TEXT NOT NULL, kind TEXT NOT NULL,
-      ms INTEGER NOT NULL, at INTEGER NOT NULL);
-    CREATE INDEX IF NOT EXISTS acquire_samples_by ON acquire_samples (template, kind, seq);`);
-    addColumnOnce(sql, "warm", "template_id TEXT");
   }
 
   configure(templates: Record<string, PoolTemplateConfig>): void {

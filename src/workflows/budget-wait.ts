@@ -11,8 +11,8 @@ import { budgetResumeStep, budgetWaitStep } from "./steps";
 export interface BudgetOwner<Paused, Resumed> {
   /** Named in the error when the budget is not raised in time. */
   name: "run" | "session";
-  /** The step kind of the pause and the resume. */
-  kind: "cleanup" | "sessionBudget";
+  /** The step kind of the pause and the resume: the Pool's suspend and resume (a fork's), or calls to the Session. */
+  kind: "cleanup" | "control";
   /** The budget-wait step's body: pause the sandbox, tell the owner. */
   pause(): Promise<Paused>;
   /** The budget-resume step's body, once the budget was raised. */

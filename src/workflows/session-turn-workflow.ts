@@ -105,7 +105,7 @@ async function turn(job: JobContext<SessionJob>, session: DurableObjectStub<Sess
     release: (key) => session.releaseReservation(key),
     // Out of budget: the sandbox pauses until the budget is raised (PATCH budgetUsd), then the call is made.
     async waitForBudget(k, wait) {
-      const owner = { name: "session", kind: "sessionBudget", pause: async () => unwrap(await session.awaitBudget(n)), resume: async () => unwrap(await session.resumeForTurn(n)) } as const;
+      const owner = { name: "session", kind: "control", pause: async () => unwrap(await session.awaitBudget(n)), resume: async () => unwrap(await session.resumeForTurn(n)) } as const;
       ({ resumed: handle } = await waitForBudget(job, owner, k, wait));
     },
   });

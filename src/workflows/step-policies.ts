@@ -70,8 +70,6 @@ export const STEP_KINDS = {
   push: kind("collect", 10 * MINUTE),
   /** Releasing, pausing or resuming a sandbox, taking branches. */
   cleanup: kind("cleanup", CONTROL_MS),
-  /** A session's budget wait and resume (calls to the Session). */
-  sessionBudget: kind("report", CONTROL_MS),
   /** One GitHub API call of the report. */
   github: kind("report", MINUTE),
   /** The GitHub report's `load-run`: a second apart, while forks are still ending, then twice more. */

@@ -18,6 +18,9 @@ const INSTANCE_ALREADY_EXISTS = /already.?exists|duplicate/i;
 /** `get()` (or a call on an instance) of an id the engine does not know. */
 const INSTANCE_NOT_FOUND = /not_found/i;
 
+/** What a NonRetryableError's message carries in front when it comes out of a step (its name). */
+const NON_RETRYABLE_PREFIX = /^NonRetryableError: /;
+
 function messageOf(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
@@ -33,4 +36,9 @@ export function isInstanceAlreadyExists(err: unknown): boolean {
 
 export function isInstanceNotFound(err: unknown): boolean {
   return INSTANCE_NOT_FOUND.test(messageOf(err));
+}
+
+/** A step error's message without the engine's NonRetryableError prefix (core/errors.ts decodes the rest). */
+export function withoutNonRetryablePrefix(message: string): string {
+  return message.replace(NON_RETRYABLE_PREFIX, "");
 }

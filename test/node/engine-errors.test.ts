@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createInstanceOnce } from "../../src/protocol/create-instance.ts";
-import { isEngineInterruption, isInstanceAlreadyExists, isInstanceNotFound } from "../../src/protocol/engine-errors.ts";
+import { isEngineInterruption, isInstanceAlreadyExists, isInstanceNotFound, withoutNonRetryablePrefix } from "../../src/protocol/engine-errors.ts";
 
 const ENGINE = readFileSync(join(import.meta.dirname, "../../node_modules/miniflare/dist/src/workers/workflows/binding.worker.js"), "utf8");
 
@@ -107,5 +107,14 @@ describe("instance not found", () => {
     for (const message of [...ORDINARY, "(instance.already_exists) Workflow instance with id \"x\" already exists", abortReasons[0]!.message]) {
       expect(isInstanceNotFound(new Error(message)), message).toBe(false);
     }
+  });
+});
+
+describe("a NonRetryableError's message", () => {
+  it("loses the name the engine reads it by (`NonRetryableError…`) in front, and only that", () => {
+    inEngine('error.message.startsWith("NonRetryableError")');
+    expect(withoutNonRetryablePrefix("NonRetryableError: budget_exceeded: The run's budget is spent.")).toBe("budget_exceeded: The run's budget is spent.");
+    expect(withoutNonRetryablePrefix("budget_exceeded: The run's budget is spent.")).toBe("budget_exceeded: The run's budget is spent.");
+    expect(withoutNonRetryablePrefix("internal_error: NonRetryableError: x")).toBe("internal_error: NonRetryableError: x");
   });
 });

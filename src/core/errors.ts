@@ -4,6 +4,8 @@
  * `{ error: { code, message, details } }` in one place (app.ts); Workflow steps turn non-retryable
  * ones into `NonRetryableError` (workflows/step-runner.ts).
  */
+import { withoutNonRetryablePrefix } from "../protocol/engine-errors.ts";
+
 export type ErrorDetailValue = string | number | boolean | null | string[] | { field: string; message: string }[];
 export type ErrorDetails = { [key: string]: ErrorDetailValue };
 
@@ -164,13 +166,13 @@ export function encodeStepError(err: ForkyardError): string {
   return `${err.code}: ${err.message}`;
 }
 
-const STEP_ERROR_PATTERN = /^(?:NonRetryableError: )?([a-z_]+): ([\s\S]*)$/;
+const STEP_ERROR_PATTERN = /^([a-z_]+): ([\s\S]*)$/;
 
 /** Recovers `{ code, message }` from an error thrown out of a Workflow step. */
 export function decodeStepError(err: unknown): { code: string; message: string } {
   if (err instanceof ForkyardError) return { code: err.code, message: err.message };
   const message = err instanceof Error ? err.message : String(err);
-  const match = STEP_ERROR_PATTERN.exec(message);
+  const match = STEP_ERROR_PATTERN.exec(withoutNonRetryablePrefix(message));
   if (match?.[1] && match[2] !== undefined) return { code: match[1], message: match[2] };
   return { code: "internal_error", message };
 }

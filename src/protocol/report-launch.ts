@@ -1,5 +1,6 @@
 import type { Env } from "../core/env";
 import { errorFields, log } from "../observability/log";
+import { createInstanceOnce } from "./create-instance";
 import { reportInstanceId } from "./instance-ids";
 
 /**
@@ -8,10 +9,8 @@ import { reportInstanceId } from "./instance-ids";
  */
 export async function launchGitHubReport(env: Env, runId: string, instanceId = reportInstanceId(runId)): Promise<void> {
   try {
-    await env.GITHUB_REPORT_WORKFLOW.create({ id: instanceId, params: { runId } });
-    log("info", "github.report_launched", { runId, instanceId });
+    if (await createInstanceOnce(env.GITHUB_REPORT_WORKFLOW, instanceId, { runId })) log("info", "github.report_launched", { runId, instanceId });
   } catch (err) {
-    if (/already.?exists/i.test(err instanceof Error ? err.message : String(err))) return;
     log("error", "github.report_launch_failed", { runId, ...errorFields(err) });
   }
 }

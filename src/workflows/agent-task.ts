@@ -1,22 +1,18 @@
 import type { AgentTask, AgentView } from "../api/runs";
-import { callModel } from "../agent/model-client";
 import { parseModelPrices } from "../agent/pricing";
 import { buildSystemPrompt, buildTools } from "../agent/prompt";
 import { runAgent, type AgentHost } from "../agent/loop";
 import { executeTool } from "../agent/tools";
-import { BudgetExceededError, unwrap } from "../core/errors";
+import { unwrap } from "../core/errors";
 import type { ForkContext } from "./fork-context";
 import { stallMs } from "../protocol/fork-params";
-import { stepConfig } from "./retry-policies";
+import { stepConfig } from "./step-policies";
+import { waitForBudget } from "./budget-wait";
 import { ModelSteps } from "./model-step";
-import { budgetResumeStep, budgetWaitStep, modelStepName, STEP, toolStepName } from "./steps";
+import { modelStepName, STEP, toolStepName } from "./steps";
 import type { BranchState } from "./fork-branching";
 import { transcriptKey } from "../artifacts/store";
 import type { AgentTurn, Exchange, ForkTranscript } from "../agent/conversation";
-import { BUDGET_RAISED_EVENT } from "../protocol/events";
-
-const TOOL_STEP_TIMEOUT_MS = 15 * 60_000;
-const TRANSCRIPT_STEP_TIMEOUT_MS = 2 * 60_000;
 
 /**
  * An agent task: the model/tool loop runs here, in the Workflow, each model call and each tool
@@ -36,7 +32,7 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
     prices,
     record: (_k, key, _result, usd) => orchestrator.recordModelCost(p.n, key, usd),
     release: (key) => orchestrator.releaseReservation(key),
-    waitForBudget: (k, wait) => waitForBudget(ctx, k, wait),
+    waitForBudget: (k, wait) => waitForRunBudget(ctx, k, wait),
   });
 
   const start = agentStart(task.prompt, ctx.branchState, p.branch?.prompt);
@@ -50,7 +46,7 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
     // The agent's budget is enforced (and waited out) at its model steps; a tool call in between runs.
     // Each tool call is journaled: a replacement for a lost sandbox gets it re-executed, no model call.
     async toolStep(turn, index, use, call) {
-      const result = await ctx.sandbox.step(toolStepName(turn, index), stepConfig("tool", retries, TOOL_STEP_TIMEOUT_MS), () => call(), { gated: true, budget: false });
+      const result = await ctx.sandbox.step(toolStepName(turn, index), stepConfig("tool", retries), () => call(), { gated: true, budget: false });
       ctx.sandbox.record({ kind: "tool", call: use });
       return result;
     },
@@ -59,7 +55,7 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
   const result = await runAgent(
     host,
     {
-      callModel: (request) => callModel({ apiKey: config.ANTHROPIC_API_KEY ?? "", baseURL: config.ANTHROPIC_BASE_URL }, request),
+      callModel: ctx.callModel,
       executeTool: async (call) => {
         const session = await ctx.session();
         return executeTool(session, call, { remainingMs: steps.remainingMs(), envs: ctx.taskEnv, stallMs: stallMs(p) });
@@ -82,7 +78,7 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
   if (p.keepSandbox) {
     // A session continuing this fork (POST …/forks/:n/session) starts from this conversation.
     const transcript: ForkTranscript = { prompt: start.prompt, turns: result.conversation, history: start.history };
-    await steps.run(STEP.transcript, stepConfig("collect", retries, TRANSCRIPT_STEP_TIMEOUT_MS), async () => {
+    await steps.run(STEP.transcript, stepConfig("collect", retries), async () => {
       await ctx.store.putJson(transcriptKey(p.runId, p.n), transcript);
       return { stored: true };
     }, { gated: false });
@@ -103,34 +99,22 @@ export function agentStart(taskPrompt: string, state: BranchState | undefined, b
   return { prompt: exchange.prompt, history, resume: exchange.turns };
 }
 
-/** Pauses the sandbox, waits (durably) for a raised budget, resumes the sandbox. */
-async function waitForBudget(ctx: ForkContext, turn: number, wait: number): Promise<void> {
-  const { params: p, config, step, steps, orchestrator, pool } = ctx;
-  const cleanup = stepConfig("cleanup", config.RETRY_POLICIES, 2 * 60_000);
-  const paused = await steps.run(
-    budgetWaitStep(turn, wait),
-    cleanup,
-    async () => {
+/** Pauses the sandbox, waits (durably) for a raised budget, resumes the sandbox; the wait does not count against the fork's time. */
+async function waitForRunBudget(ctx: ForkContext, turn: number, wait: number): Promise<void> {
+  const { params: p, orchestrator, pool } = ctx;
+  const { paused, resumed } = await waitForBudget(ctx, {
+    name: "run",
+    kind: "cleanup",
+    async pause() {
       unwrap(await pool.suspend(p.leaseKey));
       await orchestrator.forkAwaitingBudget(p.n);
       return { at: Date.now() };
     },
-    { gated: true, budget: false },
-  );
-  try {
-    await step.waitForEvent(`${BUDGET_RAISED_EVENT}-${turn}-${wait}`, { type: BUDGET_RAISED_EVENT, timeout: config.BUDGET_WAIT_SECONDS * 1000 });
-  } catch {
-    throw new BudgetExceededError(`The run's budget was spent and not raised within ${config.BUDGET_WAIT_SECONDS} s.`);
-  }
-  const resumed = await steps.run(
-    budgetResumeStep(turn, wait),
-    cleanup,
-    async () => {
+    async resume() {
       unwrap(await pool.resume(p.leaseKey));
       orchestrator.forkContinues(p.n);
       return { at: Date.now() };
     },
-    { gated: true, budget: false },
-  );
-  steps.extendDeadline(resumed.at - paused.at);
+  }, turn, wait);
+  ctx.steps.extendDeadline(resumed.at - paused.at);
 }

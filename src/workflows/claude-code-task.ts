@@ -4,7 +4,7 @@ import { expectedCallCostUsd, parseModelPrices } from "../agent/pricing";
 import { BudgetExceededError, ForkyardError, fromWireError, type Result } from "../core/errors";
 import { REPO_DIR } from "../sandbox/git";
 import type { ForkContext } from "./fork-context";
-import { stepConfig } from "./retry-policies";
+import { stepConfig } from "./step-policies";
 import { STEP } from "./steps";
 
 /** Output kept from the CLI: enough for its final `result` line. */
@@ -26,7 +26,7 @@ export async function runClaudeCodeTask(ctx: ForkContext, task: AgentTask & { mo
   const prices = parseModelPrices(config.MODEL_PRICES);
   const maxTurns = task.maxTurns ?? config.AGENT_MAX_TURNS;
   const nextCallUsd = expectedCallCostUsd(task.model, { inputTokensEstimate: 20_000, maxTokens: 16_000 }, prices);
-  return steps.run(STEP.claudeCode, stepConfig("model", config.RETRY_POLICIES, p.timeoutSeconds * 1000), async ({ attempt, remainingMs }) => {
+  return steps.run(STEP.claudeCode, stepConfig("claudeCode", config.RETRY_POLICIES, p.timeoutSeconds * 1000), async ({ attempt, remainingMs }) => {
     const ledgerKey = `fork:${p.n}:${STEP.claudeCode}:${attempt}`;
     const reserve = async (usd: number): Promise<Result<void>> => orchestrator.reserveModelCall(p.n, ledgerKey, usd);
     const first = await reserve(nextCallUsd);

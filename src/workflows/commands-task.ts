@@ -2,7 +2,7 @@ import type { CommandResult } from "../api/runs";
 import { CommandFailedError, ForkTimeoutError } from "../core/errors";
 import { REPO_DIR } from "../sandbox/git";
 import type { ForkContext } from "./fork-context";
-import { stepConfig } from "./retry-policies";
+import { stepConfig } from "./step-policies";
 import { commandStep } from "./steps";
 import { stallMs } from "../protocol/fork-params";
 

@@ -8,11 +8,10 @@ import { errorFields, log } from "../observability/log";
 import type { BranchMark } from "../objects/orchestrator/branch-store";
 import type { ForkParams } from "../protocol/fork-params";
 import type { ForkSandbox, JournalEntry } from "./fork-sandbox";
-import { stepConfig } from "./retry-policies";
-import { isEngineInterruption, type StepRunner } from "./step-runner";
+import { stepConfig } from "./step-policies";
+import type { StepRunner } from "./step-runner";
+import { isEngineInterruption } from "../protocol/engine-errors";
 import { branchStep, STEP } from "./steps";
-
-const BRANCH_STEP_TIMEOUT_MS = 2 * 60_000;
 
 /** What a branched fork starts from (stored in R2 under branchStateKey): the parent at the branch point. */
 export interface BranchState {
@@ -80,7 +79,7 @@ export class ForkBranching {
     try {
       await steps.run(
         branchStep(boundary),
-        stepConfig("cleanup", config.RETRY_POLICIES, BRANCH_STEP_TIMEOUT_MS),
+        stepConfig("cleanup", config.RETRY_POLICIES),
         async () => {
           const claimed = unwrap(await orchestrator.branchClaim(p.n, mark));
           for (const branch of claimed) {
@@ -112,7 +111,7 @@ export class ForkBranching {
   async storeEndState(): Promise<void> {
     const { steps, store, params: p, config, sandbox } = this.#d;
     const mark: BranchMark = { tag: "end", turn: this.#position.turn, journal: sandbox.journalLength };
-    await steps.run(STEP.branchState, stepConfig("collect", config.RETRY_POLICIES, BRANCH_STEP_TIMEOUT_MS), async () => {
+    await steps.run(STEP.branchState, stepConfig("collect", config.RETRY_POLICIES), async () => {
       await store.putJson(branchStateKey(p.runId, p.n, 0), this.#state(mark));
       return { stored: true };
     }, { gated: false });

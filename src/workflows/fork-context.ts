@@ -6,6 +6,7 @@ import type { Config } from "../core/env";
 import type { ArtifactStore } from "../artifacts/store";
 import type { ForkParams } from "../protocol/fork-params";
 import type { StepRunner } from "./step-runner";
+import type { ModelCaller } from "./durable-job";
 import type { ForkSandbox } from "./fork-sandbox";
 import type { BranchState, ForkBranching } from "./fork-branching";
 
@@ -27,6 +28,8 @@ export interface ForkContext {
   taskEnv: Record<string, string>;
   /** Branches of this fork, taken at the task's step boundaries (the task tells where it stands). */
   branching: ForkBranching;
+  /** The Messages API (the job's model client). */
+  callModel: ModelCaller;
   /** A branched fork: where its parent stood (the task continues from there). */
   branchState?: BranchState;
 }

@@ -10,14 +10,15 @@ import { BRANCH_SCRIPT, CLONE_SCRIPT, cloneEnv, EXCLUDE_PREPARED_SCRIPT, GIT_SHA
 import type { SandboxHandle } from "../sandbox/handle";
 import { SandboxSession } from "../sandbox/session";
 import { forkLeaseRequest, type SandboxHolder } from "../protocol/fork-params";
-import { stepConfig } from "./retry-policies";
+import { STEP_KINDS, stepConfig } from "./step-policies";
 import type { StepBodyContext, StepRunner } from "./step-runner";
 import { prepareStep, recoveryStep, STEP } from "./steps";
 import { CAPACITY_EVENT } from "../protocol/events";
 
+/** The health probe's command (its step allows two). */
 const HEALTH_TIMEOUT_MS = 30_000;
-const CONTROL_STEP_TIMEOUT_MS = 2 * 60_000;
-const RESTORE_STEP_TIMEOUT_MS = 30 * 60_000;
+/** Keeping the prepare commands' untracked files out of git. */
+const EXCLUDE_TIMEOUT_MS = 2 * 60_000;
 const MAX_CAPACITY_WAIT_MS = 30_000;
 /** A waiter asks again after this without a notice (a safety net: the Pool renotifies lost notices). */
 const CAPACITY_WAIT_TIMEOUT_MS = 6 * 3600_000;
@@ -85,7 +86,7 @@ export class ForkSandbox {
     const { steps, pool, params, config, step, instanceId } = this.#d;
     const request = { ...forkLeaseRequest(params, instanceId), key: this.#leaseKey };
     for (let wait = 0; ; wait++) {
-      const acquired = await steps.run(`${prefix}${STEP.acquireSandbox}`, stepConfig("acquire", config.RETRY_POLICIES, CONTROL_STEP_TIMEOUT_MS), async ({ report }) => {
+      const acquired = await steps.run(`${prefix}${STEP.acquireSandbox}`, stepConfig("acquire", config.RETRY_POLICIES), async ({ report }) => {
         const result = unwrap(await pool.acquire(request));
         if (result.status === "acquired") report({ kind: "sandbox", sandboxId: result.sandboxId });
         else if (result.reason === "capacity") report({ kind: "queued", position: result.position ?? 0 });
@@ -104,7 +105,7 @@ export class ForkSandbox {
 
   /** Checks that envd answers and runs a command. */
   health(): Promise<{ ok: boolean }> {
-    return this.step(STEP.healthCheck, stepConfig("health", this.#d.config.RETRY_POLICIES, HEALTH_TIMEOUT_MS * 2), () => this.#probe());
+    return this.step(STEP.healthCheck, stepConfig("health", this.#d.config.RETRY_POLICIES), () => this.#probe());
   }
 
   /** Clones the repo onto the work branch; the base commit is kept for a recovery's clone. */
@@ -126,7 +127,7 @@ export class ForkSandbox {
       this.record({ kind: "command", command });
     }
     await this.step(STEP.prepareExclude, stepConfig("command", this.#d.config.RETRY_POLICIES, timeoutMs), async () => {
-      const exec = await (await this.session()).exec(EXCLUDE_PREPARED_SCRIPT, { cwd: REPO_DIR, timeoutMs: CONTROL_STEP_TIMEOUT_MS });
+      const exec = await (await this.session()).exec(EXCLUDE_PREPARED_SCRIPT, { cwd: REPO_DIR, timeoutMs: EXCLUDE_TIMEOUT_MS });
       if (exec.exitCode !== 0) throw new CommandFailedError(EXCLUDE_PREPARED_SCRIPT, exec.exitCode);
       return { excluded: true };
     });
@@ -153,9 +154,9 @@ export class ForkSandbox {
 
   async #adopt(what: string, baseSha: string, journal: JournalEntry[]): Promise<{ baseSha: string }> {
     const p = this.#d.params;
-    const result = await this.step(STEP.branch, stepConfig("clone", this.#d.config.RETRY_POLICIES, CONTROL_STEP_TIMEOUT_MS), async () => {
+    const result = await this.step(STEP.branch, stepConfig("adopt", this.#d.config.RETRY_POLICIES), async () => {
       const session = await this.session();
-      const exec = await session.exec(BRANCH_SCRIPT, { timeoutMs: CONTROL_STEP_TIMEOUT_MS, envs: cloneEnv({ repo: p.repo, baseBranch: p.baseBranch, workBranch: p.workBranch }) });
+      const exec = await session.exec(BRANCH_SCRIPT, { timeoutMs: STEP_KINDS.adopt.timeoutMs, envs: cloneEnv({ repo: p.repo, baseBranch: p.baseBranch, workBranch: p.workBranch }) });
       if (exec.exitCode !== 0) throw new CloneFailedError(`Checking out ${p.workBranch} in ${what} failed: ${exec.stderrTail.trim() || `exit ${exec.exitCode}`}`);
       return { baseSha };
     });
@@ -172,7 +173,7 @@ export class ForkSandbox {
     const { steps, pool, params, config, step, instanceId } = this.#d;
     const request = { ...forkLeaseRequest(params, instanceId), key: this.#leaseKey };
     for (let wait = 1; ; wait++) {
-      const forked = await steps.run(`${STEP.branchSandbox}-${wait}`, stepConfig("acquire", config.RETRY_POLICIES, CONTROL_STEP_TIMEOUT_MS), async () => {
+      const forked = await steps.run(`${STEP.branchSandbox}-${wait}`, stepConfig("acquire", config.RETRY_POLICIES), async () => {
         const answer = await pool.forkSandbox(sourceLeaseKey, [request]);
         if (answer.ok) return { forked: true, retryAfterMs: 0 };
         if (answer.error.code === "rate_limited") return { forked: false, retryAfterMs: Number(answer.error.details?.retryAfterSeconds ?? 2) * 1000 };
@@ -224,12 +225,12 @@ export class ForkSandbox {
     const k = ++this.recoveries;
     log("warn", "fork.sandbox_lost", { runId: params.runId, fork: params.n, step: during, sandboxId: this.#sandboxId, recovery: k });
     const lost = this.#leaseKey;
-    const released = await steps.run(`${recoveryStep(k)}-release`, stepConfig("cleanup", config.RETRY_POLICIES, CONTROL_STEP_TIMEOUT_MS), async () => unwrap(await pool.release(lost)), { gated: true, budget: false });
+    const released = await steps.run(`${recoveryStep(k)}-release`, stepConfig("cleanup", config.RETRY_POLICIES), async () => unwrap(await pool.release(lost)), { gated: true, budget: false });
     this.#releasedSeconds += released.aliveSeconds;
     this.#leaseKey = `${params.leaseKey}~${k}`;
     await this.acquire(`${recoveryStep(k)}-`);
     const journal = [...this.#journal];
-    await steps.run(`${recoveryStep(k)}-restore`, stepConfig("clone", config.RETRY_POLICIES, RESTORE_STEP_TIMEOUT_MS), async ({ remainingMs }) => {
+    await steps.run(`${recoveryStep(k)}-restore`, stepConfig("restore", config.RETRY_POLICIES), async ({ remainingMs }) => {
       await this.#probe();
       await this.#clone(remainingMs, this.#baseSha);
       const session = await this.session();

@@ -1,13 +1,12 @@
-import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloudflare:workers";
 import { NonRetryableError } from "cloudflare:workflows";
-import type { Env } from "../core/env";
-import { loadConfig } from "../core/env";
 import { DEFAULT_GITHUB_API_URL, githubClient, githubError, githubWebOrigin } from "../github/client";
 import { ensurePullRequest, upsertIssueComment } from "../github/operations";
 import { commentMarker, pullRequestPlan, renderPullRequest, renderSummary, reportSnapshot, type PullRequestResult, type ReportSnapshot } from "../github/report";
 import { scrubSecret } from "../observability/scrub";
 import { log } from "../observability/log";
-import { stepConfig } from "./retry-policies";
+import { DurableJob, type JobContext, type JobTracking } from "./durable-job";
+import type { JobPlan } from "./job-plan";
+import { REPORT_LOAD_ATTEMPTS_WAITING, stepConfig } from "./step-policies";
 
 export interface GitHubReportParams {
   runId: string;
@@ -25,9 +24,6 @@ export const REPORT_STEP = {
   comment: "comment",
 } as const;
 
-/** How long `load-run` waits for forks still ending (a cancelled run's last forks), in attempts. */
-const LOAD_ATTEMPTS_WAITING = 5;
-const GITHUB_STEP_TIMEOUT_MS = 60_000;
 
 /**
  * Reports a GitHub run that ended: opens pull requests for its pushed forks (each, or the best
@@ -35,13 +31,22 @@ const GITHUB_STEP_TIMEOUT_MS = 60_000;
  * to repeat: pull requests are looked up by head branch before one is created, the comment is
  * found by its hidden marker and updated.
  */
-export class GitHubReportWorkflow extends WorkflowEntrypoint<Env, GitHubReportParams> {
-  override async run(event: Readonly<WorkflowEvent<GitHubReportParams>>, step: WorkflowStep): Promise<GitHubReportOutput> {
-    const { runId } = event.payload;
-    const config = loadConfig(this.env);
+export class GitHubReportWorkflow extends DurableJob<GitHubReportParams, GitHubReportOutput> {
+  /** No object watches the report's steps: a failure fails the instance (each GitHub call's own failure is reported in the comment). */
+  protected tracking({ runId }: GitHubReportParams): JobTracking {
+    return { runId, n: 0 };
+  }
+
+  protected plan(job: JobContext<GitHubReportParams>): JobPlan<GitHubReportOutput> {
+    return { work: () => this.#report(job) };
+  }
+
+  async #report(job: JobContext<GitHubReportParams>): Promise<GitHubReportOutput> {
+    const { step, config } = job;
+    const { runId } = job.params;
     const token = config.GITHUB_TOKEN;
     const retries = config.RETRY_POLICIES;
-    const githubStep = stepConfig("report", retries, GITHUB_STEP_TIMEOUT_MS);
+    const githubStep = stepConfig("github", retries);
     /** Runs a GitHub call; errors leave the step with the token scrubbed, non-retryable ones marked so. */
     const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
       try {
@@ -54,12 +59,12 @@ export class GitHubReportWorkflow extends WorkflowEntrypoint<Env, GitHubReportPa
       }
     };
 
-    const snapshot: ReportSnapshot = await step.do(REPORT_STEP.load, { retries: { limit: LOAD_ATTEMPTS_WAITING + 2, delay: 1000, backoff: "constant" }, timeout: 30_000 }, async (ctx) => {
+    const snapshot: ReportSnapshot = await step.do(REPORT_STEP.load, stepConfig("reportLoad", retries), async (ctx) => {
       const view = await this.env.ORCHESTRATOR.getByName(runId).view();
       if (!view) throw new NonRetryableError(`Run ${runId} does not exist.`);
       if (!view.request.github) throw new NonRetryableError(`Run ${runId} has no github target.`);
       const unfinished = view.forks.filter((f) => f.status === "queued" || f.status === "running").length;
-      if (unfinished > 0 && ctx.attempt <= LOAD_ATTEMPTS_WAITING) throw new Error(`${unfinished} forks of run ${runId} are still ending.`);
+      if (unfinished > 0 && ctx.attempt <= REPORT_LOAD_ATTEMPTS_WAITING) throw new Error(`${unfinished} forks of run ${runId} are still ending.`);
       return reportSnapshot(view);
     });
 

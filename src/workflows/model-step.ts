@@ -2,11 +2,9 @@ import type { ModelTurn } from "../agent/conversation";
 import { usageCostUsd, type PriceTable } from "../agent/pricing";
 import type { RetryOverrides } from "../core/env";
 import { decodeStepError } from "../core/errors";
-import { stepConfig } from "./retry-policies";
+import { stepConfig } from "./step-policies";
 import type { StepRunner } from "./step-runner";
 import { modelStepName } from "./steps";
-
-const MODEL_STEP_TIMEOUT_MS = 15 * 60_000;
 
 export interface ModelStepDeps {
   steps: StepRunner;
@@ -41,7 +39,7 @@ export class ModelSteps {
     const { steps, retries, keyPrefix, model, prices } = this.#d;
     for (let wait = 1; ; wait++) {
       try {
-        return await steps.run(modelStepName(k), stepConfig("model", retries, MODEL_STEP_TIMEOUT_MS), async ({ attempt }) => {
+        return await steps.run(modelStepName(k), stepConfig("model", retries), async ({ attempt }) => {
           // One ledger entry per attempt: a re-run step really calls (and pays for) the model again.
           this.ledgerKey = `${keyPrefix}:${modelStepName(k)}:${attempt}`;
           let result: ModelTurn;

@@ -8,12 +8,11 @@ import { pushTarget } from "../github/targets";
 import type { SandboxSession } from "../sandbox/session";
 import { tail } from "../sandbox/tail";
 import type { ForkParams } from "../protocol/fork-params";
-import { stepConfig } from "./retry-policies";
+import { stepConfig } from "./step-policies";
 import type { StepRunner } from "./step-runner";
 import { STEP } from "./steps";
 
 const EXPORT_TIMEOUT_MS = 5 * 60_000;
-const PUSH_TIMEOUT_MS = 10 * 60_000;
 const ERROR_CHARS = 1500;
 
 /** The push failed: refused by GitHub (not a fast-forward, a policy), a file too large, or the export failed. */
@@ -39,7 +38,7 @@ export interface PushStepInput {
  */
 export function runPushStep(input: PushStepInput): Promise<PushedBranch> {
   const { steps, config, params: p } = input;
-  return steps.run(STEP.push, stepConfig("collect", config.RETRY_POLICIES, PUSH_TIMEOUT_MS), async () => {
+  return steps.run(STEP.push, stepConfig("push", config.RETRY_POLICIES), async () => {
     const gh = githubClient(config);
     const target = pushTarget(p.repo, config);
     const session = await input.session();

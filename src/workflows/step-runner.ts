@@ -167,12 +167,3 @@ export function toStepError(err: unknown): Error {
   const encoded = encodeStepError(err instanceof ForkyardError ? err : new ForkyardError(wire.code, wire.message, { status: wire.status, retryable: true }));
   return err instanceof ForkyardError && !err.retryable ? new NonRetryableError(encoded) : new Error(encoded);
 }
-
-/**
- * Errors the Workflows engine raises into run() when it stops the instance itself (pause,
- * terminate, eviction): no outcome of the job, which replays later from its checkpoints.
- */
-export function isEngineInterruption(err: unknown): boolean {
-  const message = err instanceof Error ? err.message : String(err);
-  return /Aborting engine|engine (?:was )?(?:shut ?down|died)|instance (?:was )?(?:paused|terminated)/i.test(message);
-}

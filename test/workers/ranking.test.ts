@@ -83,6 +83,9 @@ describe("ranking and stopping early", () => {
     expect(first).toContain("+30");
     // Its calls are in the run's ledger.
     expect(judged.totals.costUsd.llm).toBeGreaterThan(0);
+    // Its steps are reported to the run like the prepare's (fork 0): each judge call's included.
+    const events = await (await api(`/v1/runs/${run.id}/events`)).text();
+    for (const step of ["judge-input", "judge-1", "judge-2", "judge-report"]) expect(events).toContain(`"type":"step.finished","fork":0,"step":"${step}"`);
 
     await scriptedModel.script([verdict(2, "now worse"), verdict(8, "now better")]);
     const again = await api(`/v1/runs/${run.id}/judge`, { method: "POST", json: { llm: { model: "haiku" } } });

@@ -27,6 +27,7 @@ import { judgeInstanceId, prepareInstanceId, reportInstanceId } from "../../prot
 import { launchGitHubReport } from "../../protocol/report-launch";
 import { BUDGET_RAISED_EVENT, WAKE_EVENT } from "../../protocol/events";
 import type { StepRecord, StepReport } from "../../protocol/step-reports";
+import { isInstanceAlreadyExists, isInstanceNotFound } from "../../protocol/engine-errors";
 
 export interface CreateRunInput {
   id: string;
@@ -527,6 +528,15 @@ export class Orchestrator extends DurableObject<Env> {
     return this.#judging.failed(k, error);
   }
 
+  /** Judging k's step reports and heartbeats (the judge Workflow's StepTracker). */
+  judgeStepFinished(k: number, name: string, report: StepReport): void {
+    this.#judging.stepFinished(k, name, report);
+  }
+
+  judgeAlive(k: number): void {
+    this.#judging.alive(k);
+  }
+
   /**
    * Records a pick (POST …/forks/:n/pick, a `/pick` comment): src/actions/pick.ts checked the fork
    * and opened its pull request. The latest pick is the run's `picked`; `winner` stays the ranking's.
@@ -658,7 +668,7 @@ export class Orchestrator extends DurableObject<Env> {
       instance = await this.env.FORK_WORKFLOW.get(fork.instance_id);
       status = await instance.status();
     } catch (err) {
-      if (String(err).includes("not_found") && now - (fork.launched_at ?? now) > LOST_INSTANCE_GRACE_MS) {
+      if (isInstanceNotFound(err) && now - (fork.launched_at ?? now) > LOST_INSTANCE_GRACE_MS) {
         log("warn", "orchestrator.instance_lost", { runId: this.#requireRun().id, fork: fork.n, instanceId: fork.instance_id });
         this.#store.requeue(fork.n);
       }
@@ -823,7 +833,7 @@ export class Orchestrator extends DurableObject<Env> {
     try {
       const result = await this.env.FORK_WORKFLOW.createBatch({ instances: instances.map(({ id, params }) => ({ id, params })) });
       for (const error of result.errors) {
-        if (/already.?exists/i.test(error.message)) continue;
+        if (isInstanceAlreadyExists(error.message)) continue;
         const fork = queued[error.index];
         if (fork) this.#store.requeue(fork.n);
         log("warn", "orchestrator.launch_failed", { runId: run.id, fork: fork?.n, errorMessage: error.message });

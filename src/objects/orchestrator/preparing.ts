@@ -8,6 +8,7 @@ import { sandboxCostKey, sandboxCostUsd } from "../../core/costs";
 import type { RunContext } from "./run-context";
 import type { StepReport } from "../../protocol/step-reports";
 import { prepareInstanceId, prepareLeaseKey } from "../../protocol/instance-ids";
+import { createInstanceOnce } from "../../protocol/create-instance";
 
 
 /**
@@ -41,11 +42,7 @@ export class RunPreparing {
       store.setPrepared({ status: "preparing" });
       this.#run.event("run.preparing", null, {});
     }
-    try {
-      await this.#run.env.PREPARE_WORKFLOW.create({ id: prepareInstanceId(run.id), params: { runId: run.id } });
-    } catch (err) {
-      if (!/already.?exists/i.test(String(err))) log("warn", "orchestrator.prepare_launch_failed", { runId: run.id, ...errorFields(err) });
-    }
+    await createInstanceOnce(this.#run.env.PREPARE_WORKFLOW, prepareInstanceId(run.id), { runId: run.id }).catch((err) => log("warn", "orchestrator.prepare_launch_failed", { runId: run.id, ...errorFields(err) }));
     return false;
   }
 

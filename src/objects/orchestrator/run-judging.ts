@@ -4,7 +4,9 @@ import { resolveModel } from "../../agent/models";
 import { ConflictError } from "../../core/errors";
 import type { JudgeInput, Judgement } from "../../runs/judging";
 import type { RunContext } from "./run-context";
+import type { StepReport } from "../../protocol/step-reports";
 import { judgeInstanceId } from "../../protocol/instance-ids";
+import { createInstanceOnce } from "../../protocol/create-instance";
 
 /**
  * LLM judgings of a run's forks (POST …/judge, or judge.llm when the run ends; the Workflow is
@@ -13,6 +15,8 @@ import { judgeInstanceId } from "../../protocol/instance-ids";
  */
 export class RunJudging {
   readonly #run: RunContext;
+  /** When the current judging's instance was last heard from (a step report or a heartbeat), for the run's instance watch. */
+  heardAt: number | undefined;
 
   constructor(run: RunContext) {
     this.#run = run;
@@ -30,11 +34,23 @@ export class RunJudging {
       this.#run.store.setJudging(judging);
       this.#run.event("run.judging", null, { judging: judging.k, model: judging.model });
     }
-    try {
-      await this.#run.env.JUDGE_WORKFLOW.create({ id: judgeInstanceId(run.id, judging.k), params: { runId: run.id, k: judging.k } });
-    } catch (err) {
-      if (!/already.?exists/i.test(String(err))) throw err;
-    }
+    await createInstanceOnce(this.#run.env.JUDGE_WORKFLOW, judgeInstanceId(run.id, judging.k), { runId: run.id, k: judging.k });
+    // The run's alarm watches the judging's instance (an ended run's alarm may have stopped).
+    await this.#run.armAlarm();
+  }
+
+  /** A step of judging k ended: shown in the run's events as the prepare's are (fork 0). */
+  stepFinished(k: number, name: string, report: StepReport): void {
+    if (!this.alive(k)) return;
+    const { attempt, ok, durationMs, error } = report;
+    this.#run.event("step.finished", 0, { step: name, attempt, ok, durationMs, ...(error ? { error } : {}) });
+  }
+
+  /** Judging k's instance is alive (a heartbeat); false when k is not the run's current judging. */
+  alive(k: number): boolean {
+    if (this.#run.store.run()?.judging?.k !== k) return false;
+    this.heardAt = Date.now();
+    return true;
   }
 
   /** What judging k reads: the task and, per fork that succeeded, its check, diff and summary. */

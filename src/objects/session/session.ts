@@ -18,6 +18,7 @@ import { SessionStore, type SessionHistory, type SessionRecord } from "./session
 import { RESTART_CHECK_MS } from "../orchestrator/orchestrator";
 import { BUDGET_RAISED_EVENT, WAKE_EVENT, POOL_NAME } from "../../protocol/events";
 import type { StepReport } from "../../protocol/step-reports";
+import { createInstanceOnce } from "../../protocol/create-instance";
 
 export interface CreateSessionInput {
   id: string;
@@ -550,12 +551,8 @@ export class Session extends DurableObject<Env> {
   }
 
   async #launch(id: string, params: SessionJob): Promise<void> {
-    try {
-      await this.env.SESSION_WORKFLOW.create({ id, params });
-    } catch (err) {
-      // Launched before (a repeated call): the instance exists and runs.
-      if (!/already exists|duplicate/i.test(String(err))) throw err;
-    }
+    // Launched before (a repeated call): the instance exists and runs.
+    await createInstanceOnce(this.env.SESSION_WORKFLOW, id, params);
   }
 
   #instance(id: string): Promise<WorkflowInstance> {

@@ -52,17 +52,18 @@ const LATENCY_SAMPLES = size(process.env.BENCH_LATENCY_SAMPLES, 20, 3);
 const AGENT_TURNS = size(process.env.BENCH_AGENT_TURNS, 50, 4);
 const MODEL_LATENCY_MS = Number(process.env.BENCH_MODEL_LATENCY_MS ?? 100);
 const ONLY = process.env.BENCH_ONLY;
-/** Makespan: single-fork runs for T_fork (the first one a warm-up, not counted). */
-const SINGLE_RUNS = size(undefined, 4, 2);
+/** Makespan: single-fork runs for T_fork, after a warm-up run that is not counted (none in a smoke run). */
+const SINGLE_RUNS = size(undefined, 3, 1);
+const WARMUP_RUNS = size(undefined, 1, 0);
 /** The CPU-light variant's command (its sandboxes mostly wait). */
-const LIGHT_COMMAND = SMOKE ? "sleep 1" : "sleep 2";
+const LIGHT_COMMAND = SMOKE ? "sleep 0.5" : "sleep 2";
 const ENGINE_STEPS = size(undefined, 200, 20);
 const ENGINE_SAMPLES = size(undefined, 5, 2);
-const WARM = SMOKE ? { forks: 4, min: 2, max: 4 } : { forks: 20, min: 5, max: 20 };
+const WARM = SMOKE ? { forks: 4, min: 2, max: 4, createMs: 200 } : { forks: 20, min: 5, max: 20, createMs: 500 };
 const SESSION_SAMPLES = size(process.env.BENCH_SESSION_SAMPLES, 10, 2);
-const SESSION_IDLE_MS = size(undefined, 2000, 500);
+const SESSION_IDLE_MS = size(undefined, 2000, 200);
 const PREPARE = SMOKE
-  ? { forks: 2, seconds: 1, commands: ["sleep 1", "head -c 400000 /dev/urandom > deps.bin"] }
+  ? { forks: 2, seconds: 0.5, commands: ["sleep 0.5", "head -c 400000 /dev/urandom > deps.bin"] }
   : { forks: 10, seconds: 15, commands: ["sleep 14", "head -c 4000000 /dev/urandom > deps.bin && sleep 1"] };
 const COMMAND = "echo done > result.txt";
 const ANTHROPIC_KEY = "sk-ant-bench-0000";
@@ -106,10 +107,25 @@ if (SMOKE) {
   setTimeout(() => stopAndExit("a smoke run not done after 5 minutes", 1), 5 * 60_000).unref();
   console.log("bench: smoke mode (small sizes: the figures below only show that every section runs)");
 }
+/** In a smoke run, how long each part took (stderr; the tables stay the same). */
+let partStarted = Date.now();
+const took = (part: string) => {
+  if (SMOKE) console.error(`bench --smoke: ${part} ${((Date.now() - partStarted) / 1000).toFixed(1)} s`);
+  partStarted = Date.now();
+};
+/** Every started process, as it spawns (one spawned while stopping is stopped at once). */
+const track = (p: StackProcess) => {
+  processes.push(p);
+  if (stopping) void p.stop();
+};
 try {
+  // The engine probe (bench/engine-probe, its own tiny Worker) starts first, beside the rest, and
+  // idles until its section.
+  const probeStarting = wants("engine") ? startWorker({ stateDir: join(root, "probe-state"), vars: {}, quiet: true, config: join(ROOT, "bench", "engine-probe", "wrangler.toml"), onSpawn: track }) : undefined;
+  probeStarting?.catch(() => {}); // awaited below
   const anthropic = await startScriptedAnthropic({ apiKey: ANTHROPIC_KEY });
   closers.push(() => anthropic.close());
-  const sandbox = await startSandboxServer({ dataDir: join(root, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, exposePaths: [root], quiet: true, onSpawn: (p) => processes.push(p) });
+  const sandbox = await startSandboxServer({ dataDir: join(root, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, exposePaths: [root], quiet: true, onSpawn: track });
   const vars = {
     ...workerVars({ backend: "local", sandboxUrl: sandbox.url, env: {} }),
     MAX_LIVE_SANDBOXES: String(Math.max(100, C * 2)),
@@ -123,24 +139,21 @@ try {
   // commit's fsync, which blocks the local runtime's only thread, costs nothing.
   const stateDir = process.env.BENCH_STATE_DIR ? mkdtempSync(join(process.env.BENCH_STATE_DIR, "forkyard-bench-")) : join(root, "state");
   closers.push(async () => rmSync(stateDir, { recursive: true, force: true }));
-  // The engine probe (bench/engine-probe, its own tiny Worker) starts beside Forkyard's Worker, and
-  // idles until its section.
-  const [worker, probe] = await Promise.all([
-    startWorker({ stateDir, vars, quiet: true, inspectorPort, onSpawn: (p) => processes.push(p) }),
-    wants("engine") ? startWorker({ stateDir: join(root, "probe-state"), vars: {}, quiet: true, config: join(ROOT, "bench", "engine-probe", "wrangler.toml"), onSpawn: (p) => processes.push(p) }) : undefined,
-  ]);
+  const worker = await startWorker({ stateDir, vars, quiet: true, inspectorPort, onSpawn: track });
+  const probe = await probeStarting;
   const api = forkyardClient(worker.url, LOCAL_API_TOKEN);
   const admin = sandboxAdminClient(sandbox.url, sandbox.adminKey);
   const repo = createTestRepo(join(root, "repo"));
   const connection = { apiKey: LOCAL_E2B_API_KEY, apiUrl: sandbox.url, sandboxUrl: sandbox.url };
 
-  if (wants("makespan")) await makespan();
-  if (wants("latency")) await postToFirstSandbox();
-  if (wants("agent")) await agentOverhead();
-  if (probe) await engineProbe(probe);
-  if (wants("warm")) await warmPool();
-  if (wants("session")) await sessionResume();
-  if (wants("prepare")) await preparedForks();
+  took("start-up");
+  if (wants("makespan")) await makespan().then(() => took("makespan"));
+  if (wants("latency")) await postToFirstSandbox().then(() => took("latency"));
+  if (wants("agent")) await agentOverhead().then(() => took("agent loop"));
+  if (probe) await engineProbe(probe).then(() => took("engine probe"));
+  if (wants("warm")) await warmPool().then(() => took("warm pool"));
+  if (wants("session")) await sessionResume().then(() => took("sessions"));
+  if (wants("prepare")) await preparedForks().then(() => took("prepared forks"));
 
   async function preparedForks(): Promise<void> {
     const FORKS = PREPARE.forks;
@@ -218,7 +231,7 @@ try {
 
   async function warmPool(): Promise<void> {
     const FORKS = WARM.forks;
-    await admin.latency({ create: 500 });
+    await admin.latency({ create: WARM.createMs });
     const rows: (string | number)[][] = [];
     for (const [name, pool] of [
       ["no warm pool", {}],
@@ -236,7 +249,7 @@ try {
       while (!(await settled()) && Date.now() < ready) await new Promise((r) => setTimeout(r, 200));
       const before = (await api.pool()).templates.base;
       await admin.reset();
-      await admin.latency({ create: 500 });
+      await admin.latency({ create: WARM.createMs });
       const t0 = Date.now();
       const run = await api.createRun({ repo, forks: FORKS, maxConcurrent: FORKS, task: { commands: ["true"] } });
       const { view } = await followToEnd(worker.url, LOCAL_API_TOKEN, run.id, 120_000);
@@ -251,7 +264,7 @@ try {
     await api.configurePool({});
     await admin.latency({});
     printTable(
-      `Warm pool: ${FORKS} forks at once, 500 ms create latency; acquire ms from the Pool's own samples (cumulative over the rows)`,
+      `Warm pool: ${FORKS} forks at once, ${WARM.createMs} ms create latency; acquire ms from the Pool's own samples (cumulative over the rows)`,
       ["pool", "forks ok", "makespan s", "warm hits", "hit rate", "creates (refills too)", "warm p50", "warm p95", "cold p50", "cold p95"],
       rows,
     );
@@ -316,7 +329,7 @@ try {
     await admin.latency({ create: variant.createLatencyMs });
     const single: number[] = [];
     const singleEvents: RunEventRecord[] = [];
-    for (let i = 0; i < SINGLE_RUNS; i++) {
+    for (let i = 1 - WARMUP_RUNS; i <= SINGLE_RUNS; i++) {
       const run = await api.createRun({ repo, task: { commands: [variant.command] } });
       const { view, events } = await followToEnd(worker.url, LOCAL_API_TOKEN, run.id, 60_000);
       check(view.totals.succeeded === 1, `makespan, a single fork (${variant.command}): ${view.forks[0]?.status ?? "no fork"}`);

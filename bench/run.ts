@@ -18,8 +18,8 @@
  *     call (p50, p95), against a session whose sandbox is still running; and what the paused
  *     sandbox costs while idle (sandbox USD and live sandboxes on the sandbox server).
  * Smoke mode (`npm run bench -- --smoke`, or BENCH_SMOKE=1; CI runs it): every section end to end
- * with small sizes (4 forks, a few samples, short sleeps), the same tables, in about 40 s on a quiet
- * 2-core machine; the figures mean nothing, the point is that the bench still runs. In either mode a
+ * with small sizes (4 forks, a few samples, short sleeps), the same tables, in about a minute on a
+ * 2-core machine (each part's time on stderr); the figures mean nothing, the point is that the bench still runs. In either mode a
  * fork or turn that failed, or a figure that could not be measured, is listed at the end and the
  * exit code is 1.
  * Environment: BENCH_FORKS, BENCH_CONCURRENCY, BENCH_CREATE_LATENCY_MS, BENCH_LATENCY_SAMPLES,

@@ -17,11 +17,17 @@
  *  6. Sessions: a message to a session whose sandbox was paused for idleness -> its first model
  *     call (p50, p95), against a session whose sandbox is still running; and what the paused
  *     sandbox costs while idle (sandbox USD and live sandboxes on the sandbox server).
+ * Smoke mode (`npm run bench -- --smoke`, or BENCH_SMOKE=1; CI runs it): every section end to end
+ * with small sizes (4 forks, a few samples, short sleeps), the same tables, in about a minute on a
+ * 2-core machine (each part's time on stderr); the figures mean nothing, the point is that the bench still runs. In either mode a
+ * fork or turn that failed, or a figure that could not be measured, is listed at the end and the
+ * exit code is 1.
  * Environment: BENCH_FORKS, BENCH_CONCURRENCY, BENCH_CREATE_LATENCY_MS, BENCH_LATENCY_SAMPLES,
  * BENCH_AGENT_TURNS, BENCH_MODEL_LATENCY_MS, BENCH_ONLY (makespan | latency | agent | engine | warm | session | prepare), BENCH_STATE_DIR;
  * PROFILE=1 also prints where the Worker's CPU went during each variant's Forkyard run.
  */
 import { mkdtempSync, rmSync } from "node:fs";
+import { constants } from "node:os";
 import { join } from "node:path";
 import type { RunView } from "../src/api/runs.ts";
 import { followToEnd, forkyardClient, sandboxAdminClient, type RunEventRecord } from "../scripts/api-client.ts";
@@ -36,28 +42,90 @@ import { median, percentile, printTable } from "./stats.ts";
 import { printProfile, startCpuProfile } from "../scripts/cpu-profile.ts";
 import { workerdUsage } from "../scripts/workerd-usage.ts";
 
-const N = Number(process.env.BENCH_FORKS ?? 100);
-const C = Number(process.env.BENCH_CONCURRENCY ?? 20);
+const SMOKE = process.argv.includes("--smoke") || ["1", "true"].includes(process.env.BENCH_SMOKE ?? "");
+/** A size: from its environment variable when set, else the full bench's or the smoke run's. */
+const size = (env: string | undefined, full: number, smoke: number) => Number(env ?? (SMOKE ? smoke : full));
+const N = size(process.env.BENCH_FORKS, 100, 4);
+const C = size(process.env.BENCH_CONCURRENCY, 20, 2);
 const CREATE_LATENCY_MS = Number(process.env.BENCH_CREATE_LATENCY_MS ?? 150);
-const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 20);
-const AGENT_TURNS = Number(process.env.BENCH_AGENT_TURNS ?? 50);
+const LATENCY_SAMPLES = size(process.env.BENCH_LATENCY_SAMPLES, 20, 3);
+const AGENT_TURNS = size(process.env.BENCH_AGENT_TURNS, 50, 4);
 const MODEL_LATENCY_MS = Number(process.env.BENCH_MODEL_LATENCY_MS ?? 100);
 const ONLY = process.env.BENCH_ONLY;
-const ENGINE_STEPS = 200;
+/** Makespan: single-fork runs for T_fork, after a warm-up run that is not counted (none in a smoke run). */
+const SINGLE_RUNS = size(undefined, 3, 1);
+const WARMUP_RUNS = size(undefined, 1, 0);
+/** The CPU-light variant's command (its sandboxes mostly wait). */
+const LIGHT_COMMAND = SMOKE ? "sleep 0.5" : "sleep 2";
+const ENGINE_STEPS = size(undefined, 200, 20);
+const ENGINE_SAMPLES = size(undefined, 5, 2);
+const WARM = SMOKE ? { forks: 4, min: 2, max: 4, createMs: 200 } : { forks: 20, min: 5, max: 20, createMs: 500 };
+const SESSION_SAMPLES = size(process.env.BENCH_SESSION_SAMPLES, 10, 2);
+const SESSION_IDLE_MS = size(undefined, 2000, 200);
+const PREPARE = SMOKE
+  ? { forks: 2, seconds: 0.5, commands: ["sleep 0.5", "head -c 400000 /dev/urandom > deps.bin"] }
+  : { forks: 10, seconds: 15, commands: ["sleep 14", "head -c 4000000 /dev/urandom > deps.bin && sleep 1"] };
 const COMMAND = "echo done > result.txt";
 const ANTHROPIC_KEY = "sk-ant-bench-0000";
 
 const forkDurations = (view: RunView) => view.forks.filter((f) => f.startedAt && f.finishedAt).map((f) => Date.parse(f.finishedAt!) - Date.parse(f.startedAt!));
 const seconds = (ms: number) => (ms / 1000).toFixed(2);
 
+const benchStarted = Date.now();
+const wants = (section: string) => !ONLY || ONLY === section;
 const root = scratchDir("bench");
 const processes: StackProcess[] = [];
 const closers: (() => Promise<void>)[] = [];
+/** What went wrong without stopping the bench (a failed fork, a figure with no samples): exit code 1. */
+const problems: string[] = [];
+const check = (ok: boolean, problem: string) => void (ok || problems.push(problem));
+let stopping: Promise<void> | undefined;
+/** Stops everything the bench started (once): its servers' process groups, in-process servers, scratch files. */
+const stopAll = () =>
+  (stopping ??= (async () => {
+    await Promise.all(processes.map((p) => p.stop()));
+    for (const close of closers) await close().catch(() => {});
+    rmSync(root, { recursive: true, force: true });
+  })());
+/** Stops what the bench started, then exits (a signal, its parent gone, a smoke run that hangs). */
+let exiting = false;
+const stopAndExit = (why: string, code: number) => {
+  if (exiting) return;
+  exiting = true;
+  console.error(`\nbench: ${why}, stopping what it started`);
+  void stopAll().finally(() => process.exit(code));
+};
+// A signal (Ctrl-C, a CI job's SIGTERM; npm forwards SIGINT and SIGTERM, the script execs) stops
+// what the bench started before it exits; a SIGKILL leaves that to the orphan guard
+// (scripts/orphan-guard.ts).
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, () => stopAndExit(signal, 128 + constants.signals[signal]));
+// Its parent gone (npm or a shell killed): the bench stops too rather than measure for no one.
+const parent = process.ppid;
+setInterval(() => process.ppid !== parent && stopAndExit("its parent process is gone", 1), 500).unref();
+if (SMOKE) {
+  // A smoke run that hangs fails instead (CI).
+  setTimeout(() => stopAndExit("a smoke run not done after 5 minutes", 1), 5 * 60_000).unref();
+  console.log("bench: smoke mode (small sizes: the figures below only show that every section runs)");
+}
+/** In a smoke run, how long each part took (stderr; the tables stay the same). */
+let partStarted = Date.now();
+const took = (part: string) => {
+  if (SMOKE) console.error(`bench --smoke: ${part} ${((Date.now() - partStarted) / 1000).toFixed(1)} s`);
+  partStarted = Date.now();
+};
+/** Every started process, as it spawns (one spawned while stopping is stopped at once). */
+const track = (p: StackProcess) => {
+  processes.push(p);
+  if (stopping) void p.stop();
+};
 try {
+  // The engine probe (bench/engine-probe, its own tiny Worker) starts first, beside the rest, and
+  // idles until its section.
+  const probeStarting = wants("engine") ? startWorker({ stateDir: join(root, "probe-state"), vars: {}, quiet: true, config: join(ROOT, "bench", "engine-probe", "wrangler.toml"), onSpawn: track }) : undefined;
+  probeStarting?.catch(() => {}); // awaited below
   const anthropic = await startScriptedAnthropic({ apiKey: ANTHROPIC_KEY });
   closers.push(() => anthropic.close());
-  const sandbox = await startSandboxServer({ dataDir: join(root, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, exposePaths: [root], quiet: true });
-  processes.push(sandbox);
+  const sandbox = await startSandboxServer({ dataDir: join(root, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, exposePaths: [root], quiet: true, onSpawn: track });
   const vars = {
     ...workerVars({ backend: "local", sandboxUrl: sandbox.url, env: {} }),
     MAX_LIVE_SANDBOXES: String(Math.max(100, C * 2)),
@@ -71,24 +139,25 @@ try {
   // commit's fsync, which blocks the local runtime's only thread, costs nothing.
   const stateDir = process.env.BENCH_STATE_DIR ? mkdtempSync(join(process.env.BENCH_STATE_DIR, "forkyard-bench-")) : join(root, "state");
   closers.push(async () => rmSync(stateDir, { recursive: true, force: true }));
-  const worker = await startWorker({ stateDir, vars, quiet: true, inspectorPort });
-  processes.push(worker);
+  const worker = await startWorker({ stateDir, vars, quiet: true, inspectorPort, onSpawn: track });
+  const probe = await probeStarting;
   const api = forkyardClient(worker.url, LOCAL_API_TOKEN);
   const admin = sandboxAdminClient(sandbox.url, sandbox.adminKey);
   const repo = createTestRepo(join(root, "repo"));
   const connection = { apiKey: LOCAL_E2B_API_KEY, apiUrl: sandbox.url, sandboxUrl: sandbox.url };
 
-  if (!ONLY || ONLY === "makespan") await makespan();
-  if (!ONLY || ONLY === "latency") await postToFirstSandbox();
-  if (!ONLY || ONLY === "agent") await agentOverhead();
-  if (!ONLY || ONLY === "engine") await engineProbe();
-  if (!ONLY || ONLY === "warm") await warmPool();
-  if (!ONLY || ONLY === "session") await sessionResume();
-  if (!ONLY || ONLY === "prepare") await preparedForks();
+  took("start-up");
+  if (wants("makespan")) await makespan().then(() => took("makespan"));
+  if (wants("latency")) await postToFirstSandbox().then(() => took("latency"));
+  if (wants("agent")) await agentOverhead().then(() => took("agent loop"));
+  if (probe) await engineProbe(probe).then(() => took("engine probe"));
+  if (wants("warm")) await warmPool().then(() => took("warm pool"));
+  if (wants("session")) await sessionResume().then(() => took("sessions"));
+  if (wants("prepare")) await preparedForks().then(() => took("prepared forks"));
 
   async function preparedForks(): Promise<void> {
-    const FORKS = 10;
-    const prepare = { commands: ["sleep 14", "head -c 4000000 /dev/urandom > deps.bin && sleep 1"] };
+    const FORKS = PREPARE.forks;
+    const prepare = { commands: PREPARE.commands };
     // The Worker's default E2B prices (PRICE_VCPU_SECOND, PRICE_GIB_SECOND; the bench sets neither).
     const perSecond = (view: RunView) => view.sandbox.vcpu * 0.000014 + view.sandbox.memoryGib * 0.0000045;
     const rows: (string | number)[][] = [];
@@ -106,17 +175,18 @@ try {
       const makespan = Date.now() - t0;
       const sandboxSeconds = view.totals.costUsd.sandbox / perSecond(view);
       measured[name] = sandboxSeconds;
+      check(view.totals.succeeded === FORKS, `prepared forks, ${name}: ${view.totals.succeeded}/${FORKS} forks succeeded`);
       const stats = await admin.stats();
       rows.push([name, view.prepared?.status ?? "-", `${view.totals.succeeded}/${FORKS}`, seconds(makespan), sandboxSeconds.toFixed(1), stats.calls.create ?? 0, stats.calls.fork ?? 0]);
     }
     await admin.faults([]);
     const [forked, perFork] = [measured["prepared once, forked"]!, measured["prepared in every fork"]!];
-    printTable(`Prepared forks: ${FORKS} forks after a ~15 s prepare; sandbox-seconds from the runs' sandbox cost (the prepared sandbox included)`, ["variant", "prepared", "forks ok", "makespan s", "sandbox-s", "creates", "fork calls"], rows);
+    printTable(`Prepared forks: ${FORKS} forks after a ~${PREPARE.seconds} s prepare; sandbox-seconds from the runs' sandbox cost (the prepared sandbox included)`, ["variant", "prepared", "forks ok", "makespan s", "sandbox-s", "creates", "fork calls"], rows);
     printTable("… forked / per fork", ["sandbox-seconds ratio"], [[(forked / perFork).toFixed(2)]]);
   }
 
   async function sessionResume(): Promise<void> {
-    const SAMPLES = Number(process.env.BENCH_SESSION_SAMPLES ?? 10);
+    const SAMPLES = SESSION_SAMPLES;
     await admin.latency({});
     const session = await api.createSession({ repo, idleSeconds: 3600 });
     const waitFor = async (what: string, probe: (v: Awaited<ReturnType<typeof api.getSession>>) => boolean) => {
@@ -145,7 +215,7 @@ try {
     for (let i = 0; i < SAMPLES; i++) {
       running.push(await firstCallMs(++n));
       const paused = await api.pauseSession(session.id);
-      await new Promise((r) => setTimeout(r, 2000));
+      await new Promise((r) => setTimeout(r, SESSION_IDLE_MS));
       const later = await api.getSession(session.id);
       idleUsd.push(later.costUsd.sandbox - paused.costUsd.sandbox);
       if ((await admin.stats()).live !== 0) throw new Error("session: a paused sandbox counted as live");
@@ -156,17 +226,17 @@ try {
       ["running (idle < idleSeconds)", median(running), percentile(running, 95), Math.max(...running)],
       ["paused (resumed by the turn)", median(resumed), percentile(resumed, 95), Math.max(...resumed)],
     ]);
-    printTable("Sessions: cost of a paused sandbox over 2 s of idleness", ["sandbox USD (max over samples)", "live sandboxes while paused"], [[Math.max(...idleUsd), 0]]);
+    printTable(`Sessions: cost of a paused sandbox over ${SESSION_IDLE_MS / 1000} s of idleness`, ["sandbox USD (max over samples)", "live sandboxes while paused"], [[Math.max(...idleUsd), 0]]);
   }
 
   async function warmPool(): Promise<void> {
-    const FORKS = 20;
-    await admin.latency({ create: 500 });
+    const FORKS = WARM.forks;
+    await admin.latency({ create: WARM.createMs });
     const rows: (string | number)[][] = [];
     for (const [name, pool] of [
       ["no warm pool", {}],
-      ["min 5, max 5", { base: { min: 5, max: 5, idleSeconds: 600 } }],
-      ["min 5, max 20", { base: { min: 5, max: 20, idleSeconds: 600 } }],
+      [`min ${WARM.min}, max ${WARM.min}`, { base: { min: WARM.min, max: WARM.min, idleSeconds: 600 } }],
+      [`min ${WARM.min}, max ${WARM.max}`, { base: { min: WARM.min, max: WARM.max, idleSeconds: 600 } }],
     ] as const) {
       await api.configurePool(pool);
       const ready = Date.now() + 60_000;
@@ -179,11 +249,12 @@ try {
       while (!(await settled()) && Date.now() < ready) await new Promise((r) => setTimeout(r, 200));
       const before = (await api.pool()).templates.base;
       await admin.reset();
-      await admin.latency({ create: 500 });
+      await admin.latency({ create: WARM.createMs });
       const t0 = Date.now();
       const run = await api.createRun({ repo, forks: FORKS, maxConcurrent: FORKS, task: { commands: ["true"] } });
       const { view } = await followToEnd(worker.url, LOCAL_API_TOKEN, run.id, 120_000);
       const makespan = Date.now() - t0;
+      check(view.totals.succeeded === FORKS, `warm pool, ${name}: ${view.totals.succeeded}/${FORKS} forks succeeded`);
       const after = (await api.pool()).templates.base!;
       const hits = after.hits - (before?.hits ?? 0);
       const misses = after.misses - (before?.misses ?? 0);
@@ -193,48 +264,46 @@ try {
     await api.configurePool({});
     await admin.latency({});
     printTable(
-      `Warm pool: ${FORKS} forks at once, 500 ms create latency; acquire ms from the Pool's own samples (cumulative over the rows)`,
+      `Warm pool: ${FORKS} forks at once, ${WARM.createMs} ms create latency; acquire ms from the Pool's own samples (cumulative over the rows)`,
       ["pool", "forks ok", "makespan s", "warm hits", "hit rate", "creates (refills too)", "warm p50", "warm p95", "cold p50", "cold p95"],
       rows,
     );
   }
 
-  async function engineProbe(): Promise<void> {
-    const probe = await startWorker({ stateDir: join(root, "probe-state"), vars: {}, quiet: true, config: join(ROOT, "bench", "engine-probe", "wrangler.toml") });
-    processes.push(probe);
+  async function engineProbe(probe: StackProcess): Promise<void> {
     const runMs = async (steps: number) => {
       const res = await fetch(`${probe.url}/run?steps=${steps}`, { method: "POST" });
       const body = (await res.json()) as { ms?: number; error?: string };
       if (body.ms === undefined) throw new Error(`engine probe: ${body.error}`);
       return body.ms;
     };
-    for (let i = 0; i < 3; i++) await runMs(20);
+    for (let i = 0; i < Math.min(3, ENGINE_SAMPLES); i++) await runMs(20);
     const samples = async (steps: number) => {
       const ms: number[] = [];
-      for (let i = 0; i < 5; i++) ms.push(await runMs(steps));
+      for (let i = 0; i < ENGINE_SAMPLES; i++) ms.push(await runMs(steps));
       return ms;
     };
     const cpu = () => workerdUsage(probe).cpuSeconds * 1000;
     let cpuBefore = cpu();
     const empty = median(await samples(0));
-    const emptyCpu = (cpu() - cpuBefore) / 5;
+    const emptyCpu = (cpu() - cpuBefore) / ENGINE_SAMPLES;
     cpuBefore = cpu();
     const full = median(await samples(ENGINE_STEPS));
-    const fullCpu = (cpu() - cpuBefore) / 5;
-    printTable(`Local Workflows engine alone: a workflow of ${ENGINE_STEPS} trivial steps (median of 5; runtime CPU: mean)`, ["0 steps ms", `${ENGINE_STEPS} steps ms`, "per step ms", "runtime CPU per step ms"], [
+    const fullCpu = (cpu() - cpuBefore) / ENGINE_SAMPLES;
+    printTable(`Local Workflows engine alone: a workflow of ${ENGINE_STEPS} trivial steps (median of ${ENGINE_SAMPLES}; runtime CPU: mean)`, ["0 steps ms", `${ENGINE_STEPS} steps ms`, "per step ms", "runtime CPU per step ms"], [
       [empty, full, ((full - empty) / ENGINE_STEPS).toFixed(2), ((fullCpu - emptyCpu) / ENGINE_STEPS).toFixed(2)],
     ]);
     // The runtime's Durable Object costs: an RPC, its commit, a SQLite write.
     const rpcMs = async (calls: number, writes: number) => {
       const ms: number[] = [];
       const before = cpu();
-      for (let i = 0; i < 5; i++) ms.push(((await (await fetch(`${probe.url}/rpc?calls=${calls}&writes=${writes}`, { method: "POST" })).json()) as { ms: number }).ms);
-      return [median(ms) / calls, (cpu() - before) / (5 * calls)];
+      for (let i = 0; i < ENGINE_SAMPLES; i++) ms.push(((await (await fetch(`${probe.url}/rpc?calls=${calls}&writes=${writes}`, { method: "POST" })).json()) as { ms: number }).ms);
+      return [median(ms) / calls, (cpu() - before) / (ENGINE_SAMPLES * calls)];
     };
     await rpcMs(20, 1);
     const rows = [];
     for (const writes of [0, 1, 10]) rows.push([writes, ...(await rpcMs(ENGINE_STEPS, writes)).map((ms) => ms.toFixed(2))]);
-    printTable(`Local Durable Object alone: ${ENGINE_STEPS} calls one after another, each inserting k rows (median of 5; runtime CPU: mean)`, ["rows per call", "ms per call", "runtime CPU per call ms"], rows);
+    printTable(`Local Durable Object alone: ${ENGINE_STEPS} calls one after another, each inserting k rows (median of ${ENGINE_SAMPLES}; runtime CPU: mean)`, ["rows per call", "ms per call", "runtime CPU per call ms"], rows);
   }
 
   async function agentOverhead(): Promise<void> {
@@ -242,6 +311,7 @@ try {
     anthropic.setFaults({ latencyMs: MODEL_LATENCY_MS });
     anthropic.setScript(agentScript(AGENT_TURNS));
     const durable = await durableAgentLoop(api, worker.url, LOCAL_API_TOKEN, repo, AGENT_TURNS);
+    check(durable.modelCalls === AGENT_TURNS, `agent loop: ${durable.modelCalls}/${AGENT_TURNS} model calls in the durable loop`);
     anthropic.reset();
     anthropic.setFaults({ latencyMs: MODEL_LATENCY_MS });
     anthropic.setScript(agentScript(AGENT_TURNS));
@@ -259,9 +329,10 @@ try {
     await admin.latency({ create: variant.createLatencyMs });
     const single: number[] = [];
     const singleEvents: RunEventRecord[] = [];
-    for (let i = 0; i < 4; i++) {
+    for (let i = 1 - WARMUP_RUNS; i <= SINGLE_RUNS; i++) {
       const run = await api.createRun({ repo, task: { commands: [variant.command] } });
       const { view, events } = await followToEnd(worker.url, LOCAL_API_TOKEN, run.id, 60_000);
+      check(view.totals.succeeded === 1, `makespan, a single fork (${variant.command}): ${view.forks[0]?.status ?? "no fork"}`);
       if (i > 0) single.push(...forkDurations(view));
       if (i > 0) singleEvents.push(...events);
     }
@@ -277,6 +348,7 @@ try {
       printProfile(`during the Forkyard run (${variant.command})`, await profile.stop());
     }
     const forkyardMs = Math.max(...view.forks.map((f) => Date.parse(f.finishedAt ?? "0"))) - started;
+    check(view.totals.succeeded === N, `makespan (${variant.command}): ${view.totals.succeeded}/${N} forks succeeded`);
     const stats = await admin.stats();
     const baseline = await runBaseline({ forks: N, concurrency: C, repo, command: variant.command, connection });
     return { tFork, view, forkyardMs, stats, baseline, ideal: Math.ceil(N / C) * tFork, timeline: { alone: stepTimeline(singleEvents), inRun: stepTimeline(events) } };
@@ -285,7 +357,7 @@ try {
   async function makespan(): Promise<void> {
     const variants = [
       { name: "CPU-heavy", createLatencyMs: CREATE_LATENCY_MS, command: COMMAND },
-      { name: "CPU-light", createLatencyMs: 500, command: "sleep 2" },
+      { name: "CPU-light", createLatencyMs: 500, command: LIGHT_COMMAND },
     ];
     const rows: (string | number)[][] = [];
     const calls: (string | number)[][] = [];
@@ -340,6 +412,7 @@ try {
     const { events } = await followToEnd(worker.url, LOCAL_API_TOKEN, r.id, 60_000);
     const calls = await admin.calls("create");
     const first = calls[0];
+    check(!!first, "POST -> first sandbox: a run made no create request");
     if (!first) continue;
     latencies.push(first.at - t0);
     const at = (type: string, step?: string) => Date.parse(events.find((e) => e.type === type && (step === undefined || e.step === step))?.at ?? "");
@@ -351,8 +424,15 @@ try {
   ]);
   printTable("… its legs, p50 ms (from the run's events)", ["POST -> run recorded", "run recorded -> create request", "run recorded -> fork's first step", "run recorded -> acquire step"], [legs.map((l) => median(l))]);
   }
+} catch (err) {
+  if (!exiting) throw err; // what was interrupted fails; stopAndExit exits
 } finally {
-  for (const p of processes.reverse()) await p.stop();
-  for (const close of closers) await close();
-  rmSync(root, { recursive: true, force: true });
+  await stopAll();
+}
+if (!exiting) {
+  console.log(`\nbench${SMOKE ? " --smoke" : ""}: ${((Date.now() - benchStarted) / 1000).toFixed(0)} s in all`);
+  if (problems.length) {
+    console.log(`\nbench: ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    process.exitCode = 1;
+  }
 }

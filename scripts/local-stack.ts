@@ -247,7 +247,10 @@ export async function startWorker(opts: {
   quiet?: boolean;
   /** Opens the Worker's V8 inspector on this port (CPU profiles: scripts/cpu-profile.ts). */
   inspectorPort?: number;
-  /** Another Worker than Forkyard (a wrangler.toml path; no D1 migrations), e.g. the engine probe. */
+  /**
+   * Another Worker than Forkyard (a wrangler.toml path; no D1 migrations), e.g. the engine probe.
+   * Like Forkyard, it must answer GET /healthz with a 2xx: that is how its start is told.
+   */
   config?: string;
   onSpawn?: (p: StackProcess) => void;
 }): Promise<StackProcess> {
@@ -263,7 +266,7 @@ export async function startWorker(opts: {
       ...wrangler("dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", opts.stateDir, "--env-file", envFile, "--show-interactive-dev-session=false", ...(opts.inspectorPort ? ["--inspector-port", String(opts.inspectorPort)] : []), ...(opts.config ? ["-c", opts.config] : [])),
       { cwd: ROOT, detached: true, stdio: output.stdio, env: { ...process.env, CI: "1", ...devRuntimeEnv() } },
     );
-    return started(groupHandle(`http://127.0.0.1:${port}`, child), opts.config ? "/" : "/healthz", 90_000, output.capture(child), opts.onSpawn);
+    return started(groupHandle(`http://127.0.0.1:${port}`, child), "/healthz", 90_000, output.capture(child), opts.onSpawn);
   });
 }
 

@@ -5,7 +5,8 @@
  *    the milliseconds from create to complete, measured inside the runtime;
  *  - POST /rpc?calls=K&writes=M makes K calls, one after another, to a SQLite-backed Durable Object,
  *    each call inserting M rows, and answers with the milliseconds they took (a call with no write
- *    is the RPC alone; one write adds a transaction's commit).
+ *    is the RPC alone; one write adds a transaction's commit);
+ *  - GET /healthz answers 200: how the local stack (startWorker) tells the Worker is up.
  */
 import { DurableObject, WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloudflare:workers";
 
@@ -38,6 +39,7 @@ export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const url = new URL(request.url);
     const param = (name: string) => Number(url.searchParams.get(name) ?? 0);
+    if (request.method === "GET" && url.pathname === "/healthz") return new Response("ok");
     if (request.method === "POST" && url.pathname === "/rpc") {
       const store = env.STORE.getByName("probe");
       const started = Date.now();

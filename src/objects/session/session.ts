@@ -15,7 +15,7 @@ import { newSessionId, sessionLeaseKey, setupInstanceId, turnInstanceId } from "
 import { exportTurns, upsertSessionSummary } from "../../d1-index/session-index";
 import { sessionSandboxTtl, type SessionJob, type SetupInfo, type SetupOutcome, type TurnOutcome, type TurnStart } from "../../protocol/session-job";
 import { SessionStore, type SessionHistory, type SessionRecord } from "./session-store";
-import { RESTART_CHECK_MS } from "../orchestrator/orchestrator";
+import { RESTART_CHECK_MS } from "../shared/instance-watch";
 import { BUDGET_RAISED_EVENT, WAKE_EVENT, POOL_NAME } from "../../protocol/events";
 import type { StepReport } from "../../protocol/step-reports";
 

@@ -19,7 +19,6 @@ export class EventLog {
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
-    sql.exec(EVENTS_TABLE);
   }
 
   append(type: string, fork: number | null, data: Record<string, unknown>, now: string): RunEvent {

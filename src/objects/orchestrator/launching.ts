@@ -22,10 +22,10 @@ export class RunLaunching {
   readonly #branching: RunBranching;
   readonly #preparing: RunPreparing;
 
-  constructor(run: RunContext, branching: RunBranching, preparing: RunPreparing) {
+  /** Branched forks launch at once; a prepared run's forks once its prepare reported. */
+  constructor(run: RunContext, parts: { branching: RunBranching; preparing: RunPreparing }) {
     this.#run = run;
-    this.#branching = branching;
-    this.#preparing = preparing;
+    ({ branching: this.#branching, preparing: this.#preparing } = parts);
   }
 
   /** Launches queued forks while fewer than maxConcurrent run and the run is running. */

@@ -90,7 +90,7 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
     this.#judging = new RunJudging(run);
     this.#status = new RunStatusMachine(run, this.#branching, this.#judging);
     this.#reports = new ForkReporting(run, this.#branching);
-    this.#launching = new RunLaunching(run, this.#branching, this.#preparing);
+    this.#launching = new RunLaunching(run, { branching: this.#branching, preparing: this.#preparing });
     this.#stopping = new RunStopping(run, ctx.storage);
     this.#reconciling = new RunReconciling(run, { reports: this.#reports, stopping: this.#stopping, preparing: this.#preparing, judging: this.#judging });
   }

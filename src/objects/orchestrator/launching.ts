@@ -52,7 +52,8 @@ export class RunLaunching {
       store.markLaunched(fork.n, id, now);
       return { id, params: this.forkParams(fork), first: fork.launches === 0 };
     });
-    // The Pool starts the first launch's sandboxes while the engine starts their instances. Its
+    // Pool.prepare (sandboxes created early: not the run's prepare phase, which is preparing.ts)
+    // starts the first launch's sandboxes while the engine starts their instances. Its
     // create requests get a moment to leave first: where the Pool, this object and the engine share
     // a thread (workerd locally), the engine's burst of instance starts would hold them back ~35 ms.
     await this.#run.env.POOL.getByName(POOL_NAME)

@@ -13,7 +13,7 @@ import { IndexSync } from "../shared/index-sync";
 import { InstanceWatch } from "../shared/instance-watch";
 import { migrate } from "../shared/migrations";
 import { SESSION_MIGRATIONS } from "./schema";
-import { SessionSandbox } from "./session-sandbox";
+import { SessionLease } from "./session-lease";
 import { SessionTurns } from "./session-turns";
 import type { SandboxHandle } from "../../sandbox/handle";
 import { sessionLeaseKey, setupInstanceId } from "../../protocol/session-ids";
@@ -55,7 +55,7 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
   /** The running instance (one at a time: key 0): alarm, heartbeats, wake after a restart. */
   readonly #watch: InstanceWatch;
   readonly #index: IndexSync;
-  readonly #sandbox: SessionSandbox;
+  readonly #lease: SessionLease;
   readonly #turns: SessionTurns;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -66,7 +66,7 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
     this.#watch = new InstanceWatch(ctx.storage, () => loadConfig(env).RECONCILE_INTERVAL_SECONDS * 1000);
     this.#index = new IndexSync(() => this.#writeIndex(), (err) => log("warn", "session.index_failed", { sessionId: this.#store.record()?.id, ...errorFields(err) }));
     const event = (type: string, turn: number | null, data: Record<string, unknown>) => this.#event(type, turn, data);
-    this.#sandbox = new SessionSandbox(env, this.#store, event);
+    this.#lease = new SessionLease(env, this.#store, event);
     this.#turns = new SessionTurns({ env, store: this.#store, watch: this.#watch, event, setupFinished: (outcome) => this.setupFinished(outcome) });
   }
 
@@ -167,7 +167,7 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
       const r = this.#require();
       if (this.#store.runningTurn()) throw new ConflictError("turn_running", "A turn is running; cancel it or wait for it to end before pausing.");
       if (r.status === "setting_up" || r.status === "failed" || r.status === "destroyed") throw new ConflictError(`session_${r.status}`, `The session is ${r.status}.`, { status: r.status });
-      await this.#sandbox.pause();
+      await this.#lease.pause();
       await this.#afterChange();
       return this.#view();
     });
@@ -203,7 +203,7 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
       }
       this.#store.dropQueued("cancelled", new Date(now).toISOString(), ended);
       if (r.status === "setting_up") await this.#turns.instance(setupInstanceId(r.id)).then((i) => i.terminate()).catch(() => undefined);
-      await this.#sandbox.serial(async () => unwrap(await this.#sandbox.pool().release(r.leaseKey)));
+      await this.#lease.serial(async () => unwrap(await this.#lease.pool().release(r.leaseKey)));
       this.#event("session.destroyed", null, {});
       await this.#afterChange();
       this.#events.closeAll();
@@ -221,7 +221,7 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
       if (r.status === "setting_up" || r.status === "failed" || r.status === "destroyed" || !r.sandboxId) {
         throw new ConflictError("session_not_forkable", `A session that is ${r.status} cannot be forked.`, { status: r.status });
       }
-      const { ids, upTo, views } = await this.#sandbox.forkSession(r, count, title);
+      const { ids, upTo, views } = await this.#lease.forkSession(r, count, title);
       this.#event("session.forked", null, { sessions: ids, turn: upTo });
       return views;
     });
@@ -252,7 +252,7 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
         this.#event("session.ready", null, { sandboxId: outcome.sandboxId });
       } else {
         this.#turns.fail(outcome.error);
-        await this.#sandbox.pool().release(r.leaseKey);
+        await this.#lease.pool().release(r.leaseKey);
       }
       await this.#afterChange();
     });
@@ -268,7 +268,7 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
       const turn = this.#store.turn(n);
       if (!turn || turn.status !== "running" || r.cancelling === n) throw new ConflictError("cancelled", `Turn ${n} is not running.`);
       this.#watch.heard(0);
-      const handle = await this.#sandbox.resume();
+      const handle = await this.#lease.resume();
       this.#event("turn.started", n, { instanceId, model: turn.model });
       return { prompt: turn.prompt, model: turn.model, repo: r.repo, baseBranch: r.branch, workBranch: r.workBranch, system: r.system, handle, startedAt: Date.parse(turn.started_at ?? new Date().toISOString()) };
     });
@@ -327,7 +327,7 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
   awaitBudget(turn: number): Promise<Result<void>> {
     return asResult(async () => {
       this.#event("turn.awaiting_budget", turn, { budgetUsd: this.#require().budgetUsd });
-      await this.#sandbox.pause();
+      await this.#lease.pause();
     });
   }
 
@@ -336,7 +336,7 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
     return asResult(async () => {
       const r = this.#require();
       if (r.cancelling === turn || this.#store.turn(turn)?.status !== "running") throw new ConflictError("cancelled", `Turn ${turn} is not running.`);
-      return this.#sandbox.resume();
+      return this.#lease.resume();
     });
   }
 
@@ -359,7 +359,7 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
       const now = Date.now();
       const current = this.#store.record()!;
       if (current.status === "idle" && current.sandboxState === "running" && current.idleSince !== null && now >= current.idleSince + current.idleSeconds * 1000) {
-        await this.#sandbox.pause();
+        await this.#lease.pause();
       }
       await this.#afterChange();
     } catch (err) {

@@ -11,9 +11,10 @@ import type { SessionRecord, SessionStore } from "./session-store";
 /**
  * A session's sandbox, held through the Pool under one lease for the session's life: paused when
  * idle (not billed, files kept), resumed by the next turn, forked, released. Operations run one at
- * a time (a pause from the alarm and a turn's resume never interleave).
+ * a time (a pause from the alarm and a turn's resume never interleave). (Not the envd client a
+ * step talks to the sandbox with: that is SandboxSession, src/sandbox/session.ts.)
  */
-export class SessionSandbox {
+export class SessionLease {
   readonly #env: Env;
   readonly #store: SessionStore;
   readonly #event: (type: string, turn: number | null, data: Record<string, unknown>) => void;

@@ -6,7 +6,7 @@ import { parseInput } from "../api/validation";
 import type { Config, Env } from "../core/env";
 import { loadConfig } from "../core/env";
 import { AgentUnavailableError, InvalidInputError, unwrap } from "../core/errors";
-import type { CreateRunInput } from "../objects/orchestrator/orchestrator";
+import type { CreateRunInput } from "../objects/orchestrator/run-store";
 import { validateGitHubTarget } from "../github/targets";
 import { newRunId, runIdForIdempotencyKey, sha256Hex, workBranch } from "../protocol/run-ids";
 import { applyProfile, resolveRunSandbox } from "../runs/run-sandbox";

@@ -52,3 +52,17 @@ describe("step records survive the Orchestrator's restart", () => {
     });
   });
 });
+
+describe("model-call reservations survive the Orchestrator's restart", () => {
+  it("a restarted object still counts the calls in flight against the budget, until their cost is booked", async () => {
+    // A planted run (no alarm, no instances): only this test's calls touch it.
+    await plantRun({ repo: testEnv.TEST_REPO, forks: 2, budgetUsd: 1, task: { commands: ["true"] } }, { idempotencyKey: null }, (instance, state) => {
+      expect(instance.reserveModelCall(1, "fork:1:model-1:1", 0.6).ok).toBe(true);
+      const restarted = new Orchestrator(state, workerEnv);
+      const refused = restarted.reserveModelCall(2, "fork:2:model-1:1", 0.6);
+      expect(refused.ok ? null : refused.error.code).toBe("budget_exceeded");
+      restarted.recordModelCost(1, "fork:1:model-1:1", 0.2);
+      expect(restarted.reserveModelCall(2, "fork:2:model-1:1", 0.6).ok).toBe(true);
+    });
+  });
+});

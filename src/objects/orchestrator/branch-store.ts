@@ -1,24 +1,4 @@
 import type { ForkParent } from "../../api/runs";
-import { addColumnOnce } from "../shared/migrations";
-
-/**
- * The branches of a run (POST …/forks/:n/branch) in its Orchestrator's SQLite: each request adds
- * its forks to the run at once, and is then taken by the parent fork at its next step boundary:
- * `pending` → `claimed` (with where the parent stood) → `forked` (the new forks launch), or
- * `failed`. A branch of an ended fork whose sandbox was kept is `forked` from the start: each new
- * fork forks the kept sandbox itself.
- */
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS branches (
-  k INTEGER PRIMARY KEY,
-  parent INTEGER NOT NULL,
-  forks TEXT NOT NULL,
-  prompt TEXT,
-  status TEXT NOT NULL,
-  mark TEXT,
-  requested_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS branches_parent ON branches (parent, status);`;
 
 /** Where a parent stood when it claimed a branch: its boundary, its turn and its journal's length then. */
 export interface BranchMark {
@@ -55,17 +35,18 @@ interface BranchRow extends Record<string, SqlStorageValue> {
   mark: string | null;
 }
 
+/**
+ * The branches of a run (POST …/forks/:n/branch) in its Orchestrator's SQLite: each request adds
+ * its forks to the run at once, and is then taken by the parent fork at its next step boundary:
+ * `pending` → `claimed` (with where the parent stood) → `forked` (the new forks launch), or
+ * `failed`. A branch of an ended fork whose sandbox was kept is `forked` from the start: each new
+ * fork forks the kept sandbox itself. Its table is `branches` (orchestrator/schema.ts).
+ */
 export class BranchStore {
   readonly #sql: SqlStorage;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
-    sql.exec(SCHEMA);
-    addColumnOnce(sql, "forks", "parent INTEGER");
-    addColumnOnce(sql, "forks", "parent_turn INTEGER");
-    addColumnOnce(sql, "forks", "branched_from TEXT");
-    // An Idempotency-Key (or a /refork comment's id): the same key answers the same branch.
-    addColumnOnce(sql, "branches", "idempotency_key TEXT");
   }
 
   /** The highest fork number so far (new forks are numbered after it). */

@@ -72,7 +72,7 @@ export class RunJudging {
     this.#run.store.saveScores(k, scores);
     this.#run.store.setJudging({ ...judging, status: "done" });
     this.#run.event("run.judged", null, { judging: k, scores: scores.map((s) => ({ n: s.n, score: s.score })) });
-    await this.#run.syncIndex();
+    await this.#run.index.now();
     await this.#run.reportToGitHub();
   }
 

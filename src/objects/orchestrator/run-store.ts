@@ -1,65 +1,12 @@
 import type { RunPick } from "../../api/pick-responses";
-import type { CommandResult, CreateRunRequest, ForkStatus, ForkView, PreparedView, RunSandbox, RunStatus, RunTotals, RunView, StepView } from "../../api/runs";
-import { TERMINAL_FORK_STATUSES } from "../../api/runs";
-import { roundUsd } from "../../core/costs";
+import type { CommandResult, CreateRunRequest, ForkStatus, ForkView, PreparedView, RunSandbox, RunStatus, RunTotals, RunView } from "../../api/runs";
 import type { RunEvent } from "../shared/event-hub";
 import { EventLog } from "../shared/event-log";
-import { rankForks } from "../../runs/ranking";
+import { BudgetLedger } from "../shared/budget-ledger";
 import type { ForkOutcome } from "../../runs/fork-outcome";
-import { parentOf } from "./branch-store";
-import { addColumnOnce } from "../shared/migrations";
+import { RunViews, TERMINAL_SQL, type ForkExport } from "./run-views";
 
-/**
- * The SQLite state of one run inside its Orchestrator: the run row, its forks, their steps and
- * command results, an append-only event log and a cost ledger whose keys make re-recorded costs
- * count once. All writes are guarded so that late or repeated callbacks are harmless.
- */
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS run (
-  id TEXT PRIMARY KEY,
-  request TEXT NOT NULL,
-  request_hash TEXT NOT NULL,
-  idempotency_key TEXT,
-  status TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS forks (
-  n INTEGER PRIMARY KEY,
-  status TEXT NOT NULL,
-  branch TEXT NOT NULL,
-  instance_id TEXT,
-  launches INTEGER NOT NULL DEFAULT 0,
-  launched_at INTEGER,
-  sandbox_id TEXT,
-  started_at TEXT,
-  finished_at TEXT,
-  outcome TEXT,
-  error TEXT
-);
-CREATE INDEX IF NOT EXISTS forks_status ON forks (status);
-CREATE TABLE IF NOT EXISTS steps (
-  fork INTEGER NOT NULL,
-  name TEXT NOT NULL,
-  seq INTEGER NOT NULL,
-  status TEXT NOT NULL,
-  attempts INTEGER NOT NULL,
-  duration_ms INTEGER,
-  PRIMARY KEY (fork, name)
-);
-CREATE TABLE IF NOT EXISTS commands (
-  fork INTEGER NOT NULL,
-  idx INTEGER NOT NULL,
-  result TEXT NOT NULL,
-  PRIMARY KEY (fork, idx)
-);
-CREATE TABLE IF NOT EXISTS ledger (
-  key TEXT PRIMARY KEY,
-  fork INTEGER NOT NULL,
-  kind TEXT NOT NULL CHECK (kind IN ('sandbox','llm')),
-  usd REAL NOT NULL,
-  at TEXT NOT NULL
-);`;
+export type { ForkExport };
 
 interface RunRow extends Record<string, SqlStorageValue> {
   id: string;
@@ -135,40 +82,33 @@ export interface JudgingRecord {
   error?: { code: string; message: string };
 }
 
-export interface ForkExport {
-  n: number;
-  status: ForkStatus;
-  durationMs: number | null;
-  sandboxUsd: number;
-  llmUsd: number;
-  model: string;
-  finishedAt: string;
-  steps: { name: string; attempts: number; status: string }[];
+/**
+ * The SQLite state of one run inside its Orchestrator: the run row, its forks, their steps and
+ * command results; beside them its cost ledger (BudgetLedger) and its views (run-views.ts). The
+ * schema is orchestrator/schema.ts (the object migrates it; the store runs no DDL). All writes are
+ * guarded so that late or repeated callbacks are harmless.
+ */
+/** What POST /v1/runs (src/actions/create-run.ts) fixed about a run before asking its Orchestrator to create it. */
+export interface CreateRunInput {
+  id: string;
+  request: CreateRunRequest;
+  requestHash: string;
+  idempotencyKey: string | null;
+  branches: string[];
+  sandbox: RunSandbox;
 }
-
-/** The first step of each replacement of a lost sandbox (steps.ts recoveryStep). */
-const RECOVERY_START = /^recover-\d+-release$/;
-
-const TERMINAL_SQL = TERMINAL_FORK_STATUSES.map((s) => `'${s}'`).join(",");
-
-/** Output a run view carries in all (stdout and stderr tails of every command, in characters). */
-const VIEW_TAIL_CHARS = 2 * 1024 * 1024;
-/** A command's tail as stored (OUTPUT_TAIL_CHARS), and the least a big run's view keeps of one. */
-const FULL_TAIL_CHARS = 4096;
-const MIN_VIEW_TAIL_CHARS = 128;
-/** How a cut tail starts (as TailBuffer marks one). */
-const TRUNCATED_MARK = "[…truncated]\n";
 
 export class RunStore {
   readonly #sql: SqlStorage;
+  /** The run's costs and the reservations of its model calls in flight. */
+  readonly ledger: BudgetLedger;
   /**
-   * The run row and the ledger's sum, cached: this object is the only writer of its storage, and
-   * every fork callback reads both (O(1) per callback instead of a parse and a scan).
+   * The run row, cached: this object is the only writer of its storage, and every fork callback
+   * reads it (O(1) per callback instead of a parse).
    */
   #run: RunRecord | null | undefined;
-  #spentUsd: number | undefined;
-  /** The event log's last sequence number (cached like the above). */
   readonly #events: EventLog;
+  readonly #views: RunViews;
 
   /** The sandbox of a run stored before runs recorded theirs: its template as given, the global rates. */
   readonly #legacySandbox: (request: CreateRunRequest) => RunSandbox;
@@ -176,46 +116,9 @@ export class RunStore {
   constructor(sql: SqlStorage, legacySandbox: (request: CreateRunRequest) => RunSandbox) {
     this.#sql = sql;
     this.#legacySandbox = legacySandbox;
-    sql.exec(SCHEMA);
+    this.ledger = new BudgetLedger(sql, "fork");
     this.#events = new EventLog(sql);
-    addColumnOnce(sql, "forks", "exported INTEGER NOT NULL DEFAULT 0");
-    // Sandbox time as it accrues: since the sandbox was acquired, less time paused for budget.
-    addColumnOnce(sql, "forks", "sandbox_at INTEGER");
-    addColumnOnce(sql, "forks", "paused_at INTEGER");
-    addColumnOnce(sql, "forks", "paused_ms INTEGER NOT NULL DEFAULT 0");
-    // A settled entry is final; an unsettled one (sandbox time so far) only grows until settled.
-    addColumnOnce(sql, "ledger", "settled INTEGER NOT NULL DEFAULT 1");
-    // A cancelled run whose sandboxes are still to be stopped (done in the background, retried by alarm).
-    addColumnOnce(sql, "run", "stop_pending INTEGER NOT NULL DEFAULT 0");
-    addColumnOnce(sql, "run", "winner INTEGER");
-    // The latest LLM judging ({ k, status, model, error? }); its scores are in `scores`.
-    addColumnOnce(sql, "run", "judging TEXT");
-    addColumnOnce(sql, "run", "prepared TEXT");
-    sql.exec("CREATE TABLE IF NOT EXISTS scores (judging INTEGER NOT NULL, n INTEGER NOT NULL, score REAL, reason TEXT NOT NULL, PRIMARY KEY (judging, n))");
-    addColumnOnce(sql, "run", "sandbox TEXT");
-    addColumnOnce(sql, "run", "picked TEXT");
-  }
-
-  /** Ended forks not yet written to the D1 metrics tables, with what /metrics needs of them. */
-  unexportedForks(): ForkExport[] {
-    const rows = this.#sql.exec<ForkRow>(`SELECT * FROM forks WHERE exported = 0 AND status IN (${TERMINAL_SQL}) ORDER BY n`).toArray();
-    return rows.map((row) => {
-      const costs = this.#sql.exec<{ kind: "sandbox" | "llm"; usd: number }>("SELECT kind, SUM(usd) AS usd FROM ledger WHERE fork = ? GROUP BY kind", row.n).toArray();
-      const outcome = row.outcome ? (JSON.parse(row.outcome) as ForkOutcome) : null;
-      return {
-        n: row.n,
-        status: row.status as ForkStatus,
-        durationMs: row.started_at && row.finished_at ? Date.parse(row.finished_at) - Date.parse(row.started_at) : null,
-        sandboxUsd: costs.find((c) => c.kind === "sandbox")?.usd ?? 0,
-        llmUsd: costs.find((c) => c.kind === "llm")?.usd ?? 0,
-        model: outcome?.agent?.model ?? "",
-        finishedAt: row.finished_at ?? new Date().toISOString(),
-        steps: this.#sql
-          .exec<{ name: string; attempts: number; status: string }>("SELECT name, attempts, status FROM steps WHERE fork = ?", row.n)
-          .toArray()
-          .map((st) => ({ name: st.name, attempts: st.attempts, status: st.status })),
-      };
-    });
+    this.#views = new RunViews(sql, this);
   }
 
   markExported(forks: number[]): void {
@@ -442,171 +345,26 @@ export class RunStore {
     this.#sql.exec("INSERT OR REPLACE INTO commands (fork, idx, result) VALUES (?, ?, ?)", fork, index, JSON.stringify(result));
   }
 
-  /** Books a final cost under `key`, once: a repeated or later booking changes nothing; it replaces an accrual. */
-  addCost(key: string, fork: number, kind: "sandbox" | "llm", usd: number, now: string): boolean {
-    return this.#ledgerWrite(
-      key,
-      "INSERT INTO ledger (key, fork, kind, usd, at, settled) VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (key) DO UPDATE SET usd = excluded.usd, at = excluded.at, settled = 1 WHERE settled = 0",
-      fork,
-      kind,
-      usd,
-      now,
-    );
-  }
-
-  /** A cost so far under `key` (e.g. sandbox time): it only grows, until addCost settles it. */
-  accrueCost(key: string, fork: number, kind: "sandbox" | "llm", usd: number, now: string): void {
-    this.#ledgerWrite(
-      key,
-      "INSERT INTO ledger (key, fork, kind, usd, at, settled) VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT (key) DO UPDATE SET usd = excluded.usd, at = excluded.at WHERE settled = 0 AND excluded.usd > usd",
-      fork,
-      kind,
-      usd,
-      now,
-    );
-  }
-
-  /** One upsert of the entry `key`, keeping the cached sum in step; returns whether it changed. */
-  #ledgerWrite(key: string, upsert: string, fork: number, kind: string, usd: number, now: string): boolean {
-    const spent = this.spentUsd();
-    const before = this.#sql.exec<{ usd: number }>("SELECT usd FROM ledger WHERE key = ?", key).toArray()[0]?.usd ?? 0;
-    // A write that happens sets the entry to `usd`.
-    const changed = this.#sql.exec(upsert, key, fork, kind, usd, now).rowsWritten > 0;
-    if (changed) this.#spentUsd = spent + usd - before;
-    return changed;
-  }
-
-  spentUsd(): number {
-    this.#spentUsd ??= this.#sql.exec<{ s: number | null }>("SELECT SUM(usd) AS s FROM ledger").one().s ?? 0;
-    return this.#spentUsd;
-  }
-
-  appendEvent(type: string, fork: number | null, data: Record<string, unknown>, now: string): RunEvent {
-    return this.#events.append(type, fork, data, now);
-  }
-
-  eventsAfter(seq: number): Generator<RunEvent> {
-    return this.#events.after(seq);
-  }
-
-  /**
-   * The run with all its forks. Output tails share a fixed budget (VIEW_TAIL_CHARS), cut in SQL,
-   * so the view of a run with thousands of commands stays a few MB; forkView(n) has them whole.
-   */
+  /** The run with all its forks (run-views.ts). */
   view(): RunView | null {
-    const run = this.run();
-    if (!run) return null;
-    const commands = this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM commands").one().n;
-    const tailChars = commands * 2 * FULL_TAIL_CHARS <= VIEW_TAIL_CHARS ? null : Math.max(MIN_VIEW_TAIL_CHARS, Math.floor(VIEW_TAIL_CHARS / (2 * commands)));
-    const forks = this.#forkViews(null, tailChars);
-    const view: RunView = { id: run.id, status: run.status, request: run.request, sandbox: run.sandbox, createdAt: run.createdAt, updatedAt: run.updatedAt, forks, totals: this.totals() };
-    const scores = run.judging ? this.scores(run.judging.k) : [];
-    if (run.prepared) view.prepared = run.prepared;
-    if (run.picked) view.picked = run.picked;
-    if (run.judging) view.judging = { status: run.judging.status, model: run.judging.model, scores, ...(run.judging.error ? { error: run.judging.error } : {}) };
-    if (run.winner !== undefined || forks.every((f) => TERMINAL_FORK_STATUSES.includes(f.status))) {
-      const scored = new Map(scores.flatMap((s) => (s.score === null ? [] : [[s.n, s.score] as const])));
-      view.ranking = rankForks(forks, run.judging?.status === "done" ? scored : new Map());
-      view.winner = run.winner ?? view.ranking[0]?.n ?? null;
-    }
-    return view;
+    return this.#views.view();
   }
 
   /** One fork with its commands' whole tails. */
   forkView(n: number): ForkView | null {
-    return this.#forkViews(n, null)[0] ?? null;
+    return this.#views.forkView(n);
   }
 
-  /** Fork views (all, or fork `only`), tails cut to `tailChars` each when given. */
-  #forkViews(only: number | null, tailChars: number | null): ForkView[] {
-    const where = only === null ? "" : "WHERE fork = ?";
-    const args = only === null ? [] : [only];
-    const steps = new Map<number, StepView[]>();
-    for (const row of this.#sql.exec<{ fork: number; name: string; status: StepView["status"]; attempts: number; duration_ms: number | null }>(
-      `SELECT fork, name, status, attempts, duration_ms FROM steps ${where} ORDER BY fork, seq`,
-      ...args,
-    )) {
-      const list = steps.get(row.fork) ?? [];
-      list.push({ name: row.name, status: row.status, attempts: row.attempts, durationMs: row.duration_ms });
-      steps.set(row.fork, list);
-    }
-    const commands = new Map<number, CommandResult[]>();
-    const cut = (field: string) =>
-      tailChars === null
-        ? `json_extract(result, '$.${field}')`
-        : `CASE WHEN length(json_extract(result, '$.${field}')) > ${tailChars} THEN '${TRUNCATED_MARK}' || substr(json_extract(result, '$.${field}'), -${tailChars}) ELSE json_extract(result, '$.${field}') END`;
-    for (const row of this.#sql.exec<{ fork: number; meta: string; stdout: string | null; stderr: string | null }>(
-      `SELECT fork, json_remove(result, '$.stdoutTail', '$.stderrTail') AS meta, ${cut("stdoutTail")} AS stdout, ${cut("stderrTail")} AS stderr FROM commands ${where} ORDER BY fork, idx`,
-      ...args,
-    )) {
-      const list = commands.get(row.fork) ?? [];
-      list.push({ ...(JSON.parse(row.meta) as Omit<CommandResult, "stdoutTail" | "stderrTail">), stdoutTail: row.stdout ?? "", stderrTail: row.stderr ?? "" });
-      commands.set(row.fork, list);
-    }
-    const costs = new Map<number, { sandbox: number; llm: number }>();
-    for (const row of this.#sql.exec<{ fork: number; kind: "sandbox" | "llm"; usd: number }>(`SELECT fork, kind, SUM(usd) AS usd FROM ledger ${where} GROUP BY fork, kind`, ...args)) {
-      const cost = costs.get(row.fork) ?? { sandbox: 0, llm: 0 };
-      cost[row.kind] = row.usd;
-      costs.set(row.fork, cost);
-    }
-
-    return this.#sql
-      .exec<ForkRow>(`SELECT * FROM forks ${only === null ? "" : "WHERE n = ?"} ORDER BY n`, ...args)
-      .toArray()
-      .map((row) => {
-        const outcome = row.outcome ? (JSON.parse(row.outcome) as ForkOutcome) : null;
-        const cost = costs.get(row.n) ?? { sandbox: 0, llm: 0 };
-        const view: ForkView = {
-          n: row.n,
-          status: apiForkStatus(row.status),
-          branch: row.branch,
-          sandboxId: row.sandbox_id,
-          attempts: row.launches,
-          recoveries: (steps.get(row.n) ?? []).filter((s) => RECOVERY_START.test(s.name)).length,
-          startedAt: row.started_at,
-          finishedAt: row.finished_at,
-          steps: steps.get(row.n) ?? [],
-          commands: commands.get(row.n) ?? outcome?.commands ?? [],
-          costUsd: { sandbox: roundUsd(cost.sandbox), llm: roundUsd(cost.llm), total: roundUsd(cost.sandbox + cost.llm) },
-        };
-        if (outcome?.check) view.check = outcome.check;
-        if (outcome?.diff) view.diff = outcome.diff;
-        if (outcome?.agent) view.agent = outcome.agent;
-        if (outcome?.pushed) view.pushed = outcome.pushed;
-        if (outcome?.artifacts) view.artifacts = outcome.artifacts;
-        if (outcome?.kept) view.keptUntil = outcome.kept.until;
-        const parent = parentOf(row);
-        if (parent) view.parent = parent;
-        const error = row.error ? (JSON.parse(row.error) as { code: string; message: string }) : outcome?.error;
-        if (error) view.error = error;
-        return view;
-      });
-  }
-
-  /** Fork counts by status and costs by kind, from aggregates: no fork is read. */
   totals(): RunTotals {
-    const byStatus = new Map<string, number>();
-    for (const row of this.#sql.exec<{ status: StoredForkStatus; n: number }>("SELECT status, COUNT(*) AS n FROM forks GROUP BY status")) {
-      const status = apiForkStatus(row.status);
-      byStatus.set(status, (byStatus.get(status) ?? 0) + row.n);
-    }
-    const count = (status: ForkStatus) => byStatus.get(status) ?? 0;
-    const costs = { sandbox: 0, llm: 0 };
-    for (const row of this.#sql.exec<{ kind: "sandbox" | "llm"; usd: number }>("SELECT kind, SUM(usd) AS usd FROM ledger GROUP BY kind")) costs[row.kind] = row.usd;
-    const sandbox = roundUsd(costs.sandbox);
-    const llm = roundUsd(costs.llm);
-    return {
-      succeeded: count("succeeded"),
-      budgetExceeded: count("budget_exceeded"),
-      failed: count("failed") + count("timed_out"),
-      cancelled: count("cancelled"),
-      running: count("running"),
-      queued: count("queued"),
-      costUsd: { sandbox, llm, total: roundUsd(sandbox + llm) },
-    };
+    return this.#views.totals();
   }
-}
 
-function apiForkStatus(status: StoredForkStatus): ForkStatus {
-  return status === "budget_wait" ? "budget_exceeded" : status === "branch_wait" ? "queued" : status;
+  unexportedForks(): ForkExport[] {
+    return this.#views.unexportedForks();
+  }
+
+  /** The event log after `seq` (what the events stream replays). */
+  eventsAfter(seq: number): Generator<RunEvent> {
+    return this.#events.after(seq);
+  }
 }

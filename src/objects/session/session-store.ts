@@ -5,6 +5,7 @@ import { toolInput, toolUses } from "../../agent/conversation";
 import type { TokenUsage } from "../../agent/pricing";
 import { ZERO_USAGE } from "../../agent/pricing";
 import { roundUsd } from "../../core/costs";
+import { BudgetLedger } from "../shared/budget-ledger";
 
 /** A session as its Durable Object keeps it (one JSON row: it is small and always read whole). */
 export type SessionRecord = Pick<SessionView, "id" | "title" | "status" | "repo" | "branch" | "workBranch" | "model" | "system" | "idleSeconds" | "budgetUsd" | "parent" | "run" | "error" | "createdAt" | "updatedAt"> & {
@@ -107,37 +108,6 @@ interface ToolRecord {
   result: ToolTurn;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (id INTEGER PRIMARY KEY CHECK (id = 1), record TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS turns (
-  n INTEGER PRIMARY KEY,
-  prompt TEXT NOT NULL,
-  model TEXT NOT NULL,
-  status TEXT NOT NULL,
-  stop_reason TEXT,
-  summary TEXT,
-  tool_calls INTEGER NOT NULL DEFAULT 0,
-  tokens TEXT,
-  error TEXT,
-  instance_id TEXT,
-  cost_usd REAL,
-  exported INTEGER NOT NULL DEFAULT 0,
-  queued_at TEXT NOT NULL,
-  started_at TEXT,
-  finished_at TEXT
-);
-CREATE TABLE IF NOT EXISTS transcript (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  key TEXT NOT NULL UNIQUE,
-  turn INTEGER NOT NULL,
-  kind TEXT NOT NULL,
-  data TEXT NOT NULL,
-  at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS transcript_turn ON transcript (turn, seq);
-CREATE TABLE IF NOT EXISTS ledger (key TEXT PRIMARY KEY, turn INTEGER NOT NULL, kind TEXT NOT NULL, usd REAL NOT NULL, at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS reservations (key TEXT PRIMARY KEY, usd REAL NOT NULL);`;
-
 /** Told to the model for a call its turn never ran (the turn was cancelled or failed first). */
 export const TOOL_CALL_NOT_RUN = "This tool call was not run: the turn was stopped before it.";
 
@@ -148,14 +118,20 @@ const promptKey = (turn: number) => `t${turn}:prompt`;
 const modelKey = (turn: number, k: number) => `t${turn}:m${k}`;
 const toolKey = (turn: number, k: number, i: number) => `t${turn}:m${k}:${i}`;
 
-/** A session's state in its Durable Object's SQLite: the record, the turns, the transcript and the ledger. */
+/**
+ * A session's state in its Durable Object's SQLite: the record, the turns, the transcript and the
+ * ledger (BudgetLedger, by turn). The schema is session/schema.ts (the object migrates it; the
+ * store runs no DDL).
+ */
 export class SessionStore {
   readonly #sql: SqlStorage;
+  /** The session's model costs and the reservations of its model calls in flight. */
+  readonly ledger: BudgetLedger;
   #record: SessionRecord | null | undefined;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
-    sql.exec(SCHEMA);
+    this.ledger = new BudgetLedger(sql, "turn");
   }
 
   record(): SessionRecord | null {
@@ -358,31 +334,9 @@ export class SessionStore {
     for (const r of history.transcript) this.#sql.exec("INSERT OR IGNORE INTO transcript (key, turn, kind, data, at) VALUES (?, ?, ?, ?, ?)", r.key, r.turn, r.kind, r.data, r.at);
   }
 
-  // ---- Ledger ---------------------------------------------------------------------------------
-
-  /** Records a cost once per key (a re-run step cannot count twice); clears its reservation. */
-  addCost(key: string, turn: number, kind: "llm" | "sandbox", usd: number, now: string): void {
-    this.#sql.exec("INSERT INTO ledger (key, turn, kind, usd, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET usd = excluded.usd", key, turn, kind, usd, now);
-    this.releaseReservation(key);
-  }
-
-  reserve(key: string, usd: number): void {
-    this.#sql.exec("INSERT INTO reservations (key, usd) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET usd = excluded.usd", key, usd);
-  }
-
-  releaseReservation(key: string): void {
-    this.#sql.exec("DELETE FROM reservations WHERE key = ?", key);
-  }
-
+  /** The model spend of one turn, or of the whole session. */
   llmUsd(turn?: number): number {
-    const row = turn === undefined
-      ? this.#sql.exec<{ s: number | null }>("SELECT SUM(usd) AS s FROM ledger WHERE kind = 'llm'").one()
-      : this.#sql.exec<{ s: number | null }>("SELECT SUM(usd) AS s FROM ledger WHERE kind = 'llm' AND turn = ?", turn).one();
-    return row.s ?? 0;
-  }
-
-  reservedUsd(): number {
-    return this.#sql.exec<{ s: number | null }>("SELECT SUM(usd) AS s FROM reservations").one().s ?? 0;
+    return this.ledger.spentOn("llm", turn);
   }
 
   // ---- View -----------------------------------------------------------------------------------

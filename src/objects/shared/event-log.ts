@@ -1,5 +1,14 @@
 import type { RunEvent } from "./event-hub";
 
+/** The event log's table, as version 1 of each object's schema creates it. */
+export const EVENTS_TABLE = `CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  type TEXT NOT NULL,
+  fork INTEGER,
+  data TEXT NOT NULL
+)`;
+
 /**
  * The append-only event log of a run (or a session) in its Durable Object's SQLite: what the
  * events stream replays from Last-Event-ID. `fork` is the fork (or turn) an event is about.
@@ -10,13 +19,6 @@ export class EventLog {
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
-    sql.exec(`CREATE TABLE IF NOT EXISTS events (
-      seq INTEGER PRIMARY KEY AUTOINCREMENT,
-      at TEXT NOT NULL,
-      type TEXT NOT NULL,
-      fork INTEGER,
-      data TEXT NOT NULL
-    )`);
   }
 
   append(type: string, fork: number | null, data: Record<string, unknown>, now: string): RunEvent {

@@ -1,0 +1,223 @@
+import { TERMINAL_FORK_STATUSES } from "../../api/runs";
+import { loadConfig } from "../../core/env";
+import { BudgetExceededError, ForkCancelledError } from "../../core/errors";
+import { sandboxCostKey, sandboxCostUsd } from "../../core/costs";
+import { log } from "../../observability/log";
+import type { ForkOutcome } from "../../runs/fork-outcome";
+import type { StepRecord, StepReport } from "../../protocol/step-reports";
+import type { RunBranching } from "./branching";
+import type { RunContext } from "./run-context";
+import type { StoredForkStatus } from "./run-store";
+import type { CostKind } from "../shared/budget-ledger";
+
+/**
+ * A gated step's start is written this long after it is reported, in one batch with the others, or
+ * with the step's end if that comes first (most steps are shorter): a commit per step, not two.
+ */
+const START_WRITE_DELAY_MS = 1_000;
+/** Sandbox time is booked at step starts, at most this often per fork (a cent's fraction at most). */
+const SANDBOX_ACCRUAL_MS = 5_000;
+
+export const isTerminalFork = (status: StoredForkStatus) => (TERMINAL_FORK_STATUSES as readonly string[]).includes(status);
+
+/**
+ * The step-report protocol of a run's forks (the Orchestrator's ForkReports role, src/protocol/roles.ts):
+ * starts and ends of steps, heartbeats, the budget of model calls, a fork's final outcome. Each
+ * report may arrive more than once and is harmless when it does.
+ */
+export class ForkReporting {
+  readonly #run: RunContext;
+  readonly #branching: RunBranching;
+  /** When each fork's sandbox time was last booked (at most every SANDBOX_ACCRUAL_MS). */
+  readonly #accruedAt = new Map<number, number>();
+  /** Forks whose last step left them in the Pool's queue (memory only: a new object asks them as usual). */
+  readonly #queued = new Set<number>();
+  /** Step starts reported but not yet written (see START_WRITE_DELAY_MS): a fork runs one step at a time. */
+  readonly #unwrittenStarts = new Map<number, { name: string; attempt: number; at: number }>();
+  #startsTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(run: RunContext, branching: RunBranching) {
+    this.#run = run;
+    this.#branching = branching;
+  }
+
+  /** Whether fork n's last step left it waiting in the Pool's queue (quiet by design). */
+  isQueued(n: number): boolean {
+    return this.#queued.has(n);
+  }
+
+  /** The budget step: may this fork start? Returns the fork's stable start time. */
+  forkBegin(n: number, instanceId: string, step?: StepRecord): { startedAt: number } {
+    const { store } = this.#run;
+    const run = this.#run.run();
+    const fork = store.fork(n);
+    if (!fork || fork.status === "cancelled" || run.status === "cancelled") throw new ForkCancelledError();
+    const budget = run.request.budgetUsd;
+    if (budget !== undefined && store.ledger.spentUsd() >= budget) {
+      throw new BudgetExceededError(`The run's budget of $${budget} is spent.`, { budgetUsd: budget });
+    }
+    const now = new Date();
+    store.markStarted(n, now.toISOString());
+    this.#run.watch.heard(n, now.getTime());
+    this.#run.event("fork.started", n, { instanceId });
+    if (step) this.#recordStepEnd(n, step);
+    const startedAt = store.fork(n)?.started_at ?? now.toISOString();
+    return { startedAt: Date.parse(startedAt) };
+  }
+
+  /**
+   * Records a step attempt and books the fork's sandbox time so far. `proceed` is false once the
+   * fork or its run was cancelled; `budgetSpent` once the run's budget is (sandbox time included).
+   */
+  stepStarted(n: number, name: string, attempt: number): { proceed: boolean; budgetSpent: boolean; branch?: boolean } {
+    const { store } = this.#run;
+    const run = store.run();
+    const fork = store.fork(n);
+    if (!run || !fork) return { proceed: false, budgetSpent: false };
+    const now = Date.now();
+    this.#run.watch.heard(n, now);
+    this.#queued.delete(n);
+    this.writeStart(n);
+    this.#unwrittenStarts.set(n, { name, attempt, at: now });
+    this.#startsTimer ??= setTimeout(() => this.writeStarts(), START_WRITE_DELAY_MS);
+    if (!isTerminalFork(fork.status) && now - (this.#accruedAt.get(n) ?? 0) >= SANDBOX_ACCRUAL_MS) {
+      const usd = sandboxCostUsd(loadConfig(this.#run.env), store.sandboxSeconds(fork, now), run.sandbox);
+      if (usd > 0) {
+        store.ledger.accrue(sandboxCostKey(n), n, "sandbox", usd, new Date(now).toISOString());
+        this.#accruedAt.set(n, now);
+      }
+    }
+    const budget = run.request.budgetUsd;
+    return {
+      proceed: fork.status !== "cancelled" && run.status !== "cancelled",
+      budgetSpent: budget !== undefined && store.ledger.spentUsd() >= budget,
+      ...(this.#branching.waitingFor(n) ? { branch: true } : {}),
+    };
+  }
+
+  stepFinished(n: number, name: string, report: StepReport): { branch?: boolean } {
+    const { store } = this.#run;
+    const now = Date.now();
+    this.#run.watch.heard(n, now);
+    const { findings = [], startedAt, ...step } = report;
+    this.writeStart(n);
+    // An ungated step's start, or one whose report this object lost (it was restarted meanwhile).
+    if (startedAt !== undefined && !store.stepRunning(n, name, step.attempt)) this.#recordStepStart(n, name, step.attempt, startedAt);
+    for (const finding of findings) {
+      if (finding.kind === "sandbox") {
+        store.setSandbox(n, finding.sandboxId, now);
+      } else if (finding.kind === "queued") {
+        this.#queued.add(n);
+        this.#run.event("fork.queued", n, { position: finding.position });
+      } else {
+        const { index, result } = finding;
+        store.saveCommand(n, index, result);
+        // The output itself is stored once, with the fork (GET /v1/runs/:id), not in the event log.
+        this.#run.event("command.finished", n, { index, command: result.command, exitCode: result.exitCode, durationMs: result.durationMs });
+      }
+    }
+    store.stepFinished(n, name, step.attempt, step.ok, step.durationMs);
+    this.#run.event("step.finished", n, { step: name, ...step });
+    return this.#branching.waitingFor(n) ? { branch: true } : {};
+  }
+
+  /** A successful step whose body's own call to this object records it (StepBodyContext.record). */
+  #recordStepEnd(n: number, step: StepRecord): void {
+    this.stepFinished(n, step.name, { attempt: step.attempt, ok: true, durationMs: Date.now() - step.startedAt, startedAt: step.startedAt });
+  }
+
+  /** Writes fork n's reported step start, if it is not written yet. */
+  writeStart(n: number): void {
+    const start = this.#unwrittenStarts.get(n);
+    if (!start) return;
+    this.#unwrittenStarts.delete(n);
+    this.#recordStepStart(n, start.name, start.attempt, start.at);
+  }
+
+  /** Writes every reported step start (steps still running after START_WRITE_DELAY_MS), in one commit. */
+  writeStarts(): void {
+    if (this.#startsTimer) clearTimeout(this.#startsTimer);
+    this.#startsTimer = undefined;
+    for (const n of [...this.#unwrittenStarts.keys()]) this.writeStart(n);
+  }
+
+  #recordStepStart(n: number, name: string, attempt: number, at: number): void {
+    this.#run.store.stepStarted(n, name, attempt);
+    this.#run.event("step.started", n, { step: name, attempt }, at);
+  }
+
+  /**
+   * Before each model call: does its expected cost fit the budget? Calls in flight hold a
+   * reservation (persisted: a restarted object still counts them), so concurrent forks cannot all
+   * spend the last dollar. Throws BudgetExceededError.
+   */
+  reserveModelCall(n: number, key: string, expectedUsd: number): void {
+    const { ledger } = this.#run.store;
+    const budget = this.#run.run().request.budgetUsd;
+    if (budget === undefined) return;
+    const spent = ledger.spentUsd();
+    if (!ledger.tryReserve(key, n, expectedUsd, budget, spent, Date.now())) {
+      throw new BudgetExceededError(`The next model call (about $${expectedUsd.toFixed(4)}) does not fit the run's budget of $${budget} ($${spent.toFixed(4)} spent).`, {
+        budgetUsd: budget,
+        spentUsd: spent,
+        fork: n,
+      });
+    }
+  }
+
+  /** A model call's real cost, once per key (fork, step, attempt); it settles the reservation. */
+  recordModelCost(n: number, key: string, usd: number): void {
+    this.#run.addCost(key, n, "llm", usd);
+    this.#run.watch.heard(n, Date.now());
+  }
+
+  /** A fork stopped for budget: its sandbox is paused and it waits for the budget to be raised. */
+  async forkAwaitingBudget(n: number): Promise<void> {
+    const { store } = this.#run;
+    if (store.transition(n, "running", "budget_wait")) {
+      store.markPaused(n, Date.now());
+      this.#run.event("fork.budget_exceeded", n, { spentUsd: store.ledger.spentUsd() });
+      if (this.#run.run().status === "running") await this.#run.setStatus("budget_exceeded");
+      this.#run.index.soon();
+    }
+  }
+
+  /** A fork that waited for budget continues. */
+  forkContinues(n: number): void {
+    if (this.#run.store.transition(n, "budget_wait", "running")) {
+      this.#run.store.markUnpaused(n, Date.now());
+      this.#run.event("fork.resumed", n, {});
+    }
+  }
+
+  /** The report step: the fork's final outcome (and the step's own record, when given). */
+  async forkFinished(outcome: ForkOutcome, step?: StepRecord): Promise<void> {
+    this.writeStart(outcome.n);
+    if (step) this.#recordStepEnd(outcome.n, step);
+    this.applyOutcome(outcome);
+    await this.#run.afterForkChange();
+  }
+
+  /** Records a cost once per key (a re-run step cannot count twice) and announces it. */
+  addCost(key: string, n: number, kind: CostKind, usd: number): void {
+    const { ledger } = this.#run.store;
+    if (ledger.book(key, n, kind, usd, new Date().toISOString())) this.#run.event("cost.recorded", n, { kind, usd, spentUsd: ledger.spentUsd() });
+  }
+
+  /** A fork's final outcome: its results, its sandbox time, its end (once), the run's winner. */
+  applyOutcome(outcome: ForkOutcome): void {
+    const { store } = this.#run;
+    const now = new Date().toISOString();
+    store.saveOutcome(outcome);
+    store.ledger.releaseOwner(outcome.n);
+    this.#run.addCost(sandboxCostKey(outcome.n), outcome.n, "sandbox", outcome.costUsd.sandbox);
+    if (store.finishFork(outcome.n, outcome.status, now, outcome.error)) {
+      this.#run.event("fork.finished", outcome.n, { status: outcome.status, costUsd: outcome.costUsd });
+      const stopWhen = this.#run.run().request.stopWhen;
+      if (stopWhen === "first_check_pass" && outcome.status === "succeeded" && outcome.check?.passed && store.setWinner(outcome.n)) {
+        this.#run.event("run.winner", outcome.n, { stopWhen });
+      }
+      log("info", "fork.finished", { runId: this.#run.run().id, fork: outcome.n, status: outcome.status, sandboxId: outcome.sandboxId, errorCode: outcome.error?.code });
+    }
+  }
+}

@@ -1,0 +1,127 @@
+import { DEFAULT_STALL_SECONDS } from "../../api/runs";
+import { errorFields, log } from "../../observability/log";
+import { POOL_NAME } from "../../protocol/events";
+import { forkLeaseRequest, type ForkParams } from "../../protocol/fork-params";
+import { forkInstanceId, forkLeaseKey } from "../../protocol/run-ids";
+import { branchSourceOf } from "./branch-store";
+import type { RunBranching } from "./branching";
+import type { RunPreparing } from "./preparing";
+import type { RunContext } from "./run-context";
+import type { ForkRow } from "./run-store";
+import { isInstanceAlreadyExists } from "../../protocol/engine-errors";
+
+/** How long launching waits after the Pool started a launch's sandboxes, for their create requests to leave. */
+const CREATE_HEAD_START_MS = 2;
+
+/**
+ * Launching a run's forks: Workflow instances created while fewer than maxConcurrent run, the run
+ * is running, prepared (runs with `prepare`) and within budget. Instance ids are fixed per fork and
+ * launch, so launching again is harmless.
+ */
+export class RunLaunching {
+  readonly #run: RunContext;
+  readonly #branching: RunBranching;
+  readonly #preparing: RunPreparing;
+
+  /** Branched forks launch at once; a prepared run's forks once its prepare reported. */
+  constructor(run: RunContext, parts: { branching: RunBranching; preparing: RunPreparing }) {
+    this.#run = run;
+    ({ branching: this.#branching, preparing: this.#preparing } = parts);
+  }
+
+  /** Launches queued forks while fewer than maxConcurrent run and the run is running. */
+  async launch(): Promise<void> {
+    const { store } = this.#run;
+    const run = this.#run.run();
+    if (run.status !== "running") return;
+    if (run.request.prepare && !(await this.#preparing.readyToLaunch())) return;
+    const budget = run.request.budgetUsd;
+    if (budget !== undefined && store.ledger.spentUsd() >= budget) {
+      if (store.countForks("queued") > 0) await this.#run.setStatus("budget_exceeded");
+      return;
+    }
+    // Forks branched from a running fork hold their forked sandbox already: they start at once.
+    const branched = this.#branching.readyForks();
+    const free = run.request.maxConcurrent - store.countForks("running") - branched.length;
+    const others = free > 0 ? store.forksWithStatus("queued", Math.min(free + branched.length, 100)).filter((fork) => !branched.some((b) => b.n === fork.n)).slice(0, free) : [];
+    const queued = [...branched, ...others];
+    if (queued.length === 0) return;
+
+    const now = Date.now();
+    const instances = queued.map((fork) => {
+      const id = forkInstanceId(run.id, fork.n, fork.launches + 1);
+      store.markLaunched(fork.n, id, now);
+      return { id, params: this.forkParams(fork), first: fork.launches === 0 };
+    });
+    // Pool.prepare (sandboxes created early: not the run's prepare phase, which is preparing.ts)
+    // starts the first launch's sandboxes while the engine starts their instances. Its
+    // create requests get a moment to leave first: where the Pool, this object and the engine share
+    // a thread (workerd locally), the engine's burst of instance starts would hold them back ~35 ms.
+    await this.#run.env.POOL.getByName(POOL_NAME)
+      .prepare(instances.filter((i) => i.first && !i.params.branch).map((i) => forkLeaseRequest(i.params, i.id)))
+      .catch((err) => log("warn", "orchestrator.prepare_failed", { runId: run.id, ...errorFields(err) }));
+    await scheduler.wait(CREATE_HEAD_START_MS);
+    try {
+      const result = await this.#run.env.FORK_WORKFLOW.createBatch({ instances: instances.map(({ id, params }) => ({ id, params })) });
+      for (const error of result.errors) {
+        if (isInstanceAlreadyExists(error.message)) continue;
+        const fork = queued[error.index];
+        if (fork) store.requeue(fork.n);
+        log("warn", "orchestrator.launch_failed", { runId: run.id, fork: fork?.n, errorMessage: error.message });
+      }
+    } catch (err) {
+      for (const fork of queued) store.requeue(fork.n);
+      log("warn", "orchestrator.launch_failed", { runId: run.id, ...errorFields(err) });
+      return;
+    }
+    for (const { id } of instances) log("info", "fork.launched", { runId: run.id, instanceId: id });
+  }
+
+  /**
+   * Re-creates the instances of launched forks under the ids they were given (a crash may have come
+   * between recording a launch and creating its instance); existing instances are left alone.
+   */
+  async relaunchLaunched(): Promise<void> {
+    const launched = this.#run.store.forksWithStatus("running").filter((fork) => fork.instance_id);
+    if (launched.length === 0) return;
+    const instances = launched.map((fork) => ({ id: fork.instance_id!, params: this.forkParams(fork) }));
+    try {
+      const result = await this.#run.env.FORK_WORKFLOW.createBatch({ instances });
+      const created = instances.length - result.errors.length;
+      if (created > 0) log("info", "orchestrator.instances_recreated", { runId: this.#run.run().id, count: created });
+    } catch (err) {
+      log("warn", "orchestrator.relaunch_failed", { runId: this.#run.run().id, ...errorFields(err) });
+    }
+  }
+
+  forkParams(fork: ForkRow): ForkParams {
+    const { id, request, sandbox, prepared } = this.#run.run();
+    const params: ForkParams = {
+      runId: id,
+      n: fork.n,
+      forks: request.forks,
+      repo: request.repo,
+      baseBranch: request.branch,
+      workBranch: fork.branch,
+      task: request.task,
+      timeoutSeconds: request.timeoutSeconds,
+      stallSeconds: request.stallSeconds ?? DEFAULT_STALL_SECONDS,
+      template: sandbox.templateId,
+      sandboxRate: { vcpu: sandbox.vcpu, memoryGib: sandbox.memoryGib },
+      leaseKey: forkLeaseKey(id, fork.n),
+    };
+    if (request.check) params.check = request.check;
+    if (request.push) params.push = true;
+    if (request.keepSandboxes) params.keepSandbox = true;
+    if (request.prepare && (prepared?.status === "forked" || prepared?.status === "per_fork")) {
+      params.prepare = { mode: prepared.status, commands: request.prepare.commands, ...(prepared.baseSha ? { baseSha: prepared.baseSha } : {}) };
+    }
+    if (request.artifacts) params.artifacts = request.artifacts;
+    const branch = branchSourceOf(fork);
+    if (branch) {
+      params.branch = branch;
+      params.forks = this.#branching.lastFork();
+    }
+    return params;
+  }
+}

@@ -1,0 +1,115 @@
+import type { Env } from "../../core/env";
+import { loadConfig } from "../../core/env";
+import { errorFields, log } from "../../observability/log";
+import { setupInstanceId, turnInstanceId } from "../../protocol/session-ids";
+import type { SessionJob, SetupOutcome, TurnOutcome } from "../../protocol/session-job";
+import type { Result } from "../../core/errors";
+import { poke, type InstanceWatch } from "../shared/instance-watch";
+import type { SessionRecord, SessionStore } from "./session-store";
+import { createInstanceOnce } from "../../protocol/create-instance";
+
+/** A turn instance not heard from this long is sent a no-op event (a restarted local runtime leaves it idle). */
+const STALE_TURN_MS = 60_000;
+
+/** What the turns use of their Session. */
+export interface SessionParts {
+  env: Env;
+  store: SessionStore;
+  watch: InstanceWatch;
+  event(type: string, turn: number | null, data: Record<string, unknown>): void;
+  setupFinished(outcome: SetupOutcome): Promise<Result<void>>;
+}
+
+/**
+ * A session's Workflow instances: its setup, then one turn at a time (each its own instance, the
+ * durable agent loop): launched once, settled from their outcome (reported, or read from an
+ * instance that ended without reporting), woken when silent or after a runtime restart.
+ */
+export class SessionTurns {
+  readonly #s: SessionParts;
+
+  constructor(parts: SessionParts) {
+    this.#s = parts;
+  }
+
+  /** Starts the next queued turn when none runs. */
+  async startNext(sessionId: string): Promise<void> {
+    const next = this.#s.store.runningTurn() ? undefined : this.#s.store.nextQueued();
+    if (!next) return;
+    const instanceId = turnInstanceId(sessionId, next.n);
+    this.#s.store.startTurn(next.n, instanceId, new Date().toISOString());
+    this.#s.watch.heard(0);
+    await this.launch(instanceId, { sessionId, kind: "turn", n: next.n });
+  }
+
+  /** Settles a running turn (or setup) whose instance ended without reporting; wakes an idle one (at once after a restart). */
+  async reconcile(restarted: boolean): Promise<void> {
+    const r = this.#require();
+    const running = this.#s.store.runningTurn();
+    const instanceId = r.status === "setting_up" ? setupInstanceId(r.id) : running?.instance_id;
+    if (!instanceId) return;
+    let instance: WorkflowInstance;
+    let status: InstanceStatus;
+    try {
+      instance = await this.instance(instanceId);
+      status = await instance.status();
+    } catch (err) {
+      log("info", "session.instance_unknown", { sessionId: r.id, instanceId, ...errorFields(err) });
+      return;
+    }
+    const output = status.output as TurnOutcome | SetupOutcome | undefined;
+    if (status.status === "complete" && output?.kind === "turn") this.applyOutcome(output);
+    else if (status.status === "complete" && output?.kind === "setup") await this.#s.setupFinished(output);
+    else if (status.status === "errored" || status.status === "terminated") {
+      const error = { code: "workflow_failed", message: status.error?.message ?? `The workflow instance ${status.status}.` };
+      if (running) this.applyOutcome({ kind: "turn", n: running.n, status: "failed", error });
+      else await this.#s.setupFinished({ kind: "setup", ok: false, error });
+    } else if (restarted || Date.now() - this.#s.watch.lastHeardAt(0) > Math.min(STALE_TURN_MS, loadConfig(this.#s.env).STALE_FORK_SECONDS * 1000)) {
+      this.#s.watch.heard(0);
+      await poke(instance).catch(() => undefined);
+      log("info", "session.turn_woken", { sessionId: r.id, instanceId });
+    }
+  }
+
+  applyOutcome(outcome: TurnOutcome): void {
+    const now = new Date().toISOString();
+    const { n, status, stopReason, summary, toolCalls, tokens, error } = outcome;
+    if (!this.#s.store.finishTurn(n, status, now, { stopReason, summary, toolCalls, tokens, error })) return;
+    this.#s.store.ledger.releaseOwner(n);
+    this.#s.store.update((r) => {
+      if (r.cancelling === n) delete r.cancelling;
+      // A turn that lost its sandbox leaves the session without a workspace.
+      if (error?.code === "sandbox_gone") {
+        r.sandboxState = "gone";
+        r.sandboxMs = this.#s.store.sandboxMs(r, Date.now());
+        r.runningSince = null;
+      }
+    });
+    if (error?.code === "sandbox_gone") this.fail(error);
+    this.#s.event("turn.finished", n, { status, stopReason: stopReason ?? null, costUsd: this.#s.store.turn(n)?.cost_usd ?? 0, ...(error ? { error } : {}) });
+    log("info", "session.turn_finished", { sessionId: this.#require().id, turn: n, status, errorCode: error?.code });
+  }
+
+  fail(error: { code: string; message: string }): void {
+    const now = new Date().toISOString();
+    this.#s.store.update((r) => {
+      r.status = "failed";
+      r.error = error;
+    });
+    this.#s.store.dropQueued("cancelled", now, { code: "session_failed", message: `The session failed: ${error.message}` });
+    this.#s.event("session.failed", null, { error });
+  }
+
+  async launch(id: string, params: SessionJob): Promise<void> {
+    // Launched before (a repeated call): the instance exists and runs.
+    await createInstanceOnce(this.#s.env.SESSION_WORKFLOW, id, params);
+  }
+
+  instance(id: string): Promise<WorkflowInstance> {
+    return this.#s.env.SESSION_WORKFLOW.get(id);
+  }
+
+  #require(): SessionRecord {
+    return this.#s.store.record()!;
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The roles a Durable Object plays for the Workflows it launches: the RPC methods their steps call
+ * back (types only; the objects implement them, and a workflow can type its stub against just the
+ * role it needs). Names and behaviour are stable: instances in flight call them across deploys, so
+ * a method is only ever added, never renamed or repurposed. Every callback may arrive more than
+ * once (a step body may run again) and is harmless when it does.
+ */
+import type { PreparedView } from "../api/runs";
+import type { Exchange, ModelTurn, ToolTurn } from "../agent/conversation";
+import type { ToolCall } from "../agent/tools";
+import type { Result } from "../core/errors";
+import type { ForkOutcome } from "../runs/fork-outcome";
+import type { JudgeInput, Judgement } from "../runs/judging";
+import type { SandboxHandle } from "../sandbox/handle";
+import type { BranchMark, ClaimedBranch } from "../objects/orchestrator/branch-store";
+import type { LeaseRequest } from "../objects/pool/pool";
+import type { PrepareInfo } from "../workflows/prepare-workflow";
+import type { SetupInfo, SetupOutcome, TurnOutcome, TurnStart } from "./session-job";
+import type { StepRecord, StepReport } from "./step-reports";
+
+/** A step's gate: whether it may run (not cancelled) and whether the budget is spent. */
+export interface StepGate {
+  proceed: boolean;
+  budgetSpent: boolean;
+}
+
+/** What a model call asks of the object that holds the budget (a run or a session). */
+export interface BudgetHolder {
+  /** Before a model call: reserves its expected cost, or fails with budget_exceeded when it does not fit. */
+  reserveModelCall(owner: number, key: string, expectedUsd: number): Result<void> | Promise<Result<void>>;
+  /** A model call that failed (or never happened) gives its reservation back. */
+  releaseReservation(key: string): void | Promise<void>;
+}
+
+/** A fork's Workflow (src/workflows/fork-workflow.ts) reporting to its run's Orchestrator. */
+export interface ForkReports extends BudgetHolder {
+  /** The budget step: may this fork start? Its stable start time. */
+  forkBegin(n: number, instanceId: string, step?: StepRecord): Promise<Result<{ startedAt: number }>>;
+  stepStarted(n: number, name: string, attempt: number): StepGate & { branch?: boolean };
+  /** A long step's heartbeat. */
+  forkAlive(n: number): void;
+  stepFinished(n: number, name: string, report: StepReport): { branch?: boolean };
+  /** A model call's real cost, once per key. */
+  recordModelCost(n: number, key: string, usd: number): void;
+  /** Stopped for budget: the fork waits for a raise with its sandbox paused. */
+  forkAwaitingBudget(n: number): Promise<void>;
+  forkContinues(n: number): void;
+  /** The report step: the fork's final outcome. */
+  forkFinished(outcome: ForkOutcome, step?: StepRecord): Promise<Result<void>>;
+}
+
+/** A fork at a step boundary taking the branches asked of it (src/workflows/fork-branching.ts). */
+export interface BranchReports {
+  branchClaim(n: number, mark: BranchMark): Result<(ClaimedBranch & { leases: LeaseRequest[] })[]>;
+  branchDeferred(k: number): void;
+  branchForked(k: number, turn: number, stateKey: string): Promise<Result<void>>;
+  branchFailed(k: number, error: { code: string; message: string }): Promise<Result<void>>;
+}
+
+/** A run's prepare Workflow (src/workflows/prepare-workflow.ts). */
+export interface PrepareReports {
+  prepareInfo(): Result<PrepareInfo>;
+  prepareStepStarted(name: string, attempt: number): StepGate;
+  prepareStepFinished(name: string, report: StepReport): void;
+  prepared(outcome: PreparedView, sandboxSeconds: number): Promise<Result<void>>;
+}
+
+/** A run's judge Workflow (src/workflows/judge-workflow.ts). */
+export interface JudgeReports extends BudgetHolder {
+  judgeInput(k: number): Result<JudgeInput>;
+  recordModelCost(n: number, key: string, usd: number): void;
+  judged(k: number, scores: Judgement[]): Promise<Result<void>>;
+  judgeFailed(k: number, error: { code: string; message: string }): Promise<void>;
+  judgeStepFinished(k: number, name: string, report: StepReport): void;
+  judgeAlive(k: number): void;
+}
+
+/** A session's setup and turn Workflow (src/workflows/session-turn-workflow.ts) reporting to its Session. */
+export interface SessionTurnReports extends BudgetHolder {
+  setupInfo(): Result<SetupInfo>;
+  setupFinished(outcome: SetupOutcome): Promise<Result<void>>;
+  beginTurn(n: number, instanceId: string): Promise<Result<TurnStart>>;
+  history(n: number): Result<Exchange[]>;
+  stepStarted(turn: number, name: string, attempt: number): StepGate;
+  stepFinished(turn: number, name: string, report: StepReport): void;
+  recordModelCall(turn: number, k: number, key: string, model: ModelTurn, usd: number): void;
+  recordToolCall(turn: number, k: number, index: number, call: ToolCall & { id: string }, result: ToolTurn): void;
+  awaitBudget(turn: number): Promise<Result<void>>;
+  resumeForTurn(turn: number): Promise<Result<SandboxHandle>>;
+  turnFinished(outcome: TurnOutcome): Promise<Result<void>>;
+}

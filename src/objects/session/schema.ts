@@ -60,4 +60,25 @@ CREATE TABLE IF NOT EXISTS reservations (key TEXT PRIMARY KEY, usd REAL NOT NULL
       sql.exec("CREATE INDEX reservations_owner ON reservations (owner)");
     },
   },
+  {
+    version: 3,
+    description: "the transcript in turn order: a queued turn's prompt is written when the turn starts, and the rows are renumbered by (turn, seq)",
+    up(sql) {
+      // Prompts written when their turn was queued, before the answers of the turns ahead of them.
+      sql.exec("DELETE FROM transcript WHERE kind = 'prompt' AND turn IN (SELECT n FROM turns WHERE status = 'queued')");
+      sql.exec(`
+CREATE TABLE transcript_v3 (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  key TEXT NOT NULL UNIQUE,
+  turn INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  data TEXT NOT NULL,
+  at TEXT NOT NULL
+);
+INSERT INTO transcript_v3 (seq, key, turn, kind, data, at) SELECT ROW_NUMBER() OVER (ORDER BY turn, seq), key, turn, kind, data, at FROM transcript;
+DROP TABLE transcript;
+ALTER TABLE transcript_v3 RENAME TO transcript;
+CREATE INDEX transcript_turn ON transcript (turn, seq);`);
+    },
+  },
 ];

@@ -155,10 +155,10 @@ export class SessionStore {
 
   // ---- Turns ----------------------------------------------------------------------------------
 
+  /** Queues a turn. Its prompt enters the transcript when it starts (startTurn), not now. */
   addTurn(prompt: string, model: string, now: string): number {
     const n = (this.#sql.exec<{ n: number | null }>("SELECT MAX(n) AS n FROM turns").one().n ?? 0) + 1;
     this.#sql.exec("INSERT INTO turns (n, prompt, model, status, queued_at) VALUES (?, ?, ?, 'queued', ?)", n, prompt, model, now);
-    this.#sql.exec("INSERT OR IGNORE INTO transcript (key, turn, kind, data, at) VALUES (?, ?, 'prompt', ?, ?)", promptKey(n), n, JSON.stringify({ prompt }), now);
     return n;
   }
 
@@ -178,8 +178,15 @@ export class SessionStore {
     return this.#sql.exec<{ c: number }>("SELECT COUNT(*) AS c FROM turns WHERE status = 'queued'").one().c;
   }
 
+  /**
+   * Starts a queued turn and writes its prompt to the transcript. Turns run one at a time, so the
+   * transcript (in `seq` order) is in turn order: a prompt written when it was queued would come
+   * before the answers of the turns queued ahead of it.
+   */
   startTurn(n: number, instanceId: string, now: string): void {
     this.#sql.exec("UPDATE turns SET status = 'running', instance_id = ?, started_at = COALESCE(started_at, ?) WHERE n = ? AND status = 'queued'", instanceId, now, n);
+    const turn = this.turn(n);
+    if (turn?.status === "running") this.#sql.exec("INSERT OR IGNORE INTO transcript (key, turn, kind, data, at) VALUES (?, ?, 'prompt', ?, ?)", promptKey(n), n, JSON.stringify({ prompt: turn.prompt }), now);
   }
 
   /** Ends a turn once; false when it had ended already. */
@@ -283,7 +290,7 @@ export class SessionStore {
     return exchanges;
   }
 
-  /** Transcript entries after `after` (a seq), at most `limit`, for GET …/transcript. */
+  /** Transcript entries after `after` (a seq), at most `limit`, for GET …/transcript: in turn order, as `seq` is (startTurn). */
   transcript(after: number, limit: number): TranscriptEntry[] {
     return this.#sql
       .exec<TranscriptRow>("SELECT * FROM transcript WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
@@ -302,8 +309,9 @@ export class SessionStore {
       });
   }
 
+  /** Turn order (each turn's rows in the order they were written), whatever order the turns wrote in. */
   #transcriptRows(fromTurn: number, upTo: number): TranscriptRow[] {
-    return this.#sql.exec<TranscriptRow>("SELECT * FROM transcript WHERE turn > ? AND turn <= ? ORDER BY seq", fromTurn, upTo).toArray();
+    return this.#sql.exec<TranscriptRow>("SELECT * FROM transcript WHERE turn > ? AND turn <= ? ORDER BY turn, seq", fromTurn, upTo).toArray();
   }
 
   /** Turns 1..upTo and their transcript, for a fork of this session (ended turns only). */

@@ -1,0 +1,53 @@
+import { expect } from "vitest";
+import type { SessionView, TranscriptEntry } from "../../src/api/sessions";
+import { sessionView } from "../../src/api/session-responses";
+import type { ScriptedReply } from "../support/anthropic-server";
+import { api, scriptedModel, testEnv, waitFor } from "./helpers";
+
+/** What the session tests share: the session API, waits on a session's view, scripted replies. */
+export const setScript = (turns: ScriptedReply[]) => scriptedModel.script(turns);
+export const modelCalls = () => scriptedModel.calls();
+
+export const writeFile = (path: string, text: string): ScriptedReply => ({ content: [{ type: "tool_use", name: "str_replace_based_edit_tool", input: { command: "create", path, file_text: `${text}\n` } }] });
+export const bash = (command: string): ScriptedReply => ({ content: [{ type: "tool_use", name: "bash", input: { command } }] });
+export const say = (text: string): ScriptedReply => ({ content: [{ type: "text", text }] });
+
+export async function createSession(body: Record<string, unknown> = {}): Promise<{ id: string; status: string; links: Record<string, string> }> {
+  const res = await api("/v1/sessions", { method: "POST", json: { repo: testEnv.TEST_REPO, ...body } });
+  if (res.status !== 201) throw new Error(`POST /v1/sessions: ${res.status} ${await res.text()}`);
+  return (await res.json()) as never;
+}
+
+export async function getSession(id: string): Promise<SessionView> {
+  const res = await api(`/v1/sessions/${id}`);
+  if (res.status !== 200) throw new Error(`GET /v1/sessions/${id}: ${res.status} ${await res.text()}`);
+  // What the API answers is what the OpenAPI document describes.
+  return sessionView.parse(await res.json());
+}
+
+export async function send(id: string, prompt: string): Promise<number> {
+  const res = await api(`/v1/sessions/${id}/messages`, { method: "POST", json: { prompt } });
+  if (res.status !== 202) throw new Error(`POST messages: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { turn: number }).turn;
+}
+
+export async function waitForSession(id: string, what: string, probe: (view: SessionView) => boolean, timeoutMs = 60_000): Promise<SessionView> {
+  let last: SessionView | undefined;
+  try {
+    return await waitFor(what, async () => {
+      last = await getSession(id);
+      return probe(last) ? last : undefined;
+    }, timeoutMs);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last view: ${JSON.stringify(last)?.slice(0, 3000)}`);
+  }
+}
+
+export const turnEnded = (n: number) => (v: SessionView) => v.turns.length >= n && v.turns.slice(0, n).every((t) => !["queued", "running"].includes(t.status)) && v.status !== "running";
+
+export async function transcript(id: string): Promise<TranscriptEntry[]> {
+  const res = await api(`/v1/sessions/${id}/transcript?limit=500`);
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { entries: TranscriptEntry[] }).entries;
+}
+

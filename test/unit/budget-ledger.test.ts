@@ -88,7 +88,7 @@ describe("the objects' schemas", () => {
     storage.sql.exec("CREATE TABLE reservations (key TEXT PRIMARY KEY, usd REAL NOT NULL)");
     storage.sql.exec("INSERT INTO ledger VALUES ('k', 1, 'llm', 0.4, ?)", AT);
     storage.sql.exec("INSERT INTO reservations VALUES ('old', 0.3)");
-    expect(migrate(storage, SESSION_MIGRATIONS)).toEqual({ from: 0, to: 2 });
+    expect(migrate(storage, SESSION_MIGRATIONS)).toEqual({ from: 0, to: 3 });
     const ledger = new BudgetLedger(storage.sql, "turn");
     expect(ledger.spentUsd()).toBeCloseTo(0.4);
     expect(ledger.book("k", 1, "llm", 9, AT)).toBe(false);

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { STEP } from "../../src/workflows/steps";
+import { commandStep, STEP } from "../../src/workflows/steps";
 import { createRun, getRun, sandboxAdmin, testEnv, waitFor, waitForRunStatus, api } from "./helpers";
 
 beforeEach(async () => {
@@ -59,6 +59,11 @@ describe("a run of commands", () => {
     expect(fork.commands.map((c) => c.exitCode)).toEqual([0, 3]);
     expect(fork.commands[1]?.stderrTail).toBe("broken\n");
     expect(fork.steps.find((s) => s.name === STEP.releaseSandbox)?.status).toBe("succeeded");
+    // The failing command's step is recorded failed (the dashboard draws it red), the one before it succeeded.
+    expect(fork.steps.filter((s) => s.name.startsWith("command-")).map((s) => [s.name, s.status])).toEqual([
+      [commandStep(0), "succeeded"],
+      [commandStep(1), "failed"],
+    ]);
     expect((await sandboxAdmin.stats()).live).toBe(0);
   });
 

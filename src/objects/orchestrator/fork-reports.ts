@@ -116,8 +116,12 @@ export class ForkReporting {
         this.#run.event("command.finished", n, { index, command: result.command, exitCode: result.exitCode, durationMs: result.durationMs });
       }
     }
-    store.stepFinished(n, name, step.attempt, step.ok, step.durationMs);
-    this.#run.event("step.finished", n, { step: name, ...step });
+    // A command that exited non-zero ends its fork (command_failed): its step failed, though its body returned.
+    const failed = findings.find((f) => f.kind === "command" && f.result.exitCode !== 0);
+    const ok = step.ok && !failed;
+    const error = step.error ?? (failed?.kind === "command" ? { code: "command_failed", message: `Command exited with code ${failed.result.exitCode}: ${failed.result.command}` } : undefined);
+    store.stepFinished(n, name, step.attempt, ok, step.durationMs);
+    this.#run.event("step.finished", n, { step: name, ...step, ok, ...(error ? { error } : {}) });
     return this.#branching.waitingFor(n) ? { branch: true } : {};
   }
 

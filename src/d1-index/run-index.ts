@@ -9,16 +9,16 @@ export type IndexedRun = Pick<RunView, "id" | "status" | "request" | "createdAt"
 export async function upsertRunSummary(db: D1Database, view: IndexedRun, requestHash: string, idempotencyKey: string | null): Promise<void> {
   await db
     .prepare(
-      `INSERT INTO runs (id, status, repo, branch, forks, succeeded, failed, cost_usd, idempotency_key, request_hash, created_at, updated_at, running, queued, github_thread)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-       ON CONFLICT (id) DO UPDATE SET status = ?2, succeeded = ?6, failed = ?7, cost_usd = ?8, updated_at = ?12, running = ?13, queued = ?14`,
+      `INSERT INTO runs (id, status, repo, branch, forks, succeeded, failed, cost_usd, idempotency_key, request_hash, created_at, updated_at, running, queued, github_thread, cancelled, budget_exceeded)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+       ON CONFLICT (id) DO UPDATE SET status = ?2, forks = ?5, succeeded = ?6, failed = ?7, cost_usd = ?8, updated_at = ?12, running = ?13, queued = ?14, cancelled = ?16, budget_exceeded = ?17`,
     )
     .bind(
       view.id,
       view.status,
       view.request.repo,
       view.request.branch,
-      view.request.forks,
+      forkCount(view),
       view.totals.succeeded,
       view.totals.failed,
       view.totals.costUsd.total,
@@ -29,8 +29,19 @@ export async function upsertRunSummary(db: D1Database, view: IndexedRun, request
       view.totals.running,
       view.totals.queued,
       view.request.github ? githubThread(view.request.github) : null,
+      view.totals.cancelled,
+      view.totals.budgetExceeded,
     )
     .run();
+}
+
+/**
+ * How many forks the run has: every fork counted by status (branched forks included), at least the
+ * number requested (before they are all created).
+ */
+export function forkCount(view: Pick<IndexedRun, "request" | "totals">): number {
+  const t = view.totals;
+  return Math.max(view.request.forks, t.succeeded + t.failed + t.cancelled + t.budgetExceeded + t.running + t.queued);
 }
 
 /** A GitHub issue or pull request, as the index keys it: `owner/repo#number`. */
@@ -69,6 +80,8 @@ interface RunRow {
   forks: number;
   succeeded: number;
   failed: number;
+  cancelled: number;
+  budget_exceeded: number;
   cost_usd: number;
   created_at: string;
   updated_at: string;
@@ -77,7 +90,7 @@ interface RunRow {
 /** Newest first, keyset-paginated. */
 export async function listRuns(db: D1Database, query: { status?: RunStatus; limit: number; cursor?: string }): Promise<{ runs: RunSummary[]; nextCursor: string | null }> {
   const { where, binds } = pageFilter(query);
-  const sql = `SELECT id, status, repo, branch, forks, succeeded, failed, cost_usd, created_at, updated_at FROM runs
+  const sql = `SELECT id, status, repo, branch, forks, succeeded, failed, cancelled, budget_exceeded, cost_usd, created_at, updated_at FROM runs
     ${where} ORDER BY created_at DESC, id DESC LIMIT ?`;
   const rows = (await db.prepare(sql).bind(...binds, query.limit + 1).all<RunRow>()).results;
   const page = rows.slice(0, query.limit);
@@ -91,6 +104,8 @@ export async function listRuns(db: D1Database, query: { status?: RunStatus; limi
       forks: r.forks,
       succeeded: r.succeeded,
       failed: r.failed,
+      cancelled: r.cancelled,
+      budgetExceeded: r.budget_exceeded,
       costUsd: r.cost_usd,
       createdAt: r.created_at,
       updatedAt: r.updated_at,

@@ -4,7 +4,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { ScriptedReply } from "../support/anthropic-server";
 import { Sandbox } from "e2b";
-import { api, createRun, e2bOptions, getRun, sandboxAdmin, scriptedModel, waitFor, waitForRunStatus } from "./helpers";
+import { api, createRun, e2bOptions, getRun, sandboxAdmin, scriptedModel, waitFor, waitForListedRun, waitForRunStatus } from "./helpers";
 
 const BRANCH_PROMPT = "Now also write b.txt";
 
@@ -115,6 +115,9 @@ describe("branching a fork", () => {
       expect(child.commands[0]!.stdoutTail).toBe(`one\n${child.n}\n`);
       expect(child.diff).toEqual({ files: 2, insertions: 2, deletions: 0 });
     }
+    // The runs list counts the branched forks too ("3 / 3 succeeded", not "3 / 1").
+    const row = await waitForListedRun(run.id, (r) => r.status === "completed" && r.succeeded === 3);
+    expect(row).toMatchObject({ forks: 3, succeeded: 3, failed: 0, cancelled: 0, budgetExceeded: 0 });
     const stats = await sandboxAdmin.stats();
     expect(stats.calls.create).toBe(1);
     expect(stats.calls.fork).toBe(1);

@@ -1,5 +1,5 @@
 import { env, exports } from "cloudflare:workers";
-import type { RunView } from "../../src/api/runs";
+import type { RunSummary, RunView } from "../../src/api/runs";
 import type { RecordedCall, ScriptTurn } from "../support/anthropic-server";
 import { TEST_API_TOKEN, TEST_E2B_API_KEY, TEST_SANDBOX_ADMIN_KEY } from "../support/constants";
 
@@ -101,3 +101,16 @@ export const scriptedModel = {
     return ((await this.request("/__calls")) as RecordedCall[]).filter((c) => c.path === "/v1/messages");
   },
 };
+
+/** A run's row in GET /v1/runs (the D1 index), once it matches `probe` (the index is written a moment after the run changes). */
+export async function waitForListedRun(id: string, probe: (row: RunSummary) => boolean, timeoutMs = 15_000): Promise<RunSummary> {
+  let last: RunSummary | undefined;
+  try {
+    return await waitFor(`run ${id} listed as expected`, async () => {
+      last = ((await (await api("/v1/runs?limit=100")).json()) as { runs: RunSummary[] }).runs.find((r) => r.id === id);
+      return last && probe(last) ? last : undefined;
+    }, timeoutMs);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last row: ${JSON.stringify(last)}`);
+  }
+}

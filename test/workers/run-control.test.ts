@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { api, createRun, getRun, sandboxAdmin, waitFor, waitForRunStatus } from "./helpers";
+import { api, createRun, getRun, sandboxAdmin, waitFor, waitForListedRun, waitForRunStatus } from "./helpers";
 
 beforeEach(async () => {
   await sandboxAdmin.reset();
@@ -75,6 +75,9 @@ describe("pause, resume and cancel", () => {
     expect(res.status).toBe(200);
     const view = await waitForRunStatus(run.id, ["completed"]);
     expect(view.forks.map((f) => f.status)).toEqual(["cancelled", "succeeded"]);
+    // The runs list counts the cancelled fork (not only succeeded and failed).
+    const row = await waitForListedRun(run.id, (r) => r.status === "completed");
+    expect(row).toMatchObject({ forks: 2, succeeded: 1, failed: 0, cancelled: 1, budgetExceeded: 0 });
     expect((await post(`/v1/runs/${run.id}/forks/1/cancel`)).status).toBe(409);
     expect((await post(`/v1/runs/${run.id}/forks/7/cancel`)).status).toBe(404);
     await waitFor("no live sandboxes", async () => (await sandboxAdmin.stats()).live === 0);

@@ -4,6 +4,7 @@ import type { RunPage, RunSummary } from "../lib/api-types.ts";
 import { api, errorMessage, isAbort, isUnauthorized, PAGE_SIZE } from "../lib/api.ts";
 import { badge, h, human } from "../lib/dom.ts";
 import { fmtUsd, shortRepo } from "../lib/format.ts";
+import { forkCounts } from "../lib/fork-labels.ts";
 import { focusHeading, main, timeEl } from "../lib/page.ts";
 import type { Cleanup } from "../router.ts";
 
@@ -96,13 +97,13 @@ export function showRuns(params: URLSearchParams): Cleanup {
 }
 
 function runRow(run: RunSummary): HTMLTableRowElement {
-  const total = run.forks || 0;
-  const okPct = total ? (100 * run.succeeded) / total : 0;
-  const badPct = total ? (100 * run.failed) / total : 0;
-  const ok = h("span", { class: "p-ok" });
-  const bad = h("span", { class: "p-bad" });
-  ok.style.setProperty("width", okPct + "%");
-  bad.style.setProperty("width", badPct + "%");
+  const counts = forkCounts(run);
+  const bar = (cls: string, width: number) => {
+    const seg = h("span", { class: cls });
+    seg.style.setProperty("width", width + "%");
+    return seg;
+  };
+  const endedClass = { failed: "bad-text", cancelled: "muted", budget: "budget-text" } as const;
   return h(
     "tr",
     { dataset: { run: run.id } },
@@ -112,9 +113,9 @@ function runRow(run: RunSummary): HTMLTableRowElement {
     h(
       "td",
       { class: "num", "data-label": "Forks" },
-      run.succeeded + " / " + total + " succeeded",
-      run.failed ? h("span", { class: "bad-text" }, " · " + run.failed + " failed") : null,
-      h("div", { class: "progress", "aria-hidden": "true" }, ok, bad),
+      counts.headline,
+      counts.ended.map((e) => h("span", { class: endedClass[e.kind] }, " · " + e.text)),
+      h("div", { class: "progress", "aria-hidden": "true" }, bar("p-ok", counts.widths.succeeded), bar("p-bad", counts.widths.failed), bar("p-cancelled", counts.widths.cancelled), bar("p-budget", counts.widths.budget)),
     ),
     h("td", { class: "num", "data-label": "Cost" }, fmtUsd(run.costUsd)),
     h("td", { class: "num", "data-label": "Created" }, timeEl(run.createdAt)),

@@ -16,6 +16,7 @@ import { isFinished } from "../run/run-status.ts";
 import { branchForm, takeButton } from "./fork-actions.ts";
 import { numberedDiff } from "./numbered-diff.ts";
 import { rankedForks, rankingTable } from "./ranking-table.ts";
+import { forkBadgeStatus } from "../../lib/fork-labels.ts";
 
 export function showComparePage(id: string): Cleanup {
   document.title = "Compare · Run " + id + " · Forkyard";
@@ -155,7 +156,7 @@ function patchPane(view: CompareView, f: CompareFork, side: string, onBranched: 
   return h(
     "section",
     { class: "card pad pane", dataset: { fork: String(f.n) }, "aria-label": side + ": fork " + f.n },
-    h("header", { class: "fork-head" }, h("h3", null, "Fork " + f.n), badge(f.status), view.winner === f.n ? h("span", { class: "winner-mark" }, "★ Winner") : null, h("span", { class: "branch mono", title: f.branch }, f.branch)),
+    h("header", { class: "fork-head" }, h("h3", null, "Fork " + f.n), badge(forkBadgeStatus(f)), view.winner === f.n ? h("span", { class: "winner-mark" }, "★ Winner") : null, h("span", { class: "branch mono", title: f.branch }, f.branch)),
     f.error ? h("div", { class: "error-box", role: "note" }, h("code", null, f.error.code), ": ", f.error.message) : null,
     h("div", { class: "actions pane-actions" }, takeButton(view.runId, f.n), branchForm(view.runId, f.n, onBranched)),
     content,

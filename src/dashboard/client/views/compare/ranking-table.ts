@@ -3,6 +3,7 @@ import type { CompareFork, CompareView } from "../../lib/api-types.ts";
 import { badge, h } from "../../lib/dom.ts";
 import { fmtUsd } from "../../lib/format.ts";
 import { checkOutcome, diffStats } from "../run/fork-card.ts";
+import { forkBadgeStatus } from "../../lib/fork-labels.ts";
 
 /** Ranked forks by rank, then the others by number. */
 export function rankedForks(view: CompareView): CompareFork[] {
@@ -19,7 +20,7 @@ export function rankingTable(view: CompareView): HTMLElement {
       "tr",
       { dataset: { fork: String(f.n), winner: String(winner) }, class: winner ? "winner" : undefined },
       h("td", { class: "num", "data-label": "Rank" }, f.rank === null ? "–" : String(f.rank)),
-      h("td", { "data-label": "Fork" }, h("strong", null, "Fork " + f.n), " ", badge(f.status), winner ? h("span", { class: "winner-mark", title: "The fork to take" }, "★ Winner") : null),
+      h("td", { "data-label": "Fork" }, h("strong", null, "Fork " + f.n), " ", badge(forkBadgeStatus(f)), winner ? h("span", { class: "winner-mark", title: "The fork to take" }, "★ Winner") : null),
       h(
         "td",
         { "data-label": "Score" },

@@ -10,6 +10,7 @@ import { fmtInt, fmtMs, fmtUsd, plural } from "../../lib/format.ts";
 import { elapsedEl } from "../../lib/page.ts";
 import { filesBlock } from "./fork-files.ts";
 import { isFinished, isForkTerminal } from "./run-status.ts";
+import { forkBadgeStatus } from "../../lib/fork-labels.ts";
 
 export type KeepOpen = (details: HTMLDetailsElement, key: string, defaultOpen: boolean) => HTMLDetailsElement;
 
@@ -51,12 +52,12 @@ export function forkCard(f: ForkView, ctx: ForkCardContext): HTMLElement {
 
   return h(
     "article",
-    { class: "card fork", tabindex: "-1", dataset: { fork: String(f.n), status: f.status }, "aria-labelledby": "fork-" + f.n + "-title" },
+    { class: "card fork", tabindex: "-1", dataset: { fork: String(f.n), status: f.status, ...(f.check ? { check: f.check.passed ? "passed" : "failed" } : {}) }, "aria-labelledby": "fork-" + f.n + "-title" },
     h(
       "header",
       { class: "fork-head" },
       h("h3", { id: "fork-" + f.n + "-title" }, "Fork " + f.n),
-      badge(f.status),
+      badge(forkBadgeStatus(f)),
       h("span", { class: "branch mono", title: f.branch }, f.branch),
       h(
         "span",

@@ -33,8 +33,9 @@ describe("GET /metrics", () => {
     expect(m.get('forkyard_fork_duration_seconds_bucket{le="+Inf"}')).toBe(2);
     expect(m.get('forkyard_fork_duration_seconds_bucket{le="60"}')).toBe(2);
     expect(m.get("forkyard_fork_duration_seconds_sum")).toBeGreaterThan(0);
-    // A non-zero exit is the command step's result; the fork fails after it.
-    expect(m.get('forkyard_step_attempts_total{step="command",outcome="success"}')).toBe(2);
+    // A non-zero exit fails the command's step (once: it is not retried), and the fork after it.
+    expect(m.get('forkyard_step_attempts_total{step="command",outcome="success"}')).toBe(1);
+    expect(m.get('forkyard_step_attempts_total{step="command",outcome="failure"}')).toBe(1);
     expect(m.get('forkyard_step_attempts_total{step="command",outcome="retry"}')).toBe(0);
     expect(m.get('forkyard_step_attempts_total{step="acquire-sandbox",outcome="success"}')).toBe(2);
     expect(m.get('forkyard_cost_usd_total{kind="sandbox",model=""}')).toBeGreaterThan(0);

@@ -285,6 +285,9 @@ describe.skipIf(!hasChromium)(suiteName, () => {
     await winner.locator(".winner-mark", { hasText: "Winner" }).waitFor();
     await winner.locator(".reasons li", { hasText: "check passed" }).waitFor();
     await page.locator('table.ranking tr[data-fork="1"] .reasons li', { hasText: "check failed" }).waitFor();
+    // Fork 1 succeeded (its API status) but its check failed: its badge says so, not a green "succeeded".
+    expect(await page.locator('table.ranking tr[data-fork="1"] .badge').getAttribute("class")).toBe("badge s-check_failed");
+    expect(await page.locator('table.ranking tr[data-fork="2"] .badge').getAttribute("class")).toBe("badge s-succeeded");
 
     await page.getByLabel("Left fork").selectOption("1");
     await page.getByLabel("Right fork").selectOption("3");

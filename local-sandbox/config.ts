@@ -51,6 +51,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxSer
   }
   if (env.SANDBOX_EXPOSE_PATHS) opts.exposePaths = env.SANDBOX_EXPOSE_PATHS.split(":").filter(Boolean);
   if (env.SANDBOX_HIDE_PATHS) opts.hidePaths = env.SANDBOX_HIDE_PATHS.split(":").filter(Boolean);
+  if (env.SANDBOX_FORWARD_HOSTS) opts.forwardHosts = env.SANDBOX_FORWARD_HOSTS.split(/[\s,]+/).filter(Boolean);
   if (env.SANDBOX_ADMIN_KEY) opts.adminKey = env.SANDBOX_ADMIN_KEY;
   return opts;
 }

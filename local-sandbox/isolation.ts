@@ -1,6 +1,7 @@
 // How sandbox processes are confined. Every isolated sandbox sees the same view (isolation/view.ts:
 // system directories read-only, its own /home/user and /tmp, exposed paths, nothing else of the
-// host) in its own mount and PID namespaces, built by one of two backends:
+// host) in its own mount, PID, network (own loopback only; isolation/forward.ts), IPC and UTS
+// namespaces, built by one of two backends:
 //   bwrap    bubblewrap, when installed and working (isolation/bwrap.ts)
 //   unshare  util-linux's unshare + mount + pivot_root, as root (isolation/unshare.ts)
 //   none     plain child processes in the host directories: only when asked for
@@ -9,7 +10,7 @@
 //
 // Two ways of running commands:
 //  - shared namespace (root with nsenter + setpriv; always for unshare): one long-lived "holder"
-//    per running sandbox owns its namespaces; every command is `nsenter -t <init> -m -p -r -w --
+//    per running sandbox owns its namespaces; every command is `nsenter -t <init> -m -p -n -i -u -r -w --
 //    setpriv <drop all caps, no_new_privs> -- sh -c 'cd "$0" && exec "$@"' <cwd> cmd args`. Like a
 //    VM: processes of different commands see each other, and `cmd &` jobs outlive the command that
 //    started them. Killing the holder tears everything down; so does the server dying.
@@ -123,7 +124,7 @@ export function buildLaunch(iso: Isolation, input: LaunchInput): LaunchSpec {
     return {
       file: iso.shared.nsenterPath,
       args: [
-        "-t", String(input.initPid), "-m", "-p", "-r", "-w", "--",
+        "-t", String(input.initPid), "-m", "-p", "-n", "-i", "-u", "-r", "-w", "--",
         iso.shared.setprivPath, "--bounding-set", "-all", "--inh-caps", "-all", "--no-new-privs", "--",
         "/bin/sh", "-c", 'cd -- "$0" && exec "$@"', input.virtualCwd, input.cmd, ...input.args,
       ],
@@ -210,10 +211,14 @@ export class NamespaceHolder {
 
 // ---- detection ----------------------------------------------------------------------------------
 
-/** What a probe sandbox must show: home writable; root, /etc read-only; no capabilities; own PIDs. */
+/**
+ * What a probe sandbox must show: home writable; root, /etc read-only; no capabilities; own PIDs;
+ * its own network namespace (no interface but lo).
+ */
 const PROBE_SCRIPT =
   "touch /home/user/.probe && ! touch /.probe 2>/dev/null && ! touch /etc/.probe 2>/dev/null && " +
-  "grep -q '^CapEff:[[:space:]]*0*$' /proc/self/status && test \"$(ls /proc | grep -c '^[0-9]')\" -lt 20";
+  "grep -q '^CapEff:[[:space:]]*0*$' /proc/self/status && test \"$(ls /proc | grep -c '^[0-9]')\" -lt 20 && " +
+  "test \"$(grep -c ':' /proc/net/dev)\" -eq 1 && grep -q '^ *lo:' /proc/net/dev";
 
 function probeDirs(): { base: string; m: MountInput } {
   const base = mkdtempSync(join(tmpdir(), "local-sandbox-probe-"));
@@ -278,7 +283,7 @@ async function tryUnshare(rootfs: string): Promise<Isolation | string> {
   if (!isRoot()) return "unshare isolation needs root";
   const unsharePath = findOnPath("unshare");
   const shared = sharedTools();
-  const missing = [["unshare", unsharePath], ["nsenter", shared], ["setpriv", shared], ["mount", findOnPath("mount")], ["pivot_root", findOnPath("pivot_root")]]
+  const missing = [["unshare", unsharePath], ["nsenter", shared], ["setpriv", shared], ["mount", findOnPath("mount")], ["pivot_root", findOnPath("pivot_root")], ["ip (iproute2)", findOnPath("ip")]]
     .filter(([, found]) => !found)
     .map(([name]) => name);
   if (missing.length > 0 || !unsharePath || !shared) return `util-linux tools missing: ${missing.join(", ")}`;

@@ -14,6 +14,7 @@ import { randomBytes, randomInt } from "node:crypto";
 import { join } from "node:path";
 import { ApiError, RpcError, maxLiveMessage, sandboxNotFoundMessage } from "./errors.ts";
 import { NamespaceHolder, buildLaunch, type Isolation, type MountInput } from "./isolation.ts";
+import { Forwarder, type ForwardHost } from "./isolation/forward.ts";
 import { HOME, normalizeVirtual, mapVirtual, resolveSandboxPath } from "./paths.ts";
 import { ProcessTable, type ProcessConfig, type SandboxProcess } from "./processes.ts";
 import type { Stats } from "./stats.ts";
@@ -53,6 +54,8 @@ export class Sandbox {
   readonly streams = new Set<ConnectStream>();
   /** Keeps the sandbox's namespaces alive in shared-namespace mode (started lazily). */
   holder: NamespaceHolder | undefined;
+  /** The forwarded host addresses inside the sandbox's network namespace (with the holder). */
+  forwarder: Promise<Forwarder> | undefined;
 
   constructor(record: SandboxRecord, dataDir: string) {
     this.record = record;
@@ -74,6 +77,8 @@ export class Sandbox {
     this.processes.killAll();
     this.holder?.stop();
     this.holder = undefined;
+    this.forwarder?.then((f) => f.close(), () => {});
+    this.forwarder = undefined;
     for (const s of [...this.streams]) s.destroy();
     this.streams.clear();
   }
@@ -94,6 +99,8 @@ export interface StoreOptions {
   isolation: Isolation;
   exposePaths: string[];
   hidePaths: string[];
+  /** Host addresses every sandbox reaches at the same ip:port on its own loopback. */
+  forwardHosts: ForwardHost[];
   stats: Stats;
   persist: boolean;
   log: (msg: string) => void;
@@ -434,13 +441,22 @@ export class SandboxStore {
 
   /** Host pid of the sandbox namespace's init (shared-namespace mode), starting it if needed. */
   private async namespaceInit(sb: Sandbox): Promise<number> {
-    if (!sb.holder?.alive) sb.holder = new NamespaceHolder(this.opts.isolation, this.mounts(sb), () => {});
+    const shared = this.opts.isolation.shared;
+    if (!sb.holder?.alive && shared) {
+      sb.forwarder?.then((f) => f.close(), () => {});
+      const holder = new NamespaceHolder(this.opts.isolation, this.mounts(sb), () => {});
+      sb.holder = holder;
+      const forwarder = holder.ready.then((pid) => Forwarder.start(shared.nsenterPath, pid, this.opts.forwardHosts));
+      forwarder.catch(() => holder.stop());
+      sb.forwarder = forwarder;
+    }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error("namespace holder did not start within 15 s")), 15_000);
     });
     try {
-      return await Promise.race([sb.holder.ready, timeout]);
+      const [pid] = await Promise.race([Promise.all([sb.holder!.ready, sb.forwarder!]), timeout]);
+      return pid;
     } catch (err) {
       throw new RpcError("unavailable", `sandbox namespace is not available: ${(err as Error).message}`);
     } finally {

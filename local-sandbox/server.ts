@@ -15,6 +15,7 @@ import { INVALID_API_KEY_MESSAGE, RpcError } from "./errors.ts";
 import { FaultInjector, type FaultSpec, type LatencyMap } from "./faults.ts";
 import { header, json, writeReply } from "./http-util.ts";
 import { NOT_ISOLATED_WARNING, resolveIsolation, type IsolationKind, type IsolationMode } from "./isolation.ts";
+import { parseForwardHosts } from "./isolation/forward.ts";
 import { SandboxStore } from "./sandbox-store.ts";
 import { Stats, type StatsSnapshot } from "./stats.ts";
 
@@ -50,6 +51,11 @@ export interface SandboxServerOptions {
   exposePaths?: string[];
   /** Host paths sandboxes never see, even inside an exposed folder (the data dir always). */
   hidePaths?: string[];
+  /**
+   * Host addresses (`ip:port`) sandboxes may reach, at the same address on their own loopback
+   * (e.g. a local git remote). Nothing else of the host or its networks is reachable.
+   */
+  forwardHosts?: string[];
   /** Key of the /admin API (X-Admin-Key). Default: a random one (see `adminKey` on the server). */
   adminKey?: string;
   /** How often timeouts are checked. Default 250 ms. */
@@ -154,10 +160,14 @@ async function route(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
 export async function startSandboxServer(options: SandboxServerOptions = {}): Promise<SandboxServer> {
   const log = options.log ?? defaultLog;
   const dataDir = resolve(options.dataDir ?? ".sandbox-data");
+  const forwardHosts = parseForwardHosts(options.forwardHosts ?? []);
   const isolation = await resolveIsolation(options.isolation ?? "auto", {
     rootfs: join(dataDir, ".rootfs"),
     ...(options.sharedNamespace !== undefined ? { sharedNamespace: options.sharedNamespace } : {}),
   });
+  if (forwardHosts.length > 0 && isolation.kind !== "none" && !isolation.shared) {
+    throw new Error("forwarded hosts need one namespace per sandbox (root with nsenter and setpriv); one bwrap per command cannot forward");
+  }
   if (isolation.kind === "none" && !warnedNotIsolated) {
     warnedNotIsolated = true;
     log(NOT_ISOLATED_WARNING);
@@ -170,6 +180,7 @@ export async function startSandboxServer(options: SandboxServerOptions = {}): Pr
     isolation,
     exposePaths: (options.exposePaths ?? []).map((p) => resolve(p)),
     hidePaths: (options.hidePaths ?? []).map((p) => resolve(p)),
+    forwardHosts,
     stats,
     persist: options.persist ?? true,
     log,

@@ -1,0 +1,81 @@
+// Hostile code inside an isolated sandbox (the default mode on this machine: bwrap when installed,
+// else unshare). Each test runs what a fork's task could run and checks that the host, the server
+// and other sandboxes stay out of its reach, while what forks need (cloning from an allowed local
+// git remote) still works.
+import { createServer, type Server } from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CommandExitError, Sandbox } from "e2b";
+import { startTestSandboxServer, type TestSandboxServer } from "../../local-sandbox/testing.ts";
+import { startTestGitHub, type GitHubServer } from "../support/github-server.ts";
+import { createTestRepo } from "../support/test-repo.ts";
+
+async function run(sbx: Sandbox, cmd: string): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  try {
+    const r = await sbx.commands.run(cmd);
+    return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    if (err instanceof CommandExitError) return { exitCode: err.exitCode, stdout: err.stdout, stderr: err.stderr };
+    throw err;
+  }
+}
+
+/** Connects from inside the sandbox with bash's /dev/tcp and sends one line; exit 0 = connected. */
+const tcpProbe = (host: string, port: number) => `timeout 5 bash -c 'exec 3<>/dev/tcp/${host}/${port} && echo probe >&3'`;
+
+const hostRoot = mkdtempSync(join(tmpdir(), "local-sandbox-hostile-"));
+let t: TestSandboxServer;
+let github: GitHubServer;
+/** A listener on the host's loopback that no sandbox is allowed to reach (an inspector, the Worker...). */
+let secretService: Server;
+let secretPort: number;
+const secretConnections: string[] = [];
+
+beforeAll(async () => {
+  const repo = createTestRepo(join(hostRoot, "repo"));
+  github = await startTestGitHub(join(hostRoot, "github"), repo, "ghp_unused");
+  secretService = createServer((s) => {
+    secretConnections.push(String(s.remoteAddress));
+    s.destroy();
+  });
+  await new Promise<void>((r) => secretService.listen(0, "127.0.0.1", r));
+  secretPort = (secretService.address() as { port: number }).port;
+  t = await startTestSandboxServer({ forwardHosts: [new URL(github.url).host] });
+});
+
+afterAll(async () => {
+  await t?.stop();
+  await github?.close();
+  secretService?.close();
+  rmSync(hostRoot, { recursive: true, force: true });
+});
+
+describe("network", () => {
+  it("has its own loopback: the host's listeners, the control plane and private ranges are unreachable", async () => {
+    const sbx = await Sandbox.create("base", t.sdk);
+    expect((await run(sbx, tcpProbe("127.0.0.1", secretPort))).exitCode).not.toBe(0);
+    const control = new URL(t.server.url);
+    expect((await run(sbx, tcpProbe(control.hostname, Number(control.port)))).exitCode).not.toBe(0);
+    expect((await run(sbx, `curl -s --max-time 5 ${t.server.url}/health`)).exitCode).not.toBe(0);
+    expect((await run(sbx, tcpProbe("10.0.0.1", 80))).exitCode).not.toBe(0);
+    expect((await run(sbx, tcpProbe("169.254.169.254", 80))).exitCode).not.toBe(0);
+    // Its own loopback works: a server inside the sandbox is reachable from inside.
+    const own = await run(sbx, `python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', ${secretPort})); s.listen(1); socket.create_connection(s.getsockname()); print('own loopback')"`);
+    expect(own.stdout).toBe("own loopback\n");
+    expect(secretConnections).toEqual([]);
+    await sbx.kill();
+  });
+
+  it("reaches the host addresses the server forwards: clones over http from a local git remote", async () => {
+    const sbx = await Sandbox.create("base", t.sdk);
+    const clone = await run(sbx, `git clone -q ${github.url}/octo/hello.git hello && cat hello/counter.txt`);
+    expect(clone).toMatchObject({ exitCode: 0, stdout: "0\n" });
+    // Another sandbox, and the same one after a pause: forwarding comes with every namespace.
+    await sbx.pause();
+    const again = await Sandbox.connect(sbx.sandboxId, t.sdk);
+    expect((await run(again, `git -C hello pull -q && echo pulled`)).stdout).toBe("pulled\n");
+    await again.kill();
+  });
+});

@@ -19,7 +19,16 @@ import { parseForwardHosts } from "./isolation/forward.ts";
 import { SandboxStore } from "./sandbox-store.ts";
 import { Stats, type StatsSnapshot } from "./stats.ts";
 
-export const DEFAULT_API_KEY = "e2b_00000000000000000000000000000000000000ff";
+/**
+ * The key this server used to accept by default: public (it is in every copy of the docs), so it
+ * is refused. Without a configured key the server makes a random one per start.
+ */
+export const WELL_KNOWN_API_KEY = "e2b_00000000000000000000000000000000000000ff";
+
+/** A random key of the form the SDK accepts (`^e2b_[0-9a-f]+$`). */
+export function randomApiKey(): string {
+  return `e2b_${randomBytes(20).toString("hex")}`;
+}
 export const DEFAULT_PORT = 3049;
 
 export interface SandboxServerOptions {
@@ -27,7 +36,7 @@ export interface SandboxServerOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
-  /** The accepted X-API-Key. Default e2b_00000000000000000000000000000000000000ff. */
+  /** The accepted X-API-Key. Default: a random one per start (see `apiKey` on the server). */
   apiKey?: string;
   /** Where sandboxes live. Default ./.sandbox-data */
   dataDir?: string;
@@ -185,7 +194,10 @@ export async function startSandboxServer(options: SandboxServerOptions = {}): Pr
     persist: options.persist ?? true,
     log,
   });
-  const apiKey = options.apiKey ?? DEFAULT_API_KEY;
+  const apiKey = options.apiKey ?? randomApiKey();
+  if (apiKey === WELL_KNOWN_API_KEY) {
+    throw new Error(`the E2B API key ${WELL_KNOWN_API_KEY} is the well-known public default: set another one, or none for a random key per start`);
+  }
   const adminKey = options.adminKey ?? randomBytes(24).toString("hex");
   if (adminKey === apiKey) throw new Error("the admin key must differ from the E2B API key");
   const ctx: ServerContext = { store, stats, faults, apiKey, adminKey, log };

@@ -11,8 +11,11 @@ import { join, resolve } from "node:path";
 import { freePort } from "./free-port.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
-/** Accepted by the local sandbox server by default; E2B's SDK checks keys look like `e2b_<hex>`. */
-export const LOCAL_E2B_API_KEY = "e2b_00000000000000000000000000000000000000ff";
+/**
+ * The key between the Worker and the local sandbox server: random per start (a fixed, public key
+ * would let anything on the machine drive every sandbox); E2B's SDK checks keys look like `e2b_<hex>`.
+ */
+export const LOCAL_E2B_API_KEY = `e2b_${randomBytes(20).toString("hex")}`;
 /** The API token `npm start` accepts when FORKYARD_API_TOKENS is not set. */
 export const LOCAL_API_TOKEN = "forkyard-local-token";
 

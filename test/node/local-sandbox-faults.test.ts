@@ -182,8 +182,9 @@ describe("configuration from the environment", () => {
       faults: [{ op: "create", status: 503, firstK: 2 }],
       isolation: "none",
       exposePaths: ["/a", "/b"],
-      apiKey: "e2b_00000000000000000000000000000000000000ff",
     });
+    // No key configured: the server makes a random one.
+    expect(opts.apiKey).toBeUndefined();
     expect(() => optionsFromEnv({ SANDBOX_FAULTS: '[{"op":"create"}]' })).toThrow(/status or drop/);
     expect(() => optionsFromEnv({ SANDBOX_LATENCY: "nope" })).toThrow(/JSON/);
   });

@@ -79,3 +79,20 @@ describe("network", () => {
     await again.kill();
   });
 });
+
+describe("the control plane's key", () => {
+  const WELL_KNOWN = "e2b_00000000000000000000000000000000000000ff";
+
+  it("is random unless set: the well-known local key gets nothing, inside a sandbox or out", async () => {
+    expect(t.server.apiKey).toMatch(/^e2b_[0-9a-f]{40}$/);
+    expect(t.server.apiKey).not.toBe(WELL_KNOWN);
+    const list = await fetch(`${t.server.url}/v2/sandboxes`, { headers: { "X-API-Key": WELL_KNOWN } });
+    expect(list.status).toBe(401);
+    await expect(startTestSandboxServer({ apiKey: WELL_KNOWN })).rejects.toThrow(/well-known/);
+    const sbx = await Sandbox.create("base", t.sdk);
+    const fromInside = await run(sbx, `curl -s --max-time 5 -H 'X-API-Key: ${WELL_KNOWN}' ${t.server.url}/v2/sandboxes`);
+    expect(fromInside.exitCode).not.toBe(0);
+    expect(fromInside.stdout).toBe("");
+    await sbx.kill();
+  });
+});

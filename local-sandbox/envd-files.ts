@@ -14,7 +14,7 @@ import { ApiError, RpcError, httpStatusForRpc, rpcErrorFromFs } from "./errors.t
 import { empty, header, json, readBody, type Reply } from "./http-util.ts";
 import type { RequestInfo, Route, ServerContext } from "./context.ts";
 import { boundaryOf, parseMultipart } from "./multipart.ts";
-import { normalizeVirtual, resolveSandboxPath, type ResolvedPath } from "./paths.ts";
+import { chownMade, normalizeVirtual, resolveSandboxPath, type ResolvedPath } from "./paths.ts";
 import type { Sandbox } from "./sandbox-store.ts";
 
 const MAX_MULTIPART_BYTES = 1024 * 1024 * 1024;
@@ -104,13 +104,16 @@ interface Written {
   type: "file";
 }
 
-async function writeOne(sb: Sandbox, dest: string, source: Readable | Buffer): Promise<Written> {
+async function writeOne(ctx: ServerContext, sb: Sandbox, dest: string, source: Readable | Buffer): Promise<Written> {
   const virtualRequested = normalizeVirtual(dest);
   const r = resolveFile(sb, dest);
+  const owner = ctx.store.owner;
   try {
-    await mkdir(dirname(r.host), { recursive: true });
+    const parent = dirname(r.host);
+    chownMade(owner, await mkdir(parent, { recursive: true }), parent);
     const fh = await openContained(sb, r.host, constants.O_WRONLY | constants.O_CREAT);
     try {
+      if (owner) await fh.chown(owner.uid, owner.gid);
       await fh.truncate(0);
       if (Buffer.isBuffer(source)) {
         await fh.writeFile(source);
@@ -126,7 +129,7 @@ async function writeOne(sb: Sandbox, dest: string, source: Readable | Buffer): P
   return { path: virtualRequested, name: posix.basename(virtualRequested), type: "file" };
 }
 
-async function writeFiles(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
+async function writeFiles(ctx: ServerContext, info: RequestInfo): Promise<Reply> {
   const sb = info.sandbox as Sandbox;
   const path = info.url.searchParams.get("path") || undefined;
   const contentType = header(info.req, "content-type") ?? "";
@@ -140,7 +143,7 @@ async function writeFiles(_ctx: ServerContext, info: RequestInfo): Promise<Reply
     for (const part of parts) {
       const dest = path ?? part.filename;
       if (!dest) throw new ApiError(400, "path is required (query parameter or part filename)");
-      out.push(await writeOne(sb, dest, part.data));
+      out.push(await writeOne(ctx, sb, dest, part.data));
     }
     return json(200, out);
   }
@@ -161,7 +164,7 @@ async function writeFiles(_ctx: ServerContext, info: RequestInfo): Promise<Reply
     info.req.resume();
     throw new ApiError(400, `unsupported Content-Encoding: ${encoding}`);
   }
-  return json(200, [await writeOne(sb, path, source)]);
+  return json(200, [await writeOne(ctx, sb, path, source)]);
 }
 
 async function health(): Promise<Reply> {

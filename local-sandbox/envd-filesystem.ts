@@ -7,7 +7,7 @@ import { readUnaryRequest } from "./connect-protocol.ts";
 import { RpcError, rpcErrorFromFs } from "./errors.ts";
 import { json, type Reply } from "./http-util.ts";
 import type { RequestInfo, Route, ServerContext } from "./context.ts";
-import { isRoot, resolveSandboxPath, type ResolvedPath } from "./paths.ts";
+import { chownMade, isRoot, resolveSandboxPath, type ResolvedPath } from "./paths.ts";
 import type { Sandbox } from "./sandbox-store.ts";
 
 type Msg = Record<string, unknown>;
@@ -118,7 +118,7 @@ async function listDir(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
   return json(200, entries.length ? { entries } : {});
 }
 
-async function makeDir(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
+async function makeDir(ctx: ServerContext, info: RequestInfo): Promise<Reply> {
   const msg = await readUnaryRequest(info.req);
   const r = resolve(info.sandbox as Sandbox, pathArg(msg), true);
   let existing: FsStats | undefined;
@@ -130,7 +130,7 @@ async function makeDir(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
   if (existing?.isDirectory()) throw new RpcError("already_exists", `directory at ${r.virtual} already exists`);
   if (existing) throw new RpcError("invalid_argument", `path ${r.virtual} already exists and is not a directory`);
   try {
-    await mkdir(r.host, { recursive: true });
+    chownMade(ctx.store.owner, await mkdir(r.host, { recursive: true }), r.host);
   } catch (err) {
     throw rpcErrorFromFs(err, r.virtual);
   }

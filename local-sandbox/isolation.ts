@@ -18,13 +18,14 @@
 //    own PID namespace, which dies with the command (background jobs do not survive it).
 // The server spawns commands `detached` (own process group, no controlling terminal) and signals
 // the whole group (kill(-pid)), so SendSignal/deadlines reach the command's tree.
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { accessSync, chmodSync, chownSync, constants, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { spawn, spawnSync } from "node:child_process";
 import { delimiter, join } from "node:path";
 import { tmpdir } from "node:os";
 import { BWRAP_NAMESPACE_ARGS, bwrapViewArgs } from "./isolation/bwrap.ts";
 import { unshareHolderArgs, unshareHolderScript } from "./isolation/unshare.ts";
 import { sandboxView, type MountInput } from "./isolation/view.ts";
+import { SANDBOX_GID, SANDBOX_UID, SETPRIV_USER_ARGS, writeUserFiles } from "./isolation/user.ts";
 
 export type { MountInput } from "./isolation/view.ts";
 
@@ -125,7 +126,7 @@ export function buildLaunch(iso: Isolation, input: LaunchInput): LaunchSpec {
       file: iso.shared.nsenterPath,
       args: [
         "-t", String(input.initPid), "-m", "-p", "-n", "-i", "-u", "-r", "-w", "--",
-        iso.shared.setprivPath, "--bounding-set", "-all", "--inh-caps", "-all", "--no-new-privs", "--",
+        iso.shared.setprivPath, ...SETPRIV_USER_ARGS, "--bounding-set", "-all", "--inh-caps", "-all", "--no-new-privs", "--",
         "/bin/sh", "-c", 'cd -- "$0" && exec "$@"', input.virtualCwd, input.cmd, ...input.args,
       ],
       cwd: "/",
@@ -213,7 +214,7 @@ export class NamespaceHolder {
 
 /**
  * What a probe sandbox must show: home writable; root, /etc read-only; no capabilities; own PIDs;
- * its own network namespace (no interface but lo).
+ * its own network namespace (no interface but lo); in a shared namespace, the sandbox user.
  */
 const PROBE_SCRIPT =
   "touch /home/user/.probe && ! touch /.probe 2>/dev/null && ! touch /etc/.probe 2>/dev/null && " +
@@ -224,6 +225,11 @@ function probeDirs(): { base: string; m: MountInput } {
   const base = mkdtempSync(join(tmpdir(), "local-sandbox-probe-"));
   const m: MountInput = { home: join(base, "home"), tmp: join(base, "tmp"), dataDir: join(base, "data"), exposePaths: [] };
   for (const dir of [m.home, m.tmp, m.dataDir]) mkdirSync(dir, { recursive: true });
+  chmodSync(m.tmp, 0o1777);
+  if (isRoot()) {
+    chownSync(m.home, SANDBOX_UID, SANDBOX_GID);
+    m.userFiles = writeUserFiles(join(m.dataDir, "etc"));
+  }
   return { base, m };
 }
 
@@ -236,7 +242,8 @@ async function probeHolder(iso: Isolation, m: MountInput): Promise<string | unde
       holder.ready,
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error("holder did not start within 10 s")), 10_000).unref()),
     ]);
-    const launch = buildLaunch(iso, { ...m, cmd: "/bin/sh", args: ["-c", PROBE_SCRIPT], virtualCwd: "/home/user", initPid });
+    const script = `${PROBE_SCRIPT} && test "$(id -u):$(id -un)" = "${SANDBOX_UID}:user"`;
+    const launch = buildLaunch(iso, { ...m, cmd: "/bin/sh", args: ["-c", script], virtualCwd: "/home/user", initPid });
     const r = spawnSync(launch.file, launch.args, { cwd: launch.cwd, timeout: 10_000, encoding: "utf8", env: { PATH: SYSTEM_PATH } });
     return r.status === 0 ? undefined : `probe command failed (${r.status ?? r.signal}): ${(r.stderr ?? "").trim().slice(-300)}`;
   } catch (err) {

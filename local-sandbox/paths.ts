@@ -5,7 +5,7 @@
 // Symlinks are resolved component by component *in the virtual namespace* (an absolute link
 // target is a sandbox path, not a host path), so a link can never lead the host-side file APIs
 // outside the sandbox directory.
-import { lstatSync, readlinkSync } from "node:fs";
+import { lchownSync, lstatSync, readlinkSync } from "node:fs";
 import { join, posix } from "node:path";
 import { RpcError } from "./errors.ts";
 
@@ -100,4 +100,21 @@ export function resolveSandboxPath(roots: SandboxRoots, input: string, followFin
     throw new RpcError("permission_denied", `path ${virtual} is outside the sandbox's writable area (/home/user, /tmp)`);
   }
   return { virtual, host };
+}
+
+export interface Owner {
+  uid: number;
+  gid: number;
+}
+
+/**
+ * Gives the sandbox user what `mkdir -p` just made: `first` (what mkdir returned) and every folder
+ * below it down to `last`.
+ */
+export function chownMade(owner: Owner | undefined, first: string | undefined, last: string): void {
+  if (!owner || first === undefined) return;
+  for (let p = last; p.length >= first.length; p = posix.dirname(p)) {
+    lchownSync(p, owner.uid, owner.gid);
+    if (p === first) break;
+  }
 }

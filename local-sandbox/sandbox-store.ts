@@ -7,7 +7,7 @@
 // Restart semantics: the table is reloaded; sandboxes keep their state (running ones stay running
 // but have no processes, like an envd restart) and their endAt, so the sweeper expires them on
 // schedule. Paused sandboxes stay paused.
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { rm, rename, writeFile, cp } from "node:fs/promises";
 import { spawn } from "node:child_process";
 import { randomBytes, randomInt } from "node:crypto";
@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { ApiError, RpcError, maxLiveMessage, sandboxNotFoundMessage } from "./errors.ts";
 import { NamespaceHolder, buildLaunch, type Isolation, type MountInput } from "./isolation.ts";
 import { Forwarder, type ForwardHost } from "./isolation/forward.ts";
+import { SANDBOX_GID, SANDBOX_UID, seedHome, writeUserFiles, type UserFiles } from "./isolation/user.ts";
 import { HOME, normalizeVirtual, mapVirtual, resolveSandboxPath } from "./paths.ts";
 import { ProcessTable, type ProcessConfig, type SandboxProcess } from "./processes.ts";
 import type { Stats } from "./stats.ts";
@@ -154,11 +155,20 @@ export class SandboxStore {
   private persistTimer: NodeJS.Timeout | undefined;
   private persistChain: Promise<void> = Promise.resolve();
   private closed = false;
+  /** The view's passwd/group naming the sandbox user (when commands run as it). */
+  private readonly userFiles: UserFiles | undefined;
+  /** Owner of what sandboxes (and the file API for them) create; undefined: the server's user. */
+  readonly owner: { uid: number; gid: number } | undefined;
 
   constructor(opts: StoreOptions) {
     this.opts = opts;
     this.tablePath = join(opts.dataDir, "sandboxes.json");
     mkdirSync(opts.dataDir, { recursive: true });
+    // Commands switch to the sandbox user in a shared namespace (the server is root there).
+    if (opts.isolation.shared) {
+      this.userFiles = writeUserFiles(join(opts.dataDir, ".etc"));
+      this.owner = { uid: SANDBOX_UID, gid: SANDBOX_GID };
+    }
     this.load();
     this.cleanTrash();
   }
@@ -226,6 +236,14 @@ export class SandboxStore {
     this.schedulePersist();
   }
 
+  /** Makes a sandbox's home (owned by the sandbox user) and tmp (sticky, world-writable). */
+  private makeDirs(sb: Sandbox): void {
+    mkdirSync(sb.home, { recursive: true });
+    mkdirSync(sb.tmp, { recursive: true });
+    chmodSync(sb.tmp, 0o1777);
+    if (this.owner) chownSync(sb.home, this.owner.uid, this.owner.gid);
+  }
+
   create(input: CreateInput): Sandbox {
     this.checkCapacity();
     const now = Date.now();
@@ -247,8 +265,8 @@ export class SandboxStore {
       timeoutSec: input.timeoutSec,
     };
     const sb = new Sandbox(record, this.opts.dataDir);
-    mkdirSync(sb.home, { recursive: true });
-    mkdirSync(sb.tmp, { recursive: true, mode: 0o1777 });
+    this.makeDirs(sb);
+    if (this.owner) seedHome(sb.home);
     this.sandboxes.set(id, sb);
     this.opts.stats.created++;
     this.afterLiveChange();
@@ -372,8 +390,7 @@ export class SandboxStore {
       const sb = new Sandbox(record, this.opts.dataDir);
       try {
         await copyTree(src.dir, sb.dir);
-        mkdirSync(sb.home, { recursive: true });
-        mkdirSync(sb.tmp, { recursive: true, mode: 0o1777 });
+        this.makeDirs(sb);
       } catch (err) {
         this.reserved--;
         await rm(sb.dir, { recursive: true, force: true }).catch(() => {});
@@ -436,7 +453,14 @@ export class SandboxStore {
   }
 
   private mounts(sb: Sandbox): MountInput {
-    return { home: sb.home, tmp: sb.tmp, dataDir: this.opts.dataDir, exposePaths: this.opts.exposePaths, hidePaths: this.opts.hidePaths };
+    return {
+      home: sb.home,
+      tmp: sb.tmp,
+      dataDir: this.opts.dataDir,
+      exposePaths: this.opts.exposePaths,
+      hidePaths: this.opts.hidePaths,
+      ...(this.userFiles ? { userFiles: this.userFiles } : {}),
+    };
   }
 
   /** Host pid of the sandbox namespace's init (shared-namespace mode), starting it if needed. */
@@ -513,7 +537,7 @@ export class SandboxStore {
       for (const record of parsed.sandboxes ?? []) {
         const sb = new Sandbox(record, this.opts.dataDir);
         if (!existsSync(sb.home)) continue;
-        mkdirSync(sb.tmp, { recursive: true, mode: 0o1777 });
+        this.makeDirs(sb);
         this.sandboxes.set(record.sandboxID, sb);
       }
       this.opts.stats.observeLive(this.liveCount());

@@ -52,7 +52,10 @@ export async function runCheck(name: string, main: () => Promise<boolean>, clean
 export function scratchDir(prefix: string): string {
   const base = join(ROOT, ".test-data");
   mkdirSync(base, { recursive: true });
-  return mkdtempSync(join(base, `${prefix}-`));
+  const dir = mkdtempSync(join(base, `${prefix}-`));
+  // Often exposed to sandboxes, whose commands run as an unprivileged user: readable by others.
+  chmodSync(dir, 0o755);
+  return dir;
 }
 
 let guard: ChildProcess | undefined;

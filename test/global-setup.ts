@@ -13,6 +13,8 @@ export default async function setup(project: TestProject) {
   const base = resolve(import.meta.dirname, "..", ".test-data");
   mkdirSync(base, { recursive: true });
   const root = mkdtempSync(join(base, "run-"));
+  // Sandbox commands run as an unprivileged user: what they clone must be readable by others.
+  chmodSync(root, 0o755);
   const repoPath = createTestRepo(join(root, "repo"));
   const github = await startTestGitHub(join(root, "github"), repoPath, TEST_GITHUB_TOKEN);
   project.provide("githubUrl", github.url);

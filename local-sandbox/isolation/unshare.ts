@@ -51,7 +51,8 @@ function devLines(dst: string): string[] {
 function opLines(m: MountOp, isDir: (path: string) => boolean): string[] {
   switch (m.op) {
     case "ro-bind": {
-      const point = isDir(m.src) ? `mkdir -p ${at(m.dst)}` : `mkdir -p ${at(posix.dirname(m.dst))}; touch ${at(m.dst)}`;
+      // A file is bound on a file: made when missing (an existing one may lie in a read-only bind).
+      const point = isDir(m.src) ? `mkdir -p ${at(m.dst)}` : `test -e ${at(m.dst)} || { mkdir -p ${at(posix.dirname(m.dst))}; touch ${at(m.dst)}; }`;
       const bind = `mount --bind -o ro,nosuid,nodev ${q(m.src)} ${at(m.dst)}`;
       // Optional (an exposed path): nothing at all when the host has no such path, as with bwrap.
       return m.optional ? [`if [ -e ${q(m.src)} ]; then ${point}; ${bind}; fi`] : [bind];

@@ -3,7 +3,7 @@
 // and other sandboxes stay out of its reach, while what forks need (cloning from an allowed local
 // git remote) still works.
 import { createServer, type Server } from "node:net";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -93,6 +93,23 @@ describe("the control plane's key", () => {
     const fromInside = await run(sbx, `curl -s --max-time 5 -H 'X-API-Key: ${WELL_KNOWN}' ${t.server.url}/v2/sandboxes`);
     expect(fromInside.exitCode).not.toBe(0);
     expect(fromInside.stdout).toBe("");
+    await sbx.kill();
+  });
+});
+
+describe("the sandbox user", () => {
+  it("runs commands as `user` (uid 200000), not root: /etc/shadow is unreadable, and host files are owned by that uid", async () => {
+    const sbx = await Sandbox.create("base", t.sdk);
+    expect((await run(sbx, "id -u; id -g; id -un; id -G")).stdout).toBe("200000\n200000\nuser\n200000\n");
+    expect(await run(sbx, "cat /etc/shadow")).toMatchObject({ exitCode: 1, stdout: "" });
+    const home = join(t.server.dataDir, sbx.sandboxId, "home");
+    await run(sbx, "echo cmd > /home/user/by-cmd.txt");
+    expect(statSync(join(home, "by-cmd.txt")).uid).toBe(200000);
+    // Files and folders the envd file API makes belong to the user too: commands can change them.
+    await sbx.files.write("/home/user/api/new/a.txt", "api\n");
+    await sbx.files.makeDir("/home/user/made/deep");
+    for (const p of ["api", "api/new", "api/new/a.txt", "made", "made/deep"]) expect(statSync(join(home, p)).uid).toBe(200000);
+    expect((await run(sbx, "echo more >> api/new/a.txt && touch made/deep/f api/new/b && cat api/new/a.txt")).stdout).toBe("api\nmore\n");
     await sbx.kill();
   });
 });

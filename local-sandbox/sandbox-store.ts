@@ -7,7 +7,7 @@
 // Restart semantics: the table is reloaded; sandboxes keep their state (running ones stay running
 // but have no processes, like an envd restart) and their endAt, so the sweeper expires them on
 // schedule. Paused sandboxes stay paused.
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { rm, rename, writeFile, cp } from "node:fs/promises";
 import { spawn } from "node:child_process";
 import { randomBytes, randomInt } from "node:crypto";
@@ -16,7 +16,8 @@ import { ApiError, RpcError, maxLiveMessage, sandboxNotFoundMessage } from "./er
 import { NamespaceHolder, buildLaunch, type Isolation, type MountInput } from "./isolation.ts";
 import { Forwarder, type ForwardHost } from "./isolation/forward.ts";
 import { SANDBOX_GID, SANDBOX_UID, seedHome, writeUserFiles, type UserFiles } from "./isolation/user.ts";
-import { HOME, normalizeVirtual, mapVirtual, resolveSandboxPath } from "./paths.ts";
+import { HOME, normalizeVirtual, mapVirtual } from "./paths.ts";
+import { locate } from "./sandbox-fs.ts";
 import { ProcessTable, type ProcessConfig, type SandboxProcess } from "./processes.ts";
 import type { Stats } from "./stats.ts";
 import type { ConnectStream } from "./connect-protocol.ts";
@@ -492,15 +493,19 @@ export class SandboxStore {
     const virtualCwd = normalizeVirtual(input.config.cwd ?? HOME);
     let hostCwd: string | undefined;
     if (mapVirtual(sb, virtualCwd) !== undefined) {
-      const resolved = resolveSandboxPath(sb, virtualCwd);
-      let isDir = false;
+      let resolved: string | undefined;
       try {
-        isDir = statSync(resolved.host).isDirectory();
+        const loc = locate(sb, virtualCwd, { followFinal: true });
+        try {
+          if (lstatSync(loc.path).isDirectory()) resolved = mapVirtual(sb, loc.virtual);
+        } finally {
+          loc.close();
+        }
       } catch {
-        isDir = false;
+        resolved = undefined;
       }
-      if (!isDir) throw new RpcError("invalid_argument", `failed to start process: chdir ${virtualCwd}: no such file or directory`);
-      hostCwd = resolved.host;
+      if (resolved === undefined) throw new RpcError("invalid_argument", `failed to start process: chdir ${virtualCwd}: no such file or directory`);
+      hostCwd = resolved;
     } else if (this.opts.isolation.kind === "none") {
       throw new RpcError("invalid_argument", `cwd ${virtualCwd} is outside /home/user and /tmp (no isolation available)`);
     }

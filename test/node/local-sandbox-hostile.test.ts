@@ -3,7 +3,7 @@
 // and other sandboxes stay out of its reach, while what forks need (cloning from an allowed local
 // git remote) still works.
 import { createServer, type Server } from "node:net";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -110,6 +110,76 @@ describe("the sandbox user", () => {
     await sbx.files.makeDir("/home/user/made/deep");
     for (const p of ["api", "api/new", "api/new/a.txt", "made", "made/deep"]) expect(statSync(join(home, p)).uid).toBe(200000);
     expect((await run(sbx, "echo more >> api/new/a.txt && touch made/deep/f api/new/b && cat api/new/a.txt")).stdout).toBe("api\nmore\n");
+    await sbx.kill();
+  });
+});
+
+describe("the envd file API", () => {
+  // Exchanges /home/user/swap (a directory) and /home/user/link (a symlink to a host folder) with
+  // renameat2(RENAME_EXCHANGE), as fast as it can: `swap` always exists, and is a directory one
+  // instant and a link out of the sandbox the next.
+  const SWAPPER = `python3 -c "
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+print('swapping', flush=True)
+while True:
+    libc.renameat2(-100, b'swap', -100, b'link', 2)
+"`;
+
+  it("never follows a symlink swapped in during an operation out of the sandbox", async () => {
+    const host = join(hostRoot, "host-folder");
+    mkdirSync(join(host, "sub"), { recursive: true });
+    writeFileSync(join(host, "victim.txt"), "HOST SECRET\n");
+    writeFileSync(join(host, "host-only.txt"), "x");
+    const before = readdirSync(host).sort();
+    const sbx = await Sandbox.create("base", t.sdk);
+    await run(sbx, `mkdir -p swap/sub && echo sandbox > swap/victim.txt && ln -s ${host} link`);
+    let swapping!: () => void;
+    const started = new Promise<void>((r) => (swapping = r));
+    const swapper = await sbx.commands.run(SWAPPER, { background: true, onStdout: () => swapping() });
+    await started;
+    const seen: string[] = [];
+    const attempt = async (op: () => Promise<unknown>) => {
+      try {
+        const out = await op();
+        seen.push(typeof out === "string" ? out : JSON.stringify(out));
+      } catch {
+        // losing the race is fine; leaving the sandbox is not
+      }
+    };
+    for (let i = 0; i < 60; i++) {
+      await Promise.all([
+        attempt(() => sbx.files.read("/home/user/swap/victim.txt")),
+        attempt(() => sbx.files.list("/home/user/swap")),
+        attempt(() => sbx.files.write(`/home/user/swap/written-${i}.txt`, "from the API")),
+        attempt(() => sbx.files.makeDir(`/home/user/swap/made-${i}`)),
+        attempt(() => sbx.files.rename("/home/user/swap/sub", `/home/user/moved-${i}`)),
+        attempt(() => sbx.files.remove("/home/user/swap/victim.txt")),
+        attempt(() => sbx.files.getInfo("/home/user/swap/host-only.txt")),
+      ]);
+      await run(sbx, "mkdir -p swap/sub link/sub 2>/dev/null; echo sandbox > swap/victim.txt; true");
+    }
+    await swapper.kill();
+    expect(readdirSync(host).sort()).toEqual(before);
+    expect(readFileSync(join(host, "victim.txt"), "utf8")).toBe("HOST SECRET\n");
+    expect(seen.join("\n")).not.toContain("HOST SECRET");
+    expect(seen.join("\n")).not.toContain("host-only");
+    await sbx.kill();
+  });
+
+  it("refuses FIFOs at once, several at a time, while other file operations go on", async () => {
+    const sbx = await Sandbox.create("base", t.sdk);
+    await run(sbx, "mkfifo /home/user/p1 /home/user/p2 /home/user/p3 /home/user/p4 /tmp/p5 && ln -s /home/user/p1 /home/user/to-fifo");
+    const fifoOps = [
+      ...["p1", "p2", "p3", "p4", "to-fifo"].map((p) => sbx.files.read(`/home/user/${p}`)),
+      sbx.files.read("/tmp/p5"),
+      sbx.files.write("/home/user/p2", "into a fifo"),
+    ].map((p) => p.then(() => "answered", (err: Error) => err.message));
+    await sbx.files.write("/home/user/ok.txt", "fine");
+    expect(await sbx.files.read("/home/user/ok.txt")).toBe("fine");
+    const answers = await Promise.all(fifoOps);
+    for (const a of answers) expect(a).toMatch(/not a regular file/);
+    expect(await sbx.files.read("/home/user/ok.txt")).toBe("fine");
     await sbx.kill();
   });
 });

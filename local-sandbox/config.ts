@@ -52,6 +52,16 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxSer
   if (env.SANDBOX_EXPOSE_PATHS) opts.exposePaths = env.SANDBOX_EXPOSE_PATHS.split(":").filter(Boolean);
   if (env.SANDBOX_HIDE_PATHS) opts.hidePaths = env.SANDBOX_HIDE_PATHS.split(":").filter(Boolean);
   if (env.SANDBOX_FORWARD_HOSTS) opts.forwardHosts = env.SANDBOX_FORWARD_HOSTS.split(/[\s,]+/).filter(Boolean);
+  if (env.SANDBOX_LIMITS !== undefined && ["off", "0", "false"].includes(env.SANDBOX_LIMITS.toLowerCase())) opts.limits = false;
+  else {
+    const limits = {
+      memoryMB: intEnv("SANDBOX_MEMORY_MB", env.SANDBOX_MEMORY_MB, 16),
+      pids: intEnv("SANDBOX_PIDS_MAX", env.SANDBOX_PIDS_MAX, 16),
+      cpus: intEnv("SANDBOX_CPUS", env.SANDBOX_CPUS, 1),
+    };
+    const set = Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined));
+    if (Object.keys(set).length > 0) opts.limits = set;
+  }
   if (env.SANDBOX_ADMIN_KEY) opts.adminKey = env.SANDBOX_ADMIN_KEY;
   return opts;
 }

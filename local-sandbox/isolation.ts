@@ -25,6 +25,7 @@ import { tmpdir } from "node:os";
 import { BWRAP_NAMESPACE_ARGS, bwrapViewArgs } from "./isolation/bwrap.ts";
 import { unshareHolderArgs, unshareHolderScript } from "./isolation/unshare.ts";
 import { sandboxView, type MountInput } from "./isolation/view.ts";
+import { inCgroup } from "./isolation/cgroups.ts";
 import { SANDBOX_GID, SANDBOX_UID, SETPRIV_USER_ARGS, writeUserFiles } from "./isolation/user.ts";
 
 export type { MountInput } from "./isolation/view.ts";
@@ -151,9 +152,11 @@ export class NamespaceHolder {
   private pid: number | undefined;
   private exited = false;
 
-  constructor(iso: Isolation, m: MountInput, onExit: () => void) {
+  /** `procs`: the `cgroup.procs` files of the sandbox's groups (isolation/cgroups.ts), if any. */
+  constructor(iso: Isolation, m: MountInput, onExit: () => void, procs: string[] = []) {
     const spec = holderSpec(iso, m);
-    const child = spawn(spec.file, spec.args, {
+    const start = inCgroup(procs, spec.file, spec.args);
+    const child = spawn(start.file, start.args, {
       cwd: "/",
       detached: true,
       stdio: ["ignore", "pipe", "pipe", "pipe"],

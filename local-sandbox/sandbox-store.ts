@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { ApiError, RpcError, maxLiveMessage, sandboxNotFoundMessage } from "./errors.ts";
 import { NamespaceHolder, buildLaunch, type Isolation, type MountInput } from "./isolation.ts";
 import { Forwarder, type ForwardHost } from "./isolation/forward.ts";
+import { inCgroup, type Cgroups, type SandboxCgroup } from "./isolation/cgroups.ts";
 import { SANDBOX_GID, SANDBOX_UID, seedHome, writeUserFiles, type UserFiles } from "./isolation/user.ts";
 import { HOME, normalizeVirtual, mapVirtual } from "./paths.ts";
 import { locate } from "./sandbox-fs.ts";
@@ -58,6 +59,8 @@ export class Sandbox {
   holder: NamespaceHolder | undefined;
   /** The forwarded host addresses inside the sandbox's network namespace (with the holder). */
   forwarder: Promise<Forwarder> | undefined;
+  /** The sandbox's cgroups (resource limits), made with its namespace. */
+  cgroup: SandboxCgroup | undefined;
 
   constructor(record: SandboxRecord, dataDir: string) {
     this.record = record;
@@ -81,6 +84,8 @@ export class Sandbox {
     this.holder = undefined;
     this.forwarder?.then((f) => f.close(), () => {});
     this.forwarder = undefined;
+    this.cgroup?.remove();
+    this.cgroup = undefined;
     for (const s of [...this.streams]) s.destroy();
     this.streams.clear();
   }
@@ -103,6 +108,8 @@ export interface StoreOptions {
   hidePaths: string[];
   /** Host addresses every sandbox reaches at the same ip:port on its own loopback. */
   forwardHosts: ForwardHost[];
+  /** Per-sandbox resource limits (undefined: none). */
+  cgroups: Cgroups | undefined;
   stats: Stats;
   persist: boolean;
   log: (msg: string) => void;
@@ -469,7 +476,9 @@ export class SandboxStore {
     const shared = this.opts.isolation.shared;
     if (!sb.holder?.alive && shared) {
       sb.forwarder?.then((f) => f.close(), () => {});
-      const holder = new NamespaceHolder(this.opts.isolation, this.mounts(sb), () => {});
+      sb.cgroup?.remove();
+      sb.cgroup = this.opts.cgroups?.create(sb.id);
+      const holder = new NamespaceHolder(this.opts.isolation, this.mounts(sb), () => {}, sb.cgroup?.procs);
       sb.holder = holder;
       const forwarder = holder.ready.then((pid) => Forwarder.start(shared.nsenterPath, pid, this.opts.forwardHosts));
       forwarder.catch(() => holder.stop());
@@ -523,8 +532,14 @@ export class SandboxStore {
       ...this.mounts(sb),
     });
     try {
+      const cgroup = sb.cgroup;
+      const start = inCgroup(cgroup?.procs ?? [], launch.file, launch.args);
+      const oomBefore = cgroup?.oomKills() ?? 0;
+      const memoryMB = this.opts.cgroups?.limits.memoryMB;
+      const explainKill = () =>
+        cgroup && cgroup.oomKills() > oomBefore ? `out of memory: the sandbox reached its memory limit (${memoryMB} MiB)` : undefined;
       return sb.processes.add(
-        { file: launch.file, args: launch.args, cwd: launch.cwd, env: this.processEnv(sb, input.config.envs), stdin: input.stdin },
+        { file: start.file, args: start.args, cwd: launch.cwd, env: this.processEnv(sb, input.config.envs), stdin: input.stdin, explainKill },
         input.config,
         input.tag,
       );
@@ -577,6 +592,7 @@ export class SandboxStore {
     this.persistTimer = undefined;
     for (const sb of this.sandboxes.values()) sb.stopAll();
     await Promise.all([...this.sandboxes.values()].map((sb) => sb.processes.waitIdle(3000)));
+    this.opts.cgroups?.close();
     await this.persistChain;
     if (this.opts.persist) {
       try {

@@ -16,6 +16,7 @@ import { FaultInjector, type FaultSpec, type LatencyMap } from "./faults.ts";
 import { header, json, writeReply } from "./http-util.ts";
 import { NOT_ISOLATED_WARNING, resolveIsolation, type IsolationKind, type IsolationMode } from "./isolation.ts";
 import { parseForwardHosts } from "./isolation/forward.ts";
+import { Cgroups, DEFAULT_LIMITS, type Limits } from "./isolation/cgroups.ts";
 import { SandboxStore } from "./sandbox-store.ts";
 import { Stats, type StatsSnapshot } from "./stats.ts";
 
@@ -65,6 +66,11 @@ export interface SandboxServerOptions {
    * (e.g. a local git remote). Nothing else of the host or its networks is reachable.
    */
   forwardHosts?: string[];
+  /**
+   * CPU, memory and process limits per sandbox (cgroups; defaults DEFAULT_LIMITS). An isolated
+   * server refuses to start when it cannot apply them, unless this is `false`.
+   */
+  limits?: Partial<Limits> | false;
   /** Key of the /admin API (X-Admin-Key). Default: a random one (see `adminKey` on the server). */
   adminKey?: string;
   /** How often timeouts are checked. Default 250 ms. */
@@ -177,6 +183,14 @@ export async function startSandboxServer(options: SandboxServerOptions = {}): Pr
   if (forwardHosts.length > 0 && isolation.kind !== "none" && !isolation.shared) {
     throw new Error("forwarded hosts need one namespace per sandbox (root with nsenter and setpriv); one bwrap per command cannot forward");
   }
+  let cgroups: Cgroups | undefined;
+  if (isolation.kind !== "none" && options.limits !== false) {
+    const found = Cgroups.detect({ ...DEFAULT_LIMITS, ...options.limits });
+    if (typeof found === "string") {
+      throw new Error(`no per-sandbox resource limits here (${found}); run as root with a writable /sys/fs/cgroup, or set SANDBOX_LIMITS=off to run sandboxes without CPU, memory and process limits`);
+    }
+    cgroups = found;
+  }
   if (isolation.kind === "none" && !warnedNotIsolated) {
     warnedNotIsolated = true;
     log(NOT_ISOLATED_WARNING);
@@ -190,6 +204,7 @@ export async function startSandboxServer(options: SandboxServerOptions = {}): Pr
     exposePaths: (options.exposePaths ?? []).map((p) => resolve(p)),
     hidePaths: (options.hidePaths ?? []).map((p) => resolve(p)),
     forwardHosts,
+    cgroups,
     stats,
     persist: options.persist ?? true,
     log,

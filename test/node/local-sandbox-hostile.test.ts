@@ -2,6 +2,7 @@
 // else unshare). Each test runs what a fork's task could run and checks that the host, the server
 // and other sandboxes stay out of its reach, while what forks need (cloning from an allowed local
 // git remote) still works.
+import { execFileSync } from "node:child_process";
 import { createServer, type Server } from "node:net";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -181,5 +182,59 @@ while True:
     for (const a of answers) expect(a).toMatch(/not a regular file/);
     expect(await sbx.files.read("/home/user/ok.txt")).toBe("fine");
     await sbx.kill();
+  });
+});
+
+describe("resource limits", () => {
+  let limited: TestSandboxServer;
+  beforeAll(async () => {
+    limited = await startTestSandboxServer({ limits: { memoryMB: 128, pids: 96, cpus: 1 } });
+  });
+  afterAll(async () => {
+    await limited?.stop();
+  });
+
+  it("a fork bomb stops at the sandbox's process limit, and only that sandbox", async () => {
+    const bomb = await Sandbox.create("base", limited.sdk);
+    const other = await Sandbox.create("base", limited.sdk);
+    // The limit first, safely: 200 processes cannot all start.
+    const many = await run(bomb, `python3 -c "
+import os, signal
+n = 0
+try:
+    while n < 200:
+        if os.fork() == 0:
+            signal.pause()
+        n += 1
+except OSError as e:
+    print('fork', n, 'failed:', e.strerror)"`);
+    expect(many.stdout).toMatch(/^fork \d+ failed: Resource temporarily unavailable$/m);
+    await bomb.kill();
+    const bomb2 = await Sandbox.create("base", limited.sdk);
+    const out = await run(bomb2, `timeout -s KILL 3 bash -c 'f() { f | f & }; f; wait' 2>&1 | grep -m1 -o 'Resource temporarily unavailable'`);
+    expect(out.stdout).toBe("Resource temporarily unavailable\n");
+    // The bomb's processes live on in their sandbox: the others work, and so does the host.
+    expect((await run(other, "echo alive")).stdout).toBe("alive\n");
+    expect(execFileSync("sh", ["-c", "echo host"], { encoding: "utf8" })).toBe("host\n");
+    await bomb2.kill();
+    const fresh = await Sandbox.create("base", limited.sdk);
+    expect((await run(fresh, "echo fresh")).stdout).toBe("fresh\n");
+    await fresh.kill();
+    await other.kill();
+  });
+
+  it("a memory hog is killed in its sandbox with a clear error; the others go on", async () => {
+    const hog = await Sandbox.create("base", limited.sdk);
+    const other = await Sandbox.create("base", limited.sdk);
+    const err = await hog.commands.run(`python3 -c "b = b'x' * (400 << 20)"`).then(
+      () => undefined,
+      (e: unknown) => e as CommandExitError,
+    );
+    expect(err).toBeInstanceOf(CommandExitError);
+    expect(err?.error).toMatch(/out of memory: the sandbox reached its memory limit \(128 MiB\)/);
+    expect((await run(hog, "echo still here")).stdout).toBe("still here\n");
+    expect((await run(other, "echo alive")).stdout).toBe("alive\n");
+    await hog.kill();
+    await other.kill();
   });
 });

@@ -592,7 +592,7 @@ export class SandboxStore {
     this.persistTimer = undefined;
     for (const sb of this.sandboxes.values()) sb.stopAll();
     await Promise.all([...this.sandboxes.values()].map((sb) => sb.processes.waitIdle(3000)));
-    this.opts.cgroups?.close();
+    await this.opts.cgroups?.close();
     await this.persistChain;
     if (this.opts.persist) {
       try {

@@ -99,6 +99,24 @@ function removeTree(dir: string): boolean {
   return ok;
 }
 
+/**
+ * Removes group folders now, or — processes of a killed namespace take a moment to go — retries
+ * for a few seconds; `pending` sees each scheduled retry (undefined once done or given up). The
+ * promise resolves then.
+ */
+function removeWhenEmpty(dirs: string[], pending: (timer: NodeJS.Timeout | undefined) => void = () => {}): Promise<void> {
+  return new Promise((resolve) => {
+    let tries = 0;
+    const attempt = () => {
+      const done = dirs.map((d) => removeTree(d)).every(Boolean);
+      const timer = !done && ++tries < 20 ? setTimeout(attempt, 250).unref() : undefined;
+      pending(timer);
+      if (!timer) resolve();
+    };
+    attempt();
+  });
+}
+
 export class Cgroups {
   readonly limits: Limits;
   private readonly controllers: Controller[];
@@ -196,21 +214,19 @@ export class Cgroups {
     return {
       procs: dirs.map((d) => join(d, "cgroup.procs")),
       oomKills: () => readNumber(this.oomFile(memoryGroup), "oom_kill"),
-      remove: () => {
-        let tries = 0;
-        const attempt = () => {
-          this.removing.delete(id);
-          if (!dirs.map((d) => removeTree(d)).every(Boolean) && ++tries < 20) this.removing.set(id, setTimeout(attempt, 250).unref());
-        };
-        attempt();
-      },
+      remove: () =>
+        void removeWhenEmpty(dirs, (timer) => {
+          if (timer) this.removing.set(id, timer);
+          else this.removing.delete(id);
+        }),
     };
   }
 
   /** Removes this server's groups (at close). */
-  close(): void {
+  close(): Promise<void> {
     for (const t of this.removing.values()) clearTimeout(t);
-    for (const c of this.controllers) removeTree(c.dir);
+    // What stays busy past the retries is removed by the next server (removeStale).
+    return removeWhenEmpty(this.controllers.map((c) => c.dir));
   }
 }
 

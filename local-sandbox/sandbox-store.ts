@@ -9,7 +9,7 @@
 // schedule. Paused sandboxes stay paused.
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { rm, rename, writeFile, cp } from "node:fs/promises";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes, randomInt } from "node:crypto";
 import { join } from "node:path";
 import { ApiError, RpcError, maxLiveMessage, sandboxNotFoundMessage } from "./errors.ts";
@@ -557,6 +557,8 @@ export class SandboxStore {
       for (const record of parsed.sandboxes ?? []) {
         const sb = new Sandbox(record, this.opts.dataDir);
         if (!existsSync(sb.home)) continue;
+        // Made by a server that ran commands as root: the sandbox user's now (no symlink followed).
+        if (this.owner && lstatSync(sb.home).uid !== this.owner.uid) spawnSync("chown", ["-R", "-h", "-P", `${this.owner.uid}:${this.owner.gid}`, sb.home]);
         this.makeDirs(sb);
         this.sandboxes.set(record.sandboxID, sb);
       }

@@ -1,7 +1,7 @@
 // Environment -> server options (used by main.ts; tests pass options directly).
 import { validateFaults, validateLatency } from "./faults.ts";
 import { ISOLATION_MODES, type IsolationMode } from "./isolation.ts";
-import { DEFAULT_API_KEY, DEFAULT_PORT, type SandboxServerOptions } from "./server.ts";
+import { DEFAULT_PORT, type SandboxServerOptions } from "./server.ts";
 
 function parseJsonEnv(name: string, raw: string): unknown {
   try {
@@ -22,9 +22,9 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxSer
   const opts: SandboxServerOptions = {
     port: intEnv("SANDBOX_PORT", env.SANDBOX_PORT, 0) ?? DEFAULT_PORT,
     host: env.SANDBOX_HOST || "127.0.0.1",
-    apiKey: env.E2B_API_KEY || DEFAULT_API_KEY,
     dataDir: env.SANDBOX_DATA_DIR || ".sandbox-data",
   };
+  if (env.E2B_API_KEY) opts.apiKey = env.E2B_API_KEY;
   const maxLive = intEnv("SANDBOX_MAX_LIVE", env.SANDBOX_MAX_LIVE, 0);
   if (maxLive !== undefined) opts.maxLive = maxLive;
   if (env.SANDBOX_LATENCY) {
@@ -51,6 +51,17 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxSer
   }
   if (env.SANDBOX_EXPOSE_PATHS) opts.exposePaths = env.SANDBOX_EXPOSE_PATHS.split(":").filter(Boolean);
   if (env.SANDBOX_HIDE_PATHS) opts.hidePaths = env.SANDBOX_HIDE_PATHS.split(":").filter(Boolean);
+  if (env.SANDBOX_FORWARD_HOSTS) opts.forwardHosts = env.SANDBOX_FORWARD_HOSTS.split(/[\s,]+/).filter(Boolean);
+  if (env.SANDBOX_LIMITS !== undefined && ["off", "0", "false"].includes(env.SANDBOX_LIMITS.toLowerCase())) opts.limits = false;
+  else {
+    const limits = {
+      memoryMB: intEnv("SANDBOX_MEMORY_MB", env.SANDBOX_MEMORY_MB, 16),
+      pids: intEnv("SANDBOX_PIDS_MAX", env.SANDBOX_PIDS_MAX, 16),
+      cpus: intEnv("SANDBOX_CPUS", env.SANDBOX_CPUS, 1),
+    };
+    const set = Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined));
+    if (Object.keys(set).length > 0) opts.limits = set;
+  }
   if (env.SANDBOX_ADMIN_KEY) opts.adminKey = env.SANDBOX_ADMIN_KEY;
   return opts;
 }

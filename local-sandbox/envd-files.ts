@@ -1,12 +1,12 @@
 // envd's REST endpoints: GET/POST /files, GET /health, GET /envs, GET /metrics.
 // Uploads accept multipart/form-data (part "file"; without ?path= each part's filename is its
 // destination) and raw application/octet-stream (optionally Content-Encoding: gzip). Parents are
-// created; existing files are overwritten. Files are opened with O_NOFOLLOW and the opened
-// descriptor's real path is checked to lie inside the sandbox directory, so a symlink swapped in
-// by a sandbox process between path resolution and open cannot redirect host-side I/O.
-import { constants, readlinkSync, realpathSync } from "node:fs";
-import { mkdir, open, type FileHandle } from "node:fs/promises";
-import { dirname, posix } from "node:path";
+// created; existing files are overwritten. Paths are resolved beneath the sandbox's folders and
+// only regular files are opened, never blocking (sandbox-fs.ts): a symlink or FIFO swapped in by a
+// sandbox process cannot redirect or stall host-side I/O.
+import { constants } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
+import { posix } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import type { Readable } from "node:stream";
@@ -14,7 +14,8 @@ import { ApiError, RpcError, httpStatusForRpc, rpcErrorFromFs } from "./errors.t
 import { empty, header, json, readBody, type Reply } from "./http-util.ts";
 import type { RequestInfo, Route, ServerContext } from "./context.ts";
 import { boundaryOf, parseMultipart } from "./multipart.ts";
-import { normalizeVirtual, resolveSandboxPath, type ResolvedPath } from "./paths.ts";
+import { normalizeVirtual } from "./paths.ts";
+import { openRegular, withLocated } from "./sandbox-fs.ts";
 import type { Sandbox } from "./sandbox-store.ts";
 
 const MAX_MULTIPART_BYTES = 1024 * 1024 * 1024;
@@ -26,54 +27,28 @@ function filesError(err: unknown, virtual: string): ApiError {
   return new ApiError(httpStatusForRpc(rpc), rpc.message);
 }
 
-function resolveFile(sb: Sandbox, path: string): ResolvedPath {
-  try {
-    return resolveSandboxPath(sb, path, true);
-  } catch (err) {
-    throw filesError(err, path);
-  }
-}
-
-/** Opens a host file and verifies (via /proc/self/fd) that it really lies inside the sandbox. */
-async function openContained(sb: Sandbox, host: string, flags: number): Promise<FileHandle> {
-  const fh = await open(host, flags | constants.O_NOFOLLOW, 0o644);
-  try {
-    const real = readlinkSync(`/proc/self/fd/${fh.fd}`);
-    const root = realpathSync(sb.dir);
-    if (real !== root && !real.startsWith(root + "/")) {
-      throw new RpcError("permission_denied", "path escapes the sandbox");
-    }
-  } catch (err) {
-    await fh.close().catch(() => {});
-    if (err instanceof RpcError) throw err;
-    // /proc unavailable: fall back to the path-level checks already done
-    return open(host, flags | constants.O_NOFOLLOW, 0o644);
-  }
-  return fh;
+/** The /files errors for a path: a folder is a 400 of its own wording. */
+function fileOpError(err: unknown, virtual: string): ApiError {
+  if ((err as NodeJS.ErrnoException)?.code === "EISDIR") return new ApiError(400, `path '${virtual}' is a directory`);
+  return filesError(err, virtual);
 }
 
 async function readFile(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
   const sb = info.sandbox as Sandbox;
   const path = info.url.searchParams.get("path");
   if (!path) throw new ApiError(400, "path is required");
-  const r = resolveFile(sb, path);
+  let virtual = normalizeVirtual(path);
   let fh: FileHandle;
-  try {
-    fh = await openContained(sb, r.host, constants.O_RDONLY);
-  } catch (err) {
-    throw filesError(err, r.virtual);
-  }
   let size: number;
   try {
-    const st = await fh.stat();
-    if (st.isDirectory()) throw new ApiError(400, `path '${r.virtual}' is a directory`);
-    if (!st.isFile()) throw new ApiError(400, `path '${r.virtual}' is not a regular file`);
-    size = st.size;
+    ({ fh, st: { size } } = await withLocated(sb, path, { followFinal: true }, (loc) => {
+      virtual = loc.virtual;
+      return openRegular(loc, constants.O_RDONLY);
+    }));
   } catch (err) {
-    await fh.close().catch(() => {});
-    throw filesError(err, r.virtual);
+    throw fileOpError(err, virtual);
   }
-  const name = posix.basename(r.virtual);
+  const name = posix.basename(virtual);
   return {
     kind: "stream",
     start(_req, res) {
@@ -104,12 +79,15 @@ interface Written {
   type: "file";
 }
 
-async function writeOne(sb: Sandbox, dest: string, source: Readable | Buffer): Promise<Written> {
+async function writeOne(ctx: ServerContext, sb: Sandbox, dest: string, source: Readable | Buffer): Promise<Written> {
   const virtualRequested = normalizeVirtual(dest);
-  const r = resolveFile(sb, dest);
+  const owner = ctx.store.owner;
+  let virtual = virtualRequested;
   try {
-    await mkdir(dirname(r.host), { recursive: true });
-    const fh = await openContained(sb, r.host, constants.O_WRONLY | constants.O_CREAT);
+    const { fh } = await withLocated(sb, dest, { followFinal: true, makeParents: true, owner }, (loc) => {
+      virtual = loc.virtual;
+      return openRegular(loc, constants.O_WRONLY, { owner });
+    });
     try {
       await fh.truncate(0);
       if (Buffer.isBuffer(source)) {
@@ -121,12 +99,12 @@ async function writeOne(sb: Sandbox, dest: string, source: Readable | Buffer): P
       await fh.close().catch(() => {});
     }
   } catch (err) {
-    throw filesError(err, r.virtual);
+    throw fileOpError(err, virtual);
   }
   return { path: virtualRequested, name: posix.basename(virtualRequested), type: "file" };
 }
 
-async function writeFiles(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
+async function writeFiles(ctx: ServerContext, info: RequestInfo): Promise<Reply> {
   const sb = info.sandbox as Sandbox;
   const path = info.url.searchParams.get("path") || undefined;
   const contentType = header(info.req, "content-type") ?? "";
@@ -140,7 +118,7 @@ async function writeFiles(_ctx: ServerContext, info: RequestInfo): Promise<Reply
     for (const part of parts) {
       const dest = path ?? part.filename;
       if (!dest) throw new ApiError(400, "path is required (query parameter or part filename)");
-      out.push(await writeOne(sb, dest, part.data));
+      out.push(await writeOne(ctx, sb, dest, part.data));
     }
     return json(200, out);
   }
@@ -161,7 +139,7 @@ async function writeFiles(_ctx: ServerContext, info: RequestInfo): Promise<Reply
     info.req.resume();
     throw new ApiError(400, `unsupported Content-Encoding: ${encoding}`);
   }
-  return json(200, [await writeOne(sb, path, source)]);
+  return json(200, [await writeOne(ctx, sb, path, source)]);
 }
 
 async function health(): Promise<Reply> {

@@ -1,13 +1,14 @@
 // envd's filesystem.Filesystem service (unary RPCs; watching is not emulated).
 // EntryInfo is proto3 JSON: size is an int64 string, type an enum name, zero values omitted.
-import { lstatSync, readFileSync, readdirSync, readlinkSync, type Stats as FsStats } from "node:fs";
-import { cp, mkdir, rename, rm } from "node:fs/promises";
-import { dirname, posix } from "node:path";
+import { closeSync, lstatSync, readFileSync, readlinkSync, type Stats as FsStats } from "node:fs";
+import { lchown, lstat, mkdir, rename } from "node:fs/promises";
+import { posix } from "node:path";
 import { readUnaryRequest } from "./connect-protocol.ts";
 import { RpcError, rpcErrorFromFs } from "./errors.ts";
 import { json, type Reply } from "./http-util.ts";
 import type { RequestInfo, Route, ServerContext } from "./context.ts";
-import { isRoot, resolveSandboxPath, type ResolvedPath } from "./paths.ts";
+import { isRoot, normalizeVirtual } from "./paths.ts";
+import { at, listOpened, openDirAt, removeAt, withLocated } from "./sandbox-fs.ts";
 import type { Sandbox } from "./sandbox-store.ts";
 
 type Msg = Record<string, unknown>;
@@ -67,107 +68,110 @@ function pathArg(msg: Msg, field = "path"): string {
   return v;
 }
 
-function resolve(sb: Sandbox, path: string, followFinal: boolean): ResolvedPath {
-  return resolveSandboxPath(sb, path, followFinal);
-}
-
-function lstatOrThrow(r: ResolvedPath): FsStats {
-  try {
-    return lstatSync(r.host);
-  } catch (err) {
-    throw rpcErrorFromFs(err, r.virtual);
-  }
-}
+const fsError = (virtual: string) => (err: unknown) => {
+  throw rpcErrorFromFs(err, virtual);
+};
 
 async function stat(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
   const msg = await readUnaryRequest(info.req);
-  const r = resolve(info.sandbox as Sandbox, pathArg(msg), false);
-  return json(200, { entry: entryInfo(r.virtual, r.host, lstatOrThrow(r)) });
+  const sb = info.sandbox as Sandbox;
+  const path = pathArg(msg);
+  return withLocated(sb, path, { followFinal: false }, async (loc) => {
+    const st = await lstat(loc.path).catch(fsError(loc.virtual));
+    return json(200, { entry: entryInfo(loc.virtual, loc.path, st) });
+  }).catch(fsError(normalizeVirtual(path)));
 }
 
 async function listDir(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
   const msg = await readUnaryRequest(info.req);
   const depth = msg.depth === undefined ? 1 : Number(msg.depth);
   if (!Number.isInteger(depth) || depth < 0) throw new RpcError("invalid_argument", "depth must be a non-negative integer");
-  const r = resolve(info.sandbox as Sandbox, pathArg(msg), true);
-  const st = lstatOrThrow(r);
-  if (!st.isDirectory()) throw new RpcError("invalid_argument", `path ${r.virtual} is not a directory`);
+  const path = pathArg(msg);
   const entries: Msg[] = [];
-  const walk = (vdir: string, hdir: string, level: number) => {
-    let children;
-    try {
-      children = readdirSync(hdir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    } catch (err) {
-      if (level === 1) throw rpcErrorFromFs(err, vdir);
-      return;
-    }
-    for (const child of children) {
-      const v = posix.join(vdir, child.name);
-      const h = `${hdir}/${child.name}`;
-      let cst: FsStats;
+  // Each folder is read through its own descriptor, opened without following a link.
+  const walk = (vdir: string, dirFd: number, level: number) => {
+    for (const name of listOpened(dirFd)) {
+      const v = posix.join(vdir, name);
+      let st: FsStats;
       try {
-        cst = lstatSync(h);
+        st = lstatSync(at(dirFd, name));
       } catch {
         continue; // deleted while listing
       }
-      entries.push(entryInfo(v, h, cst));
-      if (cst.isDirectory() && level < Math.max(depth, 1)) walk(v, h, level + 1);
+      entries.push(entryInfo(v, at(dirFd, name), st));
+      if (!st.isDirectory() || level >= Math.max(depth, 1)) continue;
+      let sub: number;
+      try {
+        sub = openDirAt(dirFd, name);
+      } catch {
+        continue; // replaced while listing
+      }
+      try {
+        walk(v, sub, level + 1);
+      } catch {
+        // unreadable below the first level: skipped
+      } finally {
+        closeSync(sub);
+      }
     }
   };
-  walk(r.virtual, r.host, 1);
+  await withLocated(info.sandbox as Sandbox, path, { followFinal: true }, (loc) => {
+    const st = lstatSync(loc.path);
+    if (!st.isDirectory()) throw new RpcError("invalid_argument", `path ${loc.virtual} is not a directory`);
+    const dirFd = openDirAt(loc.dirFd, loc.name);
+    try {
+      walk(loc.virtual, dirFd, 1);
+    } finally {
+      closeSync(dirFd);
+    }
+  }).catch(fsError(normalizeVirtual(path)));
   return json(200, entries.length ? { entries } : {});
 }
 
-async function makeDir(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
+async function makeDir(ctx: ServerContext, info: RequestInfo): Promise<Reply> {
   const msg = await readUnaryRequest(info.req);
-  const r = resolve(info.sandbox as Sandbox, pathArg(msg), true);
-  let existing: FsStats | undefined;
-  try {
-    existing = lstatSync(r.host);
-  } catch {
-    existing = undefined;
-  }
-  if (existing?.isDirectory()) throw new RpcError("already_exists", `directory at ${r.virtual} already exists`);
-  if (existing) throw new RpcError("invalid_argument", `path ${r.virtual} already exists and is not a directory`);
-  try {
-    await mkdir(r.host, { recursive: true });
-  } catch (err) {
-    throw rpcErrorFromFs(err, r.virtual);
-  }
-  return json(200, { entry: entryInfo(r.virtual, r.host) });
+  const path = pathArg(msg);
+  const owner = ctx.store.owner;
+  return withLocated(info.sandbox as Sandbox, path, { followFinal: true, makeParents: true, owner }, async (loc) => {
+    const existing = await lstat(loc.path).catch(() => undefined);
+    if (existing?.isDirectory()) throw new RpcError("already_exists", `directory at ${loc.virtual} already exists`);
+    if (existing) throw new RpcError("invalid_argument", `path ${loc.virtual} already exists and is not a directory`);
+    await mkdir(loc.path).catch((err: NodeJS.ErrnoException) => {
+      throw err.code === "EEXIST" ? new RpcError("already_exists", `directory at ${loc.virtual} already exists`) : err;
+    });
+    if (owner) await lchown(loc.path, owner.uid, owner.gid);
+    return json(200, { entry: entryInfo(loc.virtual, loc.path) });
+  }).catch(fsError(normalizeVirtual(path)));
 }
 
-async function move(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
+async function move(ctx: ServerContext, info: RequestInfo): Promise<Reply> {
   const msg = await readUnaryRequest(info.req);
   const sb = info.sandbox as Sandbox;
-  const src = resolve(sb, pathArg(msg, "source"), false);
-  const dst = resolve(sb, pathArg(msg, "destination"), false);
-  if (isRoot(src.virtual) || isRoot(dst.virtual)) throw new RpcError("permission_denied", "cannot move /home/user or /tmp");
-  lstatOrThrow(src);
-  try {
-    await mkdir(dirname(dst.host), { recursive: true });
-    try {
-      await rename(src.host, dst.host);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EXDEV") throw err;
-      await cp(src.host, dst.host, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
-      await rm(src.host, { recursive: true, force: true });
-    }
-  } catch (err) {
-    throw rpcErrorFromFs(err, src.virtual);
-  }
-  return json(200, { entry: entryInfo(dst.virtual, dst.host) });
+  const source = pathArg(msg, "source");
+  const destination = pathArg(msg, "destination");
+  return withLocated(sb, source, { followFinal: false }, (src) =>
+    withLocated(sb, destination, { followFinal: false, makeParents: true, owner: ctx.store.owner }, async (dst) => {
+      if (isRoot(src.virtual) || isRoot(dst.virtual)) throw new RpcError("permission_denied", "cannot move /home/user or /tmp");
+      await lstat(src.path).catch(fsError(src.virtual));
+      // /home/user and /tmp lie on one filesystem (the data dir): a rename, never a copy.
+      await rename(src.path, dst.path).catch(fsError(src.virtual));
+      return json(200, { entry: entryInfo(dst.virtual, dst.path) });
+    }),
+  ).catch(fsError(normalizeVirtual(source)));
 }
 
 async function remove(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
   const msg = await readUnaryRequest(info.req);
-  const r = resolve(info.sandbox as Sandbox, pathArg(msg), false);
-  if (isRoot(r.virtual)) throw new RpcError("permission_denied", `cannot remove ${r.virtual}`);
-  try {
-    await rm(r.host, { recursive: true, force: true });
-  } catch (err) {
-    throw rpcErrorFromFs(err, r.virtual);
-  }
+  const path = pathArg(msg);
+  await withLocated(info.sandbox as Sandbox, path, { followFinal: false }, async (loc) => {
+    if (isRoot(loc.virtual)) throw new RpcError("permission_denied", `cannot remove ${loc.virtual}`);
+    await removeAt(loc.dirFd, loc.name).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "ENOENT") throw err;
+    });
+  }).catch((err: unknown) => {
+    // like rm -f: nothing to remove is not an error
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") fsError(normalizeVirtual(path))(err);
+  });
   return json(200, {});
 }
 

@@ -1,6 +1,7 @@
 // How sandbox processes are confined. Every isolated sandbox sees the same view (isolation/view.ts:
 // system directories read-only, its own /home/user and /tmp, exposed paths, nothing else of the
-// host) in its own mount and PID namespaces, built by one of two backends:
+// host) in its own mount, PID, network (own loopback only; isolation/forward.ts), IPC and UTS
+// namespaces, built by one of two backends:
 //   bwrap    bubblewrap, when installed and working (isolation/bwrap.ts)
 //   unshare  util-linux's unshare + mount + pivot_root, as root (isolation/unshare.ts)
 //   none     plain child processes in the host directories: only when asked for
@@ -9,7 +10,7 @@
 //
 // Two ways of running commands:
 //  - shared namespace (root with nsenter + setpriv; always for unshare): one long-lived "holder"
-//    per running sandbox owns its namespaces; every command is `nsenter -t <init> -m -p -r -w --
+//    per running sandbox owns its namespaces; every command is `nsenter -t <init> -m -p -n -i -u -r -w --
 //    setpriv <drop all caps, no_new_privs> -- sh -c 'cd "$0" && exec "$@"' <cwd> cmd args`. Like a
 //    VM: processes of different commands see each other, and `cmd &` jobs outlive the command that
 //    started them. Killing the holder tears everything down; so does the server dying.
@@ -17,13 +18,15 @@
 //    own PID namespace, which dies with the command (background jobs do not survive it).
 // The server spawns commands `detached` (own process group, no controlling terminal) and signals
 // the whole group (kill(-pid)), so SendSignal/deadlines reach the command's tree.
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { accessSync, chmodSync, chownSync, constants, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { spawn, spawnSync } from "node:child_process";
 import { delimiter, join } from "node:path";
 import { tmpdir } from "node:os";
 import { BWRAP_NAMESPACE_ARGS, bwrapViewArgs } from "./isolation/bwrap.ts";
 import { unshareHolderArgs, unshareHolderScript } from "./isolation/unshare.ts";
 import { sandboxView, type MountInput } from "./isolation/view.ts";
+import { inCgroup } from "./isolation/cgroups.ts";
+import { SANDBOX_GID, SANDBOX_UID, SETPRIV_USER_ARGS, writeUserFiles } from "./isolation/user.ts";
 
 export type { MountInput } from "./isolation/view.ts";
 
@@ -123,8 +126,8 @@ export function buildLaunch(iso: Isolation, input: LaunchInput): LaunchSpec {
     return {
       file: iso.shared.nsenterPath,
       args: [
-        "-t", String(input.initPid), "-m", "-p", "-r", "-w", "--",
-        iso.shared.setprivPath, "--bounding-set", "-all", "--inh-caps", "-all", "--no-new-privs", "--",
+        "-t", String(input.initPid), "-m", "-p", "-n", "-i", "-u", "-r", "-w", "--",
+        iso.shared.setprivPath, ...SETPRIV_USER_ARGS, "--bounding-set", "-all", "--inh-caps", "-all", "--no-new-privs", "--",
         "/bin/sh", "-c", 'cd -- "$0" && exec "$@"', input.virtualCwd, input.cmd, ...input.args,
       ],
       cwd: "/",
@@ -149,9 +152,11 @@ export class NamespaceHolder {
   private pid: number | undefined;
   private exited = false;
 
-  constructor(iso: Isolation, m: MountInput, onExit: () => void) {
+  /** `procs`: the `cgroup.procs` files of the sandbox's groups (isolation/cgroups.ts), if any. */
+  constructor(iso: Isolation, m: MountInput, onExit: () => void, procs: string[] = []) {
     const spec = holderSpec(iso, m);
-    const child = spawn(spec.file, spec.args, {
+    const start = inCgroup(procs, spec.file, spec.args);
+    const child = spawn(start.file, start.args, {
       cwd: "/",
       detached: true,
       stdio: ["ignore", "pipe", "pipe", "pipe"],
@@ -210,15 +215,24 @@ export class NamespaceHolder {
 
 // ---- detection ----------------------------------------------------------------------------------
 
-/** What a probe sandbox must show: home writable; root, /etc read-only; no capabilities; own PIDs. */
+/**
+ * What a probe sandbox must show: home writable; root, /etc read-only; no capabilities; own PIDs;
+ * its own network namespace (no interface but lo); in a shared namespace, the sandbox user.
+ */
 const PROBE_SCRIPT =
   "touch /home/user/.probe && ! touch /.probe 2>/dev/null && ! touch /etc/.probe 2>/dev/null && " +
-  "grep -q '^CapEff:[[:space:]]*0*$' /proc/self/status && test \"$(ls /proc | grep -c '^[0-9]')\" -lt 20";
+  "grep -q '^CapEff:[[:space:]]*0*$' /proc/self/status && test \"$(ls /proc | grep -c '^[0-9]')\" -lt 20 && " +
+  "test \"$(grep -c ':' /proc/net/dev)\" -eq 1 && grep -q '^ *lo:' /proc/net/dev";
 
 function probeDirs(): { base: string; m: MountInput } {
   const base = mkdtempSync(join(tmpdir(), "local-sandbox-probe-"));
   const m: MountInput = { home: join(base, "home"), tmp: join(base, "tmp"), dataDir: join(base, "data"), exposePaths: [] };
   for (const dir of [m.home, m.tmp, m.dataDir]) mkdirSync(dir, { recursive: true });
+  chmodSync(m.tmp, 0o1777);
+  if (isRoot()) {
+    chownSync(m.home, SANDBOX_UID, SANDBOX_GID);
+    m.userFiles = writeUserFiles(join(m.dataDir, "etc"));
+  }
   return { base, m };
 }
 
@@ -231,7 +245,8 @@ async function probeHolder(iso: Isolation, m: MountInput): Promise<string | unde
       holder.ready,
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error("holder did not start within 10 s")), 10_000).unref()),
     ]);
-    const launch = buildLaunch(iso, { ...m, cmd: "/bin/sh", args: ["-c", PROBE_SCRIPT], virtualCwd: "/home/user", initPid });
+    const script = `${PROBE_SCRIPT} && test "$(id -u):$(id -un)" = "${SANDBOX_UID}:user"`;
+    const launch = buildLaunch(iso, { ...m, cmd: "/bin/sh", args: ["-c", script], virtualCwd: "/home/user", initPid });
     const r = spawnSync(launch.file, launch.args, { cwd: launch.cwd, timeout: 10_000, encoding: "utf8", env: { PATH: SYSTEM_PATH } });
     return r.status === 0 ? undefined : `probe command failed (${r.status ?? r.signal}): ${(r.stderr ?? "").trim().slice(-300)}`;
   } catch (err) {
@@ -278,7 +293,7 @@ async function tryUnshare(rootfs: string): Promise<Isolation | string> {
   if (!isRoot()) return "unshare isolation needs root";
   const unsharePath = findOnPath("unshare");
   const shared = sharedTools();
-  const missing = [["unshare", unsharePath], ["nsenter", shared], ["setpriv", shared], ["mount", findOnPath("mount")], ["pivot_root", findOnPath("pivot_root")]]
+  const missing = [["unshare", unsharePath], ["nsenter", shared], ["setpriv", shared], ["mount", findOnPath("mount")], ["pivot_root", findOnPath("pivot_root")], ["ip (iproute2)", findOnPath("ip")]]
     .filter(([, found]) => !found)
     .map(([name]) => name);
   if (missing.length > 0 || !unsharePath || !shared) return `util-linux tools missing: ${missing.join(", ")}`;

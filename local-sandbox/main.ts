@@ -1,6 +1,6 @@
 // CLI entry: `node local-sandbox/main.ts` (Node >= 22.18 / 24 runs the TypeScript directly).
 // Reads configuration from the environment (see README.md), starts the server, prints one line
-// with its address, and on SIGTERM/SIGINT kills every sandbox process before exiting.
+// with its address (and one with its random E2B API key when E2B_API_KEY is unset), and on SIGTERM/SIGINT kills every sandbox process before exiting.
 import { optionsFromEnv } from "./config.ts";
 import { startSandboxServer } from "./server.ts";
 
@@ -9,8 +9,11 @@ process.on("unhandledRejection", (err) => {
 });
 
 try {
-  const server = await startSandboxServer(optionsFromEnv());
+  const options = optionsFromEnv();
+  const server = await startSandboxServer(options);
   process.stdout.write(`local-sandbox listening on ${server.url} (isolation: ${server.isolation})\n`);
+  // A key made up for this start (E2B_API_KEY unset): the one way to learn it.
+  if (options.apiKey === undefined) process.stdout.write(`E2B_API_KEY=${server.apiKey}\n`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -2,12 +2,9 @@
 //   /home/user/...  -> <sandboxDir>/home/...
 //   /tmp/...        -> <sandboxDir>/tmp/...
 // Relative paths resolve against /home/user. Anything else is refused (permission_denied).
-// Symlinks are resolved component by component *in the virtual namespace* (an absolute link
-// target is a sandbox path, not a host path), so a link can never lead the host-side file APIs
-// outside the sandbox directory.
-import { lstatSync, readlinkSync } from "node:fs";
+// Resolving a path to the files themselves (symlinks followed in the sandbox's namespace, never
+// by the host's kernel) is sandbox-fs.ts's job.
 import { join, posix } from "node:path";
-import { RpcError } from "./errors.ts";
 
 export const HOME = "/home/user";
 export const TMP = "/tmp";
@@ -17,13 +14,6 @@ export interface SandboxRoots {
   home: string;
   /** Host directory mounted at /tmp. */
   tmp: string;
-}
-
-export interface ResolvedPath {
-  /** Normalised sandbox path, e.g. /home/user/a.txt */
-  virtual: string;
-  /** Host path backing it. */
-  host: string;
 }
 
 /** Absolute, normalised sandbox path (no symlink resolution). */
@@ -50,54 +40,8 @@ export function isRoot(virtual: string): boolean {
   return virtual === HOME || virtual === TMP;
 }
 
-function isAncestorOfRoot(virtual: string): boolean {
-  return virtual === "/" || virtual === "/home";
+export interface Owner {
+  uid: number;
+  gid: number;
 }
 
-/**
- * Resolves a sandbox path to a host path, following symlinks inside the sandbox namespace.
- * With `followFinal: false` the last component is not dereferenced (lstat semantics).
- */
-export function resolveSandboxPath(roots: SandboxRoots, input: string, followFinal = true): ResolvedPath {
-  if (input.includes("\0")) throw new RpcError("invalid_argument", "path contains a NUL byte");
-  const pending = normalizeVirtual(input).split("/").filter(Boolean);
-  const resolved: string[] = [];
-  let hops = 0;
-  let missing = false;
-  while (pending.length > 0) {
-    const name = pending.shift() as string;
-    if (name === ".") continue;
-    if (name === "..") {
-      resolved.pop();
-      continue;
-    }
-    resolved.push(name);
-    if (missing) continue;
-    const virtual = "/" + resolved.join("/");
-    const host = mapVirtual(roots, virtual);
-    if (host === undefined) {
-      if (isAncestorOfRoot(virtual)) continue;
-      throw new RpcError("permission_denied", `path ${virtual} is outside the sandbox's writable area (/home/user, /tmp)`);
-    }
-    if (pending.length === 0 && !followFinal) break;
-    let isLink = false;
-    try {
-      isLink = lstatSync(host).isSymbolicLink();
-    } catch {
-      missing = true; // nothing below a missing component can be a link
-      continue;
-    }
-    if (!isLink) continue;
-    if (++hops > 40) throw new RpcError("invalid_argument", `too many levels of symbolic links: ${input}`);
-    const target = readlinkSync(host);
-    resolved.pop();
-    if (target.startsWith("/")) resolved.length = 0;
-    pending.unshift(...target.split("/").filter(Boolean));
-  }
-  const virtual = "/" + resolved.join("/");
-  const host = mapVirtual(roots, virtual);
-  if (host === undefined) {
-    throw new RpcError("permission_denied", `path ${virtual} is outside the sandbox's writable area (/home/user, /tmp)`);
-  }
-  return { virtual, host };
-}

@@ -32,6 +32,8 @@ export interface SpawnSpec {
   cwd: string;
   env: Record<string, string>;
   stdin: boolean;
+  /** Why a process was killed (e.g. out of memory), asked when it ends by SIGKILL. */
+  explainKill?: () => string | undefined;
 }
 
 // Go's syscall.Signal.String() wording, which envd reports as "signal: <name>".
@@ -75,12 +77,14 @@ export class SandboxProcess {
   private readonly listeners = new Set<(ev: OutputEvent) => void>();
   private exitTimer: NodeJS.Timeout | undefined;
   private readonly onFinish: (p: SandboxProcess) => void;
+  private readonly explainKill: (() => string | undefined) | undefined;
 
   constructor(spec: SpawnSpec, config: ProcessConfig, tag: string | undefined, onFinish: (p: SandboxProcess) => void) {
     this.config = config;
     this.tag = tag;
     this.stdinEnabled = spec.stdin;
     this.onFinish = onFinish;
+    this.explainKill = spec.explainKill;
     const child = spawn(spec.file, spec.args, {
       cwd: spec.cwd,
       env: spec.env,
@@ -150,6 +154,8 @@ export class SandboxProcess {
     if (this.end) return;
     if (this.exitTimer) clearTimeout(this.exitTimer);
     this.end = endEventFor(code, signal);
+    const why = signal === "SIGKILL" || code === 137 ? this.explainKill?.() : undefined;
+    if (why) this.end.error = `${this.end.status}: ${why}`;
     this.finishedAt = Date.now();
     this.emit({ type: "end", end: this.end });
     this.listeners.clear();

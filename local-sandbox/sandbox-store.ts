@@ -7,14 +7,18 @@
 // Restart semantics: the table is reloaded; sandboxes keep their state (running ones stay running
 // but have no processes, like an envd restart) and their endAt, so the sweeper expires them on
 // schedule. Paused sandboxes stay paused.
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { rm, rename, writeFile, cp } from "node:fs/promises";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes, randomInt } from "node:crypto";
 import { join } from "node:path";
 import { ApiError, RpcError, maxLiveMessage, sandboxNotFoundMessage } from "./errors.ts";
 import { NamespaceHolder, buildLaunch, type Isolation, type MountInput } from "./isolation.ts";
-import { HOME, normalizeVirtual, mapVirtual, resolveSandboxPath } from "./paths.ts";
+import { Forwarder, type ForwardHost } from "./isolation/forward.ts";
+import { inCgroup, type Cgroups, type SandboxCgroup } from "./isolation/cgroups.ts";
+import { SANDBOX_GID, SANDBOX_UID, seedHome, writeUserFiles, type UserFiles } from "./isolation/user.ts";
+import { HOME, normalizeVirtual, mapVirtual } from "./paths.ts";
+import { locate } from "./sandbox-fs.ts";
 import { ProcessTable, type ProcessConfig, type SandboxProcess } from "./processes.ts";
 import type { Stats } from "./stats.ts";
 import type { ConnectStream } from "./connect-protocol.ts";
@@ -53,6 +57,10 @@ export class Sandbox {
   readonly streams = new Set<ConnectStream>();
   /** Keeps the sandbox's namespaces alive in shared-namespace mode (started lazily). */
   holder: NamespaceHolder | undefined;
+  /** The forwarded host addresses inside the sandbox's network namespace (with the holder). */
+  forwarder: Promise<Forwarder> | undefined;
+  /** The sandbox's cgroups (resource limits), made with its namespace. */
+  cgroup: SandboxCgroup | undefined;
 
   constructor(record: SandboxRecord, dataDir: string) {
     this.record = record;
@@ -74,6 +82,10 @@ export class Sandbox {
     this.processes.killAll();
     this.holder?.stop();
     this.holder = undefined;
+    this.forwarder?.then((f) => f.close(), () => {});
+    this.forwarder = undefined;
+    this.cgroup?.remove();
+    this.cgroup = undefined;
     for (const s of [...this.streams]) s.destroy();
     this.streams.clear();
   }
@@ -94,6 +106,10 @@ export interface StoreOptions {
   isolation: Isolation;
   exposePaths: string[];
   hidePaths: string[];
+  /** Host addresses every sandbox reaches at the same ip:port on its own loopback. */
+  forwardHosts: ForwardHost[];
+  /** Per-sandbox resource limits (undefined: none). */
+  cgroups: Cgroups | undefined;
   stats: Stats;
   persist: boolean;
   log: (msg: string) => void;
@@ -147,11 +163,20 @@ export class SandboxStore {
   private persistTimer: NodeJS.Timeout | undefined;
   private persistChain: Promise<void> = Promise.resolve();
   private closed = false;
+  /** The view's passwd/group naming the sandbox user (when commands run as it). */
+  private readonly userFiles: UserFiles | undefined;
+  /** Owner of what sandboxes (and the file API for them) create; undefined: the server's user. */
+  readonly owner: { uid: number; gid: number } | undefined;
 
   constructor(opts: StoreOptions) {
     this.opts = opts;
     this.tablePath = join(opts.dataDir, "sandboxes.json");
     mkdirSync(opts.dataDir, { recursive: true });
+    // Commands switch to the sandbox user in a shared namespace (the server is root there).
+    if (opts.isolation.shared) {
+      this.userFiles = writeUserFiles(join(opts.dataDir, ".etc"));
+      this.owner = { uid: SANDBOX_UID, gid: SANDBOX_GID };
+    }
     this.load();
     this.cleanTrash();
   }
@@ -219,6 +244,14 @@ export class SandboxStore {
     this.schedulePersist();
   }
 
+  /** Makes a sandbox's home (owned by the sandbox user) and tmp (sticky, world-writable). */
+  private makeDirs(sb: Sandbox): void {
+    mkdirSync(sb.home, { recursive: true });
+    mkdirSync(sb.tmp, { recursive: true });
+    chmodSync(sb.tmp, 0o1777);
+    if (this.owner) chownSync(sb.home, this.owner.uid, this.owner.gid);
+  }
+
   create(input: CreateInput): Sandbox {
     this.checkCapacity();
     const now = Date.now();
@@ -240,8 +273,8 @@ export class SandboxStore {
       timeoutSec: input.timeoutSec,
     };
     const sb = new Sandbox(record, this.opts.dataDir);
-    mkdirSync(sb.home, { recursive: true });
-    mkdirSync(sb.tmp, { recursive: true, mode: 0o1777 });
+    this.makeDirs(sb);
+    if (this.owner) seedHome(sb.home);
     this.sandboxes.set(id, sb);
     this.opts.stats.created++;
     this.afterLiveChange();
@@ -365,8 +398,7 @@ export class SandboxStore {
       const sb = new Sandbox(record, this.opts.dataDir);
       try {
         await copyTree(src.dir, sb.dir);
-        mkdirSync(sb.home, { recursive: true });
-        mkdirSync(sb.tmp, { recursive: true, mode: 0o1777 });
+        this.makeDirs(sb);
       } catch (err) {
         this.reserved--;
         await rm(sb.dir, { recursive: true, force: true }).catch(() => {});
@@ -429,18 +461,36 @@ export class SandboxStore {
   }
 
   private mounts(sb: Sandbox): MountInput {
-    return { home: sb.home, tmp: sb.tmp, dataDir: this.opts.dataDir, exposePaths: this.opts.exposePaths, hidePaths: this.opts.hidePaths };
+    return {
+      home: sb.home,
+      tmp: sb.tmp,
+      dataDir: this.opts.dataDir,
+      exposePaths: this.opts.exposePaths,
+      hidePaths: this.opts.hidePaths,
+      ...(this.userFiles ? { userFiles: this.userFiles } : {}),
+    };
   }
 
   /** Host pid of the sandbox namespace's init (shared-namespace mode), starting it if needed. */
   private async namespaceInit(sb: Sandbox): Promise<number> {
-    if (!sb.holder?.alive) sb.holder = new NamespaceHolder(this.opts.isolation, this.mounts(sb), () => {});
+    const shared = this.opts.isolation.shared;
+    if (!sb.holder?.alive && shared) {
+      sb.forwarder?.then((f) => f.close(), () => {});
+      sb.cgroup?.remove();
+      sb.cgroup = this.opts.cgroups?.create(sb.id);
+      const holder = new NamespaceHolder(this.opts.isolation, this.mounts(sb), () => {}, sb.cgroup?.procs);
+      sb.holder = holder;
+      const forwarder = holder.ready.then((pid) => Forwarder.start(shared.nsenterPath, pid, this.opts.forwardHosts));
+      forwarder.catch(() => holder.stop());
+      sb.forwarder = forwarder;
+    }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error("namespace holder did not start within 15 s")), 15_000);
     });
     try {
-      return await Promise.race([sb.holder.ready, timeout]);
+      const [pid] = await Promise.race([Promise.all([sb.holder!.ready, sb.forwarder!]), timeout]);
+      return pid;
     } catch (err) {
       throw new RpcError("unavailable", `sandbox namespace is not available: ${(err as Error).message}`);
     } finally {
@@ -452,15 +502,19 @@ export class SandboxStore {
     const virtualCwd = normalizeVirtual(input.config.cwd ?? HOME);
     let hostCwd: string | undefined;
     if (mapVirtual(sb, virtualCwd) !== undefined) {
-      const resolved = resolveSandboxPath(sb, virtualCwd);
-      let isDir = false;
+      let resolved: string | undefined;
       try {
-        isDir = statSync(resolved.host).isDirectory();
+        const loc = locate(sb, virtualCwd, { followFinal: true });
+        try {
+          if (lstatSync(loc.path).isDirectory()) resolved = mapVirtual(sb, loc.virtual);
+        } finally {
+          loc.close();
+        }
       } catch {
-        isDir = false;
+        resolved = undefined;
       }
-      if (!isDir) throw new RpcError("invalid_argument", `failed to start process: chdir ${virtualCwd}: no such file or directory`);
-      hostCwd = resolved.host;
+      if (resolved === undefined) throw new RpcError("invalid_argument", `failed to start process: chdir ${virtualCwd}: no such file or directory`);
+      hostCwd = resolved;
     } else if (this.opts.isolation.kind === "none") {
       throw new RpcError("invalid_argument", `cwd ${virtualCwd} is outside /home/user and /tmp (no isolation available)`);
     }
@@ -478,8 +532,14 @@ export class SandboxStore {
       ...this.mounts(sb),
     });
     try {
+      const cgroup = sb.cgroup;
+      const start = inCgroup(cgroup?.procs ?? [], launch.file, launch.args);
+      const oomBefore = cgroup?.oomKills() ?? 0;
+      const memoryMB = this.opts.cgroups?.limits.memoryMB;
+      const explainKill = () =>
+        cgroup && cgroup.oomKills() > oomBefore ? `out of memory: the sandbox reached its memory limit (${memoryMB} MiB)` : undefined;
       return sb.processes.add(
-        { file: launch.file, args: launch.args, cwd: launch.cwd, env: this.processEnv(sb, input.config.envs), stdin: input.stdin },
+        { file: start.file, args: start.args, cwd: launch.cwd, env: this.processEnv(sb, input.config.envs), stdin: input.stdin, explainKill },
         input.config,
         input.tag,
       );
@@ -497,7 +557,9 @@ export class SandboxStore {
       for (const record of parsed.sandboxes ?? []) {
         const sb = new Sandbox(record, this.opts.dataDir);
         if (!existsSync(sb.home)) continue;
-        mkdirSync(sb.tmp, { recursive: true, mode: 0o1777 });
+        // Made by a server that ran commands as root: the sandbox user's now (no symlink followed).
+        if (this.owner && lstatSync(sb.home).uid !== this.owner.uid) spawnSync("chown", ["-R", "-h", "-P", `${this.owner.uid}:${this.owner.gid}`, sb.home]);
+        this.makeDirs(sb);
         this.sandboxes.set(record.sandboxID, sb);
       }
       this.opts.stats.observeLive(this.liveCount());
@@ -532,6 +594,7 @@ export class SandboxStore {
     this.persistTimer = undefined;
     for (const sb of this.sandboxes.values()) sb.stopAll();
     await Promise.all([...this.sandboxes.values()].map((sb) => sb.processes.waitIdle(3000)));
+    await this.opts.cgroups?.close();
     await this.persistChain;
     if (this.opts.persist) {
       try {

@@ -15,10 +15,21 @@ import { INVALID_API_KEY_MESSAGE, RpcError } from "./errors.ts";
 import { FaultInjector, type FaultSpec, type LatencyMap } from "./faults.ts";
 import { header, json, writeReply } from "./http-util.ts";
 import { NOT_ISOLATED_WARNING, resolveIsolation, type IsolationKind, type IsolationMode } from "./isolation.ts";
+import { parseForwardHosts } from "./isolation/forward.ts";
+import { Cgroups, DEFAULT_LIMITS, type Limits } from "./isolation/cgroups.ts";
 import { SandboxStore } from "./sandbox-store.ts";
 import { Stats, type StatsSnapshot } from "./stats.ts";
 
-export const DEFAULT_API_KEY = "e2b_00000000000000000000000000000000000000ff";
+/**
+ * The key this server used to accept by default: public (it is in every copy of the docs), so it
+ * is refused. Without a configured key the server makes a random one per start.
+ */
+export const WELL_KNOWN_API_KEY = "e2b_00000000000000000000000000000000000000ff";
+
+/** A random key of the form the SDK accepts (`^e2b_[0-9a-f]+$`). */
+export function randomApiKey(): string {
+  return `e2b_${randomBytes(20).toString("hex")}`;
+}
 export const DEFAULT_PORT = 3049;
 
 export interface SandboxServerOptions {
@@ -26,7 +37,7 @@ export interface SandboxServerOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
-  /** The accepted X-API-Key. Default e2b_00000000000000000000000000000000000000ff. */
+  /** The accepted X-API-Key. Default: a random one per start (see `apiKey` on the server). */
   apiKey?: string;
   /** Where sandboxes live. Default ./.sandbox-data */
   dataDir?: string;
@@ -50,6 +61,16 @@ export interface SandboxServerOptions {
   exposePaths?: string[];
   /** Host paths sandboxes never see, even inside an exposed folder (the data dir always). */
   hidePaths?: string[];
+  /**
+   * Host addresses (`ip:port`) sandboxes may reach, at the same address on their own loopback
+   * (e.g. a local git remote). Nothing else of the host or its networks is reachable.
+   */
+  forwardHosts?: string[];
+  /**
+   * CPU, memory and process limits per sandbox (cgroups; defaults DEFAULT_LIMITS). An isolated
+   * server refuses to start when it cannot apply them, unless this is `false`.
+   */
+  limits?: Partial<Limits> | false;
   /** Key of the /admin API (X-Admin-Key). Default: a random one (see `adminKey` on the server). */
   adminKey?: string;
   /** How often timeouts are checked. Default 250 ms. */
@@ -154,10 +175,22 @@ async function route(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
 export async function startSandboxServer(options: SandboxServerOptions = {}): Promise<SandboxServer> {
   const log = options.log ?? defaultLog;
   const dataDir = resolve(options.dataDir ?? ".sandbox-data");
+  const forwardHosts = parseForwardHosts(options.forwardHosts ?? []);
   const isolation = await resolveIsolation(options.isolation ?? "auto", {
     rootfs: join(dataDir, ".rootfs"),
     ...(options.sharedNamespace !== undefined ? { sharedNamespace: options.sharedNamespace } : {}),
   });
+  if (forwardHosts.length > 0 && isolation.kind !== "none" && !isolation.shared) {
+    throw new Error("forwarded hosts need one namespace per sandbox (root with nsenter and setpriv); one bwrap per command cannot forward");
+  }
+  let cgroups: Cgroups | undefined;
+  if (isolation.kind !== "none" && options.limits !== false) {
+    const found = Cgroups.detect({ ...DEFAULT_LIMITS, ...options.limits });
+    if (typeof found === "string") {
+      throw new Error(`no per-sandbox resource limits here (${found}); run as root with a writable /sys/fs/cgroup, or set SANDBOX_LIMITS=off to run sandboxes without CPU, memory and process limits`);
+    }
+    cgroups = found;
+  }
   if (isolation.kind === "none" && !warnedNotIsolated) {
     warnedNotIsolated = true;
     log(NOT_ISOLATED_WARNING);
@@ -170,11 +203,16 @@ export async function startSandboxServer(options: SandboxServerOptions = {}): Pr
     isolation,
     exposePaths: (options.exposePaths ?? []).map((p) => resolve(p)),
     hidePaths: (options.hidePaths ?? []).map((p) => resolve(p)),
+    forwardHosts,
+    cgroups,
     stats,
     persist: options.persist ?? true,
     log,
   });
-  const apiKey = options.apiKey ?? DEFAULT_API_KEY;
+  const apiKey = options.apiKey ?? randomApiKey();
+  if (apiKey === WELL_KNOWN_API_KEY) {
+    throw new Error(`the E2B API key ${WELL_KNOWN_API_KEY} is the well-known public default: set another one, or none for a random key per start`);
+  }
   const adminKey = options.adminKey ?? randomBytes(24).toString("hex");
   if (adminKey === apiKey) throw new Error("the admin key must differ from the E2B API key");
   const ctx: ServerContext = { store, stats, faults, apiKey, adminKey, log };

@@ -11,8 +11,11 @@ import { join, resolve } from "node:path";
 import { freePort } from "./free-port.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
-/** Accepted by the local sandbox server by default; E2B's SDK checks keys look like `e2b_<hex>`. */
-export const LOCAL_E2B_API_KEY = "e2b_00000000000000000000000000000000000000ff";
+/**
+ * The key between the Worker and the local sandbox server: random per start (a fixed, public key
+ * would let anything on the machine drive every sandbox); E2B's SDK checks keys look like `e2b_<hex>`.
+ */
+export const LOCAL_E2B_API_KEY = `e2b_${randomBytes(20).toString("hex")}`;
 /** The API token `npm start` accepts when FORKYARD_API_TOKENS is not set. */
 export const LOCAL_API_TOKEN = "forkyard-local-token";
 
@@ -49,7 +52,10 @@ export async function runCheck(name: string, main: () => Promise<boolean>, clean
 export function scratchDir(prefix: string): string {
   const base = join(ROOT, ".test-data");
   mkdirSync(base, { recursive: true });
-  return mkdtempSync(join(base, `${prefix}-`));
+  const dir = mkdtempSync(join(base, `${prefix}-`));
+  // Often exposed to sandboxes, whose commands run as an unprivileged user: readable by others.
+  chmodSync(dir, 0o755);
+  return dir;
 }
 
 let guard: ChildProcess | undefined;

@@ -13,10 +13,15 @@ export default async function setup(project: TestProject) {
   const base = resolve(import.meta.dirname, "..", ".test-data");
   mkdirSync(base, { recursive: true });
   const root = mkdtempSync(join(base, "run-"));
-  // Exposed read-only to sandboxes (forks clone the test repo from it) wherever the checkout lives.
-  const server = await startSandboxServer({ port: 0, host: "127.0.0.1", apiKey: TEST_E2B_API_KEY, adminKey: TEST_SANDBOX_ADMIN_KEY, dataDir: join(root, "sandboxes"), exposePaths: [root] });
-  project.provide("sandboxUrl", server.url);
+  // Sandbox commands run as an unprivileged user: what they clone must be readable by others.
+  chmodSync(root, 0o755);
   const repoPath = createTestRepo(join(root, "repo"));
+  const github = await startTestGitHub(join(root, "github"), repoPath, TEST_GITHUB_TOKEN);
+  project.provide("githubUrl", github.url);
+  // Exposed read-only to sandboxes (forks clone the test repo from it) wherever the checkout lives;
+  // the GitHub stand-in is the one host address sandboxes reach (their network is their own).
+  const server = await startSandboxServer({ port: 0, host: "127.0.0.1", apiKey: TEST_E2B_API_KEY, adminKey: TEST_SANDBOX_ADMIN_KEY, dataDir: join(root, "sandboxes"), exposePaths: [root], forwardHosts: [new URL(github.url).host] });
+  project.provide("sandboxUrl", server.url);
   project.provide("repoPath", repoPath);
   // A repository whose default branch is not `main` (Debian's `git init` makes `master`).
   project.provide("masterRepoPath", createTestRepo(join(root, "repo-master"), "master"));
@@ -25,8 +30,6 @@ export default async function setup(project: TestProject) {
   copyFileSync(resolve(import.meta.dirname, "support", "fake-claude.sh"), fakeClaude);
   chmodSync(fakeClaude, 0o755);
   project.provide("claudeCodeCommand", fakeClaude);
-  const github = await startTestGitHub(join(root, "github"), repoPath, TEST_GITHUB_TOKEN);
-  project.provide("githubUrl", github.url);
   const anthropic = await startScriptedAnthropic({ apiKey: TEST_ANTHROPIC_API_KEY });
   project.provide("anthropicUrl", anthropic.url);
   return async () => {

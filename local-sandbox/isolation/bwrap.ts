@@ -34,4 +34,4 @@ export function bwrapViewArgs(ops: MountOp[]): string[] {
 }
 
 /** Namespaces and privileges of every bwrap sandbox (after the view). */
-export const BWRAP_NAMESPACE_ARGS = ["--unshare-pid", "--die-with-parent", "--cap-drop", "ALL"];
+export const BWRAP_NAMESPACE_ARGS = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--cap-drop", "ALL"];

@@ -1,8 +1,9 @@
 // The sandbox view (view.ts) built with util-linux alone (unshare, mount, pivot_root: present on
 // every Debian/Ubuntu base image), for machines without bubblewrap. Needs root.
 //
-// The holder is `setpriv --pdeathsig KILL unshare --mount --pid --fork --kill-child sh -c SCRIPT`:
-// a private mount namespace and a PID namespace whose init (PID 1) is the script. The script
+// The holder is `setpriv --pdeathsig KILL unshare --mount --pid --net --ipc --uts --fork
+// --kill-child sh -c SCRIPT`: private mount, network (nothing but its own loopback, brought up by
+// the script), IPC and hostname namespaces and a PID namespace whose init (PID 1) is the script. The script
 // prints its host pid (read from the host's procfs before the sandbox's own is mounted), builds
 // the view on a tmpfs, pivots into it (the host's mounts are detached, not just hidden), makes
 // the root read-only, prints "ready" and becomes a reaping init. Killing the holder, or the
@@ -50,7 +51,8 @@ function devLines(dst: string): string[] {
 function opLines(m: MountOp, isDir: (path: string) => boolean): string[] {
   switch (m.op) {
     case "ro-bind": {
-      const point = isDir(m.src) ? `mkdir -p ${at(m.dst)}` : `mkdir -p ${at(posix.dirname(m.dst))}; touch ${at(m.dst)}`;
+      // A file is bound on a file: made when missing (an existing one may lie in a read-only bind).
+      const point = isDir(m.src) ? `mkdir -p ${at(m.dst)}` : `test -e ${at(m.dst)} || { mkdir -p ${at(posix.dirname(m.dst))}; touch ${at(m.dst)}; }`;
       const bind = `mount --bind -o ro,nosuid,nodev ${q(m.src)} ${at(m.dst)}`;
       // Optional (an exposed path): nothing at all when the host has no such path, as with bwrap.
       return m.optional ? [`if [ -e ${q(m.src)} ]; then ${point}; ${bind}; fi`] : [bind];
@@ -95,6 +97,7 @@ export function unshareHolderScript(ops: MountOp[], rootfs: string, isDir: (path
   return [
     "set -eu",
     `echo "pid $(cut -d' ' -f4 /proc/self/stat)"`,
+    "ip link set lo up",
     `R=${q(rootfs)}`,
     `mount -t tmpfs -o mode=0755 sandbox-root "$R"`,
     ...(early.length > 0 ? [`mkdir -p ${[...new Set(early)].map(at).join(" ")}`] : []),
@@ -112,7 +115,7 @@ export function unshareHolderScript(ops: MountOp[], rootfs: string, isDir: (path
 export function unshareHolderArgs(unsharePath: string, script: string): string[] {
   return [
     "--pdeathsig", "KILL", "--",
-    unsharePath, "--mount", "--pid", "--fork", "--kill-child=SIGKILL", "--propagation", "private",
+    unsharePath, "--mount", "--pid", "--net", "--ipc", "--uts", "--fork", "--kill-child=SIGKILL", "--propagation", "private",
     "--", "/bin/sh", "-c", script,
   ];
 }

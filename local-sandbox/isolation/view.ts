@@ -2,6 +2,7 @@
 // (bubblewrap and util-linux unshare) build exactly this view, so what a command observes does
 // not depend on which one runs it:
 //   /usr /etc /opt (+ /bin /sbin /lib* as on the host)   system directories, read-only
+//   /etc/passwd, /etc/group                               the host's plus the sandbox user
 //   /dev (null, zero, full, random, urandom, tty, shm)    minimal devices
 //   /proc                                                 the sandbox's own PID namespace only
 //   /home/user, /tmp                                      the sandbox's own writable directories
@@ -34,6 +35,8 @@ export interface MountInput {
   exposePaths: string[];
   /** Host paths never shown, even inside an exposed or system folder. */
   hidePaths?: string[];
+  /** Generated /etc/passwd and /etc/group naming the sandbox user (isolation/user.ts). */
+  userFiles?: { passwd: string; group: string };
 }
 
 /** Host directories every sandbox sees read-only (a symlink on the host stays a symlink). */
@@ -69,6 +72,9 @@ export function sandboxView(m: MountInput, lookup: HostLookup = lookupHost): Mou
       ops.push({ op: "ro-bind", src: dir, dst: dir });
       shown.push(dir);
     }
+  }
+  if (m.userFiles) {
+    ops.push({ op: "ro-bind", src: m.userFiles.passwd, dst: "/etc/passwd" }, { op: "ro-bind", src: m.userFiles.group, dst: "/etc/group" });
   }
   ops.push(
     { op: "dev", dst: "/dev" },

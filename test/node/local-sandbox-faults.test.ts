@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { RateLimitError, Sandbox, ServiceBusyError } from "e2b";
 import { startTestSandboxServer, type TestSandboxServer } from "../../local-sandbox/testing.ts";
 import { optionsFromEnv } from "../../local-sandbox/config.ts";
+import { parseForwardHosts } from "../../local-sandbox/isolation/forward.ts";
 
 let t: TestSandboxServer;
 
@@ -174,17 +175,26 @@ describe("configuration from the environment", () => {
       SANDBOX_FAULTS: '[{"op":"create","status":503,"firstK":2}]',
       SANDBOX_ISOLATION: "none",
       SANDBOX_EXPOSE_PATHS: "/a:/b",
+      SANDBOX_FORWARD_HOSTS: "127.0.0.1:8080, localhost:9000",
+      SANDBOX_MEMORY_MB: "512",
+      SANDBOX_PIDS_MAX: "256",
     });
     expect(opts).toMatchObject({
+      forwardHosts: ["127.0.0.1:8080", "localhost:9000"],
+      limits: { memoryMB: 512, pids: 256 },
       port: 0,
       maxLive: 5,
       latency: { create: 150, list: [1, 5] },
       faults: [{ op: "create", status: 503, firstK: 2 }],
       isolation: "none",
       exposePaths: ["/a", "/b"],
-      apiKey: "e2b_00000000000000000000000000000000000000ff",
     });
+    // No key configured: the server makes a random one.
+    expect(opts.apiKey).toBeUndefined();
     expect(() => optionsFromEnv({ SANDBOX_FAULTS: '[{"op":"create"}]' })).toThrow(/status or drop/);
     expect(() => optionsFromEnv({ SANDBOX_LATENCY: "nope" })).toThrow(/JSON/);
+    expect(optionsFromEnv({ SANDBOX_LIMITS: "off" }).limits).toBe(false);
+    expect(() => parseForwardHosts(["example.com:80"])).toThrow(/IPv4 address/);
+    expect(parseForwardHosts(["localhost:9000"])).toEqual([{ host: "127.0.0.1", port: 9000 }]);
   });
 });

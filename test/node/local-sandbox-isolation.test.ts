@@ -198,7 +198,7 @@ describe("what the SDK observes", () => {
   it("is the same in every isolated mode", async () => {
     const seen = await Promise.all(modes.map(async (mode) => observe(servers.get(mode)!)));
     expect(seen[0]).toEqual({
-      env: "/home/user\n/home/user /tmp user /bin/bash s c\n0\nuser\n/tmp\n",
+      env: "/home/user\n/home/user /tmp user /bin/bash s c\n200000\nuser\n/tmp\n",
       cwd: "/tmp\n",
       exit: 7,
       signalled: "-1 signal: killed",

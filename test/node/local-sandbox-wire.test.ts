@@ -183,17 +183,19 @@ describe("CLI entry point", () => {
       stdio: ["ignore", "pipe", "pipe"],
     });
     try {
-      const line = await new Promise<string>((resolve, reject) => {
+      const [line, keyLine] = await new Promise<string[]>((resolve, reject) => {
         let out = "";
         child.stdout.on("data", (d: Buffer) => {
           out += d.toString();
-          if (out.includes("\n")) resolve(out.split("\n")[0] as string);
+          if (out.split("\n").length > 2) resolve(out.split("\n"));
         });
         child.on("exit", (code) => reject(new Error(`exited ${code}`)));
       });
       expect(line).toMatch(/^local-sandbox listening on http:\/\/127\.0\.0\.1:\d+ \(isolation: (bwrap|unshare)\)$/);
-      const url = line.split(" ")[3] as string;
-      const opts = { apiKey: "e2b_00000000000000000000000000000000000000ff", apiUrl: url, sandboxUrl: url };
+      // No E2B_API_KEY given: a random key for this start, printed once.
+      expect(keyLine).toMatch(/^E2B_API_KEY=e2b_[0-9a-f]{40}$/);
+      const url = line!.split(" ")[3] as string;
+      const opts = { apiKey: keyLine!.slice("E2B_API_KEY=".length), apiUrl: url, sandboxUrl: url };
       const sbx = await Sandbox.create("base", opts);
       const marker = `${700 + Math.floor(Math.random() * 99)}.5`;
       await sbx.commands.run(`sleep ${marker}`, { background: true });

@@ -1,0 +1,92 @@
+// Forwarding of allowed host addresses into a sandbox's network namespace.
+//
+// An isolated sandbox has its own network namespace with nothing but a loopback: the host's
+// listeners (the Worker, this server, wrangler's inspector...) and every other network are out
+// of reach. The operator lists host addresses sandboxes may reach (SANDBOX_FORWARD_HOSTS, e.g. a
+// local git remote on 127.0.0.1:8080); for each, a listening socket is bound at the same ip:port
+// on the sandbox's loopback, by a short-lived helper entered into the namespace (nsenter -n) that
+// hands the socket to the server and exits. The server accepts on it and relays every connection
+// (raw TCP) to the host address. So a URL like http://127.0.0.1:8080/repo.git works unchanged
+// inside the sandbox, and only the listed addresses do. Not forwarded: UDP, DNS, anything else.
+import { spawn } from "node:child_process";
+import { connect, isIPv4, type Server, type Socket } from "node:net";
+import { join } from "node:path";
+
+export interface ForwardHost {
+  host: string;
+  port: number;
+}
+
+/** Parses `ip:port` entries (IPv4 literal, or `localhost`), throwing a clear message otherwise. */
+export function parseForwardHosts(entries: string[]): ForwardHost[] {
+  return entries.map((entry) => {
+    const m = /^([^:\s]+):(\d{1,5})$/.exec(entry.trim());
+    const host = m?.[1] === "localhost" ? "127.0.0.1" : m?.[1];
+    const port = Number(m?.[2]);
+    if (!host || !isIPv4(host) || !(port > 0 && port < 65536)) {
+      throw new Error(`forwarded host ${JSON.stringify(entry)} must be <IPv4 address>:<port>, e.g. 127.0.0.1:8080`);
+    }
+    return { host, port };
+  });
+}
+
+const HELPER = join(import.meta.dirname, "forward-listen.ts");
+
+/** The listeners of one sandbox namespace; `close()` stops them and cuts relayed connections. */
+export class Forwarder {
+  private readonly servers: Server[] = [];
+  private readonly sockets = new Set<Socket>();
+  private closed = false;
+
+  /** Binds every host of `hosts` in the namespace of `initPid` and starts relaying. */
+  static async start(nsenterPath: string, initPid: number, hosts: ForwardHost[]): Promise<Forwarder> {
+    const fwd = new Forwarder();
+    if (hosts.length === 0) return fwd;
+    // Non-loopback addresses are given to the sandbox's lo so that the same ip:port can be bound.
+    const extra = [...new Set(hosts.map((h) => h.host).filter((h) => !h.startsWith("127.")))];
+    const child = spawn(
+      nsenterPath,
+      ["-t", String(initPid), "-n", "--", "/bin/sh", "-c", 'for a in $ADDRS; do ip addr add "$a/32" dev lo || exit 1; done; exec "$0" "$@"',
+        process.execPath, HELPER, ...hosts.map((h) => `${h.host}:${h.port}`)],
+      { cwd: "/", stdio: ["ignore", "ignore", "pipe", "ipc"], env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", ADDRS: extra.join(" ") } },
+    );
+    let stderr = "";
+    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("message", (spec: string, handle: unknown) => {
+      const server = handle as Server;
+      const host = hosts.find((h) => `${h.host}:${h.port}` === spec);
+      if (!host || fwd.closed) return void server.close();
+      fwd.servers.push(server);
+      server.on("connection", (s) => fwd.relay(s, host));
+    });
+    const code = await new Promise<number | null>((resolve) => {
+      child.on("error", () => resolve(-1));
+      child.on("exit", (c) => resolve(c));
+    });
+    if (code !== 0 || fwd.servers.length !== hosts.length) {
+      fwd.close();
+      throw new Error(`could not forward ${hosts.map((h) => `${h.host}:${h.port}`).join(", ")} into the sandbox: ${stderr.trim() || `exit ${code}`}`);
+    }
+    return fwd;
+  }
+
+  private relay(inside: Socket, host: ForwardHost): void {
+    const outside = connect(host.port, host.host);
+    for (const s of [inside, outside]) {
+      this.sockets.add(s);
+      s.on("error", () => {
+        inside.destroy();
+        outside.destroy();
+      });
+      s.on("close", () => this.sockets.delete(s));
+    }
+    inside.pipe(outside).pipe(inside);
+  }
+
+  close(): void {
+    this.closed = true;
+    // A listening socket holds its namespace: closing them lets it go with the sandbox.
+    for (const s of this.servers.splice(0)) s.close();
+    for (const s of [...this.sockets]) s.destroy();
+  }
+}

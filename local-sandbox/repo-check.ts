@@ -33,12 +33,26 @@ const real = (p: string): string => {
   }
 };
 
+/**
+ * Whether the path is in a sandbox's view, by the same rules view.ts mounts it with: system folders
+ * and exposed paths shown, the data dir and hidden paths hidden, the deepest rule winning (a hidden
+ * path at the same depth as an exposed one wins; an exposed path inside the data dir stays hidden).
+ */
 function visible(path: string, v: RepoVisibility): boolean {
   if (!v.isolated) return true;
-  const hidden = [v.dataDir, ...v.hidePaths].map(real);
-  if (hidden.some((h) => isUnder(path, h))) return false;
-  return [...SYSTEM_DIRS, ...v.exposePaths].map(real).some((shown) => isUnder(path, shown));
+  const dataDir = real(v.dataDir);
+  if (isUnder(path, dataDir)) return false;
+  const hidden = [dataDir, ...v.hidePaths.map(real)];
+  const rules = [
+    ...SYSTEM_DIRS.map((p) => ({ at: real(p), shown: true, depth: 0 })),
+    ...v.exposePaths.map(real).filter((p) => p !== "/" && !isUnder(p, dataDir) && !hidden.includes(p)).map((p) => ({ at: p, shown: true, depth: depth(p) })),
+    ...hidden.map((p) => ({ at: p, shown: false, depth: depth(p) + 0.5 })),
+  ].filter((rule) => isUnder(path, rule.at));
+  if (rules.length === 0) return false;
+  return rules.reduce((deepest, rule) => (rule.depth >= deepest.depth ? rule : deepest)).shown;
 }
+
+const depth = (p: string) => p.split("/").filter(Boolean).length;
 
 /** The repository's git dir: `.git` (a directory, or a file naming it), or the path itself when bare. */
 function gitDir(path: string): string | null {

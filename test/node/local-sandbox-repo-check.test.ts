@@ -44,6 +44,12 @@ describe("the local sandbox server's repo check", () => {
     expect(checkRepo(join(exposed, "plain"), visibility)).toEqual({ ok: false, reason: "not_a_repository" });
   });
 
+  it("shows an exposed folder inside a hidden one, as the sandbox's view mounts it (the deeper rule wins)", () => {
+    const inside = repo("exposed/secret/shown/app", "main");
+    expect(checkRepo(inside, { ...visibility, exposePaths: [exposed, join(exposed, "secret", "shown")] })).toEqual({ ok: true, defaultBranch: "main" });
+    expect(checkRepo(inside, { ...visibility, exposePaths: [exposed, join(exposed, "secret", "shown")], dataDir: join(exposed, "secret") })).toEqual({ ok: false, reason: "not_visible" });
+  });
+
   it("sees every host path when isolation is off", () => {
     expect(checkRepo(join(root, "outside"), { ...visibility, isolated: false })).toEqual({ ok: true, defaultBranch: "main" });
   });

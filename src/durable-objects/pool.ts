@@ -118,8 +118,6 @@ interface LeaseRow extends Record<string, SqlStorageValue> {
 const MAX_INLINE_RATE_WAIT_MS = 1500;
 /** A lease stuck in `creating` this long without a sandbox is given up (its capacity freed). */
 const STALE_CREATING_MS = 15 * 60_000;
-/** A lease whose sandbox the provider no longer lists is freed if it was acquired this long before the listing. */
-const GONE_GRACE_MS = 10_000;
 /** How soon the Pool's alarm retries kills that failed. */
 const KILL_RETRY_MS = 30_000;
 /** A waiter told of its turn that has not come for it within this is told again (the event may be lost). */
@@ -876,6 +874,7 @@ export class Pool extends DurableObject<Env> {
     const config = this.#config();
     const provider = this.#provider();
     const now = Date.now();
+    const goneGraceMs = config.REAPER_GONE_GRACE_SECONDS * 1000;
     this.ctx.storage.sql.exec("UPDATE leases SET state = 'released', released_at = ? WHERE state = 'creating' AND created_at < ?", now, now - STALE_CREATING_MS);
     const freed = await this.#retryKills();
 
@@ -883,7 +882,7 @@ export class Pool extends DurableObject<Env> {
     const listed = new Set(sandboxes.map((s) => s.sandboxId));
     // Only leases acquired well before the listing began: a sandbox created meanwhile is not "gone".
     const gone = this.ctx.storage.sql
-      .exec<LeaseRow>("SELECT * FROM leases WHERE state IN ('active','paused') AND sandbox_id IS NOT NULL AND acquired_at < ?", now - GONE_GRACE_MS)
+      .exec<LeaseRow>("SELECT * FROM leases WHERE state IN ('active','paused') AND sandbox_id IS NOT NULL AND acquired_at < ?", now - goneGraceMs)
       .toArray()
       .filter((lease) => !listed.has(lease.sandbox_id!));
     for (const lease of gone) {
@@ -893,7 +892,7 @@ export class Pool extends DurableObject<Env> {
     }
     // Warm sandboxes the provider no longer lists are dropped from the pool (they are refilled).
     for (const row of this.#warm.rows()) {
-      if (row.sandbox_id && row.ready_at !== null && row.ready_at < now - GONE_GRACE_MS && !listed.has(row.sandbox_id)) this.#warm.remove(row, now);
+      if (row.sandbox_id && row.ready_at !== null && row.ready_at < now - goneGraceMs && !listed.has(row.sandbox_id)) this.#warm.remove(row, now);
     }
     const held = sandboxes.map((sandbox) => {
       const tagKey = sandbox.metadata[SANDBOX_TAG.lease];

@@ -2,7 +2,7 @@ import { Sandbox } from "e2b";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SANDBOX_TAG } from "../../src/sandbox/metadata";
 import { exports } from "cloudflare:workers";
-import { api, createRun, e2bOptions, getRun, sandboxAdmin, waitFor, waitForRunStatus } from "./helpers";
+import { api, createRun, e2bOptions, getRun, sandboxAdmin, scriptedModel, waitFor, waitForRunStatus } from "./helpers";
 
 describe("the reaper", () => {
   it("kills a planted Forkyard-tagged orphan and leaves other sandboxes alone", async () => {
@@ -63,17 +63,26 @@ describe("no lease leaks", () => {
     expect(report.freed).toContainEqual(expect.objectContaining({ key: `${run.id}-1`, reason: "kill_retried" }));
   });
 
-  it("frees a lease whose sandbox vanished under a running fork (expired, killed elsewhere)", { timeout: 60_000 }, async () => {
-    const run = await createRun({ timeoutSeconds: 60, task: { commands: ["sleep 16"] } });
-    const sandboxId = await waitFor("the fork's command to run", async () => {
+  it("frees a lease whose sandbox vanished under a running fork (expired, killed elsewhere)", async () => {
+    // An agent fork inside its first model call (answered a minute later): it does not touch its
+    // sandbox meanwhile, so only the reaper can notice the sandbox is gone (a command would fail
+    // at once, and the fork replace its sandbox itself).
+    await scriptedModel.reset();
+    await scriptedModel.script([{ content: [{ type: "text", text: "late" }], delayMs: 60_000 }]);
+    const run = await createRun({ task: { prompt: "wait", model: "sonnet" } });
+    const sandboxId = await waitFor("the fork's model call", async () => {
       const v = await getRun(run.id);
-      return v.forks[0]?.steps.some((s) => s.name.startsWith("command-")) ? v.forks[0]!.sandboxId : undefined;
+      return v.forks[0]?.steps.some((s) => s.name === "model-1" && s.status === "running") ? v.forks[0]!.sandboxId : undefined;
     });
-    // Acquired long enough before the reaper's listing, then gone behind the Pool's back.
-    await new Promise((r) => setTimeout(r, 11_000));
+    // Gone behind the Pool's back. The lease is freed once it was acquired more than the grace
+    // period (REAPER_GONE_GRACE_SECONDS, 1 s in tests) before a listing that lacks its sandbox.
     await sandboxAdmin.request(`/admin/sandboxes/${sandboxId}/expire`, { method: "POST" });
-    const report = (await (await api("/v1/reaper/run", { method: "POST" })).json()) as { freed: { key: string; reason: string; sandboxId: string }[] };
-    expect(report.freed).toContainEqual({ key: `${run.id}-1`, sandboxId, reason: "sandbox_gone" });
-    await waitForRunStatus(run.id, ["completed", "failed"]);
+    const freed = await waitFor("a reaper pass to free the lease", async () => {
+      const report = (await (await api("/v1/reaper/run", { method: "POST" })).json()) as { freed: { key: string; reason: string; sandboxId: string }[] };
+      return report.freed.find((f) => f.key === `${run.id}-1` && f.reason === "sandbox_gone");
+    });
+    expect(freed).toEqual({ key: `${run.id}-1`, sandboxId, reason: "sandbox_gone" });
+    expect((await api(`/v1/runs/${run.id}/cancel`, { method: "POST" })).status).toBe(200);
+    await waitForRunStatus(run.id, ["cancelled", "completed", "failed"]);
   });
 });

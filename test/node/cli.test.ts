@@ -270,10 +270,9 @@ describe("forkyard CLI against the local stack", () => {
     const id = /^run (\w+):/m.exec(watched.stdout)?.[1];
     expect(watched.stderr).toContain(`forkyard cancel ${id}`);
 
-    const t0 = Date.now();
+    // Returns at once: the run it prints is still running (its forks sleep 30 s).
     const started = await cli(["fork", repo, "--command", "sleep 30", "-f", "2", "--no-wait", "--json"]);
     expect(started.code, started.stderr).toBe(0);
-    expect(Date.now() - t0).toBeLessThan(10_000);
     const other = parse<{ id: string; status: string }>(started);
     expect(other.status).toBe("running");
 

@@ -102,6 +102,8 @@ const t0 = Date.now();
 console.log(`running the ${LANES.join(" and ")} lanes at the same time (output: ${logDir}/<lane>.log)`);
 for (const name of LANES) lanes.push(startLane(name));
 await Promise.all(lanes.map((l) => l.done));
+// Stopped by a signal: stopAll exits with its code, no table.
+if (stopping) await new Promise(() => {});
 for (const lane of lanes) killGroup(lane.child.pid!, "SIGKILL"); // nothing of a finished lane may linger
 
 const rows: FileTiming[] = lanes.flatMap((l) =>

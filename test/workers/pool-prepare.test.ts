@@ -4,6 +4,7 @@ import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { POOL_NAME, type LeaseRequest, type Pool } from "../../src/durable-objects/pool";
 import type { Env } from "../../src/env";
+import { forkInstanceId } from "../../src/runs/ids";
 import { createRun, getRun, api, sandboxAdmin, waitFor } from "./helpers";
 
 const pool = () => (env as unknown as Env).POOL.getByName(POOL_NAME) as unknown as DurableObjectStub<Pool>;
@@ -61,8 +62,16 @@ describe("sandboxes prepared at launch", () => {
       return stats.live === 0 && stats.created > 0 && stats.killed === stats.created;
     });
     expect((await getRun(run.id)).forks.every((f) => f.status === "cancelled")).toBe(true);
-    // Nothing comes back later (an instance's own acquire does not create a new sandbox).
-    await new Promise((r) => setTimeout(r, 1500));
+    // Nothing comes back later (an instance's own acquire does not create a new sandbox): once
+    // every fork's instance has ended, still no sandbox is live.
+    const ended = async (n: number) => {
+      try {
+        return ["terminated", "errored", "complete"].includes((await (await (env as unknown as Env).FORK_WORKFLOW.get(forkInstanceId(run.id, n, 1))).status()).status);
+      } catch {
+        return true; // never created
+      }
+    };
+    await waitFor("the forks' instances to end", async () => (await Promise.all([1, 2, 3, 4, 5].map(ended))).every(Boolean));
     expect((await sandboxAdmin.stats()).live).toBe(0);
   });
 });

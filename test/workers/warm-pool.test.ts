@@ -1,8 +1,11 @@
 // The warm pool: PUT /v1/pool keeps sandboxes ready per template; a fork takes one instead of
 // creating, the Pool refills, recycles idle ones, books their idle time, and the reaper spares them.
+import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { Sandbox } from "e2b";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { PoolTemplateStatus } from "../../src/api/pool";
+import { POOL_NAME } from "../../src/durable-objects/pool";
+import type { Env } from "../../src/env";
 import { api, createRun, e2bOptions, getRun, sandboxAdmin, waitFor, waitForRunStatus } from "./helpers";
 
 type Stats = Awaited<ReturnType<typeof sandboxAdmin.stats>> & { pausedNow: number; resumed: number };
@@ -17,6 +20,9 @@ async function warmStatus(template = "base"): Promise<PoolTemplateStatus | undef
 }
 
 const stats = () => sandboxAdmin.stats() as Promise<Stats>;
+
+/** Runs the Pool's alarm now: its warm check (idle recycling, following an alias) comes every 5 s on its own. */
+const poolAlarm = () => runDurableObjectAlarm((env as unknown as Env).POOL.getByName(POOL_NAME));
 
 describe("PUT /v1/pool", () => {
   it.each([
@@ -94,6 +100,7 @@ describe("the warm pool", () => {
     await configure({ base: { min: 1, idleSeconds: 1 } });
     await waitFor("a warm sandbox", async () => (await warmStatus())?.warm.running === 1, 20_000);
     await waitFor("the idle one to be replaced", async () => {
+      await poolAlarm();
       const s = await stats();
       return s.created >= 2 && s.killed >= 1;
     }, 30_000);
@@ -129,7 +136,10 @@ describe("the warm pool", () => {
 
     // The alias moves: its warm sandbox is replaced by one of the new version.
     await api(`/v1/templates/${alias}`, { method: "PUT", json: { templateId: "tpl-w2" } });
-    await waitFor("the alias's warm sandbox to follow it", async () => JSON.stringify(await warmTemplates()) === JSON.stringify(["base", "tpl-w2"]), 20_000);
+    await waitFor("the alias's warm sandbox to follow it", async () => {
+      await poolAlarm();
+      return JSON.stringify(await warmTemplates()) === JSON.stringify(["base", "tpl-w2"]);
+    }, 20_000);
 
     const [byAlias, byProfile] = [(await warmStatus(alias))!.hits, (await warmStatus("light"))!.hits];
     const a = await createRun({ template: alias, task: { commands: ["true"] } });

@@ -3,12 +3,30 @@
 // runs and sessions still going, the warm pool, sandboxes still alive and the Pool's leases of
 // them, objects' in-memory state (a coalesced index write of an ended run), D1's rows, R2's
 // objects, the sandbox server's faults, latency and counters, the scripted model and the test GitHub.
-import { abortAllDurableObjects } from "cloudflare:test";
+import { abortAllDurableObjects, listDurableObjectIds, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Sandbox } from "e2b";
 import { api, e2bOptions, sandboxAdmin, scriptedModel, testEnv, waitFor } from "./helpers";
 
-const bindings = env as unknown as { DB: D1Database; ARTIFACTS: R2Bucket };
+const bindings = env as unknown as { DB: D1Database; ARTIFACTS: R2Bucket; ORCHESTRATOR: DurableObjectNamespace; SESSION: DurableObjectNamespace };
+
+/** Objects whose alarms were run to the end by an earlier file's cleanup (they stay ended). */
+const settled: Set<string> = ((globalThis as { __forkyardSettled?: Set<string> }).__forkyardSettled ??= new Set());
+
+/**
+ * Runs every run's and session's pending alarm now, until none is left: an ended run's alarm still
+ * writes to D1 (its forks' metrics rows), and must do so before D1 is emptied, not in the next file.
+ */
+async function settleAlarms(): Promise<void> {
+  for (const ns of [bindings.ORCHESTRATOR, bindings.SESSION]) {
+    for (const id of await listDurableObjectIds(ns)) {
+      if (settled.has(id.toString())) continue;
+      const stub = ns.get(id);
+      for (let i = 0; i < 5 && (await runDurableObjectAlarm(stub).catch(() => false)); i++);
+      settled.add(id.toString());
+    }
+  }
+}
 
 const githubUrl = (testEnv as unknown as { TEST_GITHUB_URL: string }).TEST_GITHUB_URL;
 
@@ -72,6 +90,7 @@ export async function cleanUpAfterFile(): Promise<void> {
   }, 30_000);
   // Leases of sandboxes killed above (kept ones, a failed kill) are freed.
   await api("/v1/reaper/run", { method: "POST" });
+  await settleAlarms();
   // In-memory state of every object goes (timers too: an ended run's coalesced index write); storage stays.
   await abortAllDurableObjects();
   await emptyD1();

@@ -4,11 +4,18 @@ import { buildAssets } from "./scripts/build-assets.ts";
 import { TEST_ANTHROPIC_API_KEY, TEST_API_TOKEN, TEST_E2B_API_KEY, TEST_GITHUB_TOKEN, TEST_GITHUB_WEBHOOK_SECRET, TEST_RETRY_POLICIES } from "./test/support/constants.ts";
 
 /**
- * Two projects: `workers` runs the Worker in workerd (vitest-plugin) against a real local sandbox
- * server started by globalSetup; `node` runs the Node-side parts (local sandbox server, CLI, scripts).
+ * Three projects: `workers` runs the Worker in workerd (vitest-plugin) against a real local sandbox
+ * server started by globalSetup; `node` runs the Node-side parts (local sandbox server, CLI unit
+ * tests, scripts) and the Worker's pure logic (test/unit); `stack` runs the files that start a real
+ * `wrangler dev` stack, one at a time (never two stacks booting side by side).
+ * `npm test` (scripts/test.ts) runs them as three vitest processes at once and prints one table of
+ * per-file durations; `npx vitest run <file>` runs one file.
  * The Worker's static assets (dist/assets, wrangler.toml `[assets]`) are built first, so a fresh
  * clone's `npm test` (or a single `npx vitest run <file>`) needs no other step.
  */
+/** The node files that start a real `wrangler dev` stack (scripts/local-stack.ts startWorker, or npm start). */
+const STACK_FILES = ["test/node/capacity-queue.test.ts", "test/node/cli.test.ts", "test/node/dashboard.test.ts", "test/node/npm-start.test.ts"];
+
 export default defineConfig(async () => {
   await buildAssets();
   return {
@@ -18,9 +25,27 @@ export default defineConfig(async () => {
       projects: [
         {
           test: {
-            name: "node",
-            include: ["test/node/**/*.test.ts", "test/unit/**/*.test.ts"],
+            name: "stack",
+            include: STACK_FILES,
             environment: "node",
+            // One at a time, in one process: each file starts (and stops) its own wrangler dev stack.
+            isolate: false,
+            maxWorkers: 1,
+            // Its own group: vitest runs projects of different worker counts one group after another.
+            sequence: { groupOrder: 1 },
+            testTimeout: 60_000,
+            hookTimeout: 60_000,
+          },
+        },
+        {
+          test: {
+            name: "node",
+            // test/unit: the Worker's pure logic (no runtime needed; typed with the Worker's tsconfig).
+            include: ["test/node/**/*.test.ts", "test/unit/**/*.test.ts"],
+            exclude: STACK_FILES,
+            environment: "node",
+            // test/unit imports Worker modules for their pure logic; the runtime's modules are stubbed.
+            alias: { "cloudflare:workers": "./test/unit/stubs/cloudflare.ts", "cloudflare:workflows": "./test/unit/stubs/cloudflare.ts" },
             // Files share one Node process (no global state of their own; each starts and stops what it uses): ~1.3 s less per file.
             isolate: false,
             testTimeout: 60_000,
@@ -46,6 +71,7 @@ export default defineConfig(async () => {
                   SANDBOX_CREATE_RATE_PER_SECOND: "50",
                   RECONCILE_INTERVAL_SECONDS: "1",
                   STALE_FORK_SECONDS: "6",
+                  REAPER_GONE_GRACE_SECONDS: "1",
                   RETRY_POLICIES: JSON.stringify(TEST_RETRY_POLICIES),
                   LOG_LEVEL: "warn",
                   TEST_MIGRATIONS: await readD1Migrations("./migrations"),
@@ -67,6 +93,10 @@ export default defineConfig(async () => {
             setupFiles: ["./test/workers/setup.ts"],
             // Files share one sandbox server whose counters the tests read: run them one at a time.
             fileParallelism: false,
+            // ...in one runtime (one workerd boot, not one per file): each file ends what it started
+            // and resets what it changed (test/workers/cleanup.ts, run after each file by setup.ts).
+            isolate: false,
+            sequence: { groupOrder: 2 },
             testTimeout: 90_000,
             hookTimeout: 60_000,
           },

@@ -12,6 +12,10 @@
 //   POST   /admin/sandboxes/{id}/expire run the sandbox's timeout action now
 //   GET    /admin/config                isolation, data dir, max live
 //   GET    /admin/calls?op=create       recent calls (op, arrival epoch ms), oldest first
+//   POST   /admin/gates/{name}          open a gate: ~/.gates/{name} appears in every running sandbox
+//                                      (a test's command waits with `until [ -e ~/.gates/x ]; do sleep 0.05; done`)
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { ApiError } from "./errors.ts";
 import { empty, json, readJsonObject, type Reply } from "./http-util.ts";
 import type { RequestInfo, Route, ServerContext } from "./context.ts";
@@ -96,6 +100,24 @@ export function matchAdmin(method: string, pathname: string, params: Record<stri
         info.req.resume();
         ctx.store.expire(info.params.id as string);
         return empty(204);
+      },
+    };
+  }
+  const gate = /^\/admin\/gates\/([A-Za-z0-9._-]+)$/.exec(pathname);
+  if (gate && method === "POST") {
+    params.name = gate[1] as string;
+    return {
+      flavor: "api",
+      handle: async (ctx, info) => {
+        info.req.resume();
+        let opened = 0;
+        for (const sb of ctx.store.all()) {
+          if (!sb.running) continue;
+          mkdirSync(join(sb.home, ".gates"), { recursive: true });
+          writeFileSync(join(sb.home, ".gates", info.params.name as string), "");
+          opened++;
+        }
+        return json(200, { opened });
       },
     };
   }

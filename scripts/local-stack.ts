@@ -61,7 +61,7 @@ export function scratchDir(prefix: string): string {
 let guard: ChildProcess | undefined;
 
 /** Tells the orphan guard (started on first use) about a process group, or that it is gone. */
-function guardGroup(change: "+" | "-", pgid: number): void {
+export function guardGroup(change: "+" | "-", pgid: number): void {
   if (!guard) {
     guard = spawn(bin("node"), [join(ROOT, "scripts", "orphan-guard.ts")], { detached: true, stdio: ["pipe", "ignore", "inherit"] });
     guard.unref();

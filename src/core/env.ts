@@ -39,6 +39,7 @@ export interface Env {
   PRICE_VCPU_SECOND?: string;
   PRICE_GIB_SECOND?: string;
   REAPER_MAX_AGE_SECONDS?: string;
+  REAPER_GONE_GRACE_SECONDS?: string;
   RECONCILE_INTERVAL_SECONDS?: string;
   STALE_FORK_SECONDS?: string;
   RETRY_POLICIES?: string;
@@ -103,6 +104,8 @@ const configSchema = z.object({
   PRICE_VCPU_SECOND: nonNegative.default(0.000014),
   PRICE_GIB_SECOND: nonNegative.default(0.0000045),
   REAPER_MAX_AGE_SECONDS: int(60, 31 * 24 * 3600).default(25 * 3600),
+  /** A lease whose sandbox the provider no longer lists is freed if it was acquired this long before the listing. */
+  REAPER_GONE_GRACE_SECONDS: nonNegative.default(10),
   RECONCILE_INTERVAL_SECONDS: positive.default(10),
   STALE_FORK_SECONDS: positive.default(60),
   RETRY_POLICIES: jsonVar.pipe(z.record(z.string(), retryOverride)).default({}),

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { forkyardClient, waitForTerminal } from "../../scripts/api-client.ts";
-import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, scratchDir, startSandboxServer, startWorker, workerVars, type StackProcess } from "../../scripts/local-stack.ts";
+import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, scratchDir, startSandboxServer, startWorker, workerVars, type SandboxServerProcess, type StackProcess } from "../../scripts/local-stack.ts";
 import { createTestRepo } from "../support/test-repo.ts";
 
 const WAITING_RUNS = 2;
@@ -17,7 +17,7 @@ const FORKS_PER_RUN = 4;
 let tmp: string;
 let repoRoot: string;
 let repo: string;
-let sandbox: StackProcess;
+let sandbox: SandboxServerProcess;
 let worker: StackProcess;
 let api: ReturnType<typeof forkyardClient>;
 
@@ -59,7 +59,9 @@ afterAll(async () => {
 
 describe("waiting for capacity (MAX_LIVE_SANDBOXES=1)", () => {
   it("forks wait behind a long one on a constant number of steps, then start in arrival order across runs", { timeout: 240_000 }, async () => {
-    const long = await api.createRun({ repo, task: { commands: ["sleep 12"] } });
+    // The long fork holds the only sandbox until the test opens its gate (the local sandbox's admin
+    // API), once every waiting fork has queued: no window to race.
+    const long = await api.createRun({ repo, task: { commands: ["until [ -e ~/.gates/long ]; do sleep 0.05; done"] } });
     await until("the long fork to hold the sandbox", async () => ((await api.getRun(long.id)).forks[0]?.steps.some((s) => s.name === "command-1") ? true : undefined));
 
     // Runs arrive one after another: each one's forks all queue before the next run is posted.
@@ -69,6 +71,8 @@ describe("waiting for capacity (MAX_LIVE_SANDBOXES=1)", () => {
       runs.push(run.id);
       await until(`run ${r + 1}'s forks to queue`, async () => ((await get<{ waiting: number }>("/v1/pool")).waiting === (r + 1) * FORKS_PER_RUN ? true : undefined));
     }
+    const opened = await fetch(`${sandbox.url}/admin/gates/long`, { method: "POST", headers: { "X-Admin-Key": sandbox.adminKey } });
+    expect(((await opened.json()) as { opened: number }).opened).toBe(1);
 
     const views = [];
     for (const id of runs) views.push(await waitForTerminal(api, id, 180_000));

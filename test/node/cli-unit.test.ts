@@ -1,5 +1,5 @@
 /** Unit tests of the `forkyard` CLI's pure parts, run in-process against a fake fetch. */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { buildCreateRunBody, resolveRepo } from "../../cli/commands/fork.ts";
 import { ForkyardClient } from "../../cli/client.ts";
 import { followRun } from "../../cli/follow.ts";
@@ -317,7 +317,8 @@ describe("rendering", () => {
 // ---- following a run -----------------------------------------------------------------------------
 
 describe("following a run", () => {
-  it("re-reads the run on each Server-Sent Event when the API streams them", async () => {
+  // Woken by events, not the 60 s poll: two polls would not fit in the test's 10 s.
+  it("re-reads the run on each Server-Sent Event when the API streams them", { timeout: 10_000 }, async () => {
     let gets = 0;
     let push: ((s: string) => void) | undefined;
     const fake = fakeIo((req) => {
@@ -330,13 +331,11 @@ describe("following a run", () => {
     });
     const client = new ForkyardClient({ url: "http://api.test", token: "t", fetch: fake.io.fetch });
     const statuses: string[] = [];
-    const t0 = Date.now();
     for await (const view of followRun(client, "r1", { signal: new AbortController().signal, useEvents: true, intervalMs: 60_000 })) {
       statuses.push(view.status);
       setTimeout(() => push?.(": keep-alive\n\nevent: step.finished\ndata: {}\n\n"), 10);
     }
     expect(statuses).toEqual(["running", "running", "completed"]);
-    expect(Date.now() - t0).toBeLessThan(5000); // woken by events, not the 60 s poll
   });
 
   it("retries transient errors, then goes on", async () => {
@@ -490,26 +489,35 @@ describe("pick", () => {
 
 describe("watching over the event stream", () => {
   it("status --watch follows GET /events and re-reads the run at each event, not every second", async () => {
-    let gets = 0;
-    let push: ((s: string) => void) | undefined;
-    const fake = fakeIo((req) => {
-      if (req.url.endsWith("/v1/runs/r1/events")) {
-        const stream = new ReadableStream<Uint8Array>({ start: (ctl) => void (push = (s) => ctl.enqueue(new TextEncoder().encode(s))) });
-        return new Response(stream, { headers: { "content-type": "text/event-stream" } });
-      }
-      gets++;
-      return json(gets >= 2 ? run("completed", [succeeded]) : run("running", [fork(1, { ...started, status: "running" })]));
-    });
-    setTimeout(() => push?.("id: 7\nevent: fork.finished\ndata: {}\n\n"), 1500);
-    const t0 = Date.now();
-    expect(await main(argv("status", "r1", "--watch"), fake.io)).toBe(EXIT.ok);
-    const elapsed = Date.now() - t0;
-    expect(fake.requests.map((r) => new URL(r.url).pathname)).toEqual(["/v1/runs/r1/events", "/v1/runs/r1", "/v1/runs/r1"]);
-    expect(fake.requests[0]?.headers.get("accept")).toBe("text/event-stream");
-    // No poll at 1 s: the second read came with the event at 1.5 s.
-    expect(elapsed).toBeGreaterThanOrEqual(1400);
-    expect(elapsed).toBeLessThan(4000);
-    expect(fake.out()).toContain("run r1 · completed");
+    // Fake timers: seconds pass at once, and a poll every second would show as extra reads.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    try {
+      let pushed = false;
+      let push: ((s: string) => void) | undefined;
+      const fake = fakeIo((req) => {
+        if (req.url.endsWith("/v1/runs/r1/events")) {
+          const stream = new ReadableStream<Uint8Array>({ start: (ctl) => void (push = (s) => ctl.enqueue(new TextEncoder().encode(s))) });
+          return new Response(stream, { headers: { "content-type": "text/event-stream" } });
+        }
+        return json(pushed ? run("completed", [succeeded]) : run("running", [fork(1, { ...started, status: "running" })]));
+      });
+      const paths = () => fake.requests.map((r) => new URL(r.url).pathname);
+      const exit = main(argv("status", "r1", "--watch"), fake.io);
+      await vi.waitFor(() => expect(paths()).toEqual(["/v1/runs/r1/events", "/v1/runs/r1"]));
+      // Three quiet seconds: no poll (the stream's fallback poll is 5 s away).
+      await vi.advanceTimersByTimeAsync(3000);
+      expect(paths()).toEqual(["/v1/runs/r1/events", "/v1/runs/r1"]);
+      pushed = true;
+      push!("id: 7\nevent: fork.finished\ndata: {}\n\n");
+      // The event alone brings the second read (after the 250 ms least gap between reads).
+      await vi.advanceTimersByTimeAsync(300);
+      expect(await exit).toBe(EXIT.ok);
+      expect(paths()).toEqual(["/v1/runs/r1/events", "/v1/runs/r1", "/v1/runs/r1"]);
+      expect(fake.requests[0]?.headers.get("accept")).toBe("text/event-stream");
+      expect(fake.out()).toContain("run r1 · completed");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("fork --wait falls back to polling when the API has no event stream", async () => {

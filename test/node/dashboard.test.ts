@@ -7,7 +7,7 @@
  * renders /docs, and saves screenshots under
  * test-output/. Skipped when /usr/bin/chromium is missing (`apt-get install chromium`; .ci/run does).
  */
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { accessSync, chmodSync, constants, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -71,6 +71,8 @@ beforeAll(async () => {
   mkdirSync(testData, { recursive: true });
   mkdirSync(OUTPUT, { recursive: true });
   base = mkdtempSync(join(testData, "dashboard-"));
+  // Exposed to sandboxes, whose commands run as an unprivileged user: readable by others.
+  chmodSync(base, 0o755);
   repo = createTestRepo(join(base, "repo"));
   const started = Date.now();
   [sandbox, context] = await Promise.all([

@@ -72,10 +72,9 @@ describe("commands", () => {
   });
 
   it("enforces timeoutMs as the process deadline", async () => {
-    const started = Date.now();
+    // A deadline not enforced would let the command finish (after 20 s) and print "never".
     const err = await sbx.commands.run("sleep 20; echo never", { timeoutMs: 700 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TimeoutError);
-    expect(Date.now() - started).toBeLessThan(5000);
     await new Promise((r) => setTimeout(r, 200));
     const ps = await sbx.commands.run("ps -eo args");
     expect(ps.stdout).not.toContain("sleep 20");

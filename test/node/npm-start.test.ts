@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -115,11 +115,17 @@ beforeAll(() => {
   const base = resolve(ROOT, ".test-data");
   mkdirSync(base, { recursive: true });
   root = mkdtempSync(join(base, "npm-start-"));
+  // Exposed to sandboxes, whose commands run as an unprivileged user: readable by others.
+  chmodSync(root, 0o755);
   stateDir = join(root, "state");
   repo = createTestRepo(join(root, "repo"));
 });
 
-afterAll(() => {
+/** The restarted stack of the first test, handed to the second (a boot less); stopped here if not used. */
+let restarted: Awaited<ReturnType<typeof npmStart>> | undefined;
+
+afterAll(async () => {
+  await restarted?.stop();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -150,19 +156,24 @@ describe("npm start", () => {
     await expect(fetch(`http://127.0.0.1:${ports.port}/healthz`)).rejects.toThrow();
 
     const second = await npmStart(ports);
+    let handedOn = false;
     try {
       const view = (await (await fetch(`http://127.0.0.1:${ports.port}/v1/runs/${id}`, { headers: auth })).json()) as { status: string; forks: { commands: { stdoutTail: string }[] }[] };
       expect(view.status).toBe("completed");
       expect(view.forks[0]?.commands[0]?.stdoutTail).toBe("persisted\n");
       const list = (await (await fetch(`http://127.0.0.1:${ports.port}/v1/runs`, { headers: auth })).json()) as { runs: { id: string }[] };
       expect(list.runs.map((r) => r.id)).toContain(id);
+      restarted = second;
+      handedOn = true;
     } finally {
-      await second.stop();
+      if (!handedOn) await second.stop();
     }
   });
 
   it("leaves nothing behind when killed with SIGKILL: wrangler, workerd, the sandbox server and sandboxes are gone within 5 s", { timeout: 180_000 }, async () => {
-    const stack = await npmStart();
+    // The first test's restarted stack when it passed (one boot less), a new one otherwise.
+    const stack = restarted ?? (await npmStart());
+    restarted = undefined;
     const ports = stack.ports;
     const created = await fetch(`http://127.0.0.1:${ports.port}/v1/runs`, {
       method: "POST",

@@ -3,7 +3,8 @@
 import { describe, expect, it } from "vitest";
 import { SandboxUnavailableError } from "../../src/core/errors";
 import { SANDBOX_TAG } from "../../src/sandbox/metadata";
-import { GONE_GRACE_MS, STALE_CREATING_MS } from "../../src/objects/pool/reap-plan";
+import { STALE_CREATING_MS } from "../../src/objects/pool/reap-plan";
+import { DEFAULT_SETTINGS } from "./support/pool-fakes";
 import { leaseRequest, ok, poolUnderTest, warmConfig } from "./support/pool-fakes";
 
 const tagged = (lease: string, run?: string) => ({ [SANDBOX_TAG.app]: "1", [SANDBOX_TAG.lease]: lease, ...(run ? { [SANDBOX_TAG.run]: run } : {}) });
@@ -68,7 +69,7 @@ describe("the reaper", () => {
     const sandboxId = core.leases.get(r.key)!.sandbox_id!;
     backend.sandboxes.delete(sandboxId);
     expect((await logic.reap()).freed).toEqual([]);
-    clock.advance(GONE_GRACE_MS + 1);
+    clock.advance(DEFAULT_SETTINGS.reaperGoneGraceMs + 1);
     expect((await logic.reap()).freed).toEqual([{ key: r.key, sandboxId, reason: "sandbox_gone" }]);
     expect(core.capacity.free()).toBe(1);
     clock.advance(STALE_CREATING_MS);

@@ -4,7 +4,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { ScriptedReply } from "../support/anthropic-server";
 import { Sandbox } from "e2b";
-import { api, createRun, e2bOptions, getRun, sandboxAdmin, scriptedModel, waitFor, waitForListedRun, waitForRunStatus } from "./helpers";
+import { api, createRun, e2bOptions, gateCommand, getRun, newGate, sandboxAdmin, scriptedModel, waitFor, waitForListedRun, waitForRunStatus } from "./helpers";
 
 const BRANCH_PROMPT = "Now also write b.txt";
 
@@ -17,7 +17,7 @@ async function branch(runId: string, n: number, body: Record<string, unknown>): 
   return api(`/v1/runs/${runId}/forks/${n}/branch`, { method: "POST", json: body });
 }
 
-/** Waits until fork n's running step is `step` (e.g. a tool call that sleeps). */
+/** Waits until fork n's running step is `step` (e.g. a tool call waiting on a gate). */
 async function waitForRunningStep(runId: string, n: number, step: string): Promise<void> {
   await waitFor(`fork ${n} running ${step}`, async () => (await getRun(runId)).forks.find((f) => f.n === n)?.steps.some((s) => s.name === step && s.status === "running"), 30_000, 100);
 }
@@ -28,8 +28,10 @@ async function noSandboxLeft(): Promise<void> {
 
 describe("branching a fork", () => {
   it("branches a running agent fork: the new fork's first model call carries the parent's transcript, the parent continues, no call repeats", async () => {
+    // The parent's tool call waits on a gate, opened once the branch is asked for: it is taken at the next boundary.
+    const gate = newGate();
     const script: ScriptedReply[] = [
-      { content: [{ type: "tool_use", name: "bash", input: { command: "echo one > a.txt && sleep 3 && echo wrote-a" } }] },
+      { content: [{ type: "tool_use", name: "bash", input: { command: `echo one > a.txt && ${gateCommand(gate)} && echo wrote-a` } }] },
       { when: { excludes: BRANCH_PROMPT }, content: [{ type: "text", text: "Parent: done with a.txt." }] },
       { when: { includes: BRANCH_PROMPT }, content: [{ type: "tool_use", name: "bash", input: { command: "cat a.txt && echo two > b.txt" } }] },
       { when: { includes: BRANCH_PROMPT }, content: [{ type: "text", text: "Branch: wrote b.txt as well." }] },
@@ -43,6 +45,7 @@ describe("branching a fork", () => {
     expect(await res.json()).toEqual({ runId: run.id, forks: [2] });
     const queued = await getRun(run.id);
     expect(queued.forks[1]).toMatchObject({ n: 2, status: "queued", parent: { n: 1, turn: null } });
+    await sandboxAdmin.openGate(gate);
 
     const view = await waitForRunStatus(run.id, ["completed", "failed"]);
     const [parent, child] = view.forks;
@@ -73,14 +76,16 @@ describe("branching a fork", () => {
   });
 
   it("a session continuing a branched agent fork has the whole conversation: its parent's exchange, then its own", async () => {
+    const gate = newGate();
     await scriptedModel.script([
-      { content: [{ type: "tool_use", name: "bash", input: { command: "echo one > a.txt && sleep 3" } }] },
+      { content: [{ type: "tool_use", name: "bash", input: { command: `echo one > a.txt && ${gateCommand(gate)}` } }] },
       { when: { excludes: BRANCH_PROMPT }, content: [{ type: "text", text: "Parent: done." }] },
       { when: { includes: BRANCH_PROMPT }, content: [{ type: "text", text: "Branch: done." }] },
     ]);
     const run = await createRun({ keepSandboxes: true, task: { prompt: "Write a.txt" } });
     await waitForRunningStep(run.id, 1, "tool-1-1");
     expect((await branch(run.id, 1, { count: 1, prompt: BRANCH_PROMPT })).status).toBe(202);
+    await sandboxAdmin.openGate(gate);
     const ended = await waitForRunStatus(run.id, ["completed", "failed"]);
     expect(ended.forks[1]).toMatchObject({ status: "succeeded", parent: { n: 1, turn: 1 } });
 
@@ -99,11 +104,13 @@ describe("branching a fork", () => {
   });
 
   it("branches a running commands fork N ways: each new fork runs the rest of the commands in a copy of its workspace", async () => {
-    const run = await createRun({ task: { commands: ["echo one > a.txt", "sleep 3", 'echo "$FORKYARD_FORK" > c.txt && cat a.txt c.txt'] } });
+    const gate = newGate();
+    const run = await createRun({ task: { commands: ["echo one > a.txt", gateCommand(gate), 'echo "$FORKYARD_FORK" > c.txt && cat a.txt c.txt'] } });
     await waitForRunningStep(run.id, 1, "command-2");
     const res = await branch(run.id, 1, { count: 2 });
     expect(res.status).toBe(202);
     expect(((await res.json()) as { forks: number[] }).forks).toEqual([2, 3]);
+    await sandboxAdmin.openGate(gate);
 
     const view = await waitForRunStatus(run.id, ["completed", "failed"]);
     expect(view.forks.map((f) => f.status)).toEqual(["succeeded", "succeeded", "succeeded"]);
@@ -144,9 +151,11 @@ describe("branching a fork", () => {
   });
 
   it("a fork that ends before its next step boundary, its sandbox not kept, fails its branches (branch_not_taken)", async () => {
-    const run = await createRun({ task: { commands: ["sleep 2; exit 3"] } });
+    const gate = newGate();
+    const run = await createRun({ task: { commands: [`${gateCommand(gate)}; exit 3`] } });
     await waitForRunningStep(run.id, 1, "command-1");
     expect((await branch(run.id, 1, { count: 1 })).status).toBe(202);
+    await sandboxAdmin.openGate(gate);
     const view = await waitForRunStatus(run.id, ["completed", "failed"]);
     expect(view.forks[1]).toMatchObject({ status: "failed", parent: { n: 1, turn: null }, error: { code: "branch_not_taken" } });
     await noSandboxLeft();

@@ -65,10 +65,9 @@ describe("the claude-code runtime", () => {
     expect(fork.status).toBe("budget_exceeded");
     expect(fork.error?.message).toMatch(/Claude Code was stopped after spending about \$0\.[0-9]+/);
     // Stopped at about the budget (a message or two may land before the kill): far from the $12 the
-    // whole session would have cost, and well before its 10 s.
+    // whole session (40 turns) would have cost.
     expect(fork.costUsd.llm).toBeGreaterThan(0.29);
     expect(fork.costUsd.llm).toBeLessThan(2);
-    expect(fork.steps.find((s) => s.name === "claude-code")!.durationMs!).toBeLessThan(8_000);
     await waitFor("the sandbox to be released", async () => (await sandboxAdmin.stats()).live === 0);
   });
 

@@ -78,7 +78,19 @@ export const sandboxAdmin = {
   async latency(latency: Record<string, number>): Promise<void> {
     await this.request("/admin/latency", { method: "PUT", body: JSON.stringify(latency) });
   },
+  /** Opens gate `name` in every running sandbox (a command waiting with gateCommand(name) goes on). */
+  async openGate(name: string): Promise<number> {
+    const res = await this.request(`/admin/gates/${name}`, { method: "POST" });
+    if (!res.ok) throw new Error(`open gate: ${res.status} ${await res.text()}`);
+    return ((await res.json()) as { opened: number }).opened;
+  },
 };
+
+/** A shell command that waits until the test opens gate `name` (sandboxAdmin.openGate): a window with no clock. */
+export const gateCommand = (name: string) => `until [ -e ~/.gates/${name} ]; do sleep 0.05; done`;
+
+/** A fresh gate name. */
+export const newGate = () => `g${crypto.randomUUID().slice(0, 8)}`;
 
 export const e2bOptions = () => ({ apiKey: TEST_E2B_API_KEY, apiUrl: testEnv.E2B_API_URL, sandboxUrl: testEnv.E2B_API_URL });
 

@@ -1,5 +1,12 @@
+import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
+import type { Env } from "../../src/core/env";
+import { forkInstanceId } from "../../src/protocol/run-ids";
 import { api, createRun, getRun, sandboxAdmin, waitFor, waitForListedRun, waitForRunStatus } from "./helpers";
+
+const workerEnv = env as unknown as Env;
+/** Runs the run's Orchestrator alarm now (what launches and reconciles forks, besides their reports). */
+const runAlarm = (runId: string) => runDurableObjectAlarm(workerEnv.ORCHESTRATOR.getByName(runId));
 
 beforeEach(async () => {
   await sandboxAdmin.reset();
@@ -21,7 +28,9 @@ describe("pause, resume and cancel", () => {
     expect(settled.status).toBe("paused");
     expect(settled.totals.succeeded).toBe(1);
     expect(settled.totals.queued).toBe(2);
-    await new Promise((r) => setTimeout(r, 1500));
+    // Its alarm comes (twice): still nothing launches while paused.
+    await runAlarm(run.id);
+    await runAlarm(run.id);
     expect((await getRun(run.id)).totals.queued).toBe(2);
 
     const resumed = await post(`/v1/runs/${run.id}/resume`);
@@ -51,8 +60,11 @@ describe("pause, resume and cancel", () => {
     // The answer does not wait for the kills; they follow at once.
     await waitFor("the run's sandboxes killed", async () => (await sandboxAdmin.stats()).live === 0, 5000);
 
-    // Nothing comes back to life afterwards (no relaunch, no stray sandbox).
-    await new Promise((r) => setTimeout(r, 2500));
+    // Nothing comes back to life afterwards (no relaunch, no stray sandbox): the started forks'
+    // instances end, the run's alarm comes, and still nothing runs.
+    const instances = await Promise.all([1, 2].map((n) => workerEnv.FORK_WORKFLOW.get(forkInstanceId(run.id, n, 1))));
+    await waitFor("the forks' instances to end", async () => (await Promise.all(instances.map((i) => i.status()))).every((s) => ["terminated", "errored", "complete"].includes(s.status)));
+    await runAlarm(run.id);
     const later = await getRun(run.id);
     expect(later.status).toBe("cancelled");
     expect(later.totals.cancelled).toBe(4);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { api, createRun, getRun, waitFor, waitForRunStatus } from "./helpers";
+import { api, createRun, gateCommand, getRun, newGate, sandboxAdmin, waitFor, waitForRunStatus } from "./helpers";
 
 interface StreamedEvent {
   id: number;
@@ -64,7 +64,8 @@ describe("GET /v1/runs/:id/events", () => {
   });
 
   it("shows a long step as running, in the run's view and to a live watcher, while it runs", async () => {
-    const run = await createRun({ task: { commands: ["sleep 4"] } });
+    const gate = newGate();
+    const run = await createRun({ task: { commands: [gateCommand(gate)] } });
     const reader = (await api(`/v1/runs/${run.id}/events`)).body!.pipeThrough(new TextDecoderStream()).getReader();
     let streamed = "";
     while (!streamed.includes('"step":"command-1"')) {
@@ -72,12 +73,13 @@ describe("GET /v1/runs/:id/events", () => {
       if (done) break;
       streamed += value;
     }
-    // The start reached the watcher live: the command's end is still seconds away.
+    // The start reached the watcher live: the command waits for the gate, still closed.
     expect(streamed).toMatch(/"type":"step\.started","fork":1,"step":"command-1"/);
     expect(streamed).not.toContain('"type":"step.finished","fork":1,"step":"command-1"');
     const fork = (await getRun(run.id)).forks[0]!;
     expect(fork.steps.find((s) => s.name === "command-1")?.status).toBe("running");
     await reader.cancel();
+    expect(await sandboxAdmin.openGate(gate)).toBeGreaterThan(0);
     expect((await waitForRunStatus(run.id, ["completed", "failed"])).status).toBe("completed");
   });
 });

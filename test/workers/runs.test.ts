@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { commandStep, STEP } from "../../src/workflows/steps";
 import { createRun, getRun, sandboxAdmin, testEnv, waitFor, waitForRunStatus, api } from "./helpers";
+import { plantRun } from "./planted-run";
 
 beforeEach(async () => {
   await sandboxAdmin.reset();
@@ -171,11 +172,16 @@ describe("sandbox time counts against the budget as it accrues", () => {
 
 describe("bounded run views", () => {
   it("shares a fixed output budget among many commands in the run view; GET /forks/:n has a fork's whole tails", async () => {
-    // 300 commands of 4 KiB each: 2.4 MB of stdout, more than the view's 2 MiB budget for tails.
+    // 300 commands whose stdout tails are 4 KiB each (stdout and stderr: 2.4 MB of tails), more
+    // than the view's 2 MiB budget. Planted as the forks' reports store them (running 300 real
+    // commands took most of a minute); a real command's 4 KiB tail is checked below.
     const commands = Array.from({ length: 100 }, (_, i) => `head -c 4096 /dev/zero | tr '\\0' '${String.fromCharCode(97 + (i % 26))}'`);
-    const run = await createRun({ forks: 3, maxConcurrent: 3, task: { commands } });
-    const view = await waitForRunStatus(run.id, ["completed", "failed"], 120_000);
-    expect(view.status).toBe("completed");
+    const run = await plantRun({ repo: testEnv.TEST_REPO, forks: 3, maxConcurrent: 3, task: { commands } }, { idempotencyKey: null }, (_instance, _state, store) => {
+      for (const n of [1, 2, 3]) {
+        commands.forEach((command, i) => store.saveCommand(n, i, { command, exitCode: 0, stdoutTail: String.fromCharCode(97 + (i % 26)).repeat(4096), stderrTail: "", durationMs: 5 }));
+      }
+    });
+    const view = await getRun(run.id);
     const tails = view.forks.flatMap((f) => f.commands.map((c) => c.stdoutTail));
     expect(tails).toHaveLength(300);
     expect(tails.every((t) => t.startsWith("[…truncated]\n") && t.length < 4096)).toBe(true);
@@ -185,6 +191,13 @@ describe("bounded run views", () => {
     expect(fork.commands).toHaveLength(100);
     expect(fork.commands[1]!.stdoutTail).toBe("b".repeat(4096));
     expect((await api(`/v1/runs/${run.id}/forks/4`)).status).toBe(404);
+    // The planted run has no instances: cancelled, it ends.
+    expect((await api(`/v1/runs/${run.id}/cancel`, { method: "POST" })).status).toBe(200);
+
+    // A real command's 4 KiB of output is its whole stored tail.
+    const real = await createRun({ task: { commands: [commands[1]!] } });
+    const ended = await waitForRunStatus(real.id, ["completed", "failed"]);
+    expect(ended.forks[0]!.commands[0]!.stdoutTail).toBe("b".repeat(4096));
   });
 });
 

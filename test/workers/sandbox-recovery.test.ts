@@ -5,17 +5,25 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { ForkView, RunView } from "../../src/api/runs";
 import { editTurn } from "../support/agent-turns";
 import type { ScriptedReply } from "../support/anthropic-server";
-import { createRun, getRun, sandboxAdmin, scriptedModel, waitFor, waitForRunStatus } from "./helpers";
+import { createRun, gateCommand, getRun, newGate, sandboxAdmin, scriptedModel, waitFor, waitForRunStatus } from "./helpers";
 
 const scripted = (path: string, body?: unknown) => scriptedModel.request(path, body);
 const modelCalls = () => scriptedModel.calls();
 
-/** Waits until the fork is inside the given step, then expires its sandbox behind Forkyard's back. */
-async function loseSandboxDuring(runId: string, step: string): Promise<string> {
-  const sandboxId = await waitFor(`step ${step} to run`, async () => {
+/** Waits until the fork is inside the given step; returns its sandbox. */
+async function stepRunning(runId: string, step: string): Promise<string> {
+  return waitFor(`step ${step} to run`, async () => {
     const fork = (await getRun(runId)).forks[0];
     return fork?.steps.some((s) => s.name === step && s.status === "running") ? fork.sandboxId : undefined;
   }, 60_000, 100);
+}
+
+/**
+ * Waits until the fork is inside the given step (a command waiting on a gate: it cannot end
+ * meanwhile), then expires its sandbox behind Forkyard's back.
+ */
+async function loseSandboxDuring(runId: string, step: string): Promise<string> {
+  const sandboxId = await stepRunning(runId, step);
   const res = await sandboxAdmin.request(`/admin/sandboxes/${sandboxId}/expire`, { method: "POST" });
   if (!res.ok) throw new Error(`expire: ${res.status}`);
   return sandboxId!;
@@ -30,8 +38,12 @@ beforeEach(async () => {
 
 describe("a lost sandbox", () => {
   it("a commands fork re-runs its finished commands in a new sandbox and continues: same diff, one recovery", async () => {
-    const run = await createRun({ task: { commands: ["echo one > notes.txt", "sleep 3", "echo two >> notes.txt"] } });
+    const gate = newGate();
+    const run = await createRun({ task: { commands: ["echo one > notes.txt", gateCommand(gate), "echo two >> notes.txt"] } });
     const lost = await loseSandboxDuring(run.id, "command-2");
+    // The new sandbox re-runs the interrupted command: its gate is opened there.
+    await stepRunning(run.id, "command-2-r1");
+    expect(await sandboxAdmin.openGate(gate)).toBe(1);
     const view = await waitForRunStatus(run.id, ["completed", "failed"], 90_000);
     const fork = view.forks[0]!;
     expect(fork.status, JSON.stringify(fork.error)).toBe("succeeded");
@@ -44,9 +56,10 @@ describe("a lost sandbox", () => {
   });
 
   it("an agent fork re-executes its tool calls without any model call: same model calls and the same final diff as without the loss", async () => {
+    const gate = newGate();
     const turns: ScriptedReply[] = [
       editTurn({ input_tokens: 100, output_tokens: 10, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 }),
-      { content: [{ type: "tool_use", name: "bash", input: { command: "sleep 3 && cat hello.txt" } }], usage: { input_tokens: 100, output_tokens: 10, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } },
+      { content: [{ type: "tool_use", name: "bash", input: { command: `${gateCommand(gate)} && cat hello.txt` } }], usage: { input_tokens: 100, output_tokens: 10, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } },
       { content: [{ type: "text", text: "Done." }], usage: { input_tokens: 100, output_tokens: 5, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } },
     ];
     const runAgent = async (lose: boolean): Promise<RunView> => {
@@ -54,6 +67,9 @@ describe("a lost sandbox", () => {
       await scripted("/__script", { turns });
       const run = await createRun({ task: { prompt: "Add hello.txt", model: "sonnet" } });
       if (lose) await loseSandboxDuring(run.id, "tool-2-1");
+      // The bash call (re-executed in the new sandbox after a loss) waits for the gate.
+      await stepRunning(run.id, lose ? "tool-2-1-r1" : "tool-2-1");
+      await sandboxAdmin.openGate(gate);
       return waitForRunStatus(run.id, ["completed", "failed"], 90_000);
     };
     const clean = await runAgent(false);
@@ -71,7 +87,7 @@ describe("a lost sandbox", () => {
   });
 
   it("a second loss within the same step fails the fork with sandbox_gone, leaving nothing running", async () => {
-    const run = await createRun({ task: { commands: ["sleep 3"] } });
+    const run = await createRun({ task: { commands: [gateCommand(newGate())] } });
     await loseSandboxDuring(run.id, "command-1");
     await loseSandboxDuring(run.id, "command-1-r1");
     const view = await waitForRunStatus(run.id, ["completed", "failed"], 90_000);

@@ -21,6 +21,8 @@ export interface PoolSettings {
   maxLiveSandboxes: number;
   createRatePerSecond: number;
   reaperMaxAgeSeconds: number;
+  /** A lease whose sandbox the provider no longer lists is freed if it was acquired this long before the listing (REAPER_GONE_GRACE_SECONDS). */
+  reaperGoneGraceMs: number;
 }
 
 /** What the Pool's logic needs from the Durable Object around it (and from the rest of the Worker). */

@@ -46,7 +46,7 @@ export class Pool extends DurableObject<Env> {
 
   #settings(): PoolSettings {
     const config = loadConfig(this.env);
-    return { maxLiveSandboxes: config.MAX_LIVE_SANDBOXES, createRatePerSecond: config.SANDBOX_CREATE_RATE_PER_SECOND, reaperMaxAgeSeconds: config.REAPER_MAX_AGE_SECONDS };
+    return { maxLiveSandboxes: config.MAX_LIVE_SANDBOXES, createRatePerSecond: config.SANDBOX_CREATE_RATE_PER_SECOND, reaperMaxAgeSeconds: config.REAPER_MAX_AGE_SECONDS, reaperGoneGraceMs: config.REAPER_GONE_GRACE_SECONDS * 1000 };
   }
 
   #host(): PoolHost {

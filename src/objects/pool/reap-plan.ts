@@ -1,8 +1,6 @@
 import type { ListedSandbox } from "../../sandbox/backend";
 import type { LeaseRow, ReapedSandbox } from "./types";
 
-/** A lease whose sandbox the provider no longer lists is freed if it was acquired this long before the listing. */
-export const GONE_GRACE_MS = 10_000;
 /** A lease stuck in `creating` this long without a sandbox is given up (its capacity freed). */
 export const STALE_CREATING_MS = 15 * 60_000;
 

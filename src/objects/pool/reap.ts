@@ -1,7 +1,7 @@
 import { errorFields, log } from "../../observability/log";
 import { SANDBOX_TAG } from "../../sandbox/metadata";
 import type { PoolCore } from "./core";
-import { GONE_GRACE_MS, goneLeases, liveLeaseOf, reapReason, STALE_CREATING_MS, type ReapSubject } from "./reap-plan";
+import { goneLeases, liveLeaseOf, reapReason, STALE_CREATING_MS, type ReapSubject } from "./reap-plan";
 import type { FreedLease, ReapedSandbox, ReapReport } from "./types";
 
 /**
@@ -36,15 +36,16 @@ export async function reap(core: PoolCore): Promise<ReapReport> {
 
 /** Frees leases (and drops warm sandboxes) the listing lacks, if held well before it began. */
 function freeGone(core: PoolCore, listed: ReadonlySet<string>, now: number): FreedLease[] {
+  const graceMs = core.settings().reaperGoneGraceMs;
   // Only leases acquired well before the listing began: a sandbox created meanwhile is not "gone".
-  const freed = goneLeases(core.leases.heldSince(now - GONE_GRACE_MS), listed).map((lease) => {
+  const freed = goneLeases(core.leases.heldSince(now - graceMs), listed).map((lease) => {
     core.leases.leave(lease.key, "released", now);
     log("warn", "reaper.lease_freed", { leaseKey: lease.key, runId: lease.run_id, fork: lease.fork, sandboxId: lease.sandbox_id, reason: "sandbox_gone" });
     return { key: lease.key, sandboxId: lease.sandbox_id, reason: "sandbox_gone" as const };
   });
   // Warm sandboxes the provider no longer lists are dropped from the pool (they are refilled).
   for (const row of core.warm.rows()) {
-    if (row.sandbox_id && row.ready_at !== null && row.ready_at < now - GONE_GRACE_MS && !listed.has(row.sandbox_id)) core.warm.remove(row, now);
+    if (row.sandbox_id && row.ready_at !== null && row.ready_at < now - graceMs && !listed.has(row.sandbox_id)) core.warm.remove(row, now);
   }
   return freed;
 }

@@ -183,7 +183,7 @@ export class FakeHost implements PoolHost {
   }
 }
 
-export const DEFAULT_SETTINGS: PoolSettings = { maxLiveSandboxes: 3, createRatePerSecond: 1000, reaperMaxAgeSeconds: 3600 };
+export const DEFAULT_SETTINGS: PoolSettings = { maxLiveSandboxes: 3, createRatePerSecond: 1000, reaperMaxAgeSeconds: 3600, reaperGoneGraceMs: 10_000 };
 
 export function poolUnderTest(settings: Partial<PoolSettings> = {}) {
   const storage = sqliteStorage();

@@ -1,0 +1,135 @@
+/**
+ * `npm test` after the typecheck: the vitest projects (vitest.config.ts) run at the same time as
+ * one vitest process each (lanes; in one process vitest runs projects of different worker counts
+ * one group after the other): `workers` (the Worker in workerd), `node` (the local sandbox server,
+ * CLI, scripts, the Worker's pure logic) and `stack` (files that start a `wrangler dev` stack, one
+ * at a time). Each lane writes its output to .test-data/test-logs/<lane>.log. Prints one table of
+ * per-file durations, a failed lane's log, and exits non-zero when a lane failed.
+ *
+ * Each lane is a process group registered with the orphan guard, so the lanes die with the runner
+ * whatever ends it (SIGINT, SIGTERM, SIGHUP here; SIGKILL through the guard).
+ *
+ *   npm test                       # typecheck, then both lanes
+ *   node scripts/test.ts -- -t x   # arguments after `--` go to both vitest processes
+ *   FORKYARD_TEST_LANES=workers,stack node scripts/test.ts
+ *
+ * A single file still runs with `npx vitest run <file>`.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { guardGroup, ROOT } from "./local-stack.ts";
+import type { FileTiming } from "./test-timing-reporter.ts";
+
+const LANES = (process.env.FORKYARD_TEST_LANES || "workers,node,stack").split(",").filter(Boolean);
+const extra = (() => {
+  const i = process.argv.indexOf("--");
+  return i >= 0 ? process.argv.slice(i + 1) : process.argv.slice(2);
+})();
+const logDir = join(ROOT, ".test-data", "test-logs");
+mkdirSync(logDir, { recursive: true });
+
+interface Lane {
+  name: string;
+  child: ChildProcess;
+  log: string;
+  timings: string;
+  started: number;
+  ended?: number;
+  code?: number | null;
+  signal?: NodeJS.Signals | null;
+  done: Promise<void>;
+}
+
+function startLane(name: string): Lane {
+  const log = join(logDir, `${name}.log`);
+  const timings = join(logDir, `${name}.timings.jsonl`);
+  rmSync(timings, { force: true });
+  const out = createWriteStream(log);
+  const child = spawn(
+    process.execPath,
+    [join(ROOT, "node_modules", "vitest", "vitest.mjs"), "run", "--project", name, "--reporter=default", `--reporter=${join(ROOT, "scripts", "test-timing-reporter.ts")}`, ...extra],
+    // Its own process group: stopping the lane stops vitest's workers and workerd with it.
+    { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? "1" : "0", FORKYARD_TEST_TIMINGS: timings } },
+  );
+  guardGroup("+", child.pid!);
+  child.stdout!.pipe(out, { end: false });
+  child.stderr!.pipe(out, { end: false });
+  const lane: Lane = { name, child, log, timings, started: Date.now(), done: Promise.resolve() };
+  lane.done = new Promise((resolve) => {
+    child.on("exit", (code, signal) => {
+      lane.ended = Date.now();
+      lane.code = code;
+      lane.signal = signal;
+    });
+    child.on("close", () => {
+      guardGroup("-", child.pid!);
+      out.end(() => resolve());
+      const secs = ((lane.ended! - lane.started) / 1000).toFixed(1);
+      console.log(`${name} lane: ${lane.code === 0 ? "passed" : `FAILED (${lane.signal ?? `exit ${lane.code}`})`} in ${secs} s`);
+    });
+  });
+  return lane;
+}
+
+const lanes: Lane[] = [];
+let stopping = false;
+
+function killGroup(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    // gone
+  }
+}
+
+async function stopAll(sig: NodeJS.Signals): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    for (const lane of lanes) killGroup(lane.child.pid!, "SIGTERM");
+    const grace = setTimeout(() => {
+      for (const lane of lanes) killGroup(lane.child.pid!, "SIGKILL");
+    }, 5000);
+    await Promise.all(lanes.map((l) => l.done));
+    clearTimeout(grace);
+    for (const lane of lanes) killGroup(lane.child.pid!, "SIGKILL"); // whatever of a group outlived its leader
+  }
+  process.exit(128 + ({ SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as Record<string, number>)[sig]!);
+}
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, () => void stopAll(sig));
+
+const t0 = Date.now();
+console.log(`running the ${LANES.join(" and ")} lanes at the same time (output: ${logDir}/<lane>.log)`);
+for (const name of LANES) lanes.push(startLane(name));
+await Promise.all(lanes.map((l) => l.done));
+// Stopped by a signal: stopAll exits with its code, no table.
+if (stopping) await new Promise(() => {});
+for (const lane of lanes) killGroup(lane.child.pid!, "SIGKILL"); // nothing of a finished lane may linger
+
+const rows: FileTiming[] = lanes.flatMap((l) =>
+  existsSync(l.timings)
+    ? readFileSync(l.timings, "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as FileTiming)
+    : [],
+);
+rows.sort((a, b) => b.end - b.start - (a.end - a.start));
+const s = (ms: number) => (ms / 1000).toFixed(1).padStart(6);
+const fileWidth = Math.max(4, ...rows.map((r) => r.file.length));
+console.log(`\n${"file".padEnd(fileWidth)}  lane      wall s  tests s  setup s  tests  state`);
+for (const r of rows) {
+  const state = r.failed ? `FAILED ${r.failed}` : r.state;
+  console.log(`${r.file.padEnd(fileWidth)}  ${r.project.padEnd(8)} ${s(r.end - r.start)}   ${s(r.duration)}   ${s(r.prepare)}  ${String(r.tests).padStart(5)}  ${state}`);
+}
+const failed = lanes.filter((l) => l.code !== 0);
+for (const lane of lanes) {
+  const files = rows.filter((r) => r.project === lane.name);
+  console.log(`${lane.name} lane: ${files.length} files, ${files.reduce((n, r) => n + r.tests, 0)} tests, ${s(lane.ended! - lane.started)} s`);
+}
+console.log(`total: ${s(Date.now() - t0)} s wall`);
+for (const lane of failed) {
+  console.log(`\n===== ${lane.name} lane failed: ${lane.log} =====`);
+  process.stdout.write(readFileSync(lane.log, "utf8"));
+}
+process.exit(failed.length ? 1 : 0);

@@ -1,9 +1,10 @@
 /**
  * The GitHub REST calls Forkyard makes, each safe to repeat: a pull request is looked up by its
- * head branch before one is created, and the summary comment is found by its hidden marker and
- * updated instead of posted again.
+ * head branch before one is created, and the summary comment is found by its hidden marker (in a
+ * comment Forkyard itself wrote) and updated instead of posted again.
  */
 import type { GitHubClient } from "./client";
+import { writtenBy } from "./identity";
 
 export interface RepoRef {
   owner: string;
@@ -37,14 +38,14 @@ export async function ensurePullRequest(
   }
 }
 
-/** Updates the issue comment carrying `marker`, or posts one. */
+/** Updates the issue comment carrying `marker` that `author` (Forkyard's own login: identity.ts) wrote, or posts one. */
 export async function upsertIssueComment(
   client: GitHubClient,
-  input: RepoRef & { issueNumber: number; marker: string; body: string },
+  input: RepoRef & { issueNumber: number; marker: string; body: string; author: string },
 ): Promise<{ id: number; url: string; created: boolean }> {
   for (let page = 1; page <= COMMENT_PAGES; page++) {
     const { data } = await client.rest.issues.listComments({ owner: input.owner, repo: input.repo, issue_number: input.issueNumber, per_page: 100, page });
-    const mine = data.find((c) => c.body?.includes(input.marker));
+    const mine = data.find((c) => writtenBy(c.user?.login, input.author) && c.body?.includes(input.marker));
     if (mine) {
       await client.rest.issues.updateComment({ owner: input.owner, repo: input.repo, comment_id: mine.id, body: input.body });
       return { id: Number(mine.id), url: mine.html_url, created: false };

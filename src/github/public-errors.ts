@@ -29,6 +29,7 @@ const SENTENCES: Record<string, string> = {
   github_error: "a GitHub API call failed",
   github_unavailable: "GitHub is not configured on this deployment",
   workflow_failed: "its workflow failed",
+  internal_error: "Forkyard hit an internal error",
 };
 
 /** The public sentence for an error code (an unknown code gets a generic one). */

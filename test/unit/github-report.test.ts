@@ -33,7 +33,7 @@ describe("the summary comment's errors", () => {
     const body = renderSummary(snapshot, [{ n: 3, error: `GitHub opening a pull request failed (422): ${RAW}` }], "https://github.com");
     for (const leak of ["ECONNREFUSED", "10.0.0.5", "/srv/worker.js", "ghp_abc", "Command exited"]) expect(body).not.toContain(leak);
     const rows = body.split("\n").filter((l) => /^\| \d/.test(l));
-    expect(rows[0]).toContain("❌ failed: `internal_error` it failed |");
+    expect(rows[0]).toContain("❌ failed: `internal_error` Forkyard hit an internal error |");
     expect(rows[1]).toContain("❌ failed: `command_failed` a task command exited with an error |");
     expect(rows[2]).toContain("pull request not opened");
     expect(body).toContain(ERROR_DETAILS_NOTE);

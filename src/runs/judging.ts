@@ -66,9 +66,11 @@ export function judgeBoundary(random: (bytes: Uint8Array) => Uint8Array = (bytes
 
 /** `text` with every occurrence of the boundary (any case) replaced, until none is left. */
 export function escapeBoundary(text: string, boundary: string): string {
-  const pattern = new RegExp(boundary.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "gi");
+  const needle = boundary.toLowerCase();
   let out = text;
-  while (pattern.test(out)) out = out.replace(pattern, BOUNDARY_ESCAPE);
+  for (let at = out.toLowerCase().indexOf(needle); at !== -1; at = out.toLowerCase().indexOf(needle)) {
+    out = `${out.slice(0, at)}${BOUNDARY_ESCAPE}${out.slice(at + boundary.length)}`;
+  }
   return out;
 }
 

@@ -3,7 +3,7 @@
 // counts as an answer. A scripted model cannot be fooled, so the request's structure is what is tested.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ModelTurn } from "../../src/agent/conversation";
-import { BOUNDARY_ESCAPE, judgeBoundary, judgePatch, JUDGE_PATCH_BYTES, judgeRequest, parseVerdict, readJudgement, type JudgeInput } from "../../src/runs/judging";
+import { BOUNDARY_ESCAPE, escapeBoundary, judgeBoundary, judgePatch, JUDGE_PATCH_BYTES, judgeRequest, parseVerdict, readJudgement, type JudgeInput } from "../../src/runs/judging";
 
 const RUBRIC = "Prefer small, tested changes.";
 const input: JudgeInput = { k: 1, model: "sonnet", rubric: RUBRIC, task: { prompt: "Fix the off-by-one in pager.ts" }, checkCommand: "npm test", forks: [] };
@@ -79,6 +79,14 @@ describe("the judge's request", () => {
     // The boundary appears only on the 6 section lines Forkyard wrote (any case).
     expect(text.toLowerCase().split(boundary.toLowerCase())).toHaveLength(7);
     for (const line of text.split("\n").filter((l) => l.toLowerCase().includes(boundary.toLowerCase()))) expect(line).toMatch(new RegExp(`^${boundary} (BEGIN|END) (task|summary|patch)$`));
+  });
+
+  it("escapes the boundary in any case and next to characters whose lower case is longer, until none is left", () => {
+    for (const text of [`İ${boundary}x`, `${boundary.toLowerCase()}${boundary}`, `a${boundary.toUpperCase().replace("FORKYARD", "forkyard")}`]) {
+      const escaped = escapeBoundary(text, boundary);
+      expect(escaped.toLowerCase()).not.toContain(boundary.toLowerCase());
+      expect(escaped).toContain(BOUNDARY_ESCAPE);
+    }
   });
 
   it("draws a fresh, unpredictable boundary from crypto.getRandomValues for each request", () => {

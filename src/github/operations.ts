@@ -13,20 +13,22 @@ export interface RepoRef {
 
 const COMMENT_PAGES = 30;
 
-/** Finds the pull request from `head` (any state), or opens one. */
+/** Finds the pull request from `head` (any state), or opens one; `headOwner` (default: the repository's owner) owns the branch's repository, e.g. GITHUB_PUSH_REPO. */
 export async function ensurePullRequest(
   client: GitHubClient,
-  input: RepoRef & { head: string; base: string; title: string; body: string },
+  input: RepoRef & { head: string; base: string; title: string; body: string; headOwner?: string },
 ): Promise<{ number: number; url: string; created: boolean }> {
+  const owner = input.headOwner ?? input.owner;
   const find = async () => {
-    const { data } = await client.rest.pulls.list({ owner: input.owner, repo: input.repo, head: `${input.owner}:${input.head}`, state: "all", per_page: 10 });
+    const { data } = await client.rest.pulls.list({ owner: input.owner, repo: input.repo, head: `${owner}:${input.head}`, state: "all", per_page: 10 });
     const pr = data.find((p) => p.head.ref === input.head) ?? data[0];
     return pr ? { number: pr.number, url: pr.html_url, created: false } : null;
   };
   const existing = await find();
   if (existing) return existing;
   try {
-    const { data } = await client.rest.pulls.create({ owner: input.owner, repo: input.repo, head: input.head, base: input.base, title: input.title, body: input.body, maintainer_can_modify: true });
+    const head = owner === input.owner ? input.head : `${owner}:${input.head}`;
+    const { data } = await client.rest.pulls.create({ owner: input.owner, repo: input.repo, head, base: input.base, title: input.title, body: input.body, maintainer_can_modify: true });
     return { number: data.number, url: data.html_url, created: true };
   } catch (err) {
     // A create whose response was lost, then retried: GitHub says it exists (422).

@@ -14,6 +14,7 @@ const SENTENCES: Record<string, string> = {
   cancelled: "it was cancelled",
   push_failed: "its branch could not be pushed",
   file_too_large: "a file was too large to push",
+  push_repo_invalid: "the repository branches are pushed to (GITHUB_PUSH_REPO) could not take its branch",
   sandbox_unavailable: "the sandbox provider was unavailable",
   sandbox_error: "a sandbox operation failed",
   sandbox_gone: "its sandbox was lost",

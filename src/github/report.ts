@@ -187,8 +187,8 @@ function statusCell(fork: ReportFork): string {
   return `${base}: \`${escapeCell(fork.error.code)}\` ${publicErrorSentence(fork.error.code)}`;
 }
 
-function branchUrl(webOrigin: string, github: GitHubTarget, branch: string): string {
-  return `${webOrigin}/${github.owner}/${github.repo}/tree/${branch.split("/").map(encodeURIComponent).join("/")}`;
+function branchUrl(webOrigin: string, repository: { owner: string; repo: string }, branch: string): string {
+  return `${webOrigin}/${repository.owner}/${repository.repo}/tree/${branch.split("/").map(encodeURIComponent).join("/")}`;
 }
 
 /**
@@ -219,8 +219,8 @@ function bestReason(fork: ReportFork): string {
   return `${check}${fork.score !== undefined ? `, score ${fork.score}/10` : ""}, ${diffCell(fork)}`;
 }
 
-/** The issue comment: a table of every fork, with the pull requests opened. */
-export function renderSummary(snapshot: ReportSnapshot, prs: PullRequestResult[], webOrigin: string): string {
+/** The issue comment: a table of every fork, with the pull requests opened; branches link to `pushedTo` (GITHUB_PUSH_REPO) or the issue's repository. */
+export function renderSummary(snapshot: ReportSnapshot, prs: PullRequestResult[], webOrigin: string, pushedTo: { owner: string; repo: string } = snapshot.github): string {
   const best = snapshot.github.pullRequests === "each" ? undefined : bestFork(snapshot);
   const noneOpened = snapshot.github.pullRequests === "best" && !best && rankForks(snapshot.forks).length > 0;
   const byFork = new Map(prs.map((pr) => [pr.n, pr]));
@@ -242,7 +242,7 @@ export function renderSummary(snapshot: ReportSnapshot, prs: PullRequestResult[]
   for (const fork of snapshot.forks) {
     const pr = byFork.get(fork.n);
     const links: string[] = [];
-    if (fork.pushed) links.push(`[\`${fork.pushed.branch}\`](${branchUrl(webOrigin, snapshot.github, fork.pushed.branch)})`);
+    if (fork.pushed) links.push(`[\`${fork.pushed.branch}\`](${branchUrl(webOrigin, pushedTo, fork.pushed.branch)})`);
     if (pr && "number" in pr) links.push(`[#${pr.number}](${pr.url})`);
     if (pr && "error" in pr) links.push("pull request not opened");
     if (!fork.pushed && fork.status === "succeeded") links.push(fork.diff?.files === 0 ? "nothing to push" : "not pushed");

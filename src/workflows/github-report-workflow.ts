@@ -1,6 +1,7 @@
 import { NonRetryableError } from "cloudflare:workflows";
 import { DEFAULT_GITHUB_API_URL, githubClient, githubError, githubWebOrigin } from "../github/client";
 import { ownLogin } from "../github/identity";
+import { headOwner, pushRepoSetting } from "../github/push-repo";
 import { ensurePullRequest, upsertIssueComment } from "../github/operations";
 import { commentMarker, pullRequestPlan, renderPullRequest, renderSummary, reportSnapshot, type PullRequestResult, type ReportSnapshot } from "../github/report";
 import { scrubSecret } from "../observability/scrub";
@@ -79,7 +80,7 @@ export class GitHubReportWorkflow extends DurableJob<GitHubReportParams, GitHubR
         const pr = await step.do(REPORT_STEP.pullRequest(fork.n), githubStep, async () => {
           const text = renderPullRequest(snapshot, fork, i === 0 && snapshot.github.pullRequests === "best");
           const result = await call(`opening a pull request for ${branch}`, () =>
-            ensurePullRequest(client(), { owner, repo, head: branch, base: snapshot.baseBranch, title: text.title, body: text.body }),
+            ensurePullRequest(client(), { owner, repo, head: branch, headOwner: headOwner({ owner, repo }, config), base: snapshot.baseBranch, title: text.title, body: text.body }),
           );
           log("info", "github.pull_request", { runId, fork: fork.n, number: result.number, created: result.created });
           return { n: fork.n, number: result.number, url: result.url };
@@ -95,7 +96,7 @@ export class GitHubReportWorkflow extends DurableJob<GitHubReportParams, GitHubR
     if (snapshot.github.comment) {
       const webOrigin = githubWebOrigin(config.GITHUB_API_URL ?? DEFAULT_GITHUB_API_URL);
       comment = await step.do(REPORT_STEP.comment, githubStep, async () => {
-        const body = renderSummary(snapshot, pullRequests, webOrigin);
+        const body = renderSummary(snapshot, pullRequests, webOrigin, pushRepoSetting(config) ?? undefined);
         const author = await call("reading its own login", () => ownLogin(client(), token ?? ""));
         const result = await call(`commenting on #${issueNumber}`, () => upsertIssueComment(client(), { owner, repo, issueNumber, marker: commentMarker(runId), body, author }));
         log("info", "github.comment", { runId, issue: issueNumber, created: result.created });

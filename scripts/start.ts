@@ -3,6 +3,8 @@
  * (STATE_DIR, default .wrangler/state) so that a restart continues where it stopped.
  * SANDBOX_BACKEND=e2b runs the same Worker against the real E2B (needs E2B_API_KEY).
  */
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, ROOT, startSandboxServer, startWorker, workerVars, type StackProcess } from "./local-stack.ts";
 
@@ -11,6 +13,20 @@ const backend = env.SANDBOX_BACKEND === "e2b" ? "e2b" : "local";
 const port = Number(env.PORT ?? 8787);
 const sandboxPort = Number(env.SANDBOX_PORT ?? 3049);
 const stateDir = resolve(ROOT, env.STATE_DIR ?? join(".wrangler", "state"));
+
+/**
+ * The token of /metrics: METRICS_TOKEN from the environment, else one generated on the first start
+ * and kept in the state directory (so a local Prometheus keeps scraping across restarts).
+ */
+function metricsToken(): string {
+  if (env.METRICS_TOKEN) return env.METRICS_TOKEN;
+  const file = join(stateDir, "metrics-token");
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  mkdirSync(stateDir, { recursive: true });
+  const token = `fym_${randomBytes(24).toString("hex")}`;
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return token;
+}
 
 const processes: StackProcess[] = [];
 /** Every process is tracked from its spawn, so a signal during start-up stops it too. */
@@ -38,11 +54,13 @@ try {
     const sandbox = await startSandboxServer({ port: sandboxPort, dataDir: join(stateDir, "sandboxes"), apiKey: env.LOCAL_SANDBOX_API_KEY ?? LOCAL_E2B_API_KEY, hidePaths: [stateDir], onSpawn: track });
     sandboxUrl = sandbox.url;
   }
-  const worker = await startWorker({ port, stateDir, vars: workerVars({ backend, sandboxUrl, env }), onSpawn: track });
+  const metrics = metricsToken();
+  const worker = await startWorker({ port, stateDir, vars: { ...workerVars({ backend, sandboxUrl, env }), METRICS_TOKEN: metrics }, onSpawn: track });
   for (const p of processes) p.child.once("exit", () => void shutdown(1));
   const token = env.FORKYARD_API_TOKENS ? "(one of FORKYARD_API_TOKENS)" : LOCAL_API_TOKEN;
   console.log(`\nForkyard is running at ${worker.url} (sandbox backend: ${backend}${sandboxUrl ? ` at ${sandboxUrl}` : ""}; state in ${stateDir}).`);
-  console.log(`API token: ${token}   e.g. curl -H "Authorization: Bearer ${token}" ${worker.url}/v1/runs\n`);
+  console.log(`API token: ${token}   e.g. curl -H "Authorization: Bearer ${token}" ${worker.url}/v1/runs`);
+  console.log(`Metrics token: ${env.METRICS_TOKEN ? "(METRICS_TOKEN)" : metrics}   e.g. curl -H "Authorization: Bearer ${env.METRICS_TOKEN ? "$METRICS_TOKEN" : metrics}" ${worker.url}/metrics\n`);
 } catch (err) {
   console.error(`npm start failed: ${err instanceof Error ? err.message : String(err)}`);
   await shutdown(1);

@@ -24,6 +24,7 @@ import { ConflictError, NotFoundError, unwrap } from "../core/errors";
 import { githubClient, githubError } from "../github/client";
 import { ensurePullRequest } from "../github/operations";
 import { renderPullRequest, runSnapshot } from "../github/report";
+import { headOwner, pushRepoUrl } from "../github/push-repo";
 import { githubRepository } from "../github/targets";
 import { fetchCommand } from "../runs/fetch-command";
 import { RUN_ID_PATTERN } from "../protocol/run-ids";
@@ -62,13 +63,15 @@ export async function pickFork(env: Env, input: PickInput): Promise<PickResult> 
   const config = loadConfig(env);
   const branch = fork.pushed?.branch ?? fork.branch;
   const patchUrl = `${input.apiOrigin}/v1/runs/${view.id}/forks/${fork.n}/patch`;
-  const fetch = fetchCommand({ repo: view.request.repo, branch, pushed: fork.pushed !== undefined, baseBranch: view.request.branch, patchUrl, message: `forkyard: run ${view.id} fork ${fork.n}` });
+  const repository = config.GITHUB_TOKEN ? githubRepository(view.request.repo, config) : null;
+  // A pushed branch lives in GITHUB_PUSH_REPO when that is set.
+  const fetchFrom = (fork.pushed && repository && pushRepoUrl(config)) || view.request.repo;
+  const fetch = fetchCommand({ repo: fetchFrom, branch, pushed: fork.pushed !== undefined, baseBranch: view.request.branch, patchUrl, message: `forkyard: run ${view.id} fork ${fork.n}` });
   if (!fork.pushed && !fork.artifacts?.patch) {
     throw new ConflictError("patch_unavailable", `Fork ${fork.n} pushed no branch and stored no patch: its work cannot be taken.`, { field: "n", n: fork.n });
   }
   const result: PickResult = { n: fork.n, branch, fetch, ...(fork.artifacts?.patch ? { patch: patchUrl } : {}) };
 
-  const repository = config.GITHUB_TOKEN ? githubRepository(view.request.repo, config) : null;
   if (repository) {
     if (!fork.pushed) {
       throw new ConflictError(
@@ -90,7 +93,7 @@ async function openPullRequest(config: Config, repository: { owner: string; repo
   const snapshot = runSnapshot(view);
   const text = renderPullRequest(snapshot, snapshot.forks.find((f) => f.n === n)!, n === view.winner, true);
   try {
-    const pr = await ensurePullRequest(githubClient(config), { ...repository, head, base: view.request.branch, title: text.title, body: text.body });
+    const pr = await ensurePullRequest(githubClient(config), { ...repository, head, headOwner: headOwner(repository, config), base: view.request.branch, title: text.title, body: text.body });
     return { number: pr.number, url: pr.url };
   } catch (err) {
     throw githubError(err, `opening a pull request for ${head}`, config.GITHUB_TOKEN);

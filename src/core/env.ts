@@ -65,6 +65,7 @@ export interface Env {
   GITHUB_MAX_FORKS?: string;
   GITHUB_MAX_BUDGET_USD?: string;
   GITHUB_COMMENT_CHECK?: string;
+  GITHUB_PUSH_REPO?: string;
 }
 
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
@@ -139,6 +140,11 @@ const configSchema = z.object({
   GITHUB_MAX_BUDGET_USD: positive.default(10),
   /** Whether `/fork --check "<command>"` is honoured (a comment author's shell command). */
   GITHUB_COMMENT_CHECK: bool.default(false),
+  /** A fork (`owner/name`) of the repository that runs' branches are pushed to instead of it (src/github/push-repo.ts). */
+  GITHUB_PUSH_REPO: z
+    .string()
+    .regex(/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/, "GITHUB_PUSH_REPO must be owner/name")
+    .optional(),
 });
 
 export type Config = z.infer<typeof configSchema> & { apiTokens: string[] };

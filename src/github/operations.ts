@@ -1,9 +1,10 @@
 /**
  * The GitHub REST calls Forkyard makes, each safe to repeat: a pull request is looked up by its
- * head branch before one is created, and the summary comment is found by its hidden marker and
- * updated instead of posted again.
+ * head branch before one is created, and the summary comment is found by its hidden marker (in a
+ * comment Forkyard itself wrote) and updated instead of posted again.
  */
 import type { GitHubClient } from "./client";
+import { writtenBy } from "./identity";
 
 export interface RepoRef {
   owner: string;
@@ -12,20 +13,22 @@ export interface RepoRef {
 
 const COMMENT_PAGES = 30;
 
-/** Finds the pull request from `head` (any state), or opens one. */
+/** Finds the pull request from `head` (any state), or opens one; `headOwner` (default: the repository's owner) owns the branch's repository, e.g. GITHUB_PUSH_REPO. */
 export async function ensurePullRequest(
   client: GitHubClient,
-  input: RepoRef & { head: string; base: string; title: string; body: string },
+  input: RepoRef & { head: string; base: string; title: string; body: string; headOwner?: string },
 ): Promise<{ number: number; url: string; created: boolean }> {
+  const owner = input.headOwner ?? input.owner;
   const find = async () => {
-    const { data } = await client.rest.pulls.list({ owner: input.owner, repo: input.repo, head: `${input.owner}:${input.head}`, state: "all", per_page: 10 });
+    const { data } = await client.rest.pulls.list({ owner: input.owner, repo: input.repo, head: `${owner}:${input.head}`, state: "all", per_page: 10 });
     const pr = data.find((p) => p.head.ref === input.head) ?? data[0];
     return pr ? { number: pr.number, url: pr.html_url, created: false } : null;
   };
   const existing = await find();
   if (existing) return existing;
   try {
-    const { data } = await client.rest.pulls.create({ owner: input.owner, repo: input.repo, head: input.head, base: input.base, title: input.title, body: input.body, maintainer_can_modify: true });
+    const head = owner === input.owner ? input.head : `${owner}:${input.head}`;
+    const { data } = await client.rest.pulls.create({ owner: input.owner, repo: input.repo, head, base: input.base, title: input.title, body: input.body, maintainer_can_modify: true });
     return { number: data.number, url: data.html_url, created: true };
   } catch (err) {
     // A create whose response was lost, then retried: GitHub says it exists (422).
@@ -37,14 +40,14 @@ export async function ensurePullRequest(
   }
 }
 
-/** Updates the issue comment carrying `marker`, or posts one. */
+/** Updates the issue comment carrying `marker` that `author` (Forkyard's own login: identity.ts) wrote, or posts one. */
 export async function upsertIssueComment(
   client: GitHubClient,
-  input: RepoRef & { issueNumber: number; marker: string; body: string },
+  input: RepoRef & { issueNumber: number; marker: string; body: string; author: string },
 ): Promise<{ id: number; url: string; created: boolean }> {
   for (let page = 1; page <= COMMENT_PAGES; page++) {
     const { data } = await client.rest.issues.listComments({ owner: input.owner, repo: input.repo, issue_number: input.issueNumber, per_page: 100, page });
-    const mine = data.find((c) => c.body?.includes(input.marker));
+    const mine = data.find((c) => writtenBy(c.user?.login, input.author) && c.body?.includes(input.marker));
     if (mine) {
       await client.rest.issues.updateComment({ owner: input.owner, repo: input.repo, comment_id: mine.id, body: input.body });
       return { id: Number(mine.id), url: mine.html_url, created: false };

@@ -5,6 +5,7 @@
  */
 import type { RunPick } from "../api/pick-responses";
 import { compareForks } from "../runs/ranking";
+import { ERROR_DETAILS_NOTE, publicErrorSentence } from "./public-errors";
 import type { ForkStatus, GitHubTarget, RunStatus, RunView } from "../api/runs";
 
 export interface ReportFork {
@@ -15,7 +16,8 @@ export interface ReportFork {
   check?: { passed: boolean; exitCode: number };
   diff?: { files: number; insertions: number; deletions: number };
   costUsd: number;
-  error?: { code: string; message: string };
+  /** Its error's code only: the message stays in the API (the comment shows public-errors.ts's sentence). */
+  error?: { code: string };
   summary?: string;
   /** The LLM judge's score, 0-10 (runs with judge.llm). */
   score?: number;
@@ -48,7 +50,6 @@ export interface OpenedPullRequest {
 export type PullRequestResult = OpenedPullRequest | { n: number; error: string };
 
 const SUMMARY_CHARS = 600;
-const ERROR_CHARS = 160;
 const TITLE_CHARS = 80;
 /** GitHub refuses comments over 65,536 characters. */
 const MAX_COMMENT_CHARS = 60_000;
@@ -92,7 +93,7 @@ export function runSnapshot(view: RunView): RunSnapshot {
       if (f.pushed) fork.pushed = f.pushed;
       if (f.check) fork.check = { passed: f.check.passed, exitCode: f.check.exitCode };
       if (f.diff) fork.diff = { files: f.diff.files, insertions: f.diff.insertions, deletions: f.diff.deletions };
-      if (f.error) fork.error = { code: f.error.code, message: clip(f.error.message, 500) };
+      if (f.error) fork.error = { code: f.error.code };
       if (f.agent?.summary) fork.summary = clip(f.agent.summary, SUMMARY_CHARS);
       const score = view.judging?.status === "done" ? view.judging.scores.find((s) => s.n === f.n)?.score : undefined;
       if (score !== undefined && score !== null) fork.score = score;
@@ -118,16 +119,26 @@ export function rankForks(forks: ReportFork[]): ReportFork[] {
   return forks.filter((f) => f.status === "succeeded" && f.pushed).sort((a, b) => compareForks({ ...a, cost: a.costUsd }, { ...b, cost: b.costUsd }));
 }
 
-/** The forks that get a pull request, by the run's policy. */
+/**
+ * The best pushed fork; none when the run has a check and no pushed fork passed it (a failed
+ * check ranks last, so the first one tells). Without a check the best is the smallest diff.
+ */
+export function bestFork(snapshot: RunSnapshot): ReportFork | undefined {
+  const best = rankForks(snapshot.forks)[0];
+  return best && (!snapshot.checkCommand || best.check?.passed === true) ? best : undefined;
+}
+
+/** The forks that get a pull request, by the run's policy (`best`: nothing when no fork passed the run's check). */
 export function pullRequestPlan(snapshot: ReportSnapshot): ReportFork[] {
-  const ranked = rankForks(snapshot.forks);
   switch (snapshot.github.pullRequests) {
     case "none":
       return [];
     case "each":
-      return [...ranked].sort((a, b) => a.n - b.n);
-    default:
-      return ranked.slice(0, 1);
+      return rankForks(snapshot.forks).sort((a, b) => a.n - b.n);
+    default: {
+      const best = bestFork(snapshot);
+      return best ? [best] : [];
+    }
   }
 }
 
@@ -169,14 +180,15 @@ const STATUS_ICONS: Record<ForkStatus, string> = {
   budget_exceeded: "💸",
 };
 
+/** A fork's status, and for one that failed its error code and a fixed public sentence (never its message: public-errors.ts). */
 function statusCell(fork: ReportFork): string {
   const base = `${STATUS_ICONS[fork.status]} ${fork.status.replace("_", " ")}`;
   if (!fork.error || fork.status === "succeeded") return base;
-  return `${base}: \`${fork.error.code}\` ${escapeCell(clip(fork.error.message, ERROR_CHARS))}`;
+  return `${base}: \`${escapeCell(fork.error.code)}\` ${publicErrorSentence(fork.error.code)}`;
 }
 
-function branchUrl(webOrigin: string, github: GitHubTarget, branch: string): string {
-  return `${webOrigin}/${github.owner}/${github.repo}/tree/${branch.split("/").map(encodeURIComponent).join("/")}`;
+function branchUrl(webOrigin: string, repository: { owner: string; repo: string }, branch: string): string {
+  return `${webOrigin}/${repository.owner}/${repository.repo}/tree/${branch.split("/").map(encodeURIComponent).join("/")}`;
 }
 
 /**
@@ -207,10 +219,10 @@ function bestReason(fork: ReportFork): string {
   return `${check}${fork.score !== undefined ? `, score ${fork.score}/10` : ""}, ${diffCell(fork)}`;
 }
 
-/** The issue comment: a table of every fork, with the pull requests opened. */
-export function renderSummary(snapshot: ReportSnapshot, prs: PullRequestResult[], webOrigin: string): string {
-  const ranked = rankForks(snapshot.forks);
-  const best = snapshot.github.pullRequests === "each" ? undefined : ranked[0];
+/** The issue comment: a table of every fork, with the pull requests opened; branches link to `pushedTo` (GITHUB_PUSH_REPO) or the issue's repository. */
+export function renderSummary(snapshot: ReportSnapshot, prs: PullRequestResult[], webOrigin: string, pushedTo: { owner: string; repo: string } = snapshot.github): string {
+  const best = snapshot.github.pullRequests === "each" ? undefined : bestFork(snapshot);
+  const noneOpened = snapshot.github.pullRequests === "best" && !best && rankForks(snapshot.forks).length > 0;
   const byFork = new Map(prs.map((pr) => [pr.n, pr]));
   const t = snapshot.totals;
   const counts = [`${t.succeeded} succeeded`, t.failed ? `${t.failed} failed` : "", t.cancelled ? `${t.cancelled} cancelled` : "", t.budgetExceeded ? `${t.budgetExceeded} over budget` : ""]
@@ -230,9 +242,9 @@ export function renderSummary(snapshot: ReportSnapshot, prs: PullRequestResult[]
   for (const fork of snapshot.forks) {
     const pr = byFork.get(fork.n);
     const links: string[] = [];
-    if (fork.pushed) links.push(`[\`${fork.pushed.branch}\`](${branchUrl(webOrigin, snapshot.github, fork.pushed.branch)})`);
+    if (fork.pushed) links.push(`[\`${fork.pushed.branch}\`](${branchUrl(webOrigin, pushedTo, fork.pushed.branch)})`);
     if (pr && "number" in pr) links.push(`[#${pr.number}](${pr.url})`);
-    if (pr && "error" in pr) links.push(`PR failed: ${escapeCell(clip(pr.error, ERROR_CHARS))}`);
+    if (pr && "error" in pr) links.push("pull request not opened");
     if (!fork.pushed && fork.status === "succeeded") links.push(fork.diff?.files === 0 ? "nothing to push" : "not pushed");
     const star = `${best?.n === fork.n ? " ⭐" : ""}${snapshot.picked?.n === fork.n ? " 👉" : ""}`;
     const score = scored ? ` ${fork.score === undefined ? "—" : `${fork.score}/10`} |` : "";
@@ -242,6 +254,8 @@ export function renderSummary(snapshot: ReportSnapshot, prs: PullRequestResult[]
     const pr = byFork.get(best.n);
     lines.push("", `⭐ Best: fork ${best.n} (${bestReason(best)})${pr && "number" in pr ? ` → #${pr.number}` : ""}.`);
   }
+  if (noneOpened) lines.push("", "No pushed fork passed the check: no pull request was opened (pick one with `/pick <n>`).");
+  if (snapshot.forks.some((f) => f.error && f.status !== "succeeded") || prs.some((pr) => "error" in pr)) lines.push("", ERROR_DETAILS_NOTE);
   const picked = snapshot.picked;
   if (picked) {
     lines.push("", `👉 Picked: fork ${picked.n}${picked.by ? ` by ${picked.by}` : ""}${picked.pullRequest ? ` → [#${picked.pullRequest.number}](${picked.pullRequest.url})` : ""}.`);

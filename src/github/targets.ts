@@ -32,12 +32,16 @@ export function githubRepository(repo: string, config: Config): { owner: string;
   return new URL(repo).origin === origin ? repoSlug(repo) : null;
 }
 
-/** Checks `push` and `github` of a run request against the deployment (token, GitHub host, repo). */
+/** Checks `push` and `github` of a run request against the deployment (token, GitHub host, repo; no thread for a local path). */
 export function validateGitHubTarget(request: CreateRunRequest, config: Config): void {
   if (!request.push && !request.github) return;
+  // A thread is reported to with the repository's branches and pull requests: a local path has none.
+  if (request.github && request.repo.startsWith("/")) {
+    throw new InvalidInputError("github: a run on a local path cannot report to a GitHub thread; its repo must be the GitHub repository's URL.", { field: "github" });
+  }
   if (!config.GITHUB_TOKEN) throw new GitHubUnavailableError(`${request.push ? "push" : "github"}: this deployment has no GITHUB_TOKEN, so it cannot push branches or talk to GitHub.`);
   if (request.push) pushTarget(request.repo, config);
-  if (request.github && !request.repo.startsWith("/")) {
+  if (request.github) {
     const origin = githubWebOrigin(config.GITHUB_API_URL ?? DEFAULT_GITHUB_API_URL);
     const slug = githubRepository(request.repo, config);
     if (!slug || slug.owner.toLowerCase() !== request.github.owner.toLowerCase() || slug.repo.toLowerCase() !== request.github.repo.toLowerCase()) {

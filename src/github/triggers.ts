@@ -10,6 +10,7 @@ import type { Config } from "../core/env";
 import { findCommandLine } from "./command-line";
 import { parseForkCommand, type ForkCommand } from "./fork-command";
 import { parsePickCommand, parseReforkCommand, type ReforkCommandParse } from "./thread-commands";
+import { writtenBy } from "./identity";
 import { canWrite } from "./permissions";
 import { MARKER_PREFIX } from "./report";
 
@@ -45,6 +46,8 @@ export interface TriggerInput {
   config: Pick<Config, "GITHUB_TRIGGERS" | "GITHUB_TRIGGER_LABEL" | "GITHUB_MAX_FORKS" | "GITHUB_MAX_BUDGET_USD" | "GITHUB_COMMENT_CHECK">;
   /** The login's role on the repository (admin, maintain, write, triage, read, none); absent without a token. */
   roleOf?: (owner: string, repo: string, login: string) => Promise<string>;
+  /** Forkyard's own login (identity.ts): a comment with a hidden marker is its own only when this login wrote it. */
+  ownLogin?: () => Promise<string>;
   /** Looks up a same-repo pull request's head branch (for `/fork` on a pull request). */
   pullRequestHead?: (owner: string, repo: string, number: number) => Promise<{ ref: string; sameRepo: boolean }>;
 }
@@ -80,6 +83,11 @@ async function refusal(input: TriggerInput, repository: Repository, login: strin
   const role = await input.roleOf(repository.owner.login, repository.name, login);
   if (canWrite(role)) return null;
   return `${login} has ${role} access to ${repository.owner.login}/${repository.name}: only people with write access can ${action}.`;
+}
+
+/** Whether Forkyard wrote a comment; without a token to ask who it is, any marked comment counts as its own (nothing can be started then anyway). */
+async function isOwnComment(input: TriggerInput, author: string | undefined): Promise<boolean> {
+  return input.ownLogin ? writtenBy(author, await input.ownLogin()) : true;
 }
 
 function isBot(user: User | null | undefined): boolean {
@@ -157,7 +165,7 @@ async function commentDecision(input: TriggerInput, payload: Record<string, unkn
   const created = payload as unknown as IssueCommentCreatedEvent;
   if (!isRecord(created.comment)) return ignored("The issue_comment payload has no comment.");
   const body = typeof created.comment.body === "string" ? created.comment.body : "";
-  if (body.includes(MARKER_PREFIX)) return ignored("This is a Forkyard report comment.");
+  if (body.includes(MARKER_PREFIX) && (await isOwnComment(input, created.comment.user?.login))) return ignored("This is a Forkyard report comment.");
   if (isBot(created.comment.user)) return ignored(`Comments from bots (${created.comment.user?.login}) are ignored.`);
   const first = findCommandLine(body)?.name;
   if (first === "pick" || first === "refork") return threadCommandDecision(input, created, body, first);

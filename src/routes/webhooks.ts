@@ -3,6 +3,7 @@ import type { AppEnv } from "../core/app-env";
 import { loadConfig } from "../core/env";
 import { ForkyardError, InvalidInputError, PayloadTooLargeError } from "../core/errors";
 import { GitHubUnavailableError, githubClient, githubError } from "../github/client";
+import { ownLogin } from "../github/identity";
 import { repositoryRole } from "../github/permissions";
 import { pullRequestHead } from "../github/operations";
 import { answerPickCommand } from "../webhooks/pick-reply";
@@ -102,6 +103,7 @@ webhooks.post("/github", async (c) => {
     payload,
     config,
     roleOf: gh ? (owner, repo, login) => repositoryRole(gh, { owner, repo, login }).catch((err: unknown) => Promise.reject(githubError(err, "permission check", config.GITHUB_TOKEN))) : undefined,
+    ownLogin: gh ? () => ownLogin(gh, config.GITHUB_TOKEN ?? "").catch((err: unknown) => Promise.reject(githubError(err, "reading its own login", config.GITHUB_TOKEN))) : undefined,
     pullRequestHead: gh ? (owner, repo, number) => pullRequestHead(gh, { owner, repo, number }) : undefined,
   });
   if (decision.kind === "ping") {

@@ -4,11 +4,14 @@
  * conversation, as POST /v1/runs/:id/forks/:n/branch — and replies with the new fork's number, or
  * why not. The new fork reports like the run's others: the run is reported again when it ends.
  * The comment's id is the branch's Idempotency-Key: a redelivery answers the same fork and updates the reply.
+ * Like `/fork`, it stays within the deployment's caps of GitHub-started work (GITHUB_MAX_FORKS,
+ * GITHUB_MAX_BUDGET_USD): a run that would pass GITHUB_MAX_FORKS forks, or whose budget is above
+ * GITHUB_MAX_BUDGET_USD (or unlimited: a run started through the API), is not branched from a comment.
  */
 import type { BranchResponse } from "../api/runs";
 import type { WebhookRefork } from "../api/pick-responses";
 import type { Config, Env } from "../core/env";
-import { unwrap } from "../core/errors";
+import { ConflictError, unwrap } from "../core/errors";
 import { log } from "../observability/log";
 import { actOnThreadRun, oneLine, replyOnThread, threadReplyMarker, type ThreadOutcome } from "./thread-reply";
 import type { ReforkTrigger } from "../github/triggers";
@@ -26,9 +29,25 @@ export function renderReforkReply(refork: ReforkTrigger, outcome: ThreadOutcome<
   return lines.join("\n");
 }
 
+/** Why a `/refork` may not add a fork to a run of `forks` forks and budget `budgetUsd`, under the deployment's GitHub caps; null when it may. */
+export function reforkCapRefusal(run: { forks: number; budgetUsd: number | undefined }, caps: Pick<Config, "GITHUB_MAX_FORKS" | "GITHUB_MAX_BUDGET_USD">): string | null {
+  if (run.forks + 1 > caps.GITHUB_MAX_FORKS) return `the run has ${run.forks} forks: runs from GitHub have at most ${caps.GITHUB_MAX_FORKS} here (GITHUB_MAX_FORKS).`;
+  if (run.budgetUsd === undefined || run.budgetUsd > caps.GITHUB_MAX_BUDGET_USD) {
+    const budget = run.budgetUsd === undefined ? "no budget limit" : `a budget of $${run.budgetUsd}`;
+    return `the run has ${budget}: forks started from GitHub spend at most $${caps.GITHUB_MAX_BUDGET_USD} a run here (GITHUB_MAX_BUDGET_USD).`;
+  }
+  return null;
+}
+
 export async function answerReforkCommand(env: Env, config: Config, refork: ReforkTrigger, context: { event: string; deliveryId: string }): Promise<WebhookRefork> {
   const request = { count: 1, ...(refork.prompt ? { prompt: refork.prompt } : {}) };
-  const outcome = await actOnThreadRun(env, "refork", refork, async (runId) => unwrap(await env.ORCHESTRATOR.getByName(runId).branch(refork.fork, request, `github-comment:${refork.commentId}`)));
+  const outcome = await actOnThreadRun(env, "refork", refork, async (runId) => {
+    const orchestrator = env.ORCHESTRATOR.getByName(runId);
+    const view = await orchestrator.view();
+    const refused = view ? reforkCapRefusal({ forks: view.forks.length, budgetUsd: view.request.budgetUsd }, config) : null;
+    if (refused) throw new ConflictError("github_cap", refused);
+    return unwrap(await orchestrator.branch(refork.fork, request, `github-comment:${refork.commentId}`));
+  });
   const reply = await replyOnThread(config, "refork", refork, renderReforkReply(refork, outcome));
   log("info", "github.refork", { runId: outcome.runId, fork: refork.fork, issue: refork.issueNumber, forks: outcome.done?.forks.join(",") ?? null, errorCode: outcome.error?.code ?? null });
   return {

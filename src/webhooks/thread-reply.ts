@@ -8,7 +8,10 @@ import type { Config, Env } from "../core/env";
 import { ForkyardError } from "../core/errors";
 import { latestRunOnThread } from "../d1-index/run-index";
 import { githubClient, githubError } from "../github/client";
+import { ownLogin } from "../github/identity";
 import { upsertIssueComment } from "../github/operations";
+import { publicErrorSentence } from "../github/public-errors";
+import { log } from "../observability/log";
 import { MARKER_PREFIX } from "../github/report";
 import type { PickTrigger } from "../github/triggers";
 
@@ -35,7 +38,10 @@ export async function actOnThreadRun<T>(env: Env, command: ThreadCommandName, tr
     return { runId, done: await act(runId) };
   } catch (err) {
     if (!(err instanceof ForkyardError) || err.retryable) throw err;
-    return { runId, error: { code: err.code, message: err.message } };
+    // An internal error's message is raw exception text: logged, never posted on the thread.
+    if (err.code !== "internal_error") return { runId, error: { code: err.code, message: err.message } };
+    log("warn", "github.thread_command_failed", { runId, command, errorCode: err.code, errorMessage: err.message });
+    return { runId, error: { code: err.code, message: `${publicErrorSentence(err.code)}: the details are in the deployment's logs.` } };
   }
 }
 
@@ -47,8 +53,10 @@ export function oneLine(message: string): string {
 /** Posts the reply to a command comment, or updates the one posted for it before. */
 export async function replyOnThread(config: Config, command: ThreadCommandName, trigger: PickTrigger, body: string): Promise<{ id: number; url: string }> {
   const { owner, repo, issueNumber, commentId } = trigger;
-  const reply = await upsertIssueComment(githubClient(config), { owner, repo, issueNumber, marker: threadReplyMarker(command, commentId), body }).catch((err: unknown) =>
-    Promise.reject(githubError(err, `replying on #${issueNumber}`, config.GITHUB_TOKEN)),
-  );
+  const gh = githubClient(config);
+  const marker = threadReplyMarker(command, commentId);
+  const reply = await ownLogin(gh, config.GITHUB_TOKEN ?? "")
+    .then((author) => upsertIssueComment(gh, { owner, repo, issueNumber, marker, body, author }))
+    .catch((err: unknown) => Promise.reject(githubError(err, `replying on #${issueNumber}`, config.GITHUB_TOKEN)));
   return { id: reply.id, url: reply.url };
 }

@@ -1,5 +1,7 @@
 import { NonRetryableError } from "cloudflare:workflows";
 import { DEFAULT_GITHUB_API_URL, githubClient, githubError, githubWebOrigin } from "../github/client";
+import { ownLogin } from "../github/identity";
+import { headOwner, pushRepoSetting } from "../github/push-repo";
 import { ensurePullRequest, upsertIssueComment } from "../github/operations";
 import { commentMarker, pullRequestPlan, renderPullRequest, renderSummary, reportSnapshot, type PullRequestResult, type ReportSnapshot } from "../github/report";
 import { scrubSecret } from "../observability/scrub";
@@ -29,7 +31,7 @@ export const REPORT_STEP = {
  * Reports a GitHub run that ended: opens pull requests for its pushed forks (each, or the best
  * one), then comments a summary table on the issue. Every GitHub call is its own step and safe
  * to repeat: pull requests are looked up by head branch before one is created, the comment is
- * found by its hidden marker and updated.
+ * found by its hidden marker, in a comment by Forkyard's own login, and updated.
  */
 export class GitHubReportWorkflow extends DurableJob<GitHubReportParams, GitHubReportOutput> {
   /** No object watches the report's steps: a failure fails the instance (each GitHub call's own failure is reported in the comment). */
@@ -78,7 +80,7 @@ export class GitHubReportWorkflow extends DurableJob<GitHubReportParams, GitHubR
         const pr = await step.do(REPORT_STEP.pullRequest(fork.n), githubStep, async () => {
           const text = renderPullRequest(snapshot, fork, i === 0 && snapshot.github.pullRequests === "best");
           const result = await call(`opening a pull request for ${branch}`, () =>
-            ensurePullRequest(client(), { owner, repo, head: branch, base: snapshot.baseBranch, title: text.title, body: text.body }),
+            ensurePullRequest(client(), { owner, repo, head: branch, headOwner: headOwner({ owner, repo }, config), base: snapshot.baseBranch, title: text.title, body: text.body }),
           );
           log("info", "github.pull_request", { runId, fork: fork.n, number: result.number, created: result.created });
           return { n: fork.n, number: result.number, url: result.url };
@@ -94,8 +96,9 @@ export class GitHubReportWorkflow extends DurableJob<GitHubReportParams, GitHubR
     if (snapshot.github.comment) {
       const webOrigin = githubWebOrigin(config.GITHUB_API_URL ?? DEFAULT_GITHUB_API_URL);
       comment = await step.do(REPORT_STEP.comment, githubStep, async () => {
-        const body = renderSummary(snapshot, pullRequests, webOrigin);
-        const result = await call(`commenting on #${issueNumber}`, () => upsertIssueComment(client(), { owner, repo, issueNumber, marker: commentMarker(runId), body }));
+        const body = renderSummary(snapshot, pullRequests, webOrigin, pushRepoSetting(config) ?? undefined);
+        const author = await call("reading its own login", () => ownLogin(client(), token ?? ""));
+        const result = await call(`commenting on #${issueNumber}`, () => upsertIssueComment(client(), { owner, repo, issueNumber, marker: commentMarker(runId), body, author }));
         log("info", "github.comment", { runId, issue: issueNumber, created: result.created });
         return result;
       });

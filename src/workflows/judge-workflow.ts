@@ -4,7 +4,7 @@ import { ArtifactStore, patchKey } from "../artifacts/store";
 import { unwrap } from "../core/errors";
 import type { Orchestrator } from "../objects/orchestrator/orchestrator";
 import { log } from "../observability/log";
-import { JUDGE_PATCH_BYTES, judgeRequest, readJudgement, type JudgeInput, type Judgement } from "../runs/judging";
+import { JUDGE_PATCH_BYTES, judgeBoundary, judgePatch, judgeRequest, readJudgement, type JudgeInput, type Judgement } from "../runs/judging";
 import { DurableJob, type JobContext, type JobTracking } from "./durable-job";
 import type { JobPlan } from "./job-plan";
 import { stepConfig } from "./step-policies";
@@ -77,14 +77,18 @@ export class JudgeWorkflow extends DurableJob<JudgeParams, JudgeOutcome, Judgeme
   }
 }
 
-/** One fork's judgement: a model call reserved in the run's budget first, its cost booked at fork 0. */
+/**
+ * One fork's judgement: a model call reserved in the run's budget first, its cost booked at fork 0.
+ * The fork's text reaches the model fenced by a boundary drawn at random for this request (src/runs/judging.ts).
+ */
 function judgeFork(job: JobContext<JudgeParams>, orchestrator: DurableObjectStub<Orchestrator>, input: JudgeInput, fork: JudgeInput["forks"][number]): Promise<Judgement> {
   const { runId, k } = job.params;
   const prices = parseModelPrices(job.config.MODEL_PRICES);
   const store = new ArtifactStore(job.env.ARTIFACTS);
   return job.steps.run(JUDGE_STEP.fork(fork.n), stepConfig("judge", job.config.RETRY_POLICIES), async ({ attempt }) => {
-    const meta = fork.diff && fork.diff.files > 0 ? await store.head(patchKey(runId, fork.n), JUDGE_PATCH_BYTES) : null;
-    const request = judgeRequest(input, fork, meta, meta === null ? 0 : meta.length);
+    const head = fork.diff && fork.diff.files > 0 ? await store.head(patchKey(runId, fork.n), JUDGE_PATCH_BYTES + 1) : null;
+    // Drawn inside the step: a replay reuses the step's judgement, never a second boundary.
+    const request = judgeRequest(input, fork, head === null ? null : judgePatch(head), judgeBoundary());
     const key = `judge:${k}:${fork.n}:${attempt}`;
     const expected = expectedCallCostUsd(input.model, { inputTokensEstimate: estimateInputTokens(request), maxTokens: request.maxTokens }, prices);
     unwrap(await orchestrator.reserveModelCall(0, key, expected));

@@ -4,6 +4,7 @@ import { ForkyardError } from "../core/errors";
 import { githubClient, githubError } from "../github/client";
 import { EXPORT_DIR, EXPORT_SCRIPT, exportEnv, parseRawDiff, parseSizes, pushCommit, PushRefusedError } from "../github/push";
 import { scrubSecret } from "../observability/scrub";
+import { preparePushRepo } from "../github/push-repo";
 import { pushTarget } from "../github/targets";
 import type { SandboxSession } from "../sandbox/session";
 import { tail } from "../sandbox/tail";
@@ -33,14 +34,15 @@ export interface PushStepInput {
 
 /**
  * The `push` step (runs with `push: true`, after `collect`): the sandbox exports the fork's changes
- * (no secret in it), the Worker builds the commit on GitHub with GITHUB_TOKEN (github/push.ts).
+ * (no secret in it), the Worker builds the commit on GitHub with GITHUB_TOKEN (github/push.ts), in
+ * the run's repository or in GITHUB_PUSH_REPO, its fork (github/push-repo.ts).
  * Re-running it builds the same commit and finds the branch already there.
  */
 export function runPushStep(input: PushStepInput): Promise<PushedBranch> {
   const { steps, config, params: p } = input;
   return steps.run(STEP.push, stepConfig("push", config.RETRY_POLICIES), async () => {
     const gh = githubClient(config);
-    const target = pushTarget(p.repo, config);
+    const upstream = pushTarget(p.repo, config);
     const session = await input.session();
     const exported = await session.exec(EXPORT_SCRIPT, { timeoutMs: EXPORT_TIMEOUT_MS, envs: exportEnv(input.baseSha) });
     const date = exported.stdoutTail.trim().split("\n").pop()?.trim() ?? "";
@@ -50,6 +52,8 @@ export function runPushStep(input: PushStepInput): Promise<PushedBranch> {
     const read = (path: string) => session.readBytes(path);
     const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
     try {
+      // The repository itself, or GITHUB_PUSH_REPO (its fork) synced with it first.
+      const target = await preparePushRepo(gh, upstream, p.baseBranch, config);
       const sha = await pushCommit(gh, {
         owner: target.owner,
         repo: target.repo,

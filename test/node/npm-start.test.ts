@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { join, resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { freePort } from "../../scripts/free-port.ts";
 import { ExitedBeforeReadyError, LOCAL_API_TOKEN, ROOT, waitForHttp } from "../../scripts/local-stack.ts";
 import { createTestRepo } from "../support/test-repo.ts";
@@ -138,6 +138,11 @@ describe("npm start", () => {
     // The banner follows start.ts's own readiness check, which may finish after ours.
     for (let i = 0; i < 50 && !first.output().includes("Forkyard is running"); i++) await new Promise((r) => setTimeout(r, 100));
     expect(first.output()).toContain(`Forkyard is running at http://127.0.0.1:${ports.port}`);
+    // /metrics needs the token npm start generated and printed (kept in the state dir: the same after a restart).
+    const metricsToken = /Metrics token: (fym_[0-9a-f]{48})/.exec(first.output())?.[1];
+    expect(metricsToken).toBeDefined();
+    expect((await fetch(`http://127.0.0.1:${ports.port}/metrics`)).status).toBe(401);
+    expect((await fetch(`http://127.0.0.1:${ports.port}/metrics`, { headers: { Authorization: `Bearer ${metricsToken}` } })).status).toBe(200);
 
     const created = await fetch(`http://127.0.0.1:${ports.port}/v1/runs`, {
       method: "POST",
@@ -163,6 +168,7 @@ describe("npm start", () => {
       expect(view.forks[0]?.commands[0]?.stdoutTail).toBe("persisted\n");
       const list = (await (await fetch(`http://127.0.0.1:${ports.port}/v1/runs`, { headers: auth })).json()) as { runs: { id: string }[] };
       expect(list.runs.map((r) => r.id)).toContain(id);
+      await vi.waitFor(() => expect(second.output()).toContain(`Metrics token: ${metricsToken}`), { timeout: 5_000 });
       restarted = second;
       handedOn = true;
     } finally {

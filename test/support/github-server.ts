@@ -17,7 +17,8 @@
  * matched the expected token — the token itself is never stored. Workerd tests drive it over
  * Collaborator permissions (`GET /repos/{o}/{r}/collaborators/{login}/permission`) come from
  * `roles` (seeded with POST /__seed/role; reset by /__reset).
- * HTTP: GET /__calls, POST /__reset, GET /__state, POST /__seed/pull, GET /__git/refs, GET /__git/show,
+ * `GET /user` answers the token's user, `forkyard-bot`, who writes every comment but seeded ones.
+ * HTTP: GET /__calls, POST /__reset, GET /__state, POST /__seed/pull, POST /__seed/comment, GET /__git/refs, GET /__git/show,
  * and POST/GET/DELETE /__loot (a text drop box for what attack tests' sandbox code can read).
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -60,6 +61,8 @@ interface IssueComment {
   repo: string;
   issue: number;
   body: string;
+  /** Who wrote it: the token's user (LOGIN) unless seeded as someone else. */
+  author: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -182,7 +185,7 @@ export async function startGitHubServer(options: GitHubServerOptions): Promise<G
     html_url: `${url}/${c.owner}/${c.repo}/issues/${c.issue}#issuecomment-${c.id}`,
     issue_url: `${url}/api/v3/repos/${c.owner}/${c.repo}/issues/${c.issue}`,
     body: c.body,
-    user: { login: LOGIN, id: 1, type: "Bot" },
+    user: c.author === LOGIN ? { login: LOGIN, id: 1, type: "Bot" } : { login: c.author, id: 2, type: "User" },
     author_association: "NONE",
     created_at: c.createdAt,
     updated_at: c.updatedAt,
@@ -190,6 +193,8 @@ export async function startGitHubServer(options: GitHubServerOptions): Promise<G
 
   function api(method: string, path: string, query: URLSearchParams, body: Record<string, unknown>, token: string): { status: number; body: unknown } {
     let m: RegExpExecArray | null;
+    // The token's own user (what Forkyard learns its login from).
+    if (path === "/user" && method === "GET") return { status: 200, body: { login: LOGIN, id: 1, type: "User", html_url: `${url}/${LOGIN}` } };
     if ((m = /^\/repos\/([^/]+)\/([^/]+)\/collaborators\/([^/]+)\/permission$/.exec(path)) && method === "GET") {
       const [owner, repo, login] = [decodePath(m[1]!), decodePath(m[2]!), decodePath(m[3]!)];
       if (!existsSync(repoDir(owner, repo))) throw new HttpError(404, { message: "Not Found", documentation_url: "https://docs.github.com/rest" });
@@ -241,7 +246,7 @@ export async function startGitHubServer(options: GitHubServerOptions): Promise<G
         if (typeof body.body !== "string" || body.body === "") throw new HttpError(422, { message: "Validation Failed", errors: [{ resource: "IssueComment", field: "body", code: "missing_field" }] });
         if (body.body.length > 65_536) throw new HttpError(422, { message: "Validation Failed", errors: [{ resource: "IssueComment", field: "body", code: "custom", message: "body is too long (maximum is 65536 characters)" }] });
         const now = new Date().toISOString();
-        const comment: IssueComment = { id: nextId++, owner, repo, issue, body: body.body, createdAt: now, updatedAt: now };
+        const comment: IssueComment = { id: nextId++, owner, repo, issue, body: body.body, author: LOGIN, createdAt: now, updatedAt: now };
         comments.push(comment);
         return { status: 201, body: commentJson(comment) };
       }
@@ -249,6 +254,8 @@ export async function startGitHubServer(options: GitHubServerOptions): Promise<G
     if ((m = /^\/repos\/([^/]+)\/([^/]+)\/issues\/comments\/(\d+)$/.exec(path)) && method === "PATCH") {
       const comment = comments.find((c) => c.owner === m![1] && c.repo === m![2] && c.id === Number(m![3]));
       if (!comment) throw new HttpError(404, { message: "Not Found" });
+      // Like GitHub for a token without admin rights on the repository: only one's own comments can be edited.
+      if (comment.author !== LOGIN) throw new HttpError(403, { message: "Resource not accessible by personal access token" });
       if (typeof body.body !== "string" || body.body === "") throw new HttpError(422, { message: "Validation Failed" });
       comment.body = body.body;
       comment.updatedAt = new Date().toISOString();
@@ -646,6 +653,13 @@ export async function startGitHubServer(options: GitHubServerOptions): Promise<G
       const body = JSON.parse((await readBody(req)).toString() || "{}") as { owner: string; repo: string; login: string; role: string };
       roles.set(`${body.owner}/${body.repo}/${body.login}`.toLowerCase(), body.role);
       return send(res, 200, { ok: true });
+    }
+    if (path === "/__seed/comment" && req.method === "POST") {
+      const body = JSON.parse((await readBody(req)).toString() || "{}") as { owner: string; repo: string; issue: number; body: string; login: string };
+      const now = new Date().toISOString();
+      const comment: IssueComment = { id: nextId++, owner: body.owner, repo: body.repo, issue: body.issue, body: body.body, author: body.login, createdAt: now, updatedAt: now };
+      comments.push(comment);
+      return send(res, 201, commentJson(comment));
     }
     if (path === "/__seed/pull" && req.method === "POST") {
       const body = JSON.parse((await readBody(req)).toString() || "{}") as { owner: string; repo: string; head: string; base: string; headRepo?: string };

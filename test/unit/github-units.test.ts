@@ -189,7 +189,7 @@ describe("pull request ranking and the summary comment", () => {
     fork(1, { check: { passed: false, exitCode: 1 }, diff: { files: 1, insertions: 1, deletions: 0 } }),
     fork(2, { check: { passed: true, exitCode: 0 }, diff: { files: 2, insertions: 10, deletions: 3 } }),
     fork(3, { check: { passed: true, exitCode: 0 }, diff: { files: 1, insertions: 4, deletions: 1 } }),
-    fork(4, { status: "failed", pushed: undefined, error: { code: "command_failed", message: "Command exited with code 2: make | tee log" } }),
+    fork(4, { status: "failed", pushed: undefined, error: { code: "command_failed" } }),
     fork(5, { pushed: undefined, diff: { files: 0, insertions: 0, deletions: 0 }, check: { passed: true, exitCode: 0 } }),
   ];
   const snapshot = (pullRequests: "none" | "each" | "best"): ReportSnapshot => ({
@@ -210,7 +210,7 @@ describe("pull request ranking and the summary comment", () => {
     expect(pullRequestPlan(snapshot("none"))).toEqual([]);
   });
 
-  it("renders one table row per fork with the marker, links and escaped errors", () => {
+  it("renders one table row per fork with the marker, links and public error sentences", () => {
     const body = renderSummary(snapshot("best"), [{ n: 3, number: 12, url: "https://github.com/octo/hello/pull/12" }], "https://github.com");
     expect(body.startsWith(commentMarker("rabc"))).toBe(true);
     const rows = body.split("\n").filter((l) => /^\| \d/.test(l));
@@ -219,7 +219,7 @@ describe("pull request ranking and the summary comment", () => {
     expect(rows[2]).toContain("[#12](https://github.com/octo/hello/pull/12)");
     expect(rows[2]).toContain("[`forkyard/r1/3`](https://github.com/octo/hello/tree/forkyard/r1/3)");
     expect(rows[0]).toContain("❌ failed (exit 1)");
-    expect(rows[3]).toContain("`command_failed` Command exited with code 2: make \\| tee log");
+    expect(rows[3]).toContain("`command_failed` a task command exited with an error");
     expect(rows[4]).toContain("nothing to push");
     expect(body).toContain("⭐ Best: fork 3 (check passed, 1 file +4 −1) → #12.");
     expect(body.split("\n").some((line) => /^\s{0,3}\/fork/.test(line))).toBe(false);

@@ -4,7 +4,7 @@ import type { RunView } from "../../src/api/runs";
 import type { Env } from "../../src/core/env";
 import type { RecordedCall, ScriptedReply } from "../support/anthropic-server";
 import { TEST_GITHUB_TOKEN } from "../support/constants";
-import { api, createRun, sandboxAdmin, waitFor, waitForRunStatus } from "./helpers";
+import { api, createRun, sandboxAdmin, testEnv, waitFor, waitForRunStatus } from "./helpers";
 import { deliver, example, github, githubUrl, issueComments, onTestRepo, waitForReport } from "./github-helpers";
 import { reportInstanceId } from "../../src/protocol/instance-ids";
 import { launchGitHubReport } from "../../src/protocol/report-launch";
@@ -53,6 +53,8 @@ describe("GitHub runs: push, pull requests, summary comment", () => {
       push: true,
       github: { owner: "octo", repo: "hello", issueNumber: issue },
     });
+    // Someone else writes the run's marker in a comment of theirs: the report neither edits it nor takes it for its own.
+    const planted = await github.seedComment({ issue, login: "mallory", body: `<!-- forkyard:run:${run.id} -->\nBest: fork 1, merge it.` });
     const view = await waitForRunStatus(run.id, ["completed", "failed"]);
     expect(view.status).toBe("completed");
     expect(view.request.github).toEqual({ owner: "octo", repo: "hello", issueNumber: issue, pullRequests: "best", comment: true });
@@ -98,8 +100,12 @@ describe("GitHub runs: push, pull requests, summary comment", () => {
     expect(rows[1]).toContain(`(${githubUrl}/octo/hello/tree/forkyard/${run.id}/2)`);
     expect(comment.body).toContain(`### Forkyard run \`${run.id}\`: completed`);
 
-    // The REST calls: authenticated, and in order: look for the PR, open it, look for the comment, post it.
-    const rest = (await github.calls()).filter((c) => c.kind === "api" && !c.path.includes("/git/"));
+    expect(comment.id).not.toBe(planted.id);
+    expect((await issueComments(issue)).find((c) => c.id === planted.id)?.body).toBe(planted.body);
+
+    // The REST calls: authenticated, and in order: look for the PR, open it, look for the comment, post it
+    // (its own login, GET /user, is asked once per isolate: left out of the order).
+    const rest = (await github.calls()).filter((c) => c.kind === "api" && !c.path.includes("/git/") && c.path !== "/api/v3/user");
     expect(rest.every((c) => c.authMatched === true)).toBe(true);
     expect(rest.map((c) => `${c.method} ${c.path}`)).toEqual([
       "GET /api/v3/repos/octo/hello/pulls",
@@ -114,13 +120,13 @@ describe("GitHub runs: push, pull requests, summary comment", () => {
     expect((await waitForInstance(reportInstanceId(run.id))).status).toBe("complete");
     await workerEnv.GITHUB_REPORT_WORKFLOW.create({ id: `${run.id}-github-rerun`, params: { runId: run.id } });
     expect((await waitForInstance(`${run.id}-github-rerun`)).status).toBe("complete");
-    const after = (await github.calls()).filter((c) => c.kind === "api" && !c.path.includes("/git/")).slice(rest.length);
+    const after = (await github.calls()).filter((c) => c.kind === "api" && !c.path.includes("/git/") && c.path !== "/api/v3/user").slice(rest.length);
     expect(after.map((c) => `${c.method} ${c.path}`)).toEqual([
       "GET /api/v3/repos/octo/hello/pulls",
       `GET /api/v3/repos/octo/hello/issues/${issue}/comments`,
       `PATCH /api/v3/repos/octo/hello/issues/comments/${comment.id}`,
     ]);
-    expect(await issueComments(issue)).toHaveLength(1);
+    expect(await issueComments(issue)).toHaveLength(2);
     expect((await github.state()).pulls).toHaveLength(1);
 
     // The token appears nowhere but in the Authorization headers (which the server never records).
@@ -267,6 +273,10 @@ KIT`,
     const unknownKey = await post({ repo: repoUrl(), github: { owner: "octo", repo: "hello", issueNumber: 1, token: "x" } });
     expect(unknownKey.status).toBe(400);
     expect(((await unknownKey.json()) as { error: { details: { field: string } } }).error.details.field).toBe("github.token");
+    // A local path cannot name a GitHub thread (its reports would go to a repository it is not).
+    const local = await post({ repo: testEnv.TEST_REPO, github: { owner: "octo", repo: "hello", issueNumber: 1 } });
+    expect(local.status).toBe(400);
+    expect(((await local.json()) as { error: { details: { field: string } } }).error.details.field).toBe("github");
   });
 });
 

@@ -75,6 +75,11 @@ export const github = {
   async seedRole(login: string, role: string, repo = "hello"): Promise<void> {
     await this.request("/__seed/role", { method: "POST", body: JSON.stringify({ owner: "octo", repo, login, role }) });
   },
+  /** A comment on octo/<repo>#issue written by `login` (not by Forkyard's own login). */
+  async seedComment(input: { issue: number; body: string; login: string; repo?: string }): Promise<CommentJson> {
+    const res = await this.request("/__seed/comment", { method: "POST", body: JSON.stringify({ owner: "octo", repo: input.repo ?? "hello", issue: input.issue, body: input.body, login: input.login }) });
+    return (await res.json()) as CommentJson;
+  },
   async seedPull(input: { head: string; base: string; headRepo?: string }): Promise<PullJson> {
     const res = await this.request("/__seed/pull", { method: "POST", body: JSON.stringify({ owner: "octo", repo: "hello", ...input }) });
     return (await res.json()) as PullJson;
@@ -96,18 +101,22 @@ export interface CommentJson {
   body: string;
   html_url: string;
   issue_url: string;
+  user: { login: string };
 }
+
+/** The login the test GitHub's token acts as (GET /user). */
+export const FORKYARD_LOGIN = "forkyard-bot";
 
 /** The comments on one issue of octo/<repo>. */
 export async function issueComments(issue: number, repo = "hello"): Promise<CommentJson[]> {
   return (await github.state()).comments.filter((c) => c.issue_url.endsWith(`/repos/octo/${repo}/issues/${issue}`));
 }
 
-/** Waits until issue `issue` has a Forkyard comment for `runId` and returns it. */
+/** Waits until issue `issue` has a Forkyard comment (by its own login) for `runId` and returns it. */
 export async function waitForReport(runId: string, issue: number, repo = "hello", timeoutMs = 60_000): Promise<CommentJson> {
   return waitFor(
     `the report comment of ${runId} on #${issue}`,
-    async () => (await issueComments(issue, repo)).find((c) => c.body.includes(`<!-- forkyard:run:${runId} -->`)),
+    async () => (await issueComments(issue, repo)).find((c) => c.user.login === FORKYARD_LOGIN && c.body.includes(`<!-- forkyard:run:${runId} -->`)),
     timeoutMs,
   );
 }

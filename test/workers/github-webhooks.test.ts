@@ -5,7 +5,7 @@ import { createApp } from "../../src/app";
 import type { Env } from "../../src/core/env";
 import { TEST_GITHUB_TOKEN, TEST_GITHUB_WEBHOOK_SECRET } from "../support/constants";
 import { api, getRun } from "./helpers";
-import { deliver, example, github, hmac, onTestRepo, settle, waitForReport } from "./github-helpers";
+import { deliver, example, FORKYARD_LOGIN, github, hmac, onTestRepo, settle, waitForReport } from "./github-helpers";
 
 interface Accepted {
   id: string;
@@ -143,7 +143,11 @@ describe("POST /v1/webhooks/github: triggers", () => {
     expect(await ignoredReason(await deliver("issue_comment", comment(902, "/fork 0 fix it")))).toMatch(/invalid: N .* from 1 to 100 \(got "0"\)/);
     expect(await ignoredReason(await deliver("issue_comment", comment(902, "/fork 101 fix it")))).toMatch(/from 1 to 100 \(got "101"\)/);
     expect(await ignoredReason(await deliver("issue_comment", comment(902, "please /fork 3 fix it")))).toMatch(/no \/fork command/);
-    expect(await ignoredReason(await deliver("issue_comment", comment(902, "<!-- forkyard:run:rabc -->\n/fork 2 x")))).toMatch(/Forkyard report comment/);
+    // A marker counts only in a comment by Forkyard's own login (GET /user); anyone else's marked comment is read as a command.
+    const own = comment(902, "<!-- forkyard:run:rabc -->\n/fork 2 x");
+    own.comment.user = { ...own.comment.user, login: FORKYARD_LOGIN, type: "User" };
+    expect(await ignoredReason(await deliver("issue_comment", own))).toMatch(/Forkyard report comment/);
+    expect(await ignoredReason(await deliver("issue_comment", comment(902, "<!-- forkyard:run:rabc -->\n/fork 0 x")))).toMatch(/invalid: N .* from 1 to 100 \(got "0"\)/);
   });
 
   it("a label added by someone without write access starts nothing", async () => {

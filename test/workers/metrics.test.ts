@@ -1,5 +1,8 @@
+import { env } from "cloudflare:workers";
 import { Sandbox } from "e2b";
 import { describe, expect, it } from "vitest";
+import { createApp } from "../../src/app";
+import type { Env } from "../../src/core/env";
 import { SANDBOX_TAG } from "../../src/sandbox/metadata";
 import { api, createRun, e2bOptions, waitFor, waitForRunStatus } from "./helpers";
 
@@ -49,5 +52,20 @@ describe("GET /metrics", () => {
     await Sandbox.create("base", { ...e2bOptions(), metadata: { [SANDBOX_TAG.app]: "1", [SANDBOX_TAG.lease]: "rmetrics-1" } });
     await api("/v1/reaper/run", { method: "POST" });
     expect((await scrape()).get("forkyard_reaped_sandboxes_total")).toBe(before + 1);
+  });
+
+  it("needs METRICS_TOKEN when deployed (not SANDBOX_BACKEND=local): closed without one, bearer with one", async () => {
+    const app = createApp();
+    const scrapeWith = (vars: Partial<Env>, token?: string) =>
+      app.fetch(new Request("http://forkyard.test/metrics", { headers: token ? { Authorization: `Bearer ${token}` } : {} }), { ...(env as unknown as Env), ...vars });
+    const deployed = await scrapeWith({ SANDBOX_BACKEND: "e2b", METRICS_TOKEN: undefined });
+    expect(deployed.status).toBe(401);
+    expect(((await deployed.json()) as { error: { message: string } }).error.message).toContain("set METRICS_TOKEN");
+    expect((await scrapeWith({ SANDBOX_BACKEND: "e2b", METRICS_TOKEN: "m-token" })).status).toBe(401);
+    expect((await scrapeWith({ SANDBOX_BACKEND: "e2b", METRICS_TOKEN: "m-token" }, "wrong")).status).toBe(401);
+    expect((await scrapeWith({ SANDBOX_BACKEND: "e2b", METRICS_TOKEN: "m-token" }, "m-token")).status).toBe(200);
+    // The local stack without a token (these tests) stays open; with one, it needs it too.
+    expect((await scrapeWith({ SANDBOX_BACKEND: "local", METRICS_TOKEN: undefined })).status).toBe(200);
+    expect((await scrapeWith({ SANDBOX_BACKEND: "local", METRICS_TOKEN: "m-token" })).status).toBe(401);
   });
 });

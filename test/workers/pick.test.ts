@@ -13,7 +13,7 @@ import { env } from "cloudflare:workers";
 import type { Env } from "../../src/core/env";
 import { TEST_GITHUB_TOKEN } from "../support/constants";
 import { api, createRun, e2bOptions, getRun, testEnv, waitFor, waitForRunStatus } from "./helpers";
-import { deliver, example, github, githubUrl, issueComments, onTestRepo, settle, waitForReport } from "./github-helpers";
+import { deliver, example, FORKYARD_LOGIN, github, githubUrl, issueComments, onTestRepo, settle, waitForReport } from "./github-helpers";
 import { reportInstanceId } from "../../src/protocol/instance-ids";
 
 const ISSUE = 4711;
@@ -181,9 +181,13 @@ describe("a /pick k comment", () => {
     expect(await pickReplies()).toHaveLength(1);
     expect((await github.state()).pulls).toHaveLength(pulls.length);
     await waitFor("the summary to show who picked", async () => (await waitForReport(onGitHub.id, ISSUE)).body.includes(`👉 Picked: fork 3 by ${payload.comment.user.login} → [#${pr.number}]`));
-    // Forkyard's reply is never a command.
-    const echo = await deliver("issue_comment", pickComment(replies[0]!.body, 5002));
+    // Forkyard's reply (a marked comment by its own login, GET /user) is never a command; the same text by anyone else is an ordinary comment.
+    const own = pickComment(replies[0]!.body, 5002);
+    own.comment.user = { ...own.comment.user, login: FORKYARD_LOGIN, type: "User" };
+    const echo = await deliver("issue_comment", own);
     expect(((await echo.json()) as { reason: string }).reason).toMatch(/Forkyard report comment/);
+    const copied = await deliver("issue_comment", pickComment(replies[0]!.body, 5004));
+    expect(((await copied.json()) as { reason: string }).reason).toMatch(/has no \/fork command/);
   });
 
   it("replies with why for a fork that failed, an unknown fork, a thread without a run; ignores people without write access", async () => {
@@ -231,6 +235,8 @@ describe("a /refork k comment", () => {
       keepSandboxes: true,
       task: { commands: ['echo "fork $FORKYARD_FORK" > reforked.txt'] },
       push: true,
+      // Within the deployment's caps of GitHub-started work (GITHUB_MAX_BUDGET_USD, default $10).
+      budgetUsd: 5,
       github: { owner: "octo", repo: "hello", issueNumber: REFORK_ISSUE, pullRequests: "none" },
     });
     await waitForRunStatus(created.id, ["completed"]);
@@ -258,5 +264,16 @@ describe("a /refork k comment", () => {
     expect(refused).toMatchObject({ runId: created.id, error: { code: "invalid_input" } });
     expect((await getRun(created.id)).forks).toHaveLength(2);
     for (const fork of view.forks) await Sandbox.kill(fork.sandboxId!, e2bOptions());
+  });
+
+  it("stays within GITHUB_MAX_FORKS and GITHUB_MAX_BUDGET_USD: a run without a budget limit is not branched from a comment", async () => {
+    // The /pick issue's run was started through the API with no budget.
+    const res = await deliver("issue_comment", pickComment("/refork 2", 5105));
+    const answer = (await res.json()) as WebhookRefork;
+    expect(answer).toMatchObject({ command: "refork", runId: onGitHub.id, error: { code: "github_cap" } });
+    expect(answer.error!.message).toContain("GITHUB_MAX_BUDGET_USD");
+    expect((await getRun(onGitHub.id)).forks).toHaveLength(3);
+    const reply = (await issueComments(ISSUE)).find((c) => c.body.includes("<!-- forkyard:refork:5105 -->"));
+    expect(reply?.body).toContain("⚠️ Could not branch fork 2");
   });
 });

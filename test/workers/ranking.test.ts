@@ -78,9 +78,14 @@ describe("ranking and stopping early", () => {
     expect(judged.winner).toBe(1);
     const calls = await scriptedModel.calls();
     expect(calls).toHaveLength(2);
-    const first = JSON.stringify(calls[0]!.body);
-    expect(first).toContain("Prefer thorough changes.");
-    expect(first).toContain("+30");
+    // The rubric is in system; the fork's patch only inside this request's own random boundary.
+    const bodies = calls.map((c) => c.body as { system: { text: string }[]; messages: { content: { text: string }[] }[] });
+    const boundaries = bodies.map((b) => /This request's boundary: (FORKYARD-DATA-[0-9a-f]{32})/.exec(b.system.map((s) => s.text).join("\n"))?.[1]);
+    expect(new Set(boundaries).size).toBe(2);
+    expect(bodies[0]!.system[0]!.text).toContain("Prefer thorough changes.");
+    expect(JSON.stringify(bodies[0]!.messages)).not.toContain("Prefer thorough changes.");
+    const user = bodies[0]!.messages[0]!.content[0]!.text;
+    expect(user).toMatch(new RegExp(`\\n${boundaries[0]} BEGIN patch\\n[^]*\\+30[^]*\\n${boundaries[0]} END patch$`));
     // Its calls are in the run's ledger.
     expect(judged.totals.costUsd.llm).toBeGreaterThan(0);
     // Its steps are reported to the run like the prepare's (fork 0): each judge call's included.

@@ -271,6 +271,9 @@ async function tryBwrap(sharedNamespace: boolean): Promise<Isolation | string> {
     let lastError = "";
     for (const extraFlags of [[], ["--unshare-user"]]) {
       const iso: Isolation = { kind: "bwrap", bwrapPath, extraFlags };
+      // A per-process bwrap runs its command as the server's own user (without capabilities): the
+      // probe's home is that user's; the shared namespace below drops to the sandbox user.
+      if (isRoot()) chownSync(m.home, 0, 0);
       const launch = buildLaunch(iso, { ...m, cmd: "/bin/sh", args: ["-c", PROBE_SCRIPT], virtualCwd: "/home/user" });
       const r = spawnSync(launch.file, launch.args, { encoding: "utf8", timeout: 10_000, env: { PATH: SYSTEM_PATH } });
       if (r.status !== 0) {
@@ -279,6 +282,9 @@ async function tryBwrap(sharedNamespace: boolean): Promise<Isolation | string> {
       }
       const shared = sharedTools();
       if (!sharedNamespace || extraFlags.length > 0 || !isRoot() || !shared) return iso;
+      // The shared namespace's probe, as the sandbox user, in a home without the root-owned probe file.
+      rmSync(join(m.home, ".probe"), { force: true });
+      chownSync(m.home, SANDBOX_UID, SANDBOX_GID);
       const candidate = { ...iso, shared };
       return (await probeHolder(candidate, m)) === undefined ? candidate : iso;
     }
@@ -316,7 +322,7 @@ export interface IsolationOptions {
 }
 
 /**
- * Picks and checks the isolation backend. `auto`: bwrap, else unshare; with neither working it
+ * Picks and checks the isolation backend. `auto`: as root unshare, else bwrap (then the other); with neither working it
  * throws (unconfined sandboxes only with mode `none`).
  */
 export async function resolveIsolation(mode: IsolationMode, opts: IsolationOptions): Promise<Isolation> {
@@ -325,15 +331,14 @@ export async function resolveIsolation(mode: IsolationMode, opts: IsolationOptio
     return { kind: "none", extraFlags: [], reason: "SANDBOX_ISOLATION=none", ...(setprivPath ? { setprivPath } : {}) };
   }
   const failures: string[] = [];
-  if (mode === "auto" || mode === "bwrap") {
-    const bwrap = await tryBwrap(opts.sharedNamespace ?? true);
-    if (typeof bwrap !== "string") return bwrap;
-    failures.push(bwrap);
-  }
-  if (mode === "auto" || mode === "unshare") {
-    const unshare = await tryUnshare(opts.rootfs);
-    if (typeof unshare !== "string") return unshare;
-    failures.push(unshare);
+  // As root, util-linux unshare gives the whole view (network namespace, forwarding, the sandbox
+  // user, cgroup limits) and is what every test runs: auto tries it first. bwrap is the backend
+  // without root (and can be chosen explicitly).
+  const order: ("bwrap" | "unshare")[] = mode === "auto" ? (isRoot() ? ["unshare", "bwrap"] : ["bwrap", "unshare"]) : mode === "bwrap" ? ["bwrap"] : ["unshare"];
+  for (const kind of order) {
+    const found = kind === "bwrap" ? await tryBwrap(opts.sharedNamespace ?? true) : await tryUnshare(opts.rootfs);
+    if (typeof found !== "string") return found;
+    failures.push(found);
   }
   throw new Error(
     `SANDBOX_ISOLATION=${mode}: no way to isolate sandboxes here (${failures.join("; ")}). ` +

@@ -61,7 +61,9 @@ export class Forwarder {
     });
     const code = await new Promise<number | null>((resolve) => {
       child.on("error", () => resolve(-1));
-      child.on("exit", (c) => resolve(c));
+      // "close", not "exit": the listening sockets arrive over the IPC channel, which may still be
+      // delivering them when the helper has exited; "close" comes once every channel is drained.
+      child.on("close", (c) => resolve(c));
     });
     if (code !== 0 || fwd.servers.length !== hosts.length) {
       fwd.close();

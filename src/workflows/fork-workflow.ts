@@ -10,7 +10,6 @@ import { errorFields, log } from "../observability/log";
 import { POOL_NAME } from "../protocol/events";
 import { stallMs, type ForkParams } from "../protocol/fork-params";
 import { statusForErrorCode, type ForkOutcome } from "../runs/fork-outcome";
-import { REPO_DIR } from "../sandbox/git";
 import { runAgentTask } from "./agent-task";
 import { runClaudeCodeTask } from "./claude-code-task";
 import { runCommandsTask } from "./commands-task";
@@ -18,6 +17,7 @@ import { DurableJob, type JobContext, type JobTracking } from "./durable-job";
 import type { ForkContext } from "./fork-context";
 import { ForkBranching, loadBranchState, type BranchState } from "./fork-branching";
 import { ForkSandbox } from "./fork-sandbox";
+import { ForkVerification, runCheck } from "./fork-verification";
 import type { JobPlan } from "./job-plan";
 import { runPushStep } from "./push-step";
 import { STEP_KINDS, stepConfig } from "./step-policies";
@@ -51,6 +51,7 @@ class ForkRun {
   readonly outcome: ForkOutcome;
   #sandbox: ForkSandbox | undefined;
   #branching: ForkBranching | undefined;
+  #verification: ForkVerification | undefined;
 
   constructor(job: JobContext<ForkParams>) {
     const p = job.params;
@@ -113,37 +114,69 @@ class ForkRun {
     else this.outcome.agent = await runAgentTask(ctx, { ...p.task, model: p.task.model ?? resolveModel() });
   }
 
-  /** check, collect (diff stats, the patch), artifacts, push. */
+  /** The fork's verified result (check, diff, patch, push: fork-verification.ts), then its artifacts. */
   async #collect(ctx: ForkContext, baseSha: string): Promise<void> {
+    const p = this.#job.params;
+    if (!p.verify) return this.#collectInSandbox(ctx, baseSha);
+    const verification = new ForkVerification(ctx, this.#job.instanceId, baseSha);
+    this.#verification = verification;
+    const verified = await verification.run();
+    const outcome = this.outcome;
+    if (verified.check) outcome.check = verified.check;
+    outcome.diff = verified.diff;
+    if (verified.pushed) outcome.pushed = verified.pushed;
+    await this.#artifacts(ctx, verified.patch);
+  }
+
+  /** Instances launched before verification: check, collect and push in the fork's own sandbox (as they recorded them). */
+  async #collectInSandbox(ctx: ForkContext, baseSha: string): Promise<void> {
     const { params: p, config, steps } = this.#job;
     const { sandbox, store } = ctx;
     const retries = config.RETRY_POLICIES;
     const outcome = this.outcome;
     if (p.check) {
       const checkCommand = p.check;
-      outcome.check = await sandbox.step(STEP.check, stepConfig("check", retries, p.timeoutSeconds * 1000), async ({ remainingMs }) => {
-        const session = await sandbox.session();
-        const exec = await session.exec(checkCommand, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: ctx.taskEnv, stallMs: stallMs(p) });
-        return { command: checkCommand, exitCode: exec.exitCode, passed: exec.exitCode === 0 };
-      });
+      outcome.check = await sandbox.step(STEP.check, stepConfig("check", retries, p.timeoutSeconds * 1000), async ({ remainingMs }) =>
+        runCheck(await sandbox.session(), checkCommand, { timeoutMs: remainingMs, envs: ctx.taskEnv, stallMs: stallMs(p) }),
+      );
     }
-    const storage = () => ({ store, runId: p.runId, n: p.n });
     const collected = await sandbox.step(STEP.collect, stepConfig("collect", retries), async () =>
-      collectWork({ ...storage(), session: await sandbox.session(), baseSha, message: `forkyard: run ${p.runId} fork ${p.n}` }),
+      collectWork({ store, runId: p.runId, n: p.n, session: await sandbox.session(), baseSha, message: `forkyard: run ${p.runId} fork ${p.n}` }),
     );
     // A checkpoint from before collect stored patches holds the bare diff stats.
     const { diff, patch } = "diff" in collected ? collected : { diff: collected as DiffStats, patch: undefined };
     outcome.diff = diff;
+    await this.#artifacts(ctx, patch);
+    if (p.push && diff.files > 0) outcome.pushed = await runPushStep({ steps, config, session: () => sandbox.session(), params: p, baseSha });
+  }
+
+  /** The files matching the run's globs, from the fork's sandbox, with the patch's reference. */
+  async #artifacts(ctx: ForkContext, patch: { bytes: number; sha256: string } | undefined): Promise<void> {
+    const { params: p, config } = this.#job;
+    const { sandbox, store } = ctx;
+    const outcome = this.outcome;
+    const storage = () => ({ store, runId: p.runId, n: p.n });
     if (p.artifacts) {
       const globs = p.artifacts;
-      const files = await sandbox.step(STEP.artifacts, stepConfig("artifacts", retries), async ({ remainingMs }) =>
+      const files = await sandbox.step(STEP.artifacts, stepConfig("artifacts", config.RETRY_POLICIES), async ({ remainingMs }) =>
         collectArtifacts({ ...storage(), session: await sandbox.session(), globs, maxBytes: config.ARTIFACT_MAX_BYTES, timeoutMs: Math.min(remainingMs, STEP_KINDS.artifacts.timeoutMs) }),
       );
       outcome.artifacts = { ...files, ...(patch ? { patch } : {}) };
     } else if (patch) {
       outcome.artifacts = { files: 0, bytes: 0, skipped: [], skippedCount: 0, patch };
     }
-    if (p.push && diff.files > 0) outcome.pushed = await runPushStep({ steps, config, session: () => sandbox.session(), params: p, baseSha });
+  }
+
+  /** The verification sandbox released (whatever happened), its seconds; undefined when there was none. */
+  async #releaseVerification(): Promise<number | undefined> {
+    const verification = this.#verification;
+    if (!verification?.started) return undefined;
+    const p = this.#job.params;
+    return verification.release().catch((err) => {
+      // The Pool and the reaper still know the lease: a run's end or cancel releases it.
+      log("warn", "fork.verify_release_failed", { runId: p.runId, fork: p.n, ...errorFields(err) });
+      return 0;
+    });
   }
 
   failed(error: { code: string; message: string }): ForkOutcome {
@@ -164,6 +197,7 @@ class ForkRun {
     const keep = p.keepSandbox && outcome.status !== "cancelled" && sandbox?.sandboxId;
     // What a branch of the kept fork starts from (its workspace's journal, its conversation).
     if (keep && this.#branching) await this.#branching.storeEndState().catch((err) => log("warn", "fork.branch_state_failed", { runId: p.runId, fork: p.n, ...errorFields(err) }));
+    const verificationSeconds = await this.#releaseVerification();
     const pool = this.#pool;
     const released = await steps.run(
       STEP.releaseSandbox,
@@ -175,6 +209,10 @@ class ForkRun {
     // With the time of sandboxes lost along the way (their leases were released when replaced).
     outcome.sandboxSeconds = released.aliveSeconds + (sandbox?.releasedSeconds ?? 0);
     outcome.costUsd.sandbox = sandboxCostUsd(config, outcome.sandboxSeconds, p.sandboxRate);
+    if (verificationSeconds !== undefined) {
+      outcome.verificationSeconds = verificationSeconds;
+      outcome.costUsd.verification = sandboxCostUsd(config, verificationSeconds, p.sandboxRate);
+    }
     // The command results went to the Orchestrator with each command's step: the report leaves
     // them out (the instance's output keeps them for the reconciler, should the report be lost).
     await steps.run(STEP.report, stepConfig("control", config.RETRY_POLICIES), async ({ record }) => unwrap(await this.#orchestrator.forkFinished({ ...outcome, commands: [] }, record())), {

@@ -26,6 +26,23 @@ export const STEP = {
   report: "report",
 } as const;
 
+/**
+ * A fork's verification (runs launched with `verify` in their params), after its task: a fresh
+ * sandbox under the fork's `<lease>-verify` lease (`verify-acquire-sandbox`, `verify-wait-for-capacity-<k>`),
+ * the base cloned there (and the prepare commands re-run), the fork's files exported into it by the
+ * files API, its commit and patch built there with a clean git, `push` from there, the check run
+ * there, and its release in the `finally`. New names: `check` and `collect` keep meaning the old
+ * in-sandbox work for instances launched before (never reuse a name for different work).
+ */
+export const VERIFY_STEP = {
+  prefix: "verify-",
+  base: "verify-base",
+  export: "verify-export",
+  build: "verify-build",
+  check: "verify-check",
+  release: "verify-release",
+} as const;
+
 export type StepName = (typeof STEP)[keyof typeof STEP];
 
 /**

@@ -1,0 +1,132 @@
+import type { CheckResult, DiffStats, PushedBranch } from "../api/runs";
+import { buildVerified } from "../artifacts/collect";
+import { CommandFailedError, unwrap } from "../core/errors";
+import { stallMs } from "../protocol/fork-params";
+import { exportTree } from "../sandbox/export-tree";
+import { EXCLUDE_PREPARED_SCRIPT, REPO_DIR } from "../sandbox/git";
+import type { SandboxSession } from "../sandbox/session";
+import { VERIFY_UNTRACKED_SCRIPT } from "../sandbox/verify-git";
+import type { ForkContext } from "./fork-context";
+import { ForkSandbox } from "./fork-sandbox";
+import { runPushStep } from "./push-step";
+import { STEP_KINDS, stepConfig } from "./step-policies";
+import { VERIFY_STEP } from "./steps";
+
+/** The check's output kept (stdout and stderr, each its last 64 KiB). */
+export const CHECK_TAIL_CHARS = 64 * 1024;
+/** Untracked entries of the prepared base listed at most (their fork copies are not exported). */
+const MAX_SKIPPED_ENTRIES = 2000;
+
+/** The lease of a fork's verification sandbox: fixed per fork, so every retry and replay finds it. */
+export function verifyLeaseKey(forkLeaseKey: string): string {
+  return `${forkLeaseKey}-verify`;
+}
+
+export interface Verified {
+  diff: DiffStats;
+  patch?: { bytes: number; sha256: string };
+  commit: string;
+  check?: CheckResult;
+  pushed?: PushedBranch;
+}
+
+/** Runs a check command and keeps what it said (tails, exit code, duration). */
+export async function runCheck(session: SandboxSession, command: string, opts: { timeoutMs: number; envs: Record<string, string>; stallMs?: number; verified?: boolean }): Promise<CheckResult> {
+  const exec = await session.exec(command, { cwd: REPO_DIR, timeoutMs: opts.timeoutMs, envs: opts.envs, tailChars: CHECK_TAIL_CHARS, ...(opts.stallMs ? { stallMs: opts.stallMs } : {}) });
+  return {
+    command,
+    exitCode: exec.exitCode,
+    passed: exec.exitCode === 0,
+    stdoutTail: exec.stdoutTail,
+    stderrTail: exec.stderrTail,
+    durationMs: exec.durationMs,
+    ...(opts.verified ? { verified: true } : {}),
+  };
+}
+
+/**
+ * A fork's verification: what ranks, picks, pushes and is shown as the fork's patch is computed in
+ * a fresh sandbox its code never ran in. The fork's files are exported by the files API (no shell,
+ * no git of the fork's), laid over a clean clone of the base (prepare commands re-run), committed
+ * with a clean git; the push goes from there, then the check runs there. The sandbox is acquired
+ * through the Pool under `<lease>-verify` (cap, rate, FIFO; the reaper and a run's cancel know it)
+ * and released by `release()`, whose sandbox time is the fork's verification cost.
+ */
+export class ForkVerification {
+  readonly #ctx: ForkContext;
+  readonly #baseSha: string;
+  readonly #sandbox: ForkSandbox;
+  #started = false;
+
+  /** Whether the verification sandbox was ever asked for (then `release()` must run). */
+  get started(): boolean {
+    return this.#started;
+  }
+
+  constructor(ctx: ForkContext, instanceId: string, baseSha: string) {
+    this.#ctx = ctx;
+    this.#baseSha = baseSha;
+    const p = ctx.params;
+    this.#sandbox = new ForkSandbox({ params: { ...p, leaseKey: verifyLeaseKey(p.leaseKey) }, config: ctx.config, step: ctx.step, steps: ctx.steps, pool: ctx.pool, instanceId, taskEnv: ctx.taskEnv });
+  }
+
+  async run(): Promise<Verified> {
+    const { params: p, config, steps, sandbox: fork, store, taskEnv } = this.#ctx;
+    const retries = config.RETRY_POLICIES;
+    const verifier = this.#sandbox;
+    this.#started = true;
+    await verifier.acquire(VERIFY_STEP.prefix, { quiet: true });
+    const { skip } = await steps.run(VERIFY_STEP.base, stepConfig("restore", retries), ({ remainingMs }) => this.#base(remainingMs));
+    const exported = await fork.step(VERIFY_STEP.export, stepConfig("artifacts", retries), async () => ({
+      ...(await exportTree({ from: await fork.session(), to: await verifier.session(), root: REPO_DIR, skip })),
+      at: new Date().toISOString(),
+    }));
+    const built = await steps.run(VERIFY_STEP.build, stepConfig("artifacts", retries), async () =>
+      buildVerified({
+        session: await verifier.session(),
+        store,
+        runId: p.runId,
+        n: p.n,
+        baseSha: this.#baseSha,
+        workBranch: p.workBranch,
+        message: `forkyard: run ${p.runId} fork ${p.n}`,
+        date: exported.at,
+        ...(p.verify?.protectedPaths ? { protectedPaths: p.verify.protectedPaths } : {}),
+      }),
+    );
+    const verified: Verified = { ...built };
+    // Pushed before the check runs: nothing of the fork's has run in this sandbox yet.
+    if (p.push && built.diff.files > 0) verified.pushed = await runPushStep({ steps, config, session: () => verifier.session(), params: p, baseSha: this.#baseSha });
+    if (p.check) {
+      const command = p.check;
+      verified.check = await steps.run(VERIFY_STEP.check, stepConfig("check", retries, p.timeoutSeconds * 1000), async ({ remainingMs }) =>
+        runCheck(await verifier.session(), command, { timeoutMs: remainingMs, envs: taskEnv, stallMs: stallMs(p), verified: true }),
+      );
+    }
+    return verified;
+  }
+
+  /** The base in the fresh sandbox: cloned at the fork's base commit, the run's prepare commands re-run. */
+  async #base(remainingMs: number): Promise<{ skip: string[] }> {
+    const { params: p, taskEnv } = this.#ctx;
+    await this.#sandbox.cloneAt(remainingMs, this.#baseSha);
+    const session = await this.#sandbox.session();
+    if (!p.prepare) return { skip: [] };
+    for (const command of [...p.prepare.commands, EXCLUDE_PREPARED_SCRIPT]) {
+      const exec = await session.exec(command, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: taskEnv });
+      if (exec.exitCode !== 0) throw new CommandFailedError(command, exec.exitCode);
+    }
+    const listed = await session.exec(VERIFY_UNTRACKED_SCRIPT, { timeoutMs: STEP_KINDS.collect.timeoutMs, envs: { FORKYARD_DIR: REPO_DIR }, tailChars: 1_000_000 });
+    if (listed.exitCode !== 0) throw new CommandFailedError(VERIFY_UNTRACKED_SCRIPT, listed.exitCode);
+    return { skip: listed.stdoutTail.split("\n").filter(Boolean).slice(0, MAX_SKIPPED_ENTRIES) };
+  }
+
+  /** Releases the verification sandbox (if it was ever asked for): its sandbox seconds. */
+  async release(): Promise<number> {
+    if (!this.#started) return 0;
+    const { config, steps, pool } = this.#ctx;
+    const key = this.#sandbox.leaseKey;
+    const released = await steps.run(VERIFY_STEP.release, stepConfig("cleanup", config.RETRY_POLICIES), async () => unwrap(await pool.release(key)), { gated: false });
+    return released.aliveSeconds;
+  }
+}

@@ -1,0 +1,88 @@
+// A fork is hostile code: what ranks it (check, diff, patch) comes from a fresh sandbox that got
+// only its files (exported by the files API), rebuilt with a clean git. Its dotfiles, PATH, fake
+// tools and .git configuration play no part; the check's own output is kept.
+import { describe, expect, it } from "vitest";
+import { forkView } from "../../src/api/responses";
+import { api, createRun, sandboxAdmin, waitFor, waitForRunStatus } from "./helpers";
+
+const PLANT_SHELL = "printf 'test() { return 0; }\\n' >> ~/.bash_profile; printf 'test() { return 0; }\\n' >> ~/.bashrc";
+
+async function fork(runId: string, n: number) {
+  const res = await api(`/v1/runs/${runId}/forks/${n}`);
+  expect(res.status).toBe(200);
+  return forkView.parse(await res.json());
+}
+
+describe("verification: ranking inputs come from a fresh sandbox", () => {
+  it("a fork that redefines `test` in its dotfiles fails its check; the fork that did the work wins", async () => {
+    const run = await createRun({
+      forks: 3,
+      maxConcurrent: 3,
+      task: { commands: [`case "$FORKYARD_FORK" in 1) ${PLANT_SHELL} ;; 2) echo ok > ok.txt ;; *) echo "$FORKYARD_FORK" > mark.txt ;; esac`] },
+      check: "test -f ok.txt",
+    });
+    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    expect(view.forks.map((f) => f.status)).toEqual(["succeeded", "succeeded", "succeeded"]);
+    expect(view.forks.map((f) => f.check?.passed)).toEqual([false, true, false]);
+    expect(view.forks[0]!.diff).toEqual({ files: 0, insertions: 0, deletions: 0 });
+    expect(view.winner).toBe(2);
+    // The verification sandboxes went through the Pool and were released; their time is the forks' verification cost.
+    const one = await fork(run.id, 2);
+    expect(one.check).toMatchObject({ command: "test -f ok.txt", exitCode: 0, passed: true, verified: true });
+    expect(one.costUsd.verification).toBeGreaterThan(0);
+    expect(one.costUsd.total).toBeCloseTo(one.costUsd.sandbox + one.costUsd.llm + one.costUsd.verification!, 6);
+    expect(one.steps.map((s) => s.name)).toEqual(expect.arrayContaining(["verify-acquire-sandbox", "verify-base", "verify-export", "verify-build", "verify-check", "verify-release"]));
+    expect(one.steps.map((s) => s.name)).not.toContain("collect");
+    await waitFor("every sandbox released", async () => (await sandboxAdmin.stats()).live === 0, 15_000);
+  });
+
+  it("a fake git on PATH, a core.fsmonitor hook and an info/exclude entry change nothing: the diff and patch are the real ones", async () => {
+    const setup = [
+      "seq 1 3 > real.txt && echo secret-work > hidden.txt",
+      "echo hidden.txt >> .git/info/exclude",
+      `printf '#!/bin/sh\\necho pwned > /tmp/fsmonitor-ran\\n' > .git/fsmon.sh && chmod +x .git/fsmon.sh && git config core.fsmonitor "$PWD/.git/fsmon.sh"`,
+      "git config diff.external /bin/true",
+      "mkdir -p ~/bin && printf '#!/bin/sh\\nexit 0\\n' > ~/bin/git && chmod +x ~/bin/git",
+      "printf 'export PATH=$HOME/bin:$PATH\\n' >> ~/.bash_profile; printf 'export PATH=$HOME/bin:$PATH\\n' >> ~/.bashrc",
+    ].join(" && ");
+    const run = await createRun({ forks: 1, task: { commands: [setup] }, check: "cat hidden.txt && test -f real.txt" });
+    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    const f = view.forks[0]!;
+    expect(f.status).toBe("succeeded");
+    expect(f.diff).toEqual({ files: 2, insertions: 4, deletions: 0 });
+    expect(f.check).toMatchObject({ passed: true, verified: true });
+    const patch = await api(`/v1/runs/${run.id}/forks/1/patch`);
+    expect(patch.status).toBe(200);
+    const text = await patch.text();
+    expect(text).toContain("diff --git a/hidden.txt b/hidden.txt");
+    expect(text).toContain("+secret-work");
+    expect(text).toContain("diff --git a/real.txt b/real.txt");
+    expect(text).not.toContain(".git/");
+  });
+
+  it("keeps the check's output (stdout and stderr tails, exit code, duration) in GET …/forks/:n", async () => {
+    const run = await createRun({ forks: 1, task: { commands: ["echo hi > a.txt"] }, check: "echo check-says-out; echo check-says-err >&2; exit 3" });
+    await waitForRunStatus(run.id, ["completed", "failed"]);
+    const f = await fork(run.id, 1);
+    expect(f.check).toMatchObject({ exitCode: 3, passed: false, verified: true });
+    expect(f.check!.stdoutTail).toContain("check-says-out");
+    expect(f.check!.stderrTail).toContain("check-says-err");
+    expect(f.check!.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it("protectedPaths: the fork's edits, additions and deletions there are dropped from its commit, patch and check", async () => {
+    const run = await createRun({
+      forks: 1,
+      task: { commands: ["mkdir -p tests && echo 'exit 0' > tests/cheat.sh && echo 99 > counter.txt && rm README.md && echo work > work.txt"] },
+      check: "test ! -e tests/cheat.sh && test -f README.md && grep -qx 0 counter.txt && test -f work.txt",
+      protectedPaths: ["tests/**", "counter.txt", "README.md"],
+    });
+    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    const f = view.forks[0]!;
+    expect(f.check).toMatchObject({ passed: true });
+    expect(f.diff).toEqual({ files: 1, insertions: 1, deletions: 0 });
+    const text = await (await api(`/v1/runs/${run.id}/forks/1/patch`)).text();
+    expect(text).toContain("b/work.txt");
+    expect(text).not.toMatch(/cheat|counter|README/);
+  });
+});

@@ -421,6 +421,18 @@ describe("agent forks", () => {
     expect(text).toContain("          Created hello.txt. Checked it with cat.\n");
   });
 
+  it("logs print the check's verdict, where it ran, its duration and its output", () => {
+    const checked = run("completed", [
+      fork(1, { ...started, status: "succeeded", check: { command: "npm test", exitCode: 1, passed: false, stdoutTail: "1 failing\n", stderrTail: "AssertionError\n", durationMs: 1500, verified: true } }),
+    ]);
+    const entries = new LogTracker(1).next(checked);
+    expect(entries.filter((e) => e.kind === "check" || e.kind === "stdout" || e.kind === "stderr").map((e) => `${e.kind}:${e.text}`)).toEqual([
+      "check:check failed in a fresh sandbox (exit 1, 1.5s): npm test",
+      "stdout:1 failing",
+      "stderr:AssertionError",
+    ]);
+  });
+
   it("logs print an agent's stats and summary when its fork ends", () => {
     const entries = new LogTracker(1).next(agentRun());
     expect(entries.filter((e) => e.kind === "agent" || e.kind === "summary").map((e) => `${e.kind}:${e.text}`)).toEqual([

@@ -13,6 +13,8 @@ export const VERIFY_TREE_DIR = `${VERIFY_DIR}/tree`;
 /** NUL-separated records the files API cannot express: `x\0<path>\0` (executable), `l\0<path>\0<target>\0` (symlink). */
 export const VERIFY_MANIFEST = `${VERIFY_DIR}/manifest`;
 export const VERIFY_PATCH_FILE = `${VERIFY_DIR}/patch`;
+/** NUL-separated paths taken from the base, not from the fork (a prepared run's outputs). */
+export const VERIFY_KEEP_BASE = `${VERIFY_DIR}/keep-base`;
 
 const CLEAN_GIT = [
   "unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES",
@@ -20,13 +22,6 @@ const CLEAN_GIT = [
   'mkdir -p "$HOME"',
   'g() { git -c core.hooksPath=/dev/null -c core.fsmonitor=false -c core.untrackedCache=false -c core.symlinks=true -c core.autocrlf=false "$@"; }',
 ];
-
-/**
- * After the base clone (and the prepare commands): what is untracked there (prepare's outputs,
- * ignored or not), one entry per line, directories collapsed (`node_modules/`). The fork's copies
- * of these are not exported: the check uses the verification sandbox's own.
- */
-export const VERIFY_UNTRACKED_SCRIPT = [...CLEAN_GIT, 'cd "$FORKYARD_DIR"', "g ls-files --others --directory"].join("\n");
 
 /**
  * Builds the fork's commit from the exported tree: applies the manifest, resets the clone to the
@@ -55,7 +50,9 @@ export const VERIFY_BUILD_SCRIPT = [
   'GIT_INDEX_FILE="$index" g read-tree "$FORKYARD_BASE_SHA"',
   `GIT_INDEX_FILE="$index" g --work-tree="${VERIFY_TREE_DIR}" add -A`,
   "specs=()",
+  // The protected globs, then the paths kept from the base (a prepared run's outputs), restored from the base in the index.
   'while IFS= read -r glob; do if [ -n "$glob" ]; then specs+=(":(glob)$glob"); fi; done <<< "${FORKYARD_PROTECTED:-}"',
+  `while IFS= read -r -d '' path; do specs+=(":(literal)$path"); done < "${VERIFY_KEEP_BASE}"`,
   'if [ "${#specs[@]}" -gt 0 ]; then GIT_INDEX_FILE="$index" g reset -q "$FORKYARD_BASE_SHA" -- "${specs[@]}"; fi',
   'tree=$(GIT_INDEX_FILE="$index" g write-tree)',
   'if [ "$tree" = "$(g rev-parse "$FORKYARD_BASE_SHA^{tree}")" ]; then commit="$FORKYARD_BASE_SHA"; else commit=$(g commit-tree "$tree" -p "$FORKYARD_BASE_SHA" -m "$FORKYARD_MESSAGE"); fi',

@@ -2,20 +2,17 @@ import type { CheckResult, DiffStats, PushedBranch } from "../api/runs";
 import { buildVerified } from "../artifacts/collect";
 import { CommandFailedError, unwrap } from "../core/errors";
 import { stallMs } from "../protocol/fork-params";
-import { exportTree } from "../sandbox/export-tree";
+import { layTree, stageTree } from "../artifacts/export-tree";
 import { EXCLUDE_PREPARED_SCRIPT, REPO_DIR } from "../sandbox/git";
 import type { SandboxSession } from "../sandbox/session";
-import { VERIFY_UNTRACKED_SCRIPT } from "../sandbox/verify-git";
 import type { ForkContext } from "./fork-context";
 import { ForkSandbox } from "./fork-sandbox";
 import { runPushStep } from "./push-step";
-import { STEP_KINDS, stepConfig } from "./step-policies";
+import { stepConfig } from "./step-policies";
 import { VERIFY_STEP } from "./steps";
 
 /** The check's output kept (stdout and stderr, each its last 64 KiB). */
 export const CHECK_TAIL_CHARS = 64 * 1024;
-/** Untracked entries of the prepared base listed at most (their fork copies are not exported). */
-const MAX_SKIPPED_ENTRIES = 2000;
 
 /** The lease of a fork's verification sandbox: fixed per fork, so every retry and replay finds it. */
 export function verifyLeaseKey(forkLeaseKey: string): string {
@@ -46,17 +43,19 @@ export async function runCheck(session: SandboxSession, command: string, opts: {
 
 /**
  * A fork's verification: what ranks, picks, pushes and is shown as the fork's patch is computed in
- * a fresh sandbox its code never ran in. The fork's files are exported by the files API (no shell,
- * no git of the fork's), laid over a clean clone of the base (prepare commands re-run), committed
- * with a clean git; the push goes from there, then the check runs there. The sandbox is acquired
- * through the Pool under `<lease>-verify` (cap, rate, FIFO; the reaper and a run's cancel know it)
- * and released by `release()`, whose sandbox time is the fork's verification cost.
+ * a fresh sandbox its code never ran in. `export()` reads the fork's files by the files API (no
+ * shell, no git of the fork's) into R2; once the fork's own sandbox is released, `run()` acquires
+ * a sandbox through the Pool under `<lease>-verify` (cap, rate, FIFO; the reaper and a run's cancel
+ * know it), clones the base (prepare commands re-run), lays the files there, commits them with a
+ * clean git, pushes from there, then runs the check there. `release()` frees it; its sandbox time is
+ * the fork's verification cost.
  */
 export class ForkVerification {
   readonly #ctx: ForkContext;
   readonly #baseSha: string;
   readonly #sandbox: ForkSandbox;
   #started = false;
+  #exportedAt: string | undefined;
 
   /** Whether the verification sandbox was ever asked for (then `release()` must run). */
   get started(): boolean {
@@ -70,17 +69,27 @@ export class ForkVerification {
     this.#sandbox = new ForkSandbox({ params: { ...p, leaseKey: verifyLeaseKey(p.leaseKey) }, config: ctx.config, step: ctx.step, steps: ctx.steps, pool: ctx.pool, instanceId, taskEnv: ctx.taskEnv });
   }
 
-  async run(): Promise<Verified> {
-    const { params: p, config, steps, sandbox: fork, store, taskEnv } = this.#ctx;
-    const retries = config.RETRY_POLICIES;
-    const verifier = this.#sandbox;
-    this.#started = true;
-    await verifier.acquire(VERIFY_STEP.prefix, { quiet: true });
-    const { skip } = await steps.run(VERIFY_STEP.base, stepConfig("restore", retries), ({ remainingMs }) => this.#base(remainingMs));
-    const exported = await fork.step(VERIFY_STEP.export, stepConfig("artifacts", retries), async () => ({
-      ...(await exportTree({ from: await fork.session(), to: await verifier.session(), root: REPO_DIR, skip })),
+  /** verify-export: the fork's files staged in R2, read by the files API (before its sandbox is released). Its date dates the commit. */
+  async export(): Promise<void> {
+    const { params: p, config, sandbox: fork, store } = this.#ctx;
+    const exported = await fork.step(VERIFY_STEP.export, stepConfig("artifacts", config.RETRY_POLICIES), async () => ({
+      ...(await stageTree({ from: await fork.session(), root: REPO_DIR, store, runId: p.runId, n: p.n })),
       at: new Date().toISOString(),
     }));
+    this.#exportedAt = exported.at;
+  }
+
+  /** The rest, once the fork's own sandbox is released: a fresh sandbox, the base, the tree laid, built, pushed, checked. */
+  async run(): Promise<Verified> {
+    const { params: p, config, steps, store, taskEnv } = this.#ctx;
+    const retries = config.RETRY_POLICIES;
+    const verifier = this.#sandbox;
+    const date = this.#exportedAt;
+    if (!date) throw new Error("verification: run() before export()");
+    this.#started = true;
+    await verifier.acquire(VERIFY_STEP.prefix, { quiet: true });
+    await steps.run(VERIFY_STEP.base, stepConfig("restore", retries), ({ remainingMs }) => this.#base(remainingMs));
+    await steps.run(VERIFY_STEP.lay, stepConfig("artifacts", retries), async () => layTree({ to: await verifier.session(), store, runId: p.runId, n: p.n }));
     const built = await steps.run(VERIFY_STEP.build, stepConfig("artifacts", retries), async () =>
       buildVerified({
         session: await verifier.session(),
@@ -90,7 +99,7 @@ export class ForkVerification {
         baseSha: this.#baseSha,
         workBranch: p.workBranch,
         message: `forkyard: run ${p.runId} fork ${p.n}`,
-        date: exported.at,
+        date,
         ...(p.verify?.protectedPaths ? { protectedPaths: p.verify.protectedPaths } : {}),
       }),
     );
@@ -107,18 +116,16 @@ export class ForkVerification {
   }
 
   /** The base in the fresh sandbox: cloned at the fork's base commit, the run's prepare commands re-run. */
-  async #base(remainingMs: number): Promise<{ skip: string[] }> {
+  async #base(remainingMs: number): Promise<{ prepared: number }> {
     const { params: p, taskEnv } = this.#ctx;
     await this.#sandbox.cloneAt(remainingMs, this.#baseSha);
+    if (!p.prepare) return { prepared: 0 };
     const session = await this.#sandbox.session();
-    if (!p.prepare) return { skip: [] };
     for (const command of [...p.prepare.commands, EXCLUDE_PREPARED_SCRIPT]) {
       const exec = await session.exec(command, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: taskEnv });
       if (exec.exitCode !== 0) throw new CommandFailedError(command, exec.exitCode);
     }
-    const listed = await session.exec(VERIFY_UNTRACKED_SCRIPT, { timeoutMs: STEP_KINDS.collect.timeoutMs, envs: { FORKYARD_DIR: REPO_DIR }, tailChars: 1_000_000 });
-    if (listed.exitCode !== 0) throw new CommandFailedError(VERIFY_UNTRACKED_SCRIPT, listed.exitCode);
-    return { skip: listed.stdoutTail.split("\n").filter(Boolean).slice(0, MAX_SKIPPED_ENTRIES) };
+    return { prepared: p.prepare.commands.length };
   }
 
   /** Releases the verification sandbox (if it was ever asked for): its sandbox seconds. */

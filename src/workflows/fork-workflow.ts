@@ -1,4 +1,4 @@
-import type { DiffStats } from "../api/runs";
+import type { ArtifactsView, DiffStats } from "../api/runs";
 import { unwrap } from "../core/errors";
 import type { Orchestrator } from "../objects/orchestrator/orchestrator";
 import type { Pool } from "../objects/pool/pool";
@@ -52,6 +52,7 @@ class ForkRun {
   #sandbox: ForkSandbox | undefined;
   #branching: ForkBranching | undefined;
   #verification: ForkVerification | undefined;
+  #ownReleased: Promise<{ keptUntil: number | null; aliveSeconds: number }> | undefined;
 
   constructor(job: JobContext<ForkParams>) {
     const p = job.params;
@@ -120,12 +121,17 @@ class ForkRun {
     if (!p.verify) return this.#collectInSandbox(ctx, baseSha);
     const verification = new ForkVerification(ctx, this.#job.instanceId, baseSha);
     this.#verification = verification;
+    // From the fork's own sandbox: its files (staged in R2) and its artifacts; then it is released,
+    // so a fork never holds two sandboxes (no deadlock at the Pool's cap).
+    await verification.export();
+    const files = await this.#artifactFiles(ctx);
+    await this.#releaseOwn();
     const verified = await verification.run();
     const outcome = this.outcome;
     if (verified.check) outcome.check = verified.check;
     outcome.diff = verified.diff;
     if (verified.pushed) outcome.pushed = verified.pushed;
-    await this.#artifacts(ctx, verified.patch);
+    this.#setArtifacts(files, verified.patch);
   }
 
   /** Instances launched before verification: check, collect and push in the fork's own sandbox (as they recorded them). */
@@ -146,25 +152,25 @@ class ForkRun {
     // A checkpoint from before collect stored patches holds the bare diff stats.
     const { diff, patch } = "diff" in collected ? collected : { diff: collected as DiffStats, patch: undefined };
     outcome.diff = diff;
-    await this.#artifacts(ctx, patch);
+    this.#setArtifacts(await this.#artifactFiles(ctx), patch);
     if (p.push && diff.files > 0) outcome.pushed = await runPushStep({ steps, config, session: () => sandbox.session(), params: p, baseSha });
   }
 
-  /** The files matching the run's globs, from the fork's sandbox, with the patch's reference. */
-  async #artifacts(ctx: ForkContext, patch: { bytes: number; sha256: string } | undefined): Promise<void> {
+  /** The files matching the run's globs, from the fork's sandbox. */
+  async #artifactFiles(ctx: ForkContext): Promise<Omit<ArtifactsView, "patch"> | undefined> {
     const { params: p, config } = this.#job;
     const { sandbox, store } = ctx;
-    const outcome = this.outcome;
-    const storage = () => ({ store, runId: p.runId, n: p.n });
-    if (p.artifacts) {
-      const globs = p.artifacts;
-      const files = await sandbox.step(STEP.artifacts, stepConfig("artifacts", config.RETRY_POLICIES), async ({ remainingMs }) =>
-        collectArtifacts({ ...storage(), session: await sandbox.session(), globs, maxBytes: config.ARTIFACT_MAX_BYTES, timeoutMs: Math.min(remainingMs, STEP_KINDS.artifacts.timeoutMs) }),
-      );
-      outcome.artifacts = { ...files, ...(patch ? { patch } : {}) };
-    } else if (patch) {
-      outcome.artifacts = { files: 0, bytes: 0, skipped: [], skippedCount: 0, patch };
-    }
+    if (!p.artifacts) return undefined;
+    const globs = p.artifacts;
+    return sandbox.step(STEP.artifacts, stepConfig("artifacts", config.RETRY_POLICIES), async ({ remainingMs }) =>
+      collectArtifacts({ store, runId: p.runId, n: p.n, session: await sandbox.session(), globs, maxBytes: config.ARTIFACT_MAX_BYTES, timeoutMs: Math.min(remainingMs, STEP_KINDS.artifacts.timeoutMs) }),
+    );
+  }
+
+  /** The fork's artifacts view: its files, and its patch's reference. */
+  #setArtifacts(files: Omit<ArtifactsView, "patch"> | undefined, patch: { bytes: number; sha256: string } | undefined): void {
+    if (files) this.outcome.artifacts = { ...files, ...(patch ? { patch } : {}) };
+    else if (patch) this.outcome.artifacts = { files: 0, bytes: 0, skipped: [], skippedCount: 0, patch };
   }
 
   /** The verification sandbox released (whatever happened), its seconds; undefined when there was none. */
@@ -185,19 +191,24 @@ class ForkRun {
     return this.outcome;
   }
 
-  /** release-sandbox then report: whatever happened before. */
-  async finish(): Promise<ForkOutcome> {
+  /**
+   * release-sandbox (the fork's own sandbox, or keep it paused for a session): once, whether early
+   * (before verification) or in the `finally`. Its time, with that of sandboxes lost along the way.
+   */
+  #releaseOwn(): Promise<{ keptUntil: number | null; aliveSeconds: number }> {
+    this.#ownReleased ??= this.#releaseOwnOnce();
+    return this.#ownReleased;
+  }
+
+  async #releaseOwnOnce(): Promise<{ keptUntil: number | null; aliveSeconds: number }> {
     const { params: p, config, steps } = this.#job;
     const { outcome } = this;
     const sandbox = this.#sandbox;
-    outcome.recoveries = sandbox?.recoveries ?? 0;
-    if (sandbox?.sandboxId) outcome.sandboxId = sandbox.sandboxId;
     const leaseKey = sandbox?.leaseKey ?? p.leaseKey;
     // A kept sandbox (keepSandboxes) is paused instead, for a session to continue; a cancelled fork's never is.
     const keep = p.keepSandbox && outcome.status !== "cancelled" && sandbox?.sandboxId;
     // What a branch of the kept fork starts from (its workspace's journal, its conversation).
     if (keep && this.#branching) await this.#branching.storeEndState().catch((err) => log("warn", "fork.branch_state_failed", { runId: p.runId, fork: p.n, ...errorFields(err) }));
-    const verificationSeconds = await this.#releaseVerification();
     const pool = this.#pool;
     const released = await steps.run(
       STEP.releaseSandbox,
@@ -206,6 +217,18 @@ class ForkRun {
       { gated: false },
     );
     if (released.keptUntil) outcome.kept = { leaseKey, until: new Date(released.keptUntil).toISOString() };
+    return released;
+  }
+
+  /** verify-release and release-sandbox, then report: whatever happened before. */
+  async finish(): Promise<ForkOutcome> {
+    const { params: p, config, steps } = this.#job;
+    const { outcome } = this;
+    const sandbox = this.#sandbox;
+    outcome.recoveries = sandbox?.recoveries ?? 0;
+    if (sandbox?.sandboxId) outcome.sandboxId = sandbox.sandboxId;
+    const verificationSeconds = await this.#releaseVerification();
+    const released = await this.#releaseOwn();
     // With the time of sandboxes lost along the way (their leases were released when replaced).
     outcome.sandboxSeconds = released.aliveSeconds + (sandbox?.releasedSeconds ?? 0);
     outcome.costUsd.sandbox = sandboxCostUsd(config, outcome.sandboxSeconds, p.sandboxRate);

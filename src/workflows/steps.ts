@@ -27,17 +27,20 @@ export const STEP = {
 } as const;
 
 /**
- * A fork's verification (runs launched with `verify` in their params), after its task: a fresh
- * sandbox under the fork's `<lease>-verify` lease (`verify-acquire-sandbox`, `verify-wait-for-capacity-<k>`),
- * the base cloned there (and the prepare commands re-run), the fork's files exported into it by the
- * files API, its commit and patch built there with a clean git, `push` from there, the check run
- * there, and its release in the `finally`. New names: `check` and `collect` keep meaning the old
+ * A fork's verification (runs launched with `verify` in their params), after its task: the fork's
+ * files exported by the files API and staged in R2 (`verify-export`), the fork's own sandbox
+ * released, then a fresh sandbox under the fork's `<lease>-verify` lease (`verify-acquire-sandbox`,
+ * `verify-wait-for-capacity-<k>`), the base cloned there and the prepare commands re-run
+ * (`verify-base`), the staged files written there (`verify-lay`), its commit and patch built there
+ * with a clean git (`verify-build`), `push` from there, the check run there (`verify-check`), and
+ * its release in the `finally` (`verify-release`). New names: `check` and `collect` keep meaning the old
  * in-sandbox work for instances launched before (never reuse a name for different work).
  */
 export const VERIFY_STEP = {
   prefix: "verify-",
   base: "verify-base",
   export: "verify-export",
+  lay: "verify-lay",
   build: "verify-build",
   check: "verify-check",
   release: "verify-release",

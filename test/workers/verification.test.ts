@@ -85,4 +85,19 @@ describe("verification: ranking inputs come from a fresh sandbox", () => {
     expect(text).toContain("b/work.txt");
     expect(text).not.toMatch(/cheat|counter|README/);
   });
+
+  it("a prepared run: the check uses the verification sandbox's own prepare outputs, not the fork's edited copies", async () => {
+    const run = await createRun({
+      forks: 1,
+      prepare: { commands: ["mkdir -p deps && printf 'exit 1\\n' > deps/gate.sh"] },
+      task: { commands: ["printf 'exit 0\\n' > deps/gate.sh && sh deps/gate.sh"] },
+      check: "sh deps/gate.sh",
+    });
+    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    const f = view.forks[0]!;
+    expect(f.status).toBe("succeeded");
+    expect(f.check).toMatchObject({ passed: false, exitCode: 1, verified: true });
+    expect(f.diff).toEqual({ files: 0, insertions: 0, deletions: 0 });
+    expect(f.steps.map((s) => s.name)).toEqual(expect.arrayContaining(["verify-base", "verify-lay"]));
+  });
 });

@@ -66,7 +66,7 @@ describe("GitHub runs: push, pull requests, summary comment", () => {
       // Pushed from the verified commit, before the check runs in the verification sandbox.
       expect(names.indexOf("push")).toBeGreaterThan(names.indexOf("verify-build"));
       expect(names.indexOf("push")).toBeLessThan(names.indexOf("verify-check"));
-      expect(names.indexOf("push")).toBeLessThan(names.indexOf("release-sandbox"));
+      expect(names.indexOf("push")).toBeLessThan(names.indexOf("verify-release"));
       expect(fork.pushed).toEqual({ branch: `forkyard/${run.id}/${fork.n}`, sha: expect.stringMatching(/^[0-9a-f]{40}$/) });
       expect(refs[`refs/heads/${fork.pushed!.branch}`]).toBe(fork.pushed!.sha);
       expect(await github.show(fork.pushed!.branch, `fork-${fork.n}.txt`)).toBe(Array.from({ length: fork.n }, (_, i) => `line ${i + 1}\n`).join(""));

@@ -4,6 +4,17 @@
 import { describe, expect, it } from "vitest";
 import { forkView } from "../../src/api/responses";
 import { api, createRun, sandboxAdmin, waitFor, waitForRunStatus } from "./helpers";
+import { github, githubUrl } from "./github-helpers";
+
+/** A fork that hides a file from its own git (info/exclude), plants a core.fsmonitor hook, an external diff and a fake git on PATH. */
+const HIDE_AND_FAKE = [
+  "seq 1 3 > real.txt && echo secret-work > hidden.txt",
+  "echo hidden.txt >> .git/info/exclude",
+  `printf '#!/bin/sh\\necho pwned > /tmp/fsmonitor-ran\\n' > .git/fsmon.sh && chmod +x .git/fsmon.sh && git config core.fsmonitor "$PWD/.git/fsmon.sh"`,
+  "git config diff.external /bin/true",
+  "mkdir -p ~/bin && printf '#!/bin/sh\\nexit 0\\n' > ~/bin/git && chmod +x ~/bin/git",
+  "printf 'export PATH=$HOME/bin:$PATH\\n' >> ~/.bash_profile; printf 'export PATH=$HOME/bin:$PATH\\n' >> ~/.bashrc",
+].join(" && ");
 
 const PLANT_SHELL = "printf 'test() { return 0; }\\n' >> ~/.bash_profile; printf 'test() { return 0; }\\n' >> ~/.bashrc";
 
@@ -37,14 +48,7 @@ describe("verification: ranking inputs come from a fresh sandbox", () => {
   });
 
   it("a fake git on PATH, a core.fsmonitor hook and an info/exclude entry change nothing: the diff and patch are the real ones", async () => {
-    const setup = [
-      "seq 1 3 > real.txt && echo secret-work > hidden.txt",
-      "echo hidden.txt >> .git/info/exclude",
-      `printf '#!/bin/sh\\necho pwned > /tmp/fsmonitor-ran\\n' > .git/fsmon.sh && chmod +x .git/fsmon.sh && git config core.fsmonitor "$PWD/.git/fsmon.sh"`,
-      "git config diff.external /bin/true",
-      "mkdir -p ~/bin && printf '#!/bin/sh\\nexit 0\\n' > ~/bin/git && chmod +x ~/bin/git",
-      "printf 'export PATH=$HOME/bin:$PATH\\n' >> ~/.bash_profile; printf 'export PATH=$HOME/bin:$PATH\\n' >> ~/.bashrc",
-    ].join(" && ");
+    const setup = HIDE_AND_FAKE;
     const run = await createRun({ forks: 1, task: { commands: [setup] }, check: "cat hidden.txt && test -f real.txt" });
     const view = await waitForRunStatus(run.id, ["completed", "failed"]);
     const f = view.forks[0]!;
@@ -58,6 +62,19 @@ describe("verification: ranking inputs come from a fresh sandbox", () => {
     expect(text).toContain("+secret-work");
     expect(text).toContain("diff --git a/real.txt b/real.txt");
     expect(text).not.toContain(".git/");
+  });
+
+  it("the same fork pushed to GitHub: the pushed commit is the real one, the hidden file included", async () => {
+    await github.reset();
+    const run = await createRun({ repo: `${githubUrl}/octo/hello.git`, forks: 1, task: { commands: [HIDE_AND_FAKE] }, push: true });
+    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    const f = view.forks[0]!;
+    expect(f.status).toBe("succeeded");
+    expect(f.diff).toEqual({ files: 2, insertions: 4, deletions: 0 });
+    expect(f.pushed?.sha).toMatch(/^[0-9a-f]{40}$/);
+    expect(await github.show(f.pushed!.branch, "hidden.txt")).toBe("secret-work\n");
+    expect(await github.show(f.pushed!.branch, "real.txt")).toBe("1\n2\n3\n");
+    expect(await github.show(f.pushed!.branch, ".git/fsmon.sh")).toBeNull();
   });
 
   it("keeps the check's output (stdout and stderr tails, exit code, duration) in GET …/forks/:n", async () => {

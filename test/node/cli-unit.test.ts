@@ -127,7 +127,7 @@ describe("fork: arguments to POST /v1/runs", () => {
     const fake = fakeIo(() => json({ id: "r1", status: "running", forks: 3, createdAt: "x", links: {} }, 202), { env: { FORKYARD_URL: "http://api.test/" } });
     const code = await main(
       argv("fork", "./repo", "--command", "npm ci", "npm test", "-f", "3", "-b", "dev", "--max-concurrent", "2", "-t", "60", "--budget", "1.5", "--check", "npm run lint",
-        "--branch-prefix", "try", "--template", "node", "--metadata", "a=1", "b=x=y", "--idempotency-key", "k1", "--no-wait", "--json"),
+        "--protect", "tests/**", "package.json", "--branch-prefix", "try", "--template", "node", "--metadata", "a=1", "b=x=y", "--idempotency-key", "k1", "--no-wait", "--json"),
       fake.io,
     );
     expect(code).toBe(EXIT.ok);
@@ -145,6 +145,7 @@ describe("fork: arguments to POST /v1/runs", () => {
       timeoutSeconds: 60,
       budgetUsd: 1.5,
       check: "npm run lint",
+      protectedPaths: ["tests/**", "package.json"],
       template: "node",
       branchPrefix: "try",
       metadata: { a: "1", b: "x=y" },

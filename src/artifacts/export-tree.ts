@@ -113,9 +113,12 @@ export async function stageTree(input: Where & { from: SandboxSession; root: str
       sizes.push(entry.size);
     }
   }
-  // A file below a symlink is the link's target's, not the tree's.
+  // Anything below a symlink is the link's target's, not the tree's: never written through a link
+  // (a link `d -> ~` and a link `d/.bashrc` would otherwise plant a dotfile in the verification sandbox).
   const links = new Set(manifest.symlinks.map((l) => l.path));
-  manifest.files = manifest.files.filter((f) => !under(f.path.split("/").slice(0, -1).join("/"), links));
+  const belowLink = (path: string) => under(path.split("/").slice(0, -1).join("/"), links);
+  manifest.files = manifest.files.filter((f) => !belowLink(f.path));
+  manifest.symlinks = manifest.symlinks.filter((l) => !belowLink(l.path));
   if (manifest.files.length > VERIFY_MAX_FILES) throw new VerifyFailedError(`The fork's tree has ${manifest.files.length} files: more than ${VERIFY_MAX_FILES} cannot be verified.`);
   if (sizes.reduce((a, b) => a + b, 0) > VERIFY_MAX_BYTES) throw new VerifyFailedError(`The fork's tree holds more than ${VERIFY_MAX_BYTES} bytes: it cannot be verified.`);
   for (const [i, file] of manifest.files.entries()) {

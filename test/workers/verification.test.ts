@@ -3,8 +3,12 @@
 // tools and .git configuration play no part; the check's own output is kept.
 import { describe, expect, it } from "vitest";
 import { forkView } from "../../src/api/responses";
-import { api, createRun, sandboxAdmin, waitFor, waitForRunStatus } from "./helpers";
+import { api, createRun, getRun, sandboxAdmin, testEnv, waitFor, waitForRunStatus } from "./helpers";
 import { github, githubUrl } from "./github-helpers";
+import { plantRun, workerEnv } from "./planted-run";
+import type { ForkParams } from "../../src/protocol/fork-params";
+import { forkInstanceId, forkLeaseKey } from "../../src/protocol/run-ids";
+import { STEP } from "../../src/workflows/steps";
 
 /** A fork that hides a file from its own git (info/exclude), plants a core.fsmonitor hook, an external diff and a fake git on PATH. */
 const HIDE_AND_FAKE = [
@@ -116,5 +120,34 @@ describe("verification: ranking inputs come from a fresh sandbox", () => {
     expect(f.check).toMatchObject({ passed: false, exitCode: 1, verified: true });
     expect(f.diff).toEqual({ files: 0, insertions: 0, deletions: 0 });
     expect(f.steps.map((s) => s.name)).toEqual(expect.arrayContaining(["verify-base", "verify-lay"]));
+  });
+
+  it("an instance launched before verification (no `verify` in its params) keeps its recorded steps: check and collect in its own sandbox", async () => {
+    const body = { repo: testEnv.TEST_REPO, task: { commands: ["echo old > old.txt"] }, check: "test -f old.txt" };
+    const { id } = await plantRun(body, { idempotencyKey: null, launched: [1] });
+    const run = await getRun(id);
+    const params: ForkParams = {
+      runId: id,
+      n: 1,
+      forks: 1,
+      repo: run.request.repo,
+      baseBranch: run.request.branch,
+      workBranch: run.forks[0]!.branch,
+      task: run.request.task,
+      timeoutSeconds: run.request.timeoutSeconds,
+      template: run.sandbox.templateId,
+      check: "test -f old.txt",
+      leaseKey: forkLeaseKey(id, 1),
+    };
+    await workerEnv.FORK_WORKFLOW.create({ id: forkInstanceId(id, 1, 1), params });
+    const view = await waitForRunStatus(id, ["completed", "failed"]);
+    const f = view.forks[0]!;
+    expect(f.status).toBe("succeeded");
+    expect(f.check).toMatchObject({ passed: true });
+    expect(f.check?.verified).toBeUndefined();
+    expect(f.diff).toEqual({ files: 1, insertions: 1, deletions: 0 });
+    const names = f.steps.map((st) => st.name);
+    expect(names).toEqual(expect.arrayContaining([STEP.check, STEP.collect, STEP.releaseSandbox]));
+    expect(names.filter((n) => n.startsWith("verify-"))).toEqual([]);
   });
 });

@@ -59,6 +59,17 @@ export class ArtifactStore {
     return object ? new Uint8Array(await object.arrayBuffer()) : null;
   }
 
+  /** Deletes every object under `prefix` (a fork's staged tree once verified); returns how many. */
+  async deletePrefix(prefix: string): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const page = await this.#bucket.list({ prefix, limit: 1000 });
+      if (page.objects.length === 0) return deleted;
+      await this.#bucket.delete(page.objects.map((o) => o.key));
+      deleted += page.objects.length;
+    }
+  }
+
   async putJson(key: string, value: unknown): Promise<void> {
     await this.#bucket.put(key, JSON.stringify(value), { httpMetadata: { contentType: "application/json" } });
   }

@@ -3,6 +3,7 @@ import { buildVerified } from "../artifacts/collect";
 import { CommandFailedError, unwrap } from "../core/errors";
 import { stallMs } from "../protocol/fork-params";
 import { layTree, stageTree } from "../artifacts/export-tree";
+import { verifyTreeKey } from "../artifacts/store";
 import { EXCLUDE_PREPARED_SCRIPT, REPO_DIR } from "../sandbox/git";
 import type { SandboxSession } from "../sandbox/session";
 import type { ForkContext } from "./fork-context";
@@ -133,7 +134,18 @@ export class ForkVerification {
     if (!this.#started) return 0;
     const { config, steps, pool } = this.#ctx;
     const key = this.#sandbox.leaseKey;
-    const released = await steps.run(VERIFY_STEP.release, stepConfig("cleanup", config.RETRY_POLICIES), async () => unwrap(await pool.release(key)), { gated: false });
+    const { runId, n } = this.#ctx.params;
+    const released = await steps.run(
+      VERIFY_STEP.release,
+      stepConfig("cleanup", config.RETRY_POLICIES),
+      async () => {
+        const answer = unwrap(await pool.release(key));
+        // The staged tree is no longer needed (retention would remove it later anyway).
+        await this.#ctx.store.deletePrefix(verifyTreeKey(runId, n, ""));
+        return answer;
+      },
+      { gated: false },
+    );
     return released.aliveSeconds;
   }
 }

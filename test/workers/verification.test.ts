@@ -1,6 +1,7 @@
 // A fork is hostile code: what ranks it (check, diff, patch) comes from a fresh sandbox that got
 // only its files (exported by the files API), rebuilt with a clean git. Its dotfiles, PATH, fake
 // tools and .git configuration play no part; the check's own output is kept.
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { forkView } from "../../src/api/responses";
 import { api, createRun, getRun, sandboxAdmin, testEnv, waitFor, waitForRunStatus } from "./helpers";
@@ -49,6 +50,10 @@ describe("verification: ranking inputs come from a fresh sandbox", () => {
     expect(one.steps.map((s) => s.name)).toEqual(expect.arrayContaining(["verify-acquire-sandbox", "verify-base", "verify-export", "verify-build", "verify-check", "verify-release"]));
     expect(one.steps.map((s) => s.name)).not.toContain("collect");
     await waitFor("every sandbox released", async () => (await sandboxAdmin.stats()).live === 0, 15_000);
+    // The staged trees were removed once verified.
+    const staged = await (env as unknown as { ARTIFACTS: R2Bucket }).ARTIFACTS.list({ prefix: `runs/${run.id}/` });
+    expect(staged.objects.map((o) => o.key).filter((k) => k.includes("/verify/"))).toEqual([]);
+    expect(staged.objects.map((o) => o.key)).toContain(`runs/${run.id}/2/patch.diff`);
   });
 
   it("a fake git on PATH, a core.fsmonitor hook and an info/exclude entry change nothing: the diff and patch are the real ones", async () => {

@@ -71,6 +71,7 @@ export function createProgram(io: Io, result: { code: number }): Command {
     .option("--budget <usd>", "budget of the whole run, in USD", parseNumber)
     .option("--check <cmd>", "command run after the task; its exit code is the fork's check")
     .option("--artifact <glob...>", "files to keep from each fork (globs relative to the clone, e.g. 'dist/**')")
+    .option("--protect <glob...>", "paths restored from the base before each fork's commit and check (e.g. 'tests/**')")
     .option("--template <name>", "sandbox template")
     .option("--branch-prefix <prefix>", "prefix of the forks' work branches")
     .option("--metadata <key=value...>", "metadata of the run", collectKeyValue)

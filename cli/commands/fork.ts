@@ -18,6 +18,7 @@ export interface ForkOptions {
   budget?: number;
   check?: string;
   artifact?: string[];
+  protect?: string[];
   template?: string;
   branchPrefix?: string;
   metadata?: Record<string, string>;
@@ -54,6 +55,7 @@ export function buildCreateRunBody(repo: string, opts: ForkOptions, cwd: string)
   if (opts.check !== undefined) body.check = opts.check;
   if (opts.stopWhenPassed) body.stopWhen = "first_check_pass";
   if (opts.artifact?.length) body.artifacts = opts.artifact;
+  if (opts.protect?.length) body.protectedPaths = opts.protect;
   if (opts.template !== undefined) body.template = opts.template;
   if (opts.branchPrefix !== undefined) body.branchPrefix = opts.branchPrefix;
   if (opts.metadata !== undefined) body.metadata = opts.metadata;

@@ -104,7 +104,12 @@ function forkEntries(fork: ForkView, seen: ForkSeen, commands: readonly string[]
 
   if (fork.check && !seen.check) {
     seen.check = true;
-    out.push({ fork: n, kind: "check", text: `check ${fork.check.passed ? "passed" : "failed"} (exit ${fork.check.exitCode}): ${fork.check.command}` });
+    const { check } = fork;
+    const took = check.durationMs !== undefined ? `, ${formatDuration(check.durationMs)}` : "";
+    const where = check.verified ? " in a fresh sandbox" : "";
+    out.push({ fork: n, kind: "check", text: `check ${check.passed ? "passed" : "failed"}${where} (exit ${check.exitCode}${took}): ${check.command}` });
+    for (const line of lines(check.stdoutTail ?? "")) out.push({ fork: n, kind: "stdout", text: line });
+    for (const line of lines(check.stderrTail ?? "")) out.push({ fork: n, kind: "stderr", text: line });
   }
   if (fork.diff && !seen.diff) {
     seen.diff = true;

@@ -33,6 +33,13 @@ export const checkResult = z.object({
   command: z.string(),
   exitCode: z.number().int(),
   passed: z.boolean(),
+  stdoutTail: z.string().optional().describe("the check's stdout, its last 64 KiB (GET …/forks/{n}); a run's view keeps the last 4 KiB"),
+  stderrTail: z.string().optional().describe("the check's stderr, likewise"),
+  durationMs: z.number().int().optional(),
+  verified: z
+    .boolean()
+    .optional()
+    .describe("true: run in a fresh sandbox on the fork's exported files, rebuilt with a clean git (the fork's tools, dotfiles, environment and git state played no part)"),
 });
 
 export const diffStats = z.object({
@@ -62,6 +69,7 @@ export const agentView = z
 export const costView = z.object({
   sandbox: z.number().describe("USD"),
   llm: z.number().describe("USD"),
+  verification: z.number().optional().describe("USD: a fork's verification sandbox (where its check ran and its patch was built), included in `total`; not in `sandbox`"),
   total: z.number().describe("USD"),
 });
 

@@ -94,6 +94,12 @@ export const createRunRequest = z.strictObject({
   /** A template id or alias (resolved when the run is created; the run keeps that id). Default: the profile's, else `base`. */
   template: templateName.default(DEFAULT_TEMPLATE),
   check: z.string().min(1).max(20_000).optional(),
+  /**
+   * Globs (git pathspec globs, relative to the clone, `**` spans directories) restored from the base
+   * in the verification sandbox before the commit is built and the check runs, e.g. `tests/**`: the
+   * fork's edits, deletions and additions there are dropped from its commit, patch and check.
+   */
+  protectedPaths: z.array(artifactGlob).min(1).max(50).optional(),
   /** Files to keep from each fork, globs relative to the clone (`**` spans directories), e.g. `dist/**`. */
   artifacts: z.array(artifactGlob).min(1).max(20).optional(),
   /** The stall watchdog: a command or tool call with no output and no exit this long is killed (default DEFAULT_STALL_SECONDS). */

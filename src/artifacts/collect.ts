@@ -1,6 +1,7 @@
 import type { ArtifactsView, DiffStats } from "../api/runs";
 import { SandboxOperationError } from "../core/errors";
 import { COLLECT_SCRIPT, collectEnv, parseNumstat, parsePatchLine, PATCH_FILE, REPO_DIR } from "../sandbox/git";
+import { parseCommitLine, VERIFY_BUILD_SCRIPT, VERIFY_PATCH_FILE, verifyBuildEnv } from "../sandbox/verify-git";
 import type { SandboxSession } from "../sandbox/session";
 import { artifactPrefix, patchKey, type ArtifactStore } from "./store";
 
@@ -45,11 +46,31 @@ interface ForkStorage {
 export async function collectWork(input: ForkStorage & { baseSha: string; message: string }): Promise<{ diff: DiffStats; patch?: { bytes: number; sha256: string } }> {
   const exec = await input.session.exec(COLLECT_SCRIPT, { timeoutMs: COLLECT_TIMEOUT_MS, envs: collectEnv({ baseSha: input.baseSha, message: input.message }), tailChars: 1_000_000 });
   if (exec.exitCode !== 0) throw new SandboxOperationError(`Collecting the diff failed: ${exec.stderrTail.trim()}`);
-  const diff = parseNumstat(exec.stdoutTail);
-  const patch = parsePatchLine(exec.stdoutTail);
+  return storePatch(input, exec.stdoutTail, PATCH_FILE);
+}
+
+/** Diff stats from a build's output, and its patch (when it printed one) stored under the fork's patch key. */
+async function storePatch(input: ForkStorage, output: string, file: string): Promise<{ diff: DiffStats; patch?: { bytes: number; sha256: string } }> {
+  const diff = parseNumstat(output);
+  const patch = parsePatchLine(output);
   if (!patch) return { diff };
-  await input.store.put(patchKey(input.runId, input.n), await input.session.readStream(PATCH_FILE), patch.bytes, patch.sha256, "text/x-diff");
+  await input.store.put(patchKey(input.runId, input.n), await input.session.readStream(file), patch.bytes, patch.sha256, "text/x-diff");
   return { diff, patch };
+}
+
+/**
+ * The verify-build step's body, in the verification sandbox: builds the fork's commit from its
+ * exported tree with a clean git (sandbox/verify-git.ts), measures it against the base and stores
+ * its patch. What ranks, picks, pushes and is shown as the fork's patch is this. Safe to run again:
+ * the same tree and date build the same commit, the same key gets the same bytes.
+ */
+export async function buildVerified(
+  input: ForkStorage & { baseSha: string; workBranch: string; message: string; date: string; protectedPaths?: string[] },
+): Promise<{ diff: DiffStats; patch?: { bytes: number; sha256: string }; commit: string }> {
+  const exec = await input.session.exec(VERIFY_BUILD_SCRIPT, { timeoutMs: COLLECT_TIMEOUT_MS, envs: verifyBuildEnv(input), tailChars: 1_000_000 });
+  const commit = parseCommitLine(exec.stdoutTail);
+  if (exec.exitCode !== 0 || !commit) throw new SandboxOperationError(`Building the fork's commit in the verification sandbox failed: ${exec.stderrTail.trim() || `exit ${exec.exitCode}`}`);
+  return { ...(await storePatch(input, exec.stdoutTail, VERIFY_PATCH_FILE)), commit };
 }
 
 /**

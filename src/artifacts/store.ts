@@ -30,6 +30,11 @@ export function branchStateKey(runId: string, n: number, k: number): string {
   return `runs/${runId}/${n}/branch-${k}.json`;
 }
 
+/** A fork's exported tree, staged for its verification sandbox: `manifest.json` and one object per file (`f<i>`). */
+export function verifyTreeKey(runId: string, n: number, name: string): string {
+  return `runs/${runId}/${n}/verify/${name}`;
+}
+
 /** The most objects one cron run deletes (the rest wait for the next run). */
 const PRUNE_BATCH = 5_000;
 
@@ -43,6 +48,26 @@ export class ArtifactStore {
 
   async put(key: string, body: ReadableStream<Uint8Array>, bytes: number, sha256: string, contentType = "application/octet-stream"): Promise<void> {
     await this.#bucket.put(key, body.pipeThrough(new FixedLengthStream(bytes)), { sha256, customMetadata: { sha256 }, httpMetadata: { contentType } });
+  }
+
+  async putBytes(key: string, bytes: Uint8Array): Promise<void> {
+    await this.#bucket.put(key, bytes);
+  }
+
+  async getBytes(key: string): Promise<Uint8Array | null> {
+    const object = await this.#bucket.get(key);
+    return object ? new Uint8Array(await object.arrayBuffer()) : null;
+  }
+
+  /** Deletes every object under `prefix` (a fork's staged tree once verified); returns how many. */
+  async deletePrefix(prefix: string): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const page = await this.#bucket.list({ prefix, limit: 1000 });
+      if (page.objects.length === 0) return deleted;
+      await this.#bucket.delete(page.objects.map((o) => o.key));
+      deleted += page.objects.length;
+    }
   }
 
   async putJson(key: string, value: unknown): Promise<void> {

@@ -24,3 +24,8 @@ export function roundUsd(usd: number): number {
 export function sandboxCostKey(n: number): string {
   return `fork:${n}:sandbox`;
 }
+
+/** A fork's verification sandbox time (booked as sandbox cost, shown apart as `costUsd.verification`). */
+export function verificationCostKey(n: number): string {
+  return `fork:${n}:verification`;
+}

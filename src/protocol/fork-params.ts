@@ -34,6 +34,12 @@ export interface ForkParams {
   /** A fork branched from another: it starts from that fork's workspace (and conversation), no clone. */
   branch?: BranchSource;
   leaseKey: string;
+  /**
+   * Runs launched since verification: check, diff, patch and push come from a fresh sandbox
+   * (workflows/fork-verification.ts), with these paths restored from the base first. Absent in
+   * instances launched before: they keep the in-sandbox `check` and `collect` steps.
+   */
+  verify?: { protectedPaths?: string[] };
 }
 
 /** What a sandbox holder (a fork, or a session's setup) tells ForkSandbox: its lease and what to clone. */

@@ -15,7 +15,10 @@ export interface ForkOutcome {
   sandboxSeconds: number;
   /** Sandboxes lost mid-fork and replaced (the fork re-cloned and replayed its work). */
   recoveries?: number;
-  costUsd: { sandbox: number; llm: number };
+  /** `sandbox` is the fork's own sandbox; `verification` its verification sandbox's (absent before verification). */
+  costUsd: { sandbox: number; llm: number; verification?: number };
+  /** The verification sandbox's seconds alive. */
+  verificationSeconds?: number;
   /** The sandbox kept (paused) for a session to continue: its lease and until when. */
   kept?: { leaseKey: string; until: string };
   error?: { code: string; message: string };

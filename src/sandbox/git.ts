@@ -21,9 +21,14 @@ export const CLONE_SCRIPT = [
 
 /**
  * After a run's prepare: the untracked files it made (dependencies, build outputs) are excluded
- * from git, so they are in every fork's workspace but not in its commit or patch.
+ * from git, so they are in every fork's workspace but not in its commit or patch. Everything
+ * untracked then (ignored too, directories collapsed) is listed in PREPARED_LIST: a fork's
+ * verification does not export those paths (its fresh sandbox prepares its own).
  */
-export const EXCLUDE_PREPARED_SCRIPT = "git ls-files --others --exclude-standard >> .git/info/exclude";
+export const EXCLUDE_PREPARED_SCRIPT = "git ls-files --others --directory > .git/forkyard-prepared; git ls-files --others --exclude-standard >> .git/info/exclude";
+
+/** What EXCLUDE_PREPARED_SCRIPT listed, relative to the clone. */
+export const PREPARED_LIST = ".git/forkyard-prepared";
 
 /** In a workspace forked from a prepared one: the fork's own work branch at the prepared commit. */
 export const BRANCH_SCRIPT = ['set -eu', 'cd "$FORKYARD_DIR"', 'git checkout --quiet -B "$FORKYARD_WORK_BRANCH"'].join("\n");

@@ -82,14 +82,16 @@ export class ForkSandbox {
    * Acquires the fork's sandbox (or, in a recovery, its replacement), waiting durably for capacity:
    * two steps per turn offered however long the wait. Returns when the sandbox was acquired.
    */
-  async acquire(prefix = ""): Promise<{ acquiredAt: number }> {
+  async acquire(prefix = "", opts: { quiet?: boolean } = {}): Promise<{ acquiredAt: number }> {
     const { steps, pool, params, config, step, instanceId } = this.#d;
     const request = { ...forkLeaseRequest(params, instanceId), key: this.#leaseKey };
     for (let wait = 0; ; wait++) {
       const acquired = await steps.run(`${prefix}${STEP.acquireSandbox}`, stepConfig("acquire", config.RETRY_POLICIES), async ({ report }) => {
         const result = unwrap(await pool.acquire(request));
-        if (result.status === "acquired") report({ kind: "sandbox", sandboxId: result.sandboxId });
-        else if (result.reason === "capacity") report({ kind: "queued", position: result.position ?? 0 });
+        // A quiet acquire (the fork's verification sandbox) is not the fork's sandbox: not reported as it.
+        if (result.status === "acquired") {
+          if (!opts.quiet) report({ kind: "sandbox", sandboxId: result.sandboxId });
+        } else if (result.reason === "capacity") report({ kind: "queued", position: result.position ?? 0 });
         return result;
       });
       if (acquired.status === "acquired") {
@@ -231,8 +233,7 @@ export class ForkSandbox {
     await this.acquire(`${recoveryStep(k)}-`);
     const journal = [...this.#journal];
     await steps.run(`${recoveryStep(k)}-restore`, stepConfig("restore", config.RETRY_POLICIES), async ({ remainingMs }) => {
-      await this.#probe();
-      await this.#clone(remainingMs, this.#baseSha);
+      await this.cloneAt(remainingMs, this.#baseSha);
       const session = await this.session();
       for (const entry of journal) {
         if (entry.kind === "command") await session.exec(entry.command, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: this.#d.taskEnv });
@@ -240,6 +241,12 @@ export class ForkSandbox {
       }
       return { replayed: journal.length };
     });
+  }
+
+  /** Probes the sandbox and clones the base (at `baseSha` when given) inside a step's body. */
+  async cloneAt(timeoutMs: number, baseSha?: string): Promise<{ baseSha: string }> {
+    await this.#probe();
+    return this.#clone(timeoutMs, baseSha);
   }
 
   async #probe(): Promise<{ ok: boolean }> {

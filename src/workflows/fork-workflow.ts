@@ -1,4 +1,4 @@
-import type { DiffStats } from "../api/runs";
+import type { ArtifactsView, DiffStats } from "../api/runs";
 import { unwrap } from "../core/errors";
 import type { Orchestrator } from "../objects/orchestrator/orchestrator";
 import type { Pool } from "../objects/pool/pool";
@@ -10,7 +10,6 @@ import { errorFields, log } from "../observability/log";
 import { POOL_NAME } from "../protocol/events";
 import { stallMs, type ForkParams } from "../protocol/fork-params";
 import { statusForErrorCode, type ForkOutcome } from "../runs/fork-outcome";
-import { REPO_DIR } from "../sandbox/git";
 import { runAgentTask } from "./agent-task";
 import { runClaudeCodeTask } from "./claude-code-task";
 import { runCommandsTask } from "./commands-task";
@@ -18,6 +17,7 @@ import { DurableJob, type JobContext, type JobTracking } from "./durable-job";
 import type { ForkContext } from "./fork-context";
 import { ForkBranching, loadBranchState, type BranchState } from "./fork-branching";
 import { ForkSandbox } from "./fork-sandbox";
+import { ForkVerification, runCheck } from "./fork-verification";
 import type { JobPlan } from "./job-plan";
 import { runPushStep } from "./push-step";
 import { STEP_KINDS, stepConfig } from "./step-policies";
@@ -51,6 +51,8 @@ class ForkRun {
   readonly outcome: ForkOutcome;
   #sandbox: ForkSandbox | undefined;
   #branching: ForkBranching | undefined;
+  #verification: ForkVerification | undefined;
+  #ownReleased: Promise<{ keptUntil: number | null; aliveSeconds: number }> | undefined;
 
   constructor(job: JobContext<ForkParams>) {
     const p = job.params;
@@ -113,37 +115,74 @@ class ForkRun {
     else this.outcome.agent = await runAgentTask(ctx, { ...p.task, model: p.task.model ?? resolveModel() });
   }
 
-  /** check, collect (diff stats, the patch), artifacts, push. */
+  /** The fork's verified result (check, diff, patch, push: fork-verification.ts), then its artifacts. */
   async #collect(ctx: ForkContext, baseSha: string): Promise<void> {
+    const p = this.#job.params;
+    if (!p.verify) return this.#collectInSandbox(ctx, baseSha);
+    const verification = new ForkVerification(ctx, this.#job.instanceId, baseSha);
+    this.#verification = verification;
+    // From the fork's own sandbox: its files (staged in R2) and its artifacts; then it is released,
+    // so a fork never holds two sandboxes (no deadlock at the Pool's cap).
+    await verification.export();
+    const files = await this.#artifactFiles(ctx);
+    await this.#releaseOwn();
+    const verified = await verification.run();
+    const outcome = this.outcome;
+    if (verified.check) outcome.check = verified.check;
+    outcome.diff = verified.diff;
+    if (verified.pushed) outcome.pushed = verified.pushed;
+    this.#setArtifacts(files, verified.patch);
+  }
+
+  /** Instances launched before verification: check, collect and push in the fork's own sandbox (as they recorded them). */
+  async #collectInSandbox(ctx: ForkContext, baseSha: string): Promise<void> {
     const { params: p, config, steps } = this.#job;
     const { sandbox, store } = ctx;
     const retries = config.RETRY_POLICIES;
     const outcome = this.outcome;
     if (p.check) {
       const checkCommand = p.check;
-      outcome.check = await sandbox.step(STEP.check, stepConfig("check", retries, p.timeoutSeconds * 1000), async ({ remainingMs }) => {
-        const session = await sandbox.session();
-        const exec = await session.exec(checkCommand, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: ctx.taskEnv, stallMs: stallMs(p) });
-        return { command: checkCommand, exitCode: exec.exitCode, passed: exec.exitCode === 0 };
-      });
+      outcome.check = await sandbox.step(STEP.check, stepConfig("check", retries, p.timeoutSeconds * 1000), async ({ remainingMs }) =>
+        runCheck(await sandbox.session(), checkCommand, { timeoutMs: remainingMs, envs: ctx.taskEnv, stallMs: stallMs(p) }),
+      );
     }
-    const storage = () => ({ store, runId: p.runId, n: p.n });
     const collected = await sandbox.step(STEP.collect, stepConfig("collect", retries), async () =>
-      collectWork({ ...storage(), session: await sandbox.session(), baseSha, message: `forkyard: run ${p.runId} fork ${p.n}` }),
+      collectWork({ store, runId: p.runId, n: p.n, session: await sandbox.session(), baseSha, message: `forkyard: run ${p.runId} fork ${p.n}` }),
     );
     // A checkpoint from before collect stored patches holds the bare diff stats.
     const { diff, patch } = "diff" in collected ? collected : { diff: collected as DiffStats, patch: undefined };
     outcome.diff = diff;
-    if (p.artifacts) {
-      const globs = p.artifacts;
-      const files = await sandbox.step(STEP.artifacts, stepConfig("artifacts", retries), async ({ remainingMs }) =>
-        collectArtifacts({ ...storage(), session: await sandbox.session(), globs, maxBytes: config.ARTIFACT_MAX_BYTES, timeoutMs: Math.min(remainingMs, STEP_KINDS.artifacts.timeoutMs) }),
-      );
-      outcome.artifacts = { ...files, ...(patch ? { patch } : {}) };
-    } else if (patch) {
-      outcome.artifacts = { files: 0, bytes: 0, skipped: [], skippedCount: 0, patch };
-    }
+    this.#setArtifacts(await this.#artifactFiles(ctx), patch);
     if (p.push && diff.files > 0) outcome.pushed = await runPushStep({ steps, config, session: () => sandbox.session(), params: p, baseSha });
+  }
+
+  /** The files matching the run's globs, from the fork's sandbox. */
+  async #artifactFiles(ctx: ForkContext): Promise<Omit<ArtifactsView, "patch"> | undefined> {
+    const { params: p, config } = this.#job;
+    const { sandbox, store } = ctx;
+    if (!p.artifacts) return undefined;
+    const globs = p.artifacts;
+    return sandbox.step(STEP.artifacts, stepConfig("artifacts", config.RETRY_POLICIES), async ({ remainingMs }) =>
+      collectArtifacts({ store, runId: p.runId, n: p.n, session: await sandbox.session(), globs, maxBytes: config.ARTIFACT_MAX_BYTES, timeoutMs: Math.min(remainingMs, STEP_KINDS.artifacts.timeoutMs) }),
+    );
+  }
+
+  /** The fork's artifacts view: its files, and its patch's reference. */
+  #setArtifacts(files: Omit<ArtifactsView, "patch"> | undefined, patch: { bytes: number; sha256: string } | undefined): void {
+    if (files) this.outcome.artifacts = { ...files, ...(patch ? { patch } : {}) };
+    else if (patch) this.outcome.artifacts = { files: 0, bytes: 0, skipped: [], skippedCount: 0, patch };
+  }
+
+  /** The verification sandbox released (whatever happened), its seconds; undefined when there was none. */
+  async #releaseVerification(): Promise<number | undefined> {
+    const verification = this.#verification;
+    if (!verification?.started) return undefined;
+    const p = this.#job.params;
+    return verification.release().catch((err) => {
+      // The Pool and the reaper still know the lease: a run's end or cancel releases it.
+      log("warn", "fork.verify_release_failed", { runId: p.runId, fork: p.n, ...errorFields(err) });
+      return 0;
+    });
   }
 
   failed(error: { code: string; message: string }): ForkOutcome {
@@ -152,13 +191,19 @@ class ForkRun {
     return this.outcome;
   }
 
-  /** release-sandbox then report: whatever happened before. */
-  async finish(): Promise<ForkOutcome> {
+  /**
+   * release-sandbox (the fork's own sandbox, or keep it paused for a session): once, whether early
+   * (before verification) or in the `finally`. Its time, with that of sandboxes lost along the way.
+   */
+  #releaseOwn(): Promise<{ keptUntil: number | null; aliveSeconds: number }> {
+    this.#ownReleased ??= this.#releaseOwnOnce();
+    return this.#ownReleased;
+  }
+
+  async #releaseOwnOnce(): Promise<{ keptUntil: number | null; aliveSeconds: number }> {
     const { params: p, config, steps } = this.#job;
     const { outcome } = this;
     const sandbox = this.#sandbox;
-    outcome.recoveries = sandbox?.recoveries ?? 0;
-    if (sandbox?.sandboxId) outcome.sandboxId = sandbox.sandboxId;
     const leaseKey = sandbox?.leaseKey ?? p.leaseKey;
     // A kept sandbox (keepSandboxes) is paused instead, for a session to continue; a cancelled fork's never is.
     const keep = p.keepSandbox && outcome.status !== "cancelled" && sandbox?.sandboxId;
@@ -172,9 +217,25 @@ class ForkRun {
       { gated: false },
     );
     if (released.keptUntil) outcome.kept = { leaseKey, until: new Date(released.keptUntil).toISOString() };
+    return released;
+  }
+
+  /** verify-release and release-sandbox, then report: whatever happened before. */
+  async finish(): Promise<ForkOutcome> {
+    const { params: p, config, steps } = this.#job;
+    const { outcome } = this;
+    const sandbox = this.#sandbox;
+    outcome.recoveries = sandbox?.recoveries ?? 0;
+    if (sandbox?.sandboxId) outcome.sandboxId = sandbox.sandboxId;
+    const verificationSeconds = await this.#releaseVerification();
+    const released = await this.#releaseOwn();
     // With the time of sandboxes lost along the way (their leases were released when replaced).
     outcome.sandboxSeconds = released.aliveSeconds + (sandbox?.releasedSeconds ?? 0);
     outcome.costUsd.sandbox = sandboxCostUsd(config, outcome.sandboxSeconds, p.sandboxRate);
+    if (verificationSeconds !== undefined) {
+      outcome.verificationSeconds = verificationSeconds;
+      outcome.costUsd.verification = sandboxCostUsd(config, verificationSeconds, p.sandboxRate);
+    }
     // The command results went to the Orchestrator with each command's step: the report leaves
     // them out (the instance's output keeps them for the reconciler, should the report be lost).
     await steps.run(STEP.report, stepConfig("control", config.RETRY_POLICIES), async ({ record }) => unwrap(await this.#orchestrator.forkFinished({ ...outcome, commands: [] }, record())), {

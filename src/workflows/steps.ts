@@ -26,6 +26,26 @@ export const STEP = {
   report: "report",
 } as const;
 
+/**
+ * A fork's verification (runs launched with `verify` in their params), after its task: the fork's
+ * files exported by the files API and staged in R2 (`verify-export`), the fork's own sandbox
+ * released, then a fresh sandbox under the fork's `<lease>-verify` lease (`verify-acquire-sandbox`,
+ * `verify-wait-for-capacity-<k>`), the base cloned there and the prepare commands re-run
+ * (`verify-base`), the staged files written there (`verify-lay`), its commit and patch built there
+ * with a clean git (`verify-build`), `push` from there, the check run there (`verify-check`), and
+ * its release in the `finally` (`verify-release`). New names: `check` and `collect` keep meaning the old
+ * in-sandbox work for instances launched before (never reuse a name for different work).
+ */
+export const VERIFY_STEP = {
+  prefix: "verify-",
+  base: "verify-base",
+  export: "verify-export",
+  lay: "verify-lay",
+  build: "verify-build",
+  check: "verify-check",
+  release: "verify-release",
+} as const;
+
 export type StepName = (typeof STEP)[keyof typeof STEP];
 
 /**

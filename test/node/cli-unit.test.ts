@@ -127,7 +127,7 @@ describe("fork: arguments to POST /v1/runs", () => {
     const fake = fakeIo(() => json({ id: "r1", status: "running", forks: 3, createdAt: "x", links: {} }, 202), { env: { FORKYARD_URL: "http://api.test/" } });
     const code = await main(
       argv("fork", "./repo", "--command", "npm ci", "npm test", "-f", "3", "-b", "dev", "--max-concurrent", "2", "-t", "60", "--budget", "1.5", "--check", "npm run lint",
-        "--branch-prefix", "try", "--template", "node", "--metadata", "a=1", "b=x=y", "--idempotency-key", "k1", "--no-wait", "--json"),
+        "--protect", "tests/**", "package.json", "--branch-prefix", "try", "--template", "node", "--metadata", "a=1", "b=x=y", "--idempotency-key", "k1", "--no-wait", "--json"),
       fake.io,
     );
     expect(code).toBe(EXIT.ok);
@@ -145,6 +145,7 @@ describe("fork: arguments to POST /v1/runs", () => {
       timeoutSeconds: 60,
       budgetUsd: 1.5,
       check: "npm run lint",
+      protectedPaths: ["tests/**", "package.json"],
       template: "node",
       branchPrefix: "try",
       metadata: { a: "1", b: "x=y" },
@@ -418,6 +419,18 @@ describe("agent forks", () => {
     expect(text).toMatch(/^agents:$/m);
     expect(text).toContain("  fork 1  claude-sonnet-4-5 · 2 turns · 1 tool call · tokens 1.9k in / 150 out");
     expect(text).toContain("          Created hello.txt. Checked it with cat.\n");
+  });
+
+  it("logs print the check's verdict, where it ran, its duration and its output", () => {
+    const checked = run("completed", [
+      fork(1, { ...started, status: "succeeded", check: { command: "npm test", exitCode: 1, passed: false, stdoutTail: "1 failing\n", stderrTail: "AssertionError\n", durationMs: 1500, verified: true } }),
+    ]);
+    const entries = new LogTracker(1).next(checked);
+    expect(entries.filter((e) => e.kind === "check" || e.kind === "stdout" || e.kind === "stderr").map((e) => `${e.kind}:${e.text}`)).toEqual([
+      "check:check failed in a fresh sandbox (exit 1, 1.5s): npm test",
+      "stdout:1 failing",
+      "stderr:AssertionError",
+    ]);
   });
 
   it("logs print an agent's stats and summary when its fork ends", () => {

@@ -54,9 +54,10 @@ describe("agent forks", () => {
     expect(fork.check).toMatchObject({ passed: true, exitCode: 0 });
     const llm = [EDIT_TURN, BASH_TURN, SUMMARY_TURN].reduce((sum, t) => sum + cost(t.usage as never), 0);
     expect(fork.costUsd.llm).toBeCloseTo(llm, 8);
-    expect(fork.costUsd.total).toBeCloseTo(llm + fork.costUsd.sandbox, 8);
+    expect(fork.costUsd.verification).toBeGreaterThan(0);
+    expect(fork.costUsd.total).toBeCloseTo(llm + fork.costUsd.sandbox + fork.costUsd.verification!, 8);
     expect(fork.steps.map((s) => s.name)).toEqual(
-      expect.arrayContaining(["model-1", "tool-1-1", "model-2", "tool-2-1", "model-3", "check", "collect", "release-sandbox"]),
+      expect.arrayContaining(["model-1", "tool-1-1", "model-2", "tool-2-1", "model-3", "verify-export", "verify-build", "verify-check", "release-sandbox"]),
     );
 
     const calls = await modelCalls();
@@ -113,7 +114,8 @@ describe("agent forks", () => {
     expect(finished.agent?.turns).toBe(2);
     expect(finished.diff).toEqual({ files: 1, insertions: 1, deletions: 0 });
     expect(await modelCalls()).toHaveLength(2);
-    expect((await sandboxAdmin.stats()).created).toBe(1);
+    // The fork's one sandbox, paused and resumed, and then its verification sandbox.
+    expect((await sandboxAdmin.stats()).created).toBe(2);
     await waitFor("the sandbox to be released", async () => (await sandboxAdmin.stats()).live === 0);
   });
 

@@ -70,7 +70,8 @@ describe("branching a fork", () => {
     expect(first.indexOf("wrote-a")).toBeLessThan(first.indexOf(BRANCH_PROMPT));
 
     const stats = await sandboxAdmin.stats();
-    expect(stats.calls.create).toBe(1);
+    // The parent's sandbox (the child's is forked from it), then each fork's verification sandbox.
+    expect(stats.calls.create).toBe(1 + 2);
     expect(stats.forked).toBe(1);
     await noSandboxLeft();
   });
@@ -126,7 +127,8 @@ describe("branching a fork", () => {
     const row = await waitForListedRun(run.id, (r) => r.status === "completed" && r.succeeded === 3);
     expect(row).toMatchObject({ forks: 3, succeeded: 3, failed: 0, cancelled: 0, budgetExceeded: 0 });
     const stats = await sandboxAdmin.stats();
-    expect(stats.calls.create).toBe(1);
+    // The parent's sandbox (the children's are forked from it), then each fork's verification sandbox.
+    expect(stats.calls.create).toBe(1 + 3);
     expect(stats.calls.fork).toBe(1);
     expect(stats.forked).toBe(2);
     await noSandboxLeft();

@@ -63,10 +63,12 @@ describe("GitHub runs: push, pull requests, summary comment", () => {
     const refs = await github.refs();
     for (const fork of view.forks) {
       expect(fork.status).toBe("succeeded");
-      expect(fork.steps.map((s) => s.name)).toEqual(expect.arrayContaining(["collect", "push", "release-sandbox"]));
+      expect(fork.steps.map((s) => s.name)).toEqual(expect.arrayContaining(["verify-build", "push", "verify-check", "release-sandbox"]));
       const names = fork.steps.map((s) => s.name);
-      expect(names.indexOf("push")).toBeGreaterThan(names.indexOf("collect"));
-      expect(names.indexOf("push")).toBeLessThan(names.indexOf("release-sandbox"));
+      // Pushed from the verified commit, before the check runs in the verification sandbox.
+      expect(names.indexOf("push")).toBeGreaterThan(names.indexOf("verify-build"));
+      expect(names.indexOf("push")).toBeLessThan(names.indexOf("verify-check"));
+      expect(names.indexOf("push")).toBeLessThan(names.indexOf("verify-release"));
       expect(fork.pushed).toEqual({ branch: `forkyard/${run.id}/${fork.n}`, sha: expect.stringMatching(/^[0-9a-f]{40}$/) });
       expect(refs[`refs/heads/${fork.pushed!.branch}`]).toBe(fork.pushed!.sha);
       expect(await github.show(fork.pushed!.branch, `fork-${fork.n}.txt`)).toBe(Array.from({ length: fork.n }, (_, i) => `line ${i + 1}\n`).join(""));
@@ -163,9 +165,10 @@ KIT`,
     expect(await github.show(fork.pushed!.branch, "planted.txt")).toBe("planted\n");
 
     const loot = await (await github.request("/__loot")).text();
-    // The kit ran all along, the push step's own command included (its environment was read)...
+    // The kit ran all along in the fork's sandbox, but the push's export ran in the verification
+    // sandbox, which the kit never reached...
     expect(loot).toContain("bg: ");
-    expect(loot).toContain("FORKYARD_EXPORT_DIR");
+    expect(loot).not.toContain("FORKYARD_EXPORT_DIR");
     // ...and found no token, in no form.
     for (const form of [TEST_GITHUB_TOKEN, btoa(`x-access-token:${TEST_GITHUB_TOKEN}`).replace(/=+$/, ""), TEST_GITHUB_TOKEN.slice(4, 20)]) {
       expect(loot).not.toContain(form);

@@ -32,8 +32,9 @@ describe("prepared forks", () => {
       expect(fork.diff).toEqual({ files: 1, insertions: 1, deletions: 0 });
     }
     const stats = await sandboxAdmin.stats();
-    // One sandbox created (the prepared one), one fork call of count 5.
-    expect(stats.calls.create).toBe(1);
+    // One sandbox created for the forks (the prepared one), one fork call of count 5; and one fresh
+    // verification sandbox per fork (it clones the base and re-runs the prepare commands).
+    expect(stats.calls.create).toBe(1 + 5);
     expect(stats.calls.fork).toBe(1);
     expect(stats.forked).toBe(5);
     await noSandboxLeft();
@@ -50,7 +51,8 @@ describe("prepared forks", () => {
       // Each fork prepared for itself: their tokens differ.
       const tokens = view.forks.map((f) => /token-\d+/.exec(f.commands[0]!.stdoutTail)?.[0]);
       expect(new Set(tokens).size).toBe(2);
-      expect((await sandboxAdmin.stats()).calls.create).toBe(3);
+      // The prepared one, the forks' own and their verification sandboxes.
+      expect((await sandboxAdmin.stats()).calls.create).toBe(1 + 2 + 2);
     } finally {
       await sandboxAdmin.faults([]);
     }

@@ -48,12 +48,13 @@ describe("no lease leaks", () => {
     const run = await createRun({ task: { commands: ["echo ok"] } });
     const view = await waitForRunStatus(run.id, ["completed", "failed"]);
     expect(view.status).toBe("completed");
-    // The sandbox is still alive (every kill failed) and still counts against the cap.
-    expect((await sandboxAdmin.stats()).live).toBe(1);
+    // The fork's sandbox and its verification sandbox are still alive (every kill failed) and still count against the cap.
+    expect((await sandboxAdmin.stats()).live).toBe(2);
 
     await sandboxAdmin.faults([]);
     const report = (await (await api("/v1/reaper/run", { method: "POST" })).json()) as { freed: { key: string; reason: string; sandboxId: string }[] };
     expect(report.freed).toContainEqual({ key: `${run.id}-1`, sandboxId: view.forks[0]!.sandboxId, reason: "kill_retried" });
+    expect(report.freed).toContainEqual(expect.objectContaining({ key: `${run.id}-1-verify`, reason: "kill_retried" }));
     expect((await sandboxAdmin.stats()).live).toBe(0);
   });
 });

@@ -32,7 +32,8 @@ describe("GET /v1/runs/:id/events", () => {
     expect(events.at(-1)?.data.status).toBe("completed");
     expect(types.filter((t) => t === "fork.started")).toHaveLength(2);
     expect(types.filter((t) => t === "fork.finished")).toHaveLength(2);
-    expect(types.filter((t) => t === "cost.recorded")).toHaveLength(2);
+    // Each fork's sandbox time, and its verification sandbox's.
+    expect(types.filter((t) => t === "cost.recorded")).toHaveLength(4);
     expect(events.filter((e) => e.type === "step.finished").map((e) => e.data.step)).toContain("acquire-sandbox");
     // Every step's start is in the log before its end, the ungated ones' (budget, release-sandbox,
     // report: their start is reported with their end) included, and before the run's end.

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { commandStep, STEP } from "../../src/workflows/steps";
+import { commandStep, STEP, VERIFY_STEP } from "../../src/workflows/steps";
 import { createRun, getRun, sandboxAdmin, testEnv, waitFor, waitForRunStatus, api } from "./helpers";
 import { plantRun } from "./planted-run";
 
@@ -25,7 +25,7 @@ describe("a run of commands", () => {
       expect(fork.commands).toHaveLength(3);
       expect(fork.commands[1]?.stdoutTail).toBe(`fork ${fork.n} of 3\n`);
       expect(fork.commands[2]?.stdoutTail.trim()).toBe(fork.branch);
-      expect(fork.check).toEqual({ command: "test -s fork.txt && grep -q Forkyard README.md", exitCode: 0, passed: true });
+      expect(fork.check).toMatchObject({ command: "test -s fork.txt && grep -q Forkyard README.md", exitCode: 0, passed: true, verified: true });
       expect(fork.diff).toEqual({ files: 1, insertions: 1, deletions: 0 });
       expect(fork.sandboxId).toMatch(/.+/);
       expect(fork.costUsd.sandbox).toBeGreaterThan(0);
@@ -37,16 +37,23 @@ describe("a run of commands", () => {
         "command-1",
         "command-2",
         "command-3",
-        STEP.check,
-        STEP.collect,
+        // The fork's files staged, its sandbox released, then its verification in a fresh one.
+        VERIFY_STEP.export,
         STEP.releaseSandbox,
+        `${VERIFY_STEP.prefix}${STEP.acquireSandbox}`,
+        VERIFY_STEP.base,
+        VERIFY_STEP.lay,
+        VERIFY_STEP.build,
+        VERIFY_STEP.check,
+        VERIFY_STEP.release,
         STEP.report,
       ]);
       expect(fork.steps.every((s) => s.status === "succeeded")).toBe(true);
     }
     expect(view.totals.costUsd.total).toBeCloseTo(view.forks.reduce((sum, f) => sum + f.costUsd.total, 0), 8);
     const stats = await sandboxAdmin.stats();
-    expect(stats.created).toBe(3);
+    // Each fork's sandbox and its verification sandbox.
+    expect(stats.created).toBe(6);
     expect(stats.live).toBe(0);
   });
 
@@ -68,14 +75,15 @@ describe("a run of commands", () => {
     expect((await sandboxAdmin.stats()).live).toBe(0);
   });
 
-  it("talks to the control plane twice per fork: one create, one kill (steps reach envd from the acquire step's handle)", async () => {
+  it("talks to the control plane twice per sandbox: one create, one kill (steps reach envd from the acquire step's handle)", async () => {
     await sandboxAdmin.reset();
     const run = await createRun({ forks: 3, maxConcurrent: 3, task: { commands: ["echo a", "echo b"] }, check: "true" });
     const view = await waitForRunStatus(run.id, ["completed", "failed"]);
     expect(view.status).toBe("completed");
     await waitFor("the sandboxes to be released", async () => (await sandboxAdmin.stats()).live === 0);
     const calls = (await sandboxAdmin.stats()).calls;
-    expect({ create: calls.create, kill: calls.kill, connect: calls.connect ?? 0, get: calls.get ?? 0 }).toEqual({ create: 3, kill: 3, connect: 0, get: 0 });
+    // Two sandboxes per fork, one after the other: its own and its verification sandbox.
+    expect({ create: calls.create, kill: calls.kill, connect: calls.connect ?? 0, get: calls.get ?? 0 }).toEqual({ create: 6, kill: 6, connect: 0, get: 0 });
   });
 
   it("never runs more than maxConcurrent forks at once", async () => {
@@ -83,7 +91,8 @@ describe("a run of commands", () => {
     const view = await waitForRunStatus(run.id, ["completed", "failed"], 90_000);
     expect(view.totals.succeeded).toBe(6);
     const stats = await sandboxAdmin.stats();
-    expect(stats.created).toBe(6);
+    // A fork releases its sandbox before it acquires its verification sandbox: never two at once.
+    expect(stats.created).toBe(12);
     expect(stats.peakLive).toBeLessThanOrEqual(2);
     expect(stats.live).toBe(0);
   });
@@ -114,7 +123,8 @@ describe("a run of commands", () => {
     expect(conflicting.status).toBe(409);
     expect(((await conflicting.json()) as { error: { code: string } }).error.code).toBe("idempotency_key_reused");
     await waitForRunStatus(first.id, ["completed"]);
-    expect((await sandboxAdmin.stats()).created).toBe(1);
+    // One fork: its sandbox and its verification sandbox.
+    expect((await sandboxAdmin.stats()).created).toBe(2);
   });
 
   it("times a fork out when a command runs past the fork's timeout, and releases its sandbox", async () => {

@@ -26,8 +26,9 @@ describe("sandbox provider faults", () => {
     expect(attempts).toBeGreaterThanOrEqual(2);
     expect(attempts).toBeLessThanOrEqual(3);
     const stats = await sandboxAdmin.stats();
-    expect(stats.calls.create).toBe(3);
-    expect(stats.created).toBe(1);
+    // And one create for the fork's verification sandbox.
+    expect(stats.calls.create).toBe(3 + 1);
+    expect(stats.created).toBe(1 + 1);
     expect(stats.live).toBe(0);
   });
 
@@ -42,8 +43,9 @@ describe("sandbox provider faults", () => {
     expect(attempts).toBeGreaterThanOrEqual(1);
     expect(attempts).toBeLessThanOrEqual(2);
     const stats = await sandboxAdmin.stats();
-    expect(stats.calls.create).toBe(1);
-    expect(stats.created).toBe(1);
+    // And one create for the fork's verification sandbox.
+    expect(stats.calls.create).toBe(1 + 1);
+    expect(stats.created).toBe(1 + 1);
     expect(stats.live).toBe(0);
   });
 
@@ -54,8 +56,9 @@ describe("sandbox provider faults", () => {
     expect(view.status).toBe("completed");
     expect(view.forks.every((f) => f.status === "succeeded")).toBe(true);
     const stats = await sandboxAdmin.stats();
-    expect(stats.calls.create).toBe(4);
-    expect(stats.created).toBe(2);
+    // And one create per fork for its verification sandbox.
+    expect(stats.calls.create).toBe(4 + 2);
+    expect(stats.created).toBe(2 + 2);
     expect(stats.live).toBe(0);
   });
 

@@ -52,7 +52,8 @@ describe("a lost sandbox", () => {
     expect(fork.diff).toEqual({ files: 1, insertions: 2, deletions: 0 });
     expect(stepNames(fork)).toEqual(expect.arrayContaining(["recover-1-release", "recover-1-acquire-sandbox", "recover-1-restore", "command-2-r1", "command-3"]));
     const stats = await sandboxAdmin.stats();
-    expect({ created: stats.created, live: stats.live }).toEqual({ created: 2, live: 0 });
+    // The lost sandbox, its replacement, and the fork's verification sandbox.
+    expect({ created: stats.created, live: stats.live }).toEqual({ created: 3, live: 0 });
   });
 
   it("an agent fork re-executes its tool calls without any model call: same model calls and the same final diff as without the loss", async () => {

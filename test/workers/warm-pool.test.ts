@@ -75,10 +75,11 @@ describe("the warm pool", () => {
       const s = await warmStatus();
       return s?.warm.running === 2 ? s : undefined;
     });
-    expect({ hits: warm.hits, misses: warm.misses }).toEqual({ hits: hits + 1, misses });
+    // The fork's sandbox, then its verification sandbox: both warm.
+    expect({ hits: warm.hits, misses: warm.misses }).toEqual({ hits: hits + 2, misses });
     expect(warm.acquireMs.warm.count).toBeGreaterThan(0);
-    // Two warm, one refill: the fork created nothing.
-    expect((await stats()).created).toBe(3);
+    // Two warm, two refills: the fork and its verification created nothing.
+    expect((await stats()).created).toBe(4);
     // The handed-out sandbox's idle time is booked as the pool's overhead, and shown.
     expect(warm.overhead.usd).toBeGreaterThan(0);
     const metrics = await (await api("/metrics")).text();
@@ -98,6 +99,7 @@ describe("the warm pool", () => {
     const byProfile = (await warmStatus("light"))!.hits;
     const run = await createRun({ profile: "light", task: { commands: ["true"] } });
     await waitForRunStatus(run.id, ["completed", "failed"]);
-    expect((await warmStatus("light"))!.hits).toBe(byProfile + 1);
+    // The fork's sandbox and its verification sandbox.
+    expect((await warmStatus("light"))!.hits).toBe(byProfile + 2);
   });
 });

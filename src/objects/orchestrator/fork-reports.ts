@@ -1,7 +1,7 @@
 import { TERMINAL_FORK_STATUSES } from "../../api/runs";
 import { loadConfig } from "../../core/env";
 import { BudgetExceededError, ForkCancelledError } from "../../core/errors";
-import { sandboxCostKey, sandboxCostUsd } from "../../core/costs";
+import { sandboxCostKey, verificationCostKey, sandboxCostUsd } from "../../core/costs";
 import { log } from "../../observability/log";
 import type { ForkOutcome } from "../../runs/fork-outcome";
 import type { StepRecord, StepReport } from "../../protocol/step-reports";
@@ -215,6 +215,7 @@ export class ForkReporting {
     store.saveOutcome(outcome);
     store.ledger.releaseOwner(outcome.n);
     this.#run.addCost(sandboxCostKey(outcome.n), outcome.n, "sandbox", outcome.costUsd.sandbox);
+    if (outcome.costUsd.verification) this.#run.addCost(verificationCostKey(outcome.n), outcome.n, "sandbox", outcome.costUsd.verification);
     if (store.finishFork(outcome.n, outcome.status, now, outcome.error)) {
       this.#run.event("fork.finished", outcome.n, { status: outcome.status, costUsd: outcome.costUsd });
       const stopWhen = this.#run.run().request.stopWhen;

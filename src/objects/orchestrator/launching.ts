@@ -109,6 +109,8 @@ export class RunLaunching {
       template: sandbox.templateId,
       sandboxRate: { vcpu: sandbox.vcpu, memoryGib: sandbox.memoryGib },
       leaseKey: forkLeaseKey(id, fork.n),
+      // Check, diff, patch and push from a fresh sandbox (workflows/fork-verification.ts).
+      verify: request.protectedPaths ? { protectedPaths: request.protectedPaths } : {},
     };
     if (request.check) params.check = request.check;
     if (request.push) params.push = true;

@@ -1,4 +1,4 @@
-import type { CommandResult, ForkStatus, ForkView, RunTotals, RunView, StepView } from "../../api/runs";
+import type { CheckResult, CommandResult, ForkStatus, ForkView, RunTotals, RunView, StepView } from "../../api/runs";
 import { TERMINAL_FORK_STATUSES } from "../../api/runs";
 import { roundUsd } from "../../core/costs";
 import { rankForks } from "../../runs/ranking";
@@ -139,9 +139,9 @@ export class RunViews {
           finishedAt: row.finished_at,
           steps: steps.get(row.n) ?? [],
           commands: commands.get(row.n) ?? outcome?.commands ?? [],
-          costUsd: { sandbox: roundUsd(cost.sandbox), llm: roundUsd(cost.llm), total: roundUsd(cost.sandbox + cost.llm) },
+          costUsd: forkCost(cost, outcome?.costUsd.verification),
         };
-        if (outcome?.check) view.check = outcome.check;
+        if (outcome?.check) view.check = only !== null ? outcome.check : cutCheck(outcome.check);
         if (outcome?.diff) view.diff = outcome.diff;
         if (outcome?.agent) view.agent = outcome.agent;
         if (outcome?.pushed) view.pushed = outcome.pushed;
@@ -176,6 +176,25 @@ export class RunViews {
       costUsd: { sandbox, llm, total: roundUsd(sandbox + llm) },
     };
   }
+}
+
+/** A fork's costs: its verification sandbox's apart from its own sandbox's (both booked as sandbox time). */
+function forkCost(cost: { sandbox: number; llm: number }, verification: number | undefined): ForkView["costUsd"] {
+  const own = cost.sandbox - (verification ?? 0);
+  return {
+    sandbox: roundUsd(own),
+    llm: roundUsd(cost.llm),
+    ...(verification !== undefined ? { verification: roundUsd(verification) } : {}),
+    total: roundUsd(cost.sandbox + cost.llm),
+  };
+}
+
+/** A check's output in a run's view: the last FULL_TAIL_CHARS of each (GET …/forks/:n has 64 KiB). */
+function cutCheck(check: CheckResult): CheckResult {
+  const cut = (text: string | undefined) => (text === undefined || text.length <= FULL_TAIL_CHARS ? text : `${TRUNCATED_MARK}${text.slice(-FULL_TAIL_CHARS)}`);
+  const stdoutTail = cut(check.stdoutTail);
+  const stderrTail = cut(check.stderrTail);
+  return { ...check, ...(stdoutTail !== undefined ? { stdoutTail } : {}), ...(stderrTail !== undefined ? { stderrTail } : {}) };
 }
 
 function apiForkStatus(status: StoredForkStatus): ForkStatus {

@@ -148,11 +148,17 @@ export class Holders {
     return { sandboxId, handle: handle ?? (await core.backend.handle(sandboxId)), resumed };
   }
 
-  /** Releases every lease of a run at once (cancellation): nothing of it is left running. */
+  /**
+   * Releases every lease of a run at once (cancellation): nothing of it is left running. Answers,
+   * per fork that had one open, its whole sandbox time (every lease it held: its own sandbox, a
+   * replacement, its verification sandbox), so one booking per fork counts them all.
+   */
   async releaseRun(runId: string): Promise<{ fork: number; aliveSeconds: number }[]> {
     this.#core.leases.dequeueRun(runId);
     const leases = this.#core.leases.openKeysOfRun(runId);
-    return Promise.all(leases.map(async ({ key, fork }) => ({ fork, aliveSeconds: (await this.#core.release(key)).aliveSeconds })));
+    await Promise.all(leases.map(({ key }) => this.#core.release(key)));
+    const forks = [...new Set(leases.map((l) => l.fork))];
+    return Promise.all(forks.map(async (fork) => ({ fork, aliveSeconds: (await this.releaseFork(runId, fork)).aliveSeconds })));
   }
 
   /** Releases every lease a fork holds (its sandbox, and a replacement's if it lost one); answers their sandbox time. */

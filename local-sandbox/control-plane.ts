@@ -292,6 +292,8 @@ const defs: RouteDef[] = [
     handler: async (c, i) => {
       await readJsonObject(i.req);
       c.store.pause(i.params.id as string);
+      // Paused means its processes are gone (a resume lists none of them): wait, bounded, for the kills to land.
+      await c.store.require(i.params.id as string).processes.waitIdle(3000);
       return empty(204);
     },
   },

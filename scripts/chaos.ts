@@ -154,8 +154,10 @@ async function main(): Promise<boolean> {
   const reruns = [...view.forks, ...agentView.forks].reduce((sum, f) => sum + f.steps.filter((s) => s.attempts > 1).length, 0);
   const modelCalls = anthropic.calls().filter((c) => c.path === "/v1/messages").length;
   const modelReruns = agentView.forks.reduce((sum, f) => sum + f.steps.filter((s) => s.name.startsWith("model-")).reduce((n, s) => n + s.attempts - 1, 0), 0);
-  // Created (not forked): one per fork, the session's, the prepared run's one and the branched fork's.
-  const wantSandboxes = FORKS + AGENT_FORKS + 1 + 1 + 1;
+  // Created (not forked): one per fork, the session's, the prepared run's one and the branched fork's;
+  // and each run fork's verification sandbox (its check and patch are built in a fresh one).
+  const verifications = FORKS + AGENT_FORKS + PREPARED_FORKS + 1 + BRANCHES;
+  const wantSandboxes = FORKS + AGENT_FORKS + 1 + 1 + 1 + verifications;
   const creates = stats.calls.create ?? 0;
   const wantModelCalls = (AGENT_FORKS + 1) * AGENT_TURNS + modelReruns + turnModelReruns;
   const turnCompleted = turn?.status === "succeeded" && turn.toolCalls === AGENT_TURNS - 1 && turnModelReruns <= 1;

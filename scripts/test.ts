@@ -1,7 +1,8 @@
 /**
  * `npm test` after the typecheck: the vitest projects (vitest.config.ts) run at the same time as
- * one vitest process each (lanes; in one process vitest runs projects of different worker counts
- * one group after the other): `workers` (the Worker in workerd), `node` (the local sandbox server,
+ * lanes, one vitest process each (in one process vitest runs projects of different worker counts
+ * one group after the other): `workers` (the Worker in workerd), split into two lanes with a
+ * workerd and a sandbox server each (scripts/test-lanes.ts), `node` (the local sandbox server,
  * CLI, scripts, the Worker's pure logic) and `stack` (files that start a `wrangler dev` stack, one
  * at a time). Each lane writes its output to .test-data/test-logs/<lane>.log. Prints one table of
  * per-file durations, a failed lane's log, and exits non-zero when a lane failed.
@@ -9,9 +10,11 @@
  * Each lane is a process group registered with the orphan guard, so the lanes die with the runner
  * whatever ends it (SIGINT, SIGTERM, SIGHUP here; SIGKILL through the guard).
  *
- *   npm test                       # typecheck, then both lanes
- *   node scripts/test.ts -- -t x   # arguments after `--` go to both vitest processes
+ *   npm test                                  # typecheck, then every lane
+ *   node scripts/test.ts -- -t x              # arguments after `--` go to every vitest process
  *   FORKYARD_TEST_LANES=workers,stack node scripts/test.ts
+ *   FORKYARD_WORKERS_LANES=1 node scripts/test.ts
+ *   node scripts/test.ts --record-seconds     # after a green run, refresh test/workers/file-seconds.json
  *
  * A single file still runs with `npx vitest run <file>`.
  */
@@ -19,13 +22,17 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { guardGroup, ROOT } from "./local-stack.ts";
+import { planLanes, recordSeconds, type LanePlan } from "./test-lanes.ts";
 import type { FileTiming } from "./test-timing-reporter.ts";
 
-const LANES = (process.env.FORKYARD_TEST_LANES || "workers,node,stack").split(",").filter(Boolean);
+const PROJECTS = (process.env.FORKYARD_TEST_LANES || "workers,node,stack").split(",").filter(Boolean);
+const recordFlag = process.argv.includes("--record-seconds");
 const extra = (() => {
   const i = process.argv.indexOf("--");
-  return i >= 0 ? process.argv.slice(i + 1) : process.argv.slice(2);
+  return i >= 0 ? process.argv.slice(i + 1) : process.argv.slice(2).filter((a) => a !== "--record-seconds");
 })();
+// Arguments for vitest (a file, -t …) run the workers files in one lane: a split would drop the filter.
+const LANES = planLanes(ROOT, PROJECTS, extra.length ? 1 : Number(process.env.FORKYARD_WORKERS_LANES || 2));
 const logDir = join(ROOT, ".test-data", "test-logs");
 mkdirSync(logDir, { recursive: true });
 
@@ -41,14 +48,14 @@ interface Lane {
   done: Promise<void>;
 }
 
-function startLane(name: string): Lane {
+function startLane({ name, project, files }: LanePlan): Lane {
   const log = join(logDir, `${name}.log`);
   const timings = join(logDir, `${name}.timings.jsonl`);
   rmSync(timings, { force: true });
   const out = createWriteStream(log);
   const child = spawn(
     process.execPath,
-    [join(ROOT, "node_modules", "vitest", "vitest.mjs"), "run", "--project", name, "--reporter=default", `--reporter=${join(ROOT, "scripts", "test-timing-reporter.ts")}`, ...extra],
+    [join(ROOT, "node_modules", "vitest", "vitest.mjs"), "run", "--project", project, ...(files ?? []), "--reporter=default", `--reporter=${join(ROOT, "scripts", "test-timing-reporter.ts")}`, ...extra],
     // Its own process group: stopping the lane stops vitest's workers and workerd with it.
     { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? "1" : "0", FORKYARD_TEST_TIMINGS: timings } },
   );
@@ -99,35 +106,36 @@ async function stopAll(sig: NodeJS.Signals): Promise<never> {
 for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, () => void stopAll(sig));
 
 const t0 = Date.now();
-console.log(`running the ${LANES.join(" and ")} lanes at the same time (output: ${logDir}/<lane>.log)`);
-for (const name of LANES) lanes.push(startLane(name));
+console.log(`running the ${LANES.map((l) => l.name).join(", ")} lanes at the same time (output: ${logDir}/<lane>.log)`);
+for (const plan of LANES) lanes.push(startLane(plan));
 await Promise.all(lanes.map((l) => l.done));
 // Stopped by a signal: stopAll exits with its code, no table.
 if (stopping) await new Promise(() => {});
 for (const lane of lanes) killGroup(lane.child.pid!, "SIGKILL"); // nothing of a finished lane may linger
 
-const rows: FileTiming[] = lanes.flatMap((l) =>
+const rows: (FileTiming & { lane: string })[] = lanes.flatMap((l) =>
   existsSync(l.timings)
     ? readFileSync(l.timings, "utf8")
         .split("\n")
         .filter(Boolean)
-        .map((line) => JSON.parse(line) as FileTiming)
+        .map((line) => ({ ...(JSON.parse(line) as FileTiming), lane: l.name }))
     : [],
 );
 rows.sort((a, b) => b.end - b.start - (a.end - a.start));
 const s = (ms: number) => (ms / 1000).toFixed(1).padStart(6);
 const fileWidth = Math.max(4, ...rows.map((r) => r.file.length));
-console.log(`\n${"file".padEnd(fileWidth)}  lane      wall s  tests s  setup s  tests  state`);
+console.log(`\n${"file".padEnd(fileWidth)}  lane       wall s  tests s  setup s  tests  state`);
 for (const r of rows) {
   const state = r.failed ? `FAILED ${r.failed}` : r.state;
-  console.log(`${r.file.padEnd(fileWidth)}  ${r.project.padEnd(8)} ${s(r.end - r.start)}   ${s(r.duration)}   ${s(r.prepare)}  ${String(r.tests).padStart(5)}  ${state}`);
+  console.log(`${r.file.padEnd(fileWidth)}  ${r.lane.padEnd(9)} ${s(r.end - r.start)}   ${s(r.duration)}   ${s(r.prepare)}  ${String(r.tests).padStart(5)}  ${state}`);
 }
 const failed = lanes.filter((l) => l.code !== 0);
 for (const lane of lanes) {
-  const files = rows.filter((r) => r.project === lane.name);
+  const files = rows.filter((r) => r.lane === lane.name);
   console.log(`${lane.name} lane: ${files.length} files, ${files.reduce((n, r) => n + r.tests, 0)} tests, ${s(lane.ended! - lane.started)} s`);
 }
 console.log(`total: ${s(Date.now() - t0)} s wall`);
+if (recordFlag && !failed.length) recordSeconds(ROOT, rows);
 for (const lane of failed) {
   console.log(`\n===== ${lane.name} lane failed: ${lane.log} =====`);
   process.stdout.write(readFileSync(lane.log, "utf8"));

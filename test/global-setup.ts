@@ -1,7 +1,7 @@
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { TestProject } from "vitest/node";
-import { startSandboxServer } from "../local-sandbox/server.ts";
+import { startSandboxServer } from "../scripts/local-stack.ts";
 import { startScriptedAnthropic } from "./support/anthropic-server.ts";
 import { TEST_ANTHROPIC_API_KEY, TEST_E2B_API_KEY, TEST_SANDBOX_ADMIN_KEY, TEST_GITHUB_TOKEN } from "./support/constants.ts";
 import { startTestGitHub } from "./support/github-server.ts";
@@ -20,7 +20,15 @@ export default async function setup(project: TestProject) {
   project.provide("githubUrl", github.url);
   // Exposed read-only to sandboxes (forks clone the test repo from it) wherever the checkout lives;
   // the GitHub stand-in is the one host address sandboxes reach (their network is their own).
-  const server = await startSandboxServer({ port: 0, host: "127.0.0.1", apiKey: TEST_E2B_API_KEY, adminKey: TEST_SANDBOX_ADMIN_KEY, dataDir: join(root, "sandboxes"), exposePaths: [root], forwardHosts: [new URL(github.url).host] });
+  // Its own process (as `npm start` runs it), not this one: a process forks each sandbox command,
+  // and forking vitest's large main process cost ~30 ms of CPU per spawn (a quarter of the lane's CPU).
+  const server = await startSandboxServer({
+    apiKey: TEST_E2B_API_KEY,
+    dataDir: join(root, "sandboxes"),
+    exposePaths: [root],
+    env: { SANDBOX_ADMIN_KEY: TEST_SANDBOX_ADMIN_KEY, SANDBOX_FORWARD_HOSTS: new URL(github.url).host },
+    quiet: true,
+  });
   project.provide("sandboxUrl", server.url);
   project.provide("repoPath", repoPath);
   // A repository whose default branch is not `main` (Debian's `git init` makes `master`).
@@ -35,7 +43,7 @@ export default async function setup(project: TestProject) {
   return async () => {
     await anthropic.close();
     await github.close();
-    await server.close();
+    await server.stop();
     rmSync(root, { recursive: true, force: true });
   };
 }

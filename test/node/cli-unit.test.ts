@@ -546,3 +546,52 @@ describe("watching over the event stream", () => {
     expect(fake.out()).toContain("run r1 · completed");
   });
 });
+
+describe("logs --transcript", () => {
+  const at = "2026-01-01T00:00:01.000Z";
+  const entries = [
+    { seq: 1, turn: 1, step: null, at, role: "user", text: "Add hello.txt" },
+    { seq: 2, turn: 1, step: "model-1", at, role: "assistant", text: "Looking first.", stopReason: "tool_use", toolCalls: [{ id: "t1", name: "bash", input: { command: "cat README" } }] },
+    { seq: 3, turn: 1, step: "tool-1-1", at, role: "tool", toolUseId: "t1", name: "bash", input: { command: "cat README" }, content: "\x1b[2J\x1b]0;pwned\x07hi\r\n[exit code: 0]", isError: false },
+    { seq: 4, turn: 2, step: "model-2", at, role: "assistant", text: "", stopReason: "tool_use", toolCalls: [] },
+    { seq: 5, turn: 2, step: "tool-2-1", at, role: "tool", toolUseId: "t2", name: "str_replace_based_edit_tool", input: { command: "str_replace", path: "a.txt", old_str: "old", new_str: "new\nmore" }, content: "The file a.txt has been edited.", isError: false },
+  ];
+
+  it("pages through fork n's transcript and prints commands, edits as diffs and outputs, with control characters shown, not obeyed", async () => {
+    const fake = fakeIo((req) => {
+      if (req.url.endsWith("/v1/runs/r1")) return json(agentRun("completed"));
+      const after = Number(new URL(req.url).searchParams.get("after"));
+      const page = entries.filter((e) => e.seq > after).slice(0, 3);
+      return json({ entries: page, next: after === 0 ? 3 : null });
+    });
+    expect(await main(argv("logs", "r1", "--fork", "1", "--transcript"), fake.io)).toBe(EXIT.ok);
+    expect(fake.requests.map((r) => r.url.replace("http://127.0.0.1:8787", ""))).toEqual(["/v1/runs/r1", "/v1/runs/r1/forks/1/transcript?after=0&limit=500", "/v1/runs/r1/forks/1/transcript?after=3&limit=500"]);
+    expect(fake.out()).toBe(
+      [
+        "> Add hello.txt",
+        `── model-1 ${"─".repeat(40)}`,
+        "Looking first.",
+        "$ cat README",
+        "  │ \\x1b[2J\\x1b]0;pwned\\x07hi",
+        "  │ [exit code: 0]",
+        `── model-2 ${"─".repeat(40)}`,
+        "✎ str_replace a.txt",
+        "  - old",
+        "  + new",
+        "  + more",
+        "  │ The file a.txt has been edited.",
+        "",
+      ].join("\n"),
+    );
+    expect(fake.out()).not.toContain("\x1b");
+  });
+
+  it("needs --fork; --json prints the entries", async () => {
+    const fake = fakeIo(() => json({}));
+    expect(await main(argv("logs", "r1", "--transcript"), fake.io)).toBe(EXIT.usage);
+    expect(fake.requests).toHaveLength(0);
+    const asJson = fakeIo((req) => (req.url.endsWith("/v1/runs/r1") ? json(agentRun("completed")) : json({ entries: entries.slice(0, 2), next: null })));
+    expect(await main(argv("logs", "r1", "--fork", "1", "--transcript", "--json"), asJson.io)).toBe(EXIT.ok);
+    expect(JSON.parse(asJson.out())).toEqual(entries.slice(0, 2));
+  });
+});

@@ -19,25 +19,22 @@ export function forkTranscriptLines(entry: ForkTranscriptEntry, c: Colors): stri
   }
   const input = (entry.input ?? {}) as Input;
   const body = split(entry.content).map((l) => (entry.isError ? c.red(`  │ ${l}`) : c.dim(`  │ ${l}`)));
-  if (entry.name === "bash") {
+  if (/^bash$/i.test(entry.name)) {
     const command = str(input.command) ?? (input.restart === true ? "(restart)" : "");
     return [c.bold(`$ ${split(command).join("\n  ")}`), ...body];
   }
-  return [c.bold(`✎ ${safeText(`${str(input.command) ?? entry.name} ${str(input.path) ?? ""}`.trim())}`), ...editDiff(input, c), ...body];
+  const what = str(input.command) ?? entry.name;
+  return [c.bold(`✎ ${safeText(`${what} ${str(input.path) ?? str(input.file_path) ?? ""}`.trim())}`), ...editDiff(input, c), ...body];
 }
 
-/** An edit's change as diff lines: removed text red (-), added green (+). */
+/**
+ * An edit's change as diff lines: removed text red (-), added green (+). The text editor's
+ * `create` / `str_replace` / `insert`, and Claude Code's `Write` (content) and `Edit` (old_string, new_string).
+ */
 export function editDiff(input: Input, c: Colors): string[] {
-  const minus = (t: string) => split(t).map((l) => c.red(`  - ${l}`));
-  const plus = (t: string) => split(t).map((l) => c.green(`  + ${l}`));
-  switch (input.command) {
-    case "create":
-      return plus(str(input.file_text) ?? "");
-    case "str_replace":
-      return [...minus(str(input.old_str) ?? ""), ...plus(str(input.new_str) ?? "")];
-    case "insert":
-      return [c.dim(`  @ after line ${String(input.insert_line ?? "?")}`), ...plus(str(input.new_str) ?? str(input.insert_text) ?? "")];
-    default:
-      return [];
-  }
+  const minus = (t: string | undefined) => (t === undefined ? [] : split(t).map((l) => c.red(`  - ${l}`)));
+  const plus = (t: string | undefined) => (t === undefined ? [] : split(t).map((l) => c.green(`  + ${l}`)));
+  if (input.command === "insert") return [c.dim(`  @ after line ${String(input.insert_line ?? "?")}`), ...plus(str(input.new_str) ?? str(input.insert_text))];
+  if (input.command === "create" || input.content !== undefined) return plus(str(input.file_text) ?? str(input.content));
+  return [...minus(str(input.old_str) ?? str(input.old_string)), ...plus(str(input.new_str) ?? str(input.new_string))];
 }

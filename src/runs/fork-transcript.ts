@@ -17,7 +17,7 @@ export const MAX_TRANSCRIPT_TEXT_CHARS = 32 * 1024;
 
 /** What a step sends the Orchestrator: `data` is the entry's own fields as JSON text. */
 export interface TranscriptRecord {
-  /** The step's name (model-k, tool-k-i), or `prompt`. */
+  /** The step's name (model-k, tool-k-i), `prompt`, or `claude-code:<k>[:<i>]` (claude-code-transcript.ts). */
   key: string;
   turn: number;
   data: string;
@@ -56,7 +56,8 @@ export function toolRecord(turn: number, index: number, call: { name: string; in
 /** A stored record as the API shows it. */
 export function transcriptEntry(row: { seq: number; key: string; turn: number; data: string; at: string }): ForkTranscriptEntry {
   const body = JSON.parse(row.data) as EntryBody;
-  return { seq: row.seq, turn: row.turn, step: row.key === PROMPT_KEY ? null : row.key, at: row.at, ...body } as ForkTranscriptEntry;
+  // A claude-code fork's keys are `claude-code:<k>[:<i>]`: its entries' step is the one step.
+  return { seq: row.seq, turn: row.turn, step: row.key === PROMPT_KEY ? null : row.key.replace(/:.*$/, ""), at: row.at, ...body } as ForkTranscriptEntry;
 }
 
 function record(key: string, turn: number, body: EntryBody): TranscriptRecord {
@@ -64,7 +65,7 @@ function record(key: string, turn: number, body: EntryBody): TranscriptRecord {
 }
 
 /** The value with each string bounded (a `create` of a large file, a long command). */
-function boundStrings(value: JsonValue): JsonValue {
+export function boundStrings(value: JsonValue): JsonValue {
   if (typeof value === "string") return boundOutput(value, MAX_TRANSCRIPT_TEXT_CHARS);
   if (Array.isArray(value)) return value.map(boundStrings);
   if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, boundStrings(v)]));

@@ -10,6 +10,7 @@ import { colorsFor } from "../../cli/output.ts";
 import { agentStats, formatCount, formatDuration, formatTokens, formatUsd } from "../../cli/render/format.ts";
 import { createLiveView } from "../../cli/render/live.ts";
 import { LogTracker } from "../../cli/render/logs.ts";
+import { forkTranscriptLines } from "../../cli/render/fork-transcript.ts";
 import { stripAnsi, truncateVisible } from "../../cli/render/text.ts";
 import type { ForkView, RunView } from "../../cli/types.ts";
 import { LOCAL_API_TOKEN } from "../../scripts/local-stack.ts";
@@ -584,6 +585,32 @@ describe("logs --transcript", () => {
       ].join("\n"),
     );
     expect(fake.out()).not.toContain("\x1b");
+  });
+
+  it("shows Claude Code's edits as diffs too", () => {
+    const c = colorsFor({ write: () => true }, {}, true);
+    const edit = { seq: 2, turn: 1, step: "claude-code", at, role: "tool", toolUseId: "t", name: "Edit", input: { file_path: "a.txt", old_string: "x", new_string: "y" }, content: "ok", isError: false } as const;
+    expect(forkTranscriptLines(edit, c)).toEqual(["✎ Edit a.txt", "  - x", "  + y", "  │ ok"]);
+    expect(forkTranscriptLines({ ...edit, name: "Write", input: { file_path: "b.txt", content: "new\n" } }, c)).toEqual(["✎ Write b.txt", "  + new", "  │ ok"]);
+    expect(forkTranscriptLines({ ...edit, name: "Bash", input: { command: "ls" } }, c)).toEqual(["$ ls", "  │ ok"]);
+  });
+
+  it("--follow prints entries as the fork's steps end, until it ends", async () => {
+    let ended = false;
+    const fake = fakeIo((req) => {
+      if (req.url.endsWith("/v1/runs/r1")) {
+        const view = agentRun("running");
+        if (ended) view.forks[1]!.status = "succeeded";
+        return json(view);
+      }
+      const after = Number(new URL(req.url).searchParams.get("after"));
+      // The fork's last entry is recorded as it ends, after the first page was read.
+      const have = entries.slice(0, ended ? 3 : 2);
+      ended = true;
+      return json({ entries: have.filter((e) => e.seq > after), next: null });
+    });
+    expect(await main(argv("logs", "r1", "--fork", "2", "--transcript", "--follow", "--json"), fake.io)).toBe(EXIT.ok);
+    expect(fake.out().trim().split("\n").map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([1, 2, 3]);
   });
 
   it("needs --fork; --json prints the entries", async () => {

@@ -69,8 +69,8 @@ function entryEl(e: ForkTranscriptEntry, n: number, keepOpen: KeepOpen): HTMLEle
 
 function toolEl(e: ToolEntry, n: number, keepOpen: KeepOpen): HTMLElement {
   const input = (e.input ?? {}) as Input;
-  const bash = e.name === "bash";
-  const label = bash ? "$ " + (str(input.command) ?? (input.restart === true ? "(restart)" : "")) : "✎ " + [str(input.command) ?? e.name, str(input.path) ?? ""].join(" ").trim();
+  const bash = /^bash$/i.test(e.name);
+  const label = bash ? "$ " + (str(input.command) ?? (input.restart === true ? "(restart)" : "")) : "✎ " + [str(input.command) ?? e.name, str(input.path) ?? str(input.file_path) ?? ""].join(" ").trim();
   const exit = bash ? /\[exit code: (\d+)\]\s*$/.exec(e.content) : null;
   const outcome = e.isError ? h("span", { class: "bad-text" }, "error") : exit ? h("span", { class: exit[1] === "0" ? "ok-text" : "bad-text" }, "exit " + exit[1]) : null;
   const diff = bash ? [] : editLines(input);
@@ -79,11 +79,14 @@ function toolEl(e: ToolEntry, n: number, keepOpen: KeepOpen): HTMLElement {
   return keepOpen(details, "t-" + n + "-" + (e.step ?? e.seq), false);
 }
 
-/** An edit as diff lines: what it removed, then what it added. */
+/**
+ * An edit as diff lines: what it removed, then what it added — the text editor's `create`,
+ * `str_replace`, `insert`, and Claude Code's `Write` (content) and `Edit` (old_string, new_string).
+ */
 function editLines(input: Input): HTMLElement[] {
-  const lines = (text: string | undefined, sign: "+" | "-") => (text ?? "").replace(/\n$/, "").split("\n").map((l) => patchLine(sign + l, sign === "+" ? "add" : "del"));
-  if (input.command === "create") return lines(str(input.file_text), "+");
-  if (input.command === "str_replace") return [...lines(str(input.old_str), "-"), ...lines(str(input.new_str), "+")];
+  const lines = (text: string | undefined, sign: "+" | "-") => (text === undefined ? [] : text.replace(/\n$/, "").split("\n").map((l) => patchLine(sign + l, sign === "+" ? "add" : "del")));
+  if (input.command === "view") return [];
   if (input.command === "insert") return [patchLine("@@ after line " + String(input.insert_line ?? "?") + " @@", "hunk"), ...lines(str(input.new_str) ?? str(input.insert_text), "+")];
-  return [];
+  if (input.command === "create" || input.content !== undefined) return lines(str(input.file_text) ?? str(input.content), "+");
+  return [...lines(str(input.old_str) ?? str(input.old_string), "-"), ...lines(str(input.new_str) ?? str(input.new_string), "+")];
 }

@@ -11,7 +11,7 @@ const isoDateTime = z.string().describe("ISO 8601 date-time (UTC)");
 const entryBase = {
   seq: z.number().int().describe("position in the fork's transcript (1, 2, …); `after` of the next page"),
   turn: z.number().int().describe("the model call the entry belongs to (1, 2, …; a branched fork continues its parent's count)"),
-  step: z.string().nullable().describe("the fork's step that recorded it (model-k, tool-k-i); null for the prompt"),
+  step: z.string().nullable().describe("the fork's step that recorded it (model-k, tool-k-i; claude-code for that runtime); null for the prompt"),
   at: isoDateTime,
 };
 

@@ -1,4 +1,4 @@
-import type { ArtifactList, BranchResponse, CompareView, CreateRunBody, PickResult, CreatedRun, CreatedSession, CreateSessionBody, ReaperResult, RunPage, RunStatus, RunView, SessionPage, SessionView, TranscriptPage } from "./types.ts";
+import type { ArtifactList, BranchResponse, CompareView, CreateRunBody, ForkTranscriptPage, PickResult, CreatedRun, CreatedSession, CreateSessionBody, ReaperResult, RunPage, RunStatus, RunView, SessionPage, SessionView, TranscriptPage } from "./types.ts";
 
 /** An error answer of the API (`{error:{code,message,details}}`), or the API being unreachable (status 0). */
 export class ApiError extends Error {
@@ -133,6 +133,10 @@ export class ForkyardClient {
 
   forkSession(id: string, count: number, title?: string): Promise<{ sessions: SessionView[] }> {
     return this.#json("POST", `/v1/sessions/${enc(id)}/fork`, { body: title ? { count, title } : { count } });
+  }
+
+  forkTranscript(id: string, n: number, after = 0, limit = 500): Promise<ForkTranscriptPage> {
+    return this.#json("GET", `/v1/runs/${enc(id)}/forks/${n}/transcript?after=${after}&limit=${limit}`);
   }
 
   transcript(id: string, after = 0, limit = 500): Promise<TranscriptPage> {

@@ -11,6 +11,7 @@ import { controlCommand } from "./commands/control.ts";
 import { forkCommand, type ForkOptions } from "./commands/fork.ts";
 import { listCommand } from "./commands/list.ts";
 import { logsCommand } from "./commands/logs.ts";
+import { forkTranscriptCommand } from "./commands/fork-transcript.ts";
 import { pickCommand } from "./commands/pick.ts";
 import { statusCommand } from "./commands/status.ts";
 import { DEFAULT_URL } from "./config.ts";
@@ -136,8 +137,9 @@ export function createProgram(io: Io, result: { code: number }): Command {
     .argument("<run>", "run id")
     .option("--fork <n>", "only fork n", parsePositiveInt)
     .option("-f, --follow", "keep printing new lines until the run ends")
+    .option("--transcript", "with --fork n: what the fork's agent did (prompt, messages, commands, edits and their output)")
     .addOption(json())
-    .action(action((ctx, id: string, opts: { fork?: number; follow?: boolean }) => logsCommand(ctx, id, opts)));
+    .action(action((ctx, id: string, opts: { fork?: number; follow?: boolean; transcript?: boolean }) => (opts.transcript ? forkTranscriptCommand(ctx, id, opts.fork, opts.follow === true) : logsCommand(ctx, id, opts))));
 
   program
     .command("artifacts")

@@ -12,6 +12,8 @@ export type {
   CreateRunBody,
   CreateSessionBody,
   ForkStatus,
+  ForkTranscriptEntry,
+  ForkTranscriptPage,
   ForkView,
   PickResult,
   ReaperResult,

@@ -39,3 +39,11 @@ export function truncateVisible(line: string, width: number): string {
   ANSI.lastIndex = 0;
   return out + "…" + (out.includes("\x1b[") ? "\x1b[0m" : "");
 }
+
+/**
+ * Text a fork wrote (the model, a command's output), made safe to print: terminal control
+ * characters — escape sequences, carriage returns, bells — are shown as `\xNN`, never obeyed.
+ */
+export function safeText(s: string): string {
+  return s.replace(/\r\n/g, "\n").replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`);
+}

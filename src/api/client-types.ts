@@ -12,6 +12,7 @@ import type { createSessionRequest, SessionStatus } from "./sessions.ts";
 export type { AgentView, BranchRequest, BranchResponse, CommandResult, CreateRunRequest, ForkStatus, ForkView, RunStatus, RunSummary, RunView, StepView, TokenCounts } from "./runs.ts";
 export type { SessionSummary, SessionView, TranscriptEntry, TurnView } from "./sessions.ts";
 export type { PickResult } from "./pick-responses.ts";
+export type { ForkTranscriptEntry, ForkTranscriptPage } from "./fork-transcript.ts";
 
 /** The body of POST /v1/runs as sent (defaults filled in by the server). */
 export type CreateRunBody = z.input<typeof createRunRequest>;

@@ -147,6 +147,22 @@ function forkPaths(forkParam: Json): Paths {
         responses: { "200": json(ref("ForkView"), "The fork."), ...errors(["BadRequest", "Unauthorized", "NotFound"]) },
       },
     },
+    "/v1/runs/{id}/forks/{n}/transcript": {
+      get: {
+        tags: ["runs"],
+        operationId: "getForkTranscript",
+        summary: "What an agent fork did: its prompt, the model's messages, every tool call and its output",
+        description:
+          "An agent fork's transcript, recorded as each of its steps ends (so it is readable while the fork runs): the prompt, each model call's text and tool calls (step `model-k`), each tool call with its input — the bash command, or the edit — and its output as the agent saw it (step `tool-k-i`, at most 16 KiB). A step that ran again replaces its entry. Paginated by `seq`; a commands fork's is empty (its commands are in GET …/forks/{n}). A branched fork's starts where it branched (its parent's has what came before). Everything in it was written by the fork: show it as text.",
+        parameters: [
+          runIdParam,
+          forkParam,
+          { name: "after", in: "query", required: false, description: "entries after this seq (`next` of the previous page)", schema: { type: "integer", minimum: 0 } },
+          { name: "limit", in: "query", required: false, description: "entries per page (1-500, default 100)", schema: { type: "integer", minimum: 1, maximum: 500 } },
+        ],
+        responses: { "200": json(ref("ForkTranscriptPage"), "A page of the transcript."), ...errors(["BadRequest", "Unauthorized", "NotFound"]) },
+      },
+    },
     "/v1/runs/{id}/forks/{n}/cancel": {
       post: {
         tags: ["runs"],

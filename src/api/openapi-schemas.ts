@@ -9,6 +9,7 @@ import { putTemplateRequest } from "./templates.ts";
 import type { Json } from "./openapi-common.ts";
 import { SESSION_REQUEST_SCHEMAS, SESSION_RESPONSE_SCHEMAS } from "./openapi-sessions.ts";
 import { PICK_RESPONSE_SCHEMAS } from "./openapi-pick.ts";
+import { forkTranscriptEntry, forkTranscriptPage } from "./fork-transcript.ts";
 import { agentTask, commandsTask, createRunRequest, forkStatus, gitRefName, branchRequest, judgeRequest, listRunsQuery, raiseBudgetRequest, runStatus } from "./runs.ts";
 
 /** What gitRefName's refinements (not expressible in JSON Schema) require besides its pattern. */
@@ -65,6 +66,8 @@ const RESPONSE_SCHEMAS: [string, z.core.$ZodType][] = [
   ["RunView", res.runView],
   ["RunTotals", res.runTotals],
   ["ForkView", res.forkView],
+  ["ForkTranscriptEntry", forkTranscriptEntry],
+  ["ForkTranscriptPage", forkTranscriptPage],
   ["StepView", res.stepView],
   ["CommandResult", res.commandResult],
   ["CheckResult", res.checkResult],

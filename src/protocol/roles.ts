@@ -10,6 +10,7 @@ import type { Exchange, ModelTurn, ToolTurn } from "../agent/conversation";
 import type { ToolCall } from "../agent/tools";
 import type { Result } from "../core/errors";
 import type { ForkOutcome } from "../runs/fork-outcome";
+import type { TranscriptRecord } from "../runs/fork-transcript";
 import type { JudgeInput, Judgement } from "../runs/judging";
 import type { SandboxHandle } from "../sandbox/handle";
 import type { BranchMark, ClaimedBranch } from "../objects/orchestrator/branch-store";
@@ -42,6 +43,8 @@ export interface ForkReports extends BudgetHolder {
   stepFinished(n: number, name: string, report: StepReport): { branch?: boolean };
   /** A model call's real cost, once per key. */
   recordModelCost(n: number, key: string, usd: number): void;
+  /** An agent step's transcript records, as the step ends (keyed by step name: a re-run replaces). */
+  recordTranscript(n: number, records: TranscriptRecord[]): void;
   /** Stopped for budget: the fork waits for a raise with its sandbox paused. */
   forkAwaitingBudget(n: number): Promise<void>;
   forkContinues(n: number): void;

@@ -13,6 +13,7 @@ import { sessionFromFork } from "../actions/session-from-run";
 import { compareRun } from "../runs/compare";
 import { pickFork } from "../actions/pick";
 import { ArtifactStore } from "../artifacts/store";
+import { transcriptQuery } from "../api/sessions";
 
 export const runs = new Hono<AppEnv>();
 
@@ -62,6 +63,12 @@ runs.post("/:id/budget", validJson(raiseBudgetRequest), async (c) => {
 runs.get("/:id/forks/:n", validParams(forkPathParams), async (c) => {
   const { id, n } = c.req.valid("param");
   return c.json(runResult(id, await orchestrator(c.env, id).forkView(n)) as ForkView);
+});
+
+runs.get("/:id/forks/:n/transcript", validParams(forkPathParams), validQuery(transcriptQuery), async (c) => {
+  const { id, n } = c.req.valid("param");
+  const { after, limit } = c.req.valid("query");
+  return c.json(runResult(id, await orchestrator(c.env, id).forkTranscript(n, after, limit)));
 });
 
 runs.post("/:id/forks/:n/cancel", validParams(forkPathParams), async (c) => {

@@ -13,6 +13,7 @@ import { modelStepName, STEP, toolStepName } from "./steps";
 import type { BranchState } from "./fork-branching";
 import { transcriptKey } from "../artifacts/store";
 import type { AgentTurn, Exchange, ForkTranscript } from "../agent/conversation";
+import { modelRecord, promptRecord, toolRecord } from "../runs/fork-transcript";
 
 /**
  * An agent task: the model/tool loop runs here, in the Workflow, each model call and each tool
@@ -24,18 +25,23 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
   const { params: p, config, steps, orchestrator } = ctx;
   const retries = config.RETRY_POLICIES;
   const prices = parseModelPrices(config.MODEL_PRICES);
+  const start = agentStart(task.prompt, ctx.branchState, p.branch?.prompt);
+  const firstTurn = start.resume.length + 1;
   const models = new ModelSteps({
     steps,
     retries,
     keyPrefix: `fork:${p.n}`,
     model: task.model,
     prices,
-    record: (_k, key, _result, usd) => orchestrator.recordModelCost(p.n, key, usd),
+    // The step's answer enters the fork's transcript as the step ends (the task's prompt with the first call).
+    async record(k, key, result, usd) {
+      await orchestrator.recordModelCost(p.n, key, usd);
+      await orchestrator.recordTranscript(p.n, [...(k === firstTurn ? [promptRecord(k, start.prompt)] : []), modelRecord(k, result)]);
+    },
     release: (key) => orchestrator.releaseReservation(key),
     waitForBudget: (k, wait) => waitForRunBudget(ctx, k, wait),
   });
 
-  const start = agentStart(task.prompt, ctx.branchState, p.branch?.prompt);
   const position = (turns: AgentTurn[]) => ({ turn: turns.length, history: start.history, exchange: { prompt: start.prompt, turns } });
   const host: AgentHost = {
     modelStep: (k, call) => models.run(k, call),
@@ -46,7 +52,11 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
     // The agent's budget is enforced (and waited out) at its model steps; a tool call in between runs.
     // Each tool call is journaled: a replacement for a lost sandbox gets it re-executed, no model call.
     async toolStep(turn, index, use, call) {
-      const result = await ctx.sandbox.step(toolStepName(turn, index), stepConfig("tool", retries), () => call(), { gated: true, budget: false });
+      const result = await ctx.sandbox.step(toolStepName(turn, index), stepConfig("tool", retries), async () => {
+        const output = await call();
+        await orchestrator.recordTranscript(p.n, [toolRecord(turn, index, use, output)]);
+        return output;
+      }, { gated: true, budget: false });
       ctx.sandbox.record({ kind: "tool", call: use });
       return result;
     },

@@ -6,6 +6,7 @@ import { REPO_DIR } from "../sandbox/git";
 import type { ForkContext } from "./fork-context";
 import { stepConfig } from "./step-policies";
 import { STEP } from "./steps";
+import { claudeCodeRecords } from "../runs/claude-code-transcript";
 
 /** Output kept from the CLI: enough for its final `result` line. */
 const STREAM_TAIL_CHARS = 256 * 1024;
@@ -68,6 +69,8 @@ export async function runClaudeCodeTask(ctx: ForkContext, task: AgentTask & { mo
     await checks;
     const spentUsd = meter.usd;
     const parsed = parseClaudeCodeStream(exec.stdoutTail, task.model);
+    // What the CLI did, as far as its stream's tail shows it, enters the fork's transcript however it ended.
+    await orchestrator.recordTranscript(p.n, claudeCodeRecords(STEP.claudeCode, task.prompt, exec.stdoutTail));
     if (stopped.by || exec.stopped) {
       await orchestrator.recordModelCost(p.n, ledgerKey, spentUsd);
       throw new BudgetExceededError(`Claude Code was stopped after spending about $${spentUsd.toFixed(4)}: the run's budget does not allow more.`);

@@ -10,6 +10,7 @@ import { colorsFor } from "../../cli/output.ts";
 import { agentStats, formatCount, formatDuration, formatTokens, formatUsd } from "../../cli/render/format.ts";
 import { createLiveView } from "../../cli/render/live.ts";
 import { LogTracker } from "../../cli/render/logs.ts";
+import { forkTranscriptLines } from "../../cli/render/fork-transcript.ts";
 import { stripAnsi, truncateVisible } from "../../cli/render/text.ts";
 import type { ForkView, RunView } from "../../cli/types.ts";
 import { LOCAL_API_TOKEN } from "../../scripts/local-stack.ts";
@@ -544,5 +545,80 @@ describe("watching over the event stream", () => {
     expect(gets).toBe(3);
     expect(fake.requests.filter((r) => r.url.endsWith("/events"))).toHaveLength(1);
     expect(fake.out()).toContain("run r1 · completed");
+  });
+});
+
+describe("logs --transcript", () => {
+  const at = "2026-01-01T00:00:01.000Z";
+  const entries = [
+    { seq: 1, turn: 1, step: null, at, role: "user", text: "Add hello.txt" },
+    { seq: 2, turn: 1, step: "model-1", at, role: "assistant", text: "Looking first.", stopReason: "tool_use", toolCalls: [{ id: "t1", name: "bash", input: { command: "cat README" } }] },
+    { seq: 3, turn: 1, step: "tool-1-1", at, role: "tool", toolUseId: "t1", name: "bash", input: { command: "cat README" }, content: "\x1b[2J\x1b]0;pwned\x07hi\r\n[exit code: 0]", isError: false },
+    { seq: 4, turn: 2, step: "model-2", at, role: "assistant", text: "", stopReason: "tool_use", toolCalls: [] },
+    { seq: 5, turn: 2, step: "tool-2-1", at, role: "tool", toolUseId: "t2", name: "str_replace_based_edit_tool", input: { command: "str_replace", path: "a.txt", old_str: "old", new_str: "new\nmore" }, content: "The file a.txt has been edited.", isError: false },
+  ];
+
+  it("pages through fork n's transcript and prints commands, edits as diffs and outputs, with control characters shown, not obeyed", async () => {
+    const fake = fakeIo((req) => {
+      if (req.url.endsWith("/v1/runs/r1")) return json(agentRun("completed"));
+      const after = Number(new URL(req.url).searchParams.get("after"));
+      const page = entries.filter((e) => e.seq > after).slice(0, 3);
+      return json({ entries: page, next: after === 0 ? 3 : null });
+    });
+    expect(await main(argv("logs", "r1", "--fork", "1", "--transcript"), fake.io)).toBe(EXIT.ok);
+    expect(fake.requests.map((r) => r.url.replace("http://127.0.0.1:8787", ""))).toEqual(["/v1/runs/r1", "/v1/runs/r1/forks/1/transcript?after=0&limit=500", "/v1/runs/r1/forks/1/transcript?after=3&limit=500"]);
+    expect(fake.out()).toBe(
+      [
+        "> Add hello.txt",
+        `── model-1 ${"─".repeat(40)}`,
+        "Looking first.",
+        "$ cat README",
+        "  │ \\x1b[2J\\x1b]0;pwned\\x07hi",
+        "  │ [exit code: 0]",
+        `── model-2 ${"─".repeat(40)}`,
+        "✎ str_replace a.txt",
+        "  - old",
+        "  + new",
+        "  + more",
+        "  │ The file a.txt has been edited.",
+        "",
+      ].join("\n"),
+    );
+    expect(fake.out()).not.toContain("\x1b");
+  });
+
+  it("shows Claude Code's edits as diffs too", () => {
+    const c = colorsFor({ write: () => true }, {}, true);
+    const edit = { seq: 2, turn: 1, step: "claude-code", at, role: "tool", toolUseId: "t", name: "Edit", input: { file_path: "a.txt", old_string: "x", new_string: "y" }, content: "ok", isError: false } as const;
+    expect(forkTranscriptLines(edit, c)).toEqual(["✎ Edit a.txt", "  - x", "  + y", "  │ ok"]);
+    expect(forkTranscriptLines({ ...edit, name: "Write", input: { file_path: "b.txt", content: "new\n" } }, c)).toEqual(["✎ Write b.txt", "  + new", "  │ ok"]);
+    expect(forkTranscriptLines({ ...edit, name: "Bash", input: { command: "ls" } }, c)).toEqual(["$ ls", "  │ ok"]);
+  });
+
+  it("--follow prints entries as the fork's steps end, until it ends", async () => {
+    let ended = false;
+    const fake = fakeIo((req) => {
+      if (req.url.endsWith("/v1/runs/r1")) {
+        const view = agentRun("running");
+        if (ended) view.forks[1]!.status = "succeeded";
+        return json(view);
+      }
+      const after = Number(new URL(req.url).searchParams.get("after"));
+      // The fork's last entry is recorded as it ends, after the first page was read.
+      const have = entries.slice(0, ended ? 3 : 2);
+      ended = true;
+      return json({ entries: have.filter((e) => e.seq > after), next: null });
+    });
+    expect(await main(argv("logs", "r1", "--fork", "2", "--transcript", "--follow", "--json"), fake.io)).toBe(EXIT.ok);
+    expect(fake.out().trim().split("\n").map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([1, 2, 3]);
+  });
+
+  it("needs --fork; --json prints the entries", async () => {
+    const fake = fakeIo(() => json({}));
+    expect(await main(argv("logs", "r1", "--transcript"), fake.io)).toBe(EXIT.usage);
+    expect(fake.requests).toHaveLength(0);
+    const asJson = fakeIo((req) => (req.url.endsWith("/v1/runs/r1") ? json(agentRun("completed")) : json({ entries: entries.slice(0, 2), next: null })));
+    expect(await main(argv("logs", "r1", "--fork", "1", "--transcript", "--json"), asJson.io)).toBe(EXIT.ok);
+    expect(JSON.parse(asJson.out())).toEqual(entries.slice(0, 2));
   });
 });

@@ -3,8 +3,8 @@
  * by playwright-core, the local sandbox server and the Worker under `wrangler dev`. It enters the
  * token, starts a run from the page's form, watches it complete live (no reload), cancels a fork
  * and a second run from their buttons, filters the runs list, talks to a session (send, read the
- * reply, fork, destroy), compares the forks of a run (ranking, patches side by side, take, branch),
- * renders /docs, and saves screenshots under
+ * reply, fork, destroy), compares the forks of a run (ranking, patches side by side, check logs, take,
+ * branch), shows an agent fork's transcript, renders /docs, and saves screenshots under
  * test-output/. Skipped when /usr/bin/chromium is missing (`apt-get install chromium`; .ci/run does).
  */
 import { accessSync, chmodSync, constants, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
@@ -27,6 +27,8 @@ const hasChromium = (() => {
   }
 })();
 const OUTPUT = join(ROOT, "test-output");
+/** What a fork may write (its model's text, its commands' output): the page must show it as text. */
+const HOSTILE_HTML = "<img src=x onerror=window.__xss=1>";
 
 let sandbox: StackProcess | undefined;
 let worker: StackProcess | undefined;
@@ -265,10 +267,21 @@ describe.skipIf(!hasChromium)(suiteName, () => {
     // Fork-dependent changes; fork 1 fails the check, so fork 2 (passed, smaller diff than 3) wins.
     const created = await api<{ id: string }>("/v1/runs", {
       method: "POST",
-      body: JSON.stringify({ repo, forks: 3, maxConcurrent: 3, task: { commands: ["echo changed-$FORKYARD_FORK > fork.txt && seq 1 $FORKYARD_FORK >> fork.txt"] }, check: 'test "$FORKYARD_FORK" != 1' }),
+      body: JSON.stringify({ repo, forks: 3, maxConcurrent: 3, task: { commands: ["echo changed-$FORKYARD_FORK > fork.txt && seq 1 $FORKYARD_FORK >> fork.txt"] }, check: `echo '${HOSTILE_HTML}' checked-$FORKYARD_FORK; test "$FORKYARD_FORK" != 1` }),
     });
     await page.goto(`${worker!.url}/#/runs/${created.id}`);
     await page.locator('#run-status[data-run-status="completed"]').waitFor({ timeout: 45_000 });
+    // The check's log, like a GitHub check: open where it failed, folded where it passed; its output (HTML the fork's
+    // code printed) is text.
+    const failedCheck = page.locator('article.fork[data-fork="1"] details.check-log[data-check="failed"]');
+    await failedCheck.locator("pre.tail", { hasText: `${HOSTILE_HTML} checked-1` }).waitFor();
+    expect(await failedCheck.evaluate((d) => (d as HTMLDetailsElement).open)).toBe(true);
+    expect(await failedCheck.locator("summary").textContent()).toMatch(/✗ Check failed\$ echo .*exit 1/);
+    const passedCheck = page.locator('article.fork[data-fork="2"] details.check-log[data-check="passed"]');
+    expect(await passedCheck.evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
+    await passedCheck.locator("summary").click();
+    await passedCheck.locator("pre.tail", { hasText: "checked-2" }).waitFor();
+    expect(await page.locator("article.fork img").count()).toBe(0);
     // The run page builds its header again when the ranking arrives, which may be just after the
     // status: a click that lands while the link is being replaced is lost, so it is clicked again.
     const compareUrl = new RegExp(`#/runs/${created.id}/compare$`);
@@ -296,6 +309,10 @@ describe.skipIf(!hasChromium)(suiteName, () => {
     const left = page.locator('.split .pane[data-fork="1"]');
     const right = page.locator('.split .pane[data-fork="3"]');
     await left.locator(".ndiff-line.d-add", { hasText: "+changed-1" }).waitFor();
+    // The compare page shows each side's check log too: fork 1's failed check open, fork 3's passed one folded.
+    expect(await left.locator('details.check-log[data-check="failed"]').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(true);
+    await left.locator("details.check-log pre.tail", { hasText: `${HOSTILE_HTML} checked-1` }).waitFor();
+    expect(await right.locator('details.check-log[data-check="passed"]').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
     await right.locator(".ndiff-line.d-add", { hasText: "+changed-3" }).waitFor();
     // Each line with its old and new numbers: fork 3's file is new, its first line is new line 1.
     expect(await right.locator(".ndiff-line.d-add").first().locator(".ln").allTextContents()).toEqual(["", "1"]);
@@ -334,6 +351,38 @@ describe.skipIf(!hasChromium)(suiteName, () => {
     await page.locator('table.ranking tr[data-winner="true"][data-fork="2"]').waitFor({ timeout: 45_000 });
     await page.locator(".title-row", { hasText: "Winner: fork 2" }).waitFor();
     await page.locator('.split .pane[data-fork="2"] .ndiff-line.d-add', { hasText: "+live-2" }).waitFor();
+  });
+
+  it("shows an agent fork's transcript: messages as text, tool outputs folded, an edit as a diff", async () => {
+    anthropic!.setScript([
+      { content: [{ type: "text", text: `Looking around. ${HOSTILE_HTML}` }, { type: "tool_use", name: "bash", input: { command: `echo '${HOSTILE_HTML}'` } }] },
+      { content: [{ type: "tool_use", name: "str_replace_based_edit_tool", input: { command: "create", path: "hello.txt", file_text: "hello from the agent\n" } }] },
+      { content: [{ type: "text", text: "Added hello.txt." }] },
+    ]);
+    const created = await api<{ id: string }>("/v1/runs", { method: "POST", body: JSON.stringify({ repo, task: { prompt: "Add hello.txt" }, check: "grep -q agent hello.txt" }) });
+    await page.goto(`${worker!.url}/#/runs/${created.id}`);
+    await page.locator('#run-status[data-run-status="completed"]').waitFor({ timeout: 45_000 });
+    const fork = page.locator('article.fork[data-fork="1"]');
+    await fork.locator("details.transcript-box summary").click();
+    const transcript = fork.locator(".transcript");
+    await transcript.locator(".t-user .t-text", { hasText: "Add hello.txt" }).waitFor();
+    await transcript.locator(".t-assistant .t-text", { hasText: `Looking around. ${HOSTILE_HTML}` }).waitFor();
+    await transcript.locator(".t-assistant .t-text", { hasText: "Added hello.txt." }).waitFor();
+    const bash = transcript.locator('details.t-tool[data-tool="bash"]');
+    expect(await bash.locator("summary code").textContent()).toBe(`$ echo '${HOSTILE_HTML}'`);
+    expect(await bash.evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
+    await bash.locator("summary").click();
+    await bash.locator("pre.tail", { hasText: `${HOSTILE_HTML}\n[exit code: 0]` }).waitFor();
+    const edit = transcript.locator('details.t-tool[data-tool="edit"]');
+    expect(await edit.locator("summary code").textContent()).toBe("✎ create hello.txt");
+    await edit.locator("summary").click();
+    await edit.locator("pre.diff .d-add", { hasText: "+hello from the agent" }).waitFor();
+    // Fork-written HTML stayed text: no element was made of it, and its handler never ran.
+    expect(await page.locator("article.fork img").count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+    await fork.locator('details.check-log[data-check="passed"]').waitFor();
+    await page.evaluate(() => window.scrollTo(0, 0)); // the sticky top bar where it belongs in a full-page shot
+    await page.screenshot({ path: join(OUTPUT, "dashboard-transcript.png"), fullPage: true });
   });
 
   it("serves /docs: Swagger UI from this origin lists the operations", async () => {

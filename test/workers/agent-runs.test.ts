@@ -86,6 +86,9 @@ describe("agent forks", () => {
     expect(await modelCalls()).toHaveLength(3);
     expect(view.forks[0]?.steps.filter((s) => s.name.startsWith("model-")).every((s) => s.attempts === 1)).toBe(true);
     expect(view.forks[0]?.agent?.turns).toBe(3);
+    // The transcript was recorded across the restart once per step: no entry twice, none missing.
+    const transcript = (await (await api(`/v1/runs/${run.id}/forks/1/transcript`)).json()) as { entries: { seq: number; step: string | null }[] };
+    expect(transcript.entries.map((e) => [e.seq, e.step])).toEqual([[1, null], [2, "model-1"], [3, "tool-1-1"], [4, "model-2"], [5, "tool-2-1"], [6, "model-3"]]);
   });
 
   it("stops at the model call that no longer fits the budget, keeps its state, and continues when the budget is raised", async () => {

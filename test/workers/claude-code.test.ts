@@ -43,6 +43,18 @@ describe("the claude-code runtime", () => {
     expect(fork.diff).toEqual({ files: 1, insertions: 1, deletions: 0 });
     expect(fork.check?.passed).toBe(true);
     expect(fork.steps.map((s) => s.name)).toContain("claude-code");
+    // Its transcript, from the CLI's stream: the prompt, its messages, its tool call and the result.
+    const transcript = (await (await api(`/v1/runs/${run.id}/forks/1/transcript`)).json()) as { entries: Record<string, unknown>[]; next: number | null };
+    const at = expect.any(String);
+    expect(transcript).toEqual({
+      entries: [
+        { seq: 1, turn: 1, step: null, at, role: "user", text: "write cc.txt" },
+        { seq: 2, turn: 1, step: "claude-code", at, role: "assistant", text: "Writing the file.", stopReason: "tool_use", toolCalls: [{ id: "toolu_1", name: "Write", input: { file_path: "cc.txt" } }] },
+        { seq: 3, turn: 1, step: "claude-code", at, role: "tool", toolUseId: "toolu_1", name: "Write", input: { file_path: "cc.txt" }, content: "ok", isError: false },
+        { seq: 4, turn: 2, step: "claude-code", at, role: "assistant", text: "Wrote cc.txt.", stopReason: "end_turn", toolCalls: [] },
+      ],
+      next: null,
+    });
     expect(JSON.stringify(view)).not.toContain(bindings.ANTHROPIC_API_KEY);
     expect((await sandboxAdmin.stats()).live).toBe(0);
   });
@@ -52,7 +64,9 @@ describe("the claude-code runtime", () => {
     const view = await waitForRunStatus(run.id, ["completed", "failed"]);
     const fork = view.forks[0]!;
     expect(fork.agent?.summary).toBe("Done. The key was [REDACTED]");
-    const everything = JSON.stringify(view) + (await (await api(`/v1/runs/${run.id}/events`)).text());
+    const transcript = await (await api(`/v1/runs/${run.id}/forks/1/transcript`)).text();
+    expect(transcript).toContain("my key is [REDACTED]");
+    const everything = JSON.stringify(view) + transcript + (await (await api(`/v1/runs/${run.id}/events`)).text());
     expect(everything).not.toContain(bindings.ANTHROPIC_API_KEY);
     expect(everything).not.toContain(bindings.ANTHROPIC_API_KEY.slice(0, 12));
   });

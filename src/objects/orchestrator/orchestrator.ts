@@ -8,6 +8,7 @@ import { loadConfig } from "../../core/env";
 import { asResult, ConflictError, InvalidInputError, NotFoundError, resultOf, type Result } from "../../core/errors";
 import { errorFields, log } from "../../observability/log";
 import type { ForkOutcome } from "../../runs/fork-outcome";
+import type { ForkTranscriptPage, TranscriptRecord } from "../../runs/fork-transcript";
 import { legacyRunSandbox } from "../../runs/run-sandbox";
 import type { BranchMark, ClaimedBranch } from "./branch-store";
 import { RunBranching } from "./branching";
@@ -31,12 +32,9 @@ import { RunStopping } from "./stopping";
 import { isTerminalRun, RunStatusMachine } from "./run-status";
 
 /**
- * Orchestrator Durable Object, one per run (named by the run id). Its public RPC is the run's API
- * (create, view, pause, resume, cancel, branch, judge, pick); the callbacks of its Workflows go
- * through typed roles (src/protocol/roles.ts) to the parts that do the work: ForkReporting (the
- * step-report protocol), RunLaunching, RunStopping, RunReconciling (the alarm), RunBranching,
- * RunPreparing, RunJudging; with shared parts for the ledger (in RunStore), the instance watch, the
- * event channel and the index sync.
+ * Orchestrator Durable Object, one per run (named by the run id). Its public RPC is the run's API; its Workflows'
+ * callbacks go through typed roles (src/protocol/roles.ts) to its parts: ForkReporting, RunLaunching, RunStopping,
+ * RunReconciling (alarm), RunBranching, RunPreparing, RunJudging, RunStore (ledger, transcripts), watch, events, index.
  */
 export class Orchestrator extends DurableObject<Env> implements ForkReports, BranchReports, PrepareReports, JudgeReports {
   readonly #store: RunStore;
@@ -89,10 +87,8 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
   // ---- The run's API ----------------------------------------------------------------------------
 
   /**
-   * Creates the run, or returns it when it exists (same Idempotency-Key, same request). Crash-safe:
-   * the run row and its alarm are written together before anything else, so a crash at any later
-   * point leaves a run the alarm drives; a replay of the request also drives it again at once
-   * (launching is idempotent: instance ids are fixed per fork and launch).
+   * Creates the run, or returns it when it exists (same Idempotency-Key, same request). Crash-safe: run row and alarm
+   * are written first, so the alarm drives it whatever crashes later; a replay drives it again (launching is idempotent).
    */
   create(input: CreateRunInput): Promise<Result<{ view: RunView; created: boolean }>> {
     return asResult(async () => {
@@ -137,6 +133,11 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
       if (!fork) throw new NotFoundError("fork", `${this.#requireRun().id}/${n}`);
       return fork;
     });
+  }
+
+  /** An agent fork's transcript, paged (GET …/forks/:n/transcript); its steps record it as they end. */
+  forkTranscript(n: number, after: number, limit: number): Result<ForkTranscriptPage> {
+    return resultOf(() => this.#store.transcript.page(this.#requireFork(n).n, after, limit));
   }
 
   /** An ended fork's kept sandbox (runs with keepSandboxes): its lease, for a session to take over. */
@@ -212,10 +213,7 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
     });
   }
 
-  /**
-   * Records a pick (POST …/forks/:n/pick, a `/pick` comment): src/runs/pick.ts checked the fork
-   * and opened its pull request. The latest pick is the run's `picked`; `winner` stays the ranking's.
-   */
+  /** Records a pick (POST …/forks/:n/pick, a `/pick` comment; src/runs/pick.ts): the run's `picked`; `winner` stays the ranking's. */
   recordPick(picked: RunPick): Result<void> {
     return resultOf(() => {
       this.#requireRun();
@@ -274,6 +272,10 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
 
   recordModelCost(n: number, key: string, usd: number): void {
     this.#reports.recordModelCost(n, key, usd);
+  }
+
+  recordTranscript(n: number, records: TranscriptRecord[]): void {
+    this.#store.transcript.record(n, records, new Date().toISOString());
   }
 
   forkAwaitingBudget(n: number): Promise<void> {

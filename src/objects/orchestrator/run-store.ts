@@ -3,6 +3,7 @@ import type { CommandResult, CreateRunRequest, ForkStatus, ForkView, PreparedVie
 import type { RunEvent } from "../shared/event-hub";
 import { EventLog } from "../shared/event-log";
 import { BudgetLedger } from "../shared/budget-ledger";
+import { ForkTranscriptStore } from "./fork-transcript-store";
 import type { ForkOutcome } from "../../runs/fork-outcome";
 import { RunViews, TERMINAL_SQL, type ForkExport } from "./run-views";
 
@@ -102,6 +103,8 @@ export class RunStore {
   readonly #sql: SqlStorage;
   /** The run's costs and the reservations of its model calls in flight. */
   readonly ledger: BudgetLedger;
+  /** Agent forks' transcripts (recorded by their steps). */
+  readonly transcript: ForkTranscriptStore;
   /**
    * The run row, cached: this object is the only writer of its storage, and every fork callback
    * reads it (O(1) per callback instead of a parse).
@@ -117,6 +120,7 @@ export class RunStore {
     this.#sql = sql;
     this.#legacySandbox = legacySandbox;
     this.ledger = new BudgetLedger(sql, "fork");
+    this.transcript = new ForkTranscriptStore(sql);
     this.#events = new EventLog(sql);
     this.#views = new RunViews(sql, this);
   }

@@ -108,4 +108,21 @@ export const RUN_MIGRATIONS: readonly Migration[] = [
       sql.exec("CREATE INDEX reservations_owner ON reservations (owner)");
     },
   },
+  {
+    version: 3,
+    description: "agent forks' transcripts: one row per prompt, model call and tool call, keyed by the step that recorded it (fork-transcript-store.ts)",
+    up(sql) {
+      sql.exec(`
+CREATE TABLE fork_transcript (
+  fork INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  turn INTEGER NOT NULL,
+  data TEXT NOT NULL,
+  at TEXT NOT NULL,
+  PRIMARY KEY (fork, seq),
+  UNIQUE (fork, key)
+)`);
+    },
+  },
 ];

@@ -17,6 +17,7 @@ import { branchForm, takeButton } from "./fork-actions.ts";
 import { numberedDiff } from "./numbered-diff.ts";
 import { rankedForks, rankingTable } from "./ranking-table.ts";
 import { forkBadgeStatus } from "../../lib/fork-labels.ts";
+import { checkLog } from "../../lib/check-log.ts";
 
 export function showComparePage(id: string): Cleanup {
   document.title = "Compare · Run " + id + " · Forkyard";
@@ -134,7 +135,7 @@ export function showComparePage(id: string): Cleanup {
 /** Events after which the comparison reads differently. */
 const COMPARE_EVENTS = new Set(["fork.finished", "fork.branched", "run.status", "run.finished", "run.judged", "run.winner", "run.picked"]);
 
-/** One side: the fork's facts, its actions and its patch. */
+/** One side: the fork's facts, its check's log (open when it failed), its actions and its patch. */
 function patchPane(view: CompareView, f: CompareFork, side: string, onBranched: () => void): HTMLElement {
   const patch = f.patch;
   let content: HTMLElement;
@@ -158,6 +159,7 @@ function patchPane(view: CompareView, f: CompareFork, side: string, onBranched: 
     { class: "card pad pane", dataset: { fork: String(f.n) }, "aria-label": side + ": fork " + f.n },
     h("header", { class: "fork-head" }, h("h3", null, "Fork " + f.n), badge(forkBadgeStatus(f)), view.winner === f.n ? h("span", { class: "winner-mark" }, "★ Winner") : null, h("span", { class: "branch mono", title: f.branch }, f.branch)),
     f.error ? h("div", { class: "error-box", role: "note" }, h("code", null, f.error.code), ": ", f.error.message) : null,
+    f.check ? checkLog(f.check, { fork: f.n, forkPath: runPath(view.runId) + "/forks/" + f.n }) : null,
     h("div", { class: "actions pane-actions" }, takeButton(view.runId, f.n), branchForm(view.runId, f.n, onBranched)),
     content,
   );

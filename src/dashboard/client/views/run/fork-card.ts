@@ -1,7 +1,7 @@
 /**
  * One fork of the run page: status, branch, elapsed, cost, current step, check, diff, sandbox; its
- * step timeline (bar widths proportional to durations); agent summary; command output tails; files
- * and patch; error.
+ * step timeline (bar widths proportional to durations); agent summary and transcript; command
+ * output tails; the check's log; files and patch; error.
  */
 import type { ForkView, RunView, StepView } from "../../lib/api-types.ts";
 import { runPath } from "../../lib/api.ts";
@@ -11,12 +11,16 @@ import { elapsedEl } from "../../lib/page.ts";
 import { filesBlock } from "./fork-files.ts";
 import { isFinished, isForkTerminal } from "./run-status.ts";
 import { forkBadgeStatus } from "../../lib/fork-labels.ts";
+import { checkLog } from "../../lib/check-log.ts";
+import { transcriptBlock, type TranscriptCache } from "./fork-transcript.ts";
 
 export type KeepOpen = (details: HTMLDetailsElement, key: string, defaultOpen: boolean) => HTMLDetailsElement;
 
 export interface ForkCardContext {
   run: RunView;
   keepOpen: KeepOpen;
+  /** What the page has read of agent forks' transcripts. */
+  transcripts: TranscriptCache;
   /** Posts an action and shows the run it answers. */
   act(label: string, path: string, body?: unknown): Promise<void>;
 }
@@ -70,7 +74,9 @@ export function forkCard(f: ForkView, ctx: ForkCardContext): HTMLElement {
     h("dl", { class: "facts" }, facts),
     f.steps.length ? timeline(f, ctx.keepOpen) : h("p", { class: "muted" }, f.status === "queued" ? "Waiting to start." : "No steps yet."),
     agentBlock(f),
+    transcriptBlock(run, f, ctx.keepOpen, ctx.transcripts),
     commandsBlock(f, ctx.keepOpen),
+    f.check ? h("div", { class: "output" }, checkLog(f.check, { fork: f.n, forkPath: runPath(run.id) + "/forks/" + f.n, keepOpen: ctx.keepOpen })) : null,
     filesBlock(run, f, ctx.keepOpen),
     f.error ? h("div", { class: "error-box", role: "note" }, h("code", null, f.error.code), ": ", f.error.message) : null,
   );

@@ -10,6 +10,7 @@ import { announce, focusHeading, main, notFound, tickClocks, toast } from "../..
 import type { Cleanup } from "../../router.ts";
 import { followRunEvents, type StreamState } from "./event-stream.ts";
 import { forkCard } from "./fork-card.ts";
+import type { TranscriptCache } from "./fork-transcript.ts";
 import { logEvent } from "./run-events.ts";
 import { runHead } from "./run-head.ts";
 import { isFinished } from "./run-status.ts";
@@ -36,6 +37,7 @@ export function showRunPage(id: string): Cleanup {
   let streamState: StreamState = "connecting";
   const forkEls = new Map<number, { key: string; el: HTMLElement }>();
   const keepOpen = openStateKeeper();
+  const transcripts: TranscriptCache = new Map();
 
   const head = h("div");
   const liveEl = h("span", { class: "live", dataset: { state: "connecting" } }, "Connecting…");
@@ -192,7 +194,7 @@ export function showRunPage(id: string): Cleanup {
       const key = JSON.stringify(fork) + "|" + run.status;
       let entry = forkEls.get(fork.n);
       if (!entry || entry.key !== key) {
-        const el = forkCard(fork, { run, keepOpen, act });
+        const el = forkCard(fork, { run, keepOpen, transcripts, act });
         if (entry) {
           const hadFocus = entry.el.contains(document.activeElement);
           entry.el.replaceWith(el);

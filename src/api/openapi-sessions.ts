@@ -78,10 +78,24 @@ export const SESSION_PATHS: Record<string, Record<string, Json>> = {
     post: sessionOp(
       "sendMessage",
       "Send a message (a turn)",
-      "Queued behind a running turn; turns run in order. `model` switches the model from this turn on. 409 for a failed or destroyed session.",
-      { "202": json(ref("MessageAccepted"), "The turn the message runs as."), ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict", "PayloadTooLarge"]) },
+      "Queued behind a running turn; turns run in order, also after a turn that failed, was cancelled or ran out of budget (each with the earlier turns' recorded exchanges, " +
+        "a failed one's included, in its history). `model` switches the model from this turn on. 409 for a failed or destroyed session (its queued messages are dropped); " +
+        "429 `queue_full` (with Retry-After) when SESSION_QUEUE_LIMIT messages (default 20) are queued already.",
+      { "202": json(ref("MessageAccepted"), "The turn the message runs as."), ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict", "PayloadTooLarge", "RateLimited"]) },
       { schema: "SendMessageRequest", example: { prompt: "Now add a test for the empty case." } },
     ),
+  },
+  "/v1/sessions/{id}/messages/{n}": {
+    delete: {
+      ...sessionOp(
+        "removeMessage",
+        "Remove a queued message",
+        "Message n (the `turn` its POST answered) leaves the queue without running: its turn ends `cancelled` with error `removed`, and is never in any history. " +
+          "409 `turn_not_queued` once it started or ended; 404 for an unknown turn.",
+        viewResponse("The session.", ["BadRequest", "Conflict"]),
+      ),
+      parameters: [sessionIdParam, { name: "n", in: "path", required: true, description: "the turn the message was queued as", schema: { type: "integer", minimum: 1 } }],
+    },
   },
   "/v1/sessions/{id}/transcript": {
     get: {

@@ -33,6 +33,9 @@ export const sendMessageRequest = z.strictObject({
   model: z.string().min(1).max(100).optional(),
 });
 
+/** DELETE /v1/sessions/:id/messages/:n: the turn the message was queued as (`turn` of its 202). */
+export const messagePathParams = z.object({ id: z.string(), n: z.coerce.number().int().min(1).max(1_000_000) });
+
 export const patchSessionRequest = z.strictObject({
   title: z.string().min(1).max(200).optional(),
   /** Raises (or sets) the budget; a turn waiting for budget continues. */

@@ -4,8 +4,8 @@ import { resolveModel } from "../agent/models";
 import { validateRepo } from "../api/repo";
 import { resolveBaseBranch } from "../runs/default-branch";
 import { DEFAULT_TEMPLATE } from "../api/runs";
-import { createSessionRequest, forkSessionRequest, listSessionsQuery, patchSessionRequest, sendMessageRequest, sessionLinks, transcriptQuery, type SessionView } from "../api/sessions";
-import { validJson, validQuery } from "../api/validation";
+import { createSessionRequest, forkSessionRequest, listSessionsQuery, messagePathParams, patchSessionRequest, sendMessageRequest, sessionLinks, transcriptQuery, type SessionView } from "../api/sessions";
+import { validJson, validParams, validQuery } from "../api/validation";
 import type { AppEnv } from "../core/app-env";
 import { loadConfig } from "../core/env";
 import { AgentUnavailableError, NotFoundError, unwrap, type Result } from "../core/errors";
@@ -66,6 +66,11 @@ sessions.post("/:id/messages", validJson(sendMessageRequest), async (c) => {
   const { prompt, model } = c.req.valid("json");
   const { turn } = sessionResult(id, await sessionObject(c.env, id).send(prompt, model ? resolveModel(model) : undefined));
   return c.json({ turn, links: sessionLinks(id) }, 202);
+});
+
+sessions.delete("/:id/messages/:n", validParams(messagePathParams), async (c) => {
+  const { id, n } = c.req.valid("param");
+  return c.json(sessionResult(id, await sessionObject(c.env, id).removeMessage(n)));
 });
 
 for (const action of ["pause", "cancel"] as const) {

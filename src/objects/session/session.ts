@@ -129,16 +129,23 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
     });
   }
 
-  /** Queues a turn; it runs when the turns before it have ended. */
+  /** Queues a turn; it runs when the turns before it have ended (429 `queue_full` past SESSION_QUEUE_LIMIT). */
   send(prompt: string, model?: string): Promise<Result<{ turn: number }>> {
     return asResult(async () => {
-      const r = this.#require();
-      if (r.status === "failed" || r.status === "destroyed") throw new ConflictError(`session_${r.status}`, `The session is ${r.status}: it takes no more messages.`, { status: r.status });
-      if (model && model !== r.model) this.#store.update((rec) => (rec.model = model));
-      const turn = this.#store.addTurn(prompt, model ?? r.model, new Date().toISOString());
-      this.#event("turn.queued", turn, { queued: this.#store.queuedCount() });
+      this.#require();
+      const turn = this.#turns.enqueue(prompt, model);
       await this.#afterChange();
       return { turn };
+    });
+  }
+
+  /** Removes message n while it is still queued (404 unknown, 409 `turn_not_queued` once it started). */
+  removeMessage(n: number): Promise<Result<SessionView>> {
+    return asResult(async () => {
+      this.#require();
+      this.#turns.remove(n);
+      await this.#afterChange();
+      return this.#view();
     });
   }
 

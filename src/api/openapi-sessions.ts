@@ -121,9 +121,11 @@ export const SESSION_PATHS: Record<string, Record<string, Json>> = {
     post: sessionOp(
       "forkSession",
       "Fork a session",
-      "New sessions with the history up to the last ended turn and a copy of the workspace (E2B's sandbox fork), independent afterwards. While a turn runs, the copy is of the workspace as it is then.",
+      "New sessions with the history up to the last ended turn and a copy of the workspace (E2B's sandbox fork), independent afterwards. While a turn runs, the copy is of the workspace as it is then. " +
+        "Each has its own work branch `forkyard/s/<id>` (checked out by its first turn, changes kept) and a distinct title (`… (fork i of n)`). " +
+        "`budgetUsd` is each one's budget (one number, or one per new session); by default the parent's remaining budget is split evenly (none if it has none).",
       { "201": json(ref("ForkedSessions"), "The new sessions."), ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict", "RateLimited"]) },
-      { schema: "ForkSessionRequest", example: { count: 2, title: "Try another approach" } },
+      { schema: "ForkSessionRequest", example: { count: 2, title: "Try another approach", budgetUsd: [2, 3] } },
     ),
   },
   "/v1/runs/{id}/forks/{n}/session": {
@@ -133,7 +135,7 @@ export const SESSION_PATHS: Record<string, Record<string, Json>> = {
       summary: "Continue a run's fork as a session",
       description:
         "A session that takes over fork n's kept sandbox (the run needs `keepSandboxes: true`; kept for KEEP_SANDBOX_SECONDS) and, for an agent fork, " +
-        "its conversation as turn 1. The session starts paused; the first message resumes it. 409 `sandbox_not_kept` when there is no kept sandbox (or it was taken over already), `fork_running` before the fork ends.",
+        "its conversation as turn 1. Its budget is what the run had left of its own. The session starts paused; the first message resumes it. 409 `sandbox_not_kept` when there is no kept sandbox (or it was taken over already), `fork_running` before the fork ends.",
       parameters: [{ $ref: "#/components/parameters/RunId" }, { name: "n", in: "path", required: true, description: "fork number (1..N)", schema: { type: "integer", minimum: 1, maximum: 100 } }],
       responses: { "201": json(ref("CreatedSession"), "The new session (status `paused`)."), ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict"]) },
     },
@@ -145,7 +147,7 @@ export const SESSION_PATHS: Record<string, Record<string, Json>> = {
       summary: "A session's live events (Server-Sent Events)",
       description:
         "session.created, session.ready, session.status, turn.queued, turn.started, step.started, step.finished, tool.output, cost.recorded, turn.finished, " +
-        "sandbox.paused, sandbox.resumed, session.forked, session.destroyed. `fork` in the data is the turn. Reconnect with Last-Event-ID.",
+        "turn.removed, sandbox.paused, sandbox.resumed, session.forked, session.destroyed. `fork` in the data is the turn. Reconnect with Last-Event-ID.",
       parameters: [
         sessionIdParam,
         { name: "Last-Event-ID", in: "header", required: false, description: "replay events after this seq", schema: { type: "string", pattern: "^[0-9]+$" } },

@@ -42,10 +42,21 @@ export const patchSessionRequest = z.strictObject({
   budgetUsd: z.number().positive().max(100_000).optional(),
 });
 
-export const forkSessionRequest = z.strictObject({
-  count: z.number().int().min(1).max(10).default(1),
-  title: z.string().min(1).max(200).optional(),
-});
+const budget = z.number().positive().max(100_000);
+
+export const forkSessionRequest = z
+  .strictObject({
+    count: z.number().int().min(1).max(10).default(1),
+    /** Replaces the parent's title; with several new sessions each gets " (fork i of n)". */
+    title: z.string().min(1).max(200).optional(),
+    /** Each new session's budget: one number for all, or one per new session. Default: the parent's remaining budget split evenly (none if it has none). */
+    budgetUsd: z.union([budget, z.array(budget).min(1).max(10)]).optional(),
+  })
+  .superRefine((req, ctx) => {
+    if (Array.isArray(req.budgetUsd) && req.budgetUsd.length !== req.count) {
+      ctx.addIssue({ code: "custom", path: ["budgetUsd"], message: `one budget per new session: ${req.count} expected, ${req.budgetUsd.length} given` });
+    }
+  });
 
 export const listSessionsQuery = z.strictObject({
   status: sessionStatus.optional(),

@@ -82,8 +82,8 @@ for (const action of ["pause", "cancel"] as const) {
 
 sessions.post("/:id/fork", validJson(forkSessionRequest, { optional: true }), async (c) => {
   const id = c.req.param("id");
-  const { count, title } = c.req.valid("json");
-  const views = sessionResult(id, await sessionObject(c.env, id).fork(count, title));
+  const { count, title, budgetUsd } = c.req.valid("json");
+  const views = sessionResult(id, await sessionObject(c.env, id).fork(count, { title, budgetUsd }));
   return c.json({ sessions: views }, 201);
 });
 

@@ -59,6 +59,8 @@ export const SESSION_STEP = {
   begin: "begin",
   history: "history",
   finish: "finish",
+  /** A forked session's first turn: its own work branch checked out (after `begin`, only then). */
+  workBranch: "work-branch",
 } as const;
 
 /**

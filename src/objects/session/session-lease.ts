@@ -3,7 +3,7 @@ import type { SessionView } from "../../api/sessions";
 import { ConflictError, unwrap } from "../../core/errors";
 import { log } from "../../observability/log";
 import { POOL_NAME } from "../../protocol/events";
-import { newSessionId, sessionLeaseKey } from "../../protocol/session-ids";
+import { newSessionId, sessionLeaseKey, sessionWorkBranch } from "../../protocol/session-ids";
 import { sessionSandboxTtl } from "../../protocol/session-job";
 import type { SandboxHandle } from "../../sandbox/handle";
 import type { SessionRecord, SessionStore } from "./session-store";
@@ -73,12 +73,13 @@ export class SessionLease {
   }
 
   /**
-   * Forks the session `count` ways (E2B's sandbox fork, through the Pool): each new session gets
-   * the history up to the last ended turn and its copy of the workspace.
+   * Forks the session into one new session per title (E2B's sandbox fork, through the Pool): each
+   * gets the history up to the last ended turn, its copy of the workspace, its own work branch, its
+   * title and its budget.
    */
-  async forkSession(r: SessionRecord, count: number, title: string | undefined): Promise<{ ids: string[]; upTo: number; views: SessionView[] }> {
+  async forkSession(r: SessionRecord, children: { titles: string[]; budgets: (number | null)[] }): Promise<{ ids: string[]; upTo: number; views: SessionView[] }> {
     const upTo = this.#store.lastFinishedTurn();
-    const ids = Array.from({ length: count }, () => newSessionId());
+    const ids = children.titles.map(() => newSessionId());
     const ttl = sessionSandboxTtl(r.idleSeconds);
     const leases = ids.map((id) => ({ key: sessionLeaseKey(id), runId: id, fork: 0, template: r.sandbox.templateId, timeoutSeconds: ttl, holder: "session" as const }));
     const forked = await this.serial(async () => unwrap(await this.pool().forkSandbox(r.leaseKey, leases)));
@@ -89,8 +90,12 @@ export class SessionLease {
         const record: SessionRecord = {
           ...structuredClone(r),
           id,
-          title: title ?? `${r.title} (fork)`,
+          title: children.titles[i]!,
           status: "idle",
+          // Its own branch, checked out (the workspace as it is) by its next turn's first steps.
+          workBranch: sessionWorkBranch(id),
+          switchBranch: true,
+          budgetUsd: children.budgets[i]!,
           leaseKey: leases[i]!.key,
           sandboxId: forked[i]!.sandboxId,
           sandboxState: "running",

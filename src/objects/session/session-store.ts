@@ -21,6 +21,8 @@ export type SessionRecord = Pick<SessionView, "id" | "title" | "status" | "repo"
   baseSha: string | null;
   /** The running turn asked to stop at its next step. */
   cancelling?: number;
+  /** A fork of a session whose sandbox is still on its parent's branch: its next turn checks out `workBranch` first. */
+  switchBranch?: boolean;
 };
 
 interface TurnRow extends Record<string, SqlStorageValue> {

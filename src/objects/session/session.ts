@@ -1,8 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Exchange, ModelTurn, ToolTurn } from "../../agent/conversation";
 import type { ToolCall } from "../../agent/tools";
-import type { RunSandbox } from "../../api/runs";
-import { sessionLinks, type CreateSessionRequest, type SessionStatus, type SessionView, type TranscriptEntry } from "../../api/sessions";
+import { sessionLinks, type SessionStatus, type SessionView, type TranscriptEntry } from "../../api/sessions";
 import type { Env } from "../../core/env";
 import { loadConfig } from "../../core/env";
 import { asResult, BudgetExceededError, ConflictError, NotFoundError, resultOf, unwrap, type Result } from "../../core/errors";
@@ -15,28 +14,16 @@ import { migrate } from "../shared/migrations";
 import { SESSION_MIGRATIONS } from "./schema";
 import { SessionLease } from "./session-lease";
 import { SessionTurns } from "./session-turns";
+import { childBudgets, forkTitles, remainingUsd } from "./fork-plan";
 import type { SandboxHandle } from "../../sandbox/handle";
-import { sessionLeaseKey, setupInstanceId } from "../../protocol/session-ids";
+import { setupInstanceId } from "../../protocol/session-ids";
 import { exportTurns, upsertSessionSummary } from "../../d1-index/session-index";
 import { sessionSandboxTtl, type SetupInfo, type SetupOutcome, type TurnOutcome, type TurnStart } from "../../protocol/session-job";
-import { SessionStore, type SessionHistory, type SessionRecord } from "./session-store";
+import { SessionStore, type SessionRecord } from "./session-store";
+import { newSessionRecord, type CreateSessionInput, type ForkedSessionInput } from "./session-record";
 import { BUDGET_RAISED_EVENT } from "../../protocol/events";
 import type { StepReport } from "../../protocol/step-reports";
 import type { SessionTurnReports } from "../../protocol/roles";
-
-export interface CreateSessionInput {
-  id: string;
-  /** The request, normalised: repo validated, model resolved. */
-  request: CreateSessionRequest & { model: string };
-  sandbox: RunSandbox;
-  workBranch: string;
-}
-
-/** A new session continuing another one (POST …/fork): its history and a copy of its sandbox. */
-export interface ForkedSessionInput {
-  record: SessionRecord;
-  history: SessionHistory;
-}
 
 /** A tool.output event carries at most this much of the output (the transcript has it all). */
 const EVENT_OUTPUT_CHARS = 2_000;
@@ -75,30 +62,8 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
   create(input: CreateSessionInput): Promise<Result<SessionView>> {
     return asResult(async () => {
       if (this.#store.record()) return this.#view();
-      const { request: req } = input;
-      const now = new Date().toISOString();
-      this.#store.save({
-        id: input.id,
-        title: req.title ?? `Session on ${req.repo.split("/").pop() ?? req.repo}`,
-        status: "setting_up",
-        repo: req.repo,
-        branch: req.branch,
-        workBranch: input.workBranch,
-        model: req.model,
-        system: req.system ?? null,
-        idleSeconds: req.idleSeconds,
-        budgetUsd: req.budgetUsd ?? null,
-        sandbox: input.sandbox,
-        leaseKey: sessionLeaseKey(input.id),
-        sandboxId: null,
-        sandboxState: null,
-        sandboxMs: 0,
-        runningSince: null,
-        idleSince: null,
-        baseSha: null,
-        createdAt: now,
-        updatedAt: now,
-      });
+      const req = input.request;
+      this.#store.save(newSessionRecord(input));
       this.#event("session.created", null, { repo: req.repo, branch: req.branch });
       await this.#turns.launch(setupInstanceId(input.id), { sessionId: input.id, kind: "setup" });
       await this.#afterChange();
@@ -219,16 +184,18 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
   }
 
   /**
-   * Forks the session `count` ways: each new session has the history up to the last ended turn
-   * and a copy of the workspace (E2B's sandbox fork, through the Pool). Independent afterwards.
+   * Forks the session `count` ways: each new session has the history up to the last ended turn, a
+   * copy of the workspace (E2B's sandbox fork, through the Pool), its own work branch, a distinct
+   * title and its budget (by default an even share of what is left of this one's). Independent afterwards.
    */
-  fork(count: number, title?: string): Promise<Result<SessionView[]>> {
+  fork(count: number, options: { title?: string; budgetUsd?: number | number[] } = {}): Promise<Result<SessionView[]>> {
     return asResult(async () => {
       const r = this.#require();
       if (r.status === "setting_up" || r.status === "failed" || r.status === "destroyed" || !r.sandboxId) {
         throw new ConflictError("session_not_forkable", `A session that is ${r.status} cannot be forked.`, { status: r.status });
       }
-      const { ids, upTo, views } = await this.#lease.forkSession(r, count, title);
+      const children = { titles: forkTitles(r.title, options.title, count), budgets: childBudgets(remainingUsd(r.budgetUsd, this.#spentUsd(r)), count, options.budgetUsd) };
+      const { ids, upTo, views } = await this.#lease.forkSession(r, children);
       this.#event("session.forked", null, { sessions: ids, turn: upTo });
       return views;
     });
@@ -277,8 +244,14 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
       this.#watch.heard(0);
       const handle = await this.#lease.resume();
       this.#event("turn.started", n, { instanceId, model: turn.model });
-      return { prompt: turn.prompt, model: turn.model, repo: r.repo, baseBranch: r.branch, workBranch: r.workBranch, system: r.system, handle, startedAt: Date.parse(turn.started_at ?? new Date().toISOString()) };
+      const start = { prompt: turn.prompt, model: turn.model, repo: r.repo, baseBranch: r.branch, workBranch: r.workBranch, system: r.system, handle, startedAt: Date.parse(turn.started_at ?? new Date().toISOString()) };
+      return r.switchBranch ? { ...start, switchBranch: true } : start;
     });
+  }
+
+  /** The forked session's workspace is on its own work branch now. */
+  branchSwitched(): void {
+    if (this.#store.record()?.switchBranch) this.#store.update((r) => delete r.switchBranch);
   }
 
   /** The conversation before turn n (ended turns), as the agent loop takes it. */

@@ -135,7 +135,7 @@ export class ForkyardClient {
     return this.#json("DELETE", `/v1/sessions/${enc(id)}/messages/${turn}`);
   }
 
-  forkSession(id: string, count: number, title?: string, budgetUsd?: number): Promise<{ sessions: SessionView[] }> {
+  forkSession(id: string, count: number, title?: string, budgetUsd?: number): Promise<{ sessions: SessionView[]; pending?: { id: string; title: string; budgetUsd: number | null }[]; turn?: number }> {
     return this.#json("POST", `/v1/sessions/${enc(id)}/fork`, { body: { count, ...(title ? { title } : {}), ...(budgetUsd !== undefined ? { budgetUsd } : {}) } });
   }
 

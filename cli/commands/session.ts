@@ -53,8 +53,10 @@ export async function sessionShowCommand(ctx: Context, id: string): Promise<numb
 }
 
 export async function sessionForkCommand(ctx: Context, id: string, opts: { count: number; title?: string; budget?: number }): Promise<number> {
-  const { sessions } = await ctx.client.forkSession(id, opts.count, opts.title, opts.budget);
-  if (ctx.out.json) ctx.out.data({ sessions });
+  const answer = await ctx.client.forkSession(id, opts.count, opts.title, opts.budget);
+  const { sessions } = answer;
+  if (ctx.out.json) ctx.out.data(answer);
+  else if (answer.pending) for (const p of answer.pending) ctx.out.line(`session ${p.id} (made at turn ${answer.turn}'s next step boundary): ${p.title}`);
   else for (const s of sessions) ctx.out.line(`session ${s.id} (${s.status}): ${s.title}, ${s.turns.length} turns of history, branch ${s.workBranch}, budget ${s.budgetUsd === null ? "none" : `$${s.budgetUsd}`}`);
   return EXIT.ok;
 }

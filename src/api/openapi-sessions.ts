@@ -121,10 +121,15 @@ export const SESSION_PATHS: Record<string, Record<string, Json>> = {
     post: sessionOp(
       "forkSession",
       "Fork a session",
-      "New sessions with the history up to the last ended turn and a copy of the workspace (E2B's sandbox fork), independent afterwards. While a turn runs, the copy is of the workspace as it is then. " +
+      "New sessions with the history up to the last ended turn and a copy of the workspace (E2B's sandbox fork), independent afterwards (201). " +
+        "While a turn runs: 202 with the pending ids, made at the turn's next step boundary (before its next model or tool call, or when it ends) with the turn as far as it got and the workspace of that moment. " +
         "Each has its own work branch `forkyard/s/<id>` (checked out by its first turn, changes kept) and a distinct title (`… (fork i of n)`). " +
         "`budgetUsd` is each one's budget (one number, or one per new session); by default the parent's remaining budget is split evenly (none if it has none).",
-      { "201": json(ref("ForkedSessions"), "The new sessions."), ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict", "RateLimited"]) },
+      {
+        "201": json(ref("ForkedSessions"), "The new sessions."),
+        "202": json(ref("ForkedSessions"), "A turn runs: `pending` new sessions, made at its next step boundary."),
+        ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict", "RateLimited"]),
+      },
       { schema: "ForkSessionRequest", example: { count: 2, title: "Try another approach", budgetUsd: [2, 3] } },
     ),
   },
@@ -147,7 +152,7 @@ export const SESSION_PATHS: Record<string, Record<string, Json>> = {
       summary: "A session's live events (Server-Sent Events)",
       description:
         "session.created, session.ready, session.status, turn.queued, turn.started, step.started, step.finished, tool.output, cost.recorded, turn.finished, " +
-        "turn.removed, sandbox.paused, sandbox.resumed, session.forked, session.destroyed. `fork` in the data is the turn. Reconnect with Last-Event-ID.",
+        "turn.removed, sandbox.paused, sandbox.resumed, session.fork_pending, session.forked, session.fork_failed, session.destroyed. `fork` in the data is the turn. Reconnect with Last-Event-ID.",
       parameters: [
         sessionIdParam,
         { name: "Last-Event-ID", in: "header", required: false, description: "replay events after this seq", schema: { type: "string", pattern: "^[0-9]+$" } },

@@ -83,8 +83,9 @@ for (const action of ["pause", "cancel"] as const) {
 sessions.post("/:id/fork", validJson(forkSessionRequest, { optional: true }), async (c) => {
   const id = c.req.param("id");
   const { count, title, budgetUsd } = c.req.valid("json");
-  const views = sessionResult(id, await sessionObject(c.env, id).fork(count, { title, budgetUsd }));
-  return c.json({ sessions: views }, 201);
+  const answer = sessionResult(id, await sessionObject(c.env, id).fork(count, { title, budgetUsd }));
+  // While a turn runs, the new sessions are made at its next step boundary: 202 with their ids.
+  return c.json(answer, "pending" in answer ? 202 : 201);
 });
 
 sessions.get("/:id/transcript", validQuery(transcriptQuery), async (c) => {

@@ -17,7 +17,7 @@ import type { JobPlan } from "./job-plan";
 import { STEP_KINDS, stepConfig } from "./step-policies";
 import type { StepTracker } from "./step-runner";
 import { ModelSteps } from "./model-step";
-import { SESSION_STEP, toolStepName } from "./steps";
+import { modelStepName, SESSION_STEP, sessionForkStep, toolStepName } from "./steps";
 import { POOL_NAME } from "../protocol/events";
 
 /** A session's steps (turn 0: its setup), reported to its Session object. */
@@ -112,9 +112,18 @@ async function turn(job: JobContext<SessionJob>, session: DurableObjectStub<Sess
     },
   });
 
+  // A step boundary: new sessions asked for since the last one (a step's end said so) are forked now.
+  const forkAt = async (boundary: string) => {
+    if (!steps.takeBranchSignal()) return;
+    await steps.run(sessionForkStep(boundary), stepConfig("cleanup", retries), async () => ({ sessions: (await session.forkAtBoundary(n)).sessions }), { gated: false });
+  };
   const host: AgentHost = {
-    modelStep: (k, call) => models.run(k, call),
+    async modelStep(k, call) {
+      await forkAt(modelStepName(k));
+      return models.run(k, call);
+    },
     async toolStep(k, index, use, call) {
+      await forkAt(toolStepName(k, index));
       return steps.run(toolStepName(k, index), stepConfig("tool", retries), async () => {
         const result = await call();
         await session.recordToolCall(n, k, index, { ...use, id: result.toolUseId }, result);

@@ -14,7 +14,7 @@ import { migrate } from "../shared/migrations";
 import { SESSION_MIGRATIONS } from "./schema";
 import { SessionLease } from "./session-lease";
 import { SessionTurns } from "./session-turns";
-import { childBudgets, forkTitles, remainingUsd } from "./fork-plan";
+import { SessionForks, type ForkAnswer } from "./session-forks";
 import type { SandboxHandle } from "../../sandbox/handle";
 import { setupInstanceId } from "../../protocol/session-ids";
 import { exportTurns, upsertSessionSummary } from "../../d1-index/session-index";
@@ -44,6 +44,7 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
   readonly #index: IndexSync;
   readonly #lease: SessionLease;
   readonly #turns: SessionTurns;
+  readonly #forks: SessionForks;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -54,6 +55,7 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
     this.#index = new IndexSync(() => this.#writeIndex(), (err) => log("warn", "session.index_failed", { sessionId: this.#store.record()?.id, ...errorFields(err) }));
     const event = (type: string, turn: number | null, data: Record<string, unknown>) => this.#event(type, turn, data);
     this.#lease = new SessionLease(env, this.#store, event);
+    this.#forks = new SessionForks(this.#store, this.#lease, event);
     this.#turns = new SessionTurns({ env, store: this.#store, watch: this.#watch, event, setupFinished: (outcome) => this.setupFinished(outcome) });
   }
 
@@ -174,6 +176,7 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
         if (running.instance_id) await this.#turns.instance(running.instance_id).then((i) => i.terminate()).catch(() => undefined);
       }
       this.#store.dropQueued("cancelled", new Date(now).toISOString(), ended);
+      this.#forks.drop(ended);
       if (r.status === "setting_up") await this.#turns.instance(setupInstanceId(r.id)).then((i) => i.terminate()).catch(() => undefined);
       await this.#lease.serial(async () => unwrap(await this.#lease.pool().release(r.leaseKey)));
       this.#event("session.destroyed", null, {});
@@ -184,20 +187,18 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
   }
 
   /**
-   * Forks the session `count` ways: each new session has the history up to the last ended turn, a
-   * copy of the workspace (E2B's sandbox fork, through the Pool), its own work branch, a distinct
-   * title and its budget (by default an even share of what is left of this one's). Independent afterwards.
+   * Forks the session `count` ways: each new session has the history, a copy of the workspace (E2B's
+   * sandbox fork, through the Pool), its own work branch, a distinct title and its budget (by
+   * default an even share of what is left of this one's). Independent afterwards. While a turn
+   * runs, they are made at its next step boundary (session-forks.ts).
    */
-  fork(count: number, options: { title?: string; budgetUsd?: number | number[] } = {}): Promise<Result<SessionView[]>> {
+  fork(count: number, options: { title?: string; budgetUsd?: number | number[] } = {}): Promise<Result<ForkAnswer>> {
     return asResult(async () => {
       const r = this.#require();
       if (r.status === "setting_up" || r.status === "failed" || r.status === "destroyed" || !r.sandboxId) {
         throw new ConflictError("session_not_forkable", `A session that is ${r.status} cannot be forked.`, { status: r.status });
       }
-      const children = { titles: forkTitles(r.title, options.title, count), budgets: childBudgets(remainingUsd(r.budgetUsd, this.#spentUsd(r)), count, options.budgetUsd) };
-      const { ids, upTo, views } = await this.#lease.forkSession(r, children);
-      this.#event("session.forked", null, { sessions: ids, turn: upTo });
-      return views;
+      return this.#forks.request(r, count, this.#spentUsd(r), options);
     });
   }
 
@@ -268,10 +269,17 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
     return { proceed: running, budgetSpent: r.budgetUsd !== null && this.#spentUsd(r) >= r.budgetUsd };
   }
 
-  stepFinished(turn: number, name: string, report: StepReport): void {
+  /** Answers `branch` when new sessions wait for this turn's next step boundary (forkAtBoundary). */
+  stepFinished(turn: number, name: string, report: StepReport): { branch?: boolean } {
     this.#watch.heard(0);
     const { attempt, ok, durationMs, error } = report;
     this.#event("step.finished", turn, { step: name, attempt, ok, durationMs, ...(error ? { error } : {}) });
+    return turn > 0 && this.#forks.waiting() ? { branch: true } : {};
+  }
+
+  /** A step boundary of running turn n: the new sessions asked for meanwhile are made now. */
+  forkAtBoundary(n: number): Promise<{ sessions: string[] }> {
+    return this.#store.turn(n)?.status === "running" ? this.#forks.take(n).then((sessions) => ({ sessions })) : Promise.resolve({ sessions: [] });
   }
 
   /** Admits a model call if its expected cost fits the budget (reserved until recorded or released). */
@@ -354,7 +362,10 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
   async #afterChange(): Promise<void> {
     let r = this.#require();
     const before = r.status;
+    if (r.status === "failed") this.#forks.drop({ code: "session_failed", message: "The session failed before it could be forked." });
     if (r.status !== "failed" && r.status !== "destroyed" && r.status !== "setting_up") {
+      // New sessions asked for during a turn that has ended: made before the next turn starts.
+      if (!this.#store.runningTurn() && this.#forks.waiting()) await this.#forks.take(this.#store.lastFinishedTurn());
       await this.#turns.startNext(r.id);
       const status: SessionStatus = this.#store.runningTurn() ? "running" : r.sandboxState === "paused" ? "paused" : "idle";
       r = this.#store.update((rec) => {

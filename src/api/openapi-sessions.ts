@@ -115,7 +115,7 @@ export const SESSION_PATHS: Record<string, Record<string, Json>> = {
     post: sessionOp("pauseSession", "Pause the sandbox now", "Instead of waiting for `idleSeconds`. 409 while a turn runs; the next message resumes it.", viewResponse("The session.", ["Conflict"])),
   },
   "/v1/sessions/{id}/cancel": {
-    post: sessionOp("cancelTurn", "Stop the running turn", "The turn stops at its next step (status `cancelled`); queued messages stay queued and run next.", viewResponse("The session.")),
+    post: sessionOp("cancelTurn", "Stop the running turn", "The turn stops at its next step (status `cancelled`; a model or tool call in flight ends first and is recorded); a turn waiting for budget stops at once. Queued messages stay queued and run next.", viewResponse("The session.")),
   },
   "/v1/sessions/{id}/fork": {
     post: sessionOp(

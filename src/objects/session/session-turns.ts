@@ -8,6 +8,7 @@ import { ZERO_USAGE } from "../../agent/pricing";
 import { poke, type InstanceWatch } from "../shared/instance-watch";
 import type { SessionRecord, SessionStore } from "./session-store";
 import { createInstanceOnce } from "../../protocol/create-instance";
+import { BUDGET_RAISED_EVENT } from "../../protocol/events";
 
 /** A turn instance not heard from this long is sent a no-op event (a restarted local runtime leaves it idle). */
 const STALE_TURN_MS = 60_000;
@@ -135,6 +136,16 @@ export class SessionTurns {
   async launch(id: string, params: SessionJob): Promise<void> {
     // Launched before (a repeated call): the instance exists and runs.
     await createInstanceOnce(this.#s.env.SESSION_WORKFLOW, id, params);
+  }
+
+  /**
+   * Wakes a turn waiting for budget (the budget was raised, or the turn cancelled: its resume step
+   * then stops it). A turn not waiting keeps the event for a later wait, whose resume step decides.
+   */
+  async wake(instanceId: string, payload: Record<string, unknown>): Promise<void> {
+    await this.instance(instanceId)
+      .then((i) => i.sendEvent({ type: BUDGET_RAISED_EVENT, payload }))
+      .catch((err) => log("info", "session.budget_event_skipped", { sessionId: this.#require().id, instanceId, ...errorFields(err) }));
   }
 
   instance(id: string): Promise<WorkflowInstance> {

@@ -21,7 +21,6 @@ import { exportTurns, upsertSessionSummary } from "../../d1-index/session-index"
 import { sessionSandboxTtl, type SetupInfo, type SetupOutcome, type TurnOutcome, type TurnStart } from "../../protocol/session-job";
 import { SessionStore, type SessionRecord } from "./session-store";
 import { newSessionRecord, type CreateSessionInput, type ForkedSessionInput } from "./session-record";
-import { BUDGET_RAISED_EVENT } from "../../protocol/events";
 import type { StepReport } from "../../protocol/step-reports";
 import type { SessionTurnReports } from "../../protocol/roles";
 
@@ -124,12 +123,8 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
         if (change.budgetUsd !== undefined) r.budgetUsd = change.budgetUsd;
       });
       const running = this.#store.runningTurn();
-      if (change.budgetUsd !== undefined && running?.instance_id) {
-        // A turn waiting for budget continues (the event is ignored by one that is not waiting).
-        await this.#turns.instance(running.instance_id)
-          .then((i) => i.sendEvent({ type: BUDGET_RAISED_EVENT, payload: { budgetUsd: change.budgetUsd } }))
-          .catch((err) => log("info", "session.budget_event_skipped", { sessionId: this.#require().id, ...errorFields(err) }));
-      }
+      // A turn waiting for budget continues.
+      if (change.budgetUsd !== undefined && running?.instance_id) await this.#turns.wake(running.instance_id, { budgetUsd: change.budgetUsd });
       await this.#afterChange();
       return this.#view();
     });
@@ -153,6 +148,8 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
       this.#require();
       const running = this.#store.runningTurn();
       if (running) this.#store.update((r) => (r.cancelling = running.n));
+      // A turn waiting for budget has no next step until it is woken: its resume step then sees the cancel.
+      if (running?.instance_id) await this.#turns.wake(running.instance_id, { cancelled: true });
       return this.#view();
     });
   }

@@ -5,7 +5,7 @@ import { executeTool } from "../agent/tools";
 import { DEFAULT_STALL_SECONDS } from "../api/runs";
 import type { Session } from "../objects/session/session";
 import { CloneFailedError, unwrap } from "../core/errors";
-import { BRANCH_SCRIPT, cloneEnv } from "../sandbox/git";
+import { BRANCH_SCRIPT, REPO_DIR } from "../sandbox/git";
 import { sandboxAccess } from "../sandbox/connection";
 import type { SandboxHandle } from "../sandbox/handle";
 import { SandboxSession } from "../sandbox/session";
@@ -163,7 +163,7 @@ async function checkOutWorkBranch(job: JobContext<SessionJob>, session: DurableO
   await steps.run(SESSION_STEP.workBranch, stepConfig("adopt", config.RETRY_POLICIES), async () => {
     const exec = await SandboxSession.forHandle(sandboxAccess(config), start.handle).exec(BRANCH_SCRIPT, {
       timeoutMs: STEP_KINDS.adopt.timeoutMs,
-      envs: cloneEnv({ repo: start.repo, baseBranch: start.baseBranch, workBranch: start.workBranch }),
+      envs: { FORKYARD_DIR: REPO_DIR, FORKYARD_WORK_BRANCH: start.workBranch },
     });
     if (exec.exitCode !== 0) throw new CloneFailedError(`Checking out ${start.workBranch} in the forked session's workspace failed: ${exec.stderrTail.trim() || `exit ${exec.exitCode}`}`);
     await session.branchSwitched();

@@ -131,8 +131,12 @@ export class ForkyardClient {
     return this.#json("DELETE", `/v1/sessions/${enc(id)}`);
   }
 
-  forkSession(id: string, count: number, title?: string): Promise<{ sessions: SessionView[] }> {
-    return this.#json("POST", `/v1/sessions/${enc(id)}/fork`, { body: title ? { count, title } : { count } });
+  removeMessage(id: string, turn: number): Promise<SessionView> {
+    return this.#json("DELETE", `/v1/sessions/${enc(id)}/messages/${turn}`);
+  }
+
+  forkSession(id: string, count: number, title?: string, budgetUsd?: number): Promise<{ sessions: SessionView[]; pending?: { id: string; title: string; budgetUsd: number | null }[]; turn?: number }> {
+    return this.#json("POST", `/v1/sessions/${enc(id)}/fork`, { body: { count, ...(title ? { title } : {}), ...(budgetUsd !== undefined ? { budgetUsd } : {}) } });
   }
 
   forkTranscript(id: string, n: number, after = 0, limit = 500): Promise<ForkTranscriptPage> {

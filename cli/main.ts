@@ -5,7 +5,7 @@ import { budgetCommand } from "./commands/budget.ts";
 import { chatCommand } from "./commands/chat.ts";
 import { compareCommand, judgeCommand } from "./commands/compare.ts";
 import { branchCommand } from "./commands/branch.ts";
-import { sessionControlCommand, sessionForkCommand, sessionListCommand, sessionNewCommand, sessionSendCommand, sessionShowCommand } from "./commands/session.ts";
+import { sessionControlCommand, sessionDequeueCommand, sessionForkCommand, sessionListCommand, sessionNewCommand, sessionSendCommand, sessionShowCommand } from "./commands/session.ts";
 import { cleanupCommand } from "./commands/cleanup.ts";
 import { controlCommand } from "./commands/control.ts";
 import { forkCommand, type ForkOptions } from "./commands/fork.ts";
@@ -231,9 +231,17 @@ export function createProgram(io: Io, result: { code: number }): Command {
     .description("new sessions with this one's history and a copy of its workspace")
     .argument("<session>", "session id")
     .option("-n, --count <n>", "how many (1-10)", parsePositiveInt, 1)
-    .option("--title <title>", "their title")
+    .option("--title <title>", "their title (each gets \"(fork i of n)\" when there are several)")
+    .option("--budget <usd>", "each new session's budget, in USD (default: the parent's remaining budget split evenly)", parseNumber)
     .addOption(json())
-    .action(action((ctx, id: string, opts: { count: number; title?: string }) => sessionForkCommand(ctx, id, opts)));
+    .action(action((ctx, id: string, opts: { count: number; title?: string; budget?: number }) => sessionForkCommand(ctx, id, opts)));
+  session
+    .command("dequeue")
+    .description("remove a message still queued (it never runs)")
+    .argument("<session>", "session id")
+    .argument("<turn>", "the turn `send` printed", parsePositiveInt)
+    .addOption(json())
+    .action(action((ctx, id: string, turn: number) => sessionDequeueCommand(ctx, id, turn)));
   for (const [verb, description] of [
     ["pause", "pause the sandbox now (not billed; the next message resumes it)"],
     ["cancel", "stop the running turn at its next step (queued messages stay)"],

@@ -65,7 +65,7 @@ export function createApp(): Hono<AppEnv> {
       return c.json({ error: { code: "internal_error", message: "Internal error.", details: { requestId } } }, 500);
     }
     if (err.status >= 500) log("error", "request.failed", { requestId, path: c.req.path, errorCode: err.code, errorMessage: err.message });
-    if (err.code === "rate_limited" && err.details?.retryAfterSeconds !== undefined) c.header("Retry-After", String(err.details.retryAfterSeconds));
+    if (err.status === 429 && err.details?.retryAfterSeconds !== undefined) c.header("Retry-After", String(err.details.retryAfterSeconds));
     return c.json({ error: err.toJSON() }, err.status as 400);
   });
 

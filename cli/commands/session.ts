@@ -52,10 +52,20 @@ export async function sessionShowCommand(ctx: Context, id: string): Promise<numb
   return printView(ctx, await ctx.client.getSession(id));
 }
 
-export async function sessionForkCommand(ctx: Context, id: string, opts: { count: number; title?: string }): Promise<number> {
-  const { sessions } = await ctx.client.forkSession(id, opts.count, opts.title);
-  if (ctx.out.json) ctx.out.data({ sessions });
-  else for (const s of sessions) ctx.out.line(`session ${s.id} (${s.status}): ${s.title}, ${s.turns.length} turns of history`);
+export async function sessionForkCommand(ctx: Context, id: string, opts: { count: number; title?: string; budget?: number }): Promise<number> {
+  const answer = await ctx.client.forkSession(id, opts.count, opts.title, opts.budget);
+  const { sessions } = answer;
+  if (ctx.out.json) ctx.out.data(answer);
+  else if (answer.pending) for (const p of answer.pending) ctx.out.line(`session ${p.id} (made at turn ${answer.turn}'s next step boundary): ${p.title}`);
+  else for (const s of sessions) ctx.out.line(`session ${s.id} (${s.status}): ${s.title}, ${s.turns.length} turns of history, branch ${s.workBranch}, budget ${s.budgetUsd === null ? "none" : `$${s.budgetUsd}`}`);
+  return EXIT.ok;
+}
+
+/** `session dequeue <id> <turn>`: removes a message still queued. */
+export async function sessionDequeueCommand(ctx: Context, id: string, turn: number): Promise<number> {
+  const view = await ctx.client.removeMessage(id, turn);
+  if (ctx.out.json) ctx.out.data(view);
+  else ctx.out.line(`turn ${turn} removed from the queue (${view.queued} still queued)`);
   return EXIT.ok;
 }
 

@@ -11,11 +11,13 @@ import { newSessionId, sessionLeaseKey } from "../protocol/session-ids";
 import { sessionSandboxTtl } from "../protocol/session-job";
 import { historyOfExchanges, type SessionHistory, type SessionRecord } from "../objects/session/session-store";
 import { POOL_NAME } from "../protocol/events";
+import { remainingUsd } from "../objects/session/fork-plan";
 
 /**
  * A session continuing fork n of a run (POST /v1/runs/:id/forks/:n/session): it takes over the
  * fork's kept sandbox (runs with keepSandboxes; paused until the first message) and, for an agent
- * fork, starts from its conversation: one turn per exchange (a branched fork's parent's first).
+ * fork, starts from its conversation: one turn per exchange (a branched fork's parent's first). Its
+ * budget is what the run had left of its own.
  * A sandbox is taken over once.
  */
 export async function sessionFromFork(env: Env, run: RunView, n: number): Promise<SessionView> {
@@ -58,7 +60,8 @@ export async function sessionFromFork(env: Env, run: RunView, n: number): Promis
       model,
       system: null,
       idleSeconds: DEFAULT_IDLE_SECONDS,
-      budgetUsd: null,
+      // What the run had left of its budget (none if it had none).
+      budgetUsd: remainingUsd(run.request.budgetUsd, run.totals.costUsd.total),
       sandbox: run.sandbox,
       leaseKey: sessionLeaseKey(id),
       sandboxId,

@@ -78,10 +78,24 @@ export const SESSION_PATHS: Record<string, Record<string, Json>> = {
     post: sessionOp(
       "sendMessage",
       "Send a message (a turn)",
-      "Queued behind a running turn; turns run in order. `model` switches the model from this turn on. 409 for a failed or destroyed session.",
-      { "202": json(ref("MessageAccepted"), "The turn the message runs as."), ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict", "PayloadTooLarge"]) },
+      "Queued behind a running turn; turns run in order, also after a turn that failed, was cancelled or ran out of budget (each with the earlier turns' recorded exchanges, " +
+        "a failed one's included, in its history). `model` switches the model from this turn on. 409 for a failed or destroyed session (its queued messages are dropped); " +
+        "429 `queue_full` (with Retry-After) when SESSION_QUEUE_LIMIT messages (default 20) are queued already.",
+      { "202": json(ref("MessageAccepted"), "The turn the message runs as."), ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict", "PayloadTooLarge", "RateLimited"]) },
       { schema: "SendMessageRequest", example: { prompt: "Now add a test for the empty case." } },
     ),
+  },
+  "/v1/sessions/{id}/messages/{n}": {
+    delete: {
+      ...sessionOp(
+        "removeMessage",
+        "Remove a queued message",
+        "Message n (the `turn` its POST answered) leaves the queue without running: its turn ends `cancelled` with error `removed`, and is never in any history. " +
+          "409 `turn_not_queued` once it started or ended; 404 for an unknown turn.",
+        viewResponse("The session.", ["BadRequest", "Conflict"]),
+      ),
+      parameters: [sessionIdParam, { name: "n", in: "path", required: true, description: "the turn the message was queued as", schema: { type: "integer", minimum: 1 } }],
+    },
   },
   "/v1/sessions/{id}/transcript": {
     get: {
@@ -101,15 +115,22 @@ export const SESSION_PATHS: Record<string, Record<string, Json>> = {
     post: sessionOp("pauseSession", "Pause the sandbox now", "Instead of waiting for `idleSeconds`. 409 while a turn runs; the next message resumes it.", viewResponse("The session.", ["Conflict"])),
   },
   "/v1/sessions/{id}/cancel": {
-    post: sessionOp("cancelTurn", "Stop the running turn", "The turn stops at its next step (status `cancelled`); queued messages stay queued and run next.", viewResponse("The session.")),
+    post: sessionOp("cancelTurn", "Stop the running turn", "The turn stops at its next step (status `cancelled`; a model or tool call in flight ends first and is recorded); a turn waiting for budget stops at once. Queued messages stay queued and run next.", viewResponse("The session.")),
   },
   "/v1/sessions/{id}/fork": {
     post: sessionOp(
       "forkSession",
       "Fork a session",
-      "New sessions with the history up to the last ended turn and a copy of the workspace (E2B's sandbox fork), independent afterwards. While a turn runs, the copy is of the workspace as it is then.",
-      { "201": json(ref("ForkedSessions"), "The new sessions."), ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict", "RateLimited"]) },
-      { schema: "ForkSessionRequest", example: { count: 2, title: "Try another approach" } },
+      "New sessions with the history up to the last ended turn and a copy of the workspace (E2B's sandbox fork), independent afterwards (201). " +
+        "While a turn runs: 202 with the pending ids, made at the turn's next step boundary (before its next model or tool call, or when it ends) with the turn as far as it got and the workspace of that moment. " +
+        "Each has its own work branch `forkyard/s/<id>` (checked out by its first turn, changes kept) and a distinct title (`… (fork i of n)`). " +
+        "`budgetUsd` is each one's budget (one number, or one per new session); by default the parent's remaining budget is split evenly (none if it has none).",
+      {
+        "201": json(ref("ForkedSessions"), "The new sessions."),
+        "202": json(ref("ForkedSessions"), "A turn runs: `pending` new sessions, made at its next step boundary."),
+        ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict", "RateLimited"]),
+      },
+      { schema: "ForkSessionRequest", example: { count: 2, title: "Try another approach", budgetUsd: [2, 3] } },
     ),
   },
   "/v1/runs/{id}/forks/{n}/session": {
@@ -119,7 +140,7 @@ export const SESSION_PATHS: Record<string, Record<string, Json>> = {
       summary: "Continue a run's fork as a session",
       description:
         "A session that takes over fork n's kept sandbox (the run needs `keepSandboxes: true`; kept for KEEP_SANDBOX_SECONDS) and, for an agent fork, " +
-        "its conversation as turn 1. The session starts paused; the first message resumes it. 409 `sandbox_not_kept` when there is no kept sandbox (or it was taken over already), `fork_running` before the fork ends.",
+        "its conversation as turn 1. Its budget is what the run had left of its own. The session starts paused; the first message resumes it. 409 `sandbox_not_kept` when there is no kept sandbox (or it was taken over already), `fork_running` before the fork ends.",
       parameters: [{ $ref: "#/components/parameters/RunId" }, { name: "n", in: "path", required: true, description: "fork number (1..N)", schema: { type: "integer", minimum: 1, maximum: 100 } }],
       responses: { "201": json(ref("CreatedSession"), "The new session (status `paused`)."), ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict"]) },
     },
@@ -131,7 +152,7 @@ export const SESSION_PATHS: Record<string, Record<string, Json>> = {
       summary: "A session's live events (Server-Sent Events)",
       description:
         "session.created, session.ready, session.status, turn.queued, turn.started, step.started, step.finished, tool.output, cost.recorded, turn.finished, " +
-        "sandbox.paused, sandbox.resumed, session.forked, session.destroyed. `fork` in the data is the turn. Reconnect with Last-Event-ID.",
+        "turn.removed, sandbox.paused, sandbox.resumed, session.fork_pending, session.forked, session.fork_failed, session.destroyed. `fork` in the data is the turn. Reconnect with Last-Event-ID.",
       parameters: [
         sessionIdParam,
         { name: "Last-Event-ID", in: "header", required: false, description: "replay events after this seq", schema: { type: "string", pattern: "^[0-9]+$" } },

@@ -67,7 +67,14 @@ export const createdSession = sessionView.pick({ id: true, status: true, title: 
 
 export const messageAccepted = z.object({ turn: z.number().int().describe("the turn this message runs as"), links: sessionLinks });
 
-export const forkedSessions = z.object({ sessions: z.array(sessionView) });
+export const forkedSessions = z.object({
+  sessions: z.array(sessionView).describe("the new sessions (201); empty while they wait for the running turn's next step boundary (202)"),
+  pending: z
+    .array(z.object({ id: z.string(), title: z.string(), budgetUsd: z.number().nullable() }))
+    .optional()
+    .describe("202: the new sessions made at the running turn's next step boundary (404 until then; the parent's events say session.forked or session.fork_failed)"),
+  turn: z.number().int().optional().describe("202: the running turn they are forked from"),
+});
 
 const entryBase = { seq: z.number().int().describe("position in the transcript; `after` of the next page"), turn: z.number().int(), at: isoDateTime };
 export const transcriptEntry = z.discriminatedUnion("role", [

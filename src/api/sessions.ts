@@ -33,16 +33,30 @@ export const sendMessageRequest = z.strictObject({
   model: z.string().min(1).max(100).optional(),
 });
 
+/** DELETE /v1/sessions/:id/messages/:n: the turn the message was queued as (`turn` of its 202). */
+export const messagePathParams = z.object({ id: z.string(), n: z.coerce.number().int().min(1).max(1_000_000) });
+
 export const patchSessionRequest = z.strictObject({
   title: z.string().min(1).max(200).optional(),
   /** Raises (or sets) the budget; a turn waiting for budget continues. */
   budgetUsd: z.number().positive().max(100_000).optional(),
 });
 
-export const forkSessionRequest = z.strictObject({
-  count: z.number().int().min(1).max(10).default(1),
-  title: z.string().min(1).max(200).optional(),
-});
+const budget = z.number().positive().max(100_000);
+
+export const forkSessionRequest = z
+  .strictObject({
+    count: z.number().int().min(1).max(10).default(1),
+    /** Replaces the parent's title; with several new sessions each gets " (fork i of n)". */
+    title: z.string().min(1).max(200).optional(),
+    /** Each new session's budget: one number for all, or one per new session. Default: the parent's remaining budget split evenly (none if it has none). */
+    budgetUsd: z.union([budget, z.array(budget).min(1).max(10)]).optional(),
+  })
+  .superRefine((req, ctx) => {
+    if (Array.isArray(req.budgetUsd) && req.budgetUsd.length !== req.count) {
+      ctx.addIssue({ code: "custom", path: ["budgetUsd"], message: `one budget per new session: ${req.count} expected, ${req.budgetUsd.length} given` });
+    }
+  });
 
 export const listSessionsQuery = z.strictObject({
   status: sessionStatus.optional(),

@@ -55,6 +55,7 @@ export interface Env {
   AGENT_MAX_TURNS?: string;
   AGENT_CONTEXT_TOKENS?: string;
   BUDGET_WAIT_SECONDS?: string;
+  SESSION_QUEUE_LIMIT?: string;
   METRICS_TOKEN?: string;
   CLAUDE_CODE_COMMAND?: string;
   GITHUB_TOKEN?: string;
@@ -124,6 +125,8 @@ const configSchema = z.object({
   /** The model's context window: a longer conversation is trimmed to fit (src/agent/context-window.ts). */
   AGENT_CONTEXT_TOKENS: int(20_000, 2_000_000).default(200_000),
   BUDGET_WAIT_SECONDS: int(0, 30 * 24 * 3600).default(24 * 3600),
+  /** Messages a session holds queued behind its running turn; one more is answered 429 `queue_full`. */
+  SESSION_QUEUE_LIMIT: int(1, 1000).default(20),
   METRICS_TOKEN: z.string().min(1).optional(),
   CLAUDE_CODE_COMMAND: z.string().min(1).max(500).default("claude"),
   GITHUB_TOKEN: z.string().min(1).optional(),

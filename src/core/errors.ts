@@ -68,6 +68,17 @@ export class RateLimitedError extends ForkyardError {
   }
 }
 
+/** 429: a session's queue of messages is full (SESSION_QUEUE_LIMIT); retried once a queued turn has started. */
+export class QueueFullError extends ForkyardError {
+  constructor(limit: number, retryAfterSeconds: number) {
+    super("queue_full", `The session already has ${limit} messages queued (SESSION_QUEUE_LIMIT); send this one when one of them has started, or remove one (DELETE …/messages/:n).`, {
+      status: 429,
+      retryable: true,
+      details: { limit, retryAfterSeconds },
+    });
+  }
+}
+
 /** The sandbox provider rejected our credentials: never retried. */
 export class SandboxAuthError extends ForkyardError {
   constructor(message: string) {

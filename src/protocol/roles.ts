@@ -85,7 +85,12 @@ export interface SessionTurnReports extends BudgetHolder {
   beginTurn(n: number, instanceId: string): Promise<Result<TurnStart>>;
   history(n: number): Result<Exchange[]>;
   stepStarted(turn: number, name: string, attempt: number): StepGate;
-  stepFinished(turn: number, name: string, report: StepReport): void;
+  /** Answers `branch` when new sessions wait for the running turn's next step boundary. */
+  stepFinished(turn: number, name: string, report: StepReport): { branch?: boolean };
+  /** At a step boundary of turn n: makes the new sessions asked for meanwhile. */
+  forkAtBoundary(n: number): Promise<{ sessions: string[] }>;
+  /** A forked session's first turn checked out its own work branch. */
+  branchSwitched(): void;
   recordModelCall(turn: number, k: number, key: string, model: ModelTurn, usd: number): void;
   recordToolCall(turn: number, k: number, index: number, call: ToolCall & { id: string }, result: ToolTurn): void;
   awaitBudget(turn: number): Promise<Result<void>>;

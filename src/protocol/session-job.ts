@@ -15,6 +15,8 @@ export interface TurnStart {
   system: string | null;
   handle: SandboxHandle;
   startedAt: number;
+  /** A forked session's first turn: the workspace is still on its parent's branch; `workBranch` is checked out first. */
+  switchBranch?: boolean;
 }
 
 /** How a turn ended, reported by its last step (and read from the instance by the reconciler). */

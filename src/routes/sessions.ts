@@ -4,8 +4,8 @@ import { resolveModel } from "../agent/models";
 import { validateRepo } from "../api/repo";
 import { resolveBaseBranch } from "../runs/default-branch";
 import { DEFAULT_TEMPLATE } from "../api/runs";
-import { createSessionRequest, forkSessionRequest, listSessionsQuery, patchSessionRequest, sendMessageRequest, sessionLinks, transcriptQuery, type SessionView } from "../api/sessions";
-import { validJson, validQuery } from "../api/validation";
+import { createSessionRequest, forkSessionRequest, listSessionsQuery, messagePathParams, patchSessionRequest, sendMessageRequest, sessionLinks, transcriptQuery, type SessionView } from "../api/sessions";
+import { validJson, validParams, validQuery } from "../api/validation";
 import type { AppEnv } from "../core/app-env";
 import { loadConfig } from "../core/env";
 import { AgentUnavailableError, NotFoundError, unwrap, type Result } from "../core/errors";
@@ -68,6 +68,11 @@ sessions.post("/:id/messages", validJson(sendMessageRequest), async (c) => {
   return c.json({ turn, links: sessionLinks(id) }, 202);
 });
 
+sessions.delete("/:id/messages/:n", validParams(messagePathParams), async (c) => {
+  const { id, n } = c.req.valid("param");
+  return c.json(sessionResult(id, await sessionObject(c.env, id).removeMessage(n)));
+});
+
 for (const action of ["pause", "cancel"] as const) {
   sessions.post(`/:id/${action}`, async (c) => {
     const id = c.req.param("id");
@@ -77,9 +82,10 @@ for (const action of ["pause", "cancel"] as const) {
 
 sessions.post("/:id/fork", validJson(forkSessionRequest, { optional: true }), async (c) => {
   const id = c.req.param("id");
-  const { count, title } = c.req.valid("json");
-  const views = sessionResult(id, await sessionObject(c.env, id).fork(count, title));
-  return c.json({ sessions: views }, 201);
+  const { count, title, budgetUsd } = c.req.valid("json");
+  const answer = sessionResult(id, await sessionObject(c.env, id).fork(count, { title, budgetUsd }));
+  // While a turn runs, the new sessions are made at its next step boundary: 202 with their ids.
+  return c.json(answer, "pending" in answer ? 202 : 201);
 });
 
 sessions.get("/:id/transcript", validQuery(transcriptQuery), async (c) => {

@@ -4,19 +4,20 @@ import { buildSessionSystemPrompt, buildTools } from "../agent/prompt";
 import { executeTool } from "../agent/tools";
 import { DEFAULT_STALL_SECONDS } from "../api/runs";
 import type { Session } from "../objects/session/session";
-import { unwrap } from "../core/errors";
+import { CloneFailedError, unwrap } from "../core/errors";
+import { BRANCH_SCRIPT, REPO_DIR } from "../sandbox/git";
 import { sandboxAccess } from "../sandbox/connection";
 import type { SandboxHandle } from "../sandbox/handle";
 import { SandboxSession } from "../sandbox/session";
-import { SETUP_TIMEOUT_SECONDS, TURN_TIMEOUT_SECONDS, type SessionJob, type SetupOutcome, type TurnOutcome } from "../protocol/session-job";
+import { SETUP_TIMEOUT_SECONDS, TURN_TIMEOUT_SECONDS, type SessionJob, type SetupOutcome, type TurnOutcome, type TurnStart } from "../protocol/session-job";
 import { ForkSandbox } from "./fork-sandbox";
 import { waitForBudget } from "./budget-wait";
 import { DurableJob, type JobContext, type JobTracking } from "./durable-job";
 import type { JobPlan } from "./job-plan";
-import { stepConfig } from "./step-policies";
+import { STEP_KINDS, stepConfig } from "./step-policies";
 import type { StepTracker } from "./step-runner";
 import { ModelSteps } from "./model-step";
-import { SESSION_STEP, toolStepName } from "./steps";
+import { modelStepName, SESSION_STEP, sessionForkStep, toolStepName } from "./steps";
 import { POOL_NAME } from "../protocol/events";
 
 /** A session's steps (turn 0: its setup), reported to its Session object. */
@@ -93,6 +94,7 @@ async function turn(job: JobContext<SessionJob>, session: DurableObjectStub<Sess
   const access = sandboxAccess(config);
   const start = await steps.run(SESSION_STEP.begin, control, async () => unwrap(await session.beginTurn(n, instanceId)), { gated: false });
   steps.setDeadline(start.startedAt + TURN_TIMEOUT_SECONDS * 1000, TURN_TIMEOUT_SECONDS);
+  if (start.switchBranch) await checkOutWorkBranch(job, session, start);
   const history = await steps.run(SESSION_STEP.history, control, async () => unwrap(await session.history(n)), { gated: false });
   let handle: SandboxHandle = start.handle;
   const models = new ModelSteps({
@@ -110,9 +112,18 @@ async function turn(job: JobContext<SessionJob>, session: DurableObjectStub<Sess
     },
   });
 
+  // A step boundary: new sessions asked for since the last one (a step's end said so) are forked now.
+  const forkAt = async (boundary: string) => {
+    if (!steps.takeBranchSignal()) return;
+    await steps.run(sessionForkStep(boundary), stepConfig("cleanup", retries), async () => ({ sessions: (await session.forkAtBoundary(n)).sessions }), { gated: false });
+  };
   const host: AgentHost = {
-    modelStep: (k, call) => models.run(k, call),
+    async modelStep(k, call) {
+      await forkAt(modelStepName(k));
+      return models.run(k, call);
+    },
     async toolStep(k, index, use, call) {
+      await forkAt(toolStepName(k, index));
       return steps.run(toolStepName(k, index), stepConfig("tool", retries), async () => {
         const result = await call();
         await session.recordToolCall(n, k, index, { ...use, id: result.toolUseId }, result);
@@ -140,4 +151,22 @@ async function turn(job: JobContext<SessionJob>, session: DurableObjectStub<Sess
     },
   );
   return { kind: "turn", n, status: "succeeded", stopReason: result.stopReason, summary: result.summary, toolCalls: result.toolCalls, tokens: result.tokens };
+}
+
+/**
+ * A forked session's first turn: its workspace (a copy of its parent's) moves to the session's own
+ * work branch, changes kept. `git checkout -B` again on the same branch changes nothing, so the step
+ * may re-run.
+ */
+async function checkOutWorkBranch(job: JobContext<SessionJob>, session: DurableObjectStub<Session>, start: TurnStart): Promise<void> {
+  const { config, steps } = job;
+  await steps.run(SESSION_STEP.workBranch, stepConfig("adopt", config.RETRY_POLICIES), async () => {
+    const exec = await SandboxSession.forHandle(sandboxAccess(config), start.handle).exec(BRANCH_SCRIPT, {
+      timeoutMs: STEP_KINDS.adopt.timeoutMs,
+      envs: { FORKYARD_DIR: REPO_DIR, FORKYARD_WORK_BRANCH: start.workBranch },
+    });
+    if (exec.exitCode !== 0) throw new CloneFailedError(`Checking out ${start.workBranch} in the forked session's workspace failed: ${exec.stderrTail.trim() || `exit ${exec.exitCode}`}`);
+    await session.branchSwitched();
+    return { workBranch: start.workBranch };
+  }, { gated: false });
 }

@@ -59,6 +59,8 @@ export const SESSION_STEP = {
   begin: "begin",
   history: "history",
   finish: "finish",
+  /** A forked session's first turn: its own work branch checked out (after `begin`, only then). */
+  workBranch: "work-branch",
 } as const;
 
 /**
@@ -79,6 +81,11 @@ export function prepareStep(index: number): string {
 }
 
 /** A fork takes the branches waiting for it at a step boundary: `branch-at-model-3`, `branch-at-command-2`, `branch-at-end`. */
+/** A session turn's step boundary where new sessions asked for meanwhile are forked (`fork-at-model-2`, `fork-at-tool-1-0`). */
+export function sessionForkStep(boundary: string): string {
+  return `fork-at-${boundary}`;
+}
+
 export function branchStep(boundary: string): string {
   return `branch-at-${boundary}`;
 }

@@ -622,3 +622,22 @@ describe("logs --transcript", () => {
     expect(JSON.parse(asJson.out())).toEqual(entries.slice(0, 2));
   });
 });
+
+describe("session queue and forks", () => {
+  it("dequeue DELETEs the queued message; fork --budget sends each new session's budget and prints pending forks of a running turn", async () => {
+    const dequeued = fakeIo(() => json({ id: "s1", queued: 2 }));
+    expect(await main(argv("session", "dequeue", "s1", "3"), dequeued.io)).toBe(EXIT.ok);
+    expect(dequeued.requests[0]).toMatchObject({ method: "DELETE", url: "http://127.0.0.1:8787/v1/sessions/s1/messages/3" });
+    expect(dequeued.out()).toBe("turn 3 removed from the queue (2 still queued)\n");
+
+    const started = fakeIo(() => json({ error: { code: "turn_not_queued", message: "Turn 1 is running: only a message still queued can be removed.", details: { status: "running" } } }, 409));
+    expect(await main(argv("session", "dequeue", "s1", "1"), started.io)).not.toBe(EXIT.ok);
+    expect(started.err()).toContain("turn_not_queued");
+
+    const pending = { sessions: [], pending: [{ id: "s2", title: "t (fork 1 of 2)", budgetUsd: 1.5 }, { id: "s3", title: "t (fork 2 of 2)", budgetUsd: 1.5 }], turn: 4 };
+    const forked = fakeIo(() => json(pending, 202));
+    expect(await main(argv("session", "fork", "s1", "-n", "2", "--budget", "1.5"), forked.io)).toBe(EXIT.ok);
+    expect(forked.requests[0]).toMatchObject({ method: "POST", url: "http://127.0.0.1:8787/v1/sessions/s1/fork", body: { count: 2, budgetUsd: 1.5 } });
+    expect(forked.out()).toBe("session s2 (made at turn 4's next step boundary): t (fork 1 of 2)\nsession s3 (made at turn 4's next step boundary): t (fork 2 of 2)\n");
+  });
+});

@@ -119,8 +119,8 @@ describe("sessions", () => {
     expect(res.status).toBe(201);
     const { sessions } = (await res.json()) as { sessions: SessionView[] };
     expect(sessions).toHaveLength(2);
-    for (const child of sessions) {
-      expect(child).toMatchObject({ status: "idle", parent: { sessionId: parent.id, turn: 1 }, title: "parent (fork)" });
+    for (const [i, child] of sessions.entries()) {
+      expect(child).toMatchObject({ status: "idle", parent: { sessionId: parent.id, turn: 1 }, title: `parent (fork ${i + 1} of 2)` });
       expect(child.turns.map((t) => [t.n, t.prompt, t.status, t.summary])).toEqual(parentView.turns.map((t) => [t.n, t.prompt, t.status, t.summary]));
       expect(child.sandbox.id).not.toBe(parentView.sandbox.id);
     }
@@ -185,7 +185,7 @@ describe("sessions", () => {
 
   it("continues a run's agent fork as a session: its kept workspace and its conversation", async () => {
     await setScript([writeFile("fork.txt", "from the fork"), say("fork done")]);
-    const run = await createRun({ task: { prompt: "Write fork.txt" }, keepSandboxes: true });
+    const run = await createRun({ task: { prompt: "Write fork.txt" }, keepSandboxes: true, budgetUsd: 2 });
     const ended = await waitForRunStatus(run.id, ["completed", "failed"]);
     expect(ended.forks[0]).toMatchObject({ status: "succeeded", keptUntil: expect.any(String) });
     expect(await sandboxAdmin.stats()).toMatchObject({ live: 0, pausedNow: 1 });
@@ -195,6 +195,9 @@ describe("sessions", () => {
     const { id } = (await res.json()) as { id: string };
     const view = await getSession(id);
     expect(view).toMatchObject({ status: "paused", run: { id: run.id, fork: 1 }, workBranch: ended.forks[0]!.branch, sandbox: { state: "paused" } });
+    // It inherits what the run had left of its budget.
+    expect(ended.totals.costUsd.total).toBeGreaterThan(0);
+    expect(view.budgetUsd).toBeCloseTo(2 - ended.totals.costUsd.total, 5);
     expect(view.turns).toEqual([expect.objectContaining({ n: 1, prompt: "Write fork.txt", status: "succeeded", summary: "fork done", toolCalls: 1 })]);
     expect((await api(`/v1/runs/${run.id}/forks/1/session`, { method: "POST" })).status).toBe(409);
 

@@ -3,10 +3,10 @@ import type { SessionView } from "../../api/sessions";
 import { ConflictError, unwrap } from "../../core/errors";
 import { log } from "../../observability/log";
 import { POOL_NAME } from "../../protocol/events";
-import { newSessionId, sessionLeaseKey } from "../../protocol/session-ids";
+import { sessionLeaseKey, sessionWorkBranch } from "../../protocol/session-ids";
 import { sessionSandboxTtl } from "../../protocol/session-job";
 import type { SandboxHandle } from "../../sandbox/handle";
-import type { SessionRecord, SessionStore } from "./session-store";
+import type { PendingFork, SessionRecord, SessionStore } from "./session-store";
 
 /**
  * A session's sandbox, held through the Pool under one lease for the session's life: paused when
@@ -73,24 +73,28 @@ export class SessionLease {
   }
 
   /**
-   * Forks the session `count` ways (E2B's sandbox fork, through the Pool): each new session gets
-   * the history up to the last ended turn and its copy of the workspace.
+   * Forks the session into the new sessions `children` (E2B's sandbox fork, through the Pool): each
+   * gets the history of turns 1..upTo (the last one as far as it got, for a fork at a step boundary
+   * of a running turn), its copy of the workspace, its own work branch, its title and its budget.
+   * Repeatable with the same ids (the Pool forks a lease once; a session is created once).
    */
-  async forkSession(r: SessionRecord, count: number, title: string | undefined): Promise<{ ids: string[]; upTo: number; views: SessionView[] }> {
-    const upTo = this.#store.lastFinishedTurn();
-    const ids = Array.from({ length: count }, () => newSessionId());
+  async forkSession(r: SessionRecord, children: PendingFork[], upTo: number): Promise<SessionView[]> {
     const ttl = sessionSandboxTtl(r.idleSeconds);
-    const leases = ids.map((id) => ({ key: sessionLeaseKey(id), runId: id, fork: 0, template: r.sandbox.templateId, timeoutSeconds: ttl, holder: "session" as const }));
+    const leases = children.map(({ id }) => ({ key: sessionLeaseKey(id), runId: id, fork: 0, template: r.sandbox.templateId, timeoutSeconds: ttl, holder: "session" as const }));
     const forked = await this.serial(async () => unwrap(await this.pool().forkSandbox(r.leaseKey, leases)));
-    const history = this.#store.exportHistory(upTo);
     const now = new Date().toISOString();
-    const views = await Promise.all(
-      ids.map(async (id, i) => {
+    const history = this.#store.exportHistory(upTo, now);
+    return Promise.all(
+      children.map(async ({ id, title, budgetUsd }, i) => {
         const record: SessionRecord = {
           ...structuredClone(r),
           id,
-          title: title ?? `${r.title} (fork)`,
+          title,
           status: "idle",
+          // Its own branch, checked out (the workspace as it is) by its next turn's first steps.
+          workBranch: sessionWorkBranch(id),
+          switchBranch: true,
+          budgetUsd,
           leaseKey: leases[i]!.key,
           sandboxId: forked[i]!.sandboxId,
           sandboxState: "running",
@@ -103,6 +107,7 @@ export class SessionLease {
         };
         delete record.error;
         delete record.cancelling;
+        delete record.pendingForks;
         try {
           return unwrap(await this.#env.SESSION.getByName(id).createFork({ record, history }));
         } catch (err) {
@@ -113,7 +118,6 @@ export class SessionLease {
         }
       }),
     );
-    return { ids, upTo, views };
   }
 
   #record(): SessionRecord {

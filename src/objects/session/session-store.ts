@@ -21,7 +21,18 @@ export type SessionRecord = Pick<SessionView, "id" | "title" | "status" | "repo"
   baseSha: string | null;
   /** The running turn asked to stop at its next step. */
   cancelling?: number;
+  /** A fork of a session whose sandbox is still on its parent's branch: its next turn checks out `workBranch` first. */
+  switchBranch?: boolean;
+  /** New sessions asked for while a turn runs: forked at its next step boundary (or when it ends). */
+  pendingForks?: PendingFork[];
 };
+
+/** A new session of a fork asked for while a turn runs; its id, title and budget are fixed when asked. */
+export interface PendingFork {
+  id: string;
+  title: string;
+  budgetUsd: number | null;
+}
 
 interface TurnRow extends Record<string, SqlStorageValue> {
   n: number;
@@ -314,9 +325,17 @@ export class SessionStore {
     return this.#sql.exec<TranscriptRow>("SELECT * FROM transcript WHERE turn > ? AND turn <= ? ORDER BY turn, seq", fromTurn, upTo).toArray();
   }
 
-  /** Turns 1..upTo and their transcript, for a fork of this session (ended turns only). */
-  exportHistory(upTo: number): SessionHistory {
-    return { turns: this.#sql.exec<TurnRow>("SELECT * FROM turns WHERE n <= ? ORDER BY n", upTo).toArray(), transcript: this.#transcriptRows(0, upTo) };
+  /**
+   * Turns 1..upTo and their transcript, for a fork of this session. A fork taken at a step boundary
+   * of turn upTo has that turn as far as it got, ended in the fork's copy (`cancelled`, error `forked`).
+   */
+  exportHistory(upTo: number, now: string): SessionHistory {
+    const turns = this.#sql.exec<TurnRow>("SELECT * FROM turns WHERE n <= ? ORDER BY n", upTo).toArray().map((t): TurnRow => {
+      if (TERMINAL_TURN_STATUSES.includes(t.status)) return t;
+      const error = { code: "forked", message: "This session was forked from this turn at a step boundary: the rest of the turn ran in the parent only." };
+      return { ...t, status: "cancelled", error: JSON.stringify(error), instance_id: null, tokens: JSON.stringify(this.#tokensOf(t.n)), tool_calls: this.#toolCallsOf(t.n), cost_usd: roundUsd(this.llmUsd(t.n)), finished_at: now };
+    });
+    return { turns, transcript: this.#transcriptRows(0, upTo) };
   }
 
   /** A fork's copy of its parent's turns (its own spend starts at zero: the copied turns keep their cost). */

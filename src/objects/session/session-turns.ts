@@ -3,13 +3,21 @@ import { loadConfig } from "../../core/env";
 import { errorFields, log } from "../../observability/log";
 import { setupInstanceId, turnInstanceId } from "../../protocol/session-ids";
 import type { SessionJob, SetupOutcome, TurnOutcome } from "../../protocol/session-job";
-import type { Result } from "../../core/errors";
+import { ConflictError, NotFoundError, QueueFullError, type Result } from "../../core/errors";
+import { ZERO_USAGE } from "../../agent/pricing";
 import { poke, type InstanceWatch } from "../shared/instance-watch";
 import type { SessionRecord, SessionStore } from "./session-store";
 import { createInstanceOnce } from "../../protocol/create-instance";
+import { BUDGET_RAISED_EVENT } from "../../protocol/events";
 
 /** A turn instance not heard from this long is sent a no-op event (a restarted local runtime leaves it idle). */
 const STALE_TURN_MS = 60_000;
+
+/** Retry-After of a 429 `queue_full`: a hint (a queued turn starts when the one before it ends). */
+const QUEUE_FULL_RETRY_SECONDS = 10;
+
+/** Why a message removed from the queue (DELETE …/messages/:n) never ran. */
+export const REMOVED_FROM_QUEUE = { code: "removed", message: "The message was removed from the queue before its turn started." };
 
 /** What the turns use of their Session. */
 export interface SessionParts {
@@ -30,6 +38,31 @@ export class SessionTurns {
 
   constructor(parts: SessionParts) {
     this.#s = parts;
+  }
+
+  /**
+   * Queues a message as the next turn. After a turn fails, is cancelled or runs out of budget, the
+   * queued ones still run, in order, each with every earlier turn's recorded exchange in its history
+   * (a failed one's too); they are dropped only when the session fails or is destroyed.
+   */
+  enqueue(prompt: string, model: string | undefined): number {
+    const r = this.#require();
+    if (r.status === "failed" || r.status === "destroyed") throw new ConflictError(`session_${r.status}`, `The session is ${r.status}: it takes no more messages.`, { status: r.status });
+    const limit = loadConfig(this.#s.env).SESSION_QUEUE_LIMIT;
+    if (this.#s.store.queuedCount() >= limit) throw new QueueFullError(limit, QUEUE_FULL_RETRY_SECONDS);
+    if (model && model !== r.model) this.#s.store.update((rec) => (rec.model = model));
+    const turn = this.#s.store.addTurn(prompt, model ?? r.model, new Date().toISOString());
+    this.#s.event("turn.queued", turn, { queued: this.#s.store.queuedCount() });
+    return turn;
+  }
+
+  /** Removes a message still queued: its turn ends `cancelled` (error `removed`) without running. */
+  remove(n: number): void {
+    const turn = this.#s.store.turn(n);
+    if (!turn) throw new NotFoundError("turn", String(n));
+    if (turn.status !== "queued") throw new ConflictError("turn_not_queued", `Turn ${n} is ${turn.status}: only a message still queued can be removed.`, { status: turn.status });
+    this.#s.store.finishTurn(n, "cancelled", new Date().toISOString(), { error: REMOVED_FROM_QUEUE, tokens: ZERO_USAGE, toolCalls: 0 });
+    this.#s.event("turn.removed", n, { queued: this.#s.store.queuedCount() });
   }
 
   /** Starts the next queued turn when none runs. */
@@ -103,6 +136,16 @@ export class SessionTurns {
   async launch(id: string, params: SessionJob): Promise<void> {
     // Launched before (a repeated call): the instance exists and runs.
     await createInstanceOnce(this.#s.env.SESSION_WORKFLOW, id, params);
+  }
+
+  /**
+   * Wakes a turn waiting for budget (the budget was raised, or the turn cancelled: its resume step
+   * then stops it). A turn not waiting keeps the event for a later wait, whose resume step decides.
+   */
+  async wake(instanceId: string, payload: Record<string, unknown>): Promise<void> {
+    await this.instance(instanceId)
+      .then((i) => i.sendEvent({ type: BUDGET_RAISED_EVENT, payload }))
+      .catch((err) => log("info", "session.budget_event_skipped", { sessionId: this.#require().id, instanceId, ...errorFields(err) }));
   }
 
   instance(id: string): Promise<WorkflowInstance> {

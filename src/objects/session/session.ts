@@ -1,8 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Exchange, ModelTurn, ToolTurn } from "../../agent/conversation";
 import type { ToolCall } from "../../agent/tools";
-import type { RunSandbox } from "../../api/runs";
-import { sessionLinks, type CreateSessionRequest, type SessionStatus, type SessionView, type TranscriptEntry } from "../../api/sessions";
+import { sessionLinks, type SessionStatus, type SessionView, type TranscriptEntry } from "../../api/sessions";
 import type { Env } from "../../core/env";
 import { loadConfig } from "../../core/env";
 import { asResult, BudgetExceededError, ConflictError, NotFoundError, resultOf, unwrap, type Result } from "../../core/errors";
@@ -15,28 +14,15 @@ import { migrate } from "../shared/migrations";
 import { SESSION_MIGRATIONS } from "./schema";
 import { SessionLease } from "./session-lease";
 import { SessionTurns } from "./session-turns";
+import { SessionForks, type ForkAnswer } from "./session-forks";
 import type { SandboxHandle } from "../../sandbox/handle";
-import { sessionLeaseKey, setupInstanceId } from "../../protocol/session-ids";
+import { setupInstanceId } from "../../protocol/session-ids";
 import { exportTurns, upsertSessionSummary } from "../../d1-index/session-index";
 import { sessionSandboxTtl, type SetupInfo, type SetupOutcome, type TurnOutcome, type TurnStart } from "../../protocol/session-job";
-import { SessionStore, type SessionHistory, type SessionRecord } from "./session-store";
-import { BUDGET_RAISED_EVENT } from "../../protocol/events";
+import { SessionStore, type SessionRecord } from "./session-store";
+import { newSessionRecord, type CreateSessionInput, type ForkedSessionInput } from "./session-record";
 import type { StepReport } from "../../protocol/step-reports";
 import type { SessionTurnReports } from "../../protocol/roles";
-
-export interface CreateSessionInput {
-  id: string;
-  /** The request, normalised: repo validated, model resolved. */
-  request: CreateSessionRequest & { model: string };
-  sandbox: RunSandbox;
-  workBranch: string;
-}
-
-/** A new session continuing another one (POST …/fork): its history and a copy of its sandbox. */
-export interface ForkedSessionInput {
-  record: SessionRecord;
-  history: SessionHistory;
-}
 
 /** A tool.output event carries at most this much of the output (the transcript has it all). */
 const EVENT_OUTPUT_CHARS = 2_000;
@@ -57,6 +43,7 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
   readonly #index: IndexSync;
   readonly #lease: SessionLease;
   readonly #turns: SessionTurns;
+  readonly #forks: SessionForks;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -67,6 +54,7 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
     this.#index = new IndexSync(() => this.#writeIndex(), (err) => log("warn", "session.index_failed", { sessionId: this.#store.record()?.id, ...errorFields(err) }));
     const event = (type: string, turn: number | null, data: Record<string, unknown>) => this.#event(type, turn, data);
     this.#lease = new SessionLease(env, this.#store, event);
+    this.#forks = new SessionForks(this.#store, this.#lease, event);
     this.#turns = new SessionTurns({ env, store: this.#store, watch: this.#watch, event, setupFinished: (outcome) => this.setupFinished(outcome) });
   }
 
@@ -75,30 +63,8 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
   create(input: CreateSessionInput): Promise<Result<SessionView>> {
     return asResult(async () => {
       if (this.#store.record()) return this.#view();
-      const { request: req } = input;
-      const now = new Date().toISOString();
-      this.#store.save({
-        id: input.id,
-        title: req.title ?? `Session on ${req.repo.split("/").pop() ?? req.repo}`,
-        status: "setting_up",
-        repo: req.repo,
-        branch: req.branch,
-        workBranch: input.workBranch,
-        model: req.model,
-        system: req.system ?? null,
-        idleSeconds: req.idleSeconds,
-        budgetUsd: req.budgetUsd ?? null,
-        sandbox: input.sandbox,
-        leaseKey: sessionLeaseKey(input.id),
-        sandboxId: null,
-        sandboxState: null,
-        sandboxMs: 0,
-        runningSince: null,
-        idleSince: null,
-        baseSha: null,
-        createdAt: now,
-        updatedAt: now,
-      });
+      const req = input.request;
+      this.#store.save(newSessionRecord(input));
       this.#event("session.created", null, { repo: req.repo, branch: req.branch });
       await this.#turns.launch(setupInstanceId(input.id), { sessionId: input.id, kind: "setup" });
       await this.#afterChange();
@@ -129,16 +95,23 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
     });
   }
 
-  /** Queues a turn; it runs when the turns before it have ended. */
+  /** Queues a turn; it runs when the turns before it have ended (429 `queue_full` past SESSION_QUEUE_LIMIT). */
   send(prompt: string, model?: string): Promise<Result<{ turn: number }>> {
     return asResult(async () => {
-      const r = this.#require();
-      if (r.status === "failed" || r.status === "destroyed") throw new ConflictError(`session_${r.status}`, `The session is ${r.status}: it takes no more messages.`, { status: r.status });
-      if (model && model !== r.model) this.#store.update((rec) => (rec.model = model));
-      const turn = this.#store.addTurn(prompt, model ?? r.model, new Date().toISOString());
-      this.#event("turn.queued", turn, { queued: this.#store.queuedCount() });
+      this.#require();
+      const turn = this.#turns.enqueue(prompt, model);
       await this.#afterChange();
       return { turn };
+    });
+  }
+
+  /** Removes message n while it is still queued (404 unknown, 409 `turn_not_queued` once it started). */
+  removeMessage(n: number): Promise<Result<SessionView>> {
+    return asResult(async () => {
+      this.#require();
+      this.#turns.remove(n);
+      await this.#afterChange();
+      return this.#view();
     });
   }
 
@@ -150,12 +123,8 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
         if (change.budgetUsd !== undefined) r.budgetUsd = change.budgetUsd;
       });
       const running = this.#store.runningTurn();
-      if (change.budgetUsd !== undefined && running?.instance_id) {
-        // A turn waiting for budget continues (the event is ignored by one that is not waiting).
-        await this.#turns.instance(running.instance_id)
-          .then((i) => i.sendEvent({ type: BUDGET_RAISED_EVENT, payload: { budgetUsd: change.budgetUsd } }))
-          .catch((err) => log("info", "session.budget_event_skipped", { sessionId: this.#require().id, ...errorFields(err) }));
-      }
+      // A turn waiting for budget continues.
+      if (change.budgetUsd !== undefined && running?.instance_id) await this.#turns.wake(running.instance_id, { budgetUsd: change.budgetUsd });
       await this.#afterChange();
       return this.#view();
     });
@@ -179,6 +148,8 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
       this.#require();
       const running = this.#store.runningTurn();
       if (running) this.#store.update((r) => (r.cancelling = running.n));
+      // A turn waiting for budget has no next step until it is woken: its resume step then sees the cancel.
+      if (running?.instance_id) await this.#turns.wake(running.instance_id, { cancelled: true });
       return this.#view();
     });
   }
@@ -202,6 +173,7 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
         if (running.instance_id) await this.#turns.instance(running.instance_id).then((i) => i.terminate()).catch(() => undefined);
       }
       this.#store.dropQueued("cancelled", new Date(now).toISOString(), ended);
+      this.#forks.drop(ended);
       if (r.status === "setting_up") await this.#turns.instance(setupInstanceId(r.id)).then((i) => i.terminate()).catch(() => undefined);
       await this.#lease.serial(async () => unwrap(await this.#lease.pool().release(r.leaseKey)));
       this.#event("session.destroyed", null, {});
@@ -212,18 +184,18 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
   }
 
   /**
-   * Forks the session `count` ways: each new session has the history up to the last ended turn
-   * and a copy of the workspace (E2B's sandbox fork, through the Pool). Independent afterwards.
+   * Forks the session `count` ways: each new session has the history, a copy of the workspace (E2B's
+   * sandbox fork, through the Pool), its own work branch, a distinct title and its budget (by
+   * default an even share of what is left of this one's). Independent afterwards. While a turn
+   * runs, they are made at its next step boundary (session-forks.ts).
    */
-  fork(count: number, title?: string): Promise<Result<SessionView[]>> {
+  fork(count: number, options: { title?: string; budgetUsd?: number | number[] } = {}): Promise<Result<ForkAnswer>> {
     return asResult(async () => {
       const r = this.#require();
       if (r.status === "setting_up" || r.status === "failed" || r.status === "destroyed" || !r.sandboxId) {
         throw new ConflictError("session_not_forkable", `A session that is ${r.status} cannot be forked.`, { status: r.status });
       }
-      const { ids, upTo, views } = await this.#lease.forkSession(r, count, title);
-      this.#event("session.forked", null, { sessions: ids, turn: upTo });
-      return views;
+      return this.#forks.request(r, count, this.#spentUsd(r), options);
     });
   }
 
@@ -270,8 +242,14 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
       this.#watch.heard(0);
       const handle = await this.#lease.resume();
       this.#event("turn.started", n, { instanceId, model: turn.model });
-      return { prompt: turn.prompt, model: turn.model, repo: r.repo, baseBranch: r.branch, workBranch: r.workBranch, system: r.system, handle, startedAt: Date.parse(turn.started_at ?? new Date().toISOString()) };
+      const start = { prompt: turn.prompt, model: turn.model, repo: r.repo, baseBranch: r.branch, workBranch: r.workBranch, system: r.system, handle, startedAt: Date.parse(turn.started_at ?? new Date().toISOString()) };
+      return r.switchBranch ? { ...start, switchBranch: true } : start;
     });
+  }
+
+  /** The forked session's workspace is on its own work branch now. */
+  branchSwitched(): void {
+    if (this.#store.record()?.switchBranch) this.#store.update((r) => delete r.switchBranch);
   }
 
   /** The conversation before turn n (ended turns), as the agent loop takes it. */
@@ -288,10 +266,17 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
     return { proceed: running, budgetSpent: r.budgetUsd !== null && this.#spentUsd(r) >= r.budgetUsd };
   }
 
-  stepFinished(turn: number, name: string, report: StepReport): void {
+  /** Answers `branch` when new sessions wait for this turn's next step boundary (forkAtBoundary). */
+  stepFinished(turn: number, name: string, report: StepReport): { branch?: boolean } {
     this.#watch.heard(0);
     const { attempt, ok, durationMs, error } = report;
     this.#event("step.finished", turn, { step: name, attempt, ok, durationMs, ...(error ? { error } : {}) });
+    return turn > 0 && this.#forks.waiting() ? { branch: true } : {};
+  }
+
+  /** A step boundary of running turn n: the new sessions asked for meanwhile are made now. */
+  forkAtBoundary(n: number): Promise<{ sessions: string[] }> {
+    return this.#store.turn(n)?.status === "running" ? this.#forks.take(n).then((sessions) => ({ sessions })) : Promise.resolve({ sessions: [] });
   }
 
   /** Admits a model call if its expected cost fits the budget (reserved until recorded or released). */
@@ -374,7 +359,10 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
   async #afterChange(): Promise<void> {
     let r = this.#require();
     const before = r.status;
+    if (r.status === "failed") this.#forks.drop({ code: "session_failed", message: "The session failed before it could be forked." });
     if (r.status !== "failed" && r.status !== "destroyed" && r.status !== "setting_up") {
+      // New sessions asked for during a turn that has ended: made before the next turn starts.
+      if (!this.#store.runningTurn() && this.#forks.waiting()) await this.#forks.take(this.#store.lastFinishedTurn());
       await this.#turns.startNext(r.id);
       const status: SessionStatus = this.#store.runningTurn() ? "running" : r.sandboxState === "paused" ? "paused" : "idle";
       r = this.#store.update((rec) => {

@@ -49,7 +49,8 @@ export function showSession(id: string): Cleanup {
   async function act(label: string, method: ApiOptions["method"], suffix: string, body?: unknown): Promise<void> {
     try {
       const r = await api<ForkedSessions | SessionView | null>(path + suffix, { method, body });
-      toast(label);
+      // A fork asked for while a turn runs is made at the turn's next step boundary.
+      toast(r && "pending" in r && r.pending ? "Fork made at the running turn's next step" : label);
       const child = r && "sessions" in r ? r.sessions[0] : undefined;
       if (child) location.hash = "#/sessions/" + encodeURIComponent(child.id);
       else void refresh();

@@ -1,0 +1,69 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { TOOL_CALL_NOT_RUN } from "../../src/objects/session/session-store";
+import { api, sandboxAdmin, scriptedModel, waitFor } from "./helpers";
+import { bash, createSession, modelCalls, say, send, setScript, transcript, turnEnded, waitForSession } from "./session-helpers";
+
+const cancel = async (id: string) => expect((await api(`/v1/sessions/${id}/cancel`, { method: "POST" })).status).toBe(200);
+
+beforeEach(async () => {
+  await scriptedModel.reset();
+  await sandboxAdmin.reset();
+});
+
+describe("cancelling a running turn", () => {
+  it("during a model call: the call's answer is kept, its tool call never runs, and the next message is told so", async () => {
+    // The first answer is held back until the test has cancelled (it waits for the call to arrive).
+    await setScript([{ ...bash("echo ran > ran.txt"), delayMs: 1_500 }, say("next done")]);
+    const session = await createSession();
+    await send(session.id, "first");
+    await send(session.id, "second");
+    await waitFor("the model call", async () => (await modelCalls()).length === 1);
+    await cancel(session.id);
+    const view = await waitForSession(session.id, "both turns", turnEnded(2));
+    expect(view.turns.map((t) => [t.status, t.toolCalls])).toEqual([["cancelled", 0], ["succeeded", 0]]);
+    expect((await transcript(session.id)).filter((e) => e.turn === 1).map((e) => e.role)).toEqual(["user", "assistant"]);
+    const calls = await modelCalls();
+    expect(calls).toHaveLength(2);
+    expect(JSON.stringify((calls[1]!.body as { messages: unknown }).messages)).toContain(TOOL_CALL_NOT_RUN);
+    await api(`/v1/sessions/${session.id}`, { method: "DELETE" });
+  });
+
+  it("during a budget wait: the turn ends at once (no model call), its sandbox stays paused, and the queue goes on", async () => {
+    const session = await createSession({ budgetUsd: 0.000001 });
+    await setScript([say("never")]);
+    await send(session.id, "first");
+    await waitForSession(session.id, "the budget wait", (v) => v.sandbox.state === "paused" && v.turns[0]?.status === "running");
+    await send(session.id, "second");
+    await cancel(session.id);
+    const view = await waitForSession(session.id, "the cancelled turn", (v) => v.turns[0]?.status === "cancelled", 15_000);
+    expect(view.turns[0]!.error?.code).toBe("cancelled");
+    expect(await modelCalls()).toHaveLength(0);
+    // The second turn waits for budget in its turn (nothing was raised).
+    await waitForSession(session.id, "the second turn's wait", (v) => v.turns[1]?.status === "running" && v.sandbox.state === "paused");
+    expect((await sandboxAdmin.stats()).live).toBe(0);
+    await api(`/v1/sessions/${session.id}`, { method: "DELETE" });
+  });
+
+  it("during its first step, the resume of the paused sandbox: no model call, and the queued message runs next", async () => {
+    const session = await createSession();
+    await waitForSession(session.id, "setup", (v) => v.status === "idle");
+    expect((await api(`/v1/sessions/${session.id}/pause`, { method: "POST" })).status).toBe(200);
+    await setScript([say("second done")]);
+    // The resume is slow, so the cancel lands while the turn's first step waits for it.
+    await sandboxAdmin.latency({ resume: 1_000, connect: 1_000 });
+    await send(session.id, "first");
+    await send(session.id, "second");
+    await waitFor("the resume", async () => {
+      const { calls } = await sandboxAdmin.stats();
+      return (calls.resume ?? 0) + (calls.connect ?? 0) > 0;
+    });
+    await cancel(session.id);
+    await sandboxAdmin.latency({});
+    const view = await waitForSession(session.id, "both turns", turnEnded(2));
+    expect(view.turns.map((t) => [t.status, t.summary])).toEqual([["cancelled", null], ["succeeded", "second done"]]);
+    const calls = await modelCalls();
+    expect(calls).toHaveLength(1);
+    expect(JSON.stringify((calls[0]!.body as { messages: unknown }).messages)).toContain("second");
+    await api(`/v1/sessions/${session.id}`, { method: "DELETE" });
+  });
+});

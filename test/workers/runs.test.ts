@@ -167,15 +167,15 @@ describe("a run of commands", () => {
 
 describe("sandbox time counts against the budget as it accrues", () => {
   it("a commands fork stops at the next step once its sandbox time has spent the budget", async () => {
-    // 2 vCPU and 0.5 GiB cost about $0.00003 a second: $0.0003 is about 10 s of sandbox time, far
-    // more than getting to the first command takes, and less than that command's 12 s of sleep.
-    const run = await createRun({ budgetUsd: 0.0003, task: { commands: ["sleep 12", "echo after", "echo never"] } });
+    // The `ml` profile (8 vCPU, 32 GiB) costs about $0.000256 a second: $0.0011 is about 4.3 s of
+    // sandbox time, more than getting to the first command takes, and less than that command's 6 s.
+    const run = await createRun({ budgetUsd: 0.0011, profile: "ml", task: { commands: ["sleep 6", "echo after", "echo never"] } });
     const view = await waitForRunStatus(run.id, ["completed", "failed"]);
     const fork = view.forks[0]!;
     expect(fork.status).toBe("budget_exceeded");
     expect(fork.error?.code).toBe("budget_exceeded");
-    expect(fork.commands.map((c) => c.command)).toEqual(["sleep 12"]);
-    expect(fork.costUsd.sandbox).toBeGreaterThan(0.0003);
+    expect(fork.commands.map((c) => c.command)).toEqual(["sleep 6"]);
+    expect(fork.costUsd.sandbox).toBeGreaterThan(0.0011);
     await waitFor("the sandbox to be released", async () => (await sandboxAdmin.stats()).live === 0);
   });
 });

@@ -103,10 +103,15 @@ describe("scripted Anthropic server, through the official SDK", () => {
 
   it("is driven over HTTP by its admin API (what workerd tests use)", async () => {
     await fetch(`${server.url}/__script`, { method: "POST", body: JSON.stringify({ turns: [{ content: [{ type: "text", text: "via admin" }], delayMs: 5 }] }) });
-    await fetch(`${server.url}/__faults`, { method: "POST", body: JSON.stringify({ latencyMs: 20 }) });
-    const started = Date.now();
-    const message = await client().messages.create({ model: "claude-sonnet-5-5", max_tokens: 10, messages: [{ role: "user", content: "x" }] });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(20);
+    await fetch(`${server.url}/__faults`, { method: "POST", body: JSON.stringify({ latencyMs: 400 }) });
+    // Ordered, not timed: the admin call made after the delayed message answers first.
+    const order: string[] = [];
+    const pending = client()
+      .messages.create({ model: "claude-sonnet-5-5", max_tokens: 10, messages: [{ role: "user", content: "x" }] })
+      .then((m) => (order.push("message"), m));
+    await fetch(`${server.url}/__calls`).then(() => order.push("admin"));
+    const message = await pending;
+    expect(order).toEqual(["admin", "message"]);
     expect(message.content[0]).toMatchObject({ text: "via admin" });
     const calls = (await (await fetch(`${server.url}/__calls`)).json()) as Array<{ status: number }>;
     expect(calls.map((c) => c.status)).toEqual([200]);

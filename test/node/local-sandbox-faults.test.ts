@@ -54,14 +54,16 @@ describe("faults", () => {
 
   it("429 carries Retry-After: the SDK retries by itself; with retries: 0 it raises RateLimitError", async () => {
     t.server.setFaults([{ op: "create", status: 429, firstK: 1 }]);
-    const started = Date.now();
     const sbx = await Sandbox.create("base", t.sdk);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect(t.server.getStats().calls.create).toBe(2);
     await sbx.kill();
 
     t.server.setFaults([{ op: "create", status: 429, firstK: 1 }]);
     await expect(Sandbox.create("base", { ...t.sdk, retries: 0 })).rejects.toBeInstanceOf(RateLimitError);
+    t.server.setFaults([{ op: "create", status: 429, firstK: 1 }]);
+    const limited = await t.api("/v2/sandboxes", { method: "POST", body: JSON.stringify({ templateID: "base" }) });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
     const raw = await t.api("/v2/sandboxes", { method: "POST", body: "{}" });
     expect(raw.status).toBe(400); // fault used up; the bad body is rejected normally
   });
@@ -96,11 +98,14 @@ describe("faults", () => {
 });
 
 describe("latency", () => {
-  it("delays create by at least the injected latency", async () => {
-    t.server.setLatency({ create: 300 });
-    const started = Date.now();
-    const sbx = await Sandbox.create("base", t.sdk);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+  it("delays create by the injected latency, and only create", async () => {
+    t.server.setLatency({ create: 400 });
+    // Ordered, not timed: a list started after the delayed create answers first.
+    const order: string[] = [];
+    const created = Sandbox.create("base", t.sdk).then((sbx) => (order.push("create"), sbx));
+    await Sandbox.list(t.sdk).nextItems().then(() => order.push("list"));
+    const sbx = await created;
+    expect(order).toEqual(["list", "create"]);
     t.server.setLatency({});
     await sbx.kill();
   });
@@ -118,10 +123,13 @@ describe("admin API", () => {
     expect(faults.faults[0]).toMatchObject({ op: "list", seen: 2, fired: 1 });
     expect((await t.api("/admin/faults", { method: "PUT", body: JSON.stringify({ faults: [{ op: "x" }] }) })).status).toBe(400);
 
-    expect((await t.api("/admin/latency", { method: "PUT", body: JSON.stringify({ list: 120 }) })).status).toBe(200);
-    const started = Date.now();
-    await t.api("/v2/sandboxes");
-    expect(Date.now() - started).toBeGreaterThanOrEqual(120);
+    expect((await t.api("/admin/latency", { method: "PUT", body: JSON.stringify({ list: 400 }) })).status).toBe(200);
+    // Ordered, not timed: the stats asked for after the delayed list answer first.
+    const order: string[] = [];
+    const listed = t.api("/v2/sandboxes").then(() => order.push("list"));
+    await t.api("/admin/stats").then(() => order.push("stats"));
+    await listed;
+    expect(order).toEqual(["stats", "list"]);
 
     const calls = (await (await t.api("/admin/calls?op=list")).json()) as Array<{ op: string; at: number }>;
     expect(calls.map((c) => c.op)).toEqual(["list", "list", "list"]);

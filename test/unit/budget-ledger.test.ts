@@ -6,6 +6,8 @@ import { SESSION_MIGRATIONS } from "../../src/objects/session/schema";
 import { sqliteStorage } from "./support/sqlite-storage";
 
 const AT = "2026-01-01T00:00:00.000Z";
+/** The time the ledger is asked at: a fixed instant, no clock. */
+const NOW_MS = Date.parse(AT);
 
 function runDb() {
   const storage = sqliteStorage();
@@ -36,7 +38,7 @@ describe("the budget ledger", () => {
 
   it("keeps reservations across a new ledger on the same database (a restarted object still counts calls in flight)", () => {
     const storage = runDb();
-    const now = Date.now();
+    const now = NOW_MS;
     expect(new BudgetLedger(storage.sql, "fork").tryReserve("a", 1, 0.6, 1, 0, now)).toBe(true);
     const restarted = new BudgetLedger(storage.sql, "fork");
     expect(restarted.reservedUsd(now)).toBeCloseTo(0.6);
@@ -46,7 +48,7 @@ describe("the budget ledger", () => {
 
   it("releases a reservation when its cost is booked, when released and when its owner ends", () => {
     const ledger = new BudgetLedger(runDb().sql, "fork");
-    const now = Date.now();
+    const now = NOW_MS;
     ledger.tryReserve("a", 1, 0.2, 10, 0, now);
     ledger.tryReserve("b", 1, 0.3, 10, 0, now);
     ledger.tryReserve("c", 2, 0.4, 10, 0, now);
@@ -60,7 +62,7 @@ describe("the budget ledger", () => {
 
   it("does not count a key's own reservation against it, and drops reservations past their time", () => {
     const ledger = new BudgetLedger(runDb().sql, "fork");
-    const now = Date.now();
+    const now = NOW_MS;
     expect(ledger.tryReserve("a", 1, 0.8, 1, 0, now)).toBe(true);
     // The same call asked again (its step re-ran): it replaces its own reservation.
     expect(ledger.tryReserve("a", 1, 0.8, 1, 0, now)).toBe(true);
@@ -76,8 +78,8 @@ describe("the budget ledger", () => {
     ledger.book("turn:2:model-1:1", 2, "llm", 0.2, AT);
     expect(ledger.spentOn("llm")).toBeCloseTo(0.3);
     expect(ledger.spentOn("llm", 2)).toBeCloseTo(0.2);
-    expect(ledger.tryReserve("turn:3:model-1:1", 3, 0.5, 1, ledger.spentOn("llm"), Date.now())).toBe(true);
-    expect(new BudgetLedger(storage.sql, "turn").reservedUsd(Date.now())).toBeCloseTo(0.5);
+    expect(ledger.tryReserve("turn:3:model-1:1", 3, 0.5, 1, ledger.spentOn("llm"), NOW_MS)).toBe(true);
+    expect(new BudgetLedger(storage.sql, "turn").reservedUsd(NOW_MS)).toBeCloseTo(0.5);
   });
 });
 
@@ -92,15 +94,15 @@ describe("the objects' schemas", () => {
     const ledger = new BudgetLedger(storage.sql, "turn");
     expect(ledger.spentUsd()).toBeCloseTo(0.4);
     expect(ledger.book("k", 1, "llm", 9, AT)).toBe(false);
-    expect(ledger.reservedUsd(Date.now())).toBe(0);
+    expect(ledger.reservedUsd(NOW_MS)).toBe(0);
   });
 
   it("adopts a run stored before versioning (version 1 creates what is missing) and adds its reservations (version 2)", () => {
     const storage = sqliteStorage();
     storage.sql.exec("CREATE TABLE forks (n INTEGER PRIMARY KEY, status TEXT NOT NULL, branch TEXT NOT NULL)");
     storage.sql.exec("INSERT INTO forks (n, status, branch) VALUES (1, 'queued', 'b1')");
-    expect(migrate(storage, RUN_MIGRATIONS)).toEqual({ from: 0, to: 2 });
+    expect(migrate(storage, RUN_MIGRATIONS)).toEqual({ from: 0, to: RUN_MIGRATIONS.length });
     expect(storage.sql.exec("SELECT n, status, paused_ms, parent FROM forks").toArray()).toEqual([{ n: 1, status: "queued", paused_ms: 0, parent: null }]);
-    expect(migrate(storage, RUN_MIGRATIONS)).toEqual({ from: 2, to: 2 });
+    expect(migrate(storage, RUN_MIGRATIONS)).toEqual({ from: RUN_MIGRATIONS.length, to: RUN_MIGRATIONS.length });
   });
 });

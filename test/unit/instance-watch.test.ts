@@ -28,7 +28,8 @@ function fakeInstance(knows = true) {
 }
 
 describe("the instance watch", () => {
-  beforeEach(() => vi.useFakeTimers({ now: 1_000_000 }));
+  const NOW = 1_000_000;
+  beforeEach(() => vi.useFakeTimers({ now: NOW }));
   afterEach(() => vi.useRealTimers());
 
   it("treats a new object's first alarm as after a restart, then reconciles at the configured interval", () => {
@@ -51,16 +52,16 @@ describe("the instance watch", () => {
     const watch = new InstanceWatch(storage, () => 60_000);
     expect(watch.cadenceMs).toBe(RESTART_CHECK_MS);
     await watch.armActive();
-    expect(storage.alarm).toBe(Date.now() + RESTART_CHECK_MS);
-    await watch.armBy(Date.now() + 60_000);
-    expect(storage.alarm).toBe(Date.now() + RESTART_CHECK_MS);
-    await watch.armBy(Date.now() + 100);
-    expect(storage.alarm).toBe(Date.now() + 100);
+    expect(storage.alarm).toBe(NOW + RESTART_CHECK_MS);
+    await watch.armBy(NOW + 60_000);
+    expect(storage.alarm).toBe(NOW + RESTART_CHECK_MS);
+    await watch.armBy(NOW + 100);
+    expect(storage.alarm).toBe(NOW + 100);
   });
 
   it("counts silence from the object's start or the launch, whichever is later, until heard from", () => {
     const watch = new InstanceWatch(alarmStorage(), () => 10_000);
-    const born = Date.now();
+    const born = NOW;
     expect(watch.lastHeardAt(1)).toBe(born);
     expect(watch.lastHeardAt(1, born + 50)).toBe(born + 50);
     watch.heard(1, born + 500);

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { forkyardClient, waitForTerminal } from "../../scripts/api-client.ts";
 import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, scratchDir, startSandboxServer, startWorker, workerVars, type SandboxServerProcess, type StackProcess } from "../../scripts/local-stack.ts";
 import { createTestRepo } from "../support/test-repo.ts";
@@ -28,13 +28,14 @@ async function get<T>(path: string): Promise<T> {
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  return vi.waitFor(
+    async () => {
+      const value = await probe();
+      if (value === undefined) throw new Error(`timed out waiting for ${what}`);
+      return value;
+    },
+    { timeout: timeoutMs, interval: 200 },
+  );
 }
 
 beforeAll(async () => {

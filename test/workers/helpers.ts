@@ -1,4 +1,5 @@
 import { env, exports } from "cloudflare:workers";
+import { vi } from "vitest";
 import type { RunSummary, RunView } from "../../src/api/runs";
 import type { RecordedCall, ScriptTurn } from "../support/anthropic-server";
 import { TEST_API_TOKEN, TEST_E2B_API_KEY, TEST_SANDBOX_ADMIN_KEY } from "../support/constants";
@@ -32,13 +33,14 @@ export async function getRun(id: string): Promise<RunView> {
 }
 
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, intervalMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
+  return vi.waitFor(
+    async () => {
+      const value = await probe();
+      if (!value) throw new Error(`Timed out waiting for ${what}`);
+      return value;
+    },
+    { timeout: timeoutMs, interval: intervalMs },
+  );
 }
 
 export async function waitForRunStatus(id: string, statuses: string[], timeoutMs = 60_000): Promise<RunView> {

@@ -54,6 +54,17 @@ export class ConflictError extends ForkyardError {
   }
 }
 
+/**
+ * A run that was deleted (DELETE /v1/runs/:id, or retention): 404 when it is read, 410 when a
+ * replayed request (the same Idempotency-Key, a redelivered webhook) would create it again.
+ */
+export class RunDeletedError extends ForkyardError {
+  constructor(id: string, status: 404 | 410 = 404) {
+    const message = status === 410 ? `Run "${id}" was deleted: the request that created it cannot create it again.` : `Run "${id}" was deleted.`;
+    super("run_deleted", message, { status, details: { run: id } });
+  }
+}
+
 export class PayloadTooLargeError extends ForkyardError {
   constructor(limitBytes: number) {
     super("payload_too_large", `Request body exceeds ${limitBytes} bytes.`, { status: 413, details: { limitBytes } });

@@ -15,6 +15,7 @@ import { RunPreparing } from "./preparing";
 import { RunJudging } from "./run-judging";
 import type { RunContext } from "./run-context";
 import { RunStore, type CreateRunInput } from "./run-store";
+import { RunDeletion, type DeleteReason, type RunWiped } from "./run-deletion";
 import type { LeaseRequest } from "../pool/pool";
 import { BUDGET_RAISED_EVENT } from "../../protocol/events";
 import type { BranchReports, ForkReports, JudgeReports, PrepareReports } from "../../protocol/roles";
@@ -32,11 +33,10 @@ import { isTerminalRun, RunStatusMachine } from "./run-status";
 
 /**
  * Orchestrator Durable Object, one per run (named by the run id). Its public RPC is the run's API
- * (create, view, pause, resume, cancel, branch, judge, pick); the callbacks of its Workflows go
- * through typed roles (src/protocol/roles.ts) to the parts that do the work: ForkReporting (the
- * step-report protocol), RunLaunching, RunStopping, RunReconciling (the alarm), RunBranching,
- * RunPreparing, RunJudging; with shared parts for the ledger (in RunStore), the instance watch, the
- * event channel and the index sync.
+ * (create, view, pause, resume, cancel, branch, judge, pick, delete); its Workflows' callbacks go
+ * through typed roles (src/protocol/roles.ts) to the parts that do the work: ForkReporting,
+ * RunLaunching, RunStopping, RunReconciling (the alarm), RunBranching, RunPreparing, RunJudging,
+ * RunDeletion; shared parts: the ledger (in RunStore), instance watch, event channel, index sync.
  */
 export class Orchestrator extends DurableObject<Env> implements ForkReports, BranchReports, PrepareReports, JudgeReports {
   readonly #store: RunStore;
@@ -51,6 +51,7 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
   readonly #preparing: RunPreparing;
   readonly #judging: RunJudging;
   readonly #status: RunStatusMachine;
+  readonly #deletion: RunDeletion;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -83,16 +84,16 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
     this.#reports = new ForkReporting(run, this.#branching);
     this.#launching = new RunLaunching(run, { branching: this.#branching, preparing: this.#preparing });
     this.#stopping = new RunStopping(run, ctx.storage);
+    this.#deletion = new RunDeletion(run, ctx, this.#events);
     this.#reconciling = new RunReconciling(run, { reports: this.#reports, stopping: this.#stopping, preparing: this.#preparing, judging: this.#judging });
   }
 
   // ---- The run's API ----------------------------------------------------------------------------
 
   /**
-   * Creates the run, or returns it when it exists (same Idempotency-Key, same request). Crash-safe:
-   * the run row and its alarm are written together before anything else, so a crash at any later
-   * point leaves a run the alarm drives; a replay of the request also drives it again at once
-   * (launching is idempotent: instance ids are fixed per fork and launch).
+   * Creates the run, or returns it when it exists (same Idempotency-Key, same request); refused once
+   * deleted. Crash-safe: the run row and its alarm are written together before anything else, so a
+   * crash leaves a run the alarm drives; a replay drives it again at once (instance ids are fixed).
    */
   create(input: CreateRunInput): Promise<Result<{ view: RunView; created: boolean }>> {
     return asResult(async () => {
@@ -109,6 +110,7 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
         }
         return { view: this.#view(), created: false };
       }
+      await this.#deletion.refuseDeleted(input.id);
       this.#watch.markAwake();
       const now = new Date().toISOString();
       this.#store.insertRun(
@@ -122,6 +124,11 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
       await this.#index.now();
       return { view: this.#view(), created: true };
     });
+  }
+
+  /** DELETE /v1/runs/:id (an ended run): tombstone, storage, alarm (run-deletion.ts); R2 and the index row: actions/delete-run.ts. */
+  deleteRun(reason: DeleteReason): Promise<Result<RunWiped>> {
+    return asResult(() => this.#deletion.delete(reason));
   }
 
   view(): RunView | null {
@@ -212,10 +219,7 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
     });
   }
 
-  /**
-   * Records a pick (POST …/forks/:n/pick, a `/pick` comment): src/runs/pick.ts checked the fork
-   * and opened its pull request. The latest pick is the run's `picked`; `winner` stays the ranking's.
-   */
+  /** Records a pick (…/pick, a `/pick` comment: actions/pick.ts opened its PR); `winner` stays the ranking's. */
   recordPick(picked: RunPick): Result<void> {
     return resultOf(() => {
       this.#requireRun();
@@ -255,7 +259,6 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
     return this.#reports.stepStarted(n, name, attempt);
   }
 
-  /** A long step's heartbeat: its instance is alive (memory only, no write). */
   forkAlive(n: number): void {
     this.#watch.heard(n, Date.now());
   }
@@ -335,7 +338,6 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
     return this.#judging.failed(k, error);
   }
 
-  /** Judging k's step reports and heartbeats (the judge Workflow's StepTracker). */
   judgeStepFinished(k: number, name: string, report: StepReport): void {
     this.#judging.stepFinished(k, name, report);
   }

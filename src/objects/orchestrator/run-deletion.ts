@@ -1,0 +1,88 @@
+import { ConflictError, RunDeletedError } from "../../core/errors";
+import { recordTombstone, tombstoneOf, type DeleteReason } from "../../d1-index/run-tombstones";
+import { errorFields, log } from "../../observability/log";
+import { POOL_NAME } from "../../protocol/events";
+import type { ForkOutcome } from "../../runs/fork-outcome";
+import type { EventChannel } from "../shared/event-channel";
+import { migrate } from "../shared/migrations";
+import type { RunContext } from "./run-context";
+import { isTerminalRun } from "./run-status";
+import { RUN_MIGRATIONS } from "./schema";
+
+export type { DeleteReason };
+
+/** What deleting a run's object did. */
+export interface RunWiped {
+  id: string;
+  /** Kept sandboxes (keepSandboxes) no session had taken over: their leases released. */
+  releasedKept: number;
+}
+
+/**
+ * Deleting an ended run's state (DELETE /v1/runs/:id, RUN_RETENTION_DAYS): the tombstone in D1
+ * first, then every row of this object and its alarm. src/actions/delete-run.ts then deletes its R2
+ * objects and index row. The tombstone also refuses a create of the same run id again: its
+ * Idempotency-Key or webhook delivery replayed, whose Workflow instance ids the engine still holds.
+ */
+export class RunDeletion {
+  readonly #run: RunContext;
+  readonly #ctx: DurableObjectState;
+  readonly #events: EventChannel;
+
+  constructor(run: RunContext, ctx: DurableObjectState, events: EventChannel) {
+    this.#run = run;
+    this.#ctx = ctx;
+    this.#events = events;
+  }
+
+  /** A create of run `id` after it was deleted is refused (410 run_deleted). */
+  async refuseDeleted(id: string): Promise<void> {
+    if (await tombstoneOf(this.#run.env.DB, id)) throw new RunDeletedError(id, 410);
+  }
+
+  async delete(reason: DeleteReason): Promise<RunWiped> {
+    // Nothing else runs in this object meanwhile (a branch or judge would restart the run); the
+    // callback answers a refusal rather than throwing it (a throw would reset the object).
+    this.#run.run(); // not_found for an object that holds no run
+    const wiped = await this.#ctx.blockConcurrencyWhile(async (): Promise<{ refused: string } | { id: string; kept: string[] }> => {
+      const run = this.#run.store.run();
+      if (!run) return { refused: "The run is being deleted." };
+      if (!isTerminalRun(run.status)) return { refused: `The run is ${run.status}; only an ended run (completed, cancelled, failed) can be deleted. Cancel it first.` };
+      if (run.judging?.status === "running") return { refused: "The run is being judged; delete it once the judging ended." };
+      // A cancelled run's sandboxes are still being stopped (stopping.ts): its leases must go first.
+      if (run.stopPending) return { refused: "The run's sandboxes are still being stopped; try again in a few seconds." };
+      await recordTombstone(this.#run.env.DB, run.id, reason, new Date().toISOString());
+      const kept = this.#keptLeases();
+      await this.#ctx.storage.deleteAlarm();
+      await this.#ctx.storage.deleteAll();
+      // The object stays usable (it answers not_found from now on) with an empty schema.
+      migrate(this.#ctx.storage, RUN_MIGRATIONS);
+      this.#run.store.forget();
+      this.#run.index.stop();
+      this.#events.closeAll();
+      return { id: run.id, kept };
+    });
+    if ("refused" in wiped) throw new ConflictError("run_not_ended", wiped.refused);
+    log("info", "run.deleted", { runId: wiped.id, reason });
+    return { id: wiped.id, releasedKept: await this.#releaseKept(wiped.id, wiped.kept) };
+  }
+
+  /** The leases of sandboxes kept for a session (a session that took one over holds it under its own key). */
+  #keptLeases(): string[] {
+    const rows = this.#ctx.storage.sql.exec<{ outcome: string }>("SELECT outcome FROM forks WHERE outcome IS NOT NULL").toArray();
+    return rows.flatMap((r) => {
+      const kept = (JSON.parse(r.outcome) as ForkOutcome).kept;
+      return kept ? [kept.leaseKey] : [];
+    });
+  }
+
+  async #releaseKept(runId: string, keys: string[]): Promise<number> {
+    const pool = this.#run.env.POOL.getByName(POOL_NAME);
+    let released = 0;
+    for (const key of keys) {
+      const result = await pool.release(key).catch((err: unknown) => log("warn", "run.delete_release_failed", { runId, ...errorFields(err) }));
+      if (result?.ok) released++;
+    }
+    return released;
+  }
+}

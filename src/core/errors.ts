@@ -65,6 +65,19 @@ export class RunDeletedError extends ForkyardError {
   }
 }
 
+/**
+ * A Workflow step returned more than Cloudflare keeps per step result (1 MiB): the step fails
+ * (locally too, where the engine would not refuse it). Large data belongs in R2, by reference.
+ */
+export class StepResultTooLargeError extends ForkyardError {
+  constructor(step: string, bytes: number, limitBytes: number) {
+    super("step_result_too_large", `Step "${step}" returned ${bytes} bytes; a Workflow step result may be at most ${limitBytes} bytes (store large data in R2 and return a reference).`, {
+      status: 500,
+      details: { step, bytes, limitBytes },
+    });
+  }
+}
+
 export class PayloadTooLargeError extends ForkyardError {
   constructor(limitBytes: number) {
     super("payload_too_large", `Request body exceeds ${limitBytes} bytes.`, { status: 413, details: { limitBytes } });

@@ -1,25 +1,17 @@
 import { NonRetryableError } from "cloudflare:workflows";
 import type { WorkflowStep } from "cloudflare:workers";
 import { encodeStepError, StepResultTooLargeError } from "../core/errors";
+import { bytesIfOver, MAX_WORKFLOW_PAYLOAD_BYTES } from "../protocol/workflow-limits";
 
-/** Cloudflare Workflows: the most a step may return (and an event or a createBatch call may carry). */
-export const MAX_STEP_RESULT_BYTES = 1024 * 1024;
-
-const encoder = new TextEncoder();
-
-/** What `value` weighs as the engine stores it (its JSON, UTF-8); 0 for undefined. */
-export function serializedBytes(value: unknown): number {
-  const json = JSON.stringify(value);
-  return json === undefined ? 0 : encoder.encode(json).byteLength;
-}
+/** Cloudflare Workflows: the most a step may return. */
+export const MAX_STEP_RESULT_BYTES = MAX_WORKFLOW_PAYLOAD_BYTES;
 
 /** Throws StepResultTooLargeError (naming the step) when `value` is over the limit. */
 export function checkStepResult(name: string, value: unknown, limitBytes = MAX_STEP_RESULT_BYTES): void {
-  // A string of n UTF-16 units is at most 3n UTF-8 bytes: most results need no encoding at all.
+  // Most results need no encoding at all (at most 3 UTF-8 bytes per UTF-16 unit).
   const json = JSON.stringify(value);
-  if (json === undefined || json.length * 3 <= limitBytes) return;
-  const bytes = encoder.encode(json).byteLength;
-  if (bytes > limitBytes) throw new StepResultTooLargeError(name, bytes, limitBytes);
+  const bytes = json === undefined ? 0 : bytesIfOver(json, limitBytes);
+  if (bytes > 0) throw new StepResultTooLargeError(name, bytes, limitBytes);
 }
 
 type StepCallback = (ctx: never) => Promise<unknown>;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { WorkflowStep } from "cloudflare:workers";
 import { decodeStepError, StepResultTooLargeError } from "../../src/core/errors";
-import { checkStepResult, limitStepResults, MAX_STEP_RESULT_BYTES, serializedBytes } from "../../src/workflows/step-limits";
+import { serializedBytes } from "../../src/protocol/workflow-limits";
+import { checkStepResult, limitStepResults, MAX_STEP_RESULT_BYTES } from "../../src/workflows/step-limits";
 
 /** A step that runs its body at once, as the engine would, and records what it was given. */
 function fakeStep() {

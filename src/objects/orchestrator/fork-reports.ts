@@ -5,6 +5,7 @@ import { sandboxCostKey, verificationCostKey, sandboxCostUsd } from "../../core/
 import { log } from "../../observability/log";
 import type { ForkOutcome } from "../../runs/fork-outcome";
 import type { StepRecord, StepReport } from "../../protocol/step-reports";
+import type { ForkBegun } from "../../protocol/roles";
 import type { RunBranching } from "./branching";
 import type { RunContext } from "./run-context";
 import type { StoredForkStatus } from "./run-store";
@@ -47,7 +48,7 @@ export class ForkReporting {
   }
 
   /** The budget step: may this fork start? Returns the fork's stable start time. */
-  forkBegin(n: number, instanceId: string, step?: StepRecord): { startedAt: number } {
+  forkBegin(n: number, instanceId: string, step?: StepRecord, withTask?: boolean): ForkBegun {
     const { store } = this.#run;
     const run = this.#run.run();
     const fork = store.fork(n);
@@ -62,7 +63,7 @@ export class ForkReporting {
     this.#run.event("fork.started", n, { instanceId });
     if (step) this.#recordStepEnd(n, step);
     const startedAt = store.fork(n)?.started_at ?? now.toISOString();
-    return { startedAt: Date.parse(startedAt) };
+    return { startedAt: Date.parse(startedAt), ...(withTask ? { task: run.request.task } : {}) };
   }
 
   /**

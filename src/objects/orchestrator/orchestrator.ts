@@ -18,7 +18,7 @@ import { RunStore, type CreateRunInput } from "./run-store";
 import { RunDeletion, type DeleteReason, type RunWiped } from "./run-deletion";
 import type { LeaseRequest } from "../pool/pool";
 import { BUDGET_RAISED_EVENT } from "../../protocol/events";
-import type { BranchReports, ForkReports, JudgeReports, PrepareReports } from "../../protocol/roles";
+import type { BranchReports, ForkBegun, ForkReports, JudgeReports, PrepareReports } from "../../protocol/roles";
 import type { StepRecord, StepReport } from "../../protocol/step-reports";
 import { EventChannel } from "../shared/event-channel";
 import { IndexSync } from "../shared/index-sync";
@@ -251,8 +251,8 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
 
   // ---- ForkReports: a fork's Workflow (fork-reports.ts) -------------------------------------------
 
-  forkBegin(n: number, instanceId: string, step?: StepRecord): Promise<Result<{ startedAt: number }>> {
-    return asResult(async () => this.#reports.forkBegin(n, instanceId, step));
+  forkBegin(n: number, instanceId: string, step?: StepRecord, withTask?: boolean): Promise<Result<ForkBegun>> {
+    return asResult(async () => this.#reports.forkBegin(n, instanceId, step, withTask));
   }
 
   stepStarted(n: number, name: string, attempt: number): { proceed: boolean; budgetSpent: boolean; branch?: boolean } {

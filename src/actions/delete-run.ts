@@ -14,25 +14,29 @@ export interface RunDeletedView {
   deletedAt: string;
   /** R2 objects deleted by this call (a repeated delete finds none left). */
   objectsDeleted: number;
+  /** Workflow instances whose engine state this call deleted. */
+  instancesDeleted: number;
 }
 
 /**
- * Deletes an ended run: its Orchestrator's storage and alarm behind a D1 tombstone (run-deletion.ts),
+ * Deletes an ended run: its Orchestrator's storage and alarm behind a D1 tombstone, and its Workflow
+ * instances' engine state (run-deletion.ts),
  * then every R2 object under `runs/<id>/` (patches, artifacts, staged trees, transcripts, branch
  * states) and its index row. A repeated delete (a retry after a crash half-way) finds the tombstone
  * and finishes the R2 and index part again. 409 while the run has not ended; 404 for a run never made.
  */
 export async function deleteRun(env: Env, id: string, reason: DeleteReason = "deleted"): Promise<RunDeletedView> {
   if (!RUN_ID_PATTERN.test(id)) throw new NotFoundError("run", id);
+  let instancesDeleted = 0;
   if (!(await tombstoneOf(env.DB, id))) {
     const result = await env.ORCHESTRATOR.getByName(id).deleteRun(reason);
     if (!result.ok && result.error.code === "not_found") throw new NotFoundError("run", id);
-    unwrap(result);
+    instancesDeleted = unwrap(result).instancesDeleted;
   }
   const objectsDeleted = await new ArtifactStore(env.ARTIFACTS).deletePrefix(runPrefix(id));
   await deleteIndexRow(env.DB, id);
   const tombstone = (await tombstoneOf(env.DB, id))!;
-  return { id, deleted: true, reason: tombstone.reason, deletedAt: tombstone.deletedAt, objectsDeleted };
+  return { id, deleted: true, reason: tombstone.reason, deletedAt: tombstone.deletedAt, objectsDeleted, instancesDeleted };
 }
 
 /** The most runs one cron run deletes (the rest wait for the next run). */

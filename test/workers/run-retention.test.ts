@@ -28,7 +28,9 @@ describe("deleting a run", () => {
 
     const res = await api(`/v1/runs/${run.id}`, { method: "DELETE" });
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ id: run.id, deleted: true, reason: "deleted" });
+    // Both forks' instances, and their engine state: gone.
+    expect(await res.json()).toMatchObject({ id: run.id, deleted: true, reason: "deleted", instancesDeleted: 2 });
+    await expect(bindings.FORK_WORKFLOW.get(`${run.id}-1`).then((i) => i.status())).rejects.toThrow(/not_found|not found/i);
 
     expect(await errorOf(await api(`/v1/runs/${run.id}`))).toEqual({ status: 404, code: "run_deleted" });
     expect((await api(`/v1/runs/${run.id}/forks/1`)).status).toBe(404);
@@ -50,7 +52,7 @@ describe("deleting a run", () => {
     // Deleting again is harmless (a retry after a crash half-way finishes the job).
     const again = await api(`/v1/runs/${run.id}`, { method: "DELETE" });
     expect(again.status).toBe(200);
-    expect(await again.json()).toMatchObject({ deleted: true, objectsDeleted: 0 });
+    expect(await again.json()).toMatchObject({ deleted: true, objectsDeleted: 0, instancesDeleted: 0 });
     expect(await errorOf(await api("/v1/runs/rabcdefghijklmnopqrst", { method: "DELETE" }))).toEqual({ status: 404, code: "not_found" });
   });
 

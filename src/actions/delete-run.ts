@@ -1,3 +1,5 @@
+import type { z } from "zod";
+import type { deletedRun } from "../api/responses";
 import { ArtifactStore, runPrefix } from "../artifacts/store";
 import type { Env } from "../core/env";
 import { loadConfig } from "../core/env";
@@ -6,17 +8,8 @@ import { deleteIndexRow, expiredRuns, tombstoneOf, type DeleteReason } from "../
 import { errorFields, log } from "../observability/log";
 import { RUN_ID_PATTERN } from "../protocol/run-ids";
 
-/** DELETE /v1/runs/:id's answer. */
-export interface RunDeletedView {
-  id: string;
-  deleted: true;
-  reason: DeleteReason;
-  deletedAt: string;
-  /** R2 objects deleted by this call (a repeated delete finds none left). */
-  objectsDeleted: number;
-  /** Workflow instances whose engine state this call deleted. */
-  instancesDeleted: number;
-}
+/** DELETE /v1/runs/:id's answer (its schema: api/responses.ts). */
+export type RunDeletedView = z.infer<typeof deletedRun>;
 
 /**
  * Deletes an ended run: its Orchestrator's storage and alarm behind a D1 tombstone, and its Workflow

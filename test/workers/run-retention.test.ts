@@ -2,6 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { pruneRuns } from "../../src/actions/delete-run";
+import { deletedRun } from "../../src/api/responses";
 import type { Env } from "../../src/core/env";
 import { api, createRun, gateCommand, getRun, newGate, testEnv, waitFor, waitForListedRun, waitForRunStatus } from "./helpers";
 
@@ -29,7 +30,8 @@ describe("deleting a run", () => {
     const res = await api(`/v1/runs/${run.id}`, { method: "DELETE" });
     expect(res.status).toBe(200);
     // Both forks' instances, and their engine state: gone.
-    expect(await res.json()).toMatchObject({ id: run.id, deleted: true, reason: "deleted", instancesDeleted: 2 });
+    const body = deletedRun.parse(await res.json());
+    expect(body).toMatchObject({ id: run.id, deleted: true, reason: "deleted", instancesDeleted: 2 });
     await expect(bindings.FORK_WORKFLOW.get(`${run.id}-1`).then((i) => i.status())).rejects.toThrow(/not_found|not found/i);
 
     expect(await errorOf(await api(`/v1/runs/${run.id}`))).toEqual({ status: 404, code: "run_deleted" });

@@ -16,16 +16,14 @@ export type RunDeletedView = z.infer<typeof deletedRun>;
  * instances' engine state (run-deletion.ts),
  * then every R2 object under `runs/<id>/` (patches, artifacts, staged trees, transcripts, branch
  * states) and its index row. A repeated delete (a retry after a crash half-way) finds the tombstone
- * and finishes the R2 and index part again. 409 while the run has not ended; 404 for a run never made.
+ * and finishes whatever part was left. 409 while the run has not ended; 404 for a run never made.
  */
 export async function deleteRun(env: Env, id: string, reason: DeleteReason = "deleted"): Promise<RunDeletedView> {
   if (!RUN_ID_PATTERN.test(id)) throw new NotFoundError("run", id);
-  let instancesDeleted = 0;
-  if (!(await tombstoneOf(env.DB, id))) {
-    const result = await env.ORCHESTRATOR.getByName(id).deleteRun(reason);
-    if (!result.ok && result.error.code === "not_found") throw new NotFoundError("run", id);
-    instancesDeleted = unwrap(result).instancesDeleted;
-  }
+  // Always through the object: a delete repeated after a crash half-way finishes its part too.
+  const result = await env.ORCHESTRATOR.getByName(id).deleteRun(id, reason);
+  if (!result.ok && result.error.code === "not_found") throw new NotFoundError("run", id);
+  const { instancesDeleted } = unwrap(result);
   const objectsDeleted = await new ArtifactStore(env.ARTIFACTS).deletePrefix(runPrefix(id));
   await deleteIndexRow(env.DB, id);
   const tombstone = (await tombstoneOf(env.DB, id))!;

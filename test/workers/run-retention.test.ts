@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { pruneRuns } from "../../src/actions/delete-run";
 import { deletedRun } from "../../src/api/responses";
+import { recordTombstone } from "../../src/d1-index/run-tombstones";
 import type { Env } from "../../src/core/env";
 import { api, createRun, gateCommand, getRun, newGate, testEnv, waitFor, waitForListedRun, waitForRunStatus } from "./helpers";
 
@@ -14,6 +15,14 @@ async function r2Keys(runId: string): Promise<string[]> {
 
 async function errorOf(res: Response): Promise<{ status: number; code: string }> {
   return { status: res.status, code: ((await res.json()) as { error: { code: string } }).error.code };
+}
+
+/** The rows the run's Orchestrator still holds of it, in all its tables. */
+async function runRows(runId: string): Promise<number> {
+  const tables = ["run", "forks", "steps", "commands", "events", "ledger"];
+  return runInDurableObject(bindings.ORCHESTRATOR.getByName(runId), async (_o, state) =>
+    tables.reduce((sum, t) => sum + state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t}`).one().n, 0),
+  );
 }
 
 const quickRun = { forks: 2, maxConcurrent: 2, task: { commands: ["echo kept > kept.txt"] } };
@@ -36,12 +45,9 @@ describe("deleting a run", () => {
 
     expect(await errorOf(await api(`/v1/runs/${run.id}`))).toEqual({ status: 404, code: "run_deleted" });
     expect((await api(`/v1/runs/${run.id}/forks/1`)).status).toBe(404);
-    // The run's object keeps no row of it (run, forks, event log, ledger) and no alarm.
-    const left = await runInDurableObject(bindings.ORCHESTRATOR.getByName(run.id), async (_o, state) => ({
-      rows: ["run", "forks", "steps", "commands", "events", "ledger"].map((t) => state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t}`).one().n),
-      alarm: await state.storage.getAlarm(),
-    }));
-    expect(left).toEqual({ rows: [0, 0, 0, 0, 0, 0], alarm: null });
+    // The run's object keeps no row of it (run, forks, steps, commands, event log, ledger) and no alarm.
+    expect(await runRows(run.id)).toBe(0);
+    expect(await runInDurableObject(bindings.ORCHESTRATOR.getByName(run.id), (_o, state) => state.storage.getAlarm())).toBeNull();
     expect(await r2Keys(run.id)).toEqual([]);
     const listed = (await (await api("/v1/runs?limit=100")).json()) as { runs: { id: string }[] };
     expect(listed.runs.map((r) => r.id)).not.toContain(run.id);
@@ -65,9 +71,13 @@ describe("deleting a run", () => {
     expect((await getRun(run.id)).status).toBe("running");
     await api(`/v1/runs/${run.id}/cancel`, { method: "POST" });
     await waitForRunStatus(run.id, ["cancelled"]);
+    // A delete that crashed between its tombstone and the wipe: the run is still there, and the next delete finishes it.
+    await recordTombstone(bindings.DB, run.id, "deleted", new Date().toISOString());
+    expect((await getRun(run.id)).status).toBe("cancelled");
     // Once its sandboxes are stopped (a moment after the cancel answered).
     await waitFor("the cancelled run to be deleted", async () => (await api(`/v1/runs/${run.id}`, { method: "DELETE" })).status === 200, 15_000);
     expect(await errorOf(await api(`/v1/runs/${run.id}`))).toEqual({ status: 404, code: "run_deleted" });
+    expect(await runRows(run.id)).toBe(0);
   });
 
   it("RUN_RETENTION_DAYS deletes ended runs older than the limit on the cron, and only those", async () => {

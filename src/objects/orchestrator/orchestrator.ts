@@ -127,8 +127,8 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
   }
 
   /** DELETE /v1/runs/:id (an ended run): tombstone, storage, alarm (run-deletion.ts); R2 and the index row: actions/delete-run.ts. */
-  deleteRun(reason: DeleteReason): Promise<Result<RunWiped>> {
-    return asResult(() => this.#deletion.delete(reason));
+  deleteRun(id: string, reason: DeleteReason): Promise<Result<RunWiped>> {
+    return asResult(() => this.#deletion.delete(id, reason));
   }
 
   view(): RunView | null {

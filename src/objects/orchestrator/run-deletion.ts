@@ -49,10 +49,17 @@ export class RunDeletion {
     if (await tombstoneOf(this.#run.env.DB, id)) throw new RunDeletedError(id, 410);
   }
 
-  async delete(reason: DeleteReason): Promise<RunWiped> {
+  /**
+   * Deletes run `id` (this object's). An object that holds no run answers not_found, unless the run
+   * is tombstoned: a delete repeated after a crash between the tombstone and the wipe, or after it.
+   */
+  async delete(id: string, reason: DeleteReason): Promise<RunWiped> {
+    if (!this.#run.store.run()) {
+      if (await tombstoneOf(this.#run.env.DB, id)) return { id, releasedKept: 0, instancesDeleted: 0 };
+      this.#run.run(); // not_found
+    }
     // Nothing else runs in this object meanwhile (a branch or judge would restart the run); the
     // callback answers a refusal rather than throwing it (a throw would reset the object).
-    this.#run.run(); // not_found for an object that holds no run
     const wiped = await this.#ctx.blockConcurrencyWhile(async (): Promise<{ refused: string } | { id: string; kept: string[]; instances: RunInstances }> => {
       const run = this.#run.store.run();
       if (!run) return { refused: "The run is being deleted." };

@@ -5,6 +5,7 @@ import { pruneRuns } from "../../src/actions/delete-run";
 import { deletedRun } from "../../src/api/responses";
 import { recordTombstone } from "../../src/d1-index/run-tombstones";
 import type { Env } from "../../src/core/env";
+import { deliver, example, onTestRepo, settle } from "./github-helpers";
 import { api, createRun, gateCommand, getRun, newGate, testEnv, waitFor, waitForListedRun, waitForRunStatus } from "./helpers";
 
 const bindings = env as unknown as Env;
@@ -92,5 +93,19 @@ describe("deleting a run", () => {
     expect(await pruneRuns(withRetention, Date.now() + 2 * 86_400_000)).toEqual({ deleted: [run.id] });
     expect(await errorOf(await api(`/v1/runs/${run.id}`))).toEqual({ status: 404, code: "run_deleted" });
     expect(await r2Keys(run.id)).toEqual([]);
+  });
+
+  it("a redelivered GitHub webhook after its run was deleted answers 410 run_deleted and starts nothing", async () => {
+    const payload = onTestRepo(example("issues", "labeled"));
+    payload.label.name = "forkyard";
+    Object.assign(payload.issue, { number: 931, title: "Crash on empty input", body: "parse('') throws.", state: "open" });
+    const delivery = crypto.randomUUID();
+    const first = await deliver("issues", payload, { delivery });
+    expect(first.status).toBe(202);
+    const { id } = (await first.json()) as { id: string };
+    await settle(id);
+    await waitFor("the webhook's run to be deleted", async () => (await api(`/v1/runs/${id}`, { method: "DELETE" })).status === 200, 15_000);
+    expect(await errorOf(await deliver("issues", payload, { delivery }))).toEqual({ status: 410, code: "run_deleted" });
+    expect(await errorOf(await api(`/v1/runs/${id}`))).toEqual({ status: 404, code: "run_deleted" });
   });
 });

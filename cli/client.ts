@@ -1,4 +1,4 @@
-import type { ArtifactList, BranchResponse, CompareView, CreateRunBody, ForkTranscriptPage, PickResult, CreatedRun, CreatedSession, CreateSessionBody, ReaperResult, RunPage, RunStatus, RunView, SessionPage, SessionView, TranscriptPage } from "./types.ts";
+import type { ArtifactList, BranchResponse, CompareView, CreateRunBody, DeletedRun, ForkTranscriptPage, PickResult, CreatedRun, CreatedSession, CreateSessionBody, ReaperResult, RunPage, RunStatus, RunView, SessionPage, SessionView, TranscriptPage } from "./types.ts";
 
 /** An error answer of the API (`{error:{code,message,details}}`), or the API being unreachable (status 0). */
 export class ApiError extends Error {
@@ -62,6 +62,11 @@ export class ForkyardClient {
 
   control(id: string, action: "pause" | "resume" | "cancel"): Promise<RunView> {
     return this.#json("POST", `/v1/runs/${enc(id)}/${action}`);
+  }
+
+  /** Deletes an ended run for good (its state, objects and instances; a tombstone stays). */
+  deleteRun(id: string): Promise<DeletedRun> {
+    return this.#json("DELETE", `/v1/runs/${enc(id)}`);
   }
 
   cancelFork(id: string, n: number): Promise<RunView> {

@@ -2,6 +2,7 @@
 import { Command, Option } from "commander";
 import { artifactsCommand, diffCommand } from "./commands/artifacts.ts";
 import { budgetCommand } from "./commands/budget.ts";
+import { deleteCommand } from "./commands/delete.ts";
 import { chatCommand } from "./commands/chat.ts";
 import { compareCommand, judgeCommand } from "./commands/compare.ts";
 import { branchCommand } from "./commands/branch.ts";
@@ -116,6 +117,13 @@ export function createProgram(io: Io, result: { code: number }): Command {
     .option("--fork <n>", "cancel only fork n", parsePositiveInt)
     .addOption(json())
     .action(action((ctx, id: string, opts: { fork?: number }) => controlCommand(ctx, "cancel", id, opts)));
+
+  program
+    .command("delete")
+    .description("delete an ended run for good: its forks, events, patches, artifacts and instances (cancel a running one first)")
+    .argument("<run>", "run id")
+    .addOption(json())
+    .action(action((ctx, id: string) => deleteCommand(ctx, id)));
 
   program
     .command("budget")

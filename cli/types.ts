@@ -11,6 +11,7 @@ export type {
   CreatedSession,
   CreateRunBody,
   CreateSessionBody,
+  DeletedRun,
   ForkStatus,
   ForkTranscriptEntry,
   ForkTranscriptPage,

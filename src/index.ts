@@ -3,6 +3,7 @@ import { ArtifactStore } from "./artifacts/store";
 import { loadConfig, type Env } from "./core/env";
 import { errorFields, log } from "./observability/log";
 import { runReaper } from "./actions/reaper";
+import { pruneRuns } from "./actions/delete-run";
 
 export { Orchestrator } from "./objects/orchestrator/orchestrator";
 export { Pool } from "./objects/pool/pool";
@@ -19,6 +20,7 @@ export default {
   fetch: app.fetch,
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(runReaper(env).catch((err) => log("error", "reaper.failed", errorFields(err))));
+    ctx.waitUntil(pruneRuns(env).catch((err) => log("error", "runs.prune_failed", errorFields(err))));
     const retentionMs = loadConfig(env).ARTIFACT_RETENTION_DAYS * 86_400_000;
     ctx.waitUntil(new ArtifactStore(env.ARTIFACTS).prune(new Date(Date.now() - retentionMs)).catch((err) => log("error", "artifacts.prune_failed", errorFields(err))));
   },

@@ -4,7 +4,7 @@
  * Type-only imports: neither zod nor anything of the Worker comes along into a client.
  */
 import type { z } from "zod";
-import type { artifactList, compareView, createdRun, rankEntry, reaperReport, runEventData, runPage } from "./responses.ts";
+import type { artifactList, compareView, createdRun, deletedRun, rankEntry, reaperReport, runEventData, runPage } from "./responses.ts";
 import type { createRunRequest, ForkStatus, RunStatus } from "./runs.ts";
 import type { createdSession, forkedSessions, messageAccepted, sessionPage, transcriptPage } from "./session-responses.ts";
 import type { createSessionRequest, SessionStatus } from "./sessions.ts";
@@ -19,6 +19,8 @@ export type CreateRunBody = z.input<typeof createRunRequest>;
 /** 202 answer of POST /v1/runs. */
 export type CreatedRun = z.infer<typeof createdRun>;
 export type RunPage = z.infer<typeof runPage>;
+/** 200 answer of DELETE /v1/runs/:id. */
+export type DeletedRun = z.infer<typeof deletedRun>;
 export type ReaperResult = z.infer<typeof reaperReport>;
 export type ArtifactList = z.infer<typeof artifactList>;
 export type CompareView = z.infer<typeof compareView>;

@@ -3,12 +3,13 @@ export type Json = Record<string, unknown>;
 
 export const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
-export type ErrorName = "BadRequest" | "Unauthorized" | "NotFound" | "Conflict" | "PayloadTooLarge" | "RateLimited" | "InternalError" | "AgentUnavailable" | "GitHubUnavailable";
+export type ErrorName = "BadRequest" | "Unauthorized" | "NotFound" | "Conflict" | "Gone" | "PayloadTooLarge" | "RateLimited" | "InternalError" | "AgentUnavailable" | "GitHubUnavailable";
 const ERROR_STATUS: Record<ErrorName, string> = {
   BadRequest: "400",
   Unauthorized: "401",
   NotFound: "404",
   Conflict: "409",
+  Gone: "410",
   PayloadTooLarge: "413",
   RateLimited: "429",
   InternalError: "500",
@@ -38,10 +39,15 @@ export const ERROR_RESPONSES: Record<ErrorName, Json> = {
     details: { field: "forks", issues: [{ field: "forks", message: "Too big: expected number to be <=100" }] },
   }),
   Unauthorized: errorResponse("Missing or wrong bearer token.", { code: "unauthorized", message: "A valid bearer token is required (Authorization: Bearer <token>)." }),
-  NotFound: errorResponse("No such run (or fork) or session.", { code: "not_found", message: 'run "rabc…" does not exist.', details: { run: "rabc…" } }),
-  Conflict: errorResponse("The run, fork or session is not in a state that allows this: run_not_running, run_not_paused, run_finished, fork_finished, idempotency_key_reused, session_failed, session_destroyed, session_not_forkable, turn_running.", {
+  NotFound: errorResponse("No such run (or fork) or session; `run_deleted` (GET /v1/runs/:id) for a run that was deleted.", { code: "not_found", message: 'run "rabc…" does not exist.', details: { run: "rabc…" } }),
+  Conflict: errorResponse("The run, fork or session is not in a state that allows this: run_not_running, run_not_paused, run_finished, run_not_ended (a delete before the run ended, or while its sandboxes are still being stopped or it is judged), fork_finished, idempotency_key_reused, session_failed, session_destroyed, session_not_forkable, turn_running.", {
     code: "run_finished",
     message: "The run already ended (completed).",
+  }),
+  Gone: errorResponse("The run this request (its Idempotency-Key, or a webhook delivery) created was deleted: it is not created again.", {
+    code: "run_deleted",
+    message: 'Run "rabc…" was deleted: the request that created it cannot create it again.',
+    details: { run: "rabc…" },
   }),
   PayloadTooLarge: errorResponse("The body is larger than MAX_BODY_BYTES.", { code: "payload_too_large", message: "Request body exceeds 1048576 bytes.", details: { limitBytes: 1048576 } }),
   RateLimited: errorResponse(

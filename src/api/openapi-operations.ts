@@ -35,7 +35,7 @@ export function githubPaths(): Paths {
         responses: {
           "200": json({ anyOf: [ref("WebhookPing"), ref("WebhookPick"), ref("WebhookRefork")] }, "A `ping` event (sent when the webhook is created), or a `/pick k` or `/refork k` comment answered (the pick or the new fork, or why not, and the reply comment)."),
           "202": json({ anyOf: [ref("WebhookRun"), ref("WebhookIgnored")] }, "The delivery started a run (or found the one a first delivery started), or was ignored, with the reason."),
-          ...errors(["BadRequest", "Unauthorized", "PayloadTooLarge", "GitHubUnavailable"]),
+          ...errors(["BadRequest", "Unauthorized", "Gone", "PayloadTooLarge", "GitHubUnavailable"]),
         },
       },
     },

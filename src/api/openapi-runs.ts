@@ -95,7 +95,7 @@ function runPathsTop(listParameters: Json[]): Paths {
           "202": json(ref("CreatedRun"), "The run was created (or, with a known Idempotency-Key, found).", {
             headers: { "Idempotent-Replayed": { description: "`true` when an earlier request with this Idempotency-Key created the run", schema: { type: "string", enum: ["true"] } } },
           }),
-          ...errors(["BadRequest", "Unauthorized", "Conflict", "PayloadTooLarge", "AgentUnavailable"]),
+          ...errors(["BadRequest", "Unauthorized", "Conflict", "Gone", "PayloadTooLarge", "AgentUnavailable"]),
         },
       },
       get: {
@@ -113,6 +113,18 @@ function runPathsTop(listParameters: Json[]): Paths {
         summary: "A run with every fork and its totals",
         parameters: [runIdParam],
         responses: { "200": json(ref("RunView"), "The run."), ...errors(["Unauthorized", "NotFound"]) },
+      },
+      delete: {
+        tags: ["runs"],
+        operationId: "deleteRun",
+        summary: "Delete an ended run",
+        description:
+          "Deletes a completed, cancelled or failed run for good: its Orchestrator's state (forks, steps, event log, ledger) and alarm, its Workflow instances' engine state, every R2 object under " +
+          "`runs/<id>/` (patches, artifacts, staged trees, transcripts, branch states), its row in GET /v1/runs; kept sandboxes no session took over are released. A tombstone stays: GET answers 404 " +
+          "`run_deleted`, and the same Idempotency-Key (or a redelivered webhook) answers 410 `run_deleted` instead of creating the run again. Sessions made from the run, pull requests it opened and the " +
+          "metrics it counted stay. Repeating the delete answers 200 again. 409 `run_not_ended` while the run is running, paused or over budget (cancel it first), being judged, or just cancelled and still stopping its sandboxes.",
+        parameters: [runIdParam],
+        responses: { "200": json(ref("DeletedRun"), "The run is deleted."), ...errors(["Unauthorized", "NotFound", "Conflict"]) },
       },
     },
     "/v1/runs/{id}/pause": { post: runAction("pause", "Pause a run", "No new fork starts; running forks finish. 409 unless the run is running (pausing a paused run is a no-op).") },

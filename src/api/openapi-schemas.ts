@@ -84,6 +84,7 @@ const RESPONSE_SCHEMAS: [string, z.core.$ZodType][] = [
   ["CompareFork", res.compareFork],
   ["RunPage", res.runPage],
   ["CreatedRun", res.createdRun],
+  ["DeletedRun", res.deletedRun],
   ["RunLinks", res.runLinks],
   ["Error", res.errorBody],
   ["PoolStatus", res.poolStatus],

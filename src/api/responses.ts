@@ -262,6 +262,16 @@ export const createdRun = z.object({
   links: runLinks,
 });
 
+/** DELETE /v1/runs/:id (src/actions/delete-run.ts). */
+export const deletedRun = z.object({
+  id: z.string(),
+  deleted: z.literal(true),
+  reason: z.enum(["deleted", "retention"]).describe("`deleted`: by DELETE /v1/runs/:id; `retention`: by RUN_RETENTION_DAYS"),
+  deletedAt: isoDateTime,
+  objectsDeleted: z.number().int().describe("R2 objects (patches, artifacts, staged trees, transcripts, branch states) this call deleted; 0 when a delete is repeated"),
+  instancesDeleted: z.number().int().describe("Workflow instances whose engine state this call deleted; 0 when a delete is repeated"),
+});
+
 export const errorBody = z.object({
   error: z.object({
     code: z.string().describe("stable machine-readable code: invalid_input, unauthorized, not_found, run_not_running, …"),

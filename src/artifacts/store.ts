@@ -8,6 +8,11 @@ export interface ArtifactEntry {
   sha256: string;
 }
 
+/** Every object of a run lives under this prefix (a run's delete removes it whole). */
+export function runPrefix(runId: string): string {
+  return `runs/${runId}/`;
+}
+
 /** Where a fork's files and patch live in the ARTIFACTS bucket. */
 export function artifactPrefix(runId: string, n: number): string {
   return `runs/${runId}/${n}/files/`;

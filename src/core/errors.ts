@@ -48,9 +48,38 @@ export class NotFoundError extends ForkyardError {
   }
 }
 
+/** Throws NotFoundError: for `?? notFound(…)` where a lookup came back empty. */
+export function notFound(what: string, id: string): never {
+  throw new NotFoundError(what, id);
+}
+
 export class ConflictError extends ForkyardError {
   constructor(code: string, message: string, details?: ErrorDetails) {
     super(code, message, { status: 409, details });
+  }
+}
+
+/**
+ * A run that was deleted (DELETE /v1/runs/:id, or retention): 404 when it is read, 410 when a
+ * replayed request (the same Idempotency-Key, a redelivered webhook) would create it again.
+ */
+export class RunDeletedError extends ForkyardError {
+  constructor(id: string, status: 404 | 410 = 404) {
+    const message = status === 410 ? `Run "${id}" was deleted: the request that created it cannot create it again.` : `Run "${id}" was deleted.`;
+    super("run_deleted", message, { status, details: { run: id } });
+  }
+}
+
+/**
+ * A Workflow step returned more than Cloudflare keeps per step result (1 MiB): the step fails
+ * (locally too, where the engine would not refuse it). Large data belongs in R2, by reference.
+ */
+export class StepResultTooLargeError extends ForkyardError {
+  constructor(step: string, bytes: number, limitBytes: number) {
+    super("step_result_too_large", `Step "${step}" returned ${bytes} bytes; a Workflow step result may be at most ${limitBytes} bytes (store large data in R2 and return a reference).`, {
+      status: 500,
+      details: { step, bytes, limitBytes },
+    });
   }
 }
 

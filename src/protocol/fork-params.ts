@@ -11,7 +11,12 @@ export interface ForkParams {
   repo: string;
   baseBranch: string;
   workBranch: string;
-  task: Task;
+  /**
+   * The run's task, in instances launched before tasks were passed by reference. Since, absent: the
+   * budget step's result carries it (forkBegin with `withTask`), so a createBatch of many forks
+   * carries no copy of a large prompt per instance.
+   */
+  task?: Task;
   timeoutSeconds: number;
   /** The stall watchdog's limit (absent in instances launched before runs carried it: none). */
   stallSeconds?: number;

@@ -5,7 +5,7 @@
  * a method is only ever added, never renamed or repurposed. Every callback may arrive more than
  * once (a step body may run again) and is harmless when it does.
  */
-import type { PreparedView } from "../api/runs";
+import type { PreparedView, Task } from "../api/runs";
 import type { Exchange, ModelTurn, ToolTurn } from "../agent/conversation";
 import type { ToolCall } from "../agent/tools";
 import type { Result } from "../core/errors";
@@ -33,10 +33,19 @@ export interface BudgetHolder {
   releaseReservation(key: string): void | Promise<void>;
 }
 
+/** What forkBegin answers. */
+export interface ForkBegun {
+  startedAt: number;
+  task?: Task;
+}
+
 /** A fork's Workflow (src/workflows/fork-workflow.ts) reporting to its run's Orchestrator. */
 export interface ForkReports extends BudgetHolder {
-  /** The budget step: may this fork start? Its stable start time. */
-  forkBegin(n: number, instanceId: string, step?: StepRecord): Promise<Result<{ startedAt: number }>>;
+  /**
+   * The budget step: may this fork start? Its stable start time; with `withTask`, the run's task
+   * (instances launched since tasks are passed by reference have none in their params).
+   */
+  forkBegin(n: number, instanceId: string, step?: StepRecord, withTask?: boolean): Promise<Result<ForkBegun>>;
   stepStarted(n: number, name: string, attempt: number): StepGate & { branch?: boolean };
   /** A long step's heartbeat. */
   forkAlive(n: number): void;

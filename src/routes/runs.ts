@@ -5,7 +5,7 @@ import { resolveModel } from "../agent/models";
 import { loadConfig } from "../core/env";
 import { readJson, validJson, validParams, validQuery } from "../api/validation";
 import type { AppEnv } from "../core/app-env";
-import { AgentUnavailableError, InvalidInputError, NotFoundError, unwrap, type Result } from "../core/errors";
+import { AgentUnavailableError, InvalidInputError, NotFoundError, RunDeletedError, unwrap, type Result } from "../core/errors";
 import { createRun, runLinks } from "../actions/create-run";
 import { RUN_ID_PATTERN } from "../protocol/run-ids";
 import { listRuns } from "../d1-index/run-index";
@@ -14,6 +14,8 @@ import { compareRun } from "../runs/compare";
 import { pickFork } from "../actions/pick";
 import { ArtifactStore } from "../artifacts/store";
 import { transcriptQuery } from "../api/sessions";
+import { deleteRun } from "../actions/delete-run";
+import { tombstoneOf } from "../d1-index/run-tombstones";
 
 export const runs = new Hono<AppEnv>();
 
@@ -43,9 +45,11 @@ runs.get("/", validQuery(listRunsQuery), async (c) => c.json(await listRuns(c.en
 runs.get("/:id", async (c) => {
   const id = c.req.param("id");
   const view = await orchestrator(c.env, id).view();
-  if (!view) throw new NotFoundError("run", id);
+  if (!view) throw (await tombstoneOf(c.env.DB, id)) ? new RunDeletedError(id) : new NotFoundError("run", id);
   return c.json(view as RunView);
 });
+
+runs.delete("/:id", async (c) => c.json(await deleteRun(c.env, c.req.param("id"))));
 
 for (const action of ["pause", "resume", "cancel"] as const) {
   runs.post(`/:id/${action}`, async (c) => {

@@ -6,6 +6,7 @@ import type { Config, Env } from "../core/env";
 import { loadConfig } from "../core/env";
 import { runJob, type JobPlan } from "./job-plan";
 import { StepRunner, type StepRunnerContext, type StepTracker } from "./step-runner";
+import { limitStepResults } from "./step-limits";
 
 /** Where a job's steps are reported, and what its log lines and errors call it. */
 export type JobTracking = Omit<StepRunnerContext, "heartbeatMs" | "tracker"> & {
@@ -40,7 +41,8 @@ const UNTRACKED: StepTracker = {
 
 /**
  * The base of Forkyard's Workflows: builds the job's StepRunner on its tracker (heartbeats well
- * within STALE_FORK_SECONDS, so silence means a stuck instance), runs its plan's work, and then its
+ * within STALE_FORK_SECONDS, so silence means a stuck instance) on the engine's steps with their
+ * results' size limit enforced, runs its plan's work, and then its
  * final report whatever happened — except when the engine interrupted the instance, which is left
  * to replay (job-plan.ts).
  */
@@ -50,7 +52,9 @@ export abstract class DurableJob<P, O, R = O> extends WorkflowEntrypoint<Env, P>
 
   protected abstract plan(job: JobContext<P>): JobPlan<O, R>;
 
-  override async run(event: Readonly<WorkflowEvent<P>>, step: WorkflowStep): Promise<R> {
+  override async run(event: Readonly<WorkflowEvent<P>>, engineStep: WorkflowStep): Promise<R> {
+    // Cloudflare's 1 MiB per step result, enforced here too (step-limits.ts): every step passes by it.
+    const step = limitStepResults(engineStep);
     const config = loadConfig(this.env);
     const params = event.payload;
     const { tracker = UNTRACKED, ...named } = this.tracking(params);

@@ -1,5 +1,5 @@
-import type { ArtifactsView, DiffStats } from "../api/runs";
-import { unwrap } from "../core/errors";
+import type { ArtifactsView, DiffStats, Task } from "../api/runs";
+import { InvalidInputError, unwrap } from "../core/errors";
 import type { Orchestrator } from "../objects/orchestrator/orchestrator";
 import type { Pool } from "../objects/pool/pool";
 import { sandboxCostUsd } from "../core/costs";
@@ -67,17 +67,20 @@ class ForkRun {
   async work(): Promise<ForkOutcome> {
     const { params: p, steps, config, instanceId } = this.#job;
     // forkBegin itself refuses a cancelled fork or a spent budget (no separate gate) and records the step.
-    await steps.run(STEP.budget, stepConfig("budget", config.RETRY_POLICIES), async ({ record }) => unwrap(await this.#orchestrator.forkBegin(p.n, instanceId, record())), {
+    // Instances launched since tasks are passed by reference get the run's task with it.
+    const begun = await steps.run(STEP.budget, stepConfig("budget", config.RETRY_POLICIES), async ({ record }) => unwrap(await this.#orchestrator.forkBegin(p.n, instanceId, record(), !p.task)), {
       gated: false,
       recordedByBody: true,
     });
+    const task = p.task ?? begun.task;
+    if (!task) throw new InvalidInputError("The fork has no task: its run answered none.");
     // A branched fork starts where its parent stood (stored once, before the fork was launched).
     const branchState = p.branch ? await loadBranchState(this.#store, p.branch.stateKey) : undefined;
     const { sandbox, baseSha } = await this.#ready(branchState);
     const branching = new ForkBranching({ params: p, config, steps, orchestrator: this.#orchestrator, pool: this.#pool, sandbox, store: this.#store });
     this.#branching = branching;
     const ctx: ForkContext = { ...this.#job, orchestrator: this.#orchestrator, pool: this.#pool, sandbox, session: () => sandbox.session(), store: this.#store, taskEnv: this.#taskEnv, branching, ...(branchState ? { branchState } : {}) };
-    await this.#task(ctx);
+    await this.#task(ctx, task);
     await branching.at("end");
     await this.#collect(ctx, baseSha);
     this.outcome.status = "succeeded";
@@ -108,11 +111,11 @@ class ForkRun {
     return { sandbox, baseSha };
   }
 
-  async #task(ctx: ForkContext): Promise<void> {
+  async #task(ctx: ForkContext, task: Task): Promise<void> {
     const p = this.#job.params;
-    if ("commands" in p.task) await runCommandsTask(ctx, p.task.commands, this.outcome.commands);
-    else if (p.task.runtime === "claude-code") this.outcome.agent = await runClaudeCodeTask(ctx, { ...p.task, prompt: p.branch?.prompt ?? p.task.prompt, model: p.task.model ?? resolveModel() });
-    else this.outcome.agent = await runAgentTask(ctx, { ...p.task, model: p.task.model ?? resolveModel() });
+    if ("commands" in task) await runCommandsTask(ctx, task.commands, this.outcome.commands);
+    else if (task.runtime === "claude-code") this.outcome.agent = await runClaudeCodeTask(ctx, { ...task, prompt: p.branch?.prompt ?? task.prompt, model: task.model ?? resolveModel() });
+    else this.outcome.agent = await runAgentTask(ctx, { ...task, model: task.model ?? resolveModel() });
   }
 
   /** The fork's verified result (check, diff, patch, push: fork-verification.ts), then its artifacts. */

@@ -224,6 +224,16 @@ describe("exit codes", () => {
     expect(runExitCode(run("running", [fork(1)]))).toBe(0);
   });
 
+  it("delete sends DELETE /v1/runs/:id and says what went; a run not ended is the API's 409", async () => {
+    const fake = fakeIo(() => json({ id: "r1", deleted: true, reason: "deleted", deletedAt: "2026-01-01T00:00:00.000Z", objectsDeleted: 4, instancesDeleted: 2 }));
+    expect(await main(argv("delete", "r1"), fake.io)).toBe(EXIT.ok);
+    expect(fake.requests.map((r) => `${r.method} ${new URL(r.url).pathname}`)).toEqual(["DELETE /v1/runs/r1"]);
+    expect(stripAnsi(fake.out())).toBe("run r1 deleted (4 stored objects, 2 workflow instances)\n");
+    const running = fakeIo(() => json({ error: { code: "run_not_ended", message: "The run is running; only an ended run can be deleted. Cancel it first." } }, 409));
+    expect(await main(argv("delete", "r1"), running.io)).not.toBe(EXIT.ok);
+    expect(running.err()).toContain("Cancel it first");
+  });
+
   it("status exits with the run's outcome", async () => {
     const fake = fakeIo(() => json(run("cancelled", [fork(1, { status: "cancelled" })])));
     expect(await main(argv("status", "r1"), fake.io)).toBe(EXIT.cancelled);

@@ -118,6 +118,7 @@ const suiteName = hasChromium
 
 describe.skipIf(!hasChromium)(suiteName, () => {
   let firstRun = "";
+  let secondRun = "";
 
   it("serves the page and its assets publicly, with a strict CSP and cache headers", async () => {
     const res = await fetch(`${worker!.url}/`);
@@ -193,6 +194,7 @@ describe.skipIf(!hasChromium)(suiteName, () => {
 
   it("cancels a fork and then a second, long run from their buttons", async () => {
     const second = await startRunFromForm({ forks: 2, commands: ["sleep 120"] });
+    secondRun = second;
     expect(second).not.toBe(firstRun);
     await page.waitForFunction(() => document.querySelectorAll('article.fork[data-status="running"] .steps li').length > 0, null, { timeout: 30_000 });
     await page.locator("article.fork .facts", { hasText: "Current step" }).first().waitFor();
@@ -231,6 +233,16 @@ describe.skipIf(!hasChromium)(suiteName, () => {
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.waitForTimeout(300); // timeline labels are re-fitted shortly after a resize
     await page.screenshot({ path: join(OUTPUT, "dashboard-run-dark.png") });
+  });
+
+  it("deletes an ended run from its page: back to the runs list, without it; the API answers 404 run_deleted", async () => {
+    await page.goto(`${worker!.url}/#/runs/${secondRun}`);
+    await page.locator('#run-status[data-run-status="cancelled"]').waitFor();
+    await page.getByRole("button", { name: "Delete run" }).click();
+    await page.waitForFunction(() => location.hash === "#/");
+    await page.locator(`tr[data-run="${firstRun}"]`).waitFor();
+    expect(await page.locator(`tr[data-run="${secondRun}"]`).count()).toBe(0);
+    await expect(api(`/v1/runs/${secondRun}`)).rejects.toThrow(/HTTP 404 .*run_deleted/);
   });
 
   it("talks to a session: sends a message, shows the reply and its tool call, forks it, destroys both", async () => {

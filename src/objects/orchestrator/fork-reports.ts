@@ -1,10 +1,11 @@
 import { TERMINAL_FORK_STATUSES } from "../../api/runs";
 import { loadConfig } from "../../core/env";
-import { BudgetExceededError, ForkCancelledError } from "../../core/errors";
+import { BudgetExceededError, ConflictError, ForkCancelledError } from "../../core/errors";
 import { sandboxCostKey, verificationCostKey, sandboxCostUsd } from "../../core/costs";
 import { log } from "../../observability/log";
 import type { ForkOutcome } from "../../runs/fork-outcome";
 import type { StepRecord, StepReport } from "../../protocol/step-reports";
+import type { ForkBegun } from "../../protocol/roles";
 import type { RunBranching } from "./branching";
 import type { RunContext } from "./run-context";
 import type { StoredForkStatus } from "./run-store";
@@ -19,6 +20,13 @@ const START_WRITE_DELAY_MS = 1_000;
 const SANDBOX_ACCRUAL_MS = 5_000;
 
 export const isTerminalFork = (status: StoredForkStatus) => (TERMINAL_FORK_STATUSES as readonly string[]).includes(status);
+
+/** An ended fork's kept sandbox (runs with keepSandboxes): its lease, for a session to take over. */
+export function keptLease(fork: { n: number; status: StoredForkStatus; outcome: string | null }): { leaseKey: string; until: string } | null {
+  if (!isTerminalFork(fork.status)) throw new ConflictError("fork_running", `Fork ${fork.n} has not ended yet (${fork.status}).`);
+  const outcome = fork.outcome ? (JSON.parse(fork.outcome) as ForkOutcome) : null;
+  return outcome?.kept ?? null;
+}
 
 /**
  * The step-report protocol of a run's forks (the Orchestrator's ForkReports role, src/protocol/roles.ts):
@@ -47,7 +55,7 @@ export class ForkReporting {
   }
 
   /** The budget step: may this fork start? Returns the fork's stable start time. */
-  forkBegin(n: number, instanceId: string, step?: StepRecord): { startedAt: number } {
+  forkBegin(n: number, instanceId: string, step?: StepRecord, withTask?: boolean): ForkBegun {
     const { store } = this.#run;
     const run = this.#run.run();
     const fork = store.fork(n);
@@ -62,7 +70,7 @@ export class ForkReporting {
     this.#run.event("fork.started", n, { instanceId });
     if (step) this.#recordStepEnd(n, step);
     const startedAt = store.fork(n)?.started_at ?? now.toISOString();
-    return { startedAt: Date.parse(startedAt) };
+    return { startedAt: Date.parse(startedAt), ...(withTask ? { task: run.request.task } : {}) };
   }
 
   /**

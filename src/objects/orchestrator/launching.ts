@@ -9,6 +9,7 @@ import type { RunPreparing } from "./preparing";
 import type { RunContext } from "./run-context";
 import type { ForkRow } from "./run-store";
 import { isInstanceAlreadyExists } from "../../protocol/engine-errors";
+import { createInBatches } from "../../protocol/workflow-limits";
 
 /** How long launching waits after the Pool started a launch's sandboxes, for their create requests to leave. */
 const CREATE_HEAD_START_MS = 2;
@@ -62,7 +63,8 @@ export class RunLaunching {
       .catch((err) => log("warn", "orchestrator.prepare_failed", { runId: run.id, ...errorFields(err) }));
     await scheduler.wait(CREATE_HEAD_START_MS);
     try {
-      const result = await this.#run.env.FORK_WORKFLOW.createBatch({ instances: instances.map(({ id, params }) => ({ id, params })) });
+      // In createBatch calls within Cloudflare's limits (≤ 100 instances, ≤ 1 MiB each).
+      const result = await createInBatches(this.#run.env.FORK_WORKFLOW, instances.map(({ id, params }) => ({ id, params })));
       for (const error of result.errors) {
         if (isInstanceAlreadyExists(error.message)) continue;
         const fork = queued[error.index];
@@ -86,7 +88,7 @@ export class RunLaunching {
     if (launched.length === 0) return;
     const instances = launched.map((fork) => ({ id: fork.instance_id!, params: this.forkParams(fork) }));
     try {
-      const result = await this.#run.env.FORK_WORKFLOW.createBatch({ instances });
+      const result = await createInBatches(this.#run.env.FORK_WORKFLOW, instances);
       const created = instances.length - result.errors.length;
       if (created > 0) log("info", "orchestrator.instances_recreated", { runId: this.#run.run().id, count: created });
     } catch (err) {
@@ -103,7 +105,6 @@ export class RunLaunching {
       repo: request.repo,
       baseBranch: request.branch,
       workBranch: fork.branch,
-      task: request.task,
       timeoutSeconds: request.timeoutSeconds,
       stallSeconds: request.stallSeconds ?? DEFAULT_STALL_SECONDS,
       template: sandbox.templateId,

@@ -5,7 +5,7 @@ import type { JudgeInput, Judgement } from "../../runs/judging";
 import type { PrepareInfo } from "../../workflows/prepare-workflow";
 import type { Env } from "../../core/env";
 import { loadConfig } from "../../core/env";
-import { asResult, ConflictError, InvalidInputError, NotFoundError, resultOf, type Result } from "../../core/errors";
+import { asResult, ConflictError, InvalidInputError, NotFoundError, notFound, resultOf, type Result } from "../../core/errors";
 import { errorFields, log } from "../../observability/log";
 import type { ForkOutcome } from "../../runs/fork-outcome";
 import type { ForkTranscriptPage, TranscriptRecord } from "../../runs/fork-transcript";
@@ -16,15 +16,16 @@ import { RunPreparing } from "./preparing";
 import { RunJudging } from "./run-judging";
 import type { RunContext } from "./run-context";
 import { RunStore, type CreateRunInput } from "./run-store";
+import { RunDeletion, type DeleteReason, type RunWiped } from "./run-deletion";
 import type { LeaseRequest } from "../pool/pool";
 import { BUDGET_RAISED_EVENT } from "../../protocol/events";
-import type { BranchReports, ForkReports, JudgeReports, PrepareReports } from "../../protocol/roles";
+import type { BranchReports, ForkBegun, ForkReports, JudgeReports, PrepareReports } from "../../protocol/roles";
 import type { StepRecord, StepReport } from "../../protocol/step-reports";
 import { EventChannel } from "../shared/event-channel";
 import { IndexSync } from "../shared/index-sync";
 import { InstanceWatch } from "../shared/instance-watch";
 import { migrate } from "../shared/migrations";
-import { ForkReporting, isTerminalFork } from "./fork-reports";
+import { ForkReporting, isTerminalFork, keptLease } from "./fork-reports";
 import { RunLaunching } from "./launching";
 import { RunReconciling } from "./reconciling";
 import { RUN_MIGRATIONS } from "./schema";
@@ -34,7 +35,7 @@ import { isTerminalRun, RunStatusMachine } from "./run-status";
 /**
  * Orchestrator Durable Object, one per run (named by the run id). Its public RPC is the run's API; its Workflows'
  * callbacks go through typed roles (src/protocol/roles.ts) to its parts: ForkReporting, RunLaunching, RunStopping,
- * RunReconciling (alarm), RunBranching, RunPreparing, RunJudging, RunStore (ledger, transcripts), watch, events, index.
+ * RunReconciling (alarm), RunBranching, RunPreparing, RunJudging, RunDeletion, RunStore (ledger, transcripts), watch, events, index.
  */
 export class Orchestrator extends DurableObject<Env> implements ForkReports, BranchReports, PrepareReports, JudgeReports {
   readonly #store: RunStore;
@@ -49,6 +50,7 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
   readonly #preparing: RunPreparing;
   readonly #judging: RunJudging;
   readonly #status: RunStatusMachine;
+  readonly #deletion: RunDeletion;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -81,14 +83,15 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
     this.#reports = new ForkReporting(run, this.#branching);
     this.#launching = new RunLaunching(run, { branching: this.#branching, preparing: this.#preparing });
     this.#stopping = new RunStopping(run, ctx.storage);
+    this.#deletion = new RunDeletion(run, ctx, this.#events);
     this.#reconciling = new RunReconciling(run, { reports: this.#reports, stopping: this.#stopping, preparing: this.#preparing, judging: this.#judging });
   }
 
   // ---- The run's API ----------------------------------------------------------------------------
 
   /**
-   * Creates the run, or returns it when it exists (same Idempotency-Key, same request). Crash-safe: run row and alarm
-   * are written first, so the alarm drives it whatever crashes later; a replay drives it again (launching is idempotent).
+   * Creates the run, or returns it when it exists (same Idempotency-Key, same request); refused once deleted. Crash-safe:
+   * run row and alarm are written first, so the alarm drives it whatever crashes later; a replay drives it again.
    */
   create(input: CreateRunInput): Promise<Result<{ view: RunView; created: boolean }>> {
     return asResult(async () => {
@@ -105,6 +108,7 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
         }
         return { view: this.#view(), created: false };
       }
+      await this.#deletion.refuseDeleted(input.id);
       this.#watch.markAwake();
       const now = new Date().toISOString();
       this.#store.insertRun(
@@ -120,6 +124,11 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
     });
   }
 
+  /** DELETE /v1/runs/:id (an ended run): tombstone, storage, alarm (run-deletion.ts); R2 and the index row: actions/delete-run.ts. */
+  deleteRun(id: string, reason: DeleteReason): Promise<Result<RunWiped>> {
+    return asResult(() => this.#deletion.delete(id, reason));
+  }
+
   view(): RunView | null {
     this.#reports.writeStarts();
     return this.#store.view();
@@ -129,9 +138,7 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
   forkView(n: number): Result<ForkView> {
     return resultOf(() => {
       this.#reports.writeStarts();
-      const fork = this.#store.forkView(this.#requireFork(n).n);
-      if (!fork) throw new NotFoundError("fork", `${this.#requireRun().id}/${n}`);
-      return fork;
+      return this.#store.forkView(this.#requireFork(n).n) ?? notFound("fork", `${this.#requireRun().id}/${n}`);
     });
   }
 
@@ -142,12 +149,7 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
 
   /** An ended fork's kept sandbox (runs with keepSandboxes): its lease, for a session to take over. */
   keptSandbox(n: number): Result<{ leaseKey: string; until: string } | null> {
-    return resultOf(() => {
-      const fork = this.#requireFork(n);
-      if (!isTerminalFork(fork.status)) throw new ConflictError("fork_running", `Fork ${n} has not ended yet (${fork.status}).`);
-      const outcome = fork.outcome ? (JSON.parse(fork.outcome) as ForkOutcome) : null;
-      return outcome?.kept ?? null;
-    });
+    return resultOf(() => keptLease(this.#requireFork(n)));
   }
 
   pause(): Promise<Result<RunView>> {
@@ -213,7 +215,7 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
     });
   }
 
-  /** Records a pick (POST …/forks/:n/pick, a `/pick` comment; src/runs/pick.ts): the run's `picked`; `winner` stays the ranking's. */
+  /** Records a pick (…/pick, a `/pick` comment: actions/pick.ts opened its PR); `winner` stays the ranking's. */
   recordPick(picked: RunPick): Result<void> {
     return resultOf(() => {
       this.#requireRun();
@@ -245,15 +247,14 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
 
   // ---- ForkReports: a fork's Workflow (fork-reports.ts) -------------------------------------------
 
-  forkBegin(n: number, instanceId: string, step?: StepRecord): Promise<Result<{ startedAt: number }>> {
-    return asResult(async () => this.#reports.forkBegin(n, instanceId, step));
+  forkBegin(n: number, instanceId: string, step?: StepRecord, withTask?: boolean): Promise<Result<ForkBegun>> {
+    return asResult(async () => this.#reports.forkBegin(n, instanceId, step, withTask));
   }
 
   stepStarted(n: number, name: string, attempt: number): { proceed: boolean; budgetSpent: boolean; branch?: boolean } {
     return this.#reports.stepStarted(n, name, attempt);
   }
 
-  /** A long step's heartbeat: its instance is alive (memory only, no write). */
   forkAlive(n: number): void {
     this.#watch.heard(n, Date.now());
   }
@@ -337,7 +338,6 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
     return this.#judging.failed(k, error);
   }
 
-  /** Judging k's step reports and heartbeats (the judge Workflow's StepTracker). */
   judgeStepFinished(k: number, name: string, report: StepReport): void {
     this.#judging.stepFinished(k, name, report);
   }

@@ -152,6 +152,11 @@ export class RunStore {
     return this.#run;
   }
 
+  /** Forgets the cached run row (its storage was deleted). */
+  forget(): void {
+    this.#run = undefined;
+  }
+
   insertRun(record: RunRecord, branches: string[]): void {
     this.#sql.exec(
       "INSERT INTO run (id, request, sandbox, request_hash, idempotency_key, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

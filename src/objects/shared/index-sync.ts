@@ -9,6 +9,7 @@ export class IndexSync {
   readonly #coalesceMs: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #written: string | undefined;
+  #stopped = false;
 
   constructor(write: () => Promise<void>, onError: (err: unknown) => void, coalesceMs = 1_000) {
     this.#write = write;
@@ -16,8 +17,16 @@ export class IndexSync {
     this.#coalesceMs = coalesceMs;
   }
 
+  /** No write from now on (the object's summary was deleted with it). */
+  stop(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#stopped = true;
+  }
+
   /** A write within `coalesceMs` (one for many changes). */
   soon(): void {
+    if (this.#stopped) return;
     this.#timer ??= setTimeout(() => void this.now(), this.#coalesceMs);
   }
 
@@ -25,7 +34,7 @@ export class IndexSync {
   async now(signature?: string): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (signature !== undefined && signature === this.#written) return;
+    if (this.#stopped || (signature !== undefined && signature === this.#written)) return;
     try {
       await this.#write();
       this.#written = signature;

@@ -25,7 +25,7 @@ function actionButton(label: string, action: () => Promise<void>, className?: st
 /** The compare page is there once the forks can be compared: the run ended, or it has a ranking. */
 export const canCompare = (run: RunView): boolean => isFinished(run) || run.ranking !== undefined;
 
-export function runHead(run: RunView, liveEl: HTMLElement, act: Act): HTMLElement[] {
+export function runHead(run: RunView, liveEl: HTMLElement, act: Act, remove: () => Promise<void>): HTMLElement[] {
   const req = run.request;
   const task = req.task;
   const path = runPath(run.id);
@@ -45,6 +45,10 @@ export function runHead(run: RunView, liveEl: HTMLElement, act: Act): HTMLElemen
         "danger",
       ),
     );
+  }
+  if (isFinished(run)) {
+    const confirmText = "Delete run " + run.id + " for good? Its forks, events, patches and artifacts are deleted; sessions made from it stay.";
+    buttons.push(actionButton("Delete run", async () => (confirm(confirmText) ? remove() : undefined), "danger"));
   }
   const meta = [
     h("span", null, h("span", { class: "sr-only" }, "Repository: "), h("span", { class: "mono strong" }, req.repo || "?"), " @ ", h("span", { class: "mono" }, req.branch || "main")),

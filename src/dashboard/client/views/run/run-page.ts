@@ -112,6 +112,17 @@ export function showRunPage(id: string): Cleanup {
     }
   }
 
+  /** DELETE /v1/runs/:id (an ended run), then the runs list. */
+  async function remove(): Promise<void> {
+    try {
+      await api(runPath(id), { method: "DELETE" });
+      toast("Run " + id + " deleted.");
+      location.hash = "#/";
+    } catch (err) {
+      if (!isUnauthorized(err)) toast(errorMessage(err), "error");
+    }
+  }
+
   // ---- rendering
   function streamLabel(): string {
     if (finished() && streamState !== "live") return "Finished";
@@ -134,7 +145,7 @@ export function showRunPage(id: string): Cleanup {
     // The header is built again only when what it shows changed: a click on one of its buttons, or
     // a budget being typed into its form, is never lost to a refresh.
     const headSeen = JSON.stringify([next.status, next.ranking !== undefined, next.request.budgetUsd, isFinished(next) ? next.updatedAt : null]);
-    if (headSeen !== lastHead) head.replaceChildren(...runHead(next, liveEl, act));
+    if (headSeen !== lastHead) head.replaceChildren(...runHead(next, liveEl, act, remove));
     lastHead = headSeen;
     renderStats(next);
     renderForks(next);

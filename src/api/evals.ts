@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { gitRefName, judgeRequest } from "./runs";
+import { gitRefName, judgeRequest } from "./runs.ts";
 
 /** An eval holds at most this many runs (tasks × configs). */
 export const MAX_EVAL_RUNS = 200;

@@ -2,7 +2,6 @@
  * What an eval (src/objects/eval) and its hidden-check Workflow (src/workflows/eval-check-workflow.ts)
  * share: the check's parameters, its outcome, its instance id and lease.
  */
-import type { SandboxRate } from "../core/costs";
 
 export interface EvalCheckParams {
   evalId: string;
@@ -12,7 +11,8 @@ export interface EvalCheckParams {
   repo: string;
   branch: string;
   template: string;
-  sandboxRate?: SandboxRate;
+  /** What its sandbox time is costed at (the run's sandbox size). */
+  sandboxRate?: { vcpu: number; memoryGib: number };
   /** The task's prepare commands, run after the patch is applied. */
   prepare?: string[];
   hiddenCheck: string;

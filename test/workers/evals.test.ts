@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { EvalResults, EvalView } from "../../src/api/evals";
 import { wilson } from "../../src/evals/metrics";
@@ -87,6 +88,9 @@ describe("evals", () => {
     expect(results.tasks.find((t) => t.task === "greet" && t.config === "pair")!.forks.map((f) => f.hiddenPassed)).toEqual([false, true]);
     expect(run.request.metadata).toMatchObject({ "forkyard.eval": created.id, "forkyard.evalTask": "greet", "forkyard.evalConfig": "solo" });
     expect(run.request.budgetUsd).toBeGreaterThan(0);
+    // Kept from retention while the eval exists.
+    const kept = await (env as unknown as { DB: D1Database }).DB.prepare("SELECT run_id FROM eval_runs WHERE eval_id = ? ORDER BY run_id").bind(created.id).all<{ run_id: string }>();
+    expect(kept.results.map((r) => r.run_id)).toEqual(results.tasks.map((t) => t.runId).sort());
     expect(pair.costPerSolvedTaskUsd).toBeCloseTo((results.tasks.filter((t) => t.config === "pair").reduce((s, t) => s + t.costUsd, 0)), 10);
     expect(results.hiddenCheckCostUsd).toBeGreaterThan(0);
 

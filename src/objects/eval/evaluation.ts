@@ -95,7 +95,11 @@ export class Evaluation extends DurableObject<Env> {
     this.#ticking = (async () => {
       do {
         this.#again = false;
-        await this.#pass().catch((err) => log("warn", "eval.tick_failed", { evalId: this.#store.record()?.id, ...errorFields(err) }));
+        await this.#pass().catch(async (err) => {
+          log("warn", "eval.tick_failed", { evalId: this.#store.record()?.id, ...errorFields(err) });
+          // Tried again on the next alarm (every step of a pass is safe to repeat).
+          await this.ctx.storage.setAlarm(Date.now() + loadConfig(this.env).RECONCILE_INTERVAL_SECONDS * 1000);
+        });
       } while (this.#again);
     })().finally(() => (this.#ticking = undefined));
     return this.#ticking;
@@ -192,7 +196,10 @@ export class Evaluation extends DurableObject<Env> {
         return;
       }
       const key = evalRunKey(record.id, next.task, next.config);
-      if (!next.runId) this.#store.assign(next.seq, await runIdForIdempotencyKey(key), budget);
+      const runId = next.runId ?? (await runIdForIdempotencyKey(key));
+      if (!next.runId) this.#store.assign(next.seq, runId, budget);
+      // Kept from retention while the eval exists (migrations/0008_eval_runs.sql).
+      await this.env.DB.prepare("INSERT OR IGNORE INTO eval_runs (run_id, eval_id, created_at) VALUES (?, ?, ?)").bind(runId, record.id, new Date().toISOString()).run();
       const task = request.tasks.find((t) => t.id === next.task)!;
       const config = request.configs.find((c) => c.name === next.config)!;
       try {

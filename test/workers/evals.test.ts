@@ -1,4 +1,6 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { Evaluation } from "../../src/objects/eval/evaluation";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { EvalResults, EvalView } from "../../src/api/evals";
 import { wilson } from "../../src/evals/metrics";
@@ -56,6 +58,16 @@ describe("evals", () => {
     const created = (await res.json()) as EvalView;
     expect(created.progress).toMatchObject({ runs: 4 });
 
+    // A restart while its runs are in flight: an object rebuilt from storage alone carries on
+    // (it finds the runs it created and creates none twice).
+    await waitFor("the eval's runs to be in flight", async () => ((await (await api(`/v1/evals/${created.id}`)).json()) as EvalView).progress.running === 4, 30_000, 50);
+    const stub = (env as unknown as { EVAL: DurableObjectNamespace<Evaluation> }).EVAL.getByName(created.id);
+    await runInDurableObject(stub, async (_instance, state) => {
+      const restarted = new Evaluation(state, env as never);
+      await restarted.alarm();
+      expect((await restarted.view())!.progress).toMatchObject({ runs: 4, queued: 0 });
+    });
+
     const view = await waitFor("the eval to complete", async () => {
       const v = (await (await api(`/v1/evals/${created.id}`)).json()) as EvalView;
       return v.status !== "running" ? v : undefined;
@@ -91,6 +103,8 @@ describe("evals", () => {
     // Kept from retention while the eval exists.
     const kept = await (env as unknown as { DB: D1Database }).DB.prepare("SELECT run_id FROM eval_runs WHERE eval_id = ? ORDER BY run_id").bind(created.id).all<{ run_id: string }>();
     expect(kept.results.map((r) => r.run_id)).toEqual(results.tasks.map((t) => t.runId).sort());
+    const listed = (await (await api("/v1/runs?limit=100")).json()) as { runs: unknown[] };
+    expect(listed.runs).toHaveLength(4);
     expect(pair.costPerSolvedTaskUsd).toBeCloseTo((results.tasks.filter((t) => t.config === "pair").reduce((s, t) => s + t.costUsd, 0)), 10);
     expect(results.hiddenCheckCostUsd).toBeGreaterThan(0);
 

@@ -32,6 +32,8 @@ export interface EvalBenchInput {
   suiteRoot: string;
   setScript(turns: ScriptTurn[]): void;
   check(ok: boolean, problem: string): void;
+  /** A smoke run: two tasks, N=1 vs N=2. */
+  smoke: boolean;
 }
 
 /** Runs the eval and returns the table's rows: per config, its figures, cost and time. */
@@ -46,8 +48,8 @@ export async function evalBench(input: EvalBenchInput): Promise<{ header: string
   const t0 = Date.now();
   const created = await call<EvalView>("POST", "/v1/evals", {
     name: "bench: N=1 vs N=4",
-    tasks: bundledEvalTasks(input.suiteRoot),
-    configs: [{ name: "n1", model: "sonnet", forks: 1 }, { name: "n4", model: "sonnet", forks: 4 }],
+    tasks: bundledEvalTasks(input.suiteRoot, input.smoke ? ["answer", "greet"] : undefined),
+    configs: [{ name: "n1", model: "sonnet", forks: 1 }, input.smoke ? { name: "n2", model: "sonnet", forks: 2 } : { name: "n4", model: "sonnet", forks: 4 }],
     maxConcurrent: 4,
   });
   let view = created;

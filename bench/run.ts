@@ -164,8 +164,8 @@ try {
     await admin.reset();
     await admin.latency({});
     const suiteRoot = createEvalRepos(join(root, "evals"));
-    const { header, rows, wallMs } = await evalBench({ baseUrl: worker.url, token: LOCAL_API_TOKEN, suiteRoot, setScript: (turns) => anthropic.setScript(turns), check });
-    printTable(`Evals: the bundled suite (4 tasks, scripted answers: the figures test the plumbing, not a model), N=1 vs N=4; the whole eval took ${seconds(wallMs)} s`, header, rows);
+    const { header, rows, wallMs } = await evalBench({ baseUrl: worker.url, token: LOCAL_API_TOKEN, suiteRoot, setScript: (turns) => anthropic.setScript(turns), check, smoke: SMOKE });
+    printTable(`Evals: the bundled suite (${SMOKE ? "2 tasks, N=1 vs N=2" : "4 tasks, N=1 vs N=4"}; scripted answers: the figures test the plumbing, not a model); the whole eval took ${seconds(wallMs)} s`, header, rows);
   }
 
   async function preparedForks(): Promise<void> {

@@ -69,7 +69,8 @@ export class EvalCheckWorkflow extends DurableJob<EvalCheckParams, Work, EvalChe
         });
         return check;
       },
-      failed: (error) => ({ passed: null, error: `${error.code}: ${error.message}`.slice(0, 500) }),
+      // The code only: a message could quote a command (the hidden check's) or the fork's output.
+      failed: (error) => ({ passed: null, error: error.code }),
       finish: async (work) => {
         const released = acquired
           ? await steps.run(EVAL_CHECK_STEP.release, stepConfig("cleanup", retries), async () => unwrap(await pool.release(leaseKey)), { gated: false })

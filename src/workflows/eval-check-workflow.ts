@@ -1,6 +1,6 @@
 import { ArtifactStore, patchKey } from "../artifacts/store";
 import { sandboxCostUsd } from "../core/costs";
-import { unwrap } from "../core/errors";
+import { ForkyardError, SandboxOperationError, unwrap } from "../core/errors";
 import type { Evaluation } from "../objects/eval/evaluation";
 import { POOL_NAME } from "../protocol/events";
 import { evalCheckLeaseKey, type EvalCheckOutcome, type EvalCheckParams } from "../protocol/eval-check";
@@ -52,7 +52,7 @@ export class EvalCheckWorkflow extends DurableJob<EvalCheckParams, Work, EvalChe
         const { acquiredAt } = await sandbox.acquire(EVAL_CHECK_STEP.prefix, { quiet: true });
         acquired = true;
         steps.setDeadline(acquiredAt + p.timeoutSeconds * 1000, p.timeoutSeconds);
-        await steps.run(EVAL_CHECK_STEP.base, stepConfig("restore", retries), async ({ remainingMs }) => sandbox.cloneAt(remainingMs));
+        await steps.run(EVAL_CHECK_STEP.base, stepConfig("restore", retries), async ({ remainingMs }) => retryable(() => sandbox.cloneAt(remainingMs)));
         const applied = await steps.run(EVAL_CHECK_STEP.apply, stepConfig("collect", retries), () => applyPatch(job, sandbox));
         if (!applied.ok) return { passed: false, error: "patch_failed" };
         for (const [i, command] of (p.prepare ?? []).entries()) {
@@ -84,6 +84,19 @@ export class EvalCheckWorkflow extends DurableJob<EvalCheckParams, Work, EvalChe
         return outcome;
       },
     };
+  }
+}
+
+/**
+ * A fresh sandbox that fails its probe (a busy host) is tried again within the step's retries: the
+ * verdict should not depend on the host's load. (A fork's own health check is not retried: SPEC.)
+ */
+async function retryable<T>(body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (err) {
+    if (err instanceof SandboxOperationError) throw new ForkyardError(err.code, err.message, { status: err.status, retryable: true, cause: err });
+    throw err;
   }
 }
 

@@ -99,7 +99,8 @@ describe("evals", () => {
     expect(greetSolo.forks).toEqual([{ n: 1, status: "succeeded", hiddenPassed: false }]);
     expect(results.tasks.find((t) => t.task === "greet" && t.config === "pair")!.forks.map((f) => f.hiddenPassed)).toEqual([false, true]);
     expect(run.request.metadata).toMatchObject({ "forkyard.eval": created.id, "forkyard.evalTask": "greet", "forkyard.evalConfig": "solo" });
-    expect(run.request.budgetUsd).toBeGreaterThan(0);
+    // One eval budget of $10 shared by 4 runs launched at once: $2.50 each.
+    for (const t of results.tasks) expect((await getRun(t.runId!)).request.budgetUsd).toBe(2.5);
     // Kept from retention while the eval exists.
     const kept = await (env as unknown as { DB: D1Database }).DB.prepare("SELECT run_id FROM eval_runs WHERE eval_id = ? ORDER BY run_id").bind(created.id).all<{ run_id: string }>();
     expect(kept.results.map((r) => r.run_id)).toEqual(results.tasks.map((t) => t.runId).sort());

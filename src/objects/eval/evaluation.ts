@@ -79,7 +79,8 @@ export class Evaluation extends DurableObject<Env> {
 
   /** A hidden check's verdict (src/workflows/eval-check-workflow.ts); a repeated report changes nothing. */
   async checkDone(runId: string, n: number, outcome: EvalCheckOutcome): Promise<void> {
-    if (this.#store.checkDone(runId, n, outcome)) await this.#tick();
+    // The next pass (maybe the eval's end) runs now, without holding up the check's report step.
+    if (this.#store.checkDone(runId, n, outcome)) this.ctx.waitUntil(this.#tick());
   }
 
   override async alarm(): Promise<void> {

@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Evaluation } from "../../src/objects/eval/evaluation";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { EvalResults, EvalView } from "../../src/api/evals";
 import { wilson } from "../../src/evals/metrics";
 import type { ScriptedReply } from "../support/anthropic-server";
@@ -26,9 +26,18 @@ const bash = (marker: string, command: string): ScriptedReply => ({
   when: { includes: marker, excludes: "tool_use_id" },
 });
 
+/** Evals this file created: cancelled after each test (one that failed midway launches nothing more). */
+const created: string[] = [];
+
 async function postEval(body: unknown): Promise<Response> {
-  return api("/v1/evals", { method: "POST", json: body });
+  const res = await api("/v1/evals", { method: "POST", json: body });
+  if (res.status === 202) created.push(((await res.clone().json()) as EvalView).id);
+  return res;
 }
+
+afterEach(async () => {
+  for (const id of created.splice(0)) await api(`/v1/evals/${id}/cancel`, { method: "POST" });
+});
 
 beforeEach(async () => {
   await scriptedModel.reset();
@@ -50,18 +59,35 @@ describe("evals", () => {
     expect((await api("/v1/evals/eaaaaaaaaaaaaaaaaaaaa")).status).toBe(404);
   });
 
+  it("cancel: queued runs are skipped, runs in flight cancelled, and no hidden check starts after", async () => {
+    const res = await postEval({ name: "cancelled", tasks: bundledEvalTasks(SUITE_ROOT, ["answer", "greet"]), configs: [{ name: "solo", model: "sonnet", forks: 1 }], maxConcurrent: 1 });
+    const { id } = (await res.json()) as EvalView;
+    await waitFor("its first run", async () => ((await (await api(`/v1/evals/${id}`)).json()) as EvalView).progress.running === 1, 30_000, 50);
+    const cancelled = (await (await api(`/v1/evals/${id}/cancel`, { method: "POST" })).json()) as EvalView;
+    expect(cancelled).toMatchObject({ status: "cancelled", progress: { skipped: 1, queued: 0 } });
+    const results = await waitFor("the cancelled run to settle", async () => {
+      const r = (await (await api(`/v1/evals/${id}/results`)).json()) as EvalResults;
+      return r.tasks[0]!.status === "done" ? r : undefined;
+    }, 30_000, 100);
+    expect((await getRun(results.tasks[0]!.runId!)).status).toBe("cancelled");
+    expect(results.tasks[1]).toMatchObject({ status: "skipped", runId: null });
+    expect(results.hiddenCheckCostUsd).toBe(0);
+  });
+
   it("two configs on the bundled suite: exact pass@1, oracle, selected and selector accuracy; a visible pass with a hidden fail is unsolved; the hidden check never reaches the model", async () => {
     await scriptedModel.script([1, 2, 3].flatMap(() => [bash("ultimate question", ANSWER), bash("greet.sh", GREET)]));
     const tasks = bundledEvalTasks(SUITE_ROOT, ["answer", "greet"]);
+    const listRuns = async () => ((await (await api("/v1/runs?limit=100")).json()) as { runs: unknown[] }).runs;
+    const runsBefore = (await listRuns()).length;
     const res = await postEval({ name: "plumbing", tasks, configs: [{ name: "solo", model: "sonnet", forks: 1 }, { name: "pair", model: "haiku", forks: 2 }], maxConcurrent: 4, budgetUsd: 10 });
     expect(res.status).toBe(202);
-    const created = (await res.json()) as EvalView;
-    expect(created.progress).toMatchObject({ runs: 4 });
+    const started = (await res.json()) as EvalView;
+    expect(started.progress).toMatchObject({ runs: 4 });
 
     // A restart while its runs are in flight: an object rebuilt from storage alone carries on
     // (it finds the runs it created and creates none twice).
-    await waitFor("the eval's runs to be in flight", async () => ((await (await api(`/v1/evals/${created.id}`)).json()) as EvalView).progress.running === 4, 30_000, 50);
-    const stub = (env as unknown as { EVAL: DurableObjectNamespace<Evaluation> }).EVAL.getByName(created.id);
+    await waitFor("the eval's runs to be in flight", async () => ((await (await api(`/v1/evals/${started.id}`)).json()) as EvalView).progress.running === 4, 30_000, 50);
+    const stub = (env as unknown as { EVAL: DurableObjectNamespace<Evaluation> }).EVAL.getByName(started.id);
     await runInDurableObject(stub, async (_instance, state) => {
       const restarted = new Evaluation(state, env as never);
       await restarted.alarm();
@@ -69,13 +95,13 @@ describe("evals", () => {
     });
 
     const view = await waitFor("the eval to complete", async () => {
-      const v = (await (await api(`/v1/evals/${created.id}`)).json()) as EvalView;
+      const v = (await (await api(`/v1/evals/${started.id}`)).json()) as EvalView;
       return v.status !== "running" ? v : undefined;
     }, 60_000, 100);
     expect(view.status).toBe("completed");
     expect(view.progress).toMatchObject({ done: 4, failed: 0, skipped: 0 });
 
-    const results = (await (await api(`/v1/evals/${created.id}/results`)).json()) as EvalResults;
+    const results = (await (await api(`/v1/evals/${started.id}/results`)).json()) as EvalResults;
     const solo = results.configs.find((c) => c.config === "solo")!;
     const pair = results.configs.find((c) => c.config === "pair")!;
     // solo: answer solved by its one fork, greet's one fork passes the visible check only.
@@ -98,14 +124,13 @@ describe("evals", () => {
     expect(run.forks[0]!.check?.passed).toBe(true);
     expect(greetSolo.forks).toEqual([{ n: 1, status: "succeeded", hiddenPassed: false }]);
     expect(results.tasks.find((t) => t.task === "greet" && t.config === "pair")!.forks.map((f) => f.hiddenPassed)).toEqual([false, true]);
-    expect(run.request.metadata).toMatchObject({ "forkyard.eval": created.id, "forkyard.evalTask": "greet", "forkyard.evalConfig": "solo" });
+    expect(run.request.metadata).toMatchObject({ "forkyard.eval": started.id, "forkyard.evalTask": "greet", "forkyard.evalConfig": "solo" });
     // One eval budget of $10 shared by 4 runs launched at once: $2.50 each.
     for (const t of results.tasks) expect((await getRun(t.runId!)).request.budgetUsd).toBe(2.5);
     // Kept from retention while the eval exists.
-    const kept = await (env as unknown as { DB: D1Database }).DB.prepare("SELECT run_id FROM eval_runs WHERE eval_id = ? ORDER BY run_id").bind(created.id).all<{ run_id: string }>();
+    const kept = await (env as unknown as { DB: D1Database }).DB.prepare("SELECT run_id FROM eval_runs WHERE eval_id = ? ORDER BY run_id").bind(started.id).all<{ run_id: string }>();
     expect(kept.results.map((r) => r.run_id)).toEqual(results.tasks.map((t) => t.runId).sort());
-    const listed = (await (await api("/v1/runs?limit=100")).json()) as { runs: unknown[] };
-    expect(listed.runs).toHaveLength(4);
+    expect(await listRuns()).toHaveLength(runsBefore + 4);
     expect(pair.costPerSolvedTaskUsd).toBeCloseTo((results.tasks.filter((t) => t.config === "pair").reduce((s, t) => s + t.costUsd, 0)), 10);
     expect(results.hiddenCheckCostUsd).toBeGreaterThan(0);
 
@@ -114,7 +139,7 @@ describe("evals", () => {
     for (const t of BUNDLED_TASKS) expect(calls).not.toContain(JSON.stringify(t.hiddenCheck).slice(1, -1));
     expect(calls).not.toContain("hiddenCheck");
 
-    const csv = await api(`/v1/evals/${created.id}/results?format=csv`);
+    const csv = await api(`/v1/evals/${started.id}/results?format=csv`);
     expect(csv.headers.get("content-type")).toContain("text/csv");
     const lines = (await csv.text()).trim().split("\n");
     expect(lines).toHaveLength(3);

@@ -136,7 +136,9 @@ export class Evaluation extends DurableObject<Env> {
     const forks: EvalFork[] = view.forks.map((f) => ({ n: f.n, status: f.status, ...(scores.has(f.n) ? { score: scores.get(f.n)! } : {}) }));
     const finished = Math.max(...view.forks.map((f) => (f.finishedAt ? Date.parse(f.finishedAt) : 0)), Date.parse(view.updatedAt));
     this.#store.ended(row.seq, { costUsd: view.totals.costUsd.total, durationMs: Math.max(0, finished - Date.parse(view.createdAt)), winner: view.winner ?? null, forks }, row.runId!);
-    await this.#startChecks(record, row.runId!, view);
+    // A cancelled eval starts no more hidden checks: its runs' forks stay unchecked.
+    if (record.status === "cancelled") for (const f of forks) this.#store.checkDone(row.runId!, f.n, { passed: null, error: "eval_cancelled", costUsd: 0 });
+    else await this.#startChecks(record, row.runId!, view);
     this.#settleChecks({ ...row, status: "checking" });
   }
 

@@ -2,7 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Evaluation } from "../../src/objects/eval/evaluation";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { EvalResults, EvalView } from "../../src/api/evals";
+import { evalResults, evalView, type EvalResults, type EvalView } from "../../src/api/evals";
 import { wilson } from "../../src/evals/metrics";
 import type { ScriptedReply } from "../support/anthropic-server";
 import { BUNDLED_TASKS, bundledEvalTasks } from "../support/eval-suite";
@@ -102,6 +102,9 @@ describe("evals", () => {
     expect(view.progress).toMatchObject({ done: 4, failed: 0, skipped: 0 });
 
     const results = (await (await api(`/v1/evals/${started.id}/results`)).json()) as EvalResults;
+    // What the API answers is what the OpenAPI document (made from these schemas) says.
+    expect(evalView.safeParse(view).success).toBe(true);
+    expect(evalResults.safeParse(results).success).toBe(true);
     const solo = results.configs.find((c) => c.config === "solo")!;
     const pair = results.configs.find((c) => c.config === "pair")!;
     // solo: answer solved by its one fork, greet's one fork passes the visible check only.

@@ -61,6 +61,26 @@ export const EVAL_PATHS: Record<string, Record<string, Json>> = {
       },
     },
   },
+  "/v1/evals/{id}/events": {
+    get: {
+      tags: ["evals", "events"],
+      operationId: "evalEvents",
+      summary: "An eval's progress (Server-Sent Events)",
+      description:
+        "The eval's event log, then live events until its last run settles (the stream closes after `eval.finished`): `eval.created`, " +
+        "`eval.run_started` and `eval.run_ended` (task, config, runId), `eval.checked` (a fork's hidden-check verdict; `fork` is the fork), " +
+        "`eval.cancelled`, `eval.finished`. Reconnect with `Last-Event-ID` (or `?after=`).",
+      parameters: [
+        evalIdParam,
+        { name: "Last-Event-ID", in: "header", required: false, description: "replay events after this seq", schema: { type: "string", pattern: "^[0-9]+$" } },
+        { name: "after", in: "query", required: false, description: "same as Last-Event-ID", schema: { type: "string", pattern: "^[0-9]+$" } },
+      ],
+      responses: {
+        "200": { description: "`text/event-stream`; every `data:` line is a JSON event `{ seq, at, type, fork, … }`.", content: { "text/event-stream": { schema: { type: "string" } } } },
+        ...errors(["Unauthorized", "NotFound", "RateLimited"]),
+      },
+    },
+  },
   "/v1/evals/{id}/cancel": {
     post: {
       tags: ["evals"],

@@ -7,6 +7,7 @@ import type { AppEnv } from "../core/app-env";
 import { NotFoundError, unwrap } from "../core/errors";
 import { resultsCsv } from "../evals/results";
 import { EVAL_ID_PATTERN } from "../protocol/eval-check";
+import { forwardEvents } from "./event-stream";
 
 export const evals = new Hono<AppEnv>();
 
@@ -36,6 +37,8 @@ evals.get("/:id/results", validQuery(resultsQuery), async (c) => {
   if (c.req.valid("query").format === "csv") return c.body(resultsCsv(results), 200, { "content-type": "text/csv; charset=utf-8" });
   return c.json(results);
 });
+
+evals.get("/:id/events", (c) => forwardEvents(c, evaluation(c.env, c.req.param("id")), "eval", c.req.param("id")));
 
 evals.post("/:id/cancel", async (c) => {
   const id = c.req.param("id");

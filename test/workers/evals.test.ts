@@ -39,6 +39,12 @@ afterEach(async () => {
   for (const id of created.splice(0)) await api(`/v1/evals/${id}/cancel`, { method: "POST" });
 });
 
+/** The types of an ended eval's events, in order (its stream closes after its log). */
+async function eventTypes(id: string): Promise<string[]> {
+  const text = await (await api(`/v1/evals/${id}/events`)).text();
+  return text.split("\n").filter((l) => l.startsWith("event: ")).map((l) => l.slice(7));
+}
+
 beforeEach(async () => {
   await scriptedModel.reset();
   await sandboxAdmin.reset();
@@ -72,6 +78,7 @@ describe("evals", () => {
     expect((await getRun(results.tasks[0]!.runId!)).status).toBe("cancelled");
     expect(results.tasks[1]).toMatchObject({ status: "skipped", runId: null });
     expect(results.hiddenCheckCostUsd).toBe(0);
+    expect(await eventTypes(id)).toEqual(["eval.created", "eval.run_started", "eval.cancelled", "eval.run_ended", "eval.finished"]);
   });
 
   it("two configs on the bundled suite: exact pass@1, oracle, selected and selector accuracy; a visible pass with a hidden fail is unsolved; the hidden check never reaches the model", async () => {
@@ -141,6 +148,11 @@ describe("evals", () => {
     expect(calls).toContain("ultimate question");
     for (const t of BUNDLED_TASKS) expect(calls).not.toContain(JSON.stringify(t.hiddenCheck).slice(1, -1));
     expect(calls).not.toContain("hiddenCheck");
+
+    const events = await eventTypes(started.id);
+    expect(events.filter((e) => e === "eval.run_started")).toHaveLength(4);
+    expect(events.filter((e) => e === "eval.checked")).toHaveLength(6);
+    expect(events.at(-1)).toBe("eval.finished");
 
     const csv = await api(`/v1/evals/${started.id}/results?format=csv`);
     expect(csv.headers.get("content-type")).toContain("text/csv");

@@ -8,6 +8,8 @@ export interface EvalRecord {
   status: EvalStatus;
   createdAt: string;
   updatedAt: string;
+  /** When its last run settled (the eval.finished event was sent). */
+  finishedAt?: string;
 }
 
 /** A fork of an ended run, as the eval keeps it. */

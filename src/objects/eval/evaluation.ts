@@ -11,6 +11,7 @@ import { errorFields, log } from "../../observability/log";
 import { createInstanceOnce } from "../../protocol/create-instance";
 import { evalCheckInstanceId, type EvalCheckOutcome, type EvalCheckParams } from "../../protocol/eval-check";
 import { runIdForIdempotencyKey } from "../../protocol/run-ids";
+import { EventChannel } from "../shared/event-channel";
 import { migrate } from "../shared/migrations";
 import { EvalStore, type EvalFork, type EvalRecord, type EvalRunRow } from "./eval-store";
 import { EVAL_MIGRATIONS } from "./schema";
@@ -30,6 +31,8 @@ export const HIDDEN_CHECK_TIMEOUT_SECONDS = 1800;
  */
 export class Evaluation extends DurableObject<Env> {
   readonly #store: EvalStore;
+  /** Progress events (eval.*), replayed and followed by GET /v1/evals/:id/events. */
+  readonly #events: EventChannel;
   #ticking: Promise<void> | undefined;
   #again = false;
 
@@ -37,6 +40,18 @@ export class Evaluation extends DurableObject<Env> {
     super(ctx, env);
     migrate(ctx.storage, EVAL_MIGRATIONS);
     this.#store = new EvalStore(ctx.storage.sql);
+    this.#events = new EventChannel(ctx.storage.sql, "eval");
+  }
+
+  /** GET /events: the eval's event log from after Last-Event-ID, then live events until it ends. */
+  override async fetch(request: Request): Promise<Response> {
+    const record = this.#store.record();
+    if (request.method !== "GET" || new URL(request.url).pathname !== "/events" || !record) return new Response("not found", { status: 404 });
+    return this.#events.response(request, this.#open().length > 0);
+  }
+
+  #open(): EvalRunRow[] {
+    return this.#store.runs().filter((r) => r.status === "queued" || r.status === "running" || r.status === "checking");
   }
 
   create(input: { id: string; request: CreateEvalRequest }): Promise<Result<EvalView>> {
@@ -45,6 +60,7 @@ export class Evaluation extends DurableObject<Env> {
         const now = new Date().toISOString();
         this.#store.saveRecord({ id: input.id, name: input.request.name, request: input.request, status: "running", createdAt: now, updatedAt: now });
         this.#store.insertRuns(input.request.configs.flatMap((c) => input.request.tasks.map((t) => ({ task: t.id, config: c.name }))));
+        this.#events.emit("eval.created", null, { runs: input.request.tasks.length * input.request.configs.length });
         await this.ctx.storage.setAlarm(Date.now());
       }
       return this.#view()!;
@@ -68,6 +84,7 @@ export class Evaluation extends DurableObject<Env> {
       if (!record) throw new Error("no eval");
       if (record.status === "running") {
         this.#setStatus(record, "cancelled");
+        this.#events.emit("eval.cancelled", null, {});
         for (const row of this.#store.runs()) {
           if (row.status === "queued") this.#store.setStatus(row.seq, "skipped");
           else if (row.status === "running" && row.runId) await this.env.ORCHESTRATOR.getByName(row.runId).cancel();
@@ -80,7 +97,10 @@ export class Evaluation extends DurableObject<Env> {
   /** A hidden check's verdict (src/workflows/eval-check-workflow.ts); a repeated report changes nothing. */
   async checkDone(runId: string, n: number, outcome: EvalCheckOutcome): Promise<void> {
     // The next pass (maybe the eval's end) runs now, without holding up the check's report step.
-    if (this.#store.checkDone(runId, n, outcome)) this.ctx.waitUntil(this.#tick());
+    if (!this.#store.checkDone(runId, n, outcome)) return;
+    const row = this.#store.runs().find((r) => r.runId === runId);
+    this.#events.emit("eval.checked", n, { task: row?.task, config: row?.config, runId, passed: outcome.passed, ...(outcome.error ? { error: outcome.error } : {}) });
+    this.ctx.waitUntil(this.#tick());
   }
 
   override async alarm(): Promise<void> {
@@ -114,9 +134,14 @@ export class Evaluation extends DurableObject<Env> {
       else if (row.status === "checking") await this.#watchChecks(record, row);
     }
     if (record.status === "running") await this.#launch(record);
-    const open = this.#store.runs().filter((r) => r.status === "queued" || r.status === "running" || r.status === "checking");
-    if (open.length === 0) {
+    if (this.#open().length === 0) {
       if (record.status === "running") this.#setStatus(record, this.#store.runs().some((r) => r.status === "skipped") ? "budget_exceeded" : "completed");
+      if (!record.finishedAt) {
+        record.finishedAt = new Date().toISOString();
+        this.#store.saveRecord(record);
+        this.#events.emit("eval.finished", null, { status: record.status });
+      }
+      this.#events.closeAll();
       await this.ctx.storage.deleteAlarm();
       return;
     }
@@ -136,6 +161,7 @@ export class Evaluation extends DurableObject<Env> {
     const forks: EvalFork[] = view.forks.map((f) => ({ n: f.n, status: f.status, ...(scores.has(f.n) ? { score: scores.get(f.n)! } : {}) }));
     const finished = Math.max(...view.forks.map((f) => (f.finishedAt ? Date.parse(f.finishedAt) : 0)), Date.parse(view.updatedAt));
     this.#store.ended(row.seq, { costUsd: view.totals.costUsd.total, durationMs: Math.max(0, finished - Date.parse(view.createdAt)), winner: view.winner ?? null, forks }, row.runId!);
+    this.#events.emit("eval.run_ended", null, { task: row.task, config: row.config, runId: row.runId, status: view.status, winner: view.winner ?? null });
     // A cancelled eval starts no more hidden checks: its runs' forks stay unchecked.
     if (record.status === "cancelled") for (const f of forks) this.#store.checkDone(row.runId!, f.n, { passed: null, error: "eval_cancelled", costUsd: 0 });
     else await this.#startChecks(record, row.runId!, view);
@@ -208,6 +234,7 @@ export class Evaluation extends DurableObject<Env> {
       try {
         await createRun(this.env, evalRunBody(record.id, task, config, budget), { idempotencyKey: key });
         this.#store.setStatus(next.seq, "running");
+        this.#events.emit("eval.run_started", null, { task: next.task, config: next.config, runId, budgetUsd: budget });
       } catch (err) {
         log("warn", "eval.run_not_created", { evalId: record.id, task: next.task, config: next.config, ...errorFields(err) });
         this.#store.setStatus(next.seq, "failed", err instanceof Error ? err.message.slice(0, 500) : String(err));
@@ -224,8 +251,9 @@ export class Evaluation extends DurableObject<Env> {
   }
 
   #setStatus(record: EvalRecord, status: EvalRecord["status"]): void {
-    this.#store.saveRecord({ ...record, status, updatedAt: new Date().toISOString() });
     record.status = status;
+    record.updatedAt = new Date().toISOString();
+    this.#store.saveRecord(record);
   }
 
   #view(): EvalView | null {

@@ -1,15 +1,17 @@
+import { EVENTS_TABLE } from "../shared/event-log";
 import type { Migration } from "../shared/migrations";
 
 /**
  * An Evaluation's SQLite schema, versioned (src/objects/shared/migrations.ts): its constructor runs
  * `migrate(ctx.storage, EVAL_MIGRATIONS)` once per wake. `meta` holds the eval (its request with
  * the hidden checks, its status); `runs` one row per task × config (its run, the run's outcome as
- * the eval saw it end); `checks` one row per fork of an ended run (its hidden check's verdict).
+ * the eval saw it end); `checks` one row per fork of an ended run (its hidden check's verdict);
+ * `events` its progress log (GET /v1/evals/:id/events).
  */
 export const EVAL_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
-    description: "the eval record, its task × config runs and its forks' hidden checks",
+    description: "the eval record, its task × config runs, its forks' hidden checks and its event log",
     up(sql) {
       sql.exec(`
 CREATE TABLE IF NOT EXISTS meta (id INTEGER PRIMARY KEY CHECK (id = 1), record TEXT NOT NULL);
@@ -36,6 +38,7 @@ CREATE TABLE IF NOT EXISTS checks (
   cost_usd REAL NOT NULL DEFAULT 0,
   PRIMARY KEY (run_id, n)
 );`);
+      sql.exec(EVENTS_TABLE);
     },
   },
 ];

@@ -212,42 +212,55 @@ export class Evaluation extends DurableObject<Env> {
     if (!this.#store.checks().some((c) => c.runId === row.runId && c.status === "pending")) this.#store.setStatus(row.seq, "done");
   }
 
-  /** Launches queued runs while fewer than maxConcurrent are in flight and the budget lasts. */
+  /**
+   * Launches queued runs while fewer than maxConcurrent are in flight and the budget lasts: each
+   * one's id and budget fixed in storage first (in order: each budget counts those before it),
+   * then all of them created at once.
+   */
   async #launch(record: EvalRecord): Promise<void> {
-    const { request } = record;
+    const batch: EvalRunRow[] = [];
     for (;;) {
       const runs = this.#store.runs();
-      const next = runs.find((r) => r.status === "queued");
-      if (!next || runs.filter((r) => r.status === "running").length >= request.maxConcurrent) return;
-      const budget = next.runId ? next.budgetUsd : this.#nextBudget(record, runs);
+      const inFlight = runs.filter((r) => r.status === "running" || (r.status === "queued" && r.runId)).length;
+      const next = runs.find((r) => r.status === "queued" && !r.runId);
+      if (!next || inFlight >= record.request.maxConcurrent) break;
+      const budget = this.#nextBudget(record, runs);
       if (budget === 0) {
-        for (const r of runs.filter((r) => r.status === "queued")) this.#store.setStatus(r.seq, "skipped", "the eval's budget is spent");
-        return;
+        for (const r of runs.filter((r) => r.status === "queued" && !r.runId)) this.#store.setStatus(r.seq, "skipped", "the eval's budget is spent");
+        break;
       }
-      const key = evalRunKey(record.id, next.task, next.config);
-      const runId = next.runId ?? (await runIdForIdempotencyKey(key));
-      if (!next.runId) this.#store.assign(next.seq, runId, budget);
+      this.#store.assign(next.seq, await runIdForIdempotencyKey(evalRunKey(record.id, next.task, next.config)), budget);
+    }
+    // Assigned but not created yet: this pass's, and any a restart left.
+    batch.push(...this.#store.runs().filter((r) => r.status === "queued" && r.runId));
+    await Promise.all(batch.map((row) => this.#createRun(record, row)));
+  }
+
+  /** Creates an assigned run (its idempotency key makes a repeat the same run). */
+  async #createRun(record: EvalRecord, row: EvalRunRow): Promise<void> {
+    const { request } = record;
+    const runId = row.runId!;
+    const task = request.tasks.find((t) => t.id === row.task)!;
+    const config = request.configs.find((c) => c.name === row.config)!;
+    try {
       // Kept from retention while the eval exists (migrations/0008_eval_runs.sql).
       await this.env.DB.prepare("INSERT OR IGNORE INTO eval_runs (run_id, eval_id, created_at) VALUES (?, ?, ?)").bind(runId, record.id, new Date().toISOString()).run();
-      const task = request.tasks.find((t) => t.id === next.task)!;
-      const config = request.configs.find((c) => c.name === next.config)!;
-      try {
-        await createRun(this.env, evalRunBody(record.id, task, config, budget), { idempotencyKey: key });
-        this.#store.setStatus(next.seq, "running");
-        this.#events.emit("eval.run_started", null, { task: next.task, config: next.config, runId, budgetUsd: budget });
-      } catch (err) {
-        log("warn", "eval.run_not_created", { evalId: record.id, task: next.task, config: next.config, ...errorFields(err) });
-        this.#store.setStatus(next.seq, "failed", err instanceof Error ? err.message.slice(0, 500) : String(err));
-      }
+      await createRun(this.env, evalRunBody(record.id, task, config, row.budgetUsd), { idempotencyKey: evalRunKey(record.id, row.task, row.config) });
+      this.#store.setStatus(row.seq, "running");
+      this.#events.emit("eval.run_started", null, { task: row.task, config: row.config, runId, budgetUsd: row.budgetUsd });
+    } catch (err) {
+      log("warn", "eval.run_not_created", { evalId: record.id, task: row.task, config: row.config, ...errorFields(err) });
+      this.#store.setStatus(row.seq, "failed", err instanceof Error ? err.message.slice(0, 500) : String(err));
     }
   }
 
-  /** What is spent or reserved: ended runs' costs, in-flight runs' budgets (or costs so far), hidden checks. */
+  /** What is spent or reserved: ended runs' costs, in-flight (or assigned) runs' budgets (or costs so far), hidden checks. */
   #nextBudget(record: EvalRecord, runs: EvalRunRow[]): number | null {
     const budget = record.request.budgetUsd ?? null;
     if (budget === null) return null;
-    const committed = runs.reduce((s, r) => s + (r.status === "running" ? Math.max(r.budgetUsd ?? 0, r.costUsd) : r.costUsd), 0) + this.#store.checks().reduce((s, c) => s + c.costUsd, 0);
-    return nextRunBudget(budget, committed, runs.filter((r) => r.status === "queued").length);
+    const reserved = (r: EvalRunRow) => r.status === "running" || (r.status === "queued" && r.runId !== null);
+    const committed = runs.reduce((s, r) => s + (reserved(r) ? Math.max(r.budgetUsd ?? 0, r.costUsd) : r.costUsd), 0) + this.#store.checks().reduce((s, c) => s + c.costUsd, 0);
+    return nextRunBudget(budget, committed, runs.filter((r) => r.status === "queued" && r.runId === null).length);
   }
 
   #setStatus(record: EvalRecord, status: EvalRecord["status"]): void {

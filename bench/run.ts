@@ -14,6 +14,8 @@
  *     hit rate of a 20-fork run with `min: 5` (max 5, and max 20: the target follows cold acquires).
  *  7. Prepared forks: 10 forks after a ~15 s prepare (sleeps plus a few MB of files), prepared once
  *     and forked against prepared in every fork (the backend's fork refused): makespan and sandbox-seconds.
+ *  8. Evals: an eval of the bundled suite (4 tasks, scripted answers fixed per fork), N=1 vs N=4:
+ *     pass@1, oracle, selected, cost per task and per solved task, time per task, the eval's wall time.
  *  6. Sessions: a message to a session whose sandbox was paused for idleness -> its first model
  *     call (p50, p95), against a session whose sandbox is still running; and what the paused
  *     sandbox costs while idle (sandbox USD and live sandboxes on the sandbox server).
@@ -23,7 +25,7 @@
  * fork or turn that failed, or a figure that could not be measured, is listed at the end and the
  * exit code is 1.
  * Environment: BENCH_FORKS, BENCH_CONCURRENCY, BENCH_CREATE_LATENCY_MS, BENCH_LATENCY_SAMPLES,
- * BENCH_AGENT_TURNS, BENCH_MODEL_LATENCY_MS, BENCH_ONLY (makespan | latency | agent | engine | warm | session | prepare), BENCH_STATE_DIR;
+ * BENCH_AGENT_TURNS, BENCH_MODEL_LATENCY_MS, BENCH_ONLY (makespan | latency | agent | engine | warm | session | prepare | eval), BENCH_STATE_DIR;
  * PROFILE=1 also prints where the Worker's CPU went during each variant's Forkyard run.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -34,6 +36,8 @@ import { followToEnd, forkyardClient, sandboxAdminClient, type RunEventRecord } 
 import { freePort } from "../scripts/free-port.ts";
 import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, ROOT, scratchDir, startSandboxServer, startWorker, workerVars, type StackProcess } from "../scripts/local-stack.ts";
 import { createTestRepo } from "../test/support/test-repo.ts";
+import { createEvalRepos } from "../test/support/eval-repos.ts";
+import { evalBench } from "./eval-suite.ts";
 import { startScriptedAnthropic } from "../test/support/anthropic-server.ts";
 import { agentScript, durableAgentLoop, inMemoryAgentLoop } from "./agent-loop.ts";
 import { runBaseline } from "./baseline-pool.ts";
@@ -154,6 +158,15 @@ try {
   if (wants("warm")) await warmPool().then(() => took("warm pool"));
   if (wants("session")) await sessionResume().then(() => took("sessions"));
   if (wants("prepare")) await preparedForks().then(() => took("prepared forks"));
+  if (wants("eval")) await evalSuite().then(() => took("eval"));
+
+  async function evalSuite(): Promise<void> {
+    await admin.reset();
+    await admin.latency({});
+    const suiteRoot = createEvalRepos(join(root, "evals"));
+    const { header, rows, wallMs } = await evalBench({ baseUrl: worker.url, token: LOCAL_API_TOKEN, suiteRoot, setScript: (turns) => anthropic.setScript(turns), check, smoke: SMOKE });
+    printTable(`Evals: the bundled suite (${SMOKE ? "2 tasks, N=1 vs N=2" : "4 tasks, N=1 vs N=4"}; scripted answers: the figures test the plumbing, not a model); the whole eval took ${seconds(wallMs)} s`, header, rows);
+  }
 
   async function preparedForks(): Promise<void> {
     const FORKS = PREPARE.forks;

@@ -1,4 +1,4 @@
-import type { ArtifactList, BranchResponse, CompareView, CreateRunBody, DeletedRun, ForkTranscriptPage, PickResult, CreatedRun, CreatedSession, CreateSessionBody, ReaperResult, RunPage, RunStatus, RunView, SessionPage, SessionView, TranscriptPage } from "./types.ts";
+import type { ArtifactList, BranchResponse, CompareView, CreateEvalBody, CreateRunBody, DeletedRun, EvalResults, EvalView, ForkTranscriptPage, PickResult, CreatedRun, CreatedSession, CreateSessionBody, ReaperResult, RunPage, RunStatus, RunView, SessionPage, SessionView, TranscriptPage } from "./types.ts";
 
 /** An error answer of the API (`{error:{code,message,details}}`), or the API being unreachable (status 0). */
 export class ApiError extends Error {
@@ -94,6 +94,18 @@ export class ForkyardClient {
   /** Takes fork n: its pull request (runs on GitHub) and the command that fetches its work. */
   pick(id: string, n: number): Promise<PickResult> {
     return this.#json("POST", `/v1/runs/${enc(id)}/forks/${n}/pick`);
+  }
+
+  createEval(body: CreateEvalBody): Promise<EvalView> {
+    return this.#json("POST", "/v1/evals", { body });
+  }
+
+  getEval(id: string): Promise<EvalView> {
+    return this.#json("GET", `/v1/evals/${enc(id)}`);
+  }
+
+  evalResults(id: string): Promise<EvalResults> {
+    return this.#json("GET", `/v1/evals/${enc(id)}/results`);
   }
 
   listArtifacts(id: string, n: number): Promise<ArtifactList> {

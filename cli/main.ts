@@ -8,6 +8,7 @@ import { compareCommand, judgeCommand } from "./commands/compare.ts";
 import { branchCommand } from "./commands/branch.ts";
 import { sessionControlCommand, sessionDequeueCommand, sessionForkCommand, sessionListCommand, sessionNewCommand, sessionSendCommand, sessionShowCommand } from "./commands/session.ts";
 import { cleanupCommand } from "./commands/cleanup.ts";
+import { evalCommand, type EvalOptions } from "./commands/eval.ts";
 import { controlCommand } from "./commands/control.ts";
 import { forkCommand, type ForkOptions } from "./commands/fork.ts";
 import { listCommand } from "./commands/list.ts";
@@ -171,6 +172,18 @@ export function createProgram(io: Io, result: { code: number }): Command {
     .argument("<run>", "run id")
     .addOption(json())
     .action(action((ctx, id: string) => compareCommand(ctx, id)));
+
+  program
+    .command("eval")
+    .description("run an eval suite (JSON { name?, tasks, configs? } or JSONL of tasks) and print pass@1, oracle, selected pass and cost per solved task per config")
+    .argument("<suite>", "suite file: tasks { id, repo, ref?, prompt, prepare?, check?, hiddenCheck } (docs/evals.md)")
+    .option("-c, --config <name:model:N...>", "a config (repeatable), e.g. n1:sonnet:1 n4:sonnet:4")
+    .option("--name <name>", "the eval's name (default: the file's, else its path)")
+    .option("--max-concurrent <n>", "runs in flight at once (1-50)", parseNumber)
+    .option("--budget <usd>", "one budget for the whole eval, in USD", parseNumber)
+    .option("--no-wait", "start it and print its id")
+    .addOption(json())
+    .action(action((ctx, file: string, opts: EvalOptions) => evalCommand(ctx, file, opts)));
 
   program
     .command("branch")

@@ -9,6 +9,7 @@ import { errorFields, log, setLogLevel } from "./observability/log";
 import { artifacts } from "./routes/artifacts";
 import { dashboard } from "./routes/dashboard";
 import { docs } from "./routes/docs";
+import { evals } from "./routes/evals";
 import { health } from "./routes/health";
 import { metrics } from "./routes/metrics";
 import { operations } from "./routes/operations";
@@ -50,6 +51,7 @@ export function createApp(): Hono<AppEnv> {
   app.route("/v1/runs", runs);
   app.route("/v1/runs", artifacts);
   app.route("/v1/sessions", sessions);
+  app.route("/v1/evals", evals);
   app.route("/v1", operations);
   app.route("/v1", templates);
 

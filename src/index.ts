@@ -8,6 +8,8 @@ import { pruneRuns } from "./actions/delete-run";
 export { Orchestrator } from "./objects/orchestrator/orchestrator";
 export { Pool } from "./objects/pool/pool";
 export { Session } from "./objects/session/session";
+export { Evaluation } from "./objects/eval/evaluation";
+export { EvalCheckWorkflow } from "./workflows/eval-check-workflow";
 export { ForkWorkflow } from "./workflows/fork-workflow";
 export { GitHubReportWorkflow } from "./workflows/github-report-workflow";
 export { SessionTurnWorkflow } from "./workflows/session-turn-workflow";

@@ -6,6 +6,7 @@ import { startScriptedAnthropic } from "./support/anthropic-server.ts";
 import { TEST_ANTHROPIC_API_KEY, TEST_E2B_API_KEY, TEST_SANDBOX_ADMIN_KEY, TEST_GITHUB_TOKEN } from "./support/constants.ts";
 import { startTestGitHub } from "./support/github-server.ts";
 import { createTestRepo } from "./support/test-repo.ts";
+import { createEvalRepos } from "./support/eval-repos.ts";
 
 /** Starts the local E2B-compatible sandbox server and a test git repo for the workerd tests. */
 export default async function setup(project: TestProject) {
@@ -16,6 +17,8 @@ export default async function setup(project: TestProject) {
   // Sandbox commands run as an unprivileged user: what they clone must be readable by others.
   chmodSync(root, 0o755);
   const repoPath = createTestRepo(join(root, "repo"));
+  // The bundled eval suite's repositories, beside it (test/support/eval-suite.ts): <root>/evals/<name>.
+  createEvalRepos(join(root, "evals"));
   const github = await startTestGitHub(join(root, "github"), repoPath, TEST_GITHUB_TOKEN);
   project.provide("githubUrl", github.url);
   // Exposed read-only to sandboxes (forks clone the test repo from it) wherever the checkout lives;

@@ -8,11 +8,15 @@ import type { artifactList, compareView, createdRun, deletedRun, rankEntry, reap
 import type { createRunRequest, ForkStatus, RunStatus } from "./runs.ts";
 import type { createdSession, forkedSessions, messageAccepted, sessionPage, transcriptPage } from "./session-responses.ts";
 import type { createSessionRequest, SessionStatus } from "./sessions.ts";
+import type { createEvalRequest } from "./evals.ts";
 
 export type { AgentView, BranchRequest, BranchResponse, CommandResult, CreateRunRequest, ForkStatus, ForkView, RunStatus, RunSummary, RunView, StepView, TokenCounts } from "./runs.ts";
 export type { SessionSummary, SessionView, TranscriptEntry, TurnView } from "./sessions.ts";
 export type { PickResult } from "./pick-responses.ts";
 export type { ForkTranscriptEntry, ForkTranscriptPage } from "./fork-transcript.ts";
+export type { EvalResults, EvalView, ConfigResults } from "./evals.ts";
+/** The body of POST /v1/evals as sent. */
+export type CreateEvalBody = z.input<typeof createEvalRequest>;
 
 /** The body of POST /v1/runs as sent (defaults filled in by the server). */
 export type CreateRunBody = z.input<typeof createRunRequest>;

@@ -10,6 +10,7 @@ import type { Json } from "./openapi-common.ts";
 import { SESSION_REQUEST_SCHEMAS, SESSION_RESPONSE_SCHEMAS } from "./openapi-sessions.ts";
 import { PICK_RESPONSE_SCHEMAS } from "./openapi-pick.ts";
 import { forkTranscriptEntry, forkTranscriptPage } from "./fork-transcript.ts";
+import { EVAL_REQUEST_SCHEMAS, EVAL_RESPONSE_SCHEMAS } from "./openapi-evals.ts";
 import { agentTask, commandsTask, createRunRequest, forkStatus, gitRefName, branchRequest, judgeRequest, listRunsQuery, raiseBudgetRequest, runStatus } from "./runs.ts";
 
 /** What gitRefName's refinements (not expressible in JSON Schema) require besides its pattern. */
@@ -103,6 +104,7 @@ const RESPONSE_SCHEMAS: [string, z.core.$ZodType][] = [
   ["WebhookPing", res.webhookPing],
   ...SESSION_RESPONSE_SCHEMAS,
   ...PICK_RESPONSE_SCHEMAS,
+  ...EVAL_RESPONSE_SCHEMAS,
 ];
 
 /** Every component schema: request schemas in input mode, response schemas in output mode. */
@@ -124,6 +126,7 @@ export function componentSchemas(): Record<string, Json> {
       ["JudgeRequest", judgeRequest],
       ["BranchRequest", branchRequest],
       ...SESSION_REQUEST_SCHEMAS,
+      ...EVAL_REQUEST_SCHEMAS,
     ],
     "input",
   );

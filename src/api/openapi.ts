@@ -15,6 +15,8 @@ import { githubPaths, metaPaths, operationPaths } from "./openapi-operations.ts"
 import { runPaths } from "./openapi-runs.ts";
 import { componentSchemas } from "./openapi-schemas.ts";
 import { SESSION_PATHS } from "./openapi-sessions.ts";
+import { EVAL_PATHS } from "./openapi-evals.ts";
+import { EVAL_ID_PATTERN } from "../protocol/eval-check.ts";
 
 export { CREATE_RUN_EXAMPLES, RAISE_BUDGET_EXAMPLE } from "./openapi-runs.ts";
 
@@ -35,7 +37,7 @@ export interface OpenApiDocument {
 
 function buildDocument(): OpenApiDocument {
   const schemas = componentSchemas();
-  const paths = { ...runPaths(schemas), ...SESSION_PATHS, ...githubPaths(), ...operationPaths(), ...metaPaths() };
+  const paths = { ...runPaths(schemas), ...SESSION_PATHS, ...EVAL_PATHS, ...githubPaths(), ...operationPaths(), ...metaPaths() };
   return {
     openapi: "3.1.0",
     info: {
@@ -52,6 +54,7 @@ function buildDocument(): OpenApiDocument {
     tags: [
       { name: "runs", description: "Start, read and control runs and their forks." },
       { name: "sessions", description: "Durable multi-turn agents on a repository: messages, transcript, pause, fork." },
+      { name: "evals", description: "Eval suites: tasks × configs as runs, hidden checks in fresh sandboxes, figures with 95 % intervals." },
       { name: "events", description: "Live progress as Server-Sent Events." },
       { name: "operations", description: "The sandbox pool and the orphan reaper." },
       { name: "github", description: "Runs started by GitHub webhooks (HMAC-signed, no bearer token)." },
@@ -64,6 +67,7 @@ function buildDocument(): OpenApiDocument {
       parameters: {
         RunId: { name: "id", in: "path", required: true, description: "run id", schema: { type: "string", pattern: RUN_ID_PATTERN.source } },
         SessionId: { name: "id", in: "path", required: true, description: "session id", schema: { type: "string", pattern: SESSION_ID_PATTERN.source } },
+        EvalId: { name: "id", in: "path", required: true, description: "eval id", schema: { type: "string", pattern: EVAL_ID_PATTERN.source } },
       },
       securitySchemes: {
         bearer: { type: "http", scheme: "bearer", description: "One of the tokens in FORKYARD_API_TOKENS." },

@@ -4,6 +4,8 @@ import { profileOverrides } from "./sandbox-profiles";
 import type { Orchestrator } from "../objects/orchestrator/orchestrator";
 import type { Pool } from "../objects/pool/pool";
 import type { Session } from "../objects/session/session";
+import type { Evaluation } from "../objects/eval/evaluation";
+import type { EvalCheckParams } from "../protocol/eval-check";
 import type { SessionJob } from "../protocol/session-job";
 import type { JudgeParams } from "../workflows/judge-workflow";
 import type { PrepareParams } from "../workflows/prepare-workflow";
@@ -15,11 +17,13 @@ export interface Env {
   ORCHESTRATOR: DurableObjectNamespace<Orchestrator>;
   POOL: DurableObjectNamespace<Pool>;
   SESSION: DurableObjectNamespace<Session>;
+  EVAL: DurableObjectNamespace<Evaluation>;
   FORK_WORKFLOW: Workflow<ForkParams>;
   SESSION_WORKFLOW: Workflow<SessionJob>;
   JUDGE_WORKFLOW: Workflow<JudgeParams>;
   PREPARE_WORKFLOW: Workflow<PrepareParams>;
   GITHUB_REPORT_WORKFLOW: Workflow<GitHubReportParams>;
+  EVAL_CHECK_WORKFLOW: Workflow<EvalCheckParams>;
   DB: D1Database;
   ARTIFACTS: R2Bucket;
   /** The static assets in dist/assets (dashboard client, /docs), built by scripts/build-assets.ts. */

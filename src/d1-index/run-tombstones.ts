@@ -23,12 +23,13 @@ const ENDED = TERMINAL_RUN_STATUSES;
 
 /**
  * Ended runs whose last change is older than `before` (ISO), oldest first, at most `limit`:
- * what RUN_RETENTION_DAYS deletes. A run stopped over budget is not ended (its budget can be raised).
+ * what RUN_RETENTION_DAYS deletes. A run stopped over budget is not ended (its budget can be raised);
+ * an eval's runs are kept while the eval lists them (eval_runs).
  */
 export async function expiredRuns(db: D1Database, before: string, limit: number): Promise<string[]> {
   const marks = ENDED.map(() => "?").join(", ");
   const rows = await db
-    .prepare(`SELECT id FROM runs WHERE status IN (${marks}) AND updated_at < ? ORDER BY updated_at LIMIT ?`)
+    .prepare(`SELECT id FROM runs WHERE status IN (${marks}) AND updated_at < ? AND id NOT IN (SELECT run_id FROM eval_runs) ORDER BY updated_at LIMIT ?`)
     .bind(...ENDED, before, limit)
     .all<{ id: string }>();
   return rows.results.map((r) => r.id);

@@ -6,7 +6,7 @@ import { NotFoundError } from "../core/errors";
  * after Last-Event-ID (or `?after=`). The object answers 404, and nothing else does, when it holds
  * no run or session: that is the API's 404 for `id`.
  */
-export async function forwardEvents(c: Context, object: { fetch(request: Request): Promise<Response> }, what: "run" | "session", id: string): Promise<Response> {
+export async function forwardEvents(c: Context, object: { fetch(request: Request): Promise<Response> }, what: "run" | "session" | "eval", id: string): Promise<Response> {
   const headers = new Headers();
   const lastEventId = c.req.header("Last-Event-ID") ?? c.req.query("after");
   if (lastEventId) headers.set("Last-Event-ID", lastEventId);

@@ -111,3 +111,19 @@ export function budgetResumeStep(turn: number, wait: number): string {
   return `budget-resume-${turn}-${wait}`;
 }
 
+
+/**
+ * An eval's hidden check of one fork (`<eval>-<run>-<n>-hidden`): a fresh sandbox
+ * (`hidden-acquire-sandbox`, `hidden-wait-for-capacity-<k>`), the base cloned (`hidden-base`), the
+ * fork's verified patch applied (`hidden-apply`), the task's prepare commands (`hidden-prepare-<i>`),
+ * the hidden check (`hidden-check`), the release (`hidden-release`) and the report to the eval.
+ */
+export const EVAL_CHECK_STEP = {
+  prefix: "hidden-",
+  base: "hidden-base",
+  apply: "hidden-apply",
+  prepare: "hidden-prepare",
+  check: "hidden-check",
+  release: "hidden-release",
+  report: "hidden-report",
+} as const;

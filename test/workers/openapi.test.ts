@@ -30,6 +30,7 @@ const typesAgree: [
 
 const UNKNOWN_RUN = `r${"a".repeat(20)}`;
 const UNKNOWN_SESSION = `s${"a".repeat(20)}`;
+const UNKNOWN_EVAL = `e${"a".repeat(20)}`;
 const METHODS = ["get", "post", "put", "patch", "delete"] as const;
 
 interface ErrorBody {
@@ -74,7 +75,8 @@ describe("GET /openapi.json", () => {
     for (const { path, method, op } of ops) {
       const where = `${method.toUpperCase()} ${path}`;
       const session = path.startsWith("/v1/sessions");
-      const url = path.replace("{id}", session ? UNKNOWN_SESSION : UNKNOWN_RUN).replace("{n}", "1");
+      const evaluation = path.startsWith("/v1/evals");
+      const url = path.replace("{id}", session ? UNKNOWN_SESSION : evaluation ? UNKNOWN_EVAL : UNKNOWN_RUN).replace("{n}", "1");
       const probeBody = PROBE_BODIES[`${method} ${path}`];
       const response = await api(url, { method: method.toUpperCase(), ...(probeBody !== undefined ? { json: probeBody } : {}) });
       const type = response.headers.get("Content-Type") ?? "";
@@ -85,6 +87,7 @@ describe("GET /openapi.json", () => {
         const body = JSON.parse(text) as ErrorBody;
         expect(body.error.message, where).not.toMatch(/^No route for/);
         if (session) expect(body.error.details?.session, where).toBe(UNKNOWN_SESSION);
+        else if (evaluation) expect(body.error.details?.eval, where).toBe(UNKNOWN_EVAL);
         else expect(body.error.details?.run, where).toBe(UNKNOWN_RUN);
       }
       if (response.status >= 400) expect(res.errorBody.safeParse(JSON.parse(text)).success, `${where}: error body ${text}`).toBe(true);

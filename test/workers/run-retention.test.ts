@@ -90,6 +90,10 @@ describe("deleting a run", () => {
     expect(await pruneRuns(bindings, Date.now() + 3 * 86_400_000)).toEqual({ deleted: [] });
     expect(await pruneRuns(withRetention)).toEqual({ deleted: [] });
     expect((await getRun(run.id)).status).toBe("completed");
+    // An eval's run stays while the eval lists it.
+    await bindings.DB.prepare("INSERT INTO eval_runs (run_id, eval_id, created_at) VALUES (?, 'e1', ?)").bind(run.id, new Date().toISOString()).run();
+    expect(await pruneRuns(withRetention, Date.now() + 2 * 86_400_000)).toEqual({ deleted: [] });
+    await bindings.DB.prepare("DELETE FROM eval_runs WHERE run_id = ?").bind(run.id).run();
     expect(await pruneRuns(withRetention, Date.now() + 2 * 86_400_000)).toEqual({ deleted: [run.id] });
     expect(await errorOf(await api(`/v1/runs/${run.id}`))).toEqual({ status: 404, code: "run_deleted" });
     expect(await r2Keys(run.id)).toEqual([]);

@@ -64,7 +64,8 @@ export class Pool extends DurableObject<Env> {
   }
 
   async #notify(waiter: WaiterRow): Promise<void> {
-    const workflow = waiter.holder === "session" ? this.env.SESSION_WORKFLOW : waiter.holder === "prepare" ? this.env.PREPARE_WORKFLOW : this.env.FORK_WORKFLOW;
+    const workflows: Record<string, Workflow<unknown>> = { session: this.env.SESSION_WORKFLOW, prepare: this.env.PREPARE_WORKFLOW, eval: this.env.EVAL_CHECK_WORKFLOW };
+    const workflow = workflows[waiter.holder] ?? this.env.FORK_WORKFLOW;
     await (await workflow.get(waiter.instance_id!)).sendEvent({ type: CAPACITY_EVENT, payload: {} });
   }
 

@@ -24,7 +24,7 @@ export interface LeaseRequest {
   workflow?: HolderWorkflow;
 }
 
-export type HolderWorkflow = "fork" | "session" | "prepare";
+export type HolderWorkflow = "fork" | "session" | "prepare" | "eval";
 
 export type LeaseHolder = "run" | "session";
 

@@ -8,9 +8,9 @@ import { EventLog } from "./event-log";
 export class EventChannel {
   readonly #log: EventLog;
   readonly #hub = new EventHub();
-  readonly #what: "run" | "session";
+  readonly #what: "run" | "session" | "eval";
 
-  constructor(sql: SqlStorage, what: "run" | "session") {
+  constructor(sql: SqlStorage, what: "run" | "session" | "eval") {
     this.#log = new EventLog(sql);
     this.#what = what;
   }

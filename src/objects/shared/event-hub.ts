@@ -176,7 +176,7 @@ export class EventHub {
 }
 
 /** The events stream's response: the log from `backlog`, then (if `live`) live events; 429 past MAX_WATCHERS. */
-export function eventStreamResponse(hub: EventHub, backlog: Iterable<RunEvent>, live: boolean, what: "run" | "session"): Response {
+export function eventStreamResponse(hub: EventHub, backlog: Iterable<RunEvent>, live: boolean, what: "run" | "session" | "eval"): Response {
   if (live && hub.full) {
     return Response.json(
       { error: { code: "rate_limited", message: `This ${what} already has ${MAX_WATCHERS} event watchers; try again later.`, details: { retryAfterSeconds: 5 } } },

@@ -1,0 +1,126 @@
+import { z } from "zod";
+import { gitRefName, judgeRequest } from "./runs.ts";
+
+/** An eval holds at most this many runs (tasks × configs). */
+export const MAX_EVAL_RUNS = 200;
+
+/** A task of an eval suite: a repository, a prompt, and the hidden check that says whether it is solved. */
+export const evalTask = z.strictObject({
+  id: z.string().min(1).max(100).regex(/^[A-Za-z0-9._-]+$/, "may contain only letters, digits and . _ -"),
+  repo: z.string().min(1).max(2048),
+  /** The branch every attempt starts from (default: the repository's default branch). */
+  ref: gitRefName.optional(),
+  prompt: z.string().min(1).max(100_000),
+  /** Setup commands run before the agent (and again before the hidden check). */
+  prepare: z.array(z.string().min(1).max(20_000)).min(1).max(50).optional(),
+  /** The visible check: the run's `check` (the agent's forks are ranked by it). */
+  check: z.string().min(1).max(20_000).optional(),
+  /** Run after each fork ends, only in a fresh sandbox on the fork's verified patch; exit 0 = solved. Never shown to the agent. */
+  hiddenCheck: z.string().min(1).max(20_000),
+});
+
+/** A config: how every task is attempted (model, attempts, judge). */
+export const evalConfig = z.strictObject({
+  name: z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/, "may contain only letters, digits and . _ -"),
+  model: z.string().min(1).max(100),
+  forks: z.number().int().min(1).max(100),
+  judge: judgeRequest.optional(),
+});
+
+export const createEvalRequest = z
+  .strictObject({
+    name: z.string().min(1).max(200),
+    tasks: z.array(evalTask).min(1).max(MAX_EVAL_RUNS),
+    configs: z.array(evalConfig).min(1).max(20),
+    /** Runs of the eval in flight at once (default 2). */
+    maxConcurrent: z.number().int().min(1).max(50).default(2),
+    /** One budget for every run of the eval, hidden checks included. */
+    budgetUsd: z.number().positive().max(100_000).optional(),
+  })
+  .superRefine((req, ctx) => {
+    if (req.tasks.length * req.configs.length > MAX_EVAL_RUNS) ctx.addIssue({ code: "custom", path: ["tasks"], message: `tasks × configs must be at most ${MAX_EVAL_RUNS}` });
+    const dup = (names: string[]) => names.findIndex((n, i) => names.indexOf(n) !== i);
+    const task = dup(req.tasks.map((t) => t.id));
+    if (task >= 0) ctx.addIssue({ code: "custom", path: ["tasks", task, "id"], message: "must be unique" });
+    const config = dup(req.configs.map((c) => c.name));
+    if (config >= 0) ctx.addIssue({ code: "custom", path: ["configs", config, "name"], message: "must be unique" });
+  });
+
+export type CreateEvalRequest = z.output<typeof createEvalRequest>;
+export type EvalTask = z.output<typeof evalTask>;
+export type EvalConfig = z.output<typeof evalConfig>;
+
+export const EVAL_STATUSES = ["running", "completed", "budget_exceeded", "cancelled"] as const;
+export type EvalStatus = (typeof EVAL_STATUSES)[number];
+
+export const EVAL_RUN_STATUSES = ["queued", "running", "checking", "done", "failed", "skipped"] as const;
+export type EvalRunStatus = (typeof EVAL_RUN_STATUSES)[number];
+
+const interval = z.object({
+  value: z.number().nullable(),
+  low: z.number().nullable(),
+  high: z.number().nullable(),
+  n: z.number().int().describe("the units it rests on: tasks (rates), scored attempts (AUC) or tasks (means)"),
+});
+
+export const configResults = z.object({
+  config: z.string(),
+  model: z.string(),
+  forks: z.number().int(),
+  tasks: z.number().int().describe("tasks whose run ended and whose forks' hidden checks are done"),
+  attempts: z.number().int(),
+  passAt1: interval.describe("mean over tasks of c/n (c forks of n passed the hidden check)"),
+  oraclePassAtN: interval.describe("share of tasks where some fork passed the hidden check"),
+  selectedPass: interval.describe("share of tasks whose first-ranked fork (the run's winner) passed the hidden check"),
+  selectorAccuracy: interval.describe("P(selected passes | some fork passes)"),
+  judgeAuc: interval.describe("the judge's scores against the hidden outcome (null without judge scores or without both outcomes)"),
+  costPerTaskUsd: interval,
+  timePerTaskMs: interval,
+  costPerSolvedTaskUsd: z.number().nullable().describe("total cost of the config's runs ÷ tasks solved (selected pass)"),
+  timePerSolvedTaskMs: z.number().nullable(),
+  solved: z.number().int(),
+});
+
+export const evalTaskResult = z.object({
+  task: z.string(),
+  config: z.string(),
+  runId: z.string().nullable(),
+  status: z.enum(EVAL_RUN_STATUSES),
+  winner: z.number().int().nullable(),
+  forks: z.array(z.object({ n: z.number().int(), status: z.string(), hiddenPassed: z.boolean().nullable(), hiddenError: z.string().optional(), score: z.number().nullable().optional() })),
+  costUsd: z.number(),
+  durationMs: z.number().int(),
+});
+
+export const evalResults = z.object({
+  id: z.string(),
+  status: z.enum(EVAL_STATUSES),
+  configs: z.array(configResults),
+  tasks: z.array(evalTaskResult),
+  hiddenCheckCostUsd: z.number().describe("sandbox time of the hidden checks (not in any task's cost)"),
+});
+
+export const evalView = z.object({
+  id: z.string(),
+  name: z.string(),
+  status: z.enum(EVAL_STATUSES),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  maxConcurrent: z.number().int(),
+  budgetUsd: z.number().nullable(),
+  spentUsd: z.number().describe("costs of ended runs and hidden checks, plus what running runs have spent so far"),
+  configs: z.array(z.object({ name: z.string(), model: z.string(), forks: z.number().int(), judge: judgeRequest.optional() })),
+  tasks: z.array(z.object({ id: z.string(), repo: z.string(), ref: z.string().optional() })).describe("the tasks (their prompts and checks are not repeated here; the hidden check never is)"),
+  progress: z.object({ runs: z.number().int(), queued: z.number().int(), running: z.number().int(), checking: z.number().int(), done: z.number().int(), failed: z.number().int(), skipped: z.number().int() }),
+  links: z.object({ self: z.string(), results: z.string(), csv: z.string() }),
+});
+
+export type ConfigResults = z.output<typeof configResults>;
+export type EvalTaskResult = z.output<typeof evalTaskResult>;
+export type EvalResults = z.output<typeof evalResults>;
+export type EvalView = z.output<typeof evalView>;
+
+export function evalLinks(id: string) {
+  const self = `/v1/evals/${id}`;
+  return { self, results: `${self}/results`, csv: `${self}/results?format=csv` };
+}

@@ -4,7 +4,7 @@ import type { TestProject } from "vitest/node";
 import { startSandboxServer } from "../scripts/local-stack.ts";
 import { startScriptedAnthropic } from "./support/anthropic-server.ts";
 import { TEST_ANTHROPIC_API_KEY, TEST_E2B_API_KEY, TEST_SANDBOX_ADMIN_KEY, TEST_GITHUB_TOKEN } from "./support/constants.ts";
-import { startTestGitHub } from "./support/github-server.ts";
+import { startChildServer } from "./support/child-server.ts";
 import { createTestRepo } from "./support/test-repo.ts";
 import { createEvalRepos } from "./support/eval-repos.ts";
 
@@ -19,7 +19,12 @@ export default async function setup(project: TestProject) {
   const repoPath = createTestRepo(join(root, "repo"));
   // The bundled eval suite's repositories, beside it (test/support/eval-suite.ts): <root>/evals/<name>.
   createEvalRepos(join(root, "evals"));
-  const github = await startTestGitHub(join(root, "github"), repoPath, TEST_GITHUB_TOKEN);
+  // Its own process, as the sandbox server: it spawns git for every Git Data API call and clone.
+  const github = await startChildServer(resolve(import.meta.dirname, "support", "github-server-main.ts"), {
+    GITHUB_ROOT: join(root, "github"),
+    GITHUB_SOURCE: repoPath,
+    GITHUB_TOKEN: TEST_GITHUB_TOKEN,
+  });
   project.provide("githubUrl", github.url);
   // Exposed read-only to sandboxes (forks clone the test repo from it) wherever the checkout lives;
   // the GitHub stand-in is the one host address sandboxes reach (their network is their own).
@@ -45,7 +50,7 @@ export default async function setup(project: TestProject) {
   project.provide("anthropicUrl", anthropic.url);
   return async () => {
     await anthropic.close();
-    await github.close();
+    await github.stop();
     await server.stop();
     rmSync(root, { recursive: true, force: true });
   };

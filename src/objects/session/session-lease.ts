@@ -1,12 +1,14 @@
 import type { Env } from "../../core/env";
 import type { SessionView } from "../../api/sessions";
 import { ConflictError, unwrap } from "../../core/errors";
-import { log } from "../../observability/log";
+import { errorFields, log } from "../../observability/log";
 import { POOL_NAME } from "../../protocol/events";
 import { sessionLeaseKey, sessionWorkBranch } from "../../protocol/session-ids";
 import { sessionSandboxTtl } from "../../protocol/session-job";
 import type { SandboxHandle } from "../../sandbox/handle";
 import type { PendingFork, SessionRecord, SessionStore } from "./session-store";
+import { SessionWorkspace } from "./session-workspace";
+import { describeDiff } from "../../sandbox/manifest-diff";
 
 /**
  * A session's sandbox, held through the Pool under one lease for the session's life: paused when
@@ -41,11 +43,14 @@ export class SessionLease {
     await this.serial(async () => {
       const r = this.#record();
       if (r.sandboxState !== "running") return;
+      const recorded = await this.#recordWorkspace(r);
       unwrap(await this.pool().suspend(r.leaseKey));
       this.#store.update((rec) => {
         rec.sandboxMs = this.#store.sandboxMs(rec, Date.now());
         rec.runningSince = null;
         rec.sandboxState = "paused";
+        if (recorded) rec.verifyOnResume = true;
+        else delete rec.verifyOnResume;
       });
       this.#event("sandbox.paused", null, { sandboxId: r.sandboxId });
       log("info", "session.sandbox_paused", { sessionId: r.id, sandboxId: r.sandboxId });
@@ -62,14 +67,55 @@ export class SessionLease {
       }
       const { handle } = unwrap(resumed);
       if (r.sandboxState === "paused") {
+        // Still `paused` until verified: a resume that failed midway verifies again.
+        if (r.verifyOnResume) await this.#verify(r, handle);
         this.#store.update((rec) => {
           rec.sandboxState = "running";
           rec.runningSince = Date.now();
+          delete rec.verifyOnResume;
         });
         this.#event("sandbox.resumed", null, { sandboxId: r.sandboxId });
       }
       return handle;
     });
+  }
+
+  /**
+   * The workspace before a pause (session-workspace.ts): its manifest and changed files into R2.
+   * A workspace that cannot be recorded is paused anyway, and its resume is not verified.
+   */
+  async #recordWorkspace(r: SessionRecord): Promise<boolean> {
+    try {
+      const { handle } = unwrap(await this.pool().resume(r.leaseKey));
+      const recorded = await new SessionWorkspace(this.#env, r.id).record(handle);
+      log("info", "session.workspace_recorded", { sessionId: r.id, sandboxId: r.sandboxId, ...recorded });
+      return true;
+    } catch (err) {
+      log("warn", "session.workspace_not_recorded", { sessionId: r.id, sandboxId: r.sandboxId, ...errorFields(err) });
+      return false;
+    }
+  }
+
+  /** After a resume: the workspace compared with its manifest, repaired (`session.repaired`), or lost. */
+  async #verify(r: SessionRecord, handle: SandboxHandle): Promise<void> {
+    try {
+      const outcome = await new SessionWorkspace(this.#env, r.id).verify(handle);
+      if (outcome.intact) return;
+      this.#event("session.repaired", null, { sandboxId: r.sandboxId, ...describeDiff(outcome.diff), restored: outcome.restored });
+      log("warn", "session.workspace_repaired", { sessionId: r.id, sandboxId: r.sandboxId, missing: outcome.diff.missing.length, changed: outcome.diff.changed.length });
+    } catch (err) {
+      if (!(err instanceof ConflictError) || err.code !== "sandbox_gone") throw err;
+      this.#event("session.repair_failed", null, { sandboxId: r.sandboxId, error: { code: err.code, message: err.message, details: err.details ?? {} } });
+      this.#store.update((rec) => (rec.sandboxState = "gone"));
+      await this.pool().release(r.leaseKey);
+      throw err;
+    }
+  }
+
+  /** The session is destroyed: its workspace snapshot goes too. */
+  async dropWorkspace(): Promise<void> {
+    const r = this.#record();
+    await new SessionWorkspace(this.#env, r.id).drop().catch((err) => log("warn", "session.workspace_drop_failed", { sessionId: r.id, ...errorFields(err) }));
   }
 
   /**
@@ -108,6 +154,7 @@ export class SessionLease {
         delete record.error;
         delete record.cancelling;
         delete record.pendingForks;
+        delete record.verifyOnResume;
         try {
           return unwrap(await this.#env.SESSION.getByName(id).createFork({ record, history }));
         } catch (err) {

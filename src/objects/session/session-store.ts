@@ -23,6 +23,8 @@ export type SessionRecord = Pick<SessionView, "id" | "title" | "status" | "repo"
   cancelling?: number;
   /** A fork of a session whose sandbox is still on its parent's branch: its next turn checks out `workBranch` first. */
   switchBranch?: boolean;
+  /** The sandbox was paused with its workspace recorded (session-workspace.ts): its resume is verified. */
+  verifyOnResume?: boolean;
   /** New sessions asked for while a turn runs: forked at its next step boundary (or when it ends). */
   pendingForks?: PendingFork[];
 };

@@ -176,6 +176,7 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
       this.#forks.drop(ended);
       if (r.status === "setting_up") await this.#turns.instance(setupInstanceId(r.id)).then((i) => i.terminate()).catch(() => undefined);
       await this.#lease.serial(async () => unwrap(await this.#lease.pool().release(r.leaseKey)));
+      await this.#lease.dropWorkspace();
       this.#event("session.destroyed", null, {});
       await this.#afterChange();
       this.#events.closeAll();

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { TranscriptEntry } from "../../src/api/sessions";
-import { api, sandboxAdmin, scriptedModel } from "./helpers";
+import { Sandbox } from "e2b";
+import { api, e2bOptions, sandboxAdmin, scriptedModel } from "./helpers";
 import { bash, createSession, modelCalls, say, send, setScript, transcript, turnEnded, waitForSession, writeFile } from "./session-helpers";
 
 const lastToolOutput = (entries: TranscriptEntry[]) => entries.flatMap((e) => (e.role === "tool" ? [e.content] : [])).at(-1);
@@ -64,5 +65,51 @@ describe("session resume is verified", () => {
     expect(at("session.repaired", 0)).toBeLessThan(at("turn.started", 0));
     expect(at("session.repaired", 1)).toBeLessThan(at("turn.started", 1));
     expect(log.some((e) => e.type === "session.repair_failed")).toBe(false);
+  });
+
+  it("a sandbox lost between turns is rebuilt by the next turn: from the last snapshot (nothing to replay), no model call repeated", async () => {
+    const session = await createSession();
+    await waitForSession(session.id, "setup", (v) => v.status === "idle");
+    await setScript([writeFile("notes.txt", "from turn one"), bash("printf 'b\\n' > b.txt && git add b.txt"), say("Done.")]);
+    await send(session.id, "Write notes.txt and stage b.txt");
+    await waitForSession(session.id, "turn 1", turnEnded(1));
+    await pause(session.id);
+    const lost = (await waitForSession(session.id, "paused", (v) => v.sandbox.state === "paused")).sandbox.id!;
+    await Sandbox.kill(lost, e2bOptions());
+
+    await setScript([bash("cat notes.txt b.txt && git diff --cached --name-only"), say("Both there.")]);
+    await send(session.id, "Still there?");
+    const view = await waitForSession(session.id, "turn 2", turnEnded(2));
+    expect(view.turns[1], JSON.stringify(view)).toMatchObject({ status: "succeeded" });
+    expect(view.sandbox.id).not.toBe(lost);
+    expect(view.status).not.toBe("failed");
+    expect(lastToolOutput(await transcript(session.id))).toContain("from turn one\nb\nb.txt\n");
+    expect(await modelCalls()).toHaveLength(5);
+
+    await api(`/v1/sessions/${session.id}`, { method: "DELETE" });
+    const log = await events(session.id);
+    expect(log.filter((e) => e.type === "sandbox.lost")).toEqual([expect.objectContaining({ rebuildFrom: "snapshot", replay: 0 })]);
+    expect(log.filter((e) => e.type === "session.rebuilt")).toEqual([expect.objectContaining({ from: "snapshot", replayed: 0, sandboxId: view.sandbox.id, differences: { count: 0, calls: [] } })]);
+  });
+
+  it("without a snapshot, a plain session is rebuilt from its origin: earlier turns' tool calls replayed, a command whose output changed reported", async () => {
+    const session = await createSession();
+    await waitForSession(session.id, "setup", (v) => v.status === "idle");
+    await setScript([writeFile("notes.txt", "from turn one"), bash("echo -n run-; date +%s%N"), say("Done.")]);
+    await send(session.id, "Write notes.txt and tell the time");
+    const one = await waitForSession(session.id, "turn 1", turnEnded(1));
+    // Lost while idle (running, never paused): no snapshot.
+    await Sandbox.kill(one.sandbox.id!, e2bOptions());
+
+    await setScript([bash("cat notes.txt"), say("There.")]);
+    await send(session.id, "Still there?");
+    const view = await waitForSession(session.id, "turn 2", turnEnded(2));
+    expect(view.turns[1], JSON.stringify(view)).toMatchObject({ status: "succeeded" });
+    expect(lastToolOutput(await transcript(session.id))).toContain("from turn one");
+    expect(await modelCalls()).toHaveLength(5);
+
+    await api(`/v1/sessions/${session.id}`, { method: "DELETE" });
+    const rebuilt = (await events(session.id)).filter((e) => e.type === "session.rebuilt");
+    expect(rebuilt).toEqual([expect.objectContaining({ from: "origin", replayed: 2, differences: { count: 1, calls: [{ turn: 1, name: "bash", command: "echo -n run-; date +%s%N" }] } })]);
   });
 });

@@ -60,8 +60,8 @@ export class SessionWorkspace {
     return sha;
   }
 
-  /** Records the workspace before a pause; answers the number of files and of bytes stored. */
-  async record(handle: SandboxHandle): Promise<{ files: number; stored: number; truncated: boolean }> {
+  /** Records the workspace before a pause; answers how many files it holds and stored, and its commit. */
+  async record(handle: SandboxHandle): Promise<{ files: number; stored: number; truncated: boolean; commit: string | null; complete: boolean }> {
     const taken = await takeManifest({
       session: this.#session(handle),
       root: REPO_DIR,
@@ -73,7 +73,41 @@ export class SessionWorkspace {
     await this.#store.putJson(this.#key("git.json"), git);
     await this.#store.putJson(this.#key("manifest.json"), taken.manifest);
     const files = Object.values(taken.manifest.files);
-    return { files: files.length, stored: files.filter((f) => f.stored).length, truncated: taken.manifest.truncated };
+    const complete = !taken.manifest.truncated && files.every((f) => f.stored || !f.changed || f.sha256 === null);
+    return { files: files.length, stored: files.filter((f) => f.stored).length, truncated: taken.manifest.truncated, commit: taken.manifest.commit, complete };
+  }
+
+  /**
+   * A rebuild from the snapshot (issue 24, item 2): on a fresh clone at the snapshot's commit, its
+   * changed files, deletions, index and HEAD are laid, then the whole is verified like a resume.
+   */
+  async restore(handle: SandboxHandle): Promise<{ files: number; deleted: number; verified: boolean }> {
+    const before = await this.#store.getJson<WorkspaceManifest>(this.#key("manifest.json"));
+    if (!before) throw new ConflictError("sandbox_gone", "The session's workspace snapshot is gone from storage.");
+    const session = this.#session(handle);
+    const entries: { path: string; data: ArrayBuffer }[] = [];
+    let deleted = 0;
+    for (const [path, file] of Object.entries(before.files)) {
+      if (file.sha256 === null) {
+        await session.sandbox.files.remove(`${REPO_DIR}/${path}`).catch(() => undefined);
+        deleted++;
+      } else if (file.stored) {
+        const bytes = await this.#store.getBytes(this.#key(`blobs/${file.sha256}`));
+        if (bytes) entries.push({ path: `${REPO_DIR}/${path}`, data: bytes.slice().buffer });
+      }
+    }
+    const git = (await this.#store.getJson<GitCopies>(this.#key("git.json"))) ?? { head: null, index: null };
+    for (const [name, sha] of [["index", git.index], ["HEAD", git.head]] as const) {
+      const bytes = sha ? await this.#store.getBytes(this.#key(`blobs/${sha}`)) : null;
+      if (bytes) entries.push({ path: `${REPO_DIR}/.git/${name}`, data: bytes.slice().buffer });
+    }
+    try {
+      if (entries.length > 0) await session.sandbox.files.write(entries);
+    } catch (err) {
+      throw classifySandboxError(err, "lay the workspace snapshot");
+    }
+    const verified = await this.verify(handle);
+    return { files: entries.length, deleted, verified: verified.intact };
   }
 
   /** Compares the resumed workspace with the manifest of the pause, and repairs it. */

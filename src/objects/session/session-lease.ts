@@ -75,14 +75,16 @@ export class SessionLease {
       }
       const { handle } = unwrap(resumed);
       if (r.sandboxState === "paused") {
-        // Still `paused` until verified: a resume that failed midway verifies again.
-        if (r.verifyOnResume) await this.#verify(r, handle);
         this.#store.update((rec) => {
           rec.sandboxState = "running";
           rec.runningSince = Date.now();
-          delete rec.verifyOnResume;
         });
         this.#event("sandbox.resumed", null, { sandboxId: r.sandboxId });
+      }
+      // Cleared once verified: a resume that failed midway (a step run again) verifies again.
+      if (r.verifyOnResume) {
+        await this.#verify(r, handle);
+        this.#store.update((rec) => delete rec.verifyOnResume);
       }
       return handle;
     });
@@ -176,7 +178,11 @@ export class SessionLease {
     } catch (err) {
       if (!(err instanceof ConflictError) || err.code !== "sandbox_gone") throw err;
       this.#event("session.repair_failed", null, { sandboxId: r.sandboxId, error: { code: err.code, message: err.message, details: err.details ?? {} } });
-      this.#store.update((rec) => (rec.sandboxState = "gone"));
+      this.#store.update((rec) => {
+        rec.sandboxMs = this.#store.sandboxMs(rec, Date.now());
+        rec.runningSince = null;
+        rec.sandboxState = "gone";
+      });
       await this.pool().release(r.leaseKey);
       throw err;
     }

@@ -66,7 +66,7 @@ export function intact(diff: WorkspaceDiff): boolean {
 
 /** A clone-relative path the manifest may hold: plain segments, nothing in `.git`. */
 export function plainPath(path: string): boolean {
-  if (path === "" || path.startsWith("/") || path.length > 4096) return false;
+  if (path === "" || path.startsWith("/") || path.length > 1024) return false;
   const parts = path.split("/");
   return parts.every((p) => p !== "" && p !== "." && p !== ".." && p !== ".git") && !/[\0\n\r]/.test(path);
 }

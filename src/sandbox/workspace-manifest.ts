@@ -9,6 +9,7 @@
  * sandbox that lies in git's list only makes the manifest cover less.
  */
 import { FileType } from "e2b";
+import { ForkyardError } from "../core/errors";
 import { isNotFound } from "./errors";
 import type { SandboxSession } from "./session";
 import { plainPath, type ManifestFile, type WorkspaceManifest } from "./manifest-diff";
@@ -21,7 +22,9 @@ export const UNREADABLE = "unreadable";
 
 const LIST_ALL = "/tmp/forkyard-ws-all";
 const LIST_CHANGED = "/tmp/forkyard-ws-changed";
-const READ_CONCURRENCY = 8;
+const READ_CONCURRENCY = 4;
+/** A file larger than this is not read: its manifest entry is its size (`size:<bytes>`), and it is never stored. */
+export const MANIFEST_FILE_MAX_BYTES = 8 * 1024 * 1024;
 
 const GIT = [
   'G=/usr/bin/git; [ -x "$G" ] || G=git',
@@ -43,14 +46,35 @@ export const RESTORE_FROM_HEAD_SCRIPT = ["set -u", ...GIT, 'cd "$FORKYARD_DIR" |
 
 export const RESTORE_LIST = "/tmp/forkyard-ws-restore";
 
+/** The workspace cannot be listed (no git repository there any more, or a list past its bound). Not retried. */
+export class WorkspaceUnreadableError extends ForkyardError {
+  constructor(message: string) {
+    super("workspace_unreadable", message, { status: 409, retryable: false });
+  }
+}
+
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** A file's bytes, null when it does not exist, UNREADABLE when it is not a plain file. */
-async function readFile(session: SandboxSession, path: string): Promise<Uint8Array | null | typeof UNREADABLE> {
+/** The most bytes of git's file lists read (past it the workspace is not recorded). */
+const LIST_MAX_BYTES = 16 * 1024 * 1024;
+
+/** Past the bound: the file is not read (a sandbox's file is never taken into memory whole unchecked). */
+interface TooBig {
+  size: number;
+}
+
+/**
+ * A file's bytes, null when it does not exist, UNREADABLE when it is not a plain file, its size when
+ * it holds more than `maxBytes` (its size is asked first).
+ */
+async function readFile(session: SandboxSession, path: string, maxBytes = LIST_MAX_BYTES): Promise<Uint8Array | null | typeof UNREADABLE | TooBig> {
   try {
+    const info = await session.sandbox.files.getInfo(path);
+    if (info.type === FileType.DIR || info.symlinkTarget) return UNREADABLE;
+    if (info.size > maxBytes) return { size: info.size };
     return await session.sandbox.files.read(path, { format: "bytes" });
   } catch (err) {
     if (isNotFound(err)) return null;
@@ -64,7 +88,8 @@ async function readFile(session: SandboxSession, path: string): Promise<Uint8Arr
   }
 }
 
-function nulList(bytes: Uint8Array | null | typeof UNREADABLE): string[] {
+function nulList(bytes: Uint8Array | null | typeof UNREADABLE | TooBig): string[] {
+  if (bytes !== null && typeof bytes === "object" && !(bytes instanceof Uint8Array)) throw new WorkspaceUnreadableError("The workspace's file list is larger than the manifest's bound.");
   if (bytes === null || bytes === UNREADABLE) return [];
   return new TextDecoder().decode(bytes).split("\0").filter(plainPath);
 }
@@ -75,7 +100,7 @@ async function resolveHead(session: SandboxSession, root: string, head: string |
   if (/^[0-9a-f]{40,64}$/.test(head)) return head;
   const ref = /^ref: (refs\/[^\0\n]+)$/.exec(head)?.[1];
   if (!ref || ref.split("/").includes("..")) return null;
-  const text = (b: Uint8Array | null | typeof UNREADABLE) => (b === null || b === UNREADABLE ? null : new TextDecoder().decode(b));
+  const text = (b: Uint8Array | null | string | TooBig) => (b instanceof Uint8Array ? new TextDecoder().decode(b) : null);
   const loose = text(await readFile(session, `${root}/.git/${ref}`))?.trim();
   if (loose) return loose;
   const packed = text(await readFile(session, `${root}/.git/packed-refs`)) ?? "";
@@ -95,16 +120,16 @@ export interface TakenManifest {
 export async function takeManifest(input: { session: SandboxSession; root: string; timeoutMs: number; keep?: (sha256: string, bytes: Uint8Array) => Promise<void>; keepBytes?: number }): Promise<TakenManifest> {
   const { session, root } = input;
   const listed = await session.exec(MANIFEST_LIST_SCRIPT, { timeoutMs: input.timeoutMs, envs: { FORKYARD_DIR: root } });
-  if (listed.exitCode !== 0) throw new Error(`Listing the workspace's files failed (exit ${listed.exitCode}).`);
+  if (listed.exitCode !== 0) throw new WorkspaceUnreadableError(`git could not list the workspace's files (exit ${listed.exitCode}).`);
   const all = [...new Set(nulList(await readFile(session, LIST_ALL)))].sort();
   const changed = new Set(nulList(await readFile(session, LIST_CHANGED)));
   const headBytes = await readFile(session, `${root}/.git/HEAD`);
   const indexBytes = await readFile(session, `${root}/.git/index`);
-  const head = headBytes === null || headBytes === UNREADABLE ? null : new TextDecoder().decode(headBytes).trim();
+  const head = headBytes instanceof Uint8Array ? new TextDecoder().decode(headBytes).trim() : null;
   const manifest: WorkspaceManifest = {
     head,
     commit: await resolveHead(session, root, head),
-    index: indexBytes === null || indexBytes === UNREADABLE ? null : await sha256Hex(indexBytes),
+    index: indexBytes instanceof Uint8Array ? await sha256Hex(indexBytes) : null,
     files: {},
     truncated: all.length > MANIFEST_MAX_FILES,
     takenAt: new Date().toISOString(),
@@ -112,18 +137,21 @@ export async function takeManifest(input: { session: SandboxSession; root: strin
   let hashed = 0;
   let keepLeft = input.keepBytes ?? 0;
   const paths = all.slice(0, MANIFEST_MAX_FILES);
-  for (let i = 0; i < paths.length && !manifest.truncated; i += READ_CONCURRENCY) {
+  let overBytes = false;
+  for (let i = 0; i < paths.length && !overBytes; i += READ_CONCURRENCY) {
     const batch = paths.slice(i, i + READ_CONCURRENCY);
-    const read = await Promise.all(batch.map((path) => readFile(session, `${root}/${path}`)));
+    const read = await Promise.all(batch.map((path) => readFile(session, `${root}/${path}`, MANIFEST_FILE_MAX_BYTES)));
     for (const [j, bytes] of read.entries()) {
       const path = batch[j]!;
-      if (manifest.truncated) break;
       const entry: ManifestFile = { sha256: null, bytes: 0, stored: false };
       if (bytes === UNREADABLE) entry.sha256 = UNREADABLE;
-      else if (bytes !== null) {
+      else if (bytes !== null && !(bytes instanceof Uint8Array)) {
+        entry.sha256 = `size:${bytes.size}`;
+        entry.bytes = bytes.size;
+      } else if (bytes !== null) {
         hashed += bytes.byteLength;
         if (hashed > MANIFEST_MAX_BYTES) {
-          manifest.truncated = true;
+          overBytes = true;
           break;
         }
         entry.sha256 = await sha256Hex(bytes);
@@ -138,6 +166,7 @@ export async function takeManifest(input: { session: SandboxSession; root: strin
       manifest.files[path] = entry;
     }
   }
-  const asBytes = (b: Uint8Array | null | typeof UNREADABLE) => (b === null || b === UNREADABLE ? null : b);
+  const asBytes = (b: Uint8Array | null | string | TooBig) => (b instanceof Uint8Array ? b : null);
+  if (overBytes) manifest.truncated = true;
   return { manifest, git: { head: asBytes(headBytes), index: asBytes(indexBytes) } };
 }

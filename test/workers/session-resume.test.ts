@@ -67,7 +67,7 @@ describe("session resume is verified", () => {
     expect(log.some((e) => e.type === "session.repair_failed")).toBe(false);
   });
 
-  it("a sandbox lost between turns is rebuilt by the next turn: from the last snapshot (nothing to replay), no model call repeated", async () => {
+  it("a sandbox lost between turns, or a resume that cannot be repaired, is rebuilt by the next turn from the last snapshot (nothing to replay), no model call repeated", async () => {
     const session = await createSession();
     await waitForSession(session.id, "setup", (v) => v.status === "idle");
     await setScript([writeFile("notes.txt", "from turn one"), bash("printf 'b\\n' > b.txt && git add b.txt"), say("Done.")]);
@@ -86,10 +86,24 @@ describe("session resume is verified", () => {
     expect(lastToolOutput(await transcript(session.id))).toContain("from turn one\nb\nb.txt\n");
     expect(await modelCalls()).toHaveLength(5);
 
+    // A resume that loses the whole of .git cannot be repaired: the workspace is rebuilt from the snapshot too.
+    await pause(session.id);
+    await loseOnResume(["repo/.git"]);
+    await setScript([bash("cat notes.txt b.txt && git diff --cached --name-only && git log --format=%s"), say("Still there.")]);
+    await send(session.id, "And now?");
+    const three = await waitForSession(session.id, "turn 3", turnEnded(3));
+    expect(three.turns[2], JSON.stringify(three)).toMatchObject({ status: "succeeded" });
+    expect(lastToolOutput(await transcript(session.id))).toContain("from turn one\nb\nb.txt\ninitial\n");
+    expect(await modelCalls()).toHaveLength(7);
+
     await api(`/v1/sessions/${session.id}`, { method: "DELETE" });
     const log = await events(session.id);
-    expect(log.filter((e) => e.type === "sandbox.lost")).toEqual([expect.objectContaining({ rebuildFrom: "snapshot", replay: 0 })]);
-    expect(log.filter((e) => e.type === "session.rebuilt")).toEqual([expect.objectContaining({ from: "snapshot", replayed: 0, sandboxId: view.sandbox.id, differences: { count: 0, calls: [] } })]);
+    expect(log.filter((e) => e.type === "session.repair_failed")).toHaveLength(1);
+    expect(log.filter((e) => e.type === "sandbox.lost")).toEqual([expect.objectContaining({ rebuildFrom: "snapshot", replay: 0 }), expect.objectContaining({ rebuildFrom: "snapshot", replay: 0 })]);
+    expect(log.filter((e) => e.type === "session.rebuilt")).toEqual([
+      expect.objectContaining({ from: "snapshot", replayed: 0, sandboxId: view.sandbox.id, differences: { count: 0, calls: [] } }),
+      expect.objectContaining({ from: "snapshot", replayed: 0, sandboxId: three.sandbox.id }),
+    ]);
   });
 
   it("without a snapshot, a plain session is rebuilt from its origin: earlier turns' tool calls replayed, a command whose output changed reported", async () => {

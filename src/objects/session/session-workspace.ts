@@ -6,7 +6,7 @@ import { REPO_DIR } from "../../sandbox/git";
 import type { SandboxHandle } from "../../sandbox/handle";
 import { diffManifests, intact, type WorkspaceDiff, type WorkspaceManifest } from "../../sandbox/manifest-diff";
 import { SandboxSession } from "../../sandbox/session";
-import { RESTORE_FROM_HEAD_SCRIPT, RESTORE_LIST, sha256Hex, takeManifest } from "../../sandbox/workspace-manifest";
+import { RESTORE_FROM_HEAD_SCRIPT, RESTORE_LIST, sha256Hex, takeManifest, WorkspaceUnreadableError } from "../../sandbox/workspace-manifest";
 import { classifySandboxError } from "../../sandbox/errors";
 
 /** The most bytes of changed files (against HEAD, untracked included) one pause stores in R2. */
@@ -115,14 +115,24 @@ export class SessionWorkspace {
     const before = await this.#store.getJson<WorkspaceManifest>(this.#key("manifest.json"));
     if (!before) return { intact: true };
     const session = this.#session(handle);
-    const diff = diffManifests(before, (await takeManifest({ session, root: REPO_DIR, timeoutMs: EXEC_TIMEOUT_MS })).manifest);
+    const diff = diffManifests(before, await this.#take(session));
     if (intact(diff)) return { intact: true };
     const restored = await this.#repair(session, before, diff);
-    const again = diffManifests(before, (await takeManifest({ session, root: REPO_DIR, timeoutMs: EXEC_TIMEOUT_MS })).manifest);
+    const again = diffManifests(before, await this.#take(session));
     if (!intact(again)) {
       throw new ConflictError("sandbox_gone", "The session's workspace came back from a resume without files it had, and they could not be restored.", { missing: again.missing.slice(0, 20).join(", "), changed: again.changed.slice(0, 20).join(", "), git: [again.head ? "HEAD" : "", again.commit ? "commit" : "", again.index ? "index" : ""].filter(Boolean).join(", ") });
     }
     return { intact: false, diff, restored };
+  }
+
+  /** The manifest now; a workspace git can no longer list (its .git lost) cannot be repaired. */
+  async #take(session: SandboxSession): Promise<WorkspaceManifest> {
+    try {
+      return (await takeManifest({ session, root: REPO_DIR, timeoutMs: EXEC_TIMEOUT_MS })).manifest;
+    } catch (err) {
+      if (err instanceof WorkspaceUnreadableError) throw new ConflictError("sandbox_gone", `The session's workspace came back from a resume unreadable: ${err.message}`);
+      throw err;
+    }
   }
 
   async #repair(session: SandboxSession, before: WorkspaceManifest, diff: WorkspaceDiff): Promise<{ fromSnapshot: number; fromHead: number; git: string[] }> {

@@ -188,7 +188,16 @@ async function connect(ctx: ServerContext, info: RequestInfo, defaultTimeout: nu
   const body = await readJsonObject(info.req);
   const id = info.params.id as string;
   const { sandbox, resumed } = ctx.store.connect(id, parseTimeout(body.timeout, defaultTimeout));
+  if (resumed) loseOnResume(ctx, id);
   return json(resumed ? 201 : 200, sandboxBody(sandbox));
+}
+
+/** The `resume.files` fault: the resumed sandbox comes back without some of its files. */
+function loseOnResume(ctx: ServerContext, id: string): void {
+  const fault = ctx.faults.pick("resume.files");
+  if (!fault?.lose) return;
+  ctx.stats.fault("resume.files");
+  ctx.store.loseFiles(id, fault.lose);
 }
 
 /** A flat, synthetic `SandboxMetric` (no real accounting). */
@@ -308,6 +317,7 @@ const defs: RouteDef[] = [
       const body = await readJsonObject(i.req);
       if (body.autoPause !== undefined && typeof body.autoPause !== "boolean") throw new ApiError(400, "autoPause must be a boolean");
       const sb = c.store.resume(i.params.id as string, parseTimeout(body.timeout, 15), body.autoPause as boolean | undefined);
+      loseOnResume(c, sb.id);
       return json(201, sandboxBody(sb));
     },
   },

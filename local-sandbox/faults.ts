@@ -11,6 +11,8 @@
 //   rate     probability 0..1 per matching call
 //   after    perform the operation first, then fail/drop the response ("lost response")
 //   message  optional error message override
+//   lose     with op "resume.files": a resume of a paused sandbox (connect or resume) loses these
+//            files (sandbox paths; relative ones under /home/user) — E2B's reported lost changes
 // Without firstK and rate a fault applies to every matching call. Faults are checked in order;
 // the first one that fires wins.
 import { ApiError } from "./errors.ts";
@@ -27,6 +29,8 @@ export const OPERATIONS = [
   "fs.stat", "fs.list", "fs.mkdir", "fs.move", "fs.remove", "fs.watch", "fs.watcher",
   // envd: REST
   "files.read", "files.write", "envd.health", "envd.metrics", "envd.envs",
+  // not a request: what a resume of a paused sandbox does to its files (fault `lose`)
+  "resume.files",
 ] as const;
 
 export interface FaultSpec {
@@ -37,6 +41,7 @@ export interface FaultSpec {
   rate?: number;
   after?: boolean;
   message?: string;
+  lose?: string[];
 }
 
 export type LatencyValue = number | [number, number];
@@ -69,7 +74,12 @@ export function validateFault(value: unknown): FaultSpec {
     if (typeof v.drop !== "boolean") bad("fault.drop must be a boolean");
     spec.drop = v.drop;
   }
-  if (!spec.drop && spec.status === undefined) bad("fault needs either status or drop:true");
+  if (v.lose !== undefined) {
+    if (spec.op !== "resume.files") bad('fault.lose goes with op "resume.files"');
+    if (!Array.isArray(v.lose) || v.lose.length === 0 || !v.lose.every((p) => typeof p === "string" && p !== "")) bad("fault.lose must be a non-empty array of paths");
+    spec.lose = v.lose as string[];
+  } else if (spec.op === "resume.files") bad('op "resume.files" needs lose');
+  if (!spec.drop && spec.status === undefined && !spec.lose) bad("fault needs either status, drop:true or lose");
   if (v.firstK !== undefined) {
     if (typeof v.firstK !== "number" || !Number.isInteger(v.firstK) || v.firstK < 0) bad("fault.firstK must be an integer >= 0");
     spec.firstK = v.firstK;

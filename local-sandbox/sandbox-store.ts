@@ -349,6 +349,15 @@ export class SandboxStore {
     return { sandbox: sb, resumed: true };
   }
 
+  /** Deletes files of a sandbox (the `resume.files` fault): sandbox paths, relative ones under /home/user. */
+  loseFiles(id: string, paths: string[]): void {
+    const sb = this.require(id);
+    for (const path of paths) {
+      const host = mapVirtual({ home: sb.home, tmp: sb.tmp }, normalizeVirtual(path));
+      if (host) rmSync(host, { force: true, recursive: true });
+    }
+  }
+
   /** Deprecated resume: 409 when the sandbox is already running. */
   resume(id: string, timeoutSec: number, autoPause?: boolean): Sandbox {
     const sb = this.require(id);

@@ -13,7 +13,9 @@ export interface TurnStart {
   baseBranch: string;
   workBranch: string;
   system: string | null;
-  handle: SandboxHandle;
+  /** Null when the sandbox was lost: `rebuild` says how the turn rebuilds it first. */
+  handle: SandboxHandle | null;
+  rebuild?: RebuildPlan;
   startedAt: number;
   /** A forked session's first turn: the workspace is still on its parent's branch; `workBranch` is checked out first. */
   switchBranch?: boolean;
@@ -52,4 +54,40 @@ export const SETUP_TIMEOUT_SECONDS = 1800;
 /** E2B kills a session's running sandbox this long after its last turn began, should pausing it ever fail. */
 export function sessionSandboxTtl(idleSeconds: number): number {
   return Math.min(TURN_TIMEOUT_SECONDS + idleSeconds + 600, 86_400);
+}
+
+/** A tool call of an earlier turn, replayed into a rebuilt workspace, with the output it had. */
+export interface ReplayCall {
+  turn: number;
+  name: string;
+  /** The call's input, JSON-encoded. */
+  input: string;
+  output: string;
+}
+
+/**
+ * How a turn rebuilds the session's lost sandbox (issue 24, item 2): a new sandbox under
+ * `leaseKey`, cloned at `baseSha`, the workspace snapshot of the last pause laid on it when
+ * `fromSnapshot` (else the session's origin), then the later turns' tool calls replayed.
+ */
+export interface RebuildPlan {
+  /** The k-th rebuild of this session. */
+  k: number;
+  lostLeaseKey: string;
+  leaseKey: string;
+  baseSha: string;
+  fromSnapshot: boolean;
+  templateId: string;
+  timeoutSeconds: number;
+  replay: ReplayCall[];
+}
+
+/** What a rebuild reports to its session: where it started and which replayed commands answered differently. */
+export interface RebuildReport {
+  k: number;
+  leaseKey: string;
+  sandboxId: string;
+  from: "snapshot" | "origin";
+  replayed: number;
+  differences: { turn: number; name: string; command?: string }[];
 }

@@ -17,6 +17,7 @@ import type { JobPlan } from "./job-plan";
 import { STEP_KINDS, stepConfig } from "./step-policies";
 import type { StepTracker } from "./step-runner";
 import { ModelSteps } from "./model-step";
+import { rebuildSandbox } from "./session-rebuild";
 import { modelStepName, SESSION_STEP, sessionForkStep, toolStepName } from "./steps";
 import { POOL_NAME } from "../protocol/events";
 
@@ -94,9 +95,9 @@ async function turn(job: JobContext<SessionJob>, session: DurableObjectStub<Sess
   const access = sandboxAccess(config);
   const start = await steps.run(SESSION_STEP.begin, control, async () => unwrap(await session.beginTurn(n, instanceId)), { gated: false });
   steps.setDeadline(start.startedAt + TURN_TIMEOUT_SECONDS * 1000, TURN_TIMEOUT_SECONDS);
-  if (start.switchBranch) await checkOutWorkBranch(job, session, start);
+  let handle: SandboxHandle = start.handle ?? (await rebuildSandbox(job, session, start));
+  if (start.switchBranch) await checkOutWorkBranch(job, session, handle, start.workBranch);
   const history = await steps.run(SESSION_STEP.history, control, async () => unwrap(await session.history(n)), { gated: false });
-  let handle: SandboxHandle = start.handle;
   const models = new ModelSteps({
     steps,
     retries,
@@ -158,15 +159,15 @@ async function turn(job: JobContext<SessionJob>, session: DurableObjectStub<Sess
  * work branch, changes kept. `git checkout -B` again on the same branch changes nothing, so the step
  * may re-run.
  */
-async function checkOutWorkBranch(job: JobContext<SessionJob>, session: DurableObjectStub<Session>, start: TurnStart): Promise<void> {
+async function checkOutWorkBranch(job: JobContext<SessionJob>, session: DurableObjectStub<Session>, handle: SandboxHandle, workBranch: string): Promise<void> {
   const { config, steps } = job;
   await steps.run(SESSION_STEP.workBranch, stepConfig("adopt", config.RETRY_POLICIES), async () => {
-    const exec = await SandboxSession.forHandle(sandboxAccess(config), start.handle).exec(BRANCH_SCRIPT, {
+    const exec = await SandboxSession.forHandle(sandboxAccess(config), handle).exec(BRANCH_SCRIPT, {
       timeoutMs: STEP_KINDS.adopt.timeoutMs,
-      envs: { FORKYARD_DIR: REPO_DIR, FORKYARD_WORK_BRANCH: start.workBranch },
+      envs: { FORKYARD_DIR: REPO_DIR, FORKYARD_WORK_BRANCH: workBranch },
     });
-    if (exec.exitCode !== 0) throw new CloneFailedError(`Checking out ${start.workBranch} in the forked session's workspace failed: ${exec.stderrTail.trim() || `exit ${exec.exitCode}`}`);
+    if (exec.exitCode !== 0) throw new CloneFailedError(`Checking out ${workBranch} in the forked session's workspace failed: ${exec.stderrTail.trim() || `exit ${exec.exitCode}`}`);
     await session.branchSwitched();
-    return { workBranch: start.workBranch };
+    return { workBranch };
   }, { gated: false });
 }

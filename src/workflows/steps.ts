@@ -61,6 +61,16 @@ export const SESSION_STEP = {
   finish: "finish",
   /** A forked session's first turn: its own work branch checked out (after `begin`, only then). */
   workBranch: "work-branch",
+  /**
+   * A turn whose sandbox was lost rebuilds it after `begin` (session-rebuild.ts): rebuild-release,
+   * rebuild-acquire-sandbox, rebuild-clone, rebuild-snapshot, rebuild-replay-<b>, rebuild-finished.
+   */
+  rebuildPrefix: "rebuild-",
+  rebuildRelease: "rebuild-release",
+  rebuildClone: "rebuild-clone",
+  rebuildSnapshot: "rebuild-snapshot",
+  rebuildReplay: (batch: number) => `rebuild-replay-${batch}`,
+  rebuildFinished: "rebuild-finished",
 } as const;
 
 /**

@@ -1,12 +1,14 @@
 import type { Env } from "../../core/env";
 import type { SessionView } from "../../api/sessions";
-import { ConflictError, unwrap } from "../../core/errors";
-import { log } from "../../observability/log";
+import { ConflictError, ForkyardError, unwrap } from "../../core/errors";
+import { errorFields, log } from "../../observability/log";
 import { POOL_NAME } from "../../protocol/events";
 import { sessionLeaseKey, sessionWorkBranch } from "../../protocol/session-ids";
-import { sessionSandboxTtl } from "../../protocol/session-job";
+import { sessionSandboxTtl, type RebuildPlan, type RebuildReport } from "../../protocol/session-job";
 import type { SandboxHandle } from "../../sandbox/handle";
 import type { PendingFork, SessionRecord, SessionStore } from "./session-store";
+import { SessionWorkspace } from "./session-workspace";
+import { describeDiff } from "../../sandbox/manifest-diff";
 
 /**
  * A session's sandbox, held through the Pool under one lease for the session's life: paused when
@@ -41,11 +43,18 @@ export class SessionLease {
     await this.serial(async () => {
       const r = this.#record();
       if (r.sandboxState !== "running") return;
+      const recorded = await this.#recordWorkspace(r);
       unwrap(await this.pool().suspend(r.leaseKey));
+      // A snapshot taken between turns is one a rebuild starts from (mid-turn, the turn's calls so far are in it).
+      const between = !this.#store.runningTurn();
       this.#store.update((rec) => {
         rec.sandboxMs = this.#store.sandboxMs(rec, Date.now());
         rec.runningSince = null;
         rec.sandboxState = "paused";
+        if (recorded) rec.verifyOnResume = true;
+        else delete rec.verifyOnResume;
+        if (recorded && between) rec.snapshot = { turn: this.#store.lastFinishedTurn(), commit: recorded.commit, complete: recorded.complete };
+        else delete rec.snapshot;
       });
       this.#event("sandbox.paused", null, { sandboxId: r.sandboxId });
       log("info", "session.sandbox_paused", { sessionId: r.id, sandboxId: r.sandboxId });
@@ -56,8 +65,12 @@ export class SessionLease {
     return this.serial(async () => {
       const r = this.#record();
       const resumed = await this.pool().resume(r.leaseKey, sessionSandboxTtl(r.idleSeconds));
-      if (!resumed.ok && resumed.error.code === "lease_not_active") {
-        this.#store.update((rec) => (rec.sandboxState = "gone"));
+      if (!resumed.ok && (resumed.error.code === "lease_not_active" || resumed.error.details?.notFound === true)) {
+        this.#store.update((rec) => {
+          rec.sandboxMs = this.#store.sandboxMs(rec, Date.now());
+          rec.runningSince = null;
+          rec.sandboxState = "gone";
+        });
         throw new ConflictError("sandbox_gone", "The session's sandbox no longer exists.");
       }
       const { handle } = unwrap(resumed);
@@ -68,8 +81,117 @@ export class SessionLease {
         });
         this.#event("sandbox.resumed", null, { sandboxId: r.sandboxId });
       }
+      // Cleared once verified: a resume that failed midway (a step run again) verifies again.
+      if (r.verifyOnResume) {
+        await this.#verify(r, handle);
+        this.#store.update((rec) => delete rec.verifyOnResume);
+      }
       return handle;
     });
+  }
+
+  /**
+   * The workspace before a pause (session-workspace.ts): its manifest and changed files into R2.
+   * A workspace that cannot be recorded is paused anyway, and its resume is not verified.
+   */
+  async #recordWorkspace(r: SessionRecord): Promise<{ commit: string | null; complete: boolean } | null> {
+    try {
+      const { handle } = unwrap(await this.pool().resume(r.leaseKey));
+      const recorded = await new SessionWorkspace(this.#env, r.id).record(handle);
+      log("info", "session.workspace_recorded", { sessionId: r.id, sandboxId: r.sandboxId, files: recorded.files, stored: recorded.stored, truncated: recorded.truncated });
+      return recorded;
+    } catch (err) {
+      log("warn", "session.workspace_not_recorded", { sessionId: r.id, sandboxId: r.sandboxId, ...errorFields(err) });
+      return null;
+    }
+  }
+
+  /**
+   * Resumes the sandbox for turn n or, when it is lost, answers how the turn rebuilds it (issue 24,
+   * item 2): from the last snapshot taken between turns when it is complete and at the session's
+   * base commit, else from the origin of a session that began as a clone; later turns' tool calls
+   * replayed. A lost sandbox that cannot be rebuilt stays `sandbox_gone`.
+   */
+  async resumeOrRebuild(n: number): Promise<{ handle: SandboxHandle } | { rebuild: RebuildPlan }> {
+    try {
+      return { handle: await this.resume() };
+    } catch (err) {
+      if (!(err instanceof ForkyardError) || err.code !== "sandbox_gone") throw err;
+      const plan = this.#rebuildPlan(n);
+      if (!plan) throw err;
+      this.#event("sandbox.lost", n, { sandboxId: this.#record().sandboxId, rebuildFrom: plan.fromSnapshot ? "snapshot" : "origin", replay: plan.replay.length });
+      return { rebuild: plan };
+    }
+  }
+
+  #rebuildPlan(n: number): RebuildPlan | null {
+    const r = this.#record();
+    if (!r.baseSha) return null;
+    const snap = r.snapshot;
+    const fromSnapshot = !!snap && snap.complete && snap.commit === r.baseSha;
+    if (!fromSnapshot && (r.parent || r.run)) return null;
+    const k = (r.rebuilds ?? 0) + 1;
+    return {
+      k,
+      lostLeaseKey: r.leaseKey,
+      leaseKey: `${sessionLeaseKey(r.id)}~${k}`,
+      baseSha: r.baseSha,
+      fromSnapshot,
+      templateId: r.sandbox.templateId,
+      timeoutSeconds: sessionSandboxTtl(r.idleSeconds),
+      replay: this.#store.toolCalls(fromSnapshot ? snap!.turn : 0, n - 1),
+    };
+  }
+
+  /** A rebuild's snapshot step: the snapshot laid on the new sandbox's clone, and verified. */
+  restoreSnapshot(handle: SandboxHandle): Promise<{ files: number; deleted: number; verified: boolean }> {
+    return new SessionWorkspace(this.#env, this.#record().id).restore(handle);
+  }
+
+  /** The rebuilt sandbox is the session's now (once: a repeated report changes nothing). */
+  async rebuilt(report: RebuildReport): Promise<SandboxHandle> {
+    return this.serial(async () => {
+      const { handle } = unwrap(await this.pool().resume(report.leaseKey));
+      if (this.#record().leaseKey === report.leaseKey) return handle;
+      this.#store.update((rec) => {
+        rec.leaseKey = report.leaseKey;
+        rec.sandboxId = report.sandboxId;
+        rec.sandboxState = "running";
+        rec.runningSince = Date.now();
+        rec.rebuilds = report.k;
+        delete rec.verifyOnResume;
+      });
+      const { differences } = report;
+      this.#event("session.rebuilt", null, { sandboxId: report.sandboxId, from: report.from, replayed: report.replayed, differences: { count: differences.length, calls: differences.slice(0, 20) } });
+      log("warn", "session.sandbox_rebuilt", { sessionId: this.#record().id, sandboxId: report.sandboxId, from: report.from, replayed: report.replayed, differences: differences.length });
+      return handle;
+    });
+  }
+
+  /** After a resume: the workspace compared with its manifest, repaired (`session.repaired`), or lost. */
+  async #verify(r: SessionRecord, handle: SandboxHandle): Promise<void> {
+    try {
+      const outcome = await new SessionWorkspace(this.#env, r.id).verify(handle);
+      if (outcome.intact) return;
+      this.#event("session.repaired", null, { sandboxId: r.sandboxId, ...describeDiff(outcome.diff), restored: outcome.restored });
+      log("warn", "session.workspace_repaired", { sessionId: r.id, sandboxId: r.sandboxId, missing: outcome.diff.missing.length, changed: outcome.diff.changed.length });
+    } catch (err) {
+      if (!(err instanceof ConflictError) || err.code !== "sandbox_gone") throw err;
+      this.#event("session.repair_failed", null, { sandboxId: r.sandboxId, error: { code: err.code, message: err.message, details: err.details ?? {} } });
+      this.#store.update((rec) => {
+        rec.sandboxMs = this.#store.sandboxMs(rec, Date.now());
+        rec.runningSince = null;
+        rec.sandboxState = "gone";
+      });
+      await this.pool().release(r.leaseKey);
+      throw err;
+    }
+  }
+
+  /** The session is destroyed: its workspace snapshot goes too. */
+  async dropWorkspace(): Promise<void> {
+    const r = this.#record();
+    await new SessionWorkspace(this.#env, r.id).drop().catch((err) => log("warn", "session.workspace_drop_failed", { sessionId: r.id, ...errorFields(err) }));
   }
 
   /**
@@ -108,6 +230,7 @@ export class SessionLease {
         delete record.error;
         delete record.cancelling;
         delete record.pendingForks;
+        delete record.verifyOnResume;
         try {
           return unwrap(await this.#env.SESSION.getByName(id).createFork({ record, history }));
         } catch (err) {

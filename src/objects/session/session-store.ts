@@ -6,6 +6,7 @@ import type { TokenUsage } from "../../agent/pricing";
 import { ZERO_USAGE } from "../../agent/pricing";
 import { roundUsd } from "../../core/costs";
 import { BudgetLedger } from "../shared/budget-ledger";
+import type { ReplayCall } from "../../protocol/session-job";
 
 /** A session as its Durable Object keeps it (one JSON row: it is small and always read whole). */
 export type SessionRecord = Pick<SessionView, "id" | "title" | "status" | "repo" | "branch" | "workBranch" | "model" | "system" | "idleSeconds" | "budgetUsd" | "parent" | "run" | "error" | "createdAt" | "updatedAt"> & {
@@ -23,6 +24,12 @@ export type SessionRecord = Pick<SessionView, "id" | "title" | "status" | "repo"
   cancelling?: number;
   /** A fork of a session whose sandbox is still on its parent's branch: its next turn checks out `workBranch` first. */
   switchBranch?: boolean;
+  /** The sandbox was paused with its workspace recorded (session-workspace.ts): its resume is verified. */
+  verifyOnResume?: boolean;
+  /** The last workspace snapshot: taken after turn `turn`, at `commit`; `complete` when every changed file was stored. */
+  snapshot?: { turn: number; commit: string | null; complete: boolean };
+  /** Times the sandbox was lost and rebuilt. */
+  rebuilds?: number;
   /** New sessions asked for while a turn runs: forked at its next step boundary (or when it ends). */
   pendingForks?: PendingFork[];
 };
@@ -336,6 +343,15 @@ export class SessionStore {
       return { ...t, status: "cancelled", error: JSON.stringify(error), instance_id: null, tokens: JSON.stringify(this.#tokensOf(t.n)), tool_calls: this.#toolCallsOf(t.n), cost_usd: roundUsd(this.llmUsd(t.n)), finished_at: now };
     });
     return { turns, transcript: this.#transcriptRows(0, upTo) };
+  }
+
+  /** The tool calls of turns fromTurn+1..upTo, in order, with their outputs (a rebuild replays them). */
+  toolCalls(fromTurn: number, upTo: number): ReplayCall[] {
+    return this.#transcriptRows(fromTurn, upTo).flatMap((row) => {
+      if (row.kind !== "tool") return [];
+      const t = JSON.parse(row.data) as ToolRecord;
+      return t.result.content === TOOL_CALL_NOT_RUN ? [] : [{ turn: row.turn, name: t.name, input: JSON.stringify(t.input ?? {}), output: t.result.content }];
+    });
   }
 
   /** A fork's copy of its parent's turns (its own spend starts at zero: the copied turns keep their cost). */

@@ -18,7 +18,7 @@ import { SessionForks, type ForkAnswer } from "./session-forks";
 import type { SandboxHandle } from "../../sandbox/handle";
 import { setupInstanceId } from "../../protocol/session-ids";
 import { exportTurns, upsertSessionSummary } from "../../d1-index/session-index";
-import { sessionSandboxTtl, type SetupInfo, type SetupOutcome, type TurnOutcome, type TurnStart } from "../../protocol/session-job";
+import { sessionSandboxTtl, type RebuildReport, type SetupInfo, type SetupOutcome, type TurnOutcome, type TurnStart } from "../../protocol/session-job";
 import { SessionStore, type SessionRecord } from "./session-store";
 import { newSessionRecord, type CreateSessionInput, type ForkedSessionInput } from "./session-record";
 import type { StepReport } from "../../protocol/step-reports";
@@ -176,6 +176,7 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
       this.#forks.drop(ended);
       if (r.status === "setting_up") await this.#turns.instance(setupInstanceId(r.id)).then((i) => i.terminate()).catch(() => undefined);
       await this.#lease.serial(async () => unwrap(await this.#lease.pool().release(r.leaseKey)));
+      await this.#lease.dropWorkspace();
       this.#event("session.destroyed", null, {});
       await this.#afterChange();
       this.#events.closeAll();
@@ -240,11 +241,23 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
       const turn = this.#store.turn(n);
       if (!turn || turn.status !== "running" || r.cancelling === n) throw new ConflictError("cancelled", `Turn ${n} is not running.`);
       this.#watch.heard(0);
-      const handle = await this.#lease.resume();
+      // A lost sandbox: the turn rebuilds it first (session-lease.ts resumeOrRebuild).
+      const resumed = await this.#lease.resumeOrRebuild(n);
       this.#event("turn.started", n, { instanceId, model: turn.model });
-      const start = { prompt: turn.prompt, model: turn.model, repo: r.repo, baseBranch: r.branch, workBranch: r.workBranch, system: r.system, handle, startedAt: Date.parse(turn.started_at ?? new Date().toISOString()) };
+      const start: TurnStart = { prompt: turn.prompt, model: turn.model, repo: r.repo, baseBranch: r.branch, workBranch: r.workBranch, system: r.system, handle: "handle" in resumed ? resumed.handle : null, startedAt: Date.parse(turn.started_at ?? new Date().toISOString()) };
+      if ("rebuild" in resumed) start.rebuild = resumed.rebuild;
       return r.switchBranch ? { ...start, switchBranch: true } : start;
     });
+  }
+
+  /** A rebuild's snapshot step (the turn's sandbox was lost): the last snapshot laid on its new clone. */
+  restoreSnapshot(handle: SandboxHandle): Promise<Result<{ files: number; deleted: number; verified: boolean }>> {
+    return asResult(() => this.#lease.restoreSnapshot(handle));
+  }
+
+  /** A rebuild's last step: the new sandbox is the session's (`session.rebuilt`); answers its handle. */
+  rebuilt(report: RebuildReport): Promise<Result<SandboxHandle>> {
+    return asResult(() => this.#lease.rebuilt(report));
   }
 
   /** The forked session's workspace is on its own work branch now. */

@@ -1,0 +1,77 @@
+import { executeTool } from "../agent/tools";
+import { unwrap } from "../core/errors";
+import type { Session } from "../objects/session/session";
+import { POOL_NAME } from "../protocol/events";
+import type { RebuildReport, ReplayCall, SessionJob, TurnStart } from "../protocol/session-job";
+import { sandboxAccess } from "../sandbox/connection";
+import type { SandboxHandle } from "../sandbox/handle";
+import { SandboxSession } from "../sandbox/session";
+import type { JobContext } from "./durable-job";
+import { ForkSandbox } from "./fork-sandbox";
+import { stepConfig } from "./step-policies";
+import { SESSION_STEP } from "./steps";
+
+/** Tool calls replayed per step: a long session rebuilds in a few steps, far from the step limit. */
+export const REPLAY_BATCH = 50;
+const COMMAND_CHARS = 200;
+
+/**
+ * Rebuilds the session's lost sandbox before turn n goes on (issue 24, item 2), in steps that may
+ * each run again: release the lost lease, acquire a new sandbox under the next lease key, clone
+ * the session's base commit, lay the last snapshot (when the plan starts from one), replay the
+ * later turns' tool calls in batches — editor edits as recorded, bash commands re-run and those
+ * whose output differs reported — then hand the sandbox to the session. No model call is made.
+ */
+export async function rebuildSandbox(job: JobContext<SessionJob>, session: DurableObjectStub<Session>, start: TurnStart): Promise<SandboxHandle> {
+  const plan = start.rebuild!;
+  const { config, steps, step, instanceId, params } = job;
+  const retries = config.RETRY_POLICIES;
+  const pool = job.env.POOL.getByName(POOL_NAME);
+  await steps.run(SESSION_STEP.rebuildRelease, stepConfig("cleanup", retries), async () => {
+    await pool.release(plan.lostLeaseKey);
+    return { released: plan.lostLeaseKey };
+  }, { gated: false });
+  const sandbox = new ForkSandbox({
+    params: { runId: params.sessionId, n: 0, leaseKey: plan.leaseKey, repo: start.repo, baseBranch: start.baseBranch, workBranch: start.workBranch, template: plan.templateId, timeoutSeconds: plan.timeoutSeconds, holder: "session", workflow: "session" },
+    config,
+    step,
+    steps,
+    pool,
+    instanceId,
+    taskEnv: {},
+  });
+  await sandbox.acquire(SESSION_STEP.rebuildPrefix);
+  await steps.run(SESSION_STEP.rebuildClone, stepConfig("restore", retries), async ({ remainingMs }) => sandbox.cloneAt(remainingMs, plan.baseSha), { gated: false });
+  const sandboxId = sandbox.sandboxId;
+  if (plan.fromSnapshot) {
+    await steps.run(SESSION_STEP.rebuildSnapshot, stepConfig("restore", retries), async () => {
+      const { handle } = unwrap(await pool.resume(plan.leaseKey));
+      return unwrap(await session.restoreSnapshot(handle));
+    }, { gated: false });
+  }
+  const differences: RebuildReport["differences"] = [];
+  for (let b = 0; b * REPLAY_BATCH < plan.replay.length; b++) {
+    const batch = plan.replay.slice(b * REPLAY_BATCH, (b + 1) * REPLAY_BATCH);
+    const result = await steps.run(SESSION_STEP.rebuildReplay(b + 1), stepConfig("restore", retries), async ({ remainingMs }) => {
+      const { handle } = unwrap(await pool.resume(plan.leaseKey));
+      return { differences: await replay(SandboxSession.forHandle(sandboxAccess(config), handle), batch, remainingMs, params.sessionId) };
+    }, { gated: false });
+    differences.push(...result.differences);
+  }
+  const report: RebuildReport = { k: plan.k, leaseKey: plan.leaseKey, sandboxId, from: plan.fromSnapshot ? "snapshot" : "origin", replayed: plan.replay.length, differences };
+  return steps.run(SESSION_STEP.rebuildFinished, stepConfig("control", retries), async () => unwrap(await session.rebuilt(report)), { gated: false });
+}
+
+/** Replays tool calls in order; answers the bash calls whose output is not what it was. */
+async function replay(session: SandboxSession, calls: ReplayCall[], remainingMs: number, sessionId: string): Promise<RebuildReport["differences"]> {
+  const differences: RebuildReport["differences"] = [];
+  for (const call of calls) {
+    const input = JSON.parse(call.input) as Record<string, never>;
+    const out = await executeTool(session, { name: call.name, input }, { remainingMs, envs: { FORKYARD_SESSION_ID: sessionId, FORKYARD_TURN: String(call.turn) } });
+    if (call.name === "bash" && out.content !== call.output) {
+      const command = typeof input.command === "string" ? (input.command as string).slice(0, COMMAND_CHARS) : undefined;
+      differences.push({ turn: call.turn, name: call.name, ...(command !== undefined ? { command } : {}) });
+    }
+  }
+  return differences;
+}

@@ -29,6 +29,8 @@ export interface ExecOptions {
   tailChars?: number;
   /** Sees stdout as it arrives; calling `stop` kills the command. */
   onStdout?: (chunk: string, stop: () => void) => void;
+  /** Sees each stream's output as it arrives, scrubbed of the deployment's secrets (live output). */
+  onOutput?: (stream: "stdout" | "stderr", chunk: string) => void;
   /** The stall watchdog: no output and no exit for this long kills the command (StalledError). */
   stallMs?: number;
 }
@@ -120,6 +122,7 @@ export class SandboxSession {
         onStdout: (data) => {
           stdout.push(data);
           rearm();
+          options.onOutput?.("stdout", scrubSecrets(data, this.#access.secrets));
           options.onStdout?.(data, () => {
             if (stopped) return;
             stopped = true;
@@ -129,6 +132,7 @@ export class SandboxSession {
         onStderr: (data) => {
           stderr.push(data);
           rearm();
+          options.onOutput?.("stderr", scrubSecrets(data, this.#access.secrets));
         },
       });
       function rearm(): void {

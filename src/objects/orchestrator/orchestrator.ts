@@ -3,8 +3,7 @@ import type { RunPick } from "../../api/pick-responses";
 import type { BranchRequest, BranchResponse, ForkView, JudgeRequest, PreparedView, RunView } from "../../api/runs";
 import type { JudgeInput, Judgement } from "../../runs/judging";
 import type { PrepareInfo } from "../../workflows/prepare-workflow";
-import type { Env } from "../../core/env";
-import { loadConfig } from "../../core/env";
+import { loadConfig, type Env } from "../../core/env";
 import { asResult, ConflictError, InvalidInputError, NotFoundError, resultOf, type Result } from "../../core/errors";
 import { errorFields, log } from "../../observability/log";
 import type { ForkOutcome } from "../../runs/fork-outcome";
@@ -18,6 +17,7 @@ import type { RunContext } from "./run-context";
 import { RunStore, type CreateRunInput } from "./run-store";
 import type { LeaseRequest } from "../pool/pool";
 import { BUDGET_RAISED_EVENT } from "../../protocol/events";
+import type { OutputChunk } from "../../protocol/live-output";
 import type { BranchReports, ForkReports, JudgeReports, PrepareReports } from "../../protocol/roles";
 import type { StepRecord, StepReport } from "../../protocol/step-reports";
 import { EventChannel } from "../shared/event-channel";
@@ -26,6 +26,7 @@ import { InstanceWatch } from "../shared/instance-watch";
 import { migrate } from "../shared/migrations";
 import { ForkReporting, isTerminalFork } from "./fork-reports";
 import { RunLaunching } from "./launching";
+import { RunLiveOutput } from "./live-output";
 import { RunReconciling } from "./reconciling";
 import { RUN_MIGRATIONS } from "./schema";
 import { RunStopping } from "./stopping";
@@ -49,6 +50,7 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
   readonly #preparing: RunPreparing;
   readonly #judging: RunJudging;
   readonly #status: RunStatusMachine;
+  readonly #live: RunLiveOutput;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -82,10 +84,10 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
     this.#launching = new RunLaunching(run, { branching: this.#branching, preparing: this.#preparing });
     this.#stopping = new RunStopping(run, ctx.storage);
     this.#reconciling = new RunReconciling(run, { reports: this.#reports, stopping: this.#stopping, preparing: this.#preparing, judging: this.#judging });
+    this.#live = new RunLiveOutput(this.#events, this.#store, () => loadConfig(env).LIVE_OUTPUT_INTERVAL_MS);
   }
 
   // ---- The run's API ----------------------------------------------------------------------------
-
   /**
    * Creates the run, or returns it when it exists (same Idempotency-Key, same request). Crash-safe: run row and alarm
    * are written first, so the alarm drives it whatever crashes later; a replay drives it again (launching is idempotent).
@@ -145,8 +147,7 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
     return resultOf(() => {
       const fork = this.#requireFork(n);
       if (!isTerminalFork(fork.status)) throw new ConflictError("fork_running", `Fork ${n} has not ended yet (${fork.status}).`);
-      const outcome = fork.outcome ? (JSON.parse(fork.outcome) as ForkOutcome) : null;
-      return outcome?.kept ?? null;
+      return fork.outcome ? ((JSON.parse(fork.outcome) as ForkOutcome).kept ?? null) : null;
     });
   }
 
@@ -199,9 +200,7 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
       const run = this.#requireRun();
       if (isTerminalRun(run.status)) throw new ConflictError("run_finished", `The run already ended (${run.status}).`);
       const current = run.request.budgetUsd;
-      if (current !== undefined && budgetUsd <= current) {
-        throw new InvalidInputError(`budgetUsd: must be more than the current budget of $${current}.`, { field: "budgetUsd" });
-      }
+      if (current !== undefined && budgetUsd <= current) throw new InvalidInputError(`budgetUsd: must be more than the current budget of $${current}.`, { field: "budgetUsd" });
       this.#store.setBudget(budgetUsd, new Date().toISOString());
       this.#event("run.budget", null, { budgetUsd });
       if (run.status === "budget_exceeded") await this.#status.set("running");
@@ -240,11 +239,10 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
     if (request.method !== "GET" || url.pathname !== "/events" || !this.#store.run()) return new Response("not found", { status: 404 });
-    return this.#events.response(request, this.#store.countUnfinished() > 0);
+    return this.#events.response(request, this.#store.countUnfinished() > 0, () => this.#live.snapshot());
   }
 
   // ---- ForkReports: a fork's Workflow (fork-reports.ts) -------------------------------------------
-
   forkBegin(n: number, instanceId: string, step?: StepRecord): Promise<Result<{ startedAt: number }>> {
     return asResult(async () => this.#reports.forkBegin(n, instanceId, step));
   }
@@ -260,6 +258,11 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
 
   stepFinished(n: number, name: string, report: StepReport): { branch?: boolean } {
     return this.#reports.stepFinished(n, name, report);
+  }
+
+  /** A running step's output: to watchers as `command.output` (not logged), bounded per fork and run. */
+  forkOutput(n: number, chunks: OutputChunk[], final?: boolean): { nextInMs: number } {
+    return this.#live.accept(n, chunks, final);
   }
 
   reserveModelCall(n: number, key: string, expectedUsd: number): Result<void> {
@@ -291,7 +294,6 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
   }
 
   // ---- BranchReports, PrepareReports, JudgeReports: branching.ts, preparing.ts, run-judging.ts ----
-
   /** Fork n at a step boundary takes its waiting branches: their new forks' leases, to fork its sandbox under. */
   branchClaim(n: number, mark: BranchMark): Result<(ClaimedBranch & { leases: LeaseRequest[] })[]> {
     return resultOf(() => this.#branching.claim(n, mark));
@@ -347,7 +349,6 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
   }
 
   // ---- The alarm (reconciling.ts) and the run's state machine --------------------------------------
-
   override async alarm(): Promise<void> {
     const run = this.#store.run();
     if (!run) return;

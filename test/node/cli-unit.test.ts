@@ -534,6 +534,57 @@ describe("watching over the event stream", () => {
     }
   });
 
+  it("logs --follow prints a running command's lines as they come (command.output), once", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    try {
+      let ended = false;
+      let push: ((s: string) => void) | undefined;
+      const step = (name: string, status: "running" | "succeeded") => ({ name, status, attempts: 1, durationMs: status === "running" ? null : 100 });
+      const fake = fakeIo((req) => {
+        if (req.url.endsWith("/v1/runs/r1/events")) {
+          const stream = new ReadableStream<Uint8Array>({ start: (ctl) => void (push = (s) => ctl.enqueue(new TextEncoder().encode(s))) });
+          return new Response(stream, { headers: { "content-type": "text/event-stream" } });
+        }
+        if (!ended) return json(run("running", [fork(1, { ...started, status: "running", steps: [step("command-1", "running")] })]));
+        const result = { command: "echo hi", exitCode: 0, stdoutTail: "line one\nline two\nline three\n", stderrTail: "", durationMs: 12_000 };
+        return json(run("completed", [fork(1, { ...started, status: "succeeded", steps: [step("command-1", "succeeded")], commands: [result] })]));
+      });
+      const gets = () => fake.requests.filter((r) => new URL(r.url).pathname === "/v1/runs/r1").length;
+      const output = (offset: number, data: string) => `event: command.output\ndata: ${JSON.stringify({ at: "t", type: "command.output", fork: 1, step: "command-1", stream: "stdout", offset, data })}\n\n`;
+      const exit = main(argv("logs", "r1", "--follow"), fake.io);
+      await vi.waitFor(() => expect(gets()).toBe(1));
+      await vi.waitFor(() => expect(fake.out()).toContain("$ echo hi"));
+      push!(output(0, "line one\nline t"));
+      await vi.waitFor(() => expect(fake.out()).toContain("line one"));
+      expect(fake.out()).not.toContain("line t"); // a line prints once it is whole
+      push!(output(0, "line one\nline t")); // a repeat (a late watcher's tail) prints nothing again
+      push!(output(15, "wo\nline three\n"));
+      await vi.waitFor(() => expect(fake.out()).toContain("line three"));
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(gets()).toBe(1); // output events do not re-read the run
+      ended = true;
+      push!("id: 9\nevent: step.finished\ndata: {}\n\n");
+      await vi.advanceTimersByTimeAsync(300);
+      expect(await exit).toBe(EXIT.ok);
+      const lines = stripAnsi(fake.out()).split("\n").map((l) => l.replace(/^fork 1 │ /, ""));
+      expect(lines.filter((l) => l.startsWith("line"))).toEqual(["line one", "line two", "line three"]);
+      expect(lines).toContain("exit 0 (12.0s)");
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("live output after a gap says what was not shown", () => {
+    const tracker = new LogTracker();
+    tracker.next(run("running", [fork(1, { ...started, status: "running", steps: [{ name: "tool-1-1", status: "running", attempts: 1, durationMs: null }] })]));
+    const chunk = (offset: number, data: string) => ({ fork: 1, step: "tool-1-1", stream: "stdout" as const, offset, data });
+    expect(tracker.live(chunk(100, "tail\n")).map((e) => e.text)).toEqual(["[… 100 characters not shown]", "tail"]);
+    expect(tracker.live(chunk(200, "more")).map((e) => e.text)).toEqual(["[… 95 characters not shown]"]);
+    // The held last line prints when the step ends.
+    const done = tracker.next(run("running", [fork(1, { ...started, status: "running", steps: [{ name: "tool-1-1", status: "succeeded", attempts: 1, durationMs: 5 }] })]));
+    expect(done.map((e) => e.text)).toEqual(["more", "✓ tool-1-1 (5ms)"]);
+  });
+
   it("fork --wait falls back to polling when the API has no event stream", async () => {
     let gets = 0;
     const fake = fakeIo((req) => {

@@ -14,6 +14,7 @@ import { forkTranscriptLines } from "../../cli/render/fork-transcript.ts";
 import { stripAnsi, truncateVisible } from "../../cli/render/text.ts";
 import type { ForkView, RunView } from "../../cli/types.ts";
 import { LOCAL_API_TOKEN } from "../../scripts/local-stack.ts";
+import { shellWord } from "../../src/runs/fetch-command.ts";
 
 // ---- fixtures ------------------------------------------------------------------------------
 
@@ -476,16 +477,23 @@ describe("budget", () => {
 describe("pick", () => {
   const fetchCommand = "git fetch /repo main && git switch -c forkyard/r1/2 FETCH_HEAD && curl … ${FORKYARD_TOKEN:?…} … | git apply --3way && git commit -qm 'x'";
 
-  it("POSTs the pick and prints the pull request's URL on GitHub, else only the fetch command (stdout), with a note when FORKYARD_TOKEN is unset", async () => {
+  it("POSTs the pick and prints the pull request's URL on GitHub, else only the fetch command (stdout): given the local token on the local stack, else with a note when FORKYARD_TOKEN is unset", async () => {
     const onGitHub = fakeIo(() => json({ n: 2, branch: "forkyard/r1/2", pullRequest: { number: 7, url: "https://github.com/acme/app/pull/7" }, fetch: "git fetch …" }));
     expect(await main(argv("pick", "r1", "--fork", "2"), onGitHub.io)).toBe(EXIT.ok);
     expect(onGitHub.requests[0]).toMatchObject({ method: "POST", url: "http://127.0.0.1:8787/v1/runs/r1/forks/2/pick" });
     expect(onGitHub.out()).toBe("https://github.com/acme/app/pull/7\n");
 
+    // The local stack with its well-known token: the command works as printed, without FORKYARD_TOKEN.
     const local = fakeIo(() => json({ n: 2, branch: "forkyard/r1/2", fetch: fetchCommand }));
     await main(argv("pick", "r1", "--fork", "2"), local.io);
-    expect(local.out()).toBe(`${fetchCommand}\n`);
-    expect(local.err()).toContain("$FORKYARD_TOKEN");
+    expect(local.out()).toBe(`FORKYARD_TOKEN=${LOCAL_API_TOKEN} sh -c ${shellWord(fetchCommand)}\n`);
+    expect(local.err()).toBe("");
+    // Another token (--token) is never printed: the command reads it from the environment, and the CLI says why.
+    const other = fakeIo(() => json({ n: 2, branch: "forkyard/r1/2", fetch: fetchCommand }));
+    await main(argv("pick", "r1", "--fork", "2", "--token", "s3cret-token-x"), other.io);
+    expect(other.out()).toBe(`${fetchCommand}\n`);
+    expect(other.err()).toContain("needs your token: it reads it from $FORKYARD_TOKEN");
+    expect(other.out() + other.err()).not.toContain("s3cret-token-x");
     const withToken = fakeIo(() => json({ n: 2, branch: "forkyard/r1/2", fetch: fetchCommand }), { env: { FORKYARD_TOKEN: "t" } });
     await main(argv("pick", "r1", "--fork", "2"), withToken.io);
     expect(withToken.err()).toBe("");
@@ -690,5 +698,32 @@ describe("session queue and forks", () => {
     expect(await main(argv("session", "fork", "s1", "-n", "2", "--budget", "1.5"), forked.io)).toBe(EXIT.ok);
     expect(forked.requests[0]).toMatchObject({ method: "POST", url: "http://127.0.0.1:8787/v1/sessions/s1/fork", body: { count: 2, budgetUsd: 1.5 } });
     expect(forked.out()).toBe("session s2 (made at turn 4's next step boundary): t (fork 1 of 2)\nsession s3 (made at turn 4's next step boundary): t (fork 2 of 2)\n");
+  });
+});
+
+describe("hints", () => {
+  it("every `forkyard <command>` the CLI suggests is a command it has", async () => {
+    const { readdirSync, readFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const dirs = ["cli", "cli/commands", "cli/render"];
+    const hinted = new Set<string>();
+    for (const dir of dirs) {
+      for (const name of readdirSync(dir).filter((f) => f.endsWith(".ts"))) {
+        // What it prints (not its comments).
+        const code = readFileSync(join(dir, name), "utf8").split("\n").filter((l) => !/^\s*(\/\/|\*|\/\*)/.test(l)).join("\n");
+        for (const m of code.matchAll(/\bforkyard ([a-z][a-z-]*)/g)) hinted.add(m[1]!);
+      }
+    }
+    expect(hinted.size).toBeGreaterThan(5);
+    const fake = fakeIo(() => json({}));
+    await main(argv("--help"), fake.io);
+    const help = fake.out() + fake.err();
+    for (const command of hinted) expect(help, `forkyard ${command}`).toMatch(new RegExp(`^\\s+${command}\\b`, "m"));
+  });
+
+  it("branch points to status --watch and compare", async () => {
+    const fake = fakeIo(() => json({ runId: "r1", forks: [4], branch: 1 }, 202));
+    expect(await main(argv("branch", "r1", "--fork", "1"), fake.io)).toBe(EXIT.ok);
+    expect(stripAnsi(fake.out())).toContain("forkyard status r1 --watch · forkyard compare r1");
   });
 });

@@ -389,9 +389,11 @@ describe.skipIf(!hasChromium)(suiteName, () => {
     await page.screenshot({ path: join(OUTPUT, "dashboard-transcript.png"), fullPage: true });
   });
 
-  it("serves /docs: Swagger UI from this origin lists the operations", async () => {
+  it("serves /docs, linked from the dashboard: Swagger UI from this origin lists the operations", async () => {
     const before = requestUrls.length;
-    await page.goto(`${worker!.url}/docs`);
+    await page.goto(`${worker!.url}/`);
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "API docs" }).click();
+    await page.waitForURL(`${worker!.url}/docs`);
     await page.locator(".opblock").first().waitFor();
     expect(await page.locator(".opblock").count()).toBeGreaterThan(20);
     await page.locator(".opblock-summary-path", { hasText: "/v1/runs/{id}/compare" }).first().waitFor();

@@ -237,8 +237,7 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
 
   /** GET /events: the run's event log from after Last-Event-ID, then live events until the run ends. */
   override async fetch(request: Request): Promise<Response> {
-    const url = new URL(request.url);
-    if (request.method !== "GET" || url.pathname !== "/events" || !this.#store.run()) return new Response("not found", { status: 404 });
+    if (request.method !== "GET" || new URL(request.url).pathname !== "/events" || !this.#store.run()) return new Response("not found", { status: 404 });
     return this.#events.response(request, this.#store.countUnfinished() > 0, () => this.#live.snapshot());
   }
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { api, createRun, gateCommand, getRun, newGate, sandboxAdmin, waitForRunStatus } from "./helpers";
+import { api, createRun, gateCommand, getRun, newGate, sandboxAdmin, scriptedModel, waitForRunStatus } from "./helpers";
 
 interface SseEvent {
   id: string | undefined;
   type: string;
-  data: { fork: number | null; step?: string; stream?: string; offset?: number; data?: string; seq?: number };
+  data: { fork: number | null; step?: string; stream?: string; offset?: number; data?: string; seq?: number; status?: string };
 }
 
 /** Reads an SSE stream event by event. */
@@ -67,5 +67,25 @@ describe("live output of running commands (command.output)", () => {
     expect(replay).toContain("command.finished");
     expect(replay).not.toContain("command.output");
     expect((await getRun(run.id)).forks[0]!.commands[0]!.stdoutTail).toBe("first-line\nlast-line\n");
+  });
+});
+
+describe("live output of an agent's bash tool call", () => {
+  it("streams the tool call's output under its step while it runs", async () => {
+    const gate = newGate();
+    const usage = { input_tokens: 100, output_tokens: 10, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+    await scriptedModel.reset();
+    await scriptedModel.script([
+      { content: [{ type: "tool_use", name: "bash", input: { command: `echo agent-live; ${gateCommand(gate)}; echo agent-done` } }], usage },
+      { content: [{ type: "text", text: "Done." }], usage },
+    ]);
+    const run = await createRun({ task: { prompt: "Print something", model: "sonnet" } });
+    const watcher = sseReader(await api(`/v1/runs/${run.id}/events`));
+    const live = await watcher.until(output("agent-live"));
+    expect(live).toMatchObject({ id: undefined, data: { fork: 1, step: "tool-1-1", stream: "stdout", offset: 0 } });
+    await sandboxAdmin.openGate(gate);
+    expect(await watcher.until(output("agent-done"))).toMatchObject({ data: { step: "tool-1-1" } });
+    expect(await watcher.until((e) => e.type === "run.finished")).toMatchObject({ data: { status: "completed" } });
+    await scriptedModel.reset();
   });
 });

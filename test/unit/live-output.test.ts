@@ -6,6 +6,7 @@ import { EventChannel } from "../../src/objects/shared/event-channel";
 import { migrate } from "../../src/objects/shared/migrations";
 import { SESSION_MIGRATIONS } from "../../src/objects/session/schema";
 import { sqliteStorage } from "./support/sqlite-storage";
+import { REDACTED, StreamScrubber } from "../../src/observability/scrub";
 
 afterEach(() => vi.useRealTimers());
 
@@ -116,5 +117,27 @@ describe("a run's live output", () => {
     expect(text.match(/^id: /gm)).toHaveLength(1); // run.created's only
     const replay = await events.response(new Request("http://x/events"), false).text();
     expect(replay).not.toContain("command.output");
+  });
+});
+
+describe("live output's secret scrubbing", () => {
+  it("never lets a secret out in parts, wherever the stream is cut", () => {
+    const secret = "sk-ant-api03-SECRETVALUE123";
+    const text = `token=${secret} and ${encodeURIComponent(secret)} end\n`;
+    const expected = `token=${REDACTED} and ${REDACTED} end\n`;
+    for (let i = 0; i <= text.length; i++) {
+      for (const j of [i, Math.min(text.length, i + 3), Math.min(text.length, i + 11)]) {
+        const scrubber = new StreamScrubber([secret]);
+        const shown = scrubber.push(text.slice(0, i)) + scrubber.push(text.slice(i, j)) + scrubber.push(text.slice(j)) + scrubber.end();
+        expect(shown, `cut at ${i}/${j}`).toBe(expected);
+      }
+    }
+  });
+
+  it("holds back only what could start a secret", () => {
+    const scrubber = new StreamScrubber(["sk-ant-api03-SECRETVALUE123"]);
+    expect(scrubber.push("build ok\nsk-")).toBe("build ok\n");
+    expect(scrubber.push("ip this\n")).toBe("sk-ip this\n");
+    expect(scrubber.end()).toBe("");
   });
 });

@@ -114,10 +114,11 @@ function outputOf(quiet: boolean | undefined): { stdio: ["ignore", "inherit" | "
  * Starts a server on `port`, or on a free one picked here when none is asked for; a picked port
  * another process bound before the server could is picked again.
  */
-async function onPort(port: number | undefined, launch: (port: number) => Promise<StackProcess>, what: string): Promise<StackProcess> {
+async function onPort(port: number | undefined, launch: (port: number) => Promise<StackProcess>, what: string, graceMs = 5000): Promise<StackProcess> {
   // A fixed port another process holds: that process may even answer the health check (an earlier
   // stack still running), so ours would look ready while it exits over the port. Say so instead.
-  if (port !== undefined && (await portInUse(port))) throw new PortInUseError(what, port);
+  // (A process of ours that just ended, e.g. chaos's killed Worker, may take a moment to let go of it.)
+  if (port !== undefined && (await portStaysInUse(port, graceMs))) throw new PortInUseError(what, port);
   for (let attempt = 1; ; attempt++) {
     try {
       return await launch(port ?? (await freePort()));
@@ -158,6 +159,15 @@ function groupHandle(url: string, child: ChildProcess): StackProcess {
       await ended(0);
     },
   };
+}
+
+/** Whether `port` is still in use after `graceMs` of asking. */
+async function portStaysInUse(port: number, graceMs: number): Promise<boolean> {
+  for (const deadline = Date.now() + graceMs; ; ) {
+    if (!(await portInUse(port))) return false;
+    if (Date.now() > deadline) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** A fixed port (PORT, SANDBOX_PORT) is held by another process: nothing of ours was started on it. */
@@ -215,6 +225,8 @@ export async function startSandboxServer(opts: {
   env?: NodeJS.ProcessEnv;
   quiet?: boolean;
   onSpawn?: (p: StackProcess) => void;
+  /** How long a fixed `port` may stay in use before that is an error (default 5 s). */
+  portGraceMs?: number;
 }): Promise<SandboxServerProcess> {
   const env = { ...process.env, ...opts.env };
   const list = (...parts: (string | undefined)[]) => parts.flatMap((p) => (p ?? "").split(":")).filter(Boolean).join(":");
@@ -236,7 +248,7 @@ export async function startSandboxServer(opts: {
       },
     });
     return started(groupHandle(`http://127.0.0.1:${port}`, child), "/health", 15_000, output.capture(child), opts.onSpawn);
-  }, "the sandbox server");
+  }, "the sandbox server", opts.portGraceMs);
   return { ...handle, adminKey };
 }
 

@@ -25,7 +25,7 @@ afterAll(async () => {
 describe("the local stack on a port in use", () => {
   it("refuses to start the sandbox server there, naming the port and SANDBOX_PORT (the old one answering /health is not taken for ours)", async () => {
     const spawned: unknown[] = [];
-    const start = startSandboxServer({ port, dataDir: join(dir, "sandboxes"), apiKey: "k".repeat(32), quiet: true, onSpawn: (p) => spawned.push(p) });
+    const start = startSandboxServer({ port, dataDir: join(dir, "sandboxes"), apiKey: "k".repeat(32), quiet: true, portGraceMs: 0, onSpawn: (p) => spawned.push(p) });
     await expect(start).rejects.toThrow(PortInUseError);
     await expect(start).rejects.toThrow(new RegExp(`127\\.0\\.0\\.1:${port}: the port is in use.*SANDBOX_PORT`));
     expect(spawned).toHaveLength(0);

@@ -1,3 +1,4 @@
+import { LOCAL_API_TOKEN } from "../scripts/local-stack.ts";
 import type { ArtifactList, BranchResponse, CompareView, CreateEvalBody, CreateRunBody, DeletedRun, EvalResults, EvalView, ForkTranscriptPage, PickResult, CreatedRun, CreatedSession, CreateSessionBody, ReaperResult, RunPage, RunStatus, RunView, SessionPage, SessionView, TranscriptPage } from "./types.ts";
 
 /** An error answer of the API (`{error:{code,message,details}}`), or the API being unreachable (status 0). */
@@ -32,12 +33,15 @@ export interface ClientOptions {
 export class ForkyardClient {
   readonly baseUrl: string;
   readonly #token: string;
+  /** The token is the local stack's well-known one (not a secret: the default of every local install). */
+  readonly usesLocalToken: boolean;
   readonly #fetch: typeof fetch;
   readonly #timeoutMs: number;
 
   constructor(opts: ClientOptions) {
     this.baseUrl = opts.url.replace(/\/+$/, "");
     this.#token = opts.token;
+    this.usesLocalToken = opts.token === LOCAL_API_TOKEN;
     this.#fetch = opts.fetch ?? globalThis.fetch;
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
   }

@@ -1,6 +1,6 @@
 import { ApiError, type ForkyardClient } from "./client.ts";
 import { formatApiError } from "./output.ts";
-import type { RunView } from "./types.ts";
+import type { LiveChunk, RunView } from "./types.ts";
 import { isSettledRun } from "./types.ts";
 
 export interface FollowOptions {
@@ -15,6 +15,8 @@ export interface FollowOptions {
   /** How long transient API errors (5xx, unreachable) are retried before giving up. */
   retryForMs?: number;
   onTransientError?: (err: ApiError) => void;
+  /** Live output of running steps (`command.output` events): handed over as they come; they do not cause a re-read. */
+  onOutput?: (chunk: LiveChunk) => void;
 }
 
 /**
@@ -35,7 +37,7 @@ export async function* followRun(client: ForkyardClient, id: string, opts: Follo
     const body = await client.openEvents(id, streamAbort.signal);
     if (body) {
       streaming = true;
-      void pumpEvents(body, () => wake.now()).finally(() => {
+      void pumpEvents(body, () => wake.now(), opts.onOutput).finally(() => {
         streaming = false;
         wake.now();
       });
@@ -73,8 +75,8 @@ async function getWithRetry(client: ForkyardClient, id: string, opts: FollowOpti
   }
 }
 
-/** Reads an SSE body, calling `onEvent` at each event boundary (a blank line). */
-async function pumpEvents(body: ReadableStream<Uint8Array>, onEvent: () => void): Promise<void> {
+/** Reads an SSE body, calling `onEvent` at each event boundary (a blank line); live output goes to `onOutput`. */
+export async function pumpEvents(body: ReadableStream<Uint8Array>, onEvent: () => void, onOutput?: (chunk: LiveChunk) => void): Promise<void> {
   const decoder = new TextDecoder();
   let buffer = "";
   try {
@@ -85,13 +87,29 @@ async function pumpEvents(body: ReadableStream<Uint8Array>, onEvent: () => void)
       while ((boundary = buffer.indexOf("\n\n")) >= 0) {
         const event = buffer.slice(0, boundary);
         buffer = buffer.slice(boundary + 2);
-        // Comment-only blocks (`: keep-alive`) are heartbeats, not changes.
-        if (event.split("\n").some((l) => l !== "" && !l.startsWith(":"))) fired = true;
+        const output = liveChunk(event);
+        if (output) onOutput?.(output);
+        // Comment-only blocks (`: keep-alive`) are heartbeats, not changes; live output changes nothing stored.
+        else if (event.split("\n").some((l) => l !== "" && !l.startsWith(":"))) fired = true;
       }
       if (fired) onEvent();
     }
   } catch {
     // aborted or dropped: the caller falls back to polling
+  }
+}
+
+/** The live output an SSE event block carries, if it is a well-formed `command.output`. */
+export function liveChunk(block: string): LiveChunk | undefined {
+  const lines = block.split("\n");
+  if (!lines.includes("event: command.output")) return undefined;
+  const data = lines.find((l) => l.startsWith("data: "));
+  try {
+    const c = JSON.parse(data?.slice(6) ?? "") as Partial<LiveChunk>;
+    const ok = typeof c.fork === "number" && typeof c.step === "string" && (c.stream === "stdout" || c.stream === "stderr") && typeof c.offset === "number" && typeof c.data === "string";
+    return ok ? { fork: c.fork!, step: c.step!, stream: c.stream!, offset: c.offset!, data: c.data! } : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -149,11 +167,12 @@ export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
  * followRun for a command: follows the event stream, stops on Ctrl-C (`signal`), and warns once
  * (not on every retry) when the API is unreachable for a while.
  */
-export function followForCommand(client: ForkyardClient, id: string, signal: AbortSignal, warn: (message: string) => void): AsyncGenerator<RunView> {
+export function followForCommand(client: ForkyardClient, id: string, signal: AbortSignal, warn: (message: string) => void, onOutput?: (chunk: LiveChunk) => void): AsyncGenerator<RunView> {
   let warned = false;
   return followRun(client, id, {
     signal,
     useEvents: true,
+    ...(onOutput ? { onOutput } : {}),
     onTransientError: (err) => {
       if (!warned) warn(`${formatApiError(err)}; retrying`);
       warned = true;

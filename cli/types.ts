@@ -45,3 +45,13 @@ export const SETTLED_RUN_STATUSES = ["completed", "cancelled", "failed", "budget
 
 export const isSettledRun = (view: Pick<RunView, "status">): boolean => (SETTLED_RUN_STATUSES as readonly string[]).includes(view.status);
 export const isTerminalFork = (fork: Pick<ForkView, "status">): boolean => (TERMINAL_FORK_STATUSES as readonly string[]).includes(fork.status);
+
+/** A piece of a running step's output: a `command.output` event of the run's stream (live only). */
+export interface LiveChunk {
+  fork: number;
+  step: string;
+  stream: "stdout" | "stderr";
+  /** Characters of the stream before `data`. */
+  offset: number;
+  data: string;
+}

@@ -12,3 +12,12 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** Whether something already listens on 127.0.0.1:`port` (binding it fails with EADDRINUSE). */
+export function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", (err: NodeJS.ErrnoException) => (err.code === "EADDRINUSE" ? resolve(true) : reject(err)));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(false)));
+  });
+}

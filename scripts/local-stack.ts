@@ -8,7 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { freePort } from "./free-port.ts";
+import { freePort, portInUse } from "./free-port.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 /**
@@ -114,7 +114,11 @@ function outputOf(quiet: boolean | undefined): { stdio: ["ignore", "inherit" | "
  * Starts a server on `port`, or on a free one picked here when none is asked for; a picked port
  * another process bound before the server could is picked again.
  */
-async function onPort(port: number | undefined, launch: (port: number) => Promise<StackProcess>): Promise<StackProcess> {
+async function onPort(port: number | undefined, launch: (port: number) => Promise<StackProcess>, what: string, graceMs = 5000): Promise<StackProcess> {
+  // A fixed port another process holds: that process may even answer the health check (an earlier
+  // stack still running), so ours would look ready while it exits over the port. Say so instead.
+  // (A process of ours that just ended, e.g. chaos's killed Worker, may take a moment to let go of it.)
+  if (port !== undefined && (await portStaysInUse(port, graceMs))) throw new PortInUseError(what, port);
   for (let attempt = 1; ; attempt++) {
     try {
       return await launch(port ?? (await freePort()));
@@ -155,6 +159,23 @@ function groupHandle(url: string, child: ChildProcess): StackProcess {
       await ended(0);
     },
   };
+}
+
+/** Whether `port` is still in use after `graceMs` of asking. */
+async function portStaysInUse(port: number, graceMs: number): Promise<boolean> {
+  for (const deadline = Date.now() + graceMs; ; ) {
+    if (!(await portInUse(port))) return false;
+    if (Date.now() > deadline) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** A fixed port (PORT, SANDBOX_PORT) is held by another process: nothing of ours was started on it. */
+export class PortInUseError extends Error {
+  constructor(what: string, port: number) {
+    const variable = what === "the sandbox server" ? "SANDBOX_PORT" : "PORT";
+    super(`${what} cannot listen on 127.0.0.1:${port}: the port is in use (another \`npm start\` still running?). Stop that process, or set ${variable} to a free port.`);
+  }
 }
 
 /** A started process ended before it answered; `output` is the end of what it printed (when captured). */
@@ -204,6 +225,8 @@ export async function startSandboxServer(opts: {
   env?: NodeJS.ProcessEnv;
   quiet?: boolean;
   onSpawn?: (p: StackProcess) => void;
+  /** How long a fixed `port` may stay in use before that is an error (default 5 s). */
+  portGraceMs?: number;
 }): Promise<SandboxServerProcess> {
   const env = { ...process.env, ...opts.env };
   const list = (...parts: (string | undefined)[]) => parts.flatMap((p) => (p ?? "").split(":")).filter(Boolean).join(":");
@@ -225,7 +248,7 @@ export async function startSandboxServer(opts: {
       },
     });
     return started(groupHandle(`http://127.0.0.1:${port}`, child), "/health", 15_000, output.capture(child), opts.onSpawn);
-  });
+  }, "the sandbox server", opts.portGraceMs);
   return { ...handle, adminKey };
 }
 
@@ -273,7 +296,7 @@ export async function startWorker(opts: {
       { cwd: ROOT, detached: true, stdio: output.stdio, env: { ...process.env, CI: "1", ...devRuntimeEnv() } },
     );
     return started(groupHandle(`http://127.0.0.1:${port}`, child), "/healthz", 90_000, output.capture(child), opts.onSpawn);
-  });
+  }, "the Worker (wrangler dev)");
 }
 
 /** Applies the D1 migrations to a state dir with `wrangler d1 migrations apply` (only what is new). */

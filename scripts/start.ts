@@ -57,6 +57,10 @@ try {
   const metrics = metricsToken();
   const worker = await startWorker({ port, stateDir, vars: { ...workerVars({ backend, sandboxUrl, env }), METRICS_TOKEN: metrics }, onSpawn: track });
   for (const p of processes) p.child.once("exit", () => void shutdown(1));
+  // "running" only when every process of the stack still runs (one that exited since it answered, e.g.
+  // over a port taken meanwhile, would not fire the listener above).
+  const gone = processes.find((p) => p.child.exitCode !== null || p.child.signalCode !== null);
+  if (gone) throw new Error(`${gone.url} exited (${gone.child.exitCode ?? gone.child.signalCode}) after it started; see its output above.`);
   const token = env.FORKYARD_API_TOKENS ? "(one of FORKYARD_API_TOKENS)" : LOCAL_API_TOKEN;
   console.log(`\nForkyard is running at ${worker.url} (sandbox backend: ${backend}${sandboxUrl ? ` at ${sandboxUrl}` : ""}; state in ${stateDir}).`);
   console.log(`API token: ${token}   e.g. curl -H "Authorization: Bearer ${token}" ${worker.url}/v1/runs`);

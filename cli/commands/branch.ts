@@ -11,6 +11,6 @@ export async function branchCommand(ctx: Context, id: string, opts: { fork: numb
   }
   const forks = answer.forks.join(", ");
   out.line(`fork${answer.forks.length > 1 ? "s" : ""} ${forks} branched from fork ${opts.fork} (forked at its next step boundary)`);
-  out.line(out.c.dim(`forkyard watch ${answer.runId} · forkyard compare ${answer.runId}`));
+  out.line(out.c.dim(`forkyard status ${answer.runId} --watch · forkyard compare ${answer.runId}`));
   return EXIT.ok;
 }

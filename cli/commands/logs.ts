@@ -4,7 +4,7 @@ import { followForCommand } from "../follow.ts";
 import { EXIT, runExitCode } from "../outcome.ts";
 import { colorStatus, forkElapsedMs, formatDuration } from "../render/format.ts";
 import { colorEntry, LogTracker, type LogEntry } from "../render/logs.ts";
-import type { RunView } from "../types.ts";
+import type { LiveChunk, RunView } from "../types.ts";
 import { isSettledRun } from "../types.ts";
 import { interrupted } from "./watch.ts";
 
@@ -27,15 +27,22 @@ export async function logsCommand(ctx: Context, id: string, opts: { fork?: numbe
   const abort = new AbortController();
   const stopListening = ctx.io.onInterrupt(() => abort.abort());
   let last: RunView | undefined;
+  const print = (entries: LogEntry[]) => {
+    for (const entry of entries) {
+      if (out.json) out.stdout.write(JSON.stringify(entry) + "\n");
+      else out.line(opts.fork !== undefined ? colorEntry(entry, out.c) : `${out.c.dim(`fork ${entry.fork} │`)} ${colorEntry(entry, out.c)}`);
+    }
+  };
   try {
-    const views = followForCommand(ctx.client, id, abort.signal, (message) => out.warn(message));
+    // Running commands' lines print as they come (command.output), before the run is re-read.
+    // (Held until the first read of the run has printed the steps before them.)
+    const early: LiveChunk[] = [];
+    const views = followForCommand(ctx.client, id, abort.signal, (message) => out.warn(message), (chunk) => (last ? print(tracker.live(chunk)) : early.push(chunk)));
     for await (const view of views) {
       if (!last) requireFork(view, opts.fork);
       last = view;
-      for (const entry of tracker.next(view)) {
-        if (out.json) out.stdout.write(JSON.stringify(entry) + "\n");
-        else out.line(opts.fork !== undefined ? colorEntry(entry, out.c) : `${out.c.dim(`fork ${entry.fork} │`)} ${colorEntry(entry, out.c)}`);
-      }
+      print(tracker.next(view));
+      for (const chunk of early.splice(0)) print(tracker.live(chunk));
     }
   } finally {
     stopListening();

@@ -1,5 +1,5 @@
 import type { Colors } from "../output.ts";
-import type { ForkView, RunView } from "../types.ts";
+import type { ForkView, LiveChunk, RunView } from "../types.ts";
 import { isTerminalFork } from "../types.ts";
 import { agentStats, colorStatus, commandIndex, formatDuration, taskCommands } from "./format.ts";
 
@@ -10,8 +10,18 @@ export interface LogEntry {
   text: string;
 }
 
+/** What was printed of one stream of a running step: up to `end`, the last line held until it ends. */
+interface LiveSeen {
+  step: string;
+  stream: "stdout" | "stderr";
+  end: number;
+  partial: string;
+}
+
 interface ForkSeen {
   status: string;
+  /** Live output printed, by `step|stream`. */
+  live: Map<string, LiveSeen>;
   steps: Map<string, string>;
   commandStarted: Set<number>;
   commandDone: Set<number>;
@@ -42,13 +52,77 @@ export class LogTracker {
       if (this.#only !== undefined && fork.n !== this.#only) continue;
       let seen = this.#forks.get(fork.n);
       if (!seen) {
-        seen = { status: "queued", steps: new Map(), commandStarted: new Set(), commandDone: new Set(), check: false, diff: false, agent: false, error: false };
-        this.#forks.set(fork.n, seen);
+        seen = this.#seen(fork.n);
       }
       out.push(...forkEntries(fork, seen, commands));
     }
+    this.#commands = commands;
     return out;
   }
+
+  /**
+   * The lines of a running step's live output (`logs --follow`): complete lines as they come (the
+   * last one once it ends), a gap said as such, what was printed already skipped (offsets). A
+   * command whose output was printed live does not print its stored tail again when it ends.
+   */
+  live(chunk: LiveChunk): LogEntry[] {
+    if (this.#only !== undefined && chunk.fork !== this.#only) return [];
+    const seen = this.#forks.get(chunk.fork) ?? this.#seen(chunk.fork);
+    const out: LogEntry[] = [];
+    const ci = commandIndex(chunk.step);
+    if (ci !== null && !seen.commandStarted.has(ci)) {
+      seen.commandStarted.add(ci);
+      out.push({ fork: chunk.fork, kind: "command", text: `$ ${this.#commands[ci] ?? chunk.step}` });
+    }
+    if (ci !== null && seen.commandDone.has(ci)) return out;
+    const key = `${chunk.step}|${chunk.stream}`;
+    // What was printed is not printed again (a repeated tail; also a re-run attempt's output up to where the last one got).
+    let state = seen.live.get(key);
+    if (!state) {
+      state = { step: chunk.step, stream: chunk.stream, end: 0, partial: "" };
+      seen.live.set(key, state);
+    }
+    let data = chunk.data;
+    if (chunk.offset > state.end) {
+      out.push(...partialLine(state, chunk.fork), { fork: chunk.fork, kind: chunk.stream, text: `[… ${chunk.offset - state.end} characters not shown]` });
+    } else {
+      data = data.slice(state.end - chunk.offset);
+    }
+    state.end = Math.max(state.end, chunk.offset + chunk.data.length);
+    const parts = (state.partial + data).replace(/\r\n/g, "\n").split("\n");
+    state.partial = parts.pop() ?? "";
+    for (const text of parts) out.push({ fork: chunk.fork, kind: chunk.stream, text });
+    return out;
+  }
+
+  #commands: readonly string[] = [];
+
+  #seen(n: number): ForkSeen {
+    const seen: ForkSeen = { status: "queued", live: new Map(), steps: new Map(), commandStarted: new Set(), commandDone: new Set(), check: false, diff: false, agent: false, error: false };
+    this.#forks.set(n, seen);
+    return seen;
+  }
+}
+
+/** The held last line of a live stream, printed (it ended, or a gap follows). */
+function partialLine(state: LiveSeen, fork: number): LogEntry[] {
+  if (state.partial === "") return [];
+  const text = state.partial;
+  state.partial = "";
+  return [{ fork, kind: state.stream, text }];
+}
+
+/** Ends the live output of the steps `which` picks: their held last lines. Null when none was printed live. */
+function flushLive(seen: ForkSeen, fork: number, which: (step: string) => boolean): LogEntry[] | null {
+  let printed = false;
+  const out: LogEntry[] = [];
+  for (const [key, state] of seen.live) {
+    if (!which(state.step)) continue;
+    printed = true;
+    out.push(...partialLine(state, fork));
+    seen.live.delete(key);
+  }
+  return printed ? out : null;
 }
 
 function forkEntries(fork: ForkView, seen: ForkSeen, commands: readonly string[]): LogEntry[] {
@@ -69,8 +143,10 @@ function forkEntries(fork: ForkView, seen: ForkSeen, commands: readonly string[]
     if (!result || seen.commandDone.has(i)) return;
     seen.commandDone.add(i);
     commandStart(i, result.command);
-    for (const line of lines(result.stdoutTail)) out.push({ fork: n, kind: "stdout", text: line });
-    for (const line of lines(result.stderrTail)) out.push({ fork: n, kind: "stderr", text: line });
+    const streamed = flushLive(seen, n, (step) => commandIndex(step) === i);
+    if (streamed) out.push(...streamed);
+    for (const line of streamed ? [] : lines(result.stdoutTail)) out.push({ fork: n, kind: "stdout", text: line });
+    for (const line of streamed ? [] : lines(result.stderrTail)) out.push({ fork: n, kind: "stderr", text: line });
     out.push({ fork: n, kind: "exit", text: `exit ${result.exitCode} (${formatDuration(result.durationMs)})` });
   };
 
@@ -83,6 +159,7 @@ function forkEntries(fork: ForkView, seen: ForkSeen, commands: readonly string[]
       continue;
     }
     seen.steps.set(step.name, key);
+    if (step.status !== "running") out.push(...(flushLive(seen, n, (s) => s === step.name && ci === null) ?? []));
     if (ci !== null) {
       // A command shows as `$ cmd` when it starts, then its output and exit code once it ends.
       commandStart(ci, step.name);

@@ -46,6 +46,8 @@ export interface ToolOptions {
   envs?: Record<string, string>;
   /** The stall watchdog for bash commands (see ExecOptions.stallMs). */
   stallMs?: number;
+  /** Sees a bash command's output while it runs (live output); its result is unchanged. */
+  onOutput?: (stream: "stdout" | "stderr", chunk: string) => void;
 }
 
 /** Runs one tool call of the model in the sandbox. */
@@ -96,14 +98,23 @@ function stringField(input: { [key: string]: JsonValue }, field: string, require
 /**
  * Each command runs in a fresh shell in REPO_DIR, stdin closed, stderr merged into stdout, under
  * coreutils `timeout`. Output goes to a file first, so a background process that keeps the pipe
- * open cannot hold the call, and only its head and tail cross the wire.
+ * open cannot hold the call, and only its head and tail cross the wire. With FORKYARD_LIVE set
+ * (live output), `tail -f` copies the file to stderr while the command runs, and stops with it.
  */
 const BASH_SCRIPT = [
-  'cmd="$FORKYARD_COMMAND" limit="$FORKYARD_LIMIT" half="$FORKYARD_HALF" seconds="$FORKYARD_TIMEOUT"',
-  "unset FORKYARD_COMMAND FORKYARD_LIMIT FORKYARD_HALF FORKYARD_TIMEOUT",
+  'cmd="$FORKYARD_COMMAND" limit="$FORKYARD_LIMIT" half="$FORKYARD_HALF" seconds="$FORKYARD_TIMEOUT" live="$FORKYARD_LIVE"',
+  "unset FORKYARD_COMMAND FORKYARD_LIMIT FORKYARD_HALF FORKYARD_TIMEOUT FORKYARD_LIVE",
   'out="$(mktemp)"',
-  'timeout -k 5 "$seconds" /bin/bash -c "$cmd" </dev/null >"$out" 2>&1',
-  "code=$?",
+  'if [ -n "$live" ]; then',
+  '  timeout -k 5 "$seconds" /bin/bash -c "$cmd" </dev/null >"$out" 2>&1 &',
+  "  pid=$!",
+  '  tail -c +1 -s 0.1 --pid="$pid" -f "$out" >&2 </dev/null &',
+  '  wait "$pid"; code=$?',
+  "  wait",
+  "else",
+  '  timeout -k 5 "$seconds" /bin/bash -c "$cmd" </dev/null >"$out" 2>&1',
+  "  code=$?",
+  "fi",
   'size=$(wc -c <"$out")',
   'if [ "$size" -le "$limit" ]; then cat "$out"; else',
   '  head -c "$half" "$out"',
@@ -130,9 +141,13 @@ async function bash(session: SandboxSession, input: { [key: string]: JsonValue }
       FORKYARD_TIMEOUT: String(timeoutSeconds),
       FORKYARD_LIMIT: String(SHELL_OUTPUT_BYTES),
       FORKYARD_HALF: String(SHELL_OUTPUT_BYTES / 2 - 64),
+      ...(opts.onOutput ? { FORKYARD_LIVE: "1" } : {}),
     },
+    // The live copy arrives on stderr (the script's own result is on stdout).
+    ...(opts.onOutput ? { onOutput: (stream: "stdout" | "stderr", chunk: string) => stream === "stderr" && opts.onOutput?.("stdout", chunk) } : {}),
   });
-  const output = result.stdoutTail + (result.stderrTail ? `\n${result.stderrTail}` : "");
+  // With live output, stderr holds the live copy only.
+  const output = result.stdoutTail + (result.stderrTail && !opts.onOutput ? `\n${result.stderrTail}` : "");
   const separator = output === "" || output.endsWith("\n") ? "" : "\n";
   // 124: `timeout` fired; 137: it had to KILL after the grace period.
   const timedOut = result.exitCode === 124 || result.exitCode === 137;

@@ -295,7 +295,8 @@ function compareAndEventPaths(): Paths {
         description:
           "The run's event log, then live events until the run ends (the stream closes after `run.finished`). Each event has `id` (its `seq`), " +
           "`event` (its type) and `data`, a JSON `RunEvent`. Reconnect with `Last-Event-ID` (or `?after=`) to continue after the last event seen. " +
-          "A run takes at most 100 watchers at once (429 beyond).",
+          "A run takes at most 100 watchers at once (429 beyond). `command.output` events carry running commands' output live (`step`, `stream`, `offset`, `data`; " +
+          "coalesced, at most one per fork per LIVE_OUTPUT_INTERVAL_MS, wider in busy runs); they have no `id` and are not in the log: a watcher that joins gets each running step's tail after the log.",
         parameters: [
           runIdParam,
           { name: "Last-Event-ID", in: "header", required: false, description: "replay events after this seq", schema: { type: "string", pattern: "^[0-9]+$" } },

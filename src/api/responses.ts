@@ -378,12 +378,12 @@ export const webhookPing = z.object({
 
 /** One Server-Sent Event's `data` (JSON): the common fields, then the event's own fields. */
 export const runEventData = z.looseObject({
-  seq: z.number().int().describe("also the SSE `id`; reconnect with Last-Event-ID to continue after it"),
+  seq: z.number().int().optional().describe("also the SSE `id`; reconnect with Last-Event-ID to continue after it. Absent on live-only events (`command.output`), which are not in the log"),
   at: isoDateTime,
   type: z
     .string()
     .describe(
-      "also the SSE `event`: run.created, run.status, run.finished, run.budget, fork.started, fork.finished, fork.budget_exceeded, fork.resumed, fork.queued, fork.restarted, step.started, step.finished, command.finished, cost.recorded, …",
+      "also the SSE `event`: run.created, run.status, run.finished, run.budget, fork.started, fork.finished, fork.budget_exceeded, fork.resumed, fork.queued, fork.restarted, step.started, step.finished, command.finished, cost.recorded, command.output (live only: step, stream, offset, data), …",
     ),
   fork: z.number().int().nullable().describe("the fork the event is about (null for run events)"),
 });

@@ -45,6 +45,7 @@ export interface Env {
   REAPER_MAX_AGE_SECONDS?: string;
   REAPER_GONE_GRACE_SECONDS?: string;
   RECONCILE_INTERVAL_SECONDS?: string;
+  LIVE_OUTPUT_INTERVAL_MS?: string;
   STALE_FORK_SECONDS?: string;
   RETRY_POLICIES?: string;
   PROFILES?: string;
@@ -114,6 +115,8 @@ const configSchema = z.object({
   /** A lease whose sandbox the provider no longer lists is freed if it was acquired this long before the listing. */
   REAPER_GONE_GRACE_SECONDS: nonNegative.default(10),
   RECONCILE_INTERVAL_SECONDS: positive.default(10),
+  /** Live output of running commands (`command.output`): at most one event per fork this often; 0 = off. */
+  LIVE_OUTPUT_INTERVAL_MS: int(0, 60_000).default(250),
   STALE_FORK_SECONDS: positive.default(60),
   RETRY_POLICIES: jsonVar.pipe(z.record(z.string(), retryOverride)).default({}),
   PROFILES: jsonVar.pipe(profileOverrides).default({}),

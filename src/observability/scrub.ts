@@ -57,6 +57,51 @@ export function scrubSecrets(text: string, secrets: readonly string[]): string {
   return out;
 }
 
+/**
+ * Scrubs a stream piece by piece (live output): complete secrets in each piece are removed, and an
+ * end of a piece that could be the start of a secret (any printable form) is held back until the
+ * next piece shows whether it is one, so a secret split across two pieces never leaves in parts.
+ */
+export class StreamScrubber {
+  readonly #secrets: readonly string[];
+  readonly #forms: string[];
+  #carry = "";
+
+  constructor(secrets: readonly string[]) {
+    this.#secrets = secrets.filter((s) => s.length >= 8);
+    this.#forms = this.#secrets.flatMap(formsOf);
+  }
+
+  /** What of `data` may be shown now, scrubbed. */
+  push(data: string): string {
+    const text = this.#carry + data;
+    const hold = this.#heldLength(text);
+    this.#carry = text.slice(text.length - hold);
+    return scrubSecrets(text.slice(0, text.length - hold), this.#secrets);
+  }
+
+  /** The stream ended: what was held back, scrubbed. */
+  end(): string {
+    const rest = this.#carry;
+    this.#carry = "";
+    return scrubSecrets(rest, this.#secrets);
+  }
+
+  /** The longest end of `text` that is the start (not the whole) of a secret's form. */
+  #heldLength(text: string): number {
+    let hold = 0;
+    for (const form of this.#forms) {
+      for (let k = Math.min(form.length - 1, text.length); k > hold; k--) {
+        if (text.endsWith(form.slice(0, k))) {
+          hold = k;
+          break;
+        }
+      }
+    }
+    return hold;
+  }
+}
+
 /** Whether `bytes` hold one of `secrets` verbatim (e.g. a file about to leave a sandbox). */
 export function containsSecret(bytes: Uint8Array, secrets: readonly string[]): boolean {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

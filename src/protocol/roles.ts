@@ -17,6 +17,7 @@ import type { BranchMark, ClaimedBranch } from "../objects/orchestrator/branch-s
 import type { LeaseRequest } from "../objects/pool/pool";
 import type { PrepareInfo } from "../workflows/prepare-workflow";
 import type { SetupInfo, SetupOutcome, TurnOutcome, TurnStart } from "./session-job";
+import type { OutputChunk } from "./live-output";
 import type { StepRecord, StepReport } from "./step-reports";
 
 /** A step's gate: whether it may run (not cancelled) and whether the budget is spent. */
@@ -49,6 +50,8 @@ export interface ForkReports extends BudgetHolder {
   stepStarted(n: number, name: string, attempt: number): StepGate & { branch?: boolean };
   /** A long step's heartbeat. */
   forkAlive(n: number): void;
+  /** A running step's live output (coalesced; live only, not logged; `final`: its command ended): answers the interval the fork should keep to. */
+  forkOutput(n: number, chunks: OutputChunk[], final?: boolean): { nextInMs: number };
   stepFinished(n: number, name: string, report: StepReport): { branch?: boolean };
   /** A model call's real cost, once per key. */
   recordModelCost(n: number, key: string, usd: number): void;

@@ -1,6 +1,6 @@
 import { CommandExitError, Sandbox, TimeoutError } from "e2b";
 import { SandboxGoneError, StalledError } from "../core/errors";
-import { scrubSecrets } from "../observability/scrub";
+import { scrubSecrets, StreamScrubber } from "../observability/scrub";
 import type { SandboxAccess } from "./connection";
 import { sandboxFromHandle, type SandboxHandle } from "./handle";
 import { classifySandboxError, isNotFound } from "./errors";
@@ -29,6 +29,8 @@ export interface ExecOptions {
   tailChars?: number;
   /** Sees stdout as it arrives; calling `stop` kills the command. */
   onStdout?: (chunk: string, stop: () => void) => void;
+  /** Sees each stream's output as it arrives, scrubbed of the deployment's secrets (live output). */
+  onOutput?: (stream: "stdout" | "stderr", chunk: string) => void;
   /** The stall watchdog: no output and no exit for this long kills the command (StalledError). */
   stallMs?: number;
 }
@@ -107,6 +109,12 @@ export class SandboxSession {
     const stdout = new TailBuffer(limit);
     const stderr = new TailBuffer(limit);
     const started = Date.now();
+    // Live output is scrubbed as it streams, a secret split across two pieces included.
+    const live = options.onOutput ? { stdout: new StreamScrubber(this.#access.secrets), stderr: new StreamScrubber(this.#access.secrets) } : undefined;
+    const emit = (stream: "stdout" | "stderr", data: string) => {
+      const shown = live?.[stream].push(data);
+      if (shown) options.onOutput?.(stream, shown);
+    };
     let exitCode: number;
     let stopped = false;
     let stalled = false;
@@ -120,6 +128,7 @@ export class SandboxSession {
         onStdout: (data) => {
           stdout.push(data);
           rearm();
+          emit("stdout", data);
           options.onStdout?.(data, () => {
             if (stopped) return;
             stopped = true;
@@ -129,6 +138,7 @@ export class SandboxSession {
         onStderr: (data) => {
           stderr.push(data);
           rearm();
+          emit("stderr", data);
         },
       });
       function rearm(): void {
@@ -155,6 +165,10 @@ export class SandboxSession {
       }
     } finally {
       clearTimeout(watchdog);
+      for (const stream of ["stdout", "stderr"] as const) {
+        const rest = live?.[stream].end();
+        if (rest) options.onOutput?.(stream, rest);
+      }
     }
     if (stalled) throw new StalledError(Math.round((options.stallMs ?? 0) / 1000));
     return {

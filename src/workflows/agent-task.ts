@@ -7,6 +7,7 @@ import { unwrap } from "../core/errors";
 import type { ForkContext } from "./fork-context";
 import { stallMs } from "../protocol/fork-params";
 import { stepConfig } from "./step-policies";
+import { forkLiveOutput, type LiveOutputSender } from "./live-output";
 import { waitForBudget } from "./budget-wait";
 import { ModelSteps } from "./model-step";
 import { modelStepName, STEP, toolStepName } from "./steps";
@@ -42,6 +43,8 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
     waitForBudget: (k, wait) => waitForRunBudget(ctx, k, wait),
   });
 
+  /** The running tool step's live output (a step at a time). */
+  let live: LiveOutputSender | undefined;
   const position = (turns: AgentTurn[]) => ({ turn: turns.length, history: start.history, exchange: { prompt: start.prompt, turns } });
   const host: AgentHost = {
     modelStep: (k, call) => models.run(k, call),
@@ -53,7 +56,8 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
     // Each tool call is journaled: a replacement for a lost sandbox gets it re-executed, no model call.
     async toolStep(turn, index, use, call) {
       const result = await ctx.sandbox.step(toolStepName(turn, index), stepConfig("tool", retries), async () => {
-        const output = await call();
+        live = forkLiveOutput(ctx, toolStepName(turn, index));
+        const output = await call().finally(() => live?.close());
         await orchestrator.recordTranscript(p.n, [toolRecord(turn, index, use, output)]);
         return output;
       }, { gated: true, budget: false });
@@ -68,7 +72,7 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
       callModel: ctx.callModel,
       executeTool: async (call) => {
         const session = await ctx.session();
-        return executeTool(session, call, { remainingMs: steps.remainingMs(), envs: ctx.taskEnv, stallMs: stallMs(p) });
+        return executeTool(session, call, { remainingMs: steps.remainingMs(), envs: ctx.taskEnv, stallMs: stallMs(p), ...(live ? { onOutput: live.push } : {}) });
       },
       beforeModelCall: async (_turn, expectedUsd) => unwrap(await orchestrator.reserveModelCall(p.n, models.ledgerKey, expectedUsd)),
     },

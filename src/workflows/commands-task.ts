@@ -5,6 +5,7 @@ import type { ForkContext } from "./fork-context";
 import { stepConfig } from "./step-policies";
 import { commandStep } from "./steps";
 import { stallMs } from "../protocol/fork-params";
+import { forkLiveOutput } from "./live-output";
 
 /**
  * A commands task: one step per command, in the clone; the first non-zero exit ends the fork. A
@@ -19,7 +20,13 @@ export async function runCommandsTask(ctx: ForkContext, commands: string[], resu
     await ctx.branching.at(commandStep(index));
     const result = await ctx.sandbox.step(commandStep(index), stepConfig("command", config.RETRY_POLICIES, params.timeoutSeconds * 1000), async ({ remainingMs, report }) => {
       const session = await ctx.session();
-      const exec = await session.exec(command, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: ctx.taskEnv, stallMs: stallMs(params) });
+      const live = forkLiveOutput(ctx, commandStep(index));
+      let exec;
+      try {
+        exec = await session.exec(command, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: ctx.taskEnv, stallMs: stallMs(params), ...(live ? { onOutput: live.push } : {}) });
+      } finally {
+        await live?.close();
+      }
       const commandResult: CommandResult = { command, ...exec };
       report({ kind: "command", index, result: commandResult });
       // The fork's deadline is the command's deadline: a command it stopped timed the fork out.

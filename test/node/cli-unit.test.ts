@@ -14,6 +14,7 @@ import { forkTranscriptLines } from "../../cli/render/fork-transcript.ts";
 import { stripAnsi, truncateVisible } from "../../cli/render/text.ts";
 import type { ForkView, RunView } from "../../cli/types.ts";
 import { LOCAL_API_TOKEN } from "../../scripts/local-stack.ts";
+import { shellWord } from "../../src/runs/fetch-command.ts";
 
 // ---- fixtures ------------------------------------------------------------------------------
 
@@ -486,16 +487,23 @@ describe("budget", () => {
 describe("pick", () => {
   const fetchCommand = "git fetch /repo main && git switch -c forkyard/r1/2 FETCH_HEAD && curl … ${FORKYARD_TOKEN:?…} … | git apply --3way && git commit -qm 'x'";
 
-  it("POSTs the pick and prints the pull request's URL on GitHub, else only the fetch command (stdout), with a note when FORKYARD_TOKEN is unset", async () => {
+  it("POSTs the pick and prints the pull request's URL on GitHub, else only the fetch command (stdout): given the local token on the local stack, else with a note when FORKYARD_TOKEN is unset", async () => {
     const onGitHub = fakeIo(() => json({ n: 2, branch: "forkyard/r1/2", pullRequest: { number: 7, url: "https://github.com/acme/app/pull/7" }, fetch: "git fetch …" }));
     expect(await main(argv("pick", "r1", "--fork", "2"), onGitHub.io)).toBe(EXIT.ok);
     expect(onGitHub.requests[0]).toMatchObject({ method: "POST", url: "http://127.0.0.1:8787/v1/runs/r1/forks/2/pick" });
     expect(onGitHub.out()).toBe("https://github.com/acme/app/pull/7\n");
 
+    // The local stack with its well-known token: the command works as printed, without FORKYARD_TOKEN.
     const local = fakeIo(() => json({ n: 2, branch: "forkyard/r1/2", fetch: fetchCommand }));
     await main(argv("pick", "r1", "--fork", "2"), local.io);
-    expect(local.out()).toBe(`${fetchCommand}\n`);
-    expect(local.err()).toContain("$FORKYARD_TOKEN");
+    expect(local.out()).toBe(`FORKYARD_TOKEN=${LOCAL_API_TOKEN} sh -c ${shellWord(fetchCommand)}\n`);
+    expect(local.err()).toBe("");
+    // Another token (--token) is never printed: the command reads it from the environment, and the CLI says why.
+    const other = fakeIo(() => json({ n: 2, branch: "forkyard/r1/2", fetch: fetchCommand }));
+    await main(argv("pick", "r1", "--fork", "2", "--token", "s3cret-token-x"), other.io);
+    expect(other.out()).toBe(`${fetchCommand}\n`);
+    expect(other.err()).toContain("needs your token: it reads it from $FORKYARD_TOKEN");
+    expect(other.out() + other.err()).not.toContain("s3cret-token-x");
     const withToken = fakeIo(() => json({ n: 2, branch: "forkyard/r1/2", fetch: fetchCommand }), { env: { FORKYARD_TOKEN: "t" } });
     await main(argv("pick", "r1", "--fork", "2"), withToken.io);
     expect(withToken.err()).toBe("");
@@ -542,6 +550,57 @@ describe("watching over the event stream", () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it("logs --follow prints a running command's lines as they come (command.output), once", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    try {
+      let ended = false;
+      let push: ((s: string) => void) | undefined;
+      const step = (name: string, status: "running" | "succeeded") => ({ name, status, attempts: 1, durationMs: status === "running" ? null : 100 });
+      const fake = fakeIo((req) => {
+        if (req.url.endsWith("/v1/runs/r1/events")) {
+          const stream = new ReadableStream<Uint8Array>({ start: (ctl) => void (push = (s) => ctl.enqueue(new TextEncoder().encode(s))) });
+          return new Response(stream, { headers: { "content-type": "text/event-stream" } });
+        }
+        if (!ended) return json(run("running", [fork(1, { ...started, status: "running", steps: [step("command-1", "running")] })]));
+        const result = { command: "echo hi", exitCode: 0, stdoutTail: "line one\nline two\nline three\n", stderrTail: "", durationMs: 12_000 };
+        return json(run("completed", [fork(1, { ...started, status: "succeeded", steps: [step("command-1", "succeeded")], commands: [result] })]));
+      });
+      const gets = () => fake.requests.filter((r) => new URL(r.url).pathname === "/v1/runs/r1").length;
+      const output = (offset: number, data: string) => `event: command.output\ndata: ${JSON.stringify({ at: "t", type: "command.output", fork: 1, step: "command-1", stream: "stdout", offset, data })}\n\n`;
+      const exit = main(argv("logs", "r1", "--follow"), fake.io);
+      await vi.waitFor(() => expect(gets()).toBe(1));
+      await vi.waitFor(() => expect(fake.out()).toContain("$ echo hi"));
+      push!(output(0, "line one\nline t"));
+      await vi.waitFor(() => expect(fake.out()).toContain("line one"));
+      expect(fake.out()).not.toContain("line t"); // a line prints once it is whole
+      push!(output(0, "line one\nline t")); // a repeat (a late watcher's tail) prints nothing again
+      push!(output(15, "wo\nline three\n"));
+      await vi.waitFor(() => expect(fake.out()).toContain("line three"));
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(gets()).toBe(1); // output events do not re-read the run
+      ended = true;
+      push!("id: 9\nevent: step.finished\ndata: {}\n\n");
+      await vi.advanceTimersByTimeAsync(300);
+      expect(await exit).toBe(EXIT.ok);
+      const lines = stripAnsi(fake.out()).split("\n").map((l) => l.replace(/^fork 1 │ /, ""));
+      expect(lines.filter((l) => l.startsWith("line"))).toEqual(["line one", "line two", "line three"]);
+      expect(lines).toContain("exit 0 (12.0s)");
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("live output after a gap says what was not shown", () => {
+    const tracker = new LogTracker();
+    tracker.next(run("running", [fork(1, { ...started, status: "running", steps: [{ name: "tool-1-1", status: "running", attempts: 1, durationMs: null }] })]));
+    const chunk = (offset: number, data: string) => ({ fork: 1, step: "tool-1-1", stream: "stdout" as const, offset, data });
+    expect(tracker.live(chunk(100, "tail\n")).map((e) => e.text)).toEqual(["[… 100 characters not shown]", "tail"]);
+    expect(tracker.live(chunk(200, "more")).map((e) => e.text)).toEqual(["[… 95 characters not shown]"]);
+    // The held last line prints when the step ends.
+    const done = tracker.next(run("running", [fork(1, { ...started, status: "running", steps: [{ name: "tool-1-1", status: "succeeded", attempts: 1, durationMs: 5 }] })]));
+    expect(done.map((e) => e.text)).toEqual(["more", "✓ tool-1-1 (5ms)"]);
   });
 
   it("fork --wait falls back to polling when the API has no event stream", async () => {
@@ -649,5 +708,32 @@ describe("session queue and forks", () => {
     expect(await main(argv("session", "fork", "s1", "-n", "2", "--budget", "1.5"), forked.io)).toBe(EXIT.ok);
     expect(forked.requests[0]).toMatchObject({ method: "POST", url: "http://127.0.0.1:8787/v1/sessions/s1/fork", body: { count: 2, budgetUsd: 1.5 } });
     expect(forked.out()).toBe("session s2 (made at turn 4's next step boundary): t (fork 1 of 2)\nsession s3 (made at turn 4's next step boundary): t (fork 2 of 2)\n");
+  });
+});
+
+describe("hints", () => {
+  it("every `forkyard <command>` the CLI suggests is a command it has", async () => {
+    const { readdirSync, readFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const dirs = ["cli", "cli/commands", "cli/render"];
+    const hinted = new Set<string>();
+    for (const dir of dirs) {
+      for (const name of readdirSync(dir).filter((f) => f.endsWith(".ts"))) {
+        // What it prints (not its comments).
+        const code = readFileSync(join(dir, name), "utf8").split("\n").filter((l) => !/^\s*(\/\/|\*|\/\*)/.test(l)).join("\n");
+        for (const m of code.matchAll(/\bforkyard ([a-z][a-z-]*)/g)) hinted.add(m[1]!);
+      }
+    }
+    expect(hinted.size).toBeGreaterThan(5);
+    const fake = fakeIo(() => json({}));
+    await main(argv("--help"), fake.io);
+    const help = fake.out() + fake.err();
+    for (const command of hinted) expect(help, `forkyard ${command}`).toMatch(new RegExp(`^\\s+${command}\\b`, "m"));
+  });
+
+  it("branch points to status --watch and compare", async () => {
+    const fake = fakeIo(() => json({ runId: "r1", forks: [4], branch: 1 }, 202));
+    expect(await main(argv("branch", "r1", "--fork", "1"), fake.io)).toBe(EXIT.ok);
+    expect(stripAnsi(fake.out())).toContain("forkyard status r1 --watch · forkyard compare r1");
   });
 });

@@ -1,8 +1,8 @@
 /**
  * The dashboard (GET /) in a real browser against the real local stack: Debian's chromium driven
  * by playwright-core, the local sandbox server and the Worker under `wrangler dev`. It enters the
- * token, starts a run from the page's form, watches it complete live (no reload), cancels a fork
- * and a second run from their buttons, filters the runs list, talks to a session (send, read the
+ * token, starts a run from the page's form, watches it complete live (no reload), shows a running
+ * command's output live, cancels a fork and a second run from their buttons, filters the runs list, talks to a session (send, read the
  * reply, fork, destroy), compares the forks of a run (ranking, patches side by side, check logs, take,
  * branch), shows an agent fork's transcript, renders /docs, and saves screenshots under
  * test-output/. Skipped when /usr/bin/chromium is missing (`apt-get install chromium`; .ci/run does).
@@ -193,9 +193,13 @@ describe.skipIf(!hasChromium)(suiteName, () => {
   });
 
   it("cancels a fork and then a second, long run from their buttons", async () => {
-    const second = await startRunFromForm({ forks: 2, commands: ["sleep 120"] });
+    const second = await startRunFromForm({ forks: 2, commands: [`echo live-$FORKYARD_FORK '${HOSTILE_HTML}'; sleep 120`] });
     secondRun = second;
     expect(second).not.toBe(firstRun);
+    // The running command's output shows live in its card (command.output), as text.
+    const liveOut = page.locator('article.fork[data-fork="1"] .live-output pre.live-text');
+    await liveOut.filter({ hasText: `live-1 ${HOSTILE_HTML}` }).waitFor({ timeout: 30_000 });
+    expect(await page.locator('article.fork[data-fork="1"] .live-output img').count()).toBe(0);
     await page.waitForFunction(() => document.querySelectorAll('article.fork[data-status="running"] .steps li').length > 0, null, { timeout: 30_000 });
     await page.locator("article.fork .facts", { hasText: "Current step" }).first().waitFor();
     await page.locator(".live", { hasText: "Live" }).waitFor();
@@ -397,9 +401,11 @@ describe.skipIf(!hasChromium)(suiteName, () => {
     await page.screenshot({ path: join(OUTPUT, "dashboard-transcript.png"), fullPage: true });
   });
 
-  it("serves /docs: Swagger UI from this origin lists the operations", async () => {
+  it("serves /docs, linked from the dashboard: Swagger UI from this origin lists the operations", async () => {
     const before = requestUrls.length;
-    await page.goto(`${worker!.url}/docs`);
+    await page.goto(`${worker!.url}/`);
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "API docs" }).click();
+    await page.waitForURL(`${worker!.url}/docs`);
     await page.locator(".opblock").first().waitFor();
     expect(await page.locator(".opblock").count()).toBeGreaterThan(20);
     await page.locator(".opblock-summary-path", { hasText: "/v1/runs/{id}/compare" }).first().waitFor();

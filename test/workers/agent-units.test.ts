@@ -3,7 +3,7 @@
 // tested by the node project (test/unit/agent-units.test.ts).
 import { env } from "cloudflare:workers";
 import { Sandbox } from "e2b";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { MessageParam } from "@anthropic-ai/sdk/resources/messages";
 import { buildMessages, type JsonObject, type ModelTurn, type ToolTurn } from "../../src/agent/conversation";
 import { ModelAuthError, ModelRequestError, ModelUnavailableError } from "../../src/agent/errors";
@@ -16,7 +16,7 @@ import { ForkyardError, SandboxGoneError } from "../../src/core/errors";
 import { REPO_DIR } from "../../src/sandbox/git";
 import { SandboxSession } from "../../src/sandbox/session";
 import type { RecordedCall, ScriptedReply } from "../support/anthropic-server";
-import { e2bOptions } from "./helpers";
+import { e2bOptions, gateCommand, newGate, sandboxAdmin } from "./helpers";
 
 const anthropic = env as unknown as { ANTHROPIC_BASE_URL: string; ANTHROPIC_API_KEY: string };
 
@@ -108,6 +108,24 @@ describe("executeTool in a real sandbox (local sandbox server)", () => {
     expect(await run("bash", { restart: true })).toMatchObject({ isError: false });
     const env = await executeTool(session, { name: "bash", input: { command: 'echo "${FORKYARD_COMMAND:-unset} $FORKYARD_FORK"' } }, { remainingMs: 60_000, envs: { FORKYARD_FORK: "2" } });
     expect(env).toEqual({ content: "unset 2\n[exit code: 0]", isError: false });
+  });
+
+  it("streams a bash command's output while it runs (live output), with the same result", async () => {
+    const gate = newGate();
+    let live = "";
+    const call = executeTool(session, { name: "bash", input: { command: `echo before; echo err >&2; ${gateCommand(gate)}; echo after` } }, {
+      remainingMs: 60_000,
+      onOutput: (stream, chunk) => {
+        expect(stream).toBe("stdout");
+        live += chunk;
+      },
+    });
+    await vi.waitFor(() => expect(live).toBe("before\nerr\n"), { timeout: 10_000 });
+    await sandboxAdmin.openGate(gate);
+    expect(await call).toEqual({ content: "before\nerr\nafter\n[exit code: 0]", isError: false });
+    expect(live).toBe("before\nerr\nafter\n");
+    // A background process that keeps running does not hold the call.
+    expect(await executeTool(session, { name: "bash", input: { command: "(sleep 30 &) ; echo started" } }, { remainingMs: 60_000, onOutput: () => undefined })).toEqual({ content: "started\n[exit code: 0]", isError: false });
   });
 
   it("bounds large output, keeping head and tail", async () => {

@@ -36,6 +36,14 @@ describe("request validation", () => {
     expect(res.body.error.message).not.toContain("secret");
   });
 
+  it("says what a repo may be when it is none of them", async () => {
+    for (const repo of ["git@github.com:acme/app.git", "./app", "ftp://example.com/r.git"]) {
+      const res = await postRun({ ...valid(), repo });
+      expect(res.status, repo).toBe(400);
+      expect(res.body.error.message, repo).toMatch(/expected an https git URL \(e\.g\. https:\/\/github\.com\/acme\/app\.git\) or, on the local stack, an absolute path/);
+    }
+  });
+
   it("rejects a body that is not JSON", async () => {
     const res = await postRun(undefined, { raw: "{not json" });
     expect(res.status).toBe(400);

@@ -3,9 +3,8 @@ import type { RunPick } from "../../api/pick-responses";
 import type { BranchRequest, BranchResponse, ForkView, JudgeRequest, PreparedView, RunView } from "../../api/runs";
 import type { JudgeInput, Judgement } from "../../runs/judging";
 import type { PrepareInfo } from "../../workflows/prepare-workflow";
-import type { Env } from "../../core/env";
-import { loadConfig } from "../../core/env";
-import { asResult, ConflictError, InvalidInputError, NotFoundError, notFound, resultOf, type Result } from "../../core/errors";
+import { loadConfig, type Env } from "../../core/env";
+import { asResult, ConflictError, InvalidInputError, notFound, resultOf, type Result } from "../../core/errors";
 import { errorFields, log } from "../../observability/log";
 import type { ForkOutcome } from "../../runs/fork-outcome";
 import type { ForkTranscriptPage, TranscriptRecord } from "../../runs/fork-transcript";
@@ -19,6 +18,7 @@ import { RunStore, type CreateRunInput } from "./run-store";
 import { RunDeletion, type DeleteReason, type RunWiped } from "./run-deletion";
 import type { LeaseRequest } from "../pool/pool";
 import { BUDGET_RAISED_EVENT } from "../../protocol/events";
+import type { OutputChunk } from "../../protocol/live-output";
 import type { BranchReports, ForkBegun, ForkReports, JudgeReports, PrepareReports } from "../../protocol/roles";
 import type { StepRecord, StepReport } from "../../protocol/step-reports";
 import { EventChannel } from "../shared/event-channel";
@@ -27,6 +27,7 @@ import { InstanceWatch } from "../shared/instance-watch";
 import { migrate } from "../shared/migrations";
 import { ForkReporting, isTerminalFork, keptLease } from "./fork-reports";
 import { RunLaunching } from "./launching";
+import { RunLiveOutput } from "./live-output";
 import { RunReconciling } from "./reconciling";
 import { RUN_MIGRATIONS } from "./schema";
 import { RunStopping } from "./stopping";
@@ -51,6 +52,7 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
   readonly #judging: RunJudging;
   readonly #status: RunStatusMachine;
   readonly #deletion: RunDeletion;
+  readonly #live: RunLiveOutput;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -85,10 +87,10 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
     this.#stopping = new RunStopping(run, ctx.storage);
     this.#deletion = new RunDeletion(run, ctx, this.#events);
     this.#reconciling = new RunReconciling(run, { reports: this.#reports, stopping: this.#stopping, preparing: this.#preparing, judging: this.#judging });
+    this.#live = new RunLiveOutput(this.#events, this.#store, () => loadConfig(env).LIVE_OUTPUT_INTERVAL_MS);
   }
 
   // ---- The run's API ----------------------------------------------------------------------------
-
   /**
    * Creates the run, or returns it when it exists (same Idempotency-Key, same request); refused once deleted. Crash-safe:
    * run row and alarm are written first, so the alarm drives it whatever crashes later; a replay drives it again.
@@ -201,9 +203,7 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
       const run = this.#requireRun();
       if (isTerminalRun(run.status)) throw new ConflictError("run_finished", `The run already ended (${run.status}).`);
       const current = run.request.budgetUsd;
-      if (current !== undefined && budgetUsd <= current) {
-        throw new InvalidInputError(`budgetUsd: must be more than the current budget of $${current}.`, { field: "budgetUsd" });
-      }
+      if (current !== undefined && budgetUsd <= current) throw new InvalidInputError(`budgetUsd: must be more than the current budget of $${current}.`, { field: "budgetUsd" });
       this.#store.setBudget(budgetUsd, new Date().toISOString());
       this.#event("run.budget", null, { budgetUsd });
       if (run.status === "budget_exceeded") await this.#status.set("running");
@@ -240,12 +240,12 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
 
   /** GET /events: the run's event log from after Last-Event-ID, then live events until the run ends. */
   override async fetch(request: Request): Promise<Response> {
-    const url = new URL(request.url);
-    if (request.method !== "GET" || url.pathname !== "/events" || !this.#store.run()) return new Response("not found", { status: 404 });
-    return this.#events.response(request, this.#store.countUnfinished() > 0);
+    if (request.method !== "GET" || new URL(request.url).pathname !== "/events" || !this.#store.run()) return new Response("not found", { status: 404 });
+    return this.#events.response(request, this.#store.countUnfinished() > 0, () => this.#live.snapshot());
   }
 
   // ---- ForkReports: a fork's Workflow (fork-reports.ts) -------------------------------------------
+
 
   forkBegin(n: number, instanceId: string, step?: StepRecord, withTask?: boolean): Promise<Result<ForkBegun>> {
     return asResult(async () => this.#reports.forkBegin(n, instanceId, step, withTask));
@@ -261,6 +261,11 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
 
   stepFinished(n: number, name: string, report: StepReport): { branch?: boolean } {
     return this.#reports.stepFinished(n, name, report);
+  }
+
+  /** A running step's output: to watchers as `command.output` (not logged), bounded per fork and run. */
+  forkOutput(n: number, chunks: OutputChunk[], final?: boolean): { nextInMs: number } {
+    return this.#live.accept(n, chunks, final);
   }
 
   reserveModelCall(n: number, key: string, expectedUsd: number): Result<void> {
@@ -292,7 +297,6 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
   }
 
   // ---- BranchReports, PrepareReports, JudgeReports: branching.ts, preparing.ts, run-judging.ts ----
-
   /** Fork n at a step boundary takes its waiting branches: their new forks' leases, to fork its sandbox under. */
   branchClaim(n: number, mark: BranchMark): Result<(ClaimedBranch & { leases: LeaseRequest[] })[]> {
     return resultOf(() => this.#branching.claim(n, mark));
@@ -347,7 +351,6 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
   }
 
   // ---- The alarm (reconciling.ts) and the run's state machine --------------------------------------
-
   override async alarm(): Promise<void> {
     const run = this.#store.run();
     if (!run) return;
@@ -377,23 +380,17 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
   }
 
   #requireRun() {
-    const run = this.#store.run();
     // Routes answer this with the run id they asked for (routes/runs.ts).
-    if (!run) throw new NotFoundError("run", "");
-    return run;
+    return this.#store.run() ?? notFound("run", "");
   }
 
   #requireFork(n: number) {
     const run = this.#requireRun();
-    const fork = this.#store.fork(n);
-    if (!fork) throw new NotFoundError("fork", `${run.id}/${n}`);
-    return fork;
+    return this.#store.fork(n) ?? notFound("fork", `${run.id}/${n}`);
   }
 
   #view(): RunView {
     this.#reports.writeStarts();
-    const view = this.#store.view();
-    if (!view) throw new NotFoundError("run", "(uninitialised orchestrator)");
-    return view;
+    return this.#store.view() ?? notFound("run", "(uninitialised orchestrator)");
   }
 }

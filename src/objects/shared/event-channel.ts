@@ -22,13 +22,18 @@ export class EventChannel {
     return event;
   }
 
+  /** Sends a live-only event to watchers (not logged, no id: e.g. command.output). */
+  live(type: string, subject: number | null, data: Record<string, unknown>): void {
+    this.#hub.publish({ seq: 0, at: new Date().toISOString(), type, fork: subject, data });
+  }
+
   /** Ends every live stream (the run or the session ended), after the events not yet sent. */
   closeAll(): void {
     this.#hub.closeAll();
   }
 
-  /** The events stream for `request`: the log after its Last-Event-ID, then (if `live`) live events. */
-  response(request: Request, live: boolean): Response {
-    return eventStreamResponse(this.#hub, this.#log.after(eventsAfterOf(request)), live, this.#what);
+  /** The events stream for `request`: the log after its Last-Event-ID, then (if `live`) `current` live-only events and live events. */
+  response(request: Request, live: boolean, current?: () => RunEvent[]): Response {
+    return eventStreamResponse(this.#hub, this.#log.after(eventsAfterOf(request)), live, this.#what, current);
   }
 }

@@ -37,7 +37,12 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return chunk;
 }
 
+/** An event as SSE; a live-only event (seq 0: not in the log) has no `id`, so it never moves Last-Event-ID. */
 export function formatSse(event: RunEvent): Uint8Array {
+  if (event.seq <= 0) {
+    const payload = JSON.stringify({ at: event.at, type: event.type, fork: event.fork, ...event.data });
+    return encoder.encode(`event: ${event.type}\ndata: ${payload}\n\n`);
+  }
   const payload = JSON.stringify({ seq: event.seq, at: event.at, type: event.type, fork: event.fork, ...event.data });
   return encoder.encode(`id: ${event.seq}\nevent: ${event.type}\ndata: ${payload}\n\n`);
 }
@@ -67,7 +72,7 @@ export class EventHub {
    * Opens a stream that carries the log from `backlog` (pages read on demand), then live events
    * (unless `live` is false).
    */
-  open(backlog: Iterable<RunEvent>, live: boolean): ReadableStream<Uint8Array> {
+  open(backlog: Iterable<RunEvent>, live: boolean, current?: () => RunEvent[]): ReadableStream<Uint8Array> {
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>(undefined, new CountQueuingStrategy({ highWaterMark: 64 }));
     const writer = writable.getWriter();
     const watcher: Watcher = { writer, held: [] };
@@ -76,14 +81,14 @@ export class EventHub {
       void writer.closed.catch(() => undefined).finally(() => this.#watchers.delete(watcher));
       this.#keepalive ??= setInterval(() => this.#send(encoder.encode(": keepalive\n\n")), KEEPALIVE_MS);
     }
-    void this.#replay(watcher, backlog, live).catch(() => {
+    void this.#replay(watcher, backlog, live, current).catch(() => {
       this.#watchers.delete(watcher);
       void writer.abort("replay failed").catch(() => undefined);
     });
     return readable;
   }
 
-  async #replay(watcher: Watcher, backlog: Iterable<RunEvent>, live: boolean): Promise<void> {
+  async #replay(watcher: Watcher, backlog: Iterable<RunEvent>, live: boolean, current?: () => RunEvent[]): Promise<void> {
     const { writer } = watcher;
     await writer.write(encoder.encode(": forkyard events\nretry: 2000\n\n"));
     // The log goes out in batches of events, each written once the reader has taken the last.
@@ -118,6 +123,8 @@ export class EventHub {
     const held = watcher.held ?? [];
     watcher.held = null;
     for (const event of held) if (event.seq > last) void writer.write(formatSse(event)).catch(() => undefined);
+    // Live-only events it missed are not in the log: it gets their current state instead (the running steps' output tails).
+    for (const event of current?.() ?? []) void writer.write(formatSse(event)).catch(() => undefined);
   }
 
   publish(event: RunEvent): void {
@@ -175,15 +182,15 @@ export class EventHub {
   }
 }
 
-/** The events stream's response: the log from `backlog`, then (if `live`) live events; 429 past MAX_WATCHERS. */
-export function eventStreamResponse(hub: EventHub, backlog: Iterable<RunEvent>, live: boolean, what: "run" | "session" | "eval"): Response {
+/** The events stream's response: the log from `backlog`, then (if `live`) `current` live-only state and live events; 429 past MAX_WATCHERS. */
+export function eventStreamResponse(hub: EventHub, backlog: Iterable<RunEvent>, live: boolean, what: "run" | "session" | "eval", current?: () => RunEvent[]): Response {
   if (live && hub.full) {
     return Response.json(
       { error: { code: "rate_limited", message: `This ${what} already has ${MAX_WATCHERS} event watchers; try again later.`, details: { retryAfterSeconds: 5 } } },
       { status: 429, headers: { "Retry-After": "5" } },
     );
   }
-  return new Response(hub.open(backlog, live), { headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no" } });
+  return new Response(hub.open(backlog, live, current), { headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no" } });
 }
 
 /** Where a watcher resumes: Last-Event-ID, else `?after=`, else the start. */

@@ -1,7 +1,7 @@
 /**
  * One fork of the run page: status, branch, elapsed, cost, current step, check, diff, sandbox; its
  * step timeline (bar widths proportional to durations); agent summary and transcript; command
- * output tails; the check's log; files and patch; error.
+ * output tails; the running step's live output; the check's log; files and patch; error.
  */
 import type { ForkView, RunView, StepView } from "../../lib/api-types.ts";
 import { runPath } from "../../lib/api.ts";
@@ -13,6 +13,7 @@ import { isFinished, isForkTerminal } from "./run-status.ts";
 import { forkBadgeStatus } from "../../lib/fork-labels.ts";
 import { checkLog } from "../../lib/check-log.ts";
 import { transcriptBlock, type TranscriptCache } from "./fork-transcript.ts";
+import type { LiveOutputs } from "./live-output.ts";
 
 export type KeepOpen = (details: HTMLDetailsElement, key: string, defaultOpen: boolean) => HTMLDetailsElement;
 
@@ -23,6 +24,8 @@ export interface ForkCardContext {
   transcripts: TranscriptCache;
   /** Posts an action and shows the run it answers. */
   act(label: string, path: string, body?: unknown): Promise<void>;
+  /** Running steps' live output. */
+  live?: LiveOutputs;
 }
 
 export function forkCard(f: ForkView, ctx: ForkCardContext): HTMLElement {
@@ -76,6 +79,7 @@ export function forkCard(f: ForkView, ctx: ForkCardContext): HTMLElement {
     agentBlock(f),
     transcriptBlock(run, f, ctx.keepOpen, ctx.transcripts),
     commandsBlock(f, ctx.keepOpen),
+    ctx.live?.block(f) ?? null,
     f.check ? h("div", { class: "output" }, checkLog(f.check, { fork: f.n, forkPath: runPath(run.id) + "/forks/" + f.n, keepOpen: ctx.keepOpen })) : null,
     filesBlock(run, f, ctx.keepOpen),
     f.error ? h("div", { class: "error-box", role: "note" }, h("code", null, f.error.code), ": ", f.error.message) : null,

@@ -11,6 +11,7 @@ import type { Cleanup } from "../../router.ts";
 import { followRunEvents, type StreamState } from "./event-stream.ts";
 import { forkCard } from "./fork-card.ts";
 import type { TranscriptCache } from "./fork-transcript.ts";
+import { LiveOutputs } from "./live-output.ts";
 import { logEvent } from "./run-events.ts";
 import { runHead } from "./run-head.ts";
 import { isFinished } from "./run-status.ts";
@@ -38,6 +39,7 @@ export function showRunPage(id: string): Cleanup {
   const forkEls = new Map<number, { key: string; el: HTMLElement }>();
   const keepOpen = openStateKeeper();
   const transcripts: TranscriptCache = new Map();
+  const live = new LiveOutputs();
 
   const head = h("div");
   const liveEl = h("span", { class: "live", dataset: { state: "connecting" } }, "Connecting…");
@@ -205,7 +207,7 @@ export function showRunPage(id: string): Cleanup {
       const key = JSON.stringify(fork) + "|" + run.status;
       let entry = forkEls.get(fork.n);
       if (!entry || entry.key !== key) {
-        const el = forkCard(fork, { run, keepOpen, transcripts, act });
+        const el = forkCard(fork, { run, keepOpen, transcripts, act, live });
         if (entry) {
           const hadFocus = entry.el.contains(document.activeElement);
           entry.el.replaceWith(el);
@@ -235,6 +237,15 @@ export function showRunPage(id: string): Cleanup {
   void refresh();
   void followRunEvents(id, signal, {
     onEvent(e) {
+      // Live output updates its fork's card in place (not logged, no re-read of the run).
+      if (e.type === "command.output") {
+        const entry = e.fork !== null ? forkEls.get(e.fork) : undefined;
+        if (live.add(e) && entry && view) {
+          entry.key = "";
+          renderForks(view);
+        }
+        return;
+      }
       logEvent(eventList, e);
       scheduleRefresh(e.type === "run.finished" || e.type === "run.status" ? 0 : 250);
     },

@@ -94,7 +94,16 @@ export function runSummary(view: RunView, c: Colors, now: number): string[] {
   }
   const agents = agentDetails(view, c, { compact: true });
   if (agents.length) lines.push(c.bold("agents:"), ...agents);
+  lines.push(verdictLine(view, c));
   return lines;
+}
+
+/** The last line of an ended run: the fork to take, and how many of the forks' checks passed. */
+export function verdictLine(view: Pick<RunView, "forks" | "winner">, c: Colors): string {
+  const checked = view.forks.filter((f) => f.check);
+  const passed = checked.filter((f) => f.check!.passed).length;
+  const checks = checked.length ? ` · ${passed} of ${checked.length} checks passed` : " · no check";
+  return view.winner != null ? c.bold(`winner: fork ${view.winner}${checks}`) : c.yellow(`no winner${checks}`);
 }
 
 /** The model an agent run asked for (resolved by the API), if any. */

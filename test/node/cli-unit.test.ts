@@ -10,6 +10,7 @@ import { colorsFor } from "../../cli/output.ts";
 import { agentStats, formatCount, formatDuration, formatTokens, formatUsd } from "../../cli/render/format.ts";
 import { createLiveView } from "../../cli/render/live.ts";
 import { LogTracker } from "../../cli/render/logs.ts";
+import { verdictLine } from "../../cli/render/run-view.ts";
 import { forkTranscriptLines } from "../../cli/render/fork-transcript.ts";
 import { stripAnsi, truncateVisible } from "../../cli/render/text.ts";
 import type { ForkView, RunView } from "../../cli/types.ts";
@@ -283,6 +284,16 @@ describe("rendering", () => {
     expect(text).toMatch(/FORK\s+STATUS\s+STEP\s+ATTEMPTS/);
     expect(text).toContain("run r1 · completed · 1/2 succeeded · 1 failed");
     expect(text).toContain("fork 2 failed: command_failed: Command exited with code 1: false");
+    // The last line: no winner yet in this view, and no check asked for.
+    expect(text.trimEnd().split("\n").at(-1)).toBe("no winner · no check");
+  });
+
+  it("an ended run's last line names the winner and how many checks passed", () => {
+    const c = colorsFor({ write: () => true }, {});
+    const check = (passed: boolean) => ({ command: "npm test", exitCode: passed ? 0 : 1, passed });
+    const ended = { ...run("completed", [fork(1, { check: check(false) }), fork(2, { check: check(true) }), fork(3, { check: check(true) })]), winner: 2 };
+    expect(verdictLine(ended, c)).toBe("winner: fork 2 · 2 of 3 checks passed");
+    expect(verdictLine({ ...ended, winner: null }, c)).toBe("no winner · 2 of 3 checks passed");
   });
 
   it("TTY live view redraws in place", () => {

@@ -105,6 +105,7 @@ describe("forkyard CLI against the local stack", () => {
     expect(r.stdout).toMatch(/^fork 2: succeeded/m);
     expect(r.stdout).toMatch(/FORK\s+STATUS\s+STEP\s+ATTEMPTS\s+ELAPSED\s+DIFF\s+CHECK\s+COST\s+ERROR/);
     expect(r.stdout).toMatch(/^run \w+ · completed · 2\/2 succeeded · \$/m);
+    expect(r.stdout.trimEnd().split("\n").at(-1)).toMatch(/^winner: fork [12] · no check$/);
   });
 
   it("artifacts lists and downloads a fork's files (sha256 checked); diff prints its patch", async () => {

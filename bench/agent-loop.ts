@@ -10,7 +10,7 @@ import { MemoryHost } from "../src/agent/memory-host.ts";
 import { callModel } from "../src/agent/model-client.ts";
 import { buildSystemPrompt, buildTools } from "../src/agent/prompt.ts";
 import { executeTool } from "../src/agent/tools.ts";
-import { SandboxSession } from "../src/sandbox/session.ts";
+import { EnvdClient } from "../src/sandbox/envd-client.ts";
 import type { ScriptedAnthropic, ScriptedReply } from "../test/support/anthropic-server.ts";
 import type { forkyardClient } from "../scripts/api-client.ts";
 import { followToEnd } from "../scripts/api-client.ts";
@@ -36,7 +36,7 @@ export async function inMemoryAgentLoop(opts: { anthropic: ScriptedAnthropic; ap
   const sandbox = await Sandbox.create("base", { ...opts.sandbox, timeoutMs: 600_000 });
   try {
     await sandbox.commands.run("mkdir -p /home/user/repo");
-    const session = await SandboxSession.open({ connection: opts.sandbox, secrets: [] }, sandbox.sandboxId);
+    const session = await EnvdClient.open({ connection: opts.sandbox, secrets: [] }, sandbox.sandboxId);
     const started = Date.now();
     await runAgent(
       new MemoryHost(),

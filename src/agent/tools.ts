@@ -9,7 +9,7 @@ import { posix } from "node:path";
 import { FileNotFoundError, FileType, InvalidArgumentError, NotEnoughSpaceError, SandboxError, SandboxNotFoundError, type EntryInfo } from "e2b";
 import type { ToolBash20250124, ToolTextEditor20250728 } from "@anthropic-ai/sdk/resources/messages";
 import { REPO_DIR } from "../sandbox/git";
-import type { SandboxSession } from "../sandbox/session";
+import type { EnvdClient } from "../sandbox/envd-client";
 import { boundOutput, MAX_TOOL_OUTPUT_CHARS } from "./bound";
 import type { JsonValue } from "./conversation";
 
@@ -51,7 +51,7 @@ export interface ToolOptions {
 }
 
 /** Runs one tool call of the model in the sandbox. */
-export async function executeTool(session: SandboxSession, call: ToolCall, opts: ToolOptions): Promise<ToolOutput> {
+export async function executeTool(session: EnvdClient, call: ToolCall, opts: ToolOptions): Promise<ToolOutput> {
   try {
     const input = asObject(call.input);
     let content: string;
@@ -125,7 +125,7 @@ const BASH_SCRIPT = [
   'exit "$code"',
 ].join("\n");
 
-async function bash(session: SandboxSession, input: { [key: string]: JsonValue }, opts: ToolOptions): Promise<string> {
+async function bash(session: EnvdClient, input: { [key: string]: JsonValue }, opts: ToolOptions): Promise<string> {
   if (input.restart === true) return "The bash tool was restarted (every command already runs in a fresh shell).";
   const command = stringField(input, "command", true);
   if (command.trim() === "") throw new ToolInputError("Parameter `command` must not be empty.");
@@ -165,7 +165,7 @@ function sandboxPath(input: { [key: string]: JsonValue }): string {
   return posix.normalize(raw.startsWith("/") ? raw : posix.join(REPO_DIR, raw));
 }
 
-async function textEditor(session: SandboxSession, input: { [key: string]: JsonValue }): Promise<string> {
+async function textEditor(session: EnvdClient, input: { [key: string]: JsonValue }): Promise<string> {
   const command = stringField(input, "command", true);
   const path = sandboxPath(input);
   const files = session.sandbox.files;

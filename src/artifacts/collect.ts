@@ -2,7 +2,7 @@ import type { ArtifactsView, DiffStats } from "../api/runs";
 import { SandboxOperationError } from "../core/errors";
 import { COLLECT_SCRIPT, collectEnv, parseNumstat, parsePatchLine, PATCH_FILE, REPO_DIR } from "../sandbox/git";
 import { parseCommitLine, VERIFY_BUILD_SCRIPT, VERIFY_PATCH_FILE, verifyBuildEnv } from "../sandbox/verify-git";
-import type { SandboxSession } from "../sandbox/session";
+import type { EnvdClient } from "../sandbox/envd-client";
 import { artifactPrefix, patchKey, type ArtifactStore } from "./store";
 
 /** The most files one fork stores, and skipped entries its result lists. */
@@ -32,7 +32,7 @@ const LIST_SCRIPT = [
 ].join("\n");
 
 interface ForkStorage {
-  session: SandboxSession;
+  session: EnvdClient;
   store: ArtifactStore;
   runId: string;
   n: number;

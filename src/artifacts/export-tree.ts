@@ -11,7 +11,7 @@ import { FileType, type EntryInfo } from "e2b";
 import { ForkyardError } from "../core/errors";
 import { classifySandboxError } from "../sandbox/errors";
 import { PREPARED_LIST } from "../sandbox/git";
-import type { SandboxSession } from "../sandbox/session";
+import type { EnvdClient } from "../sandbox/envd-client";
 import { VERIFY_KEEP_BASE, VERIFY_MANIFEST, VERIFY_TREE_DIR } from "../sandbox/verify-git";
 import { verifyTreeKey, type ArtifactStore } from "./store";
 
@@ -63,7 +63,7 @@ function under(rel: string, prefixes: Set<string>): boolean {
   return false;
 }
 
-async function listTree(session: SandboxSession, root: string): Promise<EntryInfo[]> {
+async function listTree(session: EnvdClient, root: string): Promise<EntryInfo[]> {
   const files = session.sandbox.files;
   try {
     const out: EntryInfo[] = [];
@@ -83,7 +83,7 @@ async function listTree(session: SandboxSession, root: string): Promise<EntryInf
  * have changed that list, which does not matter: a listed path is taken from the base, never from
  * the fork, so listing more only drops the fork's own changes.
  */
-async function preparedPaths(session: SandboxSession, root: string): Promise<string[]> {
+async function preparedPaths(session: EnvdClient, root: string): Promise<string[]> {
   const files = session.sandbox.files;
   try {
     if (!(await files.exists(`${root}/${PREPARED_LIST}`))) return [];
@@ -95,7 +95,7 @@ async function preparedPaths(session: SandboxSession, root: string): Promise<str
 }
 
 /** The verify-export step's body: the fork's tree into R2. Safe to run again (same keys, a new manifest). */
-export async function stageTree(input: Where & { from: SandboxSession; root: string }): Promise<ExportedTree> {
+export async function stageTree(input: Where & { from: EnvdClient; root: string }): Promise<ExportedTree> {
   const { from, root, store, runId, n } = input;
   const keepBase = await preparedPaths(from, root);
   const skip = new Set(keepBase);
@@ -143,7 +143,7 @@ function manifestFiles(manifest: StagedManifest): { manifest: Uint8Array; keepBa
 }
 
 /** The verify-lay step's body: the staged tree written into the verification sandbox. Safe to run again (replaced). */
-export async function layTree(input: Where & { to: SandboxSession }): Promise<{ files: number }> {
+export async function layTree(input: Where & { to: EnvdClient }): Promise<{ files: number }> {
   const { to, store, runId, n } = input;
   const manifest = await store.getJson<StagedManifest>(verifyTreeKey(runId, n, "manifest.json"));
   if (!manifest) throw new VerifyFailedError("The fork's exported tree is gone from storage.");

@@ -11,7 +11,7 @@
 import { FileType } from "e2b";
 import { ForkyardError } from "../core/errors";
 import { isNotFound } from "./errors";
-import type { SandboxSession } from "./session";
+import type { EnvdClient } from "./envd-client";
 import { plainPath, type ManifestFile, type WorkspaceManifest } from "./manifest-diff";
 
 /** The most files a manifest holds, and the most bytes it reads and hashes (past either: `truncated`). */
@@ -70,7 +70,7 @@ interface TooBig {
  * A file's bytes, null when it does not exist, UNREADABLE when it is not a plain file, its size when
  * it holds more than `maxBytes` (its size is asked first).
  */
-async function readFile(session: SandboxSession, path: string, maxBytes = LIST_MAX_BYTES): Promise<Uint8Array | null | typeof UNREADABLE | TooBig> {
+async function readFile(session: EnvdClient, path: string, maxBytes = LIST_MAX_BYTES): Promise<Uint8Array | null | typeof UNREADABLE | TooBig> {
   try {
     const info = await session.sandbox.files.getInfo(path);
     if (info.type === FileType.DIR || info.symlinkTarget) return UNREADABLE;
@@ -95,7 +95,7 @@ function nulList(bytes: Uint8Array | null | typeof UNREADABLE | TooBig): string[
 }
 
 /** The commit `.git/HEAD` names: itself, its loose ref, or its line in packed-refs. */
-async function resolveHead(session: SandboxSession, root: string, head: string | null): Promise<string | null> {
+async function resolveHead(session: EnvdClient, root: string, head: string | null): Promise<string | null> {
   if (head === null) return null;
   if (/^[0-9a-f]{40,64}$/.test(head)) return head;
   const ref = /^ref: (refs\/[^\0\n]+)$/.exec(head)?.[1];
@@ -117,7 +117,7 @@ export interface TakenManifest {
  * Takes the workspace's manifest. `keep` is handed the bytes of each file changed against HEAD
  * (untracked ones too) while `keepBytes` lasts; a file kept is `stored` in the manifest.
  */
-export async function takeManifest(input: { session: SandboxSession; root: string; timeoutMs: number; keep?: (sha256: string, bytes: Uint8Array) => Promise<void>; keepBytes?: number }): Promise<TakenManifest> {
+export async function takeManifest(input: { session: EnvdClient; root: string; timeoutMs: number; keep?: (sha256: string, bytes: Uint8Array) => Promise<void>; keepBytes?: number }): Promise<TakenManifest> {
   const { session, root } = input;
   const listed = await session.exec(MANIFEST_LIST_SCRIPT, { timeoutMs: input.timeoutMs, envs: { FORKYARD_DIR: root } });
   if (listed.exitCode !== 0) throw new WorkspaceUnreadableError(`git could not list the workspace's files (exit ${listed.exitCode}).`);

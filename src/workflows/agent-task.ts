@@ -71,7 +71,7 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
     {
       callModel: ctx.callModel,
       executeTool: async (call) => {
-        const session = await ctx.session();
+        const session = await ctx.envd();
         return executeTool(session, call, { remainingMs: steps.remainingMs(), envs: ctx.taskEnv, stallMs: stallMs(p), ...(live ? { onOutput: live.push } : {}) });
       },
       beforeModelCall: async (_turn, expectedUsd) => unwrap(await orchestrator.reserveModelCall(p.n, models.ledgerKey, expectedUsd)),

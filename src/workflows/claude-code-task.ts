@@ -33,7 +33,7 @@ export async function runClaudeCodeTask(ctx: ForkContext, task: AgentTask & { mo
     const first = await reserve(nextCallUsd);
     if (!first.ok) throw fromWireError(first.error);
 
-    const session = await ctx.session();
+    const session = await ctx.envd();
     const envs: Record<string, string> = {
       ...ctx.taskEnv,
       FORKYARD_CLAUDE: config.CLAUDE_CODE_COMMAND,

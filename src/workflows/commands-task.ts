@@ -19,7 +19,7 @@ export async function runCommandsTask(ctx: ForkContext, commands: string[], resu
     ctx.branching.position = { turn: index };
     await ctx.branching.at(commandStep(index));
     const result = await ctx.sandbox.step(commandStep(index), stepConfig("command", config.RETRY_POLICIES, params.timeoutSeconds * 1000), async ({ remainingMs, report }) => {
-      const session = await ctx.session();
+      const session = await ctx.envd();
       const live = forkLiveOutput(ctx, commandStep(index));
       let exec;
       try {

@@ -57,13 +57,13 @@ export class EvalCheckWorkflow extends DurableJob<EvalCheckParams, Work, EvalChe
         if (!applied.ok) return { passed: false, error: "patch_failed" };
         for (const [i, command] of (p.prepare ?? []).entries()) {
           const exit = await steps.run(`${EVAL_CHECK_STEP.prepare}-${i + 1}`, stepConfig("command", retries, p.timeoutSeconds * 1000), async ({ remainingMs }) => {
-            const exec = await (await sandbox.session()).exec(command, { cwd: REPO_DIR, timeoutMs: remainingMs });
+            const exec = await (await sandbox.envd()).exec(command, { cwd: REPO_DIR, timeoutMs: remainingMs });
             return { exitCode: exec.exitCode };
           });
           if (exit.exitCode !== 0) return { passed: null, error: `prepare_failed: command ${i + 1} exited ${exit.exitCode}` };
         }
         const check = await steps.run(EVAL_CHECK_STEP.check, stepConfig("check", retries, p.timeoutSeconds * 1000), async ({ remainingMs }) => {
-          const result = await runCheck(await sandbox.session(), p.hiddenCheck, { timeoutMs: remainingMs, envs: {} });
+          const result = await runCheck(await sandbox.envd(), p.hiddenCheck, { timeoutMs: remainingMs, envs: {} });
           // Only the verdict: the output is the fork's code's, and would show the hidden test.
           return { exitCode: result.exitCode, passed: result.passed, durationMs: result.durationMs };
         });
@@ -105,7 +105,7 @@ async function applyPatch(job: JobContext<EvalCheckParams>, sandbox: ForkSandbox
   const { runId, n } = job.params;
   const patch = await new ArtifactStore(job.env.ARTIFACTS).getBytes(patchKey(runId, n));
   if (!patch || patch.byteLength === 0) return { ok: true, bytes: 0 };
-  const session = await sandbox.session();
+  const session = await sandbox.envd();
   await session.sandbox.files.write(PATCH_PATH, patch.slice().buffer);
   const exec = await session.exec(APPLY_SCRIPT, { cwd: REPO_DIR, timeoutMs: 120_000 });
   return { ok: exec.exitCode === 0 && exec.stdoutTail.includes("APPLIED"), bytes: patch.byteLength };

@@ -1,5 +1,5 @@
 import type { WorkflowStep } from "cloudflare:workers";
-import type { SandboxSession } from "../sandbox/session";
+import type { EnvdClient } from "../sandbox/envd-client";
 import type { Orchestrator } from "../objects/orchestrator/orchestrator";
 import type { Pool } from "../objects/pool/pool";
 import type { Config } from "../core/env";
@@ -21,7 +21,7 @@ export interface ForkContext {
   /** The fork's sandbox: steps that use it run through `sandbox.step` (replaced if lost) and record what they changed. */
   sandbox: ForkSandbox;
   /** A client of the fork's current sandbox, built from the handle its acquire step returned (no control-plane call). */
-  session(): Promise<SandboxSession>;
+  envd(): Promise<EnvdClient>;
   /** The ARTIFACTS bucket (patches, files, a kept agent's transcript). */
   store: ArtifactStore;
   /** What a command may want to know about its fork (e.g. to pick a test shard). */

@@ -8,7 +8,7 @@ import { log } from "../observability/log";
 import { sandboxAccess } from "../sandbox/connection";
 import { BRANCH_SCRIPT, CLONE_SCRIPT, cloneEnv, EXCLUDE_PREPARED_SCRIPT, GIT_SHA, REPO_DIR } from "../sandbox/git";
 import type { SandboxHandle } from "../sandbox/handle";
-import { SandboxSession } from "../sandbox/session";
+import { EnvdClient } from "../sandbox/envd-client";
 import { forkLeaseRequest, type SandboxHolder } from "../protocol/fork-params";
 import { STEP_KINDS, stepConfig } from "./step-policies";
 import type { StepBodyContext, StepRunner } from "./step-runner";
@@ -73,9 +73,9 @@ export class ForkSandbox {
   }
 
   /** A client of the current sandbox, from its handle (no control-plane call; older checkpoints connect). */
-  async session(): Promise<SandboxSession> {
+  async envd(): Promise<EnvdClient> {
     const access = sandboxAccess(this.#d.config);
-    return this.#handle ? SandboxSession.forHandle(access, this.#handle) : SandboxSession.open(access, this.#sandboxId);
+    return this.#handle ? EnvdClient.forHandle(access, this.#handle) : EnvdClient.open(access, this.#sandboxId);
   }
 
   /**
@@ -121,7 +121,7 @@ export class ForkSandbox {
   async prepare(commands: string[], timeoutMs: number): Promise<void> {
     for (const [i, command] of commands.entries()) {
       await this.step(prepareStep(i), stepConfig("command", this.#d.config.RETRY_POLICIES, timeoutMs), async ({ remainingMs }) => {
-        const session = await this.session();
+        const session = await this.envd();
         const exec = await session.exec(command, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: this.#d.taskEnv });
         if (exec.exitCode !== 0) throw new CommandFailedError(command, exec.exitCode);
         return { exitCode: exec.exitCode };
@@ -129,7 +129,7 @@ export class ForkSandbox {
       this.record({ kind: "command", command });
     }
     await this.step(STEP.prepareExclude, stepConfig("command", this.#d.config.RETRY_POLICIES, timeoutMs), async () => {
-      const exec = await (await this.session()).exec(EXCLUDE_PREPARED_SCRIPT, { cwd: REPO_DIR, timeoutMs: EXCLUDE_TIMEOUT_MS });
+      const exec = await (await this.envd()).exec(EXCLUDE_PREPARED_SCRIPT, { cwd: REPO_DIR, timeoutMs: EXCLUDE_TIMEOUT_MS });
       if (exec.exitCode !== 0) throw new CommandFailedError(EXCLUDE_PREPARED_SCRIPT, exec.exitCode);
       return { excluded: true };
     });
@@ -157,7 +157,7 @@ export class ForkSandbox {
   async #adopt(what: string, baseSha: string, journal: JournalEntry[]): Promise<{ baseSha: string }> {
     const p = this.#d.params;
     const result = await this.step(STEP.branch, stepConfig("adopt", this.#d.config.RETRY_POLICIES), async () => {
-      const session = await this.session();
+      const session = await this.envd();
       const exec = await session.exec(BRANCH_SCRIPT, { timeoutMs: STEP_KINDS.adopt.timeoutMs, envs: cloneEnv({ repo: p.repo, baseBranch: p.baseBranch, workBranch: p.workBranch }) });
       if (exec.exitCode !== 0) throw new CloneFailedError(`Checking out ${p.workBranch} in ${what} failed: ${exec.stderrTail.trim() || `exit ${exec.exitCode}`}`);
       return { baseSha };
@@ -234,7 +234,7 @@ export class ForkSandbox {
     const journal = [...this.#journal];
     await steps.run(`${recoveryStep(k)}-restore`, stepConfig("restore", config.RETRY_POLICIES), async ({ remainingMs }) => {
       await this.cloneAt(remainingMs, this.#baseSha);
-      const session = await this.session();
+      const session = await this.envd();
       for (const entry of journal) {
         if (entry.kind === "command") await session.exec(entry.command, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: this.#d.taskEnv });
         else await executeTool(session, entry.call, { remainingMs, envs: this.#d.taskEnv });
@@ -250,7 +250,7 @@ export class ForkSandbox {
   }
 
   async #probe(): Promise<{ ok: boolean }> {
-    const session = await this.session();
+    const session = await this.envd();
     const probe = await session.exec("echo ok", { timeoutMs: HEALTH_TIMEOUT_MS });
     if (probe.exitCode !== 0 || probe.stdoutTail.trim() !== "ok") throw new SandboxOperationError(`Health check failed: ${probe.stderrTail || probe.stdoutTail}`);
     return { ok: true };
@@ -258,7 +258,7 @@ export class ForkSandbox {
 
   async #clone(timeoutMs: number, baseSha?: string): Promise<{ baseSha: string }> {
     const p = this.#d.params;
-    const session = await this.session();
+    const session = await this.envd();
     const result = await session.exec(CLONE_SCRIPT, { timeoutMs, envs: cloneEnv({ repo: p.repo, baseBranch: p.baseBranch, workBranch: p.workBranch, baseSha }) });
     const sha = result.stdoutTail.trim().split("\n").pop() ?? "";
     if (result.exitCode !== 0 || !GIT_SHA.test(sha)) throw new CloneFailedError(`Cloning ${p.repo} (${p.baseBranch}) failed: ${result.stderrTail.trim() || `exit ${result.exitCode}`}`);

@@ -5,7 +5,7 @@ import { stallMs } from "../protocol/fork-params";
 import { layTree, stageTree } from "../artifacts/export-tree";
 import { verifyTreeKey } from "../artifacts/store";
 import { EXCLUDE_PREPARED_SCRIPT, REPO_DIR } from "../sandbox/git";
-import type { SandboxSession } from "../sandbox/session";
+import type { EnvdClient } from "../sandbox/envd-client";
 import type { ForkContext } from "./fork-context";
 import { ForkSandbox } from "./fork-sandbox";
 import { runPushStep } from "./push-step";
@@ -29,7 +29,7 @@ export interface Verified {
 }
 
 /** Runs a check command and keeps what it said (tails, exit code, duration). */
-export async function runCheck(session: SandboxSession, command: string, opts: { timeoutMs: number; envs: Record<string, string>; stallMs?: number; verified?: boolean }): Promise<CheckResult> {
+export async function runCheck(session: EnvdClient, command: string, opts: { timeoutMs: number; envs: Record<string, string>; stallMs?: number; verified?: boolean }): Promise<CheckResult> {
   const exec = await session.exec(command, { cwd: REPO_DIR, timeoutMs: opts.timeoutMs, envs: opts.envs, tailChars: CHECK_TAIL_CHARS, ...(opts.stallMs ? { stallMs: opts.stallMs } : {}) });
   return {
     command,
@@ -74,7 +74,7 @@ export class ForkVerification {
   async export(): Promise<void> {
     const { params: p, config, sandbox: fork, store } = this.#ctx;
     const exported = await fork.step(VERIFY_STEP.export, stepConfig("artifacts", config.RETRY_POLICIES), async () => ({
-      ...(await stageTree({ from: await fork.session(), root: REPO_DIR, store, runId: p.runId, n: p.n })),
+      ...(await stageTree({ from: await fork.envd(), root: REPO_DIR, store, runId: p.runId, n: p.n })),
       at: new Date().toISOString(),
     }));
     this.#exportedAt = exported.at;
@@ -90,10 +90,10 @@ export class ForkVerification {
     this.#started = true;
     await verifier.acquire(VERIFY_STEP.prefix, { quiet: true });
     await steps.run(VERIFY_STEP.base, stepConfig("restore", retries), ({ remainingMs }) => this.#base(remainingMs));
-    await steps.run(VERIFY_STEP.lay, stepConfig("artifacts", retries), async () => layTree({ to: await verifier.session(), store, runId: p.runId, n: p.n }));
+    await steps.run(VERIFY_STEP.lay, stepConfig("artifacts", retries), async () => layTree({ to: await verifier.envd(), store, runId: p.runId, n: p.n }));
     const built = await steps.run(VERIFY_STEP.build, stepConfig("artifacts", retries), async () =>
       buildVerified({
-        session: await verifier.session(),
+        session: await verifier.envd(),
         store,
         runId: p.runId,
         n: p.n,
@@ -106,11 +106,11 @@ export class ForkVerification {
     );
     const verified: Verified = { ...built };
     // Pushed before the check runs: nothing of the fork's has run in this sandbox yet.
-    if (p.push && built.diff.files > 0) verified.pushed = await runPushStep({ steps, config, session: () => verifier.session(), params: p, baseSha: this.#baseSha });
+    if (p.push && built.diff.files > 0) verified.pushed = await runPushStep({ steps, config, envd: () => verifier.envd(), params: p, baseSha: this.#baseSha });
     if (p.check) {
       const command = p.check;
       verified.check = await steps.run(VERIFY_STEP.check, stepConfig("check", retries, p.timeoutSeconds * 1000), async ({ remainingMs }) =>
-        runCheck(await verifier.session(), command, { timeoutMs: remainingMs, envs: taskEnv, stallMs: stallMs(p), verified: true }),
+        runCheck(await verifier.envd(), command, { timeoutMs: remainingMs, envs: taskEnv, stallMs: stallMs(p), verified: true }),
       );
     }
     return verified;
@@ -121,7 +121,7 @@ export class ForkVerification {
     const { params: p, taskEnv } = this.#ctx;
     await this.#sandbox.cloneAt(remainingMs, this.#baseSha);
     if (!p.prepare) return { prepared: 0 };
-    const session = await this.#sandbox.session();
+    const session = await this.#sandbox.envd();
     for (const command of [...p.prepare.commands, EXCLUDE_PREPARED_SCRIPT]) {
       const exec = await session.exec(command, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: taskEnv });
       if (exec.exitCode !== 0) throw new CommandFailedError(command, exec.exitCode);

@@ -79,7 +79,7 @@ class ForkRun {
     const { sandbox, baseSha } = await this.#ready(branchState);
     const branching = new ForkBranching({ params: p, config, steps, orchestrator: this.#orchestrator, pool: this.#pool, sandbox, store: this.#store });
     this.#branching = branching;
-    const ctx: ForkContext = { ...this.#job, orchestrator: this.#orchestrator, pool: this.#pool, sandbox, session: () => sandbox.session(), store: this.#store, taskEnv: this.#taskEnv, branching, ...(branchState ? { branchState } : {}) };
+    const ctx: ForkContext = { ...this.#job, orchestrator: this.#orchestrator, pool: this.#pool, sandbox, envd: () => sandbox.envd(), store: this.#store, taskEnv: this.#taskEnv, branching, ...(branchState ? { branchState } : {}) };
     await this.#task(ctx, task);
     await branching.at("end");
     await this.#collect(ctx, baseSha);
@@ -146,17 +146,17 @@ class ForkRun {
     if (p.check) {
       const checkCommand = p.check;
       outcome.check = await sandbox.step(STEP.check, stepConfig("check", retries, p.timeoutSeconds * 1000), async ({ remainingMs }) =>
-        runCheck(await sandbox.session(), checkCommand, { timeoutMs: remainingMs, envs: ctx.taskEnv, stallMs: stallMs(p) }),
+        runCheck(await sandbox.envd(), checkCommand, { timeoutMs: remainingMs, envs: ctx.taskEnv, stallMs: stallMs(p) }),
       );
     }
     const collected = await sandbox.step(STEP.collect, stepConfig("collect", retries), async () =>
-      collectWork({ store, runId: p.runId, n: p.n, session: await sandbox.session(), baseSha, message: `forkyard: run ${p.runId} fork ${p.n}` }),
+      collectWork({ store, runId: p.runId, n: p.n, session: await sandbox.envd(), baseSha, message: `forkyard: run ${p.runId} fork ${p.n}` }),
     );
     // A checkpoint from before collect stored patches holds the bare diff stats.
     const { diff, patch } = "diff" in collected ? collected : { diff: collected as DiffStats, patch: undefined };
     outcome.diff = diff;
     this.#setArtifacts(await this.#artifactFiles(ctx), patch);
-    if (p.push && diff.files > 0) outcome.pushed = await runPushStep({ steps, config, session: () => sandbox.session(), params: p, baseSha });
+    if (p.push && diff.files > 0) outcome.pushed = await runPushStep({ steps, config, envd: () => sandbox.envd(), params: p, baseSha });
   }
 
   /** The files matching the run's globs, from the fork's sandbox. */
@@ -166,7 +166,7 @@ class ForkRun {
     if (!p.artifacts) return undefined;
     const globs = p.artifacts;
     return sandbox.step(STEP.artifacts, stepConfig("artifacts", config.RETRY_POLICIES), async ({ remainingMs }) =>
-      collectArtifacts({ store, runId: p.runId, n: p.n, session: await sandbox.session(), globs, maxBytes: config.ARTIFACT_MAX_BYTES, timeoutMs: Math.min(remainingMs, STEP_KINDS.artifacts.timeoutMs) }),
+      collectArtifacts({ store, runId: p.runId, n: p.n, session: await sandbox.envd(), globs, maxBytes: config.ARTIFACT_MAX_BYTES, timeoutMs: Math.min(remainingMs, STEP_KINDS.artifacts.timeoutMs) }),
     );
   }
 

@@ -6,7 +6,7 @@ import { EXPORT_DIR, EXPORT_SCRIPT, exportEnv, parseRawDiff, parseSizes, pushCom
 import { scrubSecret } from "../observability/scrub";
 import { preparePushRepo } from "../github/push-repo";
 import { pushTarget } from "../github/targets";
-import type { SandboxSession } from "../sandbox/session";
+import type { EnvdClient } from "../sandbox/envd-client";
 import { tail } from "../sandbox/tail";
 import type { ForkParams } from "../protocol/fork-params";
 import { stepConfig } from "./step-policies";
@@ -26,7 +26,7 @@ export class PushFailedError extends ForkyardError {
 export interface PushStepInput {
   steps: StepRunner;
   config: Config;
-  session(): Promise<SandboxSession>;
+  envd(): Promise<EnvdClient>;
   params: ForkParams;
   /** The commit the fork was cloned at. */
   baseSha: string;
@@ -43,7 +43,7 @@ export function runPushStep(input: PushStepInput): Promise<PushedBranch> {
   return steps.run(STEP.push, stepConfig("push", config.RETRY_POLICIES), async () => {
     const gh = githubClient(config);
     const upstream = pushTarget(p.repo, config);
-    const session = await input.session();
+    const session = await input.envd();
     const exported = await session.exec(EXPORT_SCRIPT, { timeoutMs: EXPORT_TIMEOUT_MS, envs: exportEnv(input.baseSha) });
     const date = exported.stdoutTail.trim().split("\n").pop()?.trim() ?? "";
     if (exported.exitCode !== 0 || Number.isNaN(Date.parse(date))) {

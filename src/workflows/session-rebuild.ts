@@ -5,7 +5,7 @@ import { POOL_NAME } from "../protocol/events";
 import type { RebuildReport, ReplayCall, SessionJob, TurnStart } from "../protocol/session-job";
 import { sandboxAccess } from "../sandbox/connection";
 import type { SandboxHandle } from "../sandbox/handle";
-import { SandboxSession } from "../sandbox/session";
+import { EnvdClient } from "../sandbox/envd-client";
 import type { JobContext } from "./durable-job";
 import { ForkSandbox } from "./fork-sandbox";
 import { stepConfig } from "./step-policies";
@@ -54,7 +54,7 @@ export async function rebuildSandbox(job: JobContext<SessionJob>, session: Durab
     const batch = plan.replay.slice(b * REPLAY_BATCH, (b + 1) * REPLAY_BATCH);
     const result = await steps.run(SESSION_STEP.rebuildReplay(b + 1), stepConfig("restore", retries), async ({ remainingMs }) => {
       const { handle } = unwrap(await pool.resume(plan.leaseKey));
-      return { differences: await replay(SandboxSession.forHandle(sandboxAccess(config), handle), batch, remainingMs, params.sessionId) };
+      return { differences: await replay(EnvdClient.forHandle(sandboxAccess(config), handle), batch, remainingMs, params.sessionId) };
     }, { gated: false });
     differences.push(...result.differences);
   }
@@ -63,7 +63,7 @@ export async function rebuildSandbox(job: JobContext<SessionJob>, session: Durab
 }
 
 /** Replays tool calls in order; answers the bash calls whose output is not what it was. */
-async function replay(session: SandboxSession, calls: ReplayCall[], remainingMs: number, sessionId: string): Promise<RebuildReport["differences"]> {
+async function replay(session: EnvdClient, calls: ReplayCall[], remainingMs: number, sessionId: string): Promise<RebuildReport["differences"]> {
   const differences: RebuildReport["differences"] = [];
   for (const call of calls) {
     const input = JSON.parse(call.input) as Record<string, never>;

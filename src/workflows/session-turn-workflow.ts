@@ -8,7 +8,7 @@ import { CloneFailedError, unwrap } from "../core/errors";
 import { BRANCH_SCRIPT, REPO_DIR } from "../sandbox/git";
 import { sandboxAccess } from "../sandbox/connection";
 import type { SandboxHandle } from "../sandbox/handle";
-import { SandboxSession } from "../sandbox/session";
+import { EnvdClient } from "../sandbox/envd-client";
 import { SETUP_TIMEOUT_SECONDS, TURN_TIMEOUT_SECONDS, type SessionJob, type SetupOutcome, type TurnOutcome, type TurnStart } from "../protocol/session-job";
 import { ForkSandbox } from "./fork-sandbox";
 import { waitForBudget } from "./budget-wait";
@@ -137,7 +137,7 @@ async function turn(job: JobContext<SessionJob>, session: DurableObjectStub<Sess
     host,
     {
       callModel: job.callModel,
-      executeTool: (call) => executeTool(SandboxSession.forHandle(access, handle), call, { remainingMs: steps.remainingMs(), envs: { FORKYARD_SESSION_ID: params.sessionId, FORKYARD_TURN: String(n) }, stallMs: DEFAULT_STALL_SECONDS * 1000 }),
+      executeTool: (call) => executeTool(EnvdClient.forHandle(access, handle), call, { remainingMs: steps.remainingMs(), envs: { FORKYARD_SESSION_ID: params.sessionId, FORKYARD_TURN: String(n) }, stallMs: DEFAULT_STALL_SECONDS * 1000 }),
       beforeModelCall: async (_k, expectedUsd) => unwrap(await session.reserveModelCall(n, models.ledgerKey, expectedUsd)),
     },
     {
@@ -162,7 +162,7 @@ async function turn(job: JobContext<SessionJob>, session: DurableObjectStub<Sess
 async function checkOutWorkBranch(job: JobContext<SessionJob>, session: DurableObjectStub<Session>, handle: SandboxHandle, workBranch: string): Promise<void> {
   const { config, steps } = job;
   await steps.run(SESSION_STEP.workBranch, stepConfig("adopt", config.RETRY_POLICIES), async () => {
-    const exec = await SandboxSession.forHandle(sandboxAccess(config), handle).exec(BRANCH_SCRIPT, {
+    const exec = await EnvdClient.forHandle(sandboxAccess(config), handle).exec(BRANCH_SCRIPT, {
       timeoutMs: STEP_KINDS.adopt.timeoutMs,
       envs: { FORKYARD_DIR: REPO_DIR, FORKYARD_WORK_BRANCH: workBranch },
     });

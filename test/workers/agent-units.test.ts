@@ -14,7 +14,7 @@ import { buildSystemPrompt, buildTools } from "../../src/agent/prompt";
 import { executeTool, MAX_TOOL_OUTPUT_CHARS } from "../../src/agent/tools";
 import { ForkyardError, SandboxGoneError } from "../../src/core/errors";
 import { REPO_DIR } from "../../src/sandbox/git";
-import { SandboxSession } from "../../src/sandbox/session";
+import { EnvdClient } from "../../src/sandbox/envd-client";
 import type { RecordedCall, ScriptedReply } from "../support/anthropic-server";
 import { e2bOptions, gateCommand, newGate, sandboxAdmin } from "./helpers";
 
@@ -29,14 +29,14 @@ const agentInput = { prompt: "Do it", model: "claude-sonnet-5-5", system: [{ typ
 
 describe("executeTool in a real sandbox (local sandbox server)", () => {
   let sandbox: Sandbox;
-  let session: SandboxSession;
+  let session: EnvdClient;
   const run = (name: string, input: JsonObject, remainingMs = 60_000) => executeTool(session, { name, input }, { remainingMs });
   const edit = (input: JsonObject) => run("str_replace_based_edit_tool", input);
 
   beforeAll(async () => {
     sandbox = await Sandbox.create("base", { ...e2bOptions(), metadata: { purpose: "agent-units" }, timeoutMs: 120_000 });
     await sandbox.commands.run(`mkdir -p ${REPO_DIR}`);
-    session = await SandboxSession.open({ connection: e2bOptions(), secrets: [] }, sandbox.sandboxId);
+    session = await EnvdClient.open({ connection: e2bOptions(), secrets: [] }, sandbox.sandboxId);
   });
   afterAll(async () => {
     await Sandbox.kill(sandbox.sandboxId, e2bOptions()).catch(() => false);
@@ -145,7 +145,7 @@ describe("executeTool in a real sandbox (local sandbox server)", () => {
 
   it("throws (for the step to retry or fail) when the sandbox itself is gone", async () => {
     const doomed = await Sandbox.create("base", { ...e2bOptions(), metadata: { purpose: "agent-units" }, timeoutMs: 60_000 });
-    const doomedSession = await SandboxSession.open({ connection: e2bOptions(), secrets: [] }, doomed.sandboxId);
+    const doomedSession = await EnvdClient.open({ connection: e2bOptions(), secrets: [] }, doomed.sandboxId);
     await doomed.kill();
     const probes: Array<{ name: string; input: JsonObject }> = [
       { name: "bash", input: { command: "echo hi" } },
@@ -241,7 +241,7 @@ describe("callModel against the scripted Messages API", () => {
     const sandbox = await Sandbox.create("base", { ...e2bOptions(), metadata: { purpose: "agent-units" }, timeoutMs: 120_000 });
     try {
       await sandbox.commands.run(`mkdir -p ${REPO_DIR}`);
-      const session = await SandboxSession.open({ connection: e2bOptions(), secrets: [] }, sandbox.sandboxId);
+      const session = await EnvdClient.open({ connection: e2bOptions(), secrets: [] }, sandbox.sandboxId);
       await script([
         { content: [{ type: "text", text: "Creating the file." }, { type: "tool_use", id: "toolu_c", name: "str_replace_based_edit_tool", input: { command: "create", path: "hello.txt", file_text: "hello\n" } }] },
         { content: [{ type: "tool_use", id: "toolu_r", name: "bash", input: { command: "cat hello.txt && exit 1" } }, { type: "tool_use", id: "toolu_v", name: "str_replace_based_edit_tool", input: { command: "view", path: "missing.txt" } }] },

@@ -54,13 +54,12 @@ export class RunLaunching {
       store.markLaunched(fork.n, id, now);
       return { id, params: this.forkParams(fork), first: fork.launches === 0 };
     });
-    // Pool.prepare (sandboxes created early: not the run's prepare phase, which is preparing.ts)
-    // starts the first launch's sandboxes while the engine starts their instances. Its
+    // Pool.createAhead starts the first launch's sandboxes while the engine starts their instances. Its
     // create requests get a moment to leave first: where the Pool, this object and the engine share
     // a thread (workerd locally), the engine's burst of instance starts would hold them back ~35 ms.
     await this.#run.env.POOL.getByName(POOL_NAME)
-      .prepare(instances.filter((i) => i.first && !i.params.branch).map((i) => forkLeaseRequest(i.params, i.id)))
-      .catch((err) => log("warn", "orchestrator.prepare_failed", { runId: run.id, ...errorFields(err) }));
+      .createAhead(instances.filter((i) => i.first && !i.params.branch).map((i) => forkLeaseRequest(i.params, i.id)))
+      .catch((err) => log("warn", "orchestrator.create_ahead_failed", { runId: run.id, ...errorFields(err) }));
     await scheduler.wait(CREATE_HEAD_START_MS);
     try {
       // In createBatch calls within Cloudflare's limits (≤ 100 instances, ≤ 1 MiB each).

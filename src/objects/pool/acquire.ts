@@ -79,7 +79,7 @@ export class Acquirer {
       core.track(request.key, () => this.#create(request, rateWait));
       started++;
     }
-    if (started > 0) log("info", "pool.prepared", { runId: requests[0]!.runId, count: started });
+    if (started > 0) log("info", "pool.created_ahead", { runId: requests[0]!.runId, count: started });
     return started;
   }
 

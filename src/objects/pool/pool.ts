@@ -103,10 +103,9 @@ export class Pool extends DurableObject<Env> {
 
   /**
    * Creates sandboxes ahead of their holders' acquire (a run's newly launched forks), as far as
-   * they would be admitted now; returns how many were started. Not a run's prepare phase: the name
-   * is the RPC in-flight Workflows call.
+   * they would be admitted now; returns how many were started.
    */
-  prepare(requests: LeaseRequest[]): number {
+  createAhead(requests: LeaseRequest[]): number {
     return this.#logic.acquirer.createAhead(requests);
   }
 

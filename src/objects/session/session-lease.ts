@@ -14,7 +14,7 @@ import { describeDiff } from "../../sandbox/manifest-diff";
  * A session's sandbox, held through the Pool under one lease for the session's life: paused when
  * idle (not billed, files kept), resumed by the next turn, forked, released. Operations run one at
  * a time (a pause from the alarm and a turn's resume never interleave). (Not the envd client a
- * step talks to the sandbox with: that is SandboxSession, src/sandbox/session.ts.)
+ * step talks to the sandbox with: that is EnvdClient, src/sandbox/session.ts.)
  */
 export class SessionLease {
   readonly #env: Env;

@@ -5,7 +5,7 @@ import { sandboxAccess } from "../../sandbox/connection";
 import { REPO_DIR } from "../../sandbox/git";
 import type { SandboxHandle } from "../../sandbox/handle";
 import { diffManifests, intact, type WorkspaceDiff, type WorkspaceManifest } from "../../sandbox/manifest-diff";
-import { SandboxSession } from "../../sandbox/session";
+import { EnvdClient } from "../../sandbox/envd-client";
 import { RESTORE_FROM_HEAD_SCRIPT, RESTORE_LIST, sha256Hex, takeManifest, WorkspaceUnreadableError } from "../../sandbox/workspace-manifest";
 import { classifySandboxError } from "../../sandbox/errors";
 
@@ -45,8 +45,8 @@ export class SessionWorkspace {
     this.#store = new ArtifactStore(env.ARTIFACTS);
   }
 
-  #session(handle: SandboxHandle): SandboxSession {
-    return SandboxSession.forHandle(sandboxAccess(loadConfig(this.#env)), handle);
+  #session(handle: SandboxHandle): EnvdClient {
+    return EnvdClient.forHandle(sandboxAccess(loadConfig(this.#env)), handle);
   }
 
   #key(name: string): string {
@@ -126,7 +126,7 @@ export class SessionWorkspace {
   }
 
   /** The manifest now; a workspace git can no longer list (its .git lost) cannot be repaired. */
-  async #take(session: SandboxSession): Promise<WorkspaceManifest> {
+  async #take(session: EnvdClient): Promise<WorkspaceManifest> {
     try {
       return (await takeManifest({ session, root: REPO_DIR, timeoutMs: EXEC_TIMEOUT_MS })).manifest;
     } catch (err) {
@@ -135,7 +135,7 @@ export class SessionWorkspace {
     }
   }
 
-  async #repair(session: SandboxSession, before: WorkspaceManifest, diff: WorkspaceDiff): Promise<{ fromSnapshot: number; fromHead: number; git: string[] }> {
+  async #repair(session: EnvdClient, before: WorkspaceManifest, diff: WorkspaceDiff): Promise<{ fromSnapshot: number; fromHead: number; git: string[] }> {
     const wrong = [...diff.missing, ...diff.changed];
     const fromHead = wrong.filter((p) => !before.files[p]!.stored && !before.files[p]!.changed);
     const fromSnapshot = wrong.filter((p) => before.files[p]!.stored);

@@ -17,7 +17,7 @@ function lease(key: string): LeaseRequest {
   return { key, runId: `r${key}`, fork: 1, template: "base", timeoutSeconds: 300 };
 }
 
-describe("sandboxes prepared at launch", () => {
+describe("sandboxes created ahead at launch", () => {
   beforeEach(async () => {
     await sandboxAdmin.reset();
   });
@@ -28,9 +28,9 @@ describe("sandboxes prepared at launch", () => {
   it("an acquire during the prepared create joins it, and one after it makes no control-plane call", async () => {
     await sandboxAdmin.latency({ create: 600 });
     const [a, b] = [`prep-${crypto.randomUUID()}`, `prep-${crypto.randomUUID()}`];
-    expect(await pool().prepare([lease(a), lease(b)])).toBe(2);
+    expect(await pool().createAhead([lease(a), lease(b)])).toBe(2);
     // Asked again (a relaunch, a retried call): already being created, nothing more starts.
-    expect(await pool().prepare([lease(a)])).toBe(0);
+    expect(await pool().createAhead([lease(a)])).toBe(0);
 
     const joined = await pool().acquire(lease(a));
     expect(joined.ok && joined.value.status).toBe("acquired");

@@ -40,7 +40,7 @@ export interface ExecOptions {
  * hands back has the deployment's secrets scrubbed out: a sandbox may have been given one (the
  * claude-code runtime's model key) or found one, and output leaves it for logs, views and GitHub.
  */
-export class SandboxSession {
+export class EnvdClient {
   readonly sandbox: Sandbox;
   readonly #access: SandboxAccess;
 
@@ -50,14 +50,14 @@ export class SandboxSession {
   }
 
   /** A session on a sandbox from its handle: no control-plane call. */
-  static forHandle(access: SandboxAccess, handle: SandboxHandle): SandboxSession {
-    return new SandboxSession(sandboxFromHandle(access.connection, handle), access);
+  static forHandle(access: SandboxAccess, handle: SandboxHandle): EnvdClient {
+    return new EnvdClient(sandboxFromHandle(access.connection, handle), access);
   }
 
   /** A session on a sandbox known only by id: asks the control plane (Sandbox.connect). */
-  static async open(access: SandboxAccess, sandboxId: string): Promise<SandboxSession> {
+  static async open(access: SandboxAccess, sandboxId: string): Promise<EnvdClient> {
     try {
-      return new SandboxSession(await Sandbox.connect(sandboxId, access.connection), access);
+      return new EnvdClient(await Sandbox.connect(sandboxId, access.connection), access);
     } catch (err) {
       if (isNotFound(err)) throw new SandboxGoneError(sandboxId);
       throw classifySandboxError(err, "connect sandbox");

@@ -199,7 +199,7 @@ describe("configuration from the environment", () => {
     });
     // No key configured: the server makes a random one.
     expect(opts.apiKey).toBeUndefined();
-    expect(() => optionsFromEnv({ SANDBOX_FAULTS: '[{"op":"create"}]' })).toThrow(/status or drop/);
+    expect(() => optionsFromEnv({ SANDBOX_FAULTS: '[{"op":"create"}]' })).toThrow(/needs either status, drop:true or lose/);
     expect(() => optionsFromEnv({ SANDBOX_LATENCY: "nope" })).toThrow(/JSON/);
     expect(optionsFromEnv({ SANDBOX_LIMITS: "off" }).limits).toBe(false);
     expect(() => parseForwardHosts(["example.com:80"])).toThrow(/IPv4 address/);

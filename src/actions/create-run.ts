@@ -3,6 +3,7 @@ import { FALLBACK_BRANCH, resolveBaseBranch } from "../runs/default-branch";
 import { resolveModel } from "../agent/models";
 import { validateRepo } from "../api/repo";
 import { parseInput } from "../api/validation";
+import { runTitle } from "../api/run-title";
 import type { Config, Env } from "../core/env";
 import { loadConfig } from "../core/env";
 import { AgentUnavailableError, InvalidInputError, unwrap } from "../core/errors";
@@ -38,7 +39,7 @@ export async function prepareRun(env: Env, body: unknown, options: CreateRunOpti
   const { branch: givenBranch, ...parsed } = parseInput(createRunRequest, body);
   const raw = body as Record<string, unknown>;
   const repo = validateRepo(parsed.repo, config.ALLOW_LOCAL_REPOS);
-  const request: CreateRunRequest = { ...parsed, repo, branch: givenBranch ?? FALLBACK_BRANCH };
+  const request: CreateRunRequest = { ...parsed, title: runTitle(parsed.task, parsed.title), repo, branch: givenBranch ?? FALLBACK_BRANCH };
   applyProfile(request, { template: raw.template !== undefined, timeoutSeconds: raw.timeoutSeconds !== undefined }, config);
   checkRequest(request, config);
   // The branch given, else the repository's default one; a local repo no sandbox could clone is refused here.

@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { agentView, artifactsView, branchResponse, checkResult, commandResult, costView, diffStats, forkView, pushedBranch, rankEntry, runSandbox, runSummary, runTotals, runView, stepView, tokenCounts } from "./responses.ts";
 import { PROFILE_NAMES, templateName, type ProfileName } from "../core/sandbox-profiles.ts";
 import type { RunPick } from "./pick-responses.ts";
+import { TITLE_MAX_CHARS } from "./run-title.ts";
 
 export const DEFAULT_TEMPLATE = "base";
 export const DEFAULT_TIMEOUT_SECONDS = 7200;
@@ -82,6 +83,8 @@ export const githubTarget = z.strictObject({
 export type GitHubTarget = z.infer<typeof githubTarget>;
 
 export const createRunRequest = z.strictObject({
+  /** How the run is listed and found (GET /v1/runs?q=). Default: the task's first line, at most 120 characters. */
+  title: z.string().min(1).max(TITLE_MAX_CHARS).optional(),
   repo: z.string().min(1).max(2048),
   /** The branch to fork from. Default: the repository's default branch (a local repo's HEAD, a remote's symbolic HEAD). */
   branch: gitRefName.optional(),
@@ -139,9 +142,14 @@ export const raiseBudgetRequest = z.strictObject({ budgetUsd: z.number().positiv
 
 export const listRunsQuery = z.strictObject({
   status: runStatus.optional(),
+  /** Only runs of this repository (as the run shows it: a URL without `.git`, or a local path). */
+  repo: z.string().min(1).max(2048).optional(),
+  /** Only runs whose title or task contains this text (case-insensitive for ASCII letters). */
+  q: z.string().min(1).max(200).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().max(200).optional(),
 });
+export type ListRunsQuery = z.infer<typeof listRunsQuery>;
 
 export const forkNumberParam = z.coerce.number().int().min(1).max(100);
 

@@ -7,6 +7,7 @@ import type { CreateRunBody } from "../types.ts";
 import { watchRun } from "./watch.ts";
 
 export interface ForkOptions {
+  title?: string;
   prompt?: string;
   command?: string[];
   branch?: string;
@@ -47,6 +48,7 @@ export function buildCreateRunBody(repo: string, opts: ForkOptions, cwd: string)
       ? { prompt: opts.prompt, ...(opts.model !== undefined && { model: opts.model }), ...(opts.maxTurns !== undefined && { maxTurns: opts.maxTurns }) }
       : { commands };
   const body: CreateRunBody = { repo: resolveRepo(repo, cwd), task };
+  if (opts.title !== undefined) body.title = opts.title;
   if (opts.branch !== undefined) body.branch = opts.branch;
   if (opts.forks !== undefined) body.forks = opts.forks;
   if (opts.maxConcurrent !== undefined) body.maxConcurrent = opts.maxConcurrent;

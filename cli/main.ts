@@ -70,6 +70,7 @@ export function createProgram(io: Io, result: { code: number }): Command {
     .option("-f, --forks <n>", "number of forks (1-100)", parseNumber, 1)
     .option("-m, --model <model>", "agent model (with --prompt)")
     .option("--max-turns <n>", "agent turn limit (with --prompt)", parseNumber)
+    .option("--max-tokens <n>", "output tokens one model call may write (with --prompt; default 16000): what each call reserves of a budget", parseNumber)
     .option("--max-concurrent <n>", "forks running at once (1-50)", parseNumber, 5)
     .option("-t, --timeout <seconds>", "timeout per fork, in seconds", parseNumber)
     .option("--budget <usd>", "budget of the whole run, in USD", parseNumber)

@@ -7,6 +7,9 @@ import { TITLE_MAX_CHARS } from "./run-title.ts";
 export const DEFAULT_TEMPLATE = "base";
 export const DEFAULT_TIMEOUT_SECONDS = 7200;
 export const DEFAULT_STALL_SECONDS = 600;
+/** An agent task's `maxTokens` bounds: below this a call cannot write a useful edit; above, no model accepts it. */
+export const MIN_AGENT_MAX_TOKENS = 256;
+export const MAX_AGENT_MAX_TOKENS = 64_000;
 
 /** Git ref names: a safe subset of `git check-ref-format` (no shell metacharacters at all). */
 export const gitRefName = z
@@ -42,6 +45,11 @@ export const agentTask = z.strictObject({
   /** A full model id or a short name (`sonnet`, `opus`, `haiku`); resolved at POST time. */
   model: z.string().min(1).max(100).optional(),
   maxTurns: z.number().int().min(1).max(500).optional(),
+  /**
+   * The output tokens one model call may write (the API's max_tokens; default DEFAULT_MAX_TOKENS,
+   * 16,000). With a budget, each call reserves this many output tokens at list price before it runs.
+   */
+  maxTokens: z.number().int().min(MIN_AGENT_MAX_TOKENS).max(MAX_AGENT_MAX_TOKENS).optional(),
   /** `api` (default): Forkyard's durable loop, a checkpoint per model and tool call. `claude-code`: the Claude Code CLI in the sandbox, one checkpoint. */
   runtime: z.enum(["api", "claude-code"]).optional(),
 });

@@ -39,7 +39,7 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
       await orchestrator.recordTranscript(p.n, [...(k === firstTurn ? [promptRecord(k, start.prompt)] : []), modelRecord(k, result)]);
     },
     release: (key) => orchestrator.releaseReservation(key),
-    waitForBudget: (k, wait) => waitForRunBudget(ctx, k, wait),
+    waitForBudget: (k, wait, reason) => waitForRunBudget(ctx, k, wait, reason),
   });
 
   const position = (turns: AgentTurn[]) => ({ turn: turns.length, history: start.history, exchange: { prompt: start.prompt, turns } });
@@ -70,7 +70,7 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
         const session = await ctx.session();
         return executeTool(session, call, { remainingMs: steps.remainingMs(), envs: ctx.taskEnv, stallMs: stallMs(p) });
       },
-      beforeModelCall: async (_turn, expectedUsd) => unwrap(await orchestrator.reserveModelCall(p.n, models.ledgerKey, expectedUsd)),
+      beforeModelCall: async (_turn, expectedUsd, call) => unwrap(await orchestrator.reserveModelCall(p.n, models.ledgerKey, expectedUsd, call)),
     },
     {
       prompt: start.prompt,
@@ -80,6 +80,7 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
       system: buildSystemPrompt({ repo: p.repo, baseBranch: p.baseBranch, workBranch: p.workBranch, fork: p.n, forks: p.forks }),
       tools: buildTools(),
       maxTurns: task.maxTurns ?? config.AGENT_MAX_TURNS,
+      maxTokens: task.maxTokens,
       prices,
       contextTokens: config.AGENT_CONTEXT_TOKENS,
     },
@@ -110,7 +111,7 @@ export function agentStart(taskPrompt: string, state: BranchState | undefined, b
 }
 
 /** Pauses the sandbox, waits (durably) for a raised budget, resumes the sandbox; the wait does not count against the fork's time. */
-async function waitForRunBudget(ctx: ForkContext, turn: number, wait: number): Promise<void> {
+async function waitForRunBudget(ctx: ForkContext, turn: number, wait: number, reason: string): Promise<void> {
   const { params: p, orchestrator, pool } = ctx;
   const { paused, resumed } = await waitForBudget(ctx, {
     name: "run",
@@ -125,6 +126,6 @@ async function waitForRunBudget(ctx: ForkContext, turn: number, wait: number): P
       orchestrator.forkContinues(p.n);
       return { at: Date.now() };
     },
-  }, turn, wait);
+  }, turn, wait, reason);
   ctx.steps.extendDeadline(resumed.at - paused.at);
 }

@@ -106,9 +106,9 @@ async function turn(job: JobContext<SessionJob>, session: DurableObjectStub<Sess
     record: (k, key, result, usd) => session.recordModelCall(n, k, key, result, usd),
     release: (key) => session.releaseReservation(key),
     // Out of budget: the sandbox pauses until the budget is raised (PATCH budgetUsd), then the call is made.
-    async waitForBudget(k, wait) {
+    async waitForBudget(k, wait, reason) {
       const owner = { name: "session", kind: "control", pause: async () => unwrap(await session.awaitBudget(n)), resume: async () => unwrap(await session.resumeForTurn(n)) } as const;
-      ({ resumed: handle } = await waitForBudget(job, owner, k, wait));
+      ({ resumed: handle } = await waitForBudget(job, owner, k, wait, reason));
     },
   });
 

@@ -157,10 +157,10 @@ describe("fork: arguments to POST /v1/runs", () => {
 
   it("builds an agent task from --prompt and --model; flags override the environment", async () => {
     const fake = fakeIo(() => json({ id: "r2", status: "running", forks: 1, createdAt: "x", links: {} }, 202), { env: { FORKYARD_URL: "http://env.test", FORKYARD_TOKEN: "env-token" } });
-    await main(argv("--url", "http://flag.test", "fork", "https://github.com/o/r.git", "-p", "fix the bug", "-m", "sonnet", "--token", "flag-token", "--no-wait"), fake.io);
+    await main(argv("--url", "http://flag.test", "fork", "https://github.com/o/r.git", "-p", "fix the bug", "-m", "sonnet", "--max-tokens", "4000", "--token", "flag-token", "--no-wait"), fake.io);
     expect(fake.requests[0]?.url).toBe("http://flag.test/v1/runs");
     expect(fake.requests[0]?.headers.get("authorization")).toBe("Bearer flag-token");
-    expect(fake.requests[0]?.body).toMatchObject({ repo: "https://github.com/o/r.git", task: { prompt: "fix the bug", model: "sonnet" }, forks: 1, branch: "main", maxConcurrent: 5 });
+    expect(fake.requests[0]?.body).toMatchObject({ repo: "https://github.com/o/r.git", task: { prompt: "fix the bug", model: "sonnet", maxTokens: 4000 }, forks: 1, branch: "main", maxConcurrent: 5 });
     expect(fake.out()).toContain("run r2 started");
   });
 
@@ -174,6 +174,7 @@ describe("fork: arguments to POST /v1/runs", () => {
     [["fork", "."], "give the task"],
     [["fork", ".", "-p", "x", "--command", "y"], "not both"],
     [["fork", ".", "--command", "y", "-m", "opus"], "--model"],
+    [["fork", ".", "--command", "y", "--max-tokens", "2000"], "--max-tokens go with --prompt"],
     [["fork", ".", "--command", "y", "-f", "abc"], "not a number"],
     [["fork", ".", "--command", "y", "--metadata", "novalue"], "key=value"],
     [["status"], "missing required argument"],

@@ -263,8 +263,8 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
     return this.#reports.stepFinished(n, name, report);
   }
 
-  reserveModelCall(n: number, key: string, expectedUsd: number): Result<void> {
-    return resultOf(() => this.#reports.reserveModelCall(n, key, expectedUsd));
+  reserveModelCall(n: number, key: string, expectedUsd: number, call?: { maxTokens: number; inputTokensEstimate: number }): Result<void> {
+    return resultOf(() => this.#reports.reserveModelCall(n, key, expectedUsd, call));
   }
 
   releaseReservation(key: string): void {

@@ -52,7 +52,8 @@ export async function prepareRun(env: Env, body: unknown, options: CreateRunOpti
   const id = idempotencyKey ? await runIdForIdempotencyKey(idempotencyKey) : newRunId();
   const branches = Array.from({ length: request.forks }, (_, i) => workBranch(id, i + 1, request.branchPrefix));
   // Hashed with the branch as given: a retry after the repository's HEAD moved is still the same request (and run).
-  const requestHash = await sha256Hex(JSON.stringify({ ...request, branch: givenBranch ?? null }));
+  // The title as given too (absent when derived): a request hashed before titles existed hashes the same.
+  const requestHash = await sha256Hex(JSON.stringify({ ...request, title: parsed.title, branch: givenBranch ?? null }));
   // Resolved after the hash: a retry after the alias moved is still the same request (and run).
   const sandbox = await resolveRunSandbox(request, config, new TemplateAliases(env.DB));
   return { id, request, sandbox, requestHash, idempotencyKey, branches };

@@ -28,7 +28,7 @@ export function modelCallStopMessage(stop: ModelCallStop): string {
     ? ` for a call of up to ${call.maxTokens.toLocaleString("en-US")} output tokens (and about ${call.inputTokensEstimate.toLocaleString("en-US")} input tokens) at list price`
     : "";
   const held = stop.reservedUsd > 0 ? `, ${readableUsd(stop.reservedUsd)} held by calls in flight` : "";
-  const fix = stop.owner === "run" ? "Raise the budget, or lower task.maxTokens." : "Raise the budget.";
+  const fix = stop.owner === "run" ? "Raise the budget, or lower task.maxTokens." : "Raise it with PATCH budgetUsd.";
   // "about $<4 decimals>" stays machine-readable: the reservation exactly as it was refused.
   return (
     `The next model call would reserve about $${stop.expectedUsd.toFixed(4)} (${readableUsd(stop.expectedUsd)})${why}; ` +

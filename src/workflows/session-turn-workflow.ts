@@ -137,7 +137,7 @@ async function turn(job: JobContext<SessionJob>, session: DurableObjectStub<Sess
     {
       callModel: job.callModel,
       executeTool: (call) => executeTool(SandboxSession.forHandle(access, handle), call, { remainingMs: steps.remainingMs(), envs: { FORKYARD_SESSION_ID: params.sessionId, FORKYARD_TURN: String(n) }, stallMs: DEFAULT_STALL_SECONDS * 1000 }),
-      beforeModelCall: async (_k, expectedUsd) => unwrap(await session.reserveModelCall(n, models.ledgerKey, expectedUsd)),
+      beforeModelCall: async (_k, expectedUsd, call) => unwrap(await session.reserveModelCall(n, models.ledgerKey, expectedUsd, call)),
     },
     {
       prompt: start.prompt,

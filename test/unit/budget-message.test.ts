@@ -22,7 +22,7 @@ describe("a budget stop before a model call", () => {
 
   it("counts what calls in flight hold", () => {
     expect(modelCallStopMessage({ owner: "session", expectedUsd: 0.1, budgetUsd: 1, spentUsd: 0.5, reservedUsd: 0.45 })).toBe(
-      "The next model call would reserve about $0.1000 ($0.10); spent $0.50 of the session's budget of $1.00, $0.45 held by calls in flight. Raise the budget.",
+      "The next model call would reserve about $0.1000 ($0.10); spent $0.50 of the session's budget of $1.00, $0.45 held by calls in flight. Raise it with PATCH budgetUsd.",
     );
   });
 });

@@ -55,9 +55,11 @@ export class ForkyardClient {
     return this.#json("GET", `/v1/runs/${enc(id)}`, { signal });
   }
 
-  listRuns(query: { status?: RunStatus | string; limit?: number; cursor?: string } = {}): Promise<RunPage> {
+  listRuns(query: { status?: RunStatus | string; repo?: string; q?: string; limit?: number; cursor?: string } = {}): Promise<RunPage> {
     const params = new URLSearchParams();
     if (query.status) params.set("status", query.status);
+    if (query.repo) params.set("repo", query.repo);
+    if (query.q) params.set("q", query.q);
     if (query.limit !== undefined) params.set("limit", String(query.limit));
     if (query.cursor) params.set("cursor", query.cursor);
     const qs = params.toString();

@@ -11,7 +11,7 @@ import { cleanupCommand } from "./commands/cleanup.ts";
 import { evalCommand, type EvalOptions } from "./commands/eval.ts";
 import { controlCommand } from "./commands/control.ts";
 import { forkCommand, type ForkOptions } from "./commands/fork.ts";
-import { listCommand } from "./commands/list.ts";
+import { listCommand, type ListOptions } from "./commands/list.ts";
 import { logsCommand } from "./commands/logs.ts";
 import { forkTranscriptCommand } from "./commands/fork-transcript.ts";
 import { pickCommand } from "./commands/pick.ts";
@@ -64,11 +64,13 @@ export function createProgram(io: Io, result: { code: number }): Command {
     .description("start a run of N forks of a task on a repository, and wait for it")
     .argument("<repo>", "https git URL, or a local path (local stack)")
     .option("-p, --prompt <text>", "agent task: the prompt")
+    .option("--title <title>", "the run's title, as lists show it (default: the task's first line)")
     .option("--command <cmd...>", "commands task: one or more shell commands, run in order")
     .option("-b, --branch <branch>", "base branch", "main")
     .option("-f, --forks <n>", "number of forks (1-100)", parseNumber, 1)
     .option("-m, --model <model>", "agent model (with --prompt)")
     .option("--max-turns <n>", "agent turn limit (with --prompt)", parseNumber)
+    .option("--max-tokens <n>", "output tokens one model call may write (with --prompt; default 16000): what each call reserves of a budget", parseNumber)
     .option("--max-concurrent <n>", "forks running at once (1-50)", parseNumber, 5)
     .option("-t, --timeout <seconds>", "timeout per fork, in seconds", parseNumber)
     .option("--budget <usd>", "budget of the whole run, in USD", parseNumber)
@@ -97,10 +99,12 @@ export function createProgram(io: Io, result: { code: number }): Command {
     .command("list")
     .description("list runs, newest first")
     .addOption(new Option("--status <status>", "only runs with this status").choices(RUN_STATUSES))
+    .option("--repo <repo>", "only runs of this repository (https git URL, or a local path: `.` is this folder)")
+    .option("-s, --search <text>", "only runs whose title or task contains this text")
     .option("--limit <n>", "runs per page (1-100)", parseNumber)
     .option("--cursor <cursor>", "the next page, as printed by the previous one")
     .addOption(json())
-    .action(action((ctx, opts: { status?: string; limit?: number; cursor?: string }) => listCommand(ctx, opts)));
+    .action(action((ctx, opts: ListOptions) => listCommand(ctx, opts)));
 
   for (const verb of ["pause", "resume"] as const) {
     program

@@ -7,12 +7,14 @@ import type { CreateRunBody } from "../types.ts";
 import { watchRun } from "./watch.ts";
 
 export interface ForkOptions {
+  title?: string;
   prompt?: string;
   command?: string[];
   branch?: string;
   forks?: number;
   model?: string;
   maxTurns?: number;
+  maxTokens?: number;
   maxConcurrent?: number;
   timeout?: number;
   budget?: number;
@@ -40,13 +42,14 @@ export function buildCreateRunBody(repo: string, opts: ForkOptions, cwd: string)
   const commands = opts.command ?? [];
   if (opts.prompt !== undefined && commands.length > 0) throw new UsageError("give either --prompt or --command, not both.");
   if (opts.prompt === undefined && commands.length === 0) throw new UsageError("give the task: --prompt <text> or --command <cmd...>.");
-  if (opts.prompt === undefined && (opts.model !== undefined || opts.maxTurns !== undefined)) throw new UsageError("--model and --max-turns go with --prompt.");
+  if (opts.prompt === undefined && (opts.model !== undefined || opts.maxTurns !== undefined || opts.maxTokens !== undefined)) throw new UsageError("--model, --max-turns and --max-tokens go with --prompt.");
 
   const task: CreateRunBody["task"] =
     opts.prompt !== undefined
-      ? { prompt: opts.prompt, ...(opts.model !== undefined && { model: opts.model }), ...(opts.maxTurns !== undefined && { maxTurns: opts.maxTurns }) }
+      ? { prompt: opts.prompt, ...(opts.model !== undefined && { model: opts.model }), ...(opts.maxTurns !== undefined && { maxTurns: opts.maxTurns }), ...(opts.maxTokens !== undefined && { maxTokens: opts.maxTokens }) }
       : { commands };
   const body: CreateRunBody = { repo: resolveRepo(repo, cwd), task };
+  if (opts.title !== undefined) body.title = opts.title;
   if (opts.branch !== undefined) body.branch = opts.branch;
   if (opts.forks !== undefined) body.forks = opts.forks;
   if (opts.maxConcurrent !== undefined) body.maxConcurrent = opts.maxConcurrent;

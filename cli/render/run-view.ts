@@ -17,7 +17,7 @@ import {
   taskCommands,
 } from "./format.ts";
 import { renderTable } from "./table.ts";
-import { ellipsis } from "./text.ts";
+import { ellipsis, safeText } from "./text.ts";
 
 /** `run r_x · running · 1 succeeded · 1 running · 0 queued · $0.0001 · 3.2s` */
 export function runHeadline(view: RunView, c: Colors, now: number): string {
@@ -138,6 +138,7 @@ export function runListTable(runs: readonly RunSummary[], c: Colors): string[] {
     [
       { header: "ID" },
       { header: "STATUS" },
+      { header: "TITLE" },
       { header: "REPO" },
       { header: "BRANCH" },
       { header: "FORKS", align: "right" },
@@ -149,7 +150,9 @@ export function runListTable(runs: readonly RunSummary[], c: Colors): string[] {
     runs.map((r) => [
       r.id,
       colorStatus(r.status, c),
-      ellipsis(r.repo, 48),
+      // A title holds what the task said: shown without its control characters.
+      ellipsis(safeText(r.title || r.task || "—").replace(/\s+/g, " "), 40),
+      ellipsis(r.repo, 40),
       r.branch,
       String(r.forks),
       String(r.succeeded),

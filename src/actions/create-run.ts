@@ -3,6 +3,7 @@ import { FALLBACK_BRANCH, resolveBaseBranch } from "../runs/default-branch";
 import { resolveModel } from "../agent/models";
 import { validateRepo } from "../api/repo";
 import { parseInput } from "../api/validation";
+import { runTitle } from "../api/run-title";
 import type { Config, Env } from "../core/env";
 import { loadConfig } from "../core/env";
 import { AgentUnavailableError, InvalidInputError, unwrap } from "../core/errors";
@@ -38,7 +39,7 @@ export async function prepareRun(env: Env, body: unknown, options: CreateRunOpti
   const { branch: givenBranch, ...parsed } = parseInput(createRunRequest, body);
   const raw = body as Record<string, unknown>;
   const repo = validateRepo(parsed.repo, config.ALLOW_LOCAL_REPOS);
-  const request: CreateRunRequest = { ...parsed, repo, branch: givenBranch ?? FALLBACK_BRANCH };
+  const request: CreateRunRequest = { ...parsed, title: runTitle(parsed.task, parsed.title), repo, branch: givenBranch ?? FALLBACK_BRANCH };
   applyProfile(request, { template: raw.template !== undefined, timeoutSeconds: raw.timeoutSeconds !== undefined }, config);
   checkRequest(request, config);
   // The branch given, else the repository's default one; a local repo no sandbox could clone is refused here.
@@ -51,7 +52,8 @@ export async function prepareRun(env: Env, body: unknown, options: CreateRunOpti
   const id = idempotencyKey ? await runIdForIdempotencyKey(idempotencyKey) : newRunId();
   const branches = Array.from({ length: request.forks }, (_, i) => workBranch(id, i + 1, request.branchPrefix));
   // Hashed with the branch as given: a retry after the repository's HEAD moved is still the same request (and run).
-  const requestHash = await sha256Hex(JSON.stringify({ ...request, branch: givenBranch ?? null }));
+  // The title as given too (absent when derived): a request hashed before titles existed hashes the same.
+  const requestHash = await sha256Hex(JSON.stringify({ ...request, title: parsed.title, branch: givenBranch ?? null }));
   // Resolved after the hash: a retry after the alias moved is still the same request (and run).
   const sandbox = await resolveRunSandbox(request, config, new TemplateAliases(env.DB));
   return { id, request, sandbox, requestHash, idempotencyKey, branches };

@@ -45,9 +45,16 @@ export interface AgentDeps {
   executeTool(call: ToolCall): Promise<{ content: string; isError: boolean }>;
   /**
    * Runs inside the model step, before the call: may throw (BudgetExceededError, cancellation,
-   * timeout) to stop the agent. `expectedUsd` is an upper-ish estimate of the call's cost.
+   * timeout) to stop the agent. `expectedUsd` is an upper-ish estimate of the call's cost: the
+   * estimated input and the full `maxTokens` of output at list price (`call` says which).
    */
-  beforeModelCall?(turn: number, expectedUsd: number): Promise<void>;
+  beforeModelCall?(turn: number, expectedUsd: number, call: ModelCallEstimate): Promise<void>;
+}
+
+/** What a model call's reservation rests on (said in a budget stop). */
+export interface ModelCallEstimate {
+  maxTokens: number;
+  inputTokensEstimate: number;
 }
 
 export interface AgentInput {
@@ -117,9 +124,10 @@ export async function runAgent(host: AgentHost, deps: AgentDeps, input: AgentInp
   for (let turn = resumed + 1; turn <= resumed + maxTurns; turn++) {
     await host.beforeTurn?.(turn, turns);
     const request: ModelRequest = { model: input.model, system: input.system, tools: input.tools, messages: fitMessages(input, turns, maxTokens), maxTokens };
-    const expectedUsd = expectedCallCostUsd(input.model, { inputTokensEstimate: estimateInputTokens(request), maxTokens }, prices);
+    const estimate: ModelCallEstimate = { inputTokensEstimate: estimateInputTokens(request), maxTokens };
+    const expectedUsd = expectedCallCostUsd(input.model, estimate, prices);
     const modelTurn = await host.modelStep(turn, async () => {
-      await deps.beforeModelCall?.(turn, expectedUsd);
+      await deps.beforeModelCall?.(turn, expectedUsd, estimate);
       return deps.callModel(request);
     });
     tokens = addUsage(tokens, modelTurn.usage);

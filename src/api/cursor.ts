@@ -15,14 +15,16 @@ export function decodeCursor(cursor: string): [string, string] {
   throw new InvalidInputError("cursor is not a cursor returned by this API.", { field: "cursor" });
 }
 
-/** The WHERE clauses and binds of one page: an optional status, then rows after the cursor. */
-export function pageFilter(query: { status?: string; cursor?: string }): { where: string; binds: unknown[] } {
+/** The WHERE clauses and binds of one page: an optional status, the `extra` filters, then rows after the cursor. */
+export function pageFilter(query: { status?: string; cursor?: string }, extra: { clauses: string[]; binds: unknown[] } = { clauses: [], binds: [] }): { where: string; binds: unknown[] } {
   const clauses: string[] = [];
   const binds: unknown[] = [];
   if (query.status) {
     clauses.push("status = ?");
     binds.push(query.status);
   }
+  clauses.push(...extra.clauses);
+  binds.push(...extra.binds);
   if (query.cursor) {
     const [createdAt, id] = decodeCursor(query.cursor);
     clauses.push("(created_at < ? OR (created_at = ? AND id < ?))");

@@ -55,6 +55,8 @@ function listRunsParameters(schemas: Record<string, Json>): Json[] {
   delete schemas.ListRunsQuery;
   const queryDescriptions: Record<string, string> = {
     status: "only runs with this status",
+    repo: "only runs of this repository (an https URL as in the run's request, or a local path)",
+    q: "only runs whose title or task contains this text (case-insensitive for ASCII letters)",
     limit: "runs per page",
     cursor: "`nextCursor` of the previous page",
   };

@@ -229,6 +229,8 @@ export const compareView = z.object({
 export const runSummary = z.object({
   id: z.string(),
   status: runStatus,
+  title: z.string().describe("the title given, else the task's first line (empty for a run indexed before titles existed, until its next change)"),
+  task: z.string().describe("the task on one line, at most 300 characters: the prompt, or the commands joined with `; `"),
   repo: z.string(),
   branch: z.string(),
   forks: z.number().int().describe("the forks the run has, branched forks included"),

@@ -2,10 +2,14 @@ import { z } from "zod";
 import type { agentView, artifactsView, branchResponse, checkResult, commandResult, costView, diffStats, forkView, pushedBranch, rankEntry, runSandbox, runSummary, runTotals, runView, stepView, tokenCounts } from "./responses.ts";
 import { PROFILE_NAMES, templateName, type ProfileName } from "../core/sandbox-profiles.ts";
 import type { RunPick } from "./pick-responses.ts";
+import { TITLE_MAX_CHARS } from "./run-title.ts";
 
 export const DEFAULT_TEMPLATE = "base";
 export const DEFAULT_TIMEOUT_SECONDS = 7200;
 export const DEFAULT_STALL_SECONDS = 600;
+/** An agent task's `maxTokens` bounds: below this a call cannot write a useful edit; above, no model accepts it. */
+export const MIN_AGENT_MAX_TOKENS = 256;
+export const MAX_AGENT_MAX_TOKENS = 64_000;
 
 /** Git ref names: a safe subset of `git check-ref-format` (no shell metacharacters at all). */
 export const gitRefName = z
@@ -41,6 +45,11 @@ export const agentTask = z.strictObject({
   /** A full model id or a short name (`sonnet`, `opus`, `haiku`); resolved at POST time. */
   model: z.string().min(1).max(100).optional(),
   maxTurns: z.number().int().min(1).max(500).optional(),
+  /**
+   * The output tokens one model call may write (the API's max_tokens; default DEFAULT_MAX_TOKENS,
+   * 16,000). With a budget, each call reserves this many output tokens at list price before it runs.
+   */
+  maxTokens: z.number().int().min(MIN_AGENT_MAX_TOKENS).max(MAX_AGENT_MAX_TOKENS).optional(),
   /** `api` (default): Forkyard's durable loop, a checkpoint per model and tool call. `claude-code`: the Claude Code CLI in the sandbox, one checkpoint. */
   runtime: z.enum(["api", "claude-code"]).optional(),
 });
@@ -82,6 +91,8 @@ export const githubTarget = z.strictObject({
 export type GitHubTarget = z.infer<typeof githubTarget>;
 
 export const createRunRequest = z.strictObject({
+  /** How the run is listed and found (GET /v1/runs?q=). Default: the task's first line, at most 120 characters. */
+  title: z.string().min(1).max(TITLE_MAX_CHARS).optional(),
   repo: z.string().min(1).max(2048),
   /** The branch to fork from. Default: the repository's default branch (a local repo's HEAD, a remote's symbolic HEAD). */
   branch: gitRefName.optional(),
@@ -139,9 +150,14 @@ export const raiseBudgetRequest = z.strictObject({ budgetUsd: z.number().positiv
 
 export const listRunsQuery = z.strictObject({
   status: runStatus.optional(),
+  /** Only runs of this repository (as the run shows it: a URL without `.git`, or a local path). */
+  repo: z.string().min(1).max(2048).optional(),
+  /** Only runs whose title or task contains this text (case-insensitive for ASCII letters). */
+  q: z.string().min(1).max(200).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().max(200).optional(),
 });
+export type ListRunsQuery = z.infer<typeof listRunsQuery>;
 
 export const forkNumberParam = z.coerce.number().int().min(1).max(100);
 

@@ -1,6 +1,7 @@
-import type { RunStatus, RunSummary, RunView } from "../api/runs";
+import type { ListRunsQuery, RunStatus, RunSummary, RunView } from "../api/runs";
 import { encodeCursor, pageFilter } from "../api/cursor";
 import type { ForkExport } from "../objects/orchestrator/run-store";
+import { runTitle, taskSummary } from "../api/run-title";
 
 /** The D1 cross-run index behind GET /v1/runs; each Orchestrator keeps its own row current. */
 /** What the index keeps of a run: no fork, so keeping it current costs the same at any size. */
@@ -9,9 +10,9 @@ export type IndexedRun = Pick<RunView, "id" | "status" | "request" | "createdAt"
 export async function upsertRunSummary(db: D1Database, view: IndexedRun, requestHash: string, idempotencyKey: string | null): Promise<void> {
   await db
     .prepare(
-      `INSERT INTO runs (id, status, repo, branch, forks, succeeded, failed, cost_usd, idempotency_key, request_hash, created_at, updated_at, running, queued, github_thread, cancelled, budget_exceeded)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
-       ON CONFLICT (id) DO UPDATE SET status = ?2, forks = ?5, succeeded = ?6, failed = ?7, cost_usd = ?8, updated_at = ?12, running = ?13, queued = ?14, cancelled = ?16, budget_exceeded = ?17`,
+      `INSERT INTO runs (id, status, repo, branch, forks, succeeded, failed, cost_usd, idempotency_key, request_hash, created_at, updated_at, running, queued, github_thread, cancelled, budget_exceeded, title, task_summary)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+       ON CONFLICT (id) DO UPDATE SET status = ?2, forks = ?5, succeeded = ?6, failed = ?7, cost_usd = ?8, updated_at = ?12, running = ?13, queued = ?14, cancelled = ?16, budget_exceeded = ?17, title = ?18, task_summary = ?19`,
     )
     .bind(
       view.id,
@@ -31,6 +32,8 @@ export async function upsertRunSummary(db: D1Database, view: IndexedRun, request
       view.request.github ? githubThread(view.request.github) : null,
       view.totals.cancelled,
       view.totals.budgetExceeded,
+      runTitle(view.request.task, view.request.title),
+      taskSummary(view.request.task),
     )
     .run();
 }
@@ -75,6 +78,8 @@ export async function exportForkResults(db: D1Database, runId: string, forks: Fo
 interface RunRow {
   id: string;
   status: RunStatus;
+  title: string;
+  task_summary: string;
   repo: string;
   branch: string;
   forks: number;
@@ -87,10 +92,10 @@ interface RunRow {
   updated_at: string;
 }
 
-/** Newest first, keyset-paginated. */
-export async function listRuns(db: D1Database, query: { status?: RunStatus; limit: number; cursor?: string }): Promise<{ runs: RunSummary[]; nextCursor: string | null }> {
-  const { where, binds } = pageFilter(query);
-  const sql = `SELECT id, status, repo, branch, forks, succeeded, failed, cancelled, budget_exceeded, cost_usd, created_at, updated_at FROM runs
+/** Newest first, keyset-paginated; filtered by status, repository and text (title or task). */
+export async function listRuns(db: D1Database, query: ListRunsQuery): Promise<{ runs: RunSummary[]; nextCursor: string | null }> {
+  const { where, binds } = pageFilter(query, runFilters(query));
+  const sql = `SELECT id, status, title, task_summary, repo, branch, forks, succeeded, failed, cancelled, budget_exceeded, cost_usd, created_at, updated_at FROM runs
     ${where} ORDER BY created_at DESC, id DESC LIMIT ?`;
   const rows = (await db.prepare(sql).bind(...binds, query.limit + 1).all<RunRow>()).results;
   const page = rows.slice(0, query.limit);
@@ -99,6 +104,8 @@ export async function listRuns(db: D1Database, query: { status?: RunStatus; limi
     runs: page.map((r) => ({
       id: r.id,
       status: r.status,
+      title: r.title,
+      task: r.task_summary,
       repo: r.repo,
       branch: r.branch,
       forks: r.forks,
@@ -112,4 +119,34 @@ export async function listRuns(db: D1Database, query: { status?: RunStatus; limi
     })),
     nextCursor: rows.length > query.limit && last ? encodeCursor(last.created_at, last.id) : null,
   };
+}
+
+/** LIKE's wildcards and its escape character, taken literally. */
+function likePattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** The list's filters beyond status: one repository, a text in the title or the task. */
+function runFilters(query: Pick<ListRunsQuery, "repo" | "q">): { clauses: string[]; binds: unknown[] } {
+  const clauses: string[] = [];
+  const binds: unknown[] = [];
+  if (query.repo) {
+    clauses.push("repo = ?");
+    binds.push(normalRepo(query.repo));
+  }
+  if (query.q) {
+    clauses.push("(title LIKE ? ESCAPE '\\' OR task_summary LIKE ? ESCAPE '\\')");
+    binds.push(likePattern(query.q), likePattern(query.q));
+  }
+  return { clauses, binds };
+}
+
+/** A repository as runs store it (src/api/repo.ts): a URL in its normal form, a path as given. */
+function normalRepo(repo: string): string {
+  if (repo.startsWith("/")) return repo;
+  try {
+    return new URL(repo).toString();
+  } catch {
+    return repo;
+  }
 }

@@ -40,7 +40,7 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
       await orchestrator.recordTranscript(p.n, [...(k === firstTurn ? [promptRecord(k, start.prompt)] : []), modelRecord(k, result)]);
     },
     release: (key) => orchestrator.releaseReservation(key),
-    waitForBudget: (k, wait) => waitForRunBudget(ctx, k, wait),
+    waitForBudget: (k, wait, reason) => waitForRunBudget(ctx, k, wait, reason),
   });
 
   /** The running tool step's live output (a step at a time). */
@@ -74,7 +74,7 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
         const session = await ctx.envd();
         return executeTool(session, call, { remainingMs: steps.remainingMs(), envs: ctx.taskEnv, stallMs: stallMs(p), ...(live ? { onOutput: live.push } : {}) });
       },
-      beforeModelCall: async (_turn, expectedUsd) => unwrap(await orchestrator.reserveModelCall(p.n, models.ledgerKey, expectedUsd)),
+      beforeModelCall: async (_turn, expectedUsd, call) => unwrap(await orchestrator.reserveModelCall(p.n, models.ledgerKey, expectedUsd, call)),
     },
     {
       prompt: start.prompt,
@@ -84,6 +84,7 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
       system: buildSystemPrompt({ repo: p.repo, baseBranch: p.baseBranch, workBranch: p.workBranch, fork: p.n, forks: p.forks }),
       tools: buildTools(),
       maxTurns: task.maxTurns ?? config.AGENT_MAX_TURNS,
+      maxTokens: task.maxTokens,
       prices,
       contextTokens: config.AGENT_CONTEXT_TOKENS,
     },
@@ -114,7 +115,7 @@ export function agentStart(taskPrompt: string, state: BranchState | undefined, b
 }
 
 /** Pauses the sandbox, waits (durably) for a raised budget, resumes the sandbox; the wait does not count against the fork's time. */
-async function waitForRunBudget(ctx: ForkContext, turn: number, wait: number): Promise<void> {
+async function waitForRunBudget(ctx: ForkContext, turn: number, wait: number, reason: string): Promise<void> {
   const { params: p, orchestrator, pool } = ctx;
   const { paused, resumed } = await waitForBudget(ctx, {
     name: "run",
@@ -129,6 +130,6 @@ async function waitForRunBudget(ctx: ForkContext, turn: number, wait: number): P
       orchestrator.forkContinues(p.n);
       return { at: Date.now() };
     },
-  }, turn, wait);
+  }, turn, wait, reason);
   ctx.steps.extendDeadline(resumed.at - paused.at);
 }

@@ -22,13 +22,15 @@ export interface BudgetOwner<Paused, Resumed> {
 /**
  * A model call refused for budget: pauses (a step), waits durably for the owner's budget-raised
  * event (BUDGET_WAIT_SECONDS at most, then BudgetExceededError), resumes (a step). `turn` and
- * `wait` name the steps: `budget-wait-<turn>-<wait>`, `budget-resume-<turn>-<wait>`.
+ * `wait` name the steps: `budget-wait-<turn>-<wait>`, `budget-resume-<turn>-<wait>`. `reason`
+ * (why the call was refused: what it would reserve) opens the error's message.
  */
 export async function waitForBudget<Paused extends Rpc.Serializable<Paused>, Resumed extends Rpc.Serializable<Resumed>>(
   job: { step: WorkflowStep; steps: StepRunner; config: Config },
   owner: BudgetOwner<Paused, Resumed>,
   turn: number,
   wait: number,
+  reason?: string,
 ): Promise<{ paused: Paused; resumed: Resumed }> {
   const { step, steps, config } = job;
   const control = stepConfig(owner.kind, config.RETRY_POLICIES);
@@ -37,7 +39,8 @@ export async function waitForBudget<Paused extends Rpc.Serializable<Paused>, Res
     await step.waitForEvent(`${BUDGET_RAISED_EVENT}-${turn}-${wait}`, { type: BUDGET_RAISED_EVENT, timeout: config.BUDGET_WAIT_SECONDS * 1000 });
   } catch (err) {
     if (isEngineInterruption(err)) throw err;
-    throw new BudgetExceededError(`The ${owner.name}'s budget was spent and not raised within ${config.BUDGET_WAIT_SECONDS} s.`);
+    const notRaised = `The ${owner.name}'s budget was not raised within ${config.BUDGET_WAIT_SECONDS} s.`;
+    throw new BudgetExceededError(reason ? `${reason} ${notRaised}` : `The ${owner.name}'s budget was spent and not raised within ${config.BUDGET_WAIT_SECONDS} s.`);
   }
   const resumed = await steps.run(budgetResumeStep(turn, wait), control, () => owner.resume(), { gated: true, budget: false });
   return { paused, resumed };

@@ -17,8 +17,8 @@ export interface ModelStepDeps {
   record(k: number, key: string, result: ModelTurn, usd: number): Promise<void>;
   /** Drops the reservation of an attempt that failed (the next attempt reserves anew). */
   release(key: string): Promise<void>;
-  /** Waits, durably, for the budget to be raised; throws BudgetExceededError when it is not. */
-  waitForBudget(k: number, wait: number): Promise<void>;
+  /** Waits, durably, for the budget to be raised; throws BudgetExceededError (saying `reason`) when it is not. */
+  waitForBudget(k: number, wait: number, reason: string): Promise<void>;
 }
 
 /**
@@ -53,8 +53,10 @@ export class ModelSteps {
           return result;
         });
       } catch (err) {
-        if (decodeStepError(err).code !== "budget_exceeded") throw err;
-        await this.#d.waitForBudget(k, wait);
+        const refused = decodeStepError(err);
+        if (refused.code !== "budget_exceeded") throw err;
+        // What the call would have reserved stays in the stop's message if the budget is never raised.
+        await this.#d.waitForBudget(k, wait, refused.message);
       }
     }
   }

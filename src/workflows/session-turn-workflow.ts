@@ -107,9 +107,9 @@ async function turn(job: JobContext<SessionJob>, session: DurableObjectStub<Sess
     record: (k, key, result, usd) => session.recordModelCall(n, k, key, result, usd),
     release: (key) => session.releaseReservation(key),
     // Out of budget: the sandbox pauses until the budget is raised (PATCH budgetUsd), then the call is made.
-    async waitForBudget(k, wait) {
+    async waitForBudget(k, wait, reason) {
       const owner = { name: "session", kind: "control", pause: async () => unwrap(await session.awaitBudget(n)), resume: async () => unwrap(await session.resumeForTurn(n)) } as const;
-      ({ resumed: handle } = await waitForBudget(job, owner, k, wait));
+      ({ resumed: handle } = await waitForBudget(job, owner, k, wait, reason));
     },
   });
 
@@ -138,7 +138,7 @@ async function turn(job: JobContext<SessionJob>, session: DurableObjectStub<Sess
     {
       callModel: job.callModel,
       executeTool: (call) => executeTool(EnvdClient.forHandle(access, handle), call, { remainingMs: steps.remainingMs(), envs: { FORKYARD_SESSION_ID: params.sessionId, FORKYARD_TURN: String(n) }, stallMs: DEFAULT_STALL_SECONDS * 1000 }),
-      beforeModelCall: async (_k, expectedUsd) => unwrap(await session.reserveModelCall(n, models.ledgerKey, expectedUsd)),
+      beforeModelCall: async (_k, expectedUsd, call) => unwrap(await session.reserveModelCall(n, models.ledgerKey, expectedUsd, call)),
     },
     {
       prompt: start.prompt,

@@ -130,7 +130,7 @@ describe("fork: arguments to POST /v1/runs", () => {
     const fake = fakeIo(() => json({ id: "r1", status: "running", forks: 3, createdAt: "x", links: {} }, 202), { env: { FORKYARD_URL: "http://api.test/" } });
     const code = await main(
       argv("fork", "./repo", "--command", "npm ci", "npm test", "-f", "3", "-b", "dev", "--max-concurrent", "2", "-t", "60", "--budget", "1.5", "--check", "npm run lint",
-        "--protect", "tests/**", "package.json", "--branch-prefix", "try", "--template", "node", "--metadata", "a=1", "b=x=y", "--idempotency-key", "k1", "--no-wait", "--json"),
+        "--protect", "tests/**", "package.json", "--branch-prefix", "try", "--template", "node", "--metadata", "a=1", "b=x=y", "--idempotency-key", "k1", "--title", "Shard the tests", "--no-wait", "--json"),
       fake.io,
     );
     expect(code).toBe(EXIT.ok);
@@ -142,6 +142,7 @@ describe("fork: arguments to POST /v1/runs", () => {
     expect(req?.body).toEqual({
       repo: "/home/dev/project/repo",
       task: { commands: ["npm ci", "npm test"] },
+      title: "Shard the tests",
       branch: "dev",
       forks: 3,
       maxConcurrent: 2,
@@ -158,10 +159,10 @@ describe("fork: arguments to POST /v1/runs", () => {
 
   it("builds an agent task from --prompt and --model; flags override the environment", async () => {
     const fake = fakeIo(() => json({ id: "r2", status: "running", forks: 1, createdAt: "x", links: {} }, 202), { env: { FORKYARD_URL: "http://env.test", FORKYARD_TOKEN: "env-token" } });
-    await main(argv("--url", "http://flag.test", "fork", "https://github.com/o/r.git", "-p", "fix the bug", "-m", "sonnet", "--token", "flag-token", "--no-wait"), fake.io);
+    await main(argv("--url", "http://flag.test", "fork", "https://github.com/o/r.git", "-p", "fix the bug", "-m", "sonnet", "--max-tokens", "4000", "--token", "flag-token", "--no-wait"), fake.io);
     expect(fake.requests[0]?.url).toBe("http://flag.test/v1/runs");
     expect(fake.requests[0]?.headers.get("authorization")).toBe("Bearer flag-token");
-    expect(fake.requests[0]?.body).toMatchObject({ repo: "https://github.com/o/r.git", task: { prompt: "fix the bug", model: "sonnet" }, forks: 1, branch: "main", maxConcurrent: 5 });
+    expect(fake.requests[0]?.body).toMatchObject({ repo: "https://github.com/o/r.git", task: { prompt: "fix the bug", model: "sonnet", maxTokens: 4000 }, forks: 1, branch: "main", maxConcurrent: 5 });
     expect(fake.out()).toContain("run r2 started");
   });
 
@@ -175,6 +176,7 @@ describe("fork: arguments to POST /v1/runs", () => {
     [["fork", "."], "give the task"],
     [["fork", ".", "-p", "x", "--command", "y"], "not both"],
     [["fork", ".", "--command", "y", "-m", "opus"], "--model"],
+    [["fork", ".", "--command", "y", "--max-tokens", "2000"], "--max-tokens go with --prompt"],
     [["fork", ".", "--command", "y", "-f", "abc"], "not a number"],
     [["fork", ".", "--command", "y", "--metadata", "novalue"], "key=value"],
     [["status"], "missing required argument"],
@@ -192,6 +194,37 @@ describe("fork: arguments to POST /v1/runs", () => {
     expect(resolveRepo("https://github.com/o/r", "/a")).toBe("https://github.com/o/r");
     expect(resolveRepo("git@github.com:o/r.git", "/a")).toBe("git@github.com:o/r.git");
     expect(buildCreateRunBody("r", { command: ["a"] }, "/w")).toEqual({ repo: "/w/r", task: { commands: ["a"] } });
+  });
+});
+
+// ---- list ----------------------------------------------------------------------------------------
+
+describe("list: finding runs", () => {
+  const summary = (id: string, title: string) => ({
+    id, status: "completed", title, task: "npm test; npm run lint", repo: "/home/dev/project", branch: "main", forks: 2, succeeded: 2, failed: 0,
+    cancelled: 0, budgetExceeded: 0, costUsd: 0.01, createdAt: "2026-01-01T00:00:00.000Z", updatedAt: "2026-01-01T00:00:05.000Z",
+  });
+
+  it("passes --repo (a local path resolved like fork's) and --search to GET /v1/runs, shows titles, and prints the next page's command", async () => {
+    const fake = fakeIo(() => json({ runs: [summary("r1", "Fix the \x1b[31mflaky\x1b[0m login test"), summary("r2", "")], nextCursor: "c2" }));
+    expect(await main(argv("list", "--repo", ".", "--search", "it's flaky", "--status", "completed", "--limit", "2"), fake.io)).toBe(EXIT.ok);
+    const url = new URL(fake.requests[0]!.url);
+    expect(url.pathname).toBe("/v1/runs");
+    expect(Object.fromEntries(url.searchParams)).toEqual({ status: "completed", repo: "/home/dev/project", q: "it's flaky", limit: "2" });
+    const out = stripAnsi(fake.out());
+    expect(out).toContain("TITLE");
+    // The title's escape sequence is shown, not obeyed; a run without a title shows its task.
+    expect(out).toContain("Fix the \\x1b[31mflaky\\x1b[0m login test");
+    expect(fake.out()).not.toContain("\x1b[31mflaky");
+    expect(out).toContain("npm test; npm run lint");
+    expect(out).toContain(`more: forkyard list --cursor c2 --limit 2 --status completed --repo /home/dev/project --search 'it'\\''s flaky'`);
+  });
+
+  it("says no run matched a filter", async () => {
+    const fake = fakeIo(() => json({ runs: [], nextCursor: null }));
+    expect(await main(argv("list", "--repo", "https://github.com/o/r", "-s", "nothing"), fake.io)).toBe(EXIT.ok);
+    expect(new URL(fake.requests[0]!.url).searchParams.get("repo")).toBe("https://github.com/o/r");
+    expect(fake.out()).toBe("No runs match.\n");
   });
 });
 

@@ -51,12 +51,13 @@ async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
 }
 
 /** Starts a run from the page's form and returns its id (from the URL the page navigates to). */
-async function startRunFromForm(opts: { forks: number; commands: string[] }): Promise<string> {
+async function startRunFromForm(opts: { forks: number; maxConcurrent?: number; title?: string; commands: string[] }): Promise<string> {
   await page.getByRole("link", { name: "New run", exact: true }).first().click();
   await page.getByRole("heading", { name: "Start a run" }).waitFor();
   await page.getByLabel("Repository").fill(repo);
   await page.getByLabel("Forks", { exact: true }).fill(String(opts.forks));
-  await page.getByLabel("Max concurrent").fill(String(opts.forks));
+  await page.getByLabel("Max concurrent").fill(String(opts.maxConcurrent ?? opts.forks));
+  if (opts.title) await page.getByLabel("Run title (optional)").fill(opts.title);
   await page.getByLabel("Commands", { exact: true }).fill(opts.commands.join("\n"));
   await page.getByRole("button", { name: "Start run" }).click();
   await page.waitForURL(/#\/runs\/[a-z0-9]+$/, { timeout: 15_000 });
@@ -187,13 +188,18 @@ describe.skipIf(!hasChromium)(suiteName, () => {
     await page.locator(".live", { hasText: "Finished" }).waitFor();
     // No action buttons on a finished run.
     expect(await page.getByRole("button", { name: "Cancel run" }).count()).toBe(0);
+    // The ranking summary: the fork to take, then each ranked fork (all three succeeded) with what its rank rests on.
+    const ranking = page.locator(".ranking-summary");
+    await ranking.locator(".winner", { hasText: /Take Fork \d — 3 forks ranked of 3\./ }).waitFor();
+    expect(await ranking.locator("li").count()).toBe(3);
+    await ranking.getByRole("link", { name: "Compare all forks" }).waitFor();
 
     await page.locator(".toast").first().waitFor({ state: "detached", timeout: 10_000 }); // a clean screenshot
     await page.screenshot({ path: join(OUTPUT, "dashboard-run.png"), fullPage: true });
   });
 
   it("cancels a fork and then a second, long run from their buttons", async () => {
-    const second = await startRunFromForm({ forks: 2, commands: [`echo live-$FORKYARD_FORK '${HOSTILE_HTML}'; sleep 120`] });
+    const second = await startRunFromForm({ forks: 7, maxConcurrent: 2, title: "A long <b>sleeper</b>", commands: [`echo live-$FORKYARD_FORK '${HOSTILE_HTML}'; sleep 120`] });
     secondRun = second;
     expect(second).not.toBe(firstRun);
     // The running command's output shows live in its card (command.output), as text.
@@ -201,6 +207,12 @@ describe.skipIf(!hasChromium)(suiteName, () => {
     await liveOut.filter({ hasText: `live-1 ${HOSTILE_HTML}` }).waitFor({ timeout: 30_000 });
     expect(await page.locator('article.fork[data-fork="1"] .live-output img').count()).toBe(0);
     await page.waitForFunction(() => document.querySelectorAll('article.fork[data-status="running"] .steps li').length > 0, null, { timeout: 30_000 });
+    // Forks after the first five are one line each; "Show" opens a fork's full card.
+    expect(await page.locator("article.fork").count()).toBe(5);
+    expect(await page.locator("article.fork-line").evaluateAll((els) => els.map((el) => (el as HTMLElement).dataset.fork))).toEqual(["6", "7"]);
+    await page.getByRole("button", { name: "Show fork 7" }).click();
+    await page.locator('article.fork[data-fork="7"]').waitFor();
+    expect(await page.locator("article.fork-line").count()).toBe(1);
     await page.locator("article.fork .facts", { hasText: "Current step" }).first().waitFor();
     await page.locator(".live", { hasText: "Live" }).waitFor();
     await page.screenshot({ path: join(OUTPUT, "dashboard-running.png") });
@@ -208,16 +220,35 @@ describe.skipIf(!hasChromium)(suiteName, () => {
     await page.locator('article.fork[data-fork="1"][data-status="cancelled"]').waitFor();
     await page.getByRole("button", { name: "Cancel run" }).click();
     await page.locator('#run-status[data-run-status="cancelled"]').waitFor();
-    await page.waitForFunction(() => document.querySelectorAll('article.fork[data-status="cancelled"]').length === 2);
+    await page.waitForFunction(() => document.querySelectorAll('article.fork[data-status="cancelled"], article.fork-line[data-status="cancelled"]').length === 7);
     const view = await api<{ status: string; forks: { status: string }[] }>(`/v1/runs/${second}`);
     expect(view.status).toBe("cancelled");
-    expect(view.forks.map((f) => f.status)).toEqual(["cancelled", "cancelled"]);
+    expect(view.forks.map((f) => f.status)).toEqual(Array(7).fill("cancelled"));
   });
 
-  it("lists both runs, filters by status, and works at a narrow width", async () => {
+  it("lists both runs with their titles, filters by status, text and repository, and works at a narrow width", async () => {
     await page.getByRole("link", { name: "Runs", exact: true }).first().click();
     await page.locator(`tr[data-run="${firstRun}"]`).waitFor();
     expect(await page.locator("tbody tr").count()).toBe(2);
+    // A title given (its markup is text), and one taken from the task's first line.
+    expect(await page.locator(`tr[data-run="${secondRun}"] .run-title a.title`).textContent()).toBe("A long <b>sleeper</b>");
+    expect(await page.locator(`tr[data-run="${firstRun}"] .run-title a.title`).textContent()).toBe("sleep 1 && echo fork $FORKYARD_FORK && echo changed-$FORKYARD_FORK > fork.txt");
+    expect(await page.locator("tbody b").count()).toBe(0);
+    await page.getByLabel("Search titles and tasks").fill("SLEEPER");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await page.waitForFunction(() => location.hash === "#/?q=SLEEPER");
+    await page.waitForFunction(() => document.querySelectorAll("tbody tr").length === 1);
+    await page.locator(`tr[data-run="${secondRun}"]`).waitFor();
+    await page.getByLabel("Only this repository").fill(repo + "-elsewhere");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await page.getByText("No runs match").waitFor();
+    await page.getByLabel("Search titles and tasks").fill("");
+    await page.getByLabel("Only this repository").fill(repo);
+    await page.getByRole("button", { name: "Filter" }).click();
+    await page.waitForFunction(() => document.querySelectorAll("tbody tr").length === 2);
+    await page.getByRole("link", { name: "Clear" }).click();
+    await page.waitForFunction(() => location.hash === "#/");
+    await page.locator(`tr[data-run="${firstRun}"]`).waitFor();
     await page.getByLabel("Filter by status").selectOption("cancelled");
     await page.waitForFunction(() => location.hash === "#/?status=cancelled");
     await page.waitForFunction(() => document.querySelectorAll("tbody tr").length === 1);

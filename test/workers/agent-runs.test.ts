@@ -186,3 +186,44 @@ describe("budgets that hold", () => {
     expect(view.forks[0]?.steps.find((s) => s.name === "model-1")?.attempts).toBe(2);
   });
 });
+
+describe("budgets a user can reason about", () => {
+  /** The run's event stream (open while it waits for budget), read until `pattern` shows. */
+  async function eventsUntil(runId: string, pattern: RegExp): Promise<string> {
+    const reader = (await api(`/v1/runs/${runId}/events`)).body!.pipeThrough(new TextDecoderStream()).getReader();
+    let events = "";
+    while (!pattern.test(events)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      events += value;
+    }
+    await reader.cancel();
+    return events;
+  }
+
+  it("a budget stop says what the call reserves and why; a lower task.maxTokens fits the same budget", async () => {
+    await setScript([SUMMARY_TURN]);
+    // $0.05 does not hold a call of up to 16,000 output tokens at Sonnet's list price (about $0.17).
+    const stopped = await createRun({ task: { prompt: "Say hi" }, budgetUsd: 0.05 });
+    const events = await eventsUntil(stopped.id, /output tokens/);
+    expect(events).toMatch(/The next model call would reserve about \$0\.\d{4} \(\$0\.\d+\) for a call of up to 16,000 output tokens \(and about [\d,]+ input tokens\) at list price/);
+    expect(events).toContain("spent $0.00 of the run's budget of $0.05. Raise the budget, or lower task.maxTokens.");
+    expect(await modelCalls()).toHaveLength(0);
+    await api(`/v1/runs/${stopped.id}/cancel`, { method: "POST" });
+
+    const fits = await createRun({ task: { prompt: "Say hi", maxTokens: 1000 }, budgetUsd: 0.05 });
+    const view = await waitForRunStatus(fits.id, ["completed", "failed", "budget_exceeded"]);
+    expect(view.status).toBe("completed");
+    expect(view.request.task).toMatchObject({ maxTokens: 1000 });
+    expect((await modelCalls()).map((c) => (c.body as { max_tokens: number }).max_tokens)).toEqual([1000]);
+  });
+
+  it("refuses a task.maxTokens out of bounds", async () => {
+    for (const maxTokens of [100, 64_001, 1.5]) {
+      const res = await api("/v1/runs", { method: "POST", json: { repo: "https://github.com/a/b.git", task: { prompt: "x", maxTokens } } });
+      expect(res.status).toBe(400);
+      // The task is a union (commands or prompt): the field at fault is `task`, its message says why.
+      expect(((await res.json()) as { error: { details: { field: string } } }).error.details.field).toMatch(/^task/);
+    }
+  });
+});

@@ -10,6 +10,8 @@ import type { RunBranching } from "./branching";
 import type { RunContext } from "./run-context";
 import type { StoredForkStatus } from "./run-store";
 import type { CostKind } from "../shared/budget-ledger";
+import type { ModelCallEstimate } from "../../agent/loop";
+import { modelCallStopMessage } from "../../core/budget-message";
 
 /**
  * A gated step's start is written this long after it is reported, in one batch with the others, or
@@ -163,17 +165,15 @@ export class ForkReporting {
    * reservation (persisted: a restarted object still counts them), so concurrent forks cannot all
    * spend the last dollar. Throws BudgetExceededError.
    */
-  reserveModelCall(n: number, key: string, expectedUsd: number): void {
+  reserveModelCall(n: number, key: string, expectedUsd: number, call?: ModelCallEstimate): void {
     const { ledger } = this.#run.store;
     const budget = this.#run.run().request.budgetUsd;
     if (budget === undefined) return;
     const spent = ledger.spentUsd();
-    if (!ledger.tryReserve(key, n, expectedUsd, budget, spent, Date.now())) {
-      throw new BudgetExceededError(`The next model call (about $${expectedUsd.toFixed(4)}) does not fit the run's budget of $${budget} ($${spent.toFixed(4)} spent).`, {
-        budgetUsd: budget,
-        spentUsd: spent,
-        fork: n,
-      });
+    const now = Date.now();
+    if (!ledger.tryReserve(key, n, expectedUsd, budget, spent, now)) {
+      const message = modelCallStopMessage({ owner: "run", expectedUsd, call, budgetUsd: budget, spentUsd: spent, reservedUsd: ledger.reservedUsd(now, key) });
+      throw new BudgetExceededError(message, { budgetUsd: budget, spentUsd: spent, reservedUsd: expectedUsd, fork: n, ...(call && { maxTokens: call.maxTokens }) });
     }
   }
 

@@ -268,8 +268,8 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
     return this.#live.accept(n, chunks, final);
   }
 
-  reserveModelCall(n: number, key: string, expectedUsd: number): Result<void> {
-    return resultOf(() => this.#reports.reserveModelCall(n, key, expectedUsd));
+  reserveModelCall(n: number, key: string, expectedUsd: number, call?: { maxTokens: number; inputTokensEstimate: number }): Result<void> {
+    return resultOf(() => this.#reports.reserveModelCall(n, key, expectedUsd, call));
   }
 
   releaseReservation(key: string): void {

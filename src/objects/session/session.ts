@@ -5,6 +5,7 @@ import { sessionLinks, type SessionStatus, type SessionView, type TranscriptEntr
 import type { Env } from "../../core/env";
 import { loadConfig } from "../../core/env";
 import { asResult, BudgetExceededError, ConflictError, NotFoundError, resultOf, unwrap, type Result } from "../../core/errors";
+import { modelCallStopMessage } from "../../core/budget-message";
 import { errorFields, log } from "../../observability/log";
 import { sandboxCostUsd } from "../../core/costs";
 import { EventChannel } from "../shared/event-channel";
@@ -293,12 +294,15 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
   }
 
   /** Admits a model call if its expected cost fits the budget (reserved until recorded or released). */
-  reserveModelCall(turn: number, key: string, expectedUsd: number): Result<void> {
+  reserveModelCall(turn: number, key: string, expectedUsd: number, call?: { maxTokens: number; inputTokensEstimate: number }): Result<void> {
     return resultOf(() => {
       const r = this.#require();
       if (r.cancelling === turn) throw new ConflictError("cancelled", `Turn ${turn} was cancelled.`);
-      if (!this.#store.ledger.tryReserve(key, turn, expectedUsd, r.budgetUsd ?? Infinity, this.#spentUsd(r), Date.now())) {
-        throw new BudgetExceededError(`The session's budget of $${r.budgetUsd} does not cover the next model call (~$${expectedUsd.toFixed(4)}); raise it with PATCH budgetUsd.`, { budgetUsd: r.budgetUsd });
+      const spent = this.#spentUsd(r);
+      const now = Date.now();
+      if (!this.#store.ledger.tryReserve(key, turn, expectedUsd, r.budgetUsd ?? Infinity, spent, now)) {
+        const message = modelCallStopMessage({ owner: "session", expectedUsd, call, budgetUsd: r.budgetUsd ?? Infinity, spentUsd: spent, reservedUsd: this.#store.ledger.reservedUsd(now, key) });
+        throw new BudgetExceededError(message, { budgetUsd: r.budgetUsd });
       }
     });
   }

@@ -14,6 +14,7 @@ export function showNewRun(): void {
   let idempotencyKey = randomKey();
   const inputs = {
     repo: h("input", { id: "repo", name: "repo", required: true, autocomplete: "off", spellcheck: "false", placeholder: "https://github.com/acme/app.git", value: readStorage(REPO_KEY) ?? "", "aria-describedby": "repo-hint" }),
+    title: h("input", { id: "title", name: "title", autocomplete: "off", maxlength: "120", placeholder: "the task's first line" }),
     branch: h("input", { id: "branch", name: "branch", autocomplete: "off", spellcheck: "false", placeholder: "main" }),
     forks: numberInput("forks", "3", 1, 100),
     maxConcurrent: numberInput("maxConcurrent", "5", 1, 50),
@@ -55,6 +56,7 @@ export function showNewRun(): void {
         };
     return {
       repo: inputs.repo.value.trim(),
+      ...(inputs.title.value.trim() ? { title: inputs.title.value.trim() } : {}),
       forks: Number(inputs.forks.value || 1),
       maxConcurrent: Number(inputs.maxConcurrent.value || 5),
       ...(inputs.branch.value.trim() ? { branch: inputs.branch.value.trim() } : {}),
@@ -109,6 +111,7 @@ export function showNewRun(): void {
       },
     },
     field("repo", "Repository", inputs.repo, "An https git URL, or an absolute local path when the Worker allows local repos (npm start does)."),
+    field("title", "Run title (optional)", inputs.title),
     h("div", { class: "grid2" }, field("branch", "Base branch", inputs.branch), field("forks", "Forks", inputs.forks), field("maxConcurrent", "Max concurrent", inputs.maxConcurrent)),
     h(
       "fieldset",

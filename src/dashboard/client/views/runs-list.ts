@@ -1,4 +1,7 @@
-/** `#/`: runs, newest first, filtered by status; "Load more" follows the cursor; the first page refreshes every 5 s. */
+/**
+ * `#/`: runs, newest first, each with its title and task, filtered by status, repository and text
+ * (`#/?status=&repo=&q=`); "Load more" follows the cursor; the first page refreshes every 5 s.
+ */
 import { RUN_STATUSES } from "../../../api/client-types.ts";
 import type { RunPage, RunSummary } from "../lib/api-types.ts";
 import { api, errorMessage, isAbort, isUnauthorized, PAGE_SIZE } from "../lib/api.ts";
@@ -9,19 +12,60 @@ import { focusHeading, main, timeEl } from "../lib/page.ts";
 import type { Cleanup } from "../router.ts";
 
 
+/** The list's filters, as the page's address holds them. */
+interface Filters {
+  status: string;
+  repo: string;
+  q: string;
+}
+
+function filtersHash(f: Filters): string {
+  const query = new URLSearchParams();
+  for (const key of ["status", "repo", "q"] as const) if (f[key]) query.set(key, f[key]);
+  const qs = query.toString();
+  return qs ? "#/?" + qs : "#/";
+}
+
+/** What the list shows, in words: "Failed runs of … matching “…”". */
+function filterCaption(f: Filters): string {
+  if (!f.status && !f.repo && !f.q) return "All runs, newest first";
+  return (f.status ? human(f.status) + " runs" : "Runs") + (f.repo ? " of " + f.repo : "") + (f.q ? " matching “" + f.q + "”" : "");
+}
+
 export function showRuns(params: URLSearchParams): Cleanup {
   document.title = "Runs · Forkyard";
   const wanted = params.get("status");
   const status = RUN_STATUSES.find((s) => s === wanted) ?? "";
+  const filters: Filters = { status, repo: (params.get("repo") ?? "").trim(), q: (params.get("q") ?? "").trim() };
+  const filtered = Boolean(filters.status || filters.repo || filters.q);
   const controller = new AbortController();
   let cursor: string | null = null;
   let pages = 0;
 
   const select = h(
     "select",
-    { id: "status-filter", onchange: () => (location.hash = select.value ? "#/?status=" + encodeURIComponent(select.value) : "#/") },
+    { id: "status-filter", onchange: () => (location.hash = filtersHash({ ...filters, status: select.value })) },
     h("option", { value: "" }, "All statuses"),
     RUN_STATUSES.map((s) => h("option", { value: s, selected: s === status }, human(s))),
+  );
+  const search = h("input", { id: "run-search", type: "search", placeholder: "Title or task", value: filters.q, maxlength: "200" });
+  const repoInput = h("input", { id: "repo-filter", type: "search", placeholder: "Repository", value: filters.repo, maxlength: "2048" });
+  const filterForm = h(
+    "form",
+    {
+      class: "filters",
+      role: "search",
+      onsubmit: (e: Event) => {
+        e.preventDefault();
+        location.hash = filtersHash({ status: select.value, repo: repoInput.value.trim(), q: search.value.trim() });
+      },
+    },
+    h("label", { for: "run-search", class: "sr-only" }, "Search titles and tasks"),
+    search,
+    h("label", { for: "repo-filter", class: "sr-only" }, "Only this repository"),
+    repoInput,
+    h("button", { type: "submit" }, "Filter"),
+    filtered ? h("a", { class: "button", href: "#/", id: "clear-filters" }, "Clear") : null,
   );
   const tbody = h("tbody");
   const more = h("button", { type: "button", hidden: true, onclick: () => void load(false) }, "Load more");
@@ -42,6 +86,7 @@ export function showRuns(params: URLSearchParams): Cleanup {
         h("a", { class: "button primary", href: "#/new" }, "New run"),
       ),
     ),
+    filterForm,
     error,
     h(
       "div",
@@ -49,7 +94,7 @@ export function showRuns(params: URLSearchParams): Cleanup {
       h(
         "table",
         { class: "runs" },
-        h("caption", { class: "sr-only" }, status ? "Runs with status " + human(status) : "All runs, newest first"),
+        h("caption", { class: "sr-only" }, filterCaption(filters)),
         h("thead", null, h("tr", null, ["Run", "Status", "Repository", "Forks", "Cost", "Created"].map((t) => h("th", { scope: "col" }, t)))),
         tbody,
       ),
@@ -61,7 +106,9 @@ export function showRuns(params: URLSearchParams): Cleanup {
 
   async function load(reset: boolean): Promise<void> {
     const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
-    if (status) query.set("status", status);
+    if (filters.status) query.set("status", filters.status);
+    if (filters.repo) query.set("repo", filters.repo);
+    if (filters.q) query.set("q", filters.q);
     if (!reset && cursor) query.set("cursor", cursor);
     more.disabled = true;
     try {
@@ -77,7 +124,7 @@ export function showRuns(params: URLSearchParams): Cleanup {
       more.hidden = !cursor;
       const empty = tbody.children.length === 0;
       note.hidden = !empty;
-      note.replaceChildren(...(empty ? [status ? "No " + human(status) + " runs." : "No runs yet. ", status ? "" : h("a", { href: "#/new" }, "Start one.")] : []));
+      note.replaceChildren(...(empty ? (filtered ? ["No runs match: " + filterCaption(filters) + ". ", h("a", { href: "#/" }, "Show all runs.")] : ["No runs yet. ", h("a", { href: "#/new" }, "Start one.")]) : []));
     } catch (err) {
       if (!isAbort(err) && !isUnauthorized(err)) error.textContent = errorMessage(err);
     } finally {
@@ -107,7 +154,13 @@ function runRow(run: RunSummary): HTMLTableRowElement {
   return h(
     "tr",
     { dataset: { run: run.id } },
-    h("td", { "data-label": "Run" }, h("a", { href: "#/runs/" + encodeURIComponent(run.id), class: "mono" }, run.id)),
+    h(
+      "td",
+      { class: "run-title", "data-label": "Run" },
+      // The title and task are the run's own words (text nodes, never markup).
+      h("a", { href: "#/runs/" + encodeURIComponent(run.id), class: "title" }, run.title || run.id),
+      h("div", { class: "muted run-sub" }, h("span", { class: "mono" }, run.id), run.task && run.task !== run.title ? h("span", { class: "task", title: run.task }, " · " + run.task) : null),
+    ),
     h("td", { "data-label": "Status" }, badge(run.status)),
     h("td", { class: "repo mono", title: run.repo + " @ " + run.branch, "data-label": "Repo" }, shortRepo(run.repo), h("span", { class: "muted" }, " @ " + run.branch)),
     h(

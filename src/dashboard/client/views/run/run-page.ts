@@ -10,6 +10,8 @@ import { announce, focusHeading, main, notFound, tickClocks, toast } from "../..
 import type { Cleanup } from "../../router.ts";
 import { followRunEvents, type StreamState } from "./event-stream.ts";
 import { forkCard } from "./fork-card.ts";
+import { FULL_FORK_CARDS, forkLine } from "./fork-line.ts";
+import { rankingSummary } from "./ranking-summary.ts";
 import type { TranscriptCache } from "./fork-transcript.ts";
 import { LiveOutputs } from "./live-output.ts";
 import { logEvent } from "./run-events.ts";
@@ -40,10 +42,13 @@ export function showRunPage(id: string): Cleanup {
   const keepOpen = openStateKeeper();
   const transcripts: TranscriptCache = new Map();
   const live = new LiveOutputs();
+  /** Forks beyond the first few shown as full cards all the same (their "Show", the fork map). */
+  const expanded = new Set<number>();
 
   const head = h("div");
   const liveEl = h("span", { class: "live", dataset: { state: "connecting" } }, "Connecting…");
   const stats = h("div", { class: "stats" });
+  const rankingEl = h("div");
   const forkMap = h("div", { class: "forkmap", role: "list", "aria-label": "Forks at a glance" });
   const forkList = h("div", { class: "forks" });
   const eventList = h("ol", { "aria-label": "Events, newest first" });
@@ -141,7 +146,7 @@ export function showRunPage(id: string): Cleanup {
     const first = view === null;
     view = next;
     if (first) {
-      main.replaceChildren(runCrumbs(id), head, error, stats, forkMap, h("div", { class: "section-head" }, h("h2", null, "Forks"), forkCount), forkList, eventLog);
+      main.replaceChildren(runCrumbs(id), head, error, stats, rankingEl, forkMap, h("div", { class: "section-head" }, h("h2", null, "Forks"), forkCount), forkList, eventLog);
     }
     setStreamState(streamState);
     // The header is built again only when what it shows changed: a click on one of its buttons, or
@@ -150,6 +155,8 @@ export function showRunPage(id: string): Cleanup {
     if (headSeen !== lastHead) head.replaceChildren(...runHead(next, liveEl, act, remove));
     lastHead = headSeen;
     renderStats(next);
+    const summary = rankingSummary(next);
+    rankingEl.replaceChildren(...(summary ? [summary] : []));
     renderForks(next);
     requestAnimationFrame(fitLabels);
     if (first) focusHeading();
@@ -185,6 +192,7 @@ export function showRunPage(id: string): Cleanup {
               title: "Fork " + f.n + ": " + human(f.status),
               "aria-label": "Fork " + f.n + ": " + human(f.status) + ". Show it.",
               onclick: () => {
+                expand(f.n);
                 const el = forkEls.get(f.n)?.el;
                 el?.scrollIntoView({ block: "start" });
                 el?.focus({ preventScroll: true });
@@ -196,18 +204,26 @@ export function showRunPage(id: string): Cleanup {
       ),
     );
     forkMap.hidden = n < 2;
-    forkCount.textContent = t.succeeded + " of " + n + " succeeded";
+    forkCount.textContent = t.succeeded + " of " + n + " succeeded" + (n > FULL_FORK_CARDS ? " · forks after the first " + FULL_FORK_CARDS + " on one line each" : "");
+  }
+
+  /** Shows a fork's full card (it may have been one line). */
+  function expand(n: number): void {
+    if (expanded.has(n) || !view) return;
+    expanded.add(n);
+    renderForks(view);
   }
 
   function renderForks(run: RunView): void {
     const seen = new Set<number>();
     let previous: HTMLElement | null = null;
-    for (const fork of run.forks) {
+    for (const [i, fork] of run.forks.entries()) {
       seen.add(fork.n);
-      const key = JSON.stringify(fork) + "|" + run.status;
+      const full = i < FULL_FORK_CARDS || expanded.has(fork.n);
+      const key = JSON.stringify(fork) + "|" + run.status + "|" + full;
       let entry = forkEls.get(fork.n);
       if (!entry || entry.key !== key) {
-        const el = forkCard(fork, { run, keepOpen, transcripts, act, live });
+        const el = full ? forkCard(fork, { run, keepOpen, transcripts, act, live }) : forkLine(fork, () => showFork(fork.n));
         if (entry) {
           const hadFocus = entry.el.contains(document.activeElement);
           entry.el.replaceWith(el);
@@ -227,6 +243,12 @@ export function showRunPage(id: string): Cleanup {
         forkEls.delete(n);
       }
     }
+  }
+
+  /** A one-line fork's "Show": its card, focused. */
+  function showFork(n: number): void {
+    expand(n);
+    forkEls.get(n)?.el.focus();
   }
 
   /** Timeline labels show only where they fit whole. */

@@ -1,8 +1,9 @@
 /**
  * How `npm test` splits its vitest projects into lanes (one vitest process each, all at once).
  * `node` and `stack` are one lane each; `workers` is split into FORKYARD_WORKERS_LANES lanes
- * (default 3: on two cores the suite is CPU-bound, and a third lane still fills the time the others spend waiting), each with its own workerd and its own sandbox server (test/global-setup.ts), so
- * their files never share counters. Files go to lanes longest first, each to the lane with the
+ * (default 3: on two cores the suite is nearly CPU-bound, and a third lane still fills the time
+ * the others spend waiting), each with its own workerd and its own sandbox server
+ * (test/global-setup.ts), so their files never share counters. Files go to lanes longest first, each to the lane with the
  * least work so far, by the seconds recorded in test/workers/file-seconds.json (refresh it with
  * `node scripts/test.ts --record-seconds` after a full run); a file it does not list counts as
  * the median. The split is deterministic: the same files always run together.

@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { DEMO_MODEL_LABEL, startDemoModel } from "./demo-model.ts";
 import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, ROOT, startSandboxServer, startWorker, workerVars, type StackProcess } from "./local-stack.ts";
 
 const env = process.env;
@@ -13,6 +14,8 @@ const backend = env.SANDBOX_BACKEND === "e2b" ? "e2b" : "local";
 const port = Number(env.PORT ?? 8787);
 const sandboxPort = Number(env.SANDBOX_PORT ?? 3049);
 const stateDir = resolve(ROOT, env.STATE_DIR ?? join(".wrangler", "state"));
+/** FORKYARD_DEMO_MODEL=1: agent tasks answered by the scripted demo model (scripts/demo-model.ts), no key needed. */
+const demo = ["1", "true"].includes((env.FORKYARD_DEMO_MODEL ?? "").toLowerCase());
 
 /**
  * The token of /metrics: METRICS_TOKEN from the environment, else one generated on the first start
@@ -54,8 +57,14 @@ try {
     const sandbox = await startSandboxServer({ port: sandboxPort, dataDir: join(stateDir, "sandboxes"), apiKey: env.LOCAL_SANDBOX_API_KEY ?? LOCAL_E2B_API_KEY, hidePaths: [stateDir], onSpawn: track });
     sandboxUrl = sandbox.url;
   }
+  let modelEnv: NodeJS.ProcessEnv = {};
+  if (demo) {
+    const model = await startDemoModel();
+    modelEnv = { ANTHROPIC_BASE_URL: model.url, ANTHROPIC_API_KEY: "demo-model" };
+    if (env.ANTHROPIC_API_KEY) console.warn("FORKYARD_DEMO_MODEL is set: ANTHROPIC_API_KEY is not used by this start.");
+  }
   const metrics = metricsToken();
-  const worker = await startWorker({ port, stateDir, vars: { ...workerVars({ backend, sandboxUrl, env }), METRICS_TOKEN: metrics }, onSpawn: track });
+  const worker = await startWorker({ port, stateDir, vars: { ...workerVars({ backend, sandboxUrl, env: { ...env, ...modelEnv } }), METRICS_TOKEN: metrics }, onSpawn: track });
   for (const p of processes) p.child.once("exit", () => void shutdown(1));
   // "running" only when every process of the stack still runs (one that exited since it answered, e.g.
   // over a port taken meanwhile, would not fire the listener above).
@@ -64,6 +73,7 @@ try {
   const token = env.FORKYARD_API_TOKENS ? "(one of FORKYARD_API_TOKENS)" : LOCAL_API_TOKEN;
   console.log(`\nForkyard is running at ${worker.url} (sandbox backend: ${backend}${sandboxUrl ? ` at ${sandboxUrl}` : ""}; state in ${stateDir}).`);
   console.log(`API token: ${token}   e.g. curl -H "Authorization: Bearer ${token}" ${worker.url}/v1/runs`);
+  if (demo) console.log(`Agent tasks: the ${DEMO_MODEL_LABEL}. It looks around, writes FORKYARD_DEMO.md and summarises; unset FORKYARD_DEMO_MODEL and set ANTHROPIC_API_KEY for a real model.`);
   console.log(`Metrics token: ${env.METRICS_TOKEN ? "(METRICS_TOKEN)" : metrics}   e.g. curl -H "Authorization: Bearer ${env.METRICS_TOKEN ? "$METRICS_TOKEN" : metrics}" ${worker.url}/metrics\n`);
 } catch (err) {
   console.error(`npm start failed: ${err instanceof Error ? err.message : String(err)}`);

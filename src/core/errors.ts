@@ -191,7 +191,7 @@ export class BudgetExceededError extends ForkyardError {
 /** Agent tasks need a model API key the deployment does not have. */
 export class AgentUnavailableError extends ForkyardError {
   constructor() {
-    super("agent_unavailable", "Agent tasks are not available: this deployment has no ANTHROPIC_API_KEY.", { status: 503 });
+    super("agent_unavailable", "Agent tasks are not available: this deployment has no ANTHROPIC_API_KEY. Set it (deployed: `wrangler secret put ANTHROPIC_API_KEY`; `npm start`: in its environment), or try `FORKYARD_DEMO_MODEL=1 npm start` (a scripted demo model, no key).", { status: 503 });
   }
 }
 

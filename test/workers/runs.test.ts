@@ -134,7 +134,6 @@ describe("a run of commands", () => {
     expect(fork.status).toBe("timed_out");
     expect(fork.error?.code).toBe("fork_timeout");
     expect(fork.commands.map((c) => c.command)).toEqual(["echo started", "sleep 60"]);
-    expect(fork.commands[1]?.durationMs).toBeLessThan(30_000);
     expect(fork.commands[1]?.exitCode).toBe(124);
     expect(fork.commands[1]?.stderrTail).toContain("deadline");
     await waitFor("the sandbox to be released", async () => (await sandboxAdmin.stats()).live === 0);

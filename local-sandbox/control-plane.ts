@@ -130,7 +130,8 @@ function listSandboxes(ctx: ServerContext, url: URL, v2: boolean): Reply {
       states.includes(sb.record.state) &&
       matchesMetadata(sb, metadata) &&
       (!template || sb.record.templateID === template || sb.record.alias === template) &&
-      (startedAfter === undefined || sb.record.startedAt > startedAfter),
+      // Inclusive, as E2B's API: a sandbox started at that very instant is listed.
+      (startedAfter === undefined || sb.record.startedAt >= startedAfter),
   );
   const dir = order === "asc" ? 1 : -1;
   const cmp = (a: { t: number; id: string }, b: { t: number; id: string }) =>
@@ -347,7 +348,18 @@ const defs: RouteDef[] = [
     op: "metrics",
     handler: async (c, i) => {
       const sb = c.store.require(i.params.id as string);
-      return json(200, sb.running ? [metricsFor()] : []);
+      // `start`/`end` (unix seconds) bound the samples, as E2B's: the one synthetic sample is "now".
+      const bound = (name: string) => {
+        const raw = i.url.searchParams.get(name);
+        if (raw === null) return undefined;
+        if (!/^\d+$/.test(raw)) throw new ApiError(400, `Invalid ${name}: unix seconds expected`);
+        return Number(raw);
+      };
+      const start = bound("start");
+      const end = bound("end");
+      const now = Math.floor(Date.now() / 1000);
+      const inWindow = (start === undefined || now >= start) && (end === undefined || now <= end);
+      return json(200, sb.running && inWindow ? [metricsFor()] : []);
     },
   },
   {

@@ -65,6 +65,21 @@ describe("create, getInfo, list", () => {
     expect(((await res.json()) as unknown[]).length).toBe(3);
   });
 
+  it("startedAfter is inclusive; metrics honour start and end", async () => {
+    const sbx = await Sandbox.create("base", { ...t.sdk, metadata: { suite: "since" } });
+    const { startedAt } = await sbx.getInfo();
+    const raw = async (at: Date) => (await (await t.api(`/v2/sandboxes?startedAfter=${encodeURIComponent(at.toISOString())}&metadata=${encodeURIComponent("suite=since")}`)).json()) as unknown[];
+    expect(await raw(startedAt)).toHaveLength(1);
+    expect(await raw(new Date(startedAt.getTime() + 1))).toHaveLength(0);
+    const now = Math.floor(Date.now() / 1000);
+    const metrics = async (q: string) => (await (await t.api(`/sandboxes/${sbx.sandboxId}/metrics${q}`)).json()) as unknown[];
+    expect(await metrics(`?start=${now - 60}&end=${now + 60}`)).toHaveLength(1);
+    expect(await metrics(`?end=${now - 60}`)).toHaveLength(0);
+    expect(await metrics(`?start=${now + 60}`)).toHaveLength(0);
+    expect((await t.api(`/sandboxes/${sbx.sandboxId}/metrics?start=yesterday`)).status).toBe(400);
+    await sbx.kill();
+  });
+
   it("paginates with limit and nextToken", async () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push((await Sandbox.create("base", { ...t.sdk, metadata: { suite: "pages" } })).sandboxId);

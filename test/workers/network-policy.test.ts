@@ -31,11 +31,12 @@ describe("a run's network policy", () => {
     }
   });
 
-  it("a run without rules creates its sandboxes as before (no network field)", async () => {
-    const run = await createRun({ repo: testEnv.TEST_REPO, task: { commands: ["true"] } });
+  it("a prepared run's prepare sandbox (which its forks are forked from) is created with the rules", async () => {
+    const network = { denyOut: ["0.0.0.0/0"] };
+    const run = await createRun({ repo: testEnv.TEST_REPO, forks: 1, prepare: { commands: ["true"] }, task: { commands: ["true"] }, network });
     await waitForRunStatus(run.id, ["completed"]);
     const creates = await createsOf(run.id);
-    expect(creates.length).toBeGreaterThanOrEqual(1);
-    expect(creates.every((c) => c.network === undefined)).toBe(true);
+    expect(creates.some((c) => c.metadata[SANDBOX_TAG.fork] === "0")).toBe(true);
+    expect(creates.every((c) => c.network?.denyOut.includes("0.0.0.0/0") && c.network.denyOut.includes("10.0.0.0/8"))).toBe(true);
   });
 });

@@ -55,13 +55,19 @@ function urlHost(url: string | undefined): string | undefined {
 /**
  * What a run's sandboxes are created with: the run's rules, plus the default denies (private
  * ranges and the host) and, allowed ahead of them, the addresses Forkyard itself needs — the run's
- * git remote. Rules are de-duplicated, order kept.
+ * git remote and, for the `claude-code` runtime, the model API it calls. Rules are de-duplicated, order kept.
  */
-export function effectiveNetwork(policy: NetworkPolicy, needs: { repo: string }): Required<NetworkPolicy> {
-  const host = urlHost(needs.repo);
-  const needed = host ? [host] : [];
+export function effectiveNetwork(policy: NetworkPolicy, needs: { repo: string; modelUrl?: string }): Required<NetworkPolicy> {
+  const needed = [urlHost(needs.repo), urlHost(needs.modelUrl)].filter((h): h is string => !!h);
   return {
     allowOut: [...new Set([...(policy.allowOut ?? []), ...needed])],
     denyOut: [...new Set([...(policy.denyOut ?? []), ...DEFAULT_DENY_OUT])],
   };
+}
+
+/** The rules a run's sandboxes are created with (undefined: a run without `network`, the provider's default). */
+export function runNetwork(request: { network?: NetworkPolicy; repo: string; task: object }, anthropicBaseUrl: string | undefined): Required<NetworkPolicy> | undefined {
+  if (!request.network) return undefined;
+  const inSandboxModel = "runtime" in request.task && request.task.runtime === "claude-code";
+  return effectiveNetwork(request.network, { repo: request.repo, ...(inSandboxModel ? { modelUrl: anthropicBaseUrl ?? "https://api.anthropic.com" } : {}) });
 }

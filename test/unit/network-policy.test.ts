@@ -2,7 +2,7 @@
 // too), the defaults added for its sandboxes, and the Pool never handing such a run a warm sandbox
 // (made with the default egress).
 import { describe, expect, it } from "vitest";
-import { effectiveNetwork, isCidrOrIp, networkPolicy } from "../../src/api/network-policy";
+import { effectiveNetwork, isCidrOrIp, networkPolicy, runNetwork } from "../../src/api/network-policy";
 import { leaseRequest, ok, poolUnderTest, warmConfig } from "./support/pool-fakes";
 
 describe("network rules", () => {
@@ -23,6 +23,14 @@ describe("network rules", () => {
     expect(effectiveNetwork({}, { repo: "git@example.com:o/r.git" }).allowOut).toEqual(["example.com"]);
     expect(effectiveNetwork({}, { repo: "http://127.0.0.1:8080/o/r.git" }).allowOut).toEqual(["127.0.0.1"]);
     expect(effectiveNetwork({}, { repo: "/srv/repos/r" }).allowOut).toEqual([]);
+  });
+
+  it("lets a claude-code fork reach its model API; a run without rules keeps the provider's default", () => {
+    const request = { repo: "/srv/r", network: { denyOut: ["0.0.0.0/0"] } };
+    expect(runNetwork({ ...request, task: { prompt: "p", runtime: "claude-code" } }, undefined)?.allowOut).toEqual(["api.anthropic.com"]);
+    expect(runNetwork({ ...request, task: { prompt: "p", runtime: "claude-code" } }, "https://llm.internal.example:8443/v1")?.allowOut).toEqual(["llm.internal.example"]);
+    expect(runNetwork({ ...request, task: { prompt: "p" } }, "https://llm.internal.example")?.allowOut).toEqual([]);
+    expect(runNetwork({ repo: "/srv/r", task: { commands: ["true"] } }, undefined)).toBeUndefined();
   });
 });
 

@@ -1,4 +1,4 @@
-import { effectiveNetwork } from "../../api/network-policy";
+import { runNetwork } from "../../api/network-policy";
 import type { PreparedView } from "../../api/runs";
 import { loadConfig } from "../../core/env";
 import { ConflictError } from "../../core/errors";
@@ -61,7 +61,7 @@ export class RunPreparing {
       timeoutSeconds: prepare.timeoutSeconds,
       leaseKey: prepareLeaseKey(run.id),
       forks,
-      ...(run.request.network ? { network: effectiveNetwork(run.request.network, { repo: run.request.repo }) } : {}),
+      ...(run.request.network ? { network: runNetwork(run.request, loadConfig(this.#run.env).ANTHROPIC_BASE_URL) } : {}),
     };
   }
 

@@ -12,6 +12,7 @@
 //   POST   /admin/sandboxes/{id}/expire run the sandbox's timeout action now
 //   GET    /admin/config                isolation, data dir, max live
 //   GET    /admin/calls?op=create       recent calls (op, arrival epoch ms), oldest first
+//   GET    /admin/creates               recent creates: sandboxID, metadata, network (the body's rules)
 //   POST   /admin/gates/{name}          open a gate: ~/.gates/{name} appears in every running sandbox
 //                                      (a test's command waits with `until [ -e ~/.gates/x ]; do sleep 0.05; done`)
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -39,6 +40,7 @@ const handlers: Record<string, Handler> = {
     const op = info.url.searchParams.get("op");
     return json(200, op ? ctx.stats.recent.filter((c) => c.op === op) : ctx.stats.recent);
   },
+  "GET /admin/creates": async (ctx) => json(200, ctx.stats.creates),
   "POST /admin/reset": async (ctx, info) => {
     info.req.resume();
     resetAll(ctx);

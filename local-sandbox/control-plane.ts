@@ -5,6 +5,7 @@ import { ApiError } from "./errors.ts";
 import { empty, isStringMap, json, readJsonObject, type Reply } from "./http-util.ts";
 import type { RequestInfo, Route, ServerContext } from "./context.ts";
 import { checkRepo } from "./repo-check.ts";
+import { parseNetwork } from "./isolation/egress.ts";
 import { ENVD_VERSION, type Sandbox } from "./sandbox-store.ts";
 
 const MAX_TIMEOUT_SEC = 24 * 3600;
@@ -60,6 +61,7 @@ function detailBody(sb: Sandbox): Record<string, unknown> {
     ...listedBody(sb),
     envdAccessToken: sb.record.envdAccessToken,
     allowInternetAccess: true,
+    ...(sb.record.network ? { network: sb.record.network } : {}),
     domain: null,
     lifecycle: { autoResume: sb.record.autoResume, onTimeout: sb.record.autoPause ? "pause" : "kill" },
   };
@@ -174,6 +176,7 @@ async function create(ctx: ServerContext, info: RequestInfo, v2: boolean): Promi
   }
   if (body.autoPause !== undefined && typeof body.autoPause !== "boolean") throw new ApiError(400, "autoPause must be a boolean");
   const autoResume = body.autoResume as { enabled?: unknown } | undefined;
+  const network = parseNetwork(body.network);
   const sb = ctx.store.create({
     templateID,
     timeoutSec,
@@ -181,7 +184,9 @@ async function create(ctx: ServerContext, info: RequestInfo, v2: boolean): Promi
     envVars: (body.envVars as Record<string, string> | undefined) ?? {},
     autoPause: body.autoPause === true,
     autoResume: typeof autoResume === "object" && autoResume !== null && autoResume.enabled === true,
+    ...(network ? { network } : {}),
   });
+  ctx.stats.createdWith({ sandboxID: sb.id, metadata: { ...sb.record.metadata }, ...(network ? { network } : {}) });
   return json(201, sandboxBody(sb));
 }
 

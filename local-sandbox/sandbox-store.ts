@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { ApiError, RpcError, maxLiveMessage, sandboxNotFoundMessage } from "./errors.ts";
 import { NamespaceHolder, buildLaunch, type Isolation, type MountInput } from "./isolation.ts";
 import { Forwarder, type ForwardHost } from "./isolation/forward.ts";
+import { allowedForwards, type NetworkRules } from "./isolation/egress.ts";
 import { inCgroup, type Cgroups, type SandboxCgroup } from "./isolation/cgroups.ts";
 import { SANDBOX_GID, SANDBOX_UID, seedHome, writeUserFiles, type UserFiles } from "./isolation/user.ts";
 import { HOME, normalizeVirtual, mapVirtual } from "./paths.ts";
@@ -45,6 +46,8 @@ export interface SandboxRecord {
   autoResume: boolean;
   /** TTL requested at creation (seconds); reused when traffic auto-resumes a paused sandbox. */
   timeoutSec?: number;
+  /** The create body's outbound rules (isolation/egress.ts): which forwarded hosts it gets. Forks inherit them. */
+  network?: NetworkRules;
 }
 
 export class Sandbox {
@@ -98,6 +101,7 @@ export interface CreateInput {
   envVars: Record<string, string>;
   autoPause: boolean;
   autoResume: boolean;
+  network?: NetworkRules;
 }
 
 export interface StoreOptions {
@@ -271,6 +275,7 @@ export class SandboxStore {
       autoPause: input.autoPause,
       autoResume: input.autoResume,
       timeoutSec: input.timeoutSec,
+      ...(input.network ? { network: input.network } : {}),
     };
     const sb = new Sandbox(record, this.opts.dataDir);
     this.makeDirs(sb);
@@ -489,7 +494,7 @@ export class SandboxStore {
       sb.cgroup = this.opts.cgroups?.create(sb.id);
       const holder = new NamespaceHolder(this.opts.isolation, this.mounts(sb), () => {}, sb.cgroup?.procs);
       sb.holder = holder;
-      const forwarder = holder.ready.then((pid) => Forwarder.start(shared.nsenterPath, pid, this.opts.forwardHosts));
+      const forwarder = holder.ready.then((pid) => Forwarder.start(shared.nsenterPath, pid, allowedForwards(this.opts.forwardHosts, sb.record.network)));
       forwarder.catch(() => holder.stop());
       sb.forwarder = forwarder;
     }

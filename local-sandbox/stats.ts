@@ -33,11 +33,19 @@ export class Stats {
   faultsByOp: Record<string, number> = {};
   /** The most recent calls with their arrival time (epoch ms), oldest first; benchmarks read it. */
   recent: { op: string; at: number }[] = [];
+  /** The most recent sandbox creates with what their body asked for (GET /admin/creates). */
+  creates: CreateRecord[] = [];
 
   call(op: string): void {
     this.calls[op] = (this.calls[op] ?? 0) + 1;
     this.recent.push({ op, at: Date.now() });
     if (this.recent.length > RECENT_CALLS) this.recent.splice(0, this.recent.length - RECENT_CALLS);
+  }
+
+  /** Records what a create asked for (its metadata and outbound rules), the last RECENT_CALLS kept. */
+  createdWith(record: CreateRecord): void {
+    this.creates.push(record);
+    if (this.creates.length > RECENT_CALLS) this.creates.splice(0, this.creates.length - RECENT_CALLS);
   }
 
   fault(op: string): void {
@@ -60,6 +68,7 @@ export class Stats {
     this.calls = {};
     this.faultsByOp = {};
     this.recent = [];
+    this.creates = [];
     this.peakLive = live;
   }
 
@@ -79,4 +88,10 @@ export class Stats {
       faultsByOp: { ...this.faultsByOp },
     };
   }
+}
+
+export interface CreateRecord {
+  sandboxID: string;
+  metadata: Record<string, string>;
+  network?: { allowOut: string[]; denyOut: string[] };
 }

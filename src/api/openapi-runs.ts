@@ -20,6 +20,7 @@ export const CREATE_RUN_EXAMPLES = {
       check: "npm test",
       budgetUsd: 5,
       metadata: { ticket: "ENG-42" },
+      network: { allowOut: ["registry.npmjs.org"], denyOut: ["0.0.0.0/0"] },
     },
   },
   agent: {

@@ -3,6 +3,7 @@ import type { agentView, artifactsView, branchResponse, checkResult, commandResu
 import { PROFILE_NAMES, templateName, type ProfileName } from "../core/sandbox-profiles.ts";
 import type { RunPick } from "./pick-responses.ts";
 import { TITLE_MAX_CHARS } from "./run-title.ts";
+import { networkPolicy } from "./network-policy.ts";
 
 export const DEFAULT_TEMPLATE = "base";
 export const DEFAULT_TIMEOUT_SECONDS = 7200;
@@ -129,6 +130,8 @@ export const createRunRequest = z.strictObject({
   /** `first_check_pass`: the first fork whose check passes wins; the others are cancelled at once (needs `check`). */
   stopWhen: z.enum(["first_check_pass"]).optional(),
   github: githubTarget.optional(),
+  /** Outbound network rules for the run's sandboxes (E2B's sandbox `network`); see docs/security.md. */
+  network: networkPolicy.optional(),
 });
 
 /** A run's request as stored and shown: validated, defaults filled in, the branch resolved. */

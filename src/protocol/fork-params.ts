@@ -2,6 +2,7 @@ import type { Task } from "../api/runs";
 import type { SandboxRate } from "../core/costs";
 import type { HolderWorkflow, LeaseHolder, LeaseRequest } from "../objects/pool/pool";
 import type { BranchSource } from "../objects/orchestrator/branch-store";
+import type { NetworkPolicy } from "../api/network-policy";
 
 /** What a fork Workflow instance is created with (immutable for the instance's life). */
 export interface ForkParams {
@@ -45,10 +46,12 @@ export interface ForkParams {
    * instances launched before: they keep the in-sandbox `check` and `collect` steps.
    */
   verify?: { protectedPaths?: string[] };
+  /** The run's outbound network rules with the defaults added (runs with `network` only). */
+  network?: NetworkPolicy;
 }
 
 /** What a sandbox holder (a fork, or a session's setup) tells ForkSandbox: its lease and what to clone. */
-export type SandboxHolder = Pick<ForkParams, "runId" | "n" | "leaseKey" | "repo" | "baseBranch" | "workBranch" | "template" | "timeoutSeconds"> & {
+export type SandboxHolder = Pick<ForkParams, "runId" | "n" | "leaseKey" | "repo" | "baseBranch" | "workBranch" | "template" | "timeoutSeconds" | "network"> & {
   holder?: LeaseHolder;
   /** The Workflow the holder runs in (the Pool tells it when capacity frees): a fork's by default. */
   workflow?: HolderWorkflow;
@@ -76,5 +79,6 @@ export function forkLeaseRequest(p: SandboxHolder, instanceId: string): LeaseReq
     // The fork's deadline plus time to collect and clean up, within E2B's cap.
     timeoutSeconds: Math.min(p.timeoutSeconds + SANDBOX_TTL_MARGIN_SECONDS, MAX_SANDBOX_TTL_SECONDS),
     instanceId,
+    ...(p.network ? { network: p.network } : {}),
   };
 }

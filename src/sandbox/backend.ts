@@ -1,4 +1,5 @@
 import type { Config } from "../core/env";
+import type { NetworkPolicy } from "../api/network-policy";
 import { sandboxConnection } from "./connection";
 import type { SandboxHandle } from "./handle";
 import { SandboxProvider, type CreatedSandbox } from "./provider";
@@ -15,7 +16,7 @@ export interface ListedSandbox {
  * (SandboxProvider); unit tests give the Pool's logic a fake.
  */
 export interface SandboxBackend {
-  create(input: { template: string; timeoutSeconds: number; metadata: Record<string, string> }): Promise<CreatedSandbox>;
+  create(input: { template: string; timeoutSeconds: number; metadata: Record<string, string>; network?: NetworkPolicy }): Promise<CreatedSandbox>;
   /** Sandboxes whose metadata contains every given pair (running or paused). */
   find(metadata: Record<string, string>): Promise<ListedSandbox[]>;
   /** Every sandbox Forkyard created in this account. */

@@ -1,5 +1,6 @@
 import { Sandbox, type ConnectionOpts, type SandboxInfo } from "e2b";
 import { classifySandboxError } from "./errors";
+import type { NetworkPolicy } from "../api/network-policy";
 import { ForkUnsupportedError } from "../core/errors";
 import { handleOf, type SandboxHandle } from "./handle";
 import { SANDBOX_APP_VALUE, SANDBOX_TAG } from "./metadata";
@@ -17,9 +18,9 @@ export class SandboxProvider {
     this.#opts = opts;
   }
 
-  async create(input: { template: string; timeoutSeconds: number; metadata: Record<string, string> }): Promise<CreatedSandbox> {
+  async create(input: { template: string; timeoutSeconds: number; metadata: Record<string, string>; network?: NetworkPolicy }): Promise<CreatedSandbox> {
     try {
-      const sandbox = await Sandbox.create(input.template, { ...this.#opts, timeoutMs: input.timeoutSeconds * 1000, metadata: input.metadata });
+      const sandbox = await Sandbox.create(input.template, { ...this.#opts, timeoutMs: input.timeoutSeconds * 1000, metadata: input.metadata, ...(input.network ? { network: input.network } : {}) });
       return { sandboxId: sandbox.sandboxId, handle: handleOf(sandbox) };
     } catch (err) {
       throw classifySandboxError(err, "create sandbox");

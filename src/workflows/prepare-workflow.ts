@@ -1,3 +1,4 @@
+import type { NetworkPolicy } from "../api/network-policy";
 import type { WorkflowStep, WorkflowStepConfig } from "cloudflare:workers";
 import type { PreparedView } from "../api/runs";
 import type { LeaseRequest, Pool } from "../objects/pool/pool";
@@ -28,6 +29,8 @@ export interface PrepareInfo {
   leaseKey: string;
   /** Each fork's lease: its sandbox is forked from the prepared one under it. */
   forks: LeaseRequest[];
+  /** The run's outbound network rules, defaults added (runs with `network`): the forks inherit them. */
+  network?: NetworkPolicy;
 }
 
 /** One round of forking: the leases forked, or why none were (the cap is full; the backend cannot fork). */
@@ -69,7 +72,7 @@ export class PrepareWorkflow extends DurableJob<PrepareParams, PreparedView> {
     const work = async (): Promise<PreparedView> => {
       const info = await steps.run(PREPARE_STEP.info, control, async () => unwrap(await orchestrator.prepareInfo()), { gated: false });
       const prepared = new ForkSandbox({
-        params: { runId, n: 0, leaseKey: info.leaseKey, repo: info.repo, baseBranch: info.branch, workBranch: `forkyard/${runId}/prepare`, template: info.templateId, timeoutSeconds: info.timeoutSeconds, workflow: "prepare" },
+        params: { runId, n: 0, leaseKey: info.leaseKey, repo: info.repo, baseBranch: info.branch, workBranch: `forkyard/${runId}/prepare`, template: info.templateId, timeoutSeconds: info.timeoutSeconds, workflow: "prepare", ...(info.network ? { network: info.network } : {}) },
         config,
         step,
         steps,

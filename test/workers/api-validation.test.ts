@@ -28,6 +28,10 @@ describe("request validation", () => {
     ["a negative budget", { ...valid(), budgetUsd: -1 }, "budgetUsd"],
     ["an unknown field", { ...valid(), surprise: true }, "surprise"],
     ["a non-string metadata value", { ...valid(), metadata: { team: 5 } }, "metadata.team"],
+    ["a host name in a network deny rule", { ...valid(), network: { denyOut: ["10.0.0.0/8", "github.com"] } }, "network.denyOut.1"],
+    ["a CIDR prefix out of range", { ...valid(), network: { denyOut: ["10.0.0.0/33"] } }, "network.denyOut.0"],
+    ["a network allow rule that is no address or host", { ...valid(), network: { allowOut: ["http://github.com/"] } }, "network.allowOut.0"],
+    ["an unknown network field", { ...valid(), network: { allowIn: ["1.2.3.4"] } }, "network.allowIn"],
   ])("rejects %s with 400 naming the field", async (_what, body, field) => {
     const res = await postRun(body);
     expect(res.status).toBe(400);

@@ -1,6 +1,8 @@
 import { DEFAULT_STALL_SECONDS } from "../../api/runs";
 import { errorFields, log } from "../../observability/log";
 import { POOL_NAME } from "../../protocol/events";
+import { runNetwork } from "../../api/network-policy";
+import { loadConfig } from "../../core/env";
 import { forkLeaseRequest, type ForkParams } from "../../protocol/fork-params";
 import { forkInstanceId, forkLeaseKey } from "../../protocol/run-ids";
 import { branchSourceOf } from "./branch-store";
@@ -119,6 +121,8 @@ export class RunLaunching {
       params.prepare = { mode: prepared.status, commands: request.prepare.commands, ...(prepared.baseSha ? { baseSha: prepared.baseSha } : {}) };
     }
     if (request.artifacts) params.artifacts = request.artifacts;
+    const network = runNetwork(request, loadConfig(this.#run.env).ANTHROPIC_BASE_URL);
+    if (network) params.network = network;
     const branch = branchSourceOf(fork);
     if (branch) {
       params.branch = branch;

@@ -1,3 +1,4 @@
+import { runNetwork } from "../../api/network-policy";
 import type { PreparedView } from "../../api/runs";
 import { loadConfig } from "../../core/env";
 import { ConflictError } from "../../core/errors";
@@ -60,6 +61,7 @@ export class RunPreparing {
       timeoutSeconds: prepare.timeoutSeconds,
       leaseKey: prepareLeaseKey(run.id),
       forks,
+      ...(run.request.network ? { network: runNetwork(run.request, loadConfig(this.#run.env).ANTHROPIC_BASE_URL) } : {}),
     };
   }
 

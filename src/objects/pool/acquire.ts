@@ -42,7 +42,7 @@ export class Acquirer {
       const sandbox = (await core.backend.find({ [SANDBOX_TAG.lease]: request.key }))[0];
       if (sandbox) return core.activate(request.key, await core.backend.handle(sandbox.sandboxId), true);
     } else {
-      const warm = await this.#warm.handOut(request);
+      const warm = request.network ? null : await this.#warm.handOut(request);
       if (warm) return warm;
       const wait = this.#admissionWait(request);
       if (wait) return wait;
@@ -66,7 +66,7 @@ export class Acquirer {
     let started = 0;
     for (const request of requests) {
       if (core.inflight.has(request.key) || core.leases.get(request.key)) continue;
-      if (core.warm.hasReady(request.template, core.capacity.roomNow(), core.now())) {
+      if (!request.network && core.warm.hasReady(request.template, core.capacity.roomNow(), core.now())) {
         // Handed out at once (the take happens before acquire's first await, so in this order).
         void this.acquire(request);
         started++;
@@ -89,7 +89,7 @@ export class Acquirer {
     if (rateWait > 0) await core.clock.sleep(rateWait);
     try {
       const started = core.now();
-      const created = await core.backend.create({ template: request.template, timeoutSeconds: request.timeoutSeconds, metadata: sandboxMetadata(request) });
+      const created = await core.backend.create({ template: request.template, timeoutSeconds: request.timeoutSeconds, metadata: sandboxMetadata(request), ...(request.network ? { network: request.network } : {}) });
       const outcome = await core.activate(request.key, created.handle, false);
       core.warm.recordAcquire(this.#warm.entryOf(request.template), "cold", core.now() - started, core.now());
       return outcome;

@@ -1,5 +1,6 @@
 import type { SandboxHandle } from "../../sandbox/handle";
 import type { PoolTemplateStatus } from "../../api/pool";
+import type { NetworkPolicy } from "../../api/network-policy";
 
 /** A sandbox forked for a lease; `forkedNow` false when this call found it forked already. */
 export interface ForkedChild {
@@ -22,6 +23,8 @@ export interface LeaseRequest {
   holder?: LeaseHolder;
   /** The Workflow `instanceId` belongs to (default: a fork's, or a session's for a session holder). */
   workflow?: HolderWorkflow;
+  /** Outbound network rules the sandbox is created with (never a warm one: those have the default). */
+  network?: NetworkPolicy;
 }
 
 export type HolderWorkflow = "fork" | "session" | "prepare" | "eval";

@@ -3,6 +3,7 @@
  * fake sandbox backend, a fake clock (sleep advances it, never waits) and a host that collects
  * the background work the object would keep alive (settle() runs it to the end).
  */
+import type { NetworkPolicy } from "../../../src/api/network-policy";
 import type { PoolTemplateConfig } from "../../../src/api/pool";
 import type { CreatedSandbox } from "../../../src/sandbox/provider";
 import type { ListedSandbox, SandboxBackend } from "../../../src/sandbox/backend";
@@ -58,6 +59,8 @@ export interface FakeSandbox extends ListedSandbox {
   template: string;
   state: "running" | "paused";
   timeoutSeconds: number;
+  /** The outbound rules it was created with (none for a warm sandbox). */
+  network?: NetworkPolicy;
 }
 
 type Op = "create" | "kill" | "pause" | "resume" | "fork" | "setTimeout" | "find" | "list" | "handle";
@@ -99,11 +102,12 @@ export class FakeBackend implements SandboxBackend {
     return { sandboxId, envdVersion: "0.0.1" };
   }
 
-  async create(input: { template: string; timeoutSeconds: number; metadata: Record<string, string> }): Promise<CreatedSandbox> {
+  async create(input: { template: string; timeoutSeconds: number; metadata: Record<string, string>; network?: NetworkPolicy }): Promise<CreatedSandbox> {
     this.#call("create");
     const s = this.plant(input.metadata);
     s.template = input.template;
     s.timeoutSeconds = input.timeoutSeconds;
+    if (input.network) s.network = input.network;
     return { sandboxId: s.sandboxId, handle: FakeBackend.handleOf(s.sandboxId) };
   }
   async find(metadata: Record<string, string>): Promise<ListedSandbox[]> {

@@ -121,8 +121,7 @@ export class RunLaunching {
       params.prepare = { mode: prepared.status, commands: request.prepare.commands, ...(prepared.baseSha ? { baseSha: prepared.baseSha } : {}) };
     }
     if (request.artifacts) params.artifacts = request.artifacts;
-    const network = runNetwork(request, loadConfig(this.#run.env).ANTHROPIC_BASE_URL);
-    if (network) params.network = network;
+    if (request.network) params.network = runNetwork(request, loadConfig(this.#run.env).ANTHROPIC_BASE_URL);
     const branch = branchSourceOf(fork);
     if (branch) {
       params.branch = branch;

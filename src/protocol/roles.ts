@@ -99,6 +99,8 @@ export interface SessionTurnReports extends BudgetHolder {
   stepStarted(turn: number, name: string, attempt: number): StepGate;
   /** Answers `branch` when new sessions wait for the running turn's next step boundary. */
   stepFinished(turn: number, name: string, report: StepReport): { branch?: boolean };
+  /** A running step's heartbeat (every third of STALE_FORK_SECONDS): the turn's instance is alive. */
+  turnAlive(): void;
   /** At a step boundary of turn n: makes the new sessions asked for meanwhile. */
   forkAtBoundary(n: number): Promise<{ sessions: string[] }>;
   /** A forked session's first turn checked out its own work branch. */

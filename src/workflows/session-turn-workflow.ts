@@ -26,6 +26,7 @@ function sessionTracker(session: DurableObjectStub<Session>, turn: number): Step
   return {
     stepStarted: async (name, attempt) => session.stepStarted(turn, name, attempt),
     stepFinished: async (name, report) => session.stepFinished(turn, name, report),
+    heartbeat: async () => session.turnAlive(),
   };
 }
 

@@ -28,6 +28,8 @@ export type SessionRecord = Pick<SessionView, "id" | "title" | "status" | "repo"
   verifyOnResume?: boolean;
   /** The last workspace snapshot: taken after turn `turn`, at `commit`; `complete` when every changed file was stored. */
   snapshot?: { turn: number; commit: string | null; complete: boolean };
+  /** The gated step the running turn (0: setup) is inside: a stuck instance is restarted from it. */
+  runningStep?: { turn: number; name: string };
   /** Times the sandbox was lost and rebuilt. */
   rebuilds?: number;
   /** New sessions asked for while a turn runs: forked at its next step boundary (or when it ends). */

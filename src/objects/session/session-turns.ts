@@ -97,11 +97,52 @@ export class SessionTurns {
       const error = { code: "workflow_failed", message: status.error?.message ?? `The workflow instance ${status.status}.` };
       if (running) this.applyOutcome({ kind: "turn", n: running.n, status: "failed", error });
       else await this.#s.setupFinished({ kind: "setup", ok: false, error });
-    } else if (restarted || Date.now() - this.#s.watch.lastHeardAt(0) > Math.min(STALE_TURN_MS, loadConfig(this.#s.env).STALE_FORK_SECONDS * 1000)) {
+    } else if (restarted) {
       this.#s.watch.heard(0);
       await poke(instance).catch(() => undefined);
       log("info", "session.turn_woken", { sessionId: r.id, instanceId });
+    } else if (Date.now() - this.#s.watch.lastHeardAt(0) > Math.min(STALE_TURN_MS, loadConfig(this.#s.env).STALE_FORK_SECONDS * 1000)) {
+      await this.#unstick(instance, running?.n ?? 0, status.status === "paused");
     }
+  }
+
+  /**
+   * A silent instance: a running step sends heartbeats, so silence inside a step means it is stuck.
+   * Poked first; still silent a stale period later, restarted from that step (earlier steps' results
+   * are kept: no model call is repeated). Paused between steps (`pause()` lets the running step end
+   * first), it is resumed: restarting it from its start would repeat its model calls.
+   */
+  async #unstick(instance: WorkflowInstance, turn: number, paused: boolean): Promise<void> {
+    const sessionId = this.#require().id;
+    const step = this.runningStep(turn);
+    if (!step && paused) {
+      this.#s.watch.heard(0);
+      await instance.resume();
+      this.#s.event("turn.restarted", turn, { step: null, resumed: true });
+      log("warn", "session.turn_resumed", { sessionId, turn, instanceId: instance.id });
+      return;
+    }
+    const nudged = await this.#s.watch.nudge(0, instance, step, paused);
+    if (!nudged.restarted) return log("info", "session.turn_woken", { sessionId, turn, instanceId: instance.id });
+    this.#s.event("turn.restarted", turn, { step: nudged.from, resumed: false });
+    log("warn", "session.turn_restarted", { sessionId, turn, instanceId: instance.id, step: nudged.from });
+  }
+
+  /** A gated step of turn n (0: setup) started: it is the step a stuck instance restarts from. */
+  stepRunning(turn: number, name: string): void {
+    this.#s.store.update((r) => (r.runningStep = { turn, name }));
+  }
+
+  /** A step of turn n ended: the instance is between steps. */
+  stepEnded(turn: number, name: string): void {
+    const current = this.#require().runningStep;
+    if (current?.turn === turn && current.name === name) this.#s.store.update((r) => delete r.runningStep);
+  }
+
+  /** The step turn n is inside, if it is inside one. */
+  runningStep(turn: number): string | null {
+    const current = this.#require().runningStep;
+    return current?.turn === turn ? current.name : null;
   }
 
   applyOutcome(outcome: TurnOutcome): void {

@@ -277,12 +277,19 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
     if (!r) return { proceed: false, budgetSpent: false };
     this.#event("step.started", turn, { step: name, attempt });
     const running = turn === 0 ? r.status === "setting_up" : this.#store.turn(turn)?.status === "running" && r.cancelling !== turn;
+    if (running) this.#turns.stepRunning(turn, name);
     return { proceed: running, budgetSpent: r.budgetUsd !== null && this.#spentUsd(r) >= r.budgetUsd };
+  }
+
+  /** A running step's heartbeat: the turn's instance is alive, however long the step. */
+  turnAlive(): void {
+    this.#watch.heard(0);
   }
 
   /** Answers `branch` when new sessions wait for this turn's next step boundary (forkAtBoundary). */
   stepFinished(turn: number, name: string, report: StepReport): { branch?: boolean } {
     this.#watch.heard(0);
+    this.#turns.stepEnded(turn, name);
     const { attempt, ok, durationMs, error } = report;
     this.#event("step.finished", turn, { step: name, attempt, ok, durationMs, ...(error ? { error } : {}) });
     return turn > 0 && this.#forks.waiting() ? { branch: true } : {};

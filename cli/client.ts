@@ -1,4 +1,4 @@
-import { LOCAL_API_TOKEN } from "../scripts/local-stack.ts";
+import { LOCAL_API_TOKEN } from "./local-token.ts";
 import type { ArtifactList, BranchResponse, CompareView, CreateEvalBody, CreateRunBody, DeletedRun, EvalResults, EvalView, ForkTranscriptPage, PickResult, CreatedRun, CreatedSession, CreateSessionBody, ReaperResult, RunPage, RunStatus, RunView, SessionPage, SessionView, TranscriptPage } from "./types.ts";
 
 /** An error answer of the API (`{error:{code,message,details}}`), or the API being unreachable (status 0). */

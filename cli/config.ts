@@ -1,4 +1,4 @@
-import { LOCAL_API_TOKEN } from "../scripts/local-stack.ts";
+import { LOCAL_API_TOKEN } from "./local-token.ts";
 import type { Io } from "./io.ts";
 
 /** `npm start` serves the Worker here. */

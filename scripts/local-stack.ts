@@ -8,6 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { LOCAL_API_TOKEN } from "../cli/local-token.ts";
 import { freePort, portInUse } from "./free-port.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
@@ -16,8 +17,8 @@ export const ROOT = resolve(import.meta.dirname, "..");
  * would let anything on the machine drive every sandbox); E2B's SDK checks keys look like `e2b_<hex>`.
  */
 export const LOCAL_E2B_API_KEY = `e2b_${randomBytes(20).toString("hex")}`;
-/** The API token `npm start` accepts when FORKYARD_API_TOKENS is not set. */
-export const LOCAL_API_TOKEN = "forkyard-local-token";
+/** The API token `npm start` accepts when FORKYARD_API_TOKENS is not set (cli/local-token.ts). */
+export { LOCAL_API_TOKEN };
 
 const bin = (name: string) => join(ROOT, "node_modules", ".bin", name);
 /** wrangler run by the pinned Node (its shim would pick whatever `node` is first on PATH). */

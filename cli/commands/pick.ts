@@ -1,6 +1,6 @@
 import type { Context } from "../context.ts";
 import { EXIT } from "../outcome.ts";
-import { LOCAL_API_TOKEN } from "../../scripts/local-stack.ts";
+import { LOCAL_API_TOKEN } from "../local-token.ts";
 import { shellWord } from "../../src/runs/fetch-command.ts";
 
 /**

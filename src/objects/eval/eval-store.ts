@@ -1,5 +1,6 @@
 import type { CreateEvalRequest, EvalRunStatus, EvalStatus } from "../../api/evals";
 import type { EvalCheckOutcome } from "../../protocol/eval-check";
+import type { CheckOutcomeRow, RunOutcomeRow } from "../../evals/results";
 
 export interface EvalRecord {
   id: string;
@@ -13,34 +14,16 @@ export interface EvalRecord {
 }
 
 /** A fork of an ended run, as the eval keeps it. */
-export interface EvalFork {
-  n: number;
-  status: string;
-  score?: number | null;
-}
+export type EvalFork = RunOutcomeRow["forks"][number];
 
-export interface EvalRunRow {
+/** A task × config run as stored: what the results read (evals/results.ts), plus its place and budget. */
+export interface EvalRunRow extends RunOutcomeRow {
   seq: number;
-  task: string;
-  config: string;
-  runId: string | null;
-  status: EvalRunStatus;
   budgetUsd: number | null;
-  costUsd: number;
-  durationMs: number;
-  winner: number | null;
-  forks: EvalFork[];
-  error: string | null;
 }
 
-export interface EvalCheckRow {
-  runId: string;
-  n: number;
-  status: "pending" | "done";
-  passed: boolean | null;
-  error: string | null;
-  costUsd: number;
-}
+/** A fork's hidden check as stored. */
+export type EvalCheckRow = CheckOutcomeRow;
 
 type RunSql = { seq: number; task: string; config: string; run_id: string | null; status: string; budget_usd: number | null; cost_usd: number; duration_ms: number; winner: number | null; forks: string | null; error: string | null };
 type CheckSql = { run_id: string; n: number; status: string; passed: number | null; error: string | null; cost_usd: number };

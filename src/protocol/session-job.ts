@@ -80,6 +80,8 @@ export interface RebuildPlan {
   templateId: string;
   timeoutSeconds: number;
   replay: ReplayCall[];
+  /** A rebuild during the turn: the tool step that found the sandbox gone (run again after the rebuild). */
+  during?: string;
 }
 
 /** What a rebuild reports to its session: where it started and which replayed commands answered differently. */

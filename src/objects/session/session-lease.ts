@@ -117,19 +117,45 @@ export class SessionLease {
       return { handle: await this.resume() };
     } catch (err) {
       if (!(err instanceof ForkyardError) || err.code !== "sandbox_gone") throw err;
-      const plan = this.#rebuildPlan(n);
+      const plan = this.#rebuildPlan(n - 1);
       if (!plan) throw err;
       this.#event("sandbox.lost", n, { sandboxId: this.#record().sandboxId, rebuildFrom: plan.fromSnapshot ? "snapshot" : "origin", replay: plan.replay.length });
       return { rebuild: plan };
     }
   }
 
-  #rebuildPlan(n: number): RebuildPlan | null {
+  /**
+   * Tool step `step` of turn n found the sandbox gone (issue 24, item 2): the lost sandbox is billed
+   * up to now, and the plan replays the turn's own finished tool calls after the earlier turns'.
+   * Repeatable (the plan is the same until the rebuild ends). No plan: `sandbox_gone`.
+   */
+  async lostDuringTurn(n: number, step: string): Promise<RebuildPlan> {
+    return this.serial(async () => {
+      const r = this.#record();
+      if (r.sandboxState === "running" || r.sandboxState === "paused") {
+        this.#store.update((rec) => {
+          rec.sandboxMs = this.#store.sandboxMs(rec, Date.now());
+          rec.runningSince = null;
+          rec.sandboxState = "gone";
+        });
+      }
+      const plan = this.#rebuildPlan(n);
+      if (!plan) throw new ConflictError("sandbox_gone", "The session's sandbox was lost during a tool call, and the session has nothing to rebuild its workspace from.", { step });
+      this.#event("sandbox.lost", n, { sandboxId: r.sandboxId, step, rebuildFrom: plan.fromSnapshot ? "snapshot" : "origin", replay: plan.replay.length });
+      log("warn", "session.sandbox_lost", { sessionId: r.id, sandboxId: r.sandboxId, turn: n, step });
+      return { ...plan, during: step };
+    });
+  }
+
+  /** How to rebuild with turns 1..upTo's tool calls (upTo = n - 1 at turn n's start, n during it). */
+  #rebuildPlan(upTo: number): RebuildPlan | null {
     const r = this.#record();
     if (!r.baseSha) return null;
     const snap = r.snapshot;
     const fromSnapshot = !!snap && snap.complete && snap.commit === r.baseSha;
-    if (!fromSnapshot && (r.parent || r.run)) return null;
+    // A fork of a session has its parent's turns (their tool calls) and base commit: its origin is its
+    // parent's. A run's fork continued has no base commit recorded (see docs/api.md).
+    if (!fromSnapshot && r.run) return null;
     const k = (r.rebuilds ?? 0) + 1;
     return {
       k,
@@ -139,7 +165,7 @@ export class SessionLease {
       fromSnapshot,
       templateId: r.sandbox.templateId,
       timeoutSeconds: sessionSandboxTtl(r.idleSeconds),
-      replay: this.#store.toolCalls(fromSnapshot ? snap!.turn : 0, n - 1),
+      replay: this.#store.toolCalls(fromSnapshot ? snap!.turn : 0, upTo),
     };
   }
 
@@ -231,6 +257,8 @@ export class SessionLease {
         delete record.cancelling;
         delete record.pendingForks;
         delete record.verifyOnResume;
+        // The parent's snapshot is under the parent's id: a rebuild of the new session starts from its origin.
+        delete record.snapshot;
         try {
           return unwrap(await this.#env.SESSION.getByName(id).createFork({ record, history }));
         } catch (err) {

@@ -7,7 +7,7 @@ import type { SessionLease } from "./session-lease";
 import type { SessionTurns } from "./session-turns";
 import type { SessionForks } from "./session-forks";
 import type { SandboxHandle } from "../../sandbox/handle";
-import { sessionSandboxTtl, type RebuildReport, type SetupInfo, type SetupOutcome, type TurnOutcome, type TurnStart } from "../../protocol/session-job";
+import { sessionSandboxTtl, type RebuildPlan, type RebuildReport, type SetupInfo, type SetupOutcome, type TurnOutcome, type TurnStart } from "../../protocol/session-job";
 import type { SessionRecord, SessionStore } from "./session-store";
 import type { StepReport } from "../../protocol/step-reports";
 import type { SessionTurnReports } from "../../protocol/roles";
@@ -86,6 +86,16 @@ export class SessionReports implements SessionTurnReports {
       const start: TurnStart = { prompt: turn.prompt, model: turn.model, repo: r.repo, baseBranch: r.branch, workBranch: r.workBranch, system: r.system, handle: "handle" in resumed ? resumed.handle : null, startedAt: Date.parse(turn.started_at ?? new Date().toISOString()) };
       if ("rebuild" in resumed) start.rebuild = resumed.rebuild;
       return r.switchBranch ? { ...start, switchBranch: true } : start;
+    });
+  }
+
+  /** Tool step `step` of turn n found the sandbox gone: the plan of its rebuild (session-lease.ts lostDuringTurn). */
+  rebuildDuringTurn(n: number, step: string): Promise<Result<RebuildPlan>> {
+    return asResult(async () => {
+      this.#d.require();
+      if (this.#d.store.turn(n)?.status !== "running" || this.#d.store.record()?.cancelling === n) throw new ConflictError("cancelled", `Turn ${n} is not running.`);
+      this.#d.watch.heard(0);
+      return this.#d.lease.lostDuringTurn(n, step);
     });
   }
 

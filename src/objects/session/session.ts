@@ -19,7 +19,7 @@ import { SessionReports } from "./session-reports";
 import type { SandboxHandle } from "../../sandbox/handle";
 import { setupInstanceId } from "../../protocol/session-ids";
 import { exportTurns, upsertSessionSummary } from "../../d1-index/session-index";
-import type { RebuildReport, SetupInfo, SetupOutcome, TurnOutcome, TurnStart } from "../../protocol/session-job";
+import type { RebuildPlan, RebuildReport, SetupInfo, SetupOutcome, TurnOutcome, TurnStart } from "../../protocol/session-job";
 import { SessionStore, type SessionRecord } from "./session-store";
 import { newSessionRecord, type CreateSessionInput, type ForkedSessionInput } from "./session-record";
 import type { StepReport } from "../../protocol/step-reports";
@@ -220,6 +220,9 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
   }
   beginTurn(n: number, instanceId: string): Promise<Result<TurnStart>> {
     return this.#reports.beginTurn(n, instanceId);
+  }
+  rebuildDuringTurn(n: number, step: string): Promise<Result<RebuildPlan>> {
+    return this.#reports.rebuildDuringTurn(n, step);
   }
   restoreSnapshot(handle: SandboxHandle): Promise<Result<{ files: number; deleted: number; verified: boolean }>> {
     return this.#reports.restoreSnapshot(handle);

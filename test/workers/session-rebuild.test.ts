@@ -1,0 +1,63 @@
+// A session's sandbox lost DURING a turn (issue 24, item 2): the tool step that finds it gone has
+// the workspace rebuilt — here a fork of a session, with no snapshot, so from its origin: its
+// parent's clone and tool calls, then this turn's finished ones — and runs the interrupted call
+// again in the new sandbox. No model call is made twice.
+import { beforeEach, describe, expect, it } from "vitest";
+import { Sandbox } from "e2b";
+import type { SessionView } from "../../src/api/sessions";
+import { api, e2bOptions, gateCommand, newGate, sandboxAdmin, scriptedModel, waitFor } from "./helpers";
+import { bash, createSession, getSession, modelCalls, say, send, setScript, transcript, turnEnded, waitForSession, writeFile } from "./session-helpers";
+
+/** A destroyed session's whole event log (the stream ends after it). */
+async function events(id: string): Promise<{ type: string; [key: string]: unknown }[]> {
+  const text = await (await api(`/v1/sessions/${id}/events?after=0`)).text();
+  return text.split("\n\n").flatMap((block) => {
+    const data = /^data: (.+)$/m.exec(block)?.[1];
+    return data ? [JSON.parse(data) as { type: string }] : [];
+  });
+}
+
+beforeEach(async () => {
+  await scriptedModel.reset();
+  await sandboxAdmin.reset();
+});
+
+describe("a sandbox lost during a turn", () => {
+  it("is rebuilt by the tool step that finds it gone (a fork of a session, from its origin: its parent's calls and this turn's), the call runs again, no model call repeated", async () => {
+    const gate = newGate();
+    const held = `${gateCommand(gate)} && cat notes.txt mid.txt`;
+    await setScript([writeFile("notes.txt", "from the parent"), say("Parent done."), writeFile("mid.txt", "before the loss"), bash(held), say("Child done.")]);
+    const parent = await createSession();
+    await waitForSession(parent.id, "setup", (v) => v.status === "idle");
+    await send(parent.id, "Write notes.txt");
+    await waitForSession(parent.id, "the parent's turn", turnEnded(1));
+    const forked = await api(`/v1/sessions/${parent.id}/fork`, { method: "POST", json: { count: 1 } });
+    expect(forked.status).toBe(201);
+    const child = ((await forked.json()) as { sessions: SessionView[] }).sessions[0]!;
+
+    await send(child.id, "Write mid.txt, then read both");
+    // The turn's second model answer (the held command) is recorded: its tool step runs, or is about to.
+    await waitFor("the held tool call", async () => (await transcript(child.id)).some((e) => e.role === "assistant" && e.toolCalls.some((c) => JSON.stringify(c.input).includes(gate))));
+    const lost = (await getSession(child.id)).sandbox.id!;
+    await Sandbox.kill(lost, e2bOptions());
+    // The call runs again in the rebuilt sandbox, held by the same gate until it is opened there.
+    await waitForSession(child.id, "the rebuilt sandbox", (v) => v.sandbox.id !== lost && v.sandbox.id !== null);
+    expect(await sandboxAdmin.openGate(gate)).toBeGreaterThanOrEqual(1);
+
+    const view = await waitForSession(child.id, "the child's turn", turnEnded(2));
+    expect(view.turns[1], JSON.stringify(view)).toMatchObject({ status: "succeeded", summary: "Child done.", toolCalls: 2 });
+    expect(view.status).toBe("idle");
+    // The parent's file (replayed from its turn) and this turn's (replayed from its finished call).
+    const outputs = (await transcript(child.id)).flatMap((e) => (e.role === "tool" ? [e.content] : []));
+    expect(outputs.at(-1)).toBe("from the parent\nbefore the loss\n[exit code: 0]");
+    // 2 for the parent's turn, 3 for the child's: none repeated.
+    expect(await modelCalls()).toHaveLength(5);
+
+    for (const id of [parent.id, child.id]) expect((await api(`/v1/sessions/${id}`, { method: "DELETE" })).status).toBe(200);
+    const log = await events(child.id);
+    expect(log.filter((e) => e.type === "sandbox.lost")).toEqual([expect.objectContaining({ sandboxId: lost, step: "tool-2-1", rebuildFrom: "origin", replay: 2 })]);
+    expect(log.filter((e) => e.type === "session.rebuilt")).toEqual([expect.objectContaining({ from: "origin", replayed: 2, sandboxId: view.sandbox.id, differences: { count: 0, calls: [] } })]);
+    const steps = log.flatMap((e) => (e.type === "step.finished" && e.ok ? [e.step as string] : []));
+    expect(steps).toEqual(expect.arrayContaining(["rebuild-at-tool-2-1-plan", "rebuild-at-tool-2-1-acquire-sandbox", "rebuild-at-tool-2-1-clone", "rebuild-at-tool-2-1-replay-1", "rebuild-at-tool-2-1-finished", "tool-2-1-r1"]));
+  });
+});

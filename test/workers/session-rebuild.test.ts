@@ -22,7 +22,41 @@ beforeEach(async () => {
   await sandboxAdmin.reset();
 });
 
+/** Waits until the running turn's held tool call (waiting on `gate`) is recorded, kills the sandbox, and opens the gate in its replacement. */
+async function loseDuringHeldCall(id: string, gate: string): Promise<string> {
+  await waitFor("the held tool call", async () => (await transcript(id)).some((e) => e.role === "assistant" && e.toolCalls.some((c) => JSON.stringify(c.input).includes(gate))));
+  const lost = (await getSession(id)).sandbox.id!;
+  await Sandbox.kill(lost, e2bOptions());
+  // The call runs again in the rebuilt sandbox, held by the same gate until it is opened there.
+  await waitForSession(id, "the rebuilt sandbox", (v) => v.sandbox.id !== lost && v.sandbox.id !== null);
+  expect(await sandboxAdmin.openGate(gate)).toBeGreaterThanOrEqual(1);
+  return lost;
+}
+
 describe("a sandbox lost during a turn", () => {
+  it("is rebuilt from the last snapshot (a pause between turns) and this turn's finished calls; the interrupted call runs again, no model call repeated", async () => {
+    const gate = newGate();
+    await setScript([writeFile("notes.txt", "turn one"), say("One."), bash("echo two > two.txt"), bash(`${gateCommand(gate)} && cat notes.txt two.txt`), say("Two.")]);
+    const session = await createSession();
+    await waitForSession(session.id, "setup", (v) => v.status === "idle");
+    await send(session.id, "Write notes.txt");
+    await waitForSession(session.id, "turn 1", turnEnded(1));
+    expect((await api(`/v1/sessions/${session.id}/pause`, { method: "POST" })).status).toBe(200);
+    await waitForSession(session.id, "paused", (v) => v.sandbox.state === "paused");
+
+    await send(session.id, "Write two.txt, then read both");
+    const lost = await loseDuringHeldCall(session.id, gate);
+    const view = await waitForSession(session.id, "turn 2", turnEnded(2));
+    expect(view.turns[1], JSON.stringify(view)).toMatchObject({ status: "succeeded", summary: "Two.", toolCalls: 2 });
+    expect((await transcript(session.id)).flatMap((e) => (e.role === "tool" ? [e.content] : [])).at(-1)).toBe("turn one\ntwo\n[exit code: 0]");
+    expect(await modelCalls()).toHaveLength(5);
+
+    expect((await api(`/v1/sessions/${session.id}`, { method: "DELETE" })).status).toBe(200);
+    const log = await events(session.id);
+    expect(log.filter((e) => e.type === "sandbox.lost")).toEqual([expect.objectContaining({ sandboxId: lost, step: "tool-2-1", rebuildFrom: "snapshot", replay: 1 })]);
+    expect(log.filter((e) => e.type === "session.rebuilt")).toEqual([expect.objectContaining({ from: "snapshot", replayed: 1, sandboxId: view.sandbox.id, differences: { count: 0, calls: [] } })]);
+  });
+
   it("is rebuilt by the tool step that finds it gone (a fork of a session, from its origin: its parent's calls and this turn's), the call runs again, no model call repeated", async () => {
     const gate = newGate();
     const held = `${gateCommand(gate)} && cat notes.txt mid.txt`;
@@ -37,12 +71,7 @@ describe("a sandbox lost during a turn", () => {
 
     await send(child.id, "Write mid.txt, then read both");
     // The turn's second model answer (the held command) is recorded: its tool step runs, or is about to.
-    await waitFor("the held tool call", async () => (await transcript(child.id)).some((e) => e.role === "assistant" && e.toolCalls.some((c) => JSON.stringify(c.input).includes(gate))));
-    const lost = (await getSession(child.id)).sandbox.id!;
-    await Sandbox.kill(lost, e2bOptions());
-    // The call runs again in the rebuilt sandbox, held by the same gate until it is opened there.
-    await waitForSession(child.id, "the rebuilt sandbox", (v) => v.sandbox.id !== lost && v.sandbox.id !== null);
-    expect(await sandboxAdmin.openGate(gate)).toBeGreaterThanOrEqual(1);
+    const lost = await loseDuringHeldCall(child.id, gate);
 
     const view = await waitForSession(child.id, "the child's turn", turnEnded(2));
     expect(view.turns[1], JSON.stringify(view)).toMatchObject({ status: "succeeded", summary: "Child done.", toolCalls: 2 });

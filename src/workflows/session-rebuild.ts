@@ -6,6 +6,7 @@ import type { RebuildPlan, RebuildReport, ReplayCall, SessionJob, TurnStart } fr
 import { sandboxAccess } from "../sandbox/connection";
 import type { SandboxHandle } from "../sandbox/handle";
 import { EnvdClient } from "../sandbox/envd-client";
+import { REPO_DIR } from "../sandbox/git";
 import type { JobContext } from "./durable-job";
 import { ForkSandbox } from "./fork-sandbox";
 import { stepConfig } from "./step-policies";
@@ -44,13 +45,21 @@ export async function rebuildSandbox(job: JobContext<SessionJob>, session: Durab
   await sandbox.acquire(prefix);
   await steps.run(names.clone, stepConfig("restore", retries), async ({ remainingMs }) => sandbox.cloneAt(remainingMs, plan.baseSha), { gated: false });
   const sandboxId = sandbox.sandboxId;
+  const differences: RebuildReport["differences"] = [];
+  const setup = plan.setup ?? [];
+  if (setup.length > 0) {
+    const result = await steps.run(names.setup, stepConfig("restore", retries), async ({ remainingMs }) => {
+      const { handle } = unwrap(await pool.resume(plan.leaseKey));
+      return { differences: await runSetup(EnvdClient.forHandle(sandboxAccess(config), handle), setup, remainingMs, params.sessionId) };
+    }, { gated: false });
+    differences.push(...result.differences);
+  }
   if (plan.fromSnapshot) {
     await steps.run(names.snapshot, stepConfig("restore", retries), async () => {
       const { handle } = unwrap(await pool.resume(plan.leaseKey));
       return unwrap(await session.restoreSnapshot(handle));
     }, { gated: false });
   }
-  const differences: RebuildReport["differences"] = [];
   for (let b = 0; b * REPLAY_BATCH < plan.replay.length; b++) {
     const batch = plan.replay.slice(b * REPLAY_BATCH, (b + 1) * REPLAY_BATCH);
     const result = await steps.run(names.replay(b + 1), stepConfig("restore", retries), async ({ remainingMs }) => {
@@ -75,6 +84,16 @@ export async function rebuildDuringStep(job: JobContext<SessionJob>, session: Du
   const control = stepConfig("control", job.config.RETRY_POLICIES);
   const plan = await job.steps.run(`${prefix}plan`, control, async () => unwrap(await session.rebuildDuringTurn(n, step)), { gated: false });
   return rebuildSandbox(job, session, start, plan, prefix);
+}
+
+/** Runs the origin's commands in order (as the run ran them, in the clone); answers those that failed. */
+async function runSetup(session: EnvdClient, commands: string[], remainingMs: number, sessionId: string): Promise<RebuildReport["differences"]> {
+  const failed: RebuildReport["differences"] = [];
+  for (const command of commands) {
+    const exec = await session.exec(command, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: { FORKYARD_SESSION_ID: sessionId } });
+    if (exec.exitCode !== 0) failed.push({ turn: 0, name: "command", command: command.slice(0, COMMAND_CHARS) });
+  }
+  return failed;
 }
 
 /** Replays tool calls in order; answers the bash calls whose output is not what it was. */

@@ -63,7 +63,8 @@ export const SESSION_STEP = {
   workBranch: "work-branch",
   /**
    * A turn whose sandbox was lost rebuilds it after `begin` (session-rebuild.ts): rebuild-release,
-   * rebuild-acquire-sandbox, rebuild-clone, rebuild-snapshot, rebuild-replay-<b>, rebuild-finished.
+   * rebuild-acquire-sandbox, rebuild-clone, rebuild-setup (a prepared run's fork continued: its
+   * prepare commands), rebuild-snapshot, rebuild-replay-<b>, rebuild-finished.
    */
   rebuildPrefix: "rebuild-",
   rebuildRelease: "rebuild-release",
@@ -73,7 +74,7 @@ export const SESSION_STEP = {
   rebuildFinished: "rebuild-finished",
   /**
    * A sandbox lost during tool step `step` (e.g. `tool-2-1`) is rebuilt in steps prefixed
-   * `rebuild-at-<step>-`: `…-plan`, `…-release`, `…-acquire-sandbox`, `…-clone`, `…-snapshot`,
+   * `rebuild-at-<step>-`: `…-plan`, `…-release`, `…-acquire-sandbox`, `…-clone`, `…-setup`, `…-snapshot`,
    * `…-replay-<b>`, `…-finished`; then the tool call runs again as `<step>-r1`.
    */
   rebuildAtPrefix: (step: string) => `rebuild-at-${step}-`,
@@ -81,8 +82,8 @@ export const SESSION_STEP = {
 } as const;
 
 /** The names of a rebuild's steps under `prefix` (`rebuild-` at a turn's start: SESSION_STEP's names). */
-export function rebuildStepNames(prefix: string): { release: string; clone: string; snapshot: string; replay: (batch: number) => string; finished: string } {
-  return { release: `${prefix}release`, clone: `${prefix}clone`, snapshot: `${prefix}snapshot`, replay: (batch) => `${prefix}replay-${batch}`, finished: `${prefix}finished` };
+export function rebuildStepNames(prefix: string): { release: string; clone: string; setup: string; snapshot: string; replay: (batch: number) => string; finished: string } {
+  return { release: `${prefix}release`, clone: `${prefix}clone`, setup: `${prefix}setup`, snapshot: `${prefix}snapshot`, replay: (batch) => `${prefix}replay-${batch}`, finished: `${prefix}finished` };
 }
 
 /**

@@ -5,7 +5,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { Sandbox } from "e2b";
 import type { SessionView } from "../../src/api/sessions";
-import { api, e2bOptions, gateCommand, newGate, sandboxAdmin, scriptedModel, waitFor } from "./helpers";
+import { api, createRun, e2bOptions, gateCommand, newGate, sandboxAdmin, scriptedModel, waitFor, waitForRunStatus } from "./helpers";
 import { bash, createSession, getSession, modelCalls, say, send, setScript, transcript, turnEnded, waitForSession, writeFile } from "./session-helpers";
 
 /** A destroyed session's whole event log (the stream ends after it). */
@@ -88,5 +88,29 @@ describe("a sandbox lost during a turn", () => {
     expect(log.filter((e) => e.type === "session.rebuilt")).toEqual([expect.objectContaining({ from: "origin", replayed: 2, sandboxId: view.sandbox.id, differences: { count: 0, calls: [] } })]);
     const steps = log.flatMap((e) => (e.type === "step.finished" && e.ok ? [e.step as string] : []));
     expect(steps).toEqual(expect.arrayContaining(["rebuild-at-tool-2-1-plan", "rebuild-at-tool-2-1-acquire-sandbox", "rebuild-at-tool-2-1-clone", "rebuild-at-tool-2-1-replay-1", "rebuild-at-tool-2-1-finished", "tool-2-1-r1"]));
+  });
+
+  it("a session continuing a prepared run's fork, lost with no snapshot, is rebuilt from its origin: the prepared commit, the prepare commands (still kept out of git) and the fork's commands", async () => {
+    const run = await createRun({ forks: 1, keepSandboxes: true, prepare: { commands: ["echo prepared > prepared.txt", "mkdir -p build && echo built > build/out.txt"] }, task: { commands: ["echo task > task.txt"] } });
+    const ended = await waitForRunStatus(run.id, ["completed", "failed"]);
+    expect(ended.prepared?.status).toBe("forked");
+    const res = await api(`/v1/runs/${run.id}/forks/1/session`, { method: "POST" });
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    const lost = (await getSession(id)).sandbox.id!;
+    await Sandbox.kill(lost, e2bOptions());
+
+    await setScript([bash("cat prepared.txt build/out.txt task.txt && git status --porcelain"), say("All there.")]);
+    await send(id, "Is everything there?");
+    const view = await waitForSession(id, "turn 1", turnEnded(1));
+    expect(view.turns[0], JSON.stringify(view)).toMatchObject({ status: "succeeded" });
+    expect(view.sandbox.id).not.toBe(lost);
+    expect((await transcript(id)).flatMap((e) => (e.role === "tool" ? [e.content] : [])).at(-1)).toBe("prepared\nbuilt\ntask\n?? task.txt\n[exit code: 0]");
+    expect(await modelCalls()).toHaveLength(2);
+
+    expect((await api(`/v1/sessions/${id}`, { method: "DELETE" })).status).toBe(200);
+    const log = await events(id);
+    expect(log.filter((e) => e.type === "sandbox.lost")).toEqual([expect.objectContaining({ rebuildFrom: "origin", replay: 0, setup: 4 })]);
+    expect(log.filter((e) => e.type === "session.rebuilt")).toEqual([expect.objectContaining({ from: "origin", replayed: 0, differences: { count: 0, calls: [] } })]);
   });
 });

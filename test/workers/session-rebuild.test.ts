@@ -22,21 +22,22 @@ beforeEach(async () => {
   await sandboxAdmin.reset();
 });
 
-/** Waits until the running turn's held tool call (waiting on `gate`) is recorded, kills the sandbox, and opens the gate in its replacement. */
-async function loseDuringHeldCall(id: string, gate: string): Promise<string> {
+/** Waits until the running turn's held tool call (waiting on `gate`) is recorded, kills the sandbox, and (`open`) opens the gate in its replacement. */
+async function loseDuringHeldCall(id: string, gate: string, open = true): Promise<string> {
   await waitFor("the held tool call", async () => (await transcript(id)).some((e) => e.role === "assistant" && e.toolCalls.some((c) => JSON.stringify(c.input).includes(gate))));
   const lost = (await getSession(id)).sandbox.id!;
   await Sandbox.kill(lost, e2bOptions());
   // The call runs again in the rebuilt sandbox, held by the same gate until it is opened there.
   await waitForSession(id, "the rebuilt sandbox", (v) => v.sandbox.id !== lost && v.sandbox.id !== null);
-  expect(await sandboxAdmin.openGate(gate)).toBeGreaterThanOrEqual(1);
+  if (open) expect(await sandboxAdmin.openGate(gate)).toBeGreaterThanOrEqual(1);
   return lost;
 }
 
 describe("a sandbox lost during a turn", () => {
-  it("is rebuilt from the last snapshot (a pause between turns) and this turn's finished calls; the interrupted call runs again, no model call repeated", async () => {
+  it("is rebuilt from the last snapshot and this turn's finished calls, the call runs again; lost again in that call, the turn fails but the session does not: the next turn rebuilds", async () => {
     const gate = newGate();
-    await setScript([writeFile("notes.txt", "turn one"), say("One."), bash("echo two > two.txt"), bash(`${gateCommand(gate)} && cat notes.txt two.txt`), say("Two.")]);
+    const held = `${gateCommand(gate)} && cat notes.txt two.txt`;
+    await setScript([writeFile("notes.txt", "turn one"), say("One."), bash("echo two > two.txt"), bash(held), bash("cat notes.txt two.txt"), say("Three.")]);
     const session = await createSession();
     await waitForSession(session.id, "setup", (v) => v.status === "idle");
     await send(session.id, "Write notes.txt");
@@ -45,16 +46,30 @@ describe("a sandbox lost during a turn", () => {
     await waitForSession(session.id, "paused", (v) => v.sandbox.state === "paused");
 
     await send(session.id, "Write two.txt, then read both");
-    const lost = await loseDuringHeldCall(session.id, gate);
-    const view = await waitForSession(session.id, "turn 2", turnEnded(2));
-    expect(view.turns[1], JSON.stringify(view)).toMatchObject({ status: "succeeded", summary: "Two.", toolCalls: 2 });
+    const lost = await loseDuringHeldCall(session.id, gate, false);
+    // The rebuilt sandbox is lost too, in the same call (its re-run, held by the gate): the turn fails.
+    await Sandbox.kill((await getSession(session.id)).sandbox.id!, e2bOptions());
+    const two = await waitForSession(session.id, "turn 2", turnEnded(2));
+    expect(two.turns[1], JSON.stringify(two)).toMatchObject({ status: "failed", error: expect.objectContaining({ code: "sandbox_gone" }) });
+    expect(two.status).toBe("idle");
+
+    await send(session.id, "Read both");
+    const three = await waitForSession(session.id, "turn 3", turnEnded(3));
+    expect(three.turns[2], JSON.stringify(three)).toMatchObject({ status: "succeeded", summary: "Three." });
     expect((await transcript(session.id)).flatMap((e) => (e.role === "tool" ? [e.content] : [])).at(-1)).toBe("turn one\ntwo\n[exit code: 0]");
-    expect(await modelCalls()).toHaveLength(5);
+    // 2 per turn: none repeated (turn 2 stopped in its second tool call).
+    expect(await modelCalls()).toHaveLength(6);
 
     expect((await api(`/v1/sessions/${session.id}`, { method: "DELETE" })).status).toBe(200);
     const log = await events(session.id);
-    expect(log.filter((e) => e.type === "sandbox.lost")).toEqual([expect.objectContaining({ sandboxId: lost, step: "tool-2-1", rebuildFrom: "snapshot", replay: 1 })]);
-    expect(log.filter((e) => e.type === "session.rebuilt")).toEqual([expect.objectContaining({ from: "snapshot", replayed: 1, sandboxId: view.sandbox.id, differences: { count: 0, calls: [] } })]);
+    expect(log.filter((e) => e.type === "sandbox.lost")).toEqual([
+      expect.objectContaining({ sandboxId: lost, step: "tool-2-1", rebuildFrom: "snapshot", replay: 1 }),
+      expect.objectContaining({ fork: 3, rebuildFrom: "snapshot", replay: 1 }),
+    ]);
+    expect(log.filter((e) => e.type === "session.rebuilt")).toEqual([
+      expect.objectContaining({ from: "snapshot", replayed: 1, differences: { count: 0, calls: [] } }),
+      expect.objectContaining({ from: "snapshot", replayed: 1, sandboxId: three.sandbox.id }),
+    ]);
   });
 
   it("is rebuilt by the tool step that finds it gone (a fork of a session, from its origin: its parent's calls and this turn's), the call runs again, no model call repeated", async () => {

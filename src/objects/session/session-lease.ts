@@ -148,6 +148,11 @@ export class SessionLease {
     });
   }
 
+  /** Whether a lost sandbox can be rebuilt (there is something to rebuild it from). */
+  rebuildable(): boolean {
+    return this.#rebuildPlan(0) !== null;
+  }
+
   /**
    * How to rebuild with turns 1..upTo's tool calls (upTo = n - 1 at turn n's start, n during it):
    * from the last snapshot taken between turns when it is complete and at the base commit, else from

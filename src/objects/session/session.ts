@@ -28,7 +28,7 @@ import type { SessionTurnReports } from "../../protocol/roles";
 /**
  * Session Durable Object, one per session: its record, turns (a queue run in order), transcript,
  * ledger and event log, in SQLite. Each turn runs as its own Workflow instance (the durable agent
- * loop, a step per model and tool call) and reports here. The sandbox is held through the Pool
+ * loop, a step per model and tool call) and reports here (that role: session-reports.ts). The sandbox is held through the Pool
  * under one lease for the session's life: paused after `idleSeconds` with nothing to do (not
  * billed, files kept), resumed by the next turn's first step. An alarm pauses idle sandboxes and
  * reconciles with the running instance (wakes it after a runtime restart, settles one that died).
@@ -54,7 +54,7 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
     const event = (type: string, turn: number | null, data: Record<string, unknown>) => this.#event(type, turn, data);
     this.#lease = new SessionLease(env, this.#store, event);
     this.#forks = new SessionForks(this.#store, this.#lease, event);
-    this.#turns = new SessionTurns({ env, store: this.#store, watch: this.#watch, event, setupFinished: (outcome) => this.setupFinished(outcome) });
+    this.#turns = new SessionTurns({ env, store: this.#store, watch: this.#watch, event, setupFinished: (outcome) => this.setupFinished(outcome), rebuildable: () => this.#lease.rebuildable() });
     this.#reports = new SessionReports({
       store: this.#store,
       watch: this.#watch,

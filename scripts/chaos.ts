@@ -10,7 +10,10 @@
  * (the same agent loop, in a session's sandbox) is killed mid-turn too: it completes, with no
  * completed model call made again. A second session's sandbox is killed behind Forkyard's back
  * between two turns: the next turn rebuilds it (`sandbox.lost`, `session.rebuilt`) and succeeds,
- * with no model call made again. So are a prepared run (the kill may land in its prepare or its
+ * with no model call made again; a third's during a turn: the tool step that finds it gone
+ * rebuilds it and runs the call again, no model call made again; a fourth's resume loses a file
+ * (fault `resume.files`): it is repaired (`session.repaired`) before the turn goes on
+ * (scripts/chaos-sessions.ts). So are a prepared run (the kill may land in its prepare or its
  * forking) and a fork branched while it runs (the kill may land before, in or after its branch
  * step): they complete, and no forked sandbox is left alive.
  */
@@ -18,8 +21,8 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { startScriptedAnthropic, type MessagesRequest, type ScriptedReply } from "../test/support/anthropic-server.ts";
 import { createTestRepo } from "../test/support/test-repo.ts";
-import { Sandbox } from "e2b";
 import { forkyardClient, sandboxAdminClient, waitForTerminal } from "./api-client.ts";
+import { lostBetweenTurns, lostDuringTurn, repairedResume } from "./chaos-sessions.ts";
 import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, ROOT, runCheck, scratchDir, startSandboxServer, startWorker, workerVars, type StackProcess } from "./local-stack.ts";
 
 const FORKS = 20;
@@ -48,44 +51,6 @@ mkdirSync(root, { recursive: true });
 const stateDir = join(root, "state");
 const processes: StackProcess[] = [];
 const closers: (() => Promise<void>)[] = [];
-
-type ForkyardClient = ReturnType<typeof forkyardClient>;
-
-/** Waits (up to 120 s) until the session's first `turns` turns have ended. */
-async function turnsEnded(api: ForkyardClient, id: string, turns: number) {
-  const started = Date.now();
-  for (;;) {
-    const view = await api.getSession(id);
-    if (view.turns.length >= turns && view.turns.every((t) => t.status !== "queued" && t.status !== "running")) return view;
-    if (Date.now() - started > 120_000) throw new Error(`session ${id}: turns not ended: ${JSON.stringify(view.turns.map((t) => t.status))}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-/**
- * A session whose sandbox is killed behind Forkyard's back between its two turns: the second turn
- * rebuilds it (from its origin, replaying the first turn's tool calls) and succeeds, no model call
- * made again. Its model calls: AGENT_TURNS in the first turn, one in the second (its history
- * already holds AGENT_TURNS answers, so the script answers with the summary at once).
- */
-async function lostSandboxSession(api: ForkyardClient, repo: string, sandboxUrl: string) {
-  const started = Date.now();
-  const session = await api.createSession({ repo, title: "chaos: lost sandbox" });
-  await api.sendMessage(session.id, "Append to agent.log");
-  const one = await turnsEnded(api, session.id, 1);
-  // The local server as the SDK's API and sandbox URL (the fields the tests pass it too).
-  const e2b = { apiKey: LOCAL_E2B_API_KEY, apiUrl: sandboxUrl, sandboxUrl };
-  if (!(await Sandbox.kill(one.sandbox.id!, e2b))) throw new Error(`session ${session.id}: its sandbox was not found to kill`);
-  await api.sendMessage(session.id, "Append once more");
-  const two = await turnsEnded(api, session.id, 2);
-  await api.destroySession(session.id);
-  const events = await api.sessionEvents(session.id);
-  const modelReruns = events.filter((e) => e.type === "step.started" && String(e.step).startsWith("model-") && Number(e.attempt) > 1).length;
-  const lost = events.filter((e) => e.type === "sandbox.lost").length;
-  const rebuilt = events.filter((e) => e.type === "session.rebuilt").length;
-  const ok = two.turns.every((t) => t.status === "succeeded") && lost === 1 && rebuilt === 1 && modelReruns === 0;
-  return { ok, modelCalls: AGENT_TURNS + 1, summary: `lost-sandbox session turns ${two.turns.map((t) => t.status).join("/")} (sandbox.lost ${lost}, session.rebuilt ${rebuilt}, model steps re-run ${modelReruns}, ${((Date.now() - started) / 1000).toFixed(1)} s)` };
-}
 
 async function main(): Promise<boolean> {
   const anthropic = await startScriptedAnthropic({ apiKey: MODEL_KEY });
@@ -171,8 +136,9 @@ async function main(): Promise<boolean> {
   const turnModelReruns = new Set((await api.sessionEvents(session.id)).filter((e) => e.type === "step.started" && String(e.step).startsWith("model-") && Number(e.attempt) > 1).map((e) => e.step)).size;
   const recoveredMs = Date.now() - restartedAt;
   const afterUpMs = Date.now() - upAt;
-  // Runs while the prepared and branched runs are waited for.
-  const lostSession = lostSandboxSession(api, repo, sandbox.url);
+  // Run while the prepared and branched runs are waited for: sandboxes lost between turns and
+  // during a turn, and a resume that loses a file (scripts/chaos-sessions.ts).
+  const lostSessions = Promise.all([lostBetweenTurns(api, repo, sandbox.url, AGENT_TURNS), lostDuringTurn(api, repo, sandbox.url, AGENT_TURNS), repairedResume(api, admin, repo, AGENT_TURNS)]);
   // The prepared run (it may have waited for capacity behind the others): every fork in a forked sandbox.
   const preparedView = await waitForTerminal(api, preparedRun.id, 180_000);
   const preparedOk = preparedView.status === "completed" && preparedView.prepared?.status === "forked" && preparedView.forks.every((f) => f.status === "succeeded");
@@ -183,7 +149,8 @@ async function main(): Promise<boolean> {
     branchedView.forks.length === 1 + BRANCHES &&
     branchedView.forks.every((f) => f.status === "succeeded") &&
     branchedView.forks.slice(1).every((f) => f.parent?.turn === 2 && f.commands.length === 1 && f.commands[0]!.stdoutTail === "one\n");
-  const lostOutcome = await lostSession;
+  const lostOutcomes = await lostSessions;
+  const lostOutcome = { ok: lostOutcomes.every((o) => o.ok), modelCalls: lostOutcomes.reduce((n, o) => n + o.modelCalls, 0), sandboxes: lostOutcomes.reduce((n, o) => n + o.sandboxes, 0), summary: lostOutcomes.map((o) => o.summary).join(", ") };
   // Sandboxes a fork call made before its answer was lost to the kill carry no lease: the reaper (the cron's job) kills them.
   await api.runReaper();
   // Release is the last step before report; give the final kills a moment to land.
@@ -201,8 +168,8 @@ async function main(): Promise<boolean> {
   // Created (not forked): one per fork, the session's, the prepared run's one and the branched fork's;
   // and each run fork's verification sandbox (its check and patch are built in a fresh one).
   const verifications = FORKS + AGENT_FORKS + PREPARED_FORKS + 1 + BRANCHES;
-  // The lost-sandbox session's two: its setup's and its rebuild's.
-  const wantSandboxes = FORKS + AGENT_FORKS + 1 + 1 + 1 + verifications + 2;
+  // The lost-sandbox sessions' two each (their setup's and their rebuild's), the lossy resume's one.
+  const wantSandboxes = FORKS + AGENT_FORKS + 1 + 1 + 1 + verifications + lostOutcome.sandboxes;
   const creates = stats.calls.create ?? 0;
   const wantModelCalls = (AGENT_FORKS + 1) * AGENT_TURNS + lostOutcome.modelCalls + modelReruns + turnModelReruns;
   const turnCompleted = turn?.status === "succeeded" && turn.toolCalls === AGENT_TURNS - 1 && turnModelReruns <= 1;

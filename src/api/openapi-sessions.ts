@@ -152,7 +152,7 @@ export const SESSION_PATHS: Record<string, Record<string, Json>> = {
       summary: "A session's live events (Server-Sent Events)",
       description:
         "session.created, session.ready, session.status, turn.queued, turn.started, step.started, step.finished, tool.output, cost.recorded, turn.finished, " +
-        "turn.removed, turn.restarted (a stuck turn's instance restarted from its running step, or resumed: step, resumed), sandbox.paused, sandbox.resumed, session.repaired, session.repair_failed, sandbox.lost, session.rebuilt, session.fork_pending, session.forked, session.fork_failed, session.destroyed. `fork` in the data is the turn. Reconnect with Last-Event-ID.",
+        "turn.removed, turn.restarted (a stuck turn's instance restarted from its running step, or resumed: step, resumed), sandbox.paused, sandbox.resumed, session.repaired, session.repair_failed, sandbox.lost (rebuildFrom, replay; step: the tool step it was lost in, when during a turn), session.rebuilt, session.fork_pending, session.forked, session.fork_failed, session.destroyed. `fork` in the data is the turn. Reconnect with Last-Event-ID.",
       parameters: [
         sessionIdParam,
         { name: "Last-Event-ID", in: "header", required: false, description: "replay events after this seq", schema: { type: "string", pattern: "^[0-9]+$" } },

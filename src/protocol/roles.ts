@@ -16,7 +16,7 @@ import type { SandboxHandle } from "../sandbox/handle";
 import type { BranchMark, ClaimedBranch } from "../objects/orchestrator/branch-store";
 import type { LeaseRequest } from "../objects/pool/pool";
 import type { PrepareInfo } from "../workflows/prepare-workflow";
-import type { SetupInfo, SetupOutcome, TurnOutcome, TurnStart } from "./session-job";
+import type { RebuildPlan, SetupInfo, SetupOutcome, TurnOutcome, TurnStart } from "./session-job";
 import type { OutputChunk } from "./live-output";
 import type { StepRecord, StepReport } from "./step-reports";
 
@@ -95,6 +95,8 @@ export interface SessionTurnReports extends BudgetHolder {
   setupInfo(): Result<SetupInfo>;
   setupFinished(outcome: SetupOutcome): Promise<Result<void>>;
   beginTurn(n: number, instanceId: string): Promise<Result<TurnStart>>;
+  /** Tool step `step` of running turn n found the sandbox gone: how the turn rebuilds it (its finished calls replayed too). */
+  rebuildDuringTurn(n: number, step: string): Promise<Result<RebuildPlan>>;
   history(n: number): Result<Exchange[]>;
   stepStarted(turn: number, name: string, attempt: number): StepGate;
   /** Answers `branch` when new sessions wait for the running turn's next step boundary. */

@@ -80,6 +80,10 @@ export interface RebuildPlan {
   templateId: string;
   timeoutSeconds: number;
   replay: ReplayCall[];
+  /** Commands run on the clone before the snapshot and the replay (a prepared run's prepare, a commands fork's commands). */
+  setup?: string[];
+  /** A rebuild during the turn: the tool step that found the sandbox gone (run again after the rebuild). */
+  during?: string;
 }
 
 /** What a rebuild reports to its session: where it started and which replayed commands answered differently. */

@@ -2,32 +2,34 @@ import { executeTool } from "../agent/tools";
 import { unwrap } from "../core/errors";
 import type { Session } from "../objects/session/session";
 import { POOL_NAME } from "../protocol/events";
-import type { RebuildReport, ReplayCall, SessionJob, TurnStart } from "../protocol/session-job";
+import type { RebuildPlan, RebuildReport, ReplayCall, SessionJob, TurnStart } from "../protocol/session-job";
 import { sandboxAccess } from "../sandbox/connection";
 import type { SandboxHandle } from "../sandbox/handle";
 import { EnvdClient } from "../sandbox/envd-client";
+import { REPO_DIR } from "../sandbox/git";
 import type { JobContext } from "./durable-job";
 import { ForkSandbox } from "./fork-sandbox";
 import { stepConfig } from "./step-policies";
-import { SESSION_STEP } from "./steps";
+import { rebuildStepNames, SESSION_STEP } from "./steps";
 
 /** Tool calls replayed per step: a long session rebuilds in a few steps, far from the step limit. */
 export const REPLAY_BATCH = 50;
 const COMMAND_CHARS = 200;
 
 /**
- * Rebuilds the session's lost sandbox before turn n goes on (issue 24, item 2), in steps that may
- * each run again: release the lost lease, acquire a new sandbox under the next lease key, clone
+ * Rebuilds the session's lost sandbox before turn n goes on (issue 24, item 2) — at the turn's start
+ * (`plan` from its `begin` step, steps `rebuild-*`) or during a tool step (rebuildDuringStep) — in
+ * steps that may each run again: release the lost lease, acquire a new sandbox under the next lease key, clone
  * the session's base commit, lay the last snapshot (when the plan starts from one), replay the
  * later turns' tool calls in batches — editor edits as recorded, bash commands re-run and those
  * whose output differs reported — then hand the sandbox to the session. No model call is made.
  */
-export async function rebuildSandbox(job: JobContext<SessionJob>, session: DurableObjectStub<Session>, start: TurnStart): Promise<SandboxHandle> {
-  const plan = start.rebuild!;
+export async function rebuildSandbox(job: JobContext<SessionJob>, session: DurableObjectStub<Session>, start: TurnStart, plan: RebuildPlan = start.rebuild!, prefix: string = SESSION_STEP.rebuildPrefix): Promise<SandboxHandle> {
   const { config, steps, step, instanceId, params } = job;
   const retries = config.RETRY_POLICIES;
   const pool = job.env.POOL.getByName(POOL_NAME);
-  await steps.run(SESSION_STEP.rebuildRelease, stepConfig("cleanup", retries), async () => {
+  const names = rebuildStepNames(prefix);
+  await steps.run(names.release, stepConfig("cleanup", retries), async () => {
     await pool.release(plan.lostLeaseKey);
     return { released: plan.lostLeaseKey };
   }, { gated: false });
@@ -40,26 +42,58 @@ export async function rebuildSandbox(job: JobContext<SessionJob>, session: Durab
     instanceId,
     taskEnv: {},
   });
-  await sandbox.acquire(SESSION_STEP.rebuildPrefix);
-  await steps.run(SESSION_STEP.rebuildClone, stepConfig("restore", retries), async ({ remainingMs }) => sandbox.cloneAt(remainingMs, plan.baseSha), { gated: false });
+  await sandbox.acquire(prefix);
+  await steps.run(names.clone, stepConfig("restore", retries), async ({ remainingMs }) => sandbox.cloneAt(remainingMs, plan.baseSha), { gated: false });
   const sandboxId = sandbox.sandboxId;
+  const differences: RebuildReport["differences"] = [];
+  const setup = plan.setup ?? [];
+  if (setup.length > 0) {
+    const result = await steps.run(names.setup, stepConfig("restore", retries), async ({ remainingMs }) => {
+      const { handle } = unwrap(await pool.resume(plan.leaseKey));
+      return { differences: await runSetup(EnvdClient.forHandle(sandboxAccess(config), handle), setup, remainingMs, params.sessionId) };
+    }, { gated: false });
+    differences.push(...result.differences);
+  }
   if (plan.fromSnapshot) {
-    await steps.run(SESSION_STEP.rebuildSnapshot, stepConfig("restore", retries), async () => {
+    await steps.run(names.snapshot, stepConfig("restore", retries), async () => {
       const { handle } = unwrap(await pool.resume(plan.leaseKey));
       return unwrap(await session.restoreSnapshot(handle));
     }, { gated: false });
   }
-  const differences: RebuildReport["differences"] = [];
   for (let b = 0; b * REPLAY_BATCH < plan.replay.length; b++) {
     const batch = plan.replay.slice(b * REPLAY_BATCH, (b + 1) * REPLAY_BATCH);
-    const result = await steps.run(SESSION_STEP.rebuildReplay(b + 1), stepConfig("restore", retries), async ({ remainingMs }) => {
+    const result = await steps.run(names.replay(b + 1), stepConfig("restore", retries), async ({ remainingMs }) => {
       const { handle } = unwrap(await pool.resume(plan.leaseKey));
       return { differences: await replay(EnvdClient.forHandle(sandboxAccess(config), handle), batch, remainingMs, params.sessionId) };
     }, { gated: false });
     differences.push(...result.differences);
   }
   const report: RebuildReport = { k: plan.k, leaseKey: plan.leaseKey, sandboxId, from: plan.fromSnapshot ? "snapshot" : "origin", replayed: plan.replay.length, differences };
-  return steps.run(SESSION_STEP.rebuildFinished, stepConfig("control", retries), async () => unwrap(await session.rebuilt(report)), { gated: false });
+  return steps.run(names.finished, stepConfig("control", retries), async () => unwrap(await session.rebuilt(report)), { gated: false });
+}
+
+/**
+ * Tool step `step` of turn n found its sandbox gone (issue 24, item 2, mid-turn): the session plans
+ * the rebuild (`rebuild-at-<step>-plan`: the earlier turns' tool calls and this turn's finished
+ * ones), the sandbox is rebuilt under the `rebuild-at-<step>-` steps, and the caller runs the
+ * interrupted call again. No model call is made. A session that cannot be rebuilt fails the step
+ * `sandbox_gone`, as before.
+ */
+export async function rebuildDuringStep(job: JobContext<SessionJob>, session: DurableObjectStub<Session>, start: TurnStart, n: number, step: string): Promise<SandboxHandle> {
+  const prefix = SESSION_STEP.rebuildAtPrefix(step);
+  const control = stepConfig("control", job.config.RETRY_POLICIES);
+  const plan = await job.steps.run(`${prefix}plan`, control, async () => unwrap(await session.rebuildDuringTurn(n, step)), { gated: false });
+  return rebuildSandbox(job, session, start, plan, prefix);
+}
+
+/** Runs the origin's commands in order (as the run ran them, in the clone); answers those that failed. */
+async function runSetup(session: EnvdClient, commands: string[], remainingMs: number, sessionId: string): Promise<RebuildReport["differences"]> {
+  const failed: RebuildReport["differences"] = [];
+  for (const command of commands) {
+    const exec = await session.exec(command, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: { FORKYARD_SESSION_ID: sessionId } });
+    if (exec.exitCode !== 0) failed.push({ turn: 0, name: "command", command: command.slice(0, COMMAND_CHARS) });
+  }
+  return failed;
 }
 
 /** Replays tool calls in order; answers the bash calls whose output is not what it was. */

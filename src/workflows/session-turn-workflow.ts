@@ -1,10 +1,11 @@
 import { runAgent, type AgentHost } from "../agent/loop";
 import { parseModelPrices } from "../agent/pricing";
 import { buildSessionSystemPrompt, buildTools } from "../agent/prompt";
-import { executeTool } from "../agent/tools";
+import { executeTool, type ToolCall } from "../agent/tools";
+import type { ToolTurn } from "../agent/conversation";
 import { DEFAULT_STALL_SECONDS } from "../api/runs";
 import type { Session } from "../objects/session/session";
-import { CloneFailedError, unwrap } from "../core/errors";
+import { CloneFailedError, decodeStepError, unwrap } from "../core/errors";
 import { BRANCH_SCRIPT, REPO_DIR } from "../sandbox/git";
 import { sandboxAccess } from "../sandbox/connection";
 import type { SandboxHandle } from "../sandbox/handle";
@@ -17,7 +18,7 @@ import type { JobPlan } from "./job-plan";
 import { STEP_KINDS, stepConfig } from "./step-policies";
 import type { StepTracker } from "./step-runner";
 import { ModelSteps } from "./model-step";
-import { rebuildSandbox } from "./session-rebuild";
+import { rebuildDuringStep, rebuildSandbox } from "./session-rebuild";
 import { modelStepName, SESSION_STEP, sessionForkStep, toolStepName } from "./steps";
 import { POOL_NAME } from "../protocol/events";
 
@@ -126,11 +127,7 @@ async function turn(job: JobContext<SessionJob>, session: DurableObjectStub<Sess
     },
     async toolStep(k, index, use, call) {
       await forkAt(toolStepName(k, index));
-      return steps.run(toolStepName(k, index), stepConfig("tool", retries), async () => {
-        const result = await call();
-        await session.recordToolCall(n, k, index, { ...use, id: result.toolUseId }, result);
-        return result;
-      }, { gated: true, budget: false });
+      return toolStep(job, session, start, n, { k, index, use, call }, (rebuilt) => (handle = rebuilt));
     },
   };
 
@@ -153,6 +150,36 @@ async function turn(job: JobContext<SessionJob>, session: DurableObjectStub<Sess
     },
   );
   return { kind: "turn", n, status: "succeeded", stopReason: result.stopReason, summary: result.summary, toolCalls: result.toolCalls, tokens: result.tokens };
+}
+
+/**
+ * Tool call `index` of the turn's k-th model answer, as its step. A sandbox lost during it (E2B's
+ * "sandbox not found") is rebuilt — the turn's finished calls replayed too — and the call runs
+ * again (`<step>-r1`) in the new one; a second loss in the same call fails the turn `sandbox_gone`.
+ */
+async function toolStep(
+  job: JobContext<SessionJob>,
+  session: DurableObjectStub<Session>,
+  start: TurnStart,
+  n: number,
+  tool: { k: number; index: number; use: ToolCall; call: () => Promise<ToolTurn> },
+  rebuilt: (handle: SandboxHandle) => void,
+): Promise<ToolTurn> {
+  const { k, index, use, call } = tool;
+  const name = toolStepName(k, index);
+  const run = (stepName: string) =>
+    job.steps.run(stepName, stepConfig("tool", job.config.RETRY_POLICIES), async () => {
+      const result = await call();
+      await session.recordToolCall(n, k, index, { ...use, id: result.toolUseId }, result);
+      return result;
+    }, { gated: true, budget: false });
+  try {
+    return await run(name);
+  } catch (err) {
+    if (decodeStepError(err).code !== "sandbox_gone") throw err;
+    rebuilt(await rebuildDuringStep(job, session, start, n, name));
+    return run(SESSION_STEP.rerun(name));
+  }
 }
 
 /**

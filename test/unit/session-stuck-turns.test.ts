@@ -35,7 +35,7 @@ function setup(status: "running" | "paused") {
   const env = { STALE_FORK_SECONDS: String(STALE_MS / 1000), SESSION_WORKFLOW: { get: async () => instance } } as unknown as Env;
   const events: { type: string; turn: number | null; data: Record<string, unknown> }[] = [];
   const watch = new InstanceWatch({ getAlarm: async () => null, setAlarm: async () => undefined }, () => 1_000);
-  const turns = new SessionTurns({ env, store, watch, event: (type, turn, data) => events.push({ type, turn, data }), setupFinished: async () => ({ ok: true, value: undefined }) as never });
+  const turns = new SessionTurns({ env, store, watch, event: (type, turn, data) => events.push({ type, turn, data }), setupFinished: async () => ({ ok: true, value: undefined }) as never, rebuildable: () => false });
   return { turns, watch, calls, events };
 }
 

@@ -9,6 +9,7 @@ import type { SandboxHandle } from "../../sandbox/handle";
 import type { PendingFork, SessionRecord, SessionStore } from "./session-store";
 import { SessionWorkspace } from "./session-workspace";
 import { describeDiff } from "../../sandbox/manifest-diff";
+import { EXCLUDE_PREPARED_SCRIPT } from "../../sandbox/git";
 
 /**
  * A session's sandbox, held through the Pool under one lease for the session's life: paused when
@@ -117,29 +118,68 @@ export class SessionLease {
       return { handle: await this.resume() };
     } catch (err) {
       if (!(err instanceof ForkyardError) || err.code !== "sandbox_gone") throw err;
-      const plan = this.#rebuildPlan(n);
+      const plan = this.#rebuildPlan(n - 1);
       if (!plan) throw err;
-      this.#event("sandbox.lost", n, { sandboxId: this.#record().sandboxId, rebuildFrom: plan.fromSnapshot ? "snapshot" : "origin", replay: plan.replay.length });
+      this.#event("sandbox.lost", n, { sandboxId: this.#record().sandboxId, rebuildFrom: plan.fromSnapshot ? "snapshot" : "origin", replay: plan.replay.length, ...(plan.setup ? { setup: plan.setup.length } : {}) });
       return { rebuild: plan };
     }
   }
 
-  #rebuildPlan(n: number): RebuildPlan | null {
+  /**
+   * Tool step `step` of turn n found the sandbox gone (issue 24, item 2): the lost sandbox is billed
+   * up to now, and the plan replays the turn's own finished tool calls after the earlier turns'.
+   * Repeatable (the plan is the same until the rebuild ends). No plan: `sandbox_gone`.
+   */
+  async lostDuringTurn(n: number, step: string): Promise<RebuildPlan> {
+    return this.serial(async () => {
+      const r = this.#record();
+      if (r.sandboxState === "running" || r.sandboxState === "paused") {
+        this.#store.update((rec) => {
+          rec.sandboxMs = this.#store.sandboxMs(rec, Date.now());
+          rec.runningSince = null;
+          rec.sandboxState = "gone";
+        });
+      }
+      const plan = this.#rebuildPlan(n);
+      if (!plan) throw new ConflictError("sandbox_gone", "The session's sandbox was lost during a tool call, and the session has nothing to rebuild its workspace from.", { step });
+      this.#event("sandbox.lost", n, { sandboxId: r.sandboxId, step, rebuildFrom: plan.fromSnapshot ? "snapshot" : "origin", replay: plan.replay.length, ...(plan.setup ? { setup: plan.setup.length } : {}) });
+      log("warn", "session.sandbox_lost", { sessionId: r.id, sandboxId: r.sandboxId, turn: n, step });
+      return { ...plan, during: step };
+    });
+  }
+
+  /** Whether a lost sandbox can be rebuilt (there is something to rebuild it from). */
+  rebuildable(): boolean {
+    return this.#rebuildPlan(0) !== null;
+  }
+
+  /**
+   * How to rebuild with turns 1..upTo's tool calls (upTo = n - 1 at turn n's start, n during it):
+   * from the last snapshot taken between turns when it is complete and at the base commit, else from
+   * the origin — a plain session's clone, a fork of a session's parent's (its turns are imported),
+   * a prepared run's fork's prepared commit and commands (`origin`). A run's fork continued without
+   * a recorded base commit has none: its complete snapshot's commit serves, else it is not rebuilt.
+   */
+  #rebuildPlan(upTo: number): RebuildPlan | null {
     const r = this.#record();
-    if (!r.baseSha) return null;
     const snap = r.snapshot;
-    const fromSnapshot = !!snap && snap.complete && snap.commit === r.baseSha;
-    if (!fromSnapshot && (r.parent || r.run)) return null;
+    const baseSha = r.baseSha ?? (r.run && snap?.complete ? snap.commit : null);
+    if (!baseSha) return null;
+    const fromSnapshot = !!snap && snap.complete && snap.commit === baseSha;
+    if (!fromSnapshot && r.run && !r.origin) return null;
+    const prepare = r.origin?.prepare.length ? [...r.origin.prepare, EXCLUDE_PREPARED_SCRIPT] : [];
+    const setup = [...prepare, ...(fromSnapshot ? [] : (r.origin?.commands ?? []))];
     const k = (r.rebuilds ?? 0) + 1;
     return {
       k,
       lostLeaseKey: r.leaseKey,
       leaseKey: `${sessionLeaseKey(r.id)}~${k}`,
-      baseSha: r.baseSha,
+      baseSha,
       fromSnapshot,
       templateId: r.sandbox.templateId,
       timeoutSeconds: sessionSandboxTtl(r.idleSeconds),
-      replay: this.#store.toolCalls(fromSnapshot ? snap!.turn : 0, n - 1),
+      replay: this.#store.toolCalls(fromSnapshot ? snap!.turn : 0, upTo),
+      ...(setup.length > 0 ? { setup } : {}),
     };
   }
 
@@ -231,6 +271,8 @@ export class SessionLease {
         delete record.cancelling;
         delete record.pendingForks;
         delete record.verifyOnResume;
+        // The parent's snapshot is under the parent's id: a rebuild of the new session starts from its origin.
+        delete record.snapshot;
         try {
           return unwrap(await this.#env.SESSION.getByName(id).createFork({ record, history }));
         } catch (err) {

@@ -30,6 +30,13 @@ export type SessionRecord = Pick<SessionView, "id" | "title" | "status" | "repo"
   snapshot?: { turn: number; commit: string | null; complete: boolean };
   /** The gated step the running turn (0: setup) is inside: a stuck instance is restarted from it. */
   runningStep?: { turn: number; name: string };
+  /**
+   * A session continuing a prepared run's fork (its base commit is the prepared one): what its
+   * workspace was made of besides the turns' tool calls — the run's prepare commands (a rebuild runs
+   * them, then EXCLUDE_PREPARED_SCRIPT, on its clone first) and a commands fork's commands (replayed
+   * when it rebuilds from its origin). A fork of the session inherits it with its turns.
+   */
+  origin?: { prepare: string[]; commands: string[] };
   /** Times the sandbox was lost and rebuilt. */
   rebuilds?: number;
   /** New sessions asked for while a turn runs: forked at its next step boundary (or when it ends). */

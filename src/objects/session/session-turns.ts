@@ -26,6 +26,8 @@ export interface SessionParts {
   watch: InstanceWatch;
   event(type: string, turn: number | null, data: Record<string, unknown>): void;
   setupFinished(outcome: SetupOutcome): Promise<Result<void>>;
+  /** Whether a lost sandbox can be rebuilt (by the next turn): a turn that lost it then does not fail the session. */
+  rebuildable(): boolean;
 }
 
 /**
@@ -159,7 +161,8 @@ export class SessionTurns {
         r.runningSince = null;
       }
     });
-    if (error?.code === "sandbox_gone") this.fail(error);
+    // The next turn rebuilds a sandbox that can be (session-lease.ts); otherwise the session is over.
+    if (error?.code === "sandbox_gone" && !this.#s.rebuildable()) this.fail(error);
     this.#s.event("turn.finished", n, { status, stopReason: stopReason ?? null, costUsd: this.#s.store.turn(n)?.cost_usd ?? 0, ...(error ? { error } : {}) });
     log("info", "session.turn_finished", { sessionId: this.#require().id, turn: n, status, errorCode: error?.code });
   }

@@ -4,8 +4,7 @@ import type { ToolCall } from "../../agent/tools";
 import { sessionLinks, type SessionStatus, type SessionView, type TranscriptEntry } from "../../api/sessions";
 import type { Env } from "../../core/env";
 import { loadConfig } from "../../core/env";
-import { asResult, BudgetExceededError, ConflictError, NotFoundError, resultOf, unwrap, type Result } from "../../core/errors";
-import { modelCallStopMessage } from "../../core/budget-message";
+import { asResult, ConflictError, NotFoundError, resultOf, unwrap, type Result } from "../../core/errors";
 import { errorFields, log } from "../../observability/log";
 import { sandboxCostUsd } from "../../core/costs";
 import { EventChannel } from "../shared/event-channel";
@@ -16,22 +15,20 @@ import { SESSION_MIGRATIONS } from "./schema";
 import { SessionLease } from "./session-lease";
 import { SessionTurns } from "./session-turns";
 import { SessionForks, type ForkAnswer } from "./session-forks";
+import { SessionReports } from "./session-reports";
 import type { SandboxHandle } from "../../sandbox/handle";
 import { setupInstanceId } from "../../protocol/session-ids";
 import { exportTurns, upsertSessionSummary } from "../../d1-index/session-index";
-import { sessionSandboxTtl, type RebuildReport, type SetupInfo, type SetupOutcome, type TurnOutcome, type TurnStart } from "../../protocol/session-job";
+import type { RebuildPlan, RebuildReport, SetupInfo, SetupOutcome, TurnOutcome, TurnStart } from "../../protocol/session-job";
 import { SessionStore, type SessionRecord } from "./session-store";
 import { newSessionRecord, type CreateSessionInput, type ForkedSessionInput } from "./session-record";
 import type { StepReport } from "../../protocol/step-reports";
 import type { SessionTurnReports } from "../../protocol/roles";
 
-/** A tool.output event carries at most this much of the output (the transcript has it all). */
-const EVENT_OUTPUT_CHARS = 2_000;
-
 /**
  * Session Durable Object, one per session: its record, turns (a queue run in order), transcript,
  * ledger and event log, in SQLite. Each turn runs as its own Workflow instance (the durable agent
- * loop, a step per model and tool call) and reports here. The sandbox is held through the Pool
+ * loop, a step per model and tool call) and reports here (that role: session-reports.ts). The sandbox is held through the Pool
  * under one lease for the session's life: paused after `idleSeconds` with nothing to do (not
  * billed, files kept), resumed by the next turn's first step. An alarm pauses idle sandboxes and
  * reconciles with the running instance (wakes it after a runtime restart, settles one that died).
@@ -45,6 +42,7 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
   readonly #lease: SessionLease;
   readonly #turns: SessionTurns;
   readonly #forks: SessionForks;
+  readonly #reports: SessionReports;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -56,7 +54,18 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
     const event = (type: string, turn: number | null, data: Record<string, unknown>) => this.#event(type, turn, data);
     this.#lease = new SessionLease(env, this.#store, event);
     this.#forks = new SessionForks(this.#store, this.#lease, event);
-    this.#turns = new SessionTurns({ env, store: this.#store, watch: this.#watch, event, setupFinished: (outcome) => this.setupFinished(outcome) });
+    this.#turns = new SessionTurns({ env, store: this.#store, watch: this.#watch, event, setupFinished: (outcome) => this.setupFinished(outcome), rebuildable: () => this.#lease.rebuildable() });
+    this.#reports = new SessionReports({
+      store: this.#store,
+      watch: this.#watch,
+      lease: this.#lease,
+      turns: this.#turns,
+      forks: this.#forks,
+      event,
+      afterChange: () => this.#afterChange(),
+      spentUsd: (r) => this.#spentUsd(r),
+      require: () => this.#require(),
+    });
   }
 
   // ---- API ------------------------------------------------------------------------------------
@@ -201,160 +210,64 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
     });
   }
 
-  // ---- From the session's Workflow instances --------------------------------------------------
+  // ---- From the session's Workflow instances (session-reports.ts) ----------------------------
 
   setupInfo(): Result<SetupInfo> {
-    return resultOf(() => {
-      const r = this.#require();
-      return { repo: r.repo, branch: r.branch, workBranch: r.workBranch, templateId: r.sandbox.templateId, leaseKey: r.leaseKey, timeoutSeconds: sessionSandboxTtl(r.idleSeconds) };
-    });
+    return this.#reports.setupInfo();
   }
-
   setupFinished(outcome: SetupOutcome): Promise<Result<void>> {
-    return asResult(async () => {
-      const r = this.#require();
-      this.#watch.heard(0);
-      if (r.status !== "setting_up") return;
-      if (outcome.ok) {
-        this.#store.update((rec) => {
-          rec.sandboxId = outcome.sandboxId;
-          rec.baseSha = outcome.baseSha;
-          rec.sandboxState = "running";
-          rec.runningSince = Date.now();
-          rec.status = "idle";
-        });
-        this.#event("session.ready", null, { sandboxId: outcome.sandboxId });
-      } else {
-        this.#turns.fail(outcome.error);
-        await this.#lease.pool().release(r.leaseKey);
-      }
-      await this.#afterChange();
-    });
+    return this.#reports.setupFinished(outcome);
   }
-
-  /**
-   * A turn's first step: resumes the sandbox if it was paused (through the Pool) and answers what
-   * the turn works with. Refused for a turn that is not this session's running one.
-   */
   beginTurn(n: number, instanceId: string): Promise<Result<TurnStart>> {
-    return asResult(async () => {
-      const r = this.#require();
-      const turn = this.#store.turn(n);
-      if (!turn || turn.status !== "running" || r.cancelling === n) throw new ConflictError("cancelled", `Turn ${n} is not running.`);
-      this.#watch.heard(0);
-      // A lost sandbox: the turn rebuilds it first (session-lease.ts resumeOrRebuild).
-      const resumed = await this.#lease.resumeOrRebuild(n);
-      this.#event("turn.started", n, { instanceId, model: turn.model });
-      const start: TurnStart = { prompt: turn.prompt, model: turn.model, repo: r.repo, baseBranch: r.branch, workBranch: r.workBranch, system: r.system, handle: "handle" in resumed ? resumed.handle : null, startedAt: Date.parse(turn.started_at ?? new Date().toISOString()) };
-      if ("rebuild" in resumed) start.rebuild = resumed.rebuild;
-      return r.switchBranch ? { ...start, switchBranch: true } : start;
-    });
+    return this.#reports.beginTurn(n, instanceId);
   }
-
-  /** A rebuild's snapshot step (the turn's sandbox was lost): the last snapshot laid on its new clone. */
+  rebuildDuringTurn(n: number, step: string): Promise<Result<RebuildPlan>> {
+    return this.#reports.rebuildDuringTurn(n, step);
+  }
   restoreSnapshot(handle: SandboxHandle): Promise<Result<{ files: number; deleted: number; verified: boolean }>> {
-    return asResult(() => this.#lease.restoreSnapshot(handle));
+    return this.#reports.restoreSnapshot(handle);
   }
-
-  /** A rebuild's last step: the new sandbox is the session's (`session.rebuilt`); answers its handle. */
   rebuilt(report: RebuildReport): Promise<Result<SandboxHandle>> {
-    return asResult(() => this.#lease.rebuilt(report));
+    return this.#reports.rebuilt(report);
   }
-
-  /** The forked session's workspace is on its own work branch now. */
   branchSwitched(): void {
-    if (this.#store.record()?.switchBranch) this.#store.update((r) => delete r.switchBranch);
+    return this.#reports.branchSwitched();
   }
-
-  /** The conversation before turn n (ended turns), as the agent loop takes it. */
   history(n: number): Result<Exchange[]> {
-    return resultOf(() => this.#store.history(n - 1));
+    return this.#reports.history(n);
   }
-
   stepStarted(turn: number, name: string, attempt: number): { proceed: boolean; budgetSpent: boolean } {
-    const r = this.#store.record();
-    this.#watch.heard(0);
-    if (!r) return { proceed: false, budgetSpent: false };
-    this.#event("step.started", turn, { step: name, attempt });
-    const running = turn === 0 ? r.status === "setting_up" : this.#store.turn(turn)?.status === "running" && r.cancelling !== turn;
-    if (running) this.#turns.stepRunning(turn, name);
-    return { proceed: running, budgetSpent: r.budgetUsd !== null && this.#spentUsd(r) >= r.budgetUsd };
+    return this.#reports.stepStarted(turn, name, attempt);
   }
-
-  /** A running step's heartbeat: the turn's instance is alive, however long the step. */
   turnAlive(): void {
-    this.#watch.heard(0);
+    return this.#reports.turnAlive();
   }
-
-  /** Answers `branch` when new sessions wait for this turn's next step boundary (forkAtBoundary). */
   stepFinished(turn: number, name: string, report: StepReport): { branch?: boolean } {
-    this.#watch.heard(0);
-    this.#turns.stepEnded(turn, name);
-    const { attempt, ok, durationMs, error } = report;
-    this.#event("step.finished", turn, { step: name, attempt, ok, durationMs, ...(error ? { error } : {}) });
-    return turn > 0 && this.#forks.waiting() ? { branch: true } : {};
+    return this.#reports.stepFinished(turn, name, report);
   }
-
-  /** A step boundary of running turn n: the new sessions asked for meanwhile are made now. */
   forkAtBoundary(n: number): Promise<{ sessions: string[] }> {
-    return this.#store.turn(n)?.status === "running" ? this.#forks.take(n).then((sessions) => ({ sessions })) : Promise.resolve({ sessions: [] });
+    return this.#reports.forkAtBoundary(n);
   }
-
-  /** Admits a model call if its expected cost fits the budget (reserved until recorded or released). */
   reserveModelCall(turn: number, key: string, expectedUsd: number, call?: { maxTokens: number; inputTokensEstimate: number }): Result<void> {
-    return resultOf(() => {
-      const r = this.#require();
-      if (r.cancelling === turn) throw new ConflictError("cancelled", `Turn ${turn} was cancelled.`);
-      const spent = this.#spentUsd(r);
-      const now = Date.now();
-      if (!this.#store.ledger.tryReserve(key, turn, expectedUsd, r.budgetUsd ?? Infinity, spent, now)) {
-        const message = modelCallStopMessage({ owner: "session", expectedUsd, call, budgetUsd: r.budgetUsd ?? Infinity, spentUsd: spent, reservedUsd: this.#store.ledger.reservedUsd(now, key) });
-        throw new BudgetExceededError(message, { budgetUsd: r.budgetUsd });
-      }
-    });
+    return this.#reports.reserveModelCall(turn, key, expectedUsd, call);
   }
-
   releaseReservation(key: string): void {
-    this.#store.ledger.release(key);
+    return this.#reports.releaseReservation(key);
   }
-
-  /** A model call's answer and cost (k-th call of the turn), recorded once per ledger key. */
   recordModelCall(turn: number, k: number, key: string, model: ModelTurn, usd: number): void {
-    const now = new Date().toISOString();
-    this.#store.recordModel(turn, k, model, now);
-    this.#store.ledger.book(key, turn, "llm", usd, now);
-    this.#event("cost.recorded", turn, { kind: "llm", usd });
+    return this.#reports.recordModelCall(turn, k, key, model, usd);
   }
-
   recordToolCall(turn: number, k: number, index: number, call: ToolCall & { id: string }, result: ToolTurn): void {
-    this.#store.recordTool(turn, k, index, call, result, new Date().toISOString());
-    const output = result.content.length > EVENT_OUTPUT_CHARS ? `${result.content.slice(0, EVENT_OUTPUT_CHARS)}…` : result.content;
-    this.#event("tool.output", turn, { tool: call.name, input: call.input, output, isError: result.isError });
+    return this.#reports.recordToolCall(turn, k, index, call, result);
   }
-
-  /** A turn out of budget waits for a raise with its sandbox paused. */
   awaitBudget(turn: number): Promise<Result<void>> {
-    return asResult(async () => {
-      this.#event("turn.awaiting_budget", turn, { budgetUsd: this.#require().budgetUsd });
-      await this.#lease.pause();
-    });
+    return this.#reports.awaitBudget(turn);
   }
-
-  /** Resumes the sandbox for a turn that waited (for budget); answers its handle. */
   resumeForTurn(turn: number): Promise<Result<SandboxHandle>> {
-    return asResult(async () => {
-      const r = this.#require();
-      if (r.cancelling === turn || this.#store.turn(turn)?.status !== "running") throw new ConflictError("cancelled", `Turn ${turn} is not running.`);
-      return this.#lease.resume();
-    });
+    return this.#reports.resumeForTurn(turn);
   }
-
   turnFinished(outcome: TurnOutcome): Promise<Result<void>> {
-    return asResult(async () => {
-      this.#require();
-      this.#turns.applyOutcome(outcome);
-      await this.#afterChange();
-    });
+    return this.#reports.turnFinished(outcome);
   }
 
   // ---- Alarm: idle pause and reconciliation ---------------------------------------------------

@@ -114,6 +114,12 @@ export class Pool extends DurableObject<Env> {
     return asResult(() => this.#logic.core.release(key));
   }
 
+  /** Whether `key` is that run's fork's lease on a running sandbox now (the model proxy's revocation check). */
+  leaseHeld(key: string, runId: string, fork: number): boolean {
+    const lease = this.#logic.core.leases.get(key);
+    return lease !== undefined && lease.state === "active" && lease.run_id === runId && lease.fork === fork;
+  }
+
   /** Releases every lease of a run at once (cancellation): nothing of it is left running. */
   releaseRun(runId: string): Promise<Result<{ fork: number; aliveSeconds: number }[]>> {
     return asResult(() => this.#logic.holders.releaseRun(runId));

@@ -12,7 +12,7 @@ import { authorizeProxyCall, MODEL_PROXY_MAX_BODY_BYTES, proxyMessages } from ".
 export const modelProxy = new Hono<AppEnv>();
 
 modelProxy.post(
-  "/:run/v1/messages",
+  "/:id/v1/messages",
   bodyLimit({
     maxSize: MODEL_PROXY_MAX_BODY_BYTES,
     onError: () => {
@@ -20,7 +20,7 @@ modelProxy.post(
     },
   }),
   async (c) => {
-    const grant = await authorizeProxyCall(c.env, c.req.param("run"), c.req.raw.headers);
+    const grant = await authorizeProxyCall(c.env, c.req.param("id"), c.req.raw.headers);
     return proxyMessages(c.env, grant, await c.req.text(), c.req.raw.headers, (p) => c.executionCtx.waitUntil(p));
   },
 );

@@ -19,14 +19,13 @@ if [ -z "${ANTHROPIC_API_KEY:-}" ]; then
 fi
 [ "$format" = "stream-json" ] || { echo "unexpected format $format" >&2; exit 2; }
 echo "{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"s-1\",\"model\":\"$model\",\"cwd\":\"$(pwd)\"}"
+# Reads everything a session could read of its environment — its own, and every process's it can
+# see under /proc — and leaves it, base64 (no scrubber rewrites it), in env-dump.b64.
+case "$prompt" in
+  *dump-env*) { env; for f in /proc/[0-9]*/environ; do tr '\0' '\n' < "$f" 2>/dev/null || true; done; } | base64 | tr -d '\n' > env-dump.b64 ;;
+esac
 # Misbehaviours the tests ask for in the prompt:
 case "$prompt" in
-  *dump-env*)
-    # Reads everything a session could read of its environment — its own, and every process's it
-    # can see under /proc — and leaves it, base64 (no scrubber rewrites it), in env-dump.b64.
-    { env; for f in /proc/[0-9]*/environ; do tr '\0' '\n' < "$f" 2>/dev/null || true; done; } | base64 | tr -d '\n' > env-dump.b64
-    echo '{"type":"result","subtype":"success","is_error":false,"num_turns":1,"result":"Dumped.","session_id":"s-1","total_cost_usd":0,"usage":{"input_tokens":0,"output_tokens":0}}'
-    exit 0 ;;
   *proxy-calls=*)
     # Calls the model through ANTHROPIC_BASE_URL (streamed) until it has made N calls or one is
     # refused, then reports a cost of 0 (the proxy's metering is what is billed).
@@ -45,6 +44,9 @@ case "$prompt" in
       echo '{"type":"assistant","message":{"role":"assistant","content":[{"type":"text","text":"called"}],"usage":{"input_tokens":1,"output_tokens":1}},"session_id":"s-1"}'
     done
     echo "{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":false,\"num_turns\":$calls,\"result\":\"Made $calls calls.\",\"session_id\":\"s-1\",\"total_cost_usd\":0,\"usage\":{\"input_tokens\":$calls,\"output_tokens\":$calls}}"
+    exit 0 ;;
+  *dump-env*)
+    echo '{"type":"result","subtype":"success","is_error":false,"num_turns":1,"result":"Dumped.","session_id":"s-1","total_cost_usd":0,"usage":{"input_tokens":0,"output_tokens":0}}'
     exit 0 ;;
   *cost=*)
     cost="${prompt#*cost=}"

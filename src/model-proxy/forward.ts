@@ -10,6 +10,7 @@ import { expectedCallCostUsd, parseModelPrices, usageCostUsd, type PriceTable } 
 import type { Env } from "../core/env";
 import { loadConfig } from "../core/env";
 import { AgentUnavailableError, ForkyardError, fromWireError, InvalidInputError, UnauthorizedError } from "../core/errors";
+import { errorFields, log } from "../observability/log";
 import { POOL_NAME } from "../protocol/events";
 import { StreamUsageMeter, usageOfBody } from "./meter";
 import { verifyProxyToken, type ProxyGrant } from "./token";
@@ -84,21 +85,27 @@ interface Booking {
   settle: (usd: number) => Promise<void>;
 }
 
-/** Passes a stream through, metering it; books what it used once it ends (or the reservation, if it never started). */
+/**
+ * Passes a stream through, metering it. What it used (the reservation, if it never started) is
+ * booked once: before the stream's end reaches the sandbox, so the call is on the ledger by the
+ * time its caller has the answer; or, when the stream breaks or the sandbox hangs up mid-stream
+ * (which cancels the upstream call too), at that point.
+ */
 function meteredStream(upstream: Response, body: ReadableStream<Uint8Array>, booking: Booking, waitUntil: (p: Promise<unknown>) => void): Response {
   const meter = new StreamUsageMeter();
-  let ended!: () => void;
-  const done = new Promise<void>((resolve) => (ended = resolve));
+  let booked: Promise<void> | undefined;
+  const book = () =>
+    (booked ??= booking.settle(meter.started ? usageCostUsd(meter.model ?? booking.model, meter.usage, booking.prices) : booking.reservedUsd).catch((err: unknown) => {
+      log("error", "model_proxy.booking_failed", errorFields(err));
+    }));
   const through = new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
       meter.push(chunk);
       controller.enqueue(chunk);
     },
-    flush: () => ended(),
+    flush: () => book(),
   });
-  // A sandbox that hangs up mid-stream cancels the upstream call too; what was metered is booked.
-  body.pipeTo(through.writable).then(ended, ended);
-  waitUntil(done.then(() => booking.settle(meter.started ? usageCostUsd(meter.model ?? booking.model, meter.usage, booking.prices) : booking.reservedUsd)));
+  waitUntil(body.pipeTo(through.writable).then(book, book));
   return new Response(through.readable, { status: upstream.status, headers: pick(upstream.headers, RESPONSE_HEADERS) });
 }
 

@@ -27,15 +27,16 @@ esac
 # Misbehaviours the tests ask for in the prompt:
 case "$prompt" in
   *proxy-calls=*)
-    # Calls the model through ANTHROPIC_BASE_URL (streamed) until it has made N calls or one is
-    # refused, then reports a cost of 0 (the proxy's metering is what is billed).
+    # Calls the model through ANTHROPIC_BASE_URL (odd calls streamed, even ones not) until it has
+    # made N calls or one is refused, then reports a cost of 0 (the proxy's metering is what is billed).
     calls="${prompt#*proxy-calls=}"; calls="${calls%% *}"
     i=0
     while [ "$i" -lt "$calls" ]; do
       i=$((i + 1))
+      if [ $((i % 2)) = 1 ]; then stream=true; else stream=false; fi
       code=$(curl -sS -o /tmp/proxy-answer -w '%{http_code}' -X POST "$ANTHROPIC_BASE_URL/v1/messages" \
         -H "x-api-key: $ANTHROPIC_API_KEY" -H 'anthropic-version: 2023-06-01' -H 'content-type: application/json' \
-        --data "{\"model\":\"$model\",\"max_tokens\":1000,\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"call $i\"}]}")
+        --data "{\"model\":\"$model\",\"max_tokens\":1000,\"stream\":$stream,\"messages\":[{\"role\":\"user\",\"content\":\"call $i\"}]}")
       if [ "$code" != 200 ]; then
         answer=$(tr -d '"\\\n' < /tmp/proxy-answer)
         echo "{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":true,\"num_turns\":$i,\"result\":\"API Error: $code $answer\",\"session_id\":\"s-1\",\"total_cost_usd\":0}"

@@ -50,13 +50,13 @@ describe("the model proxy: no model key in any sandbox", () => {
     expect(dump).not.toContain(bindings.ANTHROPIC_API_KEY.slice(0, 12));
     expect(dump).not.toContain("[REDACTED]");
 
-    // Billed: the two calls' usage as the model API streamed it, not the $0 the CLI reported.
+    // Billed: the two calls' usage as the model API answered it (streamed, then not), not the $0 the CLI reported.
     expect(fork.costUsd.llm).toBeCloseTo(2 * callUsd, 8);
-    // The model API saw the Worker's key, on streamed calls.
+    // The model API saw the Worker's key.
     const calls = await scriptedModel.calls();
     expect(calls.map((c) => [c.status, c.apiKeyMatched, (c.body as { stream?: boolean }).stream])).toEqual([
       [200, true, true],
-      [200, true, true],
+      [200, true, false],
     ]);
 
     // The fork ended, its lease was released: its token is revoked.

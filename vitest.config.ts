@@ -82,6 +82,8 @@ export default defineConfig(async () => {
                   GITHUB_TOKEN: TEST_GITHUB_TOKEN,
                   GITHUB_WEBHOOK_SECRET: TEST_GITHUB_WEBHOOK_SECRET,
                   TEST_GITHUB_URL: inject<string>("githubUrl"),
+                  // Sandboxes reach the Worker through the bridge (test/support/worker-bridge.ts).
+                  PUBLIC_URL: inject<string>("bridgeUrl"),
                 },
               },
             })),

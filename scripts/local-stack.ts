@@ -370,6 +370,8 @@ export function workerVars(opts: { backend: "local" | "e2b"; sandboxUrl?: string
 const PASSTHROUGH = [
   "ANTHROPIC_API_KEY",
   "ANTHROPIC_BASE_URL",
+  "PUBLIC_URL",
+  "MODEL_PROXY_SECRET",
   "GITHUB_TOKEN",
   "GITHUB_WEBHOOK_SECRET",
   "GITHUB_API_URL",

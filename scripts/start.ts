@@ -51,10 +51,21 @@ setInterval(() => {
   if (process.ppid !== parent) void shutdown(0);
 }, 1000).unref();
 
+/**
+ * The Worker's address as sandboxes reach it (PUBLIC_URL: the claude-code runtime's model proxy).
+ * Locally that is the Worker's own port, forwarded into each sandbox's network namespace by the
+ * sandbox server where it can forward (as root: one namespace per sandbox); elsewhere a sandbox
+ * reaches no host address at all. With E2B's cloud, set PUBLIC_URL to an address E2B's sandboxes reach.
+ */
+const publicUrl = env.PUBLIC_URL ?? (backend === "local" ? `http://127.0.0.1:${port}` : undefined);
+const canForward = process.getuid?.() === 0 && !["0", "false"].includes((env.SANDBOX_SHARED_NAMESPACE ?? "").toLowerCase());
+const forwardHosts = (): NodeJS.ProcessEnv =>
+  canForward && !env.PUBLIC_URL ? { SANDBOX_FORWARD_HOSTS: [env.SANDBOX_FORWARD_HOSTS, `127.0.0.1:${port}`].filter(Boolean).join(",") } : {};
+
 try {
   let sandboxUrl: string | undefined;
   if (backend === "local") {
-    const sandbox = await startSandboxServer({ port: sandboxPort, dataDir: join(stateDir, "sandboxes"), apiKey: env.LOCAL_SANDBOX_API_KEY ?? LOCAL_E2B_API_KEY, hidePaths: [stateDir], onSpawn: track });
+    const sandbox = await startSandboxServer({ port: sandboxPort, dataDir: join(stateDir, "sandboxes"), apiKey: env.LOCAL_SANDBOX_API_KEY ?? LOCAL_E2B_API_KEY, hidePaths: [stateDir], env: forwardHosts(), onSpawn: track });
     sandboxUrl = sandbox.url;
   }
   let modelEnv: NodeJS.ProcessEnv = {};
@@ -64,7 +75,7 @@ try {
     if (env.ANTHROPIC_API_KEY) console.warn("FORKYARD_DEMO_MODEL is set: ANTHROPIC_API_KEY is not used by this start.");
   }
   const metrics = metricsToken();
-  const worker = await startWorker({ port, stateDir, vars: { ...workerVars({ backend, sandboxUrl, env: { ...env, ...modelEnv } }), METRICS_TOKEN: metrics }, onSpawn: track });
+  const worker = await startWorker({ port, stateDir, vars: { ...workerVars({ backend, sandboxUrl, env: { ...env, ...modelEnv, ...(publicUrl ? { PUBLIC_URL: publicUrl } : {}) } }), METRICS_TOKEN: metrics }, onSpawn: track });
   for (const p of processes) p.child.once("exit", () => void shutdown(1));
   // "running" only when every process of the stack still runs (one that exited since it answered, e.g.
   // over a port taken meanwhile, would not fire the listener above).

@@ -12,6 +12,7 @@ import { docs } from "./routes/docs";
 import { evals } from "./routes/evals";
 import { health } from "./routes/health";
 import { metrics } from "./routes/metrics";
+import { modelProxy } from "./routes/model-proxy";
 import { operations } from "./routes/operations";
 import { runs } from "./routes/runs";
 import { sessions } from "./routes/sessions";
@@ -37,17 +38,20 @@ export function createApp(): Hono<AppEnv> {
 
   // Webhooks authenticate each delivery by its signature, not by a bearer token.
   app.route("/v1/webhooks", webhooks);
+  // The model proxy authenticates each call by its per-fork token (and has its own body limit).
+  app.route("/v1/model-proxy", modelProxy);
+  const ownAuth = (path: string) => path.startsWith("/v1/webhooks/") || path.startsWith("/v1/model-proxy/");
   const apiAuth = bearerTokens((c) => loadConfig(c.env).apiTokens);
   // Webhooks (mounted above) are authenticated by their signatures, also on paths they do not serve (404, not 401).
-  app.use("/v1/*", (c, next) => (c.req.path.startsWith("/v1/webhooks/") ? next() : apiAuth(c, next)));
-  app.use("/v1/*", async (c, next) =>
+  app.use("/v1/*", (c, next) => (ownAuth(c.req.path) ? next() : apiAuth(c, next)));
+  const apiBodyLimit = (maxSize: number) =>
     bodyLimit({
-      maxSize: loadConfig(c.env).MAX_BODY_BYTES,
+      maxSize,
       onError: () => {
-        throw new PayloadTooLargeError(loadConfig(c.env).MAX_BODY_BYTES);
+        throw new PayloadTooLargeError(maxSize);
       },
-    })(c, next),
-  );
+    });
+  app.use("/v1/*", async (c, next) => (c.req.path.startsWith("/v1/model-proxy/") ? next() : apiBodyLimit(loadConfig(c.env).MAX_BODY_BYTES)(c, next)));
   app.route("/v1/runs", runs);
   app.route("/v1/runs", artifacts);
   app.route("/v1/sessions", sessions);

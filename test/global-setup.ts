@@ -7,6 +7,7 @@ import { TEST_ANTHROPIC_API_KEY, TEST_E2B_API_KEY, TEST_SANDBOX_ADMIN_KEY, TEST_
 import { startChildServer } from "./support/child-server.ts";
 import { createTestRepo } from "./support/test-repo.ts";
 import { createEvalRepos } from "./support/eval-repos.ts";
+import { startWorkerBridge } from "./support/worker-bridge.ts";
 
 /** Starts the local E2B-compatible sandbox server and a test git repo for the workerd tests. */
 export default async function setup(project: TestProject) {
@@ -26,15 +27,18 @@ export default async function setup(project: TestProject) {
     GITHUB_TOKEN: TEST_GITHUB_TOKEN,
   });
   project.provide("githubUrl", github.url);
+  // The Worker's address as sandboxes reach it (its PUBLIC_URL: the claude-code runtime's model proxy).
+  const bridge = await startWorkerBridge();
+  project.provide("bridgeUrl", bridge.url);
   // Exposed read-only to sandboxes (forks clone the test repo from it) wherever the checkout lives;
-  // the GitHub stand-in is the one host address sandboxes reach (their network is their own).
+  // the GitHub stand-in and the Worker bridge are the host addresses sandboxes reach (their network is their own).
   // Its own process (as `npm start` runs it), not this one: a process forks each sandbox command,
   // and forking vitest's large main process cost ~30 ms of CPU per spawn (a quarter of the lane's CPU).
   const server = await startSandboxServer({
     apiKey: TEST_E2B_API_KEY,
     dataDir: join(root, "sandboxes"),
     exposePaths: [root],
-    env: { SANDBOX_ADMIN_KEY: TEST_SANDBOX_ADMIN_KEY, SANDBOX_FORWARD_HOSTS: new URL(github.url).host },
+    env: { SANDBOX_ADMIN_KEY: TEST_SANDBOX_ADMIN_KEY, SANDBOX_FORWARD_HOSTS: `${new URL(github.url).host},${new URL(bridge.url).host}` },
     quiet: true,
   });
   project.provide("sandboxUrl", server.url);
@@ -51,6 +55,7 @@ export default async function setup(project: TestProject) {
   return async () => {
     await anthropic.close();
     await github.stop();
+    await bridge.close();
     await server.stop();
     rmSync(root, { recursive: true, force: true });
   };
@@ -64,5 +69,6 @@ declare module "vitest" {
     anthropicUrl: string;
     claudeCodeCommand: string;
     githubUrl: string;
+    bridgeUrl: string;
   }
 }

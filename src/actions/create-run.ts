@@ -6,7 +6,7 @@ import { parseInput } from "../api/validation";
 import { runTitle } from "../api/run-title";
 import type { Config, Env } from "../core/env";
 import { loadConfig } from "../core/env";
-import { AgentUnavailableError, InvalidInputError, unwrap } from "../core/errors";
+import { AgentUnavailableError, InvalidInputError, ModelProxyUnavailableError, unwrap } from "../core/errors";
 import type { CreateRunInput } from "../objects/orchestrator/run-store";
 import { validateGitHubTarget } from "../github/targets";
 import { newRunId, runIdForIdempotencyKey, sha256Hex, workBranch } from "../protocol/run-ids";
@@ -64,6 +64,7 @@ function checkRequest(request: CreateRunRequest, config: Config): void {
   if ("prompt" in request.task) {
     request.task.model = resolveModel(request.task.model);
     if (!config.ANTHROPIC_API_KEY) throw new AgentUnavailableError();
+    if (request.task.runtime === "claude-code" && !config.PUBLIC_URL) throw new ModelProxyUnavailableError();
   }
   validateGitHubTarget(request, config);
   if (request.judge?.llm) {

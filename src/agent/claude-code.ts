@@ -2,13 +2,13 @@
  * The Claude Code runtime: the Claude Code CLI runs inside the sandbox, headless, and reports in
  * its stream-json format (one JSON object per line, the last one the `result` envelope). Forkyard
  * parses that into the same agent result as its own loop. Its checkpoint is the whole CLI run, not
- * each model and tool call, and the model key has to enter the sandbox (as an environment variable
- * of that one command) — the coarser, less contained option.
+ * each model and tool call — the coarser option. It reaches the model through the Worker's model
+ * proxy with a per-fork token (src/model-proxy/): no model key enters the sandbox.
  */
 import type { AgentView } from "../api/runs";
 import { boundOutput } from "./bound";
 import { MAX_SUMMARY_CHARS } from "./loop";
-import { ZERO_USAGE, addUsage, usageCostUsd, type PriceTable, type TokenUsage } from "./pricing";
+import { ZERO_USAGE, addUsage, type TokenUsage } from "./pricing";
 
 /** The CLI invocation; every value comes from the environment, so none is parsed as shell. */
 export const CLAUDE_CODE_SCRIPT =
@@ -16,7 +16,7 @@ export const CLAUDE_CODE_SCRIPT =
 
 export interface ClaudeCodeResult extends AgentView {
   isError: boolean;
-  /** What the CLI reported it cost, when it did. */
+  /** What the CLI reported it cost, when it did: advisory (the model proxy's metering is billed). */
   reportedCostUsd: number | null;
 }
 
@@ -80,38 +80,4 @@ export function parseClaudeCodeStream(output: string, model: string): ClaudeCode
     isError: result.is_error === true,
     reportedCostUsd: typeof result.total_cost_usd === "number" ? result.total_cost_usd : null,
   };
-}
-
-/**
- * Prices a stream-json session as it arrives: each assistant message's usage at the model's
- * prices. Fed raw chunks (lines may be split across them).
- */
-export class StreamCostMeter {
-  usd = 0;
-  #partial = "";
-  readonly #model: string;
-  readonly #prices: PriceTable;
-
-  constructor(model: string, prices: PriceTable) {
-    this.#model = model;
-    this.#prices = prices;
-  }
-
-  /** Takes a chunk of output; true when the cost went up. */
-  push(chunk: string): boolean {
-    const lines = (this.#partial + chunk).split("\n");
-    this.#partial = lines.pop() ?? "";
-    if (this.#partial.length > 1_000_000) this.#partial = "";
-    const before = this.usd;
-    for (const line of lines) {
-      if (!line.startsWith("{")) continue;
-      try {
-        const event = JSON.parse(line) as { type?: string; message?: { usage?: StreamUsage } };
-        if (event.type === "assistant") this.usd += usageCostUsd(this.#model, toUsage(event.message?.usage), this.#prices);
-      } catch {
-        // not a JSON line
-      }
-    }
-    return this.usd > before;
-  }
 }

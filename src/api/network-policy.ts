@@ -36,7 +36,7 @@ export const networkPolicy = z.strictObject({
 });
 export type NetworkPolicy = z.infer<typeof networkPolicy>;
 
-/** Private, link-local, carrier-grade NAT and loopback ranges: denied to every sandbox of a run with `network`. */
+/** Private, link-local, carrier-grade NAT and loopback ranges: denied to every sandbox (see deploymentNetwork). */
 export const DEFAULT_DENY_OUT: readonly string[] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "0.0.0.0/8", "fc00::/7", "fe80::/10", "::1/128"];
 
 /** The host part of an http(s)/ssh/git URL (`git@host:path` too), lower-cased; undefined for a local path. */
@@ -55,7 +55,7 @@ function urlHost(url: string | undefined): string | undefined {
 /**
  * What a run's sandboxes are created with: the run's rules, plus the default denies (private
  * ranges and the host) and, allowed ahead of them, the addresses Forkyard itself needs — the run's
- * git remote and, for the `claude-code` runtime, the model API it calls. Rules are de-duplicated, order kept.
+ * git remote and the Worker's model proxy (PUBLIC_URL), when asked. Rules are de-duplicated, order kept.
  */
 export function effectiveNetwork(policy: NetworkPolicy, needs: { repo: string; modelUrl?: string }): Required<NetworkPolicy> {
   const needed = [urlHost(needs.repo), urlHost(needs.modelUrl)].filter((h): h is string => !!h);
@@ -65,9 +65,33 @@ export function effectiveNetwork(policy: NetworkPolicy, needs: { repo: string; m
   };
 }
 
-/** The rules a run's sandboxes are created with (undefined: a run without `network`, the provider's default). */
-export function runNetwork(request: { network?: NetworkPolicy; repo: string; task: object }, anthropicBaseUrl: string | undefined): Required<NetworkPolicy> | undefined {
-  if (!request.network) return undefined;
+/**
+ * What every sandbox is created with when its holder gives no rules of its own (the Pool applies
+ * it, to warm sandboxes too): private ranges and the host denied, the Worker's own address
+ * (PUBLIC_URL: the model proxy) allowed.
+ */
+export function deploymentNetwork(publicUrl: string | undefined): Required<NetworkPolicy> {
+  return effectiveNetwork({}, { repo: "", ...(publicUrl ? { modelUrl: publicUrl } : {}) });
+}
+
+/** True for an address rule (an IP or `localhost`): one a deny CIDR can cover, unlike a host name. */
+function isAddress(host: string): boolean {
+  return isCidrOrIp(host) || host === "localhost";
+}
+
+/**
+ * The rules a run's sandboxes are created with: a run's own `network` with the defaults and what
+ * Forkyard needs added (its git remote; for the `claude-code` runtime, the model proxy at
+ * PUBLIC_URL). A run without rules gets the deployment's default (undefined here: the Pool adds
+ * it), unless its git remote is an address the default does not allow (a local remote): then the
+ * default plus that address.
+ */
+export function runNetwork(request: { network?: NetworkPolicy; repo: string; task: object }, publicUrl: string | undefined): Required<NetworkPolicy> | undefined {
+  if (!request.network) {
+    const remote = urlHost(request.repo);
+    if (!remote || !isAddress(remote) || deploymentNetwork(publicUrl).allowOut.includes(remote)) return undefined;
+    return effectiveNetwork({}, { repo: request.repo, ...(publicUrl ? { modelUrl: publicUrl } : {}) });
+  }
   const inSandboxModel = "runtime" in request.task && request.task.runtime === "claude-code";
-  return effectiveNetwork(request.network, { repo: request.repo, ...(inSandboxModel ? { modelUrl: anthropicBaseUrl ?? "https://api.anthropic.com" } : {}) });
+  return effectiveNetwork(request.network, { repo: request.repo, ...(inSandboxModel && publicUrl ? { modelUrl: publicUrl } : {}) });
 }

@@ -11,6 +11,7 @@
 import { RUN_ID_PATTERN } from "../protocol/run-ids.ts";
 import { SESSION_ID_PATTERN } from "../protocol/session-ids.ts";
 import { ERROR_RESPONSES, type Json } from "./openapi-common.ts";
+import { modelProxyPaths } from "./openapi-model-proxy.ts";
 import { githubPaths, metaPaths, operationPaths } from "./openapi-operations.ts";
 import { runPaths } from "./openapi-runs.ts";
 import { componentSchemas } from "./openapi-schemas.ts";
@@ -37,7 +38,7 @@ export interface OpenApiDocument {
 
 function buildDocument(): OpenApiDocument {
   const schemas = componentSchemas();
-  const paths = { ...runPaths(schemas), ...SESSION_PATHS, ...EVAL_PATHS, ...githubPaths(), ...operationPaths(), ...metaPaths() };
+  const paths = { ...runPaths(schemas), ...SESSION_PATHS, ...EVAL_PATHS, ...githubPaths(), ...modelProxyPaths(), ...operationPaths(), ...metaPaths() };
   return {
     openapi: "3.1.0",
     info: {
@@ -58,6 +59,7 @@ function buildDocument(): OpenApiDocument {
       { name: "events", description: "Live progress as Server-Sent Events." },
       { name: "operations", description: "The sandbox pool and the orphan reaper." },
       { name: "github", description: "Runs started by GitHub webhooks (HMAC-signed, no bearer token)." },
+      { name: "model proxy", description: "The Messages API for agent runtimes inside sandboxes (a per-fork token, no bearer token)." },
       { name: "meta", description: "Health, metrics and this document." },
     ],
     paths,
@@ -72,6 +74,7 @@ function buildDocument(): OpenApiDocument {
       securitySchemes: {
         bearer: { type: "http", scheme: "bearer", description: "One of the tokens in FORKYARD_API_TOKENS." },
         metricsToken: { type: "http", scheme: "bearer", description: "METRICS_TOKEN (only when the deployment sets one)." },
+        modelProxyToken: { type: "apiKey", in: "header", name: "x-api-key", description: "A fork's model proxy token (the `claude-code` runtime's ANTHROPIC_API_KEY)." },
       },
     },
   };

@@ -57,6 +57,8 @@ export interface Env {
   LOG_LEVEL?: string;
   ANTHROPIC_API_KEY?: string;
   ANTHROPIC_BASE_URL?: string;
+  PUBLIC_URL?: string;
+  MODEL_PROXY_SECRET?: string;
   MODEL_PRICES?: string;
   AGENT_MAX_TURNS?: string;
   AGENT_CONTEXT_TOKENS?: string;
@@ -130,6 +132,10 @@ const configSchema = z.object({
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
   ANTHROPIC_BASE_URL: optionalUrl,
+  /** The Worker's address as sandboxes reach it: the `claude-code` runtime's model proxy is under it. */
+  PUBLIC_URL: optionalUrl,
+  /** The HMAC key of the model proxy's per-fork tokens (default: one derived from ANTHROPIC_API_KEY). */
+  MODEL_PROXY_SECRET: z.string().min(16).optional(),
   MODEL_PRICES: z.string().optional(),
   AGENT_MAX_TURNS: int(1, 500).default(40),
   /** The model's context window: a longer conversation is trimmed to fit (src/agent/context-window.ts). */
@@ -165,7 +171,7 @@ export type RetryOverrides = Config["RETRY_POLICIES"];
 
 /** Every secret the deployment holds: scrubbed from whatever leaves a sandbox, never let out in a file. */
 export function configuredSecrets(config: Config): string[] {
-  const secrets = [config.E2B_API_KEY, config.ANTHROPIC_API_KEY, config.GITHUB_TOKEN, config.GITHUB_WEBHOOK_SECRET, config.METRICS_TOKEN, ...config.apiTokens];
+  const secrets = [config.E2B_API_KEY, config.ANTHROPIC_API_KEY, config.GITHUB_TOKEN, config.GITHUB_WEBHOOK_SECRET, config.METRICS_TOKEN, config.MODEL_PROXY_SECRET, ...config.apiTokens];
   return [...new Set(secrets.filter((s): s is string => typeof s === "string" && s.length >= 8))];
 }
 

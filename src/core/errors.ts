@@ -195,6 +195,17 @@ export class AgentUnavailableError extends ForkyardError {
   }
 }
 
+/** 503: an agent runtime inside a sandbox reaches the model only through the Worker's model proxy, which needs PUBLIC_URL. */
+export class ModelProxyUnavailableError extends ForkyardError {
+  constructor() {
+    super(
+      "model_proxy_unavailable",
+      "The claude-code runtime needs PUBLIC_URL (the Worker's address as sandboxes reach it): it reaches the model only through the Worker's model proxy, never with a key of its own.",
+      { status: 503 },
+    );
+  }
+}
+
 export class ConfigError extends ForkyardError {
   constructor(message: string, details?: ErrorDetails) {
     super("config_invalid", message, { status: 500, details });

@@ -1,7 +1,9 @@
 import type { AgentTask, AgentView } from "../api/runs";
-import { CLAUDE_CODE_SCRIPT, parseClaudeCodeStream, StreamCostMeter } from "../agent/claude-code";
-import { expectedCallCostUsd, parseModelPrices } from "../agent/pricing";
-import { BudgetExceededError, ForkyardError, fromWireError, type Result } from "../core/errors";
+import { CLAUDE_CODE_SCRIPT, parseClaudeCodeStream } from "../agent/claude-code";
+import { BudgetExceededError, ForkyardError } from "../core/errors";
+import { modelProxyUrl } from "../model-proxy/address";
+import { mintProxyToken } from "../model-proxy/token";
+import { log } from "../observability/log";
 import { REPO_DIR } from "../sandbox/git";
 import type { ForkContext } from "./fork-context";
 import { stepConfig } from "./step-policies";
@@ -10,29 +12,24 @@ import { claudeCodeRecords } from "../runs/claude-code-transcript";
 
 /** Output kept from the CLI: enough for its final `result` line. */
 const STREAM_TAIL_CHARS = 256 * 1024;
-/** A session reporting more than this is not believed (an overflowed or forged number). */
-const MAX_SESSION_COST_USD = 10_000;
+/** A token outlives the step's deadline by this much (the lease's release revokes it sooner). */
+const TOKEN_GRACE_SECONDS = 60;
 
 /**
  * The `claude-code` runtime: one step runs the Claude Code CLI in the sandbox (a coarse
- * checkpoint: a crash re-runs the whole CLI session). Its stream-json is read as it arrives: every
- * assistant message's usage is priced and the session's reservation grows with it, so the CLI is
- * stopped as soon as it would spend past the run's budget. At the end the CLI's reported cost is
- * booked — unless it is missing, negative or absurd, which fails the fork (the cost priced from
- * the stream is booked instead: never a credit). Its output, summary included, is scrubbed of
- * the model key like every sandbox output.
+ * checkpoint: a crash re-runs the whole CLI session). No model key enters the sandbox: the CLI's
+ * ANTHROPIC_BASE_URL is the Worker's model proxy (src/model-proxy/) and its "key" a per-fork token
+ * bound to this run, this fork and its current sandbox lease, expiring with the step. The proxy
+ * reserves each call's worst case against the run's budget, refuses a call the budget cannot
+ * cover (402 `budget_exceeded`), meters what each call used and books it on the fork: that is
+ * what the fork is billed. The cost the CLI reports is advisory (logged, never booked).
  */
 export async function runClaudeCodeTask(ctx: ForkContext, task: AgentTask & { model: string }): Promise<AgentView> {
   const { params: p, config, steps, orchestrator } = ctx;
-  const prices = parseModelPrices(config.MODEL_PRICES);
   const maxTurns = task.maxTurns ?? config.AGENT_MAX_TURNS;
-  const nextCallUsd = expectedCallCostUsd(task.model, { inputTokensEstimate: 20_000, maxTokens: 16_000 }, prices);
-  return steps.run(STEP.claudeCode, stepConfig("claudeCode", config.RETRY_POLICIES, p.timeoutSeconds * 1000), async ({ attempt, remainingMs }) => {
-    const ledgerKey = `fork:${p.n}:${STEP.claudeCode}:${attempt}`;
-    const reserve = async (usd: number): Promise<Result<void>> => orchestrator.reserveModelCall(p.n, ledgerKey, usd);
-    const first = await reserve(nextCallUsd);
-    if (!first.ok) throw fromWireError(first.error);
-
+  return steps.run(STEP.claudeCode, stepConfig("claudeCode", config.RETRY_POLICIES, p.timeoutSeconds * 1000), async ({ remainingMs }) => {
+    const baseUrl = modelProxyUrl(config, p.runId);
+    const token = await mintProxyToken(config, { run: p.runId, fork: p.n, lease: ctx.sandbox.leaseKey, exp: Math.ceil((Date.now() + remainingMs) / 1000) + TOKEN_GRACE_SECONDS });
     const session = await ctx.envd();
     const envs: Record<string, string> = {
       ...ctx.taskEnv,
@@ -40,56 +37,25 @@ export async function runClaudeCodeTask(ctx: ForkContext, task: AgentTask & { mo
       FORKYARD_PROMPT: task.prompt,
       FORKYARD_MODEL: task.model,
       FORKYARD_MAX_TURNS: String(maxTurns),
-      ANTHROPIC_API_KEY: config.ANTHROPIC_API_KEY ?? "",
+      ANTHROPIC_BASE_URL: baseUrl,
+      ANTHROPIC_API_KEY: token,
     };
-    if (config.ANTHROPIC_BASE_URL) envs.ANTHROPIC_BASE_URL = config.ANTHROPIC_BASE_URL;
-
-    // The session's spend so far, priced from the stream; each step up re-reserves (spent + next call).
-    const meter = new StreamCostMeter(task.model, prices);
-    let checks: Promise<void> = Promise.resolve();
-    const stopped: { by: ForkyardError | null } = { by: null };
-    const exec = await session.exec(CLAUDE_CODE_SCRIPT, {
-      cwd: REPO_DIR,
-      timeoutMs: remainingMs,
-      envs,
-      tailChars: STREAM_TAIL_CHARS,
-      onStdout: (chunk, stop) => {
-        if (!meter.push(chunk)) return;
-        const usd = meter.usd + nextCallUsd;
-        checks = checks.then(async () => {
-          if (stopped.by) return;
-          const fits = await reserve(usd);
-          if (!fits.ok) {
-            stopped.by = fromWireError(fits.error);
-            stop();
-          }
-        });
-      },
-    });
-    await checks;
-    const spentUsd = meter.usd;
+    const exec = await session.exec(CLAUDE_CODE_SCRIPT, { cwd: REPO_DIR, timeoutMs: remainingMs, envs, tailChars: STREAM_TAIL_CHARS });
     const parsed = parseClaudeCodeStream(exec.stdoutTail, task.model);
     // What the CLI did, as far as its stream's tail shows it, enters the fork's transcript however it ended.
     await orchestrator.recordTranscript(p.n, claudeCodeRecords(STEP.claudeCode, task.prompt, exec.stdoutTail));
-    if (stopped.by || exec.stopped) {
-      await orchestrator.recordModelCost(p.n, ledgerKey, spentUsd);
-      throw new BudgetExceededError(`Claude Code was stopped after spending about $${spentUsd.toFixed(4)}: the run's budget does not allow more.`);
-    }
-    if (!parsed) {
-      await orchestrator.recordModelCost(p.n, ledgerKey, spentUsd);
-      const detail = (exec.stderrTail || exec.stdoutTail).trim().slice(-500);
-      throw new ForkyardError("claude_code_failed", `Claude Code exited with code ${exec.exitCode} without a result: ${detail}`, { status: 502 });
+    if (!parsed || parsed.isError) {
+      // The proxy's refusal reaches the CLI as an API error (402, code budget_exceeded), which it prints.
+      if (`${exec.stdoutTail}\n${exec.stderrTail}`.includes("budget_exceeded")) {
+        throw new BudgetExceededError("Claude Code was stopped: the model proxy refused a call the run's budget could not cover.");
+      }
+      if (!parsed) {
+        const detail = (exec.stderrTail || exec.stdoutTail).trim().slice(-500);
+        throw new ForkyardError("claude_code_failed", `Claude Code exited with code ${exec.exitCode} without a result: ${detail}`, { status: 502 });
+      }
     }
     const { isError, reportedCostUsd, ...view } = parsed;
-    const reported = reportedCostUsd;
-    if (reported === null || !Number.isFinite(reported) || reported < 0 || reported > MAX_SESSION_COST_USD) {
-      await orchestrator.recordModelCost(p.n, ledgerKey, spentUsd);
-      throw new ForkyardError("claude_code_failed", `Claude Code reported ${reported === null ? "no" : "an invalid"} cost (${String(reported)}); the cost priced from its stream ($${spentUsd.toFixed(4)}) was booked.`, {
-        status: 502,
-        retryable: false,
-      });
-    }
-    await orchestrator.recordModelCost(p.n, ledgerKey, reported);
+    log("info", "claude_code.reported_cost", { runId: p.runId, fork: p.n, reportedCostUsd });
     if (isError) throw new ForkyardError("claude_code_failed", `Claude Code ended with ${view.stopReason}: ${view.summary.slice(0, 500)}`, { status: 502 });
     return view;
   });

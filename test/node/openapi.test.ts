@@ -69,8 +69,10 @@ describe("GET /openapi.json document", () => {
         for (const [status, response] of Object.entries(responses)) {
           if (Number(status) >= 400) expect(response.$ref, `${where} ${status}`).toMatch(/^#\/components\/responses\//);
         }
-        // /v1 needs the bearer token (the default security), except webhooks, which are signed instead.
-        if (path.startsWith("/v1/") && !path.startsWith("/v1/webhooks/")) expect(op.security, `${where} uses the default bearer security`).toBeUndefined();
+        // /v1 needs the bearer token (the default security), except webhooks, which are signed instead,
+        // and the model proxy, which takes a fork's token.
+        if (path.startsWith("/v1/model-proxy/")) expect(op.security).toEqual([{ modelProxyToken: [] }]);
+        else if (path.startsWith("/v1/") && !path.startsWith("/v1/webhooks/")) expect(op.security, `${where} uses the default bearer security`).toBeUndefined();
         if (op.security === undefined) expect(responses["401"], where).toBeDefined();
       }
     }

@@ -4,7 +4,8 @@
  * e.g. to echo tool results) with responses shaped like the real API's, so the official SDK parses
  * them unchanged. It validates what the real API would reject (headers, roles, tool_use/tool_result
  * pairing, empty text, more than 4 cache breakpoints), records every request (never the key: only
- * whether it matched), and injects latency and faults (429 with retry-after, 529, 500, 401).
+ * whether it matched), answers `stream: true` as server-sent events (message_start … message_stop,
+ * the usage split between message_start and message_delta as the real API does), and injects latency and faults (429 with retry-after, 529, 500, 401).
  * Workerd tests drive it over HTTP: POST /__script, GET /__calls, POST /__reset, POST /__faults.
  */
 import { randomBytes } from "node:crypto";
@@ -148,7 +149,6 @@ function validate(body: unknown): MessagesRequest {
   if (!isRecord(body)) return bad("Request body must be a JSON object");
   if (typeof body.model !== "string" || body.model === "") bad("model: Field required");
   if (typeof body.max_tokens !== "number" || !Number.isInteger(body.max_tokens) || body.max_tokens < 1) bad("max_tokens: Field required (a positive integer)");
-  if (body.stream === true) bad("stream: this scripted server answers non-streaming requests only");
   const messages = body.messages;
   if (!Array.isArray(messages) || messages.length === 0) return bad("messages: at least one message is required");
   let pendingToolUses: string[] = [];
@@ -230,6 +230,22 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   } catch {
     throw new HttpError(400, "invalid_request_error", "The request body is not valid JSON");
   }
+}
+
+/** A rendered reply as the real API streams it: the input usage in message_start, the output count in message_delta. */
+function sendStream(res: ServerResponse, message: Record<string, unknown>): void {
+  const usage = message.usage as ScriptedUsage;
+  const events: Array<[string, unknown]> = [["message_start", { type: "message_start", message: { ...message, content: [], stop_reason: null, usage: { ...usage, output_tokens: 1 } } }]];
+  (message.content as Array<Record<string, unknown>>).forEach((block, index) => {
+    const text = block.type === "text";
+    events.push(["content_block_start", { type: "content_block_start", index, content_block: text ? { type: "text", text: "" } : block }]);
+    if (text) events.push(["content_block_delta", { type: "content_block_delta", index, delta: { type: "text_delta", text: block.text } }]);
+    events.push(["content_block_stop", { type: "content_block_stop", index }]);
+  });
+  events.push(["message_delta", { type: "message_delta", delta: { stop_reason: message.stop_reason, stop_sequence: null }, usage: { output_tokens: usage.output_tokens } }]);
+  events.push(["message_stop", { type: "message_stop" }]);
+  res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "request-id": randomId("req_011") });
+  res.end(events.map(([name, data]) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`).join(""));
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -321,7 +337,8 @@ export async function startScriptedAnthropic(options: ScriptedAnthropicOptions =
     recorded.push(call);
     const answer = (status: number, body: unknown, headers?: Record<string, string>) => {
       call.status = status;
-      send(res, status, body, headers);
+      if (status === 200 && isRecord(call.body) && call.body.stream === true) sendStream(res, body as Record<string, unknown>);
+      else send(res, status, body, headers);
     };
     const fail = (status: number, type: string, message: string, headers?: Record<string, string>) => {
       call.status = status;

@@ -19,22 +19,35 @@ if [ -z "${ANTHROPIC_API_KEY:-}" ]; then
 fi
 [ "$format" = "stream-json" ] || { echo "unexpected format $format" >&2; exit 2; }
 echo "{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"s-1\",\"model\":\"$model\",\"cwd\":\"$(pwd)\"}"
+# Reads everything a session could read of its environment — its own, and every process's it can
+# see under /proc — and leaves it, base64 (no scrubber rewrites it), in env-dump.b64.
+case "$prompt" in
+  *dump-env*) { env; for f in /proc/[0-9]*/environ; do tr '\0' '\n' < "$f" 2>/dev/null || true; done; } | base64 | tr -d '\n' > env-dump.b64 ;;
+esac
 # Misbehaviours the tests ask for in the prompt:
 case "$prompt" in
-  *leak-key*)
-    # Prints the model key it was given, as a careless (or hostile) session could.
-    echo "{\"type\":\"assistant\",\"message\":{\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":\"my key is $ANTHROPIC_API_KEY\"}],\"usage\":{\"input_tokens\":10,\"output_tokens\":5}},\"session_id\":\"s-1\"}"
-    echo "key: $ANTHROPIC_API_KEY" >&2
-    echo "{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":false,\"num_turns\":1,\"result\":\"Done. The key was $ANTHROPIC_API_KEY\",\"session_id\":\"s-1\",\"total_cost_usd\":0.001,\"usage\":{\"input_tokens\":10,\"output_tokens\":5}}"
-    exit 0 ;;
-  *spend*)
-    # A long, expensive session: 40 turns of 100k input tokens, one every 0.25 s.
-    for i in $(seq 40); do
-      echo '{"type":"assistant","message":{"role":"assistant","content":[{"type":"text","text":"thinking"}],"usage":{"input_tokens":100000,"output_tokens":10}},"session_id":"s-1"}'
-      sleep 0.25
+  *proxy-calls=*)
+    # Calls the model through ANTHROPIC_BASE_URL (odd calls streamed, even ones not) until it has
+    # made N calls or one is refused, then reports a cost of 0 (the proxy's metering is what is billed).
+    calls="${prompt#*proxy-calls=}"; calls="${calls%% *}"
+    i=0
+    while [ "$i" -lt "$calls" ]; do
+      i=$((i + 1))
+      if [ $((i % 2)) = 1 ]; then stream=true; else stream=false; fi
+      code=$(curl -sS -o /tmp/proxy-answer -w '%{http_code}' -X POST "$ANTHROPIC_BASE_URL/v1/messages" \
+        -H "x-api-key: $ANTHROPIC_API_KEY" -H 'anthropic-version: 2023-06-01' -H 'content-type: application/json' \
+        --data "{\"model\":\"$model\",\"max_tokens\":1000,\"stream\":$stream,\"messages\":[{\"role\":\"user\",\"content\":\"call $i\"}]}")
+      if [ "$code" != 200 ]; then
+        answer=$(tr -d '"\\\n' < /tmp/proxy-answer)
+        echo "{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":true,\"num_turns\":$i,\"result\":\"API Error: $code $answer\",\"session_id\":\"s-1\",\"total_cost_usd\":0}"
+        exit 1
+      fi
+      echo '{"type":"assistant","message":{"role":"assistant","content":[{"type":"text","text":"called"}],"usage":{"input_tokens":1,"output_tokens":1}},"session_id":"s-1"}'
     done
-    echo finished > finished.txt
-    echo '{"type":"result","subtype":"success","is_error":false,"num_turns":40,"result":"Spent.","session_id":"s-1","total_cost_usd":12,"usage":{"input_tokens":4000000,"output_tokens":400}}'
+    echo "{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":false,\"num_turns\":$calls,\"result\":\"Made $calls calls.\",\"session_id\":\"s-1\",\"total_cost_usd\":0,\"usage\":{\"input_tokens\":$calls,\"output_tokens\":$calls}}"
+    exit 0 ;;
+  *dump-env*)
+    echo '{"type":"result","subtype":"success","is_error":false,"num_turns":1,"result":"Dumped.","session_id":"s-1","total_cost_usd":0,"usage":{"input_tokens":0,"output_tokens":0}}'
     exit 0 ;;
   *cost=*)
     cost="${prompt#*cost=}"

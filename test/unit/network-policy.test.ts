@@ -2,7 +2,7 @@
 // too), the defaults added for its sandboxes, and the Pool never handing such a run a warm sandbox
 // (made with the default egress).
 import { describe, expect, it } from "vitest";
-import { effectiveNetwork, isCidrOrIp, networkPolicy, runNetwork } from "../../src/api/network-policy";
+import { DEFAULT_DENY_OUT, deploymentNetwork, effectiveNetwork, isCidrOrIp, networkPolicy, runNetwork } from "../../src/api/network-policy";
 import { leaseRequest, ok, poolUnderTest, warmConfig } from "./support/pool-fakes";
 
 describe("network rules", () => {
@@ -25,12 +25,23 @@ describe("network rules", () => {
     expect(effectiveNetwork({}, { repo: "/srv/repos/r" }).allowOut).toEqual([]);
   });
 
-  it("lets a claude-code fork reach its model API; a run without rules keeps the provider's default", () => {
+  it("lets a claude-code fork with rules reach the model proxy at PUBLIC_URL, never the model API itself", () => {
     const request = { repo: "/srv/r", network: { denyOut: ["0.0.0.0/0"] } };
-    expect(runNetwork({ ...request, task: { prompt: "p", runtime: "claude-code" } }, undefined)?.allowOut).toEqual(["api.anthropic.com"]);
-    expect(runNetwork({ ...request, task: { prompt: "p", runtime: "claude-code" } }, "https://llm.internal.example:8443/v1")?.allowOut).toEqual(["llm.internal.example"]);
-    expect(runNetwork({ ...request, task: { prompt: "p" } }, "https://llm.internal.example")?.allowOut).toEqual([]);
-    expect(runNetwork({ repo: "/srv/r", task: { commands: ["true"] } }, undefined)).toBeUndefined();
+    expect(runNetwork({ ...request, task: { prompt: "p", runtime: "claude-code" } }, "https://forkyard.example.com")?.allowOut).toEqual(["forkyard.example.com"]);
+    expect(runNetwork({ ...request, task: { prompt: "p", runtime: "claude-code" } }, "http://127.0.0.1:8787")?.allowOut).toEqual(["127.0.0.1"]);
+    expect(runNetwork({ ...request, task: { prompt: "p" } }, "https://forkyard.example.com")?.allowOut).toEqual([]);
+  });
+
+  it("gives a run without rules the deployment's default, plus its git remote when that is an address the default denies", () => {
+    const commands = { commands: ["true"] };
+    expect(deploymentNetwork("https://forkyard.example.com")).toEqual({ allowOut: ["forkyard.example.com"], denyOut: DEFAULT_DENY_OUT });
+    expect(deploymentNetwork(undefined).allowOut).toEqual([]);
+    // The Pool adds the default (undefined here): a local path, a named remote, a remote on the Worker's own host.
+    expect(runNetwork({ repo: "/srv/r", task: commands }, "http://127.0.0.1:8787")).toBeUndefined();
+    expect(runNetwork({ repo: "https://github.com/o/r.git", task: commands }, "http://127.0.0.1:8787")).toBeUndefined();
+    expect(runNetwork({ repo: "http://127.0.0.1:9418/o/r.git", task: commands }, "http://127.0.0.1:8787")).toBeUndefined();
+    // A remote at another private address is allowed explicitly, the defaults kept.
+    expect(runNetwork({ repo: "http://10.1.2.3/o/r.git", task: commands }, "http://127.0.0.1:8787")).toEqual({ allowOut: ["10.1.2.3", "127.0.0.1"], denyOut: DEFAULT_DENY_OUT });
   });
 });
 
@@ -48,5 +59,17 @@ describe("the Pool and a lease with network rules", () => {
     // Without rules, the warm one is taken.
     expect(ok(await pool.logic.acquirer.acquire(leaseRequest({ key: "other" })))).toMatchObject({ status: "acquired" });
     expect(pool.logic.status().templates.base!.hits).toBe(1);
+  });
+
+  it("creates every sandbox whose holder gives no rules, warm ones included, with the deployment's default rules", async () => {
+    const defaultNetwork = deploymentNetwork("http://127.0.0.1:8787");
+    const pool = poolUnderTest({ defaultNetwork, maxLiveSandboxes: 5 });
+    await pool.logic.warm.configure({ base: warmConfig({ min: 1, max: 1 }) });
+    await pool.host.settle();
+    const warm = ok(await pool.logic.acquirer.acquire(leaseRequest({ key: "warm" })));
+    const cold = ok(await pool.logic.acquirer.acquire(leaseRequest({ key: "cold" })));
+    const ids = [warm, cold].map((got) => (got.status === "acquired" ? got.sandboxId : ""));
+    expect(pool.logic.status().templates.base!.hits).toBe(1);
+    for (const id of ids) expect(pool.backend.sandboxes.get(id)!.network).toEqual(defaultNetwork);
   });
 });

@@ -1,9 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { parseClaudeCodeStream } from "../../src/agent/claude-code";
-import { MODEL_ALIASES } from "../../src/agent/models";
-import { DEFAULT_MODEL_PRICES } from "../../src/agent/pricing";
-import { api, createRun, sandboxAdmin, waitFor, waitForRunStatus } from "./helpers";
+import { api, createRun, sandboxAdmin, waitForRunStatus } from "./helpers";
 
 const bindings = env as unknown as { ANTHROPIC_API_KEY: string };
 
@@ -39,7 +37,8 @@ describe("the claude-code runtime", () => {
     const fork = view.forks[0]!;
     expect(fork.status).toBe("succeeded");
     expect(fork.agent).toMatchObject({ stopReason: "end_turn", turns: 2, toolCalls: 1, summary: "Wrote cc.txt (max turns 9).", tokens: { input: 1200, output: 70, cacheRead: 3000, cacheWrite: 3000 } });
-    expect(fork.costUsd.llm).toBeCloseTo(0.0123, 8);
+    // The CLI reports $0.0123, but made no call through the model proxy: billing is the proxy's (model-proxy.test.ts).
+    expect(fork.costUsd.llm).toBe(0);
     expect(fork.diff).toEqual({ files: 1, insertions: 1, deletions: 0 });
     expect(fork.check?.passed).toBe(true);
     expect(fork.steps.map((s) => s.name)).toContain("claude-code");
@@ -59,46 +58,12 @@ describe("the claude-code runtime", () => {
     expect((await sandboxAdmin.stats()).live).toBe(0);
   });
 
-  it("scrubs the model key it was given from everything that leaves the sandbox: tails, summary, events", async () => {
-    const run = await createRun({ task: { prompt: "leak-key please", runtime: "claude-code" } });
+  it("takes the cost the CLI reports as advisory: an absurd one neither fails the fork nor is booked", async () => {
+    const run = await createRun({ task: { prompt: "cost=1e309", runtime: "claude-code" } });
     const view = await waitForRunStatus(run.id, ["completed", "failed"]);
     const fork = view.forks[0]!;
-    expect(fork.agent?.summary).toBe("Done. The key was [REDACTED]");
-    const transcript = await (await api(`/v1/runs/${run.id}/forks/1/transcript`)).text();
-    expect(transcript).toContain("my key is [REDACTED]");
-    const everything = JSON.stringify(view) + transcript + (await (await api(`/v1/runs/${run.id}/events`)).text());
-    expect(everything).not.toContain(bindings.ANTHROPIC_API_KEY);
-    expect(everything).not.toContain(bindings.ANTHROPIC_API_KEY.slice(0, 12));
-  });
-
-  it("stops the CLI as soon as its stream shows it would spend past the budget", async () => {
-    // Each of its 40 turns costs $0.30 (100k input tokens); the budget allows about two and a reserve.
-    const run = await createRun({ task: { prompt: "spend it all", runtime: "claude-code" }, budgetUsd: 1 });
-    const view = await waitForRunStatus(run.id, ["completed", "failed", "budget_exceeded"]);
-    const fork = view.forks[0]!;
-    expect(fork.status).toBe("budget_exceeded");
-    expect(fork.error?.message).toMatch(/Claude Code was stopped after spending about \$0\.[0-9]+/);
-    // Stopped at about the budget (a message or two may land before the kill): far from the $12 the
-    // whole session (40 turns) would have cost.
-    expect(fork.costUsd.llm).toBeGreaterThan(0.29);
-    expect(fork.costUsd.llm).toBeLessThan(2);
-    await waitFor("the sandbox to be released", async () => (await sandboxAdmin.stats()).live === 0);
-  });
-
-  it.each([
-    ["-1", "an invalid cost (-1)"],
-    ["1e309", "an invalid cost (Infinity)"],
-    ["missing", "no cost (null)"],
-  ])("a reported cost of %s fails the fork and books the cost priced from the stream instead", async (cost, wording) => {
-    const run = await createRun({ task: { prompt: `cost=${cost}`, runtime: "claude-code" } });
-    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
-    const fork = view.forks[0]!;
-    expect(fork.status).toBe("failed");
-    expect(fork.error?.code).toBe("claude_code_failed");
-    expect(fork.error?.message).toContain(`reported ${wording}`);
-    // 1,000 input and 10 output tokens at the default model's list price: booked, never a credit.
-    const p = DEFAULT_MODEL_PRICES[MODEL_ALIASES.sonnet]!;
-    expect(fork.costUsd.llm).toBeCloseTo((1000 * p.input + 10 * p.output) / 1e6, 6);
-    expect(fork.steps.find((s) => s.name === "claude-code")?.attempts).toBe(1);
+    expect(fork.status).toBe("succeeded");
+    // It made no model call through the proxy: nothing metered, nothing billed.
+    expect(fork.costUsd.llm).toBe(0);
   });
 });

@@ -121,7 +121,8 @@ export class RunLaunching {
       params.prepare = { mode: prepared.status, commands: request.prepare.commands, ...(prepared.baseSha ? { baseSha: prepared.baseSha } : {}) };
     }
     if (request.artifacts) params.artifacts = request.artifacts;
-    if (request.network) params.network = runNetwork(request, loadConfig(this.#run.env).ANTHROPIC_BASE_URL);
+    const network = runNetwork(request, loadConfig(this.#run.env).PUBLIC_URL);
+    if (network) params.network = network;
     const branch = branchSourceOf(fork);
     if (branch) {
       params.branch = branch;

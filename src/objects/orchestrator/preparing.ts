@@ -53,6 +53,7 @@ export class RunPreparing {
     const prepare = run.request.prepare;
     if (!prepare) throw new ConflictError("not_prepared", "This run has no prepare.");
     const forks = this.#run.store.forksWithStatus("queued", 1000).map((fork) => forkLeaseRequest(this.#run.forkParams(fork), ""));
+    const network = runNetwork(run.request, loadConfig(this.#run.env).PUBLIC_URL);
     return {
       repo: run.request.repo,
       branch: run.request.branch,
@@ -61,7 +62,7 @@ export class RunPreparing {
       timeoutSeconds: prepare.timeoutSeconds,
       leaseKey: prepareLeaseKey(run.id),
       forks,
-      ...(run.request.network ? { network: runNetwork(run.request, loadConfig(this.#run.env).ANTHROPIC_BASE_URL) } : {}),
+      ...(network ? { network } : {}),
     };
   }
 

@@ -3,7 +3,7 @@ import { log } from "../../observability/log";
 import type { SandboxHandle } from "../../sandbox/handle";
 import { sandboxMetadata, SANDBOX_TAG } from "../../sandbox/metadata";
 import { RENOTIFY_MS } from "./capacity";
-import type { PoolCore } from "./core";
+import { networkOf, type PoolCore } from "./core";
 import { MAX_INLINE_RATE_WAIT_MS } from "./create-rate";
 import type { AcquireOutcome, LeaseRequest } from "./types";
 import type { WarmPool } from "./warm-pool";
@@ -89,7 +89,7 @@ export class Acquirer {
     if (rateWait > 0) await core.clock.sleep(rateWait);
     try {
       const started = core.now();
-      const created = await core.backend.create({ template: request.template, timeoutSeconds: request.timeoutSeconds, metadata: sandboxMetadata(request), ...(request.network ? { network: request.network } : {}) });
+      const created = await core.backend.create({ template: request.template, timeoutSeconds: request.timeoutSeconds, metadata: sandboxMetadata(request), ...networkOf(request.network ?? core.settings().defaultNetwork) });
       const outcome = await core.activate(request.key, created.handle, false);
       core.warm.recordAcquire(this.#warm.entryOf(request.template), "cold", core.now() - started, core.now());
       return outcome;

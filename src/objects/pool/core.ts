@@ -1,3 +1,4 @@
+import type { NetworkPolicy } from "../../api/network-policy";
 import { asResult, ConflictError, type Result } from "../../core/errors";
 import { errorFields, log } from "../../observability/log";
 import type { SandboxBackend } from "../../sandbox/backend";
@@ -23,6 +24,8 @@ export interface PoolSettings {
   reaperMaxAgeSeconds: number;
   /** A lease whose sandbox the provider no longer lists is freed if it was acquired this long before the listing (REAPER_GONE_GRACE_SECONDS). */
   reaperGoneGraceMs: number;
+  /** The rules of sandboxes whose holder gives none, warm ones included (api/network-policy.ts deploymentNetwork). */
+  defaultNetwork?: NetworkPolicy;
 }
 
 /** What the Pool's logic needs from the Durable Object around it (and from the rest of the Worker). */
@@ -179,4 +182,9 @@ export class PoolCore {
   capacityFreed(): void {
     this.host.waitUntil(this.notifyWaiters().catch((err) => log("warn", "pool.notify_failed", errorFields(err))));
   }
+}
+
+/** A create's `network` field: the rules, when there are any. */
+export function networkOf(rules: NetworkPolicy | undefined): { network?: NetworkPolicy } {
+  return rules ? { network: rules } : {};
 }

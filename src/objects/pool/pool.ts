@@ -3,6 +3,7 @@ import type { Env } from "../../core/env";
 import { loadConfig } from "../../core/env";
 import { asResult, type Result } from "../../core/errors";
 import { TERMINAL_RUN_STATUSES } from "../../api/runs";
+import { deploymentNetwork } from "../../api/network-policy";
 import type { PoolTemplateConfig, PoolTemplateStatus } from "../../api/pool";
 import { sandboxCostUsd } from "../../core/costs";
 import { PROFILE_NAMES, resolveProfiles, type ProfileName } from "../../core/sandbox-profiles";
@@ -46,7 +47,7 @@ export class Pool extends DurableObject<Env> {
 
   #settings(): PoolSettings {
     const config = loadConfig(this.env);
-    return { maxLiveSandboxes: config.MAX_LIVE_SANDBOXES, createRatePerSecond: config.SANDBOX_CREATE_RATE_PER_SECOND, reaperMaxAgeSeconds: config.REAPER_MAX_AGE_SECONDS, reaperGoneGraceMs: config.REAPER_GONE_GRACE_SECONDS * 1000 };
+    return { maxLiveSandboxes: config.MAX_LIVE_SANDBOXES, createRatePerSecond: config.SANDBOX_CREATE_RATE_PER_SECOND, reaperMaxAgeSeconds: config.REAPER_MAX_AGE_SECONDS, reaperGoneGraceMs: config.REAPER_GONE_GRACE_SECONDS * 1000, defaultNetwork: deploymentNetwork(config.PUBLIC_URL) };
   }
 
   #host(): PoolHost {
@@ -112,6 +113,12 @@ export class Pool extends DurableObject<Env> {
   /** Releases a holder's lease and kills its sandbox. Idempotent; unknown keys are a no-op. */
   release(key: string): Promise<Result<ReleaseOutcome>> {
     return asResult(() => this.#logic.core.release(key));
+  }
+
+  /** Whether `key` is that run's fork's lease on a running sandbox now (the model proxy's revocation check). */
+  leaseHeld(key: string, runId: string, fork: number): boolean {
+    const lease = this.#logic.core.leases.get(key);
+    return lease !== undefined && lease.state === "active" && lease.run_id === runId && lease.fork === fork;
   }
 
   /** Releases every lease of a run at once (cancellation): nothing of it is left running. */

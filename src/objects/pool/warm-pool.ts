@@ -4,7 +4,7 @@ import { errorFields, log } from "../../observability/log";
 import type { SandboxHandle } from "../../sandbox/handle";
 import { sandboxMetadata } from "../../sandbox/metadata";
 import { MAX_INLINE_RATE_WAIT_MS } from "./create-rate";
-import type { PoolCore } from "./core";
+import { networkOf, type PoolCore } from "./core";
 import type { AcquireOutcome, LeaseRequest } from "./types";
 import { planWarmRefill, planWarmTrim, warmTarget } from "./warm-plan";
 
@@ -141,7 +141,7 @@ export class WarmPool {
     const core = this.#core;
     if (rateWait > 0) await core.clock.sleep(rateWait);
     try {
-      const created = await core.backend.create({ template: templateId, timeoutSeconds: c.idleSeconds + WARM_TTL_MARGIN_SECONDS, metadata: sandboxMetadata({ key, runId: "", fork: 0 }) });
+      const created = await core.backend.create({ template: templateId, timeoutSeconds: c.idleSeconds + WARM_TTL_MARGIN_SECONDS, metadata: sandboxMetadata({ key, runId: "", fork: 0 }), ...networkOf(core.settings().defaultNetwork) });
       if (c.mode === "paused") await core.backend.pause(created.sandboxId);
       if (!core.warm.markReady(key, c.mode, created.sandboxId, created.handle, core.now())) {
         // Trimmed or reconfigured meanwhile: not wanted any more.

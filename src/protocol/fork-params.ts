@@ -48,6 +48,11 @@ export interface ForkParams {
   verify?: { protectedPaths?: string[] };
   /** The run's outbound network rules with the defaults added (runs with `network` only). */
   network?: NetworkPolicy;
+  /**
+   * The code version the run started on (src/protocol/code-version.ts): the instance pins its plan to
+   * it in its first step. Absent in instances launched before runs recorded one: version 1, no pin step.
+   */
+  codeVersion?: number;
 }
 
 /** What a sandbox holder (a fork, or a session's setup) tells ForkSandbox: its lease and what to clone. */

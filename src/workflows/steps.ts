@@ -1,4 +1,12 @@
 /**
+ * Steps of the durable-job kit itself (src/workflows/durable-job.ts), in any Workflow: `code-version`
+ * pins the plan of an instance whose params record a code version (its first step, never reported).
+ */
+export const JOB_STEP = {
+  codeVersion: "code-version",
+} as const;
+
+/**
  * Fork Workflow step names: the checkpoint keys of every fork, shown in the Cloudflare dashboard
  * and shared with the Orchestrator, the API and the tests.
  */

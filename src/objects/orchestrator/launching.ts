@@ -98,7 +98,7 @@ export class RunLaunching {
   }
 
   forkParams(fork: ForkRow): ForkParams {
-    const { id, request, sandbox, prepared } = this.#run.run();
+    const { id, request, sandbox, prepared, codeVersion } = this.#run.run();
     const params: ForkParams = {
       runId: id,
       n: fork.n,
@@ -113,6 +113,8 @@ export class RunLaunching {
       leaseKey: forkLeaseKey(id, fork.n),
       // Check, diff, patch and push from a fresh sandbox (workflows/fork-verification.ts).
       verify: request.protectedPaths ? { protectedPaths: request.protectedPaths } : {},
+      // Its instances keep the steps of the code the run started on, whatever build resumes them.
+      codeVersion: codeVersion.code,
     };
     if (request.check) params.check = request.check;
     if (request.push) params.push = true;

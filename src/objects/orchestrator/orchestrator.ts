@@ -114,7 +114,7 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
       this.#watch.markAwake();
       const now = new Date().toISOString();
       this.#store.insertRun(
-        { id: input.id, request: input.request, sandbox: input.sandbox, requestHash: input.requestHash, idempotencyKey: input.idempotencyKey, status: "running", createdAt: now, updatedAt: now },
+        { id: input.id, request: input.request, sandbox: input.sandbox, requestHash: input.requestHash, idempotencyKey: input.idempotencyKey, status: "running", createdAt: now, updatedAt: now, codeVersion: input.codeVersion },
         input.branches,
       );
       this.#event("run.created", null, { forks: input.request.forks });

@@ -12,6 +12,7 @@ import type { RunContext } from "./run-context";
 import type { ForkRow } from "./run-store";
 import { isInstanceAlreadyExists } from "../../protocol/engine-errors";
 import { createInBatches } from "../../protocol/workflow-limits";
+import { CreationPacer } from "../../protocol/creation-pacer";
 
 /** How long launching waits after the Pool started a launch's sandboxes, for their create requests to leave. */
 const CREATE_HEAD_START_MS = 2;
@@ -25,6 +26,8 @@ export class RunLaunching {
   readonly #run: RunContext;
   readonly #branching: RunBranching;
   readonly #preparing: RunPreparing;
+  /** This run's instance creations, under WORKFLOW_CREATE_RATE_PER_SECOND (for as long as the object lives). */
+  #pacer: CreationPacer | undefined;
 
   /** Branched forks launch at once; a prepared run's forks once its prepare reported. */
   constructor(run: RunContext, parts: { branching: RunBranching; preparing: RunPreparing }) {
@@ -65,7 +68,7 @@ export class RunLaunching {
     await scheduler.wait(CREATE_HEAD_START_MS);
     try {
       // In createBatch calls within Cloudflare's limits (≤ 100 instances, ≤ 1 MiB each).
-      const result = await createInBatches(this.#run.env.FORK_WORKFLOW, instances.map(({ id, params }) => ({ id, params })));
+      const result = await createInBatches(this.#run.env.FORK_WORKFLOW, instances.map(({ id, params }) => ({ id, params })), { pacer: this.pacer() });
       for (const error of result.errors) {
         if (isInstanceAlreadyExists(error.message)) continue;
         const fork = queued[error.index];
@@ -89,12 +92,18 @@ export class RunLaunching {
     if (launched.length === 0) return;
     const instances = launched.map((fork) => ({ id: fork.instance_id!, params: this.forkParams(fork) }));
     try {
-      const result = await createInBatches(this.#run.env.FORK_WORKFLOW, instances);
+      const result = await createInBatches(this.#run.env.FORK_WORKFLOW, instances, { pacer: this.pacer() });
       const created = instances.length - result.errors.length;
       if (created > 0) log("info", "orchestrator.instances_recreated", { runId: this.#run.run().id, count: created });
     } catch (err) {
       log("warn", "orchestrator.relaunch_failed", { runId: this.#run.run().id, ...errorFields(err) });
     }
+  }
+
+  /** Paces this run's createBatch calls (Cloudflare: about 100 instance creations a second per workflow). */
+  pacer(): CreationPacer {
+    this.#pacer ??= new CreationPacer(loadConfig(this.#run.env).WORKFLOW_CREATE_RATE_PER_SECOND);
+    return this.#pacer;
   }
 
   forkParams(fork: ForkRow): ForkParams {

@@ -6,7 +6,7 @@ import type { Config, Env } from "../core/env";
 import { loadConfig } from "../core/env";
 import { runJob, type JobPlan } from "./job-plan";
 import { StepRunner, type StepRunnerContext, type StepTracker } from "./step-runner";
-import { limitStepResults } from "./step-limits";
+import { limitStepResults, StepCounter } from "./step-limits";
 import { pinCodeVersion, type JobVersion } from "./code-version-pin";
 
 /** Where a job's steps are reported, and what its log lines and errors call it. */
@@ -32,6 +32,8 @@ export interface JobContext<P> extends JobVersion {
   /** Its steps, reported to its tracker, with heartbeats while one runs. */
   steps: StepRunner;
   callModel: ModelCaller;
+  /** The steps this instance has made so far (the same at this point of every replay): against `limits.steps`. */
+  stepsMade(): number;
 }
 
 /** Steps nobody is told of: every gate opens. */
@@ -55,13 +57,14 @@ export abstract class DurableJob<P, O, R = O> extends WorkflowEntrypoint<Env, P>
 
   override async run(event: Readonly<WorkflowEvent<P>>, engineStep: WorkflowStep): Promise<R> {
     // Cloudflare's 1 MiB per step result, enforced here too (step-limits.ts): every step passes by it.
-    const step = limitStepResults(engineStep);
+    const counter = new StepCounter();
+    const step = limitStepResults(engineStep, undefined, counter);
     const config = loadConfig(this.env);
     const params = event.payload;
     const { tracker = UNTRACKED, ...named } = this.tracking(params);
     // The plan the instance started on, whatever build resumes it (deploys do not version running instances).
     const { version, since } = await pinCodeVersion(step, params, config.CODE_VERSION);
     const steps = new StepRunner(step, { ...named, tracker, heartbeatMs: (config.STALE_FORK_SECONDS * 1000) / 3 });
-    return runJob(this.plan({ env: this.env, config, params, instanceId: event.instanceId, step, steps, callModel: modelCaller(config), version, since }));
+    return runJob(this.plan({ env: this.env, config, params, instanceId: event.instanceId, step, steps, callModel: modelCaller(config), version, since, stepsMade: () => counter.made }));
   }
 }

@@ -17,14 +17,24 @@ export function checkStepResult(name: string, value: unknown, limitBytes = MAX_S
 type StepCallback = (ctx: never) => Promise<unknown>;
 
 /**
+ * The steps an instance's run() has made so far (do, sleep, sleepUntil, waitForEvent: each counts
+ * against the engine's `limits.steps`). A replay makes the same calls in the same order, so the
+ * count at any point of the code is the same in every replay: decisions may rest on it.
+ */
+export class StepCounter {
+  made = 0;
+}
+
+/**
  * `step` with Cloudflare's limit on step results enforced: a step body whose result is over it
  * fails, not retried, with an error naming the step — the same in `wrangler dev` and tests (where
  * the engine accepts any size) as deployed. Every Workflow's steps go through it (durable-job.ts).
  */
-export function limitStepResults(step: WorkflowStep, limitBytes = MAX_STEP_RESULT_BYTES): WorkflowStep {
+export function limitStepResults(step: WorkflowStep, limitBytes = MAX_STEP_RESULT_BYTES, counter: StepCounter = new StepCounter()): WorkflowStep {
   // The engine's step may be an RPC stub: its methods are called as methods (no .call/.bind on them).
   const engine = step as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
   const limitedDo = (name: string, ...rest: unknown[]) => {
+    counter.made++;
     const callback = rest.at(-1) as StepCallback;
     const checked = async (ctx: never) => {
       const value = await callback(ctx);
@@ -40,7 +50,12 @@ export function limitStepResults(step: WorkflowStep, limitBytes = MAX_STEP_RESUL
   return new Proxy(step, {
     get(target, prop) {
       if (prop === "do") return limitedDo;
-      if (typeof prop === "string" && PASSED_THROUGH.has(prop)) return (...args: unknown[]) => engine[prop]!(...args);
+      if (typeof prop === "string" && PASSED_THROUGH.has(prop)) {
+        return (...args: unknown[]) => {
+          counter.made++;
+          return engine[prop]!(...args);
+        };
+      }
       return Reflect.get(target, prop) as unknown;
     },
   });

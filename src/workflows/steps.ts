@@ -32,6 +32,8 @@ export const STEP = {
   claudeCode: "claude-code",
   releaseSandbox: "release-sandbox",
   report: "report",
+  /** Code version 2: near its instance's step limit, the fork goes on in a new instance (fork-continuation.ts). */
+  continue: "continue",
 } as const;
 
 /**

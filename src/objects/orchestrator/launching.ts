@@ -13,6 +13,12 @@ import type { ForkRow } from "./run-store";
 import { isInstanceAlreadyExists } from "../../protocol/engine-errors";
 import { createInBatches } from "../../protocol/workflow-limits";
 import { CreationPacer } from "../../protocol/creation-pacer";
+import { continuationInstanceId, parseContinuationId } from "../../protocol/instance-ids";
+import { createInstanceOnce } from "../../protocol/create-instance";
+import type { ForkContinuationRef } from "../../protocol/fork-params";
+import { continuationStateKey } from "../../artifacts/store";
+import { ConflictError, ForkCancelledError } from "../../core/errors";
+import { isTerminalFork } from "./fork-reports";
 
 /** How long launching waits after the Pool started a launch's sandboxes, for their create requests to leave. */
 const CREATE_HEAD_START_MS = 2;
@@ -100,6 +106,25 @@ export class RunLaunching {
     }
   }
 
+  /**
+   * Fork n, running as instance `from`, nears its step limit: it goes on in its k-th continuation
+   * instance (fork-continuation.ts), which the fork now runs as. Asked again (a re-run step), the
+   * same answer; the instance is created once. A fork that ended or was relaunched meanwhile is refused.
+   */
+  async continueFork(n: number, from: string, next: ForkContinuationRef): Promise<{ instanceId: string }> {
+    const { store } = this.#run;
+    const id = continuationInstanceId(next.base, next.k);
+    const fork = store.fork(n);
+    if (!fork || isTerminalFork(fork.status) || this.#run.run().status === "cancelled") throw new ForkCancelledError();
+    if (fork.instance_id !== id && !store.continueInstance(n, from, id)) {
+      throw new ConflictError("fork_relaunched", `Fork ${n} runs as instance ${fork.instance_id ?? "(none)"}, not ${from}.`);
+    }
+    if (fork.instance_id === from) this.#run.event("fork.continued", n, { instanceId: id, continuation: next.k });
+    await this.pacer().take(1);
+    if (await createInstanceOnce(this.#run.env.FORK_WORKFLOW, id, this.forkParams(store.fork(n)!))) log("info", "fork.continued", { runId: this.#run.run().id, fork: n, instanceId: id });
+    return { instanceId: id };
+  }
+
   /** Paces this run's createBatch calls (Cloudflare: about 100 instance creations a second per workflow). */
   pacer(): CreationPacer {
     this.#pacer ??= new CreationPacer(loadConfig(this.#run.env).WORKFLOW_CREATE_RATE_PER_SECOND);
@@ -133,6 +158,9 @@ export class RunLaunching {
     }
     if (request.artifacts) params.artifacts = request.artifacts;
     if (request.network) params.network = runNetwork(request, loadConfig(this.#run.env).ANTHROPIC_BASE_URL);
+    // A fork running as a continuation instance (`<launch>-c<k>`): where it picks up.
+    const { base, k } = parseContinuationId(fork.instance_id ?? "");
+    if (k > 0) params.continuation = { k, base, stateKey: continuationStateKey(id, fork.n, k) };
     const branch = branchSourceOf(fork);
     if (branch) {
       params.branch = branch;

@@ -278,6 +278,11 @@ export class RunStore {
     this.#sql.exec("UPDATE forks SET status = 'queued' WHERE n = ? AND status = 'running'", n);
   }
 
+  /** Fork n goes on in instance `to` (its continuation), if it still runs as `from`; true when it does now. */
+  continueInstance(n: number, from: string, to: string): boolean {
+    return this.#sql.exec("UPDATE forks SET instance_id = ? WHERE n = ? AND instance_id = ?", to, n, from).rowsWritten > 0;
+  }
+
   markStarted(n: number, now: string): void {
     this.#sql.exec("UPDATE forks SET started_at = COALESCE(started_at, ?) WHERE n = ?", now, n);
   }

@@ -4,7 +4,7 @@
  * running instances: a deploy changes the code an in-flight instance resumes with. So a change to
  * a workflow's step structure bumps CODE_VERSION, and the new code keeps running the old plan for
  * instances that recorded an older version (DurableJob's `since`, src/workflows/durable-job.ts).
- * The rules: docs/architecture.md, "Changing a workflow".
+ * The rules: docs/architecture-deploys.md.
  *
  * History:
  * 1. Every build before versions were recorded (instances whose params carry no `codeVersion`).

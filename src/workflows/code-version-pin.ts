@@ -8,7 +8,7 @@ export interface JobVersion {
   version: number;
   /**
    * Whether the plan includes what `version` introduced (a new step, a new result shape): guard
-   * every change to a workflow's steps with it (docs/architecture.md, "Changing a workflow").
+   * every change to a workflow's steps with it (docs/architecture-deploys.md).
    */
   since(version: number): boolean;
 }

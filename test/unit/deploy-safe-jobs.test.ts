@@ -1,5 +1,5 @@
 /**
- * Deploy-safe workflows (docs/architecture.md, "Changing a workflow"): Cloudflare does not version
+ * Deploy-safe workflows (docs/architecture-deploys.md): Cloudflare does not version
  * running instances, so an instance started on one build resumes on whatever build is deployed
  * when it wakes. The durable-job kit pins each instance's plan to the code version its run
  * recorded (its first step, `code-version`), and `since(v)` guards every change. Here a job is

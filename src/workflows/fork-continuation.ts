@@ -7,6 +7,8 @@ import type { BranchState, TaskPosition } from "./fork-branching";
 import type { ForkSandbox } from "./fork-sandbox";
 import { stepConfig } from "./step-policies";
 import { STEP } from "./steps";
+import { isMissingRpcMethod } from "../protocol/engine-errors";
+import { log } from "../observability/log";
 
 /** The code version that brought continuations (src/protocol/code-version.ts): older runs' forks never continue. */
 export const CONTINUATION_VERSION = 2;
@@ -52,6 +54,8 @@ export interface ForkContinuationDeps {
  */
 export class ForkContinuation {
   readonly #d: ForkContinuationDeps;
+  /** The run's Orchestrator cannot continue forks (an older version, mid-rollout): this instance carries on. */
+  #refused = false;
 
   constructor(deps: ForkContinuationDeps) {
     this.#d = deps;
@@ -61,15 +65,26 @@ export class ForkContinuation {
   async at(position: TaskPosition): Promise<void> {
     const { job, orchestrator, store, sandbox } = this.#d;
     const { params: p, config, steps, instanceId } = job;
-    if (!job.since(CONTINUATION_VERSION) || job.stepsMade() < config.FORK_CONTINUE_AFTER_STEPS) return;
+    if (this.#refused || !job.since(CONTINUATION_VERSION) || job.stepsMade() < config.FORK_CONTINUE_AFTER_STEPS) return;
     const k = (p.continuation?.k ?? 0) + 1;
     const base = p.continuation?.base ?? instanceId;
     const state = this.#state(position);
     const next = await steps.run(STEP.continue, stepConfig("control", config.RETRY_POLICIES), async () => {
       const stateKey = continuationStateKey(p.runId, p.n, k);
       await store.putJson(stateKey, state);
-      return unwrap(await orchestrator.forkContinue(p.n, instanceId, { k, stateKey, base }));
+      try {
+        return unwrap(await orchestrator.forkContinue(p.n, instanceId, { k, stateKey, base }));
+      } catch (err) {
+        // An Orchestrator still on a version without continuations (a gradual rollout): carry on here.
+        if (isMissingRpcMethod(err)) return { instanceId: null };
+        throw err;
+      }
     }, { gated: false });
+    if (next.instanceId === null) {
+      this.#refused = true;
+      log("warn", "fork.continue_unsupported", { runId: p.runId, fork: p.n, instanceId, steps: job.stepsMade() });
+      return;
+    }
     throw new ForkContinued(next.instanceId);
   }
 

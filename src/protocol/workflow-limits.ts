@@ -9,6 +9,8 @@ import type { CreationPacer } from "./creation-pacer";
 export const MAX_WORKFLOW_PAYLOAD_BYTES = 1024 * 1024;
 /** The most instances one createBatch (or deleteBatch) call takes. */
 export const MAX_BATCH_INSTANCES = 100;
+/** The most steps one instance makes: every Workflow's `limits.steps` (wrangler.toml; Cloudflare's default, 25,000 at most). */
+export const MAX_INSTANCE_STEPS = 10_000;
 
 const encoder = new TextEncoder();
 

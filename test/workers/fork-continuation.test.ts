@@ -4,7 +4,7 @@
 // as the same fork: one sandbox, every step once, one outcome. A run recorded on code version 1
 // (before continuations) keeps its plan on this build: it never continues.
 import { env } from "cloudflare:workers";
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { ScriptedReply } from "../support/anthropic-server";
 import { api, createRun, sandboxAdmin, scriptedModel, testEnv, waitFor, waitForRunStatus } from "./helpers";
 import { plantRun } from "./planted-run";
@@ -24,63 +24,78 @@ async function events(runId: string): Promise<{ type: string; data: Record<strin
 const numbered = (count: number) => Array.from({ length: count }, (_, i) => `echo ${i + 1} >> steps.log`);
 const LOG_IS_1_TO = (count: number) => `seq 1 ${count} | diff - steps.log`;
 
-beforeEach(async () => {
+const TOOL_USAGE = { input_tokens: 100, output_tokens: 10, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+const tool = (i: number): ScriptedReply => ({ content: [{ type: "tool_use", name: "bash", input: { command: `echo ${i} >> steps.log` } }], usage: TOOL_USAGE });
+const done: ScriptedReply = { content: [{ type: "text", text: "Logged 11 steps." }], usage: TOOL_USAGE };
+
+/** The three runs, started together (the file's time is the slowest one's, not their sum). */
+const runs = { commands: "", agent: "", v1: "" };
+
+beforeAll(async () => {
   await sandboxAdmin.reset();
   await scriptedModel.request("/__reset");
+  await scriptedModel.script([...Array.from({ length: 11 }, (_, i) => tool(i + 1)), done]);
+  const key = `v1-${crypto.randomUUID()}`;
+  const v1Body = { repo: testEnv.TEST_REPO, task: { commands: numbered(25) }, check: LOG_IS_1_TO(25) };
+  // Planted as a build of code version 1 would have stored it; the retry drives it (as after a crash) on this build.
+  const { id } = await plantRun(v1Body, { idempotencyKey: key }, (_instance, state) => {
+    state.storage.sql.exec("UPDATE run SET code_version = ?", JSON.stringify({ code: 1 }));
+  });
+  runs.v1 = id;
+  const [commands, agent, retried] = await Promise.all([
+    createRun({ task: { commands: numbered(25) }, check: LOG_IS_1_TO(25) }),
+    createRun({ task: { prompt: "Log 11 steps", maxTurns: 30 }, check: LOG_IS_1_TO(11) }),
+    api("/v1/runs", { method: "POST", json: v1Body, headers: { "Idempotency-Key": key } }),
+  ]);
+  expect(retried.status).toBe(202);
+  runs.commands = commands.id;
+  runs.agent = agent.id;
 });
 
 describe("forks near the step limit", () => {
   it("a commands fork goes on in instance <fork>-c1 from the command it reached: every command once, in the same sandbox", async () => {
-    const run = await createRun({ task: { commands: numbered(25) }, check: LOG_IS_1_TO(25) });
-    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    const id = runs.commands;
+    const view = await waitForRunStatus(id, ["completed", "failed"]);
     const fork = view.forks[0]!;
     expect(fork.status).toBe("succeeded");
     expect(fork.check).toMatchObject({ passed: true });
     expect(fork.diff).toMatchObject({ files: 1, insertions: 25 });
     expect(fork.commands).toHaveLength(25);
-    const continued = (await events(run.id)).filter((e) => e.type === "fork.continued");
+    // The continuation took the fork's sandbox over: no second clone, no replacement.
+    expect(fork.recoveries).toBe(0);
+    expect(fork.steps.find((s) => s.name === "clone")).toMatchObject({ status: "succeeded", attempts: 1 });
+    const continued = (await events(id)).filter((e) => e.type === "fork.continued");
     expect(continued).toHaveLength(1);
-    expect(continued[0]!.data).toMatchObject({ fork: 1, instanceId: `${run.id}-1-c1`, continuation: 1 });
+    expect(continued[0]!.data).toMatchObject({ fork: 1, instanceId: `${id}-1-c1`, continuation: 1 });
     // The first instance ended without releasing the sandbox; the continuation finished the fork.
-    expect((await (await workflows.FORK_WORKFLOW.get(`${run.id}-1`)).status()).status).toBe("complete");
-    expect((await (await workflows.FORK_WORKFLOW.get(`${run.id}-1-c1`)).status()).status).toBe("complete");
-    // One sandbox for the fork (taken over under its lease) and one for its verification; none left.
-    expect((await sandboxAdmin.stats()).created).toBe(2);
-    await waitFor("the sandboxes to be released", async () => (await sandboxAdmin.stats()).live === 0);
+    expect((await (await workflows.FORK_WORKFLOW.get(`${id}-1`)).status()).status).toBe("complete");
+    expect((await (await workflows.FORK_WORKFLOW.get(`${id}-1-c1`)).status()).status).toBe("complete");
   });
 
   it("an agent fork continues before a model call: no model call made twice, its totals count every turn", async () => {
-    const tool = (i: number): ScriptedReply => ({
-      content: [{ type: "tool_use", name: "bash", input: { command: `echo ${i} >> steps.log` } }],
-      usage: { input_tokens: 100, output_tokens: 10, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
-    });
-    const done: ScriptedReply = { content: [{ type: "text", text: "Logged 11 steps." }], usage: { input_tokens: 100, output_tokens: 10, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } };
-    await scriptedModel.script([...Array.from({ length: 11 }, (_, i) => tool(i + 1)), done]);
-    const run = await createRun({ task: { prompt: "Log 11 steps", maxTurns: 30 }, check: LOG_IS_1_TO(11) });
-    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    const id = runs.agent;
+    const view = await waitForRunStatus(id, ["completed", "failed"]);
     const fork = view.forks[0]!;
     expect(fork.status).toBe("succeeded");
     expect(fork.check).toMatchObject({ passed: true });
     expect(fork.agent).toMatchObject({ turns: 12, toolCalls: 11, stopReason: "end_turn", tokens: { input: 1200, output: 120 }, summary: "Logged 11 steps." });
     expect(await scriptedModel.calls()).toHaveLength(12);
-    expect((await events(run.id)).filter((e) => e.type === "fork.continued")).toHaveLength(1);
-    const transcript = (await (await api(`/v1/runs/${run.id}/forks/1/transcript`)).json()) as { entries: { step: string | null }[] };
+    expect((await events(id)).filter((e) => e.type === "fork.continued")).toHaveLength(1);
+    const transcript = (await (await api(`/v1/runs/${id}/forks/1/transcript`)).json()) as { entries: { step: string | null }[] };
     expect(transcript.entries).toHaveLength(1 + 12 + 11);
     expect(new Set(transcript.entries.map((e) => e.step)).size).toBe(24);
   });
 
   it("a run recorded on code version 1 (before continuations) keeps that plan on this build: its fork never continues", async () => {
-    const key = `v1-${crypto.randomUUID()}`;
-    const body = { repo: testEnv.TEST_REPO, task: { commands: numbered(25) }, check: LOG_IS_1_TO(25) };
-    const { id } = await plantRun(body, { idempotencyKey: key }, (_instance, state) => {
-      state.storage.sql.exec("UPDATE run SET code_version = ?", JSON.stringify({ code: 1 }));
-    });
-    // The retry drives the planted run (as after a crash): its fork is launched on this build.
-    expect((await api("/v1/runs", { method: "POST", json: body, headers: { "Idempotency-Key": key } })).status).toBe(202);
-    const view = await waitForRunStatus(id, ["completed", "failed"]);
+    const view = await waitForRunStatus(runs.v1, ["completed", "failed"]);
     expect(view.codeVersion).toEqual({ code: 1 });
     expect(view.forks[0]).toMatchObject({ status: "succeeded", check: { passed: true } });
-    expect((await events(id)).map((e) => e.type)).not.toContain("fork.continued");
+    expect((await events(runs.v1)).map((e) => e.type)).not.toContain("fork.continued");
     expect(view.forks[0]!.steps.map((s) => s.name)).not.toContain("continue");
+  });
+
+  it("every fork had one sandbox of its own and one for its verification, and none is left", async () => {
+    await waitFor("the sandboxes to be released", async () => (await sandboxAdmin.stats()).live === 0);
+    expect((await sandboxAdmin.stats()).created).toBe(3 * 2);
   });
 });

@@ -12,6 +12,7 @@ import { validateGitHubTarget } from "../github/targets";
 import { newRunId, runIdForIdempotencyKey, sha256Hex, workBranch } from "../protocol/run-ids";
 import { applyProfile, resolveRunSandbox } from "../runs/run-sandbox";
 import { TemplateAliases } from "../sandbox/template-aliases";
+import { codeVersionRecord } from "../protocol/code-version";
 
 export interface CreateRunOptions {
   /** The same key always names the same run (POST /v1/runs: the Idempotency-Key header; webhooks: the delivery id). */
@@ -56,7 +57,9 @@ export async function prepareRun(env: Env, body: unknown, options: CreateRunOpti
   const requestHash = await sha256Hex(JSON.stringify({ ...request, title: parsed.title, branch: givenBranch ?? null }));
   // Resolved after the hash: a retry after the alias moved is still the same request (and run).
   const sandbox = await resolveRunSandbox(request, config, new TemplateAliases(env.DB));
-  return { id, request, sandbox, requestHash, idempotencyKey, branches };
+  // The code the run starts on: its forks' instances keep that version's steps across deploys.
+  const codeVersion = codeVersionRecord(config.CODE_VERSION, env.CF_VERSION_METADATA);
+  return { id, request, sandbox, requestHash, idempotencyKey, branches, codeVersion };
 }
 
 /** What a run request needs beyond its schema: a model key for agents and judges, a check for stopWhen, a valid GitHub target. */

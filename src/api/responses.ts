@@ -162,11 +162,18 @@ export const rankEntry = z.object({
   reasons: z.array(z.string()).describe("what the rank rests on: check, score, diff size, cost"),
 });
 
+/** The code a run (or a session) started on (src/protocol/code-version.ts). */
+export const codeVersion = z.object({
+  code: z.number().int().min(1).describe("Forkyard's workflow code version (1: started before runs recorded one)"),
+  deployment: z.string().optional().describe("the deployed Worker version's id (Cloudflare's version metadata), when known"),
+});
+
 export const runView = z.object({
   id: z.string(),
   status: runStatus,
   request: createRunRequest.extend({ branch: z.string() }).describe("the normalised request (defaults filled in, model and branch resolved)"),
   sandbox: runSandbox,
+  codeVersion: codeVersion.describe("the code the run started on: its forks keep that version's steps across deploys"),
   createdAt: isoDateTime,
   updatedAt: isoDateTime,
   forks: z.array(forkView),

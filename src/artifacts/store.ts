@@ -35,6 +35,11 @@ export function branchStateKey(runId: string, n: number, k: number): string {
   return `runs/${runId}/${n}/branch-${k}.json`;
 }
 
+/** Where fork n stood when it went on in its k-th continuation instance (src/workflows/fork-continuation.ts). */
+export function continuationStateKey(runId: string, n: number, k: number): string {
+  return `runs/${runId}/${n}/continue-${k}.json`;
+}
+
 /** A fork's exported tree, staged for its verification sandbox: `manifest.json` and one object per file (`f<i>`). */
 export function verifyTreeKey(runId: string, n: number, name: string): string {
   return `runs/${runId}/${n}/verify/${name}`;

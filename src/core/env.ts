@@ -75,6 +75,11 @@ export interface Env {
   GITHUB_MAX_BUDGET_USD?: string;
   GITHUB_COMMENT_CHECK?: string;
   GITHUB_PUSH_REPO?: string;
+  CODE_VERSION?: string;
+  FORK_CONTINUE_AFTER_STEPS?: string;
+  WORKFLOW_CREATE_RATE_PER_SECOND?: string;
+  /** The deployed Worker version (wrangler.toml `[version_metadata]`): recorded by runs with their code version. */
+  CF_VERSION_METADATA?: WorkerVersionMetadata;
 }
 
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
@@ -164,6 +169,18 @@ const configSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/, "GITHUB_PUSH_REPO must be owner/name")
     .optional(),
+  /**
+   * The newest workflow plan this build runs (default: its own CODE_VERSION, src/protocol/code-version.ts);
+   * a lower value runs the build as that older one, to rehearse a deploy. Runs record what it gives.
+   */
+  CODE_VERSION: int(1, 1_000).optional(),
+  /**
+   * A fork's Workflow instance that has made this many steps continues in a new instance at its next
+   * task step (below wrangler.toml's `limits.steps` of 10,000, with room for the steps after its task).
+   */
+  FORK_CONTINUE_AFTER_STEPS: int(10, 9_000).default(8_000),
+  /** Workflow instances a run's launch creates per second at most (Cloudflare: about 100 per second per workflow). */
+  WORKFLOW_CREATE_RATE_PER_SECOND: int(1, 100).default(90),
 });
 
 export type Config = z.infer<typeof configSchema> & { apiTokens: string[] };

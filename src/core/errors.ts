@@ -83,6 +83,16 @@ export class StepResultTooLargeError extends ForkyardError {
   }
 }
 
+/** An instance past its Workflow's `limits.steps`: Cloudflare ends it there (enforced locally too, step-limits.ts). */
+export class StepLimitExceededError extends ForkyardError {
+  constructor(step: string, limit: number) {
+    super("step_limit_exceeded", `Step "${step}" would be step ${limit + 1} of this Workflow instance; an instance may make at most ${limit} (wrangler.toml limits.steps).`, {
+      status: 500,
+      details: { step, limit },
+    });
+  }
+}
+
 export class PayloadTooLargeError extends ForkyardError {
   constructor(limitBytes: number) {
     super("payload_too_large", `Request body exceeds ${limitBytes} bytes.`, { status: 413, details: { limitBytes } });

@@ -18,6 +18,9 @@ const INSTANCE_ALREADY_EXISTS = /already.?exists|duplicate/i;
 /** `get()` (or a call on an instance) of an id the engine does not know. */
 const INSTANCE_NOT_FOUND = /not_found/i;
 
+/** An RPC to an object (or entrypoint) whose deployed version has no such method (yet): a gradual rollout's older side. */
+const MISSING_RPC_METHOD = /does not implement the method/i;
+
 /** What a NonRetryableError's message carries in front when it comes out of a step (its name). */
 const NON_RETRYABLE_PREFIX = /^NonRetryableError: /;
 
@@ -32,6 +35,11 @@ export function isEngineInterruption(err: unknown): boolean {
 /** An error (or a createBatch error's message) saying that the instance exists already. */
 export function isInstanceAlreadyExists(err: unknown): boolean {
   return INSTANCE_ALREADY_EXISTS.test(messageOf(err));
+}
+
+/** A call a newer Workflow made to an object still on an older version, which lacks the method. */
+export function isMissingRpcMethod(err: unknown): boolean {
+  return MISSING_RPC_METHOD.test(messageOf(err));
 }
 
 export function isInstanceNotFound(err: unknown): boolean {

@@ -48,6 +48,24 @@ export interface ForkParams {
   verify?: { protectedPaths?: string[] };
   /** The run's outbound network rules with the defaults added (runs with `network` only). */
   network?: NetworkPolicy;
+  /**
+   * The code version the run started on (src/protocol/code-version.ts): the instance pins its plan to
+   * it in its first step. Absent in instances launched before runs recorded one: version 1, no pin step.
+   */
+  codeVersion?: number;
+  /**
+   * A fork that neared its instance's step limit goes on in a new instance (src/workflows/fork-continuation.ts):
+   * its k-th continuation, where the fork stood (R2), and the fork's first instance (ids derive from it).
+   */
+  continuation?: ForkContinuationRef;
+}
+
+/** Where a continuation instance of a fork picks up. */
+export interface ForkContinuationRef {
+  k: number;
+  stateKey: string;
+  /** The instance the fork was launched as: the k-th continuation is `<base>-c<k>`. */
+  base: string;
 }
 
 /** What a sandbox holder (a fork, or a session's setup) tells ForkSandbox: its lease and what to clone. */

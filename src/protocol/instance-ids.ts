@@ -22,3 +22,14 @@ export function judgeInstanceId(runId: string, k: number): string {
 export function reportInstanceId(runId: string): string {
   return `${runId}-github`;
 }
+
+/** The k-th continuation of a fork launched as `base` (a fork near its instance's step limit goes on there). */
+export function continuationInstanceId(base: string, k: number): string {
+  return `${base}-c${k}`;
+}
+
+/** The launch and continuation an instance id names (`<base>-c<k>`), or k 0 for a launch's own id. */
+export function parseContinuationId(instanceId: string): { base: string; k: number } {
+  const match = /^(.*)-c(\d+)$/.exec(instanceId);
+  return match ? { base: match[1]!, k: Number(match[2]) } : { base: instanceId, k: 0 };
+}

@@ -19,6 +19,9 @@ import type { PrepareInfo } from "../workflows/prepare-workflow";
 import type { RebuildPlan, SetupInfo, SetupOutcome, TurnOutcome, TurnStart } from "./session-job";
 import type { OutputChunk } from "./live-output";
 import type { StepRecord, StepReport } from "./step-reports";
+import type { ForkContinuationRef } from "./fork-params";
+
+export type { ForkContinuationRef };
 
 /** A step's gate: whether it may run (not cancelled) and whether the budget is spent. */
 export interface StepGate {
@@ -53,6 +56,11 @@ export interface ForkReports extends BudgetHolder {
   /** A running step's live output (coalesced; live only, not logged; `final`: its command ended): answers the interval the fork should keep to. */
   forkOutput(n: number, chunks: OutputChunk[], final?: boolean): { nextInMs: number };
   stepFinished(n: number, name: string, report: StepReport): { branch?: boolean };
+  /**
+   * Near its instance's step limit, fork n (running as instance `from`) goes on in its continuation
+   * instance: the Orchestrator points the fork at it and creates it (once: a fixed id per fork and k).
+   */
+  forkContinue(n: number, from: string, next: ForkContinuationRef): Promise<Result<{ instanceId: string }>>;
   /** A model call's real cost, once per key. */
   recordModelCost(n: number, key: string, usd: number): void;
   /** An agent step's transcript records, as the step ends (keyed by step name: a re-run replaces). */

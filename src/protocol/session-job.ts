@@ -2,8 +2,12 @@ import type { TokenUsage } from "../agent/pricing";
 import type { TurnStatus } from "../api/sessions";
 import type { SandboxHandle } from "../sandbox/handle";
 
-/** What a session's Workflow instance does: set the session up, or run turn n. */
-export type SessionJob = { sessionId: string; kind: "setup" } | { sessionId: string; kind: "turn"; n: number };
+/**
+ * What a session's Workflow instance does: set the session up, or run turn n. `codeVersion`: the
+ * code the job started on (src/protocol/code-version.ts), pinned by its instance; absent in
+ * instances launched before jobs recorded it (version 1).
+ */
+export type SessionJob = ({ sessionId: string; kind: "setup" } | { sessionId: string; kind: "turn"; n: number }) & { codeVersion?: number };
 
 /** A turn's inputs, fixed when it begins (its `begin` step's result). */
 export interface TurnStart {

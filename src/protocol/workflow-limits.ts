@@ -3,11 +3,14 @@
  * (the local engine enforces none of them): a step result, an event and a createBatch call's
  * payload at most 1 MiB; createBatch and deleteBatch at most 100 instances.
  */
+import type { CreationPacer } from "./creation-pacer";
 
 /** The most a step result, an event or one createBatch call's payload may weigh. */
 export const MAX_WORKFLOW_PAYLOAD_BYTES = 1024 * 1024;
 /** The most instances one createBatch (or deleteBatch) call takes. */
 export const MAX_BATCH_INSTANCES = 100;
+/** The most steps one instance makes: every Workflow's `limits.steps` (wrangler.toml; Cloudflare's default, 25,000 at most). */
+export const MAX_INSTANCE_STEPS = 10_000;
 
 const encoder = new TextEncoder();
 
@@ -66,11 +69,19 @@ export interface BatchCreator<P> {
 }
 
 /**
- * Creates instances with as many createBatch calls as the limits need. Errors come back as one
- * createBatch would answer them (index into `instances`); an instance too large to create is one
- * of them, without a call. A call that throws throws (the instances of earlier calls exist).
+ * Creates instances with as many createBatch calls as the limits need, each let through by
+ * `pacer` when there is one (at most its rate of creations a second: creation-pacer.ts). Errors
+ * come back as one createBatch would answer them (index into `instances`); an instance too large to
+ * create is one of them, without a call. A call that throws throws (the instances of earlier calls exist).
  */
-export async function createInBatches<P>(workflow: BatchCreator<P>, instances: { id: string; params: P }[], limits: BatchLimits = LIMITS): Promise<{ errors: { index: number; message: string }[]; calls: number }> {
+export async function createInBatches<P>(
+  workflow: BatchCreator<P>,
+  instances: { id: string; params: P }[],
+  options: { limits?: BatchLimits; pacer?: CreationPacer } = {},
+): Promise<{ errors: { index: number; message: string }[]; calls: number }> {
+  const { pacer } = options;
+  const limits = { ...(options.limits ?? LIMITS) };
+  if (pacer) limits.count = Math.min(limits.count, pacer.maxBatch);
   const errors: { index: number; message: string }[] = [];
   let offset = 0;
   let calls = 0;
@@ -78,6 +89,7 @@ export async function createInBatches<P>(workflow: BatchCreator<P>, instances: {
     if (tooLarge) {
       errors.push({ index: offset, message: `payload_too_large: instance ${chunk[0]!.id}'s params are over the ${limits.bytes} bytes a createBatch call may carry.` });
     } else {
+      await pacer?.take(chunk.length);
       const result = await workflow.createBatch({ instances: chunk });
       calls++;
       for (const error of result.errors) errors.push({ index: offset + error.index, message: error.message });

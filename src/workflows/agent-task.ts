@@ -1,7 +1,7 @@
 import type { AgentTask, AgentView } from "../api/runs";
-import { parseModelPrices } from "../agent/pricing";
+import { addUsage, parseModelPrices, type TokenUsage } from "../agent/pricing";
 import { buildSystemPrompt, buildTools } from "../agent/prompt";
-import { runAgent, type AgentHost } from "../agent/loop";
+import { runAgent, type AgentHost, type AgentResult } from "../agent/loop";
 import { executeTool } from "../agent/tools";
 import { unwrap } from "../core/errors";
 import type { ForkContext } from "./fork-context";
@@ -26,7 +26,9 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
   const { params: p, config, steps, orchestrator } = ctx;
   const retries = config.RETRY_POLICIES;
   const prices = parseModelPrices(config.MODEL_PRICES);
-  const start = agentStart(task.prompt, ctx.branchState, p.branch?.prompt);
+  // A continuation goes on with the fork's own exchange (no branch prompt: that began it already).
+  const start = agentStart(task.prompt, ctx.branchState, ctx.continued ? undefined : p.branch?.prompt);
+  const own = ctx.continued ? ownTurnsSoFar(start.resume) : undefined;
   const firstTurn = start.resume.length + 1;
   const models = new ModelSteps({
     steps,
@@ -51,6 +53,8 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
     async beforeTurn(turn, conversation) {
       ctx.branching.position = position(conversation);
       await ctx.branching.at(modelStepName(turn));
+      // Near the instance's step limit the fork goes on in a new instance, from this model call.
+      await ctx.continuation.at(position(conversation));
     },
     // The agent's budget is enforced (and waited out) at its model steps; a tool call in between runs.
     // Each tool call is journaled: a replacement for a lost sandbox gets it re-executed, no model call.
@@ -83,22 +87,36 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
       model: task.model,
       system: buildSystemPrompt({ repo: p.repo, baseBranch: p.baseBranch, workBranch: p.workBranch, fork: p.n, forks: p.forks }),
       tools: buildTools(),
-      maxTurns: task.maxTurns ?? config.AGENT_MAX_TURNS,
+      maxTurns: Math.max(1, (task.maxTurns ?? config.AGENT_MAX_TURNS) - (own?.turns ?? 0)),
       maxTokens: task.maxTokens,
       prices,
       contextTokens: config.AGENT_CONTEXT_TOKENS,
     },
   );
   ctx.branching.position = position(result.conversation);
-  if (p.keepSandbox) {
-    // A session continuing this fork (POST …/forks/:n/session) starts from this conversation.
-    const transcript: ForkTranscript = { prompt: start.prompt, turns: result.conversation, history: start.history };
-    await steps.run(STEP.transcript, stepConfig("collect", retries), async () => {
-      await ctx.store.putJson(transcriptKey(p.runId, p.n), transcript);
-      return { stored: true };
-    }, { gated: false });
-  }
-  return { model: task.model, stopReason: result.stopReason, turns: result.turns, toolCalls: result.toolCalls, tokens: result.tokens, summary: result.summary };
+  if (p.keepSandbox) await storeKeptTranscript(ctx, { prompt: start.prompt, turns: result.conversation, history: start.history });
+  return agentView(task.model, result, own);
+}
+
+/** A kept fork's conversation: a session continuing it (POST …/forks/:n/session) starts from there. */
+async function storeKeptTranscript(ctx: ForkContext, transcript: ForkTranscript): Promise<void> {
+  const { params: p, config, steps } = ctx;
+  await steps.run(STEP.transcript, stepConfig("collect", config.RETRY_POLICIES), async () => {
+    await ctx.store.putJson(transcriptKey(p.runId, p.n), transcript);
+    return { stored: true };
+  }, { gated: false });
+}
+
+/** The fork's agent view; a continuation's totals include the turns its earlier instances made. */
+function agentView(model: string, result: AgentResult, own: ReturnType<typeof ownTurnsSoFar> | undefined): AgentView {
+  const view = { model, stopReason: result.stopReason, turns: result.turns, toolCalls: result.toolCalls, tokens: result.tokens, summary: result.summary };
+  return own ? { ...view, turns: view.turns + own.turns, toolCalls: view.toolCalls + own.toolCalls, tokens: addUsage(view.tokens, own.tokens) } : view;
+}
+
+/** What the turns a continuation resumes add up to: the fork's own turns before this instance. */
+export function ownTurnsSoFar(turns: AgentTurn[]): { turns: number; toolCalls: number; tokens: TokenUsage } {
+  const tokens = turns.reduce((sum, t) => addUsage(sum, t.model.usage), { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 });
+  return { turns: turns.length, toolCalls: turns.reduce((sum, t) => sum + t.tools.length, 0), tokens };
 }
 
 /**

@@ -18,6 +18,8 @@ export async function runCommandsTask(ctx: ForkContext, commands: string[], resu
     if (index < from) continue;
     ctx.branching.position = { turn: index };
     await ctx.branching.at(commandStep(index));
+    // Near the instance's step limit the fork goes on in a new instance, from this command.
+    await ctx.continuation.at({ turn: index });
     const result = await ctx.sandbox.step(commandStep(index), stepConfig("command", config.RETRY_POLICIES, params.timeoutSeconds * 1000), async ({ remainingMs, report }) => {
       const session = await ctx.envd();
       const live = forkLiveOutput(ctx, commandStep(index));

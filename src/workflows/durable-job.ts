@@ -6,7 +6,8 @@ import type { Config, Env } from "../core/env";
 import { loadConfig } from "../core/env";
 import { runJob, type JobPlan } from "./job-plan";
 import { StepRunner, type StepRunnerContext, type StepTracker } from "./step-runner";
-import { limitStepResults } from "./step-limits";
+import { limitStepResults, StepCounter } from "./step-limits";
+import { pinCodeVersion, type JobVersion } from "./code-version-pin";
 
 /** Where a job's steps are reported, and what its log lines and errors call it. */
 export type JobTracking = Omit<StepRunnerContext, "heartbeatMs" | "tracker"> & {
@@ -21,8 +22,8 @@ export function modelCaller(config: Config): ModelCaller {
   return (request) => callModel({ apiKey: config.ANTHROPIC_API_KEY ?? "", baseURL: config.ANTHROPIC_BASE_URL }, request);
 }
 
-/** What a job's plan works with. */
-export interface JobContext<P> {
+/** What a job's plan works with; `since(v)`: whether its instance's plan includes version v's steps (code-version-pin.ts). */
+export interface JobContext<P> extends JobVersion {
   env: Env;
   config: Config;
   params: P;
@@ -31,6 +32,8 @@ export interface JobContext<P> {
   /** Its steps, reported to its tracker, with heartbeats while one runs. */
   steps: StepRunner;
   callModel: ModelCaller;
+  /** The steps this instance has made so far (the same at this point of every replay): against `limits.steps`. */
+  stepsMade(): number;
 }
 
 /** Steps nobody is told of: every gate opens. */
@@ -42,7 +45,7 @@ const UNTRACKED: StepTracker = {
 /**
  * The base of Forkyard's Workflows: builds the job's StepRunner on its tracker (heartbeats well
  * within STALE_FORK_SECONDS, so silence means a stuck instance) on the engine's steps with their
- * results' size limit enforced, runs its plan's work, and then its
+ * results' size limit enforced, pins the plan's code version (code-version-pin.ts), runs its plan's work, and then its
  * final report whatever happened — except when the engine interrupted the instance, which is left
  * to replay (job-plan.ts).
  */
@@ -54,11 +57,14 @@ export abstract class DurableJob<P, O, R = O> extends WorkflowEntrypoint<Env, P>
 
   override async run(event: Readonly<WorkflowEvent<P>>, engineStep: WorkflowStep): Promise<R> {
     // Cloudflare's 1 MiB per step result, enforced here too (step-limits.ts): every step passes by it.
-    const step = limitStepResults(engineStep);
+    const counter = new StepCounter();
+    const step = limitStepResults(engineStep, undefined, counter);
     const config = loadConfig(this.env);
     const params = event.payload;
     const { tracker = UNTRACKED, ...named } = this.tracking(params);
+    // The plan the instance started on, whatever build resumes it (deploys do not version running instances).
+    const { version, since } = await pinCodeVersion(step, params, config.CODE_VERSION);
     const steps = new StepRunner(step, { ...named, tracker, heartbeatMs: (config.STALE_FORK_SECONDS * 1000) / 3 });
-    return runJob(this.plan({ env: this.env, config, params, instanceId: event.instanceId, step, steps, callModel: modelCaller(config) }));
+    return runJob(this.plan({ env: this.env, config, params, instanceId: event.instanceId, step, steps, callModel: modelCaller(config), version, since, stepsMade: () => counter.made }));
   }
 }

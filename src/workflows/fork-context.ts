@@ -9,6 +9,7 @@ import type { StepRunner } from "./step-runner";
 import type { ModelCaller } from "./durable-job";
 import type { ForkSandbox } from "./fork-sandbox";
 import type { BranchState, ForkBranching } from "./fork-branching";
+import type { ForkContinuation } from "./fork-continuation";
 
 /** What a fork's task steps work with once its sandbox is ready. */
 export interface ForkContext {
@@ -30,6 +31,10 @@ export interface ForkContext {
   branching: ForkBranching;
   /** The Messages API (the job's model client). */
   callModel: ModelCaller;
-  /** A branched fork: where its parent stood (the task continues from there). */
+  /** A branched fork: where its parent stood (the task continues from there); a continuation: where the fork itself stood. */
   branchState?: BranchState;
+  /** Going on in a new instance near the step limit, at the task's boundaries (fork-continuation.ts). */
+  continuation: ForkContinuation;
+  /** This instance continues the fork (its task's turns so far are its own). */
+  continued?: boolean;
 }

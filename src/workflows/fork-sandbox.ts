@@ -186,6 +186,18 @@ export class ForkSandbox {
     }
   }
 
+  /**
+   * A continuation instance takes over the fork's sandbox as it stood (lease, base commit, journal,
+   * recoveries): `acquire` then finds the lease's sandbox, with no clone.
+   */
+  resumeFrom(state: { leaseKey: string; baseSha: string; journal: JournalEntry[]; recoveries: number; releasedSeconds: number }): void {
+    this.#leaseKey = state.leaseKey;
+    this.#baseSha = state.baseSha;
+    this.#journal.push(...state.journal);
+    this.recoveries = state.recoveries;
+    this.#releasedSeconds = state.releasedSeconds;
+  }
+
   /** Where this fork's work started (its clone's commit). */
   get baseSha(): string | undefined {
     return this.#baseSha;

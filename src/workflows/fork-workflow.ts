@@ -16,6 +16,7 @@ import { runCommandsTask } from "./commands-task";
 import { DurableJob, type JobContext, type JobTracking } from "./durable-job";
 import type { ForkContext } from "./fork-context";
 import { ForkBranching, loadBranchState, type BranchState } from "./fork-branching";
+import { ForkContinuation, ForkContinued, loadContinuation, type ContinuationState } from "./fork-continuation";
 import { ForkSandbox } from "./fork-sandbox";
 import { ForkVerification, runCheck } from "./fork-verification";
 import type { JobPlan } from "./job-plan";
@@ -53,6 +54,8 @@ class ForkRun {
   #branching: ForkBranching | undefined;
   #verification: ForkVerification | undefined;
   #ownReleased: Promise<{ keptUntil: number | null; aliveSeconds: number }> | undefined;
+  /** The instance the fork went on in (near the step limit): this one ends, releasing nothing. */
+  #continuedIn: string | undefined;
 
   constructor(job: JobContext<ForkParams>) {
     const p = job.params;
@@ -74,13 +77,21 @@ class ForkRun {
     });
     const task = p.task ?? begun.task;
     if (!task) throw new InvalidInputError("The fork has no task: its run answered none.");
-    // A branched fork starts where its parent stood (stored once, before the fork was launched).
-    const branchState = p.branch ? await loadBranchState(this.#store, p.branch.stateKey) : undefined;
-    const { sandbox, baseSha } = await this.#ready(branchState);
+    // A continuation goes on where the fork stood; a branched fork starts where its parent stood (both stored in R2 first).
+    const continued = p.continuation ? await loadContinuation(this.#store, p.continuation.stateKey) : undefined;
+    const branchState = continued ?? (p.branch ? await loadBranchState(this.#store, p.branch.stateKey) : undefined);
+    const { sandbox, baseSha } = continued ? await this.#resume(continued) : await this.#ready(branchState);
     const branching = new ForkBranching({ params: p, config, steps, orchestrator: this.#orchestrator, pool: this.#pool, sandbox, store: this.#store });
     this.#branching = branching;
-    const ctx: ForkContext = { ...this.#job, orchestrator: this.#orchestrator, pool: this.#pool, sandbox, envd: () => sandbox.envd(), store: this.#store, taskEnv: this.#taskEnv, branching, ...(branchState ? { branchState } : {}) };
-    await this.#task(ctx, task);
+    const continuation = new ForkContinuation({ job: this.#job, orchestrator: this.#orchestrator, store: this.#store, sandbox });
+    const ctx: ForkContext = { ...this.#job, orchestrator: this.#orchestrator, pool: this.#pool, sandbox, envd: () => sandbox.envd(), store: this.#store, taskEnv: this.#taskEnv, branching, continuation, ...(branchState ? { branchState } : {}), ...(continued ? { continued: true } : {}) };
+    try {
+      await this.#task(ctx, task);
+    } catch (err) {
+      if (!(err instanceof ForkContinued)) throw err;
+      this.#continuedIn = err.instanceId;
+      return this.outcome;
+    }
     await branching.at("end");
     await this.#collect(ctx, baseSha);
     this.outcome.status = "succeeded";
@@ -109,6 +120,19 @@ class ForkRun {
         : await sandbox.clone(forkTimeoutMs);
     if (prepared?.mode === "per_fork" && !branchState) await sandbox.prepare(prepared.commands, forkTimeoutMs);
     return { sandbox, baseSha };
+  }
+
+  /** A continuation instance: the fork's sandbox under its lease as it stood (no clone), its deadline as it was. */
+  async #resume(state: ContinuationState): Promise<{ sandbox: ForkSandbox; baseSha: string }> {
+    const { params: p, config, step, steps, instanceId } = this.#job;
+    const sandbox = new ForkSandbox({ params: p, config, step, steps, pool: this.#pool, instanceId, taskEnv: this.#taskEnv });
+    sandbox.resumeFrom(state);
+    await sandbox.acquire();
+    this.outcome.sandboxId = sandbox.sandboxId;
+    steps.setDeadline(state.deadline ?? Number.POSITIVE_INFINITY, p.timeoutSeconds);
+    this.#sandbox = sandbox;
+    await sandbox.health();
+    return { sandbox, baseSha: state.baseSha };
   }
 
   async #task(ctx: ForkContext, task: Task): Promise<void> {
@@ -227,6 +251,8 @@ class ForkRun {
   async finish(): Promise<ForkOutcome> {
     const { params: p, config, steps } = this.#job;
     const { outcome } = this;
+    // The fork went on in a new instance: its sandbox, verification and report are that instance's.
+    if (this.#continuedIn) return outcome;
     const sandbox = this.#sandbox;
     outcome.recoveries = sandbox?.recoveries ?? 0;
     if (sandbox?.sandboxId) outcome.sandboxId = sandbox.sandboxId;

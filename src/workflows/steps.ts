@@ -1,4 +1,12 @@
 /**
+ * Steps of the durable-job kit itself (src/workflows/durable-job.ts), in any Workflow: `code-version`
+ * pins the plan of an instance whose params record a code version (its first step, never reported).
+ */
+export const JOB_STEP = {
+  codeVersion: "code-version",
+} as const;
+
+/**
  * Fork Workflow step names: the checkpoint keys of every fork, shown in the Cloudflare dashboard
  * and shared with the Orchestrator, the API and the tests.
  */
@@ -24,6 +32,8 @@ export const STEP = {
   claudeCode: "claude-code",
   releaseSandbox: "release-sandbox",
   report: "report",
+  /** Code version 2: near its instance's step limit, the fork goes on in a new instance (fork-continuation.ts). */
+  continue: "continue",
 } as const;
 
 /**

@@ -42,6 +42,7 @@ function run(status: RunView["status"], forks: ForkView[]): RunView {
     id: "r1",
     status,
     request: { repo: "/repo", branch: "main", task: { commands: ["echo hi", "false"] }, forks: forks.length, maxConcurrent: 5, timeoutSeconds: 7200, template: "base" },
+    codeVersion: { code: 2 },
     sandbox: { profile: null, templateId: "base", alias: null, vcpu: 2, memoryGib: 0.5 },
     createdAt: "2026-01-01T00:00:00.000Z",
     updatedAt: "2026-01-01T00:00:05.000Z",

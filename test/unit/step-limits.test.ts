@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { WorkflowStep } from "cloudflare:workers";
 import { decodeStepError, StepResultTooLargeError } from "../../src/core/errors";
-import { serializedBytes } from "../../src/protocol/workflow-limits";
-import { checkStepResult, limitStepResults, MAX_STEP_RESULT_BYTES } from "../../src/workflows/step-limits";
+import { readFileSync } from "node:fs";
+import { NonRetryableError } from "cloudflare:workflows";
+import { MAX_INSTANCE_STEPS, serializedBytes } from "../../src/protocol/workflow-limits";
+import { checkStepResult, limitStepResults, MAX_STEP_RESULT_BYTES, StepCounter } from "../../src/workflows/step-limits";
 
 /** A step that runs its body at once, as the engine would, and records what it was given. */
 function fakeStep() {
@@ -47,5 +49,29 @@ describe("Cloudflare's 1 MiB per step result, enforced locally", () => {
     expect(calls).toEqual([{ name: "small" }, { name: "configured", config: { retries: { limit: 2, delay: 1 } } }, { name: "collect" }]);
     // Everything else of the step is the engine's own.
     await expect(limited.sleep("nap", 1)).resolves.toBe("slept nap");
+  });
+});
+
+describe("Cloudflare's steps per instance (limits.steps), counted and enforced locally", () => {
+  it("counts every step, and fails the one past the limit without retry, naming it; the sleeps and waits count too", async () => {
+    const { step, calls } = fakeStep();
+    const counter = new StepCounter(3);
+    const limited = limitStepResults(step, MAX_STEP_RESULT_BYTES, counter);
+    await limited.do("clone", async () => "ok");
+    await limited.sleep("wait-1", 10);
+    await limited.do("command-1", async () => "ok");
+    expect(counter.made).toBe(3);
+    const over = limited.do("command-2", async () => "never run");
+    await expect(over).rejects.toBeInstanceOf(NonRetryableError);
+    await expect(over).rejects.toThrow(/^step_limit_exceeded: Step "command-2" would be step 4 of this Workflow instance; an instance may make at most 3/);
+    expect(calls.map((c) => c.name)).toEqual(["clone", "command-1"]);
+  });
+
+  it("every Workflow's limits.steps in wrangler.toml is the limit the kit enforces", () => {
+    const toml = readFileSync(`${import.meta.dirname}/../../wrangler.toml`, "utf8");
+    const workflows = toml.split("[[workflows]]").slice(1);
+    const limits = workflows.map((w) => Number(/limits = \{ steps = (\d+) \}/.exec(w)?.[1] ?? MAX_INSTANCE_STEPS));
+    expect(limits.length).toBeGreaterThanOrEqual(6);
+    expect(new Set(limits)).toEqual(new Set([MAX_INSTANCE_STEPS]));
   });
 });

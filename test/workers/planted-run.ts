@@ -19,7 +19,7 @@ export async function plantRun(
   await runInDurableObject(stub, async (instance: Orchestrator, state) => {
     const store = new RunStore(state.storage.sql, () => input.sandbox);
     const now = new Date().toISOString();
-    store.insertRun({ id: input.id, request: input.request, sandbox: input.sandbox, requestHash: input.requestHash, idempotencyKey: opts.idempotencyKey, status: "running", createdAt: now, updatedAt: now }, input.branches);
+    store.insertRun({ id: input.id, request: input.request, sandbox: input.sandbox, requestHash: input.requestHash, idempotencyKey: opts.idempotencyKey, status: "running", createdAt: now, updatedAt: now, codeVersion: input.codeVersion }, input.branches);
     for (const n of opts.launched ?? []) store.markLaunched(n, forkInstanceId(input.id, n, 1), Date.now());
     await inside?.(instance, state, store);
   });

@@ -12,6 +12,13 @@ import type { RunContext } from "./run-context";
 import type { ForkRow } from "./run-store";
 import { isInstanceAlreadyExists } from "../../protocol/engine-errors";
 import { createInBatches } from "../../protocol/workflow-limits";
+import { CreationPacer } from "../../protocol/creation-pacer";
+import { continuationInstanceId, parseContinuationId } from "../../protocol/instance-ids";
+import { createInstanceOnce } from "../../protocol/create-instance";
+import type { ForkContinuationRef } from "../../protocol/fork-params";
+import { continuationStateKey } from "../../artifacts/store";
+import { ConflictError, ForkCancelledError } from "../../core/errors";
+import { isTerminalFork } from "./fork-reports";
 
 /** How long launching waits after the Pool started a launch's sandboxes, for their create requests to leave. */
 const CREATE_HEAD_START_MS = 2;
@@ -25,6 +32,8 @@ export class RunLaunching {
   readonly #run: RunContext;
   readonly #branching: RunBranching;
   readonly #preparing: RunPreparing;
+  /** This run's instance creations, under WORKFLOW_CREATE_RATE_PER_SECOND (for as long as the object lives). */
+  #pacer: CreationPacer | undefined;
 
   /** Branched forks launch at once; a prepared run's forks once its prepare reported. */
   constructor(run: RunContext, parts: { branching: RunBranching; preparing: RunPreparing }) {
@@ -65,7 +74,7 @@ export class RunLaunching {
     await scheduler.wait(CREATE_HEAD_START_MS);
     try {
       // In createBatch calls within Cloudflare's limits (≤ 100 instances, ≤ 1 MiB each).
-      const result = await createInBatches(this.#run.env.FORK_WORKFLOW, instances.map(({ id, params }) => ({ id, params })));
+      const result = await createInBatches(this.#run.env.FORK_WORKFLOW, instances.map(({ id, params }) => ({ id, params })), { pacer: this.pacer() });
       for (const error of result.errors) {
         if (isInstanceAlreadyExists(error.message)) continue;
         const fork = queued[error.index];
@@ -89,7 +98,7 @@ export class RunLaunching {
     if (launched.length === 0) return;
     const instances = launched.map((fork) => ({ id: fork.instance_id!, params: this.forkParams(fork) }));
     try {
-      const result = await createInBatches(this.#run.env.FORK_WORKFLOW, instances);
+      const result = await createInBatches(this.#run.env.FORK_WORKFLOW, instances, { pacer: this.pacer() });
       const created = instances.length - result.errors.length;
       if (created > 0) log("info", "orchestrator.instances_recreated", { runId: this.#run.run().id, count: created });
     } catch (err) {
@@ -97,8 +106,33 @@ export class RunLaunching {
     }
   }
 
+  /**
+   * Fork n, running as instance `from`, nears its step limit: it goes on in its k-th continuation
+   * instance (fork-continuation.ts), which the fork now runs as. Asked again (a re-run step), the
+   * same answer; the instance is created once. A fork that ended or was relaunched meanwhile is refused.
+   */
+  async continueFork(n: number, from: string, next: ForkContinuationRef): Promise<{ instanceId: string }> {
+    const { store } = this.#run;
+    const id = continuationInstanceId(next.base, next.k);
+    const fork = store.fork(n);
+    if (!fork || isTerminalFork(fork.status) || this.#run.run().status === "cancelled") throw new ForkCancelledError();
+    if (fork.instance_id !== id && !store.continueInstance(n, from, id)) {
+      throw new ConflictError("fork_relaunched", `Fork ${n} runs as instance ${fork.instance_id ?? "(none)"}, not ${from}.`);
+    }
+    if (fork.instance_id === from) this.#run.event("fork.continued", n, { instanceId: id, continuation: next.k });
+    await this.pacer().take(1);
+    if (await createInstanceOnce(this.#run.env.FORK_WORKFLOW, id, this.forkParams(store.fork(n)!))) log("info", "fork.continued", { runId: this.#run.run().id, fork: n, instanceId: id });
+    return { instanceId: id };
+  }
+
+  /** Paces this run's createBatch calls (Cloudflare: about 100 instance creations a second per workflow). */
+  pacer(): CreationPacer {
+    this.#pacer ??= new CreationPacer(loadConfig(this.#run.env).WORKFLOW_CREATE_RATE_PER_SECOND);
+    return this.#pacer;
+  }
+
   forkParams(fork: ForkRow): ForkParams {
-    const { id, request, sandbox, prepared } = this.#run.run();
+    const { id, request, sandbox, prepared, codeVersion } = this.#run.run();
     const params: ForkParams = {
       runId: id,
       n: fork.n,
@@ -113,6 +147,8 @@ export class RunLaunching {
       leaseKey: forkLeaseKey(id, fork.n),
       // Check, diff, patch and push from a fresh sandbox (workflows/fork-verification.ts).
       verify: request.protectedPaths ? { protectedPaths: request.protectedPaths } : {},
+      // Its instances keep the steps of the code the run started on, whatever build resumes them.
+      codeVersion: codeVersion.code,
     };
     if (request.check) params.check = request.check;
     if (request.push) params.push = true;
@@ -123,6 +159,9 @@ export class RunLaunching {
     if (request.artifacts) params.artifacts = request.artifacts;
     const network = runNetwork(request, loadConfig(this.#run.env).PUBLIC_URL);
     if (network) params.network = network;
+    // A fork running as a continuation instance (`<launch>-c<k>`): where it picks up.
+    const { base, k } = parseContinuationId(fork.instance_id ?? "");
+    if (k > 0) params.continuation = { k, base, stateKey: continuationStateKey(id, fork.n, k) };
     const branch = branchSourceOf(fork);
     if (branch) {
       params.branch = branch;

@@ -19,7 +19,7 @@ import { RunDeletion, type DeleteReason, type RunWiped } from "./run-deletion";
 import type { LeaseRequest } from "../pool/pool";
 import { BUDGET_RAISED_EVENT } from "../../protocol/events";
 import type { OutputChunk } from "../../protocol/live-output";
-import type { BranchReports, ForkBegun, ForkReports, JudgeReports, PrepareReports } from "../../protocol/roles";
+import type { BranchReports, ForkBegun, ForkContinuationRef, ForkReports, JudgeReports, PrepareReports } from "../../protocol/roles";
 import type { StepRecord, StepReport } from "../../protocol/step-reports";
 import { EventChannel } from "../shared/event-channel";
 import { IndexSync } from "../shared/index-sync";
@@ -114,7 +114,7 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
       this.#watch.markAwake();
       const now = new Date().toISOString();
       this.#store.insertRun(
-        { id: input.id, request: input.request, sandbox: input.sandbox, requestHash: input.requestHash, idempotencyKey: input.idempotencyKey, status: "running", createdAt: now, updatedAt: now },
+        { id: input.id, request: input.request, sandbox: input.sandbox, requestHash: input.requestHash, idempotencyKey: input.idempotencyKey, status: "running", createdAt: now, updatedAt: now, codeVersion: input.codeVersion },
         input.branches,
       );
       this.#event("run.created", null, { forks: input.request.forks });
@@ -246,7 +246,6 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
 
   // ---- ForkReports: a fork's Workflow (fork-reports.ts) -------------------------------------------
 
-
   forkBegin(n: number, instanceId: string, step?: StepRecord, withTask?: boolean): Promise<Result<ForkBegun>> {
     return asResult(async () => this.#reports.forkBegin(n, instanceId, step, withTask));
   }
@@ -290,6 +289,10 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
 
   forkContinues(n: number): void {
     this.#reports.forkContinues(n);
+  }
+
+  forkContinue(n: number, from: string, next: ForkContinuationRef): Promise<Result<{ instanceId: string }>> {
+    return asResult(() => this.#launching.continueFork(n, from, next));
   }
 
   forkFinished(outcome: ForkOutcome, step?: StepRecord): Promise<Result<void>> {

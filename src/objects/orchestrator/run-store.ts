@@ -6,6 +6,7 @@ import { BudgetLedger } from "../shared/budget-ledger";
 import { ForkTranscriptStore } from "./fork-transcript-store";
 import type { ForkOutcome } from "../../runs/fork-outcome";
 import { RunViews, TERMINAL_SQL, type ForkExport } from "./run-views";
+import { LEGACY_CODE_VERSION, type CodeVersionRecord } from "../../protocol/code-version";
 
 export type { ForkExport };
 
@@ -23,6 +24,7 @@ interface RunRow extends Record<string, SqlStorageValue> {
   prepared: string | null;
   sandbox: string | null;
   picked: string | null;
+  code_version: string | null;
 }
 
 /**
@@ -73,6 +75,8 @@ export interface RunRecord {
   prepared?: PreparedView;
   /** The latest pick of a fork (src/actions/pick.ts). */
   picked?: RunPick;
+  /** The code it started on (a run stored before runs recorded it: version 1); its forks' instances carry it. */
+  codeVersion: CodeVersionRecord;
 }
 
 export interface JudgingRecord {
@@ -97,6 +101,8 @@ export interface CreateRunInput {
   idempotencyKey: string | null;
   branches: string[];
   sandbox: RunSandbox;
+  /** The code the run starts on (what the Worker that accepted it runs). */
+  codeVersion: CodeVersionRecord;
 }
 
 export class RunStore {
@@ -148,6 +154,7 @@ export class RunStore {
       ...(row.judging ? { judging: JSON.parse(row.judging) as JudgingRecord } : {}),
       ...(row.prepared ? { prepared: JSON.parse(row.prepared) as PreparedView } : {}),
       ...(row.picked ? { picked: JSON.parse(row.picked) as RunPick } : {}),
+      codeVersion: row.code_version ? (JSON.parse(row.code_version) as CodeVersionRecord) : { code: LEGACY_CODE_VERSION },
     };
     return this.#run;
   }
@@ -159,7 +166,7 @@ export class RunStore {
 
   insertRun(record: RunRecord, branches: string[]): void {
     this.#sql.exec(
-      "INSERT INTO run (id, request, sandbox, request_hash, idempotency_key, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO run (id, request, sandbox, request_hash, idempotency_key, status, created_at, updated_at, code_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
       record.id,
       JSON.stringify(record.request),
       JSON.stringify(record.sandbox),
@@ -168,6 +175,7 @@ export class RunStore {
       record.status,
       record.createdAt,
       record.updatedAt,
+      JSON.stringify(record.codeVersion),
     );
     branches.forEach((branch, i) => this.#sql.exec("INSERT INTO forks (n, status, branch) VALUES (?, 'queued', ?)", i + 1, branch));
     this.#run = undefined;
@@ -268,6 +276,11 @@ export class RunStore {
   /** Puts a launched fork back in the queue (its instance could not be created or vanished). */
   requeue(n: number): void {
     this.#sql.exec("UPDATE forks SET status = 'queued' WHERE n = ? AND status = 'running'", n);
+  }
+
+  /** Fork n goes on in instance `to` (its continuation), if it still runs as `from`; true when it does now. */
+  continueInstance(n: number, from: string, to: string): boolean {
+    return this.#sql.exec("UPDATE forks SET instance_id = ? WHERE n = ? AND instance_id = ?", to, n, from).rowsWritten > 0;
   }
 
   markStarted(n: number, now: string): void {

@@ -76,7 +76,7 @@ export class RunViews {
     const commands = this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM commands").one().n;
     const tailChars = commands * 2 * FULL_TAIL_CHARS <= VIEW_TAIL_CHARS ? null : Math.max(MIN_VIEW_TAIL_CHARS, Math.floor(VIEW_TAIL_CHARS / (2 * commands)));
     const forks = this.#forkViews(null, tailChars);
-    const view: RunView = { id: run.id, status: run.status, request: run.request, sandbox: run.sandbox, createdAt: run.createdAt, updatedAt: run.updatedAt, forks, totals: this.totals() };
+    const view: RunView = { id: run.id, status: run.status, request: run.request, sandbox: run.sandbox, codeVersion: run.codeVersion, createdAt: run.createdAt, updatedAt: run.updatedAt, forks, totals: this.totals() };
     const scores = run.judging ? this.#store.scores(run.judging.k) : [];
     if (run.prepared) view.prepared = run.prepared;
     if (run.picked) view.picked = run.picked;

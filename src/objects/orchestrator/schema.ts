@@ -125,4 +125,12 @@ CREATE TABLE fork_transcript (
 )`);
     },
   },
+  {
+    version: 4,
+    description: "the code version the run started on ({ code, deployment? }, src/protocol/code-version.ts); absent: a run from before (version 1)",
+    up(sql) {
+      // A nullable column: a build that predates it reads and writes the run as before (two versions run against it).
+      sql.exec("ALTER TABLE run ADD COLUMN code_version TEXT");
+    },
+  },
 ];

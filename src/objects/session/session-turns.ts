@@ -8,6 +8,7 @@ import { ZERO_USAGE } from "../../agent/pricing";
 import { poke, type InstanceWatch } from "../shared/instance-watch";
 import type { SessionRecord, SessionStore } from "./session-store";
 import { createInstanceOnce } from "../../protocol/create-instance";
+import { buildCodeVersion } from "../../protocol/code-version";
 import { BUDGET_RAISED_EVENT } from "../../protocol/events";
 
 /** A turn instance not heard from this long is sent a no-op event (a restarted local runtime leaves it idle). */
@@ -178,8 +179,8 @@ export class SessionTurns {
   }
 
   async launch(id: string, params: SessionJob): Promise<void> {
-    // Launched before (a repeated call): the instance exists and runs.
-    await createInstanceOnce(this.#s.env.SESSION_WORKFLOW, id, params);
+    // Launched before (a repeated call): the instance exists and runs. It keeps the steps of the code it starts on.
+    await createInstanceOnce(this.#s.env.SESSION_WORKFLOW, id, { ...params, codeVersion: buildCodeVersion(loadConfig(this.#s.env).CODE_VERSION) });
   }
 
   /**

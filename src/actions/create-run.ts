@@ -1,4 +1,4 @@
-import { createRunRequest, type CreateRunRequest, type RunView } from "../api/runs";
+import { createRunRequest, judgesWithModel, type CreateRunRequest, type RunView } from "../api/runs";
 import { FALLBACK_BRANCH, resolveBaseBranch } from "../runs/default-branch";
 import { resolveModel } from "../agent/models";
 import { validateRepo } from "../api/repo";
@@ -66,8 +66,8 @@ function checkRequest(request: CreateRunRequest, config: Config): void {
     if (!config.ANTHROPIC_API_KEY) throw new AgentUnavailableError();
   }
   validateGitHubTarget(request, config);
-  if (request.judge?.llm) {
-    if (request.judge.llm.model) request.judge.llm.model = resolveModel(request.judge.llm.model);
+  if (request.judge && judgesWithModel(request.judge)) {
+    if (request.judge.llm?.model) request.judge.llm.model = resolveModel(request.judge.llm.model);
     if (!config.ANTHROPIC_API_KEY) throw new AgentUnavailableError();
   }
   if (request.stopWhen === "first_check_pass" && !request.check) {

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { evalLinks, type CreateEvalRequest, type EvalResults, type EvalView } from "../../api/evals";
-import { TERMINAL_RUN_STATUSES, type RunView } from "../../api/runs";
+import { judgesWithModel, TERMINAL_RUN_STATUSES, type RunView } from "../../api/runs";
 import { createRun } from "../../actions/create-run";
 import type { Env } from "../../core/env";
 import { loadConfig } from "../../core/env";
@@ -296,6 +296,6 @@ export class Evaluation extends DurableObject<Env> {
 /** Ended for the eval: a final status, and no judging still to come. */
 function runEnded(view: RunView): boolean {
   if (!TERMINAL_RUN_STATUSES.includes(view.status) || view.judging?.status === "running") return false;
-  const awaitsJudging = view.status === "completed" && !!view.request.judge?.llm && !view.judging && view.forks.some((f) => f.status === "succeeded");
+  const awaitsJudging = view.status === "completed" && judgesWithModel(view.request.judge) && !view.judging && view.forks.some((f) => f.status === "succeeded");
   return !awaitsJudging;
 }

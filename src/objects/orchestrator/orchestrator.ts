@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { RunPick } from "../../api/pick-responses";
 import type { BranchRequest, BranchResponse, ForkView, JudgeRequest, PreparedView, RunView } from "../../api/runs";
 import type { JudgeInput, Judgement } from "../../runs/judging";
+import type { TournamentResult } from "../../runs/tournament";
 import type { PrepareInfo } from "../../workflows/prepare-workflow";
 import { loadConfig, type Env } from "../../core/env";
 import { asResult, ConflictError, InvalidInputError, notFound, resultOf, type Result } from "../../core/errors";
@@ -334,8 +335,8 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
     return resultOf(() => this.#judging.input(k));
   }
 
-  judged(k: number, scores: Judgement[]): Promise<Result<void>> {
-    return asResult(() => this.#judging.judged(k, scores));
+  judged(k: number, scores: Judgement[], tournament?: TournamentResult): Promise<Result<void>> {
+    return asResult(() => this.#judging.judged(k, scores, tournament));
   }
 
   judgeFailed(k: number, error: { code: string; message: string }): Promise<void> {

@@ -5,6 +5,7 @@ import { EventLog } from "../shared/event-log";
 import { BudgetLedger } from "../shared/budget-ledger";
 import { ForkTranscriptStore } from "./fork-transcript-store";
 import type { ForkOutcome } from "../../runs/fork-outcome";
+import type { TournamentResult } from "../../runs/tournament";
 import { RunViews, TERMINAL_SQL, type ForkExport } from "./run-views";
 
 export type { ForkExport };
@@ -80,6 +81,11 @@ export interface JudgingRecord {
   status: "running" | "done" | "failed";
   model: string;
   rubric?: string;
+  /** judge.mode "tournament": pairwise matches after the scores, within this many judge calls. */
+  mode?: "tournament";
+  maxComparisons?: number;
+  /** The tournament's matches and standings (once done). */
+  tournament?: TournamentResult;
   error?: { code: string; message: string };
 }
 

@@ -1,7 +1,7 @@
 import type { CheckResult, CommandResult, ForkStatus, ForkView, RunTotals, RunView, StepView } from "../../api/runs";
 import { TERMINAL_FORK_STATUSES } from "../../api/runs";
 import { roundUsd } from "../../core/costs";
-import { rankForks } from "../../runs/ranking";
+import { selectForks } from "../../runs/selection";
 import type { ForkOutcome } from "../../runs/fork-outcome";
 import { parentOf } from "./branch-store";
 import type { ForkRow, RunStore, StoredForkStatus } from "./run-store";
@@ -80,11 +80,18 @@ export class RunViews {
     const scores = run.judging ? this.#store.scores(run.judging.k) : [];
     if (run.prepared) view.prepared = run.prepared;
     if (run.picked) view.picked = run.picked;
-    if (run.judging) view.judging = { status: run.judging.status, model: run.judging.model, scores, ...(run.judging.error ? { error: run.judging.error } : {}) };
+    const judging = run.judging;
+    if (judging) {
+      const tournament = judging.tournament ? { tournament: judging.tournament } : {};
+      view.judging = { status: judging.status, model: judging.model, scores, ...(judging.error ? { error: judging.error } : {}), ...(judging.mode ? { mode: judging.mode } : {}), ...tournament };
+    }
     if (run.winner !== undefined || forks.every((f) => TERMINAL_FORK_STATUSES.includes(f.status))) {
-      const scored = new Map(scores.flatMap((s) => (s.score === null ? [] : [[s.n, s.score] as const])));
-      view.ranking = rankForks(forks, run.judging?.status === "done" ? scored : new Map());
-      view.winner = run.winner ?? view.ranking[0]?.n ?? null;
+      const done = judging?.status === "done";
+      const scored = new Map(done ? scores.flatMap((s) => (s.score === null ? [] : [[s.n, s.score] as const])) : []);
+      const { ranking, ...selected } = selectForks(forks, scored, done ? judging.tournament : undefined);
+      view.ranking = ranking;
+      view.winner = run.winner ?? ranking[0]?.n ?? null;
+      if (done && view.judging) view.judging.selected = selected;
     }
     return view;
   }

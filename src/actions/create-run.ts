@@ -70,6 +70,7 @@ function checkRequest(request: CreateRunRequest, config: Config): void {
     if (request.judge.llm?.model) request.judge.llm.model = resolveModel(request.judge.llm.model);
     if (!config.ANTHROPIC_API_KEY) throw new AgentUnavailableError();
   }
+  checkStrategy(request, config);
   if (request.stopWhen === "first_check_pass" && !request.check) {
     throw new InvalidInputError("stopWhen: first_check_pass needs a check command (check).", { field: "stopWhen" });
   }
@@ -83,4 +84,14 @@ function checkRequest(request: CreateRunRequest, config: Config): void {
 export async function createRun(env: Env, body: unknown, options: CreateRunOptions): Promise<CreateRunResult> {
   const input = await prepareRun(env, body, options);
   return unwrap(await env.ORCHESTRATOR.getByName(input.id).create(input));
+}
+
+/** strategy adaptive: `initial` ≤ `max`, a check for check_pass, a model for minScore; the run gets `max` forks. */
+function checkStrategy(request: CreateRunRequest, config: Config): void {
+  const strategy = request.strategy;
+  if (!strategy) return;
+  if (strategy.initial > strategy.max) throw new InvalidInputError("strategy.initial: must be at most strategy.max.", { field: "strategy.initial" });
+  if (strategy.until === "check_pass" && !request.check) throw new InvalidInputError("strategy.until: check_pass needs a check command (check).", { field: "strategy.until" });
+  if (typeof strategy.until === "object" && !config.ANTHROPIC_API_KEY) throw new AgentUnavailableError();
+  request.forks = strategy.max;
 }

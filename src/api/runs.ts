@@ -92,6 +92,19 @@ export const judgesWithModel = (judge: JudgeRequest | undefined): boolean => !!j
 export type CommandsTask = z.infer<typeof commandsTask>;
 export type AgentTask = z.infer<typeof agentTask>;
 
+/**
+ * Adaptive N: forks launched in waves of `initial` (the run has `max` forks), searching on only while
+ * no fork meets the goal — a passing check (`check_pass`, needs `check`), or a judged fork at or
+ * above `minScore` (each ended wave is judged) — and while the budget lasts.
+ */
+export const adaptiveStrategy = z.strictObject({
+  kind: z.literal("adaptive"),
+  initial: z.number().int().min(1).max(50),
+  max: z.number().int().min(1).max(100),
+  until: z.union([z.literal("check_pass"), z.strictObject({ minScore: z.number().min(0).max(10) })]),
+});
+export type AdaptiveStrategy = z.infer<typeof adaptiveStrategy>;
+
 /** Where a GitHub-triggered run reports: pull requests for its pushed branches and a comment on the issue. */
 export const githubTarget = z.strictObject({
   owner: z.string().min(1).max(100).regex(/^[A-Za-z0-9._-]+$/),
@@ -143,6 +156,8 @@ export const createRunRequest = z.strictObject({
   judge: judgeRequest.optional(),
   /** `first_check_pass`: the first fork whose check passes wins; the others are cancelled at once (needs `check`). */
   stopWhen: z.enum(["first_check_pass"]).optional(),
+  /** How many forks to run: `adaptive` launches them in waves until one meets the goal (the run's `forks` becomes `max`). */
+  strategy: adaptiveStrategy.optional(),
   github: githubTarget.optional(),
   /** Outbound network rules for the run's sandboxes (E2B's sandbox `network`); see docs/security.md. */
   network: networkPolicy.optional(),

@@ -32,6 +32,7 @@ import { RunLiveOutput } from "./live-output";
 import { RunReconciling } from "./reconciling";
 import { RUN_MIGRATIONS } from "./schema";
 import { RunStopping } from "./stopping";
+import { RunWaves } from "./waves";
 import { isTerminalRun, RunStatusMachine } from "./run-status";
 
 /**
@@ -84,7 +85,7 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
     this.#judging = new RunJudging(run);
     this.#status = new RunStatusMachine(run, this.#branching, this.#judging);
     this.#reports = new ForkReporting(run, this.#branching);
-    this.#launching = new RunLaunching(run, { branching: this.#branching, preparing: this.#preparing });
+    this.#launching = new RunLaunching(run, { branching: this.#branching, preparing: this.#preparing, waves: new RunWaves(run, this.#judging) });
     this.#stopping = new RunStopping(run, ctx.storage);
     this.#deletion = new RunDeletion(run, ctx, this.#events);
     this.#reconciling = new RunReconciling(run, { reports: this.#reports, stopping: this.#stopping, preparing: this.#preparing, judging: this.#judging });

@@ -23,10 +23,13 @@ export class RunJudging {
     this.#run = run;
   }
 
-  /** Starts a judging of the forks that succeeded; one already running is made sure of (its instance launched), not doubled. */
-  async start(request: JudgeRequest): Promise<void> {
+  /**
+   * Starts a judging of the forks that succeeded; one already running is made sure of (its instance
+   * launched), not doubled. `duringRun`: an adaptive run's ended wave (waves.ts), while the run goes on.
+   */
+  async start(request: JudgeRequest, { duringRun = false } = {}): Promise<void> {
     const run = this.#run.run();
-    if (!TERMINAL_RUN_STATUSES.includes(run.status)) throw new ConflictError("run_not_finished", "Forks are judged once the run has ended.");
+    if (!duringRun && !TERMINAL_RUN_STATUSES.includes(run.status)) throw new ConflictError("run_not_finished", "Forks are judged once the run has ended.");
     if (this.#run.store.countForks("succeeded") === 0) throw new ConflictError("nothing_to_judge", "No fork succeeded: there is nothing to judge.");
     let judging = run.judging;
     if (judging?.status !== "running") {
@@ -79,6 +82,8 @@ export class RunJudging {
     const bracket = tournament ? { tournament: { format: tournament.format, order: tournament.order } } : {};
     this.#run.event("run.judged", null, { judging: k, scores: scores.map((s) => ({ n: s.n, score: s.score })), ...bracket });
     await this.#run.index.now();
+    // An adaptive run judged between waves (waves.ts) decides its next move now.
+    if (!TERMINAL_RUN_STATUSES.includes(this.#run.run().status)) return this.#run.afterForkChange();
     await this.#run.reportToGitHub();
   }
 
@@ -87,6 +92,7 @@ export class RunJudging {
     if (!judging || judging.k !== k || judging.status !== "running") return;
     this.#run.store.setJudging({ ...judging, status: "failed", error });
     this.#run.event("run.judged", null, { judging: k, error });
+    if (!TERMINAL_RUN_STATUSES.includes(this.#run.run().status)) return this.#run.afterForkChange();
     await this.#run.reportToGitHub();
   }
 }

@@ -6,6 +6,7 @@ import { BudgetLedger } from "../shared/budget-ledger";
 import { ForkTranscriptStore } from "./fork-transcript-store";
 import type { ForkOutcome } from "../../runs/fork-outcome";
 import type { TournamentResult } from "../../runs/tournament";
+import type { WaveState } from "../../runs/adaptive";
 import { RunViews, TERMINAL_SQL, type ForkExport } from "./run-views";
 
 export type { ForkExport };
@@ -24,6 +25,7 @@ interface RunRow extends Record<string, SqlStorageValue> {
   prepared: string | null;
   sandbox: string | null;
   picked: string | null;
+  waves: string | null;
 }
 
 /**
@@ -74,6 +76,8 @@ export interface RunRecord {
   prepared?: PreparedView;
   /** The latest pick of a fork (src/actions/pick.ts). */
   picked?: RunPick;
+  /** strategy adaptive: its waves (absent until the first decision: wave 1 launched, searching). */
+  waves?: WaveState;
 }
 
 export interface JudgingRecord {
@@ -154,6 +158,7 @@ export class RunStore {
       ...(row.judging ? { judging: JSON.parse(row.judging) as JudgingRecord } : {}),
       ...(row.prepared ? { prepared: JSON.parse(row.prepared) as PreparedView } : {}),
       ...(row.picked ? { picked: JSON.parse(row.picked) as RunPick } : {}),
+      ...(row.waves ? { waves: JSON.parse(row.waves) as WaveState } : {}),
     };
     return this.#run;
   }
@@ -218,6 +223,12 @@ export class RunStore {
     this.#sql.exec("UPDATE run SET picked = ?", JSON.stringify(picked));
     const run = this.run();
     if (run) this.#run = { ...run, picked };
+  }
+
+  setWaves(waves: WaveState): void {
+    this.#sql.exec("UPDATE run SET waves = ?", JSON.stringify(waves));
+    const run = this.run();
+    if (run) this.#run = { ...run, waves };
   }
 
   setJudging(judging: JudgingRecord): void {

@@ -2,6 +2,7 @@ import type { CheckResult, CommandResult, ForkStatus, ForkView, RunTotals, RunVi
 import { TERMINAL_FORK_STATUSES } from "../../api/runs";
 import { roundUsd } from "../../core/costs";
 import { selectForks } from "../../runs/selection";
+import { adaptiveView, INITIAL_WAVES } from "../../runs/adaptive";
 import type { ForkOutcome } from "../../runs/fork-outcome";
 import { parentOf } from "./branch-store";
 import type { ForkRow, RunStore, StoredForkStatus } from "./run-store";
@@ -79,6 +80,7 @@ export class RunViews {
     const view: RunView = { id: run.id, status: run.status, request: run.request, sandbox: run.sandbox, createdAt: run.createdAt, updatedAt: run.updatedAt, forks, totals: this.totals() };
     const scores = run.judging ? this.#store.scores(run.judging.k) : [];
     if (run.prepared) view.prepared = run.prepared;
+    if (run.request.strategy) view.adaptive = adaptiveView(run.request.strategy, run.waves ?? INITIAL_WAVES, forks.map((f) => ({ n: f.n, costUsd: f.costUsd.total, passed: f.status === "succeeded" && f.check?.passed === true })));
     if (run.picked) view.picked = run.picked;
     const judging = run.judging;
     if (judging) {

@@ -125,4 +125,11 @@ CREATE TABLE fork_transcript (
 )`);
     },
   },
+  {
+    version: 4,
+    description: "adaptive runs' waves: how many were launched, why the search stopped, the judging of a wave (waves.ts)",
+    up(sql) {
+      sql.exec("ALTER TABLE run ADD COLUMN waves TEXT");
+    },
+  },
 ];

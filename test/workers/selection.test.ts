@@ -1,0 +1,88 @@
+// Selectors and search beyond "N in parallel": the tournament judge (pairwise, both orders, the
+// ranking follows it and the view says so) and adaptive N (waves until a fork passes, or max).
+import { describe, expect, it } from "vitest";
+import { api, createRun, getRun, scriptedModel, waitFor, waitForRunStatus } from "./helpers";
+
+const text = (t: string) => ({ content: [{ type: "text" as const, text: t }] });
+const verdict = (score: number) => text(`{"score": ${score}, "reason": "scored ${score}"}`);
+const better = (which: "A" | "B" | "tie") => text(`{"better": "${which}", "reason": "${which} is better"}`);
+
+describe("adaptive N", () => {
+  it("stops after the first wave when a fork passes; launches a second when none does; stops at max", async () => {
+    const [first, capped] = await Promise.all([
+      // Fork 2 passes in wave 1 (forks 1-2): forks 3-4 never launch.
+      createRun({ task: { commands: ['echo "$FORKYARD_FORK" > mark.txt'] }, check: 'test "$FORKYARD_FORK" = 2', strategy: { kind: "adaptive", initial: 2, max: 4, until: "check_pass" } }),
+      // Nothing passes: a wave of one, then a second, then max (2) stops the search.
+      createRun({ task: { commands: ["true"] }, check: "false", strategy: { kind: "adaptive", initial: 1, max: 2, until: "check_pass" } }),
+    ]);
+    const one = await waitForRunStatus(first.id, ["completed", "failed"]);
+    expect(one.request.forks).toBe(4);
+    expect(one.forks.map((f) => f.status)).toEqual(["succeeded", "succeeded", "cancelled", "cancelled"]);
+    expect(one.forks[2]!.error?.message).toContain("Fork 2 passed its check in wave 1");
+    expect(one.adaptive).toMatchObject({ initial: 2, max: 4, waves: [{ wave: 1, forks: [1, 2], passed: [2] }], stopped: { reason: "check_pass", wave: 1, fork: 2 } });
+    expect(one.adaptive!.waves[0]!.costUsd).toBeGreaterThan(0);
+    expect(one.winner).toBe(2);
+
+    const two = await waitForRunStatus(capped.id, ["completed", "failed"]);
+    expect(two.forks.map((f) => f.status)).toEqual(["succeeded", "succeeded"]);
+    expect(two.adaptive?.waves.map((w) => [w.forks, w.passed])).toEqual([[[1], []], [[2], []]]);
+    expect(two.adaptive?.stopped).toMatchObject({ reason: "max", wave: 2 });
+    // Wave 2 launched only once wave 1 had ended.
+    expect(Date.parse(two.forks[1]!.startedAt!)).toBeGreaterThanOrEqual(Date.parse(two.forks[0]!.finishedAt!));
+  });
+
+  it("refuses check_pass without a check, and initial above max, naming the field", async () => {
+    for (const [strategy, field] of [
+      [{ kind: "adaptive", initial: 2, max: 4, until: "check_pass" }, "strategy.until"],
+      [{ kind: "adaptive", initial: 5, max: 4, until: { minScore: 7 } }, "strategy.initial"],
+    ] as const) {
+      const res = await api("/v1/runs", { method: "POST", json: { repo: "/tmp/none", task: { commands: ["true"] }, strategy } });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { details: { field: string } } }).error.details.field).toBe(field);
+    }
+  });
+});
+
+describe("judge mode tournament", () => {
+  it("judges each pair in both orders after the scores; a pair is won only when both orders agree; the ranking follows the tournament", async () => {
+    await scriptedModel.reset();
+    // Scores 9, 5, 7 seed the forks 1, 3, 2; round-robin (6 calls ≤ 30): (1,3), (1,2), (3,2), each in both orders.
+    await scriptedModel.script([verdict(9), verdict(5), verdict(7), better("A"), better("A"), better("B"), better("A"), better("B"), better("A")]);
+    const run = await createRun({
+      forks: 3,
+      maxConcurrent: 3,
+      task: { commands: ['echo "fork $FORKYARD_FORK" > mark.txt'] },
+      check: "test -s mark.txt",
+      judge: { mode: "tournament" },
+    });
+    const judged = await waitFor("the judging", async () => {
+      const view = await getRun(run.id);
+      return view.judging?.status === "done" || view.judging?.status === "failed" ? view : undefined;
+    });
+    expect(judged.judging?.status).toBe("done");
+    const tournament = judged.judging!.tournament!;
+    expect(tournament.format).toBe("round_robin");
+    expect(tournament.matches.map((m) => [m.a, m.b, m.first, m.second, m.winner])).toEqual([
+      [1, 3, "A", "A", null], // position bias: each order preferred the one shown first — a tie
+      [1, 2, "B", "A", 2],
+      [3, 2, "B", "A", 2],
+    ]);
+    expect(tournament.standings.find((s) => s.n === 2)).toMatchObject({ wins: 2, ties: 0, losses: 0 });
+    expect(tournament.standings.find((s) => s.n === 1)).toMatchObject({ seed: 1, wins: 0, ties: 1, losses: 1 });
+    // Pointwise alone would pick fork 1 (9/10); the tournament picks fork 2, and the ranking follows it.
+    expect(judged.judging!.selected).toEqual({ rankedBy: "tournament", pointwise: 1, tournament: 2 });
+    expect(judged.winner).toBe(2);
+    expect(judged.ranking?.map((r) => r.n)).toEqual([2, 1, 3]);
+
+    // Each order is its own request, both forks' text fenced by that request's own boundary, A and B swapped.
+    const calls = (await scriptedModel.calls()).map((c) => c.body as { system: { text: string }[]; messages: { content: { text: string }[] }[] });
+    expect(calls).toHaveLength(9);
+    const user = (i: number) => calls[i]!.messages[0]!.content[0]!.text;
+    const boundary = (i: number) => /This request's boundary: (FORKYARD-DATA-[0-9a-f]{32})/.exec(calls[i]!.system.map((s) => s.text).join("\n"))![1]!;
+    expect(boundary(3)).not.toBe(boundary(4));
+    expect(user(3)).toMatch(new RegExp(`${boundary(3)} BEGIN A patch\\n[^]*\\+fork 1\\n[^]*${boundary(3)} END A patch[^]*${boundary(3)} BEGIN B patch\\n[^]*\\+fork 3\\n`));
+    expect(user(4)).toMatch(new RegExp(`${boundary(4)} BEGIN A patch\\n[^]*\\+fork 3\\n[^]*${boundary(4)} BEGIN B patch\\n[^]*\\+fork 1\\n`));
+    const events = await (await api(`/v1/runs/${run.id}/events`)).text();
+    for (const step of ["judge-pair-1-3", "judge-pair-3-1", "judge-pair-3-2", "judge-report"]) expect(events).toContain(`"step":"${step}"`);
+  });
+});

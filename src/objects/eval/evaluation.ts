@@ -160,7 +160,8 @@ export class Evaluation extends DurableObject<Env> {
     const scores = new Map((view.judging?.status === "done" ? view.judging.scores : []).map((s) => [s.n, s.score]));
     const forks: EvalFork[] = view.forks.map((f) => ({ n: f.n, status: f.status, ...(scores.has(f.n) ? { score: scores.get(f.n)! } : {}) }));
     const finished = Math.max(...view.forks.map((f) => (f.finishedAt ? Date.parse(f.finishedAt) : 0)), Date.parse(view.updatedAt));
-    this.#store.ended(row.seq, { costUsd: view.totals.costUsd.total, durationMs: Math.max(0, finished - Date.parse(view.createdAt)), winner: view.winner ?? null, forks }, row.runId!);
+    const picks = view.judging?.selected?.rankedBy === "tournament" ? { selected: { pointwise: view.judging.selected.pointwise, tournament: view.judging.selected.tournament } } : {};
+    this.#store.ended(row.seq, { costUsd: view.totals.costUsd.total, durationMs: Math.max(0, finished - Date.parse(view.createdAt)), winner: view.winner ?? null, forks, ...picks }, row.runId!);
     this.#events.emit("eval.run_ended", null, { task: row.task, config: row.config, runId: row.runId, status: view.status, winner: view.winner ?? null });
     // A cancelled eval starts no more hidden checks: its runs' forks stay unchecked.
     if (record.status === "cancelled") for (const f of forks) this.#store.checkDone(row.runId!, f.n, { passed: null, error: "eval_cancelled", costUsd: 0 });

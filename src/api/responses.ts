@@ -175,7 +175,7 @@ export const runView = z.object({
   ranking: z
     .array(rankEntry)
     .optional()
-    .describe("once every fork ended (or a winner stopped the run): the forks that succeeded, best first — a passed check first, then score, smaller diff, lower cost"),
+    .describe("once every fork ended (or a winner stopped the run): the forks that succeeded, best first — a passed check first, then the tournament's order (judge.mode tournament), score, smaller diff, lower cost"),
   winner: z.number().int().nullable().optional().describe("the fork to take: the first to pass its check (stopWhen: first_check_pass), else the best ranked; null when none succeeded"),
   picked: runPick.optional().describe("the latest pick (POST …/forks/{n}/pick, or a `/pick` comment): a person's choice, beside the ranking's `winner`, which it does not change"),
   judging: z

@@ -31,6 +31,20 @@ describe("adaptive N", () => {
     expect(Date.parse(two.forks[1]!.startedAt!)).toBeGreaterThanOrEqual(Date.parse(two.forks[0]!.finishedAt!));
   });
 
+  it("until minScore: each ended wave is judged; a fork judged at or above the score stops the search", async () => {
+    await scriptedModel.reset();
+    // Wave 1 (fork 1) is judged 5; wave 2 (fork 2) is judged with fork 1 again: 9 stops the search before fork 3.
+    await scriptedModel.script([verdict(5), verdict(4), verdict(9)]);
+    const run = await createRun({ task: { commands: ['echo "$FORKYARD_FORK" > mark.txt'] }, strategy: { kind: "adaptive", initial: 1, max: 3, until: { minScore: 8 } } });
+    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    expect(view.forks.map((f) => f.status)).toEqual(["succeeded", "succeeded", "cancelled"]);
+    expect(view.adaptive?.stopped).toMatchObject({ reason: "min_score", wave: 2, fork: 2 });
+    expect(view.judging).toMatchObject({ status: "done", scores: [{ n: 1, score: 4 }, { n: 2, score: 9 }] });
+    expect(view.winner).toBe(2);
+    // No judging after the run's end: the waves' judgings were the run's.
+    expect(await scriptedModel.calls()).toHaveLength(3);
+  });
+
   it("refuses check_pass without a check, and initial above max, naming the field", async () => {
     for (const [strategy, field] of [
       [{ kind: "adaptive", initial: 2, max: 4, until: "check_pass" }, "strategy.until"],

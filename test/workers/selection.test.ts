@@ -43,6 +43,16 @@ describe("adaptive N", () => {
     expect(view.winner).toBe(2);
     // No judging after the run's end: the waves' judgings were the run's.
     expect(await scriptedModel.calls()).toHaveLength(3);
+
+    // The last wave's judging ends after the run did: the view still says why the search stopped.
+    await scriptedModel.script([verdict(3)]);
+    const last = await createRun({ task: { commands: ["true"] }, strategy: { kind: "adaptive", initial: 1, max: 1, until: { minScore: 8 } } });
+    const stopped = await waitFor("the search's end", async () => {
+      const v = await getRun(last.id);
+      return v.adaptive?.stopped ? v : undefined;
+    });
+    expect(stopped.adaptive?.stopped).toMatchObject({ reason: "max", wave: 1 });
+    expect(stopped.judging).toMatchObject({ status: "done", scores: [{ n: 1, score: 3 }] });
   });
 
   it("refuses check_pass without a check, and initial above max, naming the field", async () => {

@@ -37,10 +37,11 @@ export class RunLaunching {
   /** Launches queued forks while fewer than maxConcurrent run and the run is running. */
   async launch(): Promise<void> {
     const { store } = this.#run;
+    // An adaptive run's next move first: a wave, a judging, or the end of its search (waves.ts).
+    await this.#waves.decide();
     const run = this.#run.run();
     if (run.status !== "running") return;
     if (run.request.prepare && !(await this.#preparing.readyToLaunch())) return;
-    await this.#waves.decide();
     const budget = run.request.budgetUsd;
     if (budget !== undefined && store.ledger.spentUsd() >= budget) {
       if (store.countForks("queued") > 0) await this.#run.setStatus("budget_exceeded");

@@ -82,9 +82,14 @@ export class RunJudging {
     const bracket = tournament ? { tournament: { format: tournament.format, order: tournament.order } } : {};
     this.#run.event("run.judged", null, { judging: k, scores: scores.map((s) => ({ n: s.n, score: s.score })), ...bracket });
     await this.#run.index.now();
-    // An adaptive run judged between waves (waves.ts) decides its next move now.
-    if (!TERMINAL_RUN_STATUSES.includes(this.#run.run().status)) return this.#run.afterForkChange();
-    await this.#run.reportToGitHub();
+    await this.#afterJudging();
+  }
+
+  /** An adaptive run judged after a wave (waves.ts) decides its next move now, or, ended, records why its search stopped; an ended run reports. */
+  async #afterJudging(): Promise<void> {
+    const ended = TERMINAL_RUN_STATUSES.includes(this.#run.run().status);
+    if (this.#run.run().request.strategy) await this.#run.afterForkChange();
+    if (ended) await this.#run.reportToGitHub();
   }
 
   async failed(k: number, error: { code: string; message: string }): Promise<void> {
@@ -92,7 +97,6 @@ export class RunJudging {
     if (!judging || judging.k !== k || judging.status !== "running") return;
     this.#run.store.setJudging({ ...judging, status: "failed", error });
     this.#run.event("run.judged", null, { judging: k, error });
-    if (!TERMINAL_RUN_STATUSES.includes(this.#run.run().status)) return this.#run.afterForkChange();
-    await this.#run.reportToGitHub();
+    await this.#afterJudging();
   }
 }

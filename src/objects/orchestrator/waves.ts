@@ -30,16 +30,19 @@ export class RunWaves {
     return !state.stopped && waveOf(n, strategy.initial) <= state.launched;
   }
 
-  /** Applies the next move of a running adaptive run (none for other runs). */
+  /**
+   * Applies the next move of a running adaptive run (none for other runs). A run that completed
+   * or failed meanwhile (its last wave ended while that wave was judged) only records why its search stopped.
+   */
   async decide(): Promise<void> {
     const run = this.#run.run();
     const strategy = run.request.strategy;
-    if (!strategy || run.status !== "running") return;
+    if (!strategy || !["running", "completed", "failed"].includes(run.status)) return;
     const state = run.waves ?? INITIAL_WAVES;
     const budget = run.request.budgetUsd;
     const spent = budget !== undefined && this.#run.store.ledger.spentUsd() >= budget;
     const decision = decideWave(strategy, state, this.#waveForks(state.launched * strategy.initial, strategy.max), this.#latestJudging(), spent);
-    if (decision.kind === "wait") return;
+    if (decision.kind === "wait" || (run.status !== "running" && decision.kind !== "stop")) return;
     if (decision.kind === "launch") {
       this.#run.store.setWaves({ ...state, launched: decision.wave });
       this.#run.event("run.wave", null, { wave: decision.wave });

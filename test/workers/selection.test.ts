@@ -1,13 +1,38 @@
 // Selectors and search beyond "N in parallel": the tournament judge (pairwise, both orders, the
-// ranking follows it and the view says so) and adaptive N (waves until a fork passes, or max).
-import { describe, expect, it } from "vitest";
+// ranking follows it and the view says so) and adaptive N (waves until a fork passes, is judged
+// at minScore, or max). The tests run concurrently: each run's judge replies are scripted for its
+// own task (a marker in its commands), taken in order.
+import { beforeAll, describe, expect, it } from "vitest";
 import { api, createRun, getRun, scriptedModel, waitFor, waitForRunStatus } from "./helpers";
 
-const text = (t: string) => ({ content: [{ type: "text" as const, text: t }] });
-const verdict = (score: number) => text(`{"score": ${score}, "reason": "scored ${score}"}`);
-const better = (which: "A" | "B" | "tie") => text(`{"better": "${which}", "reason": "${which} is better"}`);
+const TOURNAMENT = "tournament-marker";
+const WAVES = "minscore-waves-marker";
+const LAST = "minscore-last-marker";
 
-describe("adaptive N", () => {
+const reply = (marker: string, t: string) => ({ content: [{ type: "text" as const, text: t }], when: { includes: marker } });
+const verdict = (marker: string, score: number) => reply(marker, `{"score": ${score}, "reason": "scored ${score}"}`);
+const better = (which: "A" | "B" | "tie") => reply(TOURNAMENT, `{"better": "${which}", "reason": "${which} is better"}`);
+
+type Body = { system: { text: string }[]; messages: { content: { text: string }[] }[] };
+/** The judge requests about the run whose commands carry `marker`, in order. */
+async function callsFor(marker: string): Promise<Body[]> {
+  return (await scriptedModel.calls()).map((c) => c.body as Body).filter((b) => JSON.stringify(b.messages).includes(marker));
+}
+
+beforeAll(async () => {
+  await scriptedModel.reset();
+  await scriptedModel.script([
+    // Tournament: scores 9, 5, 7 seed the forks 1, 3, 2; round-robin (6 calls ≤ 30): (1,3), (1,2), (3,2), each in both orders.
+    verdict(TOURNAMENT, 9), verdict(TOURNAMENT, 5), verdict(TOURNAMENT, 7),
+    better("A"), better("A"), better("B"), better("A"), better("B"), better("A"),
+    // minScore 8: wave 1 (fork 1) is judged 5; wave 2 judges forks 1 and 2: 9 stops the search before fork 3.
+    verdict(WAVES, 5), verdict(WAVES, 4), verdict(WAVES, 9),
+    // max 1: the only wave is judged 3 (after the run ended).
+    verdict(LAST, 3),
+  ]);
+});
+
+describe.concurrent("selectors and search", () => {
   it("stops after the first wave when a fork passes; launches a second when none does; stops at max", async () => {
     const [first, capped] = await Promise.all([
       // Fork 2 passes in wave 1 (forks 1-2): forks 3-4 never launch.
@@ -32,21 +57,19 @@ describe("adaptive N", () => {
   });
 
   it("until minScore: each ended wave is judged; a fork judged at or above the score stops the search", async () => {
-    await scriptedModel.reset();
-    // Wave 1 (fork 1) is judged 5; wave 2 (fork 2) is judged with fork 1 again: 9 stops the search before fork 3.
-    await scriptedModel.script([verdict(5), verdict(4), verdict(9)]);
-    const run = await createRun({ task: { commands: ['echo "$FORKYARD_FORK" > mark.txt'] }, strategy: { kind: "adaptive", initial: 1, max: 3, until: { minScore: 8 } } });
-    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    const [waves, last] = await Promise.all([
+      createRun({ task: { commands: [`echo "$FORKYARD_FORK" > mark.txt # ${WAVES}`] }, strategy: { kind: "adaptive", initial: 1, max: 3, until: { minScore: 8 } } }),
+      createRun({ task: { commands: [`true # ${LAST}`] }, strategy: { kind: "adaptive", initial: 1, max: 1, until: { minScore: 8 } } }),
+    ]);
+    const view = await waitForRunStatus(waves.id, ["completed", "failed"]);
     expect(view.forks.map((f) => f.status)).toEqual(["succeeded", "succeeded", "cancelled"]);
     expect(view.adaptive?.stopped).toMatchObject({ reason: "min_score", wave: 2, fork: 2 });
     expect(view.judging).toMatchObject({ status: "done", scores: [{ n: 1, score: 4 }, { n: 2, score: 9 }] });
     expect(view.winner).toBe(2);
     // No judging after the run's end: the waves' judgings were the run's.
-    expect(await scriptedModel.calls()).toHaveLength(3);
+    expect(await callsFor(WAVES)).toHaveLength(3);
 
     // The last wave's judging ends after the run did: the view still says why the search stopped.
-    await scriptedModel.script([verdict(3)]);
-    const last = await createRun({ task: { commands: ["true"] }, strategy: { kind: "adaptive", initial: 1, max: 1, until: { minScore: 8 } } });
     const stopped = await waitFor("the search's end", async () => {
       const v = await getRun(last.id);
       return v.adaptive?.stopped ? v : undefined;
@@ -65,17 +88,12 @@ describe("adaptive N", () => {
       expect(((await res.json()) as { error: { details: { field: string } } }).error.details.field).toBe(field);
     }
   });
-});
 
-describe("judge mode tournament", () => {
-  it("judges each pair in both orders after the scores; a pair is won only when both orders agree; the ranking follows the tournament", async () => {
-    await scriptedModel.reset();
-    // Scores 9, 5, 7 seed the forks 1, 3, 2; round-robin (6 calls ≤ 30): (1,3), (1,2), (3,2), each in both orders.
-    await scriptedModel.script([verdict(9), verdict(5), verdict(7), better("A"), better("A"), better("B"), better("A"), better("B"), better("A")]);
+  it("judge mode tournament: each pair in both orders after the scores; a pair is won only when both orders agree; the ranking follows the tournament", async () => {
     const run = await createRun({
       forks: 3,
       maxConcurrent: 3,
-      task: { commands: ['echo "fork $FORKYARD_FORK" > mark.txt'] },
+      task: { commands: [`echo "fork $FORKYARD_FORK" > mark.txt # ${TOURNAMENT}`] },
       check: "test -s mark.txt",
       judge: { mode: "tournament" },
     });
@@ -99,7 +117,7 @@ describe("judge mode tournament", () => {
     expect(judged.ranking?.map((r) => r.n)).toEqual([2, 1, 3]);
 
     // Each order is its own request, both forks' text fenced by that request's own boundary, A and B swapped.
-    const calls = (await scriptedModel.calls()).map((c) => c.body as { system: { text: string }[]; messages: { content: { text: string }[] }[] });
+    const calls = await callsFor(TOURNAMENT);
     expect(calls).toHaveLength(9);
     const user = (i: number) => calls[i]!.messages[0]!.content[0]!.text;
     const boundary = (i: number) => /This request's boundary: (FORKYARD-DATA-[0-9a-f]{32})/.exec(calls[i]!.system.map((s) => s.text).join("\n"))![1]!;

@@ -119,7 +119,7 @@ export const evalView = z.object({
   maxConcurrent: z.number().int(),
   budgetUsd: z.number().nullable(),
   spentUsd: z.number().describe("costs of ended runs and hidden checks, plus what running runs have spent so far"),
-  configs: z.array(z.object({ name: z.string(), model: z.string(), forks: z.number().int(), judge: judgeRequest.optional() })),
+  configs: z.array(z.object({ name: z.string(), model: z.string(), forks: z.number().int(), judge: judgeRequest.optional(), strategy: adaptiveStrategy.optional() })),
   tasks: z.array(z.object({ id: z.string(), repo: z.string(), ref: z.string().optional() })).describe("the tasks (their prompts and checks are not repeated here; the hidden check never is)"),
   progress: z.object({ runs: z.number().int(), queued: z.number().int(), running: z.number().int(), checking: z.number().int(), done: z.number().int(), failed: z.number().int(), skipped: z.number().int() }),
   links: z.object({ self: z.string(), results: z.string(), csv: z.string() }),

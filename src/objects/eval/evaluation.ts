@@ -286,7 +286,7 @@ export class Evaluation extends DurableObject<Env> {
       maxConcurrent: request.maxConcurrent,
       budgetUsd: request.budgetUsd ?? null,
       spentUsd: spent,
-      configs: request.configs.map((c) => ({ name: c.name, model: c.model, forks: c.forks, ...(c.judge ? { judge: c.judge } : {}) })),
+      configs: request.configs.map((c) => ({ name: c.name, model: c.model, forks: c.forks, ...(c.judge ? { judge: c.judge } : {}), ...(c.strategy ? { strategy: c.strategy } : {}) })),
       tasks: request.tasks.map((t) => ({ id: t.id, repo: t.repo, ...(t.ref ? { ref: t.ref } : {}) })),
       progress: { runs: runs.length, queued: count("queued"), running: count("running"), checking: count("checking"), done: count("done"), failed: count("failed"), skipped: count("skipped") },
       links: evalLinks(record.id),

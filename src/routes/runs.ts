@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { forwardEvents } from "./event-stream";
-import { branchRequest, forkPathParams, judgeRequest, judgesWithModel, listRunsQuery, raiseBudgetRequest, type ForkView, type RunView } from "../api/runs";
+import { branchRequest, forkPathParams, judgeRequest, listRunsQuery, raiseBudgetRequest, type ForkView, type RunView } from "../api/runs";
 import { resolveModel } from "../agent/models";
 import { loadConfig } from "../core/env";
 import { readJson, validJson, validParams, validQuery } from "../api/validation";
@@ -93,7 +93,7 @@ runs.post("/:id/judge", validJson(judgeRequest, { optional: true }), async (c) =
   const body = c.req.valid("json");
   if (body.llm?.model) body.llm.model = resolveModel(body.llm.model);
   if (!loadConfig(c.env).ANTHROPIC_API_KEY) throw new AgentUnavailableError();
-  return c.json(runResult(id, await orchestrator(c.env, id).judge(judgesWithModel(body) ? body : undefined)), 202);
+  return c.json(runResult(id, await orchestrator(c.env, id).judge(body.llm || body.mode ? body : undefined)), 202);
 });
 
 runs.get("/:id/compare", async (c) => {

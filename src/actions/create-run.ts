@@ -90,6 +90,8 @@ export async function createRun(env: Env, body: unknown, options: CreateRunOptio
 function checkStrategy(request: CreateRunRequest, config: Config): void {
   const strategy = request.strategy;
   if (!strategy) return;
+  // A prepared run forks every fork's sandbox at once: waves would leave later waves' sandboxes idle.
+  if (request.prepare) throw new InvalidInputError("strategy: an adaptive run cannot use prepare (it forks every fork's sandbox at once).", { field: "strategy" });
   if (strategy.initial > strategy.max) throw new InvalidInputError("strategy.initial: must be at most strategy.max.", { field: "strategy.initial" });
   if (strategy.until === "check_pass" && !request.check) throw new InvalidInputError("strategy.until: check_pass needs a check command (check).", { field: "strategy.until" });
   if (typeof strategy.until === "object" && !config.ANTHROPIC_API_KEY) throw new AgentUnavailableError();

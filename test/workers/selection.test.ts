@@ -78,12 +78,14 @@ describe.concurrent("selectors and search", () => {
     expect(stopped.judging).toMatchObject({ status: "done", scores: [{ n: 1, score: 3 }] });
   });
 
-  it("refuses check_pass without a check, and initial above max, naming the field", async () => {
-    for (const [strategy, field] of [
-      [{ kind: "adaptive", initial: 2, max: 4, until: "check_pass" }, "strategy.until"],
-      [{ kind: "adaptive", initial: 5, max: 4, until: { minScore: 7 } }, "strategy.initial"],
+  it("refuses check_pass without a check, initial above max, and prepare, naming the field", async () => {
+    const checkPass = { kind: "adaptive", initial: 2, max: 4, until: "check_pass" };
+    for (const [body, field] of [
+      [{ strategy: checkPass }, "strategy.until"],
+      [{ strategy: { kind: "adaptive", initial: 5, max: 4, until: { minScore: 7 } } }, "strategy.initial"],
+      [{ strategy: checkPass, check: "true", prepare: { commands: ["true"] } }, "strategy"],
     ] as const) {
-      const res = await api("/v1/runs", { method: "POST", json: { repo: "/tmp/none", task: { commands: ["true"] }, strategy } });
+      const res = await api("/v1/runs", { method: "POST", json: { repo: "/tmp/none", task: { commands: ["true"] }, ...body } });
       expect(res.status).toBe(400);
       expect(((await res.json()) as { error: { details: { field: string } } }).error.details.field).toBe(field);
     }

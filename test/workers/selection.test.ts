@@ -3,11 +3,19 @@
 // at minScore, or max). The tests run concurrently: each run's judge replies are scripted for its
 // own task (a marker in its commands), taken in order.
 import { beforeAll, describe, expect, it } from "vitest";
-import { api, createRun, getRun, scriptedModel, waitFor, waitForRunStatus } from "./helpers";
+import type { EvalResults, EvalView } from "../../src/api/evals";
+import { wilson } from "../../src/evals/metrics";
+import { bundledEvalTasks } from "../support/eval-suite";
+import { api, createRun, getRun, scriptedModel, testEnv, waitFor, waitForRunStatus } from "./helpers";
 
 const TOURNAMENT = "tournament-marker";
 const WAVES = "minscore-waves-marker";
 const LAST = "minscore-last-marker";
+
+/** The bundled suite's "answer" task (its prompt is the marker) and repositories (test/global-setup.ts). */
+const EVAL_TASK = "ultimate question";
+const ANSWER = 'if [ "$FORKYARD_FORK" = 1 ]; then echo 42 > answer.txt; else echo 41 > answer.txt; fi';
+const SUITE_ROOT = testEnv.TEST_REPO.replace(/\/repo$/, "/evals");
 
 const reply = (marker: string, t: string) => ({ content: [{ type: "text" as const, text: t }], when: { includes: marker } });
 const verdict = (marker: string, score: number) => reply(marker, `{"score": ${score}, "reason": "scored ${score}"}`);
@@ -29,6 +37,10 @@ beforeAll(async () => {
     verdict(WAVES, 5), verdict(WAVES, 4), verdict(WAVES, 9),
     // max 1: the only wave is judged 3 (after the run ended).
     verdict(LAST, 3),
+    // The eval: each fork's agent writes its answer (fork 1: 42, the hidden check's; fork 2: 41); the
+    // scores prefer fork 2 (8 to 3), the tournament fork 1 (both orders). Agents' later requests carry a tool_use_id.
+    ...[1, 2].map(() => ({ ...reply(EVAL_TASK, ""), content: [{ type: "tool_use" as const, name: "bash", input: { command: ANSWER } }], when: { includes: EVAL_TASK, excludes: "tool_use_id" } })),
+    ...[verdict(EVAL_TASK, 3), verdict(EVAL_TASK, 8), reply(EVAL_TASK, '{"better": "B", "reason": "42"}'), reply(EVAL_TASK, '{"better": "A", "reason": "42"}')].map((r) => ({ ...r, when: { includes: EVAL_TASK, excludes: "tool_use_id" } })),
   ]);
 });
 
@@ -128,5 +140,22 @@ describe.concurrent("selectors and search", () => {
     expect(user(4)).toMatch(new RegExp(`${boundary(4)} BEGIN A patch\\n[^]*\\+fork 3\\n[^]*${boundary(4)} BEGIN B patch\\n[^]*\\+fork 1\\n`));
     const events = await (await api(`/v1/runs/${run.id}/events`)).text();
     for (const step of ["judge-pair-1-3", "judge-pair-3-1", "judge-pair-3-2", "judge-report"]) expect(events).toContain(`"step":"${step}"`);
+  });
+
+  it("an eval config judged with a tournament reports the pointwise and the tournament pick's figures side by side, on the same forks", async () => {
+    const res = await api("/v1/evals", { method: "POST", json: { name: "selectors", tasks: bundledEvalTasks(SUITE_ROOT, ["answer"]), configs: [{ name: "tourney", model: "sonnet", forks: 2, judge: { mode: "tournament" } }] } });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as EvalView;
+    const results = await waitFor("the eval's results", async () => {
+      const r = (await (await api(`/v1/evals/${id}/results`)).json()) as EvalResults;
+      return r.status !== "running" ? r : undefined;
+    }, 90_000);
+    expect(results.tasks[0]).toMatchObject({ winner: 1, selectedBy: { pointwise: 2, tournament: 1 } });
+    expect(results.tasks[0]!.forks.map((f) => f.hiddenPassed)).toEqual([true, false]);
+    const figures = results.configs[0]!;
+    // Fork 1 passes the hidden check: the tournament's pick solves the task, the scores' pick does not.
+    expect(figures.selectors?.pointwise).toEqual({ selectedPass: wilson(0, 1), selectorAccuracy: wilson(0, 1) });
+    expect(figures.selectors?.tournament).toEqual({ selectedPass: wilson(1, 1), selectorAccuracy: wilson(1, 1) });
+    expect(figures.selectedPass).toEqual(wilson(1, 1));
   });
 });

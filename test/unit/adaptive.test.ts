@@ -38,6 +38,8 @@ describe("decideWave", () => {
     expect(decideWave(minScore, judged, wave, { k: 1, status: "running", scores: new Map() }, false)).toEqual({ kind: "wait" });
     expect(decideWave(minScore, judged, wave, { k: 1, status: "done", scores: new Map([[1, 8]]) }, false)).toMatchObject({ kind: "stop", stop: { reason: "min_score", fork: 1 } });
     expect(decideWave(minScore, judged, wave, { k: 1, status: "done", scores: new Map([[1, 7]]) }, false)).toEqual({ kind: "launch", wave: 2 });
+    // A wave whose judging could not start (k 0) goes on as if no fork reached the score.
+    expect(decideWave(minScore, { launched: 1, stopped: null, judging: { wave: 1, k: 0 } }, wave, undefined, false)).toEqual({ kind: "launch", wave: 2 });
     // A wave where nothing succeeded has nothing to judge.
     expect(decideWave(minScore, INITIAL_WAVES, [fork(1, "failed"), fork(2, "failed")], undefined, false)).toEqual({ kind: "launch", wave: 2 });
   });

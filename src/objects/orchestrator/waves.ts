@@ -1,7 +1,7 @@
 import { judgesWithModel, TERMINAL_FORK_STATUSES, type ForkStatus } from "../../api/runs";
 import { decideWave, INITIAL_WAVES, waveOf, type WaveFork, type WaveJudging, type WaveState } from "../../runs/adaptive";
 import type { ForkOutcome } from "../../runs/fork-outcome";
-import { log } from "../../observability/log";
+import { errorFields, log } from "../../observability/log";
 import type { RunContext } from "./run-context";
 import type { RunJudging } from "./run-judging";
 
@@ -62,9 +62,15 @@ export class RunWaves {
   /** minScore: the ended wave's forks (with every earlier one that succeeded) are judged; the next move waits for the scores. */
   async #judgeWave(state: WaveState, wave: number): Promise<void> {
     const request = this.#run.run().request.judge;
-    await this.#judging.start(request && judgesWithModel(request) ? request : { llm: {} }, { duringRun: true });
-    const k = this.#run.run().judging!.k;
-    this.#run.store.setWaves({ ...state, judging: { wave, k } });
+    try {
+      await this.#judging.start(request && judgesWithModel(request) ? request : { llm: {} }, { duringRun: true });
+      this.#run.store.setWaves({ ...state, judging: { wave, k: this.#run.run().judging!.k } });
+    } catch (err) {
+      // Not judged (judging k 0 is none): the search goes on as if no fork reached the score.
+      log("warn", "run.wave_not_judged", { runId: this.#run.run().id, wave, ...errorFields(err) });
+      this.#run.store.setWaves({ ...state, judging: { wave, k: 0 } });
+      await this.decide();
+    }
   }
 
   /** The forks of the launched waves, those that passed first in the order they ended. */

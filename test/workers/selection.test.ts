@@ -8,7 +8,6 @@ import { wilson } from "../../src/evals/metrics";
 import { bundledEvalTasks } from "../support/eval-suite";
 import { api, createRun, getRun, scriptedModel, testEnv, waitFor, waitForRunStatus } from "./helpers";
 
-const TOURNAMENT = "tournament-marker";
 const WAVES = "minscore-waves-marker";
 const LAST = "minscore-last-marker";
 
@@ -19,7 +18,6 @@ const SUITE_ROOT = testEnv.TEST_REPO.replace(/\/repo$/, "/evals");
 
 const reply = (marker: string, t: string) => ({ content: [{ type: "text" as const, text: t }], when: { includes: marker } });
 const verdict = (marker: string, score: number) => reply(marker, `{"score": ${score}, "reason": "scored ${score}"}`);
-const better = (which: "A" | "B" | "tie") => reply(TOURNAMENT, `{"better": "${which}", "reason": "${which} is better"}`);
 
 type Body = { system: { text: string }[]; messages: { content: { text: string }[] }[] };
 /** The judge requests about the run whose commands carry `marker`, in order. */
@@ -30,15 +28,13 @@ async function callsFor(marker: string): Promise<Body[]> {
 beforeAll(async () => {
   await scriptedModel.reset();
   await scriptedModel.script([
-    // Tournament: scores 9, 5, 7 seed the forks 1, 3, 2; round-robin (6 calls ≤ 30): (1,3), (1,2), (3,2), each in both orders.
-    verdict(TOURNAMENT, 9), verdict(TOURNAMENT, 5), verdict(TOURNAMENT, 7),
-    better("A"), better("A"), better("B"), better("A"), better("B"), better("A"),
     // minScore 8: wave 1 (fork 1) is judged 5; wave 2 judges forks 1 and 2: 9 stops the search before fork 3.
     verdict(WAVES, 5), verdict(WAVES, 4), verdict(WAVES, 9),
     // max 1: the only wave is judged 3 (after the run ended).
     verdict(LAST, 3),
     // The eval: each fork's agent writes its answer (fork 1: 42, the hidden check's; fork 2: 41); the
-    // scores prefer fork 2 (8 to 3), the tournament fork 1 (both orders). Agents' later requests carry a tool_use_id.
+    // scores prefer fork 2 (8 to 3), so it is seeded first; the tournament's one match (2 shown as A,
+    // then 1 as A) prefers fork 1 in both orders. Agents' later requests carry a tool_use_id.
     ...[1, 2].map(() => ({ ...reply(EVAL_TASK, ""), content: [{ type: "tool_use" as const, name: "bash", input: { command: ANSWER } }], when: { includes: EVAL_TASK, excludes: "tool_use_id" } })),
     ...[verdict(EVAL_TASK, 3), verdict(EVAL_TASK, 8), reply(EVAL_TASK, '{"better": "B", "reason": "42"}'), reply(EVAL_TASK, '{"better": "A", "reason": "42"}')].map((r) => ({ ...r, when: { includes: EVAL_TASK, excludes: "tool_use_id" } })),
   ]);
@@ -103,46 +99,7 @@ describe.concurrent("selectors and search", () => {
     }
   });
 
-  it("judge mode tournament: each pair in both orders after the scores; a pair is won only when both orders agree; the ranking follows the tournament", async () => {
-    const run = await createRun({
-      forks: 3,
-      maxConcurrent: 3,
-      task: { commands: [`echo "fork $FORKYARD_FORK" > mark.txt # ${TOURNAMENT}`] },
-      check: "test -s mark.txt",
-      judge: { mode: "tournament" },
-    });
-    const judged = await waitFor("the judging", async () => {
-      const view = await getRun(run.id);
-      return view.judging?.status === "done" || view.judging?.status === "failed" ? view : undefined;
-    });
-    expect(judged.judging?.status).toBe("done");
-    const tournament = judged.judging!.tournament!;
-    expect(tournament.format).toBe("round_robin");
-    expect(tournament.matches.map((m) => [m.a, m.b, m.first, m.second, m.winner])).toEqual([
-      [1, 3, "A", "A", null], // position bias: each order preferred the one shown first — a tie
-      [1, 2, "B", "A", 2],
-      [3, 2, "B", "A", 2],
-    ]);
-    expect(tournament.standings.find((s) => s.n === 2)).toMatchObject({ wins: 2, ties: 0, losses: 0 });
-    expect(tournament.standings.find((s) => s.n === 1)).toMatchObject({ seed: 1, wins: 0, ties: 1, losses: 1 });
-    // Pointwise alone would pick fork 1 (9/10); the tournament picks fork 2, and the ranking follows it.
-    expect(judged.judging!.selected).toEqual({ rankedBy: "tournament", pointwise: 1, tournament: 2 });
-    expect(judged.winner).toBe(2);
-    expect(judged.ranking?.map((r) => r.n)).toEqual([2, 1, 3]);
-
-    // Each order is its own request, both forks' text fenced by that request's own boundary, A and B swapped.
-    const calls = await callsFor(TOURNAMENT);
-    expect(calls).toHaveLength(9);
-    const user = (i: number) => calls[i]!.messages[0]!.content[0]!.text;
-    const boundary = (i: number) => /This request's boundary: (FORKYARD-DATA-[0-9a-f]{32})/.exec(calls[i]!.system.map((s) => s.text).join("\n"))![1]!;
-    expect(boundary(3)).not.toBe(boundary(4));
-    expect(user(3)).toMatch(new RegExp(`${boundary(3)} BEGIN A patch\\n[^]*\\+fork 1\\n[^]*${boundary(3)} END A patch[^]*${boundary(3)} BEGIN B patch\\n[^]*\\+fork 3\\n`));
-    expect(user(4)).toMatch(new RegExp(`${boundary(4)} BEGIN A patch\\n[^]*\\+fork 3\\n[^]*${boundary(4)} BEGIN B patch\\n[^]*\\+fork 1\\n`));
-    const events = await (await api(`/v1/runs/${run.id}/events`)).text();
-    for (const step of ["judge-pair-1-3", "judge-pair-3-1", "judge-pair-3-2", "judge-report"]) expect(events).toContain(`"step":"${step}"`);
-  });
-
-  it("an eval config judged with a tournament reports the pointwise and the tournament pick's figures side by side, on the same forks", async () => {
+  it("judge mode tournament in an eval: pairs judged in both orders, fenced; the ranking follows the tournament; the eval reports the pointwise and the tournament pick side by side, on the same forks", async () => {
     const res = await api("/v1/evals", { method: "POST", json: { name: "selectors", tasks: bundledEvalTasks(SUITE_ROOT, ["answer"]), configs: [{ name: "tourney", model: "sonnet", forks: 2, judge: { mode: "tournament" } }] } });
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as EvalView;
@@ -157,5 +114,23 @@ describe.concurrent("selectors and search", () => {
     expect(figures.selectors?.pointwise).toEqual({ selectedPass: wilson(0, 1), selectorAccuracy: wilson(0, 1) });
     expect(figures.selectors?.tournament).toEqual({ selectedPass: wilson(1, 1), selectorAccuracy: wilson(1, 1) });
     expect(figures.selectedPass).toEqual(wilson(1, 1));
+
+    // The run: its one match, won by fork 1 in both orders; the ranking (and winner) follow the tournament.
+    const run = await getRun(results.tasks[0]!.runId!);
+    expect(run.judging?.tournament?.format).toBe("round_robin");
+    expect(run.judging?.tournament?.matches.map((m) => [m.a, m.b, m.first, m.second, m.winner])).toEqual([[2, 1, "B", "A", 1]]);
+    expect(run.judging?.selected).toEqual({ rankedBy: "tournament", pointwise: 2, tournament: 1 });
+    expect(run.ranking?.map((r) => r.n)).toEqual([1, 2]);
+    expect(run.ranking?.[0]?.reasons).toContain("tournament 1W 0T 0L");
+    // Each order is its own request, both forks' patches fenced by that request's own boundary, A and B swapped.
+    const pairs = (await callsFor(EVAL_TASK)).filter((b) => JSON.stringify(b.messages).includes("Attempt A:"));
+    expect(pairs).toHaveLength(2);
+    const user = (i: number) => pairs[i]!.messages[0]!.content[0]!.text;
+    const boundary = (i: number) => /This request's boundary: (FORKYARD-DATA-[0-9a-f]{32})/.exec(pairs[i]!.system.map((x) => x.text).join("\n"))![1]!;
+    expect(boundary(0)).not.toBe(boundary(1));
+    expect(user(0)).toMatch(new RegExp(`${boundary(0)} BEGIN A patch\\n[^]*\\+41\\n[^]*${boundary(0)} END A patch[^]*${boundary(0)} BEGIN B patch\\n[^]*\\+42\\n`));
+    expect(user(1)).toMatch(new RegExp(`${boundary(1)} BEGIN A patch\\n[^]*\\+42\\n[^]*${boundary(1)} BEGIN B patch\\n[^]*\\+41\\n`));
+    const events = await (await api(`/v1/runs/${run.id}/events`)).text();
+    for (const step of ["judge-pair-2-1", "judge-pair-1-2", "judge-report"]) expect(events).toContain(`"step":"${step}"`);
   });
 });

@@ -84,8 +84,8 @@ export class ForkyardClient {
     return this.#json("POST", `/v1/runs/${enc(id)}/budget`, { body: { budgetUsd } });
   }
 
-  judge(id: string, llm: { model?: string; rubric?: string }): Promise<RunView> {
-    return this.#json("POST", `/v1/runs/${enc(id)}/judge`, { body: { llm } });
+  judge(id: string, llm: { model?: string; rubric?: string }, mode?: "tournament"): Promise<RunView> {
+    return this.#json("POST", `/v1/runs/${enc(id)}/judge`, { body: { llm, ...(mode ? { mode } : {}) } });
   }
 
   /** New forks from fork n's workspace (and conversation) as it is now. */

@@ -205,8 +205,9 @@ export function createProgram(io: Io, result: { code: number }): Command {
     .argument("<run>", "run id")
     .option("-m, --model <model>", "the judge's model (default: the run's)")
     .option("--rubric <text>", "what matters, in your words")
+    .option("--tournament", "then pairwise matches, each pair judged in both orders, which rank the forks")
     .addOption(json())
-    .action(action((ctx, id: string, opts: { model?: string; rubric?: string }) => judgeCommand(ctx, id, opts)));
+    .action(action((ctx, id: string, opts: { model?: string; rubric?: string; tournament?: boolean }) => judgeCommand(ctx, id, opts)));
 
   program
     .command("pick")

@@ -33,8 +33,8 @@ export async function compareCommand(ctx: Context, id: string): Promise<number> 
 const JUDGE_POLL_MS = 500;
 
 /** `judge <run>`: a model scores each fork that succeeded (POST …/judge); waits for it, then prints the comparison. */
-export async function judgeCommand(ctx: Context, id: string, opts: { model?: string; rubric?: string }): Promise<number> {
-  let view = await ctx.client.judge(id, { ...(opts.model ? { model: opts.model } : {}), ...(opts.rubric ? { rubric: opts.rubric } : {}) });
+export async function judgeCommand(ctx: Context, id: string, opts: { model?: string; rubric?: string; tournament?: boolean }): Promise<number> {
+  let view = await ctx.client.judge(id, { ...(opts.model ? { model: opts.model } : {}), ...(opts.rubric ? { rubric: opts.rubric } : {}) }, opts.tournament ? "tournament" : undefined);
   while (view.judging?.status === "running") {
     await new Promise((r) => setTimeout(r, JUDGE_POLL_MS));
     view = await ctx.client.getRun(id);
@@ -44,5 +44,12 @@ export async function judgeCommand(ctx: Context, id: string, opts: { model?: str
     return EXIT.failed;
   }
   if (!ctx.out.json) for (const s of view.judging?.scores ?? []) ctx.out.line(`fork ${s.n}: ${s.score ?? "-"}/10 — ${s.reason}`);
+  const tournament = view.judging?.tournament;
+  if (!ctx.out.json && tournament) {
+    ctx.out.line(`tournament (${tournament.format.replace("_", " ")}, ${tournament.calls} calls):`);
+    for (const s of tournament.standings) ctx.out.line(`fork ${s.n}: seed ${s.seed}, ${s.wins} won, ${s.ties} tied, ${s.losses} lost`);
+    const selected = view.judging?.selected;
+    if (selected) ctx.out.line(`ranked by the ${selected.rankedBy}: fork ${selected.tournament ?? "-"} (the scores alone: fork ${selected.pointwise ?? "-"})`);
+  }
   return compareCommand(ctx, id);
 }

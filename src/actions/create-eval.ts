@@ -31,7 +31,7 @@ async function checkRuns(env: Env, request: CreateEvalRequest): Promise<void> {
       } catch (err) {
         if (!(err instanceof InvalidInputError)) throw err;
         const field = String(err.details?.field ?? "");
-        const where = field === "task.model" || field.startsWith("judge") || field === "forks" ? `configs.${c}` : `tasks.${t}`;
+        const where = field === "task.model" || field.startsWith("judge") || field.startsWith("strategy") || field === "forks" ? `configs.${c}` : `tasks.${t}`;
         throw new InvalidInputError(`${where} (task ${task.id}, config ${config.name}): ${err.message}`, { field: field ? `${where}.${fieldName(field)}` : where });
       }
     }

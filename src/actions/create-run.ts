@@ -1,4 +1,4 @@
-import { createRunRequest, type CreateRunRequest, type RunView } from "../api/runs";
+import { createRunRequest, judgesWithModel, type CreateRunRequest, type RunView } from "../api/runs";
 import { FALLBACK_BRANCH, resolveBaseBranch } from "../runs/default-branch";
 import { resolveModel } from "../agent/models";
 import { validateRepo } from "../api/repo";
@@ -70,10 +70,11 @@ function checkRequest(request: CreateRunRequest, config: Config): void {
     if (request.task.runtime === "claude-code" && !config.PUBLIC_URL) throw new ModelProxyUnavailableError();
   }
   validateGitHubTarget(request, config);
-  if (request.judge?.llm) {
-    if (request.judge.llm.model) request.judge.llm.model = resolveModel(request.judge.llm.model);
+  if (request.judge && judgesWithModel(request.judge)) {
+    if (request.judge.llm?.model) request.judge.llm.model = resolveModel(request.judge.llm.model);
     if (!config.ANTHROPIC_API_KEY) throw new AgentUnavailableError();
   }
+  checkStrategy(request, config);
   if (request.stopWhen === "first_check_pass" && !request.check) {
     throw new InvalidInputError("stopWhen: first_check_pass needs a check command (check).", { field: "stopWhen" });
   }
@@ -87,4 +88,16 @@ function checkRequest(request: CreateRunRequest, config: Config): void {
 export async function createRun(env: Env, body: unknown, options: CreateRunOptions): Promise<CreateRunResult> {
   const input = await prepareRun(env, body, options);
   return unwrap(await env.ORCHESTRATOR.getByName(input.id).create(input));
+}
+
+/** strategy adaptive: `initial` ≤ `max`, a check for check_pass, a model for minScore; the run gets `max` forks. */
+function checkStrategy(request: CreateRunRequest, config: Config): void {
+  const strategy = request.strategy;
+  if (!strategy) return;
+  // A prepared run forks every fork's sandbox at once: waves would leave later waves' sandboxes idle.
+  if (request.prepare) throw new InvalidInputError("strategy: an adaptive run cannot use prepare (it forks every fork's sandbox at once).", { field: "strategy" });
+  if (strategy.initial > strategy.max) throw new InvalidInputError("strategy.initial: must be at most strategy.max.", { field: "strategy.initial" });
+  if (strategy.until === "check_pass" && !request.check) throw new InvalidInputError("strategy.until: check_pass needs a check command (check).", { field: "strategy.until" });
+  if (typeof strategy.until === "object" && !config.ANTHROPIC_API_KEY) throw new AgentUnavailableError();
+  request.forks = strategy.max;
 }

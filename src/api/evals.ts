@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { gitRefName, judgeRequest } from "./runs.ts";
+import { adaptiveStrategy, gitRefName, judgeRequest } from "./runs.ts";
 
 /** An eval holds at most this many runs (tasks × configs). */
 export const MAX_EVAL_RUNS = 200;
@@ -19,12 +19,14 @@ export const evalTask = z.strictObject({
   hiddenCheck: z.string().min(1).max(20_000),
 });
 
-/** A config: how every task is attempted (model, attempts, judge). */
+/** A config: how every task is attempted (model, attempts, judge, strategy). */
 export const evalConfig = z.strictObject({
   name: z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/, "may contain only letters, digits and . _ -"),
   model: z.string().min(1).max(100),
   forks: z.number().int().min(1).max(100),
   judge: judgeRequest.optional(),
+  /** Adaptive N for every task's run (its `max` is the run's forks; `forks` is then ignored). */
+  strategy: adaptiveStrategy.optional(),
 });
 
 export const createEvalRequest = z
@@ -79,6 +81,13 @@ export const configResults = z.object({
   costPerSolvedTaskUsd: z.number().nullable().describe("total cost of the config's runs ÷ tasks solved (selected pass)"),
   timePerSolvedTaskMs: z.number().nullable(),
   solved: z.number().int(),
+  selectors: z
+    .object({
+      pointwise: z.object({ selectedPass: interval, selectorAccuracy: interval }).describe("with the fork the pointwise scores rank first"),
+      tournament: z.object({ selectedPass: interval, selectorAccuracy: interval }).describe("with the fork the tournament ranks first (the runs' winner)"),
+    })
+    .optional()
+    .describe("configs judged with judge.mode tournament: each selector's figures on the same forks, side by side"),
 });
 
 export const evalTaskResult = z.object({
@@ -90,6 +99,7 @@ export const evalTaskResult = z.object({
   forks: z.array(z.object({ n: z.number().int(), status: z.string(), hiddenPassed: z.boolean().nullable(), hiddenError: z.string().optional(), score: z.number().nullable().optional() })),
   costUsd: z.number(),
   durationMs: z.number().int(),
+  selectedBy: z.object({ pointwise: z.number().int().nullable(), tournament: z.number().int().nullable() }).optional().describe("a run judged with a tournament: the fork each selector ranked first"),
 });
 
 export const evalResults = z.object({
@@ -109,7 +119,7 @@ export const evalView = z.object({
   maxConcurrent: z.number().int(),
   budgetUsd: z.number().nullable(),
   spentUsd: z.number().describe("costs of ended runs and hidden checks, plus what running runs have spent so far"),
-  configs: z.array(z.object({ name: z.string(), model: z.string(), forks: z.number().int(), judge: judgeRequest.optional() })),
+  configs: z.array(z.object({ name: z.string(), model: z.string(), forks: z.number().int(), judge: judgeRequest.optional(), strategy: adaptiveStrategy.optional() })),
   tasks: z.array(z.object({ id: z.string(), repo: z.string(), ref: z.string().optional() })).describe("the tasks (their prompts and checks are not repeated here; the hidden check never is)"),
   progress: z.object({ runs: z.number().int(), queued: z.number().int(), running: z.number().int(), checking: z.number().int(), done: z.number().int(), failed: z.number().int(), skipped: z.number().int() }),
   links: z.object({ self: z.string(), results: z.string(), csv: z.string() }),

@@ -9,6 +9,7 @@ export const CREATE_EVAL_EXAMPLE = {
   configs: [
     { name: "n1", model: "sonnet", forks: 1 },
     { name: "n4", model: "sonnet", forks: 4, judge: { llm: {} } },
+    { name: "n4-tournament", model: "sonnet", forks: 4, judge: { mode: "tournament" } },
   ],
   maxConcurrent: 2,
   budgetUsd: 20,

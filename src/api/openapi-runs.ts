@@ -33,6 +33,17 @@ export const CREATE_RUN_EXAMPLES = {
       budgetUsd: 10,
     },
   },
+  adaptive: {
+    summary: "Adaptive N: waves of 2 agent forks, up to 8, until one passes the check; ranked by a tournament",
+    value: {
+      repo: "https://github.com/acme/app.git",
+      task: { prompt: "Fix the flaky test in test/api.test.ts and explain the cause.", model: "sonnet" },
+      check: "npm test",
+      strategy: { kind: "adaptive", initial: 2, max: 8, until: "check_pass" },
+      judge: { mode: "tournament", maxComparisons: 30 },
+      budgetUsd: 20,
+    },
+  },
 } as const;
 
 export const RAISE_BUDGET_EXAMPLE = { budgetUsd: 20 } as const;
@@ -239,7 +250,10 @@ function judgeAndBranchPaths(forkParam: Json): Paths {
         description:
           "Starts an LLM judging of an ended run's forks that succeeded: a model reads the task, each fork's check, diff and patch (bounded) and scores it 0-10 with a reason; " +
           "its calls are checkpointed steps, costed in the run's ledger within its budget. The body is optional (default: the run's `judge`, else the agent's model). " +
-          "When it is done the ranking (GET …/compare, the run view) uses the scores. 409 `run_not_finished`, `nothing_to_judge`.",
+          "When it is done the ranking (GET …/compare, the run view) uses the scores. With `mode: \"tournament\"` pairwise matches follow the scores: each pair of forks " +
+          "judged in both orders (a pair is won only when both orders agree, else a tie), round-robin when every pair in both orders fits `maxComparisons` (default 30) and the budget, " +
+          "else single elimination seeded by the scores; the ranking then follows the tournament after the check, and `judging.tournament` and `judging.selected` show the matches, " +
+          "the standings and what each selector ranks first. 409 `run_not_finished`, `nothing_to_judge`.",
         parameters: [runIdParam],
         requestBody: { required: false, content: { "application/json": { schema: ref("JudgeRequest"), example: { llm: { model: "sonnet", rubric: "Prefer the smallest change that fixes the bug." } } } } },
         responses: { "202": json(ref("RunView"), "The run, with `judging.status: running`."), ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict", "AgentUnavailable"]) },
@@ -284,7 +298,7 @@ function compareAndEventPaths(): Paths {
         summary: "Every fork side by side, ranked",
         description:
           "Per fork: status, check, diff stats, rank (and score), cost and its patch (the first 64 KiB, with a link to the whole). " +
-          "The ranking puts a passed check first, then the judge's score, the smaller diff and the lower cost; `winner` is the fork to take " +
+          "The ranking puts a passed check first, then the tournament's order (judge.mode tournament), the judge's score, the smaller diff and the lower cost; `winner` is the fork to take " +
           "(the first to pass its check with stopWhen: first_check_pass), null until it is known.",
         parameters: [runIdParam],
         responses: { "200": json(ref("CompareView"), "The comparison."), ...errors(["Unauthorized", "NotFound"]) },

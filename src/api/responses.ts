@@ -11,6 +11,7 @@ import { WARM_MODES } from "./pool.ts";
 import { PROFILE_NAMES } from "../core/sandbox-profiles.ts";
 import { createRunRequest, forkStatus, runStatus } from "./runs.ts";
 import { runPick } from "./pick-responses.ts";
+import { adaptiveView, selectionView, tournamentView } from "./selection-responses.ts";
 
 const isoDateTime = z.string().describe("ISO 8601 date-time (UTC)");
 
@@ -181,7 +182,7 @@ export const runView = z.object({
   ranking: z
     .array(rankEntry)
     .optional()
-    .describe("once every fork ended (or a winner stopped the run): the forks that succeeded, best first — a passed check first, then score, smaller diff, lower cost"),
+    .describe("once every fork ended (or a winner stopped the run): the forks that succeeded, best first — a passed check first, then the tournament's order (judge.mode tournament), score, smaller diff, lower cost"),
   winner: z.number().int().nullable().optional().describe("the fork to take: the first to pass its check (stopWhen: first_check_pass), else the best ranked; null when none succeeded"),
   picked: runPick.optional().describe("the latest pick (POST …/forks/{n}/pick, or a `/pick` comment): a person's choice, beside the ranking's `winner`, which it does not change"),
   judging: z
@@ -190,9 +191,13 @@ export const runView = z.object({
       model: z.string(),
       scores: z.array(z.object({ n: z.number().int(), score: z.number().nullable().describe("0-10; null when the judge's answer could not be read"), reason: z.string() })),
       error: forkError.optional(),
+      mode: z.enum(["pointwise", "tournament"]).optional(),
+      tournament: tournamentView.optional().describe("judge.mode tournament, once done: its matches, standings and order"),
+      selected: selectionView.optional().describe("once done: what each selector ranks first, and which one the ranking follows"),
     })
     .optional()
     .describe("the latest LLM judging (judge.llm, or POST …/judge): its scores feed the ranking"),
+  adaptive: adaptiveView.optional().describe("strategy adaptive: the waves launched, what each cost, and why it stopped"),
   prepared: z
     .object({
       status: z.enum(["preparing", "forked", "per_fork", "failed"]),

@@ -63,8 +63,19 @@ export const prepareSpec = z.strictObject({
   timeoutSeconds: z.number().int().min(10).max(86_400).default(1800),
 });
 
-/** How forks are judged: with `llm`, a model reads the task, each fork's patch and check and scores it. */
+/** Judge calls a tournament may make by default (round-robin of 6 forks: 30 calls). */
+export const DEFAULT_MAX_COMPARISONS = 30;
+
+/**
+ * How forks are judged: with `llm`, a model reads the task, each fork's patch and check and scores it.
+ * `mode: "tournament"` (a model judging too) adds pairwise matches over those scores: each pair in
+ * both orders, round-robin when `maxComparisons` allows, else single elimination seeded by the scores.
+ */
 export const judgeRequest = z.strictObject({
+  /** `pointwise` (default): each fork scored alone. `tournament`: the scores, then pairwise matches that rank the forks. */
+  mode: z.enum(["pointwise", "tournament"]).optional(),
+  /** Tournament: judge calls it may make (each pair is judged twice, once in each order; default DEFAULT_MAX_COMPARISONS). */
+  maxComparisons: z.number().int().min(2).max(200).optional(),
   llm: z
     .strictObject({
       /** A full model id or a short name; default: the run's agent model, else `sonnet`. */
@@ -75,8 +86,24 @@ export const judgeRequest = z.strictObject({
     .optional(),
 });
 export type JudgeRequest = z.infer<typeof judgeRequest>;
+
+/** Whether a judge request has a model judge the forks (judge.llm, or a tournament). */
+export const judgesWithModel = (judge: JudgeRequest | undefined): boolean => !!judge?.llm || judge?.mode === "tournament";
 export type CommandsTask = z.infer<typeof commandsTask>;
 export type AgentTask = z.infer<typeof agentTask>;
+
+/**
+ * Adaptive N: forks launched in waves of `initial` (the run has `max` forks), searching on only while
+ * no fork meets the goal — a passing check (`check_pass`, needs `check`), or a judged fork at or
+ * above `minScore` (each ended wave is judged) — and while the budget lasts.
+ */
+export const adaptiveStrategy = z.strictObject({
+  kind: z.literal("adaptive"),
+  initial: z.number().int().min(1).max(50),
+  max: z.number().int().min(1).max(100),
+  until: z.union([z.literal("check_pass"), z.strictObject({ minScore: z.number().min(0).max(10) })]),
+});
+export type AdaptiveStrategy = z.infer<typeof adaptiveStrategy>;
 
 /** Where a GitHub-triggered run reports: pull requests for its pushed branches and a comment on the issue. */
 export const githubTarget = z.strictObject({
@@ -129,6 +156,8 @@ export const createRunRequest = z.strictObject({
   judge: judgeRequest.optional(),
   /** `first_check_pass`: the first fork whose check passes wins; the others are cancelled at once (needs `check`). */
   stopWhen: z.enum(["first_check_pass"]).optional(),
+  /** How many forks to run: `adaptive` launches them in waves until one meets the goal (the run's `forks` becomes `max`). */
+  strategy: adaptiveStrategy.optional(),
   github: githubTarget.optional(),
   /** Outbound network rules for the run's sandboxes (E2B's sandbox `network`); see docs/security.md. */
   network: networkPolicy.optional(),

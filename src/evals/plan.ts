@@ -20,6 +20,7 @@ export function evalRunBody(evalId: string, task: EvalTask, config: EvalConfig, 
     ...(task.check ? { check: task.check } : {}),
     ...(task.prepare ? { prepare: { commands: task.prepare } } : {}),
     ...(config.judge ? { judge: config.judge } : {}),
+    ...(config.strategy ? { strategy: config.strategy } : {}),
     ...(budgetUsd !== null ? { budgetUsd } : {}),
     metadata: { [EVAL_METADATA.eval]: evalId, [EVAL_METADATA.task]: task.id, [EVAL_METADATA.config]: config.name },
   };

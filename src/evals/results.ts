@@ -1,5 +1,5 @@
 import type { ConfigResults, CreateEvalRequest, EvalResults, EvalRunStatus, EvalStatus, EvalTaskResult } from "../api/evals";
-import { configFigures, type TaskOutcome } from "./metrics";
+import { configFigures, selectedPass, selectorAccuracy, type TaskOutcome } from "./metrics";
 
 /** A task × config run as the eval stored it. */
 export interface RunOutcomeRow {
@@ -12,6 +12,13 @@ export interface RunOutcomeRow {
   winner: number | null;
   forks: { n: number; status: string; score?: number | null }[];
   error: string | null;
+  /** A run judged with a tournament: the fork each selector ranked first (the winner is the tournament's). */
+  selected?: SelectorPicks | null;
+}
+
+export interface SelectorPicks {
+  pointwise: number | null;
+  tournament: number | null;
 }
 
 export interface CheckOutcomeRow {
@@ -40,6 +47,7 @@ function taskResult(row: RunOutcomeRow, checks: Map<string, CheckOutcomeRow>): E
     }),
     costUsd: row.costUsd,
     durationMs: row.durationMs,
+    ...(row.selected ? { selectedBy: row.selected } : {}),
   };
 }
 
@@ -60,12 +68,29 @@ export function evalResults(id: string, status: EvalStatus, request: Pick<Create
   const tasks = rows.map((r) => taskResult(r, byKey));
   const configs: ConfigResults[] = request.configs.map((config) => {
     const counted = tasks.filter((t) => t.config === config.name && COUNTED.includes(t.status)).map(outcomeOf);
-    return { config: config.name, model: config.model, forks: config.forks, ...configFigures(counted) };
+    const tournament = config.judge?.mode === "tournament" ? { selectors: selectorFigures(tasks.filter((t) => t.config === config.name && COUNTED.includes(t.status))) } : {};
+    return { config: config.name, model: config.model, forks: config.forks, ...configFigures(counted), ...tournament };
   });
   return { id, status, configs, tasks, hiddenCheckCostUsd: checks.reduce((s, c) => s + c.costUsd, 0) };
 }
 
-const CSV_COLUMNS = ["config", "model", "forks", "tasks", "attempts", "solved", "passAt1", "passAt1Low", "passAt1High", "oraclePassAtN", "oracleLow", "oracleHigh", "selectedPass", "selectedLow", "selectedHigh", "selectorAccuracy", "selectorAccuracyLow", "selectorAccuracyHigh", "judgeAuc", "judgeAucLow", "judgeAucHigh", "costPerTaskUsd", "timePerTaskMs", "costPerSolvedTaskUsd", "timePerSolvedTaskMs"] as const;
+/**
+ * Each selector's figures on the same forks (a config judged with a tournament): selected pass and
+ * selector accuracy with the pointwise pick, then with the tournament's. A task whose judging gave
+ * no pick for a selector counts its run's winner there (the check alone ranked it).
+ */
+export function selectorFigures(tasks: readonly EvalTaskResult[]): NonNullable<ConfigResults["selectors"]> {
+  const figures = (pick: (t: EvalTaskResult) => number | null) => {
+    const outcomes = tasks.map((t) => ({ ...outcomeOf(t), selected: pick(t) }));
+    return { selectedPass: selectedPass(outcomes), selectorAccuracy: selectorAccuracy(outcomes) };
+  };
+  return {
+    pointwise: figures((t) => t.selectedBy?.pointwise ?? t.winner),
+    tournament: figures((t) => t.selectedBy?.tournament ?? t.winner),
+  };
+}
+
+const CSV_COLUMNS = ["config", "model", "forks", "tasks", "attempts", "solved", "passAt1", "passAt1Low", "passAt1High", "oraclePassAtN", "oracleLow", "oracleHigh", "selectedPass", "selectedLow", "selectedHigh", "selectorAccuracy", "selectorAccuracyLow", "selectorAccuracyHigh", "judgeAuc", "judgeAucLow", "judgeAucHigh", "costPerTaskUsd", "timePerTaskMs", "costPerSolvedTaskUsd", "timePerSolvedTaskMs", "pointwiseSelectedPass", "tournamentSelectedPass", "pointwiseSelectorAccuracy", "tournamentSelectorAccuracy"] as const;
 
 function cell(value: string | number | null): string {
   if (value === null) return "";
@@ -85,6 +110,8 @@ export function resultsCsv(results: EvalResults): string {
       c.selectorAccuracy.value, c.selectorAccuracy.low, c.selectorAccuracy.high,
       c.judgeAuc.value, c.judgeAuc.low, c.judgeAuc.high,
       c.costPerTaskUsd.value, c.timePerTaskMs.value, c.costPerSolvedTaskUsd, c.timePerSolvedTaskMs,
+      c.selectors?.pointwise.selectedPass.value ?? null, c.selectors?.tournament.selectedPass.value ?? null,
+      c.selectors?.pointwise.selectorAccuracy.value ?? null, c.selectors?.tournament.selectorAccuracy.value ?? null,
     ].map(cell).join(","),
   );
   return [CSV_COLUMNS.join(","), ...lines].join("\n") + "\n";

@@ -21,6 +21,8 @@ export interface ReportFork {
   summary?: string;
   /** The LLM judge's score, 0-10 (runs with judge.llm). */
   score?: number;
+  /** Its place in the judging's tournament (judge.mode tournament): the best PR follows it, as the run's ranking does. */
+  place?: number;
 }
 
 export interface ReportSnapshot extends RunSnapshot {
@@ -97,6 +99,8 @@ export function runSnapshot(view: RunView): RunSnapshot {
       if (f.agent?.summary) fork.summary = clip(f.agent.summary, SUMMARY_CHARS);
       const score = view.judging?.status === "done" ? view.judging.scores.find((s) => s.n === f.n)?.score : undefined;
       if (score !== undefined && score !== null) fork.score = score;
+      const place = view.judging?.status === "done" ? (view.judging.tournament?.order.indexOf(f.n) ?? -1) : -1;
+      if (place >= 0) fork.place = place + 1;
       return fork;
     }),
     totals: {

@@ -12,6 +12,7 @@ import type { Result } from "../core/errors";
 import type { ForkOutcome } from "../runs/fork-outcome";
 import type { TranscriptRecord } from "../runs/fork-transcript";
 import type { JudgeInput, Judgement } from "../runs/judging";
+import type { TournamentResult } from "../runs/tournament";
 import type { SandboxHandle } from "../sandbox/handle";
 import type { BranchMark, ClaimedBranch } from "../objects/orchestrator/branch-store";
 import type { LeaseRequest } from "../objects/pool/pool";
@@ -92,7 +93,7 @@ export interface PrepareReports {
 export interface JudgeReports extends BudgetHolder {
   judgeInput(k: number): Result<JudgeInput>;
   recordModelCost(n: number, key: string, usd: number): void;
-  judged(k: number, scores: Judgement[]): Promise<Result<void>>;
+  judged(k: number, scores: Judgement[], tournament?: TournamentResult): Promise<Result<void>>;
   judgeFailed(k: number, error: { code: string; message: string }): Promise<void>;
   judgeStepFinished(k: number, name: string, report: StepReport): void;
   judgeAlive(k: number): void;

@@ -93,7 +93,7 @@ runs.post("/:id/judge", validJson(judgeRequest, { optional: true }), async (c) =
   const body = c.req.valid("json");
   if (body.llm?.model) body.llm.model = resolveModel(body.llm.model);
   if (!loadConfig(c.env).ANTHROPIC_API_KEY) throw new AgentUnavailableError();
-  return c.json(runResult(id, await orchestrator(c.env, id).judge(body.llm ? body : undefined)), 202);
+  return c.json(runResult(id, await orchestrator(c.env, id).judge(body.llm || body.mode ? body : undefined)), 202);
 });
 
 runs.get("/:id/compare", async (c) => {

@@ -30,6 +30,13 @@ export interface JudgeInput {
   task: Task;
   checkCommand: string | null;
   forks: { n: number; check?: CheckResult; diff?: DiffStats; summary?: string }[];
+  /** judge.mode "tournament": pairwise matches follow the pointwise scores (src/workflows/judge-tournament.ts). */
+  tournament?: {
+    /** Judge calls the tournament may make (round-robin when every pair in both orders fits). */
+    maxComparisons: number;
+    /** What the run's budget had left when the judging began (null: no budget). */
+    budgetLeftUsd: number | null;
+  };
 }
 
 export interface Judgement {

@@ -5,6 +5,7 @@ import { unwrap } from "../core/errors";
 import type { Orchestrator } from "../objects/orchestrator/orchestrator";
 import { log } from "../observability/log";
 import { JUDGE_PATCH_BYTES, judgeBoundary, judgePatch, judgeRequest, readJudgement, type JudgeInput, type Judgement } from "../runs/judging";
+import { runTournament } from "./judge-tournament";
 import { DurableJob, type JobContext, type JobTracking } from "./durable-job";
 import type { JobPlan } from "./job-plan";
 import { stepConfig } from "./step-policies";
@@ -57,7 +58,9 @@ export class JudgeWorkflow extends DurableJob<JudgeParams, JudgeOutcome, Judgeme
         const input = await steps.run(JUDGE_STEP.input, control, async () => unwrap(await orchestrator.judgeInput(k)), { gated: false });
         const judgements: Judgement[] = [];
         for (const fork of input.forks) judgements.push(await judgeFork(job, orchestrator, input, fork));
-        await steps.run(JUDGE_STEP.report, control, async () => unwrap(await orchestrator.judged(k, judgements)), { gated: false });
+        // judge.mode "tournament": pairwise matches after the scores (judge-tournament.ts; steps appended after judge-<n>).
+        const tournament = input.tournament && input.forks.length > 1 ? await runTournament(job, orchestrator, input, judgements) : undefined;
+        await steps.run(JUDGE_STEP.report, control, async () => unwrap(await orchestrator.judged(k, judgements, tournament)), { gated: false });
         return { judgements };
       },
       failed: (error) => {

@@ -60,4 +60,13 @@ describe('pullRequests: "best"', () => {
     expect(pullRequestPlan(noCheck).map((f) => f.n)).toEqual([2]);
     expect(renderSummary(noCheck, [], "https://github.com")).toContain("⭐ Best: fork 2 (no check");
   });
+
+  it("a run judged with a tournament opens the tournament's pick, as the run's ranking takes it", () => {
+    const passed = (n: number, score: number) => ({ ...pushed(n), check: { passed: true, exitCode: 0 }, diff: { files: 1, insertions: n, deletions: 0 }, score });
+    const judged = view([passed(1, 9), passed(2, 6)] as never, "npm test");
+    judged.judging = { status: "done", model: "m", scores: [{ n: 1, score: 9, reason: "" }, { n: 2, score: 6, reason: "" }] };
+    expect(pullRequestPlan(reportSnapshot(judged)).map((f) => f.n)).toEqual([1]);
+    judged.judging.tournament = { format: "round_robin", matches: [], standings: [], order: [2, 1], calls: 2 };
+    expect(pullRequestPlan(reportSnapshot(judged)).map((f) => f.n)).toEqual([2]);
+  });
 });

@@ -26,7 +26,7 @@ function launchingFor(prompt: string) {
   const request = { repo: "https://github.com/o/r", branch: "main", forks: 50, maxConcurrent: 50, timeoutSeconds: 1800, task: { prompt } } as CreateRunRequest;
   const run = { id: "rabcdefghijklmnopqrst", request, sandbox: { templateId: "base", vcpu: 2, memoryGib: 0.5 }, codeVersion: { code: 2 } };
   const context = { run: () => run, env: {} } as unknown as RunContext;
-  return new RunLaunching(context, { branching: {} as never, preparing: {} as never });
+  return new RunLaunching(context, { branching: {} as never, preparing: {} as never, waves: {} as never });
 }
 
 const forkRow = (n: number) => ({ n, branch: `forkyard/r/${n}`, branched_from: null }) as unknown as ForkRow;

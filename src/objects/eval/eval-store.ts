@@ -1,6 +1,6 @@
 import type { CreateEvalRequest, EvalRunStatus, EvalStatus } from "../../api/evals";
 import type { EvalCheckOutcome } from "../../protocol/eval-check";
-import type { CheckOutcomeRow, RunOutcomeRow } from "../../evals/results";
+import type { CheckOutcomeRow, RunOutcomeRow, SelectorPicks } from "../../evals/results";
 
 export interface EvalRecord {
   id: string;
@@ -25,7 +25,7 @@ export interface EvalRunRow extends RunOutcomeRow {
 /** A fork's hidden check as stored. */
 export type EvalCheckRow = CheckOutcomeRow;
 
-type RunSql = { seq: number; task: string; config: string; run_id: string | null; status: string; budget_usd: number | null; cost_usd: number; duration_ms: number; winner: number | null; forks: string | null; error: string | null };
+type RunSql = { seq: number; task: string; config: string; run_id: string | null; status: string; budget_usd: number | null; cost_usd: number; duration_ms: number; winner: number | null; forks: string | null; error: string | null; selected: string | null };
 type CheckSql = { run_id: string; n: number; status: string; passed: number | null; error: string | null; cost_usd: number };
 
 /** The Evaluation's rows (schema.ts); no DDL here. */
@@ -63,6 +63,7 @@ export class EvalStore {
       winner: r.winner,
       forks: r.forks ? (JSON.parse(r.forks) as EvalFork[]) : [],
       error: r.error,
+      ...(r.selected ? { selected: JSON.parse(r.selected) as SelectorPicks } : {}),
     }));
   }
 
@@ -80,8 +81,9 @@ export class EvalStore {
   }
 
   /** A run ended: its outcome as seen, and a pending check per fork that succeeded (the others are done, not passed). */
-  ended(seq: number, outcome: { costUsd: number; durationMs: number; winner: number | null; forks: EvalFork[] }, runId: string): void {
-    this.#sql.exec("UPDATE runs SET status = 'checking', cost_usd = ?, duration_ms = ?, winner = ?, forks = ? WHERE seq = ?", outcome.costUsd, outcome.durationMs, outcome.winner, JSON.stringify(outcome.forks), seq);
+  ended(seq: number, outcome: { costUsd: number; durationMs: number; winner: number | null; forks: EvalFork[]; selected?: SelectorPicks }, runId: string): void {
+    const selected = outcome.selected ? JSON.stringify(outcome.selected) : null;
+    this.#sql.exec("UPDATE runs SET status = 'checking', cost_usd = ?, duration_ms = ?, winner = ?, forks = ?, selected = ? WHERE seq = ?", outcome.costUsd, outcome.durationMs, outcome.winner, JSON.stringify(outcome.forks), selected, seq);
     for (const f of outcome.forks) {
       const pending = f.status === "succeeded";
       this.#sql.exec("INSERT OR IGNORE INTO checks (run_id, n, status, passed) VALUES (?, ?, ?, ?)", runId, f.n, pending ? "pending" : "done", pending ? null : 0);

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { evalLinks, type CreateEvalRequest, type EvalResults, type EvalView } from "../../api/evals";
-import { TERMINAL_RUN_STATUSES, type RunView } from "../../api/runs";
+import { judgesWithModel, TERMINAL_RUN_STATUSES, type RunView } from "../../api/runs";
 import { createRun } from "../../actions/create-run";
 import type { Env } from "../../core/env";
 import { loadConfig } from "../../core/env";
@@ -160,7 +160,8 @@ export class Evaluation extends DurableObject<Env> {
     const scores = new Map((view.judging?.status === "done" ? view.judging.scores : []).map((s) => [s.n, s.score]));
     const forks: EvalFork[] = view.forks.map((f) => ({ n: f.n, status: f.status, ...(scores.has(f.n) ? { score: scores.get(f.n)! } : {}) }));
     const finished = Math.max(...view.forks.map((f) => (f.finishedAt ? Date.parse(f.finishedAt) : 0)), Date.parse(view.updatedAt));
-    this.#store.ended(row.seq, { costUsd: view.totals.costUsd.total, durationMs: Math.max(0, finished - Date.parse(view.createdAt)), winner: view.winner ?? null, forks }, row.runId!);
+    const picks = view.judging?.selected?.rankedBy === "tournament" ? { selected: { pointwise: view.judging.selected.pointwise, tournament: view.judging.selected.tournament } } : {};
+    this.#store.ended(row.seq, { costUsd: view.totals.costUsd.total, durationMs: Math.max(0, finished - Date.parse(view.createdAt)), winner: view.winner ?? null, forks, ...picks }, row.runId!);
     this.#events.emit("eval.run_ended", null, { task: row.task, config: row.config, runId: row.runId, status: view.status, winner: view.winner ?? null });
     // A cancelled eval starts no more hidden checks: its runs' forks stay unchecked.
     if (record.status === "cancelled") for (const f of forks) this.#store.checkDone(row.runId!, f.n, { passed: null, error: "eval_cancelled", costUsd: 0 });
@@ -285,7 +286,7 @@ export class Evaluation extends DurableObject<Env> {
       maxConcurrent: request.maxConcurrent,
       budgetUsd: request.budgetUsd ?? null,
       spentUsd: spent,
-      configs: request.configs.map((c) => ({ name: c.name, model: c.model, forks: c.forks, ...(c.judge ? { judge: c.judge } : {}) })),
+      configs: request.configs.map((c) => ({ name: c.name, model: c.model, forks: c.forks, ...(c.judge ? { judge: c.judge } : {}), ...(c.strategy ? { strategy: c.strategy } : {}) })),
       tasks: request.tasks.map((t) => ({ id: t.id, repo: t.repo, ...(t.ref ? { ref: t.ref } : {}) })),
       progress: { runs: runs.length, queued: count("queued"), running: count("running"), checking: count("checking"), done: count("done"), failed: count("failed"), skipped: count("skipped") },
       links: evalLinks(record.id),
@@ -296,6 +297,6 @@ export class Evaluation extends DurableObject<Env> {
 /** Ended for the eval: a final status, and no judging still to come. */
 function runEnded(view: RunView): boolean {
   if (!TERMINAL_RUN_STATUSES.includes(view.status) || view.judging?.status === "running") return false;
-  const awaitsJudging = view.status === "completed" && !!view.request.judge?.llm && !view.judging && view.forks.some((f) => f.status === "succeeded");
+  const awaitsJudging = view.status === "completed" && judgesWithModel(view.request.judge) && !view.judging && view.forks.some((f) => f.status === "succeeded");
   return !awaitsJudging;
 }

@@ -41,4 +41,11 @@ CREATE TABLE IF NOT EXISTS checks (
       sql.exec(EVENTS_TABLE);
     },
   },
+  {
+    version: 2,
+    description: "what each selector picked of a run judged with a tournament (pointwise and tournament), side by side",
+    up(sql) {
+      sql.exec("ALTER TABLE runs ADD COLUMN selected TEXT");
+    },
+  },
 ];

@@ -8,6 +8,7 @@ import { forkInstanceId, forkLeaseKey } from "../../protocol/run-ids";
 import { branchSourceOf } from "./branch-store";
 import type { RunBranching } from "./branching";
 import type { RunPreparing } from "./preparing";
+import type { RunWaves } from "./waves";
 import type { RunContext } from "./run-context";
 import type { ForkRow } from "./run-store";
 import { isInstanceAlreadyExists } from "../../protocol/engine-errors";
@@ -34,16 +35,19 @@ export class RunLaunching {
   readonly #preparing: RunPreparing;
   /** This run's instance creations, under WORKFLOW_CREATE_RATE_PER_SECOND (for as long as the object lives). */
   #pacer: CreationPacer | undefined;
+  readonly #waves: RunWaves;
 
-  /** Branched forks launch at once; a prepared run's forks once its prepare reported. */
-  constructor(run: RunContext, parts: { branching: RunBranching; preparing: RunPreparing }) {
+  /** Branched forks launch at once; a prepared run's forks once its prepare reported; an adaptive run's wave by wave. */
+  constructor(run: RunContext, parts: { branching: RunBranching; preparing: RunPreparing; waves: RunWaves }) {
     this.#run = run;
-    ({ branching: this.#branching, preparing: this.#preparing } = parts);
+    ({ branching: this.#branching, preparing: this.#preparing, waves: this.#waves } = parts);
   }
 
   /** Launches queued forks while fewer than maxConcurrent run and the run is running. */
   async launch(): Promise<void> {
     const { store } = this.#run;
+    // An adaptive run's next move first: a wave, a judging, or the end of its search (waves.ts).
+    await this.#waves.decide();
     const run = this.#run.run();
     if (run.status !== "running") return;
     if (run.request.prepare && !(await this.#preparing.readyToLaunch())) return;
@@ -55,7 +59,7 @@ export class RunLaunching {
     // Forks branched from a running fork hold their forked sandbox already: they start at once.
     const branched = this.#branching.readyForks();
     const free = run.request.maxConcurrent - store.countForks("running") - branched.length;
-    const others = free > 0 ? store.forksWithStatus("queued", Math.min(free + branched.length, 100)).filter((fork) => !branched.some((b) => b.n === fork.n)).slice(0, free) : [];
+    const others = free > 0 ? store.forksWithStatus("queued", Math.min(free + branched.length, 100)).filter((fork) => !branched.some((b) => b.n === fork.n) && this.#waves.mayLaunch(fork.n)).slice(0, free) : [];
     const queued = [...branched, ...others];
     if (queued.length === 0) return;
 

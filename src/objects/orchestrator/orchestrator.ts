@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { RunPick } from "../../api/pick-responses";
 import type { BranchRequest, BranchResponse, ForkView, JudgeRequest, PreparedView, RunView } from "../../api/runs";
 import type { JudgeInput, Judgement } from "../../runs/judging";
+import type { TournamentResult } from "../../runs/tournament";
 import type { PrepareInfo } from "../../workflows/prepare-workflow";
 import { loadConfig, type Env } from "../../core/env";
 import { asResult, ConflictError, InvalidInputError, notFound, resultOf, type Result } from "../../core/errors";
@@ -31,6 +32,7 @@ import { RunLiveOutput } from "./live-output";
 import { RunReconciling } from "./reconciling";
 import { RUN_MIGRATIONS } from "./schema";
 import { RunStopping } from "./stopping";
+import { RunWaves } from "./waves";
 import { isTerminalRun, RunStatusMachine } from "./run-status";
 
 /**
@@ -83,7 +85,7 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
     this.#judging = new RunJudging(run);
     this.#status = new RunStatusMachine(run, this.#branching, this.#judging);
     this.#reports = new ForkReporting(run, this.#branching);
-    this.#launching = new RunLaunching(run, { branching: this.#branching, preparing: this.#preparing });
+    this.#launching = new RunLaunching(run, { branching: this.#branching, preparing: this.#preparing, waves: new RunWaves(run, this.#judging) });
     this.#stopping = new RunStopping(run, ctx.storage);
     this.#deletion = new RunDeletion(run, ctx, this.#events);
     this.#reconciling = new RunReconciling(run, { reports: this.#reports, stopping: this.#stopping, preparing: this.#preparing, judging: this.#judging });
@@ -337,8 +339,8 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
     return resultOf(() => this.#judging.input(k));
   }
 
-  judged(k: number, scores: Judgement[]): Promise<Result<void>> {
-    return asResult(() => this.#judging.judged(k, scores));
+  judged(k: number, scores: Judgement[], tournament?: TournamentResult): Promise<Result<void>> {
+    return asResult(() => this.#judging.judged(k, scores, tournament));
   }
 
   judgeFailed(k: number, error: { code: string; message: string }): Promise<void> {
@@ -388,8 +390,7 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
   }
 
   #requireFork(n: number) {
-    const run = this.#requireRun();
-    return this.#store.fork(n) ?? notFound("fork", `${run.id}/${n}`);
+    return this.#store.fork(n) ?? notFound("fork", `${this.#requireRun().id}/${n}`);
   }
 
   #view(): RunView {

@@ -1,5 +1,6 @@
 import type { JudgeRequest } from "../../api/runs";
-import { TERMINAL_RUN_STATUSES } from "../../api/runs";
+import { DEFAULT_MAX_COMPARISONS, TERMINAL_RUN_STATUSES } from "../../api/runs";
+import type { TournamentResult } from "../../runs/tournament";
 import { resolveModel } from "../../agent/models";
 import { ConflictError } from "../../core/errors";
 import type { JudgeInput, Judgement } from "../../runs/judging";
@@ -22,15 +23,19 @@ export class RunJudging {
     this.#run = run;
   }
 
-  /** Starts a judging of the forks that succeeded; one already running is made sure of (its instance launched), not doubled. */
-  async start(request: JudgeRequest): Promise<void> {
+  /**
+   * Starts a judging of the forks that succeeded; one already running is made sure of (its instance
+   * launched), not doubled. `duringRun`: an adaptive run's ended wave (waves.ts), while the run goes on.
+   */
+  async start(request: JudgeRequest, { duringRun = false } = {}): Promise<void> {
     const run = this.#run.run();
-    if (!TERMINAL_RUN_STATUSES.includes(run.status)) throw new ConflictError("run_not_finished", "Forks are judged once the run has ended.");
+    if (!duringRun && !TERMINAL_RUN_STATUSES.includes(run.status)) throw new ConflictError("run_not_finished", "Forks are judged once the run has ended.");
     if (this.#run.store.countForks("succeeded") === 0) throw new ConflictError("nothing_to_judge", "No fork succeeded: there is nothing to judge.");
     let judging = run.judging;
     if (judging?.status !== "running") {
       const agentModel = "prompt" in run.request.task ? run.request.task.model : undefined;
-      judging = { k: (judging?.k ?? 0) + 1, status: "running", model: resolveModel(request.llm?.model ?? agentModel), ...(request.llm?.rubric ? { rubric: request.llm.rubric } : {}) };
+      const tournament = request.mode === "tournament" ? { mode: "tournament" as const, maxComparisons: request.maxComparisons ?? DEFAULT_MAX_COMPARISONS } : {};
+      judging = { k: (judging?.k ?? 0) + 1, status: "running", model: resolveModel(request.llm?.model ?? agentModel), ...(request.llm?.rubric ? { rubric: request.llm.rubric } : {}), ...tournament };
       this.#run.store.setJudging(judging);
       this.#run.event("run.judging", null, { judging: judging.k, model: judging.model });
     }
@@ -62,18 +67,29 @@ export class RunJudging {
       .view()!
       .forks.filter((f) => f.status === "succeeded")
       .map((f) => ({ n: f.n, ...(f.check ? { check: f.check } : {}), ...(f.diff ? { diff: f.diff } : {}), ...(f.agent?.summary ? { summary: f.agent.summary } : {}) }));
-    return { k, model: judging.model, ...(judging.rubric ? { rubric: judging.rubric } : {}), task: run.request.task, checkCommand: run.request.check ?? null, forks };
+    const budget = run.request.budgetUsd;
+    const budgetLeftUsd = budget === undefined ? null : Math.max(0, budget - this.#run.store.ledger.spentUsd() - this.#run.store.ledger.reservedUsd(Date.now()));
+    const tournament = judging.mode === "tournament" ? { tournament: { maxComparisons: judging.maxComparisons ?? DEFAULT_MAX_COMPARISONS, budgetLeftUsd } } : {};
+    return { k, model: judging.model, ...(judging.rubric ? { rubric: judging.rubric } : {}), task: run.request.task, checkCommand: run.request.check ?? null, forks, ...tournament };
   }
 
-  /** Judging k's scores: the ranking uses them from now on. */
-  async judged(k: number, scores: Judgement[]): Promise<void> {
+  /** Judging k's scores (and tournament): the ranking uses them from now on. */
+  async judged(k: number, scores: Judgement[], tournament?: TournamentResult): Promise<void> {
     const judging = this.#run.run().judging;
     if (!judging || judging.k !== k || judging.status !== "running") return;
     this.#run.store.saveScores(k, scores);
-    this.#run.store.setJudging({ ...judging, status: "done" });
-    this.#run.event("run.judged", null, { judging: k, scores: scores.map((s) => ({ n: s.n, score: s.score })) });
+    this.#run.store.setJudging({ ...judging, status: "done", ...(tournament ? { tournament } : {}) });
+    const bracket = tournament ? { tournament: { format: tournament.format, order: tournament.order } } : {};
+    this.#run.event("run.judged", null, { judging: k, scores: scores.map((s) => ({ n: s.n, score: s.score })), ...bracket });
     await this.#run.index.now();
-    await this.#run.reportToGitHub();
+    await this.#afterJudging();
+  }
+
+  /** An adaptive run judged after a wave (waves.ts) decides its next move now, or, ended, records why its search stopped; an ended run reports. */
+  async #afterJudging(): Promise<void> {
+    const ended = TERMINAL_RUN_STATUSES.includes(this.#run.run().status);
+    if (this.#run.run().request.strategy) await this.#run.afterForkChange();
+    if (ended) await this.#run.reportToGitHub();
   }
 
   async failed(k: number, error: { code: string; message: string }): Promise<void> {
@@ -81,6 +97,6 @@ export class RunJudging {
     if (!judging || judging.k !== k || judging.status !== "running") return;
     this.#run.store.setJudging({ ...judging, status: "failed", error });
     this.#run.event("run.judged", null, { judging: k, error });
-    await this.#run.reportToGitHub();
+    await this.#afterJudging();
   }
 }

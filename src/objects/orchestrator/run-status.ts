@@ -1,4 +1,4 @@
-import { TERMINAL_RUN_STATUSES, type RunStatus } from "../../api/runs";
+import { judgesWithModel, TERMINAL_RUN_STATUSES, type RunStatus } from "../../api/runs";
 import { exportForkResults, upsertRunSummary } from "../../d1-index/run-index";
 import { errorFields, log } from "../../observability/log";
 import { reportInstanceId } from "../../protocol/instance-ids";
@@ -48,7 +48,8 @@ export class RunStatusMachine {
     else this.#run.index.soon();
     // A judged run (judge.llm) reports to GitHub once its judging ended: the report ranks with the scores.
     let judging = false;
-    if (status === "completed" && run.request.judge?.llm) {
+    // An adaptive run judged after its waves (minScore) has its judging already.
+    if (status === "completed" && run.request.judge && judgesWithModel(run.request.judge) && !run.waves?.judging) {
       judging = await this.#judging.start(run.request.judge).then(
         () => true,
         (err) => (log("warn", "orchestrator.judging_not_started", { runId: run.id, ...errorFields(err) }), false),

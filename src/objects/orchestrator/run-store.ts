@@ -5,6 +5,8 @@ import { EventLog } from "../shared/event-log";
 import { BudgetLedger } from "../shared/budget-ledger";
 import { ForkTranscriptStore } from "./fork-transcript-store";
 import type { ForkOutcome } from "../../runs/fork-outcome";
+import type { TournamentResult } from "../../runs/tournament";
+import type { WaveState } from "../../runs/adaptive";
 import { RunViews, TERMINAL_SQL, type ForkExport } from "./run-views";
 import { LEGACY_CODE_VERSION, type CodeVersionRecord } from "../../protocol/code-version";
 
@@ -25,6 +27,7 @@ interface RunRow extends Record<string, SqlStorageValue> {
   sandbox: string | null;
   picked: string | null;
   code_version: string | null;
+  waves: string | null;
 }
 
 /**
@@ -77,6 +80,8 @@ export interface RunRecord {
   picked?: RunPick;
   /** The code it started on (a run stored before runs recorded it: version 1); its forks' instances carry it. */
   codeVersion: CodeVersionRecord;
+  /** strategy adaptive: its waves (absent until the first decision: wave 1 launched, searching). */
+  waves?: WaveState;
 }
 
 export interface JudgingRecord {
@@ -84,6 +89,11 @@ export interface JudgingRecord {
   status: "running" | "done" | "failed";
   model: string;
   rubric?: string;
+  /** judge.mode "tournament": pairwise matches after the scores, within this many judge calls. */
+  mode?: "tournament";
+  maxComparisons?: number;
+  /** The tournament's matches and standings (once done). */
+  tournament?: TournamentResult;
   error?: { code: string; message: string };
 }
 
@@ -155,6 +165,7 @@ export class RunStore {
       ...(row.prepared ? { prepared: JSON.parse(row.prepared) as PreparedView } : {}),
       ...(row.picked ? { picked: JSON.parse(row.picked) as RunPick } : {}),
       codeVersion: row.code_version ? (JSON.parse(row.code_version) as CodeVersionRecord) : { code: LEGACY_CODE_VERSION },
+      ...(row.waves ? { waves: JSON.parse(row.waves) as WaveState } : {}),
     };
     return this.#run;
   }
@@ -220,6 +231,12 @@ export class RunStore {
     this.#sql.exec("UPDATE run SET picked = ?", JSON.stringify(picked));
     const run = this.run();
     if (run) this.#run = { ...run, picked };
+  }
+
+  setWaves(waves: WaveState): void {
+    this.#sql.exec("UPDATE run SET waves = ?", JSON.stringify(waves));
+    const run = this.run();
+    if (run) this.#run = { ...run, waves };
   }
 
   setJudging(judging: JudgingRecord): void {

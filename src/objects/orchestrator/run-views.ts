@@ -1,7 +1,8 @@
 import type { CheckResult, CommandResult, ForkStatus, ForkView, RunTotals, RunView, StepView } from "../../api/runs";
 import { TERMINAL_FORK_STATUSES } from "../../api/runs";
 import { roundUsd } from "../../core/costs";
-import { rankForks } from "../../runs/ranking";
+import { selectForks } from "../../runs/selection";
+import { adaptiveView, INITIAL_WAVES } from "../../runs/adaptive";
 import type { ForkOutcome } from "../../runs/fork-outcome";
 import { parentOf } from "./branch-store";
 import type { ForkRow, RunStore, StoredForkStatus } from "./run-store";
@@ -79,12 +80,20 @@ export class RunViews {
     const view: RunView = { id: run.id, status: run.status, request: run.request, sandbox: run.sandbox, codeVersion: run.codeVersion, createdAt: run.createdAt, updatedAt: run.updatedAt, forks, totals: this.totals() };
     const scores = run.judging ? this.#store.scores(run.judging.k) : [];
     if (run.prepared) view.prepared = run.prepared;
+    if (run.request.strategy) view.adaptive = adaptiveView(run.request.strategy, run.waves ?? INITIAL_WAVES, forks.map((f) => ({ n: f.n, costUsd: f.costUsd.total, passed: f.status === "succeeded" && f.check?.passed === true })));
     if (run.picked) view.picked = run.picked;
-    if (run.judging) view.judging = { status: run.judging.status, model: run.judging.model, scores, ...(run.judging.error ? { error: run.judging.error } : {}) };
+    const judging = run.judging;
+    if (judging) {
+      const tournament = judging.tournament ? { tournament: judging.tournament } : {};
+      view.judging = { status: judging.status, model: judging.model, scores, ...(judging.error ? { error: judging.error } : {}), ...(judging.mode ? { mode: judging.mode } : {}), ...tournament };
+    }
     if (run.winner !== undefined || forks.every((f) => TERMINAL_FORK_STATUSES.includes(f.status))) {
-      const scored = new Map(scores.flatMap((s) => (s.score === null ? [] : [[s.n, s.score] as const])));
-      view.ranking = rankForks(forks, run.judging?.status === "done" ? scored : new Map());
-      view.winner = run.winner ?? view.ranking[0]?.n ?? null;
+      const done = judging?.status === "done";
+      const scored = new Map(done ? scores.flatMap((s) => (s.score === null ? [] : [[s.n, s.score] as const])) : []);
+      const { ranking, ...selected } = selectForks(forks, scored, done ? judging.tournament : undefined);
+      view.ranking = ranking;
+      view.winner = run.winner ?? ranking[0]?.n ?? null;
+      if (done && view.judging) view.judging.selected = selected;
     }
     return view;
   }

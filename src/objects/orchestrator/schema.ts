@@ -133,4 +133,11 @@ CREATE TABLE fork_transcript (
       sql.exec("ALTER TABLE run ADD COLUMN code_version TEXT");
     },
   },
+  {
+    version: 5,
+    description: "adaptive runs' waves: how many were launched, why the search stopped, the judging of a wave (waves.ts)",
+    up(sql) {
+      sql.exec("ALTER TABLE run ADD COLUMN waves TEXT");
+    },
+  },
 ];

@@ -12,6 +12,7 @@ import { followRunEvents, type StreamState } from "./event-stream.ts";
 import { forkCard } from "./fork-card.ts";
 import { FULL_FORK_CARDS, forkLine } from "./fork-line.ts";
 import { rankingSummary } from "./ranking-summary.ts";
+import { selectionSummary } from "./selection-summary.ts";
 import type { TranscriptCache } from "./fork-transcript.ts";
 import { LiveOutputs } from "./live-output.ts";
 import { logEvent } from "./run-events.ts";
@@ -156,7 +157,7 @@ export function showRunPage(id: string): Cleanup {
     lastHead = headSeen;
     renderStats(next);
     const summary = rankingSummary(next);
-    rankingEl.replaceChildren(...(summary ? [summary] : []));
+    rankingEl.replaceChildren(...(summary ? [summary] : []), ...selectionSummary(next));
     renderForks(next);
     requestAnimationFrame(fitLabels);
     if (first) focusHeading();

@@ -33,8 +33,9 @@ export default defineConfig(async () => {
             maxWorkers: 1,
             // Its own group: vitest runs projects of different worker counts one group after another.
             sequence: { groupOrder: 1 },
-            testTimeout: 60_000,
-            hookTimeout: 60_000,
+            // End to end through real stacks: bounds wide enough for a loaded machine (they bound, they never time).
+            testTimeout: 180_000,
+            hookTimeout: 120_000,
           },
         },
         {

@@ -35,11 +35,9 @@ import { RunStopping } from "./stopping";
 import { RunWaves } from "./waves";
 import { isTerminalRun, RunStatusMachine } from "./run-status";
 
-/**
- * Orchestrator Durable Object, one per run (named by the run id). Its public RPC is the run's API; its Workflows'
- * callbacks go through typed roles (src/protocol/roles.ts) to its parts: ForkReporting, RunLaunching, RunStopping,
- * RunReconciling (alarm), RunBranching, RunPreparing, RunJudging, RunDeletion, RunStore (ledger, transcripts), watch, events, index.
- */
+/** Orchestrator Durable Object, one per run (named by the run id). Its public RPC is the run's API; its Workflows'
+ * callbacks go through typed roles (src/protocol/roles.ts) to its parts: ForkReporting, RunLaunching, RunStopping, RunWaves,
+ * RunReconciling (alarm), RunBranching, RunPreparing, RunJudging, RunDeletion, RunStore (ledger, transcripts), watch, events, index. */
 export class Orchestrator extends DurableObject<Env> implements ForkReports, BranchReports, PrepareReports, JudgeReports {
   readonly #store: RunStore;
   readonly #events: EventChannel;

@@ -19,6 +19,8 @@ export const stepView = z.object({
   status: z.enum(["running", "succeeded", "failed"]),
   attempts: z.number().int().describe("tries of this step, counting retries and re-runs after a crash"),
   durationMs: z.number().nullable(),
+  startedAt: isoDateTime.nullable().optional().describe("when the step's first attempt started (null for a step recorded before this was kept)"),
+  endedAt: isoDateTime.nullable().optional().describe("when its last attempt ended; null while it runs"),
 });
 
 export const commandResult = z.object({

@@ -125,4 +125,12 @@ CREATE TABLE fork_transcript (
 )`);
     },
   },
+  {
+    version: 4,
+    description: "when each step started (its first attempt) and ended, epoch ms: the run page draws every fork's steps on the run's clock",
+    up(sql) {
+      sql.exec("ALTER TABLE steps ADD COLUMN started_at INTEGER");
+      sql.exec("ALTER TABLE steps ADD COLUMN ended_at INTEGER");
+    },
+  },
 ];

@@ -12,6 +12,7 @@ import { followRunEvents, type StreamState } from "./event-stream.ts";
 import { forkCard } from "./fork-card.ts";
 import { FULL_FORK_CARDS, forkLine } from "./fork-line.ts";
 import { rankingSummary } from "./ranking-summary.ts";
+import { runClock } from "./run-clock.ts";
 import type { TranscriptCache } from "./fork-transcript.ts";
 import { LiveOutputs } from "./live-output.ts";
 import { logEvent } from "./run-events.ts";
@@ -49,6 +50,7 @@ export function showRunPage(id: string): Cleanup {
   const liveEl = h("span", { class: "live", dataset: { state: "connecting" } }, "Connecting…");
   const stats = h("div", { class: "stats" });
   const rankingEl = h("div");
+  const clockEl = h("div");
   const forkMap = h("div", { class: "forkmap", role: "list", "aria-label": "Forks at a glance" });
   const forkList = h("div", { class: "forks" });
   const eventList = h("ol", { "aria-label": "Events, newest first" });
@@ -146,7 +148,7 @@ export function showRunPage(id: string): Cleanup {
     const first = view === null;
     view = next;
     if (first) {
-      main.replaceChildren(runCrumbs(id), head, error, stats, rankingEl, forkMap, h("div", { class: "section-head" }, h("h2", null, "Forks"), forkCount), forkList, eventLog);
+      main.replaceChildren(runCrumbs(id), head, error, stats, rankingEl, clockEl, forkMap, h("div", { class: "section-head" }, h("h2", null, "Forks"), forkCount), forkList, eventLog);
     }
     setStreamState(streamState);
     // The header is built again only when what it shows changed: a click on one of its buttons, or
@@ -157,6 +159,8 @@ export function showRunPage(id: string): Cleanup {
     renderStats(next);
     const summary = rankingSummary(next);
     rankingEl.replaceChildren(...(summary ? [summary] : []));
+    const clock = runClock(next, keepOpen);
+    clockEl.replaceChildren(...(clock ? [clock] : []));
     renderForks(next);
     requestAnimationFrame(fitLabels);
     if (first) focusHeading();

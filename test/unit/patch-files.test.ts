@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { applyHunks, parsePatch, unquotePath } from "../../src/runs/patch-files";
-import { diffLines, unifiedHunks } from "../../src/runs/line-diff";
+import { applyHunks, parsePatch, unquotePath } from "../../src/artifacts/patch-files";
+import { diffLines, unifiedHunks } from "../../src/artifacts/line-diff";
 
 /** `git diff --no-index` of two texts, as a fork's patch would show the change. */
 function gitDiff(a: string | null, b: string | null, name = "f.txt"): string {
@@ -133,5 +133,18 @@ describe("a direct diff of two versions of a file (fork A against fork B)", () =
     const y = a.replace("row 5\n", "row five\n");
     const plain = (header: string) => header.replace(/ @@.*$/, " @@");
     expect(unifiedHunks(a, y)!.map((h) => [h.header, ...h.lines])).toEqual(parsePatch(gitDiff(a, y)).flatMap((f) => f.hunks.map((h) => [plain(h.header), ...h.lines])));
+  });
+});
+
+describe("why a fork has no patch (the compare page says it)", () => {
+  it("names the reason a user can act on", async () => {
+    const { noPatchReason } = await import("../../src/runs/compare");
+    expect(noPatchReason({ n: 2, status: "queued" })).toBe("Fork 2 has not started yet.");
+    expect(noPatchReason({ n: 2, status: "running" })).toMatch(/still running/);
+    expect(noPatchReason({ n: 2, status: "succeeded", diff: { files: 0, insertions: 0, deletions: 0 } })).toBe("Fork 2 changed no file.");
+    expect(noPatchReason({ n: 2, status: "failed", error: { code: "command_failed", message: "Command exited with code 1: make" } })).toBe(
+      "Fork 2 failed before its work was collected (command_failed: Command exited with code 1: make).",
+    );
+    expect(noPatchReason({ n: 2, status: "budget_exceeded" })).toBe("Fork 2 ran out of budget before its work was collected.");
   });
 });

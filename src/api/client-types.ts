@@ -4,7 +4,7 @@
  * Type-only imports: neither zod nor anything of the Worker comes along into a client.
  */
 import type { z } from "zod";
-import type { artifactList, compareView, createdRun, deletedRun, rankEntry, reaperReport, runEventData, runPage } from "./responses.ts";
+import type { artifactList, compareView, createdRun, forkDiffView, deletedRun, rankEntry, reaperReport, runEventData, runPage } from "./responses.ts";
 import type { createRunRequest, ForkStatus, RunStatus } from "./runs.ts";
 import type { createdSession, forkedSessions, messageAccepted, sessionPage, transcriptPage } from "./session-responses.ts";
 import type { createSessionRequest, SessionStatus } from "./sessions.ts";
@@ -29,6 +29,7 @@ export type ReaperResult = z.infer<typeof reaperReport>;
 export type ArtifactList = z.infer<typeof artifactList>;
 export type CompareView = z.infer<typeof compareView>;
 export type CompareFork = CompareView["forks"][number];
+export type ForkDiffView = z.infer<typeof forkDiffView>;
 export type RankEntry = z.infer<typeof rankEntry>;
 /** One event of GET /v1/runs/:id/events (its SSE `data`). */
 export type RunEvent = z.infer<typeof runEventData>;

@@ -148,3 +148,21 @@ describe("why a fork has no patch (the compare page says it)", () => {
     expect(noPatchReason({ n: 2, status: "budget_exceeded" })).toBe("Fork 2 ran out of budget before its work was collected.");
   });
 });
+
+describe("the compare page's file tree", () => {
+  it("nests files under their directories, directories first, each directory once", async () => {
+    const { treeRows } = await import("../../src/dashboard/client/lib/file-tree.ts");
+    const rows = treeRows(["src/b.ts", "README.md", "src/api/x.ts", "src/a.ts", "docs/guide.md", "src/api/x.ts"]);
+    expect(rows.map((r) => "  ".repeat(r.depth) + (r.kind === "dir" ? r.name + "/" : r.name))).toEqual([
+      "docs/",
+      "  guide.md",
+      "src/",
+      "  api/",
+      "    x.ts",
+      "  a.ts",
+      "  b.ts",
+      "README.md",
+    ]);
+    expect(rows.find((r) => r.name === "x.ts")!.path).toBe("src/api/x.ts");
+  });
+});

@@ -422,7 +422,7 @@ describe.skipIf(!hasChromium)(suiteName, () => {
     // Fork 2 passes its check, fork 1 does not: the page shows it once the run ends, read again on its events.
     await page.locator('table.ranking tr[data-winner="true"][data-fork="2"]').waitFor({ timeout: 45_000 });
     await page.locator(".title-row", { hasText: "Winner: fork 2" }).waitFor();
-    await page.locator('.split .pane[data-fork="2"] .ndiff-line.d-add', { hasText: "+live-2" }).waitFor();
+    await page.locator('.file-row[data-path="live.txt"] .ndiff-line.d-add', { hasText: "+live-2" }).waitFor();
   });
 
   it("shows an agent fork's transcript: messages as text, tool outputs folded, an edit as a diff", async () => {

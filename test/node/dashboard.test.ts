@@ -302,11 +302,18 @@ describe.skipIf(!hasChromium)(suiteName, () => {
     await page.locator(".msg.assistant", { hasText: "The sandbox says hello." }).waitFor({ timeout: 30_000 });
     await page.locator(".msg.assistant", { hasText: "⚙ bash echo from-the-sandbox" }).waitFor();
     await page.locator(".msg.tool summary", { hasText: "from-the-sandbox" }).waitFor();
+    // Its turns: status, tool calls, cost and duration.
+    await page.locator(".turns-box summary", { hasText: "Turns (1)" }).click();
+    const turn = page.locator('table.turns tr[data-turn="1"][data-status="succeeded"]');
+    await turn.waitFor();
+    expect(await turn.locator("td").allTextContents()).toEqual(["1", expect.stringMatching(/succeeded/i), expect.any(String), "1", expect.stringMatching(/^\$/), expect.stringMatching(/\d/), "end_turn"]);
     await page.screenshot({ path: join(OUTPUT, "dashboard-session.png"), fullPage: true });
     await page.getByRole("button", { name: "Fork" }).click();
     await page.waitForFunction((parent) => location.hash.startsWith("#/sessions/") && !location.hash.endsWith(parent), id);
     await page.locator(".msg.assistant", { hasText: "The sandbox says hello." }).waitFor();
     const child = decodeURIComponent(new URL(page.url()).hash.split("/").at(-1)!);
+    // The child links its parent, and the turn it was forked after.
+    await page.locator(".origin", { hasText: "after turn 1" }).getByRole("link", { name: id }).waitFor();
     for (const s of [child, id]) {
       await page.goto(`${worker!.url}/#/sessions/${s}`);
       await page.getByRole("button", { name: "Destroy" }).click();

@@ -1,12 +1,13 @@
 /**
  * `#/sessions/<id>`: a session's transcript (tool calls as `⚙ <tool> <input>` lines, tool results
- * collapsed to their first line), a send box, and Fork / Pause / Cancel turn / Destroy. Re-read
- * every 2 s; the transcript is read on from the last entry seen.
+ * collapsed to their first line), its turns (status, cost, duration), where it came from (the
+ * session it was forked from, the run fork it continues), a send box, and Fork / Pause / Cancel
+ * turn / Destroy. Re-read every 2 s; the transcript is read on from the last entry seen.
  */
 import type { ForkedSessions, MessageAccepted, SessionView, TranscriptEntry, TranscriptPage } from "../lib/api-types.ts";
 import { api, ApiError, errorMessage, isAbort, isUnauthorized, type ApiOptions } from "../lib/api.ts";
 import { badge, h } from "../lib/dom.ts";
-import { fmtUsd, shortRepo } from "../lib/format.ts";
+import { fmtMs, fmtUsd, shortRepo } from "../lib/format.ts";
 import { focusHeading, main, notFound, toast } from "../lib/page.ts";
 import type { Cleanup } from "../router.ts";
 
@@ -14,6 +15,7 @@ export function showSession(id: string): Cleanup {
   const controller = new AbortController();
   const path = "/v1/sessions/" + encodeURIComponent(id);
   const head = h("div", { class: "page-head" });
+  const turnsEl = h("div");
   const error = h("p", { class: "alert", role: "alert" });
   const log = h("ol", { class: "transcript", "aria-live": "polite" });
   const prompt = h("textarea", { id: "session-prompt", name: "prompt", rows: "3", required: true, placeholder: "Ask for the next change…" });
@@ -44,7 +46,7 @@ export function showSession(id: string): Cleanup {
     h("div", { class: "actions" }, sendButton),
   );
   let after = 0;
-  main.replaceChildren(h("nav", { class: "crumbs", "aria-label": "Breadcrumb" }, h("a", { href: "#/sessions" }, "Sessions"), " / ", h("span", { class: "mono" }, id)), head, error, log, form);
+  main.replaceChildren(h("nav", { class: "crumbs", "aria-label": "Breadcrumb" }, h("a", { href: "#/sessions" }, "Sessions"), " / ", h("span", { class: "mono" }, id)), head, turnsEl, error, log, form);
 
   async function act(label: string, method: ApiOptions["method"], suffix: string, body?: unknown): Promise<void> {
     try {
@@ -90,6 +92,7 @@ export function showSession(id: string): Cleanup {
       ),
     );
     form.hidden = ended;
+    turnsEl.replaceChildren(...sessionFacts(view));
   }
 
   async function refresh(): Promise<void> {
@@ -137,4 +140,37 @@ function toolLabel(input: unknown): string {
   if (i && typeof i.command === "string" && typeof i.path === "string") return i.command + " " + i.path;
   if (i && typeof i.command === "string") return i.command;
   return JSON.stringify(input);
+}
+
+/** Where the session came from, and its turns: status, model, tool calls, cost, duration. */
+function sessionFacts(view: SessionView): HTMLElement[] {
+  const origin: HTMLElement[] = [];
+  if (view.parent) {
+    origin.push(h("p", { class: "muted origin" }, "Forked from ", h("a", { href: "#/sessions/" + encodeURIComponent(view.parent.sessionId), class: "mono" }, view.parent.sessionId), " after turn " + view.parent.turn + "."));
+  }
+  if (view.run) {
+    origin.push(h("p", { class: "muted origin" }, "Continues ", h("a", { href: "#/runs/" + encodeURIComponent(view.run.id) + "#fork-" + view.run.fork + "-title", class: "mono" }, "run " + view.run.id + " fork " + view.run.fork), "."));
+  }
+  if (view.turns.length === 0) return origin;
+  const duration = (t: SessionView["turns"][number]) => (t.startedAt ? fmtMs((t.finishedAt ? Date.parse(t.finishedAt) : Date.now()) - Date.parse(t.startedAt)) : "–");
+  const rows = view.turns.map((t) =>
+    h(
+      "tr",
+      { dataset: { turn: String(t.n), status: t.status } },
+      h("td", null, String(t.n)),
+      h("td", null, badge(t.status)),
+      h("td", { class: "mono" }, t.model),
+      h("td", null, String(t.toolCalls)),
+      h("td", null, fmtUsd(t.costUsd)),
+      h("td", null, duration(t)),
+      h("td", { class: "muted" }, t.error ? t.error.code : (t.stopReason ?? "")),
+    ),
+  );
+  const table = h(
+    "table",
+    { class: "turns" },
+    h("thead", null, h("tr", null, ["Turn", "Status", "Model", "Tool calls", "Cost", "Duration", "Stop"].map((c) => h("th", { scope: "col" }, c)))),
+    h("tbody", null, rows),
+  );
+  return [...origin, h("details", { class: "card pad turns-box" }, h("summary", null, "Turns (" + view.turns.length + ")"), table)];
 }

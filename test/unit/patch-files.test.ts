@@ -166,3 +166,41 @@ describe("the compare page's file tree", () => {
     expect(rows.find((r) => r.name === "x.ts")!.path).toBe("src/api/x.ts");
   });
 });
+
+describe("a direct diff of two forks from what their patches kept", () => {
+  /** An R2 bucket of a few objects: what ArtifactStore's head and getBytes read. */
+  function fakeBucket(objects: Record<string, string>) {
+    return {
+      get: async (key: string) => {
+        const text = objects[key];
+        return text === undefined ? null : { text: async () => text, arrayBuffer: async () => new TextEncoder().encode(text).buffer };
+      },
+    } as unknown as R2Bucket;
+  }
+  const modified = (path: string, from: string, to: string) => `diff --git a/${path} b/${path}\nindex 1..2 100644\n--- a/${path}\n+++ b/${path}\n@@ -1,2 +1,2 @@\n ${"head"}\n-${from}\n+${to}\n`;
+
+  it("diffs a file both forks modified, says when one fork's version was not kept, and leaves binary files alone", async () => {
+    const { ArtifactStore } = await import("../../src/artifacts/store");
+    const { diffForks } = await import("../../src/runs/fork-diff");
+    const store = new ArtifactStore(
+      fakeBucket({
+        "runs/r1/1/patch.diff": modified("a.txt", "base", "one") + modified("b.txt", "base", "one") + modified("c.txt", "base", "one") + "diff --git a/img.png b/img.png\nBinary files a/img.png and b/img.png differ\n",
+        "runs/r1/2/patch.diff": modified("a.txt", "base", "two") + modified("b.txt", "base", "two"),
+        "runs/r1/1/new/a.txt": "head\none\n",
+        "runs/r1/2/new/a.txt": "head\ntwo\n",
+        "runs/r1/1/new/b.txt": "head\none\n",
+      }),
+    );
+    const fork = (n: number) => ({ n, artifacts: { patch: { bytes: 1, sha256: "x" } } });
+    const view = { id: "r1", forks: [fork(1), fork(2)] } as never;
+    const diff = await diffForks(view, 1, 2, store);
+    const byPath = Object.fromEntries(diff.files.map((f) => [f.path, f]));
+    expect(byPath["a.txt"]).toMatchObject({ a: "modified", b: "modified", status: "differs", hunks: [{ header: "@@ -1,2 +1,2 @@", lines: [" head", "-one", "+two"] }] });
+    // Fork 2's b.txt was not kept: the base (from fork 1's kept file and hunks) and fork 2's hunks give it.
+    expect(byPath["b.txt"]).toMatchObject({ status: "differs", hunks: [{ lines: [" head", "-one", "+two"] }] });
+    // Neither fork's c.txt: fork 2 left it as in the base, which nothing kept gives.
+    expect(byPath["c.txt"]).toMatchObject({ a: "modified", b: null, status: "unavailable", reason: expect.stringContaining("Fork 1's version of this file was not kept") });
+    expect(byPath["img.png"]).toMatchObject({ a: "binary", b: null, status: "unavailable" });
+    await expect(diffForks(view, 1, 3, store)).rejects.toMatchObject({ code: "not_found" });
+  });
+});

@@ -224,7 +224,7 @@ function forkPaths(forkParam: Json): Paths {
         },
       },
     },
-    ...pickPaths({ runId: runIdParam, fork: forkParam }),
+    ...pickPaths({ runId: runIdParam, fork: forkParam, sessionId: { $ref: "#/components/parameters/SessionId" } }),
   };
 }
 

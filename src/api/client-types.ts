@@ -13,6 +13,7 @@ import type { createEvalRequest } from "./evals.ts";
 export type { AgentView, BranchRequest, BranchResponse, CommandResult, CreateRunRequest, ForkStatus, ForkView, RunStatus, RunSummary, RunView, StepView, TokenCounts } from "./runs.ts";
 export type { SessionSummary, SessionView, TranscriptEntry, TurnView } from "./sessions.ts";
 export type { PickResult } from "./pick-responses.ts";
+export type SessionPickResult = z.infer<typeof import("./pick-responses.ts").sessionPickResult>;
 export type { ForkTranscriptEntry, ForkTranscriptPage } from "./fork-transcript.ts";
 export type { EvalResults, EvalView, ConfigResults } from "./evals.ts";
 /** The body of POST /v1/evals as sent. */

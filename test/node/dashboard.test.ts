@@ -307,6 +307,9 @@ describe.skipIf(!hasChromium)(suiteName, () => {
     const turn = page.locator('table.turns tr[data-turn="1"][data-status="succeeded"]');
     await turn.waitFor();
     expect(await turn.locator("td").allTextContents()).toEqual(["1", expect.stringMatching(/succeeded/i), expect.any(String), "1", expect.stringMatching(/^\$/), expect.stringMatching(/\d/), "end_turn"]);
+    // Its work can leave: "Take it" answers the command that takes it into a clone.
+    await page.locator(".work").getByRole("button", { name: "Take it" }).click();
+    await page.locator(".work .picked pre", { hasText: "git apply --3way" }).waitFor();
     await page.screenshot({ path: join(OUTPUT, "dashboard-session.png"), fullPage: true });
     await page.getByRole("button", { name: "Fork" }).click();
     await page.waitForFunction((parent) => location.hash.startsWith("#/sessions/") && !location.hash.endsWith(parent), id);

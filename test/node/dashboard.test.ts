@@ -289,7 +289,7 @@ describe.skipIf(!hasChromium)(suiteName, () => {
 
   it("talks to a session: sends a message, shows the reply and its tool call, forks it, destroys both", async () => {
     anthropic!.setScript([
-      { content: [{ type: "tool_use", name: "bash", input: { command: "echo from-the-sandbox" } }] },
+      { content: [{ type: "tool_use", name: "bash", input: { command: "echo from-the-sandbox | tee hello.txt" } }] },
       { content: [{ type: "text", text: "The sandbox says hello." }] },
     ]);
     const { id } = await api<{ id: string }>("/v1/sessions", { method: "POST", body: JSON.stringify({ repo, title: "Dashboard session" }), headers: { "Content-Type": "application/json" } });

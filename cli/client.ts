@@ -1,5 +1,5 @@
 import { LOCAL_API_TOKEN } from "./local-token.ts";
-import type { ArtifactList, BranchResponse, CompareView, CreateEvalBody, CreateRunBody, DeletedRun, EvalResults, EvalView, ForkTranscriptPage, PickResult, CreatedRun, CreatedSession, CreateSessionBody, ReaperResult, RunPage, RunStatus, RunView, SessionPage, SessionView, TranscriptPage } from "./types.ts";
+import type { ArtifactList, BranchResponse, CompareView, CreateEvalBody, CreateRunBody, DeletedRun, EvalResults, ForkDiffView, EvalView, ForkTranscriptPage, PickResult, CreatedRun, CreatedSession, CreateSessionBody, ReaperResult, RunPage, RunStatus, RunView, SessionPage, SessionView, TranscriptPage } from "./types.ts";
 
 /** An error answer of the API (`{error:{code,message,details}}`), or the API being unreachable (status 0). */
 export class ApiError extends Error {
@@ -95,6 +95,11 @@ export class ForkyardClient {
 
   compare(id: string): Promise<CompareView> {
     return this.#json("GET", `/v1/runs/${enc(id)}/compare`);
+  }
+
+  /** Fork a's work against fork b's, file by file. */
+  diffForks(id: string, a: number, b: number): Promise<ForkDiffView> {
+    return this.#json("GET", `/v1/runs/${enc(id)}/compare/${a}/${b}`);
   }
 
   /** Takes fork n: its pull request (runs on GitHub) and the command that fetches its work. */

@@ -172,10 +172,12 @@ export function createProgram(io: Io, result: { code: number }): Command {
 
   program
     .command("compare")
-    .description("the forks side by side, best first (check, score, diff, cost) and the winner")
+    .description("the forks side by side, best first (check, score, diff, cost) and the winner; with <a> <b>: fork a's files against fork b's")
     .argument("<run>", "run id")
+    .argument("[a]", "fork a: diff its work against fork b's", parsePositiveInt)
+    .argument("[b]", "fork b", parsePositiveInt)
     .addOption(json())
-    .action(action((ctx, id: string) => compareCommand(ctx, id)));
+    .action(action((ctx, id: string, a: number | undefined, b: number | undefined) => compareCommand(ctx, id, a, b)));
 
   program
     .command("eval")

@@ -16,6 +16,7 @@ export type {
   CreateRunBody,
   CreateSessionBody,
   DeletedRun,
+  ForkDiffView,
   ForkStatus,
   ForkTranscriptEntry,
   ForkTranscriptPage,

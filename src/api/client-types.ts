@@ -4,7 +4,7 @@
  * Type-only imports: neither zod nor anything of the Worker comes along into a client.
  */
 import type { z } from "zod";
-import type { artifactList, compareView, createdRun, deletedRun, rankEntry, reaperReport, runEventData, runPage } from "./responses.ts";
+import type { artifactList, compareView, createdRun, forkDiffView, deletedRun, rankEntry, reaperReport, runEventData, runPage } from "./responses.ts";
 import type { createRunRequest, ForkStatus, RunStatus } from "./runs.ts";
 import type { createdSession, forkedSessions, messageAccepted, sessionPage, transcriptPage } from "./session-responses.ts";
 import type { createSessionRequest, SessionStatus } from "./sessions.ts";
@@ -13,6 +13,7 @@ import type { createEvalRequest } from "./evals.ts";
 export type { AgentView, BranchRequest, BranchResponse, CommandResult, CreateRunRequest, ForkStatus, ForkView, RunStatus, RunSummary, RunView, StepView, TokenCounts } from "./runs.ts";
 export type { SessionSummary, SessionView, TranscriptEntry, TurnView } from "./sessions.ts";
 export type { PickResult } from "./pick-responses.ts";
+export type SessionPickResult = z.infer<typeof import("./pick-responses.ts").sessionPickResult>;
 export type { ForkTranscriptEntry, ForkTranscriptPage } from "./fork-transcript.ts";
 export type { EvalResults, EvalView, ConfigResults } from "./evals.ts";
 /** The body of POST /v1/evals as sent. */
@@ -29,6 +30,7 @@ export type ReaperResult = z.infer<typeof reaperReport>;
 export type ArtifactList = z.infer<typeof artifactList>;
 export type CompareView = z.infer<typeof compareView>;
 export type CompareFork = CompareView["forks"][number];
+export type ForkDiffView = z.infer<typeof forkDiffView>;
 export type RankEntry = z.infer<typeof rankEntry>;
 /** One event of GET /v1/runs/:id/events (its SSE `data`). */
 export type RunEvent = z.infer<typeof runEventData>;

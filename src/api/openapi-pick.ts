@@ -5,15 +5,17 @@ import * as res from "./pick-responses.ts";
 
 export const PICK_RESPONSE_SCHEMAS: [string, z.core.$ZodType][] = [
   ["PickResult", res.pickResult],
+  ["SessionPickResult", res.sessionPickResult],
   ["RunPick", res.runPick],
   ["PullRequestLink", res.pullRequestLink],
   ["WebhookPick", res.webhookPick],
   ["WebhookRefork", res.webhookRefork],
 ];
 
-/** The pick operation, with the document's run id and fork number parameters. */
-export function pickPaths(params: { runId: Json; fork: Json }): Record<string, Record<string, Json>> {
+/** The pick operations, with the document's run id, fork number and session id parameters. */
+export function pickPaths(params: { runId: Json; fork: Json; sessionId: Json }): Record<string, Record<string, Json>> {
   return {
+    ...sessionWorkPaths(params.sessionId),
     "/v1/runs/{id}/forks/{n}/pick": {
       post: {
         tags: ["runs"],
@@ -30,6 +32,38 @@ export function pickPaths(params: { runId: Json; fork: Json }): Record<string, R
           "200": json(ref("PickResult"), "The fork's branch, its pull request (GitHub) and the command that fetches its work."),
           ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict"]),
         },
+      },
+    },
+  };
+}
+
+/** A session's work: its patch and its pick (src/actions/session-work.ts). */
+function sessionWorkPaths(sessionId: Json): Record<string, Record<string, Json>> {
+  const taken =
+    "The work is the session's workspace against its base commit (committed and uncommitted changes, untracked files included), taken between turns: before each pause, " +
+    "and by this call while the sandbox runs with no turn; while a turn runs, as the last pause took it. It is taken in the session's own sandbox (not rebuilt in a fresh one like a fork's).";
+  return {
+    "/v1/sessions/{id}/patch": {
+      get: {
+        tags: ["sessions"],
+        operationId: "getSessionPatch",
+        summary: "The session's work as a patch",
+        description: `${taken} The session's view carries its diff stats (\`work\`). 404 when the work changed nothing; 409 \`no_work_yet\` before a turn has ended.`,
+        parameters: [sessionId],
+        responses: {
+          "200": { description: "The patch (`git diff --binary` against the base commit).", content: { "text/x-diff": { schema: { type: "string" } } } },
+          ...errors(["Unauthorized", "NotFound", "Conflict"]),
+        },
+      },
+    },
+    "/v1/sessions/{id}/pick": {
+      post: {
+        tags: ["sessions"],
+        operationId: "pickSession",
+        summary: "Take the session's work: the command that fetches it",
+        description: `${taken} Answers \`fetch\`, the shell command that applies the patch on a new branch (the session's work branch) in a clone, the patch's URL and the diff stats. No pull request is opened (a session's work is not pushed). 409 \`no_work_yet\`, \`nothing_to_pick\` (it changed nothing).`,
+        parameters: [sessionId],
+        responses: { "200": json(ref("SessionPickResult"), "How to take the session's work."), ...errors(["Unauthorized", "NotFound", "Conflict"]) },
       },
     },
   };

@@ -235,7 +235,7 @@ function forkPaths(forkParam: Json): Paths {
         },
       },
     },
-    ...pickPaths({ runId: runIdParam, fork: forkParam }),
+    ...pickPaths({ runId: runIdParam, fork: forkParam, sessionId: { $ref: "#/components/parameters/SessionId" } }),
   };
 }
 
@@ -289,7 +289,8 @@ function judgeAndBranchPaths(forkParam: Json): Paths {
 }
 
 /** The forks side by side, and the run's live events. */
-function compareAndEventPaths(): Paths {
+function compareAndEventPaths(forkNumberSchema: Json): Paths {
+  const side = (name: "a" | "b") => ({ name, in: "path", required: true, description: `fork ${name === "a" ? "A" : "B"} (1..N)`, schema: forkNumberSchema });
   return {
     "/v1/runs/{id}/compare": {
       get: {
@@ -302,6 +303,19 @@ function compareAndEventPaths(): Paths {
           "(the first to pass its check with stopWhen: first_check_pass), null until it is known.",
         parameters: [runIdParam],
         responses: { "200": json(ref("CompareView"), "The comparison."), ...errors(["Unauthorized", "NotFound"]) },
+      },
+    },
+    "/v1/runs/{id}/compare/{a}/{b}": {
+      get: {
+        tags: ["runs"],
+        operationId: "diffForks",
+        summary: "Fork A's work against fork B's, file by file",
+        description:
+          "Every file either fork's patch touches, with fork a's version diffed against fork b's (unified hunks, no file headers), like a pull request between two branches. " +
+          "Versions come from what was kept when each patch was made (the patch, and the new contents of the files it modifies); `status` is `same` when both forks end with the same file, " +
+          "`unavailable` with a `reason` for a binary file, a version not kept (over 512 KiB, or a fork verified before versions were kept) or versions too different to diff line by line.",
+        parameters: [runIdParam, side("a"), side("b")],
+        responses: { "200": json(ref("ForkDiffView"), "The two forks' files, diffed."), ...errors(["BadRequest", "Unauthorized", "NotFound"]) },
       },
     },
     "/v1/runs/{id}/events": {
@@ -341,5 +355,5 @@ export function runPaths(schemas: Record<string, Json>): Paths {
   const forkNumberSchema = z.toJSONSchema(forkNumberParam, { target: "draft-2020-12", io: "input" }) as Json;
   delete forkNumberSchema.$schema;
   const forkParam = { name: "n", in: "path", required: true, description: "fork number (1..N)", schema: forkNumberSchema };
-  return { ...runPathsTop(listRunsParameters(schemas)), ...forkPaths(forkParam), ...judgeAndBranchPaths(forkParam), ...compareAndEventPaths() };
+  return { ...runPathsTop(listRunsParameters(schemas)), ...forkPaths(forkParam), ...judgeAndBranchPaths(forkParam), ...compareAndEventPaths(forkNumberSchema) };
 }

@@ -83,6 +83,7 @@ const RESPONSE_SCHEMAS: [string, z.core.$ZodType][] = [
   ["CompareView", res.compareView],
   ["BranchResponse", res.branchResponse],
   ["CompareFork", res.compareFork],
+  ["ForkDiffView", res.forkDiffView],
   ["RunPage", res.runPage],
   ["CreatedRun", res.createdRun],
   ["DeletedRun", res.deletedRun],

@@ -64,3 +64,13 @@ export type RunPick = z.infer<typeof runPick>;
 export type PickResult = z.infer<typeof pickResult>;
 export type WebhookPick = z.infer<typeof webhookPick>;
 export type WebhookRefork = z.infer<typeof webhookRefork>;
+
+/** 200 answer of POST /v1/sessions/:id/pick: how to take a session's work. */
+export const sessionPickResult = z.object({
+  sessionId: z.string(),
+  branch: z.string().describe("the session's work branch: the branch the fetch command makes"),
+  turn: z.number().int().describe("the last turn that had ended when the work was taken"),
+  diff: z.object({ files: z.number().int(), insertions: z.number().int(), deletions: z.number().int() }),
+  fetch: z.string().describe("the command that takes the session's work into a clone: fetch the base branch, apply the patch on a new branch, commit"),
+  patch: z.string().describe("the patch's URL (GET /v1/sessions/{id}/patch)"),
+});

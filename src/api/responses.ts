@@ -20,6 +20,8 @@ export const stepView = z.object({
   status: z.enum(["running", "succeeded", "failed"]),
   attempts: z.number().int().describe("tries of this step, counting retries and re-runs after a crash"),
   durationMs: z.number().nullable(),
+  startedAt: isoDateTime.nullable().optional().describe("when the step's first attempt started (null for a step recorded before this was kept)"),
+  endedAt: isoDateTime.nullable().optional().describe("when its last attempt ended; null while it runs"),
 });
 
 export const commandResult = z.object({
@@ -227,7 +229,8 @@ export const compareFork = z.object({
       href: z.string().describe("the whole patch: GET …/forks/{n}/patch"),
     })
     .nullable()
-    .describe("null when the fork changed nothing"),
+    .describe("null when the fork has no patch: `noPatch` says why"),
+  noPatch: z.string().optional().describe("why the fork has no patch (not started, still running, changed nothing, ended before its work was collected)"),
 });
 
 export const compareView = z.object({
@@ -236,6 +239,30 @@ export const compareView = z.object({
   winner: z.number().int().nullable().describe("the fork to take, once known (every fork ended, or stopWhen)"),
   ranking: z.array(rankEntry),
   forks: z.array(compareFork),
+});
+
+const fileChange = z.enum(["added", "deleted", "modified", "renamed", "binary"]);
+
+export const forkDiffView = z.object({
+  runId: z.string(),
+  a: z.number().int(),
+  b: z.number().int(),
+  files: z
+    .array(
+      z.object({
+        path: z.string(),
+        a: fileChange.nullable().describe("what fork a's patch does to the file; null: fork a left it as in the base"),
+        b: fileChange.nullable().describe("what fork b's patch does to the file; null: fork b left it as in the base"),
+        status: z.enum(["same", "differs", "unavailable"]).describe("`same`: both forks end with the same file; `unavailable`: see `reason`"),
+        hunks: z
+          .array(z.object({ header: z.string().describe("`@@ -l,s +l,s @@`"), lines: z.array(z.string()).describe("each starting with ' ', '-' (fork a's) or '+' (fork b's)") }))
+          .nullable()
+          .describe("fork a's version against fork b's, unified (3 lines of context), no file headers"),
+        missingIn: z.enum(["a", "b"]).optional().describe("the fork in which the file does not exist"),
+        reason: z.string().optional().describe("why there is no diff (binary, a version not kept, too different, the answer's size limit)"),
+      }),
+    )
+    .describe("every file either fork's patch touches, by path"),
 });
 
 export const runSummary = z.object({

@@ -195,6 +195,8 @@ export const forkNumberParam = z.coerce.number().int().min(1).max(100);
 
 /** The path of a fork's routes, /v1/runs/:id/forks/:n (the id is checked by the run's look-up: 404). */
 export const forkPathParams = z.object({ id: z.string(), n: forkNumberParam });
+/** GET /v1/runs/:id/compare/:a/:b: two forks of a run. */
+export const forkPairParams = z.object({ id: z.string(), a: forkNumberParam, b: forkNumberParam });
 
 /** A run holds at most this many forks, branches included. */
 export const MAX_FORKS_PER_RUN = 100;

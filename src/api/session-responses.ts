@@ -3,7 +3,7 @@
  * from them (api/sessions.ts re-exports them), so the OpenAPI document and the code cannot drift.
  */
 import { z } from "zod";
-import { costView, forkError, runSandbox, tokenCounts } from "./responses.ts";
+import { costView, diffStats, forkError, runSandbox, tokenCounts } from "./responses.ts";
 
 const isoDateTime = z.string().describe("ISO 8601 date-time (UTC)");
 
@@ -58,6 +58,15 @@ export const sessionView = z.object({
   parent: z.object({ sessionId: z.string(), turn: z.number().int() }).optional().describe("the session this one was forked from, and the last turn it shares"),
   run: z.object({ id: z.string(), fork: z.number().int() }).optional().describe("the run fork this session continues (POST /v1/runs/{id}/forks/{n}/session)"),
   error: forkError.optional(),
+  work: z
+    .object({
+      turn: z.number().int().describe("the last turn that had ended when it was taken"),
+      at: isoDateTime,
+      diff: diffStats,
+      patch: z.object({ bytes: z.number().int(), sha256: z.string(), href: z.string().describe("GET /v1/sessions/{id}/patch") }).nullable().describe("null when nothing differs from the base"),
+    })
+    .optional()
+    .describe("the session's work against its base commit (committed or not), taken between turns: before each pause, and by GET …/patch while the sandbox runs idle"),
   createdAt: isoDateTime,
   updatedAt: isoDateTime,
   links: sessionLinks,

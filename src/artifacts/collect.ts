@@ -3,6 +3,7 @@ import { SandboxOperationError } from "../core/errors";
 import { COLLECT_SCRIPT, collectEnv, parseNumstat, parsePatchLine, PATCH_FILE, REPO_DIR } from "../sandbox/git";
 import { parseCommitLine, VERIFY_BUILD_SCRIPT, VERIFY_PATCH_FILE, verifyBuildEnv } from "../sandbox/verify-git";
 import type { EnvdClient } from "../sandbox/envd-client";
+import { keepNewContents } from "./new-contents";
 import { artifactPrefix, patchKey, type ArtifactStore } from "./store";
 
 /** The most files one fork stores, and skipped entries its result lists. */
@@ -61,7 +62,8 @@ async function storePatch(input: ForkStorage, output: string, file: string): Pro
 /**
  * The verify-build step's body, in the verification sandbox: builds the fork's commit from its
  * exported tree with a clean git (sandbox/verify-git.ts), measures it against the base and stores
- * its patch. What ranks, picks, pushes and is shown as the fork's patch is this. Safe to run again:
+ * its patch (and the new contents of the files it modifies: new-contents.ts). What ranks, picks,
+ * pushes and is shown as the fork's patch is this. Safe to run again:
  * the same tree and date build the same commit, the same key gets the same bytes.
  */
 export async function buildVerified(
@@ -70,7 +72,10 @@ export async function buildVerified(
   const exec = await input.session.exec(VERIFY_BUILD_SCRIPT, { timeoutMs: COLLECT_TIMEOUT_MS, envs: verifyBuildEnv(input), tailChars: 1_000_000 });
   const commit = parseCommitLine(exec.stdoutTail);
   if (exec.exitCode !== 0 || !commit) throw new SandboxOperationError(`Building the fork's commit in the verification sandbox failed: ${exec.stderrTail.trim() || `exit ${exec.exitCode}`}`);
-  return { ...(await storePatch(input, exec.stdoutTail, VERIFY_PATCH_FILE)), commit };
+  const stored = await storePatch(input, exec.stdoutTail, VERIFY_PATCH_FILE);
+  // The changed files' new contents, for direct fork-to-fork diffs (from the staged tree, still in R2 here).
+  if (stored.patch) await keepNewContents(input);
+  return { ...stored, commit };
 }
 
 /**

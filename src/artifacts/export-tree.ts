@@ -133,6 +133,12 @@ export async function stageTree(input: Where & { from: EnvdClient; root: string 
   return result;
 }
 
+/** The staged tree's files, by path: the index of each one's object (`f<i>`). Empty when nothing is staged. */
+export async function stagedFileIndex(input: Where): Promise<Map<string, number>> {
+  const manifest = await input.store.getJson<StagedManifest>(verifyTreeKey(input.runId, input.n, "manifest.json"));
+  return new Map((manifest?.files ?? []).map((f, i) => [f.path, i]));
+}
+
 /** NUL-separated: the executable bits and symlinks to apply, and the paths to keep from the base. */
 function manifestFiles(manifest: StagedManifest): { manifest: Uint8Array; keepBase: Uint8Array } {
   const fields: string[] = [];

@@ -22,6 +22,11 @@ export function patchKey(runId: string, n: number): string {
   return `runs/${runId}/${n}/patch.diff`;
 }
 
+/** A session's patch against its base (objects/session/session-work.ts). */
+export function sessionPatchKey(sessionId: string): string {
+  return `sessions/${sessionId}/patch.diff`;
+}
+
 /**
  * An agent fork's conversation (a ForkTranscript), kept with its sandbox (keepSandboxes) for a
  * session to continue.

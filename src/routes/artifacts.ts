@@ -15,7 +15,7 @@ async function forkOf(env: AppEnv["Bindings"], id: string, n: number): Promise<F
   return unwrap(result);
 }
 
-function objectResponse(c: Context<AppEnv>, object: R2ObjectBody, contentType: string, filename?: string): Response {
+export function objectResponse(c: Context<AppEnv>, object: R2ObjectBody, contentType: string, filename?: string): Response {
   const headers = new Headers({ "Content-Type": contentType, "Content-Length": String(object.size), ETag: object.httpEtag });
   const sha256 = object.customMetadata?.sha256;
   if (sha256) headers.set("X-Checksum-Sha256", sha256);

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { forwardEvents } from "./event-stream";
-import { branchRequest, forkPathParams, judgeRequest, listRunsQuery, raiseBudgetRequest, type ForkView, type RunView } from "../api/runs";
+import { branchRequest, forkPairParams, forkPathParams, judgeRequest, listRunsQuery, raiseBudgetRequest, type ForkView, type RunView } from "../api/runs";
 import { resolveModel } from "../agent/models";
 import { loadConfig } from "../core/env";
 import { readJson, validJson, validParams, validQuery } from "../api/validation";
@@ -11,6 +11,7 @@ import { RUN_ID_PATTERN } from "../protocol/run-ids";
 import { listRuns } from "../d1-index/run-index";
 import { sessionFromFork } from "../actions/session-from-run";
 import { compareRun } from "../runs/compare";
+import { diffForks } from "../runs/fork-diff";
 import { pickFork } from "../actions/pick";
 import { ArtifactStore } from "../artifacts/store";
 import { transcriptQuery } from "../api/sessions";
@@ -101,6 +102,13 @@ runs.get("/:id/compare", async (c) => {
   const view = await orchestrator(c.env, id).view();
   if (!view) throw new NotFoundError("run", id);
   return c.json(await compareRun(view as RunView, new ArtifactStore(c.env.ARTIFACTS)));
+});
+
+runs.get("/:id/compare/:a/:b", validParams(forkPairParams), async (c) => {
+  const { id, a, b } = c.req.valid("param");
+  const view = await orchestrator(c.env, id).view();
+  if (!view) throw new NotFoundError("run", id);
+  return c.json(await diffForks(view as RunView, a, b, new ArtifactStore(c.env.ARTIFACTS)));
 });
 
 runs.post("/:id/forks/:n/pick", validParams(forkPathParams), async (c) => {

@@ -14,6 +14,8 @@ import { resolveProfiles } from "../core/sandbox-profiles";
 import { TemplateAliases } from "../sandbox/template-aliases";
 import { newSessionId, SESSION_ID_PATTERN, sessionWorkBranch } from "../protocol/session-ids";
 import { listSessions } from "../d1-index/session-index";
+import { pickSession, sessionPatch } from "../actions/session-work";
+import { objectResponse } from "./artifacts";
 
 export const sessions = new Hono<AppEnv>();
 
@@ -97,3 +99,7 @@ sessions.get("/:id/transcript", validQuery(transcriptQuery), async (c) => {
 });
 
 sessions.get("/:id/events", (c) => forwardEvents(c, sessionObject(c.env, c.req.param("id")), "session", c.req.param("id")));
+
+sessions.get("/:id/patch", async (c) => objectResponse(c, await sessionPatch(c.env, c.req.param("id")), "text/x-diff; charset=utf-8"));
+
+sessions.post("/:id/pick", async (c) => c.json(await pickSession(c.env, c.req.param("id"), new URL(c.req.url).origin)));

@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import type { compareView } from "../api/responses";
-import type { RunView } from "../api/runs";
+import type { ForkView, RunView } from "../api/runs";
 import { ArtifactStore, patchKey } from "../artifacts/store";
 import { rankForks } from "./ranking";
 
@@ -28,6 +28,7 @@ export async function compareRun(view: RunView, store: ArtifactStore): Promise<C
         ...(f.diff ? { diff: f.diff } : {}),
         costUsd: f.costUsd,
         ...(f.error ? { error: f.error } : {}),
+        ...(meta && head !== null ? {} : { noPatch: noPatchReason(f) }),
         patch:
           meta && head !== null
             ? { bytes: meta.bytes, sha256: meta.sha256, text: head, truncated: meta.bytes > COMPARE_PATCH_BYTES, href: `/v1/runs/${view.id}/forks/${f.n}/patch` }
@@ -36,4 +37,14 @@ export async function compareRun(view: RunView, store: ArtifactStore): Promise<C
     }),
   );
   return { runId: view.id, status: view.status, winner: view.winner ?? null, ranking, forks };
+}
+
+/** Why a fork has no patch, in a sentence. */
+export function noPatchReason(f: Pick<ForkView, "n" | "status" | "diff" | "error">): string {
+  if (f.status === "queued") return `Fork ${f.n} has not started yet.`;
+  if (f.status === "running") return `Fork ${f.n} is still running: its patch is made when its work is collected, at its end.`;
+  if (f.diff?.files === 0) return `Fork ${f.n} changed no file.`;
+  const ended = { failed: "failed", cancelled: "was cancelled", timed_out: "timed out", budget_exceeded: "ran out of budget", succeeded: "succeeded" }[f.status];
+  if (f.status !== "succeeded") return `Fork ${f.n} ${ended} before its work was collected${f.error ? ` (${f.error.code}: ${f.error.message})` : ""}.`;
+  return f.diff ? `Fork ${f.n}'s patch is no longer stored.` : `Fork ${f.n} stored no patch.`;
 }

@@ -564,6 +564,39 @@ describe("pick", () => {
   });
 });
 
+describe("compare two forks", () => {
+  it("prints fork a's files against fork b's (GET …/compare/:a/:b) without git's headers, and says why a file is not diffed", async () => {
+    const body = {
+      runId: "r1",
+      a: 1,
+      b: 3,
+      files: [
+        { path: "fork.txt", a: "added", b: "added", status: "differs", hunks: [{ header: "@@ -1,2 +1,2 @@", lines: ["-changed-1", "+changed-3", " 1"] }] },
+        { path: "logo.png", a: "binary", b: null, status: "unavailable", hunks: null, reason: "A binary file: not diffed." },
+        { path: "same.txt", a: "added", b: "added", status: "same", hunks: [] },
+      ],
+    };
+    const fake = fakeIo(() => json(body));
+    expect(await main(argv("compare", "r1", "1", "3"), fake.io)).toBe(EXIT.ok);
+    expect(fake.requests[0]).toMatchObject({ method: "GET", url: "http://127.0.0.1:8787/v1/runs/r1/compare/1/3" });
+    expect(fake.out()).toBe(
+      [
+        "fork.txt (1: added · 3: added) differs",
+        "@@ -1,2 +1,2 @@",
+        "-changed-1",
+        "+changed-3",
+        " 1",
+        "logo.png (1: binary · 3: as in the base) not diffed — A binary file: not diffed.",
+        "same.txt (1: added · 3: added) same in both",
+        "",
+      ].join("\n"),
+    );
+    const one = fakeIo(() => json(body));
+    expect(await main(argv("compare", "r1", "1"), one.io)).toBe(EXIT.usage);
+    expect(one.requests).toHaveLength(0);
+  });
+});
+
 describe("watching over the event stream", () => {
   it("status --watch follows GET /events and re-reads the run at each event, not every second", async () => {
     // Fake timers: seconds pass at once, and a poll every second would show as extra reads.

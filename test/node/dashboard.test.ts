@@ -3,8 +3,9 @@
  * by playwright-core, the local sandbox server and the Worker under `wrangler dev`. It enters the
  * token, starts a run from the page's form, watches it complete live (no reload), shows a running
  * command's output live, cancels a fork and a second run from their buttons, filters the runs list, talks to a session (send, read the
- * reply, fork, destroy), compares the forks of a run (ranking, patches side by side, check logs, take,
- * branch), shows an agent fork's transcript, renders /docs, and saves screenshots under
+ * reply, fork, destroy), draws a run's forks on a shared clock, compares the forks of a run (ranking,
+ * a file tree, each file of both forks side by side, a direct diff of one against the other, check
+ * logs, take, branch), shows an agent fork's transcript, renders /docs, and saves screenshots under
  * test-output/. Skipped when /usr/bin/chromium is missing (`apt-get install chromium`; .ci/run does).
  */
 import { accessSync, chmodSync, constants, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
@@ -178,6 +179,12 @@ describe.skipIf(!hasChromium)(suiteName, () => {
     const fork2 = page.locator('article.fork[data-fork="2"]');
     expect(await fork2.locator(".timeline .seg").count()).toBeGreaterThanOrEqual(8);
     expect(await fork2.locator(".steps li", { hasText: "clone" }).count()).toBe(1);
+    // Every fork's steps on the run's shared clock: one row per fork, its steps where they ran.
+    const clock = page.locator("details.clock");
+    expect(await clock.evaluate((d) => (d as HTMLDetailsElement).open)).toBe(true);
+    expect(await clock.locator(".clock-row").count()).toBe(3);
+    await clock.locator('.clock-row[data-fork="2"] .clock-seg[data-step="clone"]').waitFor();
+    expect(await clock.locator(".clock-tick").count()).toBeGreaterThanOrEqual(2);
     await fork2.locator("pre.tail", { hasText: "fork 2" }).waitFor();
     await fork2.locator("pre.tail.stderr", { hasText: "done-2" }).waitFor();
     // The fork's patch, fetched with the token when opened, shows as a readable diff.
@@ -283,7 +290,7 @@ describe.skipIf(!hasChromium)(suiteName, () => {
 
   it("talks to a session: sends a message, shows the reply and its tool call, forks it, destroys both", async () => {
     anthropic!.setScript([
-      { content: [{ type: "tool_use", name: "bash", input: { command: "echo from-the-sandbox" } }] },
+      { content: [{ type: "tool_use", name: "bash", input: { command: "echo from-the-sandbox | tee hello.txt" } }] },
       { content: [{ type: "text", text: "The sandbox says hello." }] },
     ]);
     const { id } = await api<{ id: string }>("/v1/sessions", { method: "POST", body: JSON.stringify({ repo, title: "Dashboard session" }), headers: { "Content-Type": "application/json" } });
@@ -296,11 +303,21 @@ describe.skipIf(!hasChromium)(suiteName, () => {
     await page.locator(".msg.assistant", { hasText: "The sandbox says hello." }).waitFor();
     await page.locator(".msg.assistant", { hasText: "⚙ bash echo from-the-sandbox" }).waitFor();
     await page.locator(".msg.tool summary", { hasText: "from-the-sandbox" }).waitFor();
+    // Its turns: status, tool calls, cost and duration.
+    await page.locator(".turns-box summary", { hasText: "Turns (1)" }).click();
+    const turn = page.locator('table.turns tr[data-turn="1"][data-status="succeeded"]');
+    await turn.waitFor();
+    expect(await turn.locator("td").allTextContents()).toEqual(["1", expect.stringMatching(/succeeded/i), expect.any(String), "1", expect.stringMatching(/^\$/), expect.stringMatching(/\d/), "end_turn"]);
+    // Its work can leave: "Take it" answers the command that takes it into a clone.
+    await page.locator(".work").getByRole("button", { name: "Take it" }).click();
+    await page.locator(".work .picked pre", { hasText: "git apply --3way" }).waitFor();
     await page.screenshot({ path: join(OUTPUT, "dashboard-session.png"), fullPage: true });
     await page.getByRole("button", { name: "Fork" }).click();
     await page.waitForFunction((parent) => location.hash.startsWith("#/sessions/") && !location.hash.endsWith(parent), id);
     await page.locator(".msg.assistant", { hasText: "The sandbox says hello." }).waitFor();
     const child = decodeURIComponent(new URL(page.url()).hash.split("/").at(-1)!);
+    // The child links its parent, and the turn it was forked after.
+    await page.locator(".origin", { hasText: "after turn 1" }).getByRole("link", { name: id }).waitFor();
     for (const s of [child, id]) {
       await page.goto(`${worker!.url}/#/sessions/${s}`);
       await page.getByRole("button", { name: "Destroy" }).click();
@@ -356,16 +373,34 @@ describe.skipIf(!hasChromium)(suiteName, () => {
     await page.getByLabel("Right fork").selectOption("3");
     const left = page.locator('.split .pane[data-fork="1"]');
     const right = page.locator('.split .pane[data-fork="3"]');
-    await left.locator(".ndiff-line.d-add", { hasText: "+changed-1" }).waitFor();
+    // The files like a pull request: a file tree with what each fork did, then the file of both forks lined up.
+    await page.locator('.file-tree li.tree-file[data-path="fork.txt"] .tag', { hasText: "A added" }).waitFor();
+    await page.locator('.file-tree li.tree-file[data-path="fork.txt"] .tag', { hasText: "B added" }).waitFor();
+    const fileRow = page.locator('.file-row[data-path="fork.txt"]');
+    const [leftFile, rightFile] = [fileRow.locator(".pane").nth(0), fileRow.locator(".pane").nth(1)];
+    await leftFile.locator(".ndiff-line.d-add", { hasText: "+changed-1" }).waitFor();
     // The compare page shows each side's check log too: fork 1's failed check open, fork 3's passed one folded.
     expect(await left.locator('details.check-log[data-check="failed"]').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(true);
     await left.locator("details.check-log pre.tail", { hasText: `${HOSTILE_HTML} checked-1` }).waitFor();
     expect(await right.locator('details.check-log[data-check="passed"]').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
-    await right.locator(".ndiff-line.d-add", { hasText: "+changed-3" }).waitFor();
+    await rightFile.locator(".ndiff-line.d-add", { hasText: "+changed-3" }).waitFor();
     // Each line with its old and new numbers: fork 3's file is new, its first line is new line 1.
-    expect(await right.locator(".ndiff-line.d-add").first().locator(".ln").allTextContents()).toEqual(["", "1"]);
-    expect(await left.textContent()).not.toContain("changed-3");
-    expect(await right.textContent()).not.toContain("changed-1");
+    expect(await rightFile.locator(".ndiff-line.d-add").first().locator(".ln").allTextContents()).toEqual(["", "1"]);
+    expect(await leftFile.textContent()).not.toContain("changed-3");
+    expect(await rightFile.textContent()).not.toContain("changed-1");
+    // No git header noise: no index, ---, +++ lines.
+    expect(await fileRow.textContent()).not.toMatch(/index [0-9a-f]{7}|\+\+\+ b\/|--- \/dev\/null/);
+    const [fa, fb] = [(await leftFile.boundingBox())!, (await rightFile.boundingBox())!];
+    expect(fa.x + fa.width).toBeLessThanOrEqual(fb.x);
+    // A direct diff of fork 1's file against fork 3's.
+    await page.getByRole("button", { name: "Fork 1 → fork 3" }).click();
+    const direct = page.locator('.file-row[data-path="fork.txt"][data-status="differs"]');
+    await direct.locator(".ndiff-line.d-del", { hasText: "-changed-1" }).waitFor();
+    await direct.locator(".ndiff-line.d-add", { hasText: "+changed-3" }).waitFor();
+    expect(await direct.locator(".ndiff-line.d-add").count()).toBe(3);
+    await page.screenshot({ path: join(OUTPUT, "dashboard-compare-direct.png"), fullPage: true });
+    await page.getByRole("button", { name: "Side by side" }).click();
+    await leftFile.locator(".ndiff-line.d-add", { hasText: "+changed-1" }).waitFor();
     const [a, b] = [(await left.boundingBox())!, (await right.boundingBox())!];
     expect(a.x + a.width).toBeLessThanOrEqual(b.x); // side by side, left then right
     expect(Math.abs(a.y - b.y)).toBeLessThan(2);
@@ -398,7 +433,7 @@ describe.skipIf(!hasChromium)(suiteName, () => {
     // Fork 2 passes its check, fork 1 does not: the page shows it once the run ends, read again on its events.
     await page.locator('table.ranking tr[data-winner="true"][data-fork="2"]').waitFor({ timeout: 90_000 });
     await page.locator(".title-row", { hasText: "Winner: fork 2" }).waitFor();
-    await page.locator('.split .pane[data-fork="2"] .ndiff-line.d-add', { hasText: "+live-2" }).waitFor();
+    await page.locator('.file-row[data-path="live.txt"] .ndiff-line.d-add', { hasText: "+live-2" }).waitFor();
   });
 
   it("shows an agent fork's transcript: messages as text, tool outputs folded, an edit as a diff", async () => {

@@ -63,6 +63,28 @@ describe("artifacts and patches", () => {
     expect(((await (await api(`/v1/runs/${run.id}/forks/1/artifacts`)).json()) as { artifacts: unknown[] }).artifacts).toEqual([]);
   });
 
+  it("diffs fork A's work against fork B's file by file (GET …/compare/:a/:b), from the versions kept with the patches", async () => {
+    const work = 'echo "fork $FORKYARD_FORK" >> README.md && echo same > same.txt && if [ "$FORKYARD_FORK" = 1 ]; then echo 1 > counter.txt; else echo two > only2.txt; fi';
+    const run = await createRun({ forks: 2, task: { commands: [work] } });
+    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    expect(view.forks.map((f) => f.status)).toEqual(["succeeded", "succeeded"]);
+    const res = await api(`/v1/runs/${run.id}/compare/1/2`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { files: { path: string; a: string | null; b: string | null; status: string; missingIn?: string; hunks: { lines: string[] }[] | null }[] };
+    const byPath = Object.fromEntries(body.files.map((f) => [f.path, f]));
+    expect(Object.keys(byPath)).toEqual(["README.md", "counter.txt", "only2.txt", "same.txt"]);
+    const lines = (path: string) => byPath[path]!.hunks!.flatMap((h) => h.lines).filter((l) => !l.startsWith(" "));
+    expect(byPath["README.md"]).toMatchObject({ a: "modified", b: "modified", status: "differs" });
+    expect(lines("README.md")).toEqual(["-fork 1", "+fork 2"]);
+    // Fork 2 left counter.txt as in the base: its version comes from fork 1's kept file and patch.
+    expect(byPath["counter.txt"]).toMatchObject({ a: "modified", b: null, status: "differs" });
+    expect(lines("counter.txt")).toEqual(["-1", "+0"]);
+    expect(byPath["only2.txt"]).toMatchObject({ a: null, b: "added", status: "differs", missingIn: "a" });
+    expect(lines("only2.txt")).toEqual(["+two"]);
+    expect(byPath["same.txt"]).toMatchObject({ a: "added", b: "added", status: "same", hunks: [] });
+    expect((await api(`/v1/runs/${run.id}/compare/1/3`)).status).toBe(404);
+  });
+
   it.each([["../secrets"], ["/etc/passwd"], ["a\nb"]])("rejects the glob %j naming the field", async (glob) => {
     const res = await api("/v1/runs", { method: "POST", json: { repo: "/x", artifacts: [glob], task: { commands: ["true"] } } });
     expect(res.status).toBe(400);

@@ -48,7 +48,25 @@ describe("step records survive the Orchestrator's restart", () => {
       const events = [...store.eventsAfter(0)].filter((e) => e.data.step === "clone");
       expect(events.map((e) => e.type)).toEqual(["step.started", "step.finished"]);
       expect(Date.parse(events[0]!.at)).toBe(startedAt);
-      expect(store.view()?.forks[0]?.steps).toEqual([expect.objectContaining({ name: "clone", status: "succeeded", attempts: 1 })]);
+      expect(store.view()?.forks[0]?.steps).toEqual([expect.objectContaining({ name: "clone", status: "succeeded", attempts: 1, startedAt: new Date(startedAt).toISOString() })]);
+    });
+  });
+
+  it("keeps when a step started (its first attempt) and ended (its last), for the run page's shared clock", async () => {
+    await plantRun({ repo: testEnv.TEST_REPO, task: { commands: ["true"] } }, { idempotencyKey: null }, async (instance, _state, store) => {
+      const before = Date.now();
+      instance.stepStarted(1, "check", 1);
+      instance.stepFinished(1, "check", { attempt: 1, ok: false, durationMs: 3 });
+      const firstEnd = Date.parse(store.view()!.forks[0]!.steps[0]!.endedAt!);
+      instance.stepStarted(1, "check", 2);
+      // While the retry runs, the step has no end.
+      expect(instance.view()!.forks[0]!.steps[0]).toMatchObject({ status: "running", endedAt: null });
+      instance.stepFinished(1, "check", { attempt: 2, ok: true, durationMs: 2 });
+      const [step] = instance.view()!.forks[0]!.steps;
+      expect(step).toMatchObject({ name: "check", status: "succeeded", attempts: 2 });
+      expect(Date.parse(step!.startedAt!)).toBeGreaterThanOrEqual(before);
+      expect(Date.parse(step!.startedAt!)).toBeLessThanOrEqual(firstEnd);
+      expect(Date.parse(step!.endedAt!)).toBeGreaterThanOrEqual(firstEnd);
     });
   });
 });

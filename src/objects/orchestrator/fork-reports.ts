@@ -130,7 +130,7 @@ export class ForkReporting {
     const failed = findings.find((f) => f.kind === "command" && f.result.exitCode !== 0);
     const ok = step.ok && !failed;
     const error = step.error ?? (failed?.kind === "command" ? { code: "command_failed", message: `Command exited with code ${failed.result.exitCode}: ${failed.result.command}` } : undefined);
-    store.stepFinished(n, name, step.attempt, ok, step.durationMs);
+    store.stepFinished(n, name, step.attempt, ok, step.durationMs, now);
     this.#run.event("step.finished", n, { step: name, ...step, ok, ...(error ? { error } : {}) });
     return this.#branching.waitingFor(n) ? { branch: true } : {};
   }
@@ -156,7 +156,7 @@ export class ForkReporting {
   }
 
   #recordStepStart(n: number, name: string, attempt: number, at: number): void {
-    this.#run.store.stepStarted(n, name, attempt);
+    this.#run.store.stepStarted(n, name, attempt, at);
     this.#run.event("step.started", n, { step: name, attempt }, at);
   }
 

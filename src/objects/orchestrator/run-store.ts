@@ -344,14 +344,16 @@ export class RunStore {
     this.#sql.exec("UPDATE forks SET outcome = ?, sandbox_id = COALESCE(?, sandbox_id) WHERE n = ?", JSON.stringify(rest), outcome.sandboxId, outcome.n);
   }
 
-  stepStarted(fork: number, name: string, attempt: number): void {
+  /** A step attempt started at `at` (epoch ms); the step's start is its first attempt's. */
+  stepStarted(fork: number, name: string, attempt: number, at: number): void {
     this.#sql.exec(
-      `INSERT INTO steps (fork, name, seq, status, attempts) VALUES (?, ?, (SELECT COUNT(*) FROM steps WHERE fork = ?), 'running', ?)
-       ON CONFLICT (fork, name) DO UPDATE SET status = 'running', attempts = MAX(attempts, excluded.attempts)`,
+      `INSERT INTO steps (fork, name, seq, status, attempts, started_at) VALUES (?, ?, (SELECT COUNT(*) FROM steps WHERE fork = ?), 'running', ?, ?)
+       ON CONFLICT (fork, name) DO UPDATE SET status = 'running', attempts = MAX(attempts, excluded.attempts), started_at = COALESCE(started_at, excluded.started_at), ended_at = NULL`,
       fork,
       name,
       fork,
       attempt,
+      at,
     );
   }
 
@@ -365,12 +367,15 @@ export class RunStore {
     return this.#sql.exec("SELECT 1 FROM steps WHERE fork = ? AND name = ? AND status = 'running' AND attempts >= ?", fork, name, attempt).toArray().length > 0;
   }
 
-  stepFinished(fork: number, name: string, attempt: number, ok: boolean, durationMs: number): void {
+  /** A step attempt ended at `at` (epoch ms). */
+  stepFinished(fork: number, name: string, attempt: number, ok: boolean, durationMs: number, at: number): void {
     this.#sql.exec(
-      "UPDATE steps SET status = ?, attempts = MAX(attempts, ?), duration_ms = ? WHERE fork = ? AND name = ?",
+      "UPDATE steps SET status = ?, attempts = MAX(attempts, ?), duration_ms = ?, ended_at = ?, started_at = COALESCE(started_at, ?) WHERE fork = ? AND name = ?",
       ok ? "succeeded" : "failed",
       attempt,
       durationMs,
+      at,
+      at - durationMs,
       fork,
       name,
     );

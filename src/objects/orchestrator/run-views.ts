@@ -108,12 +108,13 @@ export class RunViews {
     const where = only === null ? "" : "WHERE fork = ?";
     const args = only === null ? [] : [only];
     const steps = new Map<number, StepView[]>();
-    for (const row of this.#sql.exec<{ fork: number; name: string; status: StepView["status"]; attempts: number; duration_ms: number | null }>(
-      `SELECT fork, name, status, attempts, duration_ms FROM steps ${where} ORDER BY fork, seq`,
+    for (const row of this.#sql.exec<{ fork: number; name: string; status: StepView["status"]; attempts: number; duration_ms: number | null; started_at: number | null; ended_at: number | null }>(
+      `SELECT fork, name, status, attempts, duration_ms, started_at, ended_at FROM steps ${where} ORDER BY fork, seq`,
       ...args,
     )) {
       const list = steps.get(row.fork) ?? [];
-      list.push({ name: row.name, status: row.status, attempts: row.attempts, durationMs: row.duration_ms });
+      const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+      list.push({ name: row.name, status: row.status, attempts: row.attempts, durationMs: row.duration_ms, startedAt: iso(row.started_at), endedAt: iso(row.ended_at) });
       steps.set(row.fork, list);
     }
     const commands = new Map<number, CommandResult[]>();

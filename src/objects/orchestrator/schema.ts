@@ -140,4 +140,12 @@ CREATE TABLE fork_transcript (
       sql.exec("ALTER TABLE run ADD COLUMN waves TEXT");
     },
   },
+  {
+    version: 6,
+    description: "when each step started (its first attempt) and ended, epoch ms: the run page draws every fork's steps on the run's clock",
+    up(sql) {
+      sql.exec("ALTER TABLE steps ADD COLUMN started_at INTEGER");
+      sql.exec("ALTER TABLE steps ADD COLUMN ended_at INTEGER");
+    },
+  },
 ];

@@ -8,6 +8,7 @@ import { sessionSandboxTtl, type RebuildPlan, type RebuildReport } from "../../p
 import type { SandboxHandle } from "../../sandbox/handle";
 import type { PendingFork, SessionRecord, SessionStore } from "./session-store";
 import { SessionWorkspace } from "./session-workspace";
+import { takeSessionWork, type SessionWork } from "./session-work";
 import { describeDiff } from "../../sandbox/manifest-diff";
 import { EXCLUDE_PREPARED_SCRIPT } from "../../sandbox/git";
 
@@ -45,6 +46,7 @@ export class SessionLease {
       const r = this.#record();
       if (r.sandboxState !== "running") return;
       const recorded = await this.#recordWorkspace(r);
+      await this.#takeWork(r);
       unwrap(await this.pool().suspend(r.leaseKey));
       // A snapshot taken between turns is one a rebuild starts from (mid-turn, the turn's calls so far are in it).
       const between = !this.#store.runningTurn();
@@ -104,6 +106,30 @@ export class SessionLease {
     } catch (err) {
       log("warn", "session.workspace_not_recorded", { sessionId: r.id, sandboxId: r.sandboxId, ...errorFields(err) });
       return null;
+    }
+  }
+
+  /**
+   * The session's work (GET …/patch, …/pick): taken now when the sandbox runs with no turn (it may
+   * have changed since the last pause), else as the last pause took it (nothing changes while paused).
+   */
+  async work(): Promise<SessionWork | null> {
+    return this.serial(async () => {
+      const r = this.#record();
+      if (r.sandboxState === "running" && !this.#store.runningTurn()) await this.#takeWork(r);
+      return this.#record().work ?? null;
+    });
+  }
+
+  /** Takes the session's diff and patch (session-work.ts) into its record; a failure keeps the last one. */
+  async #takeWork(r: SessionRecord): Promise<void> {
+    if (!r.baseSha || r.sandboxState !== "running") return;
+    try {
+      const { handle } = unwrap(await this.pool().resume(r.leaseKey));
+      const work = await takeSessionWork(this.#env, r.id, handle, r.baseSha, this.#store.lastFinishedTurn());
+      this.#store.update((rec) => (rec.work = work));
+    } catch (err) {
+      log("warn", "session.work_not_taken", { sessionId: r.id, sandboxId: r.sandboxId, ...errorFields(err) });
     }
   }
 

@@ -7,6 +7,7 @@ import { ZERO_USAGE } from "../../agent/pricing";
 import { roundUsd } from "../../core/costs";
 import { BudgetLedger } from "../shared/budget-ledger";
 import type { ReplayCall } from "../../protocol/session-job";
+import type { SessionWork } from "./session-work";
 
 /** A session as its Durable Object keeps it (one JSON row: it is small and always read whole). */
 export type SessionRecord = Pick<SessionView, "id" | "title" | "status" | "repo" | "branch" | "workBranch" | "model" | "system" | "idleSeconds" | "budgetUsd" | "parent" | "run" | "error" | "createdAt" | "updatedAt"> & {
@@ -41,6 +42,8 @@ export type SessionRecord = Pick<SessionView, "id" | "title" | "status" | "repo"
   rebuilds?: number;
   /** New sessions asked for while a turn runs: forked at its next step boundary (or when it ends). */
   pendingForks?: PendingFork[];
+  /** Its diff and patch against the base when last taken (session-work.ts). */
+  work?: SessionWork;
 };
 
 /** A new session of a fork asked for while a turn runs; its id, title and budget are fixed when asked. */
@@ -439,6 +442,7 @@ export class SessionStore {
       ...(r.parent ? { parent: r.parent } : {}),
       ...(r.run ? { run: r.run } : {}),
       ...(r.error ? { error: r.error } : {}),
+      ...(r.work ? { work: { turn: r.work.turn, at: r.work.at, diff: r.work.diff, patch: r.work.patch ? { ...r.work.patch, href: `/v1/sessions/${r.id}/patch` } : null } } : {}),
       createdAt: r.createdAt,
       updatedAt: r.updatedAt,
       links,

@@ -2,8 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Exchange, ModelTurn, ToolTurn } from "../../agent/conversation";
 import type { ToolCall } from "../../agent/tools";
 import { sessionLinks, type SessionStatus, type SessionView, type TranscriptEntry } from "../../api/sessions";
-import type { Env } from "../../core/env";
-import { loadConfig } from "../../core/env";
+import { loadConfig, type Env } from "../../core/env";
 import { asResult, ConflictError, NotFoundError, resultOf, unwrap, type Result } from "../../core/errors";
 import { errorFields, log } from "../../observability/log";
 import { sandboxCostUsd } from "../../core/costs";
@@ -98,11 +97,13 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
     return this.#store.record() ? this.#view() : null;
   }
 
+  /** Its work against the base (GET …/patch, …/pick): session-work.ts. */
+  work(): Promise<Result<{ session: SessionView; work: NonNullable<SessionRecord["work"]> | null }>> {
+    return asResult(async () => (this.#require(), { work: await this.#lease.work(), session: this.#view() }));
+  }
+
   transcript(after: number, limit: number): Result<TranscriptEntry[]> {
-    return resultOf(() => {
-      this.#require();
-      return this.#store.transcript(after, limit);
-    });
+    return resultOf(() => (this.#require(), this.#store.transcript(after, limit)));
   }
 
   /** Queues a turn; it runs when the turns before it have ended (429 `queue_full` past SESSION_QUEUE_LIMIT). */

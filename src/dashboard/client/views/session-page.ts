@@ -1,12 +1,13 @@
 /**
  * `#/sessions/<id>`: a session's transcript (tool calls as `⚙ <tool> <input>` lines, tool results
- * collapsed to their first line), a send box, and Fork / Pause / Cancel turn / Destroy. Re-read
- * every 2 s; the transcript is read on from the last entry seen.
+ * collapsed to their first line), its turns (status, cost, duration), where it came from (the
+ * session it was forked from, the run fork it continues), a send box, and Fork / Pause / Cancel
+ * turn / Destroy. Re-read every 2 s; the transcript is read on from the last entry seen.
  */
-import type { ForkedSessions, MessageAccepted, SessionView, TranscriptEntry, TranscriptPage } from "../lib/api-types.ts";
-import { api, ApiError, errorMessage, isAbort, isUnauthorized, type ApiOptions } from "../lib/api.ts";
-import { badge, h } from "../lib/dom.ts";
-import { fmtUsd, shortRepo } from "../lib/format.ts";
+import type { ForkedSessions, MessageAccepted, SessionPickResult, SessionView, TranscriptEntry, TranscriptPage } from "../lib/api-types.ts";
+import { api, ApiError, download, errorMessage, isAbort, isUnauthorized, type ApiOptions } from "../lib/api.ts";
+import { badge, h, type Child } from "../lib/dom.ts";
+import { fmtMs, fmtUsd, shortRepo } from "../lib/format.ts";
 import { focusHeading, main, notFound, toast } from "../lib/page.ts";
 import type { Cleanup } from "../router.ts";
 
@@ -14,6 +15,8 @@ export function showSession(id: string): Cleanup {
   const controller = new AbortController();
   const path = "/v1/sessions/" + encodeURIComponent(id);
   const head = h("div", { class: "page-head" });
+  const turnsEl = h("div");
+  let lastFacts = "";
   const error = h("p", { class: "alert", role: "alert" });
   const log = h("ol", { class: "transcript", "aria-live": "polite" });
   const prompt = h("textarea", { id: "session-prompt", name: "prompt", rows: "3", required: true, placeholder: "Ask for the next change…" });
@@ -44,7 +47,7 @@ export function showSession(id: string): Cleanup {
     h("div", { class: "actions" }, sendButton),
   );
   let after = 0;
-  main.replaceChildren(h("nav", { class: "crumbs", "aria-label": "Breadcrumb" }, h("a", { href: "#/sessions" }, "Sessions"), " / ", h("span", { class: "mono" }, id)), head, error, log, form);
+  main.replaceChildren(h("nav", { class: "crumbs", "aria-label": "Breadcrumb" }, h("a", { href: "#/sessions" }, "Sessions"), " / ", h("span", { class: "mono" }, id)), head, turnsEl, error, log, form);
 
   async function act(label: string, method: ApiOptions["method"], suffix: string, body?: unknown): Promise<void> {
     try {
@@ -90,6 +93,14 @@ export function showSession(id: string): Cleanup {
       ),
     );
     form.hidden = ended;
+    // Built again only when what it shows changed: an open turns list, or a pick's answer, stays.
+    const factsSeen = JSON.stringify([view.turns, view.parent, view.run, view.work]);
+    if (factsSeen !== lastFacts) {
+      const wasOpen = turnsEl.querySelector("details")?.open ?? false;
+      turnsEl.replaceChildren(...sessionFacts(view));
+      if (wasOpen) turnsEl.querySelector("details")?.setAttribute("open", "");
+      lastFacts = factsSeen;
+    }
   }
 
   async function refresh(): Promise<void> {
@@ -137,4 +148,73 @@ function toolLabel(input: unknown): string {
   if (i && typeof i.command === "string" && typeof i.path === "string") return i.command + " " + i.path;
   if (i && typeof i.command === "string") return i.command;
   return JSON.stringify(input);
+}
+
+/** Where the session came from, and its turns: status, model, tool calls, cost, duration. */
+function sessionFacts(view: SessionView): HTMLElement[] {
+  const origin: HTMLElement[] = [];
+  if (view.parent) {
+    origin.push(h("p", { class: "muted origin" }, "Forked from ", h("a", { href: "#/sessions/" + encodeURIComponent(view.parent.sessionId), class: "mono" }, view.parent.sessionId), " after turn " + view.parent.turn + "."));
+  }
+  if (view.run) {
+    origin.push(h("p", { class: "muted origin" }, "Continues ", h("a", { href: "#/runs/" + encodeURIComponent(view.run.id) + "#fork-" + view.run.fork + "-title", class: "mono" }, "run " + view.run.id + " fork " + view.run.fork), "."));
+  }
+  const work = workBlock(view);
+  if (work) origin.push(work);
+  if (view.turns.length === 0) return origin;
+  const duration = (t: SessionView["turns"][number]) => (t.startedAt ? fmtMs((t.finishedAt ? Date.parse(t.finishedAt) : Date.now()) - Date.parse(t.startedAt)) : "–");
+  const rows = view.turns.map((t) =>
+    h(
+      "tr",
+      { dataset: { turn: String(t.n), status: t.status } },
+      h("td", null, String(t.n)),
+      h("td", null, badge(t.status)),
+      h("td", { class: "mono" }, t.model),
+      h("td", null, String(t.toolCalls)),
+      h("td", null, fmtUsd(t.costUsd)),
+      h("td", null, duration(t)),
+      h("td", { class: "muted" }, t.error ? t.error.code : (t.stopReason ?? "")),
+    ),
+  );
+  const table = h(
+    "table",
+    { class: "turns" },
+    h("thead", null, h("tr", null, ["Turn", "Status", "Model", "Tool calls", "Cost", "Duration", "Stop"].map((c) => h("th", { scope: "col" }, c)))),
+    h("tbody", null, rows),
+  );
+  return [...origin, h("details", { class: "card pad turns-box" }, h("summary", null, "Turns (" + view.turns.length + ")"), table)];
+}
+
+/**
+ * The session's work against its base: diff stats as last taken, its patch (downloaded with the
+ * token) and "Take it" (POST …/pick: takes the work now when the sandbox is idle, and answers the
+ * fetch command and the stats).
+ */
+function workBlock(view: SessionView): HTMLElement | null {
+  const work = view.work;
+  if (!work && !view.turns.some((t) => t.finishedAt)) return null;
+  const path = "/v1/sessions/" + encodeURIComponent(view.id);
+  const result = h("div", { class: "action-result" });
+  const take = h("button", { type: "button", class: "small" }, "Take it");
+  take.addEventListener("click", async () => {
+    try {
+      const picked = await api<SessionPickResult>(path + "/pick", { method: "POST" });
+      const d = picked.diff;
+      result.replaceChildren(h("p", { class: "picked" }, d.files + " files +" + d.insertions + " −" + d.deletions + " (as of turn " + picked.turn + ") — fetch it with:", h("pre", { class: "tail" }, picked.fetch)));
+    } catch (err) {
+      result.replaceChildren(h("p", { class: "alert" }, errorMessage(err)));
+    }
+  });
+  let stats: Child = h("span", { class: "muted" }, "not taken yet ");
+  if (work && !work.patch) stats = h("span", { class: "muted" }, "no changes (as of turn " + work.turn + ") ");
+  else if (work?.patch) {
+    const d = work.diff;
+    const patchLink = h("a", { href: work.patch.href }, "Patch");
+    patchLink.addEventListener("click", (ev) => {
+      ev.preventDefault();
+      void download(path + "/patch", "session-" + view.id + ".patch");
+    });
+    stats = h("span", null, d.files + " files ", h("span", { class: "ok-text" }, "+" + d.insertions), " ", h("span", { class: "bad-text" }, "−" + d.deletions), h("span", { class: "muted" }, " (as of turn " + work.turn + ") · "), patchLink, " ");
+  }
+  return h("div", { class: "work", dataset: { files: String(work?.diff.files ?? "") } }, h("p", null, "Work against " + view.branch + ": ", stats, take), result);
 }

@@ -1,6 +1,8 @@
 /**
- * `#/runs/<id>/compare`: the run's forks ranked (GET /v1/runs/:id/compare), two fork pickers and
- * the two forks' patches side by side, each with "Branch this fork" and "Take this one". While the
+ * `#/runs/<id>/compare`: the run's forks ranked (GET /v1/runs/:id/compare), two fork pickers, the
+ * two forks' facts, check logs and actions ("Branch this fork", "Take this one") side by side, then
+ * their files like a pull request (compare-files.ts: a file tree, each file of both forks lined up,
+ * or a direct diff of one fork against the other). While the
  * run goes on, the page follows its events and reads the comparison again when a fork ends, a fork
  * is branched, or the ranking, the winner or the pick changes; the chosen forks stay.
  */
@@ -14,7 +16,7 @@ import { followRunEvents } from "../run/event-stream.ts";
 import { runCrumbs, runNotFound } from "../run/run-page.ts";
 import { isFinished } from "../run/run-status.ts";
 import { branchForm, takeButton } from "./fork-actions.ts";
-import { numberedDiff } from "./numbered-diff.ts";
+import { compareFiles } from "./compare-files.ts";
 import { rankedForks, rankingTable } from "./ranking-table.ts";
 import { forkBadgeStatus } from "../../lib/fork-labels.ts";
 import { checkLog } from "../../lib/check-log.ts";
@@ -50,6 +52,9 @@ export function showComparePage(id: string): Cleanup {
   /** The panes shown, with what each showed: a pane whose fork reads the same is kept as it is (with its actions' results). */
   const panes = h("div", { class: "split" });
   const shown: { n: number; seen: string; pane: HTMLElement }[] = [];
+  /** The two forks' files, kept while both read the same; and how they are shown. */
+  const filesEl = h("div");
+  const filesState: { mode: "side" | "direct"; seen: string } = { mode: "side", seen: "" };
 
   function render(view: CompareView): void {
     const forks = rankedForks(view);
@@ -64,6 +69,12 @@ export function showComparePage(id: string): Cleanup {
       });
       shown.splice(0, shown.length, ...next);
       panes.replaceChildren(...next.map((s) => s.pane));
+      const seenFiles = next.map((s) => s.n + ":" + s.seen).join("|");
+      if (seenFiles !== filesState.seen) {
+        filesState.seen = seenFiles;
+        const [a, b] = chosen!.map((n) => forks.find((fork) => fork.n === n)!) as [CompareFork, CompareFork];
+        filesEl.replaceChildren(compareFiles(view.runId, a, b, filesState));
+      }
     };
     const picker = (side: 0 | 1) => {
       const label = side === 0 ? "Left fork" : "Right fork";
@@ -86,6 +97,7 @@ export function showComparePage(id: string): Cleanup {
       h("div", { class: "section-head" }, h("h2", null, "Side by side"), h("button", { type: "button", class: "small", onclick: () => void load() }, "Refresh")),
       h("div", { class: "grid2 pickers" }, picker(0), picker(1)),
       panes,
+      filesEl,
     );
   }
 
@@ -139,7 +151,7 @@ const COMPARE_EVENTS = new Set(["fork.finished", "fork.branched", "run.status", 
 function patchPane(view: CompareView, f: CompareFork, side: string, onBranched: () => void): HTMLElement {
   const patch = f.patch;
   let content: HTMLElement;
-  if (!patch) content = h("p", { class: "muted" }, "No changes.");
+  if (!patch) content = h("p", { class: "muted no-patch" }, f.noPatch ?? "No changes.");
   else {
     const full = h("a", { href: patch.href }, "Full patch (" + fmtBytes(patch.bytes) + ")");
     // The API needs the token, which a plain link cannot carry: download it with the token instead.
@@ -150,8 +162,7 @@ function patchPane(view: CompareView, f: CompareFork, side: string, onBranched: 
     content = h(
       "div",
       null,
-      h("p", { class: "muted" }, patch.truncated ? "The first " + fmtBytes(patch.text.length) + " of " + fmtBytes(patch.bytes) + ". " : "", full),
-      numberedDiff(patch.text, "Patch of fork " + f.n),
+      h("p", { class: "muted" }, f.diff ? f.diff.files + " files, +" + f.diff.insertions + " −" + f.diff.deletions + " · " : "", full, patch.truncated ? " (the files below are from its first " + fmtBytes(patch.text.length) + ")" : ""),
     );
   }
   return h(

@@ -13,6 +13,7 @@ import { forkCard } from "./fork-card.ts";
 import { FULL_FORK_CARDS, forkLine } from "./fork-line.ts";
 import { rankingSummary } from "./ranking-summary.ts";
 import { selectionSummary } from "./selection-summary.ts";
+import { runClock } from "./run-clock.ts";
 import type { TranscriptCache } from "./fork-transcript.ts";
 import { LiveOutputs } from "./live-output.ts";
 import { logEvent } from "./run-events.ts";
@@ -50,6 +51,7 @@ export function showRunPage(id: string): Cleanup {
   const liveEl = h("span", { class: "live", dataset: { state: "connecting" } }, "Connecting…");
   const stats = h("div", { class: "stats" });
   const rankingEl = h("div");
+  const clockEl = h("div");
   const forkMap = h("div", { class: "forkmap", role: "list", "aria-label": "Forks at a glance" });
   const forkList = h("div", { class: "forks" });
   const eventList = h("ol", { "aria-label": "Events, newest first" });
@@ -147,7 +149,7 @@ export function showRunPage(id: string): Cleanup {
     const first = view === null;
     view = next;
     if (first) {
-      main.replaceChildren(runCrumbs(id), head, error, stats, rankingEl, forkMap, h("div", { class: "section-head" }, h("h2", null, "Forks"), forkCount), forkList, eventLog);
+      main.replaceChildren(runCrumbs(id), head, error, stats, rankingEl, clockEl, forkMap, h("div", { class: "section-head" }, h("h2", null, "Forks"), forkCount), forkList, eventLog);
     }
     setStreamState(streamState);
     // The header is built again only when what it shows changed: a click on one of its buttons, or
@@ -158,6 +160,8 @@ export function showRunPage(id: string): Cleanup {
     renderStats(next);
     const summary = rankingSummary(next);
     rankingEl.replaceChildren(...(summary ? [summary] : []), ...selectionSummary(next));
+    const clock = runClock(next, keepOpen);
+    clockEl.replaceChildren(...(clock ? [clock] : []));
     renderForks(next);
     requestAnimationFrame(fitLabels);
     if (first) focusHeading();

@@ -1,5 +1,4 @@
 import type { SessionView, TranscriptEntry, TurnStatus, TurnView } from "../../api/sessions";
-import type { RunSandbox } from "../../api/runs";
 import type { AgentTurn, Exchange, ModelTurn, ToolTurn } from "../../agent/conversation";
 import { toolInput, toolUses } from "../../agent/conversation";
 import type { TokenUsage } from "../../agent/pricing";
@@ -7,51 +6,9 @@ import { ZERO_USAGE } from "../../agent/pricing";
 import { roundUsd } from "../../core/costs";
 import { BudgetLedger } from "../shared/budget-ledger";
 import type { ReplayCall } from "../../protocol/session-job";
-import type { SessionWork } from "./session-work";
+import type { SessionRecord } from "./session-record";
 
-/** A session as its Durable Object keeps it (one JSON row: it is small and always read whole). */
-export type SessionRecord = Pick<SessionView, "id" | "title" | "status" | "repo" | "branch" | "workBranch" | "model" | "system" | "idleSeconds" | "budgetUsd" | "parent" | "run" | "error" | "createdAt" | "updatedAt"> & {
-  sandbox: RunSandbox;
-  leaseKey: string;
-  sandboxId: string | null;
-  sandboxState: SessionView["sandbox"]["state"];
-  /** Sandbox milliseconds billed before `runningSince` (paused time excluded). */
-  sandboxMs: number;
-  runningSince: number | null;
-  /** When the session last had nothing to do (its sandbox is paused idleSeconds later). */
-  idleSince: number | null;
-  baseSha: string | null;
-  /** The running turn asked to stop at its next step. */
-  cancelling?: number;
-  /** A fork of a session whose sandbox is still on its parent's branch: its next turn checks out `workBranch` first. */
-  switchBranch?: boolean;
-  /** The sandbox was paused with its workspace recorded (session-workspace.ts): its resume is verified. */
-  verifyOnResume?: boolean;
-  /** The last workspace snapshot: taken after turn `turn`, at `commit`; `complete` when every changed file was stored. */
-  snapshot?: { turn: number; commit: string | null; complete: boolean };
-  /** The gated step the running turn (0: setup) is inside: a stuck instance is restarted from it. */
-  runningStep?: { turn: number; name: string };
-  /**
-   * A session continuing a prepared run's fork (its base commit is the prepared one): what its
-   * workspace was made of besides the turns' tool calls — the run's prepare commands (a rebuild runs
-   * them, then EXCLUDE_PREPARED_SCRIPT, on its clone first) and a commands fork's commands (replayed
-   * when it rebuilds from its origin). A fork of the session inherits it with its turns.
-   */
-  origin?: { prepare: string[]; commands: string[] };
-  /** Times the sandbox was lost and rebuilt. */
-  rebuilds?: number;
-  /** New sessions asked for while a turn runs: forked at its next step boundary (or when it ends). */
-  pendingForks?: PendingFork[];
-  /** Its diff and patch against the base when last taken (session-work.ts). */
-  work?: SessionWork;
-};
-
-/** A new session of a fork asked for while a turn runs; its id, title and budget are fixed when asked. */
-export interface PendingFork {
-  id: string;
-  title: string;
-  budgetUsd: number | null;
-}
+export type { PendingFork, SessionRecord } from "./session-record";
 
 interface TurnRow extends Record<string, SqlStorageValue> {
   n: number;

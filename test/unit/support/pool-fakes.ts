@@ -27,7 +27,10 @@ setLogLevel("error");
 export class FakeClock implements PoolClock {
   readonly #timers: { at: number; resolve: () => void }[] = [];
   #scheduled = false;
-  constructor(public time = 1_000_000) {}
+  time: number;
+  constructor(time = 1_000_000) {
+    this.time = time;
+  }
   now(): number {
     return this.time;
   }
@@ -72,7 +75,10 @@ export class FakeBackend implements SandboxBackend {
   readonly #faults: { op: Op; error: Error }[] = [];
   #next = 1;
 
-  constructor(private readonly clock: FakeClock) {}
+  private readonly clock: FakeClock;
+  constructor(clock: FakeClock) {
+    this.clock = clock;
+  }
 
   /** The next `op` throws `error` (queue several for several calls). */
   fail(op: Op, error: Error, times = 1): void {

@@ -22,6 +22,17 @@ describe("forking a holder's sandbox", () => {
     expect(backend.count("fork")).toBe(1);
   });
 
+  it("forks 250 children in calls of at most 100, as E2B allows; every child gets its own active sandbox", async () => {
+    const { logic, backend } = poolUnderTest({ maxLiveSandboxes: 300 });
+    const source = leaseRequest();
+    ok(await logic.acquirer.acquire(source));
+    const children = Array.from({ length: 250 }, () => leaseRequest());
+    const forked = await logic.holders.fork(source.key, children, {});
+    expect(backend.count("fork")).toBe(3);
+    expect(forked.map((c) => c.key)).toEqual(children.map((c) => c.key));
+    expect(new Set(forked.map((c) => c.sandboxId)).size).toBe(250);
+  });
+
   it("a paused source is resumed for the fork and paused again; a failed fork frees the reserved capacity", async () => {
     const { logic, core, backend } = poolUnderTest({ maxLiveSandboxes: 3 });
     const source = leaseRequest();

@@ -4,6 +4,9 @@ import type { SandboxHandle } from "../../sandbox/handle";
 import type { PoolCore } from "./core";
 import { billableSeconds, type ForkedChild, type LeaseRequest, type LeaseRow, type ReleaseOutcome } from "./types";
 
+/** E2B forks at most this many sandboxes in one call. */
+export const E2B_FORKS_PER_CALL = 100;
+
 /**
  * What a holder does with the sandbox it holds: fork it, pause and resume it, keep it for a
  * session, hand a kept one over, and release (one lease, a fork's, a whole run's).
@@ -59,8 +62,12 @@ export class Holders {
       const rateWait = Math.max(...batch.map(() => core.rate.take(core.now())));
       if (rateWait > 0) await core.clock.sleep(rateWait);
       if (wasPaused) await backend.resume(source.sandbox_id!);
-      const forked = await backend.fork(source.sandbox_id!, batch.length, Math.max(...batch.map((c) => c.timeoutSeconds)));
-      await Promise.all(forked.map((handle, i) => core.activate(batch[i]!.key, handle, false)));
+      // E2B forks at most E2B_FORKS_PER_CALL sandboxes per call: a bigger batch is several calls.
+      for (let i = 0; i < batch.length; i += E2B_FORKS_PER_CALL) {
+        const calls = batch.slice(i, i + E2B_FORKS_PER_CALL);
+        const forked = await backend.fork(source.sandbox_id!, calls.length, Math.max(...calls.map((c) => c.timeoutSeconds)));
+        await Promise.all(forked.map((handle, j) => core.activate(calls[j]!.key, handle, false)));
+      }
       log("info", "pool.sandbox_forked", { leaseKey: source.key, sandboxId: source.sandbox_id, count: batch.length });
     } catch (err) {
       for (const child of batch) core.leases.deleteCreating(child.key);

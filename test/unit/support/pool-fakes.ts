@@ -145,6 +145,8 @@ export class FakeBackend implements SandboxBackend {
   }
   async fork(sandboxId: string, count: number, timeoutSeconds: number): Promise<SandboxHandle[]> {
     this.#call("fork", sandboxId);
+    // E2B's own bound (docs: at most 100 forks per call).
+    if (count > 100) throw new Error(`400: count ${count} is over 100`);
     const source = this.#get(sandboxId);
     if (source.state !== "running") throw new Error("409: cannot fork a paused sandbox");
     return Array.from({ length: count }, () => {

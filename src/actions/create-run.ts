@@ -75,6 +75,10 @@ function checkRequest(request: CreateRunRequest, config: Config): void {
     if (!config.ANTHROPIC_API_KEY) throw new AgentUnavailableError();
   }
   checkStrategy(request, config);
+  if (request.forks > config.MAX_FORKS_PER_RUN) {
+    const field = request.strategy ? "strategy.max" : "forks";
+    throw new InvalidInputError(`${field}: a run holds at most ${config.MAX_FORKS_PER_RUN} forks (MAX_FORKS_PER_RUN).`, { field });
+  }
   if (request.stopWhen === "first_check_pass" && !request.check) {
     throw new InvalidInputError("stopWhen: first_check_pass needs a check command (check).", { field: "stopWhen" });
   }

@@ -125,7 +125,12 @@ function runPathsTop(listParameters: Json[]): Paths {
         tags: ["runs"],
         operationId: "getRun",
         summary: "A run with every fork and its totals",
-        parameters: [runIdParam],
+        description: "Every fork, or with `forksAfter` or `forksLimit` one page of them (`forksPage` says where the next starts): a run holds up to MAX_FORKS_PER_RUN forks (default 100, up to 1,000).",
+        parameters: [
+          runIdParam,
+          { name: "forksAfter", in: "query", required: false, description: "only forks numbered after this (`forksPage.next` of the previous page)", schema: { type: "integer", minimum: 0 } },
+          { name: "forksLimit", in: "query", required: false, description: "forks per page (1-1000, default 100 when paging)", schema: { type: "integer", minimum: 1, maximum: 1000 } },
+        ],
         responses: { "200": json(ref("RunView"), "The run."), ...errors(["Unauthorized", "NotFound"]) },
       },
       delete: {

@@ -180,6 +180,10 @@ export const runView = z.object({
   createdAt: isoDateTime,
   updatedAt: isoDateTime,
   forks: z.array(forkView),
+  /** GET /v1/runs/:id?forksAfter=&forksLimit=: the forks shown are one page of the run's. */
+  forksPage: z
+    .object({ after: z.number().int(), limit: z.number().int(), total: z.number().int(), next: z.number().int().nullable().describe("forksAfter of the next page, null on the last") })
+    .optional(),
   totals: runTotals,
   ranking: z
     .array(rankEntry)

@@ -100,7 +100,7 @@ export type AgentTask = z.infer<typeof agentTask>;
 export const adaptiveStrategy = z.strictObject({
   kind: z.literal("adaptive"),
   initial: z.number().int().min(1).max(50),
-  max: z.number().int().min(1).max(100),
+  max: z.number().int().min(1).max(1000),
   until: z.union([z.literal("check_pass"), z.strictObject({ minScore: z.number().min(0).max(10) })]),
 });
 export type AdaptiveStrategy = z.infer<typeof adaptiveStrategy>;
@@ -125,7 +125,8 @@ export const createRunRequest = z.strictObject({
   /** The branch to fork from. Default: the repository's default branch (a local repo's HEAD, a remote's symbolic HEAD). */
   branch: gitRefName.optional(),
   task,
-  forks: z.number().int().min(1).max(100).default(1),
+  /** At most MAX_FORKS_PER_RUN (default 100, up to 1,000: checked when the run is created). */
+  forks: z.number().int().min(1).max(1000).default(1),
   maxConcurrent: z.number().int().min(1).max(50).default(5),
   timeoutSeconds: z.number().int().min(10).max(86_400).default(DEFAULT_TIMEOUT_SECONDS),
   /** A size profile: its template, its timeout (unless given here) and its cost rates. */
@@ -191,15 +192,19 @@ export const listRunsQuery = z.strictObject({
 });
 export type ListRunsQuery = z.infer<typeof listRunsQuery>;
 
-export const forkNumberParam = z.coerce.number().int().min(1).max(100);
+export const forkNumberParam = z.coerce.number().int().min(1).max(1000);
+
+/** GET /v1/runs/:id: every fork, or with either parameter one page of them (forks numbered after `forksAfter`, `forksLimit` of them, default 100). */
+export const runViewQuery = z.strictObject({
+  forksAfter: z.coerce.number().int().min(0).optional(),
+  forksLimit: z.coerce.number().int().min(1).max(1000).optional(),
+});
 
 /** The path of a fork's routes, /v1/runs/:id/forks/:n (the id is checked by the run's look-up: 404). */
 export const forkPathParams = z.object({ id: z.string(), n: forkNumberParam });
 /** GET /v1/runs/:id/compare/:a/:b: two forks of a run. */
 export const forkPairParams = z.object({ id: z.string(), a: forkNumberParam, b: forkNumberParam });
 
-/** A run holds at most this many forks, branches included. */
-export const MAX_FORKS_PER_RUN = 100;
 
 /** POST /v1/runs/:id/forks/:n/branch: new forks from fork n's workspace (and transcript) as it is now. */
 export const branchRequest = z.strictObject({

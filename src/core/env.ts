@@ -64,6 +64,7 @@ export interface Env {
   AGENT_CONTEXT_TOKENS?: string;
   BUDGET_WAIT_SECONDS?: string;
   SESSION_QUEUE_LIMIT?: string;
+  MAX_FORKS_PER_RUN?: string;
   METRICS_TOKEN?: string;
   CLAUDE_CODE_COMMAND?: string;
   GITHUB_TOKEN?: string;
@@ -148,6 +149,8 @@ const configSchema = z.object({
   BUDGET_WAIT_SECONDS: int(0, 30 * 24 * 3600).default(24 * 3600),
   /** Messages a session holds queued behind its running turn; one more is answered 429 `queue_full`. */
   SESSION_QUEUE_LIMIT: int(1, 1000).default(20),
+  /** Forks a run may hold, branches included (a request over it is a 400 naming forks). */
+  MAX_FORKS_PER_RUN: int(1, 1000).default(100),
   METRICS_TOKEN: z.string().min(1).optional(),
   CLAUDE_CODE_COMMAND: z.string().min(1).max(500).default("claude"),
   GITHUB_TOKEN: z.string().min(1).optional(),

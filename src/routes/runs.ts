@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { forwardEvents } from "./event-stream";
-import { branchRequest, forkPairParams, forkPathParams, judgeRequest, listRunsQuery, raiseBudgetRequest, type ForkView, type RunView } from "../api/runs";
+import { branchRequest, forkPairParams, forkPathParams, judgeRequest, listRunsQuery, raiseBudgetRequest, runViewQuery, type ForkView, type RunView } from "../api/runs";
 import { resolveModel } from "../agent/models";
 import { loadConfig } from "../core/env";
 import { readJson, validJson, validParams, validQuery } from "../api/validation";
@@ -43,12 +43,24 @@ runs.post("/", async (c) => {
 
 runs.get("/", validQuery(listRunsQuery), async (c) => c.json(await listRuns(c.env.DB, c.req.valid("query"))));
 
-runs.get("/:id", async (c) => {
+runs.get("/:id", validQuery(runViewQuery), async (c) => {
   const id = c.req.param("id");
   const view = await orchestrator(c.env, id).view();
   if (!view) throw (await tombstoneOf(c.env.DB, id)) ? new RunDeletedError(id) : new NotFoundError("run", id);
-  return c.json(view as RunView);
+  const { forksAfter, forksLimit } = c.req.valid("query");
+  if (forksAfter === undefined && forksLimit === undefined) return c.json(view as RunView);
+  return c.json(forksPage(view as RunView, forksAfter ?? 0, forksLimit ?? DEFAULT_FORKS_PAGE));
 });
+
+const DEFAULT_FORKS_PAGE = 100;
+
+/** One page of a run's forks: those numbered after `after`, `limit` of them. */
+function forksPage(view: RunView, after: number, limit: number): RunView {
+  const rest = view.forks.filter((f) => f.n > after);
+  const forks = rest.slice(0, limit);
+  const next = rest.length > limit ? forks.at(-1)!.n : null;
+  return { ...view, forks, forksPage: { after, limit, total: view.forks.length, next } };
+}
 
 runs.delete("/:id", async (c) => c.json(await deleteRun(c.env, c.req.param("id"))));
 

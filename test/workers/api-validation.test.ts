@@ -17,7 +17,9 @@ describe("request validation", () => {
   it.each([
     ["a missing repo", { task: { commands: ["true"] } }, "repo"],
     ["forks out of range", { ...valid(), forks: 0 }, "forks"],
-    ["too many forks", { ...valid(), forks: 101 }, "forks"],
+    ["more forks than MAX_FORKS_PER_RUN (100)", { ...valid(), forks: 101 }, "forks"],
+    ["more forks than any run may hold", { ...valid(), forks: 1001 }, "forks"],
+    ["an adaptive run over MAX_FORKS_PER_RUN", { ...valid(), check: "true", strategy: { kind: "adaptive", initial: 2, max: 101, until: "check_pass" } }, "strategy.max"],
     ["maxConcurrent out of range", { ...valid(), maxConcurrent: 51 }, "maxConcurrent"],
     ["an empty command list", { ...valid(), task: { commands: [] } }, "task.commands"],
     ["a missing task", { repo: "https://github.com/a/b" }, "task"],

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { commandStep, STEP, VERIFY_STEP } from "../../src/workflows/steps";
 import { createRun, getRun, sandboxAdmin, testEnv, waitFor, waitForRunStatus, api } from "./helpers";
+import type { RunView } from "../../src/api/runs";
 import { plantRun } from "./planted-run";
 
 beforeEach(async () => {
@@ -55,6 +56,16 @@ describe("a run of commands", () => {
     // Each fork's sandbox and its verification sandbox.
     expect(stats.created).toBe(6);
     expect(stats.live).toBe(0);
+    // One page of the forks at a time (a run may hold up to 1,000): forksAfter and forksLimit.
+    const page = async (query: string) => (await (await api(`/v1/runs/${run.id}?${query}`)).json()) as RunView;
+    const first = await page("forksLimit=2");
+    expect(first.forks.map((f) => f.n)).toEqual([1, 2]);
+    expect(first.forksPage).toEqual({ after: 0, limit: 2, total: 3, next: 2 });
+    const last = await page(`forksAfter=${first.forksPage!.next}&forksLimit=2`);
+    expect(last.forks.map((f) => f.n)).toEqual([3]);
+    expect(last.forksPage).toEqual({ after: 2, limit: 2, total: 3, next: null });
+    expect(view.forksPage).toBeUndefined();
+    expect((await api(`/v1/runs/${run.id}?forksLimit=0`)).status).toBe(400);
   });
 
   it("stops at a failing command, fails the fork with its exit code, and still releases the sandbox", async () => {

@@ -1,4 +1,5 @@
-import { MAX_FORKS_PER_RUN, TERMINAL_FORK_STATUSES, TERMINAL_RUN_STATUSES, type BranchRequest, type BranchResponse } from "../../api/runs";
+import { TERMINAL_FORK_STATUSES, TERMINAL_RUN_STATUSES, type BranchRequest, type BranchResponse } from "../../api/runs";
+import { loadConfig } from "../../core/env";
 import { branchStateKey } from "../../artifacts/store";
 import type { LeaseRequest } from "../pool/pool";
 import { ConflictError, InvalidInputError, NotFoundError } from "../../core/errors";
@@ -66,7 +67,8 @@ export class RunBranching {
       throw new InvalidInputError("prompt: a commands task has no prompt; its branches run the rest of its commands.", { field: "prompt" });
     }
     const last = this.#branches.lastFork();
-    if (last + request.count > MAX_FORKS_PER_RUN) throw new InvalidInputError(`count: a run holds at most ${MAX_FORKS_PER_RUN} forks (this one has ${last}).`, { field: "count" });
+    const max = loadConfig(this.#run.env).MAX_FORKS_PER_RUN;
+    if (last + request.count > max) throw new InvalidInputError(`count: a run holds at most ${max} forks (MAX_FORKS_PER_RUN; this one has ${last}).`, { field: "count" });
     if (run.status === "cancelled") throw new ConflictError("run_finished", "The run was cancelled.");
     let kept: { turn: number; stateKey: string; sourceLeaseKey: string } | undefined;
     if (isTerminalFork(fork)) {

@@ -82,6 +82,12 @@ function listRunsParameters(schemas: Record<string, Json>): Json[] {
 }
 
 /** Starting and listing runs, one run, and its actions. */
+/** GET /v1/runs/:id's paging of forks. */
+const forksPageParams: Json[] = [
+  { name: "forksAfter", in: "query", required: false, description: "only forks numbered after this (`forksPage.next` of the previous page)", schema: { type: "integer", minimum: 0 } },
+  { name: "forksLimit", in: "query", required: false, description: "forks per page (1-1000, default 100 when paging)", schema: { type: "integer", minimum: 1, maximum: 1000 } },
+];
+
 function runPathsTop(listParameters: Json[]): Paths {
   return {
     "/v1/runs": {
@@ -126,11 +132,7 @@ function runPathsTop(listParameters: Json[]): Paths {
         operationId: "getRun",
         summary: "A run with every fork and its totals",
         description: "Every fork, or with `forksAfter` or `forksLimit` one page of them (`forksPage` says where the next starts): a run holds up to MAX_FORKS_PER_RUN forks (default 100, up to 1,000).",
-        parameters: [
-          runIdParam,
-          { name: "forksAfter", in: "query", required: false, description: "only forks numbered after this (`forksPage.next` of the previous page)", schema: { type: "integer", minimum: 0 } },
-          { name: "forksLimit", in: "query", required: false, description: "forks per page (1-1000, default 100 when paging)", schema: { type: "integer", minimum: 1, maximum: 1000 } },
-        ],
+        parameters: [runIdParam, ...forksPageParams],
         responses: { "200": json(ref("RunView"), "The run."), ...errors(["Unauthorized", "NotFound"]) },
       },
       delete: {

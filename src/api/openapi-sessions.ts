@@ -141,7 +141,7 @@ export const SESSION_PATHS: Record<string, Record<string, Json>> = {
       description:
         "A session that takes over fork n's kept sandbox (the run needs `keepSandboxes: true`; kept for KEEP_SANDBOX_SECONDS) and, for an agent fork, " +
         "its conversation as turn 1. Its budget is what the run had left of its own. The session starts paused; the first message resumes it. 409 `sandbox_not_kept` when there is no kept sandbox (or it was taken over already), `fork_running` before the fork ends.",
-      parameters: [{ $ref: "#/components/parameters/RunId" }, { name: "n", in: "path", required: true, description: "fork number (1..N)", schema: { type: "integer", minimum: 1, maximum: 100 } }],
+      parameters: [{ $ref: "#/components/parameters/RunId" }, { name: "n", in: "path", required: true, description: "fork number (1..N)", schema: { type: "integer", minimum: 1, maximum: 1000 } }],
       responses: { "201": json(ref("CreatedSession"), "The new session (status `paused`)."), ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict"]) },
     },
   },

@@ -114,7 +114,7 @@ describe("GET /openapi.json", () => {
     const created = await api("/v1/runs", { method: "POST", json: {} });
     expect(created.status).toBe(400);
     expect(((await created.json()) as ErrorBody).error.details?.field).toBe("repo");
-    const fork = await api(`/v1/runs/${UNKNOWN_RUN}/forks/101/cancel`, { method: "POST" });
+    const fork = await api(`/v1/runs/${UNKNOWN_RUN}/forks/1001/cancel`, { method: "POST" });
     expect(fork.status).toBe(400);
     expect(((await fork.json()) as ErrorBody).error.code).toBe("invalid_input");
     const list = await api("/v1/runs?status=nope");

@@ -1,5 +1,5 @@
 import { LOCAL_API_TOKEN } from "./local-token.ts";
-import type { ArtifactList, BranchResponse, CompareView, CreateEvalBody, CreateRunBody, DeletedRun, EvalResults, ForkDiffView, EvalView, ForkTranscriptPage, PickResult, CreatedRun, CreatedSession, CreateSessionBody, ReaperResult, RunPage, RunStatus, RunView, SessionPage, SessionView, TranscriptPage } from "./types.ts";
+import type { ArtifactList, BranchResponse, CompareView, CreateEvalBody, CreateRunBody, DeletedEval, DeletedRun, DeletedSession, EvalResults, ForkDiffView, EvalView, ForkTranscriptPage, PickResult, CreatedRun, CreatedSession, CreateSessionBody, ReaperResult, RunPage, RunStatus, RunView, SessionPage, SessionView, TranscriptPage } from "./types.ts";
 
 /** An error answer of the API (`{error:{code,message,details}}`), or the API being unreachable (status 0). */
 export class ApiError extends Error {
@@ -157,6 +157,15 @@ export class ForkyardClient {
 
   destroySession(id: string): Promise<SessionView> {
     return this.#json("DELETE", `/v1/sessions/${enc(id)}`);
+  }
+
+  /** Deletes a session for good (DELETE …?purge=true). */
+  deleteSession(id: string): Promise<DeletedSession> {
+    return this.#json("DELETE", `/v1/sessions/${enc(id)}?purge=true`);
+  }
+
+  deleteEval(id: string): Promise<DeletedEval> {
+    return this.#json("DELETE", `/v1/evals/${enc(id)}`);
   }
 
   removeMessage(id: string, turn: number): Promise<SessionView> {

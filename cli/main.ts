@@ -8,7 +8,7 @@ import { compareCommand, judgeCommand } from "./commands/compare.ts";
 import { branchCommand } from "./commands/branch.ts";
 import { sessionControlCommand, sessionDequeueCommand, sessionForkCommand, sessionListCommand, sessionNewCommand, sessionSendCommand, sessionShowCommand } from "./commands/session.ts";
 import { cleanupCommand } from "./commands/cleanup.ts";
-import { evalCommand, type EvalOptions } from "./commands/eval.ts";
+import { evalCommand, evalRmCommand, type EvalOptions } from "./commands/eval.ts";
 import { controlCommand } from "./commands/control.ts";
 import { forkCommand, type ForkOptions } from "./commands/fork.ts";
 import { listCommand, type ListOptions } from "./commands/list.ts";
@@ -179,7 +179,7 @@ export function createProgram(io: Io, result: { code: number }): Command {
     .addOption(json())
     .action(action((ctx, id: string, a: number | undefined, b: number | undefined) => compareCommand(ctx, id, a, b)));
 
-  program
+  const evalCmd = program
     .command("eval")
     .description("run an eval suite (JSON { name?, tasks, configs? } or JSONL of tasks) and print pass@1, oracle, selected pass and cost per solved task per config")
     .argument("<suite>", "suite file: tasks { id, repo, ref?, prompt, prepare?, check?, hiddenCheck } (docs/evals.md)")
@@ -190,6 +190,12 @@ export function createProgram(io: Io, result: { code: number }): Command {
     .option("--no-wait", "start it and print its id")
     .addOption(json())
     .action(action((ctx, file: string, opts: EvalOptions) => evalCommand(ctx, file, opts)));
+  evalCmd
+    .command("rm")
+    .description("delete an ended eval (cancel a running one first); its runs stay, under RUN_RETENTION_DAYS")
+    .argument("<eval>", "eval id")
+    .addOption(json())
+    .action(action((ctx, id: string) => evalRmCommand(ctx, id)));
 
   program
     .command("branch")
@@ -273,14 +279,11 @@ export function createProgram(io: Io, result: { code: number }): Command {
   for (const [verb, description] of [
     ["pause", "pause the sandbox now (not billed; the next message resumes it)"],
     ["cancel", "stop the running turn at its next step (queued messages stay)"],
-    ["rm", "destroy the session: its sandbox is killed, the transcript stays"],
+    ["rm", "destroy the session: its sandbox is killed, the transcript stays (--purge: delete it for good)"],
   ] as const) {
-    session
-      .command(verb)
-      .description(description)
-      .argument("<session>", "session id")
-      .addOption(json())
-      .action(action((ctx, id: string) => sessionControlCommand(ctx, verb, id)));
+    const cmd = session.command(verb).description(description).argument("<session>", "session id").addOption(json());
+    if (verb === "rm") cmd.option("--purge", "delete the session for good: its transcript, snapshots and index row too");
+    cmd.action(action((ctx, id: string, opts: { purge?: boolean }) => sessionControlCommand(ctx, verb, id, opts)));
   }
 
   program

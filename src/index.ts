@@ -4,6 +4,7 @@ import { loadConfig, type Env } from "./core/env";
 import { errorFields, log } from "./observability/log";
 import { runReaper } from "./actions/reaper";
 import { pruneRuns } from "./actions/delete-run";
+import { pruneSessions } from "./actions/delete-session";
 
 export { Orchestrator } from "./objects/orchestrator/orchestrator";
 export { Pool } from "./objects/pool/pool";
@@ -23,6 +24,7 @@ export default {
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(runReaper(env).catch((err) => log("error", "reaper.failed", errorFields(err))));
     ctx.waitUntil(pruneRuns(env).catch((err) => log("error", "runs.prune_failed", errorFields(err))));
+    ctx.waitUntil(pruneSessions(env).catch((err) => log("error", "sessions.prune_failed", errorFields(err))));
     const retentionMs = loadConfig(env).ARTIFACT_RETENTION_DAYS * 86_400_000;
     ctx.waitUntil(new ArtifactStore(env.ARTIFACTS).prune(new Date(Date.now() - retentionMs)).catch((err) => log("error", "artifacts.prune_failed", errorFields(err))));
   },

@@ -102,3 +102,11 @@ export function resultsTable(results: EvalResults, c: Parameters<typeof renderTa
   const columns = ["CONFIG", "MODEL", "N", "SOLVED", "PASS@1", "ORACLE", "SELECTED", "SEL. ACC.", "AUC", "$/SOLVED", "TIME/SOLVED"].map((header) => ({ header }));
   return renderTable(columns, rows, c);
 }
+
+/** `eval rm <id>`: deletes an ended eval (DELETE /v1/evals/:id; 409 while it runs: cancel it first). Its runs stay, under run retention. */
+export async function evalRmCommand(ctx: Context, id: string): Promise<number> {
+  const deleted = await ctx.client.deleteEval(id);
+  if (ctx.out.json) ctx.out.data(deleted);
+  else ctx.out.line(`eval ${deleted.id} deleted ${ctx.out.c.dim(`(${deleted.runsReleased} runs released to run retention)`)}`);
+  return EXIT.ok;
+}

@@ -69,8 +69,14 @@ export async function sessionDequeueCommand(ctx: Context, id: string, turn: numb
   return EXIT.ok;
 }
 
-/** `session pause|cancel|rm <id>`. */
-export async function sessionControlCommand(ctx: Context, action: "pause" | "cancel" | "rm", id: string): Promise<number> {
+/** `session pause|cancel|rm <id>`; `rm --purge` deletes the session for good (its transcript too). */
+export async function sessionControlCommand(ctx: Context, action: "pause" | "cancel" | "rm", id: string, opts: { purge?: boolean } = {}): Promise<number> {
+  if (action === "rm" && opts.purge) {
+    const deleted = await ctx.client.deleteSession(id);
+    if (ctx.out.json) ctx.out.data(deleted);
+    else ctx.out.line(`session ${deleted.id} deleted ${ctx.out.c.dim(`(${deleted.objectsDeleted} stored objects)`)}`);
+    return EXIT.ok;
+  }
   const view = action === "rm" ? await ctx.client.destroySession(id) : await ctx.client.sessionAction(id, action);
   return printView(ctx, view);
 }

@@ -6,7 +6,7 @@
 import type { z } from "zod";
 import type { artifactList, compareView, createdRun, forkDiffView, deletedRun, rankEntry, reaperReport, runEventData, runPage } from "./responses.ts";
 import type { createRunRequest, ForkStatus, RunStatus } from "./runs.ts";
-import type { createdSession, forkedSessions, messageAccepted, sessionPage, transcriptPage } from "./session-responses.ts";
+import type { createdSession, deletedSession, forkedSessions, messageAccepted, sessionPage, transcriptPage } from "./session-responses.ts";
 import type { createSessionRequest, SessionStatus } from "./sessions.ts";
 import type { createEvalRequest } from "./evals.ts";
 
@@ -15,7 +15,7 @@ export type { SessionSummary, SessionView, TranscriptEntry, TurnView } from "./s
 export type { PickResult } from "./pick-responses.ts";
 export type SessionPickResult = z.infer<typeof import("./pick-responses.ts").sessionPickResult>;
 export type { ForkTranscriptEntry, ForkTranscriptPage } from "./fork-transcript.ts";
-export type { EvalResults, EvalView, ConfigResults } from "./evals.ts";
+export type { EvalResults, EvalView, ConfigResults, DeletedEval } from "./evals.ts";
 /** The body of POST /v1/evals as sent. */
 export type CreateEvalBody = z.input<typeof createEvalRequest>;
 
@@ -26,6 +26,7 @@ export type CreatedRun = z.infer<typeof createdRun>;
 export type RunPage = z.infer<typeof runPage>;
 /** 200 answer of DELETE /v1/runs/:id. */
 export type DeletedRun = z.infer<typeof deletedRun>;
+export type DeletedSession = z.infer<typeof deletedSession>;
 export type ReaperResult = z.infer<typeof reaperReport>;
 export type ArtifactList = z.infer<typeof artifactList>;
 export type CompareView = z.infer<typeof compareView>;

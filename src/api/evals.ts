@@ -125,6 +125,15 @@ export const evalView = z.object({
   links: z.object({ self: z.string(), results: z.string(), csv: z.string() }),
 });
 
+/** DELETE /v1/evals/:id (src/actions/delete-eval.ts). */
+export const deletedEval = z.object({
+  id: z.string(),
+  deleted: z.literal(true),
+  runsReleased: z.number().int().describe("the eval's runs released to RUN_RETENTION_DAYS (the runs themselves are not deleted)"),
+  instancesDeleted: z.number().int().describe("hidden-check Workflow instances whose engine state this call deleted"),
+});
+
+export type DeletedEval = z.output<typeof deletedEval>;
 export type ConfigResults = z.output<typeof configResults>;
 export type EvalTaskResult = z.output<typeof evalTaskResult>;
 export type EvalResults = z.output<typeof evalResults>;

@@ -1,7 +1,7 @@
 /** The evals part of the OpenAPI document: its operations and the schemas they use. */
 import type { z } from "zod";
 import { errors, json, ref, type Json } from "./openapi-common.ts";
-import { configResults, createEvalRequest, evalResults, evalTaskResult, evalView } from "./evals.ts";
+import { configResults, createEvalRequest, deletedEval, evalResults, evalTaskResult, evalView } from "./evals.ts";
 
 export const CREATE_EVAL_EXAMPLE = {
   name: "bundled suite, N=1 vs N=4",
@@ -22,6 +22,7 @@ export const EVAL_RESPONSE_SCHEMAS: [string, z.core.$ZodType][] = [
   ["EvalResults", evalResults],
   ["EvalConfigResults", configResults],
   ["EvalTaskResult", evalTaskResult],
+  ["DeletedEval", deletedEval],
 ];
 
 const evalIdParam = { $ref: "#/components/parameters/EvalId" };
@@ -47,6 +48,17 @@ export const EVAL_PATHS: Record<string, Record<string, Json>> = {
       summary: "An eval's progress",
       parameters: [evalIdParam],
       responses: { "200": json(ref("EvalView"), "The eval: its configs, tasks (without prompts or checks), progress and spend."), ...errors(["Unauthorized", "NotFound"]) },
+    },
+    delete: {
+      tags: ["evals"],
+      operationId: "deleteEval",
+      summary: "Delete an ended eval",
+      description:
+        "Deletes a completed, cancelled or over-budget eval for good: its object's state (suite, hidden checks, verdicts, event log) and alarm, and its hidden checks' Workflow instances. " +
+        "Its runs are not deleted: they leave D1's `eval_runs` and so fall under RUN_RETENTION_DAYS like any other run (DELETE /v1/runs/:id deletes one now). Afterwards GET answers 404 `not_found`. " +
+        "409 `eval_not_ended` while it runs (cancel it first: POST /v1/evals/:id/cancel) or while a cancelled eval's runs are still stopping.",
+      parameters: [evalIdParam],
+      responses: { "200": json(ref("DeletedEval"), "The eval is deleted."), ...errors(["Unauthorized", "NotFound", "Conflict"]) },
     },
   },
   "/v1/evals/{id}/results": {

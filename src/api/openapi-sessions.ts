@@ -24,6 +24,7 @@ export const SESSION_RESPONSE_SCHEMAS: [string, z.core.$ZodType][] = [
   ["TranscriptPage", res.transcriptPage],
   ["SessionSummary", res.sessionSummary],
   ["SessionPage", res.sessionPage],
+  ["DeletedSession", res.deletedSession],
 ];
 
 const sessionIdParam = { $ref: "#/components/parameters/SessionId" };
@@ -72,7 +73,19 @@ export const SESSION_PATHS: Record<string, Record<string, Json>> = {
       schema: "PatchSessionRequest",
       example: { title: "Faster tests", budgetUsd: 40 },
     }),
-    delete: sessionOp("destroySession", "Destroy a session", "Stops the running turn, drops queued ones and kills the sandbox. The transcript stays readable; status `destroyed`.", viewResponse("The destroyed session.")),
+    delete: {
+      ...sessionOp(
+        "destroySession",
+        "Destroy a session, or delete it for good (?purge=true)",
+        "Without `purge`: stops the running turn, drops queued ones and kills the sandbox; the transcript stays readable; status `destroyed`. " +
+          "With `purge=true`: deletes the session for good (destroyed first when it was not): its object's state (record, turns, transcript, ledger, event log) and alarm, every R2 object " +
+          "under `sessions/<id>/` (its patch, its workspace snapshots) and its row in GET /v1/sessions; a tombstone stays, so GET answers 404 `session_deleted`. Sessions forked from it keep " +
+          "their own copies (history, sandbox, snapshots); a run it continued is unchanged (its kept sandbox, taken over by the session, is gone). Repeating it answers 200 again. " +
+          "409 `session_busy` while a turn runs or is queued, or while it is set up (cancel the turn first).",
+        { "200": { description: "The destroyed session (SessionView), or with `purge=true` what was deleted (DeletedSession).", content: { "application/json": { schema: { oneOf: [ref("SessionView"), ref("DeletedSession")] } } } }, ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict"]) },
+      ),
+      parameters: [sessionIdParam, { name: "purge", in: "query", required: false, description: "`true`: delete the session for good instead of only destroying it", schema: { type: "string", enum: ["true", "false"] } }],
+    },
   },
   "/v1/sessions/{id}/messages": {
     post: sessionOp(

@@ -100,3 +100,12 @@ export const sessionSummary = sessionView.pick({ id: true, title: true, status: 
 });
 
 export const sessionPage = z.object({ sessions: z.array(sessionSummary), nextCursor: z.string().nullable() });
+
+/** DELETE /v1/sessions/:id?purge=true (src/actions/delete-session.ts). */
+export const deletedSession = z.object({
+  id: z.string(),
+  deleted: z.literal(true),
+  reason: z.enum(["deleted", "retention"]).describe("`deleted`: by DELETE /v1/sessions/:id?purge=true; `retention`: by SESSION_RETENTION_DAYS"),
+  deletedAt: isoDateTime,
+  objectsDeleted: z.number().int().describe("R2 objects (its patch, its workspace snapshots) this call deleted; 0 when a delete is repeated"),
+});

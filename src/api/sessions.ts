@@ -64,6 +64,11 @@ export const listSessionsQuery = z.strictObject({
   cursor: z.string().max(200).optional(),
 });
 
+/** DELETE /v1/sessions/:id: `purge=true` deletes the session for good instead of only destroying it. */
+export const deleteSessionQuery = z.strictObject({
+  purge: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+});
+
 export const transcriptQuery = z.strictObject({
   /** Entries after this sequence number (the `seq` of the last entry read). */
   after: z.coerce.number().int().min(0).default(0),

@@ -22,6 +22,11 @@ export function patchKey(runId: string, n: number): string {
   return `runs/${runId}/${n}/patch.diff`;
 }
 
+/** Every object of a session (its patch, its workspace snapshots) lives under this prefix (a session's delete removes it whole). */
+export function sessionPrefix(sessionId: string): string {
+  return `sessions/${sessionId}/`;
+}
+
 /** A session's patch against its base (objects/session/session-work.ts). */
 export function sessionPatchKey(sessionId: string): string {
   return `sessions/${sessionId}/patch.diff`;

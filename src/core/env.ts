@@ -52,6 +52,7 @@ export interface Env {
   ARTIFACT_MAX_BYTES?: string;
   ARTIFACT_RETENTION_DAYS?: string;
   RUN_RETENTION_DAYS?: string;
+  SESSION_RETENTION_DAYS?: string;
   KEEP_SANDBOX_SECONDS?: string;
   MAX_BODY_BYTES?: string;
   LOG_LEVEL?: string;
@@ -132,6 +133,8 @@ const configSchema = z.object({
   ARTIFACT_RETENTION_DAYS: int(1, 3650).default(30),
   /** Ended runs whose last change is older than this are deleted by the cron trigger (0: never). */
   RUN_RETENTION_DAYS: int(0, 3650).default(0),
+  /** Idle, paused, destroyed and failed sessions whose last change is older than this are deleted by the cron trigger (0: never). */
+  SESSION_RETENTION_DAYS: int(0, 3650).default(0),
   /** How long a kept sandbox (runs with keepSandboxes) waits, paused, for a session to continue it. */
   KEEP_SANDBOX_SECONDS: int(60, 30 * 86_400).default(86_400),
   MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),

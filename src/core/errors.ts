@@ -70,6 +70,13 @@ export class RunDeletedError extends ForkyardError {
   }
 }
 
+/** A session that was deleted (DELETE /v1/sessions/:id?purge=true, or retention): 404 when it is read. */
+export class SessionDeletedError extends ForkyardError {
+  constructor(id: string) {
+    super("session_deleted", `Session "${id}" was deleted.`, { status: 404, details: { session: id } });
+  }
+}
+
 /**
  * A Workflow step returned more than Cloudflare keeps per step result (1 MiB): the step fails
  * (locally too, where the engine would not refuse it). Large data belongs in R2, by reference.

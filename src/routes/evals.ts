@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { createEval } from "../actions/create-eval";
+import { deleteEval } from "../actions/delete-eval";
 import type { EvalResults, EvalView } from "../api/evals";
 import { readJson, validQuery } from "../api/validation";
 import type { AppEnv } from "../core/app-env";
@@ -46,3 +47,6 @@ evals.post("/:id/cancel", async (c) => {
   if (!(await stub.view())) throw new NotFoundError("eval", id);
   return c.json(unwrap(await stub.cancel()) as EvalView);
 });
+
+/** An ended eval, for good (409 while it runs: cancel it first). */
+evals.delete("/:id", async (c) => c.json(await deleteEval(c.env, c.req.param("id"))));

@@ -4,16 +4,18 @@ import { resolveModel } from "../agent/models";
 import { validateRepo } from "../api/repo";
 import { resolveBaseBranch } from "../runs/default-branch";
 import { DEFAULT_TEMPLATE } from "../api/runs";
-import { createSessionRequest, forkSessionRequest, listSessionsQuery, messagePathParams, patchSessionRequest, sendMessageRequest, sessionLinks, transcriptQuery, type SessionView } from "../api/sessions";
+import { createSessionRequest, deleteSessionQuery, forkSessionRequest, listSessionsQuery, messagePathParams, patchSessionRequest, sendMessageRequest, sessionLinks, transcriptQuery, type SessionView } from "../api/sessions";
 import { validJson, validParams, validQuery } from "../api/validation";
 import type { AppEnv } from "../core/app-env";
 import { loadConfig } from "../core/env";
-import { AgentUnavailableError, NotFoundError, unwrap, type Result } from "../core/errors";
+import { AgentUnavailableError, NotFoundError, SessionDeletedError, unwrap, type Result } from "../core/errors";
 import { resolveRunSandbox } from "../runs/run-sandbox";
 import { resolveProfiles } from "../core/sandbox-profiles";
 import { TemplateAliases } from "../sandbox/template-aliases";
 import { newSessionId, SESSION_ID_PATTERN, sessionWorkBranch } from "../protocol/session-ids";
 import { listSessions } from "../d1-index/session-index";
+import { sessionTombstoneOf } from "../d1-index/session-tombstones";
+import { deleteSession } from "../actions/delete-session";
 import { pickSession, sessionPatch } from "../actions/session-work";
 import { objectResponse } from "./artifacts";
 
@@ -49,7 +51,7 @@ sessions.get("/", validQuery(listSessionsQuery), async (c) => c.json(await listS
 sessions.get("/:id", async (c) => {
   const id = c.req.param("id");
   const view = await sessionObject(c.env, id).view();
-  if (!view) throw new NotFoundError("session", id);
+  if (!view) throw (await sessionTombstoneOf(c.env.DB, id)) ? new SessionDeletedError(id) : new NotFoundError("session", id);
   return c.json(view as SessionView);
 });
 
@@ -58,8 +60,10 @@ sessions.patch("/:id", validJson(patchSessionRequest), async (c) => {
   return c.json(sessionResult(id, await sessionObject(c.env, id).update(c.req.valid("json"))));
 });
 
-sessions.delete("/:id", async (c) => {
+/** Destroys the session (its sandbox killed, its transcript kept); `?purge=true` deletes it for good (delete-session.ts). */
+sessions.delete("/:id", validQuery(deleteSessionQuery), async (c) => {
   const id = c.req.param("id");
+  if (c.req.valid("query").purge) return c.json(await deleteSession(c.env, id));
   return c.json(sessionResult(id, await sessionObject(c.env, id).destroy()));
 });
 

@@ -815,3 +815,17 @@ describe("hints", () => {
     expect(stripAnsi(fake.out())).toContain("forkyard status r1 --watch · forkyard compare r1");
   });
 });
+
+describe("deleting sessions and evals", () => {
+  it("session rm destroys; session rm --purge and eval rm delete for good", async () => {
+    const fake = fakeIo((req) => {
+      if (req.url.includes("/v1/evals/")) return json({ id: "eabc", deleted: true, runsReleased: 2, instancesDeleted: 1 });
+      if (req.url.includes("purge=true")) return json({ id: "s1", deleted: true, reason: "deleted", deletedAt: "2026-01-01T00:00:00Z", objectsDeleted: 3 });
+      return json({}, 500);
+    });
+    expect(await main(argv("session", "rm", "s1", "--purge"), fake.io)).toBe(EXIT.ok);
+    expect(await main(argv("eval", "rm", "eabc"), fake.io)).toBe(EXIT.ok);
+    expect(fake.requests.map((r) => `${r.method} ${new URL(r.url).pathname}${new URL(r.url).search}`)).toEqual(["DELETE /v1/sessions/s1?purge=true", "DELETE /v1/evals/eabc"]);
+    expect(stripAnsi(fake.out())).toBe("session s1 deleted (3 stored objects)\neval eabc deleted (2 runs released to run retention)\n");
+  });
+});

@@ -15,6 +15,7 @@ import { EventChannel } from "../shared/event-channel";
 import { migrate } from "../shared/migrations";
 import { EvalStore, type EvalFork, type EvalRecord, type EvalRunRow } from "./eval-store";
 import { EVAL_MIGRATIONS } from "./schema";
+import { deleteEvalState, type EvalWiped } from "./eval-deletion";
 
 /** A hidden check's sandbox time limit. */
 export const HIDDEN_CHECK_TIMEOUT_SECONDS = 1800;
@@ -92,6 +93,11 @@ export class Evaluation extends DurableObject<Env> {
       }
       return this.#view()!;
     });
+  }
+
+  /** DELETE /v1/evals/:id (an ended eval): its storage, alarm and eval_runs rows (eval-deletion.ts). */
+  deleteState(): Promise<Result<EvalWiped | null>> {
+    return asResult(() => deleteEvalState(this.ctx, this.env.DB, this.#store, this.#events));
   }
 
   /** A hidden check's verdict (src/workflows/eval-check-workflow.ts); a repeated report changes nothing. */

@@ -132,6 +132,11 @@ export class SessionStore {
     this.#record = record;
   }
 
+  /** Drops the cached record (its rows were deleted: the session's delete). */
+  forget(): void {
+    this.#record = undefined;
+  }
+
   /** Changes the record and saves it. */
   update(change: (record: SessionRecord) => void): SessionRecord {
     const record = structuredClone(this.record()!);

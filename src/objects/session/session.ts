@@ -15,6 +15,8 @@ import { SessionLease } from "./session-lease";
 import { SessionTurns } from "./session-turns";
 import { SessionForks, type ForkAnswer } from "./session-forks";
 import { SessionReports } from "./session-reports";
+import { deleteSessionState } from "./session-deletion";
+import type { DeleteReason } from "../../d1-index/run-tombstones";
 import type { SandboxHandle } from "../../sandbox/handle";
 import { setupInstanceId } from "../../protocol/session-ids";
 import { exportTurns, upsertSessionSummary } from "../../d1-index/session-index";
@@ -193,6 +195,12 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
       this.#events.closeAll();
       return this.#view();
     });
+  }
+
+  /** Deletes the session for good (destroyed first when needed; refused while a turn runs or is queued): session-deletion.ts. */
+  deleteState(id: string, reason: DeleteReason): Promise<Result<{ wiped: boolean; tombstoned: boolean }>> {
+    const deps = { ctx: this.ctx, db: this.env.DB, store: this.#store, index: this.#index, events: this.#events, destroy: () => this.destroy() };
+    return asResult(() => deleteSessionState(deps, id, reason));
   }
 
   /**

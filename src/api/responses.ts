@@ -92,6 +92,10 @@ export const artifactsView = z.object({
   skipped: z.array(z.object({ path: z.string(), reason: z.enum(["file_too_large", "fork_limit_reached", "too_many_files"]) })).describe("the first 100 files not stored"),
   skippedCount: z.number().int(),
   patch: z.object({ bytes: z.number().int(), sha256: z.string() }).optional().describe("the fork's patch against its base commit (GET …/patch)"),
+  patchOmitted: z
+    .object({ bytes: z.number().int(), reason: z.literal("patch_too_large") })
+    .optional()
+    .describe("the fork's patch was not stored: it is over ARTIFACT_MAX_BYTES (its diff stats, check and commit stand)"),
 });
 
 export const artifactList = z.object({

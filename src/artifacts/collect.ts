@@ -37,6 +37,17 @@ interface ForkStorage {
   store: ArtifactStore;
   runId: string;
   n: number;
+  /** The artifact size cap (ARTIFACT_MAX_BYTES): a bigger patch is not stored (`patchOmitted`). */
+  maxPatchBytes?: number;
+}
+
+type PatchOmitted = NonNullable<ArtifactsView["patchOmitted"]>;
+
+/** What storing a fork's work leaves: its diff stats, its stored patch, or why none was stored. */
+export interface StoredWork {
+  diff: DiffStats;
+  patch?: { bytes: number; sha256: string };
+  patchOmitted?: PatchOmitted;
 }
 
 /**
@@ -44,17 +55,18 @@ interface ForkStorage {
  * stores its patch (when it changed anything) in the ARTIFACTS bucket. Safe to run again: the
  * commit happens once and the same key gets the same bytes.
  */
-export async function collectWork(input: ForkStorage & { baseSha: string; message: string }): Promise<{ diff: DiffStats; patch?: { bytes: number; sha256: string } }> {
+export async function collectWork(input: ForkStorage & { baseSha: string; message: string }): Promise<StoredWork> {
   const exec = await input.session.exec(COLLECT_SCRIPT, { timeoutMs: COLLECT_TIMEOUT_MS, envs: collectEnv({ baseSha: input.baseSha, message: input.message }), tailChars: 1_000_000 });
   if (exec.exitCode !== 0) throw new SandboxOperationError(`Collecting the diff failed: ${exec.stderrTail.trim()}`);
   return storePatch(input, exec.stdoutTail, PATCH_FILE);
 }
 
-/** Diff stats from a build's output, and its patch (when it printed one) stored under the fork's patch key. */
-async function storePatch(input: ForkStorage, output: string, file: string): Promise<{ diff: DiffStats; patch?: { bytes: number; sha256: string } }> {
+/** Diff stats from a build's output, and its patch (when it printed one, within the cap) stored under the fork's patch key. */
+async function storePatch(input: ForkStorage, output: string, file: string): Promise<StoredWork> {
   const diff = parseNumstat(output);
   const patch = parsePatchLine(output);
   if (!patch) return { diff };
+  if (input.maxPatchBytes !== undefined && patch.bytes > input.maxPatchBytes) return { diff, patchOmitted: { bytes: patch.bytes, reason: "patch_too_large" } };
   await input.store.put(patchKey(input.runId, input.n), await input.session.readStream(file), patch.bytes, patch.sha256, "text/x-diff");
   return { diff, patch };
 }
@@ -68,7 +80,7 @@ async function storePatch(input: ForkStorage, output: string, file: string): Pro
  */
 export async function buildVerified(
   input: ForkStorage & { baseSha: string; workBranch: string; message: string; date: string; protectedPaths?: string[] },
-): Promise<{ diff: DiffStats; patch?: { bytes: number; sha256: string }; commit: string }> {
+): Promise<StoredWork & { commit: string }> {
   const exec = await input.session.exec(VERIFY_BUILD_SCRIPT, { timeoutMs: COLLECT_TIMEOUT_MS, envs: verifyBuildEnv(input), tailChars: 1_000_000 });
   const commit = parseCommitLine(exec.stdoutTail);
   if (exec.exitCode !== 0 || !commit) throw new SandboxOperationError(`Building the fork's commit in the verification sandbox failed: ${exec.stderrTail.trim() || `exit ${exec.exitCode}`}`);

@@ -40,7 +40,9 @@ export async function compareRun(view: RunView, store: ArtifactStore): Promise<C
 }
 
 /** Why a fork has no patch, in a sentence. */
-export function noPatchReason(f: Pick<ForkView, "n" | "status" | "diff" | "error">): string {
+export function noPatchReason(f: Pick<ForkView, "n" | "status" | "diff" | "error"> & { artifacts?: ForkView["artifacts"] }): string {
+  const omitted = f.artifacts?.patchOmitted;
+  if (omitted) return `Fork ${f.n}'s patch (${omitted.bytes} bytes) is over the artifact size cap (ARTIFACT_MAX_BYTES): it was not stored.`;
   if (f.status === "queued") return `Fork ${f.n} has not started yet.`;
   if (f.status === "running") return `Fork ${f.n} is still running: its patch is made when its work is collected, at its end.`;
   if (f.diff?.files === 0) return `Fork ${f.n} changed no file.`;

@@ -1,5 +1,5 @@
-import type { CheckResult, DiffStats, PushedBranch } from "../api/runs";
-import { buildVerified } from "../artifacts/collect";
+import type { CheckResult, PushedBranch } from "../api/runs";
+import { buildVerified, type StoredWork } from "../artifacts/collect";
 import { CommandFailedError, unwrap } from "../core/errors";
 import { stallMs } from "../protocol/fork-params";
 import { layTree, stageTree } from "../artifacts/export-tree";
@@ -20,9 +20,7 @@ export function verifyLeaseKey(forkLeaseKey: string): string {
   return `${forkLeaseKey}-verify`;
 }
 
-export interface Verified {
-  diff: DiffStats;
-  patch?: { bytes: number; sha256: string };
+export interface Verified extends StoredWork {
   commit: string;
   check?: CheckResult;
   pushed?: PushedBranch;
@@ -101,6 +99,7 @@ export class ForkVerification {
         workBranch: p.workBranch,
         message: `forkyard: run ${p.runId} fork ${p.n}`,
         date,
+        maxPatchBytes: config.ARTIFACT_MAX_BYTES,
         ...(p.verify?.protectedPaths ? { protectedPaths: p.verify.protectedPaths } : {}),
       }),
     );

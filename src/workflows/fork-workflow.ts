@@ -4,7 +4,7 @@ import type { Orchestrator } from "../objects/orchestrator/orchestrator";
 import type { Pool } from "../objects/pool/pool";
 import { sandboxCostUsd } from "../core/costs";
 import { resolveModel } from "../agent/models";
-import { collectArtifacts, collectWork } from "../artifacts/collect";
+import { collectArtifacts, collectWork, type StoredWork } from "../artifacts/collect";
 import { ArtifactStore } from "../artifacts/store";
 import { errorFields, log } from "../observability/log";
 import { POOL_NAME } from "../protocol/events";
@@ -158,7 +158,7 @@ class ForkRun {
     if (verified.check) outcome.check = verified.check;
     outcome.diff = verified.diff;
     if (verified.pushed) outcome.pushed = verified.pushed;
-    this.#setArtifacts(files, verified.patch);
+    this.#setArtifacts(files, verified);
   }
 
   /** Instances launched before verification: check, collect and push in the fork's own sandbox (as they recorded them). */
@@ -174,12 +174,13 @@ class ForkRun {
       );
     }
     const collected = await sandbox.step(STEP.collect, stepConfig("collect", retries), async () =>
-      collectWork({ store, runId: p.runId, n: p.n, session: await sandbox.envd(), baseSha, message: `forkyard: run ${p.runId} fork ${p.n}` }),
+      collectWork({ store, runId: p.runId, n: p.n, session: await sandbox.envd(), baseSha, message: `forkyard: run ${p.runId} fork ${p.n}`, maxPatchBytes: config.ARTIFACT_MAX_BYTES }),
     );
     // A checkpoint from before collect stored patches holds the bare diff stats.
-    const { diff, patch } = "diff" in collected ? collected : { diff: collected as DiffStats, patch: undefined };
+    const stored: StoredWork = "diff" in collected ? collected : { diff: collected as DiffStats };
+    const diff = stored.diff;
     outcome.diff = diff;
-    this.#setArtifacts(await this.#artifactFiles(ctx), patch);
+    this.#setArtifacts(await this.#artifactFiles(ctx), stored);
     if (p.push && diff.files > 0) outcome.pushed = await runPushStep({ steps, config, envd: () => sandbox.envd(), params: p, baseSha });
   }
 
@@ -195,9 +196,11 @@ class ForkRun {
   }
 
   /** The fork's artifacts view: its files, and its patch's reference. */
-  #setArtifacts(files: Omit<ArtifactsView, "patch"> | undefined, patch: { bytes: number; sha256: string } | undefined): void {
-    if (files) this.outcome.artifacts = { ...files, ...(patch ? { patch } : {}) };
-    else if (patch) this.outcome.artifacts = { files: 0, bytes: 0, skipped: [], skippedCount: 0, patch };
+  /** The run's artifacts and the fork's patch (or why it was not stored: over ARTIFACT_MAX_BYTES). */
+  #setArtifacts(files: Omit<ArtifactsView, "patch"> | undefined, { patch, patchOmitted }: Omit<StoredWork, "diff">): void {
+    const work = { ...(patch ? { patch } : {}), ...(patchOmitted ? { patchOmitted } : {}) };
+    if (files) this.outcome.artifacts = { ...files, ...work };
+    else if (patch || patchOmitted) this.outcome.artifacts = { files: 0, bytes: 0, skipped: [], skippedCount: 0, ...work };
   }
 
   /** The verification sandbox released (whatever happened), its seconds; undefined when there was none. */

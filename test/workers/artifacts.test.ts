@@ -12,7 +12,8 @@ const MAKE_FILES = [
   "mkdir -p dist/sub coverage",
   "printf 'console.log(1)\\n' > dist/app.js",
   "head -c 100000 /dev/urandom > dist/sub/blob.bin",
-  "head -c 250000 /dev/urandom > dist/huge.bin",
+  // Over the per-file cap, yet small in the patch (zeros compress): the patch stays under the cap.
+  "head -c 250000 /dev/zero > dist/huge.bin",
   "echo '<coverage/>' > coverage/report.xml && echo skip > coverage/report.txt",
   "echo 'a new line' >> README.md",
   "sha256sum dist/app.js dist/sub/blob.bin coverage/report.xml",
@@ -61,6 +62,21 @@ describe("artifacts and patches", () => {
     expect((await api(`/v1/runs/${run.id}/forks/1/artifacts/nope.txt`)).status).toBe(404);
     expect((await api(`/v1/runs/${run.id}/forks/2/artifacts`)).status).toBe(404);
     expect(((await (await api(`/v1/runs/${run.id}/forks/1/artifacts`)).json()) as { artifacts: unknown[] }).artifacts).toEqual([]);
+  });
+
+  it("a patch over the artifact size cap (ARTIFACT_MAX_BYTES) is not stored, and the fork says why; its diff stats stand", async () => {
+    // About 300 KB of text against the tests' 200,000-byte cap.
+    const run = await createRun({ task: { commands: ["head -c 225000 /dev/urandom | base64 > big.txt"] } });
+    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    const fork = view.forks[0]!;
+    expect(fork.status, JSON.stringify(fork.error)).toBe("succeeded");
+    expect(fork.diff).toMatchObject({ files: 1 });
+    expect(fork.artifacts?.patch).toBeUndefined();
+    expect(fork.artifacts?.patchOmitted).toMatchObject({ reason: "patch_too_large" });
+    expect(fork.artifacts!.patchOmitted!.bytes).toBeGreaterThan(200_000);
+    expect((await api(`/v1/runs/${run.id}/forks/1/patch`)).status).toBe(404);
+    const compare = (await (await api(`/v1/runs/${run.id}/compare`)).json()) as { forks: { n: number; noPatch?: string }[] };
+    expect(compare.forks[0]!.noPatch).toMatch(/over the artifact size cap \(ARTIFACT_MAX_BYTES\)/);
   });
 
   it("diffs fork A's work against fork B's file by file (GET …/compare/:a/:b), from the versions kept with the patches", async () => {

@@ -79,3 +79,27 @@ describe("templates and watching", () => {
     await expect(sbx.files.watchDir("/home/user", () => {})).rejects.toThrow(/not supported by local-sandbox/);
   });
 });
+
+describe("signed file URLs", () => {
+  it("download and upload with a valid signature, refuse an expired or forged one", async () => {
+    const sbx = await Sandbox.create("base", { ...srv.sdk, timeoutMs: 60_000, secure: true });
+    created.push(sbx);
+    await sbx.files.write("hello.txt", "hello world");
+    const get = await fetch(await sbx.downloadUrl("hello.txt", { useSignatureExpiration: 60 }));
+    expect([get.status, await get.text()]).toEqual([200, "hello world"]);
+
+    const form = new FormData();
+    form.append("file", new Blob(["uploaded"]), "up.txt");
+    const post = await fetch(await sbx.uploadUrl("up.txt", { useSignatureExpiration: 60 }), { method: "POST", body: form });
+    expect(post.status).toBe(200);
+    expect(await sbx.files.read("up.txt")).toBe("uploaded");
+
+    const expired = await fetch(await sbx.downloadUrl("hello.txt", { useSignatureExpiration: -10 }));
+    expect([expired.status, await expired.json()]).toEqual([401, { code: 401, message: "signature is already expired" }]);
+    const forged = new URL(await sbx.downloadUrl("hello.txt", { useSignatureExpiration: 60 }));
+    forged.searchParams.set("path", "/home/user/other.txt");
+    expect((await fetch(forged)).status).toBe(401);
+    // Unsigned, without the sandbox header: the control plane's API key is wanted.
+    expect((await fetch(`${srv.server.url}/files?path=hello.txt`)).status).toBe(401);
+  });
+});

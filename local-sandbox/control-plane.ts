@@ -9,6 +9,8 @@ import { parseNetwork } from "./isolation/egress.ts";
 import { ENVD_VERSION, type Sandbox } from "./sandbox-store.ts";
 
 const MAX_TIMEOUT_SEC = 24 * 3600;
+/** Template names `GET /templates/aliases/{alias}` knows (E2B's default template). */
+const KNOWN_TEMPLATES = ["base"];
 
 function parseTimeout(value: unknown, def: number, field = "timeout"): number {
   if (value === undefined || value === null) return def;
@@ -375,6 +377,18 @@ const defs: RouteDef[] = [
     handler: async (c, i) => {
       c.store.require(i.params.id as string);
       return json(200, { logs: [], logEntries: [] });
+    },
+  },
+  {
+    method: "GET",
+    pattern: /^\/templates\/aliases\/([^/]+)$/,
+    names: ["alias"],
+    op: "templateAlias",
+    handler: async (_c, i) => {
+      // Every templateID creates a sandbox (nothing is installed), but only `base` is a known name.
+      const alias = i.params.alias as string;
+      if (!KNOWN_TEMPLATES.includes(alias)) throw new ApiError(404, `Template alias '${alias}' not found`);
+      return json(200, { templateID: alias, public: true });
     },
   },
   {

@@ -3,18 +3,20 @@
 import { closeSync, lstatSync, readFileSync, readlinkSync, type Stats as FsStats } from "node:fs";
 import { lchown, lstat, mkdir, rename } from "node:fs/promises";
 import { posix } from "node:path";
-import { readUnaryRequest } from "./connect-protocol.ts";
+import { readStreamRequest, readUnaryRequest } from "./connect-protocol.ts";
 import { RpcError, rpcErrorFromFs } from "./errors.ts";
 import { json, type Reply } from "./http-util.ts";
 import type { RequestInfo, Route, ServerContext } from "./context.ts";
 import { isRoot, normalizeVirtual } from "./paths.ts";
 import { at, listOpened, openDirAt, removeAt, withLocated } from "./sandbox-fs.ts";
 import type { Sandbox } from "./sandbox-store.ts";
+import { SANDBOX_GID, SANDBOX_UID, SANDBOX_USER } from "./isolation/user.ts";
 
 type Msg = Record<string, unknown>;
 
-function names(file: string): Map<number, string> {
-  const out = new Map<number, string>();
+/** Names of a passwd/group file's ids, plus the sandbox user (what the sandbox's own /etc/passwd says). */
+function names(file: string, sandboxId: number): Map<number, string> {
+  const out = new Map<number, string>([[sandboxId, SANDBOX_USER]]);
   try {
     for (const line of readFileSync(file, "utf8").split("\n")) {
       const [name, , id] = line.split(":");
@@ -38,8 +40,8 @@ function permissionString(st: FsStats): string {
 }
 
 export function entryInfo(virtual: string, host: string, st: FsStats = lstatSync(host)): Msg {
-  users ??= names("/etc/passwd");
-  groups ??= names("/etc/group");
+  users ??= names("/etc/passwd", SANDBOX_UID);
+  groups ??= names("/etc/group", SANDBOX_GID);
   const entry: Msg = {
     name: posix.basename(virtual),
     type: st.isDirectory() ? "FILE_TYPE_DIRECTORY" : st.isSymbolicLink() ? "FILE_TYPE_SYMLINK" : "FILE_TYPE_FILE",
@@ -54,7 +56,8 @@ export function entryInfo(virtual: string, host: string, st: FsStats = lstatSync
   entry.modifiedTime = st.mtime.toISOString();
   if (st.isSymbolicLink()) {
     try {
-      entry.symlinkTarget = readlinkSync(host);
+      // As envd: the target as a sandbox path (a relative one resolved against the link's folder).
+      entry.symlinkTarget = posix.resolve(posix.dirname(virtual), readlinkSync(host));
     } catch {
       // raced with a delete: leave it out
     }
@@ -175,9 +178,22 @@ async function remove(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
   return json(200, {});
 }
 
+const watchUnsupported = (info: RequestInfo) =>
+  new RpcError("unimplemented", `${info.url.pathname} (directory watching) is not supported by local-sandbox`);
+
 async function unimplemented(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
   info.req.resume();
-  throw new RpcError("unimplemented", `${info.url.pathname} (directory watching) is not supported by local-sandbox`);
+  throw watchUnsupported(info);
+}
+
+/** WatchDir: not emulated, but a missing folder is answered as envd does (`not_found`). */
+async function watchDir(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
+  const path = pathArg(await readStreamRequest(info.req));
+  await withLocated(info.sandbox as Sandbox, path, { followFinal: true }, async (loc) => {
+    const st = await lstat(loc.path).catch(fsError(loc.virtual));
+    if (!st.isDirectory()) throw new RpcError("invalid_argument", `path ${loc.virtual} is not a directory`);
+  }).catch(fsError(normalizeVirtual(path)));
+  throw watchUnsupported(info);
 }
 
 const METHODS: Record<string, { op: string; stream: boolean; handle: Route["handle"] }> = {
@@ -186,7 +202,7 @@ const METHODS: Record<string, { op: string; stream: boolean; handle: Route["hand
   MakeDir: { op: "fs.mkdir", stream: false, handle: makeDir },
   Move: { op: "fs.move", stream: false, handle: move },
   Remove: { op: "fs.remove", stream: false, handle: remove },
-  WatchDir: { op: "fs.watch", stream: true, handle: unimplemented },
+  WatchDir: { op: "fs.watch", stream: true, handle: watchDir },
   CreateWatcher: { op: "fs.watcher", stream: false, handle: unimplemented },
   GetWatcherEvents: { op: "fs.watcher", stream: false, handle: unimplemented },
   RemoveWatcher: { op: "fs.watcher", stream: false, handle: unimplemented },

@@ -21,7 +21,7 @@ import { ApiError } from "./errors.ts";
 export const OPERATIONS = [
   // control plane
   "create", "list", "get", "kill", "setTimeout", "refresh", "pause", "connect", "resume", "fork",
-  "metrics", "logs", "network",
+  "metrics", "logs", "network", "templateAlias",
   // envd: process service
   "process.start", "process.connect", "process.list", "process.signal", "process.input",
   "process.closeStdin", "process.update", "process.streamInput",

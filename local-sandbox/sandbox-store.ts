@@ -13,6 +13,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { randomBytes, randomInt } from "node:crypto";
 import { join } from "node:path";
 import { ApiError, RpcError, maxLiveMessage, sandboxNotFoundMessage } from "./errors.ts";
+import { bootId } from "./isolation/boot-id.ts";
 import { NamespaceHolder, buildLaunch, type Isolation, type MountInput } from "./isolation.ts";
 import { Forwarder, type ForwardHost } from "./isolation/forward.ts";
 import { allowedForwards, type NetworkRules } from "./isolation/egress.ts";
@@ -474,8 +475,10 @@ export class SandboxStore {
     return { isolated: this.opts.isolation.kind !== "none", exposePaths: this.opts.exposePaths, hidePaths: this.opts.hidePaths, dataDir: this.opts.dataDir };
   }
 
-  private mounts(sb: Sandbox): MountInput {
+  /** `boot`: the sandbox's namespace is starting (a new boot id). */
+  private mounts(sb: Sandbox, boot = false): MountInput {
     return {
+      bootId: bootId(sb.dir, boot),
       home: sb.home,
       tmp: sb.tmp,
       dataDir: this.opts.dataDir,
@@ -492,7 +495,7 @@ export class SandboxStore {
       sb.forwarder?.then((f) => f.close(), () => {});
       sb.cgroup?.remove();
       sb.cgroup = this.opts.cgroups?.create(sb.id);
-      const holder = new NamespaceHolder(this.opts.isolation, this.mounts(sb), () => {}, sb.cgroup?.procs);
+      const holder = new NamespaceHolder(this.opts.isolation, this.mounts(sb, true), () => {}, sb.cgroup?.procs);
       sb.holder = holder;
       const forwarder = holder.ready.then((pid) => Forwarder.start(shared.nsenterPath, pid, allowedForwards(this.opts.forwardHosts, sb.record.network)));
       forwarder.catch(() => holder.stop());

@@ -11,6 +11,7 @@ import type { RequestInfo, Route, ServerContext } from "./context.ts";
 import { matchControlPlane } from "./control-plane.ts";
 import { dispatch, errorReply } from "./dispatch.ts";
 import { gateEnvd, matchEnvd } from "./envd.ts";
+import { signedFileTarget } from "./envd-signing.ts";
 import { INVALID_API_KEY_MESSAGE, RpcError } from "./errors.ts";
 import { FaultInjector, type FaultSpec, type LatencyMap } from "./faults.ts";
 import { header, json, writeReply } from "./http-util.ts";
@@ -146,6 +147,19 @@ async function route(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
       return;
     }
     await dispatch(ctx, envdRoute, { req, res, url, params, sandbox: gate.sandbox });
+    return;
+  }
+
+  // A signed file URL names no sandbox: its signature does (envd-signing.ts).
+  const signed = signedFileTarget(method, url, ctx.store.all().filter((sb) => sb.running));
+  const filesRoute = signed && "sandbox" in signed ? matchEnvd(method, url.pathname) : undefined;
+  if (signed && filesRoute && "sandbox" in signed) {
+    await dispatch(ctx, filesRoute, { req, res, url, params, sandbox: signed.sandbox });
+    return;
+  }
+  if (signed && "reply" in signed) {
+    req.resume();
+    writeReply(req, res, signed.reply);
     return;
   }
 

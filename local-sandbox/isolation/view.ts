@@ -5,6 +5,7 @@
 //   /etc/passwd, /etc/group                               the host's plus the sandbox user
 //   /dev (null, zero, full, random, urandom, tty, shm)    minimal devices
 //   /proc                                                 the sandbox's own PID namespace only
+//   /proc/sys/kernel/random/boot_id                       the sandbox's own, new at each start
 //   /home/user, /tmp                                      the sandbox's own writable directories
 //   /root, /var/tmp                                       empty / a link to /tmp
 //   exposed paths (SANDBOX_EXPOSE_PATHS)                  read-only, at their host path
@@ -12,6 +13,7 @@
 // (the server's state, the project checkout) stay hidden even inside an exposed or system folder.
 // The root itself is read-only once the view is built.
 import { lstatSync, readlinkSync } from "node:fs";
+import { BOOT_ID_PATH } from "./boot-id.ts";
 
 export type MountOp =
   /** Host path `src` at `dst`, read-only (`optional`: skipped when `src` does not exist). */
@@ -37,6 +39,8 @@ export interface MountInput {
   hidePaths?: string[];
   /** Generated /etc/passwd and /etc/group naming the sandbox user (isolation/user.ts). */
   userFiles?: { passwd: string; group: string };
+  /** A file holding the sandbox's boot id, bound over /proc/sys/kernel/random/boot_id (boot-id.ts). */
+  bootId?: string;
 }
 
 /** Host directories every sandbox sees read-only (a symlink on the host stays a symlink). */
@@ -79,6 +83,7 @@ export function sandboxView(m: MountInput, lookup: HostLookup = lookupHost): Mou
   ops.push(
     { op: "dev", dst: "/dev" },
     { op: "proc", dst: "/proc" },
+    ...(m.bootId ? [{ op: "ro-bind", src: m.bootId, dst: BOOT_ID_PATH } as const] : []),
     { op: "dir", dst: "/home" },
     { op: "bind", src: m.home, dst: "/home/user" },
     { op: "bind", src: m.tmp, dst: "/tmp" },

@@ -1,0 +1,165 @@
+/**
+ * Runs the server-facing tests of E2B's own JS SDK suite (`packages/js-sdk/tests` of e2b-dev/E2B)
+ * unedited against the local sandbox server, and prints passed / failed / skipped per file.
+ *
+ *   node scripts/e2b-sdk-tests.ts <path to an e2b-dev/E2B checkout or bare clone> [--commit <sha>]
+ *   (or E2B_SDK_REPO=<path>; get one with `git clone https://github.com/e2b-dev/E2B`)
+ *
+ * Nothing of E2B's code enters this repository: the pinned commit's `packages/js-sdk` is
+ * extracted (`git archive`) to a temp folder, its runtime dependencies and vitest are installed
+ * there from the npm registry, and the suite runs on the SDK's own source at that commit (the tests
+ * import `../src`). Files that need the internet, Docker image builds or E2B's cloud, and the
+ * SDK-only files (no server: mocked fetch, pure helpers), are left out, each with its reason below.
+ * Failures by test go to `<temp>/failures.txt` (and E2B_SDK_FAILURES=<file>), the temp folder is
+ * removed unless E2B_SDK_KEEP=1.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { LOCAL_E2B_API_KEY, startSandboxServer } from "./local-stack.ts";
+
+/** e2b-dev/E2B at this commit: packages/js-sdk is the `e2b` SDK 2.45.0. */
+export const PINNED_COMMIT = "b8029973aa7da5f741f7bb1a9f833b38a0885438";
+/** The vitest major the SDK's suite is written for (its devDependency ^4.1.10). */
+const VITEST = "4.1.12";
+
+/** Server-facing test files run, relative to packages/js-sdk. */
+export const SERVER_FACING = [
+  "tests/api/info.test.ts", "tests/api/kill.test.ts", "tests/api/list.test.ts", "tests/api/snapshot.test.ts",
+  "tests/sandbox/commands/connect.test.ts", "tests/sandbox/commands/envVars.test.ts", "tests/sandbox/commands/kill.test.ts",
+  "tests/sandbox/commands/list.test.ts", "tests/sandbox/commands/run.test.ts", "tests/sandbox/commands/sandboxKilledDuringRun.test.ts",
+  "tests/sandbox/commands/sendStdin.test.ts", "tests/sandbox/configPropagation.test.ts", "tests/sandbox/connect.test.ts",
+  "tests/sandbox/create.test.ts", "tests/sandbox/files/contentEncoding.test.ts", "tests/sandbox/files/exists.test.ts",
+  "tests/sandbox/files/info.test.ts", "tests/sandbox/files/list.test.ts", "tests/sandbox/files/makeDir.test.ts",
+  "tests/sandbox/files/metadata.test.ts", "tests/sandbox/files/read.test.ts", "tests/sandbox/files/remove.test.ts",
+  "tests/sandbox/files/rename.test.ts", "tests/sandbox/files/signing.test.ts", "tests/sandbox/files/watch.test.ts",
+  "tests/sandbox/files/write.test.ts", "tests/sandbox/fork.test.ts", "tests/sandbox/git/add.test.ts",
+  "tests/sandbox/git/branches.test.ts", "tests/sandbox/git/clone.test.ts", "tests/sandbox/git/commit.test.ts",
+  "tests/sandbox/git/config.test.ts", "tests/sandbox/git/dangerouslyAuthenticate.test.ts", "tests/sandbox/git/init.test.ts",
+  "tests/sandbox/git/remote.test.ts", "tests/sandbox/git/reset.test.ts", "tests/sandbox/git/restore.test.ts",
+  "tests/sandbox/git/status.test.ts", "tests/sandbox/git/sync.test.ts", "tests/sandbox/host.test.ts", "tests/sandbox/kill.test.ts",
+  "tests/sandbox/lifecyclePayload.test.ts", "tests/sandbox/metrics.test.ts", "tests/sandbox/pty/kill.test.ts",
+  "tests/sandbox/pty/ptyConnect.test.ts", "tests/sandbox/pty/ptyCreate.test.ts", "tests/sandbox/pty/resize.test.ts",
+  "tests/sandbox/pty/sendInput.test.ts", "tests/sandbox/secure.test.ts", "tests/sandbox/snapshot-api.test.ts",
+  "tests/sandbox/snapshot.test.ts", "tests/sandbox/timeout.test.ts", "tests/template/exists.test.ts",
+];
+
+/** Server-facing files left out, and why. */
+export const EXCLUDED: Record<string, string> = {
+  "tests/sandbox/internetAccess.test.ts": "needs the internet (curl to connectivitycheck.gstatic.com)",
+  "tests/sandbox/network.test.ts": "needs the internet and E2B's `httpbin` template (egress rules against public hosts)",
+  "tests/template/abortSignal.test.ts": "Docker image builds (E2B's template builder)",
+  "tests/template/backgroundBuild.test.ts": "Docker image builds (E2B's template builder)",
+  "tests/template/build.test.ts": "Docker image builds (E2B's template builder)",
+  "tests/template/uploadFile.test.ts": "Docker image builds (E2B's template builder)",
+  "tests/template/stacktrace.test.ts": "Docker image builds (E2B's template builder)",
+  "tests/template/methods/**": "SDK-only (template definition helpers, no server)",
+  "tests/template/tags.test.ts, boundOpts.test.ts": "SDK-only (msw-mocked API)",
+  "tests/client.test.ts, api/http2, envd/http2, sandbox/{abortSignal,egressProxy,iam,lifecycleRequest,networkTransform}, secret/*, volume/*":
+    "SDK-only (fetch mocked with msw)",
+  "the rest of tests/*.test.ts": "SDK-only (pure helpers: errors, paginator, connection config, ...)",
+  "tests/runtimes/**": "browser / Cloudflare runtimes against E2B's cloud",
+};
+
+function usage(why: string): never {
+  console.log(`e2b-sdk-tests: SKIPPED — ${why}`);
+  console.log("  get a checkout: git clone https://github.com/e2b-dev/E2B /some/where/E2B");
+  console.log("  then:           node scripts/e2b-sdk-tests.ts /some/where/E2B   (or E2B_SDK_REPO=/some/where/E2B)");
+  process.exit(0);
+}
+
+function extract(repo: string, commit: string, dir: string): string {
+  try {
+    execFileSync("git", ["-C", repo, "cat-file", "-e", `${commit}^{commit}`], { stdio: "ignore" });
+  } catch {
+    usage(`${repo} has no commit ${commit} (git -C ${repo} fetch, or --commit <sha>)`);
+  }
+  execFileSync("sh", ["-c", 'git -C "$0" archive "$1" packages/js-sdk | tar -x -C "$2"', repo, commit, dir]);
+  return join(dir, "packages", "js-sdk");
+}
+
+/** The SDK's runtime dependencies and vitest, from the registry (no dev tooling: builds, browsers, msw). */
+function install(sdk: string): void {
+  const pkg = JSON.parse(readFileSync(join(sdk, "package.json"), "utf8")) as Record<string, Record<string, string> | string>;
+  const dev = pkg.devDependencies as Record<string, string>;
+  // error-stack-parser-es: a devDependency the SDK's source imports (template stack traces).
+  const deps = { ...(pkg.dependencies as Record<string, string>), "error-stack-parser-es": dev["error-stack-parser-es"], vitest: VITEST };
+  writeFileSync(join(sdk, "package.json"), JSON.stringify({ name: "e2b-sdk-suite", private: true, type: "module", dependencies: deps }, null, 2));
+  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"], { cwd: sdk, stdio: "inherit" });
+}
+
+function writeConfig(sdk: string, files: string[]): string {
+  const path = join(sdk, "forkyard.vitest.config.mts");
+  writeFileSync(path, `import { defineConfig } from 'vitest/config'
+export default defineConfig({ test: {
+  include: ${JSON.stringify(files)},
+  isolate: true, globals: false, testTimeout: 30_000, hookTimeout: 30_000, environment: 'node',
+  setupFiles: ['tests/globalFetchFallback.setup.ts'], maxWorkers: ${Number(process.env.E2B_SDK_WORKERS ?? 2)},
+} })
+`);
+  return path;
+}
+
+const firstLine = (text: string) => (text.split("\n")[0] ?? "").slice(0, 300);
+
+interface FileResult { file: string; passed: number; failed: number; skipped: number; failures: string[] }
+
+function results(jsonPath: string, sdk: string): FileResult[] {
+  const report = JSON.parse(readFileSync(jsonPath, "utf8")) as {
+    testResults: { name: string; message?: string; assertionResults: { status: string; fullName: string; failureMessages: string[] }[] }[];
+  };
+  return report.testResults.map((f) => {
+    const count = (s: string) => f.assertionResults.filter((a) => a.status === s).length;
+    const failures = f.assertionResults.filter((a) => a.status === "failed")
+      .map((a) => `${a.fullName}: ${firstLine(a.failureMessages[0] ?? "")}`);
+    if (f.assertionResults.length === 0 && f.message) failures.push(`(file) ${firstLine(f.message)}`);
+    return { file: f.name.slice(sdk.length + 1), passed: count("passed"), failed: count("failed") + (f.assertionResults.length ? 0 : 1), skipped: count("skipped") + count("pending") + count("todo"), failures };
+  }).sort((a, b) => a.file.localeCompare(b.file));
+}
+
+function printTable(rows: FileResult[], commit: string): void {
+  const w = Math.max(...rows.map((r) => r.file.length), 4);
+  console.log(`\nE2B JS SDK suite @ ${commit.slice(0, 12)} against the local sandbox server\n`);
+  console.log(`${"file".padEnd(w)}  passed  failed  skipped`);
+  for (const r of rows) console.log(`${r.file.padEnd(w)}  ${String(r.passed).padStart(6)}  ${String(r.failed).padStart(6)}  ${String(r.skipped).padStart(7)}`);
+  const sum = (k: "passed" | "failed" | "skipped") => rows.reduce((n, r) => n + r[k], 0);
+  const p = sum("passed"), f = sum("failed");
+  console.log(`${"TOTAL".padEnd(w)}  ${String(p).padStart(6)}  ${String(f).padStart(6)}  ${String(sum("skipped")).padStart(7)}`);
+  console.log(`\npassed ${p} of ${p + f} run (${((100 * p) / Math.max(1, p + f)).toFixed(1)} %); excluded:`);
+  for (const [file, why] of Object.entries(EXCLUDED)) console.log(`  ${file}: ${why}`);
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const at = args.indexOf("--commit");
+  const commit = (at >= 0 ? args[at + 1] : undefined) ?? PINNED_COMMIT;
+  const repo = args.find((a, i) => !a.startsWith("--") && args[i - 1] !== "--commit") ?? process.env.E2B_SDK_REPO;
+  if (!repo || !existsSync(repo)) usage(repo ? `${repo} does not exist` : "no E2B checkout given");
+  const tmp = mkdtempSync(join(tmpdir(), "e2b-sdk-"));
+  let server: Awaited<ReturnType<typeof startSandboxServer>> | undefined;
+  try {
+    const sdk = extract(repo, commit, tmp);
+    install(sdk);
+    const config = writeConfig(sdk, SERVER_FACING.filter((f) => existsSync(join(sdk, f))));
+    server = await startSandboxServer({ dataDir: join(tmp, "data"), apiKey: LOCAL_E2B_API_KEY, quiet: true });
+    const json = join(tmp, "report.json");
+    const env: NodeJS.ProcessEnv = { ...process.env, E2B_API_KEY: LOCAL_E2B_API_KEY, E2B_API_URL: server.url, E2B_SANDBOX_URL: server.url, E2B_DOMAIN: "localhost" };
+    delete env.E2B_DEBUG;
+    const code = await new Promise<number>((res) => {
+      const child = spawn(join(sdk, "node_modules", ".bin", "vitest"), ["run", "--config", config, "--reporter=dot", "--reporter=json", `--outputFile.json=${json}`], { cwd: sdk, env, stdio: "inherit" });
+      child.on("exit", (c) => res(c ?? 1));
+    });
+    if (!existsSync(json)) throw new Error(`vitest exited ${code} without a report`);
+    const rows = results(json, sdk);
+    printTable(rows, commit);
+    const failures = rows.flatMap((r) => r.failures.map((f) => `${r.file} > ${f}`)).join("\n");
+    writeFileSync(process.env.E2B_SDK_FAILURES ?? join(tmp, "failures.txt"), `${failures}\n`);
+  } finally {
+    await server?.stop();
+    if (process.env.E2B_SDK_KEEP !== "1") rmSync(tmp, { recursive: true, force: true });
+    else console.log(`kept ${tmp}`);
+  }
+}
+
+await main();

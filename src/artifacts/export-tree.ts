@@ -7,6 +7,7 @@
  * so the fork's sandbox is released before the verification sandbox is acquired (a fork never
  * holds two sandboxes: no deadlock at the Pool's cap), then written there (`layTree`).
  */
+import { posix } from "node:path";
 import { FileType, type EntryInfo } from "e2b";
 import { ForkyardError } from "../core/errors";
 import { classifySandboxError } from "../sandbox/errors";
@@ -55,6 +56,18 @@ function relative(root: string, path: string): string | undefined {
   if (!path.startsWith(`${root}/`)) return undefined;
   const rel = path.slice(root.length + 1);
   return rel.split("/").some((p) => p === "" || p === "." || p === "..") ? undefined : rel;
+}
+
+/**
+ * A link's target as the fork wrote it, as far as it can be known: E2B reports a symlink's target
+ * made absolute (resolved against the link's folder), so a target inside the repository is made
+ * relative to the link again (`deep/er/n.txt`, `../c`); one outside it stays absolute. A relative
+ * target written in a roundabout way (`./x`, `x/../y`) comes back in its plain form.
+ */
+export function linkTarget(root: string, linkRel: string, target: string): string {
+  if (!target.startsWith("/") || !target.startsWith(`${root}/`)) return target;
+  const from = posix.dirname(`${root}/${linkRel}`);
+  return posix.relative(from, posix.normalize(target)) || ".";
 }
 
 function under(rel: string, prefixes: Set<string>): boolean {
@@ -107,7 +120,7 @@ export async function stageTree(input: Where & { from: EnvdClient; root: string 
     if (rel === undefined || rel.split("/").includes(".git")) continue;
     if (under(rel, skip)) result.skipped++;
     else if (entry.type === FileType.SYMLINK || entry.symlinkTarget) {
-      if (entry.symlinkTarget) manifest.symlinks.push({ path: rel, target: entry.symlinkTarget });
+      if (entry.symlinkTarget) manifest.symlinks.push({ path: rel, target: linkTarget(root, rel, entry.symlinkTarget) });
     } else if (entry.type === FileType.FILE) {
       manifest.files.push({ path: rel, executable: ((entry.mode ?? 0) & 0o111) !== 0 });
       sizes.push(entry.size);

@@ -122,11 +122,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * The judge's verdict from its answer's text, strictly: the whole text is one JSON object (alone,
- * or alone in one ```json fence) with exactly `score` (an integer 0-10) and `reason` (a non-empty
- * string of at most MAX_REASON_CHARS characters). Anything else is an error saying what was wrong.
+ * A judge's answer read strictly: the whole text is one JSON object (alone, or alone in one
+ * ```json fence) with exactly the fields `fields`; anything else is an error saying what
+ * was wrong (never a greedy `{…}` match inside other text).
  */
-export function parseVerdict(answer: string): { score: number; reason: string } | { error: string } {
+export function parseAnswerObject(answer: string, fields: string[]): { fields: Record<string, unknown> } | { error: string } {
   const trimmed = answer.trim();
   const body = /^```(?:json)?[ \t]*\n([\s\S]*?)\n[ \t]*```$/.exec(trimmed)?.[1]?.trim() ?? trimmed;
   if (!body.startsWith("{") || !body.endsWith("}")) return { error: "it is not one JSON object and nothing else" };
@@ -138,7 +138,20 @@ export function parseVerdict(answer: string): { score: number; reason: string } 
   }
   if (!isRecord(value)) return { error: "it is not a JSON object" };
   const keys = Object.keys(value).sort();
-  if (keys.length !== 2 || keys[0] !== "reason" || keys[1] !== "score") return { error: "its fields must be exactly score and reason" };
+  const wanted = [...fields].sort();
+  if (keys.length !== wanted.length || keys.some((k, i) => k !== wanted[i])) return { error: `its fields must be exactly ${fields.join(" and ")}` };
+  return { fields: value };
+}
+
+/**
+ * The judge's verdict from its answer's text, strictly: the whole text is one JSON object (alone,
+ * or alone in one ```json fence) with exactly `score` (an integer 0-10) and `reason` (a non-empty
+ * string of at most MAX_REASON_CHARS characters). Anything else is an error saying what was wrong.
+ */
+export function parseVerdict(answer: string): { score: number; reason: string } | { error: string } {
+  const parsed = parseAnswerObject(answer, ["score", "reason"]);
+  if ("error" in parsed) return parsed;
+  const value = parsed.fields;
   const { score, reason } = value;
   if (typeof score !== "number" || !Number.isInteger(score) || score < 0 || score > 10) return { error: "its score is not a whole number from 0 to 10" };
   if (typeof reason !== "string" || reason.trim() === "" || reason.length > MAX_REASON_CHARS) return { error: `its reason is not a non-empty text of at most ${MAX_REASON_CHARS} characters` };

@@ -8,7 +8,7 @@
 import type { TextBlockParam } from "@anthropic-ai/sdk/resources/messages";
 import type { ModelTurn } from "../agent/conversation";
 import type { ModelRequest } from "../agent/loop";
-import { fence, JUDGE_PATCH_BYTES, MAX_REASON_CHARS, type JudgeInput, type JudgePatch } from "./judging";
+import { fence, JUDGE_PATCH_BYTES, MAX_REASON_CHARS, parseAnswerObject, type JudgeInput, type JudgePatch } from "./judging";
 import type { PairVerdict } from "./tournament";
 
 const PAIR_MAX_TOKENS = 1024;
@@ -51,19 +51,9 @@ export function pairRequest(input: JudgeInput, first: { fork: JudgedFork; patch:
 
 /** The verdict from the answer's text, strictly (exactly `better` and `reason`), or an error saying what was wrong. */
 export function parsePairVerdict(answer: string): { better: "A" | "B" | "tie"; reason: string } | { error: string } {
-  const trimmed = answer.trim();
-  const body = /^```(?:json)?[ \t]*\n([\s\S]*?)\n[ \t]*```$/.exec(trimmed)?.[1]?.trim() ?? trimmed;
-  if (!body.startsWith("{") || !body.endsWith("}")) return { error: "it is not one JSON object and nothing else" };
-  let value: unknown;
-  try {
-    value = JSON.parse(body);
-  } catch {
-    return { error: "it is not one valid JSON object" };
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return { error: "it is not a JSON object" };
-  const record = value as Record<string, unknown>;
-  const keys = Object.keys(record).sort();
-  if (keys.length !== 2 || keys[0] !== "better" || keys[1] !== "reason") return { error: "its fields must be exactly better and reason" };
+  const parsed = parseAnswerObject(answer, ["better", "reason"]);
+  if ("error" in parsed) return parsed;
+  const record = parsed.fields;
   const { better, reason } = record;
   if (better !== "A" && better !== "B" && better !== "tie") return { error: 'its "better" is not "A", "B" or "tie"' };
   if (typeof reason !== "string" || reason.trim() === "" || reason.length > MAX_REASON_CHARS) return { error: `its reason is not a non-empty text of at most ${MAX_REASON_CHARS} characters` };

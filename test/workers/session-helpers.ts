@@ -51,3 +51,11 @@ export async function transcript(id: string): Promise<TranscriptEntry[]> {
   return ((await res.json()) as { entries: TranscriptEntry[] }).entries;
 }
 
+/** A session's whole event log so far (a destroyed session's stream ends after it). */
+export async function sessionEvents(id: string): Promise<{ type: string; data?: Record<string, unknown>; [key: string]: unknown }[]> {
+  const text = await (await api(`/v1/sessions/${id}/events?after=0`)).text();
+  return text.split("\n\n").flatMap((block) => {
+    const data = /^data: (.+)$/m.exec(block)?.[1];
+    return data ? [JSON.parse(data) as { type: string }] : [];
+  });
+}

@@ -6,16 +6,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { Sandbox } from "e2b";
 import type { SessionView } from "../../src/api/sessions";
 import { api, createRun, e2bOptions, gateCommand, newGate, sandboxAdmin, scriptedModel, waitFor, waitForRunStatus } from "./helpers";
-import { bash, createSession, getSession, modelCalls, say, send, setScript, transcript, turnEnded, waitForSession, writeFile } from "./session-helpers";
-
-/** A destroyed session's whole event log (the stream ends after it). */
-async function events(id: string): Promise<{ type: string; [key: string]: unknown }[]> {
-  const text = await (await api(`/v1/sessions/${id}/events?after=0`)).text();
-  return text.split("\n\n").flatMap((block) => {
-    const data = /^data: (.+)$/m.exec(block)?.[1];
-    return data ? [JSON.parse(data) as { type: string }] : [];
-  });
-}
+import { bash, createSession, getSession, modelCalls, say, send, sessionEvents as events, setScript, transcript, turnEnded, waitForSession, writeFile } from "./session-helpers";
 
 beforeEach(async () => {
   await scriptedModel.reset();

@@ -2,18 +2,9 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { TranscriptEntry } from "../../src/api/sessions";
 import { Sandbox } from "e2b";
 import { api, e2bOptions, sandboxAdmin, scriptedModel } from "./helpers";
-import { bash, createSession, modelCalls, say, send, setScript, transcript, turnEnded, waitForSession, writeFile } from "./session-helpers";
+import { bash, createSession, modelCalls, say, send, sessionEvents as events, setScript, transcript, turnEnded, waitForSession, writeFile } from "./session-helpers";
 
 const lastToolOutput = (entries: TranscriptEntry[]) => entries.flatMap((e) => (e.role === "tool" ? [e.content] : [])).at(-1);
-
-/** A destroyed session's whole event log (the stream ends after it). */
-async function events(id: string): Promise<{ type: string; [key: string]: unknown }[]> {
-  const text = await (await api(`/v1/sessions/${id}/events?after=0`)).text();
-  return text.split("\n\n").flatMap((block) => {
-    const data = /^data: (.+)$/m.exec(block)?.[1];
-    return data ? [JSON.parse(data) as { type: string }] : [];
-  });
-}
 
 async function pause(id: string): Promise<void> {
   const res = await api(`/v1/sessions/${id}/pause`, { method: "POST" });

@@ -7,18 +7,9 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { turnInstanceId } from "../../src/protocol/session-ids";
 import { api, gateCommand, newGate, sandboxAdmin, scriptedModel, waitFor } from "./helpers";
-import { bash, createSession, modelCalls, say, send, setScript, turnEnded, waitForSession } from "./session-helpers";
+import { bash, createSession, modelCalls, say, send, sessionEvents as events, setScript, turnEnded, waitForSession } from "./session-helpers";
 
 const workflows = env as unknown as { SESSION_WORKFLOW: Workflow };
-
-/** A destroyed session's whole event log (the stream ends after it). */
-async function events(id: string): Promise<{ type: string; data?: Record<string, unknown> }[]> {
-  const text = await (await api(`/v1/sessions/${id}/events?after=0`)).text();
-  return text.split("\n\n").flatMap((block) => {
-    const data = /^data: (.+)$/m.exec(block)?.[1];
-    return data ? [JSON.parse(data) as { type: string }] : [];
-  });
-}
 
 beforeEach(async () => {
   await scriptedModel.reset();

@@ -134,17 +134,18 @@ export function agentStart(taskPrompt: string, state: BranchState | undefined, b
 
 /** Pauses the sandbox, waits (durably) for a raised budget, resumes the sandbox; the wait does not count against the fork's time. */
 async function waitForRunBudget(ctx: ForkContext, turn: number, wait: number, reason: string): Promise<void> {
-  const { params: p, orchestrator, pool } = ctx;
+  const { params: p, orchestrator, pool, sandbox } = ctx;
   const { paused, resumed } = await waitForBudget(ctx, {
     name: "run",
     kind: "cleanup",
+    // The sandbox's lease as it is now: after a lost sandbox was replaced, the replacement's (`<lease>~k`).
     async pause() {
-      unwrap(await pool.suspend(p.leaseKey));
+      unwrap(await pool.suspend(sandbox.leaseKey));
       await orchestrator.forkAwaitingBudget(p.n);
       return { at: Date.now() };
     },
     async resume() {
-      unwrap(await pool.resume(p.leaseKey));
+      unwrap(await pool.resume(sandbox.leaseKey));
       orchestrator.forkContinues(p.n);
       return { at: Date.now() };
     },

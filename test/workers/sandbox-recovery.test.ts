@@ -5,7 +5,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { ForkView, RunView } from "../../src/api/runs";
 import { editTurn } from "../support/agent-turns";
 import type { ScriptedReply } from "../support/anthropic-server";
-import { createRun, gateCommand, getRun, newGate, sandboxAdmin, scriptedModel, waitFor, waitForRunStatus } from "./helpers";
+import { api, createRun, gateCommand, getRun, newGate, sandboxAdmin, scriptedModel, waitFor, waitForRunStatus } from "./helpers";
 
 const scripted = (path: string, body?: unknown) => scriptedModel.request(path, body);
 const modelCalls = () => scriptedModel.calls();
@@ -85,6 +85,37 @@ describe("a lost sandbox", () => {
     expect(fork.diff).toEqual(clean.forks[0]!.diff);
     // The re-run bash call found the replayed edit in the new sandbox.
     expect(JSON.stringify(calls.at(-1)!.body)).toContain("hello from the agent");
+  });
+
+  it("a budget wait after a recovery pauses and resumes the replacement sandbox (its own lease), and the fork completes when the budget is raised", async () => {
+    const gate = newGate();
+    // The first model call costs about $0.24 of the $0.30: the second no longer fits and waits.
+    const expensive = { input_tokens: 80_000, output_tokens: 10, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+    await scripted("/__script", {
+      turns: [
+        { content: [{ type: "tool_use", name: "bash", input: { command: `${gateCommand(gate)} && echo held > held.txt` } }], usage: expensive },
+        { content: [{ type: "text", text: "Done." }], usage: { input_tokens: 100, output_tokens: 5, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } },
+      ],
+    });
+    const run = await createRun({ task: { prompt: "Hold, then write held.txt", model: "sonnet" }, budgetUsd: 0.3 });
+    await loseSandboxDuring(run.id, "tool-1-1");
+    await stepRunning(run.id, "tool-1-1-r1");
+    await sandboxAdmin.openGate(gate);
+    const waiting = await waitFor("the fork to wait for budget", async () => {
+      const f = (await getRun(run.id)).forks[0]!;
+      return f.steps.some((s) => s.name.startsWith("budget-wait-") && s.status === "succeeded") ? f : undefined;
+    });
+    expect(waiting.recoveries).toBe(1);
+    // The replacement was paused for the wait (nothing live), not the released first lease.
+    await waitFor("the replacement to be paused", async () => (await sandboxAdmin.stats()).live === 0);
+    expect((await api(`/v1/runs/${run.id}/budget`, { method: "POST", json: { budgetUsd: 5 } })).status).toBe(200);
+    const view = await waitForRunStatus(run.id, ["completed", "failed"], 90_000);
+    const fork = view.forks[0]!;
+    expect(fork.status, JSON.stringify(fork.error)).toBe("succeeded");
+    expect(fork.diff).toEqual({ files: 1, insertions: 1, deletions: 0 });
+    expect(await modelCalls()).toHaveLength(2);
+    // The lost sandbox, its replacement (paused and resumed), and the verification sandbox.
+    expect((await sandboxAdmin.stats()).created).toBe(3);
   });
 
   it("a second loss within the same step fails the fork with sandbox_gone, leaving nothing running", async () => {

@@ -5,7 +5,7 @@ import type { Env } from "../core/env";
 import { loadConfig } from "../core/env";
 import { NotFoundError, unwrap } from "../core/errors";
 import { deleteIndexRow, expiredRuns, tombstoneOf, type DeleteReason } from "../d1-index/run-tombstones";
-import { errorFields, log } from "../observability/log";
+import { pruneOlderThan } from "./retention";
 import { RUN_ID_PATTERN } from "../protocol/run-ids";
 
 /** DELETE /v1/runs/:id's answer (its schema: api/responses.ts). */
@@ -30,26 +30,10 @@ export async function deleteRun(env: Env, id: string, reason: DeleteReason = "de
   return { id, deleted: true, reason: tombstone.reason, deletedAt: tombstone.deletedAt, objectsDeleted, instancesDeleted };
 }
 
-/** The most runs one cron run deletes (the rest wait for the next run). */
-const PRUNE_RUNS_BATCH = 50;
-
 /**
  * RUN_RETENTION_DAYS (0: off): ended runs whose last change is older are deleted like
- * DELETE /v1/runs/:id, oldest first, PRUNE_RUNS_BATCH per cron run. `now` is for tests.
+ * DELETE /v1/runs/:id (actions/retention.ts). `now` is for tests.
  */
-export async function pruneRuns(env: Env, now = Date.now()): Promise<{ deleted: string[] }> {
-  const days = loadConfig(env).RUN_RETENTION_DAYS;
-  if (days === 0) return { deleted: [] };
-  const before = new Date(now - days * 86_400_000).toISOString();
-  const deleted: string[] = [];
-  for (const id of await expiredRuns(env.DB, before, PRUNE_RUNS_BATCH)) {
-    try {
-      await deleteRun(env, id, "retention");
-      deleted.push(id);
-    } catch (err) {
-      log("warn", "runs.prune_failed", { runId: id, ...errorFields(err) });
-    }
-  }
-  if (deleted.length > 0) log("info", "runs.pruned", { deleted: deleted.length, days });
-  return { deleted };
+export function pruneRuns(env: Env, now = Date.now()): Promise<{ deleted: string[] }> {
+  return pruneOlderThan("runs", loadConfig(env).RUN_RETENTION_DAYS, now, (before, limit) => expiredRuns(env.DB, before, limit), (id) => deleteRun(env, id, "retention"));
 }

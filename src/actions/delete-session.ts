@@ -6,7 +6,7 @@ import { loadConfig } from "../core/env";
 import { NotFoundError, unwrap } from "../core/errors";
 import type { DeleteReason } from "../d1-index/run-tombstones";
 import { deleteSessionRow, expiredSessions, sessionTombstoneOf } from "../d1-index/session-tombstones";
-import { errorFields, log } from "../observability/log";
+import { pruneOlderThan } from "./retention";
 import { SESSION_ID_PATTERN } from "../protocol/session-ids";
 
 /** DELETE /v1/sessions/:id?purge=true's answer (its schema: api/session-responses.ts). */
@@ -29,27 +29,11 @@ export async function deleteSession(env: Env, id: string, reason: DeleteReason =
   return { id, deleted: true, reason: tombstone.reason, deletedAt: tombstone.deletedAt, objectsDeleted };
 }
 
-/** The most sessions one cron run deletes (the rest wait for the next run). */
-const PRUNE_SESSIONS_BATCH = 50;
-
 /**
  * SESSION_RETENTION_DAYS (0: off): sessions idle, paused, destroyed or failed whose last change is
- * older are deleted like DELETE /v1/sessions/:id?purge=true, oldest first, PRUNE_SESSIONS_BATCH per
- * cron run; never one with a turn running or queued (its object refuses). `now` is for tests.
+ * older are deleted like DELETE /v1/sessions/:id?purge=true (actions/retention.ts); never one with
+ * a turn running or queued (its object refuses). `now` is for tests.
  */
-export async function pruneSessions(env: Env, now = Date.now()): Promise<{ deleted: string[] }> {
-  const days = loadConfig(env).SESSION_RETENTION_DAYS;
-  if (days === 0) return { deleted: [] };
-  const before = new Date(now - days * 86_400_000).toISOString();
-  const deleted: string[] = [];
-  for (const id of await expiredSessions(env.DB, before, PRUNE_SESSIONS_BATCH)) {
-    try {
-      await deleteSession(env, id, "retention");
-      deleted.push(id);
-    } catch (err) {
-      log("warn", "sessions.prune_failed", { sessionId: id, ...errorFields(err) });
-    }
-  }
-  if (deleted.length > 0) log("info", "sessions.pruned", { deleted: deleted.length, days });
-  return { deleted };
+export function pruneSessions(env: Env, now = Date.now()): Promise<{ deleted: string[] }> {
+  return pruneOlderThan("sessions", loadConfig(env).SESSION_RETENTION_DAYS, now, (before, limit) => expiredSessions(env.DB, before, limit), (id) => deleteSession(env, id, "retention"));
 }

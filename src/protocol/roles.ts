@@ -52,8 +52,8 @@ export interface ForkReports extends BudgetHolder {
    */
   forkBegin(n: number, instanceId: string, step?: StepRecord, withTask?: boolean): Promise<Result<ForkBegun>>;
   stepStarted(n: number, name: string, attempt: number): StepGate & { branch?: boolean };
-  /** A long step's heartbeat. */
-  forkAlive(n: number): void;
+  /** A long step's heartbeat: books sandbox time; answers whether the step's command may go on. */
+  forkAlive(n: number): StepGate | void;
   /** A running step's live output (coalesced; live only, not logged; `final`: its command ended): answers the interval the fork should keep to. */
   forkOutput(n: number, chunks: OutputChunk[], final?: boolean): { nextInMs: number };
   stepFinished(n: number, name: string, report: StepReport): { branch?: boolean };
@@ -111,7 +111,7 @@ export interface SessionTurnReports extends BudgetHolder {
   /** Answers `branch` when new sessions wait for the running turn's next step boundary. */
   stepFinished(turn: number, name: string, report: StepReport): { branch?: boolean };
   /** A running step's heartbeat (every third of STALE_FORK_SECONDS): the turn's instance is alive. */
-  turnAlive(): void;
+  turnAlive(turn?: number): StepGate | void;
   /** At a step boundary of turn n: makes the new sessions asked for meanwhile. */
   forkAtBoundary(n: number): Promise<{ sessions: string[] }>;
   /** A forked session's first turn checked out its own work branch. */

@@ -27,7 +27,7 @@ function sessionTracker(session: DurableObjectStub<Session>, turn: number): Step
   return {
     stepStarted: async (name, attempt) => session.stepStarted(turn, name, attempt),
     stepFinished: async (name, report) => session.stepFinished(turn, name, report),
-    heartbeat: async () => session.turnAlive(),
+    heartbeat: async () => session.turnAlive(turn),
   };
 }
 
@@ -98,6 +98,8 @@ async function turn(job: JobContext<SessionJob>, session: DurableObjectStub<Sess
   const start = await steps.run(SESSION_STEP.begin, control, async () => unwrap(await session.beginTurn(n, instanceId)), { gated: false });
   steps.setDeadline(start.startedAt + TURN_TIMEOUT_SECONDS * 1000, TURN_TIMEOUT_SECONDS);
   let handle: SandboxHandle = start.handle ?? (await rebuildSandbox(job, session, start));
+  /** The running tool step's stop signal (a step at a time). */
+  let stop: AbortSignal | undefined;
   if (start.switchBranch) await checkOutWorkBranch(job, session, handle, start.workBranch);
   const history = await steps.run(SESSION_STEP.history, control, async () => unwrap(await session.history(n)), { gated: false });
   const models = new ModelSteps({
@@ -127,7 +129,7 @@ async function turn(job: JobContext<SessionJob>, session: DurableObjectStub<Sess
     },
     async toolStep(k, index, use, call) {
       await forkAt(toolStepName(k, index));
-      return toolStep(job, session, start, n, { k, index, use, call }, (rebuilt) => (handle = rebuilt));
+      return toolStep(job, session, start, n, { k, index, use, call: (signal) => ((stop = signal), call()) }, (rebuilt) => (handle = rebuilt));
     },
   };
 
@@ -135,7 +137,7 @@ async function turn(job: JobContext<SessionJob>, session: DurableObjectStub<Sess
     host,
     {
       callModel: job.callModel,
-      executeTool: (call) => executeTool(EnvdClient.forHandle(access, handle), call, { remainingMs: steps.remainingMs(), envs: { FORKYARD_SESSION_ID: params.sessionId, FORKYARD_TURN: String(n) }, stallMs: DEFAULT_STALL_SECONDS * 1000 }),
+      executeTool: (call) => executeTool(EnvdClient.forHandle(access, handle), call, { remainingMs: steps.remainingMs(), envs: { FORKYARD_SESSION_ID: params.sessionId, FORKYARD_TURN: String(n) }, stallMs: DEFAULT_STALL_SECONDS * 1000, signal: stop }),
       beforeModelCall: async (_k, expectedUsd, call) => unwrap(await session.reserveModelCall(n, models.ledgerKey, expectedUsd, call)),
     },
     {
@@ -162,14 +164,15 @@ async function toolStep(
   session: DurableObjectStub<Session>,
   start: TurnStart,
   n: number,
-  tool: { k: number; index: number; use: ToolCall; call: () => Promise<ToolTurn> },
+  /** `call` runs the tool with the step's stop signal (a cancel or a spent budget stops its command). */
+  tool: { k: number; index: number; use: ToolCall; call: (signal: AbortSignal) => Promise<ToolTurn> },
   rebuilt: (handle: SandboxHandle) => void,
 ): Promise<ToolTurn> {
   const { k, index, use, call } = tool;
   const name = toolStepName(k, index);
   const run = (stepName: string) =>
-    job.steps.run(stepName, stepConfig("tool", job.config.RETRY_POLICIES), async () => {
-      const result = await call();
+    job.steps.run(stepName, stepConfig("tool", job.config.RETRY_POLICIES), async ({ signal }) => {
+      const result = await call(signal);
       await session.recordToolCall(n, k, index, { ...use, id: result.toolUseId }, result);
       return result;
     }, { gated: true, budget: false });

@@ -20,7 +20,7 @@ import { RunDeletion, type DeleteReason, type RunWiped } from "./run-deletion";
 import type { LeaseRequest } from "../pool/pool";
 import { BUDGET_RAISED_EVENT } from "../../protocol/events";
 import type { OutputChunk } from "../../protocol/live-output";
-import type { BranchReports, ForkBegun, ForkContinuationRef, ForkReports, JudgeReports, PrepareReports } from "../../protocol/roles";
+import type { BranchReports, ForkBegun, ForkContinuationRef, ForkReports, JudgeReports, PrepareReports, StepGate } from "../../protocol/roles";
 import type { StepRecord, StepReport } from "../../protocol/step-reports";
 import { EventChannel } from "../shared/event-channel";
 import { IndexSync } from "../shared/index-sync";
@@ -254,8 +254,8 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
     return this.#reports.stepStarted(n, name, attempt);
   }
 
-  forkAlive(n: number): void {
-    this.#watch.heard(n, Date.now());
+  forkAlive(n: number): StepGate {
+    return this.#reports.forkAlive(n);
   }
 
   stepFinished(n: number, name: string, report: StepReport): { branch?: boolean } {

@@ -17,6 +17,17 @@ function lease(key: string): LeaseRequest {
   return { key, runId: `r${key}`, fork: 1, template: "base", timeoutSeconds: 300 };
 }
 
+describe("instance creations paced across runs", () => {
+  it("the Pool books every run's fork-instance creations in one schedule (WORKFLOW_CREATE_RATE_PER_SECOND: 90 here)", async () => {
+    // A full second's worth booked, by one run's launch: the next booking, whatever run makes it, waits for that second to pass.
+    const first = await pool().bookWorkflowCreations(90);
+    const second = await pool().bookWorkflowCreations(1);
+    expect(first).toBeLessThanOrEqual(1000);
+    expect(second).toBeGreaterThan(0);
+    expect(second).toBeLessThanOrEqual(first + 1000);
+  });
+});
+
 describe("sandboxes created ahead at launch", () => {
   beforeEach(async () => {
     await sandboxAdmin.reset();

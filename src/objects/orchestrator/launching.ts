@@ -13,7 +13,7 @@ import type { RunContext } from "./run-context";
 import type { ForkRow } from "./run-store";
 import { isInstanceAlreadyExists } from "../../protocol/engine-errors";
 import { createInBatches } from "../../protocol/workflow-limits";
-import { CreationPacer } from "../../protocol/creation-pacer";
+import { CreationPacer, SharedCreationPacer, type Pacer } from "../../protocol/creation-pacer";
 import { continuationInstanceId, parseContinuationId } from "../../protocol/instance-ids";
 import { createInstanceOnce } from "../../protocol/create-instance";
 import type { ForkContinuationRef } from "../../protocol/fork-params";
@@ -33,8 +33,8 @@ export class RunLaunching {
   readonly #run: RunContext;
   readonly #branching: RunBranching;
   readonly #preparing: RunPreparing;
-  /** This run's instance creations, under WORKFLOW_CREATE_RATE_PER_SECOND (for as long as the object lives). */
-  #pacer: CreationPacer | undefined;
+  /** This run's instance creations, booked in the Pool's schedule shared by every run (WORKFLOW_CREATE_RATE_PER_SECOND). */
+  #pacer: Pacer | undefined;
   readonly #waves: RunWaves;
 
   /** Branched forks launch at once; a prepared run's forks once its prepare reported; an adaptive run's wave by wave. */
@@ -129,9 +129,13 @@ export class RunLaunching {
     return { instanceId: id };
   }
 
-  /** Paces this run's createBatch calls (Cloudflare: about 100 instance creations a second per workflow). */
-  pacer(): CreationPacer {
-    this.#pacer ??= new CreationPacer(loadConfig(this.#run.env).WORKFLOW_CREATE_RATE_PER_SECOND);
+  /**
+   * Paces this run's createBatch calls (Cloudflare: about 100 instance creations a second per
+   * workflow) in the Pool's schedule, which every run shares; alone, should the Pool not answer.
+   */
+  pacer(): Pacer {
+    const pool = this.#run.env.POOL.getByName(POOL_NAME);
+    this.#pacer ??= new SharedCreationPacer((count) => pool.bookWorkflowCreations(count), new CreationPacer(loadConfig(this.#run.env).WORKFLOW_CREATE_RATE_PER_SECOND));
     return this.#pacer;
   }
 

@@ -11,6 +11,7 @@ import { e2bSandboxBackend, type SandboxBackend, type SandboxBackendFactory } fr
 import type { SandboxHandle } from "../../sandbox/handle";
 import { TemplateAliases } from "../../sandbox/template-aliases";
 import { CAPACITY_EVENT } from "../../protocol/events";
+import { CreationSchedule } from "../../protocol/creation-pacer";
 import { migrate } from "../shared/migrations";
 import type { PoolHost, PoolSettings } from "./core";
 import { PoolLogic } from "./logic";
@@ -32,6 +33,8 @@ export class Pool extends DurableObject<Env> {
   static backendFactory: SandboxBackendFactory = e2bSandboxBackend;
   readonly #logic: PoolLogic;
   #backend: SandboxBackend | undefined;
+  /** Every run's fork-instance creations, under WORKFLOW_CREATE_RATE_PER_SECOND together (in memory). */
+  #workflowCreations: CreationSchedule | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -108,6 +111,16 @@ export class Pool extends DurableObject<Env> {
    */
   createAhead(requests: LeaseRequest[]): number {
     return this.#logic.acquirer.createAhead(requests);
+  }
+
+  /**
+   * Books `count` fork-instance creations (at most WORKFLOW_CREATE_RATE_PER_SECOND) in the schedule
+   * every run's launches share: answers how many milliseconds until they may be made.
+   */
+  bookWorkflowCreations(count: number): number {
+    this.#workflowCreations ??= new CreationSchedule(loadConfig(this.env).WORKFLOW_CREATE_RATE_PER_SECOND);
+    const now = Date.now();
+    return this.#workflowCreations.book(Math.min(count, this.#workflowCreations.ratePerSecond), now) - now;
   }
 
   /** Releases a holder's lease and kills its sandbox. Idempotent; unknown keys are a no-op. */

@@ -82,6 +82,9 @@ export async function dispatch(ctx: ServerContext, route: Route, info: RequestIn
   const { req, res } = info;
   const op = route.op;
   let fault: FaultSpec | undefined;
+  // Until its answer is ready, a request waits for its response headers (a stream's come with its start).
+  const answered = op ? ctx.stats.requestWaiting(op) : () => undefined;
+  res.once("close", answered);
   if (op) {
     ctx.stats.call(op);
     const delay = ctx.faults.latencyFor(op);
@@ -90,6 +93,7 @@ export async function dispatch(ctx: ServerContext, route: Route, info: RequestIn
   }
   const sandboxId = info.sandbox?.id;
   if (fault && op && !fault.after) {
+    answered();
     ctx.stats.fault(op);
     req.resume();
     if (fault.drop) drop(req, res);
@@ -102,6 +106,7 @@ export async function dispatch(ctx: ServerContext, route: Route, info: RequestIn
   } catch (err) {
     reply = errorReply(err, route.flavor, ctx.log);
   }
+  answered();
   if (fault && op) {
     // "after": the operation happened; its response is lost or replaced.
     if (reply.kind === "stream") reply.discard();

@@ -159,6 +159,19 @@ describe("executeTool in a real sandbox (local sandbox server)", () => {
     expect(await sandbox.files.exists(`${REPO_DIR}/never.txt`)).toBe(false);
   });
 
+  it("long command streams in one invocation never block one another: 10 run at once, beyond the 6 connections waiting for headers", async () => {
+    const gate = newGate();
+    const started = new Set<number>();
+    const commands = Array.from({ length: 10 }, (_, i) =>
+      session.exec(`echo started; ${gateCommand(gate)}; echo done ${i}`, { timeoutMs: 60_000, onStdout: (chunk) => chunk.includes("started") && started.add(i) }),
+    );
+    // Every command is running (a stream's headers came with its start) before any of them may end.
+    await vi.waitFor(() => expect(started.size).toBe(10), { timeout: 20_000 });
+    await sandboxAdmin.openGate(gate);
+    const results = await Promise.all(commands);
+    expect(results.map((r) => r.stdoutTail)).toEqual(results.map((_, i) => `started\ndone ${i}\n`));
+  });
+
   it("throws (for the step to retry or fail) when the sandbox itself is gone", async () => {
     const doomed = await Sandbox.create("base", { ...e2bOptions(), metadata: { purpose: "agent-units" }, timeoutMs: 60_000 });
     const doomedSession = await EnvdClient.open({ connection: e2bOptions(), secrets: [] }, doomed.sandboxId);

@@ -9,6 +9,7 @@ import { sandboxCostUsd } from "../../core/costs";
 import { PROFILE_NAMES, resolveProfiles, type ProfileName } from "../../core/sandbox-profiles";
 import { e2bSandboxBackend, type SandboxBackend, type SandboxBackendFactory } from "../../sandbox/backend";
 import type { SandboxHandle } from "../../sandbox/handle";
+import { gatedBackend } from "../../sandbox/connection-gate";
 import { TemplateAliases } from "../../sandbox/template-aliases";
 import { CAPACITY_EVENT } from "../../protocol/events";
 import { CreationSchedule } from "../../protocol/creation-pacer";
@@ -41,7 +42,8 @@ export class Pool extends DurableObject<Env> {
     migrate(ctx.storage, POOL_MIGRATIONS);
     this.#logic = new PoolLogic({
       sql: ctx.storage.sql,
-      backend: () => (this.#backend ??= Pool.backendFactory(loadConfig(this.env))),
+      // Its control-plane calls, at most CONNECTIONS_PER_INVOCATION at once (connection-gate.ts).
+      backend: () => (this.#backend ??= gatedBackend(Pool.backendFactory(loadConfig(this.env)))),
       clock: { now: () => Date.now(), sleep: (ms) => scheduler.wait(ms) },
       settings: () => this.#settings(),
       host: this.#host(),

@@ -38,7 +38,7 @@ export class EvalCheckWorkflow extends DurableJob<EvalCheckParams, Work, EvalChe
     const pool = job.env.POOL.getByName(POOL_NAME);
     const leaseKey = evalCheckLeaseKey(p.evalId, p.runId, p.n);
     const sandbox = new ForkSandbox({
-      params: { runId: p.evalId, n: p.n, leaseKey, repo: p.repo, baseBranch: p.branch, workBranch: `forkyard-eval/${p.n}`, template: p.template, timeoutSeconds: p.timeoutSeconds, holder: "run", workflow: "eval" },
+      params: { runId: p.evalId, n: p.n, leaseKey, repo: p.repo, baseBranch: p.branch, workBranch: `forkyard-eval/${p.n}`, template: p.template, timeoutSeconds: p.timeoutSeconds, holder: "run", workflow: "eval", priority: "background" },
       config,
       step: job.step,
       steps,

@@ -20,6 +20,7 @@ import type { ForkContinuationRef } from "../../protocol/fork-params";
 import { continuationStateKey } from "../../artifacts/store";
 import { ConflictError, ForkCancelledError } from "../../core/errors";
 import { isTerminalFork } from "./fork-reports";
+import { EVAL_METADATA } from "../../evals/plan";
 
 /** How long launching waits after the Pool started a launch's sandboxes, for their create requests to leave. */
 const CREATE_HEAD_START_MS = 2;
@@ -167,6 +168,8 @@ export class RunLaunching {
     if (request.artifacts) params.artifacts = request.artifacts;
     const network = runNetwork(request, loadConfig(this.#run.env).PUBLIC_URL);
     if (network) params.network = network;
+    // An eval's runs queue behind interactive ones for sandboxes.
+    if (request.metadata?.[EVAL_METADATA.eval]) params.priority = "background";
     // A fork running as a continuation instance (`<launch>-c<k>`): where it picks up.
     const { base, k } = parseContinuationId(fork.instance_id ?? "");
     if (k > 0) params.continuation = { k, base, stateKey: continuationStateKey(id, fork.n, k) };

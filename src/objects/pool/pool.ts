@@ -19,7 +19,7 @@ import { PoolLogic } from "./logic";
 import { POOL_MIGRATIONS } from "./schema";
 import type { AcquireOutcome, ForkedChild, LeaseRequest, PoolStatus, ReapReport, ReleaseOutcome, WaiterRow } from "./types";
 
-export type { AcquireOutcome, ForkedChild, FreedLease, HolderWorkflow, LeaseHolder, LeaseRequest, PoolStatus, ReapedSandbox, ReapReport, ReleaseOutcome } from "./types";
+export type { AcquireOutcome, ForkedChild, FreedLease, HolderWorkflow, LeaseHolder, LeasePriority, LeaseRequest, PoolStatus, ReapedSandbox, ReapReport, ReleaseOutcome } from "./types";
 
 /**
  * Pool Durable Object: the only creator of sandboxes. It keeps the lease table (sandbox ->

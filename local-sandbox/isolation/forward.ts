@@ -17,6 +17,11 @@ export interface ForwardHost {
   port: number;
 }
 
+/** A listening address in the namespace; `accept` takes its connections (default: relayed as raw TCP to the same host address). */
+export interface ForwardListener extends ForwardHost {
+  accept?: (socket: Socket) => void;
+}
+
 /** Parses `ip:port` entries (IPv4 literal, or `localhost`), throwing a clear message otherwise. */
 export function parseForwardHosts(entries: string[]): ForwardHost[] {
   return entries.map((entry) => {
@@ -38,8 +43,8 @@ export class Forwarder {
   private readonly sockets = new Set<Socket>();
   private closed = false;
 
-  /** Binds every host of `hosts` in the namespace of `initPid` and starts relaying. */
-  static async start(nsenterPath: string, initPid: number, hosts: ForwardHost[]): Promise<Forwarder> {
+  /** Binds every host of `hosts` in the namespace of `initPid` and starts relaying (or handing over, see ForwardListener). */
+  static async start(nsenterPath: string, initPid: number, hosts: ForwardListener[]): Promise<Forwarder> {
     const fwd = new Forwarder();
     if (hosts.length === 0) return fwd;
     // Non-loopback addresses are given to the sandbox's lo so that the same ip:port can be bound.
@@ -57,7 +62,7 @@ export class Forwarder {
       const host = hosts.find((h) => `${h.host}:${h.port}` === spec);
       if (!host || fwd.closed) return void server.close();
       fwd.servers.push(server);
-      server.on("connection", (s) => fwd.relay(s, host));
+      server.on("connection", (s: Socket) => (host.accept ? fwd.handOver(s, host.accept) : fwd.relay(s, host)));
     });
     const code = await new Promise<number | null>((resolve) => {
       child.on("error", () => resolve(-1));
@@ -70,6 +75,14 @@ export class Forwarder {
       throw new Error(`could not forward ${hosts.map((h) => `${h.host}:${h.port}`).join(", ")} into the sandbox: ${stderr.trim() || `exit ${code}`}`);
     }
     return fwd;
+  }
+
+  /** Gives a connection to its handler (the egress proxy); cut like the relayed ones on close. */
+  private handOver(inside: Socket, accept: (socket: Socket) => void): void {
+    this.sockets.add(inside);
+    inside.on("close", () => this.sockets.delete(inside));
+    inside.on("error", () => inside.destroy());
+    accept(inside);
   }
 
   private relay(inside: Socket, host: ForwardHost): void {

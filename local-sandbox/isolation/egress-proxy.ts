@@ -108,11 +108,14 @@ export class EgressProxy {
         socket.destroy();
         resolve({ status, message: `egress failed: ${host}:${port}: ${why}` });
       };
+      const onError = (err: NodeJS.ErrnoException) => fail(502, err.code ?? err.message);
       socket.setTimeout(CONNECT_TIMEOUT_MS, () => fail(504, "connection timed out"));
-      socket.once("error", (err) => fail(502, (err as NodeJS.ErrnoException).code ?? err.message));
+      socket.once("error", onError);
       socket.once("connect", () => {
         socket.setTimeout(0);
-        socket.removeAllListeners("error");
+        socket.off("error", onError);
+        // Until the caller takes over, an error only ends the socket (never an unhandled event).
+        socket.on("error", () => socket.destroy());
         resolve({ socket });
       });
     });
@@ -137,9 +140,12 @@ export class EgressProxy {
   }
 
   private async forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    req.on("error", () => res.destroy());
+    res.on("error", () => {});
     const reply = (status: number, message: string) => {
       req.resume();
-      if (!res.headersSent) res.writeHead(status, { "Content-Type": "text/plain" });
+      if (res.headersSent) return void res.destroy();
+      res.writeHead(status, { "Content-Type": "text/plain" });
       res.end(`${message}\n`);
     };
     let url: URL | undefined;

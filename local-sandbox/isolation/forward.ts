@@ -8,6 +8,8 @@
 // hands the socket to the server and exits. The server accepts on it and relays every connection
 // (raw TCP) to the host address. So a URL like http://127.0.0.1:8080/repo.git works unchanged
 // inside the sandbox, and only the listed addresses do. Not forwarded: UDP, DNS, anything else.
+// The same helper binds the egress proxy's address (egress-proxy.ts) when the sandbox has egress:
+// its connections are handed to the proxy instead of relayed.
 import { spawn } from "node:child_process";
 import { connect, isIPv4, type Server, type Socket } from "node:net";
 import { join } from "node:path";

@@ -57,6 +57,11 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxSer
     if (!EGRESS_MODES.includes(env.SANDBOX_EGRESS as EgressMode)) throw new Error(`SANDBOX_EGRESS must be one of ${EGRESS_MODES.join(", ")}`);
     opts.egress = env.SANDBOX_EGRESS as EgressMode;
   }
+  if (env.SANDBOX_EGRESS_LOOPBACK) {
+    const v = env.SANDBOX_EGRESS_LOOPBACK.toLowerCase();
+    if (!["0", "1", "true", "false"].includes(v)) throw new Error("SANDBOX_EGRESS_LOOPBACK must be 0/1/true/false");
+    opts.egressLoopback = v === "1" || v === "true";
+  }
   if (env.SANDBOX_LIMITS !== undefined && ["off", "0", "false"].includes(env.SANDBOX_LIMITS.toLowerCase())) opts.limits = false;
   else {
     const limits = {

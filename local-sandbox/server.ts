@@ -79,6 +79,11 @@ export interface SandboxServerOptions {
    */
   egress?: EgressMode;
   /**
+   * Whether an `allowOut` address rule covering the host's loopback opens it through the egress
+   * proxy (default false: the host's loopback is reached only at forwarded addresses).
+   */
+  egressLoopback?: boolean;
+  /**
    * CPU, memory and process limits per sandbox (cgroups; defaults DEFAULT_LIMITS) and its disk
    * limit (`diskMB`, default DEFAULT_DISK_MB: isolation/disk.ts). An isolated server refuses to
    * start when it cannot apply them, unless this is `false`.
@@ -211,7 +216,7 @@ function egressProxy(options: SandboxServerOptions, kind: IsolationKind, shared:
   if (forwardHosts.some((h) => h.host === PROXY_ADDRESS && h.port === PROXY_PORT)) {
     throw new Error(`forwarded host ${PROXY_ADDRESS}:${PROXY_PORT} is where sandboxes reach the egress proxy: forward another port, or set SANDBOX_EGRESS=off`);
   }
-  return new EgressProxy(mode, forwardHosts);
+  return new EgressProxy({ mode, hostLoopback: options.egressLoopback ?? false, forwardHosts });
 }
 
 export async function startSandboxServer(options: SandboxServerOptions = {}): Promise<SandboxServer> {
@@ -288,7 +293,7 @@ export async function startSandboxServer(options: SandboxServerOptions = {}): Pr
     });
   });
   const port = (server.address() as AddressInfo).port;
-  if (egress) egress.serverPort = port;
+  if (egress) egress.settings.serverPort = port;
   const disk = cgroups && options.limits !== false
     ? new DiskWatch({ limitMB: options.limits?.diskMB ?? DEFAULT_DISK_MB, intervalMs: options.diskCheckIntervalMs ?? 5000, sandboxes: () => store.all(), log })
     : undefined;

@@ -4,11 +4,12 @@
 // `*.example.com`), matched on the host name the client asked for (CONNECT authority, URL host).
 //
 // On top of the rules, the server protects itself and its networks: an address of the host
-// (loopback, its interfaces' addresses), a private, link-local, CGNAT, multicast or reserved address
-// is opened only by an allow rule that names that address (an IP or CIDR covering it, or
-// `localhost`) — never by an allowed host name (so a name cannot smuggle a private address) and
-// never by SANDBOX_EGRESS=open; the server's own port and the addresses it forwards (except at
-// the forwarded ports the sandbox has) are never opened.
+// (its interfaces' addresses), a private, link-local, CGNAT, multicast or reserved address is opened
+// only by an allow rule that names that address (an IP or CIDR covering it) — never by an allowed
+// host name (so a name cannot smuggle a private address) and never by SANDBOX_EGRESS=open; the
+// host's loopback not even so unless SANDBOX_EGRESS_LOOPBACK allows it (on E2B, 127.0.0.1 is the
+// sandbox's own: an allow rule for it never meant the host); the server's own port and the
+// addresses it forwards (except at the forwarded ports the sandbox has) are never opened.
 import { BlockList, isIP } from "node:net";
 import { networkInterfaces } from "node:os";
 import type { ForwardHost } from "./forward.ts";
@@ -62,6 +63,8 @@ function addressList(rules: string[]): AddressSet {
 }
 
 const PROTECTED = addressList([...PROTECTED_V4, ...PROTECTED_V6]);
+/** The host's loopback as a connection reaches it (0.0.0.0 and :: connect there too). */
+const LOOPBACK = addressList(["127.0.0.0/8", "0.0.0.0/8", "::/127"]);
 
 /** The host's own interface addresses (read per check: interfaces may change). */
 function hostAddresses(): Set<string> {
@@ -84,9 +87,21 @@ function nameAllowed(patterns: string[], host: string): boolean {
   return patterns.some((p) => (p.startsWith("*.") ? name.endsWith(p.slice(1)) : name === p));
 }
 
+/** The server's egress settings. */
+export interface EgressSettings {
+  mode: EgressMode;
+  /** Whether an allowOut address rule may open the host's loopback (SANDBOX_EGRESS_LOOPBACK). */
+  hostLoopback: boolean;
+  /** Every address the server forwards (SANDBOX_FORWARD_HOSTS). */
+  forwardHosts: ForwardHost[];
+  /** This server's port (never opened on a host address), once it listens. */
+  serverPort?: number | undefined;
+}
+
 /** A sandbox's egress rules, compiled once per namespace start. */
 export interface EgressPolicy {
   mode: EgressMode;
+  hostLoopback: boolean;
   allowAddresses: AddressSet;
   allowNames: string[];
   deny: AddressSet;
@@ -98,26 +113,29 @@ export interface EgressPolicy {
   serverPort: number | undefined;
 }
 
-export function compilePolicy(mode: EgressMode, rules: NetworkRules | undefined, forwards: ForwardHost[], allForwards: ForwardHost[], serverPort?: number): EgressPolicy {
+/** `forwards`: the forwarded addresses this sandbox has (allowedForwards). */
+export function compilePolicy(settings: EgressSettings, rules: NetworkRules | undefined, forwards: ForwardHost[]): EgressPolicy {
   const allow = rules?.allowOut ?? [];
   return {
-    mode,
+    mode: settings.mode,
+    hostLoopback: settings.hostLoopback,
     allowAddresses: addressList(allow),
     allowNames: allow.filter((r) => r !== "localhost" && isIP(r.split("/")[0]!) === 0).map(canonicalName),
     deny: addressList(rules?.denyOut ?? []),
     forwards,
-    forwardedAddresses: new Set(allForwards.map((f) => f.host)),
-    serverPort,
+    forwardedAddresses: new Set(settings.forwardHosts.map((f) => f.host)),
+    serverPort: settings.serverPort,
   };
 }
 
 /** Whether a sandbox with these rules gets the proxy: its allowOut names something beyond its forwards, or egress is open. */
-export function proxyWanted(mode: EgressMode, rules: NetworkRules | undefined, allForwards: ForwardHost[]): boolean {
-  if (mode !== "allowlist") return mode === "open";
-  const forwarded = addressList(allForwards.map((f) => f.host));
+export function proxyWanted(settings: EgressSettings, rules: NetworkRules | undefined): boolean {
+  if (settings.mode !== "allowlist") return settings.mode === "open";
+  const forwarded = addressList(settings.forwardHosts.map((f) => f.host));
   return (rules?.allowOut ?? []).some((r) => {
     const addr = r === "localhost" ? "127.0.0.1" : r.split("/")[0]!;
-    return isIP(addr) === 0 || r.includes("/") || !forwarded.has(addr);
+    if (isIP(addr) === 0 || r.includes("/")) return true;
+    return !forwarded.has(addr) && (settings.hostLoopback || !LOOPBACK.has(addr));
   });
 }
 
@@ -133,6 +151,7 @@ export function checkAddress(policy: EgressPolicy, host: string, address: string
     return policy.forwards.some((f) => f.host === a && f.port === port) ? { allowed: true } : deny("is a forwarded host address: only its forwarded ports are reachable");
   }
   if (hostOwn && port === policy.serverPort) return deny("is the sandbox server itself");
+  if (LOOPBACK.has(a) && !policy.hostLoopback) return deny("is the host's loopback: reached only at forwarded addresses");
   if (policy.allowAddresses.has(a)) return { allowed: true };
   if (hostOwn) return deny("is a private or host address: only an allowOut address or CIDR covering it opens it");
   if (!literal && nameAllowed(policy.allowNames, host)) return { allowed: true };

@@ -13,7 +13,7 @@ import { connect, isIP, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { ForwardHost, ForwardListener } from "./forward.ts";
 import type { NetworkRules } from "./egress.ts";
-import { checkAddress, compilePolicy, proxyWanted, type EgressMode, type EgressPolicy } from "./egress-check.ts";
+import { checkAddress, compilePolicy, proxyWanted, type EgressPolicy, type EgressSettings } from "./egress-check.ts";
 import { EgressResolver } from "./egress-resolve.ts";
 
 export const PROXY_ADDRESS = "127.0.0.1";
@@ -45,17 +45,14 @@ function headersWithout(headers: IncomingMessage["headers"]): Record<string, str
 }
 
 export class EgressProxy {
-  /** This server's port, never opened on a host address (set once it listens). */
-  serverPort: number | undefined;
+  /** Its `serverPort` is set once the server listens. */
+  readonly settings: EgressSettings;
   private readonly http: Server;
   private readonly policies = new WeakMap<object, EgressPolicy>();
   private readonly resolver = new EgressResolver();
-  private readonly mode: EgressMode;
-  private readonly forwardHosts: ForwardHost[];
 
-  constructor(mode: EgressMode, forwardHosts: ForwardHost[]) {
-    this.mode = mode;
-    this.forwardHosts = forwardHosts;
+  constructor(settings: EgressSettings) {
+    this.settings = settings;
     this.http = createServer();
     this.http.requestTimeout = 0;
     this.http.on("connect", (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.tunnel(req, socket, head));
@@ -65,8 +62,8 @@ export class EgressProxy {
 
   /** What a sandbox with these rules binds in its namespace for egress (undefined: no egress). */
   listener(rules: NetworkRules | undefined, forwards: ForwardHost[]): ForwardListener | undefined {
-    if (!proxyWanted(this.mode, rules, this.forwardHosts)) return undefined;
-    const policy = compilePolicy(this.mode, rules, forwards, this.forwardHosts, this.serverPort);
+    if (!proxyWanted(this.settings, rules)) return undefined;
+    const policy = compilePolicy(this.settings, rules, forwards);
     return {
       host: PROXY_ADDRESS,
       port: PROXY_PORT,
@@ -79,7 +76,7 @@ export class EgressProxy {
 
   /** The proxy variables for a sandbox with these rules ({} without egress). */
   env(rules: NetworkRules | undefined, forwards: ForwardHost[]): Record<string, string> {
-    return proxyWanted(this.mode, rules, this.forwardHosts) ? egressEnv(forwards) : {};
+    return proxyWanted(this.settings, rules) ? egressEnv(forwards) : {};
   }
 
   close(): void {

@@ -2,12 +2,13 @@
 // reached (curl, curl through a CONNECT tunnel, python's urllib), nothing else is — a denied
 // address, the server itself, a name that resolves to a host address — each refused with 403.
 // A local HTTP server on the host's loopback stands in for "the internet" (there is none here); its
-// address is allowed explicitly, as a private or host address must be.
+// address is allowed explicitly, as a private or host address must be, on a server that lets allow
+// rules open the host's loopback (SANDBOX_EGRESS_LOOPBACK; by default it is never opened).
 import { createServer, type Server } from "node:http";
 import { describe, expect, it, beforeAll, afterAll } from "vitest";
 import { CommandExitError, Sandbox } from "e2b";
 import { startTestSandboxServer, type TestSandboxServer } from "../../local-sandbox/testing.ts";
-import { checkAddress, compilePolicy, proxyWanted } from "../../local-sandbox/isolation/egress-check.ts";
+import { checkAddress, compilePolicy, proxyWanted, type EgressMode } from "../../local-sandbox/isolation/egress-check.ts";
 import { parseAuthority } from "../../local-sandbox/isolation/egress-proxy.ts";
 import { hostsEntries } from "../../local-sandbox/isolation/egress-resolve.ts";
 
@@ -35,7 +36,7 @@ beforeAll(async () => {
   internet = createServer((req, res) => res.end(`hello from the internet: ${req.method} ${req.url}`));
   await new Promise<void>((r) => internet.listen(0, "127.0.0.1", r));
   web = `127.0.0.1:${(internet.address() as { port: number }).port}`;
-  [t, open] = await Promise.all([startTestSandboxServer(), startTestSandboxServer({ egress: "open" })]);
+  [t, open] = await Promise.all([startTestSandboxServer({ egressLoopback: true }), startTestSandboxServer({ egress: "open" })]);
 });
 
 afterAll(async () => {
@@ -75,25 +76,29 @@ describe("egress through the server's proxy (SANDBOX_EGRESS=allowlist, the defau
   });
 });
 
-describe("SANDBOX_EGRESS=open", () => {
-  it("refuses a name that resolves to a host address unless an address rule allows it", async () => {
+describe("SANDBOX_EGRESS=open, the host's loopback closed (the default)", () => {
+  it("refuses a name that resolves to a host address, and the host's loopback even when allowed", async () => {
     const plain = await Sandbox.create("base", open.sdk);
+    const allowing = await Sandbox.create("base", { ...open.sdk, network: { allowOut: ["127.0.0.1", "localhost"] } });
     try {
       expect((await run(plain, "echo $https_proxy $NO_PROXY")).stdout).toBe("http://127.0.0.1:49982 localhost,127.0.0.1,::1\n");
       const byName = await run(plain, curl(`http://localhost:${web.split(":")[1]}/`), VIA_PROXY);
-      expect(byName.stdout).toMatch(/^egress denied: localhost \(127\.0\.0\.1\):\d+ is a private or host address.*\n\n403$/);
+      expect(byName.stdout).toMatch(/^egress denied: localhost \(127\.0\.0\.1\):\d+ is the host's loopback.*\n\n403$/);
+      expect((await run(plain, curl("http://internal.example/"), { ...VIA_PROXY })).stdout).toMatch(/^egress failed: could not resolve internal\.example\n\n502$/);
+      expect((await run(allowing, curl(`http://${web}/`), VIA_PROXY)).stdout).toMatch(/is the host's loopback.*\n\n403$/);
     } finally {
-      await plain.kill();
+      await Promise.all([plain.kill(), allowing.kill()]);
     }
   });
 });
 
 describe("the egress decision", () => {
   const forwards = [{ host: "127.0.0.1", port: 8787 }];
+  const settings = (mode: EgressMode, forwardHosts = forwards, hostLoopback = false) => ({ mode, hostLoopback, forwardHosts, serverPort: 3049 });
   const verdict = (p: ReturnType<typeof compilePolicy>, host: string, address: string, port = 443) => checkAddress(p, host, address, port).allowed;
 
   it("allow wins over deny; names match the asked name; a name never opens a private address", () => {
-    const p = compilePolicy("allowlist", { allowOut: ["github.com", "*.npmjs.org", "8.8.8.0/24"], denyOut: ["0.0.0.0/0"] }, [], []);
+    const p = compilePolicy(settings("allowlist", []), { allowOut: ["github.com", "*.npmjs.org", "8.8.8.0/24"], denyOut: ["0.0.0.0/0"] }, []);
     expect(verdict(p, "github.com", "140.82.112.3")).toBe(true);
     expect(verdict(p, "GitHub.com.", "140.82.112.3")).toBe(true);
     expect(verdict(p, "registry.npmjs.org", "104.16.0.1")).toBe(true);
@@ -106,25 +111,31 @@ describe("the egress decision", () => {
   });
 
   it("open: public addresses unless denied; private and host ones only by an address rule; forwards and the server kept", () => {
-    const p = compilePolicy("open", { allowOut: ["127.0.0.1"], denyOut: ["1.1.1.0/24"] }, forwards, forwards, 3049);
+    const p = compilePolicy(settings("open"), { allowOut: ["127.0.0.1", "10.0.0.0/8"], denyOut: ["1.1.1.0/24"] }, forwards);
     expect(verdict(p, "example.com", "93.184.216.34")).toBe(true);
     expect(verdict(p, "one.one", "1.1.1.1")).toBe(false);
     expect(verdict(p, "169.254.169.254", "169.254.169.254", 80)).toBe(false);
+    expect(verdict(p, "db.internal", "10.1.2.3", 5432)).toBe(true);
     expect(verdict(p, "127.0.0.1", "127.0.0.1", 8787)).toBe(true);
     expect(verdict(p, "127.0.0.1", "127.0.0.1", 9229)).toBe(false);
-    const q = compilePolicy("open", { allowOut: ["127.0.0.1"], denyOut: [] }, [], [], 3049);
+    // The host's loopback: never by default, even when allowed; with hostLoopback, by an address rule.
+    const rules = { allowOut: ["127.0.0.1"], denyOut: [] };
+    expect(verdict(compilePolicy(settings("open", []), rules, []), "127.0.0.1", "127.0.0.1", 9229)).toBe(false);
+    const q = compilePolicy(settings("open", [], true), rules, []);
     expect(verdict(q, "127.0.0.1", "127.0.0.1", 9229)).toBe(true);
+    expect(verdict(q, "0.0.0.0", "0.0.0.0", 9229)).toBe(false);
     expect(verdict(q, "localhost", "127.0.0.1", 3049)).toBe(false);
   });
 
   it("the proxy is on only when the rules allow something beyond the forwards (Forkyard's default: off)", () => {
     const forkyardDefault = { allowOut: ["127.0.0.1"], denyOut: ["10.0.0.0/8", "127.0.0.0/8"] };
-    expect(proxyWanted("allowlist", forkyardDefault, forwards)).toBe(false);
-    expect(proxyWanted("allowlist", undefined, forwards)).toBe(false);
-    expect(proxyWanted("allowlist", { ...forkyardDefault, allowOut: ["127.0.0.1", "registry.npmjs.org"] }, forwards)).toBe(true);
-    expect(proxyWanted("allowlist", forkyardDefault, [])).toBe(true);
-    expect(proxyWanted("open", undefined, forwards)).toBe(true);
-    expect(proxyWanted("off", forkyardDefault, [])).toBe(false);
+    expect(proxyWanted(settings("allowlist"), forkyardDefault)).toBe(false);
+    expect(proxyWanted(settings("allowlist", []), forkyardDefault)).toBe(false);
+    expect(proxyWanted(settings("allowlist"), undefined)).toBe(false);
+    expect(proxyWanted(settings("allowlist"), { ...forkyardDefault, allowOut: ["127.0.0.1", "registry.npmjs.org"] })).toBe(true);
+    expect(proxyWanted(settings("allowlist", [], true), forkyardDefault)).toBe(true);
+    expect(proxyWanted(settings("open"), undefined)).toBe(true);
+    expect(proxyWanted(settings("off", [], true), forkyardDefault)).toBe(false);
   });
 
   it("parses CONNECT authorities and /etc/hosts entries", () => {

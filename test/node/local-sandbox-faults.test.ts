@@ -188,10 +188,12 @@ describe("configuration from the environment", () => {
       SANDBOX_PIDS_MAX: "256",
       SANDBOX_DISK_MB: "4096",
       SANDBOX_EGRESS: "open",
+      SANDBOX_EGRESS_LOOPBACK: "1",
     });
     expect(opts).toMatchObject({
       forwardHosts: ["127.0.0.1:8080", "localhost:9000"],
       egress: "open",
+      egressLoopback: true,
       limits: { memoryMB: 512, pids: 256, diskMB: 4096 },
       port: 0,
       maxLive: 5,

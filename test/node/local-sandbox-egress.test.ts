@@ -77,17 +77,20 @@ describe("egress through the server's proxy (SANDBOX_EGRESS=allowlist, the defau
 });
 
 describe("SANDBOX_EGRESS=open, the host's loopback closed (the default)", () => {
-  it("refuses a name that resolves to a host address, and the host's loopback even when allowed", async () => {
+  it("refuses a name that resolves to a host address, the host's loopback even when allowed, and everything without internet access", async () => {
     const plain = await Sandbox.create("base", open.sdk);
     const allowing = await Sandbox.create("base", { ...open.sdk, network: { allowOut: ["127.0.0.1", "localhost"] } });
+    const offline = await Sandbox.create("base", { ...open.sdk, allowInternetAccess: false });
     try {
+      // E2B's allowInternetAccess: false is a deny of every address (an allowOut would still win).
+      expect((await run(offline, curl("http://93.184.216.34/"), VIA_PROXY)).stdout).toMatch(/^egress denied: 93\.184\.216\.34:80 is denied by the sandbox's denyOut rules\n\n403$/);
       expect((await run(plain, "echo $https_proxy $NO_PROXY")).stdout).toBe("http://127.0.0.1:49982 localhost,127.0.0.1,::1\n");
       const byName = await run(plain, curl(`http://localhost:${web.split(":")[1]}/`), VIA_PROXY);
       expect(byName.stdout).toMatch(/^egress denied: localhost \(127\.0\.0\.1\):\d+ is the host's loopback.*\n\n403$/);
       expect((await run(plain, curl("http://internal.example/"), { ...VIA_PROXY })).stdout).toMatch(/^egress failed: could not resolve internal\.example\n\n502$/);
       expect((await run(allowing, curl(`http://${web}/`), VIA_PROXY)).stdout).toMatch(/is the host's loopback.*\n\n403$/);
     } finally {
-      await Promise.all([plain.kill(), allowing.kill()]);
+      await Promise.all([plain.kill(), allowing.kill(), offline.kill()]);
     }
   });
 });

@@ -96,6 +96,8 @@ export interface EgressSettings {
   forwardHosts: ForwardHost[];
   /** This server's port (never opened on a host address), once it listens. */
   serverPort?: number | undefined;
+  /** Connections to the proxy one sandbox may hold at once (default MAX_CONNECTIONS_PER_SANDBOX). */
+  maxConnections?: number;
 }
 
 /** A sandbox's egress rules, compiled once per namespace start. */

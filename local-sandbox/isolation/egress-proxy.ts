@@ -19,6 +19,8 @@ import { EgressResolver } from "./egress-resolve.ts";
 export const PROXY_ADDRESS = "127.0.0.1";
 export const PROXY_PORT = 49_982;
 const CONNECT_TIMEOUT_MS = 15_000;
+/** Connections to the proxy one sandbox may hold at once (each costs the server two sockets). */
+export const MAX_CONNECTIONS_PER_SANDBOX = 256;
 const HOP_BY_HOP = new Set(["connection", "proxy-connection", "keep-alive", "proxy-authorization", "proxy-authenticate", "te", "trailer", "transfer-encoding", "upgrade"]);
 
 /** The proxy variables of a sandbox's commands. */
@@ -64,10 +66,17 @@ export class EgressProxy {
   listener(rules: NetworkRules | undefined, forwards: ForwardHost[]): ForwardListener | undefined {
     if (!proxyWanted(this.settings, rules)) return undefined;
     const policy = compilePolicy(this.settings, rules, forwards);
+    const max = this.settings.maxConnections ?? MAX_CONNECTIONS_PER_SANDBOX;
+    let open = 0;
     return {
       host: PROXY_ADDRESS,
       port: PROXY_PORT,
       accept: (socket) => {
+        // Beyond the cap a connection is answered 503 and closed: one sandbox cannot use up the
+        // server's file descriptors (and with them every other sandbox's).
+        if (open >= max) return void socket.end(`HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\negress: more than ${max} connections at once\n`);
+        open++;
+        socket.once("close", () => open--);
         this.policies.set(socket, policy);
         this.http.emit("connection", socket);
       },

@@ -5,11 +5,12 @@
 // address is allowed explicitly, as a private or host address must be, on a server that lets allow
 // rules open the host's loopback (SANDBOX_EGRESS_LOOPBACK; by default it is never opened).
 import { createServer, type Server } from "node:http";
+import { connect, createServer as createNetServer, type Socket } from "node:net";
 import { describe, expect, it, beforeAll, afterAll } from "vitest";
 import { CommandExitError, Sandbox } from "e2b";
 import { startTestSandboxServer, type TestSandboxServer } from "../../local-sandbox/testing.ts";
 import { checkAddress, compilePolicy, proxyWanted, type EgressMode } from "../../local-sandbox/isolation/egress-check.ts";
-import { parseAuthority } from "../../local-sandbox/isolation/egress-proxy.ts";
+import { EgressProxy, parseAuthority } from "../../local-sandbox/isolation/egress-proxy.ts";
 import { hostsEntries } from "../../local-sandbox/isolation/egress-resolve.ts";
 
 async function run(sbx: Sandbox, cmd: string, envs: Record<string, string> = {}): Promise<{ exitCode: number; stdout: string; stderr: string }> {
@@ -147,5 +148,38 @@ describe("the egress decision", () => {
     expect(parseAuthority("example.com")).toBeUndefined();
     expect(parseAuthority("a b:1")).toBeUndefined();
     expect(hostsEntries("127.0.0.1 localhost vm # me\n::1 ip6-localhost\n10.0.0.2 mirror.internal\n", "mirror.internal")).toEqual(["10.0.0.2"]);
+  });
+});
+
+describe("the proxy's connections", () => {
+  it("answers a sandbox's connections beyond the cap with 503, and takes new ones as others close", async () => {
+    const proxy = new EgressProxy({ mode: "allowlist", hostLoopback: true, forwardHosts: [], maxConnections: 2 });
+    const listener = proxy.listener({ allowOut: ["127.0.0.1"], denyOut: [] }, [])!;
+    // Real sockets standing in for the sandbox's side: each accepted one goes to the proxy.
+    const front = createNetServer((s) => listener.accept!(s));
+    await new Promise<void>((r) => front.listen(0, "127.0.0.1", r));
+    const port = (front.address() as { port: number }).port;
+    const get = (socket: Socket) =>
+      new Promise<string>((resolve) => {
+        let out = "";
+        socket.on("data", (d) => (out += d.toString()));
+        socket.on("close", () => resolve(out));
+        socket.write(`GET http://${web}/capped HTTP/1.1\r\nHost: ${web}\r\nConnection: close\r\n\r\n`);
+      });
+    try {
+      const held = await Promise.all([0, 1].map(() => new Promise<Socket>((r) => { const s = connect(port, "127.0.0.1", () => r(s)); })));
+      // Accepted in the order they connected: the third is over the cap.
+      const third = connect(port, "127.0.0.1");
+      expect(await get(third)).toMatch(/^HTTP\/1\.1 503 .*more than 2 connections at once/s);
+      const answers = await Promise.all(held.map(get));
+      expect(answers.every((a) => a.startsWith("HTTP/1.1 200") && a.endsWith("hello from the internet: GET /capped"))).toBe(true);
+      // Once the proxy has seen them close, a new connection is taken again (each try a real request).
+      let again = "";
+      for (let i = 0; i < 50 && !again.startsWith("HTTP/1.1 200"); i++) again = await get(connect(port, "127.0.0.1"));
+      expect(again).toMatch(/^HTTP\/1\.1 200/);
+    } finally {
+      front.close();
+      proxy.close();
+    }
   });
 });

@@ -178,7 +178,7 @@ async function create(ctx: ServerContext, info: RequestInfo, v2: boolean): Promi
   }
   if (body.autoPause !== undefined && typeof body.autoPause !== "boolean") throw new ApiError(400, "autoPause must be a boolean");
   const autoResume = body.autoResume as { enabled?: unknown } | undefined;
-  const network = parseNetwork(body.network);
+  const network = parseNetwork(body.network, body.allow_internet_access);
   const sb = ctx.store.create({
     templateID,
     timeoutSec,

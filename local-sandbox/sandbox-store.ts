@@ -18,6 +18,7 @@ import { NamespaceHolder, buildLaunch, type Isolation, type MountInput } from ".
 import { Forwarder, type ForwardHost } from "./isolation/forward.ts";
 import { allowedForwards, type NetworkRules } from "./isolation/egress.ts";
 import { inCgroup, type Cgroups, type SandboxCgroup } from "./isolation/cgroups.ts";
+import type { EgressProxy } from "./isolation/egress-proxy.ts";
 import { SANDBOX_GID, SANDBOX_UID, seedHome, writeUserFiles, type UserFiles } from "./isolation/user.ts";
 import { HOME, normalizeVirtual, mapVirtual } from "./paths.ts";
 import { locate } from "./sandbox-fs.ts";
@@ -93,6 +94,16 @@ export class Sandbox {
     for (const s of [...this.streams]) s.destroy();
     this.streams.clear();
   }
+
+  /**
+   * Kills every process of the sandbox (its namespace too) but keeps it running, with its files and
+   * streams: each running command ends `signal: killed: <reason>`. The next command starts a new namespace.
+   */
+  stopProcesses(reason: string): void {
+    this.processes.killAll(reason);
+    this.holder?.stop();
+    this.holder = undefined;
+  }
 }
 
 export interface CreateInput {
@@ -113,6 +124,8 @@ export interface StoreOptions {
   hidePaths: string[];
   /** Host addresses every sandbox reaches at the same ip:port on its own loopback. */
   forwardHosts: ForwardHost[];
+  /** The egress proxy (isolation/egress-proxy.ts), in shared-namespace mode unless SANDBOX_EGRESS=off. */
+  egress?: EgressProxy | undefined;
   /** Per-sandbox resource limits (undefined: none). */
   cgroups: Cgroups | undefined;
   stats: Stats;
@@ -465,6 +478,7 @@ export class SandboxStore {
       E2B_SANDBOX: "true",
       E2B_SANDBOX_ID: sb.id,
       E2B_TEMPLATE_ID: sb.record.templateID,
+      ...this.opts.egress?.env(sb.record.network, allowedForwards(this.opts.forwardHosts, sb.record.network)),
       ...sb.record.envVars,
       ...envs,
     };
@@ -497,7 +511,9 @@ export class SandboxStore {
       sb.cgroup = this.opts.cgroups?.create(sb.id);
       const holder = new NamespaceHolder(this.opts.isolation, this.mounts(sb, true), () => {}, sb.cgroup?.procs);
       sb.holder = holder;
-      const forwarder = holder.ready.then((pid) => Forwarder.start(shared.nsenterPath, pid, allowedForwards(this.opts.forwardHosts, sb.record.network)));
+      const forwards = allowedForwards(this.opts.forwardHosts, sb.record.network);
+      const proxy = this.opts.egress?.listener(sb.record.network, forwards);
+      const forwarder = holder.ready.then((pid) => Forwarder.start(shared.nsenterPath, pid, proxy ? [...forwards, proxy] : forwards));
       forwarder.catch(() => holder.stop());
       sb.forwarder = forwarder;
     }

@@ -186,10 +186,15 @@ describe("configuration from the environment", () => {
       SANDBOX_FORWARD_HOSTS: "127.0.0.1:8080, localhost:9000",
       SANDBOX_MEMORY_MB: "512",
       SANDBOX_PIDS_MAX: "256",
+      SANDBOX_DISK_MB: "4096",
+      SANDBOX_EGRESS: "open",
+      SANDBOX_EGRESS_LOOPBACK: "1",
     });
     expect(opts).toMatchObject({
       forwardHosts: ["127.0.0.1:8080", "localhost:9000"],
-      limits: { memoryMB: 512, pids: 256 },
+      egress: "open",
+      egressLoopback: true,
+      limits: { memoryMB: 512, pids: 256, diskMB: 4096 },
       port: 0,
       maxLive: 5,
       latency: { create: 150, list: [1, 5] },
@@ -202,6 +207,7 @@ describe("configuration from the environment", () => {
     expect(() => optionsFromEnv({ SANDBOX_FAULTS: '[{"op":"create"}]' })).toThrow(/needs either status, drop:true or lose/);
     expect(() => optionsFromEnv({ SANDBOX_LATENCY: "nope" })).toThrow(/JSON/);
     expect(optionsFromEnv({ SANDBOX_LIMITS: "off" }).limits).toBe(false);
+    expect(() => optionsFromEnv({ SANDBOX_EGRESS: "everything" })).toThrow(/SANDBOX_EGRESS must be one of off, allowlist, open/);
     expect(() => parseForwardHosts(["example.com:80"])).toThrow(/IPv4 address/);
     expect(parseForwardHosts(["localhost:9000"])).toEqual([{ host: "127.0.0.1", port: 9000 }]);
   });

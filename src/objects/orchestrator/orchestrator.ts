@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { RunPick } from "../../api/pick-responses";
-import type { BranchRequest, BranchResponse, ForkView, JudgeRequest, PreparedView, RunView } from "../../api/runs";
+import type { BranchRequest, BranchResponse, ForkView, JudgeRequest, MergeRequest, MergeResponse, PreparedView, RunView } from "../../api/runs";
 import type { JudgeInput, Judgement } from "../../runs/judging";
 import type { TournamentResult } from "../../runs/tournament";
 import type { PrepareInfo } from "../../workflows/prepare-workflow";
@@ -13,6 +13,7 @@ import { legacyRunSandbox } from "../../runs/run-sandbox";
 import type { BranchMark, ClaimedBranch } from "./branch-store";
 import { RunBranching } from "./branching";
 import { RunControl } from "./run-control";
+import { RunMerging } from "./merging";
 import { RunPreparing } from "./preparing";
 import { RunJudging } from "./run-judging";
 import type { RunContext } from "./run-context";
@@ -38,7 +39,7 @@ import { isTerminalRun, RunStatusMachine } from "./run-status";
 
 /** Orchestrator Durable Object, one per run (named by the run id). Its public RPC is the run's API; its Workflows'
  * callbacks go through typed roles (src/protocol/roles.ts) to its parts: ForkReporting, RunLaunching, RunStopping, RunWaves,
- * RunReconciling (alarm), RunBranching, RunPreparing, RunJudging, RunDeletion, RunControl, RunStore (ledger, transcripts), watch, events, index. */
+ * RunReconciling (alarm), RunBranching, RunMerging, RunPreparing, RunJudging, RunDeletion, RunControl, RunStore (ledger, transcripts), watch, events, index. */
 export class Orchestrator extends DurableObject<Env> implements ForkReports, BranchReports, PrepareReports, JudgeReports {
   readonly #store: RunStore;
   readonly #events: EventChannel;
@@ -55,6 +56,7 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
   readonly #deletion: RunDeletion;
   readonly #live: RunLiveOutput;
   readonly #control: RunControl;
+  readonly #merging: RunMerging;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -90,6 +92,7 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
     this.#deletion = new RunDeletion(run, ctx, this.#events);
     this.#reconciling = new RunReconciling(run, { reports: this.#reports, stopping: this.#stopping, preparing: this.#preparing, judging: this.#judging });
     this.#control = new RunControl(run, { status: this.#status, launching: this.#launching, stopping: this.#stopping, view: () => this.#view() });
+    this.#merging = new RunMerging(run, ctx.storage.sql);
     this.#live = new RunLiveOutput(this.#events, this.#store, () => loadConfig(env).LIVE_OUTPUT_INTERVAL_MS);
   }
 
@@ -204,6 +207,11 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
   /** New forks from fork n as it is now (POST …/forks/:n/branch, a /refork comment). */
   branch(n: number, request: BranchRequest, idempotencyKey?: string): Promise<Result<BranchResponse>> {
     return asResult(() => this.#branching.request(n, request, idempotencyKey));
+  }
+
+  /** A new fork from the base whose agent combines the chosen forks' patches (POST …/merge: merging.ts). */
+  merge(request: MergeRequest, idempotencyKey?: string): Promise<Result<MergeResponse>> {
+    return asResult(() => this.#merging.request(request, idempotencyKey));
   }
 
   /** An LLM judging of the ended run's forks that succeeded (POST …/judge). */

@@ -56,6 +56,8 @@ export interface ForkRow extends Record<string, SqlStorageValue> {
   parent: number | null;
   parent_turn: number | null;
   branched_from: string | null;
+  /** A merge fork's sources (merging.ts); null for any other fork. */
+  merged_from: string | null;
 }
 
 export interface RunRecord {

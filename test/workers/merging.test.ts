@@ -3,6 +3,7 @@
 // provenance is computed from the verified patches: what of each source survives in its own.
 import { beforeEach, describe, expect, it } from "vitest";
 import type { ForkView } from "../../src/api/runs";
+import { forkView } from "../../src/api/responses";
 import type { ScriptedReply } from "../support/anthropic-server";
 import { fence } from "../../src/runs/judging";
 import { MODEL_ALIASES } from "../../src/agent/models";
@@ -61,6 +62,7 @@ describe("merging forks", () => {
     });
     const res3 = await api(`/v1/runs/${run.id}/forks/3`);
     const merged = (await res3.json()) as ForkView;
+    expect(forkView.safeParse(merged).error).toBeUndefined();
     expect(merged).toMatchObject({ n: 3, status: "succeeded", diff: { files: 2, insertions: 3 }, agent: { model: HAIKU, summary: "Merged: both files." } });
     expect(merged.steps.map((s) => s.name)).toEqual(expect.arrayContaining(["clone", "merge-input", "model-1", "tool-1-1", "model-2", "provenance"]));
     expect(merged.merge).toEqual({

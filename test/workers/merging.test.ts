@@ -17,8 +17,8 @@ beforeEach(async () => {
   await sandboxAdmin.reset();
 });
 
-async function merge(runId: string, body: Record<string, unknown>): Promise<Response> {
-  return api(`/v1/runs/${runId}/merge`, { method: "POST", json: body });
+async function merge(runId: string, body: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Response> {
+  return api(`/v1/runs/${runId}/merge`, { method: "POST", json: body, headers });
 }
 
 /** The text of a Messages request's first user message. */
@@ -48,9 +48,15 @@ describe("merging forks", () => {
     const missing = await merge(run.id, { forks: [1, 9] });
     expect(missing.status).toBe(400);
     expect(await missing.json()).toMatchObject({ error: { code: "invalid_input", details: { field: "forks", fork: 9 } } });
-    const res = await merge(run.id, { forks: [1, 2], prompt: "Keep both files.", model: "haiku" });
+    const asked = { forks: [1, 2], prompt: "Keep both files.", model: "haiku" };
+    const res = await merge(run.id, asked, { "Idempotency-Key": "merge-1" });
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ runId: run.id, fork: 3, forks: [1, 2] });
+    // The same key answers the same merge; with another request it is refused.
+    expect(await (await merge(run.id, asked, { "Idempotency-Key": "merge-1" })).json()).toEqual({ runId: run.id, fork: 3, forks: [1, 2] });
+    const reused = await merge(run.id, { ...asked, forks: [2, 1] }, { "Idempotency-Key": "merge-1" });
+    expect(reused.status).toBe(409);
+    expect(await reused.json()).toMatchObject({ error: { code: "idempotency_key_reused" } });
     // A fork still without a patch cannot be merged.
     const early = await merge(run.id, { forks: [1, 3] });
     expect(early.status).toBe(409);

@@ -283,6 +283,11 @@ export class RunStore {
     return this.#sql.exec<{ c: number }>(`SELECT COUNT(*) AS c FROM forks WHERE status NOT IN (${TERMINAL_SQL})`).one().c;
   }
 
+  /** Merge forks added to the run (POST …/merge: merging.ts). */
+  countMerges(): number {
+    return this.#sql.exec<{ c: number }>("SELECT COUNT(*) AS c FROM forks WHERE merged_from IS NOT NULL").one().c;
+  }
+
   markLaunched(n: number, instanceId: string, now: number): void {
     this.#sql.exec(
       "UPDATE forks SET status = 'running', instance_id = ?, launches = launches + 1, launched_at = ? WHERE n = ? AND status = 'queued'",

@@ -270,7 +270,7 @@ function judgeAndBranchPaths(forkParam: Json): Paths {
           "Once it ended with a patch its view's `merge.provenance` says, per chosen fork and hunk, whether the hunk survived — at least 80 % of its added lines (a deletion: its removed lines) " +
           "among those the merged patch adds to (removes from) the same file — and the share that survived: computed from the verified patches, never the agent's claim. " +
           "400 `invalid_input` (fewer than 2 or repeated `forks`, a fork that does not exist, an unknown `model`); 409 `fork_has_no_patch` (a chosen fork has not ended, or ended without a stored patch), " +
-          "`merge_needs_agent_task` (a commands run), `max_forks_reached` (MAX_FORKS_PER_RUN), `run_finished` (cancelled); 503 `agent_unavailable`.",
+          "`merge_needs_agent_task` (a commands run), `max_forks_reached` (MAX_FORKS_PER_RUN), `run_finished` (cancelled), `run_stopped_at_winner` (stopWhen: first_check_pass stopped it); 503 `agent_unavailable`.",
         parameters: [runIdParam, idempotencyKeyParam("merge")],
         requestBody: { required: true, content: { "application/json": { schema: ref("MergeRequest"), example: { forks: [2, 4], prompt: "Keep fork 2's parser fix and fork 4's tests." } } } },
         responses: { "202": json(ref("MergeResponse"), "The merge fork (queued)."), ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict", "AgentUnavailable"]) },

@@ -124,4 +124,13 @@ describe("merging forks", () => {
     }
     await api(`/v1/runs/${run.id}/cancel`, { method: "POST" });
   });
+
+  it("refuses a merge in a run a winner stopped (stopWhen: first_check_pass): the merge fork would be cancelled at once", async () => {
+    const run = await createRun({ task: { commands: ["true"] }, check: "true", stopWhen: "first_check_pass" });
+    const ended = await waitForRunStatus(run.id, ["completed", "failed"]);
+    expect(ended.winner).toBe(1);
+    const res = await merge(run.id, { forks: [1, 2] });
+    expect(res.status).toBe(409);
+    expect(await res.json()).toMatchObject({ error: { code: "run_stopped_at_winner" } });
+  });
 });

@@ -37,8 +37,10 @@ export class RunMerging {
       if (!same) throw new ConflictError("idempotency_key_reused", "This Idempotency-Key was already used with a different merge request.");
       return { runId: run.id, fork: earlier.n, forks: request.forks };
     }
-    if (!("prompt" in run.request.task)) throw new ConflictError("merge_needs_agent_task", "A commands run has no agent to merge its forks: merges are for agent tasks.", { field: "forks" });
     if (run.status === "cancelled") throw new ConflictError("run_finished", "The run was cancelled.");
+    // Once a fork won (stopWhen: first_check_pass) every other fork is stopped: a merge fork would be cancelled at once.
+    if (run.winner !== undefined) throw new ConflictError("run_stopped_at_winner", `Fork ${run.winner} passed its check first and stopped the run (stopWhen: first_check_pass): nothing more runs in it.`);
+    if (!("prompt" in run.request.task)) throw new ConflictError("merge_needs_agent_task", "A commands run has no agent to merge its forks: merges are for agent tasks.", { field: "forks" });
     const sources = request.forks.map((n) => this.#source(n));
     const last = this.#lastFork();
     const max = loadConfig(this.#run.env).MAX_FORKS_PER_RUN;

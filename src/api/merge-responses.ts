@@ -25,17 +25,17 @@ export const mergeView = z.object({
       forks: z.array(
         z.object({
           n: z.number().int(),
-          hunks: z.array(hunkProvenance).describe("its patch's hunks in order (the first 200)"),
+          hunks: z.array(hunkProvenance).describe("its patch's hunks in order (the first 100)"),
           total: z.number().int(),
           survived: z.number().int(),
           share: z.number().describe("survived / total, to 3 decimals"),
-          unlisted: z.number().int().optional().describe("hunks past the first 200, counted but not listed"),
+          unlisted: z.number().int().optional().describe("hunks past the first 100, counted but not listed"),
         }),
       ),
     })
     .optional()
     .describe("computed by Forkyard from the verified patches once the merge fork ended with one (never the agent's claim): which hunks of each source survive in the merged patch"),
-  provenanceOmitted: z.object({ reason: z.string() }).optional().describe("why no provenance was computed (the merged patch was not stored)"),
+  provenanceOmitted: z.object({ reason: z.string() }).optional().describe("why no provenance was computed (the merged patch was not stored, or a patch is over the 4 MiB provenance reads)"),
 });
 
 export const mergeResponse = z.object({

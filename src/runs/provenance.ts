@@ -14,7 +14,7 @@ import { parsePatch, type FileChange, type PatchFile } from "../artifacts/patch-
 /** The share of a hunk's lines the merged patch must hold for the hunk to survive. */
 export const SURVIVAL_SHARE = 0.8;
 /** Hunks listed per source fork (the counts and the share cover them all). */
-export const MAX_LISTED_HUNKS = 200;
+export const MAX_LISTED_HUNKS = 100;
 
 export interface HunkProvenance {
   /** The file's path after the source's change (before it, for a deleted file). */
@@ -49,7 +49,7 @@ export interface Provenance {
 }
 
 /** What the merged patch adds to and removes from each file: added lines by new path, removed by old path. */
-interface MergedLines {
+export interface MergedLines {
   added: Map<string, Map<string, number>>;
   removed: Map<string, Map<string, number>>;
   changes: Map<string, FileChange>;
@@ -64,9 +64,10 @@ function count(into: Map<string, Map<string, number>>, path: string, line: strin
 /** The path a file's removed lines came from: its old path (renamed), else its path. */
 const oldPathOf = (file: PatchFile) => file.oldPath ?? file.path;
 
-function mergedLines(files: PatchFile[]): MergedLines {
+/** The merged fork's patch ("" when it changed nothing) as what sources are looked for in. */
+export function mergedLines(patch: string): MergedLines {
   const merged: MergedLines = { added: new Map(), removed: new Map(), changes: new Map() };
-  for (const file of files) {
+  for (const file of parsePatch(patch)) {
     merged.changes.set(file.path, file.change);
     for (const hunk of file.hunks) {
       for (const line of hunk.lines) {
@@ -108,8 +109,8 @@ function fileEntries(file: PatchFile, merged: MergedLines): HunkProvenance[] {
   });
 }
 
-/** Provenance of one source fork's patch in the merged patch. */
-function forkProvenance(n: number, sourcePatch: string, merged: MergedLines): ForkProvenance {
+/** Provenance of one source fork's patch in the merged patch (one at a time: a step need not hold every patch at once). */
+export function forkProvenance(n: number, sourcePatch: string, merged: MergedLines): ForkProvenance {
   const hunks = parsePatch(sourcePatch).flatMap((file) => fileEntries(file, merged));
   const survived = hunks.filter((h) => h.survived).length;
   const share = hunks.length === 0 ? 0 : Math.round((survived / hunks.length) * 1000) / 1000;
@@ -120,6 +121,6 @@ function forkProvenance(n: number, sourcePatch: string, merged: MergedLines): Fo
 
 /** Provenance of each source fork's patch (in the order given) in the merged fork's patch ("" when it changed nothing). */
 export function computeProvenance(sources: { n: number; patch: string }[], mergedPatch: string): Provenance {
-  const merged = mergedLines(parsePatch(mergedPatch));
+  const merged = mergedLines(mergedPatch);
   return { forks: sources.map((s) => forkProvenance(s.n, s.patch, merged)) };
 }

@@ -2,7 +2,7 @@ import { patchKey } from "../artifacts/store";
 import type { ForkOutcome } from "../runs/fork-outcome";
 import { judgeBoundary, judgePatch, type JudgePatch } from "../runs/judging";
 import { mergePatchBytes, mergePrompt, type MergeSpec } from "../runs/merge-prompt";
-import { computeProvenance } from "../runs/provenance";
+import { forkProvenance, mergedLines, type ForkProvenance, type Provenance } from "../runs/provenance";
 import type { ForkContext } from "./fork-context";
 import { stepConfig } from "./step-policies";
 import { STEP } from "./steps";
@@ -33,6 +33,9 @@ export async function mergeTaskPrompt(ctx: ForkContext, spec: MergeSpec, taskPro
   return result.prompt;
 }
 
+/** The most of each patch provenance reads (a Worker's memory holds the merged patch and one source at a time). */
+export const PROVENANCE_PATCH_BYTES = 4 * 1024 * 1024;
+
 /** The merge fork's provenance, into its outcome: from its stored (verified) patch, or why there is none. */
 export async function recordProvenance(ctx: ForkContext, spec: MergeSpec, outcome: ForkOutcome): Promise<void> {
   const { params: p, config, steps, store } = ctx;
@@ -40,19 +43,27 @@ export async function recordProvenance(ctx: ForkContext, spec: MergeSpec, outcom
     outcome.provenanceOmitted = { reason: "The merged patch is over ARTIFACT_MAX_BYTES and was not stored." };
     return;
   }
-  const text = async (n: number) => {
-    const bytes = await store.getBytes(patchKey(p.runId, n));
-    return bytes ? new TextDecoder().decode(bytes) : "";
-  };
-  outcome.provenance = await steps.run(
+  const result = await steps.run(
     STEP.provenance,
     stepConfig("collect", config.RETRY_POLICIES),
-    async () => {
-      const merged = outcome.artifacts?.patch ? await text(p.n) : "";
-      const sources = [];
-      for (const fork of spec.forks) sources.push({ n: fork.n, patch: await text(fork.n) });
-      return computeProvenance(sources, merged);
+    async (): Promise<{ provenance: Provenance } | { omitted: string }> => {
+      const read = async (n: number) => (await store.head(patchKey(p.runId, n), PROVENANCE_PATCH_BYTES + 1)) ?? "";
+      const tooLarge = (n: number) => ({ omitted: `${n === p.n ? "The merged patch" : `Fork ${n}'s patch`} is over ${PROVENANCE_PATCH_BYTES / 1024 / 1024} MiB, more than provenance reads.` });
+      // Read as PROVENANCE_PATCH_BYTES + 1 bytes: a longer patch is not cut (a cut would look like hunks lost).
+      const over = (text: string) => new TextEncoder().encode(text).length > PROVENANCE_PATCH_BYTES;
+      const mergedPatch = outcome.artifacts?.patch ? await read(p.n) : "";
+      if (over(mergedPatch)) return tooLarge(p.n);
+      const merged = mergedLines(mergedPatch);
+      const forks: ForkProvenance[] = [];
+      for (const fork of spec.forks) {
+        const patch = await read(fork.n);
+        if (over(patch)) return tooLarge(fork.n);
+        forks.push(forkProvenance(fork.n, patch, merged));
+      }
+      return { provenance: { forks } };
     },
     { gated: false },
   );
+  if ("omitted" in result) outcome.provenanceOmitted = { reason: result.omitted };
+  else outcome.provenance = result.provenance;
 }

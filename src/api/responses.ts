@@ -12,6 +12,7 @@ import { PROFILE_NAMES } from "../core/sandbox-profiles.ts";
 import { createRunRequest, forkStatus, runStatus } from "./runs.ts";
 import { runPick } from "./pick-responses.ts";
 import { adaptiveView, selectionView, tournamentView } from "./selection-responses.ts";
+import { mergeView } from "./merge-responses.ts";
 
 const isoDateTime = z.string().describe("ISO 8601 date-time (UTC)");
 
@@ -124,6 +125,7 @@ export const forkView = z.object({
     .object({ n: z.number().int().min(1), turn: z.number().int().min(0).nullable().describe("the parent's model calls (or commands) done when it was forked; null until then") })
     .optional()
     .describe("a fork branched from fork `n` (POST …/forks/{n}/branch)"),
+  merge: mergeView.optional().describe("a merge fork (POST …/merge): the forks it combines and, once it ended with a patch, how much of each survived"),
   costUsd: costView,
   error: forkError.optional(),
 });

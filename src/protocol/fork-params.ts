@@ -3,6 +3,7 @@ import type { SandboxRate } from "../core/costs";
 import type { HolderWorkflow, LeaseHolder, LeasePriority, LeaseRequest } from "../objects/pool/pool";
 import type { BranchSource } from "../objects/orchestrator/branch-store";
 import type { NetworkPolicy } from "../api/network-policy";
+import type { MergeSpec } from "../runs/merge-prompt";
 
 /** What a fork Workflow instance is created with (immutable for the instance's life). */
 export interface ForkParams {
@@ -39,6 +40,8 @@ export interface ForkParams {
   prepare?: { mode: "forked" | "per_fork"; commands: string[]; baseSha?: string };
   /** A fork branched from another: it starts from that fork's workspace (and conversation), no clone. */
   branch?: BranchSource;
+  /** A merge fork (POST …/merge): it starts from the base, its agent combining these forks' patches (src/workflows/fork-merge.ts). */
+  merge?: MergeSpec;
   leaseKey: string;
   /**
    * Runs launched since verification: check, diff, patch and push come from a fresh sandbox

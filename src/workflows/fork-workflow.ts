@@ -18,6 +18,7 @@ import type { ForkContext } from "./fork-context";
 import { ForkBranching, loadBranchState, type BranchState } from "./fork-branching";
 import { ForkContinuation, ForkContinued, loadContinuation, type ContinuationState } from "./fork-continuation";
 import { ForkSandbox } from "./fork-sandbox";
+import { mergeTaskPrompt, recordProvenance } from "./fork-merge";
 import { ForkVerification, runCheck } from "./fork-verification";
 import type { JobPlan } from "./job-plan";
 import { runPushStep } from "./push-step";
@@ -94,6 +95,7 @@ class ForkRun {
     }
     await branching.at("end");
     await this.#collect(ctx, baseSha);
+    if (p.merge) await recordProvenance(ctx, p.merge, this.outcome);
     this.outcome.status = "succeeded";
     return this.outcome;
   }
@@ -137,9 +139,12 @@ class ForkRun {
 
   async #task(ctx: ForkContext, task: Task): Promise<void> {
     const p = this.#job.params;
-    if ("commands" in task) await runCommandsTask(ctx, task.commands, this.outcome.commands);
-    else if (task.runtime === "claude-code") this.outcome.agent = await runClaudeCodeTask(ctx, { ...task, prompt: p.branch?.prompt ?? task.prompt, model: task.model ?? resolveModel() });
-    else this.outcome.agent = await runAgentTask(ctx, { ...task, model: task.model ?? resolveModel() });
+    if ("commands" in task) return runCommandsTask(ctx, task.commands, this.outcome.commands);
+    // A merge fork's agent gets the chosen forks' patches (a continuation goes on with the prompt it had).
+    const prompt = p.merge && !ctx.continued ? await mergeTaskPrompt(ctx, p.merge, task.prompt) : task.prompt;
+    const model = p.merge?.model ?? task.model ?? resolveModel();
+    if (task.runtime === "claude-code") this.outcome.agent = await runClaudeCodeTask(ctx, { ...task, prompt: p.branch?.prompt ?? prompt, model });
+    else this.outcome.agent = await runAgentTask(ctx, { ...task, prompt, model });
   }
 
   /** The fork's verified result (check, diff, patch, push: fork-verification.ts), then its artifacts. */

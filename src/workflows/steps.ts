@@ -32,6 +32,10 @@ export const STEP = {
   claudeCode: "claude-code",
   releaseSandbox: "release-sandbox",
   report: "report",
+  /** A merge fork (POST …/merge), before its agent: the chosen forks' patches, fenced into its prompt (fork-merge.ts). */
+  mergeInput: "merge-input",
+  /** A merge fork, after its verification: which of those forks' hunks survive in its patch. */
+  provenance: "provenance",
   /** Code version 2: near its instance's step limit, the fork goes on in a new instance (fork-continuation.ts). */
   continue: "continue",
 } as const;

@@ -6,6 +6,7 @@ import { loadConfig } from "../../core/env";
 import { forkLeaseRequest, type ForkParams } from "../../protocol/fork-params";
 import { forkInstanceId, forkLeaseKey } from "../../protocol/run-ids";
 import { branchSourceOf } from "./branch-store";
+import { mergeSpecOf } from "./merging";
 import type { RunBranching } from "./branching";
 import type { RunPreparing } from "./preparing";
 import type { RunWaves } from "./waves";
@@ -173,6 +174,13 @@ export class RunLaunching {
     // A fork running as a continuation instance (`<launch>-c<k>`): where it picks up.
     const { base, k } = parseContinuationId(fork.instance_id ?? "");
     if (k > 0) params.continuation = { k, base, stateKey: continuationStateKey(id, fork.n, k) };
+    const merge = mergeSpecOf(fork);
+    if (merge) {
+      params.merge = merge;
+      params.forks = this.#branching.lastFork();
+      // A merge starts from the base: a prepared run's merge fork prepares its own sandbox (the prepared one is gone).
+      if (params.prepare) params.prepare = { mode: "per_fork", commands: params.prepare.commands };
+    }
     const branch = branchSourceOf(fork);
     if (branch) {
       params.branch = branch;

@@ -56,6 +56,8 @@ export interface ForkRow extends Record<string, SqlStorageValue> {
   parent: number | null;
   parent_turn: number | null;
   branched_from: string | null;
+  /** A merge fork's sources (merging.ts); null for any other fork. */
+  merged_from: string | null;
 }
 
 export interface RunRecord {
@@ -279,6 +281,11 @@ export class RunStore {
 
   countUnfinished(): number {
     return this.#sql.exec<{ c: number }>(`SELECT COUNT(*) AS c FROM forks WHERE status NOT IN (${TERMINAL_SQL})`).one().c;
+  }
+
+  /** Merge forks added to the run (POST …/merge: merging.ts). */
+  countMerges(): number {
+    return this.#sql.exec<{ c: number }>("SELECT COUNT(*) AS c FROM forks WHERE merged_from IS NOT NULL").one().c;
   }
 
   markLaunched(n: number, instanceId: string, now: number): void {

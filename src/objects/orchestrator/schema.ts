@@ -148,4 +148,11 @@ CREATE TABLE fork_transcript (
       sql.exec("ALTER TABLE steps ADD COLUMN ended_at INTEGER");
     },
   },
+  {
+    version: 7,
+    description: "merge forks (POST …/merge): what each combines ({ forks, prompt?, model?, idempotencyKey? }, merging.ts); null for any other fork",
+    up(sql) {
+      sql.exec("ALTER TABLE forks ADD COLUMN merged_from TEXT");
+    },
+  },
 ];

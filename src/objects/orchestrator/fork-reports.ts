@@ -183,25 +183,6 @@ export class ForkReporting {
     this.#run.watch.heard(n, Date.now());
   }
 
-  /** A fork stopped for budget: its sandbox is paused and it waits for the budget to be raised. */
-  async forkAwaitingBudget(n: number): Promise<void> {
-    const { store } = this.#run;
-    if (store.transition(n, "running", "budget_wait")) {
-      store.markPaused(n, Date.now());
-      this.#run.event("fork.budget_exceeded", n, { spentUsd: store.ledger.spentUsd() });
-      if (this.#run.run().status === "running") await this.#run.setStatus("budget_exceeded");
-      this.#run.index.soon();
-    }
-  }
-
-  /** A fork that waited for budget continues. */
-  forkContinues(n: number): void {
-    if (this.#run.store.transition(n, "budget_wait", "running")) {
-      this.#run.store.markUnpaused(n, Date.now());
-      this.#run.event("fork.resumed", n, {});
-    }
-  }
-
   /** The report step: the fork's final outcome (and the step's own record, when given). */
   async forkFinished(outcome: ForkOutcome, step?: StepRecord): Promise<void> {
     this.writeStart(outcome.n);

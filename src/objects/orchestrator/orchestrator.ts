@@ -5,7 +5,7 @@ import type { JudgeInput, Judgement } from "../../runs/judging";
 import type { TournamentResult } from "../../runs/tournament";
 import type { PrepareInfo } from "../../workflows/prepare-workflow";
 import { loadConfig, type Env } from "../../core/env";
-import { asResult, ConflictError, InvalidInputError, notFound, resultOf, type Result } from "../../core/errors";
+import { asResult, ConflictError, notFound, resultOf, type Result } from "../../core/errors";
 import { errorFields, log } from "../../observability/log";
 import type { ForkOutcome } from "../../runs/fork-outcome";
 import type { ForkTranscriptPage, TranscriptRecord } from "../../runs/fork-transcript";
@@ -18,7 +18,6 @@ import type { RunContext } from "./run-context";
 import { RunStore, type CreateRunInput } from "./run-store";
 import { RunDeletion, type DeleteReason, type RunWiped } from "./run-deletion";
 import type { LeaseRequest } from "../pool/pool";
-import { BUDGET_RAISED_EVENT } from "../../protocol/events";
 import type { OutputChunk } from "../../protocol/live-output";
 import type { BranchReports, ForkBegun, ForkContinuationRef, ForkReports, JudgeReports, PrepareReports } from "../../protocol/roles";
 import type { StepRecord, StepReport } from "../../protocol/step-reports";
@@ -32,12 +31,13 @@ import { RunLiveOutput } from "./live-output";
 import { RunReconciling } from "./reconciling";
 import { RUN_MIGRATIONS } from "./schema";
 import { RunStopping } from "./stopping";
+import { RunBudget } from "./run-budget";
 import { RunWaves } from "./waves";
 import { isTerminalRun, RunStatusMachine } from "./run-status";
 
 /** Orchestrator Durable Object, one per run (named by the run id). Its public RPC is the run's API; its Workflows'
  * callbacks go through typed roles (src/protocol/roles.ts) to its parts: ForkReporting, RunLaunching, RunStopping, RunWaves,
- * RunReconciling (alarm), RunBranching, RunPreparing, RunJudging, RunDeletion, RunStore (ledger, transcripts), watch, events, index. */
+ * RunReconciling (alarm), RunBranching, RunPreparing, RunJudging, RunDeletion, RunBudget, RunStore (ledger, transcripts), watch, events, index. */
 export class Orchestrator extends DurableObject<Env> implements ForkReports, BranchReports, PrepareReports, JudgeReports {
   readonly #store: RunStore;
   readonly #events: EventChannel;
@@ -53,6 +53,7 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
   readonly #status: RunStatusMachine;
   readonly #deletion: RunDeletion;
   readonly #live: RunLiveOutput;
+  readonly #budget: RunBudget;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -86,6 +87,7 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
     this.#launching = new RunLaunching(run, { branching: this.#branching, preparing: this.#preparing, waves: new RunWaves(run, this.#judging) });
     this.#stopping = new RunStopping(run, ctx.storage);
     this.#deletion = new RunDeletion(run, ctx, this.#events);
+    this.#budget = new RunBudget(run, this.#stopping);
     this.#reconciling = new RunReconciling(run, { reports: this.#reports, stopping: this.#stopping, preparing: this.#preparing, judging: this.#judging });
     this.#live = new RunLiveOutput(this.#events, this.#store, () => loadConfig(env).LIVE_OUTPUT_INTERVAL_MS);
   }
@@ -197,22 +199,9 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
     });
   }
 
-  /** Raises the run's budget; forks stopped for budget continue where they stopped. */
+  /** Raises the run's budget; forks stopped for budget continue where they stopped (run-budget.ts). */
   raiseBudget(budgetUsd: number): Promise<Result<RunView>> {
-    return asResult(async () => {
-      const run = this.#requireRun();
-      if (isTerminalRun(run.status)) throw new ConflictError("run_finished", `The run already ended (${run.status}).`);
-      const current = run.request.budgetUsd;
-      if (current !== undefined && budgetUsd <= current) throw new InvalidInputError(`budgetUsd: must be more than the current budget of $${current}.`, { field: "budgetUsd" });
-      this.#store.setBudget(budgetUsd, new Date().toISOString());
-      this.#event("run.budget", null, { budgetUsd });
-      if (run.status === "budget_exceeded") await this.#status.set("running");
-      const waiting = this.#store.forksWithStatus("budget_wait");
-      await this.#stopping.eachInstance(waiting, "budget_event", (instance) => instance.sendEvent({ type: BUDGET_RAISED_EVENT, payload: { budgetUsd } }));
-      await this.#afterForkChange();
-      await this.#armAlarm();
-      return this.#view();
-    });
+    return asResult(async () => (await this.#budget.raise(budgetUsd), this.#view()));
   }
 
   /** Records a pick (…/pick, a `/pick` comment: actions/pick.ts opened its PR); `winner` stays the ranking's. */
@@ -284,11 +273,11 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
   }
 
   forkAwaitingBudget(n: number): Promise<void> {
-    return this.#reports.forkAwaitingBudget(n);
+    return this.#budget.forkAwaiting(n);
   }
 
   forkContinues(n: number): void {
-    this.#reports.forkContinues(n);
+    this.#budget.forkContinues(n);
   }
 
   forkContinue(n: number, from: string, next: ForkContinuationRef): Promise<Result<{ instanceId: string }>> {

@@ -1,5 +1,5 @@
 import type { ArtifactsView, DiffStats, Task } from "../api/runs";
-import { InvalidInputError, unwrap } from "../core/errors";
+import { decodeStepError, InvalidInputError, unwrap } from "../core/errors";
 import type { Orchestrator } from "../objects/orchestrator/orchestrator";
 import type { Pool } from "../objects/pool/pool";
 import { sandboxCostUsd } from "../core/costs";
@@ -88,7 +88,14 @@ class ForkRun {
     try {
       await this.#task(ctx, task);
     } catch (err) {
-      if (!(err instanceof ForkContinued)) throw err;
+      if (!(err instanceof ForkContinued)) {
+        // Stopped for budget inside its task: where it stood is stored, for a later raise to continue it.
+        if (decodeStepError(err).code === "budget_exceeded" && !("runtime" in task && task.runtime === "claude-code")) {
+          const stop = await continuation.stopForBudget(branching.position);
+          if (stop) this.outcome.budgetStop = stop;
+        }
+        throw err;
+      }
       this.#continuedIn = err.instanceId;
       return this.outcome;
     }
@@ -126,6 +133,16 @@ class ForkRun {
   async #resume(state: ContinuationState): Promise<{ sandbox: ForkSandbox; baseSha: string }> {
     const { params: p, config, step, steps, instanceId } = this.#job;
     const sandbox = new ForkSandbox({ params: p, config, step, steps, pool: this.#pool, instanceId, taskEnv: this.#taskEnv });
+    if (state.rebuild && p.continuation) {
+      // After a budget stop ended the fork (its sandbox released): a new sandbox, the workspace rebuilt from the journal.
+      // The sandbox time of the instances before was theirs to report (each continued life books its own).
+      const { remainingMs } = state.rebuild;
+      sandbox.resumeFrom({ ...state, releasedSeconds: 0 });
+      this.#sandbox = sandbox;
+      await sandbox.rebuild(p.continuation.k, (acquiredAt) => steps.setDeadline(acquiredAt + remainingMs, p.timeoutSeconds));
+      this.outcome.sandboxId = sandbox.sandboxId;
+      return { sandbox, baseSha: state.baseSha };
+    }
     sandbox.resumeFrom(state);
     await sandbox.acquire();
     this.outcome.sandboxId = sandbox.sandboxId;

@@ -1,7 +1,7 @@
 import { TERMINAL_FORK_STATUSES } from "../../api/runs";
 import { loadConfig } from "../../core/env";
 import { BudgetExceededError, ConflictError, ForkCancelledError } from "../../core/errors";
-import { sandboxCostKey, verificationCostKey, sandboxCostUsd } from "../../core/costs";
+import { verificationCostKey, sandboxCostUsd } from "../../core/costs";
 import { log } from "../../observability/log";
 import type { ForkOutcome } from "../../runs/fork-outcome";
 import type { StepRecord, StepReport } from "../../protocol/step-reports";
@@ -93,7 +93,7 @@ export class ForkReporting {
     if (!isTerminalFork(fork.status) && now - (this.#accruedAt.get(n) ?? 0) >= SANDBOX_ACCRUAL_MS) {
       const usd = sandboxCostUsd(loadConfig(this.#run.env), store.sandboxSeconds(fork, now), run.sandbox);
       if (usd > 0) {
-        store.ledger.accrue(sandboxCostKey(n), n, "sandbox", usd, new Date(now).toISOString());
+        store.ledger.accrue(store.sandboxCostKey(n), n, "sandbox", usd, new Date(now).toISOString());
         this.#accruedAt.set(n, now);
       }
     }
@@ -203,7 +203,7 @@ export class ForkReporting {
     const now = new Date().toISOString();
     store.saveOutcome(outcome);
     store.ledger.releaseOwner(outcome.n);
-    this.#run.addCost(sandboxCostKey(outcome.n), outcome.n, "sandbox", outcome.costUsd.sandbox);
+    this.#run.addCost(store.sandboxCostKey(outcome.n), outcome.n, "sandbox", outcome.costUsd.sandbox);
     if (outcome.costUsd.verification) this.#run.addCost(verificationCostKey(outcome.n), outcome.n, "sandbox", outcome.costUsd.verification);
     if (store.finishFork(outcome.n, outcome.status, now, outcome.error)) {
       this.#run.event("fork.finished", outcome.n, { status: outcome.status, costUsd: outcome.costUsd });

@@ -87,7 +87,7 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
     this.#launching = new RunLaunching(run, { branching: this.#branching, preparing: this.#preparing, waves: new RunWaves(run, this.#judging) });
     this.#stopping = new RunStopping(run, ctx.storage);
     this.#deletion = new RunDeletion(run, ctx, this.#events);
-    this.#budget = new RunBudget(run, this.#stopping);
+    this.#budget = new RunBudget(run, { stopping: this.#stopping, launching: this.#launching });
     this.#reconciling = new RunReconciling(run, { reports: this.#reports, stopping: this.#stopping, preparing: this.#preparing, judging: this.#judging });
     this.#live = new RunLiveOutput(this.#events, this.#store, () => loadConfig(env).LIVE_OUTPUT_INTERVAL_MS);
   }

@@ -84,7 +84,8 @@ describe("raising the budget after a budget stop ended the forks", () => {
     const failed = await waitForRunStatus(run.id, ["completed", "failed"]);
     expect(failed.status).toBe("failed");
     expect(failed.forks[0]).toMatchObject({ status: "budget_exceeded", error: { code: "budget_exceeded" } });
-    expect(failed.forks[0]!.commands.map((c) => c.command)).toEqual(["echo one > notes.txt; sleep 6"]);
+    // Stopped at a command's gate (the second, or on a slow machine already the first): the second never ran.
+    expect(failed.forks[0]!.commands.map((c) => c.command)).not.toContain("echo two >> notes.txt");
 
     expect((await raise(run.id, 0.001)).status).toBe(400);
     expect((await raise(run.id, 1)).status).toBe(200);

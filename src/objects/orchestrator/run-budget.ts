@@ -43,7 +43,7 @@ export class RunBudget {
     if (run.status === "budget_exceeded" || (isTerminalRun(run.status) && continued.length > 0)) await this.#run.setStatus("running");
     const waiting = store.forksWithStatus("budget_wait");
     await this.#stopping.eachInstance(waiting, "budget_event", (instance) => instance.sendEvent({ type: BUDGET_RAISED_EVENT, payload: { budgetUsd } }));
-    await this.#createInstances(continued);
+    await this.#createInstances();
     await this.#run.afterForkChange();
     await this.#run.armAlarm();
   }
@@ -60,18 +60,19 @@ export class RunBudget {
     return reopened;
   }
 
-  /** Creates the continued forks' instances (a fixed id each: creating one again is harmless; the alarm re-creates one that is missing). */
-  async #createInstances(stops: BudgetStop[]): Promise<void> {
+  /**
+   * Creates the instance of every running fork a raise continued (a fixed id each: one that exists is
+   * left alone), so a raise asked again after a failed creation creates what is missing.
+   */
+  async #createInstances(): Promise<void> {
     const runId = this.#run.run().id;
-    for (const stop of stops) {
-      const fork = this.#run.store.fork(stop.n);
-      if (!fork || fork.instance_id !== stop.instanceId) continue;
+    for (const fork of this.#run.store.forksWithStatus("running").filter((f) => f.budget_resumes > 0 && f.instance_id)) {
+      const instanceId = fork.instance_id!;
       try {
         await this.#launching.pacer().take(1);
-        await createInstanceOnce(this.#run.env.FORK_WORKFLOW, stop.instanceId, this.#run.forkParams(fork));
-        log("info", "fork.budget_continued", { runId, fork: stop.n, instanceId: stop.instanceId });
+        if (await createInstanceOnce(this.#run.env.FORK_WORKFLOW, instanceId, this.#run.forkParams(fork))) log("info", "fork.budget_continued", { runId, fork: fork.n, instanceId });
       } catch (err) {
-        log("warn", "orchestrator.launch_failed", { runId, fork: stop.n, instanceId: stop.instanceId, ...errorFields(err) });
+        log("warn", "orchestrator.launch_failed", { runId, fork: fork.n, instanceId, ...errorFields(err) });
       }
     }
   }

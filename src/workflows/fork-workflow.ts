@@ -8,6 +8,7 @@ import { collectArtifacts, collectWork, type StoredWork } from "../artifacts/col
 import { ArtifactStore } from "../artifacts/store";
 import { errorFields, log } from "../observability/log";
 import { POOL_NAME } from "../protocol/events";
+import { isEngineInterruption } from "../protocol/engine-errors";
 import { stallMs, type ForkParams } from "../protocol/fork-params";
 import { statusForErrorCode, type ForkOutcome } from "../runs/fork-outcome";
 import { runAgentTask } from "./agent-task";
@@ -89,11 +90,7 @@ class ForkRun {
       await this.#task(ctx, task);
     } catch (err) {
       if (!(err instanceof ForkContinued)) {
-        // Stopped for budget inside its task: where it stood is stored, for a later raise to continue it.
-        if (decodeStepError(err).code === "budget_exceeded" && !("runtime" in task && task.runtime === "claude-code")) {
-          const stop = await continuation.stopForBudget(branching.position);
-          if (stop) this.outcome.budgetStop = stop;
-        }
+        if (decodeStepError(err).code === "budget_exceeded" && !("runtime" in task && task.runtime === "claude-code")) await this.#storeBudgetStop(continuation, branching);
         throw err;
       }
       this.#continuedIn = err.instanceId;
@@ -103,6 +100,21 @@ class ForkRun {
     await this.#collect(ctx, baseSha);
     this.outcome.status = "succeeded";
     return this.outcome;
+  }
+
+  /**
+   * Stopped for budget inside its task: where it stood is stored, for a later raise to continue it. Should that
+   * fail, the fork still ends for budget (not continuable), with the budget's error rather than the store's.
+   */
+  async #storeBudgetStop(continuation: ForkContinuation, branching: ForkBranching): Promise<void> {
+    const p = this.#job.params;
+    try {
+      const stop = await continuation.stopForBudget(branching.position);
+      if (stop) this.outcome.budgetStop = stop;
+    } catch (err) {
+      if (isEngineInterruption(err)) throw err;
+      log("warn", "fork.budget_stop_not_stored", { runId: p.runId, fork: p.n, ...errorFields(err) });
+    }
   }
 
   /** The fork's sandbox, acquired (the fork's time runs from it), checked and holding the work branch. */

@@ -81,13 +81,20 @@ function listRunsParameters(schemas: Record<string, Json>): Json[] {
   }));
 }
 
-/** Starting and listing runs, one run, and its actions. */
 /** GET /v1/runs/:id's paging of forks. */
 const forksPageParams: Json[] = [
   { name: "forksAfter", in: "query", required: false, description: "only forks numbered after this (`forksPage.next` of the previous page)", schema: { type: "integer", minimum: 0 } },
   { name: "forksLimit", in: "query", required: false, description: "forks per page (1-1000, default 100 when paging)", schema: { type: "integer", minimum: 1, maximum: 1000 } },
 ];
 
+/** POST /v1/runs/:id/budget: what a raise continues, and when it is refused. */
+const RAISE_BUDGET_DESCRIPTION =
+  "Sets a higher budget (400 unless more than the current one); forks stopped for budget continue where they stopped — also forks a budget stop already ended " +
+  "(their wait outlasted BUDGET_WAIT_SECONDS, or a command was refused), even once the run ended: the run goes back to `running` (event `run.resumed`) and each goes on " +
+  "in a new instance whose sandbox is rebuilt from the fork's journal (no model call repeated). 409 `run_cancelled` (a cancelled run), `run_finished` (an ended run " +
+  "with no fork stopped for budget where it can go on), `run_deleted` (a deleted run).";
+
+/** Starting and listing runs, one run, and its actions. */
 function runPathsTop(listParameters: Json[]): Paths {
   return {
     "/v1/runs": {
@@ -158,7 +165,7 @@ function runPathsTop(listParameters: Json[]): Paths {
         tags: ["runs"],
         operationId: "raiseBudget",
         summary: "Raise a run's budget",
-        description: "Sets a higher budget (400 unless more than the current one); forks stopped for budget continue where they stopped. 409 when the run already ended.",
+        description: RAISE_BUDGET_DESCRIPTION,
         parameters: [runIdParam],
         requestBody: { required: true, content: { "application/json": { schema: ref("RaiseBudgetRequest"), example: RAISE_BUDGET_EXAMPLE } } },
         responses: { "200": json(ref("RunView"), "The run with its new budget."), ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict", "PayloadTooLarge"]) },

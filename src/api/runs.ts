@@ -172,12 +172,16 @@ export type Task = z.infer<typeof task>;
 export const RUN_STATUSES = ["running", "paused", "completed", "cancelled", "failed", "budget_exceeded"] as const;
 export const runStatus = z.enum(RUN_STATUSES);
 export type RunStatus = z.infer<typeof runStatus>;
-/** Statuses a run never leaves. `budget_exceeded` is not one: raising the budget resumes the run. */
+/**
+ * Statuses an ended run is in. `budget_exceeded` is not one: raising the budget resumes the run. Only
+ * `cancelled` is never left: a raise also continues an ended run's forks that a budget stop ended.
+ */
 export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ["completed", "cancelled", "failed"];
 
 export const FORK_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled", "timed_out", "budget_exceeded"] as const;
 export const forkStatus = z.enum(FORK_STATUSES);
 export type ForkStatus = z.infer<typeof forkStatus>;
+/** Statuses an ended fork is in; one that a budget stop ended (`budget_exceeded`) goes on running if the budget is raised (run-budget.ts). */
 export const TERMINAL_FORK_STATUSES: readonly ForkStatus[] = ["succeeded", "failed", "cancelled", "timed_out", "budget_exceeded"];
 
 export const raiseBudgetRequest = z.strictObject({ budgetUsd: z.number().positive().max(100_000) });

@@ -74,7 +74,10 @@ for (const action of ["pause", "resume", "cancel"] as const) {
 runs.post("/:id/budget", validJson(raiseBudgetRequest), async (c) => {
   const id = c.req.param("id");
   const { budgetUsd } = c.req.valid("json");
-  return c.json(runResult(id, await orchestrator(c.env, id).raiseBudget(budgetUsd)));
+  const result = await orchestrator(c.env, id).raiseBudget(budgetUsd);
+  // A deleted run cannot go on: a conflict, not a run that never was.
+  if (!result.ok && result.error.code === "not_found" && (await tombstoneOf(c.env.DB, id))) throw new RunDeletedError(id, 409);
+  return c.json(runResult(id, result));
 });
 
 runs.get("/:id/forks/:n", validParams(forkPathParams), async (c) => {

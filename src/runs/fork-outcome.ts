@@ -27,6 +27,11 @@ export interface ForkOutcome {
   /** A merge fork whose own patch was not stored (too large): why it has no provenance. */
   provenanceOmitted?: { reason: string };
   error?: { code: string; message: string };
+  /**
+   * A fork that stopped for budget inside its task (code version 3): its next continuation (`<base>-c<k>`), where it
+   * stood stored for it; raising the budget continues it there (objects/orchestrator/run-budget.ts).
+   */
+  budgetStop?: { k: number; base: string };
 }
 
 /** The fork status an error code ends a fork with. */

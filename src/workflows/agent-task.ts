@@ -153,6 +153,8 @@ async function waitForRunBudget(ctx: ForkContext, turn: number, wait: number, re
       orchestrator.forkContinues(p.n);
       return { at: Date.now() };
     },
+    // A fork continued after this stop (a later raise) gets the time it had left when it paused.
+    notRaised: (paused) => ctx.steps.extendDeadline(Date.now() - paused.at),
   }, turn, wait, reason);
   ctx.steps.extendDeadline(resumed.at - paused.at);
 }

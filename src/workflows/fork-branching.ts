@@ -71,6 +71,11 @@ export class ForkBranching {
     this.#position = position;
   }
 
+  /** Where the task stood at its last boundary (a budget stop stores it: fork-continuation.ts). */
+  get position(): TaskPosition {
+    return this.#position;
+  }
+
   /** A step boundary: takes the waiting branches, if a step since the last boundary was told of any. */
   async at(boundary: string): Promise<void> {
     const { steps, orchestrator, pool, sandbox, store, params: p, config } = this.#d;

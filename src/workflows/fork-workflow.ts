@@ -1,5 +1,5 @@
 import type { ArtifactsView, DiffStats, Task } from "../api/runs";
-import { InvalidInputError, unwrap } from "../core/errors";
+import { decodeStepError, InvalidInputError, unwrap } from "../core/errors";
 import type { Orchestrator } from "../objects/orchestrator/orchestrator";
 import type { Pool } from "../objects/pool/pool";
 import { sandboxCostUsd } from "../core/costs";
@@ -8,6 +8,7 @@ import { collectArtifacts, collectWork, type StoredWork } from "../artifacts/col
 import { ArtifactStore } from "../artifacts/store";
 import { errorFields, log } from "../observability/log";
 import { POOL_NAME } from "../protocol/events";
+import { isEngineInterruption } from "../protocol/engine-errors";
 import { stallMs, type ForkParams } from "../protocol/fork-params";
 import { statusForErrorCode, type ForkOutcome } from "../runs/fork-outcome";
 import { runAgentTask } from "./agent-task";
@@ -89,7 +90,10 @@ class ForkRun {
     try {
       await this.#task(ctx, task);
     } catch (err) {
-      if (!(err instanceof ForkContinued)) throw err;
+      if (!(err instanceof ForkContinued)) {
+        if (decodeStepError(err).code === "budget_exceeded" && !("runtime" in task && task.runtime === "claude-code")) await this.#storeBudgetStop(continuation, branching);
+        throw err;
+      }
       this.#continuedIn = err.instanceId;
       return this.outcome;
     }
@@ -98,6 +102,21 @@ class ForkRun {
     if (p.merge) await recordProvenance(ctx, p.merge, this.outcome);
     this.outcome.status = "succeeded";
     return this.outcome;
+  }
+
+  /**
+   * Stopped for budget inside its task: where it stood is stored, for a later raise to continue it. Should that
+   * fail, the fork still ends for budget (not continuable), with the budget's error rather than the store's.
+   */
+  async #storeBudgetStop(continuation: ForkContinuation, branching: ForkBranching): Promise<void> {
+    const p = this.#job.params;
+    try {
+      const stop = await continuation.stopForBudget(branching.position);
+      if (stop) this.outcome.budgetStop = stop;
+    } catch (err) {
+      if (isEngineInterruption(err)) throw err;
+      log("warn", "fork.budget_stop_not_stored", { runId: p.runId, fork: p.n, ...errorFields(err) });
+    }
   }
 
   /** The fork's sandbox, acquired (the fork's time runs from it), checked and holding the work branch. */
@@ -128,6 +147,16 @@ class ForkRun {
   async #resume(state: ContinuationState): Promise<{ sandbox: ForkSandbox; baseSha: string }> {
     const { params: p, config, step, steps, instanceId } = this.#job;
     const sandbox = new ForkSandbox({ params: p, config, step, steps, pool: this.#pool, instanceId, taskEnv: this.#taskEnv });
+    if (state.rebuild && p.continuation) {
+      // After a budget stop ended the fork (its sandbox released): a new sandbox, the workspace rebuilt from the journal.
+      // The sandbox time of the instances before was theirs to report (each continued life books its own).
+      const { remainingMs } = state.rebuild;
+      sandbox.resumeFrom({ ...state, releasedSeconds: 0 });
+      this.#sandbox = sandbox;
+      await sandbox.rebuild(p.continuation.k, (acquiredAt) => steps.setDeadline(acquiredAt + remainingMs, p.timeoutSeconds));
+      this.outcome.sandboxId = sandbox.sandboxId;
+      return { sandbox, baseSha: state.baseSha };
+    }
     sandbox.resumeFrom(state);
     await sandbox.acquire();
     this.outcome.sandboxId = sandbox.sandboxId;

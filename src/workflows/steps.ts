@@ -38,6 +38,8 @@ export const STEP = {
   provenance: "provenance",
   /** Code version 2: near its instance's step limit, the fork goes on in a new instance (fork-continuation.ts). */
   continue: "continue",
+  /** Code version 3: a fork stopped for budget stores where it stood, for a later raise to continue it (fork-continuation.ts). */
+  budgetStop: "budget-stop",
 } as const;
 
 /**
@@ -137,6 +139,15 @@ export { modelStepName, toolStepName } from "../agent/step-names";
 /** The k-th replacement of a lost sandbox: `recover-<k>-release`, `-acquire-sandbox`, `-restore`. */
 export function recoveryStep(k: number): string {
   return `recover-${k}`;
+}
+
+/**
+ * A fork continued after a budget stop ended it (its sandbox released): its k-th continuation
+ * instance acquires a new sandbox (`resume-<k>-acquire-sandbox`) and restores its workspace from
+ * the journal (`resume-<k>-restore`).
+ */
+export function budgetRebuildStep(k: number): string {
+  return `resume-${k}`;
 }
 
 /** A fork out of budget pauses its sandbox (`budget-wait-<turn>-<k>`) and, once raised, resumes it. */

@@ -1,7 +1,7 @@
 import { TERMINAL_FORK_STATUSES } from "../../api/runs";
 import { loadConfig } from "../../core/env";
 import { BudgetExceededError, ConflictError, ForkCancelledError } from "../../core/errors";
-import { sandboxCostKey, verificationCostKey, sandboxCostUsd } from "../../core/costs";
+import { verificationCostKey, sandboxCostUsd } from "../../core/costs";
 import { log } from "../../observability/log";
 import type { ForkOutcome } from "../../runs/fork-outcome";
 import type { StepRecord, StepReport } from "../../protocol/step-reports";
@@ -112,7 +112,7 @@ export class ForkReporting {
     if (!isTerminalFork(fork.status) && now - (this.#accruedAt.get(n) ?? 0) >= SANDBOX_ACCRUAL_MS) {
       const usd = sandboxCostUsd(loadConfig(this.#run.env), store.sandboxSeconds(fork, now), run.sandbox);
       if (usd > 0) {
-        store.ledger.accrue(sandboxCostKey(n), n, "sandbox", usd, new Date(now).toISOString());
+        store.ledger.accrue(store.sandboxCostKey(n), n, "sandbox", usd, new Date(now).toISOString());
         this.#accruedAt.set(n, now);
       }
     }
@@ -201,25 +201,6 @@ export class ForkReporting {
     this.#run.watch.heard(n, Date.now());
   }
 
-  /** A fork stopped for budget: its sandbox is paused and it waits for the budget to be raised. */
-  async forkAwaitingBudget(n: number): Promise<void> {
-    const { store } = this.#run;
-    if (store.transition(n, "running", "budget_wait")) {
-      store.markPaused(n, Date.now());
-      this.#run.event("fork.budget_exceeded", n, { spentUsd: store.ledger.spentUsd() });
-      if (this.#run.run().status === "running") await this.#run.setStatus("budget_exceeded");
-      this.#run.index.soon();
-    }
-  }
-
-  /** A fork that waited for budget continues. */
-  forkContinues(n: number): void {
-    if (this.#run.store.transition(n, "budget_wait", "running")) {
-      this.#run.store.markUnpaused(n, Date.now());
-      this.#run.event("fork.resumed", n, {});
-    }
-  }
-
   /** The report step: the fork's final outcome (and the step's own record, when given). */
   async forkFinished(outcome: ForkOutcome, step?: StepRecord): Promise<void> {
     this.writeStart(outcome.n);
@@ -240,7 +221,7 @@ export class ForkReporting {
     const now = new Date().toISOString();
     store.saveOutcome(outcome);
     store.ledger.releaseOwner(outcome.n);
-    this.#run.addCost(sandboxCostKey(outcome.n), outcome.n, "sandbox", outcome.costUsd.sandbox);
+    this.#run.addCost(store.sandboxCostKey(outcome.n), outcome.n, "sandbox", outcome.costUsd.sandbox);
     if (outcome.costUsd.verification) this.#run.addCost(verificationCostKey(outcome.n), outcome.n, "sandbox", outcome.costUsd.verification);
     if (store.finishFork(outcome.n, outcome.status, now, outcome.error)) {
       this.#run.event("fork.finished", outcome.n, { status: outcome.status, costUsd: outcome.costUsd });

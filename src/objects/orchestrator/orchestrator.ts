@@ -5,7 +5,7 @@ import type { JudgeInput, Judgement } from "../../runs/judging";
 import type { TournamentResult } from "../../runs/tournament";
 import type { PrepareInfo } from "../../workflows/prepare-workflow";
 import { loadConfig, type Env } from "../../core/env";
-import { asResult, ConflictError, InvalidInputError, notFound, resultOf, type Result } from "../../core/errors";
+import { asResult, ConflictError, notFound, resultOf, type Result } from "../../core/errors";
 import { errorFields, log } from "../../observability/log";
 import type { ForkOutcome } from "../../runs/fork-outcome";
 import type { ForkTranscriptPage, TranscriptRecord } from "../../runs/fork-transcript";
@@ -20,7 +20,6 @@ import type { RunContext } from "./run-context";
 import { RunStore, type CreateRunInput } from "./run-store";
 import { RunDeletion, type DeleteReason, type RunWiped } from "./run-deletion";
 import type { LeaseRequest } from "../pool/pool";
-import { BUDGET_RAISED_EVENT } from "../../protocol/events";
 import type { OutputChunk } from "../../protocol/live-output";
 import type { BranchReports, ForkBegun, ForkContinuationRef, ForkReports, JudgeReports, PrepareReports, StepGate } from "../../protocol/roles";
 import type { StepRecord, StepReport } from "../../protocol/step-reports";
@@ -34,12 +33,13 @@ import { RunLiveOutput } from "./live-output";
 import { RunReconciling } from "./reconciling";
 import { RUN_MIGRATIONS } from "./schema";
 import { RunStopping } from "./stopping";
+import { RunBudget } from "./run-budget";
 import { RunWaves } from "./waves";
 import { isTerminalRun, RunStatusMachine } from "./run-status";
 
 /** Orchestrator Durable Object, one per run (named by the run id). Its public RPC is the run's API; its Workflows'
  * callbacks go through typed roles (src/protocol/roles.ts) to its parts: ForkReporting, RunLaunching, RunStopping, RunWaves,
- * RunReconciling (alarm), RunBranching, RunMerging, RunPreparing, RunJudging, RunDeletion, RunControl, RunStore (ledger, transcripts), watch, events, index. */
+ * RunReconciling (alarm), RunBranching, RunMerging, RunPreparing, RunJudging, RunDeletion, RunControl, RunBudget, RunStore (ledger, transcripts), watch, events, index. */
 export class Orchestrator extends DurableObject<Env> implements ForkReports, BranchReports, PrepareReports, JudgeReports {
   readonly #store: RunStore;
   readonly #events: EventChannel;
@@ -57,6 +57,7 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
   readonly #live: RunLiveOutput;
   readonly #control: RunControl;
   readonly #merging: RunMerging;
+  readonly #budget: RunBudget;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -90,6 +91,7 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
     this.#launching = new RunLaunching(run, { branching: this.#branching, preparing: this.#preparing, waves: new RunWaves(run, this.#judging) });
     this.#stopping = new RunStopping(run, ctx.storage);
     this.#deletion = new RunDeletion(run, ctx, this.#events);
+    this.#budget = new RunBudget(run, { stopping: this.#stopping, launching: this.#launching });
     this.#reconciling = new RunReconciling(run, { reports: this.#reports, stopping: this.#stopping, preparing: this.#preparing, judging: this.#judging });
     this.#control = new RunControl(run, { status: this.#status, launching: this.#launching, stopping: this.#stopping, view: () => this.#view() });
     this.#merging = new RunMerging(run, ctx.storage.sql);
@@ -176,22 +178,9 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
     return asResult(() => this.#control.cancelFork(n));
   }
 
-  /** Raises the run's budget; forks stopped for budget continue where they stopped. */
+  /** Raises the run's budget; forks stopped for budget continue where they stopped (run-budget.ts). */
   raiseBudget(budgetUsd: number): Promise<Result<RunView>> {
-    return asResult(async () => {
-      const run = this.#requireRun();
-      if (isTerminalRun(run.status)) throw new ConflictError("run_finished", `The run already ended (${run.status}).`);
-      const current = run.request.budgetUsd;
-      if (current !== undefined && budgetUsd <= current) throw new InvalidInputError(`budgetUsd: must be more than the current budget of $${current}.`, { field: "budgetUsd" });
-      this.#store.setBudget(budgetUsd, new Date().toISOString());
-      this.#event("run.budget", null, { budgetUsd });
-      if (run.status === "budget_exceeded") await this.#status.set("running");
-      const waiting = this.#store.forksWithStatus("budget_wait");
-      await this.#stopping.eachInstance(waiting, "budget_event", (instance) => instance.sendEvent({ type: BUDGET_RAISED_EVENT, payload: { budgetUsd } }));
-      await this.#afterForkChange();
-      await this.#armAlarm();
-      return this.#view();
-    });
+    return asResult(async () => (await this.#budget.raise(budgetUsd), this.#view()));
   }
 
   /** Records a pick (…/pick, a `/pick` comment: actions/pick.ts opened its PR); `winner` stays the ranking's. */
@@ -268,11 +257,11 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
   }
 
   forkAwaitingBudget(n: number): Promise<void> {
-    return this.#reports.forkAwaitingBudget(n);
+    return this.#budget.forkAwaiting(n);
   }
 
   forkContinues(n: number): void {
-    this.#reports.forkContinues(n);
+    this.#budget.forkContinues(n);
   }
 
   forkContinue(n: number, from: string, next: ForkContinuationRef): Promise<Result<{ instanceId: string }>> {

@@ -155,4 +155,12 @@ CREATE TABLE fork_transcript (
       sql.exec("ALTER TABLE forks ADD COLUMN merged_from TEXT");
     },
   },
+  {
+    version: 8,
+    description: "how many times a budget raise continued a fork after a budget stop ended it (run-budget.ts): each such life books its sandbox time under its own key",
+    up(sql) {
+      // With a default: a build that predates it inserts forks as before (two versions run against it).
+      sql.exec("ALTER TABLE forks ADD COLUMN budget_resumes INTEGER NOT NULL DEFAULT 0");
+    },
+  },
 ];

@@ -6,6 +6,7 @@ import { ApiError, CONNECT_CODE_TO_HTTP, RpcError, connectCodeForHttp, httpStatu
 import { json, sleep, writeReply, type Reply } from "./http-util.ts";
 import type { ErrorFlavor, RequestInfo, Route, ServerContext } from "./context.ts";
 import type { FaultSpec } from "./faults.ts";
+import { proxyNotFound } from "./envd.ts";
 
 function rateLimitHeaders(): Record<string, string> {
   return { "Retry-After": "1", "RateLimit-Limit": "1", "RateLimit-Remaining": "0", "RateLimit-Reset": "1" };
@@ -86,13 +87,17 @@ export async function dispatch(ctx: ServerContext, route: Route, info: RequestIn
     ctx.stats.call(op);
     const delay = ctx.faults.latencyFor(op);
     if (delay > 0) await sleep(delay);
-    fault = ctx.faults.pick(op);
+    fault = ctx.faults.pick(op, info.sandbox?.id ?? info.params.id);
   }
   const sandboxId = info.sandbox?.id;
   if (fault && op && !fault.after) {
     ctx.stats.fault(op);
     req.resume();
-    if (fault.drop) drop(req, res);
+    // E2B lost the sandbox: it is gone, and the call finds it so.
+    if (fault.kill && sandboxId) {
+      ctx.store.kill(sandboxId);
+      writeReply(req, res, proxyNotFound(sandboxId));
+    } else if (fault.drop) drop(req, res);
     else writeReply(req, res, faultReply(fault, route.flavor, sandboxId));
     return;
   }

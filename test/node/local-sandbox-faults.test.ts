@@ -85,6 +85,16 @@ describe("faults", () => {
     await sbx.kill();
   });
 
+  it("kill: the call's sandbox is lost (killed), only the one named, and the call finds it gone", async () => {
+    const [kept, lost] = await Promise.all([Sandbox.create("base", t.sdk), Sandbox.create("base", t.sdk)]);
+    t.server.setFaults([{ op: "process.start", kill: true, sandbox: lost.sandboxId, firstK: 1 }]);
+    expect((await kept.commands.run("echo hi")).stdout).toBe("hi\n");
+    await expect(lost.commands.run("echo hi")).rejects.toThrow();
+    await expect(Sandbox.getInfo(lost.sandboxId, t.sdk)).rejects.toThrow(/not found/);
+    expect(t.server.getStats()).toMatchObject({ killed: 1, faultsByOp: { "process.start": 1 } });
+    await kept.kill();
+  });
+
   it("rate 1 always fires, rate 0 never", async () => {
     t.server.setFaults([{ op: "get", status: 500, rate: 0 }]);
     const sbx = await Sandbox.create("base", t.sdk);
@@ -199,7 +209,7 @@ describe("configuration from the environment", () => {
     });
     // No key configured: the server makes a random one.
     expect(opts.apiKey).toBeUndefined();
-    expect(() => optionsFromEnv({ SANDBOX_FAULTS: '[{"op":"create"}]' })).toThrow(/needs either status, drop:true or lose/);
+    expect(() => optionsFromEnv({ SANDBOX_FAULTS: '[{"op":"create"}]' })).toThrow(/needs either status, drop:true, lose or kill:true/);
     expect(() => optionsFromEnv({ SANDBOX_LATENCY: "nope" })).toThrow(/JSON/);
     expect(optionsFromEnv({ SANDBOX_LIMITS: "off" }).limits).toBe(false);
     expect(() => parseForwardHosts(["example.com:80"])).toThrow(/IPv4 address/);

@@ -32,6 +32,11 @@ export function sessionPatchKey(sessionId: string): string {
   return `sessions/${sessionId}/patch.diff`;
 }
 
+/** The verified patch of the run fork a session continues, copied for its rebuilds (actions/session-origin.ts). */
+export function sessionOriginPatchKey(sessionId: string): string {
+  return `sessions/${sessionId}/origin.diff`;
+}
+
 /**
  * An agent fork's conversation (a ForkTranscript), kept with its sandbox (keepSandboxes) for a
  * session to continue.

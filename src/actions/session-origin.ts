@@ -42,7 +42,7 @@ export async function forkOrigin(env: Env, run: RunView, fork: Fork, sessionId: 
  * they make is kept out of git, so no snapshot holds it) and the rest. A journal that does not
  * start with the whole prepare (a per_fork prepare that failed) is all commands, replayed as they ran.
  */
-function splitPrepare(journal: string[], prepare: string[]): { prepare: string[]; commands: string[] } {
+export function splitPrepare(journal: string[], prepare: string[]): { prepare: string[]; commands: string[] } {
   const head = [...prepare, EXCLUDE_PREPARED_SCRIPT];
   const prepared = prepare.length > 0 && head.every((command, i) => journal[i] === command);
   return prepared ? { prepare, commands: journal.slice(head.length) } : { prepare: [], commands: journal };

@@ -90,14 +90,22 @@ export async function dispatch(ctx: ServerContext, route: Route, info: RequestIn
     fault = ctx.faults.pick(op, info.sandbox?.id ?? info.params.id);
   }
   const sandboxId = info.sandbox?.id;
+  // E2B lost the sandbox: it is gone, and the call finds it so (envd: the edge proxy's answer; the
+  // control plane: the operation itself, which answers 404).
+  const lost = fault?.kill ? (sandboxId ?? info.params.id) : undefined;
+  if (lost) {
+    ctx.stats.fault(op!);
+    ctx.store.kill(lost);
+    if (sandboxId) {
+      req.resume();
+      return writeReply(req, res, proxyNotFound(sandboxId));
+    }
+    fault = undefined;
+  }
   if (fault && op && !fault.after) {
     ctx.stats.fault(op);
     req.resume();
-    // E2B lost the sandbox: it is gone, and the call finds it so.
-    if (fault.kill && sandboxId) {
-      ctx.store.kill(sandboxId);
-      writeReply(req, res, proxyNotFound(sandboxId));
-    } else if (fault.drop) drop(req, res);
+    if (fault.drop) drop(req, res);
     else writeReply(req, res, faultReply(fault, route.flavor, sandboxId));
     return;
   }

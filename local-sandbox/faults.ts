@@ -13,8 +13,8 @@
 //   message  optional error message override
 //   lose     with op "resume.files": a resume of a paused sandbox (connect or resume) loses these
 //            files (sandbox paths; relative ones under /home/user) — E2B's reported lost changes
-//   kill     envd operations: the sandbox the call is for is killed (E2B lost it), and the call is
-//            answered as one to a sandbox that no longer exists (the edge proxy's 502)
+//   kill     the sandbox the call is for is killed (E2B lost it), and the call is answered as one
+//            to a sandbox that no longer exists (envd: the edge proxy's 502; control plane: its 404)
 //   sandbox  only calls for this sandbox id (envd operations, and control-plane ones naming it)
 // Without firstK and rate a fault applies to every matching call. Faults are checked in order;
 // the first one that fires wins.

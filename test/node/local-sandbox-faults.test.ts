@@ -92,7 +92,10 @@ describe("faults", () => {
     await expect(lost.commands.run("echo hi")).rejects.toThrow();
     await expect(Sandbox.getInfo(lost.sandboxId, t.sdk)).rejects.toThrow(/not found/);
     expect(t.server.getStats()).toMatchObject({ killed: 1, faultsByOp: { "process.start": 1 } });
-    await kept.kill();
+    // A control-plane call naming the sandbox: it is killed, and the call answers 404.
+    t.server.setFaults([{ op: "setTimeout", kill: true, sandbox: kept.sandboxId }]);
+    await expect(kept.setTimeout(60_000)).rejects.toThrow(/not found/i);
+    await expect(Sandbox.getInfo(kept.sandboxId, t.sdk)).rejects.toThrow(/not found/);
   });
 
   it("rate 1 always fires, rate 0 never", async () => {

@@ -79,6 +79,14 @@ export class ArtifactStore {
     await this.#bucket.put(key, bytes);
   }
 
+  /** Copies an object to another key; false when there is none to copy. */
+  async copy(from: string, to: string): Promise<boolean> {
+    const object = await this.#bucket.get(from);
+    if (!object) return false;
+    await this.#bucket.put(to, await object.arrayBuffer(), { httpMetadata: object.httpMetadata, customMetadata: object.customMetadata });
+    return true;
+  }
+
   async getBytes(key: string): Promise<Uint8Array | null> {
     const object = await this.#bucket.get(key);
     return object ? new Uint8Array(await object.arrayBuffer()) : null;

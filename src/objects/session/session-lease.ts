@@ -11,6 +11,7 @@ import { SessionWorkspace } from "./session-workspace";
 import { takeSessionWork, type SessionWork } from "./session-work";
 import { describeDiff } from "../../sandbox/manifest-diff";
 import { EXCLUDE_PREPARED_SCRIPT } from "../../sandbox/git";
+import { ArtifactStore, sessionOriginPatchKey } from "../../artifacts/store";
 
 /**
  * A session's sandbox, held through the Pool under one lease for the session's life: paused when
@@ -296,6 +297,8 @@ export class SessionLease {
         delete record.verifyOnResume;
         // The parent's snapshot is under the parent's id: a rebuild of the new session starts from its origin.
         delete record.snapshot;
+        // Its origin's patch (a Claude Code fork's) too: the new session keeps its own copy, which outlives the parent.
+        if (r.origin?.patch) record.origin = { ...r.origin, patch: await this.#copyOriginPatch(r.origin.patch, id) };
         try {
           return unwrap(await this.#env.SESSION.getByName(id).createFork({ record, history }));
         } catch (err) {
@@ -329,6 +332,12 @@ export class SessionLease {
       rec.runningSince = null;
       rec.sandboxState = "gone";
     });
+  }
+
+  /** A copy of an origin's patch under session `id` (none to copy: the key stays, and a rebuild reports the patch missing). */
+  async #copyOriginPatch(key: string, id: string): Promise<string> {
+    const copied = await new ArtifactStore(this.#env.ARTIFACTS).copy(key, sessionOriginPatchKey(id));
+    return copied ? sessionOriginPatchKey(id) : key;
   }
 
   #record(): SessionRecord {

@@ -1,13 +1,13 @@
 // A session's lost sandbox is rebuilt whatever its ancestry (issue 24, item 2): a session continuing
 // a plain (no-prepare) run's kept fork is rebuilt from the fork's clone commit and its work (its
 // commands, its conversation's tool calls, a Claude Code fork's verified patch), then its own later
-// edits; and a sandbox lost outside a
-// tool step — the resume after a budget wait, a forked session's work-branch step — is rebuilt too.
-// No model call is made twice.
+// edits; and a sandbox lost outside a tool step — the resume after a budget wait, a forked session's
+// work-branch step, a fork of the session at a step boundary — is rebuilt too. No model call is
+// made twice.
 import { beforeEach, describe, expect, it } from "vitest";
 import { Sandbox } from "e2b";
 import type { SessionView } from "../../src/api/sessions";
-import { api, createRun, e2bOptions, gateCommand, newGate, sandboxAdmin, scriptedModel, waitForRunStatus } from "./helpers";
+import { api, createRun, e2bOptions, gateCommand, newGate, sandboxAdmin, scriptedModel, waitFor, waitForRunStatus } from "./helpers";
 import { bash, createSession, getSession, loseDuringHeldCall, modelCalls, say, send, sessionEvents as events, setScript, transcript, turnEnded, waitForSession, writeFile } from "./session-helpers";
 
 beforeEach(async () => {
@@ -151,5 +151,41 @@ describe("a session's sandbox lost outside a tool step", () => {
     expect(await ofType(child.id, "sandbox.lost")).toEqual([expect.objectContaining({ sandboxId: child.sandbox.id, step: "work-branch", rebuildFrom: "origin", replay: 1 })]);
     const steps = (await events(child.id)).flatMap((e) => (e.type === "step.finished" && e.ok ? [e.step as string] : []));
     expect(steps).toEqual(expect.arrayContaining(["rebuild-at-work-branch-finished", "work-branch-r1"]));
+  });
+
+  it("at a fork of the session at a step boundary: rebuilt, then forked from the rebuilt sandbox; the new session has the turn's files", async () => {
+    const gate = newGate();
+    await setScript([writeFile("notes.txt", "before the fork"), bash(gateCommand(gate)), say("Parent done."), bash("cat notes.txt"), say("Child done.")]);
+    const parent = await createSession();
+    await waitForSession(parent.id, "setup", (v) => v.status === "idle");
+    await send(parent.id, "Write notes.txt, then wait");
+    await waitFor("the held call", async () => (await transcript(parent.id)).some((e) => e.role === "assistant" && e.toolCalls.some((c) => JSON.stringify(c.input).includes(gate))));
+    const forked = await api(`/v1/sessions/${parent.id}/fork`, { method: "POST", json: { count: 1 } });
+    expect(forked.status).toBe(202);
+    const childId = ((await forked.json()) as { pending: { id: string }[] }).pending[0]!.id;
+    // E2B loses the parent's sandbox at the fork, made at the turn's next step boundary (before its third model call).
+    const lost = (await getSession(parent.id)).sandbox.id!;
+    await sandboxAdmin.faults([{ op: "fork", kill: true, sandbox: lost, firstK: 1 }]);
+    expect(await sandboxAdmin.openGate(gate)).toBe(1);
+    // The rebuild replays the held command: its gate is opened in the new sandbox too.
+    await waitFor("the rebuilt sandbox", async () => {
+      await sandboxAdmin.openGate(gate);
+      const id = (await getSession(parent.id)).sandbox.id;
+      return id !== lost && id !== null;
+    });
+    const view = await waitForSession(parent.id, "the parent's turn", turnEnded(1));
+    expect(view.turns[0], JSON.stringify(view)).toMatchObject({ status: "succeeded", summary: "Parent done." });
+
+    await send(childId, "Read notes.txt");
+    const child = await waitForSession(childId, "the child's turn", turnEnded(2));
+    expect(child.turns[1], JSON.stringify(child)).toMatchObject({ status: "succeeded", summary: "Child done." });
+    expect((await toolOutputs(childId)).at(-1)).toBe("before the fork\n[exit code: 0]");
+    // 3 for the parent's turn, 2 for the child's: none repeated.
+    expect(await modelCalls()).toHaveLength(5);
+
+    for (const id of [parent.id, childId]) expect((await api(`/v1/sessions/${id}`, { method: "DELETE" })).status).toBe(200);
+    expect(await ofType(parent.id, "sandbox.lost")).toEqual([expect.objectContaining({ sandboxId: lost, step: "fork-at-model-3", rebuildFrom: "origin", replay: 2 })]);
+    expect(await ofType(parent.id, "session.forked")).toEqual([expect.objectContaining({ sessions: [childId], turn: 1 })]);
+    expect(await ofType(parent.id, "session.fork_failed")).toEqual([]);
   });
 });

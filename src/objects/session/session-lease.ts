@@ -13,17 +13,17 @@ import { describeDiff } from "../../sandbox/manifest-diff";
 import { EXCLUDE_PREPARED_SCRIPT } from "../../sandbox/git";
 import { ArtifactStore, sessionOriginPatchKey } from "../../artifacts/store";
 
+/** A Pool answer saying the sandbox no longer exists (its lease ended, or the backend does not know it). */
+function isLost(error: WireError): boolean {
+  return error.code === "lease_not_active" || error.details?.notFound === true;
+}
+
 /**
  * A session's sandbox, held through the Pool under one lease for the session's life: paused when
  * idle (not billed, files kept), resumed by the next turn, forked, released. Operations run one at
  * a time (a pause from the alarm and a turn's resume never interleave). (Not the envd client a
  * step talks to the sandbox with: that is EnvdClient, src/sandbox/session.ts.)
  */
-/** A Pool answer saying the sandbox no longer exists (its lease ended, or the backend does not know it). */
-function isLost(error: WireError): boolean {
-  return error.code === "lease_not_active" || error.details?.notFound === true;
-}
-
 export class SessionLease {
   readonly #env: Env;
   readonly #store: SessionStore;
@@ -297,9 +297,9 @@ export class SessionLease {
         delete record.verifyOnResume;
         // The parent's snapshot is under the parent's id: a rebuild of the new session starts from its origin.
         delete record.snapshot;
-        // Its origin's patch (a Claude Code fork's) too: the new session keeps its own copy, which outlives the parent.
-        if (r.origin?.patch) record.origin = { ...r.origin, patch: await this.#copyOriginPatch(r.origin.patch, id) };
         try {
+          // Its origin's patch (a Claude Code fork's): the new session keeps its own copy, which outlives the parent.
+          if (r.origin?.patch) record.origin = { ...r.origin, patch: await this.#copyOriginPatch(r.origin.patch, id) };
           return unwrap(await this.#env.SESSION.getByName(id).createFork({ record, history }));
         } catch (err) {
           // Its sandbox was forked for a session that does not exist: it must not live on (a

@@ -166,7 +166,7 @@ export class SessionLease {
       const r = this.#record();
       if (r.sandboxState === "running" || r.sandboxState === "paused") this.#markGone();
       const plan = this.#rebuildPlan(n);
-      if (!plan) throw new ConflictError("sandbox_gone", "The session's sandbox was lost during a tool call, and the session has nothing to rebuild its workspace from.", { step });
+      if (!plan) throw new ConflictError("sandbox_gone", "The session's sandbox was lost during the turn, and the session has nothing to rebuild its workspace from.", { step });
       this.#event("sandbox.lost", n, { sandboxId: r.sandboxId, step, rebuildFrom: plan.fromSnapshot ? "snapshot" : "origin", replay: plan.replay.length, ...(plan.setup ? { setup: plan.setup.length } : {}) });
       log("warn", "session.sandbox_lost", { sessionId: r.id, sandboxId: r.sandboxId, turn: n, step });
       return { ...plan, during: step };

@@ -80,8 +80,7 @@ describe("a session continuing a plain run's kept fork", () => {
     expect(await ofType(id, "sandbox.lost")).toEqual([expect.objectContaining({ rebuildFrom: "origin", replay: 0, setup: 2 })]);
   });
 
-  it("a Claude Code fork's: rebuilt from the fork's clone commit and its verified patch (its calls ran inside Claude Code), then the session's own edits", async () => {
-    const gate = newGate();
+  it("a Claude Code fork's: rebuilt from the fork's clone commit and its verified patch (its calls ran inside Claude Code), then the session's own edits; a fork of that session keeps its own copy of the patch", async () => {
     const run = await createRun({ task: { prompt: "write cc.txt", runtime: "claude-code" }, keepSandboxes: true });
     const ended = await waitForRunStatus(run.id, ["completed", "failed"]);
     expect(ended.forks[0], JSON.stringify(ended.forks[0])).toMatchObject({ status: "succeeded", diff: { files: 1 } });
@@ -89,23 +88,28 @@ describe("a session continuing a plain run's kept fork", () => {
     const kept = (await getSession(id)).sandbox.id!;
     await Sandbox.kill(kept, e2bOptions());
 
-    // Lost before the turn (rebuilt when it begins), then again during its held command (its first call replayed).
-    await setScript([writeFile("mine.txt", "session edit"), bash(`${gateCommand(gate)} && cat cc.txt mine.txt`), say("Both there.")]);
-    await send(id, "Read both");
-    const lost = await loseDuringHeldCall(id, gate);
-    const view = await waitForSession(id, "turn 1", turnEnded(1));
-    expect(view.turns[0], JSON.stringify(view)).toMatchObject({ status: "succeeded", summary: "Both there." });
-    expect((await toolOutputs(id)).at(-1)).toBe("write cc.txt\nsession edit\n[exit code: 0]");
-    expect(await modelCalls()).toHaveLength(3);
+    await setScript([writeFile("mine.txt", "session edit"), say("Edited."), bash("cat cc.txt mine.txt"), say("Both there.")]);
+    await send(id, "Write mine.txt");
+    const one = await waitForSession(id, "turn 1", turnEnded(1));
+    expect(one.turns[0], JSON.stringify(one)).toMatchObject({ status: "succeeded", summary: "Edited." });
+    // A fork of it, whose parent is then deleted for good (its R2 objects with it), loses its sandbox too.
+    const forked = await api(`/v1/sessions/${id}/fork`, { method: "POST", json: { count: 1 } });
+    expect(forked.status).toBe(201);
+    const child = ((await forked.json()) as { sessions: SessionView[] }).sessions[0]!;
+    expect((await api(`/v1/sessions/${id}?purge=true`, { method: "DELETE" })).status).toBe(200);
+    await Sandbox.kill(child.sandbox.id!, e2bOptions());
 
-    expect((await api(`/v1/sessions/${id}`, { method: "DELETE" })).status).toBe(200);
-    expect(await ofType(id, "sandbox.lost")).toEqual([
-      expect.objectContaining({ sandboxId: kept, rebuildFrom: "origin", replay: 0 }),
-      expect.objectContaining({ sandboxId: lost, step: "tool-2-1", rebuildFrom: "origin", replay: 1 }),
-    ]);
-    expect((await ofType(id, "session.rebuilt")).map((e) => e.differences)).toEqual([{ count: 0, calls: [] }, { count: 0, calls: [] }]);
-    const steps = (await events(id)).flatMap((e) => (e.type === "step.finished" && e.ok ? [e.step as string] : []));
-    expect(steps).toEqual(expect.arrayContaining(["rebuild-patch", "rebuild-at-tool-2-1-patch"]));
+    await send(child.id, "Read both");
+    const view = await waitForSession(child.id, "the child's turn", turnEnded(2));
+    expect(view.turns[1], JSON.stringify(view)).toMatchObject({ status: "succeeded", summary: "Both there." });
+    expect((await toolOutputs(child.id)).at(-1)).toBe("write cc.txt\nsession edit\n[exit code: 0]");
+    expect(await modelCalls()).toHaveLength(4);
+
+    expect((await api(`/v1/sessions/${child.id}`, { method: "DELETE" })).status).toBe(200);
+    expect(await ofType(child.id, "sandbox.lost")).toEqual([expect.objectContaining({ sandboxId: child.sandbox.id, rebuildFrom: "origin", replay: 1 })]);
+    expect(await ofType(child.id, "session.rebuilt")).toEqual([expect.objectContaining({ from: "origin", replayed: 1, differences: { count: 0, calls: [] } })]);
+    const steps = (await events(child.id)).flatMap((e) => (e.type === "step.finished" && e.ok ? [e.step as string] : []));
+    expect(steps).toContain("rebuild-patch");
   });
 });
 

@@ -28,6 +28,8 @@ export async function forkOrigin(env: Env, run: RunView, fork: Fork, sessionId: 
   const failed = fork.commands.at(-1);
   const ran = failed && failed.exitCode !== 0 ? [...commands, failed.command] : commands;
   const task = run.request.task;
+  // An agent fork's tool calls come back as the session's imported turns: without its conversation (not stored) they would not be replayed.
+  if (importedTurns === 0 && end.journal.some((e) => e.kind === "tool")) return { baseSha: end.baseSha };
   if (!("prompt" in task && task.runtime === "claude-code")) return { baseSha: end.baseSha, origin: { prepare, commands: ran } };
   // Claude Code: its verified patch. One that changed nothing needs none; one with no stored patch has no origin.
   if (fork.diff?.files === 0) return { baseSha: end.baseSha, origin: { prepare, commands: ran, replayAfter: importedTurns } };

@@ -202,7 +202,7 @@ async function connect(ctx: ServerContext, info: RequestInfo, defaultTimeout: nu
 
 /** The `resume.files` fault: the resumed sandbox comes back without some of its files. */
 function loseOnResume(ctx: ServerContext, id: string): void {
-  const fault = ctx.faults.pick("resume.files");
+  const fault = ctx.faults.pick("resume.files", id);
   if (!fault?.lose) return;
   ctx.stats.fault("resume.files");
   ctx.store.loseFiles(id, fault.lose);

@@ -79,8 +79,9 @@ export const SESSION_STEP = {
   workBranch: "work-branch",
   /**
    * A turn whose sandbox was lost rebuilds it after `begin` (session-rebuild.ts): rebuild-release,
-   * rebuild-acquire-sandbox, rebuild-clone, rebuild-setup (a prepared run's fork continued: its
-   * prepare commands), rebuild-snapshot, rebuild-replay-<b>, rebuild-finished.
+   * rebuild-acquire-sandbox, rebuild-clone, rebuild-setup (a run's fork continued: its prepare
+   * commands and its commands), rebuild-patch (a Claude Code fork continued: its verified patch),
+   * rebuild-snapshot, rebuild-replay-<b>, rebuild-finished.
    */
   rebuildPrefix: "rebuild-",
   rebuildRelease: "rebuild-release",
@@ -90,7 +91,7 @@ export const SESSION_STEP = {
   rebuildFinished: "rebuild-finished",
   /**
    * A sandbox lost during tool step `step` (e.g. `tool-2-1`) is rebuilt in steps prefixed
-   * `rebuild-at-<step>-`: `…-plan`, `…-release`, `…-acquire-sandbox`, `…-clone`, `…-setup`, `…-snapshot`,
+   * `rebuild-at-<step>-`: `…-plan`, `…-release`, `…-acquire-sandbox`, `…-clone`, `…-setup`, `…-patch`, `…-snapshot`,
    * `…-replay-<b>`, `…-finished`; then the tool call runs again as `<step>-r1`.
    */
   rebuildAtPrefix: (step: string) => `rebuild-at-${step}-`,
@@ -98,8 +99,8 @@ export const SESSION_STEP = {
 } as const;
 
 /** The names of a rebuild's steps under `prefix` (`rebuild-` at a turn's start: SESSION_STEP's names). */
-export function rebuildStepNames(prefix: string): { release: string; clone: string; setup: string; snapshot: string; replay: (batch: number) => string; finished: string } {
-  return { release: `${prefix}release`, clone: `${prefix}clone`, setup: `${prefix}setup`, snapshot: `${prefix}snapshot`, replay: (batch) => `${prefix}replay-${batch}`, finished: `${prefix}finished` };
+export function rebuildStepNames(prefix: string): { release: string; clone: string; setup: string; patch: string; snapshot: string; replay: (batch: number) => string; finished: string } {
+  return { release: `${prefix}release`, clone: `${prefix}clone`, setup: `${prefix}setup`, patch: `${prefix}patch`, snapshot: `${prefix}snapshot`, replay: (batch) => `${prefix}replay-${batch}`, finished: `${prefix}finished` };
 }
 
 /**

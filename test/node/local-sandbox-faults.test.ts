@@ -85,6 +85,19 @@ describe("faults", () => {
     await sbx.kill();
   });
 
+  it("kill: the call's sandbox is lost (killed), only the one named, and the call finds it gone", async () => {
+    const [kept, lost] = await Promise.all([Sandbox.create("base", t.sdk), Sandbox.create("base", t.sdk)]);
+    t.server.setFaults([{ op: "process.start", kill: true, sandbox: lost.sandboxId, firstK: 1 }]);
+    expect((await kept.commands.run("echo hi")).stdout).toBe("hi\n");
+    await expect(lost.commands.run("echo hi")).rejects.toThrow();
+    await expect(Sandbox.getInfo(lost.sandboxId, t.sdk)).rejects.toThrow(/not found/);
+    expect(t.server.getStats()).toMatchObject({ killed: 1, faultsByOp: { "process.start": 1 } });
+    // A control-plane call naming the sandbox: it is killed, and the call answers 404.
+    t.server.setFaults([{ op: "setTimeout", kill: true, sandbox: kept.sandboxId }]);
+    await expect(kept.setTimeout(60_000)).rejects.toThrow(/not found/i);
+    await expect(Sandbox.getInfo(kept.sandboxId, t.sdk)).rejects.toThrow(/not found/);
+  });
+
   it("rate 1 always fires, rate 0 never", async () => {
     t.server.setFaults([{ op: "get", status: 500, rate: 0 }]);
     const sbx = await Sandbox.create("base", t.sdk);
@@ -204,7 +217,7 @@ describe("configuration from the environment", () => {
     });
     // No key configured: the server makes a random one.
     expect(opts.apiKey).toBeUndefined();
-    expect(() => optionsFromEnv({ SANDBOX_FAULTS: '[{"op":"create"}]' })).toThrow(/needs either status, drop:true or lose/);
+    expect(() => optionsFromEnv({ SANDBOX_FAULTS: '[{"op":"create"}]' })).toThrow(/needs either status, drop:true, lose or kill:true/);
     expect(() => optionsFromEnv({ SANDBOX_LATENCY: "nope" })).toThrow(/JSON/);
     expect(optionsFromEnv({ SANDBOX_LIMITS: "off" }).limits).toBe(false);
     expect(() => optionsFromEnv({ SANDBOX_EGRESS: "everything" })).toThrow(/SANDBOX_EGRESS must be one of off, allowlist, open/);

@@ -154,9 +154,9 @@ export class SessionReports implements SessionTurnReports {
     return turn > 0 && this.#d.forks.waiting() ? { branch: true } : {};
   }
 
-  /** A step boundary of running turn n: the new sessions asked for meanwhile are made now. */
-  forkAtBoundary(n: number): Promise<{ sessions: string[] }> {
-    return this.#d.store.turn(n)?.status === "running" ? this.#d.forks.take(n).then((sessions) => ({ sessions })) : Promise.resolve({ sessions: [] });
+  /** A step boundary of running turn n: the new sessions asked for meanwhile are made now (`lost`: the sandbox is gone, rebuild it first). */
+  forkAtBoundary(n: number): Promise<{ sessions: string[]; lost?: true }> {
+    return this.#d.store.turn(n)?.status === "running" ? this.#d.forks.take(n, true) : Promise.resolve({ sessions: [] });
   }
 
   /** Admits a model call if its expected cost fits the budget (reserved until recorded or released). */

@@ -254,7 +254,7 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
   stepFinished(turn: number, name: string, report: StepReport): { branch?: boolean } {
     return this.#reports.stepFinished(turn, name, report);
   }
-  forkAtBoundary(n: number): Promise<{ sessions: string[] }> {
+  forkAtBoundary(n: number): Promise<{ sessions: string[]; lost?: true }> {
     return this.#reports.forkAtBoundary(n);
   }
   reserveModelCall(turn: number, key: string, expectedUsd: number, call?: { maxTokens: number; inputTokensEstimate: number }): Result<void> {

@@ -177,6 +177,9 @@ async function create(ctx: ServerContext, info: RequestInfo, v2: boolean): Promi
     throw new ApiError(400, "envVars must be an object of string values");
   }
   if (body.autoPause !== undefined && typeof body.autoPause !== "boolean") throw new ApiError(400, "autoPause must be a boolean");
+  if (body.autoPauseMemory !== undefined && body.autoPauseMemory !== null && typeof body.autoPauseMemory !== "boolean") {
+    throw new ApiError(400, "autoPauseMemory must be a boolean");
+  }
   const autoResume = body.autoResume as { enabled?: unknown } | undefined;
   const network = parseNetwork(body.network);
   const sb = ctx.store.create({
@@ -186,6 +189,7 @@ async function create(ctx: ServerContext, info: RequestInfo, v2: boolean): Promi
     envVars: (body.envVars as Record<string, string> | undefined) ?? {},
     autoPause: body.autoPause === true,
     autoResume: typeof autoResume === "object" && autoResume !== null && autoResume.enabled === true,
+    ...(body.autoPauseMemory === false ? { autoPauseMemory: false } : {}),
     ...(network ? { network } : {}),
   });
   ctx.stats.createdWith({ sandboxID: sb.id, metadata: { ...sb.record.metadata }, ...(network ? { network } : {}) });
@@ -307,10 +311,11 @@ const defs: RouteDef[] = [
     names: ["id"],
     op: "pause",
     handler: async (c, i) => {
-      await readJsonObject(i.req);
-      c.store.pause(i.params.id as string);
-      // Paused means its processes are gone (a resume lists none of them): wait, bounded, for the kills to land.
-      await c.store.require(i.params.id as string).processes.waitIdle(3000);
+      const body = await readJsonObject(i.req);
+      if (body.memory !== undefined && typeof body.memory !== "boolean") throw new ApiError(400, "memory must be a boolean");
+      const paused = c.store.pause(i.params.id as string, body.memory !== false);
+      // Paused files-only means its processes are gone (a resume lists none of them): wait, bounded, for the kills to land.
+      if (!paused.memory) await c.store.require(i.params.id as string).processes.waitIdle(3000);
       return empty(204);
     },
   },

@@ -18,6 +18,7 @@ import { NamespaceHolder, buildLaunch, type Isolation, type MountInput } from ".
 import { Forwarder, type ForwardHost } from "./isolation/forward.ts";
 import { allowedForwards, type NetworkRules } from "./isolation/egress.ts";
 import { inCgroup, type Cgroups, type SandboxCgroup } from "./isolation/cgroups.ts";
+import { freeze, memoryOf, type FrozenSandbox } from "./isolation/freeze.ts";
 import { SANDBOX_GID, SANDBOX_UID, seedHome, writeUserFiles, type UserFiles } from "./isolation/user.ts";
 import { HOME, normalizeVirtual, mapVirtual } from "./paths.ts";
 import { locate } from "./sandbox-fs.ts";
@@ -45,10 +46,21 @@ export interface SandboxRecord {
   endAt: number;
   autoPause: boolean;
   autoResume: boolean;
+  /** `false`: a timeout's auto-pause is files-only (E2B's `onTimeout: { action: "pause", keepMemory: false }`). */
+  autoPauseMemory?: false;
   /** TTL requested at creation (seconds); reused when traffic auto-resumes a paused sandbox. */
   timeoutSec?: number;
   /** The create body's outbound rules (isolation/egress.ts): which forwarded hosts it gets. Forks inherit them. */
   network?: NetworkRules;
+  /** How the last pause went: processes kept frozen (`memory`) or files only, and why. */
+  pause?: PauseInfo;
+}
+
+/** A pause's kind: `memory` = its processes are frozen and go on when resumed; else files only. */
+export interface PauseInfo {
+  memory: boolean;
+  /** Why a pause asked to keep memory is files-only (cap reached, server restarted...). */
+  note?: string;
 }
 
 export class Sandbox {
@@ -65,6 +77,8 @@ export class Sandbox {
   forwarder: Promise<Forwarder> | undefined;
   /** The sandbox's cgroups (resource limits), made with its namespace. */
   cgroup: SandboxCgroup | undefined;
+  /** Its processes while paused with memory (isolation/freeze.ts). */
+  frozen: FrozenSandbox | undefined;
 
   constructor(record: SandboxRecord, dataDir: string) {
     this.record = record;
@@ -81,17 +95,32 @@ export class Sandbox {
     return this.record.state === "running";
   }
 
-  /** Stops everything running inside: processes are SIGKILLed, envd streams are cut. */
+  /** What a freeze of this sandbox's processes covers (its groups, its holder and commands). */
+  freezeTarget(): { cgroup: SandboxCgroup | undefined; roots: number[] } {
+    const roots = this.processes.running().map((p) => p.pid);
+    if (this.holder?.hostPid !== undefined) roots.push(this.holder.hostPid);
+    return { cgroup: this.cgroup, roots };
+  }
+
+  /** Open envd streams are dropped (connection reset), as a paused VM's connections are. */
+  cutStreams(): void {
+    for (const s of [...this.streams]) s.destroy();
+    this.streams.clear();
+  }
+
+  /** Stops everything running inside: processes are SIGKILLed (frozen ones too), envd streams are cut. */
   stopAll(): void {
     this.processes.killAll();
     this.holder?.stop();
     this.holder = undefined;
+    // After the kills: a frozen process handles its pending SIGKILL as it thaws.
+    this.frozen?.thaw();
+    this.frozen = undefined;
     this.forwarder?.then((f) => f.close(), () => {});
     this.forwarder = undefined;
     this.cgroup?.remove();
     this.cgroup = undefined;
-    for (const s of [...this.streams]) s.destroy();
-    this.streams.clear();
+    this.cutStreams();
   }
 }
 
@@ -102,6 +131,7 @@ export interface CreateInput {
   envVars: Record<string, string>;
   autoPause: boolean;
   autoResume: boolean;
+  autoPauseMemory?: false;
   network?: NetworkRules;
 }
 
@@ -115,6 +145,8 @@ export interface StoreOptions {
   forwardHosts: ForwardHost[];
   /** Per-sandbox resource limits (undefined: none). */
   cgroups: Cgroups | undefined;
+  /** Cap on the memory of all sandboxes paused with memory (MiB); beyond it a pause is files-only. 0: always files-only. */
+  frozenMemoryMB: number;
   stats: Stats;
   persist: boolean;
   log: (msg: string) => void;
@@ -276,6 +308,7 @@ export class SandboxStore {
       autoPause: input.autoPause,
       autoResume: input.autoResume,
       timeoutSec: input.timeoutSec,
+      ...(input.autoPauseMemory === false ? { autoPauseMemory: false as const } : {}),
       ...(input.network ? { network: input.network } : {}),
     };
     const sb = new Sandbox(record, this.opts.dataDir);
@@ -324,14 +357,38 @@ export class SandboxStore {
     }
   }
 
-  /** Pauses a running sandbox: processes are killed, files kept. 409 when already paused. */
-  pause(id: string): void {
+  /**
+   * Pauses a running sandbox. `keepMemory` (E2B's default): its processes are frozen and go on when
+   * it resumes — unless the frozen sandboxes' memory would pass `frozenMemoryMB`, then (and with
+   * `keepMemory: false`) processes are killed and files kept. 409 when already paused.
+   */
+  pause(id: string, keepMemory = true): PauseInfo {
     const sb = this.require(id);
     if (!sb.running) throw new ApiError(409, `Error pausing sandbox - sandbox '${id}' is already paused`);
-    sb.stopAll();
+    const note = keepMemory ? this.frozenMemoryFull(sb) : undefined;
+    if (keepMemory && note === undefined) {
+      sb.frozen = freeze(sb.freezeTarget());
+      sb.cutStreams();
+      sb.record.pause = { memory: true };
+    } else {
+      sb.stopAll();
+      sb.record.pause = { memory: false, ...(note ? { note } : {}) };
+      if (note) this.opts.log(`sandbox ${id}: ${note}`);
+    }
     sb.record.state = "paused";
     this.opts.stats.paused++;
     this.afterLiveChange();
+    return sb.record.pause;
+  }
+
+  /** Why freezing this sandbox would pass the frozen-memory cap (undefined: it fits). */
+  private frozenMemoryFull(sb: Sandbox): string | undefined {
+    const cap = this.opts.frozenMemoryMB;
+    const mib = (bytes: number) => Math.ceil(bytes / 1024 / 1024);
+    const frozen = this.all().reduce((sum, other) => sum + (other.frozen?.bytes ?? 0), 0);
+    const mine = memoryOf(sb.freezeTarget());
+    if (cap > 0 && frozen + mine <= cap * 1024 * 1024) return undefined;
+    return `paused files-only (processes stopped): frozen sandboxes' memory ${mib(frozen)} MiB + this one's ${mib(mine)} MiB would pass SANDBOX_FROZEN_MEMORY_MB=${cap}`;
   }
 
   /**
@@ -347,6 +404,8 @@ export class SandboxStore {
       return { sandbox: sb, resumed: false };
     }
     this.checkCapacity();
+    sb.frozen?.thaw();
+    sb.frozen = undefined;
     sb.record.state = "running";
     sb.record.startedAt = now;
     sb.record.endAt = now + timeoutSec * 1000;
@@ -443,7 +502,7 @@ export class SandboxStore {
     const sb = this.require(id);
     this.opts.stats.expired++;
     if (sb.record.autoPause) {
-      if (sb.running) this.pause(id);
+      if (sb.running) this.pause(id, sb.record.autoPauseMemory !== false);
     } else {
       this.kill(id);
     }
@@ -577,6 +636,7 @@ export class SandboxStore {
         // Made by a server that ran commands as root: the sandbox user's now (no symlink followed).
         if (this.owner && lstatSync(sb.home).uid !== this.owner.uid) spawnSync("chown", ["-R", "-h", "-P", `${this.owner.uid}:${this.owner.gid}`, sb.home]);
         this.makeDirs(sb);
+        this.restoredFilesOnly(sb);
         this.sandboxes.set(record.sandboxID, sb);
       }
       this.opts.stats.observeLive(this.liveCount());
@@ -584,6 +644,14 @@ export class SandboxStore {
     } catch (err) {
       this.opts.log(`could not read ${this.tablePath}: ${(err as Error).message}`);
     }
+  }
+
+  /** A sandbox paused with memory by a server that is gone: its processes went with it. */
+  private restoredFilesOnly(sb: Sandbox): void {
+    if (sb.running || !sb.record.pause?.memory) return;
+    const note = "the server restarted while the sandbox was paused with memory: its processes are gone, it resumes files-only";
+    sb.record.pause = { memory: false, note };
+    this.opts.log(`sandbox ${sb.id}: ${note}`);
   }
 
   private serialize(): string {

@@ -32,6 +32,8 @@ export function randomApiKey(): string {
   return `e2b_${randomBytes(20).toString("hex")}`;
 }
 export const DEFAULT_PORT = 3049;
+/** Default cap on frozen (paused with memory) sandboxes' memory, MiB. */
+export const DEFAULT_FROZEN_MEMORY_MB = 4096;
 
 export interface SandboxServerOptions {
   /** Port to listen on; 0 picks a free one. Default 3049. */
@@ -72,6 +74,11 @@ export interface SandboxServerOptions {
    * server refuses to start when it cannot apply them, unless this is `false`.
    */
   limits?: Partial<Limits> | false;
+  /**
+   * Cap on the memory of all sandboxes paused with memory (their processes frozen), MiB; a pause
+   * beyond it is files-only (processes stopped). 0: every pause is files-only. Default 4096.
+   */
+  frozenMemoryMB?: number;
   /** Key of the /admin API (X-Admin-Key). Default: a random one (see `adminKey` on the server). */
   adminKey?: string;
   /** How often timeouts are checked. Default 250 ms. */
@@ -219,6 +226,7 @@ export async function startSandboxServer(options: SandboxServerOptions = {}): Pr
     hidePaths: (options.hidePaths ?? []).map((p) => resolve(p)),
     forwardHosts,
     cgroups,
+    frozenMemoryMB: options.frozenMemoryMB ?? DEFAULT_FROZEN_MEMORY_MB,
     stats,
     persist: options.persist ?? true,
     log,

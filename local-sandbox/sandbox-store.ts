@@ -8,8 +8,9 @@
 // but have no processes, like an envd restart) and their endAt, so the sweeper expires them on
 // schedule. Paused sandboxes stay paused.
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { rm, rename, writeFile, cp } from "node:fs/promises";
-import { spawn, spawnSync } from "node:child_process";
+import { rm, rename, writeFile } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { copyTree } from "./copy-tree.ts";
 import { randomBytes, randomInt } from "node:crypto";
 import { join } from "node:path";
 import { ApiError, RpcError, maxLiveMessage, sandboxNotFoundMessage } from "./errors.ts";
@@ -126,6 +127,8 @@ export class Sandbox {
 
 export interface CreateInput {
   templateID: string;
+  /** The template's name (default: templateID). */
+  alias?: string;
   timeoutSec: number;
   metadata: Record<string, string>;
   envVars: Record<string, string>;
@@ -166,30 +169,6 @@ function newSandboxId(): string {
   let id = "i";
   for (let i = 0; i < 19; i++) id += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
   return id;
-}
-
-/** Copies a directory tree preserving modes, symlinks and timestamps (cp -a, else fs.cp). */
-async function copyTree(src: string, dst: string): Promise<void> {
-  const ok = await new Promise<boolean>((resolve) => {
-    const child = spawn("cp", ["-a", "--reflink=auto", src, dst], { stdio: ["ignore", "ignore", "pipe"] });
-    child.on("error", () => resolve(false));
-    child.on("close", (code) => resolve(code === 0));
-  });
-  if (ok) return;
-  await rm(dst, { recursive: true, force: true });
-  await cp(src, dst, {
-    recursive: true,
-    verbatimSymlinks: true,
-    preserveTimestamps: true,
-    filter: (source) => {
-      try {
-        const st = lstatSync(source, { throwIfNoEntry: false });
-        return !st || st.isFile() || st.isDirectory() || st.isSymbolicLink();
-      } catch {
-        return false;
-      }
-    },
-  });
 }
 
 export class SandboxStore {
@@ -289,15 +268,18 @@ export class SandboxStore {
     if (this.owner) chownSync(sb.home, this.owner.uid, this.owner.gid);
   }
 
-  create(input: CreateInput): Sandbox {
-    this.checkCapacity();
-    const now = Date.now();
+  private freshId(): string {
     let id = newSandboxId();
     while (this.sandboxes.has(id) || existsSync(join(this.opts.dataDir, id))) id = newSandboxId();
-    const record: SandboxRecord = {
-      sandboxID: id,
+    return id;
+  }
+
+  private newRecord(input: CreateInput): SandboxRecord {
+    const now = Date.now();
+    return {
+      sandboxID: "",
       templateID: input.templateID,
-      alias: input.templateID,
+      alias: input.alias ?? input.templateID,
       envdAccessToken: randomBytes(20).toString("hex"),
       metadata: { ...input.metadata },
       envVars: { ...input.envVars },
@@ -311,10 +293,16 @@ export class SandboxStore {
       ...(input.autoPauseMemory === false ? { autoPauseMemory: false as const } : {}),
       ...(input.network ? { network: input.network } : {}),
     };
+  }
+
+  create(input: CreateInput): Sandbox {
+    this.checkCapacity();
+    const record = this.newRecord(input);
+    record.sandboxID = this.freshId();
     const sb = new Sandbox(record, this.opts.dataDir);
     this.makeDirs(sb);
     if (this.owner) seedHome(sb.home);
-    this.sandboxes.set(id, sb);
+    this.sandboxes.set(sb.id, sb);
     this.opts.stats.created++;
     this.afterLiveChange();
     return sb;
@@ -448,18 +436,10 @@ export class SandboxStore {
     const src = this.require(id);
     if (!src.running) throw new ApiError(409, `Sandbox '${id}' is paused and cannot be forked; resume it first`);
     const jobs = Array.from({ length: count }, async (): Promise<ForkResult> => {
-      try {
-        this.checkCapacity();
-      } catch (err) {
-        return { error: err as ApiError };
-      }
-      this.reserved++;
-      let newId = newSandboxId();
-      while (this.sandboxes.has(newId) || existsSync(join(this.opts.dataDir, newId))) newId = newSandboxId();
       const now = Date.now();
       const record: SandboxRecord = {
         ...src.record,
-        sandboxID: newId,
+        sandboxID: "",
         envdAccessToken: randomBytes(20).toString("hex"),
         metadata: { ...src.record.metadata },
         envVars: { ...src.record.envVars },
@@ -469,24 +449,49 @@ export class SandboxStore {
         endAt: now + timeoutSec * 1000,
         timeoutSec,
       };
-      const sb = new Sandbox(record, this.opts.dataDir);
-      try {
-        await copyTree(src.dir, sb.dir);
-        this.makeDirs(sb);
-      } catch (err) {
-        this.reserved--;
-        await rm(sb.dir, { recursive: true, force: true }).catch(() => {});
-        return { error: new ApiError(500, `Error forking sandbox: ${(err as Error).message}`) };
-      }
-      this.reserved--;
-      if (this.closed) return { error: new ApiError(503, "Server is shutting down") };
-      this.sandboxes.set(newId, sb);
-      this.opts.stats.created++;
-      this.opts.stats.forked++;
-      this.afterLiveChange();
-      return { sandbox: sb };
+      delete record.pause;
+      const made = await this.materialize(record, src.dir, "forking");
+      if ("sandbox" in made) this.opts.stats.forked++;
+      return made;
     });
     return Promise.all(jobs);
+  }
+
+  /** A new running sandbox whose files are a copy of `from` (a folder holding `home` and `tmp`: a snapshot's). */
+  async createFrom(input: CreateInput, from: string): Promise<Sandbox> {
+    const made = await this.materialize(this.newRecord(input), from, "creating sandbox from snapshot");
+    if ("error" in made) throw made.error;
+    return made.sandbox;
+  }
+
+  /**
+   * Registers a new running sandbox (`record` gets a fresh id) with a copy of `from`'s `home` and
+   * `tmp`; the capacity is held while copying.
+   */
+  private async materialize(record: SandboxRecord, from: string, doing: string): Promise<ForkResult> {
+    try {
+      this.checkCapacity();
+    } catch (err) {
+      return { error: err as ApiError };
+    }
+    this.reserved++;
+    record.sandboxID = this.freshId();
+    const sb = new Sandbox(record, this.opts.dataDir);
+    try {
+      mkdirSync(sb.dir, { recursive: true });
+      for (const part of ["home", "tmp"]) if (existsSync(join(from, part))) await copyTree(join(from, part), join(sb.dir, part));
+      this.makeDirs(sb);
+    } catch (err) {
+      this.reserved--;
+      await rm(sb.dir, { recursive: true, force: true }).catch(() => {});
+      return { error: new ApiError(500, `Error ${doing}: ${(err as Error).message}`) };
+    }
+    this.reserved--;
+    if (this.closed) return { error: new ApiError(503, "Server is shutting down") };
+    this.sandboxes.set(sb.id, sb);
+    this.opts.stats.created++;
+    this.afterLiveChange();
+    return { sandbox: sb };
   }
 
   /** Applies timeouts: expired running sandboxes are paused (autoPause) or killed. */

@@ -19,6 +19,7 @@ import { NOT_ISOLATED_WARNING, resolveIsolation, type IsolationKind, type Isolat
 import { parseForwardHosts } from "./isolation/forward.ts";
 import { Cgroups, DEFAULT_LIMITS, type Limits } from "./isolation/cgroups.ts";
 import { SandboxStore } from "./sandbox-store.ts";
+import { SnapshotStore } from "./snapshots.ts";
 import { Stats, type StatsSnapshot } from "./stats.ts";
 
 /**
@@ -237,7 +238,8 @@ export async function startSandboxServer(options: SandboxServerOptions = {}): Pr
   }
   const adminKey = options.adminKey ?? randomBytes(24).toString("hex");
   if (adminKey === apiKey) throw new Error("the admin key must differ from the E2B API key");
-  const ctx: ServerContext = { store, stats, faults, apiKey, adminKey, log };
+  const snapshots = new SnapshotStore(dataDir, log);
+  const ctx: ServerContext = { store, snapshots, stats, faults, apiKey, adminKey, log };
 
   const server = createServer((req, res) => {
     req.on("error", () => {});

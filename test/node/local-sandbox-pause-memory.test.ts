@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Sandbox } from "e2b";
 import { startTestSandboxServer, type TestSandboxServer } from "../../local-sandbox/testing.ts";
 
+// Started with `timeoutMs: 0`: no process deadline (its timer runs on while the sandbox is paused).
 const COUNTER = "i=0; while :; do i=$((i+1)); echo $i > /home/user/count; sleep 0.05; done";
 
 const count = async (sbx: Sandbox) => Number((await sbx.files.read("/home/user/count")).trim() || "0");
@@ -38,7 +39,7 @@ describe("pause with memory", () => {
   it("keeps a background process: frozen while paused, the same pid goes on counting after connect", async () => {
     const sbx = await Sandbox.create("base", { ...srv.sdk, timeoutMs: 60_000 });
     const boot = (await sbx.commands.run("cat /proc/sys/kernel/random/boot_id")).stdout;
-    const bg = await sbx.commands.run(COUNTER, { background: true });
+    const bg = await sbx.commands.run(COUNTER, { background: true, timeoutMs: 0 });
     await countPasses(sbx, 2);
 
     expect(await sbx.pause()).toBe(true);
@@ -58,7 +59,7 @@ describe("pause with memory", () => {
 
   it("is files-only with keepMemory: false (processes stopped)", async () => {
     const sbx = await Sandbox.create("base", { ...srv.sdk, timeoutMs: 60_000 });
-    await sbx.commands.run(COUNTER, { background: true });
+    await sbx.commands.run(COUNTER, { background: true, timeoutMs: 0 });
     await countPasses(sbx, 1);
     await sbx.pause({ keepMemory: false });
     expect((await pauseView(srv, sbx.sandboxId)).pause).toEqual({ memory: false });
@@ -74,7 +75,7 @@ describe("the frozen-memory cap", () => {
     const srv = await startTestSandboxServer({ frozenMemoryMB: 0, log: (m) => logs.push(m) });
     try {
       const sbx = await Sandbox.create("base", { ...srv.sdk, timeoutMs: 60_000 });
-      await sbx.commands.run(COUNTER, { background: true });
+      await sbx.commands.run(COUNTER, { background: true, timeoutMs: 0 });
       await countPasses(sbx, 1);
       expect(await sbx.pause()).toBe(true);
       const view = await pauseView(srv, sbx.sandboxId);
@@ -96,7 +97,7 @@ describe("a server restart", () => {
     try {
       const first = await startTestSandboxServer({ dataDir });
       const sbx = await Sandbox.create("base", { ...first.sdk, timeoutMs: 60_000 });
-      await sbx.commands.run(COUNTER, { background: true });
+      await sbx.commands.run(COUNTER, { background: true, timeoutMs: 0 });
       await countPasses(sbx, 1);
       await sbx.pause();
       expect((await pauseView(first, sbx.sandboxId)).pause).toEqual({ memory: true });

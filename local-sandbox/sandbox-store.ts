@@ -353,9 +353,15 @@ export class SandboxStore {
   pause(id: string, keepMemory = true): PauseInfo {
     const sb = this.require(id);
     if (!sb.running) throw new ApiError(409, `Error pausing sandbox - sandbox '${id}' is already paused`);
-    const note = keepMemory ? this.frozenMemoryFull(sb) : undefined;
+    let note = keepMemory ? this.frozenMemoryFull(sb) : undefined;
     if (keepMemory && note === undefined) {
-      sb.frozen = freeze(sb.freezeTarget());
+      try {
+        sb.frozen = freeze(sb.freezeTarget());
+      } catch (err) {
+        note = `paused files-only (processes stopped): its processes could not be frozen (${(err as Error).message})`;
+      }
+    }
+    if (keepMemory && note === undefined) {
       sb.cutStreams();
       sb.record.pause = { memory: true };
     } else {

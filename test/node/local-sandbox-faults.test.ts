@@ -186,6 +186,7 @@ describe("configuration from the environment", () => {
       SANDBOX_FORWARD_HOSTS: "127.0.0.1:8080, localhost:9000",
       SANDBOX_MEMORY_MB: "512",
       SANDBOX_PIDS_MAX: "256",
+      SANDBOX_FROZEN_MEMORY_MB: "0",
     });
     expect(opts).toMatchObject({
       forwardHosts: ["127.0.0.1:8080", "localhost:9000"],
@@ -196,12 +197,14 @@ describe("configuration from the environment", () => {
       faults: [{ op: "create", status: 503, firstK: 2 }],
       isolation: "none",
       exposePaths: ["/a", "/b"],
+      frozenMemoryMB: 0,
     });
     // No key configured: the server makes a random one.
     expect(opts.apiKey).toBeUndefined();
     expect(() => optionsFromEnv({ SANDBOX_FAULTS: '[{"op":"create"}]' })).toThrow(/needs either status, drop:true or lose/);
     expect(() => optionsFromEnv({ SANDBOX_LATENCY: "nope" })).toThrow(/JSON/);
     expect(optionsFromEnv({ SANDBOX_LIMITS: "off" }).limits).toBe(false);
+    expect(() => optionsFromEnv({ SANDBOX_FROZEN_MEMORY_MB: "-1" })).toThrow(/SANDBOX_FROZEN_MEMORY_MB must be an integer >= 0/);
     expect(() => parseForwardHosts(["example.com:80"])).toThrow(/IPv4 address/);
     expect(parseForwardHosts(["localhost:9000"])).toEqual([{ host: "127.0.0.1", port: 9000 }]);
   });

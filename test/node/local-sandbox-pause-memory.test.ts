@@ -69,6 +69,25 @@ describe("pause with memory", () => {
   });
 });
 
+describe("without cgroups (SANDBOX_LIMITS=off)", () => {
+  it("stops the process tree with SIGSTOP and continues it on connect", async () => {
+    const srv = await startTestSandboxServer({ limits: false });
+    try {
+      const sbx = await Sandbox.create("base", { ...srv.sdk, timeoutMs: 60_000 });
+      const bg = await sbx.commands.run(COUNTER, { background: true, timeoutMs: 0 });
+      await countPasses(sbx, 1);
+      await sbx.pause();
+      expect((await pauseView(srv, sbx.sandboxId)).frozen?.how).toBe("SIGSTOP");
+      const resumed = await sbx.connect();
+      const atResume = await count(resumed);
+      expect((await resumed.commands.list()).map((p) => p.pid)).toContain(bg.pid);
+      expect(await countPasses(resumed, atResume + 2)).toBeGreaterThan(atResume + 2);
+    } finally {
+      await srv.stop();
+    }
+  });
+});
+
 describe("the frozen-memory cap", () => {
   it("at 0 makes every pause files-only, and the admin view and the log say why", async () => {
     const logs: string[] = [];

@@ -73,6 +73,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxSer
     const set = Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined));
     if (Object.keys(set).length > 0) opts.limits = set;
   }
+  const frozenMemoryMB = intEnv("SANDBOX_FROZEN_MEMORY_MB", env.SANDBOX_FROZEN_MEMORY_MB, 0);
+  if (frozenMemoryMB !== undefined) opts.frozenMemoryMB = frozenMemoryMB;
   if (env.SANDBOX_ADMIN_KEY) opts.adminKey = env.SANDBOX_ADMIN_KEY;
   return opts;
 }

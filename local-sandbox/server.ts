@@ -22,6 +22,7 @@ import { DiskWatch } from "./isolation/disk.ts";
 import type { EgressMode } from "./isolation/egress-check.ts";
 import { EgressProxy, PROXY_ADDRESS, PROXY_PORT } from "./isolation/egress-proxy.ts";
 import { SandboxStore } from "./sandbox-store.ts";
+import { SnapshotStore } from "./snapshots.ts";
 import { Stats, type StatsSnapshot } from "./stats.ts";
 
 /**
@@ -37,6 +38,8 @@ export function randomApiKey(): string {
 export const DEFAULT_PORT = 3049;
 /** A sandbox's /home/user and /tmp together, MiB. */
 export const DEFAULT_DISK_MB = 10_240;
+/** Default cap on frozen (paused with memory) sandboxes' memory, MiB. */
+export const DEFAULT_FROZEN_MEMORY_MB = 4096;
 
 export interface SandboxServerOptions {
   /** Port to listen on; 0 picks a free one. Default 3049. */
@@ -91,6 +94,11 @@ export interface SandboxServerOptions {
   limits?: (Partial<Limits> & { diskMB?: number }) | false;
   /** How often sandboxes' disk use is measured (the pause between rounds). Default 5000 ms. */
   diskCheckIntervalMs?: number;
+  /**
+   * Cap on the memory of all sandboxes paused with memory (their processes frozen), MiB; a pause
+   * beyond it is files-only (processes stopped). 0: every pause is files-only. Default 4096.
+   */
+  frozenMemoryMB?: number;
   /** Key of the /admin API (X-Admin-Key). Default: a random one (see `adminKey` on the server). */
   adminKey?: string;
   /** How often timeouts are checked. Default 250 ms. */
@@ -254,6 +262,7 @@ export async function startSandboxServer(options: SandboxServerOptions = {}): Pr
     forwardHosts,
     egress,
     cgroups,
+    frozenMemoryMB: options.frozenMemoryMB ?? DEFAULT_FROZEN_MEMORY_MB,
     stats,
     persist: options.persist ?? true,
     log,
@@ -264,7 +273,8 @@ export async function startSandboxServer(options: SandboxServerOptions = {}): Pr
   }
   const adminKey = options.adminKey ?? randomBytes(24).toString("hex");
   if (adminKey === apiKey) throw new Error("the admin key must differ from the E2B API key");
-  const ctx: ServerContext = { store, stats, faults, apiKey, adminKey, log };
+  const snapshots = new SnapshotStore(dataDir, log);
+  const ctx: ServerContext = { store, snapshots, stats, faults, apiKey, adminKey, log };
 
   const server = createServer((req, res) => {
     req.on("error", () => {});

@@ -202,6 +202,7 @@ describe("configuration from the environment", () => {
       SANDBOX_DISK_MB: "4096",
       SANDBOX_EGRESS: "open",
       SANDBOX_EGRESS_LOOPBACK: "1",
+      SANDBOX_FROZEN_MEMORY_MB: "0",
     });
     expect(opts).toMatchObject({
       forwardHosts: ["127.0.0.1:8080", "localhost:9000"],
@@ -214,6 +215,7 @@ describe("configuration from the environment", () => {
       faults: [{ op: "create", status: 503, firstK: 2 }],
       isolation: "none",
       exposePaths: ["/a", "/b"],
+      frozenMemoryMB: 0,
     });
     // No key configured: the server makes a random one.
     expect(opts.apiKey).toBeUndefined();
@@ -221,6 +223,7 @@ describe("configuration from the environment", () => {
     expect(() => optionsFromEnv({ SANDBOX_LATENCY: "nope" })).toThrow(/JSON/);
     expect(optionsFromEnv({ SANDBOX_LIMITS: "off" }).limits).toBe(false);
     expect(() => optionsFromEnv({ SANDBOX_EGRESS: "everything" })).toThrow(/SANDBOX_EGRESS must be one of off, allowlist, open/);
+    expect(() => optionsFromEnv({ SANDBOX_FROZEN_MEMORY_MB: "-1" })).toThrow(/SANDBOX_FROZEN_MEMORY_MB must be an integer >= 0/);
     expect(() => parseForwardHosts(["example.com:80"])).toThrow(/IPv4 address/);
     expect(parseForwardHosts(["localhost:9000"])).toEqual([{ host: "127.0.0.1", port: 9000 }]);
   });

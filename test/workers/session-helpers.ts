@@ -46,6 +46,22 @@ export async function waitForSession(id: string, what: string, probe: (view: Ses
 
 export const turnEnded = (n: number) => (v: SessionView) => v.turns.length >= n && v.turns.slice(0, n).every((t) => !["queued", "running"].includes(t.status)) && v.status !== "running";
 
+/** Forks session `id` into one new session (201) and answers it. */
+export async function forkOne(id: string): Promise<SessionView> {
+  const forked = await api(`/v1/sessions/${id}/fork`, { method: "POST", json: { count: 1 } });
+  expect(forked.status).toBe(201);
+  return ((await forked.json()) as { sessions: SessionView[] }).sessions[0]!;
+}
+
+/** A new session whose first turn (`prompt`, on the scripted model) has ended; answers its id. */
+export async function sessionAfterOneTurn(prompt: string): Promise<string> {
+  const session = await createSession();
+  await waitForSession(session.id, "setup", (v) => v.status === "idle");
+  await send(session.id, prompt);
+  await waitForSession(session.id, "the first turn", turnEnded(1));
+  return session.id;
+}
+
 export async function transcript(id: string): Promise<TranscriptEntry[]> {
   const res = await api(`/v1/sessions/${id}/transcript?limit=500`);
   expect(res.status).toBe(200);

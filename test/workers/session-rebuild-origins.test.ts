@@ -8,7 +8,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { Sandbox } from "e2b";
 import type { SessionView } from "../../src/api/sessions";
 import { api, createRun, e2bOptions, gateCommand, newGate, sandboxAdmin, scriptedModel, waitFor, waitForRunStatus } from "./helpers";
-import { bash, createSession, getSession, loseDuringHeldCall, modelCalls, say, send, sessionEvents as events, setScript, transcript, turnEnded, waitForSession, writeFile } from "./session-helpers";
+import { bash, createSession, getSession, loseDuringHeldCall, modelCalls, say, send, sessionEvents as events, setScript, transcript, turnEnded, waitForSession, writeFile, forkOne, sessionAfterOneTurn } from "./session-helpers";
 
 beforeEach(async () => {
   await scriptedModel.reset();
@@ -93,9 +93,7 @@ describe("a session continuing a plain run's kept fork", () => {
     const one = await waitForSession(id, "turn 1", turnEnded(1));
     expect(one.turns[0], JSON.stringify(one)).toMatchObject({ status: "succeeded", summary: "Edited." });
     // A fork of it, whose parent is then deleted for good (its R2 objects with it), loses its sandbox too.
-    const forked = await api(`/v1/sessions/${id}/fork`, { method: "POST", json: { count: 1 } });
-    expect(forked.status).toBe(201);
-    const child = ((await forked.json()) as { sessions: SessionView[] }).sessions[0]!;
+    const child = await forkOne(id);
     expect((await api(`/v1/sessions/${id}?purge=true`, { method: "DELETE" })).status).toBe(200);
     await Sandbox.kill(child.sandbox.id!, e2bOptions());
 
@@ -134,13 +132,8 @@ describe("a session's sandbox lost outside a tool step", () => {
 
   it("during a forked session's work-branch step: rebuilt from its origin (its parent's calls) on its own branch, the step runs again", async () => {
     await setScript([writeFile("notes.txt", "from the parent"), say("Parent done."), bash("cat notes.txt && git branch --show-current"), say("Child done.")]);
-    const parent = await createSession();
-    await waitForSession(parent.id, "setup", (v) => v.status === "idle");
-    await send(parent.id, "Write notes.txt");
-    await waitForSession(parent.id, "the parent's turn", turnEnded(1));
-    const forked = await api(`/v1/sessions/${parent.id}/fork`, { method: "POST", json: { count: 1 } });
-    expect(forked.status).toBe(201);
-    const child = ((await forked.json()) as { sessions: SessionView[] }).sessions[0]!;
+    const parent = { id: await sessionAfterOneTurn("Write notes.txt") };
+    const child = await forkOne(parent.id);
     // The parent is paused, so the child's work-branch command is the next command anywhere: E2B loses the child's sandbox at it.
     expect((await api(`/v1/sessions/${parent.id}/pause`, { method: "POST" })).status).toBe(200);
     await sandboxAdmin.faults([{ op: "process.start", kill: true, sandbox: child.sandbox.id, firstK: 1 }]);

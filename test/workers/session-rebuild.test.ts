@@ -6,7 +6,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { Sandbox } from "e2b";
 import type { SessionView } from "../../src/api/sessions";
 import { api, createRun, e2bOptions, gateCommand, newGate, sandboxAdmin, scriptedModel, waitForRunStatus } from "./helpers";
-import { bash, createSession, getSession, loseDuringHeldCall, modelCalls, say, send, sessionEvents as events, setScript, transcript, turnEnded, waitForSession, writeFile } from "./session-helpers";
+import { bash, createSession, getSession, loseDuringHeldCall, modelCalls, say, send, sessionEvents as events, setScript, transcript, turnEnded, waitForSession, writeFile, forkOne, sessionAfterOneTurn } from "./session-helpers";
 
 beforeEach(async () => {
   await scriptedModel.reset();
@@ -56,13 +56,8 @@ describe("a sandbox lost during a turn", () => {
     const gate = newGate();
     const held = `${gateCommand(gate)} && cat notes.txt mid.txt`;
     await setScript([writeFile("notes.txt", "from the parent"), say("Parent done."), writeFile("mid.txt", "before the loss"), bash(held), say("Child done.")]);
-    const parent = await createSession();
-    await waitForSession(parent.id, "setup", (v) => v.status === "idle");
-    await send(parent.id, "Write notes.txt");
-    await waitForSession(parent.id, "the parent's turn", turnEnded(1));
-    const forked = await api(`/v1/sessions/${parent.id}/fork`, { method: "POST", json: { count: 1 } });
-    expect(forked.status).toBe(201);
-    const child = ((await forked.json()) as { sessions: SessionView[] }).sessions[0]!;
+    const parent = { id: await sessionAfterOneTurn("Write notes.txt") };
+    const child = await forkOne(parent.id);
 
     await send(child.id, "Write mid.txt, then read both");
     // The turn's second model answer (the held command) is recorded: its tool step runs, or is about to.

@@ -5,6 +5,7 @@
 // their exit, but they no longer appear in List and cannot be signalled (like envd).
 import { spawn, type ChildProcess } from "node:child_process";
 import { constants as osConstants } from "node:os";
+import type { PtyTerminal } from "./pty.ts";
 
 export interface ProcessConfig {
   cmd: string;
@@ -24,6 +25,8 @@ export interface EndEvent {
 export type OutputEvent =
   | { type: "stdout"; data: Buffer }
   | { type: "stderr"; data: Buffer }
+  /** A PTY process's terminal output (stdout and stderr are one stream there). */
+  | { type: "pty"; data: Buffer }
   | { type: "end"; end: EndEvent };
 
 export interface SpawnSpec {
@@ -32,6 +35,8 @@ export interface SpawnSpec {
   cwd: string;
   env: Record<string, string>;
   stdin: boolean;
+  /** A PTY process (pty.ts): its output is the terminal's, its input goes through `pty`. */
+  pty?: PtyTerminal;
   /** Why a process was killed (e.g. out of memory), asked when it ends by SIGKILL. */
   explainKill?: () => string | undefined;
 }
@@ -71,6 +76,7 @@ export class SandboxProcess {
   readonly tag: string | undefined;
   readonly config: ProcessConfig;
   readonly stdinEnabled: boolean;
+  readonly pty: PtyTerminal | undefined;
   end: EndEvent | undefined;
   finishedAt: number | undefined;
   private readonly child: ChildProcess;
@@ -82,14 +88,15 @@ export class SandboxProcess {
   constructor(spec: SpawnSpec, config: ProcessConfig, tag: string | undefined, onFinish: (p: SandboxProcess) => void) {
     this.config = config;
     this.tag = tag;
-    this.stdinEnabled = spec.stdin;
+    this.stdinEnabled = spec.stdin || spec.pty !== undefined;
+    this.pty = spec.pty;
     this.onFinish = onFinish;
     this.explainKill = spec.explainKill;
     const child = spawn(spec.file, spec.args, {
       cwd: spec.cwd,
       env: spec.env,
       detached: true,
-      stdio: [spec.stdin ? "pipe" : "ignore", "pipe", "pipe"],
+      stdio: [this.stdinEnabled ? "pipe" : "ignore", "pipe", "pipe"],
     });
     this.child = child;
     if (child.pid === undefined) {
@@ -99,7 +106,16 @@ export class SandboxProcess {
     }
     this.pid = child.pid;
     child.stdin?.on("error", () => {}); // EPIPE when the process exits before reading stdin
-    child.stdout?.on("data", (chunk: Buffer) => this.emit({ type: "stdout", data: chunk }));
+    const pty = spec.pty;
+    if (pty) {
+      pty.connect((data) => child.stdin?.write(data));
+      child.stdout?.on("data", (chunk: Buffer) => {
+        const data = pty.filter(chunk);
+        if (data.length) this.emit({ type: "pty", data });
+      });
+    } else {
+      child.stdout?.on("data", (chunk: Buffer) => this.emit({ type: "stdout", data: chunk }));
+    }
     child.stderr?.on("data", (chunk: Buffer) => this.emit({ type: "stderr", data: chunk }));
     child.on("error", () => this.finish(null, "SIGKILL"));
     // 'close' = exited AND pipes drained. Background grandchildren (without bwrap) may keep the
@@ -157,6 +173,7 @@ export class SandboxProcess {
     const why = signal === "SIGKILL" || code === 137 ? this.explainKill?.() : undefined;
     if (why) this.end.error = `${this.end.status}: ${why}`;
     this.finishedAt = Date.now();
+    this.pty?.up();
     this.emit({ type: "end", end: this.end });
     this.listeners.clear();
     this.onFinish(this);
@@ -180,7 +197,8 @@ export class SandboxProcess {
   writeStdin(data: Buffer): void {
     const stdin = this.child.stdin;
     if (!stdin || stdin.destroyed || stdin.writableEnded) throw new Error("stdin is closed");
-    stdin.write(data);
+    if (this.pty) this.pty.input(data);
+    else stdin.write(data);
   }
 
   closeStdin(): void {

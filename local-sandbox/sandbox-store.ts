@@ -22,6 +22,7 @@ import { SANDBOX_GID, SANDBOX_UID, seedHome, writeUserFiles, type UserFiles } fr
 import { HOME, normalizeVirtual, mapVirtual } from "./paths.ts";
 import { locate } from "./sandbox-fs.ts";
 import { ProcessTable, type ProcessConfig, type SandboxProcess } from "./processes.ts";
+import { PtyTerminal, ptyLaunch, type PtySize } from "./pty.ts";
 import type { Stats } from "./stats.ts";
 import type { ConnectStream } from "./connect-protocol.ts";
 import type { RepoVisibility } from "./repo-check.ts";
@@ -124,6 +125,8 @@ export interface StartProcessInput {
   config: ProcessConfig;
   stdin: boolean;
   tag?: string;
+  /** Run it on a pseudo-terminal of this size (pty.ts). */
+  pty?: PtySize;
 }
 
 export type ForkResult = { sandbox: Sandbox } | { error: ApiError };
@@ -550,13 +553,15 @@ export class SandboxStore {
     });
     try {
       const cgroup = sb.cgroup;
-      const start = inCgroup(cgroup?.procs ?? [], launch.file, launch.args);
+      const env = this.processEnv(sb, input.config.envs);
+      const pty = input.pty ? ptyLaunch(launch, input.pty, env) : undefined;
+      const start = inCgroup(cgroup?.procs ?? [], pty?.file ?? launch.file, pty?.args ?? launch.args);
       const oomBefore = cgroup?.oomKills() ?? 0;
       const memoryMB = this.opts.cgroups?.limits.memoryMB;
       const explainKill = () =>
         cgroup && cgroup.oomKills() > oomBefore ? `out of memory: the sandbox reached its memory limit (${memoryMB} MiB)` : undefined;
       return sb.processes.add(
-        { file: start.file, args: start.args, cwd: launch.cwd, env: this.processEnv(sb, input.config.envs), stdin: input.stdin, explainKill },
+        { file: start.file, args: start.args, cwd: launch.cwd, env: pty?.env ?? env, stdin: input.stdin, explainKill, ...(pty ? { pty: new PtyTerminal() } : {}) },
         input.config,
         input.tag,
       );

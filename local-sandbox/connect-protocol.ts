@@ -8,7 +8,7 @@
 // Every frame is flushed as soon as it is written, so clients consume output incrementally.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { CONNECT_CODE_TO_HTTP, RpcError } from "./errors.ts";
-import { readBody } from "./http-util.ts";
+import { header, readBody } from "./http-util.ts";
 
 export const FLAG_COMPRESSED = 0x01;
 export const FLAG_END_STREAM = 0x02;
@@ -96,6 +96,21 @@ export async function readClientStream(
     }
   }
   if (buf.length > 0) throw new RpcError("invalid_argument", "truncated envelope");
+}
+
+/** Parses a Connect-Timeout-Ms header; 0/absent = no deadline. */
+export function timeoutHeader(req: IncomingMessage): number {
+  const raw = header(req, "connect-timeout-ms");
+  if (raw === undefined || raw === "") return 0;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new RpcError("invalid_argument", `invalid Connect-Timeout-Ms: ${raw}`);
+  return n;
+}
+
+/** The Keepalive-Ping-Interval header (seconds; 90 when absent). */
+export function keepaliveSeconds(req: IncomingMessage): number {
+  const n = Number(header(req, "keepalive-ping-interval"));
+  return Number.isFinite(n) && n > 0 ? n : 90;
 }
 
 export function writeUnaryError(res: ServerResponse, err: RpcError): void {

@@ -7,10 +7,10 @@
 // A `pty` Start runs the command on a pseudo-terminal (pty.ts): output as data{pty}, input as
 // SendInput/StreamInput `pty` bytes, Update resizes it. StreamInput is a client stream.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { ConnectStream, readClientStream, readStreamRequest, readUnaryRequest } from "./connect-protocol.ts";
+import { ConnectStream, keepaliveSeconds, readClientStream, readStreamRequest, readUnaryRequest, timeoutHeader } from "./connect-protocol.ts";
 import { parsePtySize } from "./pty.ts";
 import { RpcError } from "./errors.ts";
-import { header, isStringMap, json, type Reply } from "./http-util.ts";
+import { isStringMap, json, type Reply } from "./http-util.ts";
 import type { RequestInfo, Route, ServerContext } from "./context.ts";
 import { signalFromRequest, type OutputEvent, type ProcessConfig, type SandboxProcess } from "./processes.ts";
 import type { Sandbox } from "./sandbox-store.ts";
@@ -40,20 +40,6 @@ function findRunning(sb: Sandbox, sel: { pid?: number; tag?: string }): SandboxP
   const p = sb.processes.find(sel);
   if (!p || !p.running) throw new RpcError("not_found", `${describe(sel)} not found`);
   return p;
-}
-
-/** Parses a Connect-Timeout-Ms header; 0/absent = no deadline. */
-function timeoutHeader(req: IncomingMessage): number {
-  const raw = header(req, "connect-timeout-ms");
-  if (raw === undefined || raw === "") return 0;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new RpcError("invalid_argument", `invalid Connect-Timeout-Ms: ${raw}`);
-  return n;
-}
-
-function keepaliveSeconds(req: IncomingMessage): number {
-  const n = Number(header(req, "keepalive-ping-interval"));
-  return Number.isFinite(n) && n > 0 ? n : 90;
 }
 
 function toMessage(ev: OutputEvent): Msg {

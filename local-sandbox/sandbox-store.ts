@@ -66,6 +66,8 @@ export class Sandbox {
   forwarder: Promise<Forwarder> | undefined;
   /** The sandbox's cgroups (resource limits), made with its namespace. */
   cgroup: SandboxCgroup | undefined;
+  /** Called once when it stops running (kill, pause, timeout): e.g. directory watchers. */
+  readonly onStop = new Set<() => void>();
 
   constructor(record: SandboxRecord, dataDir: string) {
     this.record = record;
@@ -93,6 +95,8 @@ export class Sandbox {
     this.cgroup = undefined;
     for (const s of [...this.streams]) s.destroy();
     this.streams.clear();
+    for (const fn of [...this.onStop]) fn();
+    this.onStop.clear();
   }
 }
 

@@ -2,6 +2,9 @@
 // SDK (issue 23 item 2; the E2B suite's tests/sandbox/pty/* and files/watch, scripts/e2b-sdk-tests.ts),
 // and what a sandbox must not get from either: a terminal outside its isolation, a watcher
 // following a link out of the sandbox or stalled by a FIFO.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FilesystemEventType, Sandbox, type FilesystemEvent } from "e2b";
 import { startTestSandboxServer, type TestSandboxServer } from "../../local-sandbox/testing.ts";
@@ -82,5 +85,93 @@ describe("PTY", () => {
     expect(end.exitCode).toBe(-1);
     expect(await sbx.pty.kill(999_999)).toBe(false);
     await expect(sbx.pty.resize(999_999, { cols: 10, rows: 10 })).rejects.toThrow(/not found/);
+  });
+});
+
+/** Events of a watch, and a wait until one matches (resolves on that event, no clock). */
+function events() {
+  const seen: FilesystemEvent[] = [];
+  let waiters: Array<{ match: (e: FilesystemEvent) => boolean; resolve: () => void }> = [];
+  return {
+    seen,
+    onEvent: (e: FilesystemEvent) => {
+      seen.push(e);
+      waiters = waiters.filter((w) => (w.match(e) ? (w.resolve(), false) : true));
+    },
+    until: (type: FilesystemEventType, name: string) =>
+      new Promise<void>((resolve) => {
+        const match = (e: FilesystemEvent) => e.type === type && e.name === name;
+        if (seen.some(match)) resolve();
+        else waiters.push({ match, resolve });
+      }),
+    /** The events as `type name`, repeats of the same event in a row folded (a write is one or more). */
+    list: () => seen.map((e) => `${e.type} ${e.name}`).filter((s, i, all) => s !== all[i - 1]),
+  };
+}
+
+describe("watchDir", () => {
+  it("reports create, write, chmod, rename and remove in order, in nested folders when recursive, with entry info", async () => {
+    const sbx = await sandbox();
+    await sbx.files.makeDir("/home/user/w/sub");
+    const ev = events();
+    const handle = await sbx.files.watchDir("/home/user/w", ev.onEvent, { recursive: true, includeEntry: true });
+    await sbx.files.write("/home/user/w/a.txt", "one");
+    await ev.until(FilesystemEventType.WRITE, "a.txt");
+    await sbx.files.write("/home/user/w/sub/b.txt", "two");
+    await ev.until(FilesystemEventType.WRITE, "sub/b.txt");
+    await sbx.files.makeDir("/home/user/w/sub/new");
+    await ev.until(FilesystemEventType.CREATE, "sub/new"); // watched before it is reported
+    await sbx.files.write("/home/user/w/sub/new/c.txt", "three");
+    await ev.until(FilesystemEventType.WRITE, "sub/new/c.txt");
+    await sbx.commands.run("chmod 600 /home/user/w/a.txt && mv /home/user/w/sub/b.txt /home/user/w/sub/b2.txt");
+    await ev.until(FilesystemEventType.CREATE, "sub/b2.txt");
+    await sbx.files.remove("/home/user/w/a.txt");
+    await ev.until(FilesystemEventType.REMOVE, "a.txt");
+    await handle.stop();
+
+    // A file the file API creates is made by the server, then given to `user` (chmod), then written.
+    expect(ev.list()).toEqual([
+      "create a.txt", "chmod a.txt", "write a.txt",
+      "create sub/b.txt", "chmod sub/b.txt", "write sub/b.txt",
+      "create sub/new",
+      "create sub/new/c.txt", "chmod sub/new/c.txt", "write sub/new/c.txt",
+      "chmod a.txt",
+      "rename sub/b.txt", "create sub/b2.txt",
+      "remove a.txt",
+    ]);
+    const c = ev.seen.findLast((e) => e.name === "sub/new/c.txt" && e.type === FilesystemEventType.WRITE); // (the first: the truncate)
+    expect([c?.entry?.path, c?.entry?.size, c?.entry?.owner]).toEqual(["/home/user/w/sub/new/c.txt", 5, "user"]);
+  });
+
+  it("only sees its own folder: not the nested ones unless recursive", async () => {
+    const sbx = await sandbox();
+    await sbx.files.makeDir("/home/user/flat/sub");
+    const ev = events();
+    const handle = await sbx.files.watchDir("/home/user/flat", ev.onEvent);
+    await sbx.files.write("/home/user/flat/sub/hidden.txt", "x");
+    await sbx.files.write("/home/user/flat/seen.txt", "y");
+    await ev.until(FilesystemEventType.WRITE, "seen.txt");
+    await handle.stop();
+    expect(ev.seen.filter((e) => e.name.includes("hidden"))).toEqual([]);
+  });
+
+  it("does not follow a symlink to a host folder, and a FIFO does not stall it", async () => {
+    const sbx = await sandbox();
+    const hostDir = mkdtempSync(join(tmpdir(), "watch-host-"));
+    try {
+      await sbx.files.makeDir("/home/user/h");
+      const ev = events();
+      const handle = await sbx.files.watchDir("/home/user/h", ev.onEvent, { recursive: true, includeEntry: true });
+      await sbx.commands.run(`ln -s ${hostDir} /home/user/h/escape && ln -s /usr /home/user/h/sys && mkfifo /home/user/h/pipe`);
+      await ev.until(FilesystemEventType.CREATE, "pipe");
+      writeFileSync(join(hostDir, "secret.txt"), "host"); // on the host, behind the link
+      await sbx.files.write("/home/user/h/marker.txt", "m");
+      await ev.until(FilesystemEventType.WRITE, "marker.txt");
+      await handle.stop();
+      expect(ev.seen.filter((e) => e.name !== "escape" && e.name !== "sys" && /^(escape|sys)\//.test(e.name))).toEqual([]);
+      expect(ev.seen.find((e) => e.name === "escape")?.entry?.type).toBe("symlink");
+    } finally {
+      rmSync(hostDir, { recursive: true, force: true });
+    }
   });
 });

@@ -32,7 +32,8 @@ function permissionString(st: FsStats): string {
   return out;
 }
 
-export function entryInfo(virtual: string, host: string, st: FsStats = lstatSync(host)): Msg {
+/** `metadata`: the file's (file-metadata.ts), when it has any. */
+export function entryInfo(virtual: string, host: string, st: FsStats = lstatSync(host), metadata?: Record<string, string>): Msg {
   users ??= names("/etc/passwd", SANDBOX_UID);
   groups ??= names("/etc/group", SANDBOX_GID);
   const entry: Msg = {
@@ -55,5 +56,6 @@ export function entryInfo(virtual: string, host: string, st: FsStats = lstatSync
       // raced with a delete: leave it out
     }
   }
+  if (metadata) entry.metadata = metadata;
   return entry;
 }

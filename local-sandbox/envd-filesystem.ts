@@ -10,6 +10,7 @@ import { isRoot, normalizeVirtual } from "./paths.ts";
 import { at, listOpened, openDirAt, removeAt, withLocated } from "./sandbox-fs.ts";
 import type { Sandbox } from "./sandbox-store.ts";
 import { entryInfo } from "./entry-info.ts";
+import { metadataStore } from "./file-metadata.ts";
 import { WATCH_METHODS } from "./envd-watch.ts";
 
 type Msg = Record<string, unknown>;
@@ -30,7 +31,7 @@ async function stat(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
   const path = pathArg(msg);
   return withLocated(sb, path, { followFinal: false }, async (loc) => {
     const st = await lstat(loc.path).catch(fsError(loc.virtual));
-    return json(200, { entry: entryInfo(loc.virtual, loc.path, st) });
+    return json(200, { entry: entryInfo(loc.virtual, loc.path, st, metadataStore(sb).get(st)) });
   }).catch(fsError(normalizeVirtual(path)));
 }
 
@@ -40,6 +41,7 @@ async function listDir(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
   if (!Number.isInteger(depth) || depth < 0) throw new RpcError("invalid_argument", "depth must be a non-negative integer");
   const path = pathArg(msg);
   const entries: Msg[] = [];
+  const metadata = metadataStore(info.sandbox as Sandbox);
   // Each folder is read through its own descriptor, opened without following a link.
   const walk = (vdir: string, dirFd: number, level: number) => {
     for (const name of listOpened(dirFd)) {
@@ -50,7 +52,7 @@ async function listDir(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
       } catch {
         continue; // deleted while listing
       }
-      entries.push(entryInfo(v, at(dirFd, name), st));
+      entries.push(entryInfo(v, at(dirFd, name), st, metadata.get(st)));
       if (!st.isDirectory() || level >= Math.max(depth, 1)) continue;
       let sub: number;
       try {
@@ -107,7 +109,8 @@ async function move(ctx: ServerContext, info: RequestInfo): Promise<Reply> {
       await lstat(src.path).catch(fsError(src.virtual));
       // /home/user and /tmp lie on one filesystem (the data dir): a rename, never a copy.
       await rename(src.path, dst.path).catch(fsError(src.virtual));
-      return json(200, { entry: entryInfo(dst.virtual, dst.path) });
+      const st = lstatSync(dst.path);
+      return json(200, { entry: entryInfo(dst.virtual, dst.path, st, metadataStore(sb).get(st)) });
     }),
   ).catch(fsError(normalizeVirtual(source)));
 }

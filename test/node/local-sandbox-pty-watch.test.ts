@@ -84,7 +84,38 @@ describe("PTY", () => {
     const end = await term.wait().catch((e: { exitCode: number; error?: string }) => e);
     expect(end.exitCode).toBe(-1);
     expect(await sbx.pty.kill(999_999)).toBe(false);
+    const other = await sbx.pty.create({ cols: 80, rows: 24, onData: () => {} });
+    await expect(sbx.pty.resize(other.pid, { cols: 0, rows: 24 })).rejects.toThrow(/pty\.size\.cols must be an integer/);
+    await sbx.pty.kill(other.pid);
     await expect(sbx.pty.resize(999_999, { cols: 10, rows: 10 })).rejects.toThrow(/not found/);
+  });
+});
+
+/** A Connect client stream body: one envelope per message. */
+const envelopes = (...messages: unknown[]) =>
+  Buffer.concat(
+    messages.map((m) => {
+      const data = Buffer.from(JSON.stringify(m));
+      const head = Buffer.alloc(5);
+      head.writeUInt32BE(data.length, 1);
+      return Buffer.concat([head, data]);
+    }),
+  );
+
+describe("StreamInput", () => {
+  it("writes each data message of the client stream to the process's stdin, in order", async () => {
+    const sbx = await sandbox();
+    const out = collector();
+    const cmd = await sbx.commands.run("cat", { background: true, stdin: true, onStdout: (s) => out.onData(input(s)) });
+    const b64 = (s: string) => Buffer.from(s).toString("base64");
+    const res = await fetch(`${srv.sdk.sandboxUrl}/process.Process/StreamInput`, {
+      method: "POST",
+      headers: { "E2b-Sandbox-Id": sbx.sandboxId, "X-Access-Token": sbx["envdAccessToken"] as string, "Content-Type": "application/connect+json" },
+      body: envelopes({ start: { process: { pid: cmd.pid } } }, { data: { input: { stdin: b64("one ") } } }, { keepalive: {} }, { data: { input: { stdin: b64("two\n") } } }),
+    });
+    expect(res.status).toBe(200);
+    await out.until(/one two\n/);
+    await cmd.kill();
   });
 });
 

@@ -5,6 +5,7 @@
 // their exit, but they no longer appear in List and cannot be signalled (like envd).
 import { spawn, type ChildProcess } from "node:child_process";
 import { constants as osConstants } from "node:os";
+import type { Readable } from "node:stream";
 import type { PtyTerminal } from "./pty.ts";
 
 export interface ProcessConfig {
@@ -35,7 +36,7 @@ export interface SpawnSpec {
   cwd: string;
   env: Record<string, string>;
   stdin: boolean;
-  /** A PTY process (pty.ts): its output is the terminal's, its input goes through `pty`. */
+  /** A PTY process (pty.ts): its stdout is the terminal's output, its stdin the terminal's input. */
   pty?: PtyTerminal;
   /** Why a process was killed (e.g. out of memory), asked when it ends by SIGKILL. */
   explainKill?: () => string | undefined;
@@ -96,7 +97,8 @@ export class SandboxProcess {
       cwd: spec.cwd,
       env: spec.env,
       detached: true,
-      stdio: [this.stdinEnabled ? "pipe" : "ignore", "pipe", "pipe"],
+      // A PTY process has a 4th pipe: the wrapper's report of its terminal (pty.ts).
+      stdio: [this.stdinEnabled ? "pipe" : "ignore", "pipe", "pipe", ...(spec.pty ? ["pipe" as const] : [])],
     });
     this.child = child;
     if (child.pid === undefined) {
@@ -107,15 +109,8 @@ export class SandboxProcess {
     this.pid = child.pid;
     child.stdin?.on("error", () => {}); // EPIPE when the process exits before reading stdin
     const pty = spec.pty;
-    if (pty) {
-      pty.connect((data) => child.stdin?.write(data));
-      child.stdout?.on("data", (chunk: Buffer) => {
-        const data = pty.filter(chunk);
-        if (data.length) this.emit({ type: "pty", data });
-      });
-    } else {
-      child.stdout?.on("data", (chunk: Buffer) => this.emit({ type: "stdout", data: chunk }));
-    }
+    if (pty) pty.listen(child.stdio[3] as Readable);
+    child.stdout?.on("data", (chunk: Buffer) => this.emit({ type: pty ? "pty" : "stdout", data: chunk }));
     child.stderr?.on("data", (chunk: Buffer) => this.emit({ type: "stderr", data: chunk }));
     child.on("error", () => this.finish(null, "SIGKILL"));
     // 'close' = exited AND pipes drained. Background grandchildren (without bwrap) may keep the
@@ -173,7 +168,6 @@ export class SandboxProcess {
     const why = signal === "SIGKILL" || code === 137 ? this.explainKill?.() : undefined;
     if (why) this.end.error = `${this.end.status}: ${why}`;
     this.finishedAt = Date.now();
-    this.pty?.up();
     this.emit({ type: "end", end: this.end });
     this.listeners.clear();
     this.onFinish(this);
@@ -197,8 +191,7 @@ export class SandboxProcess {
   writeStdin(data: Buffer): void {
     const stdin = this.child.stdin;
     if (!stdin || stdin.destroyed || stdin.writableEnded) throw new Error("stdin is closed");
-    if (this.pty) this.pty.input(data);
-    else stdin.write(data);
+    stdin.write(data);
   }
 
   closeStdin(): void {

@@ -3,13 +3,15 @@
 // Node has no openpty, so the server runs util-linux `script` on the host around the sandbox
 // launch (nsenter/setpriv or bwrap, exactly as for any command): `script` opens a pseudo-terminal
 // pair, makes the slave the controlling terminal of a new session and runs a short wrapper in it,
-// which reports the slave's name and sets the requested size *before* the sandbox's command runs,
-// then execs the launch. The command therefore runs as `user` in the sandbox's namespaces and
-// cgroups like any other; it only holds descriptors of its own terminal (the sandbox's view has no
-// /dev/pts, so it cannot open any other). The server writes input to `script`'s stdin (the
+// which reports the slave's name to the server on a pipe of its own (fd 3, closed before the
+// command runs) and sets the requested size, then execs the launch. The command therefore runs as
+// `user` in the sandbox's namespaces and cgroups like any other; it holds descriptors of its own
+// terminal only (on the host's devpts, which the sandbox's view does not show: nothing else in
+// the sandbox can open it). The server writes input to `script`'s stdin (the
 // master), relays `script`'s stdout (the master's output) as `pty` data, and resizes with
 // `stty -F <slave>` (TIOCSWINSZ: the kernel sends SIGWINCH to the terminal's foreground group).
 import { spawn } from "node:child_process";
+import type { Readable } from "node:stream";
 import { findOnPath } from "./isolation.ts";
 import { RpcError } from "./errors.ts";
 
@@ -46,8 +48,8 @@ function tool(name: string): string {
   return path;
 }
 
-/** The first line the wrapper prints: `<slave tty path> <session pid>`. */
-const HEADER = /^(\/dev\/pts\/\d+) (\d+)\r?$/;
+/** What the wrapper reports on fd 3: `<slave tty path> <session pid>`. */
+const HEADER = /^(\/dev\/pts\/\d+) (\d+)$/;
 
 /**
  * The host-side `script` invocation around a launch (`file args...`), plus its environment: the
@@ -58,7 +60,7 @@ export function ptyLaunch(launch: { file: string; args: string[] }, size: PtySiz
   const stty = tool("stty");
   const restoreShell = env.SHELL !== undefined && env.SHELL !== "/bin/sh" ? `SHELL=${shellQuote(env.SHELL)}; export SHELL; ` : "";
   const wrapper =
-    `printf '%s %s\\n' "$(tty)" "$$"; ${shellQuote(stty)} rows ${size.rows} cols ${size.cols}; ` +
+    `printf '%s %s\\n' "$(tty)" "$$" >&3; exec 3>&-; ${shellQuote(stty)} rows ${size.rows} cols ${size.cols}; ` +
     `${restoreShell}exec ${[launch.file, ...launch.args].map(shellQuote).join(" ")}`;
   return {
     file: tool("script"),
@@ -69,55 +71,36 @@ export function ptyLaunch(launch: { file: string; args: string[] }, size: PtySiz
 }
 
 /**
- * One PTY process's terminal: strips the wrapper's header line from the output (it precedes
- * anything the sandbox's command can print), holds input back until then (so nothing typed is
- * echoed before the header), and resizes the terminal the header named.
+ * One PTY process's terminal, as the wrapper reported it on the 4th pipe (read once, then closed).
  */
 export class PtyTerminal {
   private tty: string | undefined;
-  private pending: Buffer | undefined = Buffer.alloc(0);
-  private queued: Buffer[] = [];
-  private sink: ((data: Buffer) => void) | undefined;
-  private readonly waiters: Array<() => void> = [];
+  private readonly known: Promise<void>;
+  private settle: () => void = () => {};
 
-  /** Where input goes once the terminal is up (the master: `script`'s stdin). */
-  connect(sink: (data: Buffer) => void): void {
-    this.sink = sink;
+  constructor() {
+    this.known = new Promise((resolve) => (this.settle = resolve));
   }
 
-  /** Output of `script` → the bytes to relay (the header line removed). */
-  filter(chunk: Buffer): Buffer {
-    if (this.pending === undefined) return chunk;
-    const buf = Buffer.concat([this.pending, chunk]);
-    const nl = buf.indexOf(0x0a);
-    if (nl < 0 && buf.length < 256) {
-      this.pending = buf;
-      return Buffer.alloc(0);
-    }
-    const match = nl < 0 ? null : HEADER.exec(buf.subarray(0, nl).toString("latin1"));
-    this.tty = match?.[1];
-    this.up();
-    // No header (script failed before the wrapper ran): relay what came as is.
-    return match ? buf.subarray(nl + 1) : buf;
-  }
-
-  /** The terminal is up (or never will be: the process ended first). */
-  up(): void {
-    if (this.pending === undefined) return;
-    this.pending = undefined;
-    const queued = this.queued.splice(0);
-    for (const data of queued) this.sink?.(data);
-    for (const w of this.waiters.splice(0)) w();
-  }
-
-  input(data: Buffer): void {
-    if (this.pending !== undefined) this.queued.push(data);
-    else this.sink?.(data);
+  /** Reads the wrapper's report (`<slave path> <pid>`); the terminal stays unknown without one. */
+  listen(report: Readable | undefined): void {
+    if (!report) return this.settle();
+    let text = "";
+    report.setEncoding("latin1");
+    report.on("data", (chunk: string) => {
+      text += chunk;
+      if (!text.includes("\n") && text.length < 256) return;
+      this.tty = HEADER.exec(text.split("\n")[0] ?? "")?.[1];
+      report.destroy();
+      this.settle();
+    });
+    report.on("error", () => this.settle());
+    report.on("close", () => this.settle());
   }
 
   /** Sets the terminal's size; false when there is no terminal. */
   async resize(size: PtySize): Promise<boolean> {
-    if (this.pending !== undefined) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    await this.known;
     if (!this.tty) return false;
     const child = spawn(tool("stty"), ["-F", this.tty, "rows", String(size.rows), "cols", String(size.cols)], {
       stdio: "ignore",

@@ -123,7 +123,13 @@ export class DirWatcher {
       if (rel === "") throw err;
       return;
     }
-    for (const name of listOpened(fd)) {
+    let names: string[];
+    try {
+      names = listOpened(fd);
+    } catch {
+      names = []; // unreadable: watched, its current entries unknown
+    }
+    for (const name of names) {
       const st = lstatAt(fd, name);
       if (!st) continue;
       folder.known.set(name, knownOf(st));
@@ -168,7 +174,11 @@ export class DirWatcher {
     for (const item of batch) {
       if (this.closed) return;
       if (this.folders.get(item.folder.rel) !== item.folder) continue; // dropped meanwhile
-      this.observe(item.folder, item.kind, item.name, out);
+      try {
+        this.observe(item.folder, item.kind, item.name, out);
+      } catch {
+        // a folder that cannot be watched any more: its events are lost, the watch goes on
+      }
     }
     const created = new Set(out.filter((p) => p.ev.type === "EVENT_TYPE_CREATE").map((p) => p.ino));
     for (const p of out) {

@@ -186,6 +186,32 @@ describe("watchDir", () => {
     expect(ev.seen.filter((e) => e.name.includes("hidden"))).toEqual([]);
   });
 
+  it("has the polling API too: CreateWatcher, GetWatcherEvents (drained), RemoveWatcher", async () => {
+    const sbx = await sandbox();
+    const rpc = async (method: string, body: unknown) => {
+      const res = await fetch(`${srv.sdk.sandboxUrl}/filesystem.Filesystem/${method}`, {
+        method: "POST",
+        headers: { "E2b-Sandbox-Id": sbx.sandboxId, "X-Access-Token": sbx["envdAccessToken"] as string, "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    await sbx.files.makeDir("/home/user/polled");
+    const created = await rpc("CreateWatcher", { path: "/home/user/polled" });
+    const watcherId = created.body.watcherId as string;
+    expect([created.status, typeof watcherId]).toEqual([200, "string"]);
+    await sbx.commands.run("touch /home/user/polled/one");
+    const seen: unknown[] = [];
+    // The events are there as soon as the server has read them: poll (no clock) until they are.
+    for (let i = 0; i < 500 && seen.length === 0; i++) {
+      seen.push(...(((await rpc("GetWatcherEvents", { watcherId })).body.events as unknown[]) ?? []));
+    }
+    expect(seen).toEqual([{ name: "one", type: "EVENT_TYPE_CREATE" }, ...seen.slice(1)]);
+    expect((await rpc("RemoveWatcher", { watcherId })).status).toBe(200);
+    expect(await rpc("GetWatcherEvents", { watcherId })).toEqual({ status: 404, body: { code: "not_found", message: `watcher with id ${watcherId} not found` } });
+    expect((await rpc("CreateWatcher", { path: "/home/user/nope" })).status).toBe(404);
+  });
+
   it("does not follow a symlink to a host folder, and a FIFO does not stall it", async () => {
     const sbx = await sandbox();
     const hostDir = mkdtempSync(join(tmpdir(), "watch-host-"));

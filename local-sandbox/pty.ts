@@ -48,8 +48,8 @@ function tool(name: string): string {
   return path;
 }
 
-/** What the wrapper reports on fd 3: `<slave tty path> <session pid>`. */
-const HEADER = /^(\/dev\/pts\/\d+) (\d+)$/;
+/** What the wrapper reports on fd 3: the slave's path (`tty`). */
+const HEADER = /^(\/dev\/pts\/\d+)$/;
 
 /**
  * The host-side `script` invocation around a launch (`file args...`), plus its environment: the
@@ -60,7 +60,7 @@ export function ptyLaunch(launch: { file: string; args: string[] }, size: PtySiz
   const stty = tool("stty");
   const restoreShell = env.SHELL !== undefined && env.SHELL !== "/bin/sh" ? `SHELL=${shellQuote(env.SHELL)}; export SHELL; ` : "";
   const wrapper =
-    `printf '%s %s\\n' "$(tty)" "$$" >&3; exec 3>&-; ${shellQuote(stty)} rows ${size.rows} cols ${size.cols}; ` +
+    `${shellQuote(tool("tty"))} >&3; exec 3>&-; ${shellQuote(stty)} rows ${size.rows} cols ${size.cols}; ` +
     `${restoreShell}exec ${[launch.file, ...launch.args].map(shellQuote).join(" ")}`;
   return {
     file: tool("script"),
@@ -82,7 +82,7 @@ export class PtyTerminal {
     this.known = new Promise((resolve) => (this.settle = resolve));
   }
 
-  /** Reads the wrapper's report (`<slave path> <pid>`); the terminal stays unknown without one. */
+  /** Reads the wrapper's report (the slave's path); the terminal stays unknown without one. */
   listen(report: Readable | undefined): void {
     if (!report) return this.settle();
     let text = "";

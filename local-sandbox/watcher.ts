@@ -102,6 +102,7 @@ export class DirWatcher {
 
   /** Watches an opened folder (and, recursively, the folders in it). Takes the descriptor. */
   private add(rel: string, fd: number): void {
+    if (this.folders.has(rel)) this.drop(rel); // replaced (its old descriptor is another folder)
     if (this.closed || watchedDirs >= MAX_WATCHED_DIRS) {
       closeSync(fd);
       if (this.closed) return;
@@ -117,7 +118,9 @@ export class DirWatcher {
       folder.watcher = watch(at(fd), { persistent: false, encoding: "utf8" }, (kind, name) => {
         if (name) this.enqueue(folder, kind, name);
       });
-      folder.watcher.on("error", () => this.drop(rel));
+      folder.watcher.on("error", () => {
+        if (this.folders.get(rel) === folder) this.drop(rel);
+      });
     } catch (err) {
       this.drop(rel);
       if (rel === "") throw err;

@@ -20,10 +20,10 @@ afterAll(async () => {
   await srv.stop();
 });
 
+/** One sandbox for the file (each test works in folders of its own): namespaces start once. */
 async function sandbox(): Promise<Sandbox> {
-  const sbx = await Sandbox.create("base", { ...srv.sdk, timeoutMs: 60_000 });
-  created.push(sbx);
-  return sbx;
+  if (!created[0]) created.push(await Sandbox.create("base", { ...srv.sdk, timeoutMs: 120_000 }));
+  return created[0] as Sandbox;
 }
 
 /** Collected output, and a wait until it matches (no clock: resolves on the data that matches). */

@@ -3,8 +3,8 @@
 // Node has no openpty, so the server runs util-linux `script` on the host around the sandbox
 // launch (nsenter/setpriv or bwrap, exactly as for any command): `script` opens a pseudo-terminal
 // pair, makes the slave the controlling terminal of a new session and runs a short wrapper in it,
-// which reports the slave's name to the server on a pipe of its own (fd 3, closed before the
-// command runs) and sets the requested size, then execs the launch. The command therefore runs as
+// which sets the requested size, then reports the slave's name to the server on a pipe of its own
+// (fd 3, closed before the command runs), then execs the launch. The command therefore runs as
 // `user` in the sandbox's namespaces and cgroups like any other; it holds descriptors of its own
 // terminal only (on the host's devpts, which the sandbox's view does not show: nothing else in
 // the sandbox can open it). The server writes input to `script`'s stdin (the
@@ -60,7 +60,8 @@ export function ptyLaunch(launch: { file: string; args: string[] }, size: PtySiz
   const stty = tool("stty");
   const restoreShell = env.SHELL !== undefined && env.SHELL !== "/bin/sh" ? `SHELL=${shellQuote(env.SHELL)}; export SHELL; ` : "";
   const wrapper =
-    `${shellQuote(tool("tty"))} >&3; exec 3>&-; ${shellQuote(stty)} rows ${size.rows} cols ${size.cols}; ` +
+    // The size first: a resize waits for the report, so it cannot be undone by the initial size.
+    `${shellQuote(stty)} rows ${size.rows} cols ${size.cols}; ${shellQuote(tool("tty"))} >&3; exec 3>&-; ` +
     `${restoreShell}exec ${[launch.file, ...launch.args].map(shellQuote).join(" ")}`;
   return {
     file: tool("script"),

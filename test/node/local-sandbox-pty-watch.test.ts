@@ -77,6 +77,17 @@ describe("PTY", () => {
     expect(end.exitCode).toBe(3);
   });
 
+  it("keeps a resize made right after create (the initial size is set before a resize can run)", async () => {
+    const sbx = await sandbox();
+    const out = collector();
+    const term = await sbx.pty.create({ cols: 80, rows: 24, onData: out.onData });
+    await sbx.pty.resize(term.pid, { cols: 101, rows: 31 });
+    await sbx.pty.sendInput(term.pid, input("stty size; echo sized-$((6 * 7))\n"));
+    await out.until(/sized-42\r?\n/);
+    expect(out.text).toMatch(/\b31 101\r?\n/);
+    await sbx.pty.kill(term.pid);
+  });
+
   it("is killed by pty.kill, and a resize or kill of an unknown process is refused", async () => {
     const sbx = await sandbox();
     const term = await sbx.pty.create({ cols: 80, rows: 24, onData: () => {} });

@@ -1,13 +1,14 @@
 // Connect protocol (JSON codec) framing, as used by envd.
 //  - Unary: the request/response body is the bare JSON message; errors are non-200 with
 //    {"code":"<connect code>","message":...}.
+//  - Client streaming (StreamInput): the request is a sequence of envelopes, read as they come.
 //  - Server streaming: the request is ONE envelope; the response is 200
 //    application/connect+json carrying envelopes [flags u8][len u32 BE][json]. The last one has
 //    flag 0x02 (end of stream) and carries {} or {"error":{code,message}}.
 // Every frame is flushed as soon as it is written, so clients consume output incrementally.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { CONNECT_CODE_TO_HTTP, RpcError } from "./errors.ts";
-import { readBody } from "./http-util.ts";
+import { header, readBody } from "./http-util.ts";
 
 export const FLAG_COMPRESSED = 0x01;
 export const FLAG_END_STREAM = 0x02;
@@ -69,6 +70,47 @@ export async function readStreamRequest(req: IncomingMessage): Promise<Record<st
   if (!first) return {};
   if (first.flags & FLAG_COMPRESSED) throw new RpcError("unimplemented", "compressed messages are not supported");
   return parseJsonObject(first.data);
+}
+
+/**
+ * Reads a client stream: each data envelope's message is handed to `onMessage` as it arrives
+ * (in order, awaited); resolves at the end of the request. At most `maxMessage` bytes a message.
+ */
+export async function readClientStream(
+  req: IncomingMessage,
+  onMessage: (msg: Record<string, unknown>) => void | Promise<void>,
+  maxMessage = 16 * 1024 * 1024,
+): Promise<void> {
+  let buf = Buffer.alloc(0);
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    buf = Buffer.concat([buf, chunk]);
+    while (buf.length >= 5) {
+      const flags = buf.readUInt8(0);
+      const len = buf.readUInt32BE(1);
+      if (len > maxMessage) throw new RpcError("resource_exhausted", `message larger than ${maxMessage} bytes`);
+      if (buf.length < 5 + len) break;
+      const data = buf.subarray(5, 5 + len);
+      buf = buf.subarray(5 + len);
+      if (flags & FLAG_COMPRESSED) throw new RpcError("unimplemented", "compressed messages are not supported");
+      if (!(flags & FLAG_END_STREAM)) await onMessage(parseJsonObject(data));
+    }
+  }
+  if (buf.length > 0) throw new RpcError("invalid_argument", "truncated envelope");
+}
+
+/** Parses a Connect-Timeout-Ms header; 0/absent = no deadline. */
+export function timeoutHeader(req: IncomingMessage): number {
+  const raw = header(req, "connect-timeout-ms");
+  if (raw === undefined || raw === "") return 0;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new RpcError("invalid_argument", `invalid Connect-Timeout-Ms: ${raw}`);
+  return n;
+}
+
+/** The Keepalive-Ping-Interval header (seconds; 90 when absent). */
+export function keepaliveSeconds(req: IncomingMessage): number {
+  const n = Number(header(req, "keepalive-ping-interval"));
+  return Number.isFinite(n) && n > 0 ? n : 90;
 }
 
 export function writeUnaryError(res: ServerResponse, err: RpcError): void {

@@ -13,6 +13,7 @@ import type { Readable } from "node:stream";
 import { ApiError, RpcError, httpStatusForRpc, rpcErrorFromFs } from "./errors.ts";
 import { empty, header, json, readBody, type Reply } from "./http-util.ts";
 import type { RequestInfo, Route, ServerContext } from "./context.ts";
+import { metadataFromHeaders, metadataStore, type Metadata } from "./file-metadata.ts";
 import { boundaryOf, parseMultipart } from "./multipart.ts";
 import { normalizeVirtual } from "./paths.ts";
 import { openRegular, withLocated } from "./sandbox-fs.ts";
@@ -77,9 +78,11 @@ interface Written {
   path: string;
   name: string;
   type: "file";
+  metadata?: Metadata;
 }
 
-async function writeOne(ctx: ServerContext, sb: Sandbox, dest: string, source: Readable | Buffer): Promise<Written> {
+/** Writes one upload; its metadata replaces the file's (none clears it: file-metadata.ts). */
+async function writeOne(ctx: ServerContext, sb: Sandbox, dest: string, source: Readable | Buffer, metadata: Metadata | undefined): Promise<Written> {
   const virtualRequested = normalizeVirtual(dest);
   const owner = ctx.store.owner;
   let virtual = virtualRequested;
@@ -95,19 +98,21 @@ async function writeOne(ctx: ServerContext, sb: Sandbox, dest: string, source: R
       } else {
         for await (const chunk of source) await fh.write(chunk as Buffer);
       }
+      metadataStore(sb).set(await fh.stat(), metadata);
     } finally {
       await fh.close().catch(() => {});
     }
   } catch (err) {
     throw fileOpError(err, virtual);
   }
-  return { path: virtualRequested, name: posix.basename(virtualRequested), type: "file" };
+  return { path: virtualRequested, name: posix.basename(virtualRequested), type: "file", ...(metadata ? { metadata } : {}) };
 }
 
 async function writeFiles(ctx: ServerContext, info: RequestInfo): Promise<Reply> {
   const sb = info.sandbox as Sandbox;
   const path = info.url.searchParams.get("path") || undefined;
   const contentType = header(info.req, "content-type") ?? "";
+  const metadata = metadataFromHeaders(info.req);
   if (contentType.toLowerCase().startsWith("multipart/form-data")) {
     const boundary = boundaryOf(contentType);
     if (!boundary) throw new ApiError(400, "multipart boundary missing");
@@ -118,7 +123,7 @@ async function writeFiles(ctx: ServerContext, info: RequestInfo): Promise<Reply>
     for (const part of parts) {
       const dest = path ?? part.filename;
       if (!dest) throw new ApiError(400, "path is required (query parameter or part filename)");
-      out.push(await writeOne(ctx, sb, dest, part.data));
+      out.push(await writeOne(ctx, sb, dest, part.data, metadata));
     }
     return json(200, out);
   }
@@ -139,7 +144,7 @@ async function writeFiles(ctx: ServerContext, info: RequestInfo): Promise<Reply>
     info.req.resume();
     throw new ApiError(400, `unsupported Content-Encoding: ${encoding}`);
   }
-  return json(200, [await writeOne(ctx, sb, path, source)]);
+  return json(200, [await writeOne(ctx, sb, path, source, metadata)]);
 }
 
 async function health(): Promise<Reply> {

@@ -1,69 +1,19 @@
-// envd's filesystem.Filesystem service (unary RPCs; watching is not emulated).
-// EntryInfo is proto3 JSON: size is an int64 string, type an enum name, zero values omitted.
-import { closeSync, lstatSync, readFileSync, readlinkSync, type Stats as FsStats } from "node:fs";
+// envd's filesystem.Filesystem service: the unary file RPCs here, watching in envd-watch.ts.
+import { closeSync, lstatSync, type Stats as FsStats } from "node:fs";
 import { lchown, lstat, mkdir, rename } from "node:fs/promises";
 import { posix } from "node:path";
-import { readStreamRequest, readUnaryRequest } from "./connect-protocol.ts";
+import { readUnaryRequest } from "./connect-protocol.ts";
 import { RpcError, rpcErrorFromFs } from "./errors.ts";
 import { json, type Reply } from "./http-util.ts";
 import type { RequestInfo, Route, ServerContext } from "./context.ts";
 import { isRoot, normalizeVirtual } from "./paths.ts";
 import { at, listOpened, openDirAt, removeAt, withLocated } from "./sandbox-fs.ts";
 import type { Sandbox } from "./sandbox-store.ts";
-import { SANDBOX_GID, SANDBOX_UID, SANDBOX_USER } from "./isolation/user.ts";
+import { entryInfo } from "./entry-info.ts";
+import { metadataStore } from "./file-metadata.ts";
+import { WATCH_METHODS } from "./envd-watch.ts";
 
 type Msg = Record<string, unknown>;
-
-/** Names of a passwd/group file's ids, plus the sandbox user (what the sandbox's own /etc/passwd says). */
-function names(file: string, sandboxId: number): Map<number, string> {
-  const out = new Map<number, string>([[sandboxId, SANDBOX_USER]]);
-  try {
-    for (const line of readFileSync(file, "utf8").split("\n")) {
-      const [name, , id] = line.split(":");
-      if (name && id !== undefined && !out.has(Number(id))) out.set(Number(id), name);
-    }
-  } catch {
-    // no passwd/group file: numeric ids
-  }
-  return out;
-}
-let users: Map<number, string> | undefined;
-let groups: Map<number, string> | undefined;
-
-/** Go's os.FileMode.String() for the common types. */
-function permissionString(st: FsStats): string {
-  const type = st.isDirectory() ? "d" : st.isSymbolicLink() ? "L" : "-";
-  const bits = "rwxrwxrwx";
-  let out = type;
-  for (let i = 0; i < 9; i++) out += st.mode & (1 << (8 - i)) ? bits[i] : "-";
-  return out;
-}
-
-export function entryInfo(virtual: string, host: string, st: FsStats = lstatSync(host)): Msg {
-  users ??= names("/etc/passwd", SANDBOX_UID);
-  groups ??= names("/etc/group", SANDBOX_GID);
-  const entry: Msg = {
-    name: posix.basename(virtual),
-    type: st.isDirectory() ? "FILE_TYPE_DIRECTORY" : st.isSymbolicLink() ? "FILE_TYPE_SYMLINK" : "FILE_TYPE_FILE",
-    path: virtual,
-  };
-  if (st.size > 0) entry.size = String(st.size);
-  const mode = st.mode & 0o777;
-  if (mode) entry.mode = mode;
-  entry.permissions = permissionString(st);
-  entry.owner = users.get(st.uid) ?? String(st.uid);
-  entry.group = groups.get(st.gid) ?? String(st.gid);
-  entry.modifiedTime = st.mtime.toISOString();
-  if (st.isSymbolicLink()) {
-    try {
-      // As envd: the target as a sandbox path (a relative one resolved against the link's folder).
-      entry.symlinkTarget = posix.resolve(posix.dirname(virtual), readlinkSync(host));
-    } catch {
-      // raced with a delete: leave it out
-    }
-  }
-  return entry;
-}
 
 function pathArg(msg: Msg, field = "path"): string {
   const v = msg[field];
@@ -81,7 +31,7 @@ async function stat(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
   const path = pathArg(msg);
   return withLocated(sb, path, { followFinal: false }, async (loc) => {
     const st = await lstat(loc.path).catch(fsError(loc.virtual));
-    return json(200, { entry: entryInfo(loc.virtual, loc.path, st) });
+    return json(200, { entry: entryInfo(loc.virtual, loc.path, st, metadataStore(sb).get(st)) });
   }).catch(fsError(normalizeVirtual(path)));
 }
 
@@ -91,6 +41,7 @@ async function listDir(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
   if (!Number.isInteger(depth) || depth < 0) throw new RpcError("invalid_argument", "depth must be a non-negative integer");
   const path = pathArg(msg);
   const entries: Msg[] = [];
+  const metadata = metadataStore(info.sandbox as Sandbox);
   // Each folder is read through its own descriptor, opened without following a link.
   const walk = (vdir: string, dirFd: number, level: number) => {
     for (const name of listOpened(dirFd)) {
@@ -101,7 +52,7 @@ async function listDir(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
       } catch {
         continue; // deleted while listing
       }
-      entries.push(entryInfo(v, at(dirFd, name), st));
+      entries.push(entryInfo(v, at(dirFd, name), st, metadata.get(st)));
       if (!st.isDirectory() || level >= Math.max(depth, 1)) continue;
       let sub: number;
       try {
@@ -158,7 +109,8 @@ async function move(ctx: ServerContext, info: RequestInfo): Promise<Reply> {
       await lstat(src.path).catch(fsError(src.virtual));
       // /home/user and /tmp lie on one filesystem (the data dir): a rename, never a copy.
       await rename(src.path, dst.path).catch(fsError(src.virtual));
-      return json(200, { entry: entryInfo(dst.virtual, dst.path) });
+      const st = lstatSync(dst.path);
+      return json(200, { entry: entryInfo(dst.virtual, dst.path, st, metadataStore(sb).get(st)) });
     }),
   ).catch(fsError(normalizeVirtual(source)));
 }
@@ -178,34 +130,13 @@ async function remove(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
   return json(200, {});
 }
 
-const watchUnsupported = (info: RequestInfo) =>
-  new RpcError("unimplemented", `${info.url.pathname} (directory watching) is not supported by local-sandbox`);
-
-async function unimplemented(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
-  info.req.resume();
-  throw watchUnsupported(info);
-}
-
-/** WatchDir: not emulated, but a missing folder is answered as envd does (`not_found`). */
-async function watchDir(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
-  const path = pathArg(await readStreamRequest(info.req));
-  await withLocated(info.sandbox as Sandbox, path, { followFinal: true }, async (loc) => {
-    const st = await lstat(loc.path).catch(fsError(loc.virtual));
-    if (!st.isDirectory()) throw new RpcError("invalid_argument", `path ${loc.virtual} is not a directory`);
-  }).catch(fsError(normalizeVirtual(path)));
-  throw watchUnsupported(info);
-}
-
 const METHODS: Record<string, { op: string; stream: boolean; handle: Route["handle"] }> = {
   Stat: { op: "fs.stat", stream: false, handle: stat },
   ListDir: { op: "fs.list", stream: false, handle: listDir },
   MakeDir: { op: "fs.mkdir", stream: false, handle: makeDir },
   Move: { op: "fs.move", stream: false, handle: move },
   Remove: { op: "fs.remove", stream: false, handle: remove },
-  WatchDir: { op: "fs.watch", stream: true, handle: watchDir },
-  CreateWatcher: { op: "fs.watcher", stream: false, handle: unimplemented },
-  GetWatcherEvents: { op: "fs.watcher", stream: false, handle: unimplemented },
-  RemoveWatcher: { op: "fs.watcher", stream: false, handle: unimplemented },
+  ...WATCH_METHODS,
 };
 
 export function matchFilesystemRpc(method: string): Route | undefined {

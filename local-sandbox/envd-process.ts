@@ -4,10 +4,13 @@
 // Connect-Timeout-Ms on Start is the process deadline: when it passes the stream ends with
 // deadline_exceeded and the process group is SIGKILLed. On Connect it only bounds the stream.
 // A client disconnect never kills the process (it can be re-attached with Connect).
+// A `pty` Start runs the command on a pseudo-terminal (pty.ts): output as data{pty}, input as
+// SendInput/StreamInput `pty` bytes, Update resizes it. StreamInput is a client stream.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { ConnectStream, readStreamRequest, readUnaryRequest } from "./connect-protocol.ts";
+import { ConnectStream, keepaliveSeconds, readClientStream, readStreamRequest, readUnaryRequest, timeoutHeader } from "./connect-protocol.ts";
+import { parsePtySize } from "./pty.ts";
 import { RpcError } from "./errors.ts";
-import { header, isStringMap, json, type Reply } from "./http-util.ts";
+import { isStringMap, json, type Reply } from "./http-util.ts";
 import type { RequestInfo, Route, ServerContext } from "./context.ts";
 import { signalFromRequest, type OutputEvent, type ProcessConfig, type SandboxProcess } from "./processes.ts";
 import type { Sandbox } from "./sandbox-store.ts";
@@ -37,20 +40,6 @@ function findRunning(sb: Sandbox, sel: { pid?: number; tag?: string }): SandboxP
   const p = sb.processes.find(sel);
   if (!p || !p.running) throw new RpcError("not_found", `${describe(sel)} not found`);
   return p;
-}
-
-/** Parses a Connect-Timeout-Ms header; 0/absent = no deadline. */
-function timeoutHeader(req: IncomingMessage): number {
-  const raw = header(req, "connect-timeout-ms");
-  if (raw === undefined || raw === "") return 0;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new RpcError("invalid_argument", `invalid Connect-Timeout-Ms: ${raw}`);
-  return n;
-}
-
-function keepaliveSeconds(req: IncomingMessage): number {
-  const n = Number(header(req, "keepalive-ping-interval"));
-  return Number.isFinite(n) && n > 0 ? n : 90;
 }
 
 function toMessage(ev: OutputEvent): Msg {
@@ -163,13 +152,13 @@ async function start(ctx: ServerContext, info: RequestInfo): Promise<Reply> {
   const msg = await readStreamRequest(info.req);
   const p = obj(msg.process);
   if (typeof p.cmd !== "string" || p.cmd === "") throw new RpcError("invalid_argument", "process.cmd is required");
-  if (msg.pty !== undefined && msg.pty !== null) throw new RpcError("unimplemented", "PTY is not supported by local-sandbox");
+  const pty = msg.pty !== undefined && msg.pty !== null ? parsePtySize(msg.pty) : undefined;
   const args = Array.isArray(p.args) ? p.args.map(String) : [];
   const envs = isStringMap(p.envs) ? p.envs : {};
   const config: ProcessConfig = { cmd: p.cmd, args, envs, ...(typeof p.cwd === "string" && p.cwd ? { cwd: p.cwd } : {}) };
   const tag = typeof msg.tag === "string" && msg.tag !== "" ? msg.tag : undefined;
   const deadlineMs = timeoutHeader(info.req);
-  const proc = await ctx.store.startProcess(sb, { config, stdin: msg.stdin === true, ...(tag ? { tag } : {}) });
+  const proc = await ctx.store.startProcess(sb, { config, stdin: msg.stdin === true, ...(tag ? { tag } : {}), ...(pty ? { pty } : {}) });
   const relay = new EventRelay(sb, proc);
   if (deadlineMs > 0) {
     // The process deadline is independent of the request: it fires even if the client is gone.
@@ -222,15 +211,32 @@ async function sendInput(_ctx: ServerContext, info: RequestInfo): Promise<Reply>
   const sb = info.sandbox as Sandbox;
   const msg = await readUnaryRequest(info.req);
   const proc = findRunning(sb, parseSelector(msg));
-  const input = obj(msg.input);
-  if (input.pty !== undefined) throw new RpcError("unimplemented", "PTY is not supported by local-sandbox");
+  writeInput(proc, obj(msg.input));
+  return json(200, {});
+}
+
+/** envd's ProcessInput ({stdin} or {pty}, base64) to a process. */
+function writeInput(proc: SandboxProcess, input: Msg): void {
+  if (input.pty !== undefined && !proc.pty) throw new RpcError("failed_precondition", "the process was not started with a PTY");
   if (!proc.stdinEnabled) throw new RpcError("failed_precondition", "stdin is not enabled for this process (start it with stdin: true)");
-  const data = typeof input.stdin === "string" ? Buffer.from(input.stdin, "base64") : Buffer.alloc(0);
+  const raw = input.pty ?? input.stdin;
+  const data = typeof raw === "string" ? Buffer.from(raw, "base64") : Buffer.alloc(0);
   try {
     proc.writeStdin(data);
   } catch (err) {
     throw new RpcError("failed_precondition", (err as Error).message);
   }
+}
+
+/** Update: a PTY's new size (the only updatable field). */
+async function update(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
+  const sb = info.sandbox as Sandbox;
+  const msg = await readUnaryRequest(info.req);
+  const proc = findRunning(sb, parseSelector(msg));
+  if (msg.pty === undefined || msg.pty === null) return json(200, {});
+  const size = parsePtySize(msg.pty);
+  if (!proc.pty) throw new RpcError("failed_precondition", "the process was not started with a PTY");
+  if (!(await proc.pty.resize(size))) throw new RpcError("failed_precondition", "the process's terminal is gone");
   return json(200, {});
 }
 
@@ -242,9 +248,32 @@ async function closeStdin(_ctx: ServerContext, info: RequestInfo): Promise<Reply
   return json(200, {});
 }
 
-async function unimplemented(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
-  info.req.resume();
-  throw new RpcError("unimplemented", `${info.url.pathname} is not supported by local-sandbox`);
+/**
+ * StreamInput (client stream): `start{process}` first, then `data{input}` messages written as they
+ * arrive, `keepalive{}` ignored; answered with one empty message when the request ends.
+ */
+async function streamInput(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
+  const sb = info.sandbox as Sandbox;
+  let proc: SandboxProcess | undefined;
+  await readClientStream(info.req, (msg) => {
+    if (msg.start !== undefined) {
+      proc = findRunning(sb, parseSelector(obj(msg.start)));
+      return;
+    }
+    if (msg.data === undefined) return; // keepalive
+    if (!proc) throw new RpcError("failed_precondition", "the first message must be start{process}");
+    if (!proc.running) throw new RpcError("not_found", `process with pid ${proc.pid} not found`);
+    writeInput(proc, obj(obj(msg.data).input));
+  });
+  return {
+    kind: "stream",
+    start: (_req, res) => {
+      const stream = new ConnectStream(res);
+      stream.send({});
+      stream.end();
+    },
+    discard: () => {},
+  };
 }
 
 const METHODS: Record<string, { op: string; stream: boolean; handle: Route["handle"] }> = {
@@ -254,8 +283,8 @@ const METHODS: Record<string, { op: string; stream: boolean; handle: Route["hand
   SendSignal: { op: "process.signal", stream: false, handle: sendSignal },
   SendInput: { op: "process.input", stream: false, handle: sendInput },
   CloseStdin: { op: "process.closeStdin", stream: false, handle: closeStdin },
-  Update: { op: "process.update", stream: false, handle: unimplemented },
-  StreamInput: { op: "process.streamInput", stream: false, handle: unimplemented },
+  Update: { op: "process.update", stream: false, handle: update },
+  StreamInput: { op: "process.streamInput", stream: true, handle: streamInput },
 };
 
 export function matchProcessRpc(method: string): Route | undefined {

@@ -5,6 +5,8 @@
 // their exit, but they no longer appear in List and cannot be signalled (like envd).
 import { spawn, type ChildProcess } from "node:child_process";
 import { constants as osConstants } from "node:os";
+import type { Readable } from "node:stream";
+import type { PtyTerminal } from "./pty.ts";
 
 export interface ProcessConfig {
   cmd: string;
@@ -24,6 +26,8 @@ export interface EndEvent {
 export type OutputEvent =
   | { type: "stdout"; data: Buffer }
   | { type: "stderr"; data: Buffer }
+  /** A PTY process's terminal output (stdout and stderr are one stream there). */
+  | { type: "pty"; data: Buffer }
   | { type: "end"; end: EndEvent };
 
 export interface SpawnSpec {
@@ -32,6 +36,8 @@ export interface SpawnSpec {
   cwd: string;
   env: Record<string, string>;
   stdin: boolean;
+  /** A PTY process (pty.ts): its stdout is the terminal's output, its stdin the terminal's input. */
+  pty?: PtyTerminal;
   /** Why a process was killed (e.g. out of memory), asked when it ends by SIGKILL. */
   explainKill?: () => string | undefined;
 }
@@ -71,6 +77,7 @@ export class SandboxProcess {
   readonly tag: string | undefined;
   readonly config: ProcessConfig;
   readonly stdinEnabled: boolean;
+  readonly pty: PtyTerminal | undefined;
   end: EndEvent | undefined;
   finishedAt: number | undefined;
   private readonly child: ChildProcess;
@@ -84,14 +91,16 @@ export class SandboxProcess {
   constructor(spec: SpawnSpec, config: ProcessConfig, tag: string | undefined, onFinish: (p: SandboxProcess) => void) {
     this.config = config;
     this.tag = tag;
-    this.stdinEnabled = spec.stdin;
+    this.stdinEnabled = spec.stdin || spec.pty !== undefined;
+    this.pty = spec.pty;
     this.onFinish = onFinish;
     this.explainKill = spec.explainKill;
     const child = spawn(spec.file, spec.args, {
       cwd: spec.cwd,
       env: spec.env,
       detached: true,
-      stdio: [spec.stdin ? "pipe" : "ignore", "pipe", "pipe"],
+      // A PTY process has a 4th pipe: the wrapper's report of its terminal (pty.ts).
+      stdio: [this.stdinEnabled ? "pipe" : "ignore", "pipe", "pipe", ...(spec.pty ? ["pipe" as const] : [])],
     });
     this.child = child;
     if (child.pid === undefined) {
@@ -101,7 +110,9 @@ export class SandboxProcess {
     }
     this.pid = child.pid;
     child.stdin?.on("error", () => {}); // EPIPE when the process exits before reading stdin
-    child.stdout?.on("data", (chunk: Buffer) => this.emit({ type: "stdout", data: chunk }));
+    const pty = spec.pty;
+    if (pty) pty.listen(child.stdio[3] as Readable);
+    child.stdout?.on("data", (chunk: Buffer) => this.emit({ type: pty ? "pty" : "stdout", data: chunk }));
     child.stderr?.on("data", (chunk: Buffer) => this.emit({ type: "stderr", data: chunk }));
     child.on("error", () => this.finish(null, "SIGKILL"));
     // 'close' = exited AND pipes drained. Background grandchildren (without bwrap) may keep the

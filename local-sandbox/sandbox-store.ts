@@ -25,6 +25,7 @@ import { SANDBOX_GID, SANDBOX_UID, seedHome, writeUserFiles, type UserFiles } fr
 import { HOME, normalizeVirtual, mapVirtual } from "./paths.ts";
 import { locate } from "./sandbox-fs.ts";
 import { ProcessTable, type ProcessConfig, type SandboxProcess } from "./processes.ts";
+import { PtyTerminal, ptyLaunch, type PtySize } from "./pty.ts";
 import type { Stats } from "./stats.ts";
 import type { ConnectStream } from "./connect-protocol.ts";
 import type { RepoVisibility } from "./repo-check.ts";
@@ -81,6 +82,8 @@ export class Sandbox {
   cgroup: SandboxCgroup | undefined;
   /** Its processes while paused with memory (isolation/freeze.ts). */
   frozen: FrozenSandbox | undefined;
+  /** Called once when it stops running (kill, pause, timeout): e.g. directory watchers. */
+  readonly onStop = new Set<() => void>();
 
   constructor(record: SandboxRecord, dataDir: string) {
     this.record = record;
@@ -104,10 +107,12 @@ export class Sandbox {
     return { cgroup: this.cgroup, roots };
   }
 
-  /** Open envd streams are dropped (connection reset), as a paused VM's connections are. */
+  /** Open envd streams are dropped (connection reset), as a paused VM's connections are; watchers end. */
   cutStreams(): void {
     for (const s of [...this.streams]) s.destroy();
     this.streams.clear();
+    for (const fn of [...this.onStop]) fn();
+    this.onStop.clear();
   }
 
   /** Stops everything running inside: processes are SIGKILLed (frozen ones too), envd streams are cut. */
@@ -172,6 +177,8 @@ export interface StartProcessInput {
   config: ProcessConfig;
   stdin: boolean;
   tag?: string;
+  /** Run it on a pseudo-terminal of this size (pty.ts). */
+  pty?: PtySize;
 }
 
 export type ForkResult = { sandbox: Sandbox } | { error: ApiError };
@@ -636,13 +643,15 @@ export class SandboxStore {
     });
     try {
       const cgroup = sb.cgroup;
-      const start = inCgroup(cgroup?.procs ?? [], launch.file, launch.args);
+      const env = this.processEnv(sb, input.config.envs);
+      const pty = input.pty ? ptyLaunch(launch, input.pty, env) : undefined;
+      const start = inCgroup(cgroup?.procs ?? [], pty?.file ?? launch.file, pty?.args ?? launch.args);
       const oomBefore = cgroup?.oomKills() ?? 0;
       const memoryMB = this.opts.cgroups?.limits.memoryMB;
       const explainKill = () =>
         cgroup && cgroup.oomKills() > oomBefore ? `out of memory: the sandbox reached its memory limit (${memoryMB} MiB)` : undefined;
       return sb.processes.add(
-        { file: start.file, args: start.args, cwd: launch.cwd, env: this.processEnv(sb, input.config.envs), stdin: input.stdin, explainKill },
+        { file: start.file, args: start.args, cwd: launch.cwd, env: pty?.env ?? env, stdin: input.stdin, explainKill, ...(pty ? { pty: new PtyTerminal() } : {}) },
         input.config,
         input.tag,
       );

@@ -73,10 +73,11 @@ describe("templates and watching", () => {
     expect(await Template.exists(`nonexistent-${Date.now()}`, srv.sdk)).toBe(false);
   });
 
-  it("answers a watch of a missing folder with not found (watching itself is not emulated)", async () => {
+  it("answers a watch of a missing folder with not found, of a file with an error (watching: local-sandbox-pty-watch.test.ts)", async () => {
     const sbx = await sandbox();
     await expect(sbx.files.watchDir("/home/user/missing", () => {})).rejects.toBeInstanceOf(FileNotFoundError);
-    await expect(sbx.files.watchDir("/home/user", () => {})).rejects.toThrow(/not supported by local-sandbox/);
+    await sbx.files.write("/home/user/file.txt", "x");
+    await expect(sbx.files.watchDir("/home/user/file.txt", () => {})).rejects.toThrow(/is not a directory/);
   });
 });
 

@@ -115,9 +115,18 @@ export interface TakenManifest {
 
 /**
  * Takes the workspace's manifest. `keep` is handed the bytes of each file changed against HEAD
- * (untracked ones too) while `keepBytes` lasts; a file kept is `stored` in the manifest.
+ * (untracked ones too; or those `keepWhen` picks) while `keepBytes` lasts; a file kept is `stored`
+ * in the manifest.
  */
-export async function takeManifest(input: { session: EnvdClient; root: string; timeoutMs: number; keep?: (sha256: string, bytes: Uint8Array) => Promise<void>; keepBytes?: number }): Promise<TakenManifest> {
+export async function takeManifest(input: {
+  session: EnvdClient;
+  root: string;
+  timeoutMs: number;
+  keep?: (sha256: string, bytes: Uint8Array) => Promise<void>;
+  keepBytes?: number;
+  /** Which files' bytes go to `keep` (default: those changed against HEAD). */
+  keepWhen?: (path: string, sha256: string, changedAgainstHead: boolean) => boolean;
+}): Promise<TakenManifest> {
   const { session, root } = input;
   const listed = await session.exec(MANIFEST_LIST_SCRIPT, { timeoutMs: input.timeoutMs, envs: { FORKYARD_DIR: root } });
   if (listed.exitCode !== 0) throw new WorkspaceUnreadableError(`git could not list the workspace's files (exit ${listed.exitCode}).`);
@@ -156,7 +165,8 @@ export async function takeManifest(input: { session: EnvdClient; root: string; t
         }
         entry.sha256 = await sha256Hex(bytes);
         entry.bytes = bytes.byteLength;
-        if (changed.has(path) && input.keep && bytes.byteLength <= keepLeft) {
+        const wanted = input.keepWhen ? input.keepWhen(path, entry.sha256, changed.has(path)) : changed.has(path);
+        if (wanted && input.keep && bytes.byteLength <= keepLeft) {
           await input.keep(entry.sha256, bytes);
           keepLeft -= bytes.byteLength;
           entry.stored = true;

@@ -121,7 +121,13 @@ export const forkView = z.object({
   artifacts: artifactsView.optional().describe("what the fork stored: files matching the run's `artifacts` globs, and its patch"),
   keptUntil: isoDateTime.optional().describe("runs with keepSandboxes: the fork's sandbox is kept (paused) until then; POST …/forks/{n}/session continues it"),
   parent: z
-    .object({ n: z.number().int().min(1), turn: z.number().int().min(0).nullable().describe("the parent's model calls (or commands) done when it was forked; null until then") })
+    .object({
+      n: z.number().int().min(1),
+      turn: z.number().int().min(0).nullable().describe("the parent's model calls (or commands) done when it was forked; null until then"),
+      atStep: z.string().optional().describe("a branch at an earlier step (`atStep`): the step it started before"),
+      rebuiltFrom: z.enum(["snapshots", "journal"]).optional().describe("how that step's workspace was rebuilt: from the parent's step snapshots, or by replaying its journal"),
+      rerun: z.array(z.string()).optional().describe("the commands (and tool calls) re-run in the new sandbox to rebuild it, in order"),
+    })
     .optional()
     .describe("a fork branched from fork `n` (POST …/forks/{n}/branch)"),
   costUsd: costView,

@@ -39,6 +39,8 @@ export interface ForkParams {
   prepare?: { mode: "forked" | "per_fork"; commands: string[]; baseSha?: string };
   /** A fork branched from another: it starts from that fork's workspace (and conversation), no clone. */
   branch?: BranchSource;
+  /** Runs with `snapshots: "steps"`: what changed at each step boundary goes to R2 (workflows/step-snapshots.ts). */
+  snapshots?: "steps";
   leaseKey: string;
   /**
    * Runs launched since verification: check, diff, patch and push come from a fresh sandbox

@@ -8,10 +8,12 @@ import { errorFields, log } from "../observability/log";
 import type { BranchMark } from "../objects/orchestrator/branch-store";
 import type { ForkParams } from "../protocol/fork-params";
 import type { ForkSandbox, JournalEntry } from "./fork-sandbox";
+import type { BranchRebuild } from "./branch-rebuild";
 import { stepConfig } from "./step-policies";
 import type { StepRunner } from "./step-runner";
 import { isEngineInterruption } from "../protocol/engine-errors";
 import { branchStep, STEP } from "./steps";
+import { ForkStepSnapshots } from "./step-snapshots";
 
 /** What a branched fork starts from (stored in R2 under branchStateKey): the parent at the branch point. */
 export interface BranchState {
@@ -25,6 +27,8 @@ export interface BranchState {
   /** Agent tasks: the exchanges before the current one, and the current one so far. */
   history?: Exchange[];
   exchange?: Exchange;
+  /** A branch at an earlier step (`atStep`): rebuilt in a fresh sandbox (branch-rebuild.ts), not forked. */
+  rebuild?: BranchRebuild;
 }
 
 /** A branched fork's starting point; missing only if the run's artifacts were deleted. */
@@ -61,9 +65,12 @@ export interface ForkBranchingDeps {
 export class ForkBranching {
   readonly #d: ForkBranchingDeps;
   #position: TaskPosition = { turn: 0 };
+  /** Runs with `snapshots: "steps"`: a record of each boundary in R2, for branches at earlier steps. */
+  readonly snapshots: ForkStepSnapshots;
 
   constructor(deps: ForkBranchingDeps) {
     this.#d = deps;
+    this.snapshots = new ForkStepSnapshots(deps);
   }
 
   /** The task tells where it stands before each boundary. */
@@ -74,6 +81,7 @@ export class ForkBranching {
   /** A step boundary: takes the waiting branches, if a step since the last boundary was told of any. */
   async at(boundary: string): Promise<void> {
     const { steps, orchestrator, pool, sandbox, store, params: p, config } = this.#d;
+    if (boundary !== "end") await this.snapshots.at(boundary, this.#position);
     if (!steps.takeBranchSignal()) return;
     const mark: BranchMark = { tag: boundary, turn: this.#position.turn, journal: sandbox.journalLength };
     try {

@@ -5,6 +5,7 @@ import type { ForkParams } from "../protocol/fork-params";
 import type { JobContext } from "./durable-job";
 import type { BranchState, TaskPosition } from "./fork-branching";
 import type { ForkSandbox } from "./fork-sandbox";
+import type { SnapshotChain } from "./step-snapshots";
 import { stepConfig } from "./step-policies";
 import { STEP } from "./steps";
 import { isMissingRpcMethod } from "../protocol/engine-errors";
@@ -25,6 +26,8 @@ export interface ContinuationState extends BranchState {
   recoveries: number;
   /** Sandbox seconds of leases released along the way (lost sandboxes). */
   releasedSeconds: number;
+  /** Runs with `snapshots: "steps"`: where the chain of step records stood before the boundary it continued at. */
+  snapshotChain?: SnapshotChain;
 }
 
 /** Thrown by a boundary where the fork went on in `instanceId`: this instance's work ends there, releasing nothing. */
@@ -40,6 +43,8 @@ export interface ForkContinuationDeps {
   orchestrator: DurableObjectStub<Orchestrator>;
   store: ArtifactStore;
   sandbox: ForkSandbox;
+  /** Runs with `snapshots: "steps"`: the chain of step records, carried to the new instance. */
+  snapshotChain?: () => SnapshotChain;
 }
 
 /**
@@ -103,6 +108,7 @@ export class ForkContinuation {
       deadline: Date.now() + job.steps.remainingMs(),
       recoveries: sandbox.recoveries,
       releasedSeconds: sandbox.releasedSeconds,
+      ...(this.#d.snapshotChain ? { snapshotChain: this.#d.snapshotChain() } : {}),
     };
   }
 }

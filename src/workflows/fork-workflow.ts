@@ -18,6 +18,7 @@ import type { ForkContext } from "./fork-context";
 import { ForkBranching, loadBranchState, type BranchState } from "./fork-branching";
 import { ForkContinuation, ForkContinued, loadContinuation, type ContinuationState } from "./fork-continuation";
 import { ForkSandbox } from "./fork-sandbox";
+import { layStepFiles } from "./branch-rebuild";
 import { ForkVerification, runCheck } from "./fork-verification";
 import type { JobPlan } from "./job-plan";
 import { runPushStep } from "./push-step";
@@ -83,7 +84,8 @@ class ForkRun {
     const { sandbox, baseSha } = continued ? await this.#resume(continued) : await this.#ready(branchState);
     const branching = new ForkBranching({ params: p, config, steps, orchestrator: this.#orchestrator, pool: this.#pool, sandbox, store: this.#store });
     this.#branching = branching;
-    const continuation = new ForkContinuation({ job: this.#job, orchestrator: this.#orchestrator, store: this.#store, sandbox });
+    if (continued?.snapshotChain) branching.snapshots.resume(continued.snapshotChain);
+    const continuation = new ForkContinuation({ job: this.#job, orchestrator: this.#orchestrator, store: this.#store, sandbox, snapshotChain: () => branching.snapshots.resumeChain });
     const ctx: ForkContext = { ...this.#job, orchestrator: this.#orchestrator, pool: this.#pool, sandbox, envd: () => sandbox.envd(), store: this.#store, taskEnv: this.#taskEnv, branching, continuation, ...(branchState ? { branchState } : {}), ...(continued ? { continued: true } : {}) };
     try {
       await this.#task(ctx, task);
@@ -113,7 +115,10 @@ class ForkRun {
     await sandbox.health();
     // A run with `prepare`: the sandbox is a fork of the prepared one (no clone), or it prepares itself.
     const prepared = p.prepare;
-    const { baseSha } = branchState
+    const rebuild = branchState?.rebuild;
+    const { baseSha } = branchState && rebuild
+      ? await sandbox.rebuild(branchState, rebuild.replay, (session) => (rebuild.files ? layStepFiles(session, this.#store, rebuild.files) : Promise.resolve()))
+      : branchState
       ? await sandbox.adoptBranch(branchState)
       : prepared?.mode === "forked" && prepared.baseSha
         ? await sandbox.adoptPrepared(prepared.commands, prepared.baseSha)
@@ -138,8 +143,8 @@ class ForkRun {
   async #task(ctx: ForkContext, task: Task): Promise<void> {
     const p = this.#job.params;
     if ("commands" in task) await runCommandsTask(ctx, task.commands, this.outcome.commands);
-    else if (task.runtime === "claude-code") this.outcome.agent = await runClaudeCodeTask(ctx, { ...task, prompt: p.branch?.prompt ?? task.prompt, model: task.model ?? resolveModel() });
-    else this.outcome.agent = await runAgentTask(ctx, { ...task, model: task.model ?? resolveModel() });
+    else if (task.runtime === "claude-code") this.outcome.agent = await runClaudeCodeTask(ctx, { ...task, prompt: p.branch?.prompt ?? task.prompt, model: p.branch?.model ?? task.model ?? resolveModel() });
+    else this.outcome.agent = await runAgentTask(ctx, { ...task, model: p.branch?.model ?? task.model ?? resolveModel() });
   }
 
   /** The fork's verified result (check, diff, patch, push: fork-verification.ts), then its artifacts. */

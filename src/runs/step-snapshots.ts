@@ -8,7 +8,7 @@
  */
 import type { AgentTurn, Exchange } from "../agent/conversation";
 import type { ToolCall } from "../agent/tools";
-import type { WorkspaceManifest } from "../sandbox/manifest-diff";
+import { BASE_CONTENT, type WorkspaceManifest } from "../sandbox/manifest-diff";
 
 /** What a fork did to its workspace, in order (ForkSandbox's journal). */
 export type JournalEntry = { kind: "command"; command: string } | { kind: "tool"; call: ToolCall };
@@ -61,6 +61,9 @@ function plainSha(sha: string | null): sha is string {
   return sha !== null && /^[0-9a-f]{64}$/.test(sha);
 }
 
+/** A manifest taken against the fork's base commit: a file as the commit has it (a clone has it too). */
+const fromBase = (sha: string) => sha === BASE_CONTENT;
+
 /**
  * What changed between two manifests (`before` absent: the first boundary, every file listed).
  * A file `stored` in `after` had its bytes kept (R2). The delta is complete when every
@@ -74,10 +77,12 @@ export function fileDelta(before: WorkspaceManifest | null, after: WorkspaceMani
     if (file.sha256 === null) continue;
     const was = before?.files[path]?.sha256;
     if (before && was === file.sha256) continue;
+    // At the first boundary a file as the base commit has it is the clone's: nothing to record.
+    if (!before && fromBase(file.sha256)) continue;
     const kept = plainSha(file.sha256) && file.stored;
     // At the first boundary a file unchanged against the commit comes from the clone.
     const fromClone = !before && !file.changed;
-    if (!plainSha(file.sha256) || (!kept && !fromClone)) complete = false;
+    if (!fromBase(file.sha256) && (!plainSha(file.sha256) || (!kept && !fromClone))) complete = false;
     files.put[path] = { sha256: file.sha256, bytes: file.bytes, stored: kept };
   }
   if (before) {
@@ -94,9 +99,11 @@ export function needsKeeping(before: WorkspaceManifest | null, path: string, sha
   return before ? before.files[path]?.sha256 !== sha256 : changedAgainstHead;
 }
 
-/** The workspace at a boundary, relative to a fresh clone at the fork's commit: files to write, files to delete. */
+/** The workspace at a boundary, relative to a fresh clone at the fork's commit: files to write, to put back as the commit has them, to delete. */
 export interface ComposedFiles {
   write: { path: string; sha256: string }[];
+  /** Files changed since the first boundary, then changed back to the base commit's content. */
+  fromBase: string[];
   remove: string[];
   complete: boolean;
 }
@@ -118,7 +125,8 @@ export function composeFiles(records: readonly StepRecord[]): ComposedFiles {
     }
   }
   const write = [...state].filter(([, f]) => f.stored).map(([path, f]) => ({ path, sha256: f.sha256 }));
-  return { write: write.sort((a, b) => a.path.localeCompare(b.path)), remove: [...removed].sort(), complete };
+  const base = [...state].filter(([, f]) => fromBase(f.sha256)).map(([path]) => path);
+  return { write: write.sort((a, b) => (a.path < b.path ? -1 : 1)), fromBase: base.sort(), remove: [...removed].sort(), complete };
 }
 
 /** Where a fork stood at the last of the records: its journal, its conversation (agent forks). */

@@ -4,9 +4,11 @@ import type { ComposedFiles, JournalEntry } from "../runs/step-snapshots";
 import { classifySandboxError, isNotFound } from "../sandbox/errors";
 import type { EnvdClient } from "../sandbox/envd-client";
 import { REPO_DIR } from "../sandbox/git";
+import { RESTORE_FROM_HEAD_SCRIPT, RESTORE_LIST } from "../sandbox/workspace-manifest";
 
 const WRITE_BATCH_FILES = 64;
 const WRITE_BATCH_BYTES = 8 * 1024 * 1024;
+const RESTORE_TIMEOUT_MS = 5 * 60_000;
 
 /**
  * How a branch at an earlier step (POST …/forks/:n/branch with `atStep`) rebuilds its parent's
@@ -25,7 +27,7 @@ export interface BranchRebuild {
 }
 
 /** Lays the composed files into the clone (the branch-rebuild step's last part). Safe to run again. */
-export async function layStepFiles(session: EnvdClient, store: ArtifactStore, files: NonNullable<BranchRebuild["files"]>): Promise<{ written: number; removed: number }> {
+export async function layStepFiles(session: EnvdClient, store: ArtifactStore, files: NonNullable<BranchRebuild["files"]>): Promise<{ written: number; removed: number; fromBase: number }> {
   const write = async (entries: { path: string; data: ArrayBuffer }[]) => {
     if (entries.length === 0) return;
     try {
@@ -48,6 +50,12 @@ export async function layStepFiles(session: EnvdClient, store: ArtifactStore, fi
     }
   }
   await write(batch);
+  if (files.fromBase.length > 0) {
+    // The clone is at the base commit: those files as it has them (after the replay changed them).
+    await write([{ path: RESTORE_LIST, data: new TextEncoder().encode(files.fromBase.map((p) => `${p}\0`).join("")).slice().buffer }]);
+    const restored = await session.exec(RESTORE_FROM_HEAD_SCRIPT, { timeoutMs: RESTORE_TIMEOUT_MS, envs: { FORKYARD_DIR: REPO_DIR, FORKYARD_PATHS: RESTORE_LIST } });
+    if (restored.exitCode !== 0) throw new ConflictError("snapshot_restore_failed", `Putting back ${files.fromBase.length} files from the base commit failed (exit ${restored.exitCode}).`);
+  }
   for (const path of files.remove) {
     try {
       await session.sandbox.files.remove(`${REPO_DIR}/${path}`);
@@ -56,5 +64,5 @@ export async function layStepFiles(session: EnvdClient, store: ArtifactStore, fi
       if (!isNotFound(err)) throw classifySandboxError(err, "remove a file the snapshot deleted");
     }
   }
-  return { written: files.write.length, removed: files.remove.length };
+  return { written: files.write.length, removed: files.remove.length, fromBase: files.fromBase.length };
 }

@@ -92,6 +92,8 @@ export class ForkStepSnapshots {
       },
       keepBytes: Math.max(0, STEP_SNAPSHOT_MAX_BYTES - (previous?.storedBytes ?? 0)),
       keepWhen: (path, sha, changed) => needsKeeping(before, path, sha, changed),
+      // Only the files that differ from the fork's base commit are read (a clone has the others).
+      ...(sandbox.baseSha ? { against: sandbox.baseSha } : {}),
     });
     const delta = fileDelta(before, taken.manifest);
     const { history, exchange } = position;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { AgentTurn } from "../../src/agent/conversation";
 import { composeFiles, composePosition, describeEntry, fileDelta, needsKeeping, parseStepName, type StepRecord } from "../../src/runs/step-snapshots";
-import type { WorkspaceManifest } from "../../src/sandbox/manifest-diff";
+import { BASE_CONTENT, type WorkspaceManifest } from "../../src/sandbox/manifest-diff";
 
 const sha = (c: string) => c.repeat(64);
 const file = (s: string | null, extra: { stored?: boolean; changed?: boolean } = {}) => ({ sha256: s, bytes: 3, stored: false, ...extra });
@@ -47,6 +47,24 @@ describe("step snapshots: the delta at each boundary", () => {
   });
 });
 
+describe("step snapshots taken against the base commit (only the files that differ from it read)", () => {
+  it("records nothing at the first boundary for a file as the commit has it, and a file changed back to it as such", () => {
+    const first = manifest({ "README.md": file(BASE_CONTENT), "a.txt": file(sha("1"), { changed: true, stored: true }) });
+    expect(fileDelta(null, first)).toEqual({ files: { put: { "a.txt": { sha256: sha("1"), bytes: 3, stored: true } }, del: [] }, complete: true });
+    const edited = manifest({ "README.md": file(sha("2"), { changed: true, stored: true }), "a.txt": file(sha("1"), { changed: true }) });
+    expect(fileDelta(first, edited)).toEqual({ files: { put: { "README.md": { sha256: sha("2"), bytes: 3, stored: true } }, del: [] }, complete: true });
+    expect(needsKeeping(first, "README.md", sha("2"), true)).toBe(true);
+    expect(needsKeeping(first, "a.txt", sha("1"), true)).toBe(false);
+    // README.md put back as the commit has it, a.txt deleted.
+    const reverted = manifest({ "README.md": file(BASE_CONTENT) });
+    const delta = fileDelta(edited, reverted);
+    expect(delta).toEqual({ files: { put: { "README.md": { sha256: BASE_CONTENT, bytes: 3, stored: false } }, del: ["a.txt"] }, complete: true });
+    const records = [record("command-1", null, fileDelta(null, first).files), record("command-2", "command-1", fileDelta(first, edited).files), record("command-3", "command-2", delta.files)];
+    expect(composeFiles(records.slice(0, 2))).toEqual({ write: [{ path: "README.md", sha256: sha("2") }, { path: "a.txt", sha256: sha("1") }], fromBase: [], remove: [], complete: true });
+    expect(composeFiles(records)).toEqual({ write: [], fromBase: ["README.md"], remove: ["a.txt"], complete: true });
+  });
+});
+
 describe("step snapshots composed up to a step", () => {
   const first = record("model-1", null, { put: { "README.md": { sha256: sha("a"), bytes: 3, stored: false }, "old.txt": { sha256: sha("f"), bytes: 3, stored: false } }, del: [] }, {
     journal: [{ kind: "command", command: "npm ci" }],
@@ -58,11 +76,11 @@ describe("step snapshots composed up to a step", () => {
   const fourth = record("model-4", "model-3", { put: { "b.txt": { sha256: sha("3"), bytes: 3, stored: true }, "old.txt": { sha256: sha("4"), bytes: 3, stored: true } }, del: [] }, { turn: 3, turns: [turn("t3")] });
 
   it("lays the files of the last boundary on a clone: each path's latest content, the deleted removed", () => {
-    expect(composeFiles([first])).toEqual({ write: [], remove: [], complete: true });
-    expect(composeFiles([first, second])).toEqual({ write: [{ path: "a.txt", sha256: sha("1") }], remove: [], complete: true });
-    expect(composeFiles([first, second, third])).toEqual({ write: [{ path: "a.txt", sha256: sha("2") }], remove: ["old.txt"], complete: true });
+    expect(composeFiles([first])).toEqual({ write: [], fromBase: [], remove: [], complete: true });
+    expect(composeFiles([first, second])).toEqual({ write: [{ path: "a.txt", sha256: sha("1") }], fromBase: [], remove: [], complete: true });
+    expect(composeFiles([first, second, third])).toEqual({ write: [{ path: "a.txt", sha256: sha("2") }], fromBase: [], remove: ["old.txt"], complete: true });
     // A path deleted, then written again, is written (not removed).
-    expect(composeFiles([first, second, third, fourth])).toEqual({ write: [{ path: "a.txt", sha256: sha("2") }, { path: "b.txt", sha256: sha("3") }, { path: "old.txt", sha256: sha("4") }], remove: [], complete: true });
+    expect(composeFiles([first, second, third, fourth])).toEqual({ write: [{ path: "a.txt", sha256: sha("2") }, { path: "b.txt", sha256: sha("3") }, { path: "old.txt", sha256: sha("4") }], fromBase: [], remove: [], complete: true });
     expect(composeFiles([first, { ...second, complete: false }, third]).complete).toBe(false);
   });
 

@@ -94,7 +94,7 @@ async function fromSnapshots(store: ArtifactStore, runId: string, fork: ForkRow,
     rebuild: {
       from: files.complete ? "snapshots" : "journal",
       replay,
-      ...(files.complete ? { files: { runId, n: fork.n, write: files.write, remove: files.remove } } : {}),
+      ...(files.complete ? { files: { runId, n: fork.n, write: files.write, fromBase: files.fromBase, remove: files.remove } } : {}),
       rerun: replay.map(describeEntry),
     },
   };

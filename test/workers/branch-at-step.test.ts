@@ -102,7 +102,13 @@ describe("branching at an earlier step", () => {
     expect(await refused(run.id, 1, { atStep: "model-1" })).toEqual({ status: 400, code: "invalid_input", field: "atStep" });
     expect(await refused(run.id, 1, { atStep: "command-2", model: "haiku" })).toEqual({ status: 400, code: "invalid_input", field: "model" });
 
-    expect((await branch(run.id, 1, { atStep: "command-2" })).status).toBe(202);
+    // A retried POST (same Idempotency-Key) starts nothing new; the key with another step is refused.
+    const headers = { "Idempotency-Key": `k-${run.id}` };
+    const first = await api(`/v1/runs/${run.id}/forks/1/branch`, { method: "POST", json: { atStep: "command-2" }, headers });
+    const retried = await api(`/v1/runs/${run.id}/forks/1/branch`, { method: "POST", json: { atStep: "command-2" }, headers });
+    expect([first.status, await first.json(), retried.status, await retried.json()]).toEqual([202, { runId: run.id, forks: [2] }, 202, { runId: run.id, forks: [2] }]);
+    const other = await api(`/v1/runs/${run.id}/forks/1/branch`, { method: "POST", json: { atStep: "command-3" }, headers });
+    expect(other.status).toBe(409);
     const view = await waitForRunStatus(run.id, ["completed", "failed"]);
     const child = view.forks[1]!;
     expect(child).toMatchObject({ n: 2, status: "succeeded", parent: { n: 1, turn: 1, atStep: "command-2", rebuiltFrom: "journal", rerun: ["echo one > a.txt"] } });

@@ -108,12 +108,14 @@ export class BranchStore {
     return this.#sql.exec<{ k: number | null }>("SELECT MAX(k) AS k FROM branches").one().k ?? 0;
   }
 
-  /** The branch made under an Idempotency-Key, with what it was asked. */
-  byKey(key: string): { parent: number; count: number; prompt: string | null; forks: number[] } | undefined {
+  /** The branch made under an Idempotency-Key, with what it was asked (a branch at an earlier step: its step and model). */
+  byKey(key: string): { parent: number; count: number; prompt: string | null; forks: number[]; atStep?: string; model?: string } | undefined {
     const row = this.#rows("SELECT * FROM branches WHERE idempotency_key = ?", key)[0];
     if (!row) return undefined;
     const forks = JSON.parse(row.forks) as number[];
-    return { parent: row.parent, count: forks.length, prompt: row.prompt, forks };
+    const first = this.#sql.exec<{ branched_from: string | null }>("SELECT branched_from FROM forks WHERE n = ?", forks[0] ?? 0).toArray()[0];
+    const source = first ? branchSourceOf(first) : undefined;
+    return { parent: row.parent, count: forks.length, prompt: row.prompt, forks, ...(source?.rebuild ? { atStep: source.rebuild.atStep } : {}), ...(source?.model ? { model: source.model } : {}) };
   }
 
   get(k: number): { k: number; parent: number } | undefined {

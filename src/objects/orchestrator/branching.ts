@@ -9,7 +9,7 @@ import type { ForkOutcome } from "../../runs/fork-outcome";
 import { forkInstanceId, workBranch } from "../../protocol/run-ids";
 import type { RunContext } from "./run-context";
 import type { ForkRow } from "./run-store";
-import { stepBranchStart, type StepBranchStart } from "./step-branching";
+import { resolveModelFor, stepBranchStart, type StepBranchStart } from "./step-branching";
 
 const isTerminalFork = (fork: ForkRow) => (TERMINAL_FORK_STATUSES as readonly string[]).includes(fork.status);
 
@@ -57,7 +57,8 @@ export class RunBranching {
     const run = this.#run.run();
     const earlier = idempotencyKey ? this.#branches.byKey(idempotencyKey) : undefined;
     if (earlier) {
-      if (earlier.parent !== n || earlier.count !== request.count || earlier.prompt !== (request.prompt ?? null)) {
+      const model = request.model !== undefined ? resolveModelFor(request.model) : undefined;
+      if (earlier.parent !== n || earlier.count !== request.count || earlier.prompt !== (request.prompt ?? null) || earlier.atStep !== request.atStep || earlier.model !== model) {
         throw new ConflictError("idempotency_key_reused", "This Idempotency-Key was already used with a different branch request.");
       }
       return { runId: run.id, forks: earlier.forks };

@@ -48,7 +48,8 @@ export async function stepBranchStart(run: RunContext, fork: ForkRow, request: B
   return { turn: state.turn, stateKey, rebuild: { atStep, from: rebuild.from, rerun: rebuild.rerun }, ...(model ? { model } : {}) };
 }
 
-function resolveModelFor(name: string): string {
+/** A model name as a branch asks for it, resolved (400 on `model` when unknown). */
+export function resolveModelFor(name: string): string {
   try {
     return resolveModel(name);
   } catch (err) {

@@ -205,7 +205,7 @@ export function createProgram(io: Io, result: { code: number }): Command {
     .requiredOption("--fork <n>", "the fork to branch", parsePositiveInt)
     .option("-n, --count <count>", "how many new forks (1-20)", parsePositiveInt, 1)
     .option("-p, --prompt <prompt>", "what the new forks do next (agent tasks); without it they continue the fork's task")
-    .option("--at-step <step>", "start where the fork stood before this earlier step: model-<k> (its k-th model call) or command-<k> (runs with --snapshots; commands forks also without)")
+    .option("--at-step <step>", "start where the fork stood before this earlier step: model-<k> (its k-th model call) or command-<k> (with --snapshots any fork, running or ended; without, a commands fork or an ended agent fork)")
     .option("-m, --model <model>", "another model for the new forks' agent (with --at-step)")
     .addOption(json())
     .action(action((ctx, id: string, opts: { fork: number; count: number; prompt?: string; atStep?: string; model?: string }) => branchCommand(ctx, id, opts)));

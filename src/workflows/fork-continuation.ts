@@ -6,6 +6,7 @@ import type { JobContext } from "./durable-job";
 import type { BranchState, TaskPosition } from "./fork-branching";
 import type { ForkSandbox } from "./fork-sandbox";
 import type { SnapshotChain } from "./step-snapshots";
+import type { BranchMark } from "../objects/orchestrator/branch-store";
 import { stepConfig } from "./step-policies";
 import { STEP } from "./steps";
 import { isMissingRpcMethod } from "../protocol/engine-errors";
@@ -43,8 +44,8 @@ export interface ForkContinuationDeps {
   orchestrator: DurableObjectStub<Orchestrator>;
   store: ArtifactStore;
   sandbox: ForkSandbox;
-  /** Runs with `snapshots: "steps"`: the chain of step records, carried to the new instance. */
-  snapshotChain?: () => SnapshotChain;
+  /** What the fork's branching carries to the new instance: its step boundaries so far and (snapshots) the chain of step records. */
+  carry?: () => { snapshotChain: SnapshotChain; marks: BranchMark[] };
 }
 
 /**
@@ -108,7 +109,7 @@ export class ForkContinuation {
       deadline: Date.now() + job.steps.remainingMs(),
       recoveries: sandbox.recoveries,
       releasedSeconds: sandbox.releasedSeconds,
-      ...(this.#d.snapshotChain ? { snapshotChain: this.#d.snapshotChain() } : {}),
+      ...(this.#d.carry ? this.#d.carry() : {}),
     };
   }
 }

@@ -84,8 +84,8 @@ class ForkRun {
     const { sandbox, baseSha } = continued ? await this.#resume(continued) : await this.#ready(branchState);
     const branching = new ForkBranching({ params: p, config, steps, orchestrator: this.#orchestrator, pool: this.#pool, sandbox, store: this.#store });
     this.#branching = branching;
-    if (continued?.snapshotChain) branching.snapshots.resume(continued.snapshotChain);
-    const continuation = new ForkContinuation({ job: this.#job, orchestrator: this.#orchestrator, store: this.#store, sandbox, snapshotChain: () => branching.snapshots.resumeChain });
+    if (continued) branching.resume(continued);
+    const continuation = new ForkContinuation({ job: this.#job, orchestrator: this.#orchestrator, store: this.#store, sandbox, carry: () => branching.carried() });
     const ctx: ForkContext = { ...this.#job, orchestrator: this.#orchestrator, pool: this.#pool, sandbox, envd: () => sandbox.envd(), store: this.#store, taskEnv: this.#taskEnv, branching, continuation, ...(branchState ? { branchState } : {}), ...(continued ? { continued: true } : {}) };
     try {
       await this.#task(ctx, task);
@@ -243,7 +243,9 @@ class ForkRun {
     // A kept sandbox (keepSandboxes) is paused instead, for a session to continue; a cancelled fork's never is.
     const keep = p.keepSandbox && outcome.status !== "cancelled" && sandbox?.sandboxId;
     // What a branch of the kept fork starts from (its workspace's journal, its conversation).
-    if (keep && this.#branching) await this.#branching.storeEndState().catch((err) => log("warn", "fork.branch_state_failed", { runId: p.runId, fork: p.n, ...errorFields(err) }));
+    // An agent fork's, kept or not, without step snapshots: a branch at an earlier step replays its journal from there.
+    const branchable = keep || (this.#branching?.isAgent && p.snapshots !== "steps");
+    if (branchable && this.#branching) await this.#branching.storeEndState().catch((err) => log("warn", "fork.branch_state_failed", { runId: p.runId, fork: p.n, ...errorFields(err) }));
     const pool = this.#pool;
     const released = await steps.run(
       STEP.releaseSandbox,

@@ -20,7 +20,7 @@ export const STEP = {
   branch: "branch",
   /** A branch of an ended fork forks its kept sandbox first: `branch-sandbox-<k>` (and `-wait-<k>` while the cap is full). */
   branchSandbox: "branch-sandbox",
-  /** A kept fork's state at its end (workspace journal, conversation), for branches of it. */
+  /** A fork's state at its end (journal, conversation, where both stood at each boundary), for branches of it: kept forks, and agent forks without step snapshots. */
   branchState: "branch-state",
   /**
    * A branch at an earlier step (`atStep`) starts in a fresh sandbox: the parent's base cloned, then

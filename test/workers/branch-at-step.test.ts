@@ -95,6 +95,32 @@ describe("branching at an earlier step", () => {
     expect(firsts.map((c) => (c.body as { model: string }).model)).toEqual([resolveModel("haiku"), (calls[0]!.body as { model: string }).model]);
   });
 
+  it("without snapshots: an ended agent fork's earlier step is rebuilt by replaying its tool calls, with its conversation before that step", async () => {
+    const gate = newGate();
+    await scriptedModel.script([
+      bash("echo one > a.txt"),
+      bash(`echo two > a.txt && ${gateCommand(gate)}`),
+      { when: { includes: "echo two" }, content: [{ type: "text", text: "Fork 1: done." }] },
+      { when: { excludes: "echo two" }, content: [{ type: "text", text: "Branch: done." }] },
+    ]);
+    const run = await createRun({ task: { prompt: "Write a.txt, then edit it" } });
+    await waitFor("fork 1 at tool-2-1", async () => (await getRun(run.id)).forks[0]!.steps.some((s) => s.name === "tool-2-1" && s.status === "running"), 30_000, 100);
+    // Its journal and conversation are stored when it ends.
+    expect(await refused(run.id, 1, { atStep: "model-2" })).toEqual({ status: 409, code: "fork_running", field: "atStep" });
+    await sandboxAdmin.openGate(gate);
+    await waitForRunStatus(run.id, ["completed"]);
+    expect(await refused(run.id, 1, { atStep: "model-4" })).toEqual({ status: 409, code: "step_not_reached", field: "atStep" });
+
+    expect((await branch(run.id, 1, { atStep: "model-2" })).status).toBe(202);
+    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    expect(view.forks[1]).toMatchObject({ status: "succeeded", parent: { n: 1, turn: 1, atStep: "model-2", rebuiltFrom: "journal", rerun: ["bash: echo one > a.txt"] }, agent: { summary: "Branch: done." } });
+    const patch = await patchOf(run.id, 2);
+    expect(patch).toContain("+++ b/a.txt\n@@ -0,0 +1 @@\n+one\n");
+    const calls = await scriptedModel.calls();
+    expect(calls).toHaveLength(4);
+    expect((calls[3]!.body as { messages: unknown[] }).messages).toEqual((calls[1]!.body as { messages: unknown[] }).messages);
+  });
+
   it("without snapshots: a commands fork's earlier step is rebuilt by replaying its commands, and the new fork says which it re-ran", async () => {
     const run = await createRun({ task: { commands: ["echo one > a.txt", "echo two >> a.txt", "echo three > b.txt"] } });
     await waitForRunStatus(run.id, ["completed"]);

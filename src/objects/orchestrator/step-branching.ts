@@ -1,6 +1,6 @@
 import { TERMINAL_FORK_STATUSES, type BranchRequest } from "../../api/runs";
 import { resolveModel } from "../../agent/models";
-import { ArtifactStore, stepBranchStateKey, stepSnapshotKey } from "../../artifacts/store";
+import { ArtifactStore, branchStateKey, stepBranchStateKey, stepSnapshotKey } from "../../artifacts/store";
 import { ConflictError, InvalidInputError } from "../../core/errors";
 import { composeFiles, composePosition, describeEntry, parseStepName, type JournalEntry, type StepRecord } from "../../runs/step-snapshots";
 import { EXCLUDE_PREPARED_SCRIPT } from "../../sandbox/git";
@@ -23,8 +23,8 @@ export interface StepBranchStart {
 /**
  * A branch at an earlier step (POST …/forks/:n/branch with `atStep`): where fork n stood before that
  * step — its workspace, journal and conversation — composed from its step snapshots (runs with
- * `snapshots: "steps"`), or for a commands fork without them, its commands up to that step to run
- * again; stored in R2 for the new forks, which rebuild it in fresh sandboxes (fork n's sandbox
+ * `snapshots: "steps"`), or without them its journal up to that step to replay (a commands fork's
+ * commands; an ended agent fork's stored end state); stored in R2 for the new forks, which rebuild it in fresh sandboxes (fork n's sandbox
  * plays no part: it may be gone). Unknown step: 400 on `atStep`; one fork n has not reached: 409.
  */
 export async function stepBranchStart(run: RunContext, fork: ForkRow, request: BranchRequest & { atStep: string }): Promise<StepBranchStart> {
@@ -41,7 +41,12 @@ export async function stepBranchStart(run: RunContext, fork: ForkRow, request: B
   if (request.model !== undefined && commands) throw bad("a commands task has no model.", "model");
   const model = request.model !== undefined ? resolveModelFor(request.model) : undefined;
   const store = new ArtifactStore(run.env.ARTIFACTS);
-  const state = record.request.snapshots === "steps" ? await fromSnapshots(store, record.id, fork, atStep) : fromCommands(run, record, fork, atStep, commands, step.k);
+  const state =
+    record.request.snapshots === "steps"
+      ? await fromSnapshots(store, record.id, fork, atStep)
+      : commands && fork.parent === null
+        ? fromCommands(run, record, fork, atStep, commands, step.k)
+        : await fromEndState(store, record.id, fork, atStep);
   const stateKey = stepBranchStateKey(record.id, fork.n, atStep, crypto.randomUUID());
   await store.putJson(stateKey, state);
   const rebuild = state.rebuild!;
@@ -102,15 +107,35 @@ async function fromSnapshots(store: ArtifactStore, runId: string, fork: ForkRow,
 }
 
 /**
- * Without snapshots, a commands fork's journal before command k is its prepare commands (a
- * prepared run) and its first k-1 commands, each of which must have succeeded. An agent fork's
- * conversation is not stored without snapshots, nor is a branched fork's start: 409.
+ * Without snapshots, an ended agent fork (or a branched one) stored its end state: its journal, its
+ * conversation and where both stood at each boundary it passed. The step is rebuilt by replaying
+ * the journal up to it. A fork still running has stored nothing yet: 409 `fork_running`.
  */
-function fromCommands(run: RunContext, record: RunRecord, fork: ForkRow, atStep: string, commands: string[] | null, k: number): BranchState {
-  if (!commands || fork.parent !== null) {
-    const what = commands ? "a branched fork" : "an agent fork";
-    throw new ConflictError("snapshots_required", `Fork ${fork.n} is ${what} of a run without step snapshots: where it stood before ${atStep} is not stored. Start the run with snapshots: "steps".`, { field: "atStep", n: fork.n });
+async function fromEndState(store: ArtifactStore, runId: string, fork: ForkRow, atStep: string): Promise<BranchState> {
+  if (!(TERMINAL_FORK_STATUSES as readonly string[]).includes(fork.status)) {
+    throw new ConflictError("fork_running", `Fork ${fork.n} is still running: without step snapshots it can be branched at an earlier step once it has ended (or start the run with snapshots: "steps").`, { field: "atStep", n: fork.n });
   }
+  const end = await store.getJson<BranchState>(branchStateKey(runId, fork.n, 0));
+  if (!end?.marks) throw new ConflictError("snapshots_required", `Where fork ${fork.n} stood at its steps is not stored (it ended before reaching one, or before this was recorded): start the run with snapshots: "steps".`, { field: "atStep", n: fork.n });
+  const mark = end.marks.find((m) => m.tag === atStep);
+  if (!mark) throw notReached(fork, atStep);
+  const journal = end.journal.slice(0, mark.journal);
+  return {
+    parent: fork.n,
+    turn: mark.turn,
+    baseSha: end.baseSha,
+    journal,
+    ...(end.history?.length ? { history: end.history } : {}),
+    ...(end.exchange ? { exchange: { prompt: end.exchange.prompt, turns: end.exchange.turns.slice(0, mark.turn) } } : {}),
+    rebuild: { from: "journal", replay: journal, rerun: journal.map(describeEntry) },
+  };
+}
+
+/**
+ * Without snapshots, a commands fork's journal before command k is its prepare commands (a
+ * prepared run) and its first k-1 commands, each of which must have succeeded.
+ */
+function fromCommands(run: RunContext, record: RunRecord, fork: ForkRow, atStep: string, commands: string[], k: number): BranchState {
   const done = run.store.forkView(fork.n)?.commands ?? [];
   if (done.length < k - 1 || done.slice(0, k - 1).some((c) => c.exitCode !== 0)) throw notReached(fork, atStep);
   const prepare = record.request.prepare && (record.prepared?.status === "forked" || record.prepared?.status === "per_fork") ? [...record.request.prepare.commands, EXCLUDE_PREPARED_SCRIPT] : [];

@@ -1,5 +1,5 @@
 import { LOCAL_API_TOKEN } from "./local-token.ts";
-import type { ArtifactList, BranchResponse, CompareView, CreateEvalBody, CreateRunBody, DeletedEval, DeletedRun, DeletedSession, EvalResults, ForkDiffView, EvalView, ForkTranscriptPage, PickResult, CreatedRun, CreatedSession, CreateSessionBody, ReaperResult, RunPage, RunStatus, RunView, SessionPage, SessionView, TranscriptPage } from "./types.ts";
+import type { ArtifactList, BranchResponse, MergeResponse, CompareView, CreateEvalBody, CreateRunBody, DeletedEval, DeletedRun, DeletedSession, EvalResults, ForkDiffView, EvalView, ForkTranscriptPage, PickResult, CreatedRun, CreatedSession, CreateSessionBody, ReaperResult, RunPage, RunStatus, RunView, SessionPage, SessionView, TranscriptPage } from "./types.ts";
 
 /** An error answer of the API (`{error:{code,message,details}}`), or the API being unreachable (status 0). */
 export class ApiError extends Error {
@@ -91,6 +91,11 @@ export class ForkyardClient {
   /** New forks from fork n's workspace (and conversation) as it is now. */
   branch(id: string, n: number, body: { count: number; prompt?: string; atStep?: string; model?: string }): Promise<BranchResponse> {
     return this.#json("POST", `/v1/runs/${enc(id)}/forks/${n}/branch`, { body });
+  }
+
+  /** A new fork whose agent combines these forks' patches. */
+  merge(id: string, body: { forks: number[]; prompt?: string; model?: string }): Promise<MergeResponse> {
+    return this.#json("POST", `/v1/runs/${enc(id)}/merge`, { body });
   }
 
   compare(id: string): Promise<CompareView> {

@@ -1,11 +1,12 @@
 /** The `forkyard` command-line program: a client of the Forkyard HTTP API. */
-import { Command, Option } from "commander";
+import { Argument, Command, Option } from "commander";
 import { artifactsCommand, diffCommand } from "./commands/artifacts.ts";
 import { budgetCommand } from "./commands/budget.ts";
 import { deleteCommand } from "./commands/delete.ts";
 import { chatCommand } from "./commands/chat.ts";
 import { compareCommand, judgeCommand } from "./commands/compare.ts";
 import { branchCommand } from "./commands/branch.ts";
+import { mergeCommand } from "./commands/merge.ts";
 import { sessionControlCommand, sessionDequeueCommand, sessionForkCommand, sessionListCommand, sessionNewCommand, sessionSendCommand, sessionShowCommand } from "./commands/session.ts";
 import { cleanupCommand } from "./commands/cleanup.ts";
 import { evalCommand, evalRmCommand, type EvalOptions } from "./commands/eval.ts";
@@ -209,6 +210,16 @@ export function createProgram(io: Io, result: { code: number }): Command {
     .option("-m, --model <model>", "another model for the new forks' agent (with --at-step)")
     .addOption(json())
     .action(action((ctx, id: string, opts: { fork: number; count: number; prompt?: string; atStep?: string; model?: string }) => branchCommand(ctx, id, opts)));
+
+  program
+    .command("merge")
+    .description("a new fork, from the base, whose agent combines the chosen forks' patches; its view says what of each survived")
+    .argument("<run>", "run id")
+    .addArgument(new Argument("<forks...>", "the forks to combine (2-8, each ended with a patch)").argParser((v: string, previous: number[] = []) => [...previous, parsePositiveInt(v)]))
+    .option("-p, --prompt <prompt>", "what the merge should favour, after the run's task")
+    .option("-m, --model <model>", "the merge fork's model (default: the run's)")
+    .addOption(json())
+    .action(action((ctx, id: string, forks: number[], opts: { prompt?: string; model?: string }) => mergeCommand(ctx, id, forks, opts)));
 
   program
     .command("judge")

@@ -5,6 +5,7 @@ export type {
   AgentView,
   ArtifactList,
   BranchResponse,
+  MergeResponse,
   CommandResult,
   CompareView,
   ConfigResults,

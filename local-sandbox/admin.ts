@@ -79,6 +79,7 @@ const handlers: Record<string, Handler> = {
       ctx.store.all().map((sb) => ({
         ...sb.record,
         dir: sb.dir,
+        frozen: sb.frozen ? { how: sb.frozen.how, bytes: sb.frozen.bytes } : null,
         processes: sb.processes.running().map((p) => ({ pid: p.pid, tag: p.tag, cmd: p.config.cmd, args: p.config.args })),
       })),
     ),

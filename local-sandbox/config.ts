@@ -1,6 +1,7 @@
 // Environment -> server options (used by main.ts; tests pass options directly).
 import { validateFaults, validateLatency } from "./faults.ts";
 import { ISOLATION_MODES, type IsolationMode } from "./isolation.ts";
+import { EGRESS_MODES, type EgressMode } from "./isolation/egress-check.ts";
 import { DEFAULT_PORT, type SandboxServerOptions } from "./server.ts";
 
 function parseJsonEnv(name: string, raw: string): unknown {
@@ -52,16 +53,28 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxSer
   if (env.SANDBOX_EXPOSE_PATHS) opts.exposePaths = env.SANDBOX_EXPOSE_PATHS.split(":").filter(Boolean);
   if (env.SANDBOX_HIDE_PATHS) opts.hidePaths = env.SANDBOX_HIDE_PATHS.split(":").filter(Boolean);
   if (env.SANDBOX_FORWARD_HOSTS) opts.forwardHosts = env.SANDBOX_FORWARD_HOSTS.split(/[\s,]+/).filter(Boolean);
+  if (env.SANDBOX_EGRESS) {
+    if (!EGRESS_MODES.includes(env.SANDBOX_EGRESS as EgressMode)) throw new Error(`SANDBOX_EGRESS must be one of ${EGRESS_MODES.join(", ")}`);
+    opts.egress = env.SANDBOX_EGRESS as EgressMode;
+  }
+  if (env.SANDBOX_EGRESS_LOOPBACK) {
+    const v = env.SANDBOX_EGRESS_LOOPBACK.toLowerCase();
+    if (!["0", "1", "true", "false"].includes(v)) throw new Error("SANDBOX_EGRESS_LOOPBACK must be 0/1/true/false");
+    opts.egressLoopback = v === "1" || v === "true";
+  }
   if (env.SANDBOX_LIMITS !== undefined && ["off", "0", "false"].includes(env.SANDBOX_LIMITS.toLowerCase())) opts.limits = false;
   else {
     const limits = {
       memoryMB: intEnv("SANDBOX_MEMORY_MB", env.SANDBOX_MEMORY_MB, 16),
       pids: intEnv("SANDBOX_PIDS_MAX", env.SANDBOX_PIDS_MAX, 16),
       cpus: intEnv("SANDBOX_CPUS", env.SANDBOX_CPUS, 1),
+      diskMB: intEnv("SANDBOX_DISK_MB", env.SANDBOX_DISK_MB, 1),
     };
     const set = Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined));
     if (Object.keys(set).length > 0) opts.limits = set;
   }
+  const frozenMemoryMB = intEnv("SANDBOX_FROZEN_MEMORY_MB", env.SANDBOX_FROZEN_MEMORY_MB, 0);
+  if (frozenMemoryMB !== undefined) opts.frozenMemoryMB = frozenMemoryMB;
   if (env.SANDBOX_ADMIN_KEY) opts.adminKey = env.SANDBOX_ADMIN_KEY;
   return opts;
 }

@@ -3,10 +3,13 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FaultInjector } from "./faults.ts";
 import type { Reply } from "./http-util.ts";
 import type { Sandbox, SandboxStore } from "./sandbox-store.ts";
+import type { SnapshotStore } from "./snapshots.ts";
 import type { Stats } from "./stats.ts";
 
 export interface ServerContext {
   store: SandboxStore;
+  /** Persistent snapshots (`POST /sandboxes/{id}/snapshots`, create from one). */
+  snapshots: SnapshotStore;
   stats: Stats;
   faults: FaultInjector;
   apiKey: string;

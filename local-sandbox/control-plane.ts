@@ -6,7 +6,8 @@ import { empty, isStringMap, json, readJsonObject, type Reply } from "./http-uti
 import type { RequestInfo, Route, ServerContext } from "./context.ts";
 import { checkRepo } from "./repo-check.ts";
 import { parseNetwork } from "./isolation/egress.ts";
-import { ENVD_VERSION, type Sandbox } from "./sandbox-store.ts";
+import { ENVD_VERSION, type CreateInput, type Sandbox } from "./sandbox-store.ts";
+import { snapshotRoutes } from "./control-plane-snapshots.ts";
 
 const MAX_TIMEOUT_SEC = 24 * 3600;
 /** Template names `GET /templates/aliases/{alias}` knows (E2B's default template). */
@@ -177,17 +178,29 @@ async function create(ctx: ServerContext, info: RequestInfo, v2: boolean): Promi
     throw new ApiError(400, "envVars must be an object of string values");
   }
   if (body.autoPause !== undefined && typeof body.autoPause !== "boolean") throw new ApiError(400, "autoPause must be a boolean");
+  if (body.autoPauseMemory !== undefined && body.autoPauseMemory !== null && typeof body.autoPauseMemory !== "boolean") {
+    throw new ApiError(400, "autoPauseMemory must be a boolean");
+  }
   const autoResume = body.autoResume as { enabled?: unknown } | undefined;
-  const network = parseNetwork(body.network);
-  const sb = ctx.store.create({
+  const network = parseNetwork(body.network, body.allow_internet_access);
+  const input: CreateInput = {
     templateID,
     timeoutSec,
     metadata: (body.metadata as Record<string, string> | undefined) ?? {},
     envVars: (body.envVars as Record<string, string> | undefined) ?? {},
     autoPause: body.autoPause === true,
     autoResume: typeof autoResume === "object" && autoResume !== null && autoResume.enabled === true,
+    ...(body.autoPauseMemory === false ? { autoPauseMemory: false } : {}),
     ...(network ? { network } : {}),
-  });
+  };
+  // A snapshot's ID or name: a new sandbox with a copy of its files (and its environment variables).
+  const snapshot = ctx.snapshots.resolve(templateID);
+  const sb = snapshot
+    ? await ctx.store.createFrom(
+        { ...input, templateID: snapshot.snapshotID, alias: snapshot.name ?? snapshot.snapshotID, envVars: { ...snapshot.envVars, ...input.envVars } },
+        ctx.snapshots.dir(snapshot),
+      )
+    : ctx.store.create(input);
   ctx.stats.createdWith({ sandboxID: sb.id, metadata: { ...sb.record.metadata }, ...(network ? { network } : {}) });
   return json(201, sandboxBody(sb));
 }
@@ -202,7 +215,7 @@ async function connect(ctx: ServerContext, info: RequestInfo, defaultTimeout: nu
 
 /** The `resume.files` fault: the resumed sandbox comes back without some of its files. */
 function loseOnResume(ctx: ServerContext, id: string): void {
-  const fault = ctx.faults.pick("resume.files");
+  const fault = ctx.faults.pick("resume.files", id);
   if (!fault?.lose) return;
   ctx.stats.fault("resume.files");
   ctx.store.loseFiles(id, fault.lose);
@@ -224,9 +237,9 @@ function metricsFor(): Record<string, unknown> {
   };
 }
 
-type Handler = (ctx: ServerContext, info: RequestInfo) => Promise<Reply>;
+export type Handler = (ctx: ServerContext, info: RequestInfo) => Promise<Reply>;
 
-interface RouteDef {
+export interface RouteDef {
   method: string;
   pattern: RegExp;
   names: string[];
@@ -307,10 +320,11 @@ const defs: RouteDef[] = [
     names: ["id"],
     op: "pause",
     handler: async (c, i) => {
-      await readJsonObject(i.req);
-      c.store.pause(i.params.id as string);
-      // Paused means its processes are gone (a resume lists none of them): wait, bounded, for the kills to land.
-      await c.store.require(i.params.id as string).processes.waitIdle(3000);
+      const body = await readJsonObject(i.req);
+      if (body.memory !== undefined && typeof body.memory !== "boolean") throw new ApiError(400, "memory must be a boolean");
+      const paused = c.store.pause(i.params.id as string, body.memory !== false);
+      // Paused files-only means its processes are gone (a resume lists none of them): wait, bounded, for the kills to land.
+      if (!paused.memory) await c.store.require(i.params.id as string).processes.waitIdle(3000);
       return empty(204);
     },
   },
@@ -384,9 +398,11 @@ const defs: RouteDef[] = [
     pattern: /^\/templates\/aliases\/([^/]+)$/,
     names: ["alias"],
     op: "templateAlias",
-    handler: async (_c, i) => {
+    handler: async (c, i) => {
       // Every templateID creates a sandbox (nothing is installed), but only `base` is a known name.
       const alias = i.params.alias as string;
+      const snapshot = c.snapshots.resolve(alias);
+      if (snapshot) return json(200, { templateID: snapshot.snapshotID, public: false });
       if (!KNOWN_TEMPLATES.includes(alias)) throw new ApiError(404, `Template alias '${alias}' not found`);
       return json(200, { templateID: alias, public: true });
     },
@@ -409,6 +425,7 @@ const defs: RouteDef[] = [
       return empty(204);
     },
   },
+  ...snapshotRoutes,
 ];
 
 /** Finds the control-plane route for a request. `params` is filled in. */

@@ -6,6 +6,7 @@ import { ApiError, CONNECT_CODE_TO_HTTP, RpcError, connectCodeForHttp, httpStatu
 import { json, sleep, writeReply, type Reply } from "./http-util.ts";
 import type { ErrorFlavor, RequestInfo, Route, ServerContext } from "./context.ts";
 import type { FaultSpec } from "./faults.ts";
+import { proxyNotFound } from "./envd.ts";
 
 function rateLimitHeaders(): Record<string, string> {
   return { "Retry-After": "1", "RateLimit-Limit": "1", "RateLimit-Remaining": "0", "RateLimit-Reset": "1" };
@@ -82,14 +83,30 @@ export async function dispatch(ctx: ServerContext, route: Route, info: RequestIn
   const { req, res } = info;
   const op = route.op;
   let fault: FaultSpec | undefined;
+  // Until its answer is ready, a request waits for its response headers (a stream's come with its start).
+  const answered = op ? ctx.stats.requestWaiting(op) : () => undefined;
+  res.once("close", answered);
   if (op) {
     ctx.stats.call(op);
     const delay = ctx.faults.latencyFor(op);
     if (delay > 0) await sleep(delay);
-    fault = ctx.faults.pick(op);
+    fault = ctx.faults.pick(op, info.sandbox?.id ?? info.params.id);
   }
   const sandboxId = info.sandbox?.id;
+  // E2B lost the sandbox: it is gone, and the call finds it so (envd: the edge proxy's answer; the
+  // control plane: the operation itself, which answers 404).
+  const lost = fault?.kill ? (sandboxId ?? info.params.id) : undefined;
+  if (lost) {
+    ctx.stats.fault(op!);
+    ctx.store.kill(lost);
+    if (sandboxId) {
+      req.resume();
+      return writeReply(req, res, proxyNotFound(sandboxId));
+    }
+    fault = undefined;
+  }
   if (fault && op && !fault.after) {
+    answered();
     ctx.stats.fault(op);
     req.resume();
     if (fault.drop) drop(req, res);
@@ -102,6 +119,7 @@ export async function dispatch(ctx: ServerContext, route: Route, info: RequestIn
   } catch (err) {
     reply = errorReply(err, route.flavor, ctx.log);
   }
+  answered();
   if (fault && op) {
     // "after": the operation happened; its response is lost or replaced.
     if (reply.kind === "stream") reply.discard();

@@ -13,6 +13,9 @@
 //   message  optional error message override
 //   lose     with op "resume.files": a resume of a paused sandbox (connect or resume) loses these
 //            files (sandbox paths; relative ones under /home/user) — E2B's reported lost changes
+//   kill     the sandbox the call is for is killed (E2B lost it), and the call is answered as one
+//            to a sandbox that no longer exists (envd: the edge proxy's 502; control plane: its 404)
+//   sandbox  only calls for this sandbox id (envd operations, and control-plane ones naming it)
 // Without firstK and rate a fault applies to every matching call. Faults are checked in order;
 // the first one that fires wins.
 import { ApiError } from "./errors.ts";
@@ -42,6 +45,8 @@ export interface FaultSpec {
   after?: boolean;
   message?: string;
   lose?: string[];
+  kill?: boolean;
+  sandbox?: string;
 }
 
 export type LatencyValue = number | [number, number];
@@ -79,7 +84,15 @@ export function validateFault(value: unknown): FaultSpec {
     if (!Array.isArray(v.lose) || v.lose.length === 0 || !v.lose.every((p) => typeof p === "string" && p !== "")) bad("fault.lose must be a non-empty array of paths");
     spec.lose = v.lose as string[];
   } else if (spec.op === "resume.files") bad('op "resume.files" needs lose');
-  if (!spec.drop && spec.status === undefined && !spec.lose) bad("fault needs either status, drop:true or lose");
+  if (v.kill !== undefined) {
+    if (typeof v.kill !== "boolean") bad("fault.kill must be a boolean");
+    spec.kill = v.kill;
+  }
+  if (v.sandbox !== undefined) {
+    if (typeof v.sandbox !== "string" || v.sandbox === "") bad("fault.sandbox must be a sandbox id");
+    spec.sandbox = v.sandbox;
+  }
+  if (!spec.drop && spec.status === undefined && !spec.lose && !spec.kill) bad("fault needs either status, drop:true, lose or kill:true");
   if (v.firstK !== undefined) {
     if (typeof v.firstK !== "number" || !Number.isInteger(v.firstK) || v.firstK < 0) bad("fault.firstK must be an integer >= 0");
     spec.firstK = v.firstK;
@@ -159,10 +172,11 @@ export class FaultInjector {
     return v[0] + Math.random() * (v[1] - v[0]);
   }
 
-  /** Returns the fault to inject into this call, if any (and records the match). */
-  pick(op: string): FaultSpec | undefined {
+  /** Returns the fault to inject into this call (for `sandboxId`, when it names one), if any (and records the match). */
+  pick(op: string, sandboxId?: string): FaultSpec | undefined {
     for (const f of this.faults) {
       if (f.spec.op !== op && f.spec.op !== "*") continue;
+      if (f.spec.sandbox !== undefined && f.spec.sandbox !== sandboxId) continue;
       f.seen++;
       if (f.spec.firstK !== undefined && f.seen > f.spec.firstK) continue;
       if (f.spec.rate !== undefined && !(Math.random() < f.spec.rate)) continue;

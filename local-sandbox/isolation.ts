@@ -203,6 +203,11 @@ export class NamespaceHolder {
     return !this.exited;
   }
 
+  /** Host pid of the holder (every process of its namespace descends from it), while alive. */
+  get hostPid(): number | undefined {
+    return this.exited ? undefined : this.pid;
+  }
+
   stop(): void {
     if (this.exited || this.pid === undefined) return;
     try {

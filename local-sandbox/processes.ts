@@ -78,6 +78,8 @@ export class SandboxProcess {
   private exitTimer: NodeJS.Timeout | undefined;
   private readonly onFinish: (p: SandboxProcess) => void;
   private readonly explainKill: (() => string | undefined) | undefined;
+  /** Set by kill(reason): why the server killed it (e.g. the sandbox's disk limit). */
+  private killReason: string | undefined;
 
   constructor(spec: SpawnSpec, config: ProcessConfig, tag: string | undefined, onFinish: (p: SandboxProcess) => void) {
     this.config = config;
@@ -154,7 +156,7 @@ export class SandboxProcess {
     if (this.end) return;
     if (this.exitTimer) clearTimeout(this.exitTimer);
     this.end = endEventFor(code, signal);
-    const why = signal === "SIGKILL" || code === 137 ? this.explainKill?.() : undefined;
+    const why = signal === "SIGKILL" || code === 137 ? (this.killReason ?? this.explainKill?.()) : undefined;
     if (why) this.end.error = `${this.end.status}: ${why}`;
     this.finishedAt = Date.now();
     this.emit({ type: "end", end: this.end });
@@ -175,6 +177,12 @@ export class SandboxProcess {
       }
     }
     return true;
+  }
+
+  /** SIGKILLs the whole group; its end event's error says `reason`. */
+  kill(reason: string): boolean {
+    if (this.running) this.killReason = reason;
+    return this.signal("SIGKILL");
   }
 
   writeStdin(data: Buffer): void {
@@ -223,9 +231,12 @@ export class ProcessTable {
     return all.find((p) => p.running && match(p)) ?? all.find(match);
   }
 
-  /** SIGKILLs every running process group. */
-  killAll(): void {
-    for (const p of this.running()) p.signal("SIGKILL");
+  /** SIGKILLs every running process group (with the reason their end events give, if any). */
+  killAll(reason?: string): void {
+    for (const p of this.running()) {
+      if (reason === undefined) p.signal("SIGKILL");
+      else p.kill(reason);
+    }
   }
 
   /** Waits (bounded) until no process is running any more. */

@@ -8,8 +8,9 @@
 // but have no processes, like an envd restart) and their endAt, so the sweeper expires them on
 // schedule. Paused sandboxes stay paused.
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { rm, rename, writeFile, cp } from "node:fs/promises";
-import { spawn, spawnSync } from "node:child_process";
+import { rm, rename, writeFile } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { copyTree } from "./copy-tree.ts";
 import { randomBytes, randomInt } from "node:crypto";
 import { join } from "node:path";
 import { ApiError, RpcError, maxLiveMessage, sandboxNotFoundMessage } from "./errors.ts";
@@ -18,6 +19,8 @@ import { NamespaceHolder, buildLaunch, type Isolation, type MountInput } from ".
 import { Forwarder, type ForwardHost } from "./isolation/forward.ts";
 import { allowedForwards, type NetworkRules } from "./isolation/egress.ts";
 import { inCgroup, type Cgroups, type SandboxCgroup } from "./isolation/cgroups.ts";
+import type { EgressProxy } from "./isolation/egress-proxy.ts";
+import { freeze, memoryOf, type FrozenSandbox } from "./isolation/freeze.ts";
 import { SANDBOX_GID, SANDBOX_UID, seedHome, writeUserFiles, type UserFiles } from "./isolation/user.ts";
 import { HOME, normalizeVirtual, mapVirtual } from "./paths.ts";
 import { locate } from "./sandbox-fs.ts";
@@ -45,10 +48,21 @@ export interface SandboxRecord {
   endAt: number;
   autoPause: boolean;
   autoResume: boolean;
+  /** `false`: a timeout's auto-pause is files-only (E2B's `onTimeout: { action: "pause", keepMemory: false }`). */
+  autoPauseMemory?: false;
   /** TTL requested at creation (seconds); reused when traffic auto-resumes a paused sandbox. */
   timeoutSec?: number;
   /** The create body's outbound rules (isolation/egress.ts): which forwarded hosts it gets. Forks inherit them. */
   network?: NetworkRules;
+  /** How the last pause went: processes kept frozen (`memory`) or files only, and why. */
+  pause?: PauseInfo;
+}
+
+/** A pause's kind: `memory` = its processes are frozen and go on when resumed; else files only. */
+export interface PauseInfo {
+  memory: boolean;
+  /** Why a pause asked to keep memory is files-only (cap reached, server restarted...). */
+  note?: string;
 }
 
 export class Sandbox {
@@ -65,6 +79,8 @@ export class Sandbox {
   forwarder: Promise<Forwarder> | undefined;
   /** The sandbox's cgroups (resource limits), made with its namespace. */
   cgroup: SandboxCgroup | undefined;
+  /** Its processes while paused with memory (isolation/freeze.ts). */
+  frozen: FrozenSandbox | undefined;
 
   constructor(record: SandboxRecord, dataDir: string) {
     this.record = record;
@@ -81,27 +97,55 @@ export class Sandbox {
     return this.record.state === "running";
   }
 
-  /** Stops everything running inside: processes are SIGKILLed, envd streams are cut. */
+  /** What a freeze of this sandbox's processes covers (its groups, its holder and commands). */
+  freezeTarget(): { cgroup: SandboxCgroup | undefined; roots: number[] } {
+    const roots = this.processes.running().map((p) => p.pid);
+    if (this.holder?.hostPid !== undefined) roots.push(this.holder.hostPid);
+    return { cgroup: this.cgroup, roots };
+  }
+
+  /** Open envd streams are dropped (connection reset), as a paused VM's connections are. */
+  cutStreams(): void {
+    for (const s of [...this.streams]) s.destroy();
+    this.streams.clear();
+  }
+
+  /** Stops everything running inside: processes are SIGKILLed (frozen ones too), envd streams are cut. */
   stopAll(): void {
     this.processes.killAll();
     this.holder?.stop();
     this.holder = undefined;
+    // After the kills: a frozen process handles its pending SIGKILL as it thaws.
+    this.frozen?.thaw();
+    this.frozen = undefined;
     this.forwarder?.then((f) => f.close(), () => {});
     this.forwarder = undefined;
     this.cgroup?.remove();
     this.cgroup = undefined;
-    for (const s of [...this.streams]) s.destroy();
-    this.streams.clear();
+    this.cutStreams();
+  }
+
+  /**
+   * Kills every process of the sandbox (its namespace too) but keeps it running, with its files and
+   * streams: each running command ends `signal: killed: <reason>`. The next command starts a new namespace.
+   */
+  stopProcesses(reason: string): void {
+    this.processes.killAll(reason);
+    this.holder?.stop();
+    this.holder = undefined;
   }
 }
 
 export interface CreateInput {
   templateID: string;
+  /** The template's name (default: templateID). */
+  alias?: string;
   timeoutSec: number;
   metadata: Record<string, string>;
   envVars: Record<string, string>;
   autoPause: boolean;
   autoResume: boolean;
+  autoPauseMemory?: false;
   network?: NetworkRules;
 }
 
@@ -113,8 +157,12 @@ export interface StoreOptions {
   hidePaths: string[];
   /** Host addresses every sandbox reaches at the same ip:port on its own loopback. */
   forwardHosts: ForwardHost[];
+  /** The egress proxy (isolation/egress-proxy.ts), in shared-namespace mode unless SANDBOX_EGRESS=off. */
+  egress?: EgressProxy | undefined;
   /** Per-sandbox resource limits (undefined: none). */
   cgroups: Cgroups | undefined;
+  /** Cap on the memory of all sandboxes paused with memory (MiB); beyond it a pause is files-only. 0: always files-only. */
+  frozenMemoryMB: number;
   stats: Stats;
   persist: boolean;
   log: (msg: string) => void;
@@ -134,30 +182,6 @@ function newSandboxId(): string {
   let id = "i";
   for (let i = 0; i < 19; i++) id += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
   return id;
-}
-
-/** Copies a directory tree preserving modes, symlinks and timestamps (cp -a, else fs.cp). */
-async function copyTree(src: string, dst: string): Promise<void> {
-  const ok = await new Promise<boolean>((resolve) => {
-    const child = spawn("cp", ["-a", "--reflink=auto", src, dst], { stdio: ["ignore", "ignore", "pipe"] });
-    child.on("error", () => resolve(false));
-    child.on("close", (code) => resolve(code === 0));
-  });
-  if (ok) return;
-  await rm(dst, { recursive: true, force: true });
-  await cp(src, dst, {
-    recursive: true,
-    verbatimSymlinks: true,
-    preserveTimestamps: true,
-    filter: (source) => {
-      try {
-        const st = lstatSync(source, { throwIfNoEntry: false });
-        return !st || st.isFile() || st.isDirectory() || st.isSymbolicLink();
-      } catch {
-        return false;
-      }
-    },
-  });
 }
 
 export class SandboxStore {
@@ -257,15 +281,18 @@ export class SandboxStore {
     if (this.owner) chownSync(sb.home, this.owner.uid, this.owner.gid);
   }
 
-  create(input: CreateInput): Sandbox {
-    this.checkCapacity();
-    const now = Date.now();
+  private freshId(): string {
     let id = newSandboxId();
     while (this.sandboxes.has(id) || existsSync(join(this.opts.dataDir, id))) id = newSandboxId();
-    const record: SandboxRecord = {
-      sandboxID: id,
+    return id;
+  }
+
+  private newRecord(input: CreateInput): SandboxRecord {
+    const now = Date.now();
+    return {
+      sandboxID: "",
       templateID: input.templateID,
-      alias: input.templateID,
+      alias: input.alias ?? input.templateID,
       envdAccessToken: randomBytes(20).toString("hex"),
       metadata: { ...input.metadata },
       envVars: { ...input.envVars },
@@ -276,12 +303,19 @@ export class SandboxStore {
       autoPause: input.autoPause,
       autoResume: input.autoResume,
       timeoutSec: input.timeoutSec,
+      ...(input.autoPauseMemory === false ? { autoPauseMemory: false as const } : {}),
       ...(input.network ? { network: input.network } : {}),
     };
+  }
+
+  create(input: CreateInput): Sandbox {
+    this.checkCapacity();
+    const record = this.newRecord(input);
+    record.sandboxID = this.freshId();
     const sb = new Sandbox(record, this.opts.dataDir);
     this.makeDirs(sb);
     if (this.owner) seedHome(sb.home);
-    this.sandboxes.set(id, sb);
+    this.sandboxes.set(sb.id, sb);
     this.opts.stats.created++;
     this.afterLiveChange();
     return sb;
@@ -324,14 +358,44 @@ export class SandboxStore {
     }
   }
 
-  /** Pauses a running sandbox: processes are killed, files kept. 409 when already paused. */
-  pause(id: string): void {
+  /**
+   * Pauses a running sandbox. `keepMemory` (E2B's default): its processes are frozen and go on when
+   * it resumes — unless the frozen sandboxes' memory would pass `frozenMemoryMB`, then (and with
+   * `keepMemory: false`) processes are killed and files kept. 409 when already paused.
+   */
+  pause(id: string, keepMemory = true): PauseInfo {
     const sb = this.require(id);
     if (!sb.running) throw new ApiError(409, `Error pausing sandbox - sandbox '${id}' is already paused`);
-    sb.stopAll();
+    let note = keepMemory ? this.frozenMemoryFull(sb) : undefined;
+    if (keepMemory && note === undefined) {
+      try {
+        sb.frozen = freeze(sb.freezeTarget());
+      } catch (err) {
+        note = `paused files-only (processes stopped): its processes could not be frozen (${(err as Error).message})`;
+      }
+    }
+    if (keepMemory && note === undefined) {
+      sb.cutStreams();
+      sb.record.pause = { memory: true };
+    } else {
+      sb.stopAll();
+      sb.record.pause = { memory: false, ...(note ? { note } : {}) };
+      if (note) this.opts.log(`sandbox ${id}: ${note}`);
+    }
     sb.record.state = "paused";
     this.opts.stats.paused++;
     this.afterLiveChange();
+    return sb.record.pause;
+  }
+
+  /** Why freezing this sandbox would pass the frozen-memory cap (undefined: it fits). */
+  private frozenMemoryFull(sb: Sandbox): string | undefined {
+    const cap = this.opts.frozenMemoryMB;
+    const mib = (bytes: number) => Math.ceil(bytes / 1024 / 1024);
+    const frozen = this.all().reduce((sum, other) => sum + (other.frozen?.bytes ?? 0), 0);
+    const mine = memoryOf(sb.freezeTarget());
+    if (cap > 0 && frozen + mine <= cap * 1024 * 1024) return undefined;
+    return `paused files-only (processes stopped): frozen sandboxes' memory ${mib(frozen)} MiB + this one's ${mib(mine)} MiB would pass SANDBOX_FROZEN_MEMORY_MB=${cap}`;
   }
 
   /**
@@ -347,6 +411,8 @@ export class SandboxStore {
       return { sandbox: sb, resumed: false };
     }
     this.checkCapacity();
+    sb.frozen?.thaw();
+    sb.frozen = undefined;
     sb.record.state = "running";
     sb.record.startedAt = now;
     sb.record.endAt = now + timeoutSec * 1000;
@@ -389,18 +455,10 @@ export class SandboxStore {
     const src = this.require(id);
     if (!src.running) throw new ApiError(409, `Sandbox '${id}' is paused and cannot be forked; resume it first`);
     const jobs = Array.from({ length: count }, async (): Promise<ForkResult> => {
-      try {
-        this.checkCapacity();
-      } catch (err) {
-        return { error: err as ApiError };
-      }
-      this.reserved++;
-      let newId = newSandboxId();
-      while (this.sandboxes.has(newId) || existsSync(join(this.opts.dataDir, newId))) newId = newSandboxId();
       const now = Date.now();
       const record: SandboxRecord = {
         ...src.record,
-        sandboxID: newId,
+        sandboxID: "",
         envdAccessToken: randomBytes(20).toString("hex"),
         metadata: { ...src.record.metadata },
         envVars: { ...src.record.envVars },
@@ -410,24 +468,49 @@ export class SandboxStore {
         endAt: now + timeoutSec * 1000,
         timeoutSec,
       };
-      const sb = new Sandbox(record, this.opts.dataDir);
-      try {
-        await copyTree(src.dir, sb.dir);
-        this.makeDirs(sb);
-      } catch (err) {
-        this.reserved--;
-        await rm(sb.dir, { recursive: true, force: true }).catch(() => {});
-        return { error: new ApiError(500, `Error forking sandbox: ${(err as Error).message}`) };
-      }
-      this.reserved--;
-      if (this.closed) return { error: new ApiError(503, "Server is shutting down") };
-      this.sandboxes.set(newId, sb);
-      this.opts.stats.created++;
-      this.opts.stats.forked++;
-      this.afterLiveChange();
-      return { sandbox: sb };
+      delete record.pause;
+      const made = await this.materialize(record, src.dir, "forking");
+      if ("sandbox" in made) this.opts.stats.forked++;
+      return made;
     });
     return Promise.all(jobs);
+  }
+
+  /** A new running sandbox whose files are a copy of `from` (a folder holding `home` and `tmp`: a snapshot's). */
+  async createFrom(input: CreateInput, from: string): Promise<Sandbox> {
+    const made = await this.materialize(this.newRecord(input), from, "creating sandbox from snapshot");
+    if ("error" in made) throw made.error;
+    return made.sandbox;
+  }
+
+  /**
+   * Registers a new running sandbox (`record` gets a fresh id) with a copy of `from`'s `home` and
+   * `tmp`; the capacity is held while copying.
+   */
+  private async materialize(record: SandboxRecord, from: string, doing: string): Promise<ForkResult> {
+    try {
+      this.checkCapacity();
+    } catch (err) {
+      return { error: err as ApiError };
+    }
+    this.reserved++;
+    record.sandboxID = this.freshId();
+    const sb = new Sandbox(record, this.opts.dataDir);
+    try {
+      mkdirSync(sb.dir, { recursive: true });
+      for (const part of ["home", "tmp"]) if (existsSync(join(from, part))) await copyTree(join(from, part), join(sb.dir, part));
+      this.makeDirs(sb);
+    } catch (err) {
+      this.reserved--;
+      await rm(sb.dir, { recursive: true, force: true }).catch(() => {});
+      return { error: new ApiError(500, `Error ${doing}: ${(err as Error).message}`) };
+    }
+    this.reserved--;
+    if (this.closed) return { error: new ApiError(503, "Server is shutting down") };
+    this.sandboxes.set(sb.id, sb);
+    this.opts.stats.created++;
+    this.afterLiveChange();
+    return { sandbox: sb };
   }
 
   /** Applies timeouts: expired running sandboxes are paused (autoPause) or killed. */
@@ -443,7 +526,7 @@ export class SandboxStore {
     const sb = this.require(id);
     this.opts.stats.expired++;
     if (sb.record.autoPause) {
-      if (sb.running) this.pause(id);
+      if (sb.running) this.pause(id, sb.record.autoPauseMemory !== false);
     } else {
       this.kill(id);
     }
@@ -465,6 +548,7 @@ export class SandboxStore {
       E2B_SANDBOX: "true",
       E2B_SANDBOX_ID: sb.id,
       E2B_TEMPLATE_ID: sb.record.templateID,
+      ...this.opts.egress?.env(sb.record.network, allowedForwards(this.opts.forwardHosts, sb.record.network)),
       ...sb.record.envVars,
       ...envs,
     };
@@ -497,7 +581,9 @@ export class SandboxStore {
       sb.cgroup = this.opts.cgroups?.create(sb.id);
       const holder = new NamespaceHolder(this.opts.isolation, this.mounts(sb, true), () => {}, sb.cgroup?.procs);
       sb.holder = holder;
-      const forwarder = holder.ready.then((pid) => Forwarder.start(shared.nsenterPath, pid, allowedForwards(this.opts.forwardHosts, sb.record.network)));
+      const forwards = allowedForwards(this.opts.forwardHosts, sb.record.network);
+      const proxy = this.opts.egress?.listener(sb.record.network, forwards);
+      const forwarder = holder.ready.then((pid) => Forwarder.start(shared.nsenterPath, pid, proxy ? [...forwards, proxy] : forwards));
       forwarder.catch(() => holder.stop());
       sb.forwarder = forwarder;
     }
@@ -577,6 +663,7 @@ export class SandboxStore {
         // Made by a server that ran commands as root: the sandbox user's now (no symlink followed).
         if (this.owner && lstatSync(sb.home).uid !== this.owner.uid) spawnSync("chown", ["-R", "-h", "-P", `${this.owner.uid}:${this.owner.gid}`, sb.home]);
         this.makeDirs(sb);
+        this.restoredFilesOnly(sb);
         this.sandboxes.set(record.sandboxID, sb);
       }
       this.opts.stats.observeLive(this.liveCount());
@@ -584,6 +671,14 @@ export class SandboxStore {
     } catch (err) {
       this.opts.log(`could not read ${this.tablePath}: ${(err as Error).message}`);
     }
+  }
+
+  /** A sandbox paused with memory by a server that is gone: its processes went with it. */
+  private restoredFilesOnly(sb: Sandbox): void {
+    if (sb.running || !sb.record.pause?.memory) return;
+    const note = "the server restarted while the sandbox was paused with memory: its processes are gone, it resumes files-only";
+    sb.record.pause = { memory: false, note };
+    this.opts.log(`sandbox ${sb.id}: ${note}`);
   }
 
   private serialize(): string {

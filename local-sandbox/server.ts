@@ -18,7 +18,11 @@ import { header, json, writeReply } from "./http-util.ts";
 import { NOT_ISOLATED_WARNING, resolveIsolation, type IsolationKind, type IsolationMode } from "./isolation.ts";
 import { parseForwardHosts } from "./isolation/forward.ts";
 import { Cgroups, DEFAULT_LIMITS, type Limits } from "./isolation/cgroups.ts";
+import { DiskWatch } from "./isolation/disk.ts";
+import type { EgressMode } from "./isolation/egress-check.ts";
+import { EgressProxy, PROXY_ADDRESS, PROXY_PORT } from "./isolation/egress-proxy.ts";
 import { SandboxStore } from "./sandbox-store.ts";
+import { SnapshotStore } from "./snapshots.ts";
 import { Stats, type StatsSnapshot } from "./stats.ts";
 
 /**
@@ -32,6 +36,10 @@ export function randomApiKey(): string {
   return `e2b_${randomBytes(20).toString("hex")}`;
 }
 export const DEFAULT_PORT = 3049;
+/** A sandbox's /home/user and /tmp together, MiB. */
+export const DEFAULT_DISK_MB = 10_240;
+/** Default cap on frozen (paused with memory) sandboxes' memory, MiB. */
+export const DEFAULT_FROZEN_MEMORY_MB = 4096;
 
 export interface SandboxServerOptions {
   /** Port to listen on; 0 picks a free one. Default 3049. */
@@ -68,10 +76,29 @@ export interface SandboxServerOptions {
    */
   forwardHosts?: string[];
   /**
-   * CPU, memory and process limits per sandbox (cgroups; defaults DEFAULT_LIMITS). An isolated
-   * server refuses to start when it cannot apply them, unless this is `false`.
+   * Egress through the server's HTTP proxy (isolation/egress-proxy.ts): `allowlist` (default) = a
+   * sandbox reaches what its `allowOut` names; `open` = also public addresses no `denyOut` covers;
+   * `off` = no proxy. Needs one namespace per sandbox.
    */
-  limits?: Partial<Limits> | false;
+  egress?: EgressMode;
+  /**
+   * Whether an `allowOut` address rule covering the host's loopback opens it through the egress
+   * proxy (default false: the host's loopback is reached only at forwarded addresses).
+   */
+  egressLoopback?: boolean;
+  /**
+   * CPU, memory and process limits per sandbox (cgroups; defaults DEFAULT_LIMITS) and its disk
+   * limit (`diskMB`, default DEFAULT_DISK_MB: isolation/disk.ts). An isolated server refuses to
+   * start when it cannot apply them, unless this is `false`.
+   */
+  limits?: (Partial<Limits> & { diskMB?: number }) | false;
+  /** How often sandboxes' disk use is measured (the pause between rounds). Default 5000 ms. */
+  diskCheckIntervalMs?: number;
+  /**
+   * Cap on the memory of all sandboxes paused with memory (their processes frozen), MiB; a pause
+   * beyond it is files-only (processes stopped). 0: every pause is files-only. Default 4096.
+   */
+  frozenMemoryMB?: number;
   /** Key of the /admin API (X-Admin-Key). Default: a random one (see `adminKey` on the server). */
   adminKey?: string;
   /** How often timeouts are checked. Default 250 ms. */
@@ -186,6 +213,20 @@ async function route(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
   await dispatch(ctx, matched, info);
 }
 
+/** The egress proxy for these settings, or undefined (off, unconfined, or one bwrap per command). */
+function egressProxy(options: SandboxServerOptions, kind: IsolationKind, shared: boolean, forwardHosts: ReturnType<typeof parseForwardHosts>): EgressProxy | undefined {
+  const mode = options.egress ?? "allowlist";
+  if (mode === "off" || kind === "none") return undefined;
+  if (!shared) {
+    if (mode === "open") throw new Error("SANDBOX_EGRESS=open needs one namespace per sandbox (root with nsenter and setpriv); one bwrap per command has no proxy");
+    return undefined;
+  }
+  if (forwardHosts.some((h) => h.host === PROXY_ADDRESS && h.port === PROXY_PORT)) {
+    throw new Error(`forwarded host ${PROXY_ADDRESS}:${PROXY_PORT} is where sandboxes reach the egress proxy: forward another port, or set SANDBOX_EGRESS=off`);
+  }
+  return new EgressProxy({ mode, hostLoopback: options.egressLoopback ?? false, forwardHosts });
+}
+
 export async function startSandboxServer(options: SandboxServerOptions = {}): Promise<SandboxServer> {
   const log = options.log ?? defaultLog;
   const dataDir = resolve(options.dataDir ?? ".sandbox-data");
@@ -209,6 +250,7 @@ export async function startSandboxServer(options: SandboxServerOptions = {}): Pr
     warnedNotIsolated = true;
     log(NOT_ISOLATED_WARNING);
   }
+  const egress = egressProxy(options, isolation.kind, isolation.shared !== undefined, forwardHosts);
   const stats = new Stats();
   const faults = new FaultInjector(options.faults ?? [], options.latency ?? {});
   const store = new SandboxStore({
@@ -218,7 +260,9 @@ export async function startSandboxServer(options: SandboxServerOptions = {}): Pr
     exposePaths: (options.exposePaths ?? []).map((p) => resolve(p)),
     hidePaths: (options.hidePaths ?? []).map((p) => resolve(p)),
     forwardHosts,
+    egress,
     cgroups,
+    frozenMemoryMB: options.frozenMemoryMB ?? DEFAULT_FROZEN_MEMORY_MB,
     stats,
     persist: options.persist ?? true,
     log,
@@ -229,7 +273,8 @@ export async function startSandboxServer(options: SandboxServerOptions = {}): Pr
   }
   const adminKey = options.adminKey ?? randomBytes(24).toString("hex");
   if (adminKey === apiKey) throw new Error("the admin key must differ from the E2B API key");
-  const ctx: ServerContext = { store, stats, faults, apiKey, adminKey, log };
+  const snapshots = new SnapshotStore(dataDir, log);
+  const ctx: ServerContext = { store, snapshots, stats, faults, apiKey, adminKey, log };
 
   const server = createServer((req, res) => {
     req.on("error", () => {});
@@ -258,6 +303,11 @@ export async function startSandboxServer(options: SandboxServerOptions = {}): Pr
     });
   });
   const port = (server.address() as AddressInfo).port;
+  if (egress) egress.settings.serverPort = port;
+  const disk = cgroups && options.limits !== false
+    ? new DiskWatch({ limitMB: options.limits?.diskMB ?? DEFAULT_DISK_MB, intervalMs: options.diskCheckIntervalMs ?? 5000, sandboxes: () => store.all(), log })
+    : undefined;
+  disk?.start();
 
   const sweeper = setInterval(() => {
     try {
@@ -292,7 +342,9 @@ export async function startSandboxServer(options: SandboxServerOptions = {}): Pr
     close() {
       closing ??= (async () => {
         clearInterval(sweeper);
+        disk?.close();
         await store.close();
+        egress?.close();
         await new Promise<void>((done) => {
           server.close(() => done());
           server.closeAllConnections();

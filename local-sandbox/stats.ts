@@ -12,6 +12,8 @@ export interface StatsSnapshot {
   peakLive: number;
   pausedNow: number;
   calls: Record<string, number>;
+  /** Per operation, the most requests that waited for their answer at once (Cloudflare counts an invocation's connections waiting for response headers). */
+  peakWaiting: Record<string, number>;
   faultsInjected: number;
   faultsByOp: Record<string, number>;
 }
@@ -30,6 +32,9 @@ export class Stats {
   peakLive = 0;
   faultsInjected = 0;
   calls: Record<string, number> = {};
+  /** Requests per operation waiting for their answer now, and the most at once. */
+  waiting: Record<string, number> = {};
+  peakWaiting: Record<string, number> = {};
   faultsByOp: Record<string, number> = {};
   /** The most recent calls with their arrival time (epoch ms), oldest first; benchmarks read it. */
   recent: { op: string; at: number }[] = [];
@@ -40,6 +45,19 @@ export class Stats {
     this.calls[op] = (this.calls[op] ?? 0) + 1;
     this.recent.push({ op, at: Date.now() });
     if (this.recent.length > RECENT_CALLS) this.recent.splice(0, this.recent.length - RECENT_CALLS);
+  }
+
+  /** A request of `op` arrived; `answered` when its answer (its headers) goes out. */
+  requestWaiting(op: string): () => void {
+    const now = (this.waiting[op] ?? 0) + 1;
+    this.waiting[op] = now;
+    if (now > (this.peakWaiting[op] ?? 0)) this.peakWaiting[op] = now;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.waiting[op] = (this.waiting[op] ?? 1) - 1;
+    };
   }
 
   /** Records what a create asked for (its metadata and outbound rules), the last RECENT_CALLS kept. */
@@ -66,6 +84,7 @@ export class Stats {
     this.forked = 0;
     this.faultsInjected = 0;
     this.calls = {};
+    this.peakWaiting = { ...this.waiting };
     this.faultsByOp = {};
     this.recent = [];
     this.creates = [];
@@ -84,6 +103,7 @@ export class Stats {
       peakLive: Math.max(this.peakLive, live),
       pausedNow: pausedNow,
       calls: { ...this.calls },
+      peakWaiting: { ...this.peakWaiting },
       faultsInjected: this.faultsInjected,
       faultsByOp: { ...this.faultsByOp },
     };

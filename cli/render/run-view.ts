@@ -1,5 +1,5 @@
 import type { Colors } from "../output.ts";
-import type { RunSummary, RunView } from "../types.ts";
+import type { ForkView, RunSummary, RunView } from "../types.ts";
 import { isSettledRun } from "../types.ts";
 import {
   agentStats,
@@ -111,6 +111,13 @@ export function requestedModel(view: RunView): string | undefined {
   return "prompt" in view.request.task ? view.request.task.model : undefined;
 }
 
+/** A merge fork's sources and, once computed, how many hunks of each survived in its patch. */
+export function mergeLine(f: ForkView): string | undefined {
+  if (!f.merge) return undefined;
+  const kept = f.merge.provenance?.forks.map((p) => `fork ${p.n} ${p.survived}/${p.total} hunks (${Math.round(p.share * 100)} %)`);
+  return `merges forks ${f.merge.forks.join(", ")}${kept ? ` · survived: ${kept.join(", ")}` : ""}`;
+}
+
 /**
  * What each agent fork did: model, turns, tool calls, tokens, model cost, and the agent's summary
  * (in full, indented, for `status`; cut to one line with `compact`, for the end of a watch).
@@ -124,6 +131,8 @@ export function agentDetails(view: RunView, c: Colors, opts: { compact?: boolean
     if (!stats) continue;
     const label = `fork ${f.n}`;
     lines.push(`  ${c.bold(label)}  ${stats}`);
+    const merge = mergeLine(f);
+    if (merge) lines.push(`${" ".repeat(label.length + 4)}${merge}`);
     const summary = f.agent?.summary.trim();
     if (!summary) continue;
     const indent = " ".repeat(label.length + 4);

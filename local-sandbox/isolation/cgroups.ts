@@ -40,11 +40,33 @@ export interface SandboxCgroup {
   procs: string[];
   /** OOM kills in the sandbox so far. */
   oomKills(): number;
+  /** Memory the sandbox's processes use now (bytes; page cache included). */
+  memoryBytes(): number;
+  /**
+   * The cgroup freezer of the sandbox's group (v2 `cgroup.freeze`, v1 `freezer.state`), when this
+   * host has one: `set(true)` freezes every process of the group (and all they fork), `set(false)` thaws.
+   */
+  freezer: { set(frozen: boolean): void } | undefined;
   /** Removes the groups (once empty; retried a few times). */
   remove(): void;
 }
 
 const bytes = (mb: number) => String(mb * 1024 * 1024);
+const readBytes = (file: string): number => {
+  try {
+    return Number(readFileSync(file, "utf8").trim()) || 0;
+  } catch {
+    return 0;
+  }
+};
+
+/** Per hierarchy: the memory-use file of a group, and the freezer's file and values. */
+interface Usage {
+  memoryFile: string;
+  freezeFile?: (id: string) => string;
+  frozen: string;
+  thawed: string;
+}
 const readNumber = (file: string, key: string): number => {
   try {
     const m = new RegExp(`^${key} (\\d+)$`, "m").exec(readFileSync(file, "utf8"));
@@ -122,14 +144,17 @@ export class Cgroups {
   private readonly controllers: Controller[];
   private readonly oomFile: (group: string) => string;
   private readonly memoryDir: string;
+  /** How this hierarchy reports memory use and freezes a group (per sandbox id). */
+  private readonly usage: Usage;
   /** Removals waiting for a sandbox's processes to be gone, cancelled when it starts again. */
   private readonly removing = new Map<string, NodeJS.Timeout>();
 
-  private constructor(limits: Limits, controllers: Controller[], memoryDir: string, oomFile: (group: string) => string) {
+  private constructor(limits: Limits, controllers: Controller[], memoryDir: string, oomFile: (group: string) => string, usage: Usage) {
     this.limits = limits;
     this.controllers = controllers;
     this.memoryDir = memoryDir;
     this.oomFile = oomFile;
+    this.usage = usage;
   }
 
   /** Sets up this server's groups, or says why limits cannot be applied here. */
@@ -159,7 +184,8 @@ export class Cgroups {
             ["cpu.max", `${Math.round(l.cpus * PERIOD_US)} ${PERIOD_US}`],
           ],
         };
-        cgroups = new Cgroups(limits, [v2], dir, (g) => join(g, "memory.events"));
+        const usage: Usage = { memoryFile: "memory.current", freezeFile: (id) => join(dir, id, "cgroup.freeze"), frozen: "1", thawed: "0" };
+        cgroups = new Cgroups(limits, [v2], dir, (g) => join(g, "memory.events"), usage);
       } else {
         const pids = v1Mount(root, "pids");
         const memory = v1Mount(root, "memory");
@@ -176,8 +202,17 @@ export class Cgroups {
           },
           { dir: at(cpu), settings: (l) => [["cpu.cfs_period_us", String(PERIOD_US)], ["cpu.cfs_quota_us", String(Math.round(l.cpus * PERIOD_US))]] },
         ];
+        // The freezer hierarchy, when mounted, holds the sandbox's processes too (pause keeps them frozen).
+        const freezer = v1Mount(root, "freezer");
+        if (freezer) controllers.push({ dir: at(freezer), settings: () => [] });
         for (const c of controllers) mkdirSync(c.dir, { recursive: true });
-        cgroups = new Cgroups(limits, controllers, at(memory), (g) => join(g, "memory.oom_control"));
+        const usage: Usage = {
+          memoryFile: "memory.usage_in_bytes",
+          ...(freezer ? { freezeFile: (id: string) => join(at(freezer), id, "freezer.state") } : {}),
+          frozen: "FROZEN",
+          thawed: "THAWED",
+        };
+        cgroups = new Cgroups(limits, controllers, at(memory), (g) => join(g, "memory.oom_control"), usage);
       }
       cgroups.removeStale();
       // A probe group proves the limits can be written here.
@@ -211,9 +246,13 @@ export class Cgroups {
       return dir;
     });
     const memoryGroup = join(this.memoryDir, id);
+    const freezeFile = this.usage.freezeFile?.(id);
+    const { frozen, thawed } = this.usage;
     return {
       procs: dirs.map((d) => join(d, "cgroup.procs")),
       oomKills: () => readNumber(this.oomFile(memoryGroup), "oom_kill"),
+      memoryBytes: () => readBytes(join(memoryGroup, this.usage.memoryFile)),
+      freezer: freezeFile && existsSync(freezeFile) ? { set: (on) => writeFileSync(freezeFile, on ? frozen : thawed) } : undefined,
       remove: () =>
         void removeWhenEmpty(dirs, (timer) => {
           if (timer) this.removing.set(id, timer);

@@ -1,6 +1,6 @@
 // A sandbox's outbound rules (E2B's create-body `network: { allowOut, denyOut }`) as this server
-// enforces them. A sandbox reaches nothing but the forwarded host addresses (forward.ts), so the
-// rules decide which of those are forwarded into its namespace: a forwarded address is left out
+// enforces them: in full by the egress proxy (egress-check.ts); for the forwarded host addresses
+// (forward.ts), the rules decide which of those are forwarded into its namespace: a forwarded address is left out
 // when a `denyOut` CIDR/IP covers it and no `allowOut` IP/CIDR (or `localhost`, for 127.0.0.1)
 // covers it. Host names in `allowOut` match nothing here (forwards are IPv4 addresses; there is
 // no DNS inside a sandbox), IPv6 rules match nothing, and ports are not considered.
@@ -19,8 +19,18 @@ function stringList(value: unknown, field: string): string[] {
   return value as string[];
 }
 
-/** The create body's `network`, or undefined (every forwarded host reachable, as before). */
-export function parseNetwork(value: unknown): NetworkRules | undefined {
+/** Every address: what E2B's `allow_internet_access: false` denies (allowOut still wins). */
+export const ALL_TRAFFIC = ["0.0.0.0/0", "::/0"];
+
+/**
+ * The create body's `network`, or undefined (every forwarded host reachable, as before).
+ * `allowInternetAccess` (the body's `allow_internet_access`): false adds ALL_TRAFFIC to denyOut.
+ */
+export function parseNetwork(value: unknown, allowInternetAccess?: unknown): NetworkRules | undefined {
+  if (allowInternetAccess === false) {
+    const rules = parseNetwork(value) ?? { allowOut: [], denyOut: [] };
+    return { ...rules, denyOut: [...new Set([...rules.denyOut, ...ALL_TRAFFIC])] };
+  }
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "object" || Array.isArray(value)) throw new ApiError(400, "network must be an object");
   const v = value as Record<string, unknown>;

@@ -8,6 +8,8 @@
 // hands the socket to the server and exits. The server accepts on it and relays every connection
 // (raw TCP) to the host address. So a URL like http://127.0.0.1:8080/repo.git works unchanged
 // inside the sandbox, and only the listed addresses do. Not forwarded: UDP, DNS, anything else.
+// The same helper binds the egress proxy's address (egress-proxy.ts) when the sandbox has egress:
+// its connections are handed to the proxy instead of relayed.
 import { spawn } from "node:child_process";
 import { connect, isIPv4, type Server, type Socket } from "node:net";
 import { join } from "node:path";
@@ -15,6 +17,11 @@ import { join } from "node:path";
 export interface ForwardHost {
   host: string;
   port: number;
+}
+
+/** A listening address in the namespace; `accept` takes its connections (default: relayed as raw TCP to the same host address). */
+export interface ForwardListener extends ForwardHost {
+  accept?: (socket: Socket) => void;
 }
 
 /** Parses `ip:port` entries (IPv4 literal, or `localhost`), throwing a clear message otherwise. */
@@ -38,8 +45,8 @@ export class Forwarder {
   private readonly sockets = new Set<Socket>();
   private closed = false;
 
-  /** Binds every host of `hosts` in the namespace of `initPid` and starts relaying. */
-  static async start(nsenterPath: string, initPid: number, hosts: ForwardHost[]): Promise<Forwarder> {
+  /** Binds every host of `hosts` in the namespace of `initPid` and starts relaying (or handing over, see ForwardListener). */
+  static async start(nsenterPath: string, initPid: number, hosts: ForwardListener[]): Promise<Forwarder> {
     const fwd = new Forwarder();
     if (hosts.length === 0) return fwd;
     // Non-loopback addresses are given to the sandbox's lo so that the same ip:port can be bound.
@@ -57,7 +64,7 @@ export class Forwarder {
       const host = hosts.find((h) => `${h.host}:${h.port}` === spec);
       if (!host || fwd.closed) return void server.close();
       fwd.servers.push(server);
-      server.on("connection", (s) => fwd.relay(s, host));
+      server.on("connection", (s: Socket) => (host.accept ? fwd.handOver(s, host.accept) : fwd.relay(s, host)));
     });
     const code = await new Promise<number | null>((resolve) => {
       child.on("error", () => resolve(-1));
@@ -70,6 +77,14 @@ export class Forwarder {
       throw new Error(`could not forward ${hosts.map((h) => `${h.host}:${h.port}`).join(", ")} into the sandbox: ${stderr.trim() || `exit ${code}`}`);
     }
     return fwd;
+  }
+
+  /** Gives a connection to its handler (the egress proxy); cut like the relayed ones on close. */
+  private handOver(inside: Socket, accept: (socket: Socket) => void): void {
+    this.sockets.add(inside);
+    inside.on("close", () => this.sockets.delete(inside));
+    inside.on("error", () => inside.destroy());
+    accept(inside);
   }
 
   private relay(inside: Socket, host: ForwardHost): void {

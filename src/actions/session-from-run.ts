@@ -12,13 +12,14 @@ import { sessionSandboxTtl } from "../protocol/session-job";
 import { historyOfExchanges, type SessionHistory, type SessionRecord } from "../objects/session/session-store";
 import { POOL_NAME } from "../protocol/events";
 import { remainingUsd } from "../objects/session/fork-plan";
+import { forkOrigin } from "./session-origin";
 
 /**
  * A session continuing fork n of a run (POST /v1/runs/:id/forks/:n/session): it takes over the
  * fork's kept sandbox (runs with keepSandboxes; paused until the first message) and, for an agent
  * fork, starts from its conversation: one turn per exchange (a branched fork's parent's first). Its
- * budget is what the run had left of its own.
- * A sandbox is taken over once.
+ * budget is what the run had left of its own, and it records what a lost sandbox is rebuilt from
+ * (session-origin.ts). A sandbox is taken over once.
  */
 export async function sessionFromFork(env: Env, run: RunView, n: number): Promise<SessionView> {
   const fork = run.forks.find((f) => f.n === n);
@@ -69,7 +70,7 @@ export async function sessionFromFork(env: Env, run: RunView, n: number): Promis
       sandboxMs: 0,
       runningSince: null,
       idleSince: null,
-      ...originOf(run, fork),
+      ...(await forkOrigin(env, run, fork, id, history.turns.length)),
       run: { id: run.id, fork: n },
       createdAt: now,
       updatedAt: now,
@@ -81,19 +82,4 @@ export async function sessionFromFork(env: Env, run: RunView, n: number): Promis
     await pool.release(sessionLeaseKey(id));
     throw err;
   }
-}
-
-/**
- * What a lost sandbox of the session can be rebuilt from without a snapshot (issue 24, item 2): a
- * prepared run's fork started at the recorded prepared commit, with the prepare commands and (a
- * commands fork) the commands it ran — the parent's first ones too for a branched fork; an agent
- * fork's tool calls are the session's first turns. A fork that cloned by itself has no recorded
- * base commit, and a Claude Code fork's tool calls are not recorded one by one: neither has an origin.
- */
-function originOf(run: RunView, fork: RunView["forks"][number]): Pick<SessionRecord, "baseSha" | "origin"> {
-  const baseSha = run.prepared?.status === "forked" && run.prepared.baseSha ? run.prepared.baseSha : null;
-  const task = run.request.task;
-  if (!baseSha || ("prompt" in task && task.runtime === "claude-code")) return { baseSha };
-  const ran = (fork.parent?.turn ?? 0) + fork.commands.length;
-  return { baseSha, origin: { prepare: run.request.prepare?.commands ?? [], commands: "commands" in task ? task.commands.slice(0, ran) : [] } };
 }

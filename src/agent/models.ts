@@ -23,11 +23,9 @@ function isAlias(name: string): name is ModelAlias {
 }
 
 /** The full model id for what a user typed (`task.model`); the default is `sonnet`. */
-export function resolveModel(name?: string): string {
+export function resolveModel(name?: string, field = "task.model"): string {
   const value = (name ?? DEFAULT_MODEL_ALIAS).trim().toLowerCase();
   if (isAlias(value)) return MODEL_ALIASES[value];
   if (FULL_MODEL_ID.test(value)) return value;
-  throw new InvalidInputError(`Unknown model "${name}": use one of ${Object.keys(MODEL_ALIASES).join(", ")} or a full Claude model id (claude-...).`, {
-    field: "task.model",
-  });
+  throw new InvalidInputError(`Unknown model "${name}": use one of ${Object.keys(MODEL_ALIASES).join(", ")} or a full Claude model id (claude-...).`, { field });
 }

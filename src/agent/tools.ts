@@ -48,6 +48,8 @@ export interface ToolOptions {
   stallMs?: number;
   /** Sees a bash command's output while it runs (live output); its result is unchanged. */
   onOutput?: (stream: "stdout" | "stderr", chunk: string) => void;
+  /** Stops a running bash command (see ExecOptions.signal): its result says why. */
+  signal?: AbortSignal;
 }
 
 /** Runs one tool call of the model in the sandbox. */
@@ -135,6 +137,7 @@ async function bash(session: EnvdClient, input: { [key: string]: JsonValue }, op
     timeoutMs: timeoutSeconds * 1000 + COMMAND_GRACE_MS,
     tailChars: MAX_TOOL_OUTPUT_CHARS * 2,
     stallMs: opts.stallMs,
+    signal: opts.signal,
     envs: {
       ...opts.envs,
       FORKYARD_COMMAND: command,
@@ -151,7 +154,10 @@ async function bash(session: EnvdClient, input: { [key: string]: JsonValue }, op
   const separator = output === "" || output.endsWith("\n") ? "" : "\n";
   // 124: `timeout` fired; 137: it had to KILL after the grace period.
   const timedOut = result.exitCode === 124 || result.exitCode === 137;
-  const status = timedOut ? `[command timed out after ${timeoutSeconds} s (exit code ${result.exitCode})]` : `[exit code: ${result.exitCode}]`;
+  const stoppedBy = result.stopped ? opts.signal?.reason : undefined;
+  const status = stoppedBy instanceof Error
+    ? `[stopped: ${stoppedBy.message}]`
+    : timedOut ? `[command timed out after ${timeoutSeconds} s (exit code ${result.exitCode})]` : `[exit code: ${result.exitCode}]`;
   return `${output}${separator}${status}`;
 }
 

@@ -10,7 +10,7 @@ import type { createdSession, deletedSession, forkedSessions, messageAccepted, s
 import type { createSessionRequest, SessionStatus } from "./sessions.ts";
 import type { createEvalRequest } from "./evals.ts";
 
-export type { AgentView, BranchRequest, BranchResponse, CommandResult, CreateRunRequest, ForkStatus, ForkView, RunStatus, RunSummary, RunView, StepView, TokenCounts } from "./runs.ts";
+export type { AgentView, BranchRequest, BranchResponse, MergeResponse, CommandResult, CreateRunRequest, ForkStatus, ForkView, RunStatus, RunSummary, RunView, StepView, TokenCounts } from "./runs.ts";
 export type { SessionSummary, SessionView, TranscriptEntry, TurnView } from "./sessions.ts";
 export type { PickResult } from "./pick-responses.ts";
 export type SessionPickResult = z.infer<typeof import("./pick-responses.ts").sessionPickResult>;

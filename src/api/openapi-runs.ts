@@ -81,13 +81,20 @@ function listRunsParameters(schemas: Record<string, Json>): Json[] {
   }));
 }
 
-/** Starting and listing runs, one run, and its actions. */
 /** GET /v1/runs/:id's paging of forks. */
 const forksPageParams: Json[] = [
   { name: "forksAfter", in: "query", required: false, description: "only forks numbered after this (`forksPage.next` of the previous page)", schema: { type: "integer", minimum: 0 } },
   { name: "forksLimit", in: "query", required: false, description: "forks per page (1-1000, default 100 when paging)", schema: { type: "integer", minimum: 1, maximum: 1000 } },
 ];
 
+/** POST /v1/runs/:id/budget: what a raise continues, and when it is refused. */
+const RAISE_BUDGET_DESCRIPTION =
+  "Sets a higher budget (400 unless more than the current one); forks stopped for budget continue where they stopped — also forks a budget stop already ended " +
+  "(their wait outlasted BUDGET_WAIT_SECONDS, or a command was refused), even once the run ended: the run goes back to `running` (event `run.resumed`) and each goes on " +
+  "in a new instance whose sandbox is rebuilt from the fork's journal (no model call repeated). 409 `run_cancelled` (a cancelled run), `run_finished` (an ended run " +
+  "with no fork stopped for budget where it can go on), `run_deleted` (a deleted run).";
+
+/** Starting and listing runs, one run, and its actions. */
 function runPathsTop(listParameters: Json[]): Paths {
   return {
     "/v1/runs": {
@@ -158,7 +165,7 @@ function runPathsTop(listParameters: Json[]): Paths {
         tags: ["runs"],
         operationId: "raiseBudget",
         summary: "Raise a run's budget",
-        description: "Sets a higher budget (400 unless more than the current one); forks stopped for budget continue where they stopped. 409 when the run already ended.",
+        description: RAISE_BUDGET_DESCRIPTION,
         parameters: [runIdParam],
         requestBody: { required: true, content: { "application/json": { schema: ref("RaiseBudgetRequest"), example: RAISE_BUDGET_EXAMPLE } } },
         responses: { "200": json(ref("RunView"), "The run with its new budget."), ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict", "PayloadTooLarge"]) },
@@ -246,9 +253,36 @@ function forkPaths(forkParam: Json): Paths {
   };
 }
 
-/** Judging an ended run's forks, and branching a fork. */
+/** A request's optional Idempotency-Key header (`what` it answers again). */
+const idempotencyKeyParam = (what: string): Json => ({
+  name: "Idempotency-Key",
+  in: "header",
+  required: false,
+  description: `the same key answers the same ${what} (409 \`idempotency_key_reused\` for a different request)`,
+  schema: { type: "string", minLength: 1, maxLength: 255 },
+});
+
+/** Judging an ended run's forks, branching a fork, merging forks. */
 function judgeAndBranchPaths(forkParam: Json): Paths {
   return {
+    "/v1/runs/{id}/merge": {
+      post: {
+        tags: ["runs"],
+        operationId: "mergeForks",
+        summary: "Merge forks: a new fork whose agent combines the chosen forks' patches",
+        description:
+          "Adds one fork to the run (running or ended; numbered after the last one) that starts from the base like any other, goes through the sandbox pool and the run's budget, " +
+          "and is verified, checked and ranked like any other. Its agent (`model`, default the run's) gets the run's task, `prompt`, and each chosen fork's check result, diff size, " +
+          "summary and patch (its share of 192 KiB, at most 64 KiB each): the summaries and patches as data between lines carrying a boundary drawn at random, exactly as the judge gets them. " +
+          "Once it ended with a patch its view's `merge.provenance` says, per chosen fork and hunk, whether the hunk survived — at least 80 % of its added lines (a deletion: its removed lines) " +
+          "among those the merged patch adds to (removes from) the same file — and the share that survived: computed from the verified patches, never the agent's claim. " +
+          "400 `invalid_input` (fewer than 2 or repeated `forks`, a fork that does not exist, an unknown `model`); 409 `fork_has_no_patch` (a chosen fork has not ended, or ended without a stored patch), " +
+          "`merge_needs_agent_task` (a commands run), `max_forks_reached` (MAX_FORKS_PER_RUN), `run_finished` (cancelled), `run_stopped_at_winner` (stopWhen: first_check_pass stopped it); 503 `agent_unavailable`.",
+        parameters: [runIdParam, idempotencyKeyParam("merge")],
+        requestBody: { required: true, content: { "application/json": { schema: ref("MergeRequest"), example: { forks: [2, 4], prompt: "Keep fork 2's parser fix and fork 4's tests." } } } },
+        responses: { "202": json(ref("MergeResponse"), "The merge fork (queued)."), ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict", "AgentUnavailable"]) },
+      },
+    },
     "/v1/runs/{id}/judge": {
       post: {
         tags: ["runs"],
@@ -281,17 +315,7 @@ function judgeAndBranchPaths(forkParam: Json): Paths {
           "or without them by replaying its journal (a commands fork's commands; an ended agent fork's tool calls, with its conversation before that step); `parent` then adds `atStep`, `rebuiltFrom` and `rerun` (what was re-run). " +
           "400 `invalid_input` (`prompt` on a commands task; more than 100 forks in the run; `atStep` naming no step of the task; `model` on a commands task or without `atStep`); " +
           "409 `fork_ended` (ended and not kept), `step_not_reached` (a step fork n has not passed), `fork_running` (an agent fork's earlier step without snapshots, before it ended), `snapshots_required` (nothing stored to rebuild it from).",
-        parameters: [
-          runIdParam,
-          forkParam,
-          {
-            name: "Idempotency-Key",
-            in: "header",
-            required: false,
-            description: "the same key answers the same branch (409 `idempotency_key_reused` for a different request)",
-            schema: { type: "string", minLength: 1, maxLength: 255 },
-          },
-        ],
+        parameters: [runIdParam, forkParam, idempotencyKeyParam("branch")],
         requestBody: { required: true, content: { "application/json": { schema: ref("BranchRequest"), example: { count: 3, prompt: "Try a different approach: fix it in the parser instead." } } } },
         responses: { "202": json(ref("BranchResponse"), "The new forks (queued until fork n is forked)."), ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict"]) },
       },

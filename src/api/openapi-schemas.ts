@@ -10,8 +10,9 @@ import type { Json } from "./openapi-common.ts";
 import { SESSION_REQUEST_SCHEMAS, SESSION_RESPONSE_SCHEMAS } from "./openapi-sessions.ts";
 import { PICK_RESPONSE_SCHEMAS } from "./openapi-pick.ts";
 import { forkTranscriptEntry, forkTranscriptPage } from "./fork-transcript.ts";
+import { mergeResponse, mergeView } from "./merge-responses.ts";
 import { EVAL_REQUEST_SCHEMAS, EVAL_RESPONSE_SCHEMAS } from "./openapi-evals.ts";
-import { agentTask, commandsTask, createRunRequest, forkStatus, gitRefName, branchRequest, judgeRequest, listRunsQuery, raiseBudgetRequest, runStatus } from "./runs.ts";
+import { agentTask, commandsTask, createRunRequest, forkStatus, gitRefName, branchRequest, judgeRequest, listRunsQuery, mergeRequest, raiseBudgetRequest, runStatus } from "./runs.ts";
 
 /** What gitRefName's refinements (not expressible in JSON Schema) require besides its pattern. */
 const GIT_REF_RULES = "a git ref name: not starting with - or /, not ending with /, . or .lock, without .. // or /.";
@@ -82,6 +83,8 @@ const RESPONSE_SCHEMAS: [string, z.core.$ZodType][] = [
   ["RankEntry", res.rankEntry],
   ["CompareView", res.compareView],
   ["BranchResponse", res.branchResponse],
+  ["MergeResponse", mergeResponse],
+  ["MergeView", mergeView],
   ["CompareFork", res.compareFork],
   ["ForkDiffView", res.forkDiffView],
   ["RunPage", res.runPage],
@@ -126,6 +129,7 @@ export function componentSchemas(): Record<string, Json> {
       ["PutTemplateRequest", putTemplateRequest],
       ["JudgeRequest", judgeRequest],
       ["BranchRequest", branchRequest],
+      ["MergeRequest", mergeRequest],
       ...SESSION_REQUEST_SCHEMAS,
       ...EVAL_REQUEST_SCHEMAS,
     ],
@@ -141,5 +145,8 @@ export function componentSchemas(): Record<string, Json> {
     const metadata = (schemas[name]?.properties as Record<string, Json> | undefined)?.metadata;
     if (metadata) metadata.maxProperties = 32;
   }
+  // A merge's forks are distinct (the refine in runs.ts).
+  const mergeForks = (schemas.MergeRequest?.properties as Record<string, Json> | undefined)?.forks;
+  if (mergeForks) mergeForks.uniqueItems = true;
   return schemas;
 }

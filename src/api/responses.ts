@@ -12,6 +12,8 @@ import { PROFILE_NAMES } from "../core/sandbox-profiles.ts";
 import { createRunRequest, forkStatus, runStatus } from "./runs.ts";
 import { runPick } from "./pick-responses.ts";
 import { adaptiveView, selectionView, tournamentView } from "./selection-responses.ts";
+import { mergeView } from "./merge-responses.ts";
+import { forkParentView } from "./branch-responses.ts";
 
 const isoDateTime = z.string().describe("ISO 8601 date-time (UTC)");
 
@@ -120,16 +122,8 @@ export const forkView = z.object({
   pushed: pushedBranch.optional().describe("the branch this fork pushed (runs with `push`), and its commit"),
   artifacts: artifactsView.optional().describe("what the fork stored: files matching the run's `artifacts` globs, and its patch"),
   keptUntil: isoDateTime.optional().describe("runs with keepSandboxes: the fork's sandbox is kept (paused) until then; POST …/forks/{n}/session continues it"),
-  parent: z
-    .object({
-      n: z.number().int().min(1),
-      turn: z.number().int().min(0).nullable().describe("the parent's model calls (or commands) done when it was forked; null until then"),
-      atStep: z.string().optional().describe("a branch at an earlier step (`atStep`): the step it started before"),
-      rebuiltFrom: z.enum(["snapshots", "journal"]).optional().describe("how that step's workspace was rebuilt: from the parent's step snapshots, or by replaying its journal"),
-      rerun: z.array(z.string()).optional().describe("the commands (and tool calls) re-run in the new sandbox to rebuild it, in order"),
-    })
-    .optional()
-    .describe("a fork branched from fork `n` (POST …/forks/{n}/branch)"),
+  parent: forkParentView.optional().describe("a fork branched from fork `n` (POST …/forks/{n}/branch)"),
+  merge: mergeView.optional().describe("a merge fork (POST …/merge): the forks it combines and, once it ended with a patch, how much of each survived"),
   costUsd: costView,
   error: forkError.optional(),
 });

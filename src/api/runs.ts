@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { mergeResponse, mergeView } from "./merge-responses.ts";
 import type { agentView, artifactsView, branchResponse, checkResult, commandResult, costView, diffStats, forkView, pushedBranch, rankEntry, runSandbox, runSummary, runTotals, runView, stepView, tokenCounts } from "./responses.ts";
 import { PROFILE_NAMES, templateName, type ProfileName } from "../core/sandbox-profiles.ts";
 import type { RunPick } from "./pick-responses.ts";
@@ -173,12 +174,16 @@ export type Task = z.infer<typeof task>;
 export const RUN_STATUSES = ["running", "paused", "completed", "cancelled", "failed", "budget_exceeded"] as const;
 export const runStatus = z.enum(RUN_STATUSES);
 export type RunStatus = z.infer<typeof runStatus>;
-/** Statuses a run never leaves. `budget_exceeded` is not one: raising the budget resumes the run. */
+/**
+ * Statuses an ended run is in. `budget_exceeded` is not one: raising the budget resumes the run. Only
+ * `cancelled` is never left: a raise also continues an ended run's forks that a budget stop ended.
+ */
 export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ["completed", "cancelled", "failed"];
 
 export const FORK_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled", "timed_out", "budget_exceeded"] as const;
 export const forkStatus = z.enum(FORK_STATUSES);
 export type ForkStatus = z.infer<typeof forkStatus>;
+/** Statuses an ended fork is in; one that a budget stop ended (`budget_exceeded`) goes on running if the budget is raised (run-budget.ts). */
 export const TERMINAL_FORK_STATUSES: readonly ForkStatus[] = ["succeeded", "failed", "cancelled", "timed_out", "budget_exceeded"];
 
 export const raiseBudgetRequest = z.strictObject({ budgetUsd: z.number().positive().max(100_000) });
@@ -223,9 +228,28 @@ export const branchRequest = z.strictObject({
 });
 export type BranchRequest = z.infer<typeof branchRequest>;
 
+/** The most forks one merge combines. */
+export const MAX_MERGE_FORKS = 8;
+
+/** POST /v1/runs/:id/merge: a new fork, from the base, whose agent combines the chosen forks' patches. */
+export const mergeRequest = z.strictObject({
+  forks: z
+    .array(z.number().int().min(1).max(1000))
+    .min(2)
+    .max(MAX_MERGE_FORKS)
+    .refine((forks) => new Set(forks).size === forks.length, "must be distinct forks"),
+  /** What the merge should favour, in the asker's words (after the run's task). */
+  prompt: z.string().min(1).max(100_000).optional(),
+  /** The merge fork's model (a full id or a short name); default: the run's. */
+  model: z.string().min(1).max(100).optional(),
+});
+export type MergeRequest = z.infer<typeof mergeRequest>;
+
 // The response types the code uses are inferred from the response schemas (./responses.ts), the
 // one description of what the routes answer and of the OpenAPI document: no twin to keep in step.
 export type BranchResponse = z.output<typeof branchResponse>;
+export type MergeResponse = z.output<typeof mergeResponse>;
+export type MergeView = z.output<typeof mergeView>;
 export type StepView = z.output<typeof stepView>;
 export type CommandResult = z.output<typeof commandResult>;
 export type CheckResult = z.output<typeof checkResult>;

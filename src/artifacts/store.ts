@@ -32,6 +32,11 @@ export function sessionPatchKey(sessionId: string): string {
   return `sessions/${sessionId}/patch.diff`;
 }
 
+/** The verified patch of the run fork a session continues, copied for its rebuilds (actions/session-origin.ts). */
+export function sessionOriginPatchKey(sessionId: string): string {
+  return `sessions/${sessionId}/origin.diff`;
+}
+
 /**
  * An agent fork's conversation (a ForkTranscript), kept with its sandbox (keepSandboxes) for a
  * session to continue.
@@ -86,6 +91,14 @@ export class ArtifactStore {
 
   async putBytes(key: string, bytes: Uint8Array): Promise<void> {
     await this.#bucket.put(key, bytes);
+  }
+
+  /** Copies an object to another key; false when there is none to copy. */
+  async copy(from: string, to: string): Promise<boolean> {
+    const object = await this.#bucket.get(from);
+    if (!object) return false;
+    await this.#bucket.put(to, await object.arrayBuffer(), { httpMetadata: object.httpMetadata, customMetadata: object.customMetadata });
+    return true;
   }
 
   async getBytes(key: string): Promise<Uint8Array | null> {

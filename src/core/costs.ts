@@ -20,9 +20,12 @@ export function roundUsd(usd: number): number {
   return Math.round(usd * 1e8) / 1e8;
 }
 
-/** One sandbox cost per fork, whichever of the fork or the Orchestrator releases it first. */
-export function sandboxCostKey(n: number): string {
-  return `fork:${n}:sandbox`;
+/**
+ * One sandbox cost per fork, whichever of the fork or the Orchestrator releases it first; a fork
+ * continued after a budget stop ended it books each later life's sandbox apart (`life` 1, 2, …).
+ */
+export function sandboxCostKey(n: number, life = 0): string {
+  return life > 0 ? `fork:${n}:sandbox:${life}` : `fork:${n}:sandbox`;
 }
 
 /** A fork's verification sandbox time (booked as sandbox cost, shown apart as `costUsd.verification`). */

@@ -61,11 +61,13 @@ export class ConflictError extends ForkyardError {
 
 /**
  * A run that was deleted (DELETE /v1/runs/:id, or retention): 404 when it is read, 410 when a
- * replayed request (the same Idempotency-Key, a redelivered webhook) would create it again.
+ * replayed request (the same Idempotency-Key, a redelivered webhook) would create it again, 409
+ * when it was asked to go on (a budget raise).
  */
 export class RunDeletedError extends ForkyardError {
-  constructor(id: string, status: 404 | 410 = 404) {
-    const message = status === 410 ? `Run "${id}" was deleted: the request that created it cannot create it again.` : `Run "${id}" was deleted.`;
+  constructor(id: string, status: 404 | 409 | 410 = 404) {
+    const message =
+      status === 410 ? `Run "${id}" was deleted: the request that created it cannot create it again.` : status === 409 ? `Run "${id}" was deleted: it cannot go on.` : `Run "${id}" was deleted.`;
     super("run_deleted", message, { status, details: { run: id } });
   }
 }

@@ -65,7 +65,8 @@ export async function exportForkResults(db: D1Database, runId: string, forks: Fo
   for (const f of forks) {
     statements.push(
       db
-        .prepare("INSERT OR IGNORE INTO fork_results (run_id, n, status, duration_ms, sandbox_usd, llm_usd, model, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        // Replaced, not ignored: a fork that a budget raise continued after a budget stop ended it is exported again at its new end.
+        .prepare("INSERT OR REPLACE INTO fork_results (run_id, n, status, duration_ms, sandbox_usd, llm_usd, model, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
         .bind(runId, f.n, f.status, f.durationMs, f.sandboxUsd, f.llmUsd, f.model, f.finishedAt),
     );
     for (const step of f.steps) {

@@ -10,8 +10,11 @@
  * 1. Every build before versions were recorded (instances whose params carry no `codeVersion`).
  * 2. A fork counts its steps and, near the step limit, continues in a new instance
  *    (`continue` step, instance `<fork instance>-c<k>`: src/workflows/fork-continuation.ts).
+ * 3. A fork stopped for budget stores where it stood (`budget-stop` step), so raising the budget
+ *    after BUDGET_WAIT_SECONDS ended it continues it in a new instance that rebuilds its sandbox
+ *    from its journal (`resume-<k>-acquire-sandbox`, `resume-<k>-restore`).
  */
-export const CODE_VERSION = 2;
+export const CODE_VERSION = 3;
 
 /** What an instance launched before versions were recorded runs: the plan of those builds. */
 export const LEGACY_CODE_VERSION = 1;

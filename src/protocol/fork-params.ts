@@ -1,8 +1,9 @@
 import type { Task } from "../api/runs";
 import type { SandboxRate } from "../core/costs";
-import type { HolderWorkflow, LeaseHolder, LeaseRequest } from "../objects/pool/pool";
+import type { HolderWorkflow, LeaseHolder, LeasePriority, LeaseRequest } from "../objects/pool/pool";
 import type { BranchSource } from "../objects/orchestrator/branch-store";
 import type { NetworkPolicy } from "../api/network-policy";
+import type { MergeSpec } from "../runs/merge-prompt";
 
 /** What a fork Workflow instance is created with (immutable for the instance's life). */
 export interface ForkParams {
@@ -41,6 +42,8 @@ export interface ForkParams {
   branch?: BranchSource;
   /** Runs with `snapshots: "steps"`: what changed at each step boundary goes to R2 (workflows/step-snapshots.ts). */
   snapshots?: "steps";
+  /** A merge fork (POST …/merge): it starts from the base, its agent combining these forks' patches (src/workflows/fork-merge.ts). */
+  merge?: MergeSpec;
   leaseKey: string;
   /**
    * Runs launched since verification: check, diff, patch and push come from a fresh sandbox
@@ -50,6 +53,8 @@ export interface ForkParams {
   verify?: { protectedPaths?: string[] };
   /** The run's outbound network rules with the defaults added (runs with `network` only). */
   network?: NetworkPolicy;
+  /** `background`: an eval's run, whose sandboxes wait behind interactive runs' (absent: interactive). */
+  priority?: LeasePriority;
   /**
    * The code version the run started on (src/protocol/code-version.ts): the instance pins its plan to
    * it in its first step. Absent in instances launched before runs recorded one: version 1, no pin step.
@@ -71,7 +76,7 @@ export interface ForkContinuationRef {
 }
 
 /** What a sandbox holder (a fork, or a session's setup) tells ForkSandbox: its lease and what to clone. */
-export type SandboxHolder = Pick<ForkParams, "runId" | "n" | "leaseKey" | "repo" | "baseBranch" | "workBranch" | "template" | "timeoutSeconds" | "network"> & {
+export type SandboxHolder = Pick<ForkParams, "runId" | "n" | "leaseKey" | "repo" | "baseBranch" | "workBranch" | "template" | "timeoutSeconds" | "network" | "priority"> & {
   holder?: LeaseHolder;
   /** The Workflow the holder runs in (the Pool tells it when capacity frees): a fork's by default. */
   workflow?: HolderWorkflow;
@@ -100,5 +105,6 @@ export function forkLeaseRequest(p: SandboxHolder, instanceId: string): LeaseReq
     timeoutSeconds: Math.min(p.timeoutSeconds + SANDBOX_TTL_MARGIN_SECONDS, MAX_SANDBOX_TTL_SECONDS),
     instanceId,
     ...(p.network ? { network: p.network } : {}),
+    ...(p.priority ? { priority: p.priority } : {}),
   };
 }

@@ -52,8 +52,8 @@ export interface ForkReports extends BudgetHolder {
    */
   forkBegin(n: number, instanceId: string, step?: StepRecord, withTask?: boolean): Promise<Result<ForkBegun>>;
   stepStarted(n: number, name: string, attempt: number): StepGate & { branch?: boolean };
-  /** A long step's heartbeat. */
-  forkAlive(n: number): void;
+  /** A long step's heartbeat: books sandbox time; answers whether the step's command may go on. */
+  forkAlive(n: number): StepGate | void;
   /** A running step's live output (coalesced; live only, not logged; `final`: its command ended): answers the interval the fork should keep to. */
   forkOutput(n: number, chunks: OutputChunk[], final?: boolean): { nextInMs: number };
   stepFinished(n: number, name: string, report: StepReport): { branch?: boolean };
@@ -104,16 +104,16 @@ export interface SessionTurnReports extends BudgetHolder {
   setupInfo(): Result<SetupInfo>;
   setupFinished(outcome: SetupOutcome): Promise<Result<void>>;
   beginTurn(n: number, instanceId: string): Promise<Result<TurnStart>>;
-  /** Tool step `step` of running turn n found the sandbox gone: how the turn rebuilds it (its finished calls replayed too). */
+  /** Step `step` of running turn n (a tool call, the work branch, a fork at a step boundary, a budget wait's resume) found the sandbox gone: how the turn rebuilds it (its finished calls replayed too). */
   rebuildDuringTurn(n: number, step: string): Promise<Result<RebuildPlan>>;
   history(n: number): Result<Exchange[]>;
   stepStarted(turn: number, name: string, attempt: number): StepGate;
   /** Answers `branch` when new sessions wait for the running turn's next step boundary. */
   stepFinished(turn: number, name: string, report: StepReport): { branch?: boolean };
   /** A running step's heartbeat (every third of STALE_FORK_SECONDS): the turn's instance is alive. */
-  turnAlive(): void;
-  /** At a step boundary of turn n: makes the new sessions asked for meanwhile. */
-  forkAtBoundary(n: number): Promise<{ sessions: string[] }>;
+  turnAlive(turn?: number): StepGate | void;
+  /** At a step boundary of turn n: makes the new sessions asked for meanwhile (`lost`: the sandbox is gone; rebuilt, the turn asks again). */
+  forkAtBoundary(n: number): Promise<{ sessions: string[]; lost?: true }>;
   /** A forked session's first turn checked out its own work branch. */
   branchSwitched(): void;
   recordModelCall(turn: number, k: number, key: string, model: ModelTurn, usd: number): void;

@@ -86,6 +86,8 @@ export interface RebuildPlan {
   replay: ReplayCall[];
   /** Commands run on the clone before the snapshot and the replay (a prepared run's prepare, a commands fork's commands). */
   setup?: string[];
+  /** R2 key of a patch laid on the clone after `setup` (a Claude Code fork's verified work). */
+  patch?: string;
   /** A rebuild during the turn: the tool step that found the sandbox gone (run again after the rebuild). */
   during?: string;
 }

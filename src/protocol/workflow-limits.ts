@@ -3,7 +3,7 @@
  * (the local engine enforces none of them): a step result, an event and a createBatch call's
  * payload at most 1 MiB; createBatch and deleteBatch at most 100 instances.
  */
-import type { CreationPacer } from "./creation-pacer";
+import type { Pacer } from "./creation-pacer";
 
 /** The most a step result, an event or one createBatch call's payload may weigh. */
 export const MAX_WORKFLOW_PAYLOAD_BYTES = 1024 * 1024;
@@ -77,7 +77,7 @@ export interface BatchCreator<P> {
 export async function createInBatches<P>(
   workflow: BatchCreator<P>,
   instances: { id: string; params: P }[],
-  options: { limits?: BatchLimits; pacer?: CreationPacer } = {},
+  options: { limits?: BatchLimits; pacer?: Pacer } = {},
 ): Promise<{ errors: { index: number; message: string }[]; calls: number }> {
   const { pacer } = options;
   const limits = { ...(options.limits ?? LIMITS) };

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { forwardEvents } from "./event-stream";
-import { branchRequest, forkPairParams, forkPathParams, judgeRequest, listRunsQuery, raiseBudgetRequest, runViewQuery, type ForkView, type RunView } from "../api/runs";
+import { branchRequest, forkPairParams, forkPathParams, judgeRequest, listRunsQuery, mergeRequest, raiseBudgetRequest, runViewQuery, type ForkView, type RunView } from "../api/runs";
 import { resolveModel } from "../agent/models";
 import { loadConfig } from "../core/env";
 import { readJson, validJson, validParams, validQuery } from "../api/validation";
@@ -74,7 +74,10 @@ for (const action of ["pause", "resume", "cancel"] as const) {
 runs.post("/:id/budget", validJson(raiseBudgetRequest), async (c) => {
   const id = c.req.param("id");
   const { budgetUsd } = c.req.valid("json");
-  return c.json(runResult(id, await orchestrator(c.env, id).raiseBudget(budgetUsd)));
+  const result = await orchestrator(c.env, id).raiseBudget(budgetUsd);
+  // A deleted run cannot go on: a conflict, not a run that never was.
+  if (!result.ok && result.error.code === "not_found" && (await tombstoneOf(c.env.DB, id))) throw new RunDeletedError(id, 409);
+  return c.json(runResult(id, result));
 });
 
 runs.get("/:id/forks/:n", validParams(forkPathParams), async (c) => {
@@ -93,12 +96,24 @@ runs.post("/:id/forks/:n/cancel", validParams(forkPathParams), async (c) => {
   return c.json(runResult(id, await orchestrator(c.env, id).cancelFork(n)));
 });
 
+/** A request's Idempotency-Key (branch, merge): absent, or 1 to 255 characters. */
+function idempotencyKey(header: string | undefined): string | undefined {
+  if (header !== undefined && (header.length === 0 || header.length > 255)) throw new InvalidInputError("Idempotency-Key: must be 1 to 255 characters.", { field: "Idempotency-Key" });
+  return header;
+}
+
 runs.post("/:id/forks/:n/branch", validParams(forkPathParams), validJson(branchRequest), async (c) => {
   const { id, n } = c.req.valid("param");
   const body = c.req.valid("json");
-  const key = c.req.header("Idempotency-Key");
-  if (key !== undefined && (key.length === 0 || key.length > 255)) throw new InvalidInputError("Idempotency-Key: must be 1 to 255 characters.", { field: "Idempotency-Key" });
-  return c.json(runResult(id, await orchestrator(c.env, id).branch(n, body, key)), 202);
+  return c.json(runResult(id, await orchestrator(c.env, id).branch(n, body, idempotencyKey(c.req.header("Idempotency-Key")))), 202);
+});
+
+runs.post("/:id/merge", validJson(mergeRequest), async (c) => {
+  const id = c.req.param("id");
+  const body = c.req.valid("json");
+  if (body.model !== undefined) body.model = resolveModel(body.model, "model");
+  if (!loadConfig(c.env).ANTHROPIC_API_KEY) throw new AgentUnavailableError();
+  return c.json(runResult(id, await orchestrator(c.env, id).merge(body, idempotencyKey(c.req.header("Idempotency-Key")))), 202);
 });
 
 runs.post("/:id/judge", validJson(judgeRequest, { optional: true }), async (c) => {

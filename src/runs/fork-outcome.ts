@@ -1,3 +1,4 @@
+import type { Provenance } from "./provenance";
 import type { AgentView, ArtifactsView, CheckResult, CommandResult, DiffStats, ForkStatus, PushedBranch } from "../api/runs";
 
 /** What a fork Workflow returns and reports to its Orchestrator: plain JSON, bounded in size. */
@@ -21,7 +22,16 @@ export interface ForkOutcome {
   verificationSeconds?: number;
   /** The sandbox kept (paused) for a session to continue: its lease and until when. */
   kept?: { leaseKey: string; until: string };
+  /** A merge fork that ended with a stored patch: how much of each source survived (src/runs/provenance.ts). */
+  provenance?: Provenance;
+  /** A merge fork whose own patch was not stored (too large): why it has no provenance. */
+  provenanceOmitted?: { reason: string };
   error?: { code: string; message: string };
+  /**
+   * A fork that stopped for budget inside its task (code version 3): its next continuation (`<base>-c<k>`), where it
+   * stood stored for it; raising the budget continues it there (objects/orchestrator/run-budget.ts).
+   */
+  budgetStop?: { k: number; base: string };
 }
 
 /** The fork status an error code ends a fork with. */

@@ -86,11 +86,11 @@ export function fence(boundary: string, name: string, text: string): string {
   return `${boundary} BEGIN ${name}\n${escapeBoundary(text, boundary)}\n${boundary} END ${name}`;
 }
 
-/** The head of a patch read as JUDGE_PATCH_BYTES + 1 bytes: cut to JUDGE_PATCH_BYTES, saying whether it was. */
-export function judgePatch(head: string): JudgePatch {
+/** The head of a patch read as `limit` + 1 bytes: cut to `limit` (JUDGE_PATCH_BYTES; a merge's share), saying whether it was. */
+export function judgePatch(head: string, limit = JUDGE_PATCH_BYTES): JudgePatch {
   const bytes = new TextEncoder().encode(head);
-  if (bytes.length <= JUDGE_PATCH_BYTES) return { text: head, truncated: false };
-  return { text: new TextDecoder().decode(bytes.subarray(0, JUDGE_PATCH_BYTES)), truncated: true };
+  if (bytes.length <= limit) return { text: head, truncated: false };
+  return { text: new TextDecoder().decode(bytes.subarray(0, limit)), truncated: true };
 }
 
 function describeTask(task: Task): string {

@@ -5,6 +5,7 @@ import type { SandboxAccess } from "./connection";
 import { sandboxFromHandle, type SandboxHandle } from "./handle";
 import { classifySandboxError, isNotFound } from "./errors";
 import { TailBuffer } from "./tail";
+import { CommandStopper } from "./command-stopper";
 
 export const OUTPUT_TAIL_CHARS = 4096;
 /** The exit code reported for a command stopped at its deadline (as coreutils `timeout` does). */
@@ -16,7 +17,7 @@ export interface ExecResult {
   stdoutTail: string;
   stderrTail: string;
   durationMs: number;
-  /** The caller stopped the command (see ExecOptions.onStdout). */
+  /** The caller stopped the command (ExecOptions.onStdout or ExecOptions.signal). */
   stopped?: boolean;
 }
 
@@ -33,6 +34,12 @@ export interface ExecOptions {
   onOutput?: (stream: "stdout" | "stderr", chunk: string) => void;
   /** The stall watchdog: no output and no exit for this long kills the command (StalledError). */
   stallMs?: number;
+  /**
+   * Aborting it kills the command (the job was cancelled or its budget spent while it ran): the
+   * result is `stopped`, its stderr ends with the abort reason's message. An abort before the
+   * command starts throws that reason.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -116,9 +123,8 @@ export class EnvdClient {
       if (shown) options.onOutput?.(stream, shown);
     };
     let exitCode: number;
-    let stopped = false;
-    let stalled = false;
-    let watchdog: ReturnType<typeof setTimeout> | undefined;
+    options.signal?.throwIfAborted();
+    const stopper = new CommandStopper(options.stallMs, options.signal);
     try {
       const handle = await this.sandbox.commands.run(command, {
         background: true,
@@ -127,32 +133,20 @@ export class EnvdClient {
         timeoutMs: options.timeoutMs,
         onStdout: (data) => {
           stdout.push(data);
-          rearm();
+          stopper.rearm();
           emit("stdout", data);
-          options.onStdout?.(data, () => {
-            if (stopped) return;
-            stopped = true;
-            handle.kill().catch(() => undefined);
-          });
+          options.onStdout?.(data, () => stopper.stop());
         },
         onStderr: (data) => {
           stderr.push(data);
-          rearm();
+          stopper.rearm();
           emit("stderr", data);
         },
       });
-      function rearm(): void {
-        if (!options.stallMs) return;
-        clearTimeout(watchdog);
-        watchdog = setTimeout(() => {
-          stalled = true;
-          handle.kill().catch(() => undefined);
-        }, options.stallMs);
-      }
-      rearm();
+      stopper.attach(handle);
       exitCode = (await handle.wait()).exitCode;
     } catch (err) {
-      if (stalled) {
+      if (stopper.stalled) {
         exitCode = -1;
       } else if (err instanceof CommandExitError) {
         exitCode = err.exitCode;
@@ -164,13 +158,16 @@ export class EnvdClient {
         throw await this.failure(err, "run command");
       }
     } finally {
-      clearTimeout(watchdog);
+      stopper.dispose();
       for (const stream of ["stdout", "stderr"] as const) {
         const rest = live?.[stream].end();
         if (rest) options.onOutput?.(stream, rest);
       }
     }
-    if (stalled) throw new StalledError(Math.round((options.stallMs ?? 0) / 1000));
+    if (stopper.stalled) throw new StalledError(Math.round((options.stallMs ?? 0) / 1000));
+    const abort = stopper.abortMessage();
+    if (abort) stderr.push(`\n[stopped: ${abort}]\n`);
+    const stopped = stopper.stopped;
     return {
       exitCode,
       stdoutTail: scrubSecrets(stdout.toString(), this.#access.secrets),
@@ -180,3 +177,4 @@ export class EnvdClient {
     };
   }
 }
+

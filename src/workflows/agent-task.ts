@@ -45,8 +45,9 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
     waitForBudget: (k, wait, reason) => waitForRunBudget(ctx, k, wait, reason),
   });
 
-  /** The running tool step's live output (a step at a time). */
+  /** The running tool step's live output and stop signal (a step at a time). */
   let live: LiveOutputSender | undefined;
+  let stop: AbortSignal | undefined;
   const position = (turns: AgentTurn[]) => ({ turn: turns.length, history: start.history, exchange: { prompt: start.prompt, turns } });
   const host: AgentHost = {
     modelStep: (k, call) => models.run(k, call),
@@ -56,11 +57,14 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
       // Near the instance's step limit the fork goes on in a new instance, from this model call.
       await ctx.continuation.at(position(conversation));
     },
-    // The agent's budget is enforced (and waited out) at its model steps; a tool call in between runs.
+    // The agent's budget is enforced (and waited out) at its model steps; a tool call in between runs,
+    // unless a heartbeat finds the budget spent while it runs: its command is then stopped, and the
+    // tool result says so (the next model step waits for a raise).
     // Each tool call is journaled: a replacement for a lost sandbox gets it re-executed, no model call.
     async toolStep(turn, index, use, call) {
-      const result = await ctx.sandbox.step(toolStepName(turn, index), stepConfig("tool", retries), async () => {
+      const result = await ctx.sandbox.step(toolStepName(turn, index), stepConfig("tool", retries), async ({ signal }) => {
         live = forkLiveOutput(ctx, toolStepName(turn, index));
+        stop = signal;
         const output = await call().finally(() => live?.close());
         await orchestrator.recordTranscript(p.n, [toolRecord(turn, index, use, output)]);
         return output;
@@ -76,7 +80,7 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
       callModel: ctx.callModel,
       executeTool: async (call) => {
         const session = await ctx.envd();
-        return executeTool(session, call, { remainingMs: steps.remainingMs(), envs: ctx.taskEnv, stallMs: stallMs(p), ...(live ? { onOutput: live.push } : {}) });
+        return executeTool(session, call, { remainingMs: steps.remainingMs(), envs: ctx.taskEnv, stallMs: stallMs(p), signal: stop, ...(live ? { onOutput: live.push } : {}) });
       },
       beforeModelCall: async (_turn, expectedUsd, call) => unwrap(await orchestrator.reserveModelCall(p.n, models.ledgerKey, expectedUsd, call)),
     },
@@ -149,6 +153,8 @@ async function waitForRunBudget(ctx: ForkContext, turn: number, wait: number, re
       orchestrator.forkContinues(p.n);
       return { at: Date.now() };
     },
+    // A fork continued after this stop (a later raise) gets the time it had left when it paused.
+    notRaised: (paused) => ctx.steps.extendDeadline(Date.now() - paused.at),
   }, turn, wait, reason);
   ctx.steps.extendDeadline(resumed.at - paused.at);
 }

@@ -17,6 +17,8 @@ export interface BudgetOwner<Paused, Resumed> {
   pause(): Promise<Paused>;
   /** The budget-resume step's body, once the budget was raised. */
   resume(): Promise<Resumed>;
+  /** Told when the budget was not raised in time, before the error is thrown (e.g. the wait does not count against a fork's time). */
+  notRaised?(paused: Paused): void;
 }
 
 /**
@@ -39,6 +41,7 @@ export async function waitForBudget<Paused extends Rpc.Serializable<Paused>, Res
     await step.waitForEvent(`${BUDGET_RAISED_EVENT}-${turn}-${wait}`, { type: BUDGET_RAISED_EVENT, timeout: config.BUDGET_WAIT_SECONDS * 1000 });
   } catch (err) {
     if (isEngineInterruption(err)) throw err;
+    owner.notRaised?.(paused);
     const notRaised = `The ${owner.name}'s budget was not raised within ${config.BUDGET_WAIT_SECONDS} s.`;
     throw new BudgetExceededError(reason ? `${reason} ${notRaised}` : `The ${owner.name}'s budget was spent and not raised within ${config.BUDGET_WAIT_SECONDS} s.`);
   }

@@ -27,7 +27,7 @@ const TOKEN_GRACE_SECONDS = 60;
 export async function runClaudeCodeTask(ctx: ForkContext, task: AgentTask & { model: string }): Promise<AgentView> {
   const { params: p, config, steps, orchestrator } = ctx;
   const maxTurns = task.maxTurns ?? config.AGENT_MAX_TURNS;
-  return steps.run(STEP.claudeCode, stepConfig("claudeCode", config.RETRY_POLICIES, p.timeoutSeconds * 1000), async ({ remainingMs }) => {
+  return steps.run(STEP.claudeCode, stepConfig("claudeCode", config.RETRY_POLICIES, p.timeoutSeconds * 1000), async ({ remainingMs, signal }) => {
     const baseUrl = modelProxyUrl(config, p.runId);
     const token = await mintProxyToken(config, { run: p.runId, fork: p.n, lease: ctx.sandbox.leaseKey, exp: Math.ceil((Date.now() + remainingMs) / 1000) + TOKEN_GRACE_SECONDS });
     const session = await ctx.envd();
@@ -40,10 +40,12 @@ export async function runClaudeCodeTask(ctx: ForkContext, task: AgentTask & { mo
       ANTHROPIC_BASE_URL: baseUrl,
       ANTHROPIC_API_KEY: token,
     };
-    const exec = await session.exec(CLAUDE_CODE_SCRIPT, { cwd: REPO_DIR, timeoutMs: remainingMs, envs, tailChars: STREAM_TAIL_CHARS });
+    const exec = await session.exec(CLAUDE_CODE_SCRIPT, { cwd: REPO_DIR, timeoutMs: remainingMs, envs, tailChars: STREAM_TAIL_CHARS, signal });
     const parsed = parseClaudeCodeStream(exec.stdoutTail, task.model);
     // What the CLI did, as far as its stream's tail shows it, enters the fork's transcript however it ended.
     await orchestrator.recordTranscript(p.n, claudeCodeRecords(STEP.claudeCode, task.prompt, exec.stdoutTail));
+    // Stopped while it ran (cancelled, or the sandbox time spent the budget).
+    if (exec.stopped) signal.throwIfAborted();
     if (!parsed || parsed.isError) {
       // The proxy's refusal reaches the CLI as an API error (402, code budget_exceeded), which it prints.
       if (`${exec.stdoutTail}\n${exec.stderrTail}`.includes("budget_exceeded")) {

@@ -20,17 +20,19 @@ export async function runCommandsTask(ctx: ForkContext, commands: string[], resu
     await ctx.branching.at(commandStep(index));
     // Near the instance's step limit the fork goes on in a new instance, from this command.
     await ctx.continuation.at({ turn: index });
-    const result = await ctx.sandbox.step(commandStep(index), stepConfig("command", config.RETRY_POLICIES, params.timeoutSeconds * 1000), async ({ remainingMs, report }) => {
+    const result = await ctx.sandbox.step(commandStep(index), stepConfig("command", config.RETRY_POLICIES, params.timeoutSeconds * 1000), async ({ remainingMs, report, signal }) => {
       const session = await ctx.envd();
       const live = forkLiveOutput(ctx, commandStep(index));
       let exec;
       try {
-        exec = await session.exec(command, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: ctx.taskEnv, stallMs: stallMs(params), ...(live ? { onOutput: live.push } : {}) });
+        exec = await session.exec(command, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: ctx.taskEnv, stallMs: stallMs(params), signal, ...(live ? { onOutput: live.push } : {}) });
       } finally {
         await live?.close();
       }
       const commandResult: CommandResult = { command, ...exec };
       report({ kind: "command", index, result: commandResult });
+      // Stopped while it ran (cancelled, or the budget spent): the step ends with that reason.
+      if (exec.stopped) signal.throwIfAborted();
       // The fork's deadline is the command's deadline: a command it stopped timed the fork out.
       if (exec.exitCode !== 0 && steps.remainingMs() <= 0) throw new ForkTimeoutError(params.timeoutSeconds);
       return commandResult;

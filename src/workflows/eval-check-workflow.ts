@@ -5,17 +5,13 @@ import type { Evaluation } from "../objects/eval/evaluation";
 import { POOL_NAME } from "../protocol/events";
 import { evalCheckLeaseKey, type EvalCheckOutcome, type EvalCheckParams } from "../protocol/eval-check";
 import { REPO_DIR } from "../sandbox/git";
+import { applyPatch } from "../sandbox/apply-patch";
 import { DurableJob, type JobContext, type JobTracking } from "./durable-job";
 import { runCheck } from "./fork-verification";
 import { ForkSandbox } from "./fork-sandbox";
 import type { JobPlan } from "./job-plan";
 import { stepConfig } from "./step-policies";
 import { EVAL_CHECK_STEP } from "./steps";
-
-/** Where the patch is written in the hidden-check sandbox (outside the clone). */
-const PATCH_PATH = "/tmp/forkyard-hidden/fork.patch";
-/** Applies the fork's verified patch to the clean clone; prints APPLIED on success. */
-const APPLY_SCRIPT = `git -c core.hooksPath=/dev/null apply --binary --whitespace=nowarn "${PATCH_PATH}" && echo APPLIED`;
 
 type Work = { passed: boolean | null; exitCode?: number; error?: string; durationMs?: number };
 
@@ -38,7 +34,7 @@ export class EvalCheckWorkflow extends DurableJob<EvalCheckParams, Work, EvalChe
     const pool = job.env.POOL.getByName(POOL_NAME);
     const leaseKey = evalCheckLeaseKey(p.evalId, p.runId, p.n);
     const sandbox = new ForkSandbox({
-      params: { runId: p.evalId, n: p.n, leaseKey, repo: p.repo, baseBranch: p.branch, workBranch: `forkyard-eval/${p.n}`, template: p.template, timeoutSeconds: p.timeoutSeconds, holder: "run", workflow: "eval" },
+      params: { runId: p.evalId, n: p.n, leaseKey, repo: p.repo, baseBranch: p.branch, workBranch: `forkyard-eval/${p.n}`, template: p.template, timeoutSeconds: p.timeoutSeconds, holder: "run", workflow: "eval", priority: "background" },
       config,
       step: job.step,
       steps,
@@ -53,7 +49,7 @@ export class EvalCheckWorkflow extends DurableJob<EvalCheckParams, Work, EvalChe
         acquired = true;
         steps.setDeadline(acquiredAt + p.timeoutSeconds * 1000, p.timeoutSeconds);
         await steps.run(EVAL_CHECK_STEP.base, stepConfig("restore", retries), async ({ remainingMs }) => retryable(() => sandbox.cloneAt(remainingMs)));
-        const applied = await steps.run(EVAL_CHECK_STEP.apply, stepConfig("collect", retries), () => applyPatch(job, sandbox));
+        const applied = await steps.run(EVAL_CHECK_STEP.apply, stepConfig("collect", retries), () => applyForkPatch(job, sandbox));
         if (!applied.ok) return { passed: false, error: "patch_failed" };
         for (const [i, command] of (p.prepare ?? []).entries()) {
           const exit = await steps.run(`${EVAL_CHECK_STEP.prepare}-${i + 1}`, stepConfig("command", retries, p.timeoutSeconds * 1000), async ({ remainingMs }) => {
@@ -101,12 +97,9 @@ async function retryable<T>(body: () => Promise<T>): Promise<T> {
 }
 
 /** The fork's verified patch (none: it changed nothing) written into the sandbox and applied. */
-async function applyPatch(job: JobContext<EvalCheckParams>, sandbox: ForkSandbox): Promise<{ ok: boolean; bytes: number }> {
+async function applyForkPatch(job: JobContext<EvalCheckParams>, sandbox: ForkSandbox): Promise<{ ok: boolean; bytes: number }> {
   const { runId, n } = job.params;
   const patch = await new ArtifactStore(job.env.ARTIFACTS).getBytes(patchKey(runId, n));
   if (!patch || patch.byteLength === 0) return { ok: true, bytes: 0 };
-  const session = await sandbox.envd();
-  await session.sandbox.files.write(PATCH_PATH, patch.slice().buffer);
-  const exec = await session.exec(APPLY_SCRIPT, { cwd: REPO_DIR, timeoutMs: 120_000 });
-  return { ok: exec.exitCode === 0 && exec.stdoutTail.includes("APPLIED"), bytes: patch.byteLength };
+  return { ok: await applyPatch(await sandbox.envd(), patch), bytes: patch.byteLength };
 }

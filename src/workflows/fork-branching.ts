@@ -28,7 +28,7 @@ export interface BranchState {
   history?: Exchange[];
   exchange?: Exchange;
   /** A branch at an earlier step (`atStep`): rebuilt in a fresh sandbox (branch-rebuild.ts), not forked. */
-  rebuild?: BranchRebuild;
+  stepRebuild?: BranchRebuild;
   /** An ended fork's state: where it stood at each step boundary it passed (for branches at an earlier step). */
   marks?: BranchMark[];
 }
@@ -80,6 +80,11 @@ export class ForkBranching {
   /** The task tells where it stands before each boundary. */
   set position(position: TaskPosition) {
     this.#position = position;
+  }
+
+  /** Where the task stood at its last boundary (a budget stop stores it: fork-continuation.ts). */
+  get position(): TaskPosition {
+    return this.#position;
   }
 
   /** An agent task (its position holds a conversation). */

@@ -1,7 +1,7 @@
 import { continuationStateKey, type ArtifactStore } from "../artifacts/store";
 import { ConflictError, unwrap } from "../core/errors";
 import type { Orchestrator } from "../objects/orchestrator/orchestrator";
-import type { ForkParams } from "../protocol/fork-params";
+import type { ForkContinuationRef, ForkParams } from "../protocol/fork-params";
 import type { JobContext } from "./durable-job";
 import type { BranchState, TaskPosition } from "./fork-branching";
 import type { ForkSandbox } from "./fork-sandbox";
@@ -14,6 +14,9 @@ import { log } from "../observability/log";
 
 /** The code version that brought continuations (src/protocol/code-version.ts): older runs' forks never continue. */
 export const CONTINUATION_VERSION = 2;
+
+/** The code version whose forks store where a budget stop left them (`budget-stop`): older runs' forks are not continued after it. */
+export const BUDGET_STOP_VERSION = 3;
 
 /**
  * Where a fork stood when it went on in a new instance: its task's position (as a branch's state:
@@ -29,6 +32,11 @@ export interface ContinuationState extends BranchState {
   releasedSeconds: number;
   /** Runs with `snapshots: "steps"`: where the chain of step records stood before the boundary it continued at. */
   snapshotChain?: SnapshotChain;
+  /**
+   * Stored by a budget stop (`budget-stop`): the instance ended and released its sandbox, so the
+   * continuation rebuilds it from the journal, and its time runs on for `remainingMs` from its new sandbox.
+   */
+  rebuild?: { remainingMs: number };
 }
 
 /** Thrown by a boundary where the fork went on in `instanceId`: this instance's work ends there, releasing nothing. */
@@ -94,6 +102,25 @@ export class ForkContinuation {
     throw new ForkContinued(next.instanceId);
   }
 
+  /**
+   * The task stopped for budget and this instance ends (BUDGET_WAIT_SECONDS passed, or a command's
+   * gate refused): where the fork stood is stored as its next continuation's state, so a raise of
+   * the budget later continues it there in instance `<base>-c<k>` (RunBudget), its sandbox rebuilt.
+   * Forks of runs on older versions store nothing (they are not continued). One step, `budget-stop`.
+   */
+  async stopForBudget(position: TaskPosition): Promise<Omit<ForkContinuationRef, "stateKey"> | undefined> {
+    const { job, store } = this.#d;
+    const { params: p, config, steps, instanceId } = job;
+    if (!job.since(BUDGET_STOP_VERSION)) return undefined;
+    const k = (p.continuation?.k ?? 0) + 1;
+    const base = p.continuation?.base ?? instanceId;
+    const state: ContinuationState = { ...this.#state(position), rebuild: { remainingMs: timeLeftMs(job.steps.remainingMs(), p.timeoutSeconds) } };
+    return steps.run(STEP.budgetStop, stepConfig("control", config.RETRY_POLICIES), async () => {
+      await store.putJson(continuationStateKey(p.runId, p.n, k), state);
+      return { k, base };
+    }, { gated: false });
+  }
+
   #state(position: TaskPosition): ContinuationState {
     const { job, sandbox } = this.#d;
     const { history, exchange } = position;
@@ -112,6 +139,11 @@ export class ForkContinuation {
       ...(this.#d.carry ? this.#d.carry() : {}),
     };
   }
+}
+
+/** The fork's time left at a budget stop: none once it passed; all of it before its deadline was known. */
+export function timeLeftMs(remainingMs: number, timeoutSeconds: number): number {
+  return Number.isFinite(remainingMs) ? Math.max(0, Math.round(remainingMs)) : timeoutSeconds * 1000;
 }
 
 /** Where a continuation instance picks up; missing only if the run's artifacts were deleted. */

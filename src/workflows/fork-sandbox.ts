@@ -12,7 +12,7 @@ import { EnvdClient } from "../sandbox/envd-client";
 import { forkLeaseRequest, type SandboxHolder } from "../protocol/fork-params";
 import { STEP_KINDS, stepConfig } from "./step-policies";
 import type { StepBodyContext, StepRunner } from "./step-runner";
-import { prepareStep, recoveryStep, STEP } from "./steps";
+import { budgetRebuildStep, prepareStep, recoveryStep, STEP } from "./steps";
 import { CAPACITY_EVENT } from "../protocol/events";
 
 /** The health probe's command (its step allows two). */
@@ -243,8 +243,27 @@ export class ForkSandbox {
     this.#releasedSeconds += released.aliveSeconds;
     this.#leaseKey = `${params.leaseKey}~${k}`;
     await this.acquire(`${recoveryStep(k)}-`);
+    await this.#restore(`${recoveryStep(k)}-restore`);
+  }
+
+  /**
+   * A fork continued after a budget stop ended its instance (its sandbox released then): a new
+   * sandbox under the lease `<lease>~c<k>` (`resume-<k>-acquire-sandbox`), then, once `acquired`
+   * was told when (the fork's time runs on from there), the workspace restored from the journal
+   * as a recovery restores it (`resume-<k>-restore`: no model call).
+   */
+  async rebuild(k: number, acquired: (acquiredAt: number) => void): Promise<void> {
+    this.#leaseKey = `${this.#d.params.leaseKey}~c${k}`;
+    const { acquiredAt } = await this.acquire(`${budgetRebuildStep(k)}-`);
+    acquired(acquiredAt);
+    await this.#restore(`${budgetRebuildStep(k)}-restore`);
+  }
+
+  /** Clones the base commit into the current sandbox and replays the journal: commands re-run, tool calls re-executed. */
+  async #restore(name: string): Promise<void> {
+    const { steps, config } = this.#d;
     const journal = [...this.#journal];
-    await steps.run(`${recoveryStep(k)}-restore`, stepConfig("restore", config.RETRY_POLICIES), async ({ remainingMs }) => {
+    await steps.run(name, stepConfig("restore", config.RETRY_POLICIES), async ({ remainingMs }) => {
       await this.cloneAt(remainingMs, this.#baseSha);
       await this.#replay(journal, remainingMs);
       return { replayed: journal.length };
@@ -265,7 +284,7 @@ export class ForkSandbox {
    * that fork's base cloned here, `replay` re-run, then `lay` (files from its step snapshots). The
    * other fork's journal up to that step comes first in this one's.
    */
-  async rebuild(state: { baseSha: string; journal: JournalEntry[] }, replay: JournalEntry[], lay: (session: EnvdClient) => Promise<unknown>): Promise<{ baseSha: string }> {
+  async rebuildBranch(state: { baseSha: string; journal: JournalEntry[] }, replay: JournalEntry[], lay: (session: EnvdClient) => Promise<unknown>): Promise<{ baseSha: string }> {
     const result = await this.step(STEP.branchRebuild, stepConfig("restore", this.#d.config.RETRY_POLICIES), async ({ remainingMs }) => {
       const cloned = await this.cloneAt(remainingMs, state.baseSha || undefined);
       await this.#replay(replay, remainingMs);

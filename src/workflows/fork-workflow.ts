@@ -1,5 +1,5 @@
 import type { ArtifactsView, DiffStats, Task } from "../api/runs";
-import { InvalidInputError, unwrap } from "../core/errors";
+import { decodeStepError, InvalidInputError, unwrap } from "../core/errors";
 import type { Orchestrator } from "../objects/orchestrator/orchestrator";
 import type { Pool } from "../objects/pool/pool";
 import { sandboxCostUsd } from "../core/costs";
@@ -8,6 +8,7 @@ import { collectArtifacts, collectWork, type StoredWork } from "../artifacts/col
 import { ArtifactStore } from "../artifacts/store";
 import { errorFields, log } from "../observability/log";
 import { POOL_NAME } from "../protocol/events";
+import { isEngineInterruption } from "../protocol/engine-errors";
 import { stallMs, type ForkParams } from "../protocol/fork-params";
 import { statusForErrorCode, type ForkOutcome } from "../runs/fork-outcome";
 import { runAgentTask } from "./agent-task";
@@ -19,6 +20,7 @@ import { ForkBranching, loadBranchState, type BranchState } from "./fork-branchi
 import { ForkContinuation, ForkContinued, loadContinuation, type ContinuationState } from "./fork-continuation";
 import { ForkSandbox } from "./fork-sandbox";
 import { layStepFiles } from "./branch-rebuild";
+import { mergeTaskPrompt, recordProvenance } from "./fork-merge";
 import { ForkVerification, runCheck } from "./fork-verification";
 import type { JobPlan } from "./job-plan";
 import { runPushStep } from "./push-step";
@@ -90,14 +92,33 @@ class ForkRun {
     try {
       await this.#task(ctx, task);
     } catch (err) {
-      if (!(err instanceof ForkContinued)) throw err;
+      if (!(err instanceof ForkContinued)) {
+        if (decodeStepError(err).code === "budget_exceeded" && !("runtime" in task && task.runtime === "claude-code")) await this.#storeBudgetStop(continuation, branching);
+        throw err;
+      }
       this.#continuedIn = err.instanceId;
       return this.outcome;
     }
     await branching.at("end");
     await this.#collect(ctx, baseSha);
+    if (p.merge) await recordProvenance(ctx, p.merge, this.outcome);
     this.outcome.status = "succeeded";
     return this.outcome;
+  }
+
+  /**
+   * Stopped for budget inside its task: where it stood is stored, for a later raise to continue it. Should that
+   * fail, the fork still ends for budget (not continuable), with the budget's error rather than the store's.
+   */
+  async #storeBudgetStop(continuation: ForkContinuation, branching: ForkBranching): Promise<void> {
+    const p = this.#job.params;
+    try {
+      const stop = await continuation.stopForBudget(branching.position);
+      if (stop) this.outcome.budgetStop = stop;
+    } catch (err) {
+      if (isEngineInterruption(err)) throw err;
+      log("warn", "fork.budget_stop_not_stored", { runId: p.runId, fork: p.n, ...errorFields(err) });
+    }
   }
 
   /** The fork's sandbox, acquired (the fork's time runs from it), checked and holding the work branch. */
@@ -115,9 +136,9 @@ class ForkRun {
     await sandbox.health();
     // A run with `prepare`: the sandbox is a fork of the prepared one (no clone), or it prepares itself.
     const prepared = p.prepare;
-    const rebuild = branchState?.rebuild;
+    const rebuild = branchState?.stepRebuild;
     const { baseSha } = branchState && rebuild
-      ? await sandbox.rebuild(branchState, rebuild.replay, (session) => (rebuild.files ? layStepFiles(session, this.#store, rebuild.files) : Promise.resolve()))
+      ? await sandbox.rebuildBranch(branchState, rebuild.replay, (session) => (rebuild.files ? layStepFiles(session, this.#store, rebuild.files) : Promise.resolve()))
       : branchState
       ? await sandbox.adoptBranch(branchState)
       : prepared?.mode === "forked" && prepared.baseSha
@@ -131,6 +152,16 @@ class ForkRun {
   async #resume(state: ContinuationState): Promise<{ sandbox: ForkSandbox; baseSha: string }> {
     const { params: p, config, step, steps, instanceId } = this.#job;
     const sandbox = new ForkSandbox({ params: p, config, step, steps, pool: this.#pool, instanceId, taskEnv: this.#taskEnv });
+    if (state.rebuild && p.continuation) {
+      // After a budget stop ended the fork (its sandbox released): a new sandbox, the workspace rebuilt from the journal.
+      // The sandbox time of the instances before was theirs to report (each continued life books its own).
+      const { remainingMs } = state.rebuild;
+      sandbox.resumeFrom({ ...state, releasedSeconds: 0 });
+      this.#sandbox = sandbox;
+      await sandbox.rebuild(p.continuation.k, (acquiredAt) => steps.setDeadline(acquiredAt + remainingMs, p.timeoutSeconds));
+      this.outcome.sandboxId = sandbox.sandboxId;
+      return { sandbox, baseSha: state.baseSha };
+    }
     sandbox.resumeFrom(state);
     await sandbox.acquire();
     this.outcome.sandboxId = sandbox.sandboxId;
@@ -142,9 +173,12 @@ class ForkRun {
 
   async #task(ctx: ForkContext, task: Task): Promise<void> {
     const p = this.#job.params;
-    if ("commands" in task) await runCommandsTask(ctx, task.commands, this.outcome.commands);
-    else if (task.runtime === "claude-code") this.outcome.agent = await runClaudeCodeTask(ctx, { ...task, prompt: p.branch?.prompt ?? task.prompt, model: p.branch?.model ?? task.model ?? resolveModel() });
-    else this.outcome.agent = await runAgentTask(ctx, { ...task, model: p.branch?.model ?? task.model ?? resolveModel() });
+    if ("commands" in task) return runCommandsTask(ctx, task.commands, this.outcome.commands);
+    // A merge fork's agent gets the chosen forks' patches (a continuation goes on with the prompt it had).
+    const prompt = p.merge && !ctx.continued ? await mergeTaskPrompt(ctx, p.merge, task.prompt) : task.prompt;
+    const model = p.branch?.model ?? p.merge?.model ?? task.model ?? resolveModel();
+    if (task.runtime === "claude-code") this.outcome.agent = await runClaudeCodeTask(ctx, { ...task, prompt: p.branch?.prompt ?? prompt, model });
+    else this.outcome.agent = await runAgentTask(ctx, { ...task, prompt, model });
   }
 
   /** The fork's verified result (check, diff, patch, push: fork-verification.ts), then its artifacts. */

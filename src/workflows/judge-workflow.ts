@@ -34,7 +34,9 @@ function judgeTracker(orchestrator: DurableObjectStub<Orchestrator>, k: number):
   return {
     stepStarted: async () => ({ proceed: true, budgetSpent: false }),
     stepFinished: async (name, report) => orchestrator.judgeStepFinished(k, name, report),
-    heartbeat: async () => orchestrator.judgeAlive(k),
+    heartbeat: async () => {
+      await orchestrator.judgeAlive(k);
+    },
   };
 }
 

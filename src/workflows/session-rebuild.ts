@@ -1,5 +1,7 @@
 import { executeTool } from "../agent/tools";
-import { unwrap } from "../core/errors";
+import { ArtifactStore } from "../artifacts/store";
+import { applyPatch } from "../sandbox/apply-patch";
+import { decodeStepError, unwrap } from "../core/errors";
 import type { Session } from "../objects/session/session";
 import { POOL_NAME } from "../protocol/events";
 import type { RebuildPlan, RebuildReport, ReplayCall, SessionJob, TurnStart } from "../protocol/session-job";
@@ -20,7 +22,8 @@ const COMMAND_CHARS = 200;
  * Rebuilds the session's lost sandbox before turn n goes on (issue 24, item 2) — at the turn's start
  * (`plan` from its `begin` step, steps `rebuild-*`) or during a tool step (rebuildDuringStep) — in
  * steps that may each run again: release the lost lease, acquire a new sandbox under the next lease key, clone
- * the session's base commit, lay the last snapshot (when the plan starts from one), replay the
+ * the session's base commit, run its origin's commands and lay its patch (a run fork's), or lay the
+ * last snapshot (when the plan starts from one), replay the
  * later turns' tool calls in batches — editor edits as recorded, bash commands re-run and those
  * whose output differs reported — then hand the sandbox to the session. No model call is made.
  */
@@ -54,6 +57,15 @@ export async function rebuildSandbox(job: JobContext<SessionJob>, session: Durab
     }, { gated: false });
     differences.push(...result.differences);
   }
+  if (plan.patch) {
+    const patchKey = plan.patch;
+    const laid = await steps.run(names.patch, stepConfig("restore", retries), async () => {
+      const { handle } = unwrap(await pool.resume(plan.leaseKey));
+      const patch = await new ArtifactStore(job.env.ARTIFACTS).getBytes(patchKey);
+      return { applied: patch !== null && (await applyPatch(EnvdClient.forHandle(sandboxAccess(config), handle), patch)) };
+    }, { gated: false });
+    if (!laid.applied) differences.push({ turn: 0, name: "patch" });
+  }
   if (plan.fromSnapshot) {
     await steps.run(names.snapshot, stepConfig("restore", retries), async () => {
       const { handle } = unwrap(await pool.resume(plan.leaseKey));
@@ -73,10 +85,10 @@ export async function rebuildSandbox(job: JobContext<SessionJob>, session: Durab
 }
 
 /**
- * Tool step `step` of turn n found its sandbox gone (issue 24, item 2, mid-turn): the session plans
+ * Step `step` of turn n found its sandbox gone (issue 24, item 2, mid-turn): the session plans
  * the rebuild (`rebuild-at-<step>-plan`: the earlier turns' tool calls and this turn's finished
  * ones), the sandbox is rebuilt under the `rebuild-at-<step>-` steps, and the caller runs the
- * interrupted call again. No model call is made. A session that cannot be rebuilt fails the step
+ * interrupted step again. No model call is made. A session that cannot be rebuilt fails the step
  * `sandbox_gone`, as before.
  */
 export async function rebuildDuringStep(job: JobContext<SessionJob>, session: DurableObjectStub<Session>, start: TurnStart, n: number, step: string): Promise<SandboxHandle> {
@@ -84,6 +96,28 @@ export async function rebuildDuringStep(job: JobContext<SessionJob>, session: Du
   const control = stepConfig("control", job.config.RETRY_POLICIES);
   const plan = await job.steps.run(`${prefix}plan`, control, async () => unwrap(await session.rebuildDuringTurn(n, step)), { gated: false });
   return rebuildSandbox(job, session, start, plan, prefix);
+}
+
+/**
+ * Runs `attempt` — steps of turn n that use the sandbox, named from `step` — and, when the sandbox
+ * is found gone there (a tool call, the work branch, a fork at a step boundary, a budget wait's
+ * resume), rebuilds it (rebuildDuringStep: `rebuild-at-<step>-*`), hands the new one to `rebuilt`
+ * and runs `attempt` once more (`again`: its steps named `<step>-r1`). A second loss fails the turn
+ * `sandbox_gone`.
+ */
+export async function withRebuild<T>(
+  job: JobContext<SessionJob>,
+  session: DurableObjectStub<Session>,
+  turn: { start: TurnStart; n: number; step: string; rebuilt: (handle: SandboxHandle) => void },
+  attempt: (again: boolean) => Promise<T>,
+): Promise<T> {
+  try {
+    return await attempt(false);
+  } catch (err) {
+    if (decodeStepError(err).code !== "sandbox_gone") throw err;
+    turn.rebuilt(await rebuildDuringStep(job, session, turn.start, turn.n, turn.step));
+    return attempt(true);
+  }
 }
 
 /** Runs the origin's commands in order (as the run ran them, in the clone); answers those that failed. */

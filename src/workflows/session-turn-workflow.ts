@@ -5,7 +5,7 @@ import { executeTool, type ToolCall } from "../agent/tools";
 import type { ToolTurn } from "../agent/conversation";
 import { DEFAULT_STALL_SECONDS } from "../api/runs";
 import type { Session } from "../objects/session/session";
-import { CloneFailedError, decodeStepError, unwrap } from "../core/errors";
+import { CloneFailedError, SandboxGoneError, unwrap } from "../core/errors";
 import { BRANCH_SCRIPT, REPO_DIR } from "../sandbox/git";
 import { sandboxAccess } from "../sandbox/connection";
 import type { SandboxHandle } from "../sandbox/handle";
@@ -18,8 +18,8 @@ import type { JobPlan } from "./job-plan";
 import { STEP_KINDS, stepConfig } from "./step-policies";
 import type { StepTracker } from "./step-runner";
 import { ModelSteps } from "./model-step";
-import { rebuildDuringStep, rebuildSandbox } from "./session-rebuild";
-import { modelStepName, SESSION_STEP, sessionForkStep, toolStepName } from "./steps";
+import { rebuildSandbox, withRebuild } from "./session-rebuild";
+import { budgetResumeStep, modelStepName, SESSION_STEP, sessionForkStep, toolStepName } from "./steps";
 import { POOL_NAME } from "../protocol/events";
 
 /** A session's steps (turn 0: its setup), reported to its Session object. */
@@ -27,7 +27,7 @@ function sessionTracker(session: DurableObjectStub<Session>, turn: number): Step
   return {
     stepStarted: async (name, attempt) => session.stepStarted(turn, name, attempt),
     stepFinished: async (name, report) => session.stepFinished(turn, name, report),
-    heartbeat: async () => session.turnAlive(),
+    heartbeat: async () => session.turnAlive(turn),
   };
 }
 
@@ -98,7 +98,11 @@ async function turn(job: JobContext<SessionJob>, session: DurableObjectStub<Sess
   const start = await steps.run(SESSION_STEP.begin, control, async () => unwrap(await session.beginTurn(n, instanceId)), { gated: false });
   steps.setDeadline(start.startedAt + TURN_TIMEOUT_SECONDS * 1000, TURN_TIMEOUT_SECONDS);
   let handle: SandboxHandle = start.handle ?? (await rebuildSandbox(job, session, start));
-  if (start.switchBranch) await checkOutWorkBranch(job, session, handle, start.workBranch);
+  /** The running tool step's stop signal (a step at a time). */
+  let stop: AbortSignal | undefined;
+  // A step that finds the sandbox gone has it rebuilt, then runs again in the new one (session-rebuild.ts).
+  const rebuilding = <T>(step: string, attempt: (again: boolean) => Promise<T>) => withRebuild(job, session, { start, n, step, rebuilt: (h) => (handle = h) }, attempt);
+  if (start.switchBranch) await rebuilding(SESSION_STEP.workBranch, (again) => checkOutWorkBranch(job, session, handle, start.workBranch, again));
   const history = await steps.run(SESSION_STEP.history, control, async () => unwrap(await session.history(n)), { gated: false });
   const models = new ModelSteps({
     steps,
@@ -109,16 +113,26 @@ async function turn(job: JobContext<SessionJob>, session: DurableObjectStub<Sess
     record: (k, key, result, usd) => session.recordModelCall(n, k, key, result, usd),
     release: (key) => session.releaseReservation(key),
     // Out of budget: the sandbox pauses until the budget is raised (PATCH budgetUsd), then the call is made.
+    // A sandbox lost meanwhile is rebuilt instead of resumed.
     async waitForBudget(k, wait, reason) {
       const owner = { name: "session", kind: "control", pause: async () => unwrap(await session.awaitBudget(n)), resume: async () => unwrap(await session.resumeForTurn(n)) } as const;
-      ({ resumed: handle } = await waitForBudget(job, owner, k, wait, reason));
+      await rebuilding(budgetResumeStep(k, wait), async (again) => {
+        if (!again) ({ resumed: handle } = await waitForBudget(job, owner, k, wait, reason));
+      });
     },
   });
 
-  // A step boundary: new sessions asked for since the last one (a step's end said so) are forked now.
+  // A step boundary: new sessions asked for since the last one (a step's end said so) are forked now, from a rebuilt sandbox if it was lost.
   const forkAt = async (boundary: string) => {
     if (!steps.takeBranchSignal()) return;
-    await steps.run(sessionForkStep(boundary), stepConfig("cleanup", retries), async () => ({ sessions: (await session.forkAtBoundary(n)).sessions }), { gated: false });
+    const name = sessionForkStep(boundary);
+    await rebuilding(name, async (again) => {
+      const forked = await steps.run(again ? SESSION_STEP.rerun(name) : name, stepConfig("cleanup", retries), async () => {
+        const { sessions, lost } = await session.forkAtBoundary(n);
+        return lost ? { sessions, lost } : { sessions };
+      }, { gated: false });
+      if (forked.lost) throw new SandboxGoneError(start.handle?.sandboxId ?? "");
+    });
   };
   const host: AgentHost = {
     async modelStep(k, call) {
@@ -127,7 +141,8 @@ async function turn(job: JobContext<SessionJob>, session: DurableObjectStub<Sess
     },
     async toolStep(k, index, use, call) {
       await forkAt(toolStepName(k, index));
-      return toolStep(job, session, start, n, { k, index, use, call }, (rebuilt) => (handle = rebuilt));
+      const name = toolStepName(k, index);
+      return rebuilding(name, (again) => toolStep(job, session, n, { name: again ? SESSION_STEP.rerun(name) : name, k, index, use, call: (signal) => ((stop = signal), call()) }));
     },
   };
 
@@ -135,7 +150,7 @@ async function turn(job: JobContext<SessionJob>, session: DurableObjectStub<Sess
     host,
     {
       callModel: job.callModel,
-      executeTool: (call) => executeTool(EnvdClient.forHandle(access, handle), call, { remainingMs: steps.remainingMs(), envs: { FORKYARD_SESSION_ID: params.sessionId, FORKYARD_TURN: String(n) }, stallMs: DEFAULT_STALL_SECONDS * 1000 }),
+      executeTool: (call) => executeTool(EnvdClient.forHandle(access, handle), call, { remainingMs: steps.remainingMs(), envs: { FORKYARD_SESSION_ID: params.sessionId, FORKYARD_TURN: String(n) }, stallMs: DEFAULT_STALL_SECONDS * 1000, signal: stop }),
       beforeModelCall: async (_k, expectedUsd, call) => unwrap(await session.reserveModelCall(n, models.ledgerKey, expectedUsd, call)),
     },
     {
@@ -153,43 +168,26 @@ async function turn(job: JobContext<SessionJob>, session: DurableObjectStub<Sess
 }
 
 /**
- * Tool call `index` of the turn's k-th model answer, as its step. A sandbox lost during it (E2B's
- * "sandbox not found") is rebuilt — the turn's finished calls replayed too — and the call runs
- * again (`<step>-r1`) in the new one; a second loss in the same call fails the turn `sandbox_gone`.
+ * Tool call `index` of the turn's k-th model answer, as its step (`name`: its re-run after a rebuild
+ * is `<step>-r1`); `call` runs the tool with the step's stop signal (a cancel or a spent budget stops its command).
  */
-async function toolStep(
-  job: JobContext<SessionJob>,
-  session: DurableObjectStub<Session>,
-  start: TurnStart,
-  n: number,
-  tool: { k: number; index: number; use: ToolCall; call: () => Promise<ToolTurn> },
-  rebuilt: (handle: SandboxHandle) => void,
-): Promise<ToolTurn> {
-  const { k, index, use, call } = tool;
-  const name = toolStepName(k, index);
-  const run = (stepName: string) =>
-    job.steps.run(stepName, stepConfig("tool", job.config.RETRY_POLICIES), async () => {
-      const result = await call();
-      await session.recordToolCall(n, k, index, { ...use, id: result.toolUseId }, result);
-      return result;
-    }, { gated: true, budget: false });
-  try {
-    return await run(name);
-  } catch (err) {
-    if (decodeStepError(err).code !== "sandbox_gone") throw err;
-    rebuilt(await rebuildDuringStep(job, session, start, n, name));
-    return run(SESSION_STEP.rerun(name));
-  }
+async function toolStep(job: JobContext<SessionJob>, session: DurableObjectStub<Session>, n: number, tool: { name: string; k: number; index: number; use: ToolCall; call: (signal: AbortSignal) => Promise<ToolTurn> }): Promise<ToolTurn> {
+  const { name, k, index, use, call } = tool;
+  return job.steps.run(name, stepConfig("tool", job.config.RETRY_POLICIES), async ({ signal }) => {
+    const result = await call(signal);
+    await session.recordToolCall(n, k, index, { ...use, id: result.toolUseId }, result);
+    return result;
+  }, { gated: true, budget: false });
 }
 
 /**
  * A forked session's first turn: its workspace (a copy of its parent's) moves to the session's own
  * work branch, changes kept. `git checkout -B` again on the same branch changes nothing, so the step
- * may re-run.
+ * may re-run (`work-branch-r1` in a rebuilt sandbox, which is cloned onto that branch already).
  */
-async function checkOutWorkBranch(job: JobContext<SessionJob>, session: DurableObjectStub<Session>, handle: SandboxHandle, workBranch: string): Promise<void> {
+async function checkOutWorkBranch(job: JobContext<SessionJob>, session: DurableObjectStub<Session>, handle: SandboxHandle, workBranch: string, again: boolean): Promise<void> {
   const { config, steps } = job;
-  await steps.run(SESSION_STEP.workBranch, stepConfig("adopt", config.RETRY_POLICIES), async () => {
+  await steps.run(again ? SESSION_STEP.rerun(SESSION_STEP.workBranch) : SESSION_STEP.workBranch, stepConfig("adopt", config.RETRY_POLICIES), async () => {
     const exec = await EnvdClient.forHandle(sandboxAccess(config), handle).exec(BRANCH_SCRIPT, {
       timeoutMs: STEP_KINDS.adopt.timeoutMs,
       envs: { FORKYARD_DIR: REPO_DIR, FORKYARD_WORK_BRANCH: workBranch },

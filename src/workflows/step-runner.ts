@@ -19,8 +19,11 @@ export interface StepTracker {
   stepStarted(name: string, attempt: number): Promise<StepGate>;
   /** Told at a step's end; may answer that a branch waits. */
   stepFinished(name: string, report: StepReport): Promise<{ branch?: boolean } | void>;
-  /** Told every `heartbeatMs` while a step body runs: the instance is alive, however long the step. */
-  heartbeat?(): Promise<void>;
+  /**
+   * Told every `heartbeatMs` while a step body runs: the instance is alive, however long the step.
+   * An answer that the job was cancelled or its budget is spent aborts the body's `signal`.
+   */
+  heartbeat?(): Promise<Omit<StepGate, "branch"> | void>;
 }
 
 export interface StepRunnerContext {
@@ -54,6 +57,12 @@ export interface StepBodyContext {
    * `recordedByBody`): the step's end then costs no call of its own.
    */
   record(): StepRecord;
+  /**
+   * Aborted when a heartbeat's answer says the job must stop now (cancelled, or the budget spent by
+   * the time this step has run), its reason the error to end the step with: a body running a long
+   * command passes it on, so the command is stopped while it runs, not at the next step.
+   */
+  signal: AbortSignal;
 }
 
 
@@ -128,8 +137,8 @@ export class StepRunner {
           if (gate.budgetSpent && options.budget !== false) throw new BudgetExceededError(`The ${job.owner}'s budget is spent (model calls and sandbox time).`);
           if (Date.now() >= this.#deadline) throw new ForkTimeoutError(this.#timeoutSeconds);
         }
-        const heartbeatMs = this.#ctx.heartbeatMs;
-        const beat = tracker.heartbeat && heartbeatMs ? setInterval(() => void tracker.heartbeat!().catch(() => undefined), heartbeatMs) : undefined;
+        const stop = new AbortController();
+        const beat = this.#heartbeat(stop);
         let value: T;
         try {
           value = await body({
@@ -137,6 +146,7 @@ export class StepRunner {
             remainingMs: this.#deadline - Date.now(),
             report: (finding) => findings.push(finding),
             record: () => ({ name, attempt, startedAt: started }),
+            signal: stop.signal,
           });
         } finally {
           clearInterval(beat);
@@ -155,6 +165,20 @@ export class StepRunner {
         throw toStepError(err);
       }
     });
+  }
+
+  /** Beats every `heartbeatMs` while a body runs; an answer to stop aborts `stop` with the error to end the step with. */
+  #heartbeat(stop: AbortController): ReturnType<typeof setInterval> | undefined {
+    const { tracker, heartbeatMs } = this.#ctx;
+    if (!tracker.heartbeat || !heartbeatMs) return undefined;
+    const job = this.#ctx.job ?? { name: "fork", owner: "run" };
+    return setInterval(() => {
+      void tracker.heartbeat!().then((answer) => {
+        if (!answer || stop.signal.aborted) return;
+        if (!answer.proceed) stop.abort(new ForkCancelledError(`The ${job.name} was cancelled.`));
+        else if (answer.budgetSpent) stop.abort(new BudgetExceededError(`The ${job.owner}'s budget is spent (model calls and sandbox time): the running command was stopped.`));
+      }, () => undefined);
+    }, heartbeatMs);
   }
 }
 

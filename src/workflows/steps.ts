@@ -37,8 +37,14 @@ export const STEP = {
   claudeCode: "claude-code",
   releaseSandbox: "release-sandbox",
   report: "report",
+  /** A merge fork (POST …/merge), before its agent: the chosen forks' patches, fenced into its prompt (fork-merge.ts). */
+  mergeInput: "merge-input",
+  /** A merge fork, after its verification: which of those forks' hunks survive in its patch. */
+  provenance: "provenance",
   /** Code version 2: near its instance's step limit, the fork goes on in a new instance (fork-continuation.ts). */
   continue: "continue",
+  /** Code version 3: a fork stopped for budget stores where it stood, for a later raise to continue it (fork-continuation.ts). */
+  budgetStop: "budget-stop",
 } as const;
 
 /**
@@ -78,8 +84,9 @@ export const SESSION_STEP = {
   workBranch: "work-branch",
   /**
    * A turn whose sandbox was lost rebuilds it after `begin` (session-rebuild.ts): rebuild-release,
-   * rebuild-acquire-sandbox, rebuild-clone, rebuild-setup (a prepared run's fork continued: its
-   * prepare commands), rebuild-snapshot, rebuild-replay-<b>, rebuild-finished.
+   * rebuild-acquire-sandbox, rebuild-clone, rebuild-setup (a run's fork continued: its prepare
+   * commands and its commands), rebuild-patch (a Claude Code fork continued: its verified patch),
+   * rebuild-snapshot, rebuild-replay-<b>, rebuild-finished.
    */
   rebuildPrefix: "rebuild-",
   rebuildRelease: "rebuild-release",
@@ -89,7 +96,7 @@ export const SESSION_STEP = {
   rebuildFinished: "rebuild-finished",
   /**
    * A sandbox lost during tool step `step` (e.g. `tool-2-1`) is rebuilt in steps prefixed
-   * `rebuild-at-<step>-`: `…-plan`, `…-release`, `…-acquire-sandbox`, `…-clone`, `…-setup`, `…-snapshot`,
+   * `rebuild-at-<step>-`: `…-plan`, `…-release`, `…-acquire-sandbox`, `…-clone`, `…-setup`, `…-patch`, `…-snapshot`,
    * `…-replay-<b>`, `…-finished`; then the tool call runs again as `<step>-r1`.
    */
   rebuildAtPrefix: (step: string) => `rebuild-at-${step}-`,
@@ -97,8 +104,8 @@ export const SESSION_STEP = {
 } as const;
 
 /** The names of a rebuild's steps under `prefix` (`rebuild-` at a turn's start: SESSION_STEP's names). */
-export function rebuildStepNames(prefix: string): { release: string; clone: string; setup: string; snapshot: string; replay: (batch: number) => string; finished: string } {
-  return { release: `${prefix}release`, clone: `${prefix}clone`, setup: `${prefix}setup`, snapshot: `${prefix}snapshot`, replay: (batch) => `${prefix}replay-${batch}`, finished: `${prefix}finished` };
+export function rebuildStepNames(prefix: string): { release: string; clone: string; setup: string; patch: string; snapshot: string; replay: (batch: number) => string; finished: string } {
+  return { release: `${prefix}release`, clone: `${prefix}clone`, setup: `${prefix}setup`, patch: `${prefix}patch`, snapshot: `${prefix}snapshot`, replay: (batch) => `${prefix}replay-${batch}`, finished: `${prefix}finished` };
 }
 
 /**
@@ -143,6 +150,15 @@ export { modelStepName, toolStepName } from "../agent/step-names";
 /** The k-th replacement of a lost sandbox: `recover-<k>-release`, `-acquire-sandbox`, `-restore`. */
 export function recoveryStep(k: number): string {
   return `recover-${k}`;
+}
+
+/**
+ * A fork continued after a budget stop ended it (its sandbox released): its k-th continuation
+ * instance acquires a new sandbox (`resume-<k>-acquire-sandbox`) and restores its workspace from
+ * the journal (`resume-<k>-restore`).
+ */
+export function budgetRebuildStep(k: number): string {
+  return `resume-${k}`;
 }
 
 /** A fork out of budget pauses its sandbox (`budget-wait-<turn>-<k>`) and, once raised, resumes it. */

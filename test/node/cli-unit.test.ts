@@ -10,7 +10,7 @@ import { colorsFor } from "../../cli/output.ts";
 import { agentStats, formatCount, formatDuration, formatTokens, formatUsd } from "../../cli/render/format.ts";
 import { createLiveView } from "../../cli/render/live.ts";
 import { LogTracker } from "../../cli/render/logs.ts";
-import { verdictLine } from "../../cli/render/run-view.ts";
+import { mergeLine, verdictLine } from "../../cli/render/run-view.ts";
 import { forkTranscriptLines } from "../../cli/render/fork-transcript.ts";
 import { stripAnsi, truncateVisible } from "../../cli/render/text.ts";
 import type { ForkView, RunView } from "../../cli/types.ts";
@@ -807,6 +807,20 @@ describe("hints", () => {
     await main(argv("--help"), fake.io);
     const help = fake.out() + fake.err();
     for (const command of hinted) expect(help, `forkyard ${command}`).toMatch(new RegExp(`^\\s+${command}\\b`, "m"));
+  });
+
+  it("merge sends the forks (numbers), prompt and model, and points to status --watch", async () => {
+    const fake = fakeIo(() => json({ runId: "r1", fork: 5, forks: [2, 4] }, 202));
+    expect(await main(argv("merge", "r1", "2", "4", "-p", "keep 4's tests", "-m", "opus"), fake.io)).toBe(EXIT.ok);
+    expect(fake.requests.map((r) => [r.method, new URL(r.url).pathname, r.body])).toEqual([["POST", "/v1/runs/r1/merge", { forks: [2, 4], prompt: "keep 4's tests", model: "opus" }]]);
+    expect(stripAnsi(fake.out())).toContain("fork 5 merges forks 2, 4");
+    expect(stripAnsi(fake.out())).toContain("forkyard status r1 --watch");
+    const hunks = (survived: number, total: number) => ({ survived, total, share: Math.round((survived / total) * 1000) / 1000, hunks: [] });
+    expect(mergeLine({ merge: { forks: [2, 4], provenance: { forks: [{ n: 2, ...hunks(3, 4) }, { n: 4, ...hunks(1, 1) }] } } } as unknown as ForkView)).toBe("merges forks 2, 4 · survived: fork 2 3/4 hunks (75 %), fork 4 1/1 hunks (100 %)");
+    expect(mergeLine({ merge: { forks: [2, 4] } } as unknown as ForkView)).toBe("merges forks 2, 4");
+    const bad = fakeIo(() => json({}));
+    expect(await main(argv("merge", "r1", "2", "x"), bad.io)).toBe(EXIT.usage);
+    expect(bad.requests).toEqual([]);
   });
 
   it("branch points to status --watch and compare", async () => {

@@ -85,6 +85,19 @@ describe("faults", () => {
     await sbx.kill();
   });
 
+  it("kill: the call's sandbox is lost (killed), only the one named, and the call finds it gone", async () => {
+    const [kept, lost] = await Promise.all([Sandbox.create("base", t.sdk), Sandbox.create("base", t.sdk)]);
+    t.server.setFaults([{ op: "process.start", kill: true, sandbox: lost.sandboxId, firstK: 1 }]);
+    expect((await kept.commands.run("echo hi")).stdout).toBe("hi\n");
+    await expect(lost.commands.run("echo hi")).rejects.toThrow();
+    await expect(Sandbox.getInfo(lost.sandboxId, t.sdk)).rejects.toThrow(/not found/);
+    expect(t.server.getStats()).toMatchObject({ killed: 1, faultsByOp: { "process.start": 1 } });
+    // A control-plane call naming the sandbox: it is killed, and the call answers 404.
+    t.server.setFaults([{ op: "setTimeout", kill: true, sandbox: kept.sandboxId }]);
+    await expect(kept.setTimeout(60_000)).rejects.toThrow(/not found/i);
+    await expect(Sandbox.getInfo(kept.sandboxId, t.sdk)).rejects.toThrow(/not found/);
+  });
+
   it("rate 1 always fires, rate 0 never", async () => {
     t.server.setFaults([{ op: "get", status: 500, rate: 0 }]);
     const sbx = await Sandbox.create("base", t.sdk);
@@ -186,22 +199,31 @@ describe("configuration from the environment", () => {
       SANDBOX_FORWARD_HOSTS: "127.0.0.1:8080, localhost:9000",
       SANDBOX_MEMORY_MB: "512",
       SANDBOX_PIDS_MAX: "256",
+      SANDBOX_DISK_MB: "4096",
+      SANDBOX_EGRESS: "open",
+      SANDBOX_EGRESS_LOOPBACK: "1",
+      SANDBOX_FROZEN_MEMORY_MB: "0",
     });
     expect(opts).toMatchObject({
       forwardHosts: ["127.0.0.1:8080", "localhost:9000"],
-      limits: { memoryMB: 512, pids: 256 },
+      egress: "open",
+      egressLoopback: true,
+      limits: { memoryMB: 512, pids: 256, diskMB: 4096 },
       port: 0,
       maxLive: 5,
       latency: { create: 150, list: [1, 5] },
       faults: [{ op: "create", status: 503, firstK: 2 }],
       isolation: "none",
       exposePaths: ["/a", "/b"],
+      frozenMemoryMB: 0,
     });
     // No key configured: the server makes a random one.
     expect(opts.apiKey).toBeUndefined();
-    expect(() => optionsFromEnv({ SANDBOX_FAULTS: '[{"op":"create"}]' })).toThrow(/needs either status, drop:true or lose/);
+    expect(() => optionsFromEnv({ SANDBOX_FAULTS: '[{"op":"create"}]' })).toThrow(/needs either status, drop:true, lose or kill:true/);
     expect(() => optionsFromEnv({ SANDBOX_LATENCY: "nope" })).toThrow(/JSON/);
     expect(optionsFromEnv({ SANDBOX_LIMITS: "off" }).limits).toBe(false);
+    expect(() => optionsFromEnv({ SANDBOX_EGRESS: "everything" })).toThrow(/SANDBOX_EGRESS must be one of off, allowlist, open/);
+    expect(() => optionsFromEnv({ SANDBOX_FROZEN_MEMORY_MB: "-1" })).toThrow(/SANDBOX_FROZEN_MEMORY_MB must be an integer >= 0/);
     expect(() => parseForwardHosts(["example.com:80"])).toThrow(/IPv4 address/);
     expect(parseForwardHosts(["localhost:9000"])).toEqual([{ host: "127.0.0.1", port: 9000 }]);
   });

@@ -109,11 +109,11 @@ describe("timeouts, pause/resume, fork, kill", () => {
     expect(await sbx.isRunning()).toBe(false);
   });
 
-  it("pauses (processes stop, files stay) and resumes via connect", async () => {
+  it("pauses files-only (processes stop, files stay) and resumes via connect", async () => {
     const sbx = await Sandbox.create("base", { ...t.sdk });
     await sbx.files.write("/home/user/keep.txt", "kept");
     const bg = await sbx.commands.run("sleep 60", { background: true });
-    expect(await sbx.pause()).toBe(true);
+    expect(await sbx.pause({ keepMemory: false })).toBe(true);
     expect(await Sandbox.pause(sbx.sandboxId, t.sdk)).toBe(false); // already paused: 409 -> false
     expect((await sbx.getInfo()).state).toBe("paused");
     expect(await sbx.isRunning()).toBe(false);

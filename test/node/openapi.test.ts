@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { Script } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { API_VERSION, CREATE_RUN_EXAMPLES, openApiDocument, RAISE_BUDGET_EXAMPLE } from "../../src/api/openapi.ts";
-import { createRunRequest, raiseBudgetRequest } from "../../src/api/runs.ts";
+import { createRunRequest, mergeRequest, raiseBudgetRequest } from "../../src/api/runs.ts";
 import { ASSETS_DIR, buildAssets } from "../../scripts/build-assets.ts";
 
 const doc = openApiDocument();
@@ -132,6 +132,11 @@ describe("GET /openapi.json document", () => {
     const budget = schemaValidator()("RaiseBudgetRequest");
     for (const body of [{ budgetUsd: 1 }, { budgetUsd: 0 }, { budgetUsd: -1 }, { budgetUsd: "5" }, {}, { budgetUsd: 5, x: 1 }]) {
       expect(budget(body), JSON.stringify(body)).toBe(raiseBudgetRequest.safeParse(body).success);
+    }
+    const merge = schemaValidator()("MergeRequest");
+    const mergeBodies = [{ forks: [1, 2] }, { forks: [3, 1, 2], prompt: "keep 3's tests", model: "opus" }, { forks: [1] }, { forks: [1, 1] }, { forks: [0, 1] }, { forks: [1, 2, 3, 4, 5, 6, 7, 8, 9] }, { forks: [1, 2], prompt: "" }, { forks: [1, 2], x: 1 }, {}];
+    for (const body of mergeBodies) {
+      expect(merge(body), JSON.stringify(body)).toBe(mergeRequest.safeParse(body).success);
     }
   });
 

@@ -4,7 +4,7 @@
  * whatever the number of createBatch calls or launches. The clock is a fake one: no waiting.
  */
 import { describe, expect, it } from "vitest";
-import { CreationPacer, type PacerClock } from "../../src/protocol/creation-pacer";
+import { CreationPacer, CreationSchedule, SharedCreationPacer, type PacerClock } from "../../src/protocol/creation-pacer";
 import { createInBatches } from "../../src/protocol/workflow-limits";
 
 /** A clock whose sleep moves time on at once. */
@@ -34,6 +34,31 @@ function recordingWorkflow(clock: { t: number }) {
 /** The most creations in any window of one second (windows starting at each call). */
 function busiestSecond(calls: { at: number; count: number }[]): number {
   return Math.max(...calls.map((c) => calls.filter((d) => d.at >= c.at && d.at < c.at + 1000).reduce((sum, d) => sum + d.count, 0)));
+}
+
+/** A clock for callers that wait at the same time: time moves to the earliest sleeper's wake once every caller waits. */
+function sharedClock(): PacerClock & { t: number; run<T>(tasks: Promise<T>[]): Promise<T[]> } {
+  const sleepers: { until: number; wake: () => void }[] = [];
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+  const clock = {
+    t: 0,
+    now: () => clock.t,
+    sleep: (ms: number) => new Promise<void>((wake) => sleepers.push({ until: clock.t + ms, wake })),
+    async run<T>(tasks: Promise<T>[]): Promise<T[]> {
+      let done = false;
+      const all = Promise.all(tasks).finally(() => (done = true));
+      while (!done) {
+        await settle();
+        if (done || sleepers.length === 0) continue;
+        sleepers.sort((a, b) => a.until - b.until);
+        const next = sleepers[0]!.until;
+        clock.t = Math.max(clock.t, next);
+        for (const s of sleepers.splice(0, sleepers.filter((x) => x.until <= next).length)) s.wake();
+      }
+      return all;
+    },
+  };
+  return clock;
 }
 
 const instances = (count: number, prefix = "i") => Array.from({ length: count }, (_, i) => ({ id: `${prefix}${i}`, params: { n: i } }));
@@ -87,5 +112,44 @@ describe("instance creation pacing", () => {
     const workflow = recordingWorkflow(clock);
     await createInBatches(workflow, instances(150), { pacer: new CreationPacer(1000, clock) });
     expect(workflow.calls.map((c) => c.count)).toEqual([100, 50]);
+  });
+
+  it("runs launching at once share one schedule (the Pool's): together they never pass the rate; each on its own would", async () => {
+    const clock = sharedClock();
+    const workflow = recordingWorkflow(clock);
+    // The Pool's schedule, reached by a call; each run falls back to pacing alone if it cannot be reached.
+    const schedule = new CreationSchedule(90);
+    const book = async (count: number) => schedule.book(count, clock.t) - clock.t;
+    const runs = ["a", "b", "c"].map((name) => ({ name, pacer: new SharedCreationPacer(book, new CreationPacer(90, clock), clock) }));
+    // Three runs of 100 forks each launch in the same instant, their calls interleaved.
+    await clock.run(runs.map((run) => createInBatches(workflow, instances(100, run.name), { pacer: run.pacer })));
+    expect(workflow.calls.reduce((sum, c) => sum + c.count, 0)).toBe(300);
+    expect(busiestSecond(workflow.calls)).toBeLessThanOrEqual(90);
+
+    // The same launches with a pacer per run: 90 a second each, 270 in the first second.
+    const alone = recordingWorkflow(clock);
+    await clock.run(["d", "e", "f"].map((name) => createInBatches(alone, instances(100, name), { pacer: new CreationPacer(90, clock) })));
+    expect(busiestSecond(alone.calls)).toBeGreaterThan(90);
+  });
+
+  it("a run whose shared schedule cannot be reached paces alone", async () => {
+    const clock = fakeClock();
+    const workflow = recordingWorkflow(clock);
+    const pacer = new SharedCreationPacer(() => Promise.reject(new Error("pool unreachable")), new CreationPacer(90, clock), clock);
+    await createInBatches(workflow, instances(200), { pacer });
+    expect(workflow.calls).toEqual([
+      { at: 0, count: 90 },
+      { at: 1000, count: 90 },
+      { at: 2000, count: 20 },
+    ]);
+  });
+
+  it("the schedule books later callers after earlier ones, never into a window already full", () => {
+    const schedule = new CreationSchedule(10);
+    expect(schedule.book(6, 0)).toBe(0);
+    expect(schedule.book(6, 100)).toBe(1000); // 12 > 10 at 100: after the first 6 leave the window
+    expect(schedule.book(4, 200)).toBe(1000); // 4 + 6 at 1000 (the window (0, 1000]): fits, not before the last booking
+    expect(schedule.book(1, 300)).toBe(2000); // 11 at 1000: after the two bookings at 1000 leave
+    expect(() => schedule.book(11, 0)).toThrow(RangeError);
   });
 });

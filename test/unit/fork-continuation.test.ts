@@ -9,7 +9,8 @@ import { describe, expect, it } from "vitest";
 import type { Config } from "../../src/core/env.ts";
 import type { ForkParams } from "../../src/protocol/fork-params.ts";
 import type { JobContext } from "../../src/workflows/durable-job.ts";
-import { ForkContinuation, ForkContinued } from "../../src/workflows/fork-continuation.ts";
+import { ForkContinuation, ForkContinued, timeLeftMs } from "../../src/workflows/fork-continuation.ts";
+import { budgetStopsToContinue } from "../../src/runs/budget-stops.ts";
 import { StepRunner } from "../../src/workflows/step-runner.ts";
 import { FakeEngine } from "./support/fake-engine.ts";
 
@@ -112,5 +113,64 @@ describe("a fork continuing near the step limit", () => {
     const { continuation, counter } = continuationOf(new FakeEngine(), { orchestrator: ended });
     counter.made = 100;
     await expect(continuation.at({ turn: 5 })).rejects.toThrow(/cancelled/);
+  });
+});
+
+describe("a fork stopped for budget, for a later raise to continue it (code version 3)", () => {
+  it("stores where it stood as its next continuation's state, marked to rebuild its sandbox, in one budget-stop step", async () => {
+    const engine = new FakeEngine();
+    const { continuation, stored } = continuationOf(engine, { version: 3 });
+    const stop = await continuation.stopForBudget({ turn: 2, exchange: { prompt: "Add hello.txt", turns: [] } });
+    expect(stop).toEqual({ k: 1, base: "r1-2" });
+    const state = stored.get("runs/r1/2/continue-1.json") as { rebuild: { remainingMs: number } };
+    expect(state).toMatchObject({ parent: 2, turn: 2, exchange: { prompt: "Add hello.txt", turns: [] }, baseSha: "b".repeat(40), journal: [{ kind: "command", command: "make" }] });
+    // The time the fork had left (its deadline was a minute away), for its continuation to run on from its new sandbox.
+    expect(state.rebuild.remainingMs).toBeGreaterThan(50_000);
+    expect(state.rebuild.remainingMs).toBeLessThanOrEqual(60_000);
+    expect(engine.ran).toEqual(["budget-stop"]);
+    const replay = continuationOf(engine, { version: 3 });
+    expect(await replay.continuation.stopForBudget({ turn: 2 })).toEqual({ k: 1, base: "r1-2" });
+    expect(replay.stored.size).toBe(0);
+  });
+
+  it("a continuation instance's stop names the next continuation of the same launch", async () => {
+    const { continuation, stored } = continuationOf(new FakeEngine(), { version: 3, continuation: { k: 2, base: "r1-2", stateKey: "runs/r1/2/continue-2.json" } });
+    expect(await continuation.stopForBudget({ turn: 9 })).toEqual({ k: 3, base: "r1-2" });
+    expect([...stored.keys()]).toEqual(["runs/r1/2/continue-3.json"]);
+  });
+
+  it("an instance of a run recorded on version 2 stores nothing and makes no step: its fork is not continued later", async () => {
+    const engine = new FakeEngine();
+    const { continuation, stored } = continuationOf(engine, { version: 2 });
+    expect(await continuation.stopForBudget({ turn: 2 })).toBeUndefined();
+    expect(stored.size).toBe(0);
+    expect(engine.ran).toEqual([]);
+  });
+
+  it("the time left: none once the deadline passed, all of the fork's time before its deadline was known", () => {
+    expect(timeLeftMs(-5_000, 600)).toBe(0);
+    expect(timeLeftMs(1234.6, 600)).toBe(1235);
+    expect(timeLeftMs(Number.POSITIVE_INFINITY, 600)).toBe(600_000);
+  });
+});
+
+describe("which forks a raise of the budget continues after they ended", () => {
+  const outcome = (extra: object) => JSON.stringify({ n: 1, status: "budget_exceeded", ...extra });
+  it("only forks that ended budget_exceeded with a stored stop, each as its next continuation instance", () => {
+    const forks = [
+      { n: 1, status: "budget_exceeded", outcome: outcome({ budgetStop: { k: 1, base: "r1-1" } }) },
+      { n: 2, status: "budget_exceeded", outcome: outcome({ budgetStop: { k: 3, base: "r1-2-2" } }) },
+      // Stopped by code before version 3, or outside its task: nothing stored.
+      { n: 3, status: "budget_exceeded", outcome: outcome({}) },
+      { n: 4, status: "budget_exceeded", outcome: null },
+      // Ended another way, or already continued.
+      { n: 5, status: "failed", outcome: outcome({ budgetStop: { k: 1, base: "r1-5" } }) },
+      { n: 6, status: "running", outcome: outcome({ budgetStop: { k: 1, base: "r1-6" } }) },
+      { n: 7, status: "budget_exceeded", outcome: outcome({ budgetStop: { k: 0, base: "r1-7" } }) },
+    ];
+    expect(budgetStopsToContinue(forks)).toEqual([
+      { n: 1, instanceId: "r1-1-c1", k: 1 },
+      { n: 2, instanceId: "r1-2-2-c3", k: 3 },
+    ]);
   });
 });

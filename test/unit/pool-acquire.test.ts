@@ -70,6 +70,28 @@ describe("the live cap and the queue", () => {
     expect(logic.status().waiting).toBe(2);
   });
 
+  it("an eval's holders (background) queue behind interactive ones, whenever these arrive", async () => {
+    const { logic, core, host } = poolUnderTest({ maxLiveSandboxes: 1 });
+    const holder = leaseRequest();
+    ok(await logic.acquirer.acquire(holder));
+    const background = [leaseRequest({ runId: "eval-a", priority: "background" }), leaseRequest({ runId: "eval-b", priority: "background" })];
+    for (const [i, r] of background.entries()) expect(ok(await logic.acquirer.acquire(r))).toMatchObject({ status: "wait", position: i + 1 });
+    // An interactive run's fork comes later and goes ahead of both; a second one behind it.
+    const interactive = [leaseRequest({ runId: "user-a" }), leaseRequest({ runId: "user-b" })];
+    for (const [i, r] of interactive.entries()) expect(ok(await logic.acquirer.acquire(r))).toMatchObject({ status: "wait", position: i + 1 });
+    // Asked again, the first background holder is now fourth.
+    expect(ok(await logic.acquirer.acquire(background[0]!))).toMatchObject({ status: "wait", position: 3 });
+
+    await core.release(holder.key);
+    await host.settle();
+    expect(host.notified.map((w) => w.key)).toEqual([interactive[0]!.key]);
+    // A background holder asking while an interactive one waits does not take the freed slot.
+    expect(ok(await logic.acquirer.acquire(background[1]!))).toMatchObject({ status: "wait" });
+    expect(ok(await logic.acquirer.acquire(interactive[0]!))).toMatchObject({ status: "acquired" });
+    // A new background holder never starts ahead of anyone queued.
+    expect(logic.acquirer.createAhead([leaseRequest({ runId: "eval-c", priority: "background" })])).toBe(0);
+  });
+
   it("the alarm tells a waiter again after RENOTIFY_MS, and drops one whose instance is gone", async () => {
     const { logic, core, host, clock } = poolUnderTest({ maxLiveSandboxes: 1 });
     const holder = leaseRequest();

@@ -18,23 +18,24 @@ function migrated() {
 const columns = (sql: SqlStorage, table: string) => sql.exec<{ name: string }>(`PRAGMA table_info(${table})`).toArray().map((c) => c.name);
 
 describe("the Pool's schema", () => {
-  it("creates every table and column at version 1 on a new object", () => {
+  it("creates every table and column at the latest version on a new object", () => {
     const { storage } = migrated();
-    expect(schemaVersion(storage.sql)).toBe(1);
+    expect(schemaVersion(storage.sql)).toBe(2);
+    expect(columns(storage.sql, "waiters")).toContain("priority");
     expect(columns(storage.sql, "leases")).toEqual(expect.arrayContaining(["kill_pending", "handle", "holder", "kept_until"]));
     expect(columns(storage.sql, "waiters")).toContain("holder");
     expect(columns(storage.sql, "warm")).toContain("template_id");
     for (const table of ["counters", "warm_config", "warm_stats", "acquire_samples"]) expect(columns(storage.sql, table).length).toBeGreaterThan(0);
   });
 
-  it("an unversioned Pool (tables of an older build, with leases) adopts version 1 and keeps its rows", () => {
+  it("an unversioned Pool (tables of an older build, with leases) adopts version 1, then 2, and keeps its rows", () => {
     const storage = sqliteStorage();
     storage.sql.exec(`CREATE TABLE leases (key TEXT PRIMARY KEY, run_id TEXT NOT NULL, fork INTEGER NOT NULL, sandbox_id TEXT,
       state TEXT NOT NULL CHECK (state IN ('creating','active','paused','released')), created_at INTEGER NOT NULL,
       acquired_at INTEGER, released_at INTEGER, paused_at INTEGER, paused_ms INTEGER NOT NULL DEFAULT 0)`);
     storage.sql.exec("CREATE TABLE warm (key TEXT PRIMARY KEY, template TEXT NOT NULL, sandbox_id TEXT, state TEXT NOT NULL, created_at INTEGER NOT NULL, ready_at INTEGER, handle TEXT)");
     storage.sql.exec("INSERT INTO leases (key, run_id, fork, sandbox_id, state, created_at, acquired_at) VALUES ('r1-1', 'r1', 1, 'sbx1', 'active', 1, 2)");
-    expect(migrate(storage, POOL_MIGRATIONS)).toEqual({ from: 0, to: 1 });
+    expect(migrate(storage, POOL_MIGRATIONS)).toEqual({ from: 0, to: 2 });
     const lease = new LeaseStore(storage.sql).get("r1-1")!;
     expect(lease).toMatchObject({ sandbox_id: "sbx1", state: "active", kill_pending: 0, holder: "run", kept_until: null, handle: null });
     expect(columns(storage.sql, "warm")).toContain("template_id");
@@ -43,7 +44,15 @@ describe("the Pool's schema", () => {
 
   it("runs no DDL once current", () => {
     const { storage } = migrated();
-    expect(migrate(storage, POOL_MIGRATIONS)).toEqual({ from: 1, to: 1 });
+    expect(migrate(storage, POOL_MIGRATIONS)).toEqual({ from: 2, to: 2 });
+  });
+
+  it("version 2 gives the waiters of a version-1 Pool the interactive priority, in their order", () => {
+    const storage = sqliteStorage();
+    migrate(storage, POOL_MIGRATIONS.slice(0, 1));
+    storage.sql.exec("INSERT INTO waiters (key, run_id, enqueued_at) VALUES ('a', 'r', 1), ('b', 'r', 2)");
+    expect(migrate(storage, POOL_MIGRATIONS)).toEqual({ from: 1, to: 2 });
+    expect(new LeaseStore(storage.sql).firstWaiters(5).map((w) => [w.key, w.priority])).toEqual([["a", 0], ["b", 0]]);
   });
 });
 
@@ -116,7 +125,7 @@ describe("LeaseStore", () => {
 
     const [w1, w2, w3] = [leaseRequest({ runId: "x" }), leaseRequest({ runId: "y" }), leaseRequest({ runId: "x" })];
     for (const w of [w1, w2, w3]) leases.enqueue(w, "run", 0);
-    expect(leases.waitersAhead(leases.waiter(w3.key)!.seq)).toBe(2);
+    expect(leases.waitersAhead(leases.waiter(w3.key)!)).toBe(2);
     leases.dequeueRun("x");
     expect(leases.firstWaiters(10).map((w) => w.key)).toEqual([w2.key]);
     leases.markNotified(w2.key, 5);

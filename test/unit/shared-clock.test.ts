@@ -41,11 +41,13 @@ describe("the run page's timeline on a shared clock", () => {
     expect(clock.rows[1]!.segments).toEqual([expect.objectContaining({ kind: "queued", left: 0, width: 100 })]);
   });
 
-  it("leaves out steps recorded before start times were kept, and a branched fork's queued time", () => {
+  it("leaves out steps recorded before start times were kept, and a branched or merge fork's queued time", () => {
     const old = { name: "clone", status: "succeeded" as const, attempts: 1, durationMs: 30 };
-    const clock = sharedClock({ createdAt: at(0), forks: [fork(1, [old, step("check", 2, 4)]), fork(2, [step("clone", 3, 4)], { parent: { n: 1, turn: 1 } })] }, T0);
+    const merged = fork(3, [step("clone", 3, 4)], { merge: { forks: [1, 2] } });
+    const clock = sharedClock({ createdAt: at(0), forks: [fork(1, [old, step("check", 2, 4)]), fork(2, [step("clone", 3, 4)], { parent: { n: 1, turn: 1 } }), merged] }, T0);
     expect(clock.rows[0]!.segments.map((s) => s.name)).toEqual(["queued", "check"]);
     expect(clock.rows[1]!.segments.map((s) => s.kind)).toEqual(["step"]);
+    expect(clock.rows[2]!.segments.map((s) => s.kind)).toEqual(["step"]);
   });
 
   it("puts round ticks on the axis", () => {

@@ -12,7 +12,7 @@ import { MemoryHost } from "../../src/agent/memory-host";
 import { callModel } from "../../src/agent/model-client";
 import { buildSystemPrompt, buildTools } from "../../src/agent/prompt";
 import { executeTool, MAX_TOOL_OUTPUT_CHARS } from "../../src/agent/tools";
-import { ForkyardError, SandboxGoneError } from "../../src/core/errors";
+import { BudgetExceededError, ForkyardError, SandboxGoneError } from "../../src/core/errors";
 import { REPO_DIR } from "../../src/sandbox/git";
 import { EnvdClient } from "../../src/sandbox/envd-client";
 import type { RecordedCall, ScriptedReply } from "../support/anthropic-server";
@@ -141,6 +141,35 @@ describe("executeTool in a real sandbox (local sandbox server)", () => {
     const slow = await run("bash", { command: "sleep 20" }, 1_500);
     expect(slow.content).toContain("timed out after 1 s");
     expect(slow.content).not.toContain("[exit code: 0]");
+  });
+
+  it("stops a running command when its step's signal is aborted (a heartbeat found the budget spent), and says why", async () => {
+    const gate = newGate();
+    const stop = new AbortController();
+    let live = "";
+    // Not stopped, the command would wait for its gate, which never opens.
+    const call = executeTool(session, { name: "bash", input: { command: `echo before; ${gateCommand(gate)}; echo after` } }, { remainingMs: 60_000, signal: stop.signal, onOutput: (_s, chunk) => (live += chunk) });
+    await vi.waitFor(() => expect(live).toBe("before\n"), { timeout: 10_000 });
+    stop.abort(new BudgetExceededError("The run's budget is spent."));
+    const result = await call;
+    expect(result.content).toMatch(/\[stopped: The run's budget is spent\.\]$/);
+    expect(result.content).not.toContain("after");
+    // A signal aborted before the command starts runs nothing: the step ends with its reason.
+    await expect(executeTool(session, { name: "bash", input: { command: "touch never.txt" } }, { remainingMs: 60_000, signal: stop.signal })).rejects.toBeInstanceOf(BudgetExceededError);
+    expect(await sandbox.files.exists(`${REPO_DIR}/never.txt`)).toBe(false);
+  });
+
+  it("long command streams in one invocation never block one another: 10 run at once, beyond the 6 connections waiting for headers", async () => {
+    const gate = newGate();
+    const started = new Set<number>();
+    const commands = Array.from({ length: 10 }, (_, i) =>
+      session.exec(`echo started; ${gateCommand(gate)}; echo done ${i}`, { timeoutMs: 60_000, onStdout: (chunk) => chunk.includes("started") && started.add(i) }),
+    );
+    // Every command is running (a stream's headers came with its start) before any of them may end.
+    await vi.waitFor(() => expect(started.size).toBe(10), { timeout: 20_000 });
+    await sandboxAdmin.openGate(gate);
+    const results = await Promise.all(commands);
+    expect(results.map((r) => r.stdoutTail)).toEqual(results.map((_, i) => `started\ndone ${i}\n`));
   });
 
   it("throws (for the step to retry or fail) when the sandbox itself is gone", async () => {

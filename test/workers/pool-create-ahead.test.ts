@@ -17,6 +17,39 @@ function lease(key: string): LeaseRequest {
   return { key, runId: `r${key}`, fork: 1, template: "base", timeoutSeconds: 300 };
 }
 
+describe("outgoing connections of one invocation", () => {
+  afterEach(async () => {
+    await sandboxAdmin.latency({});
+  });
+
+  it("a run's release kills its 12 sandboxes with at most 6 requests waiting for an answer at once (Cloudflare's limit per invocation)", async () => {
+    await sandboxAdmin.reset();
+    const runId = `conn-${crypto.randomUUID()}`;
+    for (let fork = 1; fork <= 12; fork++) {
+      const acquired = await pool().acquire({ key: `${runId}-${fork}`, runId, fork, template: "base", timeoutSeconds: 300 });
+      expect(acquired.ok && acquired.value.status).toBe("acquired");
+    }
+    // Slow to answer: every kill waits 400 ms for its response headers.
+    await sandboxAdmin.latency({ kill: 400 });
+    const released = await pool().releaseRun(runId);
+    expect(released.ok && released.value).toHaveLength(12);
+    const stats = (await sandboxAdmin.stats()) as Awaited<ReturnType<typeof sandboxAdmin.stats>> & { peakWaiting: Record<string, number> };
+    expect(stats.killed).toBe(12);
+    expect(stats.peakWaiting.kill).toBe(6);
+  });
+});
+
+describe("instance creations paced across runs", () => {
+  it("the Pool books every run's fork-instance creations in one schedule (WORKFLOW_CREATE_RATE_PER_SECOND: 90 here)", async () => {
+    // A full second's worth booked, by one run's launch: the next booking, whatever run makes it, waits for that second to pass.
+    const first = await pool().bookWorkflowCreations(90);
+    const second = await pool().bookWorkflowCreations(1);
+    expect(first).toBeLessThanOrEqual(1000);
+    expect(second).toBeGreaterThan(0);
+    expect(second).toBeLessThanOrEqual(first + 1000);
+  });
+});
+
 describe("sandboxes created ahead at launch", () => {
   beforeEach(async () => {
     await sandboxAdmin.reset();

@@ -176,16 +176,22 @@ describe("a run of commands", () => {
 });
 
 describe("sandbox time counts against the budget as it accrues", () => {
-  it("a commands fork stops at the next step once its sandbox time has spent the budget", async () => {
+  it("stops a command while it runs once the fork's sandbox time has spent the budget", async () => {
     // The `ml` profile (8 vCPU, 32 GiB) costs about $0.000256 a second: $0.0011 is about 4.3 s of
-    // sandbox time, more than getting to the first command takes, and less than that command's 6 s.
-    const run = await createRun({ budgetUsd: 0.0011, profile: "ml", task: { commands: ["sleep 6", "echo after", "echo never"] } });
+    // sandbox time. The command would run for 10 minutes: the heartbeat that finds the budget
+    // spent (every STALE_FORK_SECONDS / 3 = 2 s here) stops it, and the fork ends budget_exceeded.
+    const run = await createRun({ budgetUsd: 0.0011, profile: "ml", task: { commands: ["echo started; sleep 600", "echo never"] } });
     const view = await waitForRunStatus(run.id, ["completed", "failed"]);
     const fork = view.forks[0]!;
     expect(fork.status).toBe("budget_exceeded");
-    expect(fork.error?.code).toBe("budget_exceeded");
-    expect(fork.commands.map((c) => c.command)).toEqual(["sleep 6"]);
+    expect(fork.error).toMatchObject({ code: "budget_exceeded", message: expect.stringContaining("the running command was stopped") });
+    expect(fork.commands.map((c) => c.command)).toEqual(["echo started; sleep 600"]);
+    const [stopped] = fork.commands;
+    expect(stopped!.stdoutTail).toBe("started\n");
+    expect(stopped!.stderrTail).toContain("[stopped: The run's budget is spent");
     expect(fork.costUsd.sandbox).toBeGreaterThan(0.0011);
+    // Booked on heartbeats while the command ran: far below 10 minutes of sandbox time ($0.15).
+    expect(fork.costUsd.sandbox).toBeLessThan(0.02);
     await waitFor("the sandbox to be released", async () => (await sandboxAdmin.stats()).live === 0);
   });
 });

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { TOOL_CALL_NOT_RUN } from "../../src/objects/session/session-store";
-import { api, sandboxAdmin, scriptedModel, waitFor } from "./helpers";
+import { Sandbox } from "e2b";
+import { api, e2bOptions, sandboxAdmin, scriptedModel, waitFor } from "./helpers";
 import { bash, createSession, modelCalls, say, send, setScript, transcript, turnEnded, waitForSession } from "./session-helpers";
 
 const cancel = async (id: string) => expect((await api(`/v1/sessions/${id}/cancel`, { method: "POST" })).status).toBe(200);
@@ -25,6 +26,23 @@ describe("cancelling a running turn", () => {
     const calls = await modelCalls();
     expect(calls).toHaveLength(2);
     expect(JSON.stringify((calls[1]!.body as { messages: unknown }).messages)).toContain(TOOL_CALL_NOT_RUN);
+    await api(`/v1/sessions/${session.id}`, { method: "DELETE" });
+  });
+
+  it("during a tool call: its running command is stopped (not left to run for 10 minutes), and the queue goes on", async () => {
+    await setScript([bash("touch /tmp/started; sleep 600"), say("second done")]);
+    const session = await createSession();
+    await send(session.id, "first");
+    await send(session.id, "second");
+    const { sandbox } = await waitForSession(session.id, "the sandbox", (v) => v.sandbox.id !== null);
+    const sbx = await Sandbox.connect(sandbox.id!, e2bOptions());
+    await waitFor("the command to run", () => sbx.files.exists("/tmp/started"));
+    await cancel(session.id);
+    // The next heartbeat's answer (every STALE_FORK_SECONDS / 3 = 2 s here) stops the command.
+    const view = await waitForSession(session.id, "both turns", turnEnded(2));
+    expect(view.turns.map((t) => [t.status, t.summary])).toEqual([["cancelled", null], ["succeeded", "second done"]]);
+    expect(view.turns[0]!.error?.code).toBe("cancelled");
+    expect(await modelCalls()).toHaveLength(2);
     await api(`/v1/sessions/${session.id}`, { method: "DELETE" });
   });
 

@@ -2,7 +2,8 @@ import { expect } from "vitest";
 import type { SessionView, TranscriptEntry } from "../../src/api/sessions";
 import { sessionView } from "../../src/api/session-responses";
 import type { ScriptedReply } from "../support/anthropic-server";
-import { api, scriptedModel, testEnv, waitFor } from "./helpers";
+import { Sandbox } from "e2b";
+import { api, e2bOptions, sandboxAdmin, scriptedModel, testEnv, waitFor } from "./helpers";
 
 /** What the session tests share: the session API, waits on a session's view, scripted replies. */
 export const setScript = (turns: ScriptedReply[]) => scriptedModel.script(turns);
@@ -58,4 +59,15 @@ export async function sessionEvents(id: string): Promise<{ type: string; data?: 
     const data = /^data: (.+)$/m.exec(block)?.[1];
     return data ? [JSON.parse(data) as { type: string }] : [];
   });
+}
+
+/** Waits until the running turn's held tool call (waiting on `gate`) is recorded, kills the sandbox, and (`open`) opens the gate in its replacement. */
+export async function loseDuringHeldCall(id: string, gate: string, open = true): Promise<string> {
+  await waitFor("the held tool call", async () => (await transcript(id)).some((e) => e.role === "assistant" && e.toolCalls.some((c) => JSON.stringify(c.input).includes(gate))));
+  const lost = (await getSession(id)).sandbox.id!;
+  await Sandbox.kill(lost, e2bOptions());
+  // The call runs again in the rebuilt sandbox, held by the same gate until it is opened there.
+  await waitForSession(id, "the rebuilt sandbox", (v) => v.sandbox.id !== lost && v.sandbox.id !== null);
+  if (open) expect(await sandboxAdmin.openGate(gate)).toBeGreaterThanOrEqual(1);
+  return lost;
 }

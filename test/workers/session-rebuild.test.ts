@@ -5,24 +5,13 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { Sandbox } from "e2b";
 import type { SessionView } from "../../src/api/sessions";
-import { api, createRun, e2bOptions, gateCommand, newGate, sandboxAdmin, scriptedModel, waitFor, waitForRunStatus } from "./helpers";
-import { bash, createSession, getSession, modelCalls, say, send, sessionEvents as events, setScript, transcript, turnEnded, waitForSession, writeFile } from "./session-helpers";
+import { api, createRun, e2bOptions, gateCommand, newGate, sandboxAdmin, scriptedModel, waitForRunStatus } from "./helpers";
+import { bash, createSession, getSession, loseDuringHeldCall, modelCalls, say, send, sessionEvents as events, setScript, transcript, turnEnded, waitForSession, writeFile } from "./session-helpers";
 
 beforeEach(async () => {
   await scriptedModel.reset();
   await sandboxAdmin.reset();
 });
-
-/** Waits until the running turn's held tool call (waiting on `gate`) is recorded, kills the sandbox, and (`open`) opens the gate in its replacement. */
-async function loseDuringHeldCall(id: string, gate: string, open = true): Promise<string> {
-  await waitFor("the held tool call", async () => (await transcript(id)).some((e) => e.role === "assistant" && e.toolCalls.some((c) => JSON.stringify(c.input).includes(gate))));
-  const lost = (await getSession(id)).sandbox.id!;
-  await Sandbox.kill(lost, e2bOptions());
-  // The call runs again in the rebuilt sandbox, held by the same gate until it is opened there.
-  await waitForSession(id, "the rebuilt sandbox", (v) => v.sandbox.id !== lost && v.sandbox.id !== null);
-  if (open) expect(await sandboxAdmin.openGate(gate)).toBeGreaterThanOrEqual(1);
-  return lost;
-}
 
 describe("a sandbox lost during a turn", () => {
   it("is rebuilt from the last snapshot and this turn's finished calls, the call runs again; lost again in that call, the turn fails but the session does not: the next turn rebuilds", async () => {

@@ -1,11 +1,11 @@
 import { TERMINAL_FORK_STATUSES } from "../../api/runs";
 import { loadConfig } from "../../core/env";
 import { BudgetExceededError, ConflictError, ForkCancelledError } from "../../core/errors";
-import { sandboxCostKey, verificationCostKey, sandboxCostUsd } from "../../core/costs";
+import { verificationCostKey, sandboxCostUsd } from "../../core/costs";
 import { log } from "../../observability/log";
 import type { ForkOutcome } from "../../runs/fork-outcome";
 import type { StepRecord, StepReport } from "../../protocol/step-reports";
-import type { ForkBegun } from "../../protocol/roles";
+import type { ForkBegun, StepGate } from "../../protocol/roles";
 import type { RunBranching } from "./branching";
 import type { RunContext } from "./run-context";
 import type { StoredForkStatus } from "./run-store";
@@ -18,7 +18,7 @@ import { modelCallStopMessage } from "../../core/budget-message";
  * with the step's end if that comes first (most steps are shorter): a commit per step, not two.
  */
 const START_WRITE_DELAY_MS = 1_000;
-/** Sandbox time is booked at step starts, at most this often per fork (a cent's fraction at most). */
+/** Sandbox time is booked at step starts and heartbeats, at most this often per fork (a cent's fraction at most). */
 const SANDBOX_ACCRUAL_MS = 5_000;
 
 export const isTerminalFork = (status: StoredForkStatus) => (TERMINAL_FORK_STATUSES as readonly string[]).includes(status);
@@ -79,7 +79,7 @@ export class ForkReporting {
    * Records a step attempt and books the fork's sandbox time so far. `proceed` is false once the
    * fork or its run was cancelled; `budgetSpent` once the run's budget is (sandbox time included).
    */
-  stepStarted(n: number, name: string, attempt: number): { proceed: boolean; budgetSpent: boolean; branch?: boolean } {
+  stepStarted(n: number, name: string, attempt: number): StepGate & { branch?: boolean } {
     const { store } = this.#run;
     const run = store.run();
     const fork = store.fork(n);
@@ -90,10 +90,29 @@ export class ForkReporting {
     this.writeStart(n);
     this.#unwrittenStarts.set(n, { name, attempt, at: now });
     this.#startsTimer ??= setTimeout(() => this.writeStarts(), START_WRITE_DELAY_MS);
+    return { ...this.#gate(n, now), ...(this.#branching.waitingFor(n) ? { branch: true } : {}) };
+  }
+
+  /**
+   * A running step's heartbeat: the fork is alive, its sandbox time so far is booked, and the
+   * answer tells the step to stop its command now when the fork was cancelled or the budget is spent.
+   */
+  forkAlive(n: number): StepGate {
+    const now = Date.now();
+    this.#run.watch.heard(n, now);
+    return this.#gate(n, now);
+  }
+
+  /** Books fork n's sandbox time (at most every SANDBOX_ACCRUAL_MS); may it go on? */
+  #gate(n: number, now: number): StepGate {
+    const { store } = this.#run;
+    const run = store.run();
+    const fork = store.fork(n);
+    if (!run || !fork) return { proceed: false, budgetSpent: false };
     if (!isTerminalFork(fork.status) && now - (this.#accruedAt.get(n) ?? 0) >= SANDBOX_ACCRUAL_MS) {
       const usd = sandboxCostUsd(loadConfig(this.#run.env), store.sandboxSeconds(fork, now), run.sandbox);
       if (usd > 0) {
-        store.ledger.accrue(sandboxCostKey(n), n, "sandbox", usd, new Date(now).toISOString());
+        store.ledger.accrue(store.sandboxCostKey(n), n, "sandbox", usd, new Date(now).toISOString());
         this.#accruedAt.set(n, now);
       }
     }
@@ -101,7 +120,6 @@ export class ForkReporting {
     return {
       proceed: fork.status !== "cancelled" && run.status !== "cancelled",
       budgetSpent: budget !== undefined && store.ledger.spentUsd() >= budget,
-      ...(this.#branching.waitingFor(n) ? { branch: true } : {}),
     };
   }
 
@@ -183,25 +201,6 @@ export class ForkReporting {
     this.#run.watch.heard(n, Date.now());
   }
 
-  /** A fork stopped for budget: its sandbox is paused and it waits for the budget to be raised. */
-  async forkAwaitingBudget(n: number): Promise<void> {
-    const { store } = this.#run;
-    if (store.transition(n, "running", "budget_wait")) {
-      store.markPaused(n, Date.now());
-      this.#run.event("fork.budget_exceeded", n, { spentUsd: store.ledger.spentUsd() });
-      if (this.#run.run().status === "running") await this.#run.setStatus("budget_exceeded");
-      this.#run.index.soon();
-    }
-  }
-
-  /** A fork that waited for budget continues. */
-  forkContinues(n: number): void {
-    if (this.#run.store.transition(n, "budget_wait", "running")) {
-      this.#run.store.markUnpaused(n, Date.now());
-      this.#run.event("fork.resumed", n, {});
-    }
-  }
-
   /** The report step: the fork's final outcome (and the step's own record, when given). */
   async forkFinished(outcome: ForkOutcome, step?: StepRecord): Promise<void> {
     this.writeStart(outcome.n);
@@ -222,7 +221,7 @@ export class ForkReporting {
     const now = new Date().toISOString();
     store.saveOutcome(outcome);
     store.ledger.releaseOwner(outcome.n);
-    this.#run.addCost(sandboxCostKey(outcome.n), outcome.n, "sandbox", outcome.costUsd.sandbox);
+    this.#run.addCost(store.sandboxCostKey(outcome.n), outcome.n, "sandbox", outcome.costUsd.sandbox);
     if (outcome.costUsd.verification) this.#run.addCost(verificationCostKey(outcome.n), outcome.n, "sandbox", outcome.costUsd.verification);
     if (store.finishFork(outcome.n, outcome.status, now, outcome.error)) {
       this.#run.event("fork.finished", outcome.n, { status: outcome.status, costUsd: outcome.costUsd });

@@ -6,6 +6,7 @@ import { loadConfig } from "../../core/env";
 import { forkLeaseRequest, type ForkParams } from "../../protocol/fork-params";
 import { forkInstanceId, forkLeaseKey } from "../../protocol/run-ids";
 import { branchSourceOf } from "./branch-store";
+import { mergeSpecOf } from "./merging";
 import type { RunBranching } from "./branching";
 import type { RunPreparing } from "./preparing";
 import type { RunWaves } from "./waves";
@@ -13,13 +14,14 @@ import type { RunContext } from "./run-context";
 import type { ForkRow } from "./run-store";
 import { isInstanceAlreadyExists } from "../../protocol/engine-errors";
 import { createInBatches } from "../../protocol/workflow-limits";
-import { CreationPacer } from "../../protocol/creation-pacer";
+import { CreationPacer, SharedCreationPacer, type Pacer } from "../../protocol/creation-pacer";
 import { continuationInstanceId, parseContinuationId } from "../../protocol/instance-ids";
 import { createInstanceOnce } from "../../protocol/create-instance";
 import type { ForkContinuationRef } from "../../protocol/fork-params";
 import { continuationStateKey } from "../../artifacts/store";
 import { ConflictError, ForkCancelledError } from "../../core/errors";
 import { isTerminalFork } from "./fork-reports";
+import { EVAL_METADATA } from "../../evals/plan";
 
 /** How long launching waits after the Pool started a launch's sandboxes, for their create requests to leave. */
 const CREATE_HEAD_START_MS = 2;
@@ -33,8 +35,8 @@ export class RunLaunching {
   readonly #run: RunContext;
   readonly #branching: RunBranching;
   readonly #preparing: RunPreparing;
-  /** This run's instance creations, under WORKFLOW_CREATE_RATE_PER_SECOND (for as long as the object lives). */
-  #pacer: CreationPacer | undefined;
+  /** This run's instance creations, booked in the Pool's schedule shared by every run (WORKFLOW_CREATE_RATE_PER_SECOND). */
+  #pacer: Pacer | undefined;
   readonly #waves: RunWaves;
 
   /** Branched forks launch at once; a prepared run's forks once its prepare reported; an adaptive run's wave by wave. */
@@ -129,9 +131,13 @@ export class RunLaunching {
     return { instanceId: id };
   }
 
-  /** Paces this run's createBatch calls (Cloudflare: about 100 instance creations a second per workflow). */
-  pacer(): CreationPacer {
-    this.#pacer ??= new CreationPacer(loadConfig(this.#run.env).WORKFLOW_CREATE_RATE_PER_SECOND);
+  /**
+   * Paces this run's createBatch calls (Cloudflare: about 100 instance creations a second per
+   * workflow) in the Pool's schedule, which every run shares; alone, should the Pool not answer.
+   */
+  pacer(): Pacer {
+    const pool = this.#run.env.POOL.getByName(POOL_NAME);
+    this.#pacer ??= new SharedCreationPacer((count) => pool.bookWorkflowCreations(count), new CreationPacer(loadConfig(this.#run.env).WORKFLOW_CREATE_RATE_PER_SECOND));
     return this.#pacer;
   }
 
@@ -164,9 +170,18 @@ export class RunLaunching {
     if (request.artifacts) params.artifacts = request.artifacts;
     const network = runNetwork(request, loadConfig(this.#run.env).PUBLIC_URL);
     if (network) params.network = network;
+    // An eval's runs queue behind interactive ones for sandboxes.
+    if (request.metadata?.[EVAL_METADATA.eval]) params.priority = "background";
     // A fork running as a continuation instance (`<launch>-c<k>`): where it picks up.
     const { base, k } = parseContinuationId(fork.instance_id ?? "");
     if (k > 0) params.continuation = { k, base, stateKey: continuationStateKey(id, fork.n, k) };
+    const merge = mergeSpecOf(fork);
+    if (merge) {
+      params.merge = merge;
+      params.forks = this.#branching.lastFork();
+      // A merge starts from the base: a prepared run's merge fork prepares its own sandbox (the prepared one is gone).
+      if (params.prepare) params.prepare = { mode: "per_fork", commands: params.prepare.commands };
+    }
     const branch = branchSourceOf(fork);
     if (branch) {
       params.branch = branch;

@@ -1,43 +1,45 @@
 import { DurableObject } from "cloudflare:workers";
 import type { RunPick } from "../../api/pick-responses";
-import type { BranchRequest, BranchResponse, ForkView, JudgeRequest, PreparedView, RunView } from "../../api/runs";
+import type { BranchRequest, BranchResponse, ForkView, JudgeRequest, MergeRequest, MergeResponse, PreparedView, RunView } from "../../api/runs";
 import type { JudgeInput, Judgement } from "../../runs/judging";
 import type { TournamentResult } from "../../runs/tournament";
 import type { PrepareInfo } from "../../workflows/prepare-workflow";
 import { loadConfig, type Env } from "../../core/env";
-import { asResult, ConflictError, InvalidInputError, notFound, resultOf, type Result } from "../../core/errors";
+import { asResult, ConflictError, notFound, resultOf, type Result } from "../../core/errors";
 import { errorFields, log } from "../../observability/log";
 import type { ForkOutcome } from "../../runs/fork-outcome";
 import type { ForkTranscriptPage, TranscriptRecord } from "../../runs/fork-transcript";
 import { legacyRunSandbox } from "../../runs/run-sandbox";
 import type { BranchMark, ClaimedBranch } from "./branch-store";
 import { RunBranching } from "./branching";
+import { RunControl } from "./run-control";
+import { RunMerging } from "./merging";
 import { RunPreparing } from "./preparing";
 import { RunJudging } from "./run-judging";
 import type { RunContext } from "./run-context";
 import { RunStore, type CreateRunInput } from "./run-store";
 import { RunDeletion, type DeleteReason, type RunWiped } from "./run-deletion";
 import type { LeaseRequest } from "../pool/pool";
-import { BUDGET_RAISED_EVENT } from "../../protocol/events";
 import type { OutputChunk } from "../../protocol/live-output";
-import type { BranchReports, ForkBegun, ForkContinuationRef, ForkReports, JudgeReports, PrepareReports } from "../../protocol/roles";
+import type { BranchReports, ForkBegun, ForkContinuationRef, ForkReports, JudgeReports, PrepareReports, StepGate } from "../../protocol/roles";
 import type { StepRecord, StepReport } from "../../protocol/step-reports";
 import { EventChannel } from "../shared/event-channel";
 import { IndexSync } from "../shared/index-sync";
 import { InstanceWatch } from "../shared/instance-watch";
 import { migrate } from "../shared/migrations";
-import { ForkReporting, isTerminalFork, keptLease } from "./fork-reports";
+import { ForkReporting, keptLease } from "./fork-reports";
 import { RunLaunching } from "./launching";
 import { RunLiveOutput } from "./live-output";
 import { RunReconciling } from "./reconciling";
 import { RUN_MIGRATIONS } from "./schema";
 import { RunStopping } from "./stopping";
+import { RunBudget } from "./run-budget";
 import { RunWaves } from "./waves";
 import { isTerminalRun, RunStatusMachine } from "./run-status";
 
 /** Orchestrator Durable Object, one per run (named by the run id). Its public RPC is the run's API; its Workflows'
  * callbacks go through typed roles (src/protocol/roles.ts) to its parts: ForkReporting, RunLaunching, RunStopping, RunWaves,
- * RunReconciling (alarm), RunBranching, RunPreparing, RunJudging, RunDeletion, RunStore (ledger, transcripts), watch, events, index. */
+ * RunReconciling (alarm), RunBranching, RunMerging, RunPreparing, RunJudging, RunDeletion, RunControl, RunBudget, RunStore (ledger, transcripts), watch, events, index. */
 export class Orchestrator extends DurableObject<Env> implements ForkReports, BranchReports, PrepareReports, JudgeReports {
   readonly #store: RunStore;
   readonly #events: EventChannel;
@@ -53,6 +55,9 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
   readonly #status: RunStatusMachine;
   readonly #deletion: RunDeletion;
   readonly #live: RunLiveOutput;
+  readonly #control: RunControl;
+  readonly #merging: RunMerging;
+  readonly #budget: RunBudget;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -86,7 +91,10 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
     this.#launching = new RunLaunching(run, { branching: this.#branching, preparing: this.#preparing, waves: new RunWaves(run, this.#judging) });
     this.#stopping = new RunStopping(run, ctx.storage);
     this.#deletion = new RunDeletion(run, ctx, this.#events);
+    this.#budget = new RunBudget(run, { stopping: this.#stopping, launching: this.#launching });
     this.#reconciling = new RunReconciling(run, { reports: this.#reports, stopping: this.#stopping, preparing: this.#preparing, judging: this.#judging });
+    this.#control = new RunControl(run, { status: this.#status, launching: this.#launching, stopping: this.#stopping, view: () => this.#view() });
+    this.#merging = new RunMerging(run, ctx.storage.sql);
     this.#live = new RunLiveOutput(this.#events, this.#store, () => loadConfig(env).LIVE_OUTPUT_INTERVAL_MS);
   }
 
@@ -155,64 +163,24 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
   }
 
   pause(): Promise<Result<RunView>> {
-    return asResult(async () => {
-      const status = this.#requireRun().status;
-      if (status === "paused") return this.#view();
-      if (status !== "running") throw new ConflictError("run_not_running", `The run is ${status}; only a running run can be paused.`);
-      await this.#status.set("paused");
-      return this.#view();
-    });
+    return asResult(() => this.#control.pause());
   }
 
   resume(): Promise<Result<RunView>> {
-    return asResult(async () => {
-      const status = this.#requireRun().status;
-      if (status === "running") return this.#view();
-      if (status !== "paused") throw new ConflictError("run_not_paused", `The run is ${status}; only a paused run can be resumed.`);
-      await this.#status.set("running");
-      await this.#launching.launch();
-      await this.#status.maybeFinish();
-      await this.#armAlarm();
-      return this.#view();
-    });
+    return asResult(() => this.#control.resume());
   }
 
   cancel(): Promise<Result<RunView>> {
-    return asResult(async () => {
-      const status = this.#requireRun().status;
-      if (status === "cancelled") return this.#view();
-      if (isTerminalRun(status)) throw new ConflictError("run_finished", `The run already ended (${status}).`);
-      await this.#stopping.cancelRun();
-      return this.#view();
-    });
+    return asResult(() => this.#control.cancel());
   }
 
   cancelFork(n: number): Promise<Result<RunView>> {
-    return asResult(async () => {
-      const fork = this.#requireFork(n);
-      if (isTerminalFork(fork.status)) throw new ConflictError("fork_finished", `Fork ${n} already ended (${fork.status}).`);
-      await this.#stopping.cancelFork(fork);
-      await this.#afterForkChange();
-      return this.#view();
-    });
+    return asResult(() => this.#control.cancelFork(n));
   }
 
-  /** Raises the run's budget; forks stopped for budget continue where they stopped. */
+  /** Raises the run's budget; forks stopped for budget continue where they stopped (run-budget.ts). */
   raiseBudget(budgetUsd: number): Promise<Result<RunView>> {
-    return asResult(async () => {
-      const run = this.#requireRun();
-      if (isTerminalRun(run.status)) throw new ConflictError("run_finished", `The run already ended (${run.status}).`);
-      const current = run.request.budgetUsd;
-      if (current !== undefined && budgetUsd <= current) throw new InvalidInputError(`budgetUsd: must be more than the current budget of $${current}.`, { field: "budgetUsd" });
-      this.#store.setBudget(budgetUsd, new Date().toISOString());
-      this.#event("run.budget", null, { budgetUsd });
-      if (run.status === "budget_exceeded") await this.#status.set("running");
-      const waiting = this.#store.forksWithStatus("budget_wait");
-      await this.#stopping.eachInstance(waiting, "budget_event", (instance) => instance.sendEvent({ type: BUDGET_RAISED_EVENT, payload: { budgetUsd } }));
-      await this.#afterForkChange();
-      await this.#armAlarm();
-      return this.#view();
-    });
+    return asResult(async () => (await this.#budget.raise(budgetUsd), this.#view()));
   }
 
   /** Records a pick (…/pick, a `/pick` comment: actions/pick.ts opened its PR); `winner` stays the ranking's. */
@@ -228,6 +196,11 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
   /** New forks from fork n as it is now (POST …/forks/:n/branch, a /refork comment). */
   branch(n: number, request: BranchRequest, idempotencyKey?: string): Promise<Result<BranchResponse>> {
     return asResult(() => this.#branching.request(n, request, idempotencyKey));
+  }
+
+  /** A new fork from the base whose agent combines the chosen forks' patches (POST …/merge: merging.ts). */
+  merge(request: MergeRequest, idempotencyKey?: string): Promise<Result<MergeResponse>> {
+    return asResult(() => this.#merging.request(request, idempotencyKey));
   }
 
   /** An LLM judging of the ended run's forks that succeeded (POST …/judge). */
@@ -254,8 +227,8 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
     return this.#reports.stepStarted(n, name, attempt);
   }
 
-  forkAlive(n: number): void {
-    this.#watch.heard(n, Date.now());
+  forkAlive(n: number): StepGate {
+    return this.#reports.forkAlive(n);
   }
 
   stepFinished(n: number, name: string, report: StepReport): { branch?: boolean } {
@@ -284,11 +257,11 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
   }
 
   forkAwaitingBudget(n: number): Promise<void> {
-    return this.#reports.forkAwaitingBudget(n);
+    return this.#budget.forkAwaiting(n);
   }
 
   forkContinues(n: number): void {
-    this.#reports.forkContinues(n);
+    this.#budget.forkContinues(n);
   }
 
   forkContinue(n: number, from: string, next: ForkContinuationRef): Promise<Result<{ instanceId: string }>> {

@@ -60,12 +60,12 @@ export class RunStatusMachine {
 
   /**
    * A GitHub run reports when it ends: once, and once more each time it ends again after forks
-   * were branched from it (their own report instance; the summary comment is updated in place).
+   * were branched from it or merged (their own report instance; the summary comment is updated in place).
    */
   async reportToGitHub(): Promise<void> {
     const run = this.#run.run();
     if (!run.request.github) return;
-    const branches = this.#branching.count();
+    const branches = this.#branching.count() + this.#run.store.countMerges();
     await launchGitHubReport(this.#run.env, run.id, branches === 0 ? reportInstanceId(run.id) : `${reportInstanceId(run.id)}-branch-${branches}`);
   }
 

@@ -8,6 +8,7 @@ import type { ForkOutcome } from "../../runs/fork-outcome";
 import type { TournamentResult } from "../../runs/tournament";
 import type { WaveState } from "../../runs/adaptive";
 import { RunViews, TERMINAL_SQL, type ForkExport } from "./run-views";
+import { sandboxCostKey } from "../../core/costs";
 import { LEGACY_CODE_VERSION, type CodeVersionRecord } from "../../protocol/code-version";
 
 export type { ForkExport };
@@ -56,6 +57,10 @@ export interface ForkRow extends Record<string, SqlStorageValue> {
   parent: number | null;
   parent_turn: number | null;
   branched_from: string | null;
+  /** A merge fork's sources (merging.ts); null for any other fork. */
+  merged_from: string | null;
+  /** How many times a budget raise continued the fork after a budget stop ended it (schema version 8). */
+  budget_resumes: number;
 }
 
 export interface RunRecord {
@@ -279,6 +284,30 @@ export class RunStore {
 
   countUnfinished(): number {
     return this.#sql.exec<{ c: number }>(`SELECT COUNT(*) AS c FROM forks WHERE status NOT IN (${TERMINAL_SQL})`).one().c;
+  }
+
+  /** Merge forks added to the run (POST …/merge: merging.ts). */
+  countMerges(): number {
+    return this.#sql.exec<{ c: number }>("SELECT COUNT(*) AS c FROM forks WHERE merged_from IS NOT NULL").one().c;
+  }
+
+  /**
+   * A fork that a budget stop ended goes on as instance `instanceId` (RunBudget): running again, its
+   * sandbox time counted afresh (under its next life's cost key). True when this call reopened it.
+   */
+  reopenForBudget(n: number, instanceId: string, now: number): boolean {
+    return this.#sql.exec(
+      `UPDATE forks SET status = 'running', instance_id = ?, launched_at = ?, finished_at = NULL, error = NULL, sandbox_at = NULL, paused_at = NULL, paused_ms = 0,
+       exported = 0, budget_resumes = budget_resumes + 1 WHERE n = ? AND status = 'budget_exceeded'`,
+      instanceId,
+      now,
+      n,
+    ).rowsWritten > 0;
+  }
+
+  /** Fork n's sandbox cost key for its current life (a fork continued after a budget stop books each life apart). */
+  sandboxCostKey(n: number): string {
+    return sandboxCostKey(n, this.fork(n)?.budget_resumes ?? 0);
   }
 
   markLaunched(n: number, instanceId: string, now: number): void {

@@ -5,6 +5,7 @@ import { selectForks } from "../../runs/selection";
 import { adaptiveView, INITIAL_WAVES } from "../../runs/adaptive";
 import type { ForkOutcome } from "../../runs/fork-outcome";
 import { parentOf } from "./branch-store";
+import { mergeViewOf } from "./merging";
 import type { ForkRow, RunStore, StoredForkStatus } from "./run-store";
 
 export interface ForkExport {
@@ -159,6 +160,8 @@ export class RunViews {
         if (outcome?.kept) view.keptUntil = outcome.kept.until;
         const parent = parentOf(row);
         if (parent) view.parent = parent;
+        const merge = mergeViewOf(row, outcome);
+        if (merge) view.merge = merge;
         const error = row.error ? (JSON.parse(row.error) as { code: string; message: string }) : outcome?.error;
         if (error) view.error = error;
         return view;

@@ -148,4 +148,19 @@ CREATE TABLE fork_transcript (
       sql.exec("ALTER TABLE steps ADD COLUMN ended_at INTEGER");
     },
   },
+  {
+    version: 7,
+    description: "merge forks (POST …/merge): what each combines ({ forks, prompt?, model?, idempotencyKey? }, merging.ts); null for any other fork",
+    up(sql) {
+      sql.exec("ALTER TABLE forks ADD COLUMN merged_from TEXT");
+    },
+  },
+  {
+    version: 8,
+    description: "how many times a budget raise continued a fork after a budget stop ended it (run-budget.ts): each such life books its sandbox time under its own key",
+    up(sql) {
+      // With a default: a build that predates it inserts forks as before (two versions run against it).
+      sql.exec("ALTER TABLE forks ADD COLUMN budget_resumes INTEGER NOT NULL DEFAULT 0");
+    },
+  },
 ];

@@ -49,7 +49,7 @@ export async function stepBranchStart(run: RunContext, fork: ForkRow, request: B
         : await fromEndState(store, record.id, fork, atStep);
   const stateKey = stepBranchStateKey(record.id, fork.n, atStep, crypto.randomUUID());
   await store.putJson(stateKey, state);
-  const rebuild = state.rebuild!;
+  const rebuild = state.stepRebuild!;
   return { turn: state.turn, stateKey, rebuild: { atStep, from: rebuild.from, rerun: rebuild.rerun }, ...(model ? { model } : {}) };
 }
 
@@ -97,7 +97,7 @@ async function fromSnapshots(store: ArtifactStore, runId: string, fork: ForkRow,
     journal: position.journal,
     ...(position.history ? { history: position.history } : {}),
     ...(position.exchange ? { exchange: position.exchange } : {}),
-    rebuild: {
+    stepRebuild: {
       from: files.complete ? "snapshots" : "journal",
       replay,
       ...(files.complete ? { files: { runId, n: fork.n, write: files.write, fromBase: files.fromBase, remove: files.remove } } : {}),
@@ -127,7 +127,7 @@ async function fromEndState(store: ArtifactStore, runId: string, fork: ForkRow, 
     journal,
     ...(end.history?.length ? { history: end.history } : {}),
     ...(end.exchange ? { exchange: { prompt: end.exchange.prompt, turns: end.exchange.turns.slice(0, mark.turn) } } : {}),
-    rebuild: { from: "journal", replay: journal, rerun: journal.map(describeEntry) },
+    stepRebuild: { from: "journal", replay: journal, rerun: journal.map(describeEntry) },
   };
 }
 
@@ -146,6 +146,6 @@ function fromCommands(run: RunContext, record: RunRecord, fork: ForkRow, atStep:
     // Not recorded without snapshots: the base branch's head now (a prepared run's commit).
     baseSha: record.prepared?.baseSha ?? "",
     journal,
-    rebuild: { from: "journal", replay: journal, rerun: journal.map(describeEntry) },
+    stepRebuild: { from: "journal", replay: journal, rerun: journal.map(describeEntry) },
   };
 }

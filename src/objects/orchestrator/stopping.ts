@@ -1,5 +1,5 @@
 import { loadConfig } from "../../core/env";
-import { sandboxCostKey, sandboxCostUsd } from "../../core/costs";
+import { sandboxCostUsd } from "../../core/costs";
 import { errorFields, log } from "../../observability/log";
 import { POOL_NAME } from "../../protocol/events";
 import { prepareInstanceId } from "../../protocol/instance-ids";
@@ -53,7 +53,7 @@ export class RunStopping {
       return;
     }
     const config = loadConfig(this.#run.env);
-    for (const lease of released.value) this.#run.addCost(sandboxCostKey(lease.fork), lease.fork, "sandbox", sandboxCostUsd(config, lease.aliveSeconds, this.#run.run().sandbox));
+    for (const lease of released.value) this.#run.addCost(this.#run.store.sandboxCostKey(lease.fork), lease.fork, "sandbox", sandboxCostUsd(config, lease.aliveSeconds, this.#run.run().sandbox));
     await this.#run.index.now();
     await this.#terminateInstances(this.#run.store.forksWithStatus("cancelled").filter((fork) => fork.instance_id));
     if (this.#run.run().prepared?.status === "preparing") {
@@ -129,6 +129,6 @@ export class RunStopping {
       return;
     }
     // A fork stopped from here (cancelled, or its instance failed) never reports its sandbox time.
-    this.#run.addCost(sandboxCostKey(n), n, "sandbox", sandboxCostUsd(loadConfig(this.#run.env), result.value.aliveSeconds, this.#run.run().sandbox));
+    this.#run.addCost(this.#run.store.sandboxCostKey(n), n, "sandbox", sandboxCostUsd(loadConfig(this.#run.env), result.value.aliveSeconds, this.#run.run().sandbox));
   }
 }

@@ -66,13 +66,13 @@ export class Acquirer {
     let started = 0;
     for (const request of requests) {
       if (core.inflight.has(request.key) || core.leases.get(request.key)) continue;
-      if (!request.network && core.warm.hasReady(request.template, core.capacity.roomNow(), core.now())) {
+      if (!request.network && core.warm.hasReady(request.template, core.capacity.roomNow(request.priority), core.now())) {
         // Handed out at once (the take happens before acquire's first await, so in this order).
         void this.acquire(request);
         started++;
         continue;
       }
-      if (core.rate.blockedFor(core.now()) > 0 || !core.capacity.roomNow()) break;
+      if (core.rate.blockedFor(core.now()) > 0 || !core.capacity.roomNow(request.priority)) break;
       const rateWait = core.rate.take(core.now());
       if (rateWait > MAX_INLINE_RATE_WAIT_MS) break;
       core.leases.insertCreating(request, core.now());

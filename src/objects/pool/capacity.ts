@@ -1,5 +1,5 @@
 import type { LeaseStore } from "./lease-store";
-import type { LeaseRequest, WaiterRow } from "./types";
+import { priorityRank, type LeasePriority, type LeaseRequest, type WaiterRow } from "./types";
 import type { WarmStore } from "./warm-store";
 
 /** A waiter told of its turn that has not come for it within this is told again (the event may be lost). */
@@ -10,8 +10,8 @@ export type Admission = { admitted: true } | { admitted: false; position: number
 /**
  * The live-sandbox cap and the queue for it. Leases being created or running, kills still pending
  * and warm sandboxes (creating or running) count against MAX_LIVE_SANDBOXES; paused ones do not.
- * Capacity goes first come, first served across runs: a holder is admitted only when there is
- * room for everyone queued ahead of it too.
+ * Capacity goes first come, first served across runs, interactive holders before background ones
+ * (an eval's runs): a holder is admitted only when there is room for everyone queued ahead of it too.
  */
 export class Capacity {
   readonly #leases: LeaseStore;
@@ -32,9 +32,9 @@ export class Capacity {
     return this.#cap() - this.live();
   }
 
-  /** A new lease fits now: free capacity and nobody queued for it. */
-  roomNow(): boolean {
-    return this.#leases.waiterCount() === 0 && this.free() > 0;
+  /** A new lease (of `priority`) fits now: free capacity and nobody queued ahead of it. */
+  roomNow(priority?: LeasePriority): boolean {
+    return this.#leases.waiterCount(priorityRank(priority)) === 0 && this.free() > 0;
   }
 
   /**
@@ -44,7 +44,7 @@ export class Capacity {
    */
   admit(request: LeaseRequest, now: number): Admission {
     const mine = this.#leases.waiter(request.key);
-    const ahead = mine ? this.#leases.waitersAhead(mine.seq) : this.#leases.waiterCount();
+    const ahead = mine ? this.#leases.waitersAhead(mine) : this.#leases.waiterCount(priorityRank(request.priority));
     if (ahead < this.free()) {
       if (mine) this.#leases.dequeue(request.key);
       return { admitted: true };

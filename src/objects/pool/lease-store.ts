@@ -1,4 +1,4 @@
-import type { LeaseRequest, LeaseRow, WaiterRow } from "./types";
+import { priorityRank, type LeaseRequest, type LeaseRow, type WaiterRow } from "./types";
 
 /**
  * The Pool's leases (sandbox -> holder), the queue of holders waiting for capacity, and its
@@ -148,26 +148,35 @@ export class LeaseStore {
 
   // The queue of holders waiting for capacity.
 
-  waiterCount(): number {
-    return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM waiters").one().n;
+  /** Holders queued ahead of a new holder of rank `priority` (every one of its rank or before; all, by default). */
+  waiterCount(priority = Number.MAX_SAFE_INTEGER): number {
+    return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM waiters WHERE priority <= ?", priority).one().n;
   }
 
   waiter(key: string): WaiterRow | undefined {
     return this.#sql.exec<WaiterRow>("SELECT * FROM waiters WHERE key = ?", key).toArray()[0];
   }
 
-  /** How many wait ahead of a queued holder. */
-  waitersAhead(seq: number): number {
-    return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM waiters WHERE seq < ?", seq).one().n;
+  /** How many wait ahead of a queued holder: those of a higher priority, then those of its own that came first. */
+  waitersAhead(waiter: Pick<WaiterRow, "seq" | "priority">): number {
+    return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM waiters WHERE priority < ? OR (priority = ? AND seq < ?)", waiter.priority, waiter.priority, waiter.seq).one().n;
   }
 
-  /** The first `limit` waiters, in arrival order. */
+  /** The first `limit` waiters, by priority, then arrival. */
   firstWaiters(limit: number): WaiterRow[] {
-    return this.#sql.exec<WaiterRow>("SELECT * FROM waiters ORDER BY seq LIMIT ?", limit).toArray();
+    return this.#sql.exec<WaiterRow>("SELECT * FROM waiters ORDER BY priority, seq LIMIT ?", limit).toArray();
   }
 
   enqueue(request: LeaseRequest, workflow: string, now: number): void {
-    this.#sql.exec("INSERT INTO waiters (key, run_id, instance_id, enqueued_at, holder) VALUES (?, ?, ?, ?, ?)", request.key, request.runId, request.instanceId ?? null, now, workflow);
+    this.#sql.exec(
+      "INSERT INTO waiters (key, run_id, instance_id, enqueued_at, holder, priority) VALUES (?, ?, ?, ?, ?, ?)",
+      request.key,
+      request.runId,
+      request.instanceId ?? null,
+      now,
+      workflow,
+      priorityRank(request.priority),
+    );
   }
 
   /** A queued holder asked again: a new notice is due to this instance when its turn comes. */

@@ -9,15 +9,17 @@ import { sandboxCostUsd } from "../../core/costs";
 import { PROFILE_NAMES, resolveProfiles, type ProfileName } from "../../core/sandbox-profiles";
 import { e2bSandboxBackend, type SandboxBackend, type SandboxBackendFactory } from "../../sandbox/backend";
 import type { SandboxHandle } from "../../sandbox/handle";
+import { gatedBackend } from "../../sandbox/connection-gate";
 import { TemplateAliases } from "../../sandbox/template-aliases";
 import { CAPACITY_EVENT } from "../../protocol/events";
+import { CreationSchedule } from "../../protocol/creation-pacer";
 import { migrate } from "../shared/migrations";
 import type { PoolHost, PoolSettings } from "./core";
 import { PoolLogic } from "./logic";
 import { POOL_MIGRATIONS } from "./schema";
 import type { AcquireOutcome, ForkedChild, LeaseRequest, PoolStatus, ReapReport, ReleaseOutcome, WaiterRow } from "./types";
 
-export type { AcquireOutcome, ForkedChild, FreedLease, HolderWorkflow, LeaseHolder, LeaseRequest, PoolStatus, ReapedSandbox, ReapReport, ReleaseOutcome } from "./types";
+export type { AcquireOutcome, ForkedChild, FreedLease, HolderWorkflow, LeaseHolder, LeasePriority, LeaseRequest, PoolStatus, ReapedSandbox, ReapReport, ReleaseOutcome } from "./types";
 
 /**
  * Pool Durable Object: the only creator of sandboxes. It keeps the lease table (sandbox ->
@@ -32,13 +34,16 @@ export class Pool extends DurableObject<Env> {
   static backendFactory: SandboxBackendFactory = e2bSandboxBackend;
   readonly #logic: PoolLogic;
   #backend: SandboxBackend | undefined;
+  /** Every run's fork-instance creations, under WORKFLOW_CREATE_RATE_PER_SECOND together (in memory). */
+  #workflowCreations: CreationSchedule | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     migrate(ctx.storage, POOL_MIGRATIONS);
     this.#logic = new PoolLogic({
       sql: ctx.storage.sql,
-      backend: () => (this.#backend ??= Pool.backendFactory(loadConfig(this.env))),
+      // Its control-plane calls, at most CONNECTIONS_PER_INVOCATION at once (connection-gate.ts).
+      backend: () => (this.#backend ??= gatedBackend(Pool.backendFactory(loadConfig(this.env)))),
       clock: { now: () => Date.now(), sleep: (ms) => scheduler.wait(ms) },
       settings: () => this.#settings(),
       host: this.#host(),
@@ -108,6 +113,16 @@ export class Pool extends DurableObject<Env> {
    */
   createAhead(requests: LeaseRequest[]): number {
     return this.#logic.acquirer.createAhead(requests);
+  }
+
+  /**
+   * Books `count` fork-instance creations (at most WORKFLOW_CREATE_RATE_PER_SECOND) in the schedule
+   * every run's launches share: answers how many milliseconds until they may be made.
+   */
+  bookWorkflowCreations(count: number): number {
+    this.#workflowCreations ??= new CreationSchedule(loadConfig(this.env).WORKFLOW_CREATE_RATE_PER_SECOND);
+    const now = Date.now();
+    return this.#workflowCreations.book(Math.min(count, this.#workflowCreations.ratePerSecond), now) - now;
   }
 
   /** Releases a holder's lease and kills its sandbox. Idempotent; unknown keys are a no-op. */

@@ -61,4 +61,12 @@ export const POOL_MIGRATIONS: readonly Migration[] = [
       addColumnOnce(sql, "warm", "template_id TEXT");
     },
   },
+  {
+    version: 2,
+    description: "waiters get a priority: background holders (an eval's runs) queue behind interactive ones",
+    up(sql) {
+      addColumnOnce(sql, "waiters", "priority INTEGER NOT NULL DEFAULT 0");
+      sql.exec("CREATE INDEX IF NOT EXISTS waiters_order ON waiters (priority, seq)");
+    },
+  },
 ];

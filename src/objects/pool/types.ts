@@ -25,7 +25,14 @@ export interface LeaseRequest {
   workflow?: HolderWorkflow;
   /** Outbound network rules the sandbox is created with (never a warm one: those have the default). */
   network?: NetworkPolicy;
+  /** `background` (an eval's runs): waits for capacity behind every interactive holder. Default interactive. */
+  priority?: LeasePriority;
 }
+
+export type LeasePriority = "interactive" | "background";
+
+/** A priority's rank in the queue: lower goes first. */
+export const priorityRank = (priority: LeasePriority | undefined): number => (priority === "background" ? 1 : 0);
 
 export type HolderWorkflow = "fork" | "session" | "prepare" | "eval";
 
@@ -107,6 +114,8 @@ export interface WaiterRow extends Record<string, SqlStorageValue> {
   notified_at: number | null;
   /** The Workflow its instance belongs to: `run` (a fork's), `session` or `prepare`. */
   holder: string;
+  /** priorityRank of its request: the queue is ordered by priority, then arrival. */
+  priority: number;
 }
 
 /** Seconds a lease's sandbox ran (billed by E2B): from acquisition to release, minus paused time. */

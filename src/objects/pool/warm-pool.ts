@@ -61,7 +61,7 @@ export class WarmPool {
   async handOut(request: LeaseRequest): Promise<AcquireOutcome | null> {
     const core = this.#core;
     const started = core.now();
-    const row = core.warm.take(request.template, core.capacity.roomNow(), started);
+    const row = core.warm.take(request.template, core.capacity.roomNow(request.priority), started);
     if (!row) {
       core.warm.miss(this.entryOf(request.template));
       return null;

@@ -50,22 +50,25 @@ export class SessionForks {
   /**
    * Makes the waiting new sessions now, with turns 1..upTo (the running turn at a step boundary, or
    * the turn that just ended). Repeatable (same ids); a fork that fails is reported, never thrown.
+   * `lost`: the session's own sandbox is gone (a step boundary of a running turn): the new sessions
+   * still wait, for the turn to rebuild the sandbox and ask again.
    */
-  async take(upTo: number): Promise<string[]> {
+  async take(upTo: number, duringTurn = false): Promise<{ sessions: string[]; lost?: true }> {
     const r = this.#store.record();
     const pending = r?.pendingForks ?? [];
-    if (!r || pending.length === 0) return [];
+    if (!r || pending.length === 0) return { sessions: [] };
     const ids = pending.map((p) => p.id);
     try {
       await this.#lease.forkSession(r, pending, upTo);
       this.#event("session.forked", upTo, { sessions: ids, turn: upTo });
     } catch (err) {
+      if (duringTurn && (await this.#lease.lost())) return { sessions: [], lost: true };
       const { code, message } = toWireError(err);
       this.#event("session.fork_failed", upTo, { sessions: ids, error: { code, message } });
       log("warn", "session.fork_failed", { sessionId: r.id, turn: upTo, ...errorFields(err) });
     }
     this.#forget(ids);
-    return ids;
+    return { sessions: ids };
   }
 
   /** The session ended (failed or destroyed) with new sessions still waiting: they are never made. */

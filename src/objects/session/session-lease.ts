@@ -1,6 +1,6 @@
 import type { Env } from "../../core/env";
 import type { SessionView } from "../../api/sessions";
-import { ConflictError, ForkyardError, unwrap } from "../../core/errors";
+import { ConflictError, ForkyardError, unwrap, type WireError } from "../../core/errors";
 import { errorFields, log } from "../../observability/log";
 import { POOL_NAME } from "../../protocol/events";
 import { sessionLeaseKey, sessionWorkBranch } from "../../protocol/session-ids";
@@ -11,6 +11,12 @@ import { SessionWorkspace } from "./session-workspace";
 import { takeSessionWork, type SessionWork } from "./session-work";
 import { describeDiff } from "../../sandbox/manifest-diff";
 import { EXCLUDE_PREPARED_SCRIPT } from "../../sandbox/git";
+import { ArtifactStore, sessionOriginPatchKey } from "../../artifacts/store";
+
+/** A Pool answer saying the sandbox no longer exists (its lease ended, or the backend does not know it). */
+function isLost(error: WireError): boolean {
+  return error.code === "lease_not_active" || error.details?.notFound === true;
+}
 
 /**
  * A session's sandbox, held through the Pool under one lease for the session's life: paused when
@@ -47,7 +53,10 @@ export class SessionLease {
       if (r.sandboxState !== "running") return;
       const recorded = await this.#recordWorkspace(r);
       await this.#takeWork(r);
-      unwrap(await this.pool().suspend(r.leaseKey));
+      const suspended = await this.pool().suspend(r.leaseKey);
+      // Lost already: nothing to pause; the next resume finds it gone and the turn rebuilds it.
+      if (!suspended.ok && isLost(suspended.error)) return this.#markGone();
+      unwrap(suspended);
       // A snapshot taken between turns is one a rebuild starts from (mid-turn, the turn's calls so far are in it).
       const between = !this.#store.runningTurn();
       this.#store.update((rec) => {
@@ -68,12 +77,8 @@ export class SessionLease {
     return this.serial(async () => {
       const r = this.#record();
       const resumed = await this.pool().resume(r.leaseKey, sessionSandboxTtl(r.idleSeconds));
-      if (!resumed.ok && (resumed.error.code === "lease_not_active" || resumed.error.details?.notFound === true)) {
-        this.#store.update((rec) => {
-          rec.sandboxMs = this.#store.sandboxMs(rec, Date.now());
-          rec.runningSince = null;
-          rec.sandboxState = "gone";
-        });
+      if (!resumed.ok && isLost(resumed.error)) {
+        this.#markGone();
         throw new ConflictError("sandbox_gone", "The session's sandbox no longer exists.");
       }
       const { handle } = unwrap(resumed);
@@ -159,15 +164,9 @@ export class SessionLease {
   async lostDuringTurn(n: number, step: string): Promise<RebuildPlan> {
     return this.serial(async () => {
       const r = this.#record();
-      if (r.sandboxState === "running" || r.sandboxState === "paused") {
-        this.#store.update((rec) => {
-          rec.sandboxMs = this.#store.sandboxMs(rec, Date.now());
-          rec.runningSince = null;
-          rec.sandboxState = "gone";
-        });
-      }
+      if (r.sandboxState === "running" || r.sandboxState === "paused") this.#markGone();
       const plan = this.#rebuildPlan(n);
-      if (!plan) throw new ConflictError("sandbox_gone", "The session's sandbox was lost during a tool call, and the session has nothing to rebuild its workspace from.", { step });
+      if (!plan) throw new ConflictError("sandbox_gone", "The session's sandbox was lost during the turn, and the session has nothing to rebuild its workspace from.", { step });
       this.#event("sandbox.lost", n, { sandboxId: r.sandboxId, step, rebuildFrom: plan.fromSnapshot ? "snapshot" : "origin", replay: plan.replay.length, ...(plan.setup ? { setup: plan.setup.length } : {}) });
       log("warn", "session.sandbox_lost", { sessionId: r.id, sandboxId: r.sandboxId, turn: n, step });
       return { ...plan, during: step };
@@ -183,8 +182,9 @@ export class SessionLease {
    * How to rebuild with turns 1..upTo's tool calls (upTo = n - 1 at turn n's start, n during it):
    * from the last snapshot taken between turns when it is complete and at the base commit, else from
    * the origin — a plain session's clone, a fork of a session's parent's (its turns are imported),
-   * a prepared run's fork's prepared commit and commands (`origin`). A run's fork continued without
-   * a recorded base commit has none: its complete snapshot's commit serves, else it is not rebuilt.
+   * a run's fork's clone (or prepared) commit, commands and, for Claude Code, verified patch
+   * (`origin`). A run's fork continued without a recorded base commit has none: its complete
+   * snapshot's commit serves, else it is not rebuilt.
    */
   #rebuildPlan(upTo: number): RebuildPlan | null {
     const r = this.#record();
@@ -195,6 +195,7 @@ export class SessionLease {
     if (!fromSnapshot && r.run && !r.origin) return null;
     const prepare = r.origin?.prepare.length ? [...r.origin.prepare, EXCLUDE_PREPARED_SCRIPT] : [];
     const setup = [...prepare, ...(fromSnapshot ? [] : (r.origin?.commands ?? []))];
+    const patch = fromSnapshot ? undefined : r.origin?.patch;
     const k = (r.rebuilds ?? 0) + 1;
     return {
       k,
@@ -204,8 +205,9 @@ export class SessionLease {
       fromSnapshot,
       templateId: r.sandbox.templateId,
       timeoutSeconds: sessionSandboxTtl(r.idleSeconds),
-      replay: this.#store.toolCalls(fromSnapshot ? snap!.turn : 0, upTo),
+      replay: this.#store.toolCalls(Math.max(fromSnapshot ? snap!.turn : 0, r.origin?.replayAfter ?? 0), upTo),
       ...(setup.length > 0 ? { setup } : {}),
+      ...(patch ? { patch } : {}),
     };
   }
 
@@ -244,11 +246,7 @@ export class SessionLease {
     } catch (err) {
       if (!(err instanceof ConflictError) || err.code !== "sandbox_gone") throw err;
       this.#event("session.repair_failed", null, { sandboxId: r.sandboxId, error: { code: err.code, message: err.message, details: err.details ?? {} } });
-      this.#store.update((rec) => {
-        rec.sandboxMs = this.#store.sandboxMs(rec, Date.now());
-        rec.runningSince = null;
-        rec.sandboxState = "gone";
-      });
+      this.#markGone();
       await this.pool().release(r.leaseKey);
       throw err;
     }
@@ -300,6 +298,8 @@ export class SessionLease {
         // The parent's snapshot is under the parent's id: a rebuild of the new session starts from its origin.
         delete record.snapshot;
         try {
+          // Its origin's patch (a Claude Code fork's): the new session keeps its own copy, which outlives the parent.
+          if (r.origin?.patch) record.origin = { ...r.origin, patch: await this.#copyOriginPatch(r.origin.patch, id) };
           return unwrap(await this.#env.SESSION.getByName(id).createFork({ record, history }));
         } catch (err) {
           // Its sandbox was forked for a session that does not exist: it must not live on (a
@@ -309,6 +309,35 @@ export class SessionLease {
         }
       }),
     );
+  }
+
+  /**
+   * Whether the session's sandbox is lost (asked after an operation on it failed in a way that does
+   * not say, e.g. a fork of it answered 404): resuming it finds out, and marks it gone when it is.
+   */
+  async lost(): Promise<boolean> {
+    try {
+      await this.resume();
+      return false;
+    } catch (err) {
+      if (err instanceof ForkyardError && err.code === "sandbox_gone") return true;
+      throw err;
+    }
+  }
+
+  /** The sandbox is lost: billed up to now, and `gone` (the next turn, or the running one, rebuilds it). */
+  #markGone(): void {
+    this.#store.update((rec) => {
+      rec.sandboxMs = this.#store.sandboxMs(rec, Date.now());
+      rec.runningSince = null;
+      rec.sandboxState = "gone";
+    });
+  }
+
+  /** A copy of an origin's patch under session `id` (none to copy: the key stays, and a rebuild reports the patch missing). */
+  async #copyOriginPatch(key: string, id: string): Promise<string> {
+    const copied = await new ArtifactStore(this.#env.ARTIFACTS).copy(key, sessionOriginPatchKey(id));
+    return copied ? sessionOriginPatchKey(id) : key;
   }
 
   #record(): SessionRecord {

@@ -70,12 +70,14 @@ export type SessionRecord = Pick<SessionView, "id" | "title" | "status" | "repo"
   /** The gated step the running turn (0: setup) is inside: a stuck instance is restarted from it. */
   runningStep?: { turn: number; name: string };
   /**
-   * A session continuing a prepared run's fork (its base commit is the prepared one): what its
-   * workspace was made of besides the turns' tool calls — the run's prepare commands (a rebuild runs
-   * them, then EXCLUDE_PREPARED_SCRIPT, on its clone first) and a commands fork's commands (replayed
-   * when it rebuilds from its origin). A fork of the session inherits it with its turns.
+   * A session continuing a run's fork (its base commit is the fork's clone, or the prepared one):
+   * what its workspace was made of besides the turns' tool calls (actions/session-origin.ts) — the
+   * run's prepare commands (a rebuild runs them, then EXCLUDE_PREPARED_SCRIPT, on its clone first),
+   * the fork's commands (replayed when it rebuilds from its origin), a Claude Code fork's verified
+   * patch (`patch`: its R2 key under the session, laid on the clone after them) whose imported turns
+   * 1..`replayAfter` are not replayed. A fork of the session inherits it with its turns.
    */
-  origin?: { prepare: string[]; commands: string[] };
+  origin?: { prepare: string[]; commands: string[]; patch?: string; replayAfter?: number };
   /** Times the sandbox was lost and rebuilt. */
   rebuilds?: number;
   /** New sessions asked for while a turn runs: forked at its next step boundary (or when it ends). */

@@ -10,7 +10,7 @@ import type { SandboxHandle } from "../../sandbox/handle";
 import { sessionSandboxTtl, type RebuildPlan, type RebuildReport, type SetupInfo, type SetupOutcome, type TurnOutcome, type TurnStart } from "../../protocol/session-job";
 import type { SessionRecord, SessionStore } from "./session-store";
 import type { StepReport } from "../../protocol/step-reports";
-import type { SessionTurnReports } from "../../protocol/roles";
+import type { SessionTurnReports, StepGate } from "../../protocol/roles";
 
 /** A tool.output event carries at most this much of the output (the transcript has it all). */
 const EVENT_OUTPUT_CHARS = 2_000;
@@ -119,19 +119,30 @@ export class SessionReports implements SessionTurnReports {
     return resultOf(() => this.#d.store.history(n - 1));
   }
 
-  stepStarted(turn: number, name: string, attempt: number): { proceed: boolean; budgetSpent: boolean } {
+  stepStarted(turn: number, name: string, attempt: number): StepGate {
     const r = this.#d.store.record();
     this.#d.watch.heard(0);
     if (!r) return { proceed: false, budgetSpent: false };
     this.#d.event("step.started", turn, { step: name, attempt });
-    const running = turn === 0 ? r.status === "setting_up" : this.#d.store.turn(turn)?.status === "running" && r.cancelling !== turn;
-    if (running) this.#d.turns.stepRunning(turn, name);
-    return { proceed: running, budgetSpent: r.budgetUsd !== null && this.#d.spentUsd(r) >= r.budgetUsd };
+    const gate = this.#gate(turn);
+    if (gate.proceed) this.#d.turns.stepRunning(turn, name);
+    return gate;
   }
 
-  /** A running step's heartbeat: the turn's instance is alive, however long the step. */
-  turnAlive(): void {
+  /**
+   * A running step's heartbeat: the turn's instance is alive, however long the step. The answer
+   * stops the step's command when turn `turn` was cancelled meanwhile or the budget is spent.
+   */
+  turnAlive(turn?: number): StepGate | void {
     this.#d.watch.heard(0);
+    return turn === undefined ? undefined : this.#gate(turn);
+  }
+
+  #gate(turn: number): StepGate {
+    const r = this.#d.store.record();
+    if (!r) return { proceed: false, budgetSpent: false };
+    const running = turn === 0 ? r.status === "setting_up" : this.#d.store.turn(turn)?.status === "running" && r.cancelling !== turn;
+    return { proceed: running, budgetSpent: r.budgetUsd !== null && this.#d.spentUsd(r) >= r.budgetUsd };
   }
 
   /** Answers `branch` when new sessions wait for this turn's next step boundary (forkAtBoundary). */
@@ -143,9 +154,9 @@ export class SessionReports implements SessionTurnReports {
     return turn > 0 && this.#d.forks.waiting() ? { branch: true } : {};
   }
 
-  /** A step boundary of running turn n: the new sessions asked for meanwhile are made now. */
-  forkAtBoundary(n: number): Promise<{ sessions: string[] }> {
-    return this.#d.store.turn(n)?.status === "running" ? this.#d.forks.take(n).then((sessions) => ({ sessions })) : Promise.resolve({ sessions: [] });
+  /** A step boundary of running turn n: the new sessions asked for meanwhile are made now (`lost`: the sandbox is gone, rebuild it first). */
+  forkAtBoundary(n: number): Promise<{ sessions: string[]; lost?: true }> {
+    return this.#d.store.turn(n)?.status === "running" ? this.#d.forks.take(n, true) : Promise.resolve({ sessions: [] });
   }
 
   /** Admits a model call if its expected cost fits the budget (reserved until recorded or released). */

@@ -3,6 +3,7 @@ import type { AgentTurn, Exchange, ModelTurn, ToolTurn } from "../../agent/conve
 import { toolInput, toolUses } from "../../agent/conversation";
 import type { TokenUsage } from "../../agent/pricing";
 import { ZERO_USAGE } from "../../agent/pricing";
+import { TRUNCATED_TOOL_CALL } from "../../agent/loop";
 import { roundUsd } from "../../core/costs";
 import { BudgetLedger } from "../shared/budget-ledger";
 import type { ReplayCall } from "../../protocol/session-job";
@@ -319,12 +320,12 @@ export class SessionStore {
     return { turns, transcript: this.#transcriptRows(0, upTo) };
   }
 
-  /** The tool calls of turns fromTurn+1..upTo, in order, with their outputs (a rebuild replays them). */
+  /** The tool calls of turns fromTurn+1..upTo that ran, in order, with their outputs (a rebuild replays them). */
   toolCalls(fromTurn: number, upTo: number): ReplayCall[] {
     return this.#transcriptRows(fromTurn, upTo).flatMap((row) => {
       if (row.kind !== "tool") return [];
       const t = JSON.parse(row.data) as ToolRecord;
-      return t.result.content === TOOL_CALL_NOT_RUN ? [] : [{ turn: row.turn, name: t.name, input: JSON.stringify(t.input ?? {}), output: t.result.content }];
+      return t.result.content === TOOL_CALL_NOT_RUN || t.result.content === TRUNCATED_TOOL_CALL ? [] : [{ turn: row.turn, name: t.name, input: JSON.stringify(t.input ?? {}), output: t.result.content }];
     });
   }
 

@@ -24,7 +24,7 @@ import type { RebuildPlan, RebuildReport, SetupInfo, SetupOutcome, TurnOutcome, 
 import { SessionStore, type SessionRecord } from "./session-store";
 import { newSessionRecord, type CreateSessionInput, type ForkedSessionInput } from "./session-record";
 import type { StepReport } from "../../protocol/step-reports";
-import type { SessionTurnReports } from "../../protocol/roles";
+import type { SessionTurnReports, StepGate } from "../../protocol/roles";
 
 /**
  * Session Durable Object, one per session: its record, turns (a queue run in order), transcript,
@@ -248,13 +248,13 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
   stepStarted(turn: number, name: string, attempt: number): { proceed: boolean; budgetSpent: boolean } {
     return this.#reports.stepStarted(turn, name, attempt);
   }
-  turnAlive(): void {
-    return this.#reports.turnAlive();
+  turnAlive(turn?: number): StepGate | void {
+    return this.#reports.turnAlive(turn);
   }
   stepFinished(turn: number, name: string, report: StepReport): { branch?: boolean } {
     return this.#reports.stepFinished(turn, name, report);
   }
-  forkAtBoundary(n: number): Promise<{ sessions: string[] }> {
+  forkAtBoundary(n: number): Promise<{ sessions: string[]; lost?: true }> {
     return this.#reports.forkAtBoundary(n);
   }
   reserveModelCall(turn: number, key: string, expectedUsd: number, call?: { maxTokens: number; inputTokensEstimate: number }): Result<void> {

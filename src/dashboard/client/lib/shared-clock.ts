@@ -20,6 +20,8 @@ export interface ClockFork {
   startedAt: string | null;
   finishedAt: string | null;
   parent?: unknown;
+  /** A merge fork (POST …/merge), like a branched one, was made later than the run. */
+  merge?: unknown;
   steps: ClockStep[];
 }
 
@@ -87,9 +89,9 @@ function forkRow(f: ClockFork, t0: number, nowMs: number): ClockRow {
     if (kind === "queued") row.queuedMs += to - from;
     else row.waitingMs += to - from;
   };
-  // A branched fork was made later than the run: its queued time is not known from here.
+  // A branched or merge fork was made later than the run: its queued time is not known from here.
   const first = steps[0];
-  if (f.parent === undefined) {
+  if (f.parent === undefined && f.merge === undefined) {
     if (first) gap("queued", t0, first.startMs);
     else if (f.status === "queued") gap("queued", t0, nowMs);
   }

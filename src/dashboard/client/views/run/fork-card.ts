@@ -51,6 +51,7 @@ export function forkCard(f: ForkView, ctx: ForkCardContext): HTMLElement {
   if (f.parent) fact("Branched from", h("a", { href: "#fork-" + f.parent.n + "-title" }, "fork " + f.parent.n), f.parent.turn === null ? " (at its next step boundary)" : " after " + plural(f.parent.turn, "commands" in run.request.task ? "command" : "model call"));
   // A branch at an earlier step: how that step's workspace was rebuilt (the commands re-run are the parent's: text only).
   if (f.parent?.atStep) fact("Rebuilt", "before ", h("code", null, f.parent.atStep), f.parent.rebuiltFrom === "snapshots" ? " from its step snapshots" : " by replaying its journal", f.parent.rerun?.length ? h("span", { class: "muted", title: f.parent.rerun.join("\n") }, " (" + plural(f.parent.rerun.length, "command") + " re-run)") : "");
+  if (f.merge) fact("Merges", ...mergeSources(f.merge));
   if (run.picked?.n === f.n) fact("Picked", run.picked.pullRequest ? h("a", { href: run.picked.pullRequest.url, target: "_blank", rel: "noopener noreferrer" }, "#" + run.picked.pullRequest.number) : "yes", run.picked.by ? " by " + run.picked.by : "");
   fact("Steps", String(f.steps.length));
   fact("Attempts", String(f.attempts));
@@ -86,6 +87,16 @@ export function forkCard(f: ForkView, ctx: ForkCardContext): HTMLElement {
     filesBlock(run, f, ctx.keepOpen),
     f.error ? h("div", { class: "error-box", role: "note" }, h("code", null, f.error.code), ": ", f.error.message) : null,
   );
+}
+
+/** A merge fork's sources, each linked, with the hunks of its patch that survived in the merge (once computed from the patches). */
+function mergeSources(merge: NonNullable<ForkView["merge"]>): Child[] {
+  const kept = new Map((merge.provenance?.forks ?? []).map((p) => [p.n, p]));
+  return merge.forks.flatMap((n, i) => {
+    const p = kept.get(n);
+    const share = p ? " (" + p.survived + " of " + plural(p.total, "hunk") + " survived, " + Math.round(p.share * 100) + " %)" : "";
+    return [i > 0 ? ", " : "", h("a", { href: "#fork-" + n + "-title" }, "fork " + n), share];
+  });
 }
 
 /** "passed (exit 0)" / "failed (exit n)", colored. */

@@ -89,7 +89,7 @@ export class ForkyardClient {
   }
 
   /** New forks from fork n's workspace (and conversation) as it is now. */
-  branch(id: string, n: number, body: { count: number; prompt?: string }): Promise<BranchResponse> {
+  branch(id: string, n: number, body: { count: number; prompt?: string; atStep?: string; model?: string }): Promise<BranchResponse> {
     return this.#json("POST", `/v1/runs/${enc(id)}/forks/${n}/branch`, { body });
   }
 

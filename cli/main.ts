@@ -83,6 +83,7 @@ export function createProgram(io: Io, result: { code: number }): Command {
     .option("--metadata <key=value...>", "metadata of the run", collectKeyValue)
     .option("--idempotency-key <key>", "same key, same run: retrying the command does not start a second run")
     .option("--stop-when-passed", "stop at the first fork whose check passes (cancels the others; needs --check)")
+    .option("--snapshots", "store what changed at each step of each fork, so `branch --at-step` can start before any earlier step")
     .option("--wait", "wait for the run to end, showing live progress (default)")
     .option("--no-wait", "print the run id and return at once")
     .addOption(json())
@@ -205,8 +206,10 @@ export function createProgram(io: Io, result: { code: number }): Command {
     .requiredOption("--fork <n>", "the fork to branch", parsePositiveInt)
     .option("-n, --count <count>", "how many new forks (1-20)", parsePositiveInt, 1)
     .option("-p, --prompt <prompt>", "what the new forks do next (agent tasks); without it they continue the fork's task")
+    .option("--at-step <step>", "start where the fork stood before this earlier step: model-<k> (its k-th model call) or command-<k> (with --snapshots any fork, running or ended; without, a commands fork or an ended agent fork)")
+    .option("-m, --model <model>", "another model for the new forks' agent (with --at-step)")
     .addOption(json())
-    .action(action((ctx, id: string, opts: { fork: number; count: number; prompt?: string }) => branchCommand(ctx, id, opts)));
+    .action(action((ctx, id: string, opts: { fork: number; count: number; prompt?: string; atStep?: string; model?: string }) => branchCommand(ctx, id, opts)));
 
   program
     .command("merge")

@@ -26,6 +26,7 @@ export interface ForkOptions {
   metadata?: Record<string, string>;
   idempotencyKey?: string;
   stopWhenPassed?: boolean;
+  snapshots?: boolean;
   wait?: boolean;
   json?: boolean;
 }
@@ -57,6 +58,7 @@ export function buildCreateRunBody(repo: string, opts: ForkOptions, cwd: string)
   if (opts.budget !== undefined) body.budgetUsd = opts.budget;
   if (opts.check !== undefined) body.check = opts.check;
   if (opts.stopWhenPassed) body.stopWhen = "first_check_pass";
+  if (opts.snapshots) body.snapshots = "steps";
   if (opts.artifact?.length) body.artifacts = opts.artifact;
   if (opts.protect?.length) body.protectedPaths = opts.protect;
   if (opts.template !== undefined) body.template = opts.template;

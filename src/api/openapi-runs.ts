@@ -310,7 +310,11 @@ function judgeAndBranchPaths(forkParam: Json): Paths {
           "A running fork is forked at its next step boundary (before its next model call or command, or when its task ends); the new forks then continue " +
           "with `prompt` as a new message, or without one continue fork n's task where it stands. Fork n carries on unaffected. An ended fork can be " +
           "branched while its sandbox is kept (runs with keepSandboxes). Each new fork shows `parent: { n, turn }`. " +
-          "400 `invalid_input` (`prompt` on a commands task; more than 100 forks in the run); 409 `fork_ended` (ended and not kept).",
+          "With `atStep` (`model-3`: before its third model call; `command-2`: before its second command) the new forks start where fork n stood before that step, " +
+          "optionally with another `model`: rebuilt in fresh sandboxes from its step snapshots (runs with `snapshots: \"steps\"`; fork n's sandbox plays no part, gone or not), " +
+          "or without them by replaying its journal (a commands fork's commands; an ended agent fork's tool calls, with its conversation before that step); `parent` then adds `atStep`, `rebuiltFrom` and `rerun` (what was re-run). " +
+          "400 `invalid_input` (`prompt` on a commands task; more than 100 forks in the run; `atStep` naming no step of the task; `model` on a commands task or without `atStep`); " +
+          "409 `fork_ended` (ended and not kept), `step_not_reached` (a step fork n has not passed), `fork_running` (an agent fork's earlier step without snapshots, before it ended), `snapshots_required` (nothing stored to rebuild it from).",
         parameters: [runIdParam, forkParam, idempotencyKeyParam("branch")],
         requestBody: { required: true, content: { "application/json": { schema: ref("BranchRequest"), example: { count: 3, prompt: "Try a different approach: fix it in the parser instead." } } } },
         responses: { "202": json(ref("BranchResponse"), "The new forks (queued until fork n is forked)."), ...errors(["BadRequest", "Unauthorized", "NotFound", "Conflict"]) },

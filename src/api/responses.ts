@@ -13,6 +13,7 @@ import { createRunRequest, forkStatus, runStatus } from "./runs.ts";
 import { runPick } from "./pick-responses.ts";
 import { adaptiveView, selectionView, tournamentView } from "./selection-responses.ts";
 import { mergeView } from "./merge-responses.ts";
+import { forkParentView } from "./branch-responses.ts";
 
 const isoDateTime = z.string().describe("ISO 8601 date-time (UTC)");
 
@@ -121,10 +122,7 @@ export const forkView = z.object({
   pushed: pushedBranch.optional().describe("the branch this fork pushed (runs with `push`), and its commit"),
   artifacts: artifactsView.optional().describe("what the fork stored: files matching the run's `artifacts` globs, and its patch"),
   keptUntil: isoDateTime.optional().describe("runs with keepSandboxes: the fork's sandbox is kept (paused) until then; POST …/forks/{n}/session continues it"),
-  parent: z
-    .object({ n: z.number().int().min(1), turn: z.number().int().min(0).nullable().describe("the parent's model calls (or commands) done when it was forked; null until then") })
-    .optional()
-    .describe("a fork branched from fork `n` (POST …/forks/{n}/branch)"),
+  parent: forkParentView.optional().describe("a fork branched from fork `n` (POST …/forks/{n}/branch)"),
   merge: mergeView.optional().describe("a merge fork (POST …/merge): the forks it combines and, once it ended with a patch, how much of each survived"),
   costUsd: costView,
   error: forkError.optional(),

@@ -163,6 +163,8 @@ export const createRunRequest = z.strictObject({
   github: githubTarget.optional(),
   /** Outbound network rules for the run's sandboxes (E2B's sandbox `network`); see docs/security.md. */
   network: networkPolicy.optional(),
+  /** `steps`: at each step boundary a fork stores what changed in its workspace (R2), so a branch can start at any earlier step. */
+  snapshots: z.enum(["steps"]).optional(),
 });
 
 /** A run's request as stored and shown: validated, defaults filled in, the branch resolved. */
@@ -216,6 +218,13 @@ export const branchRequest = z.strictObject({
   count: z.number().int().min(1).max(20).default(1),
   /** What the new forks do next (agent tasks); without it they continue fork n's task. */
   prompt: z.string().min(1).max(100_000).optional(),
+  /**
+   * Start where fork n stood before this step (`model-3`: before its third model call; `command-2`:
+   * before its second command) instead of where it is now.
+   */
+  atStep: z.string().min(1).max(40).optional(),
+  /** Another model for the new forks' agent (a full model id or a short name), e.g. to replay an attempt from where it went wrong. */
+  model: z.string().min(1).max(100).optional(),
 });
 export type BranchRequest = z.infer<typeof branchRequest>;
 
@@ -261,6 +270,10 @@ export type RunSummary = z.output<typeof runSummary>;
 export interface ForkParent {
   n: number;
   turn: number | null;
+  /** A branch at an earlier step: that step, how its workspace was rebuilt, and the commands (or tool calls) re-run for it. */
+  atStep?: string;
+  rebuiltFrom?: "snapshots" | "journal";
+  rerun?: string[];
 }
 
 export interface PreparedView {

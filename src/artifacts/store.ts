@@ -50,6 +50,20 @@ export function branchStateKey(runId: string, n: number, k: number): string {
   return `runs/${runId}/${n}/branch-${k}.json`;
 }
 
+/**
+ * A fork's step snapshots (runs with `snapshots: "steps"`): `steps/<boundary>.json` (a StepRecord),
+ * `steps/<boundary>.manifest.json` (the workspace's manifest then, for the next boundary's delta)
+ * and `steps/blobs/<sha256>` (files' contents).
+ */
+export function stepSnapshotKey(runId: string, n: number, name: string): string {
+  return `runs/${runId}/${n}/steps/${name}`;
+}
+
+/** What a branch of fork n at an earlier step starts from (`atStep`; `id` keeps two such branches apart). */
+export function stepBranchStateKey(runId: string, n: number, atStep: string, id: string): string {
+  return `runs/${runId}/${n}/branch-at-${atStep}-${id}.json`;
+}
+
 /** Where fork n stood when it went on in its k-th continuation instance (src/workflows/fork-continuation.ts). */
 export function continuationStateKey(runId: string, n: number, k: number): string {
   return `runs/${runId}/${n}/continue-${k}.json`;

@@ -40,6 +40,8 @@ export interface ForkParams {
   prepare?: { mode: "forked" | "per_fork"; commands: string[]; baseSha?: string };
   /** A fork branched from another: it starts from that fork's workspace (and conversation), no clone. */
   branch?: BranchSource;
+  /** Runs with `snapshots: "steps"`: what changed at each step boundary goes to R2 (workflows/step-snapshots.ts). */
+  snapshots?: "steps";
   /** A merge fork (POST …/merge): it starts from the base, its agent combining these forks' patches (src/workflows/fork-merge.ts). */
   merge?: MergeSpec;
   leaseKey: string;

@@ -3,6 +3,12 @@
  * comparison of two of them (before the pause, after the resume). Pure: no sandbox, no storage.
  */
 
+/**
+ * A manifest taken `against` a commit (workspace-manifest.ts) does not read the files git finds
+ * unchanged against it: their sha256 is this marker (the commit's content).
+ */
+export const BASE_CONTENT = "base";
+
 /** One file of the manifest: its sha256 (null: listed by git but absent, e.g. deleted), and whether its bytes were stored. */
 export interface ManifestFile {
   sha256: string | null;

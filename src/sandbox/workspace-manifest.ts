@@ -12,7 +12,7 @@ import { FileType } from "e2b";
 import { ForkyardError } from "../core/errors";
 import { isNotFound } from "./errors";
 import type { EnvdClient } from "./envd-client";
-import { plainPath, type ManifestFile, type WorkspaceManifest } from "./manifest-diff";
+import { BASE_CONTENT, plainPath, type ManifestFile, type WorkspaceManifest } from "./manifest-diff";
 
 /** The most files a manifest holds, and the most bytes it reads and hashes (past either: `truncated`). */
 export const MANIFEST_MAX_FILES = 20_000;
@@ -38,6 +38,22 @@ export const MANIFEST_LIST_SCRIPT = [
   'cd "$FORKYARD_DIR" || exit 3',
   `g ls-files -z --cached --others --exclude-standard > ${LIST_ALL} || exit 4`,
   `{ g diff-index --name-only -z --no-renames HEAD 2>/dev/null; g ls-files -z --others --exclude-standard; } > ${LIST_CHANGED}`,
+  "exit 0",
+].join("\n");
+
+/**
+ * As MANIFEST_LIST_SCRIPT, with the changed files those that differ from commit $FORKYARD_AGAINST
+ * (replace refs ignored), untracked ones, and any entry git is told not to look at (assume-unchanged,
+ * skip-worktree): a failure to compare is a failure to list (the files would be taken as unchanged).
+ */
+export const MANIFEST_LIST_AGAINST_SCRIPT = [
+  "set -u",
+  ...GIT,
+  'cd "$FORKYARD_DIR" || exit 3',
+  `g ls-files -z --cached --others --exclude-standard > ${LIST_ALL} || exit 4`,
+  `g --no-replace-objects diff-index --name-only -z --no-renames "$FORKYARD_AGAINST" > ${LIST_CHANGED} || exit 5`,
+  `g ls-files -z --others --exclude-standard >> ${LIST_CHANGED} || exit 5`,
+  `g ls-files -v -z | grep -z '^[a-zS] ' | cut -z -c3- >> ${LIST_CHANGED}`,
   "exit 0",
 ].join("\n");
 
@@ -115,11 +131,27 @@ export interface TakenManifest {
 
 /**
  * Takes the workspace's manifest. `keep` is handed the bytes of each file changed against HEAD
- * (untracked ones too) while `keepBytes` lasts; a file kept is `stored` in the manifest.
+ * (untracked ones too; or those `keepWhen` picks) while `keepBytes` lasts; a file kept is `stored`
+ * in the manifest.
  */
-export async function takeManifest(input: { session: EnvdClient; root: string; timeoutMs: number; keep?: (sha256: string, bytes: Uint8Array) => Promise<void>; keepBytes?: number }): Promise<TakenManifest> {
-  const { session, root } = input;
-  const listed = await session.exec(MANIFEST_LIST_SCRIPT, { timeoutMs: input.timeoutMs, envs: { FORKYARD_DIR: root } });
+export async function takeManifest(input: {
+  session: EnvdClient;
+  root: string;
+  timeoutMs: number;
+  keep?: (sha256: string, bytes: Uint8Array) => Promise<void>;
+  keepBytes?: number;
+  /** Which files' bytes go to `keep` (default: those changed against HEAD). */
+  keepWhen?: (path: string, sha256: string, changedAgainstHead: boolean) => boolean;
+  /**
+   * Compare against this commit instead of HEAD, and read only the files that differ from it
+   * (changed, untracked): the others are BASE_CONTENT. What a step snapshot costs then grows with
+   * the fork's changes, not with the repository.
+   */
+  against?: string;
+}): Promise<TakenManifest> {
+  const { session, root, against } = input;
+  const script = against ? MANIFEST_LIST_AGAINST_SCRIPT : MANIFEST_LIST_SCRIPT;
+  const listed = await session.exec(script, { timeoutMs: input.timeoutMs, envs: { FORKYARD_DIR: root, ...(against ? { FORKYARD_AGAINST: against } : {}) } });
   if (listed.exitCode !== 0) throw new WorkspaceUnreadableError(`git could not list the workspace's files (exit ${listed.exitCode}).`);
   const all = [...new Set(nulList(await readFile(session, LIST_ALL)))].sort();
   const changed = new Set(nulList(await readFile(session, LIST_CHANGED)));
@@ -136,7 +168,10 @@ export async function takeManifest(input: { session: EnvdClient; root: string; t
   };
   let hashed = 0;
   let keepLeft = input.keepBytes ?? 0;
-  const paths = all.slice(0, MANIFEST_MAX_FILES);
+  const listedPaths = all.slice(0, MANIFEST_MAX_FILES);
+  // Against a commit: a file git finds unchanged is that commit's (not read).
+  const paths = against ? listedPaths.filter((path) => changed.has(path)) : listedPaths;
+  if (against) for (const path of listedPaths) if (!changed.has(path)) manifest.files[path] = { sha256: BASE_CONTENT, bytes: 0, stored: false };
   let overBytes = false;
   for (let i = 0; i < paths.length && !overBytes; i += READ_CONCURRENCY) {
     const batch = paths.slice(i, i + READ_CONCURRENCY);
@@ -156,7 +191,8 @@ export async function takeManifest(input: { session: EnvdClient; root: string; t
         }
         entry.sha256 = await sha256Hex(bytes);
         entry.bytes = bytes.byteLength;
-        if (changed.has(path) && input.keep && bytes.byteLength <= keepLeft) {
+        const wanted = input.keepWhen ? input.keepWhen(path, entry.sha256, changed.has(path)) : changed.has(path);
+        if (wanted && input.keep && bytes.byteLength <= keepLeft) {
           await input.keep(entry.sha256, bytes);
           keepLeft -= bytes.byteLength;
           entry.stored = true;

@@ -8,10 +8,12 @@ import { errorFields, log } from "../observability/log";
 import type { BranchMark } from "../objects/orchestrator/branch-store";
 import type { ForkParams } from "../protocol/fork-params";
 import type { ForkSandbox, JournalEntry } from "./fork-sandbox";
+import type { BranchRebuild } from "./branch-rebuild";
 import { stepConfig } from "./step-policies";
 import type { StepRunner } from "./step-runner";
 import { isEngineInterruption } from "../protocol/engine-errors";
 import { branchStep, STEP } from "./steps";
+import { ForkStepSnapshots, type SnapshotChain } from "./step-snapshots";
 
 /** What a branched fork starts from (stored in R2 under branchStateKey): the parent at the branch point. */
 export interface BranchState {
@@ -25,6 +27,10 @@ export interface BranchState {
   /** Agent tasks: the exchanges before the current one, and the current one so far. */
   history?: Exchange[];
   exchange?: Exchange;
+  /** A branch at an earlier step (`atStep`): rebuilt in a fresh sandbox (branch-rebuild.ts), not forked. */
+  stepRebuild?: BranchRebuild;
+  /** An ended fork's state: where it stood at each step boundary it passed (for branches at an earlier step). */
+  marks?: BranchMark[];
 }
 
 /** A branched fork's starting point; missing only if the run's artifacts were deleted. */
@@ -61,9 +67,14 @@ export interface ForkBranchingDeps {
 export class ForkBranching {
   readonly #d: ForkBranchingDeps;
   #position: TaskPosition = { turn: 0 };
+  /** Where the fork stood at each boundary it passed (stored with its end state). */
+  readonly #marks: BranchMark[] = [];
+  /** Runs with `snapshots: "steps"`: a record of each boundary in R2, for branches at earlier steps. */
+  readonly snapshots: ForkStepSnapshots;
 
   constructor(deps: ForkBranchingDeps) {
     this.#d = deps;
+    this.snapshots = new ForkStepSnapshots(deps);
   }
 
   /** The task tells where it stands before each boundary. */
@@ -76,9 +87,31 @@ export class ForkBranching {
     return this.#position;
   }
 
+  /** An agent task (its position holds a conversation). */
+  get isAgent(): boolean {
+    return this.#position.exchange !== undefined;
+  }
+
+  /** What a continuation instance carries over: the boundaries passed, the chain of step snapshots. */
+  carried(): { snapshotChain: SnapshotChain; marks: BranchMark[] } {
+    return { snapshotChain: this.snapshots.resumeChain, marks: [...this.#marks] };
+  }
+
+  /** A continuation instance goes on with what its earlier instance carried. */
+  resume(carried: { snapshotChain?: SnapshotChain; marks?: BranchMark[] }): void {
+    if (carried.snapshotChain) this.snapshots.resume(carried.snapshotChain);
+    this.#marks.push(...(carried.marks ?? []));
+  }
+
   /** A step boundary: takes the waiting branches, if a step since the last boundary was told of any. */
   async at(boundary: string): Promise<void> {
     const { steps, orchestrator, pool, sandbox, store, params: p, config } = this.#d;
+    if (boundary !== "end") {
+      // A boundary taken again (a continuation instance starts at the one it continued at) replaces its mark.
+      if (this.#marks[this.#marks.length - 1]?.tag === boundary) this.#marks.pop();
+      this.#marks.push({ tag: boundary, turn: this.#position.turn, journal: sandbox.journalLength });
+      await this.snapshots.at(boundary, this.#position);
+    }
     if (!steps.takeBranchSignal()) return;
     const mark: BranchMark = { tag: boundary, turn: this.#position.turn, journal: sandbox.journalLength };
     try {
@@ -133,6 +166,7 @@ export class ForkBranching {
       journal: sandbox.journal(mark.journal),
       ...(history?.length ? { history } : {}),
       ...(exchange ? { exchange: { prompt: exchange.prompt, turns: exchange.turns.slice(0, mark.turn) } } : {}),
+      ...(mark.tag === "end" && this.#marks.length > 0 ? { marks: [...this.#marks] } : {}),
     };
   }
 }

@@ -5,6 +5,8 @@ import type { ForkContinuationRef, ForkParams } from "../protocol/fork-params";
 import type { JobContext } from "./durable-job";
 import type { BranchState, TaskPosition } from "./fork-branching";
 import type { ForkSandbox } from "./fork-sandbox";
+import type { SnapshotChain } from "./step-snapshots";
+import type { BranchMark } from "../objects/orchestrator/branch-store";
 import { stepConfig } from "./step-policies";
 import { STEP } from "./steps";
 import { isMissingRpcMethod } from "../protocol/engine-errors";
@@ -28,6 +30,8 @@ export interface ContinuationState extends BranchState {
   recoveries: number;
   /** Sandbox seconds of leases released along the way (lost sandboxes). */
   releasedSeconds: number;
+  /** Runs with `snapshots: "steps"`: where the chain of step records stood before the boundary it continued at. */
+  snapshotChain?: SnapshotChain;
   /**
    * Stored by a budget stop (`budget-stop`): the instance ended and released its sandbox, so the
    * continuation rebuilds it from the journal, and its time runs on for `remainingMs` from its new sandbox.
@@ -48,6 +52,8 @@ export interface ForkContinuationDeps {
   orchestrator: DurableObjectStub<Orchestrator>;
   store: ArtifactStore;
   sandbox: ForkSandbox;
+  /** What the fork's branching carries to the new instance: its step boundaries so far and (snapshots) the chain of step records. */
+  carry?: () => { snapshotChain: SnapshotChain; marks: BranchMark[] };
 }
 
 /**
@@ -130,6 +136,7 @@ export class ForkContinuation {
       deadline: Date.now() + job.steps.remainingMs(),
       recoveries: sandbox.recoveries,
       releasedSeconds: sandbox.releasedSeconds,
+      ...(this.#d.carry ? this.#d.carry() : {}),
     };
   }
 }

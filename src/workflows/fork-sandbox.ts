@@ -1,5 +1,5 @@
 import type { WorkflowStep, WorkflowStepConfig } from "cloudflare:workers";
-import type { ToolCall } from "../agent/tools";
+import type { JournalEntry } from "../runs/step-snapshots";
 import { executeTool } from "../agent/tools";
 import type { Pool } from "../objects/pool/pool";
 import type { Config } from "../core/env";
@@ -24,7 +24,7 @@ const MAX_CAPACITY_WAIT_MS = 30_000;
 const CAPACITY_WAIT_TIMEOUT_MS = 6 * 3600_000;
 
 /** What a fork did to its workspace, in order: replayed into a new sandbox when the old one is lost. */
-export type JournalEntry = { kind: "command"; command: string } | { kind: "tool"; call: ToolCall };
+export type { JournalEntry };
 
 export interface ForkSandboxDeps {
   params: SandboxHolder;
@@ -265,13 +265,35 @@ export class ForkSandbox {
     const journal = [...this.#journal];
     await steps.run(name, stepConfig("restore", config.RETRY_POLICIES), async ({ remainingMs }) => {
       await this.cloneAt(remainingMs, this.#baseSha);
-      const session = await this.envd();
-      for (const entry of journal) {
-        if (entry.kind === "command") await session.exec(entry.command, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: this.#d.taskEnv });
-        else await executeTool(session, entry.call, { remainingMs, envs: this.#d.taskEnv });
-      }
+      await this.#replay(journal, remainingMs);
       return { replayed: journal.length };
     });
+  }
+
+  /** Re-runs journal entries in order: commands again, tool calls re-executed (no model call). */
+  async #replay(entries: JournalEntry[], remainingMs: number): Promise<void> {
+    const session = await this.envd();
+    for (const entry of entries) {
+      if (entry.kind === "command") await session.exec(entry.command, { cwd: REPO_DIR, timeoutMs: remainingMs, envs: this.#d.taskEnv });
+      else await executeTool(session, entry.call, { remainingMs, envs: this.#d.taskEnv });
+    }
+  }
+
+  /**
+   * A branch at an earlier step of another fork (its sandbox not used, perhaps gone): in one step,
+   * that fork's base cloned here, `replay` re-run, then `lay` (files from its step snapshots). The
+   * other fork's journal up to that step comes first in this one's.
+   */
+  async rebuildBranch(state: { baseSha: string; journal: JournalEntry[] }, replay: JournalEntry[], lay: (session: EnvdClient) => Promise<unknown>): Promise<{ baseSha: string }> {
+    const result = await this.step(STEP.branchRebuild, stepConfig("restore", this.#d.config.RETRY_POLICIES), async ({ remainingMs }) => {
+      const cloned = await this.cloneAt(remainingMs, state.baseSha || undefined);
+      await this.#replay(replay, remainingMs);
+      await lay(await this.envd());
+      return { baseSha: cloned.baseSha, replayed: replay.length };
+    });
+    this.#baseSha = result.baseSha;
+    this.#journal.push(...state.journal);
+    return { baseSha: result.baseSha };
   }
 
   /** Probes the sandbox and clones the base (at `baseSha` when given) inside a step's body. */

@@ -19,6 +19,7 @@ import type { ForkContext } from "./fork-context";
 import { ForkBranching, loadBranchState, type BranchState } from "./fork-branching";
 import { ForkContinuation, ForkContinued, loadContinuation, type ContinuationState } from "./fork-continuation";
 import { ForkSandbox } from "./fork-sandbox";
+import { layStepFiles } from "./branch-rebuild";
 import { mergeTaskPrompt, recordProvenance } from "./fork-merge";
 import { ForkVerification, runCheck } from "./fork-verification";
 import type { JobPlan } from "./job-plan";
@@ -85,7 +86,8 @@ class ForkRun {
     const { sandbox, baseSha } = continued ? await this.#resume(continued) : await this.#ready(branchState);
     const branching = new ForkBranching({ params: p, config, steps, orchestrator: this.#orchestrator, pool: this.#pool, sandbox, store: this.#store });
     this.#branching = branching;
-    const continuation = new ForkContinuation({ job: this.#job, orchestrator: this.#orchestrator, store: this.#store, sandbox });
+    if (continued) branching.resume(continued);
+    const continuation = new ForkContinuation({ job: this.#job, orchestrator: this.#orchestrator, store: this.#store, sandbox, carry: () => branching.carried() });
     const ctx: ForkContext = { ...this.#job, orchestrator: this.#orchestrator, pool: this.#pool, sandbox, envd: () => sandbox.envd(), store: this.#store, taskEnv: this.#taskEnv, branching, continuation, ...(branchState ? { branchState } : {}), ...(continued ? { continued: true } : {}) };
     try {
       await this.#task(ctx, task);
@@ -134,7 +136,10 @@ class ForkRun {
     await sandbox.health();
     // A run with `prepare`: the sandbox is a fork of the prepared one (no clone), or it prepares itself.
     const prepared = p.prepare;
-    const { baseSha } = branchState
+    const rebuild = branchState?.stepRebuild;
+    const { baseSha } = branchState && rebuild
+      ? await sandbox.rebuildBranch(branchState, rebuild.replay, (session) => (rebuild.files ? layStepFiles(session, this.#store, rebuild.files) : Promise.resolve()))
+      : branchState
       ? await sandbox.adoptBranch(branchState)
       : prepared?.mode === "forked" && prepared.baseSha
         ? await sandbox.adoptPrepared(prepared.commands, prepared.baseSha)
@@ -171,7 +176,7 @@ class ForkRun {
     if ("commands" in task) return runCommandsTask(ctx, task.commands, this.outcome.commands);
     // A merge fork's agent gets the chosen forks' patches (a continuation goes on with the prompt it had).
     const prompt = p.merge && !ctx.continued ? await mergeTaskPrompt(ctx, p.merge, task.prompt) : task.prompt;
-    const model = p.merge?.model ?? task.model ?? resolveModel();
+    const model = p.branch?.model ?? p.merge?.model ?? task.model ?? resolveModel();
     if (task.runtime === "claude-code") this.outcome.agent = await runClaudeCodeTask(ctx, { ...task, prompt: p.branch?.prompt ?? prompt, model });
     else this.outcome.agent = await runAgentTask(ctx, { ...task, prompt, model });
   }
@@ -272,7 +277,9 @@ class ForkRun {
     // A kept sandbox (keepSandboxes) is paused instead, for a session to continue; a cancelled fork's never is.
     const keep = p.keepSandbox && outcome.status !== "cancelled" && sandbox?.sandboxId;
     // What a branch of the kept fork starts from (its workspace's journal, its conversation).
-    if (keep && this.#branching) await this.#branching.storeEndState().catch((err) => log("warn", "fork.branch_state_failed", { runId: p.runId, fork: p.n, ...errorFields(err) }));
+    // An agent fork's, kept or not, without step snapshots: a branch at an earlier step replays its journal from there.
+    const branchable = keep || (this.#branching?.isAgent && p.snapshots !== "steps");
+    if (branchable && this.#branching) await this.#branching.storeEndState().catch((err) => log("warn", "fork.branch_state_failed", { runId: p.runId, fork: p.n, ...errorFields(err) }));
     const pool = this.#pool;
     const released = await steps.run(
       STEP.releaseSandbox,

@@ -20,8 +20,13 @@ export const STEP = {
   branch: "branch",
   /** A branch of an ended fork forks its kept sandbox first: `branch-sandbox-<k>` (and `-wait-<k>` while the cap is full). */
   branchSandbox: "branch-sandbox",
-  /** A kept fork's state at its end (workspace journal, conversation), for branches of it. */
+  /** A fork's state at its end (journal, conversation, where both stood at each boundary), for branches of it: kept forks, and agent forks without step snapshots. */
   branchState: "branch-state",
+  /**
+   * A branch at an earlier step (`atStep`) starts in a fresh sandbox: the parent's base cloned, then
+   * its files laid from the step snapshots (or its journal replayed up to that step).
+   */
+  branchRebuild: "branch-rebuild",
   /** After the prepare commands: their untracked files are kept out of git. */
   prepareExclude: "prepare-exclude",
   check: "check",
@@ -128,6 +133,11 @@ export function sessionForkStep(boundary: string): string {
 
 export function branchStep(boundary: string): string {
   return `branch-at-${boundary}`;
+}
+
+/** Runs with `snapshots: "steps"`: what changed in the workspace since the last boundary, stored at this one (`snapshot-model-3`). */
+export function snapshotStep(boundary: string): string {
+  return `snapshot-${boundary}`;
 }
 
 /** One step per command of a commands task: `command-1`, `command-2`, ... */

@@ -828,6 +828,15 @@ describe("hints", () => {
     expect(await main(argv("branch", "r1", "--fork", "1"), fake.io)).toBe(EXIT.ok);
     expect(stripAnsi(fake.out())).toContain("forkyard status r1 --watch · forkyard compare r1");
   });
+
+  it("branch --at-step -m asks for the earlier step and the other model; fork --snapshots asks for step snapshots", async () => {
+    const fake = fakeIo((req) => (req.url.endsWith("/v1/runs") ? json({ id: "r1", status: "running", forks: 1, createdAt: "x", links: {} }, 202) : json({ runId: "r1", forks: [4] }, 202)));
+    expect(await main(argv("fork", "/repo", "-p", "fix it", "--snapshots", "--no-wait"), fake.io)).toBe(EXIT.ok);
+    expect(await main(argv("branch", "r1", "--fork", "1", "--at-step", "model-3", "-m", "opus", "-p", "Try the parser"), fake.io)).toBe(EXIT.ok);
+    expect(fake.requests[0]?.body).toMatchObject({ snapshots: "steps" });
+    expect(fake.requests[1]?.body).toEqual({ count: 1, prompt: "Try the parser", atStep: "model-3", model: "opus" });
+    expect(stripAnsi(fake.out())).toContain("fork 4 branched from fork 1 as it stood before model-3");
+  });
 });
 
 describe("deleting sessions and evals", () => {

@@ -17,6 +17,13 @@ export interface BranchSource {
   prompt?: string;
   /** Set when the parent had ended: the fork forks this kept sandbox itself. */
   sourceLeaseKey?: string;
+  /** Another model for the fork's agent (resolved), instead of the run's. */
+  model?: string;
+  /**
+   * A branch at an earlier step (`atStep`): the fork rebuilds that step's workspace in a fresh
+   * sandbox, from the parent's step snapshots or by replaying its journal (`rerun`: what it re-runs).
+   */
+  rebuild?: { atStep: string; from: "snapshots" | "journal"; rerun: string[] };
 }
 
 /** A branch the parent takes at a boundary; `previous` is set when an earlier claim's step was lost. */
@@ -56,7 +63,8 @@ export class BranchStore {
 
   /**
    * Records a branch of fork `parent` and adds its forks, numbered after the last one: waiting
-   * for the parent (`branch_wait`) or, with `kept`, queued at once to fork the kept sandbox.
+   * for the parent (`branch_wait`) or, with `kept`, queued at once (to fork the kept sandbox, or
+   * with `rebuild` to rebuild an earlier step in fresh sandboxes).
    */
   add(
     parent: number,
@@ -64,7 +72,7 @@ export class BranchStore {
     prompt: string | undefined,
     workBranch: (n: number) => string,
     now: string,
-    kept?: { turn: number; stateKey: string; sourceLeaseKey: string },
+    kept?: { turn: number; stateKey: string; sourceLeaseKey?: string; model?: string; rebuild?: BranchSource["rebuild"] },
     idempotencyKey?: string,
   ): { k: number; forks: number[] } {
     const first = this.lastFork() + 1;
@@ -80,7 +88,7 @@ export class BranchStore {
       now,
       idempotencyKey ?? null,
     );
-    const source = kept ? JSON.stringify(sourceOf({ parent, k, stateKey: kept.stateKey, prompt, sourceLeaseKey: kept.sourceLeaseKey })) : null;
+    const source = kept ? JSON.stringify(sourceOf({ parent, k, stateKey: kept.stateKey, prompt, sourceLeaseKey: kept.sourceLeaseKey, model: kept.model, rebuild: kept.rebuild })) : null;
     for (const n of forks) {
       this.#sql.exec(
         "INSERT INTO forks (n, status, branch, parent, parent_turn, branched_from) VALUES (?, ?, ?, ?, ?, ?)",
@@ -100,12 +108,14 @@ export class BranchStore {
     return this.#sql.exec<{ k: number | null }>("SELECT MAX(k) AS k FROM branches").one().k ?? 0;
   }
 
-  /** The branch made under an Idempotency-Key, with what it was asked. */
-  byKey(key: string): { parent: number; count: number; prompt: string | null; forks: number[] } | undefined {
+  /** The branch made under an Idempotency-Key, with what it was asked (a branch at an earlier step: its step and model). */
+  byKey(key: string): { parent: number; count: number; prompt: string | null; forks: number[]; atStep?: string; model?: string } | undefined {
     const row = this.#rows("SELECT * FROM branches WHERE idempotency_key = ?", key)[0];
     if (!row) return undefined;
     const forks = JSON.parse(row.forks) as number[];
-    return { parent: row.parent, count: forks.length, prompt: row.prompt, forks };
+    const first = this.#sql.exec<{ branched_from: string | null }>("SELECT branched_from FROM forks WHERE n = ?", forks[0] ?? 0).toArray()[0];
+    const source = first ? branchSourceOf(first) : undefined;
+    return { parent: row.parent, count: forks.length, prompt: row.prompt, forks, ...(source?.rebuild ? { atStep: source.rebuild.atStep } : {}), ...(source?.model ? { model: source.model } : {}) };
   }
 
   get(k: number): { k: number; parent: number } | undefined {
@@ -116,7 +126,7 @@ export class BranchStore {
   /** Queued forks forked from a running parent: they hold their sandbox already. */
   forkedAndQueued(): number[] {
     return this.#sql
-      .exec<{ n: number }>("SELECT n FROM forks WHERE status = 'queued' AND branched_from IS NOT NULL AND json_extract(branched_from, '$.sourceLeaseKey') IS NULL ORDER BY n")
+      .exec<{ n: number }>("SELECT n FROM forks WHERE status = 'queued' AND branched_from IS NOT NULL AND json_extract(branched_from, '$.sourceLeaseKey') IS NULL AND json_extract(branched_from, '$.rebuild') IS NULL ORDER BY n")
       .toArray()
       .map((r) => r.n);
   }
@@ -192,9 +202,11 @@ function sourceOf(source: BranchSource): BranchSource {
   return Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined)) as unknown as BranchSource;
 }
 
-/** A fork row's parent, for its view. */
-export function parentOf(row: { parent: number | null; parent_turn: number | null }): ForkParent | undefined {
-  return row.parent !== null ? { n: row.parent, turn: row.parent_turn } : undefined;
+/** A fork row's parent, for its view (a branch at an earlier step: which, and how it was rebuilt). */
+export function parentOf(row: { parent: number | null; parent_turn: number | null; branched_from: string | null }): ForkParent | undefined {
+  if (row.parent === null) return undefined;
+  const rebuild = branchSourceOf(row)?.rebuild;
+  return { n: row.parent, turn: row.parent_turn, ...(rebuild ? { atStep: rebuild.atStep, rebuiltFrom: rebuild.from, rerun: rebuild.rerun } : {}) };
 }
 
 /** A fork row's branch source, for its params. */

@@ -9,6 +9,7 @@ import type { ForkOutcome } from "../../runs/fork-outcome";
 import { forkInstanceId, workBranch } from "../../protocol/run-ids";
 import type { RunContext } from "./run-context";
 import type { ForkRow } from "./run-store";
+import { resolveModelFor, stepBranchStart, type StepBranchStart } from "./step-branching";
 
 const isTerminalFork = (fork: ForkRow) => (TERMINAL_FORK_STATUSES as readonly string[]).includes(fork.status);
 
@@ -56,7 +57,8 @@ export class RunBranching {
     const run = this.#run.run();
     const earlier = idempotencyKey ? this.#branches.byKey(idempotencyKey) : undefined;
     if (earlier) {
-      if (earlier.parent !== n || earlier.count !== request.count || earlier.prompt !== (request.prompt ?? null)) {
+      const model = request.model !== undefined ? resolveModelFor(request.model) : undefined;
+      if (earlier.parent !== n || earlier.count !== request.count || earlier.prompt !== (request.prompt ?? null) || earlier.atStep !== request.atStep || earlier.model !== model) {
         throw new ConflictError("idempotency_key_reused", "This Idempotency-Key was already used with a different branch request.");
       }
       return { runId: run.id, forks: earlier.forks };
@@ -70,8 +72,11 @@ export class RunBranching {
     const max = loadConfig(this.#run.env).MAX_FORKS_PER_RUN;
     if (last + request.count > max) throw new InvalidInputError(`count: a run holds at most ${max} forks (MAX_FORKS_PER_RUN; this one has ${last}).`, { field: "count" });
     if (run.status === "cancelled") throw new ConflictError("run_finished", "The run was cancelled.");
-    let kept: { turn: number; stateKey: string; sourceLeaseKey: string } | undefined;
-    if (isTerminalFork(fork)) {
+    let kept: { turn: number; stateKey: string; sourceLeaseKey?: string } | StepBranchStart | undefined;
+    if (request.model !== undefined && request.atStep === undefined) throw new InvalidInputError("model: another model is for a branch at an earlier step (atStep).", { field: "model" });
+    // At an earlier step: rebuilt from what fork n stored (its sandbox, running or gone, plays no part).
+    if (request.atStep !== undefined) kept = await stepBranchStart(this.#run, fork, { ...request, atStep: request.atStep });
+    else if (isTerminalFork(fork)) {
       const outcome = outcomeOf(fork);
       if (!outcome?.kept || Date.parse(outcome.kept.until) <= Date.now()) {
         throw new ConflictError("fork_ended", `Fork ${n} ended (${fork.status}) and its sandbox is not kept: branch a running fork, or start the run with keepSandboxes: true.`);

@@ -163,6 +163,7 @@ export class RunLaunching {
     if (request.check) params.check = request.check;
     if (request.push) params.push = true;
     if (request.keepSandboxes) params.keepSandbox = true;
+    if (request.snapshots) params.snapshots = request.snapshots;
     if (request.prepare && (prepared?.status === "forked" || prepared?.status === "per_fork")) {
       params.prepare = { mode: prepared.status, commands: request.prepare.commands, ...(prepared.baseSha ? { baseSha: prepared.baseSha } : {}) };
     }

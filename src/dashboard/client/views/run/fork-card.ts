@@ -49,6 +49,8 @@ export function forkCard(f: ForkView, ctx: ForkCardContext): HTMLElement {
   const fact = (label: string, ...value: Child[]) => facts.push(h("div", null, h("dt", null, label), h("dd", null, value)));
   if (f.status === "running") fact("Current step", current ? h("code", null, current.name) : "between steps", current && current.attempts > 1 ? " (attempt " + current.attempts + ")" : "");
   if (f.parent) fact("Branched from", h("a", { href: "#fork-" + f.parent.n + "-title" }, "fork " + f.parent.n), f.parent.turn === null ? " (at its next step boundary)" : " after " + plural(f.parent.turn, "commands" in run.request.task ? "command" : "model call"));
+  // A branch at an earlier step: how that step's workspace was rebuilt (the commands re-run are the parent's: text only).
+  if (f.parent?.atStep) fact("Rebuilt", "before ", h("code", null, f.parent.atStep), f.parent.rebuiltFrom === "snapshots" ? " from its step snapshots" : " by replaying its journal", f.parent.rerun?.length ? h("span", { class: "muted", title: f.parent.rerun.join("\n") }, " (" + plural(f.parent.rerun.length, "command") + " re-run)") : "");
   if (f.merge) fact("Merges", ...mergeSources(f.merge));
   if (run.picked?.n === f.n) fact("Picked", run.picked.pullRequest ? h("a", { href: run.picked.pullRequest.url, target: "_blank", rel: "noopener noreferrer" }, "#" + run.picked.pullRequest.number) : "yes", run.picked.by ? " by " + run.picked.by : "");
   fact("Steps", String(f.steps.length));

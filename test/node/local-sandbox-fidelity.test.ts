@@ -1,26 +1,12 @@
 // What E2B users observe that the local server used to show differently (issue 23, "Fidelity";
 // each case is one of the E2B JS SDK suite's, scripts/e2b-sdk-tests.ts): a boot id that changes
 // when a paused sandbox boots again, files owned by `user`, symlink targets as sandbox paths.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FileNotFoundError, Sandbox, Template } from "e2b";
-import { startTestSandboxServer, type TestSandboxServer } from "../../local-sandbox/testing.ts";
+import { useSandboxServer } from "../support/sandbox-server-suite.ts";
 
-let srv: TestSandboxServer;
-const created: Sandbox[] = [];
-
-beforeAll(async () => {
-  srv = await startTestSandboxServer();
-});
-afterAll(async () => {
-  for (const sbx of created) await sbx.kill().catch(() => {});
-  await srv.stop();
-});
-
-async function sandbox(): Promise<Sandbox> {
-  const sbx = await Sandbox.create("base", { ...srv.sdk, timeoutMs: 60_000 });
-  created.push(sbx);
-  return sbx;
-}
+const suite = useSandboxServer();
+const sandbox = () => suite.create();
 
 const bootId = async (sbx: Sandbox) => (await sbx.commands.run("cat /proc/sys/kernel/random/boot_id")).stdout.trim();
 
@@ -69,8 +55,8 @@ describe("symlinks", () => {
 
 describe("templates and watching", () => {
   it("knows the `base` template by name, and no other", async () => {
-    expect(await Template.exists("base", srv.sdk)).toBe(true);
-    expect(await Template.exists(`nonexistent-${Date.now()}`, srv.sdk)).toBe(false);
+    expect(await Template.exists("base", suite.server().sdk)).toBe(true);
+    expect(await Template.exists(`nonexistent-${Date.now()}`, suite.server().sdk)).toBe(false);
   });
 
   it("answers a watch of a missing folder with not found, of a file with an error (watching: local-sandbox-pty-watch.test.ts)", async () => {
@@ -83,8 +69,7 @@ describe("templates and watching", () => {
 
 describe("signed file URLs", () => {
   it("download and upload with a valid signature, refuse an expired or forged one", async () => {
-    const sbx = await Sandbox.create("base", { ...srv.sdk, timeoutMs: 60_000, secure: true });
-    created.push(sbx);
+    const sbx = await suite.create({ secure: true });
     await sbx.files.write("hello.txt", "hello world");
     const get = await fetch(await sbx.downloadUrl("hello.txt", { useSignatureExpiration: 60 }));
     expect([get.status, await get.text()]).toEqual([200, "hello world"]);
@@ -101,6 +86,6 @@ describe("signed file URLs", () => {
     forged.searchParams.set("path", "/home/user/other.txt");
     expect((await fetch(forged)).status).toBe(401);
     // Unsigned, without the sandbox header: the control plane's API key is wanted.
-    expect((await fetch(`${srv.server.url}/files?path=hello.txt`)).status).toBe(401);
+    expect((await fetch(`${suite.server().server.url}/files?path=hello.txt`)).status).toBe(401);
   });
 });

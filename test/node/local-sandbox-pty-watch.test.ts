@@ -5,25 +5,17 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FilesystemEventType, Sandbox, type FilesystemEvent } from "e2b";
-import { startTestSandboxServer, type TestSandboxServer } from "../../local-sandbox/testing.ts";
+import { useSandboxServer } from "../support/sandbox-server-suite.ts";
 
-let srv: TestSandboxServer;
-const created: Sandbox[] = [];
-
-beforeAll(async () => {
-  srv = await startTestSandboxServer();
-});
-afterAll(async () => {
-  for (const sbx of created) await sbx.kill().catch(() => {});
-  await srv.stop();
-});
+const suite = useSandboxServer();
+let shared: Sandbox | undefined;
 
 /** One sandbox for the file (each test works in folders of its own): namespaces start once. */
 async function sandbox(): Promise<Sandbox> {
-  if (!created[0]) created.push(await Sandbox.create("base", { ...srv.sdk, timeoutMs: 120_000 }));
-  return created[0] as Sandbox;
+  shared ??= await suite.create({ timeoutMs: 120_000 });
+  return shared;
 }
 
 /** Collected output, and a wait until it matches (no clock: resolves on the data that matches). */
@@ -119,7 +111,7 @@ describe("StreamInput", () => {
     const out = collector();
     const cmd = await sbx.commands.run("cat", { background: true, stdin: true, onStdout: (s) => out.onData(input(s)) });
     const b64 = (s: string) => Buffer.from(s).toString("base64");
-    const res = await fetch(`${srv.sdk.sandboxUrl}/process.Process/StreamInput`, {
+    const res = await fetch(`${suite.server().sdk.sandboxUrl}/process.Process/StreamInput`, {
       method: "POST",
       headers: { "E2b-Sandbox-Id": sbx.sandboxId, "X-Access-Token": sbx["envdAccessToken"] as string, "Content-Type": "application/connect+json" },
       body: envelopes({ start: { process: { pid: cmd.pid } } }, { data: { input: { stdin: b64("one ") } } }, { keepalive: {} }, { data: { input: { stdin: b64("two\n") } } }),
@@ -200,7 +192,7 @@ describe("watchDir", () => {
   it("has the polling API too: CreateWatcher, GetWatcherEvents (drained), RemoveWatcher", async () => {
     const sbx = await sandbox();
     const rpc = async (method: string, body: unknown) => {
-      const res = await fetch(`${srv.sdk.sandboxUrl}/filesystem.Filesystem/${method}`, {
+      const res = await fetch(`${suite.server().sdk.sandboxUrl}/filesystem.Filesystem/${method}`, {
         method: "POST",
         headers: { "E2b-Sandbox-Id": sbx.sandboxId, "X-Access-Token": sbx["envdAccessToken"] as string, "Content-Type": "application/json" },
         body: JSON.stringify(body),

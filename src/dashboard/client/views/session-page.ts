@@ -16,6 +16,9 @@ export function showSession(id: string): Cleanup {
   const path = "/v1/sessions/" + encodeURIComponent(id);
   const head = h("div", { class: "page-head" });
   const turnsEl = h("div");
+  // The answer of "Take it": one element for the page's life, so a rebuild of the facts (the pick
+  // itself changes `work`) keeps it.
+  const pickResult = h("div", { class: "action-result" });
   let lastFacts = "";
   const error = h("p", { class: "alert", role: "alert" });
   const log = h("ol", { class: "transcript", "aria-live": "polite" });
@@ -97,7 +100,7 @@ export function showSession(id: string): Cleanup {
     const factsSeen = JSON.stringify([view.turns, view.parent, view.run, view.work]);
     if (factsSeen !== lastFacts) {
       const wasOpen = turnsEl.querySelector("details")?.open ?? false;
-      turnsEl.replaceChildren(...sessionFacts(view));
+      turnsEl.replaceChildren(...sessionFacts(view, pickResult));
       if (wasOpen) turnsEl.querySelector("details")?.setAttribute("open", "");
       lastFacts = factsSeen;
     }
@@ -151,7 +154,7 @@ function toolLabel(input: unknown): string {
 }
 
 /** Where the session came from, and its turns: status, model, tool calls, cost, duration. */
-function sessionFacts(view: SessionView): HTMLElement[] {
+function sessionFacts(view: SessionView, pickResult: HTMLElement): HTMLElement[] {
   const origin: HTMLElement[] = [];
   if (view.parent) {
     origin.push(h("p", { class: "muted origin" }, "Forked from ", h("a", { href: "#/sessions/" + encodeURIComponent(view.parent.sessionId), class: "mono" }, view.parent.sessionId), " after turn " + view.parent.turn + "."));
@@ -159,7 +162,7 @@ function sessionFacts(view: SessionView): HTMLElement[] {
   if (view.run) {
     origin.push(h("p", { class: "muted origin" }, "Continues ", h("a", { href: "#/runs/" + encodeURIComponent(view.run.id) + "#fork-" + view.run.fork + "-title", class: "mono" }, "run " + view.run.id + " fork " + view.run.fork), "."));
   }
-  const work = workBlock(view);
+  const work = workBlock(view, pickResult);
   if (work) origin.push(work);
   if (view.turns.length === 0) return origin;
   const duration = (t: SessionView["turns"][number]) => (t.startedAt ? fmtMs((t.finishedAt ? Date.parse(t.finishedAt) : Date.now()) - Date.parse(t.startedAt)) : "–");
@@ -190,11 +193,10 @@ function sessionFacts(view: SessionView): HTMLElement[] {
  * token) and "Take it" (POST …/pick: takes the work now when the sandbox is idle, and answers the
  * fetch command and the stats).
  */
-function workBlock(view: SessionView): HTMLElement | null {
+function workBlock(view: SessionView, result: HTMLElement): HTMLElement | null {
   const work = view.work;
   if (!work && !view.turns.some((t) => t.finishedAt)) return null;
   const path = "/v1/sessions/" + encodeURIComponent(view.id);
-  const result = h("div", { class: "action-result" });
   const take = h("button", { type: "button", class: "small" }, "Take it");
   take.addEventListener("click", async () => {
     try {

@@ -37,7 +37,7 @@ export function parseForwardHosts(entries: string[]): ForwardHost[] {
   });
 }
 
-const HELPER = join(import.meta.dirname, "forward-listen.ts");
+const HELPER = join(import.meta.dirname, "forward-listen.mjs");
 
 /** The listeners of one sandbox namespace; `close()` stops them and cuts relayed connections. */
 export class Forwarder {

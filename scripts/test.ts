@@ -22,6 +22,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { guardGroup, ROOT } from "./local-stack.ts";
+import { treeCpuSeconds } from "./process-cpu.ts";
 import { planLanes, recordSeconds, type LanePlan } from "./test-lanes.ts";
 import type { FileTiming } from "./test-timing-reporter.ts";
 
@@ -128,17 +129,19 @@ const rows: (FileTiming & { lane: string })[] = lanes.flatMap((l) =>
 rows.sort((a, b) => b.end - b.start - (a.end - a.start));
 const s = (ms: number) => (ms / 1000).toFixed(1).padStart(6);
 const fileWidth = Math.max(4, ...rows.map((r) => r.file.length));
-console.log(`\n${"file".padEnd(fileWidth)}  lane       wall s  tests s  setup s  tests  state`);
+console.log(`\n${"file".padEnd(fileWidth)}  lane       wall s  tests s  setup s  cpu s  tests  state`);
 for (const r of rows) {
   const state = r.failed ? `FAILED ${r.failed}` : r.state;
-  console.log(`${r.file.padEnd(fileWidth)}  ${r.lane.padEnd(9)} ${s(r.end - r.start)}   ${s(r.duration)}   ${s(r.prepare)}  ${String(r.tests).padStart(5)}  ${state}`);
+  console.log(`${r.file.padEnd(fileWidth)}  ${r.lane.padEnd(9)} ${s(r.end - r.start)}   ${s(r.duration)}   ${s(r.prepare)} ${s((r.cpu ?? 0) * 1000)}  ${String(r.tests).padStart(5)}  ${state}`);
 }
 const failed = lanes.filter((l) => l.code !== 0);
 for (const lane of lanes) {
   const files = rows.filter((r) => r.lane === lane.name);
-  console.log(`${lane.name} lane: ${files.length} files, ${files.reduce((n, r) => n + r.tests, 0)} tests, ${s(lane.ended! - lane.started)} s`);
+  const laneCpu = Math.max(0, ...files.map((r) => r.laneCpu ?? 0));
+  console.log(`${lane.name} lane: ${files.length} files, ${files.reduce((n, r) => n + r.tests, 0)} tests, ${s(lane.ended! - lane.started)} s, ${s(laneCpu * 1000)} CPU-s`);
 }
-console.log(`total: ${s(Date.now() - t0)} s wall`);
+// Every lane has exited and been waited for: this process's children times hold all their CPU.
+console.log(`total: ${s(Date.now() - t0)} s wall, ${s(treeCpuSeconds(process.pid) * 1000)} CPU-s`);
 if (recordFlag && !failed.length) recordSeconds(ROOT, rows);
 for (const lane of failed) {
   console.log(`\n===== ${lane.name} lane failed: ${lane.log} =====`);

@@ -11,7 +11,8 @@
 // Two ways of running commands:
 //  - shared namespace (root with nsenter + setpriv; always for unshare): one long-lived "holder"
 //    per running sandbox owns its namespaces; every command is `nsenter -t <init> -m -p -n -i -u -r -w --
-//    setpriv <drop all caps, no_new_privs> -- sh -c 'cd "$0" && exec "$@"' <cwd> cmd args`. Like a
+//    setpriv <drop all caps, no_new_privs> -- sh -c 'cd "$0" && exec "$@"' <cwd> cmd args` (the
+//    loader's variables are set by that last `sh` only: isolation/loader-env.ts). Like a
 //    VM: processes of different commands see each other, and `cmd &` jobs outlive the command that
 //    started them. Killing the holder tears everything down; so does the server dying.
 //  - per process (bwrap without root): each command is its own `bwrap ... -- cmd args` with its
@@ -26,6 +27,7 @@ import { BWRAP_NAMESPACE_ARGS, bwrapViewArgs } from "./isolation/bwrap.ts";
 import { unshareHolderArgs, unshareHolderScript } from "./isolation/unshare.ts";
 import { sandboxView, type MountInput } from "./isolation/view.ts";
 import { inCgroup } from "./isolation/cgroups.ts";
+import { lastStageScript } from "./isolation/loader-env.ts";
 import { SANDBOX_GID, SANDBOX_UID, SETPRIV_USER_ARGS, writeUserFiles } from "./isolation/user.ts";
 
 export type { MountInput } from "./isolation/view.ts";
@@ -113,6 +115,8 @@ export interface LaunchInput extends MountInput {
   hostCwd?: string;
   /** Host pid of the sandbox namespace's init (shared-namespace mode). */
   initPid?: number;
+  /** The loader's variables, set inside the sandbox only (isolation/loader-env.ts). */
+  loaderEnv?: [string, string][];
 }
 
 export function buildLaunch(iso: Isolation, input: LaunchInput): LaunchSpec {
@@ -122,13 +126,14 @@ export function buildLaunch(iso: Isolation, input: LaunchInput): LaunchSpec {
     if (iso.setprivPath) return { file: iso.setprivPath, args: ["--pdeathsig", "KILL", "--", input.cmd, ...input.args], cwd: input.hostCwd };
     return { file: input.cmd, args: input.args, cwd: input.hostCwd };
   }
+  const loader = input.loaderEnv ?? [];
   if (iso.shared && input.initPid !== undefined) {
     return {
       file: iso.shared.nsenterPath,
       args: [
         "-t", String(input.initPid), "-m", "-p", "-n", "-i", "-u", "-r", "-w", "--",
         iso.shared.setprivPath, ...SETPRIV_USER_ARGS, "--bounding-set", "-all", "--inh-caps", "-all", "--no-new-privs", "--",
-        "/bin/sh", "-c", 'cd -- "$0" && exec "$@"', input.virtualCwd, input.cmd, ...input.args,
+        "/bin/sh", "-c", lastStageScript(loader), input.virtualCwd, ...loader.map(([, value]) => value), input.cmd, ...input.args,
       ],
       cwd: "/",
     };
@@ -136,7 +141,7 @@ export function buildLaunch(iso: Isolation, input: LaunchInput): LaunchSpec {
   if (iso.kind === "bwrap" && iso.bwrapPath) {
     return {
       file: iso.bwrapPath,
-      args: [...bwrapSandboxArgs(iso, input), "--chdir", input.virtualCwd, "--", input.cmd, ...input.args],
+      args: [...bwrapSandboxArgs(iso, input), ...loader.flatMap(([name, value]) => ["--setenv", name, value]), "--chdir", input.virtualCwd, "--", input.cmd, ...input.args],
       cwd: "/",
     };
   }

@@ -19,6 +19,7 @@ import { NamespaceHolder, buildLaunch, type Isolation, type MountInput } from ".
 import { Forwarder, type ForwardHost } from "./isolation/forward.ts";
 import { allowedForwards, type NetworkRules } from "./isolation/egress.ts";
 import { inCgroup, type Cgroups, type SandboxCgroup } from "./isolation/cgroups.ts";
+import { splitLoaderEnv } from "./isolation/loader-env.ts";
 import type { EgressProxy } from "./isolation/egress-proxy.ts";
 import { freeze, memoryOf, type FrozenSandbox } from "./isolation/freeze.ts";
 import { SANDBOX_GID, SANDBOX_UID, seedHome, writeUserFiles, type UserFiles } from "./isolation/user.ts";
@@ -633,17 +634,20 @@ export class SandboxStore {
       initPid = await this.namespaceInit(sb);
       if (!sb.running || this.sandboxes.get(sb.id) !== sb) throw new RpcError("unavailable", "sandbox is not running");
     }
+    // Isolated, the host's root helpers never see the loader's variables (isolation/loader-env.ts).
+    const fullEnv = this.processEnv(sb, input.config.envs);
+    const { host: env, loader } = this.opts.isolation.kind === "none" ? { host: fullEnv, loader: [] } : splitLoaderEnv(fullEnv);
     const launch = buildLaunch(this.opts.isolation, {
       cmd: input.config.cmd,
       args: input.config.args,
       virtualCwd,
       ...(hostCwd !== undefined ? { hostCwd } : {}),
       ...(initPid !== undefined ? { initPid } : {}),
+      loaderEnv: loader,
       ...this.mounts(sb),
     });
     try {
       const cgroup = sb.cgroup;
-      const env = this.processEnv(sb, input.config.envs);
       const pty = input.pty ? ptyLaunch(launch, input.pty, env) : undefined;
       const start = inCgroup(cgroup?.procs ?? [], pty?.file ?? launch.file, pty?.args ?? launch.args);
       const oomBefore = cgroup?.oomKills() ?? 0;

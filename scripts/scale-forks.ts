@@ -5,12 +5,14 @@
  *  - 1,000 forks at maxConcurrent 50 in all: a run holds at most 100 forks, so ten runs of 100 at
  *    once, each with maxConcurrent 5 (the forks beyond 50 wait in their Orchestrators);
  *  - 1,000 forks queued in the Pool: the same ten runs with maxConcurrent 50 each, so 500 forks
- *    start and 450 of them wait in the Pool's queue for a sandbox.
+ *    start and 450 of them wait in the Pool's queue for a sandbox;
+ *  - `1000-run`: one run of 1,000 forks (MAX_FORKS_PER_RUN=1000), maxConcurrent 50: one
+ *    Orchestrator holds every fork.
  * Prints makespan and the Worker runtime's CPU per fork (all of workerd: engine, SDK,
  * Orchestrators, Pool) for each, and each 1,000-fork CPU per fork against the 100-fork one. Exits
  * non-zero when a fork fails. Every 10 s it prints progress (sandboxes killed, the Pool's live
- * sandboxes and waiters, workerd's CPU). Environment: SCALE_VARIANTS (default
- * "100,1000,1000-pool"), SCALE_LIVE (50); PROFILE=1 profiles the Worker for 10 s, 30 s into the last variant.
+ * sandboxes and waiters, workerd's CPU), and each variant's peak workerd memory (sampled then). Environment:
+ * SCALE_VARIANTS (default "100,1000,1000-pool,1000-run"), SCALE_LIVE (50); PROFILE=1 profiles the Worker for 10 s, 30 s into the last variant.
  */
 import { rmSync } from "node:fs";
 import { join } from "node:path";
@@ -22,8 +24,11 @@ import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, runCheck, scratchDir, startSandboxS
 import { workerdUsage } from "./workerd-usage.ts";
 import { printProfile, startCpuProfile } from "./cpu-profile.ts";
 
-const VARIANTS = (process.env.SCALE_VARIANTS ?? "100,1000,1000-pool").split(",").map((name) => ({ name, size: Number.parseInt(name, 10), queueInPool: name.endsWith("-pool") }));
+const VARIANTS = (process.env.SCALE_VARIANTS ?? "100,1000,1000-pool,1000-run")
+  .split(",")
+  .map((name) => ({ name, size: Number.parseInt(name, 10), queueInPool: name.endsWith("-pool"), oneRun: name.endsWith("-run") }));
 const LIVE = Number(process.env.SCALE_LIVE ?? 50);
+/** The forks of a run in the split variants (the default MAX_FORKS_PER_RUN); `-run` variants use one run. */
 const RUN_CAP = 100;
 
 const root = scratchDir("scale-forks");
@@ -32,7 +37,7 @@ const processes: StackProcess[] = [];
 async function main(): Promise<boolean> {
   const sandbox = await startSandboxServer({ dataDir: join(root, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, exposePaths: [root], quiet: true });
   processes.push(sandbox);
-  const vars = { ...workerVars({ backend: "local", sandboxUrl: sandbox.url, env: {} }), MAX_LIVE_SANDBOXES: String(LIVE), SANDBOX_CREATE_RATE_PER_SECOND: "1000", LOG_LEVEL: "warn" };
+  const vars = { ...workerVars({ backend: "local", sandboxUrl: sandbox.url, env: {} }), MAX_LIVE_SANDBOXES: String(LIVE), MAX_FORKS_PER_RUN: "1000", SANDBOX_CREATE_RATE_PER_SECOND: "1000", LOG_LEVEL: "warn" };
   const inspectorPort = process.env.PROFILE ? await freePort() : undefined;
   const worker = await startWorker({ stateDir: join(root, "state"), vars, quiet: true, inspectorPort });
   processes.push(worker);
@@ -49,11 +54,12 @@ async function main(): Promise<boolean> {
     const { size } = variant;
     const cpuBefore = workerdUsage(worker).cpuSeconds;
     const started = Date.now();
-    const counts = Array.from({ length: Math.ceil(size / RUN_CAP) }, (_, i) => Math.min(RUN_CAP, size - i * RUN_CAP));
+    const counts = variant.oneRun ? [size] : Array.from({ length: Math.ceil(size / RUN_CAP) }, (_, i) => Math.min(RUN_CAP, size - i * RUN_CAP));
     // LIVE forks at once in all (split across the runs), or every run up to LIVE (the rest wait in the Pool).
     const maxConcurrent = variant.queueInPool ? LIVE : Math.max(1, Math.floor(LIVE / counts.length));
     const runs = await Promise.all(counts.map((forks) => api.createRun({ repo, forks, maxConcurrent, task })));
-    const ticker = progress({ api, admin, worker }, size, started, (await admin.stats()).killed);
+    const peak = { rssMiB: workerdUsage(worker).rssMiB };
+    const ticker = progress({ api, admin, worker }, size, started, (await admin.stats()).killed, peak);
     const profiling = inspectorPort && variant === VARIANTS.at(-1) ? profileWindow(inspectorPort, 30_000, 10_000) : null;
     const views = await Promise.all(runs.map((run) => followToEnd(worker.url, LOCAL_API_TOKEN, run.id, 3_600_000).then((r) => r.view)));
     clearInterval(ticker);
@@ -74,11 +80,12 @@ async function main(): Promise<boolean> {
       (cpuMs / 1000).toFixed(1),
       (cpuMs / size).toFixed(0),
       `${(cpuMs / size / base).toFixed(2)}x`,
+      Math.round(peak.rssMiB),
     ]);
   }
   printTable(
-    `Forks at scale: sleep 2 each, ${LIVE} sandboxes at once (the Pool's cap), runs of up to ${RUN_CAP} forks`,
-    ["variant", "forks", "runs", "makespan s", "sleeps alone s", "succeeded", "workerd CPU s", "CPU per fork ms", `vs ${VARIANTS[0]!.name}`],
+    `Forks at scale: sleep 2 each, ${LIVE} sandboxes at once (the Pool's cap), runs of up to ${RUN_CAP} forks (one run in -run variants)`,
+    ["variant", "forks", "runs", "makespan s", "sleeps alone s", "succeeded", "workerd CPU s", "CPU per fork ms", `vs ${VARIANTS[0]!.name}`, "peak workerd MiB"],
     rows,
   );
   console.log(`scale:forks: ${ok ? "PASS" : "FAIL"}`);
@@ -91,12 +98,14 @@ interface Stack {
   worker: StackProcess;
 }
 
-/** Prints a line every 10 s: sandboxes killed since `killedBefore` (forks done), the Pool's sandboxes and queue, workerd's CPU. */
-function progress({ api, admin, worker }: Stack, size: number, started: number, killedBefore: number): NodeJS.Timeout {
+/** Prints a line every 10 s: sandboxes killed since `killedBefore` (forks done), the Pool's sandboxes and queue, workerd's CPU; keeps `peak` memory. */
+function progress({ api, admin, worker }: Stack, size: number, started: number, killedBefore: number, peak: { rssMiB: number }): NodeJS.Timeout {
   let last = { at: Date.now(), cpu: workerdUsage(worker).cpuSeconds };
   return setInterval(async () => {
     const pool = await api.pool().catch(() => null);
-    const now = { at: Date.now(), cpu: workerdUsage(worker).cpuSeconds };
+    const usage = workerdUsage(worker);
+    const now = { at: Date.now(), cpu: usage.cpuSeconds };
+    peak.rssMiB = Math.max(peak.rssMiB, usage.rssMiB);
     const cpuPct = Math.round(((now.cpu - last.cpu) * 100_000) / (now.at - last.at));
     last = now;
     const done = await admin

@@ -18,6 +18,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { printTable } from "../bench/stats.ts";
 import { createTestRepo } from "../test/support/test-repo.ts";
+import type { RunView } from "../src/api/runs.ts";
 import { followToEnd, forkyardClient, sandboxAdminClient } from "./api-client.ts";
 import { freePort } from "./free-port.ts";
 import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, runCheck, scratchDir, startSandboxServer, startWorker, workerVars, type StackProcess } from "./local-stack.ts";
@@ -68,6 +69,7 @@ async function main(): Promise<boolean> {
     const cpuMs = (workerdUsage(worker).cpuSeconds - cpuBefore) * 1000;
     const succeeded = views.reduce((n, v) => n + v.totals.succeeded, 0);
     ok &&= succeeded === size;
+    if (succeeded !== size) printFailures(variant.name, views);
     perFork.set(variant.name, cpuMs / size);
     const base = perFork.get(VARIANTS[0]!.name)!;
     rows.push([
@@ -90,6 +92,19 @@ async function main(): Promise<boolean> {
   );
   console.log(`scale:forks: ${ok ? "PASS" : "FAIL"}`);
   return ok;
+}
+
+/** The forks that did not succeed, by status and error code, with one message of each. */
+function printFailures(variant: string, views: RunView[]): void {
+  const byKind = new Map<string, { count: number; example: string }>();
+  for (const fork of views.flatMap((v) => v.forks)) {
+    if (fork.status === "succeeded") continue;
+    const kind = `${fork.status}${fork.error ? ` (${fork.error.code})` : ""}`;
+    const entry = byKind.get(kind) ?? { count: 0, example: `fork ${fork.n}: ${fork.error?.message ?? "-"}` };
+    entry.count++;
+    byKind.set(kind, entry);
+  }
+  for (const [kind, { count, example }] of byKind) console.log(`${variant}: ${count} forks ${kind}, e.g. ${example.slice(0, 300)}`);
 }
 
 interface Stack {

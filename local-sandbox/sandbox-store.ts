@@ -33,6 +33,13 @@ import type { RepoVisibility } from "./repo-check.ts";
 
 export const ENVD_VERSION = "0.6.13";
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/**
+ * How long a command waits for its sandbox's namespace (holder, view, forwarded addresses) to start:
+ * a bound for a loaded host, where dozens of namespaces starting at once take seconds each, not a
+ * timing. At 15 s, a test suite's start-up load and a 1,000-fork run made healthy sandboxes fail
+ * their first command as gone (their forks failed `sandbox_gone`: 394 of 1,000).
+ */
+const HOLDER_START_BOUND_MS = 90_000;
 
 export type SandboxState = "running" | "paused";
 
@@ -597,12 +604,14 @@ export class SandboxStore {
     }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error("namespace holder did not start within 15 s")), 15_000);
+      timer = setTimeout(() => reject(new Error(`namespace holder did not start within ${HOLDER_START_BOUND_MS / 1000} s`)), HOLDER_START_BOUND_MS);
     });
     try {
       const [pid] = await Promise.race([Promise.all([sb.holder!.ready, sb.forwarder!]), timeout]);
       return pid;
     } catch (err) {
+      // The e2b SDK reads `unavailable` on a process start as "the sandbox is not running anymore":
+      // so it is, and a client replaces it (Forkyard's forks do).
       throw new RpcError("unavailable", `sandbox namespace is not available: ${(err as Error).message}`);
     } finally {
       clearTimeout(timer);

@@ -102,8 +102,9 @@ export default defineConfig(async () => {
             // and resets what it changed (test/workers/cleanup.ts, run after each file by setup.ts).
             isolate: false,
             sequence: { groupOrder: 2 },
-            testTimeout: 90_000,
-            hookTimeout: 60_000,
+            // Bounds, not timings: a lane's first files meet the whole suite's start-up on two cores.
+            testTimeout: 150_000,
+            hookTimeout: 120_000,
           },
         },
       ],

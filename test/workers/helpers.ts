@@ -43,7 +43,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   );
 }
 
-export async function waitForRunStatus(id: string, statuses: string[], timeoutMs = 60_000): Promise<RunView> {
+export async function waitForRunStatus(id: string, statuses: string[], timeoutMs = 120_000): Promise<RunView> {
   let last: RunView | undefined;
   try {
     return await waitFor(

@@ -82,12 +82,14 @@ beforeAll(async () => {
     createRun({ task: { commands: ["sleep 60"] } }),
   ]);
   sleeping = s.id;
-  const ended = (run: { id: string }) => waitForRunStatus(run.id, ["completed", "failed"]);
+  // Bounds for a lane's first file, whose runs meet the whole suite's start-up (five lanes booting
+  // at once on two cores): a health check took 11 s and a clone 14 s there in a fresh clone's CI.
+  const ended = (run: { id: string }) => waitForRunStatus(run.id, ["completed", "failed"], 180_000);
   [onGitHub, local, unpushed] = await Promise.all([ended(g), ended(l), ended(u)]);
   // The run's own report is done (a pick reports again, for the summary to show it).
   const report = await (env as unknown as Env).GITHUB_REPORT_WORKFLOW.get(reportInstanceId(g.id));
   await waitFor("the run's report", async () => (await report.status()).status === "complete");
-}, 90_000);
+}, 240_000);
 
 /** The replies to /pick comments on the issue (not the run's summary comment). */
 const pickReplies = async (issue = ISSUE) => (await issueComments(issue)).filter((c) => c.body.includes("<!-- forkyard:pick:"));

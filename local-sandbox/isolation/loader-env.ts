@@ -13,7 +13,7 @@ const LOADER_NAMES = new Set([
   "NIS_PATH", "NLSPATH", "RESOLV_HOST_CONF", "RES_OPTIONS", "TMPDIR", "TZDIR",
 ]);
 
-export function isLoaderVariable(name: string): boolean {
+function isLoaderVariable(name: string): boolean {
   return name.startsWith("LD_") || LOADER_NAMES.has(name);
 }
 

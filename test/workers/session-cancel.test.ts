@@ -132,4 +132,41 @@ describe("cancelling a session's turn", () => {
       [modelStepName(1), 1, false],
     ]);
   });
+
+  it("during the session's setup: the turn it gets ready for ends cancelled with no model call, setup completes, and the next message runs", async () => {
+    await setScript([say("second done")]);
+    // The sandbox's creation is slow: the cancel lands while the session is set up.
+    await sandboxAdmin.latency({ create: 1_500 });
+    const session = await createSession();
+    await send(session.id, "first");
+    await send(session.id, "second");
+    await waitFor("the sandbox's creation", async () => ((await sandboxAdmin.stats()).calls.create ?? 0) > 0);
+    const cancelled = await cancel(session.id);
+    await sandboxAdmin.latency({});
+    expect(cancelled.status).toBe("setting_up");
+    expect(outcomes(cancelled)).toEqual([["cancelled", "cancelled"], ["queued", null]]);
+    const view = await waitForSession(session.id, "the second turn", turnEnded(2));
+    expect(view.status).toBe("idle");
+    expect(view.turns.map((t) => [t.status, t.summary, t.startedAt])).toEqual([["cancelled", null, null], ["succeeded", "second done", expect.any(String)]]);
+    const calls = await modelCalls();
+    expect(calls).toHaveLength(1);
+    // The cancelled message never ran: it is in no history.
+    expect(promptsIn(calls[0]!)).toEqual(["second"]);
+    await api(`/v1/sessions/${session.id}`, { method: "DELETE" });
+  });
+});
+
+describe("cancelling with no turn running or queued", () => {
+  it("is refused with 409 nothing_to_cancel, during setup and once idle", async () => {
+    const session = await createSession();
+    const refused = async () => {
+      const res = await cancelRequest(session.id);
+      expect(res.status).toBe(409);
+      return ((await res.json()) as { error: { code: string; details: { status: string } } }).error;
+    };
+    expect(await refused()).toMatchObject({ code: "nothing_to_cancel" });
+    await waitForSession(session.id, "setup", (v) => v.status === "idle");
+    expect(await refused()).toMatchObject({ code: "nothing_to_cancel", details: { status: "idle" } });
+    await api(`/v1/sessions/${session.id}`, { method: "DELETE" });
+  });
 });

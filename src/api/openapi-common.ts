@@ -46,7 +46,7 @@ export const ERROR_RESPONSES: Record<ErrorName, Json> = {
     message: "The next model call would reserve about $0.1605 ($0.16) for a call of up to 16,000 output tokens (and about 2,000 input tokens) at list price; spent $0.91 of the run's budget of $1.00. …",
   }),
   NotFound: errorResponse("No such run (or fork) or session; `run_deleted` (GET /v1/runs/:id) for a run that was deleted.", { code: "not_found", message: 'run "rabc…" does not exist.', details: { run: "rabc…" } }),
-  Conflict: errorResponse("The run, fork or session is not in a state that allows this: run_not_running, run_not_paused, run_finished, run_cancelled, run_deleted (a budget raise of a deleted run), run_not_ended (a delete before the run ended, or while its sandboxes are still being stopped or it is judged), fork_finished, idempotency_key_reused, session_failed, session_destroyed, session_not_forkable, turn_running.", {
+  Conflict: errorResponse("The run, fork or session is not in a state that allows this: run_not_running, run_not_paused, run_finished, run_cancelled, run_deleted (a budget raise of a deleted run), run_not_ended (a delete before the run ended, or while its sandboxes are still being stopped or it is judged), fork_finished, idempotency_key_reused, session_failed, session_destroyed, session_not_forkable, turn_running, nothing_to_cancel (a session's cancel with no turn running or queued).", {
     code: "run_finished",
     message: "The run already ended (completed).",
   }),

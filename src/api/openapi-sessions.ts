@@ -128,7 +128,14 @@ export const SESSION_PATHS: Record<string, Record<string, Json>> = {
     post: sessionOp("pauseSession", "Pause the sandbox now", "Instead of waiting for `idleSeconds`. 409 while a turn runs; the next message resumes it.", viewResponse("The session.", ["Conflict"])),
   },
   "/v1/sessions/{id}/cancel": {
-    post: sessionOp("cancelTurn", "Stop the running turn", "The turn stops at its next step (status `cancelled`; a model or tool call in flight ends first and is recorded); a turn waiting for budget stops at once. Queued messages stay queued and run next.", viewResponse("The session.")),
+    post: sessionOp(
+      "cancelTurn",
+      "Stop the running turn",
+      "The turn stops at its next step (status `cancelled`; a model or tool call in flight ends first and is recorded); a turn waiting for budget stops at once. " +
+        "While the session is set up (no turn runs yet), the first queued message, the turn the session gets ready for, ends `cancelled` without running (no model call; in no history) and the setup goes on. " +
+        "Queued messages behind the stopped turn stay queued and run next. 409 `nothing_to_cancel` when no turn runs or is queued (`details.status`: the session's status).",
+      viewResponse("The session.", ["Conflict"]),
+    ),
   },
   "/v1/sessions/{id}/fork": {
     post: sessionOp(

@@ -1,17 +1,38 @@
+import { env } from "cloudflare:workers";
+import { introspectWorkflowInstance } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { TOOL_CALL_NOT_RUN } from "../../src/objects/session/session-store";
+import { sessionView } from "../../src/api/session-responses";
+import type { SessionView } from "../../src/api/sessions";
+import { turnInstanceId } from "../../src/protocol/session-ids";
+import { modelStepName, SESSION_STEP } from "../../src/workflows/steps";
 import { Sandbox } from "e2b";
 import { api, e2bOptions, sandboxAdmin, scriptedModel, waitFor } from "./helpers";
-import { bash, createSession, modelCalls, say, send, setScript, transcript, turnEnded, waitForSession } from "./session-helpers";
+import { bash, createSession, modelCalls, promptsIn, say, send, sessionEvents, setScript, transcript, turnEnded, waitForSession } from "./session-helpers";
 
-const cancel = async (id: string) => expect((await api(`/v1/sessions/${id}/cancel`, { method: "POST" })).status).toBe(200);
+const bindings = env as unknown as { SESSION_WORKFLOW: Workflow };
+
+const cancelRequest = (id: string) => api(`/v1/sessions/${id}/cancel`, { method: "POST" });
+
+/** POST …/cancel, answered 200 with the session. */
+async function cancel(id: string): Promise<SessionView> {
+  const res = await cancelRequest(id);
+  expect(res.status).toBe(200);
+  return sessionView.parse(await res.json());
+}
+
+/** Each turn's status and error code. */
+const outcomes = (view: SessionView) => view.turns.map((t) => [t.status, t.error?.code ?? null]);
+
+/** Failed first attempts of turn 1's `history` step (retried 0.2, 0.4, 0.8, 1.6 s later): the window the cancel lands in. */
+const HISTORY_FAILURES = 4;
 
 beforeEach(async () => {
   await scriptedModel.reset();
   await sandboxAdmin.reset();
 });
 
-describe("cancelling a running turn", () => {
+describe("cancelling a session's turn", () => {
   it("during a model call: the call's answer is kept, its tool call never runs, and the next message is told so", async () => {
     // The first answer is held back until the test has cancelled (it waits for the call to arrive).
     await setScript([{ ...bash("echo ran > ran.txt"), delayMs: 1_500 }, say("next done")]);
@@ -82,6 +103,70 @@ describe("cancelling a running turn", () => {
     const calls = await modelCalls();
     expect(calls).toHaveLength(1);
     expect(JSON.stringify((calls[0]!.body as { messages: unknown }).messages)).toContain("second");
+    await api(`/v1/sessions/${session.id}`, { method: "DELETE" });
+  });
+
+  it("during its history step, after its first step: no model call for it, and the queue goes on", async () => {
+    await setScript([say("second done")]);
+    const session = await createSession();
+    await waitForSession(session.id, "setup", (v) => v.status === "idle");
+    // Turn 1's history step fails its first attempts: its instance waits to retry it, past its begin step, when the cancel lands.
+    await using turn1 = await introspectWorkflowInstance(bindings.SESSION_WORKFLOW, turnInstanceId(session.id, 1));
+    await turn1.modify(async (m) => m.mockStepError({ name: SESSION_STEP.history }, new Error("history unavailable"), HISTORY_FAILURES));
+    await send(session.id, "first");
+    await send(session.id, "second");
+    await turn1.waitForStepResult({ name: SESSION_STEP.begin });
+    await cancel(session.id);
+    const view = await waitForSession(session.id, "both turns", turnEnded(2));
+    expect(outcomes(view)).toEqual([["cancelled", "cancelled"], ["succeeded", null]]);
+    const calls = await modelCalls();
+    expect(calls).toHaveLength(1);
+    // The second turn's history has the cancelled turn's prompt (it started), with no answer.
+    expect(promptsIn(calls[0]!)).toEqual(["first", "second"]);
+    await api(`/v1/sessions/${session.id}`, { method: "DELETE" });
+    // Its history step went on (it asks nothing), then its first model step refused it.
+    const steps = (await sessionEvents(session.id)).filter((e) => e.type === "step.finished" && e.fork === 1 && e.step !== SESSION_STEP.finish);
+    expect(steps.map((e) => [e.step, e.attempt, e.ok])).toEqual([
+      [SESSION_STEP.begin, 1, true],
+      [SESSION_STEP.history, HISTORY_FAILURES + 1, true],
+      [modelStepName(1), 1, false],
+    ]);
+  });
+
+  it("during the session's setup: the turn it gets ready for ends cancelled with no model call, setup completes, and the next message runs", async () => {
+    await setScript([say("second done")]);
+    // The sandbox's creation is slow: the cancel lands while the session is set up.
+    await sandboxAdmin.latency({ create: 1_500 });
+    const session = await createSession();
+    await send(session.id, "first");
+    await send(session.id, "second");
+    await waitFor("the sandbox's creation", async () => ((await sandboxAdmin.stats()).calls.create ?? 0) > 0);
+    const cancelled = await cancel(session.id);
+    await sandboxAdmin.latency({});
+    expect(cancelled.status).toBe("setting_up");
+    expect(outcomes(cancelled)).toEqual([["cancelled", "cancelled"], ["queued", null]]);
+    const view = await waitForSession(session.id, "the second turn", turnEnded(2));
+    expect(view.status).toBe("idle");
+    expect(view.turns.map((t) => [t.status, t.summary, t.startedAt])).toEqual([["cancelled", null, null], ["succeeded", "second done", expect.any(String)]]);
+    const calls = await modelCalls();
+    expect(calls).toHaveLength(1);
+    // The cancelled message never ran: it is in no history.
+    expect(promptsIn(calls[0]!)).toEqual(["second"]);
+    await api(`/v1/sessions/${session.id}`, { method: "DELETE" });
+  });
+});
+
+describe("cancelling with no turn running or queued", () => {
+  it("is refused with 409 nothing_to_cancel, during setup and once idle", async () => {
+    const session = await createSession();
+    const refused = async () => {
+      const res = await cancelRequest(session.id);
+      expect(res.status).toBe(409);
+      return ((await res.json()) as { error: { code: string; details: { status: string } } }).error;
+    };
+    expect(await refused()).toMatchObject({ code: "nothing_to_cancel" });
+    await waitForSession(session.id, "setup", (v) => v.status === "idle");
+    expect(await refused()).toMatchObject({ code: "nothing_to_cancel", details: { status: "idle" } });
     await api(`/v1/sessions/${session.id}`, { method: "DELETE" });
   });
 });

@@ -1,7 +1,7 @@
 import { expect } from "vitest";
 import type { SessionView, TranscriptEntry } from "../../src/api/sessions";
 import { sessionView } from "../../src/api/session-responses";
-import type { ScriptedReply } from "../support/anthropic-server";
+import type { RecordedCall, ScriptedReply } from "../support/anthropic-server";
 import { Sandbox } from "e2b";
 import { api, e2bOptions, sandboxAdmin, scriptedModel, testEnv, waitFor } from "./helpers";
 
@@ -12,6 +12,12 @@ export const modelCalls = () => scriptedModel.calls();
 export const writeFile = (path: string, text: string): ScriptedReply => ({ content: [{ type: "tool_use", name: "str_replace_based_edit_tool", input: { command: "create", path, file_text: `${text}\n` } }] });
 export const bash = (command: string): ScriptedReply => ({ content: [{ type: "tool_use", name: "bash", input: { command } }] });
 export const say = (text: string): ScriptedReply => ({ content: [{ type: "text", text }] });
+
+/** The text of each user prompt the model was sent in a call, in order. */
+export function promptsIn(call: RecordedCall): string[] {
+  const body = call.body as { messages: { role: string; content: { type: string; text?: string }[] }[] };
+  return body.messages.flatMap((m) => (m.role === "user" ? m.content.flatMap((b) => (b.type === "text" && b.text ? [b.text] : [])) : []));
+}
 
 export async function createSession(body: Record<string, unknown> = {}): Promise<{ id: string; status: string; links: Record<string, string> }> {
   const res = await api("/v1/sessions", { method: "POST", json: { repo: testEnv.TEST_REPO, ...body } });

@@ -1,15 +1,9 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { SessionView, TranscriptEntry } from "../../src/api/sessions";
-import type { RecordedCall } from "../support/anthropic-server";
 import { api, createRun, sandboxAdmin, scriptedModel, testEnv, waitFor, waitForRunStatus } from "./helpers";
-import { bash, createSession, getSession, modelCalls, say, send, setScript, transcript, turnEnded, waitForSession, writeFile } from "./session-helpers";
+import { bash, createSession, getSession, modelCalls, promptsIn, say, send, setScript, transcript, turnEnded, waitForSession, writeFile } from "./session-helpers";
 
 const toolOutputs = (entries: TranscriptEntry[]) => entries.flatMap((e) => (e.role === "tool" ? [e.content] : []));
-/** The text of each user prompt the model was sent in a call, in order. */
-function promptsIn(call: RecordedCall): string[] {
-  const body = call.body as { messages: { role: string; content: { type: string; text?: string }[] }[] };
-  return body.messages.flatMap((m) => (m.role === "user" ? m.content.flatMap((b) => (b.type === "text" && b.text ? [b.text] : [])) : []));
-}
 
 /** The session's event stream from the start, read until `until` has appeared twice (or 5 s). */
 async function readEvents(id: string, until: string): Promise<string> {

@@ -20,6 +20,9 @@ const QUEUE_FULL_RETRY_SECONDS = 10;
 /** Why a message removed from the queue (DELETE …/messages/:n) never ran. */
 export const REMOVED_FROM_QUEUE = { code: "removed", message: "The message was removed from the queue before its turn started." };
 
+/** Why a queued turn cancelled before it started (a cancel during the session's setup) never ran. */
+export const CANCELLED_BEFORE_START = { code: "cancelled", message: "The turn was cancelled before it started (the session was being set up)." };
+
 /** What the turns use of their Session. */
 export interface SessionParts {
   env: Env;
@@ -64,8 +67,23 @@ export class SessionTurns {
     const turn = this.#s.store.turn(n);
     if (!turn) throw new NotFoundError("turn", String(n));
     if (turn.status !== "queued") throw new ConflictError("turn_not_queued", `Turn ${n} is ${turn.status}: only a message still queued can be removed.`, { status: turn.status });
-    this.#s.store.finishTurn(n, "cancelled", new Date().toISOString(), { error: REMOVED_FROM_QUEUE, tokens: ZERO_USAGE, toolCalls: 0 });
+    this.#endQueued(n, REMOVED_FROM_QUEUE);
     this.#s.event("turn.removed", n, { queued: this.#s.store.queuedCount() });
+  }
+
+  /**
+   * Cancels queued turn n before it starts (a cancel while none runs: during the session's setup,
+   * the turn it gets ready for). It never runs: like a removed message, it is in no history.
+   */
+  cancelQueued(n: number): void {
+    this.#endQueued(n, CANCELLED_BEFORE_START);
+    this.#s.event("turn.finished", n, { status: "cancelled", stopReason: null, costUsd: 0, error: CANCELLED_BEFORE_START });
+    log("info", "session.turn_finished", { sessionId: this.#require().id, turn: n, status: "cancelled", errorCode: CANCELLED_BEFORE_START.code });
+  }
+
+  /** A queued turn ends `cancelled` without having run: no tokens, no tool calls. */
+  #endQueued(n: number, error: { code: string; message: string }): void {
+    this.#s.store.finishTurn(n, "cancelled", new Date().toISOString(), { error, tokens: ZERO_USAGE, toolCalls: 0 });
   }
 
   /** Starts the next queued turn when none runs. */

@@ -155,14 +155,25 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
     });
   }
 
-  /** Stops the running turn at its next step; queued messages stay queued. */
+  /**
+   * Stops the turn under way: the running one at its next step, or, while none runs (the session is
+   * set up), the first queued one, the turn the session gets ready for, before it starts. The
+   * messages queued behind it stay queued. 409 `nothing_to_cancel` when no turn runs or is queued.
+   */
   cancel(): Promise<Result<SessionView>> {
     return asResult(async () => {
-      this.#require();
+      const r = this.#require();
       const running = this.#store.runningTurn();
-      if (running) this.#store.update((r) => (r.cancelling = running.n));
-      // A turn waiting for budget has no next step until it is woken: its resume step then sees the cancel.
-      if (running?.instance_id) await this.#turns.wake(running.instance_id, { cancelled: true });
+      if (running) {
+        this.#store.update((rec) => (rec.cancelling = running.n));
+        // A turn waiting for budget has no next step until it is woken: its resume step then sees the cancel.
+        if (running.instance_id) await this.#turns.wake(running.instance_id, { cancelled: true });
+        return this.#view();
+      }
+      const next = this.#store.nextQueued();
+      if (!next) throw new ConflictError("nothing_to_cancel", `No turn is running or queued (the session is ${r.status}).`, { status: r.status });
+      this.#turns.cancelQueued(next.n);
+      await this.#afterChange();
       return this.#view();
     });
   }

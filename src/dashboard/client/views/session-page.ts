@@ -80,7 +80,8 @@ export function showSession(id: string): Cleanup {
         { class: "actions" },
         h("button", { type: "button", disabled: ended, onclick: () => void act("Forked", "POST", "/fork", { count: 1 }) }, "Fork"),
         h("button", { type: "button", disabled: ended || view.status === "running" || view.sandbox.state !== "running", onclick: () => void act("Paused", "POST", "/pause") }, "Pause"),
-        h("button", { type: "button", disabled: view.status !== "running", onclick: () => void act("Cancelling the turn", "POST", "/cancel") }, "Cancel turn"),
+        // A turn runs, or the session is set up for its first queued message (the one a cancel then stops).
+        h("button", { type: "button", disabled: !(view.status === "running" || (view.status === "setting_up" && view.queued > 0)), onclick: () => void act("Cancelling the turn", "POST", "/cancel") }, "Cancel turn"),
         h(
           "button",
           {

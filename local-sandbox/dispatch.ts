@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ConnectStream } from "./connect-protocol.ts";
 import { ApiError, CONNECT_CODE_TO_HTTP, RpcError, connectCodeForHttp, httpStatusForRpc } from "./errors.ts";
-import { json, sleep, writeReply, type Reply } from "./http-util.ts";
+import { json, writeReply, type Reply } from "./http-util.ts";
 import type { ErrorFlavor, RequestInfo, Route, ServerContext } from "./context.ts";
 import type { FaultSpec } from "./faults.ts";
 import { proxyNotFound } from "./envd.ts";
@@ -88,8 +88,7 @@ export async function dispatch(ctx: ServerContext, route: Route, info: RequestIn
   res.once("close", answered);
   if (op) {
     ctx.stats.call(op);
-    const delay = ctx.faults.latencyFor(op);
-    if (delay > 0) await sleep(delay);
+    await ctx.faults.delay(op);
     fault = ctx.faults.pick(op, info.sandbox?.id ?? info.params.id);
   }
   const sandboxId = info.sandbox?.id;

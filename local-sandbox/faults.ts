@@ -134,6 +134,8 @@ export function validateLatency(value: unknown): LatencyMap {
 export class FaultInjector {
   private faults: ActiveFault[] = [];
   private latency: LatencyMap = {};
+  /** Calls waiting out their latency: a change of the latency map ends their wait. */
+  private readonly held = new Set<() => void>();
 
   constructor(faults: FaultSpec[] = [], latency: LatencyMap = {}) {
     this.setFaults(faults);
@@ -156,8 +158,10 @@ export class FaultInjector {
     return this.faults.map((f) => ({ ...f.spec, seen: f.seen, fired: f.fired }));
   }
 
+  /** Replaces the latency map; calls still waiting out the old one go on at once. */
   setLatency(map: LatencyMap): void {
     this.latency = { ...map };
+    for (const release of [...this.held]) release();
   }
 
   getLatency(): LatencyMap {
@@ -170,6 +174,24 @@ export class FaultInjector {
     if (v === undefined) return 0;
     if (typeof v === "number") return v;
     return v[0] + Math.random() * (v[1] - v[0]);
+  }
+
+  /**
+   * Waits out `op`'s latency, or until the latency map changes: a long latency holds calls until a
+   * test clears it (PUT/DELETE /admin/latency, POST /admin/reset) — a gate, not a clock.
+   */
+  async delay(op: string): Promise<void> {
+    const ms = this.latencyFor(op);
+    if (ms <= 0) return;
+    await new Promise<void>((resolve) => {
+      const release = () => {
+        clearTimeout(timer);
+        this.held.delete(release);
+        resolve();
+      };
+      const timer = setTimeout(release, ms);
+      this.held.add(release);
+    });
   }
 
   /** Returns the fault to inject into this call (for `sandboxId`, when it names one), if any (and records the match). */

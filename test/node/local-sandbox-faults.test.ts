@@ -1,5 +1,5 @@
 // Fault injection, latency injection, counters, the live-sandbox cap and the admin API.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { RateLimitError, Sandbox, ServiceBusyError } from "e2b";
 import { startTestSandboxServer, type TestSandboxServer } from "../../local-sandbox/testing.ts";
 import { optionsFromEnv } from "../../local-sandbox/config.ts";
@@ -120,6 +120,19 @@ describe("latency", () => {
     const sbx = await created;
     expect(order).toEqual(["list", "create"]);
     t.server.setLatency({});
+    await sbx.kill();
+  });
+
+  it("holds calls until the latency is changed: a long latency is a gate a test releases", async () => {
+    t.server.setLatency({ create: 600_000 });
+    let created = false;
+    const creating = Sandbox.create("base", t.sdk).then((sbx) => ((created = true), sbx));
+    await vi.waitFor(() => expect(t.server.stats.calls.create).toBe(1));
+    await Sandbox.list(t.sdk).nextItems();
+    expect(created).toBe(false);
+    // Cleared over the admin API (as the workers tests do): the held create goes on at once.
+    expect((await t.api("/admin/latency", { method: "DELETE" })).status).toBe(204);
+    const sbx = await creating;
     await sbx.kill();
   });
 });

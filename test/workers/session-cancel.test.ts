@@ -24,8 +24,10 @@ async function cancel(id: string): Promise<SessionView> {
 /** Each turn's status and error code. */
 const outcomes = (view: SessionView) => view.turns.map((t) => [t.status, t.error?.code ?? null]);
 
-/** Failed first attempts of turn 1's `history` step (retried 0.2, 0.4, 0.8, 1.6 s later): the window the cancel lands in. */
-const HISTORY_FAILURES = 4;
+/** Failed first attempts of turn 1's `history` step (retried 0.2, 0.4, 0.8, 1.6, 3.2 s later; a control step retries 5 times): the window the cancel lands in. */
+const HISTORY_FAILURES = 5;
+/** A latency the local sandbox server holds calls for until the test clears it (a hold, not a clock). */
+const HELD_MS = 120_000;
 
 beforeEach(async () => {
   await scriptedModel.reset();
@@ -88,8 +90,8 @@ describe("cancelling a session's turn", () => {
     await waitForSession(session.id, "setup", (v) => v.status === "idle");
     expect((await api(`/v1/sessions/${session.id}/pause`, { method: "POST" })).status).toBe(200);
     await setScript([say("second done")]);
-    // The resume is slow, so the cancel lands while the turn's first step waits for it.
-    await sandboxAdmin.latency({ resume: 1_000, connect: 1_000 });
+    // The resume is held, so the cancel lands while the turn's first step waits for it.
+    await sandboxAdmin.latency({ resume: HELD_MS, connect: HELD_MS });
     await send(session.id, "first");
     await send(session.id, "second");
     await waitFor("the resume", async () => {
@@ -135,8 +137,8 @@ describe("cancelling a session's turn", () => {
 
   it("during the session's setup: the turn it gets ready for ends cancelled with no model call, setup completes, and the next message runs", async () => {
     await setScript([say("second done")]);
-    // The sandbox's creation is slow: the cancel lands while the session is set up.
-    await sandboxAdmin.latency({ create: 1_500 });
+    // The sandbox's creation is held: the cancel lands while the session is set up.
+    await sandboxAdmin.latency({ create: HELD_MS });
     const session = await createSession();
     await send(session.id, "first");
     await send(session.id, "second");

@@ -37,17 +37,17 @@ describe("the eval page's charts", () => {
 
   it("places N on a log scale and the selected pass with its 95 % interval as an error bar", () => {
     const chart = passChart([n1, n2, n4, h1], [results("n1", 1, 0.004), results("n2", 2, 0.006), results("n4", null, null), results("h1", 0, null)], "selectedPass");
-    expect(chart.plot).toEqual({ left: 64, top: 16, right: 502, bottom: 252 });
+    expect(chart.plot).toEqual({ left: 80, top: 16, right: 502, bottom: 252 });
     // 1, 2, 4 evenly spaced, 24 px inside the axes.
-    expect(chart.xTicks).toEqual([{ at: 88, label: "1" }, { at: 283, label: "2" }, { at: 478, label: "4" }]);
+    expect(chart.xTicks).toEqual([{ at: 104, label: "1" }, { at: 291, label: "2" }, { at: 478, label: "4" }]);
     expect(chart.yTicks.map((t) => [t.at, t.label])).toEqual([[252, "0 %"], [193, "25 %"], [134, "50 %"], [75, "75 %"], [16, "100 %"]]);
     const [sonnet, haiku] = chart.series;
     // n4 has no counted task yet: no point.
-    expect(sonnet!.points.map((p) => [p.config, p.x, p.y])).toEqual([["n1", 88, 134], ["n2", 283, 16]]);
+    expect(sonnet!.points.map((p) => [p.config, p.x, p.y])).toEqual([["n1", 104, 134], ["n2", 291, 16]]);
     const half = wilson(0.5, 2);
     expect(sonnet!.points[0]!.bar).toEqual({ top: 252 - half.high! * 236, bottom: 252 - half.low! * 236 });
     expect(sonnet!.points[0]!.label).toBe("n1 (N = 1): 50 % (95 % CI 9 %–91 %)");
-    expect(haiku!.points.map((p) => [p.config, p.x, p.y, p.value])).toEqual([["h1", 88, 252, 0]]);
+    expect(haiku!.points.map((p) => [p.config, p.x, p.y, p.value])).toEqual([["h1", 104, 252, 0]]);
     expect(chart.description).toBe(
       "Selected pass against N, one line per model (configs that differ only in N). sonnet: n1 (N = 1): 50 % (95 % CI 9 %–91 %); n2 (N = 2): 100 % (95 % CI 34 %–100 %). haiku: h1 (N = 1): 0 % (95 % CI 0 %–66 %). The results table has every figure.",
     );
@@ -65,7 +65,7 @@ describe("the eval page's charts", () => {
 
   it("puts a single N in the middle, and rounds steps and amounts", () => {
     const chart = passChart([n1], [results("n1", 1, 1)], "passAt1");
-    expect(chart.xTicks).toEqual([{ at: 283, label: "1" }]);
+    expect(chart.xTicks).toEqual([{ at: 291, label: "1" }]);
     expect([niceStep(10), niceStep(0.003), niceStep(7), niceStep(0)]).toEqual([2.5, 0.001, 2, 1]);
     expect([usd(1.5, 0.5), usd(0.0025, 0.0025), usd(0.01, 0.01)]).toEqual(["$1.50", "$0.0025", "$0.01"]);
   });

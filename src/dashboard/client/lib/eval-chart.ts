@@ -60,7 +60,7 @@ export interface ChartModel {
 }
 
 export const CHART_SIZE = { width: 520, height: 300 };
-const MARGIN = { left: 64, right: 18, top: 16, bottom: 48 };
+const MARGIN = { left: 80, right: 18, top: 16, bottom: 48 };
 /** Room between the axis and the first and last N. */
 const X_INSET = 24;
 

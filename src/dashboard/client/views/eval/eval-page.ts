@@ -135,8 +135,8 @@ export function showEvalPage(id: string): Cleanup {
     if (first) {
       main.replaceChildren(
         crumbs(id), head, error, progressEl,
-        h("section", { class: "stack", "aria-labelledby": "charts-h" }, h("div", { class: "section-head" }, h("h2", { id: "charts-h" }, "Charts"), h("span", { class: "actions" }, h("label", { for: "pass-metric" }, "Pass rate"), metricSelect)), charts),
-        h("section", { class: "stack", "aria-labelledby": "results-h" }, h("h2", { id: "results-h" }, "Results"), tables),
+        h("section", { class: "stack eval-section", "aria-labelledby": "charts-h" }, h("div", { class: "section-head" }, h("h2", { id: "charts-h" }, "Charts"), h("span", { class: "actions" }, h("label", { for: "pass-metric" }, "Pass rate"), metricSelect)), charts),
+        h("section", { class: "stack eval-section", "aria-labelledby": "results-h" }, h("h2", { id: "results-h" }, "Results"), tables),
       );
     }
     const seen = JSON.stringify([v.status, evalEnded(v), v.spentUsd]);

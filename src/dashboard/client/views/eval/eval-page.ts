@@ -37,6 +37,7 @@ export function showEvalPage(id: string): Cleanup {
   let metric: PassMetric = "selectedPass";
   let streamState: StreamState = "connecting";
   let lastHead = "";
+  let lastBody = "";
   let lastStatus: string | null = null;
 
   const head = h("div");
@@ -144,13 +145,20 @@ export function showEvalPage(id: string): Cleanup {
     lastHead = seen;
     liveEl.dataset.state = streamState;
     liveEl.textContent = ended() && streamState !== "live" ? "Finished" : STREAM_LABELS[streamState];
-    progressEl.replaceChildren(evalProgress(v));
-    renderCharts();
-    tables.replaceChildren(configTable(v, r), h("p", { class: "muted" }, "Hidden checks' sandbox time (in no task's cost): " + fmtUsd(r.hiddenCheckCostUsd) + "."), taskTable(r));
+    // The body is built again only when a figure changed: a focused chart point or a selected cell survives a re-read.
+    const body = JSON.stringify([v.progress, r]);
+    if (body !== lastBody) rebuildBody(v, r);
+    lastBody = body;
     if (first) focusHeading();
     if (lastStatus !== null && lastStatus !== v.status) announce("Eval " + human(v.status) + ".");
     lastStatus = v.status;
     document.title = "Eval " + v.name + " · " + human(v.status) + " · Forkyard";
+  }
+
+  function rebuildBody(v: EvalView, r: EvalResults): void {
+    progressEl.replaceChildren(evalProgress(v));
+    renderCharts();
+    tables.replaceChildren(configTable(v, r), h("p", { class: "muted" }, "Hidden checks' sandbox time (in no task's cost): " + fmtUsd(r.hiddenCheckCostUsd) + "."), taskTable(r));
   }
 
   void refresh();

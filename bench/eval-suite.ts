@@ -15,8 +15,8 @@ const ANSWERS: Record<string, { right: string; wrong: string; rightForks: string
   upper: { right: `printf 'echo "$1" | tr a-z A-Z\\n' > upper.sh`, wrong: "echo 'echo ABC' > upper.sh", rightForks: "" },
 };
 
-/** A fork's one bash call for its task: the right answer on the listed forks, else the wrong one. */
-function solve(request: MessagesRequest): ScriptedReply {
+/** A fork's one bash call for its task: the right answer on the listed forks, else the wrong one (also `npm run screenshot`'s eval). */
+export function solve(request: MessagesRequest): ScriptedReply {
   const text = JSON.stringify(request.messages);
   if (text.includes("tool_use_id")) return { content: [{ type: "text", text: "Done." }] };
   const task = BUNDLED_TASKS.find((t) => text.includes(t.prompt.slice(0, 40)));

@@ -1,6 +1,7 @@
 /** Minimal HTTP client of the Forkyard API and the local sandbox server's admin API, for scripts. */
 import type { PoolTemplateStatus } from "../src/api/pool.ts";
 import type { RunView } from "../src/api/runs.ts";
+import type { EvalView } from "../src/api/evals.ts";
 import type { SessionView, TranscriptEntry } from "../src/api/sessions.ts";
 
 export interface SandboxStats {
@@ -35,6 +36,8 @@ export function forkyardClient(baseUrl: string, token: string) {
     createRun: (request: Record<string, unknown>) => call<{ id: string }>("POST", "/v1/runs", request),
     getRun: (id: string) => call<RunView>("GET", `/v1/runs/${id}`),
     branch: (id: string, n: number, body: { count: number; prompt?: string }) => call<{ forks: number[] }>("POST", `/v1/runs/${id}/forks/${n}/branch`, body),
+    createEval: (request: Record<string, unknown>) => call<EvalView>("POST", "/v1/evals", request),
+    getEval: (id: string) => call<EvalView>("GET", `/v1/evals/${id}`),
     pool: () => call<PoolCounts>("GET", "/v1/pool"),
     configurePool: (templates: Record<string, unknown>) => call<{ templates: Record<string, PoolTemplateStatus> }>("PUT", "/v1/pool", { templates }),
     createSession: (request: Record<string, unknown>) => call<{ id: string }>("POST", "/v1/sessions", request),

@@ -4,20 +4,31 @@
  * plain `git init`, runs six forks of commands (three at a time, so the shared clock shows queued
  * time; one fails its check), opens the run page in headless Chromium (/usr/bin/chromium, driven
  * by playwright-core) and saves docs/screenshot.png (and docs/screenshot-compare.png, the compare
- * page). Needs chromium: `apt-get install chromium`. Everything it started is stopped at the end.
+ * page). Then an eval of the bundled suite (test/support/eval-suite.ts: four tasks, N = 1, 2 and 4,
+ * the scripted model answering as `npm run bench`'s eval does) and its page with the charts:
+ * docs/screenshot-eval.png. Needs chromium: `apt-get install chromium`. Everything it started is
+ * stopped at the end.
  */
 import { execFileSync } from "node:child_process";
 import { accessSync, constants, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { chromium, type Page } from "playwright-core";
 import { forkyardClient, waitForTerminal } from "./api-client.ts";
+import { solve } from "../bench/eval-suite.ts";
+import { startScriptedAnthropic, type ScriptedAnthropic } from "../test/support/anthropic-server.ts";
+import { createEvalRepos } from "../test/support/eval-repos.ts";
+import { bundledEvalTasks } from "../test/support/eval-suite.ts";
 import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, ROOT, runCheck, scratchDir, startSandboxServer, startWorker, workerVars, type StackProcess } from "./local-stack.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const OUT = join(ROOT, "docs", "screenshot.png");
 const OUT_COMPARE = join(ROOT, "docs", "screenshot-compare.png");
+const OUT_EVAL = join(ROOT, "docs", "screenshot-eval.png");
+const MODEL_KEY = "sk-ant-screenshot-0000";
 
 const stack: StackProcess[] = [];
+/** The scripted model the eval's agents call. */
+let model: ScriptedAnthropic | undefined;
 const base = scratchDir("screenshot");
 
 /** A small repository with a test that fork 4 breaks. */
@@ -39,9 +50,13 @@ function makeRepo(dir: string): string {
 async function main(): Promise<boolean> {
   accessSync(CHROMIUM, constants.X_OK);
   const repo = makeRepo(join(base, "pager"));
+  const suite = createEvalRepos(join(base, "evals"));
+  const anthropic = await startScriptedAnthropic({ apiKey: MODEL_KEY });
+  model = anthropic;
+  anthropic.setScript(Array.from({ length: 200 }, () => solve));
   const sandbox = await startSandboxServer({ dataDir: join(base, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, exposePaths: [base], quiet: true });
   stack.push(sandbox);
-  const worker = await startWorker({ stateDir: join(base, "state"), vars: { ...workerVars({ backend: "local", sandboxUrl: sandbox.url, env: {} }), LOG_LEVEL: "warn" }, quiet: true });
+  const worker = await startWorker({ stateDir: join(base, "state"), vars: { ...workerVars({ backend: "local", sandboxUrl: sandbox.url, env: { ANTHROPIC_API_KEY: MODEL_KEY, ANTHROPIC_BASE_URL: anthropic.url } }), LOG_LEVEL: "warn" }, quiet: true });
   stack.push(worker);
   const client = forkyardClient(worker.url, LOCAL_API_TOKEN);
   // Six attempts at the fix, three at a time; fork 4 gets it wrong.
@@ -71,14 +86,33 @@ async function main(): Promise<boolean> {
     await page.setViewportSize({ width: 1280, height: 1100 });
     await page.locator(".pickers").evaluate((el) => el.scrollIntoView({ block: "start" }));
     await page.screenshot({ path: OUT_COMPARE, fullPage: false });
+    await evalShot(page, client, suite, worker.url);
   } finally {
     await browser.close();
   }
-  console.log(`screenshot: wrote ${OUT} and ${OUT_COMPARE}`);
+  console.log(`screenshot: wrote ${OUT}, ${OUT_COMPARE} and ${OUT_EVAL}`);
   return true;
+}
+
+/** The bundled suite under N = 1, 2 and 4, then its eval page: the charts and the results. */
+async function evalShot(page: Page, client: ReturnType<typeof forkyardClient>, suite: string, url: string): Promise<void> {
+  const configs = [1, 2, 4].map((n) => ({ name: `n${n}`, model: "sonnet", forks: n }));
+  const { id } = await client.createEval({ name: "Bundled suite: N = 1, 2, 4", tasks: bundledEvalTasks(suite), configs, maxConcurrent: 4 });
+  const started = Date.now();
+  for (let view = await client.getEval(id); view.status === "running"; view = await client.getEval(id)) {
+    if (Date.now() - started > 600_000) throw new Error(`eval ${id}: not done after 10 minutes`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  console.log(`screenshot: eval ${id} ended after ${Math.round((Date.now() - started) / 1000)} s`);
+  await page.setViewportSize({ width: 1280, height: 1250 });
+  await page.goto(`${url}/#/evals/${id}`);
+  await page.locator('svg[data-chart="pass"] g.point').first().waitFor();
+  await page.locator(".live", { hasText: "Finished" }).waitFor();
+  await page.screenshot({ path: OUT_EVAL, fullPage: false });
 }
 
 await runCheck("screenshot", main, async () => {
   for (const p of stack.reverse()) await p.stop();
+  await model?.close();
   rmSync(base, { recursive: true, force: true });
 });

@@ -15,7 +15,7 @@ export type { SessionSummary, SessionView, TranscriptEntry, TurnView } from "./s
 export type { PickResult } from "./pick-responses.ts";
 export type SessionPickResult = z.infer<typeof import("./pick-responses.ts").sessionPickResult>;
 export type { ForkTranscriptEntry, ForkTranscriptPage } from "./fork-transcript.ts";
-export type { EvalResults, EvalView, ConfigResults, DeletedEval } from "./evals.ts";
+export type { EvalResults, EvalView, EvalPage, EvalSummary, ConfigResults, DeletedEval } from "./evals.ts";
 /** The body of POST /v1/evals as sent. */
 export type CreateEvalBody = z.input<typeof createEvalRequest>;
 

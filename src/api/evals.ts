@@ -125,6 +125,31 @@ export const evalView = z.object({
   links: z.object({ self: z.string(), results: z.string(), csv: z.string() }),
 });
 
+/** A row of GET /v1/evals (D1's `evals` index, kept current by each eval's object). */
+export const evalSummary = z.object({
+  id: z.string(),
+  name: z.string(),
+  status: z.enum(EVAL_STATUSES),
+  configs: z.number().int().describe("how many configs"),
+  tasks: z.number().int().describe("how many tasks"),
+  runs: z.number().int().describe("tasks × configs"),
+  settled: z.number().int().describe("runs done (checked), failed or skipped"),
+  spentUsd: z.number(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+export const evalPage = z.object({
+  evals: z.array(evalSummary),
+  nextCursor: z.string().nullable().describe("pass as `cursor` to get the next page; null on the last page"),
+});
+
+export const listEvalsQuery = z.strictObject({
+  status: z.enum(EVAL_STATUSES).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(200).optional(),
+});
+
 /** DELETE /v1/evals/:id (src/actions/delete-eval.ts). */
 export const deletedEval = z.object({
   id: z.string(),
@@ -138,6 +163,9 @@ export type ConfigResults = z.output<typeof configResults>;
 export type EvalTaskResult = z.output<typeof evalTaskResult>;
 export type EvalResults = z.output<typeof evalResults>;
 export type EvalView = z.output<typeof evalView>;
+export type EvalSummary = z.output<typeof evalSummary>;
+export type EvalPage = z.output<typeof evalPage>;
+export type ListEvalsQuery = z.output<typeof listEvalsQuery>;
 
 export function evalLinks(id: string) {
   const self = `/v1/evals/${id}`;

@@ -1,7 +1,7 @@
 /** The evals part of the OpenAPI document: its operations and the schemas they use. */
 import type { z } from "zod";
 import { errors, json, ref, type Json } from "./openapi-common.ts";
-import { configResults, createEvalRequest, deletedEval, evalResults, evalTaskResult, evalView } from "./evals.ts";
+import { configResults, createEvalRequest, deletedEval, EVAL_STATUSES, evalPage, evalResults, evalSummary, evalTaskResult, evalView } from "./evals.ts";
 
 export const CREATE_EVAL_EXAMPLE = {
   name: "bundled suite, N=1 vs N=4",
@@ -19,6 +19,8 @@ export const EVAL_REQUEST_SCHEMAS: [string, z.core.$ZodType][] = [["CreateEvalRe
 
 export const EVAL_RESPONSE_SCHEMAS: [string, z.core.$ZodType][] = [
   ["EvalView", evalView],
+  ["EvalSummary", evalSummary],
+  ["EvalPage", evalPage],
   ["EvalResults", evalResults],
   ["EvalConfigResults", configResults],
   ["EvalTaskResult", evalTaskResult],
@@ -39,6 +41,18 @@ export const EVAL_PATHS: Record<string, Record<string, Json>> = {
         "is never in the run, its prompt, its repository or its sandboxes, nor in any API response (an eval's views list its tasks without prompts or checks). Figures: docs/evals.md.",
       requestBody: { required: true, content: { "application/json": { schema: ref("CreateEvalRequest"), example: CREATE_EVAL_EXAMPLE } } },
       responses: { "202": json(ref("EvalView"), "The eval (status `running`)."), ...errors(["BadRequest", "Unauthorized", "PayloadTooLarge", "AgentUnavailable"]) },
+    },
+    get: {
+      tags: ["evals"],
+      operationId: "listEvals",
+      summary: "List evals, newest first",
+      description: "One row per eval (name, status, how many configs, tasks and runs, runs settled, spend), from an index each eval keeps current. A deleted eval leaves it.",
+      parameters: [
+        { name: "status", in: "query", required: false, description: "only evals with this status", schema: { type: "string", enum: [...EVAL_STATUSES] } },
+        { name: "limit", in: "query", required: false, description: "evals per page (1-100, default 20)", schema: { type: "integer", minimum: 1, maximum: 100 } },
+        { name: "cursor", in: "query", required: false, description: "`nextCursor` of the previous page", schema: { type: "string" } },
+      ],
+      responses: { "200": json(ref("EvalPage"), "A page of evals."), ...errors(["BadRequest", "Unauthorized"]) },
     },
   },
   "/v1/evals/{id}": {

@@ -30,6 +30,7 @@ ${documentHead({ title: "Forkyard", styleHref: assets.styleHref, scriptHrefs: [a
       <a href="#/" data-nav="runs">Runs</a>
       <a href="#/new" data-nav="new">New run</a>
       <a href="#/sessions" data-nav="sessions">Sessions</a>
+      <a href="#/evals" data-nav="evals">Evals</a>
       <a href="/docs" title="The HTTP API: every operation, its request and its answers (Swagger UI)">API docs</a>
     </nav>
     <div class="auth" id="auth"></div>

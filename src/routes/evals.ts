@@ -2,10 +2,11 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { createEval } from "../actions/create-eval";
 import { deleteEval } from "../actions/delete-eval";
-import type { EvalResults, EvalView } from "../api/evals";
+import { listEvalsQuery, type EvalResults, type EvalView } from "../api/evals";
 import { readJson, validQuery } from "../api/validation";
 import type { AppEnv } from "../core/app-env";
 import { NotFoundError, unwrap } from "../core/errors";
+import { listEvals } from "../d1-index/eval-index";
 import { resultsCsv } from "../evals/results";
 import { EVAL_ID_PATTERN } from "../protocol/eval-check";
 import { forwardEvents } from "./event-stream";
@@ -23,6 +24,9 @@ evals.post("/", async (c) => {
   const view = await createEval(c.env, await readJson(c.req.raw));
   return c.json(view, 202);
 });
+
+/** Evals, newest first (D1's index: each eval's object keeps its row current). */
+evals.get("/", validQuery(listEvalsQuery), async (c) => c.json(await listEvals(c.env.DB, c.req.valid("query"))));
 
 evals.get("/:id", async (c) => {
   const id = c.req.param("id");

@@ -5,15 +5,20 @@
  * command's output live, cancels a fork and a second run from their buttons, filters the runs list, talks to a session (send, read the
  * reply, fork, destroy), draws a run's forks on a shared clock, compares the forks of a run (ranking,
  * a file tree, each file of both forks side by side, a direct diff of one against the other, check
- * logs, take, branch), shows an agent fork's transcript, renders /docs, and saves screenshots under
+ * logs, take, branch), shows an agent fork's transcript, follows an eval to its end (results, chart, CSV),
+ * renders /docs, and saves screenshots under
  * test-output/. Skipped when /usr/bin/chromium is missing (`apt-get install chromium`; .ci/run does).
  */
-import { accessSync, chmodSync, constants, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { accessSync, chmodSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, ROOT, startSandboxServer, startWorker, workerVars, type StackProcess } from "../../scripts/local-stack.ts";
 import { createTestRepo } from "../support/test-repo.ts";
+import { createEvalRepos } from "../support/eval-repos.ts";
+import { bundledEvalTasks } from "../support/eval-suite.ts";
+import { wilson } from "../../src/evals/metrics.ts";
+import type { EvalResults, EvalView } from "../../src/api/evals.ts";
 import { startScriptedAnthropic, type ScriptedAnthropic } from "../support/anthropic-server.ts";
 import { TEST_ANTHROPIC_API_KEY } from "../support/constants.ts";
 
@@ -78,6 +83,7 @@ beforeAll(async () => {
   // Exposed to sandboxes, whose commands run as an unprivileged user: readable by others.
   chmodSync(base, 0o755);
   repo = createTestRepo(join(base, "repo"));
+  createEvalRepos(join(base, "evals"));
   const started = Date.now();
   [sandbox, context] = await Promise.all([
     startSandboxServer({ dataDir: join(base, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, exposePaths: [base], quiet: true }),
@@ -466,6 +472,74 @@ describe.skipIf(!hasChromium)(suiteName, () => {
     await fork.locator('details.check-log[data-check="passed"]').waitFor();
     await page.evaluate(() => window.scrollTo(0, 0)); // the sticky top bar where it belongs in a full-page shot
     await page.screenshot({ path: join(OUTPUT, "dashboard-transcript.png"), fullPage: true });
+  });
+
+  it("shows an eval live: progress, results per config with their intervals, a chart with a line over N, CSV, links to its runs", async () => {
+    // The bundled `answer` task; fork 1 writes 42 (hidden check passes), fork 2 "41" (visible check only).
+    const answer = 'if [ "$FORKYARD_FORK" = 1 ]; then echo 42 > answer.txt; else printf "41\\n.\\n" > answer.txt; fi';
+    anthropic!.setScript([1, 2, 3].map(() => ({ content: [{ type: "tool_use" as const, name: "bash", input: { command: answer } }], when: { includes: "ultimate question", excludes: "tool_use_id" } })));
+    await page.evaluate(() => ((window as unknown as { __noReload: boolean }).__noReload = true));
+    const started = await api<EvalView>("/v1/evals", {
+      method: "POST",
+      body: JSON.stringify({ name: "N=1 vs N=2", tasks: bundledEvalTasks(join(base, "evals"), ["answer"]), configs: [{ name: "solo", model: "sonnet", forks: 1 }, { name: "pair", model: "sonnet", forks: 2 }], maxConcurrent: 2 }),
+    });
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Evals" }).click();
+    await page.locator(`tr[data-eval="${started.id}"]`).getByRole("link", { name: "N=1 vs N=2" }).click();
+    await page.locator('#eval-status[data-eval-status="running"]').waitFor();
+    // Live: the page follows the eval to its end without a reload.
+    await page.locator('#eval-status[data-eval-status="completed"]').waitFor({ timeout: 90_000 });
+    await page.locator('.eval-progress[data-settled="2"][data-runs="2"]').waitFor();
+    expect(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload)).toBe(true);
+    expect(requestUrls.some((u) => u.endsWith(`/v1/evals/${started.id}/events`))).toBe(true);
+
+    // The figures, worked by hand: solo's one fork passes (1 of 1); pair's fork 1 passes and fork 2
+    // does not (pass@1 ½, oracle 1), and the ranking takes fork 1 (the smaller diff).
+    const ci = (p: number, n: number) => { const w = wilson(p, n); return `${Math.round(w.low! * 100)} %–${Math.round(w.high! * 100)} %`; };
+    const cell = async (config: string, figure: string) => (await page.locator(`table.eval-results tr[data-config="${config}"] td[data-figure="${figure}"]`).innerText()).replace(/\s+/g, " ").trim();
+    expect(await cell("solo", "tasks")).toBe("1 · 1 solved");
+    expect(await cell("solo", "passAt1")).toBe(`100 % ${ci(1, 1)}`);
+    expect(await cell("solo", "selectedPass")).toBe(`100 % ${ci(1, 1)}`);
+    expect(await cell("pair", "n")).toBe("2");
+    expect(await cell("pair", "passAt1")).toBe(`50 % ${ci(0.5, 1)}`);
+    expect(await cell("pair", "oraclePassAtN")).toBe(`100 % ${ci(1, 1)}`);
+    expect(await cell("pair", "selectedPass")).toBe(`100 % ${ci(1, 1)}`);
+    expect(await cell("pair", "selectorAccuracy")).toBe(`100 % ${ci(1, 1)}`);
+    expect(await cell("pair", "judgeAuc")).toBe("–");
+    const results = await api<EvalResults>(`/v1/evals/${started.id}/results`);
+    const pair = results.configs.find((c) => c.config === "pair")!;
+    expect(await cell("pair", "costPerSolvedTaskUsd")).toMatch(/^\$\d/);
+    expect(pair.costPerSolvedTaskUsd).toBeGreaterThan(0);
+
+    // The charts: both configs share a model, so each chart has one series, a line with a point per config (N = 1, 2).
+    for (const chart of ["pass", "cost"]) {
+      const svg = page.locator(`svg[data-chart="${chart}"]`);
+      expect(await svg.locator("g.series").count()).toBe(1);
+      expect(await svg.locator("g.series").getAttribute("data-series")).toBe("sonnet");
+      expect(await svg.locator("g.series g.point").evaluateAll((els) => els.map((el) => `${(el as SVGElement).dataset.point}@${(el as SVGElement).dataset.n}`))).toEqual(["solo@1", "pair@2"]);
+      expect(await svg.locator("g.series polyline").count()).toBe(1);
+      expect(await svg.locator("title").first().textContent()).toMatch(/against N$/);
+      expect(await svg.locator("desc").textContent()).toContain("sonnet: solo (N = 1)");
+    }
+    // Error bars on the pass rates, none on the costs (the API gives no interval there).
+    expect(await page.locator('svg[data-chart="pass"] line.error-bar').count()).toBe(2);
+    expect(await page.locator('svg[data-chart="cost"] line.error-bar').count()).toBe(0);
+    await page.getByLabel("Pass rate").selectOption("passAt1");
+    await page.locator('svg[data-chart="pass"] desc', { hasText: "pair (N = 2): 50 %" }).waitFor({ state: "attached" });
+
+    // Each task × config links its run; the CSV downloads with the token.
+    const runLinks = await page.locator("table.eval-tasks a").evaluateAll((els) => els.map((el) => el.getAttribute("href")));
+    expect(runLinks.sort()).toEqual(results.tasks.map((t) => `#/runs/${t.runId}`).sort());
+    const [csv] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download CSV" }).click()]);
+    expect(csv.suggestedFilename()).toBe(`eval-${started.id}.csv`);
+    expect(readFileSync((await csv.path())!, "utf8").split("\n").slice(0, 3).map((l) => l.split(",")[0])).toEqual(["config", "solo", "pair"]);
+    await page.locator(".toast").first().waitFor({ state: "detached" }).catch(() => undefined);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: join(OUTPUT, "dashboard-eval.png"), fullPage: true });
+    // At a phone's width the page does not scroll sideways (the wide results table scrolls in its card).
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: join(OUTPUT, "dashboard-eval-narrow.png"), fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 900 });
   });
 
   it("serves /docs, linked from the dashboard: Swagger UI from this origin lists the operations", async () => {

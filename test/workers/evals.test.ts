@@ -2,7 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Evaluation } from "../../src/objects/eval/evaluation";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { evalResults, evalView, type EvalResults, type EvalView } from "../../src/api/evals";
+import { evalPage, evalResults, evalView, type EvalPage, type EvalResults, type EvalView } from "../../src/api/evals";
 import { wilson } from "../../src/evals/metrics";
 import type { ScriptedReply } from "../support/anthropic-server";
 import { BUNDLED_TASKS, bundledEvalTasks } from "../support/eval-suite";
@@ -79,6 +79,17 @@ describe("evals", () => {
     expect(results.tasks[1]).toMatchObject({ status: "skipped", runId: null });
     expect(results.hiddenCheckCostUsd).toBe(0);
     expect(await eventTypes(id)).toEqual(["eval.created", "eval.run_started", "eval.cancelled", "eval.run_ended", "eval.finished"]);
+    // GET /v1/evals lists it (newest first), filtered by status; a bad filter is a 400 naming it.
+    // (The index row follows the eval's last pass: read until it shows both runs settled.)
+    const listed = await waitFor("the list to show it settled", async () => {
+      const page = evalPage.parse(await (await api("/v1/evals?status=cancelled&limit=100")).json());
+      return page.evals.find((e) => e.id === id && e.settled === 2);
+    }, 15_000, 100);
+    expect(listed).toMatchObject({ name: "cancelled", status: "cancelled", configs: 1, tasks: 2, runs: 2 });
+    expect(((await (await api("/v1/evals?status=running&limit=100")).json()) as EvalPage).evals.some((e) => e.id === id)).toBe(false);
+    const bad = await api("/v1/evals?status=finished");
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { details: { field: string } } }).error.details.field).toBe("status");
   });
 
   it("two configs on the bundled suite: exact pass@1, oracle, selected and selector accuracy; a visible pass with a hidden fail is unsolved; the hidden check never reaches the model", async () => {

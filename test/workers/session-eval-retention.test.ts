@@ -2,7 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { pruneSessions } from "../../src/actions/delete-session";
-import { deletedEval, type EvalView } from "../../src/api/evals";
+import { deletedEval, type EvalPage, type EvalView } from "../../src/api/evals";
 import { deletedSession } from "../../src/api/session-responses";
 import type { Env } from "../../src/core/env";
 import { bundledEvalTasks } from "../support/eval-suite";
@@ -104,6 +104,8 @@ describe("deleting an eval", () => {
     // A run of the eval (one it launched, or one listed for it): kept from pruning while the eval exists.
     await bindings.DB.prepare("INSERT INTO eval_runs (run_id, eval_id, created_at) VALUES ('rlisted', ?, ?)").bind(id, new Date().toISOString()).run();
     expect(await errorOf(await api(`/v1/evals/${id}`, { method: "DELETE" }))).toEqual({ status: 409, code: "eval_not_ended" });
+    const listed = async () => ((await (await api("/v1/evals")).json()) as EvalPage).evals.filter((e) => e.id === id);
+    expect(await listed()).toMatchObject([{ id, name: "rm", configs: 1, tasks: 1, runs: 1 }]);
 
     expect((await api(`/v1/evals/${id}/cancel`, { method: "POST" })).status).toBe(200);
     const deleted = await waitFor("the cancelled eval to be deleted", async () => {
@@ -112,6 +114,8 @@ describe("deleting an eval", () => {
     }, 15_000);
     expect(deleted).toMatchObject({ id, deleted: true });
     expect(deleted.runsReleased).toBeGreaterThanOrEqual(1);
+    // Gone from the list too.
+    expect(await listed()).toEqual([]);
     expect(await bindings.DB.prepare("SELECT COUNT(*) AS n FROM eval_runs WHERE eval_id = ?").bind(id).first<{ n: number }>()).toEqual({ n: 0 });
     expect(await errorOf(await api(`/v1/evals/${id}`))).toEqual({ status: 404, code: "not_found" });
     expect((await api(`/v1/evals/${id}/results`)).status).toBe(404);

@@ -1,12 +1,15 @@
 /**
  * Hash routes (bookmarkable, shareable without the token): `#/` (runs, `#/?status=failed`),
- * `#/new`, `#/runs/<id>`, `#/runs/<id>/compare`, `#/sessions`, `#/sessions/<id>`. Each view
+ * `#/new`, `#/runs/<id>`, `#/runs/<id>/compare`, `#/sessions`, `#/sessions/<id>`, `#/evals`,
+ * `#/evals/<id>`. Each view
  * renders into <main> and may return a cleanup (timers, streams) run before the next one.
  */
 import { currentToken, forgetToken } from "./lib/auth.ts";
 import { h } from "./lib/dom.ts";
 import { authSlot, focusHeading, main, notFound } from "./lib/page.ts";
 import { showComparePage } from "./views/compare/compare-page.ts";
+import { showEvalPage } from "./views/eval/eval-page.ts";
+import { showEvals } from "./views/eval/evals-list.ts";
 import { showNewRun } from "./views/new-run.ts";
 import { showRunPage } from "./views/run/run-page.ts";
 import { showRuns } from "./views/runs-list.ts";
@@ -15,7 +18,7 @@ import { showSessions } from "./views/sessions-list.ts";
 import { showTokenForm } from "./views/token-form.ts";
 
 export type Cleanup = () => void;
-type Nav = "runs" | "new" | "sessions" | null;
+type Nav = "runs" | "new" | "sessions" | "evals" | null;
 
 let leaveView: Cleanup | null = null;
 
@@ -59,6 +62,8 @@ function pick(parts: string[], params: URLSearchParams): [Nav, () => Cleanup | v
   if (first === "runs" && parts.length === 3 && third === "compare") return ["runs", () => showComparePage(second!)];
   if (first === "sessions" && parts.length === 1) return ["sessions", showSessions];
   if (first === "sessions" && parts.length === 2) return ["sessions", () => showSession(second!)];
+  if (first === "evals" && parts.length === 1) return ["evals", showEvals];
+  if (first === "evals" && parts.length === 2) return ["evals", () => showEvalPage(second!)];
   return null;
 }
 

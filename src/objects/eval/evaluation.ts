@@ -16,6 +16,7 @@ import { migrate } from "../shared/migrations";
 import { EvalStore, type EvalFork, type EvalRecord, type EvalRunRow } from "./eval-store";
 import { EVAL_MIGRATIONS } from "./schema";
 import { deleteEvalState, type EvalWiped } from "./eval-deletion";
+import { evalSummaryOf, upsertEvalSummary } from "../../d1-index/eval-index";
 
 /** A hidden check's sandbox time limit. */
 export const HIDDEN_CHECK_TIMEOUT_SECONDS = 1800;
@@ -36,6 +37,8 @@ export class Evaluation extends DurableObject<Env> {
   readonly #events: EventChannel;
   #ticking: Promise<void> | undefined;
   #again = false;
+  /** The row last written to D1's evals index (GET /v1/evals), to write only what changed. */
+  #indexed = "";
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -64,6 +67,7 @@ export class Evaluation extends DurableObject<Env> {
         this.#events.emit("eval.created", null, { runs: input.request.tasks.length * input.request.configs.length });
         await this.ctx.storage.setAlarm(Date.now());
       }
+      await this.#index();
       return this.#view()!;
     });
   }
@@ -91,6 +95,7 @@ export class Evaluation extends DurableObject<Env> {
           else if (row.status === "running" && row.runId) await this.env.ORCHESTRATOR.getByName(row.runId).cancel();
         }
       }
+      await this.#index();
       return this.#view()!;
     });
   }
@@ -122,7 +127,7 @@ export class Evaluation extends DurableObject<Env> {
     this.#ticking = (async () => {
       do {
         this.#again = false;
-        await this.#pass().catch(async (err) => {
+        await this.#pass().then(() => this.#index()).catch(async (err) => {
           log("warn", "eval.tick_failed", { evalId: this.#store.record()?.id, ...errorFields(err) });
           // Tried again on the next alarm (every step of a pass is safe to repeat).
           await this.ctx.storage.setAlarm(Date.now() + loadConfig(this.env).RECONCILE_INTERVAL_SECONDS * 1000);
@@ -268,6 +273,21 @@ export class Evaluation extends DurableObject<Env> {
     const reserved = (r: EvalRunRow) => r.status === "running" || (r.status === "queued" && r.runId !== null);
     const committed = runs.reduce((s, r) => s + (reserved(r) ? Math.max(r.budgetUsd ?? 0, r.costUsd) : r.costUsd), 0) + this.#store.checks().reduce((s, c) => s + c.costUsd, 0);
     return nextRunBudget(budget, committed, runs.filter((r) => r.status === "queued" && r.runId === null).length);
+  }
+
+  /** Writes the eval's row of D1's evals index when it changed (a failed write is tried again on the next pass). */
+  async #index(): Promise<void> {
+    const view = this.#view();
+    if (!view) return;
+    const summary = evalSummaryOf(view);
+    const key = JSON.stringify(summary);
+    if (key === this.#indexed) return;
+    try {
+      await upsertEvalSummary(this.env.DB, summary);
+      this.#indexed = key;
+    } catch (err) {
+      log("warn", "eval.index_failed", { evalId: view.id, ...errorFields(err) });
+    }
   }
 
   #setStatus(record: EvalRecord, status: EvalRecord["status"]): void {

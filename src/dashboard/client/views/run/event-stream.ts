@@ -1,7 +1,8 @@
 /**
- * Following a run's events (GET /v1/runs/:id/events) for as long as the view is open: each event
- * goes to `onEvent` once (by seq); when the stream ends, the run is read again, and if it has not
- * ended it reconnects with Last-Event-ID, backing off from the server's `retry` up to 30 s.
+ * Following a run's events (GET /v1/runs/:id/events), or an eval's (GET /v1/evals/:id/events: the
+ * same frames), for as long as the view is open: each event goes to `onEvent` once (by seq); when
+ * the stream ends, the run is read again, and if it has not ended it reconnects with
+ * Last-Event-ID, backing off from the server's `retry` up to 30 s.
  */
 import type { RunEvent } from "../../lib/api-types.ts";
 import { runPath } from "../../lib/api.ts";
@@ -20,7 +21,12 @@ export interface EventStreamHandlers {
   finished(): boolean;
 }
 
-export async function followRunEvents(id: string, signal: AbortSignal, on: EventStreamHandlers): Promise<void> {
+export function followRunEvents(id: string, signal: AbortSignal, on: EventStreamHandlers): Promise<void> {
+  return followEvents(runPath(id) + "/events", signal, on);
+}
+
+/** Follows the event stream at `path` (a run's or an eval's). */
+export async function followEvents(path: string, signal: AbortSignal, on: EventStreamHandlers): Promise<void> {
   let lastEventId: string | null = null;
   let lastSeq = 0;
   let retryMs = 2000;
@@ -29,7 +35,7 @@ export async function followRunEvents(id: string, signal: AbortSignal, on: Event
     try {
       const headers: Record<string, string> = { Accept: "text/event-stream", ...authHeaders() };
       if (lastEventId !== null) headers["Last-Event-ID"] = lastEventId;
-      const res = await fetch(runPath(id) + "/events", { headers, signal, cache: "no-store", credentials: "omit" });
+      const res = await fetch(path, { headers, signal, cache: "no-store", credentials: "omit" });
       if (res.status === 401) return forgetToken(REJECTED_TOKEN);
       if (res.status === 404) return on.onState("off");
       if (!res.ok || !res.body) throw new Error("HTTP " + res.status);

@@ -9,7 +9,7 @@ import { isFinished } from "./run-status.ts";
 type Act = (label: string, path: string, body?: unknown) => Promise<void>;
 
 /** A button that stays disabled while its action runs. */
-function actionButton(label: string, action: () => Promise<void>, className?: string): HTMLButtonElement {
+export function actionButton(label: string, action: () => Promise<void>, className?: string): HTMLButtonElement {
   const button = h("button", { type: "button", class: className }, label);
   button.addEventListener("click", async () => {
     button.disabled = true;

@@ -146,7 +146,7 @@ describe.each(modes)("%s isolation", (mode) => {
     expect(hostPs()).not.toContain(`sleep ${marker}.`);
   });
 
-  it("keeps `cmd &` jobs across commands in one namespace, and stops them on a (files-only) pause", async () => {
+  it("keeps `cmd &` jobs across commands in one namespace and a pause with memory, and stops them on a files-only pause", async () => {
     const sbx = await Sandbox.create("base", t().sdk);
     const marker = `${800 + Math.floor(Math.random() * 99)}.7`;
     await sbx.commands.run(`nohup sleep ${marker} >/dev/null 2>&1 &`);
@@ -154,6 +154,9 @@ describe.each(modes)("%s isolation", (mode) => {
     const other = await Sandbox.create("base", t().sdk);
     expect((await other.commands.run("ps -eo args")).stdout).not.toContain(`sleep ${marker}`);
     await sbx.pause();
+    const thawed = await Sandbox.connect(sbx.sandboxId, t().sdk);
+    expect((await thawed.commands.run("ps -eo args")).stdout).toContain(`sleep ${marker}`);
+    await sbx.pause({ keepMemory: false });
     await new Promise((r) => setTimeout(r, 200));
     expect(hostPs()).not.toContain(`sleep ${marker}`);
     const resumed = await Sandbox.connect(sbx.sandboxId, t().sdk);

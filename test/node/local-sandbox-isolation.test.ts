@@ -82,9 +82,10 @@ describe.each(modes)("%s isolation", (mode) => {
     const a = await Sandbox.create("base", t().sdk);
     const b = await Sandbox.create("base", t().sdk);
     const top = (await a.commands.run("ls -A /")).stdout.trim().split("\n");
-    // (/bin, /lib… are the host's links into /usr; the exposed folder lies in the sandbox's own /tmp)
+    // (/bin, /lib… are the host's links into /usr; the exposed folder lies in the sandbox's own /tmp;
+    // /.local-sandbox holds `sudo`)
     expect(top.filter((d) => !["bin", "sbin", "lib", "lib32", "lib64", "libx32"].includes(d)).sort()).toEqual(
-      ["dev", "etc", "home", "opt", "proc", "root", "tmp", "usr", "var"].filter((d) => d !== "opt" || existsSync("/opt")),
+      [".local-sandbox", "dev", "etc", "home", "opt", "proc", "root", "tmp", "usr", "var"].filter((d) => d !== "opt" || existsSync("/opt")),
     );
     expect(await exitCodeOf(a, `cat ${secretFile}`)).not.toBe(0);
     expect((await a.commands.run(`ls -A ${stateDir} | wc -l`)).stdout.trim()).toBe("0");

@@ -9,9 +9,11 @@
  *
  * Nothing of E2B's code enters this repository: the pinned commit's `packages/js-sdk` is
  * extracted (`git archive`) to a temp folder, its runtime dependencies and vitest are installed
- * there from the npm registry, and the suite runs on the SDK's own source at that commit (the tests
- * import `../src`). Files that need the internet, Docker image builds or E2B's cloud, and the
- * SDK-only files (no server: mocked fetch, pure helpers), are left out, each with its reason below.
+ * from the npm registry (once per commit, in `<tmp>/e2b-sdk-deps-<commit>`, linked in), and the
+ * suite runs on the SDK's own source at that commit (the tests import `../src`). Files that need
+ * the internet, Docker image builds or E2B's cloud, single tests that need real root or E2B's
+ * edge, and the SDK-only files (no server: mocked fetch, pure helpers), are left out, each with
+ * its reason below.
  * Failures by test go to `<temp>/failures.txt` (and E2B_SDK_FAILURES=<file>), the temp folder is
  * removed unless E2B_SDK_KEEP=1.
  */

@@ -34,6 +34,14 @@ function fileOpError(err: unknown, virtual: string): ApiError {
   return filesError(err, virtual);
 }
 
+/**
+ * A file a sandbox process may be rewriting while it is read is sent as it is at the read, never
+ * with a length its bytes do not have (a `Content-Length` from the stat and a file truncated
+ * meanwhile left the client waiting for bytes that never came): up to READ_BUFFERED_BYTES it is
+ * read whole and sent with its real length; a larger one is streamed to its end, chunked.
+ */
+const READ_BUFFERED_BYTES = 8 * 1024 * 1024;
+
 async function readFile(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
   const sb = info.sandbox as Sandbox;
   const path = info.url.searchParams.get("path");
@@ -49,22 +57,20 @@ async function readFile(_ctx: ServerContext, info: RequestInfo): Promise<Reply> 
   } catch (err) {
     throw fileOpError(err, virtual);
   }
-  const name = posix.basename(virtual);
+  const headers = { "Content-Type": "application/octet-stream", "Content-Disposition": `inline; filename="${encodeURIComponent(posix.basename(virtual))}"` };
+  if (size <= READ_BUFFERED_BYTES) {
+    try {
+      const body = await fh.readFile();
+      return { kind: "raw", status: 200, body, headers: { ...headers, "Content-Length": String(body.length) } };
+    } finally {
+      await fh.close().catch(() => {});
+    }
+  }
   return {
     kind: "stream",
     start(_req, res) {
-      res.writeHead(200, {
-        "Content-Type": "application/octet-stream",
-        "Content-Length": String(size),
-        "Content-Disposition": `inline; filename="${encodeURIComponent(name)}"`,
-      });
-      if (size === 0) {
-        res.end();
-        fh.close().catch(() => {});
-        return;
-      }
-      const stream = fh.createReadStream({ autoClose: true });
-      pipeline(stream, res).catch(() => {
+      res.writeHead(200, headers);
+      pipeline(fh.createReadStream({ autoClose: true }), res).catch(() => {
         res.destroy();
       });
     },

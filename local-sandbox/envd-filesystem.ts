@@ -10,7 +10,8 @@ import { isRoot, normalizeVirtual } from "./paths.ts";
 import { at, listOpened, openDirAt, removeAt, withLocated } from "./sandbox-fs.ts";
 import type { Sandbox } from "./sandbox-store.ts";
 import { entryInfo } from "./entry-info.ts";
-import { metadataStore } from "./file-metadata.ts";
+import { metadataStore, type Metadata } from "./file-metadata.ts";
+import { mergeMetadata, readXattrMetadata } from "./xattr-reader.ts";
 import { WATCH_METHODS } from "./envd-watch.ts";
 
 type Msg = Record<string, unknown>;
@@ -19,6 +20,13 @@ function pathArg(msg: Msg, field = "path"): string {
   const v = msg[field];
   if (typeof v !== "string") throw new RpcError("invalid_argument", `${field} is required`);
   return v;
+}
+
+/** A located file's metadata: its `user.e2b.*` xattrs (xattr-reader.ts) and its upload's. */
+async function metadataOf(sb: Sandbox, path: string, st: FsStats): Promise<Metadata | undefined> {
+  if (!st.isFile()) return undefined;
+  const [xattrs] = await readXattrMetadata([path]);
+  return mergeMetadata(xattrs, metadataStore(sb).get(st));
 }
 
 const fsError = (virtual: string) => (err: unknown) => {
@@ -31,7 +39,7 @@ async function stat(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
   const path = pathArg(msg);
   return withLocated(sb, path, { followFinal: false }, async (loc) => {
     const st = await lstat(loc.path).catch(fsError(loc.virtual));
-    return json(200, { entry: entryInfo(loc.virtual, loc.path, st, metadataStore(sb).get(st)) });
+    return json(200, { entry: entryInfo(loc.virtual, loc.path, st, await metadataOf(sb, loc.path, st)) });
   }).catch(fsError(normalizeVirtual(path)));
 }
 
@@ -42,8 +50,10 @@ async function listDir(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
   const path = pathArg(msg);
   const entries: Msg[] = [];
   const metadata = metadataStore(info.sandbox as Sandbox);
-  // Each folder is read through its own descriptor, opened without following a link.
-  const walk = (vdir: string, dirFd: number, level: number) => {
+  // Each folder is read through its own descriptor, opened without following a link; its files'
+  // xattrs are read in one go while it is open.
+  const walk = async (vdir: string, dirFd: number, level: number) => {
+    const files: { entry: Msg; path: string; uploaded: Metadata | undefined }[] = [];
     for (const name of listOpened(dirFd)) {
       const v = posix.join(vdir, name);
       let st: FsStats;
@@ -52,7 +62,9 @@ async function listDir(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
       } catch {
         continue; // deleted while listing
       }
-      entries.push(entryInfo(v, at(dirFd, name), st, metadata.get(st)));
+      const entry = entryInfo(v, at(dirFd, name), st);
+      entries.push(entry);
+      if (st.isFile()) files.push({ entry, path: at(dirFd, name), uploaded: metadata.get(st) });
       if (!st.isDirectory() || level >= Math.max(depth, 1)) continue;
       let sub: number;
       try {
@@ -61,20 +73,25 @@ async function listDir(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
         continue; // replaced while listing
       }
       try {
-        walk(v, sub, level + 1);
+        await walk(v, sub, level + 1);
       } catch {
         // unreadable below the first level: skipped
       } finally {
         closeSync(sub);
       }
     }
+    const xattrs = await readXattrMetadata(files.map((f) => f.path));
+    files.forEach((f, i) => {
+      const md = mergeMetadata(xattrs[i], f.uploaded);
+      if (md) f.entry.metadata = md;
+    });
   };
-  await withLocated(info.sandbox as Sandbox, path, { followFinal: true }, (loc) => {
+  await withLocated(info.sandbox as Sandbox, path, { followFinal: true }, async (loc) => {
     const st = lstatSync(loc.path);
     if (!st.isDirectory()) throw new RpcError("invalid_argument", `path ${loc.virtual} is not a directory`);
     const dirFd = openDirAt(loc.dirFd, loc.name);
     try {
-      walk(loc.virtual, dirFd, 1);
+      await walk(loc.virtual, dirFd, 1);
     } finally {
       closeSync(dirFd);
     }
@@ -110,7 +127,7 @@ async function move(ctx: ServerContext, info: RequestInfo): Promise<Reply> {
       // /home/user and /tmp lie on one filesystem (the data dir): a rename, never a copy.
       await rename(src.path, dst.path).catch(fsError(src.virtual));
       const st = lstatSync(dst.path);
-      return json(200, { entry: entryInfo(dst.virtual, dst.path, st, metadataStore(sb).get(st)) });
+      return json(200, { entry: entryInfo(dst.virtual, dst.path, st, await metadataOf(sb, dst.path, st)) });
     }),
   ).catch(fsError(normalizeVirtual(source)));
 }

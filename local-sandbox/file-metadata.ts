@@ -7,9 +7,9 @@
 // and /tmp), keyed by the file's inode and birth time: so the metadata follows the file through
 // renames (Move, `mv` by a command) and writes that keep the file (a command's `echo >`), an
 // upload replaces or clears it, and a new file on a recycled inode does not inherit another's.
-// What this cannot do (documented in local-sandbox/README.md, "Fidelity"): xattrs set by a
-// sandbox's commands (`setfattr`, `os.setxattr`) are not seen, nor is the metadata visible to
-// them; a fork's files are copies (new inodes) and do not keep it. At most MAX_ENTRIES files per
+// Xattrs a sandbox's commands set (`os.setxattr`) are read beside this store (xattr-reader.ts);
+// what this cannot do (local-sandbox/README.md, "File metadata"): the upload's metadata is not
+// visible to commands as xattrs; a fork's files are copies (new inodes) and do not keep it. At most MAX_ENTRIES files per
 // sandbox have metadata (the oldest are forgotten first).
 import { readFileSync, renameSync, writeFileSync, type Stats } from "node:fs";
 import type { IncomingMessage } from "node:http";

@@ -39,7 +39,7 @@ export const DEFAULT_PORT = 3049;
 /** A sandbox's /home/user and /tmp together, MiB. */
 export const DEFAULT_DISK_MB = 10_240;
 /** Default cap on frozen (paused with memory) sandboxes' memory, MiB. */
-export const DEFAULT_FROZEN_MEMORY_MB = 0;
+export const DEFAULT_FROZEN_MEMORY_MB = 4096;
 
 export interface SandboxServerOptions {
   /** Port to listen on; 0 picks a free one. Default 3049. */
@@ -96,8 +96,7 @@ export interface SandboxServerOptions {
   diskCheckIntervalMs?: number;
   /**
    * Cap on the memory of all sandboxes paused with memory (their processes frozen), MiB; a pause
-   * beyond it is files-only (processes stopped). 0 (the default, while a race is open: a file read
-   * after a thaw can hang under load): every pause is files-only.
+   * beyond it is files-only (processes stopped). 0: every pause is files-only. Default 4096.
    */
   frozenMemoryMB?: number;
   /** Key of the /admin API (X-Admin-Key). Default: a random one (see `adminKey` on the server). */

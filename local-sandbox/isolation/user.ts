@@ -6,6 +6,7 @@
 // the server (root) chowns what the envd file API creates.
 import { chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { writeSudo } from "./sudo.ts";
 
 export const SANDBOX_UID = 200000;
 export const SANDBOX_GID = 200000;
@@ -14,6 +15,8 @@ export const SANDBOX_USER = "user";
 export interface UserFiles {
   passwd: string;
   group: string;
+  /** The `sudo` shim's folder and the view's /etc/profile (isolation/sudo.ts). */
+  sudo?: { bin: string; profile?: string };
 }
 
 function withEntry(hostFile: string, name: string, id: number, entry: string): string {
@@ -36,7 +39,7 @@ export function writeUserFiles(dir: string): UserFiles {
   const files = { passwd: join(dir, "passwd"), group: join(dir, "group") };
   writeFileSync(files.passwd, withEntry("/etc/passwd", SANDBOX_USER, SANDBOX_UID, `${SANDBOX_USER}:x:${SANDBOX_UID}:${SANDBOX_GID}:sandbox user:/home/user:/bin/bash`), { mode: 0o644 });
   writeFileSync(files.group, withEntry("/etc/group", SANDBOX_USER, SANDBOX_GID, `${SANDBOX_USER}:x:${SANDBOX_GID}:`), { mode: 0o644 });
-  return files;
+  return { ...files, sudo: writeSudo(dir) };
 }
 
 /** setpriv arguments switching to the sandbox user (after the namespaces are entered). */

@@ -3,6 +3,7 @@
 // not depend on which one runs it:
 //   /usr /etc /opt (+ /bin /sbin /lib* as on the host)   system directories, read-only
 //   /etc/passwd, /etc/group                               the host's plus the sandbox user
+//   /etc/profile, /.local-sandbox/bin/sudo                the host's plus `sudo` on PATH (sudo.ts)
 //   /dev (null, zero, full, random, urandom, tty, shm)    minimal devices
 //   /proc                                                 the sandbox's own PID namespace only
 //   /proc/sys/kernel/random/boot_id                       the sandbox's own, new at each start
@@ -14,6 +15,8 @@
 // The root itself is read-only once the view is built.
 import { lstatSync, readlinkSync } from "node:fs";
 import { BOOT_ID_PATH } from "./boot-id.ts";
+import { SUDO_DIR } from "./sudo.ts";
+import type { UserFiles } from "./user.ts";
 
 export type MountOp =
   /** Host path `src` at `dst`, read-only (`optional`: skipped when `src` does not exist). */
@@ -37,8 +40,8 @@ export interface MountInput {
   exposePaths: string[];
   /** Host paths never shown, even inside an exposed or system folder. */
   hidePaths?: string[];
-  /** Generated /etc/passwd and /etc/group naming the sandbox user (isolation/user.ts). */
-  userFiles?: { passwd: string; group: string };
+  /** Generated /etc/passwd and /etc/group naming the sandbox user (isolation/user.ts), and `sudo` (sudo.ts). */
+  userFiles?: UserFiles;
   /** A file holding the sandbox's boot id, bound over /proc/sys/kernel/random/boot_id (boot-id.ts). */
   bootId?: string;
 }
@@ -79,6 +82,9 @@ export function sandboxView(m: MountInput, lookup: HostLookup = lookupHost): Mou
   }
   if (m.userFiles) {
     ops.push({ op: "ro-bind", src: m.userFiles.passwd, dst: "/etc/passwd" }, { op: "ro-bind", src: m.userFiles.group, dst: "/etc/group" });
+    const sudo = m.userFiles.sudo;
+    if (sudo) ops.push({ op: "ro-bind", src: sudo.bin, dst: SUDO_DIR });
+    if (sudo?.profile) ops.push({ op: "ro-bind", src: sudo.profile, dst: "/etc/profile" });
   }
   ops.push(
     { op: "dev", dst: "/dev" },

@@ -1,7 +1,7 @@
 // What E2B users observe that the local server used to show differently (issue 23, "Fidelity";
 // each case is one of the E2B JS SDK suite's, scripts/e2b-sdk-tests.ts): a boot id that changes
 // when a paused sandbox boots again, files owned by `user`, symlink targets as sandbox paths.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { FileNotFoundError, Sandbox, Template } from "e2b";
 import { useSandboxServer } from "../support/sandbox-server-suite.ts";
 
@@ -87,5 +87,18 @@ describe("signed file URLs", () => {
     expect((await fetch(forged)).status).toBe(401);
     // Unsigned, without the sandbox header: the control plane's API key is wanted.
     expect((await fetch(`${suite.server().server.url}/files?path=hello.txt`)).status).toBe(401);
+  });
+});
+
+describe("file reads", () => {
+  it("answer every read of a file a command keeps rewriting with one whole version of it (the length it has, never a hang)", async () => {
+    const sbx = await sandbox();
+    // Each pass truncates the file then writes 1 to 10 digits: a read lands between the two often.
+    await sbx.commands.run("i=1; while :; do echo $i > /home/user/n; i=$(( (i * 7) % 999999937 )); done", { background: true, timeoutMs: 0 });
+    await vi.waitFor(async () => expect(await sbx.files.exists("/home/user/n")).toBe(true));
+    for (let i = 0; i < 150; i++) {
+      const text = await sbx.files.read("/home/user/n", { requestTimeoutMs: 5_000 });
+      expect(text).toMatch(/^(\d+\n)?$/);
+    }
   });
 });

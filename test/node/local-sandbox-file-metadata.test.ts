@@ -50,3 +50,18 @@ it("gives a new file at a removed file's path no metadata, and refuses an empty 
   });
   expect([res.status, ((await res.json()) as { message: string }).message]).toEqual([400, expect.stringMatching(/invalid metadata key/)]);
 });
+
+it("shows `user.e2b.*` xattrs a command sets as metadata (getInfo, list, rename), the upload's over them; never through a link", async () => {
+  await sbx.files.write("/home/user/x/f.txt", "content");
+  await sbx.commands.run(`python3 -c "import os; os.setxattr('/home/user/x/f.txt', 'user.e2b.author', b'mish'); os.setxattr('/home/user/x/f.txt', 'user.other', b'no')"`);
+  expect((await sbx.files.getInfo("/home/user/x/f.txt")).metadata).toEqual({ author: "mish" });
+  expect((await sbx.files.list("/home/user/x")).map((e) => [e.name, e.metadata])).toEqual([["f.txt", { author: "mish" }]]);
+  expect((await sbx.files.rename("/home/user/x/f.txt", "/home/user/x/g.txt")).metadata).toEqual({ author: "mish" });
+  // An upload's metadata wins for its keys; the file's own xattrs stay.
+  await sbx.files.write("/home/user/x/g.txt", "again", { metadata: { author: "upload", purpose: "p" } });
+  expect((await sbx.files.getInfo("/home/user/x/g.txt")).metadata).toEqual({ author: "upload", purpose: "p" });
+  // A link to the file is a link: its target's xattrs are not read through it.
+  await sbx.commands.run("ln -s /home/user/x/g.txt /home/user/x/link");
+  const link = (await sbx.files.list("/home/user/x")).find((e) => e.name === "link");
+  expect(link?.metadata).toBeUndefined();
+});

@@ -113,6 +113,22 @@ describe("the sandbox user", () => {
     expect((await run(sbx, "echo more >> api/new/a.txt && touch made/deep/f api/new/b && cat api/new/a.txt")).stdout).toBe("api\nmore\n");
     await sbx.kill();
   });
+
+  it("has `sudo` as E2B's images do, as root of a user namespace of its own: uid 0 there, nothing more on the host", async () => {
+    const sbx = await Sandbox.create("base", t.sdk);
+    expect(await run(sbx, "sudo id -u && sudo -E -u root whoami && sudo -u user id -un")).toMatchObject({ exitCode: 0, stdout: "0\nroot\nuser\n" });
+    // A command's env var does not reach the next command, sudo or not (E2B's envVars test).
+    expect((await run(sbx, 'sudo echo "[$FOO]"')).stdout).toBe("[]\n");
+    expect(await run(sbx, "sudo cat /etc/shadow")).toMatchObject({ exitCode: 1, stdout: "" });
+    for (const cmd of ["sudo touch /etc/from-sudo", "sudo touch /usr/bin/from-sudo", "sudo mount -o remount,rw /", "sudo cp /bin/sh /.local-sandbox/bin/sudo"]) {
+      expect((await run(sbx, cmd)).exitCode, cmd).not.toBe(0);
+    }
+    expect(await run(sbx, "sudo -u nobody id")).toMatchObject({ exitCode: 1 });
+    // What sudo writes in the sandbox's own folders belongs to `user` on the host.
+    await run(sbx, "sudo touch /home/user/by-sudo");
+    expect(statSync(join(t.server.dataDir, sbx.sandboxId, "home", "by-sudo")).uid).toBe(200000);
+    await sbx.kill();
+  });
 });
 
 describe("the envd file API", () => {

@@ -82,9 +82,10 @@ describe.each(modes)("%s isolation", (mode) => {
     const a = await Sandbox.create("base", t().sdk);
     const b = await Sandbox.create("base", t().sdk);
     const top = (await a.commands.run("ls -A /")).stdout.trim().split("\n");
-    // (/bin, /lib… are the host's links into /usr; the exposed folder lies in the sandbox's own /tmp)
+    // (/bin, /lib… are the host's links into /usr; the exposed folder lies in the sandbox's own /tmp;
+    // /.local-sandbox holds `sudo`)
     expect(top.filter((d) => !["bin", "sbin", "lib", "lib32", "lib64", "libx32"].includes(d)).sort()).toEqual(
-      ["dev", "etc", "home", "opt", "proc", "root", "tmp", "usr", "var"].filter((d) => d !== "opt" || existsSync("/opt")),
+      [".local-sandbox", "dev", "etc", "home", "opt", "proc", "root", "tmp", "usr", "var"].filter((d) => d !== "opt" || existsSync("/opt")),
     );
     expect(await exitCodeOf(a, `cat ${secretFile}`)).not.toBe(0);
     expect((await a.commands.run(`ls -A ${stateDir} | wc -l`)).stdout.trim()).toBe("0");
@@ -146,7 +147,7 @@ describe.each(modes)("%s isolation", (mode) => {
     expect(hostPs()).not.toContain(`sleep ${marker}.`);
   });
 
-  it("keeps `cmd &` jobs across commands in one namespace, and stops them on a (files-only) pause", async () => {
+  it("keeps `cmd &` jobs across commands in one namespace and a pause with memory, and stops them on a files-only pause", async () => {
     const sbx = await Sandbox.create("base", t().sdk);
     const marker = `${800 + Math.floor(Math.random() * 99)}.7`;
     await sbx.commands.run(`nohup sleep ${marker} >/dev/null 2>&1 &`);
@@ -154,6 +155,9 @@ describe.each(modes)("%s isolation", (mode) => {
     const other = await Sandbox.create("base", t().sdk);
     expect((await other.commands.run("ps -eo args")).stdout).not.toContain(`sleep ${marker}`);
     await sbx.pause();
+    const thawed = await Sandbox.connect(sbx.sandboxId, t().sdk);
+    expect((await thawed.commands.run("ps -eo args")).stdout).toContain(`sleep ${marker}`);
+    await sbx.pause({ keepMemory: false });
     await new Promise((r) => setTimeout(r, 200));
     expect(hostPs()).not.toContain(`sleep ${marker}`);
     const resumed = await Sandbox.connect(sbx.sandboxId, t().sdk);

@@ -1,8 +1,6 @@
 // Pause with memory (E2B's `pause({ keepMemory })`, issue 23 item 2): a paused sandbox's processes
 // are frozen and go on after connect; `keepMemory: false`, the frozen-memory cap and a server
 // restart make a pause files-only, and the admin view and the log say so.
-// Opt-in (FORKYARD_PAUSE_MEMORY_TESTS=1), as the feature is (SANDBOX_FROZEN_MEMORY_MB, default 0):
-// under load a file read after a thaw can hang (a race not found yet), which made these tests flaky.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,10 +27,10 @@ async function pauseView(srv: TestSandboxServer, id: string): Promise<{ pause?: 
   return rows.find((r) => r.sandboxID === id)!;
 }
 
-describe.runIf(process.env.FORKYARD_PAUSE_MEMORY_TESTS === "1")("pause with memory", () => {
+describe("pause with memory", () => {
   let srv: TestSandboxServer;
   beforeAll(async () => {
-    srv = await startTestSandboxServer({ frozenMemoryMB: 4096 });
+    srv = await startTestSandboxServer();
   });
   afterAll(async () => {
     await srv.stop();
@@ -71,9 +69,9 @@ describe.runIf(process.env.FORKYARD_PAUSE_MEMORY_TESTS === "1")("pause with memo
   });
 });
 
-describe.runIf(process.env.FORKYARD_PAUSE_MEMORY_TESTS === "1")("without cgroups (SANDBOX_LIMITS=off)", () => {
+describe("without cgroups (SANDBOX_LIMITS=off)", () => {
   it("stops the process tree with SIGSTOP and continues it on connect", async () => {
-    const srv = await startTestSandboxServer({ limits: false, frozenMemoryMB: 4096 });
+    const srv = await startTestSandboxServer({ limits: false });
     try {
       const sbx = await Sandbox.create("base", { ...srv.sdk, timeoutMs: 60_000 });
       const bg = await sbx.commands.run(COUNTER, { background: true, timeoutMs: 0 });
@@ -90,7 +88,7 @@ describe.runIf(process.env.FORKYARD_PAUSE_MEMORY_TESTS === "1")("without cgroups
   });
 });
 
-describe.runIf(process.env.FORKYARD_PAUSE_MEMORY_TESTS === "1")("the frozen-memory cap", () => {
+describe("the frozen-memory cap", () => {
   it("at 0 makes every pause files-only, and the admin view and the log say why", async () => {
     const logs: string[] = [];
     const srv = await startTestSandboxServer({ frozenMemoryMB: 0, log: (m) => logs.push(m) });
@@ -112,7 +110,7 @@ describe.runIf(process.env.FORKYARD_PAUSE_MEMORY_TESTS === "1")("the frozen-memo
   });
 });
 
-describe.runIf(process.env.FORKYARD_PAUSE_MEMORY_TESTS === "1")("a server restart", () => {
+describe("a server restart", () => {
   it("resumes a sandbox paused with memory files-only, and says so", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "local-sandbox-frozen-"));
     try {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { adaptiveStrategy, gitRefName, judgeRequest } from "./runs.ts";
+import { adaptiveStrategy, gitCommit, gitRefName, judgeRequest } from "./runs.ts";
 
 /** An eval holds at most this many runs (tasks × configs). */
 export const MAX_EVAL_RUNS = 200;
@@ -10,13 +10,20 @@ export const evalTask = z.strictObject({
   repo: z.string().min(1).max(2048),
   /** The branch every attempt starts from (default: the repository's default branch). */
   ref: gitRefName.optional(),
+  /** The commit every attempt (and the hidden check) starts from, on `ref` (a run's `commit`). */
+  commit: gitCommit.optional(),
   prompt: z.string().min(1).max(100_000),
   /** Setup commands run before the agent (and again before the hidden check). */
   prepare: z.array(z.string().min(1).max(20_000)).min(1).max(50).optional(),
   /** The visible check: the run's `check` (the agent's forks are ranked by it). */
   check: z.string().min(1).max(20_000).optional(),
   /** Run after each fork ends, only in a fresh sandbox on the fork's verified patch; exit 0 = solved. Never shown to the agent. */
-  hiddenCheck: z.string().min(1).max(20_000),
+  hiddenCheck: z.string().min(1).max(100_000),
+  /**
+   * A patch the hidden check applies (`git apply`, from a file) after the fork's patch, the files it
+   * touches first restored from the base: the hidden tests (SWE-bench's `test_patch`). Never shown to the agent.
+   */
+  hiddenPatch: z.string().min(1).max(500_000).optional(),
 });
 
 /** A config: how every task is attempted (model, attempts, judge, strategy). */
@@ -120,7 +127,7 @@ export const evalView = z.object({
   budgetUsd: z.number().nullable(),
   spentUsd: z.number().describe("costs of ended runs and hidden checks, plus what running runs have spent so far"),
   configs: z.array(z.object({ name: z.string(), model: z.string(), forks: z.number().int(), judge: judgeRequest.optional(), strategy: adaptiveStrategy.optional() })),
-  tasks: z.array(z.object({ id: z.string(), repo: z.string(), ref: z.string().optional() })).describe("the tasks (their prompts and checks are not repeated here; the hidden check never is)"),
+  tasks: z.array(z.object({ id: z.string(), repo: z.string(), ref: z.string().optional(), commit: z.string().optional() })).describe("the tasks (their prompts and checks are not repeated here; the hidden check never is)"),
   progress: z.object({ runs: z.number().int(), queued: z.number().int(), running: z.number().int(), checking: z.number().int(), done: z.number().int(), failed: z.number().int(), skipped: z.number().int() }),
   links: z.object({ self: z.string(), results: z.string(), csv: z.string() }),
 });

@@ -11,7 +11,7 @@ export const evalTask = z.strictObject({
   /** The branch every attempt starts from (default: the repository's default branch). */
   ref: gitRefName.optional(),
   /** The commit every attempt (and the hidden check) starts from, on `ref` (a run's `commit`). */
-  commit: gitCommit.optional(),
+  commit: gitCommit.optional().describe("the commit every attempt and the hidden check start from, on `ref` (the run's `commit`)"),
   prompt: z.string().min(1).max(100_000),
   /** Setup commands run before the agent (and again before the hidden check). */
   prepare: z.array(z.string().min(1).max(20_000)).min(1).max(50).optional(),
@@ -23,7 +23,12 @@ export const evalTask = z.strictObject({
    * A patch the hidden check applies (`git apply`, from a file) after the fork's patch, the files it
    * touches first restored from the base: the hidden tests (SWE-bench's `test_patch`). Never shown to the agent.
    */
-  hiddenPatch: z.string().min(1).max(500_000).optional(),
+  hiddenPatch: z
+    .string()
+    .min(1)
+    .max(500_000)
+    .optional()
+    .describe("the hidden tests as a patch (SWE-bench's test_patch): the hidden check writes it to a file, restores the files it touches from the base, `git apply`s it after the fork's patch, then runs `hiddenCheck`. Never shown to the agent"),
 });
 
 /** A config: how every task is attempted (model, attempts, judge, strategy). */

@@ -36,7 +36,9 @@ export const EVAL_PATHS: Record<string, Record<string, Json>> = {
       description:
         "One run per task × config (created as POST /v1/runs creates runs), at most `maxConcurrent` at once, within one `budgetUsd`. " +
         "After a run ends, each fork that succeeded gets the task's `hiddenCheck` in a fresh sandbox, on its verified patch; the hidden check " +
-        "is never in the run, its prompt, its repository or its sandboxes, nor in any API response (an eval's views list its tasks without prompts or checks). Figures: docs/evals.md.",
+        "is never in the run, its prompt, its repository or its sandboxes, nor in any API response (an eval's views list its tasks without prompts or checks). " +
+        "A task's `commit` pins its base; its `hiddenPatch` (hidden tests as a patch) is applied before the hidden check. SWE-bench-style JSONL converts to such tasks with a per-repository template " +
+        "(`forkyard eval tasks.jsonl --swe-bench-template t.json`, src/evals/swe-bench.ts). Figures: docs/evals.md.",
       requestBody: { required: true, content: { "application/json": { schema: ref("CreateEvalRequest"), example: CREATE_EVAL_EXAMPLE } } },
       responses: { "202": json(ref("EvalView"), "The eval (status `running`)."), ...errors(["BadRequest", "Unauthorized", "PayloadTooLarge", "AgentUnavailable"]) },
     },

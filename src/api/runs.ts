@@ -139,7 +139,7 @@ export const createRunRequest = z.strictObject({
    * and its patch is diffed against. It must be reachable from `branch`; a fork whose clone cannot
    * find it there fails with `commit_not_found`. Default: the branch's head when the fork clones.
    */
-  commit: gitCommit.optional(),
+  commit: gitCommit.optional().describe("the commit every fork starts from (its clone, the prepare, verification, an eval's hidden check) and its patch is diffed against: a full SHA on `branch`; otherwise a fork fails with `commit_not_found`. Default: the branch's head"),
   task,
   /** At most MAX_FORKS_PER_RUN (default 100, up to 1,000: checked when the run is created). */
   forks: z.number().int().min(1).max(1000).default(1),

@@ -21,7 +21,7 @@ describe("runs at a commit", () => {
       forks: 2,
       maxConcurrent: 2,
       prepare: { commands: ["test ! -e NEWS.md && grep -q '(v1)' calc.sh"] },
-      task: { commands: ["test ! -e NEWS.md && grep -q '(v1)' calc.sh && git rev-parse HEAD", "sed -i '3s/-/+/' calc.sh"] },
+      task: { commands: ["test ! -e NEWS.md && grep -q '(v1)' calc.sh && git rev-parse HEAD", "git rev-parse main && git log --all --format=%s && git reflog --all && git tag", "sed -i '3s/-/+/' calc.sh"] },
       check: 'test ! -e NEWS.md && . ./calc.sh && test "$(add 2 3)" = 5',
     });
     const view = await waitForRunStatus(run.id, ["completed", "failed"]);
@@ -30,6 +30,11 @@ describe("runs at a commit", () => {
     expect(view.forks.map((f) => f.status)).toEqual(["succeeded", "succeeded"]);
     for (const fork of view.forks) {
       expect(fork.commands[0]!.stdoutTail.trim()).toBe(BASE);
+      // The branch's later history is out of sight: no ref, tag or reflog reaches it; the base branch is at the commit.
+      const history = fork.commands[1]!.stdoutTail;
+      expect(history.split("\n")[0]).toBe(BASE);
+      expect(history).toContain("calc v1");
+      expect(history).not.toContain("calc v2");
       expect(fork.check?.passed).toBe(true);
       expect(fork.diff).toEqual({ files: 1, insertions: 1, deletions: 1 });
     }

@@ -68,6 +68,7 @@ export function createProgram(io: Io, result: { code: number }): Command {
     .option("--title <title>", "the run's title, as lists show it (default: the task's first line)")
     .option("--command <cmd...>", "commands task: one or more shell commands, run in order")
     .option("-b, --branch <branch>", "base branch", "main")
+    .option("--commit <sha>", "start every fork at this commit of the branch (a full SHA)")
     .option("-f, --forks <n>", "number of forks (1-100)", parseNumber, 1)
     .option("-m, --model <model>", "agent model (with --prompt)")
     .option("--max-turns <n>", "agent turn limit (with --prompt)", parseNumber)

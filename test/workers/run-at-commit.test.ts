@@ -1,14 +1,17 @@
 // A run at a given commit (`commit`): every fork's work starts there — the prepare, the forks, their
 // verification — and its patch is against it, though the branch has moved on; a commit the branch
 // does not have fails the forks with `commit_not_found`.
+import { Sandbox } from "e2b";
 import { beforeEach, describe, expect, it } from "vitest";
-import { api, createRun, sandboxAdmin, testEnv, waitForRunStatus } from "./helpers";
+import { api, createRun, e2bOptions, sandboxAdmin, scriptedModel, testEnv, waitFor, waitForRunStatus } from "./helpers";
+import { bash, getSession, say, send, setScript, transcript, turnEnded, waitForSession } from "./session-helpers";
 
 /** The `calc` repository (test/support/eval-repos.ts): its base commit has `(v1)` and no NEWS.md; its head has both changed. */
 const CALC = testEnv.TEST_REPO.replace(/\/repo$/, "/evals/calc");
 const BASE = testEnv.TEST_SWE_BASE as string;
 
 beforeEach(async () => {
+  await scriptedModel.reset();
   await sandboxAdmin.reset();
 });
 
@@ -56,5 +59,28 @@ describe("runs at a commit", () => {
     const short = await api("/v1/runs", { method: "POST", json: { repo: CALC, commit: BASE.slice(0, 7), task: { commands: ["true"] } } });
     expect(short.status).toBe(400);
     expect(((await short.json()) as { error: { details: { field: string } } }).error.details.field).toBe("commit");
+  });
+
+  it("a session continuing a kept fork: its lost sandbox is rebuilt at the commit, and its work is against it", async () => {
+    const run = await createRun({ repo: CALC, commit: BASE, keepSandboxes: true, task: { commands: ["sed -i '3s/-/+/' calc.sh"] } });
+    expect((await waitForRunStatus(run.id, ["completed", "failed"])).forks[0]?.status).toBe("succeeded");
+    const res = await api(`/v1/runs/${run.id}/forks/1/session`, { method: "POST" });
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    await Sandbox.kill((await getSession(id)).sandbox.id!, e2bOptions());
+
+    await setScript([bash("git rev-parse main && grep -c '(v1)' calc.sh && grep -c '$1 + $2' calc.sh && git log --all --format=%s"), say("At the commit.")]);
+    await send(id, "Where are we?");
+    const view = await waitForSession(id, "turn 1", turnEnded(1));
+    expect(view.turns[0], JSON.stringify(view)).toMatchObject({ status: "succeeded" });
+    const outputs = (await transcript(id)).flatMap((e) => (e.role === "tool" ? [e.content] : []));
+    expect(outputs.at(-1)).toBe(`${BASE}\n1\n1\ncalc v1\n[exit code: 0]`);
+    // Its work (taken when it pauses) is the fork's change against the commit.
+    const patch = await waitFor("the session's work", async () => {
+      const r = await api(`/v1/sessions/${id}/patch`);
+      return r.status === 200 ? r.text() : undefined;
+    });
+    expect(patch).toContain(" # calc.sh: arithmetic helpers (v1)\n-add() { echo $(($1 - $2)); }\n+add() { echo $(($1 + $2)); }");
+    expect((await api(`/v1/sessions/${id}`, { method: "DELETE" })).status).toBe(200);
   });
 });

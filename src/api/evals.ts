@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { adaptiveStrategy, gitCommit, gitRefName, judgeRequest } from "./runs.ts";
+import { sweBenchImport } from "./swe-bench.ts";
 
 /** An eval holds at most this many runs (tasks × configs). */
 export const MAX_EVAL_RUNS = 200;
@@ -41,23 +42,35 @@ export const evalConfig = z.strictObject({
   strategy: adaptiveStrategy.optional(),
 });
 
-export const createEvalRequest = z
+const evalFields = {
+  name: z.string().min(1).max(200),
+  tasks: z.array(evalTask).min(1).max(MAX_EVAL_RUNS),
+  configs: z.array(evalConfig).min(1).max(20),
+  /** Runs of the eval in flight at once (default 2). */
+  maxConcurrent: z.number().int().min(1).max(50).default(2),
+  /** One budget for every run of the eval, hidden checks included. */
+  budgetUsd: z.number().positive().max(100_000).optional(),
+};
+
+/** An eval as stored: its tasks (a `sweBench` body converted), unique ids and names, within MAX_EVAL_RUNS runs. */
+export const createEvalRequest = z.strictObject(evalFields).superRefine((req, ctx) => {
+  if (req.tasks.length * req.configs.length > MAX_EVAL_RUNS) ctx.addIssue({ code: "custom", path: ["tasks"], message: `tasks × configs must be at most ${MAX_EVAL_RUNS}` });
+  const dup = (names: string[]) => names.findIndex((n, i) => names.indexOf(n) !== i);
+  const task = dup(req.tasks.map((t) => t.id));
+  if (task >= 0) ctx.addIssue({ code: "custom", path: ["tasks", task, "id"], message: "must be unique" });
+  const config = dup(req.configs.map((c) => c.name));
+  if (config >= 0) ctx.addIssue({ code: "custom", path: ["configs", config, "name"], message: "must be unique" });
+});
+
+/** POST /v1/evals's body: `tasks`, or `sweBench` in their place (src/evals/swe-bench.ts converts it), not both. */
+export const createEvalBody = z
   .strictObject({
-    name: z.string().min(1).max(200),
-    tasks: z.array(evalTask).min(1).max(MAX_EVAL_RUNS),
-    configs: z.array(evalConfig).min(1).max(20),
-    /** Runs of the eval in flight at once (default 2). */
-    maxConcurrent: z.number().int().min(1).max(50).default(2),
-    /** One budget for every run of the eval, hidden checks included. */
-    budgetUsd: z.number().positive().max(100_000).optional(),
+    ...evalFields,
+    tasks: evalFields.tasks.optional(),
+    sweBench: sweBenchImport.optional().describe("SWE-bench-style instances and per-repository templates, in place of `tasks`: each instance becomes a task (docs/evals.md)"),
   })
-  .superRefine((req, ctx) => {
-    if (req.tasks.length * req.configs.length > MAX_EVAL_RUNS) ctx.addIssue({ code: "custom", path: ["tasks"], message: `tasks × configs must be at most ${MAX_EVAL_RUNS}` });
-    const dup = (names: string[]) => names.findIndex((n, i) => names.indexOf(n) !== i);
-    const task = dup(req.tasks.map((t) => t.id));
-    if (task >= 0) ctx.addIssue({ code: "custom", path: ["tasks", task, "id"], message: "must be unique" });
-    const config = dup(req.configs.map((c) => c.name));
-    if (config >= 0) ctx.addIssue({ code: "custom", path: ["configs", config, "name"], message: "must be unique" });
+  .superRefine((body, ctx) => {
+    if (!body.tasks === !body.sweBench) ctx.addIssue({ code: "custom", path: [body.tasks ? "sweBench" : "tasks"], message: "give either tasks or sweBench" });
   });
 
 export type CreateEvalRequest = z.output<typeof createEvalRequest>;

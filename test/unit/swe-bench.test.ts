@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { evalTask } from "../../src/api/evals";
 import { InvalidInputError } from "../../src/core/errors";
 import { evalRunBody } from "../../src/evals/plan";
-import { parseSweBenchJsonl, sweBenchSuite, testCommand } from "../../src/evals/swe-bench";
+import { parseSweBenchJsonl, sweBenchRequestTasks, sweBenchSuite, testCommand } from "../../src/evals/swe-bench";
 
 const BASE = "a".repeat(40);
 const PATCH = "diff --git a/t.py b/t.py\n--- /dev/null\n+++ b/t.py\n@@ -0,0 +1 @@\n+def test_x(): assert 0\n";
@@ -65,18 +65,20 @@ describe("SWE-bench import", () => {
       [jsonl(INSTANCE) + "{nope\n", "line 2: not a JSON object", ""],
       [jsonl({ ...INSTANCE, FAIL_TO_PASS: "[not json" }), "line 1: FAIL_TO_PASS: must be a list of test names", "FAIL_TO_PASS"],
       [jsonl({ ...INSTANCE, FAIL_TO_PASS: "[]" }), "line 1: FAIL_TO_PASS:", "FAIL_TO_PASS"],
-      [jsonl({ ...INSTANCE, PASS_TO_PASS: [1] }), "line 1: PASS_TO_PASS.0:", "PASS_TO_PASS.0"],
+      [jsonl({ ...INSTANCE, PASS_TO_PASS: [1] }), "line 1: PASS_TO_PASS: must be a list of test names", "PASS_TO_PASS"],
+      [jsonl({ ...INSTANCE, PASS_TO_PASS: '["a", ""]' }), "line 1: PASS_TO_PASS: must be a list of test names", "PASS_TO_PASS"],
       [jsonl({ ...INSTANCE, base_commit: "abc1234" }), "line 1: base_commit: must be a full commit SHA", "base_commit"],
       [jsonl({ ...INSTANCE, test_patch: undefined }), "line 1: test_patch:", "test_patch"],
       [jsonl({ ...INSTANCE, instance_id: "a b" }), "line 1: instance_id:", "instance_id"],
-      [`\n${jsonl(INSTANCE)}${jsonl(INSTANCE)}`, "line 3: instance_id: acme__widgets-12 is on line 2 too", "instance_id"],
+      [`\n${jsonl(INSTANCE)}${jsonl(INSTANCE)}`, "line 3: instance_id: acme__widgets-12 is given twice", "instance_id"],
     ];
     for (const [text, message, field] of cases) {
-      const { message: got, details } = failure(() => parseSweBenchJsonl(text, "tasks.jsonl"));
+      const { message: got, details } = failure(() => sweBenchSuite(text, TEMPLATES, { jsonl: "tasks.jsonl" }));
       expect(got).toContain(`tasks.jsonl ${message}`);
       expect(details).toMatchObject({ field });
     }
     expect(failure(() => parseSweBenchJsonl("\n \n")).message).toContain("no instances");
+    expect(failure(() => parseSweBenchJsonl("{}\n", "t.jsonl")).details).toMatchObject({ line: 1, field: "instance_id" });
   });
 
   it("a template missing or malformed is an error naming the repository (and line)", () => {
@@ -86,6 +88,10 @@ describe("SWE-bench import", () => {
     expect(missing.details).toMatchObject({ line: 2, field: "repo" });
     const noPlaceholder = failure(() => sweBenchSuite(jsonl(INSTANCE), { "acme/widgets": { test: "pytest" } }, { templates: "t.json" }));
     expect(noPlaceholder.message).toBe("t.json: acme/widgets.test: must contain the {tests} placeholder");
-    expect(failure(() => sweBenchSuite(jsonl(INSTANCE), { "acme/widgets": { test: "x {tests}", setup: [] } })).details).toMatchObject({ field: "acme/widgets" });
+    expect(failure(() => sweBenchSuite(jsonl(INSTANCE), { "acme/widgets": { test: "x {tests}", setup: [] } })).details).toMatchObject({ field: "acme/widgets.setup" });
+    // The same instances in a request body (POST /v1/evals's sweBench): errors name the body's field.
+    const request = failure(() => sweBenchRequestTasks({ tasks: [INSTANCE, { ...other, FAIL_TO_PASS: "[]" }], templates: { ...TEMPLATES, "acme/other": TEMPLATES["acme/widgets"] } }));
+    expect(request).toEqual({ message: "sweBench.tasks.1.FAIL_TO_PASS: must name 1–10000 tests", details: { field: "sweBench.tasks.1.FAIL_TO_PASS" } });
+    expect(failure(() => sweBenchRequestTasks({ tasks: [other], templates: TEMPLATES })).details).toEqual({ field: "sweBench.tasks.0.repo" });
   });
 });

@@ -167,8 +167,11 @@ describe("evals", () => {
     const CALC_FIX = 'if [ "$FORKYARD_FORK" = 1 ]; then sed -i \'3s/-/+/\' calc.sh; else sed -i \'3s/-/*/\' calc.sh && echo true > tests/test_add.sh; fi';
     await scriptedModel.script([1, 2].map(() => bash("add 2 3", CALC_FIX)));
     const base = testEnv.TEST_SWE_BASE as string;
-    const tasks = sweBenchSuite(calcJsonl(base), calcTemplates(SUITE_ROOT));
-    const res = await postEval({ name: "swe", tasks, configs: [{ name: "pair", model: "sonnet", forks: 2 }] });
+    // The JSONL line as POST /v1/evals's sweBench takes it (the CLI's --swe-bench-template posts the tasks it makes).
+    const instance = JSON.parse(calcJsonl(base)) as Record<string, unknown>;
+    const bad = await postEval({ name: "swe", sweBench: { tasks: [{ ...instance, base_commit: "abc1234" }], templates: calcTemplates(SUITE_ROOT) }, configs: [{ name: "pair", model: "sonnet", forks: 2 }] });
+    expect(((await bad.json()) as { error: { details: { field: string } } }).error.details.field).toBe("sweBench.tasks.0.base_commit");
+    const res = await postEval({ name: "swe", sweBench: { tasks: [instance], templates: calcTemplates(SUITE_ROOT) }, configs: [{ name: "pair", model: "sonnet", forks: 2 }] });
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as EvalView;
     await waitFor("the eval to complete", async () => ((await (await api(`/v1/evals/${id}`)).json()) as EvalView).status === "completed", 60_000, 100);
@@ -184,7 +187,8 @@ describe("evals", () => {
     expect(run.request).toMatchObject({ commit: base, task: { prompt: CALC_PROBLEM } });
     const calls = JSON.stringify(await scriptedModel.calls());
     // Neither the hidden check (the test command) nor the test patch's test, in the requests or the run.
-    const hidden = [tasks[0]!.hiddenCheck, 'test "$(add 2 3)" = 5'].map((t) => JSON.stringify(t).slice(1, -1));
+    const hidden = [sweBenchSuite(calcJsonl(base), calcTemplates(SUITE_ROOT))[0]!.hiddenCheck, 'test "$(add 2 3)" = 5'].map((t) => JSON.stringify(t).slice(1, -1));
+    expect(hidden[0]).toBe("sh tests/run.sh test_add test_sub");
     expect(calls).toContain("add 2 3");
     for (const text of hidden) {
       expect(calls).not.toContain(text);

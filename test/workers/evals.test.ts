@@ -190,6 +190,7 @@ describe("evals", () => {
     const hidden = [sweBenchSuite(calcJsonl(base), calcTemplates(SUITE_ROOT))[0]!.hiddenCheck, 'test "$(add 2 3)" = 5'].map((t) => JSON.stringify(t).slice(1, -1));
     expect(hidden[0]).toBe("sh tests/run.sh test_add test_sub");
     expect(calls).toContain("add 2 3");
+    expect(calls).toContain(`Base commit: ${base}`);
     for (const text of hidden) {
       expect(calls).not.toContain(text);
       expect(JSON.stringify(run)).not.toContain(text);

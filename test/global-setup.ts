@@ -21,7 +21,9 @@ export default async function setup(project: TestProject) {
   // The bundled eval suite's repositories, beside it (test/support/eval-suite.ts): <root>/evals/<name>.
   createEvalRepos(join(root, "evals"));
   // The SWE-bench-style task's repository beside them (<root>/evals/calc): its base is not its head.
-  project.provide("sweBaseCommit", createCalcRepo(join(root, "evals")));
+  const calc = createCalcRepo(join(root, "evals"));
+  project.provide("sweBaseCommit", calc.base);
+  project.provide("sweSideCommit", calc.side);
   // Its own process, as the sandbox server: it spawns git for every Git Data API call and clone.
   const github = await startChildServer(resolve(import.meta.dirname, "support", "github-server-main.ts"), {
     GITHUB_ROOT: join(root, "github"),
@@ -69,6 +71,7 @@ declare module "vitest" {
     repoPath: string;
     masterRepoPath: string;
     sweBaseCommit: string;
+    sweSideCommit: string;
     anthropicUrl: string;
     claudeCodeCommand: string;
     githubUrl: string;

@@ -53,11 +53,17 @@ export function createEvalRepos(root: string): string {
   return root;
 }
 
-/** Creates `<root>/calc` (the SWE-bench-style task's repository); returns its base commit (no longer its head). */
-export function createCalcRepo(root: string): string {
+/**
+ * Creates `<root>/calc` (the SWE-bench-style task's repository): its base commit (no longer the
+ * head of `main`), and a commit on a side branch, `side`, that `main` does not have.
+ */
+export function createCalcRepo(root: string): { base: string; side: string } {
   const dir = join(root, "calc");
   initRepo(dir);
   const base = commitFiles(dir, CALC_BASE, "calc v1");
+  execFileSync("git", ["checkout", "--quiet", "-b", "side"], { cwd: dir, stdio: "pipe" });
+  const side = commitFiles(dir, { "SIDE.md": "# side\n" }, "calc side");
+  execFileSync("git", ["checkout", "--quiet", "main"], { cwd: dir, stdio: "pipe" });
   commitFiles(dir, CALC_NEXT, "calc v2");
-  return base;
+  return { base, side };
 }

@@ -6,7 +6,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { api, createRun, e2bOptions, sandboxAdmin, scriptedModel, testEnv, waitFor, waitForRunStatus } from "./helpers";
 import { bash, getSession, say, send, setScript, transcript, turnEnded, waitForSession } from "./session-helpers";
 
-/** The `calc` repository (test/support/eval-repos.ts): its base commit has `(v1)` and no NEWS.md; its head has both changed. */
+/** The `calc` repository (test/support/eval-repos.ts): its base commit has `(v1)` and no NEWS.md; the head of `main` has both changed. */
 const CALC = testEnv.TEST_REPO.replace(/\/repo$/, "/evals/calc");
 const BASE = testEnv.TEST_SWE_BASE as string;
 
@@ -48,10 +48,13 @@ describe("runs at a commit", () => {
 
   it("a commit the branch does not have fails every fork with commit_not_found, prepared or not", async () => {
     const missing = "0123456789abcdef0123456789abcdef01234567";
+    // A commit of another branch: in the repository (a local clone even copies its objects), not on `main`.
+    const side = await createRun({ repo: CALC, branch: "main", commit: testEnv.TEST_SWE_SIDE as string, forks: 1, task: { commands: ["true"] } });
     const plain = await createRun({ repo: CALC, commit: missing, forks: 1, task: { commands: ["true"] } });
     const prepared = await createRun({ repo: CALC, commit: missing, forks: 2, prepare: { commands: ["true"] }, task: { commands: ["true"] } });
     const plainView = await waitForRunStatus(plain.id, ["completed", "failed"]);
     expect(plainView.forks[0]!.error).toMatchObject({ code: "commit_not_found", message: expect.stringContaining(missing) });
+    expect((await waitForRunStatus(side.id, ["completed", "failed"])).forks[0]!.error?.code).toBe("commit_not_found");
     const preparedView = await waitForRunStatus(prepared.id, ["completed", "failed"]);
     expect(preparedView.prepared).toMatchObject({ status: "failed", error: { code: "commit_not_found" } });
     expect(preparedView.forks.map((f) => f.error?.code)).toEqual(["commit_not_found", "commit_not_found"]);

@@ -80,6 +80,8 @@ export default defineConfig(async () => {
                   TEST_MIGRATIONS: await readD1Migrations("./migrations"),
                   TEST_REPO: inject<string>("repoPath"),
                   TEST_MASTER_REPO: inject<string>("masterRepoPath"),
+                  TEST_SWE_BASE: inject<string>("sweBaseCommit"),
+                  TEST_SWE_SIDE: inject<string>("sweSideCommit"),
                   CLAUDE_CODE_COMMAND: inject<string>("claudeCodeCommand"),
                   GITHUB_API_URL: `${inject<string>("githubUrl")}/api/v3`,
                   GITHUB_TOKEN: TEST_GITHUB_TOKEN,

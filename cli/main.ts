@@ -68,6 +68,7 @@ export function createProgram(io: Io, result: { code: number }): Command {
     .option("--title <title>", "the run's title, as lists show it (default: the task's first line)")
     .option("--command <cmd...>", "commands task: one or more shell commands, run in order")
     .option("-b, --branch <branch>", "base branch", "main")
+    .option("--commit <sha>", "start every fork at this commit of the branch (a full SHA)")
     .option("-f, --forks <n>", "number of forks (1-100)", parseNumber, 1)
     .option("-m, --model <model>", "agent model (with --prompt)")
     .option("--max-turns <n>", "agent turn limit (with --prompt)", parseNumber)
@@ -184,11 +185,12 @@ export function createProgram(io: Io, result: { code: number }): Command {
   const evalCmd = program
     .command("eval")
     .description("run an eval suite (JSON { name?, tasks, configs? } or JSONL of tasks) and print pass@1, oracle, selected pass and cost per solved task per config")
-    .argument("<suite>", "suite file: tasks { id, repo, ref?, prompt, prepare?, check?, hiddenCheck } (docs/evals.md)")
+    .argument("<suite>", "suite file: tasks { id, repo, ref?, commit?, prompt, prepare?, check?, hiddenCheck, hiddenPatch? } (docs/evals.md), or SWE-bench-style JSONL with --swe-bench-template")
     .option("-c, --config <name:model:N...>", "a config (repeatable), e.g. n1:sonnet:1 n4:sonnet:4")
     .option("--name <name>", "the eval's name (default: the file's, else its path)")
     .option("--max-concurrent <n>", "runs in flight at once (1-50)", parseNumber)
     .option("--budget <usd>", "one budget for the whole eval, in USD", parseNumber)
+    .option("--swe-bench-template <file>", "the suite is SWE-bench-style JSONL; this JSON file maps each repo to { url?, ref?, prepare?, check?, test: \"… {tests}\" } (docs/evals.md)")
     .option("--no-wait", "start it and print its id")
     .addOption(json())
     .action(action((ctx, file: string, opts: EvalOptions) => evalCommand(ctx, file, opts)));

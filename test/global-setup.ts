@@ -6,7 +6,7 @@ import { startScriptedAnthropic } from "./support/anthropic-server.ts";
 import { TEST_ANTHROPIC_API_KEY, TEST_E2B_API_KEY, TEST_SANDBOX_ADMIN_KEY, TEST_GITHUB_TOKEN } from "./support/constants.ts";
 import { startChildServer } from "./support/child-server.ts";
 import { createTestRepo } from "./support/test-repo.ts";
-import { createEvalRepos } from "./support/eval-repos.ts";
+import { createCalcRepo, createEvalRepos } from "./support/eval-repos.ts";
 import { startWorkerBridge } from "./support/worker-bridge.ts";
 
 /** Starts the local E2B-compatible sandbox server and a test git repo for the workerd tests. */
@@ -20,6 +20,10 @@ export default async function setup(project: TestProject) {
   const repoPath = createTestRepo(join(root, "repo"));
   // The bundled eval suite's repositories, beside it (test/support/eval-suite.ts): <root>/evals/<name>.
   createEvalRepos(join(root, "evals"));
+  // The SWE-bench-style task's repository beside them (<root>/evals/calc): its base is not its head.
+  const calc = createCalcRepo(join(root, "evals"));
+  project.provide("sweBaseCommit", calc.base);
+  project.provide("sweSideCommit", calc.side);
   // Its own process, as the sandbox server: it spawns git for every Git Data API call and clone.
   const github = await startChildServer(resolve(import.meta.dirname, "support", "github-server-main.ts"), {
     GITHUB_ROOT: join(root, "github"),
@@ -66,6 +70,8 @@ declare module "vitest" {
     sandboxUrl: string;
     repoPath: string;
     masterRepoPath: string;
+    sweBaseCommit: string;
+    sweSideCommit: string;
     anthropicUrl: string;
     claudeCodeCommand: string;
     githubUrl: string;

@@ -1,6 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
+import { InvalidInputError } from "../../src/core/errors.ts";
+import { sweBenchSuite } from "../../src/evals/swe-bench.ts";
 import type { Context } from "../context.ts";
+import { UsageError } from "../errors.ts";
 import { EXIT } from "../outcome.ts";
 import { colorStatus, formatDuration, formatUsd } from "../render/format.ts";
 import { renderTable } from "../render/table.ts";
@@ -12,6 +15,8 @@ export interface EvalOptions {
   maxConcurrent?: number;
   budget?: number;
   wait?: boolean;
+  /** The suite is SWE-bench-style JSONL; this file holds its per-repository templates. */
+  sweBenchTemplate?: string;
 }
 
 /** How often the eval is read while it runs (FORKYARD_EVAL_POLL_MS overrides, for tests). */
@@ -35,6 +40,29 @@ export function buildEvalBody(text: string, file: string, opts: EvalOptions): Cr
   const trimmed = text.trim();
   const whole = trimmed.includes("\n{") ? undefined : (JSON.parse(trimmed) as Body);
   const body: Body = whole && Array.isArray(whole.tasks) ? whole : { tasks: trimmed.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as unknown) };
+  return withFlags(body, file, opts);
+}
+
+/**
+ * The body from SWE-bench-style JSONL and the per-repository template file (`--swe-bench-template`;
+ * src/evals/swe-bench.ts converts them): a bad line or template is a usage error naming it.
+ */
+export function buildSweBenchBody(jsonl: string, file: string, templateText: string, templateFile: string, opts: EvalOptions): CreateEvalBody {
+  let templates: unknown;
+  try {
+    templates = JSON.parse(templateText);
+  } catch (err) {
+    throw new UsageError(`${templateFile}: not JSON (${(err as Error).message}).`);
+  }
+  try {
+    return withFlags({ tasks: sweBenchSuite(jsonl, templates, { jsonl: file, templates: templateFile }) }, file, opts);
+  } catch (err) {
+    throw err instanceof InvalidInputError ? new UsageError(err.message) : err;
+  }
+}
+
+/** `--config` adds configs; `--name`, `--max-concurrent` and `--budget` override the file's. */
+function withFlags(body: Body, file: string, opts: EvalOptions): CreateEvalBody {
   const configs = [...(body.configs ?? []), ...(opts.config ?? []).map(parseConfigFlag)];
   return {
     ...body,
@@ -47,7 +75,9 @@ export function buildEvalBody(text: string, file: string, opts: EvalOptions): Cr
 
 /** `eval <suite>`: starts an eval suite, shows its progress until it ends, then the figures per config. */
 export async function evalCommand(ctx: Context, file: string, opts: EvalOptions): Promise<number> {
-  const body = buildEvalBody(await readFile(resolve(ctx.io.cwd, file), "utf8"), file, opts);
+  const text = await readFile(resolve(ctx.io.cwd, file), "utf8");
+  const template = opts.sweBenchTemplate;
+  const body = template ? buildSweBenchBody(text, file, await readFile(resolve(ctx.io.cwd, template), "utf8"), template, opts) : buildEvalBody(text, file, opts);
   let view = await ctx.client.createEval(body);
   const { out } = ctx;
   if (!out.json) out.line(`eval ${view.id}: ${view.progress.runs} runs (${view.tasks.length} tasks × ${view.configs.length} configs)`);

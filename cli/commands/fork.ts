@@ -11,6 +11,7 @@ export interface ForkOptions {
   prompt?: string;
   command?: string[];
   branch?: string;
+  commit?: string;
   forks?: number;
   model?: string;
   maxTurns?: number;
@@ -52,6 +53,7 @@ export function buildCreateRunBody(repo: string, opts: ForkOptions, cwd: string)
   const body: CreateRunBody = { repo: resolveRepo(repo, cwd), task };
   if (opts.title !== undefined) body.title = opts.title;
   if (opts.branch !== undefined) body.branch = opts.branch;
+  if (opts.commit !== undefined) body.commit = opts.commit;
   if (opts.forks !== undefined) body.forks = opts.forks;
   if (opts.maxConcurrent !== undefined) body.maxConcurrent = opts.maxConcurrent;
   if (opts.timeout !== undefined) body.timeoutSeconds = opts.timeout;

@@ -1,8 +1,9 @@
-import { createEvalRequest, type CreateEvalRequest, type EvalView } from "../api/evals";
+import { createEvalBody, createEvalRequest, type CreateEvalRequest, type EvalView } from "../api/evals";
 import { parseInput } from "../api/validation";
 import type { Env } from "../core/env";
 import { InvalidInputError, unwrap } from "../core/errors";
 import { evalRunBody } from "../evals/plan";
+import { sweBenchRequestTasks } from "../evals/swe-bench";
 import { randomBase32 } from "../protocol/run-ids";
 import { prepareRun } from "./create-run";
 
@@ -12,12 +13,13 @@ export function newEvalId(): string {
 }
 
 /**
- * Validates an eval request, then every task × config as the run it will be (POST /v1/runs's own
+ * Validates an eval request (a `sweBench` body converted to tasks first), then every task × config as the run it will be (POST /v1/runs's own
  * validation: repository, branch, model, prepare, judge), so a bad task is a 400 now, naming it,
  * rather than a failed run later. Then the eval's object is created and starts launching.
  */
 export async function createEval(env: Env, body: unknown): Promise<EvalView> {
-  const request = parseInput(createEvalRequest, body);
+  const { sweBench, ...rest } = parseInput(createEvalBody, body);
+  const request = parseInput(createEvalRequest, sweBench ? { ...rest, tasks: sweBenchRequestTasks(sweBench) } : rest);
   await checkRuns(env, request);
   const id = newEvalId();
   return unwrap(await env.EVAL.getByName(id).create({ id, request }));

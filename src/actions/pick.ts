@@ -66,7 +66,7 @@ export async function pickFork(env: Env, input: PickInput): Promise<PickResult> 
   const repository = config.GITHUB_TOKEN ? githubRepository(view.request.repo, config) : null;
   // A pushed branch lives in GITHUB_PUSH_REPO when that is set.
   const fetchFrom = (fork.pushed && repository && pushRepoUrl(config)) || view.request.repo;
-  const fetch = fetchCommand({ repo: fetchFrom, branch, pushed: fork.pushed !== undefined, baseBranch: view.request.branch, patchUrl, message: `forkyard: run ${view.id} fork ${fork.n}` });
+  const fetch = fetchCommand({ repo: fetchFrom, branch, pushed: fork.pushed !== undefined, baseBranch: view.request.branch, ...(view.request.commit ? { baseCommit: view.request.commit } : {}), patchUrl, message: `forkyard: run ${view.id} fork ${fork.n}` });
   if (!fork.pushed && !fork.artifacts?.patch) {
     throw new ConflictError("patch_unavailable", `Fork ${fork.n} pushed no branch and stored no patch: its work cannot be taken.`, { field: "n", n: fork.n });
   }

@@ -52,12 +52,12 @@ export function splitPrepare(journal: string[], prepare: string[]): { prepare: s
 
 /**
  * A fork kept without its end state: a prepared run's fork started at the recorded prepared
- * commit, with the prepare commands and (a commands fork) the commands it ran. A fork that cloned
- * by itself has no recorded base commit, and a Claude Code fork's work is not journaled: neither
- * has an origin.
+ * commit (a fork of a run with a `commit`, at that one), with the prepare commands and (a commands
+ * fork) the commands it ran. A fork that cloned the branch's head by itself has no recorded base
+ * commit, and a Claude Code fork's work is not journaled: neither has an origin.
  */
 function runOrigin(run: RunView, fork: Fork): SessionOrigin {
-  const baseSha = run.prepared?.status === "forked" && run.prepared.baseSha ? run.prepared.baseSha : null;
+  const baseSha = run.prepared?.status === "forked" && run.prepared.baseSha ? run.prepared.baseSha : (run.request.commit ?? null);
   const task = run.request.task;
   if (!baseSha || ("prompt" in task && task.runtime === "claude-code")) return { baseSha };
   const ran = (fork.parent?.turn ?? 0) + fork.commands.length;

@@ -11,6 +11,8 @@ import { BASH_TOOL, MAX_COMMAND_MS, MAX_TOOL_OUTPUT_CHARS, TEXT_EDITOR_TOOL } fr
 export interface ForkContext {
   repo: string;
   baseBranch: string;
+  /** The run's `commit` (the fork started there, not at the branch's head). */
+  commit?: string;
   workBranch: string;
   /** This fork's number, 1..forks. */
   fork: number;
@@ -48,7 +50,7 @@ export function displayRepo(repo: string): string {
 
 /** The `system` parameter: shared instructions and run context (cached), then this fork's context. */
 export function buildSystemPrompt(ctx: ForkContext): TextBlockParam[] {
-  const run = `Repository: ${displayRepo(ctx.repo)}\nBase branch: ${ctx.baseBranch}\nWorking directory: ${REPO_DIR}`;
+  const run = `Repository: ${displayRepo(ctx.repo)}\nBase branch: ${ctx.baseBranch}${ctx.commit ? `\nBase commit: ${ctx.commit}` : ""}\nWorking directory: ${REPO_DIR}`;
   const fork = `You are fork ${ctx.fork} of ${ctx.forks}: ${ctx.forks > 1 ? "other forks attempt the same task independently in their own sandboxes, so do not coordinate with them. " : ""}Your work branch is ${ctx.workBranch} (already checked out).`;
   return [
     { type: "text", text: `${INSTRUCTIONS}\n\n${run}`, cache_control: EPHEMERAL },

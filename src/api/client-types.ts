@@ -8,7 +8,7 @@ import type { artifactList, compareView, createdRun, forkDiffView, deletedRun, r
 import type { createRunRequest, ForkStatus, RunStatus } from "./runs.ts";
 import type { createdSession, deletedSession, forkedSessions, messageAccepted, sessionPage, transcriptPage } from "./session-responses.ts";
 import type { createSessionRequest, SessionStatus } from "./sessions.ts";
-import type { createEvalRequest } from "./evals.ts";
+import type { createEvalBody } from "./evals.ts";
 
 export type { AgentView, BranchRequest, BranchResponse, MergeResponse, CommandResult, CreateRunRequest, ForkStatus, ForkView, RunStatus, RunSummary, RunView, StepView, TokenCounts } from "./runs.ts";
 export type { SessionSummary, SessionView, TranscriptEntry, TurnView } from "./sessions.ts";
@@ -17,7 +17,7 @@ export type SessionPickResult = z.infer<typeof import("./pick-responses.ts").ses
 export type { ForkTranscriptEntry, ForkTranscriptPage } from "./fork-transcript.ts";
 export type { EvalResults, EvalView, EvalPage, EvalSummary, ConfigResults, DeletedEval } from "./evals.ts";
 /** The body of POST /v1/evals as sent. */
-export type CreateEvalBody = z.input<typeof createEvalRequest>;
+export type CreateEvalBody = z.input<typeof createEvalBody>;
 
 /** The body of POST /v1/runs as sent (defaults filled in by the server). */
 export type CreateRunBody = z.input<typeof createRunRequest>;

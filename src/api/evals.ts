@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { adaptiveStrategy, gitRefName, judgeRequest } from "./runs.ts";
+import { adaptiveStrategy, gitCommit, gitRefName, judgeRequest } from "./runs.ts";
+import { sweBenchImport } from "./swe-bench.ts";
 
 /** An eval holds at most this many runs (tasks × configs). */
 export const MAX_EVAL_RUNS = 200;
@@ -10,13 +11,25 @@ export const evalTask = z.strictObject({
   repo: z.string().min(1).max(2048),
   /** The branch every attempt starts from (default: the repository's default branch). */
   ref: gitRefName.optional(),
+  /** The commit every attempt (and the hidden check) starts from, on `ref` (a run's `commit`). */
+  commit: gitCommit.optional().describe("the commit every attempt and the hidden check start from, on `ref` (the run's `commit`)"),
   prompt: z.string().min(1).max(100_000),
   /** Setup commands run before the agent (and again before the hidden check). */
   prepare: z.array(z.string().min(1).max(20_000)).min(1).max(50).optional(),
   /** The visible check: the run's `check` (the agent's forks are ranked by it). */
   check: z.string().min(1).max(20_000).optional(),
   /** Run after each fork ends, only in a fresh sandbox on the fork's verified patch; exit 0 = solved. Never shown to the agent. */
-  hiddenCheck: z.string().min(1).max(20_000),
+  hiddenCheck: z.string().min(1).max(100_000),
+  /**
+   * A patch the hidden check applies (`git apply`, from a file) after the fork's patch, the files it
+   * touches first restored from the base: the hidden tests (SWE-bench's `test_patch`). Never shown to the agent.
+   */
+  hiddenPatch: z
+    .string()
+    .min(1)
+    .max(500_000)
+    .optional()
+    .describe("the hidden tests as a patch (SWE-bench's test_patch): the hidden check writes it to a file, restores the files it touches from the base, `git apply`s it after the fork's patch, then runs `hiddenCheck`. Never shown to the agent"),
 });
 
 /** A config: how every task is attempted (model, attempts, judge, strategy). */
@@ -29,23 +42,35 @@ export const evalConfig = z.strictObject({
   strategy: adaptiveStrategy.optional(),
 });
 
-export const createEvalRequest = z
+const evalFields = {
+  name: z.string().min(1).max(200),
+  tasks: z.array(evalTask).min(1).max(MAX_EVAL_RUNS),
+  configs: z.array(evalConfig).min(1).max(20),
+  /** Runs of the eval in flight at once (default 2). */
+  maxConcurrent: z.number().int().min(1).max(50).default(2),
+  /** One budget for every run of the eval, hidden checks included. */
+  budgetUsd: z.number().positive().max(100_000).optional(),
+};
+
+/** An eval as stored: its tasks (a `sweBench` body converted), unique ids and names, within MAX_EVAL_RUNS runs. */
+export const createEvalRequest = z.strictObject(evalFields).superRefine((req, ctx) => {
+  if (req.tasks.length * req.configs.length > MAX_EVAL_RUNS) ctx.addIssue({ code: "custom", path: ["tasks"], message: `tasks × configs must be at most ${MAX_EVAL_RUNS}` });
+  const dup = (names: string[]) => names.findIndex((n, i) => names.indexOf(n) !== i);
+  const task = dup(req.tasks.map((t) => t.id));
+  if (task >= 0) ctx.addIssue({ code: "custom", path: ["tasks", task, "id"], message: "must be unique" });
+  const config = dup(req.configs.map((c) => c.name));
+  if (config >= 0) ctx.addIssue({ code: "custom", path: ["configs", config, "name"], message: "must be unique" });
+});
+
+/** POST /v1/evals's body: `tasks`, or `sweBench` in their place (src/evals/swe-bench.ts converts it), not both. */
+export const createEvalBody = z
   .strictObject({
-    name: z.string().min(1).max(200),
-    tasks: z.array(evalTask).min(1).max(MAX_EVAL_RUNS),
-    configs: z.array(evalConfig).min(1).max(20),
-    /** Runs of the eval in flight at once (default 2). */
-    maxConcurrent: z.number().int().min(1).max(50).default(2),
-    /** One budget for every run of the eval, hidden checks included. */
-    budgetUsd: z.number().positive().max(100_000).optional(),
+    ...evalFields,
+    tasks: evalFields.tasks.optional(),
+    sweBench: sweBenchImport.optional().describe("SWE-bench-style instances and per-repository templates, in place of `tasks`: each instance becomes a task (docs/evals.md)"),
   })
-  .superRefine((req, ctx) => {
-    if (req.tasks.length * req.configs.length > MAX_EVAL_RUNS) ctx.addIssue({ code: "custom", path: ["tasks"], message: `tasks × configs must be at most ${MAX_EVAL_RUNS}` });
-    const dup = (names: string[]) => names.findIndex((n, i) => names.indexOf(n) !== i);
-    const task = dup(req.tasks.map((t) => t.id));
-    if (task >= 0) ctx.addIssue({ code: "custom", path: ["tasks", task, "id"], message: "must be unique" });
-    const config = dup(req.configs.map((c) => c.name));
-    if (config >= 0) ctx.addIssue({ code: "custom", path: ["configs", config, "name"], message: "must be unique" });
+  .superRefine((body, ctx) => {
+    if (!body.tasks === !body.sweBench) ctx.addIssue({ code: "custom", path: [body.tasks ? "sweBench" : "tasks"], message: "give either tasks or sweBench" });
   });
 
 export type CreateEvalRequest = z.output<typeof createEvalRequest>;
@@ -120,7 +145,7 @@ export const evalView = z.object({
   budgetUsd: z.number().nullable(),
   spentUsd: z.number().describe("costs of ended runs and hidden checks, plus what running runs have spent so far"),
   configs: z.array(z.object({ name: z.string(), model: z.string(), forks: z.number().int(), judge: judgeRequest.optional(), strategy: adaptiveStrategy.optional() })),
-  tasks: z.array(z.object({ id: z.string(), repo: z.string(), ref: z.string().optional() })).describe("the tasks (their prompts and checks are not repeated here; the hidden check never is)"),
+  tasks: z.array(z.object({ id: z.string(), repo: z.string(), ref: z.string().optional(), commit: z.string().optional() })).describe("the tasks (their prompts and checks are not repeated here; the hidden check never is)"),
   progress: z.object({ runs: z.number().int(), queued: z.number().int(), running: z.number().int(), checking: z.number().int(), done: z.number().int(), failed: z.number().int(), skipped: z.number().int() }),
   links: z.object({ self: z.string(), results: z.string(), csv: z.string() }),
 });

@@ -1,7 +1,7 @@
 /** The evals part of the OpenAPI document: its operations and the schemas they use. */
 import type { z } from "zod";
 import { errors, json, ref, type Json } from "./openapi-common.ts";
-import { configResults, createEvalRequest, deletedEval, EVAL_STATUSES, evalPage, evalResults, evalSummary, evalTaskResult, evalView } from "./evals.ts";
+import { configResults, createEvalBody, deletedEval, EVAL_STATUSES, evalPage, evalResults, evalSummary, evalTaskResult, evalView } from "./evals.ts";
 
 export const CREATE_EVAL_EXAMPLE = {
   name: "bundled suite, N=1 vs N=4",
@@ -15,7 +15,7 @@ export const CREATE_EVAL_EXAMPLE = {
   budgetUsd: 20,
 } as const;
 
-export const EVAL_REQUEST_SCHEMAS: [string, z.core.$ZodType][] = [["CreateEvalRequest", createEvalRequest]];
+export const EVAL_REQUEST_SCHEMAS: [string, z.core.$ZodType][] = [["CreateEvalRequest", createEvalBody]];
 
 export const EVAL_RESPONSE_SCHEMAS: [string, z.core.$ZodType][] = [
   ["EvalView", evalView],
@@ -38,7 +38,10 @@ export const EVAL_PATHS: Record<string, Record<string, Json>> = {
       description:
         "One run per task × config (created as POST /v1/runs creates runs), at most `maxConcurrent` at once, within one `budgetUsd`. " +
         "After a run ends, each fork that succeeded gets the task's `hiddenCheck` in a fresh sandbox, on its verified patch; the hidden check " +
-        "is never in the run, its prompt, its repository or its sandboxes, nor in any API response (an eval's views list its tasks without prompts or checks). Figures: docs/evals.md.",
+        "is never in the run, its prompt, its repository or its sandboxes, nor in any API response (an eval's views list its tasks without prompts or checks). " +
+        "A task's `commit` pins its base; its `hiddenPatch` (hidden tests as a patch) is applied before the hidden check. In place of `tasks`, `sweBench: { tasks, templates }` takes " +
+        "SWE-bench-style instances (`instance_id, repo, base_commit, problem_statement, test_patch, FAIL_TO_PASS, PASS_TO_PASS`) and a template per repository (`{ url?, ref?, prepare?, check?, test }`, `test` holding `{tests}`); " +
+        "a bad one is a 400 naming it (`sweBench.tasks.3.FAIL_TO_PASS`). Figures: docs/evals.md.",
       requestBody: { required: true, content: { "application/json": { schema: ref("CreateEvalRequest"), example: CREATE_EVAL_EXAMPLE } } },
       responses: { "202": json(ref("EvalView"), "The eval (status `running`)."), ...errors(["BadRequest", "Unauthorized", "PayloadTooLarge", "AgentUnavailable"]) },
     },

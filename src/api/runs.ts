@@ -22,6 +22,15 @@ export const gitRefName = z
   .refine((s) => !s.startsWith("-") && !s.startsWith("/") && !s.endsWith("/") && !s.endsWith(".") && !s.endsWith(".lock"), "is not a valid git ref name")
   .refine((s) => !s.includes("..") && !s.includes("//") && !s.includes("/."), "is not a valid git ref name");
 
+/**
+ * A commit to start from: a full SHA-1 (40 hex) or SHA-256 (64 hex) object name, lower case as git
+ * prints it. Abbreviations are refused (one could name another commit once the repository grows).
+ */
+export const gitCommit = z
+  .string()
+  .regex(/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/, "must be a full commit SHA, lower case (40 hex digits; 64 in a SHA-256 repository)")
+  .describe("a full commit SHA, lower case (40 hex digits; 64 in a SHA-256 repository)");
+
 /** A work-branch prefix: fork n's branch is `<prefix><n>`, so it may end in `/` or `-`. */
 export const branchPrefix = z
   .string()
@@ -125,6 +134,12 @@ export const createRunRequest = z.strictObject({
   repo: z.string().min(1).max(2048),
   /** The branch to fork from. Default: the repository's default branch (a local repo's HEAD, a remote's symbolic HEAD). */
   branch: gitRefName.optional(),
+  /**
+   * The commit every fork starts from (its clone, the prepare, verification, an eval's hidden check)
+   * and its patch is diffed against. It must be reachable from `branch`; a fork whose clone cannot
+   * find it there fails with `commit_not_found`. Default: the branch's head when the fork clones.
+   */
+  commit: gitCommit.optional().describe("the commit every fork starts from (its clone, the prepare, verification, an eval's hidden check) and its patch is diffed against: a full SHA on `branch`; otherwise a fork fails with `commit_not_found`. Default: the branch's head"),
   task,
   /** At most MAX_FORKS_PER_RUN (default 100, up to 1,000: checked when the run is created). */
   forks: z.number().int().min(1).max(1000).default(1),

@@ -189,6 +189,13 @@ export class CloneFailedError extends ForkyardError {
   }
 }
 
+/** The base commit (a run's `commit`) is missing from the repository or not reachable from the branch. */
+export class CommitNotFoundError extends ForkyardError {
+  constructor(commit: string, branch: string) {
+    super("commit_not_found", `Commit ${commit} is not on branch ${branch} (missing from the repository, or not reachable from the branch).`, { status: 422, details: { commit, branch } });
+  }
+}
+
 export class ForkTimeoutError extends ForkyardError {
   constructor(timeoutSeconds: number) {
     super("fork_timeout", `The fork exceeded its timeout of ${timeoutSeconds} s.`, { status: 408, details: { timeoutSeconds } });

@@ -8,12 +8,13 @@ export const MIN_RUN_BUDGET_USD = 0.0001;
 
 /**
  * The POST /v1/runs body of one task × config (the same validation and creation as any run). The
- * hidden check is not in it: the run, its forks, their prompt, repository and sandboxes never see it.
+ * hidden check (and hidden patch) is not in it: the run, its forks, their prompt, repository and sandboxes never see it.
  */
 export function evalRunBody(evalId: string, task: EvalTask, config: EvalConfig, budgetUsd: number | null): Record<string, unknown> {
   return {
     repo: task.repo,
     ...(task.ref ? { branch: task.ref } : {}),
+    ...(task.commit ? { commit: task.commit } : {}),
     task: { prompt: task.prompt, model: config.model },
     forks: config.forks,
     maxConcurrent: Math.min(config.forks, 50),

@@ -7,6 +7,7 @@
 const SENTENCES: Record<string, string> = {
   command_failed: "a task command exited with an error",
   clone_failed: "the repository could not be cloned",
+  commit_not_found: "the run's base commit is not on its branch",
   prepare_failed: "the run's prepare commands failed",
   fork_timeout: "it ran past its timeout",
   stalled: "a command printed nothing and did not exit, and was stopped",

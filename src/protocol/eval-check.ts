@@ -10,12 +10,16 @@ export interface EvalCheckParams {
   n: number;
   repo: string;
   branch: string;
+  /** The run's `commit`: the check's clone starts there (absent: the branch's head). */
+  commit?: string;
   template: string;
   /** What its sandbox time is costed at (the run's sandbox size). */
   sandboxRate?: { vcpu: number; memoryGib: number };
   /** The task's prepare commands, run after the patch is applied. */
   prepare?: string[];
   hiddenCheck: string;
+  /** Applied after the fork's patch, the files it touches restored from the base first (the task's hidden tests). */
+  hiddenPatch?: string;
   timeoutSeconds: number;
 }
 

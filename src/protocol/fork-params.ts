@@ -12,6 +12,8 @@ export interface ForkParams {
   forks: number;
   repo: string;
   baseBranch: string;
+  /** The run's `commit`: the fork's clone starts there (absent: the branch's head). */
+  commit?: string;
   workBranch: string;
   /**
    * The run's task, in instances launched before tasks were passed by reference. Since, absent: the
@@ -76,7 +78,7 @@ export interface ForkContinuationRef {
 }
 
 /** What a sandbox holder (a fork, or a session's setup) tells ForkSandbox: its lease and what to clone. */
-export type SandboxHolder = Pick<ForkParams, "runId" | "n" | "leaseKey" | "repo" | "baseBranch" | "workBranch" | "template" | "timeoutSeconds" | "network" | "priority"> & {
+export type SandboxHolder = Pick<ForkParams, "runId" | "n" | "leaseKey" | "repo" | "baseBranch" | "commit" | "workBranch" | "template" | "timeoutSeconds" | "network" | "priority"> & {
   holder?: LeaseHolder;
   /** The Workflow the holder runs in (the Pool tells it when capacity frees): a fork's by default. */
   workflow?: HolderWorkflow;

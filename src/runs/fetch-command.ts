@@ -2,7 +2,7 @@
  * The shell command that takes a fork's work into a clone of the run's repository, on a local
  * branch named like the fork's work branch. A pushed branch is fetched as it is; a fork whose
  * branch lives nowhere but in its (released) sandbox is rebuilt from its stored patch: the base
- * branch is fetched and the patch applied with `--3way` (so a base branch that moved on since
+ * branch is fetched (the branch is started at the run's `commit`, when it has one) and the patch applied with `--3way` (so a base branch that moved on since
  * merges, or stops with the conflicts marked) and committed. The command reads the API token
  * from `$FORKYARD_TOKEN` (and says so when it is unset): no secret is ever part of it.
  */
@@ -24,6 +24,8 @@ export interface FetchCommandInput {
   pushed: boolean;
   /** The run's base branch (what a patch applies to). */
   baseBranch: string;
+  /** The run's `commit` (on the base branch): the patch applies there. */
+  baseCommit?: string;
   /** The absolute URL of the fork's patch (GET …/forks/:n/patch). */
   patchUrl: string;
   /** The commit message of the rebuilt commit. */
@@ -35,7 +37,7 @@ export function fetchCommand(input: FetchCommandInput): string {
   if (input.pushed) return `git fetch ${shellWord(repo)} ${shellWord(`${branch}:${branch}`)}`;
   return [
     `git fetch ${shellWord(repo)} ${shellWord(input.baseBranch)}`,
-    `git switch -c ${shellWord(branch)} FETCH_HEAD`,
+    `git switch -c ${shellWord(branch)} ${input.baseCommit ? shellWord(input.baseCommit) : "FETCH_HEAD"}`,
     `curl -fsSL -H "Authorization: Bearer \${${TOKEN_VARIABLE}:?set ${TOKEN_VARIABLE} to a Forkyard API token}" ${shellWord(input.patchUrl)} | git apply --3way`,
     `git commit -qm ${shellWord(input.message)}`,
   ].join(" && ");

@@ -7,13 +7,30 @@ import type { DiffStats } from "../api/runs.ts";
 /** Where each fork's clone lives inside its sandbox. */
 export const REPO_DIR = "/home/user/repo";
 
+/** CLONE_SCRIPT's exit status (and the line it prints) when the base commit is not on the branch. */
+export const COMMIT_NOT_FOUND_EXIT = 3;
+export const COMMIT_NOT_FOUND_MARK = "forkyard: commit not found on the branch";
+
+/**
+ * Clones the branch onto the work branch at FORKYARD_BASE_SHA (a run's `commit`, or the first
+ * clone's commit in a replacement sandbox) when set, else at the branch's head; prints the commit.
+ */
 export const CLONE_SCRIPT = [
   "set -eu",
   'rm -rf "$FORKYARD_DIR"',
   'git clone --quiet --single-branch --branch "$FORKYARD_BASE_BRANCH" -- "$FORKYARD_REPO" "$FORKYARD_DIR"',
   'cd "$FORKYARD_DIR"',
-  // A replacement sandbox (the first was lost) starts from the same commit as the first.
+  // A run's `commit`, or a replacement sandbox's (the first was lost) base: it must be on the branch.
+  `if [ -n "\${FORKYARD_BASE_SHA:-}" ] && ! git merge-base --is-ancestor "$FORKYARD_BASE_SHA" HEAD 2>/dev/null; then echo "${COMMIT_NOT_FOUND_MARK}" >&2; exit ${COMMIT_NOT_FOUND_EXIT}; fi`,
   'git checkout --quiet -b "$FORKYARD_WORK_BRANCH" "${FORKYARD_BASE_SHA:-HEAD}"',
+  // Started before the branch's head: the later history loses its refs (branches, remote-tracking
+  // branches, tags not merged into the start) and the reflogs, so `git log --all` ends at the start;
+  // the base branch is recreated there. Its objects stay in the clone, unreachable.
+  'if [ -n "${FORKYARD_BASE_SHA:-}" ] && [ "$(git rev-parse -q --verify "refs/heads/$FORKYARD_BASE_BRANCH" || true)" != "$(git rev-parse HEAD)" ]; then',
+  '  git for-each-ref --format="%(refname)" --no-merged HEAD | while IFS= read -r ref; do git update-ref -d "$ref"; done',
+  '  git branch --force --quiet "$FORKYARD_BASE_BRANCH" HEAD',
+  "  git reflog expire --expire=now --all",
+  "fi",
   "git config user.name Forkyard",
   "git config user.email forkyard@users.noreply.github.com",
   "git rev-parse HEAD",

@@ -89,7 +89,7 @@ export async function runAgentTask(ctx: ForkContext, task: AgentTask & { model: 
       history: start.history,
       resume: start.resume,
       model: task.model,
-      system: buildSystemPrompt({ repo: p.repo, baseBranch: p.baseBranch, workBranch: p.workBranch, fork: p.n, forks: p.forks }),
+      system: buildSystemPrompt({ repo: p.repo, baseBranch: p.baseBranch, ...(p.commit ? { commit: p.commit } : {}), workBranch: p.workBranch, fork: p.n, forks: p.forks }),
       tools: buildTools(),
       maxTurns: Math.max(1, (task.maxTurns ?? config.AGENT_MAX_TURNS) - (own?.turns ?? 0)),
       maxTokens: task.maxTokens,

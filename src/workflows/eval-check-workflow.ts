@@ -5,7 +5,7 @@ import type { Evaluation } from "../objects/eval/evaluation";
 import { POOL_NAME } from "../protocol/events";
 import { evalCheckLeaseKey, type EvalCheckOutcome, type EvalCheckParams } from "../protocol/eval-check";
 import { REPO_DIR } from "../sandbox/git";
-import { applyPatch } from "../sandbox/apply-patch";
+import { applyHiddenPatch, applyPatch } from "../sandbox/apply-patch";
 import { DurableJob, type JobContext, type JobTracking } from "./durable-job";
 import { runCheck } from "./fork-verification";
 import { ForkSandbox } from "./fork-sandbox";
@@ -17,8 +17,9 @@ type Work = { passed: boolean | null; exitCode?: number; error?: string; duratio
 
 /**
  * An eval's hidden check of one fork (src/objects/eval): a fresh sandbox from the Pool that the
- * fork never touched clones the task's base, applies the fork's verified patch (built in its
- * verification sandbox, read from R2), runs the task's prepare commands, then the hidden check.
+ * fork never touched clones the task's base (the run's `commit`, else the branch's head), applies
+ * the fork's verified patch (built in its verification sandbox, read from R2) and the task's hidden
+ * patch (its hidden tests), runs the task's prepare commands, then the hidden check.
  * Only its exit code is kept (what the check prints is the fork's code's output). The sandbox is
  * released whatever happens and the outcome reported to the eval.
  */
@@ -34,7 +35,7 @@ export class EvalCheckWorkflow extends DurableJob<EvalCheckParams, Work, EvalChe
     const pool = job.env.POOL.getByName(POOL_NAME);
     const leaseKey = evalCheckLeaseKey(p.evalId, p.runId, p.n);
     const sandbox = new ForkSandbox({
-      params: { runId: p.evalId, n: p.n, leaseKey, repo: p.repo, baseBranch: p.branch, workBranch: `forkyard-eval/${p.n}`, template: p.template, timeoutSeconds: p.timeoutSeconds, holder: "run", workflow: "eval", priority: "background" },
+      params: { runId: p.evalId, n: p.n, leaseKey, repo: p.repo, baseBranch: p.branch, ...(p.commit ? { commit: p.commit } : {}), workBranch: `forkyard-eval/${p.n}`, template: p.template, timeoutSeconds: p.timeoutSeconds, holder: "run", workflow: "eval", priority: "background" },
       config,
       step: job.step,
       steps,
@@ -48,9 +49,13 @@ export class EvalCheckWorkflow extends DurableJob<EvalCheckParams, Work, EvalChe
         const { acquiredAt } = await sandbox.acquire(EVAL_CHECK_STEP.prefix, { quiet: true });
         acquired = true;
         steps.setDeadline(acquiredAt + p.timeoutSeconds * 1000, p.timeoutSeconds);
-        await steps.run(EVAL_CHECK_STEP.base, stepConfig("restore", retries), async ({ remainingMs }) => retryable(() => sandbox.cloneAt(remainingMs)));
+        const { baseSha } = await steps.run(EVAL_CHECK_STEP.base, stepConfig("restore", retries), async ({ remainingMs }) => retryable(() => sandbox.cloneAt(remainingMs)));
         const applied = await steps.run(EVAL_CHECK_STEP.apply, stepConfig("collect", retries), () => applyForkPatch(job, sandbox));
         if (!applied.ok) return { passed: false, error: "patch_failed" };
+        if (p.hiddenPatch) {
+          const hidden = await steps.run(EVAL_CHECK_STEP.hiddenPatch, stepConfig("collect", retries), async () => ({ ok: await applyHiddenPatch(await sandbox.envd(), p.hiddenPatch!, baseSha) }));
+          if (!hidden.ok) return { passed: null, error: "hidden_patch_failed" };
+        }
         for (const [i, command] of (p.prepare ?? []).entries()) {
           const exit = await steps.run(`${EVAL_CHECK_STEP.prepare}-${i + 1}`, stepConfig("command", retries, p.timeoutSeconds * 1000), async ({ remainingMs }) => {
             const exec = await (await sandbox.envd()).exec(command, { cwd: REPO_DIR, timeoutMs: remainingMs });

@@ -3,10 +3,10 @@ import type { JournalEntry } from "../runs/step-snapshots";
 import { executeTool } from "../agent/tools";
 import type { Pool } from "../objects/pool/pool";
 import type { Config } from "../core/env";
-import { CloneFailedError, CommandFailedError, decodeStepError, fromWireError, SandboxOperationError, unwrap } from "../core/errors";
+import { CloneFailedError, CommandFailedError, CommitNotFoundError, decodeStepError, fromWireError, SandboxOperationError, unwrap } from "../core/errors";
 import { log } from "../observability/log";
 import { sandboxAccess } from "../sandbox/connection";
-import { BRANCH_SCRIPT, CLONE_SCRIPT, cloneEnv, EXCLUDE_PREPARED_SCRIPT, GIT_SHA, REPO_DIR } from "../sandbox/git";
+import { BRANCH_SCRIPT, CLONE_SCRIPT, cloneEnv, COMMIT_NOT_FOUND_EXIT, COMMIT_NOT_FOUND_MARK, EXCLUDE_PREPARED_SCRIPT, GIT_SHA, REPO_DIR } from "../sandbox/git";
 import type { SandboxHandle } from "../sandbox/handle";
 import { EnvdClient } from "../sandbox/envd-client";
 import { forkLeaseRequest, type SandboxHolder } from "../protocol/fork-params";
@@ -309,10 +309,13 @@ export class ForkSandbox {
     return { ok: true };
   }
 
+  /** Clones at `baseSha`, else at the holder's `commit` (a run's), else at the branch's head. */
   async #clone(timeoutMs: number, baseSha?: string): Promise<{ baseSha: string }> {
     const p = this.#d.params;
     const session = await this.envd();
-    const result = await session.exec(CLONE_SCRIPT, { timeoutMs, envs: cloneEnv({ repo: p.repo, baseBranch: p.baseBranch, workBranch: p.workBranch, baseSha }) });
+    const at = baseSha ?? p.commit;
+    const result = await session.exec(CLONE_SCRIPT, { timeoutMs, envs: cloneEnv({ repo: p.repo, baseBranch: p.baseBranch, workBranch: p.workBranch, baseSha: at }) });
+    if (at && result.exitCode === COMMIT_NOT_FOUND_EXIT && result.stderrTail.includes(COMMIT_NOT_FOUND_MARK)) throw new CommitNotFoundError(at, p.baseBranch);
     const sha = result.stdoutTail.trim().split("\n").pop() ?? "";
     if (result.exitCode !== 0 || !GIT_SHA.test(sha)) throw new CloneFailedError(`Cloning ${p.repo} (${p.baseBranch}) failed: ${result.stderrTail.trim() || `exit ${result.exitCode}`}`);
     return { baseSha: sha };

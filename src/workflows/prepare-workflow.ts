@@ -22,6 +22,8 @@ export interface PrepareParams {
 export interface PrepareInfo {
   repo: string;
   branch: string;
+  /** The run's `commit`: the prepared clone starts there. */
+  commit?: string;
   templateId: string;
   commands: string[];
   timeoutSeconds: number;
@@ -72,7 +74,7 @@ export class PrepareWorkflow extends DurableJob<PrepareParams, PreparedView> {
     const work = async (): Promise<PreparedView> => {
       const info = await steps.run(PREPARE_STEP.info, control, async () => unwrap(await orchestrator.prepareInfo()), { gated: false });
       const prepared = new ForkSandbox({
-        params: { runId, n: 0, leaseKey: info.leaseKey, repo: info.repo, baseBranch: info.branch, workBranch: `forkyard/${runId}/prepare`, template: info.templateId, timeoutSeconds: info.timeoutSeconds, workflow: "prepare", ...(info.network ? { network: info.network } : {}) },
+        params: { runId, n: 0, leaseKey: info.leaseKey, repo: info.repo, baseBranch: info.branch, ...(info.commit ? { commit: info.commit } : {}), workBranch: `forkyard/${runId}/prepare`, template: info.templateId, timeoutSeconds: info.timeoutSeconds, workflow: "prepare", ...(info.network ? { network: info.network } : {}) },
         config,
         step,
         steps,

@@ -181,6 +181,7 @@ export const EVAL_CHECK_STEP = {
   prefix: "hidden-",
   base: "hidden-base",
   apply: "hidden-apply",
+  hiddenPatch: "hidden-tests",
   prepare: "hidden-prepare",
   check: "hidden-check",
   release: "hidden-release",

@@ -85,4 +85,37 @@ describe("forkyard eval", () => {
     expect(text).toMatch(/n2\s+sonnet\s+2\s+1\/2\s+50% \[9–91\]\s+100% \[34–100\]\s+50% \[9–91\]\s+50% \[9–91\]\s+-\s+\$0\.50/);
     expect(code).toBe(0);
   });
+
+  it("--swe-bench-template: SWE-bench-style JSONL becomes tasks (base commit, test patch hidden); a bad line is a usage error naming its line and field", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "forkyard-swe-"));
+    const base = "b".repeat(40);
+    const line = { instance_id: "acme__w-1", repo: "acme/w", base_commit: base, problem_statement: "Fix it", test_patch: "diff --git a/t b/t\n", FAIL_TO_PASS: '["t1"]', PASS_TO_PASS: "[]" };
+    writeFileSync(join(dir, "swe.jsonl"), `${JSON.stringify(line)}\n${JSON.stringify({ ...line, instance_id: "acme__w-2", FAIL_TO_PASS: 5 })}\n`);
+    writeFileSync(join(dir, "good.jsonl"), `${JSON.stringify(line)}\n`);
+    writeFileSync(join(dir, "t.json"), JSON.stringify({ "acme/w": { test: "pytest {tests}" } }));
+    const posted: unknown[] = [];
+    const stderr: string[] = [];
+    const io: Io = {
+      stdout: { write: () => true, columns: 160, rows: 40 },
+      stderr: { write: (s: string) => stderr.push(s) },
+      env: {},
+      cwd: dir,
+      fetch: (async (_input: string | URL | Request, init?: RequestInit) => {
+        posted.push(JSON.parse(String(init?.body)));
+        return new Response(JSON.stringify(evalView("running", 0)), { status: 202, headers: { "content-type": "application/json" } });
+      }) as typeof fetch,
+      readLines: async function* () {},
+      onInterrupt: () => () => undefined,
+    };
+    const run = (suite: string) => main(["node", "forkyard", "eval", suite, "--swe-bench-template", "t.json", "-c", "n1:sonnet:1", "--no-wait"], io);
+    expect(await run("good.jsonl")).toBe(0);
+    expect(posted).toEqual([{
+      name: "good.jsonl",
+      tasks: [{ id: "acme__w-1", repo: "https://github.com/acme/w.git", commit: base, prompt: "Fix it", hiddenCheck: "pytest t1", hiddenPatch: "diff --git a/t b/t\n" }],
+      configs: [{ name: "n1", model: "sonnet", forks: 1 }],
+    }]);
+    expect(await run("swe.jsonl")).toBe(2);
+    expect(stripAnsi(stderr.join(""))).toContain("swe.jsonl line 2: FAIL_TO_PASS: must be a list of test names");
+    expect(posted).toHaveLength(1);
+  });
 });

@@ -130,7 +130,7 @@ describe("fork: arguments to POST /v1/runs", () => {
   it("maps every option into the body and headers", async () => {
     const fake = fakeIo(() => json({ id: "r1", status: "running", forks: 3, createdAt: "x", links: {} }, 202), { env: { FORKYARD_URL: "http://api.test/" } });
     const code = await main(
-      argv("fork", "./repo", "--command", "npm ci", "npm test", "-f", "3", "-b", "dev", "--max-concurrent", "2", "-t", "60", "--budget", "1.5", "--check", "npm run lint",
+      argv("fork", "./repo", "--command", "npm ci", "npm test", "-f", "3", "-b", "dev", "--commit", "c".repeat(40), "--max-concurrent", "2", "-t", "60", "--budget", "1.5", "--check", "npm run lint",
         "--protect", "tests/**", "package.json", "--branch-prefix", "try", "--template", "node", "--metadata", "a=1", "b=x=y", "--idempotency-key", "k1", "--title", "Shard the tests", "--no-wait", "--json"),
       fake.io,
     );
@@ -145,6 +145,7 @@ describe("fork: arguments to POST /v1/runs", () => {
       task: { commands: ["npm ci", "npm test"] },
       title: "Shard the tests",
       branch: "dev",
+      commit: "c".repeat(40),
       forks: 3,
       maxConcurrent: 2,
       timeoutSeconds: 60,

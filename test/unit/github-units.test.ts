@@ -304,6 +304,8 @@ describe("the fetch command of a pick", () => {
         'curl -fsSL -H "Authorization: Bearer ${FORKYARD_TOKEN:?set FORKYARD_TOKEN to a Forkyard API token}" https://fy.example/v1/runs/rabc/forks/2/patch | git apply --3way && ' +
         "git commit -qm 'forkyard: run rabc fork 2'",
     );
+    // A run at a commit: the branch starts there (the patch is against it), not at the fetched head.
+    expect(fetchCommand({ ...input, pushed: false, baseCommit: "c".repeat(40) })).toContain(`git switch -c forkyard/rabc/2 ${"c".repeat(40)} && `);
     expect(shellWord("/srv/my repos/it's")).toBe(`'/srv/my repos/it'\\''s'`);
     expect(shellWord("$(rm -rf ~)")).toBe("'$(rm -rf ~)'");
   });

@@ -6,6 +6,8 @@ import { evalPage, evalResults, evalView, type EvalPage, type EvalResults, type 
 import { wilson } from "../../src/evals/metrics";
 import type { ScriptedReply } from "../support/anthropic-server";
 import { BUNDLED_TASKS, bundledEvalTasks } from "../support/eval-suite";
+import { CALC_PROBLEM, calcJsonl, calcTemplates } from "../support/swe-suite";
+import { sweBenchSuite } from "../../src/evals/swe-bench";
 import { api, getRun, sandboxAdmin, scriptedModel, testEnv, waitFor } from "./helpers";
 
 /** The bundled suite's repositories (test/global-setup.ts creates them beside the test repo). */
@@ -170,5 +172,39 @@ describe("evals", () => {
     const lines = (await csv.text()).trim().split("\n");
     expect(lines).toHaveLength(3);
     expect(lines[2]!.split(",").slice(0, 9)).toEqual(["pair", pair.model, "2", "2", "4", "1", "0.5", String(wilson(0.5, 2).low), String(wilson(0.5, 2).high)]);
+  });
+
+  it("a SWE-bench-style task at its base commit: the fork that makes the hidden test patch pass counts, the other does not, and the test patch never reaches the model", async () => {
+    const CALC_FIX = 'if [ "$FORKYARD_FORK" = 1 ]; then sed -i \'3s/-/+/\' calc.sh; else sed -i \'3s/-/*/\' calc.sh && echo true > tests/test_add.sh; fi';
+    await scriptedModel.script([1, 2].map(() => bash("add 2 3", CALC_FIX)));
+    const base = testEnv.TEST_SWE_BASE as string;
+    // The JSONL line as POST /v1/evals's sweBench takes it (the CLI's --swe-bench-template posts the tasks it makes).
+    const instance = JSON.parse(calcJsonl(base)) as Record<string, unknown>;
+    const bad = await postEval({ name: "swe", sweBench: { tasks: [{ ...instance, base_commit: "abc1234" }], templates: calcTemplates(SUITE_ROOT) }, configs: [{ name: "pair", model: "sonnet", forks: 2 }] });
+    expect(((await bad.json()) as { error: { details: { field: string } } }).error.details.field).toBe("sweBench.tasks.0.base_commit");
+    const res = await postEval({ name: "swe", sweBench: { tasks: [instance], templates: calcTemplates(SUITE_ROOT) }, configs: [{ name: "pair", model: "sonnet", forks: 2 }] });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as EvalView;
+    await waitFor("the eval to complete", async () => ((await (await api(`/v1/evals/${id}`)).json()) as EvalView).status === "completed", 60_000, 100);
+    const results = (await (await api(`/v1/evals/${id}/results`)).json()) as EvalResults;
+    // Fork 1 adds (test_add and test_sub pass); fork 2 multiplies and writes a test_add that always
+    // passes, which the hidden check replaces with the test patch's (test_add fails). Both patches are
+    // against the base commit, where the hidden check applies them (at the branch's head they would not apply).
+    expect(results.tasks[0]!.forks).toEqual([{ n: 1, status: "succeeded", hiddenPassed: true }, { n: 2, status: "succeeded", hiddenPassed: false }]);
+    expect(results.configs[0]).toMatchObject({ tasks: 1, attempts: 2 });
+    expect(results.configs[0]!.passAt1).toEqual(wilson(0.5, 1));
+    expect(results.configs[0]!.oraclePassAtN).toEqual(wilson(1, 1));
+    const run = await getRun(results.tasks[0]!.runId!);
+    expect(run.request).toMatchObject({ commit: base, task: { prompt: CALC_PROBLEM } });
+    const calls = JSON.stringify(await scriptedModel.calls());
+    // Neither the hidden check (the test command) nor the test patch's test, in the requests or the run.
+    const hidden = [sweBenchSuite(calcJsonl(base), calcTemplates(SUITE_ROOT))[0]!.hiddenCheck, 'test "$(add 2 3)" = 5'].map((t) => JSON.stringify(t).slice(1, -1));
+    expect(hidden[0]).toBe("sh tests/run.sh test_add test_sub");
+    expect(calls).toContain("add 2 3");
+    expect(calls).toContain(`Base commit: ${base}`);
+    for (const text of hidden) {
+      expect(calls).not.toContain(text);
+      expect(JSON.stringify(run)).not.toContain(text);
+    }
   });
 });

@@ -191,10 +191,12 @@ export class Evaluation extends DurableObject<Env> {
         n: check.n,
         repo: view.request.repo,
         branch: view.request.branch,
+        ...(view.request.commit ? { commit: view.request.commit } : {}),
         template: view.sandbox.templateId,
         sandboxRate: { vcpu: view.sandbox.vcpu, memoryGib: view.sandbox.memoryGib },
         ...(task.prepare ? { prepare: task.prepare } : {}),
         hiddenCheck: task.hiddenCheck,
+        ...(task.hiddenPatch ? { hiddenPatch: task.hiddenPatch } : {}),
         timeoutSeconds: HIDDEN_CHECK_TIMEOUT_SECONDS,
       };
       await createInstanceOnce(this.env.EVAL_CHECK_WORKFLOW, evalCheckInstanceId(record.id, runId, check.n), params);
@@ -313,7 +315,7 @@ export class Evaluation extends DurableObject<Env> {
       budgetUsd: request.budgetUsd ?? null,
       spentUsd: spent,
       configs: request.configs.map((c) => ({ name: c.name, model: c.model, forks: c.forks, ...(c.judge ? { judge: c.judge } : {}), ...(c.strategy ? { strategy: c.strategy } : {}) })),
-      tasks: request.tasks.map((t) => ({ id: t.id, repo: t.repo, ...(t.ref ? { ref: t.ref } : {}) })),
+      tasks: request.tasks.map((t) => ({ id: t.id, repo: t.repo, ...(t.ref ? { ref: t.ref } : {}), ...(t.commit ? { commit: t.commit } : {}) })),
       progress: { runs: runs.length, queued: count("queued"), running: count("running"), checking: count("checking"), done: count("done"), failed: count("failed"), skipped: count("skipped") },
       links: evalLinks(record.id),
     };

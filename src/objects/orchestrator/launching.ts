@@ -160,6 +160,7 @@ export class RunLaunching {
       // Its instances keep the steps of the code the run started on, whatever build resumes them.
       codeVersion: codeVersion.code,
     };
+    if (request.commit) params.commit = request.commit;
     if (request.check) params.check = request.check;
     if (request.push) params.push = true;
     if (request.keepSandboxes) params.keepSandbox = true;

@@ -15,7 +15,7 @@ import { createInstanceOnce } from "../../protocol/create-instance";
 /**
  * A run's prepare (runs with `prepare`; the Workflow is src/workflows/prepare-workflow.ts): its
  * forks launch once it has reported — each in a sandbox forked from the prepared one, or preparing
- * itself — and fail with `prepare_failed` if it failed.
+ * itself — and fail with `prepare_failed` if it failed (`commit_not_found` when the run's commit was).
  */
 export class RunPreparing {
   readonly #run: RunContext;
@@ -33,7 +33,9 @@ export class RunPreparing {
     if (prepared?.status === "failed") {
       const now = new Date().toISOString();
       for (const fork of store.forksWithStatus("queued")) {
-        if (store.finishFork(fork.n, "failed", now, { code: "prepare_failed", message: `The prepare failed: ${prepared.error?.message ?? "unknown error"}` })) {
+        // A commit not on the branch keeps its code: the forks fail for the same reason the prepare did.
+        const code = prepared.error?.code === "commit_not_found" ? "commit_not_found" : "prepare_failed";
+        if (store.finishFork(fork.n, "failed", now, { code, message: `The prepare failed: ${prepared.error?.message ?? "unknown error"}` })) {
           this.#run.event("fork.finished", fork.n, { status: "failed" });
         }
       }
@@ -57,6 +59,7 @@ export class RunPreparing {
     return {
       repo: run.request.repo,
       branch: run.request.branch,
+      ...(run.request.commit ? { commit: run.request.commit } : {}),
       templateId: run.sandbox.templateId,
       commands: prepare.commands,
       timeoutSeconds: prepare.timeoutSeconds,

@@ -51,7 +51,7 @@ export function runHead(run: RunView, liveEl: HTMLElement, act: Act, remove: () 
     buttons.push(actionButton("Delete run", async () => (confirm(confirmText) ? remove() : undefined), "danger"));
   }
   const meta = [
-    h("span", null, h("span", { class: "sr-only" }, "Repository: "), h("span", { class: "mono strong" }, req.repo || "?"), " @ ", h("span", { class: "mono" }, req.branch || "main")),
+    h("span", null, h("span", { class: "sr-only" }, "Repository: "), h("span", { class: "mono strong" }, req.repo || "?"), " @ ", h("span", { class: "mono" }, req.branch || "main"), req.commit ? h("span", { class: "mono", title: req.commit }, " " + req.commit.slice(0, 12)) : null),
     h("span", null, "created ", timeEl(run.createdAt)),
     h("span", null, "elapsed ", elapsedEl(run.createdAt, isFinished(run) ? run.updatedAt : null)),
     h("span", null, "max concurrent " + (req.maxConcurrent ?? "–")),

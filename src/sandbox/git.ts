@@ -18,7 +18,8 @@ export const COMMIT_NOT_FOUND_MARK = "forkyard: commit not found on the branch";
 export const CLONE_SCRIPT = [
   "set -eu",
   'rm -rf "$FORKYARD_DIR"',
-  'git clone --quiet --single-branch --branch "$FORKYARD_BASE_BRANCH" -- "$FORKYARD_REPO" "$FORKYARD_DIR"',
+  // The commit identity is set by the clone (`-c`: in the new repository's config), not by two more git runs.
+  'git clone --quiet -c user.name=Forkyard -c user.email=forkyard@users.noreply.github.com --single-branch --branch "$FORKYARD_BASE_BRANCH" -- "$FORKYARD_REPO" "$FORKYARD_DIR"',
   'cd "$FORKYARD_DIR"',
   // A run's `commit`, or a replacement sandbox's (the first was lost) base: it must be on the branch.
   `if [ -n "\${FORKYARD_BASE_SHA:-}" ] && ! git merge-base --is-ancestor "$FORKYARD_BASE_SHA" HEAD 2>/dev/null; then echo "${COMMIT_NOT_FOUND_MARK}" >&2; exit ${COMMIT_NOT_FOUND_EXIT}; fi`,
@@ -31,8 +32,6 @@ export const CLONE_SCRIPT = [
   '  git branch --force --quiet "$FORKYARD_BASE_BRANCH" HEAD',
   "  git reflog expire --expire=now --all",
   "fi",
-  "git config user.name Forkyard",
-  "git config user.email forkyard@users.noreply.github.com",
   "git rev-parse HEAD",
 ].join("\n");
 
@@ -63,10 +62,13 @@ export const COLLECT_SCRIPT = [
   'cd "$FORKYARD_DIR"',
   "git add -A",
   'if ! git diff --cached --quiet; then git commit --quiet --no-verify -m "$FORKYARD_MESSAGE"; fi',
-  'git diff --numstat "$FORKYARD_BASE_SHA" HEAD',
-  'if ! git diff --quiet "$FORKYARD_BASE_SHA" HEAD; then',
+  // numstat lists every changed path (a mode or type change as 0 0): empty exactly when nothing changed.
+  'numstat=$(git diff --numstat "$FORKYARD_BASE_SHA" HEAD)',
+  'if [ -n "$numstat" ]; then',
+  '  printf "%s\\n" "$numstat"',
   `  git diff --binary "$FORKYARD_BASE_SHA" HEAD > ${PATCH_FILE}`,
-  `  printf "PATCH\\t%s\\t%s\\n" "$(stat -c %s ${PATCH_FILE})" "$(sha256sum ${PATCH_FILE} | cut -d " " -f 1)"`,
+  `  sum=$(sha256sum ${PATCH_FILE})`,
+  `  printf "PATCH\\t%s\\t%s\\n" "$(stat -c %s ${PATCH_FILE})" "\${sum%% *}"`,
   "fi",
 ].join("\n");
 

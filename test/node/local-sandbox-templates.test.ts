@@ -2,7 +2,7 @@
 // a template from `base` plus commands, files copied from the build context, env vars and a working
 // directory, built in a sandbox of the server; sandboxes made from its name start with its files.
 // What needs a Docker image fails the build with a message saying so.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,6 +15,9 @@ beforeAll(async () => {
   srv = await startTestSandboxServer();
   context = mkdtempSync(join(tmpdir(), "tpl-context-"));
   writeFileSync(join(context, "hello.txt"), "from the build context\n");
+  mkdirSync(join(context, "folder"));
+  writeFileSync(join(context, "folder", "a.txt"), "a\n");
+  symlinkSync("a.txt", join(context, "folder", "link.txt"));
 });
 afterAll(async () => {
   await srv.stop();
@@ -29,10 +32,12 @@ describe("template builds", () => {
     const template = Template({ fileContextPath: context })
       .fromTemplate("base")
       .copy("hello.txt", "/home/user/app/")
+      .copy("folder/*", "folder")
       .setEnvs({ GREETING: "hi" })
       .setWorkdir("/home/user/app")
       .runCmd('echo "$GREETING from the build" > made.txt && echo building now')
-      .runCmd("id -u > root-uid.txt", { user: "root" });
+      .runCmd("id -u > root-uid.txt", { user: "root" })
+      .setStartCmd("touch /tmp/started && exec sleep 600", "test -e /tmp/started");
     const info = await Template.build(template, "my-tpl", { ...srv.sdk, onBuildLogs: (e: LogEntry) => logs.push(e.message) });
     expect(info.name).toBe("my-tpl");
     expect(logs).toContain("building now");
@@ -44,8 +49,12 @@ describe("template builds", () => {
     expect(await sbx.files.read("/home/user/app/made.txt")).toBe("hi from the build\n");
     expect(await sbx.files.read("/home/user/app/hello.txt")).toBe("from the build context\n");
     expect(await sbx.files.read("/home/user/app/root-uid.txt")).toBe("0\n");
+    expect(await sbx.files.read("/home/user/folder/link.txt")).toBe("a\n");
+    expect((await sbx.files.getInfo("/home/user/folder/link.txt")).symlinkTarget).toBe("/home/user/folder/a.txt");
     const run = await sbx.commands.run('echo "$GREETING"; pwd');
     expect(run.stdout).toBe("hi\n/home/user/app\n");
+    // the start command runs again in each sandbox made from the template (files only are kept)
+    expect((await sbx.commands.list()).some((p) => p.args.join(" ").includes("exec sleep 600"))).toBe(true);
     await sbx.kill();
 
     // a template built on that one keeps its files, env vars and workdir

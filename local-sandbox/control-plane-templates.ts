@@ -15,8 +15,8 @@ import { parseFilesHash, parseTemplateName } from "./template-builds.ts";
 import { parseBuildSpec } from "./template-steps.ts";
 import { runBuild } from "./template-runner.ts";
 
-/** Largest build-context archive accepted (bytes). */
-const UPLOAD_MAX = 1024 * 1024 * 1024;
+/** Largest build-context archive accepted (bytes; a COPY step holds it in memory while it runs). */
+const UPLOAD_MAX = 512 * 1024 * 1024;
 const STATUS_PAGE = 100;
 
 async function requestBuild(ctx: ServerContext, info: RequestInfo): Promise<Reply> {

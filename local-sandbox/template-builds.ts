@@ -35,6 +35,8 @@ export interface BuildRecord {
 const LOGS_MAX = 10_000;
 const LINE_MAX = 4096;
 const HASH = /^[a-f0-9]{16,128}$/;
+/** Builds remembered; beyond it the oldest finished ones are forgotten. */
+const BUILDS_MAX = 500;
 
 function randomId(length: number): string {
   const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -75,6 +77,10 @@ export class TemplateBuilds {
   request(name: string): BuildRecord {
     const build: BuildRecord = { templateID: randomId(20), buildID: crypto.randomUUID(), name, status: "waiting", logs: [] };
     this.builds.set(`${build.templateID}/${build.buildID}`, build);
+    for (const [key, old] of this.builds) {
+      if (this.builds.size <= BUILDS_MAX) break;
+      if (old.status === "ready" || old.status === "error") this.builds.delete(key);
+    }
     return build;
   }
 

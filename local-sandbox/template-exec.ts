@@ -6,6 +6,7 @@ import type { Sandbox } from "./sandbox-store.ts";
 
 /** Stderr lines a failure's message quotes. */
 const TAIL = 3;
+const PARTIAL_MAX = 64 * 1024;
 
 export interface ExecInput {
   script: string;
@@ -38,7 +39,8 @@ export async function runInSandbox(ctx: ServerContext, sb: Sandbox, input: ExecI
   proc.subscribe((ev) => {
     if (ev.type !== "stdout" && ev.type !== "stderr") return;
     partial[ev.type] += ev.data.toString("utf8");
-    flush(ev.type, false);
+    // A line without its end for too long is handed on as it is (a build log keeps 4 KiB of a line).
+    flush(ev.type, partial[ev.type].length > PARTIAL_MAX);
   });
   if (input.stdin) {
     try {

@@ -10,6 +10,7 @@ import type { Sandbox, CreateInput } from "./sandbox-store.ts";
 import type { BuildRecord, TemplateBuilds } from "./template-builds.ts";
 import { StepError, absolute, baseOf, checkStepType, copyScript, workdirScript, type BuildSpec, type BuildStep } from "./template-steps.ts";
 import { runInSandbox } from "./template-exec.ts";
+import { startTemplateCmd } from "./template-start.ts";
 
 /** Bounds: one step, and the ready check after the start command. */
 const STEP_TIMEOUT_MS = 30 * 60_000;
@@ -23,7 +24,7 @@ interface BuildState {
   root: boolean;
 }
 
-function buildSandbox(ctx: ServerContext, build: BuildRecord, spec: BuildSpec): Promise<Sandbox> | Sandbox {
+async function buildSandbox(ctx: ServerContext, build: BuildRecord, spec: BuildSpec): Promise<Sandbox> {
   const ref = baseOf(spec);
   const input: CreateInput = {
     templateID: ref ?? "base",
@@ -36,7 +37,10 @@ function buildSandbox(ctx: ServerContext, build: BuildRecord, spec: BuildSpec): 
   if (ref === undefined) return ctx.store.create(input);
   const from = ctx.snapshots.resolve(ref);
   if (!from) throw new StepError("base", `fromTemplate("${ref}"): no template or snapshot of that name on this server`);
-  return ctx.store.createFrom({ ...input, envVars: { ...from.envVars }, ...(from.workdir ? { workdir: from.workdir } : {}) }, ctx.snapshots.dir(from));
+  const sb = await ctx.store.createFrom({ ...input, envVars: { ...from.envVars }, ...(from.workdir ? { workdir: from.workdir } : {}) }, ctx.snapshots.dir(from));
+  // As in any sandbox made from that template, its start command runs (the new one inherits it unless it sets its own).
+  if (from.startCmd) await startTemplateCmd(ctx, sb, from.startCmd);
+  return sb;
 }
 
 async function run(ctx: ServerContext, builds: TemplateBuilds, build: BuildRecord, sb: Sandbox, step: string, script: string, state: BuildState, extra: { env?: Record<string, string>; stdin?: Buffer; timeoutMs?: number } = {}): Promise<void> {
@@ -117,10 +121,11 @@ export async function runBuild(ctx: ServerContext, builds: TemplateBuilds, build
       await runStep(ctx, builds, build, sb, s, n, state);
     }
     await finalize(ctx, builds, build, sb, spec, state);
+    const startCmd = spec.startCmd ?? (spec.fromTemplate ? ctx.snapshots.resolve(spec.fromTemplate)?.startCmd : undefined);
     await ctx.snapshots.create(
       { id: sb.id, dir: sb.dir, templateID: build.templateID, envVars: state.envs },
       build.name,
-      { kind: "template", workdir: state.workdir, ...(spec.startCmd ? { startCmd: spec.startCmd } : {}) },
+      { kind: "template", workdir: state.workdir, ...(startCmd ? { startCmd } : {}) },
     );
     builds.log(build, "info", `Template ${build.name} is ready`, "finalize");
     build.status = "ready";

@@ -57,10 +57,11 @@ describe("template builds", () => {
     expect((await sbx.commands.list()).some((p) => p.args.join(" ").includes("exec sleep 600"))).toBe(true);
     await sbx.kill();
 
-    // a template built on that one keeps its files, env vars and workdir
+    // a template built on that one keeps its files, env vars, workdir and start command
     await Template.build(Template().fromTemplate("my-tpl").runCmd('cat made.txt > again.txt && echo "$GREETING" >> again.txt'), "my-tpl-2", srv.sdk);
     const second = await Sandbox.create("my-tpl-2", { ...srv.sdk, timeoutMs: 60_000 });
     expect(await second.files.read("/home/user/app/again.txt")).toBe("hi from the build\nhi\n");
+    expect((await second.commands.list()).some((p) => p.args.join(" ").includes("exec sleep 600"))).toBe(true);
     await second.kill();
   });
 
@@ -71,7 +72,9 @@ describe("template builds", () => {
     await expect(Template.build(Template().fromTemplate("no-such-template"), "x-tpl", srv.sdk)).rejects.toThrow(/no template or snapshot of that name/);
     await expect(Template.build(Template().fromBaseImage().runCmd("echo nope >&2; exit 3"), "fail-tpl", srv.sdk)).rejects.toThrow(/step 1 failed: exit status 3/);
     await expect(Template.build(Template().fromBaseImage().setWorkdir("/app"), "app-tpl", srv.sdk)).rejects.toThrow(/only under \/home\/user and \/tmp/);
-    for (const name of ["py-tpl", "x-tpl", "fail-tpl", "app-tpl"]) expect(await Template.exists(name, srv.sdk)).toBe(false);
+    // a build is a sandbox: its root (sudo) is a user namespace's, host secrets stay unreadable
+    await expect(Template.build(Template().fromBaseImage().runCmd("cat /etc/shadow", { user: "root" }), "shadow-tpl", srv.sdk)).rejects.toThrow(/Permission denied/);
+    for (const name of ["py-tpl", "x-tpl", "fail-tpl", "app-tpl", "shadow-tpl"]) expect(await Template.exists(name, srv.sdk)).toBe(false);
     expect(await running()).toEqual([]);
   });
 

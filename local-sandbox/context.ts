@@ -5,11 +5,14 @@ import type { Reply } from "./http-util.ts";
 import type { Sandbox, SandboxStore } from "./sandbox-store.ts";
 import type { SnapshotStore } from "./snapshots.ts";
 import type { Stats } from "./stats.ts";
+import type { TemplateBuilds } from "./template-builds.ts";
 
 export interface ServerContext {
   store: SandboxStore;
   /** Persistent snapshots (`POST /sandboxes/{id}/snapshots`, create from one). */
   snapshots: SnapshotStore;
+  /** Template builds in progress or done (`Template.build()`), and their uploaded files. */
+  templates: TemplateBuilds;
   stats: Stats;
   faults: FaultInjector;
   apiKey: string;

@@ -8,6 +8,8 @@ import { checkRepo } from "./repo-check.ts";
 import { parseNetwork } from "./isolation/egress.ts";
 import { ENVD_VERSION, type CreateInput, type Sandbox } from "./sandbox-store.ts";
 import { snapshotRoutes } from "./control-plane-snapshots.ts";
+import { templateRoutes } from "./control-plane-templates.ts";
+import { startTemplateCmd } from "./template-start.ts";
 
 const MAX_TIMEOUT_SEC = 24 * 3600;
 /** Template names `GET /templates/aliases/{alias}` knows (E2B's default template). */
@@ -197,10 +199,17 @@ async function create(ctx: ServerContext, info: RequestInfo, v2: boolean): Promi
   const snapshot = ctx.snapshots.resolve(templateID);
   const sb = snapshot
     ? await ctx.store.createFrom(
-        { ...input, templateID: snapshot.snapshotID, alias: snapshot.name ?? snapshot.snapshotID, envVars: { ...snapshot.envVars, ...input.envVars } },
+        {
+          ...input,
+          templateID: snapshot.snapshotID,
+          alias: snapshot.name ?? snapshot.snapshotID,
+          envVars: { ...snapshot.envVars, ...input.envVars },
+          ...(snapshot.workdir ? { workdir: snapshot.workdir } : {}),
+        },
         ctx.snapshots.dir(snapshot),
       )
     : ctx.store.create(input);
+  if (snapshot?.startCmd) await startTemplateCmd(ctx, sb, snapshot.startCmd);
   ctx.stats.createdWith({ sandboxID: sb.id, metadata: { ...sb.record.metadata }, ...(network ? { network } : {}) });
   return json(201, sandboxBody(sb));
 }
@@ -426,6 +435,7 @@ const defs: RouteDef[] = [
     },
   },
   ...snapshotRoutes,
+  ...templateRoutes,
 ];
 
 /** Finds the control-plane route for a request. `params` is filled in. */

@@ -24,7 +24,8 @@ import { ApiError } from "./errors.ts";
 export const OPERATIONS = [
   // control plane
   "create", "list", "get", "kill", "setTimeout", "refresh", "pause", "connect", "resume", "fork",
-  "metrics", "logs", "network", "templateAlias",
+  "metrics", "logs", "network", "templateAlias", "snapshot", "snapshots", "deleteSnapshot",
+  "templateBuild", "templateFiles", "templateBuildStatus", "templateUpload",
   // envd: process service
   "process.start", "process.connect", "process.list", "process.signal", "process.input",
   "process.closeStdin", "process.update", "process.streamInput",

@@ -65,6 +65,8 @@ export interface SandboxRecord {
   network?: NetworkRules;
   /** How the last pause went: processes kept frozen (`memory`) or files only, and why. */
   pause?: PauseInfo;
+  /** Working directory of commands that name none (a template's WORKDIR; default /home/user). */
+  workdir?: string;
 }
 
 /** A pause's kind: `memory` = its processes are frozen and go on when resumed; else files only. */
@@ -160,6 +162,8 @@ export interface CreateInput {
   autoResume: boolean;
   autoPauseMemory?: false;
   network?: NetworkRules;
+  /** Default working directory of its commands (a template's). */
+  workdir?: string;
 }
 
 export interface StoreOptions {
@@ -320,6 +324,7 @@ export class SandboxStore {
       timeoutSec: input.timeoutSec,
       ...(input.autoPauseMemory === false ? { autoPauseMemory: false as const } : {}),
       ...(input.network ? { network: input.network } : {}),
+      ...(input.workdir ? { workdir: input.workdir } : {}),
     };
   }
 
@@ -619,7 +624,7 @@ export class SandboxStore {
   }
 
   async startProcess(sb: Sandbox, input: StartProcessInput): Promise<SandboxProcess> {
-    const virtualCwd = normalizeVirtual(input.config.cwd ?? HOME);
+    const virtualCwd = normalizeVirtual(input.config.cwd ?? sb.record.workdir ?? HOME);
     let hostCwd: string | undefined;
     if (mapVirtual(sb, virtualCwd) !== undefined) {
       let resolved: string | undefined;

@@ -9,6 +9,8 @@ import { join, resolve } from "node:path";
 import { matchAdmin, resetAll } from "./admin.ts";
 import type { RequestInfo, Route, ServerContext } from "./context.ts";
 import { matchControlPlane } from "./control-plane.ts";
+import { matchTemplateUpload } from "./control-plane-templates.ts";
+import { TemplateBuilds } from "./template-builds.ts";
 import { dispatch, errorReply } from "./dispatch.ts";
 import { gateEnvd, matchEnvd } from "./envd.ts";
 import { signedFileTarget } from "./envd-signing.ts";
@@ -190,6 +192,12 @@ async function route(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
     return;
   }
 
+  const upload = matchTemplateUpload(method, url.pathname, params);
+  if (upload) {
+    await dispatch(ctx, upload, { req, res, url, params });
+    return;
+  }
+
   if (url.pathname === "/health" && method === "GET") {
     req.resume();
     writeReply(req, res, { kind: "raw", status: 200, body: "Health check successful", headers: { "Content-Type": "text/plain" } });
@@ -274,7 +282,8 @@ export async function startSandboxServer(options: SandboxServerOptions = {}): Pr
   const adminKey = options.adminKey ?? randomBytes(24).toString("hex");
   if (adminKey === apiKey) throw new Error("the admin key must differ from the E2B API key");
   const snapshots = new SnapshotStore(dataDir, log);
-  const ctx: ServerContext = { store, snapshots, stats, faults, apiKey, adminKey, log };
+  const templates = new TemplateBuilds(dataDir);
+  const ctx: ServerContext = { store, snapshots, templates, stats, faults, apiKey, adminKey, log };
 
   const server = createServer((req, res) => {
     req.on("error", () => {});

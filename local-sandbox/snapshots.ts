@@ -32,7 +32,16 @@ export interface SnapshotRecord {
   templateID: string;
   envVars: Record<string, string>;
   createdAt: number;
+  /** A template a build made (template-runner.ts): not listed with the snapshots. */
+  kind?: "template";
+  /** Default working directory of its sandboxes' commands (a template's WORKDIR). */
+  workdir?: string;
+  /** Started in the background in each sandbox made from it (a template's start command). */
+  startCmd?: string;
 }
+
+/** What a template build adds to a snapshot. */
+export type SnapshotExtras = Pick<SnapshotRecord, "kind" | "workdir" | "startCmd">;
 
 /** The source a snapshot is taken of. */
 export interface SnapshotSource {
@@ -100,16 +109,16 @@ export class SnapshotStore {
     return this.snapshots.find((s) => s.base === base);
   }
 
-  /** Newest first; filtered by source sandbox and by name or ID (as `resolve`). */
+  /** Newest first, templates left out; filtered by source sandbox and by name or ID (as `resolve`). */
   list(filter: { sandboxID?: string; name?: string }): SnapshotRecord[] {
     const named = filter.name === undefined ? undefined : this.resolve(filter.name);
     return this.snapshots
-      .filter((s) => (filter.sandboxID === undefined || s.sandboxID === filter.sandboxID) && (filter.name === undefined || s === named))
+      .filter((s) => s.kind !== "template" && (filter.sandboxID === undefined || s.sandboxID === filter.sandboxID) && (filter.name === undefined || s === named))
       .sort((a, b) => b.createdAt - a.createdAt || (a.snapshotID < b.snapshotID ? -1 : 1));
   }
 
   /** Copies the source's files into a new snapshot (or a new version of the named one). */
-  async create(src: SnapshotSource, name: string | undefined): Promise<SnapshotRecord> {
+  async create(src: SnapshotSource, name: string | undefined, extras: SnapshotExtras = {}): Promise<SnapshotRecord> {
     const base = name ?? templateId();
     const key = randomBytes(8).toString("hex");
     const dest = join(this.root, key);
@@ -129,6 +138,7 @@ export class SnapshotStore {
       templateID: src.templateID,
       envVars: { ...src.envVars },
       createdAt: Date.now(),
+      ...extras,
     };
     const previous = this.resolve(base);
     if (previous) this.remove(previous);

@@ -2,7 +2,11 @@
 // Reads configuration from the environment (see README.md), starts the server, prints one line
 // with its address (and one with its random E2B API key when E2B_API_KEY is unset), and on SIGTERM/SIGINT kills every sandbox process before exiting.
 import { optionsFromEnv } from "./config.ts";
+import { closeInheritedFds } from "./inherited-fds.ts";
 import { startSandboxServer } from "./server.ts";
+
+// Before anything is spawned: no sandbox command inherits its starter's descriptors.
+closeInheritedFds();
 
 process.on("unhandledRejection", (err) => {
   process.stderr.write(`[local-sandbox] unhandled rejection: ${(err as Error)?.stack ?? String(err)}\n`);

@@ -2,7 +2,7 @@
 // else unshare). Each test runs what a fork's task could run and checks that the host, the server
 // and other sandboxes stay out of its reach, while what forks need (cloning from an allowed local
 // git remote) still works.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createServer, type Server } from "node:net";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -95,6 +95,38 @@ describe("the control plane's key", () => {
     expect(fromInside.exitCode).not.toBe(0);
     expect(fromInside.stdout).toBe("");
     await sbx.kill();
+  });
+});
+
+describe("the server's own descriptors", () => {
+  it("a command inherits none of what the server's starter left open (here a file at fd 300)", async () => {
+    // The server as `npm run sandbox` starts it, from a shell that leaves one more descriptor open.
+    const dataDir = join(hostRoot, "fds-data");
+    const server = spawn("/bin/bash", ["-c", 'exec 300<"$0"; exec "$@"', join(hostRoot, "repo", "README.md"), process.execPath, join(import.meta.dirname, "..", "..", "local-sandbox", "main.ts")], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, SANDBOX_PORT: "0", SANDBOX_DATA_DIR: dataDir, E2B_API_KEY: "" },
+    });
+    try {
+      let out = "";
+      const started = await new Promise<{ url: string; apiKey: string }>((resolve, reject) => {
+        server.stdout!.on("data", (d: Buffer) => {
+          out += d.toString();
+          const url = /listening on (\S+)/.exec(out)?.[1];
+          const apiKey = /^E2B_API_KEY=(\S+)$/m.exec(out)?.[1];
+          if (url && apiKey) resolve({ url, apiKey });
+        });
+        server.once("exit", (code) => reject(new Error(`the server exited (${code}): ${out}`)));
+      });
+      const sbx = await Sandbox.create("base", { apiKey: started.apiKey, apiUrl: started.url, sandboxUrl: started.url });
+      // The shell's open descriptors, each with what it is (the glob's own directory is gone by then).
+      const fds = await run(sbx, 'for f in /proc/$$/fd/*; do [ -e "$f" ] && echo "${f##*/} $(readlink "$f")"; done');
+      const open = fds.stdout.split("\n").filter(Boolean);
+      expect(open.map((line) => Number(line.split(" ")[0])).sort(), open.join("; ")).toEqual([0, 1, 2]);
+      await sbx.kill();
+    } finally {
+      server.kill("SIGTERM");
+      await new Promise((r) => server.once("exit", r));
+    }
   });
 });
 

@@ -1,7 +1,8 @@
 // Descriptors the server inherited from whatever started it (a supervisor's pipes, a terminal's
 // extra fds, a file a shell script opened) are open without close-on-exec, so every process it
 // spawns — each sandbox command included — would inherit them too: a hostile command could read a
-// host file or write to its starter's pipe through them. The server closes them once at start. Its own descriptors (libuv, Node) are all close-on-exec.
+// host file or write to its starter's pipe through them. The server closes them once at start;
+// its own descriptors (libuv's, Node's) are all close-on-exec.
 import { closeSync, readdirSync, readFileSync } from "node:fs";
 
 /** O_CLOEXEC in /proc/<pid>/fdinfo's octal `flags`. */

@@ -42,6 +42,21 @@ function fileOpError(err: unknown, virtual: string): ApiError {
  */
 const READ_BUFFERED_BYTES = 8 * 1024 * 1024;
 
+/**
+ * The file's bytes from one read at offset 0 into a buffer larger than the file (a regular file's
+ * read is short only at its end): one version of a file being rewritten, not the head of one and
+ * the tail of the next, as reading on until the end could give. A file that grew past the buffer
+ * meanwhile is read again with a larger one; past READ_BUFFERED_BYTES, undefined (stream it).
+ */
+async function readWhole(fh: FileHandle, size: number): Promise<Buffer | undefined> {
+  for (let room = Math.max(size + 1, 4096); room <= READ_BUFFERED_BYTES + 1; room *= 2) {
+    const buffer = Buffer.allocUnsafe(room);
+    const { bytesRead } = await fh.read(buffer, 0, room, 0);
+    if (bytesRead < room) return buffer.subarray(0, bytesRead);
+  }
+  return undefined;
+}
+
 async function readFile(_ctx: ServerContext, info: RequestInfo): Promise<Reply> {
   const sb = info.sandbox as Sandbox;
   const path = info.url.searchParams.get("path");
@@ -59,11 +74,13 @@ async function readFile(_ctx: ServerContext, info: RequestInfo): Promise<Reply> 
   }
   const headers = { "Content-Type": "application/octet-stream", "Content-Disposition": `inline; filename="${encodeURIComponent(posix.basename(virtual))}"` };
   if (size <= READ_BUFFERED_BYTES) {
-    try {
-      const body = await fh.readFile();
-      return { kind: "raw", status: 200, body, headers: { ...headers, "Content-Length": String(body.length) } };
-    } finally {
+    const body = await readWhole(fh, size).catch(async (err: unknown) => {
       await fh.close().catch(() => {});
+      throw err;
+    });
+    if (body) {
+      await fh.close().catch(() => {});
+      return { kind: "raw", status: 200, body, headers: { ...headers, "Content-Length": String(body.length) } };
     }
   }
   return {

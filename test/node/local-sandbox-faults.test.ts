@@ -127,7 +127,7 @@ describe("latency", () => {
     t.server.setLatency({ create: 600_000 });
     let created = false;
     const creating = Sandbox.create("base", t.sdk).then((sbx) => ((created = true), sbx));
-    await vi.waitFor(() => expect(t.server.stats.calls.create).toBe(1));
+    await vi.waitFor(() => expect(t.server.stats.calls.create).toBe(1), { timeout: 30_000 });
     await Sandbox.list(t.sdk).nextItems();
     expect(created).toBe(false);
     // Cleared over the admin API (as the workers tests do): the held create goes on at once.

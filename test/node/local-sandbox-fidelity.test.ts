@@ -95,7 +95,7 @@ describe("file reads", () => {
     const sbx = await sandbox();
     // Each pass truncates the file then writes 1 to 10 digits: a read lands between the two often.
     await sbx.commands.run("i=1; while :; do echo $i > /home/user/n; i=$(( (i * 7) % 999999937 )); done", { background: true, timeoutMs: 0 });
-    await vi.waitFor(async () => expect(await sbx.files.exists("/home/user/n")).toBe(true));
+    await vi.waitFor(async () => expect(await sbx.files.exists("/home/user/n")).toBe(true), { timeout: 30_000, interval: 100 });
     for (let i = 0; i < 150; i++) {
       const text = await sbx.files.read("/home/user/n", { requestTimeoutMs: 5_000 });
       expect(text).toMatch(/^(\d+\n)?$/);

@@ -1,5 +1,5 @@
 import type { EvalPage, EvalSummary, EvalView, ListEvalsQuery } from "../api/evals";
-import { encodeCursor, pageFilter } from "../api/cursor";
+import { newestFirst } from "./newest-first";
 
 /** An eval's row of the index as its view gives it. */
 export function evalSummaryOf(view: EvalView): EvalSummary {
@@ -32,14 +32,6 @@ export async function upsertEvalSummary(db: D1Database, s: EvalSummary): Promise
 
 /** Newest first, keyset-paginated. */
 export async function listEvals(db: D1Database, query: ListEvalsQuery): Promise<EvalPage> {
-  const { where, binds } = pageFilter(query);
-  const rows = (
-    await db
-      .prepare(`SELECT id, name, status, configs, tasks, runs, settled, spent_usd AS spentUsd, created_at AS createdAt, updated_at AS updatedAt FROM evals ${where} ORDER BY created_at DESC, id DESC LIMIT ?`)
-      .bind(...binds, query.limit + 1)
-      .all<EvalSummary>()
-  ).results;
-  const evals = rows.slice(0, query.limit);
-  const last = evals[evals.length - 1];
-  return { evals, nextCursor: rows.length > query.limit && last ? encodeCursor(last.createdAt, last.id) : null };
+  const { rows, nextCursor } = await newestFirst<EvalSummary>(db, "SELECT id, name, status, configs, tasks, runs, settled, spent_usd AS spentUsd, created_at AS createdAt, updated_at AS updatedAt FROM evals", query);
+  return { evals: rows, nextCursor };
 }

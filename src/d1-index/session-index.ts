@@ -1,5 +1,5 @@
 import type { SessionStatus, SessionSummary, SessionView } from "../api/sessions";
-import { encodeCursor, pageFilter } from "../api/cursor";
+import { newestFirst } from "./newest-first";
 
 /** The D1 cross-session index behind GET /v1/sessions; each Session object keeps its row current. */
 export async function upsertSessionSummary(db: D1Database, view: SessionView): Promise<void> {
@@ -27,14 +27,6 @@ export async function exportTurns(db: D1Database, sessionId: string, turns: { n:
 
 /** Newest first, keyset-paginated. */
 export async function listSessions(db: D1Database, query: { status?: SessionStatus; limit: number; cursor?: string }): Promise<{ sessions: SessionSummary[]; nextCursor: string | null }> {
-  const { where, binds } = pageFilter(query);
-  const rows = (
-    await db
-      .prepare(`SELECT id, title, status, repo, branch, model, turns, cost_usd AS costUsd, created_at AS createdAt, updated_at AS updatedAt FROM sessions ${where} ORDER BY created_at DESC, id DESC LIMIT ?`)
-      .bind(...binds, query.limit + 1)
-      .all<SessionSummary>()
-  ).results;
-  const sessions = rows.slice(0, query.limit);
-  const last = sessions[sessions.length - 1];
-  return { sessions, nextCursor: rows.length > query.limit && last ? encodeCursor(last.createdAt, last.id) : null };
+  const { rows, nextCursor } = await newestFirst<SessionSummary>(db, "SELECT id, title, status, repo, branch, model, turns, cost_usd AS costUsd, created_at AS createdAt, updated_at AS updatedAt FROM sessions", query);
+  return { sessions: rows, nextCursor };
 }

@@ -4,7 +4,8 @@
  */
 import { RUN_STATUSES } from "../../../api/client-types.ts";
 import type { RunPage, RunSummary } from "../lib/api-types.ts";
-import { api, errorMessage, isAbort, isUnauthorized, PAGE_SIZE } from "../lib/api.ts";
+import { api, PAGE_SIZE } from "../lib/api.ts";
+import { pagedList } from "../lib/paged-list.ts";
 import { badge, h, human } from "../lib/dom.ts";
 import { fmtUsd, shortRepo } from "../lib/format.ts";
 import { forkCounts } from "../lib/fork-labels.ts";
@@ -39,8 +40,6 @@ export function showRuns(params: URLSearchParams): Cleanup {
   const filters: Filters = { status, repo: (params.get("repo") ?? "").trim(), q: (params.get("q") ?? "").trim() };
   const filtered = Boolean(filters.status || filters.repo || filters.q);
   const controller = new AbortController();
-  let cursor: string | null = null;
-  let pages = 0;
 
   const select = h(
     "select",
@@ -68,7 +67,7 @@ export function showRuns(params: URLSearchParams): Cleanup {
     filtered ? h("a", { class: "button", href: "#/", id: "clear-filters" }, "Clear") : null,
   );
   const tbody = h("tbody");
-  const more = h("button", { type: "button", hidden: true, onclick: () => void load(false) }, "Load more");
+  const more = h("button", { type: "button", hidden: true }, "Load more");
   const note = h("div", { class: "empty", hidden: true });
   const error = h("p", { class: "alert", role: "alert" });
 
@@ -82,7 +81,7 @@ export function showRuns(params: URLSearchParams): Cleanup {
         { class: "actions" },
         h("label", { for: "status-filter", class: "sr-only" }, "Filter by status"),
         select,
-        h("button", { type: "button", onclick: () => void load(true) }, "Refresh"),
+        h("button", { type: "button", onclick: () => void list.load(true) }, "Refresh"),
         h("a", { class: "button primary", href: "#/new" }, "New run"),
       ),
     ),
@@ -104,41 +103,27 @@ export function showRuns(params: URLSearchParams): Cleanup {
   );
   focusHeading();
 
-  async function load(reset: boolean): Promise<void> {
-    const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
-    if (filters.status) query.set("status", filters.status);
-    if (filters.repo) query.set("repo", filters.repo);
-    if (filters.q) query.set("q", filters.q);
-    if (!reset && cursor) query.set("cursor", cursor);
-    more.disabled = true;
-    try {
+  const list = pagedList({
+    tbody,
+    more,
+    error,
+    async read(cursor) {
+      const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+      if (filters.status) query.set("status", filters.status);
+      if (filters.repo) query.set("repo", filters.repo);
+      if (filters.q) query.set("q", filters.q);
+      if (cursor) query.set("cursor", cursor);
       const page = await api<RunPage>("/v1/runs?" + query.toString(), { signal: controller.signal });
-      error.textContent = "";
-      if (reset) {
-        tbody.replaceChildren();
-        pages = 0;
-      }
-      pages++;
-      for (const run of page.runs) tbody.append(runRow(run));
-      cursor = page.nextCursor;
-      more.hidden = !cursor;
-      const empty = tbody.children.length === 0;
-      note.hidden = !empty;
-      note.replaceChildren(...(empty ? (filtered ? ["No runs match: " + filterCaption(filters) + ". ", h("a", { href: "#/" }, "Show all runs.")] : ["No runs yet. ", h("a", { href: "#/new" }, "Start one.")]) : []));
-    } catch (err) {
-      if (!isAbort(err) && !isUnauthorized(err)) error.textContent = errorMessage(err);
-    } finally {
-      more.disabled = false;
-    }
-  }
-
-  void load(true);
-  // While only the first page is shown, keep it fresh.
-  const timer = setInterval(() => {
-    if (pages <= 1 && document.visibilityState === "visible") void load(true);
-  }, 5000);
+      return { rows: page.runs.map(runRow), nextCursor: page.nextCursor };
+    },
+    shown(count) {
+      note.hidden = count > 0;
+      note.replaceChildren(...(count > 0 ? [] : filtered ? ["No runs match: " + filterCaption(filters) + ". ", h("a", { href: "#/" }, "Show all runs.")] : ["No runs yet. ", h("a", { href: "#/new" }, "Start one.")]));
+    },
+  });
+  void list.load(true);
   return () => {
-    clearInterval(timer);
+    list.stop();
     controller.abort();
   };
 }

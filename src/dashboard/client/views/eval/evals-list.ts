@@ -3,7 +3,8 @@
  * spend; "Load more" follows the cursor; the first page refreshes every 5 s.
  */
 import type { EvalPage, EvalSummary } from "../../lib/api-types.ts";
-import { api, errorMessage, isAbort, isUnauthorized, PAGE_SIZE } from "../../lib/api.ts";
+import { api, PAGE_SIZE } from "../../lib/api.ts";
+import { pagedList } from "../../lib/paged-list.ts";
 import { badge, h } from "../../lib/dom.ts";
 import { fmtUsd, plural } from "../../lib/format.ts";
 import { focusHeading, main, timeEl } from "../../lib/page.ts";
@@ -27,10 +28,8 @@ function evalRow(e: EvalSummary): HTMLTableRowElement {
 export function showEvals(): Cleanup {
   document.title = "Evals · Forkyard";
   const controller = new AbortController();
-  let cursor: string | null = null;
-  let pages = 0;
   const tbody = h("tbody");
-  const more = h("button", { type: "button", hidden: true, onclick: () => void load(false) }, "Load more");
+  const more = h("button", { type: "button", hidden: true }, "Load more");
   const note = h("div", { class: "empty", hidden: true }, "No evals yet. Start one with ", h("code", null, "forkyard eval suite.jsonl --config n1:sonnet:1 --config n4:sonnet:4"), " (docs/evals.md).");
   const error = h("p", { class: "alert", role: "alert" });
   main.replaceChildren(
@@ -53,35 +52,21 @@ export function showEvals(): Cleanup {
   );
   focusHeading();
 
-  async function load(reset: boolean): Promise<void> {
-    const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
-    if (!reset && cursor) query.set("cursor", cursor);
-    more.disabled = true;
-    try {
+  const list = pagedList({
+    tbody,
+    more,
+    error,
+    async read(cursor) {
+      const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+      if (cursor) query.set("cursor", cursor);
       const page = await api<EvalPage>("/v1/evals?" + query.toString(), { signal: controller.signal });
-      error.textContent = "";
-      if (reset) {
-        tbody.replaceChildren();
-        pages = 0;
-      }
-      pages++;
-      tbody.append(...page.evals.map(evalRow));
-      cursor = page.nextCursor;
-      more.hidden = !cursor;
-      note.hidden = tbody.children.length > 0;
-    } catch (err) {
-      if (!isAbort(err) && !isUnauthorized(err)) error.textContent = errorMessage(err);
-    } finally {
-      more.disabled = false;
-    }
-  }
-
-  void load(true);
-  const timer = setInterval(() => {
-    if (pages <= 1 && document.visibilityState === "visible") void load(true);
-  }, 5000);
+      return { rows: page.evals.map(evalRow), nextCursor: page.nextCursor };
+    },
+    shown: (count) => (note.hidden = count > 0),
+  });
+  void list.load(true);
   return () => {
-    clearInterval(timer);
+    list.stop();
     controller.abort();
   };
 }

@@ -4,8 +4,7 @@
  */
 import { RUN_STATUSES } from "../../../api/client-types.ts";
 import type { RunPage, RunSummary } from "../lib/api-types.ts";
-import { api, PAGE_SIZE } from "../lib/api.ts";
-import { pagedList } from "../lib/paged-list.ts";
+import { listTable, pagedList } from "../lib/paged-list.ts";
 import { badge, h, human } from "../lib/dom.ts";
 import { fmtUsd, shortRepo } from "../lib/format.ts";
 import { forkCounts } from "../lib/fork-labels.ts";
@@ -87,35 +86,19 @@ export function showRuns(params: URLSearchParams): Cleanup {
     ),
     filterForm,
     error,
-    h(
-      "div",
-      { class: "card table-wrap" },
-      h(
-        "table",
-        { class: "runs" },
-        h("caption", { class: "sr-only" }, filterCaption(filters)),
-        h("thead", null, h("tr", null, ["Run", "Status", "Repository", "Forks", "Cost", "Created"].map((t) => h("th", { scope: "col" }, t)))),
-        tbody,
-      ),
-      note,
-    ),
+    listTable(filterCaption(filters), ["Run", "Status", "Repository", "Forks", "Cost", "Created"], tbody, note),
     h("div", { class: "list-foot" }, more),
   );
   focusHeading();
 
-  const list = pagedList({
+  const list = pagedList<RunPage>({
     tbody,
     more,
     error,
-    async read(cursor) {
-      const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
-      if (filters.status) query.set("status", filters.status);
-      if (filters.repo) query.set("repo", filters.repo);
-      if (filters.q) query.set("q", filters.q);
-      if (cursor) query.set("cursor", cursor);
-      const page = await api<RunPage>("/v1/runs?" + query.toString(), { signal: controller.signal });
-      return { rows: page.runs.map(runRow), nextCursor: page.nextCursor };
-    },
+    path: "/v1/runs",
+    filters: { status: filters.status, repo: filters.repo, q: filters.q },
+    signal: controller.signal,
+    rows: (page) => page.runs.map(runRow),
     shown(count) {
       note.hidden = count > 0;
       note.replaceChildren(...(count > 0 ? [] : filtered ? ["No runs match: " + filterCaption(filters) + ". ", h("a", { href: "#/" }, "Show all runs.")] : ["No runs yet. ", h("a", { href: "#/new" }, "Start one.")]));

@@ -4,6 +4,7 @@ import { api, errorMessage, isAbort, isUnauthorized, PAGE_SIZE } from "../lib/ap
 import { badge, h } from "../lib/dom.ts";
 import { fmtUsd, shortRepo } from "../lib/format.ts";
 import { focusHeading, main, timeEl } from "../lib/page.ts";
+import { listTable } from "../lib/paged-list.ts";
 import type { Cleanup } from "../router.ts";
 
 export function showSessions(): Cleanup {
@@ -14,17 +15,7 @@ export function showSessions(): Cleanup {
   main.replaceChildren(
     h("div", { class: "page-head" }, h("h1", null, "Sessions")),
     error,
-    h(
-      "div",
-      { class: "card table-wrap" },
-      h(
-        "table",
-        { class: "runs" },
-        h("caption", { class: "sr-only" }, "Sessions, newest first"),
-        h("thead", null, h("tr", null, ["Session", "Status", "Repository", "Turns", "Cost", "Updated"].map((t) => h("th", { scope: "col" }, t)))),
-        tbody,
-      ),
-    ),
+    listTable("Sessions, newest first", ["Session", "Status", "Repository", "Turns", "Cost", "Updated"], tbody),
   );
   focusHeading();
   async function load(): Promise<void> {

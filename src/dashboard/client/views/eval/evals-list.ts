@@ -3,8 +3,7 @@
  * spend; "Load more" follows the cursor; the first page refreshes every 5 s.
  */
 import type { EvalPage, EvalSummary } from "../../lib/api-types.ts";
-import { api, PAGE_SIZE } from "../../lib/api.ts";
-import { pagedList } from "../../lib/paged-list.ts";
+import { listTable, pagedList } from "../../lib/paged-list.ts";
 import { badge, h } from "../../lib/dom.ts";
 import { fmtUsd, plural } from "../../lib/format.ts";
 import { focusHeading, main, timeEl } from "../../lib/page.ts";
@@ -36,32 +35,18 @@ export function showEvals(): Cleanup {
     h("div", { class: "page-head" }, h("h1", null, "Evals")),
     h("p", { class: "muted" }, "Suites of tasks with hidden checks, run under several configs: whether N attempts pay off."),
     error,
-    h(
-      "div",
-      { class: "card table-wrap" },
-      h(
-        "table",
-        { class: "runs" },
-        h("caption", { class: "sr-only" }, "Evals, newest first"),
-        h("thead", null, h("tr", null, ["Eval", "Status", "Suite", "Runs", "Spent", "Created"].map((t) => h("th", { scope: "col" }, t)))),
-        tbody,
-      ),
-      note,
-    ),
+    listTable("Evals, newest first", ["Eval", "Status", "Suite", "Runs", "Spent", "Created"], tbody, note),
     h("div", { class: "list-foot" }, more),
   );
   focusHeading();
 
-  const list = pagedList({
+  const list = pagedList<EvalPage>({
     tbody,
     more,
     error,
-    async read(cursor) {
-      const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
-      if (cursor) query.set("cursor", cursor);
-      const page = await api<EvalPage>("/v1/evals?" + query.toString(), { signal: controller.signal });
-      return { rows: page.evals.map(evalRow), nextCursor: page.nextCursor };
-    },
+    path: "/v1/evals",
+    signal: controller.signal,
+    rows: (page) => page.evals.map(evalRow),
     shown: (count) => (note.hidden = count > 0),
   });
   void list.load(true);

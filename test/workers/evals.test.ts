@@ -12,6 +12,9 @@ import { api, getRun, sandboxAdmin, scriptedModel, testEnv, waitFor } from "./he
 
 /** The bundled suite's repositories (test/global-setup.ts creates them beside the test repo). */
 const SUITE_ROOT = testEnv.TEST_REPO.replace(/\/repo$/, "/evals");
+/** How long an eval of a few runs and their hidden checks may take on a loaded machine (a bound, not a timing), and its test. */
+const EVAL_BOUND_MS = 180_000;
+const EVAL_TEST_MS = 240_000;
 
 /**
  * The scripted agent: one bash call per fork, whose result depends on the fork's number. Fork 1
@@ -117,7 +120,7 @@ describe("evals", () => {
     const view = await waitFor("the eval to complete", async () => {
       const v = (await (await api(`/v1/evals/${started.id}`)).json()) as EvalView;
       return v.status !== "running" ? v : undefined;
-    }, 60_000, 100);
+    }, EVAL_BOUND_MS, 100);
     expect(view.status).toBe("completed");
     expect(view.progress).toMatchObject({ done: 4, failed: 0, skipped: 0 });
 
@@ -172,7 +175,7 @@ describe("evals", () => {
     const lines = (await csv.text()).trim().split("\n");
     expect(lines).toHaveLength(3);
     expect(lines[2]!.split(",").slice(0, 9)).toEqual(["pair", pair.model, "2", "2", "4", "1", "0.5", String(wilson(0.5, 2).low), String(wilson(0.5, 2).high)]);
-  });
+  }, EVAL_TEST_MS);
 
   it("a SWE-bench-style task at its base commit: the fork that makes the hidden test patch pass counts, the other does not, and the test patch never reaches the model", async () => {
     const CALC_FIX = 'if [ "$FORKYARD_FORK" = 1 ]; then sed -i \'3s/-/+/\' calc.sh; else sed -i \'3s/-/*/\' calc.sh && echo true > tests/test_add.sh; fi';
@@ -185,7 +188,7 @@ describe("evals", () => {
     const res = await postEval({ name: "swe", sweBench: { tasks: [instance], templates: calcTemplates(SUITE_ROOT) }, configs: [{ name: "pair", model: "sonnet", forks: 2 }] });
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as EvalView;
-    await waitFor("the eval to complete", async () => ((await (await api(`/v1/evals/${id}`)).json()) as EvalView).status === "completed", 60_000, 100);
+    await waitFor("the eval to complete", async () => ((await (await api(`/v1/evals/${id}`)).json()) as EvalView).status === "completed", EVAL_BOUND_MS, 100);
     const results = (await (await api(`/v1/evals/${id}/results`)).json()) as EvalResults;
     // Fork 1 adds (test_add and test_sub pass); fork 2 multiplies and writes a test_add that always
     // passes, which the hidden check replaces with the test patch's (test_add fails). Both patches are
@@ -206,5 +209,5 @@ describe("evals", () => {
       expect(calls).not.toContain(text);
       expect(JSON.stringify(run)).not.toContain(text);
     }
-  });
+  }, EVAL_TEST_MS);
 });

@@ -124,7 +124,7 @@ async function turn(job: JobContext<SessionJob>, session: DurableObjectStub<Sess
 
   // A step boundary: new sessions asked for since the last one (a step's end said so) are forked now, from a rebuilt sandbox if it was lost.
   const forkAt = async (boundary: string) => {
-    if (!steps.takeBranchSignal()) return;
+    if (!(await steps.takeBranchSignal())) return;
     const name = sessionForkStep(boundary);
     await rebuilding(name, async (again) => {
       const forked = await steps.run(again ? SESSION_STEP.rerun(name) : name, stepConfig("cleanup", retries), async () => {

@@ -79,6 +79,8 @@ export class StepRunner {
   #timeoutSeconds = 0;
   /** Set when the tracker said a branch waits; taken at the next boundary (a replayed step says nothing). */
   #branchWaiting = false;
+  /** A step since the last boundary was replayed from its checkpoint: what its tracker said is not known here. */
+  #replayedSinceBoundary = false;
 
   constructor(step: WorkflowStep, ctx: StepRunnerContext) {
     this.#step = step;
@@ -99,11 +101,18 @@ export class StepRunner {
     return this.#deadline - Date.now();
   }
 
-  /** Whether a live step since the last call was told that a branch of this fork waits. */
-  takeBranchSignal(): boolean {
+  /**
+   * Whether a branch of this fork waits, at a step boundary: a live step since the last call was
+   * told so; or, when a step since then was replayed from its checkpoint (the runtime restarted
+   * after its body ran, so the answer it had is lost), whatever `ask` answers (the owner's record).
+   */
+  async takeBranchSignal(ask?: () => Promise<boolean>): Promise<boolean> {
     const waiting = this.#branchWaiting;
+    const unsure = this.#replayedSinceBoundary;
     this.#branchWaiting = false;
-    return waiting;
+    this.#replayedSinceBoundary = false;
+    if (waiting) return true;
+    return unsure && ask ? ask() : false;
   }
 
   #heardOf(answer: { branch?: boolean } | void): void {
@@ -124,7 +133,9 @@ export class StepRunner {
     options: { gated: boolean; budget?: boolean; recordedByBody?: boolean } = { gated: true },
   ): Promise<T> {
     const { runId, n, tracker } = this.#ctx;
-    return this.#step.do(name, config, async (stepCtx) => {
+    let ran = false;
+    const done = this.#step.do(name, config, async (stepCtx) => {
+      ran = true;
       const attempt = stepCtx.attempt;
       const started = Date.now();
       const findings: StepFinding[] = [];
@@ -164,6 +175,10 @@ export class StepRunner {
         await tracker.stepFinished(name, { attempt, ok: false, durationMs, error: { code: wire.code, message: wire.message }, findings, startedAt: started }).catch(() => undefined);
         throw toStepError(err);
       }
+    });
+    return done.then((value) => {
+      if (!ran) this.#replayedSinceBoundary = true;
+      return value;
     });
   }
 

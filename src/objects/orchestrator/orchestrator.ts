@@ -278,6 +278,10 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
     return resultOf(() => this.#branching.claim(n, mark));
   }
 
+  branchWaiting(n: number): Result<boolean> {
+    return resultOf(() => this.#branching.waitingFor(n));
+  }
+
   branchDeferred(k: number): void {
     this.#branching.deferred(k);
   }

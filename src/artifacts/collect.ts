@@ -3,6 +3,7 @@ import { SandboxOperationError } from "../core/errors";
 import { COLLECT_SCRIPT, collectEnv, parseNumstat, parsePatchLine, PATCH_FILE, REPO_DIR } from "../sandbox/git";
 import { parseCommitLine, VERIFY_BUILD_SCRIPT, VERIFY_PATCH_FILE, verifyBuildEnv } from "../sandbox/verify-git";
 import type { EnvdClient } from "../sandbox/envd-client";
+import { ownCommandError } from "../sandbox/errors";
 import { keepNewContents } from "./new-contents";
 import { artifactPrefix, patchKey, type ArtifactStore } from "./store";
 
@@ -57,7 +58,7 @@ export interface StoredWork {
  */
 export async function collectWork(input: ForkStorage & { baseSha: string; message: string }): Promise<StoredWork> {
   const exec = await input.session.exec(COLLECT_SCRIPT, { timeoutMs: COLLECT_TIMEOUT_MS, envs: collectEnv({ baseSha: input.baseSha, message: input.message }), tailChars: 1_000_000 });
-  if (exec.exitCode !== 0) throw new SandboxOperationError(`Collecting the diff failed: ${exec.stderrTail.trim()}`);
+  if (exec.exitCode !== 0) throw ownCommandError(exec, "collect the diff", () => new SandboxOperationError(`Collecting the diff failed: ${exec.stderrTail.trim()}`));
   return storePatch(input, exec.stdoutTail, PATCH_FILE);
 }
 
@@ -83,7 +84,9 @@ export async function buildVerified(
 ): Promise<StoredWork & { commit: string }> {
   const exec = await input.session.exec(VERIFY_BUILD_SCRIPT, { timeoutMs: COLLECT_TIMEOUT_MS, envs: verifyBuildEnv(input), tailChars: 1_000_000 });
   const commit = parseCommitLine(exec.stdoutTail);
-  if (exec.exitCode !== 0 || !commit) throw new SandboxOperationError(`Building the fork's commit in the verification sandbox failed: ${exec.stderrTail.trim() || `exit ${exec.exitCode}`}`);
+  if (exec.exitCode !== 0 || !commit) {
+    throw ownCommandError(exec, "build the fork's commit", () => new SandboxOperationError(`Building the fork's commit in the verification sandbox failed: ${exec.stderrTail.trim() || `exit ${exec.exitCode}`}`));
+  }
   const stored = await storePatch(input, exec.stdoutTail, VERIFY_PATCH_FILE);
   // The changed files' new contents, for direct fork-to-fork diffs (from the staged tree, still in R2 here).
   if (stored.patch) await keepNewContents(input);
@@ -103,7 +106,7 @@ export async function collectArtifacts(input: ForkStorage & { globs: string[]; m
     tailChars: 4_000_000,
     envs: { FORKYARD_DIR: REPO_DIR, FORKYARD_ARTIFACTS: input.globs.join("\n") },
   });
-  if (listed.exitCode !== 0) throw new SandboxOperationError(`Listing artifacts failed: ${listed.stderrTail.trim()}`);
+  if (listed.exitCode !== 0) throw ownCommandError(listed, "list artifacts", () => new SandboxOperationError(`Listing artifacts failed: ${listed.stderrTail.trim()}`));
 
   const view: Omit<ArtifactsView, "patch"> = { files: 0, bytes: 0, skipped: [], skippedCount: 0 };
   const skip = (path: string, reason: ArtifactsView["skipped"][number]["reason"]) => {

@@ -19,6 +19,8 @@ export interface ExecResult {
   durationMs: number;
   /** The caller stopped the command (ExecOptions.onStdout or ExecOptions.signal). */
   stopped?: boolean;
+  /** envd killed the command at its deadline (ExecOptions.timeoutMs); exitCode is DEADLINE_EXIT_CODE. */
+  deadlineExceeded?: boolean;
 }
 
 export interface ExecOptions {
@@ -123,6 +125,7 @@ export class EnvdClient {
       if (shown) options.onOutput?.(stream, shown);
     };
     let exitCode: number;
+    let deadlineExceeded = false;
     options.signal?.throwIfAborted();
     const stopper = new CommandStopper(options.stallMs, options.signal);
     try {
@@ -153,6 +156,7 @@ export class EnvdClient {
       } else if (err instanceof TimeoutError && options.timeoutMs > 0 && Date.now() - started >= options.timeoutMs) {
         // envd killed the process at its deadline (Connect-Timeout-Ms): a result, like coreutils `timeout`.
         exitCode = DEADLINE_EXIT_CODE;
+        deadlineExceeded = true;
         stderr.push(`\n[killed: deadline of ${options.timeoutMs} ms exceeded]\n`);
       } else {
         throw await this.failure(err, "run command");
@@ -174,6 +178,7 @@ export class EnvdClient {
       stderrTail: scrubSecrets(stderr.toString(), this.#access.secrets),
       durationMs: Date.now() - started,
       ...(stopped ? { stopped } : {}),
+      ...(deadlineExceeded ? { deadlineExceeded } : {}),
     };
   }
 }

@@ -1,5 +1,6 @@
 import { AuthenticationError, NotFoundError as E2BNotFoundError, RateLimitError, SandboxError, SandboxNotFoundError, ServiceBusyError, TimeoutError } from "e2b";
 import { ForkyardError, RateLimitedError, SandboxAuthError, SandboxOperationError, SandboxUnavailableError } from "../core/errors";
+import type { ExecResult } from "./envd-client";
 
 /**
  * Maps anything the e2b SDK (or fetch underneath it) throws to Forkyard's hierarchy, deciding
@@ -24,4 +25,15 @@ export function classifySandboxError(err: unknown, operation: string): ForkyardE
 
 export function isNotFound(err: unknown): boolean {
   return err instanceof E2BNotFoundError || err instanceof SandboxNotFoundError || (err instanceof SandboxOperationError && err.details?.notFound === true);
+}
+
+/**
+ * The error for one of Forkyard's own commands in a sandbox (the health check, collecting or
+ * building the fork's commit, listing artifacts) that did not succeed. Killed at its deadline, the
+ * sandbox was slow, not broken (a loaded host, a namespace still starting): retried. Any other
+ * failure is what `failed` says.
+ */
+export function ownCommandError(exec: ExecResult, operation: string, failed: () => ForkyardError): ForkyardError {
+  if (exec.deadlineExceeded) return new SandboxUnavailableError(`${operation}: not finished after ${Math.round(exec.durationMs / 1000)} s (killed at its deadline)`);
+  return failed();
 }

@@ -9,6 +9,7 @@ import { sandboxAccess } from "../sandbox/connection";
 import { BRANCH_SCRIPT, CLONE_SCRIPT, cloneEnv, COMMIT_NOT_FOUND_EXIT, COMMIT_NOT_FOUND_MARK, EXCLUDE_PREPARED_SCRIPT, GIT_SHA, REPO_DIR } from "../sandbox/git";
 import type { SandboxHandle } from "../sandbox/handle";
 import { EnvdClient } from "../sandbox/envd-client";
+import { ownCommandError } from "../sandbox/errors";
 import { forkLeaseRequest, type SandboxHolder } from "../protocol/fork-params";
 import { STEP_KINDS, stepConfig } from "./step-policies";
 import type { StepBodyContext, StepRunner } from "./step-runner";
@@ -305,7 +306,7 @@ export class ForkSandbox {
   async #probe(): Promise<{ ok: boolean }> {
     const session = await this.envd();
     const probe = await session.exec("echo ok", { timeoutMs: HEALTH_TIMEOUT_MS });
-    if (probe.exitCode !== 0 || probe.stdoutTail.trim() !== "ok") throw new SandboxOperationError(`Health check failed: ${probe.stderrTail || probe.stdoutTail}`);
+    if (probe.exitCode !== 0 || probe.stdoutTail.trim() !== "ok") throw ownCommandError(probe, "health check", () => new SandboxOperationError(`Health check failed: ${probe.stderrTail || probe.stdoutTail}`));
     return { ok: true };
   }
 

@@ -13,6 +13,7 @@ import { loadConfig, type Env } from "../../core/env";
 import { SandboxOperationError } from "../../core/errors";
 import { sandboxAccess } from "../../sandbox/connection";
 import { EnvdClient } from "../../sandbox/envd-client";
+import { ownCommandError } from "../../sandbox/errors";
 import { parseNumstat, parsePatchLine, REPO_DIR } from "../../sandbox/git";
 import type { SandboxHandle } from "../../sandbox/handle";
 
@@ -50,7 +51,7 @@ export interface SessionWork {
 export async function takeSessionWork(env: Env, sessionId: string, handle: SandboxHandle, baseSha: string, turn: number): Promise<SessionWork> {
   const session = EnvdClient.forHandle(sandboxAccess(loadConfig(env)), handle);
   const exec = await session.exec(SESSION_PATCH_SCRIPT, { timeoutMs: EXEC_TIMEOUT_MS, envs: { FORKYARD_DIR: REPO_DIR, FORKYARD_BASE_SHA: baseSha }, tailChars: 1_000_000 });
-  if (exec.exitCode !== 0) throw new SandboxOperationError(`Taking the session's diff failed: ${exec.stderrTail.trim().slice(-500)}`);
+  if (exec.exitCode !== 0) throw ownCommandError(exec, "take the session's diff", () => new SandboxOperationError(`Taking the session's diff failed: ${exec.stderrTail.trim().slice(-500)}`));
   const diff = parseNumstat(exec.stdoutTail);
   const patch = parsePatchLine(exec.stdoutTail);
   const store = new ArtifactStore(env.ARTIFACTS);

@@ -88,6 +88,7 @@ const handlers: Record<string, Handler> = {
       isolation: ctx.store.isolation.kind,
       isolationReason: ctx.store.isolation.reason ?? null,
       sharedNamespace: ctx.store.isolation.shared !== undefined,
+      holder: ctx.store.isolation.unshare ? (ctx.store.isolation.unshare.python ? "holder.py" : "sh") : null,
       dataDir: ctx.store.dataDir,
       maxLive: Number.isFinite(ctx.store.maxLive) ? ctx.store.maxLive : null,
     }),

@@ -24,7 +24,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { delimiter, join } from "node:path";
 import { tmpdir } from "node:os";
 import { BWRAP_NAMESPACE_ARGS, bwrapViewArgs } from "./isolation/bwrap.ts";
-import { unshareHolderArgs, unshareHolderScript } from "./isolation/unshare.ts";
+import { pythonHolderCommand, shellHolderCommand, unshareHolderArgs } from "./isolation/unshare.ts";
 import { sandboxView, type MountInput } from "./isolation/view.ts";
 import { inCgroup } from "./isolation/cgroups.ts";
 import { lastStageScript } from "./isolation/loader-env.ts";
@@ -40,8 +40,11 @@ export interface Isolation {
   kind: IsolationKind;
   /** bwrap binary (kind bwrap). */
   bwrapPath?: string;
-  /** unshare binary and the empty host directory each holder mounts its root on (kind unshare). */
-  unshare?: { unsharePath: string; rootfs: string };
+  /**
+   * unshare binary and the empty host directory each holder mounts its root on (kind unshare);
+   * `python`: the interpreter running holder.py, else the holder is the shell script.
+   */
+  unshare?: { unsharePath: string; rootfs: string; python?: string };
   /** Extra bwrap flags the probe found necessary (--unshare-user when not root). */
   extraFlags: string[];
   /** Set when commands run inside one shared namespace per sandbox (see above). */
@@ -84,8 +87,10 @@ interface HolderSpec {
 
 function holderSpec(iso: Isolation, m: MountInput): HolderSpec {
   if (iso.kind === "unshare" && iso.unshare && iso.shared) {
-    const script = unshareHolderScript(sandboxView(m), iso.unshare.rootfs, (path) => statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? true);
-    return { file: iso.shared.setprivPath, args: unshareHolderArgs(iso.unshare.unsharePath, script), pidFrom: "stdout" };
+    const { python, rootfs, unsharePath } = iso.unshare;
+    const isDir = (path: string) => statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? true;
+    const command = python ? pythonHolderCommand(python, sandboxView(m), rootfs, isDir) : shellHolderCommand(sandboxView(m), rootfs, isDir);
+    return { file: iso.shared.setprivPath, args: unshareHolderArgs(unsharePath, command), pidFrom: "stdout" };
   }
   if (iso.kind === "bwrap" && iso.bwrapPath) {
     // "--json-status-fd" reports the init's pid as soon as it is cloned, before the namespace is
@@ -304,8 +309,20 @@ async function tryBwrap(sharedNamespace: boolean): Promise<Isolation | string> {
   }
 }
 
-/** unshare: root with util-linux (unshare, nsenter, setpriv, mount, pivot_root). */
-async function tryUnshare(rootfs: string): Promise<Isolation | string> {
+/**
+ * The real path of python3 (a version manager's shim on PATH is a script: run once here, not per
+ * sandbox), or undefined without one.
+ */
+function realPython(): string | undefined {
+  const shim = findOnPath("python3");
+  if (!shim) return undefined;
+  const r = spawnSync(shim, ["-I", "-S", "-c", "import sys; print(sys.executable)"], { encoding: "utf8", timeout: 10_000 });
+  const path = r.status === 0 ? r.stdout.trim() : "";
+  return path.startsWith("/") ? path : undefined;
+}
+
+/** unshare: root with util-linux (unshare, nsenter, setpriv, mount, pivot_root); python3 when there is one (holder.py). */
+async function tryUnshare(rootfs: string, holder: UnshareHolder): Promise<Isolation | string> {
   if (!isRoot()) return "unshare isolation needs root";
   const unsharePath = findOnPath("unshare");
   const shared = sharedTools();
@@ -314,11 +331,18 @@ async function tryUnshare(rootfs: string): Promise<Isolation | string> {
     .map(([name]) => name);
   if (missing.length > 0 || !unsharePath || !shared) return `util-linux tools missing: ${missing.join(", ")}`;
   mkdirSync(rootfs, { recursive: true });
-  const iso: Isolation = { kind: "unshare", unshare: { unsharePath, rootfs }, shared, extraFlags: [] };
+  const python = holder === "auto" ? realPython() : undefined;
   const { base, m } = probeDirs();
   try {
-    const error = await probeHolder(iso, m);
-    return error === undefined ? iso : `unshare does not work here: ${error}`;
+    let error: string | undefined;
+    // holder.py first when python3 is there; the shell script when it is not, or fails here.
+    for (const candidate of python ? [python, undefined] : [undefined]) {
+      const iso: Isolation = { kind: "unshare", unshare: { unsharePath, rootfs, ...(candidate ? { python: candidate } : {}) }, shared, extraFlags: [] };
+      error = await probeHolder(iso, m);
+      if (error === undefined) return candidate ? iso : { ...iso, ...(python ? { reason: `holder.py failed its probe: ${error}` } : {}) };
+      rmSync(join(m.home, ".probe"), { force: true });
+    }
+    return `unshare does not work here: ${error}`;
   } finally {
     rmSync(base, { recursive: true, force: true });
   }
@@ -329,7 +353,11 @@ export interface IsolationOptions {
   sharedNamespace?: boolean;
   /** An empty directory the unshare backend mounts each sandbox's root on. */
   rootfs: string;
+  /** The unshare holder: holder.py when python3 is there (`auto`, default), or always the shell script. */
+  unshareHolder?: UnshareHolder;
 }
+
+export type UnshareHolder = "auto" | "sh";
 
 /**
  * Picks and checks the isolation backend. `auto`: as root unshare, else bwrap (then the other); with neither working it
@@ -346,7 +374,7 @@ export async function resolveIsolation(mode: IsolationMode, opts: IsolationOptio
   // without root (and can be chosen explicitly).
   const order: ("bwrap" | "unshare")[] = mode === "auto" ? (isRoot() ? ["unshare", "bwrap"] : ["bwrap", "unshare"]) : mode === "bwrap" ? ["bwrap"] : ["unshare"];
   for (const kind of order) {
-    const found = kind === "bwrap" ? await tryBwrap(opts.sharedNamespace ?? true) : await tryUnshare(opts.rootfs);
+    const found = kind === "bwrap" ? await tryBwrap(opts.sharedNamespace ?? true) : await tryUnshare(opts.rootfs, opts.unshareHolder ?? "auto");
     if (typeof found !== "string") return found;
     failures.push(found);
   }

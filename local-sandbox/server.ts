@@ -17,7 +17,7 @@ import { signedFileTarget } from "./envd-signing.ts";
 import { INVALID_API_KEY_MESSAGE, RpcError } from "./errors.ts";
 import { FaultInjector, type FaultSpec, type LatencyMap } from "./faults.ts";
 import { header, json, writeReply } from "./http-util.ts";
-import { NOT_ISOLATED_WARNING, resolveIsolation, type IsolationKind, type IsolationMode } from "./isolation.ts";
+import { NOT_ISOLATED_WARNING, resolveIsolation, type IsolationKind, type IsolationMode, type UnshareHolder } from "./isolation.ts";
 import { parseForwardHosts } from "./isolation/forward.ts";
 import { Cgroups, DEFAULT_LIMITS, type Limits } from "./isolation/cgroups.ts";
 import { DiskWatch } from "./isolation/disk.ts";
@@ -68,6 +68,8 @@ export interface SandboxServerOptions {
    * setpriv; default true when those work). false = one bwrap per command.
    */
   sharedNamespace?: boolean;
+  /** unshare only: `sh` always builds a sandbox's view with the shell script, not holder.py (isolation/unshare.ts). */
+  unshareHolder?: UnshareHolder;
   /** Host paths sandboxes see read-only at the same path (local repos). */
   exposePaths?: string[];
   /** Host paths sandboxes never see, even inside an exposed folder (the data dir always). */
@@ -242,6 +244,7 @@ export async function startSandboxServer(options: SandboxServerOptions = {}): Pr
   const isolation = await resolveIsolation(options.isolation ?? "auto", {
     rootfs: join(dataDir, ".rootfs"),
     ...(options.sharedNamespace !== undefined ? { sharedNamespace: options.sharedNamespace } : {}),
+    ...(options.unshareHolder ? { unshareHolder: options.unshareHolder } : {}),
   });
   if (forwardHosts.length > 0 && isolation.kind !== "none" && !isolation.shared) {
     throw new Error("forwarded hosts need one namespace per sandbox (root with nsenter and setpriv); one bwrap per command cannot forward");

@@ -12,7 +12,9 @@
 // Every command of the script is a process to start, and a sandbox's first command waits for
 // them all, so the script batches: one `mkdir -p` for every directory that no mount hides, one
 // `ln -s -t` for links named like their target, one `mount --bind -o ro,...` per read-only bind.
-import { posix } from "node:path";
+// Where python3 is installed, holder.py makes the same steps as system calls in one process (about
+// 45 processes fewer per sandbox start); the script is the holder without it.
+import { join, posix } from "node:path";
 import type { MountOp } from "./view.ts";
 import { DEVICES, isUnder } from "./view.ts";
 
@@ -111,11 +113,25 @@ export function unshareHolderScript(ops: MountOp[], rootfs: string, isDir: (path
   ].join("\n");
 }
 
-/** Arguments (after `setpriv`) of an unshare holder. */
-export function unshareHolderArgs(unsharePath: string, script: string): string[] {
+const HOLDER_PY = join(import.meta.dirname, "holder.py");
+
+/** The holder's command as holder.py (`python`: the interpreter's real path) builds the view under `rootfs`. */
+export function pythonHolderCommand(python: string, ops: MountOp[], rootfs: string, isDir: (path: string) => boolean): string[] {
+  const spec = { root: rootfs, ops: ops.map((m) => (m.op === "ro-bind" && !isDir(m.src) ? { ...m, file: true } : m)) };
+  // -I -S: no user site, no environment, no site module (faster, and nothing of the host's configuration).
+  return [python, "-I", "-S", HOLDER_PY, JSON.stringify(spec)];
+}
+
+/** The holder's command as the shell script (unshareHolderScript). */
+export function shellHolderCommand(ops: MountOp[], rootfs: string, isDir: (path: string) => boolean): string[] {
+  return ["/bin/sh", "-c", unshareHolderScript(ops, rootfs, isDir)];
+}
+
+/** Arguments (after `setpriv`) of an unshare holder running `command` as the namespaces' init. */
+export function unshareHolderArgs(unsharePath: string, command: string[]): string[] {
   return [
     "--pdeathsig", "KILL", "--",
     unsharePath, "--mount", "--pid", "--net", "--ipc", "--uts", "--fork", "--kill-child=SIGKILL", "--propagation", "private",
-    "--", "/bin/sh", "-c", script,
+    "--", ...command,
   ];
 }

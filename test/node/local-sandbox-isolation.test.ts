@@ -213,6 +213,34 @@ describe("what the SDK observes", () => {
   });
 });
 
+describe("the unshare holder", () => {
+  // What a sandbox sees of its mounts, devices, root and network: the same whichever holder built it.
+  const VIEW = "id; awk '{print $5, $6, $9, $10, $11}' /proc/self/mountinfo; ls -la --time-style=+ /dev; ls -A /; cat /proc/net/dev";
+
+  it("is holder.py where python3 is installed, and builds exactly the view of the shell script (the holder without it)", async () => {
+    const t = servers.get("unshare")!;
+    const config = (await (await t.api("/admin/config")).json()) as { holder: string };
+    expect(config.holder).toBe(findOnPath("python3") ? "holder.py" : "sh");
+    const sh = await startTestSandboxServer({ isolation: "unshare", unshareHolder: "sh", dataDir: join(dataDir, "unshare-sh"), exposePaths: [exposed], hidePaths: [stateDir] });
+    try {
+      expect(((await (await sh.api("/admin/config")).json()) as { holder: string }).holder).toBe("sh");
+      const [a, b] = await Promise.all([t, sh].map(async (s) => {
+        const sbx = await Sandbox.create("base", s.sdk);
+        try {
+          return (await sbx.commands.run(VIEW)).stdout.replaceAll(join(dataDir, "unshare-sh"), join(dataDir, "unshare"));
+        } finally {
+          await sbx.kill();
+        }
+      }));
+      expect(a).toContain("/proc rw,nosuid,nodev,noexec");
+      expect(a).toContain("/dev/pts rw,relatime devpts");
+      expect(b).toEqual(a);
+    } finally {
+      await sh.stop();
+    }
+  });
+});
+
 describe.skipIf(!modes.includes("bwrap"))("one bwrap per command (sharedNamespace: false)", () => {
   it("still isolates, and background jobs end with their command", async () => {
     const per = await startTestSandboxServer({ isolation: "bwrap", sharedNamespace: false });

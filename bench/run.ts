@@ -364,7 +364,8 @@ try {
     check(view.totals.succeeded === N, `makespan (${variant.command}): ${view.totals.succeeded}/${N} forks succeeded`);
     const stats = await admin.stats();
     const baseline = await runBaseline({ forks: N, concurrency: C, repo, command: variant.command, connection });
-    return { tFork, view, forkyardMs, stats, baseline, ideal: Math.ceil(N / C) * tFork, timeline: { alone: stepTimeline(singleEvents), inRun: stepTimeline(events) } };
+    const unverified = await runBaseline({ forks: N, concurrency: C, repo, command: variant.command, connection, verify: false });
+    return { tFork, view, forkyardMs, stats, baseline, unverified, ideal: Math.ceil(N / C) * tFork, timeline: { alone: stepTimeline(singleEvents), inRun: stepTimeline(events) } };
   }
 
   async function makespan(): Promise<void> {
@@ -388,13 +389,16 @@ try {
         `${(m.forkyardMs / m.ideal).toFixed(2)}x`,
         `${m.view.totals.succeeded}/${N}`,
         m.stats.peakLive,
+        seconds(m.unverified.makespanMs),
+        `${(m.forkyardMs / m.unverified.makespanMs).toFixed(2)}x`,
       ]);
       const per = (op: string) => ((m.stats.calls[op] ?? 0) / N).toFixed(2);
       calls.push([variant.name, per("create"), per("kill"), per("connect"), per("get"), per("list")]);
     }
     printTable(
-      `Makespan: N=${N} forks, maxConcurrent=${C}: Forkyard (wrangler dev, durable) vs an in-memory promise pool doing the same sandbox calls`,
-      ["variant", "Forkyard s", "in-memory s", "ratio", "fork median s", "in-memory fork median s", "Forkyard vs ideal", "forks ok", "peak live"],
+      `Makespan: N=${N} forks, maxConcurrent=${C}: Forkyard (wrangler dev, durable) vs an in-memory promise pool doing the same sandbox calls ` +
+        "(each fork verified in a second sandbox, as Forkyard does); last columns: the pool without the verification sandbox (what verification costs)",
+      ["variant", "Forkyard s", "in-memory s", "ratio", "fork median s", "in-memory fork median s", "Forkyard vs ideal", "forks ok", "peak live", "in-memory unverified s", "ratio to unverified"],
       rows,
     );
     printTable("Control-plane calls per fork (Forkyard run, from the sandbox server's counters)", ["variant", "create", "kill", "connect", "get", "list"], calls);

@@ -17,7 +17,14 @@ export interface TestSandboxServer {
 
 export async function startTestSandboxServer(options: SandboxServerOptions = {}): Promise<TestSandboxServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "local-sandbox-test-"));
-  const server = await startSandboxServer({ port: 0, log: () => {}, ...options, dataDir });
+  let server: SandboxServer;
+  try {
+    server = await startSandboxServer({ port: 0, log: () => {}, ...options, dataDir });
+  } catch (err) {
+    // A server that refuses to start (a test of a refusal) leaves no folder behind.
+    if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     server,
     sdk: { apiKey: server.apiKey, apiUrl: server.url, sandboxUrl: server.url },

@@ -1,13 +1,24 @@
 /** `forkyard eval`: suite file + flags → POST /v1/evals, progress until the eval ends, the figures table. */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { buildEvalBody, parseConfigFlag } from "../../cli/commands/eval.ts";
 import type { Io } from "../../cli/io.ts";
 import { main } from "../../cli/main.ts";
 import { stripAnsi } from "../../cli/render/text.ts";
 import type { EvalResults, EvalView } from "../../cli/types.ts";
+
+/** Temporary folders of the tests, removed at the end. */
+const made: string[] = [];
+const scratch = (prefix: string) => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 
 const TASK = { id: "answer", repo: "/suite/answer", prompt: "Write 42", hiddenCheck: "test -s answer.txt" };
 const interval = (value: number | null, low: number | null = null, high: number | null = null, n = 2) => ({ value, low, high, n });
@@ -54,7 +65,7 @@ describe("forkyard eval", () => {
   });
 
   it("starts the eval, shows progress until it ends, prints the figures per config; exit 0 when completed", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "forkyard-eval-"));
+    const dir = scratch("forkyard-eval-");
     writeFileSync(join(dir, "suite.jsonl"), `${JSON.stringify(TASK)}\n`);
     const posted: unknown[] = [];
     let polls = 0;
@@ -87,7 +98,7 @@ describe("forkyard eval", () => {
   });
 
   it("--swe-bench-template: SWE-bench-style JSONL becomes tasks (base commit, test patch hidden); a bad line is a usage error naming its line and field", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "forkyard-swe-"));
+    const dir = scratch("forkyard-swe-");
     const base = "b".repeat(40);
     const line = { instance_id: "acme__w-1", repo: "acme/w", base_commit: base, problem_statement: "Fix it", test_patch: "diff --git a/t b/t\n", FAIL_TO_PASS: '["t1"]', PASS_TO_PASS: "[]" };
     writeFileSync(join(dir, "swe.jsonl"), `${JSON.stringify(line)}\n${JSON.stringify({ ...line, instance_id: "acme__w-2", FAIL_TO_PASS: 5 })}\n`);

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -25,5 +25,6 @@ describe("npm test's lanes", () => {
       { name: "node", project: "node" },
     ]);
     expect(planLanes(root, ["workers"], 1)).toEqual([{ name: "workers", project: "workers" }]);
+    rmSync(root, { recursive: true, force: true });
   });
 });

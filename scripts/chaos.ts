@@ -66,7 +66,7 @@ async function main(): Promise<boolean> {
     ANTHROPIC_API_KEY: MODEL_KEY,
     ANTHROPIC_BASE_URL: anthropic.url,
   };
-  let worker = await startWorker({ stateDir, vars, quiet: true });
+  let worker = await startWorker({ stateDir, vars, quiet: !process.env.CHAOS_LOGS });
   const workerPort = Number(new URL(worker.url).port);
   processes.push(worker);
 
@@ -120,7 +120,7 @@ async function main(): Promise<boolean> {
   await new Promise((r) => setTimeout(r, 1000));
 
   const restartedAt = Date.now();
-  worker = await startWorker({ port: workerPort, stateDir, vars, quiet: true });
+  worker = await startWorker({ port: workerPort, stateDir, vars, quiet: !process.env.CHAOS_LOGS });
   processes.push(worker);
   const upAt = Date.now();
   const view = await waitForTerminal(api, run.id, 180_000);

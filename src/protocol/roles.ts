@@ -76,8 +76,11 @@ export interface ForkReports extends BudgetHolder {
 /** A fork at a step boundary taking the branches asked of it (src/workflows/fork-branching.ts). */
 export interface BranchReports {
   branchClaim(n: number, mark: BranchMark): Result<(ClaimedBranch & { leases: LeaseRequest[] })[]>;
-  /** Whether fork n has a branch waiting (asked at a boundary after a replayed step, whose answer is lost). */
-  branchWaiting(n: number): Result<boolean>;
+  /**
+   * What fork n's step `afterStep` was answered when it reported its end: whether a branch of the
+   * fork waited then (still not taken). Asked at a boundary after a replayed step, whose answer is lost.
+   */
+  branchWaiting(n: number, afterStep: string): Result<boolean>;
   branchDeferred(k: number): void;
   branchForked(k: number, turn: number, stateKey: string): Promise<Result<void>>;
   branchFailed(k: number, error: { code: string; message: string }): Promise<Result<void>>;

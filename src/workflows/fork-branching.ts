@@ -112,7 +112,7 @@ export class ForkBranching {
       this.#marks.push({ tag: boundary, turn: this.#position.turn, journal: sandbox.journalLength });
       await this.snapshots.at(boundary, this.#position);
     }
-    if (!(await steps.takeBranchSignal(async () => unwrap(await orchestrator.branchWaiting(p.n))))) return;
+    if (!(await steps.takeBranchSignal(async (replayed) => unwrap(await orchestrator.branchWaiting(p.n, replayed))))) return;
     const mark: BranchMark = { tag: boundary, turn: this.#position.turn, journal: sandbox.journalLength };
     try {
       await steps.run(

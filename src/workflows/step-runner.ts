@@ -79,8 +79,11 @@ export class StepRunner {
   #timeoutSeconds = 0;
   /** Set when the tracker said a branch waits; taken at the next boundary (a replayed step says nothing). */
   #branchWaiting = false;
-  /** A step since the last boundary was replayed from its checkpoint: what its tracker said is not known here. */
-  #replayedSinceBoundary = false;
+  /**
+   * The last step replayed from its checkpoint since the last boundary, with no live step after it:
+   * what its tracker answered is not known here (the runtime restarted after its body ran).
+   */
+  #replayedStep: string | undefined;
 
   constructor(step: WorkflowStep, ctx: StepRunnerContext) {
     this.#step = step;
@@ -103,16 +106,18 @@ export class StepRunner {
 
   /**
    * Whether a branch of this fork waits, at a step boundary: a live step since the last call was
-   * told so; or, when a step since then was replayed from its checkpoint (the runtime restarted
-   * after its body ran, so the answer it had is lost), whatever `ask` answers (the owner's record).
+   * told so. When the last step before the boundary was replayed from its checkpoint, its answer is
+   * lost: `ask` gets that step's name and answers what the tracker told it then (the owner's
+   * record: a branch asked for before that step's report), so a replay decides every boundary as
+   * the first execution did — never a branch asked for later, at a boundary passed before it.
    */
-  async takeBranchSignal(ask?: () => Promise<boolean>): Promise<boolean> {
+  async takeBranchSignal(ask?: (replayedStep: string) => Promise<boolean>): Promise<boolean> {
     const waiting = this.#branchWaiting;
-    const unsure = this.#replayedSinceBoundary;
+    const replayed = this.#replayedStep;
     this.#branchWaiting = false;
-    this.#replayedSinceBoundary = false;
+    this.#replayedStep = undefined;
     if (waiting) return true;
-    return unsure && ask ? ask() : false;
+    return replayed !== undefined && ask ? ask(replayed) : false;
   }
 
   #heardOf(answer: { branch?: boolean } | void): void {
@@ -177,7 +182,8 @@ export class StepRunner {
       }
     });
     return done.then((value) => {
-      if (!ran) this.#replayedSinceBoundary = true;
+      // A live step's own answer is what counts from here; a replayed one's is asked for at the boundary.
+      this.#replayedStep = ran ? undefined : name;
       return value;
     });
   }

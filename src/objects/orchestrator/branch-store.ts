@@ -136,6 +136,11 @@ export class BranchStore {
     return this.#sql.exec<{ parent: number }>("SELECT DISTINCT parent FROM branches WHERE status IN ('pending', 'claimed')").toArray().map((r) => r.parent);
   }
 
+  /** Whether fork `parent` has a branch not taken yet that was asked for at or before `at` (ISO time). */
+  openAskedBy(parent: number, at: string): boolean {
+    return this.#sql.exec("SELECT 1 FROM branches WHERE parent = ? AND status IN ('pending', 'claimed') AND requested_at <= ? LIMIT 1", parent, at).toArray().length > 0;
+  }
+
   /** The branches fork `parent` has not taken yet. */
   open(parent: number): { k: number; forks: number[] }[] {
     return this.#rows("SELECT * FROM branches WHERE parent = ? AND status IN ('pending', 'claimed') ORDER BY k", parent).map((r) => ({ k: r.k, forks: JSON.parse(r.forks) as number[] }));

@@ -36,6 +36,15 @@ export class RunBranching {
     return this.#waiting.has(n);
   }
 
+  /**
+   * Whether fork n's step `step` was told a branch waits when it reported its end: a branch still
+   * open that was asked for by then (a step without a recorded end was told nothing).
+   */
+  waitingAfter(n: number, step: string): boolean {
+    const endedAt = this.#run.store.stepEndedAt(n, step);
+    return endedAt !== undefined && this.#waiting.has(n) && this.#branches.openAskedBy(n, new Date(endedAt).toISOString());
+  }
+
   /** The run's highest fork number (branches add forks after it). */
   lastFork(): number {
     return this.#branches.lastFork();

@@ -278,8 +278,8 @@ export class Orchestrator extends DurableObject<Env> implements ForkReports, Bra
     return resultOf(() => this.#branching.claim(n, mark));
   }
 
-  branchWaiting(n: number): Result<boolean> {
-    return resultOf(() => this.#branching.waitingFor(n));
+  branchWaiting(n: number, afterStep: string): Result<boolean> {
+    return resultOf(() => this.#branching.waitingAfter(n, afterStep));
   }
 
   branchDeferred(k: number): void {

@@ -396,6 +396,12 @@ export class RunStore {
     return this.#sql.exec("SELECT 1 FROM steps WHERE fork = ? AND name = ? AND status = 'running' AND attempts >= ?", fork, name, attempt).toArray().length > 0;
   }
 
+  /** When fork `fork`'s step `name` last reported its end (epoch ms), if it did. */
+  stepEndedAt(fork: number, name: string): number | undefined {
+    const row = this.#sql.exec<{ ended_at: number | null }>("SELECT ended_at FROM steps WHERE fork = ? AND name = ?", fork, name).toArray()[0];
+    return row?.ended_at ?? undefined;
+  }
+
   /** A step attempt ended at `at` (epoch ms). */
   stepFinished(fork: number, name: string, attempt: number, ok: boolean, durationMs: number, at: number): void {
     this.#sql.exec(

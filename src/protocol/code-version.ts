@@ -13,8 +13,10 @@
  * 3. A fork stopped for budget stores where it stood (`budget-stop` step), so raising the budget
  *    after BUDGET_WAIT_SECONDS ended it continues it in a new instance that rebuilds its sandbox
  *    from its journal (`resume-<k>-acquire-sandbox`, `resume-<k>-restore`).
+ * 4. A branch that finds no room for its sandboxes at a boundary waits there (`branch-at-<b>-room-<i>`
+ *    sleeps, `branch-at-<b>-<i>` takes again: src/workflows/fork-branching.ts) instead of going on at once.
  */
-export const CODE_VERSION = 3;
+export const CODE_VERSION = 4;
 
 /** What an instance launched before versions were recorded runs: the plan of those builds. */
 export const LEGACY_CODE_VERSION = 1;

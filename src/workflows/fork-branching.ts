@@ -47,7 +47,17 @@ export interface TaskPosition {
   exchange?: Exchange;
 }
 
+/** How long a fork waits at a boundary for room for its branches' sandboxes, and how often it asks. */
+export const BRANCH_ROOM_WAIT_MS = 60_000;
+export const BRANCH_ROOM_POLL_MS = 2_000;
+/** The code version from which a fork waits at a boundary for room for its branches (protocol/code-version.ts). */
+export const BRANCH_ROOM_VERSION = 4;
+
 export interface ForkBranchingDeps {
+  /** The instance's plan includes BRANCH_ROOM_VERSION: it waits at a boundary for room for its branches. */
+  waitsForRoom: boolean;
+  /** A durable sleep of the instance (a Workflow step). */
+  sleep: (name: string, ms: number) => Promise<void>;
   params: ForkParams;
   config: Config;
   steps: StepRunner;
@@ -114,18 +124,37 @@ export class ForkBranching {
     }
     if (!(await steps.takeBranchSignal(async (replayed) => unwrap(await orchestrator.branchWaiting(p.n, replayed))))) return;
     const mark: BranchMark = { tag: boundary, turn: this.#position.turn, journal: sandbox.journalLength };
+    // No room under the live cap for a branch's sandboxes: the fork waits at this boundary for room
+    // (a few seconds at a time, within BRANCH_ROOM_WAIT_MS), then, still without, goes on and takes
+    // it at its next boundary (before code version 4, at once).
+    const name = branchStep(boundary);
+    for (let round = 1; ; round++) {
+      const deferred = await this.#take(round === 1 ? name : `${name}-${round}`, mark);
+      // Taken: what earlier rounds' reports said (a branch waits) is stale; a later branch is told by the next step.
+      if (!deferred) return void (round > 1 && (await steps.takeBranchSignal()));
+      if (!this.#d.waitsForRoom || round * BRANCH_ROOM_POLL_MS >= BRANCH_ROOM_WAIT_MS) return;
+      await this.#d.sleep(`${name}-room-${round}`, BRANCH_ROOM_POLL_MS);
+    }
+  }
+
+  /** One `branch-at-…` step: claims the waiting branches and forks them; whether one found no room (deferred). */
+  async #take(name: string, mark: BranchMark): Promise<boolean> {
+    const { steps, orchestrator, pool, sandbox, store, params: p, config } = this.#d;
     try {
-      await steps.run(
-        branchStep(boundary),
+      const taken = await steps.run(
+        name,
         stepConfig("cleanup", config.RETRY_POLICIES),
         async () => {
           const claimed = unwrap(await orchestrator.branchClaim(p.n, mark));
+          const deferred: number[] = [];
           for (const branch of claimed) {
             const forked = await pool.forkSandbox(sandbox.leaseKey, branch.leases);
             if (!forked.ok) {
-              // No room under the live cap now: taken again at the next boundary.
-              if (forked.error.code === "rate_limited") await orchestrator.branchDeferred(branch.k);
-              else await orchestrator.branchFailed(branch.k, { code: forked.error.code, message: forked.error.message });
+              // No room under the live cap now: taken again later.
+              if (forked.error.code === "rate_limited") {
+                await orchestrator.branchDeferred(branch.k);
+                deferred.push(branch.k);
+              } else await orchestrator.branchFailed(branch.k, { code: forked.error.code, message: forked.error.message });
               continue;
             }
             // Forks made by an earlier claim whose step was lost hold that boundary's workspace.
@@ -134,14 +163,17 @@ export class ForkBranching {
             await store.putJson(stateKey, this.#state(at));
             unwrap(await orchestrator.branchForked(branch.k, at.turn, stateKey));
           }
-          return { branches: claimed.map((b) => b.k) };
+          return { branches: claimed.map((b) => b.k), deferred };
         },
         { gated: false },
       );
+      // A step recorded before code version 4 holds no `deferred`.
+      return (taken.deferred?.length ?? 0) > 0;
     } catch (err) {
       if (isEngineInterruption(err)) throw err;
       // Left claimed: taken again at the next boundary, or settled when the fork ends.
-      log("warn", "fork.branch_failed", { runId: p.runId, fork: p.n, boundary, ...errorFields(err) });
+      log("warn", "fork.branch_failed", { runId: p.runId, fork: p.n, boundary: mark.tag, ...errorFields(err) });
+      return false;
     }
   }
 

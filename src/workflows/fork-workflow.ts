@@ -16,7 +16,7 @@ import { runClaudeCodeTask } from "./claude-code-task";
 import { runCommandsTask } from "./commands-task";
 import { DurableJob, type JobContext, type JobTracking } from "./durable-job";
 import type { ForkContext } from "./fork-context";
-import { ForkBranching, loadBranchState, type BranchState } from "./fork-branching";
+import { BRANCH_ROOM_VERSION, ForkBranching, loadBranchState, type BranchState } from "./fork-branching";
 import { ForkContinuation, ForkContinued, loadContinuation, type ContinuationState } from "./fork-continuation";
 import { ForkSandbox } from "./fork-sandbox";
 import { layStepFiles } from "./branch-rebuild";
@@ -84,7 +84,17 @@ class ForkRun {
     const continued = p.continuation ? await loadContinuation(this.#store, p.continuation.stateKey) : undefined;
     const branchState = continued ?? (p.branch ? await loadBranchState(this.#store, p.branch.stateKey) : undefined);
     const { sandbox, baseSha } = continued ? await this.#resume(continued) : await this.#ready(branchState);
-    const branching = new ForkBranching({ params: p, config, steps, orchestrator: this.#orchestrator, pool: this.#pool, sandbox, store: this.#store });
+    const branching = new ForkBranching({
+      params: p,
+      config,
+      steps,
+      orchestrator: this.#orchestrator,
+      pool: this.#pool,
+      sandbox,
+      store: this.#store,
+      waitsForRoom: this.#job.since(BRANCH_ROOM_VERSION),
+      sleep: (name, ms) => this.#job.step.sleep(name, ms),
+    });
     this.#branching = branching;
     if (continued) branching.resume(continued);
     const continuation = new ForkContinuation({ job: this.#job, orchestrator: this.#orchestrator, store: this.#store, sandbox, carry: () => branching.carried() });

@@ -134,6 +134,26 @@ describe("branching a fork", () => {
     await noSandboxLeft();
   });
 
+  it("a branch with no room for its sandboxes now waits at that boundary and is taken there when room frees", async () => {
+    const gate = newGate();
+    const run = await createRun({ task: { commands: ["echo one > a.txt", gateCommand(gate), "cat a.txt"] } });
+    await waitForRunningStep(run.id, 1, "command-2");
+    // The first two forks of the sandbox find no room (E2B's 429): the fork waits, then takes it.
+    await sandboxAdmin.faults([{ op: "fork", status: 429, firstK: 2 }]);
+    expect((await branch(run.id, 1, { count: 1 })).status).toBe(202);
+    await sandboxAdmin.openGate(gate);
+
+    const view = await waitForRunStatus(run.id, ["completed", "failed"]);
+    expect(view.forks.map((f) => f.status)).toEqual(["succeeded", "succeeded"]);
+    // Taken at the boundary where it found no room (before command-3), not at a later one.
+    expect(view.forks[1]!.parent).toEqual({ n: 1, turn: 2 });
+    expect(view.forks[1]!.commands.map((c) => c.stdoutTail)).toEqual(["one\n"]);
+    const branchSteps = view.forks[0]!.steps.map((s) => s.name).filter((name) => name.startsWith("branch-at-"));
+    expect(branchSteps).toEqual(["branch-at-command-3", "branch-at-command-3-2", "branch-at-command-3-3"]);
+    expect((await sandboxAdmin.stats()).calls.fork).toBe(3);
+    await noSandboxLeft();
+  });
+
   it("branches an ended fork whose sandbox was kept: the run runs again for the new fork", async () => {
     const run = await createRun({ keepSandboxes: true, task: { commands: ["echo one > a.txt", "echo kept"] } });
     const ended = await waitForRunStatus(run.id, ["completed", "failed"]);

@@ -2,7 +2,7 @@
  * `npm run chaos:deploy`: a deploy mid-run. Starts the local stack as build 1 (`CODE_VERSION=1`:
  * the workflow code before continuations), posts a run whose forks append numbered lines, one
  * command each, kill -9s the Worker while they are underway, and restarts it on the same persisted
- * state as build 2 (this build's own version: a fork continues in a new instance once its instance
+ * state as this build (its own version, CODE_VERSION: from version 2 on, a fork continues in a new instance once its instance
  * has made FORK_CONTINUE_AFTER_STEPS steps, 20 here — a version-2 step that would land after the
  * version-1 instances' completed steps). A second run is posted on build 2. Checks: the build-1
  * run records version 1, completes, every command ran in order and once — the one in flight at
@@ -13,6 +13,7 @@
  */
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { CODE_VERSION } from "../src/protocol/code-version.ts";
 import { createTestRepo } from "../test/support/test-repo.ts";
 import { followToEnd, forkyardClient, sandboxAdminClient } from "./api-client.ts";
 import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, runCheck, scratchDir, startSandboxServer, startWorker, workerVars, type StackProcess } from "./local-stack.ts";
@@ -73,7 +74,7 @@ async function main(): Promise<boolean> {
   const creates = stats.calls.create ?? 0;
   const ok =
     before.view.codeVersion.code === 1 &&
-    after.view.codeVersion.code === 2 &&
+    after.view.codeVersion.code === CODE_VERSION &&
     before.view.status === "completed" &&
     after.view.status === "completed" &&
     passed(before.view) === FORKS &&

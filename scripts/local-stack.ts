@@ -248,7 +248,9 @@ export async function startSandboxServer(opts: {
         SANDBOX_HIDE_PATHS: list(env.SANDBOX_HIDE_PATHS, ROOT, ...(opts.hidePaths ?? [])),
       },
     });
-    return started(groupHandle(`http://127.0.0.1:${port}`, child), "/health", 15_000, output.capture(child), opts.onSpawn);
+    // ~1 s on a quiet machine; a bound, not a timing: at `npm test`'s start five vitest processes
+    // compile at once on two cores and a start took over 15 s (a lane failed so).
+    return started(groupHandle(`http://127.0.0.1:${port}`, child), "/health", 90_000, output.capture(child), opts.onSpawn);
   }, "the sandbox server", opts.portGraceMs);
   return { ...handle, adminKey };
 }

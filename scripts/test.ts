@@ -1,7 +1,7 @@
 /**
  * `npm test` after the typecheck: the vitest projects (vitest.config.ts) run at the same time as
  * lanes, one vitest process each (in one process vitest runs projects of different worker counts
- * one group after the other): `workers` (the Worker in workerd), split into three lanes with a
+ * one group after the other): `workers` (the Worker in workerd), split into two lanes with a
  * workerd and a sandbox server each (scripts/test-lanes.ts), `node` (the local sandbox server,
  * CLI, scripts, the Worker's pure logic) and `stack` (files that start a `wrangler dev` stack, one
  * at a time). Each lane writes its output to .test-data/test-logs/<lane>.log. Prints one table of
@@ -33,7 +33,7 @@ const extra = (() => {
   return i >= 0 ? process.argv.slice(i + 1) : process.argv.slice(2).filter((a) => a !== "--record-seconds");
 })();
 // Arguments for vitest (a file, -t …) run the workers files in one lane: a split would drop the filter.
-const LANES = planLanes(ROOT, PROJECTS, extra.length ? 1 : Number(process.env.FORKYARD_WORKERS_LANES || 3));
+const LANES = planLanes(ROOT, PROJECTS, extra.length ? 1 : Number(process.env.FORKYARD_WORKERS_LANES || 2));
 const logDir = join(ROOT, ".test-data", "test-logs");
 // Every Node process of the suite (vitest's workers, the sandbox servers, wrangler, each CLI run)
 // reuses compiled code and stripped TypeScript across processes and runs: a CLI start drops from

@@ -60,13 +60,17 @@ async function main(): Promise<boolean> {
     const maxConcurrent = variant.queueInPool ? LIVE : Math.max(1, Math.floor(LIVE / counts.length));
     const runs = await Promise.all(counts.map((forks) => api.createRun({ repo, forks, maxConcurrent, task })));
     const peak = { rssMiB: workerdUsage(worker).rssMiB };
-    const ticker = progress({ api, admin, worker }, size, started, (await admin.stats()).killed, peak);
+    const ticks: Tick[] = [{ forks: 0, cpu: cpuBefore }];
+    const ticker = progress({ api, admin, worker }, size, started, (await admin.stats()).killed, peak, ticks);
     const profiling = inspectorPort && variant === VARIANTS.at(-1) ? profileWindow(inspectorPort, 30_000, 10_000) : null;
     const views = await Promise.all(runs.map((run) => followToEnd(worker.url, LOCAL_API_TOKEN, run.id, 3_600_000).then((r) => r.view)));
     clearInterval(ticker);
     await profiling;
     const makespanMs = Date.now() - started;
     const cpuMs = (workerdUsage(worker).cpuSeconds - cpuBefore) * 1000;
+    ticks.push({ forks: size, cpu: workerdUsage(worker).cpuSeconds });
+    // Away from the launch and the tail: forks 10–30 % and 70–90 % of the way through.
+    const window = { first: windowCpuPerFork(ticks, 0.1 * size, 0.3 * size), last: windowCpuPerFork(ticks, 0.7 * size, 0.9 * size) };
     const succeeded = views.reduce((n, v) => n + v.totals.succeeded, 0);
     ok &&= succeeded === size;
     if (succeeded !== size) printFailures(variant.name, views);
@@ -82,12 +86,13 @@ async function main(): Promise<boolean> {
       (cpuMs / 1000).toFixed(1),
       (cpuMs / size).toFixed(0),
       `${(cpuMs / size / base).toFixed(2)}x`,
+      window.first === null || window.last === null ? "-" : `${window.first.toFixed(0)} / ${window.last.toFixed(0)} (${(window.last / window.first).toFixed(2)}x)`,
       Math.round(peak.rssMiB),
     ]);
   }
   printTable(
     `Forks at scale: sleep 2 each, ${LIVE} sandboxes at once (the Pool's cap), runs of up to ${RUN_CAP} forks (one run in -run variants)`,
-    ["variant", "forks", "runs", "makespan s", "sleeps alone s", "succeeded", "workerd CPU s", "CPU per fork ms", `vs ${VARIANTS[0]!.name}`, "peak workerd MiB"],
+    ["variant", "forks", "runs", "makespan s", "sleeps alone s", "succeeded", "workerd CPU s", "CPU per fork ms", `vs ${VARIANTS[0]!.name}`, "10–30 % / 70–90 % ms", "peak workerd MiB"],
     rows,
   );
   console.log(`scale:forks: ${ok ? "PASS" : "FAIL"}`);
@@ -113,8 +118,26 @@ interface Stack {
   worker: StackProcess;
 }
 
-/** Prints a line every 10 s: sandboxes killed since `killedBefore` (forks done), the Pool's sandboxes and queue, workerd's CPU; keeps `peak` memory. */
-function progress({ api, admin, worker }: Stack, size: number, started: number, killedBefore: number, peak: { rssMiB: number }): NodeJS.Timeout {
+/** Forks done (each fork's two sandboxes killed: its own and its verification's) and workerd's CPU seconds, at a progress line. */
+interface Tick {
+  forks: number;
+  cpu: number;
+}
+
+/**
+ * workerd's CPU per fork (ms) while the run's forks from..to ended, from the progress lines around
+ * that stretch: the same run early and late, so a cost that grows with the run's size shows as a
+ * ratio above 1 without the noise between two runs. Null when no tick falls in the stretch.
+ */
+function windowCpuPerFork(ticks: Tick[], from: number, to: number): number | null {
+  const start = ticks.filter((t) => t.forks <= from).at(-1);
+  const end = ticks.find((t) => t.forks >= to);
+  if (!start || !end || end.forks <= start.forks) return null;
+  return ((end.cpu - start.cpu) * 1000) / (end.forks - start.forks);
+}
+
+/** Prints a line every 10 s: sandboxes killed since `killedBefore` (forks done), the Pool's sandboxes and queue, workerd's CPU; keeps `peak` memory and a tick per line. */
+function progress({ api, admin, worker }: Stack, size: number, started: number, killedBefore: number, peak: { rssMiB: number }, ticks: Tick[]): NodeJS.Timeout {
   let last = { at: Date.now(), cpu: workerdUsage(worker).cpuSeconds };
   return setInterval(async () => {
     const pool = await api.pool().catch(() => null);
@@ -127,6 +150,7 @@ function progress({ api, admin, worker }: Stack, size: number, started: number, 
       .stats()
       .then((stats) => stats.killed - killedBefore)
       .catch(() => "?");
+    if (typeof done === "number") ticks.push({ forks: done / 2, cpu: now.cpu });
     console.log(`  ${size} forks, ${Math.round((now.at - started) / 1000)} s: ${done} sandboxes killed; pool ${pool ? `${pool.live} live, ${pool.creating} creating, ${pool.waiting} waiting` : "?"}; workerd ${cpuPct}% CPU`);
   }, 10_000);
 }

@@ -76,6 +76,8 @@ export default defineConfig(async () => {
                   RETRY_POLICIES: JSON.stringify(TEST_RETRY_POLICIES),
                   // A fork continues in a new instance after 20 steps (fork-continuation.test.ts; the default is 8,000).
                   FORK_CONTINUE_AFTER_STEPS: "20",
+                  // A session turn likewise (session-continuation.test.ts; the default is 8,000).
+                  SESSION_TURN_CONTINUE_AFTER_STEPS: "20",
                   LOG_LEVEL: "warn",
                   TEST_MIGRATIONS: await readD1Migrations("./migrations"),
                   TEST_REPO: inject<string>("repoPath"),

@@ -27,6 +27,11 @@ export function sessionPrefix(sessionId: string): string {
   return `sessions/${sessionId}/`;
 }
 
+/** Where turn n of a session stood when it went on in its k-th continuation instance (src/workflows/turn-continuation.ts). */
+export function turnContinuationKey(sessionId: string, n: number, k: number): string {
+  return `sessions/${sessionId}/turns/${n}/continue-${k}.json`;
+}
+
 /** A session's patch against its base (objects/session/session-work.ts). */
 export function sessionPatchKey(sessionId: string): string {
   return `sessions/${sessionId}/patch.diff`;

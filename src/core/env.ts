@@ -79,6 +79,7 @@ export interface Env {
   GITHUB_PUSH_REPO?: string;
   CODE_VERSION?: string;
   FORK_CONTINUE_AFTER_STEPS?: string;
+  SESSION_TURN_CONTINUE_AFTER_STEPS?: string;
   WORKFLOW_CREATE_RATE_PER_SECOND?: string;
   /** The deployed Worker version (wrangler.toml `[version_metadata]`): recorded by runs with their code version. */
   CF_VERSION_METADATA?: WorkerVersionMetadata;
@@ -185,6 +186,8 @@ const configSchema = z.object({
    * task step (below wrangler.toml's `limits.steps` of 10,000, with room for the steps after its task).
    */
   FORK_CONTINUE_AFTER_STEPS: int(10, 9_000).default(8_000),
+  /** The same for a session's turn: its instance continues in a new one before its next model call (src/workflows/turn-continuation.ts). */
+  SESSION_TURN_CONTINUE_AFTER_STEPS: int(10, 9_000).default(8_000),
   /** Workflow instances a run's launch creates per second at most (Cloudflare: about 100 per second per workflow). */
   WORKFLOW_CREATE_RATE_PER_SECOND: int(1, 100).default(90),
 });

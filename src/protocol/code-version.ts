@@ -15,8 +15,10 @@
  *    from its journal (`resume-<k>-acquire-sandbox`, `resume-<k>-restore`).
  * 4. A branch that finds no room for its sandboxes at a boundary waits there (`branch-at-<b>-room-<i>`
  *    sleeps, `branch-at-<b>-<i>` takes again: src/workflows/fork-branching.ts) instead of going on at once.
+ * 5. A session's turn near its instance's step limit continues in a new instance (`continue` step,
+ *    instance `<turn instance>-c<k>`: src/workflows/turn-continuation.ts) instead of failing.
  */
-export const CODE_VERSION = 4;
+export const CODE_VERSION = 5;
 
 /** What an instance launched before versions were recorded runs: the plan of those builds. */
 export const LEGACY_CODE_VERSION = 1;

@@ -17,7 +17,7 @@ import type { SandboxHandle } from "../sandbox/handle";
 import type { BranchMark, ClaimedBranch } from "../objects/orchestrator/branch-store";
 import type { LeaseRequest } from "../objects/pool/pool";
 import type { PrepareInfo } from "../workflows/prepare-workflow";
-import type { RebuildPlan, SetupInfo, SetupOutcome, TurnOutcome, TurnStart } from "./session-job";
+import type { RebuildPlan, SetupInfo, SetupOutcome, TurnContinuationRef, TurnOutcome, TurnStart } from "./session-job";
 import type { OutputChunk } from "./live-output";
 import type { StepRecord, StepReport } from "./step-reports";
 import type { ForkContinuationRef } from "./fork-params";
@@ -121,6 +121,8 @@ export interface SessionTurnReports extends BudgetHolder {
   forkAtBoundary(n: number): Promise<{ sessions: string[]; lost?: true }>;
   /** A forked session's first turn checked out its own work branch. */
   branchSwitched(): void;
+  /** Turn n's instance `from` nears its step limit: the turn goes on in instance `<base>-c<k>`, launched here. */
+  continueTurn(n: number, from: string, next: TurnContinuationRef): Promise<Result<{ instanceId: string }>>;
   recordModelCall(turn: number, k: number, key: string, model: ModelTurn, usd: number): void;
   recordToolCall(turn: number, k: number, index: number, call: ToolCall & { id: string }, result: ToolTurn): void;
   awaitBudget(turn: number): Promise<Result<void>>;

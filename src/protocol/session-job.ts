@@ -7,7 +7,25 @@ import type { SandboxHandle } from "../sandbox/handle";
  * code the job started on (src/protocol/code-version.ts), pinned by its instance; absent in
  * instances launched before jobs recorded it (version 1).
  */
-export type SessionJob = ({ sessionId: string; kind: "setup" } | { sessionId: string; kind: "turn"; n: number }) & { codeVersion?: number };
+export type SessionJob = ({ sessionId: string; kind: "setup" } | { sessionId: string; kind: "turn"; n: number; continuation?: TurnContinuationRef }) & { codeVersion?: number };
+
+/**
+ * A turn that neared its instance's step limit goes on in instance `<base>-c<k>`: where it stood
+ * (its conversation so far) is stored in R2 at `stateKey` (src/workflows/turn-continuation.ts).
+ */
+export interface TurnContinuationRef {
+  k: number;
+  stateKey: string;
+  /** The turn's first instance. */
+  base: string;
+}
+
+/** An instance whose turn went on in `instanceId` (near the step limit): it reports nothing; the new one does. */
+export interface TurnContinuedOutcome {
+  kind: "continued";
+  n: number;
+  instanceId: string;
+}
 
 /** A turn's inputs, fixed when it begins (its `begin` step's result). */
 export interface TurnStart {

@@ -1,5 +1,5 @@
 import { runAgent, type AgentHost } from "../agent/loop";
-import { parseModelPrices } from "../agent/pricing";
+import { parseModelPrices, type PriceTable } from "../agent/pricing";
 import { buildSessionSystemPrompt, buildTools } from "../agent/prompt";
 import { executeTool, type ToolCall } from "../agent/tools";
 import type { ToolTurn } from "../agent/conversation";
@@ -10,7 +10,9 @@ import { BRANCH_SCRIPT, REPO_DIR } from "../sandbox/git";
 import { sandboxAccess } from "../sandbox/connection";
 import type { SandboxHandle } from "../sandbox/handle";
 import { EnvdClient } from "../sandbox/envd-client";
-import { SETUP_TIMEOUT_SECONDS, TURN_TIMEOUT_SECONDS, type SessionJob, type SetupOutcome, type TurnOutcome, type TurnStart } from "../protocol/session-job";
+import { SETUP_TIMEOUT_SECONDS, TURN_TIMEOUT_SECONDS, type SessionJob, type SetupOutcome, type TurnContinuedOutcome, type TurnOutcome, type TurnStart } from "../protocol/session-job";
+import { ArtifactStore } from "../artifacts/store";
+import { TurnContinuation } from "./turn-continuation";
 import { ForkSandbox } from "./fork-sandbox";
 import { waitForBudget } from "./budget-wait";
 import { DurableJob, type JobContext, type JobTracking } from "./durable-job";
@@ -38,13 +40,15 @@ const turnOf = (job: SessionJob): number => (job.kind === "turn" ? job.n : 0);
  * or one turn — the same agent loop as a fork's, a checkpointed step per model call and per tool
  * call, with the session's earlier turns as history — in the sandbox the session keeps.
  */
-export class SessionTurnWorkflow extends DurableJob<SessionJob, TurnOutcome | SetupOutcome> {
+type SessionJobOutcome = TurnOutcome | SetupOutcome | TurnContinuedOutcome;
+
+export class SessionTurnWorkflow extends DurableJob<SessionJob, SessionJobOutcome> {
   protected tracking(params: SessionJob): JobTracking {
     const n = turnOf(params);
     return { runId: params.sessionId, n, tracker: sessionTracker(this.env.SESSION.getByName(params.sessionId), n), job: { name: "turn", owner: "session" } };
   }
 
-  protected plan(job: JobContext<SessionJob>): JobPlan<TurnOutcome | SetupOutcome> {
+  protected plan(job: JobContext<SessionJob>): JobPlan<SessionJobOutcome> {
     const params = job.params;
     const session = job.env.SESSION.getByName(params.sessionId);
     const control = stepConfig("control", job.config.RETRY_POLICIES);
@@ -60,9 +64,11 @@ export class SessionTurnWorkflow extends DurableJob<SessionJob, TurnOutcome | Se
     }
     const n = params.n;
     return {
-      work: () => turn(job, session, n),
+      work: () => turn({ ...job, params }, session, n),
       failed: (error): TurnOutcome => ({ kind: "turn", n, status: error.code === "cancelled" ? "cancelled" : error.code === "budget_exceeded" ? "budget_exceeded" : "failed", error }),
       finish: async (outcome) => {
+        // Gone on in a new instance: that one reports the turn's end.
+        if (outcome.kind === "continued") return outcome;
         await job.steps.run(SESSION_STEP.finish, control, async () => unwrap(await session.turnFinished(outcome as TurnOutcome)), { gated: false });
         return outcome;
       },
@@ -89,7 +95,7 @@ async function setup(job: JobContext<SessionJob>, session: DurableObjectStub<Ses
   return { kind: "setup", ok: true, sandboxId: sandbox.sandboxId, baseSha };
 }
 
-async function turn(job: JobContext<SessionJob>, session: DurableObjectStub<Session>, n: number): Promise<TurnOutcome> {
+async function turn(job: JobContext<Extract<SessionJob, { kind: "turn" }>>, session: DurableObjectStub<Session>, n: number): Promise<TurnOutcome | TurnContinuedOutcome> {
   const { config, steps, instanceId, params } = job;
   const retries = config.RETRY_POLICIES;
   const prices = parseModelPrices(config.MODEL_PRICES);
@@ -104,23 +110,7 @@ async function turn(job: JobContext<SessionJob>, session: DurableObjectStub<Sess
   const rebuilding = <T>(step: string, attempt: (again: boolean) => Promise<T>) => withRebuild(job, session, { start, n, step, rebuilt: (h) => (handle = h) }, attempt);
   if (start.switchBranch) await rebuilding(SESSION_STEP.workBranch, (again) => checkOutWorkBranch(job, session, handle, start.workBranch, again));
   const history = await steps.run(SESSION_STEP.history, control, async () => unwrap(await session.history(n)), { gated: false });
-  const models = new ModelSteps({
-    steps,
-    retries,
-    keyPrefix: `turn:${n}`,
-    model: start.model,
-    prices,
-    record: (k, key, result, usd) => session.recordModelCall(n, k, key, result, usd),
-    release: (key) => session.releaseReservation(key),
-    // Out of budget: the sandbox pauses until the budget is raised (PATCH budgetUsd), then the call is made.
-    // A sandbox lost meanwhile is rebuilt instead of resumed.
-    async waitForBudget(k, wait, reason) {
-      const owner = { name: "session", kind: "control", pause: async () => unwrap(await session.awaitBudget(n)), resume: async () => unwrap(await session.resumeForTurn(n)) } as const;
-      await rebuilding(budgetResumeStep(k, wait), async (again) => {
-        if (!again) ({ resumed: handle } = await waitForBudget(job, owner, k, wait, reason));
-      });
-    },
-  });
+  const models = turnModelSteps(job, session, { n, model: start.model, prices, rebuilding, resumed: (h) => (handle = h) });
 
   // A step boundary: new sessions asked for since the last one (a step's end said so) are forked now, from a rebuilt sandbox if it was lost.
   const forkAt = async (boundary: string) => {
@@ -134,7 +124,11 @@ async function turn(job: JobContext<SessionJob>, session: DurableObjectStub<Sess
       if (forked.lost) throw new SandboxGoneError(start.handle?.sandboxId ?? "");
     });
   };
+  // Near the instance's step limit the turn goes on in a new instance, from the calls made so far.
+  const continuation = new TurnContinuation(job, session, new ArtifactStore(job.env.ARTIFACTS));
+  const resume = await continuation.resumed();
   const host: AgentHost = {
+    beforeTurn: (_k, conversation) => continuation.at(conversation),
     async modelStep(k, call) {
       await forkAt(modelStepName(k));
       return models.run(k, call);
@@ -146,7 +140,7 @@ async function turn(job: JobContext<SessionJob>, session: DurableObjectStub<Sess
     },
   };
 
-  const result = await runAgent(
+  const agent = runAgent(
     host,
     {
       callModel: job.callModel,
@@ -158,13 +152,42 @@ async function turn(job: JobContext<SessionJob>, session: DurableObjectStub<Sess
       model: start.model,
       system: buildSessionSystemPrompt(start),
       tools: buildTools(),
-      maxTurns: config.AGENT_MAX_TURNS,
+      // A continuation's calls count against the turn's AGENT_MAX_TURNS too.
+      maxTurns: Math.max(1, config.AGENT_MAX_TURNS - resume.length),
       prices,
       history,
+      resume,
       contextTokens: config.AGENT_CONTEXT_TOKENS,
     },
   );
-  return { kind: "turn", n, status: "succeeded", stopReason: result.stopReason, summary: result.summary, toolCalls: result.toolCalls, tokens: result.tokens };
+  return continuation.outcome(resume, agent);
+}
+
+/**
+ * Turn n's model calls, a checkpointed step each. Out of budget, the sandbox pauses until the budget
+ * is raised (PATCH budgetUsd), then the call is made; a sandbox lost meanwhile is rebuilt instead of resumed.
+ */
+function turnModelSteps(
+  job: JobContext<SessionJob>,
+  session: DurableObjectStub<Session>,
+  turn: { n: number; model: string; prices: PriceTable; rebuilding: <T>(step: string, attempt: (again: boolean) => Promise<T>) => Promise<T>; resumed: (handle: SandboxHandle) => void },
+): ModelSteps {
+  const { n, rebuilding } = turn;
+  return new ModelSteps({
+    steps: job.steps,
+    retries: job.config.RETRY_POLICIES,
+    keyPrefix: `turn:${n}`,
+    model: turn.model,
+    prices: turn.prices,
+    record: (k, key, result, usd) => session.recordModelCall(n, k, key, result, usd),
+    release: (key) => session.releaseReservation(key),
+    async waitForBudget(k, wait, reason) {
+      const owner = { name: "session", kind: "control", pause: async () => unwrap(await session.awaitBudget(n)), resume: async () => unwrap(await session.resumeForTurn(n)) } as const;
+      await rebuilding(budgetResumeStep(k, wait), async (again) => {
+        if (!again) turn.resumed((await waitForBudget(job, owner, k, wait, reason)).resumed);
+      });
+    },
+  });
 }
 
 /**

@@ -79,6 +79,8 @@ export const SESSION_STEP = {
   setupFinished: "setup-finished",
   begin: "begin",
   history: "history",
+  /** Near the instance's step limit, before a model call: the turn goes on in instance `<turn instance>-c<k>` (turn-continuation.ts). */
+  continue: "continue",
   finish: "finish",
   /** A forked session's first turn: its own work branch checked out (after `begin`, only then). */
   workBranch: "work-branch",

@@ -7,7 +7,8 @@ import type { SessionLease } from "./session-lease";
 import type { SessionTurns } from "./session-turns";
 import type { SessionForks } from "./session-forks";
 import type { SandboxHandle } from "../../sandbox/handle";
-import { sessionSandboxTtl, type RebuildPlan, type RebuildReport, type SetupInfo, type SetupOutcome, type TurnOutcome, type TurnStart } from "../../protocol/session-job";
+import { sessionSandboxTtl, type RebuildPlan, type RebuildReport, type SetupInfo, type SetupOutcome, type TurnContinuationRef, type TurnOutcome, type TurnStart } from "../../protocol/session-job";
+import { turnInstanceId } from "../../protocol/session-ids";
 import type { SessionRecord, SessionStore } from "./session-store";
 import type { StepReport } from "../../protocol/step-reports";
 import type { SessionTurnReports, StepGate } from "../../protocol/roles";
@@ -82,11 +83,16 @@ export class SessionReports implements SessionTurnReports {
       this.#d.watch.heard(0);
       // A lost sandbox: the turn rebuilds it first (session-lease.ts resumeOrRebuild).
       const resumed = await this.#d.lease.resumeOrRebuild(n);
-      this.#d.event("turn.started", n, { instanceId, model: turn.model });
+      // A continuation's instance (near the step limit) goes on with a turn that started: `turn.continued` said so.
+      if (instanceId === turnInstanceId(r.id, n)) this.#d.event("turn.started", n, { instanceId, model: turn.model });
       const start: TurnStart = { prompt: turn.prompt, model: turn.model, repo: r.repo, baseBranch: r.branch, workBranch: r.workBranch, system: r.system, handle: "handle" in resumed ? resumed.handle : null, startedAt: Date.parse(turn.started_at ?? new Date().toISOString()) };
       if ("rebuild" in resumed) start.rebuild = resumed.rebuild;
       return r.switchBranch ? { ...start, switchBranch: true } : start;
     });
+  }
+
+  continueTurn(n: number, from: string, next: TurnContinuationRef): Promise<Result<{ instanceId: string }>> {
+    return asResult(() => this.#d.turns.continueTurn(n, from, next));
   }
 
   /** Tool step `step` of turn n found the sandbox gone: the plan of its rebuild (session-lease.ts lostDuringTurn). */

@@ -182,6 +182,11 @@ export class SessionStore {
     if (turn?.status === "running") this.#sql.exec("INSERT OR IGNORE INTO transcript (key, turn, kind, data, at) VALUES (?, ?, 'prompt', ?, ?)", promptKey(n), n, JSON.stringify({ prompt: turn.prompt }), now);
   }
 
+  /** Running turn n goes on in instance `to` (a continuation of `from`, near its step limit); false when it runs as neither. */
+  continueTurnInstance(n: number, from: string, to: string): boolean {
+    return this.#sql.exec("UPDATE turns SET instance_id = ? WHERE n = ? AND status = 'running' AND instance_id IN (?, ?)", to, n, from, to).rowsWritten > 0;
+  }
+
   /** Ends a turn once; false when it had ended already. */
   finishTurn(n: number, status: TurnStatus, now: string, result: { stopReason?: string; summary?: string; toolCalls?: number; tokens?: TokenUsage; error?: { code: string; message: string } }): boolean {
     const turn = this.turn(n);

@@ -2,7 +2,8 @@ import type { Env } from "../../core/env";
 import { loadConfig } from "../../core/env";
 import { errorFields, log } from "../../observability/log";
 import { setupInstanceId, turnInstanceId } from "../../protocol/session-ids";
-import type { SessionJob, SetupOutcome, TurnOutcome } from "../../protocol/session-job";
+import { continuationInstanceId } from "../../protocol/instance-ids";
+import type { SessionJob, SetupOutcome, TurnContinuationRef, TurnOutcome } from "../../protocol/session-job";
 import { ConflictError, NotFoundError, QueueFullError, type Result } from "../../core/errors";
 import { ZERO_USAGE } from "../../agent/pricing";
 import { poke, type InstanceWatch } from "../shared/instance-watch";
@@ -94,6 +95,26 @@ export class SessionTurns {
     this.#s.store.startTurn(next.n, instanceId, new Date().toISOString());
     this.#s.watch.heard(0);
     await this.launch(instanceId, { sessionId, kind: "turn", n: next.n });
+  }
+
+  /**
+   * Turn n's instance `from` nears its step limit (src/workflows/turn-continuation.ts): the turn
+   * goes on in instance `<base>-c<k>`, which the Session now watches, cancels and settles. Asked
+   * again (a repeated step), the same instance is created again: harmless.
+   */
+  async continueTurn(n: number, from: string, next: TurnContinuationRef): Promise<{ instanceId: string }> {
+    const r = this.#require();
+    const turn = this.#s.store.turn(n);
+    const id = continuationInstanceId(next.base, next.k);
+    if (!turn || turn.status !== "running" || r.cancelling === n) throw new ConflictError("cancelled", `Turn ${n} is not running.`);
+    if (!this.#s.store.continueTurnInstance(n, from, id)) throw new ConflictError("turn_relaunched", `Turn ${n} runs as instance ${turn.instance_id ?? "(none)"}, not ${from}.`);
+    if (turn.instance_id === from) {
+      this.#s.event("turn.continued", n, { instanceId: id, continuation: next.k });
+      log("info", "session.turn_continued", { sessionId: r.id, turn: n, instanceId: id });
+    }
+    this.#s.watch.heard(0);
+    await this.launch(id, { sessionId: r.id, kind: "turn", n, continuation: next });
+    return { instanceId: id };
   }
 
   /** Settles a running turn (or setup) whose instance ended without reporting; wakes an idle one (at once after a restart). */

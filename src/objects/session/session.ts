@@ -20,7 +20,7 @@ import type { DeleteReason } from "../../d1-index/run-tombstones";
 import type { SandboxHandle } from "../../sandbox/handle";
 import { setupInstanceId } from "../../protocol/session-ids";
 import { exportTurns, upsertSessionSummary } from "../../d1-index/session-index";
-import type { RebuildPlan, RebuildReport, SetupInfo, SetupOutcome, TurnOutcome, TurnStart } from "../../protocol/session-job";
+import type { RebuildPlan, RebuildReport, SetupInfo, SetupOutcome, TurnContinuationRef, TurnOutcome, TurnStart } from "../../protocol/session-job";
 import { SessionStore, type SessionRecord } from "./session-store";
 import { newSessionRecord, type CreateSessionInput, type ForkedSessionInput } from "./session-record";
 import type { StepReport } from "../../protocol/step-reports";
@@ -243,6 +243,9 @@ export class Session extends DurableObject<Env> implements SessionTurnReports {
   }
   rebuildDuringTurn(n: number, step: string): Promise<Result<RebuildPlan>> {
     return this.#reports.rebuildDuringTurn(n, step);
+  }
+  continueTurn(n: number, from: string, next: TurnContinuationRef): Promise<Result<{ instanceId: string }>> {
+    return this.#reports.continueTurn(n, from, next);
   }
   restoreSnapshot(handle: SandboxHandle): Promise<Result<{ files: number; deleted: number; verified: boolean }>> {
     return this.#reports.restoreSnapshot(handle);

@@ -12,7 +12,8 @@
  * Orchestrators, Pool) for each, and each 1,000-fork CPU per fork against the 100-fork one. Exits
  * non-zero when a fork fails. Every 10 s it prints progress (sandboxes killed, the Pool's live
  * sandboxes and waiters, workerd's CPU), and each variant's peak workerd memory (sampled then). Environment:
- * SCALE_VARIANTS (default "100,1000,1000-pool,1000-run"), SCALE_LIVE (50); PROFILE=1 profiles the Worker for 10 s, 30 s into the last variant.
+ * SCALE_VARIANTS (default "100,1000,1000-pool,1000-run"), SCALE_LIVE (50); PROFILE=1 profiles the Worker for 10 s, 30 s into the last variant;
+ * PROFILE=120,700 profiles it for 20 s at each of those seconds into the last variant (early and late in a long run, to compare).
  */
 import { rmSync } from "node:fs";
 import { join } from "node:path";
@@ -62,7 +63,7 @@ async function main(): Promise<boolean> {
     const peak = { rssMiB: workerdUsage(worker).rssMiB };
     const ticks: Tick[] = [{ forks: 0, cpu: cpuBefore }];
     const ticker = progress({ api, admin, worker }, size, started, (await admin.stats()).killed, peak, ticks);
-    const profiling = inspectorPort && variant === VARIANTS.at(-1) ? profileWindow(inspectorPort, 30_000, 10_000) : null;
+    const profiling = inspectorPort && variant === VARIANTS.at(-1) ? profileWindows(inspectorPort, process.env.PROFILE!) : null;
     const views = await Promise.all(runs.map((run) => followToEnd(worker.url, LOCAL_API_TOKEN, run.id, 3_600_000).then((r) => r.view)));
     clearInterval(ticker);
     await profiling;
@@ -155,11 +156,17 @@ function progress({ api, admin, worker }: Stack, size: number, started: number, 
   }, 10_000);
 }
 
-async function profileWindow(port: number, afterMs: number, forMs: number): Promise<void> {
-  await new Promise((r) => setTimeout(r, afterMs));
-  const profile = await startCpuProfile(port);
-  await new Promise((r) => setTimeout(r, forMs));
-  printProfile(`${forMs / 1000} s, ${afterMs / 1000} s into the largest size`, await profile.stop());
+/** PROFILE=1: 10 s, 30 s into the variant; PROFILE=<s>,<s>…: 20 s at each of those seconds into it. */
+async function profileWindows(port: number, spec: string): Promise<void> {
+  const at = spec === "1" ? [30] : spec.split(",").map(Number);
+  const forMs = spec === "1" ? 10_000 : 20_000;
+  const started = Date.now();
+  for (const seconds of at) {
+    await new Promise((r) => setTimeout(r, Math.max(0, started + seconds * 1000 - Date.now())));
+    const profile = await startCpuProfile(port);
+    await new Promise((r) => setTimeout(r, forMs));
+    printProfile(`${forMs / 1000} s, ${seconds} s into the largest size`, await profile.stop(25));
+  }
 }
 
 await runCheck("scale:forks", main, async () => {

@@ -23,7 +23,7 @@ export function reportInstanceId(runId: string): string {
   return `${runId}-github`;
 }
 
-/** The k-th continuation of a fork launched as `base` (a fork near its instance's step limit goes on there). */
+/** The k-th continuation of a fork launched as `base`, or of a session turn (near its instance's step limit the work goes on there). */
 export function continuationInstanceId(base: string, k: number): string {
   return `${base}-c${k}`;
 }

@@ -35,13 +35,14 @@ function sessionTracker(session: DurableObjectStub<Session>, turn: number): Step
 
 const turnOf = (job: SessionJob): number => (job.kind === "turn" ? job.n : 0);
 
+/** What a session's instance ends with: its setup's or its turn's outcome, or that its turn went on in another instance. */
+type SessionJobOutcome = TurnOutcome | SetupOutcome | TurnContinuedOutcome;
+
 /**
  * A session's durable work: its setup (acquire a sandbox, check it, clone onto the work branch),
  * or one turn — the same agent loop as a fork's, a checkpointed step per model call and per tool
  * call, with the session's earlier turns as history — in the sandbox the session keeps.
  */
-type SessionJobOutcome = TurnOutcome | SetupOutcome | TurnContinuedOutcome;
-
 export class SessionTurnWorkflow extends DurableJob<SessionJob, SessionJobOutcome> {
   protected tracking(params: SessionJob): JobTracking {
     const n = turnOf(params);

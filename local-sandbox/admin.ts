@@ -89,6 +89,7 @@ const handlers: Record<string, Handler> = {
       isolationReason: ctx.store.isolation.reason ?? null,
       sharedNamespace: ctx.store.isolation.shared !== undefined,
       holder: ctx.store.isolation.unshare ? (ctx.store.isolation.unshare.python ? "holder.py" : "sh") : null,
+      spawner: ctx.store.spawner.kind,
       dataDir: ctx.store.dataDir,
       maxLive: Number.isFinite(ctx.store.maxLive) ? ctx.store.maxLive : null,
     }),

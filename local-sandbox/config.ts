@@ -2,6 +2,7 @@
 import { validateFaults, validateLatency } from "./faults.ts";
 import { ISOLATION_MODES, type IsolationMode } from "./isolation.ts";
 import { EGRESS_MODES, type EgressMode } from "./isolation/egress-check.ts";
+import { SPAWNER_MODES, type SpawnerMode } from "./spawner.ts";
 import { DEFAULT_PORT, type SandboxServerOptions } from "./server.ts";
 
 function parseJsonEnv(name: string, raw: string): unknown {
@@ -49,6 +50,10 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxSer
     const v = env.SANDBOX_SHARED_NAMESPACE.toLowerCase();
     if (!["0", "1", "true", "false"].includes(v)) throw new Error("SANDBOX_SHARED_NAMESPACE must be 0/1/true/false");
     opts.sharedNamespace = v === "1" || v === "true";
+  }
+  if (env.SANDBOX_SPAWNER) {
+    if (!(SPAWNER_MODES as readonly string[]).includes(env.SANDBOX_SPAWNER)) throw new Error(`SANDBOX_SPAWNER must be one of ${SPAWNER_MODES.join(", ")}`);
+    opts.spawner = env.SANDBOX_SPAWNER as SpawnerMode;
   }
   if (env.SANDBOX_EXPOSE_PATHS) opts.exposePaths = env.SANDBOX_EXPOSE_PATHS.split(":").filter(Boolean);
   if (env.SANDBOX_HIDE_PATHS) opts.hidePaths = env.SANDBOX_HIDE_PATHS.split(":").filter(Boolean);

@@ -20,7 +20,7 @@
 // The server spawns commands `detached` (own process group, no controlling terminal) and signals
 // the whole group (kill(-pid)), so SendSignal/deadlines reach the command's tree.
 import { accessSync, chmodSync, chownSync, constants, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { delimiter, join } from "node:path";
 import { tmpdir } from "node:os";
 import { BWRAP_NAMESPACE_ARGS, bwrapViewArgs } from "./isolation/bwrap.ts";
@@ -28,6 +28,7 @@ import { pythonHolderCommand, shellHolderCommand, unshareHolderArgs } from "./is
 import { sandboxView, type MountInput } from "./isolation/view.ts";
 import { inCgroup } from "./isolation/cgroups.ts";
 import { lastStageScript } from "./isolation/loader-env.ts";
+import { NodeSpawner, type Spawned, type Spawner } from "./spawner.ts";
 import { SANDBOX_GID, SANDBOX_UID, SETPRIV_USER_ARGS, writeUserFiles } from "./isolation/user.ts";
 
 export type { MountInput } from "./isolation/view.ts";
@@ -163,21 +164,24 @@ export class NamespaceHolder {
   private exited = false;
 
   /** `procs`: the `cgroup.procs` files of the sandbox's groups (isolation/cgroups.ts), if any. */
-  constructor(iso: Isolation, m: MountInput, onExit: () => void, procs: string[] = []) {
+  constructor(spawner: Spawner, iso: Isolation, m: MountInput, onExit: () => void, procs: string[] = []) {
     const spec = holderSpec(iso, m);
     const start = inCgroup(procs, spec.file, spec.args);
-    const child = spawn(start.file, start.args, {
-      cwd: "/",
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe", "pipe"],
-      env: { PATH: SYSTEM_PATH },
-    });
+    this.ready = spawner
+      .spawn(start.file, start.args, { cwd: "/", detached: true, stdio: ["ignore", "pipe", "pipe", "pipe"], env: { PATH: SYSTEM_PATH } })
+      .then((child) => this.watch(child, spec.pidFrom, onExit));
+    this.ready.catch(() => {});
+  }
+
+  private watch(child: Spawned, pidFrom: HolderSpec["pidFrom"], onExit: () => void): Promise<number> {
     this.pid = child.pid;
+    // Stopped while it was being started.
+    if (this.exited) this.kill();
     let stderr = "";
     child.stdio[2]?.on("data", (d: Buffer) => {
       stderr += d.toString();
     });
-    this.ready = new Promise<number>((resolve, reject) => {
+    return new Promise<number>((resolve, reject) => {
       let status = "";
       let out = "";
       let initPid: number | undefined;
@@ -188,13 +192,13 @@ export class NamespaceHolder {
       child.stdio[3]?.on("data", (d: Buffer) => {
         status += d.toString();
         const m = /"child-pid":\s*(\d+)/.exec(status);
-        if (m && spec.pidFrom === "fd3") initPid = Number(m[1]);
+        if (m && pidFrom === "fd3") initPid = Number(m[1]);
         check();
       });
       child.stdio[1]?.on("data", (d: Buffer) => {
         out += d.toString();
         const m = /^pid (\d+)$/m.exec(out);
-        if (m && spec.pidFrom === "stdout") initPid = Number(m[1]);
+        if (m && pidFrom === "stdout") initPid = Number(m[1]);
         if (/^ready$/m.test(out)) setUp = true;
         check();
       });
@@ -206,7 +210,6 @@ export class NamespaceHolder {
         onExit();
       });
     });
-    this.ready.catch(() => {});
   }
 
   get alive(): boolean {
@@ -219,9 +222,15 @@ export class NamespaceHolder {
   }
 
   stop(): void {
-    if (this.exited || this.pid === undefined) return;
+    if (this.exited) return;
+    // Not started yet: killed as soon as it is (watch).
+    if (this.pid === undefined) this.exited = true;
+    else this.kill();
+  }
+
+  private kill(): void {
     try {
-      process.kill(-this.pid, "SIGKILL");
+      process.kill(-this.pid!, "SIGKILL");
     } catch {
       // already gone
     }
@@ -255,7 +264,7 @@ function probeDirs(): { base: string; m: MountInput } {
 async function probeHolder(iso: Isolation, m: MountInput): Promise<string | undefined> {
   let holder: NamespaceHolder | undefined;
   try {
-    holder = new NamespaceHolder(iso, m, () => {});
+    holder = new NamespaceHolder(new NodeSpawner(), iso, m, () => {});
     const initPid = await Promise.race([
       holder.ready,
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error("holder did not start within 10 s")), 10_000).unref()),
@@ -313,7 +322,7 @@ async function tryBwrap(sharedNamespace: boolean): Promise<Isolation | string> {
  * The real path of python3 (a version manager's shim on PATH is a script: run once here, not per
  * sandbox), or undefined without one.
  */
-function realPython(): string | undefined {
+export function realPython(): string | undefined {
   const shim = findOnPath("python3");
   if (!shim) return undefined;
   const r = spawnSync(shim, ["-I", "-S", "-c", "import sys; print(sys.executable)"], { encoding: "utf8", timeout: 10_000 });

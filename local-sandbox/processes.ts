@@ -3,10 +3,10 @@
 // its whole tree via kill(-pid). Output is fanned out to live subscribers (Start/Connect streams);
 // nothing is replayed. Finished processes are retained for a while so Connect can still report
 // their exit, but they no longer appear in List and cannot be signalled (like envd).
-import { spawn, type ChildProcess } from "node:child_process";
 import { constants as osConstants } from "node:os";
 import type { Readable } from "node:stream";
 import type { PtyTerminal } from "./pty.ts";
+import type { Spawned, Spawner } from "./spawner.ts";
 
 export interface ProcessConfig {
   cmd: string;
@@ -80,7 +80,7 @@ export class SandboxProcess {
   readonly pty: PtyTerminal | undefined;
   end: EndEvent | undefined;
   finishedAt: number | undefined;
-  private readonly child: ChildProcess;
+  private readonly child: Spawned;
   private readonly listeners = new Set<(ev: OutputEvent) => void>();
   private exitTimer: NodeJS.Timeout | undefined;
   private readonly onFinish: (p: SandboxProcess) => void;
@@ -88,26 +88,26 @@ export class SandboxProcess {
   /** Set by kill(reason): why the server killed it (e.g. the sandbox's disk limit). */
   private killReason: string | undefined;
 
-  constructor(spec: SpawnSpec, config: ProcessConfig, tag: string | undefined, onFinish: (p: SandboxProcess) => void) {
+  /** Starts `spec` (in its own process group) through `spawner`; throws when nothing could be started. */
+  static async start(spawner: Spawner, spec: SpawnSpec, config: ProcessConfig, tag: string | undefined, onFinish: (p: SandboxProcess) => void): Promise<SandboxProcess> {
+    const stdin = spec.stdin || spec.pty !== undefined;
+    // A PTY process has a 4th pipe: the wrapper's report of its terminal (pty.ts).
+    const stdio = [stdin ? "pipe" : "ignore", "pipe", "pipe", ...(spec.pty ? ["pipe"] : [])] as ("pipe" | "ignore")[];
+    try {
+      return new SandboxProcess(await spawner.spawn(spec.file, spec.args, { cwd: spec.cwd, env: spec.env, detached: true, stdio }), spec, config, tag, onFinish);
+    } catch (err) {
+      throw new Error(`failed to start process ${spec.file}: ${(err as NodeJS.ErrnoException).code ?? "could not spawn"}`);
+    }
+  }
+
+  private constructor(child: Spawned, spec: SpawnSpec, config: ProcessConfig, tag: string | undefined, onFinish: (p: SandboxProcess) => void) {
     this.config = config;
     this.tag = tag;
     this.stdinEnabled = spec.stdin || spec.pty !== undefined;
     this.pty = spec.pty;
     this.onFinish = onFinish;
     this.explainKill = spec.explainKill;
-    const child = spawn(spec.file, spec.args, {
-      cwd: spec.cwd,
-      env: spec.env,
-      detached: true,
-      // A PTY process has a 4th pipe: the wrapper's report of its terminal (pty.ts).
-      stdio: [this.stdinEnabled ? "pipe" : "ignore", "pipe", "pipe", ...(spec.pty ? ["pipe" as const] : [])],
-    });
     this.child = child;
-    if (child.pid === undefined) {
-      // Synchronous spawn failure (e.g. ENOENT): 'error' follows; swallow it here.
-      child.on("error", () => {});
-      throw new Error(`failed to start process ${spec.file}: could not spawn`);
-    }
     this.pid = child.pid;
     child.stdin?.on("error", () => {}); // EPIPE when the process exits before reading stdin
     const pty = spec.pty;
@@ -182,7 +182,7 @@ export class SandboxProcess {
       process.kill(-this.pid, sig);
     } catch {
       try {
-        this.child.kill(sig);
+        process.kill(this.pid, sig);
       } catch {
         return false;
       }
@@ -224,8 +224,8 @@ const RETAIN_FINISHED_MAX = 200;
 export class ProcessTable {
   private readonly procs = new Map<number, SandboxProcess>();
 
-  add(spec: SpawnSpec, config: ProcessConfig, tag: string | undefined): SandboxProcess {
-    const p = new SandboxProcess(spec, config, tag, () => this.prune());
+  async add(spawner: Spawner, spec: SpawnSpec, config: ProcessConfig, tag: string | undefined): Promise<SandboxProcess> {
+    const p = await SandboxProcess.start(spawner, spec, config, tag, () => this.prune());
     this.procs.set(p.pid, p);
     return p;
   }

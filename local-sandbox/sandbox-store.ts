@@ -27,6 +27,7 @@ import { HOME, normalizeVirtual, mapVirtual } from "./paths.ts";
 import { locate } from "./sandbox-fs.ts";
 import { ProcessTable, type ProcessConfig, type SandboxProcess } from "./processes.ts";
 import { PtyTerminal, ptyLaunch, type PtySize } from "./pty.ts";
+import type { Spawner } from "./spawner.ts";
 import type { Stats } from "./stats.ts";
 import type { ConnectStream } from "./connect-protocol.ts";
 import type { RepoVisibility } from "./repo-check.ts";
@@ -170,6 +171,8 @@ export interface StoreOptions {
   dataDir: string;
   maxLive: number;
   isolation: Isolation;
+  /** Starts the sandboxes' processes (spawner.ts). */
+  spawner: Spawner;
   exposePaths: string[];
   hidePaths: string[];
   /** Host addresses every sandbox reaches at the same ip:port on its own loopback. */
@@ -231,6 +234,10 @@ export class SandboxStore {
 
   get dataDir(): string {
     return this.opts.dataDir;
+  }
+
+  get spawner(): Spawner {
+    return this.opts.spawner;
   }
 
   get isolation(): Isolation {
@@ -599,7 +606,7 @@ export class SandboxStore {
       sb.forwarder?.then((f) => f.close(), () => {});
       sb.cgroup?.remove();
       sb.cgroup = this.opts.cgroups?.create(sb.id);
-      const holder = new NamespaceHolder(this.opts.isolation, this.mounts(sb, true), () => {}, sb.cgroup?.procs);
+      const holder = new NamespaceHolder(this.opts.spawner, this.opts.isolation, this.mounts(sb, true), () => {}, sb.cgroup?.procs);
       sb.holder = holder;
       const forwards = allowedForwards(this.opts.forwardHosts, sb.record.network);
       const proxy = this.opts.egress?.listener(sb.record.network, forwards);
@@ -668,7 +675,8 @@ export class SandboxStore {
       const memoryMB = this.opts.cgroups?.limits.memoryMB;
       const explainKill = () =>
         cgroup && cgroup.oomKills() > oomBefore ? `out of memory: the sandbox reached its memory limit (${memoryMB} MiB)` : undefined;
-      return sb.processes.add(
+      return await sb.processes.add(
+        this.opts.spawner,
         { file: start.file, args: start.args, cwd: launch.cwd, env: pty?.env ?? env, stdin: input.stdin, explainKill, ...(pty ? { pty: new PtyTerminal() } : {}) },
         input.config,
         input.tag,

@@ -17,7 +17,8 @@ import { signedFileTarget } from "./envd-signing.ts";
 import { INVALID_API_KEY_MESSAGE, RpcError } from "./errors.ts";
 import { FaultInjector, type FaultSpec, type LatencyMap } from "./faults.ts";
 import { header, json, writeReply } from "./http-util.ts";
-import { NOT_ISOLATED_WARNING, resolveIsolation, type IsolationKind, type IsolationMode, type UnshareHolder } from "./isolation.ts";
+import { NOT_ISOLATED_WARNING, realPython, resolveIsolation, type IsolationKind, type IsolationMode, type UnshareHolder } from "./isolation.ts";
+import { makeSpawner, type SpawnerMode } from "./spawner.ts";
 import { parseForwardHosts } from "./isolation/forward.ts";
 import { Cgroups, DEFAULT_LIMITS, type Limits } from "./isolation/cgroups.ts";
 import { DiskWatch } from "./isolation/disk.ts";
@@ -70,6 +71,8 @@ export interface SandboxServerOptions {
   sharedNamespace?: boolean;
   /** unshare only: `sh` always builds a sandbox's view with the shell script, not holder.py (isolation/unshare.ts). */
   unshareHolder?: UnshareHolder;
+  /** How processes start (spawner.ts): `auto` (default) through spawner.py where python3 is, `node` always with child_process. */
+  spawner?: SpawnerMode;
   /** Host paths sandboxes see read-only at the same path (local repos). */
   exposePaths?: string[];
   /** Host paths sandboxes never see, even inside an exposed folder (the data dir always). */
@@ -263,11 +266,13 @@ export async function startSandboxServer(options: SandboxServerOptions = {}): Pr
   }
   const egress = egressProxy(options, isolation.kind, isolation.shared !== undefined, forwardHosts);
   const stats = new Stats();
+  const spawner = await makeSpawner(options.spawner ?? "auto", realPython(), log);
   const faults = new FaultInjector(options.faults ?? [], options.latency ?? {});
   const store = new SandboxStore({
     dataDir,
     maxLive: options.maxLive ?? Number.POSITIVE_INFINITY,
     isolation,
+    spawner,
     exposePaths: (options.exposePaths ?? []).map((p) => resolve(p)),
     hidePaths: (options.hidePaths ?? []).map((p) => resolve(p)),
     forwardHosts,
@@ -356,6 +361,7 @@ export async function startSandboxServer(options: SandboxServerOptions = {}): Pr
         clearInterval(sweeper);
         disk?.close();
         await store.close();
+        spawner.close();
         egress?.close();
         await new Promise<void>((done) => {
           server.close(() => done());

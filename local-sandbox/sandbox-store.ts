@@ -675,14 +675,21 @@ export class SandboxStore {
       const memoryMB = this.opts.cgroups?.limits.memoryMB;
       const explainKill = () =>
         cgroup && cgroup.oomKills() > oomBefore ? `out of memory: the sandbox reached its memory limit (${memoryMB} MiB)` : undefined;
-      return await sb.processes.add(
+      const started = await sb.processes.add(
         this.opts.spawner,
         { file: start.file, args: start.args, cwd: launch.cwd, env: pty?.env ?? env, stdin: input.stdin, explainKill, ...(pty ? { pty: new PtyTerminal() } : {}) },
         input.config,
         input.tag,
       );
+      // Stopped while its process was being started: the process goes too, and the start fails as
+      // on a sandbox that is gone (its streams were cut before this one existed).
+      if (!sb.running || this.sandboxes.get(sb.id) !== sb) {
+        started.signal("SIGKILL");
+        throw new RpcError("unavailable", "sandbox is not running");
+      }
+      return started;
     } catch (err) {
-      throw new RpcError("invalid_argument", (err as Error).message);
+      throw err instanceof RpcError ? err : new RpcError("invalid_argument", (err as Error).message);
     }
   }
 

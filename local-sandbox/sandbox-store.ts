@@ -610,7 +610,7 @@ export class SandboxStore {
       sb.holder = holder;
       const forwards = allowedForwards(this.opts.forwardHosts, sb.record.network);
       const proxy = this.opts.egress?.listener(sb.record.network, forwards);
-      const forwarder = holder.ready.then((pid) => Forwarder.start(shared.nsenterPath, pid, proxy ? [...forwards, proxy] : forwards));
+      const forwarder = holder.ready.then((pid) => Forwarder.start(this.opts.spawner, shared.nsenterPath, pid, proxy ? [...forwards, proxy] : forwards));
       forwarder.catch(() => holder.stop());
       sb.forwarder = forwarder;
     }

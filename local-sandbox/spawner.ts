@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { constants, openSync } from "node:fs";
-import { Socket } from "node:net";
+import { Socket, type Server } from "node:net";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 
@@ -34,6 +34,11 @@ export interface Spawner {
   readonly kind: SpawnerKind;
   /** Rejects (ENOENT, a missing cwd, …) when nothing was started. */
   spawn(file: string, args: string[], options: SpawnOptions): Promise<Spawned>;
+  /**
+   * Listening sockets bound at `addresses` in the network namespace of init `pid`, in their order,
+   * made without starting a process (spawner.py only; isolation/forward.ts starts a helper otherwise).
+   */
+  listenIn?(pid: number, addresses: { host: string; port: number }[]): Promise<Server[]>;
   close(): void;
 }
 
@@ -52,7 +57,20 @@ export class NodeSpawner implements Spawner {
 
 const HELPER = join(import.meta.dirname, "spawner.py");
 
-type Answer = { id: number; pid: number; fds: (number | null)[] } | { id: number; error: string; message: string } | { exit: number; code: number | null; signal: NodeJS.Signals | null };
+type Answer =
+  | { id: number; pid: number; fds: (number | null)[] }
+  | { id: number; error: string; message: string }
+  | { exit: number; code: number | null; signal: NodeJS.Signals | null }
+  | { listen: number; count: number }
+  | { listen: number; error: string };
+
+/** A listenIn request: its sockets arrive over the IPC channel, its count (or error) on stdout, in either order. */
+interface Listening {
+  servers: Server[];
+  count?: number;
+  resolve: (servers: Server[]) => void;
+  reject: (err: Error) => void;
+}
 
 /** A child started by spawner.py. */
 class HelperChild extends EventEmitter implements Spawned {
@@ -101,12 +119,20 @@ export class PosixSpawner implements Spawner {
   readonly #helper: ChildProcess;
   readonly #pending = new Map<number, { resolve: (c: Spawned) => void; reject: (e: Error) => void; options: SpawnOptions }>();
   readonly #children = new Map<number, HelperChild>();
+  readonly #listening = new Map<number, Listening>();
   #nextId = 1;
   #gone: Error | undefined;
 
   constructor(python: string) {
-    this.#helper = spawn(python, ["-I", "-S", HELPER], { stdio: ["pipe", "pipe", "inherit"] });
+    // The IPC channel carries listening sockets (listenIn) from the helper to this process.
+    this.#helper = spawn(python, ["-I", "-S", HELPER], { stdio: ["pipe", "pipe", "inherit", "ipc"] });
     this.#helper.stdin!.on("error", () => {});
+    this.#helper.on("message", (message: { listen?: number; index?: number }, server?: Server) => {
+      const listening = message.listen === undefined ? undefined : this.#listening.get(message.listen);
+      if (!listening || !server || message.index === undefined) return void server?.close();
+      listening.servers[message.index] = server;
+      this.#settle(message.listen!, listening);
+    });
     let buffered = "";
     this.#helper.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
       const lines = (buffered + chunk).split("\n");
@@ -126,11 +152,40 @@ export class PosixSpawner implements Spawner {
     });
   }
 
+  listenIn(pid: number, addresses: { host: string; port: number }[]): Promise<Server[]> {
+    if (this.#gone) return Promise.reject(this.#gone);
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#listening.set(id, { servers: [], resolve, reject });
+      this.#helper.stdin!.write(`${JSON.stringify({ listen: id, pid, addresses: addresses.map((a) => [a.host, a.port]) })}\n`);
+    });
+  }
+
   close(): void {
     this.#helper.stdin!.end();
+    this.#helper.disconnect?.();
+  }
+
+  #settle(id: number, listening: Listening): void {
+    if (listening.count === undefined || listening.servers.filter(Boolean).length < listening.count) return;
+    this.#listening.delete(id);
+    listening.resolve(listening.servers);
   }
 
   #answer(answer: Answer): void {
+    if ("listen" in answer) {
+      const listening = this.#listening.get(answer.listen);
+      if (!listening) return;
+      if ("error" in answer) {
+        this.#listening.delete(answer.listen);
+        for (const server of listening.servers) server?.close();
+        listening.reject(new Error(answer.error));
+        return;
+      }
+      listening.count = answer.count;
+      this.#settle(answer.listen, listening);
+      return;
+    }
     if ("exit" in answer) {
       const child = this.#children.get(answer.exit);
       this.#children.delete(answer.exit);
@@ -169,6 +224,11 @@ export class PosixSpawner implements Spawner {
     this.#gone ??= err;
     for (const { reject } of this.#pending.values()) reject(err);
     this.#pending.clear();
+    for (const { reject, servers } of this.#listening.values()) {
+      for (const server of servers) server?.close();
+      reject(err);
+    }
+    this.#listening.clear();
     // Its children had its parent-death signal or their own: report them ended.
     for (const child of this.#children.values()) child.exited(null, "SIGKILL");
     this.#children.clear();

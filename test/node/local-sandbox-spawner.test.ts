@@ -1,7 +1,9 @@
 // How the sandbox server starts processes (local-sandbox/spawner.ts): spawner.py (posix_spawn from
 // a small python3 process) and Node's child_process must give a child the same pipes, process
 // group, exit report and errors; a server using either runs a sandbox's commands alike.
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
+import { promisify } from "node:util";
+import { createServer } from "node:http";
 import { afterAll, describe, expect, it } from "vitest";
 import { Sandbox } from "e2b";
 import { realPython } from "../../local-sandbox/isolation.ts";
@@ -88,12 +90,35 @@ describe.skipIf(!posix)("spawner.py", () => {
     await expect(spawner.spawn("true", [], { cwd: "/", env: ENV, stdio: ["ignore", "pipe", "pipe"], detached: false })).rejects.toThrow(/the process spawner ended/);
   });
 
+  it("binds listening sockets in a network namespace without starting a process; they take that namespace's connections only", async () => {
+    const ns = await posix!.spawn("unshare", ["--net", "sh", "-c", "ip link set lo up && echo up && exec sleep 60"], { cwd: "/", env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    await new Promise((up) => ns.stdout!.once("data", up));
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const [server] = await posix!.listenIn!(ns.pid, [{ host: "127.0.0.1", port }]);
+    try {
+      server!.on("connection", (s) => s.end("hello from the server\n"));
+      // Not spawnSync: the server answers from this process's event loop.
+      const dial = (...prefix: string[]) =>
+        promisify(execFile)(prefix[0] ?? "bash", [...prefix.slice(1), ...(prefix.length ? ["bash"] : []), "-c", `exec 3<>/dev/tcp/127.0.0.1/${port} && cat <&3`], { encoding: "utf8", timeout: 10_000 });
+      expect((await dial("nsenter", "-t", String(ns.pid), "-n", "--")).stdout).toBe("hello from the server\n");
+      await expect(dial()).rejects.toThrow(/Connection refused/);
+      await expect(posix!.listenIn!(ns.pid, [{ host: "127.0.0.1", port }])).rejects.toThrow(/in use/);
+    } finally {
+      server?.close();
+      process.kill(-ns.pid, "SIGKILL");
+    }
+  });
+
   it("is what a server uses where python3 is installed; Node's child_process otherwise or when told, running a sandbox's commands alike", async () => {
     expect((await makeSpawner("auto", undefined, () => {})).kind).toBe("node");
     const logged: string[] = [];
     expect((await makeSpawner("auto", "/no/such/python3", (m) => logged.push(m))).kind).toBe("node");
     expect(logged.join()).toMatch(/spawner\.py failed/);
-    const servers = await Promise.all([startTestSandboxServer(), startTestSandboxServer({ spawner: "node" })]);
+    // Forwarded into each sandbox: by spawner.py itself, or by a Node helper started in its namespace.
+    const web = createServer((_, res) => res.end("hello through the forward\n"));
+    await new Promise<void>((r) => web.listen(0, "127.0.0.1", r));
+    const forwardHosts = [`127.0.0.1:${(web.address() as { port: number }).port}`];
+    const servers = await Promise.all([startTestSandboxServer({ forwardHosts }), startTestSandboxServer({ spawner: "node", forwardHosts })]);
     try {
       const kinds = await Promise.all(servers.map(async (s) => ((await (await s.api("/admin/config")).json()) as { spawner: string }).spawner));
       expect(kinds).toEqual(["posix_spawn", "node"]);
@@ -101,7 +126,7 @@ describe.skipIf(!posix)("spawner.py", () => {
         servers.map(async (s) => {
           const sbx = await Sandbox.create("base", s.sdk);
           try {
-            const out = await sbx.commands.run("cat; echo; id -un; pwd; exit 0", { stdin: true, background: true });
+            const out = await sbx.commands.run(`cat; echo; id -un; pwd; curl -s http://${forwardHosts[0]}/; exit 0`, { stdin: true, background: true });
             await sbx.commands.sendStdin(out.pid, "from stdin");
             await sbx.commands.closeStdin(out.pid);
             return (await out.wait()).stdout;
@@ -110,10 +135,11 @@ describe.skipIf(!posix)("spawner.py", () => {
           }
         }),
       );
-      expect(seen[0]).toBe("from stdin\nuser\n/home/user\n");
+      expect(seen[0]).toBe("from stdin\nuser\n/home/user\nhello through the forward\n");
       expect(seen[1]).toBe(seen[0]);
     } finally {
       await Promise.all(servers.map((s) => s.stop()));
+      web.close();
     }
   });
 });

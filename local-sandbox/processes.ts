@@ -72,6 +72,9 @@ export function endEventFor(code: number | null, signal: NodeJS.Signals | null):
   return { exitCode: exit, exited: true, status: text, error: text };
 }
 
+/** A process with a stdin to write to: asked for, or a PTY's (its terminal's input). */
+const takesStdin = (spec: SpawnSpec) => spec.stdin || spec.pty !== undefined;
+
 export class SandboxProcess {
   readonly pid: number;
   readonly tag: string | undefined;
@@ -90,9 +93,8 @@ export class SandboxProcess {
 
   /** Starts `spec` (in its own process group) through `spawner`; throws when nothing could be started. */
   static async start(spawner: Spawner, spec: SpawnSpec, config: ProcessConfig, tag: string | undefined, onFinish: (p: SandboxProcess) => void): Promise<SandboxProcess> {
-    const stdin = spec.stdin || spec.pty !== undefined;
     // A PTY process has a 4th pipe: the wrapper's report of its terminal (pty.ts).
-    const stdio = [stdin ? "pipe" : "ignore", "pipe", "pipe", ...(spec.pty ? ["pipe"] : [])] as ("pipe" | "ignore")[];
+    const stdio = [takesStdin(spec) ? "pipe" : "ignore", "pipe", "pipe", ...(spec.pty ? ["pipe"] : [])] as ("pipe" | "ignore")[];
     try {
       return new SandboxProcess(await spawner.spawn(spec.file, spec.args, { cwd: spec.cwd, env: spec.env, detached: true, stdio }), spec, config, tag, onFinish);
     } catch (err) {
@@ -103,7 +105,7 @@ export class SandboxProcess {
   private constructor(child: Spawned, spec: SpawnSpec, config: ProcessConfig, tag: string | undefined, onFinish: (p: SandboxProcess) => void) {
     this.config = config;
     this.tag = tag;
-    this.stdinEnabled = spec.stdin || spec.pty !== undefined;
+    this.stdinEnabled = takesStdin(spec);
     this.pty = spec.pty;
     this.onFinish = onFinish;
     this.explainKill = spec.explainKill;

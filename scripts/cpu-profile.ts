@@ -28,8 +28,13 @@ export interface ProfileSummary {
   topInclusive: [string, number, number][];
 }
 
-/** Starts profiling the Worker behind the inspector on `port`; `stop()` returns the summary. */
-export async function startCpuProfile(port: number, sampleIntervalUs = 1000): Promise<{ stop(topN?: number): Promise<ProfileSummary> }> {
+/** A DevTools protocol session with the Worker's isolate (wrangler's inspector on `port`): profiles, heap figures. */
+export interface InspectorSession {
+  send(method: string, params?: Record<string, unknown>): Promise<unknown>;
+  close(): void;
+}
+
+export async function connectInspector(port: number): Promise<InspectorSession> {
   const targets = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as { webSocketDebuggerUrl: string }[];
   const url = targets[0]?.webSocketDebuggerUrl;
   if (!url) throw new Error(`no inspector target on port ${port}`);
@@ -54,19 +59,27 @@ export async function startCpuProfile(port: number, sampleIntervalUs = 1000): Pr
     for (const call of pending.values()) call.reject(new Error("inspector: connection closed"));
     pending.clear();
   });
-  const send = (method: string, params: Record<string, unknown> = {}) =>
-    new Promise<unknown>((resolve, reject) => {
-      const id = nextId++;
-      pending.set(id, { resolve, reject });
-      socket.send(JSON.stringify({ id, method, params }));
-    });
-  await send("Profiler.enable");
-  await send("Profiler.setSamplingInterval", { interval: sampleIntervalUs });
-  await send("Profiler.start");
+  return {
+    send: (method, params = {}) =>
+      new Promise<unknown>((resolve, reject) => {
+        const id = nextId++;
+        pending.set(id, { resolve, reject });
+        socket.send(JSON.stringify({ id, method, params }));
+      }),
+    close: () => socket.close(),
+  };
+}
+
+/** Starts profiling the Worker behind the inspector on `port`; `stop()` returns the summary. */
+export async function startCpuProfile(port: number, sampleIntervalUs = 1000): Promise<{ stop(topN?: number): Promise<ProfileSummary> }> {
+  const session = await connectInspector(port);
+  await session.send("Profiler.enable");
+  await session.send("Profiler.setSamplingInterval", { interval: sampleIntervalUs });
+  await session.send("Profiler.start");
   return {
     async stop(topN = 25) {
-      const { profile } = (await send("Profiler.stop")) as { profile: CpuProfile };
-      socket.close();
+      const { profile } = (await session.send("Profiler.stop")) as { profile: CpuProfile };
+      session.close();
       return summarise(profile, topN);
     },
   };
@@ -118,4 +131,15 @@ function summarise(profile: CpuProfile, topN: number): ProfileSummary {
 export function printProfile(what: string, summary: ProfileSummary): void {
   printTable(`Worker CPU, ${what}: busy ${summary.busyMs} of ${summary.wallMs} ms`, ["function (self time)", "ms", "%"], summary.top);
   printTable("… by inclusive time", ["function (with what it called)", "ms", "%"], summary.topInclusive);
+}
+
+/**
+ * The isolate's live JS heap (MiB): its used size right after a full collection. Every object of
+ * the Worker shares the one isolate locally (routes, Orchestrators, the Pool, Workflow step code),
+ * so this bounds any one object's memory from above.
+ */
+export async function liveHeapMiB(session: InspectorSession): Promise<number> {
+  await session.send("HeapProfiler.collectGarbage");
+  const { usedSize } = (await session.send("Runtime.getHeapUsage")) as { usedSize: number };
+  return usedSize / 2 ** 20;
 }

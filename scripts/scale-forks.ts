@@ -14,6 +14,9 @@
  * sandboxes and waiters, workerd's CPU), and each variant's peak workerd memory (sampled then). Environment:
  * SCALE_VARIANTS (default "100,1000,1000-pool,1000-run"), SCALE_LIVE (50); PROFILE=1 profiles the Worker for 10 s, 30 s into the last variant;
  * PROFILE=120,700 profiles it for 20 s at each of those seconds into the last variant (early and late in a long run, to compare).
+ * HEAP=1 reads the Worker isolate's live JS heap (after a full collection) at every progress line
+ * and prints each variant's peak: every object of the Worker shares that isolate locally, so it
+ * bounds one Orchestrator's memory from above (a deployed object has 128 MB).
  */
 import { rmSync } from "node:fs";
 import { join } from "node:path";
@@ -24,7 +27,7 @@ import { followToEnd, forkyardClient, sandboxAdminClient } from "./api-client.ts
 import { freePort } from "./free-port.ts";
 import { LOCAL_API_TOKEN, LOCAL_E2B_API_KEY, runCheck, scratchDir, startSandboxServer, startWorker, workerVars, type StackProcess } from "./local-stack.ts";
 import { workerdUsage } from "./workerd-usage.ts";
-import { printProfile, startCpuProfile } from "./cpu-profile.ts";
+import { connectInspector, liveHeapMiB, printProfile, startCpuProfile, type InspectorSession } from "./cpu-profile.ts";
 
 const VARIANTS = (process.env.SCALE_VARIANTS ?? "100,1000,1000-pool,1000-run")
   .split(",")
@@ -40,11 +43,12 @@ async function main(): Promise<boolean> {
   const sandbox = await startSandboxServer({ dataDir: join(root, "sandboxes"), apiKey: LOCAL_E2B_API_KEY, exposePaths: [root], quiet: true });
   processes.push(sandbox);
   const vars = { ...workerVars({ backend: "local", sandboxUrl: sandbox.url, env: {} }), MAX_LIVE_SANDBOXES: String(LIVE), MAX_FORKS_PER_RUN: "1000", SANDBOX_CREATE_RATE_PER_SECOND: "1000", LOG_LEVEL: "warn" };
-  const inspectorPort = process.env.PROFILE ? await freePort() : undefined;
+  const inspectorPort = process.env.PROFILE || process.env.HEAP ? await freePort() : undefined;
   const worker = await startWorker({ stateDir: join(root, "state"), vars, quiet: true, inspectorPort });
   processes.push(worker);
   const api = forkyardClient(worker.url, LOCAL_API_TOKEN);
   const admin = sandboxAdminClient(sandbox.url, sandbox.adminKey);
+  const heap = process.env.HEAP ? await connectInspector(inspectorPort!) : undefined;
   const repo = createTestRepo(join(root, "repo"));
   const task = { commands: ["sleep 2"] };
   await followToEnd(worker.url, LOCAL_API_TOKEN, (await api.createRun({ repo, task })).id, 60_000); // warm-up
@@ -60,10 +64,10 @@ async function main(): Promise<boolean> {
     // LIVE forks at once in all (split across the runs), or every run up to LIVE (the rest wait in the Pool).
     const maxConcurrent = variant.queueInPool ? LIVE : Math.max(1, Math.floor(LIVE / counts.length));
     const runs = await Promise.all(counts.map((forks) => api.createRun({ repo, forks, maxConcurrent, task })));
-    const peak = { rssMiB: workerdUsage(worker).rssMiB };
+    const peak = { rssMiB: workerdUsage(worker).rssMiB, heapMiB: heap ? await liveHeapMiB(heap) : 0 };
     const ticks: Tick[] = [{ forks: 0, cpu: cpuBefore }];
-    const ticker = progress({ api, admin, worker }, size, started, (await admin.stats()).killed, peak, ticks);
-    const profiling = inspectorPort && variant === VARIANTS.at(-1) ? profileWindows(inspectorPort, process.env.PROFILE!) : null;
+    const ticker = progress({ api, admin, worker, heap }, size, started, (await admin.stats()).killed, peak, ticks);
+    const profiling = process.env.PROFILE && variant === VARIANTS.at(-1) ? profileWindows(inspectorPort!, process.env.PROFILE!) : null;
     const views = await Promise.all(runs.map((run) => followToEnd(worker.url, LOCAL_API_TOKEN, run.id, 3_600_000).then((r) => r.view)));
     clearInterval(ticker);
     await profiling;
@@ -89,13 +93,15 @@ async function main(): Promise<boolean> {
       `${(cpuMs / size / base).toFixed(2)}x`,
       window.first === null || window.last === null ? "-" : `${window.first.toFixed(0)} / ${window.last.toFixed(0)} (${(window.last / window.first).toFixed(2)}x)`,
       Math.round(peak.rssMiB),
+      ...(heap ? [peak.heapMiB.toFixed(1)] : []),
     ]);
   }
   printTable(
     `Forks at scale: sleep 2 each, ${LIVE} sandboxes at once (the Pool's cap), runs of up to ${RUN_CAP} forks (one run in -run variants)`,
-    ["variant", "forks", "runs", "makespan s", "sleeps alone s", "succeeded", "workerd CPU s", "CPU per fork ms", `vs ${VARIANTS[0]!.name}`, "10–30 % / 70–90 % ms", "peak workerd MiB"],
+    ["variant", "forks", "runs", "makespan s", "sleeps alone s", "succeeded", "workerd CPU s", "CPU per fork ms", `vs ${VARIANTS[0]!.name}`, "10–30 % / 70–90 % ms", "peak workerd MiB", ...(heap ? ["peak isolate heap MiB"] : [])],
     rows,
   );
+  heap?.close();
   console.log(`scale:forks: ${ok ? "PASS" : "FAIL"}`);
   return ok;
 }
@@ -117,6 +123,8 @@ interface Stack {
   api: ReturnType<typeof forkyardClient>;
   admin: ReturnType<typeof sandboxAdminClient>;
   worker: StackProcess;
+  /** HEAP=1: the Worker's isolate, for its live heap. */
+  heap?: InspectorSession;
 }
 
 /** Forks done (each fork's two sandboxes killed: its own and its verification's) and workerd's CPU seconds, at a progress line. */
@@ -138,7 +146,7 @@ function windowCpuPerFork(ticks: Tick[], from: number, to: number): number | nul
 }
 
 /** Prints a line every 10 s: sandboxes killed since `killedBefore` (forks done), the Pool's sandboxes and queue, workerd's CPU; keeps `peak` memory and a tick per line. */
-function progress({ api, admin, worker }: Stack, size: number, started: number, killedBefore: number, peak: { rssMiB: number }, ticks: Tick[]): NodeJS.Timeout {
+function progress({ api, admin, worker, heap }: Stack, size: number, started: number, killedBefore: number, peak: { rssMiB: number; heapMiB: number }, ticks: Tick[]): NodeJS.Timeout {
   let last = { at: Date.now(), cpu: workerdUsage(worker).cpuSeconds };
   return setInterval(async () => {
     const pool = await api.pool().catch(() => null);
@@ -152,7 +160,9 @@ function progress({ api, admin, worker }: Stack, size: number, started: number, 
       .then((stats) => stats.killed - killedBefore)
       .catch(() => "?");
     if (typeof done === "number") ticks.push({ forks: done / 2, cpu: now.cpu });
-    console.log(`  ${size} forks, ${Math.round((now.at - started) / 1000)} s: ${done} sandboxes killed; pool ${pool ? `${pool.live} live, ${pool.creating} creating, ${pool.waiting} waiting` : "?"}; workerd ${cpuPct}% CPU`);
+    const heapMiB = heap ? await liveHeapMiB(heap).catch(() => 0) : 0;
+    peak.heapMiB = Math.max(peak.heapMiB, heapMiB);
+    console.log(`  ${size} forks, ${Math.round((now.at - started) / 1000)} s: ${done} sandboxes killed; pool ${pool ? `${pool.live} live, ${pool.creating} creating, ${pool.waiting} waiting` : "?"}; workerd ${cpuPct}% CPU${heap ? `; isolate live heap ${heapMiB.toFixed(1)} MiB` : ""}`);
   }, 10_000);
 }
 

@@ -1,11 +1,13 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { buildAssets } from "./scripts/build-assets.ts";
+import { LongestFirstSequencer } from "./test/support/longest-first.ts";
+import { startRunnerServices } from "./test/support/runner-services.ts";
 import { TEST_ANTHROPIC_API_KEY, TEST_API_TOKEN, TEST_E2B_API_KEY, TEST_GITHUB_TOKEN, TEST_GITHUB_WEBHOOK_SECRET, TEST_RETRY_POLICIES } from "./test/support/constants.ts";
 
 /**
- * Three projects: `workers` runs the Worker in workerd (vitest-plugin) against a real local sandbox
- * server started by globalSetup; `node` runs the Node-side parts (local sandbox server, CLI unit
+ * Three projects: `workers` runs the Worker in workerd (vitest-plugin), in runners side by side,
+ * each against its own real local sandbox server and other test servers; `node` runs the Node-side parts (local sandbox server, CLI unit
  * tests, scripts) and the Worker's pure logic (test/unit); `stack` runs the files that start a real
  * `wrangler dev` stack, one at a time (never two stacks booting side by side).
  * `npm test` (scripts/test.ts) runs them as three vitest processes at once and prints one table of
@@ -16,12 +18,17 @@ import { TEST_ANTHROPIC_API_KEY, TEST_API_TOKEN, TEST_E2B_API_KEY, TEST_GITHUB_T
 /** The node files that start a real `wrangler dev` stack (scripts/local-stack.ts startWorker, or npm start). */
 const STACK_FILES = ["test/node/capacity-queue.test.ts", "test/node/cli.test.ts", "test/node/dashboard.test.ts", "test/node/npm-start.test.ts"];
 
+/** Workers runners side by side: measured on two cores, more only add CPU per file. */
+const WORKERS_RUNNERS = Number(process.env.FORKYARD_WORKERS_RUNNERS || 2);
+
 export default defineConfig(async () => {
   await buildAssets();
   return {
     test: {
-      // Two at a time: a workers file (one at a time, they share the sandbox server's counters) beside a node file.
+      // Two files at a time in a project, unless it says otherwise.
       maxWorkers: 2,
+      // The workers files longest first; the other projects in vitest's own order.
+      sequence: { sequencer: LongestFirstSequencer },
       projects: [
         {
           test: {
@@ -55,15 +62,18 @@ export default defineConfig(async () => {
         },
         {
           plugins: [
-            cloudflareTest(async ({ inject }) => ({
+            // Called once per runner (a workerd): each gets its own servers (test/support/runner-services.ts).
+            cloudflareTest(async ({ inject }) => {
+              const services = await startRunnerServices(inject("testRoot"), inject("repoPath"));
+              return {
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
                 bindings: {
                   SANDBOX_BACKEND: "local",
                   E2B_API_KEY: TEST_E2B_API_KEY,
-                  E2B_API_URL: inject<string>("sandboxUrl"),
-                  E2B_SANDBOX_URL: inject<string>("sandboxUrl"),
-                  ANTHROPIC_BASE_URL: inject<string>("anthropicUrl"),
+                  E2B_API_URL: services.sandboxUrl,
+                  E2B_SANDBOX_URL: services.sandboxUrl,
+                  ANTHROPIC_BASE_URL: services.anthropicUrl,
                   ANTHROPIC_API_KEY: TEST_ANTHROPIC_API_KEY,
                   FORKYARD_API_TOKENS: `${TEST_API_TOKEN},second-token`,
                   ALLOW_LOCAL_REPOS: "true",
@@ -80,30 +90,33 @@ export default defineConfig(async () => {
                   SESSION_TURN_CONTINUE_AFTER_STEPS: "20",
                   LOG_LEVEL: "warn",
                   TEST_MIGRATIONS: await readD1Migrations("./migrations"),
-                  TEST_REPO: inject<string>("repoPath"),
-                  TEST_MASTER_REPO: inject<string>("masterRepoPath"),
-                  TEST_SWE_BASE: inject<string>("sweBaseCommit"),
-                  TEST_SWE_SIDE: inject<string>("sweSideCommit"),
-                  CLAUDE_CODE_COMMAND: inject<string>("claudeCodeCommand"),
-                  GITHUB_API_URL: `${inject<string>("githubUrl")}/api/v3`,
+                  TEST_REPO: inject("repoPath"),
+                  TEST_MASTER_REPO: inject("masterRepoPath"),
+                  TEST_SWE_BASE: inject("sweBaseCommit"),
+                  TEST_SWE_SIDE: inject("sweSideCommit"),
+                  CLAUDE_CODE_COMMAND: inject("claudeCodeCommand"),
+                  GITHUB_API_URL: `${services.githubUrl}/api/v3`,
                   GITHUB_TOKEN: TEST_GITHUB_TOKEN,
                   GITHUB_WEBHOOK_SECRET: TEST_GITHUB_WEBHOOK_SECRET,
-                  TEST_GITHUB_URL: inject<string>("githubUrl"),
+                  TEST_GITHUB_URL: services.githubUrl,
                   // Sandboxes reach the Worker through the bridge (test/support/worker-bridge.ts).
-                  PUBLIC_URL: inject<string>("bridgeUrl"),
+                  PUBLIC_URL: services.bridgeUrl,
                 },
               },
-            })),
+              };
+            }),
           ],
           test: {
             name: "workers",
             include: ["test/workers/**/*.test.ts"],
             globalSetup: ["./test/global-setup.ts"],
             setupFiles: ["./test/workers/setup.ts"],
-            // Files share one sandbox server whose counters the tests read: run them one at a time.
-            fileParallelism: false,
-            // ...in one runtime (one workerd boot, not one per file): each file ends what it started
-            // and resets what it changed (test/workers/cleanup.ts, run after each file by setup.ts).
+            // Runners (workerd) side by side, each with its own servers, each taking the next file
+            // when it is free: longest first (test/support/longest-first.ts), so they end together.
+            maxWorkers: WORKERS_RUNNERS,
+            // A runner keeps its runtime across files (one workerd boot, not one per file): each file
+            // ends what it started and resets what it changed (test/workers/cleanup.ts, run after
+            // each file by setup.ts).
             isolate: false,
             sequence: { groupOrder: 2 },
             // Bounds, not timings: a lane's first files meet the whole suite's start-up on two cores.

@@ -1,8 +1,9 @@
 /**
  * `npm test` after the typecheck: the vitest projects (vitest.config.ts) run at the same time as
  * lanes, one vitest process each (in one process vitest runs projects of different worker counts
- * one group after the other): `workers` (the Worker in workerd), split into two lanes with a
- * workerd and a sandbox server each (scripts/test-lanes.ts), `node` (the local sandbox server,
+ * one group after the other): `workers` (the Worker in workerd; FORKYARD_WORKERS_RUNNERS runners
+ * side by side inside it, default 2, each taking the next file longest first: scripts/test-order.ts),
+ * `node` (the local sandbox server,
  * CLI, scripts, the Worker's pure logic) and `stack` (files that start a `wrangler dev` stack, one
  * at a time). Each lane writes its output to .test-data/test-logs/<lane>.log. Prints one table of
  * per-file durations, a failed lane's log, and exits non-zero when a lane failed.
@@ -13,7 +14,7 @@
  *   npm test                                  # typecheck, then every lane
  *   node scripts/test.ts -- -t x              # arguments after `--` go to every vitest process
  *   FORKYARD_TEST_LANES=workers,stack node scripts/test.ts
- *   FORKYARD_WORKERS_LANES=1 node scripts/test.ts
+ *   FORKYARD_WORKERS_RUNNERS=3 node scripts/test.ts
  *   node scripts/test.ts --record-seconds     # after a green run, refresh test/workers/file-seconds.json
  *
  * A single file still runs with `npx vitest run <file>`.
@@ -23,7 +24,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from "
 import { join } from "node:path";
 import { guardGroup, ROOT } from "./local-stack.ts";
 import { treeCpuSeconds } from "./process-cpu.ts";
-import { planLanes, recordSeconds, type LanePlan } from "./test-lanes.ts";
+import { recordSeconds } from "./test-order.ts";
 import type { FileTiming } from "./test-timing-reporter.ts";
 
 const PROJECTS = (process.env.FORKYARD_TEST_LANES || "workers,node,stack").split(",").filter(Boolean);
@@ -32,8 +33,7 @@ const extra = (() => {
   const i = process.argv.indexOf("--");
   return i >= 0 ? process.argv.slice(i + 1) : process.argv.slice(2).filter((a) => a !== "--record-seconds");
 })();
-// Arguments for vitest (a file, -t …) run the workers files in one lane: a split would drop the filter.
-const LANES = planLanes(ROOT, PROJECTS, extra.length ? 1 : Number(process.env.FORKYARD_WORKERS_LANES || 2));
+const LANES = PROJECTS.map((project) => ({ name: project, project }));
 const logDir = join(ROOT, ".test-data", "test-logs");
 // Every Node process of the suite (vitest's workers, the sandbox servers, wrangler, each CLI run)
 // reuses compiled code and stripped TypeScript across processes and runs: a CLI start drops from
@@ -53,14 +53,14 @@ interface Lane {
   done: Promise<void>;
 }
 
-function startLane({ name, project, files }: LanePlan): Lane {
+function startLane({ name, project }: { name: string; project: string }): Lane {
   const log = join(logDir, `${name}.log`);
   const timings = join(logDir, `${name}.timings.jsonl`);
   rmSync(timings, { force: true });
   const out = createWriteStream(log);
   const child = spawn(
     process.execPath,
-    [join(ROOT, "node_modules", "vitest", "vitest.mjs"), "run", "--project", project, ...(files ?? []), "--reporter=default", `--reporter=${join(ROOT, "scripts", "test-timing-reporter.ts")}`, ...extra],
+    [join(ROOT, "node_modules", "vitest", "vitest.mjs"), "run", "--project", project, "--reporter=default", `--reporter=${join(ROOT, "scripts", "test-timing-reporter.ts")}`, ...extra],
     // Its own process group: stopping the lane stops vitest's workers and workerd with it.
     { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? "1" : "0", FORKYARD_TEST_TIMINGS: timings, NODE_COMPILE_CACHE: compileCache } },
   );

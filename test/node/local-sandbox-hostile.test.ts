@@ -124,8 +124,12 @@ describe("the server's own descriptors", () => {
       expect(open.map((line) => Number(line.split(" ")[0])).sort(), open.join("; ")).toEqual([0, 1, 2]);
       await sbx.kill();
     } finally {
-      server.kill("SIGTERM");
-      await new Promise((r) => server.once("exit", r));
+      // A server that already exited (its start failed) has nothing left to wait for.
+      if (server.exitCode === null && server.signalCode === null) {
+        const exited = new Promise((r) => server.once("exit", r));
+        server.kill("SIGTERM");
+        await exited;
+      }
     }
   });
 });

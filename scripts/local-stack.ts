@@ -359,6 +359,8 @@ export function workerVars(opts: { backend: "local" | "e2b"; sandboxUrl?: string
     vars.E2B_API_KEY = env.LOCAL_SANDBOX_API_KEY ?? LOCAL_E2B_API_KEY;
     vars.E2B_API_URL = opts.sandboxUrl;
     vars.E2B_SANDBOX_URL = opts.sandboxUrl;
+    // The local sandbox server has no creation rate of its own (wrangler.toml's 1 a second is E2B Hobby's).
+    vars.SANDBOX_CREATE_RATE_PER_SECOND = env.SANDBOX_CREATE_RATE_PER_SECOND ?? "50";
   } else {
     if (!env.E2B_API_KEY) throw new Error("SANDBOX_BACKEND=e2b needs E2B_API_KEY in the environment");
     vars.E2B_API_KEY = env.E2B_API_KEY;

@@ -116,7 +116,8 @@ const configSchema = z.object({
   FORKYARD_API_TOKENS: z.string().optional(),
   ALLOW_LOCAL_REPOS: bool.default(false),
   MAX_LIVE_SANDBOXES: int(1, 10_000).default(20),
-  SANDBOX_CREATE_RATE_PER_SECOND: positive.default(5),
+  // E2B Hobby creates 1 sandbox a second, Pro 5: the default is safe on either plan.
+  SANDBOX_CREATE_RATE_PER_SECOND: positive.default(1),
   SANDBOX_VCPU: positive.default(2),
   SANDBOX_MEMORY_GIB: positive.default(0.5),
   PRICE_VCPU_SECOND: nonNegative.default(0.000014),
